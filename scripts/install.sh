@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Idempotent set-up: a project virtualenv in .venv with everything the demo, tests and
+# benchmarks need. torch is installed first, pinned to the local CPU wheel, so no other
+# package can pull a CUDA build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+. .venv/bin/activate
+stamp=.venv/.shelfwise-installed
+if [ -f "$stamp" ] && [ "$stamp" -nt pyproject.toml ] && [ "$stamp" -nt scripts/install.sh ]; then
+  exit 0
+fi
+python -m pip install -q --upgrade pip
+python -m pip install -q "torch==2.13.0"
+python -m pip install -q -e ".[all,dev]"
+touch "$stamp"

@@ -1,0 +1,162 @@
+"""Load a catalog from CSV / JSONL / Parquet with per-row validation.
+
+A bad row is reported (file, row, field, reason) and skipped; every good row is kept.
+Column names are mapped onto the :class:`Product` schema by :class:`ProductFields`, so a
+store's own export (e.g. the H&M ``articles`` table) loads without conversion.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from shelfwise.catalog.schema import Catalog, Product
+from shelfwise.errors import DataError, RowError
+from shelfwise.tabular import read_rows
+
+_TRUE = {"1", "true", "yes", "y", "t", "in_stock", "instock"}
+_FALSE = {"0", "false", "no", "n", "f", "out_of_stock", "outofstock"}
+
+
+@dataclass(frozen=True)
+class ProductFields:
+    """Which source columns fill which product fields.
+
+    ``category`` names one column holding a path ("A > B > C", "A/B/C" or a list) or several
+    columns read root-first. ``attributes`` lists columns copied as string attributes.
+    """
+
+    id: str = "id"
+    title: str = "title"
+    description: tuple[str, ...] = ("description",)
+    category: tuple[str, ...] = ("category",)
+    brand: str | None = "brand"
+    price: str | None = "price"
+    in_stock: str | None = "in_stock"
+    attributes: tuple[str, ...] = ()
+    category_separators: tuple[str, ...] = (">", "/", "|")
+
+    def __post_init__(self) -> None:
+        if not self.id or not self.title:
+            raise ValueError("ProductFields: 'id' and 'title' column names are required")
+
+    @classmethod
+    def from_json(cls, path: str | Path) -> ProductFields:
+        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+        known = {f.name for f in fields(cls)}
+        unknown = set(raw) - known
+        if unknown:
+            raise ValueError(f"{path}: unknown field mapping keys {sorted(unknown)}; known: {sorted(known)}")
+        conv = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()}
+        return cls(**conv)  # type: ignore[arg-type]
+
+
+@dataclass
+class CatalogLoad:
+    """What a load produced: the catalog of good rows and the errors of the bad ones."""
+
+    catalog: Catalog
+    errors: list[RowError] = field(default_factory=list)
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and math.isnan(value):
+        return ""
+    return str(value).strip()
+
+
+def _parse_row(rec: Mapping[str, Any], spec: ProductFields, file: str, row: int) -> Product | RowError:
+    def err(fld: str, msg: str) -> RowError:
+        return RowError(file, row, fld, msg)
+
+    pid = _text(rec.get(spec.id))
+    if not pid:
+        return err(spec.id, "missing product id")
+    title = _text(rec.get(spec.title))
+    if not title:
+        return err(spec.title, "missing title")
+    description = " ".join(t for t in (_text(rec.get(c)) for c in spec.description) if t)
+    category: tuple[str, ...] = ()
+    if len(spec.category) == 1:
+        raw = rec.get(spec.category[0])
+        if isinstance(raw, list | tuple):
+            category = tuple(_text(x) for x in raw if _text(x))
+        else:
+            s = _text(raw)
+            for sep in spec.category_separators:
+                if sep in s:
+                    category = tuple(x.strip() for x in s.split(sep) if x.strip())
+                    break
+            else:
+                category = (s,) if s else ()
+    else:
+        category = tuple(t for t in (_text(rec.get(c)) for c in spec.category) if t)
+    price: float | None = None
+    if spec.price and rec.get(spec.price) not in (None, ""):
+        try:
+            price = float(rec[spec.price])
+        except (TypeError, ValueError):
+            return err(spec.price, f"not a number: {rec[spec.price]!r}")
+        if math.isnan(price):
+            price = None
+        elif price < 0:
+            return err(spec.price, f"negative price {price}")
+    in_stock = True
+    if spec.in_stock and rec.get(spec.in_stock) not in (None, ""):
+        v = rec[spec.in_stock]
+        s = str(v).strip().lower()
+        if isinstance(v, bool):
+            in_stock = v
+        elif s in _TRUE:
+            in_stock = True
+        elif s in _FALSE:
+            in_stock = False
+        else:
+            return err(spec.in_stock, f"not a boolean: {v!r}")
+    attributes = {c: _text(rec.get(c)) for c in spec.attributes if _text(rec.get(c))}
+    return Product(
+        id=pid,
+        title=title,
+        description=description,
+        category=category,
+        brand=_text(rec.get(spec.brand)) if spec.brand else "",
+        price=price,
+        attributes=attributes,
+        in_stock=in_stock,
+    )
+
+
+def load_catalog(path: str | Path, fields: ProductFields | None = None, *, strict: bool = False) -> CatalogLoad:
+    """Read products from ``path``. Bad rows go to ``errors``; duplicates keep the first row.
+
+    With ``strict=True`` any bad row raises :class:`DataError`. A file with no good row
+    always raises.
+    """
+    spec = fields or ProductFields()
+    file = str(path)
+    products: list[Product] = []
+    errors: list[RowError] = []
+    seen: dict[str, int] = {}
+    for row, rec in read_rows(path):
+        if isinstance(rec, RowError):
+            errors.append(rec)
+            continue
+        parsed = _parse_row(rec, spec, file, row)
+        if isinstance(parsed, RowError):
+            errors.append(parsed)
+        elif parsed.id in seen:
+            errors.append(RowError(file, row, spec.id, f"duplicate id {parsed.id!r} (first at row {seen[parsed.id]})"))
+        else:
+            seen[parsed.id] = row
+            products.append(parsed)
+    if strict and errors:
+        raise DataError(errors, f"{file}: {len(errors)} bad rows")
+    if not products:
+        raise DataError(errors, f"{file}: no valid products")
+    return CatalogLoad(Catalog(products), errors)

@@ -1,0 +1,189 @@
+"""Product schema and the in-memory columnar catalog."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+BoolArray = npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
+class Product:
+    """One catalog item. ``category`` is a path from the root, e.g. ("Ladieswear", "Tops")."""
+
+    id: str
+    title: str
+    description: str = ""
+    category: tuple[str, ...] = ()
+    brand: str = ""
+    price: float | None = None
+    attributes: dict[str, str] = field(default_factory=dict)
+    in_stock: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.id:
+            raise ValueError("product id must be non-empty")
+        if not self.title.strip():
+            raise ValueError(f"product {self.id!r}: title must be non-empty")
+        if self.price is not None and (math.isnan(self.price) or self.price < 0):
+            raise ValueError(f"product {self.id!r}: price must be a non-negative number")
+
+    def text(self) -> str:
+        """The text that encoders and BM25 see: title, brand, category path, attributes, description."""
+        parts = [self.title]
+        if self.brand:
+            parts.append(self.brand)
+        if self.category:
+            parts.append(" > ".join(self.category))
+        if self.attributes:
+            parts.append(", ".join(dict.fromkeys(self.attributes.values())))
+        if self.description:
+            parts.append(self.description)
+        return ". ".join(parts)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Business filters applied before ranking. Empty fields mean "no constraint"."""
+
+    category: tuple[str, ...] = ()  # path prefix, e.g. ("Menswear",) or ("Menswear", "Trousers")
+    brands: tuple[str, ...] = ()
+    price_min: float | None = None
+    price_max: float | None = None
+    in_stock: bool = False  # True: only in-stock items
+    attributes: tuple[tuple[str, str], ...] = ()  # exact matches, e.g. (("colour", "Black"),)
+
+    def __post_init__(self) -> None:
+        if self.price_min is not None and self.price_max is not None and self.price_min > self.price_max:
+            raise ValueError(f"price_min {self.price_min} > price_max {self.price_max}")
+
+    def is_empty(self) -> bool:
+        return not (
+            self.category
+            or self.brands
+            or self.price_min is not None
+            or self.price_max is not None
+            or self.in_stock
+            or self.attributes
+        )
+
+
+class Catalog:
+    """Products addressed by row index (0..n-1), with vectorised filtering.
+
+    Stages pass row indices (``Results.ids``); :meth:`row` and :attr:`ids` map to and from
+    the store's own product ids.
+    """
+
+    def __init__(self, products: Sequence[Product]) -> None:
+        self.products: list[Product] = list(products)
+        self.ids: list[str] = [p.id for p in self.products]
+        self._row: dict[str, int] = {}
+        for i, pid in enumerate(self.ids):
+            if pid in self._row:
+                raise ValueError(f"duplicate product id {pid!r} at rows {self._row[pid]} and {i}")
+            self._row[pid] = i
+        n = len(self.products)
+        self.price = np.array([np.nan if p.price is None else p.price for p in self.products], dtype=np.float64)
+        self.in_stock = np.array([p.in_stock for p in self.products], dtype=bool)
+        self._brand = np.array([p.brand.lower() for p in self.products], dtype=object)
+        self._cat_cache: dict[tuple[str, ...], BoolArray] = {}
+        self._all = np.ones(n, dtype=bool)
+
+    def __len__(self) -> int:
+        return len(self.products)
+
+    def __contains__(self, product_id: object) -> bool:
+        return product_id in self._row
+
+    def row(self, product_id: str) -> int:
+        try:
+            return self._row[product_id]
+        except KeyError:
+            raise KeyError(f"unknown product id {product_id!r}") from None
+
+    def get_row(self, product_id: str) -> int | None:
+        return self._row.get(product_id)
+
+    def texts(self) -> list[str]:
+        return [p.text() for p in self.products]
+
+    def top_category(self, row: int, depth: int = 1) -> tuple[str, ...]:
+        return self.products[row].category[:depth]
+
+    def category_mask(self, prefix: Iterable[str]) -> BoolArray:
+        key = tuple(s.lower() for s in prefix)
+        if not key:
+            return self._all
+        hit = self._cat_cache.get(key)
+        if hit is None:
+            d = len(key)
+            hit = np.array([tuple(s.lower() for s in p.category[:d]) == key for p in self.products], dtype=bool)
+            self._cat_cache[key] = hit
+        return hit
+
+    def mask(self, filters: Filters | None) -> BoolArray | None:
+        """Boolean row mask for ``filters``; None when nothing is filtered."""
+        if filters is None or filters.is_empty():
+            return None
+        m = self.category_mask(filters.category).copy()
+        if filters.brands:
+            m &= np.isin(self._brand, [b.lower() for b in filters.brands])
+        if filters.price_min is not None:
+            m &= self.price >= filters.price_min
+        if filters.price_max is not None:
+            m &= self.price <= filters.price_max
+        if filters.in_stock:
+            m &= self.in_stock
+        for key, value in filters.attributes:
+            v = value.lower()
+            m &= np.array([p.attributes.get(key, "").lower() == v for p in self.products], dtype=bool)
+        return m
+
+    # --- persistence (Parquet, no pickle) -------------------------------------------------
+    def save(self, path: str | Path) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.table(
+            {
+                "id": self.ids,
+                "title": [p.title for p in self.products],
+                "description": [p.description for p in self.products],
+                "category": [list(p.category) for p in self.products],
+                "brand": [p.brand for p in self.products],
+                "price": [p.price for p in self.products],
+                "attributes": [json.dumps(p.attributes, ensure_ascii=False) for p in self.products],
+                "in_stock": [p.in_stock for p in self.products],
+            }
+        )
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(table, path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Catalog:
+        import pyarrow.parquet as pq
+
+        rows = pq.read_table(path).to_pylist()
+        return cls(
+            [
+                Product(
+                    id=r["id"],
+                    title=r["title"],
+                    description=r["description"] or "",
+                    category=tuple(r["category"] or ()),
+                    brand=r["brand"] or "",
+                    price=r["price"],
+                    attributes=json.loads(r["attributes"] or "{}"),
+                    in_stock=bool(r["in_stock"]),
+                )
+                for r in rows
+            ]
+        )

@@ -1,0 +1,87 @@
+"""BM25 lexical index on top of ``bm25s`` (Lù, 2024, "BM25S: Orders of magnitude faster
+lexical search via eager sparse scoring"); Robertson & Zaragoza, 2009, for BM25 itself."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from shelfwise.errors import MissingExtraError
+from shelfwise.index.text import Tokenizer
+from shelfwise.results import Results
+
+
+@dataclass(frozen=True)
+class BM25Config:
+    k1: float = 1.2
+    b: float = 0.75
+    method: str = "lucene"
+
+    def __post_init__(self) -> None:
+        if self.k1 < 0 or not 0.0 <= self.b <= 1.0:
+            raise ValueError("BM25Config: need k1 >= 0 and 0 <= b <= 1")
+
+
+def _bm25s() -> Any:
+    try:
+        import bm25s
+    except ImportError as exc:
+        raise MissingExtraError("bm25s", "search") from exc
+    return bm25s
+
+
+class BM25Index:
+    """``fit`` on document texts; ``scores``/``retrieve`` for a query; ``save``/``load`` a folder."""
+
+    def __init__(self, config: BM25Config | None = None, tokenizer: Tokenizer | None = None) -> None:
+        self.config = config or BM25Config()
+        self.tokenizer = tokenizer or Tokenizer()
+        self._model: Any = None
+        self.n_docs = 0
+
+    def fit(self, texts: Sequence[str], *, progress: bool = False) -> BM25Index:
+        bm25s = _bm25s()
+        tokens = [self.tokenizer(t) for t in texts]
+        self._model = bm25s.BM25(k1=self.config.k1, b=self.config.b, method=self.config.method)
+        self._model.index(tokens, show_progress=progress)
+        self.n_docs = len(texts)
+        return self
+
+    def scores(self, query: str) -> npt.NDArray[np.float32]:
+        """BM25 score of every document for ``query`` (zeros when no term matches)."""
+        if self._model is None:
+            raise RuntimeError("BM25Index is not fitted")
+        toks = self.tokenizer(query)
+        if not toks:
+            return np.zeros(self.n_docs, dtype=np.float32)
+        return np.asarray(self._model.get_scores(toks), dtype=np.float32)
+
+    def retrieve(self, query: str, k: int = 10, mask: npt.NDArray[np.bool_] | None = None) -> Results:
+        s = self.scores(query)
+        hit = s > 0
+        return Results.from_scores(s, k, hit if mask is None else (hit & mask))
+
+    def save(self, path: str | Path) -> None:
+        if self._model is None:
+            raise RuntimeError("BM25Index is not fitted")
+        p = Path(path)
+        p.mkdir(parents=True, exist_ok=True)
+        self._model.save(str(p), show_progress=False)
+        meta = {"config": asdict(self.config), "tokenizer": asdict(self.tokenizer), "n_docs": self.n_docs}
+        (p / "shelfwise_bm25.json").write_text(json.dumps(meta))
+
+    @classmethod
+    def load(cls, path: str | Path) -> BM25Index:
+        bm25s = _bm25s()
+        p = Path(path)
+        meta = json.loads((p / "shelfwise_bm25.json").read_text())
+        obj = cls(BM25Config(**meta["config"]), Tokenizer(**meta["tokenizer"]))
+        obj._model = bm25s.BM25.load(str(p), load_corpus=False)
+        obj.n_docs = int(meta["n_docs"])
+        return obj

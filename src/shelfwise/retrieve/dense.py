@@ -1,0 +1,42 @@
+"""Dense retrieval: encode the query, search the vector index."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import numpy as np
+import numpy.typing as npt
+
+from shelfwise.encode.base import Encoder
+from shelfwise.index.vector import VectorIndex
+from shelfwise.results import Results
+
+
+class DenseRetriever:
+    """Query embeddings are memoised (LRU) because shoppers repeat queries."""
+
+    def __init__(self, encoder: Encoder, index: VectorIndex, cache_size: int = 4096) -> None:
+        if index.vectors.shape[1] and index.vectors.shape[1] != encoder.dim:
+            raise ValueError(f"index width {index.vectors.shape[1]} != encoder dim {encoder.dim}")
+        self.encoder = encoder
+        self.index = index
+        self._cache: OrderedDict[str, npt.NDArray[np.float32]] = OrderedDict()
+        self._cache_size = cache_size
+
+    def embed(self, query: str) -> npt.NDArray[np.float32]:
+        v = self._cache.get(query)
+        if v is None:
+            v = self.encoder.encode([query])[0]
+            self._cache[query] = v
+            if len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        else:
+            self._cache.move_to_end(query)
+        return v
+
+    def scores(self, query: str) -> npt.NDArray[np.float32]:
+        """Cosine of every catalog row to the query."""
+        return self.index.vectors @ self.embed(query)
+
+    def retrieve(self, query: str, k: int = 10, mask: npt.NDArray[np.bool_] | None = None) -> Results:
+        return self.index.search(self.embed(query), k, mask)

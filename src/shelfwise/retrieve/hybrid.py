@@ -1,0 +1,166 @@
+"""Hybrid lexical + semantic product search with filters and an optional reranker."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from shelfwise.catalog.schema import Catalog, Filters
+from shelfwise.encode.base import Encoder
+from shelfwise.index.bm25 import BM25Config, BM25Index
+from shelfwise.index.vector import VectorIndex, VectorIndexConfig
+from shelfwise.results import Results
+from shelfwise.retrieve.dense import DenseRetriever
+from shelfwise.retrieve.fusion import rrf, weighted
+
+MODES = ("bm25", "dense", "hybrid")
+FUSIONS = ("rrf", "weighted")
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """``candidates``: how many each retriever contributes before fusion.
+
+    ``dense_weight`` is the dense share in weighted fusion and the dense list's weight in RRF
+    (lexical gets ``1 - dense_weight``). ``personal_weight`` scales the cosine between a user's
+    profile vector and each candidate, added after fusion.
+    """
+
+    mode: str = "hybrid"
+    fusion: str = "rrf"
+    candidates: int = 100
+    rrf_k: float = 60.0
+    dense_weight: float = 0.5
+    personal_weight: float = 0.0
+    rerank_depth: int = 50
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ValueError(f"SearchConfig.mode must be one of {MODES}")
+        if self.fusion not in FUSIONS:
+            raise ValueError(f"SearchConfig.fusion must be one of {FUSIONS}")
+        if self.candidates < 1 or self.rerank_depth < 0:
+            raise ValueError("SearchConfig: candidates >= 1 and rerank_depth >= 0")
+        if not 0.0 <= self.dense_weight <= 1.0:
+            raise ValueError("SearchConfig.dense_weight must be in [0, 1]")
+
+
+class Reranker(Protocol):
+    """Re-scores the head of a result list for a query (see ``shelfwise.rank``)."""
+
+    def rerank(self, query: str, results: Results) -> Results: ...
+
+
+class HybridSearcher:
+    """``fit`` builds both indexes over a catalog; ``search`` answers a query."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        encoder: Encoder,
+        config: SearchConfig | None = None,
+        bm25: BM25Index | None = None,
+        vectors: VectorIndex | None = None,
+        reranker: Reranker | None = None,
+    ) -> None:
+        self.catalog = catalog
+        self.encoder = encoder
+        self.config = config or SearchConfig()
+        self.bm25 = bm25 or BM25Index()
+        self.dense = DenseRetriever(encoder, vectors or VectorIndex())
+        self.reranker = reranker
+
+    @classmethod
+    def build(
+        cls,
+        catalog: Catalog,
+        encoder: Encoder,
+        config: SearchConfig | None = None,
+        *,
+        bm25: BM25Config | None = None,
+        vector: VectorIndexConfig | None = None,
+        progress: bool = False,
+        batch_size: int = 64,
+    ) -> HybridSearcher:
+        texts = catalog.texts()
+        lex = BM25Index(bm25).fit(texts, progress=progress)
+        vecs = VectorIndex(vector).fit(encoder.encode(texts, batch_size=batch_size, progress=progress))
+        return cls(catalog, encoder, config, lex, vecs)
+
+    @property
+    def item_vectors(self) -> npt.NDArray[np.float32]:
+        return self.dense.index.vectors
+
+    def search(
+        self,
+        query: str,
+        k: int = 10,
+        filters: Filters | None = None,
+        *,
+        mode: str | None = None,
+        user_vector: npt.NDArray[np.float32] | None = None,
+        exclude: Sequence[int] = (),
+    ) -> Results:
+        cfg = self.config
+        mode = mode or cfg.mode
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}")
+        if k < 1:
+            raise ValueError("k must be >= 1")
+        mask = self.catalog.mask(filters)
+        if exclude:
+            mask = np.ones(len(self.catalog), dtype=bool) if mask is None else mask.copy()
+            mask[np.asarray(exclude, dtype=np.int64)] = False
+        n = max(cfg.candidates, k, cfg.rerank_depth if self.reranker else 0)
+        if mode == "bm25":
+            res = self.bm25.retrieve(query, n, mask)
+        elif mode == "dense":
+            res = self.dense.retrieve(query, n, mask)
+        else:
+            lex = self.bm25.retrieve(query, n, mask)
+            sem = self.dense.retrieve(query, n, mask)
+            w = cfg.dense_weight
+            if cfg.fusion == "rrf":
+                res = rrf([lex, sem], n, rrf_k=cfg.rrf_k, weights=[2 * (1 - w), 2 * w])
+            else:
+                res = weighted([lex, sem], n, [1 - w, w])
+        if user_vector is not None and cfg.personal_weight > 0 and len(res):
+            boost = self.item_vectors[res.ids] @ np.asarray(user_vector, dtype=np.float32)
+            s = res.scores + cfg.personal_weight * boost.astype(np.float32)
+            order = np.argsort(-s, kind="stable")
+            res = Results(res.ids[order], s[order].astype(np.float32))
+        if self.reranker is not None and cfg.rerank_depth > 0 and len(res):
+            head = self.reranker.rerank(query, res.top(cfg.rerank_depth))
+            tail = Results(res.ids[cfg.rerank_depth :], res.scores[cfg.rerank_depth :])
+            res = Results(np.concatenate([head.ids, tail.ids]), np.concatenate([head.scores, tail.scores]))
+        return res.top(k)
+
+    def save(self, path: str | Path) -> None:
+        p = Path(path)
+        p.mkdir(parents=True, exist_ok=True)
+        self.bm25.save(p / "bm25")
+        self.dense.index.save(p / "vectors")
+        meta = {"config": asdict(self.config), "encoder": self.encoder.name, "n_items": len(self.catalog)}
+        (p / "searcher.json").write_text(json.dumps(meta, indent=2))
+
+    @classmethod
+    def load(cls, path: str | Path, catalog: Catalog, encoder: Encoder) -> HybridSearcher:
+        p = Path(path)
+        meta = json.loads((p / "searcher.json").read_text())
+        if meta["encoder"] != encoder.name:
+            raise ValueError(f"{p}: index was built with encoder {meta['encoder']!r}, not {encoder.name!r}")
+        if meta["n_items"] != len(catalog):
+            raise ValueError(f"{p}: index has {meta['n_items']} items, catalog has {len(catalog)}")
+        return cls(
+            catalog,
+            encoder,
+            SearchConfig(**meta["config"]),
+            BM25Index.load(p / "bm25"),
+            VectorIndex.load(p / "vectors"),
+        )

@@ -1,0 +1,30 @@
+"""FastAPI application factory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
+
+from shelfwise.serve.routes import ROUTERS
+from shelfwise.shelf import Shelf
+
+STATIC = Path(__file__).parent / "static"
+
+
+def create_app(shelf: Shelf) -> FastAPI:
+    app = FastAPI(
+        title="Shelfwise",
+        version="0.1.0",
+        description="Search and recommendation for online stores. Interactive docs at /docs.",
+    )
+    app.state.shelf = shelf
+    for router in ROUTERS:
+        app.include_router(router)
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def index() -> str:
+        return (STATIC / "index.html").read_text(encoding="utf-8")
+
+    return app

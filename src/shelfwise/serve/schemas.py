@@ -1,0 +1,29 @@
+"""HTTP request/response models (pydantic). Only transport concerns live here."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class ItemOut(BaseModel):
+    id: str
+    title: str
+    score: float
+    category: list[str] = Field(default_factory=list)
+    brand: str = ""
+    price: float | None = None
+    reason: str = ""
+
+
+class SearchResponse(BaseModel):
+    query: str
+    mode: str
+    took_ms: float
+    items: list[ItemOut]
+
+
+class HealthResponse(BaseModel):
+    status: str
+    items: int
+    encoder: str
+    events: int

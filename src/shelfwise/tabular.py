@@ -1,0 +1,82 @@
+"""Read CSV / JSONL / Parquet files as rows of plain Python values.
+
+Every loader (catalog, events, judgments) goes through :func:`read_rows`, so the file
+formats, encodings and row numbering are the same everywhere. Row numbers are 1-based
+data rows (the CSV header is not counted).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from shelfwise.errors import DataError, RowError
+
+SUPPORTED = (".csv", ".tsv", ".jsonl", ".ndjson", ".json", ".parquet")
+
+Row = Mapping[str, Any]
+
+
+def read_rows(path: str | Path) -> Iterator[tuple[int, Row | RowError]]:
+    """Yield ``(row_number, row)``; an unparsable line yields a :class:`RowError` instead."""
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"{p}: no such file")
+    suffix = p.suffix.lower()
+    if suffix in (".csv", ".tsv"):
+        yield from _read_csv(p, "\t" if suffix == ".tsv" else ",")
+    elif suffix in (".jsonl", ".ndjson", ".json"):
+        yield from _read_jsonl(p)
+    elif suffix == ".parquet":
+        yield from _read_parquet(p)
+    else:
+        raise DataError([RowError(str(p), 0, "<file>", f"unsupported format; use one of {SUPPORTED}")])
+
+
+def _read_csv(p: Path, delimiter: str) -> Iterator[tuple[int, Row | RowError]]:
+    with p.open(newline="", encoding="utf-8-sig") as fh:
+        reader = csv.DictReader(fh, delimiter=delimiter)
+        for i, rec in enumerate(reader, start=1):
+            if None in rec:
+                yield i, RowError(str(p), i, "<row>", f"{len(rec[None])} more values than header columns")  # type: ignore[index]
+                continue
+            yield i, {k: (v if v != "" else None) for k, v in rec.items()}
+
+
+def _read_jsonl(p: Path) -> Iterator[tuple[int, Row | RowError]]:
+    with p.open(encoding="utf-8") as fh:
+        text = fh.read()
+    stripped = text.lstrip()
+    if stripped.startswith("["):  # a JSON array of objects
+        try:
+            items = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise DataError([RowError(str(p), 0, "<file>", f"invalid JSON: {exc}")]) from exc
+        for i, item in enumerate(items, start=1):
+            yield i, item if isinstance(item, dict) else RowError(str(p), i, "<row>", "not a JSON object")
+        return
+    row = 0
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        row += 1
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield row, RowError(str(p), row, "<row>", f"invalid JSON: {exc.msg}")
+            continue
+        yield row, item if isinstance(item, dict) else RowError(str(p), row, "<row>", "not a JSON object")
+
+
+def _read_parquet(p: Path) -> Iterator[tuple[int, Row | RowError]]:
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(p)
+    row = 0
+    for batch in table.to_batches(max_chunksize=65536):
+        for rec in batch.to_pylist():
+            row += 1
+            yield row, rec
