@@ -20,7 +20,7 @@ from shelfwise.retrieve.dense import DenseRetriever
 from shelfwise.retrieve.fusion import rrf, weighted
 
 MODES = ("bm25", "dense", "hybrid")
-FUSIONS = ("rrf", "weighted")
+FUSIONS = ("rrf", "weighted", "convex")
 
 
 @dataclass(frozen=True)
@@ -106,8 +106,10 @@ class HybridSearcher:
         mode: str | None = None,
         user_vector: npt.NDArray[np.float32] | None = None,
         exclude: Sequence[int] = (),
+        config: SearchConfig | None = None,
     ) -> Results:
-        cfg = self.config
+        """Top-``k`` rows for ``query``; ``config`` overrides the searcher's own for this call."""
+        cfg = config or self.config
         mode = mode or cfg.mode
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
@@ -126,7 +128,9 @@ class HybridSearcher:
             lex = self.bm25.retrieve(query, n, mask)
             sem = self.dense.retrieve(query, n, mask)
             w = cfg.dense_weight
-            if cfg.fusion == "rrf":
+            if cfg.fusion == "convex":
+                res = self._convex(query, lex, sem, n, w)
+            elif cfg.fusion == "rrf":
                 res = rrf([lex, sem], n, rrf_k=cfg.rrf_k, weights=[2 * (1 - w), 2 * w])
             else:
                 res = weighted([lex, sem], n, [1 - w, w])
@@ -140,6 +144,26 @@ class HybridSearcher:
             tail = Results(res.ids[cfg.rerank_depth :], res.scores[cfg.rerank_depth :])
             res = Results(np.concatenate([head.ids, tail.ids]), np.concatenate([head.scores, tail.scores]))
         return res.top(k)
+
+    def _convex(self, query: str, lex: Results, sem: Results, n: int, w: float) -> Results:
+        """Convex combination of *exact* lexical and dense scores over the union of both candidate lists.
+
+        Unlike list-based fusion, an item found by one retriever is scored by the other too,
+        so agreement is rewarded without dropping items outside the other's top-n (Bruch et al.,
+        2023, "An Analysis of Fusion Functions for Hybrid Retrieval"). Lexical scores are divided
+        by their maximum, dense cosines min-max scaled over the union.
+        """
+        cand = np.union1d(lex.ids, sem.ids)
+        if cand.size == 0:
+            return Results.empty()
+        b = self.bm25.scores(query)[cand]
+        b = b / b.max() if b.max() > 0 else b
+        d = self.item_vectors[cand] @ self.dense.embed(query)
+        span = float(d.max() - d.min())
+        d = (d - d.min()) / span if span > 1e-12 else np.ones_like(d)
+        fused = np.asarray((1 - w) * b + w * d, dtype=np.float32)
+        top = Results.from_scores(fused, n)
+        return Results(cand[top.ids].astype(np.int64), top.scores)
 
     def save(self, path: str | Path) -> None:
         p = Path(path)

@@ -1,0 +1,30 @@
+"""``shelfwise demo``: the bundled H&M store, end to end."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from shelfwise.cli.serve_cmd import serve_shelf
+from shelfwise.demo.pipeline import DemoConfig, run_demo
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("demo", help="build, evaluate and serve the bundled H&M store demo")
+    p.add_argument("--out", type=Path, default=Path("runs/demo"), help="folder for indexes and reports")
+    p.add_argument("--encoder", default="minilm", help="minilm (default) or hashing (fast, no LM)")
+    p.add_argument("--no-serve", action="store_true", help="stop after the report")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    result = run_demo(DemoConfig(out_dir=args.out, encoder=args.encoder))
+    print(f"{'mode':<8} {'NDCG@10':>8} {'R@100':>8} {'MRR':>8}")
+    for mode, m in result.metrics.items():
+        print(f"{mode:<8} {m['ndcg@10']:>8.4f} {m['recall@100']:>8.4f} {m['mrr']:>8.4f}")
+    print(f"report: {args.out / 'report.md'}; metrics: {args.out / 'search_eval.json'}")
+    if not args.no_serve:
+        serve_shelf(result.shelf, args.host, args.port)
+    return 0

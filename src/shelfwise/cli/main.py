@@ -1,0 +1,35 @@
+"""``shelfwise`` command line: one module per command group, each with ``register(subparsers)``.
+
+Commands only parse arguments, call stage modules and print; no logic lives here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from types import ModuleType
+
+
+def _command_modules() -> list[ModuleType]:
+    from shelfwise.cli import demo, eval_cmd, index_cmd, serve_cmd
+
+    return [index_cmd, eval_cmd, serve_cmd, demo]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="shelfwise", description="Search and recommendation for online stores.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for mod in _command_modules():
+        mod.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (FileNotFoundError, ValueError, KeyError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

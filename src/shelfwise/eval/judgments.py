@@ -1,0 +1,208 @@
+"""Graded search judgments: file formats, honest attribute-derived judged sets, and the runner.
+
+File formats (CSV, TSV, JSONL or Parquet, read by :func:`shelfwise.tabular.read_rows`):
+
+* queries: columns ``query_id``, ``query``
+* judgments: columns ``query_id``, ``item_id``, ``grade`` (number >= 0; 0 = judged not relevant)
+
+Any catalog with such files can be evaluated with ``shelfwise eval search``.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from shelfwise.catalog.schema import Catalog
+from shelfwise.errors import DataError, RowError
+from shelfwise.eval.metrics import mrr, ndcg_at_k, recall_at_k
+from shelfwise.tabular import read_rows
+
+
+@dataclass(frozen=True)
+class Judgments:
+    """``queries``: query id -> text; ``relevance``: query id -> item id -> graded gain."""
+
+    queries: dict[str, str]
+    relevance: dict[str, dict[str, float]]
+
+    def __post_init__(self) -> None:
+        missing = set(self.relevance) - set(self.queries)
+        if missing:
+            raise ValueError(f"judgments for unknown query ids: {sorted(missing)[:5]}")
+
+    def __len__(self) -> int:
+        return len(self.queries)
+
+    def judged(self) -> list[str]:
+        """Query ids that have at least one relevant item (the ones metrics are averaged over)."""
+        return [q for q in self.queries if any(g > 0 for g in self.relevance.get(q, {}).values())]
+
+    def subset(self, query_ids: Sequence[str]) -> Judgments:
+        return Judgments(
+            {q: self.queries[q] for q in query_ids}, {q: self.relevance[q] for q in query_ids if q in self.relevance}
+        )
+
+    def split(self, fraction: float, seed: int = 0) -> tuple[Judgments, Judgments]:
+        """Random split by query: (first ``fraction``, rest). Queries never straddle the split."""
+        if not 0.0 < fraction < 1.0:
+            raise ValueError("fraction must be in (0, 1)")
+        ids = sorted(self.queries)
+        random.Random(seed).shuffle(ids)
+        cut = round(fraction * len(ids))
+        return self.subset(ids[:cut]), self.subset(ids[cut:])
+
+    def save(self, queries_path: str | Path, judgments_path: str | Path) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        q_ids = list(self.queries)
+        pq.write_table(pa.table({"query_id": q_ids, "query": [self.queries[q] for q in q_ids]}), queries_path)
+        rows = [(q, i, g) for q, rel in self.relevance.items() for i, g in rel.items()]
+        pq.write_table(
+            pa.table(
+                {
+                    "query_id": [r[0] for r in rows],
+                    "item_id": [r[1] for r in rows],
+                    "grade": [float(r[2]) for r in rows],
+                }
+            ),
+            judgments_path,
+        )
+
+
+def load_judgments(queries_path: str | Path, judgments_path: str | Path, *, strict: bool = True) -> Judgments:
+    """Load and validate query and judgment files; raises :class:`DataError` listing every bad row."""
+    errors: list[RowError] = []
+    queries: dict[str, str] = {}
+    qf = str(queries_path)
+    for row, rec in read_rows(queries_path):
+        if isinstance(rec, RowError):
+            errors.append(rec)
+            continue
+        qid, text = rec.get("query_id"), rec.get("query")
+        if qid is None or str(qid).strip() == "":
+            errors.append(RowError(qf, row, "query_id", "missing"))
+        elif not text or not str(text).strip():
+            errors.append(RowError(qf, row, "query", "missing query text"))
+        else:
+            queries[str(qid).strip()] = str(text).strip()
+    relevance: dict[str, dict[str, float]] = defaultdict(dict)
+    jf = str(judgments_path)
+    for row, rec in read_rows(judgments_path):
+        if isinstance(rec, RowError):
+            errors.append(rec)
+            continue
+        qid, item, grade = rec.get("query_id"), rec.get("item_id"), rec.get("grade")
+        if qid is None or str(qid).strip() not in queries:
+            errors.append(RowError(jf, row, "query_id", f"unknown query id {qid!r}"))
+            continue
+        if item is None or str(item).strip() == "":
+            errors.append(RowError(jf, row, "item_id", "missing"))
+            continue
+        try:
+            g = float(grade)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            errors.append(RowError(jf, row, "grade", f"not a number: {grade!r}"))
+            continue
+        if math.isnan(g) or g < 0:
+            errors.append(RowError(jf, row, "grade", f"must be >= 0, got {grade!r}"))
+            continue
+        relevance[str(qid).strip()][str(item).strip()] = g
+    if errors and strict:
+        raise DataError(errors, f"{len(errors)} bad rows in {qf} / {jf}")
+    return Judgments(queries, dict(relevance))
+
+
+def attribute_judgments(
+    catalog: Catalog,
+    attribute: str,
+    *,
+    type_depth: int = -1,
+    min_items: int = 3,
+    max_queries: int | None = 300,
+    seed: int = 0,
+) -> Judgments:
+    """Queries "<attribute value> <product type>" (e.g. "black trousers") built from a real catalog.
+
+    The product type is the category path element at ``type_depth`` (default: the leaf). Grade 2:
+    type and attribute both match; grade 1: type matches only. Only combinations with at least
+    ``min_items`` products become queries. This is *not* a log of real shopper queries: it measures
+    whether search finds products of the asked-for type and attribute, and is labelled as such.
+    """
+    by_type: dict[str, list[int]] = defaultdict(list)
+    combo: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for row, p in enumerate(catalog.products):
+        if not p.category:
+            continue
+        ptype = p.category[type_depth] if abs(type_depth) <= len(p.category) else p.category[-1]
+        by_type[ptype].append(row)
+        value = p.attributes.get(attribute, "")
+        if value:
+            combo[(value, ptype)].append(row)
+    keys = sorted(k for k, rows in combo.items() if len(rows) >= min_items)
+    if not keys:
+        raise ValueError(f"no ({attribute}, type) combination has >= {min_items} products")
+    random.Random(seed).shuffle(keys)
+    if max_queries is not None:
+        keys = keys[:max_queries]
+    queries: dict[str, str] = {}
+    relevance: dict[str, dict[str, float]] = {}
+    for n, (value, ptype) in enumerate(sorted(keys)):
+        qid = f"q{n:04d}"
+        queries[qid] = f"{value} {ptype}".lower()
+        rel = {catalog.ids[r]: 1.0 for r in by_type[ptype]}
+        rel.update({catalog.ids[r]: 2.0 for r in combo[(value, ptype)]})
+        relevance[qid] = rel
+    return Judgments(queries, relevance)
+
+
+@dataclass
+class SearchMetrics:
+    """Mean metrics over judged queries, with per-query arrays for significance tests."""
+
+    ndcg_at_10: float
+    recall_at_100: float
+    mrr: float
+    n_queries: int
+    per_query: dict[str, list[float]] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, float]:
+        return {
+            "ndcg@10": self.ndcg_at_10,
+            "recall@100": self.recall_at_100,
+            "mrr": self.mrr,
+            "queries": float(self.n_queries),
+        }
+
+
+SearchFn = Callable[[str, int], Sequence[str]]
+
+
+def evaluate_search(search: SearchFn, judgments: Judgments, k: int = 10, recall_k: int = 100) -> SearchMetrics:
+    """Run ``search(query_text, n) -> ranked item ids`` on every judged query and average the metrics."""
+    ndcg: list[float] = []
+    rec: list[float] = []
+    rr: list[float] = []
+    qids = judgments.judged()
+    for qid in qids:
+        ranked = list(search(judgments.queries[qid], max(k, recall_k)))
+        rel = judgments.relevance[qid]
+        ndcg.append(ndcg_at_k(ranked, rel, k))
+        rec.append(recall_at_k(ranked, rel, recall_k))
+        rr.append(mrr(ranked, rel))
+    if not qids:
+        raise DataError([], "no judged query has a relevant item")
+    return SearchMetrics(
+        float(np.mean(ndcg)),
+        float(np.mean(rec)),
+        float(np.mean(rr)),
+        len(qids),
+        {"ndcg@10": ndcg, "recall@100": rec, "mrr": rr},
+    )

@@ -1,0 +1,49 @@
+import json
+from pathlib import Path
+
+from shelfwise.cli import main
+
+
+def test_index_then_eval_search(tmp_path: Path) -> None:
+    cat = tmp_path / "products.csv"
+    cat.write_text(
+        "id,title,description,category\n"
+        "1,Black jeans,slim denim,Men > Trousers\n2,Red dress,summer,Women > Dresses\n"
+        "3,Blue jeans,wide denim,Men > Trousers\n4,Wool scarf,warm,Women > Accessories\n",
+        encoding="utf-8",
+    )
+    q = tmp_path / "q.jsonl"
+    q.write_text('{"query_id": "a", "query": "jeans"}\n{"query_id": "b", "query": "dress"}\n', encoding="utf-8")
+    j = tmp_path / "j.csv"
+    j.write_text("query_id,item_id,grade\na,1,2\na,3,2\nb,2,1\n", encoding="utf-8")
+    out = tmp_path / "eval.json"
+    common = ["--catalog", str(cat), "--encoder", "hashing", "--cache", str(tmp_path / "c.sqlite")]
+    assert main(["index", *common, "--out", str(tmp_path / "idx")]) == 0
+    assert (
+        main(
+            [
+                "eval",
+                "search",
+                *common,
+                "--queries",
+                str(q),
+                "--judgments",
+                str(j),
+                "--out",
+                str(out),
+                "--index",
+                str(tmp_path / "idx"),
+            ]
+        )
+        == 0
+    )
+    res = json.loads(out.read_text())["metrics"]
+    assert set(res) == {"bm25", "dense", "hybrid"}
+    assert res["bm25"]["ndcg@10"] == 1.0 and res["bm25"]["queries"] == 2
+
+
+def test_cli_reports_bad_file(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    rc = main(
+        ["index", "--catalog", str(tmp_path / "missing.csv"), "--out", str(tmp_path / "o"), "--encoder", "hashing"]
+    )
+    assert rc == 2 and "missing.csv" in capsys.readouterr().err

@@ -1,0 +1,56 @@
+from pathlib import Path
+
+import numpy as np
+
+from shelfwise.encode import CachedEncoder, Encoder, HashingEncoder, load_encoder
+
+
+class CountingEncoder:
+    def __init__(self) -> None:
+        self.inner = HashingEncoder(dim=32)
+        self.calls = 0
+
+    @property
+    def name(self) -> str:
+        return "counting"
+
+    @property
+    def dim(self) -> int:
+        return 32
+
+    def encode(self, texts, *, batch_size=64, progress=False):  # type: ignore[no-untyped-def]
+        self.calls += len(texts)
+        return self.inner.encode(texts)
+
+
+def test_hashing_encoder_normalised_and_similar() -> None:
+    enc = HashingEncoder(dim=256)
+    assert isinstance(enc, Encoder)
+    v = enc.encode(["black trousers", "black trouser", "yoga mat"])
+    assert v.shape == (3, 256) and v.dtype == np.float32
+    assert np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
+    assert v[0] @ v[1] > v[0] @ v[2]
+
+
+def test_cache_reuses_embeddings(tmp_path: Path) -> None:
+    inner = CountingEncoder()
+    path = tmp_path / "c.sqlite"
+    enc = CachedEncoder(inner, path)
+    a = enc.encode(["a b c", "d e f"])
+    b = enc.encode(["d e f", "g h i"])
+    assert inner.calls == 3
+    assert np.allclose(a[1], b[0])
+    enc.close()
+    again = CachedEncoder(inner, path)
+    again.encode(["a b c", "g h i"])
+    assert inner.calls == 3 and again.hits == 2
+
+
+def test_registry_hashing_and_unknown() -> None:
+    assert load_encoder("hashing").dim == 256
+    try:
+        load_encoder("no-such-model")
+    except ValueError as exc:
+        assert "no-such-model" in str(exc)
+    else:
+        raise AssertionError("expected ValueError")

@@ -1,0 +1,38 @@
+from pathlib import Path
+
+import pytest
+
+from shelfwise.catalog import Catalog
+from shelfwise.errors import DataError
+from shelfwise.eval.judgments import attribute_judgments, evaluate_search, load_judgments
+from shelfwise.eval.tune import searcher_fn, tune_fusion
+from shelfwise.retrieve import HybridSearcher
+
+
+def test_load_judgments_errors_name_rows(tmp_path: Path) -> None:
+    q = tmp_path / "q.csv"
+    q.write_text("query_id,query\n1,black jeans\n2,\n", encoding="utf-8")
+    j = tmp_path / "j.csv"
+    j.write_text("query_id,item_id,grade\n1,p1,2\n1,p2,x\n9,p1,1\n1,p3,-1\n", encoding="utf-8")
+    with pytest.raises(DataError) as exc:
+        load_judgments(q, j)
+    msg = str(exc.value)
+    assert "row 2" in msg and "'query'" in msg and "'grade'" in msg and "unknown query id" in msg
+    ok = load_judgments(q, j, strict=False)
+    assert ok.relevance == {"1": {"p1": 2.0}}
+
+
+def test_attribute_judgments_and_eval(tiny_catalog: Catalog, tiny_searcher: HybridSearcher, tmp_path: Path) -> None:
+    j = attribute_judgments(tiny_catalog, "colour", min_items=1, max_queries=None)
+    assert "black trousers" in j.queries.values()
+    qid = next(k for k, v in j.queries.items() if v == "black trousers")
+    assert j.relevance[qid]["p1"] == 2.0 and j.relevance[qid]["p2"] == 1.0
+    m = evaluate_search(searcher_fn(tiny_searcher), j)
+    assert 0.0 < m.ndcg_at_10 <= 1.0 and m.n_queries == len(j.judged())
+    j.save(tmp_path / "q.parquet", tmp_path / "j.parquet")
+    again = load_judgments(tmp_path / "q.parquet", tmp_path / "j.parquet")
+    assert again.relevance == j.relevance
+    dev, test = j.split(0.5)
+    assert not set(dev.queries) & set(test.queries) and len(dev) + len(test) == len(j)
+    tuned = tune_fusion(tiny_searcher, dev, weights=(0.3, 0.7))
+    assert len(tuned.trials) == 4 and tuned.best.mode == "hybrid"

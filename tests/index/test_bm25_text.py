@@ -1,0 +1,28 @@
+from pathlib import Path
+
+from shelfwise.index import BM25Index, Tokenizer
+
+
+def test_tokenizer_english_and_chinese() -> None:
+    tok = Tokenizer()
+    assert tok("The Black Trousers!") == ["black", "trouser"]
+    zh = tok("黑色休闲裤")
+    assert zh and all(len(t) >= 1 for t in zh) and "".join(zh).find("黑色") >= 0
+    assert Tokenizer(chinese="bigram")("黑色裤") == ["黑色", "色裤"]
+    assert tok("ＢＬＡＣＫ") == ["black"]  # full-width folded
+
+
+def test_bm25_retrieve_mask_and_roundtrip(tmp_path: Path) -> None:
+    docs = ["black slim trousers", "blue jeans", "black leather belt", "黑色休闲裤 男士"]
+    idx = BM25Index().fit(docs)
+    r = idx.retrieve("black trousers", 3)
+    assert r.ids[0] == 0 and set(r.ids.tolist()) == {0, 2}
+    import numpy as np
+
+    mask = np.array([False, True, True, True])
+    assert idx.retrieve("black trousers", 3, mask).ids.tolist() == [2]
+    assert idx.retrieve("黑色裤子", 2).ids.tolist() == [3]
+    assert len(idx.retrieve("zebra", 3)) == 0
+    idx.save(tmp_path / "bm25")
+    again = BM25Index.load(tmp_path / "bm25")
+    assert np.allclose(again.scores("black belt"), idx.scores("black belt"))

@@ -1,0 +1,34 @@
+from fastapi.testclient import TestClient
+
+from shelfwise.catalog import Catalog
+from shelfwise.retrieve import HybridSearcher
+from shelfwise.serve import create_app
+from shelfwise.shelf import Shelf
+
+
+def client(catalog: Catalog, searcher: HybridSearcher) -> TestClient:
+    return TestClient(create_app(Shelf(catalog=catalog, searcher=searcher)))
+
+
+def test_search_health_docs(tiny_catalog: Catalog, tiny_searcher: HybridSearcher) -> None:
+    c = client(tiny_catalog, tiny_searcher)
+    r = c.get("/search", params={"q": "black trousers", "k": 3})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["items"][0]["id"] == "p1" and len(body["items"]) == 3 and body["took_ms"] >= 0
+    r = c.get("/search", params={"q": "dress", "category": "Women > Dresses", "price_max": 70})
+    assert {it["id"] for it in r.json()["items"]} <= {"p5", "p12"}
+    r = c.get("/search", params={"q": "black", "attr": "colour:Black", "mode": "bm25"})
+    assert r.json()["items"] and all(it["id"] in {"p1", "p3", "p6", "p11"} for it in r.json()["items"])
+    assert c.get("/health").json()["items"] == 12
+    assert "/search" in c.get("/openapi.json").json()["paths"]
+    assert "Shelfwise" in c.get("/").text
+
+
+def test_search_bad_input(tiny_catalog: Catalog, tiny_searcher: HybridSearcher) -> None:
+    c = client(tiny_catalog, tiny_searcher)
+    assert c.get("/search", params={"q": ""}).status_code == 422
+    assert c.get("/search", params={"q": "x", "mode": "magic"}).status_code == 422
+    r = c.get("/search", params={"q": "x", "price_min": 10, "price_max": 5})
+    assert r.status_code == 422 and "price_min" in r.text
+    assert c.get("/search", params={"q": "x", "attr": "nocolon"}).status_code == 422
