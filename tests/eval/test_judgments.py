@@ -35,4 +35,4 @@ def test_attribute_judgments_and_eval(tiny_catalog: Catalog, tiny_searcher: Hybr
     dev, test = j.split(0.5)
     assert not set(dev.queries) & set(test.queries) and len(dev) + len(test) == len(j)
     tuned = tune_fusion(tiny_searcher, dev, weights=(0.3, 0.7))
-    assert len(tuned.trials) == 4 and tuned.best.mode == "hybrid"
+    assert len(tuned.trials) == 6 and tuned.best.mode == "hybrid"
