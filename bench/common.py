@@ -1,0 +1,58 @@
+"""Helpers shared by benchmarks: the bundled catalog, timing, table printing and JSON output."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+SHARED = ROOT.parent / "shared" / "data"
+CACHE = ROOT / ".shelfwise" / "cache" / "embeddings.sqlite"
+
+
+def load_hm() -> Any:
+    from shelfwise.catalog import ProductFields, load_catalog
+
+    data = ROOT / "data" / "hm"
+    return load_catalog(data / "articles.parquet", ProductFields.from_json(data / "catalog_fields.json")).catalog
+
+
+def percentiles(samples_s: Sequence[float]) -> dict[str, float]:
+    a = np.asarray(samples_s) * 1000.0
+    return {"p50_ms": float(np.percentile(a, 50)), "p90_ms": float(np.percentile(a, 90)),
+            "p99_ms": float(np.percentile(a, 99)), "mean_ms": float(a.mean()), "n": float(len(a))}
+
+
+def time_calls(fn: Callable[[Any], Any], inputs: Sequence[Any]) -> list[float]:
+    out = []
+    for x in inputs:
+        t = time.perf_counter()
+        fn(x)
+        out.append(time.perf_counter() - t)
+    return out
+
+
+def print_table(title: str, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    def fmt(v: Any) -> str:
+        return f"{v:.4f}" if isinstance(v, float) else str(v)
+
+    cells = [[fmt(v) for v in r] for r in rows]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(header)]
+    print(f"\n{title}")
+    print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
+    for r in cells:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)))
+
+
+def write_json(name: str, payload: dict[str, Any]) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps(payload, indent=2, default=float))
+    print(f"\nwrote {path}")
+    return path
