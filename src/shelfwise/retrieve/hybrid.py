@@ -125,11 +125,13 @@ class HybridSearcher:
         elif mode == "dense":
             res = self.dense.retrieve(query, n, mask)
         else:
-            lex = self.bm25.retrieve(query, n, mask)
+            lex_all = self.bm25.scores(query)
+            hit = lex_all > 0
+            lex = Results.from_scores(lex_all, n, hit if mask is None else hit & mask)
             sem = self.dense.retrieve(query, n, mask)
             w = cfg.dense_weight
             if cfg.fusion == "convex":
-                res = self._convex(query, lex, sem, n, w)
+                res = self._convex(query, lex_all, lex, sem, n, w)
             elif cfg.fusion == "rrf":
                 res = rrf([lex, sem], n, rrf_k=cfg.rrf_k, weights=[2 * (1 - w), 2 * w])
             else:
@@ -145,7 +147,9 @@ class HybridSearcher:
             res = Results(np.concatenate([head.ids, tail.ids]), np.concatenate([head.scores, tail.scores]))
         return res.top(k)
 
-    def _convex(self, query: str, lex: Results, sem: Results, n: int, w: float) -> Results:
+    def _convex(
+        self, query: str, lex_all: npt.NDArray[np.float32], lex: Results, sem: Results, n: int, w: float
+    ) -> Results:
         """Convex combination of *exact* lexical and dense scores over the union of both candidate lists.
 
         Unlike list-based fusion, an item found by one retriever is scored by the other too,
@@ -156,7 +160,7 @@ class HybridSearcher:
         cand = np.union1d(lex.ids, sem.ids)
         if cand.size == 0:
             return Results.empty()
-        b = self.bm25.scores(query)[cand]
+        b = lex_all[cand]
         b = b / b.max() if b.max() > 0 else b
         d = self.item_vectors[cand] @ self.dense.embed(query)
         span = float(d.max() - d.min())
