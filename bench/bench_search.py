@@ -23,7 +23,6 @@ import numpy as np
 import pyarrow.parquet as pq
 import Stemmer
 import uvicorn
-from common import CACHE, SHARED, load_hm, percentiles, print_table, time_calls, write_json
 
 from shelfwise.encode import load_encoder
 from shelfwise.eval.judgments import attribute_judgments, evaluate_search
@@ -31,6 +30,8 @@ from shelfwise.eval.tune import searcher_fn, tune_fusion
 from shelfwise.retrieve import HybridSearcher
 from shelfwise.serve import create_app
 from shelfwise.shelf import Shelf
+
+from common import CACHE, SHARED, load_hm, percentiles, print_table, time_calls, write_json
 
 
 def free_port() -> int:
@@ -59,8 +60,11 @@ def main() -> None:
     peer_build_s = time.perf_counter() - t0
 
     def bm25s_search(q: str, n: int) -> list[str]:
-        docs, _ = peer.retrieve(bm25s.tokenize([q], stopwords="en", stemmer=stemmer, show_progress=False),
-                                k=min(n, len(texts)), show_progress=False)
+        docs, _ = peer.retrieve(
+            bm25s.tokenize([q], stopwords="en", stemmer=stemmer, show_progress=False),
+            k=min(n, len(texts)),
+            show_progress=False,
+        )
         return [catalog.ids[i] for i in docs[0]]
 
     systems = {
@@ -70,9 +74,11 @@ def main() -> None:
         f"shelfwise hybrid ({tuned.best.fusion}, w={tuned.best.dense_weight})": searcher_fn(searcher, mode="hybrid"),
     }
     quality = {name: evaluate_search(fn, test).summary() for name, fn in systems.items()}
-    print_table(f"Search quality, {len(test.judged())} held-out attribute queries, H&M catalog ({len(catalog)} items)",
-                ["system", "NDCG@10", "Recall@100", "MRR"],
-                [[n, m["ndcg@10"], m["recall@100"], m["mrr"]] for n, m in quality.items()])
+    print_table(
+        f"Search quality, {len(test.judged())} held-out attribute queries, H&M catalog ({len(catalog)} items)",
+        ["system", "NDCG@10", "Recall@100", "MRR"],
+        [[n, m["ndcg@10"], m["recall@100"], m["mrr"]] for n, m in quality.items()],
+    )
 
     # In-process latency of the search call itself (no HTTP), cold queries.
     wands = [str(q) for q in pq.read_table(SHARED / "wands_query.parquet").column("query").to_pylist()]
@@ -82,8 +88,9 @@ def main() -> None:
     # HTTP latency.
     port = free_port()
     searcher.dense._cache.clear()
-    server = uvicorn.Server(uvicorn.Config(create_app(Shelf(catalog, searcher)), host="127.0.0.1", port=port,
-                                           log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(Shelf(catalog, searcher)), host="127.0.0.1", port=port, log_level="warning")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:
@@ -97,8 +104,9 @@ def main() -> None:
 
         cold = percentiles(time_calls(call, wands))
         warm = percentiles(time_calls(call, wands))
-        filt = percentiles(time_calls(lambda q: client.get("/search", params={"q": q, "category": "Ladieswear"}),
-                                      wands[:200]))
+        filt = percentiles(
+            time_calls(lambda q: client.get("/search", params={"q": q, "category": "Ladieswear"}), wands[:200])
+        )
     server.should_exit = True
     thread.join(timeout=5)
     rows = [
@@ -108,21 +116,39 @@ def main() -> None:
         ["bm25s peer retrieve (in-process)", lat_lex["p50_ms"], lat_lex["p99_ms"]],
         ["shelfwise bm25 search (in-process)", lat_sw_lex["p50_ms"], lat_sw_lex["p99_ms"]],
     ]
-    print_table(f"Latency over HTTP on 127.0.0.1, {len(wands)} real WANDS queries, {len(catalog)} items",
-                ["path", "p50 ms", "p99 ms"], rows)
+    print_table(
+        f"Latency over HTTP on 127.0.0.1, {len(wands)} real WANDS queries, {len(catalog)} items",
+        ["path", "p50 ms", "p99 ms"],
+        rows,
+    )
     ratio = lat_sw_lex["p50_ms"] / lat_lex["p50_ms"]
-    print(f"\nshelfwise bm25 / bm25s p50 latency ratio: {ratio:.2f}; p99 target 30 ms met (cold): {cold['p99_ms'] <= 30}")
-    write_json("search", {
-        "catalog_items": len(catalog), "test_queries": len(test.judged()), "hybrid": {
-            "fusion": tuned.best.fusion, "dense_weight": tuned.best.dense_weight},
-        "quality": quality, "latency": {"http_cold": cold, "http_warm": warm, "http_filtered": filt,
-                                        "bm25s_inprocess": lat_lex, "shelfwise_bm25_inprocess": lat_sw_lex},
-        "ratios": {"shelfwise_bm25_vs_bm25s_p50": ratio},
-        "build_s": {"shelfwise_total_with_cached_embeddings": build_s, "bm25s_index": peer_build_s},
-        "machine": {"cpus": 2, "python": platform.python_version()},
-        "hybrid_beats_both_on": [k for k in ("ndcg@10", "recall@100", "mrr") if quality[list(systems)[3]][k]
-                                 >= max(quality["bm25s (peer)"][k], quality["dense MiniLM"][k])],
-    })
+    print(
+        f"\nshelfwise bm25 / bm25s p50 latency ratio: {ratio:.2f}; p99 target 30 ms met (cold): {cold['p99_ms'] <= 30}"
+    )
+    write_json(
+        "search",
+        {
+            "catalog_items": len(catalog),
+            "test_queries": len(test.judged()),
+            "hybrid": {"fusion": tuned.best.fusion, "dense_weight": tuned.best.dense_weight},
+            "quality": quality,
+            "latency": {
+                "http_cold": cold,
+                "http_warm": warm,
+                "http_filtered": filt,
+                "bm25s_inprocess": lat_lex,
+                "shelfwise_bm25_inprocess": lat_sw_lex,
+            },
+            "ratios": {"shelfwise_bm25_vs_bm25s_p50": ratio},
+            "build_s": {"shelfwise_total_with_cached_embeddings": build_s, "bm25s_index": peer_build_s},
+            "machine": {"cpus": 2, "python": platform.python_version()},
+            "hybrid_beats_both_on": [
+                k
+                for k in ("ndcg@10", "recall@100", "mrr")
+                if quality[list(systems)[3]][k] >= max(quality["bm25s (peer)"][k], quality["dense MiniLM"][k])
+            ],
+        },
+    )
     _ = np  # keep numpy import for percentiles users
 
 

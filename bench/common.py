@@ -25,8 +25,13 @@ def load_hm() -> Any:
 
 def percentiles(samples_s: Sequence[float]) -> dict[str, float]:
     a = np.asarray(samples_s) * 1000.0
-    return {"p50_ms": float(np.percentile(a, 50)), "p90_ms": float(np.percentile(a, 90)),
-            "p99_ms": float(np.percentile(a, 99)), "mean_ms": float(a.mean()), "n": float(len(a))}
+    return {
+        "p50_ms": float(np.percentile(a, 50)),
+        "p90_ms": float(np.percentile(a, 90)),
+        "p99_ms": float(np.percentile(a, 99)),
+        "mean_ms": float(a.mean()),
+        "n": float(len(a)),
+    }
 
 
 def time_calls(fn: Callable[[Any], Any], inputs: Sequence[Any]) -> list[float]:
