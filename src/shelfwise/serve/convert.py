@@ -21,6 +21,7 @@ def items_out(catalog: Catalog, results: Results, reasons: Sequence[str] | None 
                 category=list(p.category),
                 brand=p.brand,
                 price=p.price,
+                attributes=p.attributes,
                 reason=reasons[j] if reasons is not None else "",
             )
         )

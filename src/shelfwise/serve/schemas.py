@@ -12,6 +12,7 @@ class ItemOut(BaseModel):
     category: list[str] = Field(default_factory=list)
     brand: str = ""
     price: float | None = None
+    attributes: dict[str, str] = Field(default_factory=dict)
     reason: str = ""
 
 
