@@ -1,0 +1,40 @@
+"""Recommend stage: personalised, related and cross-category recommendations."""
+
+from shelfwise.recommend.base import Context, ItemScorer, Recommendation, Recommender
+from shelfwise.recommend.content import ContentConfig, ContentRecommender
+from shelfwise.recommend.cooccurrence import CooccurrenceConfig, CooccurrenceRecommender
+from shelfwise.recommend.cross import CrossCategoryRecommender, CrossConfig
+from shelfwise.recommend.evaluate import RecMetrics, evaluate, holdout_report, split_last_sessions, truth_by_user
+from shelfwise.recommend.factor import ALSConfig, ALSRecommender
+from shelfwise.recommend.hybrid import HybridConfig, HybridRecommender, build_recommender
+from shelfwise.recommend.interactions import Interactions
+from shelfwise.recommend.popularity import PopularityConfig, PopularityRecommender, RepeatRecommender
+from shelfwise.recommend.profiles import UserProfiles
+
+__all__ = [
+    "ALSConfig",
+    "ALSRecommender",
+    "ContentConfig",
+    "ContentRecommender",
+    "Context",
+    "CooccurrenceConfig",
+    "CooccurrenceRecommender",
+    "CrossCategoryRecommender",
+    "CrossConfig",
+    "HybridConfig",
+    "HybridRecommender",
+    "Interactions",
+    "ItemScorer",
+    "PopularityConfig",
+    "PopularityRecommender",
+    "RecMetrics",
+    "Recommendation",
+    "Recommender",
+    "RepeatRecommender",
+    "UserProfiles",
+    "build_recommender",
+    "evaluate",
+    "holdout_report",
+    "split_last_sessions",
+    "truth_by_user",
+]

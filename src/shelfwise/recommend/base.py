@@ -1,0 +1,219 @@
+"""Recommendation protocol, typed results with reasons, and the shared recommend/similar logic.
+
+Every model scores the whole catalog densely (``-inf`` where it has no evidence), so the
+hybrid can fuse them and filters become boolean masks (as in ``implicit`` and ``Results``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+import numpy as np
+import numpy.typing as npt
+
+from shelfwise.catalog.schema import Filters
+from shelfwise.events.schema import Event
+from shelfwise.results import FloatArray, IntArray, Results
+
+if TYPE_CHECKING:
+    from shelfwise.catalog.schema import Catalog
+    from shelfwise.recommend.interactions import Interactions
+    from shelfwise.recommend.profiles import UserProfiles
+
+BoolArray = npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
+class Context:
+    """What is known about the shopper now: history or session items (catalog rows) with
+    recency-decayed implicit weights, the user id when known, and an optional query vector
+    (cold-start users: the text they typed, encoded by the item encoder)."""
+
+    items: IntArray
+    weights: FloatArray
+    user: str | None = None
+    query_vector: FloatArray | None = None
+
+    def __post_init__(self) -> None:
+        if self.items.shape != self.weights.shape or self.items.ndim != 1:
+            raise ValueError(f"Context: items {self.items.shape} and weights {self.weights.shape} must match")
+
+    @classmethod
+    def of(
+        cls,
+        items: Sequence[int] | IntArray,
+        weights: Sequence[float] | FloatArray | None = None,
+        *,
+        user: str | None = None,
+        query_vector: FloatArray | None = None,
+    ) -> Context:
+        it = np.asarray(items, dtype=np.int64).reshape(-1)
+        w = np.ones(len(it), dtype=np.float32) if weights is None else np.asarray(weights, dtype=np.float32)
+        return cls(it, w.reshape(-1), user, query_vector)
+
+    @classmethod
+    def empty(cls, user: str | None = None) -> Context:
+        return cls.of([], user=user)
+
+    def __len__(self) -> int:
+        return int(self.items.shape[0])
+
+    def seen_mask(self, n_items: int) -> BoolArray:
+        m = np.zeros(n_items, dtype=bool)
+        m[self.items] = True
+        return m
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """Ranked catalog rows with scores (best first) and one human-readable reason per item."""
+
+    ids: IntArray
+    scores: FloatArray
+    reasons: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if not (self.ids.shape == self.scores.shape and len(self.reasons) == self.ids.shape[0]):
+            raise ValueError("Recommendation: ids, scores and reasons must have equal lengths")
+
+    def __len__(self) -> int:
+        return int(self.ids.shape[0])
+
+    @property
+    def results(self) -> Results:
+        return Results(self.ids, self.scores)
+
+    @classmethod
+    def empty(cls) -> Recommendation:
+        r = Results.empty()
+        return cls(r.ids, r.scores, ())
+
+
+@runtime_checkable
+class Recommender(Protocol):
+    """fit on interactions; recommend for a user (id or :class:`Context`); items similar to an item."""
+
+    def fit(self, data: Interactions) -> None: ...
+
+    def recommend(
+        self, user: str | Context, k: int = 10, filters: Filters | None = None, *, exclude_seen: bool = True
+    ) -> Recommendation: ...
+
+    def similar(self, item: int, k: int = 10, filters: Filters | None = None) -> Recommendation: ...
+
+
+class ItemScorer(Protocol):
+    """What the hybrid fuses: dense scores over the catalog, ``-inf`` where a model has no evidence."""
+
+    name: str
+
+    def fit(self, data: Interactions) -> None: ...
+
+    def score(self, ctx: Context) -> FloatArray: ...
+
+    def score_item(self, item: int) -> FloatArray: ...
+
+    def explain(self, ctx: Context | None, item: int) -> str: ...
+
+
+def no_evidence(n: int) -> FloatArray:
+    return np.full(n, -np.inf, dtype=np.float32)
+
+
+class BaseRecommender:
+    """Implements :class:`Recommender` on top of ``score`` / ``score_item`` / ``explain``.
+
+    Subclasses set ``name`` and implement ``_fit``, ``score``, ``score_item`` and ``explain``.
+    """
+
+    name = "base"
+
+    def __init__(self) -> None:
+        self._catalog: Catalog | None = None
+        self.profiles: UserProfiles | None = None
+
+    # --- to implement -------------------------------------------------------------------
+    def _fit(self, data: Interactions) -> None:
+        raise NotImplementedError
+
+    def score(self, ctx: Context) -> FloatArray:
+        raise NotImplementedError
+
+    def score_item(self, item: int) -> FloatArray:
+        raise NotImplementedError
+
+    def explain(self, ctx: Context | None, item: int) -> str:
+        return ""
+
+    def update(self, events: Sequence[Event]) -> None:
+        """Absorb committed events (the ``Updatable`` contract); default: nothing to learn."""
+
+    # --- shared ---------------------------------------------------------------------------
+    def fit(self, data: Interactions) -> None:
+        self._catalog = data.catalog
+        self.profiles = data.profiles
+        self._fit(data)
+
+    @property
+    def catalog(self) -> Catalog:
+        if self._catalog is None:
+            raise RuntimeError(f"{type(self).__name__} is not fitted: call fit(interactions) first")
+        return self._catalog
+
+    @property
+    def n_items(self) -> int:
+        return len(self.catalog)
+
+    def context(self, user: str | Context) -> Context:
+        if isinstance(user, Context):
+            return user
+        ctx = self.profiles.context(user) if self.profiles is not None else None
+        return ctx if ctx is not None else Context.empty(user)
+
+    def allowed(self, filters: Filters | None, ctx: Context | None = None, exclude_seen: bool = False) -> BoolArray:
+        m = self.catalog.mask(filters)
+        mask = np.ones(self.n_items, dtype=bool) if m is None else m.copy()
+        if exclude_seen and ctx is not None and len(ctx):
+            mask &= ~ctx.seen_mask(self.n_items)
+        return mask
+
+    def recommend(
+        self, user: str | Context, k: int = 10, filters: Filters | None = None, *, exclude_seen: bool = True
+    ) -> Recommendation:
+        ctx = self.context(user)
+        res = Results.from_scores(self.score(ctx), k, self.allowed(filters, ctx, exclude_seen))
+        return Recommendation(res.ids, res.scores, tuple(self.explain(ctx, int(i)) for i in res.ids))
+
+    def similar(self, item: int, k: int = 10, filters: Filters | None = None) -> Recommendation:
+        mask = self.allowed(filters)
+        mask[item] = False
+        res = Results.from_scores(self.score_item(item), k, mask)
+        ctx = Context.of([item])
+        return Recommendation(res.ids, res.scores, tuple(self.explain(ctx, int(i)) for i in res.ids))
+
+
+def minmax(scores: FloatArray) -> FloatArray:
+    """Scale finite scores to [0, 1]; ``-inf`` (no evidence) becomes 0.
+
+    Non-negative scores are divided by their maximum (ratios kept); others are min-max scaled.
+    """
+    s = np.asarray(scores, dtype=np.float32)
+    fin = np.isfinite(s)
+    out = np.zeros_like(s)
+    if not fin.any():
+        return out
+    lo, hi = float(s[fin].min()), float(s[fin].max())
+    if lo >= 0.0 and hi > 0.0:
+        out[fin] = s[fin] / hi
+    elif hi > lo:
+        out[fin] = (s[fin] - lo) / (hi - lo)
+    else:
+        out[fin] = 1.0 if hi > 0 else 0.0
+    return out
+
+
+def category_label(catalog: Catalog, row: int, depth: int = 1) -> str:
+    cat = catalog.products[row].category
+    return " > ".join(cat[:depth]) if cat else "the catalog"

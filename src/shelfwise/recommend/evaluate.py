@@ -1,0 +1,186 @@
+"""Offline evaluation of recommenders on a time-based split, and weight tuning for the hybrid.
+
+The split holds out each user's *last* session/basket (everything earlier is training), the
+per-user temporal protocol of next-basket recommendation (e.g. the Instacart competition's
+own train/test orders). Metrics reuse :mod:`shelfwise.eval.metrics`.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+
+from shelfwise.catalog.schema import Catalog
+from shelfwise.eval.metrics import coverage, head_items, intra_list_diversity, mrr, ndcg_at_k, recall_at_k
+from shelfwise.events.schema import EventLog
+
+if TYPE_CHECKING:
+    from shelfwise.recommend.hybrid import HybridConfig
+
+Ranker = Callable[[str], Sequence[int]]
+
+
+def split_last_sessions(log: EventLog, n_last: int = 1) -> tuple[EventLog, EventLog]:
+    """(earlier, held-out): each user's last ``n_last`` sessions (by their first event time) are held out.
+
+    Users with at most ``n_last`` sessions stay entirely in training.
+    """
+    if n_last < 1:
+        raise ValueError("n_last must be >= 1")
+    start: dict[tuple[int, int], float] = {}
+    for u, s, t in zip(log.user.tolist(), log.session.tolist(), log.timestamp.tolist(), strict=True):
+        key = (u, s)
+        if key not in start or t < start[key]:
+            start[key] = t
+    per_user: dict[int, list[tuple[float, int]]] = {}
+    for (u, s), t in start.items():
+        per_user.setdefault(u, []).append((t, s))
+    held: set[int] = set()
+    for sessions in per_user.values():
+        if len(sessions) > n_last:
+            held.update(s for _, s in sorted(sessions)[-n_last:])
+    mask = np.isin(log.session, np.fromiter(held, dtype=np.int64, count=len(held)))
+    return log.select(~mask), log.select(mask)
+
+
+def truth_by_user(held_out: EventLog) -> dict[str, set[int]]:
+    out: dict[str, set[int]] = {}
+    for u, i in zip(held_out.user.tolist(), held_out.item.tolist(), strict=True):
+        if i >= 0:
+            out.setdefault(held_out.users[u], set()).add(i)
+    return out
+
+
+@dataclass(frozen=True)
+class RecMetrics:
+    """Means over evaluated users; ``cold_recall`` over users whose held-out items include cold ones."""
+
+    recall: float
+    ndcg: float
+    mrr: float
+    coverage: float
+    long_tail_share: float
+    cold_recall: float
+    diversity: float
+    users: int
+    cold_users: int
+    k: int
+
+    def as_dict(self) -> dict[str, float]:
+        return {key: float(v) for key, v in asdict(self).items()}
+
+
+def evaluate(
+    rank: Ranker,
+    truth: Mapping[str, set[int]],
+    train_counts: npt.NDArray[np.floating],
+    vectors: npt.NDArray[np.float32],
+    k: int = 20,
+) -> RecMetrics:
+    """Score ``rank(user) -> catalog rows`` against held-out items.
+
+    Long tail = outside the top 20% of items by training popularity; cold items = zero
+    training interactions; diversity = intra-list cosine distance in ``vectors``.
+    """
+    cold = np.asarray(train_counts) == 0
+    head = head_items(train_counts, 0.2)
+    lists: list[list[int]] = []
+    rec, nd, rr, div, cold_rec = [], [], [], [], []
+    for user, items in truth.items():
+        ranked = [int(i) for i in rank(user)][:k]
+        rel = dict.fromkeys(items, 1.0)
+        lists.append(ranked)
+        rec.append(recall_at_k(ranked, rel, k))
+        nd.append(ndcg_at_k(ranked, rel, k))
+        rr.append(mrr(ranked, rel, k))
+        div.append(intra_list_diversity(ranked, vectors))
+        cold_items = {i for i in items if cold[i]}
+        if cold_items:
+            cold_rec.append(recall_at_k(ranked, dict.fromkeys(cold_items, 1.0), k))
+    tail = [[i for i in lst if not head[i]] for lst in lists]
+    slots = sum(len(lst) for lst in lists)
+    return RecMetrics(
+        recall=float(np.mean(rec)) if rec else 0.0,
+        ndcg=float(np.mean(nd)) if nd else 0.0,
+        mrr=float(np.mean(rr)) if rr else 0.0,
+        coverage=coverage(lists, len(train_counts)),
+        long_tail_share=sum(len(t) for t in tail) / slots if slots else 0.0,
+        cold_recall=float(np.mean(cold_rec)) if cold_rec else 0.0,
+        diversity=float(np.mean(div)) if div else 0.0,
+        users=len(rec),
+        cold_users=len(cold_rec),
+        k=k,
+    )
+
+
+def tune_weights(
+    objective: Callable[[Mapping[str, float], float], float],
+    start: Mapping[str, float],
+    grid: Sequence[float] = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0),
+    penalties: Sequence[float] = (0.0,),
+    rounds: int = 2,
+) -> tuple[dict[str, float], float, float]:
+    """Coordinate ascent over component weights (and a grid over the popularity penalty).
+
+    ``objective(weights, penalty)`` returns a validation score to maximise (e.g. NDCG@20).
+    Returns (best weights, best penalty, best score).
+    """
+    best_w, best_p = dict(start), penalties[0]
+    best = objective(best_w, best_p)
+    for _ in range(rounds):
+        improved = False
+        for name, value in itertools.product(list(best_w), grid):
+            trial = {**best_w, name: value}
+            if trial == best_w or not any(v > 0 for v in trial.values()):
+                continue
+            score = objective(trial, best_p)
+            if score > best + 1e-9:
+                best_w, best, improved = trial, score, True
+        for p in penalties:
+            score = objective(best_w, p)
+            if score > best + 1e-9:
+                best_p, best, improved = p, score, True
+        if not improved:
+            break
+    return best_w, best_p, best
+
+
+def holdout_report(
+    catalog: Catalog,
+    log: EventLog,
+    vectors: npt.NDArray[np.float32],
+    config: HybridConfig | None = None,
+    k: int = 20,
+    exclude_seen: bool = False,
+) -> dict[str, RecMetrics]:
+    """Hold out each user's last session, fit popularity and the hybrid on the rest, evaluate both."""
+    from shelfwise.recommend.hybrid import HybridRecommender
+    from shelfwise.recommend.interactions import Interactions
+    from shelfwise.recommend.popularity import PopularityRecommender
+
+    train_log, test_log = split_last_sessions(log)
+    train = Interactions.from_log(train_log, catalog)
+    truth = truth_by_user(test_log)
+    if exclude_seen:
+        prof = train.profiles
+        truth = {u: s - prof.seen(u) for u, s in truth.items() if s - prof.seen(u)}
+    if not truth:
+        raise ValueError("no user has more than one session: cannot hold out a last session")
+    counts = train.item_counts()
+    pop = PopularityRecommender()
+    pop.fit(train)
+    hybrid = HybridRecommender(vectors, config)
+    hybrid.fit(train)
+    out: dict[str, RecMetrics] = {}
+    for name, model in (("popularity", pop), ("hybrid", hybrid)):
+
+        def rank(user: str, m: PopularityRecommender | HybridRecommender = model) -> list[int]:
+            return m.recommend(user, k, exclude_seen=exclude_seen).ids.tolist()
+
+        out[name] = evaluate(rank, truth, counts, vectors, k)
+    return out

@@ -1,0 +1,223 @@
+"""Hybrid recommender: weighted fusion of behaviour and language-model text signals.
+
+Each component scores the whole catalog; scores are scaled to [0, 1] per component and summed
+with weights tuned on a validation split (weighted hybrid, Burke, 2002, "Hybrid Recommender
+Systems: Survey and Experiments"). An optional popularity penalty ``score / (1 + n_j)^beta``
+trades head items for long-tail ones (Abdollahpouri et al., 2019). Cold start falls out of
+the fusion: a shopper with no history gets popularity (plus query text when given); an item
+with no behaviour gets its text-similarity score only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import numpy.typing as npt
+
+from shelfwise.catalog.schema import Catalog, Filters
+from shelfwise.encode.base import Encoder
+from shelfwise.events.schema import Event, EventLog
+from shelfwise.recommend.base import BaseRecommender, Context, ItemScorer, Recommendation, minmax
+from shelfwise.recommend.content import ContentConfig, ContentRecommender
+from shelfwise.recommend.cooccurrence import CooccurrenceConfig, CooccurrenceRecommender
+from shelfwise.recommend.cross import CrossCategoryRecommender, CrossConfig
+from shelfwise.recommend.factor import ALSConfig, ALSRecommender
+from shelfwise.recommend.interactions import Interactions
+from shelfwise.recommend.popularity import PopularityConfig, PopularityRecommender, RepeatRecommender
+from shelfwise.results import FloatArray, Results
+
+COMPONENTS = ("repeat", "cooccurrence", "als", "content", "popularity")
+DEFAULT_WEIGHTS = (("repeat", 1.0), ("cooccurrence", 0.5), ("als", 0.5), ("content", 0.3), ("popularity", 0.1))
+DEFAULT_SIMILAR = (("cooccurrence", 1.0), ("als", 0.5), ("content", 0.5))
+
+
+@dataclass(frozen=True)
+class HybridConfig:
+    """Component weights for ``recommend`` and ``similar``, the tail penalty, and sub-model configs."""
+
+    weights: tuple[tuple[str, float], ...] = DEFAULT_WEIGHTS
+    similar_weights: tuple[tuple[str, float], ...] = DEFAULT_SIMILAR
+    popularity_penalty: float = 0.0
+    half_life_days: float | None = None
+    popularity: PopularityConfig = field(default_factory=PopularityConfig)
+    cooccurrence: CooccurrenceConfig = field(default_factory=CooccurrenceConfig)
+    als: ALSConfig = field(default_factory=ALSConfig)
+    content: ContentConfig = field(default_factory=ContentConfig)
+    cross: CrossConfig = field(default_factory=CrossConfig)
+
+    def __post_init__(self) -> None:
+        for name, w in (*self.weights, *self.similar_weights):
+            if name not in COMPONENTS:
+                raise ValueError(f"HybridConfig: unknown component {name!r}; known: {COMPONENTS}")
+            if w < 0:
+                raise ValueError(f"HybridConfig: weight of {name!r} must be >= 0")
+        if self.popularity_penalty < 0:
+            raise ValueError("HybridConfig.popularity_penalty must be >= 0")
+
+    def with_weights(self, weights: Mapping[str, float], penalty: float | None = None) -> HybridConfig:
+        return replace(
+            self,
+            weights=tuple(weights.items()),
+            popularity_penalty=self.popularity_penalty if penalty is None else penalty,
+        )
+
+
+class HybridRecommender(BaseRecommender):
+    """Fuses repeat-purchase, co-occurrence, ALS, LM-content and popularity scores."""
+
+    name = "hybrid"
+
+    def __init__(
+        self,
+        item_vectors: npt.NDArray[np.float32],
+        config: HybridConfig | None = None,
+        encoder: Encoder | None = None,
+    ) -> None:
+        super().__init__()
+        self.config = config or HybridConfig()
+        self.encoder = encoder
+        self.item_vectors = item_vectors
+        self.popularity = PopularityRecommender(self.config.popularity)
+        self.cooccurrence = CooccurrenceRecommender(self.config.cooccurrence)
+        self.als = ALSRecommender(self.config.als)
+        self.content = ContentRecommender(item_vectors, self.config.content)
+        self.repeat = RepeatRecommender()
+        self.components: dict[str, ItemScorer] = {
+            "repeat": self.repeat,
+            "cooccurrence": self.cooccurrence,
+            "als": self.als,
+            "content": self.content,
+            "popularity": self.popularity,
+        }
+        self.cross_model = CrossCategoryRecommender(self.cooccurrence, self.content, self.config.cross)
+        self.counts: FloatArray = np.zeros(0, dtype=np.float32)
+
+    def _fit(self, data: Interactions) -> None:
+        for comp in self.components.values():
+            comp.fit(data)
+        self.profiles = data.profiles
+        self.profiles.item_vectors = self.item_vectors
+        self.counts = data.item_counts()
+
+    def update(self, events: Sequence[Event]) -> None:
+        """Absorb committed events: histories, popularity and co-occurrence change at once;
+        ALS and content fold the new history in at query time."""
+        if self.profiles is not None:
+            self.profiles.update(events)
+        self.popularity.update(events)
+        self.cooccurrence.update(events)
+        for e in events:
+            row = self.catalog.get_row(e.item_id) if e.item_id else None
+            if row is not None:
+                self.counts[row] += 1.0
+
+    def set_weights(self, weights: Mapping[str, float], penalty: float | None = None) -> None:
+        self.config = self.config.with_weights(weights, penalty)
+
+    # --- scoring ------------------------------------------------------------------------------
+    def component_scores(self, ctx: Context) -> dict[str, FloatArray]:
+        """Each weighted component's scores for ``ctx``, scaled to [0, 1] (0 = no evidence)."""
+        return {name: minmax(self.components[name].score(ctx)) for name, w in self.config.weights if w > 0}
+
+    def fuse(self, scores: Mapping[str, FloatArray], weights: Mapping[str, float], penalty: float) -> FloatArray:
+        total = np.zeros(self.n_items, dtype=np.float32)
+        for name, s in scores.items():
+            w = weights.get(name, 0.0)
+            if w > 0:
+                total += np.float32(w) * s
+        if penalty > 0:
+            total /= np.power(1.0 + self.counts, penalty).astype(np.float32)
+        return total
+
+    def score(self, ctx: Context) -> FloatArray:
+        fused = self.fuse(self.component_scores(ctx), dict(self.config.weights), self.config.popularity_penalty)
+        return np.where(fused > 0, fused, -np.inf).astype(np.float32)
+
+    def score_item(self, item: int) -> FloatArray:
+        total = np.zeros(self.n_items, dtype=np.float32)
+        for name, w in self.config.similar_weights:
+            if w > 0:
+                total += np.float32(w) * minmax(self.components[name].score_item(item))
+        return np.where(total > 0, total, -np.inf).astype(np.float32)
+
+    def _pick_reasons(
+        self, ctx: Context, rows: Sequence[int], scores: Mapping[str, FloatArray], weights: Mapping[str, float]
+    ) -> tuple[str, ...]:
+        """Each item's reason comes from the component contributing most to its fused score."""
+        out = []
+        for row in rows:
+            best = max(scores, key=lambda n: weights.get(n, 0.0) * float(scores[n][row]))
+            out.append(self.components[best].explain(ctx, row))
+        return tuple(out)
+
+    def explain(self, ctx: Context | None, item: int) -> str:
+        c = ctx if ctx is not None else Context.empty()
+        return self._pick_reasons(c, [item], self.component_scores(c), dict(self.config.weights))[0]
+
+    def recommend(
+        self, user: str | Context, k: int = 10, filters: Filters | None = None, *, exclude_seen: bool = True
+    ) -> Recommendation:
+        ctx = self.context(user)
+        scores = self.component_scores(ctx)
+        weights = dict(self.config.weights)
+        fused = self.fuse(scores, weights, self.config.popularity_penalty)
+        fused = np.where(fused > 0, fused, -np.inf).astype(np.float32)
+        res = Results.from_scores(fused, k, self.allowed(filters, ctx, exclude_seen))
+        return Recommendation(res.ids, res.scores, self._pick_reasons(ctx, res.ids.tolist(), scores, weights))
+
+    def similar(self, item: int, k: int = 10, filters: Filters | None = None) -> Recommendation:
+        """Related items: co-occurrence, ALS item factors and text similarity fused."""
+        weights = dict(self.config.similar_weights)
+        scores = {n: minmax(self.components[n].score_item(item)) for n, w in weights.items() if w > 0}
+        fused = self.fuse(scores, weights, 0.0)
+        mask = self.allowed(filters)
+        mask[item] = False
+        res = Results.from_scores(np.where(fused > 0, fused, -np.inf), k, mask)
+        return Recommendation(
+            res.ids, res.scores, self._pick_reasons(Context.of([item]), res.ids.tolist(), scores, weights)
+        )
+
+    def cross(self, item: int, k: int = 10, filters: Filters | None = None) -> Recommendation:
+        """Complements from other categories (see :class:`CrossCategoryRecommender`)."""
+        return self.cross_model.recommend_for(item, k, self.allowed(filters))
+
+    def recommend_session(
+        self,
+        items: Sequence[int],
+        k: int = 10,
+        filters: Filters | None = None,
+        *,
+        query: str = "",
+        exclude_seen: bool = True,
+    ) -> Recommendation:
+        """Cold-start shopper: score the current session's items and/or query text."""
+        qv = self.encoder.encode([query])[0] if (query and self.encoder is not None) else None
+        if query and self.encoder is None:
+            raise ValueError("recommend_session(query=...) needs the hybrid to be built with an encoder")
+        ctx = Context.of(items, query_vector=qv)
+        if qv is not None and "content" not in dict(self.config.weights):
+            raise ValueError("query-based recommendations need a positive 'content' weight")
+        return self.recommend(ctx, k, filters, exclude_seen=exclude_seen)
+
+
+def build_recommender(
+    catalog: Catalog,
+    log: EventLog,
+    item_vectors: npt.NDArray[np.float32],
+    config: HybridConfig | None = None,
+    *,
+    encoder: Encoder | None = None,
+) -> HybridRecommender:
+    """Fit a :class:`HybridRecommender` on ``log``; registers nothing.
+
+    The caller puts the result into ``shelf.extensions["recommender"]`` and its ``profiles``
+    into ``shelf.extensions["user_profiles"]``.
+    """
+    if item_vectors.shape[0] != len(catalog):
+        raise ValueError(f"item_vectors has {item_vectors.shape[0]} rows, catalog has {len(catalog)}")
+    cfg = config or HybridConfig()
+    rec = HybridRecommender(item_vectors, cfg, encoder)
+    rec.fit(Interactions.from_log(log, catalog, half_life_days=cfg.half_life_days))
+    return rec

@@ -1,0 +1,156 @@
+"""Per-user histories: the "user_profiles" shelf extension.
+
+``vector(user)`` is the recency-weighted mean of the user's item embeddings (L2-normalised),
+used by search personalisation; ``seen(user)`` feeds the exclude-seen filter; ``context(user)``
+is what recommenders score. Histories grow with :meth:`update` (the ``Updatable`` contract).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+
+from shelfwise.catalog.schema import Catalog
+from shelfwise.events.schema import DEFAULT_WEIGHTS, Event, EventType
+from shelfwise.recommend.base import Context
+from shelfwise.recommend.interactions import decay
+
+if TYPE_CHECKING:
+    from shelfwise.recommend.interactions import Interactions
+
+_DEDUP = 100_000
+
+
+class UserProfiles:
+    """Mutable per-user (item row, weight, timestamp) histories over one catalog."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        *,
+        weights: Mapping[EventType, float] = DEFAULT_WEIGHTS,
+        half_life_days: float | None = None,
+        item_vectors: npt.NDArray[np.float32] | None = None,
+    ) -> None:
+        if half_life_days is not None and half_life_days <= 0:
+            raise ValueError("half_life_days must be positive")
+        if item_vectors is not None and item_vectors.shape[0] != len(catalog):
+            raise ValueError(f"item_vectors has {item_vectors.shape[0]} rows, catalog {len(catalog)}")
+        self.catalog = catalog
+        self.weights = dict(weights)
+        self.half_life_days = half_life_days
+        self.item_vectors = item_vectors
+        self._hist: dict[str, tuple[list[int], list[float], list[float]]] = {}
+        self._applied: OrderedDict[tuple[str, str, int, float, str], None] = OrderedDict()
+
+    @classmethod
+    def from_interactions(cls, data: Interactions) -> UserProfiles:
+        prof = cls(data.catalog, half_life_days=data.half_life_days)
+        order = np.argsort(data.user, kind="stable")
+        u, it, w, ts = data.user[order], data.item[order], data.weight[order], data.timestamp[order]
+        bounds = np.flatnonzero(np.diff(u)) + 1
+        for idx in np.split(np.arange(len(u)), bounds):
+            if len(idx):
+                prof._hist[data.users[int(u[idx[0]])]] = (it[idx].tolist(), w[idx].tolist(), ts[idx].tolist())
+        return prof
+
+    def __len__(self) -> int:
+        return len(self._hist)
+
+    def __contains__(self, user: object) -> bool:
+        return user in self._hist
+
+    def users(self) -> list[str]:
+        return list(self._hist)
+
+    def context(self, user: str) -> Context | None:
+        """The user's distinct items with summed, recency-decayed weights; None for an unknown user."""
+        h = self._hist.get(user)
+        if not h or not h[0]:
+            return None
+        items = np.asarray(h[0], dtype=np.int64)
+        ts = np.asarray(h[2], dtype=np.float64)
+        w = np.asarray(h[1], dtype=np.float64) * decay(ts.max() - ts, self.half_life_days)
+        uniq, inv = np.unique(items, return_inverse=True)
+        return Context(uniq, np.bincount(inv, weights=w).astype(np.float32), user)
+
+    def seen(self, user: str) -> set[int]:
+        h = self._hist.get(user)
+        return set(h[0]) if h else set()
+
+    def vector(self, user: str) -> npt.NDArray[np.float32] | None:
+        if self.item_vectors is None:
+            return None
+        ctx = self.context(user)
+        if ctx is None:
+            return None
+        v = ctx.weights @ self.item_vectors[ctx.items]
+        n = float(np.linalg.norm(v))
+        return (v / n).astype(np.float32) if n > 0 else None
+
+    def update(self, events: Sequence[Event]) -> None:
+        """Append events with a known item and positive weight; an event applied twice counts once."""
+        for e in events:
+            key = (e.user_id, e.item_id, int(e.type), e.timestamp, e.session_id)
+            if key in self._applied:
+                continue
+            self._applied[key] = None
+            if len(self._applied) > _DEDUP:
+                self._applied.popitem(last=False)
+            w = self.weights.get(e.type, 0.0)
+            row = self.catalog.get_row(e.item_id) if e.item_id else None
+            if row is None or w <= 0:
+                continue
+            h = self._hist.setdefault(e.user_id, ([], [], []))
+            h[0].append(row)
+            h[1].append(w)
+            h[2].append(e.timestamp)
+
+    # --- persistence (npz + JSON, no pickle) -------------------------------------------------
+    def save(self, path: str | Path) -> None:
+        p = Path(path)
+        p.mkdir(parents=True, exist_ok=True)
+        users = list(self._hist)
+        lens = np.array([len(self._hist[u][0]) for u in users], dtype=np.int64)
+        cat = [np.asarray(self._hist[u][j]) for u in users for j in range(3)]
+        np.savez(
+            p / "profiles.npz",
+            lengths=lens,
+            items=np.concatenate(cat[0::3]).astype(np.int64) if users else np.zeros(0, np.int64),
+            weights=np.concatenate(cat[1::3]).astype(np.float64) if users else np.zeros(0),
+            timestamps=np.concatenate(cat[2::3]).astype(np.float64) if users else np.zeros(0),
+        )
+        meta = {
+            "users": users,
+            "item_ids": [self.catalog.ids[i] for i in range(len(self.catalog))],
+            "half_life_days": self.half_life_days,
+            "weights": {t.name: w for t, w in self.weights.items()},
+        }
+        (p / "profiles.json").write_text(json.dumps(meta), encoding="utf-8")
+
+    @classmethod
+    def load(
+        cls, path: str | Path, catalog: Catalog, item_vectors: npt.NDArray[np.float32] | None = None
+    ) -> UserProfiles:
+        p = Path(path)
+        meta = json.loads((p / "profiles.json").read_text(encoding="utf-8"))
+        if meta["item_ids"] != catalog.ids:
+            raise ValueError(f"{p}: saved profiles were built for a different catalog")
+        prof = cls(
+            catalog,
+            weights={EventType[k]: float(v) for k, v in meta["weights"].items()},
+            half_life_days=meta["half_life_days"],
+            item_vectors=item_vectors,
+        )
+        z = np.load(p / "profiles.npz", allow_pickle=False)
+        ends = np.cumsum(z["lengths"])
+        starts = ends - z["lengths"]
+        for u, a, b in zip(meta["users"], starts.tolist(), ends.tolist(), strict=True):
+            prof._hist[u] = (z["items"][a:b].tolist(), z["weights"][a:b].tolist(), z["timestamps"][a:b].tolist())
+        return prof

@@ -1,0 +1,114 @@
+"""GET /recommend/user/{id}, /recommend/item/{id}, /recommend/cross/{id}, /recommend/session.
+
+Reads ``shelf.extensions["recommender"]`` (a :class:`shelfwise.recommend.HybridRecommender`).
+Parses, calls the recommender, formats; each item carries its reason.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from pydantic import BaseModel
+
+from shelfwise.recommend.base import Recommendation
+from shelfwise.recommend.hybrid import HybridRecommender
+from shelfwise.serve.convert import items_out
+from shelfwise.serve.routes.search import parse_filters
+from shelfwise.serve.schemas import ItemOut
+from shelfwise.shelf import Shelf
+
+router = APIRouter(prefix="/recommend", tags=["recommend"])
+
+K = Annotated[int, Query(ge=1, le=200)]
+Category = Annotated[str | None, Query(description='category path prefix, e.g. "Menswear > Trousers"')]
+
+
+class RecommendResponse(BaseModel):
+    kind: str
+    id: str
+    took_ms: float
+    items: list[ItemOut]
+
+
+def _recommender(request: Request) -> tuple[Shelf, HybridRecommender]:
+    shelf: Shelf = request.app.state.shelf
+    rec = shelf.extensions.get("recommender")
+    if rec is None:
+        raise HTTPException(503, "no recommender is loaded (build one with behaviour data)")
+    return shelf, rec
+
+
+def _row(shelf: Shelf, item_id: str) -> int:
+    row = shelf.catalog.get_row(item_id)
+    if row is None:
+        raise HTTPException(404, f"unknown item id {item_id!r}")
+    return row
+
+
+def _out(shelf: Shelf, kind: str, ident: str, rec: Recommendation, t0: float) -> RecommendResponse:
+    took = round((time.perf_counter() - t0) * 1000, 3)
+    items = items_out(shelf.catalog, rec.results, rec.reasons)
+    return RecommendResponse(kind=kind, id=ident, took_ms=took, items=items)
+
+
+@router.get("/user/{user_id}", response_model=RecommendResponse)
+def for_user(
+    request: Request,
+    user_id: str,
+    k: K = 10,
+    category: Category = None,
+    in_stock: bool = False,
+    exclude_seen: bool = True,
+) -> RecommendResponse:
+    """Personalised; an unknown user gets popular items (cold start)."""
+    shelf, rec = _recommender(request)
+    filters = parse_filters(category, None, None, None, in_stock, None)
+    t0 = time.perf_counter()
+    return _out(shelf, "user", user_id, rec.recommend(user_id, k, filters, exclude_seen=exclude_seen), t0)
+
+
+@router.get("/item/{item_id}", response_model=RecommendResponse)
+def related(
+    request: Request, item_id: str, k: K = 10, category: Category = None, in_stock: bool = False
+) -> RecommendResponse:
+    """Related items: bought together, similar taste, similar text."""
+    shelf, rec = _recommender(request)
+    row = _row(shelf, item_id)
+    filters = parse_filters(category, None, None, None, in_stock, None)
+    t0 = time.perf_counter()
+    return _out(shelf, "item", item_id, rec.similar(row, k, filters), t0)
+
+
+@router.get("/cross/{item_id}", response_model=RecommendResponse)
+def cross(
+    request: Request, item_id: str, k: K = 10, category: Category = None, in_stock: bool = False
+) -> RecommendResponse:
+    """Complements from other categories (not look-alikes)."""
+    shelf, rec = _recommender(request)
+    row = _row(shelf, item_id)
+    filters = parse_filters(category, None, None, None, in_stock, None)
+    t0 = time.perf_counter()
+    return _out(shelf, "cross", item_id, rec.cross(row, k, filters), t0)
+
+
+@router.get("/session", response_model=RecommendResponse)
+def session(
+    request: Request,
+    item: Annotated[list[str] | None, Query(description="item ids viewed/bought in this session")] = None,
+    q: Annotated[str, Query(max_length=512, description="what the shopper searched for")] = "",
+    k: K = 10,
+    category: Category = None,
+    in_stock: bool = False,
+) -> RecommendResponse:
+    """Cold-start shopper: recommendations from the session's items and/or query text."""
+    shelf, rec = _recommender(request)
+    rows = [_row(shelf, i) for i in item or []]
+    filters = parse_filters(category, None, None, None, in_stock, None)
+    t0 = time.perf_counter()
+    try:
+        out = rec.recommend_session(rows, k, filters, query=q)
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from exc
+    return _out(shelf, "session", ",".join(item or []) or q, out, t0)

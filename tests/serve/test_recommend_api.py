@@ -1,0 +1,54 @@
+"""HTTP routes for recommendations, on the tiny fixtures."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from shelfwise.catalog import Catalog
+from shelfwise.encode import HashingEncoder
+from shelfwise.events import EventLog
+from shelfwise.recommend import ALSConfig, HybridConfig, build_recommender
+from shelfwise.retrieve import HybridSearcher
+from shelfwise.serve import create_app
+from shelfwise.shelf import Shelf
+
+
+def client(catalog: Catalog, searcher: HybridSearcher, log: EventLog, with_recommender: bool = True) -> TestClient:
+    shelf = Shelf(catalog=catalog, searcher=searcher, events=log)
+    if with_recommender:
+        enc = HashingEncoder(dim=128)
+        rec = build_recommender(
+            catalog, log, enc.encode(catalog.texts()), HybridConfig(als=ALSConfig(factors=4, iterations=2)), encoder=enc
+        )
+        shelf.extensions["recommender"] = rec
+        shelf.extensions["user_profiles"] = rec.profiles
+    return TestClient(create_app(shelf))
+
+
+def test_recommend_routes(tiny_catalog: Catalog, tiny_searcher: HybridSearcher, tiny_log: EventLog) -> None:
+    c = client(tiny_catalog, tiny_searcher, tiny_log)
+    r = c.get("/recommend/user/u2", params={"k": 4})
+    assert r.status_code == 200
+    items = r.json()["items"]
+    assert len(items) == 4 and all(it["reason"] for it in items)
+    assert not {it["id"] for it in items} & {"p5", "p6", "p12"}  # seen items excluded
+    r = c.get("/recommend/item/p1", params={"k": 2})
+    assert r.json()["items"][0]["id"] == "p3"
+    assert r.json()["items"][0]["reason"] == "bought together with Black slim trousers"
+    r = c.get("/recommend/cross/p9", params={"k": 5})
+    assert r.status_code == 200 and all(it["category"][0] != "Sport" for it in r.json()["items"])
+    r = c.get("/recommend/user/newbie", params={"k": 2})
+    assert [it["id"] for it in r.json()["items"]] == ["p1", "p3"]
+    assert r.json()["items"][0]["reason"].startswith("popular in")
+    r = c.get("/recommend/session", params={"q": "yoga exercise mat", "k": 3})
+    assert "p10" in [it["id"] for it in r.json()["items"]]
+    r = c.get("/recommend/user/u2", params={"category": "Men", "k": 3})
+    assert all(it["category"][0] == "Men" for it in r.json()["items"])
+
+
+def test_recommend_errors(tiny_catalog: Catalog, tiny_searcher: HybridSearcher, tiny_log: EventLog) -> None:
+    c = client(tiny_catalog, tiny_searcher, tiny_log)
+    assert c.get("/recommend/item/nope").status_code == 404
+    assert c.get("/recommend/user/u1", params={"k": 0}).status_code == 422
+    bare = client(tiny_catalog, tiny_searcher, tiny_log, with_recommender=False)
+    assert bare.get("/recommend/user/u1").status_code == 503
