@@ -147,6 +147,12 @@ class HybridSearcher:
             res = Results(np.concatenate([head.ids, tail.ids]), np.concatenate([head.scores, tail.scores]))
         return res.top(k)
 
+    def warmup(self) -> None:
+        """Pay one-off costs (model first call, Chinese segmenter dictionary) before traffic arrives."""
+        for q in ("warm up", "热身"):
+            self.search(q, 1)
+        self.dense._cache.clear()
+
     def _convex(
         self, query: str, lex_all: npt.NDArray[np.float32], lex: Results, sem: Results, n: int, w: float
     ) -> Results:

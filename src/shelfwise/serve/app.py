@@ -13,13 +13,15 @@ from shelfwise.shelf import Shelf
 STATIC = Path(__file__).parent / "static"
 
 
-def create_app(shelf: Shelf) -> FastAPI:
+def create_app(shelf: Shelf, *, warmup: bool = True) -> FastAPI:
     app = FastAPI(
         title="Shelfwise",
         version="0.1.0",
         description="Search and recommendation for online stores. Interactive docs at /docs.",
     )
     app.state.shelf = shelf
+    if warmup:
+        shelf.searcher.warmup()
     for router in ROUTERS:
         app.include_router(router)
 
