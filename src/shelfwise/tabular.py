@@ -8,16 +8,18 @@ data rows (the CSV header is not counted).
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from shelfwise.errors import DataError, RowError
 
 SUPPORTED = (".csv", ".tsv", ".jsonl", ".ndjson", ".json", ".parquet")
 
 Row = Mapping[str, Any]
+T = TypeVar("T")
 
 
 def read_rows(path: str | Path) -> Iterator[tuple[int, Row | RowError]]:
@@ -80,3 +82,18 @@ def _read_parquet(p: Path) -> Iterator[tuple[int, Row | RowError]]:
         for rec in batch.to_pylist():
             row += 1
             yield row, rec
+
+
+def mapping_from_json(cls: type[T], path: str | Path) -> T:
+    """Build a column-mapping dataclass (``ProductFields``, ``EventFields``) from a JSON object.
+
+    Unknown keys are an error naming the file and the accepted keys; JSON lists become tuples.
+    """
+    raw = json.loads(Path(path).read_text(encoding="utf-8"))
+    if not isinstance(raw, dict):
+        raise ValueError(f"{path}: expected a JSON object mapping field names to column names")
+    known = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = set(raw) - known
+    if unknown:
+        raise ValueError(f"{path}: unknown field mapping keys {sorted(unknown)}; known: {sorted(known)}")
+    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()})

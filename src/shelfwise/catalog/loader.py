@@ -7,16 +7,15 @@ store's own export (e.g. the H&M ``articles`` table) loads without conversion.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from shelfwise.catalog.schema import Catalog, Product
 from shelfwise.errors import DataError, RowError
-from shelfwise.tabular import read_rows
+from shelfwise.tabular import mapping_from_json, read_rows
 
 _TRUE = {"1", "true", "yes", "y", "t", "in_stock", "instock"}
 _FALSE = {"0", "false", "no", "n", "f", "out_of_stock", "outofstock"}
@@ -46,13 +45,7 @@ class ProductFields:
 
     @classmethod
     def from_json(cls, path: str | Path) -> ProductFields:
-        raw = json.loads(Path(path).read_text(encoding="utf-8"))
-        known = {f.name for f in fields(cls)}
-        unknown = set(raw) - known
-        if unknown:
-            raise ValueError(f"{path}: unknown field mapping keys {sorted(unknown)}; known: {sorted(known)}")
-        conv = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()}
-        return cls(**conv)  # type: ignore[arg-type]
+        return mapping_from_json(cls, path)
 
 
 @dataclass

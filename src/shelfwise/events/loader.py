@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,7 @@ from typing import Any
 from shelfwise.catalog.schema import Catalog
 from shelfwise.errors import DataError, RowError
 from shelfwise.events.schema import Event, EventType
-from shelfwise.tabular import read_rows
+from shelfwise.tabular import mapping_from_json, read_rows
 
 
 @dataclass(frozen=True)
@@ -29,12 +28,7 @@ class EventFields:
 
     @classmethod
     def from_json(cls, path: str | Path) -> EventFields:
-        raw = json.loads(Path(path).read_text(encoding="utf-8"))
-        known = {f.name for f in fields(cls)}
-        unknown = set(raw) - known
-        if unknown:
-            raise ValueError(f"{path}: unknown field mapping keys {sorted(unknown)}; known: {sorted(known)}")
-        return cls(**raw)
+        return mapping_from_json(cls, path)
 
 
 @dataclass
