@@ -1,17 +1,43 @@
-"""Events stage: behaviour schema, loaders, the durable log."""
+"""Events stage: behaviour schema, loaders, the durable log, live state and its consumer."""
 
+from shelfwise.events.live import (
+    ConsumerConfig,
+    ConsumerStats,
+    EventConsumer,
+    LiveConfig,
+    LiveCooccurrence,
+    LivePopularity,
+    LiveSessions,
+    ParsedEvents,
+    Updatable,
+    attach_live,
+    parse_event_rows,
+    updatables,
+)
 from shelfwise.events.loader import EventFields, EventLoad, load_events, parse_timestamp
 from shelfwise.events.schema import DEFAULT_WEIGHTS, Event, EventLog, EventType
 from shelfwise.events.store import EventStore
 
 __all__ = [
     "DEFAULT_WEIGHTS",
+    "ConsumerConfig",
+    "ConsumerStats",
     "Event",
+    "EventConsumer",
     "EventFields",
     "EventLoad",
     "EventLog",
     "EventStore",
     "EventType",
+    "LiveConfig",
+    "LiveCooccurrence",
+    "LivePopularity",
+    "LiveSessions",
+    "ParsedEvents",
+    "Updatable",
+    "attach_live",
     "load_events",
+    "parse_event_rows",
     "parse_timestamp",
+    "updatables",
 ]

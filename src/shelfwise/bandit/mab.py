@@ -1,0 +1,189 @@
+"""Context-free bandits over arms (items or strategies) with Bernoulli rewards (clicks).
+
+* :class:`BernoulliTS`: Thompson sampling with Beta posteriors (Thompson 1933; Chapelle & Li 2011,
+  "An empirical evaluation of Thompson sampling"). An unplayed arm keeps its wide prior, so new
+  and long-tail items are sampled high often enough to get exposure.
+* :class:`UCB1`: upper confidence bound (Auer, Cesa-Bianchi & Fischer 2002); unplayed arms first.
+* :class:`EpsilonGreedy`: explore a uniformly random arm with probability ``epsilon`` (the
+  exploration share); ``epsilon=0`` is the greedy baseline, ``epsilon=1`` uniform random.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from shelfwise.bandit.policy import BoolArray, FloatArray, IntArray, as_updates, load_state, save_state, top_k
+
+
+@dataclass(frozen=True)
+class ThompsonConfig:
+    """Beta(``alpha0``, ``beta0``) prior for every arm unless per-arm priors are given."""
+
+    alpha0: float = 1.0
+    beta0: float = 1.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not (self.alpha0 > 0 and self.beta0 > 0):
+            raise ValueError("ThompsonConfig: alpha0 and beta0 must be > 0")
+
+
+class _Counts:
+    """Plays and summed rewards per arm."""
+
+    def __init__(self, n_arms: int) -> None:
+        if n_arms < 1:
+            raise ValueError("n_arms must be >= 1")
+        self.n_arms = n_arms
+        self.plays = np.zeros(n_arms, dtype=np.float64)
+        self.wins = np.zeros(n_arms, dtype=np.float64)
+
+    def update(self, arms: IntArray, rewards: FloatArray, features: FloatArray | None = None) -> None:
+        a, r = as_updates(arms, rewards, self.n_arms)
+        np.add.at(self.plays, a, 1.0)
+        np.add.at(self.wins, a, r)
+
+    def means(self) -> FloatArray:
+        return np.divide(self.wins, self.plays, out=np.zeros(self.n_arms), where=self.plays > 0)
+
+
+class BernoulliTS(_Counts):
+    def __init__(
+        self,
+        n_arms: int,
+        config: ThompsonConfig | None = None,
+        *,
+        alpha: FloatArray | None = None,
+        beta: FloatArray | None = None,
+    ) -> None:
+        super().__init__(n_arms)
+        self.config = config or ThompsonConfig()
+        self.alpha = np.full(n_arms, self.config.alpha0) if alpha is None else np.asarray(alpha, dtype=np.float64)
+        self.beta = np.full(n_arms, self.config.beta0) if beta is None else np.asarray(beta, dtype=np.float64)
+        if self.alpha.shape != (n_arms,) or self.beta.shape != (n_arms,) or (self.alpha <= 0).any():
+            raise ValueError(f"BernoulliTS: alpha and beta need {n_arms} positive values")
+        if (self.beta <= 0).any():
+            raise ValueError("BernoulliTS: beta values must be > 0")
+        self.rng = np.random.default_rng(self.config.seed)
+
+    def sample(self, n_rounds: int) -> FloatArray:
+        """Posterior draws, shape (n_rounds, n_arms)."""
+        a = self.alpha + self.wins
+        b = self.beta + np.maximum(self.plays - self.wins, 0.0)
+        return self.rng.beta(a, b, size=(n_rounds, self.n_arms))
+
+    def select(
+        self, n_rounds: int = 1, k: int = 1, *, features: FloatArray | None = None, mask: BoolArray | None = None
+    ) -> IntArray:
+        return top_k(self.sample(n_rounds), k, mask)
+
+    def action_dist(self, k: int = 1, n_sim: int = 100_000, chunk: int = 10_000) -> FloatArray:
+        """Probability that each arm lands at each of the ``k`` positions, (n_arms, k), by Monte Carlo
+        over ``n_sim`` posterior draws (the distribution used to evaluate a TS policy off-policy)."""
+        counts = np.zeros((self.n_arms, k), dtype=np.float64)
+        done = 0
+        while done < n_sim:
+            m = min(chunk, n_sim - done)
+            sel = self.select(m, k)
+            for pos in range(k):
+                counts[:, pos] += np.bincount(sel[:, pos], minlength=self.n_arms)
+            done += m
+        return counts / n_sim
+
+    def save(self, path: str | Path) -> None:
+        arrays = {"plays": self.plays, "wins": self.wins, "alpha": self.alpha, "beta": self.beta}
+        save_state(path, "bernoulli_ts", self.config, {"n_arms": self.n_arms}, arrays)
+
+    @classmethod
+    def load(cls, path: str | Path) -> BernoulliTS:
+        meta, z = load_state(path, "bernoulli_ts")
+        pol = cls(int(meta["n_arms"]), ThompsonConfig(**meta["config"]), alpha=z["alpha"], beta=z["beta"])
+        pol.plays, pol.wins = z["plays"], z["wins"]
+        return pol
+
+
+_UNPLAYED = 1e6  # an unplayed arm's score: above any reachable bound, so it is tried first
+
+
+@dataclass(frozen=True)
+class UCBConfig:
+    """Bonus ``c * sqrt(ln t / n_a)``; ``c = sqrt(2)`` is UCB1. Rewards should lie in [0, 1]."""
+
+    c: float = 2.0**0.5
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.c < 0:
+            raise ValueError("UCBConfig.c must be >= 0")
+
+
+class UCB1(_Counts):
+    def __init__(self, n_arms: int, config: UCBConfig | None = None) -> None:
+        super().__init__(n_arms)
+        self.config = config or UCBConfig()
+        self.rng = np.random.default_rng(self.config.seed)
+
+    def scores(self) -> FloatArray:
+        t = max(float(self.plays.sum()), 1.0)
+        bonus = self.config.c * np.sqrt(np.log(t) / np.maximum(self.plays, 1.0))
+        return np.where(self.plays > 0, self.means() + bonus, _UNPLAYED)
+
+    def select(
+        self, n_rounds: int = 1, k: int = 1, *, features: FloatArray | None = None, mask: BoolArray | None = None
+    ) -> IntArray:
+        tie = self.rng.random((n_rounds, self.n_arms)) * 1e-6  # random order among unplayed / tied arms
+        return top_k(self.scores()[None, :] + tie, k, mask)
+
+    def save(self, path: str | Path) -> None:
+        save_state(path, "ucb1", self.config, {"n_arms": self.n_arms}, {"plays": self.plays, "wins": self.wins})
+
+    @classmethod
+    def load(cls, path: str | Path) -> UCB1:
+        meta, z = load_state(path, "ucb1")
+        pol = cls(int(meta["n_arms"]), UCBConfig(**meta["config"]))
+        pol.plays, pol.wins = z["plays"], z["wins"]
+        return pol
+
+
+@dataclass(frozen=True)
+class EpsilonGreedyConfig:
+    """``epsilon``: share of rounds that explore uniformly at random (0 = greedy)."""
+
+    epsilon: float = 0.1
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.epsilon <= 1.0:
+            raise ValueError("EpsilonGreedyConfig.epsilon must be in [0, 1]")
+
+
+class EpsilonGreedy(_Counts):
+    """Exploits the best empirical mean (unplayed arms count as 0, ties broken at random)."""
+
+    def __init__(self, n_arms: int, config: EpsilonGreedyConfig | None = None) -> None:
+        super().__init__(n_arms)
+        self.config = config or EpsilonGreedyConfig()
+        self.rng = np.random.default_rng(self.config.seed)
+
+    def select(
+        self, n_rounds: int = 1, k: int = 1, *, features: FloatArray | None = None, mask: BoolArray | None = None
+    ) -> IntArray:
+        noise = self.rng.random((n_rounds, self.n_arms))
+        greedy = self.means()[None, :] + noise * 1e-9
+        explore = self.rng.random(n_rounds) < self.config.epsilon
+        s = np.where(explore[:, None], noise, greedy)
+        return top_k(s, k, mask)
+
+    def save(self, path: str | Path) -> None:
+        arrays = {"plays": self.plays, "wins": self.wins}
+        save_state(path, "epsilon_greedy", self.config, {"n_arms": self.n_arms}, arrays)
+
+    @classmethod
+    def load(cls, path: str | Path) -> EpsilonGreedy:
+        meta, z = load_state(path, "epsilon_greedy")
+        pol = cls(int(meta["n_arms"]), EpsilonGreedyConfig(**meta["config"]))
+        pol.plays, pol.wins = z["plays"], z["wins"]
+        return pol

@@ -1,0 +1,305 @@
+"""Off-policy evaluation of a ranking policy from logged bandit feedback.
+
+Estimators (value = expected reward per logged slot):
+
+* IPW: inverse propensity weighting (Horvitz & Thompson 1952; Precup et al. 2000).
+* SNIPW: self-normalised IPW (Swaminathan & Joachims 2015, "The self-normalized estimator for
+  counterfactual learning").
+* DM: direct method, the evaluation policy's expectation under a fitted reward model.
+* DR: doubly robust, DM plus an IPW correction of the model's residual on logged actions (Dudík,
+  Langford & Li 2011, "Doubly robust policy evaluation and learning").
+
+Slots follow the Open Bandit Dataset convention (Saito et al. 2021, "Open Bandit Dataset and
+Pipeline"): each logged row is one (impression, position) with the logging propensity of its
+item at that position; the evaluation policy gives ``action_dist[.., a, position]``. The reward
+model for DM/DR is an L2-regularised logistic regression cross-fitted over folds (predictions
+for a row never come from a model that saw it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+from scipy.optimize import minimize
+from scipy.special import expit
+
+from shelfwise.errors import DataError, RowError
+from shelfwise.events.loader import parse_timestamp
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class BanditLog:
+    """Logged bandit feedback, time-ordered. ``position`` is 0-based; ``context`` (n, d) user
+    features; ``affinity`` (n, n_actions) user-item scores (zeros if unknown); ``action_context``
+    (n_actions, d_a) item features."""
+
+    action: IntArray
+    position: IntArray
+    reward: FloatArray
+    pscore: FloatArray
+    context: FloatArray
+    affinity: FloatArray
+    action_context: FloatArray
+
+    def __post_init__(self) -> None:
+        n = self.action.shape[0]
+        for name in ("position", "reward", "pscore"):
+            if getattr(self, name).shape != (n,):
+                raise ValueError(f"BanditLog.{name} must have shape ({n},)")
+        if self.context.shape[0] != n or self.affinity.shape[0] != n:
+            raise ValueError("BanditLog: context and affinity need one row per logged slot")
+        if self.affinity.shape[1] != self.action_context.shape[0]:
+            raise ValueError("BanditLog: affinity columns must match action_context rows (one per action)")
+        if n and (self.action.min() < 0 or self.action.max() >= self.n_actions):
+            raise ValueError(f"BanditLog: actions must be in [0, {self.n_actions})")
+        if n and not ((self.pscore > 0) & (self.pscore <= 1)).all():
+            raise ValueError("BanditLog: propensity scores must be in (0, 1]")
+
+    def __len__(self) -> int:
+        return int(self.action.shape[0])
+
+    @property
+    def n_actions(self) -> int:
+        return int(self.action_context.shape[0])
+
+    @property
+    def len_list(self) -> int:
+        return int(self.position.max()) + 1 if len(self) else 0
+
+    def take(self, rows: IntArray) -> BanditLog:
+        """The log restricted to (or resampled by) ``rows``."""
+        return BanditLog(
+            self.action[rows],
+            self.position[rows],
+            self.reward[rows],
+            self.pscore[rows],
+            self.context[rows],
+            self.affinity[rows],
+            self.action_context,
+        )
+
+
+def _one_hot(columns: list[list[object]]) -> FloatArray:
+    """One-hot encode categorical columns, dropping each column's first (sorted) level."""
+    blocks = []
+    for col in columns:
+        levels = sorted({str(v) for v in col})[1:]
+        idx = {v: j for j, v in enumerate(levels)}
+        m = np.zeros((len(col), len(levels)))
+        for i, v in enumerate(col):
+            j = idx.get(str(v))
+            if j is not None:
+                m[i, j] = 1.0
+        blocks.append(m)
+    return np.hstack(blocks) if blocks else np.zeros((len(columns[0]) if columns else 0, 0))
+
+
+def _read(path: str | Path) -> dict[str, list[object]]:
+    import pyarrow.parquet as pq
+
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"{p}: no such file")
+    return pq.read_table(p).to_pydict()
+
+
+def load_obd(path: str | Path, item_context: str | Path | None = None) -> BanditLog:
+    """Read an Open Bandit Dataset log (Parquet/its CSV columns: timestamp, item_id, position,
+    click, propensity_score, user_feature_*, user-item_affinity_*) and optionally its item context.
+    Raises :class:`DataError` naming file, row and field for bad values."""
+    file = str(path)
+    cols = _read(path)
+    need = ["timestamp", "item_id", "position", "click", "propensity_score"]
+    missing = [c for c in need if c not in cols]
+    if missing:
+        raise DataError([RowError(file, 0, c, "missing column") for c in missing], f"{file}: not an OBD log")
+    n = len(cols["item_id"])
+    errors: list[RowError] = []
+    ts = np.zeros(n)
+    for i in range(n):
+        row = i + 1
+        try:
+            ts[i] = parse_timestamp(cols["timestamp"][i])
+        except (TypeError, ValueError):
+            errors.append(RowError(file, row, "timestamp", f"not a timestamp: {cols['timestamp'][i]!r}"))
+        if cols["click"][i] not in (0, 1):
+            errors.append(RowError(file, row, "click", f"must be 0 or 1, got {cols['click'][i]!r}"))
+        ps = cols["propensity_score"][i]
+        if not isinstance(ps, int | float) or not 0 < ps <= 1:
+            errors.append(RowError(file, row, "propensity_score", f"must be in (0, 1], got {ps!r}"))
+        it = cols["item_id"][i]
+        if not isinstance(it, int) or it < 0:
+            errors.append(RowError(file, row, "item_id", f"must be a non-negative integer, got {it!r}"))
+        pos = cols["position"][i]
+        if not isinstance(pos, int) or pos < 0:
+            errors.append(RowError(file, row, "position", f"must be a non-negative integer, got {pos!r}"))
+    if errors:
+        raise DataError(errors, f"{file}: {len(errors)} bad values")
+    order = np.argsort(ts, kind="stable")
+    action = np.asarray(cols["item_id"], dtype=np.int64)[order]
+    raw_pos = np.asarray(cols["position"], dtype=np.int64)[order]
+    position = np.searchsorted(np.unique(raw_pos), raw_pos).astype(np.int64)
+    ufeat = sorted(c for c in cols if c.startswith("user_feature"))
+    context = _one_hot([[cols[c][j] for j in order] for c in ufeat]) if ufeat else np.zeros((n, 0))
+    n_actions = int(action.max()) + 1 if n else 0
+    if item_context is not None:
+        ic = _read(item_context)
+        ids = np.asarray(ic["item_id"], dtype=np.int64)
+        n_actions = max(n_actions, int(ids.max()) + 1)
+        feats = [c for c in ic if c != "item_id"]
+        num = [c for c in feats if all(isinstance(v, int | float) for v in ic[c])]
+        cat = [c for c in feats if c not in num]
+        blocks = [np.asarray([ic[c] for c in num], dtype=np.float64).T] if num else []
+        blocks.append(_one_hot([ic[c] for c in cat]) if cat else np.zeros((len(ids), 0)))
+        action_context = np.zeros((n_actions, sum(b.shape[1] for b in blocks)))
+        action_context[ids] = np.hstack(blocks)
+    else:
+        action_context = np.zeros((n_actions, 0))
+    affinity = np.zeros((n, n_actions))
+    for a in range(n_actions):
+        col = cols.get(f"user-item_affinity_{a}")
+        if col is not None:
+            affinity[:, a] = np.asarray(col, dtype=np.float64)[order]
+    return BanditLog(
+        action=action,
+        position=position,
+        reward=np.asarray(cols["click"], dtype=np.float64)[order],
+        pscore=np.asarray(cols["propensity_score"], dtype=np.float64)[order],
+        context=context,
+        affinity=affinity,
+        action_context=action_context,
+    )
+
+
+@dataclass(frozen=True)
+class RewardModelConfig:
+    """L2 strength ``l2`` (on the summed log-loss) and ``folds`` for cross-fitting (1 = in-sample)."""
+
+    l2: float = 1.0
+    folds: int = 3
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.l2 < 0 or self.folds < 1:
+            raise ValueError("RewardModelConfig: l2 >= 0 and folds >= 1")
+
+
+class RewardModel:
+    """Logistic click model ``q(x, a, k) = sigmoid(x.w + z_a.v + u_a + p_k + b)`` over user features
+    ``x``, item features ``z_a``, an item bias ``u_a`` and a position bias ``p_k``."""
+
+    def __init__(self, config: RewardModelConfig | None = None) -> None:
+        self.config = config or RewardModelConfig()
+
+    @staticmethod
+    def _parts(log: BanditLog, w: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray, float]:
+        d, da, na = log.context.shape[1], log.action_context.shape[1], log.n_actions
+        wc, wa, ua, pk = w[:d], w[d : d + da], w[d + da : d + da + na], w[d + da + na : -1]
+        return log.context @ wc, log.action_context @ wa + ua, pk, float(w[-1])
+
+    def _fit(self, log: BanditLog, rows: IntArray) -> FloatArray:
+        d, da, na, pl = log.context.shape[1], log.action_context.shape[1], log.n_actions, log.len_list
+        x, z, a, k, y = log.context[rows], log.action_context, log.action[rows], log.position[rows], log.reward[rows]
+        size = d + da + na + pl + 1
+        l2 = self.config.l2
+
+        def loss(w: FloatArray) -> tuple[float, FloatArray]:
+            item = z @ w[d : d + da] + w[d + da : d + da + na]
+            logit = x @ w[:d] + item[a] + w[d + da + na : -1][k] + w[-1]
+            p = expit(logit)
+            eps = 1e-12
+            nll = -float(np.sum(y * np.log(p + eps) + (1 - y) * np.log(1 - p + eps)))
+            g = p - y
+            grad = np.zeros(size)
+            grad[:d] = x.T @ g
+            gi = np.bincount(a, weights=g, minlength=na)
+            grad[d : d + da] = z.T @ gi
+            grad[d + da : d + da + na] = gi
+            grad[d + da + na : -1] = np.bincount(k, weights=g, minlength=pl)
+            grad[-1] = g.sum()
+            reg = w.copy()
+            reg[-1] = 0.0
+            return nll + 0.5 * l2 * float(reg @ reg), grad + l2 * reg
+
+        y_mean = float(np.clip(y.mean(), 1e-4, 1 - 1e-4)) if len(y) else 0.5
+        w0 = np.zeros(size)
+        w0[-1] = np.log(y_mean / (1 - y_mean))
+        res = minimize(loss, w0, jac=True, method="L-BFGS-B", options={"maxiter": 500})
+        return np.asarray(res.x)
+
+    def fit_predict(self, log: BanditLog) -> FloatArray:
+        """Cross-fitted click probabilities for every logged row, action and position: (n, n_actions, len_list)."""
+        n = len(log)
+        folds = np.random.default_rng(self.config.seed).permutation(n) % self.config.folds
+        out = np.zeros((n, log.n_actions, log.len_list))
+        for f in range(self.config.folds):
+            test = np.flatnonzero(folds == f)
+            train = np.flatnonzero(folds != f) if self.config.folds > 1 else test
+            w = self._fit(log, train)
+            user, item, pos, b = self._parts(log, w)
+            out[test] = expit(user[test, None, None] + item[None, :, None] + pos[None, None, :] + b)
+        return out
+
+
+@dataclass(frozen=True)
+class Estimate:
+    value: float
+    stderr: float
+
+
+@dataclass(frozen=True)
+class OPEReport:
+    """Estimated value per logged slot of the evaluation policy; ``dm``/``dr`` need a reward model."""
+
+    ipw: Estimate
+    snipw: Estimate
+    dm: Estimate | None
+    dr: Estimate | None
+
+    def as_rows(self) -> list[tuple[str, float, float]]:
+        named = [("ipw", self.ipw), ("snipw", self.snipw), ("dm", self.dm), ("dr", self.dr)]
+        return [(name, e.value, e.stderr) for name, e in named if e is not None]
+
+
+def _mean(terms: FloatArray) -> Estimate:
+    n = terms.shape[0]
+    return Estimate(float(terms.mean()), float(terms.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan"))
+
+
+def policy_probs(log: BanditLog, action_dist: FloatArray) -> FloatArray:
+    """Evaluation policy's probability of every action at each row's logged position: (n, n_actions).
+    ``action_dist`` is (n_actions, len_list) for a context-free policy or (n, n_actions, len_list)."""
+    ad = np.asarray(action_dist, dtype=np.float64)
+    if ad.ndim == 2:
+        if ad.shape != (log.n_actions, log.len_list):
+            raise ValueError(f"action_dist {ad.shape}, expected ({log.n_actions}, {log.len_list})")
+        return np.asarray(ad[:, log.position].T)
+    if ad.shape != (len(log), log.n_actions, log.len_list):
+        raise ValueError(f"action_dist {ad.shape}, expected ({len(log)}, {log.n_actions}, {log.len_list})")
+    return np.asarray(ad[np.arange(len(log)), :, log.position])
+
+
+def evaluate_policy(log: BanditLog, action_dist: FloatArray, q_hat: FloatArray | None = None) -> OPEReport:
+    """IPW, SNIPW and (when ``q_hat`` from :meth:`RewardModel.fit_predict` is given) DM and DR."""
+    rows = np.arange(len(log))
+    pi = policy_probs(log, action_dist)
+    w = pi[rows, log.action] / log.pscore
+    r = log.reward
+    ipw = _mean(w * r)
+    sn = float((w * r).sum() / w.sum()) if w.sum() > 0 else float("nan")
+    sn_terms = w * (r - sn) / max(float(w.mean()), 1e-12)  # delta-method influence terms
+    snipw = Estimate(sn, float(sn_terms.std(ddof=1) / np.sqrt(len(log))) if len(log) > 1 else float("nan"))
+    if q_hat is None:
+        return OPEReport(ipw, snipw, None, None)
+    if q_hat.shape != (len(log), log.n_actions, log.len_list):
+        raise ValueError(f"q_hat {q_hat.shape}, expected ({len(log)}, {log.n_actions}, {log.len_list})")
+    q = q_hat[rows, :, log.position]
+    dm_terms = (pi * q).sum(axis=1)
+    dr_terms = dm_terms + w * (r - q[rows, log.action])
+    return OPEReport(ipw, snipw, _mean(dm_terms), _mean(dr_terms))

@@ -1,0 +1,141 @@
+"""Live state objects, request-row parsing, and the log consumer (threaded, restart-safe)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from shelfwise.catalog import Catalog
+from shelfwise.events import (
+    ConsumerConfig,
+    Event,
+    EventConsumer,
+    EventStore,
+    EventType,
+    LiveConfig,
+    LiveCooccurrence,
+    LivePopularity,
+    LiveSessions,
+    Updatable,
+    attach_live,
+    parse_event_rows,
+    updatables,
+)
+
+
+class Recorder:
+    """Updatable test double: remembers every event it was given."""
+
+    def __init__(self) -> None:
+        self.seen: list[Event] = []
+
+    def update(self, events: Sequence[Event]) -> None:
+        self.seen.extend(events)
+
+
+class Broken:
+    def update(self, events: Sequence[Event]) -> None:
+        raise RuntimeError("boom")
+
+
+def _vectors(n: int) -> np.ndarray:
+    return np.eye(n, dtype=np.float32)
+
+
+def test_popularity_decays_and_weights(tiny_catalog: Catalog) -> None:
+    pop = LivePopularity(tiny_catalog, LiveConfig(half_life_s=10.0))
+    pop.update([Event("a", EventType.PURCHASE, 0.0, "p1"), Event("b", EventType.VIEW, 10.0, "p2")])
+    s = pop.scores()
+    assert s[0] == pytest.approx(4.0) and s[1] == pytest.approx(1.0)  # 8 halved once; view weight 1
+    pop.update([Event("c", EventType.VIEW, 0.0, "p3"), Event("c", EventType.QUERY, 11.0, query="x")])
+    assert pop.scores()[2] == pytest.approx(0.5)  # late event decayed to the current time
+    assert pop.top(2).ids.tolist() == [0, 1]
+    pop.update([Event("d", EventType.VIEW, 10.0, "not-in-catalog")])
+    assert pop.scores().sum() == pytest.approx(5.5)
+
+
+def test_cooccurrence_and_sessions(tiny_catalog: Catalog) -> None:
+    co = LiveCooccurrence(tiny_catalog)
+    evs = [Event("u", EventType.CLICK, float(t), i) for t, i in enumerate(["p1", "p3", "p1", "p5"])]
+    co.update(evs)
+    sim = co.similar(0, 5)
+    assert sim.ids.tolist()[0] == 2 and set(sim.ids.tolist()) == {2, 4}
+    assert len(co.similar(11, 3)) == 0
+
+    sess = LiveSessions(tiny_catalog, _vectors(12), LiveConfig(session_items=2, max_seen=2))
+    assert sess.vector("u") is None and sess.seen("u") == set()
+    sess.update(evs)
+    v = sess.vector("u")
+    assert v is not None and np.linalg.norm(v) == pytest.approx(1.0)
+    assert v[4] > v[0] > 0 and v[2] == 0  # only the last 2 items, latest weighs most
+    assert sess.seen("u") == {0, 4}
+    with pytest.raises(ValueError, match="item vectors"):
+        LiveSessions(tiny_catalog, _vectors(3))
+    with pytest.raises(ValueError, match="weights"):
+        LiveConfig(weights=(1.0,))
+
+
+def test_parse_event_rows_names_index_and_field(tiny_catalog: Catalog) -> None:
+    rows = [
+        {"user_id": "u1", "item_id": "p1", "type": "click"},
+        {"user_id": "u1", "item_id": "nope", "type": "view"},
+        {"user_id": "", "item_id": "p1", "type": "view"},
+        {"user_id": "u2", "item_id": "p2", "type": "teleport"},
+        "not an object",
+        {"user_id": "u2", "item_id": "p2", "type": "view", "colour": "red"},
+        {"user_id": "u3", "type": "query", "query": "red dress", "timestamp": "2024-01-01T00:00:00Z"},
+    ]
+    out = parse_event_rows(rows, tiny_catalog, now=123.0)
+    assert out.indices == [0, 6] and out.events[0].timestamp == 123.0 and out.events[1].query == "red dress"
+    errs = {(e.row, e.field) for e in out.errors}
+    assert errs == {(1, "item_id"), (2, "user_id"), (3, "type"), (4, "<row>"), (5, "colour")}
+    assert "not in the catalog" in str(out.errors[0])
+
+
+def test_updatables_filters_and_dedupes(tiny_catalog: Catalog) -> None:
+    r = Recorder()
+    store = EventStore(":memory:")
+    objs = [r, object(), r, EventConsumer(store, []), 3]
+    assert updatables(objs) == [r]
+    assert isinstance(LivePopularity(tiny_catalog), Updatable)
+
+
+def test_consumer_thread_applies_within_a_second(tmp_path: Path, tiny_catalog: Catalog) -> None:
+    store = EventStore(tmp_path / "log.sqlite")
+    ext: dict[str, object] = {"recorder": Recorder(), "broken": Broken()}
+    cons = attach_live(ext, tiny_catalog, _vectors(12), store)
+    try:
+        seq = store.append([Event("u1", EventType.CLICK, 1.0, "p4")])
+        cons.notify()
+        assert cons.wait_for(seq, timeout=1.0)
+        profiles = ext["user_profiles"]
+        assert isinstance(profiles, LiveSessions) and profiles.seen("u1") == {3}
+        assert ext["recorder"].seen[0].item_id == "p4"  # type: ignore[attr-defined]
+        st = cons.stats()
+        assert st.applied_seq == 1 and st.lag == 0 and st.target_errors == 1 and "boom" in st.last_error
+        assert st.running
+    finally:
+        cons.stop()
+    assert not cons.stats().running
+
+
+def test_consumer_restart_replays_or_resumes(tmp_path: Path) -> None:
+    store = EventStore(tmp_path / "log.sqlite")
+    store.append([Event(f"u{i}", EventType.VIEW, float(i), "p1") for i in range(5)])
+    first = Recorder()
+    c1 = EventConsumer(store, [first], ConsumerConfig(batch_size=2))
+    assert c1.drain() == 5 and c1.applied_seq == 5 and len(first.seen) == 5
+    store.append([Event("late", EventType.VIEW, 9.0, "p1")])
+    # fresh in-memory state: replay everything from sequence 0
+    fresh = Recorder()
+    assert EventConsumer(store, [fresh], ConsumerConfig(name="other")).drain() == 6
+    assert [e.user_id for e in fresh.seen][-1] == "late"
+    # state restored from a checkpoint: resume after the recorded offset
+    resumed = Recorder()
+    c3 = EventConsumer(store, [resumed], ConsumerConfig(resume=True))
+    assert c3.applied_seq == 5 and c3.drain() == 1 and [e.user_id for e in resumed.seen] == ["late"]
+    with pytest.raises(ValueError):
+        ConsumerConfig(batch_size=0)

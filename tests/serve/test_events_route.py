@@ -1,0 +1,85 @@
+"""POST /events (single, batch, partial acceptance, errors) and GET /events/stats over a live shelf."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from shelfwise.catalog import Catalog
+from shelfwise.events import EventStore, attach_live
+from shelfwise.retrieve import HybridSearcher, SearchConfig
+from shelfwise.serve import create_app
+from shelfwise.shelf import Shelf
+
+
+@pytest.fixture
+def live_client(tmp_path: Path, tiny_catalog: Catalog, tiny_searcher: HybridSearcher) -> Iterator[TestClient]:
+    shelf = Shelf(catalog=tiny_catalog, searcher=tiny_searcher)
+    cons = attach_live(shelf.extensions, tiny_catalog, tiny_searcher.item_vectors, EventStore(tmp_path / "ev.sqlite"))
+    try:
+        yield TestClient(create_app(shelf))
+    finally:
+        cons.stop()
+
+
+def test_single_and_batch(live_client: TestClient) -> None:
+    r = live_client.post("/events", json={"user_id": "u1", "type": "click", "item_id": "p5"}, params={"wait_ms": 1000})
+    assert r.status_code == 200
+    assert r.json() == {"accepted": 1, "rejected": 0, "first_seq": 1, "last_seq": 1, "applied": True, "errors": []}
+    batch = [
+        {"user_id": "u2", "type": "view", "item_id": "p1", "timestamp": 1700000000},
+        {"user_id": "u2", "type": "view", "item_id": "zzz"},
+        {"user_id": "u2", "type": "purchase", "item_id": "p3", "session_id": "s9"},
+        {"user_id": "u2", "type": "query", "query": "belt"},
+        {"type": "view", "item_id": "p3"},
+    ]
+    body = live_client.post("/events", json=batch, params={"wait_ms": 1000}).json()
+    assert body["accepted"] == 3 and body["rejected"] == 2 and (body["first_seq"], body["last_seq"]) == (2, 4)
+    assert [(e["index"], e["field"]) for e in body["errors"]] == [(1, "item_id"), (4, "user_id")]
+    stats = live_client.get("/events/stats").json()
+    assert stats["events"] == 4 and stats["applied_seq"] == 4 and stats["lag"] == 0 and stats["consumer_running"]
+
+
+def test_rejections(live_client: TestClient, tiny_catalog: Catalog) -> None:
+    r = live_client.post("/events", json=[{"user_id": "u", "type": "nap", "item_id": "p1"}])
+    assert r.status_code == 422 and "type" in r.text and "nap" in r.text
+    assert live_client.post("/events", json=[]).status_code == 422
+    assert (
+        live_client.post(
+            "/events", json={"user_id": "u", "type": "view", "item_id": "p1"}, params={"wait_ms": 99999}
+        ).status_code
+        == 422
+    )
+    assert live_client.get("/events/stats").json()["events"] == 0
+
+
+def test_no_consumer_is_503(tiny_catalog: Catalog, tiny_searcher: HybridSearcher) -> None:
+    c = TestClient(create_app(Shelf(catalog=tiny_catalog, searcher=tiny_searcher)))
+    assert c.post("/events", json={"user_id": "u", "type": "view", "item_id": "p1"}).status_code == 503
+
+
+def test_event_reflected_in_personalised_search(
+    tmp_path: Path, tiny_catalog: Catalog, tiny_searcher: HybridSearcher
+) -> None:
+    searcher = HybridSearcher(
+        tiny_catalog,
+        tiny_searcher.encoder,
+        SearchConfig(personal_weight=1.0),
+        tiny_searcher.bm25,
+        tiny_searcher.dense.index,
+    )
+    shelf = Shelf(catalog=tiny_catalog, searcher=searcher)
+    cons = attach_live(shelf.extensions, tiny_catalog, searcher.item_vectors, EventStore(tmp_path / "e.sqlite"))
+    try:
+        c = TestClient(create_app(shelf))
+        q = {"q": "black", "user": "shopper", "k": 4}
+        before = [it["id"] for it in c.get("/search", params=q).json()["items"]]
+        target = before[-1]
+        c.post("/events", json={"user_id": "shopper", "type": "purchase", "item_id": target}, params={"wait_ms": 1000})
+        after = [it["id"] for it in c.get("/search", params=q).json()["items"]]
+        assert after[0] == target != before[0]
+    finally:
+        cons.stop()
