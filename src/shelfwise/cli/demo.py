@@ -7,6 +7,7 @@ from pathlib import Path
 
 from shelfwise.cli.serve_cmd import serve_shelf
 from shelfwise.demo.pipeline import DemoConfig, run_demo
+from shelfwise.shelf import enable_live
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -27,5 +28,6 @@ def run(args: argparse.Namespace) -> int:
     print("recommendations: " + ", ".join(f"{k} {v:.3f}" for k, v in result.recommend_metrics.items()))
     print(f"report: {args.out / 'report.md'}; metrics: {args.out / 'search_eval.json'}")
     if not args.no_serve:
+        enable_live(result.shelf, args.out / "events.sqlite")
         serve_shelf(result.shelf, args.host, args.port)
     return 0

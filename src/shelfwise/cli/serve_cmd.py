@@ -8,7 +8,7 @@ from pathlib import Path
 from shelfwise.catalog.schema import Catalog
 from shelfwise.encode.registry import load_encoder
 from shelfwise.retrieve.hybrid import HybridSearcher
-from shelfwise.shelf import Shelf
+from shelfwise.shelf import Shelf, enable_live
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -17,6 +17,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--encoder", default="minilm")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
+    p.add_argument(
+        "--events-db", type=Path, default=None, help="SQLite event log; enables POST /events and real-time updates"
+    )
     p.set_defaults(func=run)
 
 
@@ -32,5 +35,8 @@ def serve_shelf(shelf: Shelf, host: str, port: int) -> None:
 def run(args: argparse.Namespace) -> int:
     catalog = Catalog.load(Path(args.index) / "catalog.parquet")
     searcher = HybridSearcher.load(args.index, catalog, load_encoder(args.encoder))
-    serve_shelf(Shelf(catalog=catalog, searcher=searcher), args.host, args.port)
+    shelf = Shelf(catalog=catalog, searcher=searcher)
+    if args.events_db is not None:
+        enable_live(shelf, args.events_db)
+    serve_shelf(shelf, args.host, args.port)
     return 0

@@ -13,6 +13,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel
 
 from shelfwise.recommend.base import Recommendation
+from shelfwise.recommend.explore import recommend_with_exploration
 from shelfwise.recommend.hybrid import HybridRecommender
 from shelfwise.serve.convert import items_out
 from shelfwise.serve.routes.search import parse_filters
@@ -61,12 +62,19 @@ def for_user(
     category: Category = None,
     in_stock: bool = False,
     exclude_seen: bool = True,
+    explore: Annotated[bool, Query(description="give a share of slots to new/long-tail items (bandit)")] = True,
 ) -> RecommendResponse:
-    """Personalised; an unknown user gets popular items (cold start)."""
+    """Personalised; an unknown user gets popular items (cold start). When a bandit is loaded
+    (``shelf.extensions["bandit"]``) and ``explore`` is true, some lower slots explore long-tail items."""
     shelf, rec = _recommender(request)
     filters = parse_filters(category, None, None, None, in_stock, None)
     t0 = time.perf_counter()
-    return _out(shelf, "user", user_id, rec.recommend(user_id, k, filters, exclude_seen=exclude_seen), t0)
+    explorer = shelf.extensions.get("bandit")
+    if explore and explorer is not None:
+        out = recommend_with_exploration(rec, explorer, user_id, k, filters, exclude_seen=exclude_seen)
+    else:
+        out = rec.recommend(user_id, k, filters, exclude_seen=exclude_seen)
+    return _out(shelf, "user", user_id, out, t0)
 
 
 @router.get("/item/{item_id}", response_model=RecommendResponse)

@@ -1,0 +1,40 @@
+"""The composed shelf: an event POSTed over HTTP changes recommendations and search right away."""
+
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from shelfwise.catalog import Catalog
+from shelfwise.events import EventLog
+from shelfwise.recommend import build_recommender
+from shelfwise.recommend.explore import EXPLORE_REASON
+from shelfwise.retrieve import HybridSearcher, SearchConfig
+from shelfwise.serve import create_app
+from shelfwise.shelf import Shelf, enable_live
+
+
+def test_event_changes_recommendations_and_search(
+    tmp_path: Path, tiny_catalog: Catalog, tiny_log: EventLog, tiny_searcher: HybridSearcher
+) -> None:
+    rec = build_recommender(tiny_catalog, tiny_log, tiny_searcher.item_vectors)
+    tiny_searcher.config = SearchConfig(personal_weight=5.0)
+    shelf = Shelf(tiny_catalog, tiny_searcher, tiny_log, {"recommender": rec, "user_profiles": rec.profiles})
+    consumer = enable_live(shelf, tmp_path / "events.sqlite", explore_share=0.2)
+    try:
+        client = TestClient(create_app(shelf))
+        before = client.get("/search", params={"q": "dress", "k": 3, "user": "newbie"}).json()["items"]
+        r = client.post("/events", params={"wait_ms": 2000},
+                        json={"user_id": "newbie", "type": "purchase", "item_id": "p1", "session_id": "s9"})
+        assert r.status_code == 200 and r.json()["accepted"] == 1 and r.json()["applied"]
+        items = client.get("/recommend/user/newbie", params={"k": 5}).json()["items"]
+        ids = [it["id"] for it in items]
+        assert "p1" not in ids  # just bought: excluded as seen
+        assert ids[0] == "p3" and "bought together" in items[0]["reason"]  # p1+p3 co-purchased in the log
+        explored = [i for i, it in enumerate(items) if it["reason"] == EXPLORE_REASON]
+        assert len(explored) == 1 and explored[0] >= 2
+        plain = client.get("/recommend/user/newbie", params={"k": 5, "explore": False}).json()["items"]
+        assert all(it["reason"] != EXPLORE_REASON for it in plain)
+        after = client.get("/search", params={"q": "dress", "k": 3, "user": "newbie"}).json()["items"]
+        assert [it["id"] for it in after] != [it["id"] for it in before]  # taste vector now exists
+    finally:
+        consumer.stop()
