@@ -45,6 +45,7 @@ def test_demo_end_to_end_on_tiny_data(tmp_path: Path) -> None:
     assert all(0.0 < m["ndcg@10"] <= 1.0 for m in res.metrics.values())
     saved = json.loads((out / "search_eval.json").read_text())
     assert saved["search"] == res.metrics
+    assert (out / "index" / "searcher.json").exists() and "data:image/png;base64" in (out / "report.html").read_text()
     assert (out / "index" / "searcher.json").exists() and "| hybrid |" in (out / "report.md").read_text()
     assert res.shelf.events is not None and len(res.shelf.events) == 4
     assert logs[0].startswith("catalog: 36 products")

@@ -23,6 +23,7 @@ def test_search_health_docs(tiny_catalog: Catalog, tiny_searcher: HybridSearcher
     assert c.get("/health").json()["items"] == 12
     assert "/search" in c.get("/openapi.json").json()["paths"]
     assert "Shelfwise" in c.get("/").text
+    assert c.get("/report").status_code == 404
 
 
 def test_search_bad_input(tiny_catalog: Catalog, tiny_searcher: HybridSearcher) -> None:

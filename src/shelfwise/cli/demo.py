@@ -29,5 +29,5 @@ def run(args: argparse.Namespace) -> int:
     print(f"report: {args.out / 'report.md'}; metrics: {args.out / 'search_eval.json'}")
     if not args.no_serve:
         enable_live(result.shelf, args.out / "events.sqlite")
-        serve_shelf(result.shelf, args.host, args.port)
+        serve_shelf(result.shelf, args.host, args.port, report=args.out / "report.html")
     return 0

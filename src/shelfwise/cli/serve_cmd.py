@@ -23,13 +23,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(func=run)
 
 
-def serve_shelf(shelf: Shelf, host: str, port: int) -> None:
+def serve_shelf(shelf: Shelf, host: str, port: int, report: Path | None = None) -> None:
     import uvicorn
 
     from shelfwise.serve.app import create_app
 
     print(f"serving on http://{host}:{port}  (API docs: /docs)")
-    uvicorn.run(create_app(shelf), host=host, port=port, log_level="warning")
+    uvicorn.run(create_app(shelf, report=report), host=host, port=port, log_level="warning")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -23,6 +23,7 @@ from shelfwise.catalog.loader import ProductFields, load_catalog
 from shelfwise.encode.registry import load_encoder
 from shelfwise.eval.judgments import attribute_judgments, evaluate_search
 from shelfwise.eval.metrics import coverage, intra_list_diversity, long_tail_share
+from shelfwise.eval.report import Section, bar_chart, render_html
 from shelfwise.eval.tune import searcher_fn, tune_fusion
 from shelfwise.events.loader import EventFields, load_events
 from shelfwise.events.schema import EventLog
@@ -40,6 +41,7 @@ class DemoConfig:
     encoder: str = "minilm"
     cache: Path | None = Path(".shelfwise/cache/embeddings.sqlite")
     judged_attribute: str = "colour_group_name"
+    bench_dir: Path = DATA.parents[1] / "bench" / "results"
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -161,18 +163,37 @@ def _write(
         "notes": notes,
     }
     (out / "search_eval.json").write_text(json.dumps(payload, indent=2))
-    lines = [
-        "# Shelfwise demo report",
-        "",
-        "## Search (held-out attribute queries)",
-        "",
-        "| mode | NDCG@10 | Recall@100 | MRR | queries |",
-        "|---|---|---|---|---|",
-    ]
-    for mode, m in metrics.items():
-        lines.append(f"| {mode} | {m['ndcg@10']:.4f} | {m['recall@100']:.4f} | {m['mrr']:.4f} | {int(m['queries'])} |")
-    lines += ["", "## Recommendations (every buyer's top 10)", ""]
-    lines += [f"- {key}: {val:.4f}" for key, val in rec_metrics.items()]
-    lines += ["", f"Hybrid: {fusion} fusion, dense weight {dense_weight}.", "", *notes, "", "## Timings (s)", ""]
-    lines += [f"- {k}: {v:.2f}" for k, v in timings.items()]
-    (out / "report.md").write_text("\n".join(lines) + "\n")
+    chart = bar_chart(
+        out / "search_metrics.png",
+        "Search on held-out queries (H&M)",
+        ["NDCG@10", "Recall@100", "MRR"],
+        {mode: [m["ndcg@10"], m["recall@100"], m["mrr"]] for mode, m in metrics.items()},
+    )
+    search = Section(
+        "Search (held-out attribute queries)",
+        ["mode", "NDCG@10", "Recall@100", "MRR", "queries"],
+        [[mode, m["ndcg@10"], m["recall@100"], m["mrr"], int(m["queries"])] for mode, m in metrics.items()],
+        [f"Hybrid: {fusion} fusion, dense weight {dense_weight}.", *notes],
+        [chart],
+    )
+    rec = Section(
+        "Recommendations (every buyer's top 10)", ["metric", "value"], [[k, v] for k, v in rec_metrics.items()]
+    )
+    timing = Section("Timings (s)", ["step", "seconds"], [[k, v] for k, v in timings.items()])
+    bench_pngs = sorted(config.bench_dir.glob("*.png")) if config.bench_dir.exists() else []
+    bench = Section(
+        "Benchmark plots (committed by bench/*.py runs)",
+        notes=["Produced by the benchmark scripts on the shared real data; see bench/results/*.json for the numbers."],
+        images=bench_pngs,
+    )
+    (out / "report.html").write_text(render_html("Shelfwise demo report", [search, rec, timing, bench]))
+    (out / "report.md").write_text(_markdown(search) + "\n" + _markdown(rec) + "\n" + _markdown(timing))
+
+
+def _markdown(section: Section) -> str:
+    def cell(v: object) -> str:
+        return f"{v:.4f}" if isinstance(v, float) else str(v)
+
+    lines = [f"## {section.title}", "", "| " + " | ".join(section.header) + " |", "|" + "---|" * len(section.header)]
+    lines += ["| " + " | ".join(cell(v) for v in r) + " |" for r in section.rows]
+    return "\n".join([*lines, "", *section.notes, ""])
