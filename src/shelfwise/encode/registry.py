@@ -16,10 +16,26 @@ def _minilm() -> Encoder:
     return SentenceTransformerEncoder("all-MiniLM-L6-v2")
 
 
+def _e5() -> Encoder:
+    # one encoder serves both catalog and queries in HybridSearcher, so E5 runs in its symmetric
+    # "query: " mode here; use E5Encoder.for_passages()/for_queries() for the asymmetric setup.
+    from shelfwise.encode.e5 import E5Encoder
+
+    return E5Encoder(role="query")
+
+
+def _minilm_int8() -> Encoder:
+    from shelfwise.encode.quantized import Int8Encoder
+
+    return Int8Encoder(_minilm())
+
+
 # name -> factory; other encoder families register here.
 ENCODERS: dict[str, Callable[[], Encoder]] = {
     "minilm": _minilm,
     "hashing": lambda: HashingEncoder(dim=256),
+    "e5": _e5,
+    "minilm-int8": _minilm_int8,
 }
 
 

@@ -1,0 +1,141 @@
+"""Versioned model artefacts: ``<root>/v0001/`` is a sentence-transformers folder (weights in
+``model.safetensors``, config JSON, tokenizer) plus ``shelfwise_model.json`` describing how it was
+made (base, mode, config, data sizes, validation history, parent version). No pickle anywhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from shelfwise.encode.base import Encoder
+from shelfwise.finetune.trainer import TrainedModel
+
+_VERSION = re.compile(r"^v(\d{4,})$")
+META = "shelfwise_model.json"
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    version: str
+    path: Path
+    base: str
+    mode: str
+    created: float
+    weights_sha256: str
+    parent: str | None = None
+    n_train: int = 0
+    sources: tuple[str, ...] = ()
+    metrics: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def encoder_name(self) -> str:
+        """Identifies the weights (embedding caches key on it)."""
+        return f"{self.base}@{self.version}:{self.weights_sha256[:10]}"
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+class ModelStore:
+    """Append-only folder of model versions; ``save`` / ``versions`` / ``latest`` / ``encoder``."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+
+    def versions(self) -> list[ModelVersion]:
+        if not self.root.exists():
+            return []
+        out = []
+        for d in sorted(self.root.iterdir()):
+            if _VERSION.match(d.name) and (d / META).exists():
+                out.append(self._read(d))
+        return out
+
+    def latest(self) -> ModelVersion | None:
+        vs = self.versions()
+        return vs[-1] if vs else None
+
+    def get(self, version: str) -> ModelVersion:
+        d = self.root / version
+        if not (d / META).exists():
+            known = [v.version for v in self.versions()]
+            raise KeyError(f"{self.root}: no model version {version!r}; known: {known}")
+        return self._read(d)
+
+    def _read(self, d: Path) -> ModelVersion:
+        raw = json.loads((d / META).read_text())
+        return ModelVersion(
+            version=raw["version"],
+            path=d,
+            base=raw["base"],
+            mode=raw["mode"],
+            created=float(raw["created"]),
+            weights_sha256=raw["weights_sha256"],
+            parent=raw.get("parent"),
+            n_train=int(raw.get("n_train", 0)),
+            sources=tuple(raw.get("sources", ())),
+            metrics={k: float(v) for k, v in raw.get("metrics", {}).items()},
+        )
+
+    def _next(self) -> str:
+        nums = [
+            int(m.group(1))
+            for d in (self.root.iterdir() if self.root.exists() else [])
+            if (m := _VERSION.match(d.name))
+        ]
+        return f"v{(max(nums) + 1) if nums else 1:04d}"
+
+    def save(
+        self,
+        trained: TrainedModel,
+        *,
+        n_train: int,
+        sources: tuple[str, ...] = (),
+        metrics: dict[str, float] | None = None,
+        parent: str | None = None,
+    ) -> ModelVersion:
+        """Write the next version atomically (temp folder, then rename)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        version = self._next()
+        tmp = self.root / f".{version}.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        trained.model.save(str(tmp), safe_serialization=True)
+        weights = tmp / "model.safetensors"
+        if not weights.exists():
+            raise RuntimeError(f"{tmp}: sentence-transformers did not write model.safetensors")
+        meta = {
+            "version": version,
+            "base": trained.base,
+            "mode": trained.config.mode,
+            "created": time.time(),
+            "weights_sha256": _sha256(weights),
+            "parent": parent,
+            "n_train": n_train,
+            "sources": list(sources),
+            "metrics": metrics or {},
+            "config": asdict(trained.config),
+            "train_log": asdict(trained.log),
+        }
+        (tmp / META).write_text(json.dumps(meta, indent=2))
+        tmp.rename(self.root / version)
+        return self._read(self.root / version)
+
+    def encoder(self, version: str | None = None) -> Encoder:
+        """A :class:`~shelfwise.encode.SentenceTransformerEncoder` on a stored version (default latest)."""
+        from shelfwise.encode.sentence import SentenceTransformerEncoder
+
+        mv = self.get(version) if version else self.latest()
+        if mv is None:
+            raise KeyError(f"{self.root}: no model versions yet")
+        return SentenceTransformerEncoder(mv.path, name=mv.encoder_name)

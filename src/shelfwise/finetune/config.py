@@ -1,0 +1,47 @@
+"""Typed, validated configuration for contrastive fine-tuning of a bi-encoder."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MODES = ("full", "lora")
+
+
+@dataclass(frozen=True)
+class FinetuneConfig:
+    """``mode``: "full" (all weights) or "lora" (low-rank adapters on the attention/FFN Linears,
+    merged into the weights on save). ``scale``: inverse temperature of the in-batch softmax.
+    Validation runs every ``eval_every`` steps; training stops after ``patience`` evaluations
+    without improvement and the best weights are restored.
+    """
+
+    mode: str = "full"
+    learning_rate: float = 5e-5
+    batch_size: int = 32
+    epochs: float = 1.0
+    max_steps: int | None = None
+    max_seq_length: int = 64
+    scale: float = 20.0
+    warmup_fraction: float = 0.1
+    weight_decay: float = 0.01
+    eval_every: int = 50
+    patience: int = 3
+    lora_r: int = 8
+    lora_alpha: int = 16
+    lora_dropout: float = 0.05
+    seed: int = 0
+    threads: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ValueError(f"FinetuneConfig.mode must be one of {MODES}, got {self.mode!r}")
+        if self.learning_rate <= 0 or self.batch_size < 2 or self.epochs <= 0:
+            raise ValueError("FinetuneConfig: learning_rate > 0, batch_size >= 2, epochs > 0")
+        if self.max_steps is not None and self.max_steps < 1:
+            raise ValueError("FinetuneConfig.max_steps must be >= 1 when given")
+        if self.max_seq_length < 8 or self.scale <= 0 or not 0.0 <= self.warmup_fraction < 1.0:
+            raise ValueError("FinetuneConfig: max_seq_length >= 8, scale > 0, 0 <= warmup_fraction < 1")
+        if self.eval_every < 1 or self.patience < 1:
+            raise ValueError("FinetuneConfig: eval_every >= 1 and patience >= 1")
+        if self.lora_r < 1 or self.lora_alpha < 1 or not 0.0 <= self.lora_dropout < 1.0:
+            raise ValueError("FinetuneConfig: lora_r >= 1, lora_alpha >= 1, 0 <= lora_dropout < 1")

@@ -1,0 +1,123 @@
+"""Training pairs for contrastive fine-tuning, mined from the store's own data.
+
+* query -> product: judged queries (e.g. attribute-derived judgments) or logged query events
+  followed by a click/cart/purchase of a product;
+* product -> product co-interaction: two different products bought (or clicked) by the same
+  user or in the same session, the item-to-item signal of Item2Vec / Prod2Vec (Barkan &
+  Koenigstein, 2016; Grbovic et al., 2015).
+"""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+
+from shelfwise.catalog.schema import Catalog
+from shelfwise.eval.judgments import Judgments
+from shelfwise.events.schema import EventLog, EventType
+
+
+@dataclass(frozen=True)
+class PairSet:
+    """Parallel (anchor, positive) texts; ``source`` says where they came from."""
+
+    anchors: tuple[str, ...]
+    positives: tuple[str, ...]
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        if len(self.anchors) != len(self.positives):
+            raise ValueError(f"PairSet: {len(self.anchors)} anchors but {len(self.positives)} positives")
+
+    def __len__(self) -> int:
+        return len(self.anchors)
+
+    def __add__(self, other: PairSet) -> PairSet:
+        src = "+".join(s for s in (self.source, other.source) if s)
+        return PairSet(self.anchors + other.anchors, self.positives + other.positives, src)
+
+    def sample(self, n: int, seed: int = 0) -> PairSet:
+        """``n`` pairs drawn without replacement (all of them when ``n >= len``), order shuffled."""
+        idx = list(range(len(self)))
+        random.Random(seed).shuffle(idx)
+        idx = idx[: max(n, 0)]
+        return PairSet(tuple(self.anchors[i] for i in idx), tuple(self.positives[i] for i in idx), self.source)
+
+    def split(self, fraction: float, seed: int = 0) -> tuple[PairSet, PairSet]:
+        """Random split by *anchor text*: all pairs of one anchor land on the same side."""
+        if not 0.0 < fraction < 1.0:
+            raise ValueError("fraction must be in (0, 1)")
+        keys = sorted(set(self.anchors))
+        random.Random(seed).shuffle(keys)
+        first = set(keys[: round(fraction * len(keys))])
+        a = [i for i, x in enumerate(self.anchors) if x in first]
+        b = [i for i, x in enumerate(self.anchors) if x not in first]
+        return self._take(a), self._take(b)
+
+    def _take(self, idx: list[int]) -> PairSet:
+        return PairSet(tuple(self.anchors[i] for i in idx), tuple(self.positives[i] for i in idx), self.source)
+
+
+def pairs_from_judgments(
+    judgments: Judgments, catalog: Catalog, *, min_grade: float = 2.0, max_per_query: int | None = None, seed: int = 0
+) -> PairSet:
+    """(query text, product text) for every judged item with grade >= ``min_grade``."""
+    rng = random.Random(seed)
+    anchors: list[str] = []
+    positives: list[str] = []
+    for qid in sorted(judgments.queries):
+        items = sorted(i for i, g in judgments.relevance.get(qid, {}).items() if g >= min_grade and i in catalog)
+        if max_per_query is not None and len(items) > max_per_query:
+            items = rng.sample(items, max_per_query)
+        for item in items:
+            anchors.append(judgments.queries[qid])
+            positives.append(catalog.products[catalog.row(item)].text())
+    return PairSet(tuple(anchors), tuple(positives), "judgments")
+
+
+def pairs_from_events(log: EventLog, catalog: Catalog, *, min_type: EventType = EventType.CLICK) -> PairSet:
+    """(logged query, product text) for events that carry a query and an item of at least ``min_type``."""
+    keep = (log.item >= 0) & (log.type >= int(min_type))
+    idx = [i for i in np.flatnonzero(keep).tolist() if log.queries[i]]
+    texts = catalog.texts()
+    return PairSet(tuple(log.queries[i] for i in idx), tuple(texts[int(log.item[i])] for i in idx), "query-events")
+
+
+def copurchase_pairs(
+    log: EventLog,
+    catalog: Catalog,
+    *,
+    by: str = "user",
+    min_type: EventType = EventType.PURCHASE,
+    max_per_group: int = 10,
+    max_pairs: int | None = None,
+    seed: int = 0,
+) -> PairSet:
+    """(product text, product text) for distinct items of the same user (``by="user"``) or session.
+
+    Each group contributes at most ``max_per_group`` pairs, so heavy buyers do not dominate.
+    """
+    if by not in ("user", "session"):
+        raise ValueError("by must be 'user' or 'session'")
+    rng = random.Random(seed)
+    key = log.user if by == "user" else log.session
+    groups: dict[int, list[int]] = defaultdict(list)
+    keep = (log.item >= 0) & (log.type >= int(min_type))
+    for g, item in zip(key[keep].tolist(), log.item[keep].tolist(), strict=True):
+        if item not in groups[g]:
+            groups[g].append(item)
+    texts = catalog.texts()
+    pairs: list[tuple[int, int]] = []
+    for g in sorted(groups):
+        items = groups[g]
+        cand = [(a, b) for i, a in enumerate(items) for b in items[i + 1 :]]
+        if len(cand) > max_per_group:
+            cand = rng.sample(cand, max_per_group)
+        pairs.extend((a, b) if rng.random() < 0.5 else (b, a) for a, b in cand)
+    rng.shuffle(pairs)
+    if max_pairs is not None:
+        pairs = pairs[:max_pairs]
+    return PairSet(tuple(texts[a] for a, _ in pairs), tuple(texts[b] for _, b in pairs), f"co-{by}")

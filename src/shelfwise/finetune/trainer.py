@@ -1,0 +1,228 @@
+"""Contrastive fine-tuning of a sentence-transformers bi-encoder with in-batch negatives.
+
+Loss: InfoNCE / MultipleNegativesRanking (van den Oord et al., 2018, "Representation Learning with
+Contrastive Predictive Coding"; Henderson et al., 2017, "Efficient Natural Language Response
+Suggestion for Smart Reply"): for a batch of (anchor_i, positive_i), softmax cross-entropy of
+``scale * cos(a_i, p_j)`` over j, target j = i. In-batch duplicates of the same positive are
+masked so they are not counted as negatives. LoRA after Hu et al., 2021, "LoRA: Low-Rank
+Adaptation of Large Language Models" (via ``peft``), merged into the weights after training.
+
+The loop is written here in plain torch: AdamW, linear warm-up then linear decay, validation every
+``eval_every`` steps (MRR of the true positive among all validation positives plus distractors),
+early stopping with the best weights restored.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from shelfwise.errors import MissingExtraError
+from shelfwise.finetune.config import FinetuneConfig
+from shelfwise.finetune.pairs import PairSet
+
+LORA_TARGETS = ("query", "key", "value", "dense")
+
+
+@dataclass
+class TrainLog:
+    """What happened: per-evaluation history, the step whose weights were kept, timings."""
+
+    history: list[dict[str, float]] = field(default_factory=list)
+    best_step: int = 0
+    best_val: float = float("nan")
+    steps: int = 0
+    seconds: float = 0.0
+    stopped_early: bool = False
+    trainable_params: int = 0
+
+
+@dataclass
+class TrainedModel:
+    """A fine-tuned ``SentenceTransformer`` (LoRA already merged) and its training log."""
+
+    model: Any
+    config: FinetuneConfig
+    log: TrainLog
+    base: str
+
+
+def _torch() -> Any:
+    try:
+        import torch
+    except ImportError as exc:
+        raise MissingExtraError("torch", "lm") from exc
+    return torch
+
+
+def load_st(path: str | Path) -> Any:
+    """Load a local sentence-transformers folder on CPU (no hub access)."""
+    import os
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    try:
+        from sentence_transformers import SentenceTransformer
+    except ImportError as exc:
+        raise MissingExtraError("sentence-transformers", "lm") from exc
+    return SentenceTransformer(str(path), device="cpu", local_files_only=True)
+
+
+def validation_mrr(
+    model: Any, val: PairSet, distractors: Sequence[str] = (), *, batch_size: int = 64, max_anchors: int = 500
+) -> float:
+    """Mean reciprocal rank of each anchor's positive among all distinct validation positives
+    plus ``distractors`` (any candidate text equal to the anchor's own positive counts as a hit)."""
+    if len(val) == 0:
+        return float("nan")
+    sub = val.sample(max_anchors, seed=0) if len(val) > max_anchors else val
+    cands = list(dict.fromkeys(list(val.positives) + list(distractors)))
+    pos_of = {t: i for i, t in enumerate(cands)}
+    anchors = list(dict.fromkeys(sub.anchors))
+    gold: dict[str, set[int]] = {a: set() for a in anchors}
+    for a, p in zip(val.anchors, val.positives, strict=True):
+        if a in gold:
+            gold[a].add(pos_of[p])
+    enc = {"batch_size": batch_size, "normalize_embeddings": True, "convert_to_numpy": True}
+    c = model.encode(cands, **enc)
+    q = model.encode(anchors, **enc)
+    sims = q @ c.T
+    rr = []
+    for i, a in enumerate(anchors):
+        g = sorted(gold[a])
+        best = sims[i, g].max()
+        rank = int((sims[i] > best).sum()) + 1
+        rr.append(1.0 / rank)
+    return float(np.mean(rr))
+
+
+def _attach_lora(model: Any, cfg: FinetuneConfig) -> Any:
+    try:
+        from peft import LoraConfig, get_peft_model
+    except ImportError as exc:
+        raise MissingExtraError("peft", "train") from exc
+    lcfg = LoraConfig(
+        r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout, target_modules=list(LORA_TARGETS)
+    )
+    # peft injects the adapters into the wrapped transformer in place, so the sentence-transformers
+    # module keeps calling the same (now adapted) model; the PeftModel handle is kept for merging.
+    return get_peft_model(model[0].auto_model, lcfg)
+
+
+def _batches(n: int, batch_size: int, rng: random.Random) -> list[list[int]]:
+    idx = list(range(n))
+    rng.shuffle(idx)
+    return [idx[i : i + batch_size] for i in range(0, n - 1, batch_size) if len(idx[i : i + batch_size]) >= 2]
+
+
+def _embed(model: Any, texts: Sequence[str]) -> Any:
+    torch = _torch()
+    feats = model.preprocess(list(texts)) if hasattr(model, "preprocess") else model.tokenize(list(texts))
+    out = model(feats)["sentence_embedding"]
+    return torch.nn.functional.normalize(out, dim=-1)
+
+
+def info_nce(model: Any, anchors: Sequence[str], positives: Sequence[str], scale: float) -> Any:
+    """In-batch-negatives loss for one batch; duplicate positives are not used as negatives."""
+    torch = _torch()
+    a = _embed(model, anchors)
+    p = _embed(model, positives)
+    logits = scale * (a @ p.T)
+    same = np.array([[x == y for y in positives] for x in positives], dtype=bool)
+    np.fill_diagonal(same, False)
+    if same.any():
+        logits = logits.masked_fill(torch.from_numpy(same), float("-inf"))
+    labels = torch.arange(len(anchors))
+    return torch.nn.functional.cross_entropy(logits, labels)
+
+
+def fine_tune(
+    base: str | Path | Any,
+    train: PairSet,
+    val: PairSet | None = None,
+    config: FinetuneConfig | None = None,
+    *,
+    distractors: Sequence[str] = (),
+    base_name: str | None = None,
+) -> TrainedModel:
+    """Fine-tune ``base`` (a sentence-transformers folder, or a loaded model, which is copied)."""
+    cfg = config or FinetuneConfig()
+    torch = _torch()
+    if len(train) < 2:
+        raise ValueError(f"fine_tune: need at least 2 training pairs, got {len(train)}")
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    rng = random.Random(cfg.seed)
+    model = copy.deepcopy(base) if not isinstance(base, str | Path) else load_st(base)
+    name = base_name or (Path(base).name if isinstance(base, str | Path) else "model")
+    saved_len = model.max_seq_length
+    model.max_seq_length = cfg.max_seq_length
+    peft_model = _attach_lora(model, cfg) if cfg.mode == "lora" else None
+    trainable = peft_model.parameters() if peft_model is not None else model.parameters()
+    params = [p for p in trainable if p.requires_grad]
+    log = TrainLog(trainable_params=int(sum(p.numel() for p in params)))
+    steps_per_epoch = max(len(_batches(len(train), cfg.batch_size, random.Random(0))), 1)
+    total = math.ceil(cfg.epochs * steps_per_epoch)
+    if cfg.max_steps is not None:
+        total = min(total, cfg.max_steps)
+    opt = torch.optim.AdamW(params, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
+    warm = max(int(cfg.warmup_fraction * total), 1)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(total - warm, 1)))
+    )
+
+    def evaluate() -> float:
+        model.eval()
+        with torch.no_grad():
+            v = validation_mrr(model, val, distractors) if val is not None and len(val) else float("nan")
+        model.train()
+        return v
+
+    def snapshot() -> dict[str, Any]:
+        return {k: t.detach().clone() for k, t in model.state_dict().items()}
+
+    best = evaluate()
+    best_state: dict[str, Any] | None = None if math.isnan(best) else snapshot()
+    log.history.append({"step": 0.0, "loss": float("nan"), "val_mrr": best})
+    bad = 0
+    t0 = time.perf_counter()
+    step = 0
+    model.train()
+    while step < total and not log.stopped_early:
+        for batch in _batches(len(train), cfg.batch_size, rng):
+            loss = info_nce(model, [train.anchors[i] for i in batch], [train.positives[i] for i in batch], cfg.scale)
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            opt.step()
+            sched.step()
+            step += 1
+            if step % cfg.eval_every == 0 or step == total:
+                v = evaluate()
+                log.history.append({"step": float(step), "loss": float(loss.item()), "val_mrr": v})
+                if math.isnan(v) or math.isnan(best) or v > best:
+                    best, bad, log.best_step = v, 0, step
+                    best_state = snapshot() if not math.isnan(v) else None
+                else:
+                    bad += 1
+                    if bad >= cfg.patience:
+                        log.stopped_early = True
+                        break
+            if step >= total:
+                break
+    if best_state is not None:  # best validated weights (the base model itself if nothing improved)
+        model.load_state_dict(best_state)
+    log.steps, log.seconds, log.best_val = step, time.perf_counter() - t0, best
+    if peft_model is not None:
+        peft_model.merge_and_unload()  # LoRA deltas folded into the Linear weights, adapters removed
+    model.max_seq_length = saved_len
+    model.eval()
+    return TrainedModel(model, cfg, log, name)

@@ -1,0 +1,168 @@
+"""A learning-to-rank reranker trained here: pairwise logistic (RankNet) over cheap features.
+
+Model: a linear scorer f(x) = w . z(x) on standardised features, fitted by minimising the RankNet
+loss log(1 + exp(-(f(x_i) - f(x_j)))) over pairs where item i is graded above item j for the same
+query, plus an L2 penalty (Burges et al., 2005, "Learning to Rank using Gradient Descent";
+Joachims, 2002, "Optimizing Search Engines using Clickthrough Data" for the pairwise reduction).
+Linear keeps it tiny (11 weights), deterministic, and fast enough for a per-request budget.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from shelfwise.rank.features import FeatureExtractor
+from shelfwise.results import Results
+from shelfwise.retrieve.hybrid import HybridSearcher
+
+Features = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class LTRConfig:
+    """``depth``: first-stage candidates per training query; ``l2``: ridge penalty on weights;
+    ``max_pairs``: preference pairs sampled per query."""
+
+    depth: int = 50
+    l2: float = 1e-2
+    max_pairs: int = 2000
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.depth < 2 or self.max_pairs < 1 or self.l2 < 0:
+            raise ValueError("LTRConfig: depth >= 2, max_pairs >= 1, l2 >= 0")
+
+
+def _pairs(labels: npt.NDArray[np.float32], max_pairs: int, rng: np.random.Generator) -> npt.NDArray[np.int64]:
+    hi, lo = np.nonzero(labels[:, None] > labels[None, :])
+    pairs = np.stack([hi, lo], axis=1).astype(np.int64)
+    if len(pairs) > max_pairs:
+        pairs = pairs[rng.choice(len(pairs), max_pairs, replace=False)]
+    return pairs
+
+
+class PairwiseRanker:
+    """Linear RankNet scorer; ``fit(groups, labels)`` / ``score(x)`` / ``save`` / ``load``."""
+
+    def __init__(self, config: LTRConfig | None = None, feature_names: Sequence[str] = ()) -> None:
+        self.config = config or LTRConfig()
+        self.feature_names = tuple(feature_names)
+        self.mean: npt.NDArray[np.float64] = np.zeros(0)
+        self.std: npt.NDArray[np.float64] = np.ones(0)
+        self.weights: npt.NDArray[np.float64] = np.zeros(0)
+
+    def fit(self, groups: Sequence[Features], labels: Sequence[npt.ArrayLike]) -> PairwiseRanker:
+        from scipy.optimize import minimize
+
+        if len(groups) != len(labels) or not groups:
+            raise ValueError("fit: one label vector per feature group, at least one group")
+        allx = np.concatenate([np.asarray(g, dtype=np.float64) for g in groups])
+        self.mean = allx.mean(axis=0)
+        self.std = np.where(allx.std(axis=0) > 1e-9, allx.std(axis=0), 1.0)
+        rng = np.random.default_rng(self.config.seed)
+        diffs = []
+        for g, y in zip(groups, labels, strict=True):
+            y = np.asarray(y, dtype=np.float32)
+            if len(y) != len(g):
+                raise ValueError(f"fit: a group has {len(g)} rows but {len(y)} labels")
+            p = _pairs(y, self.config.max_pairs, rng)
+            if len(p):
+                z = (np.asarray(g, dtype=np.float64) - self.mean) / self.std
+                diffs.append(z[p[:, 0]] - z[p[:, 1]])
+        if not diffs:
+            raise ValueError("fit: no query has two differently graded candidates")
+        d = np.concatenate(diffs)
+        lam = self.config.l2
+
+        def loss(w: npt.NDArray[np.float64]) -> tuple[float, npt.NDArray[np.float64]]:
+            m = d @ w
+            val = np.logaddexp(0.0, -m).mean() + lam * float(w @ w)
+            grad = -(d * (1.0 / (1.0 + np.exp(m)))[:, None]).mean(axis=0) + 2 * lam * w
+            return float(val), grad
+
+        res = minimize(loss, np.zeros(d.shape[1]), jac=True, method="L-BFGS-B")
+        self.weights = np.asarray(res.x, dtype=np.float64)
+        return self
+
+    def score(self, x: Features) -> npt.NDArray[np.float32]:
+        if self.weights.size == 0:
+            raise RuntimeError("PairwiseRanker is not fitted")
+        return (((np.asarray(x, dtype=np.float64) - self.mean) / self.std) @ self.weights).astype(np.float32)
+
+    def save(self, path: str | Path) -> None:
+        p = Path(path)
+        p.mkdir(parents=True, exist_ok=True)
+        np.savez(p / "ltr_weights.npz", mean=self.mean, std=self.std, weights=self.weights)
+        meta = {"config": asdict(self.config), "features": list(self.feature_names), "model": "pairwise-logistic"}
+        (p / "ltr.json").write_text(json.dumps(meta, indent=2))
+
+    @classmethod
+    def load(cls, path: str | Path) -> PairwiseRanker:
+        p = Path(path)
+        meta = json.loads((p / "ltr.json").read_text())
+        obj = cls(LTRConfig(**meta["config"]), meta["features"])
+        with np.load(p / "ltr_weights.npz", allow_pickle=False) as z:
+            obj.mean, obj.std, obj.weights = z["mean"], z["std"], z["weights"]
+        if obj.weights.shape != (len(obj.feature_names),):
+            raise ValueError(f"{p}: {obj.weights.shape[0]} weights for {len(obj.feature_names)} features")
+        return obj
+
+
+class LTRReranker:
+    """Implements :class:`shelfwise.retrieve.Reranker`: features of the head, re-sorted by the model."""
+
+    def __init__(self, extractor: FeatureExtractor, model: PairwiseRanker) -> None:
+        if model.feature_names and tuple(model.feature_names) != tuple(extractor.names):
+            raise ValueError(f"model features {model.feature_names} != extractor features {extractor.names}")
+        self.extractor = extractor
+        self.model = model
+
+    def rerank(self, query: str, results: Results) -> Results:
+        if len(results) == 0:
+            return results
+        s = self.model.score(self.extractor.features(query, results))
+        order = np.argsort(-s, kind="stable")
+        return Results(results.ids[order], s[order])
+
+
+def training_groups(
+    searcher: HybridSearcher,
+    extractor: FeatureExtractor,
+    queries: Mapping[str, str],
+    relevance: Mapping[str, Mapping[str, float]],
+    depth: int,
+) -> tuple[list[Features], list[npt.NDArray[np.float32]]]:
+    """First-stage candidates for each judged query, their features and graded labels."""
+    groups: list[Features] = []
+    labels: list[npt.NDArray[np.float32]] = []
+    ids = searcher.catalog.ids
+    for qid, text in queries.items():
+        rel = relevance.get(qid, {})
+        res = searcher.search(text, depth)
+        if len(res) < 2:
+            continue
+        groups.append(extractor.features(text, res))
+        labels.append(np.array([rel.get(ids[r], 0.0) for r in res.ids.tolist()], dtype=np.float32))
+    return groups, labels
+
+
+def fit_reranker(
+    searcher: HybridSearcher,
+    queries: Mapping[str, str],
+    relevance: Mapping[str, Mapping[str, float]],
+    *,
+    popularity: npt.ArrayLike | None = None,
+    config: LTRConfig | None = None,
+) -> LTRReranker:
+    """Train an :class:`LTRReranker` on judged queries (e.g. ``Judgments.queries/.relevance``)."""
+    cfg = config or LTRConfig()
+    extractor = FeatureExtractor(searcher.catalog, searcher, popularity)
+    groups, labels = training_groups(searcher, extractor, queries, relevance, cfg.depth)
+    model = PairwiseRanker(cfg, extractor.names).fit(groups, labels)
+    return LTRReranker(extractor, model)
