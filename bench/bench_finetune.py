@@ -148,7 +148,8 @@ def main() -> None:
     results: dict[str, Any] = {"curve": [], "modes": [], "continual": []}
     zero = ev(base)
     ordered = tr_pool.sample(len(tr_pool), seed=2)
-    for n in sizes:
+
+    def curve_point(n: int) -> None:
         if n == 0:
             met, log_ = zero, None
         else:
@@ -160,7 +161,12 @@ def main() -> None:
             row |= {"train_s": log_.seconds, "steps": log_.steps, "best_step": log_.best_step}
         results["curve"].append(row)
         print(f"curve n={n}: {row}", flush=True)
-        write_json(name, results)  # each curve point is kept even if a later stage is interrupted
+        write_json(name, results)  # each point is kept even if a later stage is interrupted
+
+    # Cheap points first, then full vs LoRA and continual, then the expensive large points last,
+    # so an interrupted run still has every comparison.
+    for n in [x for x in sizes if x <= 1000]:
+        curve_point(n)
     n_modes = 1000 if 1000 in sizes else sizes[-1]  # full vs LoRA at 1k interactions (CPU budget)
     sub = ordered.sample(n_modes, seed=3)
     full_row = next(r for r in results["curve"] if r["interactions"] == n_modes)
@@ -187,14 +193,17 @@ def main() -> None:
     b_pairs = co_tr.sample(1000 if not args.quick else 64, seed=5)
     b_cfg = replace(cfg, learning_rate=1e-4, eval_every=10_000)  # no early stop: plain update on the new batch
     rows = [{"stage": "after A (queries)", **after_a}]
-    for name, ratio in (("after B, no replay", 0.0), ("after B, replay 1:1", 1.0)):
+    for stage, ratio in (("after B, no replay", 0.0), ("after B, replay 1:1", 1.0)):
         upd = continual_update(
             task_a.model, b_pairs, a_pairs, co_val, config=b_cfg, replay=ReplayConfig(ratio=ratio), distractors=distract
         )
-        rows.append({"stage": name, **ev(upd.model), "train_s": upd.log.seconds})
+        rows.append({"stage": stage, **ev(upd.model), "train_s": upd.log.seconds})
     for r in rows:
         r["forgetting_ndcg"] = after_a["ndcg@10"] - r["ndcg@10"]
     results["continual"] = rows
+    write_json(name, results)
+    for n in [x for x in sizes if x > 1000]:
+        curve_point(n)
     results["zero_shot_note"] = "interactions = 0: pretrained all-MiniLM-L6-v2, text only, no clicks"
     results["data"] = {
         "query_pairs": "attribute-derived judged queries (colour x product type), split by query",
