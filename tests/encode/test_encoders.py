@@ -54,3 +54,20 @@ def test_registry_hashing_and_unknown() -> None:
         assert "no-such-model" in str(exc)
     else:
         raise AssertionError("expected ValueError")
+
+
+def test_query_side_encoder_for_asymmetric_models(tmp_path: Path) -> None:
+    from shelfwise.encode import query_encoder
+
+    class Asym(HashingEncoder):
+        def __init__(self, role: str = "passage") -> None:
+            super().__init__(dim=32)
+            self.role = role
+
+        def for_queries(self) -> "Asym":
+            return Asym("query")
+
+    plain = HashingEncoder(dim=32)
+    assert query_encoder(plain) is plain
+    assert query_encoder(Asym()).role == "query"  # type: ignore[attr-defined]
+    assert query_encoder(CachedEncoder(Asym(), tmp_path / "c.sqlite")).role == "query"  # type: ignore[attr-defined]

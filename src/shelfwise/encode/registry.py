@@ -17,11 +17,10 @@ def _minilm() -> Encoder:
 
 
 def _e5() -> Encoder:
-    # one encoder serves both catalog and queries in HybridSearcher, so E5 runs in its symmetric
-    # "query: " mode here; use E5Encoder.for_passages()/for_queries() for the asymmetric setup.
+    # documents get "passage: "; the dense retriever asks for_queries() for the "query: " side
     from shelfwise.encode.e5 import E5Encoder
 
-    return E5Encoder(role="query")
+    return E5Encoder(role="passage")
 
 
 def _minilm_int8() -> Encoder:

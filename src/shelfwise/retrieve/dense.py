@@ -7,7 +7,7 @@ from collections import OrderedDict
 import numpy as np
 import numpy.typing as npt
 
-from shelfwise.encode.base import Encoder
+from shelfwise.encode.base import Encoder, query_encoder
 from shelfwise.index.vector import VectorIndex
 from shelfwise.results import Results
 
@@ -19,6 +19,7 @@ class DenseRetriever:
         if index.vectors.shape[1] and index.vectors.shape[1] != encoder.dim:
             raise ValueError(f"index width {index.vectors.shape[1]} != encoder dim {encoder.dim}")
         self.encoder = encoder
+        self.query_encoder = query_encoder(encoder)
         self.index = index
         self._cache: OrderedDict[str, npt.NDArray[np.float32]] = OrderedDict()
         self._cache_size = cache_size
@@ -26,7 +27,7 @@ class DenseRetriever:
     def embed(self, query: str) -> npt.NDArray[np.float32]:
         v = self._cache.get(query)
         if v is None:
-            v = self.encoder.encode([query])[0]
+            v = self.query_encoder.encode([query])[0]
             self._cache[query] = v
             if len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)

@@ -1,7 +1,7 @@
 """HTTP routers, one module per area; each only parses, calls a stage, and formats."""
 
-from shelfwise.serve.routes import events, health, recommend, search
+from shelfwise.serve.routes import events, health, recommend, search, valuation
 
-ROUTERS = [health.router, search.router, events.router, recommend.router]
+ROUTERS = [health.router, search.router, events.router, recommend.router, valuation.router]
 
 __all__ = ["ROUTERS"]

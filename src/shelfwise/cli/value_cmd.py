@@ -1,0 +1,135 @@
+"""``shelfwise value labels|events|show``: data valuation reports (parse, call, print).
+
+Input formats (CSV / TSV / JSONL / Parquet, read by :mod:`shelfwise.tabular`):
+
+* ``labels``: ``--train`` and ``--valid`` files with a text column and a label column (names set
+  by ``--text-col`` / ``--label-col``; defaults ``text`` and ``label``), optional ``--group-col``
+  (query, category ...) and ``--source-col`` (data file, annotator ...) in the training file.
+  ``--test`` (same columns) grades the removal curves; ``--pool`` (text and, optionally, the group
+  column, no labels needed) gets a what-to-label-next list.
+* ``events``: a catalog and an events file as for ``shelfwise recommend`` (users need three or
+  more sessions: the last is the test basket, the one before it validation).
+
+Writes ``report.html``, ``summary.json``, PNG plots and every value table (npz + JSON) to ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from shelfwise.cli.common import add_catalog_args, load_catalog_arg
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("value", help="data valuation: which sources, groups and samples help quality")
+    kinds = p.add_subparsers(dest="kind", required=True)
+
+    lab = kinds.add_parser("labels", help="value labelled texts (KNN-Shapley, leave-one-group-out, TMC-Shapley)")
+    lab.add_argument("--train", required=True, type=Path)
+    lab.add_argument("--valid", required=True, type=Path)
+    lab.add_argument("--test", type=Path, default=None, help="grades removal curves (default: validation)")
+    lab.add_argument("--pool", type=Path, default=None, help="unlabelled texts to rank for labelling")
+    lab.add_argument("--text-col", default="text")
+    lab.add_argument("--label-col", default="label")
+    lab.add_argument("--group-col", default=None, help="group column (query, category, time window)")
+    lab.add_argument("--source-col", default=None, help="source column (data file, annotator, event type)")
+    lab.add_argument("--encoder", default="minilm", help="encoder name (minilm, hashing, ...) or model folder")
+    lab.add_argument("--cache", type=Path, default=Path(".shelfwise/cache/embeddings.sqlite"))
+    _common(lab)
+    lab.set_defaults(func=run_labels, k=5)
+
+    ev = kinds.add_parser("events", help="value interaction groups for the co-occurrence recommender")
+    add_catalog_args(ev)
+    ev.add_argument("--events", required=True, type=Path, help="events file (CSV/TSV/JSONL/Parquet)")
+    ev.add_argument("--event-fields", type=Path, default=None, help="JSON mapping of columns to event fields")
+    ev.add_argument("--group-by", default="category", help="comma list of: category, recency, event_type")
+    _common(ev)
+    ev.set_defaults(func=run_events, k=10)
+
+    show = kinds.add_parser("show", help="print the summary of a written report")
+    show.add_argument("dir", type=Path)
+    show.set_defaults(func=run_show)
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-k", type=int, help="neighbours (labels, default 5) or list length (events, default 10)")
+    p.add_argument("--max-permutations", type=int, default=200, help="TMC-Shapley permutation cap")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", type=Path, default=Path("valuation-report"))
+
+
+def _tmc(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from shelfwise.valuation import TMCConfig
+
+    return TMCConfig(
+        max_permutations=args.max_permutations, min_permutations=min(20, args.max_permutations), seed=args.seed
+    )
+
+
+def run_labels(args: argparse.Namespace) -> int:
+    from shelfwise.encode.registry import load_encoder
+    from shelfwise.valuation.pipeline import read_labelled, value_labelled_texts
+
+    cols = {"text_col": args.text_col, "label_col": args.label_col}
+    train = read_labelled(args.train, group_col=args.group_col, source_col=args.source_col, **cols)
+    valid = read_labelled(args.valid, **cols)
+    test = read_labelled(args.test, **cols) if args.test else None
+    pool = read_labelled(args.pool, args.text_col, None, group_col=args.group_col) if args.pool else None
+    encoder = load_encoder(args.encoder, args.cache)
+    rep = value_labelled_texts(train, valid, encoder, test=test, pool=pool, k=args.k, tmc=_tmc(args))
+    path = rep.write(args.out)
+    _print(rep.summary())
+    print(f"\nwrote {path}")
+    return 0
+
+
+def run_events(args: argparse.Namespace) -> int:
+    from shelfwise.events.loader import EventFields, load_events
+    from shelfwise.events.schema import EventLog
+    from shelfwise.valuation.pipeline import value_interactions
+
+    catalog = load_catalog_arg(args).catalog
+    fields = EventFields.from_json(args.event_fields) if args.event_fields else None
+    loaded = load_events(args.events, fields, catalog=catalog)
+    if loaded.errors:
+        print(f"{args.events}: skipped {len(loaded.errors)} bad rows; first ones:")
+        for e in loaded.errors[:10]:
+            print(f"  {e}")
+    log = EventLog.from_events(loaded.events, catalog)
+    groups = [g.strip() for g in args.group_by.split(",") if g.strip()]
+    rep = value_interactions(catalog, log, group_by=groups, k=args.k, tmc=_tmc(args))
+    path = rep.write(args.out)
+    _print(rep.summary())
+    print(f"\nwrote {path}")
+    return 0
+
+
+def run_show(args: argparse.Namespace) -> int:
+    from shelfwise.valuation.report import load_summary
+
+    _print(load_summary(args.dir))
+    return 0
+
+
+def _print(summary: dict[str, object]) -> None:
+    print(summary.get("title", ""))
+    values = summary.get("values", {})
+    assert isinstance(values, dict)
+    for key, v in values.items():
+        print(f"\n{key}: {v['players']} players, {v['evaluations']} evaluations, {v['seconds']} s")
+        for label, rows in (("most valuable", v["most_valuable"][:5]), ("least valuable", v["least_valuable"][:5])):
+            print(f"  {label}:")
+            for name, value, size in rows:
+                print(f"    {value:+.5f}  (n={size})  {name}")
+    curves = summary.get("removal_curves", {})
+    assert isinstance(curves, dict)
+    for key, c in curves.items():
+        print(f"\nremoval curve, {key}: removed / lowest-first / random / highest-first")
+        for row in zip(c["fractions"], c["lowest_first"], c["random_mean"], c["highest_first"], strict=True):
+            print("  " + "  ".join(f"{x:.4f}" for x in row))
+    if "label_next" in summary:
+        print("\nlabel next (group, expected gain, unlabelled items):")
+        for row in summary["label_next"][:10]:  # type: ignore[index]
+            print(f"  {json.dumps(row, ensure_ascii=False)}")

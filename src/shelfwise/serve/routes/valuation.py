@@ -1,0 +1,28 @@
+"""GET /valuation/summary: the summary of the last written data-valuation report.
+
+Reads the report folder from ``shelf.extensions["valuation_report"]`` (a path, set by whoever
+builds the shelf, e.g. to the ``--out`` folder of ``shelfwise value``); parses nothing else.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, HTTPException, Request
+
+from shelfwise.shelf import Shelf
+from shelfwise.valuation.report import load_summary
+
+router = APIRouter(prefix="/valuation", tags=["valuation"])
+
+
+@router.get("/summary")
+def summary(request: Request) -> dict[str, object]:
+    shelf: Shelf = request.app.state.shelf
+    where = shelf.extensions.get("valuation_report")
+    if where is None:
+        raise HTTPException(404, "no valuation report configured (shelf.extensions['valuation_report'])")
+    try:
+        return load_summary(Path(where))
+    except (FileNotFoundError, ValueError) as exc:
+        raise HTTPException(404, str(exc)) from exc

@@ -1,0 +1,128 @@
+"""Recommendation utility: which interaction data (sources, categories, time windows) helps.
+
+Players are groups of interaction rows of :class:`shelfwise.recommend.Interactions`: a *source*
+(event type, or the data file the rows came from), a *group* (the item's category, a time window
+of the user's history) or anything else given as one label per row. The utility of a coalition
+refits a recommender the project ships (default: the item co-occurrence model,
+:class:`~shelfwise.recommend.CooccurrenceRecommender`) on just those rows and scores it with
+:func:`shelfwise.eval.metrics.ndcg_at_k` (or recall@k) on held-out baskets: the per-user
+last-basket protocol of :mod:`shelfwise.recommend.evaluate`. Users' histories (the recommender's
+context) come from the same coalition, so dropping a source also removes it from the profiles,
+as it would in production.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Mapping, Sequence
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from shelfwise.eval.metrics import ndcg_at_k, recall_at_k
+from shelfwise.events.schema import EventLog, EventType
+from shelfwise.recommend.base import Recommender
+from shelfwise.recommend.cooccurrence import CooccurrenceRecommender
+from shelfwise.recommend.interactions import DAY, Interactions
+from shelfwise.results import IntArray
+from shelfwise.valuation.base import encode_groups
+
+RecMetric = Literal["ndcg", "recall"]
+
+
+def default_model() -> Recommender:
+    return CooccurrenceRecommender()
+
+
+class InteractionUtility:
+    """``U(players)`` = mean NDCG@k (or recall@k) of a recommender fitted on the players' rows."""
+
+    def __init__(
+        self,
+        data: Interactions,
+        groups: IntArray,
+        truth: Mapping[str, set[int]],
+        *,
+        k: int = 10,
+        metric: RecMetric = "ndcg",
+        model: Callable[[], Recommender] = default_model,
+        exclude_seen: bool = False,
+    ) -> None:
+        g = np.asarray(groups, dtype=np.int64)
+        if g.shape != (len(data),):
+            raise ValueError(f"InteractionUtility: {g.shape[0]} group ids for {len(data)} interaction rows")
+        if not truth:
+            raise ValueError("InteractionUtility: no held-out users to evaluate on")
+        if metric not in ("ndcg", "recall"):
+            raise ValueError(f"metric must be 'ndcg' or 'recall', got {metric!r}")
+        self.data, self.groups, self.truth = data, g, dict(truth)
+        self.k, self.metric, self.model, self.exclude_seen = k, metric, model, exclude_seen
+        self._n = int(g.max()) + 1 if len(g) else 0
+
+    @property
+    def n_players(self) -> int:
+        return self._n
+
+    def sizes(self) -> npt.NDArray[np.int64]:
+        return np.bincount(self.groups, minlength=self._n).astype(np.int64)
+
+    def subset(self, players: IntArray) -> Interactions:
+        d = self.data
+        m = np.isin(self.groups, players)
+        return Interactions(
+            d.catalog, d.user[m], d.item[m], d.weight[m], d.timestamp[m], d.session[m], d.users, d.half_life_days
+        )
+
+    def __call__(self, players: IntArray) -> float:
+        if not len(players):
+            return 0.0
+        sub = self.subset(players)
+        if not len(sub):
+            return 0.0
+        model = self.model()
+        model.fit(sub)
+        score = ndcg_at_k if self.metric == "ndcg" else recall_at_k
+        total = 0.0
+        for user, items in self.truth.items():
+            ranked = model.recommend(user, self.k, exclude_seen=self.exclude_seen).ids.tolist()
+            total += score(ranked, dict.fromkeys(items, 1.0), self.k)
+        return total / len(self.truth)
+
+
+def groups_by_category(data: Interactions, depth: int = 1) -> tuple[IntArray, tuple[str, ...]]:
+    """One group per item category prefix (e.g. department at depth 1, aisle at depth 2)."""
+    cat = data.catalog
+    labels = [" > ".join(cat.top_category(int(i), depth)) or "(none)" for i in data.item.tolist()]
+    return encode_groups(labels)
+
+
+def groups_by_recency(
+    data: Interactions, edges_days: Sequence[float] = (30.0, 90.0)
+) -> tuple[IntArray, tuple[str, ...]]:
+    """Time windows by age relative to each user's last training event: "0-30d", "30-90d", ">90d"."""
+    last = np.full(data.n_users, -np.inf)
+    np.maximum.at(last, data.user, data.timestamp)
+    age = (last[data.user] - data.timestamp) / DAY
+    edges = np.asarray(sorted(edges_days), dtype=np.float64)
+    ids = np.searchsorted(edges, age, side="right").astype(np.int64)
+    bounds = [0.0, *edges.tolist()]
+    names = [f"{lo:g}-{hi:g}d" for lo, hi in itertools.pairwise(bounds)] + [f">{bounds[-1]:g}d"]
+    used, ids = np.unique(ids, return_inverse=True)
+    return ids.astype(np.int64), tuple(names[int(u)] for u in used)
+
+
+def groups_by_event_type(log: EventLog, data: Interactions) -> tuple[IntArray, tuple[str, ...]]:
+    """Source = event type (click / cart / purchase ...) of each interaction row.
+
+    ``data`` must come from ``Interactions.from_log(log, ...)``, which keeps rows with an item and
+    a positive weight in log order; the same rows are selected here.
+    """
+    from shelfwise.events.schema import DEFAULT_WEIGHTS
+    from shelfwise.recommend.interactions import event_weights
+
+    keep = (log.item >= 0) & (event_weights(log.type, DEFAULT_WEIGHTS) > 0)
+    types = log.type[keep]
+    if len(types) != len(data):
+        raise ValueError("groups_by_event_type: interactions were not built from this log with default weights")
+    return encode_groups([EventType(int(t)).name.lower() for t in types.tolist()])

@@ -1,0 +1,225 @@
+"""End-to-end valuation runs on generic inputs (used by ``shelfwise value`` and the benchmark).
+
+Two views of the store's training data, each valued with the project's own metric:
+
+* **Labelled texts** (:func:`value_labelled_texts`): rows ``text, label[, group][, source]`` such
+  as product titles with their category or search queries with their product class, embedded by
+  the shop's encoder. Sample values are exact KNN-Shapley (Jia et al. 2019); group and source
+  values are leave-one-group-out and TMC-Shapley (Ghorbani & Zou 2019) on a KNN utility whose
+  players are the groups. Removal curves are measured on a separate test file when given.
+* **Interactions** (:func:`value_interactions`): an event log valued for the co-occurrence
+  recommender at group / source grain (category, recency window, event type), with values fitted
+  on each user's second-to-last basket and removal curves measured on the last one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from shelfwise.catalog.schema import Catalog
+from shelfwise.encode.base import Encoder
+from shelfwise.errors import DataError, RowError
+from shelfwise.events.schema import EventLog
+from shelfwise.results import IntArray
+from shelfwise.tabular import read_rows
+from shelfwise.valuation.base import Grain, Values, encode_groups
+from shelfwise.valuation.interactions import (
+    InteractionUtility,
+    groups_by_category,
+    groups_by_event_type,
+    groups_by_recency,
+)
+from shelfwise.valuation.knn_shapley import KNNUtility, knn_shapley
+from shelfwise.valuation.loo import leave_one_out
+from shelfwise.valuation.montecarlo import TMCConfig, tmc_shapley
+from shelfwise.valuation.removal import removal_curve
+from shelfwise.valuation.report import ValuationReport
+from shelfwise.valuation.suggest import suggest_labels
+
+GROUPINGS = ("category", "recency", "event_type")
+
+
+@dataclass(frozen=True)
+class LabelledRows:
+    """Texts with string labels and optional group / source tags, read from one file."""
+
+    texts: tuple[str, ...]
+    labels: tuple[str, ...]
+    groups: tuple[str, ...] | None
+    sources: tuple[str, ...] | None
+
+
+def read_labelled(
+    path: str | Path,
+    text_col: str = "text",
+    label_col: str | None = "label",
+    group_col: str | None = None,
+    source_col: str | None = None,
+) -> LabelledRows:
+    """Read a CSV/TSV/JSONL/Parquet file; a missing text/label/group/source value is a :class:`RowError`."""
+    cols = [c for c in (text_col, label_col, group_col, source_col) if c]
+    out: dict[str, list[str]] = {c: [] for c in cols}
+    errors: list[RowError] = []
+    for row, rec in read_rows(path):
+        if isinstance(rec, RowError):
+            errors.append(rec)
+            continue
+        bad = [c for c in cols if rec.get(c) is None or str(rec.get(c)).strip() == ""]
+        if bad:
+            errors.extend(RowError(str(path), row, c, "missing value" if c in rec else "no such column") for c in bad)
+            continue
+        for c in cols:
+            out[c].append(str(rec[c]).strip())
+    if errors:
+        raise DataError(errors, f"{path}: {len(errors)} bad values")
+    if not out[text_col]:
+        raise DataError([RowError(str(path), 0, "<file>", "no rows")])
+    return LabelledRows(
+        tuple(out[text_col]),
+        tuple(out[label_col]) if label_col else (),
+        tuple(out[group_col]) if group_col else None,
+        tuple(out[source_col]) if source_col else None,
+    )
+
+
+def _label_ids(train: Sequence[str], *others: Sequence[str]) -> tuple[IntArray, list[IntArray], tuple[str, ...]]:
+    classes = tuple(sorted(set(train).union(*[set(o) for o in others])))
+    pos = {c: i for i, c in enumerate(classes)}
+    return (
+        np.array([pos[c] for c in train], dtype=np.int64),
+        [np.array([pos[c] for c in o], dtype=np.int64) for o in others],
+        classes,
+    )
+
+
+def value_labelled_texts(
+    train: LabelledRows,
+    valid: LabelledRows,
+    encoder: Encoder,
+    *,
+    test: LabelledRows | None = None,
+    pool: LabelledRows | None = None,
+    k: int = 5,
+    tmc: TMCConfig | None = None,
+    title: str = "Data valuation: labelled texts",
+) -> ValuationReport:
+    """Sample (KNN-Shapley), group and source (LOO + TMC-Shapley) values, removal curve, label-next list."""
+    t0 = time.perf_counter()
+    others = [valid.labels] + ([test.labels] if test is not None else [])
+    y_tr, (y_va, *y_rest), _classes = _label_ids(train.labels, *others)
+    x_tr = encoder.encode(list(train.texts))
+    x_va = encoder.encode(list(valid.texts))
+    embed_s = time.perf_counter() - t0
+    rep = ValuationReport(title)
+    names = tuple(f"{i}: {t[:60]}" for i, t in enumerate(train.texts))
+    samples = knn_shapley(x_tr, y_tr, x_va, y_va, k, names=names)
+    rep.values["samples: knn-shapley"] = samples
+    tagged: tuple[tuple[Grain, tuple[str, ...] | None], ...] = (("group", train.groups), ("source", train.sources))
+    for grain, tags in tagged:
+        if tags is None:
+            continue
+        gid, gnames = encode_groups(tags)
+        rep.values[f"{grain}s: knn-shapley sum"] = samples.aggregate(gid, gnames, grain)
+        u = KNNUtility(x_tr, y_tr, x_va, y_va, k, groups=gid)
+        sizes = np.bincount(gid, minlength=len(gnames)).astype(np.int64)
+        rep.values[f"{grain}s: leave-one-out"] = dataclasses.replace(
+            leave_one_out(u, gnames, grain),
+            sizes=sizes,
+        )
+        rep.values[f"{grain}s: tmc-shapley"] = dataclasses.replace(
+            tmc_shapley(u, gnames, grain, tmc),
+            sizes=sizes,
+        )
+    if test is not None:
+        x_te = encoder.encode(list(test.texts))
+        eval_u = KNNUtility(x_tr, y_tr, x_te, y_rest[0], k, metric="accuracy")
+        rep.notes.append("Removal curves: KNN accuracy on the separate test file.")
+    else:
+        eval_u = KNNUtility(x_tr, y_tr, x_va, y_va, k, metric="accuracy")
+        rep.notes.append("Removal curves: KNN accuracy on the validation file (no --test given: optimistic).")
+    rep.curves["samples by knn-shapley"] = removal_curve(eval_u, samples)
+    if pool is not None:
+        u_all = KNNUtility(x_tr, y_tr, x_va, y_va, k)
+        x_po = encoder.encode(list(pool.texts))
+        rep.suggestions = suggest_labels(u_all, x_po, pool.groups)
+    rep.metrics.update(
+        {
+            "train_rows": float(len(y_tr)),
+            "valid_rows": float(len(y_va)),
+            "k": float(k),
+            "embed_seconds": embed_s,
+            "total_seconds": time.perf_counter() - t0,
+        }
+    )
+    return rep
+
+
+def value_interactions(
+    catalog: Catalog,
+    log: EventLog,
+    *,
+    group_by: Sequence[str] = ("category",),
+    k: int = 10,
+    tmc: TMCConfig | None = None,
+    title: str = "Data valuation: interactions (co-occurrence recommender)",
+) -> ValuationReport:
+    """LOO and TMC-Shapley values of interaction groups, removal curves on the last basket."""
+    from shelfwise.recommend.evaluate import split_last_sessions, truth_by_user
+    from shelfwise.recommend.interactions import Interactions
+
+    unknown = [g for g in group_by if g not in GROUPINGS]
+    if unknown:
+        raise ValueError(f"unknown grouping(s) {unknown}; choose from {GROUPINGS}")
+    t0 = time.perf_counter()
+    rest_log, test_log = split_last_sessions(log)
+    train_log, valid_log = split_last_sessions(rest_log)
+    data = Interactions.from_log(train_log, catalog)
+    valid, test = truth_by_user(valid_log), truth_by_user(test_log)
+    if not valid or not test:
+        raise ValueError("need users with at least three sessions to hold out validation and test baskets")
+    rep = ValuationReport(title)
+    for g in group_by:
+        if g == "category":
+            gid, names = groups_by_category(data)
+        elif g == "recency":
+            gid, names = groups_by_recency(data)
+        else:
+            gid, names = groups_by_event_type(train_log, data)
+        grain: Grain = "source" if g == "event_type" else "group"
+        u = InteractionUtility(data, gid, valid, k=k)
+        sizes = u.sizes()
+        loo = dataclasses.replace(leave_one_out(u, names, grain), sizes=sizes)
+        rep.values[f"{g}: leave-one-out"] = loo
+        if len(names) > 1:
+            tmcv = dataclasses.replace(tmc_shapley(u, names, grain, tmc), sizes=sizes)
+            rep.values[f"{g}: tmc-shapley"] = tmcv
+            test_u = InteractionUtility(data, gid, test, k=k)
+            rep.curves[f"{g} by tmc-shapley"] = removal_curve(test_u, tmcv, _group_fractions(len(names)))
+    rep.metrics.update(
+        {
+            "train_interactions": float(len(data)),
+            "valid_users": float(len(valid)),
+            "test_users": float(len(test)),
+            "k": float(k),
+            "total_seconds": time.perf_counter() - t0,
+        }
+    )
+    rep.notes.append(
+        f"Utility: NDCG@{k} of the co-occurrence recommender on each user's second-to-last basket; "
+        "removal curves on the last basket."
+    )
+    return rep
+
+
+def _group_fractions(n: int) -> tuple[float, ...]:
+    steps = sorted({round(f * n) for f in (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)})
+    return tuple(s / n for s in steps)
+
+
+__all__ = ["GROUPINGS", "LabelledRows", "Values", "read_labelled", "value_interactions", "value_labelled_texts"]

@@ -1,0 +1,199 @@
+"""HTML report, PNG plots (matplotlib, Agg backend) and a JSON summary of a valuation run.
+
+A :class:`ValuationReport` collects the computed :class:`Values` (any grain, any method),
+removal curves, noise-detection figures and the what-to-label-next list; ``write(dir)`` saves
+every ``Values`` (npz + JSON), ``summary.json`` (what the CLI prints and the HTTP route serves),
+``distribution.png``, one ``removal_<name>.png`` per curve and ``report.html``.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from shelfwise.errors import MissingExtraError
+from shelfwise.valuation.base import Values
+from shelfwise.valuation.removal import RemovalCurve
+from shelfwise.valuation.suggest import Suggestions
+
+SUMMARY_FILE = "summary.json"
+
+
+@dataclass
+class ValuationReport:
+    """Everything one valuation run produced; ``write`` turns it into files."""
+
+    title: str
+    values: dict[str, Values] = field(default_factory=dict)  # key: "<what>: <method> by <grain>"
+    curves: dict[str, RemovalCurve] = field(default_factory=dict)
+    suggestions: Suggestions | None = None
+    metrics: dict[str, float] = field(default_factory=dict)  # e.g. noise precision, run time
+    notes: list[str] = field(default_factory=list)
+    top_n: int = 15
+
+    def summary(self) -> dict[str, object]:
+        """JSON-ready digest: per valuation the most and least valuable players, curves, metrics."""
+        vals = {
+            key: {
+                "method": v.method,
+                "grain": v.grain,
+                "players": len(v),
+                "seconds": round(v.seconds, 3),
+                "evaluations": v.evaluations,
+                "converged": v.converged,
+                "info": v.info,
+                "most_valuable": [[n, x, s] for n, x, s in v.table(self.top_n)],
+                "least_valuable": [[n, x, s] for n, x, s in v.table(self.top_n, lowest_first=True)],
+            }
+            for key, v in self.values.items()
+        }
+        out: dict[str, object] = {
+            "title": self.title,
+            "values": vals,
+            "removal_curves": {k: c.as_dict() for k, c in self.curves.items()},
+            "metrics": self.metrics,
+            "notes": self.notes,
+        }
+        if self.suggestions is not None:
+            out["label_next"] = [[g, x, n] for g, x, n in self.suggestions.ranked(self.top_n)]
+        return out
+
+    def write(self, directory: str | Path) -> Path:
+        d = Path(directory)
+        d.mkdir(parents=True, exist_ok=True)
+        for key, v in self.values.items():
+            v.save(d / "values" / _slug(key))
+        (d / SUMMARY_FILE).write_text(json.dumps(self.summary(), indent=1, ensure_ascii=False, default=float))
+        images = []
+        if self.values:
+            images.append(plot_distributions(self.values, d / "distribution.png"))
+        for key, c in self.curves.items():
+            images.append(plot_removal(c, d / f"removal_{_slug(key)}.png", key))
+        path = d / "report.html"
+        path.write_text(self._html([p.name for p in images]))
+        return path
+
+    def _html(self, images: list[str]) -> str:
+        e = html.escape
+        parts = [
+            f"<!doctype html><meta charset='utf-8'><title>{e(self.title)}</title>",
+            _STYLE,
+            f"<h1>{e(self.title)}</h1>",
+        ]
+        parts += [f"<p>{e(n)}</p>" for n in self.notes]
+        if self.metrics:
+            parts.append(
+                "<h2>Key figures</h2>" + _table(("figure", "value"), [(k, v) for k, v in self.metrics.items()])
+            )
+        parts += [f"<img src='{e(i)}' alt='{e(i)}'>" for i in images]
+        for key, c in self.curves.items():
+            rows = [
+                (f"{f:.0%}", lo, r, sd, hi)
+                for f, lo, r, sd, hi in zip(c.fractions, c.lowest, c.random_mean, c.random_std, c.highest, strict=True)
+            ]
+            parts.append(f"<h2>Removal: {e(key)}</h2>")
+            parts.append(_table(("removed", "lowest first", "random (mean)", "random (std)", "highest first"), rows))
+        for key, v in self.values.items():
+            parts.append(
+                f"<h2>{e(key)}</h2><p>{len(v)} players, {v.evaluations} evaluations, {v.seconds:.2f} s"
+                f"{'' if v.converged else ', NOT converged'}</p>"
+            )
+            parts.append("<h3>Most valuable</h3>" + _table(("name", "value", "size"), v.table(self.top_n)))
+            parts.append(
+                "<h3>Least valuable</h3>" + _table(("name", "value", "size"), v.table(self.top_n, lowest_first=True))
+            )
+        if self.suggestions is not None:
+            parts.append("<h2>Label next</h2>")
+            parts.append(_table(("group", "expected gain", "unlabelled items"), self.suggestions.ranked(self.top_n)))
+        return "\n".join(parts)
+
+
+_STYLE = (
+    "<style>body{font-family:sans-serif;max-width:1000px;margin:2em auto}table{border-collapse:collapse;"
+    "margin:.5em 0}td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}td:first-child{text-align:left}"
+    "img{max-width:100%}</style>"
+)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "values"
+
+
+def _fmt(v: object) -> str:
+    if isinstance(v, float | np.floating):
+        return f"{float(v):.5g}"
+    return html.escape(str(v))
+
+
+def _table(header: tuple[str, ...], rows: Sequence[Sequence[object]]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{_fmt(c)}</td>" for c in r) + "</tr>" for r in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _pyplot():  # type: ignore[no-untyped-def]
+    try:
+        import matplotlib
+    except ImportError as exc:
+        raise MissingExtraError("matplotlib", "report") from exc
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_distributions(values: dict[str, Values], path: Path) -> Path:
+    """One histogram per valuation (value per player)."""
+    plt = _pyplot()
+    n = len(values)
+    cols = min(n, 3)
+    rows = (n + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.2 * rows), squeeze=False)
+    for ax, (key, v) in zip(axes.ravel(), values.items(), strict=False):
+        ax.hist(v.values, bins=min(40, max(5, len(v) // 3)), color="#4472c4")
+        ax.axvline(0.0, color="k", lw=0.8)
+        ax.set_title(key, fontsize=8)
+        ax.set_xlabel("value")
+    for ax in axes.ravel()[n:]:
+        ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_removal(curve: RemovalCurve, path: Path, title: str, ylabel: str = "test metric") -> Path:
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    x = curve.fractions * 100
+    ax.plot(x, curve.lowest, "o-", color="#2a9d3f", label=f"remove lowest {curve.method} first")
+    ax.plot(x, curve.random_mean, "s--", color="#666666", label="remove random")
+    ax.fill_between(
+        x, curve.random_mean - curve.random_std, curve.random_mean + curve.random_std, color="#999", alpha=0.3
+    )
+    ax.plot(x, curve.highest, "v:", color="#c0392b", label="remove highest first")
+    ax.set_xlabel("training data removed (%)")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def load_summary(directory: str | Path) -> dict[str, object]:
+    """The ``summary.json`` of a written report (for the CLI and the HTTP route)."""
+    p = Path(directory) / SUMMARY_FILE
+    if not p.exists():
+        raise FileNotFoundError(f"{p}: no valuation report here; run `shelfwise value ... --out {directory}` first")
+    data = json.loads(p.read_text())
+    if not isinstance(data, dict):
+        raise ValueError(f"{p}: not a valuation summary")
+    return data
