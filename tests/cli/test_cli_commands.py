@@ -47,3 +47,20 @@ def test_cli_reports_bad_file(tmp_path: Path, capsys) -> None:  # type: ignore[n
         ["index", "--catalog", str(tmp_path / "missing.csv"), "--out", str(tmp_path / "o"), "--encoder", "hashing"]
     )
     assert rc == 2 and "missing.csv" in capsys.readouterr().err
+
+
+def test_serve_loads_index_with_recommendations(tmp_path: Path) -> None:
+    from shelfwise.cli.serve_cmd import load_shelf
+
+    cat = tmp_path / "products.csv"
+    cat.write_text("id,title,category\n1,Black jeans,Men > Trousers\n2,Leather belt,Men > Accessories\n"
+                   "3,Red dress,Women > Dresses\n", encoding="utf-8")
+    ev = tmp_path / "events.csv"
+    ev.write_text("user_id,item_id,type,timestamp\nu1,1,purchase,1\nu1,2,purchase,2\nu2,1,purchase,3\n"
+                  "u3,999,purchase,4\n", encoding="utf-8")
+    assert main(["index", "--catalog", str(cat), "--encoder", "hashing", "--cache", str(tmp_path / "c.sqlite"),
+                 "--out", str(tmp_path / "idx")]) == 0
+    shelf = load_shelf(tmp_path / "idx", "hashing", ev)
+    assert shelf.events is not None and len(shelf.events) == 3  # the unknown item row is skipped
+    rec = shelf.extensions["recommender"].recommend("u2", 2)
+    assert shelf.catalog.ids[int(rec.ids[0])] == "2" and "bought together" in rec.reasons[0]

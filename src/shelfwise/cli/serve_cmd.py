@@ -7,6 +7,9 @@ from pathlib import Path
 
 from shelfwise.catalog.schema import Catalog
 from shelfwise.encode.registry import load_encoder
+from shelfwise.events.loader import EventFields, load_events
+from shelfwise.events.schema import EventLog
+from shelfwise.recommend.hybrid import build_recommender
 from shelfwise.retrieve.hybrid import HybridSearcher
 from shelfwise.shelf import Shelf, enable_live
 
@@ -17,6 +20,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--encoder", default="minilm")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
+    p.add_argument(
+        "--events", type=Path, default=None, help="behaviour history (CSV/JSONL/Parquet) for recommendations"
+    )
+    p.add_argument("--event-fields", type=Path, default=None, help="JSON mapping of columns to event fields")
     p.add_argument(
         "--events-db", type=Path, default=None, help="SQLite event log; enables POST /events and real-time updates"
     )
@@ -32,10 +39,24 @@ def serve_shelf(shelf: Shelf, host: str, port: int, report: Path | None = None) 
     uvicorn.run(create_app(shelf, report=report), host=host, port=port, log_level="warning")
 
 
-def run(args: argparse.Namespace) -> int:
-    catalog = Catalog.load(Path(args.index) / "catalog.parquet")
-    searcher = HybridSearcher.load(args.index, catalog, load_encoder(args.encoder))
+def load_shelf(index: Path, encoder: str, events: Path | None = None, event_fields: Path | None = None) -> Shelf:
+    """A shelf from a saved index, with recommendations when a behaviour history is given."""
+    catalog = Catalog.load(Path(index) / "catalog.parquet")
+    searcher = HybridSearcher.load(index, catalog, load_encoder(encoder))
     shelf = Shelf(catalog=catalog, searcher=searcher)
+    if events is not None:
+        loaded = load_events(events, EventFields.from_json(event_fields) if event_fields else None, catalog=catalog)
+        for err in loaded.errors[:10]:
+            print(f"  skipped: {err}")
+        shelf.events = EventLog.from_events(loaded.events, catalog)
+        rec = build_recommender(catalog, shelf.events, searcher.item_vectors, encoder=searcher.encoder)
+        shelf.extensions.update({"recommender": rec, "user_profiles": rec.profiles})
+        print(f"recommendations from {len(shelf.events)} events ({len(loaded.errors)} bad rows skipped)")
+    return shelf
+
+
+def run(args: argparse.Namespace) -> int:
+    shelf = load_shelf(args.index, args.encoder, args.events, args.event_fields)
     if args.events_db is not None:
         enable_live(shelf, args.events_db)
     serve_shelf(shelf, args.host, args.port)
