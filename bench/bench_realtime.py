@@ -25,10 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fastapi.testclient import TestClient
 
 from shelfwise.encode import HashingEncoder
-from shelfwise.events import EventStore, attach_live
+from shelfwise.events import EventStore
 from shelfwise.retrieve import HybridSearcher, SearchConfig
 from shelfwise.serve import create_app
-from shelfwise.shelf import Shelf
+from shelfwise.shelf import Shelf, enable_live
 
 from common import load_hm, percentiles, print_table, write_json
 
@@ -43,7 +43,7 @@ def main() -> None:
     searcher = HybridSearcher.build(catalog, HashingEncoder(dim=256), SearchConfig(personal_weight=1.0))
     shelf = Shelf(catalog=catalog, searcher=searcher)
     tmp = tempfile.mkdtemp(prefix="shelfwise-rt-")
-    cons = attach_live(shelf.extensions, catalog, searcher.item_vectors, EventStore(Path(tmp) / "events.sqlite"))
+    cons = enable_live(shelf, EventStore(Path(tmp) / "events.sqlite"), explore_share=0).consumer
     client = TestClient(create_app(shelf))
     ack, visible, polls, ryw = [], [], [], []
     missed = 0

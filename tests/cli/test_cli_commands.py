@@ -62,5 +62,6 @@ def test_serve_loads_index_with_recommendations(tmp_path: Path) -> None:
                  "--out", str(tmp_path / "idx")]) == 0
     shelf = load_shelf(tmp_path / "idx", "hashing", ev)
     assert shelf.events is not None and len(shelf.events) == 3  # the unknown item row is skipped
-    rec = shelf.extensions["recommender"].recommend("u2", 2)
+    assert shelf.recommender is not None
+    rec = shelf.recommender.recommend("u2", 2)
     assert shelf.catalog.ids[int(rec.ids[0])] == "2" and "bought together" in rec.reasons[0]

@@ -50,5 +50,6 @@ def test_demo_end_to_end_on_tiny_data(tmp_path: Path) -> None:
     assert res.shelf.events is not None and len(res.shelf.events) == 4
     assert logs[0].startswith("catalog: 36 products")
     assert res.recommend_metrics["users"] == 2 and 0 < res.recommend_metrics["coverage"] <= 1
-    rec = res.shelf.extensions["recommender"]
-    assert len(rec.recommend("c1", 5)) > 0 and res.shelf.extensions["user_profiles"].vector("c1") is not None
+    rec, profiles = res.shelf.recommender, res.shelf.user_profiles
+    assert rec is not None and profiles is not None
+    assert len(rec.recommend("c1", 5)) > 0 and profiles.vector("c1") is not None

@@ -105,15 +105,15 @@ def test_updatables_filters_and_dedupes(tiny_catalog: Catalog) -> None:
 
 def test_consumer_thread_applies_within_a_second(tmp_path: Path, tiny_catalog: Catalog) -> None:
     store = EventStore(tmp_path / "log.sqlite")
-    ext: dict[str, object] = {"recorder": Recorder(), "broken": Broken()}
-    cons = attach_live(ext, tiny_catalog, _vectors(12), store)
+    recorder = Recorder()
+    live = attach_live(lambda: [recorder, Broken()], tiny_catalog, _vectors(12), store)
+    cons = live.consumer
     try:
         seq = store.append([Event("u1", EventType.CLICK, 1.0, "p4")])
         cons.notify()
         assert cons.wait_for(seq, timeout=1.0)
-        profiles = ext["user_profiles"]
-        assert isinstance(profiles, LiveSessions) and profiles.seen("u1") == {3}
-        assert ext["recorder"].seen[0].item_id == "p4"  # type: ignore[attr-defined]
+        assert isinstance(live.sessions, LiveSessions) and live.sessions.seen("u1") == {3}
+        assert recorder.seen[0].item_id == "p4"
         st = cons.stats()
         assert st.applied_seq == 1 and st.lag == 0 and st.target_errors == 1 and "boom" in st.last_error
         assert st.running

@@ -9,16 +9,16 @@ import pytest
 from fastapi.testclient import TestClient
 
 from shelfwise.catalog import Catalog
-from shelfwise.events import EventStore, attach_live
+from shelfwise.events import EventStore
 from shelfwise.retrieve import HybridSearcher, SearchConfig
 from shelfwise.serve import create_app
-from shelfwise.shelf import Shelf
+from shelfwise.shelf import Shelf, enable_live
 
 
 @pytest.fixture
 def live_client(tmp_path: Path, tiny_catalog: Catalog, tiny_searcher: HybridSearcher) -> Iterator[TestClient]:
     shelf = Shelf(catalog=tiny_catalog, searcher=tiny_searcher)
-    cons = attach_live(shelf.extensions, tiny_catalog, tiny_searcher.item_vectors, EventStore(tmp_path / "ev.sqlite"))
+    cons = enable_live(shelf, EventStore(tmp_path / "ev.sqlite"), explore_share=0).consumer
     try:
         yield TestClient(create_app(shelf))
     finally:
@@ -72,7 +72,7 @@ def test_event_reflected_in_personalised_search(
         tiny_searcher.dense.index,
     )
     shelf = Shelf(catalog=tiny_catalog, searcher=searcher)
-    cons = attach_live(shelf.extensions, tiny_catalog, searcher.item_vectors, EventStore(tmp_path / "e.sqlite"))
+    cons = enable_live(shelf, EventStore(tmp_path / "e.sqlite"), explore_share=0).consumer
     try:
         c = TestClient(create_app(shelf))
         q = {"q": "black", "user": "shopper", "k": 4}

@@ -18,8 +18,8 @@ def test_event_changes_recommendations_and_search(
 ) -> None:
     rec = build_recommender(tiny_catalog, tiny_log, tiny_searcher.item_vectors)
     tiny_searcher.config = SearchConfig(personal_weight=5.0)
-    shelf = Shelf(tiny_catalog, tiny_searcher, tiny_log, {"recommender": rec, "user_profiles": rec.profiles})
-    consumer = enable_live(shelf, tmp_path / "events.sqlite", explore_share=0.2)
+    shelf = Shelf(tiny_catalog, tiny_searcher, tiny_log, recommender=rec, user_profiles=rec.profiles)
+    consumer = enable_live(shelf, tmp_path / "events.sqlite", explore_share=0.2).consumer
     try:
         client = TestClient(create_app(shelf))
         before = client.get("/search", params={"q": "dress", "k": 3, "user": "newbie"}).json()["items"]

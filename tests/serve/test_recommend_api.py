@@ -20,8 +20,8 @@ def client(catalog: Catalog, searcher: HybridSearcher, log: EventLog, with_recom
         rec = build_recommender(
             catalog, log, enc.encode(catalog.texts()), HybridConfig(als=ALSConfig(factors=4, iterations=2)), encoder=enc
         )
-        shelf.extensions["recommender"] = rec
-        shelf.extensions["user_profiles"] = rec.profiles
+        shelf.recommender = rec
+        shelf.user_profiles = rec.profiles
     return TestClient(create_app(shelf))
 
 

@@ -22,7 +22,7 @@ def test_valuation_summary_route(tmp_path: Path, tiny_catalog: Catalog, tiny_sea
     rep = ValuationReport("tiny")
     rep.values["groups: loo"] = Values("loo", "group", ("a", "b"), np.array([0.2, -0.1]))
     rep.write(tmp_path / "rep")
-    shelf.extensions["valuation_report"] = str(tmp_path / "rep")
+    shelf.valuation_report = tmp_path / "rep"
     body = c.get("/valuation/summary").json()
     assert body["title"] == "tiny"
     assert body["values"]["groups: loo"]["least_valuable"][0][0] == "b"

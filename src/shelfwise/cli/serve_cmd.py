@@ -50,7 +50,7 @@ def load_shelf(index: Path, encoder: str, events: Path | None = None, event_fiel
             print(f"  skipped: {err}")
         shelf.events = EventLog.from_events(loaded.events, catalog)
         rec = build_recommender(catalog, shelf.events, searcher.item_vectors, encoder=searcher.encoder)
-        shelf.extensions.update({"recommender": rec, "user_profiles": rec.profiles})
+        shelf.recommender, shelf.user_profiles = rec, rec.profiles
         print(f"recommendations from {len(shelf.events)} events ({len(loaded.errors)} bad rows skipped)")
     return shelf
 

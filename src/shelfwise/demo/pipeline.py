@@ -125,7 +125,8 @@ def run_demo(config: DemoConfig, log: Log = print) -> DemoResult:
         catalog=catalog,
         searcher=searcher,
         events=events,
-        extensions={"recommender": rec, "user_profiles": rec.profiles},
+        recommender=rec,
+        user_profiles=rec.profiles,
     )
     _write(config, metrics, rec_metrics, timings, notes, tuned.best.fusion, tuned.best.dense_weight)
     return DemoResult(shelf, metrics, rec_metrics, timings, notes)

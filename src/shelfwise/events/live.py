@@ -32,9 +32,9 @@ import math
 import threading
 import time
 from collections import OrderedDict, deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -314,14 +314,14 @@ class ConsumerStats:
 class EventConsumer:
     """Tails an :class:`EventStore` and feeds every :class:`Updatable` among ``targets``.
 
-    ``targets`` is a sequence, or a mapping (e.g. ``shelf.extensions``) re-scanned before each
-    batch so objects registered later are fed from then on.
+    ``targets`` is a sequence, or a callable returning one (e.g. ``shelf.updatables``) that is
+    called before each batch, so objects registered later are fed from then on.
     """
 
     def __init__(
         self,
         store: EventStore,
-        targets: Mapping[str, Any] | Sequence[object],
+        targets: Callable[[], Iterable[object]] | Sequence[object],
         config: ConsumerConfig | None = None,
     ) -> None:
         self.store = store
@@ -342,7 +342,7 @@ class EventConsumer:
             return self._applied
 
     def _targets(self) -> list[Updatable]:
-        objs = self.targets.values() if isinstance(self.targets, Mapping) else self.targets
+        objs = self.targets() if callable(self.targets) else self.targets
         return updatables(list(objs))
 
     def run_once(self) -> int:
@@ -432,8 +432,18 @@ class EventConsumer:
         )
 
 
+@dataclass
+class LiveState:
+    """The real-time state :func:`attach_live` builds, and the consumer that feeds it."""
+
+    popularity: LivePopularity
+    cooccurrence: LiveCooccurrence
+    sessions: LiveSessions
+    consumer: EventConsumer
+
+
 def attach_live(
-    extensions: dict[str, Any],
+    targets: Callable[[], Iterable[object]],
     catalog: Catalog,
     item_vectors: FloatArray,
     store: EventStore,
@@ -441,19 +451,17 @@ def attach_live(
     live: LiveConfig | None = None,
     consumer: ConsumerConfig | None = None,
     start: bool = True,
-) -> EventConsumer:
-    """Register live state and a consumer over ``extensions`` (a ``Shelf.extensions`` dict).
+) -> LiveState:
+    """Live popularity, co-occurrence and session state plus a consumer over ``store``.
 
-    Keys: ``live_popularity``, ``live_cooccurrence``, ``user_profiles`` (the :class:`LiveSessions`,
-    unless a profile object is already registered, then ``live_sessions``) and ``event_consumer``.
-    The consumer feeds these and every other ``Updatable`` in ``extensions``; it is started
-    (replaying the log) unless ``start`` is False.
+    The consumer feeds the live state and every ``Updatable`` that ``targets()`` returns at each
+    batch (e.g. ``shelf.updatables``: recommenders, profiles, bandits); it is started (replaying
+    the log) unless ``start`` is False.
     """
     cfg = live or LiveConfig()
-    extensions["live_popularity"] = LivePopularity(catalog, cfg)
-    extensions["live_cooccurrence"] = LiveCooccurrence(catalog, cfg)
+    pop, co = LivePopularity(catalog, cfg), LiveCooccurrence(catalog, cfg)
     sessions = LiveSessions(catalog, item_vectors, cfg)
-    extensions["live_sessions" if "user_profiles" in extensions else "user_profiles"] = sessions
-    cons = EventConsumer(store, extensions, consumer)
-    extensions["event_consumer"] = cons
-    return cons.start() if start else cons
+    cons = EventConsumer(store, lambda: [pop, co, sessions, *targets()], consumer)
+    if start:
+        cons.start()
+    return LiveState(pop, co, sessions, cons)

@@ -212,8 +212,7 @@ def build_recommender(
 ) -> HybridRecommender:
     """Fit a :class:`HybridRecommender` on ``log``; registers nothing.
 
-    The caller puts the result into ``shelf.extensions["recommender"]`` and its ``profiles``
-    into ``shelf.extensions["user_profiles"]``.
+    The caller sets it as ``shelf.recommender`` and its ``profiles`` as ``shelf.user_profiles``.
     """
     if item_vectors.shape[0] != len(catalog):
         raise ValueError(f"item_vectors has {item_vectors.shape[0]} rows, catalog has {len(catalog)}")

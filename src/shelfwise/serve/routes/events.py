@@ -1,7 +1,7 @@
 """POST /events and GET /events/stats: parse, append to the durable log, wake the consumer, format.
 
-Reads ``shelf.extensions["event_consumer"]`` (an :class:`~shelfwise.events.live.EventConsumer`,
-registered by :func:`~shelfwise.events.live.attach_live`); without one ingestion answers 503.
+Reads ``shelf.live.consumer`` (an :class:`~shelfwise.events.live.EventConsumer`, set up by
+:func:`~shelfwise.shelf.enable_live`); without one ingestion answers 503.
 
 Batches are **partially accepted**: every valid row is committed (atomically, in request order)
 and each bad row comes back in ``errors`` with its 0-based ``index``, the ``field`` and why, so a
@@ -54,8 +54,8 @@ class EventStats(BaseModel):
 
 def _consumer(request: Request) -> EventConsumer:
     shelf: Shelf = request.app.state.shelf
-    cons = shelf.extensions.get("event_consumer")
-    if not isinstance(cons, EventConsumer):
+    cons = shelf.live.consumer if shelf.live is not None else None
+    if cons is None:
         raise HTTPException(503, "event ingestion is not configured (no 'event_consumer' on this shelf)")
     return cons
 

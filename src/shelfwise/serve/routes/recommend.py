@@ -1,6 +1,6 @@
 """GET /recommend/user/{id}, /recommend/item/{id}, /recommend/cross/{id}, /recommend/session.
 
-Reads ``shelf.extensions["recommender"]`` (a :class:`shelfwise.recommend.HybridRecommender`).
+Reads ``shelf.recommender`` (a :class:`shelfwise.recommend.HybridRecommender`) and ``shelf.bandit``.
 Parses, calls the recommender, formats; each item carries its reason.
 """
 
@@ -35,7 +35,7 @@ class RecommendResponse(BaseModel):
 
 def _recommender(request: Request) -> tuple[Shelf, HybridRecommender]:
     shelf: Shelf = request.app.state.shelf
-    rec = shelf.extensions.get("recommender")
+    rec = shelf.recommender
     if rec is None:
         raise HTTPException(503, "no recommender is loaded (build one with behaviour data)")
     return shelf, rec
@@ -65,11 +65,11 @@ def for_user(
     explore: Annotated[bool, Query(description="give a share of slots to new/long-tail items (bandit)")] = True,
 ) -> RecommendResponse:
     """Personalised; an unknown user gets popular items (cold start). When a bandit is loaded
-    (``shelf.extensions["bandit"]``) and ``explore`` is true, some lower slots explore long-tail items."""
+    (``shelf.bandit``) and ``explore`` is true, some lower slots explore long-tail items."""
     shelf, rec = _recommender(request)
     filters = parse_filters(category, None, None, None, in_stock, None)
     t0 = time.perf_counter()
-    explorer = shelf.extensions.get("bandit")
+    explorer = shelf.bandit
     if explore and explorer is not None:
         out = recommend_with_exploration(rec, explorer, user_id, k, filters, exclude_seen=exclude_seen)
     else:

@@ -60,7 +60,7 @@ def search(
 ) -> SearchResponse:
     shelf: Shelf = request.app.state.shelf
     filters = parse_filters(category, brand, price_min, price_max, in_stock, attr)
-    profiles = shelf.extensions.get("user_profiles")
+    profiles = shelf.user_profiles
     user_vector = profiles.vector(user) if (profiles is not None and user) else None
     t0 = time.perf_counter()
     res = shelf.searcher.search(q, k, filters, mode=mode, user_vector=user_vector)

@@ -1,6 +1,6 @@
 """GET /valuation/summary: the summary of the last written data-valuation report.
 
-Reads the report folder from ``shelf.extensions["valuation_report"]`` (a path, set by whoever
+Reads the report folder from ``shelf.valuation_report`` (a path, set by whoever
 builds the shelf, e.g. to the ``--out`` folder of ``shelfwise value``); parses nothing else.
 """
 
@@ -19,9 +19,9 @@ router = APIRouter(prefix="/valuation", tags=["valuation"])
 @router.get("/summary")
 def summary(request: Request) -> dict[str, object]:
     shelf: Shelf = request.app.state.shelf
-    where = shelf.extensions.get("valuation_report")
+    where = shelf.valuation_report
     if where is None:
-        raise HTTPException(404, "no valuation report configured (shelf.extensions['valuation_report'])")
+        raise HTTPException(404, "no valuation report configured (serve with a 'shelfwise value' output folder)")
     try:
         return load_summary(Path(where))
     except (FileNotFoundError, ValueError) as exc:
