@@ -65,3 +65,33 @@ def test_serve_loads_index_with_recommendations(tmp_path: Path) -> None:
     assert shelf.recommender is not None
     rec = shelf.recommender.recommend("u2", 2)
     assert shelf.catalog.ids[int(rec.ids[0])] == "2" and "bought together" in rec.reasons[0]
+
+
+def test_serve_loads_saved_recommender(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    import pytest
+
+    from shelfwise.cli.serve_cmd import load_shelf
+
+    cat = tmp_path / "products.csv"
+    cat.write_text("id,title,category\n1,Black jeans,Men > Trousers\n2,Leather belt,Men > Accessories\n"
+                   "3,Red dress,Women > Dresses\n", encoding="utf-8")
+    ev = tmp_path / "events.csv"
+    ev.write_text("user_id,item_id,type,timestamp\nu1,1,purchase,1\nu1,2,purchase,2\nu2,1,purchase,3\n",
+                  encoding="utf-8")
+    common = ["--catalog", str(cat), "--encoder", "hashing", "--cache", str(tmp_path / "c.sqlite")]
+    assert main(["index", *common, "--out", str(tmp_path / "idx")]) == 0
+    saved = tmp_path / "rec"
+    assert main(["recommend", "user", *common, "--events", str(ev), "u2", "--save", str(saved)]) == 0
+    assert (saved / "hybrid.json").is_file() and "saved recommender" in capsys.readouterr().out
+    loaded = load_shelf(tmp_path / "idx", "hashing", recommender=saved)
+    fitted = load_shelf(tmp_path / "idx", "hashing", ev)
+    assert loaded.recommender is not None and fitted.recommender is not None and loaded.events is None
+    assert loaded.user_profiles is loaded.recommender.profiles
+    a, b = loaded.recommender.recommend("u2", 2), fitted.recommender.recommend("u2", 2)
+    assert loaded.catalog.ids[int(a.ids[0])] == "2" and a.ids.tolist() == b.ids.tolist()
+    assert a.scores.tolist() == b.scores.tolist() and a.reasons == b.reasons
+    with pytest.raises(ValueError, match="not both"):
+        load_shelf(tmp_path / "idx", "hashing", ev, recommender=saved)
+    (saved / "als.npz").unlink()
+    assert main(["serve", "--index", str(tmp_path / "idx"), "--encoder", "hashing", "--recommender", str(saved)]) == 2
+    assert "als.npz: file is missing" in capsys.readouterr().err

@@ -30,6 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
             q.add_argument("--exclude-seen", action="store_true", help="score only items new to each user")
         else:
             q.add_argument("id", help="user id or item id")
+            q.add_argument("--save", type=Path, default=None, help="also save the fitted recommender to this folder")
         q.set_defaults(func=run)
 
 
@@ -60,6 +61,9 @@ def run(args: argparse.Namespace) -> int:
             )
         return 0
     rec = build_recommender(catalog, log, vectors, encoder=encoder)
+    if args.save is not None:
+        rec.save(args.save)
+        print(f"saved recommender to {args.save} (serve it with: shelfwise serve --recommender {args.save})")
     if args.kind == "user":
         out = rec.recommend(args.id, args.k)
     else:

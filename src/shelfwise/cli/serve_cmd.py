@@ -9,7 +9,7 @@ from shelfwise.catalog.schema import Catalog
 from shelfwise.encode.registry import load_encoder
 from shelfwise.events.loader import EventFields, load_events
 from shelfwise.events.schema import EventLog
-from shelfwise.recommend.hybrid import build_recommender
+from shelfwise.recommend.hybrid import HybridRecommender, build_recommender
 from shelfwise.retrieve.hybrid import HybridSearcher
 from shelfwise.shelf import Shelf, enable_live
 
@@ -25,6 +25,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     p.add_argument("--event-fields", type=Path, default=None, help="JSON mapping of columns to event fields")
     p.add_argument(
+        "--recommender", type=Path, default=None, help="saved recommender folder (recommend --save); not with --events"
+    )
+    p.add_argument(
         "--events-db", type=Path, default=None, help="SQLite event log; enables POST /events and real-time updates"
     )
     p.set_defaults(func=run)
@@ -39,11 +42,23 @@ def serve_shelf(shelf: Shelf, host: str, port: int, report: Path | None = None) 
     uvicorn.run(create_app(shelf, report=report), host=host, port=port, log_level="warning")
 
 
-def load_shelf(index: Path, encoder: str, events: Path | None = None, event_fields: Path | None = None) -> Shelf:
-    """A shelf from a saved index, with recommendations when a behaviour history is given."""
+def load_shelf(
+    index: Path,
+    encoder: str,
+    events: Path | None = None,
+    event_fields: Path | None = None,
+    recommender: Path | None = None,
+) -> Shelf:
+    """A shelf from a saved index, with recommendations when a behaviour history or a saved recommender is given."""
+    if events is not None and recommender is not None:
+        raise ValueError("give either --events (fit recommendations) or --recommender (load them), not both")
     catalog = Catalog.load(Path(index) / "catalog.parquet")
     searcher = HybridSearcher.load(index, catalog, load_encoder(encoder))
     shelf = Shelf(catalog=catalog, searcher=searcher)
+    if recommender is not None:
+        rec = HybridRecommender.load(recommender, catalog, searcher.item_vectors, searcher.encoder)
+        shelf.recommender, shelf.user_profiles = rec, rec.profiles
+        print(f"recommendations loaded from {recommender}")
     if events is not None:
         loaded = load_events(events, EventFields.from_json(event_fields) if event_fields else None, catalog=catalog)
         for err in loaded.errors[:10]:
@@ -56,7 +71,7 @@ def load_shelf(index: Path, encoder: str, events: Path | None = None, event_fiel
 
 
 def run(args: argparse.Namespace) -> int:
-    shelf = load_shelf(args.index, args.encoder, args.events, args.event_fields)
+    shelf = load_shelf(args.index, args.encoder, args.events, args.event_fields, args.recommender)
     if args.events_db is not None:
         enable_live(shelf, args.events_db)
     serve_shelf(shelf, args.host, args.port)

@@ -156,6 +156,11 @@ class BaseRecommender:
         self.profiles = data.profiles
         self._fit(data)
 
+    def attach(self, catalog: Catalog, profiles: UserProfiles | None) -> None:
+        """Bind to a catalog and shared histories without fitting (before ``load_state``)."""
+        self._catalog = catalog
+        self.profiles = profiles
+
     @property
     def catalog(self) -> Catalog:
         if self._catalog is None:

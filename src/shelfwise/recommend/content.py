@@ -10,6 +10,7 @@ adds a direct cosine term for shoppers with no history.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -17,6 +18,7 @@ import scipy.sparse as sp
 
 from shelfwise.recommend.base import BaseRecommender, Context, no_evidence
 from shelfwise.recommend.interactions import Interactions
+from shelfwise.recommend.persist import csr_arrays, csr_from, csr_keys, read_npz
 from shelfwise.results import FloatArray
 
 
@@ -100,3 +102,15 @@ class ContentRecommender(BaseRecommender):
         if best == item:
             return "you bought this before"
         return f"similar text to {self.catalog.products[best].title}"
+
+    def save(self, path: str | Path) -> None:
+        """``content.npz``: the item-kNN graph (the vectors themselves belong to the search index)."""
+        p = Path(path)
+        p.mkdir(parents=True, exist_ok=True)
+        np.savez(p / "content.npz", allow_pickle=False, **csr_arrays("graph", self.graph))
+
+    def load_state(self, path: str | Path) -> None:
+        """Restore the graph :meth:`save` wrote (after ``fit`` or ``attach`` on the same catalog)."""
+        f = Path(path) / "content.npz"
+        n = self.vectors.shape[0]
+        self.graph = csr_from(read_npz(f, csr_keys("graph")), "graph", f, (n, n)).astype(np.float32)

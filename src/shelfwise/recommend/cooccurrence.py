@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
@@ -17,6 +18,16 @@ import scipy.sparse as sp
 from shelfwise.events.schema import DEFAULT_WEIGHTS, Event
 from shelfwise.recommend.base import BaseRecommender, Context, no_evidence
 from shelfwise.recommend.interactions import Interactions
+from shelfwise.recommend.persist import (
+    StateFileError,
+    check_shape,
+    csr_arrays,
+    csr_from,
+    csr_keys,
+    read_json,
+    read_npz,
+    write_json,
+)
 from shelfwise.results import FloatArray
 
 _OPEN_SESSIONS = 10_000
@@ -114,3 +125,27 @@ class CooccurrenceRecommender(BaseRecommender):
         if best is None:
             return "frequently bought together"
         return f"bought together with {self.catalog.products[best].title}"
+
+    def save(self, path: str | Path) -> None:
+        """``cooccurrence.npz`` (pair counts as scipy CSR arrays, basket counts) and
+        ``cooccurrence.json`` (the open sessions that later ``update`` calls extend)."""
+        p = Path(path)
+        p.mkdir(parents=True, exist_ok=True)
+        np.savez(p / "cooccurrence.npz", allow_pickle=False, baskets=self.baskets, **csr_arrays("pairs", self.pairs))
+        write_json(p / "cooccurrence.json", {"open_sessions": [[k, sorted(v)] for k, v in self._open.items()]})
+
+    def load_state(self, path: str | Path) -> None:
+        """Restore what :meth:`save` wrote (after ``fit`` or ``attach`` on the same catalog)."""
+        p = Path(path)
+        n = self.n_items
+        f = p / "cooccurrence.npz"
+        z = read_npz(f, ("baskets", *csr_keys("pairs")))
+        self.pairs = csr_from(z, "pairs", f, (n, n)).astype(np.float32)
+        self.baskets = check_shape(f, "baskets", z["baskets"].astype(np.float32), (n,))
+        j = p / "cooccurrence.json"
+        try:
+            self._open = OrderedDict((str(k), {int(r) for r in rows}) for k, rows in read_json(j)["open_sessions"])
+        except (KeyError, TypeError, ValueError) as e:
+            raise StateFileError(j, f"bad open_sessions ({e})") from e
+        if any(r < 0 or r >= n for rows in self._open.values() for r in rows):
+            raise StateFileError(j, "open_sessions holds rows outside the catalog")

@@ -19,6 +19,7 @@ import scipy.sparse as sp
 
 from shelfwise.recommend.base import BaseRecommender, Context, no_evidence
 from shelfwise.recommend.interactions import Interactions
+from shelfwise.recommend.persist import check_shape, read_npz
 from shelfwise.results import FloatArray
 
 F64 = npt.NDArray[np.float64]
@@ -113,7 +114,10 @@ class ALSRecommender(BaseRecommender):
         (p / "als.json").write_text(json.dumps(asdict(self.config)), encoding="utf-8")
 
     def load_state(self, path: str | Path) -> None:
-        """Restore factors saved by :meth:`save` (call after ``fit`` on the same catalog or set ``_catalog``)."""
-        z = np.load(Path(path) / "als.npz", allow_pickle=False)
-        self.item_factors, self.known = z["item_factors"], z["known"]
+        """Restore factors saved by :meth:`save` (after ``fit`` or ``attach`` on the same catalog)."""
+        f = Path(path) / "als.npz"
+        z = read_npz(f, ("item_factors", "known"))
+        y = check_shape(f, "item_factors", z["item_factors"], (self.n_items, self.config.factors))
+        self.known = check_shape(f, "known", z["known"].astype(bool), (self.n_items,))
+        self.item_factors = y.astype(np.float64)
         self._yty = self.item_factors.T @ self.item_factors

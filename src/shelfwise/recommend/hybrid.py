@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -25,12 +26,24 @@ from shelfwise.recommend.cooccurrence import CooccurrenceConfig, CooccurrenceRec
 from shelfwise.recommend.cross import CrossCategoryRecommender, CrossConfig
 from shelfwise.recommend.factor import ALSConfig, ALSRecommender
 from shelfwise.recommend.interactions import Interactions
+from shelfwise.recommend.persist import (
+    StateFileError,
+    check_shape,
+    config_from_json,
+    config_to_json,
+    read_json,
+    read_npz,
+    write_json,
+)
 from shelfwise.recommend.popularity import PopularityConfig, PopularityRecommender, RepeatRecommender
+from shelfwise.recommend.profiles import UserProfiles
 from shelfwise.results import FloatArray, Results
 
 COMPONENTS = ("repeat", "cooccurrence", "als", "content", "popularity")
 DEFAULT_WEIGHTS = (("repeat", 1.0), ("cooccurrence", 0.5), ("als", 0.5), ("content", 0.3), ("popularity", 0.1))
 DEFAULT_SIMILAR = (("cooccurrence", 1.0), ("als", 0.5), ("content", 0.5))
+FORMAT = "shelfwise.hybrid-recommender"
+FORMAT_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -200,6 +213,90 @@ class HybridRecommender(BaseRecommender):
         if qv is not None and "content" not in dict(self.config.weights):
             raise ValueError("query-based recommendations need a positive 'content' weight")
         return self.recommend(ctx, k, filters, exclude_seen=exclude_seen)
+
+    # --- persistence (npz + JSON, no pickle) -------------------------------------------------
+    def save(self, path: str | Path) -> None:
+        """Write every fitted component's state to folder ``path``.
+
+        ``popularity.npz``, ``cooccurrence.npz/.json``, ``als.npz/.json``, ``content.npz`` (the
+        text kNN graph), ``profiles.npz/.json`` (histories), ``hybrid.npz`` (interaction counts)
+        and, last, ``hybrid.json`` (format version, config, sizes). Item vectors are not written:
+        they belong to the search index and are passed back to :meth:`load`. The repeat and
+        cross-category models have no state beyond the histories, co-occurrence and content.
+        """
+        if self.profiles is None:
+            raise RuntimeError("HybridRecommender is not fitted: call fit(interactions) first")
+        p = Path(path)
+        p.mkdir(parents=True, exist_ok=True)
+        self.popularity.save(p)
+        self.cooccurrence.save(p)
+        self.als.save(p)
+        self.content.save(p)
+        self.profiles.save(p)
+        np.savez(p / "hybrid.npz", counts=self.counts)
+        meta = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "n_items": self.n_items,
+            "vector_shape": list(self.item_vectors.shape),
+            "encoder": self.encoder.name if self.encoder is not None else None,
+            "config": config_to_json(self.config),
+        }
+        write_json(p / "hybrid.json", meta)
+
+    @classmethod
+    def load(
+        cls,
+        path: str | Path,
+        catalog: Catalog,
+        item_vectors: npt.NDArray[np.float32],
+        encoder: Encoder | None = None,
+    ) -> HybridRecommender:
+        """A recommender saved by :meth:`save`, ready to serve without refitting.
+
+        ``item_vectors`` must be the (n_items, dim) vectors it was fitted with (the search
+        index's); a different shape, catalog, encoder or a newer format raises ``ValueError``,
+        a missing or corrupt file :class:`StateFileError` naming it.
+        """
+        p = Path(path)
+        f = p / "hybrid.json"
+        meta = read_json(f)
+        if meta.get("format") != FORMAT:
+            raise StateFileError(f, f"not a saved hybrid recommender (format {meta.get('format')!r})")
+        version = meta.get("format_version")
+        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+            raise StateFileError(f, f"bad format_version {version!r}")
+        if version > FORMAT_VERSION:
+            raise StateFileError(
+                f, f"format version {version} is newer than this shelfwise reads ({FORMAT_VERSION}); upgrade shelfwise"
+            )
+        try:
+            cfg = config_from_json(HybridConfig, meta.get("config"), "config")
+            saved_shape = tuple(int(x) for x in meta["vector_shape"])
+            n_items = int(meta["n_items"])
+        except (KeyError, TypeError, ValueError) as e:
+            raise StateFileError(f, f"bad metadata ({e})") from e
+        if n_items != len(catalog):
+            raise ValueError(f"{f}: saved for {n_items} items, catalog has {len(catalog)}")
+        if tuple(item_vectors.shape) != saved_shape:
+            raise ValueError(
+                f"{f}: item_vectors has shape {tuple(item_vectors.shape)}, the recommender was saved with "
+                f"{saved_shape}; pass the vectors of the index it was fitted on"
+            )
+        saved_enc = meta.get("encoder")
+        if encoder is not None and saved_enc is not None and encoder.name != saved_enc:
+            raise ValueError(f"{f}: saved with encoder {saved_enc!r}, not {encoder.name!r}")
+        rec = cls(item_vectors, cfg, encoder)
+        profiles = UserProfiles.load(p, catalog, rec.item_vectors)
+        for model in (rec, rec.popularity, rec.cooccurrence, rec.als, rec.content, rec.repeat):
+            model.attach(catalog, profiles)
+        rec.popularity.load_state(p)
+        rec.cooccurrence.load_state(p)
+        rec.als.load_state(p)
+        rec.content.load_state(p)
+        h = p / "hybrid.npz"
+        rec.counts = check_shape(h, "counts", read_npz(h, ("counts",))["counts"].astype(np.float32), (n_items,))
+        return rec
 
 
 def build_recommender(

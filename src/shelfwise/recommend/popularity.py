@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from shelfwise.events.schema import DEFAULT_WEIGHTS, Event
 from shelfwise.recommend.base import BaseRecommender, Context, category_label, no_evidence
 from shelfwise.recommend.interactions import DAY, Interactions, decay
+from shelfwise.recommend.persist import check_shape, read_npz
 from shelfwise.results import FloatArray
 
 
@@ -70,6 +72,19 @@ class PopularityRecommender(BaseRecommender):
 
     def explain(self, ctx: Context | None, item: int) -> str:
         return f"popular in {category_label(self.catalog, item, self.config.category_depth)}"
+
+    def save(self, path: str | Path) -> None:
+        """``popularity.npz``: decayed counts and their reference time (config lives with the caller)."""
+        p = Path(path)
+        p.mkdir(parents=True, exist_ok=True)
+        np.savez(p / "popularity.npz", counts=self.counts, t_ref=np.float64(self.t_ref))
+
+    def load_state(self, path: str | Path) -> None:
+        """Restore what :meth:`save` wrote (after ``fit`` or ``attach`` on the same catalog)."""
+        f = Path(path) / "popularity.npz"
+        z = read_npz(f, ("counts", "t_ref"))
+        self.counts = check_shape(f, "counts", z["counts"].astype(np.float32), (self.n_items,))
+        self.t_ref = float(z["t_ref"])
 
 
 class RepeatRecommender(BaseRecommender):

@@ -20,6 +20,7 @@ from shelfwise.catalog.schema import Catalog
 from shelfwise.events.schema import DEFAULT_WEIGHTS, Event, EventType
 from shelfwise.recommend.base import Context
 from shelfwise.recommend.interactions import decay
+from shelfwise.recommend.persist import StateFileError, read_json, read_npz
 
 if TYPE_CHECKING:
     from shelfwise.recommend.interactions import Interactions
@@ -131,6 +132,7 @@ class UserProfiles:
             "item_ids": [self.catalog.ids[i] for i in range(len(self.catalog))],
             "half_life_days": self.half_life_days,
             "weights": {t.name: w for t, w in self.weights.items()},
+            "applied": [list(k) for k in self._applied],  # so a re-delivered event still counts once
         }
         (p / "profiles.json").write_text(json.dumps(meta), encoding="utf-8")
 
@@ -139,18 +141,31 @@ class UserProfiles:
         cls, path: str | Path, catalog: Catalog, item_vectors: npt.NDArray[np.float32] | None = None
     ) -> UserProfiles:
         p = Path(path)
-        meta = json.loads((p / "profiles.json").read_text(encoding="utf-8"))
-        if meta["item_ids"] != catalog.ids:
-            raise ValueError(f"{p}: saved profiles were built for a different catalog")
-        prof = cls(
-            catalog,
-            weights={EventType[k]: float(v) for k, v in meta["weights"].items()},
-            half_life_days=meta["half_life_days"],
-            item_vectors=item_vectors,
-        )
-        z = np.load(p / "profiles.npz", allow_pickle=False)
-        ends = np.cumsum(z["lengths"])
-        starts = ends - z["lengths"]
-        for u, a, b in zip(meta["users"], starts.tolist(), ends.tolist(), strict=True):
+        meta = read_json(p / "profiles.json")
+        if meta.get("item_ids") != list(catalog.ids):
+            raise StateFileError(p / "profiles.json", "saved profiles were built for a different catalog")
+        try:
+            prof = cls(
+                catalog,
+                weights={EventType[k]: float(v) for k, v in meta["weights"].items()},
+                half_life_days=meta["half_life_days"],
+                item_vectors=item_vectors,
+            )
+            users = [str(u) for u in meta["users"]]
+            for user, item, typ, ts, session in meta.get("applied", []):
+                prof._applied[(str(user), str(item), int(typ), float(ts), str(session))] = None
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            raise StateFileError(p / "profiles.json", f"bad profile metadata ({e!r})") from e
+        f = p / "profiles.npz"
+        z = read_npz(f, ("lengths", "items", "weights", "timestamps"))
+        lengths = z["lengths"]
+        ends = np.cumsum(lengths)
+        n = int(ends[-1]) if len(ends) else 0
+        if len(lengths) != len(users) or any(len(z[k]) != n for k in ("items", "weights", "timestamps")):
+            raise StateFileError(f, "history arrays do not match the users in profiles.json")
+        if n and (z["items"].min() < 0 or z["items"].max() >= len(catalog)):
+            raise StateFileError(f, "history holds rows outside the catalog")
+        starts = ends - lengths
+        for u, a, b in zip(users, starts.tolist(), ends.tolist(), strict=True):
             prof._hist[u] = (z["items"][a:b].tolist(), z["weights"][a:b].tolist(), z["timestamps"][a:b].tolist())
         return prof
