@@ -69,5 +69,6 @@ def test_query_side_encoder_for_asymmetric_models(tmp_path: Path) -> None:
 
     plain = HashingEncoder(dim=32)
     assert query_encoder(plain) is plain
+    assert query_encoder(CachedEncoder(plain, tmp_path / "q.sqlite")) is plain  # queries skip the disk cache
     assert query_encoder(Asym()).role == "query"  # type: ignore[attr-defined]
     assert query_encoder(CachedEncoder(Asym(), tmp_path / "c.sqlite")).role == "query"  # type: ignore[attr-defined]

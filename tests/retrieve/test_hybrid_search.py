@@ -76,3 +76,9 @@ def test_convex_fusion_scores_union_exactly(tiny_searcher: HybridSearcher, tiny_
     assert np.all(np.diff(r.scores) <= 1e-7) and r.scores[0] <= 1.0 + 1e-6
     filtered = tiny_searcher.search("black", 5, Filters(category=("Women",)), config=cfg)
     assert set(names(tiny_catalog, filtered)) <= {"p5", "p6", "p7", "p12"}
+
+
+def test_config_validation() -> None:
+    for bad in ({"rrf_k": 0}, {"personal_weight": -1.0}, {"dense_weight": 1.5}, {"fusion": "max"}):
+        with pytest.raises(ValueError):
+            SearchConfig(**bad)  # type: ignore[arg-type]

@@ -125,6 +125,21 @@ def _parse_row(rec: Mapping[str, Any], spec: ProductFields, file: str, row: int)
     )
 
 
+def _missing_columns(spec: ProductFields, header: Mapping[str, Any], file: str) -> list[RowError]:
+    """Mapped columns absent from a fixed-header file: required ones raise, optional ones are reported."""
+    for name in (spec.id, spec.title):
+        if name not in header:
+            raise DataError(
+                [RowError(file, 0, name, "required column not in file")], f"{file}: columns are {sorted(header)}"
+            )
+    optional = [*spec.description, *spec.category, spec.brand, spec.price, spec.in_stock, *spec.attributes]
+    return [
+        RowError(file, 0, c, "mapped column not in file; that field is left empty")
+        for c in dict.fromkeys(optional)
+        if c and c not in header
+    ]
+
+
 def load_catalog(path: str | Path, fields: ProductFields | None = None, *, strict: bool = False) -> CatalogLoad:
     """Read products from ``path``. Bad rows go to ``errors``; duplicates keep the first row.
 
@@ -136,10 +151,14 @@ def load_catalog(path: str | Path, fields: ProductFields | None = None, *, stric
     products: list[Product] = []
     errors: list[RowError] = []
     seen: dict[str, int] = {}
+    checked = fields is None or Path(path).suffix.lower() not in (".csv", ".tsv", ".parquet")
     for row, rec in read_rows(path):
         if isinstance(rec, RowError):
             errors.append(rec)
             continue
+        if not checked:  # an explicit mapping naming a column the file lacks would silently blank a field
+            checked = True
+            errors.extend(_missing_columns(spec, rec, file))
         parsed = _parse_row(rec, spec, file, row)
         if isinstance(parsed, RowError):
             errors.append(parsed)

@@ -124,6 +124,8 @@ class Catalog:
             return self._all
         hit = self._cat_cache.get(key)
         if hit is None:
+            if len(self._cat_cache) >= 4096:  # keys come from requests: bound the memo
+                self._cat_cache.clear()
             d = len(key)
             hit = np.array([tuple(s.lower() for s in p.category[:d]) == key for p in self.products], dtype=bool)
             self._cat_cache[key] = hit

@@ -35,8 +35,10 @@ def l2_normalise(x: npt.NDArray[np.floating]) -> Matrix:
 
 def query_encoder(encoder: Encoder) -> Encoder:
     """The encoder for the query side: ``for_queries()`` of an asymmetric model (E5 prefixes
-    queries with "query: " and documents with "passage: "), otherwise ``encoder`` itself.
-    A caching wrapper (``.encoder``) is looked through."""
+    queries with "query: " and documents with "passage: "), otherwise the model itself.
+
+    A persistent caching wrapper (``.encoder``) is looked through: shopper queries are unbounded
+    and repeat in memory (the retriever's LRU), so they are not written to the embedding cache."""
     inner = getattr(encoder, "encoder", encoder)
     for_queries = getattr(inner, "for_queries", None)
-    return for_queries() if callable(for_queries) else encoder
+    return for_queries() if callable(for_queries) else inner

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -45,18 +46,23 @@ def parse_timestamp(value: Any) -> float:
     if hasattr(value, "isoformat") and not isinstance(value, str):  # datetime.date
         return datetime.fromisoformat(value.isoformat()).replace(tzinfo=UTC).timestamp()
     if isinstance(value, int | float):
-        v = float(value)
-        return v / 1000.0 if v > 1e11 else v
+        return _unix(float(value))
     s = str(value).strip()
     try:
-        v = float(s)
-        return v / 1000.0 if v > 1e11 else v
-    except ValueError:
-        pass
+        return _unix(float(s))
+    except ValueError as exc:
+        if "finite" in str(exc):
+            raise
     dt = datetime.fromisoformat(s.replace("Z", "+00:00"))
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
     return dt.timestamp()
+
+
+def _unix(v: float) -> float:
+    if not math.isfinite(v):
+        raise ValueError(f"timestamp must be finite, got {v}")
+    return v / 1000.0 if v > 1e11 else v
 
 
 def _parse_row(
@@ -88,9 +94,17 @@ def _parse_row(
         return RowError(file, row, spec.item_id, f"{etype.name.lower()} event needs an item id")
     if item and catalog is not None and item not in catalog:
         return RowError(file, row, spec.item_id, f"item {item!r} is not in the catalog")
-    return Event(
-        user_id=user, type=etype, timestamp=ts, item_id=item, session_id=text(spec.session_id), query=text(spec.query)
-    )
+    try:
+        return Event(
+            user_id=user,
+            type=etype,
+            timestamp=ts,
+            item_id=item,
+            session_id=text(spec.session_id),
+            query=text(spec.query),
+        )
+    except ValueError as exc:  # any schema rule not checked above still names the row
+        return RowError(file, row, "<row>", str(exc))
 
 
 def load_events(

@@ -16,6 +16,8 @@ from shelfwise.errors import MissingExtraError
 from shelfwise.index.text import Tokenizer
 from shelfwise.results import Results
 
+BM25_METHODS = ("lucene", "robertson", "atire", "bm25l", "bm25+")
+
 
 @dataclass(frozen=True)
 class BM25Config:
@@ -26,6 +28,8 @@ class BM25Config:
     def __post_init__(self) -> None:
         if self.k1 < 0 or not 0.0 <= self.b <= 1.0:
             raise ValueError("BM25Config: need k1 >= 0 and 0 <= b <= 1")
+        if self.method not in BM25_METHODS:
+            raise ValueError(f"BM25Config.method must be one of {BM25_METHODS}")
 
 
 def _bm25s() -> Any:

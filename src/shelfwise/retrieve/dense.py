@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 
 import numpy as np
@@ -23,16 +24,19 @@ class DenseRetriever:
         self.index = index
         self._cache: OrderedDict[str, npt.NDArray[np.float32]] = OrderedDict()
         self._cache_size = cache_size
+        self._lock = threading.Lock()
 
     def embed(self, query: str) -> npt.NDArray[np.float32]:
-        v = self._cache.get(query)
-        if v is None:
-            v = self.query_encoder.encode([query])[0]
+        with self._lock:
+            v = self._cache.get(query)
+            if v is not None:
+                self._cache.move_to_end(query)
+                return v
+        v = self.query_encoder.encode([query])[0]  # outside the lock: requests encode concurrently
+        with self._lock:
             self._cache[query] = v
             if len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
-        else:
-            self._cache.move_to_end(query)
         return v
 
     def scores(self, query: str) -> npt.NDArray[np.float32]:

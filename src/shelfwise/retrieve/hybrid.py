@@ -49,6 +49,8 @@ class SearchConfig:
             raise ValueError("SearchConfig: candidates >= 1 and rerank_depth >= 0")
         if not 0.0 <= self.dense_weight <= 1.0:
             raise ValueError("SearchConfig.dense_weight must be in [0, 1]")
+        if self.rrf_k <= 0 or self.personal_weight < 0:
+            raise ValueError("SearchConfig: rrf_k > 0 and personal_weight >= 0")
 
 
 class Reranker(Protocol):
