@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute
 import pyarrow.parquet as pq
 import pytest
 
@@ -46,4 +47,12 @@ def test_ope_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert code == 0 and "600 slots, 3 actions, 2 positions" in out
     ipw = float(next(line.split()[1] for line in out.splitlines() if line.startswith("ipw")))
     assert 0.25 < ipw < 0.55  # the prior makes the policy play item 2 (CTR 0.4)
+    assert "rel.err" not in out
+    truth = table.filter(pa.compute.equal(table["item_id"], 2))
+    pq.write_table(truth, tmp_path / "truth.parquet")
+    args = ["ope", "--logs", str(tmp_path / "log.parquet"), "--prior", str(tmp_path / "prior.json")]
+    assert main([*args, "--n-sim", "500", "--folds", "2", "--truth", str(tmp_path / "truth.parquet")]) == 0
+    out = capsys.readouterr().out
+    on_policy = float(next(line.split()[1] for line in out.splitlines() if line.startswith("on-policy")))
+    assert "rel.err" in out and on_policy == pytest.approx(float(np.mean(truth["click"].to_numpy())), abs=1e-5)
     assert main(["ope", "--logs", str(tmp_path / "missing.parquet")]) == 2

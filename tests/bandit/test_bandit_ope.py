@@ -9,7 +9,17 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from shelfwise.bandit import BanditLog, RewardModel, RewardModelConfig, evaluate_policy, load_obd, policy_probs
+from shelfwise.bandit import (
+    BanditLog,
+    RewardModel,
+    RewardModelConfig,
+    ThompsonOPEConfig,
+    evaluate_bernoulli_ts,
+    evaluate_policy,
+    load_obd,
+    policy_probs,
+    read_obd,
+)
 from shelfwise.errors import DataError
 
 OBD = Path(__file__).resolve().parents[3] / "shared" / "data"
@@ -61,21 +71,54 @@ def test_banditlog_validates() -> None:
 
 
 @pytest.mark.skipif(not (OBD / "obd_random_men_men.parquet").exists(), reason="shared OBD sample absent")
-def test_load_real_obd_and_errors(tmp_path: Path) -> None:
+def test_load_real_obd() -> None:
     log = load_obd(OBD / "obd_random_men_men.parquet", OBD / "obd_random_men_item_context.parquet")
     assert len(log) == 10_000 and log.n_actions == 34 and log.len_list == 3
     assert np.allclose(log.pscore, 1 / 34) and 0 < log.reward.mean() < 0.02
     assert log.context.shape[1] > 5 and log.action_context.shape[0] == 34 and log.affinity.shape == (10_000, 34)
+
+
+def test_load_obd_reports_every_bad_row_and_keeps_good_ones(tmp_path: Path) -> None:
     bad = pa.table(
         {
-            "timestamp": ["2019-11-24 00:00:00+00:00", "never"],
-            "item_id": [1, 2],
-            "position": [1, 2],
-            "click": [0, 3],
-            "propensity_score": [0.5, 0.5],
+            "timestamp": ["2019-11-24 00:00:02+00:00", "never", "2019-11-24 00:00:01+00:00", "2019-11-24"],
+            "item_id": [1, 2, 0, -4],
+            "position": [1, 2, 2, 1],
+            "click": [0, 3, 1, 0],
+            "propensity_score": [0.5, 0.5, 0.25, 1.5],
+            "user_feature_0": ["a", "b", "b", "a"],
         }
     )
-    pq.write_table(bad, tmp_path / "bad.parquet")
+    path = tmp_path / "bad.parquet"
+    pq.write_table(bad, path)
+    res = read_obd(path)
+    got = {(e.file, e.row, e.field) for e in res.errors}
+    f = str(path)
+    assert got == {(f, 2, "timestamp"), (f, 2, "click"), (f, 4, "item_id"), (f, 4, "propensity_score")}
+    log = res.log
+    assert len(log) == 2 and log.action.tolist() == [0, 1]  # rows 3 and 1, time-ordered
+    assert log.pscore.tolist() == [0.25, 0.5] and log.reward.tolist() == [1.0, 0.0] and log.context.shape == (2, 1)
+    assert len(load_obd(path)) == 2
     with pytest.raises(DataError) as exc:
-        load_obd(tmp_path / "bad.parquet")
-    assert "row 2: field 'timestamp'" in str(exc.value) and "row 2: field 'click'" in str(exc.value)
+        read_obd(path, strict=True)
+    assert "row 2: field 'timestamp'" in str(exc.value) and "row 4: field 'item_id'" in str(exc.value)
+    pq.write_table(bad.slice(1, 1), tmp_path / "allbad.parquet")
+    with pytest.raises(DataError, match="no valid one"):
+        read_obd(tmp_path / "allbad.parquet")
+
+
+def test_evaluate_bernoulli_ts_against_on_policy_truth() -> None:
+    log, _, _ = _synthetic(4000)
+    alpha, beta = np.array([1.0, 1.0, 500.0, 300.0]), np.array([500.0, 500.0, 1.0, 200.0])  # ranks 2 then 3
+    on_policy = log.take(np.flatnonzero(log.action == np.where(log.position == 0, 2, 3)))
+    res = evaluate_bernoulli_ts(log, alpha, beta, config=ThompsonOPEConfig(n_sim=500, folds=2), truth=on_policy)
+    assert (res.n_slots, res.n_actions, res.len_list) == (4000, 4, 2)
+    assert res.truth == pytest.approx(float(on_policy.reward.mean()))
+    rows = {r.name: r for r in res.rows()}
+    assert set(rows) == {"ipw", "snipw", "dm", "dr"}
+    for r in rows.values():
+        assert r.rel_error is not None and r.rel_error == pytest.approx(abs(r.value - res.truth) / res.truth)
+        assert r.rel_error < 0.25, r
+    assert evaluate_bernoulli_ts(log, config=ThompsonOPEConfig(n_sim=100, folds=1)).rows()[0].rel_error is None
+    with pytest.raises(ValueError, match="n_sim"):
+        ThompsonOPEConfig(n_sim=0)

@@ -88,8 +88,9 @@ def test_parse_event_rows_names_index_and_field(tiny_catalog: Catalog) -> None:
         {"user_id": "u2", "item_id": "p2", "type": "view", "colour": "red"},
         {"user_id": "u3", "type": "query", "query": "red dress", "timestamp": "2024-01-01T00:00:00Z"},
     ]
-    out = parse_event_rows(rows, tiny_catalog, now=123.0)
-    assert out.indices == [0, 6] and out.events[0].timestamp == 123.0 and out.events[1].query == "red dress"
+    now = 1_750_000_000.0  # after the 2024 row (future timestamps beyond the skew are rejected)
+    out = parse_event_rows(rows, tiny_catalog, now=now)
+    assert out.indices == [0, 6] and out.events[0].timestamp == now and out.events[1].query == "red dress"
     errs = {(e.row, e.field) for e in out.errors}
     assert errs == {(1, "item_id"), (2, "user_id"), (3, "type"), (4, "<row>"), (5, "colour")}
     assert "not in the catalog" in str(out.errors[0])
@@ -115,7 +116,8 @@ def test_consumer_thread_applies_within_a_second(tmp_path: Path, tiny_catalog: C
         assert isinstance(live.sessions, LiveSessions) and live.sessions.seen("u1") == {3}
         assert recorder.seen[0].item_id == "p4"
         st = cons.stats()
-        assert st.applied_seq == 1 and st.lag == 0 and st.target_errors == 1 and "boom" in st.last_error
+        assert st.applied_seq == 1 and st.lag == 0 and st.target_errors == 3 and "boom" in st.last_error
+        assert st.events_dropped == {"Broken": 1}  # 3 attempts (default), then dropped for Broken only
         assert st.running
     finally:
         cons.stop()

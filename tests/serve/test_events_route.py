@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -83,3 +84,19 @@ def test_event_reflected_in_personalised_search(
         assert after[0] == target != before[0]
     finally:
         cons.stop()
+
+
+def test_far_future_timestamp_rejected_and_drops_in_stats(live_client: TestClient) -> None:
+    future = time.time() + 3 * 86400
+    batch = [
+        {"user_id": "u", "type": "view", "item_id": "p1"},
+        {"user_id": "u", "type": "view", "item_id": "p2", "timestamp": future},
+    ]
+    body = live_client.post("/events", json=batch, params={"wait_ms": 1000}).json()
+    assert body["accepted"] == 1 and body["applied"] and [(e["index"], e["field"]) for e in body["errors"]] == [
+        (1, "timestamp")
+    ]
+    r = live_client.post("/events", json=batch[1:])
+    assert r.status_code == 422 and "ahead of the server clock" in r.text
+    stats = live_client.get("/events/stats").json()
+    assert stats["events"] == 1 and stats["events_dropped"] == {} and stats["target_errors"] == 0

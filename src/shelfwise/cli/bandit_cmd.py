@@ -22,28 +22,36 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--n-sim", type=int, default=100_000, help="Monte Carlo draws for the policy's action distribution")
     p.add_argument("--folds", type=int, default=3, help="cross-fitting folds of the reward model")
     p.add_argument("--truth", type=Path, default=None, help="on-policy log of the evaluated policy, to compare")
+    p.add_argument("--strict", action="store_true", help="fail on any bad log row instead of skipping it")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from shelfwise.bandit import BernoulliTS, RewardModel, RewardModelConfig, ThompsonConfig, evaluate_policy, load_obd
+    from shelfwise.bandit import ThompsonOPEConfig, evaluate_bernoulli_ts, read_obd
 
-    log = load_obd(args.logs, args.item_context)
+    loaded = read_obd(args.logs, args.item_context, strict=args.strict)
+    truth = read_obd(args.truth, strict=args.strict) if args.truth else None
     alpha = beta = None
     if args.prior is not None:
         prior = json.loads(Path(args.prior).read_text())
         alpha, beta = np.asarray(prior["alpha"], dtype=float), np.asarray(prior["beta"], dtype=float)
-    policy = BernoulliTS(log.n_actions, ThompsonConfig(seed=args.seed), alpha=alpha, beta=beta)
-    dist = policy.action_dist(log.len_list, args.n_sim)
-    q = RewardModel(RewardModelConfig(folds=args.folds, seed=args.seed)).fit_predict(log)
-    report = evaluate_policy(log, dist, q)
-    truth = float(load_obd(args.truth).reward.mean()) if args.truth else None
-    print(f"{args.logs}: {len(log)} slots, {log.n_actions} actions, {log.len_list} positions")
-    print(f"{'estimator':<10} {'value':>10} {'stderr':>10}" + (f" {'rel.err':>8}" if truth else ""))
-    for name, value, se in report.as_rows():
-        rel = f" {abs(value - truth) / truth:8.3f}" if truth else ""
-        print(f"{name:<10} {value:10.5f} {se:10.5f}{rel}")
-    if truth is not None:
-        print(f"{'on-policy':<10} {truth:10.5f}")
+    res = evaluate_bernoulli_ts(
+        loaded.log,
+        alpha,
+        beta,
+        config=ThompsonOPEConfig(n_sim=args.n_sim, folds=args.folds, seed=args.seed),
+        truth=truth.log if truth is not None else None,
+    )
+    for err in [*loaded.errors, *(truth.errors if truth is not None else [])]:
+        print(f"skipped: {err}")
+    print(f"{args.logs}: {res.n_slots} slots, {res.n_actions} actions, {res.len_list} positions")
+    rows = res.rows()
+    show_rel = any(r.rel_error is not None for r in rows)
+    print(f"{'estimator':<10} {'value':>10} {'stderr':>10}" + (f" {'rel.err':>8}" if show_rel else ""))
+    for r in rows:
+        rel = f" {r.rel_error:8.3f}" if r.rel_error is not None else ""
+        print(f"{r.name:<10} {r.value:10.5f} {r.stderr:10.5f}{rel}")
+    if res.truth is not None:
+        print(f"{'on-policy':<10} {res.truth:10.5f}")
     return 0

@@ -1,9 +1,11 @@
 """Events stage: behaviour schema, loaders, the durable log, live state and its consumer."""
 
 from shelfwise.events.live import (
+    DEFAULT_MAX_FUTURE_S,
     ConsumerConfig,
     ConsumerStats,
     EventConsumer,
+    IngestResult,
     LiveConfig,
     LiveCooccurrence,
     LivePopularity,
@@ -20,6 +22,7 @@ from shelfwise.events.schema import DEFAULT_WEIGHTS, Event, EventLog, EventType
 from shelfwise.events.store import EventStore
 
 __all__ = [
+    "DEFAULT_MAX_FUTURE_S",
     "DEFAULT_WEIGHTS",
     "ConsumerConfig",
     "ConsumerStats",
@@ -30,6 +33,7 @@ __all__ = [
     "EventLog",
     "EventStore",
     "EventType",
+    "IngestResult",
     "LiveConfig",
     "LiveCooccurrence",
     "LivePopularity",

@@ -13,10 +13,21 @@ Design (why a background consumer rather than applying events inside the request
   bounded by ``batch_size`` however far behind the consumer is.
 * Restart safety: the consumer records the last applied sequence in the store's ``offsets``
   table. In-memory state rebuilt from scratch replays from 0 (``resume=False``); state restored
-  from a checkpoint resumes after the recorded offset (``resume=True``). Either way no committed
-  event is skipped; at-least-once delivery to targets.
+  from a checkpoint resumes after the recorded offset (``resume=True``).
+* Delivery guarantee, exactly: each target's ``update`` is called with each batch until it
+  returns without raising, at most ``ConsumerConfig.max_attempts`` times (every failure is
+  counted in ``ConsumerStats.target_errors`` and kept in ``last_error``). A target that still
+  fails has that batch **dropped for it alone**: its events are counted in
+  ``ConsumerStats.events_dropped[<target class name>]``, the other targets are unaffected and
+  the offset advances, so one broken model cannot stall the log. A target therefore sees every
+  committed event at least once unless it is reported as having dropped it; a batch may reach a
+  target more than once (a retry after a partial update, or a replay after a crash between the
+  updates and the offset write), so updates should tolerate duplicates.
 * Callers that need read-your-writes wait with :meth:`EventConsumer.wait_for` on the sequence
-  number the append returned.
+  number the append returned; :meth:`EventConsumer.ingest` does append, notify and wait in one call.
+* Untrusted input is bounded: request timestamps more than ``max_future_s`` ahead of the server
+  clock are rejected (one far-future event would otherwise decay all live popularity to zero,
+  and be replayed after every restart), and every live structure has a size cap.
 
 Live state objects (:class:`LivePopularity`, :class:`LiveCooccurrence`, :class:`LiveSessions`) are
 small, thread-safe, incremental counterparts of the batch models: time-decayed popularity,
@@ -82,11 +93,23 @@ class ParsedEvents:
     errors: list[RowError] = field(default_factory=list)
 
 
+DEFAULT_MAX_FUTURE_S = 86400.0
+
+
 def parse_event_rows(
-    rows: Sequence[object], catalog: Catalog | None, *, source: str = "body", now: float | None = None
+    rows: Sequence[object],
+    catalog: Catalog | None,
+    *,
+    source: str = "body",
+    now: float | None = None,
+    max_future_s: float = DEFAULT_MAX_FUTURE_S,
 ) -> ParsedEvents:
     """Validate raw JSON rows (``user_id``, ``type``, ``item_id``, optional ``timestamp`` defaulting
-    to ``now``, ``session_id``, ``query``). Errors name the 0-based row index and the field."""
+    to ``now`` (server clock), ``session_id``, ``query``). Errors name the 0-based row index and the
+    field. A timestamp more than ``max_future_s`` seconds after ``now`` (client clock skew allowance,
+    default one day) is rejected as a ``timestamp`` error."""
+    if not max_future_s >= 0:
+        raise ValueError("parse_event_rows: max_future_s must be >= 0")
     spec = EventFields()
     known = {"user_id", "item_id", "type", "timestamp", "session_id", "query"}
     ts_now = time.time() if now is None else now
@@ -109,6 +132,9 @@ def parse_event_rows(
         parsed = _parse_row(filled, spec, source, i, catalog)
         if isinstance(parsed, RowError):
             out.errors.append(parsed)
+        elif not parsed.timestamp <= ts_now + max_future_s:
+            msg = f"{parsed.timestamp:.0f} is more than {max_future_s:g} s ahead of the server clock ({ts_now:.0f})"
+            out.errors.append(RowError(source, i, spec.timestamp, msg))
         else:
             out.events.append(parsed)
             out.indices.append(i)
@@ -122,19 +148,21 @@ def parse_event_rows(
 class LiveConfig:
     """``half_life_s``: popularity decay; ``session_items``: items per user kept for the session
     vector and co-occurrence window; ``max_seen``: seen items kept per user; ``max_users``: users
-    kept (least recently active evicted); ``weights``: implicit weight per event type."""
+    kept (least recently active evicted); ``max_pairs``: co-occurrence item pairs kept (least
+    recently incremented evicted); ``weights``: implicit weight per event type."""
 
     half_life_s: float = 7 * 86400.0
     session_items: int = 20
     max_seen: int = 1000
     max_users: int = 100_000
+    max_pairs: int = 2_000_000
     weights: tuple[float, ...] = tuple(DEFAULT_WEIGHTS[t] for t in EventType)
 
     def __post_init__(self) -> None:
         if not self.half_life_s > 0:
             raise ValueError("LiveConfig.half_life_s must be > 0")
-        if self.session_items < 1 or self.max_seen < 1 or self.max_users < 1:
-            raise ValueError("LiveConfig: session_items, max_seen and max_users must be >= 1")
+        if min(self.session_items, self.max_seen, self.max_users, self.max_pairs) < 1:
+            raise ValueError("LiveConfig: session_items, max_seen, max_users and max_pairs must be >= 1")
         if len(self.weights) != len(EventType) or any(w < 0 for w in self.weights):
             raise ValueError(f"LiveConfig.weights needs {len(EventType)} non-negative values, one per EventType")
 
@@ -185,14 +213,37 @@ class LivePopularity:
 
 
 class LiveCooccurrence:
-    """Item-to-item counts from items a user touches within the last ``session_items`` events."""
+    """Item-to-item counts from items a user touches within the last ``session_items`` events.
+
+    Memory is bounded whatever clients send: at most ``config.max_users`` session windows and
+    ``config.max_pairs`` (unordered) item pairs. When a new pair would exceed the cap, the pair
+    incremented least recently is evicted (an LRU over pair updates), so pairs that keep
+    co-occurring survive and one-off noise ages out.
+    """
 
     def __init__(self, catalog: Catalog, config: LiveConfig | None = None) -> None:
         self.catalog = catalog
         self.config = config or LiveConfig()
-        self._pairs: dict[int, dict[int, float]] = {}
+        self._pairs: OrderedDict[tuple[int, int], float] = OrderedDict()  # (lo, hi) -> weight, LRU order
+        self._neighbours: dict[int, set[int]] = {}
         self._recent: OrderedDict[str, deque[int]] = OrderedDict()
         self._lock = threading.Lock()
+
+    def _bump(self, a: int, b: int, w: float) -> None:
+        key = (a, b) if a < b else (b, a)
+        old = self._pairs.pop(key, None)
+        self._pairs[key] = (old or 0.0) + w
+        if old is None:
+            self._neighbours.setdefault(a, set()).add(b)
+            self._neighbours.setdefault(b, set()).add(a)
+            while len(self._pairs) > self.config.max_pairs:
+                (lo, hi), _ = self._pairs.popitem(last=False)
+                for x, y in ((lo, hi), (hi, lo)):
+                    nb = self._neighbours.get(x)
+                    if nb is not None:
+                        nb.discard(y)
+                        if not nb:
+                            del self._neighbours[x]
 
     def update(self, events: Sequence[Event]) -> None:
         with self._lock:
@@ -202,18 +253,20 @@ class LiveCooccurrence:
                 self._recent[key] = recent
                 for prev in set(recent):
                     if prev != row:
-                        a = self._pairs.setdefault(prev, {})
-                        a[row] = a.get(row, 0.0) + w
-                        b = self._pairs.setdefault(row, {})
-                        b[prev] = b.get(prev, 0.0) + w
+                        self._bump(prev, row, w)
                 recent.append(row)
                 while len(self._recent) > self.config.max_users:
                     self._recent.popitem(last=False)
 
+    def __len__(self) -> int:
+        """Number of item pairs stored."""
+        with self._lock:
+            return len(self._pairs)
+
     def similar(self, row: int, k: int = 10) -> Results:
         """Items most often co-interacted with catalog ``row``."""
         with self._lock:
-            nb = dict(self._pairs.get(row, {}))
+            nb = {o: self._pairs[(row, o) if row < o else (o, row)] for o in self._neighbours.get(row, ())}
         if not nb:
             return Results.empty()
         ids = np.fromiter(nb.keys(), dtype=np.int64, count=len(nb))
@@ -288,20 +341,29 @@ class LiveSessions:
 class ConsumerConfig:
     """``batch_size``: most events read and applied at once; ``poll_s``: wait between log checks
     when not notified (writers in other processes); ``name``: offset key in the store;
-    ``resume``: start after the recorded offset instead of replaying from sequence 0."""
+    ``resume``: start after the recorded offset instead of replaying from sequence 0;
+    ``max_attempts``: calls of a failing target's ``update`` per batch before the batch is dropped
+    for that target; ``retry_s``: pause between those calls."""
 
     batch_size: int = 512
     poll_s: float = 0.05
     name: str = "live"
     resume: bool = False
+    max_attempts: int = 3
+    retry_s: float = 0.01
 
     def __post_init__(self) -> None:
         if self.batch_size < 1 or not self.poll_s > 0 or not self.name:
             raise ValueError("ConsumerConfig: batch_size >= 1, poll_s > 0 and a non-empty name required")
+        if self.max_attempts < 1 or not self.retry_s >= 0:
+            raise ValueError("ConsumerConfig: max_attempts >= 1 and retry_s >= 0 required")
 
 
 @dataclass(frozen=True)
 class ConsumerStats:
+    """``target_errors``: failed ``update`` calls (retries included); ``events_dropped``: events a
+    target never absorbed because every attempt failed, by target class name."""
+
     applied_seq: int
     last_seq: int
     lag: int
@@ -309,13 +371,25 @@ class ConsumerStats:
     target_errors: int
     running: bool
     last_error: str = ""
+    events_dropped: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """Where an ingested batch landed in the log, and whether live state reflected it in time."""
+
+    first_seq: int
+    last_seq: int
+    applied: bool
 
 
 class EventConsumer:
     """Tails an :class:`EventStore` and feeds every :class:`Updatable` among ``targets``.
 
     ``targets`` is a sequence, or a callable returning one (e.g. ``shelf.updatables``) that is
-    called before each batch, so objects registered later are fed from then on.
+    called before each batch, so objects registered later are fed from then on. Delivery: see
+    the module docstring (bounded retries per target, then the batch is dropped for that target
+    only and counted in ``stats().events_dropped``).
     """
 
     def __init__(
@@ -334,6 +408,7 @@ class EventConsumer:
         self._events_applied = 0
         self._target_errors = 0
         self._last_error = ""
+        self._dropped: dict[str, int] = {}
         self._dirty = False
 
     @property
@@ -345,19 +420,35 @@ class EventConsumer:
         objs = self.targets() if callable(self.targets) else self.targets
         return updatables(list(objs))
 
+    def _deliver(self, target: Updatable, events: list[Event]) -> bool:
+        """Call ``target.update`` up to ``max_attempts`` times; False when every attempt failed."""
+        name = type(target).__name__
+        for attempt in range(1, self.config.max_attempts + 1):
+            try:
+                target.update(events)
+                return True
+            except Exception as exc:  # one bad target must not stall the others
+                self._target_errors += 1
+                self._last_error = f"{name}: {exc}"
+                log.warning("event consumer: %s.update failed (attempt %d/%d): %s",
+                            name, attempt, self.config.max_attempts, exc)
+                if attempt < self.config.max_attempts and self.config.retry_s > 0:
+                    time.sleep(self.config.retry_s)
+        with self._cond:
+            self._dropped[name] = self._dropped.get(name, 0) + len(events)
+        log.error("event consumer: %s dropped %d events after %d failed attempts",
+                  name, len(events), self.config.max_attempts)
+        return False
+
     def run_once(self) -> int:
-        """Apply at most one batch synchronously; return how many events were applied."""
+        """Apply at most one batch synchronously (every target, with bounded retries), record the
+        offset, and return how many events were read."""
         batch = self.store.read(self.applied_seq, self.config.batch_size)
         if not batch:
             return 0
         events = [e for _, e in batch]
         for target in self._targets():
-            try:
-                target.update(events)
-            except Exception as exc:  # one bad target must not stall the others
-                self._target_errors += 1
-                self._last_error = f"{type(target).__name__}: {exc}"
-                log.exception("event consumer: %s.update failed", type(target).__name__)
+            self._deliver(target, events)
         last = batch[-1][0]
         self.store.save_offset(self.config.name, last)
         with self._cond:
@@ -372,6 +463,18 @@ class EventConsumer:
         while n := self.run_once():
             total += n
         return total
+
+    def ingest(self, events: Sequence[Event], wait_s: float = 0.0) -> IngestResult:
+        """Durably append ``events`` (one atomic commit), wake the consumer and, when ``wait_s`` > 0,
+        wait up to that long for live state to reflect them (read-your-writes)."""
+        if not events:
+            raise ValueError("ingest: no events")
+        if not wait_s >= 0:
+            raise ValueError("ingest: wait_s must be >= 0")
+        last = self.store.append(events)
+        self.notify()
+        applied = self.wait_for(last, wait_s) if wait_s > 0 else self.applied_seq >= last
+        return IngestResult(first_seq=last - len(events) + 1, last_seq=last, applied=applied)
 
     def notify(self) -> None:
         """Wake the consumer thread: new events were committed."""
@@ -421,6 +524,8 @@ class EventConsumer:
     def stats(self) -> ConsumerStats:
         last = self.store.last_seq()
         applied = self.applied_seq
+        with self._cond:
+            dropped = dict(self._dropped)
         return ConsumerStats(
             applied_seq=applied,
             last_seq=last,
@@ -429,6 +534,7 @@ class EventConsumer:
             target_errors=self._target_errors,
             running=self._thread is not None and self._thread.is_alive(),
             last_error=self._last_error,
+            events_dropped=dropped,
         )
 
 

@@ -1,7 +1,10 @@
-"""POST /events and GET /events/stats: parse, append to the durable log, wake the consumer, format.
+"""POST /events and GET /events/stats: parse the body, call the live consumer, format.
 
-Reads ``shelf.live.consumer`` (an :class:`~shelfwise.events.live.EventConsumer`, set up by
-:func:`~shelfwise.shelf.enable_live`); without one ingestion answers 503.
+Uses ``shelf.live.consumer`` (an :class:`~shelfwise.events.live.EventConsumer`, set up by
+:func:`~shelfwise.shelf.enable_live`); when ``shelf.live`` is unset, ingestion answers 503.
+Row validation is :func:`~shelfwise.events.live.parse_event_rows` (timestamps more than a day
+ahead of the server clock are rejected); appending, waking the consumer and waiting for
+read-your-writes is :meth:`~shelfwise.events.live.EventConsumer.ingest`.
 
 Batches are **partially accepted**: every valid row is committed (atomically, in request order)
 and each bad row comes back in ``errors`` with its 0-based ``index``, the ``field`` and why, so a
@@ -50,13 +53,14 @@ class EventStats(BaseModel):
     target_errors: int
     consumer_running: bool
     last_error: str
+    events_dropped: dict[str, int]
 
 
 def _consumer(request: Request) -> EventConsumer:
     shelf: Shelf = request.app.state.shelf
     cons = shelf.live.consumer if shelf.live is not None else None
     if cons is None:
-        raise HTTPException(503, "event ingestion is not configured (no 'event_consumer' on this shelf)")
+        raise HTTPException(503, "event ingestion is not configured (shelf.live is unset; see enable_live)")
     return cons
 
 
@@ -85,15 +89,13 @@ def post_events(
     errors = [RowErrorOut(index=e.row, field=e.field, message=e.message) for e in parsed.errors]
     if not parsed.events:
         raise HTTPException(422, {"message": "no valid event", "errors": [e.model_dump() for e in errors]})
-    last = cons.store.append(parsed.events)
-    cons.notify()
-    applied = cons.wait_for(last, wait_ms / 1000.0) if wait_ms else cons.applied_seq >= last
+    res = cons.ingest(parsed.events, wait_ms / 1000.0)
     return EventsAccepted(
         accepted=len(parsed.events),
         rejected=len(errors),
-        first_seq=last - len(parsed.events) + 1,
-        last_seq=last,
-        applied=applied,
+        first_seq=res.first_seq,
+        last_seq=res.last_seq,
+        applied=res.applied,
         errors=errors,
     )
 
@@ -111,4 +113,5 @@ def event_stats(request: Request) -> EventStats:
         target_errors=st.target_errors,
         consumer_running=st.running,
         last_error=st.last_error,
+        events_dropped=dict(st.events_dropped),
     )
