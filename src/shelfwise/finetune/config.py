@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 MODES = ("full", "lora")
+# Adapters start at zero and have few parameters, so LoRA wants a ~10x larger step than full tuning.
+DEFAULT_LEARNING_RATE = {"full": 5e-5, "lora": 5e-4}
 
 
 @dataclass(frozen=True)
@@ -12,11 +14,13 @@ class FinetuneConfig:
     """``mode``: "full" (all weights) or "lora" (low-rank adapters on the attention/FFN Linears,
     merged into the weights on save). ``scale``: inverse temperature of the in-batch softmax.
     Validation runs every ``eval_every`` steps; training stops after ``patience`` evaluations
-    without improvement and the best weights are restored.
+    without improvement and the best weights are restored. ``learning_rate``: ``None`` (default)
+    means the mode's default, :data:`DEFAULT_LEARNING_RATE` (5e-5 full, 5e-4 LoRA); read the
+    effective value from :attr:`lr`.
     """
 
     mode: str = "full"
-    learning_rate: float = 5e-5
+    learning_rate: float | None = None
     batch_size: int = 32
     epochs: float = 1.0
     max_steps: int | None = None
@@ -35,7 +39,7 @@ class FinetuneConfig:
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ValueError(f"FinetuneConfig.mode must be one of {MODES}, got {self.mode!r}")
-        if self.learning_rate <= 0 or self.batch_size < 2 or self.epochs <= 0:
+        if self.lr <= 0 or self.batch_size < 2 or self.epochs <= 0:
             raise ValueError("FinetuneConfig: learning_rate > 0, batch_size >= 2, epochs > 0")
         if self.max_steps is not None and self.max_steps < 1:
             raise ValueError("FinetuneConfig.max_steps must be >= 1 when given")
@@ -45,3 +49,8 @@ class FinetuneConfig:
             raise ValueError("FinetuneConfig: eval_every >= 1 and patience >= 1")
         if self.lora_r < 1 or self.lora_alpha < 1 or not 0.0 <= self.lora_dropout < 1.0:
             raise ValueError("FinetuneConfig: lora_r >= 1, lora_alpha >= 1, 0 <= lora_dropout < 1")
+
+    @property
+    def lr(self) -> float:
+        """The effective learning rate: ``learning_rate`` if given, else the mode's default."""
+        return DEFAULT_LEARNING_RATE[self.mode] if self.learning_rate is None else self.learning_rate

@@ -87,7 +87,11 @@ def train_and_save(
 
 
 def rebuild_index(catalog: Catalog, store: ModelStore, out: str | Path, version: str | None = None) -> HybridSearcher:
-    """Re-embed the catalog with a stored model version and save the search indexes to ``out``."""
+    """Re-embed the catalog with a stored model version and save the search indexes to ``out``,
+    with ``catalog.parquet`` beside them as ``shelfwise index`` writes it, so ``shelfwise serve
+    --index <out> --encoder <model folder>`` (and eval) can load it: the index records the
+    version's encoder name, which ``load_encoder(<model folder>)`` reproduces."""
     searcher = HybridSearcher.build(catalog, store.encoder(version))
     searcher.save(out)
+    catalog.save(Path(out) / "catalog.parquet")
     return searcher

@@ -173,7 +173,7 @@ def fine_tune(
     total = math.ceil(cfg.epochs * steps_per_epoch)
     if cfg.max_steps is not None:
         total = min(total, cfg.max_steps)
-    opt = torch.optim.AdamW(params, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
+    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     warm = max(int(cfg.warmup_fraction * total), 1)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(total - warm, 1)))
