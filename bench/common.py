@@ -55,9 +55,20 @@ def print_table(title: str, header: Sequence[str], rows: Sequence[Sequence[Any]]
         print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)))
 
 
+def _finite(obj: Any) -> Any:
+    """Strict JSON: infinities and NaN (e.g. a ratio against a zero baseline) become null."""
+    if isinstance(obj, float) and not np.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_finite(v) for v in obj]
+    return obj
+
+
 def write_json(name: str, payload: dict[str, Any]) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"
-    path.write_text(json.dumps(payload, indent=2, default=float))
+    path.write_text(json.dumps(_finite(payload), indent=2, default=float, allow_nan=False))
     print(f"\nwrote {path}")
     return path

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from shelfwise.catalog.loader import CatalogLoad, ProductFields, load_catalog
+from shelfwise.catalog.schema import Catalog
+
+if TYPE_CHECKING:
+    from shelfwise.events.schema import EventLog
 
 
 def add_catalog_args(p: argparse.ArgumentParser) -> None:
@@ -25,3 +30,16 @@ def load_catalog_arg(args: argparse.Namespace) -> CatalogLoad:
         for e in cl.errors[:10]:
             print(f"  {e}")
     return cl
+
+
+def load_event_log(path: Path, event_fields: Path | None, catalog: Catalog) -> EventLog:
+    """Load behaviour events for ``catalog``, print the bad rows that were skipped, return the log."""
+    from shelfwise.events.loader import EventFields, load_events
+    from shelfwise.events.schema import EventLog
+
+    loaded = load_events(path, EventFields.from_json(event_fields) if event_fields else None, catalog=catalog)
+    if loaded.errors:
+        print(f"{path}: skipped {len(loaded.errors)} bad rows; first ones:")
+        for e in loaded.errors[:10]:
+            print(f"  {e}")
+    return EventLog.from_events(loaded.events, catalog)

@@ -6,9 +6,8 @@ import argparse
 from pathlib import Path
 
 from shelfwise.catalog.schema import Catalog
-from shelfwise.cli.common import add_catalog_args, load_catalog_arg
+from shelfwise.cli.common import add_catalog_args, load_catalog_arg, load_event_log
 from shelfwise.encode.registry import load_encoder
-from shelfwise.events.loader import EventFields, load_events
 from shelfwise.events.schema import EventLog
 
 
@@ -36,13 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def _load(args: argparse.Namespace) -> tuple[Catalog, EventLog]:
     catalog = load_catalog_arg(args).catalog
-    fields = EventFields.from_json(args.event_fields) if args.event_fields else None
-    ev = load_events(args.events, fields, catalog=catalog)
-    if ev.errors:
-        print(f"{args.events}: skipped {len(ev.errors)} bad rows; first ones:")
-        for e in ev.errors[:10]:
-            print(f"  {e}")
-    return catalog, EventLog.from_events(ev.events, catalog)
+    return catalog, load_event_log(args.events, args.event_fields, catalog)
 
 
 def run(args: argparse.Namespace) -> int:

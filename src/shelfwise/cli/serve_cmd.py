@@ -6,9 +6,8 @@ import argparse
 from pathlib import Path
 
 from shelfwise.catalog.schema import Catalog
+from shelfwise.cli.common import load_event_log
 from shelfwise.encode.registry import load_encoder
-from shelfwise.events.loader import EventFields, load_events
-from shelfwise.events.schema import EventLog
 from shelfwise.recommend.hybrid import HybridRecommender, build_recommender
 from shelfwise.retrieve.hybrid import HybridSearcher
 from shelfwise.shelf import Shelf, enable_live
@@ -60,13 +59,10 @@ def load_shelf(
         shelf.recommender, shelf.user_profiles = rec, rec.profiles
         print(f"recommendations loaded from {recommender}")
     if events is not None:
-        loaded = load_events(events, EventFields.from_json(event_fields) if event_fields else None, catalog=catalog)
-        for err in loaded.errors[:10]:
-            print(f"  skipped: {err}")
-        shelf.events = EventLog.from_events(loaded.events, catalog)
+        shelf.events = load_event_log(events, event_fields, catalog)
         rec = build_recommender(catalog, shelf.events, searcher.item_vectors, encoder=searcher.encoder)
         shelf.recommender, shelf.user_profiles = rec, rec.profiles
-        print(f"recommendations from {len(shelf.events)} events ({len(loaded.errors)} bad rows skipped)")
+        print(f"recommendations from {len(shelf.events)} events")
     return shelf
 
 

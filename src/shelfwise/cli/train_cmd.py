@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from shelfwise.cli.common import load_catalog_arg
+from shelfwise.cli.common import load_catalog_arg, load_event_log
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -33,8 +33,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def run(args: argparse.Namespace) -> int:
     from shelfwise.eval.judgments import attribute_judgments, load_judgments
-    from shelfwise.events.loader import EventFields, load_events
-    from shelfwise.events.schema import EventLog
     from shelfwise.finetune import FinetuneConfig, ModelStore, mine_pairs, rebuild_index, train_and_save
 
     catalog = load_catalog_arg(args).catalog
@@ -47,11 +45,7 @@ def run(args: argparse.Namespace) -> int:
         judgments = attribute_judgments(catalog, args.attribute_judgments, max_queries=None)
     log = None
     if args.events:
-        fields = EventFields.from_json(args.event_fields) if args.event_fields else None
-        loaded = load_events(args.events, fields, catalog=catalog)
-        if loaded.errors:
-            print(f"{args.events}: skipped {len(loaded.errors)} bad rows; first: {loaded.errors[0]}")
-        log = EventLog.from_events(loaded.events, catalog)
+        log = load_event_log(args.events, args.event_fields, catalog)
     data = mine_pairs(catalog, judgments, log)
     cfg = FinetuneConfig(
         mode=args.mode,

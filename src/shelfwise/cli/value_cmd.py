@@ -19,7 +19,7 @@ import argparse
 import json
 from pathlib import Path
 
-from shelfwise.cli.common import add_catalog_args, load_catalog_arg
+from shelfwise.cli.common import add_catalog_args, load_catalog_arg, load_event_log
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -86,18 +86,10 @@ def run_labels(args: argparse.Namespace) -> int:
 
 
 def run_events(args: argparse.Namespace) -> int:
-    from shelfwise.events.loader import EventFields, load_events
-    from shelfwise.events.schema import EventLog
     from shelfwise.valuation.pipeline import value_interactions
 
     catalog = load_catalog_arg(args).catalog
-    fields = EventFields.from_json(args.event_fields) if args.event_fields else None
-    loaded = load_events(args.events, fields, catalog=catalog)
-    if loaded.errors:
-        print(f"{args.events}: skipped {len(loaded.errors)} bad rows; first ones:")
-        for e in loaded.errors[:10]:
-            print(f"  {e}")
-    log = EventLog.from_events(loaded.events, catalog)
+    log = load_event_log(args.events, args.event_fields, catalog)
     groups = [g.strip() for g in args.group_by.split(",") if g.strip()]
     rep = value_interactions(catalog, log, group_by=groups, k=args.k, tmc=_tmc(args))
     path = rep.write(args.out)

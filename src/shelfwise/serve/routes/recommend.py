@@ -16,7 +16,7 @@ from shelfwise.recommend.base import Recommendation
 from shelfwise.recommend.explore import recommend_with_exploration
 from shelfwise.recommend.hybrid import HybridRecommender
 from shelfwise.serve.convert import items_out
-from shelfwise.serve.routes.search import parse_filters
+from shelfwise.serve.params import parse_filters
 from shelfwise.serve.schemas import ItemOut
 from shelfwise.shelf import Shelf
 
@@ -77,16 +77,23 @@ def for_user(
     return _out(shelf, "user", user_id, out, t0)
 
 
+def _about_item(
+    request: Request, kind: str, item_id: str, k: int, category: str | None, in_stock: bool
+) -> RecommendResponse:
+    shelf, rec = _recommender(request)
+    row = _row(shelf, item_id)
+    filters = parse_filters(category, None, None, None, in_stock, None)
+    t0 = time.perf_counter()
+    out = rec.similar(row, k, filters) if kind == "item" else rec.cross(row, k, filters)
+    return _out(shelf, kind, item_id, out, t0)
+
+
 @router.get("/item/{item_id}", response_model=RecommendResponse)
 def related(
     request: Request, item_id: str, k: K = 10, category: Category = None, in_stock: bool = False
 ) -> RecommendResponse:
     """Related items: bought together, similar taste, similar text."""
-    shelf, rec = _recommender(request)
-    row = _row(shelf, item_id)
-    filters = parse_filters(category, None, None, None, in_stock, None)
-    t0 = time.perf_counter()
-    return _out(shelf, "item", item_id, rec.similar(row, k, filters), t0)
+    return _about_item(request, "item", item_id, k, category, in_stock)
 
 
 @router.get("/cross/{item_id}", response_model=RecommendResponse)
@@ -94,11 +101,7 @@ def cross(
     request: Request, item_id: str, k: K = 10, category: Category = None, in_stock: bool = False
 ) -> RecommendResponse:
     """Complements from other categories (not look-alikes)."""
-    shelf, rec = _recommender(request)
-    row = _row(shelf, item_id)
-    filters = parse_filters(category, None, None, None, in_stock, None)
-    t0 = time.perf_counter()
-    return _out(shelf, "cross", item_id, rec.cross(row, k, filters), t0)
+    return _about_item(request, "cross", item_id, k, category, in_stock)
 
 
 @router.get("/session", response_model=RecommendResponse)

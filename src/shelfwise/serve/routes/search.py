@@ -5,43 +5,14 @@ from __future__ import annotations
 import time
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 
-from shelfwise.catalog.schema import Filters
 from shelfwise.serve.convert import items_out
+from shelfwise.serve.params import parse_filters
 from shelfwise.serve.schemas import SearchResponse
 from shelfwise.shelf import Shelf
 
 router = APIRouter(tags=["search"])
-
-
-def parse_filters(
-    category: str | None,
-    brand: list[str] | None,
-    price_min: float | None,
-    price_max: float | None,
-    in_stock: bool,
-    attr: list[str] | None,
-) -> Filters:
-    """``category`` is a path "A > B"; ``attr`` items are "key:value"."""
-    pairs: list[tuple[str, str]] = []
-    for a in attr or []:
-        key, sep, value = a.partition(":")
-        if not sep or not key or not value:
-            raise HTTPException(422, f"attr must look like key:value, got {a!r}")
-        pairs.append((key, value))
-    path = tuple(s.strip() for s in category.split(">") if s.strip()) if category else ()
-    try:
-        return Filters(
-            category=path,
-            brands=tuple(brand or ()),
-            price_min=price_min,
-            price_max=price_max,
-            in_stock=in_stock,
-            attributes=tuple(pairs),
-        )
-    except ValueError as exc:
-        raise HTTPException(422, str(exc)) from exc
 
 
 @router.get("/search", response_model=SearchResponse)
