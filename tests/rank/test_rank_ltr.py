@@ -47,7 +47,7 @@ def test_reranker_protocol_save_load_and_improves(
     tiny_catalog: Catalog, tiny_searcher: HybridSearcher, tmp_path: Path
 ) -> None:
     rr = fit_reranker(tiny_searcher, QUERIES, REL, config=LTRConfig(depth=12))
-    as_protocol: Reranker = rr  # structural: LTRReranker satisfies the Reranker protocol 
+    as_protocol: Reranker = rr  # structural: LTRReranker satisfies the Reranker protocol
     res = tiny_searcher.search("black trousers", 12)
     out = as_protocol.rerank("black trousers", res)
     assert sorted(out.ids.tolist()) == sorted(res.ids.tolist())
