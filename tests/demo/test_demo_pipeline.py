@@ -19,17 +19,36 @@ def _tiny_hm(dir_: Path) -> None:
         for c in colours:
             for k in range(3):
                 n += 1
-                rows.append({"article_id": 1000 + n, "prod_name": f"{c} {t.lower()} {k}", "product_type_name": t,
-                             "product_group_name": "Garment", "index_group_name": "Ladieswear",
-                             "colour_group_name": c, "perceived_colour_master_name": c,
-                             "graphical_appearance_name": "Solid", "department_name": "Dept",
-                             "section_name": "Section", "garment_group_name": "Group",
-                             "detail_desc": f"A {c.lower()} {t.lower()} made of cotton."})
+                rows.append(
+                    {
+                        "article_id": 1000 + n,
+                        "prod_name": f"{c} {t.lower()} {k}",
+                        "product_type_name": t,
+                        "product_group_name": "Garment",
+                        "index_group_name": "Ladieswear",
+                        "colour_group_name": c,
+                        "perceived_colour_master_name": c,
+                        "graphical_appearance_name": "Solid",
+                        "department_name": "Dept",
+                        "section_name": "Section",
+                        "garment_group_name": "Group",
+                        "detail_desc": f"A {c.lower()} {t.lower()} made of cotton.",
+                    }
+                )
     cols = {k: [r[k] for r in rows] for k in rows[0]}
     pq.write_table(pa.table(cols), dir_ / "articles.parquet")
-    pq.write_table(pa.table({"t_dat": ["2018-09-20"] * 4, "customer_id": ["c1", "c1", "c2", "c2"],
-                             "article_id": [1001, 1002, 1003, 1001], "price": [0.1] * 4,
-                             "sales_channel_id": [2] * 4}), dir_ / "transactions.parquet")
+    pq.write_table(
+        pa.table(
+            {
+                "t_dat": ["2018-09-20"] * 4,
+                "customer_id": ["c1", "c1", "c2", "c2"],
+                "article_id": [1001, 1002, 1003, 1001],
+                "price": [0.1] * 4,
+                "sales_channel_id": [2] * 4,
+            }
+        ),
+        dir_ / "transactions.parquet",
+    )
     for name in ("catalog_fields.json", "event_fields.json"):
         (dir_ / name).write_text((ROOT / "data" / "hm" / name).read_text())
 
@@ -40,7 +59,9 @@ def test_demo_end_to_end_on_tiny_data(tmp_path: Path) -> None:
     _tiny_hm(data)
     out = tmp_path / "out"
     logs: list[str] = []
-    res = run_demo(DemoConfig(data_dir=data, out_dir=out, encoder="hashing", cache=None), log=logs.append)
+    res = run_demo(
+        DemoConfig(data_dir=data, out_dir=out, encoder="hashing", multilingual=None, cache=None), log=logs.append
+    )
     assert set(res.metrics) == {"bm25", "dense", "hybrid"}
     assert all(0.0 < m["ndcg@10"] <= 1.0 for m in res.metrics.values())
     saved = json.loads((out / "search_eval.json").read_text())

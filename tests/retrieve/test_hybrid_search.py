@@ -82,3 +82,31 @@ def test_config_validation() -> None:
     for bad in ({"rrf_k": 0}, {"personal_weight": -1.0}, {"dense_weight": 1.5}, {"fusion": "max"}):
         with pytest.raises(ValueError):
             SearchConfig(**bad)  # type: ignore[arg-type]
+
+
+def test_chinese_queries_route_to_multilingual_retriever(tiny_catalog: Catalog, tmp_path: Path) -> None:
+    class Recording(HashingEncoder):
+        def __init__(self) -> None:
+            super().__init__(dim=64)
+            self.seen: list[str] = []
+
+        @property
+        def name(self) -> str:
+            return "recording-multilingual"
+
+        def encode(self, texts, *, batch_size=64, progress=False):  # type: ignore[no-untyped-def]
+            self.seen.extend(texts)
+            return super().encode(texts)
+
+    multi = Recording()
+    s = HybridSearcher.build(tiny_catalog, HashingEncoder(128), multilingual=multi)
+    n_docs = len(multi.seen)
+    s.search("black trousers", 3)
+    assert len(multi.seen) == n_docs  # English query: main encoder only
+    r = s.search("红色连衣裙", 3)
+    assert multi.seen[-1] == "红色连衣裙" and tiny_catalog.ids[int(r.ids[0])] == "p12"
+    s.save(tmp_path / "idx")
+    again = HybridSearcher.load(tmp_path / "idx", tiny_catalog, HashingEncoder(128), multilingual=Recording())
+    assert again.multilingual is not None
+    assert again.search("红色连衣裙", 3).ids.tolist() == r.ids.tolist()
+    assert HybridSearcher.load(tmp_path / "idx", tiny_catalog, HashingEncoder(128)).multilingual is None

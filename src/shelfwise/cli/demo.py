@@ -14,6 +14,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("demo", help="build, evaluate and serve the bundled H&M store demo")
     p.add_argument("--out", type=Path, default=Path("runs/demo"), help="folder for indexes and reports")
     p.add_argument("--encoder", default="minilm", help="minilm (default) or hashing (fast, no LM)")
+    p.add_argument(
+        "--multilingual", default="e5", help="encoder for Chinese queries over the English catalog ('none' to skip)"
+    )
     p.add_argument("--no-serve", action="store_true", help="stop after the report")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
@@ -21,7 +24,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run(args: argparse.Namespace) -> int:
-    result = run_demo(DemoConfig(out_dir=args.out, encoder=args.encoder))
+    result = run_demo(
+        DemoConfig(
+            out_dir=args.out,
+            encoder=args.encoder,
+            multilingual=None if args.multilingual == "none" else args.multilingual,
+        )
+    )
     print(f"{'mode':<8} {'NDCG@10':>8} {'R@100':>8} {'MRR':>8}")
     for mode, m in result.metrics.items():
         print(f"{mode:<8} {m['ndcg@10']:>8.4f} {m['recall@100']:>8.4f} {m['mrr']:>8.4f}")

@@ -17,6 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("serve", help="serve the HTTP API and web page for a saved index")
     p.add_argument("--index", type=Path, required=True, help="folder written by 'shelfwise index'")
     p.add_argument("--encoder", default="minilm")
+    p.add_argument("--multilingual", default=None, help="encoder of the index's Chinese-query vectors, e.g. e5")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument(
@@ -47,12 +48,14 @@ def load_shelf(
     events: Path | None = None,
     event_fields: Path | None = None,
     recommender: Path | None = None,
+    multilingual: str | None = None,
 ) -> Shelf:
     """A shelf from a saved index, with recommendations when a behaviour history or a saved recommender is given."""
     if events is not None and recommender is not None:
         raise ValueError("give either --events (fit recommendations) or --recommender (load them), not both")
     catalog = Catalog.load(Path(index) / "catalog.parquet")
-    searcher = HybridSearcher.load(index, catalog, load_encoder(encoder))
+    multi = load_encoder(multilingual) if multilingual else None
+    searcher = HybridSearcher.load(index, catalog, load_encoder(encoder), multilingual=multi)
     shelf = Shelf(catalog=catalog, searcher=searcher)
     if recommender is not None:
         rec = HybridRecommender.load(recommender, catalog, searcher.item_vectors, searcher.encoder)
@@ -67,7 +70,7 @@ def load_shelf(
 
 
 def run(args: argparse.Namespace) -> int:
-    shelf = load_shelf(args.index, args.encoder, args.events, args.event_fields, args.recommender)
+    shelf = load_shelf(args.index, args.encoder, args.events, args.event_fields, args.recommender, args.multilingual)
     if args.events_db is not None:
         enable_live(shelf, args.events_db)
     serve_shelf(shelf, args.host, args.port)

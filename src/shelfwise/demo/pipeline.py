@@ -39,6 +39,7 @@ class DemoConfig:
     data_dir: Path = DATA
     out_dir: Path = Path("runs/demo")
     encoder: str = "minilm"
+    multilingual: str | None = "e5"  # second dense index for Chinese queries; None to skip
     cache: Path | None = Path(".shelfwise/cache/embeddings.sqlite")
     judged_attribute: str = "colour_group_name"
     bench_dir: Path = DATA.parents[1] / "bench" / "results"
@@ -88,7 +89,8 @@ def run_demo(config: DemoConfig, log: Log = print) -> DemoResult:
     timings["encoder_load_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     log(f"building indexes with encoder {encoder.name} ...")
-    searcher = HybridSearcher.build(catalog, encoder, progress=True)
+    multi = load_encoder(config.multilingual, config.cache) if config.multilingual else None
+    searcher = HybridSearcher.build(catalog, encoder, progress=True, multilingual=multi)
     searcher.save(config.out_dir / "index")
     timings["index_build_s"] = time.perf_counter() - t0
 

@@ -14,6 +14,7 @@ import numpy.typing as npt
 from shelfwise.catalog.schema import Catalog, Filters
 from shelfwise.encode.base import Encoder
 from shelfwise.index.bm25 import BM25Config, BM25Index
+from shelfwise.index.text import has_cjk
 from shelfwise.index.vector import VectorIndex, VectorIndexConfig
 from shelfwise.results import Results
 from shelfwise.retrieve.dense import DenseRetriever
@@ -60,7 +61,12 @@ class Reranker(Protocol):
 
 
 class HybridSearcher:
-    """``fit`` builds both indexes over a catalog; ``search`` answers a query."""
+    """``build`` makes the indexes over a catalog; ``search`` answers a query.
+
+    ``multilingual``: an optional second dense retriever (e.g. multilingual-e5 over the same
+    products) used for queries written in Chinese (CJK) when the main encoder is English-only, so
+    a Chinese shopper can search an English catalog.
+    """
 
     def __init__(
         self,
@@ -70,6 +76,7 @@ class HybridSearcher:
         bm25: BM25Index | None = None,
         vectors: VectorIndex | None = None,
         reranker: Reranker | None = None,
+        multilingual: DenseRetriever | None = None,
     ) -> None:
         self.catalog = catalog
         self.encoder = encoder
@@ -77,6 +84,9 @@ class HybridSearcher:
         self.bm25 = bm25 or BM25Index()
         self.dense = DenseRetriever(encoder, vectors or VectorIndex())
         self.reranker = reranker
+        if multilingual is not None and len(multilingual.index) != len(catalog):
+            raise ValueError("multilingual index size differs from the catalog")
+        self.multilingual = multilingual
 
     @classmethod
     def build(
@@ -89,11 +99,22 @@ class HybridSearcher:
         vector: VectorIndexConfig | None = None,
         progress: bool = False,
         batch_size: int = 64,
+        multilingual: Encoder | None = None,
     ) -> HybridSearcher:
         texts = catalog.texts()
         lex = BM25Index(bm25).fit(texts, progress=progress)
         vecs = VectorIndex(vector).fit(encoder.encode(texts, batch_size=batch_size, progress=progress))
-        return cls(catalog, encoder, config, lex, vecs)
+        alt = None
+        if multilingual is not None:
+            alt_vecs = VectorIndex(vector).fit(multilingual.encode(texts, batch_size=batch_size, progress=progress))
+            alt = DenseRetriever(multilingual, alt_vecs)
+        return cls(catalog, encoder, config, lex, vecs, multilingual=alt)
+
+    def dense_for(self, query: str) -> DenseRetriever:
+        """The dense retriever for ``query``: the multilingual one for CJK text when present."""
+        if self.multilingual is not None and has_cjk(query):
+            return self.multilingual
+        return self.dense
 
     @property
     def item_vectors(self) -> npt.NDArray[np.float32]:
@@ -125,15 +146,16 @@ class HybridSearcher:
         if mode == "bm25":
             res = self.bm25.retrieve(query, n, mask)
         elif mode == "dense":
-            res = self.dense.retrieve(query, n, mask)
+            res = self.dense_for(query).retrieve(query, n, mask)
         else:
+            dense = self.dense_for(query)
             lex_all = self.bm25.scores(query)
             hit = lex_all > 0
             lex = Results.from_scores(lex_all, n, hit if mask is None else hit & mask)
-            sem = self.dense.retrieve(query, n, mask)
+            sem = dense.retrieve(query, n, mask)
             w = cfg.dense_weight
             if cfg.fusion == "convex":
-                res = self._convex(query, lex_all, lex, sem, n, w)
+                res = self._convex(query, dense, lex_all, lex, sem, n, w)
             elif cfg.fusion == "rrf":
                 res = rrf([lex, sem], n, rrf_k=cfg.rrf_k, weights=[2 * (1 - w), 2 * w])
             else:
@@ -156,7 +178,14 @@ class HybridSearcher:
         self.dense._cache.clear()
 
     def _convex(
-        self, query: str, lex_all: npt.NDArray[np.float32], lex: Results, sem: Results, n: int, w: float
+        self,
+        query: str,
+        dense: DenseRetriever,
+        lex_all: npt.NDArray[np.float32],
+        lex: Results,
+        sem: Results,
+        n: int,
+        w: float,
     ) -> Results:
         """Convex combination of *exact* lexical and dense scores over the union of both candidate lists.
 
@@ -170,7 +199,7 @@ class HybridSearcher:
             return Results.empty()
         b = lex_all[cand]
         b = b / b.max() if b.max() > 0 else b
-        d = self.item_vectors[cand] @ self.dense.embed(query)
+        d = dense.index.vectors[cand] @ dense.embed(query)
         span = float(d.max() - d.min())
         d = (d - d.min()) / span if span > 1e-12 else np.ones_like(d)
         fused = np.asarray((1 - w) * b + w * d, dtype=np.float32)
@@ -183,12 +212,23 @@ class HybridSearcher:
         self.bm25.save(p / "bm25")
         self.dense.index.save(p / "vectors")
         meta = {"config": asdict(self.config), "encoder": self.encoder.name, "n_items": len(self.catalog)}
+        if self.multilingual is not None:
+            self.multilingual.index.save(p / "vectors_multilingual")
+            meta["multilingual_encoder"] = self.multilingual.encoder.name
         (p / "searcher.json").write_text(json.dumps(meta, indent=2))
 
     @classmethod
-    def load(cls, path: str | Path, catalog: Catalog, encoder: Encoder) -> HybridSearcher:
+    def load(
+        cls, path: str | Path, catalog: Catalog, encoder: Encoder, multilingual: Encoder | None = None
+    ) -> HybridSearcher:
+        """Load an index; pass ``multilingual`` to use the CJK retriever saved with it (if any)."""
         p = Path(path)
         meta = json.loads((p / "searcher.json").read_text())
+        alt = None
+        if multilingual is not None and "multilingual_encoder" in meta:
+            if meta["multilingual_encoder"] != multilingual.name:
+                raise ValueError(f"{p}: multilingual vectors were built with {meta['multilingual_encoder']!r}")
+            alt = DenseRetriever(multilingual, VectorIndex.load(p / "vectors_multilingual"))
         if meta["encoder"] != encoder.name:
             raise ValueError(f"{p}: index was built with encoder {meta['encoder']!r}, not {encoder.name!r}")
         if meta["n_items"] != len(catalog):
@@ -199,4 +239,5 @@ class HybridSearcher:
             SearchConfig(**meta["config"]),
             BM25Index.load(p / "bm25"),
             VectorIndex.load(p / "vectors"),
+            multilingual=alt,
         )
