@@ -53,6 +53,10 @@ def load_shelf(
     """A shelf from a saved index, with recommendations when a behaviour history or a saved recommender is given."""
     if events is not None and recommender is not None:
         raise ValueError("give either --events (fit recommendations) or --recommender (load them), not both")
+    if not (Path(index) / "catalog.parquet").exists():
+        raise FileNotFoundError(
+            f"{index}: no catalog.parquet; build the folder with 'shelfwise index' or 'shelfwise demo'"
+        )
     catalog = Catalog.load(Path(index) / "catalog.parquet")
     multi = load_encoder(multilingual) if multilingual else None
     searcher = HybridSearcher.load(index, catalog, load_encoder(encoder), multilingual=multi)

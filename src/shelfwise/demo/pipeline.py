@@ -92,6 +92,7 @@ def run_demo(config: DemoConfig, log: Log = print) -> DemoResult:
     multi = load_encoder(config.multilingual, config.cache) if config.multilingual else None
     searcher = HybridSearcher.build(catalog, encoder, progress=True, multilingual=multi)
     searcher.save(config.out_dir / "index")
+    catalog.save(config.out_dir / "index" / "catalog.parquet")  # `shelfwise serve --index` reads it
     timings["index_build_s"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
