@@ -70,6 +70,8 @@ def test_demo_end_to_end_on_tiny_data(tmp_path: Path) -> None:
     assert (out / "index" / "searcher.json").exists() and "| hybrid |" in (out / "report.md").read_text()
     assert res.shelf.events is not None and len(res.shelf.events) == 4
     assert logs[0].startswith("catalog: 36 products")
+    saved = json.loads((out / "index" / "searcher.json").read_text())["config"]
+    assert saved["fusion"] == res.shelf.searcher.config.fusion and saved["personal_weight"] == 0.1
     assert res.recommend_metrics["users"] == 2 and 0 < res.recommend_metrics["coverage"] <= 1
     rec, profiles = res.shelf.recommender, res.shelf.user_profiles
     assert rec is not None and profiles is not None

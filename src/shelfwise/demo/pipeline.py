@@ -91,8 +91,6 @@ def run_demo(config: DemoConfig, log: Log = print) -> DemoResult:
     log(f"building indexes with encoder {encoder.name} ...")
     multi = load_encoder(config.multilingual, config.cache) if config.multilingual else None
     searcher = HybridSearcher.build(catalog, encoder, progress=True, multilingual=multi)
-    searcher.save(config.out_dir / "index")
-    catalog.save(config.out_dir / "index" / "catalog.parquet")  # `shelfwise serve --index` reads it
     timings["index_build_s"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -124,6 +122,8 @@ def run_demo(config: DemoConfig, log: Log = print) -> DemoResult:
     # /search?user=... blends in the buyer's taste vector; a gentle weight, since no logged
     # query+user data exists here to tune it on.
     searcher.config = replace(searcher.config, personal_weight=0.1)
+    searcher.save(config.out_dir / "index")  # with the tuned search config
+    catalog.save(config.out_dir / "index" / "catalog.parquet")  # `shelfwise serve --index` reads it
     shelf = Shelf(
         catalog=catalog,
         searcher=searcher,
