@@ -65,6 +65,7 @@ Log = Callable[[str], None]
 def run_demo(config: DemoConfig, log: Log = print) -> DemoResult:
     timings: dict[str, float] = {}
     notes: list[str] = []
+    config.out_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     cl = load_catalog(
         config.data_dir / "articles.parquet", ProductFields.from_json(config.data_dir / "catalog_fields.json")
