@@ -185,7 +185,7 @@ def _write(
         "Recommendations (every buyer's top 10)", ["metric", "value"], [[k, v] for k, v in rec_metrics.items()]
     )
     timing = Section("Timings (s)", ["step", "seconds"], [[k, v] for k, v in timings.items()])
-    bench_pngs = sorted(config.bench_dir.glob("*.png")) if config.bench_dir.exists() else []
+    bench_pngs = sorted(config.bench_dir.rglob("*.png")) if config.bench_dir.exists() else []
     bench = Section(
         "Benchmark plots (committed by bench/*.py runs)",
         notes=["Produced by the benchmark scripts on the shared real data; see bench/results/*.json for the numbers."],
