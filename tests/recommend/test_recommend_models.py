@@ -163,3 +163,24 @@ def test_configs_validate() -> None:
         ALSConfig(factors=0)
     with pytest.raises(ValueError):
         PopularityConfig(half_life_days=-1)
+
+
+def test_colour_variants_collapse_to_one_item() -> None:
+    from shelfwise.catalog import Catalog, Product
+    from shelfwise.encode import HashingEncoder
+    from shelfwise.events import Event, EventLog, EventType
+    from shelfwise.recommend import build_recommender
+    from shelfwise.recommend.hybrid import HybridConfig
+
+    products = [Product(id=f"v{i}", title="Strap top", attributes={"colour": c}) for i, c in enumerate("ABC")]
+    products += [Product(id="b", title="Belt"), Product(id="s", title="Scarf")]
+    catalog = Catalog(products)
+    events = [Event(f"u{n}", EventType.PURCHASE, float(n), f"v{n % 3}") for n in range(9)]
+    events += [Event("u0", EventType.PURCHASE, 20.0, "b"), Event("u1", EventType.PURCHASE, 21.0, "s")]
+    log = EventLog.from_events(events, catalog)
+    vectors = HashingEncoder(32).encode(catalog.texts())
+    rec = build_recommender(catalog, log, vectors)
+    titles = [catalog.products[i].title for i in rec.recommend("newcomer", 5).ids]
+    assert titles.count("Strap top") == 1 and len(titles) == 3
+    plain = build_recommender(catalog, log, vectors, HybridConfig(collapse_variants=False))
+    assert [catalog.products[i].title for i in plain.recommend("newcomer", 5).ids].count("Strap top") == 3

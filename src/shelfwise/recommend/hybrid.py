@@ -54,6 +54,7 @@ class HybridConfig:
     similar_weights: tuple[tuple[str, float], ...] = DEFAULT_SIMILAR
     popularity_penalty: float = 0.0
     half_life_days: float | None = None
+    collapse_variants: bool = True  # one item per product title in a list
     popularity: PopularityConfig = field(default_factory=PopularityConfig)
     cooccurrence: CooccurrenceConfig = field(default_factory=CooccurrenceConfig)
     als: ALSConfig = field(default_factory=ALSConfig)
@@ -177,8 +178,25 @@ class HybridRecommender(BaseRecommender):
         weights = dict(self.config.weights)
         fused = self.fuse(scores, weights, self.config.popularity_penalty)
         fused = np.where(fused > 0, fused, -np.inf).astype(np.float32)
-        res = Results.from_scores(fused, k, self.allowed(filters, ctx, exclude_seen))
+        res = self._top(fused, k, self.allowed(filters, ctx, exclude_seen))
         return Recommendation(res.ids, res.scores, self._pick_reasons(ctx, res.ids.tolist(), scores, weights))
+
+    def _top(self, fused: FloatArray, k: int, mask: npt.NDArray[np.bool_]) -> Results:
+        """Top-``k``; with ``collapse_variants``, one item per product title (colour/size variants
+        of one product would otherwise fill a list)."""
+        if not self.config.collapse_variants:
+            return Results.from_scores(fused, k, mask)
+        wide = Results.from_scores(fused, 4 * k, mask)
+        titles: set[str] = set()
+        keep: list[int] = []
+        for j, row in enumerate(wide.ids.tolist()):
+            title = self.catalog.products[row].title.strip().lower()
+            if title not in titles:
+                titles.add(title)
+                keep.append(j)
+                if len(keep) == k:
+                    break
+        return Results(wide.ids[keep], wide.scores[keep])
 
     def similar(self, item: int, k: int = 10, filters: Filters | None = None) -> Recommendation:
         """Related items: co-occurrence, ALS item factors and text similarity fused."""
@@ -187,7 +205,7 @@ class HybridRecommender(BaseRecommender):
         fused = self.fuse(scores, weights, 0.0)
         mask = self.allowed(filters)
         mask[item] = False
-        res = Results.from_scores(np.where(fused > 0, fused, -np.inf), k, mask)
+        res = self._top(np.where(fused > 0, fused, -np.inf).astype(np.float32), k, mask)
         return Recommendation(
             res.ids, res.scores, self._pick_reasons(Context.of([item]), res.ids.tolist(), scores, weights)
         )
