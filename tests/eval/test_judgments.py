@@ -15,11 +15,12 @@ def test_load_judgments_errors_name_rows(tmp_path: Path) -> None:
     j = tmp_path / "j.csv"
     j.write_text("query_id,item_id,grade\n1,p1,2\n1,p2,x\n9,p1,1\n1,p3,-1\n", encoding="utf-8")
     with pytest.raises(DataError) as exc:
-        load_judgments(q, j)
+        load_judgments(q, j, strict=True)
     msg = str(exc.value)
     assert "row 2" in msg and "'query'" in msg and "'grade'" in msg and "unknown query id" in msg
-    ok = load_judgments(q, j, strict=False)
+    ok = load_judgments(q, j)
     assert ok.relevance == {"1": {"p1": 2.0}}
+    assert [(e.row, e.field) for e in ok.errors] == [(2, "query"), (2, "grade"), (3, "query_id"), (4, "grade")]
 
 
 def test_attribute_judgments_and_eval(tiny_catalog: Catalog, tiny_searcher: HybridSearcher, tmp_path: Path) -> None:

@@ -34,6 +34,8 @@ def run_search(args: argparse.Namespace) -> int:
     if bad:
         raise ValueError(f"--modes: unknown {bad}; choose from {MODES}")
     judgments = load_judgments(args.queries, args.judgments)
+    for err in judgments.errors[:10]:
+        print(f"  skipped: {err}")
     cl = load_catalog_arg(args)
     encoder = load_encoder(args.encoder, args.cache)
     config = SearchConfig(fusion=args.fusion, dense_weight=args.dense_weight)

@@ -31,6 +31,7 @@ class Judgments:
 
     queries: dict[str, str]
     relevance: dict[str, dict[str, float]]
+    errors: tuple[RowError, ...] = ()  # bad rows skipped when loaded (see load_judgments)
 
     def __post_init__(self) -> None:
         missing = set(self.relevance) - set(self.queries)
@@ -77,8 +78,9 @@ class Judgments:
         )
 
 
-def load_judgments(queries_path: str | Path, judgments_path: str | Path, *, strict: bool = True) -> Judgments:
-    """Load and validate query and judgment files; raises :class:`DataError` listing every bad row."""
+def load_judgments(queries_path: str | Path, judgments_path: str | Path, *, strict: bool = False) -> Judgments:
+    """Load and validate query and judgment files. Bad rows are skipped and listed in
+    ``Judgments.errors`` (file, row, field); ``strict=True`` raises :class:`DataError` listing them all."""
     errors: list[RowError] = []
     queries: dict[str, str] = {}
     qf = str(queries_path)
@@ -117,7 +119,7 @@ def load_judgments(queries_path: str | Path, judgments_path: str | Path, *, stri
         relevance[str(qid).strip()][str(item).strip()] = g
     if errors and strict:
         raise DataError(errors, f"{len(errors)} bad rows in {qf} / {jf}")
-    return Judgments(queries, dict(relevance))
+    return Judgments(queries, dict(relevance), tuple(errors))
 
 
 def attribute_judgments(
