@@ -62,7 +62,12 @@ def test_demo_end_to_end_on_tiny_data(tmp_path: Path) -> None:
     res = run_demo(
         DemoConfig(data_dir=data, out_dir=out, encoder="hashing", multilingual=None, cache=None), log=logs.append
     )
-    assert set(res.metrics) == {"bm25", "dense", "hybrid"}
+    assert set(res.metrics) == {"bm25", "dense", "hybrid", "hybrid + LTR rerank"}
+    assert (out / "index" / "reranker" / "ltr.json").exists()
+    from shelfwise.cli.serve_cmd import load_shelf
+
+    served = load_shelf(out / "index", "hashing")
+    assert served.searcher.reranker is not None and len(served.searcher.search("black trousers", 3)) == 3
     assert all(0.0 < m["ndcg@10"] <= 1.0 for m in res.metrics.values())
     saved = json.loads((out / "search_eval.json").read_text())
     assert saved["search"] == res.metrics

@@ -65,3 +65,17 @@ def test_reranker_protocol_save_load_and_improves(
 def test_fit_rejects_unlabelled_groups() -> None:
     with pytest.raises(ValueError, match="differently graded"):
         PairwiseRanker().fit([np.zeros((3, 2), dtype=np.float32)], [np.zeros(3)])
+
+
+def test_reranker_save_load_roundtrip(tiny_searcher: HybridSearcher, tmp_path: Path) -> None:
+    from shelfwise.rank import LTRReranker
+
+    pop = np.arange(len(tiny_searcher.catalog), dtype=np.float64)
+    rr = fit_reranker(tiny_searcher, QUERIES, REL, popularity=pop, config=LTRConfig(depth=12))
+    rr.save(tmp_path / "rr")
+    again = LTRReranker.load(tmp_path / "rr", tiny_searcher)
+    res = tiny_searcher.search("black dress", 12)
+    a, b = rr.rerank("black dress", res), again.rerank("black dress", res)
+    assert a.ids.tolist() == b.ids.tolist() and np.allclose(a.scores, b.scores)
+    with pytest.raises(FileNotFoundError, match="not a saved reranker"):
+        LTRReranker.load(tmp_path, tiny_searcher)

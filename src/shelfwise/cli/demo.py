@@ -31,9 +31,9 @@ def run(args: argparse.Namespace) -> int:
             multilingual=None if args.multilingual == "none" else args.multilingual,
         )
     )
-    print(f"{'mode':<8} {'NDCG@10':>8} {'R@100':>8} {'MRR':>8}")
+    print(f"{'mode':<20} {'NDCG@10':>8} {'R@100':>8} {'MRR':>8}")
     for mode, m in result.metrics.items():
-        print(f"{mode:<8} {m['ndcg@10']:>8.4f} {m['recall@100']:>8.4f} {m['mrr']:>8.4f}")
+        print(f"{mode:<20} {m['ndcg@10']:>8.4f} {m['recall@100']:>8.4f} {m['mrr']:>8.4f}")
     print("recommendations: " + ", ".join(f"{k} {v:.3f}" for k, v in result.recommend_metrics.items()))
     print(f"report: {args.out / 'report.md'}; metrics: {args.out / 'search_eval.json'}")
     if not args.no_serve:

@@ -8,6 +8,7 @@ from pathlib import Path
 from shelfwise.catalog.schema import Catalog
 from shelfwise.cli.common import load_event_log
 from shelfwise.encode.registry import load_encoder
+from shelfwise.rank.ltr import LTRReranker
 from shelfwise.recommend.hybrid import HybridRecommender, build_recommender
 from shelfwise.retrieve.hybrid import HybridSearcher
 from shelfwise.shelf import Shelf, enable_live
@@ -60,6 +61,8 @@ def load_shelf(
     catalog = Catalog.load(Path(index) / "catalog.parquet")
     multi = load_encoder(multilingual) if multilingual else None
     searcher = HybridSearcher.load(index, catalog, load_encoder(encoder), multilingual=multi)
+    if (Path(index) / "reranker").exists():
+        searcher.reranker = LTRReranker.load(Path(index) / "reranker", searcher)
     shelf = Shelf(catalog=catalog, searcher=searcher)
     if recommender is not None:
         rec = HybridRecommender.load(recommender, catalog, searcher.item_vectors, searcher.encoder)

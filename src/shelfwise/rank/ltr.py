@@ -123,6 +123,21 @@ class LTRReranker:
         self.extractor = extractor
         self.model = model
 
+    def save(self, path: str | Path) -> None:
+        """Model weights (npz + JSON) and the popularity feature it was trained with."""
+        self.model.save(path)
+        np.save(Path(path) / "log_popularity.npy", self.extractor.log_popularity, allow_pickle=False)
+
+    @classmethod
+    def load(cls, path: str | Path, searcher: HybridSearcher) -> LTRReranker:
+        """A saved reranker bound to ``searcher`` (its catalog, BM25 and vectors feed the features)."""
+        p = Path(path)
+        if not (p / "ltr.json").exists() or not (p / "log_popularity.npy").exists():
+            raise FileNotFoundError(f"{p}: not a saved reranker (needs ltr.json, ltr_weights.npz, log_popularity.npy)")
+        log_pop = np.load(p / "log_popularity.npy", allow_pickle=False)
+        extractor = FeatureExtractor(searcher.catalog, searcher, np.expm1(log_pop))
+        return cls(extractor, PairwiseRanker.load(p))
+
     def rerank(self, query: str, results: Results) -> Results:
         if len(results) == 0:
             return results
