@@ -38,6 +38,11 @@ def test_index_then_eval_search(tmp_path: Path) -> None:
         == 0
     )
     res = json.loads(out.read_text())["metrics"]
+    assert main(["index", *common, "--out", str(tmp_path / "idx2"), "--queries", str(q), "--judgments", str(j)]) == 0
+    from shelfwise.cli.serve_cmd import load_shelf
+
+    assert load_shelf(tmp_path / "idx2", "hashing").searcher.reranker is not None
+    assert load_shelf(tmp_path / "idx", "hashing").searcher.reranker is None
     assert set(res) == {"bm25", "dense", "hybrid"}
     assert res["bm25"]["ndcg@10"] == 1.0 and res["bm25"]["queries"] == 2
 

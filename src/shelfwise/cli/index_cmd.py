@@ -1,12 +1,17 @@
-"""``shelfwise index``: build and save the search indexes for a catalog."""
+"""``shelfwise index``: build and save the search indexes for a catalog (and, given judged
+queries, train the learning-to-rank reranker that ``shelfwise serve`` then uses)."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from shelfwise.cli.common import add_catalog_args, load_catalog_arg
+import numpy as np
+
+from shelfwise.cli.common import add_catalog_args, load_catalog_arg, load_event_log
 from shelfwise.encode.registry import load_encoder
+from shelfwise.eval.judgments import load_judgments
+from shelfwise.rank.ltr import fit_reranker
 from shelfwise.retrieve.hybrid import HybridSearcher
 
 
@@ -14,13 +19,30 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("index", help="build BM25 + vector indexes for a catalog")
     add_catalog_args(p)
     p.add_argument("--out", type=Path, required=True, help="index folder to write")
+    p.add_argument("--queries", type=Path, default=None, help="judged queries (query_id, query): train the reranker")
+    p.add_argument("--judgments", type=Path, default=None, help="graded judgments (query_id, item_id, grade)")
+    p.add_argument("--events", type=Path, default=None, help="behaviour events: popularity feature of the reranker")
+    p.add_argument("--event-fields", type=Path, default=None, help="JSON mapping of columns to event fields")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if (args.queries is None) != (args.judgments is None):
+        raise ValueError("--queries and --judgments go together")
     cl = load_catalog_arg(args)
     searcher = HybridSearcher.build(cl.catalog, load_encoder(args.encoder, args.cache), progress=True)
     searcher.save(args.out)
     cl.catalog.save(Path(args.out) / "catalog.parquet")
     print(f"indexed {len(cl.catalog)} products into {args.out}")
+    if args.queries is not None:
+        judgments = load_judgments(args.queries, args.judgments)
+        for err in judgments.errors[:10]:
+            print(f"  skipped: {err}")
+        popularity = None
+        if args.events is not None:
+            log = load_event_log(args.events, args.event_fields, cl.catalog)
+            popularity = np.bincount(log.item[log.item >= 0], minlength=len(cl.catalog)).astype(np.float64)
+        reranker = fit_reranker(searcher, judgments.queries, judgments.relevance, popularity=popularity)
+        reranker.save(Path(args.out) / "reranker")
+        print(f"trained the reranker on {len(judgments.judged())} judged queries")
     return 0
