@@ -109,6 +109,11 @@ def test_save_load_roundtrip(tmp_path: Path) -> None:
     ucb.update(np.array([1]), np.array([1.0]))
     ucb.save(tmp_path / "ucb")
     assert UCB1.load(tmp_path / "ucb").wins[1] == 1.0
+    eps = EpsilonGreedy(2, EpsilonGreedyConfig(epsilon=0.3))
+    eps.update(np.array([0, 0]), np.array([1.0, 0.0]))
+    eps.save(tmp_path / "eps")
+    eps_back = EpsilonGreedy.load(tmp_path / "eps")
+    assert eps_back.config.epsilon == 0.3 and eps_back.plays[0] == 2.0 and eps_back.wins[0] == 1.0
     with pytest.raises(ValueError, match="not 'ucb1'"):
         UCB1.load(tmp_path / "ts")
     assert "pickle" not in (tmp_path / "ts" / "policy.json").read_text()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Self
 
 import numpy as np
 
@@ -32,7 +33,12 @@ class ThompsonConfig:
 
 
 class _Counts:
-    """Plays and summed rewards per arm."""
+    """Plays and summed rewards per arm, and the shared save/load of that state.
+
+    Subclasses set ``KIND`` and implement ``_from_state`` (construct from saved config/arrays)."""
+
+    KIND = ""
+    config: Any
 
     def __init__(self, n_arms: int) -> None:
         if n_arms < 1:
@@ -49,8 +55,28 @@ class _Counts:
     def means(self) -> FloatArray:
         return np.divide(self.wins, self.plays, out=np.zeros(self.n_arms), where=self.plays > 0)
 
+    def _extra_state(self) -> dict[str, np.ndarray]:
+        return {}
+
+    def save(self, path: str | Path) -> None:
+        arrays = {"plays": self.plays, "wins": self.wins, **self._extra_state()}
+        save_state(path, self.KIND, self.config, {"n_arms": self.n_arms}, arrays)
+
+    @classmethod
+    def _from_state(cls, n_arms: int, config: dict[str, Any], arrays: dict[str, np.ndarray]) -> Self:
+        raise NotImplementedError
+
+    @classmethod
+    def load(cls, path: str | Path) -> Self:
+        meta, z = load_state(path, cls.KIND)
+        pol = cls._from_state(int(meta["n_arms"]), meta["config"], z)
+        pol.plays, pol.wins = z["plays"], z["wins"]
+        return pol
+
 
 class BernoulliTS(_Counts):
+    KIND = "bernoulli_ts"
+
     def __init__(
         self,
         n_arms: int,
@@ -93,16 +119,12 @@ class BernoulliTS(_Counts):
             done += m
         return counts / n_sim
 
-    def save(self, path: str | Path) -> None:
-        arrays = {"plays": self.plays, "wins": self.wins, "alpha": self.alpha, "beta": self.beta}
-        save_state(path, "bernoulli_ts", self.config, {"n_arms": self.n_arms}, arrays)
+    def _extra_state(self) -> dict[str, np.ndarray]:
+        return {"alpha": self.alpha, "beta": self.beta}
 
     @classmethod
-    def load(cls, path: str | Path) -> BernoulliTS:
-        meta, z = load_state(path, "bernoulli_ts")
-        pol = cls(int(meta["n_arms"]), ThompsonConfig(**meta["config"]), alpha=z["alpha"], beta=z["beta"])
-        pol.plays, pol.wins = z["plays"], z["wins"]
-        return pol
+    def _from_state(cls, n_arms: int, config: dict[str, Any], arrays: dict[str, np.ndarray]) -> Self:
+        return cls(n_arms, ThompsonConfig(**config), alpha=arrays["alpha"], beta=arrays["beta"])
 
 
 _UNPLAYED = 1e6  # an unplayed arm's score: above any reachable bound, so it is tried first
@@ -121,6 +143,8 @@ class UCBConfig:
 
 
 class UCB1(_Counts):
+    KIND = "ucb1"
+
     def __init__(self, n_arms: int, config: UCBConfig | None = None) -> None:
         super().__init__(n_arms)
         self.config = config or UCBConfig()
@@ -137,15 +161,9 @@ class UCB1(_Counts):
         tie = self.rng.random((n_rounds, self.n_arms)) * 1e-6  # random order among unplayed / tied arms
         return top_k(self.scores()[None, :] + tie, k, mask)
 
-    def save(self, path: str | Path) -> None:
-        save_state(path, "ucb1", self.config, {"n_arms": self.n_arms}, {"plays": self.plays, "wins": self.wins})
-
     @classmethod
-    def load(cls, path: str | Path) -> UCB1:
-        meta, z = load_state(path, "ucb1")
-        pol = cls(int(meta["n_arms"]), UCBConfig(**meta["config"]))
-        pol.plays, pol.wins = z["plays"], z["wins"]
-        return pol
+    def _from_state(cls, n_arms: int, config: dict[str, Any], arrays: dict[str, np.ndarray]) -> Self:
+        return cls(n_arms, UCBConfig(**config))
 
 
 @dataclass(frozen=True)
@@ -163,6 +181,8 @@ class EpsilonGreedyConfig:
 class EpsilonGreedy(_Counts):
     """Exploits the best empirical mean (unplayed arms count as 0, ties broken at random)."""
 
+    KIND = "epsilon_greedy"
+
     def __init__(self, n_arms: int, config: EpsilonGreedyConfig | None = None) -> None:
         super().__init__(n_arms)
         self.config = config or EpsilonGreedyConfig()
@@ -177,13 +197,6 @@ class EpsilonGreedy(_Counts):
         s = np.where(explore[:, None], noise, greedy)
         return top_k(s, k, mask)
 
-    def save(self, path: str | Path) -> None:
-        arrays = {"plays": self.plays, "wins": self.wins}
-        save_state(path, "epsilon_greedy", self.config, {"n_arms": self.n_arms}, arrays)
-
     @classmethod
-    def load(cls, path: str | Path) -> EpsilonGreedy:
-        meta, z = load_state(path, "epsilon_greedy")
-        pol = cls(int(meta["n_arms"]), EpsilonGreedyConfig(**meta["config"]))
-        pol.plays, pol.wins = z["plays"], z["wins"]
-        return pol
+    def _from_state(cls, n_arms: int, config: dict[str, Any], arrays: dict[str, np.ndarray]) -> Self:
+        return cls(n_arms, EpsilonGreedyConfig(**config))
