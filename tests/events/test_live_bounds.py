@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from _doubles import Recorder
 
 from shelfwise.catalog import Catalog
 from shelfwise.events import (
@@ -19,14 +20,6 @@ from shelfwise.events import (
     LiveCooccurrence,
     parse_event_rows,
 )
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.seen: list[Event] = []
-
-    def update(self, events: Sequence[Event]) -> None:
-        self.seen.extend(events)
 
 
 class FlakyOnce(Recorder):

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pytest
+from _doubles import Broken, Recorder
 
 from shelfwise.catalog import Catalog
 from shelfwise.events import (
@@ -24,21 +24,6 @@ from shelfwise.events import (
     parse_event_rows,
     updatables,
 )
-
-
-class Recorder:
-    """Updatable test double: remembers every event it was given."""
-
-    def __init__(self) -> None:
-        self.seen: list[Event] = []
-
-    def update(self, events: Sequence[Event]) -> None:
-        self.seen.extend(events)
-
-
-class Broken:
-    def update(self, events: Sequence[Event]) -> None:
-        raise RuntimeError("boom")
 
 
 def _vectors(n: int) -> np.ndarray:
