@@ -26,3 +26,11 @@ def test_bm25_retrieve_mask_and_roundtrip(tmp_path: Path) -> None:
     idx.save(tmp_path / "bm25")
     again = BM25Index.load(tmp_path / "bm25")
     assert np.allclose(again.scores("black belt"), idx.scores("black belt"))
+
+
+def test_last_query_scores_memoised_read_only() -> None:
+    idx = BM25Index().fit(["black slim trousers", "blue jeans"])
+    a = idx.scores("black")
+    assert idx.scores("black") is a and not a.flags.writeable
+    b = idx.scores("jeans")
+    assert b is not a and b[1] > 0 and b[0] == 0

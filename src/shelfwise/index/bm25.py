@@ -48,6 +48,7 @@ class BM25Index:
         self.tokenizer = tokenizer or Tokenizer()
         self._model: Any = None
         self.n_docs = 0
+        self._last: tuple[str, npt.NDArray[np.float32]] | None = None
 
     def fit(self, texts: Sequence[str], *, progress: bool = False) -> BM25Index:
         bm25s = _bm25s()
@@ -55,16 +56,28 @@ class BM25Index:
         self._model = bm25s.BM25(k1=self.config.k1, b=self.config.b, method=self.config.method)
         self._model.index(tokens, show_progress=progress)
         self.n_docs = len(texts)
+        self._last = None
         return self
 
     def scores(self, query: str) -> npt.NDArray[np.float32]:
-        """BM25 score of every document for ``query`` (zeros when no term matches)."""
+        """BM25 score of every document for ``query`` (zeros when no term matches); read-only.
+
+        The last query's scores are memoised: first-stage fusion and the reranker's features both
+        need them within one search."""
         if self._model is None:
             raise RuntimeError("BM25Index is not fitted")
+        last = self._last
+        if last is not None and last[0] == query:
+            return last[1]
         toks = self.tokenizer(query)
-        if not toks:
-            return np.zeros(self.n_docs, dtype=np.float32)
-        return np.asarray(self._model.get_scores(toks), dtype=np.float32)
+        out = (
+            np.zeros(self.n_docs, dtype=np.float32)
+            if not toks
+            else np.asarray(self._model.get_scores(toks), dtype=np.float32)
+        )
+        out.flags.writeable = False
+        self._last = (query, out)  # one atomic assignment: safe across request threads
+        return out
 
     def retrieve(self, query: str, k: int = 10, mask: npt.NDArray[np.bool_] | None = None) -> Results:
         s = self.scores(query)
