@@ -7,10 +7,13 @@ import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from shelfwise.errors import MissingExtraError
 
-_CSS = (
+CSS = (
     "body{font-family:system-ui,sans-serif;max-width:980px;margin:2rem auto;color:#222}"
     "table{border-collapse:collapse;margin:.5rem 0}td,th{border:1px solid #ddd;padding:.3rem .6rem;text-align:right}"
     "th:first-child,td:first-child{text-align:left}img{max-width:100%;border:1px solid #eee;margin:.5rem 0}"
@@ -27,36 +30,53 @@ class Section:
     images: Sequence[Path] = field(default_factory=list)
 
 
-def _cell(v: object) -> str:
-    return f"{v:.4f}" if isinstance(v, float) else html.escape(str(v))
+def fmt_cell(v: object) -> str:
+    """Floats to 5 significant digits (values span 1e-5 .. 1e4 across reports), the rest escaped."""
+    if isinstance(v, float | np.floating):
+        return f"{float(v):.5g}"
+    return html.escape(str(v))
+
+
+def html_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{fmt_cell(c)}</td>" for c in r) + "</tr>" for r in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def pyplot() -> Any:
+    """matplotlib.pyplot on the Agg backend (no display), or an error naming the extra."""
+    try:
+        import matplotlib
+    except ImportError as exc:
+        raise MissingExtraError("matplotlib", "report") from exc
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 def render_html(title: str, sections: Sequence[Section]) -> str:
-    parts = [f"<!doctype html><meta charset='utf-8'><title>{html.escape(title)}</title><style>{_CSS}</style>",
-             f"<h1>{html.escape(title)}</h1>"]
+    parts = [
+        f"<!doctype html><meta charset='utf-8'><title>{html.escape(title)}</title><style>{CSS}</style>",
+        f"<h1>{html.escape(title)}</h1>",
+    ]
     for s in sections:
         parts.append(f"<h2>{html.escape(s.title)}</h2>")
         if s.rows:
-            parts.append("<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in s.header) + "</tr>")
-            parts += ["<tr>" + "".join(f"<td>{_cell(v)}</td>" for v in r) + "</tr>" for r in s.rows]
-            parts.append("</table>")
+            parts.append(html_table(s.header, s.rows))
         parts += [f"<p class='note'>{html.escape(n)}</p>" for n in s.notes]
         for img in s.images:
             data = base64.b64encode(Path(img).read_bytes()).decode()
-            parts.append(f"<figure><img alt='{html.escape(Path(img).name)}' src='data:image/png;base64,{data}'>"
-                         f"<figcaption class='note'>{html.escape(Path(img).name)}</figcaption></figure>")
+            parts.append(
+                f"<figure><img alt='{html.escape(Path(img).name)}' src='data:image/png;base64,{data}'>"
+                f"<figcaption class='note'>{html.escape(Path(img).name)}</figcaption></figure>"
+            )
     return "\n".join(parts) + "\n"
 
 
 def bar_chart(path: str | Path, title: str, groups: Sequence[str], series: Mapping[str, Sequence[float]]) -> Path:
     """Grouped bars: one group per metric, one bar per series (system). Writes a PNG."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError as exc:
-        raise MissingExtraError("matplotlib", "report") from exc
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7.5, 3.6))
     width = 0.8 / max(len(series), 1)
     for i, (name, vals) in enumerate(series.items()):

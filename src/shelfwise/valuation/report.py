@@ -11,13 +11,10 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
-from shelfwise.errors import MissingExtraError
+from shelfwise.eval.report import CSS, html_table, pyplot
 from shelfwise.valuation.base import Values
 from shelfwise.valuation.removal import RemovalCurve
 from shelfwise.valuation.suggest import Suggestions
@@ -83,13 +80,13 @@ class ValuationReport:
         e = html.escape
         parts = [
             f"<!doctype html><meta charset='utf-8'><title>{e(self.title)}</title>",
-            _STYLE,
+            f"<style>{CSS}</style>",
             f"<h1>{e(self.title)}</h1>",
         ]
         parts += [f"<p>{e(n)}</p>" for n in self.notes]
         if self.metrics:
             parts.append(
-                "<h2>Key figures</h2>" + _table(("figure", "value"), [(k, v) for k, v in self.metrics.items()])
+                "<h2>Key figures</h2>" + html_table(("figure", "value"), [(k, v) for k, v in self.metrics.items()])
             )
         parts += [f"<img src='{e(i)}' alt='{e(i)}'>" for i in images]
         for key, c in self.curves.items():
@@ -98,59 +95,34 @@ class ValuationReport:
                 for f, lo, r, sd, hi in zip(c.fractions, c.lowest, c.random_mean, c.random_std, c.highest, strict=True)
             ]
             parts.append(f"<h2>Removal: {e(key)}</h2>")
-            parts.append(_table(("removed", "lowest first", "random (mean)", "random (std)", "highest first"), rows))
+            parts.append(
+                html_table(("removed", "lowest first", "random (mean)", "random (std)", "highest first"), rows)
+            )
         for key, v in self.values.items():
             parts.append(
                 f"<h2>{e(key)}</h2><p>{len(v)} players, {v.evaluations} evaluations, {v.seconds:.2f} s"
                 f"{'' if v.converged else ', NOT converged'}</p>"
             )
-            parts.append("<h3>Most valuable</h3>" + _table(("name", "value", "size"), v.table(self.top_n)))
+            parts.append("<h3>Most valuable</h3>" + html_table(("name", "value", "size"), v.table(self.top_n)))
             parts.append(
-                "<h3>Least valuable</h3>" + _table(("name", "value", "size"), v.table(self.top_n, lowest_first=True))
+                "<h3>Least valuable</h3>"
+                + html_table(("name", "value", "size"), v.table(self.top_n, lowest_first=True))
             )
         if self.suggestions is not None:
             parts.append("<h2>Label next</h2>")
-            parts.append(_table(("group", "expected gain", "unlabelled items"), self.suggestions.ranked(self.top_n)))
+            parts.append(
+                html_table(("group", "expected gain", "unlabelled items"), self.suggestions.ranked(self.top_n))
+            )
         return "\n".join(parts)
-
-
-_STYLE = (
-    "<style>body{font-family:sans-serif;max-width:1000px;margin:2em auto}table{border-collapse:collapse;"
-    "margin:.5em 0}td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}td:first-child{text-align:left}"
-    "img{max-width:100%}</style>"
-)
 
 
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "values"
 
 
-def _fmt(v: object) -> str:
-    if isinstance(v, float | np.floating):
-        return f"{float(v):.5g}"
-    return html.escape(str(v))
-
-
-def _table(header: tuple[str, ...], rows: Sequence[Sequence[object]]) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{_fmt(c)}</td>" for c in r) + "</tr>" for r in rows)
-    return f"<table><tr>{head}</tr>{body}</table>"
-
-
-def _pyplot():  # type: ignore[no-untyped-def]
-    try:
-        import matplotlib
-    except ImportError as exc:
-        raise MissingExtraError("matplotlib", "report") from exc
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def plot_distributions(values: dict[str, Values], path: Path) -> Path:
     """One histogram per valuation (value per player)."""
-    plt = _pyplot()
+    plt = pyplot()
     n = len(values)
     cols = min(n, 3)
     rows = (n + cols - 1) // cols
@@ -169,7 +141,7 @@ def plot_distributions(values: dict[str, Values], path: Path) -> Path:
 
 
 def plot_removal(curve: RemovalCurve, path: Path, title: str, ylabel: str = "test metric") -> Path:
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
     x = curve.fractions * 100
     ax.plot(x, curve.lowest, "o-", color="#2a9d3f", label=f"remove lowest {curve.method} first")
