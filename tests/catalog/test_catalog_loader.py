@@ -98,5 +98,7 @@ def test_filters(tiny_catalog: Catalog) -> None:
     m = tiny_catalog.mask(Filters(attributes=(("colour", "black"),), category=("Women",)))
     assert m is not None and {tiny_catalog.ids[i] for i in m.nonzero()[0]} == {"p6"}
     assert tiny_catalog.mask(Filters()) is None
+    none = tiny_catalog.mask(Filters(attributes=(("no-such-key", "x"),)))
+    assert none is not None and not none.any() and "no-such-key" not in tiny_catalog._attr_cols
     with pytest.raises(ValueError):
         Filters(price_min=10, price_max=5)

@@ -95,6 +95,8 @@ class Catalog:
         self.in_stock = np.array([p.in_stock for p in self.products], dtype=bool)
         self._brand = np.array([p.brand.lower() for p in self.products], dtype=object)
         self._cat_cache: dict[tuple[str, ...], BoolArray] = {}
+        self._attr_keys = frozenset(k for p in self.products for k in p.attributes)
+        self._attr_cols: dict[str, npt.NDArray[np.object_]] = {}
         self._all = np.ones(n, dtype=bool)
 
     def __len__(self) -> int:
@@ -145,9 +147,18 @@ class Catalog:
         if filters.in_stock:
             m &= self.in_stock
         for key, value in filters.attributes:
-            v = value.lower()
-            m &= np.array([p.attributes.get(key, "").lower() == v for p in self.products], dtype=bool)
+            m &= self.attribute_column(key) == value.lower()
         return m
+
+    def attribute_column(self, key: str) -> npt.NDArray[np.object_]:
+        """Lower-cased values of attribute ``key`` per row ("" where absent); built once per key the
+        catalog actually has, so request-supplied keys cannot grow memory."""
+        col = self._attr_cols.get(key)
+        if col is None:
+            col = np.array([p.attributes.get(key, "").lower() for p in self.products], dtype=object)
+            if key in self._attr_keys:
+                self._attr_cols[key] = col
+        return col
 
     # --- persistence (Parquet, no pickle) -------------------------------------------------
     def save(self, path: str | Path) -> None:
