@@ -14,7 +14,7 @@ from functools import lru_cache
 from typing import Any
 
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_TOKEN_RE = re.compile(rf"[{_CJK}]+|[^\W_]+", re.UNICODE)
+_TOKEN_RE = re.compile(rf"[{_CJK}]+|[^\W_{_CJK}]+", re.UNICODE)  # a Latin/digit run never swallows CJK
 _CJK_RE = re.compile(rf"^[{_CJK}]+$")
 
 STOPWORDS_EN = frozenset(
