@@ -21,7 +21,7 @@ def live_client(tmp_path: Path, tiny_catalog: Catalog, tiny_searcher: HybridSear
     shelf = Shelf(catalog=tiny_catalog, searcher=tiny_searcher)
     cons = enable_live(shelf, EventStore(tmp_path / "ev.sqlite"), explore_share=0).consumer
     try:
-        yield TestClient(create_app(shelf))
+        yield TestClient(create_app(shelf), base_url="http://localhost")
     finally:
         cons.stop()
 
@@ -29,7 +29,15 @@ def live_client(tmp_path: Path, tiny_catalog: Catalog, tiny_searcher: HybridSear
 def test_single_and_batch(live_client: TestClient) -> None:
     r = live_client.post("/events", json={"user_id": "u1", "type": "click", "item_id": "p5"}, params={"wait_ms": 1000})
     assert r.status_code == 200
-    assert r.json() == {"accepted": 1, "rejected": 0, "first_seq": 1, "last_seq": 1, "applied": True, "errors": []}
+    assert r.json() == {
+        "accepted": 1,
+        "duplicates": 0,
+        "rejected": 0,
+        "first_seq": 1,
+        "last_seq": 1,
+        "applied": True,
+        "errors": [],
+    }
     batch = [
         {"user_id": "u2", "type": "view", "item_id": "p1", "timestamp": 1700000000},
         {"user_id": "u2", "type": "view", "item_id": "zzz"},
@@ -58,7 +66,7 @@ def test_rejections(live_client: TestClient, tiny_catalog: Catalog) -> None:
 
 
 def test_no_consumer_is_503(tiny_catalog: Catalog, tiny_searcher: HybridSearcher) -> None:
-    c = TestClient(create_app(Shelf(catalog=tiny_catalog, searcher=tiny_searcher)))
+    c = TestClient(create_app(Shelf(catalog=tiny_catalog, searcher=tiny_searcher)), base_url="http://localhost")
     assert c.post("/events", json={"user_id": "u", "type": "view", "item_id": "p1"}).status_code == 503
 
 
@@ -75,7 +83,7 @@ def test_event_reflected_in_personalised_search(
     shelf = Shelf(catalog=tiny_catalog, searcher=searcher)
     cons = enable_live(shelf, EventStore(tmp_path / "e.sqlite"), explore_share=0).consumer
     try:
-        c = TestClient(create_app(shelf))
+        c = TestClient(create_app(shelf), base_url="http://localhost")
         q = {"q": "black", "user": "shopper", "k": 4}
         before = [it["id"] for it in c.get("/search", params=q).json()["items"]]
         target = before[-1]
@@ -93,9 +101,11 @@ def test_far_future_timestamp_rejected_and_drops_in_stats(live_client: TestClien
         {"user_id": "u", "type": "view", "item_id": "p2", "timestamp": future},
     ]
     body = live_client.post("/events", json=batch, params={"wait_ms": 1000}).json()
-    assert body["accepted"] == 1 and body["applied"] and [(e["index"], e["field"]) for e in body["errors"]] == [
-        (1, "timestamp")
-    ]
+    assert (
+        body["accepted"] == 1
+        and body["applied"]
+        and [(e["index"], e["field"]) for e in body["errors"]] == [(1, "timestamp")]
+    )
     r = live_client.post("/events", json=batch[1:])
     assert r.status_code == 422 and "ahead of the server clock" in r.text
     stats = live_client.get("/events/stats").json()

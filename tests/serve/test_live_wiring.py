@@ -21,10 +21,13 @@ def test_event_changes_recommendations_and_search(
     shelf = Shelf(tiny_catalog, tiny_searcher, tiny_log, recommender=rec, user_profiles=rec.profiles)
     consumer = enable_live(shelf, tmp_path / "events.sqlite", explore_share=0.2).consumer
     try:
-        client = TestClient(create_app(shelf))
+        client = TestClient(create_app(shelf), base_url="http://localhost")
         before = client.get("/search", params={"q": "dress", "k": 3, "user": "newbie"}).json()["items"]
-        r = client.post("/events", params={"wait_ms": 2000},
-                        json={"user_id": "newbie", "type": "purchase", "item_id": "p1", "session_id": "s9"})
+        r = client.post(
+            "/events",
+            params={"wait_ms": 2000},
+            json={"user_id": "newbie", "type": "purchase", "item_id": "p1", "session_id": "s9"},
+        )
         assert r.status_code == 200 and r.json()["accepted"] == 1 and r.json()["applied"]
         items = client.get("/recommend/user/newbie", params={"k": 5}).json()["items"]
         ids = [it["id"] for it in items]

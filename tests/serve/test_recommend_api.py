@@ -22,7 +22,7 @@ def client(catalog: Catalog, searcher: HybridSearcher, log: EventLog, with_recom
         )
         shelf.recommender = rec
         shelf.user_profiles = rec.profiles
-    return TestClient(create_app(shelf))
+    return TestClient(create_app(shelf), base_url="http://localhost")
 
 
 def test_recommend_routes(tiny_catalog: Catalog, tiny_searcher: HybridSearcher, tiny_log: EventLog) -> None:

@@ -7,7 +7,7 @@ from shelfwise.shelf import Shelf
 
 
 def client(catalog: Catalog, searcher: HybridSearcher) -> TestClient:
-    return TestClient(create_app(Shelf(catalog=catalog, searcher=searcher)))
+    return TestClient(create_app(Shelf(catalog=catalog, searcher=searcher)), base_url="http://localhost")
 
 
 def test_search_health_docs(tiny_catalog: Catalog, tiny_searcher: HybridSearcher) -> None:

@@ -17,7 +17,7 @@ from shelfwise.valuation.report import ValuationReport
 
 def test_valuation_summary_route(tmp_path: Path, tiny_catalog: Catalog, tiny_searcher: HybridSearcher) -> None:
     shelf = Shelf(catalog=tiny_catalog, searcher=tiny_searcher, events=None)
-    c = TestClient(create_app(shelf))
+    c = TestClient(create_app(shelf), base_url="http://localhost")
     assert c.get("/valuation/summary").status_code == 404
     rep = ValuationReport("tiny")
     rep.values["groups: loo"] = Values("loo", "group", ("a", "b"), np.array([0.2, -0.1]))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from shelfwise.catalog.schema import Catalog
 from shelfwise.cli.common import load_event_log
@@ -12,6 +13,9 @@ from shelfwise.rank.ltr import LTRReranker
 from shelfwise.recommend.hybrid import HybridRecommender, build_recommender
 from shelfwise.retrieve.hybrid import HybridSearcher
 from shelfwise.shelf import Shelf, enable_live
+
+if TYPE_CHECKING:
+    from shelfwise.serve.config import ServeConfig
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -31,16 +35,20 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument(
         "--events-db", type=Path, default=None, help="SQLite event log; enables POST /events and real-time updates"
     )
+    from shelfwise.serve.runner import add_serve_options
+
+    add_serve_options(p)
     p.set_defaults(func=run)
 
 
-def serve_shelf(shelf: Shelf, host: str, port: int, report: Path | None = None) -> None:
-    import uvicorn
+def serve_shelf(
+    shelf: Shelf, host: str, port: int, report: Path | None = None, config: ServeConfig | None = None
+) -> None:
+    """Serve ``shelf``; without ``config``: bound to ``host``, keys from SHELFWISE_API_KEY, default limits."""
+    from shelfwise.serve.config import ServeConfig, load_api_keys
+    from shelfwise.serve.runner import run_server
 
-    from shelfwise.serve.app import create_app
-
-    print(f"serving on http://{host}:{port}  (API docs: /docs)")
-    uvicorn.run(create_app(shelf, report=report), host=host, port=port, log_level="warning")
+    run_server(shelf, config or ServeConfig(bind_host=host, api_keys=load_api_keys()), port, report)
 
 
 def load_shelf(
@@ -77,8 +85,11 @@ def load_shelf(
 
 
 def run(args: argparse.Namespace) -> int:
+    from shelfwise.serve.runner import config_from_args
+
+    config = config_from_args(args)  # bad keys or limits fail before the index loads
     shelf = load_shelf(args.index, args.encoder, args.events, args.event_fields, args.recommender, args.multilingual)
     if args.events_db is not None:
         enable_live(shelf, args.events_db)
-    serve_shelf(shelf, args.host, args.port)
+    serve_shelf(shelf, args.host, args.port, config=config)
     return 0

@@ -4,13 +4,20 @@ An ``append`` returns only after SQLite has committed with ``synchronous=FULL``,
 acknowledged event survives a process kill (and, with WAL + FULL, a power loss on a
 filesystem that honours fsync). Readers tail the log by sequence number; consumers keep
 their position in the ``offsets`` table so a restart resumes where it stopped.
+
+Idempotent appends: :meth:`EventStore.append_unique` takes an optional client ``event_id`` per
+event. A UNIQUE index on ``event_id`` (NULLs exempt) makes the log itself the dedupe record, so a
+retried batch is stored once even across restarts and across processes sharing the file; ids
+already stored, or repeated inside the batch, are reported as duplicates with the sequence number
+of the stored copy. Logs written before ``event_id`` existed gain the column on open.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from shelfwise.events.schema import Event, EventType
@@ -24,11 +31,42 @@ CREATE TABLE IF NOT EXISTS events (
     type INTEGER NOT NULL,
     timestamp REAL NOT NULL,
     session_id TEXT NOT NULL,
-    query TEXT NOT NULL
+    query TEXT NOT NULL,
+    event_id TEXT
 )
 """,
     "CREATE TABLE IF NOT EXISTS offsets (name TEXT PRIMARY KEY, seq INTEGER NOT NULL)",
 )
+_ID_INDEX = "CREATE UNIQUE INDEX IF NOT EXISTS events_event_id ON events(event_id) WHERE event_id IS NOT NULL"
+_INSERT = "INSERT INTO events (user_id, item_id, type, timestamp, session_id, query, event_id) VALUES (?,?,?,?,?,?,?)"
+_ID_LOOKUP_CHUNK = 500  # bound parameters per lookup query (SQLite's limit is 32766 on modern builds)
+
+
+@dataclass(frozen=True)
+class AppendResult:
+    """What :meth:`EventStore.append_unique` did. ``stored`` new events got the consecutive sequence
+    numbers ``first_seq .. last_seq`` (both 0 when none was new); ``duplicate_seqs`` holds, for each
+    event whose ``event_id`` was already in the log or earlier in the batch, the stored copy's
+    sequence number, in batch order; ``stored_mask[i]`` is True when batch event ``i`` was stored."""
+
+    first_seq: int
+    last_seq: int
+    stored: int
+    duplicate_seqs: tuple[int, ...]
+    stored_mask: tuple[bool, ...]
+
+    @property
+    def duplicates(self) -> int:
+        return len(self.duplicate_seqs)
+
+    @property
+    def max_seq(self) -> int:
+        """Highest sequence number covering every event of the batch (stored or duplicate)."""
+        return max((self.last_seq, *self.duplicate_seqs))
+
+
+def _row(e: Event, event_id: str | None) -> tuple[str, str, int, float, str, str, str | None]:
+    return (e.user_id, e.item_id, int(e.type), e.timestamp, e.session_id, e.query, event_id or None)
 
 
 class EventStore:
@@ -48,31 +86,81 @@ class EventStore:
             self._conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=FULL")
-            for stmt in _SCHEMA:
-                self._conn.execute(stmt)
+            self._conn.execute("BEGIN IMMEDIATE")  # schema + migration in one writer transaction
+            try:
+                for stmt in _SCHEMA:
+                    self._conn.execute(stmt)
+                cols = {r[1] for r in self._conn.execute("PRAGMA table_info(events)").fetchall()}
+                if "event_id" not in cols:  # a log written before idempotent appends existed
+                    self._conn.execute("ALTER TABLE events ADD COLUMN event_id TEXT")
+                self._conn.execute(_ID_INDEX)
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
 
     def append(self, events: Iterable[Event]) -> int:
         """Commit ``events`` atomically; return the sequence number of the last one (0 if none).
 
         The batch gets consecutive sequence numbers ``last - len(batch) + 1 .. last``.
         """
-        rows = [(e.user_id, e.item_id, int(e.type), e.timestamp, e.session_id, e.query) for e in events]
-        if not rows:
+        batch = list(events)
+        if not batch:
             return self.last_seq()
+        return self.append_unique(batch).last_seq
+
+    def append_unique(self, events: Sequence[Event], event_ids: Sequence[str | None] | None = None) -> AppendResult:
+        """Commit the events whose ``event_ids`` entry (None or "" = no id, always stored) is neither in
+        the log nor earlier in the batch, atomically and in batch order; report the others as
+        duplicates. Raises ValueError for text SQLite cannot store (lone surrogates)."""
+        ids = list(event_ids) if event_ids is not None else [None] * len(events)
+        if len(ids) != len(events):
+            raise ValueError(f"append_unique: {len(ids)} event ids for {len(events)} events")
+        if not events:
+            return AppendResult(0, 0, 0, (), ())
         with self._lock:
             cur = self._conn.cursor()
             cur.execute("BEGIN IMMEDIATE")
             try:
-                cur.executemany(
-                    "INSERT INTO events (user_id, item_id, type, timestamp, session_id, query) VALUES (?,?,?,?,?,?)",
-                    rows,
-                )
-                last = int(cur.execute("SELECT MAX(seq) FROM events").fetchone()[0])
+                known = self._lookup_ids(cur, {i for i in ids if i})
+                rows: list[tuple[str, str, int, float, str, str, str | None]] = []
+                mask: list[bool] = []
+                pending: list[tuple[int, str]] = []
+                for e, eid in zip(events, ids, strict=True):
+                    if eid and eid in known:
+                        mask.append(False)
+                        continue
+                    if eid:
+                        known[eid] = -1  # filled with its sequence number below
+                        pending.append((len(rows), eid))
+                    rows.append(_row(e, eid))
+                    mask.append(True)
+                if rows:
+                    cur.executemany(_INSERT, rows)
+                last = int(cur.execute("SELECT MAX(seq) FROM events").fetchone()[0] or 0) if rows else 0
                 cur.execute("COMMIT")
+            except UnicodeEncodeError as exc:
+                cur.execute("ROLLBACK")
+                raise ValueError(f"event text is not valid Unicode (lone surrogate?): {exc.reason}") from exc
             except BaseException:
                 cur.execute("ROLLBACK")
                 raise
-            return last
+        first = last - len(rows) + 1 if rows else 0
+        for pos, eid in pending:  # in-batch repeats now point at their first copy's sequence number
+            known[eid] = first + pos
+        dups = tuple(known[eid] for stored, eid in zip(mask, ids, strict=True) if not stored and eid)
+        return AppendResult(first, last, len(rows), dups, tuple(mask))
+
+    @staticmethod
+    def _lookup_ids(cur: sqlite3.Cursor, ids: set[str]) -> dict[str, int]:
+        found: dict[str, int] = {}
+        todo = sorted(ids)
+        for start in range(0, len(todo), _ID_LOOKUP_CHUNK):
+            chunk = todo[start : start + _ID_LOOKUP_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            for eid, seq in cur.execute(f"SELECT event_id, seq FROM events WHERE event_id IN ({marks})", chunk):
+                found[str(eid)] = int(seq)
+        return found
 
     def last_seq(self) -> int:
         with self._lock:

@@ -27,4 +27,9 @@ class HealthResponse(BaseModel):
     status: str
     items: int
     encoder: str
-    events: int
+    events: int = Field(description="history loaded at start + events logged live since")
+    events_history: int = 0
+    events_live: int = Field(0, description="events in the durable live log (POST /events)")
+    events_applied: int = Field(0, description="last log sequence number the live consumer applied")
+    consumer_lag: int = 0
+    consumer_running: bool = False

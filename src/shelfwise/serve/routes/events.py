@@ -10,23 +10,29 @@ Batches are **partially accepted**: every valid row is committed (atomically, in
 and each bad row comes back in ``errors`` with its 0-based ``index``, the ``field`` and why, so a
 client resends only the rows it fixes (resending the whole batch would duplicate the good ones).
 A request with no valid row commits nothing and answers 422 with the same error list.
+
+Writes need an API key unless the server is loopback-only with none configured
+(:func:`~shelfwise.serve.deps.require_write`). Text values are bounded and an optional per-row
+``event_id`` makes retries idempotent (:mod:`shelfwise.serve.ingest`): ``duplicates`` counts the
+accepted rows that were already stored.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, HTTPException, Query, Request
+from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
 from pydantic import BaseModel
 
-from shelfwise.events.live import EventConsumer, parse_event_rows
+from shelfwise.events.live import EventConsumer
+from shelfwise.serve.deps import require_write, serve_config
+from shelfwise.serve.ingest import ingest_rows
+from shelfwise.serve.metrics import Metrics
 from shelfwise.shelf import Shelf
 
 router = APIRouter(tags=["events"])
 
-MAX_BATCH = 10_000
-
-_EXAMPLE = {"user_id": "u42", "type": "click", "item_id": "0108775015", "session_id": "s1"}
+_EXAMPLE = {"user_id": "u42", "type": "click", "item_id": "0108775015", "session_id": "s1", "event_id": "e-1"}
 
 
 class RowErrorOut(BaseModel):
@@ -37,6 +43,7 @@ class RowErrorOut(BaseModel):
 
 class EventsAccepted(BaseModel):
     accepted: int
+    duplicates: int
     rejected: int
     first_seq: int
     last_seq: int
@@ -64,7 +71,7 @@ def _consumer(request: Request) -> EventConsumer:
     return cons
 
 
-@router.post("/events", response_model=EventsAccepted)
+@router.post("/events", response_model=EventsAccepted, dependencies=[Depends(require_write)])
 def post_events(
     request: Request,
     payload: Annotated[
@@ -72,7 +79,7 @@ def post_events(
         Body(
             description="one event object or a list of them: user_id, type (query/view/click/cart/purchase), "
             "item_id (catalog id; optional for query), timestamp (unix seconds or ISO-8601; default now), "
-            "session_id, query",
+            "session_id, query, event_id (optional; a retried event with the same id is stored once)",
             examples=[_EXAMPLE, [_EXAMPLE, {**_EXAMPLE, "type": "purchase"}]],
         ),
     ],
@@ -80,22 +87,25 @@ def post_events(
 ) -> EventsAccepted:
     cons = _consumer(request)
     shelf: Shelf = request.app.state.shelf
+    limits = serve_config(request).limits
     rows = payload if isinstance(payload, list) else [payload]
     if not rows:
         raise HTTPException(422, "empty batch")
-    if len(rows) > MAX_BATCH:
-        raise HTTPException(413, f"batch of {len(rows)} events; at most {MAX_BATCH} per request")
-    parsed = parse_event_rows(rows, shelf.catalog)
-    errors = [RowErrorOut(index=e.row, field=e.field, message=e.message) for e in parsed.errors]
-    if not parsed.events:
+    if len(rows) > limits.max_batch:
+        raise HTTPException(413, f"batch of {len(rows)} events; at most {limits.max_batch} per request")
+    out = ingest_rows(rows, shelf.catalog, cons, limits, wait_ms / 1000.0)
+    metrics: Metrics = request.app.state.metrics
+    metrics.count_ingest(out.accepted - out.duplicates, out.duplicates, len(out.errors))
+    errors = [RowErrorOut(index=e.row, field=e.field, message=e.message) for e in out.errors]
+    if not out.accepted:
         raise HTTPException(422, {"message": "no valid event", "errors": [e.model_dump() for e in errors]})
-    res = cons.ingest(parsed.events, wait_ms / 1000.0)
     return EventsAccepted(
-        accepted=len(parsed.events),
+        accepted=out.accepted,
+        duplicates=out.duplicates,
         rejected=len(errors),
-        first_seq=res.first_seq,
-        last_seq=res.last_seq,
-        applied=res.applied,
+        first_seq=out.first_seq,
+        last_seq=out.last_seq,
+        applied=out.applied,
         errors=errors,
     )
 

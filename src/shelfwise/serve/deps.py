@@ -1,0 +1,38 @@
+"""FastAPI dependencies mapping :mod:`shelfwise.serve.guard` verdicts to HTTP errors."""
+
+from __future__ import annotations
+
+from fastapi import HTTPException, Request
+
+from shelfwise.serve.config import ServeConfig
+from shelfwise.serve.guard import check_write, presented_key, safe_name, text_problem
+
+
+def serve_config(request: Request) -> ServeConfig:
+    config: ServeConfig = request.app.state.serve_config
+    return config
+
+
+def require_write(request: Request) -> None:
+    """Dependency of every write/admin route: 401 without a valid key when keys are configured,
+    403 when writes are closed (beyond loopback, no key configured)."""
+    key = presented_key(request.headers.get("authorization"), request.headers.get("x-api-key"))
+    verdict = check_write(serve_config(request), key)
+    if verdict.status == 401:
+        raise HTTPException(401, verdict.message, headers={"WWW-Authenticate": "Bearer"})
+    if not verdict.allowed:
+        raise HTTPException(verdict.status, verdict.message)
+
+
+def check_text_params(request: Request) -> None:
+    """App-wide dependency: every path and query parameter within its byte limit (``q``/``query``:
+    ``max_query_bytes``, any other: ``max_id_bytes``), else 422 naming the parameter."""
+    limits = serve_config(request).limits
+    params = [("path", k, v) for k, v in request.path_params.items() if isinstance(v, str)]
+    params += [("query", k, v) for k, v in request.query_params.multi_items()]
+    for where, name, value in params:
+        problem = text_problem(name, limits.max_id_bytes) and "parameter name is not valid text or too long"
+        problem = problem or text_problem(value, limits.for_field(name))
+        if problem is not None:
+            field = safe_name(name)
+            raise HTTPException(422, [{"loc": [where, field], "msg": f"{field}: {problem}", "type": "value_error"}])

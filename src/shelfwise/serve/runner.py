@@ -1,0 +1,100 @@
+"""Running the server: command-line security options, logging set-up, startup warnings, uvicorn.
+
+``shelfwise serve`` registers :func:`add_serve_options` and passes :func:`config_from_args`'s
+:class:`~shelfwise.serve.config.ServeConfig` to :func:`run_server`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+from shelfwise.serve.config import ENV_API_KEY, Limits, ServeConfig, load_api_keys, parse_hosts, startup_warnings
+from shelfwise.shelf import Shelf
+
+log = logging.getLogger("shelfwise.serve")
+
+
+def add_serve_options(p: argparse.ArgumentParser) -> None:
+    """Security and operations flags of ``shelfwise serve``."""
+    g = p.add_argument_group("security")
+    g.add_argument(
+        "--api-key",
+        action="append",
+        default=[],
+        metavar="KEY",
+        help=f"key required for POST /events and admin routes (repeatable; visible in 'ps': prefer "
+        f"--api-key-file or {ENV_API_KEY})",
+    )
+    g.add_argument("--api-key-file", type=Path, default=None, help="file with one API key per line")
+    g.add_argument(
+        "--allowed-hosts",
+        action="append",
+        default=[],
+        metavar="HOSTS",
+        help="Host header names served, comma-separated (default: localhost, 127.0.0.1, ::1 and --host; "
+        "'*' allows any, '*.example.com' subdomains)",
+    )
+    d = Limits()
+    g.add_argument("--max-body-bytes", type=int, default=d.max_body_bytes, help="request body limit (413)")
+    g.add_argument("--max-id-bytes", type=int, default=d.max_id_bytes, help="limit of every id-like text field")
+    g.add_argument("--max-query-bytes", type=int, default=d.max_query_bytes, help="limit of query text")
+    g.add_argument("--max-batch", type=int, default=d.max_batch, help="events per POST /events")
+    g.add_argument("--no-access-log", action="store_true", help="do not write JSON access log lines to stdout")
+
+
+def config_from_args(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> ServeConfig:
+    """The :class:`ServeConfig` the flags of :func:`add_serve_options` (plus ``--host``) describe;
+    keys also come from ``SHELFWISE_API_KEY`` in ``env`` (default: the process environment)."""
+    return ServeConfig(
+        bind_host=args.host,
+        api_keys=load_api_keys(args.api_key, args.api_key_file, env),
+        allowed_hosts=parse_hosts(args.allowed_hosts),
+        limits=Limits(
+            max_body_bytes=args.max_body_bytes,
+            max_id_bytes=args.max_id_bytes,
+            max_query_bytes=args.max_query_bytes,
+            max_batch=args.max_batch,
+        ),
+        access_log=not args.no_access_log,
+    )
+
+
+def configure_logging(config: ServeConfig) -> None:
+    """Access log lines (bare JSON) to stdout; server warnings to stderr. Idempotent."""
+    access = logging.getLogger("shelfwise.access")
+    if config.access_log and not access.handlers:
+        h = logging.StreamHandler(sys.stdout)
+        h.setFormatter(logging.Formatter("%(message)s"))
+        access.addHandler(h)
+        access.setLevel(logging.INFO)
+        access.propagate = False
+    if not log.handlers:
+        w = logging.StreamHandler(sys.stderr)
+        w.setFormatter(logging.Formatter("%(levelname)s shelfwise: %(message)s"))
+        log.addHandler(w)
+        log.setLevel(logging.INFO)
+        log.propagate = False
+
+
+def warn_at_startup(config: ServeConfig) -> list[str]:
+    """Log (WARNING) every :func:`startup_warnings` line; return them."""
+    lines = startup_warnings(config)
+    for line in lines:
+        log.warning(line)
+    return lines
+
+
+def run_server(shelf: Shelf, config: ServeConfig, port: int, report: Path | None = None) -> None:
+    import uvicorn
+
+    from shelfwise.serve.app import create_app
+
+    configure_logging(config)
+    warn_at_startup(config)
+    app = create_app(shelf, report=report, config=config)
+    print(f"serving on http://{config.bind_host}:{port}  (API docs: /docs, metrics: /metrics)")
+    uvicorn.run(app, host=config.bind_host, port=port, log_level="warning", access_log=False, server_header=False)
