@@ -43,8 +43,27 @@ def test_index_then_eval_search(tmp_path: Path) -> None:
 
     assert load_shelf(tmp_path / "idx2", "hashing").searcher.reranker is not None
     assert load_shelf(tmp_path / "idx", "hashing").searcher.reranker is None
-    assert set(res) == {"bm25", "dense", "hybrid"}
+    assert set(res) == {"peer:bm25s", "bm25", "dense", "hybrid"}
     assert res["bm25"]["ndcg@10"] == 1.0 and res["bm25"]["queries"] == 2
+    assert res["peer:bm25s"]["ndcg@10"] == 1.0
+    # serve reloads the encoder the index was built with when --encoder is not given
+    assert load_shelf(tmp_path / "idx", None).searcher.encoder_spec == "hashing"
+
+
+def test_eval_search_chinese_catalog_runs_the_character_peer(tmp_path: Path) -> None:
+    cat = tmp_path / "products.csv"
+    cat.write_text("id,title\n1,海尔洗碗机家用全自动\n2,专业护膝运动男膝盖\n3,改装轮毂15寸16寸\n", encoding="utf-8")
+    q = tmp_path / "q.csv"
+    q.write_text("query_id,query\na,洗碗机\nb,护漆\n", encoding="utf-8")
+    j = tmp_path / "j.csv"
+    j.write_text("query_id,item_id,grade\na,1,1\nb,2,1\n", encoding="utf-8")
+    out = tmp_path / "eval.json"
+    args = ["eval", "search", "--catalog", str(cat), "--encoder", "hashing", "--cache", str(tmp_path / "c.sqlite")]
+    assert main([*args, "--queries", str(q), "--judgments", str(j), "--out", str(out)]) == 0
+    saved = json.loads(out.read_text())
+    assert saved["language"]["language"] == "zh"
+    assert {"peer:bm25s", "peer:bm25s-char", "hybrid"} <= set(saved["metrics"])
+    assert saved["metrics"]["bm25"]["mrr"] == 1.0  # the misspelt 护漆 still finds 护膝 by its shared character
 
 
 def test_cli_reports_bad_file(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]

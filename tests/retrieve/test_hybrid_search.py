@@ -69,7 +69,7 @@ def test_save_load_roundtrip(tmp_path: Path, tiny_searcher: HybridSearcher, tiny
 def test_convex_fusion_scores_union_exactly(tiny_searcher: HybridSearcher, tiny_catalog: Catalog) -> None:
     cfg = SearchConfig(fusion="convex", dense_weight=0.0)
     lexical_only = tiny_searcher.search("black trousers", 3, config=cfg)
-    bm25 = tiny_searcher.bm25.scores("black trousers")
+    bm25 = tiny_searcher.lexical.scores("black trousers")
     assert np.allclose(lexical_only.scores, bm25[lexical_only.ids] / bm25.max())
     assert np.allclose(lexical_only.scores, np.sort(bm25)[::-1][:3] / bm25.max())
     r = tiny_searcher.search("black trousers", 12, config=SearchConfig(fusion="convex", dense_weight=0.5))

@@ -77,7 +77,7 @@ def test_event_reflected_in_personalised_search(
         tiny_catalog,
         tiny_searcher.encoder,
         SearchConfig(personal_weight=1.0),
-        tiny_searcher.bm25,
+        tiny_searcher.lexical,
         tiny_searcher.dense.index,
     )
     shelf = Shelf(catalog=tiny_catalog, searcher=searcher)

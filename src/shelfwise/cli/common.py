@@ -10,13 +10,19 @@ from shelfwise.catalog.loader import CatalogLoad, ProductFields, load_catalog
 from shelfwise.catalog.schema import Catalog
 
 if TYPE_CHECKING:
+    from shelfwise.encode.base import Encoder
     from shelfwise.events.schema import EventLog
+    from shelfwise.index.language import LanguageProfile
 
 
 def add_catalog_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--catalog", required=True, type=Path, help="products file (CSV/TSV/JSONL/Parquet)")
     p.add_argument("--fields", type=Path, default=None, help="JSON mapping of columns to product fields")
-    p.add_argument("--encoder", default="minilm", help="encoder name (minilm, hashing, ...) or model folder")
+    p.add_argument(
+        "--encoder",
+        default="auto",
+        help="encoder name (auto, minilm, e5, hashing, ...) or model folder; auto picks by the catalog's language",
+    )
     p.add_argument(
         "--cache", type=Path, default=Path(".shelfwise/cache/embeddings.sqlite"), help="embedding cache file"
     )
@@ -43,3 +49,16 @@ def load_event_log(path: Path, event_fields: Path | None, catalog: Catalog) -> E
         for e in loaded.errors[:10]:
             print(f"  {e}")
     return EventLog.from_events(loaded.events, catalog)
+
+
+def encoder_for_catalog(args: argparse.Namespace, catalog: Catalog) -> tuple[Encoder, str, LanguageProfile]:
+    """Detect the catalog's language, pick the encoder (``--encoder`` overrides ``auto``), say so."""
+    from shelfwise.encode.registry import load_encoder
+    from shelfwise.index.language import choose_encoder, detect_language
+
+    profile = detect_language(catalog.texts())
+    choice = choose_encoder(profile, args.encoder)
+    print(f"{profile.describe()} -> encoder {choice.spec!r} ({choice.reason})")
+    if choice.warning:
+        print(f"warning: {choice.warning}")
+    return load_encoder(choice.spec, args.cache), choice.spec, profile

@@ -1,16 +1,20 @@
-"""``shelfwise eval search``: NDCG@10 / Recall@100 / MRR on any catalog + judgment files."""
+"""``shelfwise eval search``: NDCG@10 / Recall@100 / MRR on any catalog + judgment files, with
+plain lexical peers (bm25s; character BM25 for Chinese) run beside Shelfwise in the same run."""
 
 from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import asdict, replace
 from pathlib import Path
 
-from shelfwise.cli.common import add_catalog_args, load_catalog_arg
+from shelfwise.cli.common import add_catalog_args, encoder_for_catalog, load_catalog_arg
 from shelfwise.encode.registry import load_encoder
-from shelfwise.eval.judgments import evaluate_search, load_judgments
+from shelfwise.eval.judgments import SearchMetrics, evaluate_search, load_judgments
+from shelfwise.eval.peers import PEERS, build_peers
 from shelfwise.eval.tune import searcher_fn
-from shelfwise.retrieve.hybrid import MODES, HybridSearcher, SearchConfig
+from shelfwise.index.language import detect_language
+from shelfwise.retrieve.hybrid import FUSIONS, MODES, HybridSearcher, read_meta
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -22,10 +26,25 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     s.add_argument("--judgments", required=True, type=Path, help="file with query_id, item_id, grade")
     s.add_argument("--index", type=Path, default=None, help="prebuilt index folder (else built now)")
     s.add_argument("--modes", default="bm25,dense,hybrid", help="comma-separated modes to evaluate")
-    s.add_argument("--fusion", default="rrf", choices=["rrf", "weighted", "convex"])
-    s.add_argument("--dense-weight", type=float, default=0.5)
+    s.add_argument(
+        "--peers", default="auto", help="peers run in the same process: auto, none, or a list of " + ",".join(PEERS)
+    )
+    s.add_argument("--fusion", default=None, choices=FUSIONS, help="override the index's fusion")
+    s.add_argument("--dense-weight", type=float, default=None, help="override the index's dense weight")
     s.add_argument("--out", type=Path, default=Path("search_eval.json"), help="JSON file to write")
     s.set_defaults(func=run_search)
+
+
+def _peer_names(arg: str, chinese: bool) -> list[str]:
+    if arg == "none":
+        return []
+    if arg == "auto":
+        return ["bm25s", "bm25s-char"] if chinese else ["bm25s"]
+    names = [n.strip() for n in arg.split(",") if n.strip()]
+    bad = [n for n in names if n not in PEERS]
+    if bad:
+        raise ValueError(f"--peers: unknown {bad}; choose from {PEERS}")
+    return names
 
 
 def run_search(args: argparse.Namespace) -> int:
@@ -37,28 +56,40 @@ def run_search(args: argparse.Namespace) -> int:
     for err in judgments.errors[:10]:
         print(f"  skipped: {err}")
     cl = load_catalog_arg(args)
-    encoder = load_encoder(args.encoder, args.cache)
-    config = SearchConfig(fusion=args.fusion, dense_weight=args.dense_weight)
     if args.index:
-        searcher = HybridSearcher.load(args.index, cl.catalog, encoder)
-        searcher.config = config
+        spec = args.encoder if args.encoder != "auto" else read_meta(args.index).get("encoder_spec", "minilm")
+        searcher = HybridSearcher.load(args.index, cl.catalog, load_encoder(spec, args.cache))
     else:
-        searcher = HybridSearcher.build(cl.catalog, encoder, config, progress=True)
-    results = {m: evaluate_search(searcher_fn(searcher, mode=m), judgments).summary() for m in modes}
-    print(f"{'mode':<8} {'NDCG@10':>8} {'R@100':>8} {'MRR':>8} {'queries':>8}")
-    for m, r in results.items():
-        print(f"{m:<8} {r['ndcg@10']:>8.4f} {r['recall@100']:>8.4f} {r['mrr']:>8.4f} {int(r['queries']):>8}")
+        encoder, spec, profile = encoder_for_catalog(args, cl.catalog)
+        searcher = HybridSearcher.build(cl.catalog, encoder, progress=True, language=profile, encoder_spec=spec)
+    overrides = {k: v for k, v in (("fusion", args.fusion), ("dense_weight", args.dense_weight)) if v is not None}
+    searcher.config = replace(searcher.config, **overrides)  # type: ignore[arg-type]
+    judged = judgments.judged()
+    if any(m != "bm25" for m in modes):
+        print(f"encoding {len(judged)} queries in batches")
+        searcher.dense.prime([judgments.queries[q] for q in judged], progress=True)
+    language = searcher.language or detect_language(cl.catalog.texts())
+    results: dict[str, SearchMetrics] = {
+        f"peer:{name}": evaluate_search(fn, judgments)
+        for name, fn in build_peers(_peer_names(args.peers, language.needs_multilingual), cl.catalog).items()
+    }
+    for m in modes:
+        results[m] = evaluate_search(searcher_fn(searcher, mode=m), judgments)
+    base = results.get("peer:bm25s")
+    print(f"{'system':<16} {'NDCG@10':>8} {'R@100':>8} {'MRR':>8} {'x bm25s':>8} {'queries':>8}")
+    for name, r in results.items():
+        ratio = f"{r.ndcg_at_10 / base.ndcg_at_10:.3f}" if base and base.ndcg_at_10 > 0 else "-"
+        print(f"{name:<16} {r.ndcg_at_10:>8.4f} {r.recall_at_100:>8.4f} {r.mrr:>8.4f} {ratio:>8} {r.n_queries:>8}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(
-        json.dumps(
-            {
-                "catalog": str(args.catalog),
-                "encoder": encoder.name,
-                "config": {"fusion": args.fusion, "dense_weight": args.dense_weight},
-                "metrics": results,
-            },
-            indent=2,
-        )
-    )
+    payload = {
+        "catalog": str(args.catalog),
+        "queries": str(args.queries),
+        "encoder": searcher.encoder.name,
+        "encoder_spec": searcher.encoder_spec,
+        "language": language.to_json(),
+        "config": asdict(searcher.config),
+        "metrics": {name: r.summary() for name, r in results.items()},
+    }
+    args.out.write_text(json.dumps(payload, indent=2))
     print(f"wrote {args.out}")
     return 0

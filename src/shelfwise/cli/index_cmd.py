@@ -8,8 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from shelfwise.cli.common import add_catalog_args, load_catalog_arg, load_event_log
-from shelfwise.encode.registry import load_encoder
+from shelfwise.cli.common import add_catalog_args, encoder_for_catalog, load_catalog_arg, load_event_log
 from shelfwise.eval.judgments import load_judgments
 from shelfwise.rank.ltr import fit_reranker
 from shelfwise.retrieve.hybrid import HybridSearcher
@@ -30,7 +29,8 @@ def run(args: argparse.Namespace) -> int:
     if (args.queries is None) != (args.judgments is None):
         raise ValueError("--queries and --judgments go together")
     cl = load_catalog_arg(args)
-    searcher = HybridSearcher.build(cl.catalog, load_encoder(args.encoder, args.cache), progress=True)
+    encoder, spec, profile = encoder_for_catalog(args, cl.catalog)
+    searcher = HybridSearcher.build(cl.catalog, encoder, progress=True, language=profile, encoder_spec=spec)
     searcher.save(args.out)
     cl.catalog.save(Path(args.out) / "catalog.parquet")
     print(f"indexed {len(cl.catalog)} products into {args.out}")

@@ -6,8 +6,7 @@ import argparse
 from pathlib import Path
 
 from shelfwise.catalog.schema import Catalog
-from shelfwise.cli.common import add_catalog_args, load_catalog_arg, load_event_log
-from shelfwise.encode.registry import load_encoder
+from shelfwise.cli.common import add_catalog_args, encoder_for_catalog, load_catalog_arg, load_event_log
 from shelfwise.events.schema import EventLog
 
 
@@ -43,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     from shelfwise.recommend.hybrid import build_recommender
 
     catalog, log = _load(args)
-    encoder = load_encoder(args.encoder, args.cache)
+    encoder = encoder_for_catalog(args, catalog)[0]
     vectors = encoder.encode(catalog.texts(), progress=True)
     if args.kind == "eval":
         for name, m in holdout_report(catalog, log, vectors, k=args.k, exclude_seen=args.exclude_seen).items():

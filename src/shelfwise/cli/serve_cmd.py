@@ -11,7 +11,7 @@ from shelfwise.cli.common import load_event_log
 from shelfwise.encode.registry import load_encoder
 from shelfwise.rank.ltr import LTRReranker
 from shelfwise.recommend.hybrid import HybridRecommender, build_recommender
-from shelfwise.retrieve.hybrid import HybridSearcher
+from shelfwise.retrieve.hybrid import HybridSearcher, read_meta
 from shelfwise.shelf import Shelf, enable_live
 
 if TYPE_CHECKING:
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("serve", help="serve the HTTP API and web page for a saved index")
     p.add_argument("--index", type=Path, required=True, help="folder written by 'shelfwise index'")
-    p.add_argument("--encoder", default="minilm")
+    p.add_argument("--encoder", default=None, help="query encoder; default: the one the index was built with")
     p.add_argument("--multilingual", default=None, help="encoder of the index's Chinese-query vectors, e.g. e5")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
@@ -53,7 +53,7 @@ def serve_shelf(
 
 def load_shelf(
     index: Path,
-    encoder: str,
+    encoder: str | None,
     events: Path | None = None,
     event_fields: Path | None = None,
     recommender: Path | None = None,
@@ -68,7 +68,8 @@ def load_shelf(
         )
     catalog = Catalog.load(Path(index) / "catalog.parquet")
     multi = load_encoder(multilingual) if multilingual else None
-    searcher = HybridSearcher.load(index, catalog, load_encoder(encoder), multilingual=multi)
+    spec = encoder or str(read_meta(Path(index)).get("encoder_spec", "minilm"))
+    searcher = HybridSearcher.load(index, catalog, load_encoder(spec), multilingual=multi)
     if (Path(index) / "reranker").exists():
         searcher.reranker = LTRReranker.load(Path(index) / "reranker", searcher)
     shelf = Shelf(catalog=catalog, searcher=searcher)

@@ -35,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     lab.add_argument("--label-col", default="label")
     lab.add_argument("--group-col", default=None, help="group column (query, category, time window)")
     lab.add_argument("--source-col", default=None, help="source column (data file, annotator, event type)")
-    lab.add_argument("--encoder", default="minilm", help="encoder name (minilm, hashing, ...) or model folder")
+    lab.add_argument("--encoder", default="auto", help="encoder name (auto, minilm, e5, hashing, ...) or model folder")
     lab.add_argument("--cache", type=Path, default=Path(".shelfwise/cache/embeddings.sqlite"))
     _common(lab)
     lab.set_defaults(func=run_labels, k=5)
@@ -70,6 +70,7 @@ def _tmc(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 def run_labels(args: argparse.Namespace) -> int:
     from shelfwise.encode.registry import load_encoder
+    from shelfwise.index.language import choose_encoder, detect_language
     from shelfwise.valuation.pipeline import read_labelled, value_labelled_texts
 
     cols = {"text_col": args.text_col, "label_col": args.label_col}
@@ -77,7 +78,10 @@ def run_labels(args: argparse.Namespace) -> int:
     valid = read_labelled(args.valid, **cols)
     test = read_labelled(args.test, **cols) if args.test else None
     pool = read_labelled(args.pool, args.text_col, None, group_col=args.group_col) if args.pool else None
-    encoder = load_encoder(args.encoder, args.cache)
+    choice = choose_encoder(detect_language(train.texts), args.encoder)
+    if choice.warning:
+        print(f"warning: {choice.warning}")
+    encoder = load_encoder(choice.spec, args.cache)
     rep = value_labelled_texts(train, valid, encoder, test=test, pool=pool, k=args.k, tmc=_tmc(args))
     path = rep.write(args.out)
     _print(rep.summary())

@@ -13,10 +13,20 @@ import numpy as np
 import numpy.typing as npt
 
 from shelfwise.errors import MissingExtraError
-from shelfwise.index.text import Tokenizer
+from shelfwise.index.text import CharNgrams, Tokenizer
 from shelfwise.results import Results
 
 BM25_METHODS = ("lucene", "robertson", "atire", "bm25l", "bm25+")
+Analyser = Tokenizer | CharNgrams
+
+
+def analyser_to_json(a: Analyser) -> dict[str, Any]:
+    return {"kind": "chars" if isinstance(a, CharNgrams) else "words", **asdict(a)}
+
+
+def analyser_from_json(raw: dict[str, Any]) -> Analyser:
+    fields = {k: v for k, v in raw.items() if k != "kind"}
+    return CharNgrams(**fields) if raw.get("kind") == "chars" else Tokenizer(**fields)
 
 
 @dataclass(frozen=True)
@@ -43,7 +53,7 @@ def _bm25s() -> Any:
 class BM25Index:
     """``fit`` on document texts; ``scores``/``retrieve`` for a query; ``save``/``load`` a folder."""
 
-    def __init__(self, config: BM25Config | None = None, tokenizer: Tokenizer | None = None) -> None:
+    def __init__(self, config: BM25Config | None = None, tokenizer: Analyser | None = None) -> None:
         self.config = config or BM25Config()
         self.tokenizer = tokenizer or Tokenizer()
         self._model: Any = None
@@ -90,7 +100,7 @@ class BM25Index:
         p = Path(path)
         p.mkdir(parents=True, exist_ok=True)
         self._model.save(str(p), show_progress=False)
-        meta = {"config": asdict(self.config), "tokenizer": asdict(self.tokenizer), "n_docs": self.n_docs}
+        meta = {"config": asdict(self.config), "analyser": analyser_to_json(self.tokenizer), "n_docs": self.n_docs}
         (p / "shelfwise_bm25.json").write_text(json.dumps(meta))
 
     @classmethod
@@ -98,7 +108,9 @@ class BM25Index:
         bm25s = _bm25s()
         p = Path(path)
         meta = json.loads((p / "shelfwise_bm25.json").read_text())
-        obj = cls(BM25Config(**meta["config"]), Tokenizer(**meta["tokenizer"]))
+        # "tokenizer": folders written before analysers had a kind (word tokenizer only)
+        analyser = analyser_from_json(meta["analyser"]) if "analyser" in meta else Tokenizer(**meta["tokenizer"])
+        obj = cls(BM25Config(**meta["config"]), analyser)
         obj._model = bm25s.BM25.load(str(p), load_corpus=False)
         obj.n_docs = int(meta["n_docs"])
         return obj

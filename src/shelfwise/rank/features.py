@@ -45,7 +45,7 @@ class FeatureExtractor:
     ) -> None:
         self.catalog = catalog
         self.searcher = searcher
-        tok = searcher.bm25.tokenizer
+        tok = searcher.lexical.tokenizer
         self._title = [frozenset(tok(p.title)) for p in catalog.products]
         self._category = [frozenset(tok(" ".join(p.category))) for p in catalog.products]
         self._attrs = [frozenset(tok(" ".join(p.attributes.values()))) for p in catalog.products]
@@ -65,13 +65,13 @@ class FeatureExtractor:
         out = np.zeros((n, self.n_features), dtype=np.float32)
         if n == 0:
             return out
-        bm = self.searcher.bm25.scores(query)[rows]
+        bm = self.searcher.lexical.words.scores(query)[rows]
         cos = self.searcher.item_vectors[rows] @ self.searcher.dense.embed(query)
         first = results.scores.astype(np.float32)
         span = float(first.max() - first.min())
-        qtok = set(self.searcher.bm25.tokenizer(query))
+        qtok = set(self.searcher.lexical.tokenizer(query))
         out[:, 0] = bm
-        out[:, 1] = bm / bm.max() if bm.max() > 0 else 0.0
+        out[:, 1] = self.searcher.lexical.scores(query)[rows]  # word + character BM25, max-scaled
         out[:, 2] = cos
         out[:, 3] = cos - cos.max()
         out[:, 4] = (first - first.min()) / span if span > 1e-12 else 1.0

@@ -39,6 +39,19 @@ class DenseRetriever:
                 self._cache.popitem(last=False)
         return v
 
+    def prime(self, queries: list[str], *, batch_size: int = 64, progress: bool = False) -> None:
+        """Encode ``queries`` in batches ahead of single-query calls (offline evaluation): the LRU
+        grows to hold them all, so 1,000 queries cost batches, not 1,000 forward passes."""
+        with self._lock:
+            todo = list(dict.fromkeys(q for q in queries if q not in self._cache))
+        if not todo:
+            return
+        vecs = self.query_encoder.encode(todo, batch_size=batch_size, progress=progress)
+        with self._lock:
+            self._cache_size = max(self._cache_size, len(self._cache) + len(todo))
+            for q, v in zip(todo, vecs, strict=True):
+                self._cache[q] = v
+
     def scores(self, query: str) -> npt.NDArray[np.float32]:
         """Cosine of every catalog row to the query."""
         return self.index.vectors @ self.embed(query)

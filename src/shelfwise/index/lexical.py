@@ -1,0 +1,152 @@
+"""The lexical index of a shelf: BM25 over word terms plus BM25 over character n-grams.
+
+Shoppers misspell ("porcelin", "aluminun") and split or join words ("deck over" / "deckover");
+a word index alone scores such queries zero on the very products they want. A second BM25 over
+character n-grams (:class:`shelfwise.index.text.CharNgrams`) matches them, and exact word
+matches still lead because both parts count. Each part is divided by its maximum over the
+catalog for the query, then mixed with ``char_weight`` (a fixed default, chosen on real
+English and Chinese shopper queries together, not per store; see ``bench/bench_search_real.py``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from shelfwise.index.bm25 import BM25Config, BM25Index
+from shelfwise.index.text import CharNgrams, Tokenizer
+from shelfwise.results import Results
+
+FORMAT = "shelfwise-lexical"
+VERSION = 1
+
+
+@dataclass(frozen=True)
+class LexicalConfig:
+    """``char_ngram``: n of the typo-tolerant part (0 turns it off); ``char_weight``: its share."""
+
+    bm25: BM25Config = field(default_factory=BM25Config)
+    tokenizer: Tokenizer = field(default_factory=Tokenizer)
+    char_ngram: int = 3
+    char_weight: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.char_ngram != 0 and not 2 <= self.char_ngram <= 6:
+            raise ValueError("LexicalConfig.char_ngram must be 0 (off) or in [2, 6]")
+        if not 0.0 <= self.char_weight < 1.0:
+            raise ValueError("LexicalConfig.char_weight must be in [0, 1)")
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "bm25": asdict(self.bm25),
+            "tokenizer": asdict(self.tokenizer),
+            "char_ngram": self.char_ngram,
+            "char_weight": self.char_weight,
+        }
+
+    @classmethod
+    def from_json(cls, raw: dict[str, object]) -> LexicalConfig:
+        bm25, tok = raw.get("bm25", {}), raw.get("tokenizer", {})
+        if not isinstance(bm25, dict) or not isinstance(tok, dict):
+            raise ValueError("LexicalConfig: 'bm25' and 'tokenizer' must be objects")
+        return cls(
+            BM25Config(**bm25),
+            Tokenizer(**tok),
+            int(raw.get("char_ngram", 3)),  # type: ignore[call-overload]
+            float(raw.get("char_weight", 0.5)),  # type: ignore[arg-type]
+        )
+
+
+def _max_scaled(s: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    top = float(s.max()) if s.size else 0.0
+    return s / top if top > 0 else s
+
+
+class LexicalIndex:
+    """``fit`` on document texts; ``scores``/``retrieve`` for a query; ``save``/``load`` a folder.
+
+    ``words`` is the word-term BM25 (its ``tokenizer`` is what field-match features use);
+    ``chars`` the character n-gram BM25, absent when ``char_ngram`` is 0."""
+
+    def __init__(
+        self, config: LexicalConfig | None = None, words: BM25Index | None = None, chars: BM25Index | None = None
+    ) -> None:
+        self.config = config or LexicalConfig()
+        self.words = words or BM25Index(self.config.bm25, self.config.tokenizer)
+        self.chars = chars
+        if chars is None and self.config.char_ngram:
+            self.chars = BM25Index(self.config.bm25, CharNgrams(self.config.char_ngram))
+        self._last: tuple[str, npt.NDArray[np.float32]] | None = None
+
+    @property
+    def tokenizer(self) -> Tokenizer:
+        tok = self.words.tokenizer
+        assert isinstance(tok, Tokenizer)
+        return tok
+
+    @property
+    def n_docs(self) -> int:
+        return self.words.n_docs
+
+    def fit(self, texts: list[str], *, progress: bool = False) -> LexicalIndex:
+        self.words.fit(texts, progress=progress)
+        if self.chars is not None:
+            self.chars.fit(texts, progress=progress)
+        self._last = None
+        return self
+
+    def scores(self, query: str) -> npt.NDArray[np.float32]:
+        """Mixed lexical score of every document in [0, 1] (1 = best for this query); read-only.
+
+        Memoised for the last query: fusion and the reranker's features both read it."""
+        last = self._last
+        if last is not None and last[0] == query:
+            return last[1]
+        out = _max_scaled(self.words.scores(query))
+        if self.chars is not None and self.config.char_weight > 0:
+            w = self.config.char_weight
+            out = (1.0 - w) * out + w * _max_scaled(self.chars.scores(query))
+        out = np.asarray(out, dtype=np.float32)
+        out.flags.writeable = False
+        self._last = (query, out)
+        return out
+
+    def retrieve(self, query: str, k: int = 10, mask: npt.NDArray[np.bool_] | None = None) -> Results:
+        s = self.scores(query)
+        hit = s > 0
+        return Results.from_scores(s, k, hit if mask is None else (hit & mask))
+
+    def save(self, path: str | Path) -> None:
+        p = Path(path)
+        p.mkdir(parents=True, exist_ok=True)
+        self.words.save(p / "words")
+        if self.chars is not None:
+            self.chars.save(p / "chars")
+        meta = {"format": FORMAT, "version": VERSION, "config": self.config.to_json(), "n_docs": self.n_docs}
+        (p / "lexical.json").write_text(json.dumps(meta, indent=2))
+
+    @classmethod
+    def load(cls, path: str | Path) -> LexicalIndex:
+        p = Path(path)
+        meta_file = p / "lexical.json"
+        if not meta_file.exists():
+            raise FileNotFoundError(f"{meta_file}: not a lexical index folder")
+        meta = json.loads(meta_file.read_text())
+        if meta.get("format") != FORMAT or int(meta.get("version", 0)) > VERSION:
+            raise ValueError(
+                f"{meta_file}: format {meta.get('format')!r} version {meta.get('version')!r}; "
+                f"this Shelfwise reads {FORMAT!r} up to version {VERSION}"
+            )
+        config = LexicalConfig.from_json(meta["config"])
+        chars = BM25Index.load(p / "chars") if config.char_ngram else None
+        return cls(config, BM25Index.load(p / "words"), chars)
+
+    @classmethod
+    def from_bm25(cls, words: BM25Index) -> LexicalIndex:
+        """Wrap a word-only BM25 index (folders written before the character n-gram part)."""
+        tok = words.tokenizer if isinstance(words.tokenizer, Tokenizer) else Tokenizer()
+        return cls(LexicalConfig(words.config, tok, char_ngram=0), words, None)

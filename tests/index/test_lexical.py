@@ -1,0 +1,88 @@
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from shelfwise.index import BM25Index, CharNgrams, LexicalConfig, LexicalIndex, Tokenizer
+
+DOCS = [
+    "porcelain floor tile 12 in. x 24 in.",
+    "aluminum angle bracket",
+    "composite deckover coating 1 gal.",
+    "vinyl fence post cap",
+    "海尔洗碗机 HWY14-186BKU1 家用全自动",
+    "专业护膝运动男膝盖女士跑步装备",
+    "改装轮毂15寸16寸爆龟适用于GK5",
+]
+
+
+def test_chinese_runs_become_character_unigrams_and_bigrams() -> None:
+    assert Tokenizer()("黑色裤") == ["黑", "色", "裤", "黑色", "色裤"]
+    # a digit/Latin run never swallows the Chinese after it
+    toks = Tokenizer()("15寸16寸")
+    assert "寸" in toks and "15" in toks and "16" in toks
+    assert Tokenizer(chinese="bigram")("黑色裤") == ["黑色", "色裤"]
+    with pytest.raises(ValueError):
+        Tokenizer(chinese="words")
+
+
+def test_char_ngrams_span_word_boundaries_and_skip_cjk() -> None:
+    grams = CharNgrams(3)("Deck over")
+    assert grams == ["#de", "dec", "eck", "ck#", "k#o", "#ov", "ove", "ver", "er#"]
+    assert CharNgrams(3)("黑色裤") == []
+    assert CharNgrams(3)("黑色 jl32") == ["#jl", "jl3", "l32", "32#"]
+    with pytest.raises(ValueError):
+        CharNgrams(1)
+
+
+@pytest.mark.parametrize(
+    ("query", "want"),
+    [
+        ("porcelin tile", 0),  # misspelled, as shoppers type it
+        ("aluminun bracket", 1),
+        ("deck over", 2),  # split compound
+        ("海尔洗碗机hwy14-186bku1", 4),  # Chinese + model number, no spaces
+        ("hwy14 186bku", 4),  # partial model number
+        ("护漆", 5),  # misspelt 护膝: one shared character still finds it
+        ("jl、gk5一m 轮毂", 6),  # mixed scripts and punctuation
+    ],
+)
+def test_lexical_index_finds_misspelled_split_and_mixed_queries(query: str, want: int) -> None:
+    idx = LexicalIndex().fit(DOCS)
+    assert idx.retrieve(query, 3).ids[0] == want
+
+
+def test_word_only_index_misses_a_typo_the_char_part_catches() -> None:
+    words_only = LexicalIndex(LexicalConfig(char_ngram=0)).fit(DOCS)
+    assert words_only.scores("porcelin")[0] == 0
+    assert LexicalIndex().fit(DOCS).scores("porcelin")[0] > 0
+
+
+def test_scores_are_max_scaled_mix_and_memoised() -> None:
+    idx = LexicalIndex().fit(DOCS)
+    s = idx.scores("aluminum bracket")
+    assert s.max() == pytest.approx(1.0) and s.min() >= 0 and not s.flags.writeable
+    assert idx.scores("aluminum bracket") is s
+    w = idx.words.scores("aluminum bracket")
+    c = idx.chars.scores("aluminum bracket") if idx.chars else w
+    assert np.allclose(s, 0.5 * w / w.max() + 0.5 * c / c.max())
+
+
+def test_save_load_roundtrip_and_version_check(tmp_path: Path) -> None:
+    idx = LexicalIndex().fit(DOCS)
+    idx.save(tmp_path / "lex")
+    again = LexicalIndex.load(tmp_path / "lex")
+    assert isinstance(again.chars, BM25Index) and isinstance(again.chars.tokenizer, CharNgrams)
+    assert np.allclose(again.scores("porcelin tile"), idx.scores("porcelin tile"))
+    meta = json.loads((tmp_path / "lex" / "lexical.json").read_text())
+    meta["version"] = 99
+    (tmp_path / "lex" / "lexical.json").write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match=r"lexical\.json.*version 99"):
+        LexicalIndex.load(tmp_path / "lex")
+
+
+def test_config_validation() -> None:
+    for bad in ({"char_ngram": 1}, {"char_weight": 1.0}, {"char_weight": -0.1}):
+        with pytest.raises(ValueError):
+            LexicalConfig(**bad)  # type: ignore[arg-type]
