@@ -1,0 +1,140 @@
+"""Operations: offline /docs and /redoc, live /health counts, Prometheus /metrics, JSON access log."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+
+import pytest
+from _servekit import LOCAL, MakeClient
+from fastapi.testclient import TestClient
+
+from shelfwise.catalog import Catalog
+from shelfwise.events import EventLog
+from shelfwise.retrieve import HybridSearcher
+from shelfwise.serve import create_app
+from shelfwise.serve.config import ServeConfig
+from shelfwise.serve.docs import assets_dir
+from shelfwise.serve.metrics import Metrics
+from shelfwise.shelf import Shelf
+
+EVENT = {"user_id": "u1", "type": "view", "item_id": "p1"}
+URL = re.compile(r"""(?:https?:)?//[^\s"'<>)]+""", re.IGNORECASE)
+
+
+def _refs(html: str) -> list[str]:
+    return re.findall(r"""(?:src|href)\s*=\s*["']([^"']+)["']""", html) + re.findall(r"""url:\s*'([^']+)'""", html)
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+def test_docs_pages_reference_no_external_host(make_client: MakeClient, page: str) -> None:
+    assert assets_dir() is not None, "the serve extra ships the docs assets (fastapi-offline)"
+    c = make_client()
+    r = c.get(page)
+    assert r.status_code == 200
+    assert URL.findall(r.text) == [], "a CDN or other external host is referenced"
+    refs = _refs(r.text)
+    assert refs and all(ref.startswith("/") for ref in refs)
+    for ref in refs:  # every asset the page loads is served locally
+        got = c.get(ref)
+        assert got.status_code == 200 and len(got.content) > 100, ref
+    assert c.get("/openapi.json").json()["info"]["title"] == "Shelfwise"
+
+
+def test_docs_assets_only_whitelisted(make_client: MakeClient) -> None:
+    c = make_client()
+    assert c.get("/docs-assets/swagger-ui.css").headers["content-type"].startswith("text/css")
+    assert c.get("/docs-assets/core.py").status_code == 404
+    assert c.get("/docs-assets/..%2F__init__.py").status_code == 404
+
+
+def test_health_counts_live_events(
+    make_client: MakeClient, tiny_catalog: Catalog, tiny_searcher: HybridSearcher, tiny_log: EventLog
+) -> None:
+    c = make_client()
+    h = c.get("/health").json()
+    assert (h["events"], h["events_live"], h["consumer_running"]) == (0, 0, True)
+    c.post("/events", json=[EVENT, EVENT, EVENT], params={"wait_ms": 1000})
+    h = c.get("/health").json()
+    assert (h["events"], h["events_live"], h["events_applied"], h["consumer_lag"]) == (3, 3, 3, 0)
+    hist = TestClient(create_app(Shelf(tiny_catalog, tiny_searcher, tiny_log), warmup=False), base_url=LOCAL)
+    h = hist.get("/health").json()  # no live log: the history loaded at start
+    assert (h["events"], h["events_history"], h["events_live"], h["consumer_running"]) == (12, 12, 0, False)
+
+
+def _sample(text: str, name: str, **labels: str) -> float:
+    for line in text.splitlines():
+        if line.startswith("#") or not line.startswith(name):
+            continue
+        head, _, value = line.rpartition(" ")
+        if head.split("{")[0] != name:
+            continue
+        got = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', head))
+        if all(got.get(k) == v for k, v in labels.items()) and len(got) == len(labels):
+            return float(value)
+    raise AssertionError(f"no sample {name} {labels}")
+
+
+def test_metrics_prometheus_text(make_client: MakeClient) -> None:
+    c = make_client()
+    for _ in range(3):
+        c.get("/search", params={"q": "black"})
+    c.get("/recommend/item/p1")  # no recommender loaded: 503, still counted per route template
+    c.get("/recommend/item/p2")
+    c.get("/no/such/path")
+    c.post("/events", json=[EVENT, {**EVENT, "event_id": "x1"}, {**EVENT, "event_id": "x1"}, {"type": "view"}])
+    r = c.get("/metrics")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain; version=0.0.4")
+    t = r.text
+    assert _sample(t, "shelfwise_http_requests_total", method="GET", route="/search", status="200") == 3
+    assert (
+        _sample(t, "shelfwise_http_requests_total", method="GET", route="/recommend/item/{item_id}", status="503") == 2
+    )
+    assert _sample(t, "shelfwise_http_requests_total", method="GET", route="<unmatched>", status="404") == 1
+    assert _sample(t, "shelfwise_http_request_duration_seconds_count", method="GET", route="/search") == 3
+    assert _sample(t, "shelfwise_http_request_duration_seconds_bucket", method="GET", route="/search", le="+Inf") == 3
+    assert "# TYPE shelfwise_http_request_duration_seconds histogram" in t
+    assert _sample(t, "shelfwise_events_ingested_total") == 2
+    assert _sample(t, "shelfwise_events_duplicate_total") == 1
+    assert _sample(t, "shelfwise_events_rejected_total") == 1
+    assert _sample(t, "shelfwise_event_log_last_seq") == 2
+    assert _sample(t, "shelfwise_event_consumer_lag") >= 0
+
+
+def test_metrics_histogram_buckets_cumulative() -> None:
+    m = Metrics(buckets=(0.01, 0.1))
+    for s in (0.005, 0.05, 0.05, 3.0):
+        m.observe("GET", '/a"b', 200, s)
+    t = m.render()
+    assert _sample(t, "shelfwise_http_request_duration_seconds_bucket", method="GET", route='/a\\"b', le="0.01") == 1
+    assert _sample(t, "shelfwise_http_request_duration_seconds_bucket", method="GET", route='/a\\"b', le="0.1") == 3
+    assert _sample(t, "shelfwise_http_request_duration_seconds_bucket", method="GET", route='/a\\"b', le="+Inf") == 4
+    assert _sample(t, "shelfwise_http_request_duration_seconds_sum", method="GET", route='/a\\"b') == pytest.approx(
+        3.105
+    )
+    with pytest.raises(ValueError):
+        Metrics(buckets=(0.1, 0.01))
+
+
+def test_access_log_one_json_object_per_request(make_client: MakeClient, caplog: pytest.LogCaptureFixture) -> None:
+    c = make_client()
+    with caplog.at_level(logging.INFO, logger="shelfwise.access"):
+        c.get("/search", params={"q": "black"})
+        c.get("/recommend/item/p1")
+        c.get("/health", headers={"host": "evil.example"})
+    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "shelfwise.access"]
+    assert [(x["route"], x["status"]) for x in lines] == [
+        ("/search", 200),
+        ("/recommend/item/{item_id}", 503),
+        ("<unmatched>", 400),
+    ]
+    assert all(x["method"] == "GET" and x["ms"] >= 0 and "path" in x for x in lines)
+    assert lines[1]["path"] == "/recommend/item/p1"
+
+
+def test_access_log_can_be_disabled(make_client: MakeClient, caplog: pytest.LogCaptureFixture) -> None:
+    c = make_client(ServeConfig(access_log=False))
+    with caplog.at_level(logging.INFO, logger="shelfwise.access"):
+        c.get("/health")
+    assert not [r for r in caplog.records if r.name == "shelfwise.access"]
