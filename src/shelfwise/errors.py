@@ -3,11 +3,25 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import PurePath
+
+# Formats whose row numbers are physical line numbers (1-based; a CSV header is line 1).
+LINE_NUMBERED = (".csv", ".tsv", ".jsonl", ".ndjson", ".json")
+
+
+def position(file: str, row: int) -> str:
+    """How a row number reads for ``file``: ``line N`` for text formats, ``row N`` otherwise."""
+    return f"{'line' if PurePath(file).suffix.lower() in LINE_NUMBERED else 'row'} {row}"
 
 
 @dataclass(frozen=True)
 class RowError:
-    """One bad value: which file, which 1-based data row, which field, and why."""
+    """One bad value: which file, where in it, which field, and why.
+
+    ``row`` is the physical line number (1-based, header = line 1) for CSV / TSV / JSON Lines /
+    JSON files, the 1-based row index for Parquet, and 0 for a problem with the whole file
+    (e.g. a mapped column missing from the header).
+    """
 
     file: str
     row: int
@@ -15,7 +29,11 @@ class RowError:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.file}: row {self.row}: field '{self.field}': {self.message}"
+        if self.row <= 0:
+            where = "" if self.field == "<file>" else f"field '{self.field}': "
+            return f"{self.file}: {where}{self.message}"
+        note = " (1-based Parquet row index)" if PurePath(self.file).suffix.lower() == ".parquet" else ""
+        return f"{self.file}: {position(self.file, self.row)}: field '{self.field}': {self.message}{note}"
 
 
 class DataError(ValueError):
@@ -26,6 +44,20 @@ class DataError(ValueError):
         head = "\n".join(str(e) for e in errors[:20])
         more = f"\n... and {len(errors) - 20} more" if len(errors) > 20 else ""
         super().__init__((summary + "\n" if summary else "") + head + more)
+
+
+class ConfigError(ValueError):
+    """A configuration file (e.g. a JSON column mapping) is missing, unreadable or wrong.
+
+    The message always starts with the file name, then the line and column when known.
+    """
+
+    def __init__(self, file: str | PurePath, message: str, line: int | None = None, column: int | None = None) -> None:
+        self.file = str(file)
+        self.line = line
+        self.column = column
+        where = "" if line is None else f"line {line}" + ("" if column is None else f", column {column}") + ": "
+        super().__init__(f"{self.file}: {where}{message}")
 
 
 class MissingExtraError(ImportError):

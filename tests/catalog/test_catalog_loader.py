@@ -1,10 +1,11 @@
 import json
+import re
 from pathlib import Path
 
 import pytest
 
 from shelfwise.catalog import Catalog, Filters, ProductFields, load_catalog
-from shelfwise.errors import DataError
+from shelfwise.errors import ConfigError, DataError
 
 
 def test_csv_bad_rows_reported_good_rows_kept(tmp_path: Path) -> None:
@@ -23,9 +24,10 @@ def test_csv_bad_rows_reported_good_rows_kept(tmp_path: Path) -> None:
     res = load_catalog(f)
     assert [p.id for p in res.catalog.products] == ["a1", "a6"]
     got = {(e.row, e.field) for e in res.errors}
-    assert got == {(2, "title"), (3, "price"), (4, "price"), (5, "in_stock"), (6, "id")}
+    assert got == {(3, "title"), (4, "price"), (5, "price"), (6, "in_stock"), (7, "id")}  # physical lines
     assert all(e.file == str(f) for e in res.errors)
-    assert "row 3" in str(res.errors[1]) and "price" in str(res.errors[1])
+    assert str(res.errors[1]) == f"{f}: line 4: field 'price': not a number: 'abc'"
+    assert str(res.errors[-1]) == f"{f}: line 7: field 'id': duplicate id 'a1' (first at line 2)"
     assert res.catalog.products[0].category == ("Men", "Trousers")
     assert res.catalog.products[1].in_stock is False
 
@@ -36,7 +38,8 @@ def test_strict_raises_with_every_error(tmp_path: Path) -> None:
     with pytest.raises(DataError) as exc:
         load_catalog(f, strict=True)
     msg = str(exc.value)
-    assert "row 2" in msg and "title" in msg and "row 3" in msg and "invalid JSON" in msg
+    assert f"{f}: line 2: field 'title': missing title" in msg
+    assert f"{f}: line 3: field '<row>': invalid JSON at column 1: Expecting value" in msg
 
 
 def test_field_mapping_and_parquet_roundtrip(tmp_path: Path) -> None:
@@ -102,3 +105,117 @@ def test_filters(tiny_catalog: Catalog) -> None:
     assert none is not None and not none.any() and "no-such-key" not in tiny_catalog._attr_cols
     with pytest.raises(ValueError):
         Filters(price_min=10, price_max=5)
+
+
+# Issue 12, part 3: a new user's Instacart-style CSV catalog (tiny made-up rows).
+INSTACART_HEADER = "product_id,product_name,aisle,department\n"
+
+
+def _instacart_fields(tmp_path: Path, **extra: object) -> ProductFields:
+    m = tmp_path / "fields.json"
+    mapping = {"id": "product_id", "title": "product_name", "category": ["department", "aisle"]}
+    m.write_text(json.dumps({**mapping, "description": None, "brand": None, "price": None, "in_stock": None, **extra}))
+    return ProductFields.from_json(m)
+
+
+def test_null_and_empty_list_mean_no_column(tmp_path: Path) -> None:
+    f = tmp_path / "products.csv"
+    f.write_text(INSTACART_HEADER + "1,Chocolate Sandwich Cookies,cookies cakes,snacks\n", encoding="utf-8")
+    spec = _instacart_fields(tmp_path, attributes=None)  # "description": null copied from the H&M example
+    assert spec.description == () and spec.attributes == () and spec.brand is None and spec.price is None
+    assert _instacart_fields(tmp_path, description=[]) == spec
+    assert ProductFields(id="product_id", title="product_name", description=None).description == ()  # type: ignore[arg-type]
+    res = load_catalog(f, spec)
+    assert res.errors == []
+    p = res.catalog.products[0]
+    assert (p.title, p.description, p.category, p.brand) == (
+        "Chocolate Sandwich Cookies",
+        "",
+        ("snacks", "cookies cakes"),
+        "",
+    )
+
+
+def test_csv_rows_with_too_few_or_too_many_values(tmp_path: Path) -> None:
+    f = tmp_path / "products.csv"
+    f.write_text(
+        INSTACART_HEADER
+        + "1,Cookies,cookies cakes,snacks\n2,Spring Water\n3,Granola,cereal,breakfast,extra\n4,Tea,tea,beverages\n",
+        encoding="utf-8",
+    )
+    res = load_catalog(f, _instacart_fields(tmp_path))
+    assert res.catalog.ids == ["1", "4"]
+    assert [str(e) for e in res.errors] == [
+        f"{f}: line 3: field 'aisle': too few values: 2 for 4 columns (missing 'aisle', 'department')",
+        f"{f}: line 4: field '<row>': too many values: 5 for 4 columns (an unquoted ',' inside a value?)",
+    ]
+
+
+def test_unclosed_quote_is_reported_and_the_next_products_kept(tmp_path: Path) -> None:
+    f = tmp_path / "products.csv"
+    f.write_text(
+        INSTACART_HEADER
+        + '1,"Chocolate Sandwich Cookies,cookies cakes,snacks\n'  # the quote is never closed
+        + "2,All-Seasons Salt,spices seasonings,pantry\n"
+        + '3,"Robust Golden Unsweetened Oolong Tea",tea,beverages\n'
+        + "4,Smart Ones Lasagna,frozen meals,frozen\n",
+        encoding="utf-8",
+    )
+    res = load_catalog(f, _instacart_fields(tmp_path))
+    assert res.catalog.ids == ["2", "3", "4"]  # nothing after the bad quote is lost or merged
+    assert all("\n" not in p.title for p in res.catalog.products)
+    assert [str(e) for e in res.errors] == [
+        f"{f}: line 2: field 'product_name': unclosed quote: the quoted value opened on this line is still open at "
+        "line 4; the lines after this one are read as rows of their own"
+    ]
+
+
+def test_quote_left_open_to_the_end_of_the_file(tmp_path: Path) -> None:
+    f = tmp_path / "products.csv"
+    f.write_text(INSTACART_HEADER + '1,"Cookies,cookies cakes,snacks\n2,Salt,spices,pantry\n', encoding="utf-8")
+    res = load_catalog(f, _instacart_fields(tmp_path))
+    assert res.catalog.ids == ["2"]
+    assert str(res.errors[0]).startswith(
+        f"{f}: line 2: field 'product_name': unclosed quote: the quoted value opened on this line is still open "
+        "at the end of the file"
+    )
+
+
+def test_multi_line_quoted_description_is_allowed(tmp_path: Path) -> None:
+    f = tmp_path / "products.csv"
+    f.write_text(
+        'id,title,description,price\n1,Jeans,"Slim fit.\nMachine wash, cold",49\n2,Belt,Leather,10\n', encoding="utf-8"
+    )
+    res = load_catalog(f)
+    assert res.errors == [] and res.catalog.ids == ["1", "2"]
+    assert res.catalog.products[0].description == "Slim fit.\nMachine wash, cold"
+
+
+def test_parquet_errors_name_the_row_index(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    f = tmp_path / "products.parquet"
+    pq.write_table(pa.table({"id": ["1", "2", "3"], "title": ["Tea", None, "Salt"]}), f)
+    res = load_catalog(f)
+    assert res.catalog.ids == ["1", "3"]
+    assert str(res.errors[0]) == f"{f}: row 2: field 'title': missing title (1-based Parquet row index)"
+
+
+def test_fields_file_errors_name_the_file(tmp_path: Path) -> None:
+    m = tmp_path / "fields.json"
+    with pytest.raises(FileNotFoundError, match=r"fields\.json: fields mapping file not found"):
+        ProductFields.from_json(m)
+    m.write_text('{\n  "id": "product_id",\n  "title": "product_name",\n}\n')
+    with pytest.raises(ConfigError) as exc:
+        ProductFields.from_json(m)
+    assert str(exc.value) == (
+        f"{m}: line 4, column 1: invalid JSON: Expecting property name enclosed in double quotes (a trailing comma?)"
+    )
+    assert (exc.value.file, exc.value.line, exc.value.column) == (str(m), 4, 1)
+    m.write_text('{\n  "id": "product_id",\n  "title": null\n}\n')
+    with pytest.raises(ConfigError, match=rf"^{re.escape(str(m))}: line 3: 'title' must be a column name"):
+        ProductFields.from_json(m)
+    m.write_text('{\n  "id": "product_id",\n  "title": "product_name",\n  "descripton": "x"\n}\n')
+    with pytest.raises(ConfigError, match=rf"^{re.escape(str(m))}: line 4: unknown .* 'descripton' \(did you mean"):
+        ProductFields.from_json(m)

@@ -17,10 +17,10 @@ def test_load_judgments_errors_name_rows(tmp_path: Path) -> None:
     with pytest.raises(DataError) as exc:
         load_judgments(q, j, strict=True)
     msg = str(exc.value)
-    assert "row 2" in msg and "'query'" in msg and "'grade'" in msg and "unknown query id" in msg
+    assert f"{q}: line 3: field 'query'" in msg and f"{j}: line 3: field 'grade'" in msg and "unknown query id" in msg
     ok = load_judgments(q, j)
     assert ok.relevance == {"1": {"p1": 2.0}}
-    assert [(e.row, e.field) for e in ok.errors] == [(2, "query"), (2, "grade"), (3, "query_id"), (4, "grade")]
+    assert [(e.row, e.field) for e in ok.errors] == [(3, "query"), (3, "grade"), (4, "query_id"), (5, "grade")]
 
 
 def test_attribute_judgments_and_eval(tiny_catalog: Catalog, tiny_searcher: HybridSearcher, tmp_path: Path) -> None:

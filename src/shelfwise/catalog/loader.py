@@ -1,6 +1,8 @@
 """Load a catalog from CSV / JSONL / Parquet with per-row validation.
 
-A bad row is reported (file, row, field, reason) and skipped; every good row is kept.
+A bad row is reported (file, line, field, reason) and skipped; every good row is kept. Row
+numbers are physical line numbers in CSV / TSV / JSON Lines files (header = line 1) and 1-based
+row indexes in Parquet files (see :mod:`shelfwise.tabular`).
 Column names are mapped onto the :class:`Product` schema by :class:`ProductFields`, so a
 store's own export (e.g. the H&M ``articles`` table) loads without conversion.
 """
@@ -14,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from shelfwise.catalog.schema import Catalog, Product
-from shelfwise.errors import DataError, RowError
+from shelfwise.errors import DataError, RowError, position
 from shelfwise.tabular import mapping_from_json, read_rows
 
 _TRUE = {"1", "true", "yes", "y", "t", "in_stock", "instock"}
@@ -42,9 +44,15 @@ class ProductFields:
     def __post_init__(self) -> None:
         if not self.id or not self.title:
             raise ValueError("ProductFields: 'id' and 'title' column names are required")
+        for name in ("description", "category", "attributes", "category_separators"):
+            value: Any = getattr(self, name)
+            if value is None or isinstance(value, str):  # None: no column; one name given where a list is allowed
+                object.__setattr__(self, name, () if value is None else (value,))
 
     @classmethod
     def from_json(cls, path: str | Path) -> ProductFields:
+        """Read a mapping from JSON. ``null`` and ``[]`` both mean "no column" for list fields, and
+        ``null`` means "none" for ``brand`` / ``price`` / ``in_stock``. Errors name the file (and line)."""
         return mapping_from_json(cls, path)
 
 
@@ -163,7 +171,8 @@ def load_catalog(path: str | Path, fields: ProductFields | None = None, *, stric
         if isinstance(parsed, RowError):
             errors.append(parsed)
         elif parsed.id in seen:
-            errors.append(RowError(file, row, spec.id, f"duplicate id {parsed.id!r} (first at row {seen[parsed.id]})"))
+            first = position(file, seen[parsed.id])
+            errors.append(RowError(file, row, spec.id, f"duplicate id {parsed.id!r} (first at {first})"))
         else:
             seen[parsed.id] = row
             products.append(parsed)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from shelfwise.catalog.schema import Catalog
-from shelfwise.errors import DataError, RowError
+from shelfwise.errors import ConfigError, DataError, RowError
 from shelfwise.events.schema import Event, EventType
 from shelfwise.tabular import mapping_from_json, read_rows
 
@@ -29,7 +29,17 @@ class EventFields:
 
     @classmethod
     def from_json(cls, path: str | Path) -> EventFields:
-        return mapping_from_json(cls, path)
+        """Read a mapping from JSON; ``null`` means "no column" for ``type`` / ``session_id`` / ``query``.
+        Every error is a :class:`ConfigError` naming the file (a missing file: ``FileNotFoundError``)."""
+        spec = mapping_from_json(cls, path)
+        if spec.default_type is not None:
+            try:
+                EventType.parse(spec.default_type)
+            except ValueError as exc:
+                raise ConfigError(path, f"'default_type': {exc}") from exc
+        elif spec.type is None:
+            raise ConfigError(path, "'type' is null and no 'default_type' is set, so no event would have a type")
+        return spec
 
 
 @dataclass
