@@ -47,10 +47,13 @@ def read_rows(path: str | Path) -> Iterator[tuple[int, Row | RowError]]:
         raise DataError([RowError(str(p), 0, "<file>", f"unsupported format; use one of {SUPPORTED}")])
 
 
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
+
+
 def _bad_utf8(rec: Mapping[str, Any]) -> str | None:
     """The first field whose text was not valid UTF-8 (decoded with ``surrogateescape``), if any."""
     for k, v in rec.items():
-        if isinstance(v, str) and any("\udc80" <= ch <= "\udcff" for ch in v):
+        if isinstance(v, str) and _ESCAPED_BYTE.search(v):
             return str(k)
     return None
 
@@ -219,7 +222,8 @@ def _csv_row(file: str, line: int, header: list[str], values: list[str], delimit
         return RowError(file, line, "<row>", msg)
     rec: dict[str, Any] = {}
     for k, v in zip(header, values, strict=True):
-        rec.setdefault(k, v if v != "" else None)
+        if k not in rec:  # a column named twice: the first one is used
+            rec[k] = v or None
     bad = _bad_utf8(rec)
     return rec if bad is None else RowError(file, line, bad, "not valid UTF-8 text")
 
