@@ -378,6 +378,9 @@ def mapping_from_json(cls: type[T], path: str | Path) -> T:
       both mean "no column";
     * optional single fields (``str | None``): one name; ``null`` or ``""`` mean "none";
     * required fields (``str``): one non-empty name.
+
+    Fields of any other type are passed to ``cls`` as given, for it to check; an error it raises
+    is reported as a :class:`ConfigError` naming the file too.
     """
     p = Path(path)
     raw, text = _load_json_object(p)
