@@ -83,6 +83,6 @@ def test_value_labels_bad_row_names_file_row_field(tmp_path: Path) -> None:
     train = _write(tmp_path / "train.csv", rows)
     from shelfwise.valuation.pipeline import read_labelled
 
-    with pytest.raises(DataError, match=r"train.csv: row 4: field 'label'"):
+    with pytest.raises(DataError, match=r"train.csv: line 5: field 'label'"):
         read_labelled(train)
     assert main(["value", "show", str(tmp_path / "nothing")]) == 2
