@@ -58,7 +58,7 @@ def encoder_for_catalog(args: argparse.Namespace, catalog: Catalog) -> tuple[Enc
 
     profile = detect_language(catalog.texts())
     choice = choose_encoder(profile, args.encoder)
-    print(f"{profile.describe()} -> encoder {choice.spec!r} ({choice.reason})")
+    print(f"encoder {choice.spec!r} ({choice.reason})")
     if choice.warning:
         print(f"warning: {choice.warning}")
     return load_encoder(choice.spec, args.cache), choice.spec, profile
