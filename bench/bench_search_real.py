@@ -124,7 +124,10 @@ def run_set(name: str, encoders: list[str]) -> dict[str, Any]:
     print_table(
         f"{name}: in-process search, never-seen queries (ms; load {os.getloadavg()[0]:.2f})",
         ["encoder", "p50", "p99", "build s"],
-        [[k, v["search_cold"]["p50_ms"], v["search_cold"]["p99_ms"], v["build_s_incl_cached_embeddings"]] for k, v in speed.items()],
+        [
+            [k, v["search_cold"]["p50_ms"], v["search_cold"]["p99_ms"], v["build_s_incl_cached_embeddings"]]
+            for k, v in speed.items()
+        ],
     )
     return {
         "products": len(catalog),

@@ -13,7 +13,9 @@ from shelfwise.shelf import enable_live
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("demo", help="build, evaluate and serve the bundled H&M store demo")
     p.add_argument("--out", type=Path, default=Path("runs/demo"), help="folder for indexes and reports")
-    p.add_argument("--encoder", default="auto", help="auto (by the catalog's language), minilm, e5, hashing (fast, no LM)")
+    p.add_argument(
+        "--encoder", default="auto", help="auto (by the catalog's language), minilm, e5, hashing (fast, no LM)"
+    )
     p.add_argument(
         "--multilingual", default="e5", help="encoder for Chinese queries over the English catalog ('none' to skip)"
     )

@@ -120,8 +120,8 @@ def run_demo(config: DemoConfig, log: Log = print) -> DemoResult:
         f"Judged set: {len(judged)} attribute-derived queries '<colour> <product type>' over the real H&M catalog "
         "(grade 2 = type and colour match, 1 = type only); the reranker is trained on half, all figures are on "
         "the other half. Not real shopper queries: the search defaults come from real queries "
-        "(bench/bench_search_real.py); this set is a secondary, synthetic check. The reranker's field-match features read the same catalog fields the "
-        "queries are built from, so its gain here is optimistic."
+        "(bench/bench_search_real.py); this set is a secondary, synthetic check. The reranker's field-match "
+        "features read the same catalog fields the queries are built from, so its gain here is optimistic."
     )
     t0 = time.perf_counter()
     log("fitting recommenders (popularity, co-occurrence, ALS, content, cross-category) ...")
