@@ -44,7 +44,7 @@ def main() -> None:
     shelf = Shelf(catalog=catalog, searcher=searcher)
     tmp = tempfile.mkdtemp(prefix="shelfwise-rt-")
     cons = enable_live(shelf, EventStore(Path(tmp) / "events.sqlite"), explore_share=0).consumer
-    client = TestClient(create_app(shelf))
+    client = TestClient(create_app(shelf), base_url="http://localhost")  # the Host allow-list admits loopback
     ack, visible, polls, ryw = [], [], [], []
     missed = 0
     try:

@@ -67,12 +67,12 @@ def test_save_load_roundtrip(tmp_path: Path, tiny_searcher: HybridSearcher, tiny
 
 
 def test_convex_fusion_scores_union_exactly(tiny_searcher: HybridSearcher, tiny_catalog: Catalog) -> None:
-    cfg = SearchConfig(fusion="convex", dense_weight=0.0)
+    cfg = SearchConfig(fusion="convex", dense_weight=0.0, understand=False)  # fusion alone, no boosts
     lexical_only = tiny_searcher.search("black trousers", 3, config=cfg)
     bm25 = tiny_searcher.lexical.scores("black trousers")
     assert np.allclose(lexical_only.scores, bm25[lexical_only.ids] / bm25.max())
     assert np.allclose(lexical_only.scores, np.sort(bm25)[::-1][:3] / bm25.max())
-    r = tiny_searcher.search("black trousers", 12, config=SearchConfig(fusion="convex", dense_weight=0.5))
+    r = tiny_searcher.search("black trousers", 12, config=SearchConfig(dense_weight=0.5, understand=False))
     assert np.all(np.diff(r.scores) <= 1e-7) and r.scores[0] <= 1.0 + 1e-6
     filtered = tiny_searcher.search("black", 5, Filters(category=("Women",)), config=cfg)
     assert set(names(tiny_catalog, filtered)) <= {"p5", "p6", "p7", "p12"}

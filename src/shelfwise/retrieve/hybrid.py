@@ -21,6 +21,7 @@ from shelfwise.index.vector import VectorIndex, VectorIndexConfig
 from shelfwise.results import Results
 from shelfwise.retrieve.dense import DenseRetriever
 from shelfwise.retrieve.fusion import rrf, weighted
+from shelfwise.retrieve.understand import QueryIntent, QueryUnderstanding
 
 MODES = ("bm25", "dense", "hybrid")  # "bm25": the lexical index alone (word + character BM25)
 FORMAT = "shelfwise-searcher"
@@ -46,6 +47,8 @@ class SearchConfig:
     dense_weight: float = 0.4
     personal_weight: float = 0.0
     rerank_depth: int = 50
+    understand: bool = True  # price phrases -> filter; catalog brand/category/attribute words -> boost
+    boost_weight: float = 0.1  # share of the top score a product matching every understood phrase gains
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -58,6 +61,8 @@ class SearchConfig:
             raise ValueError("SearchConfig.dense_weight must be in [0, 1]")
         if self.rrf_k <= 0 or self.personal_weight < 0:
             raise ValueError("SearchConfig: rrf_k > 0 and personal_weight >= 0")
+        if not 0.0 <= self.boost_weight <= 1.0:
+            raise ValueError("SearchConfig.boost_weight must be in [0, 1]")
 
 
 class Reranker(Protocol):
@@ -97,6 +102,7 @@ class HybridSearcher:
         if multilingual is not None and len(multilingual.index) != len(catalog):
             raise ValueError("multilingual index size differs from the catalog")
         self.multilingual = multilingual
+        self._understanding: QueryUnderstanding | None = None
 
     @classmethod
     def build(
@@ -130,6 +136,20 @@ class HybridSearcher:
         return self.dense
 
     @property
+    def understanding(self) -> QueryUnderstanding:
+        """The catalog's query-understanding vocabulary, built on first use."""
+        if self._understanding is None:
+            self._understanding = QueryUnderstanding(self.catalog, self.lexical.tokenizer)
+        return self._understanding
+
+    def understand(self, query: str, config: SearchConfig | None = None) -> QueryIntent | None:
+        """What ``search`` will read from ``query`` (None when understanding is off or finds nothing)."""
+        if not (config or self.config).understand:
+            return None
+        intent = self.understanding.parse(query)
+        return None if intent.is_empty() else intent
+
+    @property
     def item_vectors(self) -> npt.NDArray[np.float32]:
         return self.dense.index.vectors
 
@@ -151,6 +171,9 @@ class HybridSearcher:
             raise ValueError(f"mode must be one of {MODES}")
         if k < 1:
             raise ValueError("k must be >= 1")
+        intent = self.understand(query, cfg)
+        if intent is not None:
+            query, filters = intent.text, intent.filters(filters)
         mask = self.catalog.mask(filters)
         if exclude:
             mask = np.ones(len(self.catalog), dtype=bool) if mask is None else mask.copy()
@@ -173,6 +196,11 @@ class HybridSearcher:
                 res = rrf([lex, sem], n, rrf_k=cfg.rrf_k, weights=[2 * (1 - w), 2 * w])
             else:
                 res = weighted([lex, sem], n, [1 - w, w])
+        if intent is not None and intent.matches and cfg.boost_weight > 0 and len(res):
+            bonus = cfg.boost_weight * max(abs(float(res.scores[0])), 1e-6) * self.understanding.boost(intent, res.ids)
+            s = res.scores + bonus.astype(np.float32)
+            order = np.argsort(-s, kind="stable")
+            res = Results(res.ids[order], s[order].astype(np.float32))
         if user_vector is not None and cfg.personal_weight > 0 and len(res):
             boost = self.item_vectors[res.ids] @ np.asarray(user_vector, dtype=np.float32)
             s = res.scores + cfg.personal_weight * boost.astype(np.float32)

@@ -1,0 +1,188 @@
+"""Query understanding: price phrases become filters; brand, category and attribute words found in
+the catalog's own vocabulary become boosts.
+
+"black dress under 50" -> price <= 50 (a filter: the shopper said so), and products whose colour
+attribute is "black" or whose category path holds "dress" get a bonus on top of the fused score
+(a boost, not a filter: a word that happens to name a category must not empty the result list).
+Vocabulary comes from the catalog itself (brands, category path elements, attribute values seen
+on at least ``min_products`` products), matched on the lexical analyser's terms, so "Dresses"
+matches "dress" and a Chinese category matches by its characters. Price phrases: English
+("under 50", "below $30", "less than 20", "over 100", "from 20", "20-50", "between 20 and 50",
+"$30") and Chinese ("50元以下", "100以内", "低于50", "不超过50", "50以上", "20-50元").
+The ``understood`` record travels with the results so an engineer can see why a list changed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from shelfwise.catalog.schema import Catalog, Filters
+from shelfwise.index.text import Tokenizer, normalise
+
+_NUM = r"(\d+(?:\.\d+)?)(?![\d.])"
+_CUR = r"(?:[$£€¥]\s*)?"
+_UNIT = r"\s*(?:元|块|dollars?|usd|eur|euros?|gbp|rmb)?"
+# a number followed by a measurement unit is a size, not a price ("over 100 watts", "under 5 ft")
+_NOT_MEASURE = (
+    r"(?!\s*(?:%|\"|'|x\b|(?:in|inch|inches|ft|feet|foot|cm|mm|m|km|w|watts?|v|volts?|amps?|a|lbs?|oz|gal|gallons?"
+    r"|qt|l|ml|kg|g|pcs?|pieces?|pack|count|ct|sq|btu|psi|gb|tb|mah|hz|years?|yr|mph|寸|米|厘米|毫米|克|斤|公斤|升|瓦|伏|个|件|只|包|岁)\b))"
+)
+_PRICE_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(rf"\bbetween\s+{_CUR}{_NUM}{_UNIT}\s+and\s+{_CUR}{_NUM}{_UNIT}"), "range"),
+    # a bare "12-2" is a wire gauge or a size: a range is a price only with a currency sign or unit
+    (re.compile(rf"(?<![\w.])[$£€¥]\s*{_NUM}\s*(?:-|–|~|to)\s*[$£€¥]?\s*{_NUM}(?![\w.])"), "range"),
+    (
+        re.compile(rf"(?<![\w.]){_NUM}\s*(?:-|–|~|to|至|到)\s*{_NUM}\s*(?:元|块|dollars?|usd|eur|euros?|gbp|rmb)"),
+        "range",
+    ),
+    (
+        re.compile(
+            rf"\b(?:under|below|less\s+than|cheaper\s+than|up\s+to|max(?:imum)?|at\s+most|<=?)\s*{_CUR}{_NUM}{_UNIT}"
+            + _NOT_MEASURE
+        ),
+        "max",
+    ),
+    (re.compile(rf"(?:低于|不超过|小于|不到){_CUR}{_NUM}{_UNIT}"), "max"),
+    (re.compile(rf"{_CUR}{_NUM}{_UNIT}\s*(?:以下|以内|之内)"), "max"),
+    (
+        re.compile(rf"\b(?:over|above|more\s+than|at\s+least|min(?:imum)?|>=?)\s*{_CUR}{_NUM}{_UNIT}" + _NOT_MEASURE),
+        "min",
+    ),
+    (re.compile(rf"\bfrom\s*[$£€¥]\s*{_NUM}"), "min"),
+    (re.compile(rf"(?:高于|超过|大于){_CUR}{_NUM}{_UNIT}"), "min"),
+    (re.compile(rf"{_CUR}{_NUM}{_UNIT}\s*(?:以上)"), "min"),
+)
+
+
+@dataclass(frozen=True)
+class FieldMatch:
+    """A query phrase found in the catalog's vocabulary: ``field`` is brand, category or
+    ``attribute:<key>``; ``value`` the catalog's own spelling."""
+
+    field: str
+    value: str
+    phrase: str
+
+
+@dataclass(frozen=True)
+class QueryIntent:
+    """What was understood: ``text`` is the query with price phrases removed (what retrieval sees)."""
+
+    text: str
+    price_min: float | None = None
+    price_max: float | None = None
+    matches: tuple[FieldMatch, ...] = ()
+
+    def filters(self, base: Filters | None) -> Filters | None:
+        """``base`` with the understood price range added (an explicit request's bounds win)."""
+        if self.price_min is None and self.price_max is None:
+            return base
+        b = base or Filters()
+        lo = b.price_min if b.price_min is not None else self.price_min
+        hi = b.price_max if b.price_max is not None else self.price_max
+        if lo is not None and hi is not None and lo > hi:
+            return base  # contradictory: keep what the caller asked for
+        return Filters(b.category, b.brands, lo, hi, b.in_stock, b.attributes)
+
+    def is_empty(self) -> bool:
+        return self.price_min is None and self.price_max is None and not self.matches
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "text": self.text,
+            "price_min": self.price_min,
+            "price_max": self.price_max,
+            "matches": [{"field": m.field, "value": m.value, "phrase": m.phrase} for m in self.matches],
+        }
+
+
+def parse_price(query: str) -> tuple[str, float | None, float | None]:
+    """``(query without the price phrase, min, max)``; the first phrase found wins."""
+    q = normalise(query)
+    for pattern, kind in _PRICE_PATTERNS:
+        m = pattern.search(q)
+        if m is None:
+            continue
+        nums = [float(x) for x in m.groups() if x is not None]
+        lo, hi = (min(nums), max(nums)) if kind == "range" else (None, None)
+        if kind == "max":
+            hi = nums[0]
+        elif kind == "min":
+            lo = nums[0]
+        rest = " ".join((q[: m.start()] + " " + q[m.end() :]).split())
+        return rest, lo, hi
+    return q, None, None
+
+
+class QueryUnderstanding:
+    """Built once per catalog; ``parse(query)`` -> :class:`QueryIntent`; ``boost(intent, rows)``."""
+
+    def __init__(
+        self, catalog: Catalog, tokenizer: Tokenizer | None = None, *, min_products: int = 2, max_words: int = 3
+    ) -> None:
+        self.catalog = catalog
+        self.tokenizer = tokenizer or Tokenizer()
+        self.max_words = max_words
+        self.has_prices = bool(np.isfinite(catalog.price).any())
+        counts: dict[tuple[str, str], int] = defaultdict(int)
+        for p in catalog.products:
+            if p.brand:
+                counts[("brand", p.brand)] += 1
+            for c in set(p.category):
+                counts[("category", c)] += 1
+            for k, v in p.attributes.items():
+                if v:
+                    counts[(f"attribute:{k}", v)] += 1
+        self._vocab: dict[tuple[str, ...], list[tuple[str, str]]] = defaultdict(list)
+        for (fld, value), n in counts.items():
+            terms = tuple(self.tokenizer(value))
+            if n >= min_products and 0 < len(terms) <= max_words:
+                self._vocab[terms].append((fld, value))
+        self._masks: dict[tuple[str, str], npt.NDArray[np.bool_]] = {}
+
+    def parse(self, query: str) -> QueryIntent:
+        text, lo, hi = parse_price(query) if self.has_prices else (query, None, None)
+        terms = self.tokenizer(text)
+        matches: list[FieldMatch] = []
+        i = 0
+        while i < len(terms):
+            for n in range(min(self.max_words, len(terms) - i), 0, -1):  # longest phrase first
+                hits = self._vocab.get(tuple(terms[i : i + n]))
+                if hits:
+                    phrase = " ".join(terms[i : i + n])
+                    matches.extend(FieldMatch(f, v, phrase) for f, v in hits)
+                    i += n
+                    break
+            else:
+                i += 1
+        return QueryIntent(text if (lo is not None or hi is not None) else query, lo, hi, tuple(matches))
+
+    def field_mask(self, match: FieldMatch) -> npt.NDArray[np.bool_]:
+        key = (match.field, match.value)
+        m = self._masks.get(key)
+        if m is None:
+            v = match.value.lower()
+            if match.field == "brand":
+                m = np.array([p.brand.lower() == v for p in self.catalog.products], dtype=bool)
+            elif match.field == "category":
+                m = np.array([v in (c.lower() for c in p.category) for p in self.catalog.products], dtype=bool)
+            else:
+                m = self.catalog.attribute_column(match.field.split(":", 1)[1]) == v
+            self._masks[key] = m  # keys come from the catalog's own vocabulary: bounded
+        return m
+
+    def boost(self, intent: QueryIntent, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.float32]:
+        """Per row in ``rows``: the share of matched query phrases the product agrees with (0..1)."""
+        out = np.zeros(len(rows), dtype=np.float32)
+        phrases: dict[str, npt.NDArray[np.bool_]] = {}
+        for m in intent.matches:  # one phrase may name several fields: any of them counts
+            hit = self.field_mask(m)[rows]
+            phrases[m.phrase] = hit if m.phrase not in phrases else (phrases[m.phrase] | hit)
+        for hit in phrases.values():
+            out += hit.astype(np.float32)
+        return (out / np.float32(max(len(phrases), 1))).astype(np.float32)

@@ -1,0 +1,82 @@
+import numpy as np
+import pytest
+
+from shelfwise.catalog.schema import Catalog, Filters, Product
+from shelfwise.encode.hashing import HashingEncoder
+from shelfwise.retrieve import HybridSearcher, SearchConfig
+from shelfwise.retrieve.understand import QueryUnderstanding, parse_price
+
+
+@pytest.mark.parametrize(
+    ("query", "rest", "lo", "hi"),
+    [
+        ("black dress under 50", "black dress", None, 50.0),
+        ("dress below $30", "dress", None, 30.0),
+        ("jeans less than 19.99", "jeans", None, 19.99),
+        ("coat over 100", "coat", 100.0, None),
+        ("boots between 20 and 60", "boots", 20.0, 60.0),
+        ("boots $20-60", "boots", 20.0, 60.0),
+        ("连衣裙 100元以下", "连衣裙", None, 100.0),
+        ("连衣裙100以内", "连衣裙", None, 100.0),
+        ("低于50元的T恤", "的t恤", None, 50.0),
+        ("羽绒服 20-50元", "羽绒服", 20.0, 50.0),
+        # sizes and gauges are not prices
+        ("led bulb over 100 watts", "led bulb over 100 watts", None, None),
+        ("12-2 wire", "12-2 wire", None, None),
+        ("shelf under 5 ft", "shelf under 5 ft", None, None),
+        ("3-way switch", "3-way switch", None, None),
+    ],
+)
+def test_parse_price(query: str, rest: str, lo: float | None, hi: float | None) -> None:
+    assert parse_price(query) == (rest, lo, hi)
+
+
+def _catalog() -> Catalog:
+    return Catalog(
+        [
+            Product("1", "Wrap dress", category=("Women", "Dresses"), price=39.0, attributes={"colour": "Black"}),
+            Product("2", "Slip dress", category=("Women", "Dresses"), price=79.0, attributes={"colour": "Black"}),
+            Product("3", "Midi dress", category=("Women", "Dresses"), price=29.0, attributes={"colour": "Red"}),
+            Product("4", "Black jeans", category=("Men", "Trousers"), price=49.0, attributes={"colour": "Black"}),
+            Product("5", "Red jeans", category=("Men", "Trousers"), price=45.0, attributes={"colour": "Red"}),
+            Product(
+                "6", "Black tee", brand="Acme", category=("Men", "Tops"), price=9.0, attributes={"colour": "Black"}
+            ),
+            Product(
+                "7", "White tee", brand="Acme", category=("Men", "Tops"), price=9.0, attributes={"colour": "White"}
+            ),
+        ]
+    )
+
+
+def test_vocabulary_matches_use_catalog_values_and_stems() -> None:
+    qu = QueryUnderstanding(_catalog())
+    intent = qu.parse("black dresses under 50")
+    assert intent.price_max == 50.0 and intent.text == "black dresses"
+    fields = {(m.field, m.value) for m in intent.matches}
+    assert fields == {("attribute:colour", "Black"), ("category", "Dresses")}
+    rows = np.arange(7)
+    assert qu.boost(intent, rows).tolist() == pytest.approx([1, 1, 0.5, 0.5, 0, 0.5, 0])
+    assert {(m.field, m.value) for m in qu.parse("acme tee").matches} == {("brand", "Acme")}
+    assert qu.parse("zebra").is_empty()
+
+
+def test_search_filters_by_understood_price_and_boosts_matches() -> None:
+    cat = _catalog()
+    s = HybridSearcher.build(cat, HashingEncoder(64))
+    res = s.search("black dress under 50", 3)
+    assert cat.ids[res.ids[0]] == "1"  # black, a dress, under 50
+    assert all(cat.products[i].price <= 50 for i in res.ids.tolist())  # type: ignore[operator]
+    off = s.search("black dress under 50", 7, config=SearchConfig(understand=False))
+    assert "2" in [cat.ids[i] for i in off.ids.tolist()] or len(off) < 7  # no price filter without understanding
+    # an explicit filter from the caller wins over the understood one
+    explicit = s.search("dress under 50", 5, Filters(price_max=100.0))
+    assert "2" in [cat.ids[i] for i in explicit.ids.tolist()]
+    assert s.understand("dress under 50") is not None and s.understand("dress") is not None
+    assert s.understand("zebra") is None
+
+
+def test_catalog_without_prices_never_filters_on_price() -> None:
+    cat = Catalog([Product("1", "Tile under 50"), Product("2", "Tile saw")])
+    qu = QueryUnderstanding(cat)
+    assert qu.parse("tile under 50").price_max is None
