@@ -77,13 +77,32 @@ def test_serve_loads_index_with_recommendations(tmp_path: Path) -> None:
     from shelfwise.cli.serve_cmd import load_shelf
 
     cat = tmp_path / "products.csv"
-    cat.write_text("id,title,category\n1,Black jeans,Men > Trousers\n2,Leather belt,Men > Accessories\n"
-                   "3,Red dress,Women > Dresses\n", encoding="utf-8")
+    cat.write_text(
+        "id,title,category\n1,Black jeans,Men > Trousers\n2,Leather belt,Men > Accessories\n"
+        "3,Red dress,Women > Dresses\n",
+        encoding="utf-8",
+    )
     ev = tmp_path / "events.csv"
-    ev.write_text("user_id,item_id,type,timestamp\nu1,1,purchase,1\nu1,2,purchase,2\nu2,1,purchase,3\n"
-                  "u3,999,purchase,4\n", encoding="utf-8")
-    assert main(["index", "--catalog", str(cat), "--encoder", "hashing", "--cache", str(tmp_path / "c.sqlite"),
-                 "--out", str(tmp_path / "idx")]) == 0
+    ev.write_text(
+        "user_id,item_id,type,timestamp\nu1,1,purchase,1\nu1,2,purchase,2\nu2,1,purchase,3\nu3,999,purchase,4\n",
+        encoding="utf-8",
+    )
+    assert (
+        main(
+            [
+                "index",
+                "--catalog",
+                str(cat),
+                "--encoder",
+                "hashing",
+                "--cache",
+                str(tmp_path / "c.sqlite"),
+                "--out",
+                str(tmp_path / "idx"),
+            ]
+        )
+        == 0
+    )
     shelf = load_shelf(tmp_path / "idx", "hashing", ev)
     assert shelf.events is not None and len(shelf.events) == 3  # the unknown item row is skipped
     assert shelf.recommender is not None
@@ -97,11 +116,15 @@ def test_serve_loads_saved_recommender(tmp_path: Path, capsys) -> None:  # type:
     from shelfwise.cli.serve_cmd import load_shelf
 
     cat = tmp_path / "products.csv"
-    cat.write_text("id,title,category\n1,Black jeans,Men > Trousers\n2,Leather belt,Men > Accessories\n"
-                   "3,Red dress,Women > Dresses\n", encoding="utf-8")
+    cat.write_text(
+        "id,title,category\n1,Black jeans,Men > Trousers\n2,Leather belt,Men > Accessories\n"
+        "3,Red dress,Women > Dresses\n",
+        encoding="utf-8",
+    )
     ev = tmp_path / "events.csv"
-    ev.write_text("user_id,item_id,type,timestamp\nu1,1,purchase,1\nu1,2,purchase,2\nu2,1,purchase,3\n",
-                  encoding="utf-8")
+    ev.write_text(
+        "user_id,item_id,type,timestamp\nu1,1,purchase,1\nu1,2,purchase,2\nu2,1,purchase,3\n", encoding="utf-8"
+    )
     common = ["--catalog", str(cat), "--encoder", "hashing", "--cache", str(tmp_path / "c.sqlite")]
     assert main(["index", *common, "--out", str(tmp_path / "idx")]) == 0
     saved = tmp_path / "rec"
@@ -119,3 +142,24 @@ def test_serve_loads_saved_recommender(tmp_path: Path, capsys) -> None:  # type:
     (saved / "als.npz").unlink()
     assert main(["serve", "--index", str(tmp_path / "idx"), "--encoder", "hashing", "--recommender", str(saved)]) == 2
     assert "als.npz: file is missing" in capsys.readouterr().err
+
+
+def test_serve_reloads_multilingual_vectors_recorded_in_the_index(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from shelfwise.catalog.schema import Catalog, Product
+    from shelfwise.cli.serve_cmd import load_shelf
+    from shelfwise.encode.hashing import HashingEncoder
+    from shelfwise.retrieve import HybridSearcher
+
+    cat = Catalog([Product("1", "Black jeans"), Product("2", "Red dress")])
+    with_multi = HybridSearcher.build(
+        cat, HashingEncoder(256), encoder_spec="hashing", multilingual=HashingEncoder(256), multilingual_spec="hashing"
+    )
+    with_multi.save(tmp_path / "multi")
+    cat.save(tmp_path / "multi" / "catalog.parquet")
+    assert load_shelf(tmp_path / "multi", None).searcher.multilingual is not None  # no flag needed
+    plain = HybridSearcher.build(cat, HashingEncoder(256), encoder_spec="hashing")
+    plain.save(tmp_path / "plain")
+    cat.save(tmp_path / "plain" / "catalog.parquet")
+    shelf = load_shelf(tmp_path / "plain", None, multilingual="hashing")
+    assert shelf.searcher.multilingual is None
+    assert "has no multilingual vectors" in capsys.readouterr().out  # never a silent no-op

@@ -33,3 +33,22 @@ def test_search_bad_input(tiny_catalog: Catalog, tiny_searcher: HybridSearcher) 
     r = c.get("/search", params={"q": "x", "price_min": 10, "price_max": 5})
     assert r.status_code == 422 and "price_min" in r.text
     assert c.get("/search", params={"q": "x", "attr": "nocolon"}).status_code == 422
+
+
+def test_search_reports_what_it_understood(tiny_catalog: Catalog, tiny_searcher: HybridSearcher) -> None:
+    c = client(tiny_catalog, tiny_searcher)
+    body = c.get("/search", params={"q": "black dress under 70"}).json()
+    u = body["understood"]
+    assert u["price_max"] == 70 and u["text"] == "black dress"
+    assert {"field": "attribute:colour", "value": "Black", "phrase": "black"} in u["matches"]
+    assert body["items"] and all(it["price"] <= 70 for it in body["items"])
+    assert c.get("/search", params={"q": "zzz"}).json()["understood"] is None
+
+
+def test_chinese_query_on_english_only_index_gets_a_notice(tiny_catalog: Catalog) -> None:
+    from shelfwise.encode.hashing import HashingEncoder
+
+    searcher = HybridSearcher.build(tiny_catalog, HashingEncoder(64), encoder_spec="minilm")  # as if English-only
+    body = client(tiny_catalog, searcher).get("/search", params={"q": "黑色裤子"}).json()
+    assert body["notices"] and "English-only" in body["notices"][0]
+    assert client(tiny_catalog, searcher).get("/search", params={"q": "black"}).json()["notices"] == []

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from shelfwise.cli.common import add_catalog_args, encoder_for_catalog, load_catalog_arg, load_event_log
+from shelfwise.encode.registry import load_encoder
 from shelfwise.eval.judgments import load_judgments
 from shelfwise.rank.ltr import fit_reranker
 from shelfwise.retrieve.hybrid import HybridSearcher
@@ -18,6 +19,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("index", help="build BM25 + vector indexes for a catalog")
     add_catalog_args(p)
     p.add_argument("--out", type=Path, required=True, help="index folder to write")
+    p.add_argument(
+        "--multilingual",
+        default="none",
+        help="also embed with a multilingual encoder (e5) so Chinese queries work on a Latin-script catalog",
+    )
     p.add_argument("--queries", type=Path, default=None, help="judged queries (query_id, query): train the reranker")
     p.add_argument("--judgments", type=Path, default=None, help="graded judgments (query_id, item_id, grade)")
     p.add_argument("--events", type=Path, default=None, help="behaviour events: popularity feature of the reranker")
@@ -30,7 +36,20 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("--queries and --judgments go together")
     cl = load_catalog_arg(args)
     encoder, spec, profile = encoder_for_catalog(args, cl.catalog)
-    searcher = HybridSearcher.build(cl.catalog, encoder, progress=True, language=profile, encoder_spec=spec)
+    multi_spec = None if args.multilingual == "none" else args.multilingual
+    if multi_spec is not None and (profile.needs_multilingual or spec == multi_spec):
+        print(f"--multilingual {multi_spec}: not needed, the main encoder {spec!r} already serves Chinese queries")
+        multi_spec = None
+    multi = load_encoder(multi_spec, args.cache) if multi_spec else None
+    searcher = HybridSearcher.build(
+        cl.catalog,
+        encoder,
+        progress=True,
+        language=profile,
+        encoder_spec=spec,
+        multilingual=multi,
+        multilingual_spec=multi_spec,
+    )
     searcher.save(args.out)
     cl.catalog.save(Path(args.out) / "catalog.parquet")
     print(f"indexed {len(cl.catalog)} products into {args.out}")

@@ -67,8 +67,16 @@ def load_shelf(
             f"{index}: no catalog.parquet; build the folder with 'shelfwise index' or 'shelfwise demo'"
         )
     catalog = Catalog.load(Path(index) / "catalog.parquet")
+    meta = read_meta(Path(index))
+    multilingual = multilingual or meta.get("multilingual_spec")
+    if multilingual and "multilingual_encoder" not in meta:
+        print(
+            f"warning: --multilingual {multilingual} ignored: {index} has no multilingual vectors "
+            "(rebuild with `shelfwise index --multilingual e5`)"
+        )
+        multilingual = None
     multi = load_encoder(multilingual) if multilingual else None
-    spec = encoder or str(read_meta(Path(index)).get("encoder_spec", "minilm"))
+    spec = encoder or str(meta.get("encoder_spec", "minilm"))
     searcher = HybridSearcher.load(index, catalog, load_encoder(spec), multilingual=multi)
     if (Path(index) / "reranker").exists():
         searcher.reranker = LTRReranker.load(Path(index) / "reranker", searcher)

@@ -98,7 +98,13 @@ def run_demo(config: DemoConfig, log: Log = print) -> DemoResult:
     log(f"building indexes with encoder {encoder.name} ...")
     multi = load_encoder(config.multilingual, config.cache) if config.multilingual else None
     searcher = HybridSearcher.build(
-        catalog, encoder, progress=True, multilingual=multi, language=profile, encoder_spec=choice.spec
+        catalog,
+        encoder,
+        progress=True,
+        multilingual=multi,
+        language=profile,
+        encoder_spec=choice.spec,
+        multilingual_spec=config.multilingual,
     )
     timings["index_build_s"] = time.perf_counter() - t0
 

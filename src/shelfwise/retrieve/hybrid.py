@@ -14,7 +14,7 @@ import numpy.typing as npt
 from shelfwise.catalog.schema import Catalog, Filters
 from shelfwise.encode.base import Encoder
 from shelfwise.index.bm25 import BM25Index
-from shelfwise.index.language import LanguageProfile, detect_language
+from shelfwise.index.language import ENGLISH_ONLY_ENCODERS, LanguageProfile, detect_language
 from shelfwise.index.lexical import LexicalConfig, LexicalIndex
 from shelfwise.index.text import has_cjk
 from shelfwise.index.vector import VectorIndex, VectorIndexConfig
@@ -90,9 +90,11 @@ class HybridSearcher:
         multilingual: DenseRetriever | None = None,
         language: LanguageProfile | None = None,
         encoder_spec: str | None = None,
+        multilingual_spec: str | None = None,
     ) -> None:
         self.catalog = catalog
         self.encoder_spec = encoder_spec  # registry spec ("minilm", "e5", a folder) that serve reloads
+        self.multilingual_spec = multilingual_spec
         self.encoder = encoder
         self.config = config or SearchConfig()
         self.lexical = lexical or LexicalIndex()
@@ -118,6 +120,7 @@ class HybridSearcher:
         multilingual: Encoder | None = None,
         language: LanguageProfile | None = None,
         encoder_spec: str | None = None,
+        multilingual_spec: str | None = None,
     ) -> HybridSearcher:
         texts = catalog.texts()
         language = language or detect_language(texts)
@@ -127,7 +130,17 @@ class HybridSearcher:
         if multilingual is not None:
             alt_vecs = VectorIndex(vector).fit(multilingual.encode(texts, batch_size=batch_size, progress=progress))
             alt = DenseRetriever(multilingual, alt_vecs)
-        return cls(catalog, encoder, config, lex, vecs, multilingual=alt, language=language, encoder_spec=encoder_spec)
+        return cls(
+            catalog,
+            encoder,
+            config,
+            lex,
+            vecs,
+            multilingual=alt,
+            language=language,
+            encoder_spec=encoder_spec,
+            multilingual_spec=multilingual_spec if multilingual is not None else None,
+        )
 
     def dense_for(self, query: str) -> DenseRetriever:
         """The dense retriever for ``query``: the multilingual one for CJK text when present."""
@@ -148,6 +161,17 @@ class HybridSearcher:
             return None
         intent = self.understanding.parse(query)
         return None if intent.is_empty() else intent
+
+    def notices(self, query: str) -> list[str]:
+        """Plain-language warnings about how ``query`` can be served by this index (never silent)."""
+        out: list[str] = []
+        english_only = self.encoder_spec in ENGLISH_ONLY_ENCODERS or "minilm" in self.encoder.name.lower()
+        if has_cjk(query) and self.multilingual is None and english_only:
+            out.append(
+                "Chinese query on an index whose language model is English-only: matched by characters only "
+                "(rebuild with `shelfwise index --multilingual e5` to add multilingual vectors)"
+            )
+        return out
 
     @property
     def item_vectors(self) -> npt.NDArray[np.float32]:
@@ -266,6 +290,8 @@ class HybridSearcher:
         if self.multilingual is not None:
             self.multilingual.index.save(p / "vectors_multilingual")
             meta["multilingual_encoder"] = self.multilingual.encoder.name
+            if self.multilingual_spec is not None:
+                meta["multilingual_spec"] = self.multilingual_spec
         (p / "searcher.json").write_text(json.dumps(meta, indent=2))
 
     @classmethod
@@ -295,6 +321,7 @@ class HybridSearcher:
             multilingual=alt,
             language=_language(meta.get("language")),
             encoder_spec=meta.get("encoder_spec"),
+            multilingual_spec=meta.get("multilingual_spec") if alt is not None else None,
         )
 
 

@@ -16,11 +16,28 @@ class ItemOut(BaseModel):
     reason: str = ""
 
 
+class FieldMatchOut(BaseModel):
+    field: str = Field(description="brand, category or attribute:<key>")
+    value: str
+    phrase: str
+
+
+class UnderstoodOut(BaseModel):
+    """What query understanding read from the query (price filter, boosted catalog words)."""
+
+    text: str = Field(description="the query retrieval saw (price phrases removed)")
+    price_min: float | None = None
+    price_max: float | None = None
+    matches: list[FieldMatchOut] = Field(default_factory=list)
+
+
 class SearchResponse(BaseModel):
     query: str
     mode: str
     took_ms: float
     items: list[ItemOut]
+    understood: UnderstoodOut | None = None
+    notices: list[str] = Field(default_factory=list)
 
 
 class HealthResponse(BaseModel):

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 
 from shelfwise.serve.convert import items_out
 from shelfwise.serve.params import parse_filters
-from shelfwise.serve.schemas import SearchResponse
+from shelfwise.serve.schemas import SearchResponse, UnderstoodOut
 from shelfwise.shelf import Shelf
 
 router = APIRouter(tags=["search"])
@@ -36,4 +36,12 @@ def search(
     t0 = time.perf_counter()
     res = shelf.searcher.search(q, k, filters, mode=mode, user_vector=user_vector)
     took = (time.perf_counter() - t0) * 1000
-    return SearchResponse(query=q, mode=mode, took_ms=round(took, 3), items=items_out(shelf.catalog, res))
+    intent = shelf.searcher.understand(q)
+    return SearchResponse(
+        query=q,
+        mode=mode,
+        took_ms=round(took, 3),
+        items=items_out(shelf.catalog, res),
+        understood=UnderstoodOut.model_validate(intent.to_json()) if intent is not None else None,
+        notices=shelf.searcher.notices(q),
+    )
