@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from shelfwise.catalog.schema import Catalog
 from shelfwise.cli.common import load_event_log
 from shelfwise.encode.registry import load_encoder
-from shelfwise.rank.ltr import LTRReranker
+from shelfwise.rank.saved import load_reranker
 from shelfwise.recommend.hybrid import HybridRecommender, build_recommender
 from shelfwise.retrieve.hybrid import HybridSearcher, read_meta
 from shelfwise.shelf import Shelf, enable_live
@@ -79,7 +79,7 @@ def load_shelf(
     spec = encoder or str(meta.get("encoder_spec", "minilm"))
     searcher = HybridSearcher.load(index, catalog, load_encoder(spec), multilingual=multi)
     if (Path(index) / "reranker").exists():
-        searcher.reranker = LTRReranker.load(Path(index) / "reranker", searcher)
+        searcher.reranker = load_reranker(Path(index) / "reranker", searcher)  # kind read from its manifest
     shelf = Shelf(catalog=catalog, searcher=searcher)
     if recommender is not None:
         rec = HybridRecommender.load(recommender, catalog, searcher.item_vectors, searcher.encoder)
