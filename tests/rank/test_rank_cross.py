@@ -223,3 +223,40 @@ def test_packaged_minilm_cross_encoder_learns(tiny_catalog: Catalog, tiny_search
     every = Results(np.arange(len(tiny_catalog), dtype=np.int64), np.zeros(len(tiny_catalog), dtype=np.float32))
     out = rr.rerank("running shoes", every)
     assert tiny_catalog.ids[int(out.ids[0])] == "p9"
+
+
+def test_cli_index_reranker_cross_then_serve_loads_it(
+    tiny_base: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import functools
+
+    import shelfwise.cli.index_cmd as index_cmd
+    from shelfwise.cli import main
+    from shelfwise.cli.serve_cmd import load_shelf
+
+    # the tiny base keeps this fast; the real command trains from the packaged MiniLM
+    fast = CrossConfig(epochs=1, batch_size=16, depth=4, blend=0.5, threads=1)
+    monkeypatch.setattr(
+        index_cmd, "fit_cross_reranker", functools.partial(fit_cross_reranker, config=fast, base=tiny_base)
+    )
+    cat = tmp_path / "products.csv"
+    cat.write_text(
+        "id,title,description,category\n"
+        "1,Black jeans,slim denim,Men > Trousers\n2,Red dress,summer,Women > Dresses\n"
+        "3,Blue jeans,wide denim,Men > Trousers\n4,Wool scarf,warm,Women > Accessories\n",
+        encoding="utf-8",
+    )
+    q = tmp_path / "q.csv"
+    q.write_text("query_id,query\na,jeans\nb,dress\n", encoding="utf-8")
+    j = tmp_path / "j.csv"
+    j.write_text("query_id,item_id,grade\na,1,2\na,3,2\nb,2,1\n", encoding="utf-8")
+    common = ["--catalog", str(cat), "--encoder", "hashing", "--cache", str(tmp_path / "c.sqlite")]
+    judged = ["--queries", str(q), "--judgments", str(j)]
+    idx = tmp_path / "idx"
+    assert main(["index", *common, "--out", str(idx), *judged]) == 0
+    assert saved_kind(idx / "reranker") == "ltr"
+    assert main(["index", *common, "--out", str(idx), *judged, "--reranker", "cross"]) == 0
+    assert saved_kind(idx / "reranker") == "cross" and not (idx / "reranker" / "ltr.json").exists()
+    shelf = load_shelf(idx, "hashing")
+    assert isinstance(shelf.searcher.reranker, CrossReranker)
+    assert len(shelf.searcher.search("jeans", 2)) == 2
