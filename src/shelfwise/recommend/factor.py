@@ -1,100 +1,179 @@
-"""Implicit-feedback matrix factorisation by alternating least squares.
+"""Matrix-factorisation component, fitted by the ``implicit`` library (CPU).
 
-Hu, Koren & Volinsky, 2008, "Collaborative Filtering for Implicit Feedback Datasets": confidence
-``c_ui = 1 + alpha * r_ui`` on binary preferences, exact per-row solves with the ``Y^T Y``
-precomputation trick. Users are *folded in* at query time from their current history (the
-same closed-form solve), so new events change recommendations without retraining, and a
-session-only shopper gets scores too. Items never seen in training cannot be scored (-inf).
+Two models, chosen by :attr:`ALSConfig.model`:
+
+* ``"als"``: Hu, Koren & Volinsky, 2008, "Collaborative Filtering for Implicit Feedback
+  Datasets": binary preferences with confidence ``c_ui = alpha * w_ui`` (``implicit``'s
+  convention; ``w`` is the summed, optionally log-damped event weight), alternating least
+  squares with conjugate-gradient row solves (Takács, Pilászy & Tikk, 2011).
+* ``"bpr"``: Rendle, Freudenthaler, Gantner & Schmidt-Thieme, 2009, "BPR: Bayesian
+  Personalized Ranking from Implicit Feedback": pairwise SGD on sampled (user, seen, unseen)
+  triples; ``implicit`` appends an item-bias column to the factors.
+
+Users are *folded in* at query time from their live history: the closed-form ALS user solve
+``x = (YᵀY + Yᵀ(C - I)Y + λI)⁻¹ YᵀCp`` on the fitted item factors (the same solve as
+``implicit``'s ``recalculate_user``, done here in NumPy so a loaded model serves without
+``implicit``). With ALS every user is folded in, so events after the fit change the scores at
+once; with BPR, users seen at fit time keep their learned factors and only new users are folded
+in. Items with no interactions at fit time have no factors worth scoring (``-inf``); the
+hybrid's content signal covers them. Factors are saved as ``als.npz`` + ``als.json``.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import scipy.sparse as sp
 
+from shelfwise.errors import MissingExtraError
 from shelfwise.recommend.base import BaseRecommender, Context, no_evidence
 from shelfwise.recommend.interactions import Interactions
-from shelfwise.recommend.persist import check_shape, read_npz
+from shelfwise.recommend.persist import StateFileError, check_shape, config_to_json, read_npz, write_json
 from shelfwise.results import FloatArray
 
+F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
+MODELS = ("als", "bpr")
 
 
 @dataclass(frozen=True)
 class ALSConfig:
+    """Hyper-parameters of the factor component (``"als"`` in the hybrid), validated on construction.
+
+    ``model``: ``"als"`` (Hu et al., 2008) or ``"bpr"`` (Rendle et al., 2009; give it more
+    ``iterations``, e.g. 100). ``alpha`` scales ALS confidence; ``log_weights`` damps repeated
+    events with ``log1p`` before that; ``learning_rate`` is BPR's SGD step. ``regularization`` is
+    the L2 weight of both models and of the fold-in solve. ``num_threads``: ``implicit``'s worker
+    threads, 0 = all cores (ALS results do not depend on it; BPR's Hogwild SGD is only
+    reproducible with 1).
+    """
+
+    model: str = "als"
     factors: int = 64
-    regularization: float = 0.05
-    alpha: float = 2.0
-    iterations: int = 12
+    regularization: float = 0.1
+    alpha: float = 1.0
+    log_weights: bool = False
+    iterations: int = 15
+    learning_rate: float = 0.01
+    num_threads: int = 0
     seed: int = 0
 
     def __post_init__(self) -> None:
+        if self.model not in MODELS:
+            raise ValueError(f"ALSConfig.model must be one of {MODELS}, got {self.model!r}")
         if self.factors < 1 or self.iterations < 1:
             raise ValueError("ALSConfig: factors and iterations must be >= 1")
-        if self.regularization < 0 or self.alpha <= 0:
-            raise ValueError("ALSConfig: regularization >= 0 and alpha > 0")
+        if self.regularization < 0 or self.alpha <= 0 or self.learning_rate <= 0:
+            raise ValueError("ALSConfig: regularization >= 0, alpha > 0 and learning_rate > 0")
+        if self.num_threads < 0:
+            raise ValueError("ALSConfig.num_threads must be >= 0 (0 = all cores)")
 
 
-def _solve_rows(r: sp.csr_matrix, y: F64, yty: F64, reg: float, alpha: float) -> F64:
-    """For each row u of ``r``: argmin_x sum_i c_ui (p_ui - x.y_i)^2 + reg |x|^2."""
-    f = y.shape[1]
-    out = np.zeros((r.shape[0], f))
-    eye = reg * np.eye(f)
-    for u in range(r.shape[0]):
-        a, b = r.indptr[u], r.indptr[u + 1]
-        if a == b:
-            continue
-        yi = y[r.indices[a:b]]
-        c = alpha * r.data[a:b].astype(np.float64)
-        out[u] = np.linalg.solve(yty + (yi.T * c) @ yi + eye, yi.T @ (1.0 + c))
-    return out
+def _implicit_classes() -> tuple[Any, Any]:
+    try:
+        from implicit.cpu.als import AlternatingLeastSquares
+        from implicit.cpu.bpr import BayesianPersonalizedRanking
+    except ImportError as e:
+        raise MissingExtraError("implicit", "recommend") from e
+    return AlternatingLeastSquares, BayesianPersonalizedRanking
+
+
+def implicit_model(cfg: ALSConfig) -> Any:
+    """A fresh ``implicit`` CPU model for ``cfg``; :class:`MissingExtraError` when it is not installed."""
+    als, bpr = _implicit_classes()
+    common = {
+        "factors": cfg.factors,
+        "regularization": cfg.regularization,
+        "iterations": cfg.iterations,
+        "num_threads": cfg.num_threads,
+        "random_state": cfg.seed,
+    }
+    if cfg.model == "bpr":
+        return bpr(learning_rate=cfg.learning_rate, **common)
+    return als(alpha=cfg.alpha, **common)
+
+
+def fold_in(item_factors: F32, yty: F64, items: npt.NDArray[np.int64], confidence: F64, reg: float) -> F64:
+    """argmin_x Σ_i c_i (1 - x·y_i)² + Σ_{j unseen} (x·y_j)² + reg |x|², ``c`` = confidence per item.
+
+    Hu et al. (2008), eq. 4, with their ``YᵀY`` precomputation: only the user's own items enter.
+    """
+    yi = item_factors[items].astype(np.float64)
+    a = yty + (yi.T * (confidence - 1.0)) @ yi + reg * np.eye(yty.shape[0])
+    return np.asarray(np.linalg.solve(a, yi.T @ confidence), dtype=np.float64)
 
 
 class ALSRecommender(BaseRecommender):
+    """Implicit-feedback matrix factorisation (ALS or BPR via ``implicit``) with query-time fold-in."""
+
     name = "als"
 
     def __init__(self, config: ALSConfig | None = None) -> None:
         super().__init__()
         self.config = config or ALSConfig()
-        self.item_factors: F64 = np.zeros((0, self.config.factors))
+        self.item_factors: F32 = np.zeros((0, self.config.factors), dtype=np.float32)
+        self.user_factors: F32 = np.zeros((0, self.config.factors), dtype=np.float32)
+        self.users: dict[str, int] = {}
         self.known: npt.NDArray[np.bool_] = np.zeros(0, dtype=bool)
         self._yty: F64 = np.zeros((0, 0))
 
-    def _fit(self, data: Interactions) -> None:
-        cfg = self.config
-        r = data.user_item()
-        r.data = np.log1p(r.data)  # dampen repeated purchases
-        rt = r.T.tocsr()
-        rng = np.random.default_rng(cfg.seed)
-        y = rng.normal(0.0, 0.01, (data.n_items, cfg.factors))
-        x = np.zeros((data.n_users, cfg.factors))
-        for _ in range(cfg.iterations):
-            x = _solve_rows(r, y, y.T @ y, cfg.regularization, cfg.alpha)
-            y = _solve_rows(rt, x, x.T @ x, cfg.regularization, cfg.alpha)
-        self.item_factors = y
-        self.known = np.asarray(rt.getnnz(axis=1) > 0).ravel()
-        self._yty = y.T @ y
+    def confidence(self, weights: npt.ArrayLike) -> F64:
+        """Implicit weights -> ALS confidence ``alpha * w`` (``alpha * log1p(w)`` with ``log_weights``)."""
+        w = np.asarray(weights, dtype=np.float64)
+        return self.config.alpha * (np.log1p(w) if self.config.log_weights else w)
 
-    def user_vector(self, ctx: Context) -> F64:
-        """Fold a history/session into the factor space (one least-squares solve)."""
-        r = sp.csr_matrix(
-            (np.log1p(ctx.weights.astype(np.float64)), (np.zeros(len(ctx), dtype=np.int64), ctx.items)),
-            shape=(1, self.n_items),
-        )
-        r.sum_duplicates()
-        cfg = self.config
-        return _solve_rows(r, self.item_factors, self._yty, cfg.regularization, cfg.alpha)[0]
+    def _fit(self, data: Interactions) -> None:
+        from threadpoolctl import threadpool_limits
+
+        r = data.user_item()
+        if self.config.log_weights:
+            r.data = np.log1p(r.data)
+        dim = self._dim()
+        self.item_factors = np.zeros((data.n_items, dim), dtype=np.float32)
+        self.user_factors = np.zeros((0, dim), dtype=np.float32)
+        self.users = {}
+        _implicit_classes()  # import first: BLAS libraries it loads are then under the limit below
+        with threadpool_limits(1, "blas"):  # implicit's advice: a BLAS thread pool fights its own threads
+            model = implicit_model(self.config)
+            if r.nnz:
+                model.fit(r.astype(np.float32).tocsr(), show_progress=False)
+                self.item_factors = np.ascontiguousarray(model.item_factors, dtype=np.float32)
+                self.user_factors = np.ascontiguousarray(model.user_factors, dtype=np.float32)
+                self.users = {u: i for i, u in enumerate(data.users)}
+        self.known = np.asarray(r.getnnz(axis=0) > 0).ravel()
+        self._yty = self._gram()
+
+    def _gram(self) -> F64:
+        y = self.item_factors.astype(np.float64)
+        return y.T @ y
+
+    def _dim(self) -> int:
+        """Width of the stored factors: BPR's item-bias column makes it ``factors + 1``."""
+        return self.config.factors + (1 if self.config.model == "bpr" else 0)
+
+    def user_vector(self, ctx: Context) -> F32 | None:
+        """The shopper's factor: learned (BPR, user seen at fit time) or folded in from ``ctx``;
+        None when nothing in ``ctx`` has factors."""
+        if self.config.model == "bpr" and ctx.user in self.users:
+            return self.user_factors[self.users[str(ctx.user)]]
+        if not len(ctx):
+            return None
+        items, inv = np.unique(ctx.items, return_inverse=True)
+        w = np.bincount(inv, weights=ctx.weights.astype(np.float64))
+        keep = self.known[items] & (w > 0)
+        if not keep.any():
+            return None
+        x = fold_in(self.item_factors, self._yty, items[keep], self.confidence(w[keep]), self.config.regularization)
+        return x.astype(np.float32)
 
     def score(self, ctx: Context) -> FloatArray:
-        if not len(ctx):
+        x = self.user_vector(ctx)
+        if x is None:
             return no_evidence(self.n_items)
-        s = (self.item_factors @ self.user_vector(ctx)).astype(np.float32)
-        return np.where(self.known, s, -np.inf).astype(np.float32)
+        return np.where(self.known, self.item_factors @ x, -np.inf).astype(np.float32)
 
     def score_item(self, item: int) -> FloatArray:
         if not self.known[item]:
@@ -107,17 +186,37 @@ class ALSRecommender(BaseRecommender):
     def explain(self, ctx: Context | None, item: int) -> str:
         return "shoppers with similar baskets bought this"
 
+    # --- persistence (npz + JSON, no pickle) -------------------------------------------------
     def save(self, path: str | Path) -> None:
+        """``als.npz`` (item and user factors, known-item mask, user ids) and ``als.json`` (config)."""
         p = Path(path)
         p.mkdir(parents=True, exist_ok=True)
-        np.savez(p / "als.npz", item_factors=self.item_factors, known=self.known)
-        (p / "als.json").write_text(json.dumps(asdict(self.config)), encoding="utf-8")
+        ids = list(self.users)
+        np.savez(
+            p / "als.npz",
+            item_factors=self.item_factors,
+            user_factors=self.user_factors,
+            known=self.known,
+            user_ids=np.asarray(ids, dtype=np.str_) if ids else np.zeros(0, dtype="<U1"),
+        )
+        write_json(p / "als.json", config_to_json(self.config))
 
     def load_state(self, path: str | Path) -> None:
-        """Restore factors saved by :meth:`save` (after ``fit`` or ``attach`` on the same catalog)."""
+        """Restore factors saved by :meth:`save` (after ``fit`` or ``attach`` on the same catalog).
+
+        Folders saved before user factors were kept load too: every user is then folded in.
+        """
         f = Path(path) / "als.npz"
         z = read_npz(f, ("item_factors", "known"))
-        y = check_shape(f, "item_factors", z["item_factors"], (self.n_items, self.config.factors))
+        dim = self._dim()
+        y = check_shape(f, "item_factors", z["item_factors"], (self.n_items, dim))
         self.known = check_shape(f, "known", z["known"].astype(bool), (self.n_items,))
-        self.item_factors = y.astype(np.float64)
-        self._yty = self.item_factors.T @ self.item_factors
+        ids = [str(u) for u in z.get("user_ids", np.zeros(0, dtype="<U1")).tolist()]
+        x = z.get("user_factors", np.zeros((0, dim)))
+        check_shape(f, "user_factors", x, (len(ids), dim))
+        if len(set(ids)) != len(ids):
+            raise StateFileError(f, "user_ids are not unique")
+        self.item_factors = np.ascontiguousarray(y, dtype=np.float32)
+        self.user_factors = np.ascontiguousarray(x, dtype=np.float32)
+        self.users = {u: i for i, u in enumerate(ids)}
+        self._yty = self._gram()
