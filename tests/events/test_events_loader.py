@@ -6,6 +6,7 @@ import pytest
 from shelfwise.catalog import Catalog
 from shelfwise.errors import ConfigError
 from shelfwise.events import EventFields, EventLog, EventType, load_events, parse_timestamp
+from shelfwise.events.loader import infer_sessions
 
 
 def test_bad_rows_named_and_good_rows_kept(tmp_path: Path, tiny_catalog: Catalog) -> None:
@@ -86,3 +87,73 @@ def test_event_mapping_nulls_and_errors_name_the_file(tmp_path: Path) -> None:
         EventFields.from_json(m)
     with pytest.raises(FileNotFoundError, match=r"nope\.json: fields mapping file not found"):
         EventFields.from_json(tmp_path / "nope.json")
+
+
+def test_public_log_type_names_are_understood(tmp_path: Path) -> None:
+    """Taobao (pv/fav/cart/buy) and RetailRocket (view/addtocart/transaction) rows are not bad rows."""
+    f = tmp_path / "taobao.csv"
+    f.write_text(
+        "user_id,item_id,type,timestamp\n"
+        "u1,i1,pv,1511544070\nu1,i1,fav,1511544071\nu1,i1,cart,1511544072\nu1,i1,buy,1511544073\n"
+        "u2,i2,view,1433221332\nu2,i2,addtocart,1433221333\nu2,i2,TRANSACTION,1433221334\n",
+        encoding="utf-8",
+    )
+    res = load_events(f)
+    assert res.errors == []
+    assert [e.type for e in res.events] == [
+        EventType.VIEW,
+        EventType.CLICK,
+        EventType.CART,
+        EventType.PURCHASE,
+        EventType.VIEW,
+        EventType.CART,
+        EventType.PURCHASE,
+    ]
+
+
+def test_type_aliases_from_the_mapping_override_the_built_in_ones(tmp_path: Path) -> None:
+    f = tmp_path / "events.csv"
+    f.write_text("user_id,item_id,kind,timestamp\nu1,i1,Like,1\nu1,i1,fav,2\nu1,,q,3\nu1,i1,teleport,4\n")
+    m = tmp_path / "event_fields.json"
+    m.write_text('{"type": "kind", "type_aliases": {"like": "click", "FAV": "cart", "q": "query"}}')
+    spec = EventFields.from_json(m)
+    assert spec.type_aliases == {"like": "click", "fav": "cart", "q": "query"}
+    res = load_events(f, spec)
+    assert [e.type for e in res.events] == [EventType.CLICK, EventType.CART, EventType.QUERY]
+    assert [(e.row, e.field) for e in res.errors] == [(5, "kind")]
+    m.write_text('{"type_aliases": {"pv": "teleport"}}')
+    with pytest.raises(ConfigError, match=r"event_fields\.json: 'type_aliases': 'pv' -> unknown event type 'teleport'"):
+        EventFields.from_json(m)
+    m.write_text('{"type_aliases": ["pv", "view"]}')
+    with pytest.raises(ConfigError, match=r"event_fields\.json: 'type_aliases' must map source type names"):
+        EventFields.from_json(m)
+
+
+def test_sessions_are_inferred_from_time_gaps(tmp_path: Path) -> None:
+    f = tmp_path / "clicks.csv"
+    minute = 60
+    rows = [("u1", 0), ("u2", 5), ("u1", 10), ("u1", 39), ("u1", 70), ("u2", 200)]  # minutes
+    f.write_text("user_id,item_id,type,timestamp\n" + "".join(f"{u},i1,view,{1e9 + t * minute}\n" for u, t in rows))
+    events = load_events(f).events
+    assert [e.session_id for e in events] == [
+        "auto:u1:0",
+        "auto:u2:0",
+        "auto:u1:0",
+        "auto:u1:0",
+        "auto:u1:1",
+        "auto:u2:1",
+    ]
+    m = tmp_path / "event_fields.json"
+    m.write_text('{"session_gap_minutes": 120}')
+    assert len({e.session_id for e in load_events(f, EventFields.from_json(m)).events}) == 3
+    m.write_text('{"session_gap_minutes": null}')
+    assert {e.session_id for e in load_events(f, EventFields.from_json(m)).events} == {""}
+    m.write_text('{"session_gap_minutes": 0}')
+    with pytest.raises(ConfigError, match=r"event_fields\.json: 'session_gap_minutes' must be a positive number"):
+        EventFields.from_json(m)
+    # a session column wins where it has a value; blank cells are inferred
+    f.write_text("user_id,item_id,type,timestamp,session_id\nu1,i1,view,1000,s9\nu1,i1,view,1060,\n")
+    assert [e.session_id for e in load_events(f).events] == ["s9", "auto:u1:0"]
+    assert (
+        infer_sessions(load_events(f, EventFields(session_gap_minutes=None)).events, 1.0)[1].session_id == "auto:u1:0"
+    )

@@ -1,12 +1,20 @@
-"""Load events from CSV / JSONL / Parquet with per-row validation."""
+"""Load events from CSV / JSONL / Parquet with per-row validation.
+
+Event-type names of common public logs are understood out of the box (:data:`COMMON_TYPE_ALIASES`)
+and a mapping can add its own (``type_aliases``); a log without session ids gets sessions cut at
+inactivity gaps (``session_gap_minutes``, 30 by default, the usual web-analytics timeout).
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from shelfwise.catalog.schema import Catalog
@@ -14,10 +22,35 @@ from shelfwise.errors import ConfigError, DataError, RowError
 from shelfwise.events.schema import Event, EventType
 from shelfwise.tabular import mapping_from_json, read_rows
 
+# Event-type names of public logs -> Shelfwise types: Taobao user behaviour (pv/fav/cart/buy), RetailRocket
+# (view/addtocart/transaction), REES46 (view/cart/purchase), YOOCHOOSE (click/buy). A favourite/wishlist
+# shows more intent than a view and less than a cart, so it counts as a click.
+COMMON_TYPE_ALIASES: Mapping[str, str] = {
+    "pv": "view",
+    "pageview": "view",
+    "page_view": "view",
+    "fav": "click",
+    "favorite": "click",
+    "favourite": "click",
+    "wishlist": "click",
+    "addtocart": "cart",
+    "add-to-cart": "cart",
+    "add_to_cart": "cart",
+    "buy": "purchase",
+    "order": "purchase",
+    "transaction": "purchase",
+}
+
 
 @dataclass(frozen=True)
 class EventFields:
-    """Which source columns fill which event fields. ``type`` may be a constant via ``default_type``."""
+    """Which source columns fill which event fields. ``type`` may be a constant via ``default_type``.
+
+    ``type_aliases`` maps the log's own type names to event types (case-insensitive), on top of
+    :data:`COMMON_TYPE_ALIASES`. ``session_gap_minutes``: events without a session id (no session
+    column, or a blank cell) are grouped per user into sessions that end after this many minutes
+    without an event; ``None`` keeps them session-less (one session per user downstream).
+    """
 
     user_id: str = "user_id"
     item_id: str = "item_id"
@@ -26,6 +59,26 @@ class EventFields:
     session_id: str | None = "session_id"
     query: str | None = "query"
     default_type: str | None = None
+    type_aliases: Mapping[str, str] = field(default_factory=dict, hash=False)
+    session_gap_minutes: float | None = 30.0
+
+    def __post_init__(self) -> None:
+        aliases = self.type_aliases
+        if not isinstance(aliases, Mapping) or not all(isinstance(k, str) and k.strip() for k in aliases):
+            raise ValueError('\'type_aliases\' must map source type names to event types, e.g. {"pv": "view"}')
+        for name, target in aliases.items():
+            try:
+                EventType.parse(target if isinstance(target, str) else repr(target))
+            except ValueError as exc:
+                raise ValueError(f"'type_aliases': {name!r} -> {exc}") from None
+        object.__setattr__(self, "type_aliases", {k.strip().lower(): v for k, v in aliases.items()})
+        gap = self.session_gap_minutes
+        if gap is not None and (isinstance(gap, bool) or not isinstance(gap, int | float) or not gap > 0):
+            raise ValueError(f"'session_gap_minutes' must be a positive number of minutes or null, got {gap!r}")
+
+    def type_table(self) -> Mapping[str, EventType]:
+        """Lower-cased source type name -> event type, for the built-in and this mapping's aliases."""
+        return _type_table(tuple(sorted(self.type_aliases.items())))
 
     @classmethod
     def from_json(cls, path: str | Path) -> EventFields:
@@ -40,6 +93,12 @@ class EventFields:
         elif spec.type is None:
             raise ConfigError(path, "'type' is null and no 'default_type' is set, so no event would have a type")
         return spec
+
+
+@functools.lru_cache(maxsize=32)
+def _type_table(aliases: tuple[tuple[str, str], ...]) -> Mapping[str, EventType]:
+    merged = {**COMMON_TYPE_ALIASES, **dict(aliases)}
+    return MappingProxyType({k: EventType.parse(v) for k, v in merged.items()})
 
 
 @dataclass
@@ -76,7 +135,12 @@ def _unix(v: float) -> float:
 
 
 def _parse_row(
-    rec: Mapping[str, Any], spec: EventFields, file: str, row: int, catalog: Catalog | None
+    rec: Mapping[str, Any],
+    spec: EventFields,
+    file: str,
+    row: int,
+    catalog: Catalog | None,
+    types: Mapping[str, EventType] | None = None,
 ) -> Event | RowError:
     def text(col: str | None) -> str:
         v = rec.get(col) if col else None
@@ -89,7 +153,8 @@ def _parse_row(
     if not raw_type:
         return RowError(file, row, spec.type or "type", "missing event type")
     try:
-        etype = EventType.parse(raw_type)
+        known = (types if types is not None else spec.type_table()).get(raw_type.lower())
+        etype = known if known is not None else EventType.parse(raw_type)
     except ValueError as exc:
         return RowError(file, row, spec.type or "type", str(exc))
     ts_raw = rec.get(spec.timestamp)
@@ -120,19 +185,50 @@ def _parse_row(
 def load_events(
     path: str | Path, fields: EventFields | None = None, *, catalog: Catalog | None = None, strict: bool = False
 ) -> EventLoad:
-    """Read events; rows with a bad field (or an item unknown to ``catalog``) are reported and skipped."""
+    """Read events; rows with a bad field (or an item unknown to ``catalog``) are reported and skipped.
+
+    Events without a session id get one inferred from ``fields.session_gap_minutes`` (see
+    :func:`infer_sessions`).
+    """
     spec = fields or EventFields()
     file = str(path)
+    types = spec.type_table()
     events: list[Event] = []
     errors: list[RowError] = []
     for row, rec in read_rows(path):
         if isinstance(rec, RowError):
             errors.append(rec)
             continue
-        parsed = _parse_row(rec, spec, file, row, catalog)
+        parsed = _parse_row(rec, spec, file, row, catalog, types)
         (errors if isinstance(parsed, RowError) else events).append(parsed)  # type: ignore[arg-type]
     if strict and errors:
         raise DataError(errors, f"{file}: {len(errors)} bad rows")
     if not events and errors:
         raise DataError(errors, f"{file}: no valid events")
+    if spec.session_gap_minutes is not None:
+        events = infer_sessions(events, spec.session_gap_minutes)
     return EventLoad(events, errors)
+
+
+def infer_sessions(events: Sequence[Event], gap_minutes: float = 30.0) -> list[Event]:
+    """Give events without a session id one: per user, in time order, a new session starts after
+    ``gap_minutes`` without an event (the inactivity timeout of web analytics). Ids are
+    ``"auto:<user>:<n>"``; events that have a session id, and the order of the list, are kept."""
+    if gap_minutes <= 0:
+        raise ValueError("gap_minutes must be positive")
+    gap = gap_minutes * 60.0
+    missing = [i for i, e in enumerate(events) if not e.session_id]
+    if not missing:
+        return list(events)
+    out = list(events)
+    missing.sort(key=lambda i: (events[i].user_id, events[i].timestamp))
+    user, last, n = "", -math.inf, -1
+    for i in missing:
+        e = events[i]
+        if e.user_id != user:
+            user, last, n = e.user_id, -math.inf, -1
+        if e.timestamp - last > gap:
+            n += 1
+        last = e.timestamp
+        out[i] = dataclasses.replace(e, session_id=f"auto:{user}:{n}")
+    return out
