@@ -52,3 +52,20 @@ def test_recommend_errors(tiny_catalog: Catalog, tiny_searcher: HybridSearcher, 
     assert c.get("/recommend/user/u1", params={"k": 0}).status_code == 422
     bare = client(tiny_catalog, tiny_searcher, tiny_log, with_recommender=False)
     assert bare.get("/recommend/user/u1").status_code == 503
+
+
+def test_unknown_user_notice_and_session_exclude_seen(
+    tiny_catalog: Catalog, tiny_searcher: HybridSearcher, tiny_log: EventLog
+) -> None:
+    c = client(tiny_catalog, tiny_searcher, tiny_log)
+    r = c.get("/recommend/user/newbie", params={"k": 2})
+    assert r.json()["notice"] == "unknown user: popular items"
+    assert c.get("/recommend/user/newbie", params={"k": 2, "explore": "false"}).json()["notice"] == r.json()["notice"]
+    assert c.get("/recommend/user/u2", params={"k": 2}).json()["notice"] is None
+    assert c.get("/recommend/item/p1", params={"k": 2}).json()["notice"] is None
+    seen = {"p1", "p3"}
+    default = c.get("/recommend/session", params={"item": sorted(seen), "k": 12}).json()["items"]
+    assert default and not {it["id"] for it in default} & seen  # unchanged default: session items left out
+    again = c.get("/recommend/session", params={"item": sorted(seen), "k": 12, "exclude_seen": "false"}).json()
+    assert seen <= {it["id"] for it in again["items"]}
+    assert c.get("/recommend/session", params={"item": "p1", "exclude_seen": "maybe"}).status_code == 422

@@ -1,7 +1,8 @@
 """GET /recommend/user/{id}, /recommend/item/{id}, /recommend/cross/{id}, /recommend/session.
 
 Reads ``shelf.recommender`` (a :class:`shelfwise.recommend.HybridRecommender`) and ``shelf.bandit``.
-Parses, calls the recommender, formats; each item carries its reason.
+Parses, calls the recommender, formats; each item carries its reason. A response says in
+``notice`` when it is a fallback (an unknown user gets popular items).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from shelfwise.shelf import Shelf
 router = APIRouter(prefix="/recommend", tags=["recommend"])
 
 K = Annotated[int, Query(ge=1, le=200)]
+UNKNOWN_USER = "unknown user: popular items"
 Category = Annotated[str | None, Query(description='category path prefix, e.g. "Menswear > Trousers"')]
 
 
@@ -31,6 +33,7 @@ class RecommendResponse(BaseModel):
     id: str
     took_ms: float
     items: list[ItemOut]
+    notice: str | None = None
 
 
 def _recommender(request: Request) -> tuple[Shelf, HybridRecommender]:
@@ -48,10 +51,12 @@ def _row(shelf: Shelf, item_id: str) -> int:
     return row
 
 
-def _out(shelf: Shelf, kind: str, ident: str, rec: Recommendation, t0: float) -> RecommendResponse:
+def _out(
+    shelf: Shelf, kind: str, ident: str, rec: Recommendation, t0: float, notice: str | None = None
+) -> RecommendResponse:
     took = round((time.perf_counter() - t0) * 1000, 3)
     items = items_out(shelf.catalog, rec.results, rec.reasons)
-    return RecommendResponse(kind=kind, id=ident, took_ms=took, items=items)
+    return RecommendResponse(kind=kind, id=ident, took_ms=took, items=items, notice=notice)
 
 
 @router.get("/user/{user_id}", response_model=RecommendResponse)
@@ -64,8 +69,9 @@ def for_user(
     exclude_seen: bool = True,
     explore: Annotated[bool, Query(description="give a share of slots to new/long-tail items (bandit)")] = True,
 ) -> RecommendResponse:
-    """Personalised; an unknown user gets popular items (cold start). When a bandit is loaded
-    (``shelf.bandit``) and ``explore`` is true, some lower slots explore long-tail items."""
+    """Personalised; an unknown user (no history) gets popular items (cold start), and the response
+    says so in ``notice``. When a bandit is loaded (``shelf.bandit``) and ``explore`` is true, some
+    lower slots explore long-tail items."""
     shelf, rec = _recommender(request)
     filters = parse_filters(category, None, None, None, in_stock, None)
     t0 = time.perf_counter()
@@ -74,7 +80,8 @@ def for_user(
         out = recommend_with_exploration(rec, explorer, user_id, k, filters, exclude_seen=exclude_seen)
     else:
         out = rec.recommend(user_id, k, filters, exclude_seen=exclude_seen)
-    return _out(shelf, "user", user_id, out, t0)
+    known = rec.profiles is not None and user_id in rec.profiles
+    return _out(shelf, "user", user_id, out, t0, None if known else UNKNOWN_USER)
 
 
 def _about_item(
@@ -112,14 +119,16 @@ def session(
     k: K = 10,
     category: Category = None,
     in_stock: bool = False,
+    exclude_seen: Annotated[bool, Query(description="leave out the session's own items")] = True,
 ) -> RecommendResponse:
-    """Cold-start shopper: recommendations from the session's items and/or query text."""
+    """Cold-start shopper: recommendations from the session's items and/or query text
+    (``exclude_seen=false`` lets the session's items be recommended again)."""
     shelf, rec = _recommender(request)
     rows = [_row(shelf, i) for i in item or []]
     filters = parse_filters(category, None, None, None, in_stock, None)
     t0 = time.perf_counter()
     try:
-        out = rec.recommend_session(rows, k, filters, query=q)
+        out = rec.recommend_session(rows, k, filters, query=q, exclude_seen=exclude_seen)
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from exc
     return _out(shelf, "session", ",".join(item or []) or q, out, t0)
