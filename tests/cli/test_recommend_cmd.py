@@ -38,8 +38,31 @@ def test_recommend_item_cross_user_eval(files: list[str], capsys: pytest.Capture
     lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.strip()[:2].rstrip(".").isdigit()]
     assert lines and "Leather belt" in lines[0] and all("jeans" not in ln.split("\t")[2] for ln in lines)
     assert main(["recommend", "user", *files, "nobody", "-k", "1"]) == 0
-    assert "popular in" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "popular in" in out and "nobody: unknown user: popular items" in out
     assert main(["recommend", "eval", *files, "-k", "5"]) == 0
     out = capsys.readouterr().out
     assert "hybrid" in out and "ndcg@5=" in out
     assert main(["recommend", "item", *files, "nope"]) == 2
+
+
+def test_eval_without_a_session_column_infers_sessions(
+    tmp_path: Path, files: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Taobao-style rows (pv/cart/buy, no session column): baskets 2 hours apart become sessions."""
+    ev = tmp_path / "no_sessions.csv"
+    rows = ["user_id,item_id,type,timestamp"]
+    for u, (a, b) in enumerate([("1", "2"), ("1", "2"), ("3", "2"), ("5", "4")]):
+        t = 1_000_000 * u
+        rows += [f"u{u},{a},pv,{t}", f"u{u},{a},buy,{t + 60}", f"u{u},{b},cart,{t + 120}", f"u{u},{b},buy,{t + 7200}"]
+    ev.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    args = [*files[:2], "--events", str(ev), *files[4:]]
+    assert main(["recommend", "eval", *args, "-k", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "bad rows" not in out
+    hybrid = next(ln for ln in out.splitlines() if ln.startswith("hybrid"))
+    assert "users=4" in hybrid
+    mapping = tmp_path / "fields.json"
+    mapping.write_text('{"session_gap_minutes": 600}')  # one session per user: nothing to hold out
+    assert main(["recommend", "eval", *args, "--event-fields", str(mapping)]) == 2
+    assert "session_gap_minutes" in capsys.readouterr().err

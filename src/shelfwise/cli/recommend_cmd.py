@@ -17,7 +17,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         ("user", "personalised recommendations for a user id"),
         ("item", "items related to an item id"),
         ("cross", "complements of an item id from other categories"),
-        ("eval", "hold out each user's last session and report metrics (hybrid vs popularity)"),
+        (
+            "eval",
+            "hold out each user's last session and report metrics (hybrid vs popularity); without a session "
+            "column, sessions end after 30 idle minutes ('session_gap_minutes' in --event-fields)",
+        ),
     ):
         q = kinds.add_parser(kind, help=helptext)
         add_catalog_args(q)
@@ -58,6 +62,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"saved recommender to {args.save} (serve it with: shelfwise serve --recommender {args.save})")
     if args.kind == "user":
         out = rec.recommend(args.id, args.k)
+        if rec.profiles is None or args.id not in rec.profiles:
+            print(f"{args.id}: unknown user: popular items")
     else:
         row = catalog.get_row(args.id)
         if row is None:

@@ -170,7 +170,10 @@ def holdout_report(
         prof = train.profiles
         truth = {u: s - prof.seen(u) for u, s in truth.items() if s - prof.seen(u)}
     if not truth:
-        raise ValueError("no user has more than one session: cannot hold out a last session")
+        raise ValueError(
+            "no user has more than one session: cannot hold out a last session (a log without session ids "
+            "is cut into sessions at 30-minute gaps; set a smaller 'session_gap_minutes' in the events mapping)"
+        )
     counts = train.item_counts()
     pop = PopularityRecommender()
     pop.fit(train)
