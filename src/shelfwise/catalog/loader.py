@@ -15,12 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shelfwise.catalog.schema import Catalog, Product
+from shelfwise.catalog.schema import Catalog, Product, is_image_url
 from shelfwise.errors import DataError, RowError, position
 from shelfwise.tabular import mapping_from_json, read_rows
 
 _TRUE = {"1", "true", "yes", "y", "t", "in_stock", "instock"}
 _FALSE = {"0", "false", "no", "n", "f", "out_of_stock", "outofstock"}
+DEFAULT_IMAGE = "image"
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,8 @@ class ProductFields:
 
     ``category`` names one column holding a path ("A > B > C", "A/B/C" or a list) or several
     columns read root-first. ``attributes`` lists columns copied as string attributes.
+    ``image`` names an optional column of picture URLs (``http(s)://...`` or ``/path``); a file
+    without the default-named ``image`` column is not reported.
     """
 
     id: str = "id"
@@ -39,6 +42,7 @@ class ProductFields:
     price: str | None = "price"
     in_stock: str | None = "in_stock"
     attributes: tuple[str, ...] = ()
+    image: str | None = DEFAULT_IMAGE
     category_separators: tuple[str, ...] = (">", "/", "|")
 
     def __post_init__(self) -> None:
@@ -121,6 +125,9 @@ def _parse_row(rec: Mapping[str, Any], spec: ProductFields, file: str, row: int)
         else:
             return err(spec.in_stock, f"not a boolean: {v!r}")
     attributes = {c: _text(rec.get(c)) for c in spec.attributes if _text(rec.get(c))}
+    image = _text(rec.get(spec.image)) if spec.image else ""
+    if image and not is_image_url(image):
+        return err(spec.image or "image", f"not an http(s):// URL or /path: {image[:80]!r}")
     return Product(
         id=pid,
         title=title,
@@ -130,6 +137,7 @@ def _parse_row(rec: Mapping[str, Any], spec: ProductFields, file: str, row: int)
         price=price,
         attributes=attributes,
         in_stock=in_stock,
+        image=image,
     )
 
 
@@ -141,6 +149,8 @@ def _missing_columns(spec: ProductFields, header: Mapping[str, Any], file: str) 
                 [RowError(file, 0, name, "required column not in file")], f"{file}: columns are {sorted(header)}"
             )
     optional = [*spec.description, *spec.category, spec.brand, spec.price, spec.in_stock, *spec.attributes]
+    if spec.image != DEFAULT_IMAGE:  # the default image column is optional: most exports have none
+        optional.append(spec.image)
     return [
         RowError(file, 0, c, "mapped column not in file; that field is left empty")
         for c in dict.fromkeys(optional)

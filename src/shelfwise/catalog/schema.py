@@ -14,9 +14,22 @@ import numpy.typing as npt
 BoolArray = npt.NDArray[np.bool_]
 
 
+IMAGE_SCHEMES = ("http://", "https://")
+
+
+def is_image_url(value: str) -> bool:
+    """An image reference a web page may load: ``http(s)://...`` or a site path ``/...`` (not ``//host``),
+    with no whitespace or quotes (never ``javascript:`` or ``data:``)."""
+    v = value.strip()
+    if not v or v != value or any(c.isspace() or c in "\"'<>\\" for c in v):
+        return False
+    return v.lower().startswith(IMAGE_SCHEMES) or (v.startswith("/") and not v.startswith("//"))
+
+
 @dataclass(frozen=True)
 class Product:
-    """One catalog item. ``category`` is a path from the root, e.g. ("Ladieswear", "Tops")."""
+    """One catalog item. ``category`` is a path from the root, e.g. ("Ladieswear", "Tops").
+    ``image``: an optional picture, an ``http(s)://`` URL or a site path starting with ``/``."""
 
     id: str
     title: str
@@ -26,6 +39,7 @@ class Product:
     price: float | None = None
     attributes: dict[str, str] = field(default_factory=dict)
     in_stock: bool = True
+    image: str = ""
 
     def __post_init__(self) -> None:
         if not self.id:
@@ -34,6 +48,8 @@ class Product:
             raise ValueError(f"product {self.id!r}: title must be non-empty")
         if self.price is not None and (math.isnan(self.price) or self.price < 0):
             raise ValueError(f"product {self.id!r}: price must be a non-negative number")
+        if self.image and not is_image_url(self.image):
+            raise ValueError(f"product {self.id!r}: image must be an http(s):// URL or a path starting with '/'")
 
     def text(self) -> str:
         """The text that encoders and BM25 see: title, brand, category path, attributes, description."""
@@ -175,6 +191,7 @@ class Catalog:
                 "price": [p.price for p in self.products],
                 "attributes": [json.dumps(p.attributes, ensure_ascii=False) for p in self.products],
                 "in_stock": [p.in_stock for p in self.products],
+                "image": [p.image for p in self.products],
             }
         )
         Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -196,6 +213,7 @@ class Catalog:
                     price=r["price"],
                     attributes=json.loads(r["attributes"] or "{}"),
                     in_stock=bool(r["in_stock"]),
+                    image=r.get("image") or "",  # absent in files saved before the image field
                 )
                 for r in rows
             ]
