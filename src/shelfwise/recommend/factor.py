@@ -13,10 +13,12 @@ Two models, chosen by :attr:`ALSConfig.model`:
 Users are *folded in* at query time from their live history: the closed-form ALS user solve
 ``x = (YᵀY + Yᵀ(C - I)Y + λI)⁻¹ YᵀCp`` on the fitted item factors (the same solve as
 ``implicit``'s ``recalculate_user``, done here in NumPy so a loaded model serves without
-``implicit``). With ALS every user is folded in, so events after the fit change the scores at
-once; with BPR, users seen at fit time keep their learned factors and only new users are folded
-in. Items with no interactions at fit time have no factors worth scoring (``-inf``); the
-hybrid's content signal covers them. Factors are saved as ``als.npz`` + ``als.json``.
+``implicit``). A user unknown at fit time gets scores from their first event, and events after
+the fit change everyone's scores at once. By default known users are folded in too: on Instacart
+(validation split) that matches the learned ALS factors and beats the learned BPR ones (NDCG@20
+0.28 vs 0.22); ``fold_in_known_users=False`` uses the learned factors for them instead. Items
+with no interactions at fit time have no factors worth scoring (``-inf``); the hybrid's content
+signal covers them. Factors are saved as ``als.npz`` + ``als.json``.
 """
 
 from __future__ import annotations
@@ -43,10 +45,11 @@ MODELS = ("als", "bpr")
 class ALSConfig:
     """Hyper-parameters of the factor component (``"als"`` in the hybrid), validated on construction.
 
-    ``model``: ``"als"`` (Hu et al., 2008) or ``"bpr"`` (Rendle et al., 2009; give it more
-    ``iterations``, e.g. 100). ``alpha`` scales ALS confidence; ``log_weights`` damps repeated
-    events with ``log1p`` before that; ``learning_rate`` is BPR's SGD step. ``regularization`` is
-    the L2 weight of both models and of the fold-in solve. ``num_threads``: ``implicit``'s worker
+    ``model``: ``"als"`` (Hu et al., 2008) or ``"bpr"`` (Rendle et al., 2009; start from
+    :meth:`bpr`, whose defaults suit it). ``alpha`` scales ALS confidence; ``log_weights`` damps
+    repeated events with ``log1p`` before that; ``learning_rate`` is BPR's SGD step.
+    ``regularization`` is the L2 weight of both models and of the fold-in solve.
+    ``fold_in_known_users``: see the module docstring. ``num_threads``: ``implicit``'s worker
     threads, 0 = all cores (ALS results do not depend on it; BPR's Hogwild SGD is only
     reproducible with 1).
     """
@@ -58,8 +61,14 @@ class ALSConfig:
     log_weights: bool = False
     iterations: int = 15
     learning_rate: float = 0.01
+    fold_in_known_users: bool = True
     num_threads: int = 0
     seed: int = 0
+
+    @classmethod
+    def bpr(cls, **overrides: Any) -> ALSConfig:
+        """BPR with settings that worked on Instacart's validation split (lr 0.05, L2 0.01, 300 epochs)."""
+        return cls(**{"model": "bpr", "learning_rate": 0.05, "regularization": 0.01, "iterations": 300, **overrides})
 
     def __post_init__(self) -> None:
         if self.model not in MODELS:
@@ -155,9 +164,9 @@ class ALSRecommender(BaseRecommender):
         return self.config.factors + (1 if self.config.model == "bpr" else 0)
 
     def user_vector(self, ctx: Context) -> F32 | None:
-        """The shopper's factor: learned (BPR, user seen at fit time) or folded in from ``ctx``;
-        None when nothing in ``ctx`` has factors."""
-        if self.config.model == "bpr" and ctx.user in self.users:
+        """The shopper's factor, folded in from ``ctx`` (or learned, for a user seen at fit time when
+        ``fold_in_known_users`` is off); None when nothing in ``ctx`` has factors."""
+        if not self.config.fold_in_known_users and ctx.user in self.users:
             return self.user_factors[self.users[str(ctx.user)]]
         if not len(ctx):
             return None
