@@ -260,3 +260,13 @@ def test_cli_index_reranker_cross_then_serve_loads_it(
     shelf = load_shelf(idx, "hashing")
     assert isinstance(shelf.searcher.reranker, CrossReranker)
     assert len(shelf.searcher.search("jeans", 2)) == 2
+
+
+@pytest.mark.filterwarnings("ignore:torch.quantize_per_tensor")
+def test_int8_copy_ranks_alike_and_refuses_to_save(trained: CrossReranker, tmp_path: Path) -> None:
+    q8 = trained.int8()
+    rows = list(range(len(trained.texts)))
+    a, b = trained.logits("black trousers", rows), q8.logits("black trousers", rows)
+    assert np.corrcoef(a, b)[0, 1] > 0.9
+    with pytest.raises(ValueError, match="int8"):
+        q8.save(tmp_path / "q8")

@@ -214,6 +214,18 @@ class CrossReranker:
         self.blend = blend or Blend("fixed", 0.5, 0.5, 0.0, True)
         self.base = base
         self.log = log or CrossTrainLog()
+        self.quantized = False
+
+    def int8(self) -> CrossReranker:
+        """A copy whose Linear layers run as dynamic int8 (CPU serving: faster, scores differ slightly).
+        It cannot be saved; save the float model and call ``int8()`` after loading."""
+        from shelfwise.encode.quantized import quantize_linear_int8
+
+        out = CrossReranker(
+            quantize_linear_int8(self.model), self.tokenizer, self.texts, self.config, self.blend, base=self.base
+        )
+        out.log, out.quantized = self.log, True
+        return out
 
     @property
     def depth(self) -> int:
@@ -258,6 +270,8 @@ class CrossReranker:
 
     def save(self, path: str | Path) -> None:
         """Weights (safetensors), architecture and tokenizer files, and the ``cross.json`` manifest."""
+        if self.quantized:
+            raise ValueError("an int8 copy cannot be saved: save the float reranker and call int8() after loading")
         p = Path(path)
         p.mkdir(parents=True, exist_ok=True)
         self.model.save_pretrained(str(p), safe_serialization=True)
