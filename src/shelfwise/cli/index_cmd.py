@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,8 @@ from shelfwise.rank.cross import fit_cross_reranker
 from shelfwise.rank.ltr import fit_reranker
 from shelfwise.rank.saved import KINDS as RERANKER_KINDS
 from shelfwise.retrieve.hybrid import HybridSearcher
+
+PERSONAL_WEIGHT = 0.1  # as the demo: a gentle blend of the shopper's taste into /search?user=...
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -37,6 +40,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="reranker trained on --queries/--judgments: ltr (cheap features, ms) or cross (MiniLM cross-encoder, "
         "better on real queries, tens of ms per search on CPU, minutes to train)",
     )
+    p.add_argument(
+        "--personal-weight",
+        type=float,
+        default=PERSONAL_WEIGHT,
+        help=f"weight of the shopper's taste in /search?user=... (0 turns personalised search off; default "
+        f"{PERSONAL_WEIGHT}, as the demo; 'shelfwise serve --personal-weight' overrides it)",
+    )
     p.add_argument("--events", type=Path, default=None, help="behaviour events: popularity feature of the reranker")
     p.add_argument("--event-fields", type=Path, default=None, help="JSON mapping of columns to event fields")
     p.set_defaults(func=run)
@@ -45,6 +55,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def run(args: argparse.Namespace) -> int:
     if (args.queries is None) != (args.judgments is None):
         raise ValueError("--queries and --judgments go together")
+    if args.personal_weight < 0:
+        raise ValueError(f"--personal-weight must be >= 0, got {args.personal_weight}")
     cl = load_catalog_arg(args)
     encoder, spec, profile = encoder_for_catalog(args, cl.catalog)
     multi_spec = None if args.multilingual == "none" else args.multilingual
@@ -61,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
         multilingual=multi,
         multilingual_spec=multi_spec,
     )
+    searcher.config = replace(searcher.config, personal_weight=args.personal_weight)  # validated there
     searcher.save(args.out)
     cl.catalog.save(Path(args.out) / "catalog.parquet")
     print(f"indexed {len(cl.catalog)} products into {args.out}")

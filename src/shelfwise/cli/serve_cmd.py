@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,6 +35,19 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     p.add_argument(
         "--events-db", type=Path, default=None, help="SQLite event log; enables POST /events and real-time updates"
+    )
+    p.add_argument(
+        "--personal-weight",
+        type=float,
+        default=None,
+        help="weight of the shopper's taste in /search?user=... (default: the index's, 0.1 from 'shelfwise index'; "
+        "0 turns it off)",
+    )
+    p.add_argument(
+        "--report", type=Path, default=None, help="HTML report served at /report: a file, or a folder with report.html"
+    )
+    p.add_argument(
+        "--valuation", type=Path, default=None, help="folder written by 'shelfwise value': served at /valuation/summary"
     )
     from shelfwise.serve.runner import add_serve_options
 
@@ -93,12 +107,29 @@ def load_shelf(
     return shelf
 
 
+def report_file(path: Path) -> Path:
+    """``--report``: the HTML file itself, or a folder holding ``report.html``; it must exist."""
+    f = path / "report.html" if path.is_dir() else path
+    if not f.is_file():
+        raise FileNotFoundError(f"{f}: no report; write one with `shelfwise report --index DIR --out {f}`")
+    return f
+
+
 def run(args: argparse.Namespace) -> int:
     from shelfwise.serve.runner import config_from_args
+    from shelfwise.valuation.report import load_summary
 
     config = config_from_args(args)  # bad keys or limits fail before the index loads
+    if args.personal_weight is not None and args.personal_weight < 0:
+        raise ValueError(f"--personal-weight must be >= 0, got {args.personal_weight}")
+    report = report_file(args.report) if args.report is not None else None
+    if args.valuation is not None:
+        load_summary(args.valuation)  # a folder without a summary fails now, naming the command that writes one
     shelf = load_shelf(args.index, args.encoder, args.events, args.event_fields, args.recommender, args.multilingual)
+    if args.personal_weight is not None:
+        shelf.searcher.config = replace(shelf.searcher.config, personal_weight=args.personal_weight)
+    shelf.valuation_report = args.valuation
     if args.events_db is not None:
         enable_live(shelf, args.events_db)
-    serve_shelf(shelf, args.host, args.port, config=config)
+    serve_shelf(shelf, args.host, args.port, report=report, config=config)
     return 0

@@ -67,7 +67,11 @@ def _consumer(request: Request) -> EventConsumer:
     shelf: Shelf = request.app.state.shelf
     cons = shelf.live.consumer if shelf.live is not None else None
     if cons is None:
-        raise HTTPException(503, "event ingestion is not configured (shelf.live is unset; see enable_live)")
+        raise HTTPException(
+            503,
+            "event ingestion is not configured: serve with `--events-db FILE` (a durable SQLite log; "
+            "Python: shelfwise.shelf.enable_live)",
+        )
     return cons
 
 

@@ -40,7 +40,11 @@ def _recommender(request: Request) -> tuple[Shelf, HybridRecommender]:
     shelf: Shelf = request.app.state.shelf
     rec = shelf.recommender
     if rec is None:
-        raise HTTPException(503, "no recommender is loaded (build one with behaviour data)")
+        raise HTTPException(
+            503,
+            "no recommender on this server: serve with `--events FILE` (behaviour history) or `--recommender DIR` "
+            "(saved by `shelfwise recommend ... --save DIR`)",
+        )
     return shelf, rec
 
 

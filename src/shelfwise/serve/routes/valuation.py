@@ -21,7 +21,11 @@ def summary(request: Request) -> dict[str, object]:
     shelf: Shelf = request.app.state.shelf
     where = shelf.valuation_report
     if where is None:
-        raise HTTPException(404, "no valuation report configured (serve with a 'shelfwise value' output folder)")
+        raise HTTPException(
+            404,
+            "no valuation report on this server: write one with `shelfwise value labels|events ... --out DIR` "
+            "and serve it with `shelfwise serve --valuation DIR`",
+        )
     try:
         return load_summary(Path(where))
     except (FileNotFoundError, ValueError) as exc:
