@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import Depends, FastAPI, HTTPException
-from fastapi.responses import HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse
 
 from shelfwise.serve.config import ServeConfig
 from shelfwise.serve.deps import check_text_params
@@ -17,12 +17,19 @@ from shelfwise.shelf import Shelf
 
 STATIC = Path(__file__).parent / "static"
 TITLE = "Shelfwise"
+# the storefront's own files (served locally: the page loads nothing from elsewhere)
+STATIC_FILES = {"store.css": "text/css", "store.js": "text/javascript", "placeholder.svg": "image/svg+xml"}
+NO_REPORT = (
+    "no evaluation report on this server: write one with `shelfwise report --index DIR --out report.html` "
+    "and serve it with `shelfwise serve --report report.html` (`shelfwise demo` serves its own)"
+)
 
 
 def create_app(
     shelf: Shelf, *, warmup: bool = True, report: Path | None = None, config: ServeConfig | None = None
 ) -> FastAPI:
-    """``report``: an HTML evaluation report to serve at ``/report`` (the demo writes one).
+    """``report``: an HTML evaluation report to serve at ``/report`` (``shelfwise report`` writes one;
+    without it ``/report`` answers 404 naming that command and ``serve --report``).
     ``config``: write keys, Host allow-list, byte limits, access log (default: a loopback server
     with no key, so writes are open to this machine only, and Host must be a loopback name)."""
     cfg = config or ServeConfig()
@@ -48,10 +55,18 @@ def create_app(
     def index() -> str:
         return (STATIC / "index.html").read_text(encoding="utf-8")
 
+    @app.get("/static/{name}", include_in_schema=False)
+    def static_file(name: str) -> FileResponse:
+        if name not in STATIC_FILES:
+            raise HTTPException(404, f"no static file {name!r}")
+        return FileResponse(STATIC / name, media_type=STATIC_FILES[name], headers={"Cache-Control": "no-cache"})
+
     @app.get("/report", response_class=HTMLResponse, include_in_schema=False)
     def report_page() -> str:
-        if report is None or not report.exists():
-            raise HTTPException(404, "no evaluation report on this server (run 'shelfwise demo')")
+        if report is None:
+            raise HTTPException(404, NO_REPORT)
+        if not report.exists():
+            raise HTTPException(404, f"{report.name}: the report file is gone; {NO_REPORT}")
         return report.read_text(encoding="utf-8")
 
     return app

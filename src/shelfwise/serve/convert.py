@@ -23,6 +23,8 @@ def items_out(catalog: Catalog, results: Results, reasons: Sequence[str] | None 
                 price=p.price,
                 attributes=p.attributes,
                 reason=reasons[j] if reasons is not None else "",
+                image=p.image or None,
+                in_stock=p.in_stock,
             )
         )
     return out

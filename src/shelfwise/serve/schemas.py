@@ -14,6 +14,8 @@ class ItemOut(BaseModel):
     price: float | None = None
     attributes: dict[str, str] = Field(default_factory=dict)
     reason: str = ""
+    image: str | None = Field(None, description="picture URL (http(s):// or /path) when the catalog has one")
+    in_stock: bool = True
 
 
 class FieldMatchOut(BaseModel):
@@ -31,6 +33,32 @@ class UnderstoodOut(BaseModel):
     matches: list[FieldMatchOut] = Field(default_factory=list)
 
 
+class FacetValueOut(BaseModel):
+    value: str
+    count: int
+    selected: bool = False
+
+
+class PriceRangeOut(BaseModel):
+    min: float | None = Field(None, description="inclusive lower bound (price_min); null = open")
+    max: float | None = Field(None, description="inclusive upper bound (price_max); null = open")
+    count: int
+    selected: bool = False
+
+
+class FacetsOut(BaseModel):
+    """Counts over the query's top ``depth`` results; each group counted over the results that pass
+    the other groups' selections (picking a value gives that many of the counted results)."""
+
+    depth: int
+    category_path: list[str] = Field(default_factory=list, description="selected path; `category` is its next level")
+    category: list[FacetValueOut] = Field(default_factory=list)
+    brand: list[FacetValueOut] = Field(default_factory=list)
+    price: list[PriceRangeOut] = Field(default_factory=list)
+    priced: int = Field(0, description="counted results that have a price")
+    attributes: dict[str, list[FacetValueOut]] = Field(default_factory=dict)
+
+
 class SearchResponse(BaseModel):
     query: str
     mode: str
@@ -38,6 +66,7 @@ class SearchResponse(BaseModel):
     items: list[ItemOut]
     understood: UnderstoodOut | None = None
     notices: list[str] = Field(default_factory=list)
+    facets: FacetsOut | None = Field(None, description="with facets=true")
 
 
 class HealthResponse(BaseModel):

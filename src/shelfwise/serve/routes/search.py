@@ -1,18 +1,43 @@
-"""GET /search: parse, call the searcher, format."""
+"""GET /search: parse, call the searcher (and, with ``facets=true``, the facet counter), format."""
 
 from __future__ import annotations
 
 import time
+from dataclasses import asdict
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 
+from shelfwise.retrieve.facets import DEPTH, facet_search
 from shelfwise.serve.convert import items_out
 from shelfwise.serve.params import parse_filters
-from shelfwise.serve.schemas import SearchResponse, UnderstoodOut
+from shelfwise.serve.schemas import FacetsOut, SearchResponse, UnderstoodOut
 from shelfwise.shelf import Shelf
 
 router = APIRouter(tags=["search"])
+MAX_FACET_KEYS = 10
+
+NO_HISTORIES = (
+    "results are not personalised: this server has no shopper histories "
+    "(serve with --events FILE, --recommender DIR or --events-db FILE)"
+)
+PERSONAL_OFF = (
+    "results are not personalised: personal_weight is 0 for this index "
+    "(`shelfwise index --personal-weight 0.1`, or `shelfwise serve --personal-weight 0.1`)"
+)
+
+
+def _personal_notices(shelf: Shelf, user: str | None, has_vector: bool) -> list[str]:
+    """Why ``/search?user=...`` is not personalised, when it is not (never a silent no-op)."""
+    if not user:
+        return []
+    if shelf.user_profiles is None:
+        return [NO_HISTORIES]
+    if shelf.searcher.config.personal_weight <= 0:
+        return [PERSONAL_OFF]
+    if not has_vector:
+        return [f"no history yet for shopper {user!r}: results are not personalised"]
+    return []
 
 
 @router.get("/search", response_model=SearchResponse)
@@ -28,13 +53,25 @@ def search(
     in_stock: bool = False,
     attr: Annotated[list[str] | None, Query(description="attribute filter key:value, repeatable")] = None,
     user: Annotated[str | None, Query(description="user id, for personalisation when known")] = None,
+    facets: Annotated[
+        bool, Query(description="also count categories, brands, price ranges and attributes of the results")
+    ] = False,
+    facet_depth: Annotated[int, Query(ge=1, le=1000, description="results the facets count")] = DEPTH,
+    facet_attr: Annotated[
+        list[str] | None, Query(description="attribute keys to facet (default: a few with few values)")
+    ] = None,
 ) -> SearchResponse:
     shelf: Shelf = request.app.state.shelf
     filters = parse_filters(category, brand, price_min, price_max, in_stock, attr)
+    if facet_attr is not None and len(facet_attr) > MAX_FACET_KEYS:
+        raise HTTPException(422, f"facet_attr: at most {MAX_FACET_KEYS} attribute keys")
     profiles = shelf.user_profiles
     user_vector = profiles.vector(user) if (profiles is not None and user) else None
     t0 = time.perf_counter()
     res = shelf.searcher.search(q, k, filters, mode=mode, user_vector=user_vector)
+    counted = None
+    if facets:
+        counted = facet_search(shelf.searcher, q, filters, mode=mode, depth=facet_depth, attribute_keys=facet_attr)
     took = (time.perf_counter() - t0) * 1000
     intent = shelf.searcher.understand(q)
     return SearchResponse(
@@ -43,5 +80,6 @@ def search(
         took_ms=round(took, 3),
         items=items_out(shelf.catalog, res),
         understood=UnderstoodOut.model_validate(intent.to_json()) if intent is not None else None,
-        notices=shelf.searcher.notices(q),
+        notices=shelf.searcher.notices(q) + _personal_notices(shelf, user, user_vector is not None),
+        facets=FacetsOut.model_validate(asdict(counted)) if counted is not None else None,
     )

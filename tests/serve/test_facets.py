@@ -1,0 +1,93 @@
+"""Facet counts (shelfwise.retrieve.facets) and /search?facets=true, on the tiny made-up catalog."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from _servekit import MakeClient
+
+from shelfwise.catalog import Catalog, Filters
+from shelfwise.retrieve import HybridSearcher
+from shelfwise.retrieve.facets import default_attribute_keys, facet_counts, facet_search, nice_number, price_edges
+
+
+def _counts(values: tuple) -> dict[str, int]:  # type: ignore[type-arg]
+    return {v.value: v.count for v in values}
+
+
+def test_counts_over_every_row(tiny_catalog: Catalog) -> None:
+    rows = np.arange(len(tiny_catalog))
+    f = facet_counts(tiny_catalog, rows, Filters(), ["colour"])
+    assert f.depth == 12 and f.priced == 12
+    assert _counts(f.category) == {"Men": 5, "Women": 4, "Kids": 1, "Sport": 2}
+    assert _counts(f.brand)["Acme"] == 4 and _counts(f.attributes["colour"])["Black"] == 4
+    assert sum(r.count for r in f.price) >= 12 and f.price[0].min is None and f.price[-1].max is None
+
+
+def test_counts_are_disjunctive_and_match_the_filters(tiny_catalog: Catalog) -> None:
+    rows = np.arange(len(tiny_catalog))
+    sel = Filters(category=("Men",), brands=("acme",), attributes=(("colour", "Black"),))
+    f = facet_counts(tiny_catalog, rows, sel, ["colour"])
+    assert f.category_path == ("Men",)
+    # next level under Men, among Acme + black products
+    assert _counts(f.category) == {"Trousers": 2, "Accessories": 1}
+    # brand counted over Men + black (not narrowed by the brand pick itself); the pick is marked
+    assert _counts(f.brand) == {"Acme": 3} and f.brand[0].selected
+    # colour over Men + Acme: black 3, white 1
+    assert _counts(f.attributes["colour"]) == {"Black": 3, "White": 1}
+    # every count equals what picking that value returns among the rows
+    mask = tiny_catalog.mask(sel)
+    assert mask is not None and int(mask.sum()) == 3
+    for r in f.price:
+        narrowed = Filters(sel.category, sel.brands, r.min, r.max, attributes=sel.attributes)
+        m = tiny_catalog.mask(narrowed)
+        assert m is not None and int(m.sum()) == r.count
+
+
+def test_selected_value_absent_from_results_is_kept() -> None:
+    from shelfwise.catalog import Product
+
+    cat = Catalog([Product("a", "Jeans", brand="Acme"), Product("b", "Dress", brand="Flora")])
+    f = facet_counts(cat, np.array([0]), Filters(brands=("Nordic",)), [])
+    assert [(v.value, v.count, v.selected) for v in f.brand] == [("Acme", 1, False), ("Nordic", 0, True)]
+    assert f.price == () and f.priced == 0  # no prices: no ranges
+
+
+def test_price_edges_are_rounded_and_inside() -> None:
+    assert nice_number(0.0247) == 0.025 and nice_number(37) == 40 and nice_number(0) == 0
+    edges = price_edges(np.array([0.0085, 0.015, 0.017, 0.024, 0.025, 0.03, 0.05, 0.25, np.nan]))
+    assert edges == sorted(set(edges)) and all(0.0085 < e < 0.25 for e in edges) and len(edges) >= 2
+    assert price_edges(np.array([5.0, 5.0, 5.0])) == [] and price_edges(np.array([1.0])) == []
+
+
+def test_default_attribute_keys(tiny_catalog: Catalog) -> None:
+    assert default_attribute_keys(tiny_catalog) == ("colour",)
+
+
+def test_facet_search_uses_the_query(tiny_searcher: HybridSearcher) -> None:
+    f = facet_search(tiny_searcher, "dress", Filters(), mode="bm25", depth=50)
+    assert f.category[0].value == "Women" and f.depth < 12  # bm25: the matching rows only
+
+
+def test_search_route_returns_facets(make_client: MakeClient) -> None:
+    c = make_client()
+    body = c.get("/search", params={"q": "black", "mode": "bm25", "facets": "true", "category": "Men"}).json()
+    f = body["facets"]
+    assert f["category_path"] == ["Men"] and {v["value"] for v in f["category"]} <= {
+        "Trousers",
+        "Accessories",
+        "Shirts",
+    }
+    assert f["attributes"]["colour"] and f["depth"] >= len(body["items"])
+    assert all(set(r) == {"min", "max", "count", "selected"} for r in f["price"])
+    assert "facets" not in c.get("/search?q=black").json() or c.get("/search?q=black").json()["facets"] is None
+    one = c.get("/search", params={"q": "black", "facets": "true", "facet_attr": "nope"}).json()["facets"]
+    assert one["attributes"] == {"nope": []}
+    r = c.get("/search", params=[("q", "x"), ("facets", "true"), *[("facet_attr", f"k{i}") for i in range(11)]])
+    assert r.status_code == 422
+
+
+@pytest.mark.parametrize("k", [1, 5])
+def test_items_carry_image_and_stock(make_client: MakeClient, k: int) -> None:
+    items = make_client().get(f"/search?q=dress&k={k}").json()["items"]
+    assert len(items) == k and all(it["image"] is None and it["in_stock"] is True for it in items)
