@@ -12,9 +12,19 @@ from types import ModuleType
 
 
 def _command_modules() -> list[ModuleType]:
-    from shelfwise.cli import bandit_cmd, demo, eval_cmd, index_cmd, recommend_cmd, serve_cmd, train_cmd, value_cmd
+    from shelfwise.cli import (
+        bandit_cmd,
+        demo,
+        eval_cmd,
+        index_cmd,
+        recommend_cmd,
+        report_cmd,
+        serve_cmd,
+        train_cmd,
+        value_cmd,
+    )
 
-    return [index_cmd, eval_cmd, serve_cmd, demo, bandit_cmd, recommend_cmd, train_cmd, value_cmd]
+    return [index_cmd, eval_cmd, serve_cmd, demo, bandit_cmd, recommend_cmd, train_cmd, value_cmd, report_cmd]
 
 
 def build_parser() -> argparse.ArgumentParser:

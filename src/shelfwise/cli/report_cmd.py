@@ -1,0 +1,57 @@
+"""``shelfwise report``: the HTML evaluation report of any store's shelf (search against judged
+queries next to plain bm25s, recommendations on a time split, long tail, exposure, diversity,
+fairness of exposure across categories and brands, data valuation). Served by ``serve --report``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("report", help="write the HTML evaluation report of a store's index (served at /report)")
+    p.add_argument("--index", type=Path, required=True, help="folder written by 'shelfwise index'")
+    p.add_argument("--encoder", default=None, help="query encoder; default: the one the index was built with")
+    p.add_argument("--queries", type=Path, default=None, help="judged queries (query_id, query): search table")
+    p.add_argument("--judgments", type=Path, default=None, help="graded judgments (query_id, item_id, grade)")
+    p.add_argument("--events", type=Path, default=None, help="behaviour events: recommendations, long tail, exposure")
+    p.add_argument("--event-fields", type=Path, default=None, help="JSON mapping of columns to event fields")
+    p.add_argument("--recommender", type=Path, default=None, help="saved recommender folder; not with --events")
+    p.add_argument("--valuation", type=Path, default=None, help="folder written by 'shelfwise value': its summary")
+    p.add_argument("--k", type=int, default=10, help="list length measured (top k)")
+    p.add_argument("--title", default="Shelfwise evaluation report")
+    p.add_argument("--out", type=Path, default=Path("report.html"), help="HTML file to write (+ .json, + plots/)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from shelfwise.cli.serve_cmd import load_shelf
+    from shelfwise.eval.judgments import load_judgments
+    from shelfwise.eval.store_report import build_store_report
+    from shelfwise.valuation.report import load_summary
+
+    if (args.queries is None) != (args.judgments is None):
+        raise ValueError("--queries and --judgments go together")
+    if args.k < 1:
+        raise ValueError("--k must be >= 1")
+    if args.valuation is not None:
+        load_summary(args.valuation)  # fails now, naming the command that writes one
+    judgments = None
+    if args.queries is not None:
+        judgments = load_judgments(args.queries, args.judgments)
+        for err in judgments.errors[:10]:
+            print(f"  skipped: {err}")
+    shelf = load_shelf(args.index, args.encoder, args.events, args.event_fields, args.recommender)
+    plots = args.out.parent / f"{args.out.stem}_plots"
+    report = build_store_report(shelf, plots, judgments=judgments, valuation=args.valuation, title=args.title, k=args.k)
+    path = report.write(args.out)
+    for name, m in report.figures.get("search", {}).items():
+        print(f"search {name:<20} NDCG@10 {m['ndcg@10']:.4f}  R@100 {m['recall@100']:.4f}  MRR {m['mrr']:.4f}")
+    for name, f in report.figures.get("exposure", {}).items():
+        if isinstance(f, dict) and "gini" in f:
+            print(f"exposure {name:<16} coverage {f['coverage']:.3f}  Gini {f['gini']:.3f}")
+    print(
+        f"wrote {path} (+ {path.with_suffix('.json').name}, plots in {plots}); serve it with "
+        f"`shelfwise serve --index {args.index} --report {path}`"
+    )
+    return 0

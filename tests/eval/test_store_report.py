@@ -1,0 +1,94 @@
+"""Exposure measures and the store evaluation report on the tiny made-up catalog."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from shelfwise.catalog import Catalog
+from shelfwise.eval.exposure import exposure, gini, group_shares, lorenz, popularity_deciles, position_weights
+from shelfwise.eval.judgments import Judgments
+from shelfwise.eval.store_report import build_store_report, probe_queries
+from shelfwise.events import Event, EventLog, EventType
+from shelfwise.recommend.hybrid import build_recommender
+from shelfwise.retrieve import HybridSearcher
+from shelfwise.shelf import Shelf
+
+
+def test_gini_and_lorenz() -> None:
+    assert gini([1, 1, 1, 1]) == pytest.approx(0.0) and gini([0, 0, 0]) == 0.0
+    assert gini([0, 0, 0, 5]) == pytest.approx(0.75)  # (n - 1) / n: one item takes all
+    x, y = lorenz([0, 0, 0, 5])
+    assert x.tolist() == [0, 0.25, 0.5, 0.75, 1.0] and y.tolist() == [0, 0, 0, 0, 1.0]
+
+
+def test_exposure_and_group_shares() -> None:
+    w = position_weights(3)
+    assert w[0] == 1.0 and w[1] == pytest.approx(1 / np.log2(3))
+    e = exposure([[0, 1], [0, 2]], 4, k=2)
+    assert e.tolist() == pytest.approx([2.0, w[1], w[1], 0.0])
+    assert exposure([[0, 1]], 3, k=2, weighted=False).tolist() == [1.0, 1.0, 0.0]
+    shares = {s.group: s for s in group_shares(["a", "a", "b", ""], e)}
+    assert shares["a"].catalog_share == 0.5 and shares["(none)"].exposure_share == 0.0
+    assert sum(s.exposure_share for s in shares.values()) == pytest.approx(1.0)
+    assert shares["a"].ratio > 1 > shares["b"].ratio
+    d = popularity_deciles([5, 4, 0, 0], e, bins=2)
+    assert d.sum() == pytest.approx(1.0) and d[0] > d[1]
+
+
+def _shelf(catalog: Catalog, searcher: HybridSearcher, sessions: int) -> Shelf:
+    """Shoppers with ``sessions`` sessions each (two allow a time split)."""
+    taste = {"u1": ["p1", "p3", "p2", "p4"], "u2": ["p5", "p6", "p12", "p7"], "u3": ["p9", "p10", "p8", "p9"]}
+    events = [
+        Event(
+            user_id=u,
+            item_id=i,
+            type=EventType.PURCHASE,
+            timestamp=float(10 * j),
+            session_id=f"{u}-{j * sessions // 4}",
+        )
+        for u, items in taste.items()
+        for j, i in enumerate(items)
+    ]
+    log = EventLog.from_events(events, catalog)
+    rec = build_recommender(catalog, log, searcher.item_vectors)
+    return Shelf(catalog=catalog, searcher=searcher, events=log, recommender=rec, user_profiles=rec.profiles)
+
+
+def test_store_report_with_judgments_and_time_split(
+    tmp_path: Path, tiny_catalog: Catalog, tiny_searcher: HybridSearcher
+) -> None:
+    judged = Judgments(
+        {"a": "black trousers", "b": "dress"}, {"a": {"p1": 2.0, "p11": 1.0}, "b": {"p5": 1.0, "p6": 1.0}}
+    )
+    shelf = _shelf(tiny_catalog, tiny_searcher, sessions=2)
+    report = build_store_report(shelf, tmp_path / "plots", judgments=judged, k=5)
+    f = report.figures
+    assert {"peer:bm25s", "bm25", "dense", "hybrid"} <= set(f["search"])
+    assert set(f["recommend"]["time_split"]) == {"popularity", "hybrid"}
+    assert f["recommend"]["catalogue"]["shoppers"] == 3
+    assert {"search", "recommendations"} <= set(f["exposure"])
+    assert 0.0 <= f["exposure"]["search"]["gini"] <= 1.0 and f["exposure"]["search"]["lists"] == 2
+    fair = f["exposure"]["fairness"]["top-level category"]
+    assert {g["group"] for g in fair} == {"Men", "Women", "Kids", "Sport"}
+    assert sum(g["recommendations_share"] for g in fair) == pytest.approx(1.0)
+    assert "brand" in f["exposure"]["fairness"]  # the tiny catalog has brands
+    out = report.write(tmp_path / "r.html")
+    html = out.read_text()
+    assert "peer:bm25s" in html and "Fairness of exposure by brand" in html and html.count("data:image/png") >= 5
+    assert (tmp_path / "r.json").is_file() and (tmp_path / "plots" / "exposure_lorenz.png").is_file()
+
+
+def test_store_report_without_judgments_or_time_split(
+    tmp_path: Path, tiny_catalog: Catalog, tiny_searcher: HybridSearcher
+) -> None:
+    shelf = _shelf(tiny_catalog, tiny_searcher, sessions=1)
+    report = build_store_report(shelf, tmp_path / "plots")
+    assert "search" not in report.figures and "time_split" not in report.figures["recommend"]
+    html = report.html()
+    assert "No time split" in html and "probe queries" in html
+    assert report.figures["exposure"]["search"]["lists"] == len(probe_queries(shelf))
+    bare = build_store_report(Shelf(catalog=tiny_catalog, searcher=tiny_searcher), tmp_path / "p2")
+    assert "pass --events FILE" in bare.html() and "recommendations" not in bare.figures["exposure"]
