@@ -73,6 +73,11 @@ def test_demo_end_to_end_on_tiny_data(tmp_path: Path) -> None:
     assert saved["search"] == res.metrics
     assert (out / "index" / "searcher.json").exists() and "data:image/png;base64" in (out / "report.html").read_text()
     assert (out / "index" / "searcher.json").exists() and "| hybrid |" in (out / "report.md").read_text()
+    html = (out / "report.html").read_text()  # the exposure sections `shelfwise report` writes for any store
+    assert "Exposure, long tail and diversity" in html and "Fairness of exposure by top-level category" in html
+    # real sale prices: each sold article gets the median price of its sales, the rest stay unpriced
+    assert served.catalog.products[served.catalog.row("1001")].price == 0.1
+    assert served.catalog.products[served.catalog.row("1004")].price is None
     assert res.shelf.events is not None and len(res.shelf.events) == 4
     assert logs[0].startswith("catalog: 36 products")
     saved = json.loads((out / "index" / "searcher.json").read_text())["config"]

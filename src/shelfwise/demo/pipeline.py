@@ -1,7 +1,9 @@
 """The store demo on the bundled real H&M data: load, index, evaluate, report.
 
 Steps (each with a progress bar or a one-line log):
-1. load catalog + purchase events with row-level validation;
+1. load catalog + purchase events with row-level validation; the H&M articles table has no price,
+   so each article gets the median price of its sales in the real transactions (real data, in the
+   dataset's own scaled units, not a currency), which the storefront's price facets show;
 2. embed products (cached) and build BM25 + vector indexes, saved to ``<out>/index``;
 3. build the attribute-derived judged query set (a synthetic, secondary check: the search
    defaults were chosen on real shopper queries, see bench/bench_search_real.py), split it 50/50
@@ -21,10 +23,12 @@ from pathlib import Path
 import numpy as np
 
 from shelfwise.catalog.loader import ProductFields, load_catalog
+from shelfwise.catalog.schema import Catalog
 from shelfwise.encode.registry import load_encoder
 from shelfwise.eval.judgments import attribute_judgments, evaluate_search
 from shelfwise.eval.metrics import coverage, intra_list_diversity, long_tail_share
 from shelfwise.eval.report import Section, bar_chart, render_html
+from shelfwise.eval.store_report import exposure_sections
 from shelfwise.eval.tune import searcher_fn
 from shelfwise.events.loader import EventFields, load_events
 from shelfwise.events.schema import EventLog
@@ -73,7 +77,7 @@ def run_demo(config: DemoConfig, log: Log = print) -> DemoResult:
     cl = load_catalog(
         config.data_dir / "articles.parquet", ProductFields.from_json(config.data_dir / "catalog_fields.json")
     )
-    catalog = cl.catalog
+    catalog, priced = attach_sale_prices(cl.catalog, config.data_dir / "transactions.parquet")
     el = load_events(
         config.data_dir / "transactions.parquet",
         EventFields.from_json(config.data_dir / "event_fields.json"),
@@ -86,6 +90,7 @@ def run_demo(config: DemoConfig, log: Log = print) -> DemoResult:
     )
     for e in (cl.errors + el.errors)[:5]:
         log(f"  {e}")
+    log(f"prices: {priced} of {len(catalog)} articles get the median price of their sales (H&M's scaled units)")
     timings["load_s"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -133,7 +138,7 @@ def run_demo(config: DemoConfig, log: Log = print) -> DemoResult:
     log("fitting recommenders (popularity, co-occurrence, ALS, content, cross-category) ...")
     rec = build_recommender(catalog, events, searcher.item_vectors, encoder=encoder)
     timings["recommender_fit_s"] = time.perf_counter() - t0
-    rec_metrics = _rec_catalogue_metrics(rec, events, len(catalog))
+    rec_metrics, rec_lists = _rec_catalogue_metrics(rec, events, len(catalog))
     notes.append(
         "Recommendation figures here are catalogue-level (coverage, long-tail share, diversity of every buyer's "
         "top 10): the H&M sample is one day, so no time split is possible; ranking accuracy on a time split is "
@@ -152,11 +157,39 @@ def run_demo(config: DemoConfig, log: Log = print) -> DemoResult:
         recommender=rec,
         user_profiles=rec.profiles,
     )
-    _write(config, metrics, rec_metrics, timings, notes, searcher.config.fusion, searcher.config.dense_weight)
+    exposure, _ = exposure_sections(
+        shelf, list(test.queries.values()), rec_lists, config.out_dir / "report_plots", k=10
+    )  # the same sections `shelfwise report` writes for any store
+    _write(config, metrics, rec_metrics, timings, notes, searcher.config.fusion, searcher.config.dense_weight, exposure)
     return DemoResult(shelf, metrics, rec_metrics, timings, notes)
 
 
-def _rec_catalogue_metrics(rec: HybridRecommender, events: EventLog, n_items: int) -> dict[str, float]:
+def attach_sale_prices(
+    catalog: Catalog, transactions: Path, id_column: str = "article_id", price_column: str = "price"
+) -> tuple[Catalog, int]:
+    """``catalog`` with each unpriced product's median sale price from ``transactions`` (rows with a
+    missing, negative or non-finite price skipped); also how many products got one."""
+    import pyarrow.parquet as pq
+
+    names = pq.read_schema(transactions).names
+    if price_column not in names or id_column not in names:
+        return catalog, 0
+    cols = pq.read_table(transactions, columns=[id_column, price_column]).to_pydict()
+    sales: dict[str, list[float]] = {}
+    for item, price in zip(cols[id_column], cols[price_column], strict=True):
+        if item is not None and price is not None and np.isfinite(price) and price >= 0:
+            sales.setdefault(str(item), []).append(float(price))
+    products = [
+        replace(p, price=float(np.median(sales[p.id]))) if p.price is None and p.id in sales else p
+        for p in catalog.products
+    ]
+    priced = sum(1 for p in catalog.products if p.price is None and p.id in sales)
+    return Catalog(products), priced
+
+
+def _rec_catalogue_metrics(
+    rec: HybridRecommender, events: EventLog, n_items: int
+) -> tuple[dict[str, float], list[list[int]]]:
     lists = [rec.recommend(user, 10).ids.tolist() for user in events.users]
     counts = np.bincount(events.item[events.item >= 0], minlength=n_items)
     vectors = rec.item_vectors
@@ -165,7 +198,7 @@ def _rec_catalogue_metrics(rec: HybridRecommender, events: EventLog, n_items: in
         "coverage": coverage(lists, n_items),
         "long_tail_share": long_tail_share(lists, counts),
         "intra_list_diversity": float(np.mean([intra_list_diversity(x, vectors) for x in lists])) if lists else 0.0,
-    }
+    }, lists
 
 
 def _write(
@@ -176,6 +209,7 @@ def _write(
     notes: list[str],
     fusion: str,
     dense_weight: float,
+    exposure: list[Section],
 ) -> None:
     out = config.out_dir
     out.mkdir(parents=True, exist_ok=True)
@@ -211,8 +245,9 @@ def _write(
         notes=["Produced by the benchmark scripts on the shared real data; see bench/results/*.json for the numbers."],
         images=bench_pngs,
     )
-    (out / "report.html").write_text(render_html("Shelfwise demo report", [search, rec, timing, bench]))
-    (out / "report.md").write_text(_markdown(search) + "\n" + _markdown(rec) + "\n" + _markdown(timing))
+    sections = [search, rec, *exposure, timing, bench]
+    (out / "report.html").write_text(render_html("Shelfwise demo report", sections))
+    (out / "report.md").write_text("\n".join(_markdown(s) for s in [search, rec, *exposure, timing]))
 
 
 def _markdown(section: Section) -> str:
