@@ -37,8 +37,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "--reranker",
         choices=RERANKER_KINDS,
         default="ltr",
-        help="reranker trained on --queries/--judgments: ltr (cheap features, ms) or cross (MiniLM cross-encoder, "
-        "better on real queries, tens of ms per search on CPU, minutes to train)",
+        help="reranker trained on --queries/--judgments: ltr (linear model over cheap features, about a ms) or "
+        "cross (MiniLM cross-encoder: one model call per re-scored candidate, so slower to train and to serve; "
+        "see bench/bench_search_learned.py)",
     )
     p.add_argument(
         "--personal-weight",

@@ -53,10 +53,11 @@ class CrossConfig:
 
     ``depth``: first-stage candidates per training query; ``negatives``: grade-0 / unjudged
     candidates kept per training query (random among the ``depth``); ``max_pairs``: cap on
-    training pairs (random subsample, ``None`` = all); ``rerank_depth``: how many of the list
-    handed to :meth:`CrossReranker.rerank` are re-scored at serving time (the rest keep their
-    order below them; 20 keeps the added p99 to tens of ms on 2 CPU cores, see
-    ``bench/bench_search_learned.py``). ``blend``: weight of the cross-encoder score in a fixed
+    training pairs per epoch (random subsample, ``None`` = all; the default bounds training to
+    about 600 steps); ``rerank_depth``: how many of the list handed to
+    :meth:`CrossReranker.rerank` are re-scored at serving time (the rest keep their order below
+    them); rerank time grows linearly with it, one MiniLM forward per candidate (measured p50 / p99
+    at 20 and 50 in ``bench/bench_search_learned.py``). ``blend``: weight of the cross-encoder score in a fixed
     convex blend with the first-stage score, or ``None`` to learn the blend on
     ``blend_fraction`` of the judged queries held out from cross-encoder training.
     """
@@ -66,7 +67,7 @@ class CrossConfig:
     batch_size: int = 32
     depth: int = 30
     negatives: int = 12
-    max_pairs: int | None = None
+    max_pairs: int | None = 20_000
     max_steps: int | None = None
     max_seq_length: int = 64
     loss: str = "bce"
