@@ -25,6 +25,7 @@ def items_out(catalog: Catalog, results: Results, reasons: Sequence[str] | None 
                 reason=reasons[j] if reasons is not None else "",
                 image=p.image or None,
                 in_stock=p.in_stock,
+                description=p.description,
             )
         )
     return out

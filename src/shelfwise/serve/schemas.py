@@ -16,6 +16,7 @@ class ItemOut(BaseModel):
     reason: str = ""
     image: str | None = Field(None, description="picture URL (http(s):// or /path) when the catalog has one")
     in_stock: bool = True
+    description: str = ""
 
 
 class FieldMatchOut(BaseModel):

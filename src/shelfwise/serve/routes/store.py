@@ -1,15 +1,21 @@
-"""GET /shoppers: a few known shopper ids, for a storefront's shopper switcher (reads only)."""
+"""What a storefront page needs beyond search and recommendations (reads only):
+GET /items/{id} (one product, e.g. a product page opened from a link) and GET /shoppers
+(a few known shopper ids for the page's shopper switcher)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+import numpy as np
+from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel
 
+from shelfwise.results import Results
+from shelfwise.serve.convert import items_out
+from shelfwise.serve.schemas import ItemOut
 from shelfwise.shelf import Shelf
 
-router = APIRouter(tags=["recommend"])
+router = APIRouter(tags=["store"])
 
 
 class ShopperOut(BaseModel):
@@ -35,3 +41,14 @@ def shoppers(request: Request, k: Annotated[int, Query(ge=1, le=50)] = 8) -> Sho
     sizes = [(len(profiles.seen(u)), u) for u in profiles.users()]
     top = sorted(sizes, key=lambda t: (-t[0], t[1]))[:k]
     return ShoppersResponse(shoppers=[ShopperOut(id=u, items=n) for n, u in top])
+
+
+@router.get("/items/{item_id}", response_model=ItemOut)
+def item(request: Request, item_id: str) -> ItemOut:
+    """One product by its catalog id (404 when unknown)."""
+    shelf: Shelf = request.app.state.shelf
+    row = shelf.catalog.get_row(item_id)
+    if row is None:
+        raise HTTPException(404, f"unknown item id {item_id!r}")
+    one = Results(np.array([row], dtype=np.int64), np.array([0.0], dtype=np.float32))
+    return items_out(shelf.catalog, one)[0]

@@ -1,0 +1,367 @@
+// Shelfwise storefront: search with facets, product pages, "for you" / related / complete-the-look
+// rails with reasons, a shopper switcher, and clicks / add-to-cart sent to POST /events.
+// Plain JavaScript, no external assets. Every server text goes through esc() before it is shown.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+const store = window.localStorage;
+const SESSION = sessionStorage.getItem("shelfwise.session") || `s-${Math.random().toString(36).slice(2, 10)}`;
+sessionStorage.setItem("shelfwise.session", SESSION);
+const GUEST = store.getItem("shelfwise.guest") || `guest-${Math.random().toString(36).slice(2, 8)}`;
+store.setItem("shelfwise.guest", GUEST);
+const FACET_SHOWN = 8;
+
+const state = { q: "", category: [], brands: [], priceMin: null, priceMax: null, attrs: {}, inStock: false, expanded: new Set() };
+const items = new Map(); // id -> item, for every card shown
+let shopperId = store.getItem("shelfwise.shopper") || GUEST;
+let lastForYou = [];
+let lastFacets = null;
+
+// ---------- helpers ----------
+async function api(path, opts = {}) {
+  const r = await fetch(path, opts);
+  let body = null;
+  try { body = await r.json(); } catch { body = null; }
+  if (!r.ok) {
+    const d = body && body.detail;
+    const msg = typeof d === "string" ? d : d && d.message ? d.message : `${r.status} ${r.statusText}`;
+    const err = new Error(msg); err.status = r.status; throw err;
+  }
+  return body;
+}
+function toast(msg, error = false) {
+  const t = $("toast");
+  t.textContent = msg; t.className = error ? "toast error" : "toast"; t.hidden = false;
+  clearTimeout(toast.timer); toast.timer = setTimeout(() => { t.hidden = true; }, error ? 6000 : 2600);
+}
+function fmtPrice(v) {
+  if (v === null || v === undefined) return "";
+  if (v >= 100) return String(Math.round(v));
+  if (v >= 1) return v.toFixed(2);
+  return Number(v.toPrecision(3)).toString();
+}
+function prettyKey(k) {
+  const s = k.replace(/_name$/, "").replace(/_/g, " ").trim();
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+const safeImage = (u) => typeof u === "string" && (/^https?:\/\//i.test(u) || (u.startsWith("/") && !u.startsWith("//")));
+
+// placeholder tint from a colour word in the product's attributes (or a hash of its category)
+const COLOURS = [["light pink", "#f6d5dc"], ["dark blue", "#26345a"], ["light blue", "#c9dcf0"], ["dark green", "#2f4b36"],
+  ["light beige", "#efe6d6"], ["dark red", "#6d1f25"], ["dark grey", "#55585d"], ["light grey", "#dcdcdc"], ["off white", "#f4f1ea"],
+  ["black", "#2b2b2d"], ["white", "#f5f5f3"], ["grey", "#a9abaf"], ["gray", "#a9abaf"], ["blue", "#5b7fb8"], ["navy", "#26345a"],
+  ["red", "#c0413b"], ["pink", "#eaa2b6"], ["beige", "#dccfb6"], ["green", "#6f9a6b"], ["khaki", "#a59c74"], ["yellow", "#ecd26a"],
+  ["orange", "#e69a55"], ["brown", "#7a5740"], ["purple", "#8d6fae"], ["lilac", "#c4b1da"], ["turquoise", "#57b8b0"],
+  ["gold", "#c9a94f"], ["silver", "#c6c8cc"], ["mole", "#8c8073"], ["greenish", "#90a77e"], ["bronze", "#9c7a4a"]];
+function tint(it) {
+  const text = Object.values(it.attributes || {}).join(" ").toLowerCase() + " " + it.title.toLowerCase();
+  for (const [word, hex] of COLOURS) if (new RegExp(`\\b${word}\\b`).test(text)) return hex;
+  let h = 0; for (const c of (it.category || []).join("/")) h = (h * 31 + c.charCodeAt(0)) >>> 0;
+  return `hsl(${h % 360} 35% 86%)`;
+}
+function isDark(hex) {
+  if (!hex.startsWith("#")) return false;
+  const n = parseInt(hex.slice(1), 16);
+  return ((n >> 16) * 299 + ((n >> 8) & 255) * 587 + (n & 255) * 114) / 1000 < 120;
+}
+function picture(it) {
+  if (safeImage(it.image)) return `<img src="${esc(it.image)}" alt="${esc(it.title)}" loading="lazy">`;
+  const bg = tint(it);
+  const kind = (it.category || []).slice(-1)[0] || "product";
+  return `<div class="ph${isDark(bg) ? " dark" : ""}" style="background:${esc(bg)}"><span class="icon"></span><span class="kind">${esc(kind)}</span></div>`;
+}
+function card(it, withReason = false) {
+  items.set(it.id, it);
+  const cat = (it.category || []).slice(-2).join(" › ");
+  return `<article class="card" data-id="${esc(it.id)}" tabindex="0" aria-label="${esc(it.title)}">
+    <div class="pic">${picture(it)}${it.in_stock === false ? '<span class="oos">out of stock</span>' : ""}</div>
+    <button class="addcart" type="button" data-cart="${esc(it.id)}">Add to cart</button>
+    <div class="body"><div class="title">${esc(it.title)}</div><div class="cat">${esc(cat)}</div>
+    ${withReason && it.reason ? `<div class="reason">${esc(it.reason)}</div>` : ""}
+    <div class="price">${esc(fmtPrice(it.price))}</div></div></article>`;
+}
+
+// ---------- URL state ----------
+function toParams() {
+  const p = new URLSearchParams();
+  if (state.q) p.set("q", state.q);
+  if (state.category.length) p.set("category", state.category.join(" > "));
+  for (const b of state.brands) p.append("brand", b);
+  if (state.priceMin !== null) p.set("price_min", state.priceMin);
+  if (state.priceMax !== null) p.set("price_max", state.priceMax);
+  for (const [k, v] of Object.entries(state.attrs)) p.append("attr", `${k}:${v}`);
+  if (state.inStock) p.set("in_stock", "true");
+  return p;
+}
+function fromParams(p) {
+  state.q = p.get("q") || "";
+  state.category = (p.get("category") || "").split(">").map((s) => s.trim()).filter(Boolean);
+  state.brands = p.getAll("brand");
+  state.priceMin = p.get("price_min") !== null ? Number(p.get("price_min")) : null;
+  state.priceMax = p.get("price_max") !== null ? Number(p.get("price_max")) : null;
+  state.attrs = {};
+  for (const a of p.getAll("attr")) { const i = a.indexOf(":"); if (i > 0) state.attrs[a.slice(0, i)] = a.slice(i + 1); }
+  state.inStock = p.get("in_stock") === "true";
+}
+
+// ---------- search ----------
+async function runSearch(push = true) {
+  if (!state.q) return;
+  $("q").value = state.q;
+  const p = toParams();
+  if (push) history.pushState(null, "", "?" + p);
+  showView("search");
+  p.set("k", "24"); p.set("facets", "true"); p.set("mode", store.getItem("shelfwise.mode") || "hybrid");
+  p.set("user", shopperId);
+  try {
+    const r = await api("/search?" + p);
+    renderResults(r);
+  } catch (err) {
+    $("results-layout").hidden = false;
+    $("results").innerHTML = `<p class="empty">${esc(err.message)}</p>`;
+  }
+}
+function renderResults(r) {
+  $("hero").hidden = true;
+  $("results-layout").hidden = false;
+  $("results").innerHTML = r.items.length ? r.items.map((it) => card(it)).join("")
+    : `<p class="empty">No products match “${esc(r.query)}”${activeChips().length ? " with these filters: remove one" : ""}.</p>`;
+  const u = r.understood;
+  const bits = [];
+  if (u) {
+    if (u.price_min !== null && u.price_min !== undefined) bits.push(`price from <b>${esc(fmtPrice(u.price_min))}</b>`);
+    if (u.price_max !== null && u.price_max !== undefined) bits.push(`price up to <b>${esc(fmtPrice(u.price_max))}</b>`);
+    for (const m of u.matches || []) bits.push(`“${esc(m.phrase)}” → ${esc(m.field.replace(/^attribute:/, ""))} <b>${esc(m.value)}</b>`);
+  }
+  $("understood").innerHTML = bits.length ? `Understood: ${bits.join(" · ")}${u && u.text && u.text !== r.query ? ` · searching for <b>${esc(u.text)}</b>` : ""}` : "";
+  $("notices").innerHTML = (r.notices || []).map((n) => `<div class="notice">${esc(n)}</div>`).join("");
+  const chips = activeChips().map(([label, key]) => `<button class="chip" type="button" data-remove="${esc(key)}">${esc(label)}</button>`).join("");
+  $("toolbar").innerHTML = `<span>${r.items.length} results for “${esc(r.query)}” · ${esc(r.took_ms)} ms</span>${chips}`;
+  renderFacets(r.facets);
+}
+function activeChips() {
+  const out = [];
+  if (state.category.length) out.push([state.category.join(" › "), "category"]);
+  for (const b of state.brands) out.push([b, `brand:${b}`]);
+  if (state.priceMin !== null || state.priceMax !== null) out.push([priceLabel(state.priceMin, state.priceMax), "price"]);
+  for (const [k, v] of Object.entries(state.attrs)) out.push([`${prettyKey(k)}: ${v}`, `attr:${k}`]);
+  if (state.inStock) out.push(["in stock", "in_stock"]);
+  return out;
+}
+function priceLabel(lo, hi) {
+  if (lo === null) return `up to ${fmtPrice(hi)}`;
+  if (hi === null) return `${fmtPrice(lo)} and above`;
+  return `${fmtPrice(lo)} – ${fmtPrice(hi)}`;
+}
+function facetList(group, values, extra = (v) => "") {
+  const open = state.expanded.has(group);
+  const shown = open ? values : values.slice(0, FACET_SHOWN);
+  const rows = shown.map((v) => `<button type="button" class="facet-value${v.selected ? " selected" : ""}" data-group="${esc(group)}" data-value="${esc(v.value)}" ${extra(v)}>
+      <span>${group === "brand" ? '<span class="box"></span>' : ""}${esc(v.value)}</span><span class="count">${v.count}</span></button>`).join("");
+  const more = values.length > FACET_SHOWN ? `<button class="more" type="button" data-more="${esc(group)}">${open ? "Show fewer" : `Show all ${values.length}`}</button>` : "";
+  return rows + more;
+}
+function renderFacets(f) {
+  lastFacets = f;
+  if (!f) { $("facets").innerHTML = ""; return; }
+  const parts = [];
+  const crumbs = ['<button type="button" data-depth="0">All</button>'].concat(
+    f.category_path.map((c, i) => `<button type="button" data-depth="${i + 1}">${esc(c)}</button>`)).join(" › ");
+  if (f.category.length || f.category_path.length) {
+    parts.push(`<div class="facet" data-facet="category"><h3>Category</h3><div class="crumbs">${crumbs}</div>${facetList("category", f.category)}</div>`);
+  }
+  if (f.price.length) {
+    const rows = f.price.map((p) => `<button type="button" class="facet-value${p.selected ? " selected" : ""}" data-group="price" data-min="${p.min ?? ""}" data-max="${p.max ?? ""}">
+      <span>${esc(priceLabel(p.min, p.max))}</span><span class="count">${p.count}</span></button>`).join("");
+    parts.push(`<div class="facet" data-facet="price"><h3>Price</h3>${rows}</div>`);
+  }
+  if (f.brand.length) parts.push(`<div class="facet" data-facet="brand"><h3>Brand</h3>${facetList("brand", f.brand)}</div>`);
+  for (const [key, values] of Object.entries(f.attributes || {})) {
+    if (values.length) parts.push(`<div class="facet" data-facet="attr:${esc(key)}"><h3>${esc(prettyKey(key))}</h3>${facetList(`attr:${key}`, values)}</div>`);
+  }
+  parts.push(`<div class="facet"><label class="toggle"><input type="checkbox" id="in-stock" ${state.inStock ? "checked" : ""}> In stock only</label>
+    <div class="facet-note">Counts over the top ${f.depth} matches${f.price.length ? `; ${f.priced} with a price` : ""}.</div></div>`);
+  $("facets").innerHTML = parts.join("");
+}
+$("facets").addEventListener("click", (e) => {
+  const more = e.target.closest("[data-more]");
+  if (more) { const g = more.dataset.more; if (state.expanded.has(g)) state.expanded.delete(g); else state.expanded.add(g);
+    renderFacets(lastFacets); return; }
+  const crumb = e.target.closest("[data-depth]");
+  if (crumb) { state.category = state.category.slice(0, Number(crumb.dataset.depth)); runSearch(); return; }
+  const b = e.target.closest(".facet-value");
+  if (!b) return;
+  const g = b.dataset.group, v = b.dataset.value;
+  if (g === "category") state.category = [...state.category, v];
+  else if (g === "brand") state.brands = state.brands.includes(v) ? state.brands.filter((x) => x !== v) : [...state.brands, v];
+  else if (g === "price") {
+    const lo = b.dataset.min === "" ? null : Number(b.dataset.min), hi = b.dataset.max === "" ? null : Number(b.dataset.max);
+    const same = lo === state.priceMin && hi === state.priceMax;
+    state.priceMin = same ? null : lo; state.priceMax = same ? null : hi;
+  } else if (g.startsWith("attr:")) {
+    const k = g.slice(5);
+    if (state.attrs[k] === v) delete state.attrs[k]; else state.attrs[k] = v;
+  }
+  runSearch();
+});
+$("facets").addEventListener("change", (e) => { if (e.target.id === "in-stock") { state.inStock = e.target.checked; runSearch(); } });
+$("toolbar").addEventListener("click", (e) => {
+  const c = e.target.closest("[data-remove]"); if (!c) return;
+  const key = c.dataset.remove;
+  if (key === "category") state.category = [];
+  else if (key === "price") { state.priceMin = null; state.priceMax = null; }
+  else if (key === "in_stock") state.inStock = false;
+  else if (key.startsWith("brand:")) state.brands = state.brands.filter((b) => b !== key.slice(6));
+  else if (key.startsWith("attr:")) delete state.attrs[key.slice(5)];
+  runSearch();
+});
+$("search-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const q = $("q").value.trim(); if (!q) return;
+  Object.assign(state, { q, category: [], brands: [], priceMin: null, priceMax: null, attrs: {}, inStock: false });
+  runSearch();
+});
+
+// ---------- rails ----------
+async function rail(url, target, sub) {
+  try {
+    const r = await api(url);
+    $(target).innerHTML = r.items.length ? r.items.map((it) => card(it, true)).join("") : '<p class="sub">Nothing to show yet.</p>';
+    return r;
+  } catch (err) {
+    $(target).innerHTML = `<p class="sub">${esc(err.message)}</p>`;
+    if (sub) $(sub).textContent = "";
+    return null;
+  }
+}
+async function refreshForYou(because) {
+  const r = await rail(`/recommend/user/${encodeURIComponent(shopperId)}?k=12`, "foryou-items", "foryou-sub");
+  if (!r) return;
+  const ids = r.items.map((it) => it.id);
+  if (because) {
+    for (const el of $("foryou-items").querySelectorAll(".card")) if (!lastForYou.includes(el.dataset.id)) el.classList.add("fresh");
+  }
+  lastForYou = ids;
+  $("foryou-sub").textContent = r.notice ? "Popular right now: click or add products to personalise this row"
+    : because ? `Updated from your ${because}` : `Picked for shopper ${shortId(shopperId)} from their history`;
+}
+const shortId = (id) => (id.length > 14 ? id.slice(0, 10) + "…" : id);
+
+// ---------- product page ----------
+async function openProduct(id, push = true) {
+  let it = items.get(id);
+  if (!it) { try { it = await api(`/items/${encodeURIComponent(id)}`); } catch (err) { toast(err.message, true); return; } }
+  items.set(id, it);
+  if (push) history.pushState(null, "", `?p=${encodeURIComponent(id)}`);
+  showView("product");
+  const attrs = Object.entries(it.attributes || {}).map(([k, v]) => `<dt>${esc(prettyKey(k))}</dt><dd>${esc(v)}</dd>`).join("");
+  $("product").innerHTML = `<div class="pic">${picture(it)}</div><div>
+    <div class="cat">${esc((it.category || []).join(" › "))}</div><h1>${esc(it.title)}</h1>
+    ${it.brand ? `<div class="sub">${esc(it.brand)}</div>` : ""}<div class="price">${esc(fmtPrice(it.price))}</div>
+    <button class="primary" type="button" data-cart="${esc(it.id)}">Add to cart</button>
+    <p class="desc">${esc(it.description || "")}</p><dl>${attrs}<dt>Product id</dt><dd>${esc(it.id)}</dd></dl></div>`;
+  window.scrollTo({ top: 0 });
+  rail(`/recommend/item/${encodeURIComponent(id)}?k=10`, "related-items");
+  rail(`/recommend/cross/${encodeURIComponent(id)}?k=10`, "cross-items");
+  sendEvent("click", it);
+}
+function showView(name) {
+  document.querySelector("main").classList.toggle("product-mode", name === "product");
+  $("search-view").hidden = name !== "search";
+  $("product-view").hidden = name !== "product";
+}
+$("back").addEventListener("click", () => history.back());
+
+// ---------- events, cart ----------
+async function sendEvent(type, it) {
+  const headers = { "content-type": "application/json" };
+  const key = store.getItem("shelfwise.apikey");
+  if (key) headers["X-API-Key"] = key;
+  const body = JSON.stringify({ user_id: shopperId, type, item_id: it.id, session_id: SESSION });
+  try {
+    await api("/events?wait_ms=1500", { method: "POST", headers, body });
+    refreshForYou(type === "cart" ? `add to cart: ${it.title}` : `click on ${it.title}`);
+  } catch (err) {
+    if (err.status === 401 || err.status === 403) { toast("Recording clicks needs an API key on this server: add it in Settings", true); $("settings-panel").hidden = false; }
+    else toast(`Not recorded: ${err.message}`, true);
+  }
+}
+function cart() { try { return JSON.parse(store.getItem("shelfwise.cart") || "[]"); } catch { return []; } }
+function renderCart() {
+  const c = cart();
+  $("cart-count").textContent = c.length;
+  $("cart-list").innerHTML = c.map((it) => `<li><span>${esc(it.title)}</span><span>${esc(fmtPrice(it.price))}</span></li>`).join("") || "<li>Empty</li>";
+  const total = c.reduce((s, it) => s + (it.price || 0), 0);
+  $("cart-total").textContent = c.length ? `Total ${fmtPrice(total)}` : "";
+}
+function addToCart(id) {
+  const it = items.get(id); if (!it) return;
+  store.setItem("shelfwise.cart", JSON.stringify([...cart(), { id: it.id, title: it.title, price: it.price }]));
+  renderCart(); toast(`Added ${it.title} to the cart`);
+  sendEvent("cart", it);
+}
+document.addEventListener("click", (e) => {
+  const add = e.target.closest("[data-cart]");
+  if (add) { e.stopPropagation(); addToCart(add.dataset.cart); return; }
+  const c = e.target.closest(".card");
+  if (c) openProduct(c.dataset.id);
+});
+document.addEventListener("keydown", (e) => { if (e.key === "Enter" && e.target.classList && e.target.classList.contains("card")) openProduct(e.target.dataset.id); });
+$("cart-btn").addEventListener("click", () => { $("cart-panel").hidden = !$("cart-panel").hidden; $("settings-panel").hidden = true; });
+
+// ---------- shopper switcher, settings ----------
+async function loadShoppers() {
+  let known = [];
+  try { known = (await api("/shoppers?k=6")).shoppers; } catch { known = []; }
+  const opts = [[GUEST, `You (${GUEST})`], ...known.map((s) => [s.id, `${shortId(s.id)} · ${s.items} items`])];
+  if (!opts.some(([id]) => id === shopperId)) opts.push([shopperId, shortId(shopperId)]);
+  $("shopper").innerHTML = opts.map(([id, label]) => `<option value="${esc(id)}">${esc(label)}</option>`).join("") + '<option value="__other">Other…</option>';
+  $("shopper").value = shopperId;
+}
+function setShopper(id) {
+  shopperId = id; store.setItem("shelfwise.shopper", id);
+  lastForYou = [];
+  refreshForYou();
+  if (state.q && !$("search-view").hidden) runSearch(false);
+}
+$("shopper").addEventListener("change", () => {
+  const v = $("shopper").value;
+  $("shopper-other").hidden = v !== "__other";
+  if (v === "__other") { $("shopper-other").focus(); return; }
+  setShopper(v);
+});
+$("shopper-other").addEventListener("change", () => {
+  const v = $("shopper-other").value.trim(); if (!v) return;
+  $("shopper-other").hidden = true;
+  setShopper(v); loadShoppers();
+});
+$("settings-btn").addEventListener("click", () => {
+  $("api-key").value = store.getItem("shelfwise.apikey") || "";
+  $("mode").value = store.getItem("shelfwise.mode") || "hybrid";
+  $("settings-panel").hidden = !$("settings-panel").hidden; $("cart-panel").hidden = true;
+});
+$("settings-close").addEventListener("click", () => { $("settings-panel").hidden = true; });
+$("settings-save").addEventListener("click", () => {
+  const k = $("api-key").value.trim();
+  if (k) store.setItem("shelfwise.apikey", k); else store.removeItem("shelfwise.apikey");
+  store.setItem("shelfwise.mode", $("mode").value);
+  $("settings-panel").hidden = true; toast("Settings saved");
+  if (state.q) runSearch(false);
+});
+
+// ---------- start ----------
+function route() {
+  const p = new URLSearchParams(location.search);
+  if (p.get("p")) { openProduct(p.get("p"), false); return; }
+  fromParams(p);
+  if (state.q) runSearch(false);
+  else { showView("search"); $("hero").hidden = false; $("results-layout").hidden = true; }
+}
+window.addEventListener("popstate", route);
+api("/health").then((h) => {
+  $("health").textContent = `${h.items.toLocaleString()} products · encoder ${h.encoder} · ${h.events.toLocaleString()} behaviour events (${h.events_live.toLocaleString()} live)`;
+}).catch(() => {});
+renderCart();
+loadShoppers().then(() => refreshForYou());
+route();

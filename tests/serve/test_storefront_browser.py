@@ -1,0 +1,115 @@
+"""The storefront page in headless Chromium against a live server on 127.0.0.1 (tiny made-up catalog):
+search, click a facet, open a product (a click event is posted), and the "for you" rail changes.
+
+Needs the ``playwright`` package and a system Chromium (Debian: ``apt-get install chromium``;
+``playwright install`` is not needed); skipped cleanly without them. Marked slow.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from shelfwise.catalog import Catalog
+from shelfwise.events import EventLog
+from shelfwise.recommend.hybrid import build_recommender
+from shelfwise.retrieve import HybridSearcher
+from shelfwise.serve import create_app
+from shelfwise.serve.config import ServeConfig
+from shelfwise.shelf import Shelf, enable_live
+
+pytestmark = pytest.mark.slow
+CHROMIUM = next((p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser") if Path(p).exists()), None) or (
+    shutil.which("chromium") or shutil.which("chromium-browser")
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def live_url(tmp_path: Path, tiny_catalog: Catalog, tiny_searcher: HybridSearcher, tiny_log: EventLog) -> Iterator[str]:
+    import uvicorn
+
+    rec = build_recommender(tiny_catalog, tiny_log, tiny_searcher.item_vectors)
+    shelf = Shelf(tiny_catalog, tiny_searcher, events=tiny_log, recommender=rec, user_profiles=rec.profiles)
+    live = enable_live(shelf, tmp_path / "ev.sqlite", explore_share=0)
+    app = create_app(shelf, warmup=False, config=ServeConfig(access_log=False))
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 20
+    while not server.started and time.time() < deadline:
+        time.sleep(0.05)
+    assert server.started, "server did not start"
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+    live.consumer.stop()
+
+
+def _get(url: str) -> dict:  # type: ignore[type-arg]
+    with urllib.request.urlopen(url, timeout=10) as r:
+        return dict(json.loads(r.read()))
+
+
+def test_storefront_search_facets_click_and_rails(live_url: str) -> None:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if CHROMIUM is None:
+        pytest.skip("no system chromium (apt-get install chromium)")
+    errors: list[str] = []
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        requests: list[str] = []
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto(live_url + "/")
+        page.wait_for_selector("#foryou-items .card")
+        before = page.eval_on_selector_all("#foryou-items .card", "els => els.map(e => e.dataset.id)")
+        assert "Popular right now" in page.inner_text("#foryou-sub")  # a new guest: popular items, and it says so
+
+        page.fill("#q", "black")
+        page.press("#q", "Enter")
+        page.wait_for_selector("#results .card")
+        assert page.locator("#facets [data-facet=category] .facet-value").count() >= 2
+        assert page.locator("#facets [data-facet=price] .facet-value").count() >= 2  # the tiny catalog has prices
+        men = page.locator('#facets .facet-value[data-group=category][data-value="Men"]')
+        count = int(men.locator(".count").inner_text())
+        men.click()
+        page.wait_for_selector("#toolbar .chip")
+        page.wait_for_function("new URLSearchParams(location.search).get('category') === 'Men'")
+        page.wait_for_function(f"document.querySelectorAll('#results .card').length === {min(count, 24)}")
+        assert "Men" in page.inner_text("#facets .crumbs")  # drilled down: next level shown
+
+        stats = _get(live_url + "/events/stats")["events"]
+        page.locator("#results .card").first.click()
+        page.wait_for_selector("#product-view:not([hidden]) #product h1")
+        page.wait_for_selector("#related-items .card .reason")  # related items carry their reason
+        page.wait_for_function(
+            "document.getElementById('foryou-sub').textContent.startsWith('Updated from your click')"
+        )
+        assert _get(live_url + "/events/stats")["events"] == stats + 1  # the click was posted
+        after = page.eval_on_selector_all("#foryou-items .card", "els => els.map(e => e.dataset.id)")
+        assert after and after != before  # the page visibly learned
+
+        page.locator("#product [data-cart]").click()
+        page.wait_for_function("document.getElementById('cart-count').textContent === '1'")
+        page.wait_for_function(
+            "document.getElementById('foryou-sub').textContent.startsWith('Updated from your add to cart')"
+        )
+        browser.close()
+    assert not errors, errors
+    assert all(u.startswith(live_url) for u in requests)  # nothing loaded from elsewhere (works offline)

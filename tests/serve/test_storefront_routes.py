@@ -1,0 +1,46 @@
+"""The storefront's own routes and files: /, /static/*, /items/{id}, /shoppers (no browser needed)."""
+
+from __future__ import annotations
+
+import re
+
+from _servekit import LOCAL, MakeClient
+from fastapi.testclient import TestClient
+
+from shelfwise.catalog import Catalog
+from shelfwise.events import EventLog
+from shelfwise.recommend.hybrid import build_recommender
+from shelfwise.retrieve import HybridSearcher
+from shelfwise.serve import create_app
+from shelfwise.serve.app import STATIC, STATIC_FILES
+from shelfwise.shelf import Shelf
+
+
+def test_page_and_static_files_are_local(make_client: MakeClient) -> None:
+    c = make_client()
+    page = c.get("/")
+    assert page.status_code == 200 and "/static/store.js" in page.text and "/static/store.css" in page.text
+    for name, kind in STATIC_FILES.items():
+        r = c.get(f"/static/{name}")
+        assert r.status_code == 200 and r.headers["content-type"].startswith(kind)
+    assert c.get("/static/../app.py").status_code == 404 and c.get("/static/nope.js").status_code == 404
+    for f in ["index.html", *STATIC_FILES]:  # nothing is loaded from another host: the page works offline
+        text = (STATIC / f).read_text(encoding="utf-8")
+        assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//|url\(\s*["']?(https?:)?//|@import""", text), f
+
+
+def test_items_route(make_client: MakeClient) -> None:
+    c = make_client()
+    body = c.get("/items/p6").json()
+    assert body["title"] == "Black evening dress" and body["price"] == 99.0 and body["description"]
+    assert body["image"] is None and body["category"] == ["Women", "Dresses"]
+    assert c.get("/items/nope").status_code == 404
+
+
+def test_shoppers_route(tiny_catalog: Catalog, tiny_searcher: HybridSearcher, tiny_log: EventLog) -> None:
+    rec = build_recommender(tiny_catalog, tiny_log, tiny_searcher.item_vectors)
+    shelf = Shelf(tiny_catalog, tiny_searcher, events=tiny_log, recommender=rec, user_profiles=rec.profiles)
+    c = TestClient(create_app(shelf, warmup=False), base_url=LOCAL)
+    body = c.get("/shoppers?k=2").json()
+    assert [s["id"] for s in body["shoppers"]] == ["u1", "u2"] and body["shoppers"][0]["items"] == 3
+    assert body["notice"] is None and c.get("/shoppers?k=0").status_code == 422
