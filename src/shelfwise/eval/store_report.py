@@ -218,7 +218,8 @@ def recommendation_section(
         "intra_list_diversity": _diversity(lists, shelf.searcher.item_vectors),
     }
     header = ["model", f"Recall@{k}", f"NDCG@{k}", "MRR", "coverage", "long-tail share", "cold recall", "ILD", "users"]
-    catalogue = [[f"{a}", b] for a, b in figures["catalogue"].items() if b is not None]
+    catalogue = [[a.replace("_", " ").replace("long tail", "long-tail"), b] for a, b in figures["catalogue"].items()]
+    catalogue = [row for row in catalogue if row[1] is not None]
     if rows:
         section = Section("Recommendations (time split)", header, rows, notes)
     else:
