@@ -43,7 +43,7 @@ import shutil
 import subprocess
 import sys
 import time
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +56,7 @@ from shelfwise.eval.judgments import Judgments, evaluate_search, load_judgments
 from shelfwise.eval.peers import build_peers
 from shelfwise.eval.tune import searcher_fn
 from shelfwise.index.vector import VectorIndex
-from shelfwise.rank import CrossConfig, CrossReranker, fit_cross_reranker, fit_reranker
+from shelfwise.rank import Blend, CrossConfig, CrossReranker, fit_cross_reranker, fit_reranker
 from shelfwise.retrieve import HybridSearcher
 
 from common import CACHE, SHARED, percentiles, print_table, write_json
@@ -68,6 +68,7 @@ SYSTEMS = (
     "hybrid zero-shot",
     "hybrid + LTR",
     "hybrid + cross-encoder",
+    "(diagnostic) cross-encoder score alone",
     "hybrid, bi-encoder FT full",
     "hybrid, bi-encoder FT LoRA",
     "hybrid, FT full + cross-encoder",
@@ -156,86 +157,126 @@ def fine_tuned_searcher(
     return searcher, info
 
 
-def run_fold(
-    fold: int, base: HybridSearcher, judg: Judgments, folds: list[list[str]], peers: Any, args: argparse.Namespace
-) -> dict[str, Any]:
-    cache = args.work / f"fold{fold}.json"
-    if cache.exists() and not args.fresh:
-        print(f"fold {fold}: cached in {cache}")
-        return dict(json.loads(cache.read_text()))
-    held = judg.subset(folds[fold])
-    train = judg.subset([q for i, f in enumerate(folds) if i != fold for q in f])
-    out: dict[str, Any] = {"train_queries": len(train.judged()), "held_queries": len(held.judged()), "metrics": {}}
-    res = out["metrics"]
-    base.reranker = None
-    res["bm25s (peer)"] = evaluate(peers["bm25s"], held)
-    res["hybrid zero-shot"] = evaluate(searcher_fn(base), held)
-    t0 = time.perf_counter()
-    ltr = fit_reranker(base, train.queries, train.relevance)
-    out["ltr_fit_s"] = time.perf_counter() - t0
-    out["ltr_weights"] = dict(zip(ltr.model.feature_names, ltr.model.weights.round(4).tolist(), strict=True))
-    base.reranker = ltr
-    res["hybrid + LTR"] = evaluate(searcher_fn(base), held)
-    base.reranker = None
-    ce_cfg = CrossConfig(
+def cached_part(args: argparse.Namespace, fold: int, name: str, key: dict[str, Any], fn: Any) -> dict[str, Any]:
+    """Run ``fn()`` unless ``--work`` holds this fold's part computed with the same ``key``."""
+    f = args.work / f"fold{fold}_{name}.json"
+    if f.exists() and not args.fresh:
+        raw = json.loads(f.read_text())
+        if raw.get("key") == key:
+            print(f"fold {fold}: {name} cached in {f}")
+            return dict(raw["out"])
+    out = dict(fn())
+    out["load_1m_end"] = os.getloadavg()[0]
+    f.parent.mkdir(parents=True, exist_ok=True)
+    f.write_text(json.dumps({"key": key, "out": out}, indent=2))
+    return out
+
+
+def cross_config(args: argparse.Namespace) -> CrossConfig:
+    return CrossConfig(
         epochs=1.0,
         learning_rate=args.ce_lr,
+        head_lr_multiplier=args.ce_head_lr_mult,
         batch_size=32,
         depth=30,
         negatives=8,
         max_pairs=args.ce_pairs,
         max_seq_length=64,
+        loss=args.ce_loss,
         rerank_depth=args.rerank_depth,
         seed=args.seed,
     )
-    t0 = time.perf_counter()
-    ce = fit_cross_reranker(base, train.queries, train.relevance, config=ce_cfg)
-    out["cross"] = {
-        "fit_s": time.perf_counter() - t0,
-        "train_s": ce.log.seconds,
-        "pairs": ce.log.n_pairs,
-        "positive_pairs": ce.log.n_positive,
-        "steps": ce.log.steps,
-        "loss_curve": ce.log.loss_curve,
-        "blend": {"kind": ce.blend.kind, "cross": ce.blend.cross, "first_stage": ce.blend.first},
-        "blend_queries": ce.log.blend_queries,
-    }
-    print(f"fold {fold}: cross-encoder trained ({out['cross']['train_s']:.0f} s, blend {out['cross']['blend']})")
-    memo = MemoCross(ce)
-    base.reranker = memo
-    res["hybrid + cross-encoder"] = evaluate(searcher_fn(base), held)
+
+
+def run_fold(
+    fold: int, base: HybridSearcher, judg: Judgments, folds: list[list[str]], peers: Any, args: argparse.Namespace
+) -> dict[str, Any]:
+    held = judg.subset(folds[fold])
+    train = judg.subset([q for i, f in enumerate(folds) if i != fold for q in f])
+    out: dict[str, Any] = {"train_queries": len(train.judged()), "held_queries": len(held.judged()), "metrics": {}}
     base.reranker = None
-    if fold == 0:
-        lat_q = [held.queries[q] for q in held.judged()[: args.latency_queries]]
-        out["latency"] = {
-            "ltr_depth50": rerank_latency(base, ltr, lat_q, 50),
-            f"cross_depth{args.rerank_depth}": rerank_latency(base, ce, lat_q, args.rerank_depth),
-        }
-        deep = CrossReranker(ce.model, ce.tokenizer, ce.texts, replace(ce.config, rerank_depth=50), ce.blend)
-        out["latency"]["cross_depth50"] = rerank_latency(base, deep, lat_q, 50)
-        q8 = ce.int8()
-        out["latency"][f"cross_int8_depth{args.rerank_depth}"] = rerank_latency(base, q8, lat_q, args.rerank_depth)
-        out["latency"]["cross_int8_depth50"] = rerank_latency(base, deep.int8(), lat_q, 50)
-        base.reranker = q8  # quality of the int8 copy, fold 0 only (reported apart from the fold table)
-        out["int8_quality_fold0"] = evaluate(searcher_fn(base), held)
+    ce_dir = args.work / f"fold{fold}_cross_model"
+
+    def first() -> dict[str, Any]:
+        part: dict[str, Any] = {"metrics": {}}
+        part["metrics"]["bm25s (peer)"] = evaluate(peers["bm25s"], held)
+        part["metrics"]["hybrid zero-shot"] = evaluate(searcher_fn(base), held)
+        t0 = time.perf_counter()
+        ltr = fit_reranker(base, train.queries, train.relevance)
+        part["ltr_fit_s"] = time.perf_counter() - t0
+        part["ltr_weights"] = dict(zip(ltr.model.feature_names, ltr.model.weights.round(4).tolist(), strict=True))
+        base.reranker = ltr
+        part["metrics"]["hybrid + LTR"] = evaluate(searcher_fn(base), held)
         base.reranker = None
+        if fold == 0:
+            lat_q = [held.queries[q] for q in held.judged()[: args.latency_queries]]
+            part["latency"] = {"ltr_depth50": rerank_latency(base, ltr, lat_q, 50)}
+        return part
+
+    def cross() -> dict[str, Any]:
+        cfg = cross_config(args)
+        t0 = time.perf_counter()
+        ce = fit_cross_reranker(base, train.queries, train.relevance, config=cfg)
+        part: dict[str, Any] = {"metrics": {}}
+        part["cross"] = {
+            "fit_s": time.perf_counter() - t0,
+            "train_s": ce.log.seconds,
+            "pairs": ce.log.n_pairs,
+            "positive_pairs": ce.log.n_positive,
+            "steps": ce.log.steps,
+            "loss_curve": ce.log.loss_curve,
+            "blend": {"kind": ce.blend.kind, "cross": ce.blend.cross, "first_stage": ce.blend.first},
+            "blend_queries": ce.log.blend_queries,
+        }
+        ce.save(ce_dir)
+        print(f"fold {fold}: cross-encoder trained ({ce.log.seconds:.0f} s, blend {part['cross']['blend']})")
+        memo = MemoCross(ce)
+        base.reranker = memo
+        part["metrics"]["hybrid + cross-encoder"] = evaluate(searcher_fn(base), held)
+        memo.blend = Blend("fixed", 1.0, 0.0)  # diagnostic: the cross-encoder's own order (memoised logits)
+        part["metrics"]["(diagnostic) cross-encoder score alone"] = evaluate(searcher_fn(base), held)
+        base.reranker = None
+        if fold == 0:
+            lat_q = [held.queries[q] for q in held.judged()[: args.latency_queries]]
+            deep = CrossReranker(ce.model, ce.tokenizer, ce.texts, replace(ce.config, rerank_depth=50), ce.blend)
+            q8 = ce.int8()
+            part["latency"] = {
+                f"cross_depth{args.rerank_depth}": rerank_latency(base, ce, lat_q, args.rerank_depth),
+                "cross_depth50": rerank_latency(base, deep, lat_q, 50),
+                f"cross_int8_depth{args.rerank_depth}": rerank_latency(base, q8, lat_q, args.rerank_depth),
+                "cross_int8_depth50": rerank_latency(base, deep.int8(), lat_q, 50),
+            }
+            base.reranker = q8  # quality of the int8 copy, fold 0 only (reported apart from the fold table)
+            part["int8_quality_fold0"] = evaluate(searcher_fn(base), held)
+            base.reranker = None
+        return part
+
+    def bi(mode: str) -> dict[str, Any]:
+        ft, info = fine_tuned_searcher(base, train, mode, args, fold)
+        ft.dense.prime([held.queries[q] for q in held.judged()])
+        name = f"hybrid, bi-encoder FT {'full' if mode == 'full' else 'LoRA'}"
+        part: dict[str, Any] = {"metrics": {name: evaluate(searcher_fn(ft), held)}, f"bi_encoder_{mode}": info}
+        print(f"fold {fold}: bi-encoder {mode}: {info['train_s']:.0f} s train, {info['embed_catalog_s']:.0f} s embed")
+        if mode == "full" and not args.no_stack:
+            ft.reranker = CrossReranker.load(ce_dir, ft)
+            part["metrics"]["hybrid, FT full + cross-encoder"] = evaluate(searcher_fn(ft), held)
+        return part
+
+    ce_key = {"cross": asdict(cross_config(args)), "latency_queries": args.latency_queries, "v": 2}
+    bi_key = {"pairs": args.bi_pairs, "seed": args.seed, "v": 1}
+    parts = {
+        "first": cached_part(args, fold, "first", {"latency_queries": args.latency_queries, "v": 1}, first),
+        "cross": cached_part(args, fold, "cross", ce_key, cross),
+    }
     if not args.no_bi:
-        out["bi_encoder"] = {}
-        for mode in ("full", "lora"):
-            ft, info = fine_tuned_searcher(base, train, mode, args, fold)
-            ft.dense.prime([held.queries[q] for q in held.judged()])
-            out["bi_encoder"][mode] = info
-            res[f"hybrid, bi-encoder FT {'full' if mode == 'full' else 'LoRA'}"] = evaluate(searcher_fn(ft), held)
-            print(
-                f"fold {fold}: bi-encoder {mode}: {info['train_s']:.0f} s train, {info['embed_catalog_s']:.0f} s embed"
-            )
-            if mode == "full" and not args.no_stack:
-                ft.reranker = memo
-                res["hybrid, FT full + cross-encoder"] = evaluate(searcher_fn(ft), held)
-                ft.reranker = None
-    out["load_1m_end"] = os.getloadavg()[0]
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    cache.write_text(json.dumps(out, indent=2))
+        full_key = {**bi_key, "stack": None if args.no_stack else ce_key}
+        parts["bi_full"] = cached_part(args, fold, "bi_full", full_key, lambda: bi("full"))
+        parts["bi_lora"] = cached_part(args, fold, "bi_lora", bi_key, lambda: bi("lora"))
+    for name, part in parts.items():
+        out["metrics"].update(part.pop("metrics"))
+        out.setdefault("latency", {}).update(part.pop("latency", {}))
+        out[f"load_1m_end_{name}"] = part.pop("load_1m_end")
+        out.update(part)
     return out
 
 
@@ -245,7 +286,9 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1, help="torch threads (1 is faster on a busy 2-core machine)")
     ap.add_argument("--ce-pairs", type=int, default=2400, help="cross-encoder training pairs per fold (sampled)")
-    ap.add_argument("--ce-lr", type=float, default=5e-5)
+    ap.add_argument("--ce-lr", type=float, default=1e-4)
+    ap.add_argument("--ce-head-lr-mult", type=float, default=20.0, help="step multiplier for the new head + pooler")
+    ap.add_argument("--ce-loss", default="bce", choices=("bce", "listwise"))
     ap.add_argument("--bi-pairs", type=int, default=640, help="bi-encoder training pairs per fold (sampled)")
     ap.add_argument("--rerank-depth", type=int, default=20)
     ap.add_argument("--latency-queries", type=int, default=100)
@@ -335,11 +378,14 @@ def main() -> None:
                     "epochs": 1,
                     "pairs_sampled_per_fold": args.ce_pairs,
                     "learning_rate": args.ce_lr,
+                    "head_and_pooler_lr_multiplier": args.ce_head_lr_mult,
                     "batch_size": 32,
                     "max_seq_length": 64,
                     "candidates_per_training_query": 30,
                     "negatives_per_query": 8,
-                    "loss": "pointwise BCE on grade / 2",
+                    "loss": "pointwise BCE on grade / 2"
+                    if args.ce_loss == "bce"
+                    else "listwise softmax (ListNet top-1)",
                     "rerank_depth": args.rerank_depth,
                     "blend": "learned on 20% of the training queries held out from cross-encoder training",
                 },

@@ -270,3 +270,14 @@ def test_int8_copy_ranks_alike_and_refuses_to_save(trained: CrossReranker, tmp_p
     assert np.corrcoef(a, b)[0, 1] > 0.9
     with pytest.raises(ValueError, match="int8"):
         q8.save(tmp_path / "q8")
+
+
+def test_fewer_layers_round_trip(tiny_base: Path, tiny_searcher: HybridSearcher, tmp_path: Path) -> None:
+    cfg = CrossConfig(epochs=1, batch_size=16, depth=12, blend=0.5, layers=1, head_lr_multiplier=10.0, threads=1)
+    rr = fit_cross_reranker(tiny_searcher, QUERIES, REL, config=cfg, base=tiny_base)
+    assert rr.model.config.num_hidden_layers == 1
+    rr.save(tmp_path / "rr")
+    loaded = CrossReranker.load(tmp_path / "rr", tiny_searcher)
+    assert loaded.model.config.num_hidden_layers == 1 and loaded.config.layers == 1
+    rows = list(range(len(rr.texts)))
+    np.testing.assert_array_equal(loaded.logits("red dress", rows), rr.logits("red dress", rows))

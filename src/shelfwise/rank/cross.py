@@ -45,6 +45,7 @@ MANIFEST = "cross.json"
 WEIGHTS = "model.safetensors"
 LOSSES = ("bce", "listwise")
 BASE = "all-MiniLM-L6-v2"
+HEAD_PREFIXES = ("classifier.", "bert.pooler.")  # new or untuned for scoring pairs: a larger step
 
 
 @dataclass(frozen=True)
@@ -59,17 +60,22 @@ class CrossConfig:
     them); rerank time grows linearly with it, one MiniLM forward per candidate (measured p50 / p99
     at 20 and 50 in ``bench/bench_search_learned.py``). ``blend``: weight of the cross-encoder score in a fixed
     convex blend with the first-stage score, or ``None`` to learn the blend on
-    ``blend_fraction`` of the judged queries held out from cross-encoder training.
+    ``blend_fraction`` of the judged queries held out from cross-encoder training. ``layers``: use
+    only the first ``layers`` transformer layers of the base (``None``: all 6 of MiniLM-L6); fewer
+    layers train and serve proportionally faster. ``head_lr_multiplier``: step size of the fresh
+    head and the pooler relative to ``learning_rate``.
     """
 
     epochs: float = 1.0
     learning_rate: float = 3e-5
+    head_lr_multiplier: float = 1.0
     batch_size: int = 32
     depth: int = 30
     negatives: int = 12
     max_pairs: int | None = 20_000
     max_steps: int | None = None
     max_seq_length: int = 64
+    layers: int | None = None
     loss: str = "bce"
     rerank_depth: int = 20
     blend: float | None = None
@@ -82,8 +88,8 @@ class CrossConfig:
     def __post_init__(self) -> None:
         if self.loss not in LOSSES:
             raise ValueError(f"CrossConfig.loss must be one of {LOSSES}, got {self.loss!r}")
-        if self.epochs <= 0 or self.learning_rate <= 0 or self.batch_size < 1:
-            raise ValueError("CrossConfig: epochs > 0, learning_rate > 0, batch_size >= 1")
+        if self.epochs <= 0 or self.learning_rate <= 0 or self.batch_size < 1 or self.head_lr_multiplier <= 0:
+            raise ValueError("CrossConfig: epochs > 0, learning_rate > 0, head_lr_multiplier > 0, batch_size >= 1")
         if self.depth < 1 or self.negatives < 0 or self.rerank_depth < 1:
             raise ValueError("CrossConfig: depth >= 1, negatives >= 0, rerank_depth >= 1")
         if self.max_pairs is not None and self.max_pairs < 2:
@@ -92,6 +98,8 @@ class CrossConfig:
             raise ValueError("CrossConfig.max_steps must be >= 1 when given")
         if self.max_seq_length < 8:
             raise ValueError("CrossConfig.max_seq_length must be >= 8")
+        if self.layers is not None and self.layers < 1:
+            raise ValueError("CrossConfig.layers must be >= 1 when given")
         if self.blend is not None and not 0.0 <= self.blend <= 1.0:
             raise ValueError("CrossConfig.blend must be in [0, 1] or None (learned)")
         if not 0.0 < self.blend_fraction < 1.0 or not 0.0 <= self.warmup_fraction < 1.0:
@@ -162,12 +170,14 @@ def base_model_path(base: str | Path = BASE) -> Path:
     return path
 
 
-def load_base(base: str | Path = BASE) -> tuple[Any, Any]:
-    """(sequence-classification model with one logit, tokenizer) from local weights, on CPU."""
+def load_base(base: str | Path = BASE, layers: int | None = None) -> tuple[Any, Any]:
+    """(sequence-classification model with one logit, tokenizer) from local weights, on CPU.
+    ``layers``: keep only the first ``layers`` transformer layers (a smaller, faster model)."""
     tf = _transformers()
     path = base_model_path(base)
+    extra = {} if layers is None else {"num_hidden_layers": layers}
     model = tf.AutoModelForSequenceClassification.from_pretrained(
-        str(path), num_labels=1, local_files_only=True, use_safetensors=True
+        str(path), num_labels=1, local_files_only=True, use_safetensors=True, **extra
     )
     tok = tf.AutoTokenizer.from_pretrained(str(path), local_files_only=True)
     model.eval()
@@ -446,7 +456,7 @@ def fit_cross_reranker(
     if not groups:
         raise ValueError("fit_cross_reranker: no training query has a relevant product in the catalog")
     max_grade = max(max(g.labels) for g in groups)
-    model, tok = load_base(base)
+    model, tok = load_base(base, cfg.layers)
     name = BASE if str(base) in (BASE, "minilm") else Path(base).name
     rr = CrossReranker(model, tok, searcher.catalog.texts(), cfg, base=name)
     log = rr.log
@@ -508,8 +518,16 @@ def _train(
     total = max(math.ceil(cfg.epochs * len(epoch_batches)), 1)
     if cfg.max_steps is not None:
         total = min(total, cfg.max_steps)
-    params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
+    head = [p for n, p in model.named_parameters() if p.requires_grad and n.startswith(HEAD_PREFIXES)]
+    body = [p for n, p in model.named_parameters() if p.requires_grad and not n.startswith(HEAD_PREFIXES)]
+    params = head + body
+    opt = torch.optim.AdamW(
+        [
+            {"params": body, "lr": cfg.learning_rate},
+            {"params": head, "lr": cfg.learning_rate * cfg.head_lr_multiplier},
+        ],
+        weight_decay=cfg.weight_decay,
+    )
     warm = max(int(cfg.warmup_fraction * total), 1)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(total - warm, 1)))
