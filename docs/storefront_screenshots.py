@@ -20,7 +20,7 @@ DOCS = Path(__file__).resolve().parent
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--url", default="http://127.0.0.1:8000")
-    ap.add_argument("--query", default="black dress")
+    ap.add_argument("--query", default="summer dress under 0.03")
     ap.add_argument("--facet", default="Ladieswear", help="category value clicked in the search shot")
     ap.add_argument("--chromium", default="/usr/bin/chromium")
     ap.add_argument("--out", type=Path, default=DOCS)

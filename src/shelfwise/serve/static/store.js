@@ -132,12 +132,17 @@ function renderResults(r) {
   if (u) {
     if (u.price_min !== null && u.price_min !== undefined) bits.push(`price from <b>${esc(fmtPrice(u.price_min))}</b>`);
     if (u.price_max !== null && u.price_max !== undefined) bits.push(`price up to <b>${esc(fmtPrice(u.price_max))}</b>`);
-    for (const m of u.matches || []) bits.push(`“${esc(m.phrase)}” → ${esc(m.field.replace(/^attribute:/, ""))} <b>${esc(m.value)}</b>`);
+    const seen = new Set();
+    for (const m of u.matches || []) {
+      const line = `“${esc(m.phrase)}” → ${esc(prettyKey(m.field.replace(/^attribute:/, "")).toLowerCase())} <b>${esc(m.value)}</b>`;
+      if (!seen.has(line) && seen.size < 4) { seen.add(line); bits.push(line); }
+    }
   }
   $("understood").innerHTML = bits.length ? `Understood: ${bits.join(" · ")}${u && u.text && u.text !== r.query ? ` · searching for <b>${esc(u.text)}</b>` : ""}` : "";
   $("notices").innerHTML = (r.notices || []).map((n) => `<div class="notice">${esc(n)}</div>`).join("");
   const chips = activeChips().map(([label, key]) => `<button class="chip" type="button" data-remove="${esc(key)}">${esc(label)}</button>`).join("");
-  $("toolbar").innerHTML = `<span>${r.items.length} results for “${esc(r.query)}” · ${esc(r.took_ms)} ms</span>${chips}`;
+  const n = r.items.length;
+  $("toolbar").innerHTML = `<span>${n === 24 ? "Top 24" : n} results for “${esc(r.query)}” · ${esc(Math.round(r.took_ms))} ms</span>${chips}`;
   renderFacets(r.facets);
 }
 function activeChips() {
@@ -246,7 +251,7 @@ async function refreshForYou(because) {
   $("foryou-sub").textContent = r.notice ? "Popular right now: click or add products to personalise this row"
     : because ? `Updated from your ${because}` : `Picked for shopper ${shortId(shopperId)} from their history`;
 }
-const shortId = (id) => (id.length > 14 ? id.slice(0, 10) + "…" : id);
+const shortId = (id) => (id.length > 12 ? id.slice(0, 8) + "…" : id);
 
 // ---------- product page ----------
 async function openProduct(id, push = true) {
@@ -267,7 +272,8 @@ async function openProduct(id, push = true) {
   sendEvent("click", it);
 }
 function showView(name) {
-  document.querySelector("main").classList.toggle("product-mode", name === "product");
+  // product page and search results first, the "for you" rail after them; on the home page it leads
+  document.querySelector("main").classList.toggle("rail-last", name === "product" || (name === "search" && !!state.q));
   $("search-view").hidden = name !== "search";
   $("product-view").hidden = name !== "product";
 }
@@ -281,6 +287,7 @@ async function sendEvent(type, it) {
   const body = JSON.stringify({ user_id: shopperId, type, item_id: it.id, session_id: SESSION });
   try {
     await api("/events?wait_ms=1500", { method: "POST", headers, body });
+    loadHealth();
     refreshForYou(type === "cart" ? `add to cart: ${it.title}` : `click on ${it.title}`);
   } catch (err) {
     if (err.status === 401 || err.status === 403) { toast("Recording clicks needs an API key on this server: add it in Settings", true); $("settings-panel").hidden = false; }
@@ -359,9 +366,12 @@ function route() {
   else { showView("search"); $("hero").hidden = false; $("results-layout").hidden = true; }
 }
 window.addEventListener("popstate", route);
-api("/health").then((h) => {
-  $("health").textContent = `${h.items.toLocaleString()} products · encoder ${h.encoder} · ${h.events.toLocaleString()} behaviour events (${h.events_live.toLocaleString()} live)`;
-}).catch(() => {});
+function loadHealth() {
+  api("/health").then((h) => {
+    $("health").textContent = `${h.items.toLocaleString()} products · encoder ${h.encoder} · ${h.events.toLocaleString()} behaviour events (${h.events_live.toLocaleString()} live)`;
+  }).catch(() => {});
+}
+loadHealth();
 renderCart();
 loadShoppers().then(() => refreshForYou());
 route();
