@@ -13,8 +13,9 @@ import socket
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -39,25 +40,58 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def live_url(tmp_path: Path, tiny_catalog: Catalog, tiny_searcher: HybridSearcher, tiny_log: EventLog) -> Iterator[str]:
+def serve_live(
+    tmp_path: Path, tiny_catalog: Catalog, tiny_searcher: HybridSearcher, tiny_log: EventLog
+) -> Iterator[Callable[[ServeConfig], str]]:
+    """``serve_live(config)``: the base URL of a live server (uvicorn in a thread) over the tiny shelf."""
     import uvicorn
 
-    rec = build_recommender(tiny_catalog, tiny_log, tiny_searcher.item_vectors)
-    shelf = Shelf(tiny_catalog, tiny_searcher, events=tiny_log, recommender=rec, user_profiles=rec.profiles)
-    live = enable_live(shelf, tmp_path / "ev.sqlite", explore_share=0)
-    app = create_app(shelf, warmup=False, config=ServeConfig(access_log=False))
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 20
-    while not server.started and time.time() < deadline:
-        time.sleep(0.05)
-    assert server.started, "server did not start"
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
-    live.consumer.stop()
+    stops: list[Callable[[], None]] = []
+
+    def start(config: ServeConfig) -> str:
+        rec = build_recommender(tiny_catalog, tiny_log, tiny_searcher.item_vectors)
+        shelf = Shelf(tiny_catalog, tiny_searcher, events=tiny_log, recommender=rec, user_profiles=rec.profiles)
+        live = enable_live(shelf, tmp_path / f"ev{len(stops)}.sqlite", explore_share=0)
+        port = _free_port()
+        server = uvicorn.Server(
+            uvicorn.Config(
+                create_app(shelf, warmup=False, config=config), host="127.0.0.1", port=port, log_level="warning"
+            )
+        )
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        deadline = time.time() + 20
+        while not server.started and time.time() < deadline:
+            time.sleep(0.05)
+        assert server.started, "server did not start"
+
+        def stop() -> None:
+            server.should_exit = True
+            thread.join(10)
+            live.consumer.stop()
+
+        stops.append(stop)
+        return f"http://127.0.0.1:{port}"
+
+    yield start
+    for stop in stops:
+        stop()
+
+
+@pytest.fixture
+def live_url(serve_live: Callable[[ServeConfig], str]) -> str:
+    return serve_live(ServeConfig(access_log=False))
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if CHROMIUM is None:
+        pytest.skip("no system chromium (apt-get install chromium)")
+    with sync_api.sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield b
+        b.close()
 
 
 def _get(url: str) -> dict:  # type: ignore[type-arg]
@@ -65,51 +99,63 @@ def _get(url: str) -> dict:  # type: ignore[type-arg]
         return dict(json.loads(r.read()))
 
 
-def test_storefront_search_facets_click_and_rails(live_url: str) -> None:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if CHROMIUM is None:
-        pytest.skip("no system chromium (apt-get install chromium)")
+def test_storefront_search_facets_click_and_rails(live_url: str, browser: Any) -> None:
     errors: list[str] = []
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        requests: list[str] = []
-        page.on("request", lambda r: requests.append(r.url))
-        page.goto(live_url + "/")
-        page.wait_for_selector("#foryou-items .card")
-        before = page.eval_on_selector_all("#foryou-items .card", "els => els.map(e => e.dataset.id)")
-        assert "Popular right now" in page.inner_text("#foryou-sub")  # a new guest: popular items, and it says so
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(live_url + "/")
+    page.wait_for_selector("#foryou-items .card")
+    before = page.eval_on_selector_all("#foryou-items .card", "els => els.map(e => e.dataset.id)")
+    assert "Popular right now" in page.inner_text("#foryou-sub")  # a new guest: popular items, and it says so
 
-        page.fill("#q", "black")
-        page.press("#q", "Enter")
-        page.wait_for_selector("#results .card")
-        assert page.locator("#facets [data-facet=category] .facet-value").count() >= 2
-        assert page.locator("#facets [data-facet=price] .facet-value").count() >= 2  # the tiny catalog has prices
-        men = page.locator('#facets .facet-value[data-group=category][data-value="Men"]')
-        count = int(men.locator(".count").inner_text())
-        men.click()
-        page.wait_for_selector("#toolbar .chip")
-        page.wait_for_function("new URLSearchParams(location.search).get('category') === 'Men'")
-        page.wait_for_function(f"document.querySelectorAll('#results .card').length === {min(count, 24)}")
-        assert "Men" in page.inner_text("#facets .crumbs")  # drilled down: next level shown
+    page.fill("#q", "black")
+    page.press("#q", "Enter")
+    page.wait_for_selector("#results .card")
+    assert page.locator("#facets [data-facet=category] .facet-value").count() >= 2
+    assert page.locator("#facets [data-facet=price] .facet-value").count() >= 2  # the tiny catalog has prices
+    men = page.locator('#facets .facet-value[data-group=category][data-value="Men"]')
+    count = int(men.locator(".count").inner_text())
+    men.click()
+    page.wait_for_selector("#toolbar .chip")
+    page.wait_for_function("new URLSearchParams(location.search).get('category') === 'Men'")
+    page.wait_for_function(f"document.querySelectorAll('#results .card').length === {min(count, 24)}")
+    assert "Men" in page.inner_text("#facets .crumbs")  # drilled down: next level shown
 
-        stats = _get(live_url + "/events/stats")["events"]
-        page.locator("#results .card").first.click()
-        page.wait_for_selector("#product-view:not([hidden]) #product h1")
-        page.wait_for_selector("#related-items .card .reason")  # related items carry their reason
-        page.wait_for_function(
-            "document.getElementById('foryou-sub').textContent.startsWith('Updated from your click')"
-        )
-        assert _get(live_url + "/events/stats")["events"] == stats + 1  # the click was posted
-        after = page.eval_on_selector_all("#foryou-items .card", "els => els.map(e => e.dataset.id)")
-        assert after and after != before  # the page visibly learned
+    stats = _get(live_url + "/events/stats")["events"]
+    page.locator("#results .card").first.click()
+    page.wait_for_selector("#product-view:not([hidden]) #product h1")
+    page.wait_for_selector("#related-items .card .reason")  # related items carry their reason
+    page.wait_for_function("document.getElementById('foryou-sub').textContent.startsWith('Updated from your click')")
+    assert _get(live_url + "/events/stats")["events"] == stats + 1  # the click was posted
+    after = page.eval_on_selector_all("#foryou-items .card", "els => els.map(e => e.dataset.id)")
+    assert after and after != before  # the page visibly learned
 
-        page.locator("#product [data-cart]").click()
-        page.wait_for_function("document.getElementById('cart-count').textContent === '1'")
-        page.wait_for_function(
-            "document.getElementById('foryou-sub').textContent.startsWith('Updated from your add to cart')"
-        )
-        browser.close()
+    page.locator("#product [data-cart]").click()
+    page.wait_for_function("document.getElementById('cart-count').textContent === '1'")
+    page.wait_for_function(
+        "document.getElementById('foryou-sub').textContent.startsWith('Updated from your add to cart')"
+    )
+    browser.close()
     assert not errors, errors
     assert all(u.startswith(live_url) for u in requests)  # nothing loaded from elsewhere (works offline)
+
+
+def test_storefront_sends_the_api_key_from_settings(serve_live: Callable[[ServeConfig], str], browser: Any) -> None:
+    key = "storefront-test-key-0123"
+    url = serve_live(ServeConfig(api_keys=(key,), access_log=False))
+    page = browser.new_page()
+    page.goto(url + "/?q=dress")
+    page.wait_for_selector("#results .card")
+    page.locator("#results .card").first.click()
+    page.wait_for_selector("#settings-panel:not([hidden])")  # 401: the page asks for a key
+    assert "API key" in page.inner_text("#toast")
+    assert _get(url + "/events/stats")["events"] == 0
+    page.fill("#api-key", key)
+    page.click("#settings-save")
+    page.locator("#product [data-cart]").click()
+    page.wait_for_function(
+        "document.getElementById('foryou-sub').textContent.startsWith('Updated from your add to cart')"
+    )
+    assert _get(url + "/events/stats")["events"] == 1

@@ -354,7 +354,7 @@ $("settings-save").addEventListener("click", () => {
   if (k) store.setItem("shelfwise.apikey", k); else store.removeItem("shelfwise.apikey");
   store.setItem("shelfwise.mode", $("mode").value);
   $("settings-panel").hidden = true; toast("Settings saved");
-  if (state.q) runSearch(false);
+  if (state.q && !$("search-view").hidden) runSearch(false); // a new search mode applies to the results shown
 });
 
 // ---------- start ----------
