@@ -90,6 +90,8 @@ def test_serve_personal_weight_overrides_an_unpersonalised_index(
     assert "personal_weight is 0" in off.get("/search?q=black&user=men").json()["notices"][-1]  # says so
     on = _serve(monkeypatch, "--index", str(idx), "--events", str(store["events"]), "--personal-weight", "0.1")
     assert _ids(on, "men") != _ids(on, "women")
+    assert main(["serve", "--index", str(idx), "--personal-weight", "-1"]) == 2
+    assert main(["index", "--catalog", str(store["catalog"]), "--out", str(idx), "--personal-weight", "-0.5"]) == 2
 
 
 def test_search_for_a_user_without_histories_says_why(store: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
