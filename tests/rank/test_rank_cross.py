@@ -37,8 +37,8 @@ REL = {
 
 @pytest.fixture(scope="module")
 def tiny_catalog_module() -> Catalog:
-    from conftest import _PRODUCTS  # the made-up products of the tiny_catalog fixture (tests/conftest.py)
     from shelfwise.catalog import Product
+    from tiny_products import PRODUCTS as _PRODUCTS  # the made-up products of the tiny_catalog fixture
 
     return Catalog(
         [
