@@ -159,3 +159,16 @@ def test_static_minilm_distilled_from_the_packaged_model() -> None:
     v = enc.encode(["black trousers for men", "dark slacks", "yoga mat"])
     assert v.dtype == np.float32 and np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-4)
     assert v[0] @ v[1] > v[0] @ v[2] + 0.1
+
+
+def test_fast_paths_are_registered(tmp_path: Path) -> None:
+    from shelfwise.encode import ENCODERS, CachedEncoder, load_encoder
+
+    for name in ("minilm-onnx", "minilm-onnx-q8", "e5-onnx", "static-tokenlearn", "static-minilm", "static-e5"):
+        assert name in ENCODERS
+    pytest.importorskip("static_model")
+    cached = load_encoder("static-tokenlearn", tmp_path / "c.sqlite")
+    assert isinstance(cached, CachedEncoder)
+    a = cached.encode(["kitchen sink faucet"])
+    b = cached.encode(["kitchen sink faucet"])
+    assert cached.hits == 1 and np.array_equal(a, b)
