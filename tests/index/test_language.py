@@ -36,8 +36,9 @@ def test_encoder_choice_follows_language_and_warns_on_english_only() -> None:
 
     zh = detect_language(["海尔洗碗机家用全自动"] * 3)
     en = detect_language(["Porcelain floor tile"] * 3)
-    assert choose_encoder(zh).spec == "e5" and choose_encoder(zh, "auto").spec == "e5"
-    assert choose_encoder(en).spec == "minilm"
+    assert choose_encoder(zh).spec == "e5-onnx" and choose_encoder(zh, "auto").spec == "e5-onnx"
+    assert choose_encoder(en).spec == "e5-onnx"  # multilingual by default: Chinese shoppers on English stores
+    assert "Chinese" in choose_encoder(zh).reason and "English" in choose_encoder(en).reason
     forced = choose_encoder(zh, "minilm")
     assert forced.spec == "minilm" and forced.warning and "English-only" in forced.warning
     assert choose_encoder(en, "hashing").warning is None

@@ -17,7 +17,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "--encoder", default="auto", help="auto (by the catalog's language), minilm, e5, hashing (fast, no LM)"
     )
     p.add_argument(
-        "--multilingual", default="e5", help="encoder for Chinese queries over the English catalog ('none' to skip)"
+        "--multilingual",
+        default="e5-onnx",
+        help="second encoder for Chinese queries if --encoder is English-only ('none': skip)",
     )
     p.add_argument("--no-serve", action="store_true", help="stop after the report")
     p.add_argument("--host", default="127.0.0.1")

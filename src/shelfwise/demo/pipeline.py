@@ -32,7 +32,7 @@ from shelfwise.eval.store_report import exposure_sections
 from shelfwise.eval.tune import searcher_fn
 from shelfwise.events.loader import EventFields, load_events
 from shelfwise.events.schema import EventLog
-from shelfwise.index.language import choose_encoder, detect_language
+from shelfwise.index.language import ENGLISH_ONLY_ENCODERS, choose_encoder, detect_language
 from shelfwise.rank.ltr import fit_reranker
 from shelfwise.recommend.hybrid import HybridRecommender, build_recommender
 from shelfwise.retrieve.hybrid import HybridSearcher
@@ -46,7 +46,7 @@ class DemoConfig:
     data_dir: Path = DATA
     out_dir: Path = Path("runs/demo")
     encoder: str = "auto"  # picked by the catalog's language, as `shelfwise index` does
-    multilingual: str | None = "e5"  # second dense index for Chinese queries; None to skip
+    multilingual: str | None = "e5-onnx"  # second dense index for Chinese queries if the main encoder is English-only
     cache: Path | None = Path(".shelfwise/cache/embeddings.sqlite")
     judged_attribute: str = "colour_group_name"
     bench_dir: Path = DATA.parents[1] / "bench" / "results"
@@ -101,7 +101,9 @@ def run_demo(config: DemoConfig, log: Log = print) -> DemoResult:
     timings["encoder_load_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     log(f"building indexes with encoder {encoder.name} ...")
-    multi = load_encoder(config.multilingual, config.cache) if config.multilingual else None
+    # a second, multilingual index only when the main encoder is English-only
+    multilingual = config.multilingual if choice.spec in ENGLISH_ONLY_ENCODERS else None
+    multi = load_encoder(multilingual, config.cache) if multilingual else None
     searcher = HybridSearcher.build(
         catalog,
         encoder,
@@ -109,7 +111,7 @@ def run_demo(config: DemoConfig, log: Log = print) -> DemoResult:
         multilingual=multi,
         language=profile,
         encoder_spec=choice.spec,
-        multilingual_spec=config.multilingual,
+        multilingual_spec=multilingual,
     )
     timings["index_build_s"] = time.perf_counter() - t0
 
