@@ -88,9 +88,7 @@ def detect_language(texts: Sequence[str], *, sample: int = 2000, seed: int = 0) 
 # Chinese shoppers search an English catalog with no second index (bench/bench_encoders_real.py).
 MULTILINGUAL_ENCODER = "e5-onnx"
 ENGLISH_ENCODER = MULTILINGUAL_ENCODER
-ENGLISH_ONLY_ENCODERS = frozenset(
-    {"minilm", "minilm-int8", "minilm-onnx", "minilm-onnx-q8", "static-minilm", "static-tokenlearn"}
-)
+ENGLISH_ONLY_ENCODERS = frozenset({"minilm", "minilm-int8", "minilm-onnx", "minilm-onnx-q8", "static-minilm"})
 
 
 @dataclass(frozen=True)
