@@ -27,12 +27,14 @@ average (``uptime``) is recorded at the start and end; compare ratios from one r
 
 Budget (2 CPU cores shared with other work, no GPU): every model trains 1 epoch, max_seq_length 64.
 The cross-encoder sees up to ``--ce-pairs`` (query, candidate) pairs per fold (default 12,000, i.e.
-all of them: ~7,400 from ~530 training queries x (their positives + 8 negatives), ~230 steps, about
-10-15 minutes per fold here); with 2,400 sampled pairs (75 steps) it learns next to nothing (its own
-order NDCG@10 0.34 vs 0.57 with all pairs on fold 0) and the learned blend gives it ~zero weight.
-The bi-encoder trains on ``--bi-pairs`` (640) sampled pairs, 20 steps, because each fine-tuned model
-must re-embed the 10,000 products. A full run takes about an hour on the busy machine.
-Fold results are cached under ``--work`` (rerun resumes); embeddings in ``.shelfwise/cache``.
+all of them: ~7,500 from ~530 training queries x (their positives + 8 negatives), ~235 steps, 5-8
+minutes per fold here); with 2,400 sampled pairs (75 steps) it learns next to nothing (its own order
+NDCG@10 0.34 vs 0.56 with all pairs) and the learned blend gives it ~zero weight
+(``results/search_learned_ce2400.json``). The bi-encoder trains on ``--bi-pairs`` (640) sampled pairs,
+20 steps, because each fine-tuned model must re-embed the 10,000 products; the trainer keeps the base
+weights when validation MRR does not improve. A run from scratch takes 50-60 minutes on the busy
+machine. ``--latency-recheck`` re-times the rerankers (1 and 2 threads) with fold 0's saved
+cross-encoder and sweeps its rerank depth, adding ``latency_recheck`` to the JSON.
 
 Run: ``nice -n 10 python bench/bench_search_learned.py`` (``--quick`` for a small smoke run).
 """
@@ -64,7 +66,7 @@ from shelfwise.index.vector import VectorIndex
 from shelfwise.rank import Blend, CrossConfig, CrossReranker, fit_cross_reranker, fit_reranker
 from shelfwise.retrieve import HybridSearcher
 
-from common import CACHE, SHARED, percentiles, print_table, write_json
+from common import CACHE, RESULTS, SHARED, percentiles, print_table, write_json
 
 HD = SHARED / "homedepot"
 METRICS = ("ndcg@10", "recall@100", "mrr")
@@ -285,6 +287,53 @@ def run_fold(
     return out
 
 
+def latency_recheck(base: HybridSearcher, judg: Judgments, folds: list[list[str]], args: argparse.Namespace) -> None:
+    import torch
+
+    held = judg.subset(folds[0])
+    train = judg.subset([q for f in folds[1:] for q in f])
+    lat_q = [held.queries[q] for q in held.judged()[: args.latency_queries]]
+    ce = CrossReranker.load(args.work / "fold0_cross_model", base)
+    deep = CrossReranker(ce.model, ce.tokenizer, ce.texts, replace(ce.config, rerank_depth=50), ce.blend)
+    ltr = fit_reranker(base, train.queries, train.relevance)
+    out: dict[str, Any] = {"uptime_start": uptime()}
+    for threads in (1, 2):
+        torch.set_num_threads(threads)
+        rows = {
+            "ltr_depth50": rerank_latency(base, ltr, lat_q, 50),
+            "cross_depth20": rerank_latency(base, ce, lat_q, 20),
+            "cross_depth50": rerank_latency(base, deep, lat_q, 50),
+            "cross_int8_depth20": rerank_latency(base, ce.int8(), lat_q, 20),
+            "cross_int8_depth50": rerank_latency(base, deep.int8(), lat_q, 50),
+        }
+        out[f"threads_{threads}"] = rows
+        print_table(
+            f"rerank latency re-check, {threads} torch thread(s), {len(lat_q)} queries (ms)",
+            ["reranker", "p50", "p99", "load 1m"],
+            [[k, v["p50_ms"], v["p99_ms"], v["load_1m"]] for k, v in rows.items()],
+        )
+    sweep = {}
+    memo = MemoCross(ce)  # one model call per (query, product); each depth re-uses the deeper lists' logits
+    for depth in (30, 20, 10, 5):
+        memo.config = replace(ce.config, rerank_depth=depth)
+        base.reranker = memo
+        sweep[str(depth)] = evaluate(searcher_fn(base), held)
+    base.reranker = None
+    sweep["0 (no rerank)"] = evaluate(searcher_fn(base), held)
+    out["fold0_quality_by_rerank_depth"] = sweep
+    print_table(
+        "fold 0 held-out quality by cross-encoder rerank depth (blend fitted at depth 20)",
+        ["depth", "NDCG@10", "MRR"],
+        [[d, m["ndcg@10"], m["mrr"]] for d, m in sweep.items()],
+    )
+    out["uptime_end"] = uptime()
+    print(out["uptime_start"], "|", out["uptime_end"])
+    path = RESULTS / "search_learned.json"
+    payload = json.loads(path.read_text())
+    payload["latency_recheck"] = out
+    write_json("search_learned", payload)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--folds", type=int, default=3)
@@ -301,6 +350,12 @@ def main() -> None:
     ap.add_argument("--no-stack", action="store_true", help="skip FT full + cross-encoder")
     ap.add_argument("--quick", action="store_true", help="smoke run: 2 folds' worth of tiny training, no bi-encoder")
     ap.add_argument("--fresh", action="store_true", help="ignore cached fold results")
+    ap.add_argument(
+        "--latency-recheck",
+        action="store_true",
+        help="only re-time rerankers (fold 0's saved cross-encoder, LTR refitted) at 1 and 2 threads and add the "
+        "figures to the results JSON as latency_recheck (for a quieter moment on the shared machine)",
+    )
     ap.add_argument("--work", type=Path, default=Path("/tmp/shelfwise_bench_learned"))
     args = ap.parse_args()
     if args.quick:
@@ -319,6 +374,9 @@ def main() -> None:
     base = HybridSearcher.build(catalog, load_encoder("minilm", CACHE), progress=True, encoder_spec="minilm")
     base.dense.prime([judg.queries[q] for q in judg.judged()])
     build_s = time.perf_counter() - t0
+    if args.latency_recheck:
+        latency_recheck(base, judg, folds, args)
+        return
     peers = build_peers(["bm25s"], catalog)
     fold_out = [run_fold(i, base, judg, folds, peers, args) for i in range(args.folds)]
     systems = [s for s in SYSTEMS if all(s in f["metrics"] for f in fold_out)]
