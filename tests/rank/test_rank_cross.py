@@ -79,7 +79,15 @@ def tiny_base(tmp_path_factory: pytest.TempPathFactory, tiny_catalog_module: Cat
 
 
 FAST = CrossConfig(
-    epochs=60, learning_rate=4e-3, batch_size=64, depth=12, negatives=8, blend=1.0, max_seq_length=32, threads=1
+    epochs=60,
+    learning_rate=4e-3,
+    head_lr_multiplier=1.0,
+    batch_size=64,
+    depth=12,
+    negatives=8,
+    blend=1.0,
+    max_seq_length=32,
+    threads=1,
 )
 
 
@@ -150,7 +158,16 @@ def test_save_load_round_trip_identical_scores(
 
 
 def test_learned_blend_keeps_first_stage_weight(tiny_base: Path, tiny_searcher: HybridSearcher) -> None:
-    cfg = CrossConfig(epochs=5, learning_rate=3e-3, batch_size=64, depth=12, blend=None, blend_fraction=0.5, threads=1)
+    cfg = CrossConfig(
+        epochs=5,
+        learning_rate=3e-3,
+        head_lr_multiplier=1.0,
+        batch_size=64,
+        depth=12,
+        blend=None,
+        blend_fraction=0.5,
+        threads=1,
+    )
     many = {f"{q}{i}": t for q, t in QUERIES.items() for i in range(2)}
     rel = {f"{q}{i}": r for q, r in REL.items() for i in range(2)}
     rr = fit_cross_reranker(tiny_searcher, many, rel, config=cfg, base=tiny_base)
@@ -197,7 +214,16 @@ def test_config_validation() -> None:
 
 
 def test_listwise_loss_trains(tiny_base: Path, tiny_searcher: HybridSearcher) -> None:
-    cfg = CrossConfig(epochs=3, learning_rate=3e-3, batch_size=16, depth=12, loss="listwise", blend=0.5, threads=1)
+    cfg = CrossConfig(
+        epochs=3,
+        learning_rate=3e-3,
+        head_lr_multiplier=1.0,
+        batch_size=16,
+        depth=12,
+        loss="listwise",
+        blend=0.5,
+        threads=1,
+    )
     rr = fit_cross_reranker(tiny_searcher, QUERIES, REL, config=cfg, base=tiny_base)
     assert rr.log.steps >= 3 and all(np.isfinite(rr.log.loss_curve))
 

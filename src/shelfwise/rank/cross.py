@@ -63,12 +63,13 @@ class CrossConfig:
     ``blend_fraction`` of the judged queries held out from cross-encoder training. ``layers``: use
     only the first ``layers`` transformer layers of the base (``None``: all 6 of MiniLM-L6); fewer
     layers train and serve proportionally faster. ``head_lr_multiplier``: step size of the fresh
-    head and the pooler relative to ``learning_rate``.
+    head and the pooler relative to ``learning_rate``. Defaults are the settings measured in
+    ``bench/bench_search_learned.py`` (1 epoch over all of ~7,500 pairs; far fewer steps learn little).
     """
 
     epochs: float = 1.0
-    learning_rate: float = 3e-5
-    head_lr_multiplier: float = 1.0
+    learning_rate: float = 1e-4
+    head_lr_multiplier: float = 20.0
     batch_size: int = 32
     depth: int = 30
     negatives: int = 12
