@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -22,16 +21,11 @@ from shelfwise.encode import load_encoder
 from shelfwise.index import detect_language
 from shelfwise.retrieve import HybridSearcher
 
-from common import percentiles, print_table, write_json
+from common import percentiles, print_table, time_calls, write_json
 
 
 def timed(fn: Callable[[str], Any], queries: list[str]) -> dict[str, float]:
-    samples = []
-    for q in queries:
-        t = time.perf_counter()
-        fn(q)
-        samples.append(time.perf_counter() - t)
-    return {**percentiles(samples), "load_1m": os.getloadavg()[0]}
+    return {**percentiles(time_calls(fn, queries)), "load_1m": os.getloadavg()[0]}
 
 
 def measure(s: HybridSearcher, queries: list[str]) -> dict[str, dict[str, float]]:

@@ -38,7 +38,7 @@ from shelfwise.index import LexicalConfig, LexicalIndex, detect_language
 from shelfwise.index.language import choose_encoder
 from shelfwise.retrieve import HybridSearcher, SearchConfig
 
-from common import SHARED, percentiles, print_table, write_json
+from common import SHARED, percentiles, print_table, time_calls, write_json
 
 CACHE = Path(__file__).resolve().parent / ".cache" / "embeddings.sqlite"
 SETS = {
@@ -73,11 +73,7 @@ def lexical_fn(index: LexicalIndex, ids: list[str]) -> Any:
 def cold_latency(searcher: HybridSearcher, queries: list[str], n: int = 500) -> dict[str, float]:
     searcher.search("warm up", 10)
     searcher.dense._cache.clear()
-    samples = []
-    for q in queries[:n]:
-        t = time.perf_counter()
-        searcher.search(q, 10)
-        samples.append(time.perf_counter() - t)
+    samples = time_calls(lambda q: searcher.search(q, 10), queries[:n])
     searcher.dense._cache.clear()
     return percentiles(samples)
 

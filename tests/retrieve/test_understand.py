@@ -80,3 +80,10 @@ def test_catalog_without_prices_never_filters_on_price() -> None:
     cat = Catalog([Product("1", "Tile under 50"), Product("2", "Tile saw")])
     qu = QueryUnderstanding(cat)
     assert qu.parse("tile under 50").price_max is None
+
+
+def test_parse_is_memoised_for_the_last_query() -> None:
+    qu = QueryUnderstanding(_catalog())
+    a = qu.parse("black dress under 50")
+    assert qu.parse("black dress under 50") is a
+    assert qu.parse("red jeans") is not a and qu.parse("red jeans").text == "red jeans"

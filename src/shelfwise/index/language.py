@@ -84,8 +84,9 @@ def detect_language(texts: Sequence[str], *, sample: int = 2000, seed: int = 0) 
 # Encoder specs (see shelfwise.encode.registry) chosen for a detected language. English-only
 # models are never picked for a catalog with Chinese text; asking for one anyway gets a warning.
 # multilingual-e5-small (int8 ONNX) is the default for English catalogs too: on real Home Depot
-# queries its hybrid beats MiniLM's (NDCG@10 0.610 vs 0.603), and one multilingual model lets
-# Chinese shoppers search an English catalog with no second index (bench/bench_encoders_real.py).
+# queries its hybrid beats MiniLM's (NDCG@10 0.609 vs 0.602 on dev_1k, 0.410 vs 0.403 on the full set;
+# bench/results/search_real.json), and one multilingual model lets Chinese shoppers search an
+# English catalog with no second index.
 MULTILINGUAL_ENCODER = "e5-onnx"
 ENGLISH_ENCODER = MULTILINGUAL_ENCODER
 ENGLISH_ONLY_ENCODERS = frozenset({"minilm", "minilm-int8", "minilm-onnx", "minilm-onnx-q8", "static-minilm"})

@@ -144,8 +144,18 @@ class QueryUnderstanding:
             if n >= min_products and 0 < len(terms) <= max_words:
                 self._vocab[terms].append((fld, value))
         self._masks: dict[tuple[str, str], npt.NDArray[np.bool_]] = {}
+        self._last: tuple[str, QueryIntent] | None = None
 
     def parse(self, query: str) -> QueryIntent:
+        """Memoised for the last query: ``/search`` parses inside ``search`` and again to report it."""
+        last = self._last
+        if last is not None and last[0] == query:
+            return last[1]
+        intent = self._parse(query)
+        self._last = (query, intent)  # one atomic assignment: safe across request threads
+        return intent
+
+    def _parse(self, query: str) -> QueryIntent:
         text, lo, hi = parse_price(query) if self.has_prices else (query, None, None)
         terms = self.tokenizer(text)
         matches: list[FieldMatch] = []
