@@ -19,8 +19,8 @@ from shelfwise.retrieve.hybrid import HybridSearcher
 
 if TYPE_CHECKING:
     from shelfwise.bandit.slots import SlotExplorer
+    from shelfwise.events.backend import EventBackend
     from shelfwise.events.live import LiveState
-    from shelfwise.events.store import EventStore
     from shelfwise.recommend.hybrid import HybridRecommender
 
 
@@ -48,18 +48,18 @@ class Shelf:
         return [x for x in (self.recommender, self.user_profiles, self.bandit) if x is not None]
 
 
-def enable_live(shelf: Shelf, events_db: str | Path | EventStore, *, explore_share: float = 0.2) -> LiveState:
+def enable_live(shelf: Shelf, events_db: str | Path | EventBackend, *, explore_share: float = 0.2) -> LiveState:
     """Turn on real-time behaviour: a durable SQLite event log, live popularity / co-occurrence /
     session state, a Thompson-sampling slot explorer (``explore_share`` of recommendation slots,
     0 to disable) and a consumer thread that feeds every updatable stage on the shelf. The
     consumer replays the log first, so a restart loses no state."""
     from shelfwise.bandit.slots import SlotConfig, SlotExplorer
+    from shelfwise.events.backend import open_event_store
     from shelfwise.events.live import attach_live
-    from shelfwise.events.store import EventStore
 
     if explore_share > 0:
         shelf.bandit = SlotExplorer(shelf.catalog, config=SlotConfig(explore_share=explore_share))
-    store = events_db if isinstance(events_db, EventStore) else EventStore(events_db)
+    store = open_event_store(events_db)  # a SQLite file, or nats://... (JetStream, shared by replicas)
     shelf.live = attach_live(shelf.updatables, shelf.catalog, shelf.searcher.item_vectors, store)
     if shelf.user_profiles is None:
         shelf.user_profiles = shelf.live.sessions

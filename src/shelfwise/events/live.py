@@ -52,9 +52,9 @@ import numpy.typing as npt
 
 from shelfwise.catalog.schema import Catalog
 from shelfwise.errors import RowError
+from shelfwise.events.backend import EventBackend
 from shelfwise.events.loader import EventFields, _parse_row
 from shelfwise.events.schema import DEFAULT_WEIGHTS, Event, EventType
-from shelfwise.events.store import EventStore
 from shelfwise.results import Results
 
 log = logging.getLogger(__name__)
@@ -384,7 +384,8 @@ class IngestResult:
 
 
 class EventConsumer:
-    """Tails an :class:`EventStore` and feeds every :class:`Updatable` among ``targets``.
+    """Tails an event log (:class:`EventBackend`: SQLite or NATS JetStream) and feeds every
+    :class:`Updatable` among ``targets``.
 
     ``targets`` is a sequence, or a callable returning one (e.g. ``shelf.updatables``) that is
     called before each batch, so objects registered later are fed from then on. Delivery: see
@@ -394,7 +395,7 @@ class EventConsumer:
 
     def __init__(
         self,
-        store: EventStore,
+        store: EventBackend,
         targets: Callable[[], Iterable[object]] | Sequence[object],
         config: ConsumerConfig | None = None,
     ) -> None:
@@ -450,11 +451,12 @@ class EventConsumer:
         for target in self._targets():
             self._deliver(target, events)
         last = batch[-1][0]
-        self.store.save_offset(self.config.name, last)
         with self._cond:
             self._applied = last
             self._events_applied += len(batch)
             self._cond.notify_all()
+        # after the in-memory position: a failed save (a server store that is down) must not apply the batch twice
+        self.store.save_offset(self.config.name, last)
         return len(batch)
 
     def drain(self) -> int:
@@ -552,7 +554,7 @@ def attach_live(
     targets: Callable[[], Iterable[object]],
     catalog: Catalog,
     item_vectors: FloatArray,
-    store: EventStore,
+    store: EventBackend,
     *,
     live: LiveConfig | None = None,
     consumer: ConsumerConfig | None = None,
