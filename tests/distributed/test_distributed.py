@@ -27,6 +27,8 @@ from shelfwise.events import Event, EventLog, EventType
 from shelfwise.finetune.pipeline import mine_pairs
 from shelfwise.retrieve import HybridSearcher
 
+pytestmark = pytest.mark.backend  # servers / worker processes on loopback: `pytest -m backend` (CI runs it)
+
 COLOURS = ("black", "navy", "red", "olive", "white", "grey")
 THINGS = ("wool coat", "rain jacket", "linen shirt", "running shoe", "leather belt", "canvas bag", "desk lamp")
 MATERIALS = ("cotton", "recycled", "organic", "waterproof", "")

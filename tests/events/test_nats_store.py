@@ -17,6 +17,8 @@ from shelfwise.events.backend import EventBackend, open_event_store
 from shelfwise.events.nats_store import NatsConfig, NatsEventStore, offset_key
 from shelfwise.loopback import LoopbackServer, nats_server
 
+pytestmark = pytest.mark.backend  # servers / worker processes on loopback: `pytest -m backend` (CI runs it)
+
 
 def _ev(i: int) -> Event:
     return Event(user_id=f"u{i}", item_id=f"p{i % 7}", type=EventType.CLICK, timestamp=float(i), query="blå väska")

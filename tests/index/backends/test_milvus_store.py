@@ -15,6 +15,8 @@ from shelfwise.index.backends import load_vector_store, open_vector_store
 from shelfwise.index.backends.milvus import MilvusConfig, MilvusVectorIndex
 from shelfwise.loopback import LoopbackServer, milvus_server
 
+pytestmark = pytest.mark.backend  # servers / worker processes on loopback: `pytest -m backend` (CI runs it)
+
 N, DIM = 600, 16
 
 
