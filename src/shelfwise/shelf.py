@@ -1,12 +1,17 @@
 """A store's assembled stages: what the CLI, the HTTP server and the Python API share.
 
 A plain container with one typed, optional field per stage, so a shelf can serve search before
-any behaviour data exists; each stage keeps its own logic.
+any behaviour data exists; each stage keeps its own logic. A shelf is one artefact:
+:meth:`Shelf.build` makes it from a catalog and a behaviour history, :meth:`Shelf.save` writes it
+as one folder with a manifest of its parts (catalog, searcher, reranker, recommender, bandit,
+live state and the event-log offset it reflects; see :mod:`shelfwise.snapshot`), and
+:meth:`Shelf.load` reads it back; :func:`enable_live` then replays only the events logged after
+the snapshot.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -22,6 +27,10 @@ if TYPE_CHECKING:
     from shelfwise.events.backend import EventBackend
     from shelfwise.events.live import LiveState
     from shelfwise.recommend.hybrid import HybridRecommender
+    from shelfwise.snapshot.build import ShelfConfig
+    from shelfwise.snapshot.io import LoadOptions
+    from shelfwise.snapshot.livestate import SavedLive
+    from shelfwise.snapshot.manifest import Manifest
 
 
 class ProfileSource(Protocol):
@@ -42,25 +51,71 @@ class Shelf:
     bandit: SlotExplorer | None = None  # exploration slots on /recommend/user
     live: LiveState | None = None  # real-time state and its event consumer
     valuation_report: Path | None = None  # folder written by `shelfwise value`
+    source: Path | None = None  # the folder it was loaded from
+    saved_live: SavedLive | None = None  # live state of a loaded snapshot, applied by enable_live
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per build step
 
     def updatables(self) -> list[object]:
         """Stage objects the event consumer should feed (it keeps those implementing ``update``)."""
         return [x for x in (self.recommender, self.user_profiles, self.bandit) if x is not None]
 
+    @classmethod
+    def build(cls, catalog: Catalog, events: EventLog | None = None, config: ShelfConfig | None = None) -> Shelf:
+        """Search indexes over ``catalog``, the recommender fitted on ``events`` (when given) and the
+        reranker trained on ``config.judgments`` (when given)."""
+        from shelfwise.snapshot.build import ShelfConfig, build_shelf
 
-def enable_live(shelf: Shelf, events_db: str | Path | EventBackend, *, explore_share: float = 0.2) -> LiveState:
+        return build_shelf(catalog, events, config or ShelfConfig(), print)
+
+    def save(self, path: str | Path) -> Manifest:
+        """Write the shelf as one folder (replacing a previous shelf there whole); see
+        :func:`shelfwise.snapshot.io.save_shelf`."""
+        from shelfwise.snapshot.io import save_shelf
+
+        return save_shelf(self, path)
+
+    @classmethod
+    def load(cls, path: str | Path, options: LoadOptions | None = None) -> Shelf:
+        """A saved shelf, or an index folder from before shelves; a too-new format, a missing or
+        corrupt file raises :class:`shelfwise.snapshot.ShelfFormatError` naming the file."""
+        from shelfwise.snapshot.io import load_shelf
+
+        return load_shelf(path, options)
+
+
+def enable_live(
+    shelf: Shelf, events_db: str | Path | EventBackend, *, explore_share: float = 0.2, start: bool = True
+) -> LiveState:
     """Turn on real-time behaviour: a durable SQLite event log, live popularity / co-occurrence /
     session state, a Thompson-sampling slot explorer (``explore_share`` of recommendation slots,
-    0 to disable) and a consumer thread that feeds every updatable stage on the shelf. The
-    consumer replays the log first, so a restart loses no state."""
+    0 to disable; a bandit loaded with the shelf is kept) and a consumer thread that feeds every
+    updatable stage on the shelf. The consumer replays the log first, so a restart loses no state:
+    from the start, or, for a shelf loaded from a snapshot of this same log, from the snapshot's
+    offset (its live state restored). ``start=False``: the caller starts the consumer."""
     from shelfwise.bandit.slots import SlotConfig, SlotExplorer
     from shelfwise.events.backend import open_event_store
     from shelfwise.events.live import attach_live
+    from shelfwise.snapshot.livestate import restore_live, resume_offset
 
-    if explore_share > 0:
+    if explore_share > 0 and shelf.bandit is None:
         shelf.bandit = SlotExplorer(shelf.catalog, config=SlotConfig(explore_share=explore_share))
     store = open_event_store(events_db)  # a SQLite file, or nats://... (JetStream, shared by replicas)
-    shelf.live = attach_live(shelf.updatables, shelf.catalog, shelf.searcher.item_vectors, store)
+    saved = shelf.saved_live
+    offset = resume_offset(store, saved.position) if saved is not None else 0
+    shelf.live = attach_live(
+        shelf.updatables,
+        shelf.catalog,
+        shelf.searcher.item_vectors,
+        store,
+        live=saved.config if saved is not None else None,
+        start=False,
+        start_seq=offset,
+    )
+    if saved is not None and offset > 0:
+        restore_live(shelf.live, saved)
+    shelf.saved_live = None  # applied (or discarded): the live state now owns it
     if shelf.user_profiles is None:
         shelf.user_profiles = shelf.live.sessions
+    if start:
+        shelf.live.consumer.start()
     return shelf.live

@@ -52,7 +52,9 @@ def _serve(monkeypatch: pytest.MonkeyPatch, *argv: str) -> TestClient:
     """Run `shelfwise serve` up to the point it would start uvicorn; a client of the app it would serve."""
     got: dict[str, Any] = {}
 
-    def fake(shelf: Shelf, host: str, port: int, report: Path | None = None, config: Any = None) -> None:
+    def fake(
+        shelf: Shelf, host: str, port: int, report: Path | None = None, config: Any = None, prepare: Any = None
+    ) -> None:
         got.update(shelf=shelf, report=report, config=config)
 
     monkeypatch.setattr("shelfwise.cli.serve_cmd.serve_shelf", fake)
@@ -68,7 +70,7 @@ def _ids(c: TestClient, user: str | None) -> list[str]:
 
 def test_index_personalises_search_by_default(store: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
     idx = _index(store, "idx")
-    assert json.loads((idx / "searcher.json").read_text())["config"]["personal_weight"] == 0.1
+    assert json.loads((idx / "searcher" / "searcher.json").read_text())["config"]["personal_weight"] == 0.1
     c = _serve(monkeypatch, "--index", str(idx), "--events", str(store["events"]))
     men, women = _ids(c, "men"), _ids(c, "women")
     assert men != women  # it used to be the same list for every shopper

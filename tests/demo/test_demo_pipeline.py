@@ -67,12 +67,14 @@ def test_demo_end_to_end_on_tiny_data(tmp_path: Path) -> None:
     from shelfwise.cli.serve_cmd import load_shelf
 
     served = load_shelf(out / "index", "hashing")
+    assert served.recommender is not None  # the demo's recommender is saved with the shelf: serve recommends
     assert served.searcher.reranker is not None and len(served.searcher.search("black trousers", 3)) == 3
     assert all(0.0 < m["ndcg@10"] <= 1.0 for m in res.metrics.values())
     saved = json.loads((out / "search_eval.json").read_text())
     assert saved["search"] == res.metrics
-    assert (out / "index" / "searcher.json").exists() and "data:image/png;base64" in (out / "report.html").read_text()
-    assert (out / "index" / "searcher.json").exists() and "| hybrid |" in (out / "report.md").read_text()
+    assert (out / "index" / "searcher" / "searcher.json").exists() and (out / "index" / "shelf.json").exists()
+    assert "data:image/png;base64" in (out / "report.html").read_text()
+    assert "| hybrid |" in (out / "report.md").read_text()
     html = (out / "report.html").read_text()  # the exposure sections `shelfwise report` writes for any store
     assert "Exposure, long tail and diversity" in html and "Fairness of exposure by top-level category" in html
     # real sale prices: each sold article gets the median price of its sales, the rest stay unpriced
@@ -80,7 +82,7 @@ def test_demo_end_to_end_on_tiny_data(tmp_path: Path) -> None:
     assert served.catalog.products[served.catalog.row("1004")].price is None
     assert res.shelf.events is not None and len(res.shelf.events) == 4
     assert logs[0].startswith("catalog: 36 products")
-    saved = json.loads((out / "index" / "searcher.json").read_text())["config"]
+    saved = json.loads((out / "index" / "searcher" / "searcher.json").read_text())["config"]
     assert saved["fusion"] == res.shelf.searcher.config.fusion and saved["personal_weight"] == 0.1
     assert res.recommend_metrics["users"] == 2 and 0 < res.recommend_metrics["coverage"] <= 1
     rec, profiles = res.shelf.recommender, res.shelf.user_profiles

@@ -256,14 +256,14 @@ def test_cli_index_reranker_cross_then_serve_loads_it(
 ) -> None:
     import functools
 
-    import shelfwise.cli.index_cmd as index_cmd
+    import shelfwise.snapshot.build as shelf_build
     from shelfwise.cli import main
     from shelfwise.cli.serve_cmd import load_shelf
 
     # the tiny base keeps this fast; the real command trains from the packaged MiniLM
     fast = CrossConfig(epochs=1, batch_size=16, depth=4, blend=0.5, threads=1)
     monkeypatch.setattr(
-        index_cmd, "fit_cross_reranker", functools.partial(fit_cross_reranker, config=fast, base=tiny_base)
+        shelf_build, "fit_cross_reranker", functools.partial(fit_cross_reranker, config=fast, base=tiny_base)
     )
     cat = tmp_path / "products.csv"
     cat.write_text(

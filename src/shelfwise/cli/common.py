@@ -15,8 +15,8 @@ if TYPE_CHECKING:
     from shelfwise.index.language import LanguageProfile
 
 
-def add_catalog_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--catalog", required=True, type=Path, help="products file (CSV/TSV/JSONL/Parquet)")
+def add_catalog_args(p: argparse.ArgumentParser, required: bool = True) -> None:
+    p.add_argument("--catalog", required=required, type=Path, help="products file (CSV/TSV/JSONL/Parquet)")
     p.add_argument("--fields", type=Path, default=None, help="JSON mapping of columns to product fields")
     p.add_argument(
         "--encoder",

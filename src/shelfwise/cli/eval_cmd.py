@@ -15,6 +15,7 @@ from shelfwise.eval.peers import PEERS, build_peers
 from shelfwise.eval.tune import searcher_fn
 from shelfwise.index.language import detect_language
 from shelfwise.retrieve.hybrid import FUSIONS, MODES, HybridSearcher, read_meta
+from shelfwise.snapshot.io import searcher_folder
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -57,8 +58,9 @@ def run_search(args: argparse.Namespace) -> int:
         print(f"  skipped: {err}")
     cl = load_catalog_arg(args)
     if args.index:
-        spec = args.encoder if args.encoder != "auto" else read_meta(args.index).get("encoder_spec", "minilm")
-        searcher = HybridSearcher.load(args.index, cl.catalog, load_encoder(spec, args.cache))
+        folder = searcher_folder(args.index)  # a saved shelf's searcher/, or an older index folder itself
+        spec = args.encoder if args.encoder != "auto" else read_meta(folder).get("encoder_spec", "minilm")
+        searcher = HybridSearcher.load(folder, cl.catalog, load_encoder(spec, args.cache))
     else:
         encoder, spec, profile = encoder_for_catalog(args, cl.catalog)
         searcher = HybridSearcher.build(cl.catalog, encoder, progress=True, language=profile, encoder_spec=spec)

@@ -1,4 +1,5 @@
-"""``shelfwise recommend user|item|cross|eval``: fit on an events file and print recommendations."""
+"""``shelfwise recommend user|item|cross|eval``: print recommendations from a saved shelf
+(``--shelf DIR``, nothing refitted), or fit on a catalog + events file."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 from shelfwise.catalog.schema import Catalog
 from shelfwise.cli.common import add_catalog_args, encoder_for_catalog, load_catalog_arg, load_event_log
 from shelfwise.events.schema import EventLog
+from shelfwise.recommend.hybrid import HybridRecommender
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -24,14 +26,22 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         ),
     ):
         q = kinds.add_parser(kind, help=helptext)
-        add_catalog_args(q)
-        q.add_argument("--events", required=True, type=Path, help="events file (CSV/TSV/JSONL/Parquet)")
+        add_catalog_args(q, required=kind == "eval")
+        q.add_argument(
+            "--events", required=kind == "eval", type=Path, help="events file (CSV/TSV/JSONL/Parquet): fit on it"
+        )
         q.add_argument("--event-fields", type=Path, default=None, help="JSON mapping of columns to event fields")
         q.add_argument("-k", type=int, default=10)
         if kind == "eval":
             q.add_argument("--exclude-seen", action="store_true", help="score only items new to each user")
         else:
             q.add_argument("id", help="user id or item id")
+            q.add_argument(
+                "--shelf",
+                type=Path,
+                default=None,
+                help="saved shelf (shelfwise index --events ...): use its recommender instead of fitting one",
+            )
             q.add_argument("--save", type=Path, default=None, help="also save the fitted recommender to this folder")
         q.set_defaults(func=run)
 
@@ -41,10 +51,26 @@ def _load(args: argparse.Namespace) -> tuple[Catalog, EventLog]:
     return catalog, load_event_log(args.events, args.event_fields, catalog)
 
 
+def _from_shelf(args: argparse.Namespace) -> tuple[Catalog, HybridRecommender]:
+    from shelfwise.shelf import Shelf
+
+    if args.catalog is not None or args.events is not None:
+        raise ValueError("--shelf serves its own catalog and recommender: drop --catalog/--events (or --shelf)")
+    shelf = Shelf.load(args.shelf)
+    if shelf.recommender is None:
+        raise ValueError(f"{args.shelf}: the shelf has no recommender; build it with `shelfwise index --events FILE`")
+    return shelf.catalog, shelf.recommender
+
+
 def run(args: argparse.Namespace) -> int:
     from shelfwise.recommend.evaluate import holdout_report
     from shelfwise.recommend.hybrid import build_recommender
 
+    if getattr(args, "shelf", None) is not None:
+        catalog, rec = _from_shelf(args)
+        return _print(args, catalog, rec)
+    if args.catalog is None or args.events is None:
+        raise ValueError("give --shelf DIR (a saved shelf), or --catalog and --events to fit on")
     catalog, log = _load(args)
     encoder = encoder_for_catalog(args, catalog)[0]
     vectors = encoder.encode(catalog.texts(), progress=True)
@@ -60,6 +86,10 @@ def run(args: argparse.Namespace) -> int:
     if args.save is not None:
         rec.save(args.save)
         print(f"saved recommender to {args.save} (serve it with: shelfwise serve --recommender {args.save})")
+    return _print(args, catalog, rec)
+
+
+def _print(args: argparse.Namespace, catalog: Catalog, rec: HybridRecommender) -> int:
     if args.kind == "user":
         out = rec.recommend(args.id, args.k)
         if rec.profiles is None or args.id not in rec.profiles:

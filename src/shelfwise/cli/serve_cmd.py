@@ -1,40 +1,54 @@
-"""``shelfwise serve``: serve a saved index over HTTP."""
+"""``shelfwise serve``: serve a saved shelf over HTTP (and swap in a newer one on reload)."""
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from shelfwise.catalog.schema import Catalog
 from shelfwise.cli.common import load_event_log
-from shelfwise.encode.registry import load_encoder
-from shelfwise.rank.saved import load_reranker
-from shelfwise.recommend.hybrid import HybridRecommender, build_recommender
-from shelfwise.retrieve.hybrid import HybridSearcher, read_meta
+from shelfwise.recommend.hybrid import HybridRecommender
 from shelfwise.shelf import Shelf, enable_live
+from shelfwise.snapshot import LoadOptions, ShelfConfig
+from shelfwise.snapshot.build import fit_recommendations
 
 if TYPE_CHECKING:
     from shelfwise.serve.config import ServeConfig
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("serve", help="serve the HTTP API and web page for a saved index")
-    p.add_argument("--index", type=Path, required=True, help="folder written by 'shelfwise index'")
+    p = sub.add_parser("serve", help="serve the HTTP API and web page for a saved shelf")
+    p.add_argument(
+        "--shelf",
+        "--index",
+        dest="shelf",
+        type=Path,
+        required=True,
+        help="folder written by 'shelfwise index' or 'shelfwise demo' (--index: the same; older index folders load "
+        "too); POST /admin/reload or SIGHUP swaps in what is saved there later",
+    )
     p.add_argument("--encoder", default=None, help="query encoder; default: the one the index was built with")
     p.add_argument("--multilingual", default=None, help="encoder of the index's Chinese-query vectors, e.g. e5")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument(
-        "--events", type=Path, default=None, help="behaviour history (CSV/JSONL/Parquet) for recommendations"
+        "--events",
+        type=Path,
+        default=None,
+        help="behaviour history (CSV/JSONL/Parquet): refit recommendations from it instead of the shelf's saved ones",
     )
     p.add_argument("--event-fields", type=Path, default=None, help="JSON mapping of columns to event fields")
     p.add_argument(
         "--recommender", type=Path, default=None, help="saved recommender folder (recommend --save); not with --events"
     )
     p.add_argument(
-        "--events-db", type=Path, default=None, help="SQLite event log; enables POST /events and real-time updates"
+        "--events-db",
+        type=Path,
+        default=None,
+        help="SQLite event log; enables POST /events and real-time updates (a shelf saved from this log replays "
+        "only the events after its snapshot)",
     )
     p.add_argument(
         "--personal-weight",
@@ -56,13 +70,19 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def serve_shelf(
-    shelf: Shelf, host: str, port: int, report: Path | None = None, config: ServeConfig | None = None
+    shelf: Shelf,
+    host: str,
+    port: int,
+    report: Path | None = None,
+    config: ServeConfig | None = None,
+    prepare: Callable[[Path], Shelf] | None = None,
 ) -> None:
-    """Serve ``shelf``; without ``config``: bound to ``host``, keys from SHELFWISE_API_KEY, default limits."""
+    """Serve ``shelf``; without ``config``: bound to ``host``, keys from SHELFWISE_API_KEY, default limits.
+    ``prepare``: how a reload turns a shelf folder into the serving shelf (see ``create_app``)."""
     from shelfwise.serve.config import ServeConfig, load_api_keys
     from shelfwise.serve.runner import run_server
 
-    run_server(shelf, config or ServeConfig(bind_host=host, api_keys=load_api_keys()), port, report)
+    run_server(shelf, config or ServeConfig(bind_host=host, api_keys=load_api_keys()), port, report, prepare)
 
 
 def load_shelf(
@@ -73,37 +93,20 @@ def load_shelf(
     recommender: Path | None = None,
     multilingual: str | None = None,
 ) -> Shelf:
-    """A shelf from a saved index, with recommendations when a behaviour history or a saved recommender is given."""
+    """A saved shelf; ``events`` refits its recommendations, ``recommender`` loads them from a folder."""
     if events is not None and recommender is not None:
         raise ValueError("give either --events (fit recommendations) or --recommender (load them), not both")
-    if not (Path(index) / "catalog.parquet").exists():
-        raise FileNotFoundError(
-            f"{index}: no catalog.parquet; build the folder with 'shelfwise index' or 'shelfwise demo'"
-        )
-    catalog = Catalog.load(Path(index) / "catalog.parquet")
-    meta = read_meta(Path(index))
-    multilingual = multilingual or meta.get("multilingual_spec")
-    if multilingual and "multilingual_encoder" not in meta:
-        print(
-            f"warning: --multilingual {multilingual} ignored: {index} has no multilingual vectors "
-            "(rebuild with `shelfwise index --multilingual e5`)"
-        )
-        multilingual = None
-    multi = load_encoder(multilingual) if multilingual else None
-    spec = encoder or str(meta.get("encoder_spec", "minilm"))
-    searcher = HybridSearcher.load(index, catalog, load_encoder(spec), multilingual=multi)
-    if (Path(index) / "reranker").exists():
-        searcher.reranker = load_reranker(Path(index) / "reranker", searcher)  # kind read from its manifest
-    shelf = Shelf(catalog=catalog, searcher=searcher)
+    own = events is None and recommender is None
+    shelf = Shelf.load(index, LoadOptions(encoder=encoder, multilingual=multilingual, recommender=own))
+    if not own:
+        shelf.saved_live = None  # its live state went with the saved recommender: replay the log in full
     if recommender is not None:
-        rec = HybridRecommender.load(recommender, catalog, searcher.item_vectors, searcher.encoder)
+        rec = HybridRecommender.load(recommender, shelf.catalog, shelf.searcher.item_vectors, shelf.searcher.encoder)
         shelf.recommender, shelf.user_profiles = rec, rec.profiles
         print(f"recommendations loaded from {recommender}")
     if events is not None:
-        shelf.events = load_event_log(events, event_fields, catalog)
-        rec = build_recommender(catalog, shelf.events, searcher.item_vectors, encoder=searcher.encoder)
-        shelf.recommender, shelf.user_profiles = rec, rec.profiles
-        print(f"recommendations from {len(shelf.events)} events")
+        log = load_event_log(events, event_fields, shelf.catalog)
+        fit_recommendations(shelf, log, ShelfConfig(), print)
     return shelf
 
 
@@ -125,11 +128,21 @@ def run(args: argparse.Namespace) -> int:
     report = report_file(args.report) if args.report is not None else None
     if args.valuation is not None:
         load_summary(args.valuation)  # a folder without a summary fails now, naming the command that writes one
-    shelf = load_shelf(args.index, args.encoder, args.events, args.event_fields, args.recommender, args.multilingual)
-    if args.personal_weight is not None:
-        shelf.searcher.config = replace(shelf.searcher.config, personal_weight=args.personal_weight)
-    shelf.valuation_report = args.valuation
-    if args.events_db is not None:
-        enable_live(shelf, args.events_db)
-    serve_shelf(shelf, args.host, args.port, report=report, config=config)
+    store = None
+    if args.events_db is not None:  # one log for the server's lifetime: reloaded shelves attach to it too
+        from shelfwise.events.backend import open_event_store
+
+        store = open_event_store(args.events_db)
+
+    def prepare(folder: Path) -> Shelf:
+        """The folder as this server serves it: flags applied, event log attached (also on reload)."""
+        shelf = load_shelf(folder, args.encoder, args.events, args.event_fields, args.recommender, args.multilingual)
+        if args.personal_weight is not None:
+            shelf.searcher.config = replace(shelf.searcher.config, personal_weight=args.personal_weight)
+        shelf.valuation_report = args.valuation
+        if store is not None:
+            enable_live(shelf, store)
+        return shelf
+
+    serve_shelf(prepare(args.shelf), args.host, args.port, report=report, config=config, prepare=prepare)
     return 0

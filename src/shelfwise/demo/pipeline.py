@@ -4,7 +4,8 @@ Steps (each with a progress bar or a one-line log):
 1. load catalog + purchase events with row-level validation; the H&M articles table has no price,
    so each article gets the median price of its sales in the real transactions (real data, in the
    dataset's own scaled units, not a currency), which the storefront's price facets show;
-2. embed products (cached) and build BM25 + vector indexes, saved to ``<out>/index``;
+2. embed products (cached) and build BM25 + vector indexes; fit the recommenders; the whole shelf
+   (catalog, indexes, reranker, recommender) is saved to ``<out>/index`` (``serve --shelf``);
 3. build the attribute-derived judged query set (a synthetic, secondary check: the search
    defaults were chosen on real shopper queries, see bench/bench_search_real.py), split it 50/50
    by query into dev/test, train the reranker on dev, and report bm25 / dense / hybrid on test;
@@ -24,7 +25,6 @@ import numpy as np
 
 from shelfwise.catalog.loader import ProductFields, load_catalog
 from shelfwise.catalog.schema import Catalog
-from shelfwise.encode.registry import load_encoder
 from shelfwise.eval.judgments import attribute_judgments, evaluate_search
 from shelfwise.eval.metrics import coverage, intra_list_diversity, long_tail_share
 from shelfwise.eval.report import Section, bar_chart, render_html
@@ -32,11 +32,10 @@ from shelfwise.eval.store_report import exposure_sections
 from shelfwise.eval.tune import searcher_fn
 from shelfwise.events.loader import EventFields, load_events
 from shelfwise.events.schema import EventLog
-from shelfwise.index.language import ENGLISH_ONLY_ENCODERS, choose_encoder, detect_language
 from shelfwise.rank.ltr import fit_reranker
-from shelfwise.recommend.hybrid import HybridRecommender, build_recommender
-from shelfwise.retrieve.hybrid import HybridSearcher
+from shelfwise.recommend.hybrid import HybridRecommender
 from shelfwise.shelf import Shelf
+from shelfwise.snapshot.build import ShelfConfig, build_search, fit_recommendations, item_counts
 
 DATA = Path(__file__).resolve().parents[3] / "data" / "hm"
 
@@ -93,27 +92,13 @@ def run_demo(config: DemoConfig, log: Log = print) -> DemoResult:
     log(f"prices: {priced} of {len(catalog)} articles get the median price of their sales (H&M's scaled units)")
     timings["load_s"] = time.perf_counter() - t0
 
-    t0 = time.perf_counter()
-    profile = detect_language(catalog.texts())
-    choice = choose_encoder(profile, config.encoder)
-    log(f"encoder {choice.spec!r} ({choice.reason})")
-    encoder = load_encoder(choice.spec, config.cache)
-    timings["encoder_load_s"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    log(f"building indexes with encoder {encoder.name} ...")
     # a second, multilingual index only when the main encoder is English-only
-    multilingual = config.multilingual if choice.spec in ENGLISH_ONLY_ENCODERS else None
-    multi = load_encoder(multilingual, config.cache) if multilingual else None
-    searcher = HybridSearcher.build(
-        catalog,
-        encoder,
-        progress=True,
-        multilingual=multi,
-        language=profile,
-        encoder_spec=choice.spec,
-        multilingual_spec=multilingual,
+    build = ShelfConfig(
+        encoder=config.encoder, multilingual=config.multilingual, auto_multilingual=True, cache=config.cache
     )
-    timings["index_build_s"] = time.perf_counter() - t0
+    shelf = build_search(catalog, build, log)
+    searcher = shelf.searcher
+    timings.update(shelf.timings)
 
     t0 = time.perf_counter()
     judged = attribute_judgments(catalog, config.judged_attribute, seed=config.seed)
@@ -123,8 +108,7 @@ def run_demo(config: DemoConfig, log: Log = print) -> DemoResult:
     metrics: dict[str, dict[str, float]] = {}
     for mode in ("bm25", "dense", "hybrid"):
         metrics[mode] = evaluate_search(searcher_fn(searcher, mode=mode), test).summary()
-    counts = np.bincount(events.item[events.item >= 0], minlength=len(catalog)).astype(np.float64)
-    reranker = fit_reranker(searcher, dev.queries, dev.relevance, popularity=counts)
+    reranker = fit_reranker(searcher, dev.queries, dev.relevance, popularity=item_counts(events, len(catalog)))
     searcher.reranker = reranker
     metrics["hybrid + LTR rerank"] = evaluate_search(searcher_fn(searcher, mode="hybrid"), test).summary()
     log("trained the learning-to-rank reranker on the dev queries")
@@ -136,29 +120,21 @@ def run_demo(config: DemoConfig, log: Log = print) -> DemoResult:
         "(bench/bench_search_real.py); this set is a secondary, synthetic check. The reranker's field-match "
         "features read the same catalog fields the queries are built from, so its gain here is optimistic."
     )
-    t0 = time.perf_counter()
-    log("fitting recommenders (popularity, co-occurrence, ALS, content, cross-category) ...")
-    rec = build_recommender(catalog, events, searcher.item_vectors, encoder=encoder)
-    timings["recommender_fit_s"] = time.perf_counter() - t0
+    fit_recommendations(shelf, events, build, log)
+    rec = shelf.recommender
+    assert rec is not None
+    timings["recommender_fit_s"] = shelf.timings["recommender_fit_s"]
     rec_metrics, rec_lists = _rec_catalogue_metrics(rec, events, len(catalog))
     notes.append(
         "Recommendation figures here are catalogue-level (coverage, long-tail share, diversity of every buyer's "
         "top 10): the H&M sample is one day, so no time split is possible; ranking accuracy on a time split is "
         "measured on Instacart by bench/bench_recommend.py."
     )
-    # /search?user=... blends in the buyer's taste vector; a gentle weight, since no logged
-    # query+user data exists here to tune it on.
-    searcher.config = replace(searcher.config, personal_weight=0.1)
-    searcher.save(config.out_dir / "index")
-    reranker.save(config.out_dir / "index" / "reranker")
-    catalog.save(config.out_dir / "index" / "catalog.parquet")  # `shelfwise serve --index` reads it
-    shelf = Shelf(
-        catalog=catalog,
-        searcher=searcher,
-        events=events,
-        recommender=rec,
-        user_profiles=rec.profiles,
-    )
+    # /search?user=... blends in the buyer's taste vector (ShelfConfig.personal_weight, 0.1): a
+    # gentle weight, since no logged query+user data exists here to tune it on.
+    t0 = time.perf_counter()
+    shelf.save(config.out_dir / "index")  # one artefact: `shelfwise serve --shelf` serves search and recommendations
+    timings["shelf_save_s"] = time.perf_counter() - t0
     exposure, _ = exposure_sections(
         shelf, list(test.queries.values()), rec_lists, config.out_dir / "report_plots", k=10
     )  # the same sections `shelfwise report` writes for any store

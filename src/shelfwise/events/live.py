@@ -398,11 +398,15 @@ class EventConsumer:
         store: EventBackend,
         targets: Callable[[], Iterable[object]] | Sequence[object],
         config: ConsumerConfig | None = None,
+        *,
+        start_seq: int | None = None,
     ) -> None:
         self.store = store
         self.targets = targets
         self.config = config or ConsumerConfig()
         self._applied = store.offset(self.config.name) if self.config.resume else 0
+        if start_seq is not None:  # state restored from a snapshot taken at this sequence number
+            self._applied = int(start_seq)
         self._cond = threading.Condition()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -559,17 +563,19 @@ def attach_live(
     live: LiveConfig | None = None,
     consumer: ConsumerConfig | None = None,
     start: bool = True,
+    start_seq: int | None = None,
 ) -> LiveState:
     """Live popularity, co-occurrence and session state plus a consumer over ``store``.
 
     The consumer feeds the live state and every ``Updatable`` that ``targets()`` returns at each
     batch (e.g. ``shelf.updatables``: recommenders, profiles, bandits); it is started (replaying
-    the log) unless ``start`` is False.
+    the log after ``start_seq``, default 0 or the recorded offset with ``resume``) unless ``start``
+    is False.
     """
     cfg = live or LiveConfig()
     pop, co = LivePopularity(catalog, cfg), LiveCooccurrence(catalog, cfg)
     sessions = LiveSessions(catalog, item_vectors, cfg)
-    cons = EventConsumer(store, lambda: [pop, co, sessions, *targets()], consumer)
+    cons = EventConsumer(store, lambda: [pop, co, sessions, *targets()], consumer, start_seq=start_seq)
     if start:
         cons.start()
     return LiveState(pop, co, sessions, cons)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from fastapi import Depends, FastAPI, HTTPException
@@ -12,6 +13,7 @@ from shelfwise.serve.deps import check_text_params
 from shelfwise.serve.docs import add_offline_docs
 from shelfwise.serve.metrics import Metrics
 from shelfwise.serve.middleware import GuardMiddleware
+from shelfwise.serve.reload import Reloader, same_setup
 from shelfwise.serve.routes import ROUTERS
 from shelfwise.shelf import Shelf
 
@@ -26,12 +28,19 @@ NO_REPORT = (
 
 
 def create_app(
-    shelf: Shelf, *, warmup: bool = True, report: Path | None = None, config: ServeConfig | None = None
+    shelf: Shelf,
+    *,
+    warmup: bool = True,
+    report: Path | None = None,
+    config: ServeConfig | None = None,
+    prepare: Callable[[Path], Shelf] | None = None,
 ) -> FastAPI:
     """``report``: an HTML evaluation report to serve at ``/report`` (``shelfwise report`` writes one;
     without it ``/report`` answers 404 naming that command and ``serve --report``).
     ``config``: write keys, Host allow-list, byte limits, access log (default: a loopback server
-    with no key, so writes are open to this machine only, and Host must be a loopback name)."""
+    with no key, so writes are open to this machine only, and Host must be a loopback name).
+    ``prepare``: how ``POST /admin/reload`` turns a shelf folder into the serving shelf (default:
+    load it and give it this shelf's event log, exploration share and valuation report)."""
     cfg = config or ServeConfig()
     app = FastAPI(
         title=TITLE,
@@ -44,6 +53,7 @@ def create_app(
     app.state.shelf = shelf
     app.state.serve_config = cfg
     app.state.metrics = Metrics()
+    app.state.reloader = Reloader(app.state, shelf.source, prepare or same_setup(app.state))
     app.add_middleware(GuardMiddleware, config=cfg, metrics=app.state.metrics)
     if warmup:
         shelf.searcher.warmup()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from shelfwise.serve.config import ENV_API_KEY, Limits, ServeConfig, load_api_keys, parse_hosts, startup_warnings
@@ -88,13 +88,22 @@ def warn_at_startup(config: ServeConfig) -> list[str]:
     return lines
 
 
-def run_server(shelf: Shelf, config: ServeConfig, port: int, report: Path | None = None) -> None:
+def run_server(
+    shelf: Shelf,
+    config: ServeConfig,
+    port: int,
+    report: Path | None = None,
+    prepare: Callable[[Path], Shelf] | None = None,
+) -> None:
+    """Serve until stopped; SIGHUP reloads the shelf folder (as ``POST /admin/reload``)."""
     import uvicorn
 
     from shelfwise.serve.app import create_app
+    from shelfwise.serve.reload import install_sighup
 
     configure_logging(config)
     warn_at_startup(config)
-    app = create_app(shelf, report=report, config=config)
+    app = create_app(shelf, report=report, config=config, prepare=prepare)
+    install_sighup(app.state.reloader)
     print(f"serving on http://{config.bind_host}:{port}  (API docs: /docs, metrics: /metrics)")
     uvicorn.run(app, host=config.bind_host, port=port, log_level="warning", access_log=False, server_header=False)

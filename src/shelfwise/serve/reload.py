@@ -1,0 +1,141 @@
+"""Swapping a new saved shelf into a running server (``POST /admin/reload``, SIGHUP).
+
+The new shelf is loaded and warmed beside the one serving; its live consumer (when the server
+has an event log) starts from the new snapshot's offset and catches up on the log; then one
+assignment of ``app.state.shelf`` swaps it in. Every route reads ``app.state.shelf`` once per
+request, so a request is answered wholly by the old shelf or wholly by the new one: none fails.
+Events posted during the swap are committed to the shared log either way and reach the new
+shelf through its consumer. The old shelf's consumer stops after the swap; memory holds both
+shelves until then.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from shelfwise.shelf import Shelf
+
+log = logging.getLogger("shelfwise.serve")
+
+CATCH_UP_S = 30.0
+
+
+class ReloadError(RuntimeError):
+    """The reload did not happen (the server keeps serving the shelf it had); ``status`` is the
+    HTTP status that says why: 409 (none possible / one already running), 422 (bad shelf)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        self.status = status
+        super().__init__(message)
+
+
+class ReloadResult(BaseModel):
+    """What ``POST /admin/reload`` answers: the folder swapped in, how long loading, warming and
+    catching up on the event log took, its size and parts, and the log offset it started from."""
+
+    shelf: str
+    took_s: float
+    items: int
+    parts: list[str]
+    live_offset: int
+    caught_up: bool
+
+
+class Reloader:
+    """Holds the app state to swap into, the default folder, and how a folder becomes a serving
+    shelf (``prepare``: load it, apply the server's overrides, attach the event log)."""
+
+    def __init__(self, state: Any, source: Path | None, prepare: Callable[[Path], Shelf]) -> None:
+        self.state = state
+        self.source = source
+        self.prepare = prepare
+        self._lock = threading.Lock()
+
+    def reload(self, path: Path | None = None, catch_up_s: float = CATCH_UP_S) -> ReloadResult:
+        target = path or self.source
+        if target is None:
+            raise ReloadError(409, "this server was not started from a saved shelf (serve --shelf DIR): give a path")
+        if not self._lock.acquire(blocking=False):
+            raise ReloadError(409, "a reload is already in progress")
+        try:
+            return self._swap(Path(target), catch_up_s)
+        finally:
+            self._lock.release()
+
+    def _swap(self, target: Path, catch_up_s: float) -> ReloadResult:
+        t0 = time.perf_counter()
+        try:
+            new = self.prepare(target)
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            log.error("reload of %s failed, still serving the previous shelf: %s", target, e)
+            raise ReloadError(422, f"the shelf at {target} failed to load ({e}); still serving the previous one") from e
+        new.searcher.warmup()
+        offset, caught_up = 0, True
+        if new.live is not None:
+            cons = new.live.consumer
+            offset = cons.applied_seq
+            caught_up = cons.wait_for(cons.store.last_seq(), catch_up_s)
+        old: Shelf = self.state.shelf
+        self.state.shelf = new  # the swap: one reference assignment
+        self.source = target
+        if old.live is not None and old.live is not new.live:
+            old.live.consumer.stop()
+        took = time.perf_counter() - t0
+        parts = ["catalog", "searcher"] + [
+            n for n, v in (("reranker", new.searcher.reranker), ("recommender", new.recommender),
+                           ("bandit", new.bandit), ("live", new.live)) if v is not None
+        ]
+        log.warning("reloaded the shelf from %s in %.2f s (live offset %d)", target, took, offset)
+        return ReloadResult(
+            shelf=str(target), took_s=round(took, 3), items=len(new.catalog), parts=parts, live_offset=offset,
+            caught_up=caught_up,
+        )
+
+    def reload_in_background(self) -> threading.Thread:
+        """For SIGHUP: reload the default folder on a thread, logging the outcome."""
+
+        def run() -> None:
+            try:
+                self.reload()
+            except ReloadError as e:
+                log.error("SIGHUP reload: %s", e)
+
+        t = threading.Thread(target=run, name="shelf-reload", daemon=True)
+        t.start()
+        return t
+
+
+def same_setup(state: Any) -> Callable[[Path], Shelf]:
+    """The default ``prepare``: load the folder and give it what the serving shelf has from the
+    server rather than from its folder: the event log (and so live state), the exploration share
+    and the valuation report."""
+    from shelfwise.shelf import enable_live
+
+    def prepare(path: Path) -> Shelf:
+        old: Shelf = state.shelf
+        new = Shelf.load(path)
+        new.valuation_report = old.valuation_report
+        if old.live is not None:
+            share = old.bandit.config.explore_share if old.bandit is not None else 0.0
+            enable_live(new, old.live.consumer.store, explore_share=share)
+        return new
+
+    return prepare
+
+
+def install_sighup(reloader: Reloader) -> bool:
+    """Reload on SIGHUP (where the platform has it); True when installed."""
+    import signal
+
+    sighup = getattr(signal, "SIGHUP", None)
+    if sighup is None or threading.current_thread() is not threading.main_thread():
+        return False
+    signal.signal(sighup, lambda *_: reloader.reload_in_background())
+    return True

@@ -1,0 +1,148 @@
+"""Building a shelf from a catalog and a behaviour history: what ``shelfwise index``, the demo
+and the Python API share (``Shelf.build``)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+
+from shelfwise.catalog.schema import Catalog
+from shelfwise.encode.registry import load_encoder
+from shelfwise.events.schema import EventLog
+from shelfwise.index.language import ENGLISH_ONLY_ENCODERS, choose_encoder, detect_language
+from shelfwise.rank.cross import fit_cross_reranker
+from shelfwise.rank.ltr import fit_reranker
+from shelfwise.retrieve.hybrid import HybridSearcher
+
+if TYPE_CHECKING:
+    from shelfwise.eval.judgments import Judgments
+    from shelfwise.recommend.hybrid import HybridConfig
+    from shelfwise.shelf import Shelf
+
+Log = Callable[[str], None]
+RERANKERS = ("ltr", "cross")
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class ShelfConfig:
+    """How :func:`build_shelf` builds. ``encoder``: spec or ``auto`` (by the catalog's language);
+    ``multilingual``: a second encoder for Chinese queries (``auto_multilingual``: only when the main
+    encoder is English-only, as the demo does; otherwise as given, unless the main one already
+    serves Chinese); ``personal_weight``: the shopper's taste in ``/search?user=``; ``judgments`` +
+    ``reranker``: train that reranker kind on them; ``recommender``: the hybrid's config (None:
+    defaults); ``progress``: progress bars while embedding. Step timings go to ``shelf.timings``."""
+
+    encoder: str = "auto"
+    multilingual: str | None = None
+    auto_multilingual: bool = False
+    cache: Path | None = None
+    personal_weight: float = 0.1
+    judgments: Judgments | None = None
+    reranker: str = "ltr"
+    recommender: HybridConfig | None = None
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.personal_weight >= 0:
+            raise ValueError(f"personal weight must be >= 0, got {self.personal_weight}")
+        if self.reranker not in RERANKERS:
+            raise ValueError(f"reranker must be one of {RERANKERS}, got {self.reranker!r}")
+
+
+def build_search(catalog: Catalog, config: ShelfConfig, log: Log = _quiet) -> Shelf:
+    """A shelf that searches ``catalog``: encoder picked by language, BM25 + vector indexes."""
+    from shelfwise.shelf import Shelf
+
+    t0 = time.perf_counter()
+    profile = detect_language(catalog.texts())
+    choice = choose_encoder(profile, config.encoder)
+    log(f"encoder {choice.spec!r} ({choice.reason})")
+    if choice.warning:
+        log(f"warning: {choice.warning}")
+    encoder = load_encoder(choice.spec, config.cache)
+    multi_spec = config.multilingual
+    if config.auto_multilingual and choice.spec not in ENGLISH_ONLY_ENCODERS:
+        multi_spec = None
+    elif multi_spec is not None and (profile.needs_multilingual or multi_spec == choice.spec):
+        log(f"--multilingual {multi_spec}: not needed, the main encoder {choice.spec!r} already serves Chinese queries")
+        multi_spec = None
+    multi = load_encoder(multi_spec, config.cache) if multi_spec else None
+    encoder_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    log(f"building indexes with encoder {encoder.name} ...")
+    searcher = HybridSearcher.build(
+        catalog,
+        encoder,
+        progress=config.progress,
+        language=profile,
+        encoder_spec=choice.spec,
+        multilingual=multi,
+        multilingual_spec=multi_spec,
+    )
+    searcher.config = replace(searcher.config, personal_weight=config.personal_weight)
+    shelf = Shelf(catalog=catalog, searcher=searcher)
+    shelf.timings.update(encoder_load_s=encoder_s, index_build_s=time.perf_counter() - t0)
+    return shelf
+
+
+def item_counts(events: EventLog | None, n_items: int) -> npt.NDArray[np.float64] | None:
+    """Interactions per catalog row (the rerankers' popularity feature); None without events."""
+    if events is None:
+        return None
+    return np.bincount(events.item[events.item >= 0], minlength=n_items).astype(np.float64)
+
+
+def train_reranker(shelf: Shelf, config: ShelfConfig, log: Log = _quiet) -> None:
+    """Train ``config.reranker`` on ``config.judgments`` and set it on the shelf's searcher."""
+    judged = config.judgments
+    if judged is None:
+        return
+    t0 = time.perf_counter()
+    if config.reranker == "cross":
+        if shelf.events is not None:
+            log("  events: the cross-encoder does not use popularity (only the ltr reranker does)")
+        cross = fit_cross_reranker(shelf.searcher, judged.queries, judged.relevance)
+        shelf.searcher.reranker = cross
+        log(
+            f"trained the cross-encoder reranker on {cross.log.n_pairs} pairs from {cross.log.n_queries} judged"
+            f" queries in {cross.log.seconds:.0f} s; blend ({cross.blend.kind}) fitted on"
+            f" {cross.log.blend_queries} held-out queries"
+        )
+    else:
+        popularity = item_counts(shelf.events, len(shelf.catalog))
+        shelf.searcher.reranker = fit_reranker(shelf.searcher, judged.queries, judged.relevance, popularity=popularity)
+        log(f"trained the reranker on {len(judged.judged())} judged queries")
+    shelf.timings["reranker_fit_s"] = time.perf_counter() - t0
+
+
+def fit_recommendations(shelf: Shelf, events: EventLog, config: ShelfConfig, log: Log = _quiet) -> None:
+    """Fit the hybrid recommender on ``events``; it also supplies the shoppers' profiles."""
+    from shelfwise.recommend.hybrid import build_recommender
+
+    t0 = time.perf_counter()
+    log("fitting recommenders (popularity, co-occurrence, ALS, content, cross-category) ...")
+    rec = build_recommender(
+        shelf.catalog, events, shelf.searcher.item_vectors, config.recommender, encoder=shelf.searcher.encoder
+    )
+    shelf.events, shelf.recommender, shelf.user_profiles = events, rec, rec.profiles
+    shelf.timings["recommender_fit_s"] = time.perf_counter() - t0
+    log(f"recommendations from {len(events)} events")
+
+
+def build_shelf(catalog: Catalog, events: EventLog | None, config: ShelfConfig, log: Log = _quiet) -> Shelf:
+    """Search indexes, then (with ``events``) the recommender, then (with judgments) the reranker."""
+    shelf = build_search(catalog, config, log)
+    if events is not None:
+        fit_recommendations(shelf, events, config, log)
+    train_reranker(shelf, config, log)
+    return shelf

@@ -1,0 +1,220 @@
+"""Saving a :class:`~shelfwise.shelf.Shelf` as one folder and loading it back (see
+:mod:`shelfwise.snapshot.manifest` for the layout). Index folders written before shelves
+(``searcher.json`` + ``catalog.parquet`` + optional ``reranker/`` at the top) still load."""
+
+from __future__ import annotations
+
+import logging
+import time
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from shelfwise.catalog.schema import Catalog
+from shelfwise.encode.registry import load_encoder
+from shelfwise.rank.cross import CrossReranker
+from shelfwise.rank.ltr import LTRReranker
+from shelfwise.rank.saved import load_reranker
+from shelfwise.recommend.hybrid import FORMAT as REC_FORMAT
+from shelfwise.recommend.hybrid import FORMAT_VERSION as REC_VERSION
+from shelfwise.recommend.hybrid import HybridRecommender
+from shelfwise.retrieve.hybrid import FORMAT as SEARCHER_FORMAT
+from shelfwise.retrieve.hybrid import VERSION as SEARCHER_VERSION
+from shelfwise.retrieve.hybrid import HybridSearcher, read_meta
+from shelfwise.snapshot import livestate
+from shelfwise.snapshot.manifest import (
+    RERUN,
+    Manifest,
+    Part,
+    ShelfFormatError,
+    fingerprint,
+    publish,
+    read_manifest,
+    staging_dir,
+    verify,
+    write_manifest,
+)
+
+if TYPE_CHECKING:
+    from shelfwise.shelf import Shelf
+
+log = logging.getLogger(__name__)
+
+CATALOG_FORMAT, CATALOG_VERSION = "shelfwise-catalog", 1
+RERANKER_FORMAT, RERANKER_VERSION = "shelfwise-reranker", 1
+SUPPORTED: dict[str, tuple[str, int]] = {
+    "catalog": (CATALOG_FORMAT, CATALOG_VERSION),
+    "searcher": (SEARCHER_FORMAT, SEARCHER_VERSION),
+    "reranker": (RERANKER_FORMAT, RERANKER_VERSION),
+    "recommender": (REC_FORMAT, REC_VERSION),
+    "bandit": (livestate.BANDIT_FORMAT, livestate.BANDIT_VERSION),
+    "live": (livestate.LIVE_FORMAT, livestate.LIVE_VERSION),
+}
+# what a loader raises on a bad file (they name the file themselves; the part name is added)
+LOAD_ERRORS = (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile)
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """``encoder``: query encoder spec (default: the one the searcher was built with);
+    ``multilingual``: encoder of the Chinese-query vectors (default: the saved one, if any);
+    ``cache``: embedding cache file; ``checksums``: verify every file's SHA-256 (sizes are always
+    checked); ``recommender``: load the saved recommender (False when the caller refits one)."""
+
+    encoder: str | None = None
+    multilingual: str | None = None
+    cache: Path | None = None
+    checksums: bool = True
+    recommender: bool = True
+
+
+# --- save ------------------------------------------------------------------------------------
+def save_shelf(shelf: Shelf, path: str | Path) -> Manifest:
+    """Write every part of ``shelf`` into a staging folder beside ``path``, the manifest last, then
+    move it in place (a previous shelf at ``path`` is replaced whole). With a live consumer
+    attached, it is paused while the state is copied, and the event-log offset it had applied is
+    recorded, so a server loading this shelf replays only later events."""
+    final = Path(path)
+    staged = staging_dir(final)
+    cons = shelf.live.consumer if shelf.live is not None else None
+    running = cons is not None and cons.stats().running
+    try:
+        if cons is not None and running:
+            cons.stop()
+        parts = _save_parts(shelf, staged)
+        write_manifest(staged, parts)
+    except BaseException:
+        import shutil
+
+        shutil.rmtree(staged, ignore_errors=True)
+        raise
+    finally:
+        if cons is not None and running:
+            cons.start()
+    publish(staged, final)
+    return read_manifest(final, SUPPORTED)
+
+
+def _part(root: Path, name: str, kind: str, write: Callable[[Path], Any], **extra: Any) -> Part:
+    folder = root / name
+    folder.mkdir(parents=True, exist_ok=True)
+    more = write(folder)
+    fmt, version = SUPPORTED[name]
+    return Part(name, kind, fmt, version, name, fingerprint(folder), {**extra, **(more or {})})
+
+
+def _save_parts(shelf: Shelf, root: Path) -> list[Part]:
+    s, cat = shelf.searcher, shelf.catalog
+    parts = [
+        _part(root, "catalog", "parquet", lambda f: cat.save(f / "catalog.parquet"), items=len(cat)),
+        _part(root, "searcher", "hybrid", s.save, encoder=s.encoder.name, encoder_spec=s.encoder_spec),
+    ]
+    rr = s.reranker
+    if rr is not None:
+        if not isinstance(rr, LTRReranker | CrossReranker):
+            raise TypeError(f"cannot save a reranker of type {type(rr).__name__}")
+        parts.append(_part(root, "reranker", "cross" if isinstance(rr, CrossReranker) else "ltr", rr.save))
+    if shelf.recommender is not None:
+        parts.append(_part(root, "recommender", "hybrid", shelf.recommender.save))
+    if shelf.bandit is not None:
+        bandit = shelf.bandit
+        parts.append(_part(root, "bandit", "slots", lambda f: {"policy": livestate.save_bandit(bandit, f)}))
+    live = shelf.live
+    if live is not None:
+        position = livestate.log_position(live.consumer.store, live.consumer.applied_seq)
+        parts.append(_part(root, "live", "live-state", lambda f: livestate.save_live(live, f, position)))
+    return parts
+
+
+# --- load ------------------------------------------------------------------------------------
+def load_shelf(path: str | Path, options: LoadOptions | None = None) -> Shelf:
+    """The shelf saved at ``path`` (or an index folder from before shelves). Errors name the file:
+    :class:`ShelfFormatError` for a missing, corrupt or too-new manifest or file."""
+    from shelfwise.shelf import Shelf
+
+    root = Path(path)
+    opts = options or LoadOptions()
+    if not (root / "shelf.json").exists():
+        return _load_legacy(root, opts)
+    t0 = time.perf_counter()
+    m = read_manifest(root, SUPPORTED)
+    for name in m.parts:
+        verify(m, name, opts.checksums)
+    catalog = _guard(m, "catalog", lambda f: Catalog.load(f / "catalog.parquet"))
+    searcher = _guard(m, "searcher", lambda f: _searcher(f, catalog, opts))
+    if m.has("reranker"):
+        searcher.reranker = _guard(m, "reranker", lambda f: load_reranker(f, searcher))
+    shelf = Shelf(catalog=catalog, searcher=searcher)
+    if m.has("recommender") and opts.recommender:
+        rec = _guard(
+            m, "recommender", lambda f: HybridRecommender.load(f, catalog, searcher.item_vectors, searcher.encoder)
+        )
+        shelf.recommender, shelf.user_profiles = rec, rec.profiles
+    if m.has("bandit"):
+        shelf.bandit = _guard(m, "bandit", lambda f: livestate.load_bandit(f, catalog))
+    if m.has("live"):
+        shelf.saved_live = _guard(m, "live", lambda f: livestate.read_live(f, len(catalog)))
+    shelf.source = root
+    log.info("loaded shelf %s (%s) in %.2f s", root, ", ".join(m.parts), time.perf_counter() - t0)
+    return shelf
+
+
+def searcher_folder(path: str | Path) -> Path:
+    """The folder holding a shelf's search indexes (``searcher.json``): ``searcher/`` of a saved
+    shelf, the folder itself for an index folder from before shelves."""
+    root = Path(path)
+    if (root / "shelf.json").exists():
+        return read_manifest(root, SUPPORTED).folder("searcher")
+    return root
+
+
+def _guard(m: Manifest, name: str, load: Callable[[Path], Any]) -> Any:
+    folder = m.folder(name)
+    try:
+        return load(folder)
+    except ShelfFormatError:
+        raise
+    except LOAD_ERRORS as e:
+        msg = str(e)
+        where = "" if str(folder) in msg else f"{folder}: "
+        raise ShelfFormatError(m.root / "shelf.json", f"part {name!r} failed to load: {where}{msg}; {RERUN}") from e
+
+
+def _searcher(folder: Path, catalog: Catalog, opts: LoadOptions) -> HybridSearcher:
+    """The searcher in ``folder`` with its query encoder (``opts.encoder`` or the one it was built
+    with) and, when it has them, its multilingual vectors."""
+    meta = read_meta(folder)
+    multilingual = opts.multilingual or meta.get("multilingual_spec")
+    if multilingual and "multilingual_encoder" not in meta:
+        print(
+            f"warning: --multilingual {multilingual} ignored: {folder} has no multilingual vectors "
+            "(rebuild with `shelfwise index --multilingual e5`)"
+        )
+        multilingual = None
+    multi = load_encoder(multilingual, opts.cache) if multilingual else None
+    spec = opts.encoder or str(meta.get("encoder_spec", "minilm"))
+    return HybridSearcher.load(folder, catalog, load_encoder(spec, opts.cache), multilingual=multi)
+
+
+def _load_legacy(root: Path, opts: LoadOptions) -> Shelf:
+    """An index folder written before shelves: catalog, searcher and reranker at the top level."""
+    from shelfwise.shelf import Shelf
+
+    if not (root / "searcher.json").exists():
+        raise ShelfFormatError(root, f"not a shelf (no shelf.json) nor an index folder (no searcher.json); {RERUN}")
+    if not (root / "catalog.parquet").exists():
+        raise ShelfFormatError(
+            root / "catalog.parquet", "missing; build the folder with 'shelfwise index' or 'shelfwise demo'"
+        )
+    try:
+        catalog = Catalog.load(root / "catalog.parquet")
+    except LOAD_ERRORS as e:
+        raise ShelfFormatError(root / "catalog.parquet", f"unreadable ({e}); {RERUN}") from e
+    searcher = _searcher(root, catalog, opts)
+    if (root / "reranker").exists():
+        searcher.reranker = load_reranker(root / "reranker", searcher)  # kind read from its manifest
+    shelf = Shelf(catalog=catalog, searcher=searcher)
+    shelf.source = root
+    return shelf

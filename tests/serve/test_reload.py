@@ -1,0 +1,127 @@
+"""POST /admin/reload swaps a newly saved shelf in while clients keep searching: no request fails,
+events keep flowing to the new shelf, and a bad folder leaves the old shelf serving."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from _servekit import LOCAL
+from fastapi.testclient import TestClient
+
+from shelfwise.catalog import Catalog, Product
+from shelfwise.events import EventLog, EventStore
+from shelfwise.events.schema import Event
+from shelfwise.serve import create_app
+from shelfwise.serve.config import ServeConfig
+from shelfwise.shelf import Shelf, enable_live
+from shelfwise.snapshot import ShelfConfig
+
+KEY = "reload-test-key-0123456789"
+
+
+def _save(catalog: Catalog, events: list[Event], folder: Path) -> None:
+    Shelf.build(catalog, EventLog.from_events(events, catalog), ShelfConfig(encoder="hashing", progress=False)).save(
+        folder
+    )
+
+
+@pytest.fixture
+def served(tmp_path: Path, tiny_catalog: Catalog, tiny_events: list[Event]) -> tuple[TestClient, Shelf, Path]:
+    folder = tmp_path / "shelf"
+    _save(tiny_catalog, tiny_events, folder)
+    shelf = Shelf.load(folder)
+    enable_live(shelf, EventStore(tmp_path / "ev.sqlite"), explore_share=0)
+    app = create_app(shelf, warmup=False, config=ServeConfig(api_keys=(KEY,)))
+    return TestClient(app, base_url=LOCAL), shelf, folder
+
+
+def test_reload_under_load_fails_no_request(
+    served: tuple[TestClient, Shelf, Path], tiny_catalog: Catalog, tiny_events: list[Event]
+) -> None:
+    client, first, folder = served
+    auth = {"Authorization": f"Bearer {KEY}"}
+    stop = threading.Event()
+    counts = {"ok": 0, "failed": 0}
+    lock = threading.Lock()
+
+    def hammer() -> None:
+        while not stop.is_set():
+            r = client.get("/search", params={"q": "black trousers", "k": 3})
+            with lock:
+                counts["ok" if r.status_code == 200 and r.json()["items"] else "failed"] += 1
+
+    threads = [threading.Thread(target=hammer) for _ in range(4)]
+    for t in threads:
+        t.start()
+    try:
+        bigger = Catalog([*tiny_catalog.products, Product(id="p99", title="Green raincoat", category=("Coats",))])
+        for i in range(3):
+            _save(bigger if i % 2 == 0 else tiny_catalog, tiny_events, folder)  # publish a new shelf in place
+            ev = client.post("/events", json={"user_id": "u9", "type": "click", "item_id": "p1"}, headers=auth)
+            assert ev.status_code == 200
+            r = client.post("/admin/reload", headers=auth)
+            assert r.status_code == 200, r.text
+            assert r.json()["items"] == len(bigger if i % 2 == 0 else tiny_catalog) and r.json()["caught_up"]
+            assert "live" in r.json()["parts"]
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert counts["failed"] == 0 and counts["ok"] > 0
+    now: Shelf = client.app.state.shelf  # type: ignore[attr-defined]
+    assert now is not first and now.live is not None and now.live.consumer.stats().running
+    assert first.live is not None and not first.live.consumer.stats().running  # the old consumer stopped
+    assert now.live.consumer.applied_seq == 3  # every event posted across the reloads reached the new shelf
+    assert len(client.get("/search", params={"q": "raincoat"}).json()["items"]) > 0
+    now.live.consumer.stop()
+
+
+def test_reload_needs_the_key_and_a_loadable_folder(served: tuple[TestClient, Shelf, Path], tmp_path: Path) -> None:
+    client, first, _ = served
+    auth = {"Authorization": f"Bearer {KEY}"}
+    assert client.post("/admin/reload").status_code == 401
+    (tmp_path / "broken").mkdir()
+    r = client.post("/admin/reload", json={"shelf": str(tmp_path / "broken")}, headers=auth)
+    assert r.status_code == 422 and "still serving the previous one" in r.json()["detail"]
+    assert client.app.state.shelf is first  # type: ignore[attr-defined]
+    assert client.post("/admin/reload", json=["x"], headers=auth).status_code == 422
+    assert client.get("/search", params={"q": "dress"}).status_code == 200
+    assert first.live is not None
+    first.live.consumer.stop()
+
+
+def test_reload_without_a_folder_says_how(tiny_catalog: Catalog, tiny_searcher: object) -> None:
+    from shelfwise.retrieve import HybridSearcher
+
+    assert isinstance(tiny_searcher, HybridSearcher)
+    client = TestClient(create_app(Shelf(catalog=tiny_catalog, searcher=tiny_searcher), warmup=False), base_url=LOCAL)
+    r = client.post("/admin/reload")
+    assert r.status_code == 409 and "serve --shelf" in r.json()["detail"]
+
+
+def test_sighup_reloads(served: tuple[TestClient, Shelf, Path]) -> None:
+    import os
+    import signal
+    import time
+
+    from shelfwise.serve.reload import install_sighup
+
+    client, first, _ = served
+    previous = signal.getsignal(signal.SIGHUP)
+    try:
+        assert install_sighup(client.app.state.reloader)  # type: ignore[attr-defined]
+        os.kill(os.getpid(), signal.SIGHUP)
+        deadline = time.monotonic() + 20
+        while client.app.state.shelf is first and time.monotonic() < deadline:  # type: ignore[attr-defined]
+            time.sleep(0.05)
+    finally:
+        signal.signal(signal.SIGHUP, previous)
+    now: Shelf = client.app.state.shelf  # type: ignore[attr-defined]
+    assert now is not first
+    assert now.live is not None
+    now.live.consumer.stop()
+
+
+
