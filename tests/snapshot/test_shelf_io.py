@@ -153,3 +153,14 @@ def test_publish_replaces_a_shelf_whole_but_never_another_folder(built: Shelf, t
 
 def test_build_time_recorded(built: Shelf) -> None:
     assert {"index_build_s", "recommender_fit_s"} <= set(built.timings)
+
+
+def test_readers_of_the_search_part_find_it_in_either_layout(built: Shelf, tmp_path: Path) -> None:
+    from shelfwise.snapshot.io import catalog_file, searcher_folder
+
+    built.save(tmp_path / "shelf")
+    assert (searcher_folder(tmp_path / "shelf") / "searcher.json").is_file()
+    assert catalog_file(tmp_path / "shelf").is_file()
+    built.searcher.save(tmp_path / "old")
+    assert searcher_folder(tmp_path / "old") == tmp_path / "old"
+    assert catalog_file(tmp_path / "old") == tmp_path / "old" / "catalog.parquet"

@@ -23,16 +23,19 @@ _SEARCHERS: dict[tuple[str, str], HybridSearcher] = {}  # per worker process
 
 
 def load_index(index: str | Path, encoder: str | None = None) -> HybridSearcher:
-    """The searcher saved in ``index`` (with its ``catalog.parquet``), cached per process."""
+    """The searcher saved in ``index`` (a saved shelf, or an older index folder with its
+    ``catalog.parquet``), cached per process."""
     from shelfwise.catalog.schema import Catalog
     from shelfwise.retrieve.hybrid import read_meta
+    from shelfwise.snapshot.io import catalog_file, searcher_folder
 
     path = Path(index).resolve()
-    spec = encoder or str(read_meta(path).get("encoder_spec", "minilm"))
+    folder = searcher_folder(path)
+    spec = encoder or str(read_meta(folder).get("encoder_spec", "minilm"))
     key = (str(path), spec)
     if key not in _SEARCHERS:
-        catalog = Catalog.load(path / "catalog.parquet")
-        _SEARCHERS[key] = HybridSearcher.load(path, catalog, worker_encoder(spec))
+        catalog = Catalog.load(catalog_file(path))
+        _SEARCHERS[key] = HybridSearcher.load(folder, catalog, worker_encoder(spec))
     return _SEARCHERS[key]
 
 

@@ -170,6 +170,14 @@ def searcher_folder(path: str | Path) -> Path:
     return root
 
 
+def catalog_file(path: str | Path) -> Path:
+    """The catalog Parquet file of a saved shelf, or of an index folder from before shelves."""
+    root = Path(path)
+    if (root / "shelf.json").exists():
+        return read_manifest(root, SUPPORTED).folder("catalog") / "catalog.parquet"
+    return root / "catalog.parquet"
+
+
 def _guard(m: Manifest, name: str, load: Callable[[Path], Any]) -> Any:
     folder = m.folder(name)
     try:
