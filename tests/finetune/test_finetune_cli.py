@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import random
+import re
 from pathlib import Path
 
 import pytest
 
 from shelfwise.cli.main import build_parser, main
+from shelfwise.cli.train_cmd import EXIT_NOT_PUBLISHED
 
 
 def test_train_command_parses() -> None:
@@ -26,3 +29,88 @@ def test_train_without_any_pairs_is_a_clear_error(tmp_path: Path, capsys: pytest
     cat.write_text("id,title\np1,Black trousers\np2,Red dress\n")
     assert main(["train", "--catalog", str(cat)]) == 2
     assert "no training pairs" in capsys.readouterr().err
+
+
+# --- end to end on a tiny random sentence-transformers model (real save/load/gate/rebuild paths) ---
+
+COLOURS = (("red", "rojo"), ("blue", "azul"), ("green", "verde"), ("black", "negro"))
+COLOURS += (("white", "blanco"), ("yellow", "amarillo"), ("pink", "rosa"), ("grey", "gris"))
+KINDS = (("shoe", "zapato"), ("shirt", "camisa"), ("hat", "sombrero"), ("bag", "bolso"))
+KINDS += (("dress", "vestido"), ("sock", "calcetin"), ("coat", "abrigo"), ("skirt", "falda"))
+
+
+def _store(root: Path, *, learnable: bool) -> list[str]:
+    """64 made-up products "<colour> <kind>" and one judged query each: learnable = the same
+    words in Spanish (held-out queries are unseen colour/kind pairs, so word meanings must be
+    learnt), else random strings paired with random products (nothing to learn)."""
+    items = [
+        (f"i{c}{k}", f"{ce} {ke}", f"{cs} {ks}")
+        for c, (ce, cs) in enumerate(COLOURS)
+        for k, (ke, ks) in enumerate(KINDS)
+    ]
+    (root / "products.csv").write_text("id,title\n" + "".join(f"{i},{t}\n" for i, t, _ in items))
+    targets = [i for i, _, _ in items]
+    if not learnable:
+        random.Random(1).shuffle(targets)
+    queries = [q if learnable else f"zq{n} xk{n}" for n, (_, _, q) in enumerate(items)]
+    (root / "queries.csv").write_text("query_id,query\n" + "".join(f"q{n},{q}\n" for n, q in enumerate(queries)))
+    (root / "judgments.csv").write_text(
+        "query_id,item_id,grade\n" + "".join(f"q{n},{t},2\n" for n, t in enumerate(targets))
+    )
+    return [
+        "train", "--catalog", str(root / "products.csv"), "--queries", str(root / "queries.csv"),
+        "--judgments", str(root / "judgments.csv"), "--learning-rate", "0.01", "--batch-size", "16",
+        "--epochs", "30", "--max-steps", "60", "--eval-every", "3", "--patience", "2", "--threads", "1",
+        "--models", str(root / "models"), "--index-out", str(root / "index"), "--cache", str(root / "emb.sqlite"),
+    ]  # fmt: skip
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {str(f.relative_to(folder)): f.read_bytes() for f in sorted(folder.rglob("*")) if f.is_file()}
+
+
+def test_train_publishes_a_model_that_helps(tmp_path: Path, tiny_st: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from shelfwise.finetune import ModelStore
+    from shelfwise.retrieve.hybrid import read_meta
+
+    args = _store(tmp_path, learnable=True)
+    assert main([*args, "--base", str(tiny_st)]) == 0
+    cap = capsys.readouterr()
+    assert "train full" in cap.err and "step 0/" in cap.err and "validation NDCG@10" in cap.err  # progress
+    assert "embed " in cap.err  # the index rebuild's bar
+    assert "published " in cap.out and "held-out NDCG@10" in cap.out
+    mv = ModelStore(tmp_path / "models").latest()
+    assert (
+        mv is not None and mv.version == "v0001" and mv.metrics["holdout_ndcg@10"] > mv.metrics["holdout_base_ndcg@10"]
+    )
+    meta = read_meta(tmp_path / "index")
+    assert meta["encoder"] == mv.encoder_name and meta["encoder_spec"] == str(mv.path.resolve())
+    assert f"serve it with: shelfwise serve --index {tmp_path / 'index'}" in cap.out
+
+
+def test_train_refuses_a_model_that_cannot_help_then_force_publishes(
+    tmp_path: Path, tiny_st: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from shelfwise.catalog.loader import load_catalog
+    from shelfwise.encode import HashingEncoder
+    from shelfwise.finetune import ModelStore
+    from shelfwise.retrieve import HybridSearcher
+    from shelfwise.retrieve.hybrid import read_meta
+
+    args = [*_store(tmp_path, learnable=False), "--base", str(tiny_st)]
+    catalog = load_catalog(tmp_path / "products.csv").catalog
+    HybridSearcher.build(catalog, HashingEncoder(dim=64)).save(tmp_path / "index")  # the live index
+    before = _files(tmp_path / "index")
+    assert main(args) == EXIT_NOT_PUBLISHED
+    cap = capsys.readouterr()
+    assert re.search(r"not published: held-out NDCG@10 \d\.\d{4} vs base \d\.\d{4}", cap.out)
+    assert "nothing changed (no model version was written, no index rebuilt); --force publishes anyway" in cap.out
+    assert "(stopped early)" in cap.out and "stopping early" in cap.err  # validation stopped improving
+    assert _files(tmp_path / "index") == before and ModelStore(tmp_path / "models").versions() == []
+    assert not (tmp_path / "emb.sqlite").exists()  # nothing was re-embedded
+
+    assert main([*args, "--force", "--no-progress"]) == 0
+    cap = capsys.readouterr()
+    assert "(--force: the held-out gate did not pass)" in cap.out and "step 0/" in cap.out
+    mv = ModelStore(tmp_path / "models").latest()
+    assert mv is not None and read_meta(tmp_path / "index")["encoder"] == mv.encoder_name

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from shelfwise.finetune import FinetuneConfig, PairSet, fine_tune, validation_mrr
+from shelfwise.finetune import FinetuneConfig, PairSet, fine_tune, validation_metrics
 
 torch = pytest.importorskip("torch")
 
@@ -57,10 +57,38 @@ def test_training_stops_when_validation_gets_worse_and_restores_best() -> None:
     assert log.stopped_early and log.steps < 60
     assert log.steps == log.best_step + cfg.patience
     assert [h["step"] for h in log.history] == list(map(float, range(log.steps + 1)))
-    last = log.history[-1]["val_mrr"]
+    assert log.metric == "ndcg@10" and log.base_val == log.history[0]["val_ndcg@10"]
+    last = log.history[-1]["val_ndcg@10"]
     assert last < log.best_val
     # the best weights, not the last ones, are in the returned model
-    assert validation_mrr(tm.model, val) == pytest.approx(log.best_val)
-    assert validation_mrr(tm.model, val) != pytest.approx(last)
+    assert validation_metrics(tm.model, val)["ndcg@10"] == pytest.approx(log.best_val)
+    assert validation_metrics(tm.model, val)["ndcg@10"] != pytest.approx(last)
     # nothing beat the untrained weights here, so they are what comes back
     assert log.best_step == 0 and torch.equal(tm.model.emb.weight, base.emb.weight)
+
+
+def test_progress_bar_and_one_line_per_validation(capsys: pytest.CaptureFixture[str]) -> None:
+    torch.set_num_threads(1)
+    n = 8
+    train = PairSet(tuple(f"query{i}" for i in range(n)), tuple(f"item{i}" for i in range(n)), "train")
+    cfg = FinetuneConfig(batch_size=4, epochs=10, max_steps=6, eval_every=2, learning_rate=0.1, patience=10)
+    tm = fine_tune(_BagModel(), train, train, cfg, progress=True)
+    err = capsys.readouterr().err
+    assert "train full" in err and "6/6" in err  # the tqdm bar reached the last step
+    assert "step 0/6 (untrained): validation NDCG@10" in err and "validating every 2 steps" in err
+    for step in (2, 4, 6):
+        assert f"step {step}/6: loss " in err
+    assert "validation NDCG@10" in err and "recall@10" in err and "MRR" in err
+    assert [h["step"] for h in tm.log.history] == [0.0, 2.0, 4.0, 6.0] and not tm.log.stopped_early
+    lines: list[str] = []
+    fine_tune(_BagModel(), train, train, cfg, say=lines.append)
+    assert len(lines) == 4 and "train full" not in capsys.readouterr().err  # no bar without progress
+
+
+def test_automatic_eval_interval() -> None:
+    assert FinetuneConfig().eval_interval(40) == 4
+    assert FinetuneConfig().eval_interval(5) == 1
+    assert FinetuneConfig().eval_interval(10_000) == 50
+    assert FinetuneConfig(eval_every=7).eval_interval(40) == 7
+    with pytest.raises(ValueError, match="metric"):
+        FinetuneConfig(metric="auc")

@@ -70,3 +70,16 @@ def test_mine_pairs_and_config_validation(tiny_catalog: Catalog, tiny_log: Event
         FinetuneConfig(mode="half")
     with pytest.raises(ValueError):
         FinetuneConfig(batch_size=1)
+
+
+def test_mine_pairs_holds_out_anchors_seen_by_neither_training_nor_validation(tiny_catalog: Catalog) -> None:
+    j = Judgments({f"q{i}": f"query {i}" for i in range(40)}, {f"q{i}": {"p1": 2.0, "p2": 2.0} for i in range(40)})
+    data = mine_pairs(tiny_catalog, j, None)
+    tr, va, ho = (set(p.anchors) for p in (data.train, data.val, data.holdout))
+    assert (len(tr), len(va), len(ho)) == (28, 6, 6)
+    assert not (tr & va or tr & ho or va & ho)
+    assert len(data.holdout) == 12  # both positives of a held-out query stay together
+    assert "held out 12 pairs / 6 anchors" in data.describe()
+    assert len(mine_pairs(tiny_catalog, j, None, holdout_fraction=0.0).holdout) == 0
+    with pytest.raises(ValueError, match="together < 1"):
+        mine_pairs(tiny_catalog, j, None, val_fraction=0.5, holdout_fraction=0.5)

@@ -1,4 +1,6 @@
-"""``shelfwise train``: fine-tune the bi-encoder on the store's data, version it, rebuild the index."""
+"""``shelfwise train``: fine-tune the bi-encoder on the store's data with progress and early
+stopping, publish it (a new model version, then an atomic index rebuild) only if it beats the base
+model on held-out pairs; otherwise say so, change nothing and exit with :data:`EXIT_NOT_PUBLISHED`."""
 
 from __future__ import annotations
 
@@ -6,6 +8,10 @@ import argparse
 from pathlib import Path
 
 from shelfwise.cli.common import load_catalog_arg, load_event_log
+from shelfwise.finetune.gate import DEFAULT_MIN_GAIN
+from shelfwise.finetune.metrics import LABELS
+
+EXIT_NOT_PUBLISHED = 3  # trained, but the held-out gate refused the model: nothing was changed
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -24,16 +30,28 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--max-seq-length", type=int, default=64)
     p.add_argument("--learning-rate", type=float, default=None, help="default 5e-5 (full) / 5e-4 (lora)")
-    p.add_argument("--eval-every", type=int, default=50)
-    p.add_argument("--patience", type=int, default=3)
+    p.add_argument("--eval-every", type=int, default=None, help="steps between validations (default: ~10 per run)")
+    p.add_argument("--patience", type=int, default=3, help="validations without gain before stopping early")
+    p.add_argument(
+        "--min-gain",
+        type=float,
+        default=DEFAULT_MIN_GAIN,
+        help=f"publish only if held-out NDCG@10 beats the base model by more than this (default {DEFAULT_MIN_GAIN})",
+    )
+    p.add_argument("--force", action="store_true", help="publish (and rebuild the index) even if the gate refuses")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars (the per-validation lines stay)")
     p.add_argument("--models", type=Path, default=Path(".shelfwise/models"), help="versioned model store")
-    p.add_argument("--index-out", type=Path, default=None, help="rebuild and save the search index here")
+    p.add_argument("--index-out", type=Path, default=None, help="rebuild the search index here (atomically)")
+    p.add_argument(
+        "--cache", type=Path, default=Path(".shelfwise/cache/embeddings.sqlite"), help="embedding cache file"
+    )
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from shelfwise.eval.judgments import attribute_judgments, load_judgments
-    from shelfwise.finetune import FinetuneConfig, ModelStore, mine_pairs, rebuild_index, train_and_save
+    from shelfwise.finetune import FinetuneConfig, ModelStore, mine_pairs, rebuild_index, train_and_publish
 
     catalog = load_catalog_arg(args).catalog
     judgments = None
@@ -56,18 +74,38 @@ def run(args: argparse.Namespace) -> int:
         max_seq_length=args.max_seq_length,
         eval_every=args.eval_every,
         patience=args.patience,
+        threads=args.threads,
     )
-    print(f"training pairs: {len(data.train)} ({data.train.source}); validation pairs: {len(data.val)}")
+    print(data.describe(), flush=True)
     store = ModelStore(args.models)
-    mv, trained = train_and_save(catalog, data, store, base=args.base, config=cfg)
-    lg = trained.log
-    print(
-        f"saved {mv.path} ({mv.encoder_name}): {lg.steps} steps in {lg.seconds:.0f}s, "
-        f"best step {lg.best_step}, val MRR {lg.history[0]['val_mrr']:.4f} -> {lg.best_val:.4f}"
-        + (" (stopped early)" if lg.stopped_early else "")
+    bar = not args.no_progress
+    out = train_and_publish(
+        catalog,
+        data,
+        store,
+        base=args.base,
+        config=cfg,
+        min_gain=args.min_gain,
+        force=args.force,
+        progress=bar,
+        say=None if bar else print,
     )
+    lg = out.trained.log
+    print(
+        f"trained {lg.steps} steps in {lg.seconds:.0f}s, best step {lg.best_step}: validation {LABELS[lg.metric]} "
+        f"{lg.base_val:.4f} -> {lg.best_val:.4f}" + (" (stopped early)" if lg.stopped_early else "")
+    )
+    if out.version is None:
+        current = store.latest()
+        model = f"the model store stays at {current.version}" if current else "no model version was written"
+        print(f"not published: {out.gate.summary()}")
+        print(f"nothing changed ({model}, no index rebuilt); --force publishes anyway")
+        return EXIT_NOT_PUBLISHED
+    mv = out.version
+    forced = " (--force: the held-out gate did not pass)" if out.forced else ""
+    print(f"published {mv.path} ({mv.encoder_name}){forced}: {out.gate.summary()}")
     if args.index_out:
-        rebuild_index(catalog, store, args.index_out, mv.version)
+        rebuild_index(catalog, store, args.index_out, mv.version, cache=args.cache, progress=not args.no_progress)
         print(f"rebuilt the search index with {mv.version} into {args.index_out}")
-        print(f"serve it with: shelfwise serve --index {args.index_out} --encoder {mv.path}")
+        print(f"serve it with: shelfwise serve --index {args.index_out}")
     return 0

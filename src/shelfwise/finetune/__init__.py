@@ -1,24 +1,42 @@
-"""Finetune stage: learn from the store's data (pairs, contrastive trainer, LoRA, versions, replay)."""
+"""Finetune stage: learn from the store's data (pairs, contrastive trainer, LoRA, held-out publish
+gate, versions, replay, atomic index rebuild)."""
 
 from shelfwise.finetune.artifacts import ModelStore, ModelVersion
 from shelfwise.finetune.config import FinetuneConfig
 from shelfwise.finetune.continual import ReplayConfig, continual_update, replay_mix
+from shelfwise.finetune.gate import DEFAULT_MIN_GAIN, GateReport, holdout_gate
+from shelfwise.finetune.metrics import validation_metrics, validation_mrr
 from shelfwise.finetune.pairs import PairSet, copurchase_pairs, pairs_from_events, pairs_from_judgments
-from shelfwise.finetune.pipeline import TrainingData, mine_pairs, rebuild_index, resolve_base, train_and_save
-from shelfwise.finetune.trainer import TrainedModel, TrainLog, fine_tune, info_nce, load_st, validation_mrr
+from shelfwise.finetune.pipeline import (
+    TrainingData,
+    TrainOutcome,
+    mine_pairs,
+    rebuild_index,
+    resolve_base,
+    train_and_publish,
+)
+from shelfwise.finetune.rebuild import EmbedStats, build_index_atomically, embed_catalog
+from shelfwise.finetune.trainer import TrainedModel, TrainLog, fine_tune, info_nce, load_st
 
 __all__ = [
+    "DEFAULT_MIN_GAIN",
+    "EmbedStats",
     "FinetuneConfig",
+    "GateReport",
     "ModelStore",
     "ModelVersion",
     "PairSet",
     "ReplayConfig",
     "TrainLog",
+    "TrainOutcome",
     "TrainedModel",
     "TrainingData",
+    "build_index_atomically",
     "continual_update",
     "copurchase_pairs",
+    "embed_catalog",
     "fine_tune",
+    "holdout_gate",
     "info_nce",
     "load_st",
     "mine_pairs",
@@ -27,6 +45,7 @@ __all__ = [
     "rebuild_index",
     "replay_mix",
     "resolve_base",
-    "train_and_save",
+    "train_and_publish",
+    "validation_metrics",
     "validation_mrr",
 ]

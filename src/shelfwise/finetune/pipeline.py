@@ -1,8 +1,10 @@
-"""End to end: mine pairs from a store's data, fine-tune, version the model, rebuild the index."""
+"""End to end: mine pairs from a store's data, fine-tune, gate on held-out pairs, version the
+model, rebuild the index."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from shelfwise.catalog.schema import Catalog
@@ -10,8 +12,10 @@ from shelfwise.eval.judgments import Judgments
 from shelfwise.events.schema import EventLog
 from shelfwise.finetune.artifacts import ModelStore, ModelVersion
 from shelfwise.finetune.config import FinetuneConfig
+from shelfwise.finetune.gate import DEFAULT_MIN_GAIN, GateReport, holdout_gate
 from shelfwise.finetune.pairs import PairSet, copurchase_pairs, pairs_from_events, pairs_from_judgments
-from shelfwise.finetune.trainer import TrainedModel, fine_tune
+from shelfwise.finetune.rebuild import build_index_atomically
+from shelfwise.finetune.trainer import TrainedModel, fine_tune, load_st
 from shelfwise.retrieve.hybrid import HybridSearcher
 
 
@@ -33,8 +37,18 @@ def resolve_base(base: str) -> Path:
 
 @dataclass(frozen=True)
 class TrainingData:
+    """Pairs split by anchor: ``train`` is learnt, ``val`` picks the step (early stopping), and
+    ``holdout``, seen by neither, decides whether the result is published."""
+
     train: PairSet
     val: PairSet
+    holdout: PairSet = field(default_factory=lambda: PairSet((), ()))
+
+    def describe(self) -> str:
+        def n(p: PairSet) -> str:
+            return f"{len(p)} pairs / {len(set(p.anchors))} anchors"
+
+        return f"training {n(self.train)} ({self.train.source}); validation {n(self.val)}; held out {n(self.holdout)}"
 
 
 def mine_pairs(
@@ -42,11 +56,14 @@ def mine_pairs(
     judgments: Judgments | None = None,
     log: EventLog | None = None,
     *,
-    val_fraction: float = 0.2,
+    val_fraction: float = 0.15,
+    holdout_fraction: float = 0.15,
     max_copurchase: int | None = 10_000,
     seed: int = 0,
 ) -> TrainingData:
-    """Every available pair source, split by anchor into train / validation."""
+    """Every available pair source, each split by anchor into train / validation / holdout."""
+    if val_fraction <= 0 or holdout_fraction < 0 or val_fraction + holdout_fraction >= 1:
+        raise ValueError("val_fraction > 0, holdout_fraction >= 0, and together < 1")
     sets: list[PairSet] = []
     if judgments is not None:
         sets.append(pairs_from_judgments(judgments, catalog))
@@ -59,14 +76,36 @@ def mine_pairs(
             sets.append(c)
     if not sets or sum(len(s) for s in sets) < 4:
         raise ValueError("no training pairs: give judgments or events with queries / co-purchases")
-    train, val = PairSet((), ()), PairSet((), ())
+    empty = PairSet((), ())
+    train, val, hold = empty, empty, empty
     for s in sets:
-        a, b = s.split(1.0 - val_fraction, seed)
-        train, val = train + a, val + b
-    return TrainingData(train, val)
+        a, rest = s.split(1.0 - val_fraction - holdout_fraction, seed)
+        b, c = rest.split(val_fraction / (val_fraction + holdout_fraction), seed) if holdout_fraction else (rest, empty)
+        train, val, hold = train + a, val + b, hold + c
+    return TrainingData(train, val, hold)
 
 
-def train_and_save(
+def _distractors(catalog: Catalog, n: int) -> list[str]:
+    texts = catalog.texts()
+    return texts[:: max(len(texts) // max(n, 1), 1)][:n]
+
+
+@dataclass(frozen=True)
+class TrainOutcome:
+    """What ``train`` did: the model, its held-out comparison, the version written (None when
+    the gate refused it), and whether ``force`` overrode the gate."""
+
+    trained: TrainedModel
+    gate: GateReport
+    version: ModelVersion | None
+    forced: bool = False
+
+    @property
+    def published(self) -> bool:
+        return self.version is not None
+
+
+def train_and_publish(
     catalog: Catalog,
     data: TrainingData,
     store: ModelStore,
@@ -74,24 +113,49 @@ def train_and_save(
     base: str = "minilm",
     config: FinetuneConfig | None = None,
     n_distractors: int = 1000,
-) -> tuple[ModelVersion, TrainedModel]:
-    texts = catalog.texts()
-    step = max(len(texts) // max(n_distractors, 1), 1)
+    min_gain: float = DEFAULT_MIN_GAIN,
+    force: bool = False,
+    progress: bool = False,
+    say: Callable[[str], None] | None = None,
+) -> TrainOutcome:
+    """Fine-tune ``base``, compare it with ``base`` on the holdout, and save a new version in
+    ``store`` only if it gains more than ``min_gain`` NDCG@10 there (or ``force``)."""
+    distractors = _distractors(catalog, n_distractors)
+    base_model = load_st(resolve_base(base))
     trained = fine_tune(
-        resolve_base(base), data.train, data.val, config, distractors=texts[::step][:n_distractors], base_name=base
+        base_model, data.train, data.val, config, distractors=distractors, base_name=base, progress=progress, say=say
     )
-    metrics = {"val_mrr": trained.log.best_val, "best_step": float(trained.log.best_step)}
+    gate = holdout_gate(base_model, trained.model, data.holdout, distractors, min_gain=min_gain)
+    if not (gate.passed or force):
+        return TrainOutcome(trained, gate, None)
+    lg = trained.log
+    metrics = {f"val_{lg.metric}": lg.best_val, "best_step": float(lg.best_step)} | gate.to_json()
     sources = tuple(sorted(set(data.train.source.split("+"))))
     mv = store.save(trained, n_train=len(data.train), sources=sources, metrics=metrics)
-    return mv, trained
+    return TrainOutcome(trained, gate, mv, forced=not gate.passed)
 
 
-def rebuild_index(catalog: Catalog, store: ModelStore, out: str | Path, version: str | None = None) -> HybridSearcher:
-    """Re-embed the catalog with a stored model version and save the search indexes to ``out``,
-    with ``catalog.parquet`` beside them as ``shelfwise index`` writes it, so ``shelfwise serve
-    --index <out> --encoder <model folder>`` (and eval) can load it: the index records the
-    version's encoder name, which ``load_encoder(<model folder>)`` reproduces."""
-    searcher = HybridSearcher.build(catalog, store.encoder(version))
-    searcher.save(out)
-    catalog.save(Path(out) / "catalog.parquet")
+def rebuild_index(
+    catalog: Catalog,
+    store: ModelStore,
+    out: str | Path,
+    version: str | None = None,
+    *,
+    cache: str | Path | None = None,
+    progress: bool = False,
+    say: Callable[[str], None] = print,
+) -> HybridSearcher:
+    """Re-embed the catalog with a stored model version and replace the index at ``out``
+    atomically (:func:`~shelfwise.finetune.rebuild.build_index_atomically`), ``catalog.parquet``
+    beside it as ``shelfwise index`` writes it. The index records the version's encoder name and
+    its folder as the encoder spec, so ``shelfwise serve --index <out>`` reloads that model.
+    With ``cache`` (an embedding-cache file), vectors already embedded by this version are reused."""
+    mv = store.get(version) if version else store.latest()
+    if mv is None:
+        raise KeyError(f"{store.root}: no model versions yet")
+    encoder = store.encoder(mv.version)
+    spec = str(mv.path.resolve())
+    searcher, _ = build_index_atomically(
+        catalog, encoder, out, encoder_spec=spec, cache=cache, progress=progress, say=say
+    )
     return searcher

@@ -8,8 +8,9 @@ masked so they are not counted as negatives. LoRA after Hu et al., 2021, "LoRA: 
 Adaptation of Large Language Models" (via ``peft``), merged into the weights after training.
 
 The loop is written here in plain torch: AdamW, linear warm-up then linear decay, validation every
-``eval_every`` steps (MRR of the true positive among all validation positives plus distractors),
-early stopping with the best weights restored.
+``eval_every`` steps (NDCG@10 / recall@10 / MRR of the true positives among all validation positives
+plus distractors, :mod:`shelfwise.finetune.metrics`), early stopping with the best weights restored,
+and an optional progress bar with the current loss and validation score.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from __future__ import annotations
 import copy
 import math
 import random
+import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,7 @@ import numpy as np
 
 from shelfwise.errors import MissingExtraError
 from shelfwise.finetune.config import FinetuneConfig
+from shelfwise.finetune.metrics import LABELS, validation_metrics
 from shelfwise.finetune.pairs import PairSet
 
 LORA_TARGETS = ("query", "key", "value", "dense")
@@ -34,7 +37,8 @@ LORA_TARGETS = ("query", "key", "value", "dense")
 
 @dataclass
 class TrainLog:
-    """What happened: per-evaluation history, the step whose weights were kept, timings."""
+    """What happened: per-evaluation history (``val_ndcg@10``, ``val_recall@10``, ``val_mrr``), the
+    step whose weights were kept, its score on ``metric``, timings."""
 
     history: list[dict[str, float]] = field(default_factory=list)
     best_step: int = 0
@@ -43,6 +47,13 @@ class TrainLog:
     seconds: float = 0.0
     stopped_early: bool = False
     trainable_params: int = 0
+    metric: str = "ndcg@10"
+    eval_every: int = 0
+
+    @property
+    def base_val(self) -> float:
+        """The untrained model's validation score on ``metric`` (step 0)."""
+        return self.history[0][f"val_{self.metric}"] if self.history else float("nan")
 
 
 @dataclass
@@ -73,34 +84,6 @@ def load_st(path: str | Path) -> Any:
     except ImportError as exc:
         raise MissingExtraError("sentence-transformers", "lm") from exc
     return SentenceTransformer(str(path), device="cpu", local_files_only=True)
-
-
-def validation_mrr(
-    model: Any, val: PairSet, distractors: Sequence[str] = (), *, batch_size: int = 64, max_anchors: int = 500
-) -> float:
-    """Mean reciprocal rank of each anchor's positive among all distinct validation positives
-    plus ``distractors`` (any candidate text equal to the anchor's own positive counts as a hit)."""
-    if len(val) == 0:
-        return float("nan")
-    sub = val.sample(max_anchors, seed=0) if len(val) > max_anchors else val
-    cands = list(dict.fromkeys(list(val.positives) + list(distractors)))
-    pos_of = {t: i for i, t in enumerate(cands)}
-    anchors = list(dict.fromkeys(sub.anchors))
-    gold: dict[str, set[int]] = {a: set() for a in anchors}
-    for a, p in zip(val.anchors, val.positives, strict=True):
-        if a in gold:
-            gold[a].add(pos_of[p])
-    enc = {"batch_size": batch_size, "normalize_embeddings": True, "convert_to_numpy": True}
-    c = model.encode(cands, **enc)
-    q = model.encode(anchors, **enc)
-    sims = q @ c.T
-    rr = []
-    for i, a in enumerate(anchors):
-        g = sorted(gold[a])
-        best = sims[i, g].max()
-        rank = int((sims[i] > best).sum()) + 1
-        rr.append(1.0 / rank)
-    return float(np.mean(rr))
 
 
 def _attach_lora(model: Any, cfg: FinetuneConfig) -> Any:
@@ -151,8 +134,13 @@ def fine_tune(
     *,
     distractors: Sequence[str] = (),
     base_name: str | None = None,
+    progress: bool = False,
+    say: Callable[[str], None] | None = None,
 ) -> TrainedModel:
-    """Fine-tune ``base`` (a sentence-transformers folder, or a loaded model, which is copied)."""
+    """Fine-tune ``base`` (a sentence-transformers folder, or a loaded model, which is copied).
+
+    ``progress``: a tqdm bar over the steps (loss, best validation score) on stderr. One line per
+    validation goes to ``say``, or above the bar when only ``progress`` is given."""
     cfg = config or FinetuneConfig()
     torch = _torch()
     if len(train) < 2:
@@ -168,30 +156,34 @@ def fine_tune(
     peft_model = _attach_lora(model, cfg) if cfg.mode == "lora" else None
     trainable = peft_model.parameters() if peft_model is not None else model.parameters()
     params = [p for p in trainable if p.requires_grad]
-    log = TrainLog(trainable_params=int(sum(p.numel() for p in params)))
     steps_per_epoch = max(len(_batches(len(train), cfg.batch_size, random.Random(0))), 1)
     total = math.ceil(cfg.epochs * steps_per_epoch)
     if cfg.max_steps is not None:
         total = min(total, cfg.max_steps)
+    every = cfg.eval_interval(total)
+    log = TrainLog(trainable_params=int(sum(p.numel() for p in params)), metric=cfg.metric, eval_every=every)
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     warm = max(int(cfg.warmup_fraction * total), 1)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(total - warm, 1)))
     )
+    bar = _bar(total, cfg, progress)
+    tell = say or (lambda line: bar.write(line, file=sys.stderr) if progress else None)
 
-    def evaluate() -> float:
+    def evaluate(step: int, loss: float) -> float:
         model.eval()
         with torch.no_grad():
-            v = validation_mrr(model, val, distractors) if val is not None and len(val) else float("nan")
+            scores = validation_metrics(model, val if val is not None else PairSet((), ()), distractors)
         model.train()
-        return v
+        log.history.append({"step": float(step), "loss": loss} | {f"val_{m}": v for m, v in scores.items()})
+        return scores[cfg.metric]
 
     def snapshot() -> dict[str, Any]:
         return {k: t.detach().clone() for k, t in model.state_dict().items()}
 
-    best = evaluate()
+    best = evaluate(0, float("nan"))
     best_state: dict[str, Any] | None = None if math.isnan(best) else snapshot()
-    log.history.append({"step": 0.0, "loss": float("nan"), "val_mrr": best})
+    tell(f"step 0/{total} (untrained): validation {LABELS[cfg.metric]} {best:.4f}; validating every {every} steps")
     bad = 0
     t0 = time.perf_counter()
     step = 0
@@ -205,19 +197,23 @@ def fine_tune(
             opt.step()
             sched.step()
             step += 1
-            if step % cfg.eval_every == 0 or step == total:
-                v = evaluate()
-                log.history.append({"step": float(step), "loss": float(loss.item()), "val_mrr": v})
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss.item():.3f}", best=f"{best:.4f}", refresh=False)
+            if step % every == 0 or step == total:
+                v = evaluate(step, float(loss.item()))
                 if math.isnan(v) or math.isnan(best) or v > best:
                     best, bad, log.best_step = v, 0, step
                     best_state = snapshot() if not math.isnan(v) else None
                 else:
                     bad += 1
-                    if bad >= cfg.patience:
-                        log.stopped_early = True
-                        break
+                    log.stopped_early = bad >= cfg.patience
+                bar.set_postfix(loss=f"{loss.item():.3f}", best=f"{best:.4f}")
+                tell(_eval_line(step, total, float(loss.item()), log, bad, cfg.patience))
+                if log.stopped_early:
+                    break
             if step >= total:
                 break
+    bar.close()
     if best_state is not None:  # best validated weights (the base model itself if nothing improved)
         model.load_state_dict(best_state)
     log.steps, log.seconds, log.best_val = step, time.perf_counter() - t0, best
@@ -226,3 +222,21 @@ def fine_tune(
     model.max_seq_length = saved_len
     model.eval()
     return TrainedModel(model, cfg, log, name)
+
+
+def _bar(total: int, cfg: FinetuneConfig, progress: bool) -> Any:
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=f"train {cfg.mode}", unit="step", disable=not progress, dynamic_ncols=True)
+
+
+def _eval_line(step: int, total: int, loss: float, log: TrainLog, bad: int, patience: int) -> str:
+    h = log.history[-1]
+    line = (
+        f"step {step}/{total}: loss {loss:.4f}, validation NDCG@10 {h['val_ndcg@10']:.4f}, "
+        f"recall@10 {h['val_recall@10']:.4f}, MRR {h['val_mrr']:.4f}"
+    )
+    if bad == 0:
+        return line + " (new best)"
+    line += f" (no gain over step {log.best_step}: {bad}/{patience})"
+    return line + (", stopping early" if log.stopped_early else "")
