@@ -54,7 +54,7 @@ def test_split_aligns_boundaries() -> None:
     assert split(0, 2) == [] and split(3, 8) == [(0, 1), (1, 2), (2, 3)]
 
 
-@pytest.mark.parametrize("spec", ["hashing", "static-minilm"])
+@pytest.mark.parametrize("spec", ["hashing", "static-minilm", "minilm-onnx"])
 def test_embedding_matches_in_process(client: Any, catalog: Catalog, spec: str) -> None:
     texts = catalog.texts()
     want = load_encoder(spec).encode(texts, batch_size=16)

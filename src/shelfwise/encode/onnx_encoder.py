@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from shelfwise.encode.base import Matrix
 from shelfwise.errors import MissingExtraError
@@ -189,17 +190,31 @@ class OnnxEncoder:
                 self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="shelfwise-onnx")
             return self._pool
 
+    def _token_ids(self, texts: Sequence[str]) -> list[list[int]]:
+        prefix = self._prefixes.get(self.role or "", "")
+        return [e.ids for e in self._tok.encode_batch([prefix + t for t in texts])]
+
+    def _chunks(self, ids: list[list[int]], batch_size: int) -> list[npt.NDArray[np.intp]]:
+        if len(ids) <= self.chunk:  # a query (or a few): one run
+            return [np.arange(len(ids))]
+        order = np.argsort([len(x) for x in ids], kind="stable")
+        step = max(1, min(self.chunk, batch_size))
+        return [order[i : i + step] for i in range(0, len(order), step)]
+
+    def batch_plan(self, texts: Sequence[str], *, batch_size: int = 64) -> list[npt.NDArray[np.intp]]:
+        """The row groups :meth:`encode` runs through the graph together. A row's vector depends on
+        its group (padding width; int8 activation ranges are per run), so work split elsewhere
+        (``shelfwise.distributed``) keeps each group whole and encodes it alone to get the same
+        vectors; a group is at most ``chunk`` rows, which ``encode`` runs as one."""
+        return self._chunks(self._token_ids(texts), batch_size) if texts else []
+
     def encode(self, texts: Sequence[str], *, batch_size: int = 64, progress: bool = False) -> Matrix:
         if not texts:
             return np.zeros((0, self._dim), dtype=np.float32)
-        prefix = self._prefixes.get(self.role or "", "")
-        encs = self._tok.encode_batch([prefix + t for t in texts])
-        ids: list[list[int]] = [e.ids for e in encs]
+        ids = self._token_ids(texts)
         if len(ids) <= self.chunk:  # a query (or a few): one run in the caller's thread
             return self._run(ids)
-        order = np.argsort([len(x) for x in ids], kind="stable")
-        step = max(1, min(self.chunk, batch_size))
-        chunks = [order[i : i + step] for i in range(0, len(order), step)]
+        chunks = self._chunks(ids, batch_size)
         out = np.zeros((len(ids), self._dim), dtype=np.float32)
         bar = None
         if progress:
