@@ -1,6 +1,7 @@
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from shelfwise.encode import l2_normalise
 from shelfwise.index import VectorIndex, VectorIndexConfig
@@ -33,3 +34,96 @@ def test_hnsw_recall_filter_and_roundtrip(tmp_path: Path) -> None:
     hnsw.save(tmp_path / "v")
     again = VectorIndex.load(tmp_path / "v")
     assert again.kind == "hnsw" and again.search(v[3], 5).ids.tolist() == hnsw.search(v[3], 5).ids.tolist()
+
+
+def _exact(v: np.ndarray, q: np.ndarray, k: int, mask: np.ndarray | None = None) -> list[int]:
+    s = v @ q
+    if mask is not None:
+        s = np.where(mask, s, -np.inf)
+    return [int(i) for i in np.argsort(-s, kind="stable")[:k] if np.isfinite(s[i])]
+
+
+@pytest.mark.parametrize("kind", ["flat", "hnsw"])
+@pytest.mark.parametrize("storage", ["fp32", "fp16", "sq8"])
+def test_storage_roundtrip_one_copy(tmp_path: Path, kind: str, storage: str) -> None:
+    v = _data(800, 32)
+    idx = VectorIndex(VectorIndexConfig(kind=kind, storage=storage)).fit(v)
+    assert idx.kind == kind and idx.storage == storage and len(idx) == 800 and idx.dim == 32
+    tol = {"fp32": 1e-6, "fp16": 2e-3, "sq8": 3e-2}[storage]
+    rows = idx.rows(np.array([0, 5, 799]))
+    assert rows.dtype == np.float32 and np.abs(rows - v[[0, 5, 799]]).max() < tol
+    assert np.abs(idx.scores(v[3]) - v @ v[3]).max() < tol * 4
+    if kind == "hnsw" or storage != "fp32":  # the vectors live once, inside faiss
+        assert idx._vecs.size == 0
+    idx.save(tmp_path / "v")
+    again = VectorIndex.load(tmp_path / "v")
+    assert (again.kind, again.storage, len(again), again.dim) == (kind, storage, 800, 32)
+    assert np.array_equal(again.rows(np.arange(800)), idx.rows(np.arange(800)))
+    for i in (3, 50, 400):
+        assert again.search(v[i], 10).ids.tolist() == idx.search(v[i], 10).ids.tolist()
+    assert np.abs(again.vectors - v).max() < tol
+
+
+def test_auto_storage_rule() -> None:
+    cfg = VectorIndexConfig(hnsw_min_items=100, compact_min_items=300)
+    assert (VectorIndex(cfg).fit(_data(50)).kind, VectorIndex(cfg).fit(_data(50)).storage) == ("flat", "fp32")
+    mid = VectorIndex(cfg).fit(_data(200))
+    assert (mid.kind, mid.storage) == ("hnsw", "fp32")
+    big = VectorIndex(cfg).fit(_data(400))
+    assert (big.kind, big.storage) == ("hnsw", "sq8")
+    assert big.nbytes == 400 * 16
+
+
+@pytest.mark.parametrize("storage", ["fp32", "sq8"])
+@pytest.mark.parametrize("exact_filter_max", [0, 10_000])  # 0: every filter goes through the faiss bitmap
+def test_filtered_search_matches_exact(storage: str, exact_filter_max: int) -> None:
+    v = _data(2000, 24)
+    rng = np.random.default_rng(1)
+    cfg = VectorIndexConfig(kind="hnsw", storage=storage, exact_filter_max=exact_filter_max, ef_search=256)
+    idx = VectorIndex(cfg).fit(v)
+    ref = v if storage == "fp32" else idx.rows(np.arange(len(v)))
+    for share in (0.5, 0.05, 0.002):
+        mask = rng.random(len(v)) < share
+        hits = total = 0
+        for qi in rng.choice(len(v), 20, replace=False):
+            got = idx.search(v[qi], 10, mask)
+            want = _exact(ref, v[qi], 10, mask)
+            assert all(mask[i] for i in got.ids)  # never a row outside the filter
+            assert len(got) == min(10, int(mask.sum()))
+            hits += len(set(got.ids.tolist()) & set(want))
+            total += len(want)
+            if exact_filter_max and mask.sum() <= exact_filter_max:
+                assert got.ids.tolist() == want
+        assert hits / total >= 0.95
+    empty = np.zeros(len(v), dtype=bool)
+    assert len(idx.search(v[0], 10, empty)) == 0
+
+
+def test_filter_work_is_cached_per_mask() -> None:
+    v = _data(1000, 16)
+    idx = VectorIndex(VectorIndexConfig(kind="hnsw", exact_filter_max=0)).fit(v)
+    mask = np.zeros(len(v), dtype=bool)
+    mask[::2] = True
+    idx.search(v[0], 5, mask)
+    first = idx._allowed[id(mask)]
+    idx.search(v[1], 5, mask)
+    assert idx._allowed[id(mask)] is first and first.selector is not None and first.count == 500
+
+
+def test_legacy_folder_with_npy_and_hnsw_loads(tmp_path: Path) -> None:
+    import json
+
+    import faiss
+
+    v = _data(300, 16)
+    folder = tmp_path / "old"
+    folder.mkdir()
+    np.save(folder / "vectors.npy", v)
+    old = faiss.IndexHNSWFlat(16, 32, faiss.METRIC_INNER_PRODUCT)
+    old.add(v)
+    faiss.write_index(old, str(folder / "hnsw.faiss"))
+    cfg = {"kind": "hnsw", "hnsw_m": 32, "ef_construction": 200, "ef_search": 128, "hnsw_min_items": 50000}
+    (folder / "vector_index.json").write_text(json.dumps({"config": cfg}))
+    idx = VectorIndex.load(folder)
+    assert (idx.kind, idx.storage, len(idx)) == ("hnsw", "fp32", 300)
+    assert np.array_equal(idx.vectors, v) and idx.search(v[4], 3).ids[0] == 4

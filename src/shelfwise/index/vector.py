@@ -1,10 +1,25 @@
 """Vector index: exact inner product (numpy) or HNSW (faiss; Malkov & Yashunin, 2018,
-"Efficient and robust approximate nearest neighbor search using HNSW graphs")."""
+"Efficient and robust approximate nearest neighbor search using HNSW graphs").
+
+One copy of the vectors lives in memory. ``storage`` picks its precision: ``fp32`` (numpy for
+flat, ``IndexHNSWFlat`` for HNSW), ``fp16`` or ``sq8`` (faiss ``ScalarQuantizer``: 2 or 1 byte a
+dimension, per-dimension min/max 8-bit codes for ``sq8``; flat uses ``IndexScalarQuantizer``, HNSW
+``IndexHNSWSQ``). The HNSW graph searches the stored codes directly, so there is no float matrix
+beside it; :meth:`VectorIndex.rows` decodes only the rows asked for. ``auto`` storage is fp32 below
+``compact_min_items`` and sq8 from there (recall vs memory in ``bench/bench_million.py``).
+
+Filtered search never costs O(catalog) per query once a filter's mask has been seen: per mask
+object the index keeps its allowed row ids (small filters: answered exactly over those rows) or a
+faiss ``IDSelectorBitmap`` (large filters: HNSW skips disallowed rows). Callers should pass the
+same mask object for the same filter (``HybridSearcher`` memoises masks per ``Filters``).
+"""
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+import threading
+from collections import OrderedDict
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -14,22 +29,66 @@ import numpy.typing as npt
 from shelfwise.errors import MissingExtraError
 from shelfwise.results import Results
 
+KINDS = ("auto", "flat", "hnsw")
+STORAGES = ("auto", "fp32", "fp16", "sq8")
+BYTES_PER_DIM = {"fp32": 4, "fp16": 2, "sq8": 1}
+_SELECTOR_CACHE = 64
+
 
 @dataclass(frozen=True)
 class VectorIndexConfig:
-    """``kind``: "flat" (exact), "hnsw" (faiss), or "auto" (flat below ``hnsw_min_items``)."""
+    """``kind``: "flat" (exact), "hnsw" (faiss), or "auto" (flat below ``hnsw_min_items``).
+
+    ``storage``: "fp32", "fp16", "sq8" or "auto" (fp32 below ``compact_min_items``, sq8 from there).
+    ``exact_filter_max``: a filtered HNSW query whose filter allows at most this many rows is
+    answered exactly over those rows (cheap, and HNSW recall drops on very selective filters)."""
 
     kind: str = "auto"
     hnsw_m: int = 32
     ef_construction: int = 200
     ef_search: int = 128
     hnsw_min_items: int = 50_000
+    storage: str = "auto"
+    compact_min_items: int = 500_000
+    exact_filter_max: int = 20_000
 
     def __post_init__(self) -> None:
-        if self.kind not in ("auto", "flat", "hnsw"):
+        if self.kind not in KINDS:
             raise ValueError("VectorIndexConfig.kind must be 'auto', 'flat' or 'hnsw'")
+        if self.storage not in STORAGES:
+            raise ValueError(f"VectorIndexConfig.storage must be one of {STORAGES}")
         if self.hnsw_m < 4 or self.ef_search < 1 or self.ef_construction < 1:
             raise ValueError("VectorIndexConfig: hnsw_m >= 4, ef_search >= 1, ef_construction >= 1")
+        if self.exact_filter_max < 0:
+            raise ValueError("VectorIndexConfig.exact_filter_max must be >= 0")
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> VectorIndexConfig:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in raw.items() if k in known})
+
+
+def _faiss() -> Any:
+    try:
+        import faiss
+    except ImportError as exc:
+        raise MissingExtraError("faiss-cpu", "search") from exc
+    return faiss
+
+
+def _sq_type(faiss: Any, storage: str) -> Any:
+    return faiss.ScalarQuantizer.QT_fp16 if storage == "fp16" else faiss.ScalarQuantizer.QT_8bit
+
+
+@dataclass
+class _Allowed:
+    """What a filter mask costs once: its row count, and either its row ids or a faiss selector."""
+
+    mask: npt.NDArray[np.bool_]  # held so its id() cannot be reused while cached
+    count: int
+    ids: npt.NDArray[np.int64] | None
+    bitmap: npt.NDArray[np.uint8] | None  # the selector reads this buffer: keep it alive
+    selector: Any
 
 
 class VectorIndex:
@@ -37,69 +96,232 @@ class VectorIndex:
 
     def __init__(self, config: VectorIndexConfig | None = None) -> None:
         self.config = config or VectorIndexConfig()
-        self.vectors: npt.NDArray[np.float32] = np.zeros((0, 0), dtype=np.float32)
-        self._hnsw: Any = None
+        self._vecs: npt.NDArray[np.float32] = np.zeros((0, 0), dtype=np.float32)  # flat fp32 only
+        self._faiss: Any = None  # IndexHNSW* or IndexScalarQuantizer
+        self._codes: npt.NDArray[np.uint8] | None = None  # zero-copy view of the faiss codes
+        self._n = 0
+        self._dim = 0
+        self._built_kind = ""
+        self._built_storage = ""
+        self._decoded: npt.NDArray[np.float32] | None = None
+        self._allowed: OrderedDict[int, _Allowed] = OrderedDict()
+        self._lock = threading.Lock()
+
+    # --- shape and choice -----------------------------------------------------------------
+    def __len__(self) -> int:
+        return self._n
+
+    @property
+    def dim(self) -> int:
+        return self._dim
 
     @property
     def kind(self) -> str:
+        if self._built_kind:
+            return self._built_kind
         if self.config.kind != "auto":
             return self.config.kind
-        return "hnsw" if len(self.vectors) >= self.config.hnsw_min_items else "flat"
+        return "hnsw" if self._n >= self.config.hnsw_min_items else "flat"
 
-    def __len__(self) -> int:
-        return int(self.vectors.shape[0])
+    @property
+    def storage(self) -> str:
+        if self._built_storage:
+            return self._built_storage
+        if self.config.storage != "auto":
+            return self.config.storage
+        return "sq8" if self._n >= self.config.compact_min_items else "fp32"
 
-    def fit(self, vectors: npt.NDArray[np.float32]) -> VectorIndex:
-        self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        self._hnsw = None
-        if self.kind == "hnsw":
-            self._build_hnsw()
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the stored vectors (the graph of an HNSW index not included)."""
+        return self._n * self._dim * BYTES_PER_DIM[self.storage]
+
+    # --- build ----------------------------------------------------------------------------
+    def fit(self, vectors: npt.NDArray[np.floating[Any]]) -> VectorIndex:
+        v = np.asarray(vectors)
+        if v.ndim != 2:
+            raise ValueError(f"vectors must be 2-d, got shape {v.shape}")
+        self._n, self._dim = int(v.shape[0]), int(v.shape[1])
+        self._built_kind = self._built_storage = ""
+        kind, storage = self.kind, self.storage
+        self._reset()
+        if kind == "flat" and storage == "fp32":
+            self._vecs = np.ascontiguousarray(v, dtype=np.float32)
+        else:
+            self._build_faiss(v, kind, storage)
+        self._built_kind, self._built_storage = kind, storage
         return self
 
-    def _build_hnsw(self) -> None:
-        try:
-            import faiss
-        except ImportError as exc:
-            raise MissingExtraError("faiss-cpu", "search") from exc
-        idx = faiss.IndexHNSWFlat(self.vectors.shape[1], self.config.hnsw_m, faiss.METRIC_INNER_PRODUCT)
-        idx.hnsw.efConstruction = self.config.ef_construction
-        idx.add(self.vectors)
-        self._hnsw = idx
+    def _reset(self) -> None:
+        self._vecs = np.zeros((0, self._dim), dtype=np.float32)
+        self._faiss = self._codes = self._decoded = None
+        self._allowed.clear()
 
-    def search(self, query: npt.NDArray[np.float32], k: int = 10, mask: npt.NDArray[np.bool_] | None = None) -> Results:
+    def _build_faiss(self, v: npt.NDArray[Any], kind: str, storage: str) -> None:
+        faiss = _faiss()
+        d, ip = self._dim, faiss.METRIC_INNER_PRODUCT
+        if kind == "hnsw":
+            if storage == "fp32":
+                idx = faiss.IndexHNSWFlat(d, self.config.hnsw_m, ip)
+            else:
+                idx = faiss.IndexHNSWSQ(d, _sq_type(faiss, storage), self.config.hnsw_m, ip)
+            idx.hnsw.efConstruction = self.config.ef_construction
+        else:
+            idx = faiss.IndexScalarQuantizer(d, _sq_type(faiss, storage), ip)
+        chunk = 65536  # convert to float32 a block at a time: never a second full float matrix
+        if not idx.is_trained:
+            rows = np.random.default_rng(0).choice(self._n, min(self._n, 100_000), replace=False)
+            idx.train(np.ascontiguousarray(v[np.sort(rows)], dtype=np.float32))
+        for start in range(0, self._n, chunk):
+            idx.add(np.ascontiguousarray(v[start : start + chunk], dtype=np.float32))
+        self._faiss = idx
+        self._codes = self._codes_view()
+
+    def _store(self) -> Any:
+        faiss = _faiss()
+        return faiss.downcast_index(self._faiss.storage) if self.kind == "hnsw" else self._faiss
+
+    def _codes_view(self) -> npt.NDArray[np.uint8]:
+        faiss = _faiss()
+        store = self._store()
+        size = int(store.code_size)
+        raw = faiss.rev_swig_ptr(store.codes.data(), self._n * size) if self._n else np.zeros(0, np.uint8)
+        return np.asarray(raw).reshape(self._n, size)
+
+    # --- reading vectors ------------------------------------------------------------------
+    def rows(self, ids: npt.NDArray[np.integer[Any]] | list[int]) -> npt.NDArray[np.float32]:
+        """Float32 vectors of rows ``ids`` (decoded from the stored codes: no full matrix)."""
+        idx = np.asarray(ids, dtype=np.int64)
+        if self._faiss is None:
+            return self._vecs[idx]
+        assert self._codes is not None
+        if self.storage == "fp32":
+            return self._codes[idx].view(np.float32).reshape(len(idx), self._dim)
+        if len(idx) == 0:
+            return np.zeros((0, self._dim), dtype=np.float32)
+        return np.asarray(self._store().sa_decode(np.ascontiguousarray(self._codes[idx])), dtype=np.float32)
+
+    @property
+    def vectors(self) -> npt.NDArray[np.float32]:
+        """All vectors as one float32 matrix. Free for fp32 (a view of the only copy); for fp16 and
+        sq8 storage it is decoded on first use and kept: a second copy, wanted only by consumers
+        that need the whole matrix (recommenders, live sessions), never by search."""
+        if self._faiss is None:
+            return self._vecs
+        if self.storage == "fp32":
+            return self._fp32_view()
+        with self._lock:
+            if self._decoded is None:
+                out = np.empty((self._n, self._dim), dtype=np.float32)
+                for start in range(0, self._n, 65536):
+                    out[start : start + 65536] = self.rows(np.arange(start, min(start + 65536, self._n)))
+                self._decoded = out
+            return self._decoded
+
+    def _fp32_view(self) -> npt.NDArray[np.float32]:
+        assert self._codes is not None
+        return self._codes.view(np.float32).reshape(self._n, self._dim)
+
+    def scores(self, query: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        """Inner product of every row with ``query`` (exact over the stored precision), in blocks."""
         q = np.asarray(query, dtype=np.float32).reshape(-1)
-        if self._hnsw is None:
-            return Results.from_scores(self.vectors @ q, k, mask)
-        import faiss
+        if self._faiss is None:
+            return self._vecs @ q
+        out = np.empty(self._n, dtype=np.float32)
+        for start in range(0, self._n, 65536):
+            stop = min(start + 65536, self._n)
+            out[start:stop] = self.rows(np.arange(start, stop)) @ q
+        return out
 
-        params = faiss.SearchParametersHNSW(  # type: ignore[attr-defined]
-            efSearch=max(self.config.ef_search, k)
-        )
-        if mask is not None:
-            sel = faiss.IDSelectorBatch(np.flatnonzero(mask).astype(np.int64))
-            params.sel = sel
-        scores, ids = self._hnsw.search(q[None, :], k, params=params)
+    # --- search ---------------------------------------------------------------------------
+    def search(self, query: npt.NDArray[np.float32], k: int = 10, mask: npt.NDArray[np.bool_] | None = None) -> Results:
+        q = np.ascontiguousarray(np.asarray(query, dtype=np.float32).reshape(1, -1))
+        if self._faiss is None:
+            return Results.from_scores(self._vecs @ q[0], k, mask)
+        faiss = _faiss()
+        allowed = self._allowed_for(mask) if mask is not None else None
+        if allowed is not None and allowed.ids is not None:  # small filter: exact over its rows
+            if len(allowed.ids) == 0:
+                return Results.empty()
+            top = Results.from_scores(self.rows(allowed.ids) @ q[0], k)
+            return Results(allowed.ids[top.ids], top.scores)
+        if self.kind == "hnsw":
+            params = faiss.SearchParametersHNSW()  # type: ignore[attr-defined]
+            ef = max(self.config.ef_search, k)
+            if allowed is not None:  # a filter hides part of the graph: widen the beam, at most 4x
+                ef = min(4 * ef, ef * self._n // max(allowed.count, 1))
+            params.efSearch = ef
+        else:
+            params = faiss.SearchParameters()  # type: ignore[attr-defined]
+        if allowed is not None:
+            params.sel = allowed.selector
+        scores, ids = self._faiss.search(q, min(k, self._n), params=params)
         keep = ids[0] >= 0
         return Results(ids[0][keep].astype(np.int64), scores[0][keep].astype(np.float32))
 
+    def _allowed_for(self, mask: npt.NDArray[np.bool_]) -> _Allowed:
+        key = id(mask)
+        with self._lock:
+            hit = self._allowed.get(key)
+            if hit is not None and hit.mask is mask:
+                self._allowed.move_to_end(key)
+                return hit
+        if mask.shape != (self._n,):
+            raise ValueError(f"mask has shape {mask.shape}, index has {self._n} rows")
+        count = int(np.count_nonzero(mask))
+        if self.kind != "hnsw" or count <= self.config.exact_filter_max:
+            entry = _Allowed(mask, count, np.flatnonzero(mask).astype(np.int64), None, None)
+            if self.kind != "hnsw" and count > self.config.exact_filter_max:  # flat SQ: faiss scans
+                entry = self._bitmap_entry(mask, count)
+        else:
+            entry = self._bitmap_entry(mask, count)
+        with self._lock:
+            self._allowed[key] = entry
+            while len(self._allowed) > _SELECTOR_CACHE:
+                self._allowed.popitem(last=False)
+        return entry
+
+    def _bitmap_entry(self, mask: npt.NDArray[np.bool_], count: int) -> _Allowed:
+        faiss = _faiss()
+        bitmap = np.packbits(mask, bitorder="little")  # faiss reads bit i at byte i >> 3, bit i & 7
+        sel = faiss.IDSelectorBitmap(self._n, faiss.swig_ptr(bitmap))
+        return _Allowed(mask, count, None, bitmap, sel)
+
+    # --- persistence ----------------------------------------------------------------------
     def save(self, path: str | Path) -> None:
         p = Path(path)
         p.mkdir(parents=True, exist_ok=True)
-        np.save(p / "vectors.npy", self.vectors, allow_pickle=False)
-        (p / "vector_index.json").write_text(json.dumps({"config": asdict(self.config)}))
-        if self._hnsw is not None:
-            import faiss
-
-            faiss.write_index(self._hnsw, str(p / "hnsw.faiss"))
+        for stale in ("vectors.npy", "hnsw.faiss", "vectors.faiss"):
+            (p / stale).unlink(missing_ok=True)
+        meta = {
+            "config": asdict(self.config),
+            "kind": self.kind,
+            "storage": self.storage,
+            "n": self._n,
+            "dim": self._dim,
+        }
+        if self._faiss is None:
+            np.save(p / "vectors.npy", self._vecs, allow_pickle=False)
+        else:
+            faiss = _faiss()
+            faiss.write_index(self._faiss, str(p / ("hnsw.faiss" if self.kind == "hnsw" else "vectors.faiss")))
+        (p / "vector_index.json").write_text(json.dumps(meta))
 
     @classmethod
     def load(cls, path: str | Path) -> VectorIndex:
         p = Path(path)
         meta = json.loads((p / "vector_index.json").read_text())
-        obj = cls(VectorIndexConfig(**meta["config"]))
-        obj.vectors = np.load(p / "vectors.npy", allow_pickle=False)
-        if (p / "hnsw.faiss").exists():
-            import faiss
-
-            obj._hnsw = faiss.read_index(str(p / "hnsw.faiss"))
+        obj = cls(VectorIndexConfig.from_json(meta["config"]))
+        faiss_file = next((p / f for f in ("hnsw.faiss", "vectors.faiss") if (p / f).exists()), None)
+        if faiss_file is not None:  # folders from before one-copy storage also hold vectors.npy: unused
+            faiss = _faiss()
+            obj._faiss = faiss.read_index(str(faiss_file))
+            obj._n, obj._dim = int(obj._faiss.ntotal), int(obj._faiss.d)
+            obj._built_kind = "hnsw" if faiss_file.name == "hnsw.faiss" else "flat"
+            obj._built_storage = str(meta.get("storage", "fp32"))
+            obj._codes = obj._codes_view()
+        else:
+            obj._vecs = np.load(p / "vectors.npy", allow_pickle=False)
+            obj._n, obj._dim = (int(x) for x in obj._vecs.shape)
+            obj._built_kind, obj._built_storage = "flat", "fp32"
         return obj

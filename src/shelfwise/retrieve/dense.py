@@ -17,8 +17,8 @@ class DenseRetriever:
     """Query embeddings are memoised (LRU) because shoppers repeat queries."""
 
     def __init__(self, encoder: Encoder, index: VectorIndex, cache_size: int = 4096) -> None:
-        if index.vectors.shape[1] and index.vectors.shape[1] != encoder.dim:
-            raise ValueError(f"index width {index.vectors.shape[1]} != encoder dim {encoder.dim}")
+        if index.dim and index.dim != encoder.dim:
+            raise ValueError(f"index width {index.dim} != encoder dim {encoder.dim}")
         self.encoder = encoder
         self.query_encoder = query_encoder(encoder)
         self.index = index
@@ -54,7 +54,7 @@ class DenseRetriever:
 
     def scores(self, query: str) -> npt.NDArray[np.float32]:
         """Cosine of every catalog row to the query."""
-        return self.index.vectors @ self.embed(query)
+        return self.index.scores(self.embed(query))
 
     def retrieve(self, query: str, k: int = 10, mask: npt.NDArray[np.bool_] | None = None) -> Results:
         return self.index.search(self.embed(query), k, mask)

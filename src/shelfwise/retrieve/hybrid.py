@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -27,6 +28,10 @@ MODES = ("bm25", "dense", "hybrid")  # "bm25": the lexical index alone (word + c
 FORMAT = "shelfwise-searcher"
 VERSION = 2  # 2: lexical/ (word + character n-gram BM25) replaces bm25/
 FUSIONS = ("rrf", "weighted", "convex")
+# Per-hit first-stage signals (``Results.features``): raw word BM25, the mixed lexical score in
+# [0, 1] (words + character n-grams), and the bi-encoder cosine of the query and the product.
+MATCH_FEATURES = ("bm25", "lexical", "cosine")
+MASK_CACHE = 256  # filter values whose masks are kept (each n_items bytes)
 
 
 @dataclass(frozen=True)
@@ -105,6 +110,7 @@ class HybridSearcher:
             raise ValueError("multilingual index size differs from the catalog")
         self.multilingual = multilingual
         self._understanding: QueryUnderstanding | None = None
+        self._masks: OrderedDict[Filters, npt.NDArray[np.bool_] | None] = OrderedDict()
 
     @classmethod
     def build(
@@ -121,11 +127,21 @@ class HybridSearcher:
         language: LanguageProfile | None = None,
         encoder_spec: str | None = None,
         multilingual_spec: str | None = None,
+        item_vectors: npt.NDArray[np.floating[Any]] | None = None,
     ) -> HybridSearcher:
+        """``item_vectors``: precomputed document vectors, one row per catalog row in catalog order
+        (see :func:`shelfwise.index.vectors_file.load_vectors`); the encoder then only embeds queries."""
         texts = catalog.texts()
         language = language or detect_language(texts)
         lex = LexicalIndex(lexical).fit(texts, progress=progress)
-        vecs = VectorIndex(vector).fit(encoder.encode(texts, batch_size=batch_size, progress=progress))
+        if item_vectors is not None and item_vectors.shape != (len(catalog), encoder.dim):
+            raise ValueError(
+                f"item_vectors has shape {item_vectors.shape}, expected ({len(catalog)}, {encoder.dim}) "
+                f"(one row per product, the query encoder's width)"
+            )
+        docs = encoder.encode(texts, batch_size=batch_size, progress=progress) if item_vectors is None else item_vectors
+        vecs = VectorIndex(vector).fit(docs)
+        del docs
         alt = None
         if multilingual is not None:
             alt_vecs = VectorIndex(vector).fit(multilingual.encode(texts, batch_size=batch_size, progress=progress))
@@ -162,6 +178,23 @@ class HybridSearcher:
         intent = self.understanding.parse(query)
         return None if intent.is_empty() else intent
 
+    def mask(self, filters: Filters | None) -> npt.NDArray[np.bool_] | None:
+        """``catalog.mask(filters)``, memoised per filter value (read-only): the vector index keys its
+        per-filter row ids / bitmaps on the mask object, so a repeated filter costs no catalog scan."""
+        if filters is None or filters.is_empty():
+            return None
+        hit = self._masks.get(filters)
+        if hit is not None:
+            return hit
+        m = self.catalog.mask(filters)
+        if m is not None:
+            m = m.copy()
+            m.flags.writeable = False
+        self._masks[filters] = m
+        while len(self._masks) > MASK_CACHE:
+            self._masks.popitem(last=False)
+        return m
+
     def notices(self, query: str) -> list[str]:
         """Plain-language warnings about how ``query`` can be served by this index (never silent)."""
         out: list[str] = []
@@ -187,8 +220,12 @@ class HybridSearcher:
         user_vector: npt.NDArray[np.float32] | None = None,
         exclude: Sequence[int] = (),
         config: SearchConfig | None = None,
+        match_features: bool = False,
     ) -> Results:
-        """Top-``k`` rows for ``query``; ``config`` overrides the searcher's own for this call."""
+        """Top-``k`` rows for ``query``; ``config`` overrides the searcher's own for this call.
+
+        With ``match_features`` (always when a reranker is attached) the hits carry their first-stage
+        signals as ``Results.features`` (see :data:`MATCH_FEATURES`): what a reranker learns from."""
         cfg = config or self.config
         mode = mode or cfg.mode
         if mode not in MODES:
@@ -198,7 +235,7 @@ class HybridSearcher:
         intent = self.understand(query, cfg)
         if intent is not None:
             query, filters = intent.text, intent.filters(filters)
-        mask = self.catalog.mask(filters)
+        mask = self.mask(filters)
         if exclude:
             mask = np.ones(len(self.catalog), dtype=bool) if mask is None else mask.copy()
             mask[np.asarray(exclude, dtype=np.int64)] = False
@@ -220,21 +257,32 @@ class HybridSearcher:
                 res = rrf([lex, sem], n, rrf_k=cfg.rrf_k, weights=[2 * (1 - w), 2 * w])
             else:
                 res = weighted([lex, sem], n, [1 - w, w])
+        if match_features or (self.reranker is not None and cfg.rerank_depth > 0):
+            res = self._match_features(query, res)
         if intent is not None and intent.matches and cfg.boost_weight > 0 and len(res):
             bonus = cfg.boost_weight * max(abs(float(res.scores[0])), 1e-6) * self.understanding.boost(intent, res.ids)
             s = res.scores + bonus.astype(np.float32)
             order = np.argsort(-s, kind="stable")
-            res = Results(res.ids[order], s[order].astype(np.float32))
+            res = res.take(order, s[order])
         if user_vector is not None and cfg.personal_weight > 0 and len(res):
-            boost = self.item_vectors[res.ids] @ np.asarray(user_vector, dtype=np.float32)
+            boost = self.dense.index.rows(res.ids) @ np.asarray(user_vector, dtype=np.float32)
             s = res.scores + cfg.personal_weight * boost.astype(np.float32)
             order = np.argsort(-s, kind="stable")
-            res = Results(res.ids[order], s[order].astype(np.float32))
+            res = res.take(order, s[order])
         if self.reranker is not None and cfg.rerank_depth > 0 and len(res):
             head = self.reranker.rerank(query, res.top(cfg.rerank_depth))
-            tail = Results(res.ids[cfg.rerank_depth :], res.scores[cfg.rerank_depth :])
+            tail = res.take(slice(cfg.rerank_depth, None))
             res = Results(np.concatenate([head.ids, tail.ids]), np.concatenate([head.scores, tail.scores]))
         return res.top(k)
+
+    def _match_features(self, query: str, res: Results) -> Results:
+        """The first stage's signals for its own hits (computed once here, read by the reranker)."""
+        if not len(res):
+            return res.with_features(**{name: np.zeros(0, dtype=np.float32) for name in MATCH_FEATURES})
+        parts = self.lexical.score_parts(query)
+        dense = self.dense_for(query)
+        cosine = dense.index.rows(res.ids) @ dense.embed(query)
+        return res.with_features(bm25=parts.words[res.ids], lexical=parts.mixed[res.ids], cosine=cosine)
 
     def warmup(self) -> None:
         """Pay one-off costs (model first call, Chinese segmenter dictionary) before traffic arrives."""
@@ -264,7 +312,7 @@ class HybridSearcher:
             return Results.empty()
         b = lex_all[cand]
         b = b / b.max() if b.max() > 0 else b
-        d = dense.index.vectors[cand] @ dense.embed(query)
+        d = dense.index.rows(cand) @ dense.embed(query)
         span = float(d.max() - d.min())
         d = (d - d.min()) / span if span > 1e-12 else np.ones_like(d)
         fused = np.asarray((1 - w) * b + w * d, dtype=np.float32)
