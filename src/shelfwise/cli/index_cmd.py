@@ -59,6 +59,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="SQLite event log (serve --events-db): fold it into the shelf's live state and record its offset",
     )
     p.add_argument("--event-fields", type=Path, default=None, help="JSON mapping of columns to event fields")
+    p.add_argument(
+        "--vectors",
+        type=Path,
+        default=None,
+        help="your own product vectors instead of embedding: .npy (one row per product, catalog order) or "
+        ".parquet (id, vector); --encoder must be the model that made them (it embeds the queries)",
+    )
     p.set_defaults(func=run)
 
 
@@ -80,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
         personal_weight=args.personal_weight,
         judgments=judgments,
         reranker=args.reranker,
+        vectors=args.vectors,
     )
     events = load_event_log(args.events, args.event_fields, cl.catalog) if args.events is not None else None
     shelf = build_shelf(cl.catalog, events, config, print)

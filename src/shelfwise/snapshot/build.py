@@ -16,6 +16,7 @@ from shelfwise.catalog.schema import Catalog
 from shelfwise.encode.registry import load_encoder
 from shelfwise.events.schema import EventLog
 from shelfwise.index.language import ENGLISH_ONLY_ENCODERS, choose_encoder, detect_language
+from shelfwise.index.vectors_file import load_vectors
 from shelfwise.rank.cross import fit_cross_reranker
 from shelfwise.rank.ltr import fit_reranker
 from shelfwise.retrieve.hybrid import HybridSearcher
@@ -51,6 +52,7 @@ class ShelfConfig:
     reranker: str = "ltr"
     recommender: HybridConfig | None = None
     progress: bool = True
+    vectors: Path | None = None  # precomputed product vectors (.npy / .parquet id+vector): skip embedding
 
     def __post_init__(self) -> None:
         if not self.personal_weight >= 0:
@@ -88,6 +90,7 @@ def build_search(catalog: Catalog, config: ShelfConfig, log: Log = _quiet) -> Sh
         encoder_spec=choice.spec,
         multilingual=multi,
         multilingual_spec=multi_spec,
+        item_vectors=None if config.vectors is None else load_vectors(config.vectors, catalog.ids, encoder.dim),
     )
     searcher.config = replace(searcher.config, personal_weight=config.personal_weight)
     shelf = Shelf(catalog=catalog, searcher=searcher)
