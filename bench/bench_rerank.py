@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from shelfwise.encode import load_encoder
 from shelfwise.eval.judgments import Judgments, attribute_judgments, evaluate_search
 from shelfwise.events import EventFields, load_events
-from shelfwise.rank import FeatureExtractor, LTRConfig, LTRReranker, PairwiseRanker, training_groups
+from shelfwise.rank import ALL_FEATURE_NAMES, FeatureExtractor, LTRConfig, LTRReranker, PairwiseRanker, training_groups
 from shelfwise.results import Results
 from shelfwise.retrieve import HybridSearcher
 
@@ -72,7 +72,8 @@ def main() -> None:
     judg = attribute_judgments(cat, "colour_group_name", max_queries=None)
     train, held = judg.split(0.7, seed=0)
     pattern = attribute_judgments(cat, "graphical_appearance_name", max_queries=150, seed=1)
-    ex = FeatureExtractor(cat, searcher, popularity)
+    # this synthetic set is built from the attribute fields: the opt-in field features are on here
+    ex = FeatureExtractor(cat, searcher.lexical.tokenizer, popularity, ALL_FEATURE_NAMES)
     t0 = time.perf_counter()
     groups, labels = training_groups(searcher, ex, train.queries, train.relevance, DEPTH)
     feat_s = time.perf_counter() - t0
@@ -99,7 +100,7 @@ def main() -> None:
         lat: dict[str, float] = {}
         if rr is not None:
             searcher.reranker = None
-            heads = [searcher.search(q, DEPTH) for q in queries]
+            heads = [searcher.search(q, DEPTH, match_features=True) for q in queries]
             samples = []
             for q, h in zip(queries, heads, strict=True):
                 t = time.perf_counter()

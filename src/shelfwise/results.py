@@ -6,7 +6,8 @@ catalog and their scores, best first.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -15,16 +16,25 @@ IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float32]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Results:
-    """Ranked item row indices (``ids``) with ``scores``, best first."""
+    """Ranked item row indices (``ids``) with ``scores``, best first.
+
+    ``features``: optional per-hit signals from the stage that produced the list (e.g. a first-stage
+    retriever's ``bm25`` / ``lexical`` / ``cosine``), one array aligned with ``ids`` per name. They
+    travel with the hits into the next stage, as Vespa's match-features do, so a reranker reads them
+    instead of asking the retriever again."""
 
     ids: IntArray
     scores: FloatArray
+    features: Mapping[str, FloatArray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.ids.shape != self.scores.shape or self.ids.ndim != 1:
             raise ValueError(f"Results: ids {self.ids.shape} and scores {self.scores.shape} must be equal 1-d shapes")
+        for name, values in self.features.items():
+            if values.shape != self.ids.shape:
+                raise ValueError(f"Results: feature {name!r} has shape {values.shape}, ids {self.ids.shape}")
 
     def __len__(self) -> int:
         return int(self.ids.shape[0])
@@ -50,10 +60,22 @@ class Results:
         order = order[np.isfinite(s[order])]
         return cls(order.astype(np.int64), s[order].astype(np.float32))
 
+    def take(
+        self, index: npt.NDArray[np.int64] | npt.NDArray[np.bool_] | slice, scores: FloatArray | None = None
+    ) -> Results:
+        """The hits at ``index`` (positions, a boolean keep-mask or a slice), features kept aligned;
+        ``scores`` replaces the taken hits' scores when given."""
+        new = self.scores[index] if scores is None else np.asarray(scores, dtype=np.float32)
+        return Results(self.ids[index], new, {k: v[index] for k, v in self.features.items()})
+
+    def with_features(self, **features: npt.NDArray[np.floating]) -> Results:
+        """This list with more per-hit features (each aligned with ``ids``)."""
+        extra = {k: np.asarray(v, dtype=np.float32) for k, v in features.items()}
+        return Results(self.ids, self.scores, {**self.features, **extra})
+
     def top(self, k: int) -> Results:
-        return Results(self.ids[:k], self.scores[:k])
+        return self.take(slice(0, k))
 
     def exclude(self, mask: npt.NDArray[np.bool_]) -> Results:
         """Drop items whose row is True in ``mask`` (e.g. already seen)."""
-        keep = ~mask[self.ids]
-        return Results(self.ids[keep], self.scores[keep])
+        return self.take(~mask[self.ids])

@@ -8,7 +8,15 @@ import numpy as np
 import pytest
 
 from shelfwise.catalog import Catalog
-from shelfwise.rank import FEATURE_NAMES, FeatureExtractor, LTRConfig, LTRReranker, PairwiseRanker, fit_reranker
+from shelfwise.rank import (
+    ALL_FEATURE_NAMES,
+    FEATURE_NAMES,
+    FeatureExtractor,
+    LTRConfig,
+    LTRReranker,
+    PairwiseRanker,
+    fit_reranker,
+)
 from shelfwise.retrieve import HybridSearcher, Reranker
 
 QUERIES = {"a": "black trousers", "b": "red dress", "c": "running shoes", "d": "black dress"}
@@ -21,15 +29,42 @@ REL = {
 
 
 def test_features_shape_and_field_matches(tiny_catalog: Catalog, tiny_searcher: HybridSearcher) -> None:
-    ex = FeatureExtractor(tiny_catalog, tiny_searcher, popularity=np.arange(len(tiny_catalog)))
-    res = tiny_searcher.search("black trousers", 12)
+    tok = tiny_searcher.lexical.tokenizer
+    ex = FeatureExtractor(tiny_catalog, tok, popularity=np.arange(len(tiny_catalog)))
+    res = tiny_searcher.search("black trousers", 12, match_features=True)
     x = ex.features("black trousers", res)
     assert x.shape == (len(res), len(FEATURE_NAMES))
+    assert "category_match" not in FEATURE_NAMES and "attribute_match" not in FEATURE_NAMES  # opt-in only
     row = {r: i for i, r in enumerate(res.ids.tolist())}
     p1 = row[tiny_catalog.row("p1")]
     assert x[p1, FEATURE_NAMES.index("title_match")] == 1.0
     assert x[p1, FEATURE_NAMES.index("all_terms_matched")] == 1.0
     assert x[:, FEATURE_NAMES.index("inv_rank")][0] == 1.0
+    # the retrieval signals are the ones the first stage attached to its hits, not recomputed
+    np.testing.assert_allclose(x[:, FEATURE_NAMES.index("bm25")], res.features["bm25"])
+    np.testing.assert_allclose(x[:, FEATURE_NAMES.index("cosine")], res.features["cosine"])
+    full = FeatureExtractor(tiny_catalog, tok, names=ALL_FEATURE_NAMES).features("black trousers", res)
+    assert full.shape == (len(res), len(ALL_FEATURE_NAMES))
+
+
+def test_match_features_travel_with_hits_through_reordering(tiny_searcher: HybridSearcher) -> None:
+    res = tiny_searcher.search("black dress", 12, match_features=True)
+    assert set(res.features) == {"bm25", "lexical", "cosine"}
+    cos = tiny_searcher.dense.index.rows(res.ids) @ tiny_searcher.dense.embed("black dress")
+    np.testing.assert_allclose(res.features["cosine"], cos, rtol=1e-5)
+    lex = tiny_searcher.lexical.scores("black dress")[res.ids]
+    np.testing.assert_allclose(res.features["lexical"], lex)
+    top = res.top(3)
+    assert top.features["cosine"].shape == (3,) and np.allclose(top.features["cosine"], cos[:3])
+    assert not tiny_searcher.search("black dress", 12).features  # computed only when asked for
+
+
+def test_extractor_refuses_hits_without_match_features(tiny_catalog: Catalog, tiny_searcher: HybridSearcher) -> None:
+    ex = FeatureExtractor(tiny_catalog, tiny_searcher.lexical.tokenizer)
+    with pytest.raises(ValueError, match="match_features=True"):
+        ex.features("black dress", tiny_searcher.search("black dress", 5))
+    with pytest.raises(ValueError, match="unknown features"):
+        FeatureExtractor(tiny_catalog, tiny_searcher.lexical.tokenizer, names=("bm25", "colour_match"))
 
 
 def test_pairwise_ranker_learns_a_separable_preference() -> None:
@@ -48,7 +83,7 @@ def test_reranker_protocol_save_load_and_improves(
 ) -> None:
     rr = fit_reranker(tiny_searcher, QUERIES, REL, config=LTRConfig(depth=12))
     as_protocol: Reranker = rr  # structural: LTRReranker satisfies the Reranker protocol
-    res = tiny_searcher.search("black trousers", 12)
+    res = tiny_searcher.search("black trousers", 12, match_features=True)
     out = as_protocol.rerank("black trousers", res)
     assert sorted(out.ids.tolist()) == sorted(res.ids.tolist())
     assert np.all(np.diff(out.scores) <= 0)
@@ -74,7 +109,7 @@ def test_reranker_save_load_roundtrip(tiny_searcher: HybridSearcher, tmp_path: P
     rr = fit_reranker(tiny_searcher, QUERIES, REL, popularity=pop, config=LTRConfig(depth=12))
     rr.save(tmp_path / "rr")
     again = LTRReranker.load(tmp_path / "rr", tiny_searcher)
-    res = tiny_searcher.search("black dress", 12)
+    res = tiny_searcher.search("black dress", 12, match_features=True)
     a, b = rr.rerank("black dress", res), again.rerank("black dress", res)
     assert a.ids.tolist() == b.ids.tolist() and np.allclose(a.scores, b.scores)
     with pytest.raises(FileNotFoundError, match="not a saved reranker"):

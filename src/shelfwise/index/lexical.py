@@ -61,6 +61,14 @@ class LexicalConfig:
         )
 
 
+@dataclass(frozen=True)
+class LexicalScores:
+    """``words``: raw word-term BM25; ``mixed``: the lexical score search ranks by (see module doc)."""
+
+    words: npt.NDArray[np.float32]
+    mixed: npt.NDArray[np.float32]
+
+
 def _max_scaled(s: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     top = float(s.max()) if s.size else 0.0
     return s / top if top > 0 else s
@@ -80,7 +88,7 @@ class LexicalIndex:
         self.chars = chars
         if chars is None and self.config.char_ngram:
             self.chars = BM25Index(self.config.bm25, CharNgrams(self.config.char_ngram))
-        self._last: tuple[str, npt.NDArray[np.float32]] | None = None
+        self._last: tuple[str, LexicalScores] | None = None
 
     @property
     def tokenizer(self) -> Tokenizer:
@@ -100,20 +108,27 @@ class LexicalIndex:
         return self
 
     def scores(self, query: str) -> npt.NDArray[np.float32]:
-        """Mixed lexical score of every document in [0, 1] (1 = best for this query); read-only.
+        """Mixed lexical score of every document in [0, 1] (1 = best for this query); read-only."""
+        return self.score_parts(query).mixed
 
-        Memoised for the last query: fusion and the reranker's features both read it."""
+    def score_parts(self, query: str) -> LexicalScores:
+        """The mixed score and the raw word BM25 it came from, for every document; read-only arrays.
+
+        Memoised for the last query: fusion and the first-stage match features both read it."""
         last = self._last
         if last is not None and last[0] == query:
             return last[1]
-        out = _max_scaled(self.words.scores(query))
+        words = np.asarray(self.words.scores(query), dtype=np.float32)
+        out = _max_scaled(words)
         if self.chars is not None and self.config.char_weight > 0:
             w = self.config.char_weight
             out = (1.0 - w) * out + w * _max_scaled(self.chars.scores(query))
         out = np.asarray(out, dtype=np.float32)
-        out.flags.writeable = False
-        self._last = (query, out)
-        return out
+        for a in (words, out):
+            a.flags.writeable = False
+        parts = LexicalScores(words, out)
+        self._last = (query, parts)
+        return parts
 
     def retrieve(self, query: str, k: int = 10, mask: npt.NDArray[np.bool_] | None = None) -> Results:
         s = self.scores(query)

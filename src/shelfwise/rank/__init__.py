@@ -2,13 +2,15 @@
 reranker, both trained on the store's judgments."""
 
 from shelfwise.rank.cross import Blend, CrossConfig, CrossReranker, fit_cross_reranker
-from shelfwise.rank.features import FEATURE_NAMES, FeatureExtractor
+from shelfwise.rank.features import ALL_FEATURE_NAMES, FEATURE_NAMES, FIELD_FEATURES, FeatureExtractor
 from shelfwise.rank.ltr import LTRConfig, LTRReranker, PairwiseRanker, fit_reranker, training_groups
 from shelfwise.rank.saved import KINDS as RERANKER_KINDS
 from shelfwise.rank.saved import load_reranker, saved_kind
 
 __all__ = [
+    "ALL_FEATURE_NAMES",
     "FEATURE_NAMES",
+    "FIELD_FEATURES",
     "RERANKER_KINDS",
     "Blend",
     "CrossConfig",

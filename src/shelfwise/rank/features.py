@@ -1,8 +1,15 @@
 """Cheap query-product features for learning to rank over a first-stage candidate list.
 
-Lexical (BM25), semantic (bi-encoder cosine), first-stage position, field matches (query terms
-found in the title, category path, attribute values) and popularity: the classic LTR feature
-families (Liu, 2009, "Learning to Rank for Information Retrieval", ch. 1; LETOR feature sets).
+Lexical (BM25), semantic (bi-encoder cosine), first-stage position, title matches and popularity:
+the classic LTR feature families (Liu, 2009, "Learning to Rank for Information Retrieval", ch. 1;
+LETOR feature sets). The retrieval signals are read from the hits themselves
+(``Results.features``, filled by ``HybridSearcher.search(match_features=True)``), as Vespa's
+match-features carry first-phase signals into the second phase: the extractor never calls back
+into the searcher.
+
+Matches against the category path and attribute values are opt-in (``FIELD_FEATURES``): a judged
+set derived from those fields (the demo's "<colour> <type>" queries) would otherwise be scored by
+reading its own answer key. Titles are the product text every store has.
 """
 
 from __future__ import annotations
@@ -13,9 +20,11 @@ import numpy as np
 import numpy.typing as npt
 
 from shelfwise.catalog.schema import Catalog
+from shelfwise.index.text import Tokenizer
 from shelfwise.results import Results
-from shelfwise.retrieve.hybrid import HybridSearcher
 
+MATCH_INPUTS = ("bm25", "lexical", "cosine")  # read from Results.features (see retrieve.hybrid.MATCH_FEATURES)
+FIELD_FEATURES: tuple[str, ...] = ("category_match", "attribute_match")
 FEATURE_NAMES: tuple[str, ...] = (
     "bm25",
     "bm25_rel",
@@ -24,31 +33,38 @@ FEATURE_NAMES: tuple[str, ...] = (
     "first_stage",
     "inv_rank",
     "title_match",
-    "category_match",
-    "attribute_match",
     "all_terms_matched",
     "log_popularity",
 )
+ALL_FEATURE_NAMES: tuple[str, ...] = (*FEATURE_NAMES, *FIELD_FEATURES)
 
 
 class FeatureExtractor:
-    """Feature rows for (query, candidate catalog rows). Field token sets use the searcher's BM25
-    tokenizer (stemmed English, jieba Chinese), so matching follows the lexical index."""
+    """Feature rows for (query, first-stage hits). Field token sets use ``tokenizer`` (the lexical
+    index's: stemmed English, Chinese character n-grams), so matching follows the index.
 
-    names = FEATURE_NAMES
+    ``names``: which features, in order (default :data:`FEATURE_NAMES`; add :data:`FIELD_FEATURES`
+    to opt in to category / attribute matches)."""
 
     def __init__(
         self,
         catalog: Catalog,
-        searcher: HybridSearcher,
+        tokenizer: Tokenizer,
         popularity: npt.ArrayLike | None = None,
+        names: Sequence[str] = FEATURE_NAMES,
     ) -> None:
+        unknown = [n for n in names if n not in ALL_FEATURE_NAMES]
+        if unknown:
+            raise ValueError(f"unknown features {unknown}; known: {list(ALL_FEATURE_NAMES)}")
+        self.names: tuple[str, ...] = tuple(names)
         self.catalog = catalog
-        self.searcher = searcher
-        tok = searcher.lexical.tokenizer
-        self._title = [frozenset(tok(p.title)) for p in catalog.products]
-        self._category = [frozenset(tok(" ".join(p.category))) for p in catalog.products]
-        self._attrs = [frozenset(tok(" ".join(p.attributes.values()))) for p in catalog.products]
+        self.tokenizer = tokenizer
+        self._fields = {"title": [frozenset(tokenizer(p.title)) for p in catalog.products]}
+        if "category_match" in self.names:
+            self._fields["category"] = [frozenset(tokenizer(" ".join(p.category))) for p in catalog.products]
+        if "attribute_match" in self.names:
+            attrs = (" ".join(p.attributes.values()) for p in catalog.products)
+            self._fields["attribute"] = [frozenset(tokenizer(a)) for a in attrs]
         pop = np.zeros(len(catalog)) if popularity is None else np.asarray(popularity, dtype=np.float64)
         if pop.shape != (len(catalog),):
             raise ValueError(f"popularity has shape {pop.shape}, catalog has {len(catalog)} rows")
@@ -59,32 +75,47 @@ class FeatureExtractor:
         return len(self.names)
 
     def features(self, query: str, results: Results) -> npt.NDArray[np.float32]:
-        """``(len(results), n_features)`` matrix; ``results`` is the first-stage list, best first."""
+        """``(len(results), n_features)`` matrix; ``results`` is the first-stage list, best first,
+        carrying its match features (``bm25``, ``lexical``, ``cosine``)."""
         rows = results.ids
         n = len(rows)
-        out = np.zeros((n, self.n_features), dtype=np.float32)
         if n == 0:
-            return out
-        bm = self.searcher.lexical.words.scores(query)[rows]
-        cos = self.searcher.item_vectors[rows] @ self.searcher.dense.embed(query)
+            return np.zeros((0, self.n_features), dtype=np.float32)
+        missing = [m for m in MATCH_INPUTS if m not in results.features]
+        if missing:
+            raise ValueError(
+                f"results lack match features {missing}: search with match_features=True (or attach the reranker)"
+            )
+        bm, lex, cos = (np.asarray(results.features[m], dtype=np.float32) for m in MATCH_INPUTS)
         first = results.scores.astype(np.float32)
         span = float(first.max() - first.min())
-        qtok = set(self.searcher.lexical.tokenizer(query))
-        out[:, 0] = bm
-        out[:, 1] = self.searcher.lexical.scores(query)[rows]  # word + character BM25, max-scaled
-        out[:, 2] = cos
-        out[:, 3] = cos - cos.max()
-        out[:, 4] = (first - first.min()) / span if span > 1e-12 else 1.0
-        out[:, 5] = 1.0 / (1.0 + np.arange(n, dtype=np.float32))
+        cols: dict[str, npt.NDArray[np.float32]] = {
+            "bm25": bm,
+            "bm25_rel": lex,
+            "cosine": cos,
+            "cosine_rel": cos - cos.max(),
+            "first_stage": (first - first.min()) / span if span > 1e-12 else np.ones(n, dtype=np.float32),
+            "inv_rank": 1.0 / (1.0 + np.arange(n, dtype=np.float32)),
+            "log_popularity": self.log_popularity[rows],
+        }
+        cols.update(self._matches(query, rows.tolist()))
+        return np.stack([cols[name] for name in self.names], axis=1).astype(np.float32)
+
+    def _matches(self, query: str, rows: list[int]) -> dict[str, npt.NDArray[np.float32]]:
+        """Share of the query's terms found in each field, and whether the fields cover them all."""
+        qtok = set(self.tokenizer(query))
+        out = {f"{field}_match": np.zeros(len(rows), dtype=np.float32) for field in self._fields}
+        covered = np.zeros(len(rows), dtype=np.float32)
         if qtok:
             nq = float(len(qtok))
-            for j, r in enumerate(rows.tolist()):
-                t, c, a = qtok & self._title[r], qtok & self._category[r], qtok & self._attrs[r]
-                out[j, 6] = len(t) / nq
-                out[j, 7] = len(c) / nq
-                out[j, 8] = len(a) / nq
-                out[j, 9] = float(len(t | c | a) == len(qtok))
-        out[:, 10] = self.log_popularity[rows]
+            for j, r in enumerate(rows):
+                seen: set[str] = set()
+                for field, sets in self._fields.items():
+                    hit = qtok & sets[r]
+                    out[f"{field}_match"][j] = len(hit) / nq
+                    seen |= hit
+                covered[j] = float(len(seen) == len(qtok))
+        out["all_terms_matched"] = covered
         return out
 
     def batch(self, queries: Sequence[str], results: Sequence[Results]) -> list[npt.NDArray[np.float32]]:

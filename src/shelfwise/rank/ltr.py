@@ -4,7 +4,7 @@ Model: a linear scorer f(x) = w . z(x) on standardised features, fitted by minim
 loss log(1 + exp(-(f(x_i) - f(x_j)))) over pairs where item i is graded above item j for the same
 query, plus an L2 penalty (Burges et al., 2005, "Learning to Rank using Gradient Descent";
 Joachims, 2002, "Optimizing Search Engines using Clickthrough Data" for the pairwise reduction).
-Linear keeps it tiny (11 weights), deterministic, and fast enough for a per-request budget.
+Linear keeps it tiny (9 weights, 11 with field features), deterministic, and fast enough for a per-request budget.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from shelfwise.rank.features import FeatureExtractor
+from shelfwise.rank.features import FEATURE_NAMES, FIELD_FEATURES, FeatureExtractor
 from shelfwise.results import Results
 from shelfwise.retrieve.hybrid import HybridSearcher
 
@@ -27,12 +27,18 @@ Features = npt.NDArray[np.float32]
 @dataclass(frozen=True)
 class LTRConfig:
     """``depth``: first-stage candidates per training query; ``l2``: ridge penalty on weights;
-    ``max_pairs``: preference pairs sampled per query."""
+    ``max_pairs``: preference pairs sampled per query; ``field_features``: also learn from query
+    terms found in the category path and attribute values (off by default: see ``rank.features``)."""
 
     depth: int = 50
     l2: float = 1e-2
     max_pairs: int = 2000
     seed: int = 0
+    field_features: bool = False
+
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        return (*FEATURE_NAMES, *FIELD_FEATURES) if self.field_features else FEATURE_NAMES
 
     def __post_init__(self) -> None:
         if self.depth < 2 or self.max_pairs < 1 or self.l2 < 0:
@@ -130,13 +136,15 @@ class LTRReranker:
 
     @classmethod
     def load(cls, path: str | Path, searcher: HybridSearcher) -> LTRReranker:
-        """A saved reranker bound to ``searcher`` (its catalog, BM25 and vectors feed the features)."""
+        """A saved reranker for ``searcher``'s catalog (its tokenizer matches query terms in titles)."""
         p = Path(path)
         if not (p / "ltr.json").exists() or not (p / "log_popularity.npy").exists():
             raise FileNotFoundError(f"{p}: not a saved reranker (needs ltr.json, ltr_weights.npz, log_popularity.npy)")
         log_pop = np.load(p / "log_popularity.npy", allow_pickle=False)
-        extractor = FeatureExtractor(searcher.catalog, searcher, np.expm1(log_pop))
-        return cls(extractor, PairwiseRanker.load(p))
+        model = PairwiseRanker.load(p)
+        names = model.feature_names or FEATURE_NAMES
+        extractor = FeatureExtractor(searcher.catalog, searcher.lexical.tokenizer, np.expm1(log_pop), names)
+        return cls(extractor, model)
 
     def rerank(self, query: str, results: Results) -> Results:
         if len(results) == 0:
@@ -159,7 +167,7 @@ def training_groups(
     ids = searcher.catalog.ids
     for qid, text in queries.items():
         rel = relevance.get(qid, {})
-        res = searcher.search(text, depth)
+        res = searcher.search(text, depth, match_features=True)
         if len(res) < 2:
             continue
         groups.append(extractor.features(text, res))
@@ -177,7 +185,7 @@ def fit_reranker(
 ) -> LTRReranker:
     """Train an :class:`LTRReranker` on judged queries (e.g. ``Judgments.queries/.relevance``)."""
     cfg = config or LTRConfig()
-    extractor = FeatureExtractor(searcher.catalog, searcher, popularity)
+    extractor = FeatureExtractor(searcher.catalog, searcher.lexical.tokenizer, popularity, cfg.feature_names)
     groups, labels = training_groups(searcher, extractor, queries, relevance, cfg.depth)
     model = PairwiseRanker(cfg, extractor.names).fit(groups, labels)
     return LTRReranker(extractor, model)
