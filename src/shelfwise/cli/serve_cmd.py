@@ -45,10 +45,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     p.add_argument(
         "--events-db",
-        type=Path,
         default=None,
-        help="SQLite event log; enables POST /events and real-time updates (a shelf saved from this log replays "
-        "only the events after its snapshot)",
+        help="event log: a SQLite file, or nats://HOST:PORT[?stream=NAME] (NATS JetStream, shared by several serving "
+        "replicas); enables POST /events and real-time updates (a shelf saved from this log replays only the events "
+        "after its snapshot)",
     )
     p.add_argument(
         "--personal-weight",
