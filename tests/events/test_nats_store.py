@@ -12,10 +12,13 @@ from pathlib import Path
 import pytest
 from _doubles import Recorder
 
+from shelfwise.catalog import Catalog
 from shelfwise.events import ConsumerConfig, Event, EventConsumer, EventType
 from shelfwise.events.backend import EventBackend, open_event_store
 from shelfwise.events.nats_store import NatsConfig, NatsEventStore, offset_key
 from shelfwise.loopback import LoopbackServer, nats_server
+from shelfwise.retrieve import HybridSearcher
+from shelfwise.shelf import Shelf, enable_live
 
 pytestmark = pytest.mark.backend  # servers / worker processes on loopback: `pytest -m backend` (CI runs it)
 
@@ -143,3 +146,18 @@ def test_open_event_store_paths(tmp_path: Path) -> None:
     assert isinstance(open_event_store(f"sqlite://{tmp_path / 'b.sqlite'}"), EventStore)
     s = EventStore(":memory:")
     assert open_event_store(s) is s
+
+
+def test_enable_live_on_a_nats_url(
+    server: LoopbackServer, tiny_catalog: Catalog, tiny_searcher: HybridSearcher
+) -> None:
+    """The configuration hook: a shelf's live state fed from JetStream, chosen by URL alone."""
+    shelf = Shelf(catalog=tiny_catalog, searcher=tiny_searcher)
+    live = enable_live(shelf, f"{server.url}?stream=shelf", explore_share=0)
+    try:
+        assert isinstance(live.consumer.store, NatsEventStore)
+        res = live.consumer.ingest([Event("u1", EventType.PURCHASE, 1.0, "p3")], wait_s=10)
+        assert res.applied and live.popularity.top(1).ids.tolist() == [tiny_catalog.row("p3")]
+    finally:
+        live.consumer.stop()
+        live.consumer.store.close()
