@@ -13,8 +13,6 @@ Run: python bench/bench_search.py
 from __future__ import annotations
 
 import platform
-import socket
-import threading
 import time
 
 import bm25s
@@ -22,7 +20,6 @@ import httpx
 import numpy as np
 import pyarrow.parquet as pq
 import Stemmer
-import uvicorn
 
 from shelfwise.encode import load_encoder
 from shelfwise.eval.judgments import attribute_judgments, evaluate_search
@@ -32,13 +29,7 @@ from shelfwise.retrieve import HybridSearcher
 from shelfwise.serve import create_app
 from shelfwise.shelf import Shelf
 
-from common import CACHE, SHARED, load_hm, percentiles, print_table, time_calls, write_json
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from common import CACHE, SHARED, load_hm, percentiles, print_table, serve_app, time_calls, write_json
 
 
 def main() -> None:
@@ -87,16 +78,8 @@ def main() -> None:
     lat_sw_lex = percentiles(time_calls(lambda q: searcher.search(q, 10, mode="bm25"), wands))
 
     # HTTP latency.
-    port = free_port()
     searcher.dense._cache.clear()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(Shelf(catalog, searcher)), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
+    with serve_app(create_app(Shelf(catalog, searcher))) as url, httpx.Client(base_url=url) as client:
         client.get("/search", params={"q": "warm up"})
 
         def call(q: str) -> None:
@@ -113,8 +96,6 @@ def main() -> None:
         searcher.dense._cache.clear()
         reranked_cold = percentiles(time_calls(call, wands))
         searcher.reranker = None
-    server.should_exit = True
-    thread.join(timeout=5)
     rows = [
         ["/search hybrid, cold query (embeds)", cold["p50_ms"], cold["p99_ms"]],
         ["/search hybrid, repeated query", warm["p50_ms"], warm["p99_ms"]],

@@ -4,24 +4,33 @@ Catalog: the 54,667 real Home Depot titles (../shared, evaluation-only); queries
 Depot dev queries, each sent once (never seen: the query-embedding LRU is empty), one at a time,
 after warm-up. Reports the whole ``HybridSearcher.search`` call and its parts (query encoder alone,
 lexical index alone, dense retrieval with a cached embedding), with ``uptime`` load beside each.
-Embeddings come from the cache that ``bench_search_real.py`` fills, so run that first.
+The same never-seen queries then go over real HTTP (``GET /search`` on a uvicorn server on
+127.0.0.1, one client, keep-alive), never-seen and repeated. Embedding throughput (products/s)
+is measured on ``--embed`` titles the encoder has never seen (no cache), batch 64, all cores.
+Item embeddings for the index come from the cache that ``bench_search_real.py`` fills, so run
+that first.
 
-Run: python bench/bench_search_latency.py [--encoders e5-onnx,minilm-onnx-q8] [--queries 1000]
+Run: python bench/bench_search_latency.py [--encoders e5-onnx,minilm-onnx-q8] [--queries 1000] [--embed 2000]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import time
 from collections.abc import Callable
 from typing import Any
+
+import httpx
 
 from bench_search_real import CACHE, load_set
 from shelfwise.encode import load_encoder
 from shelfwise.index import detect_language
 from shelfwise.retrieve import HybridSearcher
+from shelfwise.serve import create_app
+from shelfwise.shelf import Shelf
 
-from common import percentiles, print_table, time_calls, write_json
+from common import percentiles, print_table, serve_app, time_calls, write_json
 
 
 def timed(fn: Callable[[str], Any], queries: list[str]) -> dict[str, float]:
@@ -42,26 +51,56 @@ def measure(s: HybridSearcher, queries: list[str]) -> dict[str, dict[str, float]
     }
 
 
+def over_http(s: HybridSearcher, queries: list[str]) -> dict[str, dict[str, float]]:
+    s.dense._cache.clear()
+    with serve_app(create_app(Shelf(s.catalog, s))) as url, httpx.Client(base_url=url) as client:
+
+        def call(q: str) -> None:
+            client.get("/search", params={"q": q, "k": 10}).raise_for_status()
+
+        for q in ("warm up", "drill", "paint"):
+            call(q)
+        s.dense._cache.clear()
+        return {
+            "HTTP /search (never-seen query)": timed(call, queries),
+            "HTTP /search, repeated query": timed(call, queries),
+        }
+
+
+def products_per_s(spec: str, titles: list[str]) -> dict[str, float]:
+    enc = load_encoder(spec)  # no cache: every title is embedded
+    enc.encode(titles[:64])
+    t0 = time.perf_counter()
+    enc.encode(titles[64:], batch_size=64)
+    dt = time.perf_counter() - t0
+    return {"products_per_s": (len(titles) - 64) / dt, "n": len(titles) - 64, "load_1m": os.getloadavg()[0]}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--encoders", default="e5-onnx,minilm-onnx-q8")
     ap.add_argument("--queries", type=int, default=1000)
+    ap.add_argument("--embed", type=int, default=2000)
     args = ap.parse_args()
     catalog, judgments = load_set("hd")
     queries = [judgments.queries[q] for q in judgments.judged()][: args.queries]
     profile = detect_language(catalog.texts())
     out: dict[str, Any] = {"products": len(catalog), "queries": len(queries), "load_start": os.getloadavg()}
-    rows = []
+    rows: list[list[Any]] = []
+    speeds: list[list[Any]] = []
     for spec in args.encoders.split(","):
         s = HybridSearcher.build(catalog, load_encoder(spec, CACHE), language=profile, encoder_spec=spec)
-        parts = measure(s, queries)
-        out[spec] = {"vector_index": s.dense.index.kind, **parts}
+        parts = {**measure(s, queries), **over_http(s, queries)}
+        speed = products_per_s(spec, catalog.texts()[: args.embed])
+        out[spec] = {"vector_index": s.dense.index.kind, **parts, "embedding": speed}
         rows += [[spec, name, p["p50_ms"], p["p99_ms"], p["load_1m"]] for name, p in parts.items()]
+        speeds.append([spec, speed["products_per_s"], speed["n"], speed["load_1m"]])
     print_table(
-        f"in-process latency, {len(catalog)} products, {len(queries)} real queries (ms)",
+        f"latency in-process and over HTTP, {len(catalog)} products, {len(queries)} real queries (ms)",
         ["encoder", "what", "p50", "p99", "load"],
         rows,
     )
+    print_table("embedding throughput, never-seen titles, batch 64", ["encoder", "products/s", "n", "load"], speeds)
     write_json("search_latency", out)
 
 
