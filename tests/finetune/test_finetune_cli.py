@@ -114,3 +114,20 @@ def test_train_refuses_a_model_that_cannot_help_then_force_publishes(
     assert "(--force: the held-out gate did not pass)" in cap.out and "step 0/" in cap.out
     mv = ModelStore(tmp_path / "models").latest()
     assert mv is not None and read_meta(tmp_path / "index")["encoder"] == mv.encoder_name
+
+
+def test_lora_run_whose_best_step_is_0_is_never_published(
+    tmp_path: Path, tiny_st: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The issue's run: LoRA, validation never improves, "best step 0". The kept weights are the
+    base model's, so the held-out gain is exactly 0 and even ``--min-gain 0`` refuses it."""
+    from shelfwise.finetune import ModelStore
+
+    args = _store(tmp_path, learnable=True)
+    lr = args.index("--learning-rate") + 1
+    args[lr] = "1e-7"  # far too small to change any ranking
+    assert main([*args, "--base", str(tiny_st), "--mode", "lora", "--min-gain", "0"]) == EXIT_NOT_PUBLISHED
+    cap = capsys.readouterr()
+    assert "train lora" in cap.err and "best step 0:" in cap.out and "(+0.0000 " in cap.out
+    assert "comparing with the untrained model on 9 held-out queries" in cap.err
+    assert ModelStore(tmp_path / "models").versions() == [] and not (tmp_path / "index").exists()

@@ -75,14 +75,15 @@ def test_progress_bar_and_one_line_per_validation(capsys: pytest.CaptureFixture[
     tm = fine_tune(_BagModel(), train, train, cfg, progress=True)
     err = capsys.readouterr().err
     assert "train full" in err and "6/6" in err  # the tqdm bar reached the last step
-    assert "step 0/6 (untrained): validation NDCG@10" in err and "validating every 2 steps" in err
+    assert "step 0/6 (untrained): validation NDCG@10" in err
+    assert "validation: 8 queries against 8 candidate products, every 2 steps" in err
     for step in (2, 4, 6):
         assert f"step {step}/6: loss " in err
     assert "validation NDCG@10" in err and "recall@10" in err and "MRR" in err
     assert [h["step"] for h in tm.log.history] == [0.0, 2.0, 4.0, 6.0] and not tm.log.stopped_early
     lines: list[str] = []
     fine_tune(_BagModel(), train, train, cfg, say=lines.append)
-    assert len(lines) == 4 and "train full" not in capsys.readouterr().err  # no bar without progress
+    assert len(lines) == 5 and "train full" not in capsys.readouterr().err  # no bar without progress
 
 
 def test_automatic_eval_interval() -> None:

@@ -120,3 +120,6 @@ def test_refuses_to_replace_a_folder_that_is_not_an_index(tiny_catalog: Catalog,
     with pytest.raises(FileExistsError, match="not an index folder"):
         build_index_atomically(tiny_catalog, _Counting(), out)
     assert (out / "notes.txt").read_text() == "mine"
+    (out / "shelf.json").write_text("{}")
+    with pytest.raises(FileExistsError, match="is a shelf"):
+        build_index_atomically(tiny_catalog, _Counting(), out)

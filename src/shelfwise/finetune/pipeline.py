@@ -3,6 +3,7 @@ model, rebuild the index."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,6 +91,10 @@ def _distractors(catalog: Catalog, n: int) -> list[str]:
     return texts[:: max(len(texts) // max(n, 1), 1)][:n]
 
 
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
 @dataclass(frozen=True)
 class TrainOutcome:
     """What ``train`` did: the model, its held-out comparison, the version written (None when
@@ -125,6 +130,9 @@ def train_and_publish(
     trained = fine_tune(
         base_model, data.train, data.val, config, distractors=distractors, base_name=base, progress=progress, say=say
     )
+    if say is not None or progress:
+        n = len(set(data.holdout.anchors))
+        (say or _stderr)(f"comparing with the untrained model on {n} held-out queries (seen by neither step)")
     gate = holdout_gate(base_model, trained.model, data.holdout, distractors, min_gain=min_gain)
     if not (gate.passed or force):
         return TrainOutcome(trained, gate, None)

@@ -151,6 +151,11 @@ def build_index_atomically(
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     recover(out)
+    if (out / "shelf.json").exists():
+        raise FileExistsError(
+            f"{out}: is a shelf (shelf.json); train rebuilds plain index folders only: give --index-out a new "
+            f"folder, or rebuild the shelf with `shelfwise index --encoder <model folder>`"
+        )
     if out.is_dir() and any(out.iterdir()) and not (out / "searcher.json").exists():
         raise FileExistsError(f"{out}: exists and is not an index folder; refusing to replace it")
     search_cfg, lex_cfg, vec_cfg = _old_configs(out)

@@ -181,9 +181,12 @@ def fine_tune(
     def snapshot() -> dict[str, Any]:
         return {k: t.detach().clone() for k, t in model.state_dict().items()}
 
+    if val is not None and len(val):
+        n_q, n_c = min(len(set(val.anchors)), 500), len(set(val.positives) | set(distractors))
+        tell(f"validation: {n_q} queries against {n_c} candidate products, every {every} steps (and at step 0)")
     best = evaluate(0, float("nan"))
     best_state: dict[str, Any] | None = None if math.isnan(best) else snapshot()
-    tell(f"step 0/{total} (untrained): validation {LABELS[cfg.metric]} {best:.4f}; validating every {every} steps")
+    tell(f"step 0/{total} (untrained): validation {LABELS[cfg.metric]} {best:.4f}")
     bad = 0
     t0 = time.perf_counter()
     step = 0
