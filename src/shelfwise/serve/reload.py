@@ -44,7 +44,8 @@ class ReloadResult(BaseModel):
     took_s: float
     items: int
     parts: list[str]
-    live_offset: int
+    live_seq: int  # the event-log position the new shelf's live state had reached at the swap
+    replayed: int  # events its consumer applied after loading (those logged since its snapshot)
     caught_up: bool
 
 
@@ -77,11 +78,12 @@ class Reloader:
             log.error("reload of %s failed, still serving the previous shelf: %s", target, e)
             raise ReloadError(422, f"the shelf at {target} failed to load ({e}); still serving the previous one") from e
         new.searcher.warmup()
-        offset, caught_up = 0, True
+        seq, replayed, caught_up = 0, 0, True
         if new.live is not None:
             cons = new.live.consumer
-            offset = cons.applied_seq
             caught_up = cons.wait_for(cons.store.last_seq(), catch_up_s)
+            st = cons.stats()
+            seq, replayed = st.applied_seq, st.events_applied
         old: Shelf = self.state.shelf
         self.state.shelf = new  # the swap: one reference assignment
         self.source = target
@@ -92,10 +94,10 @@ class Reloader:
             n for n, v in (("reranker", new.searcher.reranker), ("recommender", new.recommender),
                            ("bandit", new.bandit), ("live", new.live)) if v is not None
         ]
-        log.warning("reloaded the shelf from %s in %.2f s (live offset %d)", target, took, offset)
+        log.warning("reloaded the shelf from %s in %.2f s (replayed %d logged events)", target, took, replayed)
         return ReloadResult(
-            shelf=str(target), took_s=round(took, 3), items=len(new.catalog), parts=parts, live_offset=offset,
-            caught_up=caught_up,
+            shelf=str(target), took_s=round(took, 3), items=len(new.catalog), parts=parts, live_seq=seq,
+            replayed=replayed, caught_up=caught_up,
         )
 
     def reload_in_background(self) -> threading.Thread:

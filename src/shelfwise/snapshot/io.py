@@ -75,7 +75,8 @@ def save_shelf(shelf: Shelf, path: str | Path) -> Manifest:
     """Write every part of ``shelf`` into a staging folder beside ``path``, the manifest last, then
     move it in place (a previous shelf at ``path`` is replaced whole). With a live consumer
     attached, it is paused while the state is copied, and the event-log offset it had applied is
-    recorded, so a server loading this shelf replays only later events."""
+    recorded, so a server loading this shelf replays only later events. ``shelf.source`` becomes
+    ``path``."""
     final = Path(path)
     staged = staging_dir(final)
     cons = shelf.live.consumer if shelf.live is not None else None
@@ -94,6 +95,7 @@ def save_shelf(shelf: Shelf, path: str | Path) -> Manifest:
         if cons is not None and running:
             cons.start()
     publish(staged, final)
+    shelf.source = final  # what a reload of the serving shelf reads
     return read_manifest(final, SUPPORTED)
 
 
