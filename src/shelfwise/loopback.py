@@ -119,8 +119,13 @@ def nats_binary() -> str:
     return found
 
 
-def nats_server(data_dir: str | Path, port: int | None = None, *, log: Path | None = None) -> LoopbackServer:
-    """A JetStream nats-server on 127.0.0.1 storing in ``data_dir``; acknowledged = fsynced."""
+def nats_server(
+    data_dir: str | Path, port: int | None = None, *, log: Path | None = None, sync_always: bool = True
+) -> LoopbackServer:
+    """A JetStream nats-server on 127.0.0.1 storing in ``data_dir``. ``sync_always``: fsync every
+    message before its ack (one server: acknowledged = on disk; costs throughput, see
+    ``bench/bench_backends.py``); False: the server's default (fsync every 2 minutes), for clusters
+    that rely on R3 replication for durability."""
     d = Path(data_dir)
     d.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
@@ -128,7 +133,7 @@ def nats_server(data_dir: str | Path, port: int | None = None, *, log: Path | No
     store = (d / "jetstream").resolve()
     conf.write_text(
         f'listen: "127.0.0.1:{port}"\n'
-        f'jetstream {{\n  store_dir: "{store}"\n  sync_interval: always\n}}\n'
+        f'jetstream {{\n  store_dir: "{store}"\n{"  sync_interval: always" if sync_always else ""}\n}}\n'
     )
     return LoopbackServer([nats_binary(), "-c", str(conf)], port, f"nats://127.0.0.1:{port}", log=log)
 

@@ -33,14 +33,16 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoopbackServer]
         yield srv
 
 
-def _store(server: LoopbackServer, stream: str) -> NatsEventStore:
-    store = open_event_store(f"{server.url}?stream={stream}&timeout_s=1")
+def _store(server: LoopbackServer, stream: str, timeout_s: float = 1.0) -> NatsEventStore:
+    store = open_event_store(f"{server.url}?stream={stream}&timeout_s={timeout_s}")
     assert isinstance(store, NatsEventStore) and isinstance(store, EventBackend)
     return store
 
 
-def test_contract_matches_sqlite_store(server: LoopbackServer) -> None:
-    store = _store(server, "contract")
+def test_contract_matches_sqlite_store(server: LoopbackServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("shelfwise.events.nats_store._WINDOW", 40)
+    monkeypatch.setattr("shelfwise.events.nats_store._FETCH_MAX", 32)
+    store = _store(server, "contract", timeout_s=10)
     try:
         assert store.append([]) == 0 and store.count() == 0
         assert store.append([_ev(0), _ev(1)]) == 2
@@ -49,6 +51,8 @@ def test_contract_matches_sqlite_store(server: LoopbackServer) -> None:
         assert [s for s, _ in got] == [2, 3] and got[0][1] == _ev(1)  # text round-trips exactly
         assert [s for s, _ in store.read(0, limit=1)] == [1]
         assert store.read(since=3) == []
+        big = store.append([_ev(i) for i in range(100)])  # several publish windows and pull requests
+        assert big == 103 and [s for s, _ in store.read(3)] == list(range(4, 104))
         assert store.offset("live") == 0
         store.save_offset("live", 2)
         store.save_offset("replica b/ä", 3)  # a name outside the key alphabet
@@ -56,9 +60,9 @@ def test_contract_matches_sqlite_store(server: LoopbackServer) -> None:
             store.save_offset("live", -1)
     finally:
         store.close()
-    again = _store(server, "contract")
+    again = _store(server, "contract", timeout_s=10)
     assert again.offset("live") == 2 and again.offset("replica b/ä") == 3
-    assert again.count() == 3 and again.last_seq() == 3
+    assert again.count() == 103 and again.last_seq() == 103
     again.close()
 
 

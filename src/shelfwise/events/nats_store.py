@@ -43,6 +43,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 _KEY_OK = re.compile(r"^[-\w=.]+$")
 _FETCH_WAIT_S = 2.0
+_WINDOW = 1000  # publishes in flight at once (the client stalls past 4,000)
+_FETCH_MAX = 1024  # messages per pull request
 
 
 @dataclass(frozen=True)
@@ -203,7 +205,7 @@ class NatsEventStore:
                 if eid is not None:
                     first_at[eid] = pos
         payloads = [encode_event(events[p]) for p in send]
-        acks = self._run(self._publish(payloads, [ids[p] for p in send]), self.config.timeout_s + 5)
+        acks = self._run(self._publish(payloads, [ids[p] for p in send]), self.config.timeout_s * (len(send) + 1) + 5)
         seq_at: dict[int, int] = {}
         mask = [False] * len(events)
         for pos, (seq, dup) in zip(send, acks, strict=True):
@@ -218,19 +220,23 @@ class NatsEventStore:
         return AppendResult(min(stored, default=0), max(stored, default=0), len(stored), dups, tuple(mask))
 
     async def _publish(self, payloads: list[bytes], ids: list[str | None]) -> list[tuple[int, bool]]:
-        """Publish in order (pipelined: one round trip for the batch), wait for every ack."""
-        futs = []
-        try:
-            for data, eid in zip(payloads, ids, strict=True):
-                hdr = {"Nats-Msg-Id": eid} if eid is not None else None
-                futs.append(await self._js.publish_async(self.config.subject, data, headers=hdr,
-                                                         wait_stall=self.config.timeout_s))  # fmt: skip
-            acks = await asyncio.wait_for(asyncio.gather(*futs), self.config.timeout_s)
-        except BaseException:
-            for f in futs:
-                f.cancel()
-            raise
-        return [(int(a.seq), bool(a.duplicate)) for a in acks]
+        """Publish in order, pipelined in windows of ``_WINDOW``, and wait for every ack: each must
+        come within ``timeout_s`` of the previous one (the server fsyncs every message)."""
+        out: list[tuple[int, bool]] = []
+        for start in range(0, len(payloads), _WINDOW):
+            futs = []
+            try:
+                for data, eid in zip(payloads[start : start + _WINDOW], ids[start : start + _WINDOW], strict=True):
+                    hdr = {"Nats-Msg-Id": eid} if eid is not None else None
+                    futs.append(await self._js.publish_async(self.config.subject, data, headers=hdr,
+                                                             wait_stall=self.config.timeout_s))  # fmt: skip
+                acks = [await asyncio.wait_for(f, self.config.timeout_s) for f in futs]  # each within timeout_s
+            except BaseException:
+                for f in futs:
+                    f.cancel()
+                raise
+            out.extend((int(a.seq), bool(a.duplicate)) for a in acks)
+        return out
 
     # --- reads -------------------------------------------------------------------------------
 
@@ -259,7 +265,7 @@ class NatsEventStore:
         out: list[tuple[int, Event]] = []
         want = last - since if limit is None else min(limit, last - since)
         while want > len(out):
-            msgs = await self._fetch(since + 1 if not out else out[-1][0] + 1, min(want - len(out), 1024))
+            msgs = await self._fetch(since + 1 if not out else out[-1][0] + 1, min(want - len(out), _FETCH_MAX))
             if not msgs:
                 break  # the rest was deleted (limits) or is not visible yet
             for m in msgs:
