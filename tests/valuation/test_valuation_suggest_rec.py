@@ -91,3 +91,64 @@ def test_interaction_utility_groups(tiny_catalog: Catalog, tiny_events: list[Eve
     assert len(r_ids) == len(data) and r_names[0] == "0-1d"
     with pytest.raises(ValueError, match="group ids"):
         InteractionUtility(data, ids[:-1], truth)
+
+
+def test_interaction_utility_batched_scores_match_user_by_user() -> None:
+    """The co-occurrence fast path (one sparse product for all users) gives recommend()'s utility."""
+    from shelfwise.catalog import Product
+    from shelfwise.events import EventType
+    from shelfwise.recommend import CooccurrenceRecommender
+
+    class Slow(CooccurrenceRecommender):  # same model, forced down the user-by-user path
+        def recommend(self, user, k=10, filters=None, *, exclude_seen=True):  # type: ignore[no-untyped-def]
+            return super().recommend(user, k, filters, exclude_seen=exclude_seen)
+
+    rng = np.random.default_rng(0)
+    cat = Catalog([Product(id=f"p{i}", title=f"item {i}", category=(f"c{i % 4}",)) for i in range(40)])
+    events = [
+        Event(
+            f"u{u}",
+            EventType(int(rng.integers(1, 5))),
+            float(t),
+            f"p{int(rng.zipf(1.5)) % 40}",
+            session_id=f"s{u}-{t // 5}",
+        )
+        for u in range(30)
+        for t in range(12)
+    ]
+    data = Interactions.from_log(EventLog.from_events(events, cat), cat)
+    ids, _ = groups_by_category(data)
+    truth = {f"u{u}": {int(rng.integers(0, 40)), int(rng.integers(0, 40))} for u in range(0, 34, 2)}
+    for excl in (False, True):
+        fast = InteractionUtility(data, ids, truth, k=5, exclude_seen=excl)
+        slow = InteractionUtility(data, ids, truth, k=5, exclude_seen=excl, model=Slow)
+        for players in (np.arange(4), np.array([0, 2]), np.array([3])):
+            assert fast(players) == pytest.approx(slow(players))
+        assert fast(np.array([1, 0])) == fast(np.array([0, 1]))  # cached by coalition, order-free
+
+
+def test_interaction_utility_item_partition_path_matches_refitting() -> None:
+    """Grouping by category partitions the items: coalition utilities come without refits, same values."""
+    from shelfwise.catalog import Product
+    from shelfwise.events import EventType
+    from shelfwise.recommend import CooccurrenceRecommender
+
+    class Refit(CooccurrenceRecommender):  # not the default factory: refits every coalition
+        pass
+
+    rng = np.random.default_rng(1)
+    cat = Catalog([Product(id=f"p{i}", title=f"item {i}", category=(f"c{i % 5}",)) for i in range(60)])
+    events = [
+        Event(f"u{u}", EventType.PURCHASE, float(t), f"p{int(rng.zipf(1.3)) % 60}", session_id=f"s{u}-{t // 4}")
+        for u in range(40)
+        for t in range(16)
+    ]
+    data = Interactions.from_log(EventLog.from_events(events, cat), cat)
+    ids, names = groups_by_category(data)
+    truth = {f"u{u}": {int(rng.integers(0, 60)) for _ in range(3)} for u in range(0, 44, 2)}
+    for excl in (False, True):
+        fast = InteractionUtility(data, ids, truth, k=5, exclude_seen=excl)
+        slow = InteractionUtility(data, ids, truth, k=5, exclude_seen=excl, model=Refit)
+        for players in (np.arange(len(names)), np.array([0, 2]), np.array([4]), np.array([1, 3, 4])):
+            assert fast(players) == pytest.approx(slow(players), abs=1e-6)
+        assert fast._fast is not None and fast._fast is not False

@@ -95,11 +95,15 @@ def run_events(args: argparse.Namespace) -> int:
     catalog = load_catalog_arg(args).catalog
     log = load_event_log(args.events, args.event_fields, catalog)
     groups = [g.strip() for g in args.group_by.split(",") if g.strip()]
-    rep = value_interactions(catalog, log, group_by=groups, k=args.k, tmc=_tmc(args))
+    rep = value_interactions(catalog, log, group_by=groups, k=args.k, tmc=_tmc(args), progress=_say)
     path = rep.write(args.out)
     _print(rep.summary())
     print(f"\nwrote {path}")
     return 0
+
+
+def _say(msg: str) -> None:
+    print(msg, flush=True)
 
 
 def run_show(args: argparse.Namespace) -> int:

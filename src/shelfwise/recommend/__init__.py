@@ -1,5 +1,6 @@
-"""Recommend stage: personalised, related and cross-category recommendations."""
+"""Recommend stage: personalised, related, cross-category and next-in-session recommendations."""
 
+from shelfwise.recommend.autotune import TuneConfig, TuningReport
 from shelfwise.recommend.base import Context, ItemScorer, Recommendation, Recommender
 from shelfwise.recommend.content import ContentConfig, ContentRecommender
 from shelfwise.recommend.cooccurrence import CooccurrenceConfig, CooccurrenceRecommender
@@ -10,6 +11,15 @@ from shelfwise.recommend.hybrid import HybridConfig, HybridRecommender, build_re
 from shelfwise.recommend.interactions import Interactions
 from shelfwise.recommend.popularity import PopularityConfig, PopularityRecommender, RepeatRecommender
 from shelfwise.recommend.profiles import UserProfiles
+from shelfwise.recommend.sasrec import SASRecConfig, SASRecRecommender
+from shelfwise.recommend.sequence import (
+    RecentConfig,
+    RecentCooccurrence,
+    SequenceConfig,
+    SequentialRulesRecommender,
+    SessionKNNConfig,
+    SessionKNNRecommender,
+)
 
 __all__ = [
     "ALSConfig",
@@ -28,9 +38,19 @@ __all__ = [
     "PopularityConfig",
     "PopularityRecommender",
     "RecMetrics",
+    "RecentConfig",
+    "RecentCooccurrence",
     "Recommendation",
     "Recommender",
     "RepeatRecommender",
+    "SASRecConfig",
+    "SASRecRecommender",
+    "SequenceConfig",
+    "SequentialRulesRecommender",
+    "SessionKNNConfig",
+    "SessionKNNRecommender",
+    "TuneConfig",
+    "TuningReport",
     "UserProfiles",
     "build_recommender",
     "evaluate",

@@ -29,16 +29,24 @@ BoolArray = npt.NDArray[np.bool_]
 class Context:
     """What is known about the shopper now: history or session items (catalog rows) with
     recency-decayed implicit weights, the user id when known, and an optional query vector
-    (cold-start users: the text they typed, encoded by the item encoder)."""
+    (cold-start users: the text they typed, encoded by the item encoder).
+
+    ``sequence`` is the recent interactions in order, oldest first, repeats kept (the session's
+    clicks, or the tail of the history); sequence-aware components weigh its last items most.
+    None means no order is known: they then treat ``items`` as unordered.
+    """
 
     items: IntArray
     weights: FloatArray
     user: str | None = None
     query_vector: FloatArray | None = None
+    sequence: IntArray | None = None
 
     def __post_init__(self) -> None:
         if self.items.shape != self.weights.shape or self.items.ndim != 1:
             raise ValueError(f"Context: items {self.items.shape} and weights {self.weights.shape} must match")
+        if self.sequence is not None and self.sequence.ndim != 1:
+            raise ValueError("Context: sequence must be 1-d")
 
     @classmethod
     def of(
@@ -49,9 +57,16 @@ class Context:
         user: str | None = None,
         query_vector: FloatArray | None = None,
     ) -> Context:
+        """A context from ``items`` given in the order they happened (oldest first): that order
+        becomes ``sequence``."""
         it = np.asarray(items, dtype=np.int64).reshape(-1)
         w = np.ones(len(it), dtype=np.float32) if weights is None else np.asarray(weights, dtype=np.float32)
-        return cls(it, w.reshape(-1), user, query_vector)
+        return cls(it, w.reshape(-1), user, query_vector, it)
+
+    @property
+    def ordered(self) -> IntArray:
+        """``sequence`` when known, else ``items`` (no order)."""
+        return self.sequence if self.sequence is not None else self.items
 
     @classmethod
     def empty(cls, user: str | None = None) -> Context:

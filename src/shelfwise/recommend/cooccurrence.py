@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import scipy.sparse as sp
 
 from shelfwise.events.schema import DEFAULT_WEIGHTS, Event
@@ -100,6 +101,15 @@ class CooccurrenceRecommender(BaseRecommender):
         w = ctx.weights / self._norm(self.baskets[ctx.items], a)
         raw = np.asarray(self.pairs[ctx.items].T @ w, dtype=np.float32).ravel()
         s = raw / self._norm(self.baskets, 1.0 - a)
+        return np.where(raw > 0, s, -np.inf).astype(np.float32)
+
+    def score_batch(self, contexts: sp.csr_matrix) -> npt.NDArray[np.float32]:
+        """:meth:`score` for many shoppers at once: row ``u`` of ``contexts`` (shoppers x items)
+        holds shopper ``u``'s item weights; returns dense (shoppers x items) scores."""
+        a = self.config.alpha
+        w = sp.csr_matrix(contexts, dtype=np.float32) @ sp.diags(1.0 / self._norm(self.baskets, a))
+        raw = np.asarray((w @ self.pairs).toarray(), dtype=np.float32)
+        s = raw / self._norm(self.baskets, 1.0 - a)[None, :]
         return np.where(raw > 0, s, -np.inf).astype(np.float32)
 
     def score_item(self, item: int) -> FloatArray:

@@ -127,6 +127,7 @@ class ALSRecommender(BaseRecommender):
         self.user_factors: F32 = np.zeros((0, self.config.factors), dtype=np.float32)
         self.users: dict[str, int] = {}
         self.known: npt.NDArray[np.bool_] = np.zeros(0, dtype=bool)
+        self._unit: F32 = np.zeros((0, self.config.factors), dtype=np.float32)
         self._yty: F64 = np.zeros((0, 0))
 
     def confidence(self, weights: npt.ArrayLike) -> F64:
@@ -156,7 +157,10 @@ class ALSRecommender(BaseRecommender):
         self._yty = self._gram()
 
     def _gram(self) -> F64:
+        """``YᵀY`` for the fold-in solve; also refreshes the unit-length factors ``similar`` uses."""
         y = self.item_factors.astype(np.float64)
+        norms = np.maximum(np.linalg.norm(self.item_factors, axis=1, keepdims=True), 1e-12)
+        self._unit = (self.item_factors / norms).astype(np.float32)
         return y.T @ y
 
     def _dim(self) -> int:
@@ -187,9 +191,7 @@ class ALSRecommender(BaseRecommender):
     def score_item(self, item: int) -> FloatArray:
         if not self.known[item]:
             return no_evidence(self.n_items)
-        y = self.item_factors
-        norms = np.maximum(np.linalg.norm(y, axis=1), 1e-12)
-        s = (y @ y[item]) / (norms * norms[item])
+        s = self._unit @ self._unit[item]  # cosine on factors normalised once at fit/load
         return np.where(self.known, s, -np.inf).astype(np.float32)
 
     def explain(self, ctx: Context | None, item: int) -> str:

@@ -6,10 +6,17 @@ Systems: Survey and Experiments"). An optional popularity penalty ``score / (1 +
 trades head items for long-tail ones (Abdollahpouri et al., 2019). Cold start falls out of
 the fusion: a shopper with no history gets popularity (plus query text when given); an item
 with no behaviour gets its text-similarity score only.
+
+Sequence-aware components read the order of the latest clicks: sequential rules and STAN
+session kNN (:mod:`shelfwise.recommend.sequence`) and, when enabled, SASRec
+(:mod:`shelfwise.recommend.sasrec`). Weights are learned per store at fit time on the store's
+most recent sessions (:mod:`shelfwise.recommend.autotune`); what tuning did is kept in
+:attr:`HybridRecommender.tuning` and saved with the model.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -20,6 +27,7 @@ import numpy.typing as npt
 from shelfwise.catalog.schema import Catalog, Filters
 from shelfwise.encode.base import Encoder
 from shelfwise.events.schema import Event, EventLog
+from shelfwise.recommend.autotune import TuneConfig, TuningReport, prefix_cases, tune, validation_split
 from shelfwise.recommend.base import BaseRecommender, Context, ItemScorer, Recommendation, minmax
 from shelfwise.recommend.content import ContentConfig, ContentRecommender
 from shelfwise.recommend.cooccurrence import CooccurrenceConfig, CooccurrenceRecommender
@@ -37,22 +45,49 @@ from shelfwise.recommend.persist import (
 )
 from shelfwise.recommend.popularity import PopularityConfig, PopularityRecommender, RepeatRecommender
 from shelfwise.recommend.profiles import UserProfiles
+from shelfwise.recommend.sasrec import SASRecConfig, SASRecRecommender
+from shelfwise.recommend.sequence import (
+    RecentConfig,
+    RecentCooccurrence,
+    SequenceConfig,
+    SequentialRulesRecommender,
+    SessionKNNConfig,
+    SessionKNNRecommender,
+)
 from shelfwise.results import FloatArray, Results
 
-COMPONENTS = ("repeat", "cooccurrence", "als", "content", "popularity")
-DEFAULT_WEIGHTS = (("repeat", 1.0), ("cooccurrence", 0.5), ("als", 0.5), ("content", 0.3), ("popularity", 0.1))
+COMPONENTS = ("repeat", "cooccurrence", "als", "content", "popularity", "recent", "sequence", "sknn", "sasrec")
+DEFAULT_WEIGHTS = (
+    ("repeat", 1.0),
+    ("cooccurrence", 0.5),
+    ("als", 0.5),
+    ("content", 0.3),
+    ("popularity", 0.1),
+    ("recent", 0.5),
+    ("sequence", 0.5),
+    ("sknn", 0.5),
+)
 DEFAULT_SIMILAR = (("cooccurrence", 1.0), ("als", 0.5), ("content", 0.5))
 FORMAT = "shelfwise.hybrid-recommender"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: sequence, sknn (and sasrec) state files and the tuning report
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class HybridConfig:
-    """Component weights for ``recommend`` and ``similar``, the tail penalty, and sub-model configs."""
+    """Component weights for ``recommend`` and ``similar``, the tail penalty, and sub-model configs.
+
+    ``new_weights`` / ``new_penalty`` apply when seen items are excluded (``exclude_seen``): what
+    predicts a re-visit and what predicts a new item differ, so fit-time tuning learns both;
+    None = the same as ``weights`` / ``popularity_penalty``.
+    """
 
     weights: tuple[tuple[str, float], ...] = DEFAULT_WEIGHTS
     similar_weights: tuple[tuple[str, float], ...] = DEFAULT_SIMILAR
     popularity_penalty: float = 0.0
+    new_weights: tuple[tuple[str, float], ...] | None = None
+    new_penalty: float | None = None
     half_life_days: float | None = None
     collapse_variants: bool = True  # one item per product title in a list
     popularity: PopularityConfig = field(default_factory=PopularityConfig)
@@ -60,26 +95,47 @@ class HybridConfig:
     als: ALSConfig = field(default_factory=ALSConfig)
     content: ContentConfig = field(default_factory=ContentConfig)
     cross: CrossConfig = field(default_factory=CrossConfig)
+    recent: RecentConfig = field(default_factory=RecentConfig)
+    sequence: SequenceConfig = field(default_factory=SequenceConfig)
+    sknn: SessionKNNConfig = field(default_factory=SessionKNNConfig)
+    sasrec: SASRecConfig = field(default_factory=SASRecConfig)
+    tune: TuneConfig = field(default_factory=TuneConfig)
 
     def __post_init__(self) -> None:
-        for name, w in (*self.weights, *self.similar_weights):
+        for name, w in (*self.weights, *self.similar_weights, *(self.new_weights or ())):
             if name not in COMPONENTS:
                 raise ValueError(f"HybridConfig: unknown component {name!r}; known: {COMPONENTS}")
             if w < 0:
                 raise ValueError(f"HybridConfig: weight of {name!r} must be >= 0")
-        if self.popularity_penalty < 0:
-            raise ValueError("HybridConfig.popularity_penalty must be >= 0")
+        if self.popularity_penalty < 0 or (self.new_penalty is not None and self.new_penalty < 0):
+            raise ValueError("HybridConfig.popularity_penalty and new_penalty must be >= 0")
 
-    def with_weights(self, weights: Mapping[str, float], penalty: float | None = None) -> HybridConfig:
+    def with_weights(
+        self, weights: Mapping[str, float], penalty: float | None = None, *, new: bool = False
+    ) -> HybridConfig:
+        """These weights (and penalty) for repeats allowed, or with ``new=True`` for new items only."""
+        if new:
+            return replace(
+                self,
+                new_weights=tuple(weights.items()),
+                new_penalty=self.new_penalty if penalty is None else penalty,
+            )
         return replace(
             self,
             weights=tuple(weights.items()),
             popularity_penalty=self.popularity_penalty if penalty is None else penalty,
         )
 
+    def fusion(self, exclude_seen: bool) -> tuple[dict[str, float], float]:
+        """(weights, penalty) for a list that may (False) or may not (True) repeat seen items."""
+        if exclude_seen and self.new_weights is not None:
+            pen = self.popularity_penalty if self.new_penalty is None else self.new_penalty
+            return dict(self.new_weights), pen
+        return dict(self.weights), self.popularity_penalty
+
 
 class HybridRecommender(BaseRecommender):
-    """Fuses repeat-purchase, co-occurrence, ALS, LM-content and popularity scores."""
+    """Fuses repeat-purchase, co-occurrence, ALS, LM-content, popularity and sequence-aware scores."""
 
     name = "hybrid"
 
@@ -98,22 +154,59 @@ class HybridRecommender(BaseRecommender):
         self.als = ALSRecommender(self.config.als)
         self.content = ContentRecommender(item_vectors, self.config.content)
         self.repeat = RepeatRecommender()
+        self.recent = RecentCooccurrence(self.cooccurrence, self.config.recent)
+        self.sequence = SequentialRulesRecommender(self.config.sequence)
+        self.sknn = SessionKNNRecommender(self.config.sknn)
+        self.sasrec = SASRecRecommender(self.config.sasrec)
         self.components: dict[str, ItemScorer] = {
             "repeat": self.repeat,
             "cooccurrence": self.cooccurrence,
             "als": self.als,
             "content": self.content,
             "popularity": self.popularity,
+            "recent": self.recent,
+            "sequence": self.sequence,
+            "sknn": self.sknn,
+            "sasrec": self.sasrec,
         }
         self.cross_model = CrossCategoryRecommender(self.cooccurrence, self.content, self.config.cross)
         self.counts: FloatArray = np.zeros(0, dtype=np.float32)
+        self.tuning = TuningReport()
 
-    def _fit(self, data: Interactions) -> None:
-        for comp in self.components.values():
-            comp.fit(data)
+    def _uses(self, name: str) -> bool:
+        cfg = self.config
+        return any(n == name and w > 0 for n, w in (*cfg.weights, *cfg.similar_weights, *(cfg.new_weights or ())))
+
+    def _fit_components(self, data: Interactions) -> None:
+        for name, comp in self.components.items():
+            if name != "sasrec" or self._uses("sasrec"):
+                comp.fit(data)
+            else:  # off unless weighted: no torch needed, scores nothing
+                self.sasrec.reset(data.catalog, data.profiles)
         self.profiles = data.profiles
         self.profiles.item_vectors = self.item_vectors
         self.counts = data.item_counts()
+
+    def _fit(self, data: Interactions) -> None:
+        self.tuning = self._tune(data) if self.config.tune.enabled else TuningReport(reason="tuning disabled")
+        self._fit_components(data)
+
+    def _tune(self, data: Interactions) -> TuningReport:
+        """Learn weights on the latest sessions (components fitted on the earlier rows), then keep them."""
+        tc = self.config.tune
+        train, held = validation_split(data, tc.fraction, tc.max_sessions)
+        cases = prefix_cases(train, held) if len(held) else []
+        new = sum(c.new for c in cases)
+        if min(len(cases), new) < tc.min_cases:
+            rep = tune(self, cases, tc)  # reports "defaults" without scoring
+        else:
+            self._fit_components(train)
+            rep = tune(self, cases, tc)
+            self.set_weights(rep.weights, rep.penalty)
+            self.set_weights(rep.new_weights, rep.new_penalty, new=True)
+        level = logging.WARNING if rep.status == "defaults" else logging.INFO
+        log.log(level, "hybrid weights: %s (%s)", rep.status, rep.reason)
+        return rep
 
     def update(self, events: Sequence[Event]) -> None:
         """Absorb committed events: histories, popularity and co-occurrence change at once;
@@ -127,13 +220,14 @@ class HybridRecommender(BaseRecommender):
             if row is not None:
                 self.counts[row] += 1.0
 
-    def set_weights(self, weights: Mapping[str, float], penalty: float | None = None) -> None:
-        self.config = self.config.with_weights(weights, penalty)
+    def set_weights(self, weights: Mapping[str, float], penalty: float | None = None, *, new: bool = False) -> None:
+        self.config = self.config.with_weights(weights, penalty, new=new)
 
     # --- scoring ------------------------------------------------------------------------------
     def component_scores(self, ctx: Context) -> dict[str, FloatArray]:
         """Each weighted component's scores for ``ctx``, scaled to [0, 1] (0 = no evidence)."""
-        return {name: minmax(self.components[name].score(ctx)) for name, w in self.config.weights if w > 0}
+        used = [n for n, w in (*self.config.weights, *(self.config.new_weights or ())) if w > 0]
+        return {name: minmax(self.components[name].score(ctx)) for name in dict.fromkeys(used)}
 
     def fuse(self, scores: Mapping[str, FloatArray], weights: Mapping[str, float], penalty: float) -> FloatArray:
         total = np.zeros(self.n_items, dtype=np.float32)
@@ -145,8 +239,11 @@ class HybridRecommender(BaseRecommender):
             total /= np.power(1.0 + self.counts, penalty).astype(np.float32)
         return total
 
-    def score(self, ctx: Context) -> FloatArray:
-        fused = self.fuse(self.component_scores(ctx), dict(self.config.weights), self.config.popularity_penalty)
+    def score(self, ctx: Context, exclude_seen: bool = False) -> FloatArray:
+        """Fused scores (``-inf`` where no component has evidence), with the weights for
+        ``exclude_seen`` (seen items are not masked here)."""
+        weights, penalty = self.config.fusion(exclude_seen)
+        fused = self.fuse(self.component_scores(ctx), weights, penalty)
         return np.where(fused > 0, fused, -np.inf).astype(np.float32)
 
     def score_item(self, item: int) -> FloatArray:
@@ -175,8 +272,8 @@ class HybridRecommender(BaseRecommender):
     ) -> Recommendation:
         ctx = self.context(user)
         scores = self.component_scores(ctx)
-        weights = dict(self.config.weights)
-        fused = self.fuse(scores, weights, self.config.popularity_penalty)
+        weights, penalty = self.config.fusion(exclude_seen)
+        fused = self.fuse(scores, weights, penalty)
         fused = np.where(fused > 0, fused, -np.inf).astype(np.float32)
         res = self._top(fused, k, self.allowed(filters, ctx, exclude_seen))
         return Recommendation(res.ids, res.scores, self._pick_reasons(ctx, res.ids.tolist(), scores, weights))
@@ -228,7 +325,7 @@ class HybridRecommender(BaseRecommender):
         if query and self.encoder is None:
             raise ValueError("recommend_session(query=...) needs the hybrid to be built with an encoder")
         ctx = Context.of(items, query_vector=qv)
-        if qv is not None and "content" not in dict(self.config.weights):
+        if qv is not None and "content" not in self.config.fusion(exclude_seen)[0]:
             raise ValueError("query-based recommendations need a positive 'content' weight")
         return self.recommend(ctx, k, filters, exclude_seen=exclude_seen)
 
@@ -238,7 +335,9 @@ class HybridRecommender(BaseRecommender):
 
         ``popularity.npz``, ``cooccurrence.npz/.json``, ``als.npz/.json``, ``content.npz`` (the
         text kNN graph), ``profiles.npz/.json`` (histories), ``hybrid.npz`` (interaction counts)
-        and, last, ``hybrid.json`` (format version, config, sizes). Item vectors are not written:
+        ``sequence.npz`` (sequential rules), ``sknn.npz`` (past sessions), ``sasrec.npz/.json`` (only
+        when SASRec is used) and, last, ``hybrid.json`` (format version, config, sizes, and
+        ``tuning``: what fit-time weight tuning did). Item vectors are not written:
         they belong to the search index and are passed back to :meth:`load`. The repeat and
         cross-category models have no state beyond the histories, co-occurrence and content.
         """
@@ -251,6 +350,9 @@ class HybridRecommender(BaseRecommender):
         self.als.save(p)
         self.content.save(p)
         self.profiles.save(p)
+        self.sequence.save(p)
+        self.sknn.save(p)
+        self.sasrec.save(p)
         np.savez(p / "hybrid.npz", counts=self.counts)
         meta = {
             "format": FORMAT,
@@ -259,6 +361,7 @@ class HybridRecommender(BaseRecommender):
             "vector_shape": list(self.item_vectors.shape),
             "encoder": self.encoder.name if self.encoder is not None else None,
             "config": config_to_json(self.config),
+            "tuning": self.tuning.as_dict(),
         }
         write_json(p / "hybrid.json", meta)
 
@@ -306,12 +409,33 @@ class HybridRecommender(BaseRecommender):
             raise ValueError(f"{f}: saved with encoder {saved_enc!r}, not {encoder.name!r}")
         rec = cls(item_vectors, cfg, encoder)
         profiles = UserProfiles.load(p, catalog, rec.item_vectors)
-        for model in (rec, rec.popularity, rec.cooccurrence, rec.als, rec.content, rec.repeat):
+        for model in (
+            rec,
+            rec.popularity,
+            rec.cooccurrence,
+            rec.als,
+            rec.content,
+            rec.repeat,
+            rec.recent,
+            rec.sequence,
+            rec.sknn,
+        ):
             model.attach(catalog, profiles)
+        rec.sasrec.attach(catalog, profiles)
         rec.popularity.load_state(p)
         rec.cooccurrence.load_state(p)
         rec.als.load_state(p)
         rec.content.load_state(p)
+        if version >= 2:
+            rec.sequence.load_state(p)
+            rec.sknn.load_state(p)
+            rec.sasrec.load_state(p)
+        else:  # saved before sequence components existed: they score nothing
+            rec.sequence.fit(Interactions.empty(catalog))
+            rec.sknn.fit(Interactions.empty(catalog))
+            rec.sasrec.reset(catalog, profiles)
+        tuning = meta.get("tuning")
+        rec.tuning = TuningReport.from_dict(tuning) if isinstance(tuning, dict) else TuningReport()
         h = p / "hybrid.npz"
         rec.counts = check_shape(h, "counts", read_npz(h, ("counts",))["counts"].astype(np.float32), (n_items,))
         return rec

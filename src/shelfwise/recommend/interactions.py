@@ -84,6 +84,11 @@ class Interactions:
         )
 
     @classmethod
+    def empty(cls, catalog: Catalog) -> Interactions:
+        z = np.zeros(0, dtype=np.int64)
+        return cls(catalog, z, z, np.zeros(0, np.float32), np.zeros(0), z, ())
+
+    @classmethod
     def from_events(cls, events: Sequence[Event], catalog: Catalog, **kw: float | None) -> Interactions:
         return cls.from_log(EventLog.from_events(events, catalog), catalog, half_life_days=kw.get("half_life_days"))
 

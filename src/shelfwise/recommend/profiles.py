@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from shelfwise.recommend.interactions import Interactions
 
 _DEDUP = 100_000
+SEQUENCE_TAIL = 50  # the last interactions handed to sequence-aware models, in time order
 
 
 class UserProfiles:
@@ -79,7 +80,8 @@ class UserProfiles:
         ts = np.asarray(h[2], dtype=np.float64)
         w = np.asarray(h[1], dtype=np.float64) * decay(ts.max() - ts, self.half_life_days)
         uniq, inv = np.unique(items, return_inverse=True)
-        return Context(uniq, np.bincount(inv, weights=w).astype(np.float32), user)
+        tail = items[np.argsort(ts, kind="stable")][-SEQUENCE_TAIL:]
+        return Context(uniq, np.bincount(inv, weights=w).astype(np.float32), user, sequence=tail)
 
     def seen(self, user: str) -> set[int]:
         h = self._hist.get(user)

@@ -14,19 +14,21 @@ as it would in production.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
+import scipy.sparse as sp
 
 from shelfwise.eval.metrics import ndcg_at_k, recall_at_k
 from shelfwise.events.schema import EventLog, EventType
-from shelfwise.recommend.base import Recommender
+from shelfwise.recommend.base import BaseRecommender, Recommender
 from shelfwise.recommend.cooccurrence import CooccurrenceRecommender
 from shelfwise.recommend.interactions import DAY, Interactions
-from shelfwise.results import IntArray
+from shelfwise.results import IntArray, Results
 from shelfwise.valuation.base import encode_groups
+from shelfwise.valuation.cooc_fast import ItemPartitionScores, item_groups
 
 RecMetric = Literal["ndcg", "recall"]
 
@@ -59,6 +61,8 @@ class InteractionUtility:
         self.data, self.groups, self.truth = data, g, dict(truth)
         self.k, self.metric, self.model, self.exclude_seen = k, metric, model, exclude_seen
         self._n = int(g.max()) + 1 if len(g) else 0
+        self._memo: dict[bytes, float] = {}
+        self._fast: ItemPartitionScores | bool | None = None
 
     @property
     def n_players(self) -> int:
@@ -75,19 +79,76 @@ class InteractionUtility:
         )
 
     def __call__(self, players: IntArray) -> float:
+        """Utility of a coalition; repeated coalitions (common in TMC permutations and removal
+        curves) are answered from a cache."""
+        key = np.unique(np.asarray(players, dtype=np.int64)).tobytes()
+        if key not in self._memo:
+            self._memo[key] = self._evaluate(np.frombuffer(key, dtype=np.int64))
+        return self._memo[key]
+
+    def _evaluate(self, players: IntArray) -> float:
         if not len(players):
             return 0.0
-        sub = self.subset(players)
-        if not len(sub):
-            return 0.0
-        model = self.model()
-        model.fit(sub)
         score = ndcg_at_k if self.metric == "ndcg" else recall_at_k
+        fast = self._partition_scores()
+        lists: Iterable[tuple[str, list[int]]]
+        if fast is not None:
+            lists = zip(self.truth, fast.rankings(players, self.k, self.exclude_seen), strict=True)
+        else:
+            sub = self.subset(players)
+            if not len(sub):
+                return 0.0
+            model = self.model()
+            model.fit(sub)
+            lists = self._rankings(model, sub)
         total = 0.0
-        for user, items in self.truth.items():
-            ranked = model.recommend(user, self.k, exclude_seen=self.exclude_seen).ids.tolist()
-            total += score(ranked, dict.fromkeys(items, 1.0), self.k)
+        for user, ranked in lists:
+            total += score(ranked, dict.fromkeys(self.truth[user], 1.0), self.k)
         return total / len(self.truth)
+
+    def _partition_scores(self) -> ItemPartitionScores | None:
+        """The no-refit path (:mod:`shelfwise.valuation.cooc_fast`) when it is exact and fits in memory."""
+        if self._fast is False:
+            return None
+        if self._fast is None:
+            ig = item_groups(self.data, self.groups) if self.model is default_model else None
+            ok = (
+                ig is not None
+                and self.data.half_life_days is None
+                and ItemPartitionScores.fits(self._n, len(self.truth), self.data.n_items)
+            )
+            self._fast = (
+                ItemPartitionScores(self.data, ig, list(self.truth), self._n) if ok and ig is not None else False
+            )
+        return self._fast if isinstance(self._fast, ItemPartitionScores) else None
+
+    def _rankings(self, model: Recommender, sub: Interactions) -> Iterator[tuple[str, list[int]]]:
+        """Each held-out user's top-k. The co-occurrence model scores all users in one sparse
+        product (same scores, contexts and filters as ``recommend``: the summed, decayed weights
+        of the user's coalition rows); other models are asked user by user."""
+        if not isinstance(model, CooccurrenceRecommender) or type(model).recommend is not BaseRecommender.recommend:
+            for user in self.truth:
+                yield user, model.recommend(user, self.k, exclude_seen=self.exclude_seen).ids.tolist()
+            return
+        index = {u: i for i, u in enumerate(sub.users)}
+        users = list(self.truth)
+        rows = np.array([index.get(u, -1) for u in users], dtype=np.int64)
+        ui = sub.user_item()
+        ctx = ui[np.maximum(rows, 0)]
+        ctx = sp.diags((rows >= 0).astype(np.float32)) @ ctx
+        for start in range(0, len(users), 512):
+            block = ctx[start : start + 512]
+            scores = model.score_batch(block)
+            for j in range(block.shape[0]):
+                seen = block[j].indices
+                if not len(seen):
+                    yield users[start + j], []
+                    continue
+                mask = None
+                if self.exclude_seen:
+                    mask = np.ones(scores.shape[1], dtype=bool)
+                    mask[seen] = False
+                yield users[start + j], Results.from_scores(scores[j], self.k, mask).ids.tolist()
 
 
 def groups_by_category(data: Interactions, depth: int = 1) -> tuple[IntArray, tuple[str, ...]]:

@@ -18,6 +18,7 @@ Utilities that implement :class:`ScanUtility` (the KNN) compute all prefixes inc
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -91,9 +92,15 @@ def _marginals(
 
 
 def tmc_shapley(
-    utility: Utility, names: tuple[str, ...], grain: Grain = "sample", config: TMCConfig | None = None
+    utility: Utility,
+    names: tuple[str, ...],
+    grain: Grain = "sample",
+    config: TMCConfig | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> Values:
-    """TMC-Shapley estimate of every player's value; ``info`` records permutations and max R-hat."""
+    """TMC-Shapley estimate of every player's value; ``info`` records permutations and max R-hat.
+
+    ``progress`` (e.g. ``print``) gets a line after every batch of permutations."""
     cfg = config or TMCConfig()
     n = utility.n_players
     if len(names) != n:
@@ -125,9 +132,15 @@ def tmc_shapley(
         last = est
         if done >= max(cfg.min_permutations, 2 * cfg.chains):
             rhat_max = float(gelman_rubin(sums, sq, counts).max())
-            if (cfg.criterion == "rhat" and rhat_max < cfg.rhat) or (cfg.criterion == "change" and change < cfg.rtol):
-                converged = True
-                break
+        if progress is not None:
+            progress(
+                f"  tmc-shapley: {done}/{cfg.max_permutations} permutations, {evals} evaluations, "
+                f"max R-hat {rhat_max:.3f} (stops below {cfg.rhat}), {time.perf_counter() - t0:.0f} s"
+            )
+        stop = (cfg.criterion == "rhat" and rhat_max < cfg.rhat) or (cfg.criterion == "change" and change < cfg.rtol)
+        if done >= max(cfg.min_permutations, 2 * cfg.chains) and stop:
+            converged = True
+            break
     total = counts.sum(axis=0)
     mean = sums.sum(axis=0) / np.maximum(total, 1.0)
     var = np.maximum(sq.sum(axis=0) / np.maximum(total, 1.0) - mean**2, 0.0)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -168,8 +168,12 @@ def value_interactions(
     k: int = 10,
     tmc: TMCConfig | None = None,
     title: str = "Data valuation: interactions (co-occurrence recommender)",
+    progress: Callable[[str], None] | None = None,
 ) -> ValuationReport:
-    """LOO and TMC-Shapley values of interaction groups, removal curves on the last basket."""
+    """LOO and TMC-Shapley values of interaction groups, removal curves on the last basket.
+
+    ``progress`` (e.g. ``print``) gets a line per step and per batch of TMC permutations."""
+    say = progress or (lambda _msg: None)
     from shelfwise.recommend.evaluate import split_last_sessions, truth_by_user
     from shelfwise.recommend.interactions import Interactions
 
@@ -194,13 +198,17 @@ def value_interactions(
         grain: Grain = "source" if g == "event_type" else "group"
         u = InteractionUtility(data, gid, valid, k=k)
         sizes = u.sizes()
+        say(f"{g}: {len(names)} groups, {len(data)} interactions, {len(valid)} validation users")
         loo = dataclasses.replace(leave_one_out(u, names, grain), sizes=sizes)
         rep.values[f"{g}: leave-one-out"] = loo
+        say(f"  leave-one-out: {loo.evaluations} evaluations, {loo.seconds:.1f} s")
         if len(names) > 1:
-            tmcv = dataclasses.replace(tmc_shapley(u, names, grain, tmc), sizes=sizes)
+            tmcv = dataclasses.replace(tmc_shapley(u, names, grain, tmc, progress=progress), sizes=sizes)
             rep.values[f"{g}: tmc-shapley"] = tmcv
             test_u = InteractionUtility(data, gid, test, k=k)
+            t1 = time.perf_counter()
             rep.curves[f"{g} by tmc-shapley"] = removal_curve(test_u, tmcv, _group_fractions(len(names)))
+            say(f"  removal curve on the test baskets: {time.perf_counter() - t1:.1f} s")
     rep.metrics.update(
         {
             "train_interactions": float(len(data)),

@@ -1,0 +1,282 @@
+"""Per-store hybrid weights, learned at fit time on a time-ordered validation slice.
+
+The store's own most recent sessions are held out (a global time cut, the protocol of Ludewig &
+Jannach, 2018), the hybrid's components are fitted on everything earlier, and every validation
+session prefix asks for the next item. Component weights and the tail penalty are then picked
+by the coordinate ascent of :func:`shelfwise.recommend.evaluate.tune_weights`, twice: once
+for NDCG@k with repeats counted as hits (the weights used when seen items may be shown), once
+for NDCG@k over new items only with seen items excluded (``HybridConfig.new_weights``, used
+under ``exclude_seen``). Scores are cached once per prefix on the union of each component's top
+candidates, so a trial costs a few vector products.
+
+When the slice is too small to tell weights apart (fewer than ``min_cases`` prefixes of either
+kind), the defaults stay and the report says so.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from shelfwise.recommend.base import Context, minmax
+from shelfwise.recommend.evaluate import tune_weights
+from shelfwise.recommend.interactions import Interactions
+from shelfwise.results import FloatArray, IntArray
+
+if TYPE_CHECKING:
+    from shelfwise.recommend.hybrid import HybridRecommender
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TuneConfig:
+    """``fraction``: share of the most recent sessions held out; ``max_sessions`` caps them (the
+    latest kept); ``min_cases``: fewer prefixes of either protocol keeps the defaults."""
+
+    enabled: bool = True
+    fraction: float = 0.1
+    max_sessions: int = 2000
+    min_cases: int = 100
+    k: int = 20
+    candidates: int = 100
+    grid: tuple[float, ...] = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0)
+    penalties: tuple[float, ...] = (0.0, 0.1, 0.25)
+    z: float = 2.0  # tuned weights replace the defaults only when better by this many standard errors
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.fraction < 1.0:
+            raise ValueError("TuneConfig.fraction must be in (0, 1)")
+        if min(self.max_sessions, self.min_cases, self.k, self.candidates) < 1 or not self.grid or not self.penalties:
+            raise ValueError("TuneConfig: sizes must be >= 1 and grids non-empty")
+
+
+@dataclass(frozen=True)
+class Case:
+    """One validation prefix: what was known (``ctx``), the next item, and its validation session."""
+
+    ctx: Context
+    truth: int
+    session: int
+
+    @property
+    def new(self) -> bool:
+        return not bool(np.any(self.ctx.items == self.truth))
+
+
+@dataclass
+class TuningReport:
+    """What fit-time tuning did; saved in ``hybrid.json`` as ``tuning``."""
+
+    status: str = "not run"  # "tuned" | "defaults" | "not run"
+    reason: str = ""
+    sessions: int = 0
+    repeat_cases: int = 0
+    new_cases: int = 0
+    default_score: float | None = None  # NDCG@k, repeats counted
+    tuned_score: float | None = None
+    default_new_score: float | None = None  # NDCG@k, new items only
+    tuned_new_score: float | None = None
+    weights: dict[str, float] = field(default_factory=dict)
+    penalty: float = 0.0
+    new_weights: dict[str, float] = field(default_factory=dict)
+    new_penalty: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> TuningReport:
+        known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+def subset(data: Interactions, mask: npt.NDArray[np.bool_]) -> Interactions:
+    return Interactions(
+        data.catalog,
+        data.user[mask],
+        data.item[mask],
+        data.weight[mask],
+        data.timestamp[mask],
+        data.session[mask],
+        data.users,
+        data.half_life_days,
+    )
+
+
+def validation_split(data: Interactions, fraction: float, max_sessions: int) -> tuple[Interactions, Interactions]:
+    """(earlier rows, the most recent ``fraction`` of sessions by start time, at most ``max_sessions``).
+
+    Training keeps only rows before the first held-out session starts: nothing after the cut leaks.
+    """
+    if not len(data):
+        return data, data
+    sess, inv = np.unique(data.session, return_inverse=True)
+    start = np.full(len(sess), np.inf)
+    np.minimum.at(start, inv, data.timestamp)
+    n_val = min(int(len(sess) * fraction), max_sessions)
+    if n_val < 1:
+        return data, subset(data, np.zeros(len(data), dtype=bool))
+    order = np.argsort(start, kind="stable")
+    held = np.zeros(len(sess), dtype=bool)
+    held[order[-n_val:]] = True
+    cut = float(start[order[-n_val]])
+    return subset(data, (data.timestamp < cut) & ~held[inv]), subset(data, held[inv])
+
+
+def user_context(train: Interactions) -> Mapping[int, tuple[IntArray, FloatArray]]:
+    """Each training user's (items, weights) history, time-ordered."""
+    out: dict[int, tuple[IntArray, FloatArray]] = {}
+    order = np.lexsort((train.timestamp, train.user))
+    u = train.user[order]
+    bounds = np.flatnonzero(np.diff(u)) + 1
+    for idx in np.split(order, bounds):
+        if len(idx):
+            out[int(train.user[idx[0]])] = (train.item[idx], train.weight[idx])
+    return out
+
+
+def prefix_cases(train: Interactions, held: Interactions, tail: int = 50) -> list[Case]:
+    """Every prefix of every held-out session (with the user's earlier history when known) and its next item."""
+    hist = user_context(train)
+    cases: list[Case] = []
+    order = np.lexsort((np.arange(len(held)), held.timestamp, held.session))
+    sess = held.session[order]
+    for k, idx in enumerate(np.split(order, np.flatnonzero(np.diff(sess)) + 1)):
+        if len(idx) < 2:
+            continue
+        items, weights = held.item[idx], held.weight[idx]
+        h_items, h_w = hist.get(int(held.user[idx[0]]), (np.zeros(0, np.int64), np.zeros(0, np.float32)))
+        user = held.users[int(held.user[idx[0]])] if len(held.users) else None
+        for t in range(1, len(idx)):
+            it = np.concatenate([h_items, items[:t]]).astype(np.int64)
+            w = np.concatenate([h_w, weights[:t]]).astype(np.float32)
+            uniq, inv = np.unique(it, return_inverse=True)
+            ctx = Context(uniq, np.bincount(inv, weights=w).astype(np.float32), user, sequence=it[-tail:])
+            cases.append(Case(ctx, int(items[t]), k))
+    return cases
+
+
+@dataclass(frozen=True)
+class _Cached:
+    cand: IntArray
+    scores: FloatArray  # (components, candidates), scaled to [0, 1]
+    seen: npt.NDArray[np.bool_]
+    truth: int  # index into cand, -1 when the truth is not a candidate
+    new: bool
+
+
+def _cache(hybrid: HybridRecommender, cases: Sequence[Case], names: Sequence[str], n_cand: int) -> list[_Cached]:
+    out = []
+    for c in cases:
+        dense = [minmax(hybrid.components[n].score(c.ctx)) for n in names]
+        tops = [np.argpartition(-d, n_cand - 1)[:n_cand] if len(d) > n_cand else np.arange(len(d)) for d in dense]
+        cand = np.unique(np.concatenate([*tops, [c.truth]]))
+        cand = cand[np.any(np.stack([d[cand] for d in dense]) > 0, axis=0) | (cand == c.truth)]
+        pos = np.flatnonzero(cand == c.truth)
+        out.append(
+            _Cached(
+                cand,
+                np.stack([d[cand] for d in dense]).astype(np.float32),
+                np.isin(cand, c.ctx.items),
+                int(pos[0]) if len(pos) else -1,
+                c.new,
+            )
+        )
+    return out
+
+
+def _ndcg(fused: FloatArray, truth: int, k: int, excluded: npt.NDArray[np.bool_] | None) -> float:
+    if truth < 0 or fused[truth] <= 0:
+        return 0.0
+    better = fused > fused[truth]
+    if excluded is not None:
+        better &= ~excluded
+    rank = int(better.sum())
+    return 1.0 / float(np.log2(rank + 2)) if rank < k else 0.0
+
+
+def tune(hybrid: HybridRecommender, cases: Sequence[Case], config: TuneConfig) -> TuningReport:
+    """Pick ``hybrid``'s weights and penalty on ``cases`` (components already fitted on the earlier rows)."""
+    rep = TuningReport(sessions=len({c.session for c in cases}))
+    rep.repeat_cases = len(cases)
+    rep.new_cases = sum(c.new for c in cases)
+    start = dict(hybrid.config.weights)
+    new_start, new_pen = hybrid.config.fusion(True)
+    rep.weights, rep.penalty = start, hybrid.config.popularity_penalty
+    rep.new_weights, rep.new_penalty = new_start, new_pen
+    if min(rep.repeat_cases, rep.new_cases) < config.min_cases:
+        rep.status = "defaults"
+        rep.reason = (
+            f"validation slice too small: {rep.repeat_cases} next-item prefixes ({rep.new_cases} new items) "
+            f"from {rep.sessions} sessions, fewer than {config.min_cases}; default weights kept"
+        )
+        return rep
+    names = list(dict.fromkeys(n for n in (*start, *new_start) if n in hybrid.components))
+    cached = _cache(hybrid, cases, names, config.candidates)
+    counts = hybrid.counts
+
+    def per_case(new: bool) -> _PerCase:
+        pool = [c for c in cached if c.new] if new else cached
+
+        def run(weights: Mapping[str, float], penalty: float) -> FloatArray:
+            w = np.array([weights.get(n, 0.0) for n in names], dtype=np.float32)
+            out = np.zeros(len(pool), dtype=np.float32)
+            for j, c in enumerate(pool):
+                fused = w @ c.scores
+                if penalty > 0:
+                    fused = fused / np.power(1.0 + counts[c.cand], penalty).astype(np.float32)
+                out[j] = _ndcg(fused, c.truth, config.k, c.seen if new else None)
+            return out
+
+        return run
+
+    kept = []
+    for new, w0, p0 in ((False, start, rep.penalty), (True, new_start, new_pen)):
+        f = per_case(new)
+        base = f(w0, p0)
+
+        def mean_ndcg(weights: Mapping[str, float], penalty: float, f: _PerCase = f) -> float:
+            return float(f(weights, penalty).mean())
+
+        # start the ascent from the defaults or from one component alone, whichever is best
+        starts = [dict(w0), *({n: float(n == m) for n in w0} for m in w0 if m in names)]
+        first = max(starts, key=lambda st: mean_ndcg(st, p0))
+        w, p, score = tune_weights(mean_ndcg, first, grid=config.grid, penalties=config.penalties, rounds=3)
+        if not reliably_better(f(w, p), base, config.z):
+            w, p, score = dict(w0), p0, float(base.mean())
+            kept.append("new items" if new else "repeats")
+        if new:
+            rep.default_new_score, rep.tuned_new_score, rep.new_weights, rep.new_penalty = (
+                float(base.mean()),
+                score,
+                w,
+                p,
+            )
+        else:
+            rep.default_score, rep.tuned_score, rep.weights, rep.penalty = float(base.mean()), score, w, p
+    rep.status = "tuned"
+    rep.reason = (
+        f"tuned on {rep.repeat_cases} prefixes ({rep.new_cases} new items) of the {rep.sessions} latest sessions"
+    )
+    if kept:
+        rep.reason += f"; defaults kept for {' and '.join(kept)} (no gain beyond {config.z:g} standard errors)"
+    return rep
+
+
+_PerCase = Callable[[Mapping[str, float], float], FloatArray]
+
+
+def reliably_better(tuned: FloatArray, base: FloatArray, z: float) -> bool:
+    """Paired test on per-prefix NDCG: mean gain above ``z`` standard errors (coordinate ascent on a
+    small slice overfits its noise; such gains do not carry over to the next sessions)."""
+    d = tuned.astype(np.float64) - base.astype(np.float64)
+    if len(d) < 2 or float(d.mean()) <= 0:
+        return False
+    se = float(d.std(ddof=1)) / np.sqrt(len(d))
+    return float(d.mean()) > z * se

@@ -1,0 +1,324 @@
+"""Sequence-aware session components: sequential rules and session kNN (STAN).
+
+Both read the order of the shopper's recent clicks (``Context.sequence``, oldest first) and
+weigh the last ones most, so the next item follows from what was just looked at.
+
+* :class:`SequentialRulesRecommender` ("sequence"): sequential rules ``i -> j`` counted when
+  ``j`` follows ``i`` within ``steps`` clicks of one session, weighted ``1 / distance`` (the SR
+  model of Ludewig & Jannach, 2018, "Evaluation of session-based recommendation algorithms",
+  User Modeling and User-Adapted Interaction 28). SR scores from the last click only; here the
+  previous clicks add their rules with weight ``decay ** distance-from-the-end``.
+* :class:`SessionKNNRecommender` ("sknn"): session-based kNN with STAN's weights (Garg, Gupta,
+  Bhatt, Kumar & Aggarwal, 2019, "Sequence and Time Aware Neighborhood for Session-based
+  Recommendations", SIGIR): the current session's items weigh ``exp(-(L - pos) / lambda_pos)``
+  (recent clicks count more, as in V-SKNN), neighbours are the ``neighbours`` most similar of
+  the ``sample`` most recent past sessions holding each item (Jannach & Ludewig, 2017), and a
+  neighbour's items weigh ``exp(-|p - p_shared| / lambda_item)`` by their distance from the
+  most recent shared item in that neighbour.
+
+* :class:`RecentCooccurrence` ("recent"): co-occurrence counts scored from the last clicks.
+
+The first two keep their state as sparse matrices saved to npz (never pickle).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+
+from shelfwise.recommend.base import BaseRecommender, Context, no_evidence
+from shelfwise.recommend.cooccurrence import CooccurrenceRecommender
+from shelfwise.recommend.interactions import Interactions
+from shelfwise.recommend.persist import check_shape, csr_arrays, csr_from, csr_keys, read_npz
+from shelfwise.results import FloatArray, IntArray
+
+
+@dataclass(frozen=True)
+class SessionArrays:
+    """Interactions regrouped by session, in time order: ``item[start[s]:start[s + 1]]`` is session ``s``.
+
+    Sessions are numbered by the time of their last event (0 = oldest).
+    """
+
+    item: IntArray
+    start: IntArray
+    end_time: npt.NDArray[np.float64]
+
+    @property
+    def n_sessions(self) -> int:
+        return int(self.start.shape[0]) - 1
+
+    def session_of_row(self) -> IntArray:
+        return np.repeat(np.arange(self.n_sessions, dtype=np.int64), np.diff(self.start))
+
+    def position(self) -> IntArray:
+        """1-based position of each row inside its session."""
+        sid = self.session_of_row()
+        return np.arange(len(self.item), dtype=np.int64) - self.start[sid] + 1
+
+
+def session_arrays(data: Interactions) -> SessionArrays:
+    """Group ``data`` by session (ties in time keep log order)."""
+    if not len(data):
+        return SessionArrays(np.zeros(0, np.int64), np.zeros(1, np.int64), np.zeros(0))
+    _, sess = np.unique(data.session, return_inverse=True)
+    last = np.full(int(sess.max()) + 1, -np.inf)
+    np.maximum.at(last, sess, data.timestamp)
+    rank = np.empty(len(last), dtype=np.int64)
+    rank[np.lexsort((np.arange(len(last)), last))] = np.arange(len(last))
+    sid = rank[sess]
+    order = np.lexsort((np.arange(len(sid)), data.timestamp, sid))
+    counts = np.bincount(sid, minlength=len(last))
+    start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    return SessionArrays(data.item[order].astype(np.int64), start, np.sort(last))
+
+
+def recency_weights(sequence: IntArray, decay: float, window: int) -> tuple[IntArray, FloatArray]:
+    """Distinct items of the last ``window`` clicks with weight ``decay ** distance-from-the-end``
+    (the last click 1; an item clicked twice keeps its most recent weight)."""
+    tail = np.asarray(sequence, dtype=np.int64)[-window:][::-1]
+    items, first = np.unique(tail, return_index=True)
+    return items, np.power(np.float32(decay), first.astype(np.float32)).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class SequenceConfig:
+    steps: int = 10  # rules i -> j for j up to this many clicks after i
+    decay: float = 0.5  # weight of the click before the last, relative to the last
+    window: int = 5  # clicks of the session that add their rules
+
+    def __post_init__(self) -> None:
+        if self.steps < 1 or self.window < 1:
+            raise ValueError("SequenceConfig: steps and window must be >= 1")
+        if not 0.0 <= self.decay <= 1.0:
+            raise ValueError("SequenceConfig.decay must be in [0, 1]")
+
+
+class SequentialRulesRecommender(BaseRecommender):
+    """What shoppers clicked next after the items just clicked (sequential rules, Ludewig & Jannach, 2018)."""
+
+    name = "sequence"
+
+    def __init__(self, config: SequenceConfig | None = None) -> None:
+        super().__init__()
+        self.config = config or SequenceConfig()
+        self.rules: sp.csr_matrix = sp.csr_matrix((0, 0), dtype=np.float32)
+
+    def _fit(self, data: Interactions) -> None:
+        s = session_arrays(data)
+        n = data.n_items
+        sid = s.session_of_row()
+        rows, cols, vals = [], [], []
+        for d in range(1, self.config.steps + 1):
+            if d >= len(sid):
+                break
+            m = (sid[:-d] == sid[d:]) & (s.item[:-d] != s.item[d:])
+            rows.append(s.item[:-d][m])
+            cols.append(s.item[d:][m])
+            vals.append(np.full(int(m.sum()), 1.0 / d, dtype=np.float32))
+        if rows:
+            r = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n))
+            r.sum_duplicates()
+            self.rules = r.astype(np.float32)
+        else:
+            self.rules = sp.csr_matrix((n, n), dtype=np.float32)
+
+    def score(self, ctx: Context) -> FloatArray:
+        if not len(ctx.ordered):
+            return no_evidence(self.n_items)
+        items, w = recency_weights(ctx.ordered, self.config.decay, self.config.window)
+        sub = self.rules[items]
+        if not sub.nnz:
+            return no_evidence(self.n_items)
+        out = no_evidence(self.n_items)
+        cols = sub.indices
+        vals = sub.data * np.repeat(w, np.diff(sub.indptr))
+        uniq, inv = np.unique(cols, return_inverse=True)
+        out[uniq] = np.bincount(inv, weights=vals).astype(np.float32)
+        return out
+
+    def score_item(self, item: int) -> FloatArray:
+        return self.score(Context.of([item]))
+
+    def explain(self, ctx: Context | None, item: int) -> str:
+        if ctx is None or not len(ctx.ordered):
+            return "shoppers often view this next"
+        last = int(ctx.ordered[-1])
+        return f"shoppers often view this after {self.catalog.products[last].title}"
+
+    def save(self, path: str | Path) -> None:
+        """``sequence.npz``: the rule weights as scipy CSR arrays."""
+        p = Path(path)
+        p.mkdir(parents=True, exist_ok=True)
+        np.savez(p / "sequence.npz", allow_pickle=False, **csr_arrays("rules", self.rules))
+
+    def load_state(self, path: str | Path) -> None:
+        f = Path(path) / "sequence.npz"
+        n = self.n_items
+        self.rules = csr_from(read_npz(f, csr_keys("rules")), "rules", f, (n, n)).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class RecentConfig:
+    decay: float = 0.3  # weight of the click before the last, relative to the last
+    window: int = 5
+
+    def __post_init__(self) -> None:
+        if self.window < 1 or not 0.0 <= self.decay <= 1.0:
+            raise ValueError("RecentConfig: window >= 1 and decay in [0, 1]")
+
+
+class RecentCooccurrence(BaseRecommender):
+    """Last-item-weighted co-occurrence ("recent"): the co-occurrence model's pair counts, scored
+    from the latest clicks with weight ``decay ** distance-from-the-end`` instead of the whole
+    history at once (the last-item neighbourhood baseline of Ludewig & Jannach, 2018, softened to
+    the last few clicks). It keeps no state of its own: fitting the co-occurrence model fits it."""
+
+    name = "recent"
+
+    def __init__(self, cooccurrence: CooccurrenceRecommender, config: RecentConfig | None = None) -> None:
+        super().__init__()
+        self.cooccurrence = cooccurrence
+        self.config = config or RecentConfig()
+
+    def _fit(self, data: Interactions) -> None:
+        return None  # shares the co-occurrence model's pairs
+
+    def context_of(self, ctx: Context) -> Context:
+        items, w = recency_weights(ctx.ordered, self.config.decay, self.config.window)
+        return Context(items, w, ctx.user)
+
+    def score(self, ctx: Context) -> FloatArray:
+        if not len(ctx.ordered):
+            return no_evidence(self.cooccurrence.n_items)
+        return self.cooccurrence.score(self.context_of(ctx))
+
+    def score_item(self, item: int) -> FloatArray:
+        return self.cooccurrence.score_item(item)
+
+    def explain(self, ctx: Context | None, item: int) -> str:
+        return self.cooccurrence.explain(self.context_of(ctx) if ctx is not None else None, item)
+
+
+@dataclass(frozen=True)
+class SessionKNNConfig:
+    neighbours: int = 100  # most similar past sessions that vote
+    sample: int = 1000  # most recent past sessions per item considered as neighbours
+    lambda_pos: float = 2.0  # STAN factor 1: recency of an item inside the current session
+    lambda_item: float = 2.0  # STAN factor 3: distance from the shared item inside a neighbour
+    window: int = 20  # last clicks of the current session used
+
+    def __post_init__(self) -> None:
+        if min(self.neighbours, self.sample, self.window) < 1:
+            raise ValueError("SessionKNNConfig: neighbours, sample and window must be >= 1")
+        if self.lambda_pos <= 0 or self.lambda_item <= 0:
+            raise ValueError("SessionKNNConfig: lambda_pos and lambda_item must be > 0")
+
+
+class SessionKNNRecommender(BaseRecommender):
+    """Items of past sessions like the current one, order- and recency-weighted (STAN, Garg et al., 2019)."""
+
+    name = "sknn"
+
+    def __init__(self, config: SessionKNNConfig | None = None) -> None:
+        super().__init__()
+        self.config = config or SessionKNNConfig()
+        self.positions: sp.csr_matrix = sp.csr_matrix((0, 0), dtype=np.float32)  # session x item: last position
+        self.by_item: sp.csr_matrix = sp.csr_matrix((0, 0), dtype=np.float32)  # item x session, recent only
+        self.lengths: FloatArray = np.zeros(0, dtype=np.float32)
+
+    def _fit(self, data: Interactions) -> None:
+        s = session_arrays(data)
+        n, ns = data.n_items, s.n_sessions
+        sid = s.session_of_row()
+        pos = s.position().astype(np.float32)
+        # last position of each distinct item in its session: later rows overwrite earlier ones
+        key = sid * max(n, 1) + s.item
+        _, last_idx = np.unique(key[::-1], return_index=True)
+        keep = len(key) - 1 - last_idx
+        p = sp.csr_matrix((pos[keep], (sid[keep], s.item[keep])), shape=(ns, n), dtype=np.float32)
+        p.sort_indices()
+        self.positions = p
+        self.lengths = np.diff(p.indptr).astype(np.float32)
+        t = p.T.tocsr()  # item x session, sessions ascending = oldest first
+        t.sort_indices()
+        cap = self.config.sample
+        cnt = np.diff(t.indptr)
+        offs = np.arange(t.nnz) - np.repeat(t.indptr[:-1], cnt)
+        recent = offs >= np.repeat(cnt - cap, cnt)
+        rows = np.repeat(np.arange(n), cnt)[recent]
+        self.by_item = sp.csr_matrix(
+            (np.ones(int(recent.sum()), dtype=np.float32), (rows, t.indices[recent])), shape=(n, ns)
+        )
+
+    def neighbours(self, ctx: Context) -> tuple[IntArray, FloatArray, IntArray, FloatArray]:
+        """(neighbour sessions, similarities, current items, their position weights)."""
+        c = self.config
+        seq = np.asarray(ctx.ordered, dtype=np.int64)[-c.window :]
+        items, dist = np.unique(seq[::-1], return_index=True)
+        w = np.exp(-dist.astype(np.float32) / np.float32(c.lambda_pos)).astype(np.float32)
+        sub = self.by_item[items]
+        if not sub.nnz:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32), items, w
+        vals = np.repeat(w, np.diff(sub.indptr))
+        sess, inv = np.unique(sub.indices, return_inverse=True)
+        sim = np.bincount(inv, weights=vals).astype(np.float32)
+        sim /= np.sqrt(self.lengths[sess] * np.float32(len(items)))
+        if len(sess) > c.neighbours:
+            top = np.argpartition(-sim, c.neighbours - 1)[: c.neighbours]
+            sess, sim = sess[top], sim[top]
+        return sess.astype(np.int64), sim, items, w
+
+    def score(self, ctx: Context) -> FloatArray:
+        if not len(ctx.ordered) or not self.positions.shape[0]:
+            return no_evidence(self.n_items)
+        sess, sim, items, w = self.neighbours(ctx)
+        if not len(sess):
+            return no_evidence(self.n_items)
+        sub = self.positions[sess]
+        cur = np.zeros(self.n_items, dtype=np.float32)
+        cur[items] = w
+        lens = np.diff(sub.indptr)
+        row = np.repeat(np.arange(len(sess)), lens)
+        shared_w = cur[sub.indices]
+        best = np.zeros(len(sess), dtype=np.float32)
+        np.maximum.at(best, row, shared_w)
+        ref = np.zeros(len(sess), dtype=np.float32)
+        is_ref = (shared_w == best[row]) & (shared_w > 0)
+        ref[row[is_ref]] = sub.data[is_ref]
+        f3 = np.exp(-np.abs(sub.data - ref[row]) / np.float32(self.config.lambda_item))
+        vals = (sim[row] * f3).astype(np.float64)
+        uniq, inv = np.unique(sub.indices, return_inverse=True)
+        out = no_evidence(self.n_items)
+        out[uniq] = np.bincount(inv, weights=vals).astype(np.float32)
+        return out
+
+    def score_item(self, item: int) -> FloatArray:
+        return self.score(Context.of([item]))
+
+    def explain(self, ctx: Context | None, item: int) -> str:
+        return "shoppers with sessions like yours viewed this"
+
+    def save(self, path: str | Path) -> None:
+        """``sknn.npz``: item positions per past session and the recent-sessions index (CSR arrays)."""
+        p = Path(path)
+        p.mkdir(parents=True, exist_ok=True)
+        np.savez(
+            p / "sknn.npz",
+            allow_pickle=False,
+            **csr_arrays("positions", self.positions),
+            **csr_arrays("by_item", self.by_item),
+        )
+
+    def load_state(self, path: str | Path) -> None:
+        f = Path(path) / "sknn.npz"
+        z = read_npz(f, (*csr_keys("positions"), *csr_keys("by_item")))
+        ns = int(z["positions_shape"][0]) if len(z["positions_shape"]) == 2 else -1
+        n = self.n_items
+        self.positions = csr_from(z, "positions", f, (ns, n)).astype(np.float32)
+        self.by_item = csr_from(z, "by_item", f, (n, ns)).astype(np.float32)
+        self.lengths = check_shape(f, "lengths", np.diff(self.positions.indptr).astype(np.float32), (ns,))
