@@ -47,3 +47,14 @@ def test_recall_at_10_counts_only_the_top_ten() -> None:
 def test_empty_validation_is_nan() -> None:
     m = validation_metrics(_Table({}), PairSet((), ()))
     assert all(np.isnan(v) for v in m.values())
+
+
+def test_large_validation_is_scored_on_a_fixed_sample_of_queries() -> None:
+    from shelfwise.finetune.metrics import eval_size
+
+    val = PairSet(tuple(f"q{i // 2}" for i in range(40)), tuple(f"p{i}" for i in range(40)), "v")
+    assert eval_size(val, ["d1", "d2"]) == (20, 42)
+    assert eval_size(val, ["d1", "d2"], max_anchors=5) == (5, 12)  # only the sampled queries' positives
+    model = _Table({f"q{i}": [1.0, i] for i in range(20)} | {f"p{i}": [1.0, i // 2] for i in range(40)})
+    a = anchor_scores(model, val, max_anchors=5)
+    assert len(a.anchors) == 5 and a.anchors == anchor_scores(model, val, max_anchors=5).anchors

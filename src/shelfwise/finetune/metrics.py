@@ -8,6 +8,7 @@ pairwise loss. Per anchor: MRR (first relevant hit), NDCG@k and recall@k over al
 
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,7 @@ import numpy.typing as npt
 from shelfwise.finetune.pairs import PairSet
 
 K = 10
+MAX_ANCHORS = 300  # queries scored per evaluation: each one costs encodes of its text and its positives
 METRICS = ("ndcg@10", "recall@10", "mrr")
 LABELS = {"ndcg@10": "NDCG@10", "recall@10": "recall@10", "mrr": "MRR"}
 
@@ -39,32 +41,49 @@ def _ideal_dcg(n: int, k: int) -> float:
     return float(sum(1.0 / np.log2(i + 2) for i in range(min(n, k))))
 
 
+def _select(
+    val: PairSet, distractors: Sequence[str], max_anchors: int
+) -> tuple[list[str], list[str], dict[str, list[int]]]:
+    """The scored anchors (a fixed sample), the candidate texts, each anchor's positives' rows."""
+    anchors = sorted(set(val.anchors))
+    if len(anchors) > max_anchors:
+        anchors = sorted(random.Random(0).sample(anchors, max_anchors))
+    keep = set(anchors)
+    mine = [(a, p) for a, p in zip(val.anchors, val.positives, strict=True) if a in keep]
+    cands = list(dict.fromkeys([p for _, p in mine] + list(distractors)))
+    pos_of = {t: i for i, t in enumerate(cands)}
+    gold: dict[str, set[int]] = {a: set() for a in anchors}
+    for a, p in mine:
+        gold[a].add(pos_of[p])
+    return anchors, cands, {a: sorted(g) for a, g in gold.items()}
+
+
+def eval_size(val: PairSet, distractors: Sequence[str] = (), max_anchors: int = MAX_ANCHORS) -> tuple[int, int]:
+    """(queries, candidate texts) one evaluation of ``val`` scores."""
+    anchors, cands, _ = _select(val, distractors, max_anchors)
+    return len(anchors), len(cands)
+
+
 def anchor_scores(
     model: Any,
     val: PairSet,
     distractors: Sequence[str] = (),
     *,
     batch_size: int = 64,
-    max_anchors: int = 500,
+    max_anchors: int = MAX_ANCHORS,
 ) -> AnchorScores:
     """``model``: anything with ``encode(texts, normalize_embeddings=..., ...)`` (a SentenceTransformer).
 
-    At most ``max_anchors`` anchors are scored (a fixed sample, seed 0) to keep evaluation cheap."""
+    At most ``max_anchors`` anchors are scored (a fixed sample, seed 0), against their own positives
+    plus ``distractors``, to keep each evaluation to about ``max_anchors * 3 + len(distractors)`` encodes."""
     if len(val) == 0:
         return AnchorScores((), {m: np.zeros(0) for m in METRICS})
-    sub = val.sample(max_anchors, seed=0) if len(set(val.anchors)) > max_anchors else val
-    cands = list(dict.fromkeys(list(val.positives) + list(distractors)))
-    pos_of = {t: i for i, t in enumerate(cands)}
-    anchors = sorted(set(sub.anchors))[:max_anchors]
-    gold: dict[str, set[int]] = {a: set() for a in anchors}
-    for a, p in zip(val.anchors, val.positives, strict=True):
-        if a in gold:
-            gold[a].add(pos_of[p])
+    anchors, cands, gold = _select(val, distractors, max_anchors)
     enc = {"batch_size": batch_size, "normalize_embeddings": True, "convert_to_numpy": True}
     sims = model.encode(anchors, **enc) @ model.encode(cands, **enc).T
     out = {m: np.zeros(len(anchors)) for m in METRICS}
     for i, a in enumerate(anchors):
-        g = sorted(gold[a])
+        g = gold[a]
         ranks = np.array([int((sims[i] > sims[i, j]).sum()) + 1 for j in g])  # ties count in the anchor's favour
         hits = ranks[ranks <= K]
         out["mrr"][i] = 1.0 / ranks.min()

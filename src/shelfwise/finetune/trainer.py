@@ -29,7 +29,7 @@ import numpy as np
 
 from shelfwise.errors import MissingExtraError
 from shelfwise.finetune.config import FinetuneConfig
-from shelfwise.finetune.metrics import LABELS, validation_metrics
+from shelfwise.finetune.metrics import LABELS, eval_size, validation_metrics
 from shelfwise.finetune.pairs import PairSet
 
 LORA_TARGETS = ("query", "key", "value", "dense")
@@ -182,7 +182,7 @@ def fine_tune(
         return {k: t.detach().clone() for k, t in model.state_dict().items()}
 
     if val is not None and len(val):
-        n_q, n_c = min(len(set(val.anchors)), 500), len(set(val.positives) | set(distractors))
+        n_q, n_c = eval_size(val, distractors)
         tell(f"validation: {n_q} queries against {n_c} candidate products, every {every} steps (and at step 0)")
     best = evaluate(0, float("nan"))
     best_state: dict[str, Any] | None = None if math.isnan(best) else snapshot()
