@@ -9,14 +9,14 @@ import numpy as np
 import numpy.typing as npt
 
 from shelfwise.encode.base import Encoder, query_encoder
-from shelfwise.index.vector import VectorIndex
+from shelfwise.index.backends import VectorStore
 from shelfwise.results import Results
 
 
 class DenseRetriever:
     """Query embeddings are memoised (LRU) because shoppers repeat queries."""
 
-    def __init__(self, encoder: Encoder, index: VectorIndex, cache_size: int = 4096) -> None:
+    def __init__(self, encoder: Encoder, index: VectorStore, cache_size: int = 4096) -> None:
         if index.dim and index.dim != encoder.dim:
             raise ValueError(f"index width {index.dim} != encoder dim {encoder.dim}")
         self.encoder = encoder

@@ -14,6 +14,7 @@ import numpy.typing as npt
 
 from shelfwise.catalog.schema import Catalog, Filters
 from shelfwise.encode.base import Encoder
+from shelfwise.index.backends import VectorStore, load_vector_store, open_vector_store
 from shelfwise.index.bm25 import BM25Index
 from shelfwise.index.language import ENGLISH_ONLY_ENCODERS, LanguageProfile, detect_language
 from shelfwise.index.lexical import LexicalConfig, LexicalIndex
@@ -90,7 +91,7 @@ class HybridSearcher:
         encoder: Encoder,
         config: SearchConfig | None = None,
         lexical: LexicalIndex | None = None,
-        vectors: VectorIndex | None = None,
+        vectors: VectorStore | None = None,
         reranker: Reranker | None = None,
         multilingual: DenseRetriever | None = None,
         language: LanguageProfile | None = None,
@@ -128,9 +129,12 @@ class HybridSearcher:
         encoder_spec: str | None = None,
         multilingual_spec: str | None = None,
         item_vectors: npt.NDArray[np.floating[Any]] | None = None,
+        vector_store: str | None = None,
     ) -> HybridSearcher:
         """``item_vectors``: precomputed document vectors, one row per catalog row in catalog order
-        (see :func:`shelfwise.index.vectors_file.load_vectors`); the encoder then only embeds queries."""
+        (see :func:`shelfwise.index.vectors_file.load_vectors`); the encoder then only embeds queries.
+        ``vector_store``: where the item vectors go (:func:`shelfwise.index.backends.open_vector_store`:
+        embedded by default, or ``milvus://host:port?collection=NAME``, which replicas then share)."""
         texts = catalog.texts()
         language = language or detect_language(texts)
         lex = LexicalIndex(lexical).fit(texts, progress=progress)
@@ -140,7 +144,7 @@ class HybridSearcher:
                 f"(one row per product, the query encoder's width)"
             )
         docs = encoder.encode(texts, batch_size=batch_size, progress=progress) if item_vectors is None else item_vectors
-        vecs = VectorIndex(vector).fit(docs)
+        vecs = open_vector_store(vector_store, vector).fit(docs)
         del docs
         alt = None
         if multilingual is not None:
@@ -365,7 +369,7 @@ class HybridSearcher:
             LexicalIndex.load(p / "lexical")
             if (p / "lexical").exists()
             else LexicalIndex.from_bm25(BM25Index.load(p / "bm25")),  # folders from before version 2
-            VectorIndex.load(p / "vectors"),
+            load_vector_store(p / "vectors"),  # files here, or vector_store.json naming a Milvus collection
             multilingual=alt,
             language=_language(meta.get("language")),
             encoder_spec=meta.get("encoder_spec"),

@@ -10,10 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from shelfwise.catalog import Catalog
+from shelfwise.encode import HashingEncoder
 from shelfwise.index import VectorIndex, VectorIndexConfig
 from shelfwise.index.backends import load_vector_store, open_vector_store
 from shelfwise.index.backends.milvus import MilvusConfig, MilvusVectorIndex
 from shelfwise.loopback import LoopbackServer, milvus_server
+from shelfwise.retrieve import HybridSearcher
 
 pytestmark = pytest.mark.backend  # servers / worker processes on loopback: `pytest -m backend` (CI runs it)
 
@@ -96,3 +99,23 @@ def test_specs() -> None:
             open_vector_store(bad)
     with pytest.raises(ValueError):
         MilvusConfig(uri="/x", collection="1bad")
+
+
+def test_searcher_on_milvus_answers_like_the_embedded_one(tmp_path: Path, tiny_catalog: Catalog) -> None:
+    """HybridSearcher.build(vector_store=...) writes the vectors to Milvus; the saved folder holds
+    only vector_store.json and loads back onto the collection; answers equal the embedded build's."""
+    enc = HashingEncoder(dim=64)
+    embedded = HybridSearcher.build(tiny_catalog, enc)
+    on_milvus = HybridSearcher.build(tiny_catalog, enc, vector_store=f"milvus-lite://{tmp_path / 'lite'}")
+    on_milvus.save(tmp_path / "index")
+    assert sorted(f.name for f in (tmp_path / "index" / "vectors").iterdir()) == ["vector_store.json"]
+    loaded = HybridSearcher.load(tmp_path / "index", tiny_catalog, enc)
+    assert isinstance(loaded.dense.index, MilvusVectorIndex)
+    for q in ("black trousers", "running shoes", "dress"):
+        for mode in ("dense", "hybrid"):
+            want = embedded.search(q, 5, mode=mode)
+            for s in (on_milvus, loaded):
+                got = s.search(q, 5, mode=mode)
+                assert got.ids.tolist() == want.ids.tolist()
+                np.testing.assert_allclose(got.scores, want.scores, atol=1e-5)
+    loaded.dense.index.close()

@@ -13,15 +13,42 @@ only ``vector_store.json`` there.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+import numpy as np
+import numpy.typing as npt
 
 from shelfwise.index.vector import VectorIndex, VectorIndexConfig
+from shelfwise.results import Results
 
 if TYPE_CHECKING:
     from shelfwise.index.backends.milvus import MilvusVectorIndex
 
 MARKER = "vector_store.json"
 EMBEDDED = ("", "embedded")
+
+
+@runtime_checkable
+class VectorStore(Protocol):
+    """What dense retrieval reads from a vector index, embedded or on a server (rows = catalog rows)."""
+
+    def __len__(self) -> int: ...
+
+    @property
+    def dim(self) -> int: ...
+
+    @property
+    def vectors(self) -> npt.NDArray[np.float32]: ...
+
+    def rows(self, ids: npt.NDArray[np.integer[Any]] | list[int]) -> npt.NDArray[np.float32]: ...
+
+    def scores(self, query: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]: ...
+
+    def search(
+        self, query: npt.NDArray[np.float32], k: int = 10, mask: npt.NDArray[np.bool_] | None = None
+    ) -> Results: ...
+
+    def save(self, path: str | Path) -> None: ...
 
 
 def open_vector_store(
