@@ -43,7 +43,7 @@ def _exact(v: np.ndarray, q: np.ndarray, k: int, mask: np.ndarray | None = None)
     return [int(i) for i in np.argsort(-s, kind="stable")[:k] if np.isfinite(s[i])]
 
 
-@pytest.mark.parametrize("kind", ["flat", "hnsw"])
+@pytest.mark.parametrize("kind", ["flat", "hnsw", "ivf"])
 @pytest.mark.parametrize("storage", ["fp32", "fp16", "sq8"])
 def test_storage_roundtrip_one_copy(tmp_path: Path, kind: str, storage: str) -> None:
     v = _data(800, 32)
@@ -53,8 +53,10 @@ def test_storage_roundtrip_one_copy(tmp_path: Path, kind: str, storage: str) -> 
     rows = idx.rows(np.array([0, 5, 799]))
     assert rows.dtype == np.float32 and np.abs(rows - v[[0, 5, 799]]).max() < tol
     assert np.abs(idx.scores(v[3]) - v @ v[3]).max() < tol * 4
-    if kind == "hnsw" or storage != "fp32":  # the vectors live once, inside faiss
+    if kind != "flat" or storage != "fp32":  # the vectors live once, inside faiss
         assert idx._vecs.size == 0
+    if kind == "ivf":
+        assert idx._faiss.nlist == 128  # 4 * sqrt(800) = 113 -> 128
     idx.save(tmp_path / "v")
     again = VectorIndex.load(tmp_path / "v")
     assert (again.kind, again.storage, len(again), again.dim) == (kind, storage, 800, 32)
@@ -72,14 +74,16 @@ def test_auto_storage_rule() -> None:
     big = VectorIndex(cfg).fit(_data(400))
     assert (big.kind, big.storage) == ("hnsw", "sq8")
     assert big.nbytes == 400 * 16
+    huge = VectorIndex(VectorIndexConfig(hnsw_min_items=100, compact_min_items=300, ivf_min_items=350)).fit(_data(400))
+    assert (huge.kind, huge.storage) == ("ivf", "sq8")
 
 
-@pytest.mark.parametrize("storage", ["fp32", "sq8"])
+@pytest.mark.parametrize(("kind", "storage"), [("hnsw", "fp32"), ("hnsw", "sq8"), ("ivf", "sq8"), ("flat", "fp16")])
 @pytest.mark.parametrize("exact_filter_max", [0, 10_000])  # 0: every filter goes through the faiss bitmap
-def test_filtered_search_matches_exact(storage: str, exact_filter_max: int) -> None:
+def test_filtered_search_matches_exact(kind: str, storage: str, exact_filter_max: int) -> None:
     v = _data(2000, 24)
     rng = np.random.default_rng(1)
-    cfg = VectorIndexConfig(kind="hnsw", storage=storage, exact_filter_max=exact_filter_max, ef_search=256)
+    cfg = VectorIndexConfig(kind=kind, storage=storage, exact_filter_max=exact_filter_max, ef_search=256, ivf_nprobe=48)
     idx = VectorIndex(cfg).fit(v)
     ref = v if storage == "fp32" else idx.rows(np.arange(len(v)))
     for share in (0.5, 0.05, 0.002):

@@ -29,15 +29,23 @@ import numpy.typing as npt
 from shelfwise.errors import MissingExtraError
 from shelfwise.results import Results
 
-KINDS = ("auto", "flat", "hnsw")
+KINDS = ("auto", "flat", "hnsw", "ivf")
 STORAGES = ("auto", "fp32", "fp16", "sq8")
 BYTES_PER_DIM = {"fp32": 4, "fp16": 2, "sq8": 1}
 _SELECTOR_CACHE = 64
+FAISS_FILES = {"hnsw.faiss": "hnsw", "ivf.faiss": "ivf", "vectors.faiss": "flat"}
+
+
+def ivf_nlist(n: int) -> int:
+    """Default number of IVF cells: about 4 * sqrt(n), a power of two, at least 16."""
+    return int(max(16, 2 ** round(np.log2(4 * np.sqrt(max(n, 1))))))
 
 
 @dataclass(frozen=True)
 class VectorIndexConfig:
-    """``kind``: "flat" (exact), "hnsw" (faiss), or "auto" (flat below ``hnsw_min_items``).
+    """``kind``: "flat" (exact), "hnsw", "ivf" (faiss inverted lists: k-means cells, ``ivf_nprobe``
+    of them scanned per query; minutes to build where HNSW takes an hour at 1M on 2 cores), or
+    "auto": flat below ``hnsw_min_items``, HNSW below ``ivf_min_items``, IVF from there.
 
     ``storage``: "fp32", "fp16", "sq8" or "auto" (fp32 below ``compact_min_items``, sq8 from there).
     ``exact_filter_max``: a filtered HNSW query whose filter allows at most this many rows is
@@ -51,6 +59,9 @@ class VectorIndexConfig:
     storage: str = "auto"
     compact_min_items: int = 500_000
     exact_filter_max: int = 20_000
+    ivf_min_items: int = 500_000
+    ivf_nlist: int = 0  # 0: 4 * sqrt(n) rounded to a power of two
+    ivf_nprobe: int = 128
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -59,6 +70,8 @@ class VectorIndexConfig:
             raise ValueError(f"VectorIndexConfig.storage must be one of {STORAGES}")
         if self.hnsw_m < 4 or self.ef_search < 1 or self.ef_construction < 1:
             raise ValueError("VectorIndexConfig: hnsw_m >= 4, ef_search >= 1, ef_construction >= 1")
+        if self.ivf_nlist < 0 or self.ivf_nprobe < 1:
+            raise ValueError("VectorIndexConfig: ivf_nlist >= 0 (0 = auto) and ivf_nprobe >= 1")
         if self.exact_filter_max < 0:
             raise ValueError("VectorIndexConfig.exact_filter_max must be >= 0")
 
@@ -97,7 +110,8 @@ class VectorIndex:
     def __init__(self, config: VectorIndexConfig | None = None) -> None:
         self.config = config or VectorIndexConfig()
         self._vecs: npt.NDArray[np.float32] = np.zeros((0, 0), dtype=np.float32)  # flat fp32 only
-        self._faiss: Any = None  # IndexHNSW* or IndexScalarQuantizer
+        self._faiss: Any = None  # IndexHNSW*, IndexIVF* or IndexScalarQuantizer
+        self._quantizer: Any = None
         self._codes: npt.NDArray[np.uint8] | None = None  # zero-copy view of the faiss codes
         self._n = 0
         self._dim = 0
@@ -121,6 +135,8 @@ class VectorIndex:
             return self._built_kind
         if self.config.kind != "auto":
             return self.config.kind
+        if self._n >= self.config.ivf_min_items:
+            return "ivf"
         return "hnsw" if self._n >= self.config.hnsw_min_items else "flat"
 
     @property
@@ -133,7 +149,7 @@ class VectorIndex:
 
     @property
     def nbytes(self) -> int:
-        """Bytes of the stored vectors (the graph of an HNSW index not included)."""
+        """Bytes of the stored vectors (an HNSW graph or IVF ids not included)."""
         return self._n * self._dim * BYTES_PER_DIM[self.storage]
 
     # --- build ----------------------------------------------------------------------------
@@ -166,16 +182,34 @@ class VectorIndex:
             else:
                 idx = faiss.IndexHNSWSQ(d, _sq_type(faiss, storage), self.config.hnsw_m, ip)
             idx.hnsw.efConstruction = self.config.ef_construction
+        elif kind == "ivf":
+            nlist = self.config.ivf_nlist or ivf_nlist(self._n)
+            self._quantizer = faiss.IndexFlatIP(d)  # the IVF index points at it: keep it alive
+            if storage == "fp32":
+                idx = faiss.IndexIVFFlat(self._quantizer, d, nlist, ip)
+            else:
+                idx = faiss.IndexIVFScalarQuantizer(self._quantizer, d, nlist, _sq_type(faiss, storage), ip, False)
         else:
             idx = faiss.IndexScalarQuantizer(d, _sq_type(faiss, storage), ip)
         chunk = 65536  # convert to float32 a block at a time: never a second full float matrix
         if not idx.is_trained:
-            rows = np.random.default_rng(0).choice(self._n, min(self._n, 100_000), replace=False)
+            cap = 100_000 if kind != "ivf" else 32 * idx.nlist  # k-means: 32 points a cell, 10 rounds
+            if kind == "ivf":
+                idx.cp.niter = 10
+            rows = np.random.default_rng(0).choice(self._n, min(self._n, cap), replace=False)
             idx.train(np.ascontiguousarray(v[np.sort(rows)], dtype=np.float32))
         for start in range(0, self._n, chunk):
             idx.add(np.ascontiguousarray(v[start : start + chunk], dtype=np.float32))
         self._faiss = idx
-        self._codes = self._codes_view()
+        self._attach()
+
+    def _attach(self) -> None:
+        """After build or load: a zero-copy view of flat codes, or the IVF id -> list map."""
+        if self.kind == "ivf":
+            self._faiss.make_direct_map()  # rows() reconstructs by id
+            self._codes = None
+        else:
+            self._codes = self._codes_view()
 
     def _store(self) -> Any:
         faiss = _faiss()
@@ -194,6 +228,10 @@ class VectorIndex:
         idx = np.asarray(ids, dtype=np.int64)
         if self._faiss is None:
             return self._vecs[idx]
+        if self.kind == "ivf":
+            if len(idx) == 0:
+                return np.zeros((0, self._dim), dtype=np.float32)
+            return np.asarray(self._faiss.reconstruct_batch(idx), dtype=np.float32).reshape(len(idx), self._dim)
         assert self._codes is not None
         if self.storage == "fp32":
             return self._codes[idx].view(np.float32).reshape(len(idx), self._dim)
@@ -208,7 +246,7 @@ class VectorIndex:
         that need the whole matrix (recommenders, live sessions), never by search."""
         if self._faiss is None:
             return self._vecs
-        if self.storage == "fp32":
+        if self.storage == "fp32" and self.kind != "ivf":
             return self._fp32_view()
         with self._lock:
             if self._decoded is None:
@@ -251,6 +289,12 @@ class VectorIndex:
             if allowed is not None:  # a filter hides part of the graph: widen the beam, at most 4x
                 ef = min(4 * ef, ef * self._n // max(allowed.count, 1))
             params.efSearch = ef
+        elif self.kind == "ivf":
+            params = faiss.SearchParametersIVF()  # type: ignore[attr-defined]
+            probe = min(self.config.ivf_nprobe, int(self._faiss.nlist))
+            if allowed is not None:  # as for HNSW: scan more cells when a filter hides rows
+                probe = min(4 * probe, probe * self._n // max(allowed.count, 1), int(self._faiss.nlist))
+            params.nprobe = probe
         else:
             params = faiss.SearchParameters()  # type: ignore[attr-defined]
         if allowed is not None:
@@ -269,11 +313,9 @@ class VectorIndex:
         if mask.shape != (self._n,):
             raise ValueError(f"mask has shape {mask.shape}, index has {self._n} rows")
         count = int(np.count_nonzero(mask))
-        if self.kind != "hnsw" or count <= self.config.exact_filter_max:
+        if count <= self.config.exact_filter_max:
             entry = _Allowed(mask, count, np.flatnonzero(mask).astype(np.int64), None, None)
-            if self.kind != "hnsw" and count > self.config.exact_filter_max:  # flat SQ: faiss scans
-                entry = self._bitmap_entry(mask, count)
-        else:
+        else:  # faiss skips disallowed rows (flat SQ scans, HNSW walks, IVF lists)
             entry = self._bitmap_entry(mask, count)
         with self._lock:
             self._allowed[key] = entry
@@ -291,7 +333,7 @@ class VectorIndex:
     def save(self, path: str | Path) -> None:
         p = Path(path)
         p.mkdir(parents=True, exist_ok=True)
-        for stale in ("vectors.npy", "hnsw.faiss", "vectors.faiss"):
+        for stale in ("vectors.npy", *FAISS_FILES):
             (p / stale).unlink(missing_ok=True)
         meta = {
             "config": asdict(self.config),
@@ -304,24 +346,42 @@ class VectorIndex:
             np.save(p / "vectors.npy", self._vecs, allow_pickle=False)
         else:
             faiss = _faiss()
-            faiss.write_index(self._faiss, str(p / ("hnsw.faiss" if self.kind == "hnsw" else "vectors.faiss")))
+            name = {"hnsw": "hnsw.faiss", "ivf": "ivf.faiss"}.get(self.kind, "vectors.faiss")
+            faiss.write_index(self._faiss, str(p / name))
         (p / "vector_index.json").write_text(json.dumps(meta))
 
     @classmethod
-    def load(cls, path: str | Path) -> VectorIndex:
+    def load(cls, path: str | Path, *, mmap: bool = True) -> VectorIndex:
+        """The index saved at ``path``. ``mmap``: map the vectors (and an HNSW graph) read-only from
+        the file instead of reading them into this process: processes serving the same files
+        share one copy in the page cache, and pages are read on first touch. Saving never
+        rewrites a file in place (it writes a new one), so a mapped index stays valid."""
         p = Path(path)
         meta = json.loads((p / "vector_index.json").read_text())
         obj = cls(VectorIndexConfig.from_json(meta["config"]))
-        faiss_file = next((p / f for f in ("hnsw.faiss", "vectors.faiss") if (p / f).exists()), None)
+        faiss_file = next((p / f for f in FAISS_FILES if (p / f).exists()), None)
         if faiss_file is not None:  # folders from before one-copy storage also hold vectors.npy: unused
-            faiss = _faiss()
-            obj._faiss = faiss.read_index(str(faiss_file))
+            obj._faiss = _read_faiss(faiss_file, mmap)
             obj._n, obj._dim = int(obj._faiss.ntotal), int(obj._faiss.d)
-            obj._built_kind = "hnsw" if faiss_file.name == "hnsw.faiss" else "flat"
+            obj._built_kind = FAISS_FILES[faiss_file.name]
             obj._built_storage = str(meta.get("storage", "fp32"))
-            obj._codes = obj._codes_view()
+            obj._attach()
         else:
-            obj._vecs = np.load(p / "vectors.npy", allow_pickle=False)
+            raw = np.load(p / "vectors.npy", mmap_mode="r" if mmap else None, allow_pickle=False)
+            obj._vecs = raw.view(np.ndarray) if mmap else raw  # a plain (read-only) array over the mapping
             obj._n, obj._dim = (int(x) for x in obj._vecs.shape)
             obj._built_kind, obj._built_storage = "flat", "fp32"
         return obj
+
+
+def _read_faiss(file: Path, mmap: bool) -> Any:
+    """``faiss.read_index``; with ``mmap``, codes and graph mapped from the file (``IO_FLAG_MMAP_IFC``)
+    where this faiss build and index type allow it, else read into memory."""
+    faiss = _faiss()
+    flag = getattr(faiss, "IO_FLAG_MMAP_IFC", None)
+    if mmap and flag is not None:
+        try:
+            return faiss.read_index(str(file), flag)
+        except RuntimeError:  # an index type faiss cannot map: read it
+            pass
+    return faiss.read_index(str(file))
