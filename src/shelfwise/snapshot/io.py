@@ -8,6 +8,7 @@ import logging
 import time
 import zipfile
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -134,7 +135,6 @@ def _save_parts(shelf: Shelf, root: Path) -> list[Part]:
 def load_shelf(path: str | Path, options: LoadOptions | None = None) -> Shelf:
     """The shelf saved at ``path`` (or an index folder from before shelves). Errors name the file:
     :class:`ShelfFormatError` for a missing, corrupt or too-new manifest or file."""
-    from shelfwise.shelf import Shelf
 
     root = Path(path)
     opts = options or LoadOptions()
@@ -143,23 +143,36 @@ def load_shelf(path: str | Path, options: LoadOptions | None = None) -> Shelf:
     t0 = time.perf_counter()
     m = read_manifest(root, SUPPORTED)
     for name in m.parts:
-        verify(m, name, opts.checksums)
-    catalog = _guard(m, "catalog", lambda f: Catalog.load(f / "catalog.parquet"))
-    searcher = _guard(m, "searcher", lambda f: _searcher(f, catalog, opts))
-    if m.has("reranker"):
-        searcher.reranker = _guard(m, "reranker", lambda f: load_reranker(f, searcher))
-    shelf = Shelf(catalog=catalog, searcher=searcher)
-    if m.has("recommender") and opts.recommender:
-        rec = _guard(
-            m, "recommender", lambda f: HybridRecommender.load(f, catalog, searcher.item_vectors, searcher.encoder)
-        )
-        shelf.recommender, shelf.user_profiles = rec, rec.profiles
-    if m.has("bandit"):
-        shelf.bandit = _guard(m, "bandit", lambda f: livestate.load_bandit(f, catalog))
-    if m.has("live"):
-        shelf.saved_live = _guard(m, "live", lambda f: livestate.read_live(f, len(catalog)))
+        verify(m, name, checksums=False)  # every file present with its size: cheap, before any loader
+    # checksums are computed on threads (hashing releases the GIL) while the parts load
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="shelf-verify") as pool:
+        checks = {n: pool.submit(verify, m, n) for n in m.parts} if opts.checksums else {}
+        shelf = _load_parts(m, opts, checks)
+        for done in checks.values():
+            done.result()  # a corrupt file fails the load even when its loader did not notice
     shelf.source = root
     log.info("loaded shelf %s (%s) in %.2f s", root, ", ".join(m.parts), time.perf_counter() - t0)
+    return shelf
+
+
+def _load_parts(m: Manifest, opts: LoadOptions, checks: dict[str, Future[None]]) -> Shelf:
+    from shelfwise.shelf import Shelf
+
+    def part(name: str, load: Callable[[Path], Any]) -> Any:
+        return _guard(m, name, load, checks.get(name))
+
+    catalog = part("catalog", lambda f: Catalog.load(f / "catalog.parquet"))
+    searcher = part("searcher", lambda f: _searcher(f, catalog, opts))
+    if m.has("reranker"):
+        searcher.reranker = part("reranker", lambda f: load_reranker(f, searcher))
+    shelf = Shelf(catalog=catalog, searcher=searcher)
+    if m.has("recommender") and opts.recommender:
+        rec = part("recommender", lambda f: HybridRecommender.load(f, catalog, searcher.item_vectors, searcher.encoder))
+        shelf.recommender, shelf.user_profiles = rec, rec.profiles
+    if m.has("bandit"):
+        shelf.bandit = part("bandit", lambda f: livestate.load_bandit(f, catalog))
+    if m.has("live"):
+        shelf.saved_live = part("live", lambda f: livestate.read_live(f, len(catalog)))
     return shelf
 
 
@@ -180,13 +193,17 @@ def catalog_file(path: str | Path) -> Path:
     return root / "catalog.parquet"
 
 
-def _guard(m: Manifest, name: str, load: Callable[[Path], Any]) -> Any:
+def _guard(m: Manifest, name: str, load: Callable[[Path], Any], check: Future[None] | None = None) -> Any:
+    """``load(folder of part name)``; its errors name the part and file. When the loader fails and
+    the part's checksum check (``check``) finds a corrupt file, that clearer error is raised."""
     folder = m.folder(name)
     try:
         return load(folder)
     except ShelfFormatError:
         raise
     except LOAD_ERRORS as e:
+        if check is not None:
+            check.result()  # raises ShelfFormatError naming the corrupt file, if there is one
         msg = str(e)
         where = "" if str(folder) in msg else f"{folder}: "
         raise ShelfFormatError(m.root / "shelf.json", f"part {name!r} failed to load: {where}{msg}; {RERUN}") from e
