@@ -164,3 +164,16 @@ def test_readers_of_the_search_part_find_it_in_either_layout(built: Shelf, tmp_p
     built.searcher.save(tmp_path / "old")
     assert searcher_folder(tmp_path / "old") == tmp_path / "old"
     assert catalog_file(tmp_path / "old") == tmp_path / "old" / "catalog.parquet"
+
+
+def test_events_logged_but_not_yet_applied_at_the_snapshot_are_replayed(built: Shelf, tmp_path: Path) -> None:
+    from shelfwise.events.live import ConsumerConfig, attach_live
+
+    store = EventStore(tmp_path / "ev.sqlite")
+    store.append(_events(built.catalog, 10))
+    built.live = attach_live(built.updatables, built.catalog, built.searcher.item_vectors, store,
+                             consumer=ConsumerConfig(batch_size=4), start=False)
+    assert built.live.consumer.run_once() == 4  # 6 acknowledged events still waiting for the consumer
+    assert built.save(tmp_path / "shelf").parts["live"].extra["offset"] == 4
+    live = enable_live(Shelf.load(tmp_path / "shelf"), store, start=False)
+    assert live.consumer.applied_seq == 4 and live.consumer.drain() == 6  # none lost, none applied twice
