@@ -37,7 +37,9 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class TuneConfig:
     """``fraction``: share of the most recent sessions held out; ``max_sessions`` caps them (the
-    latest kept); ``min_cases``: fewer prefixes of either protocol keeps the defaults."""
+    latest kept); ``min_cases``: fewer prefixes of either protocol keeps the defaults;
+    ``max_cases``: prefixes scored at most (a random sample beyond); ``z``: see
+    :func:`reliably_better`."""
 
     enabled: bool = True
     fraction: float = 0.1
@@ -45,6 +47,7 @@ class TuneConfig:
     min_cases: int = 100
     k: int = 20
     candidates: int = 100
+    max_cases: int = 5000
     grid: tuple[float, ...] = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0)
     penalties: tuple[float, ...] = (0.0, 0.1, 0.25)
     z: float = 2.0  # tuned weights replace the defaults only when better by this many standard errors
@@ -163,42 +166,69 @@ def prefix_cases(train: Interactions, held: Interactions, tail: int = 50) -> lis
 
 
 @dataclass(frozen=True)
-class _Cached:
-    cand: IntArray
-    scores: FloatArray  # (components, candidates), scaled to [0, 1]
+class _Pool:
+    """Cached candidate scores of many prefixes, concatenated: prefix ``j`` owns entries
+    ``start[j]:start[j + 1]``; ``truth[j]`` is the global entry of its next item."""
+
+    scores: FloatArray  # (components, entries), each component scaled to [0, 1]
+    log_counts: FloatArray  # log(1 + interactions) of each entry's item, for the tail penalty
     seen: npt.NDArray[np.bool_]
-    truth: int  # index into cand, -1 when the truth is not a candidate
-    new: bool
+    start: IntArray
+    truth: IntArray
+    owner: IntArray
+
+    def select(self, keep: npt.NDArray[np.bool_]) -> _Pool:
+        lengths = np.diff(self.start)[keep]
+        entry = np.repeat(keep, np.diff(self.start))
+        start = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        offset = self.truth[keep] - self.start[:-1][keep]
+        return _Pool(
+            self.scores[:, entry],
+            self.log_counts[entry],
+            self.seen[entry],
+            start,
+            start[:-1] + offset,
+            np.repeat(np.arange(len(lengths)), lengths),
+        )
+
+    def ndcg(self, w: FloatArray, penalty: float, k: int, exclude_seen: bool) -> FloatArray:
+        """Per-prefix NDCG@k of the fused ranking (one relevant item), all prefixes at once."""
+        fused = w @ self.scores
+        if penalty > 0:
+            fused = fused * np.exp(-penalty * self.log_counts)
+        tv = fused[self.truth]
+        better = fused > tv[self.owner]
+        if exclude_seen:
+            better &= ~self.seen
+        rank = np.add.reduceat(better.astype(np.int64), self.start[:-1])
+        hit = (tv > 0) & (rank < k)
+        return np.where(hit, 1.0 / np.log2(rank + 2.0), 0.0).astype(np.float32)
 
 
-def _cache(hybrid: HybridRecommender, cases: Sequence[Case], names: Sequence[str], n_cand: int) -> list[_Cached]:
-    out = []
+def _cache(hybrid: HybridRecommender, cases: Sequence[Case], names: Sequence[str], n_cand: int) -> _Pool:
+    blocks, seen, counts, starts, truth = [], [], [], [0], []
+    log_counts = np.log1p(hybrid.counts).astype(np.float32)
     for c in cases:
         dense = [minmax(hybrid.components[n].score(c.ctx)) for n in names]
         tops = [np.argpartition(-d, n_cand - 1)[:n_cand] if len(d) > n_cand else np.arange(len(d)) for d in dense]
         cand = np.unique(np.concatenate([*tops, [c.truth]]))
-        cand = cand[np.any(np.stack([d[cand] for d in dense]) > 0, axis=0) | (cand == c.truth)]
-        pos = np.flatnonzero(cand == c.truth)
-        out.append(
-            _Cached(
-                cand,
-                np.stack([d[cand] for d in dense]).astype(np.float32),
-                np.isin(cand, c.ctx.items),
-                int(pos[0]) if len(pos) else -1,
-                c.new,
-            )
-        )
-    return out
-
-
-def _ndcg(fused: FloatArray, truth: int, k: int, excluded: npt.NDArray[np.bool_] | None) -> float:
-    if truth < 0 or fused[truth] <= 0:
-        return 0.0
-    better = fused > fused[truth]
-    if excluded is not None:
-        better &= ~excluded
-    rank = int(better.sum())
-    return 1.0 / float(np.log2(rank + 2)) if rank < k else 0.0
+        sc = np.stack([d[cand] for d in dense]).astype(np.float32)
+        keep = np.any(sc > 0, axis=0) | (cand == c.truth)  # the truth is always kept
+        cand, sc = cand[keep], sc[:, keep]
+        truth.append(starts[-1] + int(np.flatnonzero(cand == c.truth)[0]))
+        blocks.append(sc)
+        seen.append(np.isin(cand, c.ctx.items))
+        counts.append(log_counts[cand])
+        starts.append(starts[-1] + len(cand))
+    start = np.asarray(starts, dtype=np.int64)
+    return _Pool(
+        np.concatenate(blocks, axis=1) if blocks else np.zeros((len(names), 0), np.float32),
+        np.concatenate(counts) if counts else np.zeros(0, np.float32),
+        np.concatenate(seen) if seen else np.zeros(0, bool),
+        start,
+        np.asarray(truth, dtype=np.int64),
+        np.repeat(np.arange(len(cases)), np.diff(start)),
+    )
 
 
 def tune(hybrid: HybridRecommender, cases: Sequence[Case], config: TuneConfig) -> TuningReport:
@@ -218,21 +248,16 @@ def tune(hybrid: HybridRecommender, cases: Sequence[Case], config: TuneConfig) -
         )
         return rep
     names = list(dict.fromkeys(n for n in (*start, *new_start) if n in hybrid.components))
-    cached = _cache(hybrid, cases, names, config.candidates)
-    counts = hybrid.counts
+    if len(cases) > config.max_cases:  # a random sample bounds the fit time on big stores
+        pick = np.sort(np.random.default_rng(0).choice(len(cases), config.max_cases, replace=False))
+        cases = [cases[i] for i in pick]
+    pool = _cache(hybrid, cases, names, config.candidates)
+    pools = {False: pool, True: pool.select(np.array([c.new for c in cases], dtype=bool))}
 
     def per_case(new: bool) -> _PerCase:
-        pool = [c for c in cached if c.new] if new else cached
-
         def run(weights: Mapping[str, float], penalty: float) -> FloatArray:
             w = np.array([weights.get(n, 0.0) for n in names], dtype=np.float32)
-            out = np.zeros(len(pool), dtype=np.float32)
-            for j, c in enumerate(pool):
-                fused = w @ c.scores
-                if penalty > 0:
-                    fused = fused / np.power(1.0 + counts[c.cand], penalty).astype(np.float32)
-                out[j] = _ndcg(fused, c.truth, config.k, c.seen if new else None)
-            return out
+            return pools[new].ndcg(w, penalty, config.k, exclude_seen=new)
 
         return run
 
