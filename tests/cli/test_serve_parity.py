@@ -58,7 +58,7 @@ def _serve(monkeypatch: pytest.MonkeyPatch, *argv: str) -> TestClient:
         got.update(shelf=shelf, report=report, config=config)
 
     monkeypatch.setattr("shelfwise.cli.serve_cmd.serve_shelf", fake)
-    assert main(["serve", *argv]) == 0
+    assert main(["serve", "--workers", "1", *argv]) == 0  # served in this process
     app = create_app(got["shelf"], warmup=False, report=got["report"], config=got["config"])
     return TestClient(app, base_url="http://localhost")
 

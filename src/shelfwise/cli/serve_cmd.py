@@ -16,6 +16,7 @@ from shelfwise.snapshot.build import fit_recommendations
 
 if TYPE_CHECKING:
     from shelfwise.serve.config import ServeConfig
+    from shelfwise.serve.workers import Served
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -118,25 +119,23 @@ def report_file(path: Path) -> Path:
     return f
 
 
-def run(args: argparse.Namespace) -> int:
+def served(args: argparse.Namespace, folder: Path) -> Served:
+    """The shelf in ``folder`` as ``args`` say to serve it, with its settings and reload recipe
+    (called once in this process, or once in each ``--workers`` process)."""
     from shelfwise.serve.runner import config_from_args
-    from shelfwise.valuation.report import load_summary
+    from shelfwise.serve.workers import Served
 
-    config = config_from_args(args)  # bad keys or limits fail before the index loads
-    if args.personal_weight is not None and args.personal_weight < 0:
-        raise ValueError(f"--personal-weight must be >= 0, got {args.personal_weight}")
+    config = config_from_args(args)
     report = report_file(args.report) if args.report is not None else None
-    if args.valuation is not None:
-        load_summary(args.valuation)  # a folder without a summary fails now, naming the command that writes one
     store = None
     if args.events_db is not None:  # one log for the server's lifetime: reloaded shelves attach to it too
         from shelfwise.events.backend import open_event_store
 
         store = open_event_store(args.events_db)
 
-    def prepare(folder: Path) -> Shelf:
+    def prepare(path: Path) -> Shelf:
         """The folder as this server serves it: flags applied, event log attached (also on reload)."""
-        shelf = load_shelf(folder, args.encoder, args.events, args.event_fields, args.recommender, args.multilingual)
+        shelf = load_shelf(path, args.encoder, args.events, args.event_fields, args.recommender, args.multilingual)
         if args.personal_weight is not None:
             shelf.searcher.config = replace(shelf.searcher.config, personal_weight=args.personal_weight)
         shelf.valuation_report = args.valuation
@@ -144,5 +143,26 @@ def run(args: argparse.Namespace) -> int:
             enable_live(shelf, store)
         return shelf
 
-    serve_shelf(prepare(args.shelf), args.host, args.port, report=report, config=config, prepare=prepare)
+    return Served(prepare(folder), config, report, prepare)
+
+
+def run(args: argparse.Namespace) -> int:
+    from shelfwise.serve.runner import config_from_args
+    from shelfwise.valuation.report import load_summary
+
+    config = config_from_args(args)  # bad keys, limits or worker counts fail before the index loads
+    if args.personal_weight is not None and args.personal_weight < 0:
+        raise ValueError(f"--personal-weight must be >= 0, got {args.personal_weight}")
+    if args.report is not None:
+        report_file(args.report)
+    if args.valuation is not None:
+        load_summary(args.valuation)  # a folder without a summary fails now, naming the command that writes one
+    if config.capacity.workers > 1:
+        from shelfwise.serve.workers import run_workers
+
+        # load once here so a bad folder or flag fails now, with its message; then each worker loads it
+        load_shelf(args.shelf, args.encoder, args.events, args.event_fields, args.recommender, args.multilingual)
+        return run_workers(served, args, args.shelf, config, args.port)
+    s = served(args, args.shelf)
+    serve_shelf(s.shelf, args.host, args.port, report=s.report, config=s.config, prepare=s.prepare)
     return 0

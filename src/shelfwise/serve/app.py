@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from fastapi import Depends, FastAPI, HTTPException
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 
+from shelfwise.encode.executor import Overloaded
 from shelfwise.serve.config import ServeConfig
 from shelfwise.serve.deps import check_text_params
 from shelfwise.serve.docs import add_offline_docs
@@ -15,6 +16,8 @@ from shelfwise.serve.metrics import Metrics
 from shelfwise.serve.middleware import GuardMiddleware
 from shelfwise.serve.reload import Reloader, same_setup
 from shelfwise.serve.routes import ROUTERS
+from shelfwise.serve.shedding import SheddingMiddleware, ShedStats
+from shelfwise.serve.workload import bound_shelf, encode_executor
 from shelfwise.shelf import Shelf
 
 STATIC = Path(__file__).parent / "static"
@@ -50,11 +53,21 @@ def create_app(
         redoc_url=None,
         dependencies=[Depends(check_text_params)],
     )
-    app.state.shelf = shelf
+    executor = encode_executor(cfg.capacity)  # one per process: query embeddings on a fixed pool
+    prep = prepare or same_setup(app.state)
+    app.state.shelf = bound_shelf(shelf, executor)
     app.state.serve_config = cfg
     app.state.metrics = Metrics()
-    app.state.reloader = Reloader(app.state, shelf.source, prepare or same_setup(app.state))
-    app.add_middleware(GuardMiddleware, config=cfg, metrics=app.state.metrics)
+    app.state.shed = ShedStats()
+    app.state.encode_executor = executor
+    app.state.reloader = Reloader(app.state, shelf.source, lambda path: bound_shelf(prep(path), executor))
+    app.add_middleware(SheddingMiddleware, capacity=cfg.capacity, stats=app.state.shed)
+    app.add_middleware(GuardMiddleware, config=cfg, metrics=app.state.metrics)  # outermost: counts 503s too
+
+    @app.exception_handler(Overloaded)
+    async def overloaded(request: Request, exc: Overloaded) -> JSONResponse:
+        app.state.shed.encoder_busy += 1
+        return JSONResponse({"detail": f"server busy: {exc}"}, 503, {"Retry-After": str(exc.retry_after_s)})
     if warmup:
         shelf.searcher.warmup()
     for router in ROUTERS:

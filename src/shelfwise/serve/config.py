@@ -21,6 +21,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shelfwise.serve.capacity import Capacity
+
 ENV_API_KEY = "SHELFWISE_API_KEY"
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 MIN_KEY_CHARS = 16
@@ -80,13 +82,16 @@ class ServeConfig:
     the default Host allow-list); ``api_keys``: accepted write keys (empty = none configured);
     ``allowed_hosts``: Host header names served (``"*"`` = any, ``"*.example.com"`` = that domain's
     subdomains); None = ``localhost``, ``127.0.0.1``, ``::1`` and ``bind_host``; ``limits``: byte
-    limits; ``access_log``: one JSON line per request on the ``shelfwise.access`` logger."""
+    limits; ``access_log``: one JSON line per request on the ``shelfwise.access`` logger;
+    ``capacity``: worker processes, in-flight / queue limits and the encoder executor
+    (:mod:`shelfwise.serve.capacity`)."""
 
     bind_host: str = "127.0.0.1"
     api_keys: tuple[str, ...] = ()
     allowed_hosts: tuple[str, ...] | None = None
     limits: Limits = field(default_factory=Limits)
     access_log: bool = True
+    capacity: Capacity = field(default_factory=Capacity)
 
     def __post_init__(self) -> None:
         if not self.bind_host.strip():

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 
+from shelfwise.serve.capacity import Capacity, default_workers
 from shelfwise.serve.config import ENV_API_KEY, Limits, ServeConfig, load_api_keys, parse_hosts, startup_warnings
 from shelfwise.shelf import Shelf
 
@@ -44,6 +47,52 @@ def add_serve_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--max-query-bytes", type=int, default=d.max_query_bytes, help="limit of query text")
     g.add_argument("--max-batch", type=int, default=d.max_batch, help="events per POST /events")
     g.add_argument("--no-access-log", action="store_true", help="do not write JSON access log lines to stdout")
+    add_capacity_options(p)
+
+
+def add_capacity_options(p: argparse.ArgumentParser) -> None:
+    """Worker processes and overload flags (default: for this machine's cores; SHELFWISE_<NAME> env vars)."""
+    g = p.add_argument_group("capacity (per worker process; env SHELFWISE_WORKERS, SHELFWISE_MAX_INFLIGHT, ...)")
+    g.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help=f"serving processes sharing the port, each mapping the shelf's index files (default: cores, at most 2; "
+        f"here {default_workers()}); 1 serves in this process",
+    )
+    g.add_argument(
+        "--max-inflight", type=int, default=None, help="requests run at once; 0 turns load shedding off (default: 2 x "
+        "cores per worker + 2)"
+    )
+    g.add_argument("--max-queue", type=int, default=None, help="requests waiting for a slot; beyond: 503 + Retry-After")
+    g.add_argument("--queue-timeout", type=float, default=None, help="seconds a request may wait for a slot (then 503)")
+    g.add_argument(
+        "--encode-threads", type=int, default=None, help="query-encoder threads (default: cores per worker); 0 encodes "
+        "in request threads"
+    )
+    g.add_argument("--encode-queue", type=int, default=None, help="query encodings waiting for a thread (then 503)")
+
+
+def capacity_from_args(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> Capacity:
+    """Flags over ``SHELFWISE_*`` environment variables (``env``, default the process's) over
+    :meth:`Capacity.for_machine` defaults."""
+    environ = os.environ if env is None else env
+    workers = getattr(args, "workers", None)
+    if workers is None:
+        raw = environ.get("SHELFWISE_WORKERS", "").strip()
+        workers = int(raw) if raw else default_workers()
+    if workers < 1:
+        raise ValueError(f"--workers must be >= 1, got {workers}")
+    base = Capacity.for_machine(workers=workers).with_env(environ)
+    flags = {
+        "workers": workers,
+        "max_inflight": getattr(args, "max_inflight", None),
+        "max_queue": getattr(args, "max_queue", None),
+        "queue_timeout_s": getattr(args, "queue_timeout", None),
+        "encode_threads": getattr(args, "encode_threads", None),
+        "encode_queue": getattr(args, "encode_queue", None),
+    }
+    return replace(base, **{k: v for k, v in flags.items() if v is not None})
 
 
 def config_from_args(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> ServeConfig:
@@ -60,6 +109,7 @@ def config_from_args(args: argparse.Namespace, env: Mapping[str, str] | None = N
             max_batch=args.max_batch,
         ),
         access_log=not args.no_access_log,
+        capacity=capacity_from_args(args, env),
     )
 
 

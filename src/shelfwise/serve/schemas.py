@@ -80,3 +80,4 @@ class HealthResponse(BaseModel):
     events_applied: int = Field(0, description="last log sequence number the live consumer applied")
     consumer_lag: int = 0
     consumer_running: bool = False
+    worker: int = Field(0, description="process id of the serving process that answered (serve --workers N)")

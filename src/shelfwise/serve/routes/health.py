@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from shelfwise.serve.metrics import CONTENT_TYPE, Metrics
 from shelfwise.serve.schemas import HealthResponse
+from shelfwise.serve.shedding import ShedStats
 from shelfwise.shelf import Shelf
 
 router = APIRouter(tags=["ops"])
@@ -32,13 +35,18 @@ def health(request: Request) -> HealthResponse:
         events_applied=st.applied_seq if st is not None else 0,
         consumer_lag=st.lag if st is not None else 0,
         consumer_running=st.running if st is not None else False,
+        worker=os.getpid(),
     )
 
 
 @router.get("/metrics", response_class=Response)
 def metrics(request: Request) -> Response:
-    """Prometheus text format: requests and latency per route, events ingested, consumer lag."""
+    """Prometheus text format: requests and latency per route, events ingested, consumer lag, and
+    load shedding (requests answered 503 by reason, in flight, queued) of this worker process."""
     shelf: Shelf = request.app.state.shelf
     reg: Metrics = request.app.state.metrics
     cons = shelf.live.consumer if shelf.live is not None else None
-    return Response(reg.render(cons.stats() if cons is not None else None), media_type=CONTENT_TYPE)
+    shed: ShedStats = request.app.state.shed
+    text = reg.render(cons.stats() if cons is not None else None)
+    text += shed.render(request.app.state.serve_config.capacity, request.app.state.encode_executor)
+    return Response(text, media_type=CONTENT_TYPE)

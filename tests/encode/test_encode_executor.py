@@ -1,0 +1,106 @@
+"""The bounded encoder executor: at most ``threads`` encodes at once, a bounded queue, and calls
+beyond it (or waiting too long) refused with Overloaded rather than piling up."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+
+import numpy as np
+import pytest
+
+from shelfwise.encode.base import Matrix
+from shelfwise.encode.executor import BoundedEncoder, EncodeExecutor, Overloaded, limit_native_threads
+
+
+class GatedEncoder:
+    """Blocks each call until ``gate`` is set; records how many calls ran at once."""
+
+    name = "gated"
+    dim = 3
+
+    def __init__(self) -> None:
+        self.gate = threading.Event()
+        self.running = 0
+        self.most = 0
+        self.calls = 0
+        self._lock = threading.Lock()
+
+    def encode(self, texts: Sequence[str], *, batch_size: int = 64, progress: bool = False) -> Matrix:
+        with self._lock:
+            self.running += 1
+            self.calls += 1
+            self.most = max(self.most, self.running)
+        self.gate.wait(10)
+        with self._lock:
+            self.running -= 1
+        return np.ones((len(texts), 3), dtype=np.float32)
+
+
+def _spawn(ex: EncodeExecutor, enc: GatedEncoder, n: int, out: list[object]) -> list[threading.Thread]:
+    def call() -> None:
+        try:
+            out.append(ex.encode(enc, ["q"]).shape)
+        except Overloaded as e:
+            out.append(e)
+
+    threads = [threading.Thread(target=call) for _ in range(n)]
+    for t in threads:
+        t.start()
+    return threads
+
+
+def _wait_until(cond: object, timeout: float = 5.0) -> None:
+    end = time.monotonic() + timeout
+    while not cond() and time.monotonic() < end:  # type: ignore[operator]
+        time.sleep(0.005)
+
+
+def test_queue_full_is_refused_at_once_and_threads_bound_concurrency() -> None:
+    ex, enc = EncodeExecutor(threads=2, max_queue=1, wait_s=5.0), GatedEncoder()
+    out: list[object] = []
+    threads = _spawn(ex, enc, 3, out)  # 2 run, 1 queues
+    _wait_until(lambda: ex.pending == 3 and enc.running == 2)
+    t0 = time.perf_counter()
+    with pytest.raises(Overloaded, match="busy") as exc:
+        ex.encode(enc, ["one too many"])
+    assert time.perf_counter() - t0 < 0.1 and exc.value.retry_after_s >= 1
+    enc.gate.set()
+    for t in threads:
+        t.join(5)
+    assert out == [(1, 3)] * 3 and enc.most == 2 and ex.pending == 0
+    assert (ex.stats.completed, ex.stats.rejected_full, ex.stats.rejected_wait) == (3, 1, 0)
+    ex.shutdown()
+
+
+def test_a_call_waiting_past_wait_s_is_withdrawn_unrun() -> None:
+    ex, enc = EncodeExecutor(threads=1, max_queue=4, wait_s=0.1), GatedEncoder()
+    out: list[object] = []
+    first = _spawn(ex, enc, 1, out)
+    _wait_until(lambda: enc.running == 1)
+    t0 = time.perf_counter()
+    with pytest.raises(Overloaded, match=r"within 0\.1 s"):
+        ex.encode(enc, ["waits"])
+    assert 0.09 <= time.perf_counter() - t0 < 1.0
+    enc.gate.set()
+    first[0].join(5)
+    assert enc.calls == 1 and ex.stats.rejected_wait == 1  # the withdrawn call never ran
+    ex.shutdown()
+
+
+def test_bounded_encoder_looks_like_its_encoder() -> None:
+    ex, enc = EncodeExecutor(threads=1), GatedEncoder()
+    enc.gate.set()
+    b = BoundedEncoder(enc, ex)
+    assert (b.name, b.dim) == ("gated", 3) and b.encode(["a", "b"]).shape == (2, 3)
+    assert b.calls == 1  # other attributes come from the wrapped encoder
+    with pytest.raises(ValueError):
+        EncodeExecutor(threads=0)
+    ex.shutdown()
+
+
+def test_limit_native_threads_keeps_an_operators_setting() -> None:
+    env = {"OMP_NUM_THREADS": "3"}
+    limit_native_threads(1, env)
+    assert env == {"OMP_NUM_THREADS": "3", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}

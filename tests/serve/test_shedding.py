@@ -1,0 +1,144 @@
+"""Load shedding: beyond the in-flight limit and the bounded wait queue a request is answered 503
+with Retry-After at once (or after queue_timeout_s), never after a long wait; /health and /metrics
+are not shed; the counts show in /metrics. Capacity defaults, env vars and flags."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import httpx
+import pytest
+from _servekit import LOCAL
+
+from shelfwise.catalog import Catalog
+from shelfwise.cli.main import build_parser
+from shelfwise.encode.executor import BoundedEncoder, EncodeExecutor, Overloaded
+from shelfwise.retrieve import HybridSearcher
+from shelfwise.serve import create_app
+from shelfwise.serve.capacity import Capacity, default_workers
+from shelfwise.serve.config import ServeConfig
+from shelfwise.serve.runner import capacity_from_args
+from shelfwise.shelf import Shelf
+
+
+def _app(tiny_catalog: Catalog, tiny_searcher: HybridSearcher, cap: Capacity) -> Any:
+    shelf = Shelf(catalog=tiny_catalog, searcher=tiny_searcher)
+    app = create_app(shelf, warmup=False, config=ServeConfig(capacity=cap))
+    release = asyncio.Event()
+
+    @app.get("/slow")
+    async def slow() -> dict[str, str]:
+        await release.wait()
+        return {"ok": "yes"}
+
+    app.state.release = release
+    return app
+
+
+async def _until(cond: Any, timeout: float = 5.0) -> None:
+    end = time.monotonic() + timeout
+    while not cond() and time.monotonic() < end:
+        await asyncio.sleep(0.005)
+
+
+def test_beyond_inflight_and_queue_is_503_with_retry_after(
+    tiny_catalog: Catalog, tiny_searcher: HybridSearcher
+) -> None:
+    app = _app(tiny_catalog, tiny_searcher, Capacity(max_inflight=1, max_queue=1, queue_timeout_s=5.0))
+
+    async def run() -> None:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=LOCAL) as c:
+            first = asyncio.create_task(c.get("/slow"))  # holds the only slot
+            await _until(lambda: app.state.shed.inflight == 1)
+            second = asyncio.create_task(c.get("/slow"))  # waits in the queue
+            await _until(lambda: app.state.shed.queued == 1)
+            t0 = time.perf_counter()
+            third = await c.get("/search", params={"q": "shirt"})  # queue full: refused now
+            assert time.perf_counter() - t0 < 0.5
+            assert third.status_code == 503 and third.headers["retry-after"] == "1"
+            assert "busy" in third.json()["detail"]
+            assert (await c.get("/health")).status_code == 200  # monitoring is never shed
+            app.state.release.set()
+            assert [(await t).status_code for t in (first, second)] == [200, 200]
+            metrics = (await c.get("/metrics")).text
+            assert 'shelfwise_shed_requests_total{reason="queue_full"} 1' in metrics
+            assert "shelfwise_inflight_requests 0" in metrics and "shelfwise_queued_requests 0" in metrics
+            assert 'route="<unmatched>",status="503"' in metrics
+
+    asyncio.run(run())
+
+
+def test_a_request_waiting_past_queue_timeout_is_503(tiny_catalog: Catalog, tiny_searcher: HybridSearcher) -> None:
+    app = _app(tiny_catalog, tiny_searcher, Capacity(max_inflight=1, max_queue=4, queue_timeout_s=0.1))
+
+    async def run() -> None:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=LOCAL) as c:
+            first = asyncio.create_task(c.get("/slow"))
+            await _until(lambda: app.state.shed.inflight == 1)
+            t0 = time.perf_counter()
+            waited = await c.get("/search", params={"q": "shirt"})
+            assert waited.status_code == 503 and 0.09 <= time.perf_counter() - t0 < 2.0
+            assert waited.headers["retry-after"] == "1"
+            app.state.release.set()
+            assert (await first).status_code == 200
+            ok = await c.get("/search", params={"q": "shirt"})  # the slot came back
+            assert ok.status_code == 200
+            assert app.state.shed.queue_timeout == 1 and app.state.shed.inflight == 0
+
+    asyncio.run(run())
+
+
+def test_no_shedding_when_max_inflight_is_zero(tiny_catalog: Catalog, tiny_searcher: HybridSearcher) -> None:
+    app = _app(tiny_catalog, tiny_searcher, Capacity(max_inflight=0, max_queue=0, encode_threads=0))
+
+    async def run() -> None:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=LOCAL) as c:
+            slow = [asyncio.create_task(c.get("/slow")) for _ in range(20)]
+            await asyncio.sleep(0.05)
+            assert (await c.get("/search", params={"q": "shirt"})).status_code == 200
+            app.state.release.set()
+            assert {(await t).status_code for t in slow} == {200}
+            assert app.state.encode_executor is None  # encoder runs in request threads, as before
+
+    asyncio.run(run())
+
+
+def test_a_busy_query_encoder_answers_503(tiny_catalog: Catalog, tiny_searcher: HybridSearcher) -> None:
+    app = _app(tiny_catalog, tiny_searcher, Capacity(encode_threads=1, encode_queue=0))
+    dense = app.state.shelf.searcher.dense
+    assert isinstance(dense.query_encoder, BoundedEncoder)
+    ex: EncodeExecutor = app.state.encode_executor
+
+    def refuse(*_: Any, **__: Any) -> Any:
+        raise Overloaded("query encoder busy: test")
+
+    ex.encode = refuse  # type: ignore[method-assign]
+
+    async def run() -> None:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=LOCAL) as c:
+            r = await c.get("/search", params={"q": "a never seen query"})
+            assert r.status_code == 503 and r.headers["retry-after"] == "1"
+            assert 'shelfwise_shed_requests_total{reason="encoder_busy"} 1' in (await c.get("/metrics")).text
+
+    asyncio.run(run())
+    dense.query_encoder = dense.query_encoder.inner  # the searcher fixture is shared
+
+
+def test_capacity_defaults_env_and_flags() -> None:
+    two = Capacity.for_machine(cores=2, workers=2)
+    assert (two.workers, two.encode_threads, two.max_inflight, two.max_queue) == (2, 1, 4, 32)
+    assert Capacity.for_machine(cores=2, workers=1).encode_threads == 2
+    assert default_workers(1) == 1 and default_workers(2) == 2 and default_workers(16) == 2
+    env = {"SHELFWISE_MAX_QUEUE": "7", "SHELFWISE_QUEUE_TIMEOUT_S": "0.25", "SHELFWISE_WORKERS": "3"}
+    args = build_parser().parse_args(["serve", "--index", "idx", "--max-inflight", "9"])
+    cap = capacity_from_args(args, env)
+    assert (cap.workers, cap.max_inflight, cap.max_queue, cap.queue_timeout_s) == (3, 9, 7, 0.25)
+    old = build_parser().parse_args(["serve", "--index", "idx", "--workers", "1", "--max-inflight", "0"])
+    off = capacity_from_args(old, {"SHELFWISE_ENCODE_THREADS": "0"})
+    assert (off.workers, off.shedding, off.encode_threads) == (1, False, 0)
+    with pytest.raises(ValueError, match="workers"):
+        capacity_from_args(build_parser().parse_args(["serve", "--index", "i", "--workers", "0"]), {})
+    with pytest.raises(ValueError, match="not a number"):
+        Capacity().with_env({"SHELFWISE_MAX_QUEUE": "lots"})

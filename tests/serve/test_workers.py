@@ -1,0 +1,70 @@
+"""``shelfwise serve --workers 2``: two processes on one port, each with its own event consumer
+over the shared SQLite log; an event posted to either is applied by both within a second."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from shelfwise.catalog import Catalog
+from shelfwise.events import EventLog
+from shelfwise.events.schema import Event
+from shelfwise.shelf import Shelf
+from shelfwise.snapshot import ShelfConfig
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _health(base: str) -> dict[str, int]:
+    with httpx.Client(base_url=base, timeout=5.0) as c:  # a new connection: either worker may accept it
+        body: dict[str, int] = c.get("/health", headers={"Connection": "close"}).json()
+        return body
+
+
+@pytest.mark.slow
+def test_events_posted_to_one_worker_reach_every_worker(
+    tmp_path: Path, tiny_catalog: Catalog, tiny_events: list[Event]
+) -> None:
+    folder = tmp_path / "shelf"
+    cfg = ShelfConfig(encoder="hashing", progress=False)
+    Shelf.build(tiny_catalog, EventLog.from_events(tiny_events, tiny_catalog), cfg).save(folder)
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    cmd = [str(Path(sys.executable).parent / "shelfwise"), "serve", "--shelf", str(folder), "--port", str(port)]
+    cmd += ["--workers", "2", "--events-db", str(tmp_path / "ev.sqlite"), "--no-access-log"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        workers: set[int] = set()
+        while len(workers) < 2 and time.monotonic() < deadline:  # both workers up and answering
+            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+            try:
+                workers.add(_health(base)["worker"])
+            except httpx.TransportError:
+                time.sleep(0.2)
+        assert len(workers) == 2 and os.getpid() not in workers
+        for n in range(3):  # each post lands on whichever worker accepts its connection
+            with httpx.Client(base_url=base, timeout=5.0) as c:
+                r = c.post("/events", json={"user_id": f"u-new-{n}", "type": "purchase", "item_id": "p1"})
+                assert r.status_code == 200, r.text
+                seq = r.json()["last_seq"]
+            t0, seen = time.monotonic(), {}
+            while time.monotonic() - t0 < 1.0 and (len(seen) < 2 or min(seen.values()) < seq):
+                h = _health(base)
+                seen[h["worker"]] = max(seen.get(h["worker"], 0), h["events_applied"])
+            assert len(seen) == 2 and min(seen.values()) >= seq, f"after 1 s: {seen}, want seq {seq}"
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(30)
