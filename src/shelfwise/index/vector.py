@@ -326,7 +326,7 @@ class VectorIndex:
     def _bitmap_entry(self, mask: npt.NDArray[np.bool_], count: int) -> _Allowed:
         faiss = _faiss()
         bitmap = np.packbits(mask, bitorder="little")  # faiss reads bit i at byte i >> 3, bit i & 7
-        sel = faiss.IDSelectorBitmap(self._n, faiss.swig_ptr(bitmap))
+        sel = faiss.IDSelectorBitmap(len(bitmap), faiss.swig_ptr(bitmap))  # n: bytes of the bitmap
         return _Allowed(mask, count, None, bitmap, sel)
 
     # --- persistence ----------------------------------------------------------------------
