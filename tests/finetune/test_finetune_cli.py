@@ -129,5 +129,5 @@ def test_lora_run_whose_best_step_is_0_is_never_published(
     assert main([*args, "--base", str(tiny_st), "--mode", "lora", "--min-gain", "0"]) == EXIT_NOT_PUBLISHED
     cap = capsys.readouterr()
     assert "train lora" in cap.err and "best step 0:" in cap.out and "(+0.0000 " in cap.out
-    assert "comparing with the untrained model on 9 held-out queries" in cap.err
+    assert "comparing with the untrained model on 9 held-out queries against 64 candidates" in cap.err
     assert ModelStore(tmp_path / "models").versions() == [] and not (tmp_path / "index").exists()

@@ -14,6 +14,7 @@ from shelfwise.events.schema import EventLog
 from shelfwise.finetune.artifacts import ModelStore, ModelVersion
 from shelfwise.finetune.config import FinetuneConfig
 from shelfwise.finetune.gate import DEFAULT_MIN_GAIN, GateReport, holdout_gate
+from shelfwise.finetune.metrics import eval_size
 from shelfwise.finetune.pairs import PairSet, copurchase_pairs, pairs_from_events, pairs_from_judgments
 from shelfwise.finetune.rebuild import build_index_atomically
 from shelfwise.finetune.trainer import TrainedModel, fine_tune, load_st
@@ -131,8 +132,8 @@ def train_and_publish(
         base_model, data.train, data.val, config, distractors=distractors, base_name=base, progress=progress, say=say
     )
     if say is not None or progress:
-        n = len(set(data.holdout.anchors))
-        (say or _stderr)(f"comparing with the untrained model on {n} held-out queries (seen by neither step)")
+        n, m = eval_size(data.holdout, distractors)
+        (say or _stderr)(f"comparing with the untrained model on {n} held-out queries against {m} candidates")
     gate = holdout_gate(base_model, trained.model, data.holdout, distractors, min_gain=min_gain)
     if not (gate.passed or force):
         return TrainOutcome(trained, gate, None)
