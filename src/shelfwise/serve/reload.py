@@ -89,6 +89,8 @@ class Reloader:
         self.source = target
         if old.live is not None and old.live is not new.live:
             old.live.consumer.stop()
+        del old
+        release_memory()
         took = time.perf_counter() - t0
         parts = ["catalog", "searcher"] + [
             n for n, v in (("reranker", new.searcher.reranker), ("recommender", new.recommender),
@@ -112,6 +114,18 @@ class Reloader:
         t = threading.Thread(target=run, name="shelf-reload", daemon=True)
         t.start()
         return t
+
+
+def release_memory() -> None:
+    """Collect the previous shelf now and hand the freed heap back to the OS (glibc keeps freed
+    small objects in its arenas otherwise, so the process would keep two shelves' worth of RSS)."""
+    import contextlib
+    import ctypes
+    import gc
+
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: the memory is reused by later allocations
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def same_setup(state: Any) -> Callable[[Path], Shelf]:
