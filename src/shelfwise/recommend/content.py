@@ -73,6 +73,8 @@ class ContentRecommender(BaseRecommender):
     def _fit(self, data: Interactions) -> None:
         if self.vectors.shape[0] != data.n_items:
             raise ValueError(f"item_vectors has {self.vectors.shape[0]} rows, catalog has {data.n_items}")
+        if self.graph.shape == (data.n_items, data.n_items):
+            return  # the text graph depends on the vectors only: a refit (e.g. after weight tuning) keeps it
         g = knn_graph(self.vectors, self.config.neighbours, self.config.min_similarity)
         g.data = np.power(np.maximum(g.data, 0.0), self.config.power).astype(np.float32)
         self.graph = g
