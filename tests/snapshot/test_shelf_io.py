@@ -12,7 +12,7 @@ import pytest
 from shelfwise.catalog import Catalog
 from shelfwise.events import Event, EventLog, EventStore, EventType
 from shelfwise.shelf import Shelf, enable_live
-from shelfwise.snapshot import ShelfConfig, ShelfFormatError
+from shelfwise.snapshot import LoadOptions, ShelfConfig, ShelfFormatError
 from shelfwise.snapshot.manifest import publish, staging_dir
 
 
@@ -177,3 +177,23 @@ def test_events_logged_but_not_yet_applied_at_the_snapshot_are_replayed(built: S
     assert built.save(tmp_path / "shelf").parts["live"].extra["offset"] == 4
     live = enable_live(Shelf.load(tmp_path / "shelf"), store, start=False)
     assert live.consumer.applied_seq == 4 and live.consumer.drain() == 6  # none lost, none applied twice
+
+
+def test_publish_searcher_keeps_the_other_parts(built: Shelf, tiny_log: EventLog, tmp_path: Path) -> None:
+    from shelfwise.encode import HashingEncoder
+    from shelfwise.retrieve import HybridSearcher
+    from shelfwise.snapshot.publish import publish_searcher
+
+    store = EventStore(tmp_path / "ev.sqlite")
+    store.append(_events(built.catalog, 7))
+    enable_live(built, store, start=False).consumer.drain()
+    built.save(tmp_path / "shelf")
+    same_dim = HybridSearcher.build(built.catalog, HashingEncoder(dim=256), encoder_spec="hashing")
+    manifest = publish_searcher(tmp_path / "shelf", same_dim)
+    assert {"recommender", "bandit", "live"} <= set(manifest.parts) and manifest.parts["live"].extra["offset"] == 7
+    again = Shelf.load(tmp_path / "shelf", LoadOptions(encoder="hashing"))
+    assert again.recommender is not None and again.saved_live is not None and again.saved_live.offset == 7
+    other_dim = HybridSearcher.build(built.catalog, HashingEncoder(dim=64))
+    assert "recommender" not in publish_searcher(tmp_path / "shelf", other_dim).parts  # its vectors changed shape
+    refit = publish_searcher(tmp_path / "shelf", other_dim, events=tiny_log)
+    assert "recommender" in refit.parts and "live" in refit.parts

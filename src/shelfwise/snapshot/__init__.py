@@ -3,5 +3,14 @@
 from shelfwise.snapshot.build import ShelfConfig, build_shelf
 from shelfwise.snapshot.io import LoadOptions, load_shelf, save_shelf
 from shelfwise.snapshot.manifest import ShelfFormatError
+from shelfwise.snapshot.publish import publish_searcher
 
-__all__ = ["LoadOptions", "ShelfConfig", "ShelfFormatError", "build_shelf", "load_shelf", "save_shelf"]
+__all__ = [
+    "LoadOptions",
+    "ShelfConfig",
+    "ShelfFormatError",
+    "build_shelf",
+    "load_shelf",
+    "publish_searcher",
+    "save_shelf",
+]

@@ -124,11 +124,21 @@ def _save_parts(shelf: Shelf, root: Path) -> list[Part]:
     if shelf.bandit is not None:
         bandit = shelf.bandit
         parts.append(_part(root, "bandit", "slots", lambda f: {"policy": livestate.save_bandit(bandit, f)}))
-    live = shelf.live
+    live, saved = shelf.live, shelf.saved_live
     if live is not None:
         position = livestate.log_position(live.consumer.store, live.consumer.applied_seq)
         parts.append(_part(root, "live", "live-state", lambda f: livestate.save_live(live, f, position)))
+    elif saved is not None:  # loaded, never attached to a log: written back as it was read
+        fields = {**saved.position, "users": len(saved.meta.get("users", []))}
+        parts.append(_part(root, "live", "live-state", lambda f: _copy_files(saved.folder, f, fields)))
     return parts
+
+
+def _copy_files(src: Path, dst: Path, fields: dict[str, Any]) -> dict[str, Any]:
+    import shutil
+
+    shutil.copytree(src, dst, dirs_exist_ok=True)
+    return fields
 
 
 # --- load ------------------------------------------------------------------------------------
