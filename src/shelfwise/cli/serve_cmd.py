@@ -146,6 +146,26 @@ def served(args: argparse.Namespace, folder: Path) -> Served:
     return Served(prepare(folder), config, report, prepare)
 
 
+def _try_load(args: argparse.Namespace) -> str | None:
+    try:
+        load_shelf(args.shelf, args.encoder, args.events, args.event_fields, args.recommender, args.multilingual)
+    except (FileNotFoundError, ValueError, KeyError, ImportError, OSError) as exc:
+        return str(exc)
+    return None
+
+
+def check_loads(args: argparse.Namespace) -> None:
+    """Load the shelf as a worker would, in a short-lived process (this supervising process stays
+    small); ValueError with the loader's message when it fails."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        problem = pool.submit(_try_load, args).result()
+    if problem is not None:
+        raise ValueError(problem)
+
+
 def run(args: argparse.Namespace) -> int:
     from shelfwise.serve.runner import config_from_args
     from shelfwise.valuation.report import load_summary
@@ -160,8 +180,7 @@ def run(args: argparse.Namespace) -> int:
     if config.capacity.workers > 1:
         from shelfwise.serve.workers import run_workers
 
-        # load once here so a bad folder or flag fails now, with its message; then each worker loads it
-        load_shelf(args.shelf, args.encoder, args.events, args.event_fields, args.recommender, args.multilingual)
+        check_loads(args)  # a bad folder or flag fails now, with its message; then each worker loads it
         return run_workers(served, args, args.shelf, config, args.port)
     s = served(args, args.shelf)
     serve_shelf(s.shelf, args.host, args.port, report=s.report, config=s.config, prepare=s.prepare)

@@ -122,11 +122,19 @@ class BoundedEncoder:
 
 
 def limit_native_threads(threads: int, environ: MutableMapping[str, str] | None = None) -> None:
-    """Cap OpenMP / BLAS (via the environment, for libraries not loaded yet and for child
-    processes; an operator's own setting is kept) and, when loaded, torch and faiss at ``threads``."""
+    """Cap OpenMP / BLAS at ``threads``: via the environment for libraries not loaded yet and for
+    child processes (an operator's own setting is kept), via threadpoolctl for pools already loaded
+    (numpy's OpenBLAS: with a pool per core, concurrent requests' small matrix products fight over
+    the cores), and torch and faiss when loaded."""
     env: MutableMapping[str, str] = os.environ if environ is None else environ
     for var in NATIVE_THREAD_VARS:
         env.setdefault(var, str(threads))
+    try:  # BLAS / OpenMP pools already loaded (numpy's OpenBLAS): resized in place
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(threads)
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        pass
     torch = sys.modules.get("torch")
     if torch is not None:
         torch.set_num_threads(threads)
