@@ -131,3 +131,19 @@ def test_legacy_folder_with_npy_and_hnsw_loads(tmp_path: Path) -> None:
     idx = VectorIndex.load(folder)
     assert (idx.kind, idx.storage, len(idx)) == ("hnsw", "fp32", 300)
     assert np.array_equal(idx.vectors, v) and idx.search(v[4], 3).ids[0] == 4
+
+
+def test_ivf_filter_far_from_the_query_still_finds_its_rows() -> None:
+    """A filter whose rows all sit far from the query (a category unlike the query) must not
+    leave IVF probing only the cells near the query, where no allowed row lives."""
+    rng = np.random.default_rng(3)
+    near = l2_normalise(rng.normal(size=(3000, 16)) + 4 * np.eye(16)[0])
+    far = l2_normalise(rng.normal(size=(100, 16)) - 4 * np.eye(16)[0])
+    v = np.concatenate([near, far]).astype(np.float32)
+    mask = np.zeros(len(v), dtype=bool)
+    mask[3000:] = True  # 3% of rows, none near the queries
+    idx = VectorIndex(VectorIndexConfig(kind="ivf", storage="sq8", exact_filter_max=0, ivf_nprobe=4)).fit(v)
+    ref = idx.rows(np.arange(len(v)))
+    for qi in range(0, 3000, 300):
+        got = idx.search(v[qi], 10, mask)
+        assert got.ids.tolist() == _exact(ref, v[qi], 10, mask)

@@ -10,7 +10,8 @@ beside it; :meth:`VectorIndex.rows` decodes only the rows asked for. ``auto`` st
 
 Filtered search never costs O(catalog) per query once a filter's mask has been seen: per mask
 object the index keeps its allowed row ids (small filters: answered exactly over those rows) or a
-faiss ``IDSelectorBitmap`` (large filters: HNSW skips disallowed rows). Callers should pass the
+faiss ``IDSelectorBitmap`` (large filters: HNSW and IVF skip disallowed rows; IVF visits every cell
+for a filter allowing at most a tenth of the rows, which may all lie far from the query). Callers should pass the
 same mask object for the same filter (``HybridSearcher`` memoises masks per ``Filters``).
 """
 
@@ -33,6 +34,7 @@ KINDS = ("auto", "flat", "hnsw", "ivf")
 STORAGES = ("auto", "fp32", "fp16", "sq8")
 BYTES_PER_DIM = {"fp32": 4, "fp16": 2, "sq8": 1}
 _SELECTOR_CACHE = 64
+IVF_FULL_PROBE_SHARE = 10  # IVF: a filter allowing at most 1/10 of the rows visits every cell
 FAISS_FILES = {"hnsw.faiss": "hnsw", "ivf.faiss": "ivf", "vectors.faiss": "flat"}
 
 
@@ -44,7 +46,8 @@ def ivf_nlist(n: int) -> int:
 @dataclass(frozen=True)
 class VectorIndexConfig:
     """``kind``: "flat" (exact), "hnsw", "ivf" (faiss inverted lists: k-means cells, ``ivf_nprobe``
-    of them scanned per query; minutes to build where HNSW takes an hour at 1M on 2 cores), or
+    of them scanned per query, more under a filter; about a CPU-minute to build at 1M products, see
+    ``bench/bench_million.py``), or
     "auto": flat below ``hnsw_min_items``, HNSW below ``ivf_min_items``, IVF from there.
 
     ``storage``: "fp32", "fp16", "sq8" or "auto" (fp32 below ``compact_min_items``, sq8 from there).
@@ -292,8 +295,12 @@ class VectorIndex:
         elif self.kind == "ivf":
             params = faiss.SearchParametersIVF()  # type: ignore[attr-defined]
             probe = min(self.config.ivf_nprobe, int(self._faiss.nlist))
-            if allowed is not None:  # as for HNSW: scan more cells when a filter hides rows
-                probe = min(4 * probe, probe * self._n // max(allowed.count, 1), int(self._faiss.nlist))
+            if allowed is not None and allowed.count * IVF_FULL_PROBE_SHARE <= self._n:
+                # a selective filter's rows may all sit in cells far from the query (a category unlike
+                # it): visit every cell; faiss scores only allowed rows and tests one bit for the rest
+                probe = int(self._faiss.nlist)
+            elif allowed is not None:  # a broad filter: scan more cells, in proportion, at most 10x
+                probe = min(probe * self._n // max(allowed.count, 1), int(self._faiss.nlist))
             params.nprobe = probe
         else:
             params = faiss.SearchParameters()  # type: ignore[attr-defined]
