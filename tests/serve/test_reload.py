@@ -14,6 +14,7 @@ from shelfwise.catalog import Catalog, Product
 from shelfwise.events import EventLog, EventStore
 from shelfwise.events.schema import Event
 from shelfwise.serve import create_app
+from shelfwise.serve.capacity import Capacity
 from shelfwise.serve.config import ServeConfig
 from shelfwise.shelf import Shelf, enable_live
 from shelfwise.snapshot import ShelfConfig
@@ -33,7 +34,8 @@ def served(tmp_path: Path, tiny_catalog: Catalog, tiny_events: list[Event]) -> t
     _save(tiny_catalog, tiny_events, folder)
     shelf = Shelf.load(folder)
     enable_live(shelf, EventStore(tmp_path / "ev.sqlite"), explore_share=0)
-    app = create_app(shelf, warmup=False, config=ServeConfig(api_keys=(KEY,)))
+    roomy = Capacity(max_inflight=16, max_queue=64, queue_timeout_s=30.0, encode_queue=64, encode_wait_s=30.0)
+    app = create_app(shelf, warmup=False, config=ServeConfig(api_keys=(KEY,), capacity=roomy))  # no shedding here
     return TestClient(app, base_url=LOCAL), shelf, folder
 
 
@@ -44,13 +46,17 @@ def test_reload_under_load_fails_no_request(
     auth = {"Authorization": f"Bearer {KEY}"}
     stop = threading.Event()
     counts = {"ok": 0, "failed": 0}
+    failures: list[str] = []
     lock = threading.Lock()
 
     def hammer() -> None:
         while not stop.is_set():
             r = client.get("/search", params={"q": "black trousers", "k": 3})
+            good = r.status_code == 200 and bool(r.json()["items"])
             with lock:
-                counts["ok" if r.status_code == 200 and r.json()["items"] else "failed"] += 1
+                counts["ok" if good else "failed"] += 1
+                if not good:
+                    failures.append(f"{r.status_code} {r.text[:200]}")
 
     threads = [threading.Thread(target=hammer) for _ in range(4)]
     for t in threads:
@@ -69,7 +75,7 @@ def test_reload_under_load_fails_no_request(
         stop.set()
         for t in threads:
             t.join()
-    assert counts["failed"] == 0 and counts["ok"] > 0
+    assert counts["failed"] == 0 and counts["ok"] > 0, failures[:3]
     now: Shelf = client.app.state.shelf  # type: ignore[attr-defined]
     assert now is not first and now.live is not None and now.live.consumer.stats().running
     assert first.live is not None and not first.live.consumer.stats().running  # the old consumer stopped

@@ -18,7 +18,8 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 ENV_PREFIX = "SHELFWISE_"
-EXEMPT_PATHS = ("/health", "/metrics")  # monitoring keeps answering while requests are shed
+# monitoring keeps answering while requests are shed; a reload (seconds of loading) takes no serving slot
+EXEMPT_PATHS = ("/health", "/metrics", "/admin/reload")
 
 
 def cpu_cores() -> int:
