@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from contracts.policy import N_ARMS, PolicyContract
 from shelfwise.bandit import (
     UCB1,
     BernoulliTS,
@@ -95,25 +96,56 @@ def test_linucb_learns_context() -> None:
     assert shared.select(1, 1, features=feats)[0, 0] == 4
 
 
-def test_save_load_roundtrip(tmp_path: Path) -> None:
+class TestBernoulliTS(PolicyContract):
+    def make(self) -> BernoulliTS:
+        return BernoulliTS(N_ARMS, ThompsonConfig(alpha0=2.0, seed=7))
+
+    def load(self, path: Path) -> BernoulliTS:
+        return BernoulliTS.load(path)
+
+
+class TestUCB1(PolicyContract):
+    def make(self) -> UCB1:
+        return UCB1(N_ARMS)
+
+    def load(self, path: Path) -> UCB1:
+        return UCB1.load(path)
+
+
+class TestEpsilonGreedy(PolicyContract):
+    def make(self) -> EpsilonGreedy:
+        return EpsilonGreedy(N_ARMS, EpsilonGreedyConfig(epsilon=0.1, seed=3))
+
+    def load(self, path: Path) -> EpsilonGreedy:
+        return EpsilonGreedy.load(path)
+
+
+class TestLinUCB(PolicyContract):
+    dim = 2
+
+    def make(self) -> LinUCB:
+        return LinUCB(N_ARMS, LinUCBConfig(dim=self.dim, alpha=0.1))
+
+    def load(self, path: Path) -> LinUCB:
+        return LinUCB.load(path)
+
+
+class TestSharedLinUCB(TestLinUCB):
+    def make(self) -> LinUCB:
+        return LinUCB(N_ARMS, LinUCBConfig(dim=self.dim, alpha=0.1, shared=True))
+
+    def test_update_validates_and_learns(self) -> None:
+        pytest.skip("one shared model: rewards are learnt per feature, not per arm (test_linucb_learns_context)")
+
+
+def test_loaded_state_keeps_config_and_kind(tmp_path: Path) -> None:
     ts = BernoulliTS(3, ThompsonConfig(alpha0=2.0, seed=7))
     ts.update(np.array([0, 1, 1]), np.array([1.0, 0.0, 1.0]))
     ts.save(tmp_path / "ts")
     back = BernoulliTS.load(tmp_path / "ts")
     assert back.config == ts.config and np.array_equal(back.plays, ts.plays) and np.array_equal(back.alpha, ts.alpha)
-    lin = LinUCB(2, LinUCBConfig(dim=2))
-    lin.update(np.array([1]), np.array([1.0]), np.array([[1.0, 0.5]]))
-    lin.save(tmp_path / "lin")
-    assert np.allclose(LinUCB.load(tmp_path / "lin").b, lin.b)
-    ucb = UCB1(2)
-    ucb.update(np.array([1]), np.array([1.0]))
-    ucb.save(tmp_path / "ucb")
-    assert UCB1.load(tmp_path / "ucb").wins[1] == 1.0
     eps = EpsilonGreedy(2, EpsilonGreedyConfig(epsilon=0.3))
-    eps.update(np.array([0, 0]), np.array([1.0, 0.0]))
     eps.save(tmp_path / "eps")
-    eps_back = EpsilonGreedy.load(tmp_path / "eps")
-    assert eps_back.config.epsilon == 0.3 and eps_back.plays[0] == 2.0 and eps_back.wins[0] == 1.0
+    assert EpsilonGreedy.load(tmp_path / "eps").config.epsilon == 0.3
     with pytest.raises(ValueError, match="not 'ucb1'"):
         UCB1.load(tmp_path / "ts")
-    assert "pickle" not in (tmp_path / "ts" / "policy.json").read_text()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
+from contracts.updatable import UpdatableContract
 from shelfwise.bandit import (
     BanditLog,
     BernoulliTS,
@@ -18,7 +21,7 @@ from shelfwise.bandit import (
     replay,
 )
 from shelfwise.catalog import Catalog
-from shelfwise.events import Event, EventType, Updatable
+from shelfwise.events import Event, EventLog, EventType, Updatable
 from shelfwise.results import Results
 
 
@@ -70,3 +73,18 @@ def test_replay_bandit_beats_random() -> None:
     assert lin.ctr > rnd.ctr + 0.05
     boot = replay(BernoulliTS(3), log, ReplayConfig(n_rows=9000, bootstrap=True, seed=3))
     assert boot.rows == 9000 and boot.matched > 2000
+
+
+class TestSlotExplorerUpdatable(UpdatableContract):
+    """Clicks and purchases on items just shown in an exploration slot reward the policy."""
+
+    def make(self, catalog: Catalog, log: EventLog) -> SlotExplorer:
+        ex = SlotExplorer(catalog, config=SlotConfig(explore_share=1.0, first_slot=0, head_fraction=0.0))
+        allowed = np.zeros(len(catalog), dtype=bool)
+        allowed[[catalog.row("p7"), catalog.row("p8")]] = True
+        ex.rank(Results.empty(), 2, user="u9", now=19.0, allowed=allowed)
+        return ex
+
+    def observe(self, obj: Any) -> Any:
+        assert isinstance(obj.policy, BernoulliTS)
+        return obj.policy.plays.copy(), obj.policy.wins.copy()

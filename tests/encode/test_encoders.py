@@ -2,6 +2,7 @@ from pathlib import Path
 
 import numpy as np
 
+from contracts.encoder import EncoderContract
 from shelfwise.encode import CachedEncoder, Encoder, HashingEncoder, load_encoder
 
 
@@ -23,13 +24,17 @@ class CountingEncoder:
         return self.inner.encode(texts)
 
 
-def test_hashing_encoder_normalised_and_similar() -> None:
-    enc = HashingEncoder(dim=256)
-    assert isinstance(enc, Encoder)
-    v = enc.encode(["black trousers", "black trouser", "yoga mat"])
-    assert v.shape == (3, 256) and v.dtype == np.float32
-    assert np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
-    assert v[0] @ v[1] > v[0] @ v[2]
+class TestHashingEncoder(EncoderContract):
+    def make(self, tmp_path: object) -> Encoder:
+        return HashingEncoder(dim=256)
+
+
+class TestCachedEncoder(EncoderContract):
+    """The disk cache answers like the encoder it wraps."""
+
+    def make(self, tmp_path: object) -> Encoder:
+        assert isinstance(tmp_path, Path)
+        return CachedEncoder(HashingEncoder(dim=64), tmp_path / "c.sqlite")
 
 
 def test_cache_reuses_embeddings(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from contracts.encoder import EncoderContract
 from shelfwise.encode import Encoder
 from shelfwise.errors import MissingExtraError
 
@@ -172,3 +173,15 @@ def test_fast_paths_are_registered(tmp_path: Path) -> None:
     a = cached.encode(["kitchen sink faucet"])
     b = cached.encode(["kitchen sink faucet"])
     assert cached.hits == 1 and np.array_equal(a, b)
+
+
+class TestStaticEncoder(EncoderContract):
+    """A made-up tiny static model holds to the encoder contract."""
+
+    def make(self, tmp_path: object) -> Encoder:
+        from shelfwise.encode.static import StaticEncoder
+
+        assert isinstance(tmp_path, Path)
+        if not (tmp_path / "m").exists():
+            _static_folder(tmp_path / "m", quantised=False)
+        return StaticEncoder(tmp_path / "m")
