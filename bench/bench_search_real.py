@@ -105,6 +105,12 @@ def run_set(name: str, encoders: list[str]) -> dict[str, Any]:
         results[f"hybrid {tag}"] = evaluate_search(searcher_fn(searcher, mode="hybrid"), judgments)
         old = replace(SearchConfig(), fusion="rrf", dense_weight=0.5)
         results[f"hybrid rrf-0.5 {spec}"] = evaluate_search(searcher_fn(searcher, config=old), judgments)
+        if spec == auto:  # query understanding: how many real queries it touches, and the effect
+            intents = [searcher.understand(q) for q in queries]
+            touched = [q for q, i in zip(queries, intents, strict=True) if i is not None]
+            speed[spec]["understood_queries"] = {"n": len(touched), "examples": touched[:10]}
+            off = replace(SearchConfig(), understand=False)
+            results[f"hybrid {spec}, understanding off"] = evaluate_search(searcher_fn(searcher, config=off), judgments)
     best_peer = max((k for k in results if k.startswith("peer ")), key=lambda k: results[k].ndcg_at_10)
     base = results[best_peer]  # ratios against the strongest peer (bm25s; the character BM25 for Chinese)
     rows, out = [], {}
