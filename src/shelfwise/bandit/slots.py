@@ -19,7 +19,7 @@ from shelfwise.bandit.mab import BernoulliTS
 from shelfwise.bandit.policy import BoolArray, FloatArray, Policy
 from shelfwise.catalog.schema import Catalog
 from shelfwise.eval.metrics import head_items
-from shelfwise.events.schema import Event, EventType
+from shelfwise.events.schema import EVENT_WEIGHTS, Event
 from shelfwise.results import Results
 
 
@@ -47,7 +47,7 @@ class SlotConfig:
         return 0 if self.explore_share == 0 else max(1, round(self.explore_share * k))
 
 
-POSITIVE = (EventType.CLICK, EventType.CART, EventType.PURCHASE)
+POSITIVE = EVENT_WEIGHTS.engaged()  # events that reward a showing: click, cart, purchase
 
 
 class SlotExplorer:

@@ -18,12 +18,12 @@ from shelfwise.events.live import (
     updatables,
 )
 from shelfwise.events.loader import EventFields, EventLoad, load_events, parse_timestamp
-from shelfwise.events.schema import DEFAULT_WEIGHTS, Event, EventLog, EventType
+from shelfwise.events.schema import EVENT_WEIGHTS, Event, EventLog, EventType, EventWeights
 from shelfwise.events.store import EventStore
 
 __all__ = [
     "DEFAULT_MAX_FUTURE_S",
-    "DEFAULT_WEIGHTS",
+    "EVENT_WEIGHTS",
     "ConsumerConfig",
     "ConsumerStats",
     "Event",
@@ -33,6 +33,7 @@ __all__ = [
     "EventLog",
     "EventStore",
     "EventType",
+    "EventWeights",
     "IngestResult",
     "LiveConfig",
     "LiveCooccurrence",

@@ -54,7 +54,7 @@ from shelfwise.catalog.schema import Catalog
 from shelfwise.errors import RowError
 from shelfwise.events.backend import EventBackend
 from shelfwise.events.loader import EventFields, _parse_row
-from shelfwise.events.schema import DEFAULT_WEIGHTS, Event, EventType
+from shelfwise.events.schema import EVENT_WEIGHTS, Event, EventType
 from shelfwise.results import Results
 
 log = logging.getLogger(__name__)
@@ -156,7 +156,7 @@ class LiveConfig:
     max_seen: int = 1000
     max_users: int = 100_000
     max_pairs: int = 2_000_000
-    weights: tuple[float, ...] = tuple(DEFAULT_WEIGHTS[t] for t in EventType)
+    weights: tuple[float, ...] = EVENT_WEIGHTS.as_tuple()
 
     def __post_init__(self) -> None:
         if not self.half_life_s > 0:

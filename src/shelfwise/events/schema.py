@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -44,14 +44,49 @@ class EventType(IntEnum):
             raise ValueError(f"unknown event type {value!r}; expected one of {names}") from None
 
 
-# Default implicit-feedback weight per type, used by recommenders and training-pair mining.
-DEFAULT_WEIGHTS: dict[EventType, float] = {
-    EventType.QUERY: 0.0,
-    EventType.VIEW: 1.0,
-    EventType.CLICK: 2.0,
-    EventType.CART: 4.0,
-    EventType.PURCHASE: 8.0,
-}
+@dataclass(frozen=True)
+class EventWeights(Mapping[EventType, float]):
+    """Implicit-feedback weight per event type: the one definition every stage reads (batch and
+    live recommenders, user profiles, valuation, live state, bandit rewards).
+
+    A read-only ``Mapping[EventType, float]``; ``table()`` is the same weights indexed by the
+    type's integer value (for columnar logs)."""
+
+    query: float = 0.0
+    view: float = 1.0
+    click: float = 2.0
+    cart: float = 4.0
+    purchase: float = 8.0
+
+    def __post_init__(self) -> None:
+        if any(not (w >= 0 and math.isfinite(w)) for w in self.values()):
+            raise ValueError("EventWeights: every weight must be finite and >= 0")
+
+    def __getitem__(self, etype: EventType) -> float:
+        try:
+            return float(getattr(self, EventType(etype).name.lower()))
+        except ValueError:
+            raise KeyError(etype) from None
+
+    def __iter__(self) -> Iterator[EventType]:
+        return iter(EventType)
+
+    def __len__(self) -> int:
+        return len(EventType)
+
+    def as_tuple(self) -> tuple[float, ...]:
+        """One weight per :class:`EventType`, in type order."""
+        return tuple(self[t] for t in EventType)
+
+    def table(self) -> npt.NDArray[np.float32]:
+        return np.asarray(self.as_tuple(), dtype=np.float32)
+
+    def engaged(self) -> frozenset[EventType]:
+        """The types that count as engagement (bandit rewards): weighted at least as a click."""
+        return frozenset(t for t in EventType if self[t] >= self.click > 0)
+
+
+EVENT_WEIGHTS = EventWeights()
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from shelfwise.events.schema import DEFAULT_WEIGHTS, Event
+from shelfwise.events.schema import EVENT_WEIGHTS, Event
 from shelfwise.recommend.base import BaseRecommender, Context, no_evidence
 from shelfwise.recommend.interactions import Interactions
 from shelfwise.recommend.persist import (
@@ -72,7 +72,7 @@ class CooccurrenceRecommender(BaseRecommender):
         cols: list[int] = []
         for e in events:
             row = self.catalog.get_row(e.item_id) if e.item_id else None
-            if row is None or DEFAULT_WEIGHTS.get(e.type, 0.0) <= 0:
+            if row is None or EVENT_WEIGHTS.get(e.type, 0.0) <= 0:
                 continue
             key = e.session_id or f"user:{e.user_id}"
             basket = self._open.setdefault(key, set())

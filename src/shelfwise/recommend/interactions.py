@@ -11,7 +11,7 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from shelfwise.catalog.schema import Catalog
-from shelfwise.events.schema import DEFAULT_WEIGHTS, Event, EventLog, EventType
+from shelfwise.events.schema import EVENT_WEIGHTS, Event, EventLog, EventType
 from shelfwise.results import FloatArray, IntArray
 
 if TYPE_CHECKING:
@@ -67,7 +67,7 @@ class Interactions:
         cls,
         log: EventLog,
         catalog: Catalog,
-        weights: Mapping[EventType, float] = DEFAULT_WEIGHTS,
+        weights: Mapping[EventType, float] = EVENT_WEIGHTS,
         half_life_days: float | None = None,
     ) -> Interactions:
         w = event_weights(log.type, weights)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from shelfwise.events.schema import DEFAULT_WEIGHTS, Event
+from shelfwise.events.schema import EVENT_WEIGHTS, Event
 from shelfwise.recommend.base import BaseRecommender, Context, category_label, no_evidence
 from shelfwise.recommend.interactions import DAY, Interactions, decay
 from shelfwise.recommend.persist import check_shape, read_npz
@@ -52,7 +52,7 @@ class PopularityRecommender(BaseRecommender):
         hl = self.config.half_life_days
         for e in events:
             row = self.catalog.get_row(e.item_id) if e.item_id else None
-            w = DEFAULT_WEIGHTS.get(e.type, 0.0)
+            w = EVENT_WEIGHTS.get(e.type, 0.0)
             if row is None or w <= 0:
                 continue
             if hl is not None and (e.timestamp - self.t_ref) / (hl * DAY) > 30:  # rebase before overflow

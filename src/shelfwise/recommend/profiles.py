@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from shelfwise.catalog.schema import Catalog
-from shelfwise.events.schema import DEFAULT_WEIGHTS, Event, EventType
+from shelfwise.events.schema import EVENT_WEIGHTS, Event, EventType
 from shelfwise.recommend.base import Context
 from shelfwise.recommend.interactions import decay
 from shelfwise.recommend.persist import StateFileError, read_json, read_npz
@@ -36,7 +36,7 @@ class UserProfiles:
         self,
         catalog: Catalog,
         *,
-        weights: Mapping[EventType, float] = DEFAULT_WEIGHTS,
+        weights: Mapping[EventType, float] = EVENT_WEIGHTS,
         half_life_days: float | None = None,
         item_vectors: npt.NDArray[np.float32] | None = None,
     ) -> None:

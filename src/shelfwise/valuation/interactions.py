@@ -179,10 +179,10 @@ def groups_by_event_type(log: EventLog, data: Interactions) -> tuple[IntArray, t
     ``data`` must come from ``Interactions.from_log(log, ...)``, which keeps rows with an item and
     a positive weight in log order; the same rows are selected here.
     """
-    from shelfwise.events.schema import DEFAULT_WEIGHTS
+    from shelfwise.events.schema import EVENT_WEIGHTS
     from shelfwise.recommend.interactions import event_weights
 
-    keep = (log.item >= 0) & (event_weights(log.type, DEFAULT_WEIGHTS) > 0)
+    keep = (log.item >= 0) & (event_weights(log.type, EVENT_WEIGHTS) > 0)
     types = log.type[keep]
     if len(types) != len(data):
         raise ValueError("groups_by_event_type: interactions were not built from this log with default weights")
