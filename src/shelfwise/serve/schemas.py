@@ -81,3 +81,44 @@ class HealthResponse(BaseModel):
     consumer_lag: int = 0
     consumer_running: bool = False
     worker: int = Field(0, description="process id of the serving process that answered (serve --workers N)")
+
+
+Ranked = list[tuple[str, float, int]]
+
+
+class ValuationOut(BaseModel):
+    """One valuation of a report: who was valued how, and at what cost."""
+
+    method: str
+    grain: str
+    players: int
+    seconds: float
+    evaluations: int
+    converged: bool
+    info: dict[str, float] = Field(default_factory=dict)
+    most_valuable: Ranked = Field(description="(name, value, size) rows, most valuable first")
+    least_valuable: Ranked = Field(description="(name, value, size) rows, least valuable first")
+
+
+class RemovalCurveOut(BaseModel):
+    """Test metric after removing a growing share of training data, by value order and at random."""
+
+    method: str
+    fractions: list[float]
+    lowest_first: list[float]
+    highest_first: list[float]
+    random_mean: list[float]
+    random_std: list[float]
+
+
+class ValuationSummary(BaseModel):
+    """GET /valuation/summary: the ``summary.json`` of the last written valuation report."""
+
+    title: str
+    values: dict[str, ValuationOut] = Field(description='key: "<what>: <method> by <grain>"')
+    removal_curves: dict[str, RemovalCurveOut] = Field(default_factory=dict)
+    metrics: dict[str, float] = Field(default_factory=dict, description="e.g. noise precision, run time")
+    notes: list[str] = Field(default_factory=list)
+    label_next: Ranked | None = Field(
+        None, description="(group, expected gain, unlabelled items) rows, best first; absent when not computed"
+    )

@@ -9,15 +9,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import APIRouter, HTTPException, Request
+from pydantic import ValidationError
 
+from shelfwise.serve.schemas import ValuationSummary
 from shelfwise.shelf import Shelf
-from shelfwise.valuation.report import load_summary
+from shelfwise.valuation.report import SUMMARY_FILE, load_summary
 
 router = APIRouter(prefix="/valuation", tags=["valuation"])
 
 
-@router.get("/summary")
-def summary(request: Request) -> dict[str, object]:
+@router.get("/summary", response_model=ValuationSummary, response_model_exclude_none=True)
+def summary(request: Request) -> ValuationSummary:
     shelf: Shelf = request.app.state.shelf
     where = shelf.valuation_report
     if where is None:
@@ -27,6 +29,9 @@ def summary(request: Request) -> dict[str, object]:
             "and serve it with `shelfwise serve --valuation DIR`",
         )
     try:
-        return load_summary(Path(where))
+        return ValuationSummary.model_validate(load_summary(Path(where)))
+    except ValidationError as exc:
+        msg = f"{Path(where) / SUMMARY_FILE}: not a valuation summary ({exc.error_count()} errors)"
+        raise HTTPException(404, msg) from exc
     except (FileNotFoundError, ValueError) as exc:
         raise HTTPException(404, str(exc)) from exc
