@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from shelfwise.finetune.trainer import _torch  # torch, or MissingExtraError naming the lm extra
+from shelfwise.errors import MissingExtraError
 from shelfwise.recommend.base import BaseRecommender, Context, no_evidence
 from shelfwise.recommend.interactions import Interactions
 from shelfwise.recommend.persist import check_shape, config_from_json, config_to_json, read_json, read_npz, write_json
@@ -57,6 +57,15 @@ class SASRecConfig:
             raise ValueError("SASRecConfig: dim must be a multiple of heads")
         if not 0.0 <= self.dropout < 1.0 or self.learning_rate <= 0 or self.max_seconds <= 0:
             raise ValueError("SASRecConfig: dropout in [0, 1), learning_rate and max_seconds > 0")
+
+
+def _torch() -> Any:
+    # local, not shared with shelfwise.finetune: importing that package from here closes an import cycle
+    try:
+        import torch
+    except ImportError as exc:
+        raise MissingExtraError("torch", "lm") from exc
+    return torch
 
 
 def build_model(n_items: int, cfg: SASRecConfig) -> Any:
