@@ -373,11 +373,12 @@ def report(r: dict[str, Any]) -> None:
         rows += [["ANN recall@10 (real product vectors)", f"{s['recall_at_10_real_product_vectors']:.3f}", ""]]
         if "recall_at_10_filtered_fashion" in s:
             rows += [["ANN recall@10 filtered (Fashion)", f"{s['recall_at_10_filtered_fashion']:.3f}", ""]]
-    print_table(
-        f"{r['products']:,} products ({r['real_products']:,} real + synthetic variants)",
-        ["what", "value", "note"],
-        rows,
-    )
+    if rows:
+        print_table(
+            f"{r['products']:,} products ({r['real_products']:,} real + synthetic variants)",
+            ["what", "value", "note"],
+            rows,
+        )
     if "sweep" in r:
         sw = r["sweep"]
         srows = []
