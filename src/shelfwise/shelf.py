@@ -56,8 +56,12 @@ class Shelf:
     timings: dict[str, float] = field(default_factory=dict)  # seconds per build step
 
     def updatables(self) -> list[object]:
-        """Stage objects the event consumer should feed (it keeps those implementing ``update``)."""
-        return [x for x in (self.recommender, self.user_profiles, self.bandit) if x is not None]
+        """Stage objects the event consumer should feed (it keeps those implementing ``update``),
+        each once: profiles the recommender keeps (``recommender.profiles``, the usual
+        ``user_profiles``) are fed by its own ``update``, so they are not listed again."""
+        owned = self.recommender.profiles if self.recommender is not None else None
+        profiles = self.user_profiles if self.user_profiles is not owned else None
+        return [x for x in (self.recommender, profiles, self.bandit) if x is not None]
 
     @classmethod
     def build(cls, catalog: Catalog, events: EventLog | None = None, config: ShelfConfig | None = None) -> Shelf:
@@ -86,8 +90,8 @@ class Shelf:
 def enable_live(
     shelf: Shelf, events_db: str | Path | EventBackend, *, explore_share: float = 0.2, start: bool = True
 ) -> LiveState:
-    """Turn on real-time behaviour: a durable SQLite event log, live popularity / co-occurrence /
-    session state, a Thompson-sampling slot explorer (``explore_share`` of recommendation slots,
+    """Turn on real-time behaviour: a durable SQLite event log, live session state, a
+    Thompson-sampling slot explorer (``explore_share`` of recommendation slots,
     0 to disable; a bandit loaded with the shelf is kept) and a consumer thread that feeds every
     updatable stage on the shelf. The consumer replays the log first, so a restart loses no state:
     from the start, or, for a shelf loaded from a snapshot of this same log, from the snapshot's

@@ -1,4 +1,4 @@
-"""Untrusted-input bounds and delivery guarantees of the live layer: clock skew, pair cap,
+"""Untrusted-input bounds and delivery guarantees of the live layer: clock skew,
 bounded retries with per-target drop accounting, and one-call ingestion."""
 
 from __future__ import annotations
@@ -16,8 +16,6 @@ from shelfwise.events import (
     EventConsumer,
     EventStore,
     EventType,
-    LiveConfig,
-    LiveCooccurrence,
     parse_event_rows,
 )
 
@@ -61,23 +59,6 @@ def test_far_future_timestamp_rejected(tiny_catalog: Catalog) -> None:
     assert not tight.events and tight.errors[0].field == "timestamp"
     with pytest.raises(ValueError, match="max_future_s"):
         parse_event_rows(rows, tiny_catalog, max_future_s=-1.0)
-
-
-def test_cooccurrence_pair_cap_evicts_least_recently_updated(tiny_catalog: Catalog) -> None:
-    co = LiveCooccurrence(tiny_catalog, LiveConfig(max_pairs=2))
-    ev = [Event("u", EventType.CLICK, float(t), i) for t, i in enumerate(["p1", "p2", "p3"])]
-    co.update(ev)  # pairs (0,1) then (0,2), (1,2): the oldest, (0,1), is evicted
-    assert len(co) == 2
-    assert co.similar(0).ids.tolist() == [2] and set(co.similar(2).ids.tolist()) == {0, 1}
-    co.update([Event("v", EventType.CLICK, 5.0, i) for i in ("p1", "p3")])  # touch (0,2): now (1,2) is oldest
-    co.update([Event("w", EventType.CLICK, 6.0, i) for i in ("p4", "p5")])  # new pair (3,4) evicts (1,2)
-    assert len(co) == 2 and co.similar(1).ids.tolist() == []
-    assert co.similar(0).ids.tolist() == [2] and co.similar(3).ids.tolist() == [4]
-    many = LiveCooccurrence(tiny_catalog, LiveConfig(max_pairs=5))
-    many.update([Event("x", EventType.VIEW, float(t), f"p{t % 12 + 1}") for t in range(200)])
-    assert len(many) == 5
-    with pytest.raises(ValueError, match="max_pairs"):
-        LiveConfig(max_pairs=0)
 
 
 def test_failed_target_is_retried_then_dropped_alone(tmp_path: Path) -> None:

@@ -16,8 +16,6 @@ from shelfwise.events import (
     EventStore,
     EventType,
     LiveConfig,
-    LiveCooccurrence,
-    LivePopularity,
     LiveSessions,
     Updatable,
     attach_live,
@@ -30,26 +28,8 @@ def _vectors(n: int) -> np.ndarray:
     return np.eye(n, dtype=np.float32)
 
 
-def test_popularity_decays_and_weights(tiny_catalog: Catalog) -> None:
-    pop = LivePopularity(tiny_catalog, LiveConfig(half_life_s=10.0))
-    pop.update([Event("a", EventType.PURCHASE, 0.0, "p1"), Event("b", EventType.VIEW, 10.0, "p2")])
-    s = pop.scores()
-    assert s[0] == pytest.approx(4.0) and s[1] == pytest.approx(1.0)  # 8 halved once; view weight 1
-    pop.update([Event("c", EventType.VIEW, 0.0, "p3"), Event("c", EventType.QUERY, 11.0, query="x")])
-    assert pop.scores()[2] == pytest.approx(0.5)  # late event decayed to the current time
-    assert pop.top(2).ids.tolist() == [0, 1]
-    pop.update([Event("d", EventType.VIEW, 10.0, "not-in-catalog")])
-    assert pop.scores().sum() == pytest.approx(5.5)
-
-
-def test_cooccurrence_and_sessions(tiny_catalog: Catalog) -> None:
-    co = LiveCooccurrence(tiny_catalog)
+def test_sessions(tiny_catalog: Catalog) -> None:
     evs = [Event("u", EventType.CLICK, float(t), i) for t, i in enumerate(["p1", "p3", "p1", "p5"])]
-    co.update(evs)
-    sim = co.similar(0, 5)
-    assert sim.ids.tolist()[0] == 2 and set(sim.ids.tolist()) == {2, 4}
-    assert len(co.similar(11, 3)) == 0
-
     sess = LiveSessions(tiny_catalog, _vectors(12), LiveConfig(session_items=2, max_seen=2))
     assert sess.vector("u") is None and sess.seen("u") == set()
     sess.update(evs)
@@ -86,7 +66,7 @@ def test_updatables_filters_and_dedupes(tiny_catalog: Catalog) -> None:
     store = EventStore(":memory:")
     objs = [r, object(), r, EventConsumer(store, []), 3]
     assert updatables(objs) == [r]
-    assert isinstance(LivePopularity(tiny_catalog), Updatable)
+    assert isinstance(LiveSessions(tiny_catalog, _vectors(12)), Updatable)
 
 
 def test_consumer_thread_applies_within_a_second(tmp_path: Path, tiny_catalog: Catalog) -> None:

@@ -1,7 +1,7 @@
 """Event ingestion for the HTTP API, without HTTP: bound untrusted rows, dedupe by ``event_id``,
 append durably, wake the live consumer, optionally wait for read-your-writes.
 
-Rows are first checked here for what the generic row parser (:func:`~shelfwise.events.live.parse_event_rows`)
+Rows are first checked here for what the generic row parser (:func:`~shelfwise.events.rows.parse_event_rows`)
 does not bound: every text value's UTF-8 size (ids, type, timestamp text: ``Limits.max_id_bytes``;
 ``query``: ``Limits.max_query_bytes``), lone surrogates (JSON ``"\\ud800"``: not storable), and
 integer timestamps too large for a float. Each such row is rejected with its index and field,
@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 
 from shelfwise.catalog.schema import Catalog
 from shelfwise.errors import RowError
-from shelfwise.events.live import EventConsumer, parse_event_rows
+from shelfwise.events.consumer import EventConsumer
+from shelfwise.events.rows import parse_event_rows
 from shelfwise.serve.config import Limits
 from shelfwise.serve.guard import safe_name, text_problem
 

@@ -1,6 +1,6 @@
-"""Saving and restoring the real-time state: live popularity, co-occurrence and sessions
-(:mod:`shelfwise.events.live`), the exploration slots' bandit, and the event-log offset they
-reflect. npz arrays + JSON (user ids, configs), never pickle.
+"""Saving and restoring the real-time state: live sessions (:mod:`shelfwise.events.sessions`),
+the exploration slots' bandit, and the event-log offset they reflect. npz arrays + JSON (user ids,
+configs), never pickle.
 
 The live classes keep their state in private, lock-guarded structures; this module is the one
 place that reads and restores them (under their locks), so their update logic stays untouched.
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 from collections import OrderedDict, deque
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,13 +21,17 @@ from shelfwise.bandit.mab import UCB1, BernoulliTS, EpsilonGreedy
 from shelfwise.bandit.slots import SlotConfig, SlotExplorer
 from shelfwise.catalog.schema import Catalog
 from shelfwise.events.backend import EventBackend
-from shelfwise.events.live import LiveConfig, LiveState, _Session
+from shelfwise.events.live import LiveState
+from shelfwise.events.sessions import LiveConfig, _Session
 from shelfwise.recommend.persist import StateFileError, config_from_json, config_to_json, read_json, read_npz
 from shelfwise.snapshot.manifest import check_version
 
 log = logging.getLogger(__name__)
 
-LIVE_FORMAT, LIVE_VERSION = "shelfwise-live-state", 1
+LIVE_FORMAT, LIVE_VERSION = "shelfwise-live-state", 2
+# version 1 also held live popularity and co-occurrence (now the recommender's own incremental
+# models): its arrays are ignored on load and these settings dropped from its config
+LEGACY_CONFIG = ("half_life_s", "max_pairs")
 BANDIT_FORMAT, BANDIT_VERSION = "shelfwise-slot-explorer", 1
 POLICIES = {cls.KIND: cls for cls in (BernoulliTS, UCB1, EpsilonGreedy)}
 
@@ -74,32 +77,18 @@ def resume_offset(store: EventBackend, position: dict[str, Any]) -> int:
 def save_live(live: LiveState, folder: Path, position: dict[str, Any]) -> dict[str, Any]:
     """Write ``live.json`` + ``live.npz``; return the manifest fields (offset, sizes)."""
     folder.mkdir(parents=True, exist_ok=True)
-    pop, co, ses = live.popularity, live.cooccurrence, live.sessions
-    with pop._lock:
-        counts, t = pop._counts.copy(), pop._t
-    with co._lock:
-        pairs = list(co._pairs.items())
-        recent_keys = list(co._recent)
-        recent = [list(d) for d in co._recent.values()]
+    ses = live.sessions
     with ses._lock:
         users = list(ses._users)
         sess = list(ses._users.values())
         items = [[r for r, _ in s.items] for s in sess]
         weights = [[w for _, w in s.items] for s in sess]
         seen = [list(s.seen) for s in sess]
-    recent_len, recent_rows = _ragged(recent, np.int64)
     item_len, item_rows = _ragged(items, np.int64)
     _, item_w = _ragged(weights, np.float64)
     seen_len, seen_rows = _ragged(seen, np.int64)
     np.savez(
         folder / "live.npz",
-        popularity=counts,
-        popularity_t=np.float64(t),
-        pair_lo=np.array([k[0] for k, _ in pairs], dtype=np.int64),
-        pair_hi=np.array([k[1] for k, _ in pairs], dtype=np.int64),
-        pair_w=np.array([w for _, w in pairs], dtype=np.float64),
-        recent_len=recent_len,
-        recent_rows=recent_rows,
         item_len=item_len,
         item_rows=item_rows,
         item_w=item_w,
@@ -109,14 +98,13 @@ def save_live(live: LiveState, folder: Path, position: dict[str, Any]) -> dict[s
     meta = {
         "format": LIVE_FORMAT,
         "version": LIVE_VERSION,
-        "n_items": len(counts),
-        "config": config_to_json(pop.config),
-        "recent_keys": recent_keys,
+        "n_items": len(ses.catalog),
+        "config": config_to_json(ses.config),
         "users": users,
         **position,
     }
     (folder / "live.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
-    return {**position, "users": len(users), "pairs": len(pairs)}
+    return {**position, "users": len(users)}
 
 
 @dataclass(frozen=True)
@@ -134,8 +122,7 @@ class SavedLive:
         return int(self.position.get("offset", 0))
 
 
-_KEYS = ("popularity", "popularity_t", "pair_lo", "pair_hi", "pair_w", "recent_len", "recent_rows", "item_len",
-         "item_rows", "item_w", "seen_len", "seen_rows")
+_KEYS = ("item_len", "item_rows", "item_w", "seen_len", "seen_rows")
 
 
 def read_live(folder: Path, n_items: int) -> SavedLive:
@@ -143,17 +130,18 @@ def read_live(folder: Path, n_items: int) -> SavedLive:
     meta = read_json(f)
     if meta.get("format") != LIVE_FORMAT:
         raise StateFileError(f, f"not saved live state (format {meta.get('format')!r})")
-    check_version(f, meta.get("version"), LIVE_VERSION, "live state")
+    version = check_version(f, meta.get("version"), LIVE_VERSION, "live state")
     if meta.get("n_items") != n_items:
         raise StateFileError(f, f"saved for {meta.get('n_items')} items, the catalog has {n_items}")
     try:
-        config = config_from_json(LiveConfig, meta.get("config"), "config")
+        raw = meta.get("config")
+        if version == 1 and isinstance(raw, dict):
+            raw = {k: v for k, v in raw.items() if k not in LEGACY_CONFIG}
+        config = config_from_json(LiveConfig, raw, "config")
     except ValueError as e:
         raise StateFileError(f, str(e)) from e
     arrays = read_npz(folder / "live.npz", _KEYS)
-    if len(meta.get("users", [])) != len(arrays["item_len"]) or len(meta.get("recent_keys", [])) != len(
-        arrays["recent_len"]
-    ):
+    if len(meta.get("users", [])) != len(arrays["item_len"]):
         raise StateFileError(folder / "live.npz", "user lists and arrays disagree")
     position = {"offset": int(meta.get("offset", 0)), "event_at_offset": meta.get("event_at_offset")}
     return SavedLive(config, position, meta, arrays, folder)
@@ -162,28 +150,11 @@ def read_live(folder: Path, n_items: int) -> SavedLive:
 def restore_live(live: LiveState, saved: SavedLive) -> None:
     """Put ``saved`` into the (fresh, not yet started) structures of ``live``."""
     a, meta = saved.arrays, saved.meta
-    pop, co, ses = live.popularity, live.cooccurrence, live.sessions
-    n = len(pop._counts)
-    for name in ("pair_lo", "pair_hi", "item_rows", "seen_rows", "recent_rows"):
+    ses = live.sessions
+    n = len(ses.catalog)
+    for name in ("item_rows", "seen_rows"):
         if len(a[name]) and (a[name].min() < 0 or a[name].max() >= n):
             raise StateFileError(saved.folder / "live.npz", f"{name} holds rows outside the catalog")
-    with pop._lock:
-        pop._counts = a["popularity"].astype(np.float64).copy()
-        t = float(a["popularity_t"])
-        pop._t = t if math.isfinite(t) else -math.inf
-    with co._lock:
-        co._pairs = OrderedDict(
-            ((int(lo), int(hi)), float(w)) for lo, hi, w in zip(a["pair_lo"], a["pair_hi"], a["pair_w"], strict=True)
-        )
-        co._neighbours = {}
-        for lo, hi in co._pairs:
-            co._neighbours.setdefault(lo, set()).add(hi)
-            co._neighbours.setdefault(hi, set()).add(lo)
-        window = co.config.session_items
-        co._recent = OrderedDict(
-            (str(k), deque(r.tolist(), maxlen=window))
-            for k, r in zip(meta["recent_keys"], _split(a["recent_len"], a["recent_rows"]), strict=True)
-        )
     with ses._lock:
         users: OrderedDict[str, _Session] = OrderedDict()
         rows = _split(a["item_len"], a["item_rows"])

@@ -1,10 +1,10 @@
 """POST /events and GET /events/stats: parse the body, call the live consumer, format.
 
-Uses ``shelf.live.consumer`` (an :class:`~shelfwise.events.live.EventConsumer`, set up by
+Uses ``shelf.live.consumer`` (an :class:`~shelfwise.events.consumer.EventConsumer`, set up by
 :func:`~shelfwise.shelf.enable_live`); when ``shelf.live`` is unset, ingestion answers 503.
-Row validation is :func:`~shelfwise.events.live.parse_event_rows` (timestamps more than a day
+Row validation is :func:`~shelfwise.events.rows.parse_event_rows` (timestamps more than a day
 ahead of the server clock are rejected); appending, waking the consumer and waiting for
-read-your-writes is :meth:`~shelfwise.events.live.EventConsumer.ingest`.
+read-your-writes is :meth:`~shelfwise.events.consumer.EventConsumer.ingest`.
 
 Batches are **partially accepted**: every valid row is committed (atomically, in request order)
 and each bad row comes back in ``errors`` with its 0-based ``index``, the ``field`` and why, so a
@@ -24,7 +24,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
 from pydantic import BaseModel
 
-from shelfwise.events.live import EventConsumer
+from shelfwise.events.consumer import EventConsumer
 from shelfwise.serve.deps import require_write, serve_config
 from shelfwise.serve.ingest import ingest_rows
 from shelfwise.serve.metrics import Metrics
