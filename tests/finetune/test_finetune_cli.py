@@ -6,6 +6,7 @@ import random
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from shelfwise.cli.main import build_parser, main
@@ -72,6 +73,7 @@ def _files(folder: Path) -> dict[str, bytes]:
 def test_train_publishes_a_model_that_helps(tmp_path: Path, tiny_st: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from shelfwise.finetune import ModelStore
     from shelfwise.retrieve.hybrid import read_meta
+    from shelfwise.snapshot.io import searcher_folder
 
     args = _store(tmp_path, learnable=True)
     assert main([*args, "--base", str(tiny_st)]) == 0
@@ -83,9 +85,10 @@ def test_train_publishes_a_model_that_helps(tmp_path: Path, tiny_st: Path, capsy
     assert (
         mv is not None and mv.version == "v0001" and mv.metrics["holdout_ndcg@10"] > mv.metrics["holdout_base_ndcg@10"]
     )
-    meta = read_meta(tmp_path / "index")
+    assert (tmp_path / "index" / "shelf.json").exists()  # a new folder becomes a shelf
+    meta = read_meta(searcher_folder(tmp_path / "index"))
     assert meta["encoder"] == mv.encoder_name and meta["encoder_spec"] == str(mv.path.resolve())
-    assert f"serve it with: shelfwise serve --index {tmp_path / 'index'}" in cap.out
+    assert f"serve it with: shelfwise serve --shelf {tmp_path / 'index'}" in cap.out
 
 
 def test_train_refuses_a_model_that_cannot_help_then_force_publishes(
@@ -131,3 +134,97 @@ def test_lora_run_whose_best_step_is_0_is_never_published(
     assert "train lora" in cap.err and "best step 0:" in cap.out and "(+0.0000 " in cap.out
     assert "comparing with the untrained model on 9 held-out queries against 64 candidates" in cap.err
     assert ModelStore(tmp_path / "models").versions() == [] and not (tmp_path / "index").exists()
+
+
+# --- a shelf made by `shelfwise index` is updated in place ---
+
+
+def _index_shelf(root: Path) -> Path:
+    """``shelfwise index`` (hashing encoder) with a reranker, a recommender and live state."""
+    from shelfwise.events import Event, EventStore, EventType
+
+    rows = ["user_id,item_id,type,timestamp,session_id"]
+    for u in range(6):
+        rows += [f"u{u},i{u}0,purchase,{10 * u + 1},s{u}", f"u{u},i{u}1,purchase,{10 * u + 2},s{u}"]
+    (root / "events.csv").write_text("\n".join(rows) + "\n")
+    db = EventStore(root / "live.sqlite")
+    db.append([Event(user_id="w", type=EventType.CLICK, timestamp=100.0 + i, item_id=f"i{i}0") for i in range(5)])
+    db.close()
+    shelf = root / "shelf"
+    argv = ["index", "--catalog", str(root / "products.csv"), "--encoder", "hashing", "--out", str(shelf)]
+    argv += ["--queries", str(root / "queries.csv"), "--judgments", str(root / "judgments.csv")]
+    argv += ["--events", str(root / "events.csv"), "--events-db", str(root / "live.sqlite")]
+    assert main([*argv, "--cache", str(root / "index_cache.sqlite")]) == 0
+    return shelf
+
+
+def _to_shelf(args: list[str], shelf: Path) -> list[str]:
+    args = list(args)
+    args[args.index("--index-out") + 1] = str(shelf)
+    return args
+
+
+def test_train_publishes_into_a_shelf_made_by_index(
+    tmp_path: Path, tiny_st: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from shelfwise.finetune import ModelStore
+    from shelfwise.shelf import Shelf
+
+    args = _store(tmp_path, learnable=True)
+    shelf = _index_shelf(tmp_path)
+    old = {p["name"]: p for p in json.loads((shelf / "shelf.json").read_text())["parts"]}
+    capsys.readouterr()
+    assert main([*_to_shelf(args, shelf), "--base", str(tiny_st), "--events", str(tmp_path / "events.csv")]) == 0
+    cap = capsys.readouterr()
+    mv = ModelStore(tmp_path / "models").latest()
+    assert mv is not None
+    assert "embed " in cap.err and "kept the reranker" in cap.out and "refitted the recommender on 12 events" in cap.out
+    assert f"published {mv.version} into the shelf {shelf}; servers pick it up on POST /admin/reload" in cap.out
+    assert f"serve it with: shelfwise serve --shelf {shelf}" in cap.out
+    parts = {p["name"]: p for p in json.loads((shelf / "shelf.json").read_text())["parts"]}
+    assert set(parts) == set(old) >= {"catalog", "searcher", "reranker", "recommender", "live"}
+    assert parts["live"]["offset"] == old["live"]["offset"] == 5  # the live state and its offset are kept
+    assert parts["catalog"]["files"] == old["catalog"]["files"]  # the shelf's own catalog, unchanged
+    searcher = parts["searcher"]
+    assert searcher["encoder"] == mv.encoder_name and searcher["encoder_spec"] == str(mv.path.resolve())
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no staging left
+
+    loaded = Shelf.load(shelf)  # what `serve --shelf` and a reload read
+    assert loaded.searcher.encoder.name == mv.encoder_name and loaded.searcher.encoder.dim == 32
+    assert loaded.searcher.item_vectors.shape == (64, 32) and loaded.searcher.reranker is not None
+    assert loaded.recommender is not None and loaded.saved_live is not None
+    model = ModelStore(tmp_path / "models").encoder(mv.version)
+    assert np.allclose(loaded.searcher.item_vectors, model.encode(loaded.catalog.texts()), atol=1e-5)
+    assert len(loaded.searcher.search("rojo zapato", 5)) == 5
+
+
+def test_refused_run_leaves_the_shelf_byte_identical(
+    tmp_path: Path, tiny_st: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from shelfwise.finetune import ModelStore
+
+    args = _store(tmp_path, learnable=False)
+    shelf = _index_shelf(tmp_path)
+    before = _files(shelf)
+    assert main([*_to_shelf(args, shelf), "--base", str(tiny_st)]) == EXIT_NOT_PUBLISHED
+    assert "nothing changed (no model version was written, no index rebuilt)" in capsys.readouterr().out
+    assert _files(shelf) == before and ModelStore(tmp_path / "models").versions() == []
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no staging folder either
+    assert not (tmp_path / "emb.sqlite").exists()
+
+
+def test_shelf_of_another_catalog_is_refused_before_training(
+    tmp_path: Path, tiny_st: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = _store(tmp_path, learnable=True)
+    shelf = _index_shelf(tmp_path)
+    before = _files(shelf)
+    products = tmp_path / "products.csv"
+    products.write_text(products.read_text().replace("\ni00,", "\nx00,"))  # one product more, one less
+    capsys.readouterr()
+    assert main([*_to_shelf(args, shelf), "--base", str(tiny_st)]) == 2
+    cap = capsys.readouterr()
+    assert "the shelf indexes another catalog" in cap.err and "step 0/" not in cap.err
+    assert _files(shelf) == before

@@ -16,6 +16,7 @@ from shelfwise.encode.registry import folder_encoder_name, hash_weights
 from shelfwise.finetune import ModelStore, rebuild_index
 from shelfwise.finetune.artifacts import META
 from shelfwise.retrieve import HybridSearcher
+from shelfwise.snapshot.io import catalog_file, searcher_folder
 
 
 def _fake_version(root: Path, version: str, weights: bytes, base: str = "minilm") -> Path:
@@ -71,13 +72,32 @@ def test_rebuilt_index_saves_catalog_and_loads_under_the_folder_name(
     store = ModelStore(tmp_path / "models")
     folder = _fake_version(store.root, "v0001", b"weights")
     monkeypatch.setattr(ModelStore, "encoder", lambda self, version=None: _Named(self.get("v0001").encoder_name))
-    rebuild_index(tiny_catalog, store, tmp_path / "index")
-    catalog = Catalog.load(tmp_path / "index" / "catalog.parquet")
+    rebuild_index(tiny_catalog, store, tmp_path / "index")  # a new folder: written as a shelf
+    catalog = Catalog.load(catalog_file(tmp_path / "index"))
     assert catalog.ids == tiny_catalog.ids
-    # what `shelfwise serve --index ... --encoder <folder>` does, with the folder's name
-    searcher = HybridSearcher.load(tmp_path / "index", catalog, _Named(folder_encoder_name(folder)))
+    # what `shelfwise serve --shelf ... --encoder <folder>` does, with the folder's name
+    index = searcher_folder(tmp_path / "index")
+    searcher = HybridSearcher.load(index, catalog, _Named(folder_encoder_name(folder)))
     res = searcher.search("black trousers", 3)
     assert len(res) == 3 and catalog.ids[int(res.ids[0])] == "p1"
     with pytest.raises(ValueError, match="built with encoder"):
-        HybridSearcher.load(tmp_path / "index", catalog, _Named("local:v0001"))
+        HybridSearcher.load(index, catalog, _Named("local:v0001"))
     assert np.isfinite(res.scores).all()
+
+
+def test_index_folder_from_before_shelves_is_rebuilt_in_its_layout(
+    tiny_catalog: Catalog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shelfwise.retrieve.hybrid import read_meta
+
+    store = ModelStore(tmp_path / "models")
+    _fake_version(store.root, "v0001", b"weights")
+    name = store.get("v0001").encoder_name
+    monkeypatch.setattr(ModelStore, "encoder", lambda self, version=None: _Named(name))
+    out = tmp_path / "index"
+    HybridSearcher.build(tiny_catalog, HashingEncoder(dim=64)).save(out)
+    tiny_catalog.save(out / "catalog.parquet")
+    lines: list[str] = []
+    rebuild_index(tiny_catalog, store, out, say=lines.append)
+    assert not (out / "shelf.json").exists() and read_meta(out)["encoder"] == name
+    assert any("from before shelves" in line for line in lines)

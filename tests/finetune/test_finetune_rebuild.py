@@ -123,3 +123,12 @@ def test_refuses_to_replace_a_folder_that_is_not_an_index(tiny_catalog: Catalog,
     (out / "shelf.json").write_text("{}")
     with pytest.raises(FileExistsError, match="is a shelf"):
         build_index_atomically(tiny_catalog, _Counting(), out)
+
+
+def test_recover_puts_a_shelf_set_aside_back(tiny_catalog: Catalog, tmp_path: Path) -> None:
+    from shelfwise.shelf import Shelf
+
+    aside = tmp_path / ".shelf.old-123-456"  # a shelf publish died between its two renames
+    Shelf(catalog=tiny_catalog, searcher=HybridSearcher.build(tiny_catalog, HashingEncoder(dim=64))).save(aside)
+    recover(tmp_path / "shelf")
+    assert (tmp_path / "shelf" / "shelf.json").exists() and not aside.exists()

@@ -1,6 +1,8 @@
 """``shelfwise train``: fine-tune the bi-encoder on the store's data with progress and early
-stopping, publish it (a new model version, then an atomic index rebuild) only if it beats the base
-model on held-out pairs; otherwise say so, change nothing and exit with :data:`EXIT_NOT_PUBLISHED`."""
+stopping, publish it (a new model version, then ``--index-out``: the searcher of a saved shelf
+replaced in place, a new shelf, or an index folder from before shelves rebuilt; atomically) only if
+it beats the base model on held-out pairs; otherwise say so, change nothing and exit with
+:data:`EXIT_NOT_PUBLISHED`."""
 
 from __future__ import annotations
 
@@ -42,7 +44,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars (the per-validation lines stay)")
     p.add_argument("--models", type=Path, default=Path(".shelfwise/models"), help="versioned model store")
-    p.add_argument("--index-out", type=Path, default=None, help="rebuild the search index here (atomically)")
+    p.add_argument(
+        "--index-out",
+        type=Path,
+        default=None,
+        help="publish the model's search index here (atomically): a shelf from `shelfwise index` is updated in "
+        "place (servers pick it up on POST /admin/reload or SIGHUP), a new folder becomes a shelf",
+    )
     p.add_argument(
         "--cache", type=Path, default=Path(".shelfwise/cache/embeddings.sqlite"), help="embedding cache file"
     )
@@ -52,19 +60,21 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def run(args: argparse.Namespace) -> int:
     from shelfwise.eval.judgments import attribute_judgments, load_judgments
     from shelfwise.finetune import FinetuneConfig, ModelStore, mine_pairs, rebuild_index, train_and_publish
+    from shelfwise.finetune.rebuild import check_index_out
 
     catalog = load_catalog_arg(args).catalog
-    judgments = None
+    judgments = file_judgments = None
     if args.queries or args.judgments:
         if not (args.queries and args.judgments):
             raise ValueError("--queries and --judgments go together")
-        judgments = load_judgments(args.queries, args.judgments)
+        judgments = file_judgments = load_judgments(args.queries, args.judgments)
     elif args.attribute_judgments:
         judgments = attribute_judgments(catalog, args.attribute_judgments, max_queries=None)
     log = None
     if args.events:
         log = load_event_log(args.events, args.event_fields, catalog)
     data = mine_pairs(catalog, judgments, log)
+    layout = check_index_out(catalog, args.index_out) if args.index_out else None  # fail before training
     cfg = FinetuneConfig(
         mode=args.mode,
         learning_rate=args.learning_rate,
@@ -105,7 +115,24 @@ def run(args: argparse.Namespace) -> int:
     forced = " (--force: the held-out gate did not pass)" if out.forced else ""
     print(f"published {mv.path} ({mv.encoder_name}){forced}: {out.gate.summary()}")
     if args.index_out:
-        rebuild_index(catalog, store, args.index_out, mv.version, cache=args.cache, progress=not args.no_progress)
-        print(f"rebuilt the search index with {mv.version} into {args.index_out}")
-        print(f"serve it with: shelfwise serve --index {args.index_out}")
+        out = args.index_out
+        rebuild_index(
+            catalog,
+            store,
+            out,
+            mv.version,
+            cache=args.cache,
+            progress=bar,
+            events=log,
+            judgments=file_judgments,
+        )
+        if layout == "shelf":
+            print(f"published {mv.version} into the shelf {out}; servers pick it up on POST /admin/reload or SIGHUP")
+            print(f"serve it with: shelfwise serve --shelf {out}")
+        elif layout == "new":
+            print(f"saved a shelf searching with {mv.version} to {out}")
+            print(f"serve it with: shelfwise serve --shelf {out}")
+        else:
+            print(f"rebuilt the search index with {mv.version} into {out}")
+            print(f"serve it with: shelfwise serve --index {out}")
     return 0

@@ -15,7 +15,13 @@ from shelfwise.finetune.pipeline import (
     resolve_base,
     train_and_publish,
 )
-from shelfwise.finetune.rebuild import EmbedStats, build_index_atomically, embed_catalog
+from shelfwise.finetune.rebuild import (
+    EmbedStats,
+    build_index_atomically,
+    build_shelf_folder,
+    embed_catalog,
+    publish_into_shelf,
+)
 from shelfwise.finetune.trainer import TrainedModel, TrainLog, fine_tune, info_nce, load_st
 
 __all__ = [
@@ -32,6 +38,7 @@ __all__ = [
     "TrainedModel",
     "TrainingData",
     "build_index_atomically",
+    "build_shelf_folder",
     "continual_update",
     "copurchase_pairs",
     "embed_catalog",
@@ -42,6 +49,7 @@ __all__ = [
     "mine_pairs",
     "pairs_from_events",
     "pairs_from_judgments",
+    "publish_into_shelf",
     "rebuild_index",
     "replay_mix",
     "resolve_base",

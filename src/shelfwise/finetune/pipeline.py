@@ -16,7 +16,7 @@ from shelfwise.finetune.config import FinetuneConfig
 from shelfwise.finetune.gate import DEFAULT_MIN_GAIN, GateReport, holdout_gate
 from shelfwise.finetune.metrics import eval_size
 from shelfwise.finetune.pairs import PairSet, copurchase_pairs, pairs_from_events, pairs_from_judgments
-from shelfwise.finetune.rebuild import build_index_atomically
+from shelfwise.finetune.rebuild import build_index_atomically, build_shelf_folder, check_index_out, publish_into_shelf
 from shelfwise.finetune.trainer import TrainedModel, fine_tune, load_st
 from shelfwise.retrieve.hybrid import HybridSearcher
 
@@ -153,18 +153,40 @@ def rebuild_index(
     cache: str | Path | None = None,
     progress: bool = False,
     say: Callable[[str], None] = print,
+    events: EventLog | None = None,
+    judgments: Judgments | None = None,
 ) -> HybridSearcher:
-    """Re-embed the catalog with a stored model version and replace the index at ``out``
-    atomically (:func:`~shelfwise.finetune.rebuild.build_index_atomically`), ``catalog.parquet``
-    beside it as ``shelfwise index`` writes it. The index records the version's encoder name and
-    its folder as the encoder spec, so ``shelfwise serve --index <out>`` reloads that model.
-    With ``cache`` (an embedding-cache file), vectors already embedded by this version are reused."""
+    """Re-embed the catalog with a stored model version and publish it at ``out``, which records
+    the version's encoder name and its folder as the encoder spec, so a server reloads that model:
+
+    * a saved shelf (``shelf.json``): its searcher is replaced in place
+      (:func:`~shelfwise.finetune.rebuild.publish_into_shelf`; ``events`` refit its recommender);
+      servers of it pick the change up on ``POST /admin/reload`` or SIGHUP;
+    * missing or empty: a new shelf, as ``shelfwise index`` writes it (recommender fitted on
+      ``events``, reranker trained on ``judgments``), for ``shelfwise serve --shelf <out>``;
+    * an index folder from before shelves: rebuilt in that layout
+      (:func:`~shelfwise.finetune.rebuild.build_index_atomically`, ``catalog.parquet`` beside it).
+
+    With ``cache`` (an embedding-cache file), vectors already embedded by this version are reused;
+    every write is atomic."""
     mv = store.get(version) if version else store.latest()
     if mv is None:
         raise KeyError(f"{store.root}: no model versions yet")
+    layout = check_index_out(catalog, out)
     encoder = store.encoder(mv.version)
     spec = str(mv.path.resolve())
-    searcher, _ = build_index_atomically(
-        catalog, encoder, out, encoder_spec=spec, cache=cache, progress=progress, say=say
-    )
+    if layout == "shelf":
+        searcher, _ = publish_into_shelf(
+            catalog, encoder, out, encoder_spec=spec, events=events, cache=cache, progress=progress, say=say
+        )
+    elif layout == "new":
+        searcher, _ = build_shelf_folder(
+            catalog, encoder, out, encoder_spec=spec, events=events, judgments=judgments, cache=cache,
+            progress=progress, say=say,
+        )  # fmt: skip
+    else:
+        say(f"{out}: an index folder from before shelves, rebuilt in that layout (`shelfwise index` makes a shelf)")
+        searcher, _ = build_index_atomically(
+            catalog, encoder, out, encoder_spec=spec, cache=cache, progress=progress, say=say
+        )
     return searcher

@@ -11,6 +11,10 @@
   rename, so a killed rebuild leaves the old index (or none), never a half-written one. The two
   renames (old aside, new in) are not one atomic step; if a process dies between them the old
   index is found aside and put back by the next rebuild.
+* Shelves: a saved shelf (``shelf.json``, what ``shelfwise index`` writes) gets its searcher
+  replaced through :func:`shelfwise.snapshot.publish_searcher` (atomic too; reranker re-bound,
+  bandit and live state kept; servers pick it up on reload); a new folder becomes a shelf. An index
+  folder from before shelves is still rebuilt in its own layout.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -31,7 +36,14 @@ from shelfwise.encode.cache import CachedEncoder
 from shelfwise.index.language import detect_language
 from shelfwise.index.lexical import LexicalConfig, LexicalIndex
 from shelfwise.index.vector import VectorIndex, VectorIndexConfig
+from shelfwise.retrieve.dense import DenseRetriever
 from shelfwise.retrieve.hybrid import HybridSearcher, SearchConfig, read_meta
+
+if TYPE_CHECKING:
+    from shelfwise.eval.judgments import Judgments
+    from shelfwise.events.schema import EventLog
+
+SHELF_MANIFEST = "shelf.json"  # shelfwise.snapshot.manifest.MANIFEST (not imported: snapshot imports the stages)
 
 # written by HybridSearcher.save / this module; anything else in an old index folder is kept
 _REBUILT = {"searcher.json", "lexical", "vectors", "catalog.parquet", "bm25", "vectors_multilingual"}
@@ -128,7 +140,7 @@ def recover(out: str | Path) -> None:
     if not parent.exists():
         return
     for d in sorted(parent.glob(f".{out.name}.old-*")):
-        if not out.exists() and (d / "searcher.json").exists():
+        if not out.exists() and ((d / "searcher.json").exists() or (d / SHELF_MANIFEST).exists()):  # index or shelf
             d.rename(out)
         else:
             shutil.rmtree(d, ignore_errors=True)
@@ -151,7 +163,7 @@ def build_index_atomically(
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     recover(out)
-    if (out / "shelf.json").exists():
+    if (out / SHELF_MANIFEST).exists():
         raise FileExistsError(
             f"{out}: is a shelf (shelf.json); train rebuilds plain index folders only: give --index-out a new "
             f"folder, or rebuild the shelf with `shelfwise index --encoder <model folder>`"
@@ -206,3 +218,147 @@ def _swap(tmp: Path, out: Path) -> None:
     out.rename(aside)
     tmp.rename(out)
     shutil.rmtree(aside, ignore_errors=True)
+
+
+# --- shelves ---------------------------------------------------------------------------------
+def index_layout(out: str | Path) -> str:
+    """What ``train --index-out`` finds at ``out``: ``"shelf"`` (a saved shelf), ``"index"`` (an
+    index folder from before shelves) or ``"new"`` (missing or empty: a shelf is written)."""
+    out = Path(out)
+    if (out / SHELF_MANIFEST).is_file():
+        return "shelf"
+    if (out / "searcher.json").is_file():
+        return "index"
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise ValueError(f"{out}: exists and is not a shelf or index folder; refusing to replace it")
+    return "new"
+
+
+def check_index_out(catalog: Catalog, out: str | Path) -> str:
+    """:func:`index_layout` of ``out``, after checking that a rebuild there can succeed (run it
+    before training, so a run is not wasted): a shelf must index ``catalog`` (same ids, same order)."""
+    recover(out)
+    layout = index_layout(out)
+    if layout == "shelf":
+        from shelfwise.snapshot.io import catalog_file, searcher_folder
+
+        read_meta(searcher_folder(out))
+        if Catalog.load(catalog_file(out)).ids != catalog.ids:
+            raise ValueError(
+                f"{out}: the shelf indexes another catalog (ids or their order differ from --catalog); train on the "
+                f"shelf's catalog, or rebuild the shelf with `shelfwise index --encoder <model folder>`"
+            )
+    return layout
+
+
+def _embedded_searcher(
+    catalog: Catalog,
+    encoder: Encoder,
+    encoder_spec: str | None,
+    old: Path | None,
+    *,
+    cache: str | Path | None,
+    progress: bool,
+    say: Callable[[str], None],
+) -> tuple[HybridSearcher, EmbedStats]:
+    """Search indexes over ``catalog`` with vectors from :func:`embed_catalog`, keeping the search,
+    lexical and vector settings of the searcher folder ``old`` (when given)."""
+    search_cfg, lex_cfg, vec_cfg = _old_configs(old) if old is not None else (None, None, None)
+    vectors, stats = embed_catalog(catalog.texts(), encoder, cache=cache, progress=progress, say=say)
+    searcher = HybridSearcher.build(
+        catalog, encoder, search_cfg, lexical=lex_cfg, vector=vec_cfg, item_vectors=vectors, encoder_spec=encoder_spec
+    )
+    return searcher, stats
+
+
+def _keep_multilingual(
+    searcher: HybridSearcher, old: Path, cache: str | Path | None, say: Callable[[str], None]
+) -> None:
+    """Carry the old searcher's Chinese-query vectors over: their encoder did not change."""
+    meta = read_meta(old)
+    if "multilingual_encoder" not in meta:
+        return
+    from shelfwise.encode.registry import load_encoder
+    from shelfwise.index.backends import load_vector_store
+
+    spec = meta.get("multilingual_spec")
+    enc = load_encoder(str(spec), Path(cache) if cache is not None else None) if spec else None
+    if enc is None or enc.name != meta["multilingual_encoder"]:
+        say(f"{old}: the multilingual vectors are not kept; add them with `shelfwise index --multilingual`")
+        return
+    searcher.multilingual = DenseRetriever(enc, load_vector_store(old / "vectors_multilingual"))
+    searcher.multilingual_spec = str(spec)
+
+
+def publish_into_shelf(
+    catalog: Catalog,
+    encoder: Encoder,
+    shelf: str | Path,
+    *,
+    encoder_spec: str | None = None,
+    events: EventLog | None = None,
+    cache: str | Path | None = None,
+    progress: bool = False,
+    say: Callable[[str], None] = print,
+) -> tuple[HybridSearcher, EmbedStats]:
+    """Re-embed the catalog of the shelf saved at ``shelf`` with ``encoder`` and publish the new
+    searcher into it (:func:`shelfwise.snapshot.publish_searcher`: atomic, reranker re-bound,
+    bandit and live state kept, recommender refitted on ``events`` or kept when the vectors keep
+    their width). ``catalog`` must be the shelf's (same ids, same order)."""
+    from shelfwise.snapshot import publish_searcher
+    from shelfwise.snapshot.io import SUPPORTED, catalog_file, searcher_folder
+    from shelfwise.snapshot.manifest import read_manifest
+
+    root = Path(shelf)
+    check_index_out(catalog, root)
+    before = read_manifest(root, SUPPORTED)
+    old = searcher_folder(root)
+    own = Catalog.load(catalog_file(root))  # the shelf's own catalog, as saved
+    searcher, stats = _embedded_searcher(own, encoder, encoder_spec, old, cache=cache, progress=progress, say=say)
+    _keep_multilingual(searcher, old, cache, say)
+    after = publish_searcher(root, searcher, events=events)
+    if before.has("reranker"):
+        say("kept the reranker (trained with the previous encoder's scores: rerun `shelfwise index` to refresh it)")
+    if events is not None:
+        say(f"refitted the recommender on {len(events)} events")
+    elif before.has("recommender"):
+        if after.has("recommender"):
+            say("kept the recommender (its content part keeps the previous encoder's similarities until refitted)")
+        else:
+            say("dropped the recommender (the vectors changed width): pass --events to refit it")
+    kept = [name for name in ("bandit", "live") if after.has(name)]
+    if kept:
+        say(f"kept {' and '.join(kept)} state from the previous shelf")
+    return searcher, stats
+
+
+def build_shelf_folder(
+    catalog: Catalog,
+    encoder: Encoder,
+    out: str | Path,
+    *,
+    encoder_spec: str | None = None,
+    events: EventLog | None = None,
+    judgments: Judgments | None = None,
+    cache: str | Path | None = None,
+    progress: bool = False,
+    say: Callable[[str], None] = print,
+) -> tuple[HybridSearcher, EmbedStats]:
+    """A new shelf at ``out`` (as ``shelfwise index`` writes it) searching with ``encoder``: the
+    recommender fitted on ``events`` and the LTR reranker trained on ``judgments``, when given."""
+    from dataclasses import replace
+
+    from shelfwise.shelf import Shelf
+    from shelfwise.snapshot import ShelfConfig
+    from shelfwise.snapshot.build import fit_recommendations, train_reranker
+    from shelfwise.snapshot.io import save_shelf
+
+    config = ShelfConfig(judgments=judgments, progress=progress)
+    searcher, stats = _embedded_searcher(catalog, encoder, encoder_spec, None, cache=cache, progress=progress, say=say)
+    searcher.config = replace(searcher.config, personal_weight=config.personal_weight)
+    shelf = Shelf(catalog=catalog, searcher=searcher)
+    if events is not None:
+        fit_recommendations(shelf, events, config, say)
+    train_reranker(shelf, config, say)
+    save_shelf(shelf, out)
+    return searcher, stats
