@@ -1,0 +1,404 @@
+"""Throughput and overload of ``shelfwise serve`` over HTTP on 127.0.0.1 (issue #10 part 2).
+
+Shelf: the first ``--items`` (50,000) real Home Depot products read from ../shared (never copied
+here), e5-onnx item vectors from the embedding cache ``bench_search_real.py`` fills (the same
+e5-onnx model is the *query* encoder at serve time: it dominates /search cost), and a synthetic
+behaviour history (``--users`` shoppers each viewing a few neighbours of a Zipf-popular item and
+buying one) so /recommend has a fitted recommender. Built once into ``bench/.cache/load_shelf``.
+
+Each (configuration, client count) runs against a freshly started server (an empty query LRU) for
+``--duration`` seconds: ``N`` closed-loop httpx async clients, no think time, mixing never-seen
+real dev queries on ``GET /search`` (60 %), ``GET /recommend/item|user`` (30 %) and single-event
+``POST /events`` (10 %). A client given 503/429 waits its ``Retry-After`` (at most 1 s) as a real
+client would. Configurations: ``before`` = ``--workers 1 --max-inflight 0 --encode-threads 0`` (one
+process, no shedding, encoding in request threads: the old behaviour); ``after`` = the defaults.
+Then, per configuration, two goal checks: ``/search`` alone at a paced ``--rate`` req/s from 64
+connections (open loop, latency from the scheduled send time), and ``/recommend/item`` alone from
+1 and from 8 clients. RSS / PSS are summed over the server's processes (PSS counts shared pages
+once). The load generator shares the 2 cores with the server: figures are a floor.
+
+Run: nice python bench/bench_load.py [--duration 15] [--clients 1,8,64,200] [--configs before,after]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import psutil
+
+from common import ROOT, SHARED, print_table, write_json
+
+SHELF = ROOT / "bench" / ".cache" / "load_shelf"
+CONFIGS = {"before": ["--workers", "1", "--max-inflight", "0", "--encode-threads", "0"], "after": []}
+MIX = (("search", 0.6), ("recommend", 0.3), ("events", 0.1))
+
+
+def build_shelf(items: int, users: int, path: Path) -> None:
+    from bench_search_real import CACHE, load_set
+    from shelfwise.catalog import Catalog
+    from shelfwise.events import EventLog
+    from shelfwise.events.schema import Event, EventType
+    from shelfwise.shelf import Shelf
+    from shelfwise.snapshot import ShelfConfig
+    from shelfwise.snapshot.build import fit_recommendations
+
+    full, _ = load_set("hd")
+    catalog = Catalog(full.products[:items])
+    search = Shelf.build(catalog, None, ShelfConfig(encoder="e5-onnx", cache=CACHE, progress=False))
+    rng = np.random.default_rng(0)
+    popular = rng.zipf(1.3, size=users) % len(catalog)
+    events: list[Event] = []
+    vectors = search.searcher.dense.index
+    for u, seed in enumerate(popular.tolist()):
+        near = vectors.search(vectors.rows([seed])[0], 20).ids.tolist()
+        seen = rng.choice(near, size=min(len(near), int(rng.integers(3, 9))), replace=False).tolist()
+        t = 1.7e9 + u * 60.0
+        for j, row in enumerate(seen):
+            events.append(Event(f"u{u}", EventType.VIEW, t + j, catalog.ids[row], f"s{u}"))
+        events.append(Event(f"u{u}", EventType.PURCHASE, t + 30, catalog.ids[seen[0]], f"s{u}"))
+    fit_recommendations(search, EventLog.from_events(events, catalog), ShelfConfig(), print)
+    search.save(path)
+    print(f"built {path}: {len(catalog)} products, {len(events)} events, steps {search.timings}")
+
+
+def load_queries() -> list[str]:
+    """The real Home Depot dev queries, deduplicated, in a fixed shuffled order."""
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(SHARED / "homedepot" / "queries_dev.parquet")
+    qs = list(dict.fromkeys(str(q).strip() for q in table.column("query").to_pylist() if str(q).strip()))
+    random.Random(0).shuffle(qs)
+    return qs
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    proc: subprocess.Popen[bytes]
+    url: str
+    workers: int
+
+    def memory(self) -> dict[str, float]:
+        procs = [psutil.Process(self.proc.pid)]
+        procs += procs[0].children(recursive=True)
+        rss = pss = 0
+        per: list[float] = []
+        for p in procs:
+            try:
+                m = p.memory_full_info()
+            except psutil.Error:
+                continue
+            rss, pss = rss + m.rss, pss + m.pss
+            per.append(round(m.rss / 2**20, 1))
+        return {"rss_mib": round(rss / 2**20, 1), "pss_mib": round(pss / 2**20, 1), "rss_per_process_mib": per}
+
+    def cpu_s(self) -> float:
+        """CPU seconds (user + system) the server's processes have used so far."""
+        root = psutil.Process(self.proc.pid)
+        total = 0.0
+        for p in [root, *root.children(recursive=True)]:
+            try:
+                t = p.cpu_times()
+            except psutil.Error:
+                continue
+            total += t.user + t.system
+        return total
+
+    def stop(self) -> None:
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+
+def start_server(config: str, db: Path) -> Server:
+    port = free_port()
+    exe = Path(sys.executable).parent / "shelfwise"
+    cmd = ["nice", str(exe), "serve", "--shelf", str(SHELF), "--port", str(port), "--events-db", str(db)]
+    cmd += ["--no-access-log", *CONFIGS[config]]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    flags = CONFIGS[config]
+    default = min(2, len(os.sched_getaffinity(0)))  # serve's default (shelfwise.serve.capacity.default_workers)
+    workers = int(flags[flags.index("--workers") + 1]) if "--workers" in flags else default
+    seen: set[int] = set()
+    deadline = time.monotonic() + 300
+    while len(seen) < workers and time.monotonic() < deadline:  # every worker loaded and answering
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}: {' '.join(cmd)}")
+        try:
+            seen.add(httpx.get(url + "/health", headers={"Connection": "close"}, timeout=5).json()["worker"])
+        except (httpx.TransportError, KeyError, ValueError):
+            time.sleep(0.3)
+    return Server(proc, url, workers)
+
+
+@dataclass
+class Tally:
+    latency: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    status: Counter[str] = field(default_factory=Counter)
+    t0: float = 0.0
+    t1: float = 0.0
+
+    def record(self, route: str, outcome: str, seconds: float) -> None:
+        self.status[outcome] += 1
+        if outcome == "ok":
+            self.latency[route].append(seconds)
+
+    def summary(self) -> dict[str, Any]:
+        wall = max(self.t1 - self.t0, 1e-9)
+        ok = sum(len(v) for v in self.latency.values())
+        out: dict[str, Any] = {
+            "ok_per_s": round(ok / wall, 1),
+            "sent_per_s": round(sum(self.status.values()) / wall, 1),
+            "errors": {k: v for k, v in self.status.items() if k != "ok"},
+        }
+        every = [x for v in self.latency.values() for x in v]
+        for route, xs in [("all", every), *sorted(self.latency.items())]:
+            if xs:
+                a = np.asarray(xs) * 1000
+                out[route] = {"n": len(xs), "p50_ms": round(float(np.percentile(a, 50)), 1),
+                              "p99_ms": round(float(np.percentile(a, 99)), 1)}
+        return out
+
+
+class Workload:
+    """Request makers over never-seen queries, catalog ids and known shoppers."""
+
+    def __init__(self, queries: list[str], item_ids: list[str], users: int, seed: int) -> None:
+        self.queries = queries
+        self.next_query = 0
+        self.items = item_ids
+        self.users = users
+        self.rng = random.Random(seed)
+        self.event_no = 0
+
+    def request(self, kind: str) -> tuple[str, str, str, dict[str, Any] | None]:
+        """(route label, method, path, JSON body)."""
+        if kind == "search":
+            q = self.queries[self.next_query % len(self.queries)]
+            self.next_query += 1
+            return "search", "GET", "/search?" + httpx.QueryParams({"q": q, "k": 10}).__str__(), None
+        if kind == "recommend":
+            if self.rng.random() < 0.5:
+                return "recommend/item", "GET", f"/recommend/item/{self.rng.choice(self.items)}?k=10", None
+            return "recommend/user", "GET", f"/recommend/user/u{self.rng.randrange(self.users)}?k=10", None
+        if kind == "recommend/item":
+            return "recommend/item", "GET", f"/recommend/item/{self.rng.choice(self.items)}?k=10", None
+        self.event_no += 1
+        body = {"user_id": f"u{self.rng.randrange(self.users)}", "type": "view", "item_id": self.rng.choice(self.items)}
+        return "events", "POST", "/events", body
+
+    def pick(self) -> str:
+        r, acc = self.rng.random(), 0.0
+        for kind, share in MIX:
+            acc += share
+            if r < acc:
+                return kind
+        return MIX[-1][0]
+
+
+async def send(client: httpx.AsyncClient, w: Workload, kind: str, tally: Tally, t_sched: float | None = None) -> float:
+    """One request; returns the Retry-After to honour (0 when none)."""
+    route, method, path, body = w.request(kind)
+    t = time.perf_counter() if t_sched is None else t_sched
+    try:
+        r = await client.request(method, path, json=body)
+    except httpx.TimeoutException:
+        tally.record(route, "timeout", 0.0)
+        return 0.0
+    except httpx.TransportError as e:
+        tally.record(route, f"transport:{type(e).__name__}", 0.0)
+        return 0.0
+    dt = time.perf_counter() - t
+    if r.status_code in (429, 503):
+        tally.record(route, f"http{r.status_code}", dt)
+        return min(float(r.headers.get("retry-after", "1") or 1), 1.0)
+    tally.record(route, "ok" if r.status_code < 400 else f"http{r.status_code}", dt)
+    return 0.0
+
+
+async def closed_loop(url: str, clients: int, duration: float, w: Workload, kind: str | None) -> Tally:
+    tally = Tally()
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30.0) as client:
+        end = time.perf_counter() + duration
+
+        async def one() -> None:
+            while time.perf_counter() < end:
+                wait = await send(client, w, kind or w.pick(), tally)
+                if wait:
+                    await asyncio.sleep(wait)
+
+        tally.t0 = time.perf_counter()
+        await asyncio.gather(*(one() for _ in range(clients)))
+        tally.t1 = time.perf_counter()
+    return tally
+
+
+async def paced(url: str, connections: int, rate: float, duration: float, w: Workload) -> Tally:
+    """Open loop: /search sent at ``rate`` req/s over at most ``connections`` connections; latency
+    counts from the scheduled send time (a send delayed by a busy client counts as slow)."""
+    tally = Tally()
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30.0) as client:
+        tasks: list[asyncio.Task[float]] = []
+        tally.t0 = start = time.perf_counter()
+        n = int(rate * duration)
+        for i in range(n):
+            at = start + i / rate
+            delay = at - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(send(client, w, "search", tally, t_sched=at)))
+        await asyncio.gather(*tasks)
+        tally.t1 = max(time.perf_counter(), start + duration)
+    return tally
+
+
+def _loop_part(url: str, clients: int, duration: float, queries: list[str], ids: list[str], users: int,
+               seed: int) -> Tally:
+    w = Workload(queries, ids, users, seed)
+    return asyncio.run(closed_loop(url, clients, duration, w, None))
+
+
+def mixed(url: str, clients: int, duration: float, queries: list[str], ids: list[str], users: int) -> Tally:
+    """``clients`` closed-loop clients, split over processes of at most 50 (one Python process with
+    hundreds of httpx connections is itself the bottleneck); each process gets its own queries."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    procs = max(1, min(4, -(-clients // 50)))
+    if procs == 1:
+        return _loop_part(url, clients, duration, queries, ids, users, clients)
+    shares = [clients // procs + (i < clients % procs) for i in range(procs)]
+    chunk = len(queries) // procs
+    with ProcessPoolExecutor(procs) as pool:
+        parts = list(pool.map(_loop_part, [url] * procs, shares, [duration] * procs,
+                              [queries[i * chunk:(i + 1) * chunk] for i in range(procs)], [ids] * procs,
+                              [users] * procs, range(procs)))
+    out = Tally(t0=min(p.t0 for p in parts), t1=max(p.t1 for p in parts))
+    for part in parts:
+        out.status.update(part.status)
+        for route, xs in part.latency.items():
+            out.latency[route].extend(xs)
+    return out
+
+
+def cpu_per(server: Server, cpu0: float, tally: Tally) -> float:
+    return round((server.cpu_s() - cpu0) * 1000 / max(sum(tally.status.values()), 1), 2)
+
+
+def run_config(config: str, args: argparse.Namespace, queries: list[str], ids: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {"flags": " ".join(CONFIGS[config]) or "(defaults)"}
+    for clients in [int(c) for c in args.clients.split(",")]:
+        with tempfile.TemporaryDirectory() as tmp:
+            server = start_server(config, Path(tmp) / "ev.sqlite")
+            try:
+                idle, cpu0 = server.memory(), server.cpu_s()
+                tally = mixed(server.url, clients, args.duration, queries, ids, args.users)
+                res = {**tally.summary(), "load_1m": round(os.getloadavg()[0], 2), "memory_idle": idle,
+                       "memory": server.memory(), "workers": server.workers}
+                res["server_cpu_ms_per_request"] = cpu_per(server, cpu0, tally)
+            finally:
+                server.stop()
+        out[f"mixed_{clients}"] = res
+        print(f"{config:6s} {clients:3d} clients: {res['ok_per_s']} ok/s, all p50 {res.get('all', {}).get('p50_ms')} "
+              f"p99 {res.get('all', {}).get('p99_ms')} ms, errors {res['errors']}, load {res['load_1m']}", flush=True)
+    if args.skip_goals:
+        return out
+    with tempfile.TemporaryDirectory() as tmp:
+        server = start_server(config, Path(tmp) / "ev.sqlite")
+        try:
+            w = Workload(queries, ids, args.users, seed=1)
+            cpu0 = server.cpu_s()
+            t = asyncio.run(paced(server.url, 64, args.rate, args.duration, w))
+            out["search_paced_64"] = {**t.summary(), "rate": args.rate, "load_1m": round(os.getloadavg()[0], 2),
+                                      "server_cpu_ms_per_request": cpu_per(server, cpu0, t)}
+            for clients in (1, 8):
+                cpu0 = server.cpu_s()
+                t = asyncio.run(closed_loop(server.url, clients, args.duration / 2, w, "recommend/item"))
+                out[f"recommend_item_{clients}"] = {**t.summary(), "load_1m": round(os.getloadavg()[0], 2),
+                                                    "server_cpu_ms_per_request": cpu_per(server, cpu0, t)}
+        finally:
+            server.stop()
+    print(f"{config}: paced /search {out['search_paced_64']}", flush=True)
+    return out
+
+
+def table(results: dict[str, Any]) -> None:
+    rows = []
+    for config, res in results["configs"].items():
+        for key, r in res.items():
+            if not isinstance(r, dict) or "ok_per_s" not in r:
+                continue
+            errs = r["errors"]
+            shed = sum(v for k, v in errs.items() if k in ("http503", "http429"))
+            mem = r.get("memory", {})
+            rows.append([config, key, r["ok_per_s"], r.get("search", {}).get("p50_ms", "-"),
+                         r.get("search", {}).get("p99_ms", "-"), r.get("recommend/item", {}).get("p99_ms", "-"),
+                         r.get("events", {}).get("p99_ms", "-"), shed, sum(errs.values()) - shed,
+                         r.get("server_cpu_ms_per_request", "-"), mem.get("rss_mib", "-"), mem.get("pss_mib", "-"),
+                         r["load_1m"]])
+    print_table(
+        f"load test, {results['items']} products, query encoder {results['query_encoder']}, "
+        f"{results['duration_s']} s per row",
+        ["config", "run", "ok/s", "search p50", "search p99", "rec/item p99", "events p99", "503/429", "other err",
+         "CPU ms/req", "RSS MiB", "PSS MiB", "load"],
+        rows,
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--items", type=int, default=50_000)
+    ap.add_argument("--users", type=int, default=5_000)
+    ap.add_argument("--duration", type=float, default=15.0)
+    ap.add_argument("--clients", default="1,8,64,200")
+    ap.add_argument("--configs", default="before,after")
+    ap.add_argument("--rate", type=float, default=150.0, help="paced /search rate (req/s) for the 64-connection goal")
+    ap.add_argument("--rebuild", action="store_true")
+    ap.add_argument("--after-flags", default="", help="extra serve flags for the 'after' configuration")
+    ap.add_argument("--out", default="load", help="results file name under bench/results/")
+    ap.add_argument("--skip-goals", action="store_true", help="only the mixed runs")
+    args = ap.parse_args()
+    CONFIGS["after"] = args.after_flags.split()
+    if args.rebuild or not (SHELF / "shelf.json").exists():
+        build_shelf(args.items, args.users, SHELF)
+    from shelfwise.catalog import Catalog
+
+    ids = Catalog.load(SHELF / "catalog" / "catalog.parquet").ids
+    queries = load_queries()
+    results: dict[str, Any] = {"items": len(ids), "query_encoder": "e5-onnx (int8, 1 intra-op thread)",
+                               "duration_s": args.duration, "queries": len(queries), "cores": os.cpu_count(),
+                               "load_start": os.getloadavg(), "configs": {}}
+    for config in args.configs.split(","):
+        results["configs"][config] = run_config(config, args, queries, list(ids))
+    results["load_end"] = os.getloadavg()
+    table(results)
+    write_json(args.out, results)
+
+
+if __name__ == "__main__":
+    main()
