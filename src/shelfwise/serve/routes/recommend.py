@@ -118,7 +118,9 @@ def cross(
 @router.get("/session", response_model=RecommendResponse)
 def session(
     request: Request,
-    item: Annotated[list[str] | None, Query(description="item ids viewed/bought in this session, oldest first (order and recency count)")] = None,
+    item: Annotated[
+        list[str] | None, Query(description="item ids viewed/bought in this session, oldest first (order counts)")
+    ] = None,
     q: Annotated[str, Query(max_length=512, description="what the shopper searched for")] = "",
     k: K = 10,
     category: Category = None,
