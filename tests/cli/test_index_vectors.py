@@ -41,3 +41,15 @@ def test_index_with_bad_vectors_names_file_and_row(tmp_path: Path, capsys) -> No
     assert main(["index", *common, "--vectors", str(f), "--out", str(tmp_path / "idx")]) != 0
     err = capsys.readouterr().err
     assert str(f) in err and "3 rows, the catalog has 4 products" in err
+
+
+def test_index_rejects_unknown_vector_store(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    _, common = _setup(tmp_path)
+    assert main(["index", *common, "--vector-store", "redis://x", "--out", str(tmp_path / "idx")]) != 0
+    assert "unknown vector store 'redis://x'" in capsys.readouterr().err
+
+
+def test_index_with_embedded_vector_store_is_the_default_layout(tmp_path: Path) -> None:
+    _, common = _setup(tmp_path)
+    assert main(["index", *common, "--vector-store", "embedded", "--out", str(tmp_path / "idx")]) == 0
+    assert next((tmp_path / "idx").rglob("vector_index.json"), None) is not None

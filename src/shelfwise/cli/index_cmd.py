@@ -66,6 +66,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="your own product vectors instead of embedding: .npy (one row per product, catalog order) or "
         ".parquet (id, vector); --encoder must be the model that made them (it embeds the queries)",
     )
+    p.add_argument(
+        "--vector-store",
+        default=None,
+        help="where the product vectors live: embedded (default: faiss inside the shelf folder), "
+        "milvus-lite:///folder or milvus://host:port (extra 'milvus')",
+    )
     p.set_defaults(func=run)
 
 
@@ -88,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
         judgments=judgments,
         reranker=args.reranker,
         vectors=args.vectors,
+        vector_store=args.vector_store,
     )
     events = load_event_log(args.events, args.event_fields, cl.catalog) if args.events is not None else None
     shelf = build_shelf(cl.catalog, events, config, print)

@@ -41,7 +41,8 @@ class ShelfConfig:
     encoder is English-only, as the demo does; otherwise as given, unless the main one already
     serves Chinese); ``personal_weight``: the shopper's taste in ``/search?user=``; ``judgments`` +
     ``reranker``: train that reranker kind on them; ``recommender``: the hybrid's config (None:
-    defaults); ``progress``: progress bars while embedding. Step timings go to ``shelf.timings``."""
+    defaults); ``progress``: progress bars while embedding; ``vector_store``: where the product vectors live
+(:func:`shelfwise.index.backends.open_vector_store`). Step timings go to ``shelf.timings``."""
 
     encoder: str = "auto"
     multilingual: str | None = None
@@ -53,6 +54,7 @@ class ShelfConfig:
     recommender: HybridConfig | None = None
     progress: bool = True
     vectors: Path | None = None  # precomputed product vectors (.npy / .parquet id+vector): skip embedding
+    vector_store: str | None = None  # None / "embedded": faiss in the shelf; milvus-lite:///dir or milvus://host:port
 
     def __post_init__(self) -> None:
         if not self.personal_weight >= 0:
@@ -91,6 +93,7 @@ def build_search(catalog: Catalog, config: ShelfConfig, log: Log = _quiet) -> Sh
         multilingual=multi,
         multilingual_spec=multi_spec,
         item_vectors=None if config.vectors is None else load_vectors(config.vectors, catalog.ids, encoder.dim),
+        vector_store=config.vector_store,
     )
     searcher.config = replace(searcher.config, personal_weight=config.personal_weight)
     shelf = Shelf(catalog=catalog, searcher=searcher)

@@ -119,3 +119,21 @@ def test_searcher_on_milvus_answers_like_the_embedded_one(tmp_path: Path, tiny_c
                 assert got.ids.tolist() == want.ids.tolist()
                 np.testing.assert_allclose(got.scores, want.scores, atol=1e-5)
     loaded.dense.index.close()
+
+
+def test_cli_index_into_milvus_lite_answers_like_embedded(tmp_path: Path) -> None:
+    from shelfwise.cli import main
+    from shelfwise.shelf import Shelf
+
+    cat = tmp_path / "products.csv"
+    cat.write_text("id,title\n1,Black jeans\n2,Red dress\n3,Blue jeans\n4,Wool scarf\n5,Red scarf\n", encoding="utf-8")
+    common = ["index", "--catalog", str(cat), "--encoder", "hashing", "--cache", str(tmp_path / "c.sqlite")]
+    assert main([*common, "--out", str(tmp_path / "flat")]) == 0
+    url = f"milvus-lite://{tmp_path / 'lite'}?collection=shelf"
+    assert main([*common, "--vector-store", url, "--out", str(tmp_path / "mv")]) == 0
+    assert next((tmp_path / "mv").rglob("vector_store.json"), None) is not None
+    flat, mv = Shelf.load(tmp_path / "flat"), Shelf.load(tmp_path / "mv")
+    for q in ("red scarf", "jeans"):
+        a = flat.searcher.search(q, 3, mode="dense")
+        b = mv.searcher.search(q, 3, mode="dense")
+        assert a.ids.tolist() == b.ids.tolist()
