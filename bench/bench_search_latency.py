@@ -3,7 +3,8 @@
 Catalog: the 54,667 real Home Depot titles (../shared, evaluation-only); queries: the real Home
 Depot dev queries, each sent once (never seen: the query-embedding LRU is empty), one at a time,
 after warm-up. Reports the whole ``HybridSearcher.search`` call and its parts (query encoder alone,
-lexical index alone, dense retrieval with a cached embedding), with ``uptime`` load beside each.
+lexical index alone, dense retrieval with a cached embedding) next to plain bm25s (the peer) in the
+same run, with ``uptime`` load beside each.
 The same never-seen queries then go over real HTTP (``GET /search`` on a uvicorn server on
 127.0.0.1, one client, keep-alive), never-seen and repeated. Embedding throughput (products/s)
 is measured on ``--embed`` titles the encoder has never seen (no cache), batch 64, all cores.
@@ -25,6 +26,7 @@ import httpx
 
 from bench_search_real import CACHE, load_set
 from shelfwise.encode import load_encoder
+from shelfwise.eval.peers import build_peers
 from shelfwise.index import detect_language
 from shelfwise.retrieve import HybridSearcher
 from shelfwise.serve import create_app
@@ -86,7 +88,12 @@ def main() -> None:
     queries = [judgments.queries[q] for q in judgments.judged()][: args.queries]
     profile = detect_language(catalog.texts())
     out: dict[str, Any] = {"products": len(catalog), "queries": len(queries), "load_start": os.getloadavg()}
-    rows: list[list[Any]] = []
+    # the peer in the same run: plain bm25s (its README recipe), top-100 retrieval, in-process
+    peer = build_peers(["bm25s"], catalog)["bm25s"]
+    out["peer bm25s"] = timed(lambda q: peer(q, 100), queries)
+    rows: list[list[Any]] = [
+        ["peer", "bm25s retrieve (top 100)", *(out["peer bm25s"][k] for k in ("p50_ms", "p99_ms", "load_1m"))]
+    ]
     speeds: list[list[Any]] = []
     for spec in args.encoders.split(","):
         s = HybridSearcher.build(catalog, load_encoder(spec, CACHE), language=profile, encoder_spec=spec)
