@@ -130,4 +130,30 @@ def test_sighup_reloads(served: tuple[TestClient, Shelf, Path]) -> None:
     now.live.consumer.stop()
 
 
+def test_failed_warmup_stops_the_new_shelfs_consumer(
+    served: tuple[TestClient, Shelf, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reload whose new shelf fails after loading (warm-up raised) keeps the old shelf and leaves
+    no consumer thread of the new one running."""
+    client, first, folder = served
+    reloader = client.app.state.reloader  # type: ignore[attr-defined]
+    made: list[Shelf] = []
 
+    def prepare(path: Path) -> Shelf:
+        new = Shelf.load(path)
+        enable_live(new, EventStore(tmp_path / "ev2.sqlite"), explore_share=0)
+
+        def boom() -> None:
+            raise RuntimeError("encoder busy")
+
+        monkeypatch.setattr(new.searcher, "warmup", boom)
+        made.append(new)
+        return new
+
+    reloader.prepare = prepare
+    with pytest.raises(RuntimeError, match="encoder busy"):
+        reloader.reload(folder)
+    assert client.app.state.shelf is first  # type: ignore[attr-defined]
+    assert made and made[0].live is not None and not made[0].live.consumer.stats().running
+    assert first.live is not None
+    first.live.consumer.stop()

@@ -22,8 +22,9 @@ import numpy.typing as npt
 from shelfwise.catalog.schema import Catalog
 from shelfwise.index.text import Tokenizer
 from shelfwise.results import Results
+from shelfwise.retrieve.hybrid import MATCH_FEATURES
 
-MATCH_INPUTS = ("bm25", "lexical", "cosine")  # read from Results.features (see retrieve.hybrid.MATCH_FEATURES)
+MATCH_INPUTS = MATCH_FEATURES  # read from Results.features, as the first stage attaches them
 FIELD_FEATURES: tuple[str, ...] = ("category_match", "attribute_match")
 FEATURE_NAMES: tuple[str, ...] = (
     "bm25",

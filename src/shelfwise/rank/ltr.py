@@ -123,6 +123,8 @@ class PairwiseRanker:
 class LTRReranker:
     """Implements :class:`shelfwise.retrieve.Reranker`: features of the head, re-sorted by the model."""
 
+    reads_match_features = True  # the searcher attaches the head's first-stage signals before rerank
+
     def __init__(self, extractor: FeatureExtractor, model: PairwiseRanker) -> None:
         if model.feature_names and tuple(model.feature_names) != tuple(extractor.names):
             raise ValueError(f"model features {model.feature_names} != extractor features {extractor.names}")

@@ -224,9 +224,11 @@ class HybridRecommender(BaseRecommender):
         self.config = self.config.with_weights(weights, penalty, new=new)
 
     # --- scoring ------------------------------------------------------------------------------
-    def component_scores(self, ctx: Context) -> dict[str, FloatArray]:
-        """Each weighted component's scores for ``ctx``, scaled to [0, 1] (0 = no evidence)."""
-        used = [n for n, w in (*self.config.weights, *(self.config.new_weights or ())) if w > 0]
+    def component_scores(self, ctx: Context, weights: Mapping[str, float] | None = None) -> dict[str, FloatArray]:
+        """Scores for ``ctx``, scaled to [0, 1] (0 = no evidence), of the components ``weights`` uses
+        (default: every component either weight set uses)."""
+        pairs = weights.items() if weights is not None else (*self.config.weights, *(self.config.new_weights or ()))
+        used = [n for n, w in pairs if w > 0]
         return {name: minmax(self.components[name].score(ctx)) for name in dict.fromkeys(used)}
 
     def fuse(self, scores: Mapping[str, FloatArray], weights: Mapping[str, float], penalty: float) -> FloatArray:
@@ -243,7 +245,7 @@ class HybridRecommender(BaseRecommender):
         """Fused scores (``-inf`` where no component has evidence), with the weights for
         ``exclude_seen`` (seen items are not masked here)."""
         weights, penalty = self.config.fusion(exclude_seen)
-        fused = self.fuse(self.component_scores(ctx), weights, penalty)
+        fused = self.fuse(self.component_scores(ctx, weights), weights, penalty)
         return np.where(fused > 0, fused, -np.inf).astype(np.float32)
 
     def score_item(self, item: int) -> FloatArray:
@@ -271,8 +273,8 @@ class HybridRecommender(BaseRecommender):
         self, user: str | Context, k: int = 10, filters: Filters | None = None, *, exclude_seen: bool = True
     ) -> Recommendation:
         ctx = self.context(user)
-        scores = self.component_scores(ctx)
         weights, penalty = self.config.fusion(exclude_seen)
+        scores = self.component_scores(ctx, weights)  # only the set this list fuses
         fused = self.fuse(scores, weights, penalty)
         fused = np.where(fused > 0, fused, -np.inf).astype(np.float32)
         res = self._top(fused, k, self.allowed(filters, ctx, exclude_seen))

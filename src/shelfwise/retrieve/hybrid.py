@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -111,7 +112,8 @@ class HybridSearcher:
             raise ValueError("multilingual index size differs from the catalog")
         self.multilingual = multilingual
         self._understanding: QueryUnderstanding | None = None
-        self._masks: OrderedDict[Filters, npt.NDArray[np.bool_] | None] = OrderedDict()
+        self._masks: OrderedDict[Filters, npt.NDArray[np.bool_]] = OrderedDict()
+        self._masks_lock = threading.Lock()  # request threads share the cache
 
     @classmethod
     def build(
@@ -187,16 +189,20 @@ class HybridSearcher:
         per-filter row ids / bitmaps on the mask object, so a repeated filter costs no catalog scan."""
         if filters is None or filters.is_empty():
             return None
-        hit = self._masks.get(filters)
-        if hit is not None:
-            return hit
+        with self._masks_lock:
+            hit = self._masks.get(filters)
+            if hit is not None:
+                self._masks.move_to_end(filters)  # least recently used goes first
+                return hit
         m = self.catalog.mask(filters)
-        if m is not None:
-            m = m.copy()
-            m.flags.writeable = False
-        self._masks[filters] = m
-        while len(self._masks) > MASK_CACHE:
-            self._masks.popitem(last=False)
+        if m is None:
+            return None
+        m = m.copy()
+        m.flags.writeable = False
+        with self._masks_lock:
+            self._masks[filters] = m
+            while len(self._masks) > MASK_CACHE:
+                self._masks.popitem(last=False)
         return m
 
     def notices(self, query: str) -> list[str]:
@@ -228,8 +234,9 @@ class HybridSearcher:
     ) -> Results:
         """Top-``k`` rows for ``query``; ``config`` overrides the searcher's own for this call.
 
-        With ``match_features`` (always when a reranker is attached) the hits carry their first-stage
-        signals as ``Results.features`` (see :data:`MATCH_FEATURES`): what a reranker learns from."""
+        With ``match_features`` the returned hits carry their first-stage signals as
+        ``Results.features`` (see :data:`MATCH_FEATURES`): what a reranker learns from. An attached
+        reranker with ``reads_match_features`` gets them for the head it re-scores only."""
         cfg = config or self.config
         mode = mode or cfg.mode
         if mode not in MODES:
@@ -261,8 +268,6 @@ class HybridSearcher:
                 res = rrf([lex, sem], n, rrf_k=cfg.rrf_k, weights=[2 * (1 - w), 2 * w])
             else:
                 res = weighted([lex, sem], n, [1 - w, w])
-        if match_features or (self.reranker is not None and cfg.rerank_depth > 0):
-            res = self._match_features(query, res)
         if intent is not None and intent.matches and cfg.boost_weight > 0 and len(res):
             bonus = cfg.boost_weight * max(abs(float(res.scores[0])), 1e-6) * self.understanding.boost(intent, res.ids)
             s = res.scores + bonus.astype(np.float32)
@@ -274,10 +279,14 @@ class HybridSearcher:
             order = np.argsort(-s, kind="stable")
             res = res.take(order, s[order])
         if self.reranker is not None and cfg.rerank_depth > 0 and len(res):
-            head = self.reranker.rerank(query, res.top(cfg.rerank_depth))
+            head = res.top(cfg.rerank_depth)
+            if getattr(self.reranker, "reads_match_features", False):
+                head = self._match_features(query, head)
+            head = self.reranker.rerank(query, head)
             tail = res.take(slice(cfg.rerank_depth, None))
             res = Results(np.concatenate([head.ids, tail.ids]), np.concatenate([head.scores, tail.scores]))
-        return res.top(k)
+        res = res.top(k)
+        return self._match_features(query, res) if match_features else res
 
     def _match_features(self, query: str, res: Results) -> Results:
         """The first stage's signals for its own hits (computed once here, read by the reranker)."""

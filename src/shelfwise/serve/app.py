@@ -67,7 +67,9 @@ def create_app(
     @app.exception_handler(Overloaded)
     async def overloaded(request: Request, exc: Overloaded) -> JSONResponse:
         app.state.shed.encoder_busy += 1
-        return JSONResponse({"detail": f"server busy: {exc}"}, 503, {"Retry-After": str(exc.retry_after_s)})
+        retry = str(cfg.capacity.retry_after_s)  # the same Retry-After as a shed request
+        return JSONResponse({"detail": f"server busy: {exc}"}, 503, {"Retry-After": retry})
+
     if warmup:
         shelf.searcher.warmup()
     for router in ROUTERS:

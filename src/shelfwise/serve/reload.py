@@ -77,13 +77,18 @@ class Reloader:
         except (OSError, ValueError, KeyError, TypeError) as e:
             log.error("reload of %s failed, still serving the previous shelf: %s", target, e)
             raise ReloadError(422, f"the shelf at {target} failed to load ({e}); still serving the previous one") from e
-        new.searcher.warmup()
         seq, replayed, caught_up = 0, 0, True
-        if new.live is not None:
-            cons = new.live.consumer
-            caught_up = cons.wait_for(cons.store.last_seq(), catch_up_s)
-            st = cons.stats()
-            seq, replayed = st.applied_seq, st.events_applied
+        try:
+            new.searcher.warmup()
+            if new.live is not None:
+                cons = new.live.consumer
+                caught_up = cons.wait_for(cons.store.last_seq(), catch_up_s)
+                st = cons.stats()
+                seq, replayed = st.applied_seq, st.events_applied
+        except BaseException:  # e.g. the encoder pool is busy: drop the new shelf, keep serving the old
+            if new.live is not None and new.live is not self.state.shelf.live:
+                new.live.consumer.stop()
+            raise
         old: Shelf = self.state.shelf
         self.state.shelf = new  # the swap: one reference assignment
         self.source = target
@@ -93,13 +98,24 @@ class Reloader:
         release_memory()
         took = time.perf_counter() - t0
         parts = ["catalog", "searcher"] + [
-            n for n, v in (("reranker", new.searcher.reranker), ("recommender", new.recommender),
-                           ("bandit", new.bandit), ("live", new.live)) if v is not None
+            n
+            for n, v in (
+                ("reranker", new.searcher.reranker),
+                ("recommender", new.recommender),
+                ("bandit", new.bandit),
+                ("live", new.live),
+            )
+            if v is not None
         ]
         log.warning("reloaded the shelf from %s in %.2f s (replayed %d logged events)", target, took, replayed)
         return ReloadResult(
-            shelf=str(target), took_s=round(took, 3), items=len(new.catalog), parts=parts, live_seq=seq,
-            replayed=replayed, caught_up=caught_up,
+            shelf=str(target),
+            took_s=round(took, 3),
+            items=len(new.catalog),
+            parts=parts,
+            live_seq=seq,
+            replayed=replayed,
+            caught_up=caught_up,
         )
 
     def reload_in_background(self) -> threading.Thread:
