@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import PurePath
+from typing import Any
 
 # Formats whose row numbers are physical line numbers (1-based; a CSV header is line 1).
 LINE_NUMBERED = (".csv", ".tsv", ".jsonl", ".ndjson", ".json")
@@ -65,3 +66,12 @@ class MissingExtraError(ImportError):
 
     def __init__(self, package: str, extra: str) -> None:
         super().__init__(f"'{package}' is not installed. Install it with: pip install 'shelfwise[{extra}]'")
+
+
+def require_torch() -> Any:
+    """``torch``, or a :class:`MissingExtraError` naming the ``lm`` extra."""
+    try:
+        import torch
+    except ImportError as exc:
+        raise MissingExtraError("torch", "lm") from exc
+    return torch

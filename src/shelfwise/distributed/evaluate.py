@@ -17,6 +17,7 @@ from typing import Any
 from shelfwise.distributed.cluster import n_workers, split
 from shelfwise.distributed.embed import worker_encoder
 from shelfwise.eval.judgments import Judgments, SearchMetrics, evaluate_search
+from shelfwise.eval.tune import searcher_fn
 from shelfwise.retrieve.hybrid import HybridSearcher
 
 _SEARCHERS: dict[tuple[str, str], HybridSearcher] = {}  # per worker process
@@ -45,8 +46,8 @@ def rank_queries(
     """Item ids of the top ``n`` for each query (queries primed in batches first, as ``eval`` does)."""
     if mode != "bm25":
         searcher.dense.prime(list(queries), batch_size=batch_size)
-    ids = searcher.catalog.ids
-    return [[ids[i] for i in searcher.search(q, n, mode=mode).ids.tolist()] for q in queries]
+    search = searcher_fn(searcher, mode)
+    return [list(search(q, n)) for q in queries]
 
 
 def _rank_chunk(index: str, encoder: str | None, queries: list[str], n: int, mode: str | None,

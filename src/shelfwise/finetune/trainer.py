@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from shelfwise.errors import MissingExtraError
+from shelfwise.errors import MissingExtraError, require_torch
 from shelfwise.finetune.config import FinetuneConfig
 from shelfwise.finetune.metrics import LABELS, eval_size, validation_metrics
 from shelfwise.finetune.pairs import PairSet
@@ -66,12 +66,7 @@ class TrainedModel:
     base: str
 
 
-def _torch() -> Any:
-    try:
-        import torch
-    except ImportError as exc:
-        raise MissingExtraError("torch", "lm") from exc
-    return torch
+_torch = require_torch  # torch, or an error naming the extra to install
 
 
 def load_st(path: str | Path) -> Any:

@@ -68,7 +68,7 @@ class VectorIndexConfig:
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
-            raise ValueError("VectorIndexConfig.kind must be 'auto', 'flat' or 'hnsw'")
+            raise ValueError(f"VectorIndexConfig.kind must be one of {KINDS}")
         if self.storage not in STORAGES:
             raise ValueError(f"VectorIndexConfig.storage must be one of {STORAGES}")
         if self.hnsw_m < 4 or self.ef_search < 1 or self.ef_construction < 1:
@@ -268,6 +268,8 @@ class VectorIndex:
         q = np.asarray(query, dtype=np.float32).reshape(-1)
         if self._faiss is None:
             return self._vecs @ q
+        if self.storage == "fp32" and self.kind != "ivf":
+            return self._fp32_view() @ q  # the stored codes are the vectors: no per-block copy
         out = np.empty(self._n, dtype=np.float32)
         for start in range(0, self._n, 65536):
             stop = min(start + 65536, self._n)

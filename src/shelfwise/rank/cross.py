@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from shelfwise.errors import MissingExtraError
+from shelfwise.errors import MissingExtraError, require_torch
 from shelfwise.results import Results
 from shelfwise.retrieve.hybrid import HybridSearcher
 
@@ -139,12 +139,7 @@ class CrossTrainLog:
     blend_queries: int = 0
 
 
-def _torch() -> Any:
-    try:
-        import torch
-    except ImportError as exc:
-        raise MissingExtraError("torch", "lm") from exc
-    return torch
+_torch = require_torch  # torch, or an error naming the extra to install
 
 
 def _transformers() -> Any:

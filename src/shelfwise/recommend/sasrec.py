@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from shelfwise.errors import MissingExtraError
+from shelfwise.errors import require_torch
 from shelfwise.recommend.base import BaseRecommender, Context, no_evidence
 from shelfwise.recommend.interactions import Interactions
 from shelfwise.recommend.persist import check_shape, config_from_json, config_to_json, read_json, read_npz, write_json
@@ -59,13 +59,7 @@ class SASRecConfig:
             raise ValueError("SASRecConfig: dropout in [0, 1), learning_rate and max_seconds > 0")
 
 
-def _torch() -> Any:
-    # local, not shared with shelfwise.finetune: importing that package from here closes an import cycle
-    try:
-        import torch
-    except ImportError as exc:
-        raise MissingExtraError("torch", "lm") from exc
-    return torch
+_torch = require_torch  # torch, or an error naming the extra to install
 
 
 def build_model(n_items: int, cfg: SASRecConfig) -> Any:

@@ -30,10 +30,10 @@ import numpy as np
 import numpy.typing as npt
 
 from shelfwise.errors import MissingExtraError
+from shelfwise.index.backends import MARKER
 from shelfwise.results import Results
 
 log = logging.getLogger(__name__)
-MARKER = "vector_store.json"
 INDEX_TYPES = ("FLAT", "HNSW")
 _INSERT_BATCH = 2_000
 _MAX_LIMIT = 16_384  # Milvus' largest top-k / query page
