@@ -140,3 +140,16 @@ def test_version_1_folders_load_with_empty_sequence_components(tmp_path: Path) -
 def test_sequence_components_need_fitting_on_the_catalog() -> None:
     with pytest.raises(ValueError):
         SequenceConfig(decay=2.0)
+
+
+def test_reliably_better_needs_a_gain_beyond_z_standard_errors() -> None:
+    from shelfwise.recommend.autotune import reliably_better
+
+    base = np.full(200, 0.3, dtype=np.float32)
+    steady = base + np.float32(0.05)  # the same gain on every prefix: far beyond 2 s.e.
+    assert reliably_better(steady, base, 2.0)
+    rng = np.random.default_rng(0)
+    noisy = base + rng.normal(0.002, 0.2, size=200).astype(np.float32)  # tiny mean gain, large spread
+    assert not reliably_better(noisy, base, 2.0)
+    assert not reliably_better(base - np.float32(0.01), base, 2.0)  # a loss is never better
+    assert not reliably_better(base[:1] + 1, base[:1], 2.0)  # one prefix proves nothing
