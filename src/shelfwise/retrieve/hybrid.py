@@ -18,7 +18,7 @@ from shelfwise.encode.base import Encoder
 from shelfwise.index.backends import VectorStore, load_vector_store, open_vector_store
 from shelfwise.index.bm25 import BM25Index
 from shelfwise.index.language import ENGLISH_ONLY_ENCODERS, LanguageProfile, detect_language
-from shelfwise.index.lexical import LexicalConfig, LexicalIndex
+from shelfwise.index.lexical import LexicalConfig, LexicalIndex, LexicalScores
 from shelfwise.index.text import has_cjk
 from shelfwise.index.vector import VectorIndex, VectorIndexConfig
 from shelfwise.results import Results
@@ -33,7 +33,18 @@ FUSIONS = ("rrf", "weighted", "convex")
 # Per-hit first-stage signals (``Results.features``): raw word BM25, the mixed lexical score in
 # [0, 1] (words + character n-grams), and the bi-encoder cosine of the query and the product.
 MATCH_FEATURES = ("bm25", "lexical", "cosine")
-MASK_CACHE = 256  # filter values whose masks are kept (each n_items bytes)
+MASK_CACHE_BYTES = 64 << 20  # memoised filter masks kept up to this many bytes (each mask is n_items bytes)
+
+
+@dataclass(frozen=True)
+class _FirstStage:
+    """Signals the first stage computed anyway, handed to :meth:`HybridSearcher._match_features` so
+    the reranker's head and ``match_features`` read them instead of scoring again: the lexical
+    score arrays of the query, and (convex fusion) the raw cosines of its candidate union."""
+
+    parts: LexicalScores | None = None
+    ids: npt.NDArray[np.int64] | None = None  # sorted, unique: rows whose cosine is below
+    cosine: npt.NDArray[np.float32] | None = None
 
 
 @dataclass(frozen=True)
@@ -113,6 +124,8 @@ class HybridSearcher:
         self.multilingual = multilingual
         self._understanding: QueryUnderstanding | None = None
         self._masks: OrderedDict[Filters, npt.NDArray[np.bool_]] = OrderedDict()
+        self._mask_bytes = 0  # bytes of the masks in ``_masks``
+        self.mask_cache_bytes = MASK_CACHE_BYTES  # byte budget of the mask memo (the newest is always kept)
         self._masks_lock = threading.Lock()  # request threads share the cache
 
     @classmethod
@@ -200,9 +213,15 @@ class HybridSearcher:
         m = m.copy()
         m.flags.writeable = False
         with self._masks_lock:
+            raced = self._masks.get(filters)
+            if raced is not None:  # another request made it meanwhile: share that object
+                self._masks.move_to_end(filters)
+                return raced
             self._masks[filters] = m
-            while len(self._masks) > MASK_CACHE:
-                self._masks.popitem(last=False)
+            self._mask_bytes += m.nbytes
+            while self._mask_bytes > self.mask_cache_bytes and len(self._masks) > 1:
+                _, old = self._masks.popitem(last=False)
+                self._mask_bytes -= old.nbytes
         return m
 
     def notices(self, query: str) -> list[str]:
@@ -236,7 +255,12 @@ class HybridSearcher:
 
         With ``match_features`` the returned hits carry their first-stage signals as
         ``Results.features`` (see :data:`MATCH_FEATURES`): what a reranker learns from. An attached
-        reranker with ``reads_match_features`` gets them for the head it re-scores only."""
+        reranker with ``reads_match_features`` gets them for the head it re-scores only.
+
+        ``exclude``: rows never returned (e.g. already seen). The filter's memoised mask is used as
+        it is (a per-call copy would miss the vector index's per-mask cache): the lexical side
+        clears them in its per-query candidate array, the dense side fetches ``len(exclude)`` more
+        and drops them, so an exact index gives what a mask without those rows would."""
         cfg = config or self.config
         mode = mode or cfg.mode
         if mode not in MODES:
@@ -246,24 +270,30 @@ class HybridSearcher:
         intent = self.understand(query, cfg)
         if intent is not None:
             query, filters = intent.text, intent.filters(filters)
-        mask = self.mask(filters)
-        if exclude:
-            mask = np.ones(len(self.catalog), dtype=bool) if mask is None else mask.copy()
-            mask[np.asarray(exclude, dtype=np.int64)] = False
+        mask = self.mask(filters)  # the memoised (shared, read-only) mask: never copied or written
+        drop = self._excluded(exclude)
         n = max(cfg.candidates, k, cfg.rerank_depth if self.reranker else 0)
-        if mode == "bm25":
-            res = self.lexical.retrieve(query, n, mask)
-        elif mode == "dense":
-            res = self.dense_for(query).retrieve(query, n, mask)
+        first = _FirstStage()
+        if mode == "dense":
+            res = self._dense(self.dense_for(query), query, n, mask, drop)
         else:
+            parts = self.lexical.score_parts(query)
+            first = _FirstStage(parts)
+            lex_all = parts.mixed
+            allowed = lex_all > 0  # a fresh array per query: excluded rows are cleared in it
+            if mask is not None:
+                allowed &= mask
+            if drop is not None:
+                allowed[drop] = False
+            lex = Results.from_scores(lex_all, n, allowed)
+        if mode == "bm25":
+            res = lex
+        elif mode == "hybrid":
             dense = self.dense_for(query)
-            lex_all = self.lexical.scores(query)
-            hit = lex_all > 0
-            lex = Results.from_scores(lex_all, n, hit if mask is None else hit & mask)
-            sem = dense.retrieve(query, n, mask)
+            sem = self._dense(dense, query, n, mask, drop)
             w = cfg.dense_weight
             if cfg.fusion == "convex":
-                res = self._convex(query, dense, lex_all, lex, sem, n, w)
+                res, first = self._convex(query, dense, first, lex, sem, n, w)
             elif cfg.fusion == "rrf":
                 res = rrf([lex, sem], n, rrf_k=cfg.rrf_k, weights=[2 * (1 - w), 2 * w])
             else:
@@ -281,20 +311,58 @@ class HybridSearcher:
         if self.reranker is not None and cfg.rerank_depth > 0 and len(res):
             head = res.top(cfg.rerank_depth)
             if getattr(self.reranker, "reads_match_features", False):
-                head = self._match_features(query, head)
+                head = self._match_features(query, head, first)
             head = self.reranker.rerank(query, head)
             tail = res.take(slice(cfg.rerank_depth, None))
             res = Results(np.concatenate([head.ids, tail.ids]), np.concatenate([head.scores, tail.scores]))
         res = res.top(k)
-        return self._match_features(query, res) if match_features else res
+        return self._match_features(query, res, first) if match_features else res
 
-    def _match_features(self, query: str, res: Results) -> Results:
-        """The first stage's signals for its own hits (computed once here, read by the reranker)."""
+    def _excluded(self, exclude: Sequence[int]) -> npt.NDArray[np.int64] | None:
+        """``exclude`` as sorted unique row ids (negative ids count from the end, as numpy indexing
+        does); None when empty. Out-of-range ids raise ``IndexError``."""
+        if len(exclude) == 0:
+            return None
+        ids = np.asarray(exclude, dtype=np.int64).reshape(-1)
+        n_items = len(self.catalog)
+        bad = ids[(ids < -n_items) | (ids >= n_items)]
+        if bad.size:
+            raise IndexError(f"exclude: row {int(bad[0])} is out of range for a catalog of {n_items} products")
+        return np.unique(np.where(ids < 0, ids + n_items, ids))
+
+    @staticmethod
+    def _dense(
+        dense: DenseRetriever,
+        query: str,
+        n: int,
+        mask: npt.NDArray[np.bool_] | None,
+        drop: npt.NDArray[np.int64] | None,
+    ) -> Results:
+        """Dense top-``n`` under ``mask`` without the ``drop`` rows: asks the index for ``n + len(drop)``
+        under the memoised mask (its per-mask row ids / selector stay cached) and drops them after."""
+        if drop is None:
+            return dense.retrieve(query, n, mask)
+        res = dense.retrieve(query, n + len(drop), mask)
+        return res.take(~np.isin(res.ids, drop, assume_unique=True)).top(n)
+
+    def _match_features(self, query: str, res: Results, first: _FirstStage | None = None) -> Results:
+        """The first stage's signals for its own hits: read from ``first`` where it computed them
+        (lexical arrays; convex fusion's cosines), computed here for the rest, never for more rows
+        than ``res`` holds."""
         if not len(res):
             return res.with_features(**{name: np.zeros(0, dtype=np.float32) for name in MATCH_FEATURES})
-        parts = self.lexical.score_parts(query)
-        dense = self.dense_for(query)
-        cosine = dense.index.rows(res.ids) @ dense.embed(query)
+        first = first or _FirstStage()
+        parts = first.parts if first.parts is not None else self.lexical.score_parts(query)
+        cosine = np.empty(len(res), dtype=np.float32)
+        todo = np.ones(len(res), dtype=bool)
+        if first.ids is not None and first.cosine is not None and len(first.ids):
+            pos = np.minimum(np.searchsorted(first.ids, res.ids), len(first.ids) - 1)
+            known = first.ids[pos] == res.ids
+            cosine[known] = first.cosine[pos[known]]
+            todo = ~known
+        if todo.any():
+            dense = self.dense_for(query)
+            cosine[todo] = dense.index.rows(res.ids[todo]) @ dense.embed(query)
         return res.with_features(bm25=parts.words[res.ids], lexical=parts.mixed[res.ids], cosine=cosine)
 
     def warmup(self) -> None:
@@ -307,30 +375,34 @@ class HybridSearcher:
         self,
         query: str,
         dense: DenseRetriever,
-        lex_all: npt.NDArray[np.float32],
+        first: _FirstStage,
         lex: Results,
         sem: Results,
         n: int,
         w: float,
-    ) -> Results:
+    ) -> tuple[Results, _FirstStage]:
         """Convex combination of *exact* lexical and dense scores over the union of both candidate lists.
 
         Unlike list-based fusion, an item found by one retriever is scored by the other too,
         so agreement is rewarded without dropping items outside the other's top-n (Bruch et al.,
         2023, "An Analysis of Fusion Functions for Hybrid Retrieval"). Lexical scores are divided
         by their maximum, dense cosines min-max scaled over the union.
+
+        Also returns ``first`` with the union's raw cosines: the match features of any hit.
         """
+        assert first.parts is not None
         cand = np.union1d(lex.ids, sem.ids)
         if cand.size == 0:
-            return Results.empty()
-        b = lex_all[cand]
+            return Results.empty(), first
+        b = first.parts.mixed[cand]
         b = b / b.max() if b.max() > 0 else b
-        d = dense.index.rows(cand) @ dense.embed(query)
-        span = float(d.max() - d.min())
-        d = (d - d.min()) / span if span > 1e-12 else np.ones_like(d)
+        cosine = np.asarray(dense.index.rows(cand) @ dense.embed(query), dtype=np.float32)
+        span = float(cosine.max() - cosine.min())
+        d = (cosine - cosine.min()) / span if span > 1e-12 else np.ones_like(cosine)
         fused = np.asarray((1 - w) * b + w * d, dtype=np.float32)
         top = Results.from_scores(fused, n)
-        return Results(cand[top.ids].astype(np.int64), top.scores)
+        ids = cand.astype(np.int64)
+        return Results(ids[top.ids], top.scores), _FirstStage(first.parts, ids, cosine)
 
     def save(self, path: str | Path) -> None:
         p = Path(path)
