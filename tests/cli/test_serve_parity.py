@@ -138,3 +138,42 @@ def test_missing_recommender_and_event_log_name_their_flags(
     r = c.post("/events", json={"user_id": "u", "type": "click", "item_id": "1"})
     assert r.status_code == 503 and "--events-db FILE" in r.json()["detail"]
     assert c.get("/shoppers").json()["notice"].startswith("no shopper histories")
+
+
+def test_a_reload_keeps_the_start_settings(store: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """`shelfwise serve` flags apply to the first shelf and to every shelf POST /admin/reload swaps in
+    (one recipe): personal weight, refit recommendations, valuation report, the one event log."""
+    idx = _index(store, "idx0", "--personal-weight", "0")  # the folder says: no personalisation
+    rep = ValuationReport("my store")
+    rep.values["groups: loo"] = Values("loo", "group", ("a", "b"), np.array([0.2, -0.1]))
+    rep.write(store["dir"] / "val")
+    got: dict[str, Any] = {}
+
+    def fake(
+        shelf: Shelf, host: str, port: int, report: Path | None = None, config: Any = None, prepare: Any = None
+    ) -> None:
+        got.update(shelf=shelf, config=config, prepare=prepare)
+
+    monkeypatch.setattr("shelfwise.cli.serve_cmd.serve_shelf", fake)
+    argv = ["serve", "--workers", "1", "--index", str(idx), "--events", str(store["events"])]
+    argv += ["--personal-weight", "0.3", "--valuation", str(store["dir"] / "val")]
+    assert main([*argv, "--events-db", str(store["dir"] / "ev.sqlite")]) == 0
+    app = create_app(got["shelf"], warmup=False, config=got["config"], prepare=got["prepare"])
+    c = TestClient(app, base_url="http://localhost")
+    first: Shelf = app.state.shelf
+    men, women = _ids(c, "men"), _ids(c, "women")
+    assert men != women and first.live is not None
+    try:
+        r = c.post("/admin/reload")
+        assert r.status_code == 200, r.text
+        now: Shelf = app.state.shelf
+        assert now is not first and now.searcher.config.personal_weight == 0.3  # the flag, not the folder's 0
+        assert now.valuation_report == store["dir"] / "val" and now.recommender is not None
+        assert now.live is not None and now.live.consumer.store is first.live.consumer.store
+        assert now.bandit is not None and now.bandit.config.explore_share == first.bandit.config.explore_share  # type: ignore[union-attr]
+        assert (_ids(c, "men"), _ids(c, "women")) == (men, women)
+        assert c.get("/valuation/summary").json()["title"] == "my store"
+    finally:
+        for s in (first, app.state.shelf):
+            if s.live is not None:
+                s.live.consumer.stop()

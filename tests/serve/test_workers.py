@@ -68,3 +68,60 @@ def test_events_posted_to_one_worker_reach_every_worker(
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(30)
+
+
+def test_a_worker_reload_loads_the_shelf_once_and_asks_for_the_others(
+    tmp_path: Path, tiny_catalog: Catalog, tiny_events: list[Event]
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from shelfwise.serve import create_app
+    from shelfwise.serve.setup import ShelfRecipe, ShelfSettings
+    from shelfwise.serve.workers import RELOADED_BY, BroadcastReloader
+
+    folder = tmp_path / "shelf"
+    cfg = ShelfConfig(encoder="hashing", progress=False)
+    Shelf.build(tiny_catalog, EventLog.from_events(tiny_events, tiny_catalog), cfg).save(folder)
+    recipe = ShelfRecipe(ShelfSettings())
+    loads: list[Path] = []
+
+    def counted(path: Path) -> Shelf:
+        loads.append(path)
+        return recipe(path)
+
+    app = create_app(recipe(folder), warmup=False, prepare=counted)
+    current = tmp_path / "shelf-folder"
+    asked: list[int] = []
+    app.state.reloader = BroadcastReloader(app.state.reloader, current, notify=lambda: asked.append(1))
+    first = app.state.shelf
+    r = TestClient(app, base_url="http://localhost").post("/admin/reload")
+    assert r.status_code == 200, r.text
+    assert loads == [folder] and app.state.shelf is not first  # loaded once, in this worker
+    assert current.read_text(encoding="utf-8") == str(folder)  # what the replacement workers load
+    assert (tmp_path / RELOADED_BY).read_text(encoding="utf-8") == str(os.getpid())  # ... and who is done
+    assert asked == [1]
+
+
+class _Proc:
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+
+
+def test_the_supervisor_restarts_every_worker_but_the_one_that_reloaded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from uvicorn.supervisors import Multiprocess
+
+    from shelfwise.serve.workers import RELOADED_BY, ShelfSupervisor
+
+    restarted: list[list[int]] = []
+    monkeypatch.setattr(Multiprocess, "restart_all", lambda self: restarted.append([p.pid for p in self.processes]))
+    sup = ShelfSupervisor.__new__(ShelfSupervisor)  # no __init__: it would take over this process's signals
+    sup.current = tmp_path / "shelf-folder"
+    sup.processes = [_Proc(11), _Proc(12), _Proc(13)]  # type: ignore[list-item]
+    (tmp_path / RELOADED_BY).write_text("12", encoding="utf-8")
+    sup.restart_all()  # a worker's reload: the others are replaced
+    assert restarted == [[11, 13]] and {p.pid for p in sup.processes} == {11, 12, 13}
+    assert not (tmp_path / RELOADED_BY).exists()
+    sup.restart_all()  # SIGHUP to the parent: every worker
+    assert sorted(restarted[-1]) == [11, 12, 13]

@@ -4,19 +4,14 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from shelfwise.cli.common import load_event_log
-from shelfwise.recommend.hybrid import HybridRecommender
-from shelfwise.shelf import Shelf, enable_live
-from shelfwise.snapshot import LoadOptions, ShelfConfig
-from shelfwise.snapshot.build import fit_recommendations
+from shelfwise.serve.setup import ServerSetup, ShelfSettings, load_folder
+from shelfwise.shelf import Shelf
 
 if TYPE_CHECKING:
     from shelfwise.serve.config import ServeConfig
-    from shelfwise.serve.workers import Served
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -95,20 +90,10 @@ def load_shelf(
     multilingual: str | None = None,
 ) -> Shelf:
     """A saved shelf; ``events`` refits its recommendations, ``recommender`` loads them from a folder."""
-    if events is not None and recommender is not None:
-        raise ValueError("give either --events (fit recommendations) or --recommender (load them), not both")
-    own = events is None and recommender is None
-    shelf = Shelf.load(index, LoadOptions(encoder=encoder, multilingual=multilingual, recommender=own))
-    if not own:
-        shelf.saved_live = None  # its live state went with the saved recommender: replay the log in full
-    if recommender is not None:
-        rec = HybridRecommender.load(recommender, shelf.catalog, shelf.searcher.item_vectors, shelf.searcher.encoder)
-        shelf.recommender, shelf.user_profiles = rec, rec.profiles
-        print(f"recommendations loaded from {recommender}")
-    if events is not None:
-        log = load_event_log(events, event_fields, shelf.catalog)
-        fit_recommendations(shelf, log, ShelfConfig(), print)
-    return shelf
+    settings = ShelfSettings(
+        encoder=encoder, multilingual=multilingual, events=events, event_fields=event_fields, recommender=recommender
+    )
+    return load_folder(index, settings)
 
 
 def report_file(path: Path) -> Path:
@@ -119,69 +104,37 @@ def report_file(path: Path) -> Path:
     return f
 
 
-def served(args: argparse.Namespace, folder: Path) -> Served:
-    """The shelf in ``folder`` as ``args`` say to serve it, with its settings and reload recipe
-    (called once in this process, or once in each ``--workers`` process)."""
-    from shelfwise.serve.runner import config_from_args
-    from shelfwise.serve.workers import Served
-
-    config = config_from_args(args)
-    report = report_file(args.report) if args.report is not None else None
-    store = None
-    if args.events_db is not None:  # one log for the server's lifetime: reloaded shelves attach to it too
-        from shelfwise.events.backend import open_event_store
-
-        store = open_event_store(args.events_db)
-
-    def prepare(path: Path) -> Shelf:
-        """The folder as this server serves it: flags applied, event log attached (also on reload)."""
-        shelf = load_shelf(path, args.encoder, args.events, args.event_fields, args.recommender, args.multilingual)
-        if args.personal_weight is not None:
-            shelf.searcher.config = replace(shelf.searcher.config, personal_weight=args.personal_weight)
-        shelf.valuation_report = args.valuation
-        if store is not None:
-            enable_live(shelf, store)
-        return shelf
-
-    return Served(prepare(folder), config, report, prepare)
-
-
-def _try_load(args: argparse.Namespace) -> str | None:
-    try:
-        load_shelf(args.shelf, args.encoder, args.events, args.event_fields, args.recommender, args.multilingual)
-    except (FileNotFoundError, ValueError, KeyError, ImportError, OSError) as exc:
-        return str(exc)
-    return None
-
-
-def check_loads(args: argparse.Namespace) -> None:
-    """Load the shelf as a worker would, in a short-lived process (this supervising process stays
-    small); ValueError with the loader's message when it fails."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        problem = pool.submit(_try_load, args).result()
-    if problem is not None:
-        raise ValueError(problem)
-
-
-def run(args: argparse.Namespace) -> int:
+def setup_from_args(args: argparse.Namespace) -> ServerSetup:
+    """What the command line asks to serve, parsed and checked once: bad keys, limits, worker
+    counts, flags, a missing report or valuation summary fail here, before the shelf loads."""
     from shelfwise.serve.runner import config_from_args
     from shelfwise.valuation.report import load_summary
 
-    config = config_from_args(args)  # bad keys, limits or worker counts fail before the index loads
-    if args.personal_weight is not None and args.personal_weight < 0:
-        raise ValueError(f"--personal-weight must be >= 0, got {args.personal_weight}")
-    if args.report is not None:
-        report_file(args.report)
+    config = config_from_args(args)
+    settings = ShelfSettings(
+        encoder=args.encoder,
+        multilingual=args.multilingual,
+        events=args.events,
+        event_fields=args.event_fields,
+        recommender=args.recommender,
+        personal_weight=args.personal_weight,
+        valuation=args.valuation,
+        events_db=args.events_db,
+    )
+    report = report_file(args.report) if args.report is not None else None
     if args.valuation is not None:
         load_summary(args.valuation)  # a folder without a summary fails now, naming the command that writes one
-    if config.capacity.workers > 1:
+    return ServerSetup(folder=args.shelf, shelf=settings, config=config, report=report)
+
+
+def run(args: argparse.Namespace) -> int:
+    setup = setup_from_args(args)
+    if setup.config.capacity.workers > 1:
+        from shelfwise.serve.setup import check_loads
         from shelfwise.serve.workers import run_workers
 
-        check_loads(args)  # a bad folder or flag fails now, with its message; then each worker loads it
-        return run_workers(served, args, args.shelf, config, args.port)
-    s = served(args, args.shelf)
-    serve_shelf(s.shelf, args.host, args.port, report=s.report, config=s.config, prepare=s.prepare)
+        check_loads(setup)  # a bad folder or flag fails now, with its message; then each worker loads it
+        return run_workers(setup, args.port)
+    recipe = setup.recipe()  # the one recipe: this first shelf and every reload
+    serve_shelf(recipe(setup.folder), args.host, args.port, report=setup.report, config=setup.config, prepare=recipe)
     return 0

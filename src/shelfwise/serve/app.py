@@ -14,8 +14,9 @@ from shelfwise.serve.deps import check_text_params
 from shelfwise.serve.docs import add_offline_docs
 from shelfwise.serve.metrics import Metrics
 from shelfwise.serve.middleware import GuardMiddleware
-from shelfwise.serve.reload import Reloader, same_setup
+from shelfwise.serve.reload import Reloader
 from shelfwise.serve.routes import ROUTERS
+from shelfwise.serve.setup import ShelfRecipe
 from shelfwise.serve.shedding import SheddingMiddleware, ShedStats
 from shelfwise.serve.workload import bound_shelf, encode_executor
 from shelfwise.shelf import Shelf
@@ -42,8 +43,9 @@ def create_app(
     without it ``/report`` answers 404 naming that command and ``serve --report``).
     ``config``: write keys, Host allow-list, byte limits, access log (default: a loopback server
     with no key, so writes are open to this machine only, and Host must be a loopback name).
-    ``prepare``: how ``POST /admin/reload`` turns a shelf folder into the serving shelf (default:
-    load it and give it this shelf's event log, exploration share and valuation report)."""
+    ``prepare``: how ``POST /admin/reload`` turns a shelf folder into the serving shelf: the recipe
+    that made ``shelf`` (``shelfwise serve`` passes its :class:`~shelfwise.serve.setup.ShelfRecipe`);
+    default: :meth:`ShelfRecipe.of` ``shelf``, its event log, exploration share and valuation report."""
     cfg = config or ServeConfig()
     app = FastAPI(
         title=TITLE,
@@ -54,7 +56,7 @@ def create_app(
         dependencies=[Depends(check_text_params)],
     )
     executor = encode_executor(cfg.capacity)  # one per process: query embeddings on a fixed pool
-    prep = prepare or same_setup(app.state)
+    prep = prepare or ShelfRecipe.of(shelf)
     app.state.shelf = bound_shelf(shelf, executor)
     app.state.serve_config = cfg
     app.state.metrics = Metrics()
@@ -65,8 +67,7 @@ def create_app(
     app.add_middleware(GuardMiddleware, config=cfg, metrics=app.state.metrics)  # outermost: counts 503s too
 
     @app.exception_handler(Overloaded)
-    async def overloaded(request: Request, exc: Overloaded) -> JSONResponse:
-        app.state.shed.encoder_busy += 1
+    async def overloaded(request: Request, exc: Overloaded) -> JSONResponse:  # counted by the executor's stats
         retry = str(cfg.capacity.retry_after_s)  # the same Retry-After as a shed request
         return JSONResponse({"detail": f"server busy: {exc}"}, 503, {"Retry-After": retry})
 

@@ -75,14 +75,20 @@ class Capacity:
 
     def with_env(self, env: Mapping[str, str] | None = None) -> Capacity:
         """These values overridden by ``SHELFWISE_WORKERS``, ``SHELFWISE_MAX_INFLIGHT``, ... (any field)."""
-        environ = os.environ if env is None else env
-        changed: dict[str, Any] = {}
-        for f in fields(self):
-            raw = environ.get(ENV_PREFIX + f.name.upper())
-            if raw is None or not raw.strip():
-                continue
-            try:
-                changed[f.name] = float(raw) if f.type in ("float", float) else int(raw)
-            except ValueError as e:
-                raise ValueError(f"{ENV_PREFIX}{f.name.upper()}={raw!r} is not a number") from e
-        return replace(self, **changed)
+        return replace(self, **env_overrides(env))
+
+
+def env_overrides(env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The :class:`Capacity` fields set by ``SHELFWISE_<FIELD>`` variables in ``env`` (default: the
+    process environment), parsed; blank values are not set, a non-number is a ValueError naming it."""
+    environ = os.environ if env is None else env
+    changed: dict[str, Any] = {}
+    for f in fields(Capacity):
+        raw = environ.get(ENV_PREFIX + f.name.upper())
+        if raw is None or not raw.strip():
+            continue
+        try:
+            changed[f.name] = float(raw) if f.type in ("float", float) else int(raw)
+        except ValueError as e:
+            raise ValueError(f"{ENV_PREFIX}{f.name.upper()}={raw!r} is not a number") from e
+    return changed

@@ -51,7 +51,8 @@ class ReloadResult(BaseModel):
 
 class Reloader:
     """Holds the app state to swap into, the default folder, and how a folder becomes a serving
-    shelf (``prepare``: load it, apply the server's overrides, attach the event log)."""
+    shelf (``prepare``: the server's :class:`~shelfwise.serve.setup.ShelfRecipe`, the one that
+    made its first shelf: load it, apply the start settings, attach the event log)."""
 
     def __init__(self, state: Any, source: Path | None, prepare: Callable[[Path], Shelf]) -> None:
         self.state = state
@@ -142,24 +143,6 @@ def release_memory() -> None:
     gc.collect()
     with contextlib.suppress(OSError, AttributeError):  # not glibc: the memory is reused by later allocations
         ctypes.CDLL("libc.so.6").malloc_trim(0)
-
-
-def same_setup(state: Any) -> Callable[[Path], Shelf]:
-    """The default ``prepare``: load the folder and give it what the serving shelf has from the
-    server rather than from its folder: the event log (and so live state), the exploration share
-    and the valuation report."""
-    from shelfwise.shelf import enable_live
-
-    def prepare(path: Path) -> Shelf:
-        old: Shelf = state.shelf
-        new = Shelf.load(path)
-        new.valuation_report = old.valuation_report
-        if old.live is not None:
-            share = old.bandit.config.explore_share if old.bandit is not None else 0.0
-            enable_live(new, old.live.consumer.store, explore_share=share)
-        return new
-
-    return prepare
 
 
 def install_sighup(reloader: Reloader) -> bool:

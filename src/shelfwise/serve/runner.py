@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
 
-from shelfwise.serve.capacity import Capacity, default_workers
+from shelfwise.serve.capacity import Capacity, default_workers, env_overrides
 from shelfwise.serve.config import ENV_API_KEY, Limits, ServeConfig, load_api_keys, parse_hosts, startup_warnings
 from shelfwise.shelf import Shelf
 
@@ -74,25 +73,22 @@ def add_capacity_options(p: argparse.ArgumentParser) -> None:
 
 
 def capacity_from_args(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> Capacity:
-    """Flags over ``SHELFWISE_*`` environment variables (``env``, default the process's) over
-    :meth:`Capacity.for_machine` defaults."""
-    environ = os.environ if env is None else env
-    workers = getattr(args, "workers", None)
-    if workers is None:
-        raw = environ.get("SHELFWISE_WORKERS", "").strip()
-        workers = int(raw) if raw else default_workers()
-    if workers < 1:
-        raise ValueError(f"--workers must be >= 1, got {workers}")
-    base = Capacity.for_machine(workers=workers).with_env(environ)
+    """Flags over ``SHELFWISE_*`` environment variables (``env``, default the process's; parsed once)
+    over :meth:`Capacity.for_machine` defaults for the worker count those give."""
+    from_env = env_overrides(env)
     flags = {
-        "workers": workers,
+        "workers": getattr(args, "workers", None),
         "max_inflight": getattr(args, "max_inflight", None),
         "max_queue": getattr(args, "max_queue", None),
         "queue_timeout_s": getattr(args, "queue_timeout", None),
         "encode_threads": getattr(args, "encode_threads", None),
         "encode_queue": getattr(args, "encode_queue", None),
     }
-    return replace(base, **{k: v for k, v in flags.items() if v is not None})
+    chosen = {**from_env, **{k: v for k, v in flags.items() if v is not None}}
+    workers = chosen.setdefault("workers", default_workers())
+    if workers < 1:
+        raise ValueError(f"--workers must be >= 1, got {workers}")
+    return replace(Capacity.for_machine(workers=workers), **chosen)
 
 
 def config_from_args(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> ServeConfig:

@@ -9,14 +9,14 @@ over the shared event log (SQLite WAL or NATS), so an event posted to any worker
 live state of all of them within the consumer's poll interval (50 ms).
 
 Reload: ``POST /admin/reload`` (or SIGHUP to a worker) reloads the worker that got it, then asks
-the parent to replace every worker (SIGHUP to the parent does only that): replacements load the
-reloaded folder and start serving before the worker they replace is stopped, so the port keeps
-answering throughout.
+the parent to replace every other worker (SIGHUP to the parent replaces all of them): replacements
+load the reloaded folder and start serving before the worker they replace is stopped, so the port
+keeps answering throughout, and each worker loads the new shelf once.
 """
 
 from __future__ import annotations
 
-import argparse
+import contextlib
 import logging
 import os
 import signal
@@ -25,51 +25,73 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
+
+from uvicorn.supervisors import Multiprocess
 
 from shelfwise.encode.executor import limit_native_threads
-from shelfwise.serve.config import ServeConfig
 from shelfwise.serve.reload import CATCH_UP_S, Reloader, ReloadResult
-from shelfwise.shelf import Shelf
+from shelfwise.serve.setup import ServerSetup
 
 log = logging.getLogger("shelfwise.serve")
 WORKER_READY_S = 300  # a replacement worker may take this long to load a shelf before a restart gives up
+RELOADED_BY = "reloaded-by"  # beside the folder file: the pid of the worker that has already reloaded
 
 
-class Served(NamedTuple):
-    """What one worker serves: the shelf, the settings, the report page, and how a reload loads."""
-
-    shelf: Shelf
-    config: ServeConfig
-    report: Path | None
-    prepare: Callable[[Path], Shelf]
-
-
-Setup = Callable[[argparse.Namespace, Path], Served]
+def signal_parent() -> None:
+    os.kill(os.getppid(), signal.SIGHUP)  # the supervisor replaces the other workers
 
 
 class BroadcastReloader(Reloader):
     """A worker's reloader: after its own reload succeeds, it records the folder for the
-    replacement workers and signals the parent to replace every worker."""
+    replacement workers and its pid (it serves the new shelf already: the supervisor keeps it),
+    then ``notify``s the parent to replace every other worker. Each worker loads the shelf once."""
 
-    def __init__(self, inner: Reloader, current: Path) -> None:
+    def __init__(self, inner: Reloader, current: Path, notify: Callable[[], None] = signal_parent) -> None:
         super().__init__(inner.state, inner.source, inner.prepare)
         self.current = current
+        self.notify = notify
 
     def reload(self, path: Path | None = None, catch_up_s: float = CATCH_UP_S) -> ReloadResult:
         result = super().reload(path, catch_up_s)
         self.current.write_text(result.shelf, encoding="utf-8")
-        os.kill(os.getppid(), signal.SIGHUP)  # the supervisor replaces the other workers
+        self.current.with_name(RELOADED_BY).write_text(str(os.getpid()), encoding="utf-8")
+        self.notify()
         return result
+
+
+class ShelfSupervisor(Multiprocess):
+    """uvicorn's supervisor, except that a restart (SIGHUP) leaves out the worker named in the
+    ``reloaded-by`` file beside ``current``: it reloaded itself and asked for the restart, so a
+    replacement would load the same shelf a second time in that slot. SIGHUP sent to the parent
+    by an operator (no such file) replaces every worker."""
+
+    def __init__(self, config: Any, sockets: list[socket.socket], current: Path) -> None:
+        super().__init__(config, sockets=sockets)
+        self.current = current
+
+    def restart_all(self) -> None:
+        marker = self.current.with_name(RELOADED_BY)
+        try:
+            done = int(marker.read_text(encoding="utf-8").strip())
+        except (OSError, ValueError):
+            done = None
+        with contextlib.suppress(OSError):
+            marker.unlink()
+        kept = [p for p in self.processes if p.pid == done]
+        self.processes = [p for p in self.processes if p.pid != done]
+        try:
+            super().restart_all()
+        finally:
+            self.processes = kept + self.processes
 
 
 @dataclass(frozen=True)
 class WorkerApp:
-    """The app factory a worker process calls (picklable: a module-level ``setup`` and the parsed
-    command line). ``current``: file naming the shelf folder to load (written on reload)."""
+    """The app factory a worker process calls (picklable: the parsed start ``setup``).
+    ``current``: file naming the shelf folder to load (written on reload)."""
 
-    setup: Setup
-    args: argparse.Namespace
+    setup: ServerSetup
     current: Path
 
     def __call__(self) -> Any:
@@ -78,9 +100,10 @@ class WorkerApp:
         from shelfwise.serve.runner import configure_logging
 
         folder = Path(self.current.read_text(encoding="utf-8").strip())
-        served = self.setup(self.args, folder)
-        configure_logging(served.config)
-        app = create_app(served.shelf, report=served.report, config=served.config, prepare=served.prepare)
+        setup = self.setup
+        configure_logging(setup.config)
+        recipe = setup.recipe()  # this worker's handle on the event log, for its start and its reloads
+        app = create_app(recipe(folder), report=setup.report, config=setup.config, prepare=recipe)
         app.state.reloader = BroadcastReloader(app.state.reloader, self.current)
         install_sighup(app.state.reloader)
         log.info("worker %d serving %s", os.getpid(), folder)
@@ -103,20 +126,20 @@ def tcp_listener(host: str, port: int) -> socket.socket:
     return sock
 
 
-def run_workers(setup: Setup, args: argparse.Namespace, folder: Path, config: ServeConfig, port: int) -> int:
-    """Bind ``config.bind_host:port`` and serve with ``config.capacity.workers`` processes until
-    stopped; 0, or 1 when a worker failed to start (its error is on stderr)."""
+def run_workers(setup: ServerSetup, port: int) -> int:
+    """Bind ``setup.config.bind_host:port`` and serve ``setup.folder`` with ``setup.config.capacity.workers``
+    processes until stopped; 0, or 1 when a worker failed to start (its error is on stderr)."""
     import uvicorn
     from uvicorn.config import STARTUP_FAILURE
-    from uvicorn.supervisors import Multiprocess
 
+    config = setup.config
     cap = config.capacity
     limit_native_threads(max(1, cap.encode_threads))  # inherited by the workers before numpy loads
     with tempfile.TemporaryDirectory(prefix="shelfwise-serve-") as tmp:
         current = Path(tmp) / "shelf-folder"
-        current.write_text(str(folder.resolve()), encoding="utf-8")
+        current.write_text(str(setup.folder.resolve()), encoding="utf-8")
         uv = uvicorn.Config(
-            WorkerApp(setup, args, current),
+            WorkerApp(setup, current),
             factory=True,
             host=config.bind_host,
             port=port,
@@ -132,6 +155,6 @@ def run_workers(setup: Setup, args: argparse.Namespace, folder: Path, config: Se
             f"(API docs: /docs, metrics per worker: /metrics)",
             flush=True,
         )
-        supervisor = Multiprocess(uv, sockets=[sock])
+        supervisor = ShelfSupervisor(uv, [sock], current)
         supervisor.run()
     return 1 if any(p.exitcode == STARTUP_FAILURE for p in supervisor.processes) else 0

@@ -1,0 +1,157 @@
+"""How a saved shelf folder becomes the serving shelf: one recipe for the start and every reload.
+
+:class:`ShelfSettings` holds what the server was started with that is not in the folder (the
+``shelfwise serve`` flags, or what a shelf handed to :func:`~shelfwise.serve.create_app` carries:
+its event log, exploration share, valuation report). :class:`ShelfRecipe` applies them: the
+server's first shelf and every shelf ``POST /admin/reload`` or SIGHUP swaps in are made by the
+same call, so a reload keeps exactly the start settings. :class:`ServerSetup` is the whole start
+(folder, shelf settings, :class:`~shelfwise.serve.config.ServeConfig`, report page), parsed once
+and handed, picklable, to each ``--workers`` process. Nothing here knows about argparse or HTTP.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from shelfwise.serve.config import ServeConfig
+from shelfwise.shelf import Shelf, enable_live
+
+if TYPE_CHECKING:
+    from shelfwise.catalog.schema import Catalog
+    from shelfwise.events.backend import EventBackend
+    from shelfwise.events.schema import EventLog
+
+Say = Callable[[str], None]
+DEFAULT_EXPLORE_SHARE = 0.2  # enable_live's default: exploration slots on /recommend/user
+
+
+@dataclass(frozen=True)
+class ShelfSettings:
+    """What the serving shelf gets from the server rather than from its folder. ``encoder`` /
+    ``multilingual``: query encoders (None: the folder's); ``events`` (+ ``event_fields``): a
+    behaviour history to refit recommendations from; ``recommender``: a saved recommender folder
+    (not with ``events``); ``personal_weight``: the searcher's personalisation weight (None: the
+    folder's); ``valuation``: folder served at ``/valuation/summary``; ``events_db``: the event log
+    (SQLite file or ``nats://...``) giving live state; ``explore_share``: exploration slots then."""
+
+    encoder: str | None = None
+    multilingual: str | None = None
+    events: Path | None = None
+    event_fields: Path | None = None
+    recommender: Path | None = None
+    personal_weight: float | None = None
+    valuation: Path | None = None
+    events_db: str | None = None
+    explore_share: float = DEFAULT_EXPLORE_SHARE
+
+    def __post_init__(self) -> None:
+        if self.events is not None and self.recommender is not None:
+            raise ValueError("give either --events (fit recommendations) or --recommender (load them), not both")
+        if self.personal_weight is not None and not self.personal_weight >= 0:
+            raise ValueError(f"--personal-weight must be >= 0, got {self.personal_weight}")
+        if not 0 <= self.explore_share <= 1:
+            raise ValueError(f"explore_share must be in [0, 1], got {self.explore_share}")
+
+
+def load_folder(path: Path, settings: ShelfSettings, say: Say = print) -> Shelf:
+    """The saved shelf in ``path`` with ``settings``' encoders and recommendations (no live state:
+    :class:`ShelfRecipe` attaches the server's event log)."""
+    from shelfwise.recommend.hybrid import HybridRecommender
+    from shelfwise.snapshot import LoadOptions, ShelfConfig
+    from shelfwise.snapshot.build import fit_recommendations
+
+    s = settings
+    own = s.events is None and s.recommender is None
+    shelf = Shelf.load(path, LoadOptions(encoder=s.encoder, multilingual=s.multilingual, recommender=own))
+    if not own:
+        shelf.saved_live = None  # its live state went with the saved recommender: replay the log in full
+    if s.recommender is not None:
+        rec = HybridRecommender.load(s.recommender, shelf.catalog, shelf.searcher.item_vectors, shelf.searcher.encoder)
+        shelf.recommender, shelf.user_profiles = rec, rec.profiles
+        say(f"recommendations loaded from {s.recommender}")
+    if s.events is not None:
+        fit_recommendations(shelf, _event_log(s.events, s.event_fields, shelf.catalog, say), ShelfConfig(), say)
+    if s.personal_weight is not None:
+        shelf.searcher.config = replace(shelf.searcher.config, personal_weight=s.personal_weight)
+    shelf.valuation_report = s.valuation
+    return shelf
+
+
+def _event_log(path: Path, fields: Path | None, catalog: Catalog, say: Say) -> EventLog:
+    from shelfwise.events.loader import EventFields, load_events
+    from shelfwise.events.schema import EventLog
+
+    loaded = load_events(path, EventFields.from_json(fields) if fields else None, catalog=catalog)
+    if loaded.errors:
+        say(f"{path}: skipped {len(loaded.errors)} bad rows; first ones:")
+        for e in loaded.errors[:10]:
+            say(f"  {e}")
+    return EventLog.from_events(loaded.events, catalog)
+
+
+class ShelfRecipe:
+    """``recipe(folder)``: the folder as this server serves it (settings applied, the server's event
+    log attached). The log is opened once (``store``, or ``settings.events_db``) and shared by every
+    shelf the recipe makes, so reloaded shelves keep taking the same events."""
+
+    def __init__(self, settings: ShelfSettings, store: EventBackend | None = None, say: Say = print) -> None:
+        if store is None and settings.events_db is not None:
+            from shelfwise.events.backend import open_event_store
+
+            store = open_event_store(settings.events_db)
+        self.settings = settings
+        self.store = store
+        self.say = say
+
+    @classmethod
+    def of(cls, shelf: Shelf) -> ShelfRecipe:
+        """The recipe a shelf handed to ``create_app`` implies: its event log, exploration share and
+        valuation report (encoders, recommendations and weights come from the folder)."""
+        share = shelf.bandit.config.explore_share if shelf.bandit is not None else 0.0
+        store = shelf.live.consumer.store if shelf.live is not None else None
+        settings = ShelfSettings(valuation=shelf.valuation_report, explore_share=share if store is not None else 0.0)
+        return cls(settings, store)
+
+    def __call__(self, path: Path) -> Shelf:
+        shelf = load_folder(path, self.settings, self.say)
+        if self.store is not None:
+            enable_live(shelf, self.store, explore_share=self.settings.explore_share)
+        return shelf
+
+
+@dataclass(frozen=True)
+class ServerSetup:
+    """How ``shelfwise serve`` was started, parsed once: the shelf ``folder``, the ``shelf``
+    settings, the server ``config`` and the ``report`` page (an HTML file). Picklable: each
+    ``--workers`` process gets this and makes its own :class:`ShelfRecipe` (its own log handle)."""
+
+    folder: Path
+    shelf: ShelfSettings = field(default_factory=ShelfSettings)
+    config: ServeConfig = field(default_factory=ServeConfig)
+    report: Path | None = None
+
+    def recipe(self) -> ShelfRecipe:
+        return ShelfRecipe(self.shelf)
+
+
+def _try_load(folder: Path, settings: ShelfSettings) -> str | None:
+    try:
+        load_folder(folder, settings)
+    except (FileNotFoundError, ValueError, KeyError, ImportError, OSError) as exc:
+        return str(exc)
+    return None
+
+
+def check_loads(setup: ServerSetup) -> None:
+    """Load the shelf as a worker would, in a short-lived process (the calling, supervising
+    process stays small); ValueError with the loader's message when it fails."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        problem = pool.submit(_try_load, setup.folder, setup.shelf).result()
+    if problem is not None:
+        raise ValueError(problem)
