@@ -5,16 +5,18 @@ are not shed; the counts show in /metrics. Capacity defaults, env vars and flags
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
 from _servekit import LOCAL
 
 from shelfwise.catalog import Catalog
 from shelfwise.cli.main import build_parser
-from shelfwise.encode.executor import BoundedEncoder, EncodeExecutor, Overloaded
+from shelfwise.encode.executor import BoundedEncoder, EncodeExecutor
 from shelfwise.retrieve import HybridSearcher
 from shelfwise.serve import create_app
 from shelfwise.serve.capacity import Capacity, default_workers
@@ -105,25 +107,45 @@ def test_no_shedding_when_max_inflight_is_zero(tiny_catalog: Catalog, tiny_searc
     asyncio.run(run())
 
 
-def test_a_busy_query_encoder_answers_503(tiny_catalog: Catalog, tiny_searcher: HybridSearcher) -> None:
+class _HeldEncoder:
+    """Holds the executor's only thread until ``gate`` is set."""
+
+    name, dim = "held", 4
+
+    def __init__(self) -> None:
+        self.gate, self.running = threading.Event(), threading.Event()
+
+    def encode(self, texts: Any, batch_size: int = 64, progress: bool = False) -> Any:
+        self.running.set()
+        self.gate.wait(10)
+        return np.zeros((len(texts), self.dim), dtype=np.float32)
+
+
+def test_a_busy_query_encoder_answers_503_counted_once(tiny_catalog: Catalog, tiny_searcher: HybridSearcher) -> None:
     app = _app(tiny_catalog, tiny_searcher, Capacity(encode_threads=1, encode_queue=0))
     dense = app.state.shelf.searcher.dense
     assert isinstance(dense.query_encoder, BoundedEncoder)
     ex: EncodeExecutor = app.state.encode_executor
-
-    def refuse(*_: Any, **__: Any) -> Any:
-        raise Overloaded("query encoder busy: test")
-
-    ex.encode = refuse  # type: ignore[method-assign]
+    held = _HeldEncoder()
+    busy = threading.Thread(target=ex.encode, args=(held, ["holds the only thread"]))
+    busy.start()
+    assert held.running.wait(5) and ex.pending == 1
 
     async def run() -> None:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=LOCAL) as c:
             r = await c.get("/search", params={"q": "a never seen query"})
             assert r.status_code == 503 and r.headers["retry-after"] == "1"
-            assert 'shelfwise_shed_requests_total{reason="encoder_busy"} 1' in (await c.get("/metrics")).text
+            lines = (await c.get("/metrics")).text.splitlines()
+            busy_lines = [ln for ln in lines if ln.startswith('shelfwise_shed_requests_total{reason="encoder_busy"}')]
+            assert busy_lines == ['shelfwise_shed_requests_total{reason="encoder_busy"} 1']  # one refusal, one count
 
-    asyncio.run(run())
-    dense.query_encoder = dense.query_encoder.inner  # the searcher fixture is shared
+    try:
+        asyncio.run(run())
+    finally:
+        held.gate.set()
+        busy.join(5)
+        dense.query_encoder = dense.query_encoder.inner  # the searcher fixture is shared
+    assert (ex.stats.rejected_full, ex.stats.rejected) == (1, 1)
 
 
 def test_capacity_defaults_env_and_flags() -> None:
@@ -142,3 +164,13 @@ def test_capacity_defaults_env_and_flags() -> None:
         capacity_from_args(build_parser().parse_args(["serve", "--index", "i", "--workers", "0"]), {})
     with pytest.raises(ValueError, match="not a number"):
         Capacity().with_env({"SHELFWISE_MAX_QUEUE": "lots"})
+
+
+def test_capacity_env_is_parsed_once_with_named_errors() -> None:
+    args = build_parser().parse_args(["serve", "--index", "idx"])
+    three = capacity_from_args(args, {"SHELFWISE_WORKERS": "3"})
+    assert three == Capacity.for_machine(workers=3)  # the env's worker count sets the per-worker defaults
+    with pytest.raises(ValueError, match="SHELFWISE_WORKERS='many' is not a number"):
+        capacity_from_args(args, {"SHELFWISE_WORKERS": "many"})
+    with pytest.raises(ValueError, match="--workers must be >= 1, got 0"):
+        capacity_from_args(args, {"SHELFWISE_WORKERS": "0"})

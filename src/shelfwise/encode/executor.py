@@ -37,11 +37,17 @@ class Overloaded(RuntimeError):
 
 @dataclass
 class ExecutorStats:
-    """Calls run, shed because the queue was full, and shed after waiting ``wait_s``."""
+    """Calls run, shed because the queue was full, and shed after waiting ``wait_s``. The one
+    count of encoder refusals: the server's ``/metrics`` reads :attr:`rejected` from here."""
 
     completed: int = 0
     rejected_full: int = 0
     rejected_wait: int = 0
+
+    @property
+    def rejected(self) -> int:
+        """Calls refused (raised :class:`Overloaded`) for either reason."""
+        return self.rejected_full + self.rejected_wait
 
 
 class EncodeExecutor:

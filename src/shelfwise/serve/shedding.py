@@ -5,7 +5,9 @@ Pure ASGI on the event loop (no locks: slots are counted between awaits). A fini
 its slot straight to the oldest waiter (first come, first served). A request that waits longer
 than ``queue_timeout_s`` leaves the queue with 503 too, so overload costs a client milliseconds to
 ``queue_timeout_s``, never tens of seconds. ``/health`` and ``/metrics`` are never shed.
-:meth:`ShedStats.render` adds the counts to ``/metrics``.
+:meth:`ShedStats.render` adds the counts to ``/metrics``; ``reason="encoder_busy"`` (requests the
+query-encoder executor refused) is read from the executor's own
+:class:`~shelfwise.encode.executor.ExecutorStats`, the one count of that event.
 """
 
 from __future__ import annotations
@@ -25,12 +27,12 @@ REASONS = ("queue_full", "queue_timeout", "encoder_busy")
 
 @dataclass
 class ShedStats:
-    """Counts of one process: requests admitted, shed per reason; current in-flight and queued."""
+    """Counts of one process: requests admitted, shed by this middleware per reason; current
+    in-flight and queued (encoder refusals are counted by the executor)."""
 
     admitted: int = 0
     queue_full: int = 0
     queue_timeout: int = 0
-    encoder_busy: int = 0
     inflight: int = 0
     queued: int = 0
 
@@ -38,7 +40,9 @@ class ShedStats:
         """Prometheus exposition lines (appended to ``/metrics``)."""
         name = "shelfwise_shed_requests_total"
         out = [f"# HELP {name} Requests answered 503 (overload) by reason.", f"# TYPE {name} counter"]
-        out += [f'{name}{{reason="{r}"}} {getattr(self, r)}' for r in REASONS]
+        shed = {"queue_full": self.queue_full, "queue_timeout": self.queue_timeout}
+        shed["encoder_busy"] = executor.stats.rejected if executor is not None else 0
+        out += [f'{name}{{reason="{r}"}} {shed[r]}' for r in REASONS]
         for metric, kind, val, text in (
             ("shelfwise_admitted_requests_total", "counter", self.admitted, "Requests given an in-flight slot."),
             ("shelfwise_inflight_requests", "gauge", self.inflight, "Requests running now."),
