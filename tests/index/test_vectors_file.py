@@ -1,3 +1,4 @@
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -5,7 +6,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from shelfwise.index.vectors_file import VectorsFileError, load_vectors
+from shelfwise.errors import DataError, RowError
+from shelfwise.index.vectors_file import load_vectors
 
 IDS = ["a", "b", "c", "d"]
 
@@ -14,7 +16,7 @@ def _vecs(n: int = 4, d: int = 3) -> np.ndarray:
     return np.random.default_rng(0).normal(size=(n, d)).astype(np.float32)
 
 
-def _parquet(path: Path, ids: list[object], vectors: list[object]) -> Path:
+def _parquet(path: Path, ids: Sequence[object], vectors: Sequence[object]) -> Path:
     pq.write_table(pa.table({"id": ids, "vector": vectors}), path)
     return path
 
@@ -38,21 +40,33 @@ def test_npy_in_catalog_order_is_normalised(tmp_path: Path) -> None:
 def test_npy_bad_shapes_name_the_file(tmp_path: Path, array: np.ndarray, message: str) -> None:
     f = tmp_path / "bad.npy"
     np.save(f, array)
-    with pytest.raises(VectorsFileError, match=message) as err:
+    with pytest.raises(DataError, match=message) as err:
         load_vectors(f, IDS, dim=3)
-    assert str(f) in str(err.value)
+    assert str(err.value).startswith(f"{f}: ")
+    assert [(e.file, e.row, e.field) for e in err.value.errors] == [(str(f), 0, "<file>")]  # the whole file
 
 
 def test_npy_bad_row_is_named(tmp_path: Path) -> None:
     v = _vecs()
     v[2] = 0.0
     np.save(tmp_path / "z.npy", v)
-    with pytest.raises(VectorsFileError, match="row 2 has an all-zero vector"):
+    with pytest.raises(DataError, match=r"z\.npy: row 3: field 'vector': an all-zero vector") as err:
         load_vectors(tmp_path / "z.npy", IDS)
+    assert err.value.errors == [
+        RowError(str(tmp_path / "z.npy"), 3, "vector", "an all-zero vector (cannot be normalised)")
+    ]
     v[2] = np.nan
     np.save(tmp_path / "n.npy", v)
-    with pytest.raises(VectorsFileError, match="row 2 has non-finite values"):
+    with pytest.raises(DataError, match=r"n\.npy: row 3: field 'vector': non-finite values"):
         load_vectors(tmp_path / "n.npy", IDS)
+
+
+def test_npy_float64_is_read_as_float32(tmp_path: Path) -> None:
+    v = _vecs().astype(np.float64) * 3
+    np.save(tmp_path / "d.npy", v)
+    out = load_vectors(tmp_path / "d.npy", IDS, dim=3)
+    assert out.dtype == np.float32 and out.flags.c_contiguous and out.flags.writeable
+    assert np.allclose(out, v / np.linalg.norm(v, axis=1, keepdims=True), atol=1e-6)
 
 
 def test_parquet_any_order_aligned_by_id(tmp_path: Path) -> None:
@@ -69,31 +83,49 @@ def test_parquet_any_order_aligned_by_id(tmp_path: Path) -> None:
         (
             ["a", "b", "c", "d"],
             [[1, 0, 0], [1, 0], [0, 1, 0], [0, 0, 1]],
-            r"row 1 \(id 'b'\) has 2 numbers, expected 3",
+            r"row 2: field 'vector': id 'b' has 2 numbers, expected 3 \(1-based Parquet row index\)",
         ),
-        (["a", "b", "c", "d"], [[1, 0, 0], None, [0, 1, 0], [0, 0, 1]], r"row 1 \(id 'b'\) has no vector"),
-        (["a", "b", "b", "d"], [[1, 0, 0]] * 4, r"row 2: id 'b' already given at row 1"),
-        (["a", "b", "x", "d"], [[1, 0, 0]] * 4, r"row 2: id 'x' is not in the catalog"),
-        (["a", "b", "c"], [[1, 0, 0]] * 3, r"3 vectors for 4 products; no vector for id 'd'"),
-        (["a", None, "c", "d"], [[1, 0, 0]] * 4, r"row 1 has no id"),
+        (["a", "b", "c", "d"], [[1, 0, 0], None, [0, 1, 0], [0, 0, 1]], r"row 2: field 'vector': id 'b' has no vector"),
+        (["a", "b", "b", "d"], [[1, 0, 0]] * 4, r"row 3: field 'id': id 'b' already given at row 2"),
+        (["a", "b", "x", "d"], [[1, 0, 0]] * 4, r"row 3: field 'id': id 'x' is not in the catalog"),
+        (["a", "b", "c"], [[1, 0, 0]] * 3, r"field 'id': 3 vectors for 4 products; no vector for id 'd'"),
+        (["a", None, "c", "d"], [[1, 0, 0]] * 4, r"row 2: field 'id': no id"),
+        (["a", "b", "c", "d"], [[1, 0, 0], [0, 1, 0], [0, 0, 0], [0, 0, 1]], r"row 3: field 'vector': an all-zero"),
+        (
+            ["d", "c", "b", "a"],
+            [[1, 0, 0], [0, 1, 0], [0, float("nan"), 0], [0, 0, 1]],
+            r"row 3: field 'vector': non-fin",
+        ),
     ],
 )
 def test_parquet_errors_name_file_and_row(
     tmp_path: Path, ids: list[object], vectors: list[object], message: str
 ) -> None:
     f = _parquet(tmp_path / "bad.parquet", ids, vectors)
-    with pytest.raises(VectorsFileError, match=message) as err:
+    with pytest.raises(DataError, match=message) as err:
         load_vectors(f, IDS, dim=3)
-    assert str(f) in str(err.value)
+    assert str(err.value).startswith(f"{f}: ") and len(err.value.errors) == 1 and err.value.errors[0].file == str(f)
+
+
+def test_parquet_float64_and_integer_values(tmp_path: Path) -> None:
+    v = _vecs().astype(np.float64)
+    out = load_vectors(_parquet(tmp_path / "d.parquet", IDS, [r.tolist() for r in v]), IDS)
+    assert out.dtype == np.float32 and np.allclose(out, v / np.linalg.norm(v, axis=1, keepdims=True), atol=1e-6)
+    ints = load_vectors(_parquet(tmp_path / "i.parquet", IDS, [[3, 4, 0]] * 4), IDS, dim=3)
+    assert np.allclose(ints, [[0.6, 0.8, 0.0]] * 4)
 
 
 def test_parquet_missing_column_and_unknown_format(tmp_path: Path) -> None:
     f = tmp_path / "cols.parquet"
     pq.write_table(pa.table({"id": IDS, "emb": [[1.0, 0.0, 0.0]] * 4}), f)
-    with pytest.raises(VectorsFileError, match="missing column"):
+    with pytest.raises(DataError, match=r"cols\.parquet: field 'vector': column not in file") as err:
         load_vectors(f, IDS)
+    assert err.value.errors[0].row == 0
+    strings = _parquet(tmp_path / "s.parquet", IDS, [["x", "y"]] * 4)
+    with pytest.raises(DataError, match="field 'vector': must hold lists of numbers"):
+        load_vectors(strings, IDS)
     (tmp_path / "v.csv").write_text("x")
-    with pytest.raises(VectorsFileError, match="unknown vectors format"):
+    with pytest.raises(DataError, match=r"v\.csv: unknown vectors format"):
         load_vectors(tmp_path / "v.csv", IDS)
-    with pytest.raises(VectorsFileError, match="no such file"):
+    with pytest.raises(FileNotFoundError, match=r"none\.npy: no such file"):
         load_vectors(tmp_path / "none.npy", IDS)

@@ -6,25 +6,34 @@ Two formats:
 - ``.parquet``: columns ``id`` (the catalog's product id) and ``vector`` (a list of floats), in
   any order; every catalog product needs exactly one row.
 
-Rows are L2-normalised (the index scores cosines). Every problem is reported with the file and the
-row it was found in: a wrong width, a missing or duplicate id, an id the catalog lacks, a
-non-finite or all-zero vector.
+Rows are L2-normalised (the index scores cosines). Every problem raises :class:`DataError` with a
+:class:`RowError` naming the file, the 1-based row (``row N``: the matrix row for ``.npy``, the
+Parquet row index for ``.parquet``; 0 for the whole file) and the field: a wrong width, a missing or
+duplicate id, an id the catalog lacks, a non-finite or all-zero vector.
+
+One float32 matrix is made: ``.npy`` is memory-mapped and normalised block by block into it, Parquet
+values are scattered into catalog order and normalised in place.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from shelfwise.errors import DataError, RowError
+
 ID_COLUMN = "id"
 VECTOR_COLUMN = "vector"
+_BLOCK = 65536
 
 
-class VectorsFileError(ValueError):
-    """A vectors file that cannot be used, with the file and row in its message."""
+def _fail(p: Path, message: str, row: int = 0, field: str = "<file>") -> DataError:
+    """``row``: 1-based (0: the whole file)."""
+    return DataError([RowError(str(p), row, field, message)])
 
 
 def load_vectors(path: str | Path, catalog_ids: Sequence[str], dim: int | None = None) -> npt.NDArray[np.float32]:
@@ -32,34 +41,36 @@ def load_vectors(path: str | Path, catalog_ids: Sequence[str], dim: int | None =
     L2-normalised. ``dim``: the query encoder's width, checked when given."""
     p = Path(path)
     if not p.exists():
-        raise VectorsFileError(f"{p}: no such file")
+        raise FileNotFoundError(f"{p}: no such file")
     suffix = p.suffix.lower()
     if suffix == ".npy":
-        out = _from_npy(p, len(catalog_ids), dim)
-    elif suffix == ".parquet":
-        out = _from_parquet(p, catalog_ids, dim)
-    else:
-        raise VectorsFileError(f"{p}: unknown vectors format {suffix!r} (use .npy or .parquet with id + vector)")
-    return _normalised(p, out)
+        raw = _from_npy(p, len(catalog_ids), dim)
+        return _normalise_into(p, raw, np.empty(raw.shape, dtype=np.float32))
+    if suffix == ".parquet":
+        out, file_row = _from_parquet(p, catalog_ids, dim)
+        return _normalise_into(p, out, out, file_row)
+    raise _fail(p, f"unknown vectors format {suffix!r} (use .npy or .parquet with id + vector)")
 
 
-def _from_npy(p: Path, n: int, dim: int | None) -> npt.NDArray[np.float32]:
+def _from_npy(p: Path, n: int, dim: int | None) -> npt.NDArray[Any]:
+    """The file's matrix, memory-mapped (any numeric dtype; converted a block at a time later)."""
     try:
         raw = np.load(p, mmap_mode="r", allow_pickle=False)
     except ValueError as exc:
-        raise VectorsFileError(f"{p}: not a numeric .npy matrix ({exc})") from exc
-    if raw.ndim != 2 or not np.issubdtype(raw.dtype, np.number):
-        raise VectorsFileError(f"{p}: expected a 2-d numeric matrix, got shape {raw.shape} dtype {raw.dtype}")
+        raise _fail(p, f"not a numeric .npy matrix ({exc})") from exc
+    if raw.ndim != 2 or not np.issubdtype(raw.dtype, np.number) or np.issubdtype(raw.dtype, np.complexfloating):
+        raise _fail(p, f"expected a 2-d numeric matrix, got shape {raw.shape} dtype {raw.dtype}")
     if raw.shape[0] != n:
-        raise VectorsFileError(
-            f"{p}: {raw.shape[0]} rows, the catalog has {n} products (one row per product, in catalog order)"
-        )
+        raise _fail(p, f"{raw.shape[0]} rows, the catalog has {n} products (one row per product, in catalog order)")
     if dim is not None and raw.shape[1] != dim:
-        raise VectorsFileError(f"{p}: vectors are {raw.shape[1]}-d, the query encoder gives {dim}-d")
-    return np.asarray(raw, dtype=np.float32)
+        raise _fail(p, f"vectors are {raw.shape[1]}-d, the query encoder gives {dim}-d")
+    return np.asarray(raw)
 
 
-def _from_parquet(p: Path, catalog_ids: Sequence[str], dim: int | None) -> npt.NDArray[np.float32]:
+def _from_parquet(
+    p: Path, catalog_ids: Sequence[str], dim: int | None
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
+    """The vectors in catalog order, and for each catalog row the 0-based file row it came from."""
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
@@ -67,53 +78,67 @@ def _from_parquet(p: Path, catalog_ids: Sequence[str], dim: int | None) -> npt.N
     names = pq.read_schema(p).names
     missing = [c for c in (ID_COLUMN, VECTOR_COLUMN) if c not in names]
     if missing:
-        raise VectorsFileError(f"{p}: missing column(s) {missing}; need {ID_COLUMN!r} and {VECTOR_COLUMN!r}")
+        raise _fail(p, f"column not in file; need {ID_COLUMN!r} and {VECTOR_COLUMN!r}", field=missing[0])
     table = pq.read_table(p, columns=[ID_COLUMN, VECTOR_COLUMN])
     col = table.column(VECTOR_COLUMN).combine_chunks()
-    if not (pa.types.is_list(col.type) or pa.types.is_large_list(col.type) or pa.types.is_fixed_size_list(col.type)):
-        raise VectorsFileError(f"{p}: column {VECTOR_COLUMN!r} must hold lists of numbers, not {col.type}")
+    is_list = pa.types.is_list(col.type) or pa.types.is_large_list(col.type) or pa.types.is_fixed_size_list(col.type)
+    value_type = col.type.value_type if is_list else None
+    if value_type is None or not (pa.types.is_integer(value_type) or pa.types.is_floating(value_type)):
+        raise _fail(p, f"must hold lists of numbers, not {col.type}", field=VECTOR_COLUMN)
     ids = [None if v is None else str(v) for v in table.column(ID_COLUMN).to_pylist()]
     lengths = pc.fill_null(pc.list_value_length(col), -1).to_numpy(zero_copy_only=False)
-    width = dim if dim is not None else (int(lengths[0]) if len(lengths) else 0)
+    given = lengths[lengths >= 0]
+    width = dim if dim is not None else (int(given[0]) if len(given) else 0)
     bad = np.flatnonzero(lengths != width)
     if bad.size:
         r = int(bad[0])
         got = "no vector" if lengths[r] < 0 else f"{int(lengths[r])} numbers"
-        raise VectorsFileError(f"{p}: row {r} (id {ids[r]!r}) has {got}, expected {width}")
-    values = np.asarray(col.flatten().to_numpy(zero_copy_only=False), dtype=np.float32)
-    matrix = values.reshape(len(ids), width)
+        raise _fail(p, f"id {ids[r]!r} has {got}, expected {width}", r + 1, VECTOR_COLUMN)
     row_of = {pid: i for i, pid in enumerate(catalog_ids)}
     target = np.empty(len(ids), dtype=np.int64)
     seen: dict[str, int] = {}
     for r, pid in enumerate(ids):
         if pid is None or pid == "":
-            raise VectorsFileError(f"{p}: row {r} has no id")
+            raise _fail(p, "no id", r + 1, ID_COLUMN)
         if pid in seen:
-            raise VectorsFileError(f"{p}: row {r}: id {pid!r} already given at row {seen[pid]}")
+            raise _fail(p, f"id {pid!r} already given at row {seen[pid] + 1}", r + 1, ID_COLUMN)
         seen[pid] = r
         row = row_of.get(pid)
         if row is None:
-            raise VectorsFileError(f"{p}: row {r}: id {pid!r} is not in the catalog")
+            raise _fail(p, f"id {pid!r} is not in the catalog", r + 1, ID_COLUMN)
         target[r] = row
     if len(ids) != len(catalog_ids):
         absent = next(pid for pid in catalog_ids if pid not in seen)
-        raise VectorsFileError(
-            f"{p}: {len(ids)} vectors for {len(catalog_ids)} products; no vector for id {absent!r} (and maybe others)"
+        raise _fail(
+            p,
+            f"{len(ids)} vectors for {len(catalog_ids)} products; no vector for id {absent!r} (and maybe others)",
+            field=ID_COLUMN,
         )
+    # the values as Arrow holds them (a view where it can), cast to float32 while scattered into catalog order
+    values = col.flatten().to_numpy(zero_copy_only=False)
     out = np.empty((len(catalog_ids), width), dtype=np.float32)
-    out[target] = matrix
-    return out
+    out[target] = values.reshape(len(ids), width)
+    file_row = np.empty(len(ids), dtype=np.int64)
+    file_row[target] = np.arange(len(ids))
+    return out, file_row
 
 
-def _normalised(p: Path, v: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-    out = np.empty_like(v)
-    for start in range(0, len(v), 65536):
-        block = v[start : start + 65536]
+def _normalise_into(
+    p: Path,
+    v: npt.NDArray[Any],
+    out: npt.NDArray[np.float32],
+    file_row: npt.NDArray[np.int64] | None = None,
+) -> npt.NDArray[np.float32]:
+    """``out`` = ``v`` as float32 with unit rows, a block at a time (``out`` may be ``v``: in place).
+    ``file_row``: the 0-based file row of each row of ``v``, for errors (default: the same row)."""
+    for start in range(0, len(v), _BLOCK):
+        block = np.asarray(v[start : start + _BLOCK], dtype=np.float32)
         norms = np.linalg.norm(block, axis=1)
         bad = np.flatnonzero(~np.isfinite(norms) | (norms <= 1e-12))
         if bad.size:
             r = start + int(bad[0])
             what = "non-finite values" if not np.isfinite(norms[bad[0]]) else "an all-zero vector"
-            raise VectorsFileError(f"{p}: row {r} has {what}")
+            row = r if file_row is None else int(file_row[r])
+            raise _fail(p, f"{what} (cannot be normalised)", row + 1, VECTOR_COLUMN)
         out[start : start + len(block)] = block / norms[:, None]
     return out
