@@ -14,7 +14,9 @@ flat index) or ``HNSW`` on a server built with it (``?index=HNSW``).
 
 What still reads the full matrix: convex / weighted fusion and personalisation score candidate
 rows by their vectors (:meth:`rows`, :meth:`scores`), so the first such call fetches every vector
-once (``vectors``) and keeps it; ``rrf`` fusion and plain dense search need only the server.
+once (``vectors``) and keeps it, as an embedded flat :class:`~shelfwise.index.vector.VectorIndex`
+whose exact code answers :meth:`rows`, :meth:`scores` and the filtered-search fallback; ``rrf``
+fusion and plain dense search need only the server.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import numpy.typing as npt
 
 from shelfwise.errors import MissingExtraError
 from shelfwise.index.backends import MARKER
+from shelfwise.index.vector import VectorIndex, VectorIndexConfig
 from shelfwise.results import Results
 
 log = logging.getLogger(__name__)
@@ -89,6 +92,11 @@ class MilvusConfig:
         return cls(**kw)
 
 
+def _flat(vectors: npt.NDArray[np.float32]) -> VectorIndex:
+    """An exact fp32 embedded index over ``vectors`` (no copy of a C-contiguous float32 matrix)."""
+    return VectorIndex(VectorIndexConfig(kind="flat", storage="fp32")).fit(vectors)
+
+
 def _client(config: MilvusConfig) -> Any:
     try:
         from pymilvus import MilvusClient
@@ -111,7 +119,7 @@ class MilvusVectorIndex:
         self.client = _client(config)
         self._n = 0
         self._dim = 0
-        self._cache: npt.NDArray[np.float32] | None = None
+        self._local: VectorIndex | None = None  # the vectors in this process, once fetched or fitted
 
     @classmethod
     def from_url(cls, url: str) -> MilvusVectorIndex:
@@ -132,7 +140,7 @@ class MilvusVectorIndex:
     @property
     def nbytes(self) -> int:
         """Bytes held in this process (the vectors live on the server until a caller needs them)."""
-        return 0 if self._cache is None else int(self._cache.nbytes)
+        return 0 if self._local is None else self._local.nbytes
 
     # --- build ---------------------------------------------------------------------------
     def fit(self, vectors: npt.NDArray[np.floating[Any]]) -> MilvusVectorIndex:
@@ -159,14 +167,18 @@ class MilvusVectorIndex:
             c.insert(name, [{"id": start + i, "vector": row} for i, row in enumerate(block)])
         c.flush(name)
         c.load_collection(name)
-        self._n, self._dim, self._cache = int(v.shape[0]), int(v.shape[1]), v
+        self._n, self._dim, self._local = int(v.shape[0]), int(v.shape[1]), _flat(v)
         return self
 
     # --- vectors -------------------------------------------------------------------------
     @property
     def vectors(self) -> npt.NDArray[np.float32]:
         """Every vector in row order, fetched from the server once and kept."""
-        if self._cache is None:
+        return self._fetched().vectors
+
+    def _fetched(self) -> VectorIndex:
+        """The embedded exact index over every vector (fetched from the server on first use)."""
+        if self._local is None:
             out = np.zeros((self._n, self._dim), dtype=np.float32)
             for start in range(0, self._n, _MAX_LIMIT):
                 stop = min(start + _MAX_LIMIT, self._n)
@@ -176,15 +188,15 @@ class MilvusVectorIndex:
                     raise RuntimeError(f"milvus: rows {start}..{stop - 1}: got {len(rows)} of {stop - start}")
                 for r in rows:
                     out[int(r["id"])] = np.asarray(r["vector"], dtype=np.float32)
-            self._cache = out
-        return self._cache
+            self._local = _flat(out)
+        return self._local
 
     def rows(self, ids: npt.NDArray[np.integer[Any]] | list[int]) -> npt.NDArray[np.float32]:
-        return self.vectors[np.asarray(ids, dtype=np.int64)]
+        return self._fetched().rows(ids)
 
     def scores(self, query: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
         """Cosine of every row to ``query`` (reads the whole matrix; see the module docstring)."""
-        return self.vectors @ np.asarray(query, dtype=np.float32).reshape(-1)
+        return self._fetched().scores(query)
 
     # --- search --------------------------------------------------------------------------
     def _search(self, q: npt.NDArray[np.float32], limit: int, expr: str = "") -> Results:
@@ -223,7 +235,7 @@ class MilvusVectorIndex:
             limit = min(limit * 4, _MAX_LIMIT)
         if keep.sum() >= k:
             return Results(res.ids[keep][:k], res.scores[keep][:k])
-        return Results.from_scores(self.scores(q), k, mask)
+        return self._fetched().search(q, k, mask)  # the embedded index's exact filtered search
 
     # --- persistence ---------------------------------------------------------------------
     def save(self, path: str | Path) -> None:
