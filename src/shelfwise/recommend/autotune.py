@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from shelfwise.recommend.base import Context, minmax
+from shelfwise.recommend.base import Context
 from shelfwise.recommend.evaluate import tune_weights
 from shelfwise.recommend.interactions import Interactions
 from shelfwise.results import FloatArray, IntArray
@@ -99,19 +99,6 @@ class TuningReport:
         return cls(**known)
 
 
-def subset(data: Interactions, mask: npt.NDArray[np.bool_]) -> Interactions:
-    return Interactions(
-        data.catalog,
-        data.user[mask],
-        data.item[mask],
-        data.weight[mask],
-        data.timestamp[mask],
-        data.session[mask],
-        data.users,
-        data.half_life_days,
-    )
-
-
 def validation_split(data: Interactions, fraction: float, max_sessions: int) -> tuple[Interactions, Interactions]:
     """(earlier rows, the most recent ``fraction`` of sessions by start time, at most ``max_sessions``).
 
@@ -124,12 +111,12 @@ def validation_split(data: Interactions, fraction: float, max_sessions: int) -> 
     np.minimum.at(start, inv, data.timestamp)
     n_val = min(int(len(sess) * fraction), max_sessions)
     if n_val < 1:
-        return data, subset(data, np.zeros(len(data), dtype=bool))
+        return data, data.take(np.zeros(len(data), dtype=bool))
     order = np.argsort(start, kind="stable")
     held = np.zeros(len(sess), dtype=bool)
     held[order[-n_val:]] = True
     cut = float(start[order[-n_val]])
-    return subset(data, (data.timestamp < cut) & ~held[inv]), subset(data, held[inv])
+    return data.take((data.timestamp < cut) & ~held[inv]), data.take(held[inv])
 
 
 def user_context(train: Interactions) -> Mapping[int, tuple[IntArray, FloatArray]]:
@@ -208,8 +195,10 @@ class _Pool:
 def _cache(hybrid: HybridRecommender, cases: Sequence[Case], names: Sequence[str], n_cand: int) -> _Pool:
     blocks, seen, counts, starts, truth = [], [], [], [0], []
     log_counts = np.log1p(hybrid.counts).astype(np.float32)
+    every = dict.fromkeys(names, 1.0)
     for c in cases:
-        dense = [minmax(hybrid.components[n].score(c.ctx)) for n in names]
+        scored = hybrid.component_scores(c.ctx, every)  # each component once, scaled as recommend() fuses it
+        dense = [scored[n] for n in names]
         tops = [np.argpartition(-d, n_cand - 1)[:n_cand] if len(d) > n_cand else np.arange(len(d)) for d in dense]
         cand = np.unique(np.concatenate([*tops, [c.truth]]))
         sc = np.stack([d[cand] for d in dense]).astype(np.float32)

@@ -222,15 +222,18 @@ def minmax(scores: FloatArray) -> FloatArray:
     s = np.asarray(scores, dtype=np.float32)
     fin = np.isfinite(s)
     out = np.zeros_like(s)
-    if not fin.any():
+    # most components score a few items: index those once instead of boolean-masking three times
+    idx: npt.NDArray[np.intp] | slice = slice(None) if fin.all() else np.flatnonzero(fin)
+    v = s[idx]
+    if not v.size:
         return out
-    lo, hi = float(s[fin].min()), float(s[fin].max())
+    lo, hi = float(v.min()), float(v.max())
     if lo >= 0.0 and hi > 0.0:
-        out[fin] = s[fin] / hi
+        out[idx] = v / hi
     elif hi > lo:
-        out[fin] = (s[fin] - lo) / (hi - lo)
+        out[idx] = (v - lo) / (hi - lo)
     else:
-        out[fin] = 1.0 if hi > 0 else 0.0
+        out[idx] = 1.0 if hi > 0 else 0.0
     return out
 
 

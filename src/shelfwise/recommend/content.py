@@ -4,7 +4,8 @@ An item-kNN graph over text embeddings (each item keeps its ``neighbours`` most 
 items), scored like item-based CF (Sarwar et al., 2001) but with text similarity instead of
 co-occurrence, so items with no behaviour at all (new arrivals) are reachable: the cold-start
 remedy of content-based filtering (Lops et al., 2011; Schein et al., 2002). A query vector
-adds a direct cosine term for shoppers with no history.
+adds a direct cosine term for shoppers with no history. Related items (``score_item``) are read
+off the same graph: an item request touches its ``neighbours`` items, not the catalog.
 """
 
 from __future__ import annotations
@@ -91,9 +92,28 @@ class ContentRecommender(BaseRecommender):
             hit[:] = True
         return np.where(hit, s, -np.inf).astype(np.float32) if hit.any() else no_evidence(self.n_items)
 
+    def neighbours(self, item: int) -> tuple[npt.NDArray[np.int64], FloatArray]:
+        """``item``'s text neighbours from the fit-time kNN graph: (rows, cosines), unordered.
+
+        These are the catalog's ``neighbours`` most cosine-similar items (at least
+        ``min_similarity``); the cosine is read back from the sharpened graph weight, so no
+        other item is scored."""
+        g = self.graph
+        a, b = int(g.indptr[item]), int(g.indptr[item + 1])
+        sims = np.power(g.data[a:b], np.float32(1.0 / self.config.power), dtype=np.float32)
+        return g.indices[a:b].astype(np.int64), sims
+
+    def cosines(self, item: int, rows: npt.NDArray[np.int64] | None = None) -> FloatArray:
+        """Exact cosines of ``item`` with ``rows`` (default: the whole catalog)."""
+        v = self.vectors if rows is None else self.vectors[rows]
+        return (v @ self.vectors[item]).astype(np.float32)
+
     def score_item(self, item: int) -> FloatArray:
-        s = (self.vectors @ self.vectors[item]).astype(np.float32)
-        s[item] = -np.inf
+        """Cosine to ``item`` of its graph neighbours, ``-inf`` elsewhere: the top of the exact
+        ranking (:meth:`cosines`) down to ``neighbours`` items, without scoring the catalog."""
+        rows, sims = self.neighbours(item)
+        s = no_evidence(self.n_items)
+        s[rows] = sims
         return s
 
     def explain(self, ctx: Context | None, item: int) -> str:

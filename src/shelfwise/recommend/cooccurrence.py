@@ -55,6 +55,7 @@ class CooccurrenceRecommender(BaseRecommender):
         self.pairs: sp.csr_matrix = sp.csr_matrix((0, 0), dtype=np.float32)
         self.baskets: FloatArray = np.zeros(0, dtype=np.float32)
         self._open: OrderedDict[str, set[int]] = OrderedDict()
+        self._norms: dict[float, FloatArray] = {}  # basket-count normalisers, dropped when counts change
 
     def _fit(self, data: Interactions) -> None:
         x = data.session_item()
@@ -65,6 +66,7 @@ class CooccurrenceRecommender(BaseRecommender):
         c.eliminate_zeros()
         self.pairs = c
         self.baskets = np.asarray(x.sum(axis=0), dtype=np.float32).ravel()
+        self._norms = {}
 
     def update(self, events: Sequence[Event]) -> None:
         """New pairs within each event's session are added to the counts."""
@@ -84,6 +86,7 @@ class CooccurrenceRecommender(BaseRecommender):
                 cols += [other, row]
             basket.add(row)
             self.baskets[row] += 1.0
+            self._norms = {}
             if len(self._open) > _OPEN_SESSIONS:
                 self._open.popitem(last=False)
         if rows:
@@ -94,31 +97,45 @@ class CooccurrenceRecommender(BaseRecommender):
     def _norm(self, counts: FloatArray, exponent: float) -> FloatArray:
         return np.power(np.maximum(counts, 1.0), exponent).astype(np.float32)
 
+    def norm(self, exponent: float) -> FloatArray:
+        """``max(n_i, 1) ** exponent`` over the catalog, computed once per basket-count state."""
+        out = self._norms.get(exponent)
+        if out is None or out.shape != self.baskets.shape:
+            out = self._norms[exponent] = self._norm(self.baskets, exponent)
+        return out
+
     def score(self, ctx: Context) -> FloatArray:
         if not len(ctx):
             return no_evidence(self.n_items)
         a = self.config.alpha
-        w = ctx.weights / self._norm(self.baskets[ctx.items], a)
+        w = ctx.weights / self.norm(a)[ctx.items]
         raw = np.asarray(self.pairs[ctx.items].T @ w, dtype=np.float32).ravel()
-        s = raw / self._norm(self.baskets, 1.0 - a)
+        s = raw / self.norm(1.0 - a)
         return np.where(raw > 0, s, -np.inf).astype(np.float32)
 
-    def score_batch(self, contexts: sp.csr_matrix) -> npt.NDArray[np.float32]:
-        """:meth:`score` for many shoppers at once: row ``u`` of ``contexts`` (shoppers x items)
-        holds shopper ``u``'s item weights; returns dense (shoppers x items) scores."""
+    def scaled_batch(self, contexts: sp.spmatrix) -> npt.NDArray[np.float32]:
+        """Asymmetric-cosine scores of many shoppers at once, 0 where there is no evidence: row
+        ``u`` of ``contexts`` (shoppers x items) holds shopper ``u``'s item weights; returns dense
+        (shoppers x items). Linear in ``contexts``: the rows of a sum are the sums of the rows."""
         a = self.config.alpha
-        w = sp.csr_matrix(contexts, dtype=np.float32) @ sp.diags(1.0 / self._norm(self.baskets, a))
+        w = sp.csr_matrix(contexts, dtype=np.float32) @ sp.diags(1.0 / self.norm(a))
         raw = np.asarray((w @ self.pairs).toarray(), dtype=np.float32)
-        s = raw / self._norm(self.baskets, 1.0 - a)[None, :]
-        return np.where(raw > 0, s, -np.inf).astype(np.float32)
+        return (raw / self.norm(1.0 - a)[None, :]).astype(np.float32)
+
+    def score_batch(self, contexts: sp.spmatrix) -> npt.NDArray[np.float32]:
+        """:meth:`score` for many shoppers at once (``-inf`` where there is no evidence); see
+        :meth:`scaled_batch`."""
+        s = self.scaled_batch(contexts)
+        return np.where(s > 0, s, -np.inf).astype(np.float32)
 
     def score_item(self, item: int) -> FloatArray:
         return self.score(Context.of([item]))
 
     def together(self, item: int) -> tuple[np.ndarray, np.ndarray]:
         """Raw co-occurrence counts of ``item``: (partner rows, counts)."""
-        r = self.pairs[item]
-        return r.indices.astype(np.int64), r.data.astype(np.float32)
+        p = self.pairs  # the CSR row read in place: no scipy slice per call (one per listed item)
+        a, b = int(p.indptr[item]), int(p.indptr[item + 1])
+        return p.indices[a:b].astype(np.int64), p.data[a:b].astype(np.float32)
 
     def partner(self, ctx: Context, item: int) -> int | None:
         """The context item that contributes most co-occurrence to ``item``, if any."""
@@ -152,6 +169,7 @@ class CooccurrenceRecommender(BaseRecommender):
         z = read_npz(f, ("baskets", *csr_keys("pairs")))
         self.pairs = csr_from(z, "pairs", f, (n, n)).astype(np.float32)
         self.baskets = check_shape(f, "baskets", z["baskets"].astype(np.float32), (n,))
+        self._norms = {}
         j = p / "cooccurrence.json"
         try:
             self._open = OrderedDict((str(k), {int(r) for r in rows}) for k, rows in read_json(j)["open_sessions"])

@@ -46,10 +46,21 @@ class CrossCategoryRecommender:
         self.config = config or CrossConfig()
 
     def _proxies(self, item: int) -> tuple[npt.NDArray[np.int64], FloatArray]:
-        sims = self.content.score_item(item)
-        has_baskets = np.asarray(self.cooccurrence.pairs.getnnz(axis=1) > 0).ravel()
-        sims = np.where(has_baskets & (sims >= self.config.min_proxy_similarity), sims, -np.inf).astype(np.float32)
-        res = Results.from_scores(sims, self.config.proxies)
+        """The ``proxies`` most text-similar items that have baskets (cosine >= ``min_proxy_similarity``).
+
+        Read from the seed's text neighbours when enough of them qualify (the catalog's most
+        similar items, so the same top); else every item's cosine is computed."""
+        cfg, indptr = self.config, self.cooccurrence.pairs.indptr
+        rows, sims = self.content.neighbours(item)
+        ok = (indptr[rows + 1] > indptr[rows]) & (sims >= cfg.min_proxy_similarity) & (rows != item)
+        if int(ok.sum()) >= cfg.proxies:
+            res = Results.from_scores(sims[ok], cfg.proxies)
+            return rows[ok][res.ids], res.scores
+        sims = self.content.cosines(item)
+        sims[item] = -np.inf
+        has_baskets = np.diff(indptr) > 0
+        sims = np.where(has_baskets & (sims >= cfg.min_proxy_similarity), sims, -np.inf).astype(np.float32)
+        res = Results.from_scores(sims, cfg.proxies)
         return res.ids, res.scores
 
     def scores(self, item: int) -> tuple[FloatArray, Context]:
@@ -62,9 +73,10 @@ class CrossCategoryRecommender:
             ids, sims = self._proxies(item)
             ctx = Context.of(ids, sims)
             s = minmax(self.cooccurrence.score(ctx)) if len(ids) else np.zeros(len(direct), dtype=np.float32)
-        cos = np.maximum(self.content.score_item(item), 0.0)
-        cos[item] = 1.0
-        s = (s * (1.0 - self.config.text_penalty * cos)).astype(np.float32)
+        cand = np.flatnonzero(s > 0)  # basket partners: the only items with a score to penalise
+        cos = np.maximum(self.content.cosines(item, cand), 0.0)
+        cos[cand == item] = 1.0
+        s[cand] = (s[cand] * (1.0 - self.config.text_penalty * cos)).astype(np.float32)
         catalog = self.cooccurrence.catalog
         other = ~catalog.category_mask(catalog.top_category(item, self.config.category_depth))
         return np.where(other & (s > 0), s, -np.inf).astype(np.float32), ctx

@@ -95,6 +95,19 @@ class Interactions:
     def __len__(self) -> int:
         return int(self.user.shape[0])
 
+    def take(self, index: npt.NDArray[np.bool_] | npt.NDArray[np.int64]) -> Interactions:
+        """The rows at ``index`` (a boolean keep-mask or row positions), same catalog, user ids and decay."""
+        return Interactions(
+            self.catalog,
+            self.user[index],
+            self.item[index],
+            self.weight[index],
+            self.timestamp[index],
+            self.session[index],
+            self.users,
+            self.half_life_days,
+        )
+
     @property
     def n_items(self) -> int:
         return len(self.catalog)

@@ -42,11 +42,13 @@ class PopularityRecommender(BaseRecommender):
         self.config = config or PopularityConfig()
         self.counts: FloatArray = np.zeros(0, dtype=np.float32)
         self.t_ref = 0.0
+        self._scores: FloatArray | None = None  # log1p(counts), dropped when counts change
 
     def _fit(self, data: Interactions) -> None:
         self.t_ref = float(data.timestamp.max()) if len(data) else 0.0
         w = data.weight * decay(self.t_ref - data.timestamp, self.config.half_life_days)
         self.counts = np.bincount(data.item, weights=w, minlength=data.n_items).astype(np.float64).astype(np.float32)
+        self._scores = None
 
     def update(self, events: Sequence[Event]) -> None:
         hl = self.config.half_life_days
@@ -60,10 +62,13 @@ class PopularityRecommender(BaseRecommender):
                 self.t_ref = e.timestamp
             boost = 1.0 if hl is None else float(np.power(2.0, (e.timestamp - self.t_ref) / (hl * DAY)))
             self.counts[row] += w * boost
+            self._scores = None
 
     def score(self, ctx: Context) -> FloatArray:
-        s = np.log1p(self.counts)
-        return np.where(self.counts > 0, s, -np.inf).astype(np.float32)
+        if self._scores is None or self._scores.shape != self.counts.shape:
+            s = np.log1p(self.counts)
+            self._scores = np.where(self.counts > 0, s, -np.inf).astype(np.float32)
+        return self._scores.copy()  # the same for every shopper: computed once per counts state
 
     def score_item(self, item: int) -> FloatArray:
         same = self.catalog.category_mask(self.catalog.top_category(item, self.config.category_depth))
@@ -85,6 +90,7 @@ class PopularityRecommender(BaseRecommender):
         z = read_npz(f, ("counts", "t_ref"))
         self.counts = check_shape(f, "counts", z["counts"].astype(np.float32), (self.n_items,))
         self.t_ref = float(z["t_ref"])
+        self._scores = None
 
 
 class RepeatRecommender(BaseRecommender):

@@ -4,8 +4,9 @@ When every item's interactions fall in one group (grouping by category does this
 no time decay, the co-occurrence model fitted on a coalition ``S`` is the full model restricted
 to ``S``'s items: its pair counts are the full counts between ``S`` items, each item's basket
 count is unchanged, and each user's history is their full history restricted to ``S``. So the
-raw scores are a sum of per-group parts, ``raw_S = sum_{g in S} (U_g / n^alpha) P``, computed
-once; a coalition then costs a sum of dense blocks and a top-k, not a refit. (The model is
+raw scores are a sum of per-group parts, ``raw_S = sum_{g in S} (U_g / n^alpha) P / n^(1-alpha)``
+(:meth:`CooccurrenceRecommender.scaled_batch` of each group's histories), computed once; a
+coalition then costs a sum of dense blocks and a top-k, not a refit. (The model is
 :class:`shelfwise.recommend.CooccurrenceRecommender`: Aiolli, 2013, asymmetric cosine.)
 """
 
@@ -35,8 +36,7 @@ class ItemPartitionScores:
     """Per-group raw co-occurrence scores of the evaluated users, summed per coalition."""
 
     def __init__(self, data: Interactions, item_group: IntArray, users: Sequence[str], n_groups: int) -> None:
-        cfg = CooccurrenceConfig()
-        full = CooccurrenceRecommender(cfg)
+        full = CooccurrenceRecommender(CooccurrenceConfig())
         full.fit(data)
         index = {u: i for i, u in enumerate(data.users)}
         rows = np.array([index.get(u, -1) for u in users], dtype=np.int64)
@@ -45,15 +45,10 @@ class ItemPartitionScores:
         ui.eliminate_zeros()
         self.history = ui
         self.item_group = item_group
-        inv_a = 1.0 / np.power(np.maximum(full.baskets, 1.0), cfg.alpha)
-        inv_b = (1.0 / np.power(np.maximum(full.baskets, 1.0), 1.0 - cfg.alpha)).astype(np.float32)
-        v = sp.csr_matrix(ui @ sp.diags(inv_a.astype(np.float32)))
-        self.parts: list[npt.NDArray[np.float32]] = []
+        self.parts: list[npt.NDArray[np.float32]] = []  # the model's own batch scoring, one group's history each
         self._last: tuple[set[int], npt.NDArray[np.float32] | None] = (set(), None)
         for g in range(n_groups):
-            keep = (item_group == g).astype(np.float32)
-            vg = sp.csr_matrix(v @ sp.diags(keep))
-            self.parts.append(np.asarray((vg @ full.pairs).toarray(), dtype=np.float32) * inv_b[None, :])
+            self.parts.append(full.scaled_batch(ui @ sp.diags((item_group == g).astype(np.float32))))
 
     def _sum(self, groups: set[int]) -> npt.NDArray[np.float32]:
         """Sum of the groups' parts, grown from the previous coalition when it is a subset

@@ -72,11 +72,7 @@ class InteractionUtility:
         return np.bincount(self.groups, minlength=self._n).astype(np.int64)
 
     def subset(self, players: IntArray) -> Interactions:
-        d = self.data
-        m = np.isin(self.groups, players)
-        return Interactions(
-            d.catalog, d.user[m], d.item[m], d.weight[m], d.timestamp[m], d.session[m], d.users, d.half_life_days
-        )
+        return self.data.take(np.isin(self.groups, players))
 
     def __call__(self, players: IntArray) -> float:
         """Utility of a coalition; repeated coalitions (common in TMC permutations and removal
