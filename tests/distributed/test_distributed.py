@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +20,15 @@ from shelfwise.distributed import (
     mine_pairs_distributed,
 )
 from shelfwise.distributed.cluster import split
-from shelfwise.distributed.evaluate import rank_queries
+from shelfwise.distributed.evaluate import load_index, rank_queries
 from shelfwise.distributed.pairs import reduce_log_distributed
 from shelfwise.encode.registry import load_encoder
 from shelfwise.eval.judgments import Judgments, evaluate_search
+from shelfwise.eval.tune import searcher_fn
 from shelfwise.events import Event, EventLog, EventType
 from shelfwise.finetune.pipeline import mine_pairs
 from shelfwise.retrieve import HybridSearcher
+from shelfwise.shelf import Shelf
 
 pytestmark = pytest.mark.backend  # servers / worker processes on loopback: `pytest -m backend` (CI runs it)
 
@@ -95,4 +98,41 @@ def test_search_evaluation_matches_in_process(client: Any, catalog: Catalog, tmp
     want = evaluate_search(lambda q, n: ranked[q][:n], judgments)
     got = evaluate_search_distributed(client, tmp_path / "index", judgments)
     assert got.per_query == want.per_query and got.summary() == want.summary()
+    assert want.ndcg_at_10 > 0.3
+
+
+ZH_COLOURS = dict(zip(COLOURS, ("黑色", "藏青色", "红色", "橄榄色", "白色", "灰色"), strict=True))
+ZH_THINGS = dict(zip(THINGS, ("羊毛大衣", "防雨夹克", "亚麻衬衫", "跑步鞋", "皮革腰带", "帆布包", "台灯"), strict=True))
+
+
+def test_search_evaluation_loads_multilingual_part(client: Any, catalog: Catalog, tmp_path: Path) -> None:
+    """A shelf indexed with a multilingual encoder: its Chinese queries go to the multilingual
+    vectors on the workers too, so the distributed metrics are the embedded shelf's."""
+    products = [replace(p, title=f"{p.title} {ZH_COLOURS[p.attributes['colour']]} "
+                                 f"{next(z for t, z in ZH_THINGS.items() if t in p.title)}")
+                for p in catalog.products]  # fmt: skip
+    cat = Catalog(products)
+    searcher = HybridSearcher.build(cat, load_encoder("static-minilm"), encoder_spec="static-minilm",
+                                    multilingual=load_encoder("hashing"), multilingual_spec="hashing")  # fmt: skip
+    Shelf(catalog=cat, searcher=searcher).save(tmp_path / "shelf")
+    queries, relevance = {}, {}
+    for n, (c, t) in enumerate((c, t) for c in COLOURS for t in THINGS):
+        queries[f"zh{n}"] = f"{ZH_COLOURS[c]}{ZH_THINGS[t]}"
+        queries[f"en{n}"] = f"{c} {t}"
+        rel = {p.id: 2.0 if c in p.title else 1.0 for p in cat.products if t in p.title}
+        relevance[f"zh{n}"] = relevance[f"en{n}"] = rel
+    judgments = Judgments(queries, relevance)
+
+    embedded = Shelf.load(tmp_path / "shelf").searcher
+    assert embedded.multilingual is not None
+    want = evaluate_search(searcher_fn(embedded), judgments)
+    got = evaluate_search_distributed(client, tmp_path / "shelf", judgments)
+    assert got.per_query == want.per_query and got.summary() == want.summary()
+    assert load_index(tmp_path / "shelf").multilingual is not None  # the workers' loader, in-process
+    # the multilingual part matters here: without it (the old worker loader) the Chinese queries rank otherwise
+    folder = tmp_path / "shelf" / "searcher"
+    plain = HybridSearcher.load(folder, cat, load_encoder("static-minilm"))
+    assert plain.multilingual is None
+    zh = judgments.subset([q for q in queries if q.startswith("zh")])
+    assert evaluate_search(searcher_fn(plain), zh).per_query != evaluate_search(searcher_fn(embedded), zh).per_query
     assert want.ndcg_at_10 > 0.3

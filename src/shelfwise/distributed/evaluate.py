@@ -1,8 +1,10 @@
 """Search evaluation over Dask workers: the same metrics as
 ``evaluate_search(searcher_fn(searcher), judgments)`` on the saved index, in-process.
 
-Each worker process loads the index folder once (catalog, lexical and vector indexes, the query
-encoder named in the index or given) and ranks a contiguous chunk of the distinct judged queries;
+Each worker process loads the index folder once, with the shelf loader (catalog, lexical and vector
+indexes, the query encoder named in the index or given, and the multilingual vectors and their
+encoder when the shelf was indexed with ``--multilingual``) and ranks a contiguous chunk of the
+distinct judged queries;
 the driver puts the rankings back in query order and runs the in-process metric code on them, so
 the numbers cannot drift from ``shelfwise eval search``. Queries are primed (encoded in batches of
 ``batch_size``) on chunks aligned to ``batch_size``, the batches ``eval`` itself forms.
@@ -15,28 +17,26 @@ from pathlib import Path
 from typing import Any
 
 from shelfwise.distributed.cluster import n_workers, split
-from shelfwise.distributed.embed import worker_encoder
 from shelfwise.eval.judgments import Judgments, SearchMetrics, evaluate_search
 from shelfwise.eval.tune import searcher_fn
 from shelfwise.retrieve.hybrid import HybridSearcher
 
-_SEARCHERS: dict[tuple[str, str], HybridSearcher] = {}  # per worker process
+_SEARCHERS: dict[tuple[str, str | None], HybridSearcher] = {}  # per worker process
 
 
 def load_index(index: str | Path, encoder: str | None = None) -> HybridSearcher:
     """The searcher saved in ``index`` (a saved shelf, or an older index folder with its
-    ``catalog.parquet``), cached per process."""
-    from shelfwise.catalog.schema import Catalog
-    from shelfwise.retrieve.hybrid import read_meta
-    from shelfwise.snapshot.io import catalog_file, searcher_folder
+    ``catalog.parquet``), loaded as :meth:`Shelf.load <shelfwise.shelf.Shelf.load>` loads it
+    (multilingual vectors included), cached per process. Its reranker is not attached: the metrics
+    are the retrieval's, as ``shelfwise eval search`` measures them."""
+    from shelfwise.snapshot.io import LoadOptions, load_shelf
 
     path = Path(index).resolve()
-    folder = searcher_folder(path)
-    spec = encoder or str(read_meta(folder).get("encoder_spec", "minilm"))
-    key = (str(path), spec)
+    key = (str(path), encoder)
     if key not in _SEARCHERS:
-        catalog = Catalog.load(catalog_file(path))
-        _SEARCHERS[key] = HybridSearcher.load(folder, catalog, worker_encoder(spec))
+        shelf = load_shelf(path, LoadOptions(encoder=encoder, recommender=False))
+        shelf.searcher.reranker = None
+        _SEARCHERS[key] = shelf.searcher
     return _SEARCHERS[key]
 
 
@@ -45,7 +45,9 @@ def rank_queries(
 ) -> list[list[str]]:
     """Item ids of the top ``n`` for each query (queries primed in batches first, as ``eval`` does)."""
     if mode != "bm25":
-        searcher.dense.prime(list(queries), batch_size=batch_size)
+        for dense in (searcher.dense, searcher.multilingual):  # each query primed where it is embedded
+            if dense is not None:
+                dense.prime([q for q in queries if searcher.dense_for(q) is dense], batch_size=batch_size)
     search = searcher_fn(searcher, mode)
     return [list(search(q, n)) for q in queries]
 
