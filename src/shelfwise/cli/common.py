@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 
 from shelfwise.catalog.loader import CatalogLoad, ProductFields, load_catalog
 from shelfwise.catalog.schema import Catalog
+from shelfwise.events.loader import load_event_log as load_event_log  # used by the commands
 
 if TYPE_CHECKING:
     from shelfwise.encode.base import Encoder
-    from shelfwise.events.schema import EventLog
     from shelfwise.index.language import LanguageProfile
 
 
@@ -36,19 +36,6 @@ def load_catalog_arg(args: argparse.Namespace) -> CatalogLoad:
         for e in cl.errors[:10]:
             print(f"  {e}")
     return cl
-
-
-def load_event_log(path: Path, event_fields: Path | None, catalog: Catalog) -> EventLog:
-    """Load behaviour events for ``catalog``, print the bad rows that were skipped, return the log."""
-    from shelfwise.events.loader import EventFields, load_events
-    from shelfwise.events.schema import EventLog
-
-    loaded = load_events(path, EventFields.from_json(event_fields) if event_fields else None, catalog=catalog)
-    if loaded.errors:
-        print(f"{path}: skipped {len(loaded.errors)} bad rows; first ones:")
-        for e in loaded.errors[:10]:
-            print(f"  {e}")
-    return EventLog.from_events(loaded.events, catalog)
 
 
 def encoder_for_catalog(args: argparse.Namespace, catalog: Catalog) -> tuple[Encoder, str, LanguageProfile]:

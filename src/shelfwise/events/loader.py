@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +19,7 @@ from typing import Any
 
 from shelfwise.catalog.schema import Catalog
 from shelfwise.errors import ConfigError, DataError, RowError
-from shelfwise.events.schema import Event, EventType
+from shelfwise.events.schema import Event, EventLog, EventType
 from shelfwise.tabular import mapping_from_json, read_rows
 
 # Event-type names of public logs -> Shelfwise types: Taobao user behaviour (pv/fav/cart/buy), RetailRocket
@@ -208,6 +208,20 @@ def load_events(
     if spec.session_gap_minutes is not None:
         events = infer_sessions(events, spec.session_gap_minutes)
     return EventLoad(events, errors)
+
+
+def load_event_log(
+    path: str | Path, fields: str | Path | None, catalog: Catalog, say: Callable[[str], None] = print
+) -> EventLog:
+    """The behaviour log in ``path`` for ``catalog`` (``fields``: a JSON file mapping its columns,
+    see :class:`EventFields`); the bad rows that were skipped are reported through ``say`` (the
+    first ten). Shared by the CLI commands and the server's ``--events``."""
+    loaded = load_events(path, EventFields.from_json(fields) if fields else None, catalog=catalog)
+    if loaded.errors:
+        say(f"{path}: skipped {len(loaded.errors)} bad rows; first ones:")
+        for e in loaded.errors[:10]:
+            say(f"  {e}")
+    return EventLog.from_events(loaded.events, catalog)
 
 
 def infer_sessions(events: Sequence[Event], gap_minutes: float = 30.0) -> list[Event]:

@@ -20,9 +20,7 @@ from shelfwise.serve.config import ServeConfig
 from shelfwise.shelf import Shelf, enable_live
 
 if TYPE_CHECKING:
-    from shelfwise.catalog.schema import Catalog
     from shelfwise.events.backend import EventBackend
-    from shelfwise.events.schema import EventLog
 
 Say = Callable[[str], None]
 DEFAULT_EXPLORE_SHARE = 0.2  # enable_live's default: exploration slots on /recommend/user
@@ -59,6 +57,7 @@ class ShelfSettings:
 def load_folder(path: Path, settings: ShelfSettings, say: Say = print) -> Shelf:
     """The saved shelf in ``path`` with ``settings``' encoders and recommendations (no live state:
     :class:`ShelfRecipe` attaches the server's event log)."""
+    from shelfwise.events.loader import load_event_log
     from shelfwise.recommend.hybrid import HybridRecommender
     from shelfwise.snapshot import LoadOptions, ShelfConfig
     from shelfwise.snapshot.build import fit_recommendations
@@ -73,23 +72,11 @@ def load_folder(path: Path, settings: ShelfSettings, say: Say = print) -> Shelf:
         shelf.recommender, shelf.user_profiles = rec, rec.profiles
         say(f"recommendations loaded from {s.recommender}")
     if s.events is not None:
-        fit_recommendations(shelf, _event_log(s.events, s.event_fields, shelf.catalog, say), ShelfConfig(), say)
+        fit_recommendations(shelf, load_event_log(s.events, s.event_fields, shelf.catalog, say), ShelfConfig(), say)
     if s.personal_weight is not None:
         shelf.searcher.config = replace(shelf.searcher.config, personal_weight=s.personal_weight)
     shelf.valuation_report = s.valuation
     return shelf
-
-
-def _event_log(path: Path, fields: Path | None, catalog: Catalog, say: Say) -> EventLog:
-    from shelfwise.events.loader import EventFields, load_events
-    from shelfwise.events.schema import EventLog
-
-    loaded = load_events(path, EventFields.from_json(fields) if fields else None, catalog=catalog)
-    if loaded.errors:
-        say(f"{path}: skipped {len(loaded.errors)} bad rows; first ones:")
-        for e in loaded.errors[:10]:
-            say(f"  {e}")
-    return EventLog.from_events(loaded.events, catalog)
 
 
 class ShelfRecipe:
