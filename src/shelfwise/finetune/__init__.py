@@ -5,7 +5,7 @@ from shelfwise.finetune.artifacts import ModelStore, ModelVersion
 from shelfwise.finetune.config import FinetuneConfig
 from shelfwise.finetune.continual import ReplayConfig, continual_update, replay_mix
 from shelfwise.finetune.gate import DEFAULT_MIN_GAIN, GateReport, holdout_gate
-from shelfwise.finetune.metrics import validation_metrics, validation_mrr
+from shelfwise.finetune.metrics import validation_metrics
 from shelfwise.finetune.pairs import PairSet, copurchase_pairs, pairs_from_events, pairs_from_judgments
 from shelfwise.finetune.pipeline import (
     TrainingData,
@@ -55,5 +55,4 @@ __all__ = [
     "resolve_base",
     "train_and_publish",
     "validation_metrics",
-    "validation_mrr",
 ]

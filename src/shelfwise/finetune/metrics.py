@@ -97,8 +97,3 @@ def validation_metrics(model: Any, val: PairSet, distractors: Sequence[str] = ()
     if len(val) == 0:
         return {m: float("nan") for m in METRICS}
     return anchor_scores(model, val, distractors, **kw).mean()
-
-
-def validation_mrr(model: Any, val: PairSet, distractors: Sequence[str] = (), **kw: Any) -> float:
-    """Mean reciprocal rank of each anchor's best-ranked positive among the candidates."""
-    return validation_metrics(model, val, distractors, **kw)["mrr"]
