@@ -136,3 +136,19 @@ def test_search_evaluation_loads_multilingual_part(client: Any, catalog: Catalog
     zh = judgments.subset([q for q in queries if q.startswith("zh")])
     assert evaluate_search(searcher_fn(plain), zh).per_query != evaluate_search(searcher_fn(embedded), zh).per_query
     assert want.ndcg_at_10 > 0.3
+
+
+def test_workers_load_the_index_without_its_reranker(
+    catalog: Catalog, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The workers measure retrieval: a saved reranker is not loaded (a cross-encoder would be)."""
+    from shelfwise.snapshot import ShelfConfig, io
+
+    queries = {f"q{n}": f"{c} {t}" for n, (c, t) in enumerate((c, t) for c in COLOURS[:2] for t in THINGS)}
+    relevance = {q: {p.id: 1.0 for p in catalog.products if text in p.title} for q, text in queries.items()}
+    config = ShelfConfig(encoder="hashing", progress=False, judgments=Judgments(queries, relevance))
+    shelf = Shelf.build(catalog, None, config)
+    assert shelf.searcher.reranker is not None and "reranker" in shelf.save(tmp_path / "shelf").parts
+    monkeypatch.setattr(io, "load_reranker", lambda *a: pytest.fail("reranker loaded"))
+    loaded = load_index(tmp_path / "shelf")
+    assert loaded.reranker is None and loaded.encoder_spec == "hashing"

@@ -198,3 +198,31 @@ def test_publish_searcher_keeps_the_other_parts(built: Shelf, tiny_log: EventLog
     assert "recommender" not in publish_searcher(tmp_path / "shelf", other_dim).parts  # its vectors changed shape
     refit = publish_searcher(tmp_path / "shelf", other_dim, events=tiny_log)
     assert "recommender" in refit.parts and "live" in refit.parts
+
+
+def test_reranker_option_skips_loading_the_saved_reranker(
+    tiny_catalog: Catalog, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from shelfwise.eval.judgments import Judgments
+    from shelfwise.rank.ltr import LTRReranker
+    from shelfwise.snapshot import io
+
+    queries = {"a": "black trousers", "b": "summer dress", "c": "leather belt"}
+    relevance = {"a": {"p1": 2.0, "p11": 1.0}, "b": {"p5": 2.0, "p12": 1.0}, "c": {"p3": 2.0}}
+    judged = Judgments(queries, relevance)
+    shelf = Shelf.build(tiny_catalog, None, ShelfConfig(encoder="hashing", progress=False, judgments=judged))
+    assert shelf.searcher.reranker is not None
+    assert "reranker" in shelf.save(tmp_path / "shelf").parts
+    old = tmp_path / "old"  # an index folder from before shelves, its reranker at the top
+    shelf.searcher.save(old)
+    shelf.catalog.save(old / "catalog.parquet")
+    assert isinstance(shelf.searcher.reranker, LTRReranker)
+    shelf.searcher.reranker.save(old / "reranker")
+    for folder in (tmp_path / "shelf", old):
+        assert Shelf.load(folder).searcher.reranker is not None  # loaded by default
+    shelf.searcher.reranker = None
+    want = shelf.searcher.search("black trousers", 5).ids.tolist()  # the retrieval alone
+    monkeypatch.setattr(io, "load_reranker", lambda *a: pytest.fail("reranker loaded"))
+    for folder in (tmp_path / "shelf", old):
+        plain = Shelf.load(folder, LoadOptions(reranker=False))
+        assert plain.searcher.reranker is None and plain.searcher.search("black trousers", 5).ids.tolist() == want

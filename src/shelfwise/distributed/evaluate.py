@@ -27,16 +27,14 @@ _SEARCHERS: dict[tuple[str, str | None], HybridSearcher] = {}  # per worker proc
 def load_index(index: str | Path, encoder: str | None = None) -> HybridSearcher:
     """The searcher saved in ``index`` (a saved shelf, or an older index folder with its
     ``catalog.parquet``), loaded as :meth:`Shelf.load <shelfwise.shelf.Shelf.load>` loads it
-    (multilingual vectors included), cached per process. Its reranker is not attached: the metrics
+    (multilingual vectors included), cached per process. Its reranker is not loaded: the metrics
     are the retrieval's, as ``shelfwise eval search`` measures them."""
     from shelfwise.snapshot.io import LoadOptions, load_shelf
 
     path = Path(index).resolve()
     key = (str(path), encoder)
     if key not in _SEARCHERS:
-        shelf = load_shelf(path, LoadOptions(encoder=encoder, recommender=False))
-        shelf.searcher.reranker = None
-        _SEARCHERS[key] = shelf.searcher
+        _SEARCHERS[key] = load_shelf(path, LoadOptions(encoder=encoder, recommender=False, reranker=False)).searcher
     return _SEARCHERS[key]
 
 

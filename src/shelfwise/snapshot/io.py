@@ -62,13 +62,16 @@ class LoadOptions:
     """``encoder``: query encoder spec (default: the one the searcher was built with);
     ``multilingual``: encoder of the Chinese-query vectors (default: the saved one, if any);
     ``cache``: embedding cache file; ``checksums``: verify every file's SHA-256 (sizes are always
-    checked); ``recommender``: load the saved recommender (False when the caller refits one)."""
+    checked); ``recommender``: load the saved recommender (False when the caller refits one);
+    ``reranker``: load and attach the saved reranker (False when the caller measures retrieval
+    only: a cross-encoder is not loaded just to be dropped). Parts not loaded are still verified."""
 
     encoder: str | None = None
     multilingual: str | None = None
     cache: Path | None = None
     checksums: bool = True
     recommender: bool = True
+    reranker: bool = True
 
 
 # --- save ------------------------------------------------------------------------------------
@@ -173,7 +176,7 @@ def _load_parts(m: Manifest, opts: LoadOptions, checks: dict[str, Future[None]])
 
     catalog = part("catalog", lambda f: Catalog.load(f / "catalog.parquet"))
     searcher = part("searcher", lambda f: _searcher(f, catalog, opts))
-    if m.has("reranker"):
+    if m.has("reranker") and opts.reranker:
         searcher.reranker = part("reranker", lambda f: load_reranker(f, searcher))
     shelf = Shelf(catalog=catalog, searcher=searcher)
     if m.has("recommender") and opts.recommender:
@@ -250,7 +253,7 @@ def _load_legacy(root: Path, opts: LoadOptions) -> Shelf:
     except LOAD_ERRORS as e:
         raise ShelfFormatError(root / "catalog.parquet", f"unreadable ({e}); {RERUN}") from e
     searcher = _searcher(root, catalog, opts)
-    if (root / "reranker").exists():
+    if opts.reranker and (root / "reranker").exists():
         searcher.reranker = load_reranker(root / "reranker", searcher)  # kind read from its manifest
     shelf = Shelf(catalog=catalog, searcher=searcher)
     shelf.source = root
