@@ -8,6 +8,7 @@ import json
 from dataclasses import asdict, replace
 from pathlib import Path
 
+from shelfwise.catalog.schema import Catalog
 from shelfwise.cli.common import add_catalog_args, encoder_for_catalog, load_catalog_arg
 from shelfwise.encode.registry import load_encoder
 from shelfwise.eval.judgments import SearchMetrics, evaluate_search, load_judgments
@@ -15,7 +16,7 @@ from shelfwise.eval.peers import PEERS, build_peers
 from shelfwise.eval.tune import searcher_fn
 from shelfwise.index.language import detect_language
 from shelfwise.retrieve.hybrid import FUSIONS, MODES, HybridSearcher, read_meta
-from shelfwise.snapshot.io import searcher_folder
+from shelfwise.snapshot.io import LoadOptions, catalog_file, load_shelf
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -48,6 +49,28 @@ def _peer_names(arg: str, chinese: bool) -> list[str]:
     return names
 
 
+def load_index(index: Path, catalog: Catalog, encoder: str | None, cache: Path | None) -> HybridSearcher:
+    """The searcher saved at ``index`` (a saved shelf, or an index folder from before shelves),
+    loaded as :meth:`Shelf.load <shelfwise.shelf.Shelf.load>` loads it: its query encoder
+    (``encoder``, else the one it was built with) and, when it has them, its multilingual vectors
+    and their encoder. The reranker is not loaded: ``eval search`` measures the retrieval.
+    ``catalog`` (``--catalog``) must be the index's own; an old index folder saved without its
+    ``catalog.parquet`` is read against it."""
+    if not catalog_file(index).exists():  # index folders from before the demo saved its catalog
+        meta = read_meta(index)
+        spec = encoder or str(meta.get("encoder_spec", "minilm"))
+        multi = meta.get("multilingual_spec") if "multilingual_encoder" in meta else None
+        return HybridSearcher.load(index, catalog, load_encoder(spec, cache),
+                                   multilingual=load_encoder(str(multi), cache) if multi else None)  # fmt: skip
+    shelf = load_shelf(index, LoadOptions(encoder=encoder, cache=cache, recommender=False, reranker=False))
+    if shelf.catalog.ids != catalog.ids:
+        raise ValueError(
+            f"{index}: its catalog ({len(shelf.catalog)} items) is not the --catalog file's ({len(catalog)} items); "
+            "evaluate with the catalog the index was built from"
+        )
+    return shelf.searcher
+
+
 def run_search(args: argparse.Namespace) -> int:
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     bad = [m for m in modes if m not in MODES]
@@ -58,9 +81,7 @@ def run_search(args: argparse.Namespace) -> int:
         print(f"  skipped: {err}")
     cl = load_catalog_arg(args)
     if args.index:
-        folder = searcher_folder(args.index)  # a saved shelf's searcher/, or an older index folder itself
-        spec = args.encoder if args.encoder != "auto" else read_meta(folder).get("encoder_spec", "minilm")
-        searcher = HybridSearcher.load(folder, cl.catalog, load_encoder(spec, args.cache))
+        searcher = load_index(args.index, cl.catalog, None if args.encoder == "auto" else args.encoder, args.cache)
     else:
         encoder, spec, profile = encoder_for_catalog(args, cl.catalog)
         searcher = HybridSearcher.build(cl.catalog, encoder, progress=True, language=profile, encoder_spec=spec)
@@ -69,7 +90,10 @@ def run_search(args: argparse.Namespace) -> int:
     judged = judgments.judged()
     if any(m != "bm25" for m in modes):
         print(f"encoding {len(judged)} queries in batches")
-        searcher.dense.prime([judgments.queries[q] for q in judged], progress=True)
+        texts = [judgments.queries[q] for q in judged]
+        for dense in (searcher.dense, searcher.multilingual):  # each query primed on the retriever that embeds it
+            if dense is not None:
+                dense.prime([t for t in texts if searcher.dense_for(t) is dense], progress=True)
     language = searcher.language or detect_language(cl.catalog.texts())
     results: dict[str, SearchMetrics] = {
         f"peer:{name}": evaluate_search(fn, judgments)
@@ -89,6 +113,7 @@ def run_search(args: argparse.Namespace) -> int:
         "queries": str(args.queries),
         "encoder": searcher.encoder.name,
         "encoder_spec": searcher.encoder_spec,
+        "multilingual_spec": searcher.multilingual_spec,  # the Chinese-query vectors' encoder, if any
         "language": language.to_json(),
         "config": asdict(searcher.config),
         "metrics": {name: r.summary() for name, r in results.items()},
