@@ -5,7 +5,8 @@ Zipf popularity, 200,000 sessions of 1-12 clicks walking a sparse item graph (ea
 "next" items), 40,000 returning users; item vectors are random unit vectors (dim 64) standing in
 for text embeddings. Timed: ``recommend(user)`` (the /recommend/user path), ``similar(item)``
 (/recommend/item) and ``recommend_session(items)`` (/recommend/session), 1,000 calls each after
-100 warm-up calls, one thread. Fit: each component of the hybrid, fit-time weight tuning, and
+100 warm-up calls, one thread; the 1-minute load average is kept beside each route (the machine
+may be shared). Fit: each component of the hybrid, fit-time weight tuning, and
 implicit ALS alone on the same user-item matrix (same factors and iterations, one thread).
 
 Run: nice -n 10 python bench/bench_sessions_latency.py [--items 50000]
@@ -14,6 +15,7 @@ Run: nice -n 10 python bench/bench_sessions_latency.py [--items 50000]
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import time
@@ -115,6 +117,8 @@ def main() -> None:
     ap.add_argument("--calls", type=int, default=1000)
     args = ap.parse_args()
     load0 = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+    git = ["git", "-C", str(Path(__file__).resolve().parent), "rev-parse", "--short", "HEAD"]
+    commit = subprocess.run(git, capture_output=True, text=True).stdout.strip()
     print("uptime:", load0)
     catalog, log = synthetic_store(args.items, args.sessions, args.users)
     data = Interactions.from_log(log, catalog)
@@ -137,7 +141,9 @@ def main() -> None:
     lat: dict[str, dict[str, float]] = {}
     for route, (fn, inputs) in routes.items():
         time_calls(fn, inputs[:100])
+        before = os.getloadavg()[0]
         lat[route] = percentiles(time_calls(fn, inputs[100:]))
+        lat[route]["load_1min_before"], lat[route]["load_1min_after"] = before, os.getloadavg()[0]
     print_table(
         f"latency at {args.items} items, k=20, in process, one thread",
         ["route", "p50 ms", "p90 ms", "p99 ms"],
@@ -158,6 +164,13 @@ def main() -> None:
             "latency": lat,
             "uptime_start": load0,
             "uptime_end": load1,
+            "argv": sys.argv[1:],
+            "cpus": os.cpu_count(),
+            "commit": commit,
+            "load_note": (
+                "shared machine: other jobs ran beside this one, so the load averages above (and per route) "
+                "count them; latencies are one thread under that load, not a quiet machine's"
+            ),
         },
     )
 
