@@ -43,7 +43,7 @@ def test_fine_tune_saves_loads_and_rebuilds_index(tiny_catalog: Catalog, tmp_pat
     b = tm.model.encode(["black trousers"], normalize_embeddings=True)
     np.testing.assert_allclose(a, b, atol=1e-5)
     searcher = rebuild_index(tiny_catalog, store, tmp_path / "index")
-    assert (tmp_path / "index" / "searcher.json").exists() and len(searcher.search("black trousers", 3)) == 3
+    assert (tmp_path / "index" / "shelf.json").exists() and len(searcher.search("black trousers", 3)) == 3
     assert store.save(tm, n_train=1).version == "v0002" and store.latest().version == "v0002"  # type: ignore[union-attr]
 
 

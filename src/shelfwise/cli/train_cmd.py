@@ -25,7 +25,21 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--queries", type=Path, default=None, help="judged queries file (query_id, query)")
     p.add_argument("--judgments", type=Path, default=None, help="judgments file (query_id, item_id, grade)")
     p.add_argument("--attribute-judgments", default=None, help="derive judged queries from this product attribute")
-    p.add_argument("--base", default="minilm", help="minilm, e5, or a sentence-transformers model folder")
+    p.add_argument(
+        "--base",
+        default="auto",
+        help="auto (default: the weights behind --index-out's encoder, e.g. e5 for e5-onnx; e5 without one), "
+        "minilm, e5, or a sentence-transformers model folder",
+    )
+    p.add_argument(
+        "--train-embeddings",
+        action="store_true",
+        help="full mode: also train the token-embedding table (frozen by default: most of a multilingual "
+        "model's weights, slow to update on CPU, and a few thousand pairs cannot move it well)",
+    )
+    p.add_argument(
+        "--no-onnx", action="store_true", help="do not export the trained model to int8 ONNX (search then runs torch)"
+    )
     p.add_argument("--mode", choices=("full", "lora"), default="full")
     p.add_argument("--epochs", type=float, default=1.0)
     p.add_argument("--max-steps", type=int, default=None)
@@ -60,6 +74,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def run(args: argparse.Namespace) -> int:
     from shelfwise.eval.judgments import attribute_judgments, load_judgments
     from shelfwise.finetune import FinetuneConfig, ModelStore, mine_pairs, rebuild_index, train_and_publish
+    from shelfwise.finetune.pipeline import base_prefixes
     from shelfwise.finetune.rebuild import check_index_out
 
     catalog = load_catalog_arg(args).catalog
@@ -73,8 +88,9 @@ def run(args: argparse.Namespace) -> int:
     log = None
     if args.events:
         log = load_event_log(args.events, args.event_fields, catalog)
-    data = mine_pairs(catalog, judgments, log)
     layout = check_index_out(catalog, args.index_out) if args.index_out else None  # fail before training
+    base = resolve_train_base(args.base, args.index_out if layout in ("shelf", "index") else None)
+    data = mine_pairs(catalog, judgments, log, prefixes=base_prefixes(base))
     cfg = FinetuneConfig(
         mode=args.mode,
         learning_rate=args.learning_rate,
@@ -85,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
         eval_every=args.eval_every,
         patience=args.patience,
         threads=args.threads,
+        freeze_embeddings=not args.train_embeddings,
     )
     print(data.describe(), flush=True)
     store = ModelStore(args.models)
@@ -93,7 +110,8 @@ def run(args: argparse.Namespace) -> int:
         catalog,
         data,
         store,
-        base=args.base,
+        base=base,
+        onnx=not args.no_onnx,
         config=cfg,
         min_gain=args.min_gain,
         force=args.force,
@@ -136,3 +154,19 @@ def run(args: argparse.Namespace) -> int:
             print(f"rebuilt the search index with {mv.version} into {out}")
             print(f"serve it with: shelfwise serve --index {out}")
     return 0
+
+
+def resolve_train_base(base: str, index: Path | None) -> str:
+    """``--base auto``: the trainable weights behind the encoder ``index`` (a shelf or index folder)
+    was built with, else the default encoder's (e5); any other value is returned as given."""
+    if base != "auto":
+        return base
+    from shelfwise.finetune.pipeline import base_for_encoder
+    from shelfwise.retrieve.hybrid import read_meta
+    from shelfwise.snapshot.io import searcher_folder
+
+    spec = read_meta(searcher_folder(index)).get("encoder_spec") if index is not None else None
+    chosen = base_for_encoder(spec)
+    where = f"{index} was built with {spec!r}" if spec else "the default search encoder is e5-onnx"
+    print(f"base model: {chosen} ({where})", flush=True)
+    return chosen

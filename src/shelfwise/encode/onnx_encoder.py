@@ -329,17 +329,27 @@ def minilm_onnx_q8(*, threads: int | None = None, root: str | Path | None = None
     return OnnxEncoder(path / "model.onnx", path / "tokenizer.json", name=name, threads=threads)
 
 
-def export_e5_onnx(out_dir: str | Path, *, e5_dir: str | Path | None = None, opset: int = 17) -> Path:
-    """Export the converted multilingual-e5-small (BERT + mean pooling) with ``torch.onnx.export``
-    and quantise it to dynamic int8; writes ``model.onnx``, ``tokenizer.json`` and provenance."""
+def export_onnx(
+    src: str | Path,
+    out_dir: str | Path,
+    *,
+    source: str,
+    prefixes: dict[str, str] | None = None,
+    opset: int = 17,
+) -> Path:
+    """Export a mean-pooled BERT-family model folder (Hugging Face weights + ``tokenizer.json`` at its
+    root, as a sentence-transformers folder has them) with ``torch.onnx.export``, mean pooling inside
+    the graph, and quantise it to dynamic int8; writes ``model.onnx``, ``tokenizer.json`` and provenance
+    (``source``, ``prefixes``). Atomic: a temp folder renamed over ``out_dir``."""
     try:
         import torch
         from transformers import AutoModel
     except ImportError as exc:
         raise MissingExtraError("torch", "lm") from exc
-    from shelfwise.encode.e5 import PREFIXES, e5_model_name, e5_model_path
 
-    src = Path(e5_dir) if e5_dir is not None else e5_model_path()
+    src = Path(src)
+    if not (src / "tokenizer.json").exists():
+        raise FileNotFoundError(f"{src}: no tokenizer.json (needed to run the model without transformers)")
     out = Path(out_dir)
     tmp = out.with_name(out.name + f".tmp{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -357,7 +367,8 @@ def export_e5_onnx(out_dir: str | Path, *, e5_dir: str | Path | None = None, ops
             return (h * w).sum(1) / w.sum(1).clamp(min=1e-9)
 
     wrapped = MeanPooled(bert).eval()  # eval on the wrapper: export restores its mode afterwards
-    ids = torch.tensor([[0, 1000, 2000, 2], [0, 1500, 2, 1]])
+    vocab = int(getattr(bert.config, "vocab_size", 1000))
+    ids = torch.tensor([[0, 5 % vocab, 7 % vocab, 2], [0, 9 % vocab, 2, 1]])
     mask = torch.tensor([[1, 1, 1, 1], [1, 1, 1, 0]])
     fp32 = tmp / "model_fp32.onnx"
     axes = {"input_ids": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "seq"}, "embedding": {0: "batch"}}
@@ -378,15 +389,28 @@ def export_e5_onnx(out_dir: str | Path, *, e5_dir: str | Path | None = None, ops
     quantize_onnx_int8(fp32, tmp / "model.onnx")
     fp32.unlink()
     shutil.copyfile(src / "tokenizer.json", tmp / "tokenizer.json")
-    _write_meta(
-        tmp,
-        {
-            "source": f"{e5_model_name(src)} exported by torch.onnx.export (opset {opset}), "
-            "quantize_dynamic QInt8 per-channel",
-            "prefixes": PREFIXES,
-        },
-    )
+    meta: dict[str, object] = {
+        "source": f"{source} exported by torch.onnx.export (opset {opset}), quantize_dynamic QInt8 per-channel"
+    }
+    if prefixes:
+        meta["prefixes"] = prefixes
+    _write_meta(tmp, meta)
     return _finish(tmp, out)
+
+
+def export_e5_onnx(out_dir: str | Path, *, e5_dir: str | Path | None = None, opset: int = 17) -> Path:
+    """The converted multilingual-e5-small (:mod:`shelfwise.encode.e5`) as int8 ONNX (:func:`export_onnx`)."""
+    from shelfwise.encode.e5 import PREFIXES, e5_model_name, e5_model_path
+
+    src = Path(e5_dir) if e5_dir is not None else e5_model_path()
+    return export_onnx(src, out_dir, source=e5_model_name(src), prefixes=PREFIXES, opset=opset)
+
+
+def onnx_prefixes(folder: str | Path) -> dict[str, str]:
+    """The role prefixes recorded in an exported folder's provenance (empty for symmetric models)."""
+    meta = Path(folder) / ONNX_META
+    raw = json.loads(meta.read_text()).get("prefixes") if meta.exists() else None
+    return {str(k): str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
 
 
 def e5_onnx_path(root: str | Path | None = None) -> Path:

@@ -123,6 +123,46 @@ def folder_encoder_name(folder: str | Path) -> str:
     return f"local:{root.resolve().name}:{weights_sha256(root)[:10]}"
 
 
+ONNX_SUBDIR = "onnx"  # int8 ONNX export of a model folder's weights (shelfwise.finetune.ModelStore writes it)
+
+
+def model_prefixes(folder: str | Path) -> dict[str, str]:
+    """Role prefixes (``{"query": ..., "passage": ...}``) an asymmetric model folder declares in its
+    shelfwise metadata (E5's ``"query: "`` / ``"passage: "``); empty for symmetric models."""
+    root = Path(folder)
+    for meta in (MODEL_META, CONVERSION_META):
+        if (root / meta).exists():
+            raw = json.loads((root / meta).read_text()).get("prefixes")
+            if isinstance(raw, dict) and raw:
+                return {str(k): str(v) for k, v in raw.items()}
+    return {}
+
+
+def folder_encoder(folder: str | Path) -> Encoder:
+    """The encoder of a local model folder, named by :func:`folder_encoder_name`: its int8 ONNX export
+    (``onnx/``, no torch at encode time) when present, else the sentence-transformers weights; with the
+    role prefixes it declares (:func:`model_prefixes`) applied to queries and passages."""
+    root = Path(folder)
+    name = folder_encoder_name(root)
+    prefixes = model_prefixes(root)
+    onnx = root / ONNX_SUBDIR
+    if (onnx / "model.onnx").exists():
+        from shelfwise.encode.onnx_encoder import OnnxEncoder
+
+        role = "passage" if prefixes else None
+        return OnnxEncoder(onnx / "model.onnx", onnx / "tokenizer.json", name=name, prefixes=prefixes, role=role)
+    from shelfwise.encode.sentence import SentenceTransformerEncoder
+
+    st = SentenceTransformerEncoder(root, name=name)
+    if not prefixes:
+        return st
+    from shelfwise.encode.e5 import PREFIXES, E5Encoder
+
+    if prefixes != PREFIXES:
+        raise ValueError(f"{root}: role prefixes {prefixes} are only supported as E5's {PREFIXES} without onnx/")
+    return E5Encoder(role="passage", _model=st)
+
+
 # name -> factory; other encoder families register here.
 ENCODERS: dict[str, Callable[[], Encoder]] = {
     "minilm": _minilm,
@@ -148,9 +188,7 @@ def load_encoder(spec: str = "minilm", cache: str | Path | None = None) -> Encod
     if spec in ENCODERS:
         enc = ENCODERS[spec]()
     elif Path(spec).is_dir():
-        from shelfwise.encode.sentence import SentenceTransformerEncoder
-
-        enc = SentenceTransformerEncoder(spec, name=folder_encoder_name(spec))
+        enc = folder_encoder(spec)
     else:
         raise ValueError(f"unknown encoder {spec!r}: use one of {sorted(ENCODERS)} or a model folder")
     return CachedEncoder(enc, cache) if cache is not None else enc

@@ -1,6 +1,8 @@
 """Versioned model artefacts: ``<root>/v0001/`` is a sentence-transformers folder (weights in
 ``model.safetensors``, config JSON, tokenizer) plus ``shelfwise_model.json`` describing how it was
-made (base, mode, config, data sizes, validation history, parent version). No pickle anywhere.
+made (base, mode, config, data sizes, validation history, parent version, role prefixes), and, when
+exported, ``onnx/`` (the same weights as int8 ONNX, which is what search then runs: no torch at
+encode time). No pickle anywhere.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from shelfwise.encode.base import Encoder
-from shelfwise.encode.registry import MODEL_META, hash_weights, versioned_name
+from shelfwise.encode.registry import MODEL_META, ONNX_SUBDIR, folder_encoder, hash_weights, versioned_name
 from shelfwise.finetune.trainer import TrainedModel
 
 _VERSION = re.compile(r"^v(\d{4,})$")
@@ -32,6 +34,12 @@ class ModelVersion:
     n_train: int = 0
     sources: tuple[str, ...] = ()
     metrics: dict[str, float] = field(default_factory=dict)
+    prefixes: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def onnx(self) -> bool:
+        """Whether the version carries its int8 ONNX export (``onnx/``), which search runs."""
+        return (self.path / ONNX_SUBDIR / "model.onnx").exists()
 
     @property
     def encoder_name(self) -> str:
@@ -78,6 +86,7 @@ class ModelStore:
             n_train=int(raw.get("n_train", 0)),
             sources=tuple(raw.get("sources", ())),
             metrics={k: float(v) for k, v in raw.get("metrics", {}).items()},
+            prefixes={str(k): str(v) for k, v in (raw.get("prefixes") or {}).items()},
         )
 
     def _next(self) -> str:
@@ -96,8 +105,12 @@ class ModelStore:
         sources: tuple[str, ...] = (),
         metrics: dict[str, float] | None = None,
         parent: str | None = None,
+        prefixes: dict[str, str] | None = None,
+        onnx: bool = False,
     ) -> ModelVersion:
-        """Write the next version atomically (temp folder, then rename)."""
+        """Write the next version atomically (temp folder, then rename). ``prefixes``: the base
+        model's role prefixes (E5), recorded so queries and products are encoded as in training.
+        ``onnx``: also export the weights as int8 ONNX (``onnx/``), the fast path search runs."""
         self.root.mkdir(parents=True, exist_ok=True)
         version = self._next()
         tmp = self.root / f".{version}.tmp"
@@ -106,6 +119,10 @@ class ModelStore:
         weights = tmp / "model.safetensors"
         if not weights.exists():
             raise RuntimeError(f"{tmp}: sentence-transformers did not write model.safetensors")
+        if onnx:
+            from shelfwise.encode.onnx_encoder import export_onnx
+
+            export_onnx(tmp, tmp / ONNX_SUBDIR, source=f"{trained.base}@{version}", prefixes=prefixes)
         meta = {
             "version": version,
             "base": trained.base,
@@ -116,6 +133,7 @@ class ModelStore:
             "n_train": n_train,
             "sources": list(sources),
             "metrics": metrics or {},
+            "prefixes": prefixes or {},
             "config": asdict(trained.config) | {"learning_rate": trained.config.lr},
             "train_log": asdict(trained.log),
         }
@@ -124,10 +142,9 @@ class ModelStore:
         return self._read(self.root / version)
 
     def encoder(self, version: str | None = None) -> Encoder:
-        """A :class:`~shelfwise.encode.SentenceTransformerEncoder` on a stored version (default latest)."""
-        from shelfwise.encode.sentence import SentenceTransformerEncoder
-
+        """The encoder of a stored version (default latest), as ``load_encoder(<its folder>)`` gives it:
+        its ONNX export when it has one, with its role prefixes."""
         mv = self.get(version) if version else self.latest()
         if mv is None:
             raise KeyError(f"{self.root}: no model versions yet")
-        return SentenceTransformerEncoder(mv.path, name=mv.encoder_name)
+        return folder_encoder(mv.path)

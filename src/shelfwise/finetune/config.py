@@ -39,6 +39,7 @@ class FinetuneConfig:
     lora_dropout: float = 0.05
     seed: int = 0
     threads: int | None = None
+    freeze_embeddings: bool = True
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:

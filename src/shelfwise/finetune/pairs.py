@@ -22,29 +22,56 @@ from shelfwise.events.schema import EventLog, EventType
 
 @dataclass(frozen=True)
 class PairSet:
-    """Parallel (anchor, positive) texts; ``source`` says where they came from."""
+    """Parallel (anchor, positive) texts; ``source`` says where they came from.
+
+    ``negatives``: empty, or one text per pair that is *known* not to match its anchor (a hard
+    negative, e.g. a product the store's raters judged irrelevant for that query); ``""`` where a pair
+    has none. Training adds them to the in-batch candidates (Karpukhin et al., 2020, "Dense Passage
+    Retrieval for Open-Domain Question Answering": one hard negative per question helps most)."""
 
     anchors: tuple[str, ...]
     positives: tuple[str, ...]
     source: str = ""
+    negatives: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if len(self.anchors) != len(self.positives):
             raise ValueError(f"PairSet: {len(self.anchors)} anchors but {len(self.positives)} positives")
+        if self.negatives and len(self.negatives) != len(self.anchors):
+            raise ValueError(f"PairSet: {len(self.anchors)} anchors but {len(self.negatives)} negatives")
 
     def __len__(self) -> int:
         return len(self.anchors)
 
+    def negative(self, i: int) -> str:
+        """Pair ``i``'s hard negative, ``""`` when it has none."""
+        return self.negatives[i] if self.negatives else ""
+
     def __add__(self, other: PairSet) -> PairSet:
         src = "+".join(s for s in (self.source, other.source) if s)
-        return PairSet(self.anchors + other.anchors, self.positives + other.positives, src)
+        negs = (self._negs() + other._negs()) if (self.negatives or other.negatives) else ()
+        return PairSet(self.anchors + other.anchors, self.positives + other.positives, src, negs)
+
+    def _negs(self) -> tuple[str, ...]:
+        return self.negatives or ("",) * len(self)
+
+    def prefixed(self, anchor: str = "", positive: str = "") -> PairSet:
+        """The same pairs with ``anchor`` / ``positive`` prepended (negatives get ``positive``): the
+        role prefixes of an asymmetric encoder such as E5 (``"query: "`` / ``"passage: "``)."""
+        if not anchor and not positive:
+            return self
+        return PairSet(
+            tuple(anchor + a for a in self.anchors),
+            tuple(positive + p for p in self.positives),
+            self.source,
+            tuple(positive + n if n else "" for n in self.negatives),
+        )
 
     def sample(self, n: int, seed: int = 0) -> PairSet:
         """``n`` pairs drawn without replacement (all of them when ``n >= len``), order shuffled."""
         idx = list(range(len(self)))
         random.Random(seed).shuffle(idx)
-        idx = idx[: max(n, 0)]
-        return PairSet(tuple(self.anchors[i] for i in idx), tuple(self.positives[i] for i in idx), self.source)
+        return self._take(idx[: max(n, 0)])
 
     def split(self, fraction: float, seed: int = 0) -> tuple[PairSet, PairSet]:
         """Random split by *anchor text*: all pairs of one anchor land on the same side."""
@@ -58,24 +85,40 @@ class PairSet:
         return self._take(a), self._take(b)
 
     def _take(self, idx: list[int]) -> PairSet:
-        return PairSet(tuple(self.anchors[i] for i in idx), tuple(self.positives[i] for i in idx), self.source)
+        negs = tuple(self.negatives[i] for i in idx) if self.negatives else ()
+        return PairSet(tuple(self.anchors[i] for i in idx), tuple(self.positives[i] for i in idx), self.source, negs)
 
 
 def pairs_from_judgments(
-    judgments: Judgments, catalog: Catalog, *, min_grade: float = 2.0, max_per_query: int | None = None, seed: int = 0
+    judgments: Judgments,
+    catalog: Catalog,
+    *,
+    min_grade: float = 2.0,
+    max_per_query: int | None = None,
+    hard_negatives: bool = True,
+    seed: int = 0,
 ) -> PairSet:
-    """(query text, product text) for every judged item with grade >= ``min_grade``."""
+    """(query text, product text) for every judged item with grade >= ``min_grade``.
+
+    With ``hard_negatives`` (default), each pair also carries one product judged irrelevant
+    (grade <= 0) for the same query, drawn at random, where the query has one: judged sets are
+    usually pooled from a live system's results, so these are the near misses a retriever confuses."""
     rng = random.Random(seed)
     anchors: list[str] = []
     positives: list[str] = []
+    negatives: list[str] = []
     for qid in sorted(judgments.queries):
-        items = sorted(i for i, g in judgments.relevance.get(qid, {}).items() if g >= min_grade and i in catalog)
+        rel = judgments.relevance.get(qid, {})
+        items = sorted(i for i, g in rel.items() if g >= min_grade and i in catalog)
+        wrong = sorted(i for i, g in rel.items() if g <= 0 and i in catalog) if hard_negatives else []
         if max_per_query is not None and len(items) > max_per_query:
             items = rng.sample(items, max_per_query)
         for item in items:
             anchors.append(judgments.queries[qid])
             positives.append(catalog.products[catalog.row(item)].text())
-    return PairSet(tuple(anchors), tuple(positives), "judgments")
+            negatives.append(catalog.products[catalog.row(rng.choice(wrong))].text() if wrong else "")
+    negs = tuple(negatives) if any(negatives) else ()
+    return PairSet(tuple(anchors), tuple(positives), "judgments", negs)
 
 
 def pairs_from_events(log: EventLog, catalog: Catalog, *, min_type: EventType = EventType.CLICK) -> PairSet:

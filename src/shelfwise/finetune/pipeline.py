@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from shelfwise.catalog.schema import Catalog
+from shelfwise.encode.registry import model_prefixes
 from shelfwise.eval.judgments import Judgments
 from shelfwise.events.schema import EventLog
 from shelfwise.finetune.artifacts import ModelStore, ModelVersion
@@ -17,8 +18,45 @@ from shelfwise.finetune.gate import DEFAULT_MIN_GAIN, GateReport, holdout_gate
 from shelfwise.finetune.metrics import eval_size
 from shelfwise.finetune.pairs import PairSet, copurchase_pairs, pairs_from_events, pairs_from_judgments
 from shelfwise.finetune.rebuild import build_index_atomically, build_shelf_folder, check_index_out, publish_into_shelf
-from shelfwise.finetune.trainer import TrainedModel, fine_tune, load_st
+from shelfwise.finetune.trainer import TrainedModel, fine_tune, load_st, mean_pooled
 from shelfwise.retrieve.hybrid import HybridSearcher
+
+# Search encoders (shelfwise.encode.ENCODERS) -> the trainable weights behind them.
+TRAINABLE_BASE = {
+    "e5": "e5",
+    "e5-onnx": "e5",
+    "minilm": "minilm",
+    "minilm-int8": "minilm",
+    "minilm-onnx": "minilm",
+    "minilm-onnx-q8": "minilm",
+}
+DEFAULT_BASE = "e5"  # the weights behind the default search encoder (e5-onnx)
+
+
+def base_for_encoder(spec: str | None) -> str:
+    """The base to fine-tune for an index built with encoder ``spec``: its own weights (``e5-onnx`` ->
+    ``e5``, a fine-tuned folder -> that folder), :data:`DEFAULT_BASE` when unknown or not trainable
+    (hashing, static token vectors)."""
+    if spec is None:
+        return DEFAULT_BASE
+    if spec in TRAINABLE_BASE:
+        return TRAINABLE_BASE[spec]
+    path = Path(spec)
+    if (path / "modules.json").exists():
+        return str(path)
+    return DEFAULT_BASE
+
+
+def base_prefixes(base: str) -> dict[str, str]:
+    """Role prefixes of ``base`` (E5's ``"query: "`` / ``"passage: "``; none for MiniLM), without
+    converting or loading the model."""
+    if base == "e5":
+        from shelfwise.encode.e5 import PREFIXES
+
+        return dict(PREFIXES)
+    if base == "minilm":
+        return {}
+    return model_prefixes(base)
 
 
 def resolve_base(base: str) -> Path:
@@ -61,21 +99,26 @@ def mine_pairs(
     val_fraction: float = 0.15,
     holdout_fraction: float = 0.15,
     max_copurchase: int | None = 10_000,
+    prefixes: dict[str, str] | None = None,
     seed: int = 0,
 ) -> TrainingData:
-    """Every available pair source, each split by anchor into train / validation / holdout."""
+    """Every available pair source, each split by anchor into train / validation / holdout.
+
+    ``prefixes``: the base model's role prefixes (:func:`~shelfwise.encode.registry.model_prefixes`),
+    put on the texts as search will encode them: queries get ``query``, products ``passage``."""
+    q_pre, p_pre = (prefixes or {}).get("query", ""), (prefixes or {}).get("passage", "")
     if val_fraction <= 0 or holdout_fraction < 0 or val_fraction + holdout_fraction >= 1:
         raise ValueError("val_fraction > 0, holdout_fraction >= 0, and together < 1")
     sets: list[PairSet] = []
     if judgments is not None:
-        sets.append(pairs_from_judgments(judgments, catalog))
+        sets.append(pairs_from_judgments(judgments, catalog).prefixed(q_pre, p_pre))
     if log is not None:
         q = pairs_from_events(log, catalog)
         if len(q):
-            sets.append(q)
+            sets.append(q.prefixed(q_pre, p_pre))
         c = copurchase_pairs(log, catalog, max_pairs=max_copurchase, seed=seed)
         if len(c):
-            sets.append(c)
+            sets.append(c.prefixed(p_pre, p_pre))
     if not sets or sum(len(s) for s in sets) < 4:
         raise ValueError("no training pairs: give judgments or events with queries / co-purchases")
     empty = PairSet((), ())
@@ -87,9 +130,9 @@ def mine_pairs(
     return TrainingData(train, val, hold)
 
 
-def _distractors(catalog: Catalog, n: int) -> list[str]:
+def _distractors(catalog: Catalog, n: int, prefix: str = "") -> list[str]:
     texts = catalog.texts()
-    return texts[:: max(len(texts) // max(n, 1), 1)][:n]
+    return [prefix + t for t in texts[:: max(len(texts) // max(n, 1), 1)][:n]]
 
 
 def _stderr(line: str) -> None:
@@ -123,11 +166,18 @@ def train_and_publish(
     force: bool = False,
     progress: bool = False,
     say: Callable[[str], None] | None = None,
+    onnx: bool = True,
 ) -> TrainOutcome:
     """Fine-tune ``base``, compare it with ``base`` on the holdout, and save a new version in
-    ``store`` only if it gains more than ``min_gain`` NDCG@10 there (or ``force``)."""
-    distractors = _distractors(catalog, n_distractors)
-    base_model = load_st(resolve_base(base))
+    ``store`` only if it gains more than ``min_gain`` NDCG@10 there (or ``force``).
+
+    ``data`` must carry the base's role prefixes (``mine_pairs(..., prefixes=model_prefixes(...))``).
+    ``onnx``: the saved version also gets its int8 ONNX export, which search then runs (mean-pooled
+    models only)."""
+    base_dir = resolve_base(base)
+    prefixes = base_prefixes(base)
+    distractors = _distractors(catalog, n_distractors, prefixes.get("passage", ""))
+    base_model = load_st(base_dir)
     trained = fine_tune(
         base_model, data.train, data.val, config, distractors=distractors, base_name=base, progress=progress, say=say
     )
@@ -140,7 +190,10 @@ def train_and_publish(
     lg = trained.log
     metrics = {f"val_{lg.metric}": lg.best_val, "best_step": float(lg.best_step)} | gate.to_json()
     sources = tuple(sorted(set(data.train.source.split("+"))))
-    mv = store.save(trained, n_train=len(data.train), sources=sources, metrics=metrics)
+    export = onnx and mean_pooled(trained.model)
+    if export and (say is not None or progress):
+        (say or _stderr)("exporting the model to int8 ONNX for search")
+    mv = store.save(trained, n_train=len(data.train), sources=sources, metrics=metrics, prefixes=prefixes, onnx=export)
     return TrainOutcome(trained, gate, mv, forced=not gate.passed)
 
 

@@ -81,6 +81,17 @@ def load_st(path: str | Path) -> Any:
     return SentenceTransformer(str(path), device="cpu", local_files_only=True)
 
 
+def mean_pooled(model: Any) -> bool:
+    """Whether a ``SentenceTransformer`` is transformer + mean pooling (+ normalisation) only: the
+    shape :func:`shelfwise.encode.onnx_encoder.export_onnx` reproduces."""
+    kinds = [type(m).__name__ for m in model]
+    if kinds[:2] != ["Transformer", "Pooling"] or any(k not in ("Normalize",) for k in kinds[2:]):
+        return False
+    pool = model[1]
+    mode = getattr(pool, "pooling_mode", None)  # sentence-transformers >= 5; older: pooling_mode_mean_tokens
+    return mode == "mean" if mode is not None else bool(getattr(pool, "pooling_mode_mean_tokens", False))
+
+
 def _attach_lora(model: Any, cfg: FinetuneConfig) -> Any:
     try:
         from peft import LoraConfig, get_peft_model
@@ -107,18 +118,36 @@ def _embed(model: Any, texts: Sequence[str]) -> Any:
     return torch.nn.functional.normalize(out, dim=-1)
 
 
-def info_nce(model: Any, anchors: Sequence[str], positives: Sequence[str], scale: float) -> Any:
-    """In-batch-negatives loss for one batch; duplicate positives are not used as negatives."""
+def info_nce(
+    model: Any, anchors: Sequence[str], positives: Sequence[str], scale: float, negatives: Sequence[str] = ()
+) -> Any:
+    """In-batch-negatives loss for one batch; duplicate positives are not used as negatives, nor are
+    other pairs' positives of the same anchor. Non-empty ``negatives`` (hard negatives, one per pair or
+    ``""``) join every anchor's candidates."""
     torch = _torch()
+    hard = [n for n in negatives if n]
+    docs = list(positives) + hard
     a = _embed(model, anchors)
-    p = _embed(model, positives)
+    p = _embed(model, docs)
     logits = scale * (a @ p.T)
-    same = np.array([[x == y for y in positives] for x in positives], dtype=bool)
-    np.fill_diagonal(same, False)
+    same = np.array([[d == pos or (j < len(anchors) and anchors[j] == anc) for j, d in enumerate(docs)]
+                     for anc, pos in zip(anchors, positives, strict=True)], dtype=bool)  # fmt: skip
+    np.fill_diagonal(same[:, : len(anchors)], False)
     if same.any():
         logits = logits.masked_fill(torch.from_numpy(same), float("-inf"))
     labels = torch.arange(len(anchors))
     return torch.nn.functional.cross_entropy(logits, labels)
+
+
+def _freeze_word_embeddings(model: Any) -> None:
+    """Keep the token-embedding table fixed: most of a multilingual model's weights (E5-small: 96M of
+    118M, a 250k-token vocabulary) that a store's few thousand pairs cannot move well, and the bulk of
+    each optimiser step's cost on CPU."""
+    first = model[0] if hasattr(model, "__getitem__") else model
+    inner = getattr(first, "auto_model", None)
+    emb = getattr(getattr(inner, "embeddings", None), "word_embeddings", None)
+    if emb is not None:
+        emb.weight.requires_grad_(False)
 
 
 def fine_tune(
@@ -148,6 +177,8 @@ def fine_tune(
     name = base_name or (Path(base).name if isinstance(base, str | Path) else "model")
     saved_len = model.max_seq_length
     model.max_seq_length = cfg.max_seq_length
+    if cfg.freeze_embeddings and cfg.mode == "full":
+        _freeze_word_embeddings(model)
     peft_model = _attach_lora(model, cfg) if cfg.mode == "lora" else None
     trainable = peft_model.parameters() if peft_model is not None else model.parameters()
     params = [p for p in trainable if p.requires_grad]
@@ -188,7 +219,13 @@ def fine_tune(
     model.train()
     while step < total and not log.stopped_early:
         for batch in _batches(len(train), cfg.batch_size, rng):
-            loss = info_nce(model, [train.anchors[i] for i in batch], [train.positives[i] for i in batch], cfg.scale)
+            loss = info_nce(
+                model,
+                [train.anchors[i] for i in batch],
+                [train.positives[i] for i in batch],
+                cfg.scale,
+                [train.negative(i) for i in batch],
+            )
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -218,6 +255,8 @@ def fine_tune(
     if peft_model is not None:
         peft_model.merge_and_unload()  # LoRA deltas folded into the Linear weights, adapters removed
     model.max_seq_length = saved_len
+    for p in model.parameters():
+        p.requires_grad_(True)
     model.eval()
     return TrainedModel(model, cfg, log, name)
 
