@@ -45,7 +45,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--max-steps", type=int, default=None)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--max-seq-length", type=int, default=64)
-    p.add_argument("--learning-rate", type=float, default=None, help="default 5e-5 (full) / 5e-4 (lora)")
+    p.add_argument("--learning-rate", type=float, default=None, help="default 2e-5 (full) / 5e-4 (lora)")
+    p.add_argument(
+        "--scale", type=float, default=None, help="inverse temperature of the in-batch softmax (default 50)"
+    )
     p.add_argument("--eval-every", type=int, default=None, help="steps between validations (default: ~10 per run)")
     p.add_argument("--patience", type=int, default=3, help="validations without gain before stopping early")
     p.add_argument(
@@ -102,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
         patience=args.patience,
         threads=args.threads,
         freeze_embeddings=not args.train_embeddings,
+        **({"scale": args.scale} if args.scale is not None else {}),
     )
     print(data.describe(), flush=True)
     store = ModelStore(args.models)
