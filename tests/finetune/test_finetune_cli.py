@@ -62,7 +62,6 @@ def _store(root: Path, *, learnable: bool) -> list[str]:
         "train", "--catalog", str(root / "products.csv"), "--queries", str(root / "queries.csv"),
         "--judgments", str(root / "judgments.csv"), "--learning-rate", "0.01", "--batch-size", "16",
         "--epochs", "30", "--max-steps", "60", "--eval-every", "3", "--patience", "2", "--threads", "1",
-        "--scale", "20",
         "--models", str(root / "models"), "--index-out", str(root / "index"), "--cache", str(root / "emb.sqlite"),
     ] + ([] if learnable else ["--train-embeddings"])  # fmt: skip
     # unlearnable: every weight trained, since with the tiny model's random token table frozen its one

@@ -11,7 +11,7 @@ from shelfwise.finetune import FinetuneConfig
 
 
 def test_learning_rate_defaults_by_mode() -> None:
-    assert FinetuneConfig().lr == 2e-5
+    assert FinetuneConfig().lr == 5e-5
     assert FinetuneConfig(mode="lora").lr == 5e-4
     assert replace(FinetuneConfig(), mode="lora").lr == 5e-4
     assert FinetuneConfig(mode="lora", learning_rate=1e-3).lr == 1e-3

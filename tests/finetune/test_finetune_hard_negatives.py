@@ -59,12 +59,39 @@ def test_mine_pairs_puts_query_and_passage_prefixes_where_search_does(tiny_catal
 
 
 def test_the_base_to_train_follows_the_index_encoder(tmp_path: Path) -> None:
-    assert base_for_encoder("e5-onnx") == "e5" and base_for_encoder("minilm-onnx-q8") == "minilm"
-    assert base_for_encoder(None) == "e5" and base_for_encoder("hashing") == "e5"
+    assert base_for_encoder("e5-onnx")[0] == "e5" and base_for_encoder("minilm-onnx-q8")[0] == "minilm"
+    assert base_for_encoder("static-minilm")[0] == "minilm"
+    base, why = base_for_encoder("hashing")
+    assert base == "e5" and "hashing is not trainable" in why
+    assert base_for_encoder(None, "all-MiniLM-L6-v2")[0] == "minilm"  # an older index: only its name
+    assert base_for_encoder(None, None)[0] == "e5"
     folder = tmp_path / "ft"
     folder.mkdir()
     (folder / "modules.json").write_text("[]")
-    assert base_for_encoder(str(folder)) == str(folder)
+    assert base_for_encoder(str(folder))[0] == str(folder)
+    base, why = base_for_encoder(str(tmp_path / "gone"))
+    assert base == "e5" and "is not here" in why
+
+
+def test_per_base_defaults_fill_only_what_is_unset() -> None:
+    cfg = FinetuneConfig()
+    assert cfg.lr == 5e-5 and cfg.softmax_scale == 20.0
+    e5 = cfg.for_base("e5")
+    assert e5.lr == 2e-5 and e5.softmax_scale == 50.0
+    assert FinetuneConfig(learning_rate=1e-4, scale=30.0).for_base("e5").lr == 1e-4
+    assert FinetuneConfig(scale=30.0).for_base("e5").softmax_scale == 30.0
+    assert FinetuneConfig(mode="lora").for_base("e5").lr == 5e-4
+    assert cfg.for_base("minilm") == cfg
+
+
+def test_training_refuses_pairs_without_the_bases_prefixes(tiny_catalog: Catalog, tmp_path: Path) -> None:
+    from shelfwise.finetune import ModelStore, train_and_publish
+
+    queries = {f"q{i}": f"query {i}" for i in range(8)}
+    rel = {f"q{i}": {tiny_catalog.ids[i]: 2.0} for i in range(8)}
+    plain = mine_pairs(tiny_catalog, Judgments(queries, rel))
+    with pytest.raises(ValueError, match="prefixes"):
+        train_and_publish(tiny_catalog, plain, ModelStore(tmp_path / "m"), base="e5")
 
 
 def test_info_nce_adds_hard_negatives_to_every_anchors_candidates() -> None:

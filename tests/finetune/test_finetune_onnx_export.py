@@ -61,3 +61,55 @@ def test_version_without_onnx_runs_its_weights_with_prefixes(tiny_st: Path, tmp_
     plain = ModelStore(tmp_path / "p").save(tm, n_train=3)  # type: ignore[arg-type]
     assert np.allclose(load_encoder(str(plain.path)).encode(["rojo zapato"]),
                        tm.model.encode(["rojo zapato"], normalize_embeddings=True), atol=1e-5)  # type: ignore[attr-defined]  # fmt: skip
+
+
+def test_a_failed_export_keeps_the_trained_version(
+    tiny_st: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shelfwise.encode.onnx_encoder as oe
+    from shelfwise.finetune import ModelStore
+
+    def broken(*a: object, **k: object) -> Path:
+        raise RuntimeError("unsupported op")
+
+    monkeypatch.setattr(oe, "export_onnx", broken)
+    mv = ModelStore(tmp_path / "m").save(_trained(tiny_st), n_train=3, onnx=True)  # type: ignore[arg-type]
+    assert not mv.onnx and "unsupported op" in mv.onnx_error
+    assert (mv.path / "model.safetensors").exists() and not (mv.path / "onnx").exists()
+    assert [p.name for p in (tmp_path / "m").iterdir()] == ["v0001"]  # no staging folder left
+
+
+def test_without_onnxruntime_a_version_runs_its_torch_weights(
+    tiny_st: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib.util
+
+    from shelfwise.encode import load_encoder
+    from shelfwise.encode.onnx_encoder import OnnxEncoder
+    from shelfwise.finetune import ModelStore
+
+    tm = _trained(tiny_st)
+    mv = ModelStore(tmp_path / "m").save(tm, n_train=3, onnx=True)  # type: ignore[arg-type]
+    assert mv.onnx
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda n, *a: None if n == "onnxruntime" else real(n, *a))
+    with pytest.warns(UserWarning, match="onnxruntime not installed"):
+        enc = load_encoder(str(mv.path))
+    assert not isinstance(enc, OnnxEncoder) and enc.name == mv.encoder_name
+    want = tm.model.encode(["rojo zapato"], normalize_embeddings=True)  # type: ignore[attr-defined]
+    assert np.allclose(enc.encode(["rojo zapato"]), want, atol=1e-5)
+
+
+def test_train_base_auto_reads_the_index_encoder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from shelfwise.catalog import load_catalog
+    from shelfwise.cli.train_cmd import resolve_train_base
+    from shelfwise.encode.hashing import HashingEncoder
+    from shelfwise.retrieve import HybridSearcher
+
+    (tmp_path / "p.csv").write_text("id,title\np1,red shoe\np2,blue hat\n")
+    catalog = load_catalog(tmp_path / "p.csv").catalog
+    HybridSearcher.build(catalog, HashingEncoder(dim=16), encoder_spec="hashing").save(tmp_path / "idx")
+    assert resolve_train_base("auto", tmp_path / "idx") == "e5"
+    assert "hashing is not trainable; training e5 instead" in capsys.readouterr().out
+    assert resolve_train_base("minilm", tmp_path / "idx") == "minilm"
+    assert resolve_train_base("auto", None) == "e5"

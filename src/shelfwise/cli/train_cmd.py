@@ -45,9 +45,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--max-steps", type=int, default=None)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--max-seq-length", type=int, default=64)
-    p.add_argument("--learning-rate", type=float, default=None, help="default 2e-5 (full) / 5e-4 (lora)")
+    p.add_argument("--learning-rate", type=float, default=None, help="default 5e-5 full (2e-5 for e5) / 5e-4 lora")
     p.add_argument(
-        "--scale", type=float, default=None, help="inverse temperature of the in-batch softmax (default 50)"
+        "--scale", type=float, default=None, help="inverse temperature of the in-batch softmax (default 20; 50 for e5)"
     )
     p.add_argument("--eval-every", type=int, default=None, help="steps between validations (default: ~10 per run)")
     p.add_argument("--patience", type=int, default=3, help="validations without gain before stopping early")
@@ -165,12 +165,14 @@ def resolve_train_base(base: str, index: Path | None) -> str:
     was built with, else the default encoder's (e5); any other value is returned as given."""
     if base != "auto":
         return base
-    from shelfwise.finetune.pipeline import base_for_encoder
+    from shelfwise.finetune.pipeline import DEFAULT_BASE, base_for_encoder
     from shelfwise.retrieve.hybrid import read_meta
     from shelfwise.snapshot.io import searcher_folder
 
-    spec = read_meta(searcher_folder(index)).get("encoder_spec") if index is not None else None
-    chosen = base_for_encoder(spec)
-    where = f"{index} was built with {spec!r}" if spec else "the default search encoder is e5-onnx"
-    print(f"base model: {chosen} ({where})", flush=True)
+    if index is None:
+        chosen, why = DEFAULT_BASE, "no --index-out: the default search encoder e5-onnx runs these weights"
+    else:
+        meta = read_meta(searcher_folder(index))
+        chosen, why = base_for_encoder(meta.get("encoder_spec"), meta.get("encoder"))
+    print(f"base model: {chosen} ({why})", flush=True)
     return chosen

@@ -123,6 +123,7 @@ def folder_encoder_name(folder: str | Path) -> str:
     return f"local:{root.resolve().name}:{weights_sha256(root)[:10]}"
 
 
+MAX_TOKENS = 256  # a folder's encoder reads at most this many tokens, whichever runtime runs it
 ONNX_SUBDIR = "onnx"  # int8 ONNX export of a model folder's weights (shelfwise.finetune.ModelStore writes it)
 
 
@@ -142,18 +143,31 @@ def folder_encoder(folder: str | Path) -> Encoder:
     """The encoder of a local model folder, named by :func:`folder_encoder_name`: its int8 ONNX export
     (``onnx/``, no torch at encode time) when present, else the sentence-transformers weights; with the
     role prefixes it declares (:func:`model_prefixes`) applied to queries and passages."""
+    import importlib.util
+
     root = Path(folder)
     name = folder_encoder_name(root)
     prefixes = model_prefixes(root)
     onnx = root / ONNX_SUBDIR
-    if (onnx / "model.onnx").exists():
+    runtime = all(importlib.util.find_spec(m) is not None for m in ("onnxruntime", "tokenizers"))
+    if (onnx / "model.onnx").exists() and runtime:
         from shelfwise.encode.onnx_encoder import OnnxEncoder
 
         role = "passage" if prefixes else None
-        return OnnxEncoder(onnx / "model.onnx", onnx / "tokenizer.json", name=name, prefixes=prefixes, role=role)
+        return OnnxEncoder(
+            onnx / "model.onnx", onnx / "tokenizer.json", name=name, prefixes=prefixes, role=role, max_length=MAX_TOKENS
+        )
+    if (onnx / "model.onnx").exists():
+        import warnings
+
+        warnings.warn(
+            f"{onnx}: onnxruntime not installed (pip install 'shelfwise[fast]'); running the torch weights",
+            stacklevel=2,
+        )
     from shelfwise.encode.sentence import SentenceTransformerEncoder
 
     st = SentenceTransformerEncoder(root, name=name)
+    st.model.max_seq_length = min(int(st.model.max_seq_length or MAX_TOKENS), MAX_TOKENS)
     if not prefixes:
         return st
     from shelfwise.encode.e5 import PREFIXES, E5Encoder

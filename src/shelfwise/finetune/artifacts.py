@@ -35,6 +35,7 @@ class ModelVersion:
     sources: tuple[str, ...] = ()
     metrics: dict[str, float] = field(default_factory=dict)
     prefixes: dict[str, str] = field(default_factory=dict)
+    onnx_error: str = ""
 
     @property
     def onnx(self) -> bool:
@@ -43,7 +44,8 @@ class ModelVersion:
 
     @property
     def encoder_name(self) -> str:
-        """Identifies the weights (embedding caches key on it); ``load_encoder(<folder>)`` gives the same."""
+        """Identifies the weights (embedding caches key on it); ``load_encoder(<folder>)`` gives this name,
+        with ``:passage`` / ``:query`` after it for a model with role prefixes (E5)."""
         return versioned_name(self.base, self.version, self.weights_sha256)
 
 
@@ -87,6 +89,7 @@ class ModelStore:
             sources=tuple(raw.get("sources", ())),
             metrics={k: float(v) for k, v in raw.get("metrics", {}).items()},
             prefixes={str(k): str(v) for k, v in (raw.get("prefixes") or {}).items()},
+            onnx_error=str(raw.get("onnx_error", "")),
         )
 
     def _next(self) -> str:
@@ -119,10 +122,15 @@ class ModelStore:
         weights = tmp / "model.safetensors"
         if not weights.exists():
             raise RuntimeError(f"{tmp}: sentence-transformers did not write model.safetensors")
-        if onnx:
+        onnx_error = ""
+        if onnx:  # a failed export never loses the trained weights: the version is saved without it
             from shelfwise.encode.onnx_encoder import export_onnx
 
-            export_onnx(tmp, tmp / ONNX_SUBDIR, source=f"{trained.base}@{version}", prefixes=prefixes)
+            try:
+                export_onnx(tmp, tmp / ONNX_SUBDIR, source=f"{trained.base}@{version}", prefixes=prefixes)
+            except Exception as exc:  # any exporter failure: a missing extra, an unsupported op
+                shutil.rmtree(tmp / ONNX_SUBDIR, ignore_errors=True)
+                onnx_error = f"{type(exc).__name__}: {exc}"
         meta = {
             "version": version,
             "base": trained.base,
@@ -134,6 +142,7 @@ class ModelStore:
             "sources": list(sources),
             "metrics": metrics or {},
             "prefixes": prefixes or {},
+            "onnx_error": onnx_error,
             "config": asdict(trained.config) | {"learning_rate": trained.config.lr},
             "train_log": asdict(trained.log),
         }

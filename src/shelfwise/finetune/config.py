@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 MODES = ("full", "lora")
 SELECT_METRICS = ("ndcg@10", "recall@10", "mrr")  # shelfwise.finetune.metrics.METRICS
 # Adapters start at zero and have few parameters, so LoRA wants a ~10x larger step than full tuning.
-# Full 2e-5 with scale 50: the setting checked on real shopper queries (Home Depot, e5 base, hard negatives,
-# bench/bench_search_learned.py); E5 itself was trained at temperature 0.01 (scale 100), MiniLM at 20.
-DEFAULT_LEARNING_RATE = {"full": 2e-5, "lora": 5e-4}
+DEFAULT_LEARNING_RATE = {"full": 5e-5, "lora": 5e-4}
+DEFAULT_SCALE = 20.0  # sentence-transformers' MultipleNegativesRankingLoss, as MiniLM was trained
+# Per base family (E5 and versions fine-tuned from it): full 2e-5 with scale 50 is the setting checked on
+# real shopper queries (Home Depot, hard negatives, bench/bench_search_learned.py); E5 itself was
+# trained at temperature 0.01 (scale 100).
+BASE_DEFAULTS: dict[str, dict[str, float]] = {"e5": {"full_lr": 2e-5, "scale": 50.0}}
 
 
 @dataclass(frozen=True)
@@ -20,8 +23,9 @@ class FinetuneConfig:
     Validation runs every ``eval_every`` steps (``None``: about ten times over the run, at most every
     50 steps) and scores ``metric`` (NDCG@10 by default); training stops after ``patience``
     evaluations without improvement and the best weights are restored. ``learning_rate``: ``None`` (default)
-    means the mode's default, :data:`DEFAULT_LEARNING_RATE` (2e-5 full, 5e-4 LoRA); read the
-    effective value from :attr:`lr`.
+    means the mode's default, :data:`DEFAULT_LEARNING_RATE` (5e-5 full, 5e-4 LoRA; :meth:`for_base`
+    gives E5 its own); read the effective value from :attr:`lr`. ``scale``: ``None`` means
+    :data:`DEFAULT_SCALE` (or the base family's, :meth:`for_base`); read it from :attr:`softmax_scale`.
     """
 
     mode: str = "full"
@@ -30,7 +34,7 @@ class FinetuneConfig:
     epochs: float = 1.0
     max_steps: int | None = None
     max_seq_length: int = 64
-    scale: float = 50.0
+    scale: float | None = None
     warmup_fraction: float = 0.1
     weight_decay: float = 0.01
     eval_every: int | None = None
@@ -50,7 +54,8 @@ class FinetuneConfig:
             raise ValueError("FinetuneConfig: learning_rate > 0, batch_size >= 2, epochs > 0")
         if self.max_steps is not None and self.max_steps < 1:
             raise ValueError("FinetuneConfig.max_steps must be >= 1 when given")
-        if self.max_seq_length < 8 or self.scale <= 0 or not 0.0 <= self.warmup_fraction < 1.0:
+        bad_scale = self.scale is not None and self.scale <= 0
+        if self.max_seq_length < 8 or bad_scale or not 0.0 <= self.warmup_fraction < 1.0:
             raise ValueError("FinetuneConfig: max_seq_length >= 8, scale > 0, 0 <= warmup_fraction < 1")
         if (self.eval_every is not None and self.eval_every < 1) or self.patience < 1:
             raise ValueError("FinetuneConfig: eval_every >= 1 (or None for automatic) and patience >= 1")
@@ -69,3 +74,15 @@ class FinetuneConfig:
     def lr(self) -> float:
         """The effective learning rate: ``learning_rate`` if given, else the mode's default."""
         return DEFAULT_LEARNING_RATE[self.mode] if self.learning_rate is None else self.learning_rate
+
+    @property
+    def softmax_scale(self) -> float:
+        """The effective ``scale``: as given, else :data:`DEFAULT_SCALE`."""
+        return DEFAULT_SCALE if self.scale is None else self.scale
+
+    def for_base(self, family: str) -> FinetuneConfig:
+        """This config with the unset learning rate (full mode) and scale taken from the base family's
+        defaults (:data:`BASE_DEFAULTS`; ``"e5"`` for E5 and versions trained from it)."""
+        d = BASE_DEFAULTS.get(family, {})
+        lr = self.learning_rate if self.learning_rate is not None or self.mode != "full" else d.get("full_lr")
+        return replace(self, learning_rate=lr, scale=self.scale if self.scale is not None else d.get("scale"))

@@ -3,13 +3,14 @@ model, rebuild the index."""
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from shelfwise.catalog.schema import Catalog
-from shelfwise.encode.registry import model_prefixes
+from shelfwise.encode.registry import CONVERSION_META, MODEL_META, model_prefixes
 from shelfwise.eval.judgments import Judgments
 from shelfwise.events.schema import EventLog
 from shelfwise.finetune.artifacts import ModelStore, ModelVersion
@@ -29,22 +30,54 @@ TRAINABLE_BASE = {
     "minilm-int8": "minilm",
     "minilm-onnx": "minilm",
     "minilm-onnx-q8": "minilm",
+    "static-minilm": "minilm",  # static students: their teacher (the index then runs the tuned transformer)
+    "static-e5": "e5",
 }
 DEFAULT_BASE = "e5"  # the weights behind the default search encoder (e5-onnx)
 
 
-def base_for_encoder(spec: str | None) -> str:
-    """The base to fine-tune for an index built with encoder ``spec``: its own weights (``e5-onnx`` ->
-    ``e5``, a fine-tuned folder -> that folder), :data:`DEFAULT_BASE` when unknown or not trainable
-    (hashing, static token vectors)."""
-    if spec is None:
-        return DEFAULT_BASE
+def base_for_encoder(spec: str | None, name: str | None = None) -> tuple[str, str]:
+    """The base to fine-tune for an index built with encoder ``spec`` (its recorded ``name`` where an
+    older index has no spec), and why: its own weights (``e5-onnx`` -> ``e5``, a fine-tuned folder ->
+    that folder), :data:`DEFAULT_BASE` when unknown, missing or not trainable (hashing)."""
     if spec in TRAINABLE_BASE:
-        return TRAINABLE_BASE[spec]
-    path = Path(spec)
-    if (path / "modules.json").exists():
-        return str(path)
-    return DEFAULT_BASE
+        return TRAINABLE_BASE[spec], f"the index's encoder is {spec}"
+    if spec:
+        path = Path(spec)
+        if (path / "modules.json").exists() or (path / "config.json").exists():
+            return str(path), "the index's encoder is this model folder"
+        if path.is_absolute() or "/" in spec:
+            return DEFAULT_BASE, f"the index's encoder folder {spec} is not here; training {DEFAULT_BASE} instead"
+        return DEFAULT_BASE, f"the index's encoder {spec} is not trainable; training {DEFAULT_BASE} instead"
+    low = (name or "").lower()
+    for key, base in (("minilm", "minilm"), ("e5", "e5")):
+        if key in low:
+            return base, f"the index's encoder is {name}"
+    return DEFAULT_BASE, f"the index records no trainable encoder; training {DEFAULT_BASE}"
+
+
+def base_family(base: str) -> str:
+    """``"e5"`` / ``"minilm"`` for those bases, for the converted E5 folder and for model versions
+    trained from them (read from their ``shelfwise_model.json``); ``""`` for other folders."""
+    if base in ("e5", "minilm"):
+        return base
+    root = Path(base)
+    if (root / MODEL_META).exists():
+        recorded = str(json.loads((root / MODEL_META).read_text()).get("base", ""))
+        return recorded if recorded in ("e5", "minilm") else ""
+    return "e5" if (root / CONVERSION_META).exists() else ""
+
+
+def _parent_version(base: str) -> str | None:
+    meta = Path(base) / MODEL_META
+    return str(json.loads(meta.read_text()).get("version")) if base not in ("e5", "minilm") and meta.exists() else None
+
+
+def onnx_available() -> bool:
+    """Whether the int8 ONNX export can be written here (the ``fast`` extra: onnxruntime, onnx, tokenizers)."""
+    import importlib.util
+
+    return all(importlib.util.find_spec(m) is not None for m in ("onnxruntime", "onnx", "tokenizers"))
 
 
 def base_prefixes(base: str) -> dict[str, str]:
@@ -83,6 +116,7 @@ class TrainingData:
     train: PairSet
     val: PairSet
     holdout: PairSet = field(default_factory=lambda: PairSet((), ()))
+    prefixes: dict[str, str] = field(default_factory=dict)  # role prefixes already on the texts
 
     def describe(self) -> str:
         def n(p: PairSet) -> str:
@@ -127,7 +161,7 @@ def mine_pairs(
         a, rest = s.split(1.0 - val_fraction - holdout_fraction, seed)
         b, c = rest.split(val_fraction / (val_fraction + holdout_fraction), seed) if holdout_fraction else (rest, empty)
         train, val, hold = train + a, val + b, hold + c
-    return TrainingData(train, val, hold)
+    return TrainingData(train, val, hold, dict(prefixes or {}))
 
 
 def _distractors(catalog: Catalog, n: int, prefix: str = "") -> list[str]:
@@ -159,7 +193,7 @@ def train_and_publish(
     data: TrainingData,
     store: ModelStore,
     *,
-    base: str = "minilm",
+    base: str = DEFAULT_BASE,
     config: FinetuneConfig | None = None,
     n_distractors: int = 1000,
     min_gain: float = DEFAULT_MIN_GAIN,
@@ -171,15 +205,31 @@ def train_and_publish(
     """Fine-tune ``base``, compare it with ``base`` on the holdout, and save a new version in
     ``store`` only if it gains more than ``min_gain`` NDCG@10 there (or ``force``).
 
-    ``data`` must carry the base's role prefixes (``mine_pairs(..., prefixes=model_prefixes(...))``).
+    ``data`` must carry the base's role prefixes (``mine_pairs(..., prefixes=base_prefixes(base))``).
+    Unset learning rate and softmax scale come from the base family's defaults
+    (:meth:`FinetuneConfig.for_base`). A base that is itself a stored version is recorded as the
+    version's parent, and the new version keeps its family name (``e5@v0002``).
     ``onnx``: the saved version also gets its int8 ONNX export, which search then runs (mean-pooled
-    models only)."""
-    base_dir = resolve_base(base)
+    models, with the ``fast`` extra installed; otherwise it is saved without and says so)."""
+    tell = say or (_stderr if progress else None)
     prefixes = base_prefixes(base)
+    if data.prefixes != prefixes:
+        raise ValueError(
+            f"training pairs carry role prefixes {data.prefixes} but base {base!r} expects {prefixes}: "
+            "mine them with mine_pairs(..., prefixes=base_prefixes(base))"
+        )
+    export = onnx and onnx_available()
+    if onnx and not export and tell is not None:
+        tell("onnxruntime / onnx not installed (pip install 'shelfwise[fast]'): the model is saved without its "
+             "int8 ONNX export and search will run it in torch")  # fmt: skip
+    base_dir = resolve_base(base)
+    family = base_family(base)
+    cfg = (config or FinetuneConfig()).for_base(family)
     distractors = _distractors(catalog, n_distractors, prefixes.get("passage", ""))
     base_model = load_st(base_dir)
+    name = family or base_dir.name
     trained = fine_tune(
-        base_model, data.train, data.val, config, distractors=distractors, base_name=base, progress=progress, say=say
+        base_model, data.train, data.val, cfg, distractors=distractors, base_name=name, progress=progress, say=say
     )
     if say is not None or progress:
         n, m = eval_size(data.holdout, distractors)
@@ -190,10 +240,23 @@ def train_and_publish(
     lg = trained.log
     metrics = {f"val_{lg.metric}": lg.best_val, "best_step": float(lg.best_step)} | gate.to_json()
     sources = tuple(sorted(set(data.train.source.split("+"))))
-    export = onnx and mean_pooled(trained.model)
-    if export and (say is not None or progress):
-        (say or _stderr)("exporting the model to int8 ONNX for search")
-    mv = store.save(trained, n_train=len(data.train), sources=sources, metrics=metrics, prefixes=prefixes, onnx=export)
+    if export and not mean_pooled(trained.model):
+        export = False
+        if tell is not None:
+            tell("not exporting to ONNX: the model is not transformer + mean pooling (search runs it in torch)")
+    if export and tell is not None:
+        tell("exporting the model to int8 ONNX for search")
+    mv = store.save(
+        trained,
+        n_train=len(data.train),
+        sources=sources,
+        metrics=metrics,
+        prefixes=prefixes,
+        onnx=export,
+        parent=_parent_version(base),
+    )
+    if export and not mv.onnx and tell is not None:
+        tell(f"ONNX export failed ({mv.onnx_error}): {mv.path} is saved without it; search runs it in torch")
     return TrainOutcome(trained, gate, mv, forced=not gate.passed)
 
 

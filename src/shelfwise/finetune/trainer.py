@@ -223,7 +223,7 @@ def fine_tune(
                 model,
                 [train.anchors[i] for i in batch],
                 [train.positives[i] for i in batch],
-                cfg.scale,
+                cfg.softmax_scale,
                 [train.negative(i) for i in batch],
             )
             opt.zero_grad()
