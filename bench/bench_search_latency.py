@@ -2,7 +2,9 @@
 
 Catalog: the 54,667 real Home Depot titles (../shared, evaluation-only); queries: the real Home
 Depot dev queries, each sent once (never seen: the query-embedding LRU is empty), one at a time,
-after warm-up. Reports the whole ``HybridSearcher.search`` call and its parts (query encoder alone,
+after warm-up. Reports the whole ``HybridSearcher.search`` call (the default, which embeds the
+query on a prefetch thread while the lexical side scores, and the serial path before it, in the
+same run) and its parts (query encoder alone,
 lexical index alone, dense retrieval with a cached embedding) next to plain bm25s (the peer) in the
 same run, with ``uptime`` load beside each.
 The same never-seen queries then go over real HTTP (``GET /search`` on a uvicorn server on
@@ -44,7 +46,12 @@ def measure(s: HybridSearcher, queries: list[str]) -> dict[str, dict[str, float]
         s.search(q, 10)
     s.dense._cache.clear()
     enc = s.dense.query_encoder
+    s.dense.prefetch = lambda q: None  # type: ignore[method-assign]  # the old path: embed after lexical
+    serial = timed(lambda q: s.search(q, 10), queries)
+    del s.dense.prefetch
+    s.dense._cache.clear()
     return {
+        "search (never-seen query), embed after lexical (no prefetch)": serial,
         "search (never-seen query)": timed(lambda q: s.search(q, 10), queries),
         "query encoder alone": timed(lambda q: enc.encode([q]), queries),
         "lexical alone": timed(lambda q: s.lexical.retrieve(q, 100), queries),

@@ -10,14 +10,16 @@ Systems, all in the same run:
 
 * ``bm25s``: plain bm25s (``shelfwise.eval.peers``), the baseline every ratio divides by;
 * ``hybrid zero-shot``: Shelfwise's default search (word + character BM25, convex fusion 0.4 with
-  MiniLM cosine);
+  the ``--encoder`` cosine; default e5-onnx, the product's default);
 * ``+ LTR``: the pairwise-logistic reranker over cheap features (``rank/ltr.py fit_reranker``,
   top 50); on this title-only catalog the category / attribute features are constant zero;
 * ``+ cross-encoder``: ``rank/cross.py``, MiniLM cross-encoder trained on the training folds'
   first-stage candidates, re-scoring the top ``rerank_depth`` (20), blended with the first-stage
   score by weights learned on 20% of the training queries kept out of cross-encoder training;
-* ``bi-encoder FT full / LoRA``: ``shelfwise.finetune.fine_tune`` on (query, title of a grade-2
-  product) pairs of the training folds (subsampled), the catalog re-embedded, used in the hybrid;
+* ``bi-encoder FT full / LoRA``: the weights behind ``--encoder`` fine-tuned as ``shelfwise train``
+  does (role prefixes, judged-irrelevant hard negatives, frozen token table, defaults) on (query,
+  title of a grade-2 product) pairs of the training folds, exported to int8 ONNX, the catalog
+  re-embedded, used in the hybrid;
 * ``FT full + cross-encoder``: the fine-tuned hybrid with the same fold's cross-encoder on top.
 
 Latency: rerank time per query (the head handed over, features / model, re-sort), p50 / p99 over
@@ -30,9 +32,9 @@ The cross-encoder sees up to ``--ce-pairs`` (query, candidate) pairs per fold (d
 all of them: ~7,500 from ~530 training queries x (their positives + 8 negatives), ~235 steps, 5-8
 minutes per fold here); with 2,400 sampled pairs (75 steps) it learns next to nothing (its own order
 NDCG@10 0.34 vs 0.56 with all pairs) and the learned blend gives it ~zero weight
-(``results/search_learned_ce2400.json``). The bi-encoder trains on ``--bi-pairs`` (640) sampled pairs,
-20 steps, because each fine-tuned model must re-embed the 10,000 products; the trainer keeps the base
-weights when validation MRR does not improve. A run from scratch takes 50-60 minutes on the busy
+(``results/search_learned_ce2400.json``). The bi-encoder trains on all grade-2 pairs
+of the training folds (~1,800 pairs, ~55 steps; ``--bi-pairs`` caps them); the trainer keeps the base
+weights when validation NDCG@10 does not improve. A run from scratch takes 50-60 minutes on the busy
 machine. ``--latency-recheck`` re-times the rerankers (1 and 2 threads) with fold 0's saved
 cross-encoder and sweeps its rerank depth, adding ``latency_recheck`` to the JSON.
 
@@ -102,7 +104,7 @@ def evaluate(fn: Any, judg: Judgments) -> dict[str, float]:
 
 def rerank_latency(searcher: HybridSearcher, reranker: Any, queries: list[str], depth: int) -> dict[str, float]:
     saved, searcher.reranker = searcher.reranker, None
-    heads = [searcher.search(q, depth) for q in queries]
+    heads = [searcher.search(q, depth, match_features=True) for q in queries]  # as the searcher hands them over
     searcher.reranker = saved
     samples = []
     for q, h in zip(queries, heads, strict=True):
@@ -132,33 +134,57 @@ class MemoCross(CrossReranker):
 def fine_tuned_searcher(
     base: HybridSearcher, train: Judgments, mode: str, args: argparse.Namespace, fold: int
 ) -> tuple[HybridSearcher, dict[str, Any]]:
-    """Fine-tune MiniLM on (query, grade-2 product title) pairs of ``train``; re-embed the catalog."""
+    """Fine-tune the weights behind the base searcher's encoder as ``shelfwise train`` does (E5 prefixes,
+    judged-irrelevant hard negatives, token table frozen, FinetuneConfig defaults, int8 ONNX export) on
+    (query, grade-2 product) pairs of ``train``; re-embed the catalog; same fusion as the base."""
     from shelfwise.finetune import FinetuneConfig, ModelStore, fine_tune, pairs_from_judgments, resolve_base
+    from shelfwise.finetune.pipeline import base_family, base_for_encoder, base_prefixes
+    from shelfwise.finetune.trainer import mean_pooled
 
     catalog = base.catalog
-    pairs = pairs_from_judgments(train, catalog, min_grade=2.0)
+    name = base_for_encoder(args.encoder)[0]
+    pre = base_prefixes(name)
+    pairs = pairs_from_judgments(train, catalog, min_grade=2.0).prefixed(pre.get("query", ""), pre.get("passage", ""))
     tr, val = pairs.split(0.9, seed=args.seed)
-    tr = tr.sample(args.bi_pairs, seed=args.seed) if len(tr) > args.bi_pairs else tr
-    cfg = FinetuneConfig(mode=mode, epochs=1.0, batch_size=32, max_seq_length=64, eval_every=1000, seed=args.seed)
+    if args.bi_pairs and len(tr) > args.bi_pairs:
+        tr = tr.sample(args.bi_pairs, seed=args.seed)
+    texts = catalog.texts()
+    distractors = [pre.get("passage", "") + t for t in texts[:: max(len(texts) // 500, 1)][:500]]
+    cfg = FinetuneConfig(mode=mode, epochs=args.bi_epochs, seed=args.seed).for_base(base_family(name))
     t0 = time.perf_counter()
-    trained = fine_tune(resolve_base("minilm"), tr, val.sample(200, seed=0), cfg, base_name="minilm")
+    trained = fine_tune(resolve_base(name), tr, val, cfg, distractors=distractors, base_name=name)
     train_s = time.perf_counter() - t0
     store = ModelStore(args.work / f"fold{fold}_{mode}")
     shutil.rmtree(store.root, ignore_errors=True)
-    mv = store.save(trained, n_train=len(tr), sources=("judgments",))
-    encoder = load_encoder(str(mv.path), CACHE)
     t0 = time.perf_counter()
-    vectors = VectorIndex().fit(encoder.encode(catalog.texts(), batch_size=64))
+    mv = store.save(trained, n_train=len(tr), sources=("judgments",), prefixes=pre, onnx=mean_pooled(trained.model))
+    export_s = time.perf_counter() - t0
+    encoder = store.encoder(mv.version)
+    t0 = time.perf_counter()
+    vectors = VectorIndex().fit(encoder.encode(texts, batch_size=64))
     embed_s = time.perf_counter() - t0
     searcher = HybridSearcher(catalog, encoder, base.config, base.lexical, vectors, language=base.language)
+    lg = trained.log
     info = {
+        "base": name,
         "pairs": len(tr),
+        "pairs_with_hard_negative": sum(1 for n in tr.negatives if n) if tr.negatives else 0,
         "val_pairs": len(val),
-        "steps": trained.log.steps,
-        "best_step": trained.log.best_step,
-        "val_mrr": [h["val_mrr"] for h in trained.log.history],
-        "trainable_params": trained.log.trainable_params,
+        "steps": lg.steps,
+        "best_step": lg.best_step,
+        "val_ndcg@10": [round(h["val_ndcg@10"], 4) for h in lg.history],
+        "trainable_params": lg.trainable_params,
+        "config": {
+            "lr": cfg.lr,
+            "scale": cfg.softmax_scale,
+            "batch_size": cfg.batch_size,
+            "epochs": cfg.epochs,
+            "freeze_embeddings": cfg.freeze_embeddings,
+            "max_seq_length": cfg.max_seq_length,
+        },
+        "onnx": mv.onnx,
         "train_s": train_s,
+        "save_and_export_s": export_s,
         "embed_catalog_s": embed_s,
     }
     return searcher, info
@@ -264,19 +290,21 @@ def run_fold(
         name = f"hybrid, bi-encoder FT {'full' if mode == 'full' else 'LoRA'}"
         part: dict[str, Any] = {"metrics": {name: evaluate(searcher_fn(ft), held)}, f"bi_encoder_{mode}": info}
         print(f"fold {fold}: bi-encoder {mode}: {info['train_s']:.0f} s train, {info['embed_catalog_s']:.0f} s embed")
-        if mode == "full" and not args.no_stack:
+        if mode == "full" and not (args.no_stack or args.no_cross):
             ft.reranker = CrossReranker.load(ce_dir, ft)
             part["metrics"]["hybrid, FT full + cross-encoder"] = evaluate(searcher_fn(ft), held)
         return part
 
     ce_key = {"cross": asdict(cross_config(args)), "latency_queries": args.latency_queries, "v": 2}
-    bi_key = {"pairs": args.bi_pairs, "seed": args.seed, "v": 1}
-    parts = {
-        "first": cached_part(args, fold, "first", {"latency_queries": args.latency_queries, "v": 1}, first),
-        "cross": cached_part(args, fold, "cross", ce_key, cross),
-    }
+    enc_key = {"encoder": args.encoder}
+    ce_key |= enc_key
+    bi_key = {"pairs": args.bi_pairs, "epochs": args.bi_epochs, "seed": args.seed, "v": 2} | enc_key
+    first_key = {"latency_queries": args.latency_queries, "v": 1} | enc_key
+    parts = {"first": cached_part(args, fold, "first", first_key, first)}
+    if not args.no_cross:
+        parts["cross"] = cached_part(args, fold, "cross", ce_key, cross)
     if not args.no_bi:
-        full_key = {**bi_key, "stack": None if args.no_stack else ce_key}
+        full_key = {**bi_key, "stack": None if (args.no_stack or args.no_cross) else ce_key}
         parts["bi_full"] = cached_part(args, fold, "bi_full", full_key, lambda: bi("full"))
         parts["bi_lora"] = cached_part(args, fold, "bi_lora", bi_key, lambda: bi("lora"))
     for name, part in parts.items():
@@ -343,7 +371,11 @@ def main() -> None:
     ap.add_argument("--ce-lr", type=float, default=1e-4)
     ap.add_argument("--ce-head-lr-mult", type=float, default=20.0, help="step multiplier for the new head + pooler")
     ap.add_argument("--ce-loss", default="bce", choices=("bce", "listwise"))
-    ap.add_argument("--bi-pairs", type=int, default=640, help="bi-encoder training pairs per fold (sampled)")
+    ap.add_argument("--bi-pairs", type=int, default=0, help="cap on bi-encoder training pairs per fold (0: all)")
+    ap.add_argument("--bi-epochs", type=float, default=1.0)
+    ap.add_argument("--encoder", default="e5-onnx", help="the base searcher's encoder (default: the product's)")
+    ap.add_argument("--no-cross", action="store_true", help="skip the cross-encoder (and the FT + cross stack)")
+    ap.add_argument("--out", default="search_learned", help="results name under bench/results")
     ap.add_argument("--rerank-depth", type=int, default=20)
     ap.add_argument("--latency-queries", type=int, default=100)
     ap.add_argument("--no-bi", action="store_true", help="skip the bi-encoder fine-tuning")
@@ -371,7 +403,7 @@ def main() -> None:
     judg = load_judgments(HD / "dev_1k_queries.parquet", HD / "dev_1k_judgments.parquet")
     folds = split_folds(judg, args.folds, args.seed)
     t0 = time.perf_counter()
-    base = HybridSearcher.build(catalog, load_encoder("minilm", CACHE), progress=True, encoder_spec="minilm")
+    base = HybridSearcher.build(catalog, load_encoder(args.encoder, CACHE), progress=True, encoder_spec=args.encoder)
     base.dense.prime([judg.queries[q] for q in judg.judged()])
     build_s = time.perf_counter() - t0
     if args.latency_recheck:
@@ -427,7 +459,7 @@ def main() -> None:
     load_end = uptime()
     print(f"end: {load_end}")
     write_json(
-        "search_learned" + ("_quick" if args.quick else ""),
+        args.out + ("_quick" if args.quick else ""),
         {
             "data": "Home Depot dev_1k (real queries, crowd grades 0/1/2, pooled: unjudged = 0), titles only",
             "protocol": f"{args.folds}-fold split by query (seed {args.seed}); train on the other folds, "
@@ -455,13 +487,15 @@ def main() -> None:
                 "bi_encoder": None
                 if args.no_bi
                 else {
-                    "pairs": "(query, title of a grade-2 product) from the training folds, 90/10 split by query "
-                    "for validation",
-                    "pairs_sampled_per_fold": args.bi_pairs,
-                    "epochs": 1,
-                    "batch_size": 32,
-                    "max_seq_length": 64,
+                    "pairs": "(query, title of a grade-2 product) from the training folds, each with one product "
+                    "judged irrelevant for the query as a hard negative where there is one; 90/10 split by query "
+                    "for validation (early stopping on NDCG@10 among 500 catalog distractors)",
+                    "pairs_cap_per_fold": args.bi_pairs or None,
+                    "epochs": args.bi_epochs,
+                    "path": "shelfwise.finetune as `shelfwise train` runs it: FinetuneConfig defaults (see fold "
+                    "bi_encoder_*.config), role prefixes of the base, token table frozen, int8 ONNX export searched",
                 },
+                "base_encoder": args.encoder,
                 "ltr": "fit_reranker defaults (depth 50, 11 features; no popularity: zero)",
                 "torch_threads": args.threads,
                 "subsampled": "1 epoch each; bi-encoder pairs are a random sample (each model re-embeds the "
