@@ -144,7 +144,15 @@ def fine_tuned_searcher(
     catalog = base.catalog
     name = base_for_encoder(args.encoder)[0]
     pre = base_prefixes(name)
-    pairs = pairs_from_judgments(train, catalog, min_grade=2.0).prefixed(pre.get("query", ""), pre.get("passage", ""))
+    ids = catalog.ids
+    saved, base.reranker = base.reranker, None  # the store's current search, as `train --index-out` reads it
+
+    def ranked(q: str) -> list[str]:
+        return [ids[i] for i in base.search(q, 30).ids.tolist()]
+
+    pairs = pairs_from_judgments(train, catalog, min_grade=2.0, ranked=ranked)
+    base.reranker = saved
+    pairs = pairs.prefixed(pre.get("query", ""), pre.get("passage", ""))
     tr, val = pairs.split(0.9, seed=args.seed)
     if args.bi_pairs and len(tr) > args.bi_pairs:
         tr = tr.sample(args.bi_pairs, seed=args.seed)
@@ -298,7 +306,7 @@ def run_fold(
     ce_key = {"cross": asdict(cross_config(args)), "latency_queries": args.latency_queries, "v": 2}
     enc_key = {"encoder": args.encoder}
     ce_key |= enc_key
-    bi_key = {"pairs": args.bi_pairs, "epochs": args.bi_epochs, "seed": args.seed, "v": 2} | enc_key
+    bi_key = {"pairs": args.bi_pairs, "epochs": args.bi_epochs, "seed": args.seed, "v": 3} | enc_key
     first_key = {"latency_queries": args.latency_queries, "v": 1} | enc_key
     parts = {"first": cached_part(args, fold, "first", first_key, first)}
     if not args.no_cross:
@@ -487,9 +495,11 @@ def main() -> None:
                 "bi_encoder": None
                 if args.no_bi
                 else {
-                    "pairs": "(query, title of a grade-2 product) from the training folds, each with one product "
-                    "judged irrelevant for the query as a hard negative where there is one; 90/10 split by query "
-                    "for validation (early stopping on NDCG@10 among 500 catalog distractors)",
+                    "pairs": "(query, title of a grade-2 product) from the training folds, each with one hard "
+                    "negative drawn from the products judged irrelevant for the query and the zero-shot hybrid's "
+                    "top 30 not judged relevant (as `train --index-out <shelf>` does); 90/10 split by query for "
+                    "validation (early stopping on NDCG@10 among the positives, their hard negatives and 500 "
+                    "catalog distractors)",
                     "pairs_cap_per_fold": args.bi_pairs or None,
                     "epochs": args.bi_epochs,
                     "path": "shelfwise.finetune as `shelfwise train` runs it: FinetuneConfig defaults (see fold "

@@ -140,3 +140,23 @@ def torch_equal(a: object, b: object) -> bool:
     import torch
 
     return bool(torch.equal(a, b))  # type: ignore[arg-type]
+
+
+def test_the_current_searchs_top_unjudged_results_become_hard_negatives(tiny_catalog: Catalog) -> None:
+    ids = tiny_catalog.ids
+    j = Judgments({"q1": "black trousers"}, {"q1": {ids[0]: 2.0, ids[1]: 1.0}})
+    ranked = lambda q: [ids[1], ids[0], ids[4], ids[5]]  # noqa: E731 - relevant ones first, then misses
+    texts = tiny_catalog.texts()
+    p = pairs_from_judgments(j, tiny_catalog, ranked=ranked, seed=1)
+    assert p.negatives[0] in (texts[4], texts[5])  # never a product judged relevant (grade 1 or 2)
+    seen = {pairs_from_judgments(j, tiny_catalog, ranked=ranked, seed=s).negatives[0] for s in range(20)}
+    assert seen == {texts[4], texts[5]}
+    assert pairs_from_judgments(j, tiny_catalog, ranked=ranked, hard_negatives=False).negatives == ()
+
+
+def test_validation_ranks_positives_against_the_hard_negatives_too() -> None:
+    from shelfwise.finetune.metrics import eval_size
+
+    val = PairSet(("q1", "q2"), ("p1", "p2"), "", ("n1", ""))
+    assert eval_size(val, ["d1", "d2"]) == (2, 5)  # p1, p2, n1, d1, d2
+    assert eval_size(PairSet(("q1",), ("p1",)), ["d1"]) == (1, 2)

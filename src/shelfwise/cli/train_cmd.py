@@ -7,6 +7,7 @@ it beats the base model on held-out pairs; otherwise say so, change nothing and 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 
 from shelfwise.cli.common import load_catalog_arg, load_event_log
@@ -93,7 +94,8 @@ def run(args: argparse.Namespace) -> int:
         log = load_event_log(args.events, args.event_fields, catalog)
     layout = check_index_out(catalog, args.index_out) if args.index_out else None  # fail before training
     base = resolve_train_base(args.base, args.index_out if layout in ("shelf", "index") else None)
-    data = mine_pairs(catalog, judgments, log, prefixes=base_prefixes(base))
+    ranked = current_search(args.index_out) if judgments is not None and layout in ("shelf", "index") else None
+    data = mine_pairs(catalog, judgments, log, prefixes=base_prefixes(base), ranked=ranked)
     cfg = FinetuneConfig(
         mode=args.mode,
         learning_rate=args.learning_rate,
@@ -176,3 +178,23 @@ def resolve_train_base(base: str, index: Path | None) -> str:
         chosen, why = base_for_encoder(meta.get("encoder_spec"), meta.get("encoder"))
     print(f"base model: {chosen} ({why})", flush=True)
     return chosen
+
+
+def current_search(index: Path) -> Callable[[str], list[str]] | None:
+    """The store's search as it is now (the shelf or index at ``index``, no reranker): judged
+    queries' top 30 results that are not judged relevant become hard negatives. None (and a line
+    saying why) when it cannot be loaded, e.g. an index folder from before shelves without its catalog."""
+    from shelfwise.snapshot.io import LoadOptions, load_shelf
+
+    try:
+        shelf = load_shelf(index, LoadOptions(recommender=False, reranker=False))
+    except (OSError, ValueError) as exc:
+        print(f"hard negatives: judged-irrelevant products only ({index} could not be searched: {exc})", flush=True)
+        return None
+    searcher, ids = shelf.searcher, shelf.catalog.ids
+    print(f"hard negatives: the top 30 results of {index} that are not judged relevant", flush=True)
+
+    def ranked(query: str) -> list[str]:
+        return [ids[i] for i in searcher.search(query, 30).ids.tolist()]
+
+    return ranked

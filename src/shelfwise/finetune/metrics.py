@@ -1,8 +1,9 @@
 """Retrieval quality of a bi-encoder on held-out (anchor, positive) pairs.
 
-Each distinct anchor is a query; the candidates are every distinct validation positive plus
-``distractors`` (a sample of catalog texts), so the score is retrieval among catalog items, not a
-pairwise loss. Per anchor: MRR (first relevant hit), NDCG@k and recall@k over all of its positives
+Each distinct anchor is a query; the candidates are every distinct validation positive, the
+pairs' hard negatives (products known not to match: the near misses) and ``distractors`` (a sample
+of catalog texts), so the score is retrieval among catalog items, not a pairwise loss. Per anchor:
+MRR (first relevant hit), NDCG@k and recall@k over all of its positives
 (binary relevance; Jarvelin & Kekalainen, 2002, "Cumulated gain-based evaluation of IR techniques").
 """
 
@@ -50,7 +51,8 @@ def _select(
         anchors = sorted(random.Random(0).sample(anchors, max_anchors))
     keep = set(anchors)
     mine = [(a, p) for a, p in zip(val.anchors, val.positives, strict=True) if a in keep]
-    cands = list(dict.fromkeys([p for _, p in mine] + list(distractors)))
+    hard = [val.negative(i) for i, a in enumerate(val.anchors) if a in keep and val.negative(i)]
+    cands = list(dict.fromkeys([p for _, p in mine] + hard + list(distractors)))
     pos_of = {t: i for i, t in enumerate(cands)}
     gold: dict[str, set[int]] = {a: set() for a in anchors}
     for a, p in mine:

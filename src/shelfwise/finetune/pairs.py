@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -96,13 +97,16 @@ def pairs_from_judgments(
     min_grade: float = 2.0,
     max_per_query: int | None = None,
     hard_negatives: bool = True,
+    ranked: Callable[[str], Sequence[str]] | None = None,
     seed: int = 0,
 ) -> PairSet:
     """(query text, product text) for every judged item with grade >= ``min_grade``.
 
-    With ``hard_negatives`` (default), each pair also carries one product judged irrelevant
-    (grade <= 0) for the same query, drawn at random, where the query has one: judged sets are
-    usually pooled from a live system's results, so these are the near misses a retriever confuses."""
+    With ``hard_negatives`` (default), each pair also carries one hard negative for its query, drawn
+    at random from the products judged irrelevant (grade <= 0: judged sets are usually pooled from a
+    live system's results, so these are the near misses a retriever confuses) and, with ``ranked``
+    (query text -> item ids, best first: the store's current search), its top results not judged
+    relevant, as DPR takes BM25's top passages without the answer (Karpukhin et al., 2020)."""
     rng = random.Random(seed)
     anchors: list[str] = []
     positives: list[str] = []
@@ -111,6 +115,9 @@ def pairs_from_judgments(
         rel = judgments.relevance.get(qid, {})
         items = sorted(i for i, g in rel.items() if g >= min_grade and i in catalog)
         wrong = sorted(i for i, g in rel.items() if g <= 0 and i in catalog) if hard_negatives else []
+        if hard_negatives and ranked is not None and items:
+            wrong += [i for i in ranked(judgments.queries[qid]) if rel.get(i, 0.0) <= 0 and i in catalog]
+            wrong = list(dict.fromkeys(wrong))
         if max_per_query is not None and len(items) > max_per_query:
             items = rng.sample(items, max_per_query)
         for item in items:

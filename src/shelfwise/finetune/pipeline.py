@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -134,18 +134,21 @@ def mine_pairs(
     holdout_fraction: float = 0.15,
     max_copurchase: int | None = 10_000,
     prefixes: dict[str, str] | None = None,
+    ranked: Callable[[str], Sequence[str]] | None = None,
     seed: int = 0,
 ) -> TrainingData:
     """Every available pair source, each split by anchor into train / validation / holdout.
 
     ``prefixes``: the base model's role prefixes (:func:`~shelfwise.encode.registry.model_prefixes`),
-    put on the texts as search will encode them: queries get ``query``, products ``passage``."""
+    put on the texts as search will encode them: queries get ``query``, products ``passage``.
+    ``ranked``: the store's current search (query -> item ids, best first), whose top results not
+    judged relevant become hard negatives of judged queries (:func:`pairs_from_judgments`)."""
     q_pre, p_pre = (prefixes or {}).get("query", ""), (prefixes or {}).get("passage", "")
     if val_fraction <= 0 or holdout_fraction < 0 or val_fraction + holdout_fraction >= 1:
         raise ValueError("val_fraction > 0, holdout_fraction >= 0, and together < 1")
     sets: list[PairSet] = []
     if judgments is not None:
-        sets.append(pairs_from_judgments(judgments, catalog).prefixed(q_pre, p_pre))
+        sets.append(pairs_from_judgments(judgments, catalog, ranked=ranked).prefixed(q_pre, p_pre))
     if log is not None:
         q = pairs_from_events(log, catalog)
         if len(q):
