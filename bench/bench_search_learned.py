@@ -20,7 +20,8 @@ Systems, all in the same run:
   does (role prefixes, judged-irrelevant hard negatives, frozen token table, defaults) on (query,
   title of a grade-2 product) pairs of the training folds, exported to int8 ONNX, the catalog
   re-embedded, used in the hybrid;
-* ``FT full + cross-encoder``: the fine-tuned hybrid with the same fold's cross-encoder on top.
+* ``FT full + cross-encoder``: the fine-tuned hybrid with the same fold's cross-encoder on top;
+* ``FT full + LTR``: the fine-tuned hybrid with an LTR reranker fitted on it (same training folds).
 
 Latency: rerank time per query (the head handed over, features / model, re-sort), p50 / p99 over
 held-out queries of fold 0, for the cross-encoder at depth 20 and 50 and LTR at 50, in-process,
@@ -81,6 +82,7 @@ SYSTEMS = (
     "hybrid, bi-encoder FT full",
     "hybrid, bi-encoder FT LoRA",
     "hybrid, FT full + cross-encoder",
+    "hybrid, FT full + LTR",
 )
 
 
@@ -303,6 +305,18 @@ def run_fold(
             part["metrics"]["hybrid, FT full + cross-encoder"] = evaluate(searcher_fn(ft), held)
         return part
 
+    def bi_ltr() -> dict[str, Any]:
+        """The fold's saved full fine-tune (``fold<k>_full``) with an LTR reranker fitted on it."""
+        from shelfwise.finetune import ModelStore
+
+        store = ModelStore(args.work / f"fold{fold}_full")
+        enc = store.encoder()
+        vectors = VectorIndex().fit(enc.encode(base.catalog.texts(), batch_size=64))
+        ft = HybridSearcher(base.catalog, enc, base.config, base.lexical, vectors, language=base.language)
+        ft.dense.prime([q for q in train.queries.values()] + [held.queries[q] for q in held.judged()])
+        ft.reranker = fit_reranker(ft, train.queries, train.relevance)
+        return {"metrics": {"hybrid, FT full + LTR": evaluate(searcher_fn(ft), held)}}
+
     ce_key = {"cross": asdict(cross_config(args)), "latency_queries": args.latency_queries, "v": 2}
     enc_key = {"encoder": args.encoder}
     ce_key |= enc_key
@@ -315,6 +329,7 @@ def run_fold(
         full_key = {**bi_key, "stack": None if (args.no_stack or args.no_cross) else ce_key}
         parts["bi_full"] = cached_part(args, fold, "bi_full", full_key, lambda: bi("full"))
         parts["bi_lora"] = cached_part(args, fold, "bi_lora", bi_key, lambda: bi("lora"))
+        parts["bi_full_ltr"] = cached_part(args, fold, "bi_full_ltr", full_key | {"ltr": 1}, bi_ltr)
     for name, part in parts.items():
         out["metrics"].update(part.pop("metrics"))
         out.setdefault("latency", {}).update(part.pop("latency", {}))
@@ -384,6 +399,7 @@ def main() -> None:
     ap.add_argument("--encoder", default="e5-onnx", help="the base searcher's encoder (default: the product's)")
     ap.add_argument("--no-cross", action="store_true", help="skip the cross-encoder (and the FT + cross stack)")
     ap.add_argument("--out", default="search_learned", help="results name under bench/results")
+    ap.add_argument("--only-fold", type=int, default=None, help="compute (and cache) this fold only, then stop")
     ap.add_argument("--rerank-depth", type=int, default=20)
     ap.add_argument("--latency-queries", type=int, default=100)
     ap.add_argument("--no-bi", action="store_true", help="skip the bi-encoder fine-tuning")
@@ -418,6 +434,9 @@ def main() -> None:
         latency_recheck(base, judg, folds, args)
         return
     peers = build_peers(["bm25s"], catalog)
+    if args.only_fold is not None:  # fill one fold's cache (e.g. in a second process); a later full run reads it
+        run_fold(args.only_fold, base, judg, folds, peers, args)
+        return
     fold_out = [run_fold(i, base, judg, folds, peers, args) for i in range(args.folds)]
     systems = [s for s in SYSTEMS if all(s in f["metrics"] for f in fold_out)]
     summary: dict[str, Any] = {}
