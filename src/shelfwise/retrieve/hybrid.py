@@ -277,8 +277,6 @@ class HybridSearcher:
         if mode == "dense":
             res = self._dense(self.dense_for(query), query, n, mask, drop)
         else:
-            if mode == "hybrid":
-                self.dense_for(query).prefetch(query)  # the query embeds while the lexical side scores
             parts = self.lexical.score_parts(query)
             first = _FirstStage(parts)
             lex_all = parts.mixed
