@@ -2,9 +2,7 @@
 
 Catalog: the 54,667 real Home Depot titles (../shared, evaluation-only); queries: the real Home
 Depot dev queries, each sent once (never seen: the query-embedding LRU is empty), one at a time,
-after warm-up. Reports the whole ``HybridSearcher.search`` call (the default, which embeds the
-query on a prefetch thread while the lexical side scores, and the serial path before it, in the
-same run) and its parts (query encoder alone,
+after warm-up. Reports the whole ``HybridSearcher.search`` call and its parts (query encoder alone,
 lexical index alone, dense retrieval with a cached embedding) next to plain bm25s (the peer) in the
 same run, with ``uptime`` load beside each.
 The same never-seen queries then go over real HTTP (``GET /search`` on a uvicorn server on
@@ -46,12 +44,7 @@ def measure(s: HybridSearcher, queries: list[str]) -> dict[str, dict[str, float]
         s.search(q, 10)
     s.dense._cache.clear()
     enc = s.dense.query_encoder
-    s.dense.prefetch = lambda q: None  # type: ignore[method-assign]  # the old path: embed after lexical
-    serial = timed(lambda q: s.search(q, 10), queries)
-    del s.dense.prefetch
-    s.dense._cache.clear()
     return {
-        "search (never-seen query), embed after lexical (no prefetch)": serial,
         "search (never-seen query)": timed(lambda q: s.search(q, 10), queries),
         "query encoder alone": timed(lambda q: enc.encode([q]), queries),
         "lexical alone": timed(lambda q: s.lexical.retrieve(q, 100), queries),
@@ -90,6 +83,7 @@ def main() -> None:
     ap.add_argument("--encoders", default="e5-onnx,minilm-onnx-q8")
     ap.add_argument("--queries", type=int, default=1000)
     ap.add_argument("--embed", type=int, default=2000)
+    ap.add_argument("--out", default="search_latency", help="results name under bench/results")
     args = ap.parse_args()
     catalog, judgments = load_set("hd")
     queries = [judgments.queries[q] for q in judgments.judged()][: args.queries]
@@ -115,7 +109,8 @@ def main() -> None:
         rows,
     )
     print_table("embedding throughput, never-seen titles, batch 64", ["encoder", "products/s", "n", "load"], speeds)
-    write_json("search_latency", out)
+    out["load_end"] = os.getloadavg()
+    write_json(args.out, out)
 
 
 if __name__ == "__main__":
