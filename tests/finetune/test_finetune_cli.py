@@ -182,13 +182,15 @@ def test_train_publishes_into_a_shelf_made_by_index(
     cap = capsys.readouterr()
     mv = ModelStore(tmp_path / "models").latest()
     assert mv is not None
-    assert "embed " in cap.err and "kept the reranker" in cap.out and "refitted the recommender on 12 events" in cap.out
+    assert "embed " in cap.err and "refitted the recommender on 12 events" in cap.out
+    assert "refitted the LTR reranker on the new encoder's scores" in cap.out  # judged queries were given
     assert f"published {mv.version} into the shelf {shelf}; servers pick it up on POST /admin/reload" in cap.out
     assert f"serve it with: shelfwise serve --shelf {shelf}" in cap.out
     parts = {p["name"]: p for p in json.loads((shelf / "shelf.json").read_text())["parts"]}
     assert set(parts) == set(old) >= {"catalog", "searcher", "reranker", "recommender", "live"}
     assert parts["live"]["offset"] == old["live"]["offset"] == 5  # the live state and its offset are kept
     assert parts["catalog"]["files"] == old["catalog"]["files"]  # the shelf's own catalog, unchanged
+    assert parts["reranker"]["files"] != old["reranker"]["files"]  # refitted on the new searcher's features
     searcher = parts["searcher"]
     assert searcher["encoder"] == mv.encoder_name and searcher["encoder_spec"] == str(mv.path.resolve())
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no staging left

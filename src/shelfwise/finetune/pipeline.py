@@ -296,7 +296,15 @@ def rebuild_index(
     spec = str(mv.path.resolve())
     if layout == "shelf":
         searcher, _ = publish_into_shelf(
-            catalog, encoder, out, encoder_spec=spec, events=events, cache=cache, progress=progress, say=say
+            catalog,
+            encoder,
+            out,
+            encoder_spec=spec,
+            events=events,
+            judgments=judgments,
+            cache=cache,
+            progress=progress,
+            say=say,
         )
     elif layout == "new":
         searcher, _ = build_shelf_folder(

@@ -297,14 +297,16 @@ def publish_into_shelf(
     *,
     encoder_spec: str | None = None,
     events: EventLog | None = None,
+    judgments: Judgments | None = None,
     cache: str | Path | None = None,
     progress: bool = False,
     say: Callable[[str], None] = print,
 ) -> tuple[HybridSearcher, EmbedStats]:
     """Re-embed the catalog of the shelf saved at ``shelf`` with ``encoder`` and publish the new
-    searcher into it (:func:`shelfwise.snapshot.publish_searcher`: atomic, reranker re-bound,
-    bandit and live state kept, recommender refitted on ``events`` or kept when the vectors keep
-    their width). ``catalog`` must be the shelf's (same ids, same order)."""
+    searcher into it (:func:`shelfwise.snapshot.publish_searcher`: atomic, reranker re-bound (an LTR
+    one refitted on ``judgments`` when given), bandit and live state kept, recommender refitted on
+    ``events`` or kept when the vectors keep their width). ``catalog`` must be the shelf's (same
+    ids, same order)."""
     from shelfwise.snapshot import publish_searcher
     from shelfwise.snapshot.io import SUPPORTED, catalog_file, searcher_folder
     from shelfwise.snapshot.manifest import read_manifest
@@ -316,9 +318,14 @@ def publish_into_shelf(
     own = Catalog.load(catalog_file(root))  # the shelf's own catalog, as saved
     searcher, stats = _embedded_searcher(own, encoder, encoder_spec, old, cache=cache, progress=progress, say=say)
     _keep_multilingual(searcher, old, cache, say)
-    after = publish_searcher(root, searcher, events=events)
+    after = publish_searcher(root, searcher, events=events, judgments=judgments)
     if before.has("reranker"):
-        say("kept the reranker (trained with the previous encoder's scores: rerun `shelfwise index` to refresh it)")
+        from shelfwise.rank.ltr import LTRReranker
+
+        if judgments is not None and isinstance(searcher.reranker, LTRReranker):
+            say(f"refitted the LTR reranker on the new encoder's scores ({len(judgments.judged())} judged queries)")
+        else:
+            say("kept the reranker (trained on the previous encoder's scores; --queries/--judgments refit an LTR one)")
     if events is not None:
         say(f"refitted the recommender on {len(events)} events")
     elif before.has("recommender"):

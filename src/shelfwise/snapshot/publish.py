@@ -7,12 +7,14 @@ import logging
 from pathlib import Path
 
 from shelfwise.catalog.schema import Catalog
+from shelfwise.eval.judgments import Judgments
 from shelfwise.events.schema import EventLog
+from shelfwise.rank.ltr import LTRReranker, fit_reranker
 from shelfwise.rank.saved import load_reranker
 from shelfwise.recommend.hybrid import HybridRecommender
 from shelfwise.retrieve.hybrid import HybridSearcher
 from shelfwise.snapshot import livestate
-from shelfwise.snapshot.build import ShelfConfig, fit_recommendations
+from shelfwise.snapshot.build import ShelfConfig, fit_recommendations, item_counts
 from shelfwise.snapshot.io import SUPPORTED, save_shelf
 from shelfwise.snapshot.manifest import Manifest, read_manifest, verify
 
@@ -20,7 +22,11 @@ log = logging.getLogger(__name__)
 
 
 def publish_searcher(
-    path: str | Path, searcher: HybridSearcher, events: EventLog | None = None, config: ShelfConfig | None = None
+    path: str | Path,
+    searcher: HybridSearcher,
+    events: EventLog | None = None,
+    config: ShelfConfig | None = None,
+    judgments: Judgments | None = None,
 ) -> Manifest:
     """Replace the searcher of the shelf saved at ``path`` with ``searcher`` (built over the same
     catalog) and save the shelf again, atomically; a running server picks it up on
@@ -28,7 +34,9 @@ def publish_searcher(
     new searcher, the bandit and the live state (with its event-log offset) are kept, and the
     recommender, whose content part reads the item vectors, is refitted on ``events`` when given,
     else kept when the vectors keep their shape (its text-similarity graph is then the old
-    encoder's until the next fit) and dropped, with a warning, when they do not."""
+    encoder's until the next fit) and dropped, with a warning, when they do not. With ``judgments``,
+    an LTR reranker is refitted on the new searcher (its cosine and first-stage features changed
+    with the encoder; a cross-encoder, which reads only the texts, is kept)."""
     from shelfwise.shelf import Shelf
 
     root = Path(path)
@@ -41,6 +49,9 @@ def publish_searcher(
     shelf = Shelf(catalog=catalog, searcher=searcher)
     if m.has("reranker"):
         searcher.reranker = load_reranker(m.folder("reranker"), searcher)
+        if judgments is not None and isinstance(searcher.reranker, LTRReranker):
+            popularity = item_counts(events, len(catalog))
+            searcher.reranker = fit_reranker(searcher, judgments.queries, judgments.relevance, popularity=popularity)
     if events is not None:
         fit_recommendations(shelf, events, config or ShelfConfig())
     elif m.has("recommender"):
