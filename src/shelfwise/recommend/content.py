@@ -44,7 +44,7 @@ def knn_graph(
     """Sparse (n x n) matrix of each row's top-``neighbours`` cosines (self excluded), exact.
 
     faiss's flat inner-product search (heap top-k in C++, threads) when faiss is installed (the
-    ``search`` extra): 2.8x faster than the numpy path at 10k items here; numpy otherwise."""
+    ``search`` extra), numpy otherwise; both give the same graph (tests/recommend/test_content_knn_graph.py)."""
     n = vectors.shape[0]
     m = min(neighbours, max(n - 1, 0))
     if m == 0:

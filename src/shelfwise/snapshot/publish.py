@@ -4,17 +4,18 @@ what ``shelfwise train`` calls once its model passed the gate."""
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 from shelfwise.catalog.schema import Catalog
 from shelfwise.eval.judgments import Judgments
 from shelfwise.events.schema import EventLog
-from shelfwise.rank.ltr import LTRReranker, fit_reranker
+from shelfwise.rank.ltr import LTRReranker
 from shelfwise.rank.saved import load_reranker
 from shelfwise.recommend.hybrid import HybridRecommender
 from shelfwise.retrieve.hybrid import HybridSearcher
 from shelfwise.snapshot import livestate
-from shelfwise.snapshot.build import ShelfConfig, fit_recommendations, item_counts
+from shelfwise.snapshot.build import ShelfConfig, fit_recommendations, train_reranker
 from shelfwise.snapshot.io import SUPPORTED, save_shelf
 from shelfwise.snapshot.manifest import Manifest, read_manifest, verify
 
@@ -46,12 +47,11 @@ def publish_searcher(
     catalog = Catalog.load(m.folder("catalog") / "catalog.parquet")
     if catalog.ids != searcher.catalog.ids:
         raise ValueError(f"{root}: the new searcher indexes another catalog than the shelf's")
-    shelf = Shelf(catalog=catalog, searcher=searcher)
+    shelf = Shelf(catalog=catalog, searcher=searcher, events=events)
     if m.has("reranker"):
         searcher.reranker = load_reranker(m.folder("reranker"), searcher)
         if judgments is not None and isinstance(searcher.reranker, LTRReranker):
-            popularity = item_counts(events, len(catalog))
-            searcher.reranker = fit_reranker(searcher, judgments.queries, judgments.relevance, popularity=popularity)
+            train_reranker(shelf, replace(config or ShelfConfig(), judgments=judgments, reranker="ltr"))
     if events is not None:
         fit_recommendations(shelf, events, config or ShelfConfig())
     elif m.has("recommender"):
