@@ -163,6 +163,7 @@ class _Pool:
     start: IntArray
     truth: IntArray
     owner: IntArray
+    item: IntArray  # each entry's catalog row
 
     def select(self, keep: npt.NDArray[np.bool_]) -> _Pool:
         lengths = np.diff(self.start)[keep]
@@ -176,6 +177,7 @@ class _Pool:
             start,
             start[:-1] + offset,
             np.repeat(np.arange(len(lengths)), lengths),
+            self.item[entry],
         )
 
     def ndcg(self, w: FloatArray, penalty: float, k: int, exclude_seen: bool) -> FloatArray:
@@ -192,31 +194,64 @@ class _Pool:
         return np.where(hit, 1.0 / np.log2(rank + 2.0), 0.0).astype(np.float32)
 
 
-def _cache(hybrid: HybridRecommender, cases: Sequence[Case], names: Sequence[str], n_cand: int) -> _Pool:
-    blocks, seen, counts, starts, truth = [], [], [], [0], []
+def _candidates(
+    dense: Sequence[npt.NDArray[np.float32]], cases: Sequence[Case], n_cand: int
+) -> tuple[IntArray, IntArray, IntArray]:
+    """Entries cached for a block of prefixes, from each component's scaled (prefixes x items)
+    scores: the union of every component's top ``n_cand`` positive scores, and the truth. Returns
+    (prefix, item) of each entry, prefix-major and items ascending, and each prefix's truth
+    position among its entries."""
+    b, n = dense[0].shape
+    rows = np.arange(b)[:, None]
+    truth = np.array([c.truth for c in cases], dtype=np.int64)
+    pick = np.zeros((b, n), dtype=bool)
+    for d in dense:
+        positive = d > 0
+        many = np.flatnonzero(positive.sum(axis=1) > n_cand)  # other rows: every positive is a top one
+        positive[many] = False
+        if len(many):
+            positive[many[:, None], np.argpartition(-d[many], n_cand - 1, axis=1)[:, :n_cand]] = True
+        pick |= positive
+    pick[rows[:, 0], truth] = True
+    where = np.cumsum(pick, axis=1)[rows[:, 0], truth] - 1
+    prefix, item = np.nonzero(pick)
+    return prefix, item, where
+
+
+def _cache(
+    hybrid: HybridRecommender, cases: Sequence[Case], names: Sequence[str], n_cand: int, cells: int = 1 << 21
+) -> _Pool:
+    """Each prefix's candidate scores, scaled as ``recommend()`` fuses them; components score
+    blocks of about ``cells / n_items`` prefixes at once (``HybridRecommender.component_scores_many``)."""
+    blocks, seen, counts, sizes, truth, items = [], [], [], [], [], []
     log_counts = np.log1p(hybrid.counts).astype(np.float32)
-    every = dict.fromkeys(names, 1.0)
-    for c in cases:
-        scored = hybrid.component_scores(c.ctx, every)  # each component once, scaled as recommend() fuses it
+    step = max(1, cells // max(hybrid.n_items, 1))
+    offset = 0
+    for a in range(0, len(cases), step):
+        part = cases[a : a + step]
+        scored = hybrid.component_scores_many([c.ctx for c in part], names)
         dense = [scored[n] for n in names]
-        tops = [np.argpartition(-d, n_cand - 1)[:n_cand] if len(d) > n_cand else np.arange(len(d)) for d in dense]
-        cand = np.unique(np.concatenate([*tops, [c.truth]]))
-        sc = np.stack([d[cand] for d in dense]).astype(np.float32)
-        keep = np.any(sc > 0, axis=0) | (cand == c.truth)  # the truth is always kept
-        cand, sc = cand[keep], sc[:, keep]
-        truth.append(starts[-1] + int(np.flatnonzero(cand == c.truth)[0]))
-        blocks.append(sc)
-        seen.append(np.isin(cand, c.ctx.items))
-        counts.append(log_counts[cand])
-        starts.append(starts[-1] + len(cand))
-    start = np.asarray(starts, dtype=np.int64)
+        prefix, item, where = _candidates(dense, part, n_cand)
+        ctx_seen = np.zeros(dense[0].shape, dtype=bool)
+        for j, c in enumerate(part):
+            ctx_seen[j, c.ctx.items] = True
+        size = np.bincount(prefix, minlength=len(part))
+        truth.append(offset + np.concatenate([[0], np.cumsum(size)[:-1]]) + where)
+        offset += len(item)
+        blocks.append(np.stack([d[prefix, item] for d in dense]).astype(np.float32))
+        seen.append(ctx_seen[prefix, item])
+        counts.append(log_counts[item])
+        items.append(item)
+        sizes.append(size)
+    start = np.concatenate([[0], np.cumsum(np.concatenate(sizes))]).astype(np.int64) if sizes else np.zeros(1, np.int64)
     return _Pool(
         np.concatenate(blocks, axis=1) if blocks else np.zeros((len(names), 0), np.float32),
         np.concatenate(counts) if counts else np.zeros(0, np.float32),
         np.concatenate(seen) if seen else np.zeros(0, bool),
         start,
-        np.asarray(truth, dtype=np.int64),
+        np.concatenate(truth).astype(np.int64) if truth else np.zeros(0, np.int64),
         np.repeat(np.arange(len(cases)), np.diff(start)),
+        np.concatenate(items).astype(np.int64) if items else np.zeros(0, np.int64),
     )
 
 

@@ -10,6 +10,7 @@ off the same graph: an item request touches its ``neighbours`` items, not the ca
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from shelfwise.recommend.base import BaseRecommender, Context, no_evidence
+from shelfwise.recommend.base import BaseRecommender, Context, context_matrix, no_evidence
 from shelfwise.recommend.interactions import Interactions
 from shelfwise.recommend.persist import csr_arrays, csr_from, csr_keys, read_npz
 from shelfwise.results import FloatArray
@@ -109,6 +110,21 @@ class ContentRecommender(BaseRecommender):
             s += self.config.query_weight * np.maximum(self.vectors @ ctx.query_vector, 0.0)
             hit[:] = True
         return np.where(hit, s, -np.inf).astype(np.float32) if hit.any() else no_evidence(self.n_items)
+
+    def score_many(self, contexts: Sequence[Context]) -> npt.NDArray[np.float32]:
+        """:meth:`score` of each context: the graph rows of all contexts in one sparse product."""
+        w = context_matrix(contexts, self.n_items)
+        s = np.asarray((w @ self.graph).toarray(), dtype=np.float32)
+        reach = w.copy()
+        reach.data[:] = 1.0
+        pattern = self.graph.copy()
+        pattern.data[:] = 1.0
+        hit = np.asarray((reach @ pattern).toarray()) > 0
+        for j, c in enumerate(contexts):
+            if c.query_vector is not None:
+                s[j] += self.config.query_weight * np.maximum(self.vectors @ c.query_vector, 0.0)
+                hit[j] = True
+        return np.where(hit, s, -np.inf).astype(np.float32)
 
     def neighbours(self, item: int) -> tuple[npt.NDArray[np.int64], FloatArray]:
         """``item``'s text neighbours from the fit-time kNN graph: (rows, cosines), unordered.

@@ -17,7 +17,7 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from shelfwise.events.schema import EVENT_WEIGHTS, Event
-from shelfwise.recommend.base import BaseRecommender, Context, no_evidence
+from shelfwise.recommend.base import BaseRecommender, Context, context_matrix, no_evidence
 from shelfwise.recommend.interactions import Interactions
 from shelfwise.recommend.persist import (
     StateFileError,
@@ -127,6 +127,10 @@ class CooccurrenceRecommender(BaseRecommender):
         :meth:`scaled_batch`."""
         s = self.scaled_batch(contexts)
         return np.where(s > 0, s, -np.inf).astype(np.float32)
+
+    def score_many(self, contexts: Sequence[Context]) -> npt.NDArray[np.float32]:
+        """:meth:`score` of each context in one sparse product (:meth:`score_batch`)."""
+        return self.score_batch(context_matrix(contexts, self.n_items))
 
     def score_item(self, item: int) -> FloatArray:
         return self.score(Context.of([item]))

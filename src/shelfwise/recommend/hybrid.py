@@ -28,7 +28,7 @@ from shelfwise.catalog.schema import Catalog, Filters
 from shelfwise.encode.base import Encoder
 from shelfwise.events.schema import Event, EventLog
 from shelfwise.recommend.autotune import TuneConfig, TuningReport, prefix_cases, tune, validation_split
-from shelfwise.recommend.base import BaseRecommender, Context, ItemScorer, Recommendation, minmax
+from shelfwise.recommend.base import BaseRecommender, Context, ItemScorer, Recommendation, minmax, minmax_rows
 from shelfwise.recommend.content import ContentConfig, ContentRecommender
 from shelfwise.recommend.cooccurrence import CooccurrenceConfig, CooccurrenceRecommender
 from shelfwise.recommend.cross import CrossCategoryRecommender, CrossConfig
@@ -230,6 +230,13 @@ class HybridRecommender(BaseRecommender):
         pairs = weights.items() if weights is not None else (*self.config.weights, *(self.config.new_weights or ()))
         used = [n for n, w in pairs if w > 0]
         return {name: minmax(self.components[name].score(ctx)) for name in dict.fromkeys(used)}
+
+    def component_scores_many(
+        self, contexts: Sequence[Context], names: Sequence[str]
+    ) -> dict[str, npt.NDArray[np.float32]]:
+        """:meth:`component_scores` of many contexts (contexts x items per component), each
+        component scoring them all at once (``score_many``)."""
+        return {name: minmax_rows(self.components[name].score_many(contexts)) for name in dict.fromkeys(names)}
 
     def fuse(self, scores: Mapping[str, FloatArray], weights: Mapping[str, float], penalty: float) -> FloatArray:
         total = np.zeros(self.n_items, dtype=np.float32)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 from shelfwise.events.schema import EVENT_WEIGHTS, Event
 from shelfwise.recommend.base import BaseRecommender, Context, category_label, no_evidence
@@ -70,6 +71,9 @@ class PopularityRecommender(BaseRecommender):
             self._scores = np.where(self.counts > 0, s, -np.inf).astype(np.float32)
         return self._scores.copy()  # the same for every shopper: computed once per counts state
 
+    def score_many(self, contexts: Sequence[Context]) -> npt.NDArray[np.float32]:
+        return np.tile(self.score(Context.empty()), (len(contexts), 1))
+
     def score_item(self, item: int) -> FloatArray:
         same = self.catalog.category_mask(self.catalog.top_category(item, self.config.category_depth))
         s = self.score(Context.empty())
@@ -111,6 +115,12 @@ class RepeatRecommender(BaseRecommender):
         if len(ctx):
             s[ctx.items] = np.log1p(ctx.weights)
         return s
+
+    def score_many(self, contexts: Sequence[Context]) -> npt.NDArray[np.float32]:
+        out = np.full((len(contexts), self.n_items), -np.inf, dtype=np.float32)
+        for j, c in enumerate(contexts):
+            out[j, c.items] = np.log1p(c.weights)
+        return out
 
     def score_item(self, item: int) -> FloatArray:
         return no_evidence(self.n_items)

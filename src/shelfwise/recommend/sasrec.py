@@ -17,6 +17,7 @@ other components); give it a positive weight to use it. Weights are saved as ``s
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -201,6 +202,26 @@ class SASRecRecommender(BaseRecommender):
         if h is None:
             return no_evidence(self.n_items)
         return np.where(self.known, self.item_table @ h, -np.inf).astype(np.float32)
+
+    def score_many(self, contexts: Sequence[Context], batch: int = 256) -> npt.NDArray[np.float32]:
+        """:meth:`score` of each context, ``batch`` sequences per forward pass: shorter ones are
+        left-padded, which the padding mask and right-aligned positions make invisible."""
+        out = np.full((len(contexts), self.n_items), -np.inf, dtype=np.float32)
+        rows = [j for j, c in enumerate(contexts) if len(c.ordered)]
+        if self.model is None or not rows:
+            return out
+        torch = _torch()
+        for a in range(0, len(rows), batch):
+            part = rows[a : a + batch]
+            seqs = [np.asarray(contexts[j].ordered, dtype=np.int64)[-self.config.max_len :] + 1 for j in part]
+            width = max(len(s) for s in seqs)
+            x = np.zeros((len(part), width), dtype=np.int64)
+            for r, s in enumerate(seqs):
+                x[r, width - len(s) :] = s
+            with torch.inference_mode():
+                h = np.asarray(self.model(torch.from_numpy(x))[:, -1].numpy(), dtype=np.float32)
+            out[part] = np.where(self.known[None, :], h @ self.item_table.T, -np.inf)
+        return out
 
     def score_item(self, item: int) -> FloatArray:
         return self.score(Context.of([item]))

@@ -23,6 +23,7 @@ The first two keep their state as sparse matrices saved to npz (never pickle).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +31,7 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from shelfwise.recommend.base import BaseRecommender, Context, no_evidence
+from shelfwise.recommend.base import BaseRecommender, Context, csr_rows, no_evidence
 from shelfwise.recommend.cooccurrence import CooccurrenceRecommender
 from shelfwise.recommend.interactions import Interactions
 from shelfwise.recommend.persist import check_shape, csr_arrays, csr_from, csr_keys, read_npz
@@ -75,6 +76,18 @@ def session_arrays(data: Interactions) -> SessionArrays:
     counts = np.bincount(sid, minlength=len(last))
     start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     return SessionArrays(data.item[order].astype(np.int64), start, np.sort(last))
+
+
+def dense_sums(items: npt.ArrayLike, values: npt.ArrayLike, n_items: int) -> FloatArray:
+    """Summed ``values`` per item over the catalog, ``-inf`` where no entry falls (float64 sums in
+    entry order, then float32)."""
+    idx = np.asarray(items, dtype=np.int64)
+    if not len(idx):
+        return no_evidence(n_items)
+    sums = np.bincount(idx, weights=values, minlength=n_items).astype(np.float32)
+    touched = np.zeros(n_items, dtype=bool)
+    touched[idx] = True
+    return np.where(touched, sums, -np.inf).astype(np.float32)
 
 
 def recency_weights(sequence: IntArray, decay: float, window: int) -> tuple[IntArray, FloatArray]:
@@ -131,15 +144,10 @@ class SequentialRulesRecommender(BaseRecommender):
         if not len(ctx.ordered):
             return no_evidence(self.n_items)
         items, w = recency_weights(ctx.ordered, self.config.decay, self.config.window)
-        sub = self.rules[items]
-        if not sub.nnz:
+        indptr, cols, data = csr_rows(self.rules, items)
+        if not len(cols):
             return no_evidence(self.n_items)
-        out = no_evidence(self.n_items)
-        cols = sub.indices
-        vals = sub.data * np.repeat(w, np.diff(sub.indptr))
-        uniq, inv = np.unique(cols, return_inverse=True)
-        out[uniq] = np.bincount(inv, weights=vals).astype(np.float32)
-        return out
+        return dense_sums(cols, data * np.repeat(w, np.diff(indptr)), self.n_items)
 
     def score_item(self, item: int) -> FloatArray:
         return self.score(Context.of([item]))
@@ -196,6 +204,9 @@ class RecentCooccurrence(BaseRecommender):
         if not len(ctx.ordered):
             return no_evidence(self.cooccurrence.n_items)
         return self.cooccurrence.score(self.context_of(ctx))
+
+    def score_many(self, contexts: Sequence[Context]) -> npt.NDArray[np.float32]:
+        return self.cooccurrence.score_many([self.context_of(c) for c in contexts])
 
     def score_item(self, item: int) -> FloatArray:
         return self.cooccurrence.score_item(item)
@@ -261,11 +272,11 @@ class SessionKNNRecommender(BaseRecommender):
         seq = np.asarray(ctx.ordered, dtype=np.int64)[-c.window :]
         items, dist = np.unique(seq[::-1], return_index=True)
         w = np.exp(-dist.astype(np.float32) / np.float32(c.lambda_pos)).astype(np.float32)
-        sub = self.by_item[items]
-        if not sub.nnz:
+        indptr, indices, _ = csr_rows(self.by_item, items)
+        if not len(indices):
             return np.zeros(0, np.int64), np.zeros(0, np.float32), items, w
-        vals = np.repeat(w, np.diff(sub.indptr))
-        sess, inv = np.unique(sub.indices, return_inverse=True)
+        vals = np.repeat(w, np.diff(indptr))
+        sess, inv = np.unique(indices, return_inverse=True)
         sim = np.bincount(inv, weights=vals).astype(np.float32)
         sim /= np.sqrt(self.lengths[sess] * np.float32(len(items)))
         if len(sess) > c.neighbours:
@@ -279,23 +290,19 @@ class SessionKNNRecommender(BaseRecommender):
         sess, sim, items, w = self.neighbours(ctx)
         if not len(sess):
             return no_evidence(self.n_items)
-        sub = self.positions[sess]
+        indptr, indices, pos = csr_rows(self.positions, sess)
         cur = np.zeros(self.n_items, dtype=np.float32)
         cur[items] = w
-        lens = np.diff(sub.indptr)
+        lens = np.diff(indptr)
         row = np.repeat(np.arange(len(sess)), lens)
-        shared_w = cur[sub.indices]
+        shared_w = cur[indices]
         best = np.zeros(len(sess), dtype=np.float32)
         np.maximum.at(best, row, shared_w)
         ref = np.zeros(len(sess), dtype=np.float32)
         is_ref = (shared_w == best[row]) & (shared_w > 0)
-        ref[row[is_ref]] = sub.data[is_ref]
-        f3 = np.exp(-np.abs(sub.data - ref[row]) / np.float32(self.config.lambda_item))
-        vals = (sim[row] * f3).astype(np.float64)
-        uniq, inv = np.unique(sub.indices, return_inverse=True)
-        out = no_evidence(self.n_items)
-        out[uniq] = np.bincount(inv, weights=vals).astype(np.float32)
-        return out
+        ref[row[is_ref]] = pos[is_ref]
+        f3 = np.exp(-np.abs(pos - ref[row]) / np.float32(self.config.lambda_item))
+        return dense_sums(indices, (sim[row] * f3).astype(np.float64), self.n_items)
 
     def score_item(self, item: int) -> FloatArray:
         return self.score(Context.of([item]))

@@ -1,0 +1,194 @@
+"""Batched scoring for fit-time tuning: ``score_many`` / ``minmax_rows`` / ``csr_rows`` give what the
+one-context paths give, and the tuning pool holds what per-prefix scoring would cache.
+
+A made-up store: 120 items with random unit vectors, sessions drifting along a cycle of items.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from shelfwise.catalog import Catalog, Product
+from shelfwise.events import Event, EventLog, EventType
+from shelfwise.recommend import ALSConfig, Context, HybridConfig, HybridRecommender, Interactions
+from shelfwise.recommend.autotune import Case, _cache, prefix_cases, validation_split
+from shelfwise.recommend.base import context_matrix, csr_rows, minmax, minmax_rows
+from shelfwise.recommend.factor import ALSRecommender
+from shelfwise.recommend.sequence import dense_sums
+
+N_ITEMS = 120
+
+
+def _store() -> tuple[Interactions, np.ndarray]:
+    rng = np.random.default_rng(1)
+    cat = Catalog([Product(id=f"p{i}", title=f"item {i}") for i in range(N_ITEMS)])
+    events = []
+    for k in range(300):
+        item = int(rng.integers(0, N_ITEMS))
+        for j in range(int(rng.integers(2, 8))):
+            events.append(Event(f"u{k % 40}", EventType.VIEW, 1000.0 * k + j, f"p{item}", session_id=f"s{k}"))
+            item = (item + int(rng.integers(1, 4))) % N_ITEMS
+    vec = rng.normal(size=(N_ITEMS, 12)).astype(np.float32)
+    vec /= np.linalg.norm(vec, axis=1, keepdims=True)
+    return Interactions.from_log(EventLog.from_events(events, cat), cat), vec
+
+
+@pytest.fixture(scope="module")
+def fitted() -> tuple[HybridRecommender, list[Case]]:
+    data, vec = _store()
+    train, held = validation_split(data, 0.2, 1000)
+    hybrid = HybridRecommender(vec, HybridConfig(als=ALSConfig(factors=8, iterations=3, num_threads=1)))
+    hybrid.attach(train.catalog, train.profiles)
+    hybrid._fit_components(train)
+    return hybrid, prefix_cases(train, held)
+
+
+def _contexts(cases: list[Case]) -> list[Context]:
+    unknown = Context(np.array([3], dtype=np.int64), np.array([1.0], dtype=np.float32), sequence=np.zeros(0, np.int64))
+    return [c.ctx for c in cases[:60]] + [Context.empty(), Context.of([5, 5, 7]), unknown]
+
+
+def test_csr_rows_is_scipy_row_indexing() -> None:
+    m = sp.random(30, 40, density=0.2, format="csr", random_state=0, dtype=np.float32)
+    m = sp.csr_matrix(sp.diags((np.arange(30) != 7).astype(np.float32)) @ m)  # row 7 empty
+    m.eliminate_zeros()
+    assert m[7].nnz == 0
+    for rows in ([], [7], [3, 3, 0, 29, 7, 12], list(range(30))):
+        want = m[np.asarray(rows, dtype=np.int64)]
+        indptr, indices, data = csr_rows(m, rows)
+        np.testing.assert_array_equal(indptr, want.indptr)
+        np.testing.assert_array_equal(indices, want.indices)
+        np.testing.assert_array_equal(data, want.data)
+
+
+def test_minmax_rows_is_minmax_of_each_row() -> None:
+    rng = np.random.default_rng(0)
+    s = rng.normal(size=(9, 50)).astype(np.float32)
+    s[s < -1.0] = -np.inf
+    s[1] = -np.inf  # no evidence
+    s[2] = np.where(rng.random(50) < 0.5, 0.0, -np.inf)  # evidence, all zero
+    s[3] = np.where(rng.random(50) < 0.5, -2.5, -np.inf)  # one negative value
+    s[4] = 4.0  # one positive value
+    s[5] = np.where(np.isfinite(s[5]), np.abs(s[5]), -np.inf)  # non-negative: ratio to the maximum
+    s[6, :] = -1.0
+    s[6, 10] = 3.0
+    got = minmax_rows(s)
+    want = np.stack([minmax(r) for r in s])
+    np.testing.assert_array_equal(got, want)
+    assert got[1].sum() == 0 and got[2].sum() == 0 and (got[4] == 1.0).all()
+    with pytest.raises(ValueError, match="finite or -inf"):
+        minmax_rows(np.array([[1.0, np.inf]], dtype=np.float32))
+
+
+def test_every_component_scores_many_contexts_as_it_scores_one(fitted: tuple[HybridRecommender, list[Case]]) -> None:
+    hybrid, cases = fitted
+    contexts = _contexts(cases)
+    for name, comp in hybrid.components.items():
+        if name == "sasrec":
+            continue  # off here; tested in test_recommend_sasrec.py
+        many = comp.score_many(contexts)
+        one = np.stack([comp.score(c) for c in contexts])
+        assert many.shape == (len(contexts), N_ITEMS)
+        np.testing.assert_allclose(minmax_rows(many), minmax_rows(one), rtol=1e-5, atol=1e-6, err_msg=name)
+        finite = np.isfinite(one) & (one != 0)  # where a score is 0, "no evidence" scales the same
+        assert (np.isfinite(many) == np.isfinite(one))[finite].all(), name
+    assert comp.score_many([]).shape == (0, N_ITEMS)
+
+
+def test_content_score_many_adds_the_query_term(fitted: tuple[HybridRecommender, list[Case]]) -> None:
+    hybrid, _ = fitted
+    q = hybrid.content.vectors[4]
+    contexts = [Context.of([], query_vector=q), Context.of([1, 2], query_vector=q), Context.of([1, 2])]
+    many = hybrid.content.score_many(contexts)
+    one = np.stack([hybrid.content.score(c) for c in contexts])
+    np.testing.assert_allclose(many, one, rtol=1e-5, atol=1e-6)
+    assert np.isfinite(many[0]).all() and not np.isfinite(many[2]).all()
+
+
+def test_als_score_many_uses_learned_factors_for_known_users() -> None:
+    als = ALSRecommender(ALSConfig(factors=8, iterations=3, num_threads=1, fold_in_known_users=False))
+    als.fit(_store()[0])
+    known = next(iter(als.users))
+    contexts = [Context.of([1, 2], user=known), Context.of([1, 2], user="nobody"), Context.empty("nobody")]
+    many = als.score_many(contexts)
+    np.testing.assert_allclose(many, np.stack([als.score(c) for c in contexts]), rtol=1e-5, atol=1e-5)
+    assert not np.isfinite(many[2]).any()
+
+
+def test_context_matrix_sums_duplicate_items() -> None:
+    m = context_matrix([Context.of([2, 2, 0], [1.0, 0.5, 2.0]), Context.empty()], 4)
+    np.testing.assert_array_equal(m.toarray(), [[2.0, 0.0, 1.5, 0.0], [0.0, 0.0, 0.0, 0.0]])
+
+
+def test_dense_sums_marks_touched_items_even_at_zero() -> None:
+    got = dense_sums(np.array([3, 1, 3]), np.array([0.5, 0.0, 0.25]), 5)
+    np.testing.assert_array_equal(got, [-np.inf, 0.0, -np.inf, 0.75, -np.inf])
+    assert not np.isfinite(dense_sums(np.zeros(0, np.int64), np.zeros(0), 5)).any()
+
+
+def _must_and_may(d: np.ndarray, n_cand: int) -> tuple[set[int], set[int]]:
+    """Items a component's top ``n_cand`` positive scores must and may hold (ties at the cut)."""
+    pos = np.flatnonzero(d > 0)
+    if len(pos) <= n_cand:
+        return set(pos.tolist()), set(pos.tolist())
+    cut = np.sort(d[pos])[::-1][n_cand - 1]
+    return set(pos[d[pos] > cut].tolist()), set(pos[d[pos] >= cut].tolist())
+
+
+def _check_pool(hybrid: HybridRecommender, cases: list[Case], names: list[str], n_cand: int) -> None:
+    pool = _cache(hybrid, cases, names, n_cand, cells=7 * N_ITEMS)  # blocks of 7 prefixes
+    assert len(pool.start) == len(cases) + 1 and len(pool.truth) == len(cases)
+    for j, c in enumerate(cases):
+        a, b = int(pool.start[j]), int(pool.start[j + 1])
+        items = pool.item[a:b]
+        assert (np.diff(items) > 0).all()  # each item once, ascending
+        scored = hybrid.component_scores(c.ctx, dict.fromkeys(names, 1.0))
+        must, may = {c.truth}, {c.truth}
+        for n in names:
+            m1, m2 = _must_and_may(scored[n], n_cand)
+            must |= m1
+            may |= m2
+        assert must <= set(items.tolist()) <= may
+        if len(names) == 1:  # exactly its top n_cand positive scores (ties cut anywhere), and the truth
+            top = min(int((scored[names[0]] > 0).sum()), n_cand)
+            assert top <= b - a <= top + 1
+        assert items[int(pool.truth[j]) - a] == c.truth
+        want = np.stack([scored[n][items] for n in names])
+        np.testing.assert_allclose(pool.scores[:, a:b], want, rtol=1e-5, atol=1e-6)
+        np.testing.assert_array_equal(pool.seen[a:b], np.isin(items, c.ctx.items))
+        np.testing.assert_allclose(pool.log_counts[a:b], np.log1p(hybrid.counts[items]), rtol=1e-6)
+    assert (pool.owner == np.repeat(np.arange(len(cases)), np.diff(pool.start))).all()
+    new = pool.select(np.array([c.new for c in cases]))
+    assert (new.item[new.truth] == [c.truth for c in cases if c.new]).all()
+
+
+def test_tuning_pool_holds_each_prefix_candidates(fitted: tuple[HybridRecommender, list[Case]]) -> None:
+    hybrid, cases = fitted
+    names = ["repeat", "cooccurrence", "als", "content", "popularity", "recent", "sequence", "sknn"]
+    _check_pool(hybrid, cases[:80], names, 15)
+    for name in names:  # one component alone: its own top, nothing another component adds
+        _check_pool(hybrid, cases[:40], [name], 10)
+
+
+def test_sasrec_score_many_pads_shorter_sequences_invisibly() -> None:
+    pytest.importorskip("torch")
+    from shelfwise.recommend.sasrec import SASRecConfig, SASRecRecommender
+
+    data, _ = _store()
+    cfg = SASRecConfig(dim=16, blocks=2, heads=2, max_len=8, dropout=0.1, epochs=2, negatives=16, threads=1)
+    m = SASRecRecommender(cfg)
+    m.fit(data)
+    contexts = [
+        Context.of([4]),
+        Context.empty(),
+        Context.of([1, 2, 3]),
+        Context.of(list(range(20, 32))),
+        Context.of([9, 9]),
+    ]
+    many = m.score_many(contexts, batch=2)  # batches cross sequence lengths and the empty context
+    one = np.stack([m.score(c) for c in contexts])
+    assert not np.isfinite(many[1]).any()
+    np.testing.assert_allclose(many, one, rtol=1e-4, atol=1e-4)
+    assert np.isfinite(many[0]).sum() == int(m.known.sum())
