@@ -39,7 +39,9 @@ class TuneConfig:
     """``fraction``: share of the most recent sessions held out; ``max_sessions`` caps them (the
     latest kept); ``min_cases``: fewer prefixes of either protocol keeps the defaults;
     ``max_cases``: prefixes scored at most (a random sample beyond); ``z``: see
-    :func:`reliably_better`."""
+    :func:`reliably_better`; ``refit_iterations``: ALS sweeps of the final fit on all rows,
+    started from the factors tuning fitted on the earlier rows (0 = the full ``ALSConfig.iterations``
+    from random factors)."""
 
     enabled: bool = True
     fraction: float = 0.1
@@ -51,12 +53,15 @@ class TuneConfig:
     grid: tuple[float, ...] = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0)
     penalties: tuple[float, ...] = (0.0, 0.1, 0.25)
     z: float = 2.0  # tuned weights replace the defaults only when better by this many standard errors
+    refit_iterations: int = 5
 
     def __post_init__(self) -> None:
         if not 0.0 < self.fraction < 1.0:
             raise ValueError("TuneConfig.fraction must be in (0, 1)")
         if min(self.max_sessions, self.min_cases, self.k, self.candidates) < 1 or not self.grid or not self.penalties:
             raise ValueError("TuneConfig: sizes must be >= 1 and grids non-empty")
+        if self.refit_iterations < 0:
+            raise ValueError("TuneConfig.refit_iterations must be >= 0")
 
 
 @dataclass(frozen=True)
@@ -164,34 +169,56 @@ class _Pool:
     truth: IntArray
     owner: IntArray
     item: IntArray  # each entry's catalog row
+    _damping: dict[float, FloatArray] = field(default_factory=dict, compare=False, repr=False)
 
-    def select(self, keep: npt.NDArray[np.bool_]) -> _Pool:
-        lengths = np.diff(self.start)[keep]
+    def select(self, keep: npt.NDArray[np.bool_], drop_seen: bool = False) -> _Pool:
+        """The prefixes ``keep`` marks; with ``drop_seen``, without their seen entries (the
+        new-items protocol never counts them; a new item's truth is never seen)."""
         entry = np.repeat(keep, np.diff(self.start))
+        if drop_seen:
+            entry &= ~self.seen
+            entry[self.truth[keep]] = True
+        lengths = np.bincount(self.owner[entry], minlength=len(keep))[keep]
         start = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-        offset = self.truth[keep] - self.start[:-1][keep]
         return _Pool(
             self.scores[:, entry],
             self.log_counts[entry],
             self.seen[entry],
             start,
-            start[:-1] + offset,
+            np.cumsum(entry)[self.truth[keep]] - 1,
             np.repeat(np.arange(len(lengths)), lengths),
             self.item[entry],
         )
+
+    def damping(self, penalty: float) -> FloatArray:
+        """``exp(-penalty * log_counts)``, computed once per penalty."""
+        out = self._damping.get(penalty)
+        if out is None:
+            out = self._damping[penalty] = np.exp(-penalty * self.log_counts)
+        return out
 
     def ndcg(self, w: FloatArray, penalty: float, k: int, exclude_seen: bool) -> FloatArray:
         """Per-prefix NDCG@k of the fused ranking (one relevant item), all prefixes at once."""
         fused = w @ self.scores
         if penalty > 0:
-            fused = fused * np.exp(-penalty * self.log_counts)
+            fused *= self.damping(penalty)
         tv = fused[self.truth]
-        better = fused > tv[self.owner]
+        better = fused > np.repeat(tv, np.diff(self.start))
         if exclude_seen:
             better &= ~self.seen
-        rank = np.add.reduceat(better.astype(np.int64), self.start[:-1])
+        rank = np.add.reduceat(better.view(np.int8), self.start[:-1], dtype=np.int64)
         hit = (tv > 0) & (rank < k)
         return np.where(hit, 1.0 / np.log2(rank + 2.0), 0.0).astype(np.float32)
+
+
+def _top_positive(d: npt.NDArray[np.float32], n_cand: int) -> npt.NDArray[np.bool_]:
+    """Each row's ``n_cand`` highest positive scores (all of them when fewer), as a mask."""
+    positive = d > 0
+    many = np.flatnonzero(positive.sum(axis=1) > n_cand)  # other rows: every positive is a top one
+    positive[many] = False
+    if len(many):
+        positive[many[:, None], np.argpartition(-d[many], n_cand - 1, axis=1)[:, :n_cand]] = True
+    return positive
 
 
 def _candidates(
@@ -206,12 +233,10 @@ def _candidates(
     truth = np.array([c.truth for c in cases], dtype=np.int64)
     pick = np.zeros((b, n), dtype=bool)
     for d in dense:
-        positive = d > 0
-        many = np.flatnonzero(positive.sum(axis=1) > n_cand)  # other rows: every positive is a top one
-        positive[many] = False
-        if len(many):
-            positive[many[:, None], np.argpartition(-d[many], n_cand - 1, axis=1)[:, :n_cand]] = True
-        pick |= positive
+        if b > 1 and (d == d[0]).all():  # the same scores for every prefix (popularity): one top
+            pick |= _top_positive(d[:1], n_cand)
+        else:
+            pick |= _top_positive(d, n_cand)
     pick[rows[:, 0], truth] = True
     where = np.cumsum(pick, axis=1)[rows[:, 0], truth] - 1
     prefix, item = np.nonzero(pick)
@@ -276,7 +301,7 @@ def tune(hybrid: HybridRecommender, cases: Sequence[Case], config: TuneConfig) -
         pick = np.sort(np.random.default_rng(0).choice(len(cases), config.max_cases, replace=False))
         cases = [cases[i] for i in pick]
     pool = _cache(hybrid, cases, names, config.candidates)
-    pools = {False: pool, True: pool.select(np.array([c.new for c in cases], dtype=bool))}
+    pools = {False: pool, True: pool.select(np.array([c.new for c in cases], dtype=bool), drop_seen=True)}
 
     def per_case(new: bool) -> _PerCase:
         def run(weights: Mapping[str, float], penalty: float) -> FloatArray:

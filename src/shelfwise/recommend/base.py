@@ -254,9 +254,9 @@ def minmax_rows(scores: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     s = np.asarray(scores, dtype=np.float32)
     if s.ndim != 2:
         raise ValueError("minmax_rows: scores must be 2-d")
-    if np.isposinf(s).any() or np.isnan(s).any():
-        raise ValueError("minmax_rows: scores must be finite or -inf")
     hi = s.max(axis=1, initial=-np.inf)
+    if np.isnan(hi).any() or np.isposinf(hi).any():  # NaN and +inf propagate to the row maximum
+        raise ValueError("minmax_rows: scores must be finite or -inf")
     nonneg = ((s >= 0) | (s == -np.inf)).all(axis=1)
     out = np.empty_like(s)
     out[nonneg] = np.maximum(s[nonneg], 0.0) / np.where(hi[nonneg] > 0, hi[nonneg], 1.0)[:, None]

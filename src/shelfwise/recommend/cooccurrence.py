@@ -129,8 +129,13 @@ class CooccurrenceRecommender(BaseRecommender):
         return np.where(s > 0, s, -np.inf).astype(np.float32)
 
     def score_many(self, contexts: Sequence[Context]) -> npt.NDArray[np.float32]:
-        """:meth:`score` of each context in one sparse product (:meth:`score_batch`)."""
-        return self.score_batch(context_matrix(contexts, self.n_items))
+        """:meth:`score` of each context in one sparse product, the same float32 operations in the
+        same order as :meth:`score` (weights divided by the normaliser, then summed item by item)."""
+        norm = self.norm(self.config.alpha)
+        scaled = [Context(c.items, c.weights / norm[c.items]) for c in contexts]
+        raw = np.asarray((context_matrix(scaled, self.n_items) @ self.pairs).toarray(), dtype=np.float32)
+        s = raw / self.norm(1.0 - self.config.alpha)
+        return np.where(raw > 0, s, -np.inf).astype(np.float32)
 
     def score_item(self, item: int) -> FloatArray:
         return self.score(Context.of([item]))

@@ -24,7 +24,7 @@ signal covers them. Factors are saved as ``als.npz`` + ``als.json``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -145,6 +145,23 @@ class ALSRecommender(BaseRecommender):
         return self.config.alpha * (np.log1p(w) if self.config.log_weights else w)
 
     def _fit(self, data: Interactions) -> None:
+        self._fit_model(data, self.config.iterations, None)
+
+    def refit(self, data: Interactions, iterations: int) -> None:
+        """Fit on ``data`` (the same catalog) starting from the current item factors, ``iterations``
+        ALS sweeps instead of ``config.iterations`` from random factors: after fit-time tuning the
+        factors learned on the earlier rows are most of the way there. BPR, or nothing fitted
+        yet, fits from scratch."""
+        warm = (
+            self.config.model == "als" and self.known.any() and self.item_factors.shape == (data.n_items, self._dim())
+        )
+        self._catalog, self.profiles = data.catalog, data.profiles
+        if warm:
+            self._fit_model(data, iterations, self.item_factors.copy())
+        else:
+            self._fit_model(data, self.config.iterations, None)
+
+    def _fit_model(self, data: Interactions, iterations: int, item_factors: F32 | None) -> None:
         from threadpoolctl import threadpool_limits
 
         r = data.user_item()
@@ -156,7 +173,9 @@ class ALSRecommender(BaseRecommender):
         self.users = {}
         _implicit_classes()  # import first: BLAS libraries it loads are then under the limit below
         with threadpool_limits(1, "blas"):  # implicit's advice: a BLAS thread pool fights its own threads
-            model = implicit_model(self.config)
+            model = implicit_model(replace(self.config, iterations=iterations))
+            if item_factors is not None:
+                model.item_factors = item_factors  # implicit starts from factors already set
             if r.nnz:
                 model.fit(r.astype(np.float32).tocsr(), show_progress=False)
                 self.item_factors = np.ascontiguousarray(model.item_factors, dtype=np.float32)
@@ -204,8 +223,7 @@ class ALSRecommender(BaseRecommender):
         return np.where(self.known, self.item_factors @ x, -np.inf).astype(np.float32)
 
     def score_many(self, contexts: Sequence[Context]) -> F32:
-        """:meth:`score` of each context: the fold-in systems solved as one stack, the scores in
-        one matrix product."""
+        """:meth:`score` of each context, the fold-in systems solved as one stack."""
         out = np.full((len(contexts), self.n_items), -np.inf, dtype=np.float32)
         xs: dict[int, F32] = {}
         systems: dict[int, tuple[F64, F64]] = {}
@@ -220,10 +238,8 @@ class ALSRecommender(BaseRecommender):
             b = np.stack([s[1] for s in systems.values()])[..., None]
             solved = np.linalg.solve(a, b)[..., 0].astype(np.float32)
             xs.update(zip(systems, solved, strict=True))
-        if xs:
-            rows = list(xs)
-            x = np.stack([xs[j] for j in rows]).astype(np.float32)
-            out[rows] = np.where(self.known[None, :], x @ self.item_factors.T, -np.inf)
+        for j, x in xs.items():  # one product per row: a matrix product would round differently
+            out[j] = np.where(self.known, self.item_factors @ x, -np.inf)
         return out
 
     def score_item(self, item: int) -> FloatArray:

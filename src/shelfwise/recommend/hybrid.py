@@ -177,9 +177,13 @@ class HybridRecommender(BaseRecommender):
         cfg = self.config
         return any(n == name and w > 0 for n, w in (*cfg.weights, *cfg.similar_weights, *(cfg.new_weights or ())))
 
-    def _fit_components(self, data: Interactions) -> None:
+    def _fit_components(self, data: Interactions, warm: bool = False) -> None:
+        """Fit every component on ``data``; ``warm``: they were just fitted on its earlier rows
+        (fit-time tuning), so ALS starts from those factors (``TuneConfig.refit_iterations``)."""
         for name, comp in self.components.items():
-            if name != "sasrec" or self._uses("sasrec"):
+            if name == "als" and warm and self.config.tune.refit_iterations:
+                self.als.refit(data, self.config.tune.refit_iterations)
+            elif name != "sasrec" or self._uses("sasrec"):
                 comp.fit(data)
             else:  # off unless weighted: no torch needed, scores nothing
                 self.sasrec.reset(data.catalog, data.profiles)
@@ -189,7 +193,7 @@ class HybridRecommender(BaseRecommender):
 
     def _fit(self, data: Interactions) -> None:
         self.tuning = self._tune(data) if self.config.tune.enabled else TuningReport(reason="tuning disabled")
-        self._fit_components(data)
+        self._fit_components(data, warm=self.tuning.status == "tuned")
 
     def _tune(self, data: Interactions) -> TuningReport:
         """Learn weights on the latest sessions (components fitted on the earlier rows), then keep them."""

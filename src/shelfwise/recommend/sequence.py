@@ -297,7 +297,8 @@ class SessionKNNRecommender(BaseRecommender):
         row = np.repeat(np.arange(len(sess)), lens)
         shared_w = cur[indices]
         best = np.zeros(len(sess), dtype=np.float32)
-        np.maximum.at(best, row, shared_w)
+        full = lens > 0  # reduceat over the non-empty rows: each segment ends where the next starts
+        best[full] = np.maximum(np.maximum.reduceat(shared_w, indptr[:-1][full]), 0.0)
         ref = np.zeros(len(sess), dtype=np.float32)
         is_ref = (shared_w == best[row]) & (shared_w > 0)
         ref[row[is_ref]] = pos[is_ref]
