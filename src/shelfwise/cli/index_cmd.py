@@ -67,6 +67,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         ".parquet (id, vector); --encoder must be the model that made them (it embeds the queries)",
     )
     p.add_argument(
+        "--embed",
+        choices=("auto", "full", "student"),
+        default="auto",
+        help="full: the encoder embeds every product; student: it embeds a sample (25%%, at most 50k) and a "
+        "static student fitted to it embeds them all (~2.5x faster, ~1%% NDCG on real queries); "
+        "auto (default): student from 200,000 products",
+    )
+    p.add_argument(
         "--vector-store",
         default=None,
         help="where the product vectors live: embedded (default: faiss inside the shelf folder), "
@@ -95,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
         reranker=args.reranker,
         vectors=args.vectors,
         vector_store=args.vector_store,
+        embed=args.embed,
     )
     events = load_event_log(args.events, args.event_fields, cl.catalog) if args.events is not None else None
     shelf = build_shelf(cl.catalog, events, config, print)

