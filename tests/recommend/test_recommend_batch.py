@@ -113,9 +113,13 @@ def test_als_score_many_uses_learned_factors_for_known_users() -> None:
     als.fit(_store()[0])
     known = next(iter(als.users))
     contexts = [Context.of([1, 2], user=known), Context.of([1, 2], user="nobody"), Context.empty("nobody")]
-    many = als.score_many(contexts)
-    np.testing.assert_allclose(many, np.stack([als.score(c) for c in contexts]), rtol=1e-5, atol=1e-5)
+    one = np.stack([als.score(c) for c in contexts])
+    for block in (4096, 64):  # blocks of items: the same dot product per item, bit for bit
+        many = als.score_many(contexts, block=block)
+        np.testing.assert_array_equal(many, one)
     assert not np.isfinite(many[2]).any()
+    with pytest.raises(ValueError, match="multiple of 64"):
+        als.score_many(contexts, block=100)
 
 
 def test_context_matrix_sums_duplicate_items() -> None:
