@@ -246,10 +246,10 @@ class ALSRecommender(BaseRecommender):
             b = np.stack([s[1] for s in systems.values()])[..., None]
             solved = np.linalg.solve(a, b)[..., 0].astype(np.float32)
             xs.update(zip(systems, solved, strict=True))
-        for a in range(0, self.n_items, block):
-            y = self.item_factors[a : a + block]
+        for lo in range(0, self.n_items, block):
+            y = self.item_factors[lo : lo + block]
             for j, x in xs.items():
-                out[j, a : a + block] = y @ x
+                out[j, lo : lo + block] = y @ x
         if xs:
             rows = list(xs)
             out[rows] = np.where(self.known[None, :], out[rows], -np.inf)
