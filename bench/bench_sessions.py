@@ -14,6 +14,9 @@ Jannach & Ludewig, 2017), last-item co-occurrence (cosine, the last click only) 
 Shelfwise's sequence components are also reported alone. 95% intervals: paired bootstrap over
 test sessions (1,000 resamples) of the hybrid's NDCG@20 minus the best peer's.
 
+Fit time: the hybrid's fit (weight tuning included) and implicit ALS's fit of its tuned config,
+timed ``--fit-repeats`` times alternating (the machine may be shared); the ratio of medians is kept.
+
 Run: nice -n 10 python bench/bench_sessions.py [--sets digi,yoochoose,instacart,hm] [--sasrec]
 """
 
@@ -133,7 +136,20 @@ def fit_seconds(fn: Callable[[], Any]) -> float:
     return time.perf_counter() - t0
 
 
-def run_set(name: str, use_sasrec: bool, threads: int) -> dict[str, Any]:
+def fit_runs(
+    first: dict[str, float], fits: dict[str, Callable[[], Any]], repeats: int
+) -> tuple[dict[str, list[float]], float]:
+    """Each fit's seconds over ``repeats`` runs (``first`` holds run 1), the fits alternating so
+    that all see the same machine load; and the ratio of the first fit's median to the second's."""
+    runs = {label: [first[label]] for label in fits}
+    for _ in range(repeats - 1):
+        for label, fn in fits.items():
+            runs[label].append(fit_seconds(fn))
+    a, b = (float(np.median(v)) for v in runs.values())
+    return runs, a / b
+
+
+def run_set(name: str, use_sasrec: bool, threads: int, repeats: int = 1) -> dict[str, Any]:
     catalog, train_log, test_log, info = LOADERS[name]()
     train = Interactions.from_log(train_log, catalog)
     test = Interactions.from_log(test_log, catalog)
@@ -190,7 +206,18 @@ def run_set(name: str, use_sasrec: bool, threads: int) -> dict[str, Any]:
         alt = (lambda c: hybrid.score(c, True)) if label == "hybrid (shelfwise)" else None
         ranked[label] = ranks(fn, cases, alt)
         ms[label] = (time.perf_counter() - t0) / max(len(cases), 1) * 1000
+    runs, ratio = fit_runs(
+        secs,
+        {
+            "hybrid (with tuning)": lambda: HybridRecommender(vec, cfg).fit(train),
+            "implicit ALS (tuned config)": lambda: ALSRecommender(als_cfg).fit(train),
+        },
+        repeats,
+    )
+    load = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+    print(f"  fit seconds over {repeats} alternating runs: {runs}; median ratio hybrid / implicit {ratio:.2f} ({load})")
     out: dict[str, Any] = {"info": info, "cases": len(cases), "tuning": hybrid.tuning.as_dict(), "fit_s": secs}
+    out["fit_runs_s"], out["fit_ratio_hybrid_to_implicit"], out["uptime_after_fits"] = runs, ratio, load
     for p, proto in enumerate(("repeats", "new")):
         rows = {label: metrics(r[p]) for label, r in ranked.items()}
         best_peer = max(peers, key=lambda lb: rows[lb]["ndcg"])
@@ -216,6 +243,7 @@ def main() -> None:
     ap.add_argument("--sasrec", action="store_true", help="add SASRec to the hybrid (slow fit)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", default="sessions")
+    ap.add_argument("--fit-repeats", type=int, default=3, help="alternating hybrid / implicit fits timed")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     load = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
@@ -223,7 +251,7 @@ def main() -> None:
     t0 = time.perf_counter()
     payload: dict[str, Any] = {"k": K, "uptime_start": load, "sasrec": args.sasrec, "sets": {}}
     for name in args.sets.split(","):
-        payload["sets"][name] = run_set(name, args.sasrec, args.threads)
+        payload["sets"][name] = run_set(name, args.sasrec, args.threads, args.fit_repeats)
     payload["uptime_end"] = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     payload["seconds"] = time.perf_counter() - t0
     print("uptime:", payload["uptime_end"])

@@ -238,8 +238,9 @@ def _candidates(
         else:
             pick |= _top_positive(d, n_cand)
     pick[rows[:, 0], truth] = True
-    where = np.cumsum(pick, axis=1)[rows[:, 0], truth] - 1
-    prefix, item = np.nonzero(pick)
+    prefix, item = np.nonzero(pick)  # row-major: (prefix, item) keys ascending
+    first = np.searchsorted(prefix, np.arange(b))
+    where = np.searchsorted(prefix * n + item, np.arange(b) * n + truth) - first
     return prefix, item, where
 
 
