@@ -212,13 +212,31 @@ class _Pool:
 
 
 def _top_positive(d: npt.NDArray[np.float32], n_cand: int) -> npt.NDArray[np.bool_]:
-    """Each row's ``n_cand`` highest positive scores (all of them when fewer), as a mask."""
+    """Each row's positive scores down to its ``n_cand``-th highest (ties there all kept; every
+    positive when fewer), as a mask."""
     positive = d > 0
     many = np.flatnonzero(positive.sum(axis=1) > n_cand)  # other rows: every positive is a top one
-    positive[many] = False
     if len(many):
-        positive[many[:, None], np.argpartition(-d[many], n_cand - 1, axis=1)[:, :n_cand]] = True
+        sub = d[many]
+        positive[many] &= sub >= kth_largest(sub, n_cand)[:, None]
     return positive
+
+
+def kth_largest(d: npt.NDArray[np.float32], k: int) -> npt.NDArray[np.float32]:
+    """Each row's ``k``-th largest positive value (rows holding at least ``k`` positives).
+
+    Cut into ``k`` slices, a row's slice maxima are ``k`` of its values, so their minimum is a
+    lower bound of the answer: only values above it (a few hundred) are partitioned, not the row."""
+    b, n = d.shape
+    width = -(-n // k)
+    padded = np.full((b, k * width), -np.inf, dtype=np.float32)
+    padded[:, :n] = d
+    bound = np.maximum(padded.reshape(b, k, width).max(axis=2).min(axis=1), 0.0)
+    out = np.empty(b, dtype=np.float32)
+    for r in range(b):
+        v = d[r][(d[r] >= bound[r]) & (d[r] > 0)]
+        out[r] = np.partition(v, len(v) - k)[len(v) - k]
+    return out
 
 
 def _candidates(
