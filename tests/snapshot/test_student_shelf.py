@@ -3,12 +3,13 @@ searcher and serves the same results after loading; ``auto`` picks it only for l
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from shelfwise.catalog import Catalog
+from shelfwise.catalog import Catalog, Product
 from shelfwise.encode.base import query_encoder
 from shelfwise.encode.student import StudentConfig, StudentEncoder
 from shelfwise.snapshot import LoadOptions, ShelfConfig, load_shelf
@@ -55,3 +56,21 @@ def test_auto_uses_the_student_only_from_the_threshold(tiny_catalog: Catalog, mo
     assert any("needs an ONNX encoder" in line for line in said), said
     with pytest.raises(ValueError, match="embed must be one of"):
         ShelfConfig(embed="half")
+
+
+def test_auto_falls_back_to_full_embedding_when_the_student_is_not_faithful(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    words = itertools.product(["black", "white", "red", "navy"], ["shirt", "drill", "tile", "towel", "mug"], range(12))
+    catalog = Catalog([Product(id=f"p{i}", title=f"{c} {t} model {n}") for i, (c, t, n) in enumerate(words)])
+    monkeypatch.setattr(build_mod, "STUDENT_FROM", 10)
+    cfg = ShelfConfig(encoder="minilm-onnx", student=StudentConfig(min_sample=200), progress=False)
+    said: list[str] = []
+    kept = build_search(catalog, cfg, said.append)
+    assert isinstance(kept.searcher.encoder, StudentEncoder)  # 240 products, 200 sampled, 10 held out
+    monkeypatch.setattr(build_mod, "MIN_FIDELITY", 1.01)  # no student reaches it
+    full = build_search(catalog, cfg, said.append)
+    assert not isinstance(full.searcher.encoder, StudentEncoder)
+    assert any("embedding every product with the encoder instead" in line for line in said), said
+    forced = build_search(catalog, ShelfConfig(encoder="minilm-onnx", embed="student", progress=False), said.append)
+    assert isinstance(forced.searcher.encoder, StudentEncoder)  # asked for explicitly: kept

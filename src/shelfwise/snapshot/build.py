@@ -13,9 +13,10 @@ import numpy as np
 import numpy.typing as npt
 
 from shelfwise.catalog.schema import Catalog
+from shelfwise.encode.base import Encoder
 from shelfwise.encode.onnx_encoder import OnnxEncoder
 from shelfwise.encode.registry import load_encoder
-from shelfwise.encode.student import StudentConfig, StudentEncoder
+from shelfwise.encode.student import StudentConfig, fit_student
 from shelfwise.events.schema import EventLog
 from shelfwise.index.language import ENGLISH_ONLY_ENCODERS, choose_encoder, detect_language
 from shelfwise.index.vectors_file import load_vectors
@@ -31,7 +32,8 @@ if TYPE_CHECKING:
 Log = Callable[[str], None]
 RERANKERS = ("ltr", "cross")
 EMBED_MODES = ("auto", "full", "student")
-STUDENT_FROM = 200_000  # ``embed="auto"``: from this many products the encoder embeds a sample (student)
+STUDENT_FROM = 50_000  # ``embed="auto"``: from this many products the encoder embeds a sample (student)
+MIN_FIDELITY = 0.95  # ``auto`` keeps the student only when it reproduces the encoder this well (held out)
 
 
 def _quiet(_: str) -> None:
@@ -48,9 +50,10 @@ class ShelfConfig:
         defaults); ``progress``: progress bars while embedding; ``vector_store``: where the product vectors live
     (:func:`shelfwise.index.backends.open_vector_store`); ``embed``: ``full`` (the encoder embeds every
     product), ``student`` (it embeds a sample and a static student fitted to it embeds them all:
-    :mod:`shelfwise.encode.student`, ~2.5x faster, a small quality cost measured in
-    ``bench/bench_encoders_real.py``) or ``auto`` (student from :data:`STUDENT_FROM` products, when the
-    encoder is an ONNX one). Step timings go to ``shelf.timings``."""
+    :mod:`shelfwise.encode.student`; 5x faster at 55k products for -0.5% hybrid NDCG on real queries,
+    ``bench/bench_student.py``) or ``auto`` (student from :data:`STUDENT_FROM` products with an ONNX
+    encoder, kept only when its mean cosine to the encoder on held-out products reaches
+    :data:`MIN_FIDELITY`; otherwise every product is embedded). Step timings go to ``shelf.timings``."""
 
     encoder: str = "auto"
     multilingual: str | None = None
@@ -94,8 +97,10 @@ def build_search(catalog: Catalog, config: ShelfConfig, log: Log = _quiet) -> Sh
         multi_spec = None
     multi = load_encoder(multi_spec, config.cache) if multi_spec else None
     encoder_s = time.perf_counter() - t0
-    student = _student(catalog, encoder, config, log)
     t0 = time.perf_counter()
+    vectors = None if config.vectors is None else load_vectors(config.vectors, catalog.ids, encoder.dim)
+    if vectors is None:
+        encoder, vectors = _student_vectors(catalog, encoder, config, log)
     log(f"building indexes with encoder {encoder.name} ...")
     searcher = HybridSearcher.build(
         catalog,
@@ -105,31 +110,38 @@ def build_search(catalog: Catalog, config: ShelfConfig, log: Log = _quiet) -> Sh
         encoder_spec=choice.spec,
         multilingual=multi,
         multilingual_spec=multi_spec,
-        item_vectors=None if config.vectors is None else load_vectors(config.vectors, catalog.ids, encoder.dim),
+        item_vectors=vectors,
         vector_store=config.vector_store,
-        student=student,
     )
-    if isinstance(searcher.encoder, StudentEncoder):
-        log(searcher.encoder.stats.describe())
     searcher.config = replace(searcher.config, personal_weight=config.personal_weight)
     shelf = Shelf(catalog=catalog, searcher=searcher)
     shelf.timings.update(encoder_load_s=encoder_s, index_build_s=time.perf_counter() - t0)
     return shelf
 
 
-def _student(catalog: Catalog, encoder: object, config: ShelfConfig, log: Log) -> StudentConfig | None:
-    """The student config when ``config.embed`` asks for one (``auto``: large catalogs, ONNX encoders)."""
-    if config.vectors is not None or config.embed == "full":
-        return None
-    if config.embed == "student":
-        return config.student
-    if len(catalog) < STUDENT_FROM:
-        return None
-    if not isinstance(getattr(encoder, "encoder", encoder), OnnxEncoder):
-        log(f"{len(catalog):,} products: embedding all of them (the student path needs an ONNX encoder)")
-        return None
-    log(f"{len(catalog):,} products (>= {STUDENT_FROM:,}): student embedding (--embed full to embed every product)")
-    return config.student
+def _student_vectors(
+    catalog: Catalog, encoder: Encoder, config: ShelfConfig, log: Log
+) -> tuple[Encoder, npt.NDArray[np.float32] | None]:
+    """``(encoder, product vectors)`` from student embedding when ``config.embed`` asks for it
+    (``auto``: large catalogs, ONNX encoders, fidelity checked); ``(encoder, None)``: embed them all."""
+    if config.embed == "full":
+        return encoder, None
+    if config.embed == "auto":
+        if len(catalog) < STUDENT_FROM:
+            return encoder, None
+        if not isinstance(getattr(encoder, "encoder", encoder), OnnxEncoder):
+            log(f"{len(catalog):,} products: embedding all of them (the student path needs an ONNX encoder)")
+            return encoder, None
+        log(f"{len(catalog):,} products (>= {STUDENT_FROM:,}): student embedding (--embed full: embed every product)")
+    fit = fit_student(encoder, catalog.texts(), config.student, progress=config.progress)
+    log(fit.stats.describe())
+    if config.embed == "auto" and fit.stats.holdout_cosine_mean < MIN_FIDELITY:
+        log(
+            f"student fidelity {fit.stats.holdout_cosine_mean:.3f} < {MIN_FIDELITY}: embedding every product "
+            "with the encoder instead"
+        )
+        return encoder, None
+    return fit.encoder, fit.vectors
 
 
 def item_counts(events: EventLog | None, n_items: int) -> npt.NDArray[np.float64] | None:
