@@ -235,3 +235,23 @@ def test_kth_largest_is_the_kth_positive_value() -> None:
     for k in (1, 10, 12):
         want = [np.sort(r[r > 0])[::-1][k - 1] for r in d]
         np.testing.assert_array_equal(kth_largest(d, k), want)
+
+
+@pytest.mark.parametrize("repeat", [1, 40])
+def test_sknn_neighbour_similarities_match_a_direct_count(repeat: int) -> None:
+    from shelfwise.recommend.sequence import SessionKNNConfig, SessionKNNRecommender
+
+    data, _ = _store()
+    m = SessionKNNRecommender(SessionKNNConfig(neighbours=10_000))
+    m.fit(data)
+    if repeat > 1:  # more past sessions than 8x a context's entries: the sort-based branch
+        m.by_item = sp.csr_matrix(sp.hstack([m.by_item] * repeat))
+        m.lengths = np.tile(m.lengths, repeat)
+    by_item = m.by_item.toarray()
+    for seq in ([3], [5, 9, 5, 12], list(range(40, 60))):
+        sess, sim, items, w = m.neighbours(Context.of(seq))
+        raw = (w[:, None] * by_item[items]).astype(np.float64).sum(axis=0)
+        want = np.flatnonzero(raw)
+        np.testing.assert_array_equal(np.sort(sess), want)
+        expect = (raw[want].astype(np.float32) / np.sqrt(m.lengths[want] * np.float32(len(items)))).astype(np.float32)
+        np.testing.assert_allclose(sim[np.argsort(sess)], expect, rtol=1e-6)

@@ -258,6 +258,10 @@ def minmax_rows(scores: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     if np.isnan(hi).any() or np.isposinf(hi).any():  # NaN and +inf propagate to the row maximum
         raise ValueError("minmax_rows: scores must be finite or -inf")
     nonneg = ((s >= 0) | (s == -np.inf)).all(axis=1)
+    if nonneg.all():  # the common case, without copying rows out and back
+        out = np.maximum(s, np.float32(0.0))
+        out /= np.where(hi > 0, hi, np.float32(1.0))[:, None]
+        return out
     out = np.empty_like(s)
     out[nonneg] = np.maximum(s[nonneg], 0.0) / np.where(hi[nonneg] > 0, hi[nonneg], 1.0)[:, None]
     if not nonneg.all():

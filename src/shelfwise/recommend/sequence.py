@@ -276,8 +276,13 @@ class SessionKNNRecommender(BaseRecommender):
         if not len(indices):
             return np.zeros(0, np.int64), np.zeros(0, np.float32), items, w
         vals = np.repeat(w, np.diff(indptr))
-        sess, inv = np.unique(indices, return_inverse=True)
-        sim = np.bincount(inv, weights=vals).astype(np.float32)
+        ns = len(self.lengths)
+        if ns <= 8 * len(indices):  # per-session sums over all sessions beat sorting the entries
+            sess = np.flatnonzero(np.bincount(indices, minlength=ns))
+            sim = np.bincount(indices, weights=vals, minlength=ns)[sess].astype(np.float32)
+        else:
+            sess, inv = np.unique(indices, return_inverse=True)
+            sim = np.bincount(inv, weights=vals).astype(np.float32)
         sim /= np.sqrt(self.lengths[sess] * np.float32(len(items)))
         if len(sess) > c.neighbours:
             top = np.argpartition(-sim, c.neighbours - 1)[: c.neighbours]
