@@ -232,8 +232,17 @@ def _weights_matrix(
     sums = np.zeros(len(lengths))
     nonempty = lengths > 0
     sums[nonempty] = np.add.reduceat(vals, indptr[:-1][nonempty]) if len(vals) else 0.0
-    vals = vals / np.repeat(np.where(nonempty, sums, 1.0), lengths)
+    vals = (vals / np.repeat(np.where(nonempty, sums, 1.0), lengths)).astype(np.float32)
     return csr_matrix((vals, cols, indptr), shape=(len(lengths), len(w)))
+
+
+def _student_vectors(a: Any, table: npt.NDArray[np.float32], step: int = 65_536) -> Matrix:
+    """Every row's normalised student vector, in float32 and in blocks (a million rows x 384 would
+    otherwise pass through a 3 GB float64 product)."""
+    out = np.empty((a.shape[0], table.shape[1]), dtype=np.float32)
+    for start in range(0, a.shape[0], step):
+        out[start : start + step] = l2_normalise(np.asarray(a[start : start + step] @ table))
+    return out
 
 
 def _ridge_cg(a: Any, t: npt.NDArray[np.float64], prior: npt.NDArray[np.float64], ridge: float, iters: int) -> Any:
@@ -309,7 +318,7 @@ def fit_student(
     t0 = time.perf_counter()
     a_all = _weights_matrix(flat, lengths, col, w)
     del flat
-    a = a_all[sample]
+    a = a_all[sample].astype(np.float64)
     table = _ridge_cg(a[fit_rows], target[fit_rows], prior, cfg.ridge, cfg.iterations)
     fit_s = time.perf_counter() - t0
 
@@ -339,5 +348,5 @@ def fit_student(
         fit_s=fit_s,
     )
     meta = {"config": asdict(cfg), "stats": asdict(stats), "tokenizer": str(onnx.tokenizer_file)}
-    vectors = l2_normalise(np.asarray(a_all @ table))
+    vectors = _student_vectors(a_all, table.astype(np.float32))
     return StudentFit(StudentEncoder(static, teacher, digest, meta), stats, vectors)
