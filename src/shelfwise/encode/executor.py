@@ -17,9 +17,9 @@ from __future__ import annotations
 import os
 import sys
 import threading
+from collections import deque
 from collections.abc import MutableMapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from shelfwise.encode.base import Encoder, Matrix
@@ -37,10 +37,12 @@ class Overloaded(RuntimeError):
 
 @dataclass
 class ExecutorStats:
-    """Calls run, shed because the queue was full, and shed after waiting ``wait_s``. The one
+    """Calls run, encoder runs they took (batched calls share one), shed because the queue was
+    full, and shed after waiting ``wait_s``. The one
     count of encoder refusals: the server's ``/metrics`` reads :attr:`rejected` from here."""
 
     completed: int = 0
+    batches: int = 0
     rejected_full: int = 0
     rejected_wait: int = 0
 
@@ -50,23 +52,50 @@ class ExecutorStats:
         return self.rejected_full + self.rejected_wait
 
 
+@dataclass
+class _Call:
+    encoder: Encoder
+    texts: Sequence[str]
+    batch_size: int
+    started: threading.Event = field(default_factory=threading.Event)
+    done: threading.Event = field(default_factory=threading.Event)
+    result: Matrix | None = None
+    error: BaseException | None = None
+
+
 class EncodeExecutor:
     """A fixed pool of ``threads`` encoder threads with at most ``max_queue`` calls waiting.
 
     :meth:`encode` blocks the calling (request) thread until its call has run on the pool; it
     raises :class:`Overloaded` when ``threads + max_queue`` calls are already admitted, or when
-    no pool thread picked the call up within ``wait_s`` (the call is then withdrawn unrun)."""
+    no pool thread picked the call up within ``wait_s`` (the call is then withdrawn unrun).
 
-    def __init__(self, threads: int = 1, max_queue: int = 8, wait_s: float = 1.0) -> None:
-        if threads < 1 or max_queue < 0 or not wait_s > 0:
-            raise ValueError("EncodeExecutor: threads >= 1, max_queue >= 0 and wait_s > 0")
+    Calls waiting for the same encoder when a thread frees up run together, as one
+    ``encode`` of at most ``max_batch`` texts (dynamic batching as inference servers do it, with
+    no timer: a lone call never waits for company). One padded forward pass over a few short
+    queries costs far less per query than one pass each (e5-onnx on Home Depot queries: 5.3
+    CPU-ms alone, 3.3 in fours). A text's vector then depends slightly on its batch (int8
+    activation ranges are per run: cosine >= 0.994 to the lone vector). ``max_batch=1`` runs
+    every call alone."""
+
+    def __init__(self, threads: int = 1, max_queue: int = 8, wait_s: float = 1.0, max_batch: int = 16) -> None:
+        if threads < 1 or max_queue < 0 or not wait_s > 0 or max_batch < 1:
+            raise ValueError("EncodeExecutor: threads >= 1, max_queue >= 0, wait_s > 0 and max_batch >= 1")
         self.threads = threads
         self.max_queue = max_queue
         self.wait_s = wait_s
+        self.max_batch = max_batch
         self.stats = ExecutorStats()
-        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="shelfwise-encode")
         self._lock = threading.Lock()
+        self._ready = threading.Condition(self._lock)
+        self._waiting: deque[_Call] = deque()
         self._admitted = 0
+        self._closed = False
+        self._threads = [
+            threading.Thread(target=self._work, name=f"shelfwise-encode-{i}", daemon=True) for i in range(threads)
+        ]
+        for t in self._threads:
+            t.start()
 
     @property
     def pending(self) -> int:
@@ -75,33 +104,75 @@ class EncodeExecutor:
             return self._admitted
 
     def encode(self, encoder: Encoder, texts: Sequence[str], batch_size: int = 64) -> Matrix:
+        call = _Call(encoder, texts, batch_size)
         with self._lock:
             if self._admitted >= self.threads + self.max_queue:
                 self.stats.rejected_full += 1
                 raise Overloaded(f"query encoder busy: {self._admitted} calls running or queued")
             self._admitted += 1
-        started = threading.Event()
-
-        def run() -> Matrix:
-            started.set()
-            return encoder.encode(texts, batch_size=batch_size)
-
+            self._waiting.append(call)
+            self._ready.notify()
         try:
-            fut: Future[Matrix] = self._pool.submit(run)
-            if not started.wait(self.wait_s) and fut.cancel():
+            if not call.started.wait(self.wait_s):
                 with self._lock:
-                    self.stats.rejected_wait += 1
-                raise Overloaded(f"query encoder busy: no encoder thread free within {self.wait_s:g} s")
-            out = fut.result()
+                    if not call.started.is_set():  # still queued: withdraw it unrun
+                        self._waiting.remove(call)
+                        self.stats.rejected_wait += 1
+                        raise Overloaded(f"query encoder busy: no encoder thread free within {self.wait_s:g} s")
+            call.done.wait()
+            if call.error is not None:
+                raise call.error
+            assert call.result is not None
             with self._lock:
                 self.stats.completed += 1
-            return out
+            return call.result
         finally:
             with self._lock:
                 self._admitted -= 1
 
+    def _take(self) -> list[_Call] | None:
+        """The oldest waiting call and the later ones for the same encoder, up to ``max_batch`` texts."""
+        with self._lock:
+            while not self._waiting and not self._closed:
+                self._ready.wait()
+            if self._closed:
+                return None
+            first = self._waiting.popleft()
+            batch, size = [first], len(first.texts)
+            for other in list(self._waiting):
+                if other.encoder is first.encoder and size + len(other.texts) <= self.max_batch:
+                    self._waiting.remove(other)
+                    batch.append(other)
+                    size += len(other.texts)
+            for c in batch:
+                c.started.set()
+            self.stats.batches += 1
+            return batch
+
+    def _work(self) -> None:
+        while (batch := self._take()) is not None:
+            texts = [t for c in batch for t in c.texts]
+            try:
+                out = batch[0].encoder.encode(texts, batch_size=max(c.batch_size for c in batch))
+                at = 0
+                for c in batch:
+                    c.result = out[at : at + len(c.texts)]
+                    at += len(c.texts)
+            except BaseException as exc:  # handed to every caller of the batch
+                for c in batch:
+                    c.error = exc
+            for c in batch:
+                c.done.set()
+
     def shutdown(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        with self._lock:
+            self._closed = True
+            for c in self._waiting:
+                c.error = Overloaded("query encoder stopped")
+                c.started.set()
+                c.done.set()
+            self._waiting.clear()
+            self._ready.notify_all()
 
 
 class BoundedEncoder:

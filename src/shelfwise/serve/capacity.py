@@ -6,7 +6,8 @@ Per process: at most ``max_inflight`` requests run at once and at most ``max_que
 slot, each for at most ``queue_timeout_s``; anything beyond is answered 503 with ``Retry-After``
 straight away (:mod:`shelfwise.serve.shedding`). ``max_inflight = 0`` turns shedding off (every
 request runs at once, as before this existed). Query embeddings run on ``encode_threads`` threads
-with ``encode_queue`` calls waiting (:mod:`shelfwise.encode.executor`); ``encode_threads = 0``
+with ``encode_queue`` calls waiting (:mod:`shelfwise.encode.executor`); calls waiting together
+run as one batch of at most ``encode_batch`` texts (1: each alone); ``encode_threads = 0``
 encodes in the request thread, as before.
 """
 
@@ -47,15 +48,24 @@ class Capacity:
     encode_threads: int = 1
     encode_queue: int = 8
     encode_wait_s: float = 0.5
+    encode_batch: int = 16
     retry_after_s: int = 1
 
     def __post_init__(self) -> None:
-        for name in ("workers", "max_inflight", "max_queue", "encode_threads", "encode_queue", "retry_after_s"):
+        for name in (
+            "workers",
+            "max_inflight",
+            "max_queue",
+            "encode_threads",
+            "encode_queue",
+            "encode_batch",
+            "retry_after_s",
+        ):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 0:
                 raise ValueError(f"Capacity.{name} must be an integer >= 0, got {v!r}")
-        if self.workers < 1 or self.retry_after_s < 1:
-            raise ValueError("Capacity: workers >= 1 and retry_after_s >= 1")
+        if self.workers < 1 or self.retry_after_s < 1 or self.encode_batch < 1:
+            raise ValueError("Capacity: workers >= 1, retry_after_s >= 1 and encode_batch >= 1")
         if not (self.queue_timeout_s > 0 and self.encode_wait_s > 0):
             raise ValueError("Capacity: queue_timeout_s and encode_wait_s must be > 0")
 

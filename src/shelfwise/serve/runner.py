@@ -60,16 +60,26 @@ def add_capacity_options(p: argparse.ArgumentParser) -> None:
         f"here {default_workers()}); 1 serves in this process",
     )
     g.add_argument(
-        "--max-inflight", type=int, default=None, help="requests run at once; 0 turns load shedding off (default: 2 x "
-        "cores per worker + 2)"
+        "--max-inflight",
+        type=int,
+        default=None,
+        help="requests run at once; 0 turns load shedding off (default: 2 x cores per worker + 2)",
     )
     g.add_argument("--max-queue", type=int, default=None, help="requests waiting for a slot; beyond: 503 + Retry-After")
     g.add_argument("--queue-timeout", type=float, default=None, help="seconds a request may wait for a slot (then 503)")
     g.add_argument(
-        "--encode-threads", type=int, default=None, help="query-encoder threads (default: cores per worker); 0 encodes "
-        "in request threads"
+        "--encode-threads",
+        type=int,
+        default=None,
+        help="query-encoder threads (default: cores per worker); 0 encodes in request threads",
     )
     g.add_argument("--encode-queue", type=int, default=None, help="query encodings waiting for a thread (then 503)")
+    g.add_argument(
+        "--encode-batch",
+        type=int,
+        default=None,
+        help="query encodings waiting together run as one batch of at most this many texts (default 16; 1: each alone)",
+    )
 
 
 def capacity_from_args(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> Capacity:
@@ -83,6 +93,7 @@ def capacity_from_args(args: argparse.Namespace, env: Mapping[str, str] | None =
         "queue_timeout_s": getattr(args, "queue_timeout", None),
         "encode_threads": getattr(args, "encode_threads", None),
         "encode_queue": getattr(args, "encode_queue", None),
+        "encode_batch": getattr(args, "encode_batch", None),
     }
     chosen = {**from_env, **{k: v for k, v in flags.items() if v is not None}}
     workers = chosen.setdefault("workers", default_workers())

@@ -41,7 +41,8 @@ class ShedStats:
         name = "shelfwise_shed_requests_total"
         out = [f"# HELP {name} Requests answered 503 (overload) by reason.", f"# TYPE {name} counter"]
         shed = {"queue_full": self.queue_full, "queue_timeout": self.queue_timeout}
-        shed["encoder_busy"] = executor.stats.rejected if executor is not None else 0
+        stats = executor.stats if executor is not None else None
+        shed["encoder_busy"] = stats.rejected if stats is not None else 0
         out += [f'{name}{{reason="{r}"}} {shed[r]}' for r in REASONS]
         for metric, kind, val, text in (
             ("shelfwise_admitted_requests_total", "counter", self.admitted, "Requests given an in-flight slot."),
@@ -50,6 +51,8 @@ class ShedStats:
             ("shelfwise_max_inflight", "gauge", capacity.max_inflight, "In-flight limit (0: no shedding)."),
             ("shelfwise_max_queue", "gauge", capacity.max_queue, "Wait queue limit."),
             ("shelfwise_encoder_pending", "gauge", executor.pending if executor else 0, "Encoder calls admitted."),
+            ("shelfwise_encoder_calls_total", "counter", stats.completed if stats else 0, "Encoder calls run."),
+            ("shelfwise_encoder_batches_total", "counter", stats.batches if stats else 0, "Encoder runs (batches)."),
         ):
             out += [f"# HELP {metric} {text}", f"# TYPE {metric} {kind}", f"{metric} {val}"]
         return "\n".join(out) + "\n"
