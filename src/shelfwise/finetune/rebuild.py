@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 SHELF_MANIFEST = "shelf.json"  # shelfwise.snapshot.manifest.MANIFEST (not imported: snapshot imports the stages)
 
 # written by HybridSearcher.save / this module; anything else in an old index folder is kept
-_REBUILT = {"searcher.json", "lexical", "vectors", "catalog.parquet", "bm25", "vectors_multilingual"}
+_REBUILT = {"searcher.json", "lexical", "vectors", "catalog.parquet", "bm25", "vectors_multilingual", "student"}
 
 
 @dataclass(frozen=True)
