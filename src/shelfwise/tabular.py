@@ -314,12 +314,12 @@ def _read_json_array(file: str, text: str) -> Iterator[tuple[int, Row | RowError
 def _read_parquet(p: Path) -> Iterator[tuple[int, Row | RowError]]:
     import pyarrow.parquet as pq
 
-    table = pq.read_table(p)
     row = 0
-    for batch in table.to_batches(max_chunksize=65536):
-        for rec in batch.to_pylist():
-            row += 1
-            yield row, rec
+    with pq.ParquetFile(p) as f:  # batch by batch: the whole Arrow table is never in memory
+        for batch in f.iter_batches(batch_size=65536):
+            for rec in batch.to_pylist():
+                row += 1
+                yield row, rec
 
 
 # --------------------------------------------------------------------------- column mappings

@@ -129,3 +129,27 @@ def test_parquet_missing_column_and_unknown_format(tmp_path: Path) -> None:
         load_vectors(tmp_path / "v.csv", IDS)
     with pytest.raises(FileNotFoundError, match=r"none\.npy: no such file"):
         load_vectors(tmp_path / "none.npy", IDS)
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, ">f4"])
+def test_npy_read_in_blocks_same_as_whole_matrix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, order: str, dtype: object
+) -> None:
+    import shelfwise.index.vectors_file as vf
+
+    v = np.asarray(np.random.default_rng(1).normal(size=(11, 5)), dtype=dtype, order=order)  # type: ignore[call-overload]
+    np.save(tmp_path / "v.npy", v)
+    ids = [str(i) for i in range(11)]
+    whole = load_vectors(tmp_path / "v.npy", ids, dim=5)
+    monkeypatch.setattr(vf, "_BLOCK", 3)  # four blocks, the last one short
+    blocks = load_vectors(tmp_path / "v.npy", ids, dim=5)
+    f32 = np.asarray(v, dtype=np.float32)
+    assert np.array_equal(whole, blocks)
+    assert np.array_equal(blocks, f32 / np.linalg.norm(f32, axis=1)[:, None])
+    bad = np.array(v)
+    bad[7] = 0
+    np.save(tmp_path / "bad.npy", bad)
+    with pytest.raises(DataError) as err:
+        load_vectors(tmp_path / "bad.npy", ids, dim=5)
+    assert err.value.errors[0].row == 8

@@ -17,6 +17,7 @@ from typing import Any
 
 from shelfwise.catalog.schema import Catalog, Product, is_image_url
 from shelfwise.errors import DataError, RowError, position
+from shelfwise.memory import release_memory
 from shelfwise.tabular import mapping_from_json, read_rows
 
 _TRUE = {"1", "true", "yes", "y", "t", "in_stock", "instock"}
@@ -76,7 +77,16 @@ def _text(value: Any) -> str:
     return str(value).strip()
 
 
-def _parse_row(rec: Mapping[str, Any], spec: ProductFields, file: str, row: int) -> Product | RowError:
+def _parse_row(
+    rec: Mapping[str, Any], spec: ProductFields, file: str, row: int, shared: dict[str, str] | None = None
+) -> Product | RowError:
+    """``shared``: one string object per distinct value of the repetitive fields (category
+    levels, brand, attribute values), kept for the whole load: a million products then hold a
+    few thousand such strings, not several million equal copies."""
+
+    def one(s: str) -> str:
+        return s if shared is None else shared.setdefault(s, s)
+
     def err(fld: str, msg: str) -> RowError:
         return RowError(file, row, fld, msg)
 
@@ -91,17 +101,17 @@ def _parse_row(rec: Mapping[str, Any], spec: ProductFields, file: str, row: int)
     if len(spec.category) == 1:
         raw = rec.get(spec.category[0])
         if isinstance(raw, list | tuple):
-            category = tuple(_text(x) for x in raw if _text(x))
+            category = tuple(one(_text(x)) for x in raw if _text(x))
         else:
             s = _text(raw)
             for sep in spec.category_separators:
                 if sep in s:
-                    category = tuple(x.strip() for x in s.split(sep) if x.strip())
+                    category = tuple(one(x.strip()) for x in s.split(sep) if x.strip())
                     break
             else:
-                category = (s,) if s else ()
+                category = (one(s),) if s else ()
     else:
-        category = tuple(t for t in (_text(rec.get(c)) for c in spec.category) if t)
+        category = tuple(one(t) for t in (_text(rec.get(c)) for c in spec.category) if t)
     price: float | None = None
     if spec.price and rec.get(spec.price) not in (None, ""):
         try:
@@ -124,7 +134,7 @@ def _parse_row(rec: Mapping[str, Any], spec: ProductFields, file: str, row: int)
             in_stock = False
         else:
             return err(spec.in_stock, f"not a boolean: {v!r}")
-    attributes = {c: _text(rec.get(c)) for c in spec.attributes if _text(rec.get(c))}
+    attributes = {c: one(_text(rec.get(c))) for c in spec.attributes if _text(rec.get(c))}
     image = _text(rec.get(spec.image)) if spec.image else ""
     if image and not is_image_url(image):
         return err(spec.image or "image", f"not an http(s):// URL or /path: {image[:80]!r}")
@@ -133,7 +143,7 @@ def _parse_row(rec: Mapping[str, Any], spec: ProductFields, file: str, row: int)
         title=title,
         description=description,
         category=category,
-        brand=_text(rec.get(spec.brand)) if spec.brand else "",
+        brand=one(_text(rec.get(spec.brand))) if spec.brand else "",
         price=price,
         attributes=attributes,
         in_stock=in_stock,
@@ -169,6 +179,7 @@ def load_catalog(path: str | Path, fields: ProductFields | None = None, *, stric
     products: list[Product] = []
     errors: list[RowError] = []
     seen: dict[str, int] = {}
+    shared: dict[str, str] = {}
     checked = fields is None or Path(path).suffix.lower() not in (".csv", ".tsv", ".parquet")
     for row, rec in read_rows(path):
         if isinstance(rec, RowError):
@@ -177,7 +188,7 @@ def load_catalog(path: str | Path, fields: ProductFields | None = None, *, stric
         if not checked:  # an explicit mapping naming a column the file lacks would silently blank a field
             checked = True
             errors.extend(_missing_columns(spec, rec, file))
-        parsed = _parse_row(rec, spec, file, row)
+        parsed = _parse_row(rec, spec, file, row, shared)
         if isinstance(parsed, RowError):
             errors.append(parsed)
         elif parsed.id in seen:
@@ -190,4 +201,7 @@ def load_catalog(path: str | Path, fields: ProductFields | None = None, *, stric
         raise DataError(errors, f"{file}: {len(errors)} bad rows")
     if not products:
         raise DataError(errors, f"{file}: no valid products")
-    return CatalogLoad(Catalog(products), errors)
+    del seen, shared
+    catalog = Catalog(products)
+    release_memory(collect=False)  # the rows read and parsed: back to the OS
+    return CatalogLoad(catalog, errors)

@@ -26,10 +26,11 @@ def is_image_url(value: str) -> bool:
     return v.lower().startswith(IMAGE_SCHEMES) or (v.startswith("/") and not v.startswith("//"))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Product:
     """One catalog item. ``category`` is a path from the root, e.g. ("Ladieswear", "Tops").
-    ``image``: an optional picture, an ``http(s)://`` URL or a site path starting with ``/``."""
+    ``image``: an optional picture, an ``http(s)://`` URL or a site path starting with ``/``.
+    Slots, not a ``__dict__`` per product: a million products take ~100 MB less."""
 
     id: str
     title: str
@@ -109,7 +110,8 @@ class Catalog:
         n = len(self.products)
         self.price = np.array([np.nan if p.price is None else p.price for p in self.products], dtype=np.float64)
         self.in_stock = np.array([p.in_stock for p in self.products], dtype=bool)
-        self._brand = np.array([p.brand.lower() for p in self.products], dtype=object)
+        lower = {b: b.lower() for b in {p.brand for p in self.products}}  # one string per brand, not per product
+        self._brand = np.array([lower[p.brand] for p in self.products], dtype=object)
         self._cat_cache: dict[tuple[str, ...], BoolArray] = {}
         self._attr_keys = frozenset(k for p in self.products for k in p.attributes)
         self._attr_cols: dict[str, npt.NDArray[np.object_]] = {}

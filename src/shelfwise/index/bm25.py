@@ -4,7 +4,7 @@ lexical search via eager sparse scoring"); Robertson & Zaragoza, 2009, for BM25 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -13,7 +13,9 @@ import numpy as np
 import numpy.typing as npt
 
 from shelfwise.errors import MissingExtraError
+from shelfwise.index.bm25_build import TokenIds, index_token_ids, lean_supported
 from shelfwise.index.text import CharNgrams, Tokenizer
+from shelfwise.memory import release_memory
 from shelfwise.results import Results
 
 BM25_METHODS = ("lucene", "robertson", "atire", "bm25l", "bm25+")
@@ -50,44 +52,6 @@ def _bm25s() -> Any:
     return bm25s
 
 
-class TokenIds(Sequence[list[int]]):
-    """Documents as token ids: one flat int32 array plus offsets; item ``i`` is a list (what
-    bm25s iterates). ``vocab`` maps each token to its id in first-seen order."""
-
-    def __init__(self, ids: npt.NDArray[np.int32], offsets: npt.NDArray[np.int64], vocab: dict[str, int]) -> None:
-        self.ids, self.offsets, self.vocab = ids, offsets, vocab
-
-    @classmethod
-    def build(cls, texts: Sequence[str], analyser: Analyser, chunk: int = 20_000) -> TokenIds:
-        vocab: dict[str, int] = {}
-        parts: list[npt.NDArray[np.int32]] = []
-        lengths = np.zeros(len(texts), dtype=np.int64)
-        for start in range(0, len(texts), chunk):
-            flat: list[int] = []
-            for i, text in enumerate(texts[start : start + chunk], start):
-                toks = analyser(text)
-                lengths[i] = len(toks)
-                flat.extend(vocab.setdefault(t, len(vocab)) for t in toks)
-            parts.append(np.asarray(flat, dtype=np.int32))
-        offsets = np.zeros(len(texts) + 1, dtype=np.int64)
-        np.cumsum(lengths, out=offsets[1:])
-        ids = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
-        return cls(ids, offsets, vocab)
-
-    def __len__(self) -> int:
-        return len(self.offsets) - 1
-
-    def __getitem__(self, i: int) -> list[int]:  # type: ignore[override]
-        if not -len(self) <= i < len(self):
-            raise IndexError(i)
-        i %= len(self)
-        return list(self.ids[self.offsets[i] : self.offsets[i + 1]].tolist())
-
-    def __iter__(self) -> Iterator[list[int]]:
-        for s, e in zip(self.offsets[:-1].tolist(), self.offsets[1:].tolist(), strict=True):
-            yield self.ids[s:e].tolist()
-
-
 class BM25Index:
     """``fit`` on document texts; ``scores``/``retrieve`` for a query; ``save``/``load`` a folder."""
 
@@ -99,14 +63,21 @@ class BM25Index:
         self._last: tuple[str, npt.NDArray[np.float32]] | None = None
 
     def fit(self, texts: Sequence[str], *, progress: bool = False) -> BM25Index:
-        """Index ``texts``. Tokens become int32 ids as they are produced (a flat array, not a list
-        of Python strings per document), so a million titles with their character n-grams fit in
-        a few hundred MB; bm25s then reads the documents one at a time. Same scores as handing
-        bm25s the token lists (only the vocabulary's id order differs)."""
+        """Index ``texts``. Tokens become int32 ids as they are produced (blocks of a flat array,
+        not a list of Python strings per document), so a million titles with their character
+        n-grams fit in a few hundred MB; the score matrix is then built from them block by block
+        (:func:`shelfwise.index.bm25_build.index_token_ids`: the arrays ``bm25s`` builds, without
+        its per-posting copies). Same scores as handing bm25s the token lists (only the
+        vocabulary's id order differs)."""
         bm25s = _bm25s()
         docs = TokenIds.build(texts, self.tokenizer)
         self._model = bm25s.BM25(k1=self.config.k1, b=self.config.b, method=self.config.method)
-        self._model.index(bm25s.tokenization.Tokenized(ids=docs, vocab=docs.vocab), show_progress=progress)
+        if docs.vocab and lean_supported():
+            index_token_ids(self._model, docs)
+        else:  # no token at all, or numpy 1: bm25s's own build
+            self._model.index(bm25s.tokenization.Tokenized(ids=docs, vocab=docs.vocab), show_progress=progress)
+        del docs
+        release_memory(collect=False)  # the token ids and build temporaries: back to the OS
         self.n_docs = len(texts)
         self._last = None
         return self

@@ -11,13 +11,14 @@ Rows are L2-normalised (the index scores cosines). Every problem raises :class:`
 Parquet row index for ``.parquet``; 0 for the whole file) and the field: a wrong width, a missing or
 duplicate id, an id the catalog lacks, a non-finite or all-zero vector.
 
-One float32 matrix is made: ``.npy`` is memory-mapped and normalised block by block into it, Parquet
-values are scattered into catalog order and normalised in place.
+One float32 matrix is made: ``.npy`` blocks are read with plain file reads (the pages of a memory map
+would count in the process's RSS: the whole file on top of the matrix) and normalised into it,
+Parquet values are scattered into catalog order and normalised in place.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -45,15 +46,16 @@ def load_vectors(path: str | Path, catalog_ids: Sequence[str], dim: int | None =
     suffix = p.suffix.lower()
     if suffix == ".npy":
         raw = _from_npy(p, len(catalog_ids), dim)
-        return _normalise_into(p, raw, np.empty(raw.shape, dtype=np.float32))
+        return _normalise_into(p, _npy_blocks(p, raw), np.empty(raw.shape, dtype=np.float32))
     if suffix == ".parquet":
         out, file_row = _from_parquet(p, catalog_ids, dim)
-        return _normalise_into(p, out, out, file_row)
+        return _normalise_into(p, (out[s : s + _BLOCK] for s in range(0, len(out), _BLOCK)), out, file_row)
     raise _fail(p, f"unknown vectors format {suffix!r} (use .npy or .parquet with id + vector)")
 
 
-def _from_npy(p: Path, n: int, dim: int | None) -> npt.NDArray[Any]:
-    """The file's matrix, memory-mapped (any numeric dtype; converted a block at a time later)."""
+def _from_npy(p: Path, n: int, dim: int | None) -> np.memmap[Any, Any]:
+    """The file's matrix, memory-mapped to check its header (any numeric dtype; read and converted a
+    block at a time later)."""
     try:
         raw = np.load(p, mmap_mode="r", allow_pickle=False)
     except ValueError as exc:
@@ -64,7 +66,25 @@ def _from_npy(p: Path, n: int, dim: int | None) -> npt.NDArray[Any]:
         raise _fail(p, f"{raw.shape[0]} rows, the catalog has {n} products (one row per product, in catalog order)")
     if dim is not None and raw.shape[1] != dim:
         raise _fail(p, f"vectors are {raw.shape[1]}-d, the query encoder gives {dim}-d")
-    return np.asarray(raw)
+    return raw
+
+
+def _npy_blocks(p: Path, raw: np.memmap[Any, Any]) -> Iterator[npt.NDArray[Any]]:
+    """Blocks of ``_BLOCK`` rows of the ``.npy`` matrix ``raw`` maps, read from the file (slices of
+    the map for a Fortran-ordered matrix)."""
+    rows, width = raw.shape
+    if not raw.flags.c_contiguous:
+        for start in range(0, rows, _BLOCK):
+            yield raw[start : start + _BLOCK]
+        return
+    with open(p, "rb") as f:
+        f.seek(raw.offset)
+        for start in range(0, rows, _BLOCK):
+            k = min(_BLOCK, rows - start)
+            block = np.fromfile(f, dtype=raw.dtype, count=k * width)
+            if block.size != k * width:
+                raise _fail(p, f"the file ends inside row {start + block.size // max(width, 1) + 1}")
+            yield block.reshape(k, width)
 
 
 def _from_parquet(
@@ -125,14 +145,15 @@ def _from_parquet(
 
 def _normalise_into(
     p: Path,
-    v: npt.NDArray[Any],
+    blocks: Iterable[npt.NDArray[Any]],
     out: npt.NDArray[np.float32],
     file_row: npt.NDArray[np.int64] | None = None,
 ) -> npt.NDArray[np.float32]:
-    """``out`` = ``v`` as float32 with unit rows, a block at a time (``out`` may be ``v``: in place).
-    ``file_row``: the 0-based file row of each row of ``v``, for errors (default: the same row)."""
-    for start in range(0, len(v), _BLOCK):
-        block = np.asarray(v[start : start + _BLOCK], dtype=np.float32)
+    """``out`` = the row ``blocks`` (``_BLOCK`` rows each, in order) as float32 with unit rows (the
+    blocks may be views of ``out``: in place). ``file_row``: the 0-based file row of each row, for
+    errors (default: the same row)."""
+    for start, raw in zip(range(0, len(out), _BLOCK), blocks, strict=True):
+        block = np.asarray(raw, dtype=np.float32)
         norms = np.linalg.norm(block, axis=1)
         bad = np.flatnonzero(~np.isfinite(norms) | (norms <= 1e-12))
         if bad.size:
@@ -140,5 +161,5 @@ def _normalise_into(
             what = "non-finite values" if not np.isfinite(norms[bad[0]]) else "an all-zero vector"
             row = r if file_row is None else int(file_row[r])
             raise _fail(p, f"{what} (cannot be normalised)", row + 1, VECTOR_COLUMN)
-        out[start : start + len(block)] = block / norms[:, None]
+        np.divide(block, norms[:, None], out=out[start : start + len(block)])
     return out

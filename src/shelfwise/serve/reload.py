@@ -136,13 +136,9 @@ class Reloader:
 def release_memory() -> None:
     """Collect the previous shelf now and hand the freed heap back to the OS (glibc keeps freed
     small objects in its arenas otherwise, so the process would keep two shelves' worth of RSS)."""
-    import contextlib
-    import ctypes
-    import gc
+    from shelfwise.memory import release_memory as release
 
-    gc.collect()
-    with contextlib.suppress(OSError, AttributeError):  # not glibc: the memory is reused by later allocations
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    release()
 
 
 def install_sighup(reloader: Reloader) -> bool:
