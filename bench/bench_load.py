@@ -11,7 +11,8 @@ Each (configuration, client count) runs against a freshly started server (an emp
 real dev queries on ``GET /search`` (60 %), ``GET /recommend/item|user`` (30 %) and single-event
 ``POST /events`` (10 %). A client given 503/429 waits its ``Retry-After`` (at most 1 s) as a real
 client would. Configurations: ``before`` = ``--workers 1 --max-inflight 0 --encode-threads 0`` (one
-process, no shedding, encoding in request threads: the old behaviour); ``after`` = the defaults.
+process, no shedding, encoding in request threads: the old behaviour); ``after`` = the defaults;
+``nobatch`` = the defaults with ``--encode-batch 1`` (each query encoded alone).
 Then, per configuration, two goal checks: ``/search`` alone at a paced ``--rate`` req/s from 64
 connections (open loop, latency from the scheduled send time), and ``/recommend/item`` alone from
 1 and from 8 clients. RSS / PSS are summed over the server's processes (PSS counts shared pages
@@ -44,7 +45,11 @@ import psutil
 from common import ROOT, SHARED, print_table, write_json
 
 SHELF = ROOT / "bench" / ".cache" / "load_shelf"
-CONFIGS = {"before": ["--workers", "1", "--max-inflight", "0", "--encode-threads", "0"], "after": []}
+CONFIGS = {
+    "before": ["--workers", "1", "--max-inflight", "0", "--encode-threads", "0"],
+    "after": [],
+    "nobatch": ["--encode-batch", "1"],  # the defaults without query-encoder batching (A/B)
+}
 MIX = (("search", 0.6), ("recommend", 0.3), ("events", 0.1))
 
 
@@ -59,7 +64,9 @@ def build_shelf(items: int, users: int, path: Path) -> None:
 
     full, _ = load_set("hd")
     catalog = Catalog(full.products[:items])
-    search = Shelf.build(catalog, None, ShelfConfig(encoder="e5-onnx", cache=CACHE, progress=False))
+    # every product through e5-onnx (cached), as the committed runs had it (50k would default to the student)
+    cfg = ShelfConfig(encoder="e5-onnx", cache=CACHE, progress=False, embed="full")
+    search = Shelf.build(catalog, None, cfg)
     rng = np.random.default_rng(0)
     popular = rng.zipf(1.3, size=users) % len(catalog)
     events: list[Event] = []
