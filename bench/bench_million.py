@@ -57,6 +57,19 @@ def load() -> float:
     return os.getloadavg()[0]
 
 
+def phase_rss(phases: dict[str, dict[str, float]], name: str) -> None:
+    """RSS now and the peak since the previous phase (Linux: VmHWM, then reset through
+    /proc/self/clear_refs; elsewhere the process peak so far), as ``phases[name]`` in MB."""
+    status = Path("/proc/self/status")
+    if not status.exists():
+        phases[name] = {"after_mb": rss_mb(), "peak_mb": peak_rss_mb()}
+        return
+    kb = {ln.split(":")[0]: float(ln.split()[1]) for ln in status.read_text().splitlines() if ln.startswith("Vm")}
+    phases[name] = {"after_mb": kb["VmRSS"] / 1024, "peak_mb": kb["VmHWM"] / 1024}
+    with open("/proc/self/clear_refs", "w") as f:  # resets VmHWM (and getrusage's maxrss) to the RSS now
+        f.write("5")
+
+
 def folder_mb(p: Path) -> float:
     return sum(f.stat().st_size for f in p.rglob("*") if f.is_file()) / 2**20
 
@@ -124,34 +137,43 @@ def stage_build(work: Path) -> dict[str, Any]:
     from shelfwise.shelf import Shelf
 
     out: dict[str, Any] = {"load_1m_start": load()}
+    phases: dict[str, dict[str, float]] = {}
+    phase_rss(phases, "start")
     t0, c0 = time.perf_counter(), time.process_time()
     catalog = load_catalog(work)
     out["catalog_load_s"] = time.perf_counter() - t0
+    phase_rss(phases, "catalog")
     enc = encoder()
     t = time.perf_counter()
     vecs = load_vectors(work / "vectors.npy", catalog.ids, enc.dim)  # what `shelfwise index --vectors` does
     out["vectors_load_s"] = time.perf_counter() - t
+    phase_rss(phases, "encoder + vectors")
     texts = catalog.texts()
     language = detect_language(texts)
+    phase_rss(phases, "texts + language")
     t, c = time.perf_counter(), time.process_time()
     lexical = LexicalIndex().fit(texts)
     out["lexical_s"], out["lexical_cpu_s"] = time.perf_counter() - t, time.process_time() - c
     del texts
+    phase_rss(phases, "lexical")
     t, c = time.perf_counter(), time.process_time()
     index = VectorIndex().fit(vecs)
     out["vector_index_s"], out["vector_index_cpu_s"] = time.perf_counter() - t, time.process_time() - c
     del vecs
+    phase_rss(phases, "vector index")
     out["vector_index"] = {"kind": index.kind, "storage": index.storage, "config": index.config.__dict__}
     searcher = HybridSearcher(catalog, enc, None, lexical, index, language=language, encoder_spec=ENCODER)
     t = time.perf_counter()
     shelf = work / "shelf"
     Shelf(catalog=catalog, searcher=searcher).save(shelf)  # what `shelfwise index --out` writes
     out["save_s"] = time.perf_counter() - t
+    phase_rss(phases, "save")
+    out["phase_rss_mb"] = phases
     out["build_s"] = time.perf_counter() - t0
     out["build_cpu_s"] = time.process_time() - c0
     out["disk_mb"] = {p.name: folder_mb(p) if p.is_dir() else p.stat().st_size / 2**20 for p in shelf.iterdir()}
     out["disk_mb_total"] = folder_mb(shelf)
-    out["peak_rss_mb"] = peak_rss_mb()
+    out["peak_rss_mb"] = max([peak_rss_mb(), *(m["peak_mb"] for m in phases.values())])  # the phases reset it
     out["load_1m_end"] = load()
     return out
 
@@ -379,6 +401,8 @@ def report(r: dict[str, Any]) -> None:
             cpu = f"lexical {b['lexical_cpu_s']:.0f} s, vectors {b['vector_index_cpu_s']:.0f} s"
             rows += [["build CPU time (all threads)", f"{b['build_cpu_s']:.0f} s", cpu]]
         rows += [["build peak RSS", f"{b['peak_rss_mb']:.0f} MB", f"load {b['load_1m_end']:.1f}"]]
+        for name, m in b.get("phase_rss_mb", {}).items():
+            rows += [[f"  RSS {name}: peak / after", f"{m['peak_mb']:.0f} / {m['after_mb']:.0f} MB", ""]]
         rows += [
             [
                 "shelf on disk",
