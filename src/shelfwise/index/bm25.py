@@ -72,7 +72,7 @@ class BM25Index:
         bm25s = _bm25s()
         docs = TokenIds.build(texts, self.tokenizer)
         self._model = bm25s.BM25(k1=self.config.k1, b=self.config.b, method=self.config.method)
-        if docs.vocab and lean_supported():
+        if docs.vocab and lean_supported(self._model):
             index_token_ids(self._model, docs)
         else:  # no token at all, or numpy 1: bm25s's own build
             self._model.index(bm25s.tokenization.Tokenized(ids=docs, vocab=docs.vocab), show_progress=progress)

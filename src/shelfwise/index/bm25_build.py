@@ -96,10 +96,21 @@ def _pairs(lengths: IntArray, part: npt.NDArray[np.int32]) -> tuple[IntArray, In
     return key // nd, key % nd, tf
 
 
-def lean_supported() -> bool:
-    """numpy 2 promotion (NEP 50) makes the block-wise float arithmetic match bm25s's per-document
-    scalar arithmetic exactly; with numpy 1 the caller uses bm25s's own ``index``."""
-    return np.lib.NumpyVersion(np.__version__) >= "2.0.0"
+_MODEL_ATTRS = ("k1", "b", "delta", "method", "idf_method", "dtype", "int_dtype", "methods_requiring_nonoccurrence")
+_SCORING = ("_build_idf_array", "_build_nonoccurrence_array", "_select_idf_scorer", "_select_tfc_scorer")
+
+
+def lean_supported(model: Any = None) -> bool:
+    """Whether :func:`index_token_ids` can build ``model`` (else the caller uses bm25s's own ``index``):
+    numpy 2, whose promotion rules (NEP 50) make the block-wise float arithmetic match bm25s's
+    per-document scalar arithmetic exactly, and a bm25s with the parameters and scoring functions used."""
+    if np.lib.NumpyVersion(np.__version__) < "2.0.0":
+        return False
+    from bm25s import scoring
+
+    return all(hasattr(scoring, f) for f in _SCORING) and (
+        model is None or all(hasattr(model, a) for a in _MODEL_ATTRS)
+    )
 
 
 def index_token_ids(model: Any, docs: TokenIds) -> None:
