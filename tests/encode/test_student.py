@@ -72,6 +72,15 @@ def test_encode_matches_fit_vectors_and_queries_go_to_the_teacher(teacher: Encod
     assert "teacher embedded 252 of 504 products" in enc.stats.describe()
 
 
+def test_unknown_tokens_count_neither_in_the_fit_nor_at_encode_time(teacher: Encoder) -> None:
+    # "☃" is MiniLM's [UNK]: StaticEncoder.encode drops it, so the fit's vectors must too (else a
+    # product's indexed vector differs from the one it gets when embedded again)
+    texts = [t + (" ☃" if i % 3 == 0 else "") for i, t in enumerate(TEXTS)] + ["☃"]
+    fit = fit_student(teacher, texts, StudentConfig(sample=0.5, min_sample=100))
+    np.testing.assert_allclose(fit.encoder.encode(texts), fit.vectors, atol=1e-5)
+    assert not fit.vectors[-1].any()  # nothing but an unknown token: no vector, as encode gives
+
+
 def test_save_load_round_trip_and_refusals(teacher: Encoder, fitted, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     enc: StudentEncoder = fitted.encoder
     enc.save(tmp_path / "s")
@@ -87,6 +96,22 @@ def test_save_load_round_trip_and_refusals(teacher: Encoder, fitted, tmp_path: P
         StudentEncoder.load(tmp_path / "s", teacher)
     with pytest.raises(FileNotFoundError, match=r"student\.json"):
         StudentEncoder.load(tmp_path / "missing", teacher)
+
+
+def test_a_damaged_student_folder_is_named_on_load(teacher: Encoder, fitted, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    fitted.encoder.save(tmp_path / "s")
+    table = tmp_path / "s" / "model.safetensors"
+    table.write_bytes(table.read_bytes()[:1000])  # cut short
+    with pytest.raises(ValueError, match=r"s/model\.safetensors: corrupt"):
+        StudentEncoder.load(tmp_path / "s", teacher)
+    table.unlink()
+    with pytest.raises(FileNotFoundError, match=r"s/model\.safetensors: missing"):
+        StudentEncoder.load(tmp_path / "s", teacher)
+    meta = json.loads((tmp_path / "s" / "student.json").read_text())
+    del meta["digest"]
+    (tmp_path / "s" / "student.json").write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match=r"s/student\.json: corrupt \(no digest\)"):
+        StudentEncoder.load(tmp_path / "s", teacher)
 
 
 def test_needs_an_onnx_teacher_and_a_valid_config() -> None:

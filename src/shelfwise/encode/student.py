@@ -37,6 +37,7 @@ import numpy.typing as npt
 from shelfwise.encode.base import Encoder, Matrix, l2_normalise, query_encoder
 from shelfwise.encode.onnx_encoder import OnnxEncoder
 from shelfwise.encode.static import StaticEncoder, _load_safetensors
+from shelfwise.errors import MissingExtraError
 
 FORMAT = "shelfwise.student"
 VERSION = 1
@@ -171,13 +172,16 @@ class StudentEncoder:
             meta = json.loads(f.read_text())
         except json.JSONDecodeError as exc:
             raise ValueError(f"{f}: corrupt ({exc})") from exc
-        if meta.get("format") != FORMAT or int(meta.get("version", 0)) > VERSION:
-            raise ValueError(
-                f"{f}: {meta.get('format')!r} version {meta.get('version')}; this Shelfwise reads {FORMAT} <= {VERSION}"
-            )
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT or int(meta.get("version", 0)) > VERSION:
+            found = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
+            version = meta.get("version") if isinstance(meta, dict) else None
+            raise ValueError(f"{f}: {found!r} version {version}; this Shelfwise reads {FORMAT} <= {VERSION}")
+        lacking = sorted({"teacher", "digest", "stats"} - set(meta))
+        if lacking:
+            raise ValueError(f"{f}: corrupt (no {', '.join(lacking)})")
         if meta["teacher"] != teacher.name:
             raise ValueError(f"{f}: the student was fitted to {meta['teacher']!r}, not {teacher.name!r}")
-        tensors = _load_safetensors(p / "model.safetensors")
+        tensors = _read_tables(p / "model.safetensors")
         student = StaticEncoder.from_tables(
             tensors["embeddings"],
             tensors.get("mapping"),
@@ -189,6 +193,21 @@ class StudentEncoder:
         if _digest(student) != meta["digest"]:
             raise ValueError(f"{p / 'model.safetensors'}: does not match the digest in {f} (corrupt or replaced)")
         return cls(student, teacher, str(meta["digest"]), meta)
+
+
+def _read_tables(path: Path) -> dict[str, npt.NDArray[Any]]:
+    """The student's tensors; a missing, unreadable or incomplete file is an error naming it."""
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: missing (the index's student table is incomplete; rebuild the index)")
+    try:
+        tensors = _load_safetensors(path)
+    except MissingExtraError:
+        raise
+    except Exception as exc:  # safetensors raises its own SafetensorError for a damaged file
+        raise ValueError(f"{path}: corrupt ({exc})") from exc
+    if "embeddings" not in tensors:
+        raise ValueError(f"{path}: corrupt (no 'embeddings' tensor; has {sorted(tensors)})")
+    return tensors
 
 
 def _digest(student: StaticEncoder) -> str:
@@ -210,11 +229,15 @@ def _onnx_teacher(teacher: Encoder) -> OnnxEncoder:
 
 
 def _tokens(onnx: OnnxEncoder, texts: Sequence[str], step: int = 50_000) -> tuple[npt.NDArray[np.int64], ...]:
-    """Every text's token ids, flat, with each text's length (compact: a million titles ~ 160 MB)."""
+    """Every text's token ids, flat, with each text's length (compact: a million titles ~ 160 MB).
+    The unknown token is dropped, as :meth:`StaticEncoder.token_ids` drops it at encode time."""
+    unk = onnx.unk_id()
     flat: list[npt.NDArray[np.int64]] = []
     lengths: list[npt.NDArray[np.int64]] = []
     for start in range(0, len(texts), step):
         rows = onnx.token_ids(texts[start : start + step])
+        if unk is not None:
+            rows = [[t for t in r if t != unk] for r in rows]
         lengths.append(np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows)))
         flat.append(np.fromiter((t for r in rows for t in r), dtype=np.int64, count=int(lengths[-1].sum())))
     return np.concatenate(flat), np.concatenate(lengths)

@@ -135,11 +135,12 @@ def _student_vectors(
         log(f"{len(catalog):,} products (>= {STUDENT_FROM:,}): student embedding (--embed full: embed every product)")
     fit = fit_student(encoder, catalog.texts(), config.student, progress=config.progress)
     log(fit.stats.describe())
-    if config.embed == "auto" and fit.stats.holdout_cosine_mean < MIN_FIDELITY:
-        log(
-            f"student fidelity {fit.stats.holdout_cosine_mean:.3f} < {MIN_FIDELITY}: embedding every product "
-            "with the encoder instead"
+    fidelity = fit.stats.holdout_cosine_mean
+    if config.embed == "auto" and not fidelity >= MIN_FIDELITY:  # NaN: nothing held out, not checked
+        measured = (
+            f"{fidelity:.3f} < {MIN_FIDELITY}" if fit.stats.holdout_products else "not measured (no held-out products)"
         )
+        log(f"student fidelity {measured}: embedding every product with the encoder instead")
         return encoder, None
     return fit.encoder, fit.vectors
 
