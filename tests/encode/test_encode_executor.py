@@ -130,6 +130,8 @@ def test_calls_waiting_together_run_as_one_batch_and_each_gets_its_rows() -> Non
         batch = next(b for b in enc.batches if key in b)
         assert rows[0, 0] == len(batch) and rows[0, 2] == sum(map(ord, key))  # its own rows, in order
         assert rows.shape[0] == (2 if key == "q2" else 1)
+        # its own array, not a view that keeps the whole batch alive (query vectors sit in an LRU)
+        assert rows.base is None or rows.base.shape[0] == rows.shape[0]
     assert (ex.stats.completed, ex.stats.batches) == (6, 3) and ex.pending == 0
     ex.shutdown()
 
@@ -168,6 +170,14 @@ def test_an_encoder_error_reaches_every_call_of_the_batch_and_other_encoders_nev
     assert bad.batches == [["a", "c"]] and good.batches == [["b"]]
     assert sorted(map(str, out)) == sorted(["(1, 3)", "(1, 3)", "model crashed", "model crashed"])
     ex.shutdown()
+
+
+def test_calls_after_shutdown_are_refused_at_once_not_left_waiting_for_no_thread() -> None:
+    ex, enc = EncodeExecutor(threads=1, max_queue=4, wait_s=0.2), RecordingEncoder()
+    ex.shutdown()
+    with pytest.raises(Overloaded, match="stopped"):
+        ex.encode(enc, ["late"])
+    assert enc.batches == [] and ex.pending == 0
 
 
 def test_bounded_encoder_looks_like_its_encoder() -> None:

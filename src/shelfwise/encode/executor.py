@@ -106,6 +106,8 @@ class EncodeExecutor:
     def encode(self, encoder: Encoder, texts: Sequence[str], batch_size: int = 64) -> Matrix:
         call = _Call(encoder, texts, batch_size)
         with self._lock:
+            if self._closed:  # no thread would ever take it
+                raise Overloaded("query encoder stopped")
             if self._admitted >= self.threads + self.max_queue:
                 self.stats.rejected_full += 1
                 raise Overloaded(f"query encoder busy: {self._admitted} calls running or queued")
@@ -155,8 +157,9 @@ class EncodeExecutor:
             try:
                 out = batch[0].encoder.encode(texts, batch_size=max(c.batch_size for c in batch))
                 at = 0
-                for c in batch:
-                    c.result = out[at : at + len(c.texts)]
+                for c in batch:  # batched: a copy each, not a view that keeps the whole batch alive
+                    rows = out[at : at + len(c.texts)]
+                    c.result = rows if len(batch) == 1 else rows.copy()
                     at += len(c.texts)
             except BaseException as exc:  # handed to every caller of the batch
                 for c in batch:
