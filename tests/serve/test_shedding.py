@@ -174,3 +174,9 @@ def test_capacity_env_is_parsed_once_with_named_errors() -> None:
         capacity_from_args(args, {"SHELFWISE_WORKERS": "many"})
     with pytest.raises(ValueError, match="--workers must be >= 1, got 0"):
         capacity_from_args(args, {"SHELFWISE_WORKERS": "0"})
+
+
+@pytest.mark.parametrize("field", ["workers", "retry_after_s", "encode_batch"])
+def test_capacity_names_the_field_below_one(field: str) -> None:
+    with pytest.raises(ValueError, match=rf"Capacity\.{field} must be >= 1, got 0"):
+        Capacity(**{field: 0})  # type: ignore[arg-type]

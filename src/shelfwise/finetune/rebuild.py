@@ -289,8 +289,11 @@ def _old_student(old: Path) -> StudentConfig | None:
     meta = read_meta(old)
     if "student" not in meta:
         return None
-    saved = json.loads((old / str(meta["student"]) / STUDENT_META).read_text())
-    return StudentConfig(**saved.get("config", {}))
+    f = old / str(meta["student"]) / STUDENT_META
+    try:
+        return StudentConfig(**json.loads(f.read_text())["config"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:  # missing, corrupt, or unknown config fields
+        raise ValueError(f"{f}: cannot read the student's config ({exc}); rebuild with `shelfwise index`") from exc
 
 
 def _keep_multilingual(

@@ -64,8 +64,9 @@ class Capacity:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 0:
                 raise ValueError(f"Capacity.{name} must be an integer >= 0, got {v!r}")
-        if self.workers < 1 or self.retry_after_s < 1 or self.encode_batch < 1:
-            raise ValueError("Capacity: workers >= 1, retry_after_s >= 1 and encode_batch >= 1")
+        for name in ("workers", "retry_after_s", "encode_batch"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"Capacity.{name} must be >= 1, got {getattr(self, name)}")
         if not (self.queue_timeout_s > 0 and self.encode_wait_s > 0):
             raise ValueError("Capacity: queue_timeout_s and encode_wait_s must be > 0")
 
