@@ -7,7 +7,9 @@ by the coordinate ascent of :func:`shelfwise.recommend.evaluate.tune_weights`, t
 for NDCG@k with repeats counted as hits (the weights used when seen items may be shown), once
 for NDCG@k over new items only with seen items excluded (``HybridConfig.new_weights``, used
 under ``exclude_seen``). Scores are cached once per prefix on the union of each component's top
-candidates, so a trial costs a few vector products.
+candidates, so a trial costs a few vector products. A truth tied with other items counts at the
+mean NDCG of its places among them (a top-k list orders ties arbitrarily). On a small store,
+earlier validation slices can be added (``TuneConfig.folds``, rolling-origin validation).
 
 When the slice is too small to tell weights apart (fewer than ``min_cases`` prefixes of either
 kind), the defaults stay and the report says so.
@@ -39,7 +41,9 @@ class TuneConfig:
     """``fraction``: share of the most recent sessions held out; ``max_sessions`` caps them (the
     latest kept); ``min_cases``: fewer prefixes of either protocol keeps the defaults;
     ``max_cases``: prefixes scored at most (a random sample beyond); ``z``: see
-    :func:`reliably_better`; ``refit_iterations``: ALS sweeps of the final fit on all rows,
+    :func:`reliably_better`; ``folds`` / ``min_new_cases``: earlier slices are added (up to
+    ``folds`` in all) while the slices hold fewer new-item prefixes (see :func:`validation_folds`);
+    ``refit_iterations``: ALS sweeps of the final fit on all rows,
     started from the factors tuning fitted on the earlier rows (0 = the full ``ALSConfig.iterations``
     from random factors)."""
 
@@ -54,6 +58,8 @@ class TuneConfig:
     penalties: tuple[float, ...] = (0.0, 0.1, 0.25)
     z: float = 2.0  # tuned weights replace the defaults only when better by this many standard errors
     refit_iterations: int = 5
+    folds: int = 1
+    min_new_cases: int = 2000
 
     def __post_init__(self) -> None:
         if not 0.0 < self.fraction < 1.0:
@@ -62,6 +68,8 @@ class TuneConfig:
             raise ValueError("TuneConfig: sizes must be >= 1 and grids non-empty")
         if self.refit_iterations < 0:
             raise ValueError("TuneConfig.refit_iterations must be >= 0")
+        if self.folds < 1:
+            raise ValueError("TuneConfig.folds must be >= 1")
 
 
 @dataclass(frozen=True)
@@ -124,21 +132,30 @@ def validation_split(data: Interactions, fraction: float, max_sessions: int) -> 
     return data.take((data.timestamp < cut) & ~held[inv]), data.take(held[inv])
 
 
-def user_context(train: Interactions) -> Mapping[int, tuple[IntArray, FloatArray]]:
-    """Each training user's (items, weights) history, time-ordered."""
-    out: dict[int, tuple[IntArray, FloatArray]] = {}
+def user_context(train: Interactions) -> Mapping[int | str, tuple[IntArray, FloatArray]]:
+    """Each training user's (items, weights) history, time-ordered, keyed by user id (by user
+    index when ``train`` names no users)."""
+    out: dict[int | str, tuple[IntArray, FloatArray]] = {}
     order = np.lexsort((train.timestamp, train.user))
     u = train.user[order]
     bounds = np.flatnonzero(np.diff(u)) + 1
     for idx in np.split(order, bounds):
         if len(idx):
-            out[int(train.user[idx[0]])] = (train.item[idx], train.weight[idx])
+            out[_user_key(train, int(train.user[idx[0]]))] = (train.item[idx], train.weight[idx])
     return out
 
 
+def _user_key(data: Interactions, index: int) -> int | str:
+    """User ``index`` of ``data`` as its id: two ``Interactions`` built from different logs number
+    their users differently, so only ids match a held-out session to its shopper's history."""
+    return data.users[index] if len(data.users) else index
+
+
 def prefix_cases(train: Interactions, held: Interactions, tail: int = 50) -> list[Case]:
-    """Every prefix of every held-out session (with the user's earlier history when known) and its next item."""
+    """Every prefix of every held-out session (with the user's earlier history in ``train`` when
+    known, matched by user id) and its next item."""
     hist = user_context(train)
+    none = (np.zeros(0, np.int64), np.zeros(0, np.float32))
     cases: list[Case] = []
     order = np.lexsort((np.arange(len(held)), held.timestamp, held.session))
     sess = held.session[order]
@@ -146,7 +163,7 @@ def prefix_cases(train: Interactions, held: Interactions, tail: int = 50) -> lis
         if len(idx) < 2:
             continue
         items, weights = held.item[idx], held.weight[idx]
-        h_items, h_w = hist.get(int(held.user[idx[0]]), (np.zeros(0, np.int64), np.zeros(0, np.float32)))
+        h_items, h_w = hist.get(_user_key(held, int(held.user[idx[0]])), none)
         user = held.users[int(held.user[idx[0]])] if len(held.users) else None
         for t in range(1, len(idx)):
             it = np.concatenate([h_items, items[:t]]).astype(np.int64)
@@ -198,17 +215,25 @@ class _Pool:
         return out
 
     def ndcg(self, w: FloatArray, penalty: float, k: int, exclude_seen: bool) -> FloatArray:
-        """Per-prefix NDCG@k of the fused ranking (one relevant item), all prefixes at once."""
+        """Per-prefix NDCG@k of the fused ranking (one relevant item), all prefixes at once.
+
+        Entries tied with the truth are ordered at random by a top-k list, so the truth's NDCG is
+        its mean over every place among them (counting ties as beaten would reward components
+        that give many items the same score, e.g. co-occurrence counts on a sparse store)."""
         fused = w @ self.scores
         if penalty > 0:
             fused *= self.damping(penalty)
         tv = fused[self.truth]
-        better = fused > np.repeat(tv, np.diff(self.start))
-        if exclude_seen:
+        at = np.repeat(tv, np.diff(self.start))
+        better, tied = fused > at, fused == at
+        if exclude_seen and self.seen.any():  # a pool of new-item prefixes may hold no seen entry
             better &= ~self.seen
+            tied &= ~self.seen
         rank = np.add.reduceat(better.view(np.int8), self.start[:-1], dtype=np.int64)
-        hit = (tv > 0) & (rank < k)
-        return np.where(hit, 1.0 / np.log2(rank + 2.0), 0.0).astype(np.float32)
+        ties = np.add.reduceat(tied.view(np.int8), self.start[:-1], dtype=np.int64)  # the truth among them
+        gain = np.concatenate([[0.0], np.cumsum(1.0 / np.log2(np.arange(k) + 2.0))])  # gain[r]: ranks below r
+        mean = (gain[np.minimum(rank + ties, k)] - gain[np.minimum(rank, k)]) / np.maximum(ties, 1)
+        return np.where(tv > 0, mean, 0.0).astype(np.float32)
 
 
 def _top_positive(d: npt.NDArray[np.float32], n_cand: int) -> npt.NDArray[np.bool_]:
@@ -257,9 +282,86 @@ def _candidates(
             pick |= _top_positive(d, n_cand)
     pick[rows[:, 0], truth] = True
     prefix, item = np.nonzero(pick)  # row-major: (prefix, item) keys ascending
-    first = np.searchsorted(prefix, np.arange(b))
-    where = np.searchsorted(prefix * n + item, np.arange(b) * n + truth) - first
-    return prefix, item, where
+    return prefix, item, _truth_at(prefix, item, truth, n)
+
+
+def _truth_at(prefix: IntArray, item: IntArray, truth: IntArray, n: int) -> IntArray:
+    """Each prefix's truth position among its entries ((prefix, item) keys ascending)."""
+    first = np.searchsorted(prefix, np.arange(len(truth)))
+    return np.searchsorted(prefix * n + item, np.arange(len(truth)) * n + truth) - first
+
+
+class _Entries:
+    """Candidate entries of many prefixes, gathered block by block into a :class:`_Pool`."""
+
+    def __init__(self, log_counts: FloatArray) -> None:
+        self.log_counts = log_counts
+        self.blocks: list[FloatArray] = []
+        self.seen: list[npt.NDArray[np.bool_]] = []
+        self.counts: list[FloatArray] = []
+        self.sizes: list[IntArray] = []
+        self.truth: list[IntArray] = []
+        self.items: list[IntArray] = []
+        self.offset = 0
+
+    def add(
+        self, dense: Sequence[npt.NDArray[np.float32]], part: Sequence[Case], seen: npt.NDArray[np.bool_], n_cand: int
+    ) -> tuple[IntArray, IntArray]:
+        """The block's candidates (:func:`_candidates`) and their scores; returns their (prefix, item)."""
+        prefix, item, where = _candidates(dense, part, n_cand)
+        self.add_at(dense, part, seen, prefix, item, where)
+        return prefix, item
+
+    def add_at(
+        self,
+        dense: Sequence[npt.NDArray[np.float32]],
+        part: Sequence[Case],
+        seen: npt.NDArray[np.bool_],
+        prefix: IntArray,
+        item: IntArray,
+        where: IntArray,
+    ) -> None:
+        """These entries of the block (``where``: each prefix's truth position among its own)."""
+        size = np.bincount(prefix, minlength=len(part))
+        self.truth.append(self.offset + np.concatenate([[0], np.cumsum(size)[:-1]]) + where)
+        self.offset += len(item)
+        self.blocks.append(np.stack([d[prefix, item] for d in dense]).astype(np.float32))
+        self.seen.append(seen[prefix, item])
+        self.counts.append(self.log_counts[item])
+        self.items.append(item)
+        self.sizes.append(size)
+
+    def pool(self, n_names: int, n_cases: int) -> _Pool:
+        sizes = np.concatenate(self.sizes) if self.sizes else np.zeros(0, np.int64)
+        start = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        return _Pool(
+            np.concatenate(self.blocks, axis=1) if self.blocks else np.zeros((n_names, 0), np.float32),
+            np.concatenate(self.counts) if self.counts else np.zeros(0, np.float32),
+            np.concatenate(self.seen) if self.seen else np.zeros(0, bool),
+            start,
+            np.concatenate(self.truth).astype(np.int64) if self.truth else np.zeros(0, np.int64),
+            np.repeat(np.arange(n_cases), np.diff(start)),
+            np.concatenate(self.items).astype(np.int64) if self.items else np.zeros(0, np.int64),
+        )
+
+
+def _concat(pools: Sequence[_Pool]) -> _Pool:
+    """The prefixes of ``pools`` in one pool, in order."""
+    if len(pools) == 1:
+        return pools[0]
+    sizes = np.array([len(p.item) for p in pools], dtype=np.int64)
+    counts = np.array([len(p.start) - 1 for p in pools], dtype=np.int64)
+    entry0 = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    case0 = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    return _Pool(
+        np.concatenate([p.scores for p in pools], axis=1),
+        np.concatenate([p.log_counts for p in pools]),
+        np.concatenate([p.seen for p in pools]),
+        np.concatenate([[0], *(p.start[1:] + e for p, e in zip(pools, entry0, strict=True))]).astype(np.int64),
+        np.concatenate([p.truth + e for p, e in zip(pools, entry0, strict=True)]).astype(np.int64),
+        np.concatenate([p.owner + c for p, c in zip(pools, case0, strict=True)]).astype(np.int64),
+        np.concatenate([p.item for p in pools]).astype(np.int64),
+    )
 
 
 def _cache(
@@ -267,43 +369,85 @@ def _cache(
 ) -> _Pool:
     """Each prefix's candidate scores, scaled as ``recommend()`` fuses them; components score
     blocks of about ``cells / n_items`` prefixes at once (``HybridRecommender.component_scores_many``)."""
-    blocks, seen, counts, sizes, truth, items = [], [], [], [], [], []
+    return _caches(hybrid, cases, names, n_cand, cells)[0]
+
+
+def _caches(
+    hybrid: HybridRecommender,
+    cases: Sequence[Case],
+    names: Sequence[str],
+    n_cand: int,
+    cells: int = 1 << 21,
+    unseen: bool = False,
+) -> tuple[_Pool, _Pool | None]:
+    """:func:`_cache`, and with ``unseen`` also the new-item prefixes' pool scaled over the
+    items a new-items list may show (``HybridRecommender.scale``: seen items masked before each
+    component's scaling, so they do not set its maximum): the same entries less the seen ones.
+    Each block of prefixes is scored once for both."""
     log_counts = np.log1p(hybrid.counts).astype(np.float32)
+    every, new = _Entries(log_counts), _Entries(log_counts)
     step = max(1, cells // max(hybrid.n_items, 1))
-    offset = 0
     for a in range(0, len(cases), step):
         part = cases[a : a + step]
-        scored = hybrid.component_scores_many([c.ctx for c in part], names)
-        dense = [scored[n] for n in names]
-        prefix, item, where = _candidates(dense, part, n_cand)
-        ctx_seen = np.zeros(dense[0].shape, dtype=bool)
+        raw = hybrid.raw_scores_many([c.ctx for c in part], names)
+        ctx_seen = np.zeros((len(part), hybrid.n_items), dtype=bool)
         for j, c in enumerate(part):
             ctx_seen[j, c.ctx.items] = True
-        size = np.bincount(prefix, minlength=len(part))
-        truth.append(offset + np.concatenate([[0], np.cumsum(size)[:-1]]) + where)
-        offset += len(item)
-        blocks.append(np.stack([d[prefix, item] for d in dense]).astype(np.float32))
-        seen.append(ctx_seen[prefix, item])
-        counts.append(log_counts[item])
-        items.append(item)
-        sizes.append(size)
-    start = np.concatenate([[0], np.cumsum(np.concatenate(sizes))]).astype(np.int64) if sizes else np.zeros(1, np.int64)
-    return _Pool(
-        np.concatenate(blocks, axis=1) if blocks else np.zeros((len(names), 0), np.float32),
-        np.concatenate(counts) if counts else np.zeros(0, np.float32),
-        np.concatenate(seen) if seen else np.zeros(0, bool),
-        start,
-        np.concatenate(truth).astype(np.int64) if truth else np.zeros(0, np.int64),
-        np.repeat(np.arange(len(cases)), np.diff(start)),
-        np.concatenate(items).astype(np.int64) if items else np.zeros(0, np.int64),
-    )
+        prefix, item = every.add([hybrid.scale(raw[n]) for n in names], part, ctx_seen, n_cand)
+        is_new = np.array([c.new for c in part], dtype=bool)
+        if unseen and is_new.any():  # the same entries less the seen ones (a new truth is unseen)
+            rows = np.flatnonzero(is_new)
+            keep = is_new[prefix] & ~ctx_seen[prefix, item]
+            sub, seen = [part[r] for r in rows.tolist()], ctx_seen[rows]
+            at = (np.cumsum(is_new) - 1)[prefix[keep]], item[keep]
+            truth = np.array([c.truth for c in sub], dtype=np.int64)
+            dense = [hybrid.scale(raw[n][rows], seen) for n in names]
+            new.add_at(dense, sub, seen, *at, _truth_at(*at, truth, hybrid.n_items))
+    n_new = sum(c.new for c in cases)
+    return every.pool(len(names), len(cases)), new.pool(len(names), n_new) if unseen else None
 
 
 def tune(hybrid: HybridRecommender, cases: Sequence[Case], config: TuneConfig) -> TuningReport:
     """Pick ``hybrid``'s weights and penalty on ``cases`` (components already fitted on the earlier rows)."""
-    rep = TuningReport(sessions=len({c.session for c in cases}))
-    rep.repeat_cases = len(cases)
-    rep.new_cases = sum(c.new for c in cases)
+    return tune_folds(hybrid, [(None, cases)], config, lambda data: None)
+
+
+def validation_folds(data: Interactions, config: TuneConfig) -> list[tuple[Interactions, list[Case]]]:
+    """(earlier rows, prefixes of the held-out sessions) of each validation slice, latest first.
+
+    The latest ``fraction`` of sessions is one slice; while the slices hold fewer than
+    ``config.min_new_cases`` new-item prefixes (a small store), the ``fraction`` of sessions
+    before it is another, up to ``config.folds`` slices (rolling-origin validation: each slice's
+    components see only rows before it)."""
+    out: list[tuple[Interactions, list[Case]]] = []
+    rest, new = data, 0
+    for _ in range(config.folds):
+        train, held = validation_split(rest, config.fraction, config.max_sessions)
+        if not len(held) or len(train) == len(rest):
+            break
+        cases = prefix_cases(train, held)
+        out.append((train, cases))
+        new += sum(c.new for c in cases)
+        if new >= config.min_new_cases:
+            break
+        rest = train
+    return out
+
+
+def tune_folds(
+    hybrid: HybridRecommender,
+    folds: Sequence[tuple[Interactions | None, Sequence[Case]]],
+    config: TuneConfig,
+    fit: Callable[[Interactions], None],
+) -> TuningReport:
+    """:func:`tune` on the prefixes of several validation slices (latest first, as
+    :func:`validation_folds` gives them): for each slice, oldest first, ``fit(rows)`` fits the
+    components on its earlier rows (None: already fitted) and its prefixes are scored; weights
+    are then picked on all prefixes at once. The latest slice's fit is the one left in place."""
+    every = [c for _, cs in folds for c in cs]
+    rep = TuningReport(sessions=sum(len({c.session for c in cs}) for _, cs in folds))
+    rep.repeat_cases = len(every)
+    rep.new_cases = sum(c.new for c in every)
     start = dict(hybrid.config.weights)
     new_start, new_pen = hybrid.config.fusion(True)
     rep.weights, rep.penalty = start, hybrid.config.popularity_penalty
@@ -316,11 +460,22 @@ def tune(hybrid: HybridRecommender, cases: Sequence[Case], config: TuneConfig) -
         )
         return rep
     names = list(dict.fromkeys(n for n in (*start, *new_start) if n in hybrid.components))
-    if len(cases) > config.max_cases:  # a random sample bounds the fit time on big stores
-        pick = np.sort(np.random.default_rng(0).choice(len(cases), config.max_cases, replace=False))
-        cases = [cases[i] for i in pick]
-    pool = _cache(hybrid, cases, names, config.candidates)
-    pools = {False: pool, True: pool.select(np.array([c.new for c in cases], dtype=bool), drop_seen=True)}
+    rng = np.random.default_rng(0)
+    share = min(1.0, config.max_cases / len(every))  # a random sample bounds the fit time on big stores
+    parts: list[tuple[_Pool, _Pool | None]] = []
+    cases: list[Case] = []
+    for train, fold in reversed(folds):
+        if share < 1.0:
+            pick = np.sort(rng.choice(len(fold), round(share * len(fold)), replace=False))
+            fold = [fold[i] for i in pick]
+        if train is not None:
+            fit(train)
+        parts.append(_caches(hybrid, fold, names, config.candidates, unseen=hybrid.config.scale_unseen))
+        cases.extend(fold)
+    pool = _concat([p for p, _ in parts])
+    is_new = np.array([c.new for c in cases], dtype=bool)
+    unseen = [u for _, u in parts if u is not None]
+    pools = {False: pool, True: _concat(unseen) if unseen else pool.select(is_new, drop_seen=True)}
 
     def per_case(new: bool) -> _PerCase:
         def run(weights: Mapping[str, float], penalty: float) -> FloatArray:

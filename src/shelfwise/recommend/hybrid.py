@@ -27,7 +27,7 @@ import numpy.typing as npt
 from shelfwise.catalog.schema import Catalog, Filters
 from shelfwise.encode.base import Encoder
 from shelfwise.events.schema import Event, EventLog
-from shelfwise.recommend.autotune import TuneConfig, TuningReport, prefix_cases, tune, validation_split
+from shelfwise.recommend.autotune import TuneConfig, TuningReport, tune_folds, validation_folds
 from shelfwise.recommend.base import BaseRecommender, Context, ItemScorer, Recommendation, minmax, minmax_rows
 from shelfwise.recommend.content import ContentConfig, ContentRecommender
 from shelfwise.recommend.cooccurrence import CooccurrenceConfig, CooccurrenceRecommender
@@ -80,7 +80,9 @@ class HybridConfig:
 
     ``new_weights`` / ``new_penalty`` apply when seen items are excluded (``exclude_seen``): what
     predicts a re-visit and what predicts a new item differ, so fit-time tuning learns both;
-    None = the same as ``weights`` / ``popularity_penalty``.
+    None = the same as ``weights`` / ``popularity_penalty``. ``scale_unseen``: such lists scale
+    each component over the items they may show (the session's own items, which kNN and
+    co-occurrence score highest, would otherwise set each component's maximum).
     """
 
     weights: tuple[tuple[str, float], ...] = DEFAULT_WEIGHTS
@@ -90,6 +92,7 @@ class HybridConfig:
     new_penalty: float | None = None
     half_life_days: float | None = None
     collapse_variants: bool = True  # one item per product title in a list
+    scale_unseen: bool = True  # new-items lists scale each component over the items they may show
     popularity: PopularityConfig = field(default_factory=PopularityConfig)
     cooccurrence: CooccurrenceConfig = field(default_factory=CooccurrenceConfig)
     als: ALSConfig = field(default_factory=ALSConfig)
@@ -198,14 +201,8 @@ class HybridRecommender(BaseRecommender):
     def _tune(self, data: Interactions) -> TuningReport:
         """Learn weights on the latest sessions (components fitted on the earlier rows), then keep them."""
         tc = self.config.tune
-        train, held = validation_split(data, tc.fraction, tc.max_sessions)
-        cases = prefix_cases(train, held) if len(held) else []
-        new = sum(c.new for c in cases)
-        if min(len(cases), new) < tc.min_cases:
-            rep = tune(self, cases, tc)  # reports "defaults" without scoring
-        else:
-            self._fit_components(train)
-            rep = tune(self, cases, tc)
+        rep = tune_folds(self, validation_folds(data, tc), tc, self._fit_components)
+        if rep.status == "tuned":
             self.set_weights(rep.weights, rep.penalty)
             self.set_weights(rep.new_weights, rep.new_penalty, new=True)
         level = logging.WARNING if rep.status == "defaults" else logging.INFO
@@ -228,19 +225,41 @@ class HybridRecommender(BaseRecommender):
         self.config = self.config.with_weights(weights, penalty, new=new)
 
     # --- scoring ------------------------------------------------------------------------------
-    def component_scores(self, ctx: Context, weights: Mapping[str, float] | None = None) -> dict[str, FloatArray]:
+    def component_scores(
+        self, ctx: Context, weights: Mapping[str, float] | None = None, exclude_seen: bool = False
+    ) -> dict[str, FloatArray]:
         """Scores for ``ctx``, scaled to [0, 1] (0 = no evidence), of the components ``weights`` uses
-        (default: every component either weight set uses)."""
+        (default: every component either weight set uses); with ``exclude_seen`` and
+        ``HybridConfig.scale_unseen``, scaled over the items not in ``ctx`` (seen ones score 0)."""
         pairs = weights.items() if weights is not None else (*self.config.weights, *(self.config.new_weights or ()))
         used = [n for n, w in pairs if w > 0]
-        return {name: minmax(self.components[name].score(ctx)) for name in dict.fromkeys(used)}
+        out = {}
+        for name in dict.fromkeys(used):
+            s = self.components[name].score(ctx)
+            if exclude_seen and self.config.scale_unseen and len(ctx):
+                s = s.copy()
+                s[ctx.items] = -np.inf
+            out[name] = minmax(s)
+        return out
 
     def component_scores_many(
         self, contexts: Sequence[Context], names: Sequence[str]
     ) -> dict[str, npt.NDArray[np.float32]]:
         """:meth:`component_scores` of many contexts (contexts x items per component), each
         component scoring them all at once (``score_many``)."""
-        return {name: minmax_rows(self.components[name].score_many(contexts)) for name in dict.fromkeys(names)}
+        return {name: self.scale(s) for name, s in self.raw_scores_many(contexts, names).items()}
+
+    def raw_scores_many(self, contexts: Sequence[Context], names: Sequence[str]) -> dict[str, npt.NDArray[np.float32]]:
+        """Each named component's unscaled ``score_many`` of ``contexts``."""
+        return {name: self.components[name].score_many(contexts) for name in dict.fromkeys(names)}
+
+    @staticmethod
+    def scale(raw: npt.NDArray[np.float32], seen: npt.NDArray[np.bool_] | None = None) -> npt.NDArray[np.float32]:
+        """Rows of component scores scaled to [0, 1] (:func:`minmax_rows`); with ``seen`` (a mask
+        of the same shape), over the other items only: seen ones score 0 and set no maximum."""
+        if seen is None:
+            return minmax_rows(raw)
+        return minmax_rows(np.where(seen, np.float32(-np.inf), raw).astype(np.float32))
 
     def fuse(self, scores: Mapping[str, FloatArray], weights: Mapping[str, float], penalty: float) -> FloatArray:
         total = np.zeros(self.n_items, dtype=np.float32)
@@ -256,7 +275,7 @@ class HybridRecommender(BaseRecommender):
         """Fused scores (``-inf`` where no component has evidence), with the weights for
         ``exclude_seen`` (seen items are not masked here)."""
         weights, penalty = self.config.fusion(exclude_seen)
-        fused = self.fuse(self.component_scores(ctx, weights), weights, penalty)
+        fused = self.fuse(self.component_scores(ctx, weights, exclude_seen), weights, penalty)
         return np.where(fused > 0, fused, -np.inf).astype(np.float32)
 
     def score_item(self, item: int) -> FloatArray:
@@ -285,7 +304,7 @@ class HybridRecommender(BaseRecommender):
     ) -> Recommendation:
         ctx = self.context(user)
         weights, penalty = self.config.fusion(exclude_seen)
-        scores = self.component_scores(ctx, weights)  # only the set this list fuses
+        scores = self.component_scores(ctx, weights, exclude_seen)  # only the set this list fuses
         fused = self.fuse(scores, weights, penalty)
         fused = np.where(fused > 0, fused, -np.inf).astype(np.float32)
         res = self._top(fused, k, self.allowed(filters, ctx, exclude_seen))
