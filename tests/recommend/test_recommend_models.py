@@ -184,3 +184,30 @@ def test_colour_variants_collapse_to_one_item() -> None:
     assert titles.count("Strap top") == 1 and len(titles) == 3
     plain = build_recommender(catalog, log, vectors, HybridConfig(collapse_variants=False))
     assert [catalog.products[i].title for i in plain.recommend("newcomer", 5).ids].count("Strap top") == 3
+
+
+def test_session_query_text_goes_through_the_encoders_query_side(hybrid: HybridRecommender) -> None:
+    """An asymmetric encoder (E5 prefixes, a student shelf's teacher) embeds the typed query with
+    its query side, not with what embedded the products."""
+    seen: list[str] = []
+
+    class QuerySide:
+        name, dim = "query-side", 128
+
+        def encode(self, texts: list[str], **_: object) -> np.ndarray:
+            seen.extend(texts)
+            return HashingEncoder(dim=128).encode(texts)
+
+    class ProductSide(QuerySide):
+        name = "product-side"
+
+        def encode(self, texts: list[str], **_: object) -> np.ndarray:
+            raise AssertionError("the product side must not embed a shopper's query")
+
+        def for_queries(self) -> QuerySide:
+            return QuerySide()
+
+    assert hybrid.encoder is not None and hybrid.encoder.dim == 128
+    hybrid.encoder = ProductSide()  # type: ignore[assignment]
+    hybrid.recommend_session([], k=3, query="yoga exercise mat")
+    assert seen == ["yoga exercise mat"]

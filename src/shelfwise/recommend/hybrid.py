@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from shelfwise.catalog.schema import Catalog, Filters
-from shelfwise.encode.base import Encoder
+from shelfwise.encode.base import Encoder, query_encoder
 from shelfwise.events.schema import Event, EventLog
 from shelfwise.recommend.autotune import TuneConfig, TuningReport, tune_folds, validation_folds
 from shelfwise.recommend.base import BaseRecommender, Context, ItemScorer, Recommendation, minmax, minmax_rows
@@ -353,7 +353,8 @@ class HybridRecommender(BaseRecommender):
         exclude_seen: bool = True,
     ) -> Recommendation:
         """Cold-start shopper: score the current session's items and/or query text."""
-        qv = self.encoder.encode([query])[0] if (query and self.encoder is not None) else None
+        # the query side of the item encoder: E5's "query: " prefix; a student shelf's teacher, not its static table
+        qv = query_encoder(self.encoder).encode([query])[0] if (query and self.encoder is not None) else None
         if query and self.encoder is None:
             raise ValueError("recommend_session(query=...) needs the hybrid to be built with an encoder")
         ctx = Context.of(items, query_vector=qv)
