@@ -195,3 +195,27 @@ def test_limit_native_threads_keeps_an_operators_setting() -> None:
     env = {"OMP_NUM_THREADS": "3"}
     limit_native_threads(1, env)
     assert env == {"OMP_NUM_THREADS": "3", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def test_the_query_side_of_a_bounded_encoder_still_runs_on_the_executor() -> None:
+    """query_encoder(bounded) is the wrapped encoder's query side, bounded too (not the raw model:
+    session queries in the recommender would otherwise bypass the executor's limits)."""
+    from shelfwise.encode.base import query_encoder
+
+    class QuerySide(RecordingEncoder):
+        name = "rec:query"
+
+    class Asymmetric(RecordingEncoder):
+        def __init__(self) -> None:
+            super().__init__()
+            self.query_side = QuerySide()
+
+        def for_queries(self) -> QuerySide:
+            return self.query_side
+
+    ex, enc = EncodeExecutor(threads=1), Asymmetric()
+    q = query_encoder(BoundedEncoder(enc, ex))
+    assert isinstance(q, BoundedEncoder) and q.inner is enc.query_side and q.name == "rec:query"
+    q.encode(["a query"])
+    assert enc.query_side.batches == [["a query"]] and enc.batches == [] and ex.stats.completed == 1
+    ex.shutdown()

@@ -22,7 +22,7 @@ from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from shelfwise.encode.base import Encoder, Matrix
+from shelfwise.encode.base import Encoder, Matrix, query_encoder
 
 NATIVE_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -197,7 +197,11 @@ class BoundedEncoder:
     def encode(self, texts: Sequence[str], *, batch_size: int = 64, progress: bool = False) -> Matrix:
         return self.executor.encode(self.inner, texts, batch_size)
 
-    def __getattr__(self, name: str) -> Any:  # anything else (for_queries, role, ...) from the encoder
+    def for_queries(self) -> BoundedEncoder:
+        """The wrapped encoder's query side, still running on the executor."""
+        return BoundedEncoder(query_encoder(self.inner), self.executor)
+
+    def __getattr__(self, name: str) -> Any:  # anything else (role, calls, ...) from the encoder
         return getattr(self.inner, name)
 
 
