@@ -12,7 +12,7 @@ real dev queries on ``GET /search`` (60 %), ``GET /recommend/item|user`` (30 %) 
 ``POST /events`` (10 %). A client given 503/429 waits its ``Retry-After`` (at most 1 s) as a real
 client would. Configurations: ``before`` = ``--workers 1 --max-inflight 0 --encode-threads 0`` (one
 process, no shedding, encoding in request threads: the old behaviour); ``after`` = the defaults;
-``nobatch`` = the defaults with ``--encode-batch 1`` (each query encoded alone).
+``batch16`` = the defaults with ``--encode-batch 16`` (query encodings waiting together run as one batch).
 Then, per configuration, two goal checks: ``/search`` alone at a paced ``--rate`` req/s from 64
 connections (open loop, latency from the scheduled send time), and ``/recommend/item`` alone from
 1 and from 8 clients. RSS / PSS are summed over the server's processes (PSS counts shared pages
@@ -48,7 +48,7 @@ SHELF = ROOT / "bench" / ".cache" / "load_shelf"
 CONFIGS = {
     "before": ["--workers", "1", "--max-inflight", "0", "--encode-threads", "0"],
     "after": [],
-    "nobatch": ["--encode-batch", "1"],  # the defaults without query-encoder batching (A/B)
+    "batch16": ["--encode-batch", "16"],  # the defaults with query-encoder batching (A/B)
 }
 MIX = (("search", 0.6), ("recommend", 0.3), ("events", 0.1))
 

@@ -144,7 +144,7 @@ def test_an_encoder_error_reaches_every_call_of_the_batch_and_other_encoders_nev
 
     gate = threading.Event()
     ex, blocker, bad, good = (
-        EncodeExecutor(threads=1, max_queue=8),
+        EncodeExecutor(threads=1, max_queue=8, max_batch=16),
         RecordingEncoder(gate),
         Failing(),
         RecordingEncoder(),

@@ -76,9 +76,11 @@ class EncodeExecutor:
     queries costs far less per query than one pass each (e5-onnx on Home Depot queries: 5.3
     CPU-ms alone, 3.3 in fours). A text's vector then depends slightly on its batch (int8
     activation ranges are per run: cosine >= 0.994 to the lone vector). ``max_batch=1`` runs
-    every call alone."""
+    every call alone (the default: in the server, batching makes every in-flight request wait for
+    the encoder at once and then compete for the cores at once, instead of overlapping one request's
+    encoding with another's lexical work; paced /search measured slower with it in ``bench_load``)."""
 
-    def __init__(self, threads: int = 1, max_queue: int = 8, wait_s: float = 1.0, max_batch: int = 16) -> None:
+    def __init__(self, threads: int = 1, max_queue: int = 8, wait_s: float = 1.0, max_batch: int = 1) -> None:
         if threads < 1 or max_queue < 0 or not wait_s > 0 or max_batch < 1:
             raise ValueError("EncodeExecutor: threads >= 1, max_queue >= 0, wait_s > 0 and max_batch >= 1")
         self.threads = threads

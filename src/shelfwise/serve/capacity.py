@@ -6,8 +6,9 @@ Per process: at most ``max_inflight`` requests run at once and at most ``max_que
 slot, each for at most ``queue_timeout_s``; anything beyond is answered 503 with ``Retry-After``
 straight away (:mod:`shelfwise.serve.shedding`). ``max_inflight = 0`` turns shedding off (every
 request runs at once, as before this existed). Query embeddings run on ``encode_threads`` threads
-with ``encode_queue`` calls waiting (:mod:`shelfwise.encode.executor`); calls waiting together
-run as one batch of at most ``encode_batch`` texts (1: each alone); ``encode_threads = 0``
+with ``encode_queue`` calls waiting (:mod:`shelfwise.encode.executor`); ``encode_batch > 1`` runs
+calls waiting together as one batch of at most that many texts (default 1: each alone; batching
+measured slower for paced /search, see the README); ``encode_threads = 0``
 encodes in the request thread, as before.
 """
 
@@ -48,7 +49,7 @@ class Capacity:
     encode_threads: int = 1
     encode_queue: int = 8
     encode_wait_s: float = 0.5
-    encode_batch: int = 16
+    encode_batch: int = 1
     retry_after_s: int = 1
 
     def __post_init__(self) -> None:

@@ -78,7 +78,8 @@ def add_capacity_options(p: argparse.ArgumentParser) -> None:
         "--encode-batch",
         type=int,
         default=None,
-        help="query encodings waiting together run as one batch of at most this many texts (default 16; 1: each alone)",
+        help="run query encodings waiting together as one batch of at most this many texts (default 1: each "
+        "alone; batching cut encoder CPU in-process but made paced /search slower in bench_load)",
     )
 
 
