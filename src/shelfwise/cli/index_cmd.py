@@ -71,7 +71,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         choices=("auto", "full", "student"),
         default="auto",
         help="full: the encoder embeds every product; student: it embeds a sample (25%%, 1k-50k) and a "
-        "static student fitted to it embeds them all (5x faster at 55k products, -0.5%% NDCG on real queries); "
+        "static student fitted to it embeds them all (3-5x faster at 55k products, -0.5%% NDCG on real queries); "
         "auto (default): student from 50,000 products when it reproduces the encoder well (else full)",
     )
     p.add_argument(

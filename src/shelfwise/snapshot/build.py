@@ -50,7 +50,7 @@ class ShelfConfig:
         defaults); ``progress``: progress bars while embedding; ``vector_store``: where the product vectors live
     (:func:`shelfwise.index.backends.open_vector_store`); ``embed``: ``full`` (the encoder embeds every
     product), ``student`` (it embeds a sample and a static student fitted to it embeds them all:
-    :mod:`shelfwise.encode.student`; 5x faster at 55k products for -0.5% hybrid NDCG on real queries,
+    :mod:`shelfwise.encode.student`; 3-5x faster at 55k products for -0.5% hybrid NDCG on real queries,
     ``bench/bench_student.py``) or ``auto`` (student from :data:`STUDENT_FROM` products with an ONNX
     encoder, kept only when its mean cosine to the encoder on held-out products reaches
     :data:`MIN_FIDELITY`; otherwise every product is embedded). Step timings go to ``shelf.timings``."""
