@@ -43,6 +43,8 @@ class TuneConfig:
     ``max_cases``: prefixes scored at most (a random sample beyond); ``z``: see
     :func:`reliably_better`; ``folds`` / ``min_new_cases``: earlier slices are added (up to
     ``folds`` in all) while the slices hold fewer new-item prefixes (see :func:`validation_folds`);
+    ``candidates``: each component's top items per prefix that enter the trial pool (50: the same
+    tuned weights as 100 on YOOCHOOSE and Diginetica, ~20% less fit time);
     ``refit_iterations``: ALS sweeps of the final fit on all rows,
     started from the factors tuning fitted on the earlier rows (0 = the full ``ALSConfig.iterations``
     from random factors)."""
@@ -52,7 +54,7 @@ class TuneConfig:
     max_sessions: int = 2000
     min_cases: int = 100
     k: int = 20
-    candidates: int = 100
+    candidates: int = 50
     max_cases: int = 5000
     grid: tuple[float, ...] = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0)
     penalties: tuple[float, ...] = (0.0, 0.1, 0.25)
