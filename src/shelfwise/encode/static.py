@@ -147,7 +147,17 @@ class StaticEncoder:
         if rows < n_ids:
             raise ValueError(f"{tokenizer_file.parent}: {rows} token rows for a tokenizer of {n_ids} ids")
         self._name = name
+        self.tokenizer_file = tokenizer_file
         self._encode_fast = getattr(self._tok, "encode_batch_fast", None) or self._tok.encode_batch
+
+    def tensors(self) -> dict[str, npt.NDArray[Any]]:
+        """The tables in the folder layout (``embeddings`` and, when present, ``mapping``, ``weights``)."""
+        out = {"embeddings": self._table}
+        if self._mapping is not None:
+            out["mapping"] = self._mapping
+        if self._weights is not None:
+            out["weights"] = self._weights
+        return out
 
     @property
     def name(self) -> str:

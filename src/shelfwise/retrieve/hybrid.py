@@ -15,7 +15,7 @@ import numpy.typing as npt
 
 from shelfwise.catalog.schema import Catalog, Filters
 from shelfwise.encode.base import Encoder
-from shelfwise.encode.student import StudentConfig, StudentEncoder, fit_student
+from shelfwise.encode.student import StudentEncoder
 from shelfwise.index.backends import VectorStore, load_vector_store, open_vector_store
 from shelfwise.index.bm25 import BM25Index
 from shelfwise.index.language import ENGLISH_ONLY_ENCODERS, LanguageProfile, detect_language
@@ -146,12 +146,11 @@ class HybridSearcher:
         multilingual_spec: str | None = None,
         item_vectors: npt.NDArray[np.floating[Any]] | None = None,
         vector_store: str | None = None,
-        student: StudentConfig | None = None,
     ) -> HybridSearcher:
         """``item_vectors``: precomputed document vectors, one row per catalog row in catalog order
         (see :func:`shelfwise.index.vectors_file.load_vectors`); the encoder then only embeds queries.
-        ``student``: the encoder embeds a sample of the products and a static student fitted to it
-        embeds them all (:mod:`shelfwise.encode.student`); queries still go through the encoder.
+        Student embedding (:mod:`shelfwise.encode.student`): pass ``fit.encoder`` and
+        ``item_vectors=fit.vectors`` of :func:`~shelfwise.encode.student.fit_student`.
         ``vector_store``: where the item vectors go (:func:`shelfwise.index.backends.open_vector_store`:
         embedded by default, or ``milvus://host:port?collection=NAME``, which replicas then share)."""
         texts = catalog.texts()
@@ -162,13 +161,7 @@ class HybridSearcher:
                 f"item_vectors has shape {item_vectors.shape}, expected ({len(catalog)}, {encoder.dim}) "
                 f"(one row per product, the query encoder's width)"
             )
-        if item_vectors is not None:
-            docs = item_vectors
-        elif student is not None:
-            fit = fit_student(encoder, texts, student, progress=progress)
-            encoder, docs = fit.encoder, fit.vectors
-        else:
-            docs = encoder.encode(texts, batch_size=batch_size, progress=progress)
+        docs = encoder.encode(texts, batch_size=batch_size, progress=progress) if item_vectors is None else item_vectors
         vecs = open_vector_store(vector_store, vector).fit(docs)
         del docs
         alt = None
