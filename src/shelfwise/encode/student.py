@@ -193,6 +193,16 @@ class StudentEncoder:
         return cls(student, teacher, str(meta["digest"]), meta)
 
 
+def saved_config(path: str | Path) -> StudentConfig:
+    """The :class:`StudentConfig` a saved student (folder ``path``) was fitted with, to fit a new one
+    the same way (``shelfwise train`` republishing a student shelf); errors name the file."""
+    f = Path(path) / META
+    try:
+        return StudentConfig(**json.loads(f.read_text())["config"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:  # missing, corrupt, or unknown config fields
+        raise ValueError(f"{f}: cannot read the student's config ({exc}); rebuild with `shelfwise index`") from exc
+
+
 def _read_tables(path: Path) -> dict[str, npt.NDArray[Any]]:
     """The student's tensors; a missing, unreadable or incomplete file is an error naming it."""
     if not path.exists():

@@ -33,8 +33,7 @@ import numpy as np
 from shelfwise.catalog.schema import Catalog
 from shelfwise.encode.base import Encoder, Matrix
 from shelfwise.encode.cache import CachedEncoder
-from shelfwise.encode.student import META as STUDENT_META
-from shelfwise.encode.student import StudentConfig, fit_student
+from shelfwise.encode.student import StudentConfig, fit_student, saved_config
 from shelfwise.index.language import detect_language
 from shelfwise.index.lexical import LexicalConfig, LexicalIndex
 from shelfwise.index.vector import VectorIndex, VectorIndexConfig
@@ -289,11 +288,7 @@ def _old_student(old: Path) -> StudentConfig | None:
     meta = read_meta(old)
     if "student" not in meta:
         return None
-    f = old / str(meta["student"]) / STUDENT_META
-    try:
-        return StudentConfig(**json.loads(f.read_text())["config"])
-    except (OSError, ValueError, KeyError, TypeError) as exc:  # missing, corrupt, or unknown config fields
-        raise ValueError(f"{f}: cannot read the student's config ({exc}); rebuild with `shelfwise index`") from exc
+    return saved_config(old / str(meta["student"]))
 
 
 def _keep_multilingual(

@@ -100,7 +100,7 @@ def build_search(catalog: Catalog, config: ShelfConfig, log: Log = _quiet) -> Sh
     t0 = time.perf_counter()
     vectors = None if config.vectors is None else load_vectors(config.vectors, catalog.ids, encoder.dim)
     if vectors is None:
-        encoder, vectors = _student_vectors(catalog, encoder, config, log)
+        encoder, vectors = _vectors_by_student(catalog, encoder, config, log)
     log(f"building indexes with encoder {encoder.name} ...")
     searcher = HybridSearcher.build(
         catalog,
@@ -119,7 +119,7 @@ def build_search(catalog: Catalog, config: ShelfConfig, log: Log = _quiet) -> Sh
     return shelf
 
 
-def _student_vectors(
+def _vectors_by_student(
     catalog: Catalog, encoder: Encoder, config: ShelfConfig, log: Log
 ) -> tuple[Encoder, npt.NDArray[np.float32] | None]:
     """``(encoder, product vectors)`` from student embedding when ``config.embed`` asks for it
