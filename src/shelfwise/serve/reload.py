@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from shelfwise.memory import release_memory
 from shelfwise.shelf import Shelf
 
 log = logging.getLogger("shelfwise.serve")
@@ -131,14 +132,6 @@ class Reloader:
         t = threading.Thread(target=run, name="shelf-reload", daemon=True)
         t.start()
         return t
-
-
-def release_memory() -> None:
-    """Collect the previous shelf now and hand the freed heap back to the OS (glibc keeps freed
-    small objects in its arenas otherwise, so the process would keep two shelves' worth of RSS)."""
-    from shelfwise.memory import release_memory as release
-
-    release()
 
 
 def install_sighup(reloader: Reloader) -> bool:
