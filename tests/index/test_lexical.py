@@ -86,3 +86,27 @@ def test_config_validation() -> None:
     for bad in ({"char_ngram": 1}, {"char_weight": 1.0}, {"char_weight": -0.1}):
         with pytest.raises(ValueError):
             LexicalConfig(**bad)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("w", [0.5, 0.3, 0.0001])
+def test_mix_is_bit_identical_to_the_six_pass_formula(w: float) -> None:
+    from shelfwise.index.lexical import _max_scaled, _mix
+
+    rng = np.random.default_rng(int(w * 1e4))
+    for hit_words, hit_chars in ((0.01, 0.6), (0.0, 0.6), (0.01, 0.0), (0.0, 0.0), (1.0, 1.0)):
+        words = np.where(rng.random(5000) < hit_words, rng.random(5000) * 9, 0).astype(np.float32)
+        chars = np.where(rng.random(5000) < hit_chars, rng.random(5000) * 30, 0).astype(np.float32)
+        old = np.asarray((1.0 - w) * _max_scaled(words) + w * _max_scaled(chars), dtype=np.float32)
+        new = _mix(words, chars, w)
+        assert new.dtype == np.float32
+        np.testing.assert_array_equal(new.view(np.int32), old.view(np.int32))
+
+
+def test_retrieve_returns_matches_best_first_under_a_mask() -> None:
+    idx = LexicalIndex().fit(DOCS)
+    s = idx.scores("porcelain tile")
+    r = idx.retrieve("porcelain tile", k=3)
+    assert r.ids[0] == 0 and np.all(np.diff(r.scores) <= 0) and np.all(s[r.ids] == r.scores)
+    mask = np.ones(len(DOCS), dtype=bool)
+    mask[0] = False
+    assert 0 not in idx.retrieve("porcelain tile", k=3, mask=mask).ids.tolist()

@@ -15,6 +15,7 @@ import numpy.typing as npt
 from shelfwise.errors import MissingExtraError
 from shelfwise.index.bm25_build import TokenIds, index_token_ids, lean_supported
 from shelfwise.index.text import CharNgrams, Tokenizer
+from shelfwise.index.topk import top_k
 from shelfwise.memory import release_memory
 from shelfwise.results import Results
 
@@ -103,9 +104,7 @@ class BM25Index:
         return out
 
     def retrieve(self, query: str, k: int = 10, mask: npt.NDArray[np.bool_] | None = None) -> Results:
-        s = self.scores(query)
-        hit = s > 0
-        return Results.from_scores(s, k, hit if mask is None else (hit & mask))
+        return top_k(self.scores(query), k, mask)
 
     def save(self, path: str | Path) -> None:
         if self._model is None:

@@ -19,6 +19,7 @@ import numpy.typing as npt
 
 from shelfwise.index.bm25 import BM25Config, BM25Index
 from shelfwise.index.text import CharNgrams, Tokenizer
+from shelfwise.index.topk import top_k
 from shelfwise.results import Results
 
 FORMAT = "shelfwise-lexical"
@@ -74,6 +75,21 @@ def _max_scaled(s: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     return s / top if top > 0 else s
 
 
+def _mix(words: npt.NDArray[np.float32], chars: npt.NDArray[np.float32], w: float) -> npt.NDArray[np.float32]:
+    """``(1 - w) * words / max(words) + w * chars / max(chars)``, bit for bit, in two passes over the
+    catalog instead of six: the character part for every row (in place), then the word part added
+    on the rows a query word matched only (a few thousand of a million; elsewhere it is 0, and
+    ``x + 0 == x`` exactly). Same float32 operations in the same order per row."""
+    top_c = float(chars.max()) if chars.size else 0.0
+    out = np.divide(chars, top_c, dtype=np.float32) if top_c > 0 else np.array(chars, dtype=np.float32)
+    np.multiply(out, w, out=out)
+    top_w = float(words.max()) if words.size else 0.0
+    if top_w > 0:
+        hit = np.flatnonzero(words != 0)  # (a boolean array: ~8x faster to scan than the floats)
+        out[hit] = (1.0 - w) * (words[hit] / top_w) + out[hit]
+    return out
+
+
 class LexicalIndex:
     """``fit`` on document texts; ``scores``/``retrieve`` for a query; ``save``/``load`` a folder.
 
@@ -119,11 +135,10 @@ class LexicalIndex:
         if last is not None and last[0] == query:
             return last[1]
         words = np.asarray(self.words.scores(query), dtype=np.float32)
-        out = _max_scaled(words)
         if self.chars is not None and self.config.char_weight > 0:
-            w = self.config.char_weight
-            out = (1.0 - w) * out + w * _max_scaled(self.chars.scores(query))
-        out = np.asarray(out, dtype=np.float32)
+            out = _mix(words, np.asarray(self.chars.scores(query), dtype=np.float32), self.config.char_weight)
+        else:
+            out = np.asarray(_max_scaled(words), dtype=np.float32)
         for a in (words, out):
             a.flags.writeable = False
         parts = LexicalScores(words, out)
@@ -131,9 +146,7 @@ class LexicalIndex:
         return parts
 
     def retrieve(self, query: str, k: int = 10, mask: npt.NDArray[np.bool_] | None = None) -> Results:
-        s = self.scores(query)
-        hit = s > 0
-        return Results.from_scores(s, k, hit if mask is None else (hit & mask))
+        return top_k(self.scores(query), k, mask)
 
     def save(self, path: str | Path) -> None:
         p = Path(path)

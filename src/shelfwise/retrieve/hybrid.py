@@ -21,6 +21,7 @@ from shelfwise.index.bm25 import BM25Index
 from shelfwise.index.language import ENGLISH_ONLY_ENCODERS, LanguageProfile, detect_language
 from shelfwise.index.lexical import LexicalConfig, LexicalIndex, LexicalScores
 from shelfwise.index.text import has_cjk
+from shelfwise.index.topk import top_k
 from shelfwise.index.vector import VectorIndex, VectorIndexConfig
 from shelfwise.results import Results
 from shelfwise.retrieve.dense import DenseRetriever
@@ -262,8 +263,9 @@ class HybridSearcher:
 
         ``exclude``: rows never returned (e.g. already seen). The filter's memoised mask is used as
         it is (a per-call copy would miss the vector index's per-mask cache): the lexical side
-        clears them in its per-query candidate array, the dense side fetches ``len(exclude)`` more
-        and drops them, so an exact index gives what a mask without those rows would."""
+        drops them from its candidate rows (:func:`~shelfwise.index.topk.top_k`), the dense side
+        fetches ``len(exclude)`` more and drops them, so an exact index gives what a mask without
+        those rows would."""
         cfg = config or self.config
         mode = mode or cfg.mode
         if mode not in MODES:
@@ -282,13 +284,7 @@ class HybridSearcher:
         else:
             parts = self.lexical.score_parts(query)
             first = _FirstStage(parts)
-            lex_all = parts.mixed
-            allowed = lex_all > 0  # a fresh array per query: excluded rows are cleared in it
-            if mask is not None:
-                allowed &= mask
-            if drop is not None:
-                allowed[drop] = False
-            lex = Results.from_scores(lex_all, n, allowed)
+            lex = top_k(parts.mixed, n, mask, drop)  # partitions the rows above a sampled threshold only
         if mode == "bm25":
             res = lex
         elif mode == "hybrid":
