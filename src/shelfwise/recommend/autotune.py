@@ -18,7 +18,7 @@ kind), the defaults stay and the report says so.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -76,14 +76,18 @@ class TuneConfig:
 
 @dataclass(frozen=True)
 class Case:
-    """One validation prefix: what was known (``ctx``), the next item, and its validation session."""
+    """One validation prefix: what was known (``ctx``), the next item, and its validation session.
+    ``is_new``: whether the next item is new to ``ctx`` when already known (None: work it out)."""
 
     ctx: Context
     truth: int
     session: int
+    is_new: bool | None = field(default=None, compare=False, repr=False)
 
     @property
     def new(self) -> bool:
+        if self.is_new is not None:
+            return self.is_new
         return not bool(np.any(self.ctx.items == self.truth))
 
 
@@ -155,25 +159,74 @@ def _user_key(data: Interactions, index: int) -> int | str:
 
 def prefix_cases(train: Interactions, held: Interactions, tail: int = 50) -> list[Case]:
     """Every prefix of every held-out session (with the user's earlier history in ``train`` when
-    known, matched by user id) and its next item."""
-    hist = user_context(train)
-    none = (np.zeros(0, np.int64), np.zeros(0, np.float32))
-    cases: list[Case] = []
+    known, matched by user id) and its next item.
+
+    A prefix's context holds its distinct items (ascending) with their summed weights (float64
+    sums, history first then the session in time order, then float32) and its last ``tail``
+    events in order. Prefixes of sessions with no history are summed all at once (one sort of
+    (prefix, item) keys) instead of one ``np.unique`` per prefix."""
     order = np.lexsort((np.arange(len(held)), held.timestamp, held.session))
-    sess = held.session[order]
-    for k, idx in enumerate(np.split(order, np.flatnonzero(np.diff(sess)) + 1)):
+    groups = np.split(order, np.flatnonzero(np.diff(held.session[order])) + 1) if len(held) else []
+    by_user = np.lexsort((train.timestamp, train.user))
+    sorted_user = train.user[by_user]
+    index = {_user_key(train, u): u for u in np.unique(train.user).tolist()}
+    sessions: list[tuple[int, IntArray, IntArray, str | None]] = []  # (session, history rows, its rows, user)
+    for k, idx in enumerate(groups):
         if len(idx) < 2:
             continue
-        items, weights = held.item[idx], held.weight[idx]
-        h_items, h_w = hist.get(_user_key(held, int(held.user[idx[0]])), none)
-        user = held.users[int(held.user[idx[0]])] if len(held.users) else None
+        u = int(held.user[idx[0]])
+        t = index.get(_user_key(held, u))
+        rows = np.zeros(0, np.int64)
+        if t is not None:
+            rows = by_user[np.searchsorted(sorted_user, t) : np.searchsorted(sorted_user, t, side="right")]
+        sessions.append((k, rows, idx, _user_id(held, u)))
+    fresh = _fresh_contexts(held, [idx for _, rows, idx, _ in sessions if not len(rows)])
+    cases: list[Case] = []
+    for k, rows, idx, user in sessions:
+        items, weights = held.item[idx].astype(np.int64), held.weight[idx].astype(np.float32)
+        if not len(rows):
+            for t in range(1, len(idx)):
+                ctx_items, sums, is_new = next(fresh)
+                seq = items[max(0, t - tail) : t]
+                cases.append(Case(Context(ctx_items, sums, user, sequence=seq), int(items[t]), k, is_new))
+            continue
+        h_items, h_w = train.item[rows].astype(np.int64), train.weight[rows].astype(np.float32)
         for t in range(1, len(idx)):
-            it = np.concatenate([h_items, items[:t]]).astype(np.int64)
-            w = np.concatenate([h_w, weights[:t]]).astype(np.float32)
+            it = np.concatenate([h_items, items[:t]])
+            w = np.concatenate([h_w, weights[:t]])
             uniq, inv = np.unique(it, return_inverse=True)
             ctx = Context(uniq, np.bincount(inv, weights=w).astype(np.float32), user, sequence=it[-tail:])
             cases.append(Case(ctx, int(items[t]), k))
     return cases
+
+
+def _fresh_contexts(held: Interactions, sessions: Sequence[IntArray]) -> Iterator[tuple[IntArray, FloatArray, bool]]:
+    """(distinct items, summed weights, next item new?) of each prefix of each session (its rows of
+    ``held`` in time order), in order: every prefix's (prefix, item) keys sorted at once."""
+    n = max(held.n_items, 1)
+    m = np.array([len(idx) - 1 for idx in sessions], dtype=np.int64)  # prefixes per session
+    if not m.sum():
+        return
+    total = int(m.sum())
+    rows: list[IntArray] = []
+    for idx, k in zip(sessions, m.tolist(), strict=True):
+        tri = np.arange(k)[None, :] <= np.arange(k)[:, None]  # prefix t holds the first t + 1 events
+        rows.append(np.broadcast_to(idx[:k], (k, k))[tri])
+    case = np.repeat(np.arange(total, dtype=np.int64), np.concatenate([np.arange(1, k + 1) for k in m.tolist()]))
+    entry = np.concatenate(rows)
+    keys, inv = np.unique(case * n + held.item[entry].astype(np.int64), return_inverse=True)
+    sums = np.bincount(inv, weights=held.weight[entry].astype(np.float32)).astype(np.float32)  # in event order
+    bounds = np.searchsorted(keys // n, np.arange(total + 1)).tolist()
+    truth = np.concatenate([held.item[idx[1:]].astype(np.int64) for idx in sessions])
+    want = np.arange(total, dtype=np.int64) * n + truth
+    found = keys[np.minimum(np.searchsorted(keys, want), len(keys) - 1)] == want
+    items = keys % n
+    for j, new in enumerate((~found).tolist()):
+        yield items[bounds[j] : bounds[j + 1]], sums[bounds[j] : bounds[j + 1]], new
+
+
+def _user_id(data: Interactions, index: int) -> str | None:
+    return data.users[index] if len(data.users) else None
 
 
 @dataclass(frozen=True)
@@ -253,17 +306,19 @@ def kth_largest(d: npt.NDArray[np.float32], k: int) -> npt.NDArray[np.float32]:
     """Each row's ``k``-th largest positive value (rows holding at least ``k`` positives).
 
     Cut into ``k`` slices, a row's slice maxima are ``k`` of its values, so their minimum is a
-    lower bound of the answer: only values above it (a few hundred) are partitioned, not the row."""
+    lower bound of the answer: only values above it (a few hundred) are partitioned, not the row,
+    all rows at once (padded with ``-inf``)."""
     b, n = d.shape
     width = -(-n // k)
     padded = np.full((b, k * width), -np.inf, dtype=np.float32)
     padded[:, :n] = d
     bound = np.maximum(padded.reshape(b, k, width).max(axis=2).min(axis=1), 0.0)
-    out = np.empty(b, dtype=np.float32)
-    for r in range(b):
-        v = d[r][(d[r] >= bound[r]) & (d[r] > 0)]
-        out[r] = np.partition(v, len(v) - k)[len(v) - k]
-    return out
+    r, c = np.nonzero((d >= bound[:, None]) & (d > 0))  # row-major: each row's values above its bound
+    size = np.bincount(r, minlength=b)
+    at = np.arange(len(r)) - np.repeat(np.cumsum(size) - size, size)
+    top = np.full((b, int(size.max(initial=k))), -np.inf, dtype=np.float32)
+    top[r, at] = d[r, c]
+    return -np.partition(-top, k - 1, axis=1)[:, k - 1]
 
 
 def _candidates(

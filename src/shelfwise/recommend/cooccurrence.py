@@ -133,7 +133,19 @@ class CooccurrenceRecommender(BaseRecommender):
         same order as :meth:`score` (weights divided by the normaliser, then summed item by item)."""
         norm = self.norm(self.config.alpha)
         scaled = [Context(c.items, c.weights / norm[c.items]) for c in contexts]
-        raw = np.asarray((context_matrix(scaled, self.n_items) @ self.pairs).toarray(), dtype=np.float32)
+        return self._scores(context_matrix(scaled, self.n_items))
+
+    def score_entries(
+        self, rows: npt.NDArray[np.int64], items: npt.NDArray[np.int64], weights: FloatArray, n_rows: int
+    ) -> npt.NDArray[np.float32]:
+        """:meth:`score_many` of ``n_rows`` contexts given as entries (context row, item, weight),
+        context-major with each context's items distinct and ascending (what
+        :func:`~shelfwise.recommend.base.context_matrix` builds from such contexts)."""
+        w = (weights / self.norm(self.config.alpha)[items]).astype(np.float32)
+        return self._scores(sp.csr_matrix((w, (rows, items)), shape=(n_rows, self.n_items)))
+
+    def _scores(self, weighted: sp.csr_matrix) -> npt.NDArray[np.float32]:
+        raw = np.asarray((weighted @ self.pairs).toarray(), dtype=np.float32)
         s = raw / self.norm(1.0 - self.config.alpha)
         return np.where(raw > 0, s, -np.inf).astype(np.float32)
 

@@ -234,18 +234,16 @@ class ALSRecommender(BaseRecommender):
             raise ValueError("ALSRecommender.score_many: block must be a positive multiple of 64")
         out = np.full((len(contexts), self.n_items), -np.inf, dtype=np.float32)
         xs: dict[int, F32] = {}
-        systems: dict[int, tuple[F64, F64]] = {}
-        reg = self.config.regularization
+        fold: list[int] = []
         for j, c in enumerate(contexts):
             if not self.config.fold_in_known_users and c.user in self.users:
                 xs[j] = self.user_factors[self.users[str(c.user)]]
-            elif (got := self._fold_in_items(c)) is not None:
-                systems[j] = fold_in_system(self.item_factors, self._yty, *got, reg)
-        if systems:
-            a = np.stack([s[0] for s in systems.values()])
-            b = np.stack([s[1] for s in systems.values()])[..., None]
+            else:
+                fold.append(j)
+        owner, a, b = self._fold_in_systems([contexts[j] for j in fold])
+        if len(owner):
             solved = np.linalg.solve(a, b)[..., 0].astype(np.float32)
-            xs.update(zip(systems, solved, strict=True))
+            xs.update(zip((fold[int(k)] for k in owner), solved, strict=True))
         for lo in range(0, self.n_items, block):
             y = self.item_factors[lo : lo + block]
             for j, x in xs.items():
@@ -254,6 +252,39 @@ class ALSRecommender(BaseRecommender):
             rows = list(xs)
             out[rows] = np.where(self.known[None, :], out[rows], -np.inf)
         return out
+
+    def _fold_in_systems(self, contexts: Sequence[Context]) -> tuple[npt.NDArray[np.int64], F64, F64]:
+        """(contexts that fold in, their stacked normal equations ``A``, ``b`` as (m, d, 1)):
+        :meth:`_fold_in_items` and :func:`fold_in_system` of all contexts at once, contexts with
+        the same number of items as one stacked product (the same BLAS calls per context, so the
+        same numbers as one at a time)."""
+        d = self._dim()
+        lens = np.array([len(c) for c in contexts], dtype=np.int64)
+        if not lens.sum():
+            return np.zeros(0, np.int64), np.zeros((0, d, d)), np.zeros((0, d, 1))
+        n = self.n_items
+        key = np.repeat(np.arange(len(contexts), dtype=np.int64), lens) * n + np.concatenate(
+            [c.items for c in contexts]
+        ).astype(np.int64)
+        uniq, inv = np.unique(key, return_inverse=True)
+        w = np.bincount(inv, weights=np.concatenate([c.weights for c in contexts]).astype(np.float64))
+        row, items = uniq // n, uniq % n
+        keep = self.known[items] & (w > 0)
+        row, items, conf = row[keep], items[keep], self.confidence(w[keep])
+        size = np.bincount(row, minlength=len(contexts))
+        start = np.concatenate([[0], np.cumsum(size)[:-1]])
+        owners, systems_a, systems_b = [], [], []
+        eye = self.config.regularization * np.eye(d)
+        for length in np.unique(size[size > 0]).tolist():
+            members = np.flatnonzero(size == length)
+            at = start[members][:, None] + np.arange(length)
+            yi = self.item_factors[items[at]].astype(np.float64)  # (m, length, d)
+            c = conf[at]
+            weighted = (yi * (c - 1.0)[:, :, None]).transpose(0, 2, 1)  # yi.T * (c - 1), per context
+            systems_a.append(self._yty + np.matmul(weighted, yi) + eye)
+            systems_b.append(np.matmul(yi.transpose(0, 2, 1), c[:, :, None]))
+            owners.append(members)
+        return np.concatenate(owners), np.concatenate(systems_a), np.concatenate(systems_b)
 
     def score_item(self, item: int) -> FloatArray:
         if not self.known[item]:

@@ -90,6 +90,38 @@ def dense_sums(items: npt.ArrayLike, values: npt.ArrayLike, n_items: int) -> Flo
     return np.where(touched, sums, -np.inf).astype(np.float32)
 
 
+def dense_sums_many(rows: IntArray, items: IntArray, values: npt.ArrayLike, n_rows: int, n_items: int) -> FloatArray:
+    """:func:`dense_sums` of many contexts at once: entry ``e`` adds ``values[e]`` to cell
+    ``(rows[e], items[e])`` of a (``n_rows`` x ``n_items``) matrix. Each cell sums its entries in
+    entry order in float64, as :func:`dense_sums` does, so a context's row is bit for bit its
+    :func:`dense_sums` when its entries come in the same order."""
+    key = np.asarray(rows, dtype=np.int64) * n_items + np.asarray(items, dtype=np.int64)
+    sums = np.bincount(key, weights=values, minlength=n_rows * n_items).astype(np.float32)
+    touched = np.zeros(n_rows * n_items, dtype=bool)
+    touched[key] = True
+    return np.where(touched, sums, np.float32(-np.inf)).astype(np.float32).reshape(n_rows, n_items)
+
+
+def recent_items_many(contexts: Sequence[Context], window: int) -> tuple[IntArray, IntArray, IntArray]:
+    """(context row, item, distance from the end) of each context's distinct items among its last
+    ``window`` clicks (``Context.ordered``), context-major, items ascending: the items of
+    :func:`recency_weights` for every context at once (distance 0 = the last click; an item
+    clicked twice keeps its most recent distance)."""
+    tails = [np.asarray(c.ordered, dtype=np.int64)[-window:] for c in contexts]
+    lens = np.array([len(t) for t in tails], dtype=np.int64)
+    if not lens.sum():
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty
+    item = np.concatenate(tails)
+    row = np.repeat(np.arange(len(contexts), dtype=np.int64), lens)
+    dist = np.repeat(np.cumsum(lens), lens) - 1 - np.arange(len(item), dtype=np.int64)
+    order = np.lexsort((dist, item, row))
+    row, item, dist = row[order], item[order], dist[order]
+    first = np.ones(len(item), dtype=bool)
+    first[1:] = (row[1:] != row[:-1]) | (item[1:] != item[:-1])
+    return row[first], item[first], dist[first]
+
+
 def recency_weights(sequence: IntArray, decay: float, window: int) -> tuple[IntArray, FloatArray]:
     """Distinct items of the last ``window`` clicks with weight ``decay ** distance-from-the-end``
     (the last click 1; an item clicked twice keeps its most recent weight)."""
@@ -149,6 +181,15 @@ class SequentialRulesRecommender(BaseRecommender):
             return no_evidence(self.n_items)
         return dense_sums(cols, data * np.repeat(w, np.diff(indptr)), self.n_items)
 
+    def score_many(self, contexts: Sequence[Context]) -> npt.NDArray[np.float32]:
+        """:meth:`score` of each context, every rule row gathered at once (the same float32
+        products, summed per item in the same order: bit for bit :meth:`score`)."""
+        row, item, dist = recent_items_many(contexts, self.config.window)
+        w = np.power(np.float32(self.config.decay), dist.astype(np.float32)).astype(np.float32)
+        indptr, cols, data = csr_rows(self.rules, item)
+        lens = np.diff(indptr)
+        return dense_sums_many(np.repeat(row, lens), cols, data * np.repeat(w, lens), len(contexts), self.n_items)
+
     def score_item(self, item: int) -> FloatArray:
         return self.score(Context.of([item]))
 
@@ -206,7 +247,11 @@ class RecentCooccurrence(BaseRecommender):
         return self.cooccurrence.score(self.context_of(ctx))
 
     def score_many(self, contexts: Sequence[Context]) -> npt.NDArray[np.float32]:
-        return self.cooccurrence.score_many([self.context_of(c) for c in contexts])
+        """:meth:`score` of each context: the recency weights of all of them at once, then one
+        sparse product (:meth:`CooccurrenceRecommender.score_entries`)."""
+        row, item, dist = recent_items_many(contexts, self.config.window)
+        w = np.power(np.float32(self.config.decay), dist.astype(np.float32)).astype(np.float32)
+        return self.cooccurrence.score_entries(row, item, w, len(contexts))
 
     def score_item(self, item: int) -> FloatArray:
         return self.cooccurrence.score_item(item)
@@ -241,8 +286,10 @@ class SessionKNNRecommender(BaseRecommender):
         self.positions: sp.csr_matrix = sp.csr_matrix((0, 0), dtype=np.float32)  # session x item: last position
         self.by_item: sp.csr_matrix = sp.csr_matrix((0, 0), dtype=np.float32)  # item x session, recent only
         self.lengths: FloatArray = np.zeros(0, dtype=np.float32)
+        self._by_item_f64: sp.csr_matrix | None = None
 
     def _fit(self, data: Interactions) -> None:
+        self._by_item_f64 = None
         s = session_arrays(data)
         n, ns = data.n_items, s.n_sessions
         sid = s.session_of_row()
@@ -310,6 +357,55 @@ class SessionKNNRecommender(BaseRecommender):
         f3 = np.exp(-np.abs(pos - ref[row]) / np.float32(self.config.lambda_item))
         return dense_sums(indices, (sim[row] * f3).astype(np.float64), self.n_items)
 
+    def score_many(self, contexts: Sequence[Context]) -> npt.NDArray[np.float32]:
+        """:meth:`score` of each context: every context's similarity to the past sessions as one
+        sparse product (float64, each session's sum taken in the order :meth:`neighbours` takes
+        it), each row's neighbours picked by the same ``argpartition`` call, then every
+        neighbour's items weighed at once; bit for bit :meth:`score`."""
+        c, n, b = self.config, self.n_items, len(contexts)
+        row, item, dist = recent_items_many(contexts, c.window)
+        if not len(item) or not self.positions.shape[0]:
+            return np.full((b, n), -np.inf, dtype=np.float32)
+        w = np.exp(-dist.astype(np.float32) / np.float32(c.lambda_pos)).astype(np.float32)
+        cur = sp.csr_matrix((w.astype(np.float64), (row, item)), shape=(b, n))
+        sim_all = (cur @ self._by_item64()).tocsr()
+        sim_all.sort_indices()
+        n_cur = np.bincount(row, minlength=b).astype(np.float32)
+        lens = np.diff(sim_all.indptr)
+        sims = sim_all.data.astype(np.float32)
+        sims /= np.sqrt(self.lengths[sim_all.indices] * np.repeat(n_cur, lens))
+        owner = np.repeat(np.arange(b, dtype=np.int64), lens)
+        small = np.ones(len(sims), dtype=bool)
+        tops = []
+        for r in np.flatnonzero(lens > c.neighbours).tolist():  # the same call on the same row as neighbours()
+            a, z = int(sim_all.indptr[r]), int(sim_all.indptr[r + 1])
+            small[a:z] = False
+            tops.append(a + np.argpartition(-sims[a:z], c.neighbours - 1)[: c.neighbours])
+        order = np.concatenate([np.flatnonzero(small), *tops])
+        order = order[np.argsort(owner[order], kind="stable")]  # context-major, argpartition's order inside
+        sess, sim, owner = sim_all.indices[order].astype(np.int64), sims[order], owner[order]
+        indptr, indices, pos = csr_rows(self.positions, sess)
+        per = np.diff(indptr)
+        pair = np.repeat(np.arange(len(sess), dtype=np.int64), per)
+        ctx_of = owner[pair]
+        weights = np.zeros((b, n), dtype=np.float32)
+        weights[row, item] = w
+        shared_w = weights[ctx_of, indices]
+        best = np.zeros(len(sess), dtype=np.float32)
+        full = per > 0
+        best[full] = np.maximum(np.maximum.reduceat(shared_w, indptr[:-1][full]), 0.0)
+        ref = np.zeros(len(sess), dtype=np.float32)
+        is_ref = (shared_w == best[pair]) & (shared_w > 0)
+        ref[pair[is_ref]] = pos[is_ref]
+        f3 = np.exp(-np.abs(pos - ref[pair]) / np.float32(c.lambda_item))
+        return dense_sums_many(ctx_of, indices, (sim[pair] * f3).astype(np.float64), b, n)
+
+    def _by_item64(self) -> sp.csr_matrix:
+        """``by_item`` in float64 (its entries are 1: products are exact), kept until refit."""
+        if self._by_item_f64 is None or self._by_item_f64.shape != self.by_item.shape:
+            self._by_item_f64 = self.by_item.astype(np.float64)
+        return self._by_item_f64
+
     def score_item(self, item: int) -> FloatArray:
         return self.score(Context.of([item]))
 
@@ -334,4 +430,5 @@ class SessionKNNRecommender(BaseRecommender):
         n = self.n_items
         self.positions = csr_from(z, "positions", f, (ns, n)).astype(np.float32)
         self.by_item = csr_from(z, "by_item", f, (n, ns)).astype(np.float32)
+        self._by_item_f64 = None
         self.lengths = check_shape(f, "lengths", np.diff(self.positions.indptr).astype(np.float32), (ns,))
