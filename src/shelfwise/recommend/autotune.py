@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from shelfwise.recommend.base import Context
+from shelfwise.recommend.base import Context, minmax_rows_at
 from shelfwise.recommend.evaluate import tune_weights
 from shelfwise.recommend.interactions import Interactions
 from shelfwise.results import FloatArray, IntArray
@@ -291,34 +291,43 @@ class _Pool:
         return np.where(tv > 0, mean, 0.0).astype(np.float32)
 
 
-def _top_positive(d: npt.NDArray[np.float32], n_cand: int) -> npt.NDArray[np.bool_]:
-    """Each row's positive scores down to its ``n_cand``-th highest (ties there all kept; every
-    positive when fewer), as a mask."""
-    positive = d > 0
-    many = np.flatnonzero(positive.sum(axis=1) > n_cand)  # other rows: every positive is a top one
-    if len(many):
-        sub = d[many]
-        positive[many] &= sub >= kth_largest(sub, n_cand)[:, None]
-    return positive
+def _top_positive(d: npt.NDArray[np.float32], n_cand: int) -> IntArray:
+    """Flat indices (ascending) of each row's positive scores down to its ``n_cand``-th highest
+    (ties there all kept; every positive when fewer).
+
+    Cut into ``n_cand`` slices, a row's slice maxima are ``n_cand`` of its values, so their
+    minimum bounds its ``n_cand``-th highest from below: one pass finds the values above the
+    bound (a few hundred a row), and only those are partitioned."""
+    b, n = d.shape
+    bound = np.zeros(b, dtype=np.float32)
+    starts = np.arange(0, n, max(1, -(-n // n_cand)))
+    if len(starts) >= n_cand:  # else no bound: every positive is looked at
+        bound = np.maximum.reduceat(d, starts, axis=1).min(axis=1)
+    tiny = np.nextafter(np.float32(0), np.float32(1))
+    flat = np.flatnonzero(d >= np.maximum(bound, tiny)[:, None])  # positive and above the bound
+    r = flat // n
+    size = np.bincount(r, minlength=b)
+    many = size > n_cand
+    if not many.any():
+        return flat
+    v = d.reshape(-1)[flat]
+    at = np.arange(len(r)) - np.repeat(np.cumsum(size) - size, size)
+    in_many = many[r]
+    place = np.cumsum(many) - 1  # each such row's place among them
+    top = np.full((int(many.sum()), int(size.max())), -np.inf, dtype=np.float32)
+    top[place[r[in_many]], at[in_many]] = v[in_many]
+    kth = np.full(b, -np.inf, dtype=np.float32)
+    kth[many] = -np.partition(-top, n_cand - 1, axis=1)[:, n_cand - 1]
+    return flat[v >= kth[r]]
 
 
 def kth_largest(d: npt.NDArray[np.float32], k: int) -> npt.NDArray[np.float32]:
-    """Each row's ``k``-th largest positive value (rows holding at least ``k`` positives).
-
-    Cut into ``k`` slices, a row's slice maxima are ``k`` of its values, so their minimum is a
-    lower bound of the answer: only values above it (a few hundred) are partitioned, not the row,
-    all rows at once (padded with ``-inf``)."""
-    b, n = d.shape
-    width = -(-n // k)
-    padded = np.full((b, k * width), -np.inf, dtype=np.float32)
-    padded[:, :n] = d
-    bound = np.maximum(padded.reshape(b, k, width).max(axis=2).min(axis=1), 0.0)
-    r, c = np.nonzero((d >= bound[:, None]) & (d > 0))  # row-major: each row's values above its bound
-    size = np.bincount(r, minlength=b)
-    at = np.arange(len(r)) - np.repeat(np.cumsum(size) - size, size)
-    top = np.full((b, int(size.max(initial=k))), -np.inf, dtype=np.float32)
-    top[r, at] = d[r, c]
-    return -np.partition(-top, k - 1, axis=1)[:, k - 1]
+    """Each row's ``k``-th largest positive value (rows holding at least ``k`` positives): the
+    lowest of :func:`_top_positive`'s values in each row."""
+    flat = _top_positive(d, k)
+    out = np.full(d.shape[0], np.inf, dtype=np.float32)
+    np.minimum.at(out, flat // d.shape[1], d.reshape(-1)[flat])
+    return out
 
 
 def _candidates(
@@ -329,16 +338,16 @@ def _candidates(
     (prefix, item) of each entry, prefix-major and items ascending, and each prefix's truth
     position among its entries."""
     b, n = dense[0].shape
-    rows = np.arange(b)[:, None]
     truth = np.array([c.truth for c in cases], dtype=np.int64)
     pick = np.zeros((b, n), dtype=bool)
+    flat_pick = pick.reshape(-1)
     for d in dense:
-        if b > 1 and (d == d[0]).all():  # the same scores for every prefix (popularity): one top
-            pick |= _top_positive(d[:1], n_cand)
+        if b > 1 and np.array_equal(d[1], d[0]) and (d == d[0]).all():  # the same for every prefix (popularity)
+            pick[:, _top_positive(d[:1], n_cand)] = True
         else:
-            pick |= _top_positive(d, n_cand)
-    pick[rows[:, 0], truth] = True
-    prefix, item = np.nonzero(pick)  # row-major: (prefix, item) keys ascending
+            flat_pick[_top_positive(d, n_cand)] = True
+    pick[np.arange(b), truth] = True
+    prefix, item = np.divmod(np.flatnonzero(pick), n)  # row-major: (prefix, item) keys ascending
     return prefix, item, _truth_at(prefix, item, truth, n)
 
 
@@ -366,24 +375,27 @@ class _Entries:
     ) -> tuple[IntArray, IntArray]:
         """The block's candidates (:func:`_candidates`) and their scores; returns their (prefix, item)."""
         prefix, item, where = _candidates(dense, part, n_cand)
-        self.add_at(dense, part, seen, prefix, item, where)
+        flat = prefix * seen.shape[1] + item
+        scores = np.stack([d.reshape(-1)[flat] for d in dense]).astype(np.float32)
+        self.add_at(scores, seen.reshape(-1)[flat], len(part), prefix, item, where)
         return prefix, item
 
     def add_at(
         self,
-        dense: Sequence[npt.NDArray[np.float32]],
-        part: Sequence[Case],
+        scores: FloatArray,
         seen: npt.NDArray[np.bool_],
+        n_part: int,
         prefix: IntArray,
         item: IntArray,
         where: IntArray,
     ) -> None:
-        """These entries of the block (``where``: each prefix's truth position among its own)."""
-        size = np.bincount(prefix, minlength=len(part))
+        """Entries (``prefix``, ``item``) of a block of ``n_part`` prefixes with their (components x
+        entries) ``scores`` and ``seen`` flags (``where``: each prefix's truth position among its own)."""
+        size = np.bincount(prefix, minlength=n_part)
         self.truth.append(self.offset + np.concatenate([[0], np.cumsum(size)[:-1]]) + where)
         self.offset += len(item)
-        self.blocks.append(np.stack([d[prefix, item] for d in dense]).astype(np.float32))
-        self.seen.append(seen[prefix, item])
+        self.blocks.append(scores)
+        self.seen.append(seen)
         self.counts.append(self.log_counts[item])
         self.items.append(item)
         self.sizes.append(size)
@@ -454,14 +466,22 @@ def _caches(
         is_new = np.array([c.new for c in part], dtype=bool)
         if unseen and is_new.any():  # the same entries less the seen ones (a new truth is unseen)
             rows = np.flatnonzero(is_new)
-            keep = is_new[prefix] & ~ctx_seen[prefix, item]
-            sub, seen = [part[r] for r in rows.tolist()], ctx_seen[rows]
+            keep = is_new[prefix] & ~ctx_seen.reshape(-1)[prefix * hybrid.n_items + item]
+            seen = ctx_seen[rows]
             at = (np.cumsum(is_new) - 1)[prefix[keep]], item[keep]
-            truth = np.array([c.truth for c in sub], dtype=np.int64)
-            dense = [hybrid.scale(raw[n][rows], seen) for n in names]
-            new.add_at(dense, sub, seen, *at, _truth_at(*at, truth, hybrid.n_items))
+            truth = np.array([part[r].truth for r in rows.tolist()], dtype=np.int64)
+            flat = at[0] * hybrid.n_items + at[1]
+            scores = np.stack([_unseen_scaled(raw[n][rows], seen, flat) for n in names]).astype(np.float32)
+            new.add_at(scores, np.zeros(len(flat), dtype=bool), len(rows), *at, _truth_at(*at, truth, hybrid.n_items))
     n_new = sum(c.new for c in cases)
     return every.pool(len(names), len(cases)), new.pool(len(names), n_new) if unseen else None
+
+
+def _unseen_scaled(raw: npt.NDArray[np.float32], seen: npt.NDArray[np.bool_], flat: IntArray) -> FloatArray:
+    """``HybridRecommender.scale(raw, seen)`` at the entries ``flat`` (``raw`` is a copy: its
+    seen entries are overwritten)."""
+    raw[seen] = -np.inf
+    return minmax_rows_at(raw, flat)
 
 
 def validation_folds(data: Interactions, config: TuneConfig) -> list[tuple[Interactions, list[Case]]]:
