@@ -18,7 +18,21 @@ connections (open loop, latency from the scheduled send time), and ``/recommend/
 1 and from 8 clients. RSS / PSS are summed over the server's processes (PSS counts shared pages
 once). The load generator shares the 2 cores with the server: figures are a floor.
 
+``base`` = the defaults with the server code of ``--base-ref`` (a git revision, extracted under
+bench/.cache): the same flags on older code, for before/after figures of one change in one run.
+
+``--cpu-check``: server CPU-ms per never-seen ``/search`` (user + system time of every server
+process over the requests; the idle rate measured first is reported beside it), sequential from
+one client and paced at ``--cpu-rate`` req/s over 8 connections, each configuration on a fresh
+server with the same queries, ``--rounds`` times alternating configurations (A/B in one run).
+``--paced-only``: only the paced /search goal check (150 req/s over 64 connections) per
+configuration: the quick re-run of the goal.
+Transport errors are counted by kind (``transport:ReadError``) and, in ``error_details``, by the
+OS-level cause (e.g. ``ConnectionResetError(104, ...)``).
+
 Run: nice python bench/bench_load.py [--duration 15] [--clients 1,8,64,200] [--configs before,after]
+     nice python bench/bench_load.py --paced-only --configs after --out load_paced_check
+     nice python bench/bench_load.py --cpu-check --configs base,after --base-ref HEAD~1 --out load_cpu
 """
 
 from __future__ import annotations
@@ -49,7 +63,10 @@ CONFIGS = {
     "before": ["--workers", "1", "--max-inflight", "0", "--encode-threads", "0"],
     "after": [],
     "batch16": ["--encode-batch", "16"],  # the defaults with query-encoder batching (A/B)
+    "base": [],  # the defaults, server code from --base-ref
+    "ka5": ["--keep-alive", "5"],  # the defaults with uvicorn's own 5 s keep-alive (transport-error A/B)
 }
+BASE_SRC: dict[str, Path] = {}  # configuration -> the src/ folder its server imports (default: this tree's)
 MIX = (("search", 0.6), ("recommend", 0.3), ("events", 0.1))
 
 
@@ -140,12 +157,26 @@ class Server:
             self.proc.wait(10)
 
 
+def extract_src(ref: str) -> Path:
+    """``src/`` of git revision ``ref``, extracted once under bench/.cache (no worktree, no checkout)."""
+    sha = subprocess.run(["git", "rev-parse", ref], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+    dest = ROOT / "bench" / ".cache" / f"src-{sha[:12]}"
+    if not (dest / "src" / "shelfwise").exists():
+        dest.mkdir(parents=True, exist_ok=True)
+        archive = subprocess.run(["git", "archive", sha, "src"], cwd=ROOT, capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+    return dest / "src"
+
+
 def start_server(config: str, db: Path) -> Server:
     port = free_port()
     exe = Path(sys.executable).parent / "shelfwise"
     cmd = ["nice", str(exe), "serve", "--shelf", str(SHELF), "--port", str(port), "--events-db", str(db)]
     cmd += ["--no-access-log", *CONFIGS[config]]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    env = dict(os.environ)
+    if config in BASE_SRC:
+        env["PYTHONPATH"] = str(BASE_SRC[config])
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, env=env)
     url = f"http://127.0.0.1:{port}"
     flags = CONFIGS[config]
     default = min(2, len(os.sched_getaffinity(0)))  # serve's default (shelfwise.serve.capacity.default_workers)
@@ -166,6 +197,7 @@ def start_server(config: str, db: Path) -> Server:
 class Tally:
     latency: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     status: Counter[str] = field(default_factory=Counter)
+    details: Counter[str] = field(default_factory=Counter)  # transport errors by their OS-level cause
     t0: float = 0.0
     t1: float = 0.0
 
@@ -182,12 +214,17 @@ class Tally:
             "sent_per_s": round(sum(self.status.values()) / wall, 1),
             "errors": {k: v for k, v in self.status.items() if k != "ok"},
         }
+        if self.details:
+            out["error_details"] = dict(self.details)
         every = [x for v in self.latency.values() for x in v]
         for route, xs in [("all", every), *sorted(self.latency.items())]:
             if xs:
                 a = np.asarray(xs) * 1000
-                out[route] = {"n": len(xs), "p50_ms": round(float(np.percentile(a, 50)), 1),
-                              "p99_ms": round(float(np.percentile(a, 99)), 1)}
+                out[route] = {
+                    "n": len(xs),
+                    "p50_ms": round(float(np.percentile(a, 50)), 1),
+                    "p99_ms": round(float(np.percentile(a, 99)), 1),
+                }
         return out
 
 
@@ -238,6 +275,8 @@ async def send(client: httpx.AsyncClient, w: Workload, kind: str, tally: Tally, 
         return 0.0
     except httpx.TransportError as e:
         tally.record(route, f"transport:{type(e).__name__}", 0.0)
+        cause = e.__cause__ or e.__context__
+        tally.details[f"{type(e).__name__}: {cause!r}"[:200]] += 1
         return 0.0
     dt = time.perf_counter() - t
     if r.status_code in (429, 503):
@@ -285,8 +324,9 @@ async def paced(url: str, connections: int, rate: float, duration: float, w: Wor
     return tally
 
 
-def _loop_part(url: str, clients: int, duration: float, queries: list[str], ids: list[str], users: int,
-               seed: int) -> Tally:
+def _loop_part(
+    url: str, clients: int, duration: float, queries: list[str], ids: list[str], users: int, seed: int
+) -> Tally:
     w = Workload(queries, ids, users, seed)
     return asyncio.run(closed_loop(url, clients, duration, w, None))
 
@@ -302,12 +342,22 @@ def mixed(url: str, clients: int, duration: float, queries: list[str], ids: list
     shares = [clients // procs + (i < clients % procs) for i in range(procs)]
     chunk = len(queries) // procs
     with ProcessPoolExecutor(procs) as pool:
-        parts = list(pool.map(_loop_part, [url] * procs, shares, [duration] * procs,
-                              [queries[i * chunk:(i + 1) * chunk] for i in range(procs)], [ids] * procs,
-                              [users] * procs, range(procs)))
+        parts = list(
+            pool.map(
+                _loop_part,
+                [url] * procs,
+                shares,
+                [duration] * procs,
+                [queries[i * chunk : (i + 1) * chunk] for i in range(procs)],
+                [ids] * procs,
+                [users] * procs,
+                range(procs),
+            )
+        )
     out = Tally(t0=min(p.t0 for p in parts), t1=max(p.t1 for p in parts))
     for part in parts:
         out.status.update(part.status)
+        out.details.update(part.details)
         for route, xs in part.latency.items():
             out.latency[route].extend(xs)
     return out
@@ -325,33 +375,149 @@ def run_config(config: str, args: argparse.Namespace, queries: list[str], ids: l
             try:
                 idle, cpu0 = server.memory(), server.cpu_s()
                 tally = mixed(server.url, clients, args.duration, queries, ids, args.users)
-                res = {**tally.summary(), "load_1m": round(os.getloadavg()[0], 2), "memory_idle": idle,
-                       "memory": server.memory(), "workers": server.workers}
+                res = {
+                    **tally.summary(),
+                    "load_1m": round(os.getloadavg()[0], 2),
+                    "memory_idle": idle,
+                    "memory": server.memory(),
+                    "workers": server.workers,
+                }
                 res["server_cpu_ms_per_request"] = cpu_per(server, cpu0, tally)
             finally:
                 server.stop()
         out[f"mixed_{clients}"] = res
-        print(f"{config:6s} {clients:3d} clients: {res['ok_per_s']} ok/s, all p50 {res.get('all', {}).get('p50_ms')} "
-              f"p99 {res.get('all', {}).get('p99_ms')} ms, errors {res['errors']}, load {res['load_1m']}", flush=True)
+        print(
+            f"{config:6s} {clients:3d} clients: {res['ok_per_s']} ok/s, all p50 {res.get('all', {}).get('p50_ms')} "
+            f"p99 {res.get('all', {}).get('p99_ms')} ms, errors {res['errors']}, load {res['load_1m']}",
+            flush=True,
+        )
     if args.skip_goals:
         return out
+    out.update(goal_checks(config, args, queries, ids, recommend=True))
+    return out
+
+
+def goal_checks(
+    config: str, args: argparse.Namespace, queries: list[str], ids: list[str], recommend: bool
+) -> dict[str, Any]:
+    """On one fresh server: /search alone paced at ``args.rate`` over 64 connections, then (with
+    ``recommend``) /recommend/item alone from 1 and 8 clients."""
+    out: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
         server = start_server(config, Path(tmp) / "ev.sqlite")
         try:
             w = Workload(queries, ids, args.users, seed=1)
-            cpu0 = server.cpu_s()
+            load0, cpu0 = round(os.getloadavg()[0], 2), server.cpu_s()
             t = asyncio.run(paced(server.url, 64, args.rate, args.duration, w))
-            out["search_paced_64"] = {**t.summary(), "rate": args.rate, "load_1m": round(os.getloadavg()[0], 2),
-                                      "server_cpu_ms_per_request": cpu_per(server, cpu0, t)}
-            for clients in (1, 8):
+            out["search_paced_64"] = {
+                **t.summary(),
+                "rate": args.rate,
+                "load_1m_start": load0,
+                "load_1m": round(os.getloadavg()[0], 2),
+                "server_cpu_ms_per_request": cpu_per(server, cpu0, t),
+            }
+            for clients in (1, 8) if recommend else ():
                 cpu0 = server.cpu_s()
                 t = asyncio.run(closed_loop(server.url, clients, args.duration / 2, w, "recommend/item"))
-                out[f"recommend_item_{clients}"] = {**t.summary(), "load_1m": round(os.getloadavg()[0], 2),
-                                                    "server_cpu_ms_per_request": cpu_per(server, cpu0, t)}
+                out[f"recommend_item_{clients}"] = {
+                    **t.summary(),
+                    "load_1m": round(os.getloadavg()[0], 2),
+                    "server_cpu_ms_per_request": cpu_per(server, cpu0, t),
+                }
         finally:
             server.stop()
     print(f"{config}: paced /search {out['search_paced_64']}", flush=True)
     return out
+
+
+def cpu_check(config: str, args: argparse.Namespace, queries: list[str]) -> dict[str, Any]:
+    """Server CPU-ms per never-seen /search on a fresh server: idle rate, then ``args.cpu_n`` requests
+    one at a time from one keep-alive client, then ``args.cpu_rate`` req/s over 8 connections."""
+    out: dict[str, Any] = {"load_1m_start": round(os.getloadavg()[0], 2)}
+    n = min(args.cpu_n, len(queries) // 2)
+    with tempfile.TemporaryDirectory() as tmp:
+        server = start_server(config, Path(tmp) / "ev.sqlite")
+        try:
+            with httpx.Client(base_url=server.url, timeout=30.0) as client:
+                for q in ("warm up", "drill bits", "paint"):  # not among the measured queries' first uses
+                    client.get("/search", params={"q": q, "k": 10})
+                cpu0, t0 = server.cpu_s(), time.perf_counter()
+                time.sleep(3.0)
+                idle_ms_per_s = (server.cpu_s() - cpu0) * 1000 / (time.perf_counter() - t0)
+                cpu0, t0 = server.cpu_s(), time.perf_counter()
+                for q in queries[:n]:
+                    r = client.get("/search", params={"q": q, "k": 10})
+                    if r.status_code != 200:
+                        raise RuntimeError(f"/search answered {r.status_code}: {r.text[:200]}")
+                wall = time.perf_counter() - t0
+                out["idle_cpu_ms_per_s"] = round(idle_ms_per_s, 2)
+                out["sequential"] = {
+                    "n": n,
+                    "server_cpu_ms_per_request": round((server.cpu_s() - cpu0) * 1000 / n, 2),
+                    "wall_ms_per_request": round(wall * 1000 / n, 2),
+                    "load_1m": round(os.getloadavg()[0], 2),
+                }
+            w = Workload(queries[n:], [], args.users, seed=1)
+            cpu0 = server.cpu_s()
+            t = asyncio.run(paced(server.url, 8, args.cpu_rate, args.duration, w))
+            out["paced"] = {
+                **t.summary(),
+                "rate": args.cpu_rate,
+                "connections": 8,
+                "server_cpu_ms_per_request": cpu_per(server, cpu0, t),
+                "load_1m": round(os.getloadavg()[0], 2),
+            }
+        finally:
+            server.stop()
+    seq, pc = out["sequential"], out["paced"]
+    print(
+        f"{config:6s} cpu check: sequential {seq['server_cpu_ms_per_request']} CPU-ms/search "
+        f"(wall {seq['wall_ms_per_request']} ms), paced {pc['server_cpu_ms_per_request']} CPU-ms/search "
+        f"p50/p99 {pc.get('search', {}).get('p50_ms')}/{pc.get('search', {}).get('p99_ms')} ms, "
+        f"idle {out['idle_cpu_ms_per_s']} CPU-ms/s, load {seq['load_1m']}",
+        flush=True,
+    )
+    return out
+
+
+def cpu_table(results: dict[str, Any]) -> None:
+    rows = []
+    for config, runs in results["cpu_check"].items():
+        for i, r in enumerate(runs):
+            seq, pc = r["sequential"], r["paced"]
+            rows.append(
+                [
+                    config,
+                    i + 1,
+                    seq["server_cpu_ms_per_request"],
+                    seq["wall_ms_per_request"],
+                    pc["server_cpu_ms_per_request"],
+                    pc["ok_per_s"],
+                    pc.get("search", {}).get("p50_ms", "-"),
+                    pc.get("search", {}).get("p99_ms", "-"),
+                    r["idle_cpu_ms_per_s"],
+                    seq["load_1m"],
+                    pc["load_1m"],
+                ]
+            )
+    print_table(
+        f"server CPU per never-seen /search, {results['items']} products (sequential: 1 client; paced: "
+        f"{results['cpu_rate']} req/s over 8 connections, {results['duration_s']} s)",
+        [
+            "config",
+            "round",
+            "seq CPU ms",
+            "seq wall ms",
+            "paced CPU ms",
+            "paced ok/s",
+            "p50 ms",
+            "p99 ms",
+            "idle CPU ms/s",
+            "load seq",
+            "load paced",
+        ],
+        rows,
+    )
 
 
 def table(results: dict[str, Any]) -> None:
@@ -363,16 +529,41 @@ def table(results: dict[str, Any]) -> None:
             errs = r["errors"]
             shed = sum(v for k, v in errs.items() if k in ("http503", "http429"))
             mem = r.get("memory", {})
-            rows.append([config, key, r["ok_per_s"], r.get("search", {}).get("p50_ms", "-"),
-                         r.get("search", {}).get("p99_ms", "-"), r.get("recommend/item", {}).get("p99_ms", "-"),
-                         r.get("events", {}).get("p99_ms", "-"), shed, sum(errs.values()) - shed,
-                         r.get("server_cpu_ms_per_request", "-"), mem.get("rss_mib", "-"), mem.get("pss_mib", "-"),
-                         r["load_1m"]])
+            rows.append(
+                [
+                    config,
+                    key,
+                    r["ok_per_s"],
+                    r.get("search", {}).get("p50_ms", "-"),
+                    r.get("search", {}).get("p99_ms", "-"),
+                    r.get("recommend/item", {}).get("p99_ms", "-"),
+                    r.get("events", {}).get("p99_ms", "-"),
+                    shed,
+                    sum(errs.values()) - shed,
+                    r.get("server_cpu_ms_per_request", "-"),
+                    mem.get("rss_mib", "-"),
+                    mem.get("pss_mib", "-"),
+                    r["load_1m"],
+                ]
+            )
     print_table(
         f"load test, {results['items']} products, query encoder {results['query_encoder']}, "
         f"{results['duration_s']} s per row",
-        ["config", "run", "ok/s", "search p50", "search p99", "rec/item p99", "events p99", "503/429", "other err",
-         "CPU ms/req", "RSS MiB", "PSS MiB", "load"],
+        [
+            "config",
+            "run",
+            "ok/s",
+            "search p50",
+            "search p99",
+            "rec/item p99",
+            "events p99",
+            "503/429",
+            "other err",
+            "CPU ms/req",
+            "RSS MiB",
+            "PSS MiB",
+            "load",
+        ],
         rows,
     )
 
@@ -389,19 +580,50 @@ def main() -> None:
     ap.add_argument("--after-flags", default="", help="extra serve flags for the 'after' configuration")
     ap.add_argument("--out", default="load", help="results file name under bench/results/")
     ap.add_argument("--skip-goals", action="store_true", help="only the mixed runs")
+    ap.add_argument("--paced-only", action="store_true", help="only the paced /search goal check per configuration")
+    ap.add_argument("--cpu-check", action="store_true", help="only server CPU per never-seen /search (A/B)")
+    ap.add_argument("--cpu-n", type=int, default=400, help="sequential requests of the CPU check")
+    ap.add_argument("--cpu-rate", type=float, default=60.0, help="paced rate (req/s, 8 connections) of the CPU check")
+    ap.add_argument("--rounds", type=int, default=2, help="CPU check: alternating rounds over the configurations")
+    ap.add_argument("--base-ref", default="", help="git revision whose server code configuration 'base' runs")
     args = ap.parse_args()
     CONFIGS["after"] = args.after_flags.split()
+    configs = args.configs.split(",")
+    if "base" in configs:
+        if not args.base_ref:
+            ap.error("configuration 'base' needs --base-ref")
+        BASE_SRC["base"] = extract_src(args.base_ref)
     if args.rebuild or not (SHELF / "shelf.json").exists():
         build_shelf(args.items, args.users, SHELF)
     from shelfwise.catalog import Catalog
 
     ids = Catalog.load(SHELF / "catalog" / "catalog.parquet").ids
     queries = load_queries()
-    results: dict[str, Any] = {"items": len(ids), "query_encoder": "e5-onnx (int8, 1 intra-op thread)",
-                               "duration_s": args.duration, "queries": len(queries), "cores": os.cpu_count(),
-                               "load_start": os.getloadavg(), "configs": {}}
-    for config in args.configs.split(","):
-        results["configs"][config] = run_config(config, args, queries, list(ids))
+    results: dict[str, Any] = {
+        "items": len(ids),
+        "query_encoder": "e5-onnx (int8, 1 intra-op thread)",
+        "duration_s": args.duration,
+        "queries": len(queries),
+        "cores": os.cpu_count(),
+        "load_start": os.getloadavg(),
+        "configs": {},
+    }
+    if args.base_ref:
+        results["base_ref"] = args.base_ref
+    if args.cpu_check:
+        results.update(cpu_rate=args.cpu_rate, cpu_check={c: [] for c in configs})
+        for _ in range(args.rounds):
+            for config in configs:
+                results["cpu_check"][config].append(cpu_check(config, args, queries))
+        results["load_end"] = os.getloadavg()
+        cpu_table(results)
+        write_json(args.out, results)
+        return
+    for config in configs:
+        if args.paced_only:
+            results["configs"][config] = goal_checks(config, args, queries, list(ids), recommend=False)
+        else:
+            results["configs"][config] = run_config(config, args, queries, list(ids))
     results["load_end"] = os.getloadavg()
     table(results)
     write_json(args.out, results)

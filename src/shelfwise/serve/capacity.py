@@ -9,7 +9,8 @@ request runs at once, as before this existed). Query embeddings run on ``encode_
 with ``encode_queue`` calls waiting (:mod:`shelfwise.encode.executor`); ``encode_batch > 1`` runs
 calls waiting together as one batch of at most that many texts (default 1: each alone; batching
 measured slower for paced /search, see the README); ``encode_threads = 0``
-encodes in the request thread, as before.
+encodes in the request thread, as before. ``keep_alive_s``: how long an idle keep-alive connection
+is kept open (uvicorn's ``timeout_keep_alive``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,11 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 ENV_PREFIX = "SHELFWISE_"
+# Idle keep-alive connections stay open this long (uvicorn's own default is 5 s). A server that closes
+# an idle connection at the moment its client reuses it resets the request in flight (the client
+# sees a connection reset: httpx ReadError), and common clients keep idle connections for 5 s (httpx,
+# aiohttp 15 s) up to minutes (browsers, Go's 90 s, requests: unlimited); nginx keeps them 75 s.
+DEFAULT_KEEP_ALIVE_S = 75
 # monitoring keeps answering while requests are shed; a reload (seconds of loading) takes no serving slot
 EXEMPT_PATHS = ("/health", "/metrics", "/admin/reload")
 
@@ -40,7 +46,8 @@ def default_workers(cores: int | None = None) -> int:
 @dataclass(frozen=True)
 class Capacity:
     """Per-process limits (see the module doc). ``workers``: serving processes sharing the port;
-    ``retry_after_s``: the ``Retry-After`` a shed request is given."""
+    ``retry_after_s``: the ``Retry-After`` a shed request is given; ``keep_alive_s``: seconds an idle
+    keep-alive connection is kept open."""
 
     workers: int = 1
     max_inflight: int = 4
@@ -51,6 +58,7 @@ class Capacity:
     encode_wait_s: float = 0.5
     encode_batch: int = 1
     retry_after_s: int = 1
+    keep_alive_s: int = DEFAULT_KEEP_ALIVE_S
 
     def __post_init__(self) -> None:
         for name in (
@@ -61,11 +69,12 @@ class Capacity:
             "encode_queue",
             "encode_batch",
             "retry_after_s",
+            "keep_alive_s",
         ):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 0:
                 raise ValueError(f"Capacity.{name} must be an integer >= 0, got {v!r}")
-        for name in ("workers", "retry_after_s", "encode_batch"):
+        for name in ("workers", "retry_after_s", "encode_batch", "keep_alive_s"):
             if getattr(self, name) < 1:
                 raise ValueError(f"Capacity.{name} must be >= 1, got {getattr(self, name)}")
         if not (self.queue_timeout_s > 0 and self.encode_wait_s > 0):

@@ -12,12 +12,35 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
+from typing import TypedDict
 
-from shelfwise.serve.capacity import Capacity, default_workers, env_overrides
+from shelfwise.serve.capacity import DEFAULT_KEEP_ALIVE_S, Capacity, default_workers, env_overrides
 from shelfwise.serve.config import ENV_API_KEY, Limits, ServeConfig, load_api_keys, parse_hosts, startup_warnings
 from shelfwise.shelf import Shelf
 
 log = logging.getLogger("shelfwise.serve")
+
+
+class UvicornOptions(TypedDict):
+    """The uvicorn settings every ``shelfwise serve`` process runs with (one or several workers)."""
+
+    host: str
+    log_level: str
+    access_log: bool
+    server_header: bool
+    timeout_keep_alive: int
+
+
+def uvicorn_options(config: ServeConfig) -> UvicornOptions:
+    """uvicorn settings for ``config``: its own access log and ``server_header`` off, idle keep-alive
+    connections kept ``capacity.keep_alive_s`` (see :data:`~shelfwise.serve.capacity.DEFAULT_KEEP_ALIVE_S`)."""
+    return UvicornOptions(
+        host=config.bind_host,
+        log_level="warning",
+        access_log=False,
+        server_header=False,
+        timeout_keep_alive=config.capacity.keep_alive_s,
+    )
 
 
 def add_serve_options(p: argparse.ArgumentParser) -> None:
@@ -81,6 +104,14 @@ def add_capacity_options(p: argparse.ArgumentParser) -> None:
         help="run query encodings waiting together as one batch of at most this many texts (default 1: each "
         "alone; batching cut encoder CPU in-process but made paced /search slower in bench_load)",
     )
+    g.add_argument(
+        "--keep-alive",
+        type=int,
+        default=None,
+        metavar="SECONDS",
+        help=f"seconds an idle keep-alive connection stays open (default {DEFAULT_KEEP_ALIVE_S}; longer than "
+        "clients keep theirs, so that the server never closes one as its client reuses it)",
+    )
 
 
 def capacity_from_args(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> Capacity:
@@ -95,6 +126,7 @@ def capacity_from_args(args: argparse.Namespace, env: Mapping[str, str] | None =
         "encode_threads": getattr(args, "encode_threads", None),
         "encode_queue": getattr(args, "encode_queue", None),
         "encode_batch": getattr(args, "encode_batch", None),
+        "keep_alive_s": getattr(args, "keep_alive", None),
     }
     chosen = {**from_env, **{k: v for k, v in flags.items() if v is not None}}
     workers = chosen.setdefault("workers", default_workers())
@@ -164,4 +196,4 @@ def run_server(
     app = create_app(shelf, report=report, config=config, prepare=prepare)
     install_sighup(app.state.reloader)
     print(f"serving on http://{config.bind_host}:{port}  (API docs: /docs, metrics: /metrics)")
-    uvicorn.run(app, host=config.bind_host, port=port, log_level="warning", access_log=False, server_header=False)
+    uvicorn.run(app, port=port, **uvicorn_options(config))

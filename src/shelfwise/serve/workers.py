@@ -132,6 +132,8 @@ def run_workers(setup: ServerSetup, port: int) -> int:
     import uvicorn
     from uvicorn.config import STARTUP_FAILURE
 
+    from shelfwise.serve.runner import uvicorn_options
+
     config = setup.config
     cap = config.capacity
     limit_native_threads(max(1, cap.encode_threads))  # inherited by the workers before numpy loads
@@ -141,13 +143,10 @@ def run_workers(setup: ServerSetup, port: int) -> int:
         uv = uvicorn.Config(
             WorkerApp(setup, current),
             factory=True,
-            host=config.bind_host,
             port=port,
             workers=cap.workers,
-            log_level="warning",
-            access_log=False,
-            server_header=False,
             timeout_worker_healthcheck=WORKER_READY_S,
+            **uvicorn_options(config),
         )
         sock = tcp_listener(config.bind_host, port)
         print(

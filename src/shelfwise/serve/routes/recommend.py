@@ -12,12 +12,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel
+from starlette.responses import Response
 
 from shelfwise.recommend.base import Recommendation
 from shelfwise.recommend.explore import recommend_with_exploration
 from shelfwise.recommend.hybrid import HybridRecommender
 from shelfwise.serve.convert import items_out
 from shelfwise.serve.params import parse_filters
+from shelfwise.serve.respond import answer
 from shelfwise.serve.schemas import ItemOut
 from shelfwise.shelf import Shelf
 
@@ -36,8 +38,7 @@ class RecommendResponse(BaseModel):
     notice: str | None = None
 
 
-def _recommender(request: Request) -> tuple[Shelf, HybridRecommender]:
-    shelf: Shelf = request.app.state.shelf
+def _recommender(shelf: Shelf) -> HybridRecommender:
     rec = shelf.recommender
     if rec is None:
         raise HTTPException(
@@ -45,7 +46,7 @@ def _recommender(request: Request) -> tuple[Shelf, HybridRecommender]:
             "no recommender on this server: serve with `--events FILE` (behaviour history) or `--recommender DIR` "
             "(saved by `shelfwise recommend ... --save DIR`)",
         )
-    return shelf, rec
+    return rec
 
 
 def _row(shelf: Shelf, item_id: str) -> int:
@@ -64,7 +65,7 @@ def _out(
 
 
 @router.get("/user/{user_id}", response_model=RecommendResponse)
-def for_user(
+async def for_user(
     request: Request,
     user_id: str,
     k: K = 10,
@@ -72,11 +73,17 @@ def for_user(
     in_stock: bool = False,
     exclude_seen: bool = True,
     explore: Annotated[bool, Query(description="give a share of slots to new/long-tail items (bandit)")] = True,
-) -> RecommendResponse:
+) -> Response:
     """Personalised; an unknown user (no history) gets popular items (cold start), and the response
     says so in ``notice``. When a bandit is loaded (``shelf.bandit``) and ``explore`` is true, some
     lower slots explore long-tail items."""
-    shelf, rec = _recommender(request)
+    return await answer(_for_user, request.app.state.shelf, user_id, k, category, in_stock, exclude_seen, explore)
+
+
+def _for_user(
+    shelf: Shelf, user_id: str, k: int, category: str | None, in_stock: bool, exclude_seen: bool, explore: bool
+) -> RecommendResponse:
+    rec = _recommender(shelf)
     filters = parse_filters(category, None, None, None, in_stock, None)
     t0 = time.perf_counter()
     explorer = shelf.bandit
@@ -89,9 +96,9 @@ def for_user(
 
 
 def _about_item(
-    request: Request, kind: str, item_id: str, k: int, category: str | None, in_stock: bool
+    shelf: Shelf, kind: str, item_id: str, k: int, category: str | None, in_stock: bool
 ) -> RecommendResponse:
-    shelf, rec = _recommender(request)
+    rec = _recommender(shelf)
     row = _row(shelf, item_id)
     filters = parse_filters(category, None, None, None, in_stock, None)
     t0 = time.perf_counter()
@@ -100,23 +107,23 @@ def _about_item(
 
 
 @router.get("/item/{item_id}", response_model=RecommendResponse)
-def related(
+async def related(
     request: Request, item_id: str, k: K = 10, category: Category = None, in_stock: bool = False
-) -> RecommendResponse:
+) -> Response:
     """Related items: bought together, similar taste, similar text."""
-    return _about_item(request, "item", item_id, k, category, in_stock)
+    return await answer(_about_item, request.app.state.shelf, "item", item_id, k, category, in_stock)
 
 
 @router.get("/cross/{item_id}", response_model=RecommendResponse)
-def cross(
+async def cross(
     request: Request, item_id: str, k: K = 10, category: Category = None, in_stock: bool = False
-) -> RecommendResponse:
+) -> Response:
     """Complements from other categories (not look-alikes)."""
-    return _about_item(request, "cross", item_id, k, category, in_stock)
+    return await answer(_about_item, request.app.state.shelf, "cross", item_id, k, category, in_stock)
 
 
 @router.get("/session", response_model=RecommendResponse)
-def session(
+async def session(
     request: Request,
     item: Annotated[
         list[str] | None, Query(description="item ids viewed/bought in this session, oldest first (order counts)")
@@ -126,10 +133,16 @@ def session(
     category: Category = None,
     in_stock: bool = False,
     exclude_seen: Annotated[bool, Query(description="leave out the session's own items")] = True,
-) -> RecommendResponse:
+) -> Response:
     """Cold-start shopper: recommendations from the session's items and/or query text
     (``exclude_seen=false`` lets the session's items be recommended again)."""
-    shelf, rec = _recommender(request)
+    return await answer(_session, request.app.state.shelf, item or [], q, k, category, in_stock, exclude_seen)
+
+
+def _session(
+    shelf: Shelf, item: list[str], q: str, k: int, category: str | None, in_stock: bool, exclude_seen: bool
+) -> RecommendResponse:
+    rec = _recommender(shelf)
     rows = [_row(shelf, i) for i in item or []]
     filters = parse_filters(category, None, None, None, in_stock, None)
     t0 = time.perf_counter()

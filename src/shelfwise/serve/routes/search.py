@@ -1,16 +1,20 @@
-"""GET /search: parse, call the searcher (and, with ``facets=true``, the facet counter), format."""
+"""GET /search: parse (on the event loop), then search (and, with ``facets=true``, count facets) and
+format in one pool thread (:func:`shelfwise.serve.respond.answer`)."""
 
 from __future__ import annotations
 
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request
+from starlette.responses import Response
 
+from shelfwise.catalog.schema import Filters
 from shelfwise.retrieve.facets import DEPTH, facet_search
 from shelfwise.serve.convert import items_out
 from shelfwise.serve.params import parse_filters
+from shelfwise.serve.respond import answer
 from shelfwise.serve.schemas import FacetsOut, SearchResponse, UnderstoodOut
 from shelfwise.shelf import Shelf
 
@@ -40,8 +44,22 @@ def _personal_notices(shelf: Shelf, user: str | None, has_vector: bool) -> list[
     return []
 
 
+@dataclass(frozen=True)
+class SearchQuery:
+    """The parsed query parameters of one ``GET /search`` (handed to the pool thread that answers)."""
+
+    q: str
+    k: int
+    mode: str
+    filters: Filters
+    user: str | None
+    facets: bool
+    facet_depth: int
+    facet_attr: list[str] | None
+
+
 @router.get("/search", response_model=SearchResponse)
-def search(
+async def search(
     request: Request,
     q: Annotated[str, Query(min_length=1, max_length=512, description="query text (any language)")],
     k: Annotated[int, Query(ge=1, le=200)] = 10,
@@ -60,26 +78,33 @@ def search(
     facet_attr: Annotated[
         list[str] | None, Query(description="attribute keys to facet (default: a few with few values)")
     ] = None,
-) -> SearchResponse:
-    shelf: Shelf = request.app.state.shelf
+) -> Response:
     filters = parse_filters(category, brand, price_min, price_max, in_stock, attr)
     if facet_attr is not None and len(facet_attr) > MAX_FACET_KEYS:
         raise HTTPException(422, f"facet_attr: at most {MAX_FACET_KEYS} attribute keys")
+    query = SearchQuery(q, k, mode, filters, user, facets, facet_depth, facet_attr)
+    return await answer(run_search, request.app.state.shelf, query)
+
+
+def run_search(shelf: Shelf, p: SearchQuery) -> SearchResponse:
+    """Search ``shelf`` (blocking: encoder, lexical and vector index) and build the response."""
     profiles = shelf.user_profiles
-    user_vector = profiles.vector(user) if (profiles is not None and user) else None
+    user_vector = profiles.vector(p.user) if (profiles is not None and p.user) else None
     t0 = time.perf_counter()
-    res = shelf.searcher.search(q, k, filters, mode=mode, user_vector=user_vector)
+    res = shelf.searcher.search(p.q, p.k, p.filters, mode=p.mode, user_vector=user_vector)
     counted = None
-    if facets:
-        counted = facet_search(shelf.searcher, q, filters, mode=mode, depth=facet_depth, attribute_keys=facet_attr)
+    if p.facets:
+        counted = facet_search(
+            shelf.searcher, p.q, p.filters, mode=p.mode, depth=p.facet_depth, attribute_keys=p.facet_attr
+        )
     took = (time.perf_counter() - t0) * 1000
-    intent = shelf.searcher.understand(q)
+    intent = shelf.searcher.understand(p.q)
     return SearchResponse(
-        query=q,
-        mode=mode,
+        query=p.q,
+        mode=p.mode,
         took_ms=round(took, 3),
         items=items_out(shelf.catalog, res),
         understood=UnderstoodOut.model_validate(intent.to_json()) if intent is not None else None,
-        notices=shelf.searcher.notices(q) + _personal_notices(shelf, user, user_vector is not None),
+        notices=shelf.searcher.notices(p.q) + _personal_notices(shelf, p.user, user_vector is not None),
         facets=FacetsOut.model_validate(asdict(counted)) if counted is not None else None,
     )
