@@ -48,6 +48,7 @@ from shelfwise.recommend import (
     PopularityRecommender,
 )
 from shelfwise.recommend.autotune import Case, prefix_cases, validation_split
+from shelfwise.recommend.sasrec import SASRecRecommender
 from shelfwise.recommend.sequence import (
     SequentialRulesRecommender,
     SessionKNNConfig,
@@ -196,6 +197,9 @@ def run_set(name: str, use_sasrec: bool, threads: int, repeats: int = 1) -> dict
     }
     if use_sasrec:
         sas = hybrid.sasrec
+        if not sas.fitted:  # tuning gave it weight 0 everywhere: the hybrid did not train it again
+            sas = SASRecRecommender(cfg.sasrec)
+            sas.fit(train)
         own["sasrec (alone)"] = sas.score
         print(f"  sasrec: {sas.epochs_run} epochs")
     models: dict[str, Scorer] = {"hybrid (shelfwise)": hybrid.score, **peers, **own}

@@ -110,7 +110,8 @@ def load_hm(test_fraction: float = 0.2, seed: int = 0) -> Split:
     rng = np.random.default_rng(seed)
     customers = sorted(set(t["customer_id"]))
     held = set(rng.choice(customers, int(len(customers) * test_fraction), replace=False).tolist())
-    train, test = [], []
+    train: list[Event] = []
+    test: list[Event] = []
     for k, (c, a) in enumerate(zip(t["customer_id"], t["article_id"], strict=True)):
         if str(a) not in cat:
             continue

@@ -71,3 +71,47 @@ def test_sasrec_is_off_in_the_hybrid_unless_weighted(tmp_path: Path) -> None:
     loaded = HybridRecommender.load(tmp_path / "rec", data.catalog, vec)
     ctx = Context.of([2, 3, 4])
     np.testing.assert_allclose(loaded.score(ctx), on.score(ctx), rtol=1e-5, atol=1e-6)
+
+
+def test_sasrec_refit_continues_from_the_weights_it_has() -> None:
+    data = _data()
+    m = SASRecRecommender(TINY)
+    m.fit(data)
+    before = m.item_table.copy()
+    model = m.model
+    m.refit(data, 2)
+    assert m.model is model and m.epochs_run == 2  # the same module, trained 2 more epochs
+    assert not np.array_equal(m.item_table, before)
+    fresh = SASRecRecommender(TINY)
+    fresh.refit(data, 2)  # nothing fitted yet: a full fit
+    assert fresh.epochs_run == TINY.epochs
+
+
+def test_tuned_hybrid_trains_sasrec_once_more_only_when_weighted(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fit-time tuning trains SASRec on the earlier rows; the final fit warm-starts it
+    (``TuneConfig.refit_epochs``) or, when tuning gave it weight 0 everywhere, does not train it."""
+    data = _data(n_sessions=300)
+    vec = np.zeros((12, 4), dtype=np.float32)
+    calls: list[str] = []
+
+    def one_epoch(self: SASRecRecommender, d: Interactions) -> None:
+        calls.append("fit")
+        self._train(d, None, 1, 60.0)
+
+    def refit(self: SASRecRecommender, d: Interactions, epochs: int) -> None:
+        calls.append(f"refit {epochs}")
+
+    monkeypatch.setattr(SASRecRecommender, "_fit", one_epoch)
+    monkeypatch.setattr(SASRecRecommender, "refit", refit)
+    tune = TuneConfig(min_cases=10, fraction=0.2, refit_epochs=3)
+    cfg = HybridConfig(weights=(*HybridConfig().weights, ("sasrec", 1.0)), sasrec=TINY, tune=tune)
+    weighted = HybridRecommender(vec, cfg)
+    weighted.fit(data)
+    assert weighted.tuning.status == "tuned"
+    uses = weighted.tuning.weights.get("sasrec", 0) > 0 or weighted.tuning.new_weights.get("sasrec", 0) > 0
+    assert calls == (["fit", "refit 3"] if uses else ["fit"])
+    calls.clear()
+    weighted.set_weights({**weighted.tuning.weights, "sasrec": 0.0})
+    weighted.set_weights({**weighted.tuning.new_weights, "sasrec": 0.0}, new=True)
+    weighted._fit_components(data, warm=True)  # weight 0 everywhere: not trained, scores nothing
+    assert calls == [] and not weighted.sasrec.fitted

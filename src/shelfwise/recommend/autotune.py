@@ -47,7 +47,8 @@ class TuneConfig:
     tuned weights as 100 on YOOCHOOSE and Diginetica; YOOCHOOSE fit 5.6 -> 5.1 s, sessions_quiet.json);
     ``refit_iterations``: ALS sweeps of the final fit on all rows,
     started from the factors tuning fitted on the earlier rows (0 = the full ``ALSConfig.iterations``
-    from random factors)."""
+    from random factors); ``refit_epochs``: likewise SASRec's epochs when it is weighted (0 = a
+    full second training; with weight 0 after tuning it is not trained again at all)."""
 
     enabled: bool = True
     fraction: float = 0.1
@@ -60,6 +61,7 @@ class TuneConfig:
     penalties: tuple[float, ...] = (0.0, 0.1, 0.25)
     z: float = 2.0  # tuned weights replace the defaults only when better by this many standard errors
     refit_iterations: int = 5
+    refit_epochs: int = 10
     folds: int = 1
     min_new_cases: int = 2000
 
@@ -68,8 +70,8 @@ class TuneConfig:
             raise ValueError("TuneConfig.fraction must be in (0, 1)")
         if min(self.max_sessions, self.min_cases, self.k, self.candidates) < 1 or not self.grid or not self.penalties:
             raise ValueError("TuneConfig: sizes must be >= 1 and grids non-empty")
-        if self.refit_iterations < 0:
-            raise ValueError("TuneConfig.refit_iterations must be >= 0")
+        if self.refit_iterations < 0 or self.refit_epochs < 0:
+            raise ValueError("TuneConfig.refit_iterations and refit_epochs must be >= 0")
         if self.folds < 1:
             raise ValueError("TuneConfig.folds must be >= 1")
 
@@ -550,9 +552,14 @@ def tune_folds(
     pools = {False: pool, True: _concat(unseen) if unseen else pool.select(is_new, drop_seen=True)}
 
     def per_case(new: bool) -> _PerCase:
+        seen: dict[tuple[bytes, float], FloatArray] = {}  # the ascent revisits weights: each is scored once
+
         def run(weights: Mapping[str, float], penalty: float) -> FloatArray:
             w = np.array([weights.get(n, 0.0) for n in names], dtype=np.float32)
-            return pools[new].ndcg(w, penalty, config.k, exclude_seen=new)
+            key = (w.tobytes(), float(penalty))
+            if key not in seen:
+                seen[key] = pools[new].ndcg(w, penalty, config.k, exclude_seen=new)
+            return seen[key]
 
         return run
 

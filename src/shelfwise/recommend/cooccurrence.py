@@ -17,7 +17,7 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from shelfwise.events.schema import EVENT_WEIGHTS, Event
-from shelfwise.recommend.base import BaseRecommender, Context, context_matrix, no_evidence
+from shelfwise.recommend.base import BaseRecommender, Context, no_evidence
 from shelfwise.recommend.interactions import Interactions
 from shelfwise.recommend.persist import (
     StateFileError,
@@ -131,17 +131,18 @@ class CooccurrenceRecommender(BaseRecommender):
     def score_many(self, contexts: Sequence[Context]) -> npt.NDArray[np.float32]:
         """:meth:`score` of each context in one sparse product, the same float32 operations in the
         same order as :meth:`score` (weights divided by the normaliser, then summed item by item)."""
-        norm = self.norm(self.config.alpha)
-        scaled = [Context(c.items, c.weights / norm[c.items]) for c in contexts]
-        return self._scores(context_matrix(scaled, self.n_items))
+        rows = np.repeat(np.arange(len(contexts), dtype=np.int64), [len(c) for c in contexts])
+        items = np.concatenate([c.items for c in contexts]) if contexts else np.zeros(0, np.int64)
+        weights = np.concatenate([c.weights for c in contexts]) if contexts else np.zeros(0, np.float32)
+        return self.score_entries(rows, items.astype(np.int64), weights, len(contexts))
 
     def score_entries(
         self, rows: npt.NDArray[np.int64], items: npt.NDArray[np.int64], weights: FloatArray, n_rows: int
     ) -> npt.NDArray[np.float32]:
         """:meth:`score_many` of ``n_rows`` contexts given as entries (context row, item, weight),
-        context-major with each context's items distinct and ascending (what
-        :func:`~shelfwise.recommend.base.context_matrix` builds from such contexts)."""
-        w = (weights / self.norm(self.config.alpha)[items]).astype(np.float32)
+        context-major (duplicates are summed as :func:`~shelfwise.recommend.base.context_matrix`
+        sums them: the same sparse constructor)."""
+        w = (weights / self.norm(self.config.alpha)[items]).astype(np.float32)  # as score() weighs them
         return self._scores(sp.csr_matrix((w, (rows, items)), shape=(n_rows, self.n_items)))
 
     def _scores(self, weighted: sp.csr_matrix) -> npt.NDArray[np.float32]:

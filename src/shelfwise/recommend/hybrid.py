@@ -182,14 +182,22 @@ class HybridRecommender(BaseRecommender):
 
     def _fit_components(self, data: Interactions, warm: bool = False) -> None:
         """Fit every component on ``data``; ``warm``: they were just fitted on its earlier rows
-        (fit-time tuning), so ALS starts from those factors (``TuneConfig.refit_iterations``)."""
+        (fit-time tuning), so ALS starts from those factors (``TuneConfig.refit_iterations``)
+        and SASRec from those weights (``TuneConfig.refit_epochs``). SASRec is trained only
+        while some weight set uses it: when tuning gives it weight 0 everywhere, it is not
+        trained a second time."""
+        tc = self.config.tune
         for name, comp in self.components.items():
-            if name == "als" and warm and self.config.tune.refit_iterations:
-                self.als.refit(data, self.config.tune.refit_iterations)
-            elif name != "sasrec" or self._uses("sasrec"):
+            if name == "als" and warm and tc.refit_iterations:
+                self.als.refit(data, tc.refit_iterations)
+            elif name != "sasrec":
                 comp.fit(data)
-            else:  # off unless weighted: no torch needed, scores nothing
+            elif not self._uses("sasrec"):  # off unless weighted: no torch needed, scores nothing
                 self.sasrec.reset(data.catalog, data.profiles)
+            elif warm and tc.refit_epochs:
+                self.sasrec.refit(data, tc.refit_epochs)
+            else:
+                comp.fit(data)
         self.profiles = data.profiles
         self.profiles.item_vectors = self.item_vectors
         self.counts = data.item_counts()

@@ -132,6 +132,22 @@ class SASRecRecommender(BaseRecommender):
         return self.model is not None
 
     def _fit(self, data: Interactions) -> None:
+        self._train(data, None, self.config.epochs, self.config.max_seconds)
+
+    def refit(self, data: Interactions, epochs: int) -> None:
+        """Train on ``data`` (the same catalog) starting from the current weights, for ``epochs``
+        (and the same share of ``max_seconds``) instead of from scratch: after fit-time tuning,
+        the model trained on the earlier rows is most of the way there (as ALS's refit). Not
+        fitted yet, or another catalog: a full fit."""
+        if self.model is None or self.item_table.shape[0] != data.n_items:
+            self.fit(data)
+            return
+        self._catalog, self.profiles = data.catalog, data.profiles
+        share = min(1.0, epochs / self.config.epochs)
+        self._train(data, self.model, epochs, self.config.max_seconds * share)
+
+    def _train(self, data: Interactions, model: Any, epochs: int, max_seconds: float) -> None:
+        """Train ``model`` (None: a new one) on ``data`` for up to ``epochs`` / ``max_seconds``."""
         torch = _torch()
         cfg = self.config
         torch.manual_seed(cfg.seed)
@@ -141,12 +157,12 @@ class SASRecRecommender(BaseRecommender):
             torch.set_num_threads(cfg.threads)
         self.known = np.bincount(data.item, minlength=data.n_items) > 0
         seqs = user_sequences(data, cfg.max_len)
-        model = build_model(data.n_items, cfg)
+        model = build_model(data.n_items, cfg) if model is None else model
         opt = torch.optim.Adam(model.parameters(), lr=cfg.learning_rate, betas=(0.9, 0.98))
         lengths = np.array([len(s) for s in seqs])
         t0, self.epochs_run = time.perf_counter(), 0
         try:
-            for _ in range(cfg.epochs if len(seqs) else 0):
+            for _ in range(epochs if len(seqs) else 0):
                 model.train()
                 order = rng.permutation(len(seqs))
                 order = order[np.argsort(lengths[order], kind="stable")]  # similar lengths batch together
@@ -154,7 +170,7 @@ class SASRecRecommender(BaseRecommender):
                 for b in rng.permutation(len(batches)):
                     self._step(torch, model, opt, [seqs[i] for i in batches[b]], rng, data.n_items)
                 self.epochs_run += 1
-                if time.perf_counter() - t0 > cfg.max_seconds:
+                if time.perf_counter() - t0 > max_seconds:
                     break
         finally:
             torch.set_num_threads(threads)
