@@ -147,3 +147,30 @@ def test_ivf_filter_far_from_the_query_still_finds_its_rows() -> None:
     for qi in range(0, 3000, 300):
         got = idx.search(v[qi], 10, mask)
         assert got.ids.tolist() == _exact(ref, v[qi], 10, mask)
+
+
+@pytest.mark.parametrize("storage", ["sq8", "fp16", "fp32"])
+def test_ivf_selective_filter_searches_its_own_lists_with_the_bitmap_results(storage: str, tmp_path: Path) -> None:
+    """A filter allowing <= 1/10 of the rows is answered from an IVF index holding only its rows
+    (same cells and codes): the same hits as every cell of the full index under the bitmap."""
+    import faiss
+
+    v = _data(4000, 16)
+    idx = VectorIndex(VectorIndexConfig(kind="ivf", storage=storage, exact_filter_max=0, ivf_nprobe=4)).fit(v)
+    idx.save(tmp_path / "ivf")
+    loaded = VectorIndex.load(tmp_path / "ivf")  # memory-mapped lists are copied the same way
+    mask = np.random.default_rng(2).random(len(v)) < 0.05
+    bitmap = np.packbits(mask, bitorder="little")
+    params = faiss.SearchParametersIVF()
+    params.nprobe = int(idx._faiss.nlist)
+    params.sel = faiss.IDSelectorBitmap(len(bitmap), faiss.swig_ptr(bitmap))
+    for index in (idx, loaded):
+        for qi in range(0, 4000, 400):
+            got = index.search(v[qi], 10, mask)
+            want_s, want_i = idx._faiss.search(v[qi : qi + 1].astype(np.float32), 10, params=params)
+            assert got.ids.tolist() == want_i[0].tolist() and np.array_equal(got.scores, want_s[0])
+        entry = index._allowed[id(mask)]
+        assert entry.subset is not None and entry.subset.ntotal == mask.sum() and entry.selector is None
+    broad = np.random.default_rng(3).random(len(v)) < 0.5  # a broad filter keeps the bitmap
+    idx.search(v[0], 10, broad)
+    assert idx._allowed[id(broad)].subset is None

@@ -10,8 +10,9 @@ beside it; :meth:`VectorIndex.rows` decodes only the rows asked for. ``auto`` st
 
 Filtered search never costs O(catalog) per query once a filter's mask has been seen: per mask
 object the index keeps its allowed row ids (small filters: answered exactly over those rows) or a
-faiss ``IDSelectorBitmap`` (large filters: HNSW and IVF skip disallowed rows; IVF visits every cell
-for a filter allowing at most a tenth of the rows, which may all lie far from the query). Callers should pass the
+faiss ``IDSelectorBitmap`` (large filters: HNSW and IVF skip disallowed rows). IVF visits every cell
+for a filter allowing at most a tenth of the rows, which may all lie far from the query: of an IVF
+index holding only those rows (same cells and codes, built on the filter's first use). Callers should pass the
 same mask object for the same filter (``HybridSearcher`` memoises masks per ``Filters``).
 """
 
@@ -35,6 +36,7 @@ STORAGES = ("auto", "fp32", "fp16", "sq8")
 BYTES_PER_DIM = {"fp32": 4, "fp16": 2, "sq8": 1}
 _SELECTOR_CACHE = 64
 IVF_FULL_PROBE_SHARE = 10  # IVF: a filter allowing at most 1/10 of the rows visits every cell
+IVF_SUBSET_BYTES = 256 << 20  # IVF: those filters' own inverted lists, kept up to this many bytes
 FAISS_FILES = {"hnsw.faiss": "hnsw", "ivf.faiss": "ivf", "vectors.faiss": "flat"}
 
 
@@ -105,6 +107,8 @@ class _Allowed:
     ids: npt.NDArray[np.int64] | None
     bitmap: npt.NDArray[np.uint8] | None  # the selector reads this buffer: keep it alive
     selector: Any
+    subset: Any = None  # IVF, selective filter: an IVF index holding the allowed rows only
+    subset_bytes: int = 0
 
 
 class VectorIndex:
@@ -297,10 +301,16 @@ class VectorIndex:
         elif self.kind == "ivf":
             params = faiss.SearchParametersIVF()  # type: ignore[attr-defined]
             probe = min(self.config.ivf_nprobe, int(self._faiss.nlist))
-            if allowed is not None and allowed.count * IVF_FULL_PROBE_SHARE <= self._n:
+            if allowed is not None and allowed.subset is not None:
                 # a selective filter's rows may all sit in cells far from the query (a category unlike
-                # it): visit every cell; faiss scores only allowed rows and tests one bit for the rest
-                probe = int(self._faiss.nlist)
+                # it): visit every cell of an index holding only them (same cells and codes, so the
+                # same hits as every cell of the full index under the bitmap, ~5x faster at 1M)
+                params.nprobe = int(self._faiss.nlist)
+                scores, ids = allowed.subset.search(q, min(k, allowed.count), params=params)
+                keep = ids[0] >= 0
+                return Results(ids[0][keep].astype(np.int64), scores[0][keep].astype(np.float32))
+            if allowed is not None and allowed.count * IVF_FULL_PROBE_SHARE <= self._n:
+                probe = int(self._faiss.nlist)  # (no subset: the bitmap over every cell)
             elif allowed is not None:  # a broad filter: scan more cells, in proportion, at most 10x
                 probe = min(probe * self._n // max(allowed.count, 1), int(self._faiss.nlist))
             params.nprobe = probe
@@ -324,13 +334,47 @@ class VectorIndex:
         count = int(np.count_nonzero(mask))
         if count <= self.config.exact_filter_max:
             entry = _Allowed(mask, count, np.flatnonzero(mask).astype(np.int64), None, None)
+        elif self.kind == "ivf" and count * IVF_FULL_PROBE_SHARE <= self._n:
+            entry = self._ivf_subset(mask, count)
         else:  # faiss skips disallowed rows (flat SQ scans, HNSW walks, IVF lists)
             entry = self._bitmap_entry(mask, count)
         with self._lock:
             self._allowed[key] = entry
-            while len(self._allowed) > _SELECTOR_CACHE:
-                self._allowed.popitem(last=False)
+            held = sum(a.subset_bytes for a in self._allowed.values())
+            while len(self._allowed) > 1 and (len(self._allowed) > _SELECTOR_CACHE or held > IVF_SUBSET_BYTES):
+                held -= self._allowed.popitem(last=False)[1].subset_bytes
         return entry
+
+    def _ivf_subset(self, mask: npt.NDArray[np.bool_], count: int) -> _Allowed:
+        """An IVF index over the same cells (shared coarse quantizer and codec) holding the rows
+        ``mask`` allows, their codes copied list by list: a full probe of it scans those rows only
+        (the bitmap path walks all n ids of every list). ``count`` x (code + id) bytes, built once."""
+        faiss = _faiss()
+        ivf = self._faiss
+        if isinstance(ivf, faiss.IndexIVFScalarQuantizer):
+            sub = faiss.IndexIVFScalarQuantizer(
+                ivf.quantizer, ivf.d, ivf.nlist, ivf.sq.qtype, ivf.metric_type, ivf.by_residual
+            )
+            sub.sq = ivf.sq  # the trained codec (copied by value)
+        else:
+            sub = faiss.IndexIVFFlat(ivf.quantizer, ivf.d, ivf.nlist, ivf.metric_type)
+        sub.is_trained = True
+        lists, size = ivf.invlists, int(ivf.code_size)
+        for cell in range(int(ivf.nlist)):
+            n = int(lists.list_size(cell))
+            if n == 0:
+                continue
+            ids_ptr, codes_ptr = lists.get_ids(cell), lists.get_codes(cell)
+            ids = faiss.rev_swig_ptr(ids_ptr, n)
+            keep = mask[ids]
+            if keep.any():
+                rows = np.ascontiguousarray(ids[keep], dtype=np.int64)
+                codes = np.ascontiguousarray(faiss.rev_swig_ptr(codes_ptr, n * size).reshape(n, size)[keep])
+                sub.invlists.add_entries(cell, len(rows), faiss.swig_ptr(rows), faiss.swig_ptr(codes))
+            lists.release_ids(cell, ids_ptr)
+            lists.release_codes(cell, codes_ptr)
+        sub.ntotal = count
+        return _Allowed(mask, count, None, None, None, sub, count * (size + 8))
 
     def _bitmap_entry(self, mask: npt.NDArray[np.bool_], count: int) -> _Allowed:
         faiss = _faiss()
