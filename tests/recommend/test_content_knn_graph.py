@@ -57,3 +57,42 @@ def test_graph_is_the_exact_top_k(backend: str, k: int, floor: float, monkeypatc
         assert r not in got[r]
         assert sorted(got[r].values()) == pytest.approx(sorted(want[r].values()), abs=1e-5)
     assert got[3].get(7) == pytest.approx(1.0, abs=1e-5)  # the duplicate is a neighbour, self is not
+
+
+def test_approximate_graph_finds_most_exact_neighbours_with_exact_cosines() -> None:
+    pytest.importorskip("faiss")
+    from shelfwise.recommend.content import approx_knn_graph
+
+    rng = np.random.default_rng(1)
+    centres = rng.standard_normal((40, 16)).astype(np.float32)
+    v = centres[rng.integers(0, 40, 3000)] + 0.3 * rng.standard_normal((3000, 16)).astype(np.float32)
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    got = _as_dict(approx_knn_graph(v, 10, -1.0, probe_cells=4))
+    want = _exact(v, 10, -1.0)
+    recall = np.mean([len(set(got[r]) & set(want[r])) / 10 for r in range(len(v))])
+    assert recall > 0.9
+    for r in range(0, len(v), 97):
+        assert r not in got[r] and len(got[r]) == 10
+        for c, s in got[r].items():
+            assert s == pytest.approx(float(v[r] @ v[c]), abs=1e-5)  # exact cosine of a found pair
+    # every cell probed: the exact graph
+    full = _as_dict(approx_knn_graph(v[:500], 5, 0.2, probe_cells=1000))
+    exact = _exact(v[:500], 5, 0.2)
+    assert all(sorted(full[r].values()) == pytest.approx(sorted(exact[r].values()), abs=1e-5) for r in range(500))
+
+
+def test_content_recommender_switches_to_the_approximate_graph_above_exact_max_items() -> None:
+    pytest.importorskip("faiss")
+    from shelfwise.catalog import Catalog, Product
+    from shelfwise.recommend.content import ContentConfig, ContentRecommender
+    from shelfwise.recommend.interactions import Interactions
+
+    v = _vectors(400)
+    cat = Catalog([Product(id=str(i), title=f"item {i}") for i in range(400)])
+    rec = ContentRecommender(v, ContentConfig(neighbours=5, exact_max_items=100, probe_cells=3))
+    rec.fit(Interactions.empty(cat))
+    assert rec.graph.shape == (400, 400) and 0 < rec.graph.nnz <= 400 * 5
+    rows, _ = rec.neighbours(3)
+    assert 7 in rows.tolist() and 3 not in rows.tolist()  # the duplicate shares its cell
+    with pytest.raises(ValueError):
+        ContentConfig(probe_cells=0)
