@@ -372,16 +372,6 @@ class _Entries:
         self.items: list[IntArray] = []
         self.offset = 0
 
-    def add(
-        self, dense: Sequence[npt.NDArray[np.float32]], part: Sequence[Case], seen: npt.NDArray[np.bool_], n_cand: int
-    ) -> tuple[IntArray, IntArray]:
-        """The block's candidates (:func:`_candidates`) and their scores; returns their (prefix, item)."""
-        prefix, item, where = _candidates(dense, part, n_cand)
-        flat = prefix * seen.shape[1] + item
-        scores = np.stack([d.reshape(-1)[flat] for d in dense]).astype(np.float32)
-        self.add_at(scores, seen.reshape(-1)[flat], len(part), prefix, item, where)
-        return prefix, item
-
     def add_at(
         self,
         scores: FloatArray,
@@ -459,24 +449,45 @@ def _caches(
     every, new = _Entries(log_counts), _Entries(log_counts)
     step = max(1, cells // max(hybrid.n_items, 1))
     for a in range(0, len(cases), step):
-        part = cases[a : a + step]
-        raw = hybrid.raw_scores_many([c.ctx for c in part], names)
-        ctx_seen = np.zeros((len(part), hybrid.n_items), dtype=bool)
-        for j, c in enumerate(part):
-            ctx_seen[j, c.ctx.items] = True
-        prefix, item = every.add([hybrid.scale(raw[n]) for n in names], part, ctx_seen, n_cand)
-        is_new = np.array([c.new for c in part], dtype=bool)
-        if unseen and is_new.any():  # the same entries less the seen ones (a new truth is unseen)
-            rows = np.flatnonzero(is_new)
-            keep = is_new[prefix] & ~ctx_seen.reshape(-1)[prefix * hybrid.n_items + item]
-            seen = ctx_seen[rows]
-            at = (np.cumsum(is_new) - 1)[prefix[keep]], item[keep]
-            truth = np.array([part[r].truth for r in rows.tolist()], dtype=np.int64)
-            flat = at[0] * hybrid.n_items + at[1]
-            scores = np.stack([_unseen_scaled(raw[n][rows], seen, flat) for n in names]).astype(np.float32)
-            new.add_at(scores, np.zeros(len(flat), dtype=bool), len(rows), *at, _truth_at(*at, truth, hybrid.n_items))
+        got_every, got_new = _score_block(hybrid, cases[a : a + step], names, n_cand, unseen)
+        every.add_at(*got_every)
+        if got_new is not None:
+            new.add_at(*got_new)
     n_new = sum(c.new for c in cases)
     return every.pool(len(names), len(cases)), new.pool(len(names), n_new) if unseen else None
+
+
+_Block = tuple[FloatArray, npt.NDArray[np.bool_], int, IntArray, IntArray, IntArray]  # _Entries.add_at's arguments
+
+
+def _score_block(
+    hybrid: HybridRecommender, part: Sequence[Case], names: Sequence[str], n_cand: int, unseen: bool
+) -> tuple[_Block, _Block | None]:
+    """One block of prefixes for :func:`_caches`: its candidate entries and their scaled scores
+    (:meth:`_Entries.add_at`'s arguments), for every prefix and, with ``unseen``, for the new-item
+    prefixes scaled over unseen items."""
+    n = hybrid.n_items
+    raw = hybrid.raw_scores_many([c.ctx for c in part], names)
+    ctx_seen = np.zeros((len(part), n), dtype=bool)
+    for j, c in enumerate(part):
+        ctx_seen[j, c.ctx.items] = True
+    dense = [hybrid.scale(raw[name]) for name in names]
+    prefix, item, where = _candidates(dense, part, n_cand)
+    flat = prefix * n + item
+    scores = np.stack([d.reshape(-1)[flat] for d in dense]).astype(np.float32)
+    got_every: _Block = (scores, ctx_seen.reshape(-1)[flat], len(part), prefix, item, where)
+    is_new = np.array([c.new for c in part], dtype=bool)
+    if not (unseen and is_new.any()):
+        return got_every, None
+    # the same entries less the seen ones (a new truth is unseen)
+    rows = np.flatnonzero(is_new)
+    keep = is_new[prefix] & ~ctx_seen.reshape(-1)[flat]
+    seen = ctx_seen[rows]
+    at = (np.cumsum(is_new) - 1)[prefix[keep]], item[keep]
+    truth = np.array([part[r].truth for r in rows.tolist()], dtype=np.int64)
+    flat_new = at[0] * n + at[1]
+    new_scores = np.stack([_unseen_scaled(raw[name][rows], seen, flat_new) for name in names]).astype(np.float32)
+    return got_every, (new_scores, np.zeros(len(flat_new), dtype=bool), len(rows), *at, _truth_at(*at, truth, n))
 
 
 def _unseen_scaled(raw: npt.NDArray[np.float32], seen: npt.NDArray[np.bool_], flat: IntArray) -> FloatArray:
