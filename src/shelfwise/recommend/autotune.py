@@ -171,7 +171,11 @@ def prefix_cases(train: Interactions, held: Interactions, tail: int = 50) -> lis
     groups = np.split(order, np.flatnonzero(np.diff(held.session[order])) + 1) if len(held) else []
     by_user = np.lexsort((train.timestamp, train.user))
     sorted_user = train.user[by_user]
-    index = {_user_key(train, u): u for u in np.unique(train.user).tolist()}
+    index: dict[int | str, int] = (
+        {uid: i for i, uid in enumerate(train.users)}
+        if len(train.users)
+        else {u: u for u in np.unique(train.user).tolist()}
+    )
     sessions: list[tuple[int, IntArray, IntArray, str | None]] = []  # (session, history rows, its rows, user)
     for k, idx in enumerate(groups):
         if len(idx) < 2:
