@@ -193,3 +193,12 @@ def test_missing_implicit_names_the_extra(data: Interactions, monkeypatch: pytes
     monkeypatch.setitem(sys.modules, "implicit.cpu.als", None)
     with pytest.raises(MissingExtraError, match=r"shelfwise\[recommend\]"):
         ALSRecommender(CONFIGS["als"]).fit(data)
+
+
+def test_score_many_of_contexts_with_only_unknown_items(fitted: ALSRecommender, data: Interactions) -> None:
+    """Items nobody bought in training (the last two) fold nothing in: no evidence, not an error."""
+    n = data.n_items
+    out = fitted.score_many([Context.of([n - 1]), Context.of([n - 2, n - 1])])
+    assert out.shape == (2, n)
+    for j, ctx in enumerate((Context.of([n - 1]), Context.of([n - 2, n - 1]))):
+        np.testing.assert_array_equal(out[j], fitted.score(ctx))

@@ -284,6 +284,8 @@ class ALSRecommender(BaseRecommender):
             systems_a.append(self._yty + np.matmul(weighted, yi) + eye)
             systems_b.append(np.matmul(yi.transpose(0, 2, 1), c[:, :, None]))
             owners.append(members)
+        if not owners:  # no context kept an item ALS knows (all unseen in its training rows)
+            return np.zeros(0, np.int64), np.zeros((0, d, d)), np.zeros((0, d, 1))
         return np.concatenate(owners), np.concatenate(systems_a), np.concatenate(systems_b)
 
     def score_item(self, item: int) -> FloatArray:
