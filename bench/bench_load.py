@@ -22,9 +22,13 @@ once). The load generator shares the 2 cores with the server: figures are a floo
 bench/.cache): the same flags on older code, for before/after figures of one change in one run.
 
 ``--cpu-check``: server CPU-ms per never-seen ``/search`` (user + system time of every server
-process over the requests; the idle rate measured first is reported beside it), sequential from
-one client and paced at ``--cpu-rate`` req/s over 8 connections, each configuration on a fresh
-server with the same queries, ``--rounds`` times alternating configurations (A/B in one run).
+process over the requests; the idle rate measured first is reported beside it). All the
+configurations' servers run at once and get the same queries in turn, so a busy box slows all
+alike (A/B in one run): per round, ``--cpu-n`` requests one at a time, then ``--cpu-rate`` req/s
+over 8 connections to every server at once; ``--rounds`` rounds of fresh queries. Beside them,
+the bench process runs the same sequential queries through the shelf's own ``HybridSearcher.search``
+(its thread's CPU time: ``in_process``), so the HTTP path's cost over the search itself is read in
+the same run.
 ``--paced-only``: only the paced /search goal check (150 req/s over 64 connections) per
 configuration: the quick re-run of the goal.
 Transport errors are counted by kind (``transport:ReadError``) and, in ``error_details``, by the
@@ -430,79 +434,132 @@ def goal_checks(
     return out
 
 
-def cpu_check(config: str, args: argparse.Namespace, queries: list[str]) -> dict[str, Any]:
-    """Server CPU-ms per never-seen /search on a fresh server: idle rate, then ``args.cpu_n`` requests
-    one at a time from one keep-alive client, then ``args.cpu_rate`` req/s over 8 connections."""
-    out: dict[str, Any] = {"load_1m_start": round(os.getloadavg()[0], 2)}
-    n = min(args.cpu_n, len(queries) // 2)
+def cpu_check(configs: list[str], args: argparse.Namespace, queries: list[str]) -> dict[str, Any]:
+    """Server CPU-ms per never-seen /search, every configuration's server up at once and given the
+    same queries in turn (the order rotated per query), so that the box's other load falls on all of
+    them alike: per round, ``args.cpu_n`` requests one at a time (one keep-alive client per server),
+    then ``args.cpu_rate`` req/s over 8 connections to every server at the same time. Each round
+    uses queries no server has seen; the idle CPU rate is measured first."""
+    n = args.cpu_n
+    per_round = n + int(args.cpu_rate * args.duration)
+    if per_round * args.rounds > len(queries):
+        raise SystemExit(f"--cpu-check needs {per_round * args.rounds} queries, there are {len(queries)}")
+    out: dict[str, Any] = {c: {"rounds": []} for c in configs}
+    out["in_process"] = {"rounds": []}
+    searcher = in_process_searcher()
     with tempfile.TemporaryDirectory() as tmp:
-        server = start_server(config, Path(tmp) / "ev.sqlite")
+        servers: dict[str, Server] = {}
         try:
-            with httpx.Client(base_url=server.url, timeout=30.0) as client:
-                for q in ("warm up", "drill bits", "paint"):  # not among the measured queries' first uses
-                    client.get("/search", params={"q": q, "k": 10})
-                cpu0, t0 = server.cpu_s(), time.perf_counter()
-                time.sleep(3.0)
-                idle_ms_per_s = (server.cpu_s() - cpu0) * 1000 / (time.perf_counter() - t0)
-                cpu0, t0 = server.cpu_s(), time.perf_counter()
-                for q in queries[:n]:
-                    r = client.get("/search", params={"q": q, "k": 10})
-                    if r.status_code != 200:
-                        raise RuntimeError(f"/search answered {r.status_code}: {r.text[:200]}")
-                wall = time.perf_counter() - t0
-                out["idle_cpu_ms_per_s"] = round(idle_ms_per_s, 2)
-                out["sequential"] = {
-                    "n": n,
-                    "server_cpu_ms_per_request": round((server.cpu_s() - cpu0) * 1000 / n, 2),
-                    "wall_ms_per_request": round(wall * 1000 / n, 2),
-                    "load_1m": round(os.getloadavg()[0], 2),
-                }
-            w = Workload(queries[n:], [], args.users, seed=1)
-            cpu0 = server.cpu_s()
-            t = asyncio.run(paced(server.url, 8, args.cpu_rate, args.duration, w))
-            out["paced"] = {
-                **t.summary(),
-                "rate": args.cpu_rate,
-                "connections": 8,
-                "server_cpu_ms_per_request": cpu_per(server, cpu0, t),
-                "load_1m": round(os.getloadavg()[0], 2),
-            }
+            for c in configs:
+                servers[c] = start_server(c, Path(tmp) / f"{c}.sqlite")
+            clients = {c: httpx.Client(base_url=s.url, timeout=30.0) for c, s in servers.items()}
+            for c in configs:  # warm-up queries no round uses
+                for q in ("warm up", "drill bits", "paint"):
+                    clients[c].get("/search", params={"q": q, "k": 10})
+            cpu0, t0 = {c: s.cpu_s() for c, s in servers.items()}, time.perf_counter()
+            time.sleep(3.0)
+            for c, s in servers.items():
+                out[c]["idle_cpu_ms_per_s"] = round((s.cpu_s() - cpu0[c]) * 1000 / (time.perf_counter() - t0), 2)
+            for r in range(args.rounds):
+                mine = queries[r * per_round : (r + 1) * per_round]
+                cpu0 = {c: s.cpu_s() for c, s in servers.items()}
+                wall = dict.fromkeys(configs, 0.0)
+                load0 = os.getloadavg()[0]
+                here = 0.0
+                for i, q in enumerate(mine[:n]):
+                    t = time.thread_time()  # the same query in this process: HybridSearcher.search alone
+                    searcher.search(q, 10)
+                    here += time.thread_time() - t
+                    for c in configs[i % len(configs) :] + configs[: i % len(configs)]:
+                        t = time.perf_counter()
+                        resp = clients[c].get("/search", params={"q": q, "k": 10})
+                        wall[c] += time.perf_counter() - t
+                        if resp.status_code != 200:
+                            raise RuntimeError(f"{c}: /search answered {resp.status_code}: {resp.text[:200]}")
+                seq = {c: (s.cpu_s() - cpu0[c]) * 1000 / n for c, s in servers.items()}
+                load1 = os.getloadavg()[0]
+                out["in_process"]["rounds"].append(
+                    {"search_cpu_ms": round(here * 1000 / n, 2), "load_1m": round((load0 + load1) / 2, 2)}
+                )
+                cpu0 = {c: s.cpu_s() for c, s in servers.items()}
+
+                async def all_paced(batch: list[str]) -> list[Tally]:
+                    return await asyncio.gather(
+                        *(
+                            paced(servers[c].url, 8, args.cpu_rate, args.duration, Workload(batch, [], 1, 1))
+                            for c in configs
+                        )
+                    )
+
+                tallies = asyncio.run(all_paced(mine[n:]))
+                for c, tally in zip(configs, tallies, strict=True):
+                    summ = tally.summary()
+                    row = {
+                        "sequential_cpu_ms": round(seq[c], 2),
+                        "sequential_wall_ms": round(wall[c] * 1000 / n, 2),
+                        "paced_cpu_ms": cpu_per(servers[c], cpu0[c], tally),
+                        "paced_ok_per_s": summ["ok_per_s"],
+                        "paced_p50_ms": summ.get("search", {}).get("p50_ms"),
+                        "paced_p99_ms": summ.get("search", {}).get("p99_ms"),
+                        "paced_errors": summ["errors"],
+                        "load_1m_sequential": round((load0 + load1) / 2, 2),
+                        "load_1m_paced": round(os.getloadavg()[0], 2),
+                    }
+                    out[c]["rounds"].append(row)
+                    print(f"{c:8s} round {r + 1}: {row}", flush=True)
+            for c in clients.values():
+                c.close()
         finally:
-            server.stop()
-    seq, pc = out["sequential"], out["paced"]
-    print(
-        f"{config:6s} cpu check: sequential {seq['server_cpu_ms_per_request']} CPU-ms/search "
-        f"(wall {seq['wall_ms_per_request']} ms), paced {pc['server_cpu_ms_per_request']} CPU-ms/search "
-        f"p50/p99 {pc.get('search', {}).get('p50_ms')}/{pc.get('search', {}).get('p99_ms')} ms, "
-        f"idle {out['idle_cpu_ms_per_s']} CPU-ms/s, load {seq['load_1m']}",
-        flush=True,
-    )
+            for srv in servers.values():
+                srv.stop()
+    inproc = [x["search_cpu_ms"] for x in out["in_process"]["rounds"]]
+    out["in_process"]["median_search_cpu_ms"] = round(float(np.median(inproc)), 2)
+    for c in configs:
+        rounds = out[c]["rounds"]
+        out[c]["median_sequential_cpu_ms"] = round(float(np.median([x["sequential_cpu_ms"] for x in rounds])), 2)
+        out[c]["median_paced_cpu_ms"] = round(float(np.median([x["paced_cpu_ms"] for x in rounds])), 2)
     return out
+
+
+def in_process_searcher() -> Any:
+    """The bench shelf's searcher in this process, as a worker loads it (native pools at 1 thread)."""
+    from shelfwise.encode.executor import limit_native_threads
+    from shelfwise.serve.setup import ShelfSettings, load_folder
+
+    limit_native_threads(1)
+    searcher = load_folder(SHELF, ShelfSettings(), lambda _: None).searcher
+    searcher.warmup()
+    return searcher
 
 
 def cpu_table(results: dict[str, Any]) -> None:
     rows = []
-    for config, runs in results["cpu_check"].items():
-        for i, r in enumerate(runs):
-            seq, pc = r["sequential"], r["paced"]
+    for config, res in results["cpu_check"].items():
+        if config == "in_process":
+            rows += [[config, i + 1, r["search_cpu_ms"]] + [""] * 8 for i, r in enumerate(res["rounds"])]
+            rows.append([config, "median", res["median_search_cpu_ms"]] + [""] * 8)
+            continue
+        for i, r in enumerate(res["rounds"]):
             rows.append(
                 [
                     config,
                     i + 1,
-                    seq["server_cpu_ms_per_request"],
-                    seq["wall_ms_per_request"],
-                    pc["server_cpu_ms_per_request"],
-                    pc["ok_per_s"],
-                    pc.get("search", {}).get("p50_ms", "-"),
-                    pc.get("search", {}).get("p99_ms", "-"),
-                    r["idle_cpu_ms_per_s"],
-                    seq["load_1m"],
-                    pc["load_1m"],
+                    r["sequential_cpu_ms"],
+                    r["sequential_wall_ms"],
+                    r["paced_cpu_ms"],
+                    r["paced_ok_per_s"],
+                    r["paced_p50_ms"],
+                    r["paced_p99_ms"],
+                    res["idle_cpu_ms_per_s"],
+                    r["load_1m_sequential"],
+                    r["load_1m_paced"],
                 ]
             )
+        rows.append([config, "median", res["median_sequential_cpu_ms"], "", res["median_paced_cpu_ms"]] + [""] * 6)
     print_table(
-        f"server CPU per never-seen /search, {results['items']} products (sequential: 1 client; paced: "
-        f"{results['cpu_rate']} req/s over 8 connections, {results['duration_s']} s)",
+        f"server CPU-ms per never-seen /search, {results['items']} products, all servers up at once "
+        f"(sequential: the same query to each in turn; paced: {results['cpu_rate']} req/s over 8 connections to "
+        f"each at once, {results['duration_s']} s)",
         [
             "config",
             "round",
@@ -582,9 +639,9 @@ def main() -> None:
     ap.add_argument("--skip-goals", action="store_true", help="only the mixed runs")
     ap.add_argument("--paced-only", action="store_true", help="only the paced /search goal check per configuration")
     ap.add_argument("--cpu-check", action="store_true", help="only server CPU per never-seen /search (A/B)")
-    ap.add_argument("--cpu-n", type=int, default=400, help="sequential requests of the CPU check")
-    ap.add_argument("--cpu-rate", type=float, default=60.0, help="paced rate (req/s, 8 connections) of the CPU check")
-    ap.add_argument("--rounds", type=int, default=2, help="CPU check: alternating rounds over the configurations")
+    ap.add_argument("--cpu-n", type=int, default=300, help="sequential requests per server and round (CPU check)")
+    ap.add_argument("--cpu-rate", type=float, default=40.0, help="paced req/s per server (8 connections, CPU check)")
+    ap.add_argument("--rounds", type=int, default=3, help="rounds of the CPU check (fresh queries each)")
     ap.add_argument("--base-ref", default="", help="git revision whose server code configuration 'base' runs")
     args = ap.parse_args()
     CONFIGS["after"] = args.after_flags.split()
@@ -611,10 +668,7 @@ def main() -> None:
     if args.base_ref:
         results["base_ref"] = args.base_ref
     if args.cpu_check:
-        results.update(cpu_rate=args.cpu_rate, cpu_check={c: [] for c in configs})
-        for _ in range(args.rounds):
-            for config in configs:
-                results["cpu_check"][config].append(cpu_check(config, args, queries))
+        results.update(cpu_rate=args.cpu_rate, cpu_check=cpu_check(configs, args, queries))
         results["load_end"] = os.getloadavg()
         cpu_table(results)
         write_json(args.out, results)

@@ -52,3 +52,18 @@ def test_chinese_query_on_english_only_index_gets_a_notice(tiny_catalog: Catalog
     body = client(tiny_catalog, searcher).get("/search", params={"q": "黑色裤子"}).json()
     assert body["notices"] and "English-only" in body["notices"][0]
     assert client(tiny_catalog, searcher).get("/search", params={"q": "black"}).json()["notices"] == []
+
+
+def test_search_answers_its_response_model_as_json(tiny_catalog: Catalog, tiny_searcher: HybridSearcher) -> None:
+    """The route writes its validated model itself (one thread hop, one serialization): the body is
+    the SearchResponse schema the OpenAPI document names, with FastAPI's content type."""
+    from shelfwise.serve.schemas import SearchResponse
+
+    c = client(tiny_catalog, tiny_searcher)
+    r = c.get("/search", params={"q": "black trousers", "k": 2})
+    assert r.status_code == 200 and r.headers["content-type"] == "application/json"
+    parsed = SearchResponse.model_validate(r.json())
+    assert parsed.query == "black trousers" and [it.id for it in parsed.items][:1] == ["p1"]
+    assert set(r.json()) == set(SearchResponse.model_fields)
+    ref = c.get("/openapi.json").json()["paths"]["/search"]["get"]["responses"]["200"]["content"]
+    assert ref["application/json"]["schema"] == {"$ref": "#/components/schemas/SearchResponse"}

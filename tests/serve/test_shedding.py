@@ -19,7 +19,7 @@ from shelfwise.cli.main import build_parser
 from shelfwise.encode.executor import BoundedEncoder, EncodeExecutor
 from shelfwise.retrieve import HybridSearcher
 from shelfwise.serve import create_app
-from shelfwise.serve.capacity import Capacity, default_workers
+from shelfwise.serve.capacity import DEFAULT_KEEP_ALIVE_S, Capacity, default_workers
 from shelfwise.serve.config import ServeConfig
 from shelfwise.serve.runner import capacity_from_args
 from shelfwise.shelf import Shelf
@@ -176,7 +176,27 @@ def test_capacity_env_is_parsed_once_with_named_errors() -> None:
         capacity_from_args(args, {"SHELFWISE_WORKERS": "0"})
 
 
-@pytest.mark.parametrize("field", ["workers", "retry_after_s", "encode_batch"])
+def test_keep_alive_outlasts_client_idle_timeouts_and_reaches_uvicorn() -> None:
+    """uvicorn's own 5 s equals httpx's idle expiry: a client reusing a connection as the server
+    closes it gets a reset (the 200-client transport error). The default is longer, settable."""
+    import uvicorn
+
+    from shelfwise.serve.config import ServeConfig
+    from shelfwise.serve.runner import uvicorn_options
+
+    args = build_parser().parse_args(["serve", "--index", "idx"])
+    default = capacity_from_args(args, {})
+    assert default.keep_alive_s == DEFAULT_KEEP_ALIVE_S and DEFAULT_KEEP_ALIVE_S > 15  # httpx 5 s, aiohttp 15 s
+    assert capacity_from_args(args, {"SHELFWISE_KEEP_ALIVE_S": "30"}).keep_alive_s == 30
+    flagged = build_parser().parse_args(["serve", "--index", "idx", "--keep-alive", "20"])
+    cap = capacity_from_args(flagged, {"SHELFWISE_KEEP_ALIVE_S": "30"})
+    assert cap.keep_alive_s == 20  # the flag wins
+    opts = uvicorn_options(ServeConfig(capacity=cap))
+    assert opts["timeout_keep_alive"] == 20 and opts["host"] == "127.0.0.1"
+    assert uvicorn.Config(lambda: None, **opts).timeout_keep_alive == 20
+
+
+@pytest.mark.parametrize("field", ["workers", "retry_after_s", "encode_batch", "keep_alive_s"])
 def test_capacity_names_the_field_below_one(field: str) -> None:
     with pytest.raises(ValueError, match=rf"Capacity\.{field} must be >= 1, got 0"):
         Capacity(**{field: 0})  # type: ignore[arg-type]

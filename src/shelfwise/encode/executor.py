@@ -1,14 +1,11 @@
 """One bounded executor per process for query embeddings computed while serving.
 
-:class:`BoundedEncoder` hands each call to an :class:`EncodeExecutor`: at most ``threads`` encodings
-run at once and at most ``max_queue`` calls wait. A call that finds the queue full, or that waits
-longer than ``wait_s`` for a slot, raises :class:`Overloaded` at once (the server answers 503 with
+Request threads do not run the encoder themselves: :class:`BoundedEncoder` hands each call to an
+:class:`EncodeExecutor`, a fixed pool of ``threads`` encoder threads with a queue of at most
+``max_queue`` waiting calls. A call that finds the queue full, or that waits longer than
+``wait_s`` for a thread, raises :class:`Overloaded` at once (the server answers 503 with
 ``Retry-After``), so a burst of requests never becomes dozens of concurrent forward passes
-fighting over two cores (nor a pile of queued ones answered many seconds late). Without batching
-(``max_batch=1``, the default) an admitted call runs the encoder in the calling request thread
-once it holds one of the ``threads`` slots: the same bound as a pool of ``threads`` encoder threads
-without two thread hand-offs per query; with ``max_batch > 1`` a pool of ``threads`` encoder
-threads runs the waiting calls in batches.
+fighting over two cores (nor a pile of queued ones answered many seconds late).
 
 Native thread pools are kept to one thread per encoder thread (:func:`limit_native_threads`):
 ONNX Runtime sessions already run with one intra-op thread; torch, OpenMP (faiss) and BLAS are
@@ -67,16 +64,13 @@ class _Call:
 
 
 class EncodeExecutor:
-    """At most ``threads`` encodings at once with at most ``max_queue`` calls waiting.
+    """A fixed pool of ``threads`` encoder threads with at most ``max_queue`` calls waiting.
 
-    :meth:`encode` blocks the calling (request) thread until its call has run; it raises
-    :class:`Overloaded` when ``threads + max_queue`` calls are already admitted, or when no slot
-    freed up within ``wait_s`` (the call is then withdrawn unrun). With ``max_batch=1`` the caller
-    runs the encoder itself once it holds a slot (no pool threads: a hand-off to a pool thread and
-    back cost two thread wake-ups per query for nothing to gain); with ``max_batch > 1`` calls go
-    to a fixed pool of ``threads`` encoder threads.
+    :meth:`encode` blocks the calling (request) thread until its call has run on the pool; it
+    raises :class:`Overloaded` when ``threads + max_queue`` calls are already admitted, or when
+    no pool thread picked the call up within ``wait_s`` (the call is then withdrawn unrun).
 
-    With ``max_batch > 1``, calls waiting for the same encoder when a thread frees up run together, as one
+    Calls waiting for the same encoder when a thread frees up run together, as one
     ``encode`` of at most ``max_batch`` texts (dynamic batching as inference servers do it, with
     no timer: a lone call never waits for company). One padded forward pass over a few short
     queries costs far less per query than one pass each (e5-onnx on Home Depot queries: 5.3
@@ -99,10 +93,8 @@ class EncodeExecutor:
         self._waiting: deque[_Call] = deque()
         self._admitted = 0
         self._closed = False
-        self._slots = threading.BoundedSemaphore(threads)  # max_batch == 1: encodings running in callers
         self._threads = [
-            threading.Thread(target=self._work, name=f"shelfwise-encode-{i}", daemon=True)
-            for i in range(threads if max_batch > 1 else 0)
+            threading.Thread(target=self._work, name=f"shelfwise-encode-{i}", daemon=True) for i in range(threads)
         ]
         for t in self._threads:
             t.start()
@@ -114,11 +106,14 @@ class EncodeExecutor:
             return self._admitted
 
     def encode(self, encoder: Encoder, texts: Sequence[str], batch_size: int = 64) -> Matrix:
-        if self.max_batch == 1:
-            return self._encode_here(encoder, texts, batch_size)
         call = _Call(encoder, texts, batch_size)
         with self._lock:
-            self._admit()
+            if self._closed:  # no thread would ever take it
+                raise Overloaded("query encoder stopped")
+            if self._admitted >= self.threads + self.max_queue:
+                self.stats.rejected_full += 1
+                raise Overloaded(f"query encoder busy: {self._admitted} calls running or queued")
+            self._admitted += 1
             self._waiting.append(call)
             self._ready.notify()
         try:
@@ -135,38 +130,6 @@ class EncodeExecutor:
             with self._lock:
                 self.stats.completed += 1
             return call.result
-        finally:
-            with self._lock:
-                self._admitted -= 1
-
-    def _admit(self) -> None:
-        """Count one more call in (under ``self._lock``), or raise :class:`Overloaded`."""
-        if self._closed:  # no slot or thread would ever take it
-            raise Overloaded("query encoder stopped")
-        if self._admitted >= self.threads + self.max_queue:
-            self.stats.rejected_full += 1
-            raise Overloaded(f"query encoder busy: {self._admitted} calls running or queued")
-        self._admitted += 1
-
-    def _encode_here(self, encoder: Encoder, texts: Sequence[str], batch_size: int) -> Matrix:
-        """Run the encoder in the calling thread once one of the ``threads`` slots is free."""
-        with self._lock:
-            self._admit()
-        try:
-            if not self._slots.acquire(timeout=self.wait_s):
-                with self._lock:
-                    self.stats.rejected_wait += 1
-                raise Overloaded(f"query encoder busy: no encoder slot free within {self.wait_s:g} s")
-            try:
-                if self._closed:
-                    raise Overloaded("query encoder stopped")
-                out = encoder.encode(texts, batch_size=batch_size)
-            finally:
-                self._slots.release()
-            with self._lock:
-                self.stats.completed += 1
-                self.stats.batches += 1
-            return out
         finally:
             with self._lock:
                 self._admitted -= 1

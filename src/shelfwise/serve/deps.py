@@ -13,9 +13,10 @@ def serve_config(request: Request) -> ServeConfig:
     return config
 
 
-def require_write(request: Request) -> None:
+async def require_write(request: Request) -> None:
     """Dependency of every write/admin route: 401 without a valid key when keys are configured,
-    403 when writes are closed (beyond loopback, no key configured)."""
+    403 when writes are closed (beyond loopback, no key configured). ``async``: no I/O, so FastAPI
+    runs it on the event loop instead of a thread-pool hop."""
     key = presented_key(request.headers.get("authorization"), request.headers.get("x-api-key"))
     verdict = check_write(serve_config(request), key)
     if verdict.status == 401:
