@@ -1,0 +1,131 @@
+"""Fit-time tuning's batched paths give what one prefix at a time gives, bit for bit: contexts of
+every prefix at once, each component's ``score_many``, the candidate search and the scaling at
+entries only. A made-up store: 150 items, sessions drifting along a cycle, some shoppers with
+earlier sessions (histories)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from shelfwise.catalog import Catalog, Product
+from shelfwise.events import Event, EventLog, EventType
+from shelfwise.recommend import ALSConfig, Context, HybridConfig, HybridRecommender, Interactions
+from shelfwise.recommend.autotune import Case, TuneConfig, _top_positive, prefix_cases, validation_split
+from shelfwise.recommend.base import BaseRecommender, minmax_rows, minmax_rows_at
+from shelfwise.recommend.sequence import SessionKNNConfig, SessionKNNRecommender
+
+N_ITEMS = 150
+
+
+def _store(users: int = 60) -> Interactions:
+    rng = np.random.default_rng(7)
+    cat = Catalog([Product(id=f"p{i}", title=f"item {i}") for i in range(N_ITEMS)])
+    events = []
+    for k in range(400):
+        item = int(rng.integers(0, N_ITEMS))
+        for j in range(int(rng.integers(2, 9))):
+            events.append(Event(f"u{k % users}", EventType.VIEW, 1000.0 * k + j, f"p{item}", session_id=f"s{k}"))
+            item = (item + int(rng.integers(1, 4))) % N_ITEMS if rng.random() < 0.8 else item  # some re-views
+    return Interactions.from_log(EventLog.from_events(events, cat), cat)
+
+
+def _reference_cases(train: Interactions, held: Interactions, tail: int = 50) -> list[Case]:
+    """prefix_cases one prefix at a time (the code before the batched version)."""
+    hist: dict[object, tuple[np.ndarray, np.ndarray]] = {}
+    order = np.lexsort((train.timestamp, train.user))
+    for idx in np.split(order, np.flatnonzero(np.diff(train.user[order])) + 1):
+        if len(idx):
+            hist[train.users[int(train.user[idx[0]])]] = (train.item[idx], train.weight[idx])
+    none = (np.zeros(0, np.int64), np.zeros(0, np.float32))
+    out = []
+    order = np.lexsort((np.arange(len(held)), held.timestamp, held.session))
+    for k, idx in enumerate(np.split(order, np.flatnonzero(np.diff(held.session[order])) + 1)):
+        if len(idx) < 2:
+            continue
+        items, weights = held.item[idx], held.weight[idx]
+        user = held.users[int(held.user[idx[0]])]
+        h_items, h_w = hist.get(user, none)
+        for t in range(1, len(idx)):
+            it = np.concatenate([h_items, items[:t]]).astype(np.int64)
+            w = np.concatenate([h_w, weights[:t]]).astype(np.float32)
+            uniq, inv = np.unique(it, return_inverse=True)
+            ctx = Context(uniq, np.bincount(inv, weights=w).astype(np.float32), user, sequence=it[-tail:])
+            out.append(Case(ctx, int(items[t]), k))
+    return out
+
+
+@pytest.mark.parametrize("users", [60, 400])  # 400: one session per shopper, no history
+def test_prefix_cases_are_the_one_at_a_time_contexts(users: int) -> None:
+    data = _store(users)
+    train, held = validation_split(data, 0.2, 1000)
+    got, want = prefix_cases(train, held), _reference_cases(train, held)
+    assert len(got) == len(want) > 100
+    assert (users == 400) != any(len(c.ctx.ordered) > 8 for c in got)  # sessions hold <= 8 clicks: longer = history
+    for g, w in zip(got, want, strict=True):
+        assert (g.truth, g.session, g.ctx.user, g.new) == (w.truth, w.session, w.ctx.user, w.new)
+        for f in ("items", "weights", "sequence"):
+            a, b = getattr(g.ctx, f), getattr(w.ctx, f)
+            assert a.dtype == b.dtype and np.array_equal(a, b), f
+
+
+@pytest.mark.parametrize(
+    "config",
+    [SessionKNNConfig(), SessionKNNConfig(neighbours=3, sample=20), SessionKNNConfig(lambda_pos=1e9, lambda_item=1e9)],
+)
+def test_session_knn_scores_many_as_one_bit_for_bit(config: SessionKNNConfig) -> None:
+    data = _store()
+    train, held = validation_split(data, 0.2, 1000)
+    knn = SessionKNNRecommender(config)
+    knn.fit(train)
+    contexts = [*[c.ctx for c in prefix_cases(train, held)][:120], Context.empty(), Context.of([3, 3, 9])]
+    np.testing.assert_array_equal(knn.score_many(contexts), np.stack([knn.score(c) for c in contexts]))
+
+
+def test_minmax_rows_at_is_minmax_rows_at_those_entries() -> None:
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        b, n = int(rng.integers(1, 12)), int(rng.integers(1, 40))
+        s = rng.normal(size=(b, n)).astype(np.float32)
+        s[rng.random((b, n)) < 0.3] = -np.inf
+        s[rng.random(b) < 0.3] = -np.inf  # rows without evidence
+        if rng.random() < 0.5:
+            s = np.where(np.isfinite(s), np.abs(s), -np.inf).astype(np.float32)  # non-negative rows
+        if b > 1:
+            s[1] = np.where(rng.random(n) < 0.5, -2.5, -np.inf)  # one negative value only
+        flat = rng.choice(b * n, int(rng.integers(0, b * n + 1)), replace=False)
+        np.testing.assert_array_equal(minmax_rows_at(s, flat), minmax_rows(s).reshape(-1)[flat])
+
+
+def test_top_positive_is_each_rows_top_positives_ties_kept() -> None:
+    rng = np.random.default_rng(1)
+    for _ in range(200):
+        b, n, k = int(rng.integers(1, 30)), int(rng.integers(1, 300)), int(rng.integers(1, 60))
+        d = np.round(rng.random((b, n)) * rng.integers(2, 30)).astype(np.float32) - np.float32(rng.random() < 0.3)
+        got = np.zeros(b * n, dtype=bool)
+        got[_top_positive(d, k)] = True
+        for r in range(b):
+            pos = np.flatnonzero(d[r] > 0)
+            if len(pos) > k:
+                pos = pos[d[r, pos] >= np.sort(d[r, pos])[::-1][k - 1]]
+            assert set(np.flatnonzero(got.reshape(b, n)[r]).tolist()) == set(pos.tolist())
+
+
+def test_tuning_on_batched_scores_learns_what_one_prefix_at_a_time_learns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fast path (every component's batched ``score_many``) against the slow one (each
+    prefix scored by ``score`` alone): the same tuning report, weights and scores."""
+    data = _store()
+    vec = np.random.default_rng(2).normal(size=(N_ITEMS, 8)).astype(np.float32)
+    cfg = HybridConfig(
+        als=ALSConfig(factors=8, iterations=3, num_threads=1), tune=TuneConfig(fraction=0.2, min_cases=10)
+    )
+    fast = HybridRecommender(vec, cfg)
+    fast.fit(data)
+    monkeypatch.setattr(BaseRecommender, "score_many", lambda self, cs: np.stack([self.score(c) for c in cs]))
+    for cls in {type(c) for c in fast.components.values()}:
+        if "score_many" in vars(cls):
+            monkeypatch.delattr(cls, "score_many")
+    slow = HybridRecommender(vec, cfg)
+    slow.fit(data)
+    assert fast.tuning.status == "tuned"
+    assert fast.tuning.as_dict() == slow.tuning.as_dict()
