@@ -332,10 +332,10 @@ class VectorIndex:
         if mask.shape != (self._n,):
             raise ValueError(f"mask has shape {mask.shape}, index has {self._n} rows")
         count = int(np.count_nonzero(mask))
-        if count <= self.config.exact_filter_max:
+        if self.kind == "ivf" and count > 0 and count * IVF_FULL_PROBE_SHARE <= self._n:
+            entry = self._ivf_subset(mask, count)  # (small filters too: no per-query decoding of their rows)
+        elif count <= self.config.exact_filter_max:
             entry = _Allowed(mask, count, np.flatnonzero(mask).astype(np.int64), None, None)
-        elif self.kind == "ivf" and count * IVF_FULL_PROBE_SHARE <= self._n:
-            entry = self._ivf_subset(mask, count)
         else:  # faiss skips disallowed rows (flat SQ scans, HNSW walks, IVF lists)
             entry = self._bitmap_entry(mask, count)
         with self._lock:
