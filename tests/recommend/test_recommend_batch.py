@@ -13,10 +13,11 @@ import scipy.sparse as sp
 from shelfwise.catalog import Catalog, Product
 from shelfwise.events import Event, EventLog, EventType
 from shelfwise.recommend import ALSConfig, Context, HybridConfig, HybridRecommender, Interactions
-from shelfwise.recommend.autotune import Case, _cache, prefix_cases, validation_split
+from shelfwise.recommend.autotune import Case, prefix_cases, validation_split
 from shelfwise.recommend.base import context_matrix, csr_rows, minmax, minmax_rows
 from shelfwise.recommend.factor import ALSRecommender
 from shelfwise.recommend.sequence import dense_sums
+from shelfwise.recommend.tuning_pool import _cache
 
 N_ITEMS = 120
 
@@ -225,7 +226,7 @@ def test_hybrid_refits_als_warm_after_tuning(refit: int, monkeypatch: pytest.Mon
 
 
 def test_kth_largest_is_the_kth_positive_value() -> None:
-    from shelfwise.recommend.autotune import kth_largest
+    from shelfwise.recommend.tuning_pool import kth_largest
 
     rng = np.random.default_rng(3)
     d = np.where(rng.random((6, 997)) < 0.3, rng.random((6, 997)), 0.0).astype(np.float32)

@@ -11,9 +11,10 @@ import pytest
 from shelfwise.catalog import Catalog, Product
 from shelfwise.events import Event, EventLog, EventType
 from shelfwise.recommend import ALSConfig, Context, HybridConfig, HybridRecommender, Interactions
-from shelfwise.recommend.autotune import Case, TuneConfig, _top_positive, prefix_cases, validation_split
+from shelfwise.recommend.autotune import Case, TuneConfig, prefix_cases, validation_split
 from shelfwise.recommend.base import BaseRecommender, minmax_rows, minmax_rows_at
 from shelfwise.recommend.sequence import SessionKNNConfig, SessionKNNRecommender
+from shelfwise.recommend.tuning_pool import _top_positive
 
 N_ITEMS = 150
 

@@ -15,17 +15,8 @@ import pytest
 from shelfwise.catalog import Catalog, Product
 from shelfwise.events import Event, EventLog, EventType
 from shelfwise.recommend import ALSConfig, Context, HybridConfig, HybridRecommender, Interactions
-from shelfwise.recommend.autotune import (
-    Case,
-    TuneConfig,
-    _cache,
-    _caches,
-    _concat,
-    _Pool,
-    prefix_cases,
-    validation_folds,
-    validation_split,
-)
+from shelfwise.recommend.autotune import Case, TuneConfig, prefix_cases, validation_folds, validation_split
+from shelfwise.recommend.tuning_pool import _cache, _caches, _concat, _Pool
 
 N_ITEMS = 120
 NAMES = ["cooccurrence", "als", "popularity", "recent", "sequence", "sknn"]
