@@ -23,11 +23,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
 from pydantic import BaseModel
+from starlette.responses import Response
 
 from shelfwise.events.consumer import EventConsumer
 from shelfwise.serve.deps import require_write, serve_config
 from shelfwise.serve.ingest import ingest_rows
 from shelfwise.serve.metrics import Metrics
+from shelfwise.serve.respond import answer
 from shelfwise.shelf import Shelf
 
 router = APIRouter(tags=["events"])
@@ -76,7 +78,7 @@ def _consumer(request: Request) -> EventConsumer:
 
 
 @router.post("/events", response_model=EventsAccepted, dependencies=[Depends(require_write)])
-def post_events(
+async def post_events(
     request: Request,
     payload: Annotated[
         Any,
@@ -88,7 +90,12 @@ def post_events(
         ),
     ],
     wait_ms: Annotated[int, Query(ge=0, le=5000, description="wait until live state reflects the events")] = 0,
-) -> EventsAccepted:
+) -> Response:
+    return await answer(_ingest, request, payload, wait_ms)
+
+
+def _ingest(request: Request, payload: Any, wait_ms: int) -> EventsAccepted:
+    """Validate and log the events (blocking: the event log's disk write, the wait for live state)."""
     cons = _consumer(request)
     shelf: Shelf = request.app.state.shelf
     limits = serve_config(request).limits
