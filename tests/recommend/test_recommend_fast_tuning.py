@@ -1,7 +1,6 @@
 """Fit-time tuning's batched paths give what one prefix at a time gives, bit for bit: contexts of
-every prefix at once, each component's ``score_many``, the candidate search and the scaling at
-entries only. A made-up store: 150 items, sessions drifting along a cycle, some shoppers with
-earlier sessions (histories)."""
+every prefix at once, each component's ``score_many`` and the candidate search. A made-up store:
+150 items, sessions drifting along a cycle, some shoppers with earlier sessions (histories)."""
 
 from __future__ import annotations
 
@@ -12,7 +11,7 @@ from shelfwise.catalog import Catalog, Product
 from shelfwise.events import Event, EventLog, EventType
 from shelfwise.recommend import ALSConfig, Context, HybridConfig, HybridRecommender, Interactions
 from shelfwise.recommend.autotune import Case, TuneConfig, prefix_cases, validation_split
-from shelfwise.recommend.base import BaseRecommender, minmax_rows, minmax_rows_at
+from shelfwise.recommend.base import BaseRecommender
 from shelfwise.recommend.sequence import SessionKNNConfig, SessionKNNRecommender
 from shelfwise.recommend.tuning_pool import _top_positive
 
@@ -81,21 +80,6 @@ def test_session_knn_scores_many_as_one_bit_for_bit(config: SessionKNNConfig) ->
     knn.fit(train)
     contexts = [*[c.ctx for c in prefix_cases(train, held)][:120], Context.empty(), Context.of([3, 3, 9])]
     np.testing.assert_array_equal(knn.score_many(contexts), np.stack([knn.score(c) for c in contexts]))
-
-
-def test_minmax_rows_at_is_minmax_rows_at_those_entries() -> None:
-    rng = np.random.default_rng(0)
-    for _ in range(200):
-        b, n = int(rng.integers(1, 12)), int(rng.integers(1, 40))
-        s = rng.normal(size=(b, n)).astype(np.float32)
-        s[rng.random((b, n)) < 0.3] = -np.inf
-        s[rng.random(b) < 0.3] = -np.inf  # rows without evidence
-        if rng.random() < 0.5:
-            s = np.where(np.isfinite(s), np.abs(s), -np.inf).astype(np.float32)  # non-negative rows
-        if b > 1:
-            s[1] = np.where(rng.random(n) < 0.5, -2.5, -np.inf)  # one negative value only
-        flat = rng.choice(b * n, int(rng.integers(0, b * n + 1)), replace=False)
-        np.testing.assert_array_equal(minmax_rows_at(s, flat), minmax_rows(s).reshape(-1)[flat])
 
 
 def test_top_positive_is_each_rows_top_positives_ties_kept() -> None:

@@ -125,6 +125,10 @@ def test_unseen_pool_scales_over_unseen_items(fitted: tuple[HybridRecommender, l
         want = np.stack([scaled[n][items] for n in NAMES])
         np.testing.assert_allclose(unseen.scores[:, a:b], want, rtol=1e-5, atol=1e-6)
         assert all(float(scaled[n][c.ctx.items].max()) == 0.0 for n in NAMES)
+        # candidates: each component's top 10 among the items the list may show (ties kept), and the truth
+        tops = [np.flatnonzero(scaled[n] >= np.sort(scaled[n])[::-1][9]) for n in NAMES]
+        want_items = set().union(*(t[scaled[n][t] > 0].tolist() for n, t in zip(NAMES, tops, strict=True)))
+        assert set(items.tolist()) == want_items | {c.truth}
         plain = hybrid.component_scores(c.ctx, weights)
         differs |= any(not np.allclose(plain[n][items], scaled[n][items]) for n in NAMES)
     assert differs  # seen items set some component's maximum somewhere

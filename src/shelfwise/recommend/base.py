@@ -286,45 +286,6 @@ def _minmax_rows_general(s: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     return np.where(fin, out, 0.0).astype(np.float32)
 
 
-def minmax_rows_at(scores: npt.NDArray[np.float32], flat: npt.NDArray[np.int64]) -> npt.NDArray[np.float32]:
-    """``minmax_rows(scores).reshape(-1)[flat]``: each row's scaling worked out from the whole
-    row, applied only at the entries asked for (the same float32 operations, bit for bit)."""
-    s = np.asarray(scores, dtype=np.float32)
-    b, n = s.shape
-    hi = s.max(axis=1, initial=-np.inf)
-    if np.isnan(hi).any() or np.isposinf(hi).any():
-        raise ValueError("minmax_rows: scores must be finite or -inf")
-    row = np.asarray(flat, dtype=np.int64) // max(n, 1)
-    v = s.reshape(-1)[flat]
-    nonneg = ((s >= 0) | (s == -np.inf)).all(axis=1)
-    div = np.where(hi > 0, hi, np.float32(1.0))
-    out = np.maximum(v, np.float32(0.0)) / div[row]
-    if nonneg.all():
-        return out
-    general = np.flatnonzero(~nonneg)
-    g = s[general]
-    fin = np.isfinite(g)
-    lo64 = np.where(fin, g, np.inf).min(axis=1, initial=np.inf).astype(np.float64)
-    hi64 = np.where(fin, g, -np.inf).max(axis=1, initial=-np.inf).astype(np.float64)
-    has = fin.any(axis=1)
-    ratio = has & (lo64 >= 0.0) & (hi64 > 0.0)
-    spread = has & ~ratio & (hi64 > lo64)
-    flat_row = has & ~ratio & ~spread
-    sub = np.zeros(b, dtype=np.float32)
-    gdiv = np.ones(b, dtype=np.float32)
-    flat_val = np.full(b, np.nan, dtype=np.float32)
-    sub[general] = np.where(spread, lo64, 0.0).astype(np.float32)
-    gdiv[general] = np.where(ratio, hi64, np.where(spread, hi64 - lo64, 1.0)).astype(np.float32)
-    flat_val[general[flat_row]] = np.where(hi64[flat_row] > 0, 1.0, 0.0)
-    at = ~nonneg[row]
-    with np.errstate(invalid="ignore"):
-        val = (v[at] - sub[row[at]]) / gdiv[row[at]]
-    fv = flat_val[row[at]]
-    val = np.where(np.isnan(fv), val, fv)
-    out[at] = np.where(np.isfinite(v[at]), val, np.float32(0.0))
-    return out
-
-
 def minmax(scores: FloatArray) -> FloatArray:
     """Scale finite scores to [0, 1]; ``-inf`` (no evidence) becomes 0.
 

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from shelfwise.recommend.base import minmax_rows_at
 from shelfwise.results import FloatArray, IntArray
 
 if TYPE_CHECKING:
@@ -236,8 +235,8 @@ def _caches(
 ) -> tuple[_Pool, _Pool | None]:
     """:func:`_cache`, and with ``unseen`` also the new-item prefixes' pool scaled over the
     items a new-items list may show (``HybridRecommender.scale``: seen items masked before each
-    component's scaling, so they do not set its maximum): the same entries less the seen ones.
-    Each block of prefixes is scored once for both."""
+    component's scaling, so they do not set its maximum), its candidates each component's top
+    among those items. Each block of prefixes is scored once for both."""
     log_counts = np.log1p(hybrid.counts).astype(np.float32)
     every, new = _Entries(log_counts), _Entries(log_counts)
     step = max(1, cells // max(hybrid.n_items, 1))
@@ -272,19 +271,12 @@ def _score_block(
     is_new = np.array([c.new for c in part], dtype=bool)
     if not (unseen and is_new.any()):
         return got_every, None
-    # the same entries less the seen ones (a new truth is unseen)
+    # new items only: each component's top candidates among the items such a list may show
+    # (cut from the entries above, a shopper with a long history kept few: most of each top was seen)
     rows = np.flatnonzero(is_new)
-    keep = is_new[prefix] & ~ctx_seen.reshape(-1)[flat]
-    seen = ctx_seen[rows]
-    at = (np.cumsum(is_new) - 1)[prefix[keep]], item[keep]
-    truth = np.array([part[r].truth for r in rows.tolist()], dtype=np.int64)
-    flat_new = at[0] * n + at[1]
-    new_scores = np.stack([_unseen_scaled(raw[name][rows], seen, flat_new) for name in names]).astype(np.float32)
-    return got_every, (new_scores, np.zeros(len(flat_new), dtype=bool), len(rows), *at, _truth_at(*at, truth, n))
-
-
-def _unseen_scaled(raw: npt.NDArray[np.float32], seen: npt.NDArray[np.bool_], flat: IntArray) -> FloatArray:
-    """``HybridRecommender.scale(raw, seen)`` at the entries ``flat`` (``raw`` is a copy: its
-    seen entries are overwritten)."""
-    raw[seen] = -np.inf
-    return minmax_rows_at(raw, flat)
+    sub = [part[r] for r in rows.tolist()]
+    dense_new = [hybrid.scale(raw[name][rows], ctx_seen[rows]) for name in names]  # seen items: 0
+    prefix_n, item_n, where_n = _candidates(dense_new, sub, n_cand)
+    flat_new = prefix_n * n + item_n
+    new_scores = np.stack([d.reshape(-1)[flat_new] for d in dense_new]).astype(np.float32)
+    return got_every, (new_scores, np.zeros(len(flat_new), dtype=bool), len(rows), prefix_n, item_n, where_n)
