@@ -28,7 +28,8 @@ alike (A/B in one run): per round, ``--cpu-n`` requests one at a time, then ``--
 over 8 connections to every server at once; ``--rounds`` rounds of fresh queries. Beside them,
 the bench process runs the same sequential queries through the shelf's own ``HybridSearcher.search``
 (its thread's CPU time: ``in_process``), so the HTTP path's cost over the search itself is read in
-the same run.
+the same run. Then ``--cpu-mixed-clients`` closed-loop clients on the mixed workload hit every
+server at once (server CPU per request; ok/s there compares the servers' CPU shares).
 ``--paced-only``: only the paced /search goal check (150 req/s over 64 connections) per
 configuration: the quick re-run of the goal.
 Transport errors are counted by kind (``transport:ReadError``) and, in ``error_details``, by the
@@ -50,6 +51,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -434,14 +436,16 @@ def goal_checks(
     return out
 
 
-def cpu_check(configs: list[str], args: argparse.Namespace, queries: list[str]) -> dict[str, Any]:
+def cpu_check(configs: list[str], args: argparse.Namespace, queries: list[str], ids: list[str]) -> dict[str, Any]:
     """Server CPU-ms per never-seen /search, every configuration's server up at once and given the
     same queries in turn (the order rotated per query), so that the box's other load falls on all of
     them alike: per round, ``args.cpu_n`` requests one at a time (one keep-alive client per server),
     then ``args.cpu_rate`` req/s over 8 connections to every server at the same time. Each round
     uses queries no server has seen; the idle CPU rate is measured first."""
     n = args.cpu_n
-    per_round = n + int(args.cpu_rate * args.duration)
+    paced_n = int(args.cpu_rate * args.duration)
+    mixed_n = 700 if args.cpu_mixed_clients else 0  # never-seen queries for the mixed part (cycled if short)
+    per_round = n + paced_n + mixed_n
     if per_round * args.rounds > len(queries):
         raise SystemExit(f"--cpu-check needs {per_round * args.rounds} queries, there are {len(queries)}")
     out: dict[str, Any] = {c: {"rounds": []} for c in configs}
@@ -491,19 +495,24 @@ def cpu_check(configs: list[str], args: argparse.Namespace, queries: list[str]) 
                         )
                     )
 
-                tallies = asyncio.run(all_paced(mine[n:]))
+                tallies = asyncio.run(all_paced(mine[n : n + paced_n]))
+                paced_cpu = {c: cpu_per(servers[c], cpu0[c], t) for c, t in zip(configs, tallies, strict=True)}
+                mixed_rows = (
+                    mixed_at_once(servers, args, mine[n + paced_n :], ids, seed=r) if args.cpu_mixed_clients else {}
+                )
                 for c, tally in zip(configs, tallies, strict=True):
                     summ = tally.summary()
                     row = {
                         "sequential_cpu_ms": round(seq[c], 2),
                         "sequential_wall_ms": round(wall[c] * 1000 / n, 2),
-                        "paced_cpu_ms": cpu_per(servers[c], cpu0[c], tally),
+                        "paced_cpu_ms": paced_cpu[c],
                         "paced_ok_per_s": summ["ok_per_s"],
                         "paced_p50_ms": summ.get("search", {}).get("p50_ms"),
                         "paced_p99_ms": summ.get("search", {}).get("p99_ms"),
                         "paced_errors": summ["errors"],
                         "load_1m_sequential": round((load0 + load1) / 2, 2),
                         "load_1m_paced": round(os.getloadavg()[0], 2),
+                        **mixed_rows.get(c, {}),
                     }
                     out[c]["rounds"].append(row)
                     print(f"{c:8s} round {r + 1}: {row}", flush=True)
@@ -518,6 +527,37 @@ def cpu_check(configs: list[str], args: argparse.Namespace, queries: list[str]) 
         rounds = out[c]["rounds"]
         out[c]["median_sequential_cpu_ms"] = round(float(np.median([x["sequential_cpu_ms"] for x in rounds])), 2)
         out[c]["median_paced_cpu_ms"] = round(float(np.median([x["paced_cpu_ms"] for x in rounds])), 2)
+        if args.cpu_mixed_clients:
+            out[c]["median_mixed_cpu_ms"] = round(float(np.median([x["mixed_cpu_ms"] for x in rounds])), 2)
+    return out
+
+
+def mixed_at_once(
+    servers: dict[str, Server], args: argparse.Namespace, queries: list[str], ids: list[str], seed: int
+) -> dict[str, dict[str, Any]]:
+    """``args.cpu_mixed_clients`` closed-loop clients on the mixed workload against every server at
+    the same time (one thread each): server CPU per request under the same background load. The
+    servers compete for the same cores, so ok/s and latency here compare CPU shares, not designs."""
+    cpu0 = {c: s.cpu_s() for c, s in servers.items()}
+    tallies: dict[str, Tally] = {}
+
+    def run(c: str) -> None:
+        tallies[c] = _loop_part(servers[c].url, args.cpu_mixed_clients, args.duration, queries, ids, args.users, seed)
+
+    threads = [threading.Thread(target=run, args=(c,)) for c in servers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    out: dict[str, dict[str, Any]] = {}
+    for c, tally in tallies.items():
+        summ = tally.summary()
+        out[c] = {
+            "mixed_cpu_ms": cpu_per(servers[c], cpu0[c], tally),
+            "mixed_ok_per_s": summ["ok_per_s"],
+            "mixed_errors": summ["errors"],
+            "mixed_p99_ms": summ.get("all", {}).get("p99_ms"),
+        }
     return out
 
 
@@ -536,8 +576,8 @@ def cpu_table(results: dict[str, Any]) -> None:
     rows = []
     for config, res in results["cpu_check"].items():
         if config == "in_process":
-            rows += [[config, i + 1, r["search_cpu_ms"]] + [""] * 8 for i, r in enumerate(res["rounds"])]
-            rows.append([config, "median", res["median_search_cpu_ms"]] + [""] * 8)
+            rows += [[config, i + 1, r["search_cpu_ms"]] + [""] * 10 for i, r in enumerate(res["rounds"])]
+            rows.append([config, "median", res["median_search_cpu_ms"]] + [""] * 10)
             continue
         for i, r in enumerate(res["rounds"]):
             rows.append(
@@ -553,9 +593,12 @@ def cpu_table(results: dict[str, Any]) -> None:
                     res["idle_cpu_ms_per_s"],
                     r["load_1m_sequential"],
                     r["load_1m_paced"],
+                    r.get("mixed_cpu_ms", "-"),
+                    r.get("mixed_ok_per_s", "-"),
                 ]
             )
-        rows.append([config, "median", res["median_sequential_cpu_ms"], "", res["median_paced_cpu_ms"]] + [""] * 6)
+        median = [config, "median", res["median_sequential_cpu_ms"], "", res["median_paced_cpu_ms"]] + [""] * 6
+        rows.append([*median, res.get("median_mixed_cpu_ms", "-"), ""])
     print_table(
         f"server CPU-ms per never-seen /search, {results['items']} products, all servers up at once "
         f"(sequential: the same query to each in turn; paced: {results['cpu_rate']} req/s over 8 connections to "
@@ -572,6 +615,8 @@ def cpu_table(results: dict[str, Any]) -> None:
             "idle CPU ms/s",
             "load seq",
             "load paced",
+            "mixed CPU ms/req",
+            "mixed ok/s",
         ],
         rows,
     )
@@ -642,6 +687,9 @@ def main() -> None:
     ap.add_argument("--cpu-n", type=int, default=300, help="sequential requests per server and round (CPU check)")
     ap.add_argument("--cpu-rate", type=float, default=40.0, help="paced req/s per server (8 connections, CPU check)")
     ap.add_argument("--rounds", type=int, default=3, help="rounds of the CPU check (fresh queries each)")
+    ap.add_argument(
+        "--cpu-mixed-clients", type=int, default=16, help="CPU check: mixed-workload clients per server (0: none)"
+    )
     ap.add_argument("--base-ref", default="", help="git revision whose server code configuration 'base' runs")
     args = ap.parse_args()
     CONFIGS["after"] = args.after_flags.split()
@@ -668,7 +716,7 @@ def main() -> None:
     if args.base_ref:
         results["base_ref"] = args.base_ref
     if args.cpu_check:
-        results.update(cpu_rate=args.cpu_rate, cpu_check=cpu_check(configs, args, queries))
+        results.update(cpu_rate=args.cpu_rate, cpu_check=cpu_check(configs, args, queries, list(ids)))
         results["load_end"] = os.getloadavg()
         cpu_table(results)
         write_json(args.out, results)
