@@ -272,7 +272,7 @@ def minmax_rows(scores: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
 def _minmax_rows_general(s: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     fin = np.isfinite(s)
     lo = np.where(fin, s, np.inf).min(axis=1, initial=np.inf).astype(np.float64)
-    hi = np.where(fin, s, -np.inf).max(axis=1, initial=-np.inf).astype(np.float64)
+    hi = s.max(axis=1, initial=-np.inf).astype(np.float64)  # finite or -inf only (minmax_rows checks)
     has = fin.any(axis=1)
     ratio = has & (lo >= 0.0) & (hi > 0.0)
     spread = has & ~ratio & (hi > lo)
@@ -283,7 +283,8 @@ def _minmax_rows_general(s: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     with np.errstate(invalid="ignore"):
         out = (s - sub) / div
     out[flat] = np.where(hi[flat] > 0, 1.0, 0.0)[:, None]
-    return np.where(fin, out, 0.0).astype(np.float32)
+    out[~fin] = 0.0
+    return out
 
 
 def minmax(scores: FloatArray) -> FloatArray:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
+from shelfwise.recommend.base import minmax_rows
 from shelfwise.results import FloatArray, IntArray
 
 if TYPE_CHECKING:
@@ -78,8 +79,8 @@ class _Pool:
         if exclude_seen and self.seen.any():  # a pool of new-item prefixes may hold no seen entry
             better &= ~self.seen
             tied &= ~self.seen
-        rank = np.add.reduceat(better.view(np.int8), self.start[:-1], dtype=np.int64)
-        ties = np.add.reduceat(tied.view(np.int8), self.start[:-1], dtype=np.int64)  # the truth among them
+        rank = np.add.reduceat(better.view(np.int8), self.start[:-1], dtype=np.int32)
+        ties = np.add.reduceat(tied.view(np.int8), self.start[:-1], dtype=np.int32)  # the truth among them
         gain = np.concatenate([[0.0], np.cumsum(1.0 / np.log2(np.arange(k) + 2.0))])  # gain[r]: ranks below r
         mean = (gain[np.minimum(rank + ties, k)] - gain[np.minimum(rank, k)]) / np.maximum(ties, 1)
         return np.where(tv > 0, mean, 0.0).astype(np.float32)
@@ -275,8 +276,16 @@ def _score_block(
     # (cut from the entries above, a shopper with a long history kept few: most of each top was seen)
     rows = np.flatnonzero(is_new)
     sub = [part[r] for r in rows.tolist()]
-    dense_new = [hybrid.scale(raw[name][rows], ctx_seen[rows]) for name in names]  # seen items: 0
+    seen = ctx_seen[rows]
+    dense_new = [_scale_unseen(raw[name][rows], seen) for name in names]  # seen items: 0
     prefix_n, item_n, where_n = _candidates(dense_new, sub, n_cand)
     flat_new = prefix_n * n + item_n
     new_scores = np.stack([d.reshape(-1)[flat_new] for d in dense_new]).astype(np.float32)
     return got_every, (new_scores, np.zeros(len(flat_new), dtype=bool), len(rows), prefix_n, item_n, where_n)
+
+
+def _scale_unseen(raw: npt.NDArray[np.float32], seen: npt.NDArray[np.bool_]) -> npt.NDArray[np.float32]:
+    """``HybridRecommender.scale(raw, seen)`` of a copy ``raw`` (its seen entries are overwritten
+    in place instead of a masked copy of the whole block)."""
+    raw[seen] = -np.inf
+    return minmax_rows(raw)
