@@ -120,7 +120,7 @@ def approx_knn_graph(
     if m == 0 or n_cells < 2:
         return knn_graph(vectors, neighbours, min_similarity)
     x = np.ascontiguousarray(vectors, dtype=np.float32)
-    km = faiss.Kmeans(d, n_cells, niter=10, seed=seed, spherical=True, max_points_per_centroid=64)
+    km = faiss.Kmeans(d, n_cells, niter=10, seed=seed, spherical=True, max_points_per_centroid=32)
     km.train(x)
     cell = np.empty(n, dtype=np.int64)
     for a in range(0, n, 65536):
@@ -192,11 +192,14 @@ class ContentRecommender(BaseRecommender):
         """:meth:`score` of each context: the graph rows of all contexts in one sparse product."""
         w = context_matrix(contexts, self.n_items)
         s = np.asarray((w @ self.graph).toarray(), dtype=np.float32)
-        reach = w.copy()
-        reach.data[:] = 1.0
-        pattern = self.graph.copy()
-        pattern.data[:] = 1.0
-        hit = np.asarray((reach @ pattern).toarray()) > 0
+        hit = np.zeros(s.shape, dtype=bool)
+        g = self.graph
+        for j, c in enumerate(contexts):  # the columns of its items' graph rows (no copy of the graph)
+            if len(c):
+                starts, ends = g.indptr[c.items], g.indptr[c.items + 1]
+                hit[
+                    j, np.concatenate([g.indices[a:b] for a, b in zip(starts.tolist(), ends.tolist(), strict=True)])
+                ] = True
         for j, c in enumerate(contexts):
             if c.query_vector is not None:
                 s[j] += self.config.query_weight * np.maximum(self.vectors @ c.query_vector, 0.0)
