@@ -16,8 +16,12 @@ Each stage runs in its own process so its peak RSS is its own:
   /recommend-style similar items (the item's vector through the vector index), and ANN recall@10
   against exact search over the fp32 vectors for the real queries.
 - ``sweep``: recall@10 / latency / memory per vector-index choice on the first ``--sweep-n`` rows.
+- ``recommend`` / ``recommend_serve`` (``million_recommend.py``): fit the events-based recommender on
+  the real purchases of the catalog's real products, save it; load it and time /recommend calls.
 
-Run: python bench/bench_million.py [--n 1000000] [--stages encode,build,serve,sweep]
+Latency only, from the existing shelf: ``--stages serve,recommend_serve`` (a few minutes).
+
+Run: python bench/bench_million.py [--n 1000000] [--stages encode,build,serve,sweep,recommend,recommend_serve]
 """
 
 from __future__ import annotations
@@ -210,7 +214,7 @@ def timed(fn: Any, inputs: list[Any]) -> dict[str, float]:
     return {**percentiles(wall), "cpu_p50_ms": cpu_p["p50_ms"], "cpu_p99_ms": cpu_p["p99_ms"], "load_1m": load()}
 
 
-FILTERS = {
+FILTERS: dict[str, dict[str, Any]] = {
     "category Fashion (H&M, ~3%)": {"category": ("Fashion",)},
     "category Grocery > Frozen (~1%)": {"category": ("Grocery", "Frozen")},
     "colour Black (~6%)": {"attributes": (("colour", "Black"),)},
@@ -308,7 +312,15 @@ def stage_sweep(work: Path, n: int) -> dict[str, Any]:
 
 # --- driver -----------------------------------------------------------------------------------
 def child(stage: str, work: Path, sweep_n: int) -> None:
-    fn = {"encode": stage_encode, "build": stage_build, "serve": stage_serve}
+    from million_recommend import stage_recommend, stage_recommend_serve
+
+    fn = {
+        "encode": stage_encode,
+        "build": stage_build,
+        "serve": stage_serve,
+        "recommend": stage_recommend,
+        "recommend_serve": stage_recommend_serve,
+    }
     res = stage_sweep(work, sweep_n) if stage == "sweep" else fn[stage](work)
     (work / f"stage_{stage}.json").write_text(json.dumps(res, indent=2, default=float))
 
@@ -329,12 +341,12 @@ def run_stage(stage: str, work: Path, n: int, sweep_n: int) -> dict[str, Any]:
     ]
     t = time.perf_counter()
     env = {**os.environ, "TOKENIZERS_PARALLELISM": "false"}
-    if stage in ("serve", "sweep"):  # one request, one thread: BLAS/OpenMP thread pools only add jitter
+    if stage in ("serve", "sweep", "recommend_serve"):  # one request, one thread: thread pools only add jitter
         env.update(SERVE_THREADS)
     subprocess.run(cmd, check=True, env=env)
     res: dict[str, Any] = json.loads((work / f"stage_{stage}.json").read_text())
     res["stage_wall_s"] = time.perf_counter() - t
-    if stage in ("serve", "sweep"):
+    if stage in ("serve", "sweep", "recommend_serve"):
         res["threads_env"] = SERVE_THREADS
     return res
 
@@ -382,6 +394,33 @@ def main() -> None:
     report(results)
 
 
+def recommend_rows(r: dict[str, Any]) -> list[list[Any]]:
+    rows: list[list[Any]] = []
+    if "recommend" in r:
+        f = r["recommend"]
+        g, ev = f["text_graph"], f["events"]["total"]
+        vs = g["vs_exact"]
+        rows += [
+            [
+                "recommender events (real purchases)",
+                f"{ev['events']:,}",
+                f"{ev['users']:,} users, {ev['items']:,} items",
+            ],
+            ["recommender fit", f"{f['fit_s']:.0f} s", f"CPU {f['fit_cpu_s']:.0f} s, load {f['load_1m_end']:.1f}"],
+            ["  text graph (approximate)", f"{g.get('wall_s', 0):.0f} s", f"CPU {g.get('cpu_s', 0):.0f} s"],
+            ["  text graph recall@50 / @10 vs exact", f"{vs['recall_at_50']:.3f} / {vs['recall_at_10']:.3f}", ""],
+            ["recommender fit peak RSS", f"{f['peak_rss_mb']:.0f} MB", f"saved {f['disk_mb']:.0f} MB"],
+        ]
+    if "recommend_serve" in r:
+        s = r["recommend_serve"]
+        for key in ("recommend_user", "recommend_item", "recommend_session_3_items"):
+            m = s[key]
+            cpu = f"cpu p50 {m['cpu_p50_ms']:.1f} / p99 {m['cpu_p99_ms']:.1f} ms, load {m['load_1m']:.1f}"
+            rows += [[key, f"p50 {m['p50_ms']:.1f} / p99 {m['p99_ms']:.1f} ms", cpu]]
+        rows += [["recommend serving RSS after load", f"{s['rss_after_load_mb']:.0f} MB", ""]]
+    return rows
+
+
 def report(r: dict[str, Any]) -> None:
     rows: list[list[Any]] = []
     if "encode" in r:
@@ -421,6 +460,7 @@ def report(r: dict[str, Any]) -> None:
         rows += [["ANN recall@10 (real product vectors)", f"{s['recall_at_10_real_product_vectors']:.3f}", ""]]
         if "recall_at_10_filtered_fashion" in s:
             rows += [["ANN recall@10 filtered (Fashion)", f"{s['recall_at_10_filtered_fashion']:.3f}", ""]]
+    rows += recommend_rows(r)
     if rows:
         print_table(
             f"{r['products']:,} products ({r['real_products']:,} real + synthetic variants)",

@@ -17,8 +17,10 @@ case for ANN recall. Real prices do not exist in these sources, so every price i
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -135,3 +137,86 @@ def write_catalog(folder: Path, n: int, seed: int = 0) -> tuple[Path, Path, int]
     pq.write_table(table, data)
     fields.write_text(json.dumps(FIELDS))
     return data, fields, n_real
+
+
+def real_events(row_of: dict[str, int]) -> tuple[Any, dict[str, Any]]:
+    """Every real purchase under ../shared/data whose product is in the catalog (``row_of``: catalog
+    id -> row), as one time-sorted ``EventLog``: Complete Journey transactions (household, basket,
+    timestamp), H&M transactions (customer, day) and the Instacart prior orders (user, order). The
+    sources' clocks differ (Complete Journey and H&M dates; Instacart has per-user day offsets only,
+    placed from 2019-01-01 here), so each source is shifted to end at the same instant and the
+    latest sessions (what fit-time tuning validates on) come from all three. All three are real
+    behaviour on real products, none on the synthetic variants. Returns the log and per-source counts."""
+    from shelfwise.events import EventLog, EventType
+
+    END = float(np.datetime64("2020-01-01", "s").astype(np.int64))
+    users: dict[str, int] = {}
+    sessions: dict[str, int] = {}
+    cols: dict[str, list[Any]] = {"user": [], "item": [], "ts": [], "session": []}
+    info: dict[str, Any] = {}
+
+    def add(source: str, user: list[str], item: list[str], ts: npt.NDArray[np.float64], session: list[str]) -> None:
+        rows = np.array([row_of.get(i, -1) for i in item], dtype=np.int64)
+        keep = rows >= 0
+        info[source] = {"events": int(keep.sum()), "dropped_not_in_catalog": int((~keep).sum())}
+        idx = np.flatnonzero(keep).tolist()
+        cols["user"].append(np.array([users.setdefault(user[i], len(users)) for i in idx], dtype=np.int64))
+        cols["session"].append(np.array([sessions.setdefault(session[i], len(sessions)) for i in idx], dtype=np.int64))
+        cols["item"].append(rows[keep])
+        mine = np.asarray(ts, dtype=np.float64)[keep]
+        cols["ts"].append(mine + (END - mine.max()) if len(mine) else mine)  # every source ends at END
+
+    cj = pq.read_table(
+        SHARED / "cj_transactions.parquet", columns=["household_id", "basket_id", "product_id", "transaction_timestamp"]
+    )
+    ts = cj.column("transaction_timestamp").cast(pa.timestamp("s")).cast(pa.int64()).to_numpy().astype(np.float64)
+    hh = [f"cj-{h}" for h in cj.column("household_id").to_pylist()]
+    add("complete_journey", hh, [f"cj-{p}" for p in cj.column("product_id").to_pylist()], ts,
+        [f"cj-b{b}" for b in cj.column("basket_id").to_pylist()])  # fmt: skip
+    del cj, hh
+    hm = pq.read_table(SHARED / "hm_transactions_train.parquet", columns=["t_dat", "customer_id", "article_id"])
+    day = np.array([np.datetime64(d, "s").astype(np.int64) for d in hm.column("t_dat").to_pylist()], dtype=np.float64)
+    cust = [f"hm-{c}" for c in hm.column("customer_id").to_pylist()]
+    add("hm", cust, [f"hm-{a}" for a in hm.column("article_id").to_pylist()], day + np.arange(len(day)) * 1e-3,
+        [f"{c}-{d}" for c, d in zip(cust, day.tolist(), strict=True)])  # fmt: skip
+    orders = pq.read_table(SHARED / "insta_repo_orders.parquet").to_pydict()
+    start = float(np.datetime64("2019-01-01", "s").astype(np.int64))
+    when: dict[int, tuple[int, float]] = {}
+    for uid in sorted(set(orders["user_id"])):  # per-user clock: cumulative days since the first order
+        mine = sorted(
+            (n, o, d or 0.0, h)
+            for o, u, n, d, h in zip(orders["order_id"], orders["user_id"], orders["order_number"],
+                                     orders["days_since_prior_order"], orders["order_hour_of_day"], strict=True)
+            if u == uid
+        )  # fmt: skip
+        days = np.cumsum([d for _, _, d, _ in mine])
+        for (_, o, _, h), dd in zip(mine, days.tolist(), strict=True):
+            when[o] = (uid, start + dd * 86400.0 + h * 3600.0)
+    op = pq.read_table(SHARED / "insta_repo_order_products__prior.parquet").to_pydict()
+    known = [j for j, o in enumerate(op["order_id"]) if o in when]
+    add(
+        "instacart",
+        [f"ic-u{when[op['order_id'][j]][0]}" for j in known],
+        [f"ic-{op['product_id'][j]}" for j in known],
+        np.array([when[op["order_id"][j]][1] + op["add_to_cart_order"][j] for j in known], dtype=np.float64),
+        [f"ic-o{op['order_id'][j]}" for j in known],
+    )
+    ts_all = np.concatenate(cols["ts"])
+    order = np.argsort(ts_all, kind="stable")
+    n = len(order)
+    log = EventLog(
+        user=np.concatenate(cols["user"])[order],
+        item=np.concatenate(cols["item"])[order],
+        type=np.full(n, int(EventType.PURCHASE), dtype=np.int8),
+        timestamp=ts_all[order],
+        session=np.concatenate(cols["session"])[order],
+        queries=("",) * n,
+        users=tuple(users),
+    )
+    info["total"] = {
+        "events": n,
+        "users": len(users),
+        "sessions": len(sessions),
+        "items": len(np.unique(log.item)),
+    }
+    return log, info
