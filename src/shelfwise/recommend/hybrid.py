@@ -27,6 +27,7 @@ import numpy.typing as npt
 from shelfwise.catalog.schema import Catalog, Filters
 from shelfwise.encode.base import Encoder, query_encoder
 from shelfwise.events.schema import Event, EventLog
+from shelfwise.index.topk import top_k
 from shelfwise.recommend.autotune import TuneConfig, TuningReport, tune_folds, validation_folds
 from shelfwise.recommend.base import BaseRecommender, Context, ItemScorer, Recommendation, minmax, minmax_rows
 from shelfwise.recommend.content import ContentConfig, ContentRecommender
@@ -321,9 +322,9 @@ class HybridRecommender(BaseRecommender):
     def _top(self, fused: FloatArray, k: int, mask: npt.NDArray[np.bool_]) -> Results:
         """Top-``k``; with ``collapse_variants``, one item per product title (colour/size variants
         of one product would otherwise fill a list)."""
-        if not self.config.collapse_variants:
-            return Results.from_scores(fused, k, mask)
-        wide = Results.from_scores(fused, 4 * k, mask)
+        if not self.config.collapse_variants:  # top_k: ``fused`` is positive or -inf (no catalog-wide partition)
+            return top_k(fused, k, mask)
+        wide = top_k(fused, 4 * k, mask)
         titles: set[str] = set()
         keep: list[int] = []
         for j, row in enumerate(wide.ids.tolist()):
