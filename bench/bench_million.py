@@ -84,11 +84,11 @@ def encoder() -> Any:
     return static_distilled("minilm")
 
 
-def queries() -> list[str]:
+def queries(skip: int = 0) -> list[str]:
     import pyarrow.parquet as pq
 
     qs = pq.read_table(SHARED / "homedepot" / "queries_dev.parquet").column("query").to_pylist()
-    return [str(q) for q in qs[:N_QUERIES]]
+    return [str(q) for q in qs[skip : skip + N_QUERIES]]
 
 
 def load_catalog(work: Path) -> Any:
@@ -240,7 +240,11 @@ def stage_serve(work: Path) -> dict[str, Any]:
         searcher.search(q, 10)
         for f in filters:
             searcher.search(q, 10, f)
-    searcher.dense._cache.clear()
+    t, c = time.perf_counter(), time.process_time()
+    for q in queries(skip=N_QUERIES):  # 500 other queries: first touches of the memory-mapped IVF lists
+        searcher.search(q, 10)
+    out["warm_up_500_other_queries"] = {"wall_s": time.perf_counter() - t, "cpu_s": time.process_time() - c}
+    searcher.dense._cache.clear()  # the timed queries are still never seen (no cached embedding)
     out["search_unfiltered"] = timed(lambda q: searcher.search(q, 10), qs)  # never-seen queries
     out["search_repeated"] = timed(lambda q: searcher.search(q, 10), qs)  # embedding cached
     pairs = [(q, filters[i % len(filters)]) for i, q in enumerate(qs)]
