@@ -63,6 +63,19 @@ def ratio_ci(a: SearchMetrics, base: SearchMetrics, n_boot: int = 2000, seed: in
     return float(np.percentile(r, 2.5)), float(np.percentile(r, 97.5))
 
 
+def ratio_table(results: dict[str, SearchMetrics], base: SearchMetrics) -> tuple[list[list[Any]], dict[str, Any]]:
+    """Table rows and JSON entries: each system's NDCG@10, R@100, MRR and its NDCG@10 ratio to ``base``
+    with the paired-bootstrap 95% interval."""
+    rows: list[list[Any]] = []
+    out: dict[str, Any] = {}
+    for name, m in results.items():
+        lo, hi = ratio_ci(m, base)
+        ratio = m.ndcg_at_10 / base.ndcg_at_10
+        rows.append([name, m.ndcg_at_10, m.recall_at_100, m.mrr, f"{ratio:.3f} [{lo:.3f}, {hi:.3f}]"])
+        out[name] = {**m.summary(), "ndcg_ratio_vs_best_peer": ratio, "ratio_ci95": [lo, hi]}
+    return rows, out
+
+
 def lexical_fn(index: LexicalIndex, ids: list[str]) -> Any:
     def run(query: str, n: int) -> list[str]:
         return [ids[i] for i in index.retrieve(query, n).ids.tolist()]
@@ -113,12 +126,7 @@ def run_set(name: str, encoders: list[str]) -> dict[str, Any]:
             results[f"hybrid {spec}, understanding off"] = evaluate_search(searcher_fn(searcher, config=off), judgments)
     best_peer = max((k for k in results if k.startswith("peer ")), key=lambda k: results[k].ndcg_at_10)
     base = results[best_peer]  # ratios against the strongest peer (bm25s; the character BM25 for Chinese)
-    rows, out = [], {}
-    for sys_name, m in results.items():
-        lo, hi = ratio_ci(m, base)
-        ratio = m.ndcg_at_10 / base.ndcg_at_10
-        rows.append([sys_name, m.ndcg_at_10, m.recall_at_100, m.mrr, f"{ratio:.3f} [{lo:.3f}, {hi:.3f}]"])
-        out[sys_name] = {**m.summary(), "ndcg_ratio_vs_best_peer": ratio, "ratio_ci95": [lo, hi]}
+    rows, out = ratio_table(results, base)
     print_table(
         f"{name}: {len(queries)} real queries, {len(catalog)} products",
         ["system", "NDCG@10", "R@100", "MRR", f"x {best_peer} NDCG [95% CI]"],
