@@ -248,9 +248,8 @@ class ALSRecommender(BaseRecommender):
             y = self.item_factors[lo : lo + block]
             for j, x in xs.items():
                 out[j, lo : lo + block] = y @ x
-        if xs:
-            rows = list(xs)
-            out[rows] = np.where(self.known[None, :], out[rows], -np.inf)
+        if xs:  # the other rows are -inf already
+            out[:, ~self.known] = -np.inf
         return out
 
     def _fold_in_systems(self, contexts: Sequence[Context]) -> tuple[npt.NDArray[np.int64], F64, F64]:

@@ -94,6 +94,8 @@ def _top_positive(d: npt.NDArray[np.float32], n_cand: int) -> IntArray:
     minimum bounds its ``n_cand``-th highest from below: one pass finds the values above the
     bound (a few hundred a row), and only those are partitioned."""
     b, n = d.shape
+    if not d.size or d.max() <= 0:  # nothing positive (e.g. a component with no evidence here)
+        return np.zeros(0, dtype=np.int64)
     bound = np.zeros(b, dtype=np.float32)
     starts = np.arange(0, n, max(1, -(-n // n_cand)))
     if len(starts) >= n_cand:  # else no bound: every positive is looked at
@@ -267,7 +269,7 @@ def _score_block(
     dense = [hybrid.scale(raw[name]) for name in names]
     prefix, item, where = _candidates(dense, part, n_cand)
     flat = prefix * n + item
-    scores = np.stack([d.reshape(-1)[flat] for d in dense]).astype(np.float32)
+    scores = np.stack([d.reshape(-1)[flat] for d in dense]).astype(np.float32, copy=False)
     got_every: _Block = (scores, ctx_seen.reshape(-1)[flat], len(part), prefix, item, where)
     is_new = np.array([c.new for c in part], dtype=bool)
     if not (unseen and is_new.any()):
@@ -280,7 +282,7 @@ def _score_block(
     dense_new = [_scale_unseen(raw[name][rows], seen) for name in names]  # seen items: 0
     prefix_n, item_n, where_n = _candidates(dense_new, sub, n_cand)
     flat_new = prefix_n * n + item_n
-    new_scores = np.stack([d.reshape(-1)[flat_new] for d in dense_new]).astype(np.float32)
+    new_scores = np.stack([d.reshape(-1)[flat_new] for d in dense_new]).astype(np.float32, copy=False)
     return got_every, (new_scores, np.zeros(len(flat_new), dtype=bool), len(rows), prefix_n, item_n, where_n)
 
 
@@ -288,4 +290,6 @@ def _scale_unseen(raw: npt.NDArray[np.float32], seen: npt.NDArray[np.bool_]) -> 
     """``HybridRecommender.scale(raw, seen)`` of a copy ``raw`` (its seen entries are overwritten
     in place instead of a masked copy of the whole block)."""
     raw[seen] = -np.inf
+    if raw.size and raw.max() == -np.inf:  # evidence on seen items only (repeat): all 0
+        return np.zeros_like(raw)
     return minmax_rows(raw)
