@@ -62,9 +62,10 @@ def test_fit_scores_identical_to_token_list_fit(method: str) -> None:
     import bm25s
 
     for analyser in (Tokenizer(), CharNgrams(3)):
-        ref = bm25s.BM25(k1=1.2, b=0.75, method=method)
+        cfg = BM25Config(method=method)
+        ref = bm25s.BM25(k1=cfg.k1, b=cfg.b, method=method)
         ref.index([analyser(t) for t in TEXTS], show_progress=False)
-        idx = BM25Index(BM25Config(method=method), analyser).fit(TEXTS)
+        idx = BM25Index(cfg, analyser).fit(TEXTS)
         for q in QUERIES:
             toks = analyser(q)
             want = np.zeros(len(TEXTS), np.float32) if not toks else np.asarray(ref.get_scores(toks), np.float32)
