@@ -167,6 +167,9 @@ def test_ivf_selective_filter_searches_its_own_lists_with_the_bitmap_results(sto
     for index in (idx, loaded):
         for qi in range(0, 4000, 400):
             got = index.search(v[qi], 10, mask)
+            if qi == 0:  # first use: the bitmap over every cell; the subset is built from the second use
+                first = index._allowed[id(mask)]
+                assert first.subset is None and first.wants_subset and first.selector is not None
             want_s, want_i = idx._faiss.search(v[qi : qi + 1].astype(np.float32), 10, params=params)
             assert got.ids.tolist() == want_i[0].tolist() and np.array_equal(got.scores, want_s[0])
         entry = index._allowed[id(mask)]

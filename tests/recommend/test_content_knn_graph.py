@@ -96,3 +96,15 @@ def test_content_recommender_switches_to_the_approximate_graph_above_exact_max_i
     assert 7 in rows.tolist() and 3 not in rows.tolist()  # the duplicate shares its cell
     with pytest.raises(ValueError):
         ContentConfig(probe_cells=0)
+
+
+def test_approximate_graph_without_faiss_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from shelfwise.errors import MissingExtraError
+    from shelfwise.recommend.content import approx_knn_graph
+
+    monkeypatch.setitem(sys.modules, "faiss", None)  # `import faiss` raises ImportError
+    v = np.random.default_rng(0).standard_normal((600, 8)).astype(np.float32)
+    with pytest.raises(MissingExtraError, match=r"shelfwise\[search\]"):
+        approx_knn_graph(v, 5, 0.0, cells=4)

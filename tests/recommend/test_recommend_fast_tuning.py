@@ -114,3 +114,14 @@ def test_tuning_on_batched_scores_learns_what_one_prefix_at_a_time_learns(monkey
     slow.fit(data)
     assert fast.tuning.status == "tuned"
     assert fast.tuning.as_dict() == slow.tuning.as_dict()
+
+
+def test_stan_score_many_equals_score_when_position_weights_underflow() -> None:
+    """A tiny lambda_pos underflows old positions' weights to 0: score and score_many both leave
+    the sessions reached only through them out of the neighbours."""
+    data = _store()
+    train, held = validation_split(data, 0.2, 1000)
+    knn = SessionKNNRecommender(SessionKNNConfig(lambda_pos=0.05, neighbours=3))
+    knn.fit(train)
+    ctxs = [c.ctx for c in prefix_cases(train, held)][:200]
+    assert np.array_equal(knn.score_many(ctxs), np.stack([knn.score(c) for c in ctxs]))

@@ -109,6 +109,7 @@ class _Allowed:
     selector: Any
     subset: Any = None  # IVF, selective filter: an IVF index holding the allowed rows only
     subset_bytes: int = 0
+    wants_subset: bool = False  # IVF, selective filter seen once: build its subset on the next use
 
 
 class VectorIndex:
@@ -328,16 +329,26 @@ class VectorIndex:
             hit = self._allowed.get(key)
             if hit is not None and hit.mask is mask:
                 self._allowed.move_to_end(key)
-                return hit
+                if not hit.wants_subset:
+                    return hit
+                hit.wants_subset = False  # this thread builds it; others keep the first-use entry meanwhile
+        if hit is not None and hit.mask is mask:
+            entry = self._ivf_subset(mask, hit.count)  # (small filters too: no per-query decoding of their rows)
+            return self._remember(key, entry)
         if mask.shape != (self._n,):
             raise ValueError(f"mask has shape {mask.shape}, index has {self._n} rows")
         count = int(np.count_nonzero(mask))
-        if self.kind == "ivf" and count > 0 and count * IVF_FULL_PROBE_SHARE <= self._n:
-            entry = self._ivf_subset(mask, count)  # (small filters too: no per-query decoding of their rows)
-        elif count <= self.config.exact_filter_max:
+        # IVF, selective filter: its own IVF index is built from its second use (a one-off filter, e.g. an
+        # arbitrary price range, would pay a loop over every list, ~tens of ms at 1M, on its only request)
+        selective = self.kind == "ivf" and count > 0 and count * IVF_FULL_PROBE_SHARE <= self._n
+        if count <= self.config.exact_filter_max:
             entry = _Allowed(mask, count, np.flatnonzero(mask).astype(np.int64), None, None)
         else:  # faiss skips disallowed rows (flat SQ scans, HNSW walks, IVF lists)
             entry = self._bitmap_entry(mask, count)
+        entry.wants_subset = selective
+        return self._remember(key, entry)
+
+    def _remember(self, key: int, entry: _Allowed) -> _Allowed:
         with self._lock:
             self._allowed[key] = entry
             held = sum(a.subset_bytes for a in self._allowed.values())

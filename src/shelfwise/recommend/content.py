@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
+from shelfwise.errors import MissingExtraError
 from shelfwise.recommend.base import BaseRecommender, Context, context_matrix, no_evidence
 from shelfwise.recommend.interactions import Interactions
 from shelfwise.recommend.persist import csr_arrays, csr_from, csr_keys, read_npz
@@ -110,8 +111,11 @@ def approx_knn_graph(
     approximate (an item just across a cell border from a far cell can be missed: recall is
     measured in ``bench/bench_million.py``); each kept similarity is the exact cosine.
     Cost: n x probe_cells x (n / cells) dot products instead of n² (4,000 per item instead of
-    1M at 1M items)."""
-    import faiss
+    1M at 1M items). Needs faiss (the ``search`` extra): :class:`MissingExtraError` otherwise."""
+    try:
+        import faiss
+    except ImportError as exc:
+        raise MissingExtraError("faiss-cpu", "search") from exc
 
     n, d = vectors.shape
     m = min(neighbours, max(n - 1, 0))

@@ -331,6 +331,8 @@ class SessionKNNRecommender(BaseRecommender):
             sess, inv = np.unique(indices, return_inverse=True)
             sim = np.bincount(inv, weights=vals).astype(np.float32)
         sim /= np.sqrt(self.lengths[sess] * np.float32(len(items)))
+        if not sim.all():  # position weights that underflow to 0 reach nobody (as in score_many's sparse product)
+            sess, sim = sess[sim > 0], sim[sim > 0]
         if len(sess) > c.neighbours:
             top = np.argpartition(-sim, c.neighbours - 1)[: c.neighbours]
             sess, sim = sess[top], sim[top]
