@@ -42,6 +42,7 @@ from shelfwise.encode.base import Encoder, Matrix, l2_normalise, query_encoder
 from shelfwise.encode.onnx_encoder import OnnxEncoder
 from shelfwise.encode.static import StaticEncoder, _load_safetensors
 from shelfwise.errors import MissingExtraError
+from shelfwise.jsonfile import read_manifest_json
 
 FORMAT = "shelfwise.student"
 VERSION = 1
@@ -164,19 +165,13 @@ class StudentEncoder:
     def load(cls, path: str | Path, teacher: Encoder) -> StudentEncoder:
         p = Path(path)
         f = p / META
-        if not f.exists():
-            raise FileNotFoundError(f"{f}: missing (the index's student table is incomplete; rebuild the index)")
-        try:
-            meta = json.loads(f.read_text())
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{f}: corrupt ({exc})") from exc
-        if not isinstance(meta, dict) or meta.get("format") != FORMAT or int(meta.get("version", 0)) > VERSION:
-            found = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
-            version = meta.get("version") if isinstance(meta, dict) else None
-            raise ValueError(f"{f}: {found!r} version {version}; this Shelfwise reads {FORMAT} <= {VERSION}")
-        lacking = sorted({"teacher", "digest", "stats"} - set(meta))
-        if lacking:
-            raise ValueError(f"{f}: corrupt (no {', '.join(lacking)})")
+        meta = read_manifest_json(
+            f,
+            fmt=FORMAT,
+            max_version=VERSION,
+            missing="missing (the index's student table is incomplete; rebuild the index)",
+            required=("teacher", "digest", "stats"),
+        )
         if meta["teacher"] != teacher.name:
             raise ValueError(f"{f}: the student was fitted to {meta['teacher']!r}, not {teacher.name!r}")
         tensors = _read_tables(p / "model.safetensors")

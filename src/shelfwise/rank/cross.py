@@ -36,6 +36,7 @@ import numpy as np
 import numpy.typing as npt
 
 from shelfwise.errors import MissingExtraError, require_torch
+from shelfwise.jsonfile import read_manifest_json
 from shelfwise.results import Results
 from shelfwise.retrieve.hybrid import HybridSearcher
 
@@ -337,27 +338,14 @@ class CrossReranker:
 
 def read_manifest(path: str | Path) -> dict[str, Any]:
     """``cross.json`` of a saved cross-encoder reranker, checked for format and version."""
-    f = Path(path) / MANIFEST
-    if not f.exists():
-        raise FileNotFoundError(f"{f}: not a saved cross-encoder reranker (no {MANIFEST})")
-    try:
-        raw = json.loads(f.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{f}: corrupt manifest ({exc})") from exc
-    if not isinstance(raw, dict):
-        raise ValueError(f"{f}: corrupt manifest (not a JSON object)")
-    if raw.get("format") != FORMAT:
-        raise ValueError(f"{f}: format {raw.get('format')!r}, expected {FORMAT!r}")
-    try:
-        version = int(raw.get("version", -1))
-    except (TypeError, ValueError):
-        version = -1
-    if not 1 <= version <= VERSION:
-        raise ValueError(f"{f}: version {raw.get('version')!r}; this Shelfwise reads versions 1 to {VERSION}")
-    missing = [k for k in ("config", "blend", "weights_sha256") if k not in raw]
-    if missing:
-        raise ValueError(f"{f}: manifest lacks {missing}")
-    return raw
+    return read_manifest_json(
+        Path(path) / MANIFEST,
+        fmt=FORMAT,
+        max_version=VERSION,
+        missing=f"not a saved cross-encoder reranker (no {MANIFEST})",
+        required=("config", "blend", "weights_sha256"),
+        default_version=-1,
+    )
 
 
 # ----------------------------------------------------------------------------------------- training

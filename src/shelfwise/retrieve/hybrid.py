@@ -23,6 +23,7 @@ from shelfwise.index.lexical import LexicalConfig, LexicalIndex, LexicalScores
 from shelfwise.index.text import has_cjk
 from shelfwise.index.topk import top_k
 from shelfwise.index.vector import VectorIndex, VectorIndexConfig
+from shelfwise.jsonfile import read_manifest_json
 from shelfwise.results import Results
 from shelfwise.retrieve.dense import DenseRetriever
 from shelfwise.retrieve.fusion import rrf, weighted
@@ -464,17 +465,13 @@ class HybridSearcher:
 
 def read_meta(path: Path) -> dict[str, Any]:
     """``searcher.json`` of an index folder, checked for format and version."""
-    f = path / "searcher.json"
-    if not f.exists():
-        raise FileNotFoundError(f"{f}: not an index folder (build one with `shelfwise index`)")
-    try:
-        meta = json.loads(f.read_text())
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{f}: corrupt ({exc})") from exc
-    version = int(meta.get("version", 1))
-    if meta.get("format", FORMAT) != FORMAT or version > VERSION:
-        raise ValueError(f"{f}: {meta.get('format')!r} version {version}; this Shelfwise reads up to {VERSION}")
-    return dict(meta)
+    return read_manifest_json(
+        path / "searcher.json",
+        fmt=FORMAT,
+        max_version=VERSION,
+        missing="not an index folder (build one with `shelfwise index`)",
+        default_format=FORMAT,
+    )
 
 
 def _language(raw: object) -> LanguageProfile | None:
