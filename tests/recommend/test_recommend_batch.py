@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from shelfwise.catalog import Catalog, Product
-from shelfwise.events import Event, EventLog, EventType
+from session_logs import walking_sessions
 from shelfwise.recommend import ALSConfig, Context, HybridConfig, HybridRecommender, Interactions
 from shelfwise.recommend.autotune import Case, prefix_cases, validation_split
 from shelfwise.recommend.base import context_matrix, csr_rows, minmax, minmax_rows
@@ -24,16 +23,10 @@ N_ITEMS = 120
 
 def _store() -> tuple[Interactions, np.ndarray]:
     rng = np.random.default_rng(1)
-    cat = Catalog([Product(id=f"p{i}", title=f"item {i}") for i in range(N_ITEMS)])
-    events = []
-    for k in range(300):
-        item = int(rng.integers(0, N_ITEMS))
-        for j in range(int(rng.integers(2, 8))):
-            events.append(Event(f"u{k % 40}", EventType.VIEW, 1000.0 * k + j, f"p{item}", session_id=f"s{k}"))
-            item = (item + int(rng.integers(1, 4))) % N_ITEMS
+    data = walking_sessions(rng, N_ITEMS, 300, 40, 8)
     vec = rng.normal(size=(N_ITEMS, 12)).astype(np.float32)
     vec /= np.linalg.norm(vec, axis=1, keepdims=True)
-    return Interactions.from_log(EventLog.from_events(events, cat), cat), vec
+    return data, vec
 
 
 @pytest.fixture(scope="module")

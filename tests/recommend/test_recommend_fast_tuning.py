@@ -7,8 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from shelfwise.catalog import Catalog, Product
-from shelfwise.events import Event, EventLog, EventType
+from session_logs import walking_sessions
 from shelfwise.recommend import ALSConfig, Context, HybridConfig, HybridRecommender, Interactions
 from shelfwise.recommend.autotune import Case, TuneConfig, prefix_cases, validation_split
 from shelfwise.recommend.base import BaseRecommender
@@ -19,15 +18,7 @@ N_ITEMS = 150
 
 
 def _store(users: int = 60) -> Interactions:
-    rng = np.random.default_rng(7)
-    cat = Catalog([Product(id=f"p{i}", title=f"item {i}") for i in range(N_ITEMS)])
-    events = []
-    for k in range(400):
-        item = int(rng.integers(0, N_ITEMS))
-        for j in range(int(rng.integers(2, 9))):
-            events.append(Event(f"u{k % users}", EventType.VIEW, 1000.0 * k + j, f"p{item}", session_id=f"s{k}"))
-            item = (item + int(rng.integers(1, 4))) % N_ITEMS if rng.random() < 0.8 else item  # some re-views
-    return Interactions.from_log(EventLog.from_events(events, cat), cat)
+    return walking_sessions(np.random.default_rng(7), N_ITEMS, 400, users, 9, move=0.8)  # some re-views
 
 
 def _reference_cases(train: Interactions, held: Interactions, tail: int = 50) -> list[Case]:
