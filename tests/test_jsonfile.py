@@ -34,6 +34,9 @@ def test_missing_file_names_it_with_the_hint(tmp_path: Path) -> None:
         ),
         ('{"format": "x", "version": 3}', r"m\.json: format 'x' version 3"),
         ('{"format": "x", "version": "two"}', r"m\.json: format 'x' version 'two'"),
+        ('{"format": "x", "version": "1"}', r"m\.json: format 'x' version '1'"),
+        ('{"format": "x", "version": 1.5}', r"m\.json: format 'x' version 1\.5"),
+        ('{"format": "x", "version": true}', r"m\.json: format 'x' version True"),
         ('{"format": "x", "version": 1}', r"m\.json: corrupt \(no a, b\)"),
     ],
 )

@@ -20,7 +20,7 @@ def read_manifest_json(
     default_version: int = 1,
 ) -> dict[str, Any]:
     """The JSON object in ``path``, checked: ``format`` equals ``fmt`` (a file without one reads as
-    ``default_format`` when given), ``version`` is an integer from 1 to ``max_version`` (absent:
+    ``default_format`` when given), ``version`` is a JSON integer from 1 to ``max_version`` (absent:
     ``default_version``), and every key in ``required`` is present.
 
     Raises ``FileNotFoundError("<path>: <missing>")`` when the file is absent and ``ValueError``
@@ -34,11 +34,8 @@ def read_manifest_json(
     if not isinstance(raw, dict):
         raise ValueError(f"{path}: corrupt (not a JSON object)")
     found = raw.get("format", default_format)
-    try:
-        version = int(raw.get("version", default_version))
-    except (TypeError, ValueError):
-        version = -1
-    if found != fmt or not 1 <= version <= max_version:
+    version = raw.get("version", default_version)
+    if found != fmt or type(version) is not int or not 1 <= version <= max_version:  # not 1.9, True or "1"
         raise ValueError(
             f"{path}: format {found!r} version {raw.get('version', default_version)!r}; "
             f"this Shelfwise reads format {fmt!r} versions 1 to {max_version}"

@@ -53,6 +53,15 @@ class ScorerContract:
         np.testing.assert_array_equal(a.score(ctx), a.score(ctx))
         np.testing.assert_allclose(a.score(ctx), b.score(ctx), rtol=1e-5)
 
+    def test_score_returns_a_new_array(self, tiny_catalog: Catalog, tiny_log: EventLog) -> None:
+        """The hybrid writes into a component's scores (seen items under exclude_seen)."""
+        model, _ = self.fitted(tiny_catalog, tiny_log)
+        ctx = self.context(tiny_catalog)
+        first = model.score(ctx)
+        want = first.copy()
+        first[:] = 123.0
+        np.testing.assert_array_equal(model.score(ctx), want)
+
     def test_recommend_ranks_filters_and_explains(self, tiny_catalog: Catalog, tiny_log: EventLog) -> None:
         model, _ = self.fitted(tiny_catalog, tiny_log)
         ctx = self.context(tiny_catalog)

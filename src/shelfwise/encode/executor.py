@@ -73,9 +73,9 @@ class EncodeExecutor:
     Calls waiting for the same encoder when a thread frees up run together, as one
     ``encode`` of at most ``max_batch`` texts (dynamic batching as inference servers do it, with
     no timer: a lone call never waits for company). One padded forward pass over a few short
-    queries costs far less per query than one pass each (e5-onnx on Home Depot queries: 5.3
-    CPU-ms alone, 3.3 in fours). A text's vector then depends slightly on its batch (int8
-    activation ranges are per run: cosine >= 0.994 to the lone vector). ``max_batch=1`` runs
+    queries costs less per query than one pass each (an ad-hoc in-process check, not a committed
+    benchmark). A text's vector then depends slightly on its batch (int8 activation ranges are
+    per run). ``max_batch=1`` runs
     every call alone (the default: in the server, batching makes every in-flight request wait for
     the encoder at once and then compete for the cores at once, instead of overlapping one request's
     encoding with another's lexical work; paced /search measured slower with it in ``bench_load``)."""
@@ -143,7 +143,7 @@ class EncodeExecutor:
                 return None
             first = self._waiting.popleft()
             batch, size = [first], len(first.texts)
-            for other in list(self._waiting):
+            for other in list(self._waiting) if size < self.max_batch else ():  # batching off: no scan
                 if other.encoder is first.encoder and size + len(other.texts) <= self.max_batch:
                     self._waiting.remove(other)
                     batch.append(other)

@@ -192,9 +192,12 @@ def saved_config(path: str | Path) -> StudentConfig:
     """The :class:`StudentConfig` a saved student (folder ``path``) was fitted with, to fit a new one
     the same way (``shelfwise train`` republishing a student shelf); errors name the file."""
     f = Path(path) / META
+    meta = read_manifest_json(
+        f, fmt=FORMAT, max_version=VERSION, missing="missing; rebuild with `shelfwise index`", required=("config",)
+    )
     try:
-        return StudentConfig(**json.loads(f.read_text())["config"])
-    except (OSError, ValueError, KeyError, TypeError) as exc:  # missing, corrupt, or unknown config fields
+        return StudentConfig(**meta["config"])
+    except (TypeError, ValueError) as exc:  # unknown or invalid config fields
         raise ValueError(f"{f}: cannot read the student's config ({exc}); rebuild with `shelfwise index`") from exc
 
 

@@ -52,13 +52,12 @@ def _threshold(
     """The k-th best positive score among eligible rows of a strided sample (0.0 when the sample
     holds fewer than ``k`` of them: the caller then keeps every positive row)."""
     step = max(1, s.shape[0] // SAMPLE)
-    rows = np.arange(0, s.shape[0], step)
     sub = s[::step]
     keep = sub > 0
     if mask is not None:
         keep &= mask[::step]
     if drop is not None and len(drop):
-        keep &= ~np.isin(rows, drop, assume_unique=True)
+        keep &= ~np.isin(np.arange(0, s.shape[0], step), drop, assume_unique=True)
     pos = sub[keep]
     if len(pos) < k:
         return 0.0

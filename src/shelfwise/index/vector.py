@@ -305,7 +305,7 @@ class VectorIndex:
             if allowed is not None and allowed.subset is not None:
                 # a selective filter's rows may all sit in cells far from the query (a category unlike
                 # it): visit every cell of an index holding only them (same cells and codes, so the
-                # same hits as every cell of the full index under the bitmap, ~5x faster at 1M)
+                # same hits as every cell of the full index under the bitmap, without walking every list's ids)
                 params.nprobe = int(self._faiss.nlist)
                 scores, ids = allowed.subset.search(q, min(k, allowed.count), params=params)
                 keep = ids[0] >= 0

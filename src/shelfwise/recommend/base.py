@@ -121,7 +121,8 @@ class Recommender(Protocol):
 
 
 class ItemScorer(Protocol):
-    """What the hybrid fuses: dense scores over the catalog, ``-inf`` where a model has no evidence."""
+    """What the hybrid fuses: dense scores over the catalog, ``-inf`` where a model has no evidence.
+    ``score`` returns a new array each call: the hybrid writes into it (seen items under ``exclude_seen``)."""
 
     name: str
 

@@ -246,29 +246,18 @@ class HybridRecommender(BaseRecommender):
         for name in dict.fromkeys(used):
             s = self.components[name].score(ctx)
             if exclude_seen and self.config.scale_unseen and len(ctx):
-                s = s.copy()
-                s[ctx.items] = -np.inf
+                s[ctx.items] = -np.inf  # score() returns a new array (ItemScorer)
             out[name] = minmax(s)
         return out
-
-    def component_scores_many(
-        self, contexts: Sequence[Context], names: Sequence[str]
-    ) -> dict[str, npt.NDArray[np.float32]]:
-        """:meth:`component_scores` of many contexts (contexts x items per component), each
-        component scoring them all at once (``score_many``)."""
-        return {name: self.scale(s) for name, s in self.raw_scores_many(contexts, names).items()}
 
     def raw_scores_many(self, contexts: Sequence[Context], names: Sequence[str]) -> dict[str, npt.NDArray[np.float32]]:
         """Each named component's unscaled ``score_many`` of ``contexts``."""
         return {name: self.components[name].score_many(contexts) for name in dict.fromkeys(names)}
 
     @staticmethod
-    def scale(raw: npt.NDArray[np.float32], seen: npt.NDArray[np.bool_] | None = None) -> npt.NDArray[np.float32]:
-        """Rows of component scores scaled to [0, 1] (:func:`minmax_rows`); with ``seen`` (a mask
-        of the same shape), over the other items only: seen ones score 0 and set no maximum."""
-        if seen is None:
-            return minmax_rows(raw)
-        return minmax_rows(np.where(seen, np.float32(-np.inf), raw).astype(np.float32))
+    def scale(raw: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        """Rows of component scores scaled to [0, 1] (:func:`minmax_rows`), as :meth:`component_scores` does."""
+        return minmax_rows(raw)
 
     def fuse(self, scores: Mapping[str, FloatArray], weights: Mapping[str, float], penalty: float) -> FloatArray:
         total = np.zeros(self.n_items, dtype=np.float32)

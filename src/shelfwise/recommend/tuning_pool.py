@@ -224,7 +224,7 @@ def _cache(
     hybrid: HybridRecommender, cases: Sequence[Case], names: Sequence[str], n_cand: int, cells: int = 1 << 21
 ) -> _Pool:
     """Each prefix's candidate scores, scaled as ``recommend()`` fuses them; components score
-    blocks of about ``cells / n_items`` prefixes at once (``HybridRecommender.component_scores_many``)."""
+    blocks of about ``cells / n_items`` prefixes at once (``HybridRecommender.raw_scores_many``)."""
     return _caches(hybrid, cases, names, n_cand, cells)[0]
 
 
@@ -287,8 +287,8 @@ def _score_block(
 
 
 def _scale_unseen(raw: npt.NDArray[np.float32], seen: npt.NDArray[np.bool_]) -> npt.NDArray[np.float32]:
-    """``HybridRecommender.scale(raw, seen)`` of a copy ``raw`` (its seen entries are overwritten
-    in place instead of a masked copy of the whole block)."""
+    """Rows of ``raw`` scaled over their unseen items (``component_scores(..., exclude_seen=True)``
+    row by row); ``raw`` is a copy, its seen entries overwritten in place."""
     raw[seen] = -np.inf
     if raw.size and raw.max() == -np.inf:  # evidence on seen items only (repeat): all 0
         return np.zeros_like(raw)
