@@ -20,7 +20,7 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from shelfwise.errors import MissingExtraError
-from shelfwise.recommend.base import BaseRecommender, Context, context_matrix, no_evidence
+from shelfwise.recommend.base import BaseRecommender, Context, context_matrix, csr_rows, no_evidence
 from shelfwise.recommend.interactions import Interactions
 from shelfwise.recommend.persist import csr_arrays, csr_from, csr_keys, read_npz
 from shelfwise.results import FloatArray
@@ -197,13 +197,10 @@ class ContentRecommender(BaseRecommender):
         w = context_matrix(contexts, self.n_items)
         s = np.asarray((w @ self.graph).toarray(), dtype=np.float32)
         hit = np.zeros(s.shape, dtype=bool)
-        g = self.graph
-        for j, c in enumerate(contexts):  # the columns of its items' graph rows (no copy of the graph)
-            if len(c):
-                starts, ends = g.indptr[c.items], g.indptr[c.items + 1]
-                hit[
-                    j, np.concatenate([g.indices[a:b] for a, b in zip(starts.tolist(), ends.tolist(), strict=True)])
-                ] = True
+        if contexts:  # each context's items' graph rows, read off the CSR arrays (no copy of the graph)
+            owner = np.repeat(np.arange(len(contexts)), [len(c) for c in contexts])
+            indptr, cols, _ = csr_rows(self.graph, np.concatenate([c.items for c in contexts]))
+            hit[np.repeat(owner, np.diff(indptr)), cols] = True
         for j, c in enumerate(contexts):
             if c.query_vector is not None:
                 s[j] += self.config.query_weight * np.maximum(self.vectors @ c.query_vector, 0.0)
