@@ -11,8 +11,9 @@ Each (configuration, client count) runs against a freshly started server (an emp
 real dev queries on ``GET /search`` (60 %), ``GET /recommend/item|user`` (30 %) and single-event
 ``POST /events`` (10 %). A client given 503/429 waits its ``Retry-After`` (at most 1 s) as a real
 client would. Configurations: ``before`` = ``--workers 1 --max-inflight 0 --encode-threads 0`` (one
-process, no shedding, encoding in request threads: the old behaviour); ``after`` = the defaults;
-``batch16`` = the defaults with ``--encode-batch 16`` (query encodings waiting together run as one batch).
+process, no shedding, encoding in request threads: the old behaviour); ``after`` = the defaults.
+(``batch16`` in older results, e.g. load_batching*.json: ``--encode-batch 16``, query-encoder
+batching, since removed: it made paced /search slower.)
 Then, per configuration, two goal checks: ``/search`` alone at a paced ``--rate`` req/s from 64
 connections (open loop, latency from the scheduled send time), and ``/recommend/item`` alone from
 1 and from 8 clients. RSS / PSS are summed over the server's processes (PSS counts shared pages
@@ -68,7 +69,6 @@ SHELF = ROOT / "bench" / ".cache" / "load_shelf"
 CONFIGS = {
     "before": ["--workers", "1", "--max-inflight", "0", "--encode-threads", "0"],
     "after": [],
-    "batch16": ["--encode-batch", "16"],  # the defaults with query-encoder batching (A/B)
     "base": [],  # the defaults, server code from --base-ref
     "ka5": ["--keep-alive", "5"],  # the defaults with uvicorn's own 5 s keep-alive (transport-error A/B)
 }

@@ -58,7 +58,7 @@ def _wait_until(cond: object, timeout: float = 5.0) -> None:
 
 
 def test_queue_full_is_refused_at_once_and_threads_bound_concurrency() -> None:
-    ex, enc = EncodeExecutor(threads=2, max_queue=1, wait_s=5.0, max_batch=1), GatedEncoder()
+    ex, enc = EncodeExecutor(threads=2, max_queue=1, wait_s=5.0), GatedEncoder()
     out: list[object] = []
     threads = _spawn(ex, enc, 3, out)  # 2 run, 1 queues
     _wait_until(lambda: ex.pending == 3 and enc.running == 2)
@@ -75,7 +75,7 @@ def test_queue_full_is_refused_at_once_and_threads_bound_concurrency() -> None:
 
 
 def test_a_call_waiting_past_wait_s_is_withdrawn_unrun() -> None:
-    ex, enc = EncodeExecutor(threads=1, max_queue=4, wait_s=0.1, max_batch=1), GatedEncoder()
+    ex, enc = EncodeExecutor(threads=1, max_queue=4, wait_s=0.1), GatedEncoder()
     out: list[object] = []
     first = _spawn(ex, enc, 1, out)
     _wait_until(lambda: enc.running == 1)
@@ -90,7 +90,7 @@ def test_a_call_waiting_past_wait_s_is_withdrawn_unrun() -> None:
 
 
 class RecordingEncoder:
-    """Returns row i = [len(batch), position in batch, hash of text]; records every batch it ran."""
+    """Returns one row [number of texts, position, hash of text] per text; records every call it ran."""
 
     name = "rec"
     dim = 3
@@ -106,70 +106,36 @@ class RecordingEncoder:
         return np.array([[len(texts), i, sum(map(ord, t))] for i, t in enumerate(texts)], dtype=np.float32)
 
 
-def test_calls_waiting_together_run_as_one_batch_and_each_gets_its_rows() -> None:
-    gate = threading.Event()
-    ex, enc = EncodeExecutor(threads=1, max_queue=16, wait_s=5.0, max_batch=4), RecordingEncoder(gate)
-    results: dict[str, np.ndarray] = {}
-
-    def call(texts: list[str]) -> None:
-        results[texts[0]] = ex.encode(enc, texts)
-
-    first = threading.Thread(target=call, args=(["first"],))
-    first.start()
-    _wait_until(lambda: ex.stats.batches == 1)  # the worker holds "first" at the gate
-    waiting = [threading.Thread(target=call, args=([f"q{i}", f"q{i}b"] if i == 2 else [f"q{i}"],)) for i in range(5)]
-    for t in waiting:
-        t.start()
-    _wait_until(lambda: ex.pending == 6)
-    gate.set()
-    for t in [first, *waiting]:
-        t.join(5)
-    assert enc.batches[0] == ["first"]
-    assert sorted(len(b) for b in enc.batches[1:]) == [2, 4]  # 6 texts waiting, at most 4 per run, calls kept whole
-    for key, rows in results.items():
-        batch = next(b for b in enc.batches if key in b)
-        assert rows[0, 0] == len(batch) and rows[0, 2] == sum(map(ord, key))  # its own rows, in order
-        assert rows.shape[0] == (2 if key == "q2" else 1)
-        # its own array, not a view that keeps the whole batch alive (query vectors sit in an LRU)
-        assert rows.base is None or rows.base.shape[0] == rows.shape[0]
-    assert (ex.stats.completed, ex.stats.batches) == (6, 3) and ex.pending == 0
-    ex.shutdown()
-
-
-def test_an_encoder_error_reaches_every_call_of_the_batch_and_other_encoders_never_mix() -> None:
+def test_each_call_runs_alone_and_an_encoder_error_reaches_its_caller() -> None:
     class Failing(RecordingEncoder):
         def encode(self, texts: Sequence[str], *, batch_size: int = 64, progress: bool = False) -> Matrix:
             super().encode(texts)
             raise RuntimeError("model crashed")
 
-    gate = threading.Event()
-    ex, blocker, bad, good = (
-        EncodeExecutor(threads=1, max_queue=8, max_batch=16),
-        RecordingEncoder(gate),
-        Failing(),
-        RecordingEncoder(),
-    )
+    ex, good, bad = EncodeExecutor(threads=1, max_queue=8), RecordingEncoder(), Failing()
+    rows = ex.encode(good, ["a", "bc"])
+    assert rows.tolist() == [[2, 0, ord("a")], [2, 1, ord("b") + ord("c")]]
+    with pytest.raises(RuntimeError, match="model crashed"):
+        ex.encode(bad, ["x"])
+    assert good.batches == [["a", "bc"]] and bad.batches == [["x"]]
+    assert (ex.stats.completed, ex.stats.rejected, ex.pending) == (1, 0, 0)
+    ex.shutdown()
+
+
+def test_a_call_queued_at_shutdown_is_refused_and_never_runs() -> None:
+    ex, enc = EncodeExecutor(threads=1, max_queue=4, wait_s=5.0), GatedEncoder()
     out: list[object] = []
-
-    def call(enc: RecordingEncoder, text: str) -> None:
-        try:
-            out.append(ex.encode(enc, [text]).shape)
-        except RuntimeError as e:
-            out.append(str(e))
-
-    threads = [threading.Thread(target=call, args=(blocker, "hold"))]
-    threads[0].start()
-    _wait_until(lambda: ex.stats.batches == 1)
-    threads += [threading.Thread(target=call, args=(e, t)) for e, t in ((bad, "a"), (good, "b"), (bad, "c"))]
-    for t in threads[1:]:
-        t.start()
-    _wait_until(lambda: ex.pending == 4)
-    gate.set()
+    threads = _spawn(ex, enc, 2, out)  # one runs (held at the gate), one queues
+    _wait_until(lambda: ex.pending == 2 and enc.running == 1)
+    t0 = time.perf_counter()
+    ex.shutdown()
+    _wait_until(lambda: len(out) == 1)
+    assert time.perf_counter() - t0 < 2.0  # not left waiting wait_s for a thread
+    assert isinstance(out[0], Overloaded) and "stopped" in str(out[0])
+    enc.gate.set()
     for t in threads:
         t.join(5)
-    assert bad.batches == [["a", "c"]] and good.batches == [["b"]]
-    assert sorted(map(str, out)) == sorted(["(1, 3)", "(1, 3)", "model crashed", "model crashed"])
-    ex.shutdown()
+    assert out[1] == (1, 3) and enc.calls == 1 and ex.pending == 0  # the running call finished
 
 
 def test_calls_after_shutdown_are_refused_at_once_not_left_waiting_for_no_thread() -> None:
@@ -185,7 +151,9 @@ def test_bounded_encoder_looks_like_its_encoder() -> None:
     enc.gate.set()
     b = BoundedEncoder(enc, ex)
     assert (b.name, b.dim) == ("gated", 3) and b.encode(["a", "b"]).shape == (2, 3)
-    assert b.calls == 1  # other attributes come from the wrapped encoder
+    assert b.inner is enc and enc.calls == 1
+    with pytest.raises(AttributeError):  # nothing else forwarded: not mistaken for a caching wrapper
+        b.encoder  # type: ignore[attr-defined]  # noqa: B018
     with pytest.raises(ValueError):
         EncodeExecutor(threads=0)
     ex.shutdown()

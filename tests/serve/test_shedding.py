@@ -196,7 +196,7 @@ def test_keep_alive_outlasts_client_idle_timeouts_and_reaches_uvicorn() -> None:
     assert uvicorn.Config(lambda: None, **opts).timeout_keep_alive == 20
 
 
-@pytest.mark.parametrize("field", ["workers", "retry_after_s", "encode_batch", "keep_alive_s"])
+@pytest.mark.parametrize("field", ["workers", "retry_after_s", "keep_alive_s"])
 def test_capacity_names_the_field_below_one(field: str) -> None:
     with pytest.raises(ValueError, match=rf"Capacity\.{field} must be >= 1, got 0"):
         Capacity(**{field: 0})  # type: ignore[arg-type]

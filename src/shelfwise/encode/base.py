@@ -38,9 +38,9 @@ def query_encoder(encoder: Encoder) -> Encoder:
     queries with "query: " and documents with "passage: "), otherwise the model itself.
 
     A persistent caching wrapper (``.encoder``) is looked through: shopper queries are unbounded
-    and repeat in memory (the retriever's LRU), so they are not written to the embedding cache."""
-    if callable(getattr(type(encoder), "for_queries", None)):  # its own query side (a bounded or student encoder)
-        return encoder.for_queries()  # type: ignore[attr-defined, no-any-return]
+    and repeat in memory (the retriever's LRU), so they are not written to the embedding cache.
+    Wrappers with a query side of their own (a bounded or student encoder) have no ``.encoder``
+    and answer ``for_queries()`` themselves."""
     inner = getattr(encoder, "encoder", encoder)
     for_queries = getattr(inner, "for_queries", None)
     return for_queries() if callable(for_queries) else inner

@@ -6,9 +6,7 @@ Per process: at most ``max_inflight`` requests run at once and at most ``max_que
 slot, each for at most ``queue_timeout_s``; anything beyond is answered 503 with ``Retry-After``
 straight away (:mod:`shelfwise.serve.shedding`). ``max_inflight = 0`` turns shedding off (every
 request runs at once, as before this existed). Query embeddings run on ``encode_threads`` threads
-with ``encode_queue`` calls waiting (:mod:`shelfwise.encode.executor`); ``encode_batch > 1`` runs
-calls waiting together as one batch of at most that many texts (default 1: each alone; batching
-measured slower for paced /search, see the README); ``encode_threads = 0``
+with ``encode_queue`` calls waiting (:mod:`shelfwise.encode.executor`); ``encode_threads = 0``
 encodes in the request thread, as before. ``keep_alive_s``: how long an idle keep-alive connection
 is kept open (uvicorn's ``timeout_keep_alive``).
 """
@@ -56,7 +54,6 @@ class Capacity:
     encode_threads: int = 1
     encode_queue: int = 8
     encode_wait_s: float = 0.5
-    encode_batch: int = 1
     retry_after_s: int = 1
     keep_alive_s: int = DEFAULT_KEEP_ALIVE_S
 
@@ -67,14 +64,13 @@ class Capacity:
             "max_queue",
             "encode_threads",
             "encode_queue",
-            "encode_batch",
             "retry_after_s",
             "keep_alive_s",
         ):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 0:
                 raise ValueError(f"Capacity.{name} must be an integer >= 0, got {v!r}")
-        for name in ("workers", "retry_after_s", "encode_batch", "keep_alive_s"):
+        for name in ("workers", "retry_after_s", "keep_alive_s"):
             if getattr(self, name) < 1:
                 raise ValueError(f"Capacity.{name} must be >= 1, got {getattr(self, name)}")
         if not (self.queue_timeout_s > 0 and self.encode_wait_s > 0):

@@ -98,13 +98,6 @@ def add_capacity_options(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument("--encode-queue", type=int, default=None, help="query encodings waiting for a thread (then 503)")
     g.add_argument(
-        "--encode-batch",
-        type=int,
-        default=None,
-        help="run query encodings waiting together as one batch of at most this many texts (default 1: each "
-        "alone; batching cut encoder CPU in-process but made paced /search slower in bench_load)",
-    )
-    g.add_argument(
         "--keep-alive",
         type=int,
         default=None,
@@ -125,7 +118,6 @@ def capacity_from_args(args: argparse.Namespace, env: Mapping[str, str] | None =
         "queue_timeout_s": getattr(args, "queue_timeout", None),
         "encode_threads": getattr(args, "encode_threads", None),
         "encode_queue": getattr(args, "encode_queue", None),
-        "encode_batch": getattr(args, "encode_batch", None),
         "keep_alive_s": getattr(args, "keep_alive", None),
     }
     chosen = {**from_env, **{k: v for k, v in flags.items() if v is not None}}

@@ -52,7 +52,6 @@ class ShedStats:
             ("shelfwise_max_queue", "gauge", capacity.max_queue, "Wait queue limit."),
             ("shelfwise_encoder_pending", "gauge", executor.pending if executor else 0, "Encoder calls admitted."),
             ("shelfwise_encoder_calls_total", "counter", stats.completed if stats else 0, "Encoder calls run."),
-            ("shelfwise_encoder_batches_total", "counter", stats.batches if stats else 0, "Encoder runs (batches)."),
         ):
             out += [f"# HELP {metric} {text}", f"# TYPE {metric} {kind}", f"{metric} {val}"]
         return "\n".join(out) + "\n"

@@ -18,9 +18,7 @@ def encode_executor(capacity: Capacity) -> EncodeExecutor | None:
     if capacity.encode_threads < 1:
         return None
     limit_native_threads(capacity.encode_threads)
-    return EncodeExecutor(
-        capacity.encode_threads, capacity.encode_queue, capacity.encode_wait_s, max_batch=capacity.encode_batch
-    )
+    return EncodeExecutor(capacity.encode_threads, capacity.encode_queue, capacity.encode_wait_s)
 
 
 def bound_shelf(shelf: Shelf, executor: EncodeExecutor | None) -> Shelf:
