@@ -30,13 +30,19 @@ def test_missing_file_names_it_with_the_hint(tmp_path: Path) -> None:
         ("[1, 2]", r"m\.json: corrupt \(not a JSON object\)"),
         (
             '{"format": "y", "version": 1}',
-            r"m\.json: format 'y' version 1; this Shelfwise reads format 'x' versions 1 to 2",
+            r"m\.json: format 'y'; this Shelfwise reads format 'x'$",
         ),
-        ('{"format": "x", "version": 3}', r"m\.json: format 'x' version 3"),
-        ('{"format": "x", "version": "two"}', r"m\.json: format 'x' version 'two'"),
-        ('{"format": "x", "version": "1"}', r"m\.json: format 'x' version '1'"),
-        ('{"format": "x", "version": 1.5}', r"m\.json: format 'x' version 1\.5"),
-        ('{"format": "x", "version": true}', r"m\.json: format 'x' version True"),
+        (
+            '{"format": "x", "version": 3}',
+            r"m\.json: format 'x' is version 3; this Shelfwise reads versions 1 to 2: upgrade shelfwise$",
+        ),
+        (
+            '{"format": "x", "version": "two"}',
+            r"m\.json: format 'x' is version 'two'; this Shelfwise reads versions 1 to 2$",
+        ),
+        ('{"format": "x", "version": "1"}', r"m\.json: format 'x' is version '1';"),
+        ('{"format": "x", "version": 1.5}', r"m\.json: format 'x' is version 1\.5;"),
+        ('{"format": "x", "version": true}', r"m\.json: format 'x' is version True;"),
         ('{"format": "x", "version": 1}', r"m\.json: corrupt \(no a, b\)"),
     ],
 )
@@ -50,5 +56,5 @@ def test_bad_manifests_name_the_file(tmp_path: Path, content: str, message: str)
 def test_defaults_for_files_without_format_or_version(tmp_path: Path) -> None:
     f = _write(tmp_path / "m.json", {"a": 1})
     assert read_manifest_json(f, fmt="x", max_version=1, missing="gone", default_format="x")["a"] == 1
-    with pytest.raises(ValueError, match="version -1"):
+    with pytest.raises(ValueError, match=r"is version -1; this Shelfwise reads versions 1 to 1$"):
         read_manifest_json(f, fmt="x", max_version=1, missing="gone", default_format="x", default_version=-1)

@@ -9,6 +9,17 @@ from pathlib import Path
 from typing import Any
 
 
+def version_problem(version: object, newest: int, what: str, fix: str = "upgrade shelfwise") -> str | None:
+    """None when ``version`` is a JSON integer from 1 to ``newest`` (not 1.9, true or "1");
+    otherwise why not, in the one wording every saved-file reader uses:
+    ``"<what> is version <version>; this Shelfwise reads versions 1 to <newest>"``, followed by
+    ``": <fix>"`` when the file is newer than this code."""
+    if type(version) is int and 1 <= version <= newest:
+        return None
+    newer = type(version) is int and version > newest
+    return f"{what} is version {version!r}; this Shelfwise reads versions 1 to {newest}" + (f": {fix}" if newer else "")
+
+
 def read_manifest_json(
     path: Path,
     *,
@@ -21,7 +32,7 @@ def read_manifest_json(
 ) -> dict[str, Any]:
     """The JSON object in ``path``, checked: ``format`` equals ``fmt`` (a file without one reads as
     ``default_format`` when given), ``version`` is a JSON integer from 1 to ``max_version`` (absent:
-    ``default_version``), and every key in ``required`` is present.
+    ``default_version``; :func:`version_problem`), and every key in ``required`` is present.
 
     Raises ``FileNotFoundError("<path>: <missing>")`` when the file is absent and ``ValueError``
     starting with the path otherwise (unreadable, not an object, wrong format/version, keys missing)."""
@@ -34,12 +45,11 @@ def read_manifest_json(
     if not isinstance(raw, dict):
         raise ValueError(f"{path}: corrupt (not a JSON object)")
     found = raw.get("format", default_format)
-    version = raw.get("version", default_version)
-    if found != fmt or type(version) is not int or not 1 <= version <= max_version:  # not 1.9, True or "1"
-        raise ValueError(
-            f"{path}: format {found!r} version {raw.get('version', default_version)!r}; "
-            f"this Shelfwise reads format {fmt!r} versions 1 to {max_version}"
-        )
+    if found != fmt:
+        raise ValueError(f"{path}: format {found!r}; this Shelfwise reads format {fmt!r}")
+    problem = version_problem(raw.get("version", default_version), max_version, f"format {fmt!r}")
+    if problem is not None:
+        raise ValueError(f"{path}: {problem}")
     lacking = sorted(set(required) - set(raw))
     if lacking:
         raise ValueError(f"{path}: corrupt (no {', '.join(lacking)})")

@@ -19,8 +19,13 @@ from shelfwise.snapshot.manifest import publish, staging_dir
 def _events(catalog: Catalog, n: int, start: int = 0) -> list[Event]:
     ids = catalog.ids
     return [
-        Event(user_id=f"u{i % 4}", item_id=ids[(i * 5) % len(ids)], type=EventType.PURCHASE, timestamp=float(i),
-              session_id=f"s{i % 4}")
+        Event(
+            user_id=f"u{i % 4}",
+            item_id=ids[(i * 5) % len(ids)],
+            type=EventType.PURCHASE,
+            timestamp=float(i),
+            session_id=f"s{i % 4}",
+        )
         for i in range(start, start + n)
     ]
 
@@ -97,7 +102,9 @@ def test_newer_part_version_is_refused_naming_the_manifest(built: Shelf, tmp_pat
         Shelf.load(tmp_path / "shelf")
     raw["version"] = 7
     f.write_text(json.dumps(raw))
-    with pytest.raises(ShelfFormatError, match="shelf format is version 7; this Shelfwise reads up to 1"):
+    with pytest.raises(
+        ShelfFormatError, match="shelf format is version 7; this Shelfwise reads versions 1 to 1: upgrade"
+    ):
         Shelf.load(tmp_path / "shelf")
 
 
@@ -172,8 +179,14 @@ def test_events_logged_but_not_yet_applied_at_the_snapshot_are_replayed(built: S
 
     store = EventStore(tmp_path / "ev.sqlite")
     store.append(_events(built.catalog, 10))
-    built.live = attach_live(built.updatables, built.catalog, built.searcher.item_vectors, store,
-                             consumer=ConsumerConfig(batch_size=4), start=False)
+    built.live = attach_live(
+        built.updatables,
+        built.catalog,
+        built.searcher.item_vectors,
+        store,
+        consumer=ConsumerConfig(batch_size=4),
+        start=False,
+    )
     assert built.live.consumer.run_once() == 4  # 6 acknowledged events still waiting for the consumer
     assert built.save(tmp_path / "shelf").parts["live"].extra["offset"] == 4
     live = enable_live(Shelf.load(tmp_path / "shelf"), store, start=False)

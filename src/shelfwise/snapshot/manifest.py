@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from shelfwise.jsonfile import version_problem
+
 FORMAT = "shelfwise-shelf"
 VERSION = 1
 MANIFEST = "shelf.json"
@@ -90,13 +92,12 @@ def sha256(path: Path) -> str:
 
 
 def check_version(path: Path, version: object, newest: int, what: str) -> int:
-    """``version`` as an int in 1..``newest``; else :class:`ShelfFormatError` naming ``path``."""
-    if type(version) is not int or version < 1:
-        raise ShelfFormatError(path, f"{what}: bad version {version!r}")
-    if version > newest:
-        raise ShelfFormatError(
-            path, f"{what} is version {version}; this Shelfwise reads up to {newest}: upgrade shelfwise or {RERUN}"
-        )
+    """``version`` as an int in 1..``newest``; else :class:`ShelfFormatError` naming ``path``
+    (:func:`~shelfwise.jsonfile.version_problem`'s wording)."""
+    problem = version_problem(version, newest, what, fix=f"upgrade shelfwise or {RERUN}")
+    if problem is not None:
+        raise ShelfFormatError(path, problem)
+    assert isinstance(version, int)  # version_problem checked it
     return version
 
 
