@@ -177,3 +177,25 @@ def test_ivf_selective_filter_searches_its_own_lists_with_the_bitmap_results(sto
     broad = np.random.default_rng(3).random(len(v)) < 0.5  # a broad filter keeps the bitmap
     idx.search(v[0], 10, broad)
     assert idx._allowed[id(broad)].subset is None
+
+
+def test_ivf_subsets_beyond_the_byte_budget_are_evicted_oldest_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Subsets cost count x (code + 8-byte id) bytes; past IVF_SUBSET_BYTES the oldest entries go."""
+    from shelfwise.index import vector
+
+    v = _data(4000, 16)
+    idx = VectorIndex(VectorIndexConfig(kind="ivf", storage="sq8", exact_filter_max=0, ivf_nprobe=4)).fit(v)
+    rng = np.random.default_rng(5)
+    masks = [rng.random(len(v)) < 0.05 for _ in range(3)]
+    per_row = int(idx._faiss.code_size) + 8  # sq8: 16 one-byte codes
+    sizes = [int(m.sum()) for m in masks]
+    budget = (sizes[1] + max(sizes[0], sizes[2])) * per_row  # room for any two of them, not three
+    monkeypatch.setattr(vector, "IVF_SUBSET_BYTES", budget)
+    for m in masks:
+        idx.search(v[0], 5, m)
+        idx.search(v[1], 5, m)  # second use: the subset replaces the first-use entry
+        assert idx._allowed[id(m)].subset_bytes == int(m.sum()) * per_row
+        assert idx._subset_bytes == sum(a.subset_bytes for a in idx._allowed.values())
+    assert list(idx._allowed) == [id(masks[1]), id(masks[2])]  # the first went, over the budget
+    idx.fit(v)
+    assert idx._subset_bytes == 0 and not idx._allowed

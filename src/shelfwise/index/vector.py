@@ -108,8 +108,12 @@ class _Allowed:
     bitmap: npt.NDArray[np.uint8] | None  # the selector reads this buffer: keep it alive
     selector: Any
     subset: Any = None  # IVF, selective filter: an IVF index holding the allowed rows only
-    subset_bytes: int = 0
     wants_subset: bool = False  # IVF, selective filter seen once: build its subset on the next use
+
+    @property
+    def subset_bytes(self) -> int:
+        """Memory :attr:`subset` holds: ``count`` x (code + 8-byte id); 0 without one."""
+        return 0 if self.subset is None else self.count * (int(self.subset.code_size) + 8)
 
 
 class VectorIndex:
@@ -127,6 +131,7 @@ class VectorIndex:
         self._built_storage = ""
         self._decoded: npt.NDArray[np.float32] | None = None
         self._allowed: OrderedDict[int, _Allowed] = OrderedDict()
+        self._subset_bytes = 0  # sum of the cached entries' subset_bytes
         self._lock = threading.Lock()
 
     # --- shape and choice -----------------------------------------------------------------
@@ -180,6 +185,7 @@ class VectorIndex:
         self._vecs = np.zeros((0, self._dim), dtype=np.float32)
         self._faiss = self._codes = self._decoded = None
         self._allowed.clear()
+        self._subset_bytes = 0
 
     def _build_faiss(self, v: npt.NDArray[Any], kind: str, storage: str) -> None:
         faiss = _faiss()
@@ -350,10 +356,13 @@ class VectorIndex:
 
     def _remember(self, key: int, entry: _Allowed) -> _Allowed:
         with self._lock:
+            old = self._allowed.get(key)  # the first-use entry a subset replaces
             self._allowed[key] = entry
-            held = sum(a.subset_bytes for a in self._allowed.values())
-            while len(self._allowed) > 1 and (len(self._allowed) > _SELECTOR_CACHE or held > IVF_SUBSET_BYTES):
-                held -= self._allowed.popitem(last=False)[1].subset_bytes
+            self._subset_bytes += entry.subset_bytes - (old.subset_bytes if old is not None else 0)
+            while len(self._allowed) > 1 and (
+                len(self._allowed) > _SELECTOR_CACHE or self._subset_bytes > IVF_SUBSET_BYTES
+            ):
+                self._subset_bytes -= self._allowed.popitem(last=False)[1].subset_bytes
         return entry
 
     def _ivf_subset(self, mask: npt.NDArray[np.bool_], count: int) -> _Allowed:
@@ -385,7 +394,7 @@ class VectorIndex:
             lists.release_ids(cell, ids_ptr)
             lists.release_codes(cell, codes_ptr)
         sub.ntotal = count
-        return _Allowed(mask, count, None, None, None, sub, count * (size + 8))
+        return _Allowed(mask, count, None, None, None, sub)
 
     def _bitmap_entry(self, mask: npt.NDArray[np.bool_], count: int) -> _Allowed:
         faiss = _faiss()
