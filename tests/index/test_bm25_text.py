@@ -34,3 +34,18 @@ def test_last_query_scores_memoised_read_only() -> None:
     assert idx.scores("black") is a and not a.flags.writeable
     b = idx.scores("jeans")
     assert b is not a and b[1] > 0 and b[0] == 0
+
+
+def test_corpus_without_any_term_scores_zero_and_saves(tmp_path: Path) -> None:
+    import numpy as np
+
+    from shelfwise.index import CharNgrams, LexicalIndex
+
+    chars = BM25Index(tokenizer=CharNgrams(3)).fit(["键盘 机械", "无线鼠标"])  # no Latin text to cut
+    assert chars.scores("keyboard").tolist() == [0.0, 0.0]
+    chars.save(tmp_path / "chars")
+    assert BM25Index.load(tmp_path / "chars").scores("keyboard").tolist() == [0.0, 0.0]
+    assert BM25Index().fit(["the", "of the"]).scores("the").tolist() == [0.0, 0.0]  # stop words only
+    lex = LexicalIndex().fit(["键盘 机械", "无线鼠标"])  # a CJK-only catalog: its char part is empty
+    assert lex.retrieve("鼠标", 2).ids.tolist() == [1]
+    assert np.all(np.isfinite(lex.scores("mouse")))

@@ -27,6 +27,50 @@ def test_chinese_runs_become_character_unigrams_and_bigrams() -> None:
         Tokenizer(chinese="words")
 
 
+def test_traditional_chinese_is_folded_to_simplified_on_both_sides() -> None:
+    assert Tokenizer()("鍵盤滑鼠") == Tokenizer()("键盘滑鼠")
+    assert Tokenizer(fold_traditional=False)("鍵盤") == ["鍵", "盤", "鍵盤"]
+    docs = ["电竞键盘 机械 青轴", "无线鼠标 静音", "键盘膜"]
+    assert LexicalIndex().fit(docs).retrieve("電競鍵盤", 3).ids[0] == 0  # a Traditional query
+    assert LexicalIndex().fit(["電競鍵盤 機械", "滑鼠墊"]).retrieve("电竞键盘", 2).ids[0] == 0  # a Traditional title
+
+
+def test_index_saved_before_folding_does_not_fold_its_queries(tmp_path: Path) -> None:
+    assert Tokenizer.from_saved({"stem": True, "stopwords": True, "chinese": "ngram"}).fold_traditional is False
+    idx = LexicalIndex().fit(["鍵盤 機械", "键盘 机械"])
+    idx.save(tmp_path / "lex")
+    assert LexicalIndex.load(tmp_path / "lex").config.tokenizer.fold_traditional is True
+    meta_path = tmp_path / "lex" / "lexical.json"
+    meta = json.loads(meta_path.read_text())
+    del meta["config"]["tokenizer"]["fold_traditional"]  # as written before folding existed
+    meta_path.write_text(json.dumps(meta))
+    assert LexicalIndex.load(tmp_path / "lex").config.tokenizer.fold_traditional is False
+
+
+def test_folding_without_opencc_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    import builtins
+
+    from shelfwise.errors import MissingExtraError
+    from shelfwise.index import text
+
+    real_import = builtins.__import__
+
+    def no_opencc(name: str, *args: object, **kwargs: object) -> object:
+        if name == "opencc_purepy":
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)  # type: ignore[arg-type]
+
+    text._opencc.cache_clear()
+    text.to_simplified.cache_clear()
+    monkeypatch.setattr(builtins, "__import__", no_opencc)
+    try:
+        with pytest.raises(MissingExtraError, match=r"shelfwise\[search\]"):
+            Tokenizer()("鍵盤")
+        assert Tokenizer()("porcelain tile") == ["porcelain", "tile"]  # Latin text never needs it
+    finally:
+        text._opencc.cache_clear()
+
+
 def test_char_ngrams_span_word_boundaries_and_skip_cjk() -> None:
     grams = CharNgrams(3)("Deck over")
     assert grams == ["#de", "dec", "eck", "ck#", "k#o", "#ov", "ove", "ver", "er#"]

@@ -29,7 +29,7 @@ def analyser_to_json(a: Analyser) -> dict[str, Any]:
 
 def analyser_from_json(raw: dict[str, Any]) -> Analyser:
     fields = {k: v for k, v in raw.items() if k != "kind"}
-    return CharNgrams(**fields) if raw.get("kind") == "chars" else Tokenizer(**fields)
+    return CharNgrams(**fields) if raw.get("kind") == "chars" else Tokenizer.from_saved(fields)
 
 
 @dataclass(frozen=True)
@@ -81,9 +81,13 @@ class BM25Index:
         bm25s = _bm25s()
         docs = TokenIds.build(texts, self.tokenizer)
         self._model = bm25s.BM25(k1=self.config.k1, b=self.config.b, method=self.config.method)
-        if docs.vocab and lean_supported(self._model):
+        if not docs.vocab:  # no document has a term (e.g. CJK-only titles for the Latin n-grams)
+            with np.errstate(invalid="ignore", divide="ignore"):  # bm25s divides by a 0 mean length
+                empty = bm25s.tokenization.Tokenized(ids=[[] for _ in texts], vocab={"\x00": 0})
+                self._model.index(empty, show_progress=False)  # a sentinel term bm25s needs; scores 0
+        elif lean_supported(self._model):
             index_token_ids(self._model, docs)
-        else:  # no token at all, or numpy 1: bm25s's own build
+        else:  # numpy 1: bm25s's own build
             self._model.index(bm25s.tokenization.Tokenized(ids=docs, vocab=docs.vocab), show_progress=progress)
         del docs
         release_memory(collect=False)  # the token ids and build temporaries: back to the OS
@@ -129,7 +133,8 @@ class BM25Index:
         p = Path(path)
         meta = json.loads((p / "shelfwise_bm25.json").read_text())
         # "tokenizer": folders written before analysers had a kind (word tokenizer only)
-        analyser = analyser_from_json(meta["analyser"]) if "analyser" in meta else Tokenizer(**meta["tokenizer"])
+        raw = meta["analyser"] if "analyser" in meta else {"kind": "words", **meta["tokenizer"]}
+        analyser = analyser_from_json(raw)
         obj = cls(BM25Config(**meta["config"]), analyser)
         obj._model = bm25s.BM25.load(str(p), load_corpus=False)
         obj.n_docs = int(meta["n_docs"])

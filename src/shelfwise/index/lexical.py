@@ -56,7 +56,7 @@ class LexicalConfig:
             raise ValueError("LexicalConfig: 'bm25' and 'tokenizer' must be objects")
         return cls(
             BM25Config(**bm25),
-            Tokenizer(**tok),
+            Tokenizer.from_saved(tok),
             int(raw.get("char_ngram", 3)),  # type: ignore[call-overload]
             float(raw.get("char_weight", 0.5)),  # type: ignore[arg-type]
         )

@@ -5,6 +5,8 @@
   overlapping character unigrams + bigrams, the standard CJK IR analyser that needs no
   dictionary and survives misspellings and run-on titles (Kwok, 1997, "Comparing representations
   in Chinese information retrieval"); jieba segmentation and bigrams only are options.
+  Traditional characters are folded to Simplified first (OpenCC's ``t2s`` tables through
+  ``opencc-purepy``), on both the catalog and the query side, so "鍵盤滑鼠" finds "键盘滑鼠".
 * :class:`CharNgrams` (typo tolerance). Character n-grams of the Latin/digit text with ``#`` at
   word boundaries, so "porcelin" still shares most grams with "porcelain" and "deckover" with
   "deck over" (McNamee & Mayfield, 2004, "Character N-Gram Tokenization for European Language
@@ -18,6 +20,8 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
+
+from shelfwise.errors import MissingExtraError
 
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _TOKEN_RE = re.compile(rf"[{_CJK}]+|[^\W_{_CJK}]+", re.UNICODE)  # a Latin/digit run never swallows CJK
@@ -84,6 +88,23 @@ def _jieba() -> Any | None:
 
 
 @lru_cache(maxsize=1)
+def _opencc() -> Any:
+    try:
+        from opencc_purepy import OpenCC
+    except ImportError as exc:
+        raise MissingExtraError("opencc-purepy", "search") from exc
+    return OpenCC("t2s")
+
+
+@lru_cache(maxsize=65536)
+def to_simplified(run: str) -> str:
+    """``run`` (CJK characters) with Traditional characters folded to Simplified (OpenCC ``t2s``:
+    phrase tables first, then characters). Shoppers and sellers mix both scripts; folding both
+    sides makes them meet. Memoised: titles and queries repeat their runs."""
+    return str(_opencc().t2s(run))
+
+
+@lru_cache(maxsize=1)
 def _stemmer() -> Any | None:
     try:
         import Stemmer
@@ -94,15 +115,23 @@ def _stemmer() -> Any | None:
 
 @dataclass(frozen=True)
 class Tokenizer:
-    """Splits text into index terms. ``stem``/``stopwords`` apply to Latin tokens only."""
+    """Splits text into index terms. ``stem``/``stopwords`` apply to Latin tokens only;
+    ``fold_traditional`` folds Traditional Chinese to Simplified before the CJK terms are cut."""
 
     stem: bool = True
     stopwords: bool = True
     chinese: str = "ngram"  # "ngram" (unigrams + bigrams), "jieba" or "bigram"
+    fold_traditional: bool = True
 
     def __post_init__(self) -> None:
         if self.chinese not in CHINESE_ANALYSERS:
             raise ValueError(f"chinese must be one of {CHINESE_ANALYSERS}")
+
+    @classmethod
+    def from_saved(cls, fields: dict[str, Any]) -> Tokenizer:
+        """The tokenizer a saved index was built with: one saved before Traditional folding
+        existed (no ``fold_traditional`` key) did not fold, so its queries must not either."""
+        return cls(**{"fold_traditional": False, **fields})
 
     def __call__(self, text: str) -> list[str]:
         out: list[str] = []
@@ -118,6 +147,8 @@ class Tokenizer:
         return out
 
     def _cjk(self, run: str) -> list[str]:
+        if self.fold_traditional:
+            run = to_simplified(run)
         if self.chinese == "ngram":
             return [*run, *(run[i : i + 2] for i in range(len(run) - 1))]
         jb = _jieba() if self.chinese == "jieba" else None
