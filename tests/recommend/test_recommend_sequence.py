@@ -17,6 +17,7 @@ from shelfwise.recommend.sequence import (
     SequentialRulesRecommender,
     SessionKNNRecommender,
     recency_weights,
+    recency_weights_many,
     session_arrays,
 )
 
@@ -54,6 +55,15 @@ def test_recency_weights_favour_the_last_click() -> None:
     items, w = recency_weights(np.array([4, 1, 4, 2]), 0.5, 10)
     got = dict(zip(items.tolist(), w.tolist(), strict=True))
     assert got == {2: 1.0, 4: 0.5, 1: 0.25}
+
+
+def test_recency_weights_many_are_each_contexts_recency_weights() -> None:
+    seqs = [[4, 1, 4, 2], [], [3], [5, 5, 0, 1, 2, 3]]
+    row, item, w = recency_weights_many([Context.of(q) for q in seqs], 0.5, 4)
+    for r, q in enumerate(seqs):
+        want_items, want_w = recency_weights(np.array(q, dtype=np.int64), 0.5, 4)
+        assert item[row == r].tolist() == want_items.tolist()
+        assert w[row == r].tobytes() == want_w.tobytes()  # the same float32 weights
 
 
 def test_sequential_rules_follow_the_last_click() -> None:

@@ -140,10 +140,11 @@ def validation_split(data: Interactions, fraction: float, max_sessions: int) -> 
     return data.take((data.timestamp < cut) & ~held[inv]), data.take(held[inv])
 
 
-def _user_key(data: Interactions, index: int) -> int | str:
-    """User ``index`` of ``data`` as its id: two ``Interactions`` built from different logs number
-    their users differently, so only ids match a held-out session to its shopper's history."""
-    return data.users[index] if len(data.users) else index
+def _user_id(data: Interactions, index: int) -> str | None:
+    """User ``index`` of ``data`` as its id (None for a log without ids): two ``Interactions`` built
+    from different logs number their users differently, so only ids match a held-out session to its
+    shopper's history."""
+    return data.users[index] if len(data.users) else None
 
 
 def prefix_cases(train: Interactions, held: Interactions, tail: int = 50) -> list[Case]:
@@ -168,11 +169,12 @@ def prefix_cases(train: Interactions, held: Interactions, tail: int = 50) -> lis
         if len(idx) < 2:
             continue
         u = int(held.user[idx[0]])
-        t = index.get(_user_key(held, u))
+        uid = _user_id(held, u)
+        t = index.get(u if uid is None else uid)
         rows = np.zeros(0, np.int64)
         if t is not None:
             rows = by_user[np.searchsorted(sorted_user, t) : np.searchsorted(sorted_user, t, side="right")]
-        sessions.append((k, rows, idx, _user_id(held, u)))
+        sessions.append((k, rows, idx, uid))
     fresh = _fresh_contexts(held, [idx for _, rows, idx, _ in sessions if not len(rows)])
     cases: list[Case] = []
     for k, rows, idx, user in sessions:
@@ -216,10 +218,6 @@ def _fresh_contexts(held: Interactions, sessions: Sequence[IntArray]) -> Iterato
     items = keys % n
     for j, new in enumerate((~found).tolist()):
         yield items[bounds[j] : bounds[j + 1]], sums[bounds[j] : bounds[j + 1]], new
-
-
-def _user_id(data: Interactions, index: int) -> str | None:
-    return data.users[index] if len(data.users) else None
 
 
 def validation_folds(data: Interactions, config: TuneConfig) -> list[tuple[Interactions, list[Case]]]:

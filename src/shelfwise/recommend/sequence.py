@@ -127,7 +127,21 @@ def recency_weights(sequence: IntArray, decay: float, window: int) -> tuple[IntA
     (the last click 1; an item clicked twice keeps its most recent weight)."""
     tail = np.asarray(sequence, dtype=np.int64)[-window:][::-1]
     items, first = np.unique(tail, return_index=True)
-    return items, np.power(np.float32(decay), first.astype(np.float32)).astype(np.float32)
+    return items, _decayed(decay, first)
+
+
+def recency_weights_many(
+    contexts: Sequence[Context], decay: float, window: int
+) -> tuple[IntArray, IntArray, FloatArray]:
+    """:func:`recency_weights` of every context at once: (context row, item, weight) entries,
+    context-major, items ascending (:func:`recent_items_many`; the same float32 weights)."""
+    row, item, dist = recent_items_many(contexts, window)
+    return row, item, _decayed(decay, dist)
+
+
+def _decayed(decay: float, dist: IntArray) -> FloatArray:
+    """``decay ** dist`` in float32 (distance 0, the last click: weight 1)."""
+    return np.power(np.float32(decay), dist.astype(np.float32)).astype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -184,8 +198,7 @@ class SequentialRulesRecommender(BaseRecommender):
     def score_many(self, contexts: Sequence[Context]) -> npt.NDArray[np.float32]:
         """:meth:`score` of each context, every rule row gathered at once (the same float32
         products, summed per item in the same order: bit for bit :meth:`score`)."""
-        row, item, dist = recent_items_many(contexts, self.config.window)
-        w = np.power(np.float32(self.config.decay), dist.astype(np.float32)).astype(np.float32)
+        row, item, w = recency_weights_many(contexts, self.config.decay, self.config.window)
         indptr, cols, data = csr_rows(self.rules, item)
         lens = np.diff(indptr)
         return dense_sums_many(np.repeat(row, lens), cols, data * np.repeat(w, lens), len(contexts), self.n_items)
@@ -249,8 +262,7 @@ class RecentCooccurrence(BaseRecommender):
     def score_many(self, contexts: Sequence[Context]) -> npt.NDArray[np.float32]:
         """:meth:`score` of each context: the recency weights of all of them at once, then one
         sparse product (:meth:`CooccurrenceRecommender.score_entries`)."""
-        row, item, dist = recent_items_many(contexts, self.config.window)
-        w = np.power(np.float32(self.config.decay), dist.astype(np.float32)).astype(np.float32)
+        row, item, w = recency_weights_many(contexts, self.config.decay, self.config.window)
         return self.cooccurrence.score_entries(row, item, w, len(contexts))
 
     def score_item(self, item: int) -> FloatArray:
