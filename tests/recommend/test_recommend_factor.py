@@ -165,10 +165,14 @@ def test_load_rejects_wrong_shapes_and_reads_old_folders(
     wrong = ALSRecommender(ALSConfig(factors=7))
     wrong.attach(data.catalog, data.profiles)
     np.savez(tmp_path / "als.npz", **z)
-    with pytest.raises(StateFileError, match=r"als\.npz: item_factors has shape"):
+    with pytest.raises(StateFileError, match=r"als\.npz: factors has shape"):
         wrong.load_state(tmp_path)
-    # A folder saved before user factors were kept: item factors only, every user folded in.
-    np.savez(tmp_path / "als.npz", item_factors=z["item_factors"], known=z["known"])
+    np.savez(tmp_path / "als.npz", **{**z, "rows": z["rows"][1:]})
+    with pytest.raises(StateFileError, match=r"als\.npz: rows do not match"):
+        back.load_state(tmp_path)
+    # A folder saved before user factors and compact factors: a full item-factor matrix only,
+    # every user folded in.
+    np.savez(tmp_path / "als.npz", item_factors=fitted.item_factors, known=z["known"])
     back.load_state(tmp_path)
     assert back.users == {}
     ctx = Context.of([1, 2, 3], user="u1")
@@ -202,3 +206,24 @@ def test_score_many_of_contexts_with_only_unknown_items(fitted: ALSRecommender, 
     assert out.shape == (2, n)
     for j, ctx in enumerate((Context.of([n - 1]), Context.of([n - 2, n - 1]))):
         np.testing.assert_array_equal(out[j], fitted.score(ctx))
+
+
+def test_compact_factors_score_as_the_full_matrix(fitted: ALSRecommender, data: Interactions) -> None:
+    """Only the items with factors are kept; scores match the full-matrix computation they
+    replaced (``np.where(known, Y @ x, -inf)``), up to float rounding, with the same ranking."""
+    full = fitted.item_factors
+    assert not fitted.known.all() and fitted.factors.shape == (int(fitted.known.sum()), full.shape[1])
+    if fitted.config.model == "als":  # implicit's ALS zeroes the factors of items nobody bought
+        np.testing.assert_array_equal(full[~fitted.known], 0.0)
+    ctx = Context.of([1, 2, 9], [1.0, 2.0, 1.0])
+    items, conf = fitted._fold_in_items(ctx) or (np.zeros(0, np.int64), np.zeros(0))
+    x = fold_in(full, fitted._yty, items, conf, fitted.config.regularization).astype(np.float32)
+    old = np.where(fitted.known, full @ x, -np.inf).astype(np.float32)
+    new = fitted.score(ctx)
+    np.testing.assert_array_equal(np.isfinite(new), fitted.known)
+    np.testing.assert_allclose(new[fitted.known], old[fitted.known], rtol=1e-5, atol=1e-6)
+    assert np.argsort(-new, kind="stable")[:10].tolist() == np.argsort(-old, kind="stable")[:10].tolist()
+    unit = full / np.maximum(np.linalg.norm(full, axis=1, keepdims=True), 1e-12)
+    old_item = np.where(fitted.known, unit @ unit[3], -np.inf)
+    np.testing.assert_allclose(fitted.score_item(3), old_item, rtol=1e-5, atol=1e-6)
+    assert not np.isfinite(fitted.score_item(int(np.flatnonzero(~fitted.known)[0]))).any()
