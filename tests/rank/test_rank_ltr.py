@@ -114,3 +114,45 @@ def test_reranker_save_load_roundtrip(tiny_searcher: HybridSearcher, tmp_path: P
     assert a.ids.tolist() == b.ids.tolist() and np.allclose(a.scores, b.scores)
     with pytest.raises(FileNotFoundError, match="not a saved reranker"):
         LTRReranker.load(tmp_path, tiny_searcher)
+
+
+def test_reranker_records_its_lexical_settings_and_warns_on_another_index(
+    tiny_searcher: HybridSearcher, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An LTR model reads bm25 scores as features: loaded onto a lexical index built with other
+    BM25 (or analyser) settings, it says so naming both values; one saved before the settings were
+    recorded loads as before, unchecked."""
+    import json
+    from dataclasses import replace
+
+    from shelfwise.index.bm25 import BM25Config
+    from shelfwise.rank import LTRReranker
+
+    rr = fit_reranker(tiny_searcher, QUERIES, REL, config=LTRConfig(depth=12))
+    rr.save(tmp_path / "rr")
+    saved = json.loads((tmp_path / "rr" / "ltr.json").read_text())
+    cfg = tiny_searcher.lexical.config
+    assert saved["lexical"]["bm25"] == {"k1": cfg.bm25.k1, "b": cfg.bm25.b, "method": cfg.bm25.method}
+    with caplog.at_level("INFO", logger="shelfwise.rank.ltr"):
+        same = LTRReranker.load(tmp_path / "rr", tiny_searcher)
+    assert same.lexical == cfg and not caplog.records
+
+    monkeypatch.setattr(tiny_searcher.lexical, "config", replace(cfg, bm25=BM25Config(k1=1.2, b=0.75)))
+    with caplog.at_level("INFO", logger="shelfwise.rank.ltr"):
+        other = LTRReranker.load(tmp_path / "rr", tiny_searcher)
+    (rec,) = caplog.records
+    assert rec.levelname == "WARNING" and "bm25 features are shifted" in rec.getMessage()
+    assert f"bm25.k1 {cfg.bm25.k1!r} (trained) vs 1.2 (this index)" in rec.getMessage()
+    assert f"bm25.b {cfg.bm25.b!r} (trained) vs 0.75 (this index)" in rec.getMessage()
+    assert other.lexical == cfg  # re-saved, it still names the index it was trained on
+    other.save(tmp_path / "again")
+    assert json.loads((tmp_path / "again" / "ltr.json").read_text())["lexical"] == saved["lexical"]
+
+    del saved["lexical"]  # saved before the settings were recorded
+    (tmp_path / "rr" / "ltr.json").write_text(json.dumps(saved))
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="shelfwise.rank.ltr"):
+        old = LTRReranker.load(tmp_path / "rr", tiny_searcher)
+    assert old.lexical is None and not caplog.records
+    res = tiny_searcher.search("black dress", 12, match_features=True)
+    assert old.rerank("black dress", res).ids.tolist() == rr.rerank("black dress", res).ids.tolist()

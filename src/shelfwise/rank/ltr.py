@@ -10,6 +10,7 @@ Linear keeps it tiny (9 weights, 11 with field features), deterministic, and fas
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -17,11 +18,13 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from shelfwise.index.lexical import LexicalConfig
 from shelfwise.rank.features import FEATURE_NAMES, FIELD_FEATURES, FeatureExtractor
 from shelfwise.results import Results
 from shelfwise.retrieve.hybrid import HybridSearcher
 
 Features = npt.NDArray[np.float32]
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -101,11 +104,19 @@ class PairwiseRanker:
             raise RuntimeError("PairwiseRanker is not fitted")
         return (((np.asarray(x, dtype=np.float64) - self.mean) / self.std) @ self.weights).astype(np.float32)
 
-    def save(self, path: str | Path) -> None:
+    def save(self, path: str | Path, *, lexical: LexicalConfig | None = None) -> None:
+        """Weights (npz) and ``ltr.json``; ``lexical``: the settings of the lexical index whose
+        scores the features were read from, recorded under ``"lexical"``."""
         p = Path(path)
         p.mkdir(parents=True, exist_ok=True)
         np.savez(p / "ltr_weights.npz", mean=self.mean, std=self.std, weights=self.weights)
-        meta = {"config": asdict(self.config), "features": list(self.feature_names), "model": "pairwise-logistic"}
+        meta: dict[str, object] = {
+            "config": asdict(self.config),
+            "features": list(self.feature_names),
+            "model": "pairwise-logistic",
+        }
+        if lexical is not None:
+            meta["lexical"] = lexical.to_json()
         (p / "ltr.json").write_text(json.dumps(meta, indent=2))
 
     @classmethod
@@ -125,15 +136,19 @@ class LTRReranker:
 
     reads_match_features = True  # the searcher attaches the head's first-stage signals before rerank
 
-    def __init__(self, extractor: FeatureExtractor, model: PairwiseRanker) -> None:
+    def __init__(
+        self, extractor: FeatureExtractor, model: PairwiseRanker, lexical: LexicalConfig | None = None
+    ) -> None:
         if model.feature_names and tuple(model.feature_names) != tuple(extractor.names):
             raise ValueError(f"model features {model.feature_names} != extractor features {extractor.names}")
         self.extractor = extractor
         self.model = model
+        self.lexical = lexical  # the lexical index settings it was trained against (None: unknown)
 
     def save(self, path: str | Path) -> None:
-        """Model weights (npz + JSON) and the popularity feature it was trained with."""
-        self.model.save(path)
+        """Model weights (npz + JSON, with the lexical settings it was trained against) and the
+        popularity feature it was trained with."""
+        self.model.save(path, lexical=self.lexical)
         np.save(Path(path) / "log_popularity.npy", self.extractor.log_popularity, allow_pickle=False)
 
     @classmethod
@@ -146,7 +161,7 @@ class LTRReranker:
         model = PairwiseRanker.load(p)
         names = model.feature_names or FEATURE_NAMES
         extractor = FeatureExtractor(searcher.catalog, searcher.lexical.tokenizer, np.expm1(log_pop), names)
-        return cls(extractor, model)
+        return cls(extractor, model, _trained_lexical(p / "ltr.json", searcher.lexical.config))
 
     def rerank(self, query: str, results: Results) -> Results:
         if len(results) == 0:
@@ -190,4 +205,40 @@ def fit_reranker(
     extractor = FeatureExtractor(searcher.catalog, searcher.lexical.tokenizer, popularity, cfg.feature_names)
     groups, labels = training_groups(searcher, extractor, queries, relevance, cfg.depth)
     model = PairwiseRanker(cfg, extractor.names).fit(groups, labels)
-    return LTRReranker(extractor, model)
+    return LTRReranker(extractor, model, searcher.lexical.config)
+
+
+def _trained_lexical(f: Path, current: LexicalConfig) -> LexicalConfig | None:
+    """The lexical settings recorded in ``f`` (None for a reranker saved before they were), with a
+    warning naming both values when they differ from ``current``: the bm25 / bm25_rel features
+    (and the title-match terms) then differ from what the model was trained on."""
+    raw = json.loads(f.read_text()).get("lexical")
+    if raw is None:
+        log.info("%s: saved without its lexical index settings; not checked against this index", f)
+        return None
+    try:
+        trained = LexicalConfig.from_json(raw)
+    except (TypeError, ValueError) as exc:
+        log.warning("%s: unreadable lexical index settings (%s); not checked against this index", f, exc)
+        return None
+    if trained != current:
+        was, now = _flat(trained.to_json()), _flat(current.to_json())
+        keys = sorted(k for k in was.keys() | now.keys() if was.get(k) != now.get(k))
+        log.warning(
+            "%s: LTR reranker trained on a lexical index with other settings: %s; its bm25 features are "
+            "shifted: retrain it (shelfwise index --reranker ltr with the judged queries)",
+            f,
+            ", ".join(f"{k} {was.get(k)!r} (trained) vs {now.get(k)!r} (this index)" for k in keys),
+        )
+    return trained
+
+
+def _flat(obj: Mapping[str, object], prefix: str = "") -> dict[str, object]:
+    """``{"bm25": {"k1": 0.9}}`` -> ``{"bm25.k1": 0.9}``."""
+    out: dict[str, object] = {}
+    for k, v in obj.items():
+        if isinstance(v, Mapping):
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
