@@ -1,8 +1,9 @@
 """Learning from the store's judgments, on real Home Depot shopper queries, k-fold by query.
 
-Data: Home Depot dev_1k (``../shared/data/homedepot``, evaluation only, never copied here): 1,000
-real search terms with crowd-graded products (0/1/2; pooled, unjudged = 0) over 10,000 products
-(titles only). Queries are split into ``--folds`` folds (fixed seed); each fold trains on the other
+Data (``--set``; ``../shared/data/homedepot``, evaluation only, never copied here): ``hd1k`` (default),
+Home Depot dev_1k, 1,000 real search terms with crowd-graded products (0/1/2; pooled, unjudged = 0)
+over 10,000 products (titles only); ``hd``, the full dev half, 5,888 queries over 54,667 products.
+Queries are split into ``--folds`` folds (fixed seed); each fold trains on the other
 folds' judgments and reports on its own held-out queries, so no query is ever both trained on and
 reported. Mean and standard deviation over folds.
 
@@ -39,7 +40,14 @@ weights when validation NDCG@10 does not improve. A run from scratch takes 50-60
 machine. ``--latency-recheck`` re-times the rerankers (1 and 2 threads) with fold 0's saved
 cross-encoder and sweeps its rerank depth, adding ``latency_recheck`` to the JSON.
 
-Run: ``nice -n 10 python bench/bench_search_learned.py`` (``--quick`` for a small smoke run).
+On the full corpus (``--set hd``) each fine-tune re-embeds 54,667 products (minutes on the shared
+2 cores), so the run caps the bi-encoder's training pairs per fold (``--bi-pairs``, stated in the JSON),
+can skip LoRA (``--no-lora``), and scores the cross-encoder on a fixed sample of each fold's held-out
+queries (``--cross-queries``): those rows carry `` [sample]`` and divide by bm25s on the same sample.
+Zero-shot vectors come from the shared embedding cache (``bench/.cache/embeddings.sqlite``).
+
+Run: ``nice -n 10 python bench/bench_search_learned.py`` (``--quick`` for a small smoke run);
+``--set hd --bi-pairs 2000 --no-lora --no-cross --out search_learned_hd`` for the full corpus.
 """
 
 from __future__ import annotations
@@ -66,23 +74,51 @@ from shelfwise.eval.judgments import Judgments, evaluate_search, load_judgments
 from shelfwise.eval.peers import build_peers
 from shelfwise.eval.tune import searcher_fn
 from shelfwise.index.vector import VectorIndex
-from shelfwise.rank import Blend, CrossConfig, CrossReranker, fit_cross_reranker, fit_reranker
+from shelfwise.rank import (
+    FEATURE_NAMES,
+    Blend,
+    CrossConfig,
+    CrossReranker,
+    FeatureExtractor,
+    LTRConfig,
+    LTRReranker,
+    PairwiseRanker,
+    fit_cross_reranker,
+    fit_reranker,
+)
+from shelfwise.rank.ltr import training_groups
 from shelfwise.retrieve import HybridSearcher
 
-from common import CACHE, RESULTS, SHARED, percentiles, print_table, write_json
+from common import RESULTS, SHARED, percentiles, print_table, write_json
 
 HD = SHARED / "homedepot"
+CACHE = Path(__file__).resolve().parent / ".cache" / "embeddings.sqlite"  # shared with bench_search_real
+SETS = {  # name: (products, queries, judgments, label)
+    "hd1k": ("dev_1k_products", "dev_1k_queries", "dev_1k_judgments", "Home Depot dev_1k"),
+    "hd": ("products", "queries_dev", "judgments_dev", "Home Depot full dev half"),
+}
+NEW_FEATURES = ("bigram_match", "char3_match")
+LTR9 = " (9 features, before bigram/char3)"  # the LTR feature set before NEW_FEATURES, same run
+SAMPLE = " [sample]"  # rows scored on a fixed sample of the held-out queries (ratios vs bm25s on it)
 METRICS = ("ndcg@10", "recall@100", "mrr")
 SYSTEMS = (
     "bm25s (peer)",
     "hybrid zero-shot",
     "hybrid + LTR",
+    "hybrid + LTR" + LTR9,
     "hybrid + cross-encoder",
     "(diagnostic) cross-encoder score alone",
     "hybrid, bi-encoder FT full",
     "hybrid, bi-encoder FT LoRA",
     "hybrid, FT full + cross-encoder",
     "hybrid, FT full + LTR",
+    "hybrid, FT full + LTR" + LTR9,
+    "bm25s (peer)" + SAMPLE,
+    "hybrid zero-shot" + SAMPLE,
+    "hybrid + LTR" + SAMPLE,
+    "hybrid + cross-encoder" + SAMPLE,
+    "(diagnostic) cross-encoder score alone" + SAMPLE,
+    "hybrid, FT full + cross-encoder" + SAMPLE,
 )
 
 
@@ -114,6 +150,32 @@ def rerank_latency(searcher: HybridSearcher, reranker: Any, queries: list[str], 
         reranker.rerank(q, h)
         samples.append(time.perf_counter() - t)
     return {**percentiles(samples), "depth": float(depth), "load_1m": os.getloadavg()[0]}
+
+
+def ltr_rows(
+    searcher: HybridSearcher, train: Judgments, held: Judgments, name: str, lat_q: list[str]
+) -> dict[str, Any]:
+    """``name`` and ``name + LTR9`` rows: the default LTR reranker and one without :data:`NEW_FEATURES`, both
+    fitted on ``train`` over ``searcher``'s candidates; their weights, fit time and (given ``lat_q``) latency."""
+    part: dict[str, Any] = {"metrics": {}, "ltr": {}}
+    old_names = tuple(n for n in FEATURE_NAMES if n not in NEW_FEATURES)
+    for label in (name, name + LTR9):
+        t0 = time.perf_counter()
+        if label == name:
+            ltr = fit_reranker(searcher, train.queries, train.relevance)
+        else:
+            ext = FeatureExtractor(searcher.catalog, searcher.lexical.tokenizer, None, old_names)
+            groups, labels = training_groups(searcher, ext, train.queries, train.relevance, LTRConfig().depth)
+            ltr = LTRReranker(ext, PairwiseRanker(LTRConfig(), ext.names).fit(groups, labels))
+        fit_s = time.perf_counter() - t0
+        weights = dict(zip(ltr.model.feature_names, ltr.model.weights.round(4).tolist(), strict=True))
+        part["ltr"][label] = {"fit_s": fit_s, "weights": weights}
+        searcher.reranker = ltr
+        part["metrics"][label] = evaluate(searcher_fn(searcher), held)
+        searcher.reranker = None
+        if lat_q:
+            part["ltr"][label]["latency_depth50"] = rerank_latency(searcher, ltr, lat_q, 50)
+    return part
 
 
 class MemoCross(CrossReranker):
@@ -171,12 +233,15 @@ def fine_tuned_searcher(
     export_s = time.perf_counter() - t0
     encoder = store.encoder(mv.version)
     t0 = time.perf_counter()
-    vectors = VectorIndex().fit(encoder.encode(texts, batch_size=64))
+    emb = encoder.encode(texts, batch_size=64)
+    np.save(store.root / "catalog_vectors.npy", emb, allow_pickle=False)  # FT + LTR reuses them
+    vectors = VectorIndex().fit(emb)
     embed_s = time.perf_counter() - t0
     searcher = HybridSearcher(catalog, encoder, base.config, base.lexical, vectors, language=base.language)
     lg = trained.log
     info = {
         "base": name,
+        "pairs_available": len(pairs) - len(val),
         "pairs": len(tr),
         "pairs_with_hard_negative": sum(1 for n in tr.negatives if n) if tr.negatives else 0,
         "val_pairs": len(val),
@@ -238,29 +303,32 @@ def run_fold(
     train = judg.subset([q for i, f in enumerate(folds) if i != fold for q in f])
     out: dict[str, Any] = {"train_queries": len(train.judged()), "held_queries": len(held.judged()), "metrics": {}}
     base.reranker = None
+    sample = held
+    if args.cross_queries and len(held.judged()) > args.cross_queries:
+        sample = held.subset(sorted(random.Random(args.seed).sample(held.judged(), args.cross_queries)))
+    tag = SAMPLE if sample is not held else ""
     ce_dir = args.work / f"fold{fold}_cross_model"
 
     def first() -> dict[str, Any]:
         part: dict[str, Any] = {"metrics": {}}
         part["metrics"]["bm25s (peer)"] = evaluate(peers["bm25s"], held)
         part["metrics"]["hybrid zero-shot"] = evaluate(searcher_fn(base), held)
-        t0 = time.perf_counter()
-        ltr = fit_reranker(base, train.queries, train.relevance)
-        part["ltr_fit_s"] = time.perf_counter() - t0
-        part["ltr_weights"] = dict(zip(ltr.model.feature_names, ltr.model.weights.round(4).tolist(), strict=True))
-        base.reranker = ltr
-        part["metrics"]["hybrid + LTR"] = evaluate(searcher_fn(base), held)
-        base.reranker = None
-        if fold == 0:
-            lat_q = [held.queries[q] for q in held.judged()[: args.latency_queries]]
-            part["latency"] = {"ltr_depth50": rerank_latency(base, ltr, lat_q, 50)}
+        lat_q = [held.queries[q] for q in held.judged()[: args.latency_queries]] if fold == 0 else []
+        ltr = ltr_rows(base, train, held, "hybrid + LTR", lat_q)
+        part["metrics"].update(ltr.pop("metrics"))
+        part["ltr"] = ltr["ltr"]
+        if lat_q:
+            part["latency"] = {f"ltr_depth50 ({k})": v["latency_depth50"] for k, v in part["ltr"].items()}
         return part
 
     def cross() -> dict[str, Any]:
         cfg = cross_config(args)
         t0 = time.perf_counter()
         ce = fit_cross_reranker(base, train.queries, train.relevance, config=cfg)
-        part: dict[str, Any] = {"metrics": {}}
+        part: dict[str, Any] = {"metrics": {}, "cross_eval_queries": len(sample.judged())}
+        if tag:  # the same sample's peer and first stages, for like-for-like ratios
+            part["metrics"]["bm25s (peer)" + tag] = evaluate(peers["bm25s"], sample)
+            part["metrics"]["hybrid zero-shot" + tag] = evaluate(searcher_fn(base), sample)
         part["cross"] = {
             "fit_s": time.perf_counter() - t0,
             "train_s": ce.log.seconds,
@@ -275,9 +343,9 @@ def run_fold(
         print(f"fold {fold}: cross-encoder trained ({ce.log.seconds:.0f} s, blend {part['cross']['blend']})")
         memo = MemoCross(ce)
         base.reranker = memo
-        part["metrics"]["hybrid + cross-encoder"] = evaluate(searcher_fn(base), held)
+        part["metrics"]["hybrid + cross-encoder" + tag] = evaluate(searcher_fn(base), sample)
         memo.blend = Blend("fixed", 1.0, 0.0)  # diagnostic: the cross-encoder's own order (memoised logits)
-        part["metrics"]["(diagnostic) cross-encoder score alone"] = evaluate(searcher_fn(base), held)
+        part["metrics"]["(diagnostic) cross-encoder score alone" + tag] = evaluate(searcher_fn(base), sample)
         base.reranker = None
         if fold == 0:
             lat_q = [held.queries[q] for q in held.judged()[: args.latency_queries]]
@@ -290,7 +358,7 @@ def run_fold(
                 "cross_int8_depth50": rerank_latency(base, deep.int8(), lat_q, 50),
             }
             base.reranker = q8  # quality of the int8 copy, fold 0 only (reported apart from the fold table)
-            part["int8_quality_fold0"] = evaluate(searcher_fn(base), held)
+            part["int8_quality_fold0"] = evaluate(searcher_fn(base), sample)
             base.reranker = None
         return part
 
@@ -300,36 +368,51 @@ def run_fold(
         name = f"hybrid, bi-encoder FT {'full' if mode == 'full' else 'LoRA'}"
         part: dict[str, Any] = {"metrics": {name: evaluate(searcher_fn(ft), held)}, f"bi_encoder_{mode}": info}
         print(f"fold {fold}: bi-encoder {mode}: {info['train_s']:.0f} s train, {info['embed_catalog_s']:.0f} s embed")
-        if mode == "full" and not (args.no_stack or args.no_cross):
-            ft.reranker = CrossReranker.load(ce_dir, ft)
-            part["metrics"]["hybrid, FT full + cross-encoder"] = evaluate(searcher_fn(ft), held)
         return part
 
-    def bi_ltr() -> dict[str, Any]:
-        """The fold's saved full fine-tune (``fold<k>_full``) with an LTR reranker fitted on it."""
+    def saved_fine_tune() -> HybridSearcher:
+        """The hybrid over the fold's saved full fine-tune (``fold<k>_full``) and its catalog vectors."""
         from shelfwise.finetune import ModelStore
 
         store = ModelStore(args.work / f"fold{fold}_full")
         enc = store.encoder()
-        vectors = VectorIndex().fit(enc.encode(base.catalog.texts(), batch_size=64))
-        ft = HybridSearcher(base.catalog, enc, base.config, base.lexical, vectors, language=base.language)
-        ft.dense.prime([q for q in train.queries.values()] + [held.queries[q] for q in held.judged()])
-        ft.reranker = fit_reranker(ft, train.queries, train.relevance)
-        return {"metrics": {"hybrid, FT full + LTR": evaluate(searcher_fn(ft), held)}}
+        saved_vectors = store.root / "catalog_vectors.npy"
+        if saved_vectors.exists():  # written by this fold's full fine-tune
+            emb = np.load(saved_vectors, allow_pickle=False)
+        else:
+            emb = enc.encode(base.catalog.texts(), batch_size=64)
+        vectors = VectorIndex().fit(emb)
+        return HybridSearcher(base.catalog, enc, base.config, base.lexical, vectors, language=base.language)
 
-    ce_key = {"cross": asdict(cross_config(args)), "latency_queries": args.latency_queries, "v": 2}
-    enc_key = {"encoder": args.encoder}
+    def bi_ltr() -> dict[str, Any]:
+        """The fold's full fine-tune with an LTR reranker fitted on it (same training folds)."""
+        ft = saved_fine_tune()
+        ft.dense.prime([q for q in train.queries.values()] + [held.queries[q] for q in held.judged()])
+        ltr = ltr_rows(ft, train, held, "hybrid, FT full + LTR", [])
+        return {"metrics": ltr["metrics"], "ft_ltr": ltr["ltr"]}
+
+    def bi_cross() -> dict[str, Any]:
+        """The fold's full fine-tune with the fold's cross-encoder on top."""
+        ft = saved_fine_tune()
+        ft.reranker = CrossReranker.load(ce_dir, ft)
+        return {"metrics": {"hybrid, FT full + cross-encoder" + tag: evaluate(searcher_fn(ft), sample)}}
+
+    ce_key = {"cross": asdict(cross_config(args)), "latency_queries": args.latency_queries, "v": 3}
+    ce_key["cross_queries"] = args.cross_queries
+    enc_key = {"encoder": args.encoder, "set": args.set, "lexical": base.lexical.config.to_json()}
     ce_key |= enc_key
-    bi_key = {"pairs": args.bi_pairs, "epochs": args.bi_epochs, "seed": args.seed, "v": 3} | enc_key
-    first_key = {"latency_queries": args.latency_queries, "v": 1} | enc_key
+    bi_key = {"pairs": args.bi_pairs, "epochs": args.bi_epochs, "seed": args.seed, "v": 4} | enc_key
+    first_key = {"latency_queries": args.latency_queries, "v": 2} | enc_key
     parts = {"first": cached_part(args, fold, "first", first_key, first)}
     if not args.no_cross:
         parts["cross"] = cached_part(args, fold, "cross", ce_key, cross)
     if not args.no_bi:
-        full_key = {**bi_key, "stack": None if (args.no_stack or args.no_cross) else ce_key}
-        parts["bi_full"] = cached_part(args, fold, "bi_full", full_key, lambda: bi("full"))
-        parts["bi_lora"] = cached_part(args, fold, "bi_lora", bi_key, lambda: bi("lora"))
-        parts["bi_full_ltr"] = cached_part(args, fold, "bi_full_ltr", full_key | {"ltr": 1}, bi_ltr)
+        parts["bi_full"] = cached_part(args, fold, "bi_full", bi_key, lambda: bi("full"))
+        parts["bi_full_ltr"] = cached_part(args, fold, "bi_full_ltr", bi_key | {"ltr": 3}, bi_ltr)
+        if not (args.no_stack or args.no_cross):
+            parts["bi_full_cross"] = cached_part(args, fold, "bi_full_cross", bi_key | ce_key, bi_cross)
+        if not args.no_lora:
+            parts["bi_lora"] = cached_part(args, fold, "bi_lora", bi_key, lambda: bi("lora"))
     for name, part in parts.items():
         out["metrics"].update(part.pop("metrics"))
         out.setdefault("latency", {}).update(part.pop("latency", {}))
@@ -379,14 +462,15 @@ def latency_recheck(base: HybridSearcher, judg: Judgments, folds: list[list[str]
     )
     out["uptime_end"] = uptime()
     print(out["uptime_start"], "|", out["uptime_end"])
-    path = RESULTS / "search_learned.json"
+    path = RESULTS / f"{args.out}.json"
     payload = json.loads(path.read_text())
     payload["latency_recheck"] = out
-    write_json("search_learned", payload)
+    write_json(args.out, payload)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--set", default="hd1k", choices=tuple(SETS), help="hd1k: dev_1k; hd: the full corpus")
     ap.add_argument("--folds", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1, help="torch threads (1 is faster on a busy 2-core machine)")
@@ -404,6 +488,13 @@ def main() -> None:
     ap.add_argument("--latency-queries", type=int, default=100)
     ap.add_argument("--no-bi", action="store_true", help="skip the bi-encoder fine-tuning")
     ap.add_argument("--no-stack", action="store_true", help="skip FT full + cross-encoder")
+    ap.add_argument("--no-lora", action="store_true", help="skip the LoRA fine-tune")
+    ap.add_argument(
+        "--cross-queries",
+        type=int,
+        default=0,
+        help="score the cross-encoder on this many held-out queries per fold (fixed sample; 0: all)",
+    )
     ap.add_argument("--quick", action="store_true", help="smoke run: 2 folds' worth of tiny training, no bi-encoder")
     ap.add_argument("--fresh", action="store_true", help="ignore cached fold results")
     ap.add_argument(
@@ -412,8 +503,9 @@ def main() -> None:
         help="only re-time rerankers (fold 0's saved cross-encoder, LTR refitted) at 1 and 2 threads and add the "
         "figures to the results JSON as latency_recheck (for a quieter moment on the shared machine)",
     )
-    ap.add_argument("--work", type=Path, default=Path("/tmp/shelfwise_bench_learned"))
+    ap.add_argument("--work", type=Path, default=None, help="fold cache (default /tmp/shelfwise_bench_learned/<set>)")
     args = ap.parse_args()
+    args.work = args.work or Path("/tmp/shelfwise_bench_learned") / args.set
     if args.quick:
         args.ce_pairs, args.bi_pairs, args.latency_queries, args.no_bi = 200, 100, 20, True
         args.work = args.work / "quick"
@@ -423,8 +515,9 @@ def main() -> None:
     t_start = time.perf_counter()
     load_start = uptime()
     print(f"start: {load_start}")
-    catalog = load_catalog(HD / "dev_1k_products.parquet", ProductFields.from_json(HD / "catalog_fields.json")).catalog
-    judg = load_judgments(HD / "dev_1k_queries.parquet", HD / "dev_1k_judgments.parquet")
+    prod, qs, js, label = SETS[args.set]
+    catalog = load_catalog(HD / f"{prod}.parquet", ProductFields.from_json(HD / "catalog_fields.json")).catalog
+    judg = load_judgments(HD / f"{qs}.parquet", HD / f"{js}.parquet")
     folds = split_folds(judg, args.folds, args.seed)
     t0 = time.perf_counter()
     base = HybridSearcher.build(catalog, load_encoder(args.encoder, CACHE), progress=True, encoder_spec=args.encoder)
@@ -444,7 +537,8 @@ def main() -> None:
         row: dict[str, Any] = {}
         for m in METRICS:
             vals = np.array([f["metrics"][s][m] for f in fold_out])
-            ratio = vals / np.array([f["metrics"]["bm25s (peer)"][m] for f in fold_out])
+            peer = "bm25s (peer)" + (SAMPLE if s.endswith(SAMPLE) else "")
+            ratio = vals / np.array([f["metrics"][peer][m] for f in fold_out])
             row[m] = {"mean": float(vals.mean()), "std": float(vals.std(ddof=1)) if len(vals) > 1 else 0.0}
             row[f"{m} x bm25s"] = {
                 "mean": float(ratio.mean()),
@@ -457,7 +551,7 @@ def main() -> None:
         return f"{d['mean']:.4f} ± {d['std']:.4f}"
 
     print_table(
-        f"Home Depot dev_1k, {args.folds}-fold by query (mean ± std over folds; {len(judg.judged())} queries, "
+        f"{label}, {args.folds}-fold by query (mean ± std over folds; {len(judg.judged())} queries, "
         f"{len(catalog)} products)",
         ["system", "NDCG@10", "x bm25s", "Recall@100", "MRR"],
         [
@@ -488,7 +582,9 @@ def main() -> None:
     write_json(
         args.out + ("_quick" if args.quick else ""),
         {
-            "data": "Home Depot dev_1k (real queries, crowd grades 0/1/2, pooled: unjudged = 0), titles only",
+            "data": f"{label}: {len(judg.judged())} real queries, {len(catalog)} products (titles only), crowd "
+            "grades 0/1/2, pooled: unjudged = 0",
+            "set": args.set,
             "protocol": f"{args.folds}-fold split by query (seed {args.seed}); train on the other folds, "
             "report on the held-out fold",
             "summary": summary,
@@ -509,6 +605,10 @@ def main() -> None:
                     if args.ce_loss == "bce"
                     else "listwise softmax (ListNet top-1)",
                     "rerank_depth": args.rerank_depth,
+                    "scored_on": f"a fixed sample of {args.cross_queries} held-out queries per fold (rows marked "
+                    f"'{SAMPLE.strip()}', ratios vs bm25s on the same sample)"
+                    if args.cross_queries
+                    else "all held-out queries",
                     "blend": "learned on 20% of the training queries held out from cross-encoder training",
                 },
                 "bi_encoder": None
@@ -520,12 +620,14 @@ def main() -> None:
                     "validation (early stopping on NDCG@10 among the positives, their hard negatives and 500 "
                     "catalog distractors)",
                     "pairs_cap_per_fold": args.bi_pairs or None,
+                    "lora": not args.no_lora,
                     "epochs": args.bi_epochs,
                     "path": "shelfwise.finetune as `shelfwise train` runs it: FinetuneConfig defaults (see fold "
                     "bi_encoder_*.config), role prefixes of the base, token table frozen, int8 ONNX export searched",
                 },
                 "base_encoder": args.encoder,
-                "ltr": "fit_reranker defaults (depth 50, 11 features; no popularity: zero)",
+                "ltr": f"fit_reranker defaults (depth 50, features {list(FEATURE_NAMES)}; no popularity: zero); "
+                f"rows '{LTR9.strip()}' drop {list(NEW_FEATURES)}",
                 "torch_threads": args.threads,
                 "subsampled": "1 epoch each; bi-encoder pairs are a random sample (each model re-embeds the "
                 "catalog); cross-encoder pairs capped at max_pairs_per_fold (see fold 'cross.pairs' for the count)",
