@@ -4,6 +4,9 @@ every prefix at once, each component's ``score_many`` and the candidate search. 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import Future
+
 import numpy as np
 import pytest
 
@@ -11,6 +14,7 @@ from session_logs import walking_sessions
 from shelfwise.recommend import ALSConfig, Context, HybridConfig, HybridRecommender, Interactions
 from shelfwise.recommend.autotune import Case, TuneConfig, prefix_cases, validation_split
 from shelfwise.recommend.base import BaseRecommender
+from shelfwise.recommend.factor import ALSRecommender
 from shelfwise.recommend.sequence import SessionKNNConfig, SessionKNNRecommender
 from shelfwise.recommend.tuning_pool import _top_positive
 
@@ -116,3 +120,40 @@ def test_stan_score_many_equals_score_when_position_weights_underflow() -> None:
     knn.fit(train)
     ctxs = [c.ctx for c in prefix_cases(train, held)][:200]
     assert np.array_equal(knn.score_many(ctxs), np.stack([knn.score(c) for c in ctxs]))
+
+
+def test_als_fitted_in_threads_and_refitted_ahead_is_the_sequential_fit() -> None:
+    """ALS fits in a thread beside the other components, and the final warm refit on all rows
+    starts (on a copy) while tuning still scores with the ALS of the earlier rows: the factors
+    are those of fitting on the earlier rows and then refitting on all, one after the other, and
+    tuning's scores came from the earlier rows' ALS (the same report as without the refit ahead)."""
+    data = _store()
+    vec = np.random.default_rng(2).normal(size=(N_ITEMS, 8)).astype(np.float32)
+    tc = TuneConfig(fraction=0.2, min_cases=10)
+    cfg = HybridConfig(als=ALSConfig(factors=8, iterations=3, num_threads=1), tune=tc)
+    h = HybridRecommender(vec, cfg)
+    h.fit(data)
+    assert h.tuning.status == "tuned"
+    assert h.components["als"] is h.als
+    want = ALSRecommender(cfg.als)
+    want.fit(validation_split(data, tc.fraction, tc.max_sessions)[0])
+    want.refit(data, tc.refit_iterations)
+    assert np.array_equal(h.als.item_factors, want.item_factors)
+    behind = HybridRecommender(vec, cfg)  # the final refit after tuning, as before
+    behind._als_ahead = lambda rows: None  # type: ignore[method-assign,assignment,return-value]
+    behind._fit_components = _sequential_fit(behind)  # type: ignore[method-assign]
+    behind.fit(data)
+    assert behind.tuning.as_dict() == h.tuning.as_dict()
+    assert np.array_equal(behind.als.item_factors, h.als.item_factors)
+
+
+def _sequential_fit(h: HybridRecommender) -> Callable[..., None]:
+    """``_fit_components`` with ALS fitted in this thread, after tuning (no refit ahead)."""
+    fit_all = h._fit_components
+
+    def fit(rows: Interactions, warm: bool = False, als: object = None) -> None:
+        done: Future[ALSRecommender] = Future()
+        done.set_result(h._fit_als(rows, warm))
+        fit_all(rows, warm, done)
+
+    return fit

@@ -16,8 +16,11 @@ most recent sessions (:mod:`shelfwise.recommend.autotune`); what tuning did is k
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import logging
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -33,7 +36,7 @@ from shelfwise.recommend.base import BaseRecommender, Context, ItemScorer, Recom
 from shelfwise.recommend.content import ContentConfig, ContentRecommender
 from shelfwise.recommend.cooccurrence import CooccurrenceConfig, CooccurrenceRecommender
 from shelfwise.recommend.cross import CrossCategoryRecommender, CrossConfig
-from shelfwise.recommend.factor import ALSConfig, ALSRecommender
+from shelfwise.recommend.factor import ALSConfig, ALSRecommender, _implicit_classes
 from shelfwise.recommend.interactions import Interactions
 from shelfwise.recommend.persist import (
     StateFileError,
@@ -138,6 +141,15 @@ class HybridConfig:
         return dict(self.weights), self.popularity_penalty
 
 
+def _load_native() -> None:
+    """Import the native libraries a fit loads (implicit; faiss, for the text graph, when
+    installed) before BLAS is held at one thread for the ALS's thread: a library loaded
+    during that limit escapes it (implicit warns)."""
+    _implicit_classes()
+    with contextlib.suppress(ImportError):
+        import faiss  # noqa: F401
+
+
 class HybridRecommender(BaseRecommender):
     """Fuses repeat-purchase, co-occurrence, ALS, LM-content, popularity and sequence-aware scores."""
 
@@ -181,36 +193,86 @@ class HybridRecommender(BaseRecommender):
         cfg = self.config
         return any(n == name and w > 0 for n, w in (*cfg.weights, *cfg.similar_weights, *(cfg.new_weights or ())))
 
-    def _fit_components(self, data: Interactions, warm: bool = False) -> None:
+    def _fit_components(
+        self, data: Interactions, warm: bool = False, als: Future[ALSRecommender] | None = None
+    ) -> None:
         """Fit every component on ``data``; ``warm``: they were just fitted on its earlier rows
         (fit-time tuning), so ALS starts from those factors (``TuneConfig.refit_iterations``)
         and SASRec from those weights (``TuneConfig.refit_epochs``). SASRec is trained only
         while some weight set uses it: when tuning gives it weight 0 everywhere, it is not
-        trained a second time."""
+        trained a second time. ALS fits in a thread of its own meanwhile (``implicit`` releases
+        the GIL): the same factors, the other components' fit time hidden behind it; ``als``:
+        that fit already under way (:meth:`_als_ahead`)."""
         tc = self.config.tune
-        for name, comp in self.components.items():
-            if name == "als" and warm and tc.refit_iterations:
-                self.als.refit(data, tc.refit_iterations)
-            elif name != "sasrec":
-                comp.fit(data)
-            elif not self._uses("sasrec"):  # off unless weighted: no torch needed, scores nothing
-                self.sasrec.reset(data.catalog, data.profiles)
-            elif warm and tc.refit_epochs:
-                self.sasrec.refit(data, tc.refit_epochs)
-            else:
-                comp.fit(data)
+        _ = data.profiles  # built once here, not raced for by the two threads
+        from threadpoolctl import threadpool_limits  # the recommend extra, as implicit
+
+        _load_native()
+        # BLAS at one thread from this thread: a limit set in the ALS's own thread does not reach
+        # every BLAS library (scipy's stayed at the machine's count: implicit warned)
+        with threadpool_limits(1, "blas"), ThreadPoolExecutor(1) as pool:
+            fitting = als or pool.submit(self._fit_als, data, warm)
+            for name, comp in self.components.items():
+                self._fit_one(name, comp, data, warm, tc)
+            done = fitting.result()
+        if done is not self.als:  # fitted ahead on a copy
+            self.als = self.components["als"] = done
         self.profiles = data.profiles
         self.profiles.item_vectors = self.item_vectors
         self.counts = data.item_counts()
 
-    def _fit(self, data: Interactions) -> None:
-        self.tuning = self._tune(data) if self.config.tune.enabled else TuningReport(reason="tuning disabled")
-        self._fit_components(data, warm=self.tuning.status == "tuned")
+    def _fit_als(self, data: Interactions, warm: bool, als: ALSRecommender | None = None) -> ALSRecommender:
+        als = als or self.als
+        n = self.config.tune.refit_iterations
+        if warm and n:
+            als.refit(data, n)
+        else:
+            als.fit(data)
+        return als
 
-    def _tune(self, data: Interactions) -> TuningReport:
-        """Learn weights on the latest sessions (components fitted on the earlier rows), then keep them."""
+    def _als_ahead(self, data: Interactions) -> Future[ALSRecommender]:
+        """The final fit's warm ALS refit on all of ``data``, started in a thread on a copy of
+        the ALS tuning just fitted on the earlier rows, while tuning still scores with that one
+        (the refit reassigns the copy's arrays, never writes into them): the same factors as
+        refitting after tuning, its time hidden behind the scoring."""
+        _ = data.profiles  # built here, not in the thread
+        pool = ThreadPoolExecutor(1)
+        try:
+            return pool.submit(self._fit_als, data, True, copy.copy(self.als))
+        finally:
+            pool.shutdown(wait=False)  # the thread ends when the refit does
+
+    def _fit_one(self, name: str, comp: ItemScorer, data: Interactions, warm: bool, tc: TuneConfig) -> None:
+        if name == "als":
+            return
+        if name != "sasrec":
+            comp.fit(data)
+        elif not self._uses("sasrec"):  # off unless weighted: no torch needed, scores nothing
+            self.sasrec.reset(data.catalog, data.profiles)
+        elif warm and tc.refit_epochs:
+            self.sasrec.refit(data, tc.refit_epochs)
+        else:
+            comp.fit(data)
+
+    def _fit(self, data: Interactions) -> None:
+        ahead: list[Future[ALSRecommender]] = []
+        self.tuning = self._tune(data, ahead) if self.config.tune.enabled else TuningReport(reason="tuning disabled")
+        warm = self.tuning.status == "tuned"
+        self._fit_components(data, warm=warm, als=ahead[0] if ahead and warm else None)
+
+    def _tune(self, data: Interactions, ahead: list[Future[ALSRecommender]]) -> TuningReport:
+        """Learn weights on the latest sessions (components fitted on the earlier rows), then keep
+        them. Once the latest slice's components are fitted, the final ALS refit starts in
+        ``ahead`` (:meth:`_als_ahead`)."""
         tc = self.config.tune
-        rep = tune_folds(self, validation_folds(data, tc), tc, self._fit_components)
+        folds = validation_folds(data, tc)
+
+        def fit(rows: Interactions) -> None:
+            self._fit_components(rows)
+            if tc.refit_iterations and rows is folds[0][0]:
+                ahead.append(self._als_ahead(data))
+
+        rep = tune_folds(self, folds, tc, fit)
         if rep.status == "tuned":
             self.set_weights(rep.weights, rep.penalty)
             self.set_weights(rep.new_weights, rep.new_penalty, new=True)
