@@ -6,6 +6,13 @@ co-occurrence, so items with no behaviour at all (new arrivals) are reachable: t
 remedy of content-based filtering (Lops et al., 2011; Schein et al., 2002). A query vector
 adds a direct cosine term for shoppers with no history. Related items (``score_item``) are read
 off the same graph: an item request touches its ``neighbours`` items, not the catalog.
+
+Above ``ContentConfig.all_rows_max_items`` the graph keeps rows only for the items with events
+(the items a shopper's history can hold: 82k of 1M rows in the 1M bench); an item without a
+row (a new arrival in a session, an event-less item's related items) gets its neighbours at
+request time, the same top-``neighbours`` cosines: exact up to ``exact_max_items``, through the
+shelf's vector index (its ANN search) above. The vectors are read where they live
+(:class:`~shelfwise.recommend.vectors.ItemVectors`), not copied.
 """
 
 from __future__ import annotations
@@ -20,9 +27,11 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from shelfwise.errors import MissingExtraError
+from shelfwise.index.backends import VectorStore
 from shelfwise.recommend.base import BaseRecommender, Context, context_matrix, csr_rows, no_evidence
 from shelfwise.recommend.interactions import Interactions
-from shelfwise.recommend.persist import csr_arrays, csr_from, csr_keys, read_npz
+from shelfwise.recommend.persist import StateFileError, csr_arrays, csr_from, csr_keys, read_npz
+from shelfwise.recommend.vectors import ItemVectors
 from shelfwise.results import FloatArray
 
 
@@ -30,7 +39,9 @@ from shelfwise.results import FloatArray
 class ContentConfig:
     """``exact_max_items``: the text graph is exact up to this many items (all pairs: O(n²));
     above it, each item's neighbours are searched among the items of the ``probe_cells`` k-means
-    cells nearest its own (:func:`approx_knn_graph`)."""
+    cells nearest its own (:func:`approx_knn_graph`). ``all_rows_max_items``: up to this many
+    items every item has its graph row; above it only items with events do (see the module
+    docstring)."""
 
     neighbours: int = 50
     power: float = 2.0  # sharpen similarities: sim ** power
@@ -38,20 +49,27 @@ class ContentConfig:
     query_weight: float = 1.0
     exact_max_items: int = 200_000
     probe_cells: int = 16
+    all_rows_max_items: int = 200_000
 
     def __post_init__(self) -> None:
         if self.neighbours < 1 or self.power <= 0:
             raise ValueError("ContentConfig: neighbours >= 1 and power > 0")
         if not -1.0 <= self.min_similarity < 1.0:
             raise ValueError("ContentConfig.min_similarity must be in [-1, 1)")
-        if self.exact_max_items < 0 or self.probe_cells < 1:
-            raise ValueError("ContentConfig: exact_max_items >= 0 and probe_cells >= 1")
+        if self.exact_max_items < 0 or self.probe_cells < 1 or self.all_rows_max_items < 0:
+            raise ValueError("ContentConfig: exact_max_items >= 0, all_rows_max_items >= 0 and probe_cells >= 1")
 
 
 def knn_graph(
-    vectors: npt.NDArray[np.float32], neighbours: int, min_similarity: float, chunk: int = 2048
+    vectors: npt.NDArray[np.float32],
+    neighbours: int,
+    min_similarity: float,
+    chunk: int = 2048,
+    *,
+    rows: npt.NDArray[np.int64] | None = None,
 ) -> sp.csr_matrix:
-    """Sparse (n x n) matrix of each row's top-``neighbours`` cosines (self excluded), exact.
+    """Sparse (n x n) matrix of each row's top-``neighbours`` cosines (self excluded), exact;
+    with ``rows``, only those rows are filled (the others empty).
 
     faiss's flat inner-product search (heap top-k in C++, threads) when faiss is installed (the
     ``search`` extra), numpy otherwise; both give the same graph (tests/recommend/test_content_knn_graph.py)."""
@@ -59,7 +77,7 @@ def knn_graph(
     m = min(neighbours, max(n - 1, 0))
     if m == 0:
         return sp.csr_matrix((n, n), dtype=np.float32)
-    rows: list[np.ndarray] = []
+    out_rows: list[np.ndarray] = []
     cols: list[np.ndarray] = []
     vals: list[np.ndarray] = []
     flat: Any = None
@@ -70,23 +88,26 @@ def knn_graph(
         flat.add(np.ascontiguousarray(vectors, dtype=np.float32))
     except ImportError:
         pass
-    for a in range(0, n, chunk):
-        idx = np.arange(a, min(a + chunk, n))
+    want = np.arange(n, dtype=np.int64) if rows is None else np.asarray(rows, dtype=np.int64)
+    for a in range(0, len(want), chunk):
+        idx = want[a : a + chunk]
         if flat is not None:
-            d, i = flat.search(np.ascontiguousarray(vectors[a : a + chunk], dtype=np.float32), m + 1)
+            d, i = flat.search(np.ascontiguousarray(vectors[idx], dtype=np.float32), m + 1)
             d = np.where(i == idx[:, None], -np.inf, d)  # self out (wherever ties put it)
             order = np.argsort(-d, axis=1, kind="stable")[:, :m]
             top, s = np.take_along_axis(i, order, axis=1), np.take_along_axis(d, order, axis=1)
         else:
-            sims = vectors[a : a + chunk] @ vectors.T
-            sims[idx - a, idx] = -np.inf
+            sims = vectors[idx] @ vectors.T
+            sims[np.arange(len(idx)), idx] = -np.inf
             top = np.argpartition(-sims, m - 1, axis=1)[:, :m]
             s = np.take_along_axis(sims, top, axis=1)
         keep = s >= min_similarity
-        rows.append(np.repeat(idx, m)[keep.ravel()])
+        out_rows.append(np.repeat(idx, m)[keep.ravel()])
         cols.append(top[keep])
         vals.append(s[keep])
-    r, c, v = np.concatenate(rows), np.concatenate(cols), np.concatenate(vals).astype(np.float32)
+    if not out_rows:
+        return sp.csr_matrix((n, n), dtype=np.float32)
+    r, c, v = np.concatenate(out_rows), np.concatenate(cols), np.concatenate(vals).astype(np.float32)
     return sp.csr_matrix((v, (r, c)), shape=(n, n))
 
 
@@ -101,8 +122,10 @@ def approx_knn_graph(
     *,
     cells: int = 0,
     seed: int = 0,
+    rows: npt.NDArray[np.int64] | None = None,
 ) -> sp.csr_matrix:
-    """:func:`knn_graph` over a bounded candidate set, for catalogs too large for all pairs.
+    """:func:`knn_graph` over a bounded candidate set, for catalogs too large for all pairs;
+    with ``rows``, only those rows are filled (each with the neighbours it has in the full graph).
 
     Spherical k-means (faiss) splits the items into ``cells`` (default n / 250: 250 items each);
     each item's neighbours are the best ``neighbours`` among the items of the
@@ -122,7 +145,7 @@ def approx_knn_graph(
     n_cells = cells or max(1, n // CELL_ITEMS)
     probe = min(probe_cells, n_cells)
     if m == 0 or n_cells < 2:
-        return knn_graph(vectors, neighbours, min_similarity)
+        return knn_graph(vectors, neighbours, min_similarity, rows=rows)
     x = np.ascontiguousarray(vectors, dtype=np.float32)
     km = faiss.Kmeans(d, n_cells, niter=10, seed=seed, spherical=True, max_points_per_centroid=32)
     km.train(x)
@@ -133,11 +156,15 @@ def approx_knn_graph(
     near = np.argsort(-(centroids @ centroids.T), axis=1, kind="stable")
     order = np.argsort(cell, kind="stable")
     bounds = np.searchsorted(cell[order], np.arange(n_cells + 1))
-    cols = np.full((n, m), -1, dtype=np.int32)
-    sims = np.full((n, m), -np.inf, dtype=np.float32)
+    want = np.arange(n, dtype=np.int64) if rows is None else np.unique(np.asarray(rows, dtype=np.int64))
+    slot = np.full(n, -1, dtype=np.int64)  # catalog row -> its row in ``cols`` / ``sims``
+    slot[want] = np.arange(len(want))
+    cols = np.full((len(want), m), -1, dtype=np.int32)
+    sims = np.full((len(want), m), -np.inf, dtype=np.float32)
     for c in range(n_cells):
         own = order[bounds[c] : bounds[c + 1]]
-        if not len(own):
+        at = np.flatnonzero(slot[own] >= 0)  # positions in ``own`` of the rows to fill
+        if not len(at):
             continue
         others = [o for o in near[c][: probe + 1].tolist() if o != c][: probe - 1]
         cand = np.concatenate([own, *(order[bounds[o] : bounds[o + 1]] for o in others)])
@@ -145,14 +172,16 @@ def approx_knn_graph(
         if k < 1:
             continue
         # blocked matrix product + heap top-k in faiss's C++; self comes back among the k + 1
-        s, top = faiss.knn(x[own], x[cand], k + 1, metric=faiss.METRIC_INNER_PRODUCT)
-        s = np.where(top == np.arange(len(own))[:, None], -np.inf, s)  # self: ``own`` leads ``cand``
+        s, top = faiss.knn(x[own[at]], x[cand], k + 1, metric=faiss.METRIC_INNER_PRODUCT)
+        s = np.where(top == at[:, None], -np.inf, s)  # self: ``own`` leads ``cand``
         best = np.argsort(-s, axis=1, kind="stable")[:, :k]
-        cols[own, :k] = cand[np.take_along_axis(top, best, axis=1)]
-        sims[own, :k] = np.take_along_axis(s, best, axis=1)
+        cols[slot[own[at]], :k] = cand[np.take_along_axis(top, best, axis=1)]
+        sims[slot[own[at]], :k] = np.take_along_axis(s, best, axis=1)
     keep = sims >= min_similarity
+    counts = np.zeros(n, dtype=np.int64)
+    counts[want] = keep.sum(axis=1)
     indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(keep.sum(axis=1), out=indptr[1:])
+    np.cumsum(counts, out=indptr[1:])
     g = sp.csr_matrix((sims[keep], cols[keep], indptr), shape=(n, n))
     g.sort_indices()
     return g
@@ -161,67 +190,110 @@ def approx_knn_graph(
 class ContentRecommender(BaseRecommender):
     name = "content"
 
-    def __init__(self, item_vectors: npt.NDArray[np.float32], config: ContentConfig | None = None) -> None:
+    def __init__(
+        self, item_vectors: npt.NDArray[np.float32] | VectorStore | ItemVectors, config: ContentConfig | None = None
+    ) -> None:
         super().__init__()
         self.config = config or ContentConfig()
-        self.vectors = np.ascontiguousarray(item_vectors, dtype=np.float32)
+        self.vectors = ItemVectors(item_vectors)
         self.graph: sp.csr_matrix = sp.csr_matrix((0, 0), dtype=np.float32)
+        self.has_row: npt.NDArray[np.bool_] = np.zeros(0, dtype=bool)  # items whose row ``graph`` holds
 
     def _fit(self, data: Interactions) -> None:
-        if self.vectors.shape[0] != data.n_items:
-            raise ValueError(f"item_vectors has {self.vectors.shape[0]} rows, catalog has {data.n_items}")
-        if self.graph.shape == (data.n_items, data.n_items):
-            return  # the text graph depends on the vectors only: a refit (e.g. after weight tuning) keeps it
+        n = self.vectors.shape[0]
+        if n != data.n_items:
+            raise ValueError(f"item_vectors has {n} rows, catalog has {data.n_items}")
+        want = np.ones(n, dtype=bool) if n <= self.config.all_rows_max_items else data.item_counts() > 0
+        if self.graph.shape == (n, n):  # the graph depends on the vectors only: a refit (e.g. after
+            missing = np.flatnonzero(want & ~self.has_row)  # weight tuning) keeps it, adding rows
+            if len(missing):  # for items that have events now
+                self.graph = (self.graph + self._build(missing)).tocsr()
+                self.has_row[missing] = True
+            return
+        self.graph = self._build(None if want.all() else np.flatnonzero(want))
+        self.has_row = want.copy()
+
+    def _build(self, rows: npt.NDArray[np.int64] | None) -> sp.csr_matrix:
+        """The sharpened graph with rows ``rows`` (all: None) filled."""
         cfg = self.config
-        if self.vectors.shape[0] <= cfg.exact_max_items:
-            g = knn_graph(self.vectors, cfg.neighbours, cfg.min_similarity)
+        x = self.vectors.matrix()
+        if x.shape[0] <= cfg.exact_max_items:
+            g = knn_graph(x, cfg.neighbours, cfg.min_similarity, rows=rows)
         else:
-            g = approx_knn_graph(self.vectors, cfg.neighbours, cfg.min_similarity, cfg.probe_cells)
-        g.data = np.power(np.maximum(g.data, 0.0), self.config.power).astype(np.float32)
-        self.graph = g
+            g = approx_knn_graph(x, cfg.neighbours, cfg.min_similarity, cfg.probe_cells, rows=rows)
+        g.data = np.power(np.maximum(g.data, 0.0), cfg.power).astype(np.float32)
+        return g
+
+    def _graph_rows(self, items: npt.NDArray[np.int64]) -> sp.csr_matrix:
+        """The sharpened graph rows of ``items`` (len(items) x n), rows it lacks found now."""
+        if self.has_row[items].all():
+            return self.graph[items]
+        g, parts = self.graph, []
+        for i in items.tolist():
+            if self.has_row[i]:
+                a, b = int(g.indptr[i]), int(g.indptr[i + 1])
+                parts.append((g.indices[a:b].astype(np.int64), g.data[a:b]))
+            else:
+                rows, sims = self.neighbours(i)
+                parts.append((rows, np.power(np.maximum(sims, 0.0), self.config.power).astype(np.float32)))
+        indptr = np.zeros(len(parts) + 1, dtype=np.int64)
+        np.cumsum([len(r) for r, _ in parts], out=indptr[1:])
+        cols, vals = np.concatenate([r for r, _ in parts]), np.concatenate([v for _, v in parts])
+        return sp.csr_matrix((vals, cols, indptr), shape=(len(parts), self.n_items))
 
     def score(self, ctx: Context) -> FloatArray:
         s = np.zeros(self.n_items, dtype=np.float32)
         hit = np.zeros(self.n_items, dtype=bool)
         if len(ctx):
-            sub = self.graph[ctx.items]
+            sub = self._graph_rows(ctx.items)
             s += np.asarray(sub.T @ ctx.weights, dtype=np.float32).ravel()
             hit[sub.indices] = True
         if ctx.query_vector is not None:
-            s += self.config.query_weight * np.maximum(self.vectors @ ctx.query_vector, 0.0)
+            s += self.config.query_weight * np.maximum(self.vectors.scores(ctx.query_vector), 0.0)
             hit[:] = True
         return np.where(hit, s, -np.inf).astype(np.float32) if hit.any() else no_evidence(self.n_items)
 
     def score_many(self, contexts: Sequence[Context]) -> npt.NDArray[np.float32]:
-        """:meth:`score` of each context: the graph rows of all contexts in one sparse product."""
+        """:meth:`score` of each context: the graph rows of all contexts in one sparse product
+        (contexts holding an item without a graph row: one :meth:`score` each)."""
+        items = np.concatenate([c.items for c in contexts]) if contexts else np.zeros(0, np.int64)
+        if not self.has_row[items].all():
+            return np.stack([self.score(c) for c in contexts])
         w = context_matrix(contexts, self.n_items)
         s = np.asarray((w @ self.graph).toarray(), dtype=np.float32)
         hit = np.zeros(s.shape, dtype=bool)
         if contexts:  # each context's items' graph rows, read off the CSR arrays (no copy of the graph)
             owner = np.repeat(np.arange(len(contexts)), [len(c) for c in contexts])
-            indptr, cols, _ = csr_rows(self.graph, np.concatenate([c.items for c in contexts]))
+            indptr, cols, _ = csr_rows(self.graph, items)
             hit[np.repeat(owner, np.diff(indptr)), cols] = True
         for j, c in enumerate(contexts):
             if c.query_vector is not None:
-                s[j] += self.config.query_weight * np.maximum(self.vectors @ c.query_vector, 0.0)
+                s[j] += self.config.query_weight * np.maximum(self.vectors.scores(c.query_vector), 0.0)
                 hit[j] = True
         return np.where(hit, s, -np.inf).astype(np.float32)
 
     def neighbours(self, item: int) -> tuple[npt.NDArray[np.int64], FloatArray]:
-        """``item``'s text neighbours from the fit-time kNN graph: (rows, cosines), unordered.
+        """``item``'s text neighbours: (rows, cosines), unordered.
 
         These are the catalog's ``neighbours`` most cosine-similar items (at least
-        ``min_similarity``); the cosine is read back from the sharpened graph weight, so no
-        other item is scored."""
-        g = self.graph
-        a, b = int(g.indptr[item]), int(g.indptr[item + 1])
-        sims = np.power(g.data[a:b], np.float32(1.0 / self.config.power), dtype=np.float32)
-        return g.indices[a:b].astype(np.int64), sims
+        ``min_similarity``). From the fit-time kNN graph when it has ``item``'s row (the cosine
+        read back from the sharpened weight, so no other item is scored); otherwise found now:
+        exact over every row up to ``exact_max_items``, the vector index's search above."""
+        if self.has_row[item]:
+            g = self.graph
+            a, b = int(g.indptr[item]), int(g.indptr[item + 1])
+            sims = np.power(g.data[a:b], np.float32(1.0 / self.config.power), dtype=np.float32)
+            return g.indices[a:b].astype(np.int64), sims
+        cfg, n = self.config, self.n_items
+        m = min(cfg.neighbours, max(n - 1, 0))
+        rows, sims = self.vectors.nearest(self.vectors[item], m + 1, exact=n <= cfg.exact_max_items)
+        keep = (rows != item) & (sims >= cfg.min_similarity)
+        return rows[keep][:m], sims[keep][:m]
 
     def cosines(self, item: int, rows: npt.NDArray[np.int64] | None = None) -> FloatArray:
         """Exact cosines of ``item`` with ``rows`` (default: the whole catalog)."""
-        v = self.vectors if rows is None else self.vectors[rows]
-        return (v @ self.vectors[item]).astype(np.float32)
+        v = self.vectors[item]
+        return (self.vectors.scores(v) if rows is None else self.vectors[rows] @ v).astype(np.float32)
 
     def score_item(self, item: int) -> FloatArray:
         """Cosine to ``item`` of its graph neighbours, ``-inf`` elsewhere: the top of the exact
@@ -241,13 +313,28 @@ class ContentRecommender(BaseRecommender):
         return f"similar text to {self.catalog.products[best].title}"
 
     def save(self, path: str | Path) -> None:
-        """``content.npz``: the item-kNN graph (the vectors themselves belong to the search index)."""
+        """``content.npz``: the item-kNN graph and which items have their row in it (``rows``);
+        the vectors themselves belong to the search index."""
         p = Path(path)
         p.mkdir(parents=True, exist_ok=True)
-        np.savez(p / "content.npz", allow_pickle=False, **csr_arrays("graph", self.graph))
+        rows = np.flatnonzero(self.has_row).astype(np.int64)
+        np.savez(p / "content.npz", allow_pickle=False, rows=rows, **csr_arrays("graph", self.graph))
 
     def load_state(self, path: str | Path) -> None:
-        """Restore the graph :meth:`save` wrote (after ``fit`` or ``attach`` on the same catalog)."""
+        """Restore the graph :meth:`save` wrote (after ``fit`` or ``attach`` on the same catalog);
+        a file from before ``rows`` was saved holds every item's row."""
         f = Path(path) / "content.npz"
         n = self.vectors.shape[0]
-        self.graph = csr_from(read_npz(f, csr_keys("graph")), "graph", f, (n, n)).astype(np.float32)
+        z = read_npz(f, csr_keys("graph"))
+        graph = csr_from(z, "graph", f, (n, n))
+        has_row = np.ones(n, dtype=bool)
+        if "rows" in z:
+            rows = z["rows"].astype(np.int64)
+            if len(rows) and (rows.min() < 0 or rows.max() >= n):
+                raise StateFileError(f, "rows out of range")
+            has_row = np.zeros(n, dtype=bool)
+            has_row[rows] = True
+            if np.diff(graph.indptr)[~has_row].any():
+                raise StateFileError(f, "graph has entries in rows not listed in rows")
+        self.graph = graph if graph.dtype == np.float32 else graph.astype(np.float32)
+        self.has_row = has_row

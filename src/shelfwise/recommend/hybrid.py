@@ -30,6 +30,7 @@ import numpy.typing as npt
 from shelfwise.catalog.schema import Catalog, Filters
 from shelfwise.encode.base import Encoder, query_encoder
 from shelfwise.events.schema import Event, EventLog
+from shelfwise.index.backends import VectorStore
 from shelfwise.index.topk import top_k
 from shelfwise.recommend.autotune import TuneConfig, TuningReport, tune_folds, validation_folds
 from shelfwise.recommend.base import BaseRecommender, Context, ItemScorer, Recommendation, minmax, minmax_rows
@@ -58,6 +59,7 @@ from shelfwise.recommend.sequence import (
     SessionKNNConfig,
     SessionKNNRecommender,
 )
+from shelfwise.recommend.vectors import ItemVectors
 from shelfwise.results import FloatArray, Results
 
 COMPONENTS = ("repeat", "cooccurrence", "als", "content", "popularity", "recent", "sequence", "sknn", "sasrec")
@@ -73,7 +75,9 @@ DEFAULT_WEIGHTS = (
 )
 DEFAULT_SIMILAR = (("cooccurrence", 1.0), ("als", 0.5), ("content", 0.5))
 FORMAT = "shelfwise.hybrid-recommender"
-FORMAT_VERSION = 2  # 2: sequence, sknn (and sasrec) state files and the tuning report
+FORMAT_VERSION = 3  # 2: sequence, sknn (and sasrec) state files and the tuning report; 3: compact ALS
+# factors (items with factors only) and text-graph rows for items with events above
+# ContentConfig.all_rows_max_items (version 2 folders load: their full factor matrix is compacted)
 
 log = logging.getLogger(__name__)
 
@@ -157,18 +161,20 @@ class HybridRecommender(BaseRecommender):
 
     def __init__(
         self,
-        item_vectors: npt.NDArray[np.float32],
+        item_vectors: npt.NDArray[np.float32] | VectorStore | ItemVectors,
         config: HybridConfig | None = None,
         encoder: Encoder | None = None,
     ) -> None:
+        """``item_vectors``: the catalog's item vectors, a float32 matrix or the shelf's vector
+        index (``searcher.dense.index``), whose rows are then read from its codes, not copied."""
         super().__init__()
         self.config = config or HybridConfig()
         self.encoder = encoder
-        self.item_vectors = item_vectors
+        self.vectors = ItemVectors(item_vectors)
         self.popularity = PopularityRecommender(self.config.popularity)
         self.cooccurrence = CooccurrenceRecommender(self.config.cooccurrence)
         self.als = ALSRecommender(self.config.als)
-        self.content = ContentRecommender(item_vectors, self.config.content)
+        self.content = ContentRecommender(self.vectors, self.config.content)
         self.repeat = RepeatRecommender()
         self.recent = RecentCooccurrence(self.cooccurrence, self.config.recent)
         self.sequence = SequentialRulesRecommender(self.config.sequence)
@@ -188,6 +194,12 @@ class HybridRecommender(BaseRecommender):
         self.cross_model = CrossCategoryRecommender(self.cooccurrence, self.content, self.config.cross)
         self.counts: FloatArray = np.zeros(0, dtype=np.float32)
         self.tuning = TuningReport()
+
+    @property
+    def item_vectors(self) -> npt.NDArray[np.float32]:
+        """Every item vector as one float32 matrix (from a vector index: a fresh decoded copy, for
+        offline tools; serving reads rows through :attr:`vectors`)."""
+        return self.vectors.matrix()
 
     def _uses(self, name: str) -> bool:
         cfg = self.config
@@ -218,7 +230,7 @@ class HybridRecommender(BaseRecommender):
         if done is not self.als:  # fitted ahead on a copy
             self.als = self.components["als"] = done
         self.profiles = data.profiles
-        self.profiles.item_vectors = self.item_vectors
+        self.profiles.item_vectors = self.vectors
         self.counts = data.item_counts()
 
     def _fit_als(self, data: Interactions, warm: bool, als: ALSRecommender | None = None) -> ALSRecommender:
@@ -255,6 +267,7 @@ class HybridRecommender(BaseRecommender):
             comp.fit(data)
 
     def _fit(self, data: Interactions) -> None:
+        self.content.fit(data)  # text-graph rows for every item with events; tuning's folds (earlier rows) keep it
         ahead: list[Future[ALSRecommender]] = []
         self.tuning = self._tune(data, ahead) if self.config.tune.enabled else TuningReport(reason="tuning disabled")
         warm = self.tuning.status == "tuned"
@@ -451,7 +464,7 @@ class HybridRecommender(BaseRecommender):
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
             "n_items": self.n_items,
-            "vector_shape": list(self.item_vectors.shape),
+            "vector_shape": list(self.vectors.shape),
             "encoder": self.encoder.name if self.encoder is not None else None,
             "config": config_to_json(self.config),
             "tuning": self.tuning.as_dict(),
@@ -463,13 +476,14 @@ class HybridRecommender(BaseRecommender):
         cls,
         path: str | Path,
         catalog: Catalog,
-        item_vectors: npt.NDArray[np.float32],
+        item_vectors: npt.NDArray[np.float32] | VectorStore | ItemVectors,
         encoder: Encoder | None = None,
     ) -> HybridRecommender:
         """A recommender saved by :meth:`save`, ready to serve without refitting.
 
         ``item_vectors`` must be the (n_items, dim) vectors it was fitted with (the search
-        index's); a different shape, catalog, encoder or a newer format raises ``ValueError``,
+        index's: pass ``searcher.dense.index`` to read them from the index without a float32
+        copy); a different shape, catalog, encoder or a newer format raises ``ValueError``,
         a missing or corrupt file :class:`StateFileError` naming it.
         """
         p = Path(path)
@@ -492,16 +506,17 @@ class HybridRecommender(BaseRecommender):
             raise StateFileError(f, f"bad metadata ({e})") from e
         if n_items != len(catalog):
             raise ValueError(f"{f}: saved for {n_items} items, catalog has {len(catalog)}")
-        if tuple(item_vectors.shape) != saved_shape:
+        vectors = ItemVectors(item_vectors)
+        if vectors.shape != saved_shape:
             raise ValueError(
-                f"{f}: item_vectors has shape {tuple(item_vectors.shape)}, the recommender was saved with "
+                f"{f}: item_vectors has shape {vectors.shape}, the recommender was saved with "
                 f"{saved_shape}; pass the vectors of the index it was fitted on"
             )
         saved_enc = meta.get("encoder")
         if encoder is not None and saved_enc is not None and encoder.name != saved_enc:
             raise ValueError(f"{f}: saved with encoder {saved_enc!r}, not {encoder.name!r}")
-        rec = cls(item_vectors, cfg, encoder)
-        profiles = UserProfiles.load(p, catalog, rec.item_vectors)
+        rec = cls(vectors, cfg, encoder)
+        profiles = UserProfiles.load(p, catalog, rec.vectors)
         for model in (
             rec,
             rec.popularity,
@@ -537,7 +552,7 @@ class HybridRecommender(BaseRecommender):
 def build_recommender(
     catalog: Catalog,
     log: EventLog,
-    item_vectors: npt.NDArray[np.float32],
+    item_vectors: npt.NDArray[np.float32] | VectorStore | ItemVectors,
     config: HybridConfig | None = None,
     *,
     encoder: Encoder | None = None,
@@ -546,9 +561,10 @@ def build_recommender(
 
     The caller sets it as ``shelf.recommender`` and its ``profiles`` as ``shelf.user_profiles``.
     """
-    if item_vectors.shape[0] != len(catalog):
-        raise ValueError(f"item_vectors has {item_vectors.shape[0]} rows, catalog has {len(catalog)}")
+    vectors = ItemVectors(item_vectors)
+    if vectors.shape[0] != len(catalog):
+        raise ValueError(f"item_vectors has {vectors.shape[0]} rows, catalog has {len(catalog)}")
     cfg = config or HybridConfig()
-    rec = HybridRecommender(item_vectors, cfg, encoder)
+    rec = HybridRecommender(vectors, cfg, encoder)
     rec.fit(Interactions.from_log(log, catalog, half_life_days=cfg.half_life_days))
     return rec

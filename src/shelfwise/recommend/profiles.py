@@ -21,6 +21,7 @@ from shelfwise.events.schema import EVENT_WEIGHTS, Event, EventType
 from shelfwise.recommend.base import Context
 from shelfwise.recommend.interactions import decay
 from shelfwise.recommend.persist import StateFileError, read_json, read_npz
+from shelfwise.recommend.vectors import ItemVectors
 
 if TYPE_CHECKING:
     from shelfwise.recommend.interactions import Interactions
@@ -38,7 +39,7 @@ class UserProfiles:
         *,
         weights: Mapping[EventType, float] = EVENT_WEIGHTS,
         half_life_days: float | None = None,
-        item_vectors: npt.NDArray[np.float32] | None = None,
+        item_vectors: npt.NDArray[np.float32] | ItemVectors | None = None,
     ) -> None:
         if half_life_days is not None and half_life_days <= 0:
             raise ValueError("half_life_days must be positive")
@@ -142,7 +143,7 @@ class UserProfiles:
 
     @classmethod
     def load(
-        cls, path: str | Path, catalog: Catalog, item_vectors: npt.NDArray[np.float32] | None = None
+        cls, path: str | Path, catalog: Catalog, item_vectors: npt.NDArray[np.float32] | ItemVectors | None = None
     ) -> UserProfiles:
         p = Path(path)
         meta = read_json(p / "profiles.json")

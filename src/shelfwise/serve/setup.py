@@ -68,7 +68,7 @@ def load_folder(path: Path, settings: ShelfSettings, say: Say = print) -> Shelf:
     if not own:
         shelf.saved_live = None  # its live state went with the saved recommender: replay the log in full
     if s.recommender is not None:
-        rec = HybridRecommender.load(s.recommender, shelf.catalog, shelf.searcher.item_vectors, shelf.searcher.encoder)
+        rec = HybridRecommender.load(s.recommender, shelf.catalog, shelf.searcher.dense.index, shelf.searcher.encoder)
         shelf.recommender, shelf.user_profiles = rec, rec.profiles
         say(f"recommendations loaded from {s.recommender}")
     if s.events is not None:

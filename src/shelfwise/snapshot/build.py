@@ -182,7 +182,7 @@ def fit_recommendations(shelf: Shelf, events: EventLog, config: ShelfConfig, log
     t0 = time.perf_counter()
     log("fitting recommenders (popularity, co-occurrence, ALS, content, cross-category) ...")
     rec = build_recommender(
-        shelf.catalog, events, shelf.searcher.item_vectors, config.recommender, encoder=shelf.searcher.encoder
+        shelf.catalog, events, shelf.searcher.dense.index, config.recommender, encoder=shelf.searcher.encoder
     )
     shelf.events, shelf.recommender, shelf.user_profiles = events, rec, rec.profiles
     shelf.timings["recommender_fit_s"] = time.perf_counter() - t0

@@ -180,7 +180,7 @@ def _load_parts(m: Manifest, opts: LoadOptions, checks: dict[str, Future[None]])
         searcher.reranker = part("reranker", lambda f: load_reranker(f, searcher))
     shelf = Shelf(catalog=catalog, searcher=searcher)
     if m.has("recommender") and opts.recommender:
-        rec = part("recommender", lambda f: HybridRecommender.load(f, catalog, searcher.item_vectors, searcher.encoder))
+        rec = part("recommender", lambda f: HybridRecommender.load(f, catalog, searcher.dense.index, searcher.encoder))
         shelf.recommender, shelf.user_profiles = rec, rec.profiles
     if m.has("bandit"):
         shelf.bandit = part("bandit", lambda f: livestate.load_bandit(f, catalog))

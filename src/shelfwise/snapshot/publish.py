@@ -56,7 +56,7 @@ def publish_searcher(
         fit_recommendations(shelf, events, config or ShelfConfig())
     elif m.has("recommender"):
         try:
-            rec = HybridRecommender.load(m.folder("recommender"), catalog, searcher.item_vectors)
+            rec = HybridRecommender.load(m.folder("recommender"), catalog, searcher.dense.index)
             shelf.recommender, shelf.user_profiles = rec, rec.profiles
         except ValueError as e:
             log.warning("%s: recommender dropped; refit it with publish_searcher(..., events=...): %s", root, e)
