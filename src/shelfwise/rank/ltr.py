@@ -4,7 +4,7 @@ Model: a linear scorer f(x) = w . z(x) on standardised features, fitted by minim
 loss log(1 + exp(-(f(x_i) - f(x_j)))) over pairs where item i is graded above item j for the same
 query, plus an L2 penalty (Burges et al., 2005, "Learning to Rank using Gradient Descent";
 Joachims, 2002, "Optimizing Search Engines using Clickthrough Data" for the pairwise reduction).
-Linear keeps it tiny (9 weights, 11 with field features), deterministic, and fast enough for a per-request budget.
+Linear keeps it tiny (11 weights, 13 with field features), deterministic, and fast enough for a per-request budget.
 """
 
 from __future__ import annotations
