@@ -147,8 +147,8 @@ class HybridConfig:
 
 def _load_native() -> None:
     """Import the native libraries a fit loads (implicit; faiss, for the text graph, when
-    installed) before BLAS is held at one thread for the ALS's thread: a library loaded
-    during that limit escapes it (implicit warns)."""
+    installed) before ALS holds BLAS at one thread while the other components fit in a thread
+    of their own: a library that thread loads during the limit escapes it (implicit warns)."""
     _implicit_classes()
     with contextlib.suppress(ImportError):
         import faiss  # noqa: F401
@@ -212,21 +212,21 @@ class HybridRecommender(BaseRecommender):
         (fit-time tuning), so ALS starts from those factors (``TuneConfig.refit_iterations``)
         and SASRec from those weights (``TuneConfig.refit_epochs``). SASRec is trained only
         while some weight set uses it: when tuning gives it weight 0 everywhere, it is not
-        trained a second time. ALS fits in a thread of its own meanwhile (``implicit`` releases
-        the GIL): the same factors, the other components' fit time hidden behind it; ``als``:
-        that fit already under way (:meth:`_als_ahead`)."""
+        trained a second time. The other components fit in a thread of their own meanwhile
+        (``implicit`` releases the GIL while ALS fits here, where its BLAS thread limit holds;
+        the same models, their fit time hidden behind ALS's); ``als``: that fit already under
+        way (:meth:`_als_ahead`)."""
         tc = self.config.tune
         _ = data.profiles  # built once here, not raced for by the two threads
-        from threadpoolctl import threadpool_limits  # the recommend extra, as implicit
-
-        _load_native()
-        # BLAS at one thread from this thread: a limit set in the ALS's own thread does not reach
-        # every BLAS library (scipy's stayed at the machine's count: implicit warned)
-        with threadpool_limits(1, "blas"), ThreadPoolExecutor(1) as pool:
-            fitting = als or pool.submit(self._fit_als, data, warm)
-            for name, comp in self.components.items():
-                self._fit_one(name, comp, data, warm, tc)
-            done = fitting.result()
+        if als is not None:
+            self._fit_others(data, warm, tc)
+            done = als.result()
+        else:
+            _load_native()
+            with ThreadPoolExecutor(1) as pool:
+                others = pool.submit(self._fit_others, data, warm, tc)
+                done = self._fit_als(data, warm)
+                others.result()
         if done is not self.als:  # fitted ahead on a copy
             self.als = self.components["als"] = done
         self.profiles = data.profiles
@@ -254,17 +254,19 @@ class HybridRecommender(BaseRecommender):
         finally:
             pool.shutdown(wait=False)  # the thread ends when the refit does
 
-    def _fit_one(self, name: str, comp: ItemScorer, data: Interactions, warm: bool, tc: TuneConfig) -> None:
-        if name == "als":
-            return
-        if name != "sasrec":
-            comp.fit(data)
-        elif not self._uses("sasrec"):  # off unless weighted: no torch needed, scores nothing
-            self.sasrec.reset(data.catalog, data.profiles)
-        elif warm and tc.refit_epochs:
-            self.sasrec.refit(data, tc.refit_epochs)
-        else:
-            comp.fit(data)
+    def _fit_others(self, data: Interactions, warm: bool, tc: TuneConfig) -> None:
+        """Every component but ALS (see :meth:`_fit_components`)."""
+        for name, comp in self.components.items():
+            if name == "als":
+                continue
+            if name != "sasrec":
+                comp.fit(data)
+            elif not self._uses("sasrec"):  # off unless weighted: no torch needed, scores nothing
+                self.sasrec.reset(data.catalog, data.profiles)
+            elif warm and tc.refit_epochs:
+                self.sasrec.refit(data, tc.refit_epochs)
+            else:
+                comp.fit(data)
 
     def _fit(self, data: Interactions) -> None:
         self.content.fit(data)  # text-graph rows for every item with events; tuning's folds (earlier rows) keep it
