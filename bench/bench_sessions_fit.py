@@ -1,0 +1,117 @@
+"""Fit seconds of the hybrid (fit-time tuning included) beside implicit ALS's, each fit in a fresh
+process, rounds alternating so that both see the same machine load (issue #11: fit within 3x of
+implicit's on the same data).
+
+Hybrid: default ``HybridConfig`` with ALS on 2 threads, no text (zero item vectors, as the bench);
+implicit ALS: its tuned YOOCHOOSE config (128 factors, regularisation 0.1, 15 iterations, 2
+threads), fitted through ``ALSRecommender``. Each process imports and loads the data outside the
+timer; the fit's wall and process CPU seconds (all threads) and the 1-minute load are kept.
+``--src DIR`` times another checkout's ``src`` (e.g. the code before a change) as a third fit.
+
+Run: python bench/bench_sessions_fit.py [--set yoochoose] [--rounds 3] [--out sessions_fit_runs]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import write_json
+
+
+def one_fit(which: str, name: str) -> dict[str, Any]:
+    """Fit ``which`` ("hybrid" | "implicit") on set ``name`` in this process; seconds and load."""
+    from threadpoolctl import threadpool_limits
+
+    from bench_sessions_data import LOADERS
+    from shelfwise.recommend import ALSConfig, HybridConfig, HybridRecommender, Interactions
+    from shelfwise.recommend.factor import ALSRecommender
+
+    with threadpool_limits(1, "blas"):
+        catalog, train_log, _, _ = LOADERS[name]()
+        train = Interactions.from_log(train_log, catalog)
+        model: Any
+        if which == "hybrid":
+            vec = np.zeros((len(catalog), 8), dtype=np.float32)
+            model = HybridRecommender(vec, HybridConfig(als=ALSConfig(num_threads=2)))
+        else:
+            model = ALSRecommender(ALSConfig(factors=128, regularization=0.1, iterations=15, num_threads=2))
+        load = os.getloadavg()[0]
+        t0, c0 = time.perf_counter(), time.process_time()
+        model.fit(train)
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    out = {"wall": wall, "cpu": cpu, "load_1min_before": load, "load_1min_after": os.getloadavg()[0]}
+    if which == "hybrid":
+        out["tuning_status"] = model.tuning.status
+    return out
+
+
+def run(which: str, name: str, src: str | None) -> dict[str, Any]:
+    env = dict(os.environ, HF_HUB_OFFLINE="1")
+    if src:
+        env["PYTHONPATH"] = src
+    cmd = [sys.executable, __file__, "--one", which, "--set", name]
+    got = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True).stdout.strip().splitlines()[-1]
+    return dict(json.loads(got))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--set", default="yoochoose")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--src", default=None, help="another checkout's src folder, timed as 'hybrid (--src)'")
+    ap.add_argument("--out", default="sessions_fit_runs")
+    ap.add_argument("--one", default=None, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.one:
+        print(json.dumps(one_fit(args.one, args.set)))
+        return
+    git = ["git", "-C", str(Path(__file__).resolve().parent), "rev-parse", "--short", "HEAD"]
+    commit = subprocess.run(git, capture_output=True, text=True).stdout.strip()
+    fits: dict[str, tuple[str, str | None]] = {"hybrid": ("hybrid", None), "implicit ALS": ("implicit", None)}
+    if args.src:
+        fits["hybrid (--src)"] = ("hybrid", args.src)
+    runs: dict[str, list[dict[str, Any]]] = {label: [] for label in fits}
+    t0 = time.strftime("%H:%M:%S", time.gmtime())
+    for r in range(args.rounds):
+        for label, (which, src) in fits.items():
+            runs[label].append(run(which, args.set, src))
+            print(f"round {r + 1} {label}: {runs[label][-1]}")
+    med = {label: float(np.median([x["wall"] for x in v])) for label, v in runs.items()}
+    ratios = [h["wall"] / i["wall"] for h, i in zip(runs["hybrid"], runs["implicit ALS"], strict=True)]
+    summary = {
+        "median_wall_s": med,
+        "ratio_of_medians_hybrid_to_implicit": med["hybrid"] / med["implicit ALS"],
+        "median_of_round_ratios": float(np.median(ratios)),
+        "round_ratios": ratios,
+    }
+    if args.src:
+        summary["ratio_of_medians_src_to_implicit"] = med["hybrid (--src)"] / med["implicit ALS"]
+    print(json.dumps(summary, indent=1))
+    write_json(
+        args.out,
+        {
+            "what": __doc__.split("\n\n")[0] if __doc__ else "",
+            "set": args.set,
+            "commit": commit,
+            "src": args.src,
+            "utc_start": t0,
+            "utc_end": time.strftime("%H:%M:%S", time.gmtime()),
+            "cpus": os.cpu_count(),
+            "runs": runs,
+            **summary,
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()
