@@ -199,3 +199,16 @@ def test_ivf_subsets_beyond_the_byte_budget_are_evicted_oldest_first(monkeypatch
     assert list(idx._allowed) == [id(masks[1]), id(masks[2])]  # the first went, over the budget
     idx.fit(v)
     assert idx._subset_bytes == 0 and not idx._allowed
+
+
+@pytest.mark.parametrize("storage", ["sq8", "fp16", "fp32"])
+def test_ivf_scores_list_by_list_are_every_rows_inner_product(storage: str, tmp_path: Path) -> None:
+    """An IVF index scores every row list by list (codes decoded per inverted list): the same
+    inner products as the rows it decodes, loaded (memory-mapped lists) or not."""
+    v = _data(3000, 16)
+    idx = VectorIndex(VectorIndexConfig(kind="ivf", storage=storage, ivf_nprobe=4)).fit(v)
+    idx.save(tmp_path / "ivf")
+    for index in (idx, VectorIndex.load(tmp_path / "ivf")):
+        for q in (v[0], v[1234]):
+            want = index.rows(np.arange(len(v))) @ q
+            np.testing.assert_allclose(index.scores(q), want, rtol=1e-5, atol=1e-6)

@@ -281,10 +281,33 @@ class VectorIndex:
             return self._vecs @ q
         if self.storage == "fp32" and self.kind != "ivf":
             return self._fp32_view() @ q  # the stored codes are the vectors: no per-block copy
+        if self.kind == "ivf" and not self._faiss.by_residual:
+            return self._ivf_scores(q)
         out = np.empty(self._n, dtype=np.float32)
         for start in range(0, self._n, 65536):
             stop = min(start + 65536, self._n)
             out[start:stop] = self.rows(np.arange(start, stop)) @ q
+        return out
+
+    def _ivf_scores(self, q: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        """:meth:`scores` of an IVF index, list by list: each inverted list's codes decoded at once
+        (the codec's batch decode; fp32 lists are the vectors) and scattered to its row ids. At 1M
+        sq8 rows ~0.1 s on one core, where rows() of id blocks (a direct-map lookup per id) took ~2 s."""
+        faiss = _faiss()
+        ivf = self._faiss
+        sq = ivf.sq if isinstance(ivf, faiss.IndexIVFScalarQuantizer) else None
+        lists, size = ivf.invlists, int(ivf.code_size)
+        out = np.empty(self._n, dtype=np.float32)
+        for cell in range(int(ivf.nlist)):
+            n = int(lists.list_size(cell))
+            if n == 0:
+                continue
+            ids_ptr, codes_ptr = lists.get_ids(cell), lists.get_codes(cell)
+            codes = faiss.rev_swig_ptr(codes_ptr, n * size).reshape(n, size)
+            x = sq.decode(codes) if sq is not None else codes.view(np.float32).reshape(n, self._dim)
+            out[faiss.rev_swig_ptr(ids_ptr, n)] = x @ q
+            lists.release_ids(cell, ids_ptr)
+            lists.release_codes(cell, codes_ptr)
         return out
 
     # --- search ---------------------------------------------------------------------------
