@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -297,12 +298,12 @@ def tune_folds(
 
         return run
 
-    kept = []
-    for new, w0, p0 in ((False, start, rep.penalty), (True, new_start, new_pen)):
+    def ascend(new: bool, w0: Mapping[str, float], p0: float) -> tuple[dict[str, float], float, float, float, bool]:
+        """(weights, penalty, their score, the defaults' score, whether the defaults are kept)."""
         f = per_case(new)
         base = f(w0, p0)
 
-        def mean_ndcg(weights: Mapping[str, float], penalty: float, f: _PerCase = f) -> float:
+        def mean_ndcg(weights: Mapping[str, float], penalty: float) -> float:
             return float(f(weights, penalty).mean())
 
         # start the ascent from the defaults or from one component alone, whichever is best
@@ -310,17 +311,16 @@ def tune_folds(
         first = max(starts, key=lambda st: mean_ndcg(st, p0))
         w, p, score = tune_weights(mean_ndcg, first, grid=config.grid, penalties=config.penalties, rounds=3)
         if not reliably_better(f(w, p), base, config.z):
-            w, p, score = dict(w0), p0, float(base.mean())
-            kept.append("new items" if new else "repeats")
-        if new:
-            rep.default_new_score, rep.tuned_new_score, rep.new_weights, rep.new_penalty = (
-                float(base.mean()),
-                score,
-                w,
-                p,
-            )
-        else:
-            rep.default_score, rep.tuned_score, rep.weights, rep.penalty = float(base.mean()), score, w, p
+            return dict(w0), p0, float(base.mean()), float(base.mean()), True
+        return dict(w), p, score, float(base.mean()), False
+
+    # the two ascents are independent: the new-items one runs in a thread beside (numpy's array
+    # loops and the BLAS product release the GIL); each scores its own pool, the same results
+    with ThreadPoolExecutor(1) as pool_thread:
+        later = pool_thread.submit(ascend, True, new_start, new_pen)
+        rep.weights, rep.penalty, rep.tuned_score, rep.default_score, kept_repeats = ascend(False, start, rep.penalty)
+        rep.new_weights, rep.new_penalty, rep.tuned_new_score, rep.default_new_score, kept_new = later.result()
+    kept = [label for label, k in (("repeats", kept_repeats), ("new items", kept_new)) if k]
     rep.status = "tuned"
     rep.reason = (
         f"tuned on {rep.repeat_cases} prefixes ({rep.new_cases} new items) of the {rep.sessions} latest sessions"
