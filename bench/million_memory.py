@@ -67,16 +67,16 @@ def array_bytes(root: object, seen: set[int], depth: int = 8) -> int:
 
 
 def faiss_bytes(index: Any) -> int:
-    """The vector index's stored codes (faiss keeps them outside numpy) plus its IVF centroids."""
+    """The vector index's stored codes and row ids (faiss keeps them outside numpy) plus its IVF
+    centroids, counted list by list (no serialised copy)."""
     f = getattr(index, "_faiss", None)
     if f is None:
         return 0
-    try:
-        import faiss
-
-        return int(faiss.serialize_index(f).nbytes)  # codes + ids + quantizer, as saved
-    except (ImportError, RuntimeError):
+    lists = getattr(f, "invlists", None)
+    if lists is None:
         return int(getattr(index, "nbytes", 0))
+    rows = sum(int(lists.list_size(c)) for c in range(int(f.nlist)))
+    return rows * (int(f.code_size) + 8) + int(f.nlist) * int(f.d) * 4
 
 
 def memory_parts(shelf: Any, rec: Any | None) -> dict[str, float]:

@@ -182,3 +182,21 @@ def test_tuning_folds_reuse_the_rows_built_on_all_events(monkeypatch: pytest.Mon
     cfg = replace(HybridConfig(content=COMPACT), tune=replace(HybridConfig().tune, min_cases=1))
     rec = build_recommender(catalog, log, _vectors(), cfg)
     assert builds == [ACTIVE] and rec.content.has_row.sum() == ACTIVE
+
+
+def test_a_lists_reasons_read_the_contexts_rows_once(data: Interactions, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("faiss")
+    index = VectorIndex(VectorIndexConfig(kind="flat", storage="sq8")).fit(_vectors())
+    m = _fit(COMPACT, data, index)
+    calls: list[int] = []
+    real = VectorIndex.rows
+
+    def counted(self: VectorIndex, ids: np.ndarray) -> np.ndarray:
+        calls.append(len(ids))
+        return real(self, ids)
+
+    monkeypatch.setattr(VectorIndex, "rows", counted)
+    ctx = Context.of([1, 2, 3, 4, 5])
+    reasons = [m.explain(ctx, item) for item in (10, 20, 30)]
+    assert calls.count(5) == 1 and all(r.startswith("similar text to") for r in reasons)
+    assert m.explain(Context.of([1, 2, 3, 4, 5]), 10) == reasons[0] and calls.count(5) == 2  # a new context

@@ -198,6 +198,7 @@ class ContentRecommender(BaseRecommender):
         self.vectors = ItemVectors(item_vectors)
         self.graph: sp.csr_matrix = sp.csr_matrix((0, 0), dtype=np.float32)
         self.has_row: npt.NDArray[np.bool_] = np.zeros(0, dtype=bool)  # items whose row ``graph`` holds
+        self._rows_memo: tuple[Context, npt.NDArray[np.float32]] | None = None
 
     def _fit(self, data: Interactions) -> None:
         n = self.vectors.shape[0]
@@ -303,10 +304,21 @@ class ContentRecommender(BaseRecommender):
         s[rows] = sims
         return s
 
+    def _context_rows(self, ctx: Context) -> npt.NDArray[np.float32]:
+        """The vectors of ``ctx``'s items, kept for the next call with the same context: a list's
+        reasons explain each of its items against one context (read from a vector index, a long
+        history's rows would otherwise be decoded once per listed item)."""
+        memo = self._rows_memo  # one read: another thread may replace it meanwhile
+        if memo is not None and memo[0] is ctx:
+            return memo[1]
+        rows = self.vectors[ctx.items]
+        self._rows_memo = (ctx, rows)
+        return rows
+
     def explain(self, ctx: Context | None, item: int) -> str:
         if ctx is None or not len(ctx):
             return "matches what you searched for"
-        sims = (self.vectors[ctx.items] @ self.vectors[item]) * ctx.weights
+        sims = (self._context_rows(ctx) @ self.vectors[item]) * ctx.weights
         best = int(ctx.items[int(np.argmax(sims))])
         if best == item:
             return "you bought this before"
