@@ -265,14 +265,18 @@ def fine_tuned_searcher(
     return searcher, info
 
 
-def cached_part(args: argparse.Namespace, fold: int, name: str, key: dict[str, Any], fn: Any) -> dict[str, Any]:
-    """Run ``fn()`` unless ``--work`` holds this fold's part computed with the same ``key``."""
+def cached_part(args: argparse.Namespace, fold: int, name: str, key: dict[str, Any], fn: Any) -> dict[str, Any] | None:
+    """Run ``fn()`` unless ``--work`` holds this fold's part computed with the same ``key``; with
+    ``--cached-only``, ``None`` for a part not cached (its rows are missing from that fold)."""
     f = args.work / f"fold{fold}_{name}.json"
     if f.exists() and not args.fresh:
         raw = json.loads(f.read_text())
         if raw.get("key") == key:
             print(f"fold {fold}: {name} cached in {f}")
             return dict(raw["out"])
+    if args.cached_only and name != "first":
+        print(f"fold {fold}: {name} not cached, left out (--cached-only)")
+        return None
     out = dict(fn())
     out["load_1m_end"] = os.getloadavg()[0]
     f.parent.mkdir(parents=True, exist_ok=True)
@@ -403,7 +407,7 @@ def run_fold(
     ce_key |= enc_key
     bi_key = {"pairs": args.bi_pairs, "epochs": args.bi_epochs, "seed": args.seed, "v": 4} | enc_key
     first_key = {"latency_queries": args.latency_queries, "v": 2} | enc_key
-    parts = {"first": cached_part(args, fold, "first", first_key, first)}
+    parts: dict[str, dict[str, Any] | None] = {"first": cached_part(args, fold, "first", first_key, first)}
     if not args.no_cross:
         parts["cross"] = cached_part(args, fold, "cross", ce_key, cross)
     if not args.no_bi:
@@ -413,7 +417,7 @@ def run_fold(
             parts["bi_full_cross"] = cached_part(args, fold, "bi_full_cross", bi_key | ce_key, bi_cross)
         if not args.no_lora:
             parts["bi_lora"] = cached_part(args, fold, "bi_lora", bi_key, lambda: bi("lora"))
-    for name, part in parts.items():
+    for name, part in [(n, p) for n, p in parts.items() if p is not None]:
         out["metrics"].update(part.pop("metrics"))
         out.setdefault("latency", {}).update(part.pop("latency", {}))
         out[f"load_1m_end_{name}"] = part.pop("load_1m_end")
@@ -498,6 +502,12 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="smoke run: 2 folds' worth of tiny training, no bi-encoder")
     ap.add_argument("--fresh", action="store_true", help="ignore cached fold results")
     ap.add_argument(
+        "--cached-only",
+        action="store_true",
+        help="report what the fold cache holds (computing only the cheap first stage + LTR part); a system "
+        "missing from some folds is reported over the folds it has (its 'folds' list)",
+    )
+    ap.add_argument(
         "--latency-recheck",
         action="store_true",
         help="only re-time rerankers (fold 0's saved cross-encoder, LTR refitted) at 1 and 2 threads and add the "
@@ -531,14 +541,15 @@ def main() -> None:
         run_fold(args.only_fold, base, judg, folds, peers, args)
         return
     fold_out = [run_fold(i, base, judg, folds, peers, args) for i in range(args.folds)]
-    systems = [s for s in SYSTEMS if all(s in f["metrics"] for f in fold_out)]
+    systems = [s for s in SYSTEMS if any(s in f["metrics"] for f in fold_out)]
     summary: dict[str, Any] = {}
     for s in systems:
-        row: dict[str, Any] = {}
+        have = [f for f in fold_out if s in f["metrics"]]
+        row: dict[str, Any] = {"folds": [i for i, f in enumerate(fold_out) if s in f["metrics"]]}
         for m in METRICS:
-            vals = np.array([f["metrics"][s][m] for f in fold_out])
+            vals = np.array([f["metrics"][s][m] for f in have])
             peer = "bm25s (peer)" + (SAMPLE if s.endswith(SAMPLE) else "")
-            ratio = vals / np.array([f["metrics"][peer][m] for f in fold_out])
+            ratio = vals / np.array([f["metrics"][peer][m] for f in have])
             row[m] = {"mean": float(vals.mean()), "std": float(vals.std(ddof=1)) if len(vals) > 1 else 0.0}
             row[f"{m} x bm25s"] = {
                 "mean": float(ratio.mean()),
@@ -553,10 +564,11 @@ def main() -> None:
     print_table(
         f"{label}, {args.folds}-fold by query (mean ± std over folds; {len(judg.judged())} queries, "
         f"{len(catalog)} products)",
-        ["system", "NDCG@10", "x bm25s", "Recall@100", "MRR"],
+        ["system", "folds", "NDCG@10", "x bm25s", "Recall@100", "MRR"],
         [
             [
                 s,
+                ",".join(map(str, summary[s]["folds"])),
                 pm(summary[s]["ndcg@10"]),
                 pm(summary[s]["ndcg@10 x bm25s"]),
                 pm(summary[s]["recall@100"]),
