@@ -415,6 +415,8 @@ def recommend_rows(r: dict[str, Any]) -> list[list[Any]]:
             ["  text graph recall@50 / @10 vs exact", f"{vs['recall_at_50']:.3f} / {vs['recall_at_10']:.3f}", ""],
             ["recommender fit peak RSS", f"{f['peak_rss_mb']:.0f} MB", f"saved {f['disk_mb']:.0f} MB"],
         ]
+        if "fit" in f.get("phase_rss_mb", {}):  # the stage's peak may be its exact-recall reference, not the fit
+            rows += [["  of which the fit phase", f"{f['phase_rss_mb']['fit']['peak_mb']:.0f} MB", ""]]
     if "recommend_serve" in r:
         s = r["recommend_serve"]
         for key in ("recommend_user", "recommend_item", "recommend_session_3_items"):
@@ -422,6 +424,8 @@ def recommend_rows(r: dict[str, Any]) -> list[list[Any]]:
             cpu = f"cpu p50 {m['cpu_p50_ms']:.1f} / p99 {m['cpu_p99_ms']:.1f} ms, load {m['load_1m']:.1f}"
             rows += [[key, f"p50 {m['p50_ms']:.1f} / p99 {m['p99_ms']:.1f} ms", cpu]]
         rows += [["recommend serving RSS after load", f"{s['rss_after_load_mb']:.0f} MB", ""]]
+        if "rss_end_mb" in s:  # the vector index's codes are memory-mapped: resident once requests read them
+            rows += [["recommend serving RSS after the timed requests", f"{s['rss_end_mb']:.0f} MB", ""]]
     return rows
 
 
