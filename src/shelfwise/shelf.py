@@ -99,6 +99,7 @@ def enable_live(
     from shelfwise.bandit.slots import SlotConfig, SlotExplorer
     from shelfwise.events.backend import open_event_store
     from shelfwise.events.live import attach_live
+    from shelfwise.recommend.vectors import ItemVectors
     from shelfwise.snapshot.livestate import restore_live, resume_offset
 
     if explore_share > 0 and shelf.bandit is None:
@@ -109,7 +110,7 @@ def enable_live(
     shelf.live = attach_live(
         shelf.updatables,
         shelf.catalog,
-        shelf.searcher.item_vectors,
+        ItemVectors(shelf.searcher.dense.index),  # rows read from the index: no float32 copy of sq8 codes
         store,
         live=saved.config if saved is not None else None,
         start=False,

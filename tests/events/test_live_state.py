@@ -43,6 +43,21 @@ def test_sessions(tiny_catalog: Catalog) -> None:
         LiveConfig(weights=(1.0,))
 
 
+def test_sessions_read_vectors_through_the_index(tiny_catalog: Catalog) -> None:
+    """Over the shelf's vector index (rows decoded on request), the same session vectors."""
+    pytest.importorskip("faiss")
+    from shelfwise.index.vector import VectorIndex, VectorIndexConfig
+    from shelfwise.recommend.vectors import ItemVectors
+
+    v = np.random.default_rng(0).standard_normal((12, 8)).astype(np.float32)
+    index = VectorIndex(VectorIndexConfig(kind="flat", storage="fp32")).fit(v / np.linalg.norm(v, axis=1)[:, None])
+    evs = [Event("u", EventType.CLICK, float(t), i) for t, i in enumerate(["p1", "p3", "p5"])]
+    a, b = LiveSessions(tiny_catalog, np.array(index.vectors)), LiveSessions(tiny_catalog, ItemVectors(index))
+    a.update(evs)
+    b.update(evs)
+    np.testing.assert_allclose(b.vector("u"), a.vector("u"), rtol=1e-6)
+
+
 def test_parse_event_rows_names_index_and_field(tiny_catalog: Catalog) -> None:
     rows = [
         {"user_id": "u1", "item_id": "p1", "type": "click"},

@@ -11,11 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from shelfwise.catalog.schema import Catalog
 from shelfwise.events.backend import EventBackend
 from shelfwise.events.consumer import ConsumerConfig, EventConsumer
 from shelfwise.events.sessions import FloatArray, LiveConfig, LiveSessions
+
+if TYPE_CHECKING:
+    from shelfwise.recommend.vectors import ItemVectors
 
 
 @dataclass
@@ -29,7 +33,7 @@ class LiveState:
 def attach_live(
     targets: Callable[[], Iterable[object]],
     catalog: Catalog,
-    item_vectors: FloatArray,
+    item_vectors: FloatArray | ItemVectors,
     store: EventBackend,
     *,
     live: LiveConfig | None = None,

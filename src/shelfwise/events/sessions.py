@@ -7,12 +7,16 @@ import threading
 from collections import OrderedDict, deque
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
 from shelfwise.catalog.schema import Catalog
 from shelfwise.events.schema import EVENT_WEIGHTS, Event, EventType
+
+if TYPE_CHECKING:
+    from shelfwise.recommend.vectors import ItemVectors
 
 FloatArray = npt.NDArray[np.float32]
 
@@ -54,11 +58,17 @@ class LiveSessions:
     embeddings of the user's last ``session_items`` items; ``seen(user)`` their catalog rows.
     """
 
-    def __init__(self, catalog: Catalog, item_vectors: FloatArray, config: LiveConfig | None = None) -> None:
+    def __init__(
+        self, catalog: Catalog, item_vectors: FloatArray | ItemVectors, config: LiveConfig | None = None
+    ) -> None:
+        """``item_vectors``: a float32 matrix, or :class:`~shelfwise.recommend.vectors.ItemVectors`
+        over the shelf's vector index (rows decoded on request: no float32 copy of a compact index)."""
         if item_vectors.shape[0] != len(catalog):
             raise ValueError(f"LiveSessions: {item_vectors.shape[0]} item vectors for {len(catalog)} catalog rows")
         self.catalog = catalog
-        self.item_vectors = np.asarray(item_vectors, dtype=np.float32)
+        self.item_vectors = (
+            np.asarray(item_vectors, dtype=np.float32) if isinstance(item_vectors, np.ndarray) else item_vectors
+        )
         self.config = config or LiveConfig()
         self._users: OrderedDict[str, _Session] = OrderedDict()
         self._lock = threading.Lock()
