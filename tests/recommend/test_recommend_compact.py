@@ -200,3 +200,21 @@ def test_a_lists_reasons_read_the_contexts_rows_once(data: Interactions, monkeyp
     reasons = [m.explain(ctx, item) for item in (10, 20, 30)]
     assert calls.count(5) == 1 and all(r.startswith("similar text to") for r in reasons)
     assert m.explain(Context.of([1, 2, 3, 4, 5]), 10) == reasons[0] and calls.count(5) == 2  # a new context
+
+
+def test_typed_query_above_the_exact_size_scores_the_index_top_candidates(data: Interactions) -> None:
+    v = _vectors(2)
+    index = VectorIndex(VectorIndexConfig(kind="flat")).fit(v)  # exact search: the same top as all cosines
+    exact = _fit(CFG, data, index)
+    ann = _fit(replace(CFG, exact_max_items=0, query_candidates=40), data, index)
+    qv = v[17]
+    for ctx in (Context.of([], query_vector=qv), Context.of([3, 250], query_vector=qv)):
+        e, a = exact.score(ctx), ann.score(ctx)
+        top = np.argsort(-(v @ qv))[:40]  # the items the query's term reaches
+        np.testing.assert_allclose(a[top], e[top], rtol=1e-5, atol=1e-6)
+        assert np.argsort(-a, kind="stable")[:10].tolist() == np.argsort(-e, kind="stable")[:10].tolist()
+        np.testing.assert_array_equal(ann.score_many([ctx])[0], a)
+    alone = ann.score(Context.of([], query_vector=qv))
+    assert np.isfinite(alone).sum() == 40  # only the candidates get a score
+    with pytest.raises(ValueError, match="query_candidates"):
+        ContentConfig(query_candidates=0)

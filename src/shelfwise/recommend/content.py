@@ -41,7 +41,8 @@ class ContentConfig:
     above it, each item's neighbours are searched among the items of the ``probe_cells`` k-means
     cells nearest its own (:func:`approx_knn_graph`). ``all_rows_max_items``: up to this many
     items every item has its graph row; above it only items with events do (see the module
-    docstring)."""
+    docstring). ``query_candidates``: above ``exact_max_items``, a typed query's term covers the
+    vector index's top this-many items (an ANN search) instead of the cosine of every item."""
 
     neighbours: int = 50
     power: float = 2.0  # sharpen similarities: sim ** power
@@ -50,6 +51,7 @@ class ContentConfig:
     exact_max_items: int = 200_000
     probe_cells: int = 16
     all_rows_max_items: int = 200_000
+    query_candidates: int = 2_000
 
     def __post_init__(self) -> None:
         if self.neighbours < 1 or self.power <= 0:
@@ -58,6 +60,8 @@ class ContentConfig:
             raise ValueError("ContentConfig.min_similarity must be in [-1, 1)")
         if self.exact_max_items < 0 or self.probe_cells < 1 or self.all_rows_max_items < 0:
             raise ValueError("ContentConfig: exact_max_items >= 0, all_rows_max_items >= 0 and probe_cells >= 1")
+        if self.query_candidates < 1:
+            raise ValueError("ContentConfig.query_candidates must be >= 1")
 
 
 def knn_graph(
@@ -250,8 +254,7 @@ class ContentRecommender(BaseRecommender):
             s += np.asarray(sub.T @ ctx.weights, dtype=np.float32).ravel()
             hit[sub.indices] = True
         if ctx.query_vector is not None:
-            s += self.config.query_weight * np.maximum(self.vectors.scores(ctx.query_vector), 0.0)
-            hit[:] = True
+            self._add_query(s, hit, ctx.query_vector)
         return np.where(hit, s, -np.inf).astype(np.float32) if hit.any() else no_evidence(self.n_items)
 
     def score_many(self, contexts: Sequence[Context]) -> npt.NDArray[np.float32]:
@@ -269,9 +272,22 @@ class ContentRecommender(BaseRecommender):
             hit[np.repeat(owner, np.diff(indptr)), cols] = True
         for j, c in enumerate(contexts):
             if c.query_vector is not None:
-                s[j] += self.config.query_weight * np.maximum(self.vectors.scores(c.query_vector), 0.0)
-                hit[j] = True
+                self._add_query(s[j], hit[j], c.query_vector)
         return np.where(hit, s, -np.inf).astype(np.float32)
+
+    def _add_query(self, s: FloatArray, hit: npt.NDArray[np.bool_], query_vector: FloatArray) -> None:
+        """Add a typed query's term to ``s`` (in place) and mark the items it reaches in ``hit``:
+        the (non-negative) cosine of every item up to ``exact_max_items``; above it, of the vector
+        index's approximate top ``query_candidates`` only (at 1M items the exact pass decodes every
+        row, ~0.1 s a call; the list shows at most a few dozen of them anyway)."""
+        w = self.config.query_weight
+        if self.n_items <= self.config.exact_max_items:
+            s += w * np.maximum(self.vectors.scores(query_vector), 0.0)
+            hit[:] = True
+            return
+        rows, sims = self.vectors.nearest(query_vector, self.config.query_candidates, exact=False)
+        s[rows] += w * np.maximum(sims, 0.0)
+        hit[rows] = True
 
     def neighbours(self, item: int) -> tuple[npt.NDArray[np.int64], FloatArray]:
         """``item``'s text neighbours: (rows, cosines), unordered.
