@@ -291,8 +291,8 @@ class VectorIndex:
 
     def _ivf_scores(self, q: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
         """:meth:`scores` of an IVF index, list by list: each inverted list's codes decoded at once
-        (the codec's batch decode; fp32 lists are the vectors) and scattered to its row ids. At 1M
-        sq8 rows ~0.1 s on one core, where rows() of id blocks (a direct-map lookup per id) took ~2 s."""
+        (the codec's batch decode; fp32 lists are the vectors) and scattered to its row ids, instead of
+        rows() over id blocks (a direct-map lookup per id): one pass over the codes, no per-id work."""
         faiss = _faiss()
         ivf = self._faiss
         sq = ivf.sq if isinstance(ivf, faiss.IndexIVFScalarQuantizer) else None

@@ -58,7 +58,7 @@ class UserProfiles:
         order = np.argsort(data.user, kind="stable")
         u = data.user[order]
         # one tolist per column, then list slices per user: the same histories without a split and
-        # three tolist calls per user (YOOCHOOSE's 17.8k users: 0.13 -> 0.09 s)
+        # three tolist calls per user
         it, w, ts = data.item[order].tolist(), data.weight[order].tolist(), data.timestamp[order].tolist()
         bounds = [0, *(np.flatnonzero(np.diff(u)) + 1).tolist(), len(u)] if len(u) else [0]
         for a, b, user in zip(bounds[:-1], bounds[1:], u[bounds[:-1]].tolist(), strict=True):
