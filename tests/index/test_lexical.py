@@ -76,6 +76,8 @@ def test_char_ngrams_span_word_boundaries_and_skip_cjk() -> None:
     assert grams == ["#de", "dec", "eck", "ck#", "k#o", "#ov", "ove", "ver", "er#"]
     assert CharNgrams(3)("黑色裤") == []
     assert CharNgrams(3)("黑色 jl32") == ["#jl", "jl3", "l32", "32#"]
+    assert CharNgrams(3).joined("Deck over") == "#deck#over#" and CharNgrams(3).joined("黑色") == ""
+    assert all(g in CharNgrams(4).joined("Deck over") for g in CharNgrams(4)("Deck over"))
     with pytest.raises(ValueError):
         CharNgrams(1)
 

@@ -174,10 +174,16 @@ class CharNgrams:
         if not 2 <= self.n <= 6:
             raise ValueError("CharNgrams.n must be in [2, 6]")
 
-    def __call__(self, text: str) -> list[str]:
+    def joined(self, text: str) -> str:
+        """The string the grams are cut from: the Latin/digit words joined with ``#`` boundaries
+        (``"#white#tile#"``), "" when there is none. A gram is one of ``text``'s exactly when it is a
+        substring of it."""
         words = [t for t in _TOKEN_RE.findall(normalise(text)) if not _CJK_RE.match(t)]
-        if not words:
+        return "#" + "#".join(words) + "#" if words else ""
+
+    def __call__(self, text: str) -> list[str]:
+        s = self.joined(text)
+        if not s:
             return []
-        s = "#" + "#".join(words) + "#"
         n = self.n
         return [s[i : i + n] for i in range(max(1, len(s) - n + 1))]

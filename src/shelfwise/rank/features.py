@@ -71,9 +71,9 @@ class FeatureExtractor:
         self.tokenizer = tokenizer
         self._chars = CharNgrams(3)
         self._title_terms = [tuple(tokenizer(p.title)) for p in catalog.products]  # in order, for bigrams
-        # each title's character-gram string ("#white#tile#"): a query trigram is one of the title's exactly
-        # when it is a substring of it, a cheaper test per candidate than building the title's gram set
-        self._title_chars = [_gram_string(self._chars(p.title)) for p in catalog.products]
+        # each title's character-gram string ("#white#tile#"): a substring test per query gram and candidate
+        # instead of building the title's gram set
+        self._title_chars = [self._chars.joined(p.title) for p in catalog.products]
         self._fields: dict[str, list[frozenset[str]]] = {}
         if "category_match" in self.names:
             self._fields["category"] = [frozenset(tokenizer(" ".join(p.category))) for p in catalog.products]
@@ -126,7 +126,7 @@ class FeatureExtractor:
         covered = np.zeros(n, dtype=np.float32)
         bigram = np.zeros(n, dtype=np.float32)
         char3 = np.zeros(n, dtype=np.float32)
-        qbig = set(pairwise(terms))
+        qbig = set(pairwise(terms)) if "bigram_match" in self.names else set()
         qgrams = set(self._chars(query)) if "char3_match" in self.names else set()
         if qtok:
             nq = float(len(qtok))
@@ -152,8 +152,3 @@ class FeatureExtractor:
 
     def batch(self, queries: Sequence[str], results: Sequence[Results]) -> list[npt.NDArray[np.float32]]:
         return [self.features(q, r) for q, r in zip(queries, results, strict=True)]
-
-
-def _gram_string(grams: Sequence[str]) -> str:
-    """The string a list of overlapping character n-grams was cut from (``["#wh", "whi"]`` -> ``"#whi"``)."""
-    return grams[0] + "".join(g[-1] for g in grams[1:]) if grams else ""
