@@ -8,6 +8,9 @@ k-th best score over all eligible rows (the sample is a subset of them), so ever
 top k scores at least as much: one vectorised comparison over the array keeps the few rows that
 do, and only those are partitioned and sorted. The answer is exact, not approximate: the same
 rows and scores as a full sort by (score descending, row ascending) (tested against one).
+
+``positive=False`` serves scores of any sign (inner products, cosines): every row scoring more than
+``-inf`` is eligible, and the sampled threshold bounds the k-th best of them the same way.
 """
 
 from __future__ import annotations
@@ -25,16 +28,20 @@ def top_k(
     k: int,
     mask: npt.NDArray[np.bool_] | None = None,
     drop: npt.NDArray[np.int64] | None = None,
+    *,
+    positive: bool = True,
 ) -> Results:
     """The ``k`` rows with the highest positive ``scores`` among rows allowed by ``mask`` and not in
     ``drop`` (sorted unique row ids), best first; equal scores in row order. Rows scoring 0 or less
-    (or NaN) are never returned, as a lexical index returns only matching documents."""
+    (or NaN) are never returned, as a lexical index returns only matching documents; with
+    ``positive=False`` only NaN and ``-inf`` rows are left out (scores of any sign, e.g. cosines)."""
     s = np.asarray(scores, dtype=np.float32)
     n = s.shape[0]
     if k < 1 or n == 0:
         return Results.empty()
-    thr = _threshold(s, k, mask, drop)
-    cand = np.flatnonzero(s >= thr) if thr > 0 else np.flatnonzero(s > 0)
+    floor = 0.0 if positive else -np.inf
+    thr = _threshold(s, k, mask, drop, floor)
+    cand = np.flatnonzero(s > floor) if thr is None else np.flatnonzero(s >= thr)
     if mask is not None:
         cand = cand[mask[cand]]
     if drop is not None and len(drop) and len(cand):
@@ -48,19 +55,20 @@ def _threshold(
     k: int,
     mask: npt.NDArray[np.bool_] | None,
     drop: npt.NDArray[np.int64] | None,
-) -> float:
-    """The k-th best positive score among eligible rows of a strided sample (0.0 when the sample
-    holds fewer than ``k`` of them: the caller then keeps every positive row)."""
+    floor: float = 0.0,
+) -> float | None:
+    """The k-th best score above ``floor`` among eligible rows of a strided sample (None when the
+    sample holds fewer than ``k`` of them: the caller then keeps every row scoring above ``floor``)."""
     step = max(1, s.shape[0] // SAMPLE)
     sub = s[::step]
-    keep = sub > 0
+    keep = sub > floor
     if mask is not None:
         keep &= mask[::step]
     if drop is not None and len(drop):
         keep &= ~np.isin(np.arange(0, s.shape[0], step), drop, assume_unique=True)
     pos = sub[keep]
     if len(pos) < k:
-        return 0.0
+        return None
     return float(np.partition(pos, len(pos) - k)[len(pos) - k])
 
 
