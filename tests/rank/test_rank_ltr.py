@@ -156,3 +156,34 @@ def test_reranker_records_its_lexical_settings_and_warns_on_another_index(
     assert old.lexical is None and not caplog.records
     res = tiny_searcher.search("black dress", 12, match_features=True)
     assert old.rerank("black dress", res).ids.tolist() == rr.rerank("black dress", res).ids.tolist()
+
+    saved["lexical"] = "bm25 k1=0.9"  # not an object: unreadable, so a warning, not a crash
+    (tmp_path / "rr" / "ltr.json").write_text(json.dumps(saved))
+    with caplog.at_level("WARNING", logger="shelfwise.rank.ltr"):
+        odd = LTRReranker.load(tmp_path / "rr", tiny_searcher)
+    (rec,) = caplog.records
+    assert odd.lexical is None and "unreadable lexical index settings" in rec.getMessage()
+
+
+def test_ltr_load_reads_its_manifest_once(
+    tiny_searcher: HybridSearcher, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``LTRReranker.load`` hands the ``ltr.json`` it read to the model and to the lexical check."""
+    from shelfwise.rank import LTRReranker
+    from shelfwise.rank.ltr import LTRManifest
+
+    rr = fit_reranker(tiny_searcher, QUERIES, REL, config=LTRConfig(depth=12))
+    rr.save(tmp_path / "rr")
+    reads: list[Path] = []
+    real = Path.read_text
+
+    def counting(self: Path, *args: object, **kwargs: object) -> str:
+        reads.append(self)
+        return real(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Path, "read_text", counting)
+    loaded = LTRReranker.load(tmp_path / "rr", tiny_searcher)
+    assert [f.name for f in reads] == ["ltr.json"]
+    assert loaded.lexical == tiny_searcher.lexical.config
+    manifest = LTRManifest.read(tmp_path / "rr")
+    assert manifest.features == rr.extractor.names and manifest.config == rr.model.config

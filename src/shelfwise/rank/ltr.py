@@ -56,6 +56,27 @@ def _pairs(labels: npt.NDArray[np.float32], max_pairs: int, rng: np.random.Gener
     return pairs
 
 
+MANIFEST = "ltr.json"
+
+
+@dataclass(frozen=True)
+class LTRManifest:
+    """What ``ltr.json`` records: the model's config and feature names, and the lexical index
+    settings it was trained against as saved (``lexical``: the raw JSON value, None when absent;
+    checked leniently on load, an unreadable one only warns). ``source``: the file read."""
+
+    config: LTRConfig
+    features: tuple[str, ...]
+    lexical: object
+    source: Path
+
+    @classmethod
+    def read(cls, folder: Path) -> LTRManifest:
+        f = folder / MANIFEST
+        meta = json.loads(f.read_text())
+        return cls(LTRConfig(**meta["config"]), tuple(meta["features"]), meta.get("lexical"), f)
+
+
 class PairwiseRanker:
     """Linear RankNet scorer; ``fit(groups, labels)`` / ``score(x)`` / ``save`` / ``load``."""
 
@@ -117,13 +138,14 @@ class PairwiseRanker:
         }
         if lexical is not None:
             meta["lexical"] = lexical.to_json()
-        (p / "ltr.json").write_text(json.dumps(meta, indent=2))
+        (p / MANIFEST).write_text(json.dumps(meta, indent=2))
 
     @classmethod
-    def load(cls, path: str | Path) -> PairwiseRanker:
+    def load(cls, path: str | Path, manifest: LTRManifest | None = None) -> PairwiseRanker:
+        """The model saved in ``path``; ``manifest``: its ``ltr.json`` when the caller has read it."""
         p = Path(path)
-        meta = json.loads((p / "ltr.json").read_text())
-        obj = cls(LTRConfig(**meta["config"]), meta["features"])
+        meta = manifest or LTRManifest.read(p)
+        obj = cls(meta.config, meta.features)
         with np.load(p / "ltr_weights.npz", allow_pickle=False) as z:
             obj.mean, obj.std, obj.weights = z["mean"], z["std"], z["weights"]
         if obj.weights.shape != (len(obj.feature_names),):
@@ -155,13 +177,14 @@ class LTRReranker:
     def load(cls, path: str | Path, searcher: HybridSearcher) -> LTRReranker:
         """A saved reranker for ``searcher``'s catalog (its tokenizer matches query terms in titles)."""
         p = Path(path)
-        if not (p / "ltr.json").exists() or not (p / "log_popularity.npy").exists():
+        if not (p / MANIFEST).exists() or not (p / "log_popularity.npy").exists():
             raise FileNotFoundError(f"{p}: not a saved reranker (needs ltr.json, ltr_weights.npz, log_popularity.npy)")
         log_pop = np.load(p / "log_popularity.npy", allow_pickle=False)
-        model = PairwiseRanker.load(p)
+        manifest = LTRManifest.read(p)  # read once: the model's config and the lexical settings it records
+        model = PairwiseRanker.load(p, manifest)
         names = model.feature_names or FEATURE_NAMES
         extractor = FeatureExtractor(searcher.catalog, searcher.lexical.tokenizer, np.expm1(log_pop), names)
-        return cls(extractor, model, _trained_lexical(p / "ltr.json", searcher.lexical.config))
+        return cls(extractor, model, _trained_lexical(manifest, searcher.lexical.config))
 
     def rerank(self, query: str, results: Results) -> Results:
         if len(results) == 0:
@@ -208,15 +231,17 @@ def fit_reranker(
     return LTRReranker(extractor, model, searcher.lexical.config)
 
 
-def _trained_lexical(f: Path, current: LexicalConfig) -> LexicalConfig | None:
-    """The lexical settings recorded in ``f`` (None for a reranker saved before they were), with a
-    warning naming both values when they differ from ``current``: the bm25 / bm25_rel features
-    (and the title-match terms) then differ from what the model was trained on."""
-    raw = json.loads(f.read_text()).get("lexical")
+def _trained_lexical(manifest: LTRManifest, current: LexicalConfig) -> LexicalConfig | None:
+    """The lexical settings recorded in ``manifest`` (None for a reranker saved before they were),
+    with a warning naming both values when they differ from ``current``: the bm25 / bm25_rel
+    features (and the title-match terms) then differ from what the model was trained on."""
+    raw, f = manifest.lexical, manifest.source
     if raw is None:
         log.info("%s: saved without its lexical index settings; not checked against this index", f)
         return None
     try:
+        if not isinstance(raw, dict):
+            raise TypeError(f"an object expected, got {type(raw).__name__}")
         trained = LexicalConfig.from_json(raw)
     except (TypeError, ValueError) as exc:
         log.warning("%s: unreadable lexical index settings (%s); not checked against this index", f, exc)

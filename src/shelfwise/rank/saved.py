@@ -7,11 +7,11 @@ from pathlib import Path
 
 from shelfwise.rank.cross import MANIFEST as CROSS_MANIFEST
 from shelfwise.rank.cross import CrossReranker
+from shelfwise.rank.ltr import MANIFEST as LTR_MANIFEST
 from shelfwise.rank.ltr import LTRReranker
 from shelfwise.retrieve.hybrid import HybridSearcher, Reranker
 
 KINDS = ("ltr", "cross")
-LTR_MANIFEST = "ltr.json"
 
 
 def saved_kind(path: str | Path) -> str:
