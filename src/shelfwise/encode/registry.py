@@ -10,6 +10,7 @@ from pathlib import Path
 from shelfwise.encode.base import Encoder
 from shelfwise.encode.cache import CachedEncoder
 from shelfwise.encode.hashing import HashingEncoder
+from shelfwise.filehash import feed_file
 
 
 def _minilm() -> Encoder:
@@ -87,9 +88,7 @@ def hash_weights(folder: str | Path) -> str:
     h = hashlib.sha256()
     for f in files:
         h.update(f.relative_to(root).as_posix().encode() + b"\0")
-        with f.open("rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
+        feed_file(h, f)
     return h.hexdigest()
 
 

@@ -36,6 +36,7 @@ import numpy.typing as npt
 
 from shelfwise.encode.base import Matrix
 from shelfwise.errors import MissingExtraError
+from shelfwise.filehash import file_sha256
 
 EXTRA = "fast"
 STATIC_META = "shelfwise_static.json"
@@ -57,16 +58,6 @@ def _load_safetensors(path: Path) -> dict[str, npt.NDArray[Any]]:
     except ImportError as exc:
         raise MissingExtraError("safetensors", EXTRA) from exc
     return dict(load_file(str(path)))
-
-
-def _file_sha(path: Path) -> str:
-    import hashlib
-
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _unk_id(tokenizer_json: dict[str, Any], tok: Any) -> int | None:
@@ -103,7 +94,7 @@ class StaticEncoder:
             tensors.get("mapping"),
             tensors.get("weights"),
             root / "tokenizer.json",
-            name or f"static:{root.resolve().name}:{_file_sha(root / 'model.safetensors')[:10]}",
+            name or f"static:{root.resolve().name}:{file_sha256(root / 'model.safetensors')[:10]}",
             max_tokens,
         )
 
@@ -225,7 +216,7 @@ def tokenlearn_model_path() -> Path:
 
 def static_tokenlearn() -> StaticEncoder:
     path = tokenlearn_model_path()
-    return StaticEncoder(path, name=f"static-tokenlearn-64-int8:{_file_sha(path / 'model.safetensors')[:10]}")
+    return StaticEncoder(path, name=f"static-tokenlearn-64-int8:{file_sha256(path / 'model.safetensors')[:10]}")
 
 
 # --- distillation from a packaged transformer --------------------------------------------------
@@ -380,7 +371,7 @@ def distill_static(
         "method": "model2vec distillation: one forward pass per token ([bos] t [eos], mean), PCA, Zipf/SIF",
         "tokens": len(vecs),
         "zeroed_tokens": len(skipped),
-        "weights_sha256": _file_sha(tmp / "model.safetensors"),
+        "weights_sha256": file_sha256(tmp / "model.safetensors"),
         **config,
     }
     (tmp / STATIC_META).write_text(json.dumps(meta, indent=2))
@@ -421,5 +412,5 @@ def static_model_path(teacher: str, *, pca_dims: int = 256, root: str | Path | N
 
 def static_distilled(teacher: str, *, pca_dims: int = 256, root: str | Path | None = None) -> StaticEncoder:
     path = static_model_path(teacher, pca_dims=pca_dims, root=root)
-    sha = json.loads((path / STATIC_META).read_text()).get("weights_sha256") or _file_sha(path / "model.safetensors")
+    sha = json.loads((path / STATIC_META).read_text()).get("weights_sha256") or file_sha256(path / "model.safetensors")
     return StaticEncoder(path, name=f"static-{teacher}-pca{pca_dims}:{str(sha)[:10]}")

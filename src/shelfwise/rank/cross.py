@@ -21,7 +21,6 @@ files. No pickle anywhere.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -36,6 +35,7 @@ import numpy as np
 import numpy.typing as npt
 
 from shelfwise.errors import MissingExtraError, require_torch
+from shelfwise.filehash import file_sha256
 from shelfwise.jsonfile import read_manifest_json
 from shelfwise.results import Results
 from shelfwise.retrieve.hybrid import HybridSearcher
@@ -181,14 +181,6 @@ def load_base(base: str | Path = BASE, layers: int | None = None) -> tuple[Any, 
     return model, tok
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _first_stage(scores: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     s = scores.astype(np.float32)
     if len(s) == 0:
@@ -295,7 +287,7 @@ class CrossReranker:
             "n_items": len(self.texts),
             "config": asdict(self.config),
             "blend": asdict(self.blend),
-            "weights_sha256": _sha256(weights),
+            "weights_sha256": file_sha256(weights),
             "train_log": asdict(self.log),
         }
         (p / MANIFEST).write_text(json.dumps(manifest, indent=2))
@@ -314,7 +306,7 @@ class CrossReranker:
         weights = p / WEIGHTS
         if not weights.exists():
             raise FileNotFoundError(f"{weights}: missing (the reranker folder is incomplete)")
-        if _sha256(weights) != manifest.get("weights_sha256"):
+        if file_sha256(weights) != manifest.get("weights_sha256"):
             raise ValueError(f"{weights}: checksum differs from {p / MANIFEST} (corrupt or replaced weights)")
         try:
             config = CrossConfig(**manifest["config"])
