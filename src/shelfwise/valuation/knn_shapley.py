@@ -26,6 +26,7 @@ rows lower their neighbours' precision and get negative values (see the noise be
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from typing import Literal
 
 import numpy as np
@@ -62,14 +63,10 @@ def knn_shapley(
     _check(x_train, y_train, x_valid, y_valid, k)
     t0 = time.perf_counter()
     n = len(x_train)
-    xt = np.asarray(x_train, dtype=np.float32)
     idx = np.arange(1, n, dtype=np.float64)  # i = 1 .. N-1 (1-based rank)
     factor = np.minimum(k, idx) / (k * idx)
     total = np.zeros(n, dtype=np.float64)
-    for start in range(0, len(x_valid), chunk):
-        xv = np.asarray(x_valid[start : start + chunk], dtype=np.float32)
-        yv = y_valid[start : start + chunk]
-        sim = xv @ xt.T
+    for sim, yv in _similarities(x_train, x_valid, y_valid, chunk):
         order = np.argsort(-sim, axis=1, kind="stable")  # nearest first
         m = (y_train[order] == yv[:, None]).astype(np.float64)
         s = np.empty_like(m)
@@ -80,15 +77,32 @@ def knn_shapley(
         out = np.empty_like(s)
         np.put_along_axis(out, order, s, axis=1)
         total += out.sum(axis=0)
-    values = total / len(x_valid)
+    return _exact_values("knn-shapley", total / len(x_valid), names, len(x_valid), k, t0)
+
+
+def _similarities(
+    x_train: npt.NDArray[np.floating], x_valid: npt.NDArray[np.floating], y_valid: IntArray, chunk: int
+) -> Iterator[tuple[npt.NDArray[np.float32], IntArray]]:
+    """(validation rows x training rows) dot products, ``chunk`` validation rows at a time, with
+    those rows' labels."""
+    xt = np.asarray(x_train, dtype=np.float32)
+    for start in range(0, len(x_valid), chunk):
+        xv = np.asarray(x_valid[start : start + chunk], dtype=np.float32)
+        yield xv @ xt.T, y_valid[start : start + chunk]
+
+
+def _exact_values(method: str, values: F64, names: tuple[str, ...] | None, n_valid: int, k: int, t0: float) -> Values:
+    """Per-sample values computed exactly in one pass (no sampling: zero standard error, one
+    evaluation per validation point)."""
+    n = len(values)
     return Values(
-        "knn-shapley",
+        method,
         "sample",
         names if names is not None else tuple(str(i) for i in range(n)),
         values,
         np.zeros(n),
         np.ones(n, dtype=np.int64),
-        evaluations=len(x_valid),
+        evaluations=n_valid,
         seconds=time.perf_counter() - t0,
         info={"k": float(k)},
     )
@@ -209,26 +223,13 @@ def knn_loo(
     _check(x_train, y_train, x_valid, y_valid, k)
     t0 = time.perf_counter()
     n = len(x_train)
-    xt = np.asarray(x_train, dtype=np.float32)
     kk = min(k + 1, n)
     total = np.zeros(n, dtype=np.float64)
-    for start in range(0, len(x_valid), chunk):
-        sim = np.asarray(x_valid[start : start + chunk], dtype=np.float32) @ xt.T
-        yv = y_valid[start : start + chunk]
+    for sim, yv in _similarities(x_train, x_valid, y_valid, chunk):
         part = np.argpartition(-sim, kk - 1, axis=1)[:, :kk] if kk < n else np.tile(np.arange(n), (len(sim), 1))
         order = np.take_along_axis(part, np.argsort(-np.take_along_axis(sim, part, axis=1), axis=1, kind="stable"), 1)
         hit = (y_train[order] == yv[:, None]).astype(np.float64)
         nxt = hit[:, k] if n > k else np.zeros(len(sim))
         top = order[:, : min(k, n)]
         np.add.at(total, top.ravel(), ((hit[:, : min(k, n)] - nxt[:, None]) / k).ravel())
-    return Values(
-        "loo",
-        "sample",
-        names if names is not None else tuple(str(i) for i in range(n)),
-        total / len(x_valid),
-        np.zeros(n),
-        np.ones(n, dtype=np.int64),
-        evaluations=len(x_valid),
-        seconds=time.perf_counter() - t0,
-        info={"k": float(k)},
-    )
+    return _exact_values("loo", total / len(x_valid), names, len(x_valid), k, t0)
