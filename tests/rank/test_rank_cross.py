@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -78,17 +79,13 @@ def tiny_base(tmp_path_factory: pytest.TempPathFactory, tiny_catalog_module: Cat
     return folder
 
 
-FAST = CrossConfig(
-    epochs=60,
-    learning_rate=4e-3,
-    head_lr_multiplier=1.0,
-    batch_size=64,
-    depth=12,
-    negatives=8,
-    blend=1.0,
-    max_seq_length=32,
-    threads=1,
-)
+def tiny_config(**fields: Any) -> CrossConfig:
+    """A config for the tiny base: one thread, head and body at one learning rate, the tiny
+    catalog's 12 products as candidates; ``fields`` set the rest."""
+    return CrossConfig(head_lr_multiplier=1.0, depth=12, threads=1, **fields)
+
+
+FAST = tiny_config(epochs=60, learning_rate=4e-3, batch_size=64, negatives=8, blend=1.0, max_seq_length=32)
 
 
 @pytest.fixture(scope="module")
@@ -158,16 +155,7 @@ def test_save_load_round_trip_identical_scores(
 
 
 def test_learned_blend_keeps_first_stage_weight(tiny_base: Path, tiny_searcher: HybridSearcher) -> None:
-    cfg = CrossConfig(
-        epochs=5,
-        learning_rate=3e-3,
-        head_lr_multiplier=1.0,
-        batch_size=64,
-        depth=12,
-        blend=None,
-        blend_fraction=0.5,
-        threads=1,
-    )
+    cfg = tiny_config(epochs=5, learning_rate=3e-3, batch_size=64, blend=None, blend_fraction=0.5)
     many = {f"{q}{i}": t for q, t in QUERIES.items() for i in range(2)}
     rel = {f"{q}{i}": r for q, r in REL.items() for i in range(2)}
     rr = fit_cross_reranker(tiny_searcher, many, rel, config=cfg, base=tiny_base)
@@ -214,16 +202,7 @@ def test_config_validation() -> None:
 
 
 def test_listwise_loss_trains(tiny_base: Path, tiny_searcher: HybridSearcher) -> None:
-    cfg = CrossConfig(
-        epochs=3,
-        learning_rate=3e-3,
-        head_lr_multiplier=1.0,
-        batch_size=16,
-        depth=12,
-        loss="listwise",
-        blend=0.5,
-        threads=1,
-    )
+    cfg = tiny_config(epochs=3, learning_rate=3e-3, batch_size=16, loss="listwise", blend=0.5)
     rr = fit_cross_reranker(tiny_searcher, QUERIES, REL, config=cfg, base=tiny_base)
     assert rr.log.steps >= 3 and all(np.isfinite(rr.log.loss_curve))
 
