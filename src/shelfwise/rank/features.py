@@ -20,7 +20,8 @@ reading its own answer key. Titles are the product text every store has.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from array import array
+from collections.abc import Iterable, Sequence
 from itertools import pairwise
 
 import numpy as np
@@ -49,6 +50,63 @@ FEATURE_NAMES: tuple[str, ...] = (
 ALL_FEATURE_NAMES: tuple[str, ...] = (*FEATURE_NAMES, *FIELD_FEATURES)
 
 
+class TermRows:
+    """Each row's terms as ids in one int32 buffer (row ``r``: ``ids[offsets[r]:offsets[r + 1]]``,
+    in order, repeats kept), against ``vocab``, which it extends and may share with other fields."""
+
+    def __init__(self, vocab: dict[str, int], rows: Iterable[Sequence[str]]) -> None:
+        ids, offsets = array("i"), array("q", [0])
+        for terms in rows:
+            ids.extend([vocab.setdefault(t, len(vocab)) for t in terms])
+            offsets.append(len(ids))
+        self.ids = np.frombuffer(ids, dtype=np.int32).copy()  # exact size, not the array's spare room
+        self.offsets = np.frombuffer(offsets, dtype=np.int64).copy()
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def of_rows(self, rows: Sequence[int]) -> list[list[int]]:
+        """The term ids of each of ``rows`` (one gather over the buffer, then list slices)."""
+        r = np.asarray(rows, dtype=np.int64)
+        starts, ends = self.offsets[r], self.offsets[r + 1]
+        lengths = ends - starts
+        cut = np.zeros(len(r) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=cut[1:])
+        flat = self.ids[np.repeat(starts - cut[:-1], lengths) + np.arange(cut[-1])].tolist()
+        bounds = cut.tolist()
+        return [flat[bounds[j] : bounds[j + 1]] for j in range(len(r))]
+
+
+class JoinedRows:
+    """One string per row, held as UTF-8 in one buffer with offsets (a str per row costs ~50 bytes
+    of object header on top of its text)."""
+
+    def __init__(self, texts: Iterable[str]) -> None:
+        buf, offsets = bytearray(), array("q", [0])
+        for t in texts:
+            buf += t.encode("utf-8", "surrogatepass")
+            offsets.append(len(buf))
+        self.buf = bytes(buf)
+        self.offsets = np.frombuffer(offsets, dtype=np.int64).copy()
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def __getitem__(self, row: int) -> str:
+        return self.buf[int(self.offsets[row]) : int(self.offsets[row + 1])].decode("utf-8", "surrogatepass")
+
+    def count_in(self, rows: Sequence[int], needles: Sequence[str]) -> list[int]:
+        """For each of ``rows``, how many of ``needles`` occur in its string (decoded once a row:
+        ``in`` on a str is ~5x faster than on bytes, which goes through the buffer protocol)."""
+        r = np.asarray(rows, dtype=np.int64)
+        buf = self.buf
+        out = []
+        for a, b in zip(self.offsets[r].tolist(), self.offsets[r + 1].tolist(), strict=True):
+            text = buf[a:b].decode("utf-8", "surrogatepass")
+            out.append(sum(g in text for g in needles))
+        return out
+
+
 class FeatureExtractor:
     """Feature rows for (query, first-stage hits). Field token sets use ``tokenizer`` (the lexical
     index's: stemmed English, Chinese character n-grams), so matching follows the index.
@@ -70,16 +128,21 @@ class FeatureExtractor:
         self.catalog = catalog
         self.tokenizer = tokenizer
         self._chars = CharNgrams(3)
-        self._title_terms = [tuple(tokenizer(p.title)) for p in catalog.products]  # in order, for bigrams
+        # per-product text kept compactly: term ids against one vocabulary and one UTF-8 buffer, 119 MB
+        # at 1M products where a tuple of term strings and a string per title took 263 MB
+        # (bench/results/ltr_memory.json)
+        self._vocab: dict[str, int] = {}
+        self._title_terms = TermRows(self._vocab, (tokenizer(p.title) for p in catalog.products))  # in order
         # each title's character-gram string ("#white#tile#"): a substring test per query gram and candidate
         # instead of building the title's gram set
-        self._title_chars = [self._chars.joined(p.title) for p in catalog.products]
-        self._fields: dict[str, list[frozenset[str]]] = {}
+        self._title_chars = JoinedRows(self._chars.joined(p.title) for p in catalog.products)
+        self._fields: dict[str, TermRows] = {}
         if "category_match" in self.names:
-            self._fields["category"] = [frozenset(tokenizer(" ".join(p.category))) for p in catalog.products]
+            cats = (tokenizer(" ".join(p.category)) for p in catalog.products)
+            self._fields["category"] = TermRows(self._vocab, cats)
         if "attribute_match" in self.names:
-            attrs = (" ".join(p.attributes.values()) for p in catalog.products)
-            self._fields["attribute"] = [frozenset(tokenizer(a)) for a in attrs]
+            attrs = (tokenizer(" ".join(p.attributes.values())) for p in catalog.products)
+            self._fields["attribute"] = TermRows(self._vocab, attrs)
         pop = np.zeros(len(catalog)) if popularity is None else np.asarray(popularity, dtype=np.float64)
         if pop.shape != (len(catalog),):
             raise ValueError(f"popularity has shape {pop.shape}, catalog has {len(catalog)} rows")
@@ -126,25 +189,28 @@ class FeatureExtractor:
         covered = np.zeros(n, dtype=np.float32)
         bigram = np.zeros(n, dtype=np.float32)
         char3 = np.zeros(n, dtype=np.float32)
-        qbig = set(pairwise(terms)) if "bigram_match" in self.names else set()
+        pairs = set(pairwise(terms)) if "bigram_match" in self.names else set()
         qgrams = set(self._chars(query)) if "char3_match" in self.names else set()
         if qtok:
+            # a query term (or pair) outside the vocabulary is in no product's text: it counts only in
+            # the shares' denominators
+            vocab = self._vocab
+            qids = {vocab[t] for t in qtok if t in vocab}
+            qbig = {(vocab[a], vocab[b]) for a, b in pairs if a in vocab and b in vocab}
             nq = float(len(qtok))
-            for j, r in enumerate(rows):
-                title = self._title_terms[r]
-                seen = qtok.intersection(title)
+            fields = [(f"{field}_match", terms_of.of_rows(rows)) for field, terms_of in self._fields.items()]
+            for j, title in enumerate(self._title_terms.of_rows(rows)):
+                seen = qids.intersection(title)
                 out["title_match"][j] = len(seen) / nq
-                for field, sets in self._fields.items():
-                    hit = qtok & sets[r]
-                    out[f"{field}_match"][j] = len(hit) / nq
+                for name, per_row in fields:
+                    hit = qids.intersection(per_row[j])
+                    out[name][j] = len(hit) / nq
                     seen |= hit
                 covered[j] = float(len(seen) == len(qtok))
-                if qbig:
-                    bigram[j] = len(qbig.intersection(pairwise(title))) / len(qbig)
+                if pairs:
+                    bigram[j] = len(qbig.intersection(pairwise(title))) / len(pairs) if qbig else 0.0
         if qgrams:
-            for j, r in enumerate(rows):
-                title_chars = self._title_chars[r]
-                char3[j] = sum(g in title_chars for g in qgrams) / len(qgrams)
+            char3[:] = np.asarray(self._title_chars.count_in(rows, list(qgrams)), dtype=np.float64) / len(qgrams)
         out["all_terms_matched"] = covered
         out["bigram_match"] = bigram
         out["char3_match"] = char3
