@@ -76,6 +76,21 @@ def test_minmax_rows_is_minmax_of_each_row() -> None:
         minmax_rows(np.array([[1.0, np.inf]], dtype=np.float32))
 
 
+@pytest.mark.parametrize("general", [0, 2, 6])  # rows holding a negative score: none, some, all
+def test_minmax_rows_in_place_is_the_copy(general: int) -> None:
+    rng = np.random.default_rng(3)
+    s = np.abs(rng.normal(size=(6, 40))).astype(np.float32)
+    s[rng.random((6, 40)) < 0.4] = -np.inf
+    s[:general] -= np.float32(0.5)
+    s[-1, 3] = -0.0  # reads lowest as int32 bits, yet not negative
+    want = np.stack([minmax(r) for r in s])
+    own = s.copy()
+    got = minmax_rows(own, overwrite=True)
+    assert got is own
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(minmax_rows(s), want)
+
+
 def test_every_component_scores_many_contexts_as_it_scores_one(fitted: tuple[HybridRecommender, list[Case]]) -> None:
     hybrid, cases = fitted
     contexts = _contexts(cases)

@@ -108,6 +108,16 @@ def test_concat_of_parts_is_the_pool_of_all(fitted: tuple[HybridRecommender, lis
     np.testing.assert_array_equal(joined.ndcg(w, 0.1, 20, False), whole.ndcg(w, 0.1, 20, False))
 
 
+def test_pool_blocks_scored_in_threads_are_the_one_thread_pool(fitted: tuple[HybridRecommender, list[Case]]) -> None:
+    hybrid, cases = fitted
+    one = _caches(hybrid, cases, NAMES, 10, cells=7 * N_ITEMS, unseen=True, threads=1)  # blocks of 7 prefixes
+    many = _caches(hybrid, cases, NAMES, 10, cells=7 * N_ITEMS, unseen=True, threads=3)
+    assert one[1] is not None and many[1] is not None
+    for a, b in ((one[0], many[0]), (one[1], many[1])):
+        for field in ("scores", "log_counts", "seen", "start", "truth", "owner", "item"):
+            np.testing.assert_array_equal(getattr(b, field), getattr(a, field), err_msg=field)
+
+
 def test_unseen_pool_scales_over_unseen_items(fitted: tuple[HybridRecommender, list[Case]]) -> None:
     hybrid, cases = fitted
     pool, unseen = _caches(hybrid, cases, NAMES, 10, cells=7 * N_ITEMS, unseen=True)

@@ -247,44 +247,63 @@ def context_matrix(contexts: Sequence[Context], n_items: int) -> sp.csr_matrix:
     return sp.csr_matrix((vals.astype(np.float32), (rows, cols)), shape=(len(contexts), n_items))
 
 
-def minmax_rows(scores: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-    """:func:`minmax` of each row of a (contexts x items) matrix of finite or ``-inf`` scores.
+_NEG_INF_BITS = -8388608  # float32 -inf read as int32; a negative finite value reads lower, -0.0 lowest
+_NEG_ZERO_BITS = np.iinfo(np.int32).min
+
+
+def minmax_rows(scores: npt.NDArray[np.float32], overwrite: bool = False) -> npt.NDArray[np.float32]:
+    """:func:`minmax` of each row of a (contexts x items) matrix of finite or ``-inf`` scores;
+    ``overwrite``: a float32 ``scores`` of the caller's own is scaled in place (one matrix less).
 
     Rows with no negative score (most components) are divided by their maximum directly; the
-    others take the general path."""
+    others take the general path. A row's lowest float bits read as int32 tell them apart in one
+    pass: every negative finite value reads below ``-inf``'s bits (rows holding ``-0.0``, which
+    reads lowest of all, are checked value by value)."""
     s = np.asarray(scores, dtype=np.float32)
     if s.ndim != 2:
         raise ValueError("minmax_rows: scores must be 2-d")
     hi = s.max(axis=1, initial=-np.inf)
     if np.isnan(hi).any() or np.isposinf(hi).any():  # NaN and +inf propagate to the row maximum
         raise ValueError("minmax_rows: scores must be finite or -inf")
-    nonneg = ((s >= 0) | (s == -np.inf)).all(axis=1)
+    low_bits = s.view(np.int32).min(axis=1, initial=0)
+    nonneg = low_bits >= _NEG_INF_BITS
+    doubt = np.flatnonzero(low_bits == _NEG_ZERO_BITS)
+    if len(doubt):
+        nonneg[doubt] = ((s[doubt] >= 0) | (s[doubt] == -np.inf)).all(axis=1)
+    div = np.where(hi > 0, hi, np.float32(1.0))[:, None]
     if nonneg.all():  # the common case, without copying rows out and back
-        out = np.maximum(s, np.float32(0.0))
-        out /= np.where(hi > 0, hi, np.float32(1.0))[:, None]
+        out = np.maximum(s, np.float32(0.0), out=s if overwrite and s is scores else None)
+        out /= div
         return out
-    out = np.empty_like(s)
-    out[nonneg] = np.maximum(s[nonneg], 0.0) / np.where(hi[nonneg] > 0, hi[nonneg], 1.0)[:, None]
-    if not nonneg.all():
-        out[~nonneg] = _minmax_rows_general(s[~nonneg])
+    out = s if overwrite and s is scores else np.empty_like(s)
+    if not nonneg.any():  # e.g. ALS's dot products: every row at once, without copying rows out
+        return _minmax_rows_general(s, hi, out)
+    out[nonneg] = np.maximum(s[nonneg], np.float32(0.0)) / div[nonneg]
+    general = ~nonneg
+    out[general] = _minmax_rows_general(s[general], hi[general])
     return out
 
 
-def _minmax_rows_general(s: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-    fin = np.isfinite(s)
-    lo = np.where(fin, s, np.inf).min(axis=1, initial=np.inf).astype(np.float64)
-    hi = s.max(axis=1, initial=-np.inf).astype(np.float64)  # finite or -inf only (minmax_rows checks)
-    has = fin.any(axis=1)
+def _minmax_rows_general(
+    s: npt.NDArray[np.float32], hi32: npt.NDArray[np.float32], out: npt.NDArray[np.float32] | None = None
+) -> npt.NDArray[np.float32]:
+    """Rows holding a negative finite score (``hi32``: their maxima, finite or ``-inf``), scaled
+    into ``out`` (a new matrix when None; ``s`` itself may be given)."""
+    fin = s != -np.inf  # finite: minmax_rows let no NaN or +inf through
+    lo = s.min(axis=1, where=fin, initial=np.inf).astype(np.float64)
+    hi = hi32.astype(np.float64)
+    has = lo < np.inf
     ratio = has & (lo >= 0.0) & (hi > 0.0)
     spread = has & ~ratio & (hi > lo)
     flat = has & ~ratio & ~spread
     # the scalars are rounded as minmax's Python floats are when they meet a float32 array
     sub = np.where(spread, lo, 0.0).astype(np.float32)[:, None]
     div = np.where(ratio, hi, np.where(spread, hi - lo, 1.0)).astype(np.float32)[:, None]
+    out = np.subtract(s, sub, out=out)
     with np.errstate(invalid="ignore"):
-        out = (s - sub) / div
+        out /= div
     out[flat] = np.where(hi[flat] > 0, 1.0, 0.0)[:, None]
-    out[~fin] = 0.0
+    np.copyto(out, np.float32(0.0), where=~fin)
     return out
 
 

@@ -332,9 +332,10 @@ class HybridRecommender(BaseRecommender):
         return {name: self.components[name].score_many(contexts) for name in dict.fromkeys(names)}
 
     @staticmethod
-    def scale(raw: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-        """Rows of component scores scaled to [0, 1] (:func:`minmax_rows`), as :meth:`component_scores` does."""
-        return minmax_rows(raw)
+    def scale(raw: npt.NDArray[np.float32], overwrite: bool = False) -> npt.NDArray[np.float32]:
+        """Rows of component scores scaled to [0, 1] (:func:`minmax_rows`), as :meth:`component_scores`
+        does; ``overwrite``: in place (``raw`` is the caller's own float32 matrix)."""
+        return minmax_rows(raw, overwrite)
 
     def fuse(self, scores: Mapping[str, FloatArray], weights: Mapping[str, float], penalty: float) -> FloatArray:
         total = np.zeros(self.n_items, dtype=np.float32)

@@ -10,6 +10,7 @@ one prefix at a time (tests/recommend/test_recommend_fast_tuning.py).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -90,16 +91,21 @@ def _top_positive(d: npt.NDArray[np.float32], n_cand: int) -> IntArray:
     """Flat indices (ascending) of each row's positive scores down to its ``n_cand``-th highest
     (ties there all kept; every positive when fewer).
 
-    Cut into ``n_cand`` slices, a row's slice maxima are ``n_cand`` of its values, so their
-    minimum bounds its ``n_cand``-th highest from below: one pass finds the values above the
-    bound (a few hundred a row), and only those are partitioned."""
+    Cut into ``g = 4 * n_cand`` groups (column ``j`` in group ``j mod g``), a row's group maxima
+    are ``g`` of its values, so the ``n_cand``-th highest of them bounds its ``n_cand``-th highest
+    value from below: one pass finds the values above the bound (about ``n_cand`` to a few times
+    that a row), and only those are partitioned."""
     b, n = d.shape
     if not d.size or d.max() <= 0:  # nothing positive (e.g. a component with no evidence here)
         return np.zeros(0, dtype=np.int64)
     bound = np.zeros(b, dtype=np.float32)
-    starts = np.arange(0, n, max(1, -(-n // n_cand)))
-    if len(starts) >= n_cand:  # else no bound: every positive is looked at
-        bound = np.maximum.reduceat(d, starts, axis=1).min(axis=1)
+    g = min(4 * n_cand, n)
+    if g >= n_cand:  # else no bound: every positive is looked at
+        w = n // g
+        maxima = d[:, : w * g].reshape(b, w, g).max(axis=1)  # element-wise over w column blocks
+        if n > w * g:  # the last columns join the first groups
+            np.maximum(maxima[:, : n - w * g], d[:, w * g :], out=maxima[:, : n - w * g])
+        bound = np.partition(maxima, g - n_cand, axis=1)[:, g - n_cand]
     tiny = np.nextafter(np.float32(0), np.float32(1))
     flat = np.flatnonzero(d >= np.maximum(bound, tiny)[:, None])  # positive and above the bound
     r = flat // n
@@ -235,19 +241,26 @@ def _caches(
     n_cand: int,
     cells: int = 1 << 21,
     unseen: bool = False,
+    threads: int = 2,
 ) -> tuple[_Pool, _Pool | None]:
     """:func:`_cache`, and with ``unseen`` also the new-item prefixes' pool scaled over the
     items a new-items list may show (``HybridRecommender.scale``: seen items masked before each
     component's scaling, so they do not set its maximum), its candidates each component's top
-    among those items. Each block of prefixes is scored once for both."""
+    among those items. Each block of prefixes is scored once for both; ``threads`` blocks at a
+    time (the components only read their fitted state; numpy's array loops, sparse products and
+    BLAS release the GIL), gathered in block order."""
     log_counts = np.log1p(hybrid.counts).astype(np.float32)
     every, new = _Entries(log_counts), _Entries(log_counts)
     step = max(1, cells // max(hybrid.n_items, 1))
-    for a in range(0, len(cases), step):
-        got_every, got_new = _score_block(hybrid, cases[a : a + step], names, n_cand, unseen)
-        every.add_at(*got_every)
-        if got_new is not None:
-            new.add_at(*got_new)
+
+    def block(a: int) -> tuple[_Block, _Block | None]:
+        return _score_block(hybrid, cases[a : a + step], names, n_cand, unseen)
+
+    with ThreadPoolExecutor(threads) as pool:  # results in block order: the same pool as one thread
+        for got_every, got_new in pool.map(block, range(0, len(cases), step)):
+            every.add_at(*got_every)
+            if got_new is not None:
+                new.add_at(*got_new)
     n_new = sum(c.new for c in cases)
     return every.pool(len(names), len(cases)), new.pool(len(names), n_new) if unseen else None
 
@@ -260,36 +273,47 @@ def _score_block(
 ) -> tuple[_Block, _Block | None]:
     """One block of prefixes for :func:`_caches`: its candidate entries and their scaled scores
     (:meth:`_Entries.add_at`'s arguments), for every prefix and, with ``unseen``, for the new-item
-    prefixes scaled over unseen items."""
+    prefixes scaled over unseen items. Each component's scores are scaled in place once the
+    new-item prefixes' rows are copied out."""
     n = hybrid.n_items
     raw = hybrid.raw_scores_many([c.ctx for c in part], names)
-    ctx_seen = np.zeros((len(part), n), dtype=bool)
-    for j, c in enumerate(part):
-        ctx_seen[j, c.ctx.items] = True
-    dense = [hybrid.scale(raw[name]) for name in names]
+    lens = [len(c.ctx) for c in part]
+    seen_flat = np.repeat(np.arange(len(part), dtype=np.int64) * n, lens)
+    if len(seen_flat):
+        seen_flat += np.concatenate([c.ctx.items for c in part]).astype(np.int64)
+    ctx_seen = np.zeros(len(part) * n, dtype=bool)
+    ctx_seen[seen_flat] = True
+    is_new = np.array([c.new for c in part], dtype=bool)
+    rows = np.flatnonzero(is_new) if unseen else np.zeros(0, np.int64)
+    raw_new = {name: raw[name][rows] for name in names} if len(rows) else {}  # copies, before scaling in place
+    dense = [hybrid.scale(raw[name], overwrite=True) for name in names]
     prefix, item, where = _candidates(dense, part, n_cand)
     flat = prefix * n + item
     scores = np.stack([d.reshape(-1)[flat] for d in dense]).astype(np.float32, copy=False)
-    got_every: _Block = (scores, ctx_seen.reshape(-1)[flat], len(part), prefix, item, where)
-    is_new = np.array([c.new for c in part], dtype=bool)
-    if not (unseen and is_new.any()):
+    got_every: _Block = (scores, ctx_seen[flat], len(part), prefix, item, where)
+    if not len(rows):
         return got_every, None
+    del dense, raw
     # new items only: each component's top candidates among the items such a list may show
     # (cut from the entries above, a shopper with a long history kept few: most of each top was seen)
-    rows = np.flatnonzero(is_new)
     sub = [part[r] for r in rows.tolist()]
-    seen = ctx_seen[rows]
-    dense_new = [_scale_unseen(raw[name][rows], seen) for name in names]  # seen items: 0
+    place = np.full(len(part), -1, dtype=np.int64)
+    place[rows] = np.arange(len(rows))
+    owner = seen_flat // max(n, 1)
+    mine = place[owner] >= 0
+    seen_new = place[owner[mine]] * n + seen_flat[mine] % max(n, 1)  # the seen cells of the copied rows
+    dense_new = [_scale_unseen(raw_new.pop(name), seen_new) for name in names]  # seen items: 0
     prefix_n, item_n, where_n = _candidates(dense_new, sub, n_cand)
     flat_new = prefix_n * n + item_n
     new_scores = np.stack([d.reshape(-1)[flat_new] for d in dense_new]).astype(np.float32, copy=False)
     return got_every, (new_scores, np.zeros(len(flat_new), dtype=bool), len(rows), prefix_n, item_n, where_n)
 
 
-def _scale_unseen(raw: npt.NDArray[np.float32], seen: npt.NDArray[np.bool_]) -> npt.NDArray[np.float32]:
+def _scale_unseen(raw: npt.NDArray[np.float32], seen: IntArray) -> npt.NDArray[np.float32]:
     """Rows of ``raw`` scaled over their unseen items (``component_scores(..., exclude_seen=True)``
-    row by row); ``raw`` is a copy, its seen entries overwritten in place."""
-    raw[seen] = -np.inf
+    row by row); ``raw`` is a copy, its ``seen`` cells (flat indices) overwritten and then scaled
+    in place."""
+    raw.reshape(-1)[seen] = -np.inf
     if raw.size and raw.max() == -np.inf:  # evidence on seen items only (repeat): all 0
         return np.zeros_like(raw)
-    return minmax_rows(raw)
+    return minmax_rows(raw, overwrite=True)
