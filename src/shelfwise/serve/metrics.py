@@ -30,6 +30,15 @@ def _labels(**kv: str) -> str:
     return "{" + ",".join(f'{k}="{_label(v)}"' for k, v in kv.items()) + "}"
 
 
+def scalar_lines(*rows: tuple[str, str, float, str]) -> list[str]:
+    """Exposition lines of unlabelled metrics given as (name, type, value, help): a HELP and a TYPE
+    line, then the sample."""
+    out: list[str] = []
+    for metric, kind, value, text in rows:
+        out += [f"# HELP {metric} {text}", f"# TYPE {metric} {kind}", f"{metric} {value}"]
+    return out
+
+
 def _num(v: float) -> str:
     if math.isinf(v):
         return "+Inf" if v > 0 else "-Inf"
@@ -114,20 +123,20 @@ class Metrics:
             out.append(f"{name}_bucket{_labels(method=m, route=r, le='+Inf')} {h.n}")
             out.append(f"{name}_sum{_labels(method=m, route=r)} {_num(h.total)}")
             out.append(f"{name}_count{_labels(method=m, route=r)} {h.n}")
-        for metric, value, text in (
+        ingested = (
             ("shelfwise_events_ingested_total", ing.stored, "Events stored by POST /events in this process."),
             ("shelfwise_events_duplicate_total", ing.duplicates, "Events whose event_id was already stored."),
             ("shelfwise_events_rejected_total", ing.rejected, "Event rows rejected by validation."),
-        ):
-            out += [f"# HELP {metric} {text}", f"# TYPE {metric} counter", f"{metric} {value}"]
-        if consumer is not None:
-            for metric, kind, val, text in (
-                ("shelfwise_event_log_last_seq", "gauge", consumer.last_seq, "Last sequence number in the event log."),
-                ("shelfwise_event_consumer_applied_seq", "gauge", consumer.applied_seq, "Last applied sequence."),
-                ("shelfwise_event_consumer_lag", "gauge", consumer.lag, "Logged events not yet applied."),
-                ("shelfwise_event_consumer_applied_total", "counter", consumer.events_applied, "Events applied."),
-                ("shelfwise_event_consumer_target_errors_total", "counter", consumer.target_errors, "Failed updates."),
-                ("shelfwise_event_consumer_running", "gauge", int(consumer.running), "1 while the consumer runs."),
-            ):
-                out += [f"# HELP {metric} {text}", f"# TYPE {metric} {kind}", f"{metric} {val}"]
+        )
+        out += scalar_lines(*((metric, "counter", value, text) for metric, value, text in ingested))
+        if consumer is None:
+            return "\n".join(out) + "\n"
+        out += scalar_lines(
+            ("shelfwise_event_log_last_seq", "gauge", consumer.last_seq, "Last sequence number in the event log."),
+            ("shelfwise_event_consumer_applied_seq", "gauge", consumer.applied_seq, "Last applied sequence."),
+            ("shelfwise_event_consumer_lag", "gauge", consumer.lag, "Logged events not yet applied."),
+            ("shelfwise_event_consumer_applied_total", "counter", consumer.events_applied, "Events applied."),
+            ("shelfwise_event_consumer_target_errors_total", "counter", consumer.target_errors, "Failed updates."),
+            ("shelfwise_event_consumer_running", "gauge", int(consumer.running), "1 while the consumer runs."),
+        )
         return "\n".join(out) + "\n"

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from shelfwise.encode.executor import EncodeExecutor
 from shelfwise.serve.capacity import EXEMPT_PATHS, Capacity
+from shelfwise.serve.metrics import scalar_lines
 from shelfwise.serve.middleware import ASGIApp, Receive, Scope, Send
 
 REASONS = ("queue_full", "queue_timeout", "encoder_busy")
@@ -44,7 +45,7 @@ class ShedStats:
         stats = executor.stats if executor is not None else None
         shed["encoder_busy"] = stats.rejected if stats is not None else 0
         out += [f'{name}{{reason="{r}"}} {shed[r]}' for r in REASONS]
-        for metric, kind, val, text in (
+        out += scalar_lines(
             ("shelfwise_admitted_requests_total", "counter", self.admitted, "Requests given an in-flight slot."),
             ("shelfwise_inflight_requests", "gauge", self.inflight, "Requests running now."),
             ("shelfwise_queued_requests", "gauge", self.queued, "Requests waiting for a slot now."),
@@ -52,8 +53,7 @@ class ShedStats:
             ("shelfwise_max_queue", "gauge", capacity.max_queue, "Wait queue limit."),
             ("shelfwise_encoder_pending", "gauge", executor.pending if executor else 0, "Encoder calls admitted."),
             ("shelfwise_encoder_calls_total", "counter", stats.completed if stats else 0, "Encoder calls run."),
-        ):
-            out += [f"# HELP {metric} {text}", f"# TYPE {metric} {kind}", f"{metric} {val}"]
+        )
         return "\n".join(out) + "\n"
 
 
