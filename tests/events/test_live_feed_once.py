@@ -73,12 +73,12 @@ def test_live_state_of_version_1_still_loads(tiny_catalog: Catalog, tmp_path: Pa
     import json
 
     from shelfwise.events import LiveConfig, LiveSessions, attach_live
-    from shelfwise.snapshot.livestate import read_live, restore_live, save_live
+    from shelfwise.snapshot.livestate import LogPosition, read_live, restore_live, save_live
 
     store = EventStore(":memory:")
     live = attach_live(lambda: [], tiny_catalog, np.eye(12, dtype=np.float32), store, start=False)
     live.sessions.update(_events())
-    save_live(live, tmp_path / "live", {"offset": 0, "event_at_offset": None})
+    save_live(live, tmp_path / "live", LogPosition())
     meta = json.loads((tmp_path / "live" / "live.json").read_text())
     meta["version"] = 1
     meta["config"].update(half_life_s=604800.0, max_pairs=2_000_000)

@@ -132,7 +132,7 @@ def _save_parts(shelf: Shelf, root: Path) -> list[Part]:
         position = livestate.log_position(live.consumer.store, live.consumer.applied_seq)
         parts.append(_part(root, "live", "live-state", lambda f: livestate.save_live(live, f, position)))
     elif saved is not None:  # loaded, never attached to a log: written back as it was read
-        fields = {**saved.position, "users": len(saved.meta.get("users", []))}
+        fields = {**saved.position.to_json(), "users": len(saved.meta.get("users", []))}
         parts.append(_part(root, "live", "live-state", lambda f: _copy_files(saved.folder, f, fields)))
     return parts
 

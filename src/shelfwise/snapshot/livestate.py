@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import OrderedDict, deque
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,22 +48,46 @@ def _split(lengths: np.ndarray, flat: np.ndarray) -> list[np.ndarray]:
 
 
 # --- the event-log position a snapshot reflects --------------------------------------------------
-def log_position(store: EventBackend, seq: int) -> dict[str, Any]:
-    """``seq`` and the identity of the event stored there, so a snapshot is never resumed against
-    a different log (a fresh file, another store) whose sequence numbers mean other events."""
+@dataclass(frozen=True)
+class LogPosition:
+    """The event-log sequence number a snapshot reflects and the identity (user id, item id,
+    timestamp) of the event stored there (None: none there), so a snapshot is never resumed against
+    a different log (a fresh file, another store) whose sequence numbers mean other events. Saved
+    as the ``offset`` and ``event_at_offset`` fields of ``live.json`` and the shelf manifest."""
+
+    offset: int = 0
+    event_at_offset: tuple[str, str, float] | None = None
+
+    def to_json(self) -> dict[str, object]:
+        ident = list(self.event_at_offset) if self.event_at_offset is not None else None
+        return {"offset": self.offset, "event_at_offset": ident}
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, object]) -> LogPosition:
+        """Read back leniently: an identity that is not a [user, item, timestamp] triple is None
+        (it then matches no log, so the log is replayed in full)."""
+        offset, ident = raw.get("offset", 0), raw.get("event_at_offset")
+        seq = int(offset) if isinstance(offset, int | float | str) else 0
+        if isinstance(ident, list) and len(ident) == 3 and isinstance(ident[2], int | float):
+            return cls(seq, (str(ident[0]), str(ident[1]), float(ident[2])))
+        return cls(seq, None)
+
+
+def log_position(store: EventBackend, seq: int) -> LogPosition:
+    """``seq`` and the identity of the event stored there."""
     at = store.read(seq - 1, 1) if seq > 0 else []
-    ident = [at[0][1].user_id, at[0][1].item_id, at[0][1].timestamp] if at and at[0][0] == seq else None
-    return {"offset": int(seq), "event_at_offset": ident}
+    ident = (at[0][1].user_id, at[0][1].item_id, at[0][1].timestamp) if at and at[0][0] == seq else None
+    return LogPosition(int(seq), ident)
 
 
-def resume_offset(store: EventBackend, position: dict[str, Any]) -> int:
+def resume_offset(store: EventBackend, position: LogPosition) -> int:
     """Where a consumer restored from a snapshot at ``position`` starts in ``store``: its offset when
     ``store`` holds the same event there, else 0 (a full replay, with a warning)."""
-    seq = int(position.get("offset", 0))
+    seq = position.offset
     if seq <= 0:
         return 0
     now = log_position(store, seq)
-    if now["event_at_offset"] is None or now["event_at_offset"] != position.get("event_at_offset"):
+    if now.event_at_offset is None or now.event_at_offset != position.event_at_offset:
         log.warning(
             "the event log %s does not hold the event the shelf snapshot was taken at (seq %d): replaying it "
             "from the start; the snapshot's live state is discarded",
@@ -74,7 +99,7 @@ def resume_offset(store: EventBackend, position: dict[str, Any]) -> int:
 
 
 # --- live state ------------------------------------------------------------------------------
-def save_live(live: LiveState, folder: Path, position: dict[str, Any]) -> dict[str, Any]:
+def save_live(live: LiveState, folder: Path, position: LogPosition) -> dict[str, object]:
     """Write ``live.json`` + ``live.npz``; return the manifest fields (offset, sizes)."""
     folder.mkdir(parents=True, exist_ok=True)
     ses = live.sessions
@@ -101,10 +126,10 @@ def save_live(live: LiveState, folder: Path, position: dict[str, Any]) -> dict[s
         "n_items": len(ses.catalog),
         "config": config_to_json(ses.config),
         "users": users,
-        **position,
+        **position.to_json(),
     }
     (folder / "live.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
-    return {**position, "users": len(users)}
+    return {**position.to_json(), "users": len(users)}
 
 
 @dataclass(frozen=True)
@@ -112,14 +137,14 @@ class SavedLive:
     """Live state read from a snapshot, applied by :func:`restore_live` once a log is attached."""
 
     config: LiveConfig
-    position: dict[str, Any]
+    position: LogPosition
     meta: dict[str, Any]
     arrays: dict[str, np.ndarray]
     folder: Path
 
     @property
     def offset(self) -> int:
-        return int(self.position.get("offset", 0))
+        return self.position.offset
 
 
 _KEYS = ("item_len", "item_rows", "item_w", "seen_len", "seen_rows")
@@ -143,8 +168,7 @@ def read_live(folder: Path, n_items: int) -> SavedLive:
     arrays = read_npz(folder / "live.npz", _KEYS)
     if len(meta.get("users", [])) != len(arrays["item_len"]):
         raise StateFileError(folder / "live.npz", "user lists and arrays disagree")
-    position = {"offset": int(meta.get("offset", 0)), "event_at_offset": meta.get("event_at_offset")}
-    return SavedLive(config, position, meta, arrays, folder)
+    return SavedLive(config, LogPosition.from_json(meta), meta, arrays, folder)
 
 
 def restore_live(live: LiveState, saved: SavedLive) -> None:
@@ -178,8 +202,13 @@ def save_bandit(bandit: SlotExplorer, folder: Path) -> str:
     with bandit._lock:
         bandit.policy.save(folder / "policy")
         pending = [[u, int(r), float(t)] for (u, r), t in bandit._pending.items()]
-    meta = {"format": BANDIT_FORMAT, "version": BANDIT_VERSION, "policy": kind,
-            "config": config_to_json(bandit.config), "pending": pending}
+    meta = {
+        "format": BANDIT_FORMAT,
+        "version": BANDIT_VERSION,
+        "policy": kind,
+        "config": config_to_json(bandit.config),
+        "pending": pending,
+    }
     (folder / "slots.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
     return kind
 
