@@ -122,6 +122,7 @@ def test_als_score_many_uses_learned_factors_for_known_users() -> None:
     als.fit(_store()[0])
     known = next(iter(als.users))
     contexts = [Context.of([1, 2], user=known), Context.of([1, 2], user="nobody"), Context.empty("nobody")]
+    contexts += [Context.of([1, 2], user="other"), Context.of([4], user=known), Context.of([4])]  # shared solves
     one = np.stack([als.score(c) for c in contexts])
     for block in (4096, 64):  # blocks of items: the same dot product per item, bit for bit
         many = als.score_many(contexts, block=block)

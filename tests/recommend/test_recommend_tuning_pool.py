@@ -118,6 +118,23 @@ def test_pool_blocks_scored_in_threads_are_the_one_thread_pool(fitted: tuple[Hyb
             np.testing.assert_array_equal(getattr(b, field), getattr(a, field), err_msg=field)
 
 
+def test_weight_of_a_component_scoring_nothing_leaves_pool_ndcg_bit_for_bit(
+    fitted: tuple[HybridRecommender, list[Case]],
+) -> None:
+    """What lets the ascent score such weights once: repeats score 0 on every new-items entry."""
+    hybrid, cases = fitted
+    names = ["repeat", *NAMES]
+    _, unseen = _caches(hybrid, cases, names, 10, unseen=True)
+    assert unseen is not None and not unseen.scores[0].any() and unseen.scores[1:].any()
+    w = np.array([0.0, 0.5, 0.1, 0.25, 1.0, 0.5, 2.0], dtype=np.float32)
+    for penalty in (0.0, 0.1):
+        want = unseen.ndcg(w, penalty, 20, exclude_seen=True)
+        for v in (0.1, 2.0):
+            w[0] = v
+            np.testing.assert_array_equal(unseen.ndcg(w, penalty, 20, exclude_seen=True), want)
+        w[0] = 0.0
+
+
 def test_unseen_pool_scales_over_unseen_items(fitted: tuple[HybridRecommender, list[Case]]) -> None:
     hybrid, cases = fitted
     pool, unseen = _caches(hybrid, cases, NAMES, 10, cells=7 * N_ITEMS, unseen=True)

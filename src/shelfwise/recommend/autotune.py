@@ -288,9 +288,13 @@ def tune_folds(
 
     def per_case(new: bool) -> _PerCase:
         seen: dict[tuple[bytes, float], FloatArray] = {}  # the ascent revisits weights: each is scored once
+        # a component scoring 0 on every entry (no evidence in this pool, e.g. repeats among new items)
+        # adds exact zeros to the fused scores whatever its weight: weights differing only there share a score
+        silent = ~pools[new].scores.any(axis=1)
 
         def run(weights: Mapping[str, float], penalty: float) -> FloatArray:
             w = np.array([weights.get(n, 0.0) for n in names], dtype=np.float32)
+            w[silent] = 0.0
             key = (w.tobytes(), float(penalty))
             if key not in seen:
                 seen[key] = pools[new].ndcg(w, penalty, config.k, exclude_seen=new)

@@ -253,25 +253,39 @@ class ALSRecommender(BaseRecommender):
         differently), taken ``block`` items at a time so that block of factors stays in cache
         across contexts. BLAS kernels take rows in small groups (8 in OpenBLAS's sgemv); blocks
         of a multiple of 64 items keep every item in the group, so the same rounding, as one
-        product over the catalog (tests/recommend/test_recommend_batch.py checks it bit for bit)."""
+        product over the catalog (tests/recommend/test_recommend_batch.py checks it bit for bit).
+        Contexts with the same items and weights (e.g. sessions opening on the same click) share
+        one solve and one product."""
         if block < 1 or block % 64:
             raise ValueError("ALSRecommender.score_many: block must be a positive multiple of 64")
         out = np.full((len(contexts), self.n_items), -np.inf, dtype=np.float32)
-        xs: dict[int, F32] = {}
-        fold: list[int] = []
+        vectors: list[F32] = []  # distinct user factors; which[j]: context j's
+        which: dict[int, int] = {}
+        fold: dict[tuple[str, bytes, str, bytes], list[int]] = {}  # the same items and weights: one solve
         for j, c in enumerate(contexts):
             if not self.config.fold_in_known_users and c.user in self.users:
-                xs[j] = self.user_factors[self.users[str(c.user)]]
+                which[j] = len(vectors)
+                vectors.append(self.user_factors[self.users[str(c.user)]])
             else:
-                fold.append(j)
-        owner, a, b = self._fold_in_systems([contexts[j] for j in fold])
+                key = (c.items.dtype.str, c.items.tobytes(), c.weights.dtype.str, c.weights.tobytes())
+                fold.setdefault(key, []).append(j)
+        groups = list(fold.values())
+        owner, a, b = self._fold_in_systems([contexts[g[0]] for g in groups])
         if len(owner):
             solved = np.linalg.solve(a, b)[..., 0].astype(np.float32)
-            xs.update(zip((fold[int(k)] for k in owner), solved, strict=True))
+            for k, x in zip(owner.tolist(), solved, strict=True):
+                which.update(dict.fromkeys(groups[k], len(vectors)))
+                vectors.append(x)
+        if not which:
+            return out
+        at = np.fromiter(which, dtype=np.int64, count=len(which))
+        of = np.fromiter(which.values(), dtype=np.int64, count=len(which))
         for lo in range(0, len(self.rows), block):  # items with factors only; the others stay -inf
             y, cols = self.factors[lo : lo + block], self.rows[lo : lo + block]
-            for j, x in xs.items():
-                out[j, cols] = y @ x
+            part = np.empty((len(vectors), len(cols)), dtype=np.float32)
+            for r, x in enumerate(vectors):
+                np.matmul(y, x, out=part[r])
+            out[np.ix_(at, cols)] = part[of]
         return out
 
     def _fold_in_systems(self, contexts: Sequence[Context]) -> tuple[npt.NDArray[np.int64], F64, F64]:
@@ -302,7 +316,10 @@ class ALSRecommender(BaseRecommender):
             yi = self.factors[self._pos[items[at]]].astype(np.float64)  # (m, length, d)
             c = conf[at]
             weighted = (yi * (c - 1.0)[:, :, None]).transpose(0, 2, 1)  # yi.T * (c - 1), per context
-            systems_a.append(self._yty + np.matmul(weighted, yi) + eye)
+            a = np.matmul(weighted, yi)
+            a += self._yty  # (YᵀY + that) + λI, as fold_in_system adds them, without two more stacks
+            a += eye
+            systems_a.append(a)
             systems_b.append(np.matmul(yi.transpose(0, 2, 1), c[:, :, None]))
             owners.append(members)
         if not owners:  # no context kept an item ALS knows (all unseen in its training rows)
