@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from shelfwise.index.backends import VectorStore
+from shelfwise.index.topk import top_k
 
 F32 = npt.NDArray[np.float32]
 I64 = npt.NDArray[np.int64]
@@ -73,7 +74,5 @@ class ItemVectors:
         if not exact and not isinstance(self.source, np.ndarray):
             hits = self.source.search(query, k)
             return hits.ids.astype(np.int64), hits.scores.astype(np.float32)
-        s = self.scores(query)
-        top = np.argpartition(-s, k - 1)[:k] if k < len(s) else np.arange(len(s))
-        top = top[np.argsort(-s[top], kind="stable")]
-        return top.astype(np.int64), s[top].astype(np.float32)
+        hits = top_k(self.scores(query), k, positive=False)  # exact; equal scores in row order
+        return hits.ids, hits.scores
