@@ -146,9 +146,12 @@ class CooccurrenceRecommender(BaseRecommender):
         return self._scores(sp.csr_matrix((w, (rows, items)), shape=(n_rows, self.n_items)))
 
     def _scores(self, weighted: sp.csr_matrix) -> npt.NDArray[np.float32]:
+        """``score``'s ``where(raw > 0, raw / norm, -inf)`` of every row, in place on the product."""
         raw = np.asarray((weighted @ self.pairs).toarray(), dtype=np.float32)
-        s = raw / self.norm(1.0 - self.config.alpha)
-        return np.where(raw > 0, s, -np.inf).astype(np.float32)
+        none = raw <= 0  # no NaN in counts: the complement of raw > 0
+        np.divide(raw, self.norm(1.0 - self.config.alpha), out=raw)
+        raw[none] = -np.inf
+        return raw
 
     def score_item(self, item: int) -> FloatArray:
         return self.score(Context.of([item]))

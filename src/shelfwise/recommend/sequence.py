@@ -97,9 +97,10 @@ def dense_sums_many(rows: IntArray, items: IntArray, values: npt.ArrayLike, n_ro
     :func:`dense_sums` when its entries come in the same order."""
     key = np.asarray(rows, dtype=np.int64) * n_items + np.asarray(items, dtype=np.int64)
     sums = np.bincount(key, weights=values, minlength=n_rows * n_items).astype(np.float32)
-    touched = np.zeros(n_rows * n_items, dtype=bool)
-    touched[key] = True
-    return np.where(touched, sums, np.float32(-np.inf)).astype(np.float32).reshape(n_rows, n_items)
+    untouched = np.ones(n_rows * n_items, dtype=bool)
+    untouched[key] = False
+    sums[untouched] = -np.inf
+    return sums.reshape(n_rows, n_items)
 
 
 def recent_items_many(contexts: Sequence[Context], window: int) -> tuple[IntArray, IntArray, IntArray]:
