@@ -246,12 +246,16 @@ def _caches(
     """:func:`_cache`, and with ``unseen`` also the new-item prefixes' pool scaled over the
     items a new-items list may show (``HybridRecommender.scale``: seen items masked before each
     component's scaling, so they do not set its maximum), its candidates each component's top
-    among those items. Each block of prefixes is scored once for both; ``threads`` blocks at a
-    time (the components only read their fitted state; numpy's array loops, sparse products and
-    BLAS release the GIL), gathered in block order."""
+    among those items. Each block of prefixes (at most ``cells / n_items``; a multiple of
+    ``threads`` blocks) is scored once for both, ``threads`` blocks at a time (the components only
+    read their fitted state; numpy's array loops, sparse products and BLAS release the GIL), and
+    gathered in block order."""
     log_counts = np.log1p(hybrid.counts).astype(np.float32)
     every, new = _Entries(log_counts), _Entries(log_counts)
     step = max(1, cells // max(hybrid.n_items, 1))
+    blocks = -(-len(cases) // step)
+    if blocks > 1:  # as many blocks per thread: the threads end together
+        step = -(-len(cases) // (-(-blocks // threads) * threads))
 
     def block(a: int) -> tuple[_Block, _Block | None]:
         return _score_block(hybrid, cases[a : a + step], names, n_cand, unseen)
