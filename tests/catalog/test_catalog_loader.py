@@ -219,3 +219,22 @@ def test_fields_file_errors_name_the_file(tmp_path: Path) -> None:
     m.write_text('{\n  "id": "product_id",\n  "title": "product_name",\n  "descripton": "x"\n}\n')
     with pytest.raises(ConfigError, match=rf"^{re.escape(str(m))}: line 4: unknown .* 'descripton' \(did you mean"):
         ProductFields.from_json(m)
+
+
+def test_infinite_price_is_a_row_error_and_numeric_in_stock_is_read(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    f = tmp_path / "p.csv"
+    f.write_text("id,title,price\na,Hat,1e400\nb,Coat,inf\nc,Scarf,12\n", encoding="utf-8")
+    res = load_catalog(f)
+    assert [p.id for p in res.catalog.products] == ["c"]
+    assert [str(e) for e in res.errors] == [
+        f"{f}: line 2: field 'price': not a finite number: '1e400'",
+        f"{f}: line 3: field 'price': not a finite number: 'inf'",
+    ]
+    pf = tmp_path / "p.parquet"
+    pq.write_table(pa.table({"id": ["a", "b", "c"], "title": ["Hat", "Coat", "Cap"], "in_stock": [1.0, 0.0, 2.0]}), pf)
+    res = load_catalog(pf)
+    assert [(p.id, p.in_stock) for p in res.catalog.products] == [("a", True), ("b", False)]
+    assert [(e.row, e.field) for e in res.errors] == [(3, "in_stock")]

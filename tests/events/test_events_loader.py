@@ -156,3 +156,25 @@ def test_sessions_are_inferred_from_time_gaps(tmp_path: Path) -> None:
     assert (
         infer_sessions(load_events(f, EventFields(session_gap_minutes=None)).events, 1.0)[1].session_id == "auto:u1:0"
     )
+
+
+def test_out_of_range_timestamps_and_nested_values_are_row_errors(tmp_path: Path, tiny_catalog: Catalog) -> None:
+    f = tmp_path / "events.jsonl"
+    f.write_text(
+        '{"user_id": "u1", "item_id": "p1", "type": "view", "timestamp": 1704103200}\n'
+        '{"user_id": "u1", "item_id": "p1", "type": "view", "timestamp": 1e300}\n'
+        '{"user_id": ["u2"], "item_id": "p1", "type": "view", "timestamp": 1704103200}\n'
+        '{"user_id": "u3", "item_id": {"id": "p1"}, "type": "view", "timestamp": 1704103200}\n'
+        '{"user_id": "u4", "item_id": "p1", "type": "view", "timestamp": 1704103200000}\n',
+        encoding="utf-8",
+    )
+    res = load_events(f, catalog=tiny_catalog)
+    assert [e.user_id for e in res.events] == ["u1", "u4"]  # ms read as seconds: still in range
+    assert [(e.row, e.field) for e in res.errors] == [(2, "timestamp"), (3, "user_id"), (4, "item_id")]
+    assert res.errors[0].message == (
+        "not a timestamp: 1e+300 (out of range: 1e+300 is after the year 9999 as unix seconds or ms)"
+    )
+    assert res.errors[1].message == "must be a string or number, got list"
+    assert res.errors[2].message == "must be a string or number, got dict"
+    with pytest.raises(ValueError, match="out of range"):
+        parse_timestamp(1e300)

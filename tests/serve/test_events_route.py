@@ -110,3 +110,22 @@ def test_far_future_timestamp_rejected_and_drops_in_stats(live_client: TestClien
     assert r.status_code == 422 and "ahead of the server clock" in r.text
     stats = live_client.get("/events/stats").json()
     assert stats["events"] == 1 and stats["events_dropped"] == {} and stats["target_errors"] == 0
+
+
+def test_wrapped_batch_and_non_json_body_get_clear_errors(live_client: TestClient) -> None:
+    ev = {"user_id": "u1", "type": "click", "item_id": "p5", "event_id": "e-1"}
+    r = live_client.post("/events", json={"events": [ev]})
+    assert r.status_code == 422
+    err = r.json()["detail"]["errors"][0]
+    assert err["field"] == "events" and "a JSON array of events" in err["message"]
+    r = live_client.post("/events", json=[{**ev, "colour": "red"}])
+    assert r.status_code == 422
+    err = r.json()["detail"]["errors"][0]
+    assert err["field"] == "colour" and "'event_id'" in err["message"]  # event_id is a known field
+    r = live_client.post(
+        "/events",
+        content=b'[{"user_id": "u1", "type": "click", "item_id": "p5"}]',
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert r.status_code == 415 and "application/json" in r.json()["detail"]
+    assert live_client.get("/events/stats").json()["events"] == 0

@@ -120,6 +120,8 @@ def _parse_row(
             return err(spec.price, f"not a number: {rec[spec.price]!r}")
         if math.isnan(price):
             price = None
+        elif math.isinf(price):
+            return err(spec.price, f"not a finite number: {rec[spec.price]!r}")
         elif price < 0:
             return err(spec.price, f"negative price {price}")
     in_stock = True
@@ -128,6 +130,8 @@ def _parse_row(
         s = str(v).strip().lower()
         if isinstance(v, bool):
             in_stock = v
+        elif isinstance(v, int | float) and v in (0, 1):  # a numeric 0/1 column (Parquet reads 1.0, not "1")
+            in_stock = bool(v)
         elif s in _TRUE:
             in_stock = True
         elif s in _FALSE:

@@ -128,10 +128,18 @@ def parse_timestamp(value: Any) -> float:
     return dt.timestamp()
 
 
+# 9999-12-31T23:59:59Z: the last second a datetime can show; a larger value (after the ms -> s
+# rule) is a corrupt cell, not a time
+MAX_UNIX_S = 253402300799.0
+
+
 def _unix(v: float) -> float:
     if not math.isfinite(v):
         raise ValueError(f"timestamp must be finite, got {v}")
-    return v / 1000.0 if v > 1e11 else v
+    s = v / 1000.0 if v > 1e11 else v
+    if s > MAX_UNIX_S:
+        raise ValueError(f"timestamp out of range: {v:g} is after the year 9999 as unix seconds or ms")
+    return s
 
 
 def _parse_row(
@@ -146,6 +154,9 @@ def _parse_row(
         v = rec.get(col) if col else None
         return "" if v is None else str(v).strip()
 
+    for col in (spec.user_id, spec.item_id, spec.type, spec.session_id, spec.query):
+        if col and isinstance(rec.get(col), Mapping | list | tuple):  # JSON Lines / Parquet nested value
+            return RowError(file, row, col, f"must be a string or number, got {type(rec[col]).__name__}")
     user = text(spec.user_id)
     if not user:
         return RowError(file, row, spec.user_id, "missing user id")
@@ -162,8 +173,10 @@ def _parse_row(
         return RowError(file, row, spec.timestamp, "missing timestamp")
     try:
         ts = parse_timestamp(ts_raw)
-    except (TypeError, ValueError):
-        return RowError(file, row, spec.timestamp, f"not a timestamp: {ts_raw!r}")
+    except (TypeError, ValueError) as exc:
+        why = f" ({str(exc).removeprefix('timestamp ')})" if "out of range" in str(exc) else ""
+        shown = repr(ts_raw[:40]) if isinstance(ts_raw, str) else repr(ts_raw)
+        return RowError(file, row, spec.timestamp, f"not a timestamp: {shown}{why}")
     item = text(spec.item_id)
     if etype is not EventType.QUERY and not item:
         return RowError(file, row, spec.item_id, f"{etype.name.lower()} event needs an item id")

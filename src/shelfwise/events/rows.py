@@ -31,11 +31,13 @@ def parse_event_rows(
     source: str = "body",
     now: float | None = None,
     max_future_s: float = DEFAULT_MAX_FUTURE_S,
+    also_known: Sequence[str] = (),
 ) -> ParsedEvents:
     """Validate raw JSON rows (``user_id``, ``type``, ``item_id``, optional ``timestamp`` defaulting
     to ``now`` (server clock), ``session_id``, ``query``). Errors name the 0-based row index and the
     field. A timestamp more than ``max_future_s`` seconds after ``now`` (client clock skew allowance,
-    default one day) is rejected as a ``timestamp`` error."""
+    default one day) is rejected as a ``timestamp`` error. ``also_known``: fields the caller takes
+    out of the rows before (e.g. ``event_id``), named among the known ones in an unknown-field error."""
     if not max_future_s >= 0:
         raise ValueError("parse_event_rows: max_future_s must be >= 0")
     spec = EventFields()
@@ -48,7 +50,8 @@ def parse_event_rows(
             continue
         extra = sorted(set(rec) - known)
         if extra:
-            out.errors.append(RowError(source, i, str(extra[0]), f"unknown field; known: {sorted(known)}"))
+            names = sorted(known.union(also_known))
+            out.errors.append(RowError(source, i, str(extra[0]), f"unknown field; known: {names}"))
             continue
         bad = next((k for k in known if rec.get(k) is not None and not isinstance(rec[k], str | int | float)), None)
         if bad is not None:

@@ -27,6 +27,7 @@ from shelfwise.serve.guard import safe_name, text_problem
 
 SOURCE = "body"
 EVENT_ID = "event_id"
+WRAPPER = "events"  # {"events": [...]}: the envelope other engines take, answered with a clear error
 _FIELDS = ("user_id", "item_id", "type", "timestamp", "session_id", "query")
 
 
@@ -65,6 +66,10 @@ def _check_row(index: int, rec: Mapping[object, object], limits: Limits) -> RowE
     for key in rec:
         if not isinstance(key, str) or text_problem(key, limits.max_id_bytes):
             return RowError(SOURCE, index, safe_name(str(key)), "field name is not valid text or is too long")
+    if isinstance(rec.get(WRAPPER), list) and not any(k in rec for k in _FIELDS):
+        return RowError(
+            SOURCE, index, WRAPPER, 'the body is one event object or a JSON array of events, not {"events": [...]}'
+        )
     for name in (*_FIELDS, EVENT_ID):
         problem = _value_problem(name, rec.get(name), limits)
         if problem is not None:
@@ -119,7 +124,7 @@ def ingest_rows(
     if not wait_s >= 0:
         raise ValueError("ingest_rows: wait_s must be >= 0")
     checked = check_rows(rows, limits)
-    parsed = parse_event_rows(checked.rows, catalog, source=SOURCE)
+    parsed = parse_event_rows(checked.rows, catalog, source=SOURCE, also_known=(EVENT_ID,))
     errors = checked.errors + [RowError(e.file, checked.indices[e.row], e.field, e.message) for e in parsed.errors]
     errors.sort(key=lambda e: e.row)
     if not parsed.events:

@@ -99,6 +99,9 @@ def _ingest(request: Request, payload: Any, wait_ms: int) -> EventsAccepted:
     cons = _consumer(request)
     shelf: Shelf = request.app.state.shelf
     limits = serve_config(request).limits
+    if isinstance(payload, bytes):  # FastAPI hands over the raw body when it is not declared JSON
+        ctype = request.headers.get("content-type", "")
+        raise HTTPException(415, f"the body must be JSON: send 'Content-Type: application/json' (got {ctype!r})")
     rows = payload if isinstance(payload, list) else [payload]
     if not rows:
         raise HTTPException(422, "empty batch")
