@@ -216,7 +216,8 @@ def test_compact_factors_score_as_the_full_matrix(fitted: ALSRecommender, data: 
     if fitted.config.model == "als":  # implicit's ALS zeroes the factors of items nobody bought
         np.testing.assert_array_equal(full[~fitted.known], 0.0)
     ctx = Context.of([1, 2, 9], [1.0, 2.0, 1.0])
-    items, conf = fitted._fold_in_items(ctx) or (np.zeros(0, np.int64), np.zeros(0))
+    items = ctx.items[fitted.known[ctx.items]]
+    conf = fitted.confidence(ctx.weights[fitted.known[ctx.items]])
     x = fold_in(full, fitted._yty, items, conf, fitted.config.regularization).astype(np.float32)
     old = np.where(fitted.known, full @ x, -np.inf).astype(np.float32)
     new = fitted.score(ctx)

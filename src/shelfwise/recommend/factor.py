@@ -123,10 +123,21 @@ def fold_in(item_factors: F32, yty: F64, items: npt.NDArray[np.int64], confidenc
 def fold_in_system(
     item_factors: F32, yty: F64, items: npt.NDArray[np.int64], confidence: F64, reg: float
 ) -> tuple[F64, F64]:
-    """The normal equations ``(A, b)`` that :func:`fold_in` solves."""
-    yi = item_factors[items].astype(np.float64)
-    a = yty + (yi.T * (confidence - 1.0)) @ yi + reg * np.eye(yty.shape[0])
-    return a, yi.T @ confidence
+    """The normal equations ``(A, b)`` that :func:`fold_in` solves (:func:`fold_in_systems` of one user)."""
+    yi = item_factors[items].astype(np.float64)[None]
+    a, b = fold_in_systems(yi, np.asarray(confidence, dtype=np.float64)[None], yty, reg)
+    return a[0], b[0, :, 0]
+
+
+def fold_in_systems(yi: F64, confidence: F64, yty: F64, reg: float) -> tuple[F64, F64]:
+    """The normal equations of ``m`` users with ``L`` items each, as stacks: ``yi`` (m, L, d) their
+    items' factors, ``confidence`` (m, L); returns ``A = YᵀY + Yᵢᵀ(Cᵢ - I)Yᵢ + λI`` (m, d, d) and
+    ``b = YᵢᵀCᵢp`` (m, d, 1), each user's the same BLAS products as one user alone."""
+    weighted = (yi * (confidence - 1.0)[:, :, None]).transpose(0, 2, 1)  # yi.T * (c - 1), per user
+    a = np.matmul(weighted, yi)
+    a += yty  # (YᵀY + that) + λI, without two more stacks
+    a += reg * np.eye(yty.shape[0])
+    return a, np.matmul(yi.transpose(0, 2, 1), confidence[:, :, None])
 
 
 class ALSRecommender(BaseRecommender):
@@ -221,22 +232,10 @@ class ALSRecommender(BaseRecommender):
         ``fold_in_known_users`` is off); None when nothing in ``ctx`` has factors."""
         if not self.config.fold_in_known_users and ctx.user in self.users:
             return self.user_factors[self.users[str(ctx.user)]]
-        got = self._fold_in_items(ctx)
-        if got is None:
+        owner, a, b = self._fold_in_systems([ctx])  # score_many's path for one context: the same numbers
+        if not len(owner):
             return None
-        items, conf = got
-        return fold_in(self.factors, self._yty, self._pos[items], conf, self.config.regularization).astype(np.float32)
-
-    def _fold_in_items(self, ctx: Context) -> tuple[npt.NDArray[np.int64], F64] | None:
-        """(items with factors, their confidence) that fold ``ctx`` in; None when there are none."""
-        if not len(ctx):
-            return None
-        items, inv = np.unique(ctx.items, return_inverse=True)
-        w = np.bincount(inv, weights=ctx.weights.astype(np.float64))
-        keep = self.known[items] & (w > 0)
-        if not keep.any():
-            return None
-        return items[keep], self.confidence(w[keep])
+        return np.linalg.solve(a, b)[0, :, 0].astype(np.float32)
 
     def score(self, ctx: Context) -> FloatArray:
         x = self.user_vector(ctx)
@@ -289,10 +288,10 @@ class ALSRecommender(BaseRecommender):
         return out
 
     def _fold_in_systems(self, contexts: Sequence[Context]) -> tuple[npt.NDArray[np.int64], F64, F64]:
-        """(contexts that fold in, their stacked normal equations ``A``, ``b`` as (m, d, 1)):
-        :meth:`_fold_in_items` and :func:`fold_in_system` of all contexts at once, contexts with
-        the same number of items as one stacked product (the same BLAS calls per context, so the
-        same numbers as one at a time)."""
+        """(contexts that fold in, their stacked normal equations ``A``, ``b`` as (m, d, 1)): each
+        context's distinct items with factors and positive summed weight, their confidence, and
+        :func:`fold_in_systems` of all contexts with the same number of such items at once (the
+        same BLAS calls per context, so the same numbers as one at a time)."""
         d = self._dim()
         lens = np.array([len(c) for c in contexts], dtype=np.int64)
         if not lens.sum():
@@ -309,18 +308,13 @@ class ALSRecommender(BaseRecommender):
         size = np.bincount(row, minlength=len(contexts))
         start = np.concatenate([[0], np.cumsum(size)[:-1]])
         owners, systems_a, systems_b = [], [], []
-        eye = self.config.regularization * np.eye(d)
         for length in np.unique(size[size > 0]).tolist():
             members = np.flatnonzero(size == length)
             at = start[members][:, None] + np.arange(length)
             yi = self.factors[self._pos[items[at]]].astype(np.float64)  # (m, length, d)
-            c = conf[at]
-            weighted = (yi * (c - 1.0)[:, :, None]).transpose(0, 2, 1)  # yi.T * (c - 1), per context
-            a = np.matmul(weighted, yi)
-            a += self._yty  # (YᵀY + that) + λI, as fold_in_system adds them, without two more stacks
-            a += eye
+            a, b = fold_in_systems(yi, conf[at], self._yty, self.config.regularization)
             systems_a.append(a)
-            systems_b.append(np.matmul(yi.transpose(0, 2, 1), c[:, :, None]))
+            systems_b.append(b)
             owners.append(members)
         if not owners:  # no context kept an item ALS knows (all unseen in its training rows)
             return np.zeros(0, np.int64), np.zeros((0, d, d)), np.zeros((0, d, 1))
