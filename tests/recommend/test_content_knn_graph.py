@@ -108,3 +108,13 @@ def test_approximate_graph_without_faiss_names_the_extra(monkeypatch: pytest.Mon
     v = np.random.default_rng(0).standard_normal((600, 8)).astype(np.float32)
     with pytest.raises(MissingExtraError, match=r"shelfwise\[search\]"):
         approx_knn_graph(v, 5, 0.0, cells=4)
+
+
+def test_without_self_keeps_faiss_order_and_drops_own_or_last() -> None:
+    from shelfwise.recommend.content import _without_self
+
+    ids = np.array([[4, 7, 2, 9], [1, 3, 5, 6]], dtype=np.int64)
+    sims = np.array([[0.9, 0.5, 0.5, 0.1], [0.8, 0.8, 0.8, 0.8]], dtype=np.float32)
+    top, s = _without_self(ids, sims, np.array([7, 0], dtype=np.int64))  # row 1: ties left its own id out
+    np.testing.assert_array_equal(top, [[4, 2, 9], [1, 3, 5]])
+    np.testing.assert_array_equal(s, sims[[[0, 0, 0], [1, 1, 1]], [[0, 2, 3], [0, 1, 2]]])

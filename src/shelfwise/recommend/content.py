@@ -97,9 +97,7 @@ def knn_graph(
         idx = want[a : a + chunk]
         if flat is not None:
             d, i = flat.search(np.ascontiguousarray(vectors[idx], dtype=np.float32), m + 1)
-            d = np.where(i == idx[:, None], -np.inf, d)  # self out (wherever ties put it)
-            order = np.argsort(-d, axis=1, kind="stable")[:, :m]
-            top, s = np.take_along_axis(i, order, axis=1), np.take_along_axis(d, order, axis=1)
+            top, s = _without_self(i, d, idx)
         else:
             sims = vectors[idx] @ vectors.T
             sims[np.arange(len(idx)), idx] = -np.inf
@@ -113,6 +111,18 @@ def knn_graph(
         return sp.csr_matrix((n, n), dtype=np.float32)
     r, c, v = np.concatenate(out_rows), np.concatenate(cols), np.concatenate(vals).astype(np.float32)
     return sp.csr_matrix((v, (r, c)), shape=(n, n))
+
+
+def _without_self(
+    ids: npt.NDArray[np.int64], sims: npt.NDArray[np.float32], own: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+    """A faiss top-``k + 1`` result (each row best first, distinct ids) cut to ``k`` columns without
+    the row's own id ``own[r]``: wherever ties put it, or the last column when ties left it out
+    (faiss already sorts each row: no argsort)."""
+    keep = ids != own[:, None]
+    keep[keep.all(axis=1), -1] = False
+    k = ids.shape[1] - 1
+    return ids[keep].reshape(-1, k), sims[keep].reshape(-1, k)
 
 
 CELL_ITEMS = 250  # items per k-means cell of the approximate text graph
@@ -177,10 +187,9 @@ def approx_knn_graph(
             continue
         # blocked matrix product + heap top-k in faiss's C++; self comes back among the k + 1
         s, top = faiss.knn(x[own[at]], x[cand], k + 1, metric=faiss.METRIC_INNER_PRODUCT)
-        s = np.where(top == at[:, None], -np.inf, s)  # self: ``own`` leads ``cand``
-        best = np.argsort(-s, axis=1, kind="stable")[:, :k]
-        cols[slot[own[at]], :k] = cand[np.take_along_axis(top, best, axis=1)]
-        sims[slot[own[at]], :k] = np.take_along_axis(s, best, axis=1)
+        top, s = _without_self(top, s, at)  # self: ``own`` leads ``cand``
+        cols[slot[own[at]], :k] = cand[top]
+        sims[slot[own[at]], :k] = s
     keep = sims >= min_similarity
     counts = np.zeros(n, dtype=np.int64)
     counts[want] = keep.sum(axis=1)
