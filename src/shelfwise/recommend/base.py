@@ -238,12 +238,18 @@ def csr_rows(m: sp.csr_matrix, rows: npt.ArrayLike) -> tuple[npt.NDArray[np.int6
     return indptr, m.indices[take], m.data[take]
 
 
+def context_entries(contexts: Sequence[Context]) -> tuple[npt.NDArray[np.int64], IntArray, FloatArray]:
+    """Every context's (row in ``contexts``, item, weight) entries, context-major, items and
+    weights concatenated as they are (no dtype change)."""
+    rows = np.repeat(np.arange(len(contexts), dtype=np.int64), [len(c) for c in contexts])
+    items = np.concatenate([c.items for c in contexts]) if contexts else np.zeros(0, np.int64)
+    weights = np.concatenate([c.weights for c in contexts]) if contexts else np.zeros(0, np.float32)
+    return rows, items, weights
+
+
 def context_matrix(contexts: Sequence[Context], n_items: int) -> sp.csr_matrix:
     """(contexts x items) CSR of each context's item weights (duplicate items summed)."""
-    lens = [len(c) for c in contexts]
-    rows = np.repeat(np.arange(len(contexts), dtype=np.int64), lens)
-    cols = np.concatenate([c.items for c in contexts]) if contexts else np.zeros(0, np.int64)
-    vals = np.concatenate([c.weights for c in contexts]) if contexts else np.zeros(0, np.float32)
+    rows, cols, vals = context_entries(contexts)
     return sp.csr_matrix((vals.astype(np.float32), (rows, cols)), shape=(len(contexts), n_items))
 
 

@@ -17,7 +17,7 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from shelfwise.events.schema import EVENT_WEIGHTS, Event
-from shelfwise.recommend.base import BaseRecommender, Context, no_evidence
+from shelfwise.recommend.base import BaseRecommender, Context, context_entries, no_evidence
 from shelfwise.recommend.interactions import Interactions
 from shelfwise.recommend.persist import (
     StateFileError,
@@ -131,9 +131,7 @@ class CooccurrenceRecommender(BaseRecommender):
     def score_many(self, contexts: Sequence[Context]) -> npt.NDArray[np.float32]:
         """:meth:`score` of each context in one sparse product, the same float32 operations in the
         same order as :meth:`score` (weights divided by the normaliser, then summed item by item)."""
-        rows = np.repeat(np.arange(len(contexts), dtype=np.int64), [len(c) for c in contexts])
-        items = np.concatenate([c.items for c in contexts]) if contexts else np.zeros(0, np.int64)
-        weights = np.concatenate([c.weights for c in contexts]) if contexts else np.zeros(0, np.float32)
+        rows, items, weights = context_entries(contexts)
         return self.score_entries(rows, items.astype(np.int64), weights, len(contexts))
 
     def score_entries(

@@ -37,7 +37,7 @@ import numpy as np
 import numpy.typing as npt
 
 from shelfwise.errors import MissingExtraError
-from shelfwise.recommend.base import BaseRecommender, Context, no_evidence
+from shelfwise.recommend.base import BaseRecommender, Context, context_entries, no_evidence
 from shelfwise.recommend.interactions import Interactions
 from shelfwise.recommend.persist import StateFileError, check_shape, config_to_json, read_npz, write_json
 from shelfwise.results import FloatArray
@@ -293,15 +293,12 @@ class ALSRecommender(BaseRecommender):
         :func:`fold_in_systems` of all contexts with the same number of such items at once (the
         same BLAS calls per context, so the same numbers as one at a time)."""
         d = self._dim()
-        lens = np.array([len(c) for c in contexts], dtype=np.int64)
-        if not lens.sum():
+        entry_row, entry_item, entry_weight = context_entries(contexts)
+        if not len(entry_row):
             return np.zeros(0, np.int64), np.zeros((0, d, d)), np.zeros((0, d, 1))
         n = self.n_items
-        key = np.repeat(np.arange(len(contexts), dtype=np.int64), lens) * n + np.concatenate(
-            [c.items for c in contexts]
-        ).astype(np.int64)
-        uniq, inv = np.unique(key, return_inverse=True)
-        w = np.bincount(inv, weights=np.concatenate([c.weights for c in contexts]).astype(np.float64))
+        uniq, inv = np.unique(entry_row * n + entry_item.astype(np.int64), return_inverse=True)
+        w = np.bincount(inv, weights=entry_weight.astype(np.float64))
         row, items = uniq // n, uniq % n
         keep = self.known[items] & (w > 0)
         row, items, conf = row[keep], items[keep], self.confidence(w[keep])
