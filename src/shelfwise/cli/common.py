@@ -15,6 +15,43 @@ if TYPE_CHECKING:
     from shelfwise.index.language import LanguageProfile
 
 
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1 (a list length: 0 or less would print nothing and succeed)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def port_number(text: str) -> int:
+    """argparse type: a TCP port, 1-65535."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is 1-65535, got {value}")
+    return value
+
+
+def check_port(host: str, port: int) -> None:
+    """Fail now, before a shelf loads for minutes, when ``host:port`` cannot be listened on (taken,
+    or an address this machine does not have)."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            why = exc.strerror or str(exc)
+            raise ValueError(f"cannot listen on {host}:{port}: {why} (pick another --port or --host)") from None
+
+
 def add_catalog_args(p: argparse.ArgumentParser, required: bool = True) -> None:
     p.add_argument("--catalog", required=required, type=Path, help="products file (CSV/TSV/JSONL/Parquet)")
     p.add_argument("--fields", type=Path, default=None, help="JSON mapping of columns to product fields")

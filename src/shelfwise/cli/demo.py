@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from shelfwise.cli.common import check_port, port_number
 from shelfwise.cli.serve_cmd import serve_shelf
 from shelfwise.demo.pipeline import DemoConfig, run_demo
 from shelfwise.shelf import enable_live
@@ -22,12 +23,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="second encoder for Chinese queries if --encoder is English-only ('none': skip)",
     )
     p.add_argument("--no-serve", action="store_true", help="stop after the report")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=port_number, default=8000, help="TCP port (default 8000)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if not args.no_serve:
+        check_port(args.host, args.port)  # before minutes of building, not after
     result = run_demo(
         DemoConfig(
             out_dir=args.out,

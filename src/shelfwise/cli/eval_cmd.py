@@ -27,13 +27,17 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     s.add_argument("--queries", required=True, type=Path, help="file with query_id, query")
     s.add_argument("--judgments", required=True, type=Path, help="file with query_id, item_id, grade")
     s.add_argument("--index", type=Path, default=None, help="prebuilt index folder (else built now)")
-    s.add_argument("--modes", default="bm25,dense,hybrid", help="comma-separated modes to evaluate")
+    s.add_argument(
+        "--modes", default="bm25,dense,hybrid", help="comma-separated modes to evaluate (default bm25,dense,hybrid)"
+    )
     s.add_argument(
         "--peers", default="auto", help="peers run in the same process: auto, none, or a list of " + ",".join(PEERS)
     )
     s.add_argument("--fusion", default=None, choices=FUSIONS, help="override the index's fusion")
     s.add_argument("--dense-weight", type=float, default=None, help="override the index's dense weight")
-    s.add_argument("--out", type=Path, default=Path("search_eval.json"), help="JSON file to write")
+    s.add_argument(
+        "--out", type=Path, default=Path("search_eval.json"), help="JSON file to write (default search_eval.json)"
+    )
     s.set_defaults(func=run_search)
 
 

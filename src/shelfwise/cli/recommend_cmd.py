@@ -7,7 +7,13 @@ import argparse
 from pathlib import Path
 
 from shelfwise.catalog.schema import Catalog
-from shelfwise.cli.common import add_catalog_args, encoder_for_catalog, load_catalog_arg, load_event_log
+from shelfwise.cli.common import (
+    add_catalog_args,
+    encoder_for_catalog,
+    load_catalog_arg,
+    load_event_log,
+    positive_int,
+)
 from shelfwise.events.schema import EventLog
 from shelfwise.recommend.hybrid import HybridRecommender
 
@@ -31,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
             "--events", required=kind == "eval", type=Path, help="events file (CSV/TSV/JSONL/Parquet): fit on it"
         )
         q.add_argument("--event-fields", type=Path, default=None, help="JSON mapping of columns to event fields")
-        q.add_argument("-k", type=int, default=10)
+        q.add_argument("-k", type=positive_int, default=10, help="how many items (default 10)")
         if kind == "eval":
             q.add_argument("--exclude-seen", action="store_true", help="score only items new to each user")
         else:
@@ -97,7 +103,7 @@ def _print(args: argparse.Namespace, catalog: Catalog, rec: HybridRecommender) -
     else:
         row = catalog.get_row(args.id)
         if row is None:
-            raise KeyError(f"unknown item id {args.id!r}")
+            raise ValueError(f"unknown item id {args.id!r}")
         out = rec.similar(row, args.k) if args.kind == "item" else rec.cross(row, args.k)
     for rank, (row_i, score, reason) in enumerate(zip(out.ids.tolist(), out.scores.tolist(), out.reasons, strict=True)):
         p = catalog.products[row_i]

@@ -7,6 +7,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from shelfwise.cli.common import positive_int
+
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("report", help="write the HTML evaluation report of a store's index (served at /report)")
@@ -18,9 +20,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--event-fields", type=Path, default=None, help="JSON mapping of columns to event fields")
     p.add_argument("--recommender", type=Path, default=None, help="saved recommender folder; not with --events")
     p.add_argument("--valuation", type=Path, default=None, help="folder written by 'shelfwise value': its summary")
-    p.add_argument("--k", type=int, default=10, help="list length measured (top k)")
-    p.add_argument("--title", default="Shelfwise evaluation report")
-    p.add_argument("--out", type=Path, default=Path("report.html"), help="HTML file to write (+ .json, + plots/)")
+    p.add_argument("--k", type=positive_int, default=10, help="list length measured (top k; default 10)")
+    p.add_argument("--title", default="Shelfwise evaluation report", help="the report's heading")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path("report.html"),
+        help="HTML file to write (+ .json, + plots/; default report.html)",
+    )
     p.set_defaults(func=run)
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from shelfwise.cli.common import check_port, port_number
 from shelfwise.serve.setup import ServerSetup, ShelfSettings, load_folder
 from shelfwise.shelf import Shelf
 
@@ -27,8 +28,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     p.add_argument("--encoder", default=None, help="query encoder; default: the one the index was built with")
     p.add_argument("--multilingual", default=None, help="encoder of the index's Chinese-query vectors, e.g. e5")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1: this machine only; 0.0.0.0: every interface, and writes "
+        "then need an API key)",
+    )
+    p.add_argument("--port", type=port_number, default=8000, help="TCP port (default 8000)")
     p.add_argument(
         "--events",
         type=Path,
@@ -129,6 +135,7 @@ def setup_from_args(args: argparse.Namespace) -> ServerSetup:
 
 def run(args: argparse.Namespace) -> int:
     setup = setup_from_args(args)
+    check_port(setup.config.bind_host, args.port)  # a taken port fails now, not after the shelf has loaded
     if setup.config.capacity.workers > 1:
         from shelfwise.serve.setup import check_loads
         from shelfwise.serve.workers import run_workers

@@ -1,0 +1,53 @@
+"""Command-line arguments checked before any work: list lengths, ports, a taken port, error text."""
+
+import argparse
+import importlib
+import socket
+from pathlib import Path
+
+import pytest
+
+from shelfwise.cli import main
+
+
+@pytest.mark.parametrize("argv", [["-k", "0"], ["-k", "-3"], ["-k", "x"]])
+def test_recommend_k_must_be_positive(argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["recommend", "item", "p1", "--shelf", str(tmp_path), *argv])
+    assert exc.value.code == 2
+    assert "argument -k" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("port", ["0", "99999", "http"])
+def test_serve_port_out_of_range_is_refused(port: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["serve", "--shelf", str(tmp_path), "--port", port])
+    assert exc.value.code == 2
+    assert "argument --port" in capsys.readouterr().err
+
+
+def test_serve_on_a_taken_port_fails_before_loading(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        # the shelf folder does not exist: the port is checked first, so its error is the one reported
+        code = main(["serve", "--shelf", str(tmp_path / "nowhere"), "--port", str(port), "--workers", "1"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert f"cannot listen on 127.0.0.1:{port}" in err and "--port" in err
+
+
+def test_key_error_is_printed_without_quotes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cli = importlib.import_module("shelfwise.cli.main")
+    args = cli.build_parser().parse_args(["recommend", "item", "x", "--shelf", str(tmp_path)])
+
+    def boom(_: argparse.Namespace) -> int:
+        raise KeyError("unknown item id 'x'")
+
+    args.func = boom
+    monkeypatch.setattr(argparse.ArgumentParser, "parse_args", lambda self, argv=None: args)
+    assert cli.main([]) == 2
+    assert capsys.readouterr().err == "error: unknown item id 'x'\n"
