@@ -238,3 +238,21 @@ def test_infinite_price_is_a_row_error_and_numeric_in_stock_is_read(tmp_path: Pa
     res = load_catalog(pf)
     assert [(p.id, p.in_stock) for p in res.catalog.products] == [("a", True), ("b", False)]
     assert [(e.row, e.field) for e in res.errors] == [(3, "in_stock")]
+
+
+def test_nested_values_and_boolean_price_are_row_errors(tmp_path: Path) -> None:
+    f = tmp_path / "p.jsonl"
+    f.write_text(
+        '{"id": "a", "title": "Hat", "category": ["Men", "Hats"], "price": "12.5"}\n'
+        '{"id": "b", "title": {"en": "Cap"}}\n'
+        '{"id": "c", "title": "Scarf", "price": true}\n'
+        '{"id": "d", "title": "Coat", "brand": ["Acme"]}\n',
+        encoding="utf-8",
+    )
+    res = load_catalog(f)
+    assert [(p.id, p.category, p.price) for p in res.catalog.products] == [("a", ("Men", "Hats"), 12.5)]
+    assert [str(e) for e in res.errors] == [
+        f"{f}: line 2: field 'title': must be text or a number, got dict",
+        f"{f}: line 3: field 'price': not a number: True",
+        f"{f}: line 4: field 'brand': must be text or a number, got list",
+    ]

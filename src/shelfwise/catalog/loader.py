@@ -9,6 +9,7 @@ store's own export (e.g. the H&M ``articles`` table) loads without conversion.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -53,6 +54,8 @@ class ProductFields:
             value: Any = getattr(self, name)
             if value is None or isinstance(value, str):  # None: no column; one name given where a list is allowed
                 object.__setattr__(self, name, () if value is None else (value,))
+            elif not isinstance(value, tuple):  # a list from Python code: stored as a tuple (hashable, immutable)
+                object.__setattr__(self, name, tuple(value))
 
     @classmethod
     def from_json(cls, path: str | Path) -> ProductFields:
@@ -77,6 +80,16 @@ def _text(value: Any) -> str:
     return str(value).strip()
 
 
+@functools.lru_cache(maxsize=16)
+def _scalar_columns(spec: ProductFields) -> tuple[str, ...]:
+    """The mapped columns that hold one value; one category column may hold a list (the path),
+    several category columns hold one level each."""
+    cols = [spec.id, spec.title, *spec.description, spec.brand, spec.price, spec.in_stock, *spec.attributes]
+    if len(spec.category) > 1:
+        cols.extend(spec.category)
+    return tuple(c for c in cols if c)
+
+
 def _parse_row(
     rec: Mapping[str, Any], spec: ProductFields, file: str, row: int, shared: dict[str, str] | None = None
 ) -> Product | RowError:
@@ -90,6 +103,9 @@ def _parse_row(
     def err(fld: str, msg: str) -> RowError:
         return RowError(file, row, fld, msg)
 
+    nested = next((c for c in _scalar_columns(spec) if isinstance(rec.get(c), Mapping | list | tuple)), None)
+    if nested is not None:  # JSON Lines / Parquet: an object or list where one value belongs
+        return err(nested, f"must be text or a number, got {type(rec[nested]).__name__}")
     pid = _text(rec.get(spec.id))
     if not pid:
         return err(spec.id, "missing product id")
@@ -114,6 +130,8 @@ def _parse_row(
         category = tuple(one(t) for t in (_text(rec.get(c)) for c in spec.category) if t)
     price: float | None = None
     if spec.price and rec.get(spec.price) not in (None, ""):
+        if isinstance(rec[spec.price], bool):
+            return err(spec.price, f"not a number: {rec[spec.price]!r}")
         try:
             price = float(rec[spec.price])
         except (TypeError, ValueError):

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from shelfwise.serve.config import ServeConfig
-from shelfwise.serve.guard import host_allowed
+from shelfwise.serve.guard import host_allowed, host_of, safe_name
 from shelfwise.serve.metrics import UNMATCHED, Metrics
 
 Scope = MutableMapping[str, Any]
@@ -122,8 +122,10 @@ class GuardMiddleware:
                 access_log.info(json.dumps(line))
 
     async def _guarded(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if not host_allowed(_header(scope, b"host"), self.hosts):
-            await _respond(send, 400, "Host header not allowed (see --allowed-hosts)")
+        host = _header(scope, b"host")
+        if not host_allowed(host, self.hosts):
+            shown = repr(safe_name(host_of(host))) if host else "missing"
+            await _respond(send, 400, f"Host header {shown} not allowed (see --allowed-hosts)")
             return
         declared = _header(scope, b"content-length")
         if declared is not None and (not declared.strip().isdigit() or int(declared) > self.max_body):

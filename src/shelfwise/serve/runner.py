@@ -60,8 +60,9 @@ def add_serve_options(p: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="HOSTS",
-        help="Host header names served, comma-separated (default: localhost, 127.0.0.1, ::1 and --host; "
-        "'*' allows any, '*.example.com' subdomains)",
+        help="Host header names served, comma-separated (default: localhost, 127.0.0.1, ::1 and --host; a list "
+        "given here replaces that default, so add localhost if local clients use it; '*' allows any, "
+        "'*.example.com' subdomains)",
     )
     d = Limits()
     g.add_argument("--max-body-bytes", type=int, default=d.max_body_bytes, help="request body limit (413)")
