@@ -123,17 +123,27 @@ def test_stan_score_many_equals_score_when_position_weights_underflow() -> None:
 
 
 def test_als_fitted_in_threads_and_refitted_ahead_is_the_sequential_fit() -> None:
-    """ALS fits in a thread beside the other components, and the final warm refit on all rows
-    starts (on a copy) while tuning still scores with the ALS of the earlier rows: the factors
-    are those of fitting on the earlier rows and then refitting on all, one after the other, and
-    tuning's scores came from the earlier rows' ALS (the same report as without the refit ahead)."""
+    """ALS of the earlier rows starts fitting (on a copy) as soon as the validation slice is cut,
+    beside the prefixes and the other components, and the final warm refit on all rows starts
+    (on a copy) while tuning still scores with the ALS of the earlier rows: the factors are those
+    of fitting on the earlier rows and then refitting on all, one after the other, and tuning's
+    scores came from the earlier rows' ALS (the same report as without the early fit and the
+    refit ahead)."""
     data = _store()
     vec = np.random.default_rng(2).normal(size=(N_ITEMS, 8)).astype(np.float32)
     tc = TuneConfig(fraction=0.2, min_cases=10)
     cfg = HybridConfig(als=ALSConfig(factors=8, iterations=3, num_threads=1), tune=tc)
     h = HybridRecommender(vec, cfg)
+    started: list[object] = []
+    early = h._als_early
+
+    def record(*a: Interactions) -> object:
+        started.append(early(*a))
+        return started[-1]
+
+    h._als_early = record  # type: ignore[method-assign,assignment]
     h.fit(data)
-    assert h.tuning.status == "tuned"
+    assert h.tuning.status == "tuned" and started[0] is not None
     assert h.components["als"] is h.als
     want = ALSRecommender(cfg.als)
     want.fit(validation_split(data, tc.fraction, tc.max_sessions)[0])
@@ -141,6 +151,7 @@ def test_als_fitted_in_threads_and_refitted_ahead_is_the_sequential_fit() -> Non
     assert np.array_equal(h.als.item_factors, want.item_factors)
     behind = HybridRecommender(vec, cfg)  # the final refit after tuning, as before
     behind._als_ahead = lambda rows: None  # type: ignore[method-assign,assignment,return-value]
+    behind._als_early = lambda *a: None  # type: ignore[method-assign]
     behind._fit_components = _sequential_fit(behind)  # type: ignore[method-assign]
     behind.fit(data)
     assert behind.tuning.as_dict() == h.tuning.as_dict()

@@ -221,17 +221,21 @@ def _fresh_contexts(held: Interactions, sessions: Sequence[IntArray]) -> Iterato
         yield items[bounds[j] : bounds[j + 1]], sums[bounds[j] : bounds[j + 1]], new
 
 
-def validation_folds(data: Interactions, config: TuneConfig) -> list[tuple[Interactions, list[Case]]]:
+def validation_folds(
+    data: Interactions, config: TuneConfig, first: tuple[Interactions, Interactions] | None = None
+) -> list[tuple[Interactions, list[Case]]]:
     """(earlier rows, prefixes of the held-out sessions) of each validation slice, latest first.
 
-    The latest ``fraction`` of sessions is one slice; while the slices hold fewer than
-    ``config.min_new_cases`` new-item prefixes (a small store), the ``fraction`` of sessions
-    before it is another, up to ``config.folds`` slices (rolling-origin validation: each slice's
-    components see only rows before it)."""
+    The latest ``fraction`` of sessions is one slice (``first``: its :func:`validation_split`
+    of ``data`` when already cut); while the slices hold fewer than ``config.min_new_cases``
+    new-item prefixes (a small store), the ``fraction`` of sessions before it is another, up to
+    ``config.folds`` slices (rolling-origin validation: each slice's components see only rows
+    before it)."""
     out: list[tuple[Interactions, list[Case]]] = []
     rest, new = data, 0
     for _ in range(config.folds):
-        train, held = validation_split(rest, config.fraction, config.max_sessions)
+        cut = first if first is not None and rest is data else None
+        train, held = cut or validation_split(rest, config.fraction, config.max_sessions)
         if not len(held) or len(train) == len(rest):
             break
         cases = prefix_cases(train, held)

@@ -185,6 +185,13 @@ class ALSRecommender(BaseRecommender):
         w = np.asarray(weights, dtype=np.float64)
         return self.config.alpha * (np.log1p(w) if self.config.log_weights else w)
 
+    def fit(self, data: Interactions) -> None:
+        """:meth:`BaseRecommender.fit` with the shared histories (``data.profiles``) read after the
+        factors are fitted: the hybrid's fit-time tuning builds them in another thread meanwhile."""
+        self._catalog = data.catalog
+        self._fit(data)
+        self.profiles = data.profiles
+
     def _fit(self, data: Interactions) -> None:
         self._fit_model(data, self.config.iterations, None)
 

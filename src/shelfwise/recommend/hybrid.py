@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -32,7 +33,7 @@ from shelfwise.encode.base import Encoder, query_encoder
 from shelfwise.events.schema import Event, EventLog
 from shelfwise.index.backends import VectorStore
 from shelfwise.index.topk import top_k
-from shelfwise.recommend.autotune import TuneConfig, TuningReport, tune_folds, validation_folds
+from shelfwise.recommend.autotune import TuneConfig, TuningReport, tune_folds, validation_folds, validation_split
 from shelfwise.recommend.base import BaseRecommender, Context, ItemScorer, Recommendation, minmax, minmax_rows
 from shelfwise.recommend.content import ContentConfig, ContentRecommender
 from shelfwise.recommend.cooccurrence import CooccurrenceConfig, CooccurrenceRecommender
@@ -61,6 +62,9 @@ from shelfwise.recommend.sequence import (
 )
 from shelfwise.recommend.vectors import ItemVectors
 from shelfwise.results import FloatArray, Results
+
+if TYPE_CHECKING:
+    from threadpoolctl import threadpool_limits
 
 COMPONENTS = ("repeat", "cooccurrence", "als", "content", "popularity", "recent", "sequence", "sknn", "sasrec")
 DEFAULT_WEIGHTS = (
@@ -215,7 +219,7 @@ class HybridRecommender(BaseRecommender):
         trained a second time. The other components fit in a thread of their own meanwhile
         (``implicit`` releases the GIL while ALS fits here, where its BLAS thread limit holds;
         the same models, their fit time hidden behind ALS's); ``als``: that fit already under
-        way (:meth:`_als_ahead`)."""
+        way (:meth:`_als_early`, :meth:`_als_ahead`)."""
         tc = self.config.tune
         _ = data.profiles  # built once here, not raced for by the two threads
         if als is not None:
@@ -241,6 +245,30 @@ class HybridRecommender(BaseRecommender):
         else:
             als.fit(data)
         return als
+
+    def _als_early(
+        self, data: Interactions, train: Interactions, held: Interactions
+    ) -> tuple[Future[ALSRecommender], threadpool_limits] | None:
+        """Tuning's ALS fit on the latest validation slice's earlier rows ``train``, started in a
+        thread on a copy as soon as the slice is cut, while this thread cuts the prefixes, builds
+        the histories and fits the other components (the fit reassigns the copy's arrays: the
+        same factors as fitting later), and the BLAS thread limit it needs, set here (a limit set
+        in that thread does not reach scipy's OpenBLAS) until the caller restores it. None when the
+        slice cannot be tuned on (no slice, or fewer prefixes than ``TuneConfig.min_cases``):
+        nothing is fitted in vain."""
+        tc = self.config.tune
+        prefixes = len(held) - len(np.unique(held.session))  # sessions of n events hold n - 1
+        if not len(held) or len(train) == len(data) or prefixes < tc.min_cases:
+            return None
+        _load_native()  # before the limit, so that it covers every BLAS these load (see _fit_components)
+        from threadpoolctl import threadpool_limits
+
+        limit = threadpool_limits(1, "blas")
+        pool = ThreadPoolExecutor(1)
+        try:
+            return pool.submit(self._fit_als, train, False, copy.copy(self.als)), limit
+        finally:
+            pool.shutdown(wait=False)  # the thread ends when the fit does
 
     def _als_ahead(self, data: Interactions) -> Future[ALSRecommender]:
         """The final fit's warm ALS refit on all of ``data``, started in a thread on a copy of
@@ -277,17 +305,28 @@ class HybridRecommender(BaseRecommender):
 
     def _tune(self, data: Interactions, ahead: list[Future[ALSRecommender]]) -> TuningReport:
         """Learn weights on the latest sessions (components fitted on the earlier rows), then keep
-        them. Once the latest slice's components are fitted, the final ALS refit starts in
-        ``ahead`` (:meth:`_als_ahead`)."""
+        them. The latest slice's ALS fit starts as soon as the slice is cut (:meth:`_als_early`);
+        once that slice's components are fitted, the final ALS refit starts in ``ahead``
+        (:meth:`_als_ahead`)."""
         tc = self.config.tune
-        folds = validation_folds(data, tc)
+        first = validation_split(data, tc.fraction, tc.max_sessions)
+        early = self._als_early(data, *first)
+        try:
+            folds = validation_folds(data, tc, first)
 
-        def fit(rows: Interactions) -> None:
-            self._fit_components(rows)
-            if tc.refit_iterations and rows is folds[0][0]:
-                ahead.append(self._als_ahead(data))
+            def fit(rows: Interactions) -> None:
+                if early is not None and rows is first[0]:
+                    self._fit_components(rows, als=early[0])
+                    early[1].restore_original_limits()  # that ALS fit is done: BLAS gets its threads back
+                else:
+                    self._fit_components(rows)
+                if tc.refit_iterations and rows is folds[0][0]:
+                    ahead.append(self._als_ahead(data))
 
-        rep = tune_folds(self, folds, tc, fit)
+            rep = tune_folds(self, folds, tc, fit)
+        finally:
+            if early is not None:  # e.g. too few prefixes: that fit is not waited for
+                early[1].restore_original_limits()
         if rep.status == "tuned":
             self.set_weights(rep.weights, rep.penalty)
             self.set_weights(rep.new_weights, rep.new_penalty, new=True)
