@@ -362,7 +362,10 @@ class Query:
     def cos(self, v: str) -> F32:
         if v not in self._cos and v in self.sig.chunks:
             idx, mode = self.sig.chunks[v]
-            piece = idx.max_cos(self.qvec(v))
+            key = f"pieces {id(idx)}"  # the variants of one width share their pieces' cosines
+            if key not in self._cos:
+                self._cos[key] = idx.max_cos(self.qvec(v))
+            piece = self._cos[key]
             title = self.cos("e5")
             both = np.maximum(piece, title) if mode == "title" else (piece + title) / 2
             self._cos[v] = piece if mode == "max" else both.astype(np.float32)
