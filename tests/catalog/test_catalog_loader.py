@@ -256,3 +256,18 @@ def test_nested_values_and_boolean_price_are_row_errors(tmp_path: Path) -> None:
         f"{f}: line 3: field 'price': not a number: True",
         f"{f}: line 4: field 'brand': must be text or a number, got list",
     ]
+
+
+def test_default_mapping_on_a_file_without_id_or_title_names_its_columns(tmp_path: Path) -> None:
+    f = tmp_path / "p.csv"
+    f.write_text("sku,name,price\nt1,Hat,3\nt2,Cap,4\n", encoding="utf-8")
+    with pytest.raises(DataError) as exc:
+        load_catalog(f)  # every row would fail: one error naming the file's columns, not one per row
+    assert str(exc.value).splitlines()[0] == (
+        f"{f}: no column 'id', 'title'; its columns are ['name', 'price', 'sku']: "
+        "map them with a fields file (--fields, e.g. data/hm/catalog_fields.json)"
+    )
+    assert [(e.row, e.field) for e in exc.value.errors] == [(0, "id"), (0, "title")]
+    res = load_catalog(f, ProductFields(id="sku", title="name", description=(), category=(), brand=None))
+    assert [p.id for p in res.catalog.products] == ["t1", "t2"]
+    assert [(e.row, e.field) for e in res.errors] == [(0, "in_stock")]  # an explicit mapping's absent column

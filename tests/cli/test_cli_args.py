@@ -51,3 +51,17 @@ def test_key_error_is_printed_without_quotes(
     monkeypatch.setattr(argparse.ArgumentParser, "parse_args", lambda self, argv=None: args)
     assert cli.main([]) == 2
     assert capsys.readouterr().err == "error: unknown item id 'x'\n"
+
+
+def test_index_with_a_missing_event_log_warns_and_creates_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cat = tmp_path / "p.csv"
+    cat.write_text("id,title\na,Black jeans\nb,Red dress\n", encoding="utf-8")
+    db = tmp_path / "live.sqlite"  # mistyped, or the server never ran
+    code = main(["index", "--catalog", str(cat), "--out", str(tmp_path / "shelf"), "--encoder", "hashing",
+                 "--cache", str(tmp_path / "c.sqlite"), "--events-db", str(db)])  # fmt: skip
+    assert code == 0 and not db.exists()
+    out = capsys.readouterr().out
+    assert f"warning: no event log at {db} yet" in out and "live state: applied" not in out
+    assert not (tmp_path / "shelf" / "live").exists()

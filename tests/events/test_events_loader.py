@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from shelfwise.catalog import Catalog
-from shelfwise.errors import ConfigError
+from shelfwise.errors import ConfigError, DataError
 from shelfwise.events import EventFields, EventLog, EventType, load_events, parse_timestamp
 from shelfwise.events.loader import infer_sessions
 
@@ -178,3 +178,17 @@ def test_out_of_range_timestamps_and_nested_values_are_row_errors(tmp_path: Path
     assert res.errors[2].message == "must be a string or number, got dict"
     with pytest.raises(ValueError, match="out of range"):
         parse_timestamp(1e300)
+
+
+def test_a_mapped_column_missing_from_the_file_is_named_once(tmp_path: Path, tiny_catalog: Catalog) -> None:
+    f = tmp_path / "events.csv"
+    f.write_text("user,sku,action,ts\nu1,p1,view,1704103200\nu2,p2,click,1704103200\n", encoding="utf-8")
+    with pytest.raises(DataError) as exc:
+        load_events(f, catalog=tiny_catalog)  # the default mapping: user_id, item_id, type, timestamp
+    first = str(exc.value).splitlines()[0]
+    assert first == (
+        f"{f}: no column 'user_id', 'timestamp', 'type'; its columns are ['action', 'sku', 'ts', 'user']: "
+        "map them with an event fields file (--event-fields, e.g. data/hm/event_fields.json)"
+    )
+    mapped = EventFields(user_id="user", item_id="sku", type=None, default_type="view", timestamp="ts")
+    assert len(load_events(f, mapped, catalog=tiny_catalog).events) == 2  # a constant type needs no column

@@ -51,7 +51,9 @@ def test_recommend_errors(tiny_catalog: Catalog, tiny_searcher: HybridSearcher, 
     assert c.get("/recommend/item/nope").status_code == 404
     assert c.get("/recommend/user/u1", params={"k": 0}).status_code == 422
     bare = client(tiny_catalog, tiny_searcher, tiny_log, with_recommender=False)
-    assert bare.get("/recommend/user/u1").status_code == 503
+    r = bare.get("/recommend/user/u1")
+    assert r.status_code == 503 and "`shelfwise index ... --events FILE`" in r.json()["detail"]  # the shelf way first
+    assert "`shelfwise index ... --events FILE`" in bare.get("/shoppers").json()["notice"]
 
 
 def test_unknown_user_notice_and_session_exclude_seen(

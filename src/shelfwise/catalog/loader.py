@@ -173,13 +173,18 @@ def _parse_row(
     )
 
 
-def _missing_columns(spec: ProductFields, header: Mapping[str, Any], file: str) -> list[RowError]:
-    """Mapped columns absent from a fixed-header file: required ones raise, optional ones are reported."""
-    for name in (spec.id, spec.title):
-        if name not in header:
-            raise DataError(
-                [RowError(file, 0, name, "required column not in file")], f"{file}: columns are {sorted(header)}"
-            )
+def _missing_columns(spec: ProductFields, header: Mapping[str, Any], file: str, explicit: bool) -> list[RowError]:
+    """Mapped columns absent from a fixed-header file: required ones raise (with the default
+    mapping too: every row would fail), optional ones are reported when the mapping was given."""
+    missing = [name for name in (spec.id, spec.title) if name not in header]
+    if missing:
+        hint = "" if explicit else ": map them with a fields file (--fields, e.g. data/hm/catalog_fields.json)"
+        raise DataError(
+            [RowError(file, 0, name, "required column not in file") for name in missing],
+            f"{file}: no column {', '.join(repr(c) for c in missing)}; its columns are {sorted(header)}{hint}",
+        )
+    if not explicit:
+        return []
     optional = [*spec.description, *spec.category, spec.brand, spec.price, spec.in_stock, *spec.attributes]
     if spec.image != DEFAULT_IMAGE:  # the default image column is optional: most exports have none
         optional.append(spec.image)
@@ -202,14 +207,14 @@ def load_catalog(path: str | Path, fields: ProductFields | None = None, *, stric
     errors: list[RowError] = []
     seen: dict[str, int] = {}
     shared: dict[str, str] = {}
-    checked = fields is None or Path(path).suffix.lower() not in (".csv", ".tsv", ".parquet")
+    checked = Path(path).suffix.lower() not in (".csv", ".tsv", ".parquet")  # JSON Lines rows may omit keys
     for row, rec in read_rows(path):
         if isinstance(rec, RowError):
             errors.append(rec)
             continue
-        if not checked:  # an explicit mapping naming a column the file lacks would silently blank a field
+        if not checked:  # a mapping naming a column the file lacks would fail every row or silently blank a field
             checked = True
-            errors.extend(_missing_columns(spec, rec, file))
+            errors.extend(_missing_columns(spec, rec, file, explicit=fields is not None))
         parsed = _parse_row(rec, spec, file, row, shared)
         if isinstance(parsed, RowError):
             errors.append(parsed)

@@ -88,6 +88,13 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("--queries and --judgments go together")
     if args.personal_weight < 0:
         raise ValueError(f"--personal-weight must be >= 0, got {args.personal_weight}")
+    events_db = args.events_db
+    if events_db is not None and not events_db.is_file():  # a mistyped path would create an empty log and fold nothing
+        print(
+            f"warning: no event log at {events_db} yet: the shelf gets no live state (`shelfwise serve --events-db "
+            f"{events_db}` creates it and replays it in full)"
+        )
+        events_db = None
     cl = load_catalog_arg(args)
     judgments = None
     if args.queries is not None:
@@ -107,9 +114,9 @@ def run(args: argparse.Namespace) -> int:
     )
     events = load_event_log(args.events, args.event_fields, cl.catalog) if args.events is not None else None
     shelf = build_shelf(cl.catalog, events, config, print)
-    if args.events_db is not None:
-        live = enable_live(shelf, args.events_db, start=False)
-        print(f"live state: applied {live.consumer.drain()} events from {args.events_db}")
+    if events_db is not None:
+        live = enable_live(shelf, events_db, start=False)
+        print(f"live state: applied {live.consumer.drain()} events from {events_db}")
     shelf.save(args.out)
     print(f"saved the shelf ({len(cl.catalog)} products) to {args.out}")
     print(f"serve it with: shelfwise serve --shelf {args.out}")

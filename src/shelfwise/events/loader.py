@@ -208,10 +208,14 @@ def load_events(
     types = spec.type_table()
     events: list[Event] = []
     errors: list[RowError] = []
+    checked = Path(path).suffix.lower() not in (".csv", ".tsv", ".parquet")  # JSON Lines rows may omit keys
     for row, rec in read_rows(path):
         if isinstance(rec, RowError):
             errors.append(rec)
             continue
+        if not checked:
+            checked = True
+            _check_columns(spec, rec, file)
         parsed = _parse_row(rec, spec, file, row, catalog, types)
         (errors if isinstance(parsed, RowError) else events).append(parsed)  # type: ignore[arg-type]
     if strict and errors:
@@ -221,6 +225,19 @@ def load_events(
     if spec.session_gap_minutes is not None:
         events = infer_sessions(events, spec.session_gap_minutes)
     return EventLoad(events, errors)
+
+
+def _check_columns(spec: EventFields, header: Mapping[str, Any], file: str) -> None:
+    """A fixed-header file (CSV, TSV, Parquet) lacking the user, timestamp or (with no
+    ``default_type``) type column would fail on every row: say so once, with its columns."""
+    needed = [spec.user_id, spec.timestamp] + ([spec.type] if spec.type and not spec.default_type else [])
+    missing = [c for c in needed if c not in header]
+    if missing:
+        raise DataError(
+            [RowError(file, 0, c, "mapped column not in file") for c in missing],
+            f"{file}: no column {', '.join(repr(c) for c in missing)}; its columns are {sorted(header)}: map them "
+            "with an event fields file (--event-fields, e.g. data/hm/event_fields.json)",
+        )
 
 
 def load_event_log(

@@ -43,7 +43,8 @@ def _recommender(shelf: Shelf) -> HybridRecommender:
     if rec is None:
         raise HTTPException(
             503,
-            "no recommender on this server: serve with `--events FILE` (behaviour history) or `--recommender DIR` "
+            "no recommender on this server: build the shelf with `shelfwise index ... --events FILE` (it saves one), "
+            "or serve with `--events FILE` (behaviour history) or `--recommender DIR` "
             "(saved by `shelfwise recommend ... --save DIR`)",
         )
     return rec

@@ -23,7 +23,8 @@ MAX_FACET_KEYS = 10
 
 NO_HISTORIES = (
     "results are not personalised: this server has no shopper histories "
-    "(serve with --events FILE, --recommender DIR or --events-db FILE)"
+    "(build the shelf with `shelfwise index ... --events FILE`, or serve with --events FILE, --recommender DIR "
+    "or --events-db FILE)"
 )
 PERSONAL_OFF = (
     "results are not personalised: personal_weight is 0 for this index "

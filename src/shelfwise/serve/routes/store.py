@@ -36,7 +36,9 @@ def shoppers(request: Request, k: Annotated[int, Query(ge=1, le=50)] = 8) -> Sho
     profiles = rec.profiles if rec is not None else None
     if profiles is None:
         return ShoppersResponse(
-            shoppers=[], notice="no shopper histories on this server (serve with --events FILE or --recommender DIR)"
+            shoppers=[],
+            notice="no shopper histories on this server (build the shelf with `shelfwise index ... --events FILE`, "
+            "or serve with --events FILE or --recommender DIR)",
         )
     sizes = [(len(profiles.seen(u)), u) for u in profiles.users()]
     top = sorted(sizes, key=lambda t: (-t[0], t[1]))[:k]
