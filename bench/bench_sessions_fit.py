@@ -9,6 +9,7 @@ timer; the fit's wall and process CPU seconds (all threads) and the 1-minute loa
 ``--src DIR`` times another checkout's ``src`` (e.g. the code before a change) as a third fit.
 
 Run: python bench/bench_sessions_fit.py [--set yoochoose] [--rounds 3] [--out sessions_fit_runs]
+[--src /tmp/before/src] (e.g. ``git archive <commit> src | tar -x -C /tmp/before``)
 """
 
 from __future__ import annotations
@@ -88,11 +89,15 @@ def main() -> None:
             print(f"round {r + 1} {label}: {runs[label][-1]}")
     med = {label: float(np.median([x["wall"] for x in v])) for label, v in runs.items()}
     ratios = [h["wall"] / i["wall"] for h, i in zip(runs["hybrid"], runs["implicit ALS"], strict=True)]
+    loads = [x["load_1min_before"] for v in runs.values() for x in v]
     summary = {
         "median_wall_s": med,
         "ratio_of_medians_hybrid_to_implicit": med["hybrid"] / med["implicit ALS"],
         "median_of_round_ratios": float(np.median(ratios)),
+        "max_round_ratio": max(ratios),
         "round_ratios": ratios,
+        "load_1min_median": float(np.median(loads)),
+        "load_1min_max": max(loads),
     }
     if args.src:
         summary["ratio_of_medians_src_to_implicit"] = med["hybrid (--src)"] / med["implicit ALS"]

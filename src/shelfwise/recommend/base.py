@@ -271,6 +271,8 @@ def minmax_rows(scores: npt.NDArray[np.float32], overwrite: bool = False) -> npt
     hi = s.max(axis=1, initial=-np.inf)
     if np.isnan(hi).any() or np.isposinf(hi).any():  # NaN and +inf propagate to the row maximum
         raise ValueError("minmax_rows: scores must be finite or -inf")
+    if s.size and (hi == -np.inf).all():  # no evidence anywhere (e.g. content without text): all 0
+        return np.zeros_like(s)
     low_bits = s.view(np.int32).min(axis=1, initial=0)
     nonneg = low_bits >= _NEG_INF_BITS
     doubt = np.flatnonzero(low_bits == _NEG_ZERO_BITS)
