@@ -125,8 +125,14 @@ class ServerSetup:
 
 
 def _try_load(folder: Path, settings: ShelfSettings) -> str | None:
+    """The load's error, if any. A ``--events`` history is read and checked against the catalog but
+    not fitted: every worker fits it again, and the fit is the slow part of a start."""
+    from shelfwise.events.loader import load_event_log
+
     try:
-        load_folder(folder, settings)
+        shelf = load_folder(folder, replace(settings, events=None))
+        if settings.events is not None:
+            load_event_log(settings.events, settings.event_fields, shelf.catalog)
     except (FileNotFoundError, ValueError, KeyError, ImportError, OSError) as exc:
         return str(exc)
     return None
