@@ -4,7 +4,8 @@ Each validation prefix keeps the union of every component's top candidates (and 
 each component's score scaled as ``HybridRecommender.recommend`` scales it; a trial of the
 coordinate ascent is then a few vector products over the pool. Prefixes are scored in blocks,
 every component's ``score_many`` at once, with the same floating-point operations as scoring
-one prefix at a time (tests/recommend/test_recommend_fast_tuning.py).
+one prefix at a time (tests/recommend/test_recommend_fast_tuning.py); two blocks at a time, in
+threads, gathered in block order (the same pool as one thread).
 """
 
 from __future__ import annotations
