@@ -65,3 +65,19 @@ def test_index_with_a_missing_event_log_warns_and_creates_nothing(
     out = capsys.readouterr().out
     assert f"warning: no event log at {db} yet" in out and "live state: applied" not in out
     assert not (tmp_path / "shelf" / "live").exists()
+
+
+def test_judged_items_missing_from_the_catalog_are_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cat = tmp_path / "p.csv"
+    cat.write_text("id,title\na,Black jeans\nb,Red dress\n", encoding="utf-8")
+    q = tmp_path / "q.csv"
+    q.write_text("query_id,query\nq1,jeans\nq2,dress\n", encoding="utf-8")
+    j = tmp_path / "j.csv"
+    j.write_text("query_id,item_id,grade\nq1,a,2\nq2,zz9,1\nq2,zz8,1\n", encoding="utf-8")
+    files = ["--catalog", str(cat), "--queries", str(q), "--judgments", str(j), "--out", str(tmp_path / "e.json")]
+    code = main(
+        ["eval", "search", *files, "--encoder", "hashing", "--cache", str(tmp_path / "c.sqlite"), "--peers", "none"]
+    )
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "warning: 2 of 3 judged items are not in the catalog (e.g. ['zz8', 'zz9'])" in out

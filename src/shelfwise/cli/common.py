@@ -12,6 +12,7 @@ from shelfwise.events.loader import load_event_log as load_event_log  # used by 
 
 if TYPE_CHECKING:
     from shelfwise.encode.base import Encoder
+    from shelfwise.eval.judgments import Judgments
     from shelfwise.index.language import LanguageProfile
 
 
@@ -73,6 +74,30 @@ def load_catalog_arg(args: argparse.Namespace) -> CatalogLoad:
         for e in cl.errors[:10]:
             print(f"  {e}")
     return cl
+
+
+def load_judgments_arg(queries: Path, judgments: Path) -> Judgments:
+    """``--queries`` / ``--judgments``, the skipped rows printed (the first ten, then a count)."""
+    from shelfwise.eval.judgments import load_judgments
+
+    loaded = load_judgments(queries, judgments)
+    for err in loaded.errors[:10]:
+        print(f"  skipped: {err}")
+    if len(loaded.errors) > 10:
+        print(f"  ... and {len(loaded.errors) - 10} more skipped rows")
+    return loaded
+
+
+def warn_unknown_judged_items(judgments: Judgments, catalog: Catalog) -> None:
+    """Judged items the catalog lacks can never be found: say so (judgments for another catalog,
+    or ids written differently) instead of silently scoring them as misses."""
+    judged = {item for rel in judgments.relevance.values() for item in rel}
+    absent = sorted(item for item in judged if item not in catalog)
+    if absent:
+        print(
+            f"warning: {len(absent)} of {len(judged)} judged items are not in the catalog (e.g. {absent[:3]}): "
+            "no search can find them, so they count as misses"
+        )
 
 
 def encoder_for_catalog(args: argparse.Namespace, catalog: Catalog) -> tuple[Encoder, str, LanguageProfile]:

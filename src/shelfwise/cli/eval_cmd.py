@@ -9,9 +9,15 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 from shelfwise.catalog.schema import Catalog
-from shelfwise.cli.common import add_catalog_args, encoder_for_catalog, load_catalog_arg
+from shelfwise.cli.common import (
+    add_catalog_args,
+    encoder_for_catalog,
+    load_catalog_arg,
+    load_judgments_arg,
+    warn_unknown_judged_items,
+)
 from shelfwise.encode.registry import load_encoder
-from shelfwise.eval.judgments import SearchMetrics, evaluate_search, load_judgments
+from shelfwise.eval.judgments import SearchMetrics, evaluate_search
 from shelfwise.eval.peers import PEERS, build_peers
 from shelfwise.eval.tune import searcher_fn
 from shelfwise.index.language import detect_language
@@ -80,10 +86,9 @@ def run_search(args: argparse.Namespace) -> int:
     bad = [m for m in modes if m not in MODES]
     if bad:
         raise ValueError(f"--modes: unknown {bad}; choose from {MODES}")
-    judgments = load_judgments(args.queries, args.judgments)
-    for err in judgments.errors[:10]:
-        print(f"  skipped: {err}")
+    judgments = load_judgments_arg(args.queries, args.judgments)
     cl = load_catalog_arg(args)
+    warn_unknown_judged_items(judgments, cl.catalog)
     if args.index:
         searcher = load_index(args.index, cl.catalog, None if args.encoder == "auto" else args.encoder, args.cache)
     else:

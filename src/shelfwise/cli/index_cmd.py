@@ -9,8 +9,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from shelfwise.cli.common import add_catalog_args, load_catalog_arg, load_event_log
-from shelfwise.eval.judgments import load_judgments
+from shelfwise.cli.common import (
+    add_catalog_args,
+    load_catalog_arg,
+    load_event_log,
+    load_judgments_arg,
+    warn_unknown_judged_items,
+)
 from shelfwise.rank.saved import KINDS as RERANKER_KINDS
 from shelfwise.shelf import enable_live
 from shelfwise.snapshot import ShelfConfig, build_shelf
@@ -98,9 +103,8 @@ def run(args: argparse.Namespace) -> int:
     cl = load_catalog_arg(args)
     judgments = None
     if args.queries is not None:
-        judgments = load_judgments(args.queries, args.judgments)
-        for err in judgments.errors[:10]:
-            print(f"  skipped: {err}")
+        judgments = load_judgments_arg(args.queries, args.judgments)
+        warn_unknown_judged_items(judgments, cl.catalog)
     config = ShelfConfig(
         encoder=args.encoder,
         multilingual=None if args.multilingual == "none" else args.multilingual,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from shelfwise.cli.common import positive_int
+from shelfwise.cli.common import load_judgments_arg, positive_int, warn_unknown_judged_items
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -33,7 +33,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def run(args: argparse.Namespace) -> int:
     from shelfwise.cli.serve_cmd import load_shelf
-    from shelfwise.eval.judgments import load_judgments
     from shelfwise.eval.store_report import build_store_report
     from shelfwise.valuation.report import load_summary
 
@@ -45,10 +44,10 @@ def run(args: argparse.Namespace) -> int:
         load_summary(args.valuation)  # fails now, naming the command that writes one
     judgments = None
     if args.queries is not None:
-        judgments = load_judgments(args.queries, args.judgments)
-        for err in judgments.errors[:10]:
-            print(f"  skipped: {err}")
+        judgments = load_judgments_arg(args.queries, args.judgments)
     shelf = load_shelf(args.index, args.encoder, args.events, args.event_fields, args.recommender)
+    if judgments is not None:
+        warn_unknown_judged_items(judgments, shelf.catalog)
     plots = args.out.parent / f"{args.out.stem}_plots"
     report = build_store_report(shelf, plots, judgments=judgments, valuation=args.valuation, title=args.title, k=args.k)
     path = report.write(args.out)
