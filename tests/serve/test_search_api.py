@@ -33,6 +33,9 @@ def test_search_bad_input(tiny_catalog: Catalog, tiny_searcher: HybridSearcher) 
     r = c.get("/search", params={"q": "x", "price_min": 10, "price_max": 5})
     assert r.status_code == 422 and "price_min" in r.text
     assert c.get("/search", params={"q": "x", "attr": "nocolon"}).status_code == 422
+    for bound in ("price_min", "price_max"):  # inf passed ge=0 and silently filtered everything out
+        r = c.get("/search", params={"q": "x", bound: "inf"})
+        assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", bound]
 
 
 def test_search_reports_what_it_understood(tiny_catalog: Catalog, tiny_searcher: HybridSearcher) -> None:
