@@ -271,3 +271,16 @@ def test_default_mapping_on_a_file_without_id_or_title_names_its_columns(tmp_pat
     res = load_catalog(f, ProductFields(id="sku", title="name", description=(), category=(), brand=None))
     assert [p.id for p in res.catalog.products] == ["t1", "t2"]
     assert [(e.row, e.field) for e in res.errors] == [(0, "in_stock")]  # an explicit mapping's absent column
+
+
+def test_prices_with_currency_signs_are_read(tmp_path: Path) -> None:
+    f = tmp_path / "p.csv"
+    f.write_text(
+        'id,title,price\na,Hat,$3.50\nb,Cap,12 €\nc,Mug,45元\nd,Pen,¥199\ne,Ink,"1,5"\nf,Box,$\n', encoding="utf-8"
+    )
+    res = load_catalog(f)
+    assert [(p.id, p.price) for p in res.catalog.products] == [("a", 3.5), ("b", 12.0), ("c", 45.0), ("d", 199.0)]
+    assert [str(e) for e in res.errors] == [
+        f"{f}: line 6: field 'price': not a number: '1,5'",  # decimal comma or thousands? not guessed
+        f"{f}: line 7: field 'price': not a number: '$'",
+    ]

@@ -80,6 +80,18 @@ def _text(value: Any) -> str:
     return str(value).strip()
 
 
+# currency signs an export may write beside the amount ("$3.50", "12 €", "¥199", "45元"); thousands
+# separators and decimal commas are not guessed ("1,5" stays an error naming the row)
+_CURRENCY_SIGNS = "$€£¥￥₹₩₽元 \u00a0"
+
+
+def _price(value: Any) -> float:
+    """A price cell as a number: a number, or text that is one once currency signs are removed."""
+    if isinstance(value, str):
+        return float(value.strip(_CURRENCY_SIGNS))
+    return float(value)
+
+
 @functools.lru_cache(maxsize=16)
 def _scalar_columns(spec: ProductFields) -> tuple[str, ...]:
     """The mapped columns that hold one value; one category column may hold a list (the path),
@@ -133,7 +145,7 @@ def _parse_row(
         if isinstance(rec[spec.price], bool):
             return err(spec.price, f"not a number: {rec[spec.price]!r}")
         try:
-            price = float(rec[spec.price])
+            price = _price(rec[spec.price])
         except (TypeError, ValueError):
             return err(spec.price, f"not a number: {rec[spec.price]!r}")
         if math.isnan(price):
