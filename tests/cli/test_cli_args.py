@@ -81,3 +81,16 @@ def test_judged_items_missing_from_the_catalog_are_named(tmp_path: Path, capsys:
     assert code == 0
     out = capsys.readouterr().out
     assert "warning: 2 of 3 judged items are not in the catalog (e.g. ['zz8', 'zz9'])" in out
+
+
+def test_recommend_with_nothing_to_show_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cat = tmp_path / "p.csv"
+    cat.write_text("id,title,category\na,Black jeans,Men\nb,Blue jeans,Men\n", encoding="utf-8")  # one category
+    ev = tmp_path / "e.csv"
+    ev.write_text("user_id,item_id,type,timestamp\nu1,a,purchase,1704103200\n", encoding="utf-8")
+    shelf = tmp_path / "shelf"
+    common = ["--encoder", "hashing", "--cache", str(tmp_path / "c.sqlite")]
+    assert main(["index", "--catalog", str(cat), "--events", str(ev), "--out", str(shelf), *common]) == 0
+    capsys.readouterr()
+    assert main(["recommend", "cross", "a", "--shelf", str(shelf)]) == 0
+    assert capsys.readouterr().out == "a: no recommendations from other categories\n"

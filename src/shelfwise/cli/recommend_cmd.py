@@ -105,6 +105,9 @@ def _print(args: argparse.Namespace, catalog: Catalog, rec: HybridRecommender) -
         if row is None:
             raise ValueError(f"unknown item id {args.id!r}")
         out = rec.similar(row, args.k) if args.kind == "item" else rec.cross(row, args.k)
+    if not len(out.ids):  # say so: an empty answer with exit 0 reads like a crash or a filter gone wrong
+        what = {"user": "for this user", "item": "related to this item", "cross": "from other categories"}[args.kind]
+        print(f"{args.id}: no recommendations {what}")
     for rank, (row_i, score, reason) in enumerate(zip(out.ids.tolist(), out.scores.tolist(), out.reasons, strict=True)):
         p = catalog.products[row_i]
         print(f"{rank + 1:3d}. {p.id}\t{score:.4f}\t{p.title}\t[{reason}]")
