@@ -65,6 +65,11 @@ def test_unknown_user_notice_and_session_exclude_seen(
     assert c.get("/recommend/user/newbie", params={"k": 2, "explore": "false"}).json()["notice"] == r.json()["notice"]
     assert c.get("/recommend/user/u2", params={"k": 2}).json()["notice"] is None
     assert c.get("/recommend/item/p1", params={"k": 2}).json()["notice"] is None
+    empty = c.get("/recommend/user/u2", params={"k": 2, "category": "No such category"}).json()
+    assert (
+        empty["items"] == []
+        and empty["notice"] == "nothing to recommend to this shopper (with the category / in-stock filter)"
+    )
     seen = {"p1", "p3"}
     default = c.get("/recommend/session", params={"item": sorted(seen), "k": 12}).json()["items"]
     assert default and not {it["id"] for it in default} & seen  # unchanged default: session items left out

@@ -27,6 +27,12 @@ router = APIRouter(prefix="/recommend", tags=["recommend"])
 
 K = Annotated[int, Query(ge=1, le=200)]
 UNKNOWN_USER = "unknown user: popular items"
+EMPTY = {
+    "user": "nothing to recommend to this shopper",
+    "item": "no related items",
+    "cross": "no complements from other categories",
+    "session": "nothing to recommend for this session",
+}
 Category = Annotated[str | None, Query(description='category path prefix, e.g. "Menswear > Trousers"')]
 
 
@@ -58,10 +64,18 @@ def _row(shelf: Shelf, item_id: str) -> int:
 
 
 def _out(
-    shelf: Shelf, kind: str, ident: str, rec: Recommendation, t0: float, notice: str | None = None
+    shelf: Shelf,
+    kind: str,
+    ident: str,
+    rec: Recommendation,
+    t0: float,
+    notice: str | None = None,
+    filtered: bool = False,
 ) -> RecommendResponse:
     took = round((time.perf_counter() - t0) * 1000, 3)
     items = items_out(shelf.catalog, rec.results, rec.reasons)
+    if not items and notice is None:  # an empty list with no word reads like an outage
+        notice = EMPTY[kind] + (" (with the category / in-stock filter)" if filtered else "")
     return RecommendResponse(kind=kind, id=ident, took_ms=took, items=items, notice=notice)
 
 
@@ -93,7 +107,7 @@ def _for_user(
     else:
         out = rec.recommend(user_id, k, filters, exclude_seen=exclude_seen)
     known = rec.profiles is not None and user_id in rec.profiles
-    return _out(shelf, "user", user_id, out, t0, None if known else UNKNOWN_USER)
+    return _out(shelf, "user", user_id, out, t0, None if known else UNKNOWN_USER, bool(category) or in_stock)
 
 
 def _about_item(
@@ -104,7 +118,7 @@ def _about_item(
     filters = parse_filters(category, None, None, None, in_stock, None)
     t0 = time.perf_counter()
     out = rec.similar(row, k, filters) if kind == "item" else rec.cross(row, k, filters)
-    return _out(shelf, kind, item_id, out, t0)
+    return _out(shelf, kind, item_id, out, t0, filtered=bool(category) or in_stock)
 
 
 @router.get("/item/{item_id}", response_model=RecommendResponse)
@@ -151,4 +165,4 @@ def _session(
         out = rec.recommend_session(rows, k, filters, query=q, exclude_seen=exclude_seen)
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from exc
-    return _out(shelf, "session", ",".join(item or []) or q, out, t0)
+    return _out(shelf, "session", ",".join(item or []) or q, out, t0, filtered=bool(category) or in_stock)
