@@ -94,3 +94,16 @@ def test_recommend_with_nothing_to_show_says_so(tmp_path: Path, capsys: pytest.C
     capsys.readouterr()
     assert main(["recommend", "cross", "a", "--shelf", str(shelf)]) == 0
     assert capsys.readouterr().out == "a: no recommendations from other categories\n"
+
+
+def test_index_refuses_a_foreign_out_folder_before_building(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cat = tmp_path / "p.csv"
+    cat.write_text("id,title\na,Black jeans\n", encoding="utf-8")
+    out = tmp_path / "docs"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine", encoding="utf-8")
+    code = main(["index", "--catalog", str(cat), "--out", str(out), "--encoder", "hashing"])
+    assert code == 2 and (out / "notes.txt").read_text(encoding="utf-8") == "mine"
+    captured = capsys.readouterr()
+    assert "not a shelf or index folder; refusing to replace it" in captured.err
+    assert "building indexes" not in captured.out  # refused before any work

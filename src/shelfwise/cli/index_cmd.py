@@ -19,6 +19,7 @@ from shelfwise.cli.common import (
 from shelfwise.rank.saved import KINDS as RERANKER_KINDS
 from shelfwise.shelf import enable_live
 from shelfwise.snapshot import ShelfConfig, build_shelf
+from shelfwise.snapshot.manifest import is_shelf_folder
 
 PERSONAL_WEIGHT = 0.1  # as the demo: a gentle blend of the shopper's taste into /search?user=...
 
@@ -93,6 +94,11 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("--queries and --judgments go together")
     if args.personal_weight < 0:
         raise ValueError(f"--personal-weight must be >= 0, got {args.personal_weight}")
+    out = args.out
+    if out.exists() and not (out.is_dir() and (not any(out.iterdir()) or is_shelf_folder(out))):
+        raise FileExistsError(
+            f"{out}: exists and is not a shelf or index folder; refusing to replace it (pick another --out)"
+        )
     events_db = args.events_db
     if events_db is not None and not events_db.is_file():  # a mistyped path would create an empty log and fold nothing
         print(

@@ -40,7 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (FileNotFoundError, ValueError, KeyError, ImportError) as exc:
+    except (FileNotFoundError, FileExistsError, ValueError, KeyError, ImportError) as exc:
         text = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc  # str(KeyError) adds quotes
         print(f"error: {text}", file=sys.stderr)
         return 2
