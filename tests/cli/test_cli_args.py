@@ -107,3 +107,17 @@ def test_index_refuses_a_foreign_out_folder_before_building(tmp_path: Path, caps
     captured = capsys.readouterr()
     assert "not a shelf or index folder; refusing to replace it" in captured.err
     assert "building indexes" not in captured.out  # refused before any work
+
+
+def test_recommend_save_names_a_serve_command_that_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cat = tmp_path / "p.csv"
+    cat.write_text("id,title\na,Black jeans\nb,Blue jeans\n", encoding="utf-8")
+    ev = tmp_path / "e.csv"
+    ev.write_text("user_id,item_id,type,timestamp\nu1,a,purchase,1704103200\nu1,b,purchase,1704103300\n", "utf-8")
+    rec = tmp_path / "rec"
+    files = ["--catalog", str(cat), "--events", str(ev), "--save", str(rec)]
+    assert main(["recommend", "user", "u1", *files, "--encoder", "hashing", "--cache", str(tmp_path / "c.sqlite")]) == 0
+    out = capsys.readouterr().out
+    assert (
+        f"shelfwise serve --shelf DIR --recommender {rec}," in out and "--encoder hashing" in out
+    )  # serve needs --shelf

@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     if args.catalog is None or args.events is None:
         raise ValueError("give --shelf DIR (a saved shelf), or --catalog and --events to fit on")
     catalog, log = _load(args)
-    encoder = encoder_for_catalog(args, catalog)[0]
+    encoder, spec, _ = encoder_for_catalog(args, catalog)
     vectors = encoder.encode(catalog.texts(), progress=True)
     if args.kind == "eval":
         for name, m in holdout_report(catalog, log, vectors, k=args.k, exclude_seen=args.exclude_seen).items():
@@ -91,7 +91,10 @@ def run(args: argparse.Namespace) -> int:
     rec = build_recommender(catalog, log, vectors, encoder=encoder)
     if args.save is not None:
         rec.save(args.save)
-        print(f"saved recommender to {args.save} (serve it with: shelfwise serve --recommender {args.save})")
+        print(
+            f"saved recommender to {args.save} (serve it with: shelfwise serve --shelf DIR --recommender {args.save}, "
+            f"DIR built by `shelfwise index` from this catalog with --encoder {spec})"
+        )
     return _print(args, catalog, rec)
 
 
