@@ -9,11 +9,16 @@ from shelfwise.eval.tune import searcher_fn, tune_fusion
 from shelfwise.retrieve import HybridSearcher
 
 
+def _files(tmp_path: Path, queries: str, judgments: str) -> tuple[Path, Path]:
+    """A queries.csv and a judgments.csv holding the given lines (headers added)."""
+    q, j = tmp_path / "q.csv", tmp_path / "j.csv"
+    q.write_text("query_id,query\n" + queries, encoding="utf-8")
+    j.write_text("query_id,item_id,grade\n" + judgments, encoding="utf-8")
+    return q, j
+
+
 def test_load_judgments_errors_name_rows(tmp_path: Path) -> None:
-    q = tmp_path / "q.csv"
-    q.write_text("query_id,query\n1,black jeans\n2,\n", encoding="utf-8")
-    j = tmp_path / "j.csv"
-    j.write_text("query_id,item_id,grade\n1,p1,2\n1,p2,x\n9,p1,1\n1,p3,-1\n", encoding="utf-8")
+    q, j = _files(tmp_path, "1,black jeans\n2,\n", "1,p1,2\n1,p2,x\n9,p1,1\n1,p3,-1\n")
     with pytest.raises(DataError) as exc:
         load_judgments(q, j, strict=True)
     msg = str(exc.value)
@@ -21,6 +26,26 @@ def test_load_judgments_errors_name_rows(tmp_path: Path) -> None:
     ok = load_judgments(q, j)
     assert ok.relevance == {"1": {"p1": 2.0}}
     assert [(e.row, e.field) for e in ok.errors] == [(3, "query"), (3, "grade"), (4, "query_id"), (5, "grade")]
+
+
+def test_load_judgments_duplicates_and_infinite_grades_are_row_errors(tmp_path: Path) -> None:
+    q, j = _files(tmp_path, "q1,black jeans\nq1,red dress\n", "q1,t1,2\nq1,t2,inf\nq1,t1,0\nq1,t3,nan\nq1,t4,-inf\n")
+    got = load_judgments(q, j)
+    assert got.queries == {"q1": "black jeans"}  # the first row is kept
+    assert got.relevance == {"q1": {"t1": 2.0}}
+    assert [(e.file, e.row, e.field) for e in got.errors] == [
+        (str(q), 3, "query_id"),
+        (str(j), 3, "grade"),
+        (str(j), 4, "item_id"),
+        (str(j), 5, "grade"),
+        (str(j), 6, "grade"),
+    ]
+    text = [str(e) for e in got.errors]
+    assert text[0] == f"{q}: line 3: field 'query_id': duplicate query id 'q1' (first at line 2; kept)"
+    assert "finite" in text[1] and "'inf'" in text[1]
+    assert text[2] == f"{j}: line 4: field 'item_id': item 't1' judged twice for query 'q1' (first at line 2; kept)"
+    with pytest.raises(DataError, match="duplicate query id"):
+        load_judgments(q, j, strict=True)
 
 
 def test_attribute_judgments_and_eval(tiny_catalog: Catalog, tiny_searcher: HybridSearcher, tmp_path: Path) -> None:

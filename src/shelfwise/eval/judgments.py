@@ -3,7 +3,9 @@
 File formats (CSV, TSV, JSONL or Parquet, read by :func:`shelfwise.tabular.read_rows`):
 
 * queries: columns ``query_id``, ``query``
-* judgments: columns ``query_id``, ``item_id``, ``grade`` (number >= 0; 0 = judged not relevant)
+* judgments: columns ``query_id``, ``item_id``, ``grade`` (finite number >= 0; 0 = judged not relevant)
+
+A repeated query id, or a repeated (query id, item id) pair, is a row error; the first row is kept.
 
 Any catalog with such files can be evaluated with ``shelfwise eval search``.
 """
@@ -20,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from shelfwise.catalog.schema import Catalog
-from shelfwise.errors import DataError, RowError
+from shelfwise.errors import DataError, RowError, position
 from shelfwise.eval.metrics import mrr, ndcg_at_k, recall_at_k
 from shelfwise.tabular import read_rows
 
@@ -83,6 +85,7 @@ def load_judgments(queries_path: str | Path, judgments_path: str | Path, *, stri
     ``Judgments.errors`` (file, row, field); ``strict=True`` raises :class:`DataError` listing them all."""
     errors: list[RowError] = []
     queries: dict[str, str] = {}
+    query_row: dict[str, int] = {}
     qf = str(queries_path)
     for row, rec in read_rows(queries_path):
         if isinstance(rec, RowError):
@@ -93,9 +96,14 @@ def load_judgments(queries_path: str | Path, judgments_path: str | Path, *, stri
             errors.append(RowError(qf, row, "query_id", "missing"))
         elif not text or not str(text).strip():
             errors.append(RowError(qf, row, "query", "missing query text"))
+        elif (q := str(qid).strip()) in queries:
+            first = position(qf, query_row[q])
+            errors.append(RowError(qf, row, "query_id", f"duplicate query id {q!r} (first at {first}; kept)"))
         else:
-            queries[str(qid).strip()] = str(text).strip()
+            queries[q] = str(text).strip()
+            query_row[q] = row
     relevance: dict[str, dict[str, float]] = defaultdict(dict)
+    pair_row: dict[tuple[str, str], int] = {}
     jf = str(judgments_path)
     for row, rec in read_rows(judgments_path):
         if isinstance(rec, RowError):
@@ -113,10 +121,17 @@ def load_judgments(queries_path: str | Path, judgments_path: str | Path, *, stri
         except (TypeError, ValueError):
             errors.append(RowError(jf, row, "grade", f"not a number: {grade!r}"))
             continue
-        if math.isnan(g) or g < 0:
-            errors.append(RowError(jf, row, "grade", f"must be >= 0, got {grade!r}"))
+        if not math.isfinite(g) or g < 0:
+            errors.append(RowError(jf, row, "grade", f"must be a finite number >= 0, got {grade!r}"))
             continue
-        relevance[str(qid).strip()][str(item).strip()] = g
+        pair = (str(qid).strip(), str(item).strip())
+        if pair in pair_row:
+            first = position(jf, pair_row[pair])
+            msg = f"item {pair[1]!r} judged twice for query {pair[0]!r} (first at {first}; kept)"
+            errors.append(RowError(jf, row, "item_id", msg))
+            continue
+        pair_row[pair] = row
+        relevance[pair[0]][pair[1]] = g
     if errors and strict:
         raise DataError(errors, f"{len(errors)} bad rows in {qf} / {jf}")
     return Judgments(queries, dict(relevance), tuple(errors))
