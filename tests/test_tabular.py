@@ -93,6 +93,25 @@ def test_csv_value_count_must_match_the_header(tmp_path: Path) -> None:
     ]
 
 
+def test_semicolon_and_tab_delimited_csv_are_read(tmp_path: Path) -> None:
+    f = tmp_path / "p.csv"  # as spreadsheets in many locales save "CSV"
+    f.write_bytes('\ufeffid;title;price\n1;Jeans, slim;10\n2;"Belt; brown";5\n3;Hat\n'.encode())
+    assert _read(f) == [
+        (2, {"id": "1", "title": "Jeans, slim", "price": "10"}),
+        (3, {"id": "2", "title": "Belt; brown", "price": "5"}),
+        (4, f"{f}: line 4: field 'price': too few values: 2 for 3 columns (missing 'price')"),
+    ]
+    f.write_text("\nid\ttitle\n1\tCap\n", encoding="utf-8")  # a tab-separated file named .csv
+    assert _read(f) == [(3, {"id": "1", "title": "Cap"})]
+    t = tmp_path / "p.tsv"
+    t.write_text("id,title\n1,Cap\n", encoding="utf-8")  # a comma-separated file named .tsv
+    assert _read(t) == [(2, {"id": "1", "title": "Cap"})]
+    f.write_text("id,title;alt\n1,a;b\n", encoding="utf-8")  # several columns on ',': ',' it stays
+    assert _read(f) == [(2, {"id": "1", "title;alt": "a;b"})]
+    f.write_text("query\nred; blue\n", encoding="utf-8")  # one column every way: ','
+    assert _read(f) == [(2, {"query": "red; blue"})]
+
+
 def test_csv_quote_problems_are_row_errors(tmp_path: Path) -> None:
     f = tmp_path / "p.csv"
     f.write_text(

@@ -10,6 +10,11 @@ error. Quoted values may span lines (RFC 4180), but a quote that is never closed
 record swallows lines that are themselves whole rows, is reported on the line where the quote
 opened; the lines after it are then read again as rows of their own, so no product is lost
 or merged silently.
+
+The delimiter is ``,`` for ``.csv`` and tab for ``.tsv``, unless the header is a single column
+that way and splits into several columns on ``;`` or tab (or ``,``): then that delimiter is used
+(spreadsheets in many locales save "CSV" with ``;``). A header with several columns on the
+default delimiter always keeps it, so a value containing ``;`` is never split.
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ def read_rows(path: str | Path) -> Iterator[tuple[int, Row | RowError]]:
         raise FileNotFoundError(f"{p}: no such file")
     suffix = p.suffix.lower()
     if suffix in (".csv", ".tsv"):
-        yield from _read_csv(p, "\t" if suffix == ".tsv" else ",")
+        yield from _read_csv(p, _delimiter(p, "\t" if suffix == ".tsv" else ","))
     elif suffix in (".jsonl", ".ndjson", ".json"):
         yield from _read_jsonl(p)
     elif suffix == ".parquet":
@@ -131,6 +136,27 @@ def _is_whole_row(line: str, delimiter: str, width: int) -> bool:
 
 def _column(header: list[str], index: int | None) -> str:
     return header[index] if index is not None and 0 <= index < len(header) and header[index] else "<row>"
+
+
+_DELIMITERS = (",", ";", "\t")
+
+
+def _delimiter(p: Path, default: str) -> str:
+    """``default``, unless the header (first non-blank line) is one column on it and more on
+    another of ``,`` ``;`` tab: then the delimiter giving the most columns."""
+    with p.open(newline="", encoding="utf-8-sig", errors="surrogateescape") as fh:
+        header = next((line for line in fh if line.strip()), "")
+
+    def width(delimiter: str) -> int:
+        try:
+            return len(next(csv.reader([header], delimiter=delimiter), []))
+        except csv.Error:  # a quote left open in the header: reported when the file is read
+            return 0
+
+    if width(default) > 1:
+        return default
+    best = max(_DELIMITERS, key=width)  # ties: the order of _DELIMITERS
+    return best if width(best) > 1 else default
 
 
 def _read_csv(p: Path, delimiter: str) -> Iterator[tuple[int, Row | RowError]]:
