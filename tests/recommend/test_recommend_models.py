@@ -14,6 +14,7 @@ from shelfwise.recommend import (
     ContentRecommender,
     Context,
     CooccurrenceRecommender,
+    CrossConfig,
     HybridConfig,
     HybridRecommender,
     Interactions,
@@ -137,10 +138,21 @@ def test_hybrid_similar_and_cross_category(hybrid: HybridRecommender, tiny_catal
     rel = hybrid.similar(tiny_catalog.row("p1"), k=3)
     assert ids(tiny_catalog, rel.ids)[0] == "p3"
     assert rel.reasons[0] == "bought together with Black slim trousers"
-    cross = hybrid.cross(tiny_catalog.row("p9"), k=3)  # running shoes: only partner is the yoga mat (same cat)
-    assert all(tiny_catalog.products[int(r)].category[0] != "Sport" for r in cross.ids)
+    # running shoes: their one partner, the yoga mat, is another category (Sport > Equipment)
+    cross = hybrid.cross(tiny_catalog.row("p9"), k=3)
+    assert ids(tiny_catalog, cross.ids) == ["p10"]
+    assert cross.reasons[0] == "bought together with Running shoes"
+    # trousers: the belt bought with them (Men > Accessories) completes the look; no other trousers
     cross_belt = hybrid.cross(tiny_catalog.row("p1"), k=3, filters=Filters(in_stock=True))
-    assert all(tiny_catalog.products[int(r)].category[:1] != ("Men",) for r in cross_belt.ids)
+    assert ids(tiny_catalog, cross_belt.ids)[0] == "p3"
+    assert all(tiny_catalog.products[int(r)].category != ("Men", "Trousers") for r in cross_belt.ids)
+    # the wider setting: another department only (the belt is Men's too)
+    hybrid.cross_model.config = CrossConfig(category_depth=1)
+    try:
+        wide = hybrid.cross(tiny_catalog.row("p1"), k=3)
+        assert all(tiny_catalog.products[int(r)].category[:1] != ("Men",) for r in wide.ids)
+    finally:
+        hybrid.cross_model.config = CrossConfig()
 
 
 def test_profiles_vector_seen_and_save_load(hybrid: HybridRecommender, tiny_catalog: Catalog, tmp_path) -> None:

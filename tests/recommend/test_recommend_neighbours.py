@@ -113,7 +113,7 @@ def test_cross_category_matches_a_whole_catalog_reference(store: tuple[Catalog, 
 
 
 def test_cross_proxies_equal_the_whole_catalog_search(store: tuple[Catalog, Interactions, np.ndarray]) -> None:
-    _, data, vec = store
+    catalog, data, vec = store
     h = HybridRecommender(
         vec,
         HybridConfig(
@@ -125,16 +125,25 @@ def test_cross_proxies_equal_the_whole_catalog_search(store: tuple[Catalog, Inte
     h.fit(data)
     cross = h.cross_model
     has = np.diff(h.cooccurrence.pairs.indptr) > 0
+    own_used = 0
     for item in range(0, N, 17):
+        own = catalog.category_mask(catalog.top_category(item, None))
         for floor in (-1.0, 0.3, 0.7):  # many, some and (mostly) too few neighbours qualify: both paths
             cross.config = type(cross.config)(min_proxy_similarity=floor)
             s = vec @ vec[item]
             s[item] = -np.inf
             s = np.where(has & (s >= floor), s, -np.inf)
-            want = Results.from_scores(s, cross.config.proxies)
+            # the seed's own category first (its substitutes); any category when none of it qualifies
+            mine = np.where(own, s, -np.inf)
+            use_own = bool(np.isfinite(mine).any())
+            own_used += use_own
+            want = Results.from_scores(mine if use_own else s, cross.config.proxies)
             ids, sims = cross._proxies(item)
             assert ids.tolist() == want.ids.tolist()
             np.testing.assert_allclose(sims, want.scores, rtol=1e-5, atol=1e-6)
+            if use_own:
+                assert own[ids].all()
+    assert own_used > 0  # the own-category path was exercised
 
 
 def test_popularity_scores_are_cached_until_counts_change(store: tuple[Catalog, Interactions, np.ndarray]) -> None:

@@ -135,7 +135,8 @@ class Catalog:
     def texts(self) -> list[str]:
         return [p.text() for p in self.products]
 
-    def top_category(self, row: int, depth: int = 1) -> tuple[str, ...]:
+    def top_category(self, row: int, depth: int | None = 1) -> tuple[str, ...]:
+        """The first ``depth`` levels of ``row``'s category path (None: the whole path)."""
         return self.products[row].category[:depth]
 
     def category_mask(self, prefix: Iterable[str]) -> BoolArray:
@@ -220,8 +221,16 @@ class Catalog:
                     image=image or "",
                 )
                 for pid, title, desc, cat, brand, price, attrs, stock, image in zip(
-                    cols["id"], cols["title"], cols["description"], cols["category"], cols["brand"], cols["price"],
-                    cols["attributes"], cols["in_stock"], images, strict=True
+                    cols["id"],
+                    cols["title"],
+                    cols["description"],
+                    cols["category"],
+                    cols["brand"],
+                    cols["price"],
+                    cols["attributes"],
+                    cols["in_stock"],
+                    images,
+                    strict=True,
                 )
             ]
         )

@@ -1,11 +1,15 @@
 """Cross-category complements: what goes *with* an item, from other categories, not look-alikes.
 
 Candidates are the seed's basket partners (asymmetric-cosine co-occurrence, Aiolli 2013)
-restricted to other top-level categories, with a penalty on text similarity to the seed so
+restricted to other categories, with a penalty on text similarity to the seed so
 that near-duplicates ("another pasta") do not pass as complements (complementary vs
 substitutable products, McAuley et al., 2015, "Inferring Networks of Substitutable and
-Complementary Products"). An item with no baskets yet (cold start) borrows the partners of
-its nearest text neighbours that do have baskets.
+Complementary Products"). "Other category" is, by default, any category but the seed's own
+(its whole path: trousers -> a belt from "Men > Accessories"); ``category_depth`` widens it to
+another department (1: another top-level category). An item with no baskets yet (cold start)
+borrows the partners of its nearest text neighbours that do have baskets, preferring those of
+its own category (its substitutes: what goes with them goes with it); any category when none
+of its own has baskets.
 """
 
 from __future__ import annotations
@@ -23,14 +27,15 @@ from shelfwise.results import FloatArray, Results
 
 @dataclass(frozen=True)
 class CrossConfig:
-    category_depth: int = 1  # "other category" = different category path prefix of this depth
+    # "other category" = a different category path prefix of this depth; None: the seed's whole path
+    category_depth: int | None = None
     text_penalty: float = 1.0  # score *= 1 - text_penalty * max(0, cos(seed, candidate))
     proxies: int = 10  # text neighbours borrowed for a seed without baskets
     min_proxy_similarity: float = 0.3
 
     def __post_init__(self) -> None:
-        if self.category_depth < 1 or self.proxies < 0:
-            raise ValueError("CrossConfig: category_depth >= 1 and proxies >= 0")
+        if (self.category_depth is not None and self.category_depth < 1) or self.proxies < 0:
+            raise ValueError("CrossConfig: category_depth >= 1 (or None: the whole path) and proxies >= 0")
         if not 0.0 <= self.text_penalty <= 1.0:
             raise ValueError("CrossConfig.text_penalty must be in [0, 1]")
 
@@ -46,21 +51,39 @@ class CrossCategoryRecommender:
         self.config = config or CrossConfig()
 
     def _proxies(self, item: int) -> tuple[npt.NDArray[np.int64], FloatArray]:
-        """The ``proxies`` most text-similar items that have baskets (cosine >= ``min_proxy_similarity``).
+        """The seed's stand-ins: its most text-similar items with baskets from its own category
+        (:meth:`_similar_with_baskets` within it); from any category when none there qualifies
+        (or the seed has no category)."""
+        catalog = self.cooccurrence.catalog
+        path = catalog.top_category(item, None)
+        if path:
+            ids, sims = self._similar_with_baskets(item, catalog.category_mask(path))
+            if len(ids):
+                return ids, sims
+        return self._similar_with_baskets(item, None)
+
+    def _similar_with_baskets(
+        self, item: int, allowed: npt.NDArray[np.bool_] | None
+    ) -> tuple[npt.NDArray[np.int64], FloatArray]:
+        """The ``proxies`` most text-similar items that have baskets (cosine >= ``min_proxy_similarity``)
+        among ``allowed`` rows (None: all).
 
         Read from the seed's text neighbours when enough of them qualify (the catalog's most
         similar items, so the same top); else every item's cosine is computed."""
         cfg, indptr = self.config, self.cooccurrence.pairs.indptr
         rows, sims = self.content.neighbours(item)
         ok = (indptr[rows + 1] > indptr[rows]) & (sims >= cfg.min_proxy_similarity) & (rows != item)
+        if allowed is not None:
+            ok &= allowed[rows]
         if int(ok.sum()) >= cfg.proxies:
             res = Results.from_scores(sims[ok], cfg.proxies)
             return rows[ok][res.ids], res.scores
         sims = self.content.cosines(item)
         sims[item] = -np.inf
-        has_baskets = np.diff(indptr) > 0
-        sims = np.where(has_baskets & (sims >= cfg.min_proxy_similarity), sims, -np.inf).astype(np.float32)
-        res = Results.from_scores(sims, cfg.proxies)
+        keep = (np.diff(indptr) > 0) & (sims >= cfg.min_proxy_similarity)
+        if allowed is not None:
+            keep &= allowed
+        res = Results.from_scores(np.where(keep, sims, -np.inf).astype(np.float32), cfg.proxies)
         return res.ids, res.scores
 
     def scores(self, item: int) -> tuple[FloatArray, Context]:
