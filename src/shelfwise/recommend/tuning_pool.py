@@ -97,7 +97,7 @@ def _top_positive(d: npt.NDArray[np.float32], n_cand: int) -> IntArray:
     value from below: one pass finds the values above the bound (about ``n_cand`` to a few times
     that a row), and only those are partitioned."""
     b, n = d.shape
-    if not d.size or d.max() <= 0:  # nothing positive (e.g. a component with no evidence here)
+    if not d.size:
         return np.zeros(0, dtype=np.int64)
     bound = np.zeros(b, dtype=np.float32)
     g = min(4 * n_cand, n)
@@ -106,7 +106,11 @@ def _top_positive(d: npt.NDArray[np.float32], n_cand: int) -> IntArray:
         maxima = d[:, : w * g].reshape(b, w, g).max(axis=1)  # element-wise over w column blocks
         if n > w * g:  # the last columns join the first groups
             np.maximum(maxima[:, : n - w * g], d[:, w * g :], out=maxima[:, : n - w * g])
+        if maxima.max() <= 0:  # every column is in a group: nothing positive (e.g. no evidence here)
+            return np.zeros(0, dtype=np.int64)
         bound = np.partition(maxima, g - n_cand, axis=1)[:, g - n_cand]
+    elif d.max() <= 0:
+        return np.zeros(0, dtype=np.int64)
     tiny = np.nextafter(np.float32(0), np.float32(1))
     flat = np.flatnonzero(d >= np.maximum(bound, tiny)[:, None])  # positive and above the bound
     r = flat // n
@@ -319,6 +323,4 @@ def _scale_unseen(raw: npt.NDArray[np.float32], seen: IntArray) -> npt.NDArray[n
     row by row); ``raw`` is a copy, its ``seen`` cells (flat indices) overwritten and then scaled
     in place."""
     raw.reshape(-1)[seen] = -np.inf
-    if raw.size and raw.max() == -np.inf:  # evidence on seen items only (repeat): all 0
-        return np.zeros_like(raw)
-    return minmax_rows(raw, overwrite=True)
+    return minmax_rows(raw, overwrite=True)  # evidence on seen items only (repeat): all 0
