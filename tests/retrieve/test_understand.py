@@ -18,7 +18,9 @@ from shelfwise.retrieve.understand import QueryUnderstanding, parse_price
         ("boots $20-60", "boots", 20.0, 60.0),
         ("连衣裙 100元以下", "连衣裙", None, 100.0),
         ("连衣裙100以内", "连衣裙", None, 100.0),
-        ("低于50元的T恤", "的t恤", None, 50.0),
+        ("低于50元的T恤", "t恤", None, 50.0),  # the particle 的 goes with the price phrase
+        ("100以内的 运动", "运动", None, 100.0),
+        ("20-50元的羽绒服", "羽绒服", 20.0, 50.0),
         ("羽绒服 20-50元", "羽绒服", 20.0, 50.0),
         # sizes and gauges are not prices
         ("led bulb over 100 watts", "led bulb over 100 watts", None, None),

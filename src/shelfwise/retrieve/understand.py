@@ -5,8 +5,12 @@ the catalog's own vocabulary become boosts.
 attribute is "black" or whose category path holds "dress" get a bonus on top of the fused score
 (a boost, not a filter: a word that happens to name a category must not empty the result list).
 Vocabulary comes from the catalog itself (brands, category path elements, attribute values seen
-on at least ``min_products`` products), matched on the lexical analyser's terms, so "Dresses"
-matches "dress" and a Chinese category matches by its characters. Price phrases: English
+on at least ``min_products`` products). Latin words are matched on the lexical analyser's terms, so
+"Dresses" matches "dress". Values written in Chinese (CJK) characters are matched as substrings of
+the query's CJK runs, leftmost-longest over the catalog's own values (the forward maximum matching
+of dictionary segmenters, Wong & Chan, 1996, "Chinese word segmentation based on maximum matching
+and word binding force"), because shoppers type Chinese without spaces: "黑色裤子" finds colour
+"黑色" and category "裤子"; a one-character value matches only a run of its own. Price phrases: English
 ("under 50", "below $30", "less than 20", "over 100", "from 20", "20-50", "between 20 and 50",
 "$30") and Chinese ("50元以下", "100以内", "低于50", "不超过50", "50以上", "20-50元").
 The ``understood`` record travels with the results so an engineer can see why a list changed.
@@ -22,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from shelfwise.catalog.schema import Catalog, Filters
-from shelfwise.index.text import Tokenizer, normalise
+from shelfwise.index.text import Tokenizer, has_cjk, normalise, to_simplified
 
 _NUM = r"(\d+(?:\.\d+)?)(?![\d.])"
 _CUR = r"(?:[$£€¥]\s*)?"
@@ -37,7 +41,9 @@ _PRICE_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # a bare "12-2" is a wire gauge or a size: a range is a price only with a currency sign or unit
     (re.compile(rf"(?<![\w.])[$£€¥]\s*{_NUM}\s*(?:-|–|~|to)\s*[$£€¥]?\s*{_NUM}(?![\w.])"), "range"),
     (
-        re.compile(rf"(?<![\w.]){_NUM}\s*(?:-|–|~|to|至|到)\s*{_NUM}\s*(?:元|块|dollars?|usd|eur|euros?|gbp|rmb)"),
+        re.compile(
+            rf"(?<![\w.]){_NUM}\s*(?:-|–|~|to|至|到)\s*{_NUM}\s*(?:(?:元|块)的?|dollars?|usd|eur|euros?|gbp|rmb)"
+        ),
         "range",
     ),
     (
@@ -47,22 +53,23 @@ _PRICE_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         ),
         "max",
     ),
-    (re.compile(rf"(?:低于|不超过|小于|不到){_CUR}{_NUM}{_UNIT}"), "max"),
-    (re.compile(rf"{_CUR}{_NUM}{_UNIT}\s*(?:以下|以内|之内)"), "max"),
+    (re.compile(rf"(?:低于|不超过|小于|不到){_CUR}{_NUM}{_UNIT}的?"), "max"),
+    (re.compile(rf"{_CUR}{_NUM}{_UNIT}\s*(?:以下|以内|之内)的?"), "max"),
     (
         re.compile(rf"\b(?:over|above|more\s+than|at\s+least|min(?:imum)?|>=?)\s*{_CUR}{_NUM}{_UNIT}" + _NOT_MEASURE),
         "min",
     ),
     (re.compile(rf"\bfrom\s*[$£€¥]\s*{_NUM}"), "min"),
-    (re.compile(rf"(?:高于|超过|大于){_CUR}{_NUM}{_UNIT}"), "min"),
-    (re.compile(rf"{_CUR}{_NUM}{_UNIT}\s*(?:以上)"), "min"),
+    (re.compile(rf"(?:高于|超过|大于){_CUR}{_NUM}{_UNIT}的?"), "min"),
+    (re.compile(rf"{_CUR}{_NUM}{_UNIT}\s*(?:以上)的?"), "min"),
 )
 
 
 @dataclass(frozen=True)
 class FieldMatch:
     """A query phrase found in the catalog's vocabulary: ``field`` is brand, category or
-    ``attribute:<key>``; ``value`` the catalog's own spelling."""
+    ``attribute:<key>``; ``value`` the catalog's own spelling; ``phrase`` the matched analyser
+    terms for Latin words, the shopper's own (normalised) characters for a Chinese value."""
 
     field: str
     value: str
@@ -119,6 +126,27 @@ def parse_price(query: str) -> tuple[str, float | None, float | None]:
     return q, None, None
 
 
+_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_CJK_CHARS_PER_WORD = 4  # a Chinese value of up to 4 * max_words characters is matched
+_WORD_CHAR = re.compile(r"[^\W_]")
+
+
+def _fits(scan: str, i: int, j: int) -> bool:
+    """May a match span ``scan[i:j]``? Not when it cuts a Latin/digit word ("t恤" does not match
+    in "shirt恤"); a one-character CJK value only as a whole run of its own ("大" not in "大衣")."""
+
+    def word(k: int) -> bool:
+        return 0 <= k < len(scan) and _WORD_CHAR.match(scan[k]) is not None and not _CJK_RUN.match(scan[k])
+
+    if word(i) and word(i - 1):
+        return False
+    if word(j - 1) and word(j):
+        return False
+    if j - i == 1 and _CJK_RUN.match(scan[i]):
+        return not (i > 0 and _CJK_RUN.match(scan[i - 1])) and not (j < len(scan) and _CJK_RUN.match(scan[j]))
+    return True
+
+
 class QueryUnderstanding:
     """Built once per catalog; ``parse(query)`` -> :class:`QueryIntent`; ``boost(intent, rows)``."""
 
@@ -139,10 +167,19 @@ class QueryUnderstanding:
                 if v:
                     counts[(f"attribute:{k}", v)] += 1
         self._vocab: dict[tuple[str, ...], list[tuple[str, str]]] = defaultdict(list)
+        self._cjk_vocab: dict[str, list[tuple[str, str]]] = defaultdict(list)  # folded value -> fields
         for (fld, value), n in counts.items():
+            if n < min_products:
+                continue
+            if has_cjk(value):
+                key = self._fold(normalise(value))
+                if len(key) <= _CJK_CHARS_PER_WORD * max_words:
+                    self._cjk_vocab[key].append((fld, value))
+                continue
             terms = tuple(self.tokenizer(value))
-            if n >= min_products and 0 < len(terms) <= max_words:
+            if 0 < len(terms) <= max_words:
                 self._vocab[terms].append((fld, value))
+        self._cjk_lengths = sorted({len(k) for k in self._cjk_vocab}, reverse=True)
         self._masks: dict[tuple[str, str], npt.NDArray[np.bool_]] = {}
         self._last: tuple[str, QueryIntent] | None = None
 
@@ -155,10 +192,46 @@ class QueryUnderstanding:
         self._last = (query, intent)  # one atomic assignment: safe across request threads
         return intent
 
+    def _fold(self, text: str) -> str:
+        """``text`` with its CJK runs folded to Simplified as the analyser does, one character
+        for one (so positions in the result are positions in ``text``)."""
+        if not self.tokenizer.fold_traditional or not has_cjk(text):
+            return text
+
+        def fold(m: re.Match[str]) -> str:
+            run = m.group()
+            out = to_simplified(run)
+            return out if len(out) == len(run) else "".join(c if len(f := to_simplified(c)) != 1 else f for c in run)
+
+        return _CJK_RUN.sub(fold, text)
+
+    def _cjk_matches(self, text: str) -> tuple[list[FieldMatch], str]:
+        """Leftmost-longest catalog values inside ``text``'s CJK runs (see the module notes), and
+        ``text`` with the matched spans blanked for the Latin matcher."""
+        if not self._cjk_vocab or not has_cjk(text):
+            return [], text
+        shown = normalise(text)
+        scan = self._fold(shown)
+        matches: list[FieldMatch] = []
+        rest = list(shown)
+        i = 0
+        while i < len(scan):
+            for n in self._cjk_lengths:  # longest first
+                j = i + n
+                hits = self._cjk_vocab.get(scan[i:j]) if j <= len(scan) and _fits(scan, i, j) else None
+                if hits:
+                    matches.extend(FieldMatch(f, v, shown[i:j]) for f, v in hits)
+                    rest[i:j] = " " * n
+                    i = j
+                    break
+            else:
+                i += 1
+        return matches, "".join(rest)
+
     def _parse(self, query: str) -> QueryIntent:
         text, lo, hi = parse_price(query) if self.has_prices else (query, None, None)
-        terms = self.tokenizer(text)
-        matches: list[FieldMatch] = []
+        matches, latin = self._cjk_matches(text)
+        terms = self.tokenizer(_CJK_RUN.sub(" ", latin))  # Chinese values were matched above
         i = 0
         while i < len(terms):
             for n in range(min(self.max_words, len(terms) - i), 0, -1):  # longest phrase first

@@ -1,0 +1,73 @@
+"""Query understanding on a Chinese catalog: values match inside run-on Chinese text."""
+
+from shelfwise.catalog.schema import Catalog, Product
+from shelfwise.encode.hashing import HashingEncoder
+from shelfwise.retrieve import HybridSearcher
+from shelfwise.retrieve.understand import QueryUnderstanding
+
+
+def _catalog() -> Catalog:
+    def p(pid: str, title: str, cat: str, colour: str, price: float, kind: str = "休闲") -> Product:
+        return Product(pid, title, category=("服装", cat), price=price, attributes={"颜色": colour, "风格": kind})
+
+    return Catalog(
+        [
+            p("1", "黑色休闲裤子", "裤子", "黑色", 89.0),
+            p("2", "黑色直筒裤子", "裤子", "黑色", 129.0),
+            p("3", "白色运动裤子", "裤子", "白色", 99.0, "运动"),
+            p("4", "白色运动T恤", "T恤", "白色", 59.0, "运动"),
+            p("5", "黑色纯棉T恤", "T恤", "黑色", 49.0),
+            p("6", "红色大衣", "大衣", "红色", 399.0, "大"),
+            p("7", "灰色大衣", "大衣", "灰色", 299.0, "大"),
+        ]
+    )
+
+
+def _found(qu: QueryUnderstanding, query: str) -> set[tuple[str, str, str]]:
+    return {(m.field, m.value, m.phrase) for m in qu.parse(query).matches}
+
+
+def test_catalog_values_match_inside_run_on_chinese() -> None:
+    qu = QueryUnderstanding(_catalog())
+    expected = {("attribute:颜色", "黑色", "黑色"), ("category", "裤子", "裤子")}
+    assert _found(qu, "黑色裤子") == expected
+    assert _found(qu, "黑色 裤子") == expected  # with a space: the same
+    assert _found(qu, "我想要黑色的裤子") == expected
+    assert _found(qu, "黑色T恤") == {("attribute:颜色", "黑色", "黑色"), ("category", "T恤", "t恤")}
+    assert _found(qu, "黑色shirt恤") == {("attribute:颜色", "黑色", "黑色")}  # not inside a Latin word
+    assert _found(qu, "黑色") == {("attribute:颜色", "黑色", "黑色")}
+    assert _found(qu, "黑色大衣") == {("attribute:颜色", "黑色", "黑色"), ("category", "大衣", "大衣")}
+    # a one-character value only as a run of its own: "大" is not read out of "大衣" or "大号"
+    assert _found(qu, "大号") == set()
+    assert _found(qu, "大 外套") == {("attribute:风格", "大", "大")}
+    assert qu.parse("紫色帽子").is_empty()
+
+
+def test_phrase_is_what_the_shopper_typed_and_price_particle_goes() -> None:
+    qu = QueryUnderstanding(_catalog())
+    intent = qu.parse("100以内的 运动")
+    assert intent.price_max == 100.0 and intent.text == "运动"
+    assert {(m.field, m.value, m.phrase) for m in intent.matches} == {("attribute:风格", "运动", "运动")}
+    intent = qu.parse("黑色裤子100元以内")
+    assert intent.price_max == 100.0 and intent.text == "黑色裤子"
+    assert [m.phrase for m in intent.matches] == ["黑色", "裤子"]
+    # Traditional characters fold to the catalog's Simplified values; the phrase keeps what was typed
+    assert _found(qu, "黑色運動褲子") == {
+        ("attribute:颜色", "黑色", "黑色"),
+        ("attribute:风格", "运动", "運動"),
+        ("category", "裤子", "褲子"),
+    }
+
+
+def test_chinese_search_reports_and_uses_the_understood_values() -> None:
+    cat = _catalog()
+    s = HybridSearcher.build(cat, HashingEncoder(64))
+    intent = s.understand("黑色裤子")
+    assert intent is not None
+    assert intent.to_json()["matches"] == [
+        {"field": "attribute:颜色", "value": "黑色", "phrase": "黑色"},
+        {"field": "category", "value": "裤子", "phrase": "裤子"},
+    ]
+    top = [cat.ids[i] for i in s.search("黑色裤子", 2).ids.tolist()]
+    assert sorted(top) == ["1", "2"]  # black and trousers both
+    assert all(cat.products[i].price <= 100 for i in s.search("黑色裤子100元以内", 5).ids.tolist())  # type: ignore[operator]
