@@ -110,6 +110,8 @@ def test_semicolon_and_tab_delimited_csv_are_read(tmp_path: Path) -> None:
     assert _read(f) == [(2, {"id": "1", "title;alt": "a;b"})]
     f.write_text("query\nred; blue\n", encoding="utf-8")  # one column every way: ','
     assert _read(f) == [(2, {"query": "red; blue"})]
+    f.write_text("sep=;\nid;title\n1;Cap, wool\n", encoding="utf-8")  # Excel's delimiter hint line
+    assert _read(f) == [(3, {"id": "1", "title": "Cap, wool"})]
 
 
 def test_csv_quote_problems_are_row_errors(tmp_path: Path) -> None:

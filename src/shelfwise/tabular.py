@@ -14,7 +14,8 @@ or merged silently.
 The delimiter is ``,`` for ``.csv`` and tab for ``.tsv``, unless the header is a single column
 that way and splits into several columns on ``;`` or tab (or ``,``): then that delimiter is used
 (spreadsheets in many locales save "CSV" with ``;``). A header with several columns on the
-default delimiter always keeps it, so a value containing ``;`` is never split.
+default delimiter always keeps it, so a value containing ``;`` is never split. A first line
+``sep=;`` (Excel's delimiter hint) sets the delimiter and is not read as the header.
 """
 
 from __future__ import annotations
@@ -139,13 +140,18 @@ def _column(header: list[str], index: int | None) -> str:
 
 
 _DELIMITERS = (",", ";", "\t")
+_SEP_LINE = re.compile(r"sep=([,;\t|])\r?\n?$")
 
 
 def _delimiter(p: Path, default: str) -> str:
     """``default``, unless the header (first non-blank line) is one column on it and more on
-    another of ``,`` ``;`` tab: then the delimiter giving the most columns."""
+    another of ``,`` ``;`` tab: then the delimiter giving the most columns. An Excel ``sep=X``
+    line names it."""
     with p.open(newline="", encoding="utf-8-sig", errors="surrogateescape") as fh:
         header = next((line for line in fh if line.strip()), "")
+    hint = _SEP_LINE.match(header)
+    if hint:
+        return hint.group(1)
 
     def width(delimiter: str) -> int:
         try:
@@ -180,6 +186,8 @@ def _read_csv(p: Path, delimiter: str) -> Iterator[tuple[int, Row | RowError]]:
                 continue
             if len(values) <= 1 and not "".join(values).strip():
                 continue  # blank line
+            if header is None and _SEP_LINE.match("".join(lines.taken)):
+                continue  # Excel's "sep=;" line: it chose the delimiter
             if header is None:
                 header = values
                 yield from _duplicate_columns(file, start, header)
