@@ -19,8 +19,12 @@ def test_image_column_loads_and_round_trips(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     res = load_catalog(f)
-    assert [p.image for p in res.catalog.products] == ["https://cdn.example/a.jpg", "/img/b.png", ""]
-    assert [(e.row, e.field) for e in res.errors] == [(5, "image")]
+    # a bad image is left out, the product kept (its other fields are good), and the row reported
+    assert [p.image for p in res.catalog.products] == ["https://cdn.example/a.jpg", "/img/b.png", "", ""]
+    assert [p.id for p in res.catalog.products] == ["a", "b", "c", "d"]
+    assert res.errors == []
+    assert [(e.row, e.field) for e in res.warnings] == [(5, "image")]
+    assert "kept without it" in str(res.warnings[0]) and "javascript:alert(1)" in str(res.warnings[0])
     res.catalog.save(tmp_path / "c.parquet")
     assert [p.image for p in Catalog.load(tmp_path / "c.parquet").products] == [p.image for p in res.catalog.products]
 

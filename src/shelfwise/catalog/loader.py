@@ -66,10 +66,12 @@ class ProductFields:
 
 @dataclass
 class CatalogLoad:
-    """What a load produced: the catalog of good rows and the errors of the bad ones."""
+    """What a load produced: the catalog of good rows, the errors of the bad ones (skipped), and
+    ``warnings``: rows kept with one optional field left out (an image that is not a URL or /path)."""
 
     catalog: Catalog
     errors: list[RowError] = field(default_factory=list)
+    warnings: list[RowError] = field(default_factory=list)
 
 
 def _text(value: Any) -> str:
@@ -103,11 +105,17 @@ def _scalar_columns(spec: ProductFields) -> tuple[str, ...]:
 
 
 def _parse_row(
-    rec: Mapping[str, Any], spec: ProductFields, file: str, row: int, shared: dict[str, str] | None = None
+    rec: Mapping[str, Any],
+    spec: ProductFields,
+    file: str,
+    row: int,
+    shared: dict[str, str] | None = None,
+    warnings: list[RowError] | None = None,
 ) -> Product | RowError:
     """``shared``: one string object per distinct value of the repetitive fields (category
     levels, brand, attribute values), kept for the whole load: a million products then hold a
-    few thousand such strings, not several million equal copies."""
+    few thousand such strings, not several million equal copies. ``warnings`` receives a row
+    kept with an optional field left out (a bad image: the product is good without it)."""
 
     def one(s: str) -> str:
         return s if shared is None else shared.setdefault(s, s)
@@ -171,7 +179,10 @@ def _parse_row(
     attributes = {c: one(_text(rec.get(c))) for c in spec.attributes if _text(rec.get(c))}
     image = _text(rec.get(spec.image)) if spec.image else ""
     if image and not is_image_url(image):
-        return err(spec.image or "image", f"not an http(s):// URL or /path: {image[:80]!r}")
+        if warnings is not None:
+            why = f"not an http(s):// URL or /path: {image[:80]!r} (kept without it)"
+            warnings.append(err(spec.image or "image", why))
+        image = ""
     return Product(
         id=pid,
         title=title,
@@ -217,6 +228,7 @@ def load_catalog(path: str | Path, fields: ProductFields | None = None, *, stric
     file = str(path)
     products: list[Product] = []
     errors: list[RowError] = []
+    warnings: list[RowError] = []
     seen: dict[str, int] = {}
     shared: dict[str, str] = {}
     checked = Path(path).suffix.lower() not in (".csv", ".tsv", ".parquet")  # JSON Lines rows may omit keys
@@ -227,7 +239,7 @@ def load_catalog(path: str | Path, fields: ProductFields | None = None, *, stric
         if not checked:  # a mapping naming a column the file lacks would fail every row or silently blank a field
             checked = True
             errors.extend(_missing_columns(spec, rec, file, explicit=fields is not None))
-        parsed = _parse_row(rec, spec, file, row, shared)
+        parsed = _parse_row(rec, spec, file, row, shared, warnings)
         if isinstance(parsed, RowError):
             errors.append(parsed)
         elif parsed.id in seen:
@@ -243,4 +255,4 @@ def load_catalog(path: str | Path, fields: ProductFields | None = None, *, stric
     del seen, shared
     catalog = Catalog(products)
     release_memory(collect=False)  # the rows read and parsed: back to the OS
-    return CatalogLoad(catalog, errors)
+    return CatalogLoad(catalog, errors, warnings)

@@ -73,6 +73,10 @@ def load_catalog_arg(args: argparse.Namespace) -> CatalogLoad:
         print(f"{args.catalog}: skipped {len(cl.errors)} bad rows; first ones:")
         for e in cl.errors[:10]:
             print(f"  {e}")
+    if cl.warnings:
+        print(f"{args.catalog}: kept {len(cl.warnings)} rows without a bad optional field; first ones:")
+        for e in cl.warnings[:10]:
+            print(f"  {e}")
     return cl
 
 
