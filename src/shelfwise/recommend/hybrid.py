@@ -551,12 +551,16 @@ class HybridRecommender(BaseRecommender):
         vectors = ItemVectors(item_vectors)
         if vectors.shape != saved_shape:
             raise ValueError(
-                f"{f}: item_vectors has shape {vectors.shape}, the recommender was saved with "
-                f"{saved_shape}; pass the vectors of the index it was fitted on"
+                f"{f}: the recommender was fitted on {saved_shape[1]}-wide item vectors of {saved_shape[0]} products, "
+                f"the shelf's index has {vectors.shape[1]}-wide vectors of {vectors.shape[0]}: it was built with "
+                f"another encoder or catalog; build the shelf with the --encoder the recommender was fitted with "
+                f"(Python: pass the vectors of the index it was fitted on)"
             )
         saved_enc = meta.get("encoder")
         if encoder is not None and saved_enc is not None and encoder.name != saved_enc:
-            raise ValueError(f"{f}: saved with encoder {saved_enc!r}, not {encoder.name!r}")
+            raise ValueError(
+                f"{f}: saved with encoder {saved_enc!r}, not {encoder.name!r}: build the shelf with the same --encoder"
+            )
         rec = cls(vectors, cfg, encoder)
         profiles = UserProfiles.load(p, catalog, rec.vectors)
         for model in (
