@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from shelfwise.catalog import Catalog, Filters, ProductFields, load_catalog
+from shelfwise.catalog.loader import _price
 from shelfwise.errors import ConfigError, DataError
 
 
@@ -276,11 +277,46 @@ def test_default_mapping_on_a_file_without_id_or_title_names_its_columns(tmp_pat
 def test_prices_with_currency_signs_are_read(tmp_path: Path) -> None:
     f = tmp_path / "p.csv"
     f.write_text(
-        'id,title,price\na,Hat,$3.50\nb,Cap,12 €\nc,Mug,45元\nd,Pen,¥199\ne,Ink,"1,5"\nf,Box,$\n', encoding="utf-8"
+        'id,title,price\na,Hat,$3.50\nb,Cap,12 €\nc,Mug,45元\nd,Pen,¥199\ne,Ink,"1,5"\nf,Box,$\n'
+        'g,Sofa,"$1,299.00"\nh,Bed,"1.299,00 €"\ni,Lamp,"1,500"\n',
+        encoding="utf-8",
     )
     res = load_catalog(f)
-    assert [(p.id, p.price) for p in res.catalog.products] == [("a", 3.5), ("b", 12.0), ("c", 45.0), ("d", 199.0)]
-    assert [str(e) for e in res.errors] == [
-        f"{f}: line 6: field 'price': not a number: '1,5'",  # decimal comma or thousands? not guessed
-        f"{f}: line 7: field 'price': not a number: '$'",
+    assert [(p.id, p.price) for p in res.catalog.products] == [
+        ("a", 3.5),
+        ("b", 12.0),
+        ("c", 45.0),
+        ("d", 199.0),
+        ("e", 1.5),  # a comma before one or two digits can only be a decimal comma
+        ("g", 1299.0),
+        ("h", 1299.0),
     ]
+    assert [str(e) for e in res.errors] == [
+        f"{f}: line 7: field 'price': not a number: '$'",
+        f"{f}: line 10: field 'price': ambiguous: '1,500' could be a decimal comma or a thousands separator",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("12.5", 12.5),
+        ("10,50", 10.5),
+        ("1 299,50", 1299.5),
+        ("1,234.5", 1234.5),
+        ("1,299,000", 1299000.0),
+        ("1.299.000", 1299000.0),
+        ("1 299", 1299.0),
+        ("₹ 2,499.00", 2499.0),
+        ("1,500", None),  # decimal comma or thousands separator: refused, not guessed
+        ("1,2,3", None),
+        ("1,5.00", None),
+        ("12.34.5", None),
+    ],
+)
+def test_price_separators_read_only_where_unambiguous(text: str, want: float | None) -> None:
+    if want is None:
+        with pytest.raises(ValueError):
+            _price(text)
+    else:
+        assert _price(text) == want

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,16 +83,43 @@ def _text(value: Any) -> str:
     return str(value).strip()
 
 
-# currency signs an export may write beside the amount ("$3.50", "12 €", "¥199", "45元"); thousands
-# separators and decimal commas are not guessed ("1,5" stays an error naming the row)
+# currency signs an export may write beside the amount ("$3.50", "12 €", "¥199", "45元")
 _CURRENCY_SIGNS = "$€£¥￥₹₩₽元 \u00a0"
+_GROUPED = re.compile(r"\d{1,3}(?:[,.' \u00a0\u202f]\d{3})+")  # 1,299 / 1.299 / 1 299: digit groups of three
+
+
+class PriceError(ValueError):
+    """A price text that cannot be read as one amount (the message says why)."""
 
 
 def _price(value: Any) -> float:
-    """A price cell as a number: a number, or text that is one once currency signs are removed."""
-    if isinstance(value, str):
-        return float(value.strip(_CURRENCY_SIGNS))
-    return float(value)
+    """A price cell as a number: a number, or text that is one once currency signs and thousands
+    separators are removed. Separators are read only where they are unambiguous: with both ``,``
+    and ``.`` the last one is the decimal mark ("$1,299.00", "1.299,00 €"); a lone comma before
+    one or two digits is a decimal comma ("10,5", "12,99"); a comma before exactly three digits
+    ("1,500": 1.5 or 1500?) is refused (``ValueError``), as is anything else that is not a number."""
+    if not isinstance(value, str):
+        return float(value)
+    text = value.strip(_CURRENCY_SIGNS)
+    dot, comma = text.rfind("."), text.rfind(",")
+    if dot >= 0 and comma >= 0:  # the last mark is the decimal one, the other groups thousands
+        whole, frac = (text[:dot], text[dot + 1 :]) if dot > comma else (text[:comma], text[comma + 1 :])
+        if not _GROUPED.fullmatch(whole.lstrip("-")) or not frac.isdigit():
+            raise PriceError(f"not a price: {value!r}")
+        return float(re.sub(r"\D", "", whole) + "." + frac) * (-1.0 if whole.startswith("-") else 1.0)
+    if comma >= 0:
+        whole, frac = text[:comma], text[comma + 1 :]
+        grouped = whole.lstrip("-").isdigit() or (_GROUPED.fullmatch(whole.lstrip("-")) and "," not in whole)
+        if len(frac) in (1, 2) and frac.isdigit() and grouped:  # a decimal comma: 10,5 / 1 299,50
+            return float(re.sub(r"\D", "", whole) + "." + frac) * (-1.0 if whole.startswith("-") else 1.0)
+        if text.count(",") > 1 and _GROUPED.fullmatch(text.lstrip("-")):  # 1,299,000
+            return float(text.replace(",", ""))
+        if len(frac) == 3 and grouped:
+            raise PriceError(f"ambiguous: {value!r} could be a decimal comma or a thousands separator")
+        raise PriceError(f"not a price: {value!r}")
+    if _GROUPED.fullmatch(text.lstrip("-")) and (text.count(".") > 1 or re.search(r"[' \u00a0\u202f]", text)):
+        return float(re.sub(r"[.' \u00a0\u202f]", "", text))  # 1.299.000 / 1 299
+    return float(text)
 
 
 @functools.lru_cache(maxsize=16)
@@ -154,6 +182,8 @@ def _parse_row(
             return err(spec.price, f"not a number: {rec[spec.price]!r}")
         try:
             price = _price(rec[spec.price])
+        except PriceError as e:
+            return err(spec.price, str(e))
         except (TypeError, ValueError):
             return err(spec.price, f"not a number: {rec[spec.price]!r}")
         if math.isnan(price):
