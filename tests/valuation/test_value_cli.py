@@ -84,5 +84,34 @@ def test_value_labels_bad_row_names_file_row_field(tmp_path: Path) -> None:
     from shelfwise.valuation.pipeline import read_labelled
 
     with pytest.raises(DataError, match=r"train.csv: line 5: field 'label'"):
-        read_labelled(train)
+        read_labelled(train, strict=True)
+    kept = read_labelled(train)  # the default keeps the good rows and reports the bad one
+    assert len(kept.texts) == len(rows) - 1 and rows[3]["text"] not in kept.texts
+    assert [(e.row, e.field) for e in kept.skipped] == [(5, "label")]
     assert main(["value", "show", str(tmp_path / "nothing")]) == 2
+
+
+def test_value_labels_cli_keeps_good_rows(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rows = _rows(0)
+    rows[2]["text"] = ""
+    train = _write(tmp_path / "train.csv", rows)
+    valid = _write(tmp_path / "valid.csv", _rows(1, with_group=False))
+    out = tmp_path / "rep"
+    args = ["value", "labels", "--train", str(train), "--valid", str(valid), "--encoder", "hashing"]
+    args += ["--cache", str(tmp_path / "c.sqlite"), "--max-permutations", "4", "--out", str(out)]
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert "--train: skipped 1 bad rows (kept 14)" in text and "train.csv: line 4: field 'text': missing value" in text
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["values"]["samples: knn-shapley"]["players"] == 14
+
+
+def test_value_labels_missing_column_fails_once_listing_columns(tmp_path: Path) -> None:
+    train = _write(tmp_path / "train.csv", _rows(0))
+    from shelfwise.valuation.pipeline import read_labelled
+
+    with pytest.raises(DataError) as info:
+        read_labelled(train, group_col="grp")
+    msg = str(info.value)
+    assert "train.csv: no column 'grp'; its columns are ['group', 'label', 'source', 'text']" in msg
+    assert len(info.value.errors) == 1 and "line" not in msg

@@ -27,17 +27,17 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     kinds = p.add_subparsers(dest="kind", required=True)
 
     lab = kinds.add_parser("labels", help="value labelled texts (KNN-Shapley, leave-one-group-out, TMC-Shapley)")
-    lab.add_argument("--train", required=True, type=Path)
-    lab.add_argument("--valid", required=True, type=Path)
+    lab.add_argument("--train", required=True, type=Path, help="labelled texts to value (CSV/TSV/JSONL/Parquet)")
+    lab.add_argument("--valid", required=True, type=Path, help="labelled texts the values are measured on")
     lab.add_argument("--test", type=Path, default=None, help="grades removal curves (default: validation)")
     lab.add_argument("--pool", type=Path, default=None, help="unlabelled texts to rank for labelling")
-    lab.add_argument("--text-col", default="text")
-    lab.add_argument("--label-col", default="label")
+    lab.add_argument("--text-col", default="text", help="text column (default text)")
+    lab.add_argument("--label-col", default="label", help="label column (default label)")
     lab.add_argument("--group-col", default=None, help="group column (query, category, time window)")
     lab.add_argument("--source-col", default=None, help="source column (data file, annotator, event type)")
     lab.add_argument("--encoder", default="auto", help="encoder name (auto, minilm, e5, hashing, ...) or model folder")
     lab.add_argument("--cache", type=Path, default=Path(".shelfwise/cache/embeddings.sqlite"))
-    _common(lab)
+    _common(lab, "neighbours of the KNN utility (default 5)")
     lab.set_defaults(func=run_labels, k=5)
 
     ev = kinds.add_parser("events", help="value interaction groups for the co-occurrence recommender")
@@ -45,7 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     ev.add_argument("--events", required=True, type=Path, help="events file (CSV/TSV/JSONL/Parquet)")
     ev.add_argument("--event-fields", type=Path, default=None, help="JSON mapping of columns to event fields")
     ev.add_argument("--group-by", default="category", help="comma list of: category, recency, event_type")
-    _common(ev)
+    _common(ev, "recommendation list length of the NDCG utility (default 10)")
     ev.set_defaults(func=run_events, k=10)
 
     show = kinds.add_parser("show", help="print the summary of a written report")
@@ -53,8 +53,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     show.set_defaults(func=run_show)
 
 
-def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-k", type=int, help="neighbours (labels, default 5) or list length (events, default 10)")
+def _common(p: argparse.ArgumentParser, k_help: str) -> None:
+    p.add_argument("-k", type=int, help=k_help)
     p.add_argument("--max-permutations", type=int, default=200, help="TMC-Shapley permutation cap")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=Path("valuation-report"))
@@ -78,6 +78,12 @@ def run_labels(args: argparse.Namespace) -> int:
     valid = read_labelled(args.valid, **cols)
     test = read_labelled(args.test, **cols) if args.test else None
     pool = read_labelled(args.pool, args.text_col, None, group_col=args.group_col) if args.pool else None
+    for name, rows in (("--train", train), ("--valid", valid), ("--test", test), ("--pool", pool)):
+        if rows is not None and rows.skipped:
+            n_bad = len({e.row for e in rows.skipped})
+            print(f"{name}: skipped {n_bad} bad rows (kept {len(rows.texts)}); first ones:")
+            for e in rows.skipped[:10]:
+                print(f"  {e}")
     choice = choose_encoder(detect_language(train.texts), args.encoder)
     if choice.warning:
         print(f"warning: {choice.warning}")

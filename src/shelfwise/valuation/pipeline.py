@@ -47,12 +47,14 @@ GROUPINGS = ("category", "recency", "event_type")
 
 @dataclass(frozen=True)
 class LabelledRows:
-    """Texts with string labels and optional group / source tags, read from one file."""
+    """Texts with string labels and optional group / source tags, read from one file; ``skipped``
+    lists the bad rows left out (file, line, field, reason)."""
 
     texts: tuple[str, ...]
     labels: tuple[str, ...]
     groups: tuple[str, ...] | None
     sources: tuple[str, ...] | None
+    skipped: tuple[RowError, ...] = ()
 
 
 def read_labelled(
@@ -61,23 +63,39 @@ def read_labelled(
     label_col: str | None = "label",
     group_col: str | None = None,
     source_col: str | None = None,
+    *,
+    strict: bool = False,
 ) -> LabelledRows:
-    """Read a CSV/TSV/JSONL/Parquet file; a missing text/label/group/source value is a :class:`RowError`."""
+    """Read a CSV/TSV/JSONL/Parquet file. A row with a missing text/label/group/source value is
+    reported as a :class:`RowError` (file, line, field) in ``skipped`` and left out, the good rows
+    kept; ``strict=True`` raises :class:`DataError` on any bad row instead. A column absent from a
+    fixed-header file (CSV, TSV, Parquet) fails at once, naming the file's columns."""
     cols = [c for c in (text_col, label_col, group_col, source_col) if c]
     out: dict[str, list[str]] = {c: [] for c in cols}
     errors: list[RowError] = []
+    checked = Path(path).suffix.lower() not in (".csv", ".tsv", ".parquet")  # JSON Lines rows may omit keys
     for row, rec in read_rows(path):
         if isinstance(rec, RowError):
             errors.append(rec)
             continue
+        if not checked:
+            checked = True
+            absent = [c for c in cols if c not in rec]
+            if absent:
+                raise DataError(
+                    [RowError(str(path), 0, c, "no such column") for c in absent],
+                    f"{path}: no column {', '.join(repr(c) for c in absent)}; its columns are {sorted(rec)} "
+                    "(name them with --text-col / --label-col / --group-col / --source-col)",
+                )
         bad = [c for c in cols if rec.get(c) is None or str(rec.get(c)).strip() == ""]
         if bad:
             errors.extend(RowError(str(path), row, c, "missing value" if c in rec else "no such column") for c in bad)
             continue
         for c in cols:
             out[c].append(str(rec[c]).strip())
-    if errors:
-        raise DataError(errors, f"{path}: {len(errors)} bad values")
+    if errors and (strict or not out[text_col]):
+        why = "bad values" if out[text_col] else "bad values and no valid row"
+        raise DataError(errors, f"{path}: {len(errors)} {why}")
     if not out[text_col]:
         raise DataError([RowError(str(path), 0, "<file>", "no rows")])
     return LabelledRows(
@@ -85,6 +103,7 @@ def read_labelled(
         tuple(out[label_col]) if label_col else (),
         tuple(out[group_col]) if group_col else None,
         tuple(out[source_col]) if source_col else None,
+        tuple(errors),
     )
 
 
