@@ -152,3 +152,11 @@ def test_interaction_utility_item_partition_path_matches_refitting() -> None:
         for players in (np.arange(len(names)), np.array([0, 2]), np.array([4]), np.array([1, 3, 4])):
             assert fast(players) == pytest.approx(slow(players), abs=1e-6)
         assert fast._fast is not None and fast._fast is not False
+
+
+def test_value_interactions_too_few_sessions_says_how_many(tiny_catalog: Catalog, tiny_events: list[Event]) -> None:
+    from shelfwise.valuation.pipeline import value_interactions
+
+    log = EventLog.from_events(tiny_events, tiny_catalog)  # one session per user
+    with pytest.raises(ValueError, match=r"0 of 4 users have three or more, the most any user has is 1\b"):
+        value_interactions(tiny_catalog, log)

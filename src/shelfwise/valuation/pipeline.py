@@ -205,7 +205,7 @@ def value_interactions(
     data = Interactions.from_log(train_log, catalog)
     valid, test = truth_by_user(valid_log), truth_by_user(test_log)
     if not valid or not test:
-        raise ValueError("need users with at least three sessions to hold out validation and test baskets")
+        raise ValueError(_too_few_sessions(log))
     rep = ValuationReport(title)
     for g in group_by:
         if g == "category":
@@ -242,6 +242,19 @@ def value_interactions(
         "removal curves on the last basket."
     )
     return rep
+
+
+def _too_few_sessions(log: EventLog) -> str:
+    """Why no user can give a validation and a test basket, with the log's session counts."""
+    per_user = np.bincount(np.unique(np.stack([log.user, log.session]), axis=1)[0], minlength=1)
+    n_users = int(np.count_nonzero(per_user))
+    return (
+        "need users with at least three sessions (the last is the test basket, the one before it "
+        f"validation): {int(np.count_nonzero(per_user >= 3))} of {n_users} users have three or more, "
+        f"the most any user has is {int(per_user.max())}. Events without a session id are cut into "
+        "sessions at 'session_gap_minutes' (default 30) in the events mapping; with date-only "
+        "timestamps a user's purchases on one day are one session"
+    )
 
 
 def _group_fractions(n: int) -> tuple[float, ...]:
