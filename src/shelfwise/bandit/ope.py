@@ -105,12 +105,24 @@ def _one_hot(columns: list[list[object]]) -> FloatArray:
 
 
 def _read(path: str | Path) -> dict[str, list[object]]:
+    """Columns of a Parquet file, or of a CSV such as the Open Bandit Dataset's own ``all.csv``
+    (its unnamed index column is ignored); other formats are an error naming the file."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
     import pyarrow.parquet as pq
 
     p = Path(path)
     if not p.exists():
         raise FileNotFoundError(f"{p}: no such file")
-    return pq.read_table(p).to_pydict()
+    suffix = p.suffix.lower()
+    try:
+        if suffix == ".csv":
+            return pcsv.read_csv(p).to_pydict()
+        if suffix == ".parquet":
+            return pq.read_table(p).to_pydict()
+    except pa.ArrowInvalid as exc:
+        raise DataError([RowError(str(p), 0, "<file>", f"unreadable {suffix[1:]} file: {exc}")]) from exc
+    raise DataError([RowError(str(p), 0, "<file>", "unsupported format; use .parquet or .csv (OBD columns)")])
 
 
 @dataclass(frozen=True)
@@ -296,6 +308,10 @@ class OPEReport:
     snipw: Estimate
     dm: Estimate | None
     dr: Estimate | None
+    max_weight: float = float("nan")
+    """Largest importance weight pi(a|x) / pscore over the logged slots."""
+    ess: float = float("nan")
+    """Effective sample size of the weights, (sum w)^2 / sum w^2 (Kong 1992): how many slots IPW rests on."""
 
     def as_rows(self) -> list[tuple[str, float, float]]:
         named = [("ipw", self.ipw), ("snipw", self.snipw), ("dm", self.dm), ("dr", self.dr)]
@@ -330,14 +346,16 @@ def evaluate_policy(log: BanditLog, action_dist: FloatArray, q_hat: FloatArray |
     sn = float((w * r).sum() / w.sum()) if w.sum() > 0 else float("nan")
     sn_terms = w * (r - sn) / max(float(w.mean()), 1e-12)  # delta-method influence terms
     snipw = Estimate(sn, float(sn_terms.std(ddof=1) / np.sqrt(len(log))) if len(log) > 1 else float("nan"))
+    max_w = float(w.max()) if len(w) else float("nan")
+    ess = float(w.sum() ** 2 / (w**2).sum()) if (w**2).sum() > 0 else 0.0
     if q_hat is None:
-        return OPEReport(ipw, snipw, None, None)
+        return OPEReport(ipw, snipw, None, None, max_w, ess)
     if q_hat.shape != (len(log), log.n_actions, log.len_list):
         raise ValueError(f"q_hat {q_hat.shape}, expected ({len(log)}, {log.n_actions}, {log.len_list})")
     q = q_hat[rows, :, log.position]
     dm_terms = (pi * q).sum(axis=1)
     dr_terms = dm_terms + w * (r - q[rows, log.action])
-    return OPEReport(ipw, snipw, _mean(dm_terms), _mean(dr_terms))
+    return OPEReport(ipw, snipw, _mean(dm_terms), _mean(dr_terms), max_w, ess)
 
 
 @dataclass(frozen=True)
@@ -373,12 +391,28 @@ class PolicyEvaluation:
     n_actions: int
     len_list: int
     truth: float | None
+    binary_reward: bool = False
+    """Every logged reward is 0 or 1 (clicks): a value is then a rate, in [0, 1]."""
+
+    def notes(self) -> list[str]:
+        """Plain warnings: with click (0/1) rewards, an estimate outside [0, 1] is not a rate and
+        comes from large importance weights (IPW and DR are unbiased but unbounded; SNIPW
+        normalises the weights and stays in [0, 1], Swaminathan & Joachims 2015)."""
+        if not self.binary_reward:
+            return []
+        out = [
+            f"{name} {value:.4f} is outside [0, 1], the range of a click rate: importance weights up to "
+            f"{self.report.max_weight:.1f} (effective sample size {self.report.ess:.1f} of {self.n_slots} slots) "
+            "make it unstable here; prefer snipw, or a log whose propensities cover the policy's choices"
+            for name, value, _ in self.report.as_rows()
+            if not 0.0 <= value <= 1.0
+        ]
+        return out
 
     def rows(self) -> list[EstimateRow]:
         t = self.truth
         return [
-            EstimateRow(name, value, se, abs(value - t) / t if t else None)
-            for name, value, se in self.report.as_rows()
+            EstimateRow(name, value, se, abs(value - t) / t if t else None) for name, value, se in self.report.as_rows()
         ]
 
 
@@ -400,4 +434,6 @@ def evaluate_bernoulli_ts(
     dist = policy.action_dist(log.len_list, cfg.n_sim)
     q = RewardModel(RewardModelConfig(folds=cfg.folds, seed=cfg.seed)).fit_predict(log)
     on_policy = float(truth.reward.mean()) if truth is not None and len(truth) else None
-    return PolicyEvaluation(evaluate_policy(log, dist, q), len(log), log.n_actions, log.len_list, on_policy)
+    binary = bool(np.isin(log.reward, (0.0, 1.0)).all())
+    report = evaluate_policy(log, dist, q)
+    return PolicyEvaluation(report, len(log), log.n_actions, log.len_list, on_policy, binary)

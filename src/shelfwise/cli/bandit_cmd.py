@@ -11,8 +11,10 @@ import numpy as np
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("ope", help="estimate a Bernoulli-TS policy's click rate from logged bandit feedback")
-    p.add_argument("--logs", type=Path, required=True, help="OBD-format log (Parquet) from the logging policy")
-    p.add_argument("--item-context", type=Path, default=None, help="item features (Parquet), for the reward model")
+    p.add_argument(
+        "--logs", type=Path, required=True, help="OBD-format log (Parquet or the OBD CSV) of the logging policy"
+    )
+    p.add_argument("--item-context", type=Path, default=None, help="item features (Parquet/CSV), for the reward model")
     p.add_argument(
         "--prior",
         type=Path,
@@ -32,10 +34,7 @@ def run(args: argparse.Namespace) -> int:
 
     loaded = read_obd(args.logs, args.item_context, strict=args.strict)
     truth = read_obd(args.truth, strict=args.strict) if args.truth else None
-    alpha = beta = None
-    if args.prior is not None:
-        prior = json.loads(Path(args.prior).read_text())
-        alpha, beta = np.asarray(prior["alpha"], dtype=float), np.asarray(prior["beta"], dtype=float)
+    alpha, beta = _read_prior(args.prior, loaded.log.n_actions, args.logs) if args.prior is not None else (None, None)
     res = evaluate_bernoulli_ts(
         loaded.log,
         alpha,
@@ -54,4 +53,33 @@ def run(args: argparse.Namespace) -> int:
         print(f"{r.name:<10} {r.value:10.5f} {r.stderr:10.5f}{rel}")
     if res.truth is not None:
         print(f"{'on-policy':<10} {res.truth:10.5f}")
+    for note in res.notes():
+        print(f"note: {note}")
     return 0
+
+
+def _read_prior(path: Path, n_actions: int, logs: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The evaluated policy's Beta(alpha, beta) posteriors; errors name the file and what is wrong."""
+    from shelfwise.errors import ConfigError
+
+    if not path.exists():
+        raise ConfigError(path, "no such file (--prior)")
+    try:
+        prior = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ConfigError(path, f"not JSON: {exc.msg}", exc.lineno, exc.colno) from exc
+    if not isinstance(prior, dict) or "alpha" not in prior or "beta" not in prior:
+        raise ConfigError(path, 'expected {"alpha": [...], "beta": [...]}, one value per action')
+    try:
+        alpha, beta = np.asarray(prior["alpha"], dtype=float), np.asarray(prior["beta"], dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(path, f"'alpha' and 'beta' must be lists of numbers ({exc})") from exc
+    if alpha.shape != (n_actions,) or beta.shape != (n_actions,):
+        raise ConfigError(
+            path,
+            f"'alpha' and 'beta' need {n_actions} values (one per action, item_id 0..{n_actions - 1} in {logs}), "
+            f"got {alpha.size} and {beta.size}",
+        )
+    if not (np.isfinite(alpha).all() and np.isfinite(beta).all() and (alpha > 0).all() and (beta > 0).all()):
+        raise ConfigError(path, "'alpha' and 'beta' must be positive numbers")
+    return alpha, beta
