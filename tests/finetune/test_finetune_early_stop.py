@@ -93,3 +93,16 @@ def test_automatic_eval_interval() -> None:
     assert FinetuneConfig(eval_every=7).eval_interval(40) == 7
     with pytest.raises(ValueError, match="metric"):
         FinetuneConfig(metric="auc")
+
+
+def test_without_validation_pairs_it_says_so_instead_of_printing_nan(capsys: pytest.CaptureFixture[str]) -> None:
+    torch.set_num_threads(1)
+    n = 4
+    train = PairSet(tuple(f"query{i}" for i in range(n)), tuple(f"item{i}" for i in range(n)), "train")
+    cfg = FinetuneConfig(batch_size=4, epochs=10, max_steps=3, eval_every=1, learning_rate=0.1)
+    lines: list[str] = []
+    tm = fine_tune(_BagModel(), train, PairSet((), ()), cfg, progress=True, say=lines.append)
+    assert lines[0] == "no validation pairs: no early stopping, the last of the 3 steps is kept"
+    assert lines[1:] == [f"step {s}/3: loss {tm.log.history[s]['loss']:.4f}" for s in (1, 2, 3)]
+    assert not any("nan" in line for line in lines) and "best=nan" not in capsys.readouterr().err
+    assert tm.log.steps == 3 and tm.log.best_step == 3

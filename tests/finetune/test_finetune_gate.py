@@ -52,3 +52,9 @@ def test_report_json_keys() -> None:
     g = GateReport("ndcg@10", 0.2, 0.3, 0.01, 40, 0.005, 0.5, 0.4)
     assert g.passed and "needs > +0.0050" in g.summary() and "noisy" not in g.summary()
     assert g.to_json()["holdout_ndcg@10"] == 0.3 and g.to_json()["holdout_base_ndcg@10"] == 0.2
+
+
+def test_one_held_out_query_has_no_stderr_and_says_so_instead_of_nan() -> None:
+    g = GateReport("ndcg@10", 1.0, 1.0, math.nan, 1, 0.005)
+    assert "(+0.0000, no s.e. from one query, 1 queries" in g.summary() and "nan" not in g.summary()
+    assert "\u00b1 0.0100 s.e." in GateReport("ndcg@10", 1.0, 0.9, 0.01, 40, 0.005).summary()

@@ -7,6 +7,7 @@ it beats the base model on held-out pairs; otherwise say so, change nothing and 
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Callable
 from pathlib import Path
 
@@ -125,10 +126,13 @@ def run(args: argparse.Namespace) -> int:
         say=None if bar else print,
     )
     lg = out.trained.log
-    print(
-        f"trained {lg.steps} steps in {lg.seconds:.0f}s, best step {lg.best_step}: validation {LABELS[lg.metric]} "
-        f"{lg.base_val:.4f} -> {lg.best_val:.4f}" + (" (stopped early)" if lg.stopped_early else "")
-    )
+    if math.isnan(lg.best_val):
+        print(f"trained {lg.steps} steps in {lg.seconds:.0f}s (no validation pairs: the last step is kept)")
+    else:
+        print(
+            f"trained {lg.steps} steps in {lg.seconds:.0f}s, best step {lg.best_step}: validation {LABELS[lg.metric]} "
+            f"{lg.base_val:.4f} -> {lg.best_val:.4f}" + (" (stopped early)" if lg.stopped_early else "")
+        )
     if out.version is None:
         current = store.latest()
         model = f"the model store stays at {current.version}" if current else "no model version was written"

@@ -52,12 +52,15 @@ class GateReport:
             return "no held-out pairs to compare on"
         line = (
             f"held-out {LABELS.get(self.metric, self.metric)} {self.candidate:.4f} vs base {self.base:.4f} "
-            f"({self.gain:+.4f} \u00b1 {self.stderr:.4f} s.e., {self.n_anchors} queries; "
+            f"({self.gain:+.4f}{self._stderr_text()}, {self.n_anchors} queries; "
             f"needs > {self.min_gain:+.4f})"
         )
         if self.n_anchors < FEW_ANCHORS:
             line += f"; only {self.n_anchors} held-out queries, so this comparison is noisy"
         return line
+
+    def _stderr_text(self) -> str:
+        return ", no s.e. from one query" if math.isnan(self.stderr) else f" \u00b1 {self.stderr:.4f} s.e."
 
     def to_json(self) -> dict[str, float]:
         return {

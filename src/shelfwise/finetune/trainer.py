@@ -207,12 +207,16 @@ def fine_tune(
     def snapshot() -> dict[str, Any]:
         return {k: t.detach().clone() for k, t in model.state_dict().items()}
 
-    if val is not None and len(val):
-        n_q, n_c = eval_size(val, distractors)
+    validated = val is not None and len(val) > 0
+    if validated:
+        n_q, n_c = eval_size(val, distractors)  # type: ignore[arg-type]
         tell(f"validation: {n_q} queries against {n_c} candidate products, every {every} steps (and at step 0)")
+    else:
+        tell(f"no validation pairs: no early stopping, the last of the {total} steps is kept")
     best = evaluate(0, float("nan"))
     best_state: dict[str, Any] | None = None if math.isnan(best) else snapshot()
-    tell(f"step 0/{total} (untrained): validation {LABELS[cfg.metric]} {best:.4f}")
+    if validated:
+        tell(f"step 0/{total} (untrained): validation {LABELS[cfg.metric]} {best:.4f}")
     bad = 0
     t0 = time.perf_counter()
     step = 0
@@ -233,7 +237,7 @@ def fine_tune(
             sched.step()
             step += 1
             bar.update(1)
-            bar.set_postfix(loss=f"{loss.item():.3f}", best=f"{best:.4f}", refresh=False)
+            bar.set_postfix(loss=f"{loss.item():.3f}", **({"best": f"{best:.4f}"} if validated else {}), refresh=False)
             if step % every == 0 or step == total:
                 v = evaluate(step, float(loss.item()))
                 if math.isnan(v) or math.isnan(best) or v > best:
@@ -242,8 +246,11 @@ def fine_tune(
                 else:
                     bad += 1
                     log.stopped_early = bad >= cfg.patience
-                bar.set_postfix(loss=f"{loss.item():.3f}", best=f"{best:.4f}")
-                tell(_eval_line(step, total, float(loss.item()), log, bad, cfg.patience))
+                bar.set_postfix(loss=f"{loss.item():.3f}", **({"best": f"{best:.4f}"} if validated else {}))
+                if validated:
+                    tell(_eval_line(step, total, float(loss.item()), log, bad, cfg.patience))
+                else:
+                    tell(f"step {step}/{total}: loss {loss.item():.4f}")
                 if log.stopped_early:
                     break
             if step >= total:
