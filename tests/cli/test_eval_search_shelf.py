@@ -107,3 +107,18 @@ def test_eval_search_refuses_a_catalog_other_than_the_index(
             "--out", str(d / "x.json"), "--cache", str(d / "cache.sqlite")]  # fmt: skip
     assert main(args) == 2
     assert "evaluate with the catalog the index was built from" in capsys.readouterr().err
+
+
+def test_eval_search_says_the_shelfs_reranker_is_not_measured(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = Path(__file__).resolve().parents[2] / "examples" / "tiny_store"
+    cat = ["--catalog", str(store / "products.csv"), "--fields", str(store / "fields.json"), "--encoder", "hashing"]
+    judged = ["--queries", str(store / "queries.csv"), "--judgments", str(store / "judgments.csv")]
+    assert main(["index", *cat, *judged, "--out", str(tmp_path / "idx"), "--cache", str(tmp_path / "c.sqlite")]) == 0
+    capsys.readouterr()
+    args = ["eval", "search", *cat, *judged, "--cache", str(tmp_path / "c.sqlite"), "--out", str(tmp_path / "e.json")]
+    assert main([*args, "--index", str(tmp_path / "idx")]) == 0
+    assert "reranker is not applied here (this measures retrieval)" in capsys.readouterr().out
+    assert main(args) == 0  # built now: no reranker, no note
+    assert "reranker" not in capsys.readouterr().out

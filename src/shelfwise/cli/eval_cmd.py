@@ -81,6 +81,13 @@ def load_index(index: Path, catalog: Catalog, encoder: str | None, cache: Path |
     return shelf.searcher
 
 
+def _has_reranker(index: Path) -> bool:
+    """Whether the saved shelf at ``index`` carries a reranker part."""
+    from shelfwise.snapshot.io import SUPPORTED, read_manifest
+
+    return (index / "shelf.json").exists() and read_manifest(index, SUPPORTED).has("reranker")
+
+
 def run_search(args: argparse.Namespace) -> int:
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     bad = [m for m in modes if m not in MODES]
@@ -91,6 +98,11 @@ def run_search(args: argparse.Namespace) -> int:
     warn_unknown_judged_items(judgments, cl.catalog)
     if args.index:
         searcher = load_index(args.index, cl.catalog, None if args.encoder == "auto" else args.encoder, args.cache)
+        if _has_reranker(args.index):
+            print(
+                f"note: {args.index}'s reranker is not applied here (this measures retrieval); "
+                "`shelfwise report` measures 'hybrid + reranker' as well"
+            )
     else:
         encoder, spec, profile = encoder_for_catalog(args, cl.catalog)
         searcher = HybridSearcher.build(cl.catalog, encoder, progress=True, language=profile, encoder_spec=spec)
