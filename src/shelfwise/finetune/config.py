@@ -16,6 +16,16 @@ DEFAULT_SCALE = 20.0  # sentence-transformers' MultipleNegativesRankingLoss, as 
 BASE_DEFAULTS: dict[str, dict[str, float]] = {"e5": {"full_lr": 2e-5, "scale": 50.0}}
 
 
+# FinetuneConfig fields set by a `shelfwise train` flag of the same name (learning_rate -> --learning-rate)
+CLI_FIELDS = frozenset(
+    {"learning_rate", "batch_size", "epochs", "max_steps", "max_seq_length", "scale", "eval_every", "patience"}
+)
+
+
+def _flag(name: str) -> str:
+    return f" (--{name.replace('_', '-')})" if name in CLI_FIELDS else ""
+
+
 @dataclass(frozen=True)
 class FinetuneConfig:
     """``mode``: "full" (all weights) or "lora" (low-rank adapters on the attention/FFN Linears,
@@ -50,19 +60,25 @@ class FinetuneConfig:
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ValueError(f"FinetuneConfig.mode must be one of {MODES}, got {self.mode!r}")
-        if self.lr <= 0 or self.batch_size < 2 or self.epochs <= 0:
-            raise ValueError("FinetuneConfig: learning_rate > 0, batch_size >= 2, epochs > 0")
-        if self.max_steps is not None and self.max_steps < 1:
-            raise ValueError("FinetuneConfig.max_steps must be >= 1 when given")
-        bad_scale = self.scale is not None and self.scale <= 0
-        if self.max_seq_length < 8 or bad_scale or not 0.0 <= self.warmup_fraction < 1.0:
-            raise ValueError("FinetuneConfig: max_seq_length >= 8, scale > 0, 0 <= warmup_fraction < 1")
-        if (self.eval_every is not None and self.eval_every < 1) or self.patience < 1:
-            raise ValueError("FinetuneConfig: eval_every >= 1 (or None for automatic) and patience >= 1")
         if self.metric not in SELECT_METRICS:
             raise ValueError(f"FinetuneConfig.metric must be one of {SELECT_METRICS}, got {self.metric!r}")
-        if self.lora_r < 1 or self.lora_alpha < 1 or not 0.0 <= self.lora_dropout < 1.0:
-            raise ValueError("FinetuneConfig: lora_r >= 1, lora_alpha >= 1, 0 <= lora_dropout < 1")
+        checks = (
+            ("learning_rate", self.lr, self.lr > 0, "> 0"),
+            ("batch_size", self.batch_size, self.batch_size >= 2, ">= 2 (in-batch negatives need a second pair)"),
+            ("epochs", self.epochs, self.epochs > 0, "> 0"),
+            ("max_steps", self.max_steps, self.max_steps is None or self.max_steps >= 1, ">= 1 when given"),
+            ("max_seq_length", self.max_seq_length, self.max_seq_length >= 8, ">= 8"),
+            ("scale", self.scale, self.scale is None or self.scale > 0, "> 0"),
+            ("warmup_fraction", self.warmup_fraction, 0.0 <= self.warmup_fraction < 1.0, "in [0, 1)"),
+            ("eval_every", self.eval_every, self.eval_every is None or self.eval_every >= 1, ">= 1 (None: automatic)"),
+            ("patience", self.patience, self.patience >= 1, ">= 1"),
+            ("lora_r", self.lora_r, self.lora_r >= 1, ">= 1"),
+            ("lora_alpha", self.lora_alpha, self.lora_alpha >= 1, ">= 1"),
+            ("lora_dropout", self.lora_dropout, 0.0 <= self.lora_dropout < 1.0, "in [0, 1)"),
+        )
+        bad = [f"{name} must be {rule}, got {value!r}{_flag(name)}" for name, value, ok, rule in checks if not ok]
+        if bad:
+            raise ValueError("FinetuneConfig: " + "; ".join(bad))
 
     def eval_interval(self, total_steps: int) -> int:
         """Steps between validations for a run of ``total_steps``."""
