@@ -104,6 +104,22 @@ def test_tmc_agrees_with_exact_and_stops() -> None:
     assert capped.info["permutations"] == 8
 
 
+def test_tmc_progress_says_when_rhat_starts_and_when_the_cap_stops_it() -> None:
+    xt, yt = _blobs(40, seed=9)
+    xv, yv = _blobs(30, seed=10)
+    u = KNNUtility(xt, yt, xv, yv, k=3)
+    names = tuple(str(i) for i in range(40))
+    lines: list[str] = []
+    cfg = TMCConfig(max_permutations=12, min_permutations=8, batch=4, rhat=1.0001)
+    capped = tmc_shapley(u, names, config=cfg, progress=lines.append)
+    assert not capped.converged and not any("inf" in line for line in lines)
+    assert "max R-hat computed from 8 permutations" in lines[0]
+    assert lines[-1].startswith("  tmc-shapley: NOT converged: stopped at the permutation cap (12, --max-permutations)")
+    lines.clear()
+    done = tmc_shapley(u, names, config=TMCConfig(max_permutations=1000, rhat=1.5, seed=1), progress=lines.append)
+    assert done.converged and not any("NOT converged" in line for line in lines)
+
+
 def test_loo_on_groups_and_values_roundtrip(tmp_path) -> None:  # type: ignore[no-untyped-def]
     xt, yt = _blobs(30, seed=11)
     xv, yv = _blobs(20, seed=12)

@@ -75,6 +75,11 @@ def test_value_labels_writes_report(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert any(p.name.startswith("removal_") for p in out.glob("*.png"))
     assert main(["value", "show", str(out)]) == 0
     assert "least valuable" in capsys.readouterr().out
+    # a run stopped by the permutation cap says so in the printed summary
+    assert main([*args[:-4], "--max-permutations", "3", "--out", str(tmp_path / "capped")]) == 0
+    shown = capsys.readouterr().out
+    assert "groups: tmc-shapley: 2 players" in shown
+    assert "NOT converged (permutation cap reached: raise --max-permutations)" in shown
 
 
 def test_value_labels_bad_row_names_file_row_field(tmp_path: Path) -> None:

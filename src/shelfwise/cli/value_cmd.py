@@ -124,7 +124,8 @@ def _print(summary: dict[str, object]) -> None:
     values = summary.get("values", {})
     assert isinstance(values, dict)
     for key, v in values.items():
-        print(f"\n{key}: {v['players']} players, {v['evaluations']} evaluations, {v['seconds']} s")
+        stop = "" if v.get("converged", True) else ", NOT converged (permutation cap reached: raise --max-permutations)"
+        print(f"\n{key}: {v['players']} players, {v['evaluations']} evaluations, {v['seconds']} s{stop}")
         for label, rows in (("most valuable", v["most_valuable"][:5]), ("least valuable", v["least_valuable"][:5])):
             print(f"  {label}:")
             for name, value, size in rows:

@@ -133,14 +133,26 @@ def tmc_shapley(
         if done >= max(cfg.min_permutations, 2 * cfg.chains):
             rhat_max = float(gelman_rubin(sums, sq, counts).max())
         if progress is not None:
+            first = max(cfg.min_permutations, 2 * cfg.chains)
+            rhat_text = f"{rhat_max:.3f}" if done >= first else f"computed from {first} permutations"
             progress(
                 f"  tmc-shapley: {done}/{cfg.max_permutations} permutations, {evals} evaluations, "
-                f"max R-hat {rhat_max:.3f} (stops below {cfg.rhat}), {time.perf_counter() - t0:.0f} s"
+                f"max R-hat {rhat_text} (stops below {cfg.rhat}), {time.perf_counter() - t0:.0f} s"
             )
         stop = (cfg.criterion == "rhat" and rhat_max < cfg.rhat) or (cfg.criterion == "change" and change < cfg.rtol)
         if done >= max(cfg.min_permutations, 2 * cfg.chains) and stop:
             converged = True
             break
+    if progress is not None and not converged:
+        where = (
+            f"max R-hat {rhat_max:.3f} (needs < {cfg.rhat})"
+            if cfg.criterion == "rhat"
+            else f"mean relative change {change:.4f} (needs < {cfg.rtol})"
+        )
+        progress(
+            f"  tmc-shapley: NOT converged: stopped at the permutation cap ({cfg.max_permutations}, "
+            f"--max-permutations) with {where}; raise the cap for stable values"
+        )
     total = counts.sum(axis=0)
     mean = sums.sum(axis=0) / np.maximum(total, 1.0)
     var = np.maximum(sq.sum(axis=0) / np.maximum(total, 1.0) - mean**2, 0.0)
