@@ -48,6 +48,23 @@ def test_load_judgments_duplicates_and_infinite_grades_are_row_errors(tmp_path: 
         load_judgments(q, j, strict=True)
 
 
+def test_files_without_the_columns_fail_once_listing_theirs(tmp_path: Path) -> None:
+    q, j = _files(tmp_path, "1,black jeans\n", "1,p1,2\n")
+    bad_q = tmp_path / "bq.csv"
+    bad_q.write_text("qid,text\n1,shoe\n2,hat\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"bq\.csv: no column 'query_id', 'query'; its columns are \['qid', 'text'\]"):
+        load_judgments(bad_q, j)
+    bad_j = tmp_path / "bj.csv"
+    bad_j.write_text("query_id,sku,relevance\n1,p1,2\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"bj\.csv: no column 'item_id', 'grade'; its columns are") as exc:
+        load_judgments(q, bad_j)
+    assert [(e.row, e.field) for e in exc.value.errors] == [(0, "item_id"), (0, "grade")]
+    jl = tmp_path / "q.jsonl"  # JSON Lines rows may omit keys: checked per row, as before
+    jl.write_text('{"query_id": "1", "query": "black jeans"}\n{"query": "no id"}\n', encoding="utf-8")
+    got = load_judgments(jl, j)
+    assert got.queries == {"1": "black jeans"} and [(e.row, e.field) for e in got.errors] == [(2, "query_id")]
+
+
 def test_attribute_judgments_and_eval(tiny_catalog: Catalog, tiny_searcher: HybridSearcher, tmp_path: Path) -> None:
     j = attribute_judgments(tiny_catalog, "colour", min_items=1, max_queries=None)
     assert "black trousers" in j.queries.values()

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import random
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -80,6 +80,20 @@ class Judgments:
         )
 
 
+def _require_columns(path: str | Path, header: Mapping[str, object], names: tuple[str, ...]) -> None:
+    """A fixed-header file (CSV, TSV, Parquet) without the ``names`` columns fails once, listing its
+    columns, instead of one "missing" per row (JSON Lines rows may omit keys: checked per row)."""
+    if Path(path).suffix.lower() not in (".csv", ".tsv", ".parquet"):
+        return
+    missing = [n for n in names if n not in header]
+    if missing:
+        raise DataError(
+            [RowError(str(path), 0, n, "required column not in file") for n in missing],
+            f"{path}: no column {', '.join(repr(c) for c in missing)}; its columns are {sorted(header)} "
+            f"(expected {', '.join(names)})",
+        )
+
+
 def load_judgments(queries_path: str | Path, judgments_path: str | Path, *, strict: bool = False) -> Judgments:
     """Load and validate query and judgment files. Bad rows are skipped and listed in
     ``Judgments.errors`` (file, row, field); ``strict=True`` raises :class:`DataError` listing them all."""
@@ -87,10 +101,14 @@ def load_judgments(queries_path: str | Path, judgments_path: str | Path, *, stri
     queries: dict[str, str] = {}
     query_row: dict[str, int] = {}
     qf = str(queries_path)
+    first_row: int | None = None
     for row, rec in read_rows(queries_path):
         if isinstance(rec, RowError):
             errors.append(rec)
             continue
+        if first_row is None:
+            first_row = row
+            _require_columns(queries_path, rec, ("query_id", "query"))
         qid, text = rec.get("query_id"), rec.get("query")
         if qid is None or str(qid).strip() == "":
             errors.append(RowError(qf, row, "query_id", "missing"))
@@ -104,11 +122,15 @@ def load_judgments(queries_path: str | Path, judgments_path: str | Path, *, stri
             query_row[q] = row
     relevance: dict[str, dict[str, float]] = defaultdict(dict)
     pair_row: dict[tuple[str, str], int] = {}
+    checked = False
     jf = str(judgments_path)
     for row, rec in read_rows(judgments_path):
         if isinstance(rec, RowError):
             errors.append(rec)
             continue
+        if not checked:
+            checked = True
+            _require_columns(judgments_path, rec, ("query_id", "item_id", "grade"))
         qid, item, grade = rec.get("query_id"), rec.get("item_id"), rec.get("grade")
         if qid is None or str(qid).strip() not in queries:
             errors.append(RowError(jf, row, "query_id", f"unknown query id {qid!r}"))
