@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from shelfwise.catalog import Catalog
 from shelfwise.encode import HashingEncoder
@@ -51,3 +52,18 @@ def test_holdout_report_runs_on_tiny_log(tiny_catalog: Catalog, tiny_events: lis
     rep = holdout_report(tiny_catalog, log, vec, k=5)
     assert set(rep) == {"popularity", "hybrid"}
     assert rep["hybrid"].users == 4 and rep["hybrid"].recall >= rep["popularity"].recall
+
+
+def test_holdout_report_says_why_nothing_can_be_held_out(tiny_catalog: Catalog) -> None:
+    vec = HashingEncoder(dim=64).encode(tiny_catalog.texts())
+    day = 86400.0 * 20_000  # date-only timestamps (midnight): one session per user and day
+    one_day = [
+        Event(u, EventType.PURCHASE, day, i, session_id=f"{u}-1") for u, i in (("a", "p1"), ("a", "p3"), ("b", "p2"))
+    ]
+    with pytest.raises(ValueError, match=r"2 users, at most 1 session each, 1 distinct days.*dates without a time"):
+        holdout_report(tiny_catalog, EventLog.from_events(one_day, tiny_catalog), vec)
+    again = [
+        Event("a", EventType.PURCHASE, day + 86400.0, "p1", session_id="a-2")
+    ]  # a's second day: the same item again
+    with pytest.raises(ValueError, match="exclude_seen left nothing to evaluate"):
+        holdout_report(tiny_catalog, EventLog.from_events(one_day + again, tiny_catalog), vec, exclude_seen=True)

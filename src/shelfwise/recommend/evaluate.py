@@ -48,6 +48,26 @@ def split_last_sessions(log: EventLog, n_last: int = 1) -> tuple[EventLog, Event
     return log.select(~mask), log.select(mask)
 
 
+def _no_second_session(log: EventLog) -> str:
+    """Why no user has a last session to hold out, with the counts that say what to change."""
+    pairs = np.unique(np.stack([log.user, log.session]), axis=1) if len(log) else np.zeros((2, 0), np.int64)
+    per_user = np.bincount(pairs[0]) if pairs.shape[1] else np.zeros(0, np.int64)
+    n_users = int((per_user > 0).sum())
+    days = np.unique(np.floor(log.timestamp / 86400.0)).size if len(log) else 0
+    date_only = bool(len(log)) and bool(np.all(np.mod(log.timestamp, 86400.0) == 0))
+    why = (
+        "the timestamps are dates without a time of day, so each user's events of one day are one session"
+        if date_only
+        else "a log without session ids is cut into sessions at 30-minute gaps ('session_gap_minutes' in the "
+        "events mapping)"
+    )
+    return (
+        f"no user has more than one session, so there is no last session to hold out: {n_users} users, at most "
+        f"{int(per_user.max()) if per_user.size else 0} session each, {days} distinct days in the log; {why}. "
+        "A time-split evaluation needs users who come back."
+    )
+
+
 def truth_by_user(held_out: EventLog) -> dict[str, set[int]]:
     out: dict[str, set[int]] = {}
     for u, i in zip(held_out.user.tolist(), held_out.item.tolist(), strict=True):
@@ -166,14 +186,16 @@ def holdout_report(
     train_log, test_log = split_last_sessions(log)
     train = Interactions.from_log(train_log, catalog)
     truth = truth_by_user(test_log)
+    if not truth:
+        raise ValueError(_no_second_session(log))
     if exclude_seen:
         prof = train.profiles
         truth = {u: s - prof.seen(u) for u, s in truth.items() if s - prof.seen(u)}
-    if not truth:
-        raise ValueError(
-            "no user has more than one session: cannot hold out a last session (a log without session ids "
-            "is cut into sessions at 30-minute gaps; set a smaller 'session_gap_minutes' in the events mapping)"
-        )
+        if not truth:
+            raise ValueError(
+                "exclude_seen left nothing to evaluate: every item of every held-out last session was already "
+                "seen by its user in training (run without --exclude-seen to count repeats)"
+            )
     counts = train.item_counts()
     pop = PopularityRecommender()
     pop.fit(train)
