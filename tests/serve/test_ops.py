@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from pathlib import Path
 
 import pytest
 from _servekit import LOCAL, MakeClient
@@ -61,6 +62,22 @@ def test_health_counts_live_events(
     hist = TestClient(create_app(Shelf(tiny_catalog, tiny_searcher, tiny_log), warmup=False), base_url=LOCAL)
     h = hist.get("/health").json()  # no live log: the history loaded at start
     assert (h["events"], h["events_history"], h["events_live"], h["consumer_running"]) == (12, 12, 0, False)
+
+
+def test_health_counts_a_saved_recommenders_history(
+    tiny_catalog: Catalog, tiny_searcher: HybridSearcher, tiny_log: EventLog, tmp_path: Path
+) -> None:
+    """A shelf served from its saved recommender (no events file): the history is what the
+    recommender holds, not 0."""
+    from shelfwise.recommend import HybridRecommender, build_recommender
+
+    rec = build_recommender(tiny_catalog, tiny_log, tiny_searcher.dense.index)
+    rec.save(tmp_path / "rec")
+    back = HybridRecommender.load(tmp_path / "rec", tiny_catalog, tiny_searcher.dense.index)
+    assert back.fitted_interactions == rec.fitted_interactions > 0
+    app = create_app(Shelf(tiny_catalog, tiny_searcher, None, recommender=back), warmup=False)
+    h = TestClient(app, base_url=LOCAL).get("/health").json()
+    assert (h["events"], h["events_history"]) == (rec.fitted_interactions, rec.fitted_interactions)
 
 
 def _sample(text: str, name: str, **labels: str) -> float:

@@ -197,6 +197,7 @@ class HybridRecommender(BaseRecommender):
         }
         self.cross_model = CrossCategoryRecommender(self.cooccurrence, self.content, self.config.cross)
         self.counts: FloatArray = np.zeros(0, dtype=np.float32)
+        self.fitted_interactions = 0  # interactions it was fitted on (loaded: those its saved counts hold)
         self.tuning = TuningReport()
 
     @property
@@ -236,6 +237,7 @@ class HybridRecommender(BaseRecommender):
         self.profiles = data.profiles
         self.profiles.item_vectors = self.vectors
         self.counts = data.item_counts()
+        self.fitted_interactions = len(data.item)
 
     def _fit_als(self, data: Interactions, warm: bool, als: ALSRecommender | None = None) -> ALSRecommender:
         als = als or self.als
@@ -592,6 +594,7 @@ class HybridRecommender(BaseRecommender):
         rec.tuning = TuningReport.from_dict(tuning) if isinstance(tuning, dict) else TuningReport()
         h = p / "hybrid.npz"
         rec.counts = check_shape(h, "counts", read_npz(h, ("counts",))["counts"].astype(np.float32), (n_items,))
+        rec.fitted_interactions = int(rec.counts.sum())
         return rec
 
 

@@ -75,7 +75,9 @@ class HealthResponse(BaseModel):
     items: int
     encoder: str
     events: int = Field(description="history loaded at start + events logged live since")
-    events_history: int = 0
+    events_history: int = Field(
+        0, description="behaviour history loaded at start: the events file, or the saved recommender's interactions"
+    )
     events_live: int = Field(0, description="events in the durable live log (POST /events)")
     events_applied: int = Field(0, description="last log sequence number the live consumer applied")
     consumer_lag: int = 0

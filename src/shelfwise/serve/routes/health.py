@@ -17,11 +17,14 @@ router = APIRouter(tags=["ops"])
 
 @router.get("/health", response_model=HealthResponse)
 def health(request: Request) -> HealthResponse:
-    """Counts as of now: ``events`` = behaviour history loaded at start + events logged live since
-    (``events_live``, the durable log's size); ``events_applied`` / ``consumer_lag``: how far the
-    live consumer has got."""
+    """Counts as of now: ``events`` = behaviour history loaded at start (the events file, or for a
+    saved shelf the interactions its recommender holds) + events logged live since (``events_live``,
+    the durable log's size); ``events_applied`` / ``consumer_lag``: how far the live consumer has got."""
     shelf: Shelf = request.app.state.shelf
-    history = len(shelf.events) if shelf.events is not None else 0
+    if shelf.events is not None:
+        history = len(shelf.events)
+    else:
+        history = shelf.recommender.fitted_interactions if shelf.recommender is not None else 0
     cons = shelf.live.consumer if shelf.live is not None else None
     st = cons.stats() if cons is not None else None
     live = st.last_seq if st is not None else 0
