@@ -17,6 +17,8 @@ from shelfwise.cli.common import (
 from shelfwise.events.schema import EventLog
 from shelfwise.recommend.hybrid import HybridRecommender
 
+MIN_EVAL_USERS = 100  # below this, one user more or less moves recall by >= 1 point: say so
+
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("recommend", help="recommendations from a catalog + events file")
@@ -81,11 +83,18 @@ def run(args: argparse.Namespace) -> int:
     encoder, spec, _ = encoder_for_catalog(args, catalog)
     vectors = encoder.encode(catalog.texts(), progress=True)
     if args.kind == "eval":
+        users = 0
         for name, m in holdout_report(catalog, log, vectors, k=args.k, exclude_seen=args.exclude_seen).items():
+            users = m.users
             print(
                 f"{name:12s} recall@{m.k}={m.recall:.4f} ndcg@{m.k}={m.ndcg:.4f} mrr={m.mrr:.4f} "
                 f"coverage={m.coverage:.4f} long_tail={m.long_tail_share:.4f} cold_recall={m.cold_recall:.4f} "
                 f"ild={m.diversity:.4f} users={m.users}"
+            )
+        if users < MIN_EVAL_USERS:
+            print(
+                f"note: only {users} held-out users (fewer than {MIN_EVAL_USERS}): too few to tell these rows apart; "
+                "bench/bench_sessions.py reports bootstrap intervals"
             )
         return 0
     rec = build_recommender(catalog, log, vectors, encoder=encoder)
