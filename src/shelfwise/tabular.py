@@ -25,7 +25,7 @@ import dataclasses
 import difflib
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
@@ -35,6 +35,22 @@ SUPPORTED = (".csv", ".tsv", ".jsonl", ".ndjson", ".json", ".parquet")
 
 Row = Mapping[str, Any]
 T = TypeVar("T")
+
+
+def has_header(path: str | Path) -> bool:
+    """CSV, TSV and Parquet files name their columns once (JSON Lines rows may each omit keys)."""
+    return Path(path).suffix.lower() in (".csv", ".tsv", ".parquet")
+
+
+def require_columns(file: str, header: Row, names: Sequence[str], why: str, after: str = "") -> None:
+    """Raise :class:`DataError` once, listing the file's columns, when ``header`` lacks any of
+    ``names`` (each missing one a row-0 :class:`RowError` saying ``why``; ``after`` ends the message)."""
+    missing = [n for n in names if n not in header]
+    if missing:
+        raise DataError(
+            [RowError(file, 0, n, why) for n in missing],
+            f"{file}: no column {', '.join(repr(c) for c in missing)}; its columns are {sorted(header)}{after}",
+        )
 
 
 def read_rows(path: str | Path) -> Iterator[tuple[int, Row | RowError]]:

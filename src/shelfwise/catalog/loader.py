@@ -20,7 +20,7 @@ from typing import Any
 from shelfwise.catalog.schema import Catalog, Product, is_image_url
 from shelfwise.errors import DataError, RowError, position
 from shelfwise.memory import release_memory
-from shelfwise.tabular import mapping_from_json, read_rows
+from shelfwise.tabular import has_header, mapping_from_json, read_rows, require_columns
 
 _TRUE = {"1", "true", "yes", "y", "t", "in_stock", "instock"}
 _FALSE = {"0", "false", "no", "n", "f", "out_of_stock", "outofstock"}
@@ -229,13 +229,8 @@ def _parse_row(
 def _missing_columns(spec: ProductFields, header: Mapping[str, Any], file: str, explicit: bool) -> list[RowError]:
     """Mapped columns absent from a fixed-header file: required ones raise (with the default
     mapping too: every row would fail), optional ones are reported when the mapping was given."""
-    missing = [name for name in (spec.id, spec.title) if name not in header]
-    if missing:
-        hint = "" if explicit else ": map them with a fields file (--fields, e.g. data/hm/catalog_fields.json)"
-        raise DataError(
-            [RowError(file, 0, name, "required column not in file") for name in missing],
-            f"{file}: no column {', '.join(repr(c) for c in missing)}; its columns are {sorted(header)}{hint}",
-        )
+    hint = "" if explicit else ": map them with a fields file (--fields, e.g. data/hm/catalog_fields.json)"
+    require_columns(file, header, (spec.id, spec.title), "required column not in file", hint)
     if not explicit:
         return []
     optional = [*spec.description, *spec.category, spec.brand, spec.price, spec.in_stock, *spec.attributes]
@@ -261,7 +256,7 @@ def load_catalog(path: str | Path, fields: ProductFields | None = None, *, stric
     warnings: list[RowError] = []
     seen: dict[str, int] = {}
     shared: dict[str, str] = {}
-    checked = Path(path).suffix.lower() not in (".csv", ".tsv", ".parquet")  # JSON Lines rows may omit keys
+    checked = not has_header(path)  # JSON Lines rows may omit keys
     for row, rec in read_rows(path):
         if isinstance(rec, RowError):
             errors.append(rec)

@@ -24,7 +24,7 @@ import numpy as np
 from shelfwise.catalog.schema import Catalog
 from shelfwise.errors import DataError, RowError, position
 from shelfwise.eval.metrics import mrr, ndcg_at_k, recall_at_k
-from shelfwise.tabular import read_rows
+from shelfwise.tabular import has_header, read_rows, require_columns
 
 
 @dataclass(frozen=True)
@@ -80,18 +80,10 @@ class Judgments:
         )
 
 
-def _require_columns(path: str | Path, header: Mapping[str, object], names: tuple[str, ...]) -> None:
-    """A fixed-header file (CSV, TSV, Parquet) without the ``names`` columns fails once, listing its
-    columns, instead of one "missing" per row (JSON Lines rows may omit keys: checked per row)."""
-    if Path(path).suffix.lower() not in (".csv", ".tsv", ".parquet"):
-        return
-    missing = [n for n in names if n not in header]
-    if missing:
-        raise DataError(
-            [RowError(str(path), 0, n, "required column not in file") for n in missing],
-            f"{path}: no column {', '.join(repr(c) for c in missing)}; its columns are {sorted(header)} "
-            f"(expected {', '.join(names)})",
-        )
+def _require_columns(file: str, header: Mapping[str, object], names: tuple[str, ...]) -> None:
+    """A fixed-header file without the ``names`` columns fails once (JSON Lines: checked per row)."""
+    if has_header(file):
+        require_columns(file, header, names, "required column not in file", f" (expected {', '.join(names)})")
 
 
 def load_judgments(queries_path: str | Path, judgments_path: str | Path, *, strict: bool = False) -> Judgments:
@@ -108,7 +100,7 @@ def load_judgments(queries_path: str | Path, judgments_path: str | Path, *, stri
             continue
         if first_row is None:
             first_row = row
-            _require_columns(queries_path, rec, ("query_id", "query"))
+            _require_columns(qf, rec, ("query_id", "query"))
         qid, text = rec.get("query_id"), rec.get("query")
         if qid is None or str(qid).strip() == "":
             errors.append(RowError(qf, row, "query_id", "missing"))
@@ -130,7 +122,7 @@ def load_judgments(queries_path: str | Path, judgments_path: str | Path, *, stri
             continue
         if not checked:
             checked = True
-            _require_columns(judgments_path, rec, ("query_id", "item_id", "grade"))
+            _require_columns(jf, rec, ("query_id", "item_id", "grade"))
         qid, item, grade = rec.get("query_id"), rec.get("item_id"), rec.get("grade")
         if qid is None or str(qid).strip() not in queries:
             errors.append(RowError(jf, row, "query_id", f"unknown query id {qid!r}"))

@@ -20,7 +20,7 @@ from typing import Any
 from shelfwise.catalog.schema import Catalog
 from shelfwise.errors import ConfigError, DataError, RowError
 from shelfwise.events.schema import Event, EventLog, EventType
-from shelfwise.tabular import mapping_from_json, read_rows
+from shelfwise.tabular import has_header, mapping_from_json, read_rows, require_columns
 
 # Event-type names of public logs -> Shelfwise types: Taobao user behaviour (pv/fav/cart/buy), RetailRocket
 # (view/addtocart/transaction), REES46 (view/cart/purchase), YOOCHOOSE (click/buy). A favourite/wishlist
@@ -208,7 +208,7 @@ def load_events(
     types = spec.type_table()
     events: list[Event] = []
     errors: list[RowError] = []
-    checked = Path(path).suffix.lower() not in (".csv", ".tsv", ".parquet")  # JSON Lines rows may omit keys
+    checked = not has_header(path)  # JSON Lines rows may omit keys
     for row, rec in read_rows(path):
         if isinstance(rec, RowError):
             errors.append(rec)
@@ -231,13 +231,8 @@ def _check_columns(spec: EventFields, header: Mapping[str, Any], file: str) -> N
     """A fixed-header file (CSV, TSV, Parquet) lacking the user, timestamp or (with no
     ``default_type``) type column would fail on every row: say so once, with its columns."""
     needed = [spec.user_id, spec.timestamp] + ([spec.type] if spec.type and not spec.default_type else [])
-    missing = [c for c in needed if c not in header]
-    if missing:
-        raise DataError(
-            [RowError(file, 0, c, "mapped column not in file") for c in missing],
-            f"{file}: no column {', '.join(repr(c) for c in missing)}; its columns are {sorted(header)}: map them "
-            "with an event fields file (--event-fields, e.g. data/hm/event_fields.json)",
-        )
+    hint = ": map them with an event fields file (--event-fields, e.g. data/hm/event_fields.json)"
+    require_columns(file, header, needed, "mapped column not in file", hint)
 
 
 def load_event_log(
