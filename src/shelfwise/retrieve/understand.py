@@ -218,8 +218,8 @@ class QueryUnderstanding:
         while i < len(scan):
             for n in self._cjk_lengths:  # longest first
                 j = i + n
-                hits = self._cjk_vocab.get(scan[i:j]) if j <= len(scan) and _fits(scan, i, j) else None
-                if hits:
+                hits = self._cjk_vocab.get(scan[i:j]) if j <= len(scan) else None
+                if hits and _fits(scan, i, j):  # the boundary checks only for a catalog value
                     matches.extend(FieldMatch(f, v, shown[i:j]) for f, v in hits)
                     rest[i:j] = " " * n
                     i = j
