@@ -594,7 +594,7 @@ class HybridRecommender(BaseRecommender):
         rec.tuning = TuningReport.from_dict(tuning) if isinstance(tuning, dict) else TuningReport()
         h = p / "hybrid.npz"
         rec.counts = check_shape(h, "counts", read_npz(h, ("counts",))["counts"].astype(np.float32), (n_items,))
-        rec.fitted_interactions = int(rec.counts.sum())
+        rec.fitted_interactions = int(rec.counts.sum(dtype=np.float64))  # a float32 sum rounds past 2**24
         return rec
 
 
