@@ -116,6 +116,7 @@ def tmc_shapley(
     done, converged = 0, False
     rhat_max, change = float("inf"), float("inf")
     last = np.zeros(n)
+    first = max(cfg.min_permutations, 2 * cfg.chains)  # permutations before R-hat is computed or a stop
     while done < cfg.max_permutations:
         for _ in range(min(cfg.batch, cfg.max_permutations - done)):
             chain = done % cfg.chains
@@ -130,17 +131,16 @@ def tmc_shapley(
         scale = max(float(np.abs(est).mean()), 1e-12)
         change = float(np.abs(est - last).mean() / scale)
         last = est
-        if done >= max(cfg.min_permutations, 2 * cfg.chains):
+        if done >= first:
             rhat_max = float(gelman_rubin(sums, sq, counts).max())
         if progress is not None:
-            first = max(cfg.min_permutations, 2 * cfg.chains)
             rhat_text = f"{rhat_max:.3f}" if done >= first else f"computed from {first} permutations"
             progress(
                 f"  tmc-shapley: {done}/{cfg.max_permutations} permutations, {evals} evaluations, "
                 f"max R-hat {rhat_text} (stops below {cfg.rhat}), {time.perf_counter() - t0:.0f} s"
             )
         stop = (cfg.criterion == "rhat" and rhat_max < cfg.rhat) or (cfg.criterion == "change" and change < cfg.rtol)
-        if done >= max(cfg.min_permutations, 2 * cfg.chains) and stop:
+        if done >= first and stop:
             converged = True
             break
     if progress is not None and not converged:
