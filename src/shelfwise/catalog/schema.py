@@ -113,6 +113,8 @@ class Catalog:
         lower = {b: b.lower() for b in {p.brand for p in self.products}}  # one string per brand, not per product
         self._brand = np.array([lower[p.brand] for p in self.products], dtype=object)
         self._cat_cache: dict[tuple[str, ...], BoolArray] = {}
+        # per path depth: each product's lower-cased path prefix as an int code, and prefix -> code
+        self._cat_codes: dict[int, tuple[npt.NDArray[np.int32], dict[tuple[str, ...], int]]] = {}
         self._attr_keys = frozenset(k for p in self.products for k in p.attributes)
         self._attr_cols: dict[str, npt.NDArray[np.object_]] = {}
         self._all = np.ones(n, dtype=bool)
@@ -147,10 +149,26 @@ class Catalog:
         if hit is None:
             if len(self._cat_cache) >= 4096:  # keys come from requests: bound the memo
                 self._cat_cache.clear()
-            d = len(key)
-            hit = np.array([tuple(s.lower() for s in p.category[:d]) == key for p in self.products], dtype=bool)
+            codes, index = self._category_codes(len(key))
+            code = index.get(key)
+            hit = codes == code if code is not None else np.zeros(len(self.products), dtype=bool)
             self._cat_cache[key] = hit
         return hit
+
+    def _category_codes(self, depth: int) -> tuple[npt.NDArray[np.int32], dict[tuple[str, ...], int]]:
+        """Each product's lower-cased category prefix of ``depth`` levels as an int code (one pass
+        over the products per depth, once): a new prefix's mask is then one vectorised comparison,
+        not a loop over every product. A path shorter than ``depth`` matches no full-depth key."""
+        got = self._cat_codes.get(depth)
+        if got is None:
+            index: dict[tuple[str, ...], int] = {}
+            codes = np.fromiter(
+                (index.setdefault(tuple(s.lower() for s in p.category[:depth]), len(index)) for p in self.products),
+                dtype=np.int32,
+                count=len(self.products),
+            )
+            got = self._cat_codes[depth] = (codes, index)
+        return got
 
     def mask(self, filters: Filters | None) -> BoolArray | None:
         """Boolean row mask for ``filters``; None when nothing is filtered."""
