@@ -53,23 +53,26 @@ class CrossCategoryRecommender:
     def _proxies(self, item: int) -> tuple[npt.NDArray[np.int64], FloatArray]:
         """The seed's stand-ins: its most text-similar items with baskets from its own category
         (:meth:`_similar_with_baskets` within it); from any category when none there qualifies
-        (or the seed has no category)."""
+        (or the seed has no category). The seed's cosines to every item, when needed, are computed
+        once for both."""
         catalog = self.cooccurrence.catalog
         path = catalog.top_category(item, None)
+        every: list[FloatArray] = []
         if path:
-            ids, sims = self._similar_with_baskets(item, catalog.category_mask(path))
+            ids, sims = self._similar_with_baskets(item, catalog.category_mask(path), every)
             if len(ids):
                 return ids, sims
-        return self._similar_with_baskets(item, None)
+        return self._similar_with_baskets(item, None, every)
 
     def _similar_with_baskets(
-        self, item: int, allowed: npt.NDArray[np.bool_] | None
+        self, item: int, allowed: npt.NDArray[np.bool_] | None, every: list[FloatArray] | None = None
     ) -> tuple[npt.NDArray[np.int64], FloatArray]:
         """The ``proxies`` most text-similar items that have baskets (cosine >= ``min_proxy_similarity``)
         among ``allowed`` rows (None: all).
 
         Read from the seed's text neighbours when enough of them qualify (the catalog's most
-        similar items, so the same top); else every item's cosine is computed."""
+        similar items, so the same top); else every item's cosine is computed (kept in ``every``,
+        read from it when already there)."""
         cfg, indptr = self.config, self.cooccurrence.pairs.indptr
         rows, sims = self.content.neighbours(item)
         ok = (indptr[rows + 1] > indptr[rows]) & (sims >= cfg.min_proxy_similarity) & (rows != item)
@@ -78,8 +81,11 @@ class CrossCategoryRecommender:
         if int(ok.sum()) >= cfg.proxies:
             res = Results.from_scores(sims[ok], cfg.proxies)
             return rows[ok][res.ids], res.scores
-        sims = self.content.cosines(item)
-        sims[item] = -np.inf
+        every = [] if every is None else every
+        if not every:
+            every.append(self.content.cosines(item))
+            every[0][item] = -np.inf
+        sims = every[0]
         keep = (np.diff(indptr) > 0) & (sims >= cfg.min_proxy_similarity)
         if allowed is not None:
             keep &= allowed
