@@ -26,6 +26,7 @@ from shelfwise.errors import MissingExtraError
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _TOKEN_RE = re.compile(rf"[{_CJK}]+|[^\W_{_CJK}]+", re.UNICODE)  # a Latin/digit run never swallows CJK
 _CJK_RE = re.compile(rf"^[{_CJK}]+$")
+_CJK_ANY = re.compile(rf"[{_CJK}]")
 
 STOPWORDS_EN = frozenset(
     [
@@ -73,7 +74,7 @@ def normalise(text: str) -> str:
 
 
 def has_cjk(text: str) -> bool:
-    return re.search(f"[{_CJK}]", text) is not None
+    return _CJK_ANY.search(text) is not None
 
 
 @lru_cache(maxsize=1)
