@@ -12,7 +12,7 @@ from _servekit import LOCAL, MakeClient
 from fastapi.testclient import TestClient
 
 from shelfwise.catalog import Catalog
-from shelfwise.events import EventLog
+from shelfwise.events import Event, EventLog, EventType
 from shelfwise.retrieve import HybridSearcher
 from shelfwise.serve import create_app
 from shelfwise.serve.config import ServeConfig
@@ -72,6 +72,9 @@ def test_health_counts_a_saved_recommenders_history(
     from shelfwise.recommend import HybridRecommender, build_recommender
 
     rec = build_recommender(tiny_catalog, tiny_log, tiny_searcher.dense.index)
+    fitted = rec.fitted_interactions
+    rec.update([Event("u1", EventType.PURCHASE, 99.0, "p7", session_id="s-live")])  # live, after the fit
+    assert rec.fitted_interactions == fitted  # the history is what it was fitted on; live events count apart
     rec.save(tmp_path / "rec")
     back = HybridRecommender.load(tmp_path / "rec", tiny_catalog, tiny_searcher.dense.index)
     assert back.fitted_interactions == rec.fitted_interactions > 0

@@ -197,7 +197,7 @@ class HybridRecommender(BaseRecommender):
         }
         self.cross_model = CrossCategoryRecommender(self.cooccurrence, self.content, self.config.cross)
         self.counts: FloatArray = np.zeros(0, dtype=np.float32)
-        self.fitted_interactions = 0  # interactions it was fitted on (loaded: those its saved counts hold)
+        self.fitted_interactions = 0  # interactions it was fitted on (saved with it; live updates not counted)
         self.tuning = TuningReport()
 
     @property
@@ -512,6 +512,7 @@ class HybridRecommender(BaseRecommender):
             "encoder": self.encoder.name if self.encoder is not None else None,
             "config": config_to_json(self.config),
             "tuning": self.tuning.as_dict(),
+            "fitted_interactions": self.fitted_interactions,  # live updates after the fit are not in it
         }
         write_json(p / "hybrid.json", meta)
 
@@ -594,7 +595,10 @@ class HybridRecommender(BaseRecommender):
         rec.tuning = TuningReport.from_dict(tuning) if isinstance(tuning, dict) else TuningReport()
         h = p / "hybrid.npz"
         rec.counts = check_shape(h, "counts", read_npz(h, ("counts",))["counts"].astype(np.float32), (n_items,))
-        rec.fitted_interactions = int(rec.counts.sum(dtype=np.float64))  # a float32 sum rounds past 2**24
+        saved_fit = meta.get("fitted_interactions")  # absent before it was saved: what the counts hold
+        rec.fitted_interactions = (
+            int(saved_fit) if isinstance(saved_fit, int) else int(rec.counts.sum(dtype=np.float64))
+        )  # (a float32 sum rounds past 2**24)
         return rec
 
 
