@@ -24,6 +24,7 @@ from typing import Any
 from shelfwise.errors import MissingExtraError
 
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+CJK_RANGES = _CJK  # the CJK ideograph ranges, public for other modules' character classes: rf"[{CJK_RANGES}]"
 _TOKEN_RE = re.compile(rf"[{_CJK}]+|[^\W_{_CJK}]+", re.UNICODE)  # a Latin/digit run never swallows CJK
 _CJK_RE = re.compile(rf"^[{_CJK}]+$")
 _CJK_ANY = re.compile(rf"[{_CJK}]")
