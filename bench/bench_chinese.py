@@ -16,7 +16,9 @@ Variants (names as in the JSON; "default" is what Shelfwise builds today):
   recorded, Anserini's 0.9/0.4 since this run chose it; both are also rows of their own; 0.9/0.75;
   1.2/0.4; 1.2/0.3; 1.5/0.75); Chinese runs as jieba words, bigrams only, bigrams with a unigram fallback for
   characters no known bigram covers, bigrams + CJK unigrams in the second channel
-  ("bigram | cjk uni"), unigrams+bigrams + CJK trigrams in the second channel; "default ideal":
+  ("bigram | cjk uni"), unigrams+bigrams + CJK trigrams in the second channel; the second channel
+  without the CJK characters' pinyin syllables ("no pinyin", the default before session 9) and with
+  pinyin read in phrase context instead of per character (unigrams, bigrams, trigrams); "default ideal":
   each channel divided by the query's ideal BM25 (:class:`IdealLexical`) instead of its maximum;
 * dense: multilingual-e5-small int8 ONNX with "query: "/"passage: " (e5, today), "query: " on
   both sides (e5qq), "passage: " on both (e5pp, ``--dense e5pp``), the normalised sum of the
@@ -47,6 +49,7 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +65,7 @@ from shelfwise.eval.judgments import SearchMetrics, evaluate_search
 from shelfwise.eval.peers import LexicalPeer
 from shelfwise.index import LexicalConfig, LexicalIndex, detect_language
 from shelfwise.index.bm25 import BM25Config
+from shelfwise.index.text import CharNgrams
 
 from common import percentiles, print_table, time_calls, write_json
 
@@ -119,15 +123,47 @@ def dense_views(kind: str) -> tuple[Encoder, Encoder]:
 def cjk_chars(n: int) -> Callable[[str], list[str]]:
     """A second-channel analyser: Latin/digit character trigrams (as ``CharNgrams(3)``) plus the
     CJK runs' character ``n``-grams (1: unigrams, 3: trigrams)."""
-    from shelfwise.index.text import _CJK_RE, _TOKEN_RE, CharNgrams, normalise
+    from shelfwise.index.text import _CJK_RE, _TOKEN_RE, normalise
 
-    latin = CharNgrams(3)
+    latin = CharNgrams(3, pinyin=False)
 
     def run(text: str) -> list[str]:
         out = latin(text)
         for tok in _TOKEN_RE.findall(normalise(text)):
             if _CJK_RE.match(tok):
                 out.extend(tok[i : i + n] for i in range(max(1, len(tok) - n + 1)))
+        return out
+
+    return run
+
+
+def cjk_pinyin(
+    uni: bool = True, bi: bool = False, tri: bool = False, chars: bool = False
+) -> Callable[[str], list[str]]:
+    """Second-channel analysers tried beside the default's per-character syllables: Latin/digit
+    character trigrams plus the CJK runs' toneless pinyin read in phrase context (pypinyin's phrase
+    tables pick a polyphone's reading from its neighbours), as syllable unigrams (``uni``), bigrams
+    (``bi``; a one-character run keeps its unigram), trigrams (``tri``), and the CJK characters
+    themselves (``chars``)."""
+    from pypinyin import lazy_pinyin
+
+    from shelfwise.index.text import _CJK_RE, _TOKEN_RE, normalise, to_simplified
+
+    latin = CharNgrams(3, pinyin=False)
+
+    def run(text: str) -> list[str]:
+        out = latin(text)
+        for tok in _TOKEN_RE.findall(normalise(text)):
+            if _CJK_RE.match(tok):
+                syl = lazy_pinyin(to_simplified(tok))
+                if uni or len(syl) == 1:
+                    out.extend(f"~{x}" for x in syl)
+                if bi:
+                    out.extend(f"~{a}_{b}" for a, b in pairwise(syl))
+                if tri:
+                    out.extend(f"~{a}_{b}_{c}" for a, b, c in zip(syl, syl[1:], syl[2:], strict=False))
+                if chars:
+                    out.extend(to_simplified(tok))
         return out
 
     return run
@@ -222,6 +258,13 @@ def lexical_variants(language: str) -> dict[str, LexicalConfig | tuple[LexicalCo
     out["bigram"] = LexicalConfig(tokenizer=Tokenizer(chinese="bigram"))
     out["bigram | cjk uni"] = (LexicalConfig(tokenizer=Tokenizer(chinese="bigram")), cjk_chars(1))
     out["uni+bi | cjk tri"] = (LexicalConfig(), cjk_chars(3))
+    # the default's second channel: Latin trigrams + each CJK character's syllable, read alone
+    out["no pinyin"] = (LexicalConfig(), CharNgrams(3, pinyin=False))
+    out["pinyin in context"] = (LexicalConfig(), cjk_pinyin())
+    out["pinyin in context, bigrams"] = (LexicalConfig(), cjk_pinyin(uni=False, bi=True))
+    out["pinyin in context, uni+bi"] = (LexicalConfig(), cjk_pinyin(bi=True))
+    out["pinyin in context, uni+bi+tri"] = (LexicalConfig(), cjk_pinyin(bi=True, tri=True))
+    out["pinyin in context, uni+bi + chars"] = (LexicalConfig(), cjk_pinyin(bi=True, chars=True))
     return out
 
 

@@ -47,22 +47,27 @@ def test_index_saved_before_folding_does_not_fold_its_queries(tmp_path: Path) ->
     assert LexicalIndex.load(tmp_path / "lex").config.tokenizer.fold_traditional is False
 
 
-def test_folding_without_opencc_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+def _without(monkeypatch: pytest.MonkeyPatch, module: str) -> None:
+    """Make ``import module`` fail, as on an install without the ``search`` extra."""
     import builtins
-
-    from shelfwise.errors import MissingExtraError
-    from shelfwise.index import text
 
     real_import = builtins.__import__
 
-    def no_opencc(name: str, *args: object, **kwargs: object) -> object:
-        if name == "opencc_purepy":
+    def blocked(name: str, *args: object, **kwargs: object) -> object:
+        if name == module:
             raise ImportError(name)
         return real_import(name, *args, **kwargs)  # type: ignore[arg-type]
 
+    monkeypatch.setattr(builtins, "__import__", blocked)
+
+
+def test_folding_without_opencc_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    from shelfwise.errors import MissingExtraError
+    from shelfwise.index import text
+
     text._opencc.cache_clear()
     text.to_simplified.cache_clear()
-    monkeypatch.setattr(builtins, "__import__", no_opencc)
+    _without(monkeypatch, "opencc_purepy")
     try:
         with pytest.raises(MissingExtraError, match=r"shelfwise\[search\]"):
             Tokenizer()("鍵盤")
@@ -74,8 +79,11 @@ def test_folding_without_opencc_names_the_extra(monkeypatch: pytest.MonkeyPatch)
 def test_char_ngrams_span_word_boundaries_and_skip_cjk() -> None:
     grams = CharNgrams(3)("Deck over")
     assert grams == ["#de", "dec", "eck", "ck#", "k#o", "#ov", "ove", "ver", "er#"]
-    assert CharNgrams(3)("黑色裤") == []
-    assert CharNgrams(3)("黑色 jl32") == ["#jl", "jl3", "l32", "32#"]
+    assert CharNgrams(3, pinyin=False)("黑色裤") == []
+    assert CharNgrams(3, pinyin=False)("黑色 jl32") == ["#jl", "jl3", "l32", "32#"]
+    # CJK characters become their toneless syllables (Traditional folded first), after the Latin grams
+    assert CharNgrams(3)("黑色 jl32") == ["#jl", "jl3", "l32", "32#", "~hei", "~se"]
+    assert CharNgrams(3)("鍵盤") == CharNgrams(3)("键盘") == ["~jian", "~pan"]
     assert CharNgrams(3).joined("Deck over") == "#deck#over#" and CharNgrams(3).joined("黑色") == ""
     assert all(g in CharNgrams(4).joined("Deck over") for g in CharNgrams(4)("Deck over"))
     with pytest.raises(ValueError):
@@ -97,6 +105,45 @@ def test_char_ngrams_span_word_boundaries_and_skip_cjk() -> None:
 def test_lexical_index_finds_misspelled_split_and_mixed_queries(query: str, want: int) -> None:
     idx = LexicalIndex().fit(DOCS)
     assert idx.retrieve(query, 3).ids[0] == want
+
+
+def test_a_homophone_typo_finds_its_product_through_the_syllables() -> None:
+    # 交链 typed for 铰链 (hinge): both read "jiao lian"; without syllables the title that shares the
+    # mistyped character 交 ranks first
+    docs = ["不锈钢橱柜门铰链 合页", "交通 柜门 装饰条", "玻璃杯 水杯"]
+    assert LexicalIndex().fit(docs).retrieve("柜门交链", 3).ids[0] == 0
+    cfg = LexicalConfig()
+    plain = LexicalIndex(cfg, chars=BM25Index(cfg.bm25, CharNgrams(3, pinyin=False))).fit(docs)
+    assert plain.retrieve("柜门交链", 3).ids[0] == 1
+
+
+def test_an_index_saved_before_syllables_does_not_cut_its_queries_into_them(tmp_path: Path) -> None:
+    assert CharNgrams.from_saved({"n": 3}) == CharNgrams(3, pinyin=False)
+    idx = LexicalIndex().fit(["不锈钢橱柜门铰链", "交通 柜门"])
+    idx.save(tmp_path / "lex")
+    chars_meta = tmp_path / "lex" / "chars" / "shelfwise_bm25.json"
+    meta = json.loads(chars_meta.read_text())
+    assert meta["analyser"] == {"kind": "chars", "n": 3, "pinyin": True}
+    del meta["analyser"]["pinyin"]  # as written before syllables existed
+    chars_meta.write_text(json.dumps(meta))
+    again = LexicalIndex.load(tmp_path / "lex")
+    assert again.chars is not None and again.chars.tokenizer == CharNgrams(3, pinyin=False)
+
+
+def test_syllables_without_pypinyin_name_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    from shelfwise.errors import MissingExtraError
+    from shelfwise.index import text
+
+    text._lazy_pinyin.cache_clear()
+    text.syllable.cache_clear()
+    _without(monkeypatch, "pypinyin")
+    try:
+        with pytest.raises(MissingExtraError, match=r"shelfwise\[search\]"):
+            CharNgrams(3)("铰链")
+        assert CharNgrams(3)("porcelain") == CharNgrams(3, pinyin=False)("porcelain")  # Latin never needs it
+    finally:
+        text._lazy_pinyin.cache_clear()
+        text.syllable.cache_clear()
 
 
 def test_word_only_index_misses_a_typo_the_char_part_catches() -> None:

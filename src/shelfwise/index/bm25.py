@@ -29,7 +29,7 @@ def analyser_to_json(a: Analyser) -> dict[str, Any]:
 
 def analyser_from_json(raw: dict[str, Any]) -> Analyser:
     fields = {k: v for k, v in raw.items() if k != "kind"}
-    return CharNgrams(**fields) if raw.get("kind") == "chars" else Tokenizer.from_saved(fields)
+    return CharNgrams.from_saved(fields) if raw.get("kind") == "chars" else Tokenizer.from_saved(fields)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,12 @@
 * :class:`CharNgrams` (typo tolerance). Character n-grams of the Latin/digit text with ``#`` at
   word boundaries, so "porcelin" still shares most grams with "porcelain" and "deckover" with
   "deck over" (McNamee & Mayfield, 2004, "Character N-Gram Tokenization for European Language
-  Text Retrieval").
+  Text Retrieval"). Chinese runs add each character's toneless pinyin syllable: Chinese shoppers
+  type through a pinyin input method, so their typos are homophones (交链 for 铰链, 角膜 for 角磨,
+  王淞舟 for 王崧舟) that keep the syllables while the characters differ (most incorrect Chinese
+  characters are phonologically similar to the intended ones: Liu et al., 2010, "Visually and
+  Phonologically Similar Characters in Incorrect Simplified Chinese Words"). On the real Taobao
+  queries it took the lexical side from 0.868 to 0.897 NDCG@10 (``bench/bench_chinese.py``).
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 from shelfwise.errors import MissingExtraError
@@ -107,6 +112,23 @@ def to_simplified(run: str) -> str:
 
 
 @lru_cache(maxsize=1)
+def _lazy_pinyin() -> Any:
+    try:
+        from pypinyin import lazy_pinyin
+    except ImportError as exc:
+        raise MissingExtraError("pypinyin", "search") from exc
+    return lazy_pinyin
+
+
+@cache  # bounded by the CJK repertoire (~30k characters)
+def syllable(char: str) -> str:
+    """The toneless pinyin of one (Simplified) character's default reading, read without context so
+    a character maps to one syllable in queries and titles alike ("铰" -> "jiao"); a character
+    pypinyin does not know maps to itself."""
+    return str(_lazy_pinyin()(char)[0])
+
+
+@lru_cache(maxsize=1)
 def _stemmer() -> Any | None:
     try:
         import Stemmer
@@ -163,14 +185,22 @@ class Tokenizer:
 
 @dataclass(frozen=True)
 class CharNgrams:
-    """Character ``n``-grams of the Latin/digit words, joined with ``#`` boundaries.
+    """Character ``n``-grams of the Latin/digit words, joined with ``#`` boundaries, and with
+    ``pinyin`` each CJK character's toneless syllable (``"~jiao"``).
 
     Words are joined, so grams also span adjacent words ("#deck#over#" shares "kov"/"ove" with
-    "deckover"). CJK runs are left to :class:`Tokenizer`, whose unigrams + bigrams already are
-    character n-grams.
+    "deckover"). CJK characters themselves are left to :class:`Tokenizer`, whose unigrams + bigrams
+    already are character n-grams; their syllables match homophone typos (see the module doc).
     """
 
     n: int = 3
+    pinyin: bool = True
+
+    @classmethod
+    def from_saved(cls, fields: dict[str, Any]) -> CharNgrams:
+        """The analyser a saved index was built with: one saved before syllables existed (no
+        ``pinyin`` key) has none in its vocabulary, so its queries must not be cut into them either."""
+        return cls(**{"pinyin": False, **fields})
 
     def __post_init__(self) -> None:
         if not 2 <= self.n <= 6:
@@ -185,7 +215,18 @@ class CharNgrams:
 
     def __call__(self, text: str) -> list[str]:
         s = self.joined(text)
-        if not s:
-            return []
         n = self.n
-        return [s[i : i + n] for i in range(max(1, len(s) - n + 1))]
+        out = [s[i : i + n] for i in range(max(1, len(s) - n + 1))] if s else []
+        if self.pinyin and has_cjk(text):
+            out.extend(self.syllables(text))
+        return out
+
+    @staticmethod
+    def syllables(text: str) -> list[str]:
+        """``"~" + syllable`` of each CJK character of ``text`` (Traditional folded first), in order;
+        the ``~`` keeps them apart from the Latin grams ("~an" is not the gram "an")."""
+        out: list[str] = []
+        for tok in _TOKEN_RE.findall(normalise(text)):
+            if _CJK_RE.match(tok):
+                out.extend("~" + syllable(c) for c in to_simplified(tok))
+        return out

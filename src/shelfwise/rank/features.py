@@ -127,7 +127,7 @@ class FeatureExtractor:
         self.names: tuple[str, ...] = tuple(names)
         self.catalog = catalog
         self.tokenizer = tokenizer
-        self._chars = CharNgrams(3)
+        self._chars = CharNgrams(3, pinyin=False)  # grams tested as substrings of the title's joined words
         # per-product text kept compactly: term ids against one vocabulary and one UTF-8 buffer, 119 MB
         # at 1M products where a tuple of term strings and a string per title took 263 MB
         # (bench/results/ltr_memory.json)
