@@ -42,3 +42,9 @@ def test_encoder_choice_follows_language_and_warns_on_english_only() -> None:
     forced = choose_encoder(zh, "minilm")
     assert forced.spec == "minilm" and forced.warning and "English-only" in forced.warning
     assert choose_encoder(en, "hashing").warning is None
+
+
+def test_every_cjk_range_counts_as_chinese() -> None:
+    """language.py reuses index.text's CJK ranges: extension A and compatibility ideographs count."""
+    assert detect_language(["\u3400\u4db5\uf900\ufa2d"] * 10).cjk_share == 1.0
+    assert detect_language(["\ua000\ufb00 abc"] * 10).cjk_share == 0.0  # Yi syllables, Latin ligature

@@ -89,3 +89,15 @@ def test_parse_is_memoised_for_the_last_query() -> None:
     a = qu.parse("black dress under 50")
     assert qu.parse("black dress under 50") is a
     assert qu.parse("red jeans") is not a and qu.parse("red jeans").text == "red jeans"
+
+
+def test_cjk_runs_are_the_analysers_cjk_ranges() -> None:
+    """understand.py reuses index.text's one CJK definition: the same characters count as CJK."""
+    from shelfwise.index.text import has_cjk
+    from shelfwise.retrieve.understand import _CJK_RUN
+
+    edges = ["\u3400", "\u4dbf", "\u4e00", "\u9fff", "\uf900", "\ufaff"]  # first and last of each range
+    outside = ["\u33ff", "\u4dc0", "\ua000", "\uf8ff", "\ufb00", "a", "1"]
+    assert [bool(_CJK_RUN.fullmatch(c)) for c in edges + outside] == [True] * 6 + [False] * 7
+    assert [has_cjk(c) for c in edges + outside] == [True] * 6 + [False] * 7
+    assert _CJK_RUN.findall("ab\u3400\ufaffcd\u4e00") == ["\u3400\ufaff", "\u4e00"]

@@ -12,9 +12,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from shelfwise.index.text import normalise
+from shelfwise.index.text import CJK_RANGES, normalise
 
-_CJK_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_CJK_CHAR = re.compile(rf"[{CJK_RANGES}]")
 _LETTER = re.compile(r"[^\W\d_]")
 
 LANGUAGES = ("en", "zh", "mixed")

@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from shelfwise.catalog.schema import Catalog, Filters
-from shelfwise.index.text import Tokenizer, has_cjk, normalise, to_simplified
+from shelfwise.index.text import CJK_RANGES, Tokenizer, has_cjk, normalise, to_simplified
 
 _NUM = r"(\d+(?:\.\d+)?)(?![\d.])"
 _CUR = r"(?:[$£€¥]\s*)?"
@@ -126,7 +126,7 @@ def parse_price(query: str) -> tuple[str, float | None, float | None]:
     return q, None, None
 
 
-_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_CJK_RUN = re.compile(rf"[{CJK_RANGES}]+")
 _CJK_CHARS_PER_WORD = 4  # a Chinese value of up to 4 * max_words characters is matched
 _WORD_CHAR = re.compile(r"[^\W_]")
 
