@@ -47,6 +47,11 @@ def test_report_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
         assert part in html
     figures = json.loads(out.with_suffix(".json").read_text())
     assert figures["search"]["bm25"]["ndcg@10"] == 1.0 and figures["store"]["with a price"].startswith("5")
+    valued = figures["valuation"]  # the summary's figures, not only the folder's path
+    assert valued["folder"] == str(tmp_path / "val") and valued["title"] == "events by category"
+    loo = valued["values"]["groups: loo"]
+    assert loo["players"] == 2 and loo["most_valuable"][0][:2] == ["Men", pytest.approx(0.3)]
+    assert loo["least_valuable"][0][:2] == ["Women", pytest.approx(-0.1)]
     assert (tmp_path / "rep" / "report_plots" / "long_tail.png").is_file()
     assert main(["report", "--index", str(idx), "--queries", str(q), "--out", str(out)]) == 2  # judgments missing
     assert main(["report", "--index", str(idx), "--valuation", str(tmp_path), "--out", str(out)]) == 2

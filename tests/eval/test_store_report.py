@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -10,11 +11,13 @@ import pytest
 from shelfwise.catalog import Catalog
 from shelfwise.eval.exposure import exposure, gini, group_shares, lorenz, popularity_deciles, position_weights
 from shelfwise.eval.judgments import Judgments
-from shelfwise.eval.store_report import build_store_report, probe_queries
+from shelfwise.eval.store_report import build_store_report, load_valuation, probe_queries
 from shelfwise.events import Event, EventLog, EventType
 from shelfwise.recommend.hybrid import build_recommender
 from shelfwise.retrieve import HybridSearcher
 from shelfwise.shelf import Shelf
+from shelfwise.valuation import Values
+from shelfwise.valuation.report import SUMMARY_FILE, ValuationReport
 
 
 def test_gini_and_lorenz() -> None:
@@ -92,3 +95,22 @@ def test_store_report_without_judgments_or_time_split(
     assert report.figures["exposure"]["search"]["lists"] == len(probe_queries(shelf))
     bare = build_store_report(Shelf(catalog=tiny_catalog, searcher=tiny_searcher), tmp_path / "p2")
     assert "pass --events FILE" in bare.html() and "recommendations" not in bare.figures["exposure"]
+
+
+def test_store_report_carries_the_valuation_summary(
+    tmp_path: Path, tiny_catalog: Catalog, tiny_searcher: HybridSearcher
+) -> None:
+    val = ValuationReport("labels by brand", metrics={"noise precision": 0.75}, notes=["made up"])
+    val.values["brands: loo"] = Values("loo", "group", ("Acme", "Flora", "Nordic"), np.array([0.2, 0.0, -0.4]))
+    val.write(tmp_path / "val")
+    report = build_store_report(
+        Shelf(catalog=tiny_catalog, searcher=tiny_searcher), tmp_path / "p", valuation=tmp_path / "val"
+    )
+    figures = json.loads(report.write(tmp_path / "r.html").with_suffix(".json").read_text())["valuation"]
+    assert figures["title"] == "labels by brand" and figures["metrics"] == {"noise precision": 0.75}
+    assert figures["notes"] == ["made up"] and figures["folder"] == str(tmp_path / "val")
+    assert [row[0] for row in figures["values"]["brands: loo"]["least_valuable"]] == ["Nordic", "Flora", "Acme"]
+    assert "Most valuable: brands: loo" in report.html()
+    (tmp_path / "val" / SUMMARY_FILE).write_text('{"title": "half a summary"}')
+    with pytest.raises(ValueError, match=f"{SUMMARY_FILE}: not a valuation summary"):
+        load_valuation(tmp_path / "val")

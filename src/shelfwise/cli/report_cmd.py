@@ -33,15 +33,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def run(args: argparse.Namespace) -> int:
     from shelfwise.cli.serve_cmd import load_shelf
-    from shelfwise.eval.store_report import build_store_report
-    from shelfwise.valuation.report import load_summary
+    from shelfwise.eval.store_report import build_store_report, load_valuation
 
     if (args.queries is None) != (args.judgments is None):
         raise ValueError("--queries and --judgments go together")
     if args.k < 1:
         raise ValueError("--k must be >= 1")
     if args.valuation is not None:
-        load_summary(args.valuation)  # fails now, naming the command that writes one
+        load_valuation(args.valuation)  # fails now (before the shelf loads), naming the file or the command to run
     judgments = None
     if args.queries is not None:
         judgments = load_judgments_arg(args.queries, args.judgments)

@@ -25,16 +25,20 @@ import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
+from shelfwise.errors import MissingExtraError
 from shelfwise.eval.exposure import exposure, gini, group_shares, lorenz, popularity_deciles
 from shelfwise.eval.judgments import Judgments, SearchMetrics, evaluate_search
 from shelfwise.eval.metrics import coverage, intra_list_diversity, long_tail_share
 from shelfwise.eval.report import Section, bar_chart, pyplot, render_html
 from shelfwise.shelf import Shelf
+
+if TYPE_CHECKING:
+    from shelfwise.serve.schemas import ValuationSummary
 
 K = 10
 MAX_USERS = 5000
@@ -92,8 +96,10 @@ def build_store_report(
     report.sections += sections
     report.figures["exposure"] = exp_figures
     if valuation is not None:
-        report.sections += valuation_sections(Path(valuation))
-        report.figures["valuation"] = str(valuation)
+        folder = Path(valuation)
+        summary = load_valuation(folder)
+        report.sections += valuation_sections(folder, summary)
+        report.figures["valuation"] = {"folder": str(folder), **summary.model_dump(mode="json", exclude_none=True)}
     return report
 
 
@@ -349,24 +355,33 @@ def _fairness(
 
 
 # --- valuation --------------------------------------------------------------------------------
-def valuation_sections(folder: Path) -> list[Section]:
-    from shelfwise.valuation.report import load_summary
+def load_valuation(folder: Path) -> ValuationSummary:
+    """The ``summary.json`` of a ``shelfwise value`` folder, parsed into the model ``GET
+    /valuation/summary`` serves; a missing or malformed summary fails naming the file."""
+    from shelfwise.valuation.report import SUMMARY_FILE, load_summary
 
-    summary = load_summary(folder)
-    raw_notes = summary.get("notes")
-    notes = [str(n) for n in raw_notes] if isinstance(raw_notes, list) else []
-    metrics = summary.get("metrics") or {}
-    rows = [[key, v] for key, v in metrics.items()] if isinstance(metrics, dict) else []
+    try:
+        from pydantic import ValidationError
+
+        from shelfwise.serve.schemas import ValuationSummary
+    except ImportError as exc:
+        raise MissingExtraError("pydantic", "serve") from exc
+    try:
+        return ValuationSummary.model_validate(load_summary(folder))
+    except ValidationError as exc:
+        raise ValueError(f"{folder / SUMMARY_FILE}: not a valuation summary ({exc.error_count()} errors)") from exc
+
+
+def valuation_sections(folder: Path, summary: ValuationSummary) -> list[Section]:
+    rows = [[key, v] for key, v in summary.metrics.items()]
     images = sorted(folder.glob("distribution.png")) + sorted(folder.glob("removal_*.png"))
-    out = [Section(f"Data valuation: {summary.get('title', folder.name)}", ["figure", "value"], rows, notes, images)]
-    values = summary.get("values") or {}
-    if isinstance(values, dict):
-        for key, v in values.items():
-            head = [[name, value, size] for name, value, size in v.get("most_valuable", [])[:10]]
-            tail = [[name, value, size] for name, value, size in v.get("least_valuable", [])[:10]]
-            note = f"{v.get('method')} by {v.get('grain')}: {v.get('players')} players; least valuable first below."
-            out.append(Section(f"Most valuable: {key}", ["name", "value", "size"], head, [note]))
-            out.append(Section(f"Least valuable: {key}", ["name", "value", "size"], tail))
+    out = [Section(f"Data valuation: {summary.title}", ["figure", "value"], rows, list(summary.notes), images)]
+    for key, v in summary.values.items():
+        head = [[name, value, size] for name, value, size in v.most_valuable[:10]]
+        tail = [[name, value, size] for name, value, size in v.least_valuable[:10]]
+        note = f"{v.method} by {v.grain}: {v.players} players; least valuable first below."
+        out.append(Section(f"Most valuable: {key}", ["name", "value", "size"], head, [note]))
+        out.append(Section(f"Least valuable: {key}", ["name", "value", "size"], tail))
     return out
 
 

@@ -9,11 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import APIRouter, HTTPException, Request
-from pydantic import ValidationError
 
+from shelfwise.eval.store_report import load_valuation
 from shelfwise.serve.schemas import ValuationSummary
 from shelfwise.shelf import Shelf
-from shelfwise.valuation.report import SUMMARY_FILE, load_summary
 
 router = APIRouter(prefix="/valuation", tags=["valuation"])
 
@@ -29,9 +28,6 @@ def summary(request: Request) -> ValuationSummary:
             "and serve it with `shelfwise serve --valuation DIR`",
         )
     try:
-        return ValuationSummary.model_validate(load_summary(Path(where)))
-    except ValidationError as exc:
-        msg = f"{Path(where) / SUMMARY_FILE}: not a valuation summary ({exc.error_count()} errors)"
-        raise HTTPException(404, msg) from exc
-    except (FileNotFoundError, ValueError) as exc:
+        return load_valuation(Path(where))
+    except (FileNotFoundError, ValueError) as exc:  # no summary there, or not one (naming the file)
         raise HTTPException(404, str(exc)) from exc
