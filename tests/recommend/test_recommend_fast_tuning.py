@@ -168,3 +168,25 @@ def _sequential_fit(h: HybridRecommender) -> Callable[..., None]:
         fit_all(rows, warm, done)
 
     return fit
+
+
+@pytest.mark.parametrize("cells", [1, 40, 1 << 20])  # 1: one prefix per cumulative sum; 40: a few
+def test_history_contexts_are_per_prefix_bincounts(cells: int) -> None:
+    """Each prefix's sums after a long history, rows taken a few at a time or all at once, are
+    one ``np.bincount`` per prefix, bit for bit (weights of all magnitudes, items repeated)."""
+    from shelfwise.recommend.autotune import _history_contexts
+
+    rng = np.random.default_rng(3)
+    h_items, items = rng.integers(0, 30, 200), rng.integers(0, 40, 25)
+    h_w = (rng.random(200) * 10.0 ** rng.integers(-6, 6, 200)).astype(np.float32)
+    w = (rng.random(25) * 10.0 ** rng.integers(-6, 6, 25)).astype(np.float32)
+    got = list(_history_contexts(h_items, h_w, items, w, cells))
+    assert len(got) == len(items) - 1
+    for t, (ctx_items, sums, new) in enumerate(got, 1):
+        it, ws = np.concatenate([h_items, items[:t]]), np.concatenate([h_w, w[:t]])
+        uniq, inv = np.unique(it, return_inverse=True)
+        assert np.array_equal(ctx_items, uniq) and ctx_items.dtype == np.int64
+        want = np.bincount(inv, weights=ws).astype(np.float32)
+        assert sums.dtype == np.float32 and np.array_equal(sums.view(np.int32), want.view(np.int32))
+        assert new == (items[t] not in uniq)
+    assert any(new for *_, new in got) and not all(new for *_, new in got)

@@ -155,7 +155,8 @@ def prefix_cases(train: Interactions, held: Interactions, tail: int = 50) -> lis
     A prefix's context holds its distinct items (ascending) with their summed weights (float64
     sums, history first then the session in time order, then float32) and its last ``tail``
     events in order. Prefixes of sessions with no history are summed all at once (one sort of
-    (prefix, item) keys) instead of one ``np.unique`` per prefix."""
+    (prefix, item) keys), those of a session with a history one session at a time
+    (:func:`_history_contexts`), instead of one ``np.unique`` per prefix."""
     order = np.lexsort((np.arange(len(held)), held.timestamp, held.session))
     groups = np.split(order, np.flatnonzero(np.diff(held.session[order])) + 1) if len(held) else []
     by_user = np.lexsort((train.timestamp, train.user))
@@ -187,13 +188,47 @@ def prefix_cases(train: Interactions, held: Interactions, tail: int = 50) -> lis
                 cases.append(Case(Context(ctx_items, sums, user, sequence=seq), int(items[t]), k, is_new))
             continue
         h_items, h_w = train.item[rows].astype(np.int64), train.weight[rows].astype(np.float32)
-        for t in range(1, len(idx)):
-            it = np.concatenate([h_items, items[:t]])
-            w = np.concatenate([h_w, weights[:t]])
-            uniq, inv = np.unique(it, return_inverse=True)
-            ctx = Context(uniq, np.bincount(inv, weights=w).astype(np.float32), user, sequence=it[-tail:])
-            cases.append(Case(ctx, int(items[t]), k))
+        it = np.concatenate([h_items, items])
+        for t, (ctx_items, sums, is_new) in enumerate(_history_contexts(h_items, h_w, items, weights), len(rows) + 1):
+            ctx = Context(ctx_items, sums, user, sequence=it[max(0, t - tail) : t])
+            cases.append(Case(ctx, int(it[t]), k, is_new))
     return cases
+
+
+def _history_contexts(
+    h_items: IntArray, h_w: FloatArray, items: IntArray, weights: FloatArray, cells: int = 1 << 20
+) -> Iterator[tuple[IntArray, FloatArray, bool]]:
+    """(distinct items, summed weights, next item new?) of each prefix of a session (``items``,
+    ``weights`` in time order) after a history (``h_items``, ``h_w`` in time order).
+
+    Over the items of both, the history's float64 sums (``np.bincount``, entry order) start a
+    matrix whose row ``t`` adds prefix ``t``'s last event at its item; a cumulative sum down the
+    rows gives each prefix's sums, every item's weights added in entry order (adding 0.0 elsewhere
+    changes no sum), as one ``np.bincount`` per prefix adds them. Rows are taken about
+    ``cells / items`` at a time."""
+    u, inv = np.unique(np.concatenate([h_items, items]), return_inverse=True)
+    nh, m = len(h_items), len(items) - 1  # prefixes: the history and the first 1 .. m events
+    slot = inv[nh:]
+    sums = np.bincount(inv[:nh], weights=h_w, minlength=len(u))  # float64
+    seen = np.zeros(len(u), dtype=bool)
+    seen[inv[:nh]] = True
+    step = max(1, cells // max(len(u), 1))
+    for lo in range(0, m, step):
+        hi = min(m, lo + step)
+        rows = np.arange(1, hi - lo + 1)
+        add = np.zeros((hi - lo + 1, len(u)))
+        add[0] = sums
+        add[rows, slot[lo:hi]] = weights[lo:hi]
+        marks = np.zeros((hi - lo + 1, len(u)), dtype=bool)
+        marks[0] = seen
+        marks[rows, slot[lo:hi]] = True
+        acc = np.cumsum(add, axis=0)[1:]
+        has = np.logical_or.accumulate(marks, axis=0)[1:]
+        new = ~has[rows - 1, slot[lo + 1 : hi + 1]]
+        for r, is_new in enumerate(new.tolist()):
+            keep = has[r]
+            yield u[keep], acc[r][keep].astype(np.float32), is_new
+        sums, seen = acc[-1], has[-1]
 
 
 def _fresh_contexts(held: Interactions, sessions: Sequence[IntArray]) -> Iterator[tuple[IntArray, FloatArray, bool]]:
