@@ -13,7 +13,7 @@ from shelfwise.valuation import Values
 from shelfwise.valuation.report import ValuationReport
 
 
-def test_report_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_report_command(tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture) -> None:
     cat = tmp_path / "products.csv"
     cat.write_text(
         "id,title,category,brand,price\n1,Black jeans,Men > Trousers,Acme,40\n2,Blue jeans,Men > Trousers,Denimco,50\n"
@@ -41,6 +41,8 @@ def test_report_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     args = ["report", "--index", str(idx), "--queries", str(q), "--judgments", str(j), "--events", str(ev)]
     assert main([*args, "--valuation", str(tmp_path / "val"), "--k", "3", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
+    said = [r.getMessage() for r in caplog.records if r.getMessage().startswith("hybrid weights:")]
+    assert len(said) == 1  # the served model's verdict; the time split's second fit does not repeat it
     assert "search peer:bm25s" in printed and f"--report {out}" in printed
     html = out.read_text()
     for part in ("peer:bm25s", "Recommendations (time split)", "Fairness of exposure by brand", "events by category"):

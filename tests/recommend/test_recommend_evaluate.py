@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pytest
 
@@ -67,3 +69,18 @@ def test_holdout_report_says_why_nothing_can_be_held_out(tiny_catalog: Catalog) 
     ]  # a's second day: the same item again
     with pytest.raises(ValueError, match="exclude_seen left nothing to evaluate"):
         holdout_report(tiny_catalog, EventLog.from_events(one_day + again, tiny_catalog), vec, exclude_seen=True)
+
+
+def test_holdout_report_says_the_tuning_verdict_once_or_quietly(
+    tiny_catalog: Catalog, tiny_events: list[Event], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A tiny store keeps default weights: a WARNING, or INFO when the caller said its own verdict."""
+    more = [Event(e.user_id, e.type, e.timestamp + 100, e.item_id, session_id=e.session_id + "-2") for e in tiny_events]
+    log = EventLog.from_events(tiny_events + more, tiny_catalog)
+    vec = HashingEncoder(dim=64).encode(tiny_catalog.texts())
+    caplog.set_level(logging.INFO, logger="shelfwise.recommend")
+    for quiet, level in ((False, logging.WARNING), (True, logging.INFO)):
+        caplog.clear()
+        holdout_report(tiny_catalog, log, vec, k=5, quiet_tuning=quiet)
+        said = [r for r in caplog.records if r.getMessage().startswith("hybrid weights: defaults")]
+        assert [r.levelno for r in said] == [level]

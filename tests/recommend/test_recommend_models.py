@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pytest
 
@@ -223,3 +225,17 @@ def test_session_query_text_goes_through_the_encoders_query_side(hybrid: HybridR
     hybrid.encoder = ProductSide()  # type: ignore[assignment]
     hybrid.recommend_session([], k=3, query="yoga exercise mat")
     assert seen == ["yoga exercise mat"]
+
+
+def test_build_recommender_says_the_tuning_verdict_once(
+    tiny_catalog: Catalog, tiny_log: EventLog, vectors: np.ndarray, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The fit keeps the verdict in ``tuning``; build_recommender logs it once (a WARNING: defaults)."""
+    caplog.set_level(logging.INFO, logger="shelfwise.recommend")
+    rec = build_recommender(tiny_catalog, tiny_log, vectors)
+    said = [r for r in caplog.records if r.getMessage().startswith("hybrid weights:")]
+    assert rec.tuning.status == "defaults" and [r.levelno for r in said] == [logging.WARNING]
+    assert said[0].getMessage() == f"hybrid weights: defaults ({rec.tuning.reason})"
+    caplog.clear()
+    HybridRecommender(vectors).fit(Interactions.from_log(tiny_log, tiny_catalog))  # a bare fit says nothing
+    assert not [r for r in caplog.records if r.getMessage().startswith("hybrid weights:")]

@@ -195,7 +195,8 @@ def recommendation_section(
         from shelfwise.recommend.evaluate import holdout_report
 
         try:
-            split = holdout_report(shelf.catalog, shelf.events, rec.item_vectors, rec.config, k=k)
+            # the served model's fit said its tuning verdict: this second fit's is not printed again
+            split = holdout_report(shelf.catalog, shelf.events, rec.item_vectors, rec.config, k=k, quiet_tuning=True)
         except ValueError as exc:
             notes.append(f"No time split: {exc}. The figures below are catalogue-level, over every shopper's top {k}.")
         else:

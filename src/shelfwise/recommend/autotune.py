@@ -115,6 +115,13 @@ class TuningReport:
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def announce(self, *, quiet: bool = False) -> None:
+        """Log the verdict ("hybrid weights: defaults (why)"): a WARNING when default weights were
+        kept, else INFO; ``quiet``: INFO either way (a second fit whose verdict is not news, such
+        as a report's time split after the served model's fit said its own)."""
+        level = logging.WARNING if self.status == "defaults" and not quiet else logging.INFO
+        log.log(level, "hybrid weights: %s (%s)", self.status, self.reason)
+
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> TuningReport:
         known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}

@@ -177,8 +177,11 @@ def holdout_report(
     config: HybridConfig | None = None,
     k: int = 20,
     exclude_seen: bool = False,
+    quiet_tuning: bool = False,
 ) -> dict[str, RecMetrics]:
-    """Hold out each user's last session, fit popularity and the hybrid on the rest, evaluate both."""
+    """Hold out each user's last session, fit popularity and the hybrid on the rest, evaluate both.
+    The hybrid's tuning verdict is logged (:meth:`~shelfwise.recommend.autotune.TuningReport.announce`), at INFO with
+    ``quiet_tuning`` (a caller that fitted the served model already said one)."""
     from shelfwise.recommend.hybrid import HybridRecommender
     from shelfwise.recommend.interactions import Interactions
     from shelfwise.recommend.popularity import PopularityRecommender
@@ -201,6 +204,7 @@ def holdout_report(
     pop.fit(train)
     hybrid = HybridRecommender(vectors, config)
     hybrid.fit(train)
+    hybrid.tuning.announce(quiet=quiet_tuning)
     out: dict[str, RecMetrics] = {}
     for name, model in (("popularity", pop), ("hybrid", hybrid)):
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import logging
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -82,8 +81,6 @@ FORMAT = "shelfwise.hybrid-recommender"
 FORMAT_VERSION = 3  # 2: sequence, sknn (and sasrec) state files and the tuning report; 3: compact ALS
 # factors (items with factors only) and text-graph rows for items with events above
 # ContentConfig.all_rows_max_items (version 2 folders load: their full factor matrix is compacted)
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -309,7 +306,8 @@ class HybridRecommender(BaseRecommender):
         """Learn weights on the latest sessions (components fitted on the earlier rows), then keep
         them. The latest slice's ALS fit starts as soon as the slice is cut (:meth:`_als_early`);
         once that slice's components are fitted, the final ALS refit starts in ``ahead``
-        (:meth:`_als_ahead`)."""
+        (:meth:`_als_ahead`). The verdict is kept in :attr:`tuning`, not logged here: whoever fits
+        says it once (:func:`build_recommender`, :func:`~shelfwise.recommend.evaluate.holdout_report`)."""
         tc = self.config.tune
         first = validation_split(data, tc.fraction, tc.max_sessions)
         early = self._als_early(data, *first)
@@ -332,8 +330,6 @@ class HybridRecommender(BaseRecommender):
         if rep.status == "tuned":
             self.set_weights(rep.weights, rep.penalty)
             self.set_weights(rep.new_weights, rep.new_penalty, new=True)
-        level = logging.WARNING if rep.status == "defaults" else logging.INFO
-        log.log(level, "hybrid weights: %s (%s)", rep.status, rep.reason)
         return rep
 
     def update(self, events: Sequence[Event]) -> None:
@@ -620,4 +616,5 @@ def build_recommender(
     cfg = config or HybridConfig()
     rec = HybridRecommender(vectors, cfg, encoder)
     rec.fit(Interactions.from_log(log, catalog, half_life_days=cfg.half_life_days))
+    rec.tuning.announce()
     return rec
