@@ -121,3 +121,60 @@ def test_recommend_save_names_a_serve_command_that_runs(tmp_path: Path, capsys: 
     assert (
         f"shelfwise serve --shelf DIR --recommender {rec}," in out and "--encoder hashing" in out
     )  # serve needs --shelf
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        ("-1", "must be at least 0.0 and below 1.0, got -1.0"),  # would publish a worse model: that is --force
+        ("1", "must be at least 0.0 and below 1.0, got 1.0"),  # a gain in NDCG@10 never exceeds 1
+        ("nan", "must be at least 0.0 and below 1.0, got nan"),
+        ("x", "not a number: 'x'"),
+    ],
+)
+def test_train_min_gain_outside_0_1_is_refused(
+    value: str, why: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["train", "--catalog", str(tmp_path / "p.csv"), "--min-gain", value])
+    assert exc.value.code == 2
+    assert f"argument --min-gain: {why}" in capsys.readouterr().err
+
+
+def test_train_min_gain_in_range_is_parsed() -> None:
+    cli = importlib.import_module("shelfwise.cli.main")
+    for value, parsed in (("0", 0.0), ("0.02", 0.02)):
+        assert cli.build_parser().parse_args(["train", "--catalog", "p.csv", "--min-gain", value]).min_gain == parsed
+
+
+@pytest.mark.parametrize(
+    ("argv", "why"),
+    [
+        (["recommend", "item", "p1", "--shelf", ".", "-k", "0"], "argument -k: must be at least 1, got 0"),
+        (["recommend", "item", "p1", "--shelf", ".", "-k", "2.5"], "argument -k: not an integer: '2.5'"),
+        (["serve", "--shelf", ".", "--port", "65536"], "argument --port: must be from 1 to 65535, got 65536"),
+        (["serve", "--shelf", ".", "--port", "http"], "argument --port: not a port number: 'http'"),
+    ],
+)
+def test_int_range_types_name_the_flag_bound_and_value(
+    argv: list[str], why: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """positive_int and port_number are one factory (number_in): the same messages' meaning."""
+    with pytest.raises(SystemExit):
+        main(argv)
+    assert why in capsys.readouterr().err
+
+
+def test_number_in_bounds() -> None:
+    from shelfwise.cli.common import number_in, port_number, positive_int
+
+    assert positive_int("7") == 7 and port_number("1") == 1 and port_number("65535") == 65535
+    between = number_in(int, -2, 2, name="an integer")
+    assert [between(t) for t in ("-2", "0", "2")] == [-2, 0, 2]
+    for bad in ("-3", "3"):
+        with pytest.raises(argparse.ArgumentTypeError, match="must be from -2 to 2"):
+            between(bad)
+    below = number_in(float, 0.0, 1.0, name="a number", below_high=True)
+    assert below("0.999") == 0.999
+    with pytest.raises(argparse.ArgumentTypeError, match="got inf"):
+        below("inf")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from shelfwise.catalog.loader import CatalogLoad, ProductFields, load_catalog
 from shelfwise.catalog.schema import Catalog
@@ -15,27 +16,35 @@ if TYPE_CHECKING:
     from shelfwise.eval.judgments import Judgments
     from shelfwise.index.language import LanguageProfile
 
-
-def positive_int(text: str) -> int:
-    """argparse type: an integer >= 1 (a list length: 0 or less would print nothing and succeed)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+N = TypeVar("N", int, float)
 
 
-def port_number(text: str) -> int:
-    """argparse type: a TCP port, 1-65535."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
-    if not 1 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"a port is 1-65535, got {value}")
-    return value
+def number_in(
+    cast: Callable[[str], N], low: N, high: N | None = None, *, name: str, below_high: bool = False
+) -> Callable[[str], N]:
+    """argparse type factory: ``cast(text)`` (``int`` or ``float``) from ``low`` up to ``high``
+    (``None``: no upper bound; ``below_high``: ``high`` itself excluded). argparse names the flag
+    in front of the message ("argument --port: must be from 1 to 65535, got 0"); NaN is refused."""
+
+    def parse(text: str) -> N:
+        try:
+            value = cast(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not {name}: {text!r}") from None
+        above = high is not None and (value >= high if below_high else value > high)
+        if not value >= low or above:  # ``not >=``: NaN fails every comparison
+            if high is None:
+                bound = f"at least {low}"
+            else:
+                bound = f"at least {low} and below {high}" if below_high else f"from {low} to {high}"
+            raise argparse.ArgumentTypeError(f"must be {bound}, got {value}")
+        return value
+
+    return parse
+
+
+positive_int = number_in(int, 1, name="an integer")  # a list length: 0 or less would print nothing and succeed
+port_number = number_in(int, 1, 65535, name="a port number")  # a TCP port
 
 
 def check_port(host: str, port: int) -> None:

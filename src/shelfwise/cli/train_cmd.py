@@ -11,7 +11,7 @@ import math
 from collections.abc import Callable
 from pathlib import Path
 
-from shelfwise.cli.common import load_catalog_arg, load_event_log
+from shelfwise.cli.common import load_catalog_arg, load_event_log, number_in
 from shelfwise.finetune.gate import DEFAULT_MIN_GAIN
 from shelfwise.finetune.metrics import LABELS
 
@@ -55,9 +55,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--patience", type=int, default=3, help="validations without gain before stopping early")
     p.add_argument(
         "--min-gain",
-        type=float,
+        # a gain in NDCG@10 (0-1): below 0 would publish a worse model (that is --force), 1 or more never
+        type=number_in(float, 0.0, 1.0, name="a number", below_high=True),
         default=DEFAULT_MIN_GAIN,
-        help=f"publish only if held-out NDCG@10 beats the base model by more than this (default {DEFAULT_MIN_GAIN})",
+        help="publish only if held-out NDCG@10 beats the base model by more than this, 0 <= x < 1 "
+        f"(default {DEFAULT_MIN_GAIN})",
     )
     p.add_argument("--force", action="store_true", help="publish (and rebuild the index) even if the gate refuses")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
