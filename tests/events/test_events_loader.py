@@ -192,3 +192,24 @@ def test_a_mapped_column_missing_from_the_file_is_named_once(tmp_path: Path, tin
     )
     mapped = EventFields(user_id="user", item_id="sku", type=None, default_type="view", timestamp="ts")
     assert len(load_events(f, mapped, catalog=tiny_catalog).events) == 2  # a constant type needs no column
+
+
+def test_timestamps_before_1970_are_row_errors(tmp_path: Path, tiny_catalog: Catalog) -> None:
+    f = tmp_path / "events.csv"
+    f.write_text(
+        "user_id,item_id,type,timestamp\n"
+        "u1,p1,view,1704103200\n"
+        "u1,p2,view,-1\n"
+        "u2,p1,view,1969-12-31T23:59:59Z\n"
+        "u2,p2,view,-1704103200000\n"
+        "u3,p1,view,0\n",
+        encoding="utf-8",
+    )
+    res = load_events(f, catalog=tiny_catalog)
+    assert [(e.user_id, e.timestamp) for e in res.events] == [("u1", 1704103200.0), ("u3", 0.0)]  # good rows kept
+    assert [(e.file, e.row, e.field) for e in res.errors] == [(str(f), n, "timestamp") for n in (3, 4, 5)]
+    assert str(res.errors[0]) == (
+        f"{f}: line 3: field 'timestamp': not a timestamp: '-1' (out of range: -1 is before 1970-01-01)"
+    )
+    with pytest.raises(ValueError, match="before 1970-01-01"):
+        parse_timestamp(-0.5)

@@ -112,6 +112,17 @@ def test_far_future_timestamp_rejected_and_drops_in_stats(live_client: TestClien
     assert stats["events"] == 1 and stats["events_dropped"] == {} and stats["target_errors"] == 0
 
 
+def test_timestamp_before_1970_is_a_422_naming_the_row_and_field(live_client: TestClient) -> None:
+    """POST /events parses rows with the events loader's row parser: a negative time is refused."""
+    ok = {"user_id": "u", "type": "view", "item_id": "p1", "timestamp": 1700000000}
+    r = live_client.post("/events", json=[{**ok, "timestamp": -86400}])
+    assert r.status_code == 422
+    (err,) = r.json()["detail"]["errors"]
+    assert err["index"] == 0 and err["field"] == "timestamp" and "before 1970-01-01" in err["message"]
+    body = live_client.post("/events", json=[ok, {**ok, "timestamp": "1969-07-20T20:17:00Z"}]).json()
+    assert body["accepted"] == 1 and [(e["index"], e["field"]) for e in body["errors"]] == [(1, "timestamp")]
+
+
 def test_wrapped_batch_and_non_json_body_get_clear_errors(live_client: TestClient) -> None:
     ev = {"user_id": "u1", "type": "click", "item_id": "p5", "event_id": "e-1"}
     r = live_client.post("/events", json={"events": [ev]})

@@ -108,7 +108,15 @@ class EventLoad:
 
 
 def parse_timestamp(value: Any) -> float:
-    """Unix seconds (int/float, or ms when > 1e11), ISO-8601 text, or a date/datetime."""
+    """Unix seconds (int/float, or ms when > 1e11), ISO-8601 text, or a date/datetime; from
+    1970-01-01 (a negative unix time is a corrupt cell or a sign error, not a shopper's event)."""
+    ts = _parse_time(value)
+    if ts < 0:
+        raise ValueError(f"timestamp out of range: {str(value)[:40]} is before 1970-01-01")
+    return ts
+
+
+def _parse_time(value: Any) -> float:
     if isinstance(value, datetime):
         dt = value if value.tzinfo else value.replace(tzinfo=UTC)
         return dt.timestamp()
