@@ -3,6 +3,7 @@ events keep flowing to the new shelf, and a bad folder leaves the old shelf serv
 
 from __future__ import annotations
 
+import logging
 import threading
 from pathlib import Path
 
@@ -157,3 +158,46 @@ def test_failed_warmup_stops_the_new_shelfs_consumer(
     assert made and made[0].live is not None and not made[0].live.consumer.stats().running
     assert first.live is not None
     first.live.consumer.stop()
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.said: list[tuple[int, str]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.said.append((record.levelno, record.getMessage()))
+
+
+def test_a_successful_reload_logs_info_and_a_failed_one_error(
+    served: tuple[TestClient, Shelf, Path],
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from shelfwise.events.consumer import EventConsumer
+
+    client, _, folder = served
+    auth = {"Authorization": f"Bearer {KEY}"}
+    heard = _Collect()
+    serve_log = logging.getLogger("shelfwise.serve")  # serve's own handler may stop propagation: listen here
+    serve_log.addHandler(heard)
+    caplog.set_level(logging.INFO, logger="shelfwise.serve")
+    try:
+        assert client.post("/admin/reload", headers=auth).status_code == 200
+        assert [level for level, _ in heard.said] == [logging.INFO]
+        assert heard.said[0][1].startswith(f"reloaded the shelf from {folder} in ")
+        heard.said.clear()
+        (tmp_path / "broken").mkdir()
+        assert client.post("/admin/reload", json={"shelf": str(tmp_path / "broken")}, headers=auth).status_code == 422
+        assert [level for level, _ in heard.said] == [logging.ERROR]
+        heard.said.clear()
+        monkeypatch.setattr(EventConsumer, "wait_for", lambda self, seq, timeout: False)  # log not caught up
+        r = client.post("/admin/reload", headers=auth)
+        assert r.status_code == 200 and not r.json()["caught_up"]
+        assert [level for level, _ in heard.said] == [logging.WARNING] and "not caught up" in heard.said[0][1]
+    finally:
+        serve_log.removeHandler(heard)
+    now: Shelf = client.app.state.shelf  # type: ignore[attr-defined]
+    assert now.live is not None
+    now.live.consumer.stop()

@@ -109,7 +109,17 @@ class Reloader:
             )
             if v is not None
         ]
-        log.warning("reloaded the shelf from %s in %.2f s (replayed %d logged events)", target, took, replayed)
+        if caught_up:  # a success is news, not a warning (failures above: ERROR)
+            log.info("reloaded the shelf from %s in %.2f s (replayed %d logged events)", target, took, replayed)
+        else:
+            log.warning(
+                "reloaded the shelf from %s in %.2f s; its event log was not caught up within %.0f s "
+                "(replayed %d logged events so far; the rest apply in the background)",
+                target,
+                took,
+                catch_up_s,
+                replayed,
+            )
         return ReloadResult(
             shelf=str(target),
             took_s=round(took, 3),
