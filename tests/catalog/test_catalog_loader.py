@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from shelfwise.catalog import Catalog, Filters, ProductFields, load_catalog
-from shelfwise.catalog.loader import _price
-from shelfwise.errors import ConfigError, DataError
+from shelfwise.catalog import Catalog, Filters, Product, ProductFields, load_catalog
+from shelfwise.catalog.loader import _parse_row, _price
+from shelfwise.errors import ConfigError, DataError, RowError
 
 
 def test_csv_bad_rows_reported_good_rows_kept(tmp_path: Path) -> None:
@@ -320,3 +320,13 @@ def test_price_separators_read_only_where_unambiguous(text: str, want: float | N
             _price(text)
     else:
         assert _price(text) == want
+
+
+def test_parse_row_reports_a_dropped_image_into_the_warnings_it_is_given() -> None:
+    """``warnings`` is required (every caller has a list): a bad image is left out and reported there."""
+    warnings: list[RowError] = []
+    bad = _parse_row({"id": "a", "title": "Jeans", "image": "ftp://x/a.jpg"}, ProductFields(), "f.csv", 2, warnings)
+    good = _parse_row({"id": "b", "title": "Dress", "image": "/b.png"}, ProductFields(), "f.csv", 3, warnings)
+    assert isinstance(bad, Product) and bad.image == "" and isinstance(good, Product) and good.image == "/b.png"
+    assert [(w.file, w.row, w.field) for w in warnings] == [("f.csv", 2, "image")]
+    assert "kept without it" in warnings[0].message

@@ -31,7 +31,7 @@ def test_same_products_as_row_by_row_parse(tmp_path: Path) -> None:
     f = _write(tmp_path)
     loaded = load_catalog(f, FIELDS)
     whole = pq.read_table(f).to_pylist()  # the whole table at once, as the loader read it before
-    alone = [_parse_row(rec, FIELDS, str(f), row) for row, rec in enumerate(whole, 1)]
+    alone = [_parse_row(rec, FIELDS, str(f), row, []) for row, rec in enumerate(whole, 1)]
     assert loaded.errors == [] and loaded.catalog.products == alone
     assert [rec for _, rec in read_rows(f)] == whole
     assert [p.text() for p in loaded.catalog.products] == [p.text() for p in alone]  # type: ignore[union-attr]
@@ -47,7 +47,7 @@ def test_repeated_values_are_one_object(tmp_path: Path) -> None:
 
 def test_filters_unchanged(tmp_path: Path) -> None:
     cat = load_catalog(_write(tmp_path), FIELDS).catalog
-    plain = Catalog([_parse_row(r, FIELDS, "x", i) for i, r in enumerate(ROWS, 1)])  # type: ignore[misc]
+    plain = Catalog([_parse_row(r, FIELDS, "x", i, []) for i, r in enumerate(ROWS, 1)])  # type: ignore[misc]
     for flt in (
         Filters(category=("Home",)),
         Filters(brands=("acme",)),

@@ -137,13 +137,13 @@ def _parse_row(
     spec: ProductFields,
     file: str,
     row: int,
+    warnings: list[RowError],
     shared: dict[str, str] | None = None,
-    warnings: list[RowError] | None = None,
 ) -> Product | RowError:
-    """``shared``: one string object per distinct value of the repetitive fields (category
-    levels, brand, attribute values), kept for the whole load: a million products then hold a
-    few thousand such strings, not several million equal copies. ``warnings`` receives a row
-    kept with an optional field left out (a bad image: the product is good without it)."""
+    """``warnings`` receives a row kept with an optional field left out (a bad image: the product
+    is good without it). ``shared``: one string object per distinct value of the repetitive fields
+    (category levels, brand, attribute values), kept for the whole load: a million products then
+    hold a few thousand such strings, not several million equal copies."""
 
     def one(s: str) -> str:
         return s if shared is None else shared.setdefault(s, s)
@@ -209,9 +209,8 @@ def _parse_row(
     attributes = {c: one(_text(rec.get(c))) for c in spec.attributes if _text(rec.get(c))}
     image = _text(rec.get(spec.image)) if spec.image else ""
     if image and not is_image_url(image):
-        if warnings is not None:
-            why = f"not an http(s):// URL or /path: {image[:80]!r} (kept without it)"
-            warnings.append(err(spec.image or "image", why))
+        why = f"not an http(s):// URL or /path: {image[:80]!r} (kept without it)"
+        warnings.append(err(spec.image or "image", why))
         image = ""
     return Product(
         id=pid,
@@ -264,7 +263,7 @@ def load_catalog(path: str | Path, fields: ProductFields | None = None, *, stric
         if not checked:  # a mapping naming a column the file lacks would fail every row or silently blank a field
             checked = True
             errors.extend(_missing_columns(spec, rec, file, explicit=fields is not None))
-        parsed = _parse_row(rec, spec, file, row, shared, warnings)
+        parsed = _parse_row(rec, spec, file, row, warnings, shared)
         if isinstance(parsed, RowError):
             errors.append(parsed)
         elif parsed.id in seen:
