@@ -190,3 +190,40 @@ def test_history_contexts_are_per_prefix_bincounts(cells: int) -> None:
         assert sums.dtype == np.float32 and np.array_equal(sums.view(np.int32), want.view(np.int32))
         assert new == (items[t] not in uniq)
     assert any(new for *_, new in got) and not all(new for *_, new in got)
+
+
+def test_no_early_als_fit_when_new_item_prefixes_are_too_few(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Enough prefixes but surely too few new-item ones (the store re-views): tuning keeps the
+    defaults, so the early ALS fit on the earlier rows is not started (one ALS fit in all, not
+    two), and the model is the one fitted without the early fit, bit for bit."""
+    data = _store()
+    train, held = validation_split(data, 0.2, 2000)
+    sessions = len(np.unique(held.session))
+    new_most = len(np.unique(held.session * held.n_items + held.item)) - sessions  # distinct items after the first
+    cases = prefix_cases(train, held)
+    assert sum(c.new for c in cases) <= new_most < len(cases) == len(held) - sessions  # re-views: a gap
+    tc = TuneConfig(fraction=0.2, min_cases=new_most + 1)  # enough prefixes, too few new ones
+    cfg = HybridConfig(als=ALSConfig(factors=8, iterations=3, num_threads=1), tune=tc)
+    vec = np.random.default_rng(2).normal(size=(N_ITEMS, 8)).astype(np.float32)
+    fitted: list[int] = []  # rows of each ALS fit from random factors (a warm refit is not one)
+    als_fit = ALSRecommender.fit
+
+    def counting(self: ALSRecommender, rows: Interactions) -> None:
+        fitted.append(len(rows))
+        als_fit(self, rows)
+
+    monkeypatch.setattr(ALSRecommender, "fit", counting)
+    h = HybridRecommender(vec, cfg)
+    h.fit(data)
+    assert h.tuning.status == "defaults" and h.tuning.new_cases < tc.min_cases <= h.tuning.repeat_cases
+    assert fitted == [len(data)]  # the final fit only: no early fit on the earlier rows
+    fitted.clear()
+    behind = HybridRecommender(vec, cfg)
+    behind._als_early = lambda *a: None  # type: ignore[method-assign]
+    behind.fit(data)
+    assert fitted == [len(data)] and behind.tuning.as_dict() == h.tuning.as_dict()
+    assert np.array_equal(behind.als.item_factors, h.als.item_factors)
+    assert np.array_equal(behind.als.user_factors, h.als.user_factors)
+    fitted.clear()
+    HybridRecommender(vec, HybridConfig(als=cfg.als, tune=TuneConfig(fraction=0.2, min_cases=10))).fit(data)
+    assert fitted == [len(train)]  # enough of both: the early fit runs, as before (then a warm refit on all)

@@ -253,11 +253,18 @@ class HybridRecommender(BaseRecommender):
         the histories and fits the other components (the fit reassigns the copy's arrays: the
         same factors as fitting later), and the BLAS thread limit it needs, set here (a limit set
         in that thread does not reach scipy's OpenBLAS) until the caller restores it. None when the
-        slice cannot be tuned on (no slice, or fewer prefixes than ``TuneConfig.min_cases``):
-        nothing is fitted in vain."""
+        slice cannot be tuned on (no slice, or fewer prefixes, or surely fewer new-item prefixes,
+        than ``TuneConfig.min_cases``, which :func:`tune_folds` needs of both): nothing is fitted
+        in vain."""
         tc = self.config.tune
-        prefixes = len(held) - len(np.unique(held.session))  # sessions of n events hold n - 1
-        if not len(held) or len(train) == len(data) or prefixes < tc.min_cases:
+        sessions = len(np.unique(held.session))
+        prefixes = len(held) - sessions  # sessions of n events hold n - 1
+        # a prefix's next item is new only at the first time its session shows that item (the
+        # history may hold it too: fewer), so new items number at most the distinct (session, item)
+        # pairs less each session's first event; earlier slices (folds > 1) may add one per row
+        pairs = len(np.unique(held.session.astype(np.int64) * max(held.n_items, 1) + held.item))
+        new_most = pairs - sessions + (len(train) if tc.folds > 1 else 0)
+        if not len(held) or len(train) == len(data) or min(prefixes, new_most) < tc.min_cases:
             return None
         _load_native()  # before the limit, so that it covers every BLAS these load (see _fit_components)
         from threadpoolctl import threadpool_limits
