@@ -203,3 +203,12 @@ def test_retrieve_returns_matches_best_first_under_a_mask() -> None:
     mask = np.ones(len(DOCS), dtype=bool)
     mask[0] = False
     assert 0 not in idx.retrieve("porcelain tile", k=3, mask=mask).ids.tolist()
+
+
+def test_describe_names_the_chinese_parts_only_for_a_catalog_with_chinese_text() -> None:
+    en = LexicalConfig().describe(chinese=False)
+    assert en == "lexical: BM25 k1 0.9 b 0.4 over words (stemmed); typo part (0.5): character 3-grams"
+    zh = LexicalConfig().describe(chinese=True)
+    assert "character unigrams + bigrams (Traditional folded)" in zh and "pinyin syllables" in zh
+    off = LexicalConfig(char_ngram=0, tokenizer=Tokenizer(chinese="jieba")).describe(chinese=True)
+    assert "jieba words" in off and "typo part" not in off

@@ -41,6 +41,20 @@ class LexicalConfig:
         if not 0.0 <= self.char_weight < 1.0:
             raise ValueError("LexicalConfig.char_weight must be in [0, 1)")
 
+    def describe(self, *, chinese: bool) -> str:
+        """One line for the index log: what the lexical side indexes (``chinese``: the catalog has
+        Chinese text, so its analysers' Chinese parts are named too)."""
+        tok, b = self.tokenizer, self.bm25
+        words = "words" + (" (stemmed)" if tok.stem else "")
+        if chinese:
+            cut = {"ngram": "character unigrams + bigrams", "jieba": "jieba words", "bigram": "character bigrams"}
+            words += f", Chinese as {cut[tok.chinese]}" + (" (Traditional folded)" if tok.fold_traditional else "")
+        out = f"lexical: BM25 k1 {b.k1:g} b {b.b:g} over {words}"
+        if self.char_ngram:
+            out += f"; typo part ({self.char_weight:g}): character {self.char_ngram}-grams"
+            out += " + pinyin syllables of Chinese characters (homophone typos)" if chinese else ""
+        return out
+
     def to_json(self) -> dict[str, object]:
         return {
             "bm25": asdict(self.bm25),

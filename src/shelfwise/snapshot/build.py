@@ -113,6 +113,7 @@ def build_search(catalog: Catalog, config: ShelfConfig, log: Log = _quiet) -> Sh
         item_vectors=vectors,
         vector_store=config.vector_store,
     )
+    log(searcher.lexical.config.describe(chinese=profile.cjk_share > 0))
     searcher.config = replace(searcher.config, personal_weight=config.personal_weight)
     shelf = Shelf(catalog=catalog, searcher=searcher)
     shelf.timings.update(encoder_load_s=encoder_s, index_build_s=time.perf_counter() - t0)
