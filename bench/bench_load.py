@@ -71,6 +71,7 @@ CONFIGS = {
     "after": [],
     "base": [],  # the defaults, server code from --base-ref
     "ka5": ["--keep-alive", "5"],  # the defaults with uvicorn's own 5 s keep-alive (transport-error A/B)
+    "nocodel": ["--queue-target", "0.5"],  # the defaults without controlled delay (every wait up to 0.5 s)
 }
 BASE_SRC: dict[str, Path] = {}  # configuration -> the src/ folder its server imports (default: this tree's)
 MIX = (("search", 0.6), ("recommend", 0.3), ("events", 0.1))

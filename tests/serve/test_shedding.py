@@ -92,6 +92,34 @@ def test_a_request_waiting_past_queue_timeout_is_503(tiny_catalog: Catalog, tiny
     asyncio.run(run())
 
 
+def test_a_standing_queue_lets_newcomers_wait_only_the_target(
+    tiny_catalog: Catalog, tiny_searcher: HybridSearcher
+) -> None:
+    # queue_timeout 5 s, target 0.05 s, interval 0.1 s: the first waiter finds an empty queue and may
+    # wait long; once the queue has stood 0.1 s, a newcomer gets 503 after ~0.05 s, not 5 s
+    cap = Capacity(max_inflight=1, max_queue=8, queue_timeout_s=5.0, queue_target_s=0.05, queue_interval_s=0.1)
+    app = _app(tiny_catalog, tiny_searcher, cap)
+
+    async def run() -> None:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=LOCAL) as c:
+            first = asyncio.create_task(c.get("/slow"))  # holds the only slot
+            await _until(lambda: app.state.shed.inflight == 1)
+            second = asyncio.create_task(c.get("/slow"))  # an empty queue: may wait up to 5 s
+            await _until(lambda: app.state.shed.queued == 1)
+            await asyncio.sleep(0.15)  # the queue has now stood past the interval
+            t0 = time.perf_counter()
+            shed = await c.get("/search", params={"q": "shirt"})
+            assert shed.status_code == 503 and "no slot within 0.05 s" in shed.json()["detail"]
+            assert 0.04 <= time.perf_counter() - t0 < 2.0
+            assert not second.done()  # the earlier waiter keeps its place
+            app.state.release.set()
+            assert [(await t).status_code for t in (first, second)] == [200, 200]
+            ok = await c.get("/search", params={"q": "shirt"})  # the queue emptied: normal service again
+            assert ok.status_code == 200
+
+    asyncio.run(run())
+
+
 def test_no_shedding_when_max_inflight_is_zero(tiny_catalog: Catalog, tiny_searcher: HybridSearcher) -> None:
     app = _app(tiny_catalog, tiny_searcher, Capacity(max_inflight=0, max_queue=0, encode_threads=0))
 
@@ -164,6 +192,12 @@ def test_capacity_defaults_env_and_flags() -> None:
         capacity_from_args(build_parser().parse_args(["serve", "--index", "i", "--workers", "0"]), {})
     with pytest.raises(ValueError, match="not a number"):
         Capacity().with_env({"SHELFWISE_MAX_QUEUE": "lots"})
+    codel = build_parser().parse_args(["serve", "--index", "i", "--queue-target", "0.02", "--queue-interval", "0.3"])
+    got = capacity_from_args(codel, {"SHELFWISE_QUEUE_TARGET_S": "0.01"})
+    assert (got.queue_target_s, got.queue_interval_s) == (0.02, 0.3)  # flags over env
+    assert capacity_from_args(args, {"SHELFWISE_QUEUE_INTERVAL_S": "0.2"}).queue_interval_s == 0.2
+    with pytest.raises(ValueError, match="queue_target_s must be > 0"):
+        Capacity(queue_target_s=0)
 
 
 def test_capacity_env_is_parsed_once_with_named_errors() -> None:

@@ -3,8 +3,9 @@ queue, and the query-encoder executor. Defaults suit the machine's cores; every 
 a ``shelfwise serve`` flag or a ``SHELFWISE_*`` environment variable (flags win).
 
 Per process: at most ``max_inflight`` requests run at once and at most ``max_queue`` wait for a
-slot, each for at most ``queue_timeout_s``; anything beyond is answered 503 with ``Retry-After``
-straight away (:mod:`shelfwise.serve.shedding`). ``max_inflight = 0`` turns shedding off (every
+slot, each for at most ``queue_timeout_s``, or ``queue_target_s`` once the queue has stood (not been
+empty) for ``queue_interval_s`` (controlled delay, :mod:`shelfwise.serve.shedding`); anything beyond
+is answered 503 with ``Retry-After`` straight away. ``max_inflight = 0`` turns shedding off (every
 request runs at once, as before this existed). Query embeddings run on ``encode_threads`` threads
 with ``encode_queue`` calls waiting (:mod:`shelfwise.encode.executor`); ``encode_threads = 0``
 encodes in the request thread, as before. ``keep_alive_s``: how long an idle keep-alive connection
@@ -51,6 +52,8 @@ class Capacity:
     max_inflight: int = 4
     max_queue: int = 32
     queue_timeout_s: float = 0.5
+    queue_target_s: float = 0.05
+    queue_interval_s: float = 0.1
     encode_threads: int = 1
     encode_queue: int = 8
     encode_wait_s: float = 0.5
@@ -73,8 +76,9 @@ class Capacity:
         for name in ("workers", "retry_after_s", "keep_alive_s"):
             if getattr(self, name) < 1:
                 raise ValueError(f"Capacity.{name} must be >= 1, got {getattr(self, name)}")
-        if not (self.queue_timeout_s > 0 and self.encode_wait_s > 0):
-            raise ValueError("Capacity: queue_timeout_s and encode_wait_s must be > 0")
+        for name in ("queue_timeout_s", "queue_target_s", "queue_interval_s", "encode_wait_s"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"Capacity.{name} must be > 0, got {getattr(self, name)!r}")
 
     @property
     def shedding(self) -> bool:

@@ -92,6 +92,15 @@ def add_capacity_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--max-queue", type=int, default=None, help="requests waiting for a slot; beyond: 503 + Retry-After")
     g.add_argument("--queue-timeout", type=float, default=None, help="seconds a request may wait for a slot (then 503)")
     g.add_argument(
+        "--queue-target",
+        type=float,
+        default=None,
+        help="seconds a request may wait while the queue stands (not empty for --queue-interval s)",
+    )
+    g.add_argument(
+        "--queue-interval", type=float, default=None, help="seconds of non-empty queue that count as standing"
+    )
+    g.add_argument(
         "--encode-threads",
         type=int,
         default=None,
@@ -117,6 +126,8 @@ def capacity_from_args(args: argparse.Namespace, env: Mapping[str, str] | None =
         "max_inflight": getattr(args, "max_inflight", None),
         "max_queue": getattr(args, "max_queue", None),
         "queue_timeout_s": getattr(args, "queue_timeout", None),
+        "queue_target_s": getattr(args, "queue_target", None),
+        "queue_interval_s": getattr(args, "queue_interval", None),
         "encode_threads": getattr(args, "encode_threads", None),
         "encode_queue": getattr(args, "encode_queue", None),
         "keep_alive_s": getattr(args, "keep_alive", None),

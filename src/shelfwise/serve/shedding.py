@@ -4,7 +4,13 @@ per process; beyond them a request is answered 503 with ``Retry-After`` at once.
 Pure ASGI on the event loop (no locks: slots are counted between awaits). A finished request hands
 its slot straight to the oldest waiter (first come, first served). A request that waits longer
 than ``queue_timeout_s`` leaves the queue with 503 too, so overload costs a client milliseconds to
-``queue_timeout_s``, never tens of seconds. ``/health`` and ``/metrics`` are never shed.
+``queue_timeout_s``, never tens of seconds. The wait allowed is controlled delay (Nichols & Jacobson,
+2012, "Controlling Queue Delay"; as Facebook's RPC servers apply it, Maurer, 2015, "Fail at Scale"):
+a queue that empties now and then absorbs a burst, so a newcomer may wait ``queue_timeout_s``; a
+queue that has not been empty for ``queue_interval_s`` is standing (arrivals outpace the cores),
+and a newcomer then waits at most ``queue_target_s``. Under sustained overload the admitted
+requests keep a short wait and the server does not fall ever further behind its clients.
+``/health`` and ``/metrics`` are never shed.
 :meth:`ShedStats.render` adds the counts to ``/metrics``; ``reason="encoder_busy"`` (requests the
 query-encoder executor refused) is read from the executor's own
 :class:`~shelfwise.encode.executor.ExecutorStats`, the one count of that event.
@@ -82,6 +88,14 @@ class SheddingMiddleware:
         self.capacity = capacity
         self.stats = stats
         self._waiters: deque[asyncio.Future[None]] = deque()
+        self._standing_since = 0.0  # loop time the queue last went from empty to non-empty
+
+    def _wait_allowed(self, now: float) -> float:
+        """Seconds a request queued at ``now`` may wait: ``queue_target_s`` while the queue stands."""
+        cap = self.capacity
+        if self._waiters and now - self._standing_since >= cap.queue_interval_s:
+            return min(cap.queue_target_s, cap.queue_timeout_s)
+        return cap.queue_timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not self.capacity.shedding or scope.get("path") in EXEMPT_PATHS:
@@ -104,11 +118,16 @@ class SheddingMiddleware:
             st.queue_full += 1
             await respond_overloaded(send, "server busy: request queue full, retry later", cap.retry_after_s)
             return False
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        wait_s = self._wait_allowed(now)
+        if not self._waiters:
+            self._standing_since = now
+        fut: asyncio.Future[None] = loop.create_future()
         self._waiters.append(fut)
         st.queued += 1
         try:
-            await asyncio.wait_for(asyncio.shield(fut), cap.queue_timeout_s)
+            await asyncio.wait_for(asyncio.shield(fut), wait_s)
         except TimeoutError:
             pass
         except BaseException:  # the client went away (cancelled) while waiting
@@ -119,9 +138,7 @@ class SheddingMiddleware:
             st.admitted += 1
             return True
         st.queue_timeout += 1
-        await respond_overloaded(
-            send, f"server busy: no slot within {cap.queue_timeout_s:g} s, retry later", cap.retry_after_s
-        )
+        await respond_overloaded(send, f"server busy: no slot within {wait_s:g} s, retry later", cap.retry_after_s)
         return False
 
     def _leave(self, fut: asyncio.Future[None]) -> bool:
