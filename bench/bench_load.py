@@ -722,11 +722,13 @@ def main() -> None:
         cpu_table(results)
         write_json(args.out, results)
         return
-    for config in configs:
+    for n, config in enumerate(configs):
+        # a configuration named again (A/B rounds: --configs after,nocodel,after,nocodel) keeps every round
+        key = config if config not in configs[:n] else f"{config} #{configs[:n].count(config) + 1}"
         if args.paced_only:
-            results["configs"][config] = goal_checks(config, args, queries, list(ids), recommend=False)
+            results["configs"][key] = goal_checks(config, args, queries, list(ids), recommend=False)
         else:
-            results["configs"][config] = run_config(config, args, queries, list(ids))
+            results["configs"][key] = run_config(config, args, queries, list(ids))
     results["load_end"] = os.getloadavg()
     table(results)
     write_json(args.out, results)
