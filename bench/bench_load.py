@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import random
 import signal
@@ -55,6 +56,7 @@ import tempfile
 import threading
 import time
 from collections import Counter, defaultdict
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,6 +64,8 @@ from typing import Any
 import httpx
 import numpy as np
 import psutil
+
+from lean_http import LeanPool
 
 from common import ROOT, SHARED, print_table, write_json
 
@@ -207,6 +211,7 @@ class Tally:
     details: Counter[str] = field(default_factory=Counter)  # transport errors by their OS-level cause
     t0: float = 0.0
     t1: float = 0.0
+    client_cpu_s: float = 0.0  # CPU the load generator's process spent (it shares the server's cores)
 
     def record(self, route: str, outcome: str, seconds: float) -> None:
         self.status[outcome] += 1
@@ -223,6 +228,8 @@ class Tally:
         }
         if self.details:
             out["error_details"] = dict(self.details)
+        if self.client_cpu_s:
+            out["client_cpu_ms_per_request"] = round(1000 * self.client_cpu_s / max(sum(self.status.values()), 1), 2)
         every = [x for v in self.latency.values() for x in v]
         for route, xs in [("all", every), *sorted(self.latency.items())]:
             if xs:
@@ -271,52 +278,98 @@ class Workload:
         return MIX[-1][0]
 
 
-async def send(client: httpx.AsyncClient, w: Workload, kind: str, tally: Tally, t_sched: float | None = None) -> float:
+CLIENTS = ("lean", "httpx", "httpx-ungated")
+
+
+@contextlib.asynccontextmanager
+async def connect(url: str, connections: int, client: str) -> AsyncIterator[httpx.AsyncClient | LeanPool]:
+    """The load generator's connections: ``lean`` (:class:`lean_http.LeanPool`, the default: a few
+    hundred microseconds of client CPU a request) or ``httpx`` (``AsyncClient``; ~4 ms a request on
+    this machine, ``client_cpu_ms_per_request``), both ``connections`` keep-alive connections."""
+    if client == "lean":
+        pool = LeanPool(url, connections)
+        try:
+            yield pool
+        finally:
+            await pool.close()
+        return
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30.0) as hx:
+        yield hx
+
+
+async def send(
+    client: httpx.AsyncClient | LeanPool, w: Workload, kind: str, tally: Tally, t_sched: float | None = None
+) -> float:
     """One request; returns the Retry-After to honour (0 when none)."""
     route, method, path, body = w.request(kind)
     t = time.perf_counter() if t_sched is None else t_sched
     try:
-        r = await client.request(method, path, json=body)
-    except httpx.TimeoutException:
+        if isinstance(client, LeanPool):
+            reply = await client.request(method, path, body)
+            status, retry = reply.status, reply.retry_after
+        else:
+            r = await client.request(method, path, json=body)
+            status, retry = r.status_code, float(r.headers.get("retry-after", "1") or 1)
+    except (httpx.TimeoutException, TimeoutError):
         tally.record(route, "timeout", 0.0)
         return 0.0
-    except httpx.TransportError as e:
+    except (httpx.TransportError, OSError, asyncio.IncompleteReadError) as e:
         tally.record(route, f"transport:{type(e).__name__}", 0.0)
-        cause = e.__cause__ or e.__context__
+        cause = e.__cause__ or e.__context__ or e
         tally.details[f"{type(e).__name__}: {cause!r}"[:200]] += 1
         return 0.0
     dt = time.perf_counter() - t
-    if r.status_code in (429, 503):
-        tally.record(route, f"http{r.status_code}", dt)
-        return min(float(r.headers.get("retry-after", "1") or 1), 1.0)
-    tally.record(route, "ok" if r.status_code < 400 else f"http{r.status_code}", dt)
+    if status in (429, 503):
+        tally.record(route, f"http{status}", dt)
+        return min(retry if retry is not None else 1.0, 1.0)
+    tally.record(route, "ok" if status < 400 else f"http{status}", dt)
     return 0.0
 
 
-async def closed_loop(url: str, clients: int, duration: float, w: Workload, kind: str | None) -> Tally:
+async def closed_loop(
+    url: str, clients: int, duration: float, w: Workload, kind: str | None, client: str = "lean"
+) -> Tally:
     tally = Tally()
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30.0) as client:
+    cpu0 = time.process_time()
+    async with connect(url, clients, client) as conn:
         end = time.perf_counter() + duration
 
         async def one() -> None:
             while time.perf_counter() < end:
-                wait = await send(client, w, kind or w.pick(), tally)
+                wait = await send(conn, w, kind or w.pick(), tally)
                 if wait:
                     await asyncio.sleep(wait)
 
         tally.t0 = time.perf_counter()
         await asyncio.gather(*(one() for _ in range(clients)))
         tally.t1 = time.perf_counter()
+    tally.client_cpu_s = time.process_time() - cpu0
     return tally
 
 
-async def paced(url: str, connections: int, rate: float, duration: float, w: Workload) -> Tally:
+async def paced(url: str, connections: int, rate: float, duration: float, w: Workload, client: str = "lean") -> Tally:
     """Open loop: /search sent at ``rate`` req/s over at most ``connections`` connections; latency
-    counts from the scheduled send time (a send delayed by a busy client counts as slow)."""
+    counts from the scheduled send time (a send delayed by a busy client counts as slow).
+
+    A scheduled request waits for one of the ``connections`` before it enters the client (the lean
+    pool's idle queue, or a semaphore in front of httpx). ``httpx-ungated`` is how this ran up to
+    session 8: every scheduled request entered httpx's pool at once, and httpcore 1.0 re-scans all
+    queued requests against every connection on each pool event
+    (``AsyncConnectionPool._assign_requests_to_connections``), so a backlog of n requests cost the load
+    generator O(n x connections) Python work per request: once the server fell behind, the client took
+    the CPU the server needed on the shared cores (6.1-6.7 vs 4.1-4.5 client CPU-ms a request gated,
+    same box, same hour) and the run did not recover. Latency is from the schedule in every mode."""
     tally = Tally()
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30.0) as client:
+    gate = asyncio.Semaphore(connections if client == "httpx" else 1 << 30)  # lean: its idle queue gates
+
+    cpu0 = time.process_time()
+    async with connect(url, connections, "httpx" if client == "httpx-ungated" else client) as conn:
+
+        async def one(at: float) -> float:
+            async with gate:
+                return await send(conn, w, "search", tally, t_sched=at)
+
         tasks: list[asyncio.Task[float]] = []
         tally.t0 = start = time.perf_counter()
         n = int(rate * duration)
@@ -325,27 +378,37 @@ async def paced(url: str, connections: int, rate: float, duration: float, w: Wor
             delay = at - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(send(client, w, "search", tally, t_sched=at)))
+            tasks.append(asyncio.create_task(one(at)))
         await asyncio.gather(*tasks)
         tally.t1 = max(time.perf_counter(), start + duration)
+    tally.client_cpu_s = time.process_time() - cpu0
     return tally
 
 
 def _loop_part(
-    url: str, clients: int, duration: float, queries: list[str], ids: list[str], users: int, seed: int
+    url: str,
+    clients: int,
+    duration: float,
+    queries: list[str],
+    ids: list[str],
+    users: int,
+    seed: int,
+    client: str = "lean",
 ) -> Tally:
     w = Workload(queries, ids, users, seed)
-    return asyncio.run(closed_loop(url, clients, duration, w, None))
+    return asyncio.run(closed_loop(url, clients, duration, w, None, client))
 
 
-def mixed(url: str, clients: int, duration: float, queries: list[str], ids: list[str], users: int) -> Tally:
+def mixed(
+    url: str, clients: int, duration: float, queries: list[str], ids: list[str], users: int, client: str = "lean"
+) -> Tally:
     """``clients`` closed-loop clients, split over processes of at most 50 (one Python process with
     hundreds of httpx connections is itself the bottleneck); each process gets its own queries."""
     from concurrent.futures import ProcessPoolExecutor
 
     procs = max(1, min(4, -(-clients // 50)))
     if procs == 1:
-        return _loop_part(url, clients, duration, queries, ids, users, clients)
+        return _loop_part(url, clients, duration, queries, ids, users, clients, client)
     shares = [clients // procs + (i < clients % procs) for i in range(procs)]
     chunk = len(queries) // procs
     with ProcessPoolExecutor(procs) as pool:
@@ -359,9 +422,12 @@ def mixed(url: str, clients: int, duration: float, queries: list[str], ids: list
                 [ids] * procs,
                 [users] * procs,
                 range(procs),
+                [client] * procs,
             )
         )
-    out = Tally(t0=min(p.t0 for p in parts), t1=max(p.t1 for p in parts))
+    out = Tally(
+        t0=min(p.t0 for p in parts), t1=max(p.t1 for p in parts), client_cpu_s=sum(p.client_cpu_s for p in parts)
+    )
     for part in parts:
         out.status.update(part.status)
         out.details.update(part.details)
@@ -381,7 +447,7 @@ def run_config(config: str, args: argparse.Namespace, queries: list[str], ids: l
             server = start_server(config, Path(tmp) / "ev.sqlite")
             try:
                 idle, cpu0 = server.memory(), server.cpu_s()
-                tally = mixed(server.url, clients, args.duration, queries, ids, args.users)
+                tally = mixed(server.url, clients, args.duration, queries, ids, args.users, args.client)
                 res = {
                     **tally.summary(),
                     "load_1m": round(os.getloadavg()[0], 2),
@@ -415,17 +481,18 @@ def goal_checks(
         try:
             w = Workload(queries, ids, args.users, seed=1)
             load0, cpu0 = round(os.getloadavg()[0], 2), server.cpu_s()
-            t = asyncio.run(paced(server.url, 64, args.rate, args.duration, w))
+            t = asyncio.run(paced(server.url, 64, args.rate, args.duration, w, args.client))
             out["search_paced_64"] = {
                 **t.summary(),
                 "rate": args.rate,
+                "client": args.client,
                 "load_1m_start": load0,
                 "load_1m": round(os.getloadavg()[0], 2),
                 "server_cpu_ms_per_request": cpu_per(server, cpu0, t),
             }
             for clients in (1, 8) if recommend else ():
                 cpu0 = server.cpu_s()
-                t = asyncio.run(closed_loop(server.url, clients, args.duration / 2, w, "recommend/item"))
+                t = asyncio.run(closed_loop(server.url, clients, args.duration / 2, w, "recommend/item", args.client))
                 out[f"recommend_item_{clients}"] = {
                     **t.summary(),
                     "load_1m": round(os.getloadavg()[0], 2),
@@ -491,7 +558,9 @@ def cpu_check(configs: list[str], args: argparse.Namespace, queries: list[str], 
                 async def all_paced(batch: list[str]) -> list[Tally]:
                     return await asyncio.gather(
                         *(
-                            paced(servers[c].url, 8, args.cpu_rate, args.duration, Workload(batch, [], 1, 1))
+                            paced(
+                                servers[c].url, 8, args.cpu_rate, args.duration, Workload(batch, [], 1, 1), args.client
+                            )
                             for c in configs
                         )
                     )
@@ -543,7 +612,9 @@ def mixed_at_once(
     tallies: dict[str, Tally] = {}
 
     def run(c: str) -> None:
-        tallies[c] = _loop_part(servers[c].url, args.cpu_mixed_clients, args.duration, queries, ids, args.users, seed)
+        tallies[c] = _loop_part(
+            servers[c].url, args.cpu_mixed_clients, args.duration, queries, ids, args.users, seed, args.client
+        )
 
     threads = [threading.Thread(target=run, args=(c,)) for c in servers]
     for t in threads:
@@ -684,6 +755,12 @@ def main() -> None:
     ap.add_argument("--out", default="load", help="results file name under bench/results/")
     ap.add_argument("--skip-goals", action="store_true", help="only the mixed runs")
     ap.add_argument("--paced-only", action="store_true", help="only the paced /search goal check per configuration")
+    ap.add_argument(
+        "--client",
+        default="lean",
+        choices=CLIENTS,
+        help="load generator: lean (asyncio streams), httpx, or httpx-ungated (the paced client before session 9)",
+    )
     ap.add_argument("--cpu-check", action="store_true", help="only server CPU per never-seen /search (A/B)")
     ap.add_argument("--cpu-n", type=int, default=300, help="sequential requests per server and round (CPU check)")
     ap.add_argument("--cpu-rate", type=float, default=40.0, help="paced req/s per server (8 connections, CPU check)")
