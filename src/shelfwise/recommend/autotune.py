@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 class TuneConfig:
     """``fraction``: share of the most recent sessions held out; ``max_sessions`` caps them (the
     latest kept); ``min_cases``: fewer prefixes of either protocol keeps the defaults;
-    ``max_cases``: prefixes scored at most (a random sample beyond); ``z``: see
+    ``max_cases``: prefixes scored at most (a random sample beyond, drawn with ``sample_seed``); ``z``: see
     :func:`reliably_better`; ``folds`` / ``min_new_cases``: earlier slices are added (up to
     ``folds`` in all) while the slices hold fewer new-item prefixes (see :func:`validation_folds`);
     ``candidates``: each component's top items per prefix that enter the trial pool (50: the same
@@ -58,6 +58,7 @@ class TuneConfig:
     k: int = 20
     candidates: int = 50
     max_cases: int = 5000
+    sample_seed: int = 0
     grid: tuple[float, ...] = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0)
     penalties: tuple[float, ...] = (0.0, 0.1, 0.25)
     z: float = 2.0  # tuned weights replace the defaults only when better by this many standard errors
@@ -315,7 +316,7 @@ def tune_folds(
         )
         return rep
     names = list(dict.fromkeys(n for n in (*start, *new_start) if n in hybrid.components))
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(config.sample_seed)
     share = min(1.0, config.max_cases / len(every))  # a random sample bounds the fit time on big stores
     parts: list[tuple[_Pool, _Pool | None]] = []
     cases: list[Case] = []

@@ -1,0 +1,161 @@
+"""Where the hybrid's fit time goes on one store (issue #11), in CPU seconds of one thread, and
+what a smaller tuning pool would cost in quality.
+
+Stages, each timed alone on the latest validation slice as fit-time tuning cuts it: the
+validation prefixes (``prefix_cases``), the components' fit on the earlier rows (ALS apart), the
+ALS fit, and the candidate pool (``_caches`` on one thread: every component's ``score_many`` of
+the sampled prefixes, then scaling and top candidates), with each component's ``score_many``
+alone and the share of (prefix, item) cells it has evidence for. ``--max-cases``: the hybrid is
+also fitted with each ``TuneConfig.max_cases`` (prefixes in the pool; ``SIZE:SEED`` also sets
+``TuneConfig.sample_seed``, the pool's random sample) and scored on the test split
+(bench_sessions.py's next-item protocols, NDCG@20, paired bootstrap vs the first value).
+
+Run: python bench/bench_sessions_fit_profile.py [--set instacart] [--max-cases 5000,5000:1,2500,2500:1]
+[--out sessions_fit_profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import write_json
+
+
+def cpu(fn: Callable[[], Any]) -> tuple[Any, float]:
+    """``fn()`` and the process CPU seconds it took."""
+    c0 = time.process_time()
+    out = fn()
+    return out, time.process_time() - c0
+
+
+def stages(name: str) -> dict[str, Any]:
+    """CPU seconds of each fit stage on the latest validation slice of set ``name``."""
+    from bench_sessions_data import LOADERS
+    from shelfwise.recommend import ALSConfig, HybridConfig, HybridRecommender, Interactions
+    from shelfwise.recommend.autotune import prefix_cases, validation_split
+    from shelfwise.recommend.tuning_pool import _caches
+
+    catalog, train_log, _, _ = LOADERS[name]()
+    data = Interactions.from_log(train_log, catalog)
+    tc = HybridConfig().tune
+    cfg = HybridConfig(als=ALSConfig(num_threads=1), tune=dataclasses.replace(tc, enabled=False))
+    hybrid = HybridRecommender(np.zeros((len(catalog), 8), dtype=np.float32), cfg)
+    train, held = validation_split(data, tc.fraction, tc.max_sessions)
+    cases, t_prefix = cpu(lambda: prefix_cases(train, held))
+    _, t_fit = cpu(lambda: hybrid.fit(train))
+    _, t_als = cpu(lambda: hybrid.als.fit(train))
+    _, t_content = cpu(lambda: hybrid.content.fit(train))
+    if len(cases) > tc.max_cases:  # the pool's sample, as tune_folds draws it
+        pick = np.sort(np.random.default_rng(0).choice(len(cases), tc.max_cases, replace=False))
+        cases = [cases[i] for i in pick]
+    names = [n for n, w in cfg.weights if w > 0]
+    step = max(1, (1 << 21) // len(catalog))  # _caches' block of prefixes
+    per: dict[str, float] = dict.fromkeys(names, 0.0)
+    evidence: dict[str, float] = dict.fromkeys(names, 0.0)
+    for lo in range(0, len(cases), step):
+        ctxs = [c.ctx for c in cases[lo : lo + step]]
+        for n in names:
+            s, t = cpu(lambda n=n, ctxs=ctxs: hybrid.components[n].score_many(ctxs))  # type: ignore[misc]
+            per[n] += t
+            evidence[n] += float(np.isfinite(s).sum())
+    _, t_pool = cpu(lambda: _caches(hybrid, cases, names, tc.candidates, unseen=True, threads=1))
+    cells = len(cases) * len(catalog)
+    return {
+        "rows": len(data),
+        "items": len(catalog),
+        "validation_prefixes": len(held) - len(np.unique(held.session)),
+        "pool_prefixes": len(cases),
+        "mean_context_items": float(np.mean([len(c.ctx) for c in cases])),
+        "cpu_s": {
+            "prefix_cases": t_prefix,
+            "fit_on_earlier_rows (tuning off; ALS, content included)": t_fit,
+            "als_fit": t_als,
+            "content_fit": t_content,
+            "pool (_caches, one thread)": t_pool,
+            "pool: score_many of each component": per,
+            "pool: scaling and candidates (pool - score_many)": t_pool - sum(per.values()),
+        },
+        "evidence_share": {n: v / cells for n, v in evidence.items()},
+    }
+
+
+def pool_sizes(name: str, sizes: list[str]) -> dict[str, Any]:
+    """Fit seconds and test NDCG@20 of the hybrid with each ``TuneConfig.max_cases[:sample_seed]``."""
+    from threadpoolctl import threadpool_limits
+
+    from bench_sessions import metrics, paired_bootstrap, per_case_ndcg, ranks
+    from bench_sessions_data import LOADERS
+    from shelfwise.recommend import ALSConfig, HybridConfig, HybridRecommender, Interactions
+    from shelfwise.recommend.autotune import prefix_cases
+
+    catalog, train_log, test_log, _ = LOADERS[name]()
+    train, test = Interactions.from_log(train_log, catalog), Interactions.from_log(test_log, catalog)
+    cases = prefix_cases(train, test)
+    sess = np.array([c.session for c in cases])
+    out: dict[str, Any] = {}
+    first: tuple[np.ndarray, np.ndarray] | None = None
+    with threadpool_limits(1, "blas"):
+        for size in sizes:
+            cap, _, seed = size.partition(":")
+            tune = dataclasses.replace(HybridConfig().tune, max_cases=int(cap), sample_seed=int(seed or 0))
+            h = HybridRecommender(
+                np.zeros((len(catalog), 8), dtype=np.float32), HybridConfig(als=ALSConfig(num_threads=2), tune=tune)
+            )
+            load = os.getloadavg()[0]
+            t0 = time.perf_counter()
+            _, c = cpu(lambda h=h: h.fit(train))  # type: ignore[misc]
+            row: dict[str, Any] = {"fit_wall_s": time.perf_counter() - t0, "fit_cpu_s": c, "load_1min": load}
+            got = ranks(h.score, cases, lambda ctx, h=h: h.score(ctx, True))  # type: ignore[misc]
+            row["ndcg20"] = {"repeats": metrics(got[0])["ndcg"], "new": metrics(got[1])["ndcg"]}
+            if first is not None:
+                row["diff_ci95_vs_first"] = {
+                    proto: paired_bootstrap(per_case_ndcg(a), per_case_ndcg(b), sess, b >= 0)
+                    for proto, a, b in (("repeats", got[0], first[0]), ("new", got[1], first[1]))
+                }
+            first = first or got
+            row["tuned"] = {"weights": h.tuning.weights, "new_weights": h.tuning.new_weights, "reason": h.tuning.reason}
+            out[size] = row
+            print(size, row, flush=True)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--set", default="instacart")
+    ap.add_argument(
+        "--max-cases", default="", help="comma-separated TuneConfig.max_cases[:sample_seed] to fit and score"
+    )
+    ap.add_argument("--out", default="sessions_fit_profile")
+    args = ap.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from threadpoolctl import threadpool_limits
+
+    uptime = subprocess_uptime()
+    with threadpool_limits(1, "blas"):
+        payload: dict[str, Any] = {"what": (__doc__ or "").split("\n\n")[0], "set": args.set, "uptime_start": uptime}
+        payload["stages"] = stages(args.set)
+    print(payload["stages"])
+    if args.max_cases:
+        payload["pool_sizes"] = pool_sizes(args.set, args.max_cases.split(","))
+    payload["uptime_end"] = subprocess_uptime()
+    write_json(args.out, payload)
+
+
+def subprocess_uptime() -> str:
+    import subprocess
+
+    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+
+
+if __name__ == "__main__":
+    main()
