@@ -5,7 +5,8 @@ spends ~4 ms of CPU a request there (its async pool, request/response models and
 ``client_cpu_ms_per_request`` in the JSON), about 40% of what the server spends on a search, so the
 generator takes cores the server needs. wrk/wrk2 (C) are the usual answer; this is the same idea in a
 few lines of asyncio: a fixed set of keep-alive connections, requests written as bytes, responses
-read by ``Content-Length`` (the server always sends it; chunked replies are refused loudly). It only
+read by ``Content-Length`` (the server always sends it; chunked replies are refused loudly); a
+reply saying ``Connection: close`` closes its connection (the next request opens a new one). It only
 speaks to the server under test on 127.0.0.1.
 """
 
@@ -39,18 +40,21 @@ class LeanPool:
         try:
             if conn is None:
                 conn = await asyncio.open_connection(self.host, self.port)
-            reply = await asyncio.wait_for(self._exchange(conn, method, path, body), timeout)
+            reply, keep = await asyncio.wait_for(self._exchange(conn, method, path, body), timeout)
         except BaseException:
             if conn is not None:
                 conn[1].close()
             self._idle.put_nowait(None)  # a fresh connection next time
             raise
-        self._idle.put_nowait(conn)
+        if not keep:  # the server closes it: reusing it would fail the next request
+            conn[1].close()
+        self._idle.put_nowait(conn if keep else None)
         return reply
 
     async def _exchange(
         self, conn: tuple[asyncio.StreamReader, asyncio.StreamWriter], method: str, path: str, body: object
-    ) -> Reply:
+    ) -> tuple[Reply, bool]:
+        """The reply, and whether the connection stays open (no ``Connection: close``)."""
         reader, writer = conn
         head = f"{method} {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
         payload = b""
@@ -61,7 +65,7 @@ class LeanPool:
         raw = await reader.readuntil(b"\r\n\r\n")
         lines = raw.decode("latin-1").split("\r\n")
         status = int(lines[0].split(" ", 2)[1])
-        length, retry = 0, None
+        length, retry, keep = 0, None, True
         for line in lines[1:]:
             name, _, value = line.partition(":")
             key = name.strip().lower()
@@ -69,11 +73,13 @@ class LeanPool:
                 length = int(value)
             elif key == "retry-after":
                 retry = float(value)
+            elif key == "connection":
+                keep = "close" not in value.lower()
             elif key == "transfer-encoding" and "chunked" in value.lower():
                 raise RuntimeError("lean client: chunked responses are not supported")
         if length:
             await reader.readexactly(length)
-        return Reply(status, retry)
+        return Reply(status, retry), keep
 
     async def close(self) -> None:
         while not self._idle.empty():
