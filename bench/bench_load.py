@@ -788,6 +788,7 @@ def main() -> None:
         "duration_s": args.duration,
         "queries": len(queries),
         "cores": os.cpu_count(),
+        "client": args.client,  # the load generator of every row (httpx before session 9)
         "load_start": os.getloadavg(),
         "configs": {},
     }
