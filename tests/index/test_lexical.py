@@ -130,6 +130,25 @@ def test_an_index_saved_before_syllables_does_not_cut_its_queries_into_them(tmp_
     assert again.chars is not None and again.chars.tokenizer == CharNgrams(3, pinyin=False)
 
 
+def test_a_catalog_without_chinese_text_gets_no_syllables_nor_pypinyin(monkeypatch: pytest.MonkeyPatch) -> None:
+    from shelfwise.index import text
+
+    en = ["white porcelain tile", "deck over paint"]
+    idx = LexicalIndex().fit(en)
+    assert idx.chars is not None and idx.chars.tokenizer == CharNgrams(3, pinyin=False)
+    zh = LexicalIndex().fit([*en, "铰链"])
+    assert zh.chars is not None and zh.chars.tokenizer == CharNgrams(3)
+    text._lazy_pinyin.cache_clear()
+    text.syllable.cache_clear()
+    _without(monkeypatch, "pypinyin")  # the English index's Chinese query never needs it
+    try:
+        assert idx.scores("热身").tolist() == [0.0, 0.0]
+        assert idx.retrieve("热身 tile", 1).ids.tolist() == [0]
+    finally:
+        text._lazy_pinyin.cache_clear()
+        text.syllable.cache_clear()
+
+
 def test_syllables_without_pypinyin_name_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     from shelfwise.errors import MissingExtraError
     from shelfwise.index import text

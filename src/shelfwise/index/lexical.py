@@ -11,14 +11,14 @@ English and Chinese shopper queries together, not per store; see ``bench/bench_s
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
 from shelfwise.index.bm25 import BM25Config, BM25Index
-from shelfwise.index.text import CharNgrams, Tokenizer
+from shelfwise.index.text import CharNgrams, Tokenizer, has_cjk
 from shelfwise.index.topk import top_k
 from shelfwise.results import Results
 
@@ -133,6 +133,11 @@ class LexicalIndex:
     def fit(self, texts: list[str], *, progress: bool = False) -> LexicalIndex:
         self.words.fit(texts, progress=progress)
         if self.chars is not None:
+            tok = self.chars.tokenizer
+            if isinstance(tok, CharNgrams) and tok.pinyin and not any(map(has_cjk, texts)):
+                # no document has syllables for a query's to match, so queries are not cut into them
+                # (an English shelf's warm-up "热身" loaded pypinyin, ~55 MiB RSS a worker, for nothing)
+                self.chars.tokenizer = replace(tok, pinyin=False)
             self.chars.fit(texts, progress=progress)
         self._last = None
         return self
