@@ -39,13 +39,19 @@ def cpu(fn: Callable[[], Any]) -> tuple[Any, float]:
 
 
 def stages(name: str) -> dict[str, Any]:
-    """CPU seconds of each fit stage on the latest validation slice of set ``name``."""
+    """CPU seconds of each fit stage on the latest validation slice of set ``name`` (a
+    bench_sessions_data set, or ``synthetic50k``: bench_sessions_latency.py's made-up store)."""
     from bench_sessions_data import LOADERS
     from shelfwise.recommend import ALSConfig, HybridConfig, HybridRecommender, Interactions
     from shelfwise.recommend.autotune import prefix_cases, validation_split
     from shelfwise.recommend.tuning_pool import _caches
 
-    catalog, train_log, _, _ = LOADERS[name]()
+    if name == "synthetic50k":
+        from bench_sessions_latency import synthetic_store
+
+        catalog, train_log = synthetic_store(50_000, 200_000, 40_000)
+    else:
+        catalog, train_log, _, _ = LOADERS[name]()
     data = Interactions.from_log(train_log, catalog)
     tc = HybridConfig().tune
     cfg = HybridConfig(als=ALSConfig(num_threads=1), tune=dataclasses.replace(tc, enabled=False))
