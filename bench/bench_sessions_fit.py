@@ -6,10 +6,11 @@ Hybrid: default ``HybridConfig`` with ALS on 2 threads, no text (zero item vecto
 implicit ALS: its tuned YOOCHOOSE config (128 factors, regularisation 0.1, 15 iterations, 2
 threads), fitted through ``ALSRecommender``. Each process imports and loads the data outside the
 timer; the fit's wall and process CPU seconds (all threads) and the 1-minute load are kept.
-``--src DIR`` times another checkout's ``src`` (e.g. the code before a change) as a third fit.
+``--set``: a bench_sessions_data set (digi, yoochoose, instacart, hm). ``--src DIR`` times
+another checkout's ``src`` (e.g. the code before a change) as a third fit.
 
 Run: python bench/bench_sessions_fit.py [--set yoochoose] [--rounds 3] [--out sessions_fit_runs]
-[--src /tmp/before/src] (e.g. ``git archive <commit> src | tar -x -C /tmp/before``)
+[--src /tmp/before/src --src-commit <commit>] (e.g. ``git archive <commit> src | tar -x -C /tmp/before``)
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ def main() -> None:
     ap.add_argument("--set", default="yoochoose")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--src", default=None, help="another checkout's src folder, timed as 'hybrid (--src)'")
+    ap.add_argument("--src-commit", default=None, help="the commit --src was taken from, kept in the JSON")
     ap.add_argument("--out", default="sessions_fit_runs")
     ap.add_argument("--one", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -90,9 +92,12 @@ def main() -> None:
     med = {label: float(np.median([x["wall"] for x in v])) for label, v in runs.items()}
     ratios = [h["wall"] / i["wall"] for h, i in zip(runs["hybrid"], runs["implicit ALS"], strict=True)]
     loads = [x["load_1min_before"] for v in runs.values() for x in v]
+    med_cpu = {label: float(np.median([x["cpu"] for x in v])) for label, v in runs.items()}
     summary = {
         "median_wall_s": med,
         "ratio_of_medians_hybrid_to_implicit": med["hybrid"] / med["implicit ALS"],
+        "median_cpu_s": med_cpu,  # all threads: what the fit costs the machine, less load-bound than wall
+        "ratio_of_median_cpu_hybrid_to_implicit": med_cpu["hybrid"] / med_cpu["implicit ALS"],
         "median_of_round_ratios": float(np.median(ratios)),
         "max_round_ratio": max(ratios),
         "round_ratios": ratios,
@@ -109,6 +114,7 @@ def main() -> None:
             "set": args.set,
             "commit": commit,
             "src": args.src,
+            "src_commit": args.src_commit,
             "utc_start": t0,
             "utc_end": time.strftime("%H:%M:%S", time.gmtime()),
             "cpus": os.cpu_count(),
