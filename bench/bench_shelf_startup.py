@@ -19,7 +19,8 @@ and to the live consumer having applied the whole log (``/health`` lag 0), with 
 Reload under load: clients hammer /search (and one posts events) while ``POST /admin/reload``
 and SIGHUP swap shelves; every non-200 or transport error counts as failed.
 
-    python bench/bench_shelf_startup.py [--items 50000] [--events 100000] [--keep DIR]
+    python bench/bench_shelf_startup.py [--items 50000] [--events 100000] [--keep DIR] [--before-repeats 0]
+        [--out NAME]
 """
 
 from __future__ import annotations
@@ -350,6 +351,7 @@ def main() -> None:
     ap.add_argument("--before-timeout", type=float, default=600.0, help="give up on a refitting start-up after this")
     ap.add_argument("--note", action="append", default=[], help="a line for the results file (e.g. an earlier run)")
     ap.add_argument("--keep", type=Path, default=None, help="work folder to keep (default: a temporary one)")
+    ap.add_argument("--out", default="shelf_startup", help="results name under bench/results")
     args = ap.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="shelf-bench-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -383,7 +385,7 @@ def main() -> None:
                 [[k, v] for k, v in rel.items() if k not in ("reloads", "errors")])
     for r in rel["reloads"]:
         print("  ", r)
-    write_json("shelf_startup", {
+    write_json(args.out, {
         "items": args.items, "events": args.events, "encoder": "hashing",
         "data": "first N Home Depot titles (real) + synthetic events (Zipf items, 20k users, seeded)",
         "machine": {"cpus": os.cpu_count()}, "build": info, "startup": runs, "in_process": inproc,
