@@ -19,6 +19,7 @@ from shelfwise.encode.registry import load_encoder
 from shelfwise.encode.student import StudentConfig, fit_student
 from shelfwise.events.schema import EventLog
 from shelfwise.index.language import ENGLISH_ONLY_ENCODERS, choose_encoder, detect_language
+from shelfwise.index.text import CharNgrams
 from shelfwise.index.vectors_file import load_vectors
 from shelfwise.rank.cross import fit_cross_reranker
 from shelfwise.rank.ltr import fit_reranker
@@ -113,7 +114,9 @@ def build_search(catalog: Catalog, config: ShelfConfig, log: Log = _quiet) -> Sh
         item_vectors=vectors,
         vector_store=config.vector_store,
     )
-    log(searcher.lexical.config.describe(chinese=profile.cjk_share > 0))
+    chars = searcher.lexical.chars  # syllables are cut when any product text has CJK (the profile samples)
+    syllables = chars is not None and isinstance(chars.tokenizer, CharNgrams) and chars.tokenizer.pinyin
+    log(searcher.lexical.config.describe(chinese=syllables or profile.cjk_share > 0))
     searcher.config = replace(searcher.config, personal_weight=config.personal_weight)
     shelf = Shelf(catalog=catalog, searcher=searcher)
     shelf.timings.update(encoder_load_s=encoder_s, index_build_s=time.perf_counter() - t0)
