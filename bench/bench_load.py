@@ -359,7 +359,8 @@ async def paced(url: str, connections: int, rate: float, duration: float, w: Wor
     (``AsyncConnectionPool._assign_requests_to_connections``), so a backlog of n requests cost the load
     generator O(n x connections) Python work per request: once the server fell behind, the client took
     the CPU the server needed on the shared cores (6.1-6.7 vs 4.1-4.5 client CPU-ms a request gated,
-    same box, same hour) and the run did not recover. Latency is from the schedule in every mode."""
+    back to back on a busy box: results/load_paced_client_ab_s9.json) and the run did not recover.
+    Latency is from the schedule in every mode."""
     tally = Tally()
     gate = asyncio.Semaphore(connections if client == "httpx" else 1 << 30)  # lean: its idle queue gates
 
