@@ -105,15 +105,30 @@ class BM25Index:
         last = self._last
         if last is not None and last[0] == query:
             return last[1]
-        toks = self.tokenizer(query)
-        out = (
-            np.zeros(self.n_docs, dtype=np.float32)
-            if not toks
-            else np.asarray(self._model.get_scores(toks), dtype=np.float32)
-        )
+        out = self.fresh_scores(query)
         out.flags.writeable = False
         self._last = (query, out)  # one atomic assignment: safe across request threads
         return out
+
+    def fresh_scores(self, query: str) -> npt.NDArray[np.float32]:
+        """:meth:`scores` as a new, writable array of the caller's own (not memoised): a caller that
+        scales it in place (:class:`~shelfwise.index.lexical.LexicalIndex`) saves a catalog-sized copy.
+
+        The sum bm25s's ``get_scores`` computes (``np.add.at`` of each query term's postings, in
+        query order: the same float32 additions per document), without its per-call checks."""
+        if self._model is None:
+            raise RuntimeError("BM25Index is not fitted")
+        model = self._model
+        vocab = model.vocab_dict
+        ids = [vocab[t] for t in self.tokenizer(query) if t in vocab]
+        acc = np.zeros(self.n_docs, dtype=np.dtype(model.dtype))  # bm25s's score dtype (float32 unless set)
+        if ids:
+            data, indices, indptr = model.scores["data"], model.scores["indices"], model.scores["indptr"]
+            for a, b in zip(indptr[ids].tolist(), indptr[np.add(ids, 1)].tolist(), strict=True):
+                np.add.at(acc, indices[a:b], data[a:b])
+            if model.nonoccurrence_array is not None:  # bm25l / bm25+: the absent terms' share, as bm25s adds it
+                acc += model.nonoccurrence_array[np.asarray(ids, dtype=model.int_dtype)].sum()
+        return acc if acc.dtype == np.float32 else acc.astype(np.float32)
 
     def retrieve(self, query: str, k: int = 10, mask: npt.NDArray[np.bool_] | None = None) -> Results:
         return top_k(self.scores(query), k, mask)

@@ -89,13 +89,21 @@ def _max_scaled(s: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     return s / top if top > 0 else s
 
 
-def _mix(words: npt.NDArray[np.float32], chars: npt.NDArray[np.float32], w: float) -> npt.NDArray[np.float32]:
+def _mix(
+    words: npt.NDArray[np.float32], chars: npt.NDArray[np.float32], w: float, *, in_place: bool = False
+) -> npt.NDArray[np.float32]:
     """``(1 - w) * words / max(words) + w * chars / max(chars)``, bit for bit, in two passes over the
     catalog instead of six: the character part for every row (in place), then the word part added
     on the rows a query word matched only (a few thousand of a million; elsewhere it is 0, and
-    ``x + 0 == x`` exactly). Same float32 operations in the same order per row."""
+    ``x + 0 == x`` exactly). Same float32 operations in the same order per row.
+
+    ``in_place``: ``chars`` (float32, writable, the caller's own) becomes the result, instead of a
+    new catalog-sized array."""
     top_c = float(chars.max()) if chars.size else 0.0
-    out = np.divide(chars, top_c, dtype=np.float32) if top_c > 0 else np.array(chars, dtype=np.float32)
+    if in_place:
+        out = np.divide(chars, top_c, out=chars, dtype=np.float32) if top_c > 0 else chars
+    else:
+        out = np.divide(chars, top_c, dtype=np.float32) if top_c > 0 else np.array(chars, dtype=np.float32)
     np.multiply(out, w, out=out)
     top_w = float(words.max()) if words.size else 0.0
     if top_w > 0:
@@ -154,8 +162,8 @@ class LexicalIndex:
         if last is not None and last[0] == query:
             return last[1]
         words = np.asarray(self.words.scores(query), dtype=np.float32)
-        if self.chars is not None and self.config.char_weight > 0:
-            out = _mix(words, np.asarray(self.chars.scores(query), dtype=np.float32), self.config.char_weight)
+        if self.chars is not None and self.config.char_weight > 0:  # (the n-gram scores: scaled where they lie)
+            out = _mix(words, self.chars.fresh_scores(query), self.config.char_weight, in_place=True)
         else:
             out = np.asarray(_max_scaled(words), dtype=np.float32)
         for a in (words, out):

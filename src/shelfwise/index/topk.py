@@ -3,11 +3,17 @@
 A lexical query at 1M products scores hundreds of thousands of rows (character n-grams touch most
 of the catalog), and choosing the best 100 of them by ``argpartition`` over all 1M cost ~13 ms of
 a ~20 ms query (``bench/bench_million.py``). :func:`top_k` first takes the k-th best score of a
-strided sample of the eligible rows (at most :data:`SAMPLE` rows). That is a lower bound of the
-k-th best score over all eligible rows (the sample is a subset of them), so every row of the true
-top k scores at least as much: one vectorised comparison over the array keeps the few rows that
-do, and only those are partitioned and sorted. The answer is exact, not approximate: the same
-rows and scores as a full sort by (score descending, row ascending) (tested against one).
+strided sample of the eligible rows. That is a lower bound of the k-th best score over all
+eligible rows (the sample is a subset of them), so every row of the true top k scores at least as
+much: one vectorised comparison over the array keeps the few rows that do, and only those are
+partitioned and sorted. The answer is exact, not approximate: the same rows and scores as a full
+sort by (score descending, row ascending) (tested against one).
+
+The sample takes every ``step``-th row, ``step`` ~ sqrt(n / k) (:func:`sample_step`): a sample of
+~sqrt(n k) rows, whose k-th best keeps ~k * step = ~sqrt(n k) rows (when most rows are eligible), so
+the two partitions cost about the same and both are ~sqrt(n k), not n. (A fixed 65,536-row sample
+partitioned the whole array below 65,536 rows: two full partitions at 50k products.) The sample
+never exceeds :data:`SAMPLE` rows.
 
 ``positive=False`` serves scores of any sign (inner products, cosines): every row scoring more than
 ``-inf`` is eligible, and the sampled threshold bounds the k-th best of them the same way.
@@ -20,7 +26,13 @@ import numpy.typing as npt
 
 from shelfwise.results import Results
 
-SAMPLE = 1 << 16  # rows read to find the threshold: ~1/15 of a 1M catalog
+SAMPLE = 1 << 16  # at most this many rows are read to find the threshold
+
+
+def sample_step(n: int, k: int) -> int:
+    """Stride of the threshold sample for ``n`` rows and top ``k``: ~sqrt(n / k), at least 1, and
+    large enough that the sample holds at most :data:`SAMPLE` rows."""
+    return max(1, -(-n // SAMPLE), int(np.sqrt(n / max(k, 1))))
 
 
 def top_k(
@@ -59,7 +71,7 @@ def _threshold(
 ) -> float | None:
     """The k-th best score above ``floor`` among eligible rows of a strided sample (None when the
     sample holds fewer than ``k`` of them: the caller then keeps every row scoring above ``floor``)."""
-    step = max(1, s.shape[0] // SAMPLE)
+    step = sample_step(s.shape[0], k)
     sub = s[::step]
     keep = sub > floor
     if mask is not None:

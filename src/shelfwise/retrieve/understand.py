@@ -64,6 +64,8 @@ _PRICE_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(rf"{_CUR}{_NUM}{_UNIT}\s*(?:以上)的?"), "min"),
 )
 
+_DIGIT = re.compile(r"\d")  # what _NUM needs (the same ``\d``: Unicode decimal digits)
+
 
 @dataclass(frozen=True)
 class FieldMatch:
@@ -111,6 +113,8 @@ class QueryIntent:
 def parse_price(query: str) -> tuple[str, float | None, float | None]:
     """``(query without the price phrase, min, max)``; the first phrase found wins."""
     q = normalise(query)
+    if _DIGIT.search(q) is None:  # every pattern holds a number (_NUM): most queries skip all ten
+        return q, None, None
     for pattern, kind in _PRICE_PATTERNS:
         m = pattern.search(q)
         if m is None:

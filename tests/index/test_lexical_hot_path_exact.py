@@ -1,0 +1,112 @@
+"""The lexical hot path's rewrites give what the straightforward code gave, bit for bit: top_k's
+sqrt-sized threshold sample, BM25 scores summed without bm25s's ``get_scores`` wrapper, and the
+word + character mix written into the character scores' own array."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from shelfwise.index import BM25Index, LexicalIndex, topk
+from shelfwise.index.bm25 import BM25_METHODS, BM25Config
+from shelfwise.index.lexical import _mix
+from shelfwise.index.text import CharNgrams
+
+DOCS = [
+    "cordless drill 20v lithium ion drill driver kit",
+    "porcelain floor tile 12 in. matte white",
+    "deck over resurfacer paint gray",
+    "brass cabinet knob 1-1/4 in.",
+    "aluminum ladder 6 ft type ii",
+    "white porcelain tile tile tile",
+    "led flush mount ceiling light",
+    "drill bit set titanium 21 piece",
+    "",
+    "oak stair tread 36 in.",
+]
+QUERIES = ["drill", "drill drill", "porcelin tile", "deckover", "zebra", "", "1-1/4 knob", "white tile tile", "#"]
+
+
+def full_sort(s: npt.NDArray[np.float32], k: int, mask: npt.NDArray[np.bool_] | None) -> npt.NDArray[np.int64]:
+    ok = s > 0 if mask is None else (s > 0) & mask
+    rows = np.flatnonzero(ok)
+    return rows[np.lexsort((rows, -s[rows]))][:k]
+
+
+@pytest.mark.parametrize("n", [1, 99, 100, 101, 54_667, 1_000_000])
+@pytest.mark.parametrize("k", [1, 10, 100, 1000])
+def test_sample_step_is_about_sqrt_n_over_k_and_caps_the_sample(n: int, k: int) -> None:
+    step = topk.sample_step(n, k)
+    assert step >= 1
+    assert len(range(0, n, step)) <= topk.SAMPLE
+    assert step >= int(np.sqrt(n / k))
+
+
+@pytest.mark.parametrize("positive", [1.0, 0.56, 0.05, 0.002])
+def test_top_k_at_catalog_size_matches_a_full_sort(positive: float) -> None:
+    """54,667 rows as the Home Depot catalog, most of them positive as the character n-grams make
+    them, with ties (few score levels), masks and every k a search asks for."""
+    rng = np.random.default_rng(int(positive * 1000))
+    n = 54_667
+    s = np.where(rng.random(n) < positive, rng.integers(1, 300, n) / 300.0, 0.0).astype(np.float32)
+    for mask in (None, rng.random(n) < 0.3):
+        for k in (1, 10, 50, 100, 200, 5000):
+            got = topk.top_k(s, k, mask)
+            want = full_sort(s, k, mask)
+            np.testing.assert_array_equal(got.ids, want)
+            np.testing.assert_array_equal(got.scores, s[want])
+
+
+@pytest.mark.parametrize("method", BM25_METHODS)
+@pytest.mark.parametrize("chars", [False, True])
+def test_fresh_scores_are_bm25s_get_scores_bit_for_bit(method: str, chars: bool) -> None:
+    idx = BM25Index(BM25Config(method=method), CharNgrams(3) if chars else None).fit(DOCS)
+    model = idx._model
+    for q in QUERIES:
+        toks = idx.tokenizer(q)
+        want = np.asarray(model.get_scores(toks), dtype=np.float32) if toks else np.zeros(len(DOCS), dtype=np.float32)
+        got = idx.fresh_scores(q)
+        assert got.dtype == np.float32 and got.flags.writeable
+        np.testing.assert_array_equal(got.view(np.int32), want.view(np.int32))
+        memo = idx.scores(q)
+        np.testing.assert_array_equal(memo, want)
+        assert idx.fresh_scores(q) is not memo and idx.scores(q) is memo  # fresh: never the memoised array
+
+
+def test_fresh_scores_need_a_fitted_index() -> None:
+    with pytest.raises(RuntimeError, match="not fitted"):
+        BM25Index().fresh_scores("drill")
+
+
+@pytest.mark.parametrize("w", [0.5, 0.3, 0.0001])
+def test_mix_in_place_is_the_copying_mix_bit_for_bit(w: float) -> None:
+    rng = np.random.default_rng(int(w * 1e4) + 7)
+    for hit_words, hit_chars in ((0.01, 0.6), (0.0, 0.6), (0.01, 0.0), (0.0, 0.0), (1.0, 1.0)):
+        words = np.where(rng.random(5000) < hit_words, rng.random(5000) * 9, 0).astype(np.float32)
+        chars = np.where(rng.random(5000) < hit_chars, rng.random(5000) * 30, 0).astype(np.float32)
+        want = _mix(words, chars, w)
+        own = chars.copy()
+        got = _mix(words, own, w, in_place=True)
+        assert got is own  # written where the character scores lay: no catalog-sized copy
+        np.testing.assert_array_equal(got.view(np.int32), want.view(np.int32))
+
+
+def test_score_parts_are_the_six_pass_formula_and_leave_the_word_memo_alone() -> None:
+    idx = LexicalIndex().fit(DOCS)
+    assert idx.chars is not None
+    for q in QUERIES:
+        words = idx.words.scores(q).copy()
+        toks = idx.chars.tokenizer(q)
+        chars = np.zeros(len(DOCS), dtype=np.float32)
+        if toks:
+            chars = np.asarray(idx.chars._model.get_scores(toks), dtype=np.float32)
+        top_w, top_c = float(words.max()), float(chars.max())
+        sw = words / top_w if top_w > 0 else words
+        sc = chars / top_c if top_c > 0 else chars
+        want = np.asarray(0.5 * sw + 0.5 * sc, dtype=np.float32)
+        idx._last = None
+        parts = idx.score_parts(q)
+        np.testing.assert_array_equal(parts.mixed.view(np.int32), want.view(np.int32))
+        np.testing.assert_array_equal(parts.words, words)
+        assert not parts.mixed.flags.writeable and not parts.words.flags.writeable

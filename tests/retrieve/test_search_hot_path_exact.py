@@ -1,0 +1,121 @@
+"""The search hot path's rewrites give what the straightforward code gave, bit for bit: the candidate
+union, convex fusion with each max/min taken once, the price parser's digit shortcut, and a whole
+hybrid search against a reference built from full sorts and ``np.union1d``."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from shelfwise.catalog import Catalog, Product
+from shelfwise.encode import HashingEncoder
+from shelfwise.index import VectorIndexConfig
+from shelfwise.results import Results
+from shelfwise.retrieve import HybridSearcher, SearchConfig
+from shelfwise.retrieve import understand as und
+from shelfwise.retrieve.hybrid import _FirstStage, _union
+
+WORDS = ("drill", "cordless", "hammer", "steel", "saw", "oak", "ladder", "lamp", "brass", "tile", "paint", "matte")
+QUERIES = ("drill", "cordles drill", "oak ladder lamp", "brass", "steel saw blade", "zebra", "paint matte tile 3")
+
+
+@pytest.fixture(scope="module")
+def searcher() -> HybridSearcher:
+    rng = np.random.default_rng(11)
+    products = [
+        Product(id=f"p{i}", title=" ".join(rng.choice(WORDS, size=int(rng.integers(2, 7)))) + f" {i % 50}")
+        for i in range(600)
+    ]
+    cfg = SearchConfig(candidates=40, understand=False)
+    return HybridSearcher.build(Catalog(products), HashingEncoder(dim=64), cfg, vector=VectorIndexConfig(kind="flat"))
+
+
+def test_union_is_union1d() -> None:
+    rng = np.random.default_rng(0)
+    empty = np.zeros(0, dtype=np.int64)
+    cases = [(empty, empty), (np.array([3], dtype=np.int64), empty), (empty, np.array([5, 2], dtype=np.int64))]
+    for _ in range(200):
+        a = rng.choice(500, int(rng.integers(0, 120)), replace=False).astype(np.int64)
+        b = rng.choice(500, int(rng.integers(0, 120)), replace=False).astype(np.int64)
+        cases.append((a, b))
+    for a, b in cases:
+        got = _union(a, b)
+        assert got.dtype == np.int64
+        np.testing.assert_array_equal(got, np.union1d(a, b))
+
+
+def reference_convex(
+    s: HybridSearcher, query: str, mixed: npt.NDArray[np.float32], lex: Results, sem: Results, n: int, w: float
+) -> tuple[Results, npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+    """Convex fusion as first written (``np.union1d``; each max and min computed where used)."""
+    cand = np.union1d(lex.ids, sem.ids)
+    b = mixed[cand]
+    b = b / b.max() if b.max() > 0 else b
+    cosine = np.asarray(s.dense.index.rows(cand) @ s.dense.embed(query), dtype=np.float32)
+    span = float(cosine.max() - cosine.min())
+    d = (cosine - cosine.min()) / span if span > 1e-12 else np.ones_like(cosine)
+    fused = np.asarray((1 - w) * b + w * d, dtype=np.float32)
+    top = Results.from_scores(fused, n)
+    ids = cand.astype(np.int64)
+    return Results(ids[top.ids], top.scores), ids, cosine
+
+
+def full_sort_top(s: npt.NDArray[np.float32], k: int) -> Results:
+    rows = np.flatnonzero(s > 0)
+    rows = rows[np.lexsort((rows, -s[rows]))][:k]
+    return Results(rows.astype(np.int64), s[rows])
+
+
+@pytest.mark.parametrize("query", QUERIES)
+def test_convex_and_whole_search_match_the_reference(searcher: HybridSearcher, query: str) -> None:
+    n, w = searcher.config.candidates, searcher.config.dense_weight
+    parts = searcher.lexical.score_parts(query)
+    lex = full_sort_top(parts.mixed, n)
+    sem = searcher.dense.retrieve(query, n)
+    want, ids, cosine = reference_convex(searcher, query, parts.mixed, lex, sem, n, w)
+    got, first = searcher._convex(query, searcher.dense, _FirstStage(parts), lex, sem, n, w)
+    assert got.ids.tolist() == want.ids.tolist()
+    np.testing.assert_array_equal(got.scores, want.scores)
+    assert first.ids is not None and first.cosine is not None
+    np.testing.assert_array_equal(first.ids, ids)
+    np.testing.assert_array_equal(first.cosine, cosine)
+    for k in (1, 10, n):
+        res = searcher.search(query, k, match_features=True)
+        assert res.ids.tolist() == want.ids[:k].tolist()
+        np.testing.assert_array_equal(res.scores, want.scores[:k])
+        np.testing.assert_array_equal(res.features["lexical"], parts.mixed[res.ids])
+        np.testing.assert_array_equal(res.features["bm25"], parts.words[res.ids])
+
+
+def test_convex_of_no_candidates_is_empty(searcher: HybridSearcher) -> None:
+    parts = searcher.lexical.score_parts("zebra")
+    res, first = searcher._convex("zebra", searcher.dense, _FirstStage(parts), Results.empty(), Results.empty(), 5, 0.4)
+    assert len(res) == 0 and first.ids is None
+
+
+def test_every_price_pattern_needs_a_digit() -> None:
+    assert all(und._NUM in p.pattern for p, _ in und._PRICE_PATTERNS)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "black dress under 50",
+        "black dress under fifty",
+        "between $20 and $30 lamps",
+        "drill over 100 watts",
+        "50元以下 裤子",
+        "低于五十元",
+        "mug ٣٠ dollars under ٣٠",  # Arabic-Indic digits are \\d too
+        "",
+        "cordless drill",
+        "Ｕｎｄｅｒ ５０",  # full-width: normalised first
+    ],
+)
+def test_parse_price_is_the_every_pattern_parse(query: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    fast = und.parse_price(query)
+    monkeypatch.setattr(und, "_DIGIT", re.compile(""))  # matches every query: all ten patterns tried
+    assert und.parse_price(query) == fast
