@@ -5,7 +5,9 @@ each component's score scaled as ``HybridRecommender.recommend`` scales it; a tr
 coordinate ascent is then a few vector products over the pool. Prefixes are scored in blocks,
 every component's ``score_many`` at once, with the same floating-point operations as scoring
 one prefix at a time (tests/recommend/test_recommend_fast_tuning.py); two blocks at a time, in
-threads, gathered in block order (the same pool as one thread).
+threads, gathered in block order (the same pool as one thread). Candidates are chosen on the raw
+scores and only the entries kept are scaled (scaling is monotone in each row; the same float32
+values and ties as scaling every cell, tests/recommend/test_recommend_lazy_scale.py).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from shelfwise.recommend.base import minmax_rows
+from shelfwise.recommend.base import _NEG_INF_BITS, _NEG_ZERO_BITS  # minmax_rows: a negative score's bits
 from shelfwise.results import FloatArray, IntArray
 
 if TYPE_CHECKING:
@@ -88,37 +90,148 @@ class _Pool:
         return np.where(tv > 0, mean, 0.0).astype(np.float32)
 
 
+_TINY = np.nextafter(np.float32(0), np.float32(1))
+
+
+def _lowest_negative(s: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """Each row's lowest finite score, in rows holding a negative finite one (``-inf`` left out)
+    in one pass without a mask (``min(where=...)`` is many times slower): a negative float's bits
+    read as uint32 grow with its magnitude, up to ``-inf``'s (0xFF800000); adding 0x800000 wraps
+    ``-inf`` to 0 and keeps every negative finite value above every non-negative one."""
+    shift = np.uint32(0x800000)
+    top = (s.view(np.uint32) + shift).max(axis=1, initial=0)
+    return (top - shift).view(np.float32)
+
+
+class _RowScale:
+    """:func:`~shelfwise.recommend.base.minmax_rows`' scaling of a (prefixes x items) matrix of
+    raw scores, its per-row parameters found from ``hi`` (the row maxima) and applied only to the
+    entries read: each value is computed with the same float32 operations as ``minmax_rows``
+    computes it (tests/recommend/test_recommend_lazy_scale.py), without writing the scaled matrix.
+
+    Rows with no negative score are ``max(x, 0) / div``; the others (``spread``) are
+    ``(x - sub) / div`` with ``-inf`` at 0 (rows whose finite scores are all one negative value
+    scale to 0: ``max(x, 0) / 1``)."""
+
+    def __init__(self, raw: npt.NDArray[np.float32], hi: npt.NDArray[np.float32]) -> None:
+        if np.isnan(hi).any() or np.isposinf(hi).any():
+            raise ValueError("minmax_rows: scores must be finite or -inf")
+        low_bits = raw.view(np.int32).min(axis=1, initial=0)
+        nonneg = low_bits >= _NEG_INF_BITS
+        doubt = np.flatnonzero(low_bits == _NEG_ZERO_BITS)  # -0.0 reads lowest: look at the values
+        if len(doubt):
+            nonneg[doubt] = ((raw[doubt] >= 0) | (raw[doubt] == -np.inf)).all(axis=1)
+        self.div = np.where(hi > 0, hi, np.float32(1.0)).astype(np.float32)
+        self.sub = np.zeros(len(hi), dtype=np.float32)
+        self.spread = np.zeros(len(hi), dtype=bool)
+        self.zero = ~(hi > 0)  # rows scaled to 0 everywhere (spread rows taken out below)
+        general = np.flatnonzero(~nonneg)
+        if not len(general):
+            return
+        s = raw if len(general) == len(hi) else raw[general]
+        lo32 = _lowest_negative(s)
+        lo, h = lo32.astype(np.float64), hi[general].astype(np.float64)
+        spread = h > lo  # else every finite score is one negative value: all 0
+        self.spread[general[spread]] = True
+        self.zero[general[spread]] = False
+        self.sub[general[spread]] = lo32[spread]
+        self.div[general] = np.where(spread, h - lo, 1.0).astype(np.float32)  # rounded as minmax_rows rounds it
+
+    def tile(self, b: int) -> _RowScale:
+        """This one-row scale for ``b`` equal rows."""
+        out = object.__new__(_RowScale)
+        out.div, out.sub, out.spread, out.zero = (np.repeat(a, b) for a in (self.div, self.sub, self.spread, self.zero))
+        return out
+
+    def values(self, rows: IntArray, x: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        """Scaled values of raw entries ``x`` of rows ``rows`` (``minmax_rows``' float32 values)."""
+        sp = self.spread[rows]
+        if not sp.any():
+            out = np.maximum(x, np.float32(0.0))
+            out /= self.div[rows]
+            return out
+        out = np.empty_like(x)
+        keep = ~sp
+        out[keep] = np.maximum(x[keep], np.float32(0.0)) / self.div[rows[keep]]
+        xs, rs = x[sp], rows[sp]
+        v = (xs - self.sub[rs]) / self.div[rs]
+        v[xs == -np.inf] = 0.0
+        out[sp] = v
+        return out
+
+    def floor(self, bound: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        """Per row, a raw value at or below every raw score whose scaled value reaches ``bound``
+        (> 0), leaving out few others: the scaled value rounds ``(x - sub) / div`` (``sub`` 0 on
+        rows of non-negative scores), so a relative slack of 2**-15 and an absolute one of 2**-40
+        cover both roundings and this one in float64 (the scores above are then cut on their
+        scaled values)."""
+        div, sub = self.div.astype(np.float64), self.sub.astype(np.float64)
+        fl = sub + div * bound.astype(np.float64) * (1.0 - 2.0**-15) - (np.abs(sub) + div + 1.0) * 2.0**-40
+        fl[self.zero] = np.inf
+        out = fl.astype(np.float32)
+        out = np.where(out > fl, np.nextafter(out, np.float32(-np.inf)), out)  # rounded down
+        return np.where(self.spread, out, np.maximum(out, _TINY)).astype(np.float32)  # else: x > 0
+
+
 def _top_positive(d: npt.NDArray[np.float32], n_cand: int) -> IntArray:
     """Flat indices (ascending) of each row's positive scores down to its ``n_cand``-th highest
-    (ties there all kept; every positive when fewer).
+    (ties there all kept; every positive when fewer)."""
+    return _top(d, n_cand, scaled=False)[0]
+
+
+def _top_scaled(raw: npt.NDArray[np.float32], n_cand: int) -> tuple[IntArray, _RowScale]:
+    """:func:`_top_positive` of ``minmax_rows(raw)`` without scaling ``raw``, and its scale."""
+    flat, scale = _top(raw, n_cand, scaled=True)
+    assert scale is not None
+    return flat, scale
+
+
+def _top(d: npt.NDArray[np.float32], n_cand: int, scaled: bool) -> tuple[IntArray, _RowScale | None]:
+    """:func:`_top_positive` of ``d``, or with ``scaled`` of ``d``'s rows scaled (a :class:`_RowScale`,
+    returned): the scaling is monotone in each row, so the group maxima below are scaled (small),
+    the pass over the matrix keeps the raw scores above each row's :meth:`_RowScale.floor`, and
+    only those are scaled and cut at the bound itself.
 
     Cut into ``g = 4 * n_cand`` groups (column ``j`` in group ``j mod g``), a row's group maxima
     are ``g`` of its values, so the ``n_cand``-th highest of them bounds its ``n_cand``-th highest
     value from below: one pass finds the values above the bound (about ``n_cand`` to a few times
     that a row), and only those are partitioned."""
     b, n = d.shape
-    if not d.size:
-        return np.zeros(0, dtype=np.int64)
-    bound = np.zeros(b, dtype=np.float32)
+    none = np.zeros(0, dtype=np.int64)
     g = min(4 * n_cand, n)
-    if g >= n_cand:  # else no bound: every positive is looked at
+    if not d.size or g < n_cand:  # (no bound when n < n_cand: every positive is looked at)
+        scale = _RowScale(d, d.max(axis=1, initial=-np.inf)) if scaled else None
+        if scale is not None and d.size:
+            d = scale.values(np.repeat(np.arange(b), n), d.reshape(-1)).reshape(b, n)
+        if not d.size or d.max() <= 0:
+            return none, scale
+        floor = cut = np.full(b, _TINY, dtype=np.float32)
+        scale_v = None
+    else:
         w = n // g
         maxima = d[:, : w * g].reshape(b, w, g).max(axis=1)  # element-wise over w column blocks
         if n > w * g:  # the last columns join the first groups
             np.maximum(maxima[:, : n - w * g], d[:, w * g :], out=maxima[:, : n - w * g])
+        scale = _RowScale(d, maxima.max(axis=1)) if scaled else None
+        if scale is not None:  # the scaled rows' group maxima (the scaling is monotone)
+            maxima = scale.values(np.repeat(np.arange(b), g), maxima.reshape(-1)).reshape(b, g)
         if maxima.max() <= 0:  # every column is in a group: nothing positive (e.g. no evidence here)
-            return np.zeros(0, dtype=np.int64)
+            return none, scale
         bound = np.partition(maxima, g - n_cand, axis=1)[:, g - n_cand]
-    elif d.max() <= 0:
-        return np.zeros(0, dtype=np.int64)
-    tiny = np.nextafter(np.float32(0), np.float32(1))
-    flat = np.flatnonzero(d >= np.maximum(bound, tiny)[:, None])  # positive and above the bound
+        cut = np.maximum(bound, _TINY)
+        floor = scale.floor(cut) if scale is not None else cut
+        scale_v = scale
+    flat = np.flatnonzero(d >= floor[:, None])  # positive and above the bound (raw: a few more)
     r = flat // n
+    v = d.reshape(-1)[flat]
+    if scale_v is not None:
+        v = scale_v.values(r, v)
+        keep = v >= cut[r]
+        flat, r, v = flat[keep], r[keep], v[keep]
     size = np.bincount(r, minlength=b)
     many = size > n_cand
     if not many.any():
-        return flat
-    v = d.reshape(-1)[flat]
+        return flat, scale
     at = np.arange(len(r)) - np.repeat(np.cumsum(size) - size, size)
     in_many = many[r]
     place = np.cumsum(many) - 1  # each such row's place among them
@@ -126,7 +239,7 @@ def _top_positive(d: npt.NDArray[np.float32], n_cand: int) -> IntArray:
     top[place[r[in_many]], at[in_many]] = v[in_many]
     kth = np.full(b, -np.inf, dtype=np.float32)
     kth[many] = -np.partition(-top, n_cand - 1, axis=1)[:, n_cand - 1]
-    return flat[v >= kth[r]]
+    return flat[v >= kth[r]], scale
 
 
 def kth_largest(d: npt.NDArray[np.float32], k: int) -> npt.NDArray[np.float32]:
@@ -139,24 +252,32 @@ def kth_largest(d: npt.NDArray[np.float32], k: int) -> npt.NDArray[np.float32]:
 
 
 def _candidates(
-    dense: Sequence[npt.NDArray[np.float32]], cases: Sequence[Case], n_cand: int
-) -> tuple[IntArray, IntArray, IntArray]:
-    """Entries cached for a block of prefixes, from each component's scaled (prefixes x items)
-    scores: the union of every component's top ``n_cand`` positive scores, and the truth. Returns
-    (prefix, item) of each entry, prefix-major and items ascending, and each prefix's truth
-    position among its entries."""
-    b, n = dense[0].shape
+    raw: Sequence[npt.NDArray[np.float32]], cases: Sequence[Case], n_cand: int
+) -> tuple[IntArray, IntArray, IntArray, list[FloatArray]]:
+    """Entries cached for a block of prefixes, from each component's raw (prefixes x items) scores
+    scaled as ``minmax_rows`` scales them: the union of every component's top ``n_cand`` positive
+    scaled scores, and the truth. Returns (prefix, item) of each entry, prefix-major and items
+    ascending, each prefix's truth position among its entries, and each component's scaled scores
+    of the entries (:class:`_RowScale`: the scaled matrices are never written)."""
+    b, n = raw[0].shape
     truth = np.array([c.truth for c in cases], dtype=np.int64)
     pick = np.zeros((b, n), dtype=bool)
     flat_pick = pick.reshape(-1)
-    for d in dense:
+    scales = []
+    for d in raw:
         if b > 1 and np.array_equal(d[1], d[0]) and (d == d[0]).all():  # the same for every prefix (popularity)
-            pick[:, _top_positive(d[:1], n_cand)] = True
+            top, scale = _top_scaled(d[:1], n_cand)
+            pick[:, top] = True
+            scales.append(scale.tile(b))
         else:
-            flat_pick[_top_positive(d, n_cand)] = True
+            top, scale = _top_scaled(d, n_cand)
+            flat_pick[top] = True
+            scales.append(scale)
     pick[np.arange(b), truth] = True
-    prefix, item = np.divmod(np.flatnonzero(pick), n)  # row-major: (prefix, item) keys ascending
-    return prefix, item, _truth_at(prefix, item, truth, n)
+    flat = np.flatnonzero(pick)
+    prefix, item = np.divmod(flat, n)  # row-major: (prefix, item) keys ascending
+    scores = [sc.values(prefix, d.reshape(-1)[flat]) for sc, d in zip(scales, raw, strict=True)]
+    return prefix, item, _truth_at(prefix, item, truth, n), scores
 
 
 def _truth_at(prefix: IntArray, item: IntArray, truth: IntArray, n: int) -> IntArray:
@@ -282,10 +403,12 @@ def _score_block(
 ) -> tuple[_Block, _Block | None]:
     """One block of prefixes for :func:`_caches`: its candidate entries and their scaled scores
     (:meth:`_Entries.add_at`'s arguments), for every prefix and, with ``unseen``, for the new-item
-    prefixes scaled over unseen items. Each component's scores are scaled in place once the
-    new-item prefixes' rows are copied out."""
+    prefixes scaled over unseen items. The raw score matrices are only read (:func:`_candidates`
+    scales the entries it keeps); the new-item prefixes' rows are copied out with seen items
+    masked."""
     n = hybrid.n_items
-    raw = hybrid.raw_scores_many([c.ctx for c in part], names)
+    got = hybrid.raw_scores_many([c.ctx for c in part], names)
+    raw = [np.ascontiguousarray(got[name], dtype=np.float32) for name in names]  # read only
     lens = [len(c.ctx) for c in part]
     seen_flat = np.repeat(np.arange(len(part), dtype=np.int64) * n, lens)
     if len(seen_flat):
@@ -294,15 +417,11 @@ def _score_block(
     ctx_seen[seen_flat] = True
     is_new = np.array([c.new for c in part], dtype=bool)
     rows = np.flatnonzero(is_new) if unseen else np.zeros(0, np.int64)
-    raw_new = {name: raw[name][rows] for name in names} if len(rows) else {}  # copies, before scaling in place
-    dense = [hybrid.scale(raw[name], overwrite=True) for name in names]
-    prefix, item, where = _candidates(dense, part, n_cand)
-    flat = prefix * n + item
-    scores = np.stack([d.reshape(-1)[flat] for d in dense]).astype(np.float32, copy=False)
-    got_every: _Block = (scores, ctx_seen[flat], len(part), prefix, item, where)
+    prefix, item, where, scaled = _candidates(raw, part, n_cand)
+    scores = np.stack(scaled).astype(np.float32, copy=False)
+    got_every: _Block = (scores, ctx_seen[prefix * n + item], len(part), prefix, item, where)
     if not len(rows):
         return got_every, None
-    del dense, raw
     # new items only: each component's top candidates among the items such a list may show
     # (cut from the entries above, a shopper with a long history kept few: most of each top was seen)
     sub = [part[r] for r in rows.tolist()]
@@ -311,16 +430,16 @@ def _score_block(
     owner = seen_flat // max(n, 1)
     mine = place[owner] >= 0
     seen_new = place[owner[mine]] * n + seen_flat[mine] % max(n, 1)  # the seen cells of the copied rows
-    dense_new = [_scale_unseen(raw_new.pop(name), seen_new) for name in names]  # seen items: 0
-    prefix_n, item_n, where_n = _candidates(dense_new, sub, n_cand)
-    flat_new = prefix_n * n + item_n
-    new_scores = np.stack([d.reshape(-1)[flat_new] for d in dense_new]).astype(np.float32, copy=False)
-    return got_every, (new_scores, np.zeros(len(flat_new), dtype=bool), len(rows), prefix_n, item_n, where_n)
+    raw_new = [_masked_rows(raw.pop(0), rows, seen_new) for _ in names]  # each block matrix freed once copied
+    prefix_n, item_n, where_n, scaled_n = _candidates(raw_new, sub, n_cand)
+    new_scores = np.stack(scaled_n).astype(np.float32, copy=False)
+    return got_every, (new_scores, np.zeros(len(prefix_n), dtype=bool), len(rows), prefix_n, item_n, where_n)
 
 
-def _scale_unseen(raw: npt.NDArray[np.float32], seen: IntArray) -> npt.NDArray[np.float32]:
-    """Rows of ``raw`` scaled over their unseen items (``component_scores(..., exclude_seen=True)``
-    row by row); ``raw`` is a copy, its ``seen`` cells (flat indices) overwritten and then scaled
-    in place."""
-    raw.reshape(-1)[seen] = -np.inf
-    return minmax_rows(raw, overwrite=True)  # evidence on seen items only (repeat): all 0
+def _masked_rows(raw: npt.NDArray[np.float32], rows: IntArray, seen: IntArray) -> npt.NDArray[np.float32]:
+    """A copy of ``raw``'s ``rows`` with their ``seen`` cells (flat indices in the copy) at
+    ``-inf``: scaled over their unseen items (``component_scores(..., exclude_seen=True)`` row by
+    row), seen items neither set the scale nor score."""
+    out = raw[rows]
+    out.reshape(-1)[seen] = -np.inf
+    return out
