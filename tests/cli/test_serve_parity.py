@@ -127,6 +127,10 @@ def test_serve_valuation_flag(store: dict[str, Path], monkeypatch: pytest.Monkey
     body = _serve(monkeypatch, "--index", str(idx), "--valuation", str(store["dir"] / "val")).get("/valuation/summary")
     assert body.status_code == 200 and body.json()["title"] == "my store"
     assert main(["serve", "--index", str(idx), "--valuation", str(store["dir"])]) == 2  # no summary there
+    # a malformed summary fails at start-up too (it used to start and answer 404 on every request)
+    summary = store["dir"] / "val" / "summary.json"
+    summary.write_text(summary.read_text().replace('"players": 2', '"players": "two"'))
+    assert main(["serve", "--index", str(idx), "--valuation", str(store["dir"] / "val")]) == 2
 
 
 def test_missing_recommender_and_event_log_name_their_flags(

@@ -11,13 +11,14 @@ import pytest
 from shelfwise.catalog import Catalog
 from shelfwise.eval.exposure import exposure, gini, group_shares, lorenz, popularity_deciles, position_weights
 from shelfwise.eval.judgments import Judgments
-from shelfwise.eval.store_report import build_store_report, load_valuation, probe_queries
+from shelfwise.eval.store_report import build_store_report, probe_queries
 from shelfwise.events import Event, EventLog, EventType
 from shelfwise.recommend.hybrid import build_recommender
 from shelfwise.retrieve import HybridSearcher
 from shelfwise.shelf import Shelf
 from shelfwise.valuation import Values
 from shelfwise.valuation.report import SUMMARY_FILE, ValuationReport
+from shelfwise.valuation.summary import load_valuation
 
 
 def test_gini_and_lorenz() -> None:
@@ -112,5 +113,13 @@ def test_store_report_carries_the_valuation_summary(
     assert [row[0] for row in figures["values"]["brands: loo"]["least_valuable"]] == ["Nordic", "Flora", "Acme"]
     assert "Most valuable: brands: loo" in report.html()
     (tmp_path / "val" / SUMMARY_FILE).write_text('{"title": "half a summary"}')
-    with pytest.raises(ValueError, match=f"{SUMMARY_FILE}: not a valuation summary"):
+    with pytest.raises(ValueError, match=f"{SUMMARY_FILE}: not a valuation summary: values: missing"):
         load_valuation(tmp_path / "val")
+    # a summary already read is used as given, the file not read again (the CLI reads it once, up front)
+    again = build_store_report(
+        Shelf(catalog=tiny_catalog, searcher=tiny_searcher),
+        tmp_path / "p3",
+        valuation=tmp_path / "val",
+        valuation_summary=val.summary(),
+    )
+    assert again.figures["valuation"]["title"] == "labels by brand" and "Most valuable: brands: loo" in again.html()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,7 @@ from shelfwise.serve import create_app
 from shelfwise.shelf import Shelf
 from shelfwise.valuation import Values
 from shelfwise.valuation.removal import RemovalCurve
-from shelfwise.valuation.report import SUMMARY_FILE, ValuationReport, load_summary
+from shelfwise.valuation.report import SUMMARY_FILE, ValuationReport
 
 
 def test_valuation_summary_route(tmp_path: Path, tiny_catalog: Catalog, tiny_searcher: HybridSearcher) -> None:
@@ -40,10 +41,14 @@ def test_valuation_summary_is_typed_and_keeps_the_json_shape(
     rep.curves["groups: loo"] = RemovalCurve(f, f + 1, f + 2, f + 3, f, "loo")
     rep.write(tmp_path / "rep")
     body = c.get("/valuation/summary").json()
-    assert body == load_summary(tmp_path / "rep")  # same JSON as summary.json: no key added or dropped
+    written = json.loads((tmp_path / "rep" / SUMMARY_FILE).read_text())
+    assert body == written  # same JSON as summary.json: no key added or dropped
     schema = c.get("/openapi.json").json()
     ok = schema["paths"]["/valuation/summary"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
     assert ok == {"$ref": "#/components/schemas/ValuationSummary"}
     (tmp_path / "rep" / SUMMARY_FILE).write_text('{"title": 3}')
     bad = c.get("/valuation/summary")
-    assert bad.status_code == 404 and "not a valuation summary" in bad.json()["detail"]
+    assert (
+        bad.status_code == 404
+        and "not a valuation summary: title: expected a string, got a number" in bad.json()["detail"]
+    )

@@ -120,3 +120,20 @@ def test_value_labels_missing_column_fails_once_listing_columns(tmp_path: Path) 
     msg = str(info.value)
     assert "train.csv: no column 'grp'; its columns are ['group', 'label', 'source', 'text']" in msg
     assert len(info.value.errors) == 1 and "line" not in msg
+
+
+def test_value_labels_pool_without_group_column(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The pool's group column is optional (documented so): without it each text is ranked on its own
+    instead of the run failing with 'no column'."""
+    train = _write(tmp_path / "train.csv", _rows(0))
+    valid = _write(tmp_path / "valid.csv", _rows(1, with_group=False))
+    pool = _write(tmp_path / "pool.csv", [{"text": "blue sneaker"}, {"text": "long gown"}])
+    out = tmp_path / "rep"
+    args = ["value", "labels", "--train", str(train), "--valid", str(valid), "--pool", str(pool)]
+    args += ["--group-col", "group", "--encoder", "hashing", "--cache", str(tmp_path / "c.sqlite")]
+    assert main([*args, "--max-permutations", "4", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert f"--pool: {pool} has no 'group' column: each unlabelled text is ranked on its own" in printed
+    summary = json.loads((out / "summary.json").read_text())
+    assert sorted((row[0], row[2]) for row in summary["label_next"]) == [("blue sneaker", 1), ("long gown", 1)]
+    assert "groups: leave-one-out" in summary["values"]

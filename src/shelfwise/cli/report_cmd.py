@@ -33,14 +33,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def run(args: argparse.Namespace) -> int:
     from shelfwise.cli.serve_cmd import load_shelf
-    from shelfwise.eval.store_report import build_store_report, load_valuation
+    from shelfwise.eval.store_report import build_store_report
+    from shelfwise.valuation.summary import load_valuation
 
     if (args.queries is None) != (args.judgments is None):
         raise ValueError("--queries and --judgments go together")
     if args.k < 1:
         raise ValueError("--k must be >= 1")
-    if args.valuation is not None:
-        load_valuation(args.valuation)  # fails now (before the shelf loads), naming the file or the command to run
+    # read once, now (before the shelf loads): a missing or malformed summary fails naming the file and field
+    valuation = load_valuation(args.valuation) if args.valuation is not None else None
     judgments = None
     if args.queries is not None:
         judgments = load_judgments_arg(args.queries, args.judgments)
@@ -48,7 +49,15 @@ def run(args: argparse.Namespace) -> int:
     if judgments is not None:
         warn_unknown_judged_items(judgments, shelf.catalog)
     plots = args.out.parent / f"{args.out.stem}_plots"
-    report = build_store_report(shelf, plots, judgments=judgments, valuation=args.valuation, title=args.title, k=args.k)
+    report = build_store_report(
+        shelf,
+        plots,
+        judgments=judgments,
+        valuation=args.valuation,
+        valuation_summary=valuation,
+        title=args.title,
+        k=args.k,
+    )
     path = report.write(args.out)
     for name, m in report.figures.get("search", {}).items():
         print(f"search {name:<20} NDCG@10 {m['ndcg@10']:.4f}  R@100 {m['recall@100']:.4f}  MRR {m['mrr']:.4f}")
@@ -57,6 +66,6 @@ def run(args: argparse.Namespace) -> int:
             print(f"exposure {name:<16} coverage {f['coverage']:.3f}  Gini {f['gini']:.3f}")
     print(
         f"wrote {path} (+ {path.with_suffix('.json').name}, plots in {plots}); serve it with "
-        f"`shelfwise serve --index {args.index} --report {path}`"
+        f"`shelfwise serve --shelf {args.index} --report {path}`"
     )
     return 0

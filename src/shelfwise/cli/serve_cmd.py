@@ -114,7 +114,7 @@ def setup_from_args(args: argparse.Namespace) -> ServerSetup:
     """What the command line asks to serve, parsed and checked once: bad keys, limits, worker
     counts, flags, a missing report or valuation summary fail here, before the shelf loads."""
     from shelfwise.serve.runner import config_from_args
-    from shelfwise.valuation.report import load_summary
+    from shelfwise.valuation.summary import load_valuation
 
     config = config_from_args(args)
     settings = ShelfSettings(
@@ -129,7 +129,7 @@ def setup_from_args(args: argparse.Namespace) -> ServerSetup:
     )
     report = report_file(args.report) if args.report is not None else None
     if args.valuation is not None:
-        load_summary(args.valuation)  # a folder without a summary fails now, naming the command that writes one
+        load_valuation(args.valuation)  # a missing or malformed summary fails now, naming the file (and field)
     return ServerSetup(folder=args.shelf, shelf=settings, config=config, report=report)
 
 

@@ -16,10 +16,14 @@ Writes ``report.html``, ``summary.json``, PNG plots and every value table (npz +
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from shelfwise.cli.common import add_catalog_args, load_catalog_arg, load_event_log
+
+if TYPE_CHECKING:
+    from shelfwise.valuation.pipeline import LabelledRows
+    from shelfwise.valuation.summary import ValuationSummary
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -77,7 +81,7 @@ def run_labels(args: argparse.Namespace) -> int:
     train = read_labelled(args.train, group_col=args.group_col, source_col=args.source_col, **cols)
     valid = read_labelled(args.valid, **cols)
     test = read_labelled(args.test, **cols) if args.test else None
-    pool = read_labelled(args.pool, args.text_col, None, group_col=args.group_col) if args.pool else None
+    pool = _read_pool(args.pool, args.text_col, args.group_col) if args.pool else None
     for name, rows in (("--train", train), ("--valid", valid), ("--test", test), ("--pool", pool)):
         if rows is not None and rows.skipped:
             n_bad = len({e.row for e in rows.skipped})
@@ -112,31 +116,45 @@ def _say(msg: str) -> None:
     print(msg, flush=True)
 
 
-def run_show(args: argparse.Namespace) -> int:
-    from shelfwise.valuation.report import load_summary
+def _read_pool(path: Path, text_col: str, group_col: str | None) -> LabelledRows:
+    """The unlabelled pool; its group column is optional (without it each text is ranked alone, named
+    by its text)."""
+    from dataclasses import replace
 
-    _print(load_summary(args.dir))
+    from shelfwise.errors import RowError
+    from shelfwise.tabular import read_rows
+    from shelfwise.valuation.pipeline import read_labelled
+
+    if group_col is not None:
+        first = next((rec for _, rec in read_rows(path) if not isinstance(rec, RowError)), None)
+        if first is not None and text_col in first and group_col not in first:
+            print(f"--pool: {path} has no {group_col!r} column: each unlabelled text is ranked on its own")
+            group_col = None
+    rows = read_labelled(path, text_col, None, group_col=group_col)
+    return rows if rows.groups is not None else replace(rows, groups=rows.texts)
+
+
+def run_show(args: argparse.Namespace) -> int:
+    from shelfwise.valuation.summary import load_valuation
+
+    _print(load_valuation(args.dir))
     return 0
 
 
-def _print(summary: dict[str, object]) -> None:
-    print(summary.get("title", ""))
-    values = summary.get("values", {})
-    assert isinstance(values, dict)
-    for key, v in values.items():
-        stop = "" if v.get("converged", True) else ", NOT converged (permutation cap reached: raise --max-permutations)"
-        print(f"\n{key}: {v['players']} players, {v['evaluations']} evaluations, {v['seconds']} s{stop}")
-        for label, rows in (("most valuable", v["most_valuable"][:5]), ("least valuable", v["least_valuable"][:5])):
+def _print(summary: ValuationSummary) -> None:
+    print(summary.title)
+    for key, v in summary.values.items():
+        stop = "" if v.converged else ", NOT converged (permutation cap reached: raise --max-permutations)"
+        print(f"\n{key}: {v.players} players, {v.evaluations} evaluations, {v.seconds} s{stop}")
+        for label, rows in (("most valuable", v.most_valuable[:5]), ("least valuable", v.least_valuable[:5])):
             print(f"  {label}:")
             for name, value, size in rows:
                 print(f"    {value:+.5f}  (n={size})  {name}")
-    curves = summary.get("removal_curves", {})
-    assert isinstance(curves, dict)
-    for key, c in curves.items():
+    for key, c in summary.removal_curves.items():
         print(f"\nremoval curve, {key}: removed / lowest-first / random / highest-first")
-        for row in zip(c["fractions"], c["lowest_first"], c["random_mean"], c["highest_first"], strict=True):
+        for row in zip(c.fractions, c.lowest_first, c.random_mean, c.highest_first, strict=True):
             print("  " + "  ".join(f"{x:.4f}" for x in row))
-    if "label_next" in summary:
-        print("\nlabel next (group, expected gain, unlabelled items):")
-        for row in summary["label_next"][:10]:  # type: ignore[index]
-            print(f"  {json.dumps(row, ensure_ascii=False)}")
+    if summary.label_next is not None:
+        print("\nlabel next: expected gain, unlabelled items, group")
+        for group, gain, n in summary.label_next[:10]:
+            print(f"    {gain:+.5f}  (n={n})  {group}")

@@ -25,20 +25,17 @@ import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from shelfwise.errors import MissingExtraError
 from shelfwise.eval.exposure import exposure, gini, group_shares, lorenz, popularity_deciles
 from shelfwise.eval.judgments import Judgments, SearchMetrics, evaluate_search
 from shelfwise.eval.metrics import coverage, intra_list_diversity, long_tail_share
 from shelfwise.eval.report import Section, bar_chart, pyplot, render_html
 from shelfwise.shelf import Shelf
-
-if TYPE_CHECKING:
-    from shelfwise.serve.schemas import ValuationSummary
+from shelfwise.valuation.summary import ValuationSummary, load_valuation
 
 K = 10
 MAX_USERS = 5000
@@ -71,12 +68,15 @@ def build_store_report(
     *,
     judgments: Judgments | None = None,
     valuation: str | Path | None = None,
+    valuation_summary: ValuationSummary | None = None,
     title: str = "Shelfwise evaluation report",
     k: int = K,
     max_users: int = MAX_USERS,
     seed: int = 0,
 ) -> StoreReport:
-    """Evaluate ``shelf`` and assemble the report; PNG plots go to the folder ``plots``."""
+    """Evaluate ``shelf`` and assemble the report; PNG plots go to the folder ``plots``. ``valuation``:
+    a ``shelfwise value`` folder (its summary and plots), ``valuation_summary`` its summary when the
+    caller has already read it with :func:`load_valuation` (read here otherwise)."""
     plot_dir = Path(plots)
     plot_dir.mkdir(parents=True, exist_ok=True)
     report = StoreReport(title)
@@ -97,9 +97,9 @@ def build_store_report(
     report.figures["exposure"] = exp_figures
     if valuation is not None:
         folder = Path(valuation)
-        summary = load_valuation(folder)
+        summary = valuation_summary if valuation_summary is not None else load_valuation(folder)
         report.sections += valuation_sections(folder, summary)
-        report.figures["valuation"] = {"folder": str(folder), **summary.model_dump(mode="json", exclude_none=True)}
+        report.figures["valuation"] = {"folder": str(folder), **summary.as_json()}
     return report
 
 
@@ -356,24 +356,8 @@ def _fairness(
 
 
 # --- valuation --------------------------------------------------------------------------------
-def load_valuation(folder: Path) -> ValuationSummary:
-    """The ``summary.json`` of a ``shelfwise value`` folder, parsed into the model ``GET
-    /valuation/summary`` serves; a missing or malformed summary fails naming the file."""
-    from shelfwise.valuation.report import SUMMARY_FILE, load_summary
-
-    try:
-        from pydantic import ValidationError
-
-        from shelfwise.serve.schemas import ValuationSummary
-    except ImportError as exc:
-        raise MissingExtraError("pydantic", "serve") from exc
-    try:
-        return ValuationSummary.model_validate(load_summary(folder))
-    except ValidationError as exc:
-        raise ValueError(f"{folder / SUMMARY_FILE}: not a valuation summary ({exc.error_count()} errors)") from exc
-
-
 def valuation_sections(folder: Path, summary: ValuationSummary) -> list[Section]:
+    """The report's sections of the valuation ``summary`` read from ``folder`` (with its plots)."""
     rows = [[key, v] for key, v in summary.metrics.items()]
     images = sorted(folder.glob("distribution.png")) + sorted(folder.glob("removal_*.png"))
     out = [Section(f"Data valuation: {summary.title}", ["figure", "value"], rows, list(summary.notes), images)]

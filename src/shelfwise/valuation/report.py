@@ -3,7 +3,9 @@
 A :class:`ValuationReport` collects the computed :class:`Values` (any grain, any method),
 removal curves, noise-detection figures and the what-to-label-next list; ``write(dir)`` saves
 every ``Values`` (npz + JSON), ``summary.json`` (what the CLI prints and the HTTP route serves),
-``distribution.png``, one ``removal_<name>.png`` per curve and ``report.html``.
+``distribution.png``, one ``removal_<name>.png`` per curve and ``report.html``. The summary is the
+typed :class:`~shelfwise.valuation.summary.ValuationSummary`; :func:`~shelfwise.valuation.summary.load_valuation`
+reads it back.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from shelfwise.eval.report import CSS, html_table, pyplot
 from shelfwise.valuation.base import Values
 from shelfwise.valuation.removal import RemovalCurve
 from shelfwise.valuation.suggest import Suggestions
+from shelfwise.valuation.summary import SUMMARY_FILE, RemovalCurveOut, ValuationOut, ValuationSummary
 
-SUMMARY_FILE = "summary.json"
+__all__ = ["SUMMARY_FILE", "ValuationReport", "plot_distributions", "plot_removal"]
 
 
 @dataclass
@@ -34,39 +37,51 @@ class ValuationReport:
     notes: list[str] = field(default_factory=list)
     top_n: int = 15
 
-    def summary(self) -> dict[str, object]:
-        """JSON-ready digest: per valuation the most and least valuable players, curves, metrics."""
+    def summary(self) -> ValuationSummary:
+        """The digest ``summary.json`` holds: per valuation the most and least valuable players, curves, metrics."""
         vals = {
-            key: {
-                "method": v.method,
-                "grain": v.grain,
-                "players": len(v),
-                "seconds": round(v.seconds, 3),
-                "evaluations": v.evaluations,
-                "converged": v.converged,
-                "info": v.info,
-                "most_valuable": [[n, x, s] for n, x, s in v.table(self.top_n)],
-                "least_valuable": [[n, x, s] for n, x, s in v.table(self.top_n, lowest_first=True)],
-            }
+            key: ValuationOut(
+                method=v.method,
+                grain=v.grain,
+                players=len(v),
+                seconds=round(float(v.seconds), 3),
+                evaluations=int(v.evaluations),
+                converged=bool(v.converged),
+                info={str(k): float(x) for k, x in v.info.items()},
+                most_valuable=tuple((str(n), float(x), int(s)) for n, x, s in v.table(self.top_n)),
+                least_valuable=tuple((str(n), float(x), int(s)) for n, x, s in v.table(self.top_n, lowest_first=True)),
+            )
             for key, v in self.values.items()
         }
-        out: dict[str, object] = {
-            "title": self.title,
-            "values": vals,
-            "removal_curves": {k: c.as_dict() for k, c in self.curves.items()},
-            "metrics": self.metrics,
-            "notes": self.notes,
+        curves = {
+            key: RemovalCurveOut(
+                method=c.method,
+                fractions=tuple(c.fractions.tolist()),
+                lowest_first=tuple(c.lowest.tolist()),
+                highest_first=tuple(c.highest.tolist()),
+                random_mean=tuple(c.random_mean.tolist()),
+                random_std=tuple(c.random_std.tolist()),
+            )
+            for key, c in self.curves.items()
         }
+        label_next = None
         if self.suggestions is not None:
-            out["label_next"] = [[g, x, n] for g, x, n in self.suggestions.ranked(self.top_n)]
-        return out
+            label_next = tuple((str(g), float(x), int(n)) for g, x, n in self.suggestions.ranked(self.top_n))
+        return ValuationSummary(
+            title=self.title,
+            values=vals,
+            removal_curves=curves,
+            metrics={str(k): float(x) for k, x in self.metrics.items()},
+            notes=tuple(self.notes),
+            label_next=label_next,
+        )
 
     def write(self, directory: str | Path) -> Path:
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)
         for key, v in self.values.items():
             v.save(d / "values" / _slug(key))
-        (d / SUMMARY_FILE).write_text(json.dumps(self.summary(), indent=1, ensure_ascii=False, default=float))
+        (d / SUMMARY_FILE).write_text(json.dumps(self.summary().as_json(), indent=1, ensure_ascii=False))
         images = []
         if self.values:
             images.append(plot_distributions(self.values, d / "distribution.png"))
@@ -158,14 +173,3 @@ def plot_removal(curve: RemovalCurve, path: Path, title: str, ylabel: str = "tes
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
-
-
-def load_summary(directory: str | Path) -> dict[str, object]:
-    """The ``summary.json`` of a written report (for the CLI and the HTTP route)."""
-    p = Path(directory) / SUMMARY_FILE
-    if not p.exists():
-        raise FileNotFoundError(f"{p}: no valuation report here; run `shelfwise value ... --out {directory}` first")
-    data = json.loads(p.read_text())
-    if not isinstance(data, dict):
-        raise ValueError(f"{p}: not a valuation summary")
-    return data

@@ -10,9 +10,8 @@ from pathlib import Path
 
 from fastapi import APIRouter, HTTPException, Request
 
-from shelfwise.eval.store_report import load_valuation
-from shelfwise.serve.schemas import ValuationSummary
 from shelfwise.shelf import Shelf
+from shelfwise.valuation.summary import ValuationSummary, load_valuation
 
 router = APIRouter(prefix="/valuation", tags=["valuation"])
 
