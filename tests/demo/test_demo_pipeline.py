@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from shelfwise.demo import DemoConfig, run_demo
 
@@ -75,6 +76,9 @@ def test_demo_end_to_end_on_tiny_data(tmp_path: Path) -> None:
     assert (out / "index" / "searcher" / "searcher.json").exists() and (out / "index" / "shelf.json").exists()
     assert "data:image/png;base64" in (out / "report.html").read_text()
     assert "| hybrid |" in (out / "report.md").read_text()
+    # the number of buyers is a count: "| users | 2 |", not "2.0000" (and 2, not 2.0, in the JSON)
+    assert "| users | 2 |" in (out / "report.md").read_text() and saved["recommend"]["users"] == 2
+    assert isinstance(saved["recommend"]["users"], int) and res.recommend_metrics["users"] == 2
     html = (out / "report.html").read_text()  # the exposure sections `shelfwise report` writes for any store
     assert "Exposure, long tail and diversity" in html and "Fairness of exposure by top-level category" in html
     # real sale prices: each sold article gets the median price of its sales, the rest stay unpriced
@@ -88,3 +92,24 @@ def test_demo_end_to_end_on_tiny_data(tmp_path: Path) -> None:
     rec, profiles = res.shelf.recommender, res.shelf.user_profiles
     assert rec is not None and profiles is not None
     assert len(rec.recommend("c1", 5)) > 0 and profiles.vector("c1") is not None
+
+
+def test_demo_command_prints_counts_as_counts_and_names_the_html_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import argparse
+
+    from shelfwise.cli import demo as demo_cmd
+    from shelfwise.demo.pipeline import DemoResult
+
+    fake = DemoResult(
+        shelf=None,  # type: ignore[arg-type]  # not served (--no-serve)
+        metrics={"hybrid": {"ndcg@10": 0.5, "recall@100": 0.25, "mrr": 1.0}},
+        recommend_metrics={"users": 2954, "coverage": 0.85091},
+    )
+    monkeypatch.setattr(demo_cmd, "run_demo", lambda config: fake)
+    args = argparse.Namespace(no_serve=True, out=tmp_path, encoder="hashing", multilingual="none")
+    assert demo_cmd.run(args) == 0
+    out = capsys.readouterr().out
+    assert "recommendations: users 2954, coverage 0.851" in out  # was "users 2954.000"
+    assert f"report: {tmp_path / 'report.html'} (+ report.md)" in out

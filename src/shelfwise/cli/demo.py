@@ -28,6 +28,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(func=run)
 
 
+def _number(v: float) -> str:
+    """A count as a whole number, a rate to 3 decimals."""
+    return str(v) if isinstance(v, int) else f"{v:.3f}"
+
+
 def run(args: argparse.Namespace) -> int:
     if not args.no_serve:
         check_port(args.host, args.port)  # before minutes of building, not after
@@ -41,8 +46,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"{'mode':<20} {'NDCG@10':>8} {'R@100':>8} {'MRR':>8}")
     for mode, m in result.metrics.items():
         print(f"{mode:<20} {m['ndcg@10']:>8.4f} {m['recall@100']:>8.4f} {m['mrr']:>8.4f}")
-    print("recommendations: " + ", ".join(f"{k} {v:.3f}" for k, v in result.recommend_metrics.items()))
-    print(f"report: {args.out / 'report.md'}; metrics: {args.out / 'search_eval.json'}")
+    print("recommendations: " + ", ".join(f"{k} {_number(v)}" for k, v in result.recommend_metrics.items()))
+    print(f"report: {args.out / 'report.html'} (+ report.md); metrics: {args.out / 'search_eval.json'}")
     if not args.no_serve:
         enable_live(result.shelf, args.out / "events.sqlite")
         serve_shelf(result.shelf, args.host, args.port, report=args.out / "report.html")

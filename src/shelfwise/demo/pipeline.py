@@ -172,7 +172,7 @@ def _rec_catalogue_metrics(
     counts = np.bincount(events.item[events.item >= 0], minlength=n_items)
     vectors = rec.item_vectors
     return {
-        "users": float(len(lists)),
+        "users": len(lists),  # a count: printed and saved as a whole number
         "coverage": coverage(lists, n_items),
         "long_tail_share": long_tail_share(lists, counts),
         "intra_list_diversity": float(np.mean([intra_list_diversity(x, vectors) for x in lists])) if lists else 0.0,
