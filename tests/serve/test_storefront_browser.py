@@ -48,10 +48,14 @@ def serve_live(
 
     stops: list[Callable[[], None]] = []
 
-    def start(config: ServeConfig) -> str:
-        rec = build_recommender(tiny_catalog, tiny_log, tiny_searcher.item_vectors)
-        shelf = Shelf(tiny_catalog, tiny_searcher, events=tiny_log, recommender=rec, user_profiles=rec.profiles)
-        live = enable_live(shelf, tmp_path / f"ev{len(stops)}.sqlite", explore_share=0)
+    def start(config: ServeConfig, bare: bool = False) -> str:
+        """``bare``: search only (no recommender, no event log), as `shelfwise serve --shelf` of a plain index."""
+        if bare:
+            shelf, live = Shelf(tiny_catalog, tiny_searcher), None
+        else:
+            rec = build_recommender(tiny_catalog, tiny_log, tiny_searcher.item_vectors)
+            shelf = Shelf(tiny_catalog, tiny_searcher, events=tiny_log, recommender=rec, user_profiles=rec.profiles)
+            live = enable_live(shelf, tmp_path / f"ev{len(stops)}.sqlite", explore_share=0)
         port = _free_port()
         server = uvicorn.Server(
             uvicorn.Config(
@@ -68,12 +72,13 @@ def serve_live(
         def stop() -> None:
             server.should_exit = True
             thread.join(10)
-            live.consumer.stop()
+            if live is not None:
+                live.consumer.stop()
 
         stops.append(stop)
         return f"http://127.0.0.1:{port}"
 
-    yield start
+    yield start  # type: ignore[misc]
     for stop in stops:
         stop()
 
@@ -129,6 +134,10 @@ def test_storefront_search_facets_click_and_rails(live_url: str, browser: Any) -
     page.wait_for_selector("#related-items .card .reason")  # related items carry their reason
     page.wait_for_function("document.getElementById('foryou-sub').textContent.startsWith('Updated from your click')")
     assert _get(live_url + "/events/stats")["events"] == stats + 1  # the click was posted
+    page.wait_for_function("document.querySelector('#cross-items .card, #cross-items .sub') !== null")
+    related = page.eval_on_selector_all("#related-items .card", "els => els.map(e => e.dataset.id)")
+    cross = page.eval_on_selector_all("#cross-items .card", "els => els.map(e => e.dataset.id)")
+    assert related and not set(related) & set(cross)  # "Complete the look" does not repeat "Related"
     after = page.eval_on_selector_all("#foryou-items .card", "els => els.map(e => e.dataset.id)")
     assert after and after != before  # the page visibly learned
 
@@ -159,3 +168,31 @@ def test_storefront_sends_the_api_key_from_settings(serve_live: Callable[[ServeC
         "document.getElementById('foryou-sub').textContent.startsWith('Updated from your add to cart')"
     )
     assert _get(url + "/events/stats")["events"] == 1
+
+
+def test_storefront_on_a_search_only_server(serve_live: Callable[..., str], browser: Any) -> None:
+    """No recommender and no event log: the rails and an empty result say why across the page (they
+    were squeezed into one card's column), and a product view does not raise an error toast each time."""
+    url = serve_live(ServeConfig(access_log=False), bare=True)
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    posts: list[str] = []
+    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
+    page.goto(url + "/?q=dress&category=Nowhere")
+    page.wait_for_selector("#results .empty")
+    assert page.eval_on_selector("#results .empty", "e => e.getBoundingClientRect().width") > 500
+    page.goto(url + "/?q=dress")
+    page.wait_for_selector("#results .card")
+    page.locator("#results .card").first.click()
+    page.wait_for_selector("#related-items.note .sub")
+    assert "no recommender on this server" in page.inner_text("#related-items")
+    assert page.eval_on_selector("#related-items .sub", "e => e.getBoundingClientRect().width") > 500
+    page.wait_for_function("document.getElementById('toast').textContent.includes('not recorded on this server')")
+    assert "error" not in (page.get_attribute("#toast", "class") or "")
+    assert len(posts) == 1  # one try; after the 503 the page stops posting
+    page.locator("#product [data-cart]").click()
+    page.wait_for_function("document.getElementById('toast').textContent.startsWith('Added')")
+    page.go_back()
+    page.wait_for_selector("#results .card")
+    page.locator("#results .card").nth(1).click()
+    page.wait_for_selector("#related-items.note .sub")
+    assert len(posts) == 1 and page.inner_text("#cart-count") == "1"

@@ -229,13 +229,19 @@ $("search-form").addEventListener("submit", (e) => {
 });
 
 // ---------- rails ----------
-async function rail(url, target, sub) {
+// ``request``: a URL or a request already started; ``keep`` drops items (e.g. ones another rail shows)
+async function rail(request, target, sub, keep = () => true, max = Infinity) {
+  const box = $(target);
   try {
-    const r = await api(url);
-    $(target).innerHTML = r.items.length ? r.items.map((it) => card(it, true)).join("") : '<p class="sub">Nothing to show yet.</p>';
-    return r;
+    const r = await (typeof request === "string" ? api(request) : request);
+    const shown = r.items.filter(keep).slice(0, max);
+    box.classList.toggle("note", !shown.length);
+    box.innerHTML = shown.length ? shown.map((it) => card(it, true)).join("")
+      : `<p class="sub">${r.items.length ? "Nothing beyond the items above." : "Nothing to show yet."}</p>`;
+    return { ...r, items: shown };
   } catch (err) {
-    $(target).innerHTML = `<p class="sub">${esc(err.message)}</p>`;
+    box.classList.add("note");
+    box.innerHTML = `<p class="sub">${esc(err.message)}</p>`;
     if (sub) $(sub).textContent = "";
     return null;
   }
@@ -267,8 +273,13 @@ async function openProduct(id, push = true) {
     <button class="primary" type="button" data-cart="${esc(it.id)}">Add to cart</button>
     <p class="desc">${esc(it.description || "")}</p><dl>${attrs}<dt>Product id</dt><dd>${esc(it.id)}</dd></dl></div>`;
   window.scrollTo({ top: 0 });
-  rail(`/recommend/item/${encodeURIComponent(id)}?k=10`, "related-items");
-  rail(`/recommend/cross/${encodeURIComponent(id)}?k=10`, "cross-items");
+  // "Complete the look" leaves out what "Related" already shows (the two lists often share basket partners)
+  const crossReq = api(`/recommend/cross/${encodeURIComponent(id)}?k=20`);
+  crossReq.catch(() => {}); // handled by rail() below
+  rail(`/recommend/item/${encodeURIComponent(id)}?k=10`, "related-items").then((related) => {
+    const seen = new Set(related ? related.items.map((x) => x.id) : []);
+    rail(crossReq, "cross-items", null, (x) => !seen.has(x.id), 10);
+  });
   sendEvent("click", it);
 }
 function showView(name) {
@@ -280,7 +291,9 @@ function showView(name) {
 $("back").addEventListener("click", () => history.back());
 
 // ---------- events, cart ----------
+let ingestOff = false; // the server has no event log (503): clicks are not posted again after the first try
 async function sendEvent(type, it) {
+  if (ingestOff) return;
   const headers = { "content-type": "application/json" };
   const key = store.getItem("shelfwise.apikey");
   if (key) headers["X-API-Key"] = key;
@@ -291,7 +304,10 @@ async function sendEvent(type, it) {
     refreshForYou(type === "cart" ? `add to cart: ${it.title}` : `click on ${it.title}`);
   } catch (err) {
     if (err.status === 401 || err.status === 403) { toast("Recording clicks needs an API key on this server: add it in Settings", true); $("settings-panel").hidden = false; }
-    else toast(`Not recorded: ${err.message}`, true);
+    else if (err.status === 503 && /not configured/.test(err.message)) {
+      ingestOff = true; // a read-only server: say it once, not as an error on every product view
+      toast("Clicks and add-to-cart are not recorded on this server (it was started without an event log)");
+    } else toast(`Not recorded: ${err.message}`, true);
   }
 }
 function cart() { try { return JSON.parse(store.getItem("shelfwise.cart") || "[]"); } catch { return []; } }
