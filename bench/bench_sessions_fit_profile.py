@@ -10,8 +10,14 @@ also fitted with each ``TuneConfig.max_cases`` (prefixes in the pool; ``SIZE:SEE
 ``TuneConfig.sample_seed``, the pool's random sample) and scored on the test split
 (bench_sessions.py's next-item protocols, NDCG@20, paired bootstrap vs the first value).
 
+``--ab BASE``: the pool's ``_caches`` of commit ``BASE`` (its tuning_pool.py, from git) against
+today's, alternating in one process for ``--rounds`` rounds on the same hybrid and prefixes (one
+thread, CPU seconds; the pools asserted bit for bit the same), then the whole tuned fit
+(``HybridRecommender.fit``, tuning on) with either ``_caches``, alternating (process CPU and wall
+seconds; the tuning reports asserted equal).
+
 Run: python bench/bench_sessions_fit_profile.py [--set instacart] [--max-cases 5000,5000:1,2500,2500:1]
-[--out sessions_fit_profile]
+[--ab COMMIT --rounds 3] [--out sessions_fit_profile]
 """
 
 from __future__ import annotations
@@ -38,20 +44,27 @@ def cpu(fn: Callable[[], Any]) -> tuple[Any, float]:
     return out, time.process_time() - c0
 
 
-def stages(name: str) -> dict[str, Any]:
-    """CPU seconds of each fit stage on the latest validation slice of set ``name`` (a
-    bench_sessions_data set, or ``synthetic50k``: bench_sessions_latency.py's made-up store)."""
+def load_train(name: str) -> tuple[Any, Any]:
+    """(catalog, training log) of set ``name`` (a bench_sessions_data set, or ``synthetic50k``:
+    bench_sessions_latency.py's made-up store)."""
     from bench_sessions_data import LOADERS
-    from shelfwise.recommend import ALSConfig, HybridConfig, HybridRecommender, Interactions
-    from shelfwise.recommend.autotune import prefix_cases, validation_split
-    from shelfwise.recommend.tuning_pool import _caches
 
     if name == "synthetic50k":
         from bench_sessions_latency import synthetic_store
 
-        catalog, train_log = synthetic_store(50_000, 200_000, 40_000)
-    else:
-        catalog, train_log, _, _ = LOADERS[name]()
+        return synthetic_store(50_000, 200_000, 40_000)
+    catalog, train_log, _, _ = LOADERS[name]()
+    return catalog, train_log
+
+
+def stages(name: str, ab: tuple[str, int] | None = None) -> dict[str, Any]:
+    """CPU seconds of each fit stage on the latest validation slice of set ``name``; with ``ab``
+    (base commit, rounds) also :func:`ab_pool`'s rounds on the same pool."""
+    from shelfwise.recommend import ALSConfig, HybridConfig, HybridRecommender, Interactions
+    from shelfwise.recommend.autotune import prefix_cases, validation_split
+    from shelfwise.recommend.tuning_pool import _caches
+
+    catalog, train_log = load_train(name)
     data = Interactions.from_log(train_log, catalog)
     tc = HybridConfig().tune
     cfg = HybridConfig(als=ALSConfig(num_threads=1), tune=dataclasses.replace(tc, enabled=False))
@@ -76,6 +89,9 @@ def stages(name: str) -> dict[str, Any]:
             evidence[n] += float(np.isfinite(s).sum())
     _, t_pool = cpu(lambda: _caches(hybrid, cases, names, tc.candidates, unseen=True, threads=1))
     cells = len(cases) * len(catalog)
+    ab_rounds = (
+        ab_pool(ab[0], ab[1], lambda c: c(hybrid, cases, names, tc.candidates, unseen=True, threads=1)) if ab else None
+    )
     return {
         "rows": len(data),
         "items": len(catalog),
@@ -92,7 +108,95 @@ def stages(name: str) -> dict[str, Any]:
             "pool: scaling and candidates (pool - score_many)": t_pool - sum(per.values()),
         },
         "evidence_share": {n: v / cells for n, v in evidence.items()},
+        **({"ab_pool": ab_rounds} if ab_rounds else {}),
     }
+
+
+def base_module(commit: str) -> Any:
+    """tuning_pool.py of ``commit`` (git show), imported as its own module."""
+    import importlib.util
+    import subprocess
+    import tempfile
+
+    src = subprocess.run(
+        ["git", "show", f"{commit}:src/shelfwise/recommend/tuning_pool.py"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[1],
+    ).stdout
+    path = Path(tempfile.mkdtemp()) / "tuning_pool_base.py"
+    path.write_text(src)
+    spec = importlib.util.spec_from_file_location("tuning_pool_base", path)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["tuning_pool_base"] = mod  # dataclasses look their module up
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def same_pool(a: Any, b: Any) -> None:
+    """Every array of two pools equal in dtype, shape and bits."""
+    for f in dataclasses.fields(a):
+        if f.name.startswith("_"):
+            continue
+        x, y = getattr(a, f.name), getattr(b, f.name)
+        assert x.dtype == y.dtype and x.shape == y.shape, f.name
+        assert np.array_equal(x.view(np.uint8), y.view(np.uint8)), f.name
+
+
+def ab_pool(commit: str, rounds: int, build: Callable[[Callable[..., Any]], Any]) -> dict[str, Any]:
+    """CPU seconds of ``build(_caches)`` with commit ``commit``'s ``_caches`` and today's,
+    alternating; every pair of pools asserted bit for bit the same."""
+    from shelfwise.recommend import tuning_pool
+
+    old = base_module(commit)
+    out: dict[str, Any] = {"base": commit, "rounds": []}
+    for _ in range(rounds):
+        row: dict[str, Any] = {"load_1min": os.getloadavg()[0]}
+        got = {}
+        for label, mod in (("base", old), ("now", tuning_pool)):
+            got[label], row[f"{label}_cpu_s"] = cpu(lambda mod=mod: build(mod._caches))  # type: ignore[misc]
+        for a, b in zip(got["base"], got["now"], strict=True):
+            assert (a is None) == (b is None)
+            if a is not None:
+                same_pool(a, b)
+        row["pools_bit_identical"] = True
+        out["rounds"].append(row)
+        print("pool", row, flush=True)
+    return out
+
+
+def ab_fit(name: str, commit: str, rounds: int) -> dict[str, Any]:
+    """The whole tuned fit (``HybridRecommender.fit``, default config, ALS on two threads as in
+    :func:`pool_sizes`) with commit ``commit``'s ``_caches`` and today's, alternating."""
+    from threadpoolctl import threadpool_limits
+
+    from shelfwise.recommend import ALSConfig, HybridConfig, HybridRecommender, Interactions, autotune, tuning_pool
+
+    old = base_module(commit)
+    catalog, train_log = load_train(name)
+    train = Interactions.from_log(train_log, catalog)
+    out: dict[str, Any] = {"base": commit, "rounds": []}
+    with threadpool_limits(1, "blas"):
+        for _ in range(rounds):
+            row: dict[str, Any] = {"load_1min": os.getloadavg()[0]}
+            reports = {}
+            for label, mod in (("base", old), ("now", tuning_pool)):
+                autotune._caches = mod._caches  # type: ignore[attr-defined]
+                h = HybridRecommender(
+                    np.zeros((len(catalog), 8), dtype=np.float32), HybridConfig(als=ALSConfig(num_threads=2))
+                )
+                t0 = time.perf_counter()
+                _, row[f"{label}_cpu_s"] = cpu(lambda h=h: h.fit(train))  # type: ignore[misc]
+                row[f"{label}_wall_s"] = time.perf_counter() - t0
+                reports[label] = h.tuning.as_dict()
+            autotune._caches = tuning_pool._caches  # type: ignore[attr-defined]
+            assert reports["base"] == reports["now"]
+            row["tuning_reports_equal"] = True
+            out["rounds"].append(row)
+            print("fit", row, flush=True)
+    return out
 
 
 def pool_sizes(name: str, sizes: list[str]) -> dict[str, Any]:
@@ -141,6 +245,8 @@ def main() -> None:
     ap.add_argument(
         "--max-cases", default="", help="comma-separated TuneConfig.max_cases[:sample_seed] to fit and score"
     )
+    ap.add_argument("--ab", default="", help="base commit whose tuning_pool._caches is timed against today's")
+    ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--out", default="sessions_fit_profile")
     args = ap.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -149,8 +255,10 @@ def main() -> None:
     uptime = subprocess_uptime()
     with threadpool_limits(1, "blas"):
         payload: dict[str, Any] = {"what": (__doc__ or "").split("\n\n")[0], "set": args.set, "uptime_start": uptime}
-        payload["stages"] = stages(args.set)
+        payload["stages"] = stages(args.set, (args.ab, args.rounds) if args.ab else None)
     print(payload["stages"])
+    if args.ab:
+        payload["ab_fit"] = ab_fit(args.set, args.ab, args.rounds)
     if args.max_cases:
         payload["pool_sizes"] = pool_sizes(args.set, args.max_cases.split(","))
     payload["uptime_end"] = subprocess_uptime()
