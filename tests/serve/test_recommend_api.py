@@ -70,8 +70,14 @@ def test_unknown_user_notice_and_session_exclude_seen(
     empty = c.get("/recommend/user/u2", params={"k": 2, "category": "No such category"}).json()
     assert (
         empty["items"] == []
-        and empty["notice"] == "nothing to recommend to this shopper (with the category / in-stock filter)"
+        and empty["notice"]
+        == "nothing to recommend to this shopper: no product is in category 'No such category'; top-level "
+        "categories: Kids, Men, Sport, Women"
     )
+    # an empty session (no items, no query) gets popular items, and says so
+    cold = c.get("/recommend/session", params={"k": 3}).json()
+    assert cold["items"] and cold["notice"] == "no session items and no query: popular items"
+    assert c.get("/recommend/session", params={"item": "p1", "k": 3}).json()["notice"] is None
     seen = {"p1", "p3"}
     default = c.get("/recommend/session", params={"item": sorted(seen), "k": 12}).json()["items"]
     assert default and not {it["id"] for it in default} & seen  # unchanged default: session items left out

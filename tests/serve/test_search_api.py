@@ -70,3 +70,22 @@ def test_search_answers_its_response_model_as_json(tiny_catalog: Catalog, tiny_s
     assert set(r.json()) == set(SearchResponse.model_fields)
     ref = c.get("/openapi.json").json()["paths"]["/search"]["get"]["responses"]["200"]["content"]
     assert ref["application/json"]["schema"] == {"$ref": "#/components/schemas/SearchResponse"}
+
+
+def test_empty_result_names_the_filter_no_product_matches(tiny_catalog: Catalog, tiny_searcher: HybridSearcher) -> None:
+    """0 hits under a filter nothing in the catalog has (a typo, the file format's "/" path, an attribute key
+    spelled otherwise) say so in ``notices``; they were a silent empty list."""
+    c = client(tiny_catalog, tiny_searcher)
+    r = c.get("/search", params={"q": "trousers", "category": "Men/Trousers"}).json()
+    assert r["items"] == [] and r["notices"] == [
+        'no product is in category \'Men/Trousers\' (levels are separated by " > ", e.g. "Men > Trousers")'
+    ]
+    r = c.get("/search", params={"q": "black", "attr": "color:Black"}).json()
+    assert r["items"] == [] and r["notices"] == ["no product has attribute 'color' (attributes here: colour)"]
+    r = c.get("/search", params={"q": "jeans", "brand": "Levis"}).json()
+    assert r["items"] == [] and r["notices"] == ["no product has brand 'Levis'"]
+    # every part exists, only their combination is empty: nothing to blame, no notice
+    r = c.get("/search", params={"q": "dress", "category": "Women", "brand": "Acme"}).json()
+    assert r["items"] == [] and r["notices"] == []
+    # results found: the filter parts are not checked at all
+    assert c.get("/search", params={"q": "dress", "category": "Women"}).json()["notices"] == []

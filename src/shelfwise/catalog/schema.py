@@ -117,6 +117,10 @@ class Catalog:
         self._cat_codes: dict[int, tuple[npt.NDArray[np.int32], dict[tuple[str, ...], int]]] = {}
         self._attr_keys = frozenset(k for p in self.products for k in p.attributes)
         self._attr_cols: dict[str, npt.NDArray[np.object_]] = {}
+        # for unmatched_filters (an empty result's notices), built when first asked
+        self._brand_set: frozenset[str] | None = None
+        self._attr_values: dict[str, frozenset[str]] = {}
+        self._cat_names: dict[int, dict[tuple[str, ...], str]] = {}
         self._all = np.ones(n, dtype=bool)
 
     def __len__(self) -> int:
@@ -186,6 +190,56 @@ class Catalog:
         for key, value in filters.attributes:
             m &= self.attribute_column(key) == value.lower()
         return m
+
+    def unmatched_filters(self, filters: Filters) -> list[str]:
+        """Why ``filters`` can match nothing: each part that no product in the catalog has (a category
+        path, brand, attribute key or value), said in words with what the catalog does have; empty
+        when every part matches some product. Meant for an empty result, so a typo ("Menswear/Jeans"
+        for "Menswear > Jeans", attribute "colour" for "colour_group_name") is not a silent 0 hits."""
+        out: list[str] = []
+        path = tuple(s.lower() for s in filters.category)
+        if path and self._category_codes(len(path))[1].get(path) is None:
+            hint = ""
+            if len(filters.category) == 1 and "/" in filters.category[0]:
+                hint = ' (levels are separated by " > ", e.g. "Men > Trousers")'
+            else:
+                names = self._category_names(len(path))
+                parent = sorted(names[p] for p in names if p[:-1] == path[:-1])
+                if parent:
+                    shown = parent[:8]
+                    more = f", ... ({len(parent)} in all)" if len(parent) > 8 else ""
+                    hint = f"; {'top-level categories' if len(path) == 1 else 'there'}: {', '.join(shown)}{more}"
+            out.append(f"no product is in category {' > '.join(filters.category)!r}{hint}")
+        if filters.brands:
+            if self._brand_set is None:
+                self._brand_set = frozenset(self._brand.tolist())
+            missing = [b for b in filters.brands if b.lower() not in self._brand_set]
+            if len(missing) == len(filters.brands):
+                out.append(f"no product has brand {' or '.join(repr(b) for b in missing)}")
+        for key, value in filters.attributes:
+            if key not in self._attr_keys:
+                keys = sorted(self._attr_keys)
+                listed = ", ".join(keys[:10]) + (", ..." if len(keys) > 10 else "") if keys else "none"
+                out.append(f"no product has attribute {key!r} (attributes here: {listed})")
+                continue
+            values = self._attr_values.get(key)
+            if values is None:
+                values = self._attr_values[key] = frozenset(self.attribute_column(key).tolist())
+            if value.lower() not in values:
+                out.append(f"no product has {key} {value!r}")
+        return out
+
+    def _category_names(self, depth: int) -> dict[tuple[str, ...], str]:
+        """Lower-cased category prefix of ``depth`` levels -> its last level as the catalog writes it
+        (first product seen); one pass per depth, once."""
+        got = self._cat_names.get(depth)
+        if got is None:
+            got = {}
+            for p in self.products:
+                if len(p.category) >= depth:
+                    got.setdefault(tuple(s.lower() for s in p.category[:depth]), p.category[depth - 1])
+            self._cat_names[depth] = got
+        return got
 
     def attribute_column(self, key: str) -> npt.NDArray[np.object_]:
         """Lower-cased values of attribute ``key`` per row ("" where absent); built once per key the

@@ -14,6 +14,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel
 from starlette.responses import Response
 
+from shelfwise.catalog.schema import Filters
 from shelfwise.recommend.base import Recommendation
 from shelfwise.recommend.explore import recommend_with_exploration
 from shelfwise.recommend.hybrid import HybridRecommender
@@ -27,6 +28,7 @@ router = APIRouter(prefix="/recommend", tags=["recommend"])
 
 K = Annotated[int, Query(ge=1, le=200)]
 UNKNOWN_USER = "unknown user: popular items"
+EMPTY_SESSION = "no session items and no query: popular items"
 EMPTY = {
     "user": "nothing to recommend to this shopper",
     "item": "no related items",
@@ -70,12 +72,15 @@ def _out(
     rec: Recommendation,
     t0: float,
     notice: str | None = None,
-    filtered: bool = False,
+    filters: Filters | None = None,
 ) -> RecommendResponse:
     took = round((time.perf_counter() - t0) * 1000, 3)
     items = items_out(shelf.catalog, rec.results, rec.reasons)
     if not items and notice is None:  # an empty list with no word reads like an outage
-        notice = EMPTY[kind] + (" (with the category / in-stock filter)" if filtered else "")
+        notice = EMPTY[kind]
+        if filters is not None and not filters.is_empty():
+            why = shelf.catalog.unmatched_filters(filters)  # e.g. a category no product is in
+            notice += ": " + "; ".join(why) if why else " (with the category / in-stock filter)"
     return RecommendResponse(kind=kind, id=ident, took_ms=took, items=items, notice=notice)
 
 
@@ -107,7 +112,7 @@ def _for_user(
     else:
         out = rec.recommend(user_id, k, filters, exclude_seen=exclude_seen)
     known = rec.profiles is not None and user_id in rec.profiles
-    return _out(shelf, "user", user_id, out, t0, None if known else UNKNOWN_USER, bool(category) or in_stock)
+    return _out(shelf, "user", user_id, out, t0, None if known else UNKNOWN_USER, filters)
 
 
 def _about_item(
@@ -118,7 +123,7 @@ def _about_item(
     filters = parse_filters(category, None, None, None, in_stock, None)
     t0 = time.perf_counter()
     out = rec.similar(row, k, filters) if kind == "item" else rec.cross(row, k, filters)
-    return _out(shelf, kind, item_id, out, t0, filtered=bool(category) or in_stock)
+    return _out(shelf, kind, item_id, out, t0, filters=filters)
 
 
 @router.get("/item/{item_id}", response_model=RecommendResponse)
@@ -165,4 +170,5 @@ def _session(
         out = rec.recommend_session(rows, k, filters, query=q, exclude_seen=exclude_seen)
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from exc
-    return _out(shelf, "session", ",".join(item or []) or q, out, t0, filtered=bool(category) or in_stock)
+    notice = EMPTY_SESSION if not rows and not q.strip() and len(out.ids) else None
+    return _out(shelf, "session", ",".join(item or []) or q, out, t0, notice, filters)

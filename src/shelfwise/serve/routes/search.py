@@ -100,12 +100,15 @@ def run_search(shelf: Shelf, p: SearchQuery) -> SearchResponse:
         )
     took = (time.perf_counter() - t0) * 1000
     intent = shelf.searcher.understand(p.q)
+    notices = shelf.searcher.notices(p.q) + _personal_notices(shelf, p.user, user_vector is not None)
+    if not len(res.ids) and not p.filters.is_empty():  # 0 hits: say which filter matches no product at all
+        notices += shelf.catalog.unmatched_filters(p.filters)
     return SearchResponse(
         query=p.q,
         mode=p.mode,
         took_ms=round(took, 3),
         items=items_out(shelf.catalog, res),
         understood=UnderstoodOut.model_validate(intent.to_json()) if intent is not None else None,
-        notices=shelf.searcher.notices(p.q) + _personal_notices(shelf, p.user, user_vector is not None),
+        notices=notices,
         facets=FacetsOut.model_validate(asdict(counted)) if counted is not None else None,
     )

@@ -1,0 +1,36 @@
+"""``Catalog.unmatched_filters``: an empty result says which filter no product matches, and what exists."""
+
+from __future__ import annotations
+
+from shelfwise.catalog import Catalog
+from shelfwise.catalog.schema import Filters
+
+
+def test_each_unmatched_part_is_named_with_what_exists(tiny_catalog: Catalog) -> None:
+    why = tiny_catalog.unmatched_filters(Filters(category=("Mens",)))
+    assert why == ["no product is in category 'Mens'; top-level categories: Kids, Men, Sport, Women"]
+    why = tiny_catalog.unmatched_filters(Filters(category=("men", "Jeans")))
+    assert why == ["no product is in category 'men > Jeans'; there: Accessories, Shirts, Trousers"]
+    # a "/" path (the file format's other spelling) gets the API's separator
+    why = tiny_catalog.unmatched_filters(Filters(category=("Men/Trousers",)))
+    assert why == ['no product is in category \'Men/Trousers\' (levels are separated by " > ", e.g. "Men > Trousers")']
+    assert tiny_catalog.unmatched_filters(Filters(brands=("Levis", "Wrangler"))) == [
+        "no product has brand 'Levis' or 'Wrangler'"
+    ]
+    assert tiny_catalog.unmatched_filters(Filters(attributes=(("color", "Black"),))) == [
+        "no product has attribute 'color' (attributes here: colour)"
+    ]
+    assert tiny_catalog.unmatched_filters(Filters(attributes=(("colour", "Blackish"),))) == [
+        "no product has colour 'Blackish'"
+    ]
+    both = tiny_catalog.unmatched_filters(Filters(category=("Nope",), brands=("Levis",)))
+    assert len(both) == 2 and both[0].startswith("no product is in category 'Nope'")
+
+
+def test_matching_parts_say_nothing(tiny_catalog: Catalog) -> None:
+    # every part exists (case-insensitively, as the filter matches); their combination may still be empty
+    f = Filters(category=("women", "dresses"), brands=("acme", "Nobody"), attributes=(("colour", "black"),))
+    assert tiny_catalog.unmatched_filters(f) == []
+    assert tiny_catalog.unmatched_filters(Filters(price_max=1.0, in_stock=True)) == []
+    m = tiny_catalog.mask(Filters(category=("Women",), brands=("Acme",)))
+    assert m is not None and not m.any() and tiny_catalog.unmatched_filters(Filters(category=("Women",))) == []
