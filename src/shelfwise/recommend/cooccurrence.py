@@ -11,6 +11,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -32,6 +33,37 @@ from shelfwise.recommend.persist import (
 from shelfwise.results import FloatArray
 
 _OPEN_SESSIONS = 10_000
+
+
+def dense_product(a: sp.csr_matrix, b: sp.csr_matrix) -> npt.NDArray[np.float32]:
+    """``(a @ b).toarray()`` as float32, for float32 CSR ``a`` and ``b`` whose product is dense
+    (long contexts reach most items): scipy's own kernel (``csr_matmat``, the one ``a @ b`` calls:
+    the same products summed in the same order) writes into buffers sized for a dense result,
+    which skips ``a @ b``'s first pass over every product (counting the sparse result's entries)
+    and the sparse matrix in between. ``a @ b`` where that kernel is not at hand."""
+    m, n = a.shape[0], b.shape[1]
+    kernels: Any = getattr(sp, "_sparsetools", None)
+    fast = (
+        kernels is not None
+        and hasattr(kernels, "csr_matmat")
+        and hasattr(kernels, "csr_todense")
+        and a.format == b.format == "csr"
+        and a.dtype == b.dtype == np.float32
+        and 0 < m * n < np.iinfo(np.int32).max
+        and max(a.nnz, b.nnz) < np.iinfo(np.int32).max
+    )
+    if not fast:
+        return np.asarray((a @ b).toarray(), dtype=np.float32)
+    i32 = np.int32
+    indptr, indices = np.empty(m + 1, dtype=i32), np.empty(m * n, dtype=i32)  # pages past the product's
+    data = np.empty(m * n, dtype=np.float32)  # entries are never touched
+    kernels.csr_matmat(
+        m, n, a.indptr.astype(i32, copy=False), a.indices.astype(i32, copy=False), a.data,
+        b.indptr.astype(i32, copy=False), b.indices.astype(i32, copy=False), b.data, indptr, indices, data,
+    )  # fmt: skip
+    out = np.zeros((m, n), dtype=np.float32)
+    kernels.csr_todense(m, n, indptr, indices, data, out)
+    return out
 
 
 @dataclass(frozen=True)
@@ -145,7 +177,7 @@ class CooccurrenceRecommender(BaseRecommender):
 
     def _scores(self, weighted: sp.csr_matrix) -> npt.NDArray[np.float32]:
         """``score``'s ``where(raw > 0, raw / norm, -inf)`` of every row, in place on the product."""
-        raw = np.asarray((weighted @ self.pairs).toarray(), dtype=np.float32)
+        raw = dense_product(weighted, self.pairs)
         none = raw <= 0  # no NaN in counts: the complement of raw > 0
         np.divide(raw, self.norm(1.0 - self.config.alpha), out=raw)
         raw[none] = -np.inf
