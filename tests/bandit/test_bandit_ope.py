@@ -122,3 +122,46 @@ def test_evaluate_bernoulli_ts_against_on_policy_truth() -> None:
     assert evaluate_bernoulli_ts(log, config=ThompsonOPEConfig(n_sim=100, folds=1)).rows()[0].rel_error is None
     with pytest.raises(ValueError, match="n_sim"):
         ThompsonOPEConfig(n_sim=0)
+
+
+def _obd_csv(path: Path, rows: list[list[object]]) -> Path:
+    """The OBD CSV layout: an unnamed index column first."""
+    head = ",timestamp,item_id,position,click,propensity_score,user_feature_0,user-item_affinity_0,user-item_affinity_1"
+    lines = [head] + [",".join(str(v) for v in [i, *r]) for i, r in enumerate(rows)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_obd_csv_one_bad_value_skips_its_row_only(tmp_path: Path) -> None:
+    """A CSV column holding one bad value is read as text throughout: every other row stays valid
+    (it used to reject them all: "must be 0 or 1, got '0'"); a bad affinity is a row error naming its
+    column, not an unplaced "could not convert string to float"; CSV rows count as lines (header = 1)."""
+    good = [[f"2019-11-24 00:00:0{i}", i % 2, 1 + i % 2, i % 2, 0.5, "a", 0.1 * i, 0.2] for i in range(6)]
+    rows = [*good[:2], ["2019-11-24 00:00:09", 1, 1, "yes", 0.5, "b", 0.3, 0.2], *good[2:]]
+    rows.append(["2019-11-24 00:00:08", 0, 2, 0, 0.5, "b", "oops", 0.2])
+    res = read_obd(_obd_csv(tmp_path / "log.csv", rows))
+    assert [str(e) for e in res.errors] == [
+        f"{tmp_path / 'log.csv'}: line 4: field 'click': must be 0 or 1, got 'yes'",
+        f"{tmp_path / 'log.csv'}: line 9: field 'user-item_affinity_0': must be a number, got 'oops'",
+    ]
+    log = res.log
+    assert len(log) == 6 and log.reward.tolist() == [0.0, 1.0, 0.0, 1.0, 0.0, 1.0]
+    assert log.affinity[:, 0] == pytest.approx([0.1 * i for i in range(6)]) and log.affinity.shape == (6, 2)
+    assert log.pscore.tolist() == [0.5] * 6 and log.position.tolist() == [0, 1, 0, 1, 0, 1]
+
+
+def test_obd_item_context_bad_id_is_reported_and_skipped(tmp_path: Path) -> None:
+    log = _obd_csv(tmp_path / "log.csv", [["2019-11-24", a, 1, 0, 0.5, "a", 0.1, 0.2] for a in (0, 1, 2)])
+    ctx = tmp_path / "items.csv"
+    ctx.write_text(",item_id,item_feature_0,item_feature_1\n0,0,x,1.5\n1,one,y,2.5\n2,2,y,3.5\n")
+    res = read_obd(log, ctx)
+    assert [str(e) for e in res.errors] == [
+        f"{ctx}: line 3: field 'item_id': must be a non-negative integer, got 'one'"
+    ]  # was "invalid literal for int() with base 10: 'one'"
+    ac = res.log.action_context
+    assert ac.shape == (3, 2) and ac[:, 0].tolist() == [1.5, 0.0, 3.5] and ac[:, 1].tolist() == [0.0, 0.0, 1.0]
+    with pytest.raises(DataError, match="item_id"):
+        read_obd(log, ctx, strict=True)
+    (tmp_path / "noid.csv").write_text("item,item_feature_0\n0,x\n")
+    with pytest.raises(DataError, match=r"noid\.csv: field 'item_id': missing column"):
+        read_obd(log, tmp_path / "noid.csv")

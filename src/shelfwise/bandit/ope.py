@@ -133,87 +133,168 @@ class OBDLoad:
     errors: list[RowError] = field(default_factory=list)
 
 
-def _row_errors(file: str, cols: dict[str, list[object]], i: int) -> tuple[list[RowError], float]:
-    """Validation errors for 0-based row ``i``, and its parsed timestamp (0.0 when bad)."""
-    row, errors, ts = i + 1, [], 0.0
+def _as_int(v: object) -> int | None:
+    """A non-negative whole number from an int or its text ("3"; CSV columns holding one bad value are
+    read as text throughout), else None."""
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, str) and v.strip().isdigit():
+        return int(v.strip())
+    return v if isinstance(v, int) and v >= 0 else None
+
+
+def _as_float(v: object) -> float | None:
+    """A finite number from a number or its text, else None."""
+    if isinstance(v, bool) or not isinstance(v, int | float | str):
+        return None
+    try:
+        x = float(v)
+    except ValueError:
+        return None
+    return x if np.isfinite(x) else None
+
+
+@dataclass(frozen=True)
+class _Row:
+    """One valid log row, parsed."""
+
+    ts: float
+    item: int
+    position: int
+    click: float
+    pscore: float
+    affinity: tuple[float, ...]
+
+
+def _parse_row(
+    file: str, cols: dict[str, list[object]], i: int, affinity_cols: list[str], line: int
+) -> tuple[list[RowError], _Row | None]:
+    """Row ``i`` (0-based) parsed, or the validation errors of each bad value (``line``: its number
+    in the file's terms, see :class:`RowError`)."""
+    errors: list[RowError] = []
+    ts = 0.0
     try:
         ts = parse_timestamp(cols["timestamp"][i])
     except (TypeError, ValueError):
-        errors.append(RowError(file, row, "timestamp", f"not a timestamp: {cols['timestamp'][i]!r}"))
-    if cols["click"][i] not in (0, 1):
-        errors.append(RowError(file, row, "click", f"must be 0 or 1, got {cols['click'][i]!r}"))
-    ps = cols["propensity_score"][i]
-    if not isinstance(ps, int | float) or not 0 < ps <= 1:
-        errors.append(RowError(file, row, "propensity_score", f"must be in (0, 1], got {ps!r}"))
+        errors.append(RowError(file, line, "timestamp", f"not a timestamp: {cols['timestamp'][i]!r}"))
+    click = _as_int(cols["click"][i])
+    if click not in (0, 1):
+        errors.append(RowError(file, line, "click", f"must be 0 or 1, got {cols['click'][i]!r}"))
+    ps = _as_float(cols["propensity_score"][i])
+    if ps is None or not 0 < ps <= 1:
+        errors.append(
+            RowError(file, line, "propensity_score", f"must be in (0, 1], got {cols['propensity_score'][i]!r}")
+        )
+    ints = {}
     for name in ("item_id", "position"):
-        v = cols[name][i]
-        if not isinstance(v, int) or isinstance(v, bool) or v < 0:
-            errors.append(RowError(file, row, name, f"must be a non-negative integer, got {v!r}"))
-    return errors, ts
+        ints[name] = _as_int(cols[name][i])
+        if ints[name] is None:
+            errors.append(RowError(file, line, name, f"must be a non-negative integer, got {cols[name][i]!r}"))
+    aff = [_as_float(cols[c][i]) for c in affinity_cols]
+    for c, x in zip(affinity_cols, aff, strict=True):
+        if x is None:
+            errors.append(RowError(file, line, c, f"must be a number, got {cols[c][i]!r}"))
+    if errors:
+        return errors, None
+    item, pos = ints["item_id"], ints["position"]
+    assert item is not None and pos is not None and click is not None and ps is not None
+    return [], _Row(ts, item, pos, float(click), ps, tuple(x for x in aff if x is not None))
+
+
+def _line(file: str, i: int) -> int:
+    """The 0-based data row ``i`` as :class:`RowError` counts it: CSV line (header = line 1), or Parquet row."""
+    return i + 2 if Path(file).suffix.lower() == ".csv" else i + 1
 
 
 def read_obd(path: str | Path, item_context: str | Path | None = None, *, strict: bool = False) -> OBDLoad:
     """Read an Open Bandit Dataset log (Parquet/its CSV columns: timestamp, item_id, position,
     click, propensity_score, user_feature_*, user-item_affinity_*) and optionally its item context.
 
-    Every bad value is reported as a :class:`RowError` naming file, 1-based row and field, and its
-    row is skipped; the good rows are kept. Raises :class:`DataError` listing them all when no
-    valid row is left, or on any bad row with ``strict=True``."""
+    Every bad value is reported as a :class:`RowError` naming file, row (CSV: line) and field, and its
+    row is skipped; the good rows are kept (in the item context too: a bad item id skips that item's
+    features). Raises :class:`DataError` listing them all when no valid log row is left, or on any
+    bad row with ``strict=True``."""
     file = str(path)
     cols = _read(path)
     need = ["timestamp", "item_id", "position", "click", "propensity_score"]
     missing = [c for c in need if c not in cols]
     if missing:
         raise DataError([RowError(file, 0, c, "missing column") for c in missing], f"{file}: not an OBD log")
-    n_rows = len(cols["item_id"])
+    affinity_cols = sorted(
+        (c for c in cols if c.startswith("user-item_affinity_") and c[19:].isdigit()), key=lambda c: int(c[19:])
+    )
     errors: list[RowError] = []
-    ts = np.zeros(n_rows)
-    good: list[int] = []
-    for i in range(n_rows):
-        errs, ts[i] = _row_errors(file, cols, i)
+    parsed: list[tuple[int, _Row]] = []
+    for i in range(len(cols["item_id"])):
+        errs, row = _parse_row(file, cols, i, affinity_cols, _line(file, i))
         errors.extend(errs)
-        if not errs:
-            good.append(i)
-    if errors and (strict or not good):
-        why = "bad rows" if good else "bad rows and no valid one"
-        raise DataError(errors, f"{file}: {len({e.row for e in errors})} {why}")
-    keep = np.asarray(good, dtype=np.int64)
-    order = keep[np.argsort(ts[keep], kind="stable")]
-    n = len(order)
-    action = np.asarray([cols["item_id"][j] for j in order], dtype=np.int64)
-    raw_pos = np.asarray([cols["position"][j] for j in order], dtype=np.int64)
+        if row is not None:
+            parsed.append((i, row))
+    context_errors: list[RowError] = []
+    action_context = _item_context(item_context, context_errors) if item_context is not None else None
+    errors += context_errors
+    if errors and (strict or not parsed):
+        why = "bad rows" if parsed else "bad rows and no valid one"
+        raise DataError(errors, f"{file}: {len({(e.file, e.row) for e in errors})} {why}")
+    parsed.sort(key=lambda t: t[1].ts)  # stable: equal times keep file order
+    order = [i for i, _ in parsed]
+    rows = [r for _, r in parsed]
+    n = len(rows)
+    action = np.asarray([r.item for r in rows], dtype=np.int64)
+    raw_pos = np.asarray([r.position for r in rows], dtype=np.int64)
     position = np.searchsorted(np.unique(raw_pos), raw_pos).astype(np.int64)
     ufeat = sorted(c for c in cols if c.startswith("user_feature"))
     context = _one_hot([[cols[c][j] for j in order] for c in ufeat]) if ufeat else np.zeros((n, 0))
     n_actions = int(action.max()) + 1 if n else 0
-    if item_context is not None:
-        ic = _read(item_context)
-        ids = np.asarray(ic["item_id"], dtype=np.int64)
-        n_actions = max(n_actions, int(ids.max()) + 1)
-        feats = [c for c in ic if c != "item_id"]
-        num = [c for c in feats if all(isinstance(v, int | float) for v in ic[c])]
-        cat = [c for c in feats if c not in num]
-        blocks = [np.asarray([ic[c] for c in num], dtype=np.float64).T] if num else []
-        blocks.append(_one_hot([ic[c] for c in cat]) if cat else np.zeros((len(ids), 0)))
-        action_context = np.zeros((n_actions, sum(b.shape[1] for b in blocks)))
-        action_context[ids] = np.hstack(blocks)
+    if action_context is not None:
+        n_actions = max(n_actions, action_context.shape[0])
+        action_context = np.vstack(
+            [action_context, np.zeros((n_actions - action_context.shape[0], action_context.shape[1]))]
+        )
     else:
         action_context = np.zeros((n_actions, 0))
     affinity = np.zeros((n, n_actions))
-    for a in range(n_actions):
-        col = cols.get(f"user-item_affinity_{a}")
-        if col is not None:
-            affinity[:, a] = np.asarray(col, dtype=np.float64)[order]
+    for k, c in enumerate(affinity_cols):
+        a = int(c[19:])
+        if a < n_actions:
+            affinity[:, a] = [r.affinity[k] for r in rows]
     log = BanditLog(
         action=action,
         position=position,
-        reward=np.asarray([cols["click"][j] for j in order], dtype=np.float64),
-        pscore=np.asarray([cols["propensity_score"][j] for j in order], dtype=np.float64),
+        reward=np.asarray([r.click for r in rows], dtype=np.float64),
+        pscore=np.asarray([r.pscore for r in rows], dtype=np.float64),
         context=context,
         affinity=affinity,
         action_context=action_context,
     )
     return OBDLoad(log, errors)
+
+
+def _item_context(path: str | Path, errors: list[RowError]) -> FloatArray:
+    """Item features (one row per item id, numeric columns as is, others one-hot); a row with a bad
+    item id is reported in ``errors`` and skipped."""
+    file = str(path)
+    ic = _read(path)
+    if "item_id" not in ic:
+        raise DataError([RowError(file, 0, "item_id", "missing column")], f"{file}: not an OBD item context")
+    keep: list[int] = []
+    ids: list[int] = []
+    for i, v in enumerate(ic["item_id"]):
+        item = _as_int(v)
+        if item is None:
+            errors.append(RowError(file, _line(file, i), "item_id", f"must be a non-negative integer, got {v!r}"))
+        else:
+            keep.append(i)
+            ids.append(item)
+    feats = [c for c in ic if c != "item_id" and c.strip()]  # the OBD CSV's unnamed index column is ""
+    num = [c for c in feats if all(isinstance(ic[c][i], int | float) for i in keep)]
+    cat = [c for c in feats if c not in num]
+    blocks = [np.asarray([[ic[c][i] for i in keep] for c in num], dtype=np.float64).T] if num else []
+    blocks.append(_one_hot([[ic[c][i] for i in keep] for c in cat]) if cat else np.zeros((len(keep), 0)))
+    out = np.zeros((max(ids) + 1 if ids else 0, sum(b.shape[1] for b in blocks)))
+    if ids:
+        out[np.asarray(ids)] = np.hstack(blocks)
+    return out
 
 
 def load_obd(path: str | Path, item_context: str | Path | None = None, *, strict: bool = False) -> BanditLog:
