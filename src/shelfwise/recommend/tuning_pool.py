@@ -212,12 +212,14 @@ def _top(d: npt.NDArray[np.float32], n_cand: int, scaled: bool) -> tuple[IntArra
         maxima = d[:, : w * g].reshape(b, w, g).max(axis=1)  # element-wise over w column blocks
         if n > w * g:  # the last columns join the first groups
             np.maximum(maxima[:, : n - w * g], d[:, w * g :], out=maxima[:, : n - w * g])
-        scale = _RowScale(d, maxima.max(axis=1)) if scaled else None
-        if scale is not None:  # the scaled rows' group maxima (the scaling is monotone)
-            maxima = scale.values(np.repeat(np.arange(b), g), maxima.reshape(-1)).reshape(b, g)
-        if maxima.max() <= 0:  # every column is in a group: nothing positive (e.g. no evidence here)
-            return none, scale
+        hi = maxima.max(axis=1)
+        scale = _RowScale(d, hi) if scaled else None
+        every = np.arange(b)
+        if (scale.values(every, hi) if scale is not None else hi).max() <= 0:  # every column is in a group:
+            return none, scale  # nothing positive (e.g. no evidence here)
         bound = np.partition(maxima, g - n_cand, axis=1)[:, g - n_cand]
+        if scale is not None:  # the scaling is monotone: the scaled maxima's order statistic, scaled
+            bound = scale.values(every, bound)
         cut = np.maximum(bound, _TINY)
         floor = scale.floor(cut) if scale is not None else cut
         scale_v = scale
