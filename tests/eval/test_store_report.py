@@ -123,3 +123,20 @@ def test_store_report_carries_the_valuation_summary(
         valuation_summary=val.summary(),
     )
     assert again.figures["valuation"]["title"] == "labels by brand" and "Most valuable: brands: loo" in again.html()
+
+
+def test_bar_chart_legend_does_not_cover_bars(tmp_path: Path) -> None:
+    """The legend sits right of the axes (inside, at the lower right, it hid the MRR bars near 1)."""
+    from shelfwise.eval.report import bar_chart, bar_figure, pyplot
+
+    series = {"bm25": [0.8, 0.4, 1.0], "dense": [0.9, 0.5, 1.0], "hybrid + LTR rerank": [0.85, 0.5, 0.98]}
+    fig = bar_figure("search", ["NDCG@10", "Recall@100", "MRR"], series)
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    legend = ax.get_legend().get_window_extent()
+    bars = [p.get_window_extent() for p in ax.patches]
+    assert len(bars) == 9 and not any(legend.overlaps(b) for b in bars)
+    assert legend.x0 >= ax.get_window_extent().x1
+    pyplot().close(fig)
+    png = bar_chart(tmp_path / "chart.png", "search", ["NDCG@10", "Recall@100", "MRR"], series)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -77,7 +77,19 @@ def render_html(title: str, sections: Sequence[Section]) -> str:
 def bar_chart(path: str | Path, title: str, groups: Sequence[str], series: Mapping[str, Sequence[float]]) -> Path:
     """Grouped bars: one group per metric, one bar per series (system). Writes a PNG."""
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(7.5, 3.6))
+    fig = bar_figure(title, groups, series)
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return out
+
+
+def bar_figure(title: str, groups: Sequence[str], series: Mapping[str, Sequence[float]]) -> Any:
+    """The figure of :func:`bar_chart`; its legend sits right of the plot, so no bar hides behind it
+    (inside, at the lower right, it covered the MRR bars, which are often near 1)."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(8.6, 3.6))
     width = 0.8 / max(len(series), 1)
     for i, (name, vals) in enumerate(series.items()):
         xs = [g + i * width for g in range(len(groups))]
@@ -85,10 +97,6 @@ def bar_chart(path: str | Path, title: str, groups: Sequence[str], series: Mappi
     ax.set_xticks([g + width * (len(series) - 1) / 2 for g in range(len(groups))], list(groups))
     ax.set_ylim(0, 1)
     ax.set_title(title)
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     fig.tight_layout()
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    return fig
