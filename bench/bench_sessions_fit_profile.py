@@ -27,7 +27,8 @@ import dataclasses
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -145,18 +146,34 @@ def same_pool(a: Any, b: Any) -> None:
         assert np.array_equal(x.view(np.uint8), y.view(np.uint8)), f.name
 
 
-def ab_pool(commit: str, rounds: int, build: Callable[[Callable[..., Any]], Any]) -> dict[str, Any]:
-    """CPU seconds of ``build(_caches)`` with commit ``commit``'s ``_caches`` and today's,
-    alternating; every pair of pools asserted bit for bit the same."""
-    from shelfwise.recommend import tuning_pool
+@contextmanager
+def side(base: Any | None) -> Iterator[Callable[..., Any]]:
+    """The ``_caches`` of one side, fit-time tuning set to use it: ``base`` (a
+    :func:`base_module`), with co-occurrence's product taken as ``(a @ b).toarray()`` as before
+    commit b43d3cd; None: today's code."""
+    from shelfwise.recommend import autotune, cooccurrence, tuning_pool
 
+    caches, product = autotune._caches, cooccurrence.dense_product  # type: ignore[attr-defined]
+    if base is not None:
+        autotune._caches = base._caches  # type: ignore[attr-defined]
+        cooccurrence.dense_product = lambda a, b: np.asarray((a @ b).toarray(), dtype=np.float32)
+    try:
+        yield base._caches if base is not None else tuning_pool._caches
+    finally:
+        autotune._caches, cooccurrence.dense_product = caches, product  # type: ignore[attr-defined]
+
+
+def ab_pool(commit: str, rounds: int, build: Callable[[Callable[..., Any]], Any]) -> dict[str, Any]:
+    """CPU seconds of ``build(_caches)`` on the base side (:func:`side`) and today's,
+    alternating; every pair of pools asserted bit for bit the same."""
     old = base_module(commit)
-    out: dict[str, Any] = {"base": commit, "rounds": []}
+    out: dict[str, Any] = {"base": f"{commit} (co-occurrence product as a @ b)", "rounds": []}
     for _ in range(rounds):
         row: dict[str, Any] = {"load_1min": os.getloadavg()[0]}
         got = {}
-        for label, mod in (("base", old), ("now", tuning_pool)):
-            got[label], row[f"{label}_cpu_s"] = cpu(lambda mod=mod: build(mod._caches))  # type: ignore[misc]
+        for label, mod in (("base", old), ("now", None)):
+            with side(mod) as caches:
+                got[label], row[f"{label}_cpu_s"] = cpu(lambda caches=caches: build(caches))  # type: ignore[misc]
         for a, b in zip(got["base"], got["now"], strict=True):
             assert (a is None) == (b is None)
             if a is not None:
@@ -169,29 +186,28 @@ def ab_pool(commit: str, rounds: int, build: Callable[[Callable[..., Any]], Any]
 
 def ab_fit(name: str, commit: str, rounds: int) -> dict[str, Any]:
     """The whole tuned fit (``HybridRecommender.fit``, default config, ALS on two threads as in
-    :func:`pool_sizes`) with commit ``commit``'s ``_caches`` and today's, alternating."""
+    :func:`pool_sizes`) on the base side (:func:`side`) and today's, alternating."""
     from threadpoolctl import threadpool_limits
 
-    from shelfwise.recommend import ALSConfig, HybridConfig, HybridRecommender, Interactions, autotune, tuning_pool
+    from shelfwise.recommend import ALSConfig, HybridConfig, HybridRecommender, Interactions
 
     old = base_module(commit)
     catalog, train_log = load_train(name)
     train = Interactions.from_log(train_log, catalog)
-    out: dict[str, Any] = {"base": commit, "rounds": []}
+    out: dict[str, Any] = {"base": f"{commit} (co-occurrence product as a @ b)", "rounds": []}
     with threadpool_limits(1, "blas"):
         for _ in range(rounds):
             row: dict[str, Any] = {"load_1min": os.getloadavg()[0]}
             reports = {}
-            for label, mod in (("base", old), ("now", tuning_pool)):
-                autotune._caches = mod._caches  # type: ignore[attr-defined]
+            for label, mod in (("base", old), ("now", None)):
                 h = HybridRecommender(
                     np.zeros((len(catalog), 8), dtype=np.float32), HybridConfig(als=ALSConfig(num_threads=2))
                 )
-                t0 = time.perf_counter()
-                _, row[f"{label}_cpu_s"] = cpu(lambda h=h: h.fit(train))  # type: ignore[misc]
-                row[f"{label}_wall_s"] = time.perf_counter() - t0
+                with side(mod):
+                    t0 = time.perf_counter()
+                    _, row[f"{label}_cpu_s"] = cpu(lambda h=h: h.fit(train))  # type: ignore[misc]
+                    row[f"{label}_wall_s"] = time.perf_counter() - t0
                 reports[label] = h.tuning.as_dict()
-            autotune._caches = tuning_pool._caches  # type: ignore[attr-defined]
             assert reports["base"] == reports["now"]
             row["tuning_reports_equal"] = True
             out["rounds"].append(row)
