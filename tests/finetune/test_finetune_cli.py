@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import re
 from pathlib import Path
@@ -94,7 +95,7 @@ def test_train_publishes_a_model_that_helps(tmp_path: Path, tiny_st: Path, capsy
 
 
 def test_train_refuses_a_model_that_cannot_help_then_force_publishes(
-    tmp_path: Path, tiny_st: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, tiny_st: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from shelfwise.catalog.loader import load_catalog
     from shelfwise.encode import HashingEncoder
@@ -114,9 +115,12 @@ def test_train_refuses_a_model_that_cannot_help_then_force_publishes(
     assert _files(tmp_path / "index") == before and ModelStore(tmp_path / "models").versions() == []
     assert not (tmp_path / "emb.sqlite").exists()  # nothing was re-embedded
 
+    monkeypatch.setenv("HF_HUB_DISABLE_PROGRESS_BARS", "0")  # restored after the test
     assert main([*args, "--force", "--no-progress"]) == 0
     cap = capsys.readouterr()
     assert "(--force: the held-out gate did not pass)" in cap.out and "step 0/" in cap.out
+    # --no-progress quiets the model library's bars too (transformers printed "Loading weights" bars)
+    assert os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] == "1" and "Loading weights" not in cap.err
     mv = ModelStore(tmp_path / "models").latest()
     assert mv is not None and read_meta(tmp_path / "index")["encoder"] == mv.encoder_name
 

@@ -78,7 +78,22 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(func=run)
 
 
+def quiet_model_loading() -> None:
+    """``--no-progress`` covers the model library's bars too ("Loading weights ... 199/199"): Hugging Face
+    libraries read this switch when they are imported, and transformers' own when it already is."""
+    import os
+    import sys
+
+    os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
+    if "transformers" in sys.modules:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.no_progress:
+        quiet_model_loading()
     from shelfwise.eval.judgments import attribute_judgments, load_judgments
     from shelfwise.finetune import FinetuneConfig, ModelStore, mine_pairs, rebuild_index, train_and_publish
     from shelfwise.finetune.pipeline import base_prefixes
