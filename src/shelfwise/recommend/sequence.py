@@ -383,7 +383,9 @@ class SessionKNNRecommender(BaseRecommender):
             return np.full((b, n), -np.inf, dtype=np.float32)
         w = np.exp(-dist.astype(np.float32) / np.float32(c.lambda_pos)).astype(np.float32)
         cur = sp.csr_matrix((w.astype(np.float64), (row, item)), shape=(b, n))
-        sim_all = (cur @ self._by_item64()).tocsr()
+        # sessions ascending in each row: two counting transposes, O(nnz), sort rows (sort_indices
+        # then only checks) where a per-row sort of the product's scattered order took 3x longer
+        sim_all = (cur @ self._by_item64()).tocsc().tocsr()
         sim_all.sort_indices()
         n_cur = np.bincount(row, minlength=b).astype(np.float32)
         lens = np.diff(sim_all.indptr)
