@@ -12,6 +12,7 @@ Item embeddings for the index come from the cache that ``bench_search_real.py`` 
 that first.
 
 Run: python bench/bench_search_latency.py [--encoders e5-onnx,minilm-onnx-q8] [--queries 1000] [--embed 2000]
+[--in-process-only] (``--in-process-only``: the in-process rows alone, no HTTP server nor embedding throughput)
 """
 
 from __future__ import annotations
@@ -84,6 +85,7 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=1000)
     ap.add_argument("--embed", type=int, default=2000)
     ap.add_argument("--out", default="search_latency", help="results name under bench/results")
+    ap.add_argument("--in-process-only", action="store_true", help="skip the HTTP rows and embedding throughput")
     args = ap.parse_args()
     catalog, judgments = load_set("hd")
     queries = [judgments.queries[q] for q in judgments.judged()][: args.queries]
@@ -98,17 +100,20 @@ def main() -> None:
     speeds: list[list[Any]] = []
     for spec in args.encoders.split(","):
         s = HybridSearcher.build(catalog, load_encoder(spec, CACHE), language=profile, encoder_spec=spec)
-        parts = {**measure(s, queries), **over_http(s, queries)}
-        speed = products_per_s(spec, catalog.texts()[: args.embed])
-        out[spec] = {"vector_index": s.dense.index.kind, **parts, "embedding": speed}
+        parts = measure(s, queries) if args.in_process_only else {**measure(s, queries), **over_http(s, queries)}
+        out[spec] = {"vector_index": s.dense.index.kind, **parts}
         rows += [[spec, name, p["p50_ms"], p["p99_ms"], p["load_1m"]] for name, p in parts.items()]
-        speeds.append([spec, speed["products_per_s"], speed["n"], speed["load_1m"]])
+        if not args.in_process_only:
+            speed = products_per_s(spec, catalog.texts()[: args.embed])
+            out[spec]["embedding"] = speed
+            speeds.append([spec, speed["products_per_s"], speed["n"], speed["load_1m"]])
     print_table(
         f"latency in-process and over HTTP, {len(catalog)} products, {len(queries)} real queries (ms)",
         ["encoder", "what", "p50", "p99", "load"],
         rows,
     )
-    print_table("embedding throughput, never-seen titles, batch 64", ["encoder", "products/s", "n", "load"], speeds)
+    if speeds:
+        print_table("embedding throughput, never-seen titles, batch 64", ["encoder", "products/s", "n", "load"], speeds)
     out["load_end"] = os.getloadavg()
     write_json(args.out, out)
 

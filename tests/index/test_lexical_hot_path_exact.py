@@ -9,6 +9,7 @@ import numpy.typing as npt
 import pytest
 
 from shelfwise.index import BM25Index, LexicalIndex, topk
+from shelfwise.index import bm25 as bm25_mod
 from shelfwise.index.bm25 import BM25_METHODS, BM25Config
 from shelfwise.index.lexical import _mix
 from shelfwise.index.text import CharNgrams
@@ -110,3 +111,83 @@ def test_score_parts_are_the_six_pass_formula_and_leave_the_word_memo_alone() ->
         np.testing.assert_array_equal(parts.mixed.view(np.int32), want.view(np.int32))
         np.testing.assert_array_equal(parts.words, words)
         assert not parts.mixed.flags.writeable and not parts.words.flags.writeable
+
+
+def add_at_reference(
+    n: int,
+    data: npt.NDArray[np.floating],
+    indices: npt.NDArray[np.integer],
+    indptr: npt.NDArray[np.int64],
+    terms: list[int],
+) -> npt.NDArray[np.floating]:
+    out = np.zeros(n, dtype=data.dtype)
+    for t in terms:
+        np.add.at(out, indices[indptr[t] : indptr[t + 1]], data[indptr[t] : indptr[t + 1]])
+    return out
+
+
+@pytest.mark.parametrize("float_type", [np.float32, np.float64])
+@pytest.mark.parametrize("index_type", [np.int32, np.int64])
+@pytest.mark.parametrize("compiled", [True, False])
+def test_add_postings_is_add_at_term_by_term(
+    float_type: type, index_type: type, compiled: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Random postings (unique rows per term, as an index has), repeated and unordered terms: the
+    same bits as ``np.add.at`` term by term, with scipy's compiled routine and without it."""
+    if not compiled:
+        monkeypatch.setattr(bm25_mod, "_CSC_MATVEC", None)
+    rng = np.random.default_rng(1)
+    n, vocab = 3000, 40
+    cols = [np.sort(rng.choice(n, int(rng.integers(0, 900)), replace=False)) for _ in range(vocab)]
+    indptr = np.concatenate([[0], np.cumsum([len(c) for c in cols])]).astype(np.int64)
+    indices = np.concatenate(cols).astype(index_type)
+    data = (rng.random(len(indices)) * 7).astype(float_type)
+    for terms in ([], [3], [5, 1, 5, 39, 0, 5], list(rng.integers(0, vocab, 30))):
+        got = np.zeros(n, dtype=float_type)
+        bm25_mod.add_postings(got, data, indices, indptr, [int(t) for t in terms])
+        want = add_at_reference(n, data, indices, indptr, [int(t) for t in terms])
+        np.testing.assert_array_equal(got, want)
+        assert got.tobytes() == want.tobytes()
+
+
+def test_add_postings_falls_back_on_arrays_it_would_copy() -> None:
+    """A strided postings array or a score dtype unlike the data's: np.add.at, same sums."""
+    rng = np.random.default_rng(2)
+    indices = np.arange(0, 200, dtype=np.int32)
+    data = rng.random(400).astype(np.float32)[::2]  # not contiguous
+    indptr = np.array([0, 120, 200], dtype=np.int64)
+    got = np.zeros(200, dtype=np.float32)
+    bm25_mod.add_postings(got, data, indices, indptr, [1, 0, 1])
+    np.testing.assert_array_equal(got, add_at_reference(200, data, indices, indptr, [1, 0, 1]))
+    wide = np.zeros(200, dtype=np.float64)
+    bm25_mod.add_postings(wide, np.ascontiguousarray(data), indices, indptr, [0])
+    np.testing.assert_array_equal(wide[:120], data[:120].astype(np.float64))
+
+
+@pytest.mark.parametrize("method", ["lucene", "bm25+"])
+def test_fresh_scores_without_the_compiled_routine_are_get_scores_too(
+    method: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bm25_mod, "_CSC_MATVEC", None)
+    idx = BM25Index(BM25Config(method=method), CharNgrams(3)).fit(DOCS)
+    for q in QUERIES:
+        toks = idx.tokenizer(q)
+        if toks:
+            want = np.asarray(idx._model.get_scores(toks), dtype=np.float32)
+            np.testing.assert_array_equal(idx.fresh_scores(q).view(np.int32), want.view(np.int32))
+
+
+def test_a_fitted_index_takes_the_compiled_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Built and reloaded indexes hold arrays the compiled routine reads as they are (no fallback)."""
+    calls: list[int] = []
+    real = bm25_mod._CSC_MATVEC
+    assert real is not None
+
+    def counted(*args: object) -> None:
+        calls.append(1)
+        real(*args)
+
+    monkeypatch.setattr(bm25_mod, "_CSC_MATVEC", counted)
+    idx = BM25Index().fit(DOCS)
+    idx.fresh_scores("drill tile")
+    assert len(calls) == 2

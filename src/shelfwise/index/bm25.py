@@ -4,7 +4,7 @@ lexical search via eager sparse scoring"); Robertson & Zaragoza, 2009, for BM25 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -51,6 +51,57 @@ class BM25Config:
             raise ValueError("BM25Config: need k1 >= 0 and 0 <= b <= 1")
         if self.method not in BM25_METHODS:
             raise ValueError(f"BM25Config.method must be one of {BM25_METHODS}")
+
+
+def _sparse_matvec() -> Callable[..., None] | None:
+    """scipy's compiled CSC matrix-vector product (``y += A x``), or None where this scipy lacks it."""
+    try:
+        from scipy.sparse import _sparsetools
+    except ImportError:  # pragma: no cover - scipy is a core dependency
+        return None
+    fn = getattr(_sparsetools, "csc_matvec", None)
+    return fn if callable(fn) else None
+
+
+_CSC_MATVEC = _sparse_matvec()
+
+
+def add_postings(
+    acc: npt.NDArray[np.floating],
+    data: npt.NDArray[np.floating],
+    indices: npt.NDArray[np.integer],
+    indptr: npt.NDArray[np.integer],
+    terms: list[int],
+) -> None:
+    """``acc[indices[p]] += data[p]`` for every posting ``p`` of each term in ``terms`` (postings of term
+    ``t``: ``indptr[t]:indptr[t + 1]``), term by term in the given order, repeats included: the float
+    additions ``np.add.at`` makes term by term (bm25s's scoring loop), so the same sums bit for bit.
+
+    Each term is one call of scipy's compiled CSC matrix-vector product over that term's column
+    (``y[i] += a * x`` with ``x = 1``: ``a * 1`` is ``a`` exactly), about twice as fast as ``np.add.at``
+    (the Home Depot n-gram index: ~80 vs ~170 us for ~60k postings a query). Only when every array is
+    C-contiguous with the dtypes the routine takes as they are (it would convert, i.e. copy, others);
+    ``np.add.at`` otherwise."""
+    if not terms:
+        return
+    starts, ends = indptr[terms].tolist(), indptr[np.add(terms, 1)].tolist()
+    fast = (
+        _CSC_MATVEC is not None
+        and acc.dtype == data.dtype
+        and acc.dtype in (np.float32, np.float64)
+        and indices.dtype in (np.int32, np.int64)
+        and all(a.flags.c_contiguous for a in (acc, data, indices))
+    )
+    if not fast:
+        for a, b in zip(starts, ends, strict=True):
+            np.add.at(acc, indices[a:b], data[a:b])
+        return
+    assert _CSC_MATVEC is not None
+    one = np.ones(1, dtype=acc.dtype)
+    col = np.empty(2, dtype=indices.dtype)  # this column's [start, end) in indices / data
+    for a, b in zip(starts, ends, strict=True):
+        col[0], col[1] = a, b
+        _CSC_MATVEC(len(acc), 1, col, indices, data, one, acc)
 
 
 def _bm25s() -> Any:
@@ -123,9 +174,7 @@ class BM25Index:
         ids = [vocab[t] for t in self.tokenizer(query) if t in vocab]
         acc = np.zeros(self.n_docs, dtype=np.dtype(model.dtype))  # bm25s's score dtype (float32 unless set)
         if ids:
-            data, indices, indptr = model.scores["data"], model.scores["indices"], model.scores["indptr"]
-            for a, b in zip(indptr[ids].tolist(), indptr[np.add(ids, 1)].tolist(), strict=True):
-                np.add.at(acc, indices[a:b], data[a:b])
+            add_postings(acc, model.scores["data"], model.scores["indices"], model.scores["indptr"], ids)
             if model.nonoccurrence_array is not None:  # bm25l / bm25+: the absent terms' share, as bm25s adds it
                 acc += model.nonoccurrence_array[np.asarray(ids, dtype=model.int_dtype)].sum()
         return acc if acc.dtype == np.float32 else acc.astype(np.float32)
