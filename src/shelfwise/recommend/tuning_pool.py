@@ -188,9 +188,9 @@ def _top_scaled(raw: npt.NDArray[np.float32], n_cand: int) -> tuple[IntArray, _R
 
 def _top(d: npt.NDArray[np.float32], n_cand: int, scaled: bool) -> tuple[IntArray, _RowScale | None]:
     """:func:`_top_positive` of ``d``, or with ``scaled`` of ``d``'s rows scaled (a :class:`_RowScale`,
-    returned): the scaling is monotone in each row, so the group maxima below are scaled (small),
-    the pass over the matrix keeps the raw scores above each row's :meth:`_RowScale.floor`, and
-    only those are scaled and cut at the bound itself.
+    returned): the scaling is monotone in each row, so the bound below is found on the raw group
+    maxima and then scaled, the pass over the matrix keeps the raw scores above each row's
+    :meth:`_RowScale.floor` of it, and only those are scaled and cut at the bound itself.
 
     Cut into ``g = 4 * n_cand`` groups (column ``j`` in group ``j mod g``), a row's group maxima
     are ``g`` of its values, so the ``n_cand``-th highest of them bounds its ``n_cand``-th highest
