@@ -196,3 +196,25 @@ def test_storefront_on_a_search_only_server(serve_live: Callable[..., str], brow
     page.locator("#results .card").nth(1).click()
     page.wait_for_selector("#related-items.note .sub")
     assert len(posts) == 1 and page.inner_text("#cart-count") == "1"
+
+
+def test_storefront_fits_a_phone(live_url: str, browser: Any) -> None:
+    """At 390 px the page did not fit: the top bar ran off the right edge (the search box out of view), the
+    filters filled the first screen and each card took the full width."""
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(live_url + "/?q=black")
+    page.wait_for_selector("#results .card")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing sideways
+    box = page.locator("#q").bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390 and box["width"] > 200
+    assert not page.locator("#facets").is_visible()  # filters fold away behind a button ...
+    cards = page.locator("#results .card")
+    first, second = cards.nth(0).bounding_box(), cards.nth(1).bounding_box()
+    assert first is not None and second is not None and first["y"] == second["y"]  # two cards a row
+    page.click("#facets-toggle")  # ... that opens them
+    page.wait_for_selector("#facets [data-facet=category] .facet-value")
+    assert page.get_attribute("#facets-toggle", "aria-expanded") == "true"
+    wide = browser.new_page(viewport={"width": 1280, "height": 900})
+    wide.goto(live_url + "/?q=black")
+    wide.wait_for_selector("#results .card")
+    assert wide.locator("#facets").is_visible() and not wide.locator("#facets-toggle").is_visible()

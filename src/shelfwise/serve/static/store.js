@@ -210,6 +210,10 @@ $("facets").addEventListener("click", (e) => {
   }
   runSearch();
 });
+$("facets-toggle").addEventListener("click", () => {
+  const open = $("facets").classList.toggle("open");
+  $("facets-toggle").setAttribute("aria-expanded", String(open));
+});
 $("facets").addEventListener("change", (e) => { if (e.target.id === "in-stock") { state.inStock = e.target.checked; runSearch(); } });
 $("toolbar").addEventListener("click", (e) => {
   const c = e.target.closest("[data-remove]"); if (!c) return;
