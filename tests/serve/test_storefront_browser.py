@@ -180,6 +180,7 @@ def test_storefront_on_a_search_only_server(serve_live: Callable[..., str], brow
     page.goto(url + "/?q=dress&category=Nowhere")
     page.wait_for_selector("#results .empty")
     assert page.eval_on_selector("#results .empty", "e => e.getBoundingClientRect().width") > 500
+    page.wait_for_selector("#report-link", state="hidden")  # no `serve --report`: no link to a 404 page
     page.goto(url + "/?q=dress")
     page.wait_for_selector("#results .card")
     page.locator("#results .card").first.click()

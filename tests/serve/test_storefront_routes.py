@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from _servekit import LOCAL, MakeClient
 from fastapi.testclient import TestClient
@@ -44,3 +45,15 @@ def test_shoppers_route(tiny_catalog: Catalog, tiny_searcher: HybridSearcher, ti
     body = c.get("/shoppers?k=2").json()
     assert [s["id"] for s in body["shoppers"]] == ["u1", "u2"] and body["shoppers"][0]["items"] == 3
     assert body["notice"] is None and c.get("/shoppers?k=0").status_code == 422
+
+
+def test_report_answers_head(tmp_path: Path, tiny_catalog: Catalog, tiny_searcher: HybridSearcher) -> None:
+    """The page asks ``HEAD /report`` before showing its "Evaluation report" link (it linked a 404 page)."""
+    shelf = Shelf(catalog=tiny_catalog, searcher=tiny_searcher)
+    bare = TestClient(create_app(shelf, warmup=False), base_url="http://localhost")
+    assert bare.head("/report").status_code == 404
+    (tmp_path / "r.html").write_text("<h1>my report</h1>", encoding="utf-8")
+    served = TestClient(create_app(shelf, warmup=False, report=tmp_path / "r.html"), base_url="http://localhost")
+    head = served.head("/report")
+    assert head.status_code == 200 and head.text == "" and "my report" in served.get("/report").text
+    assert 'id="report-link"' in served.get("/").text

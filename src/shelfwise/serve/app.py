@@ -87,8 +87,8 @@ def create_app(
             raise HTTPException(404, f"no static file {name!r}")
         return FileResponse(STATIC / name, media_type=STATIC_FILES[name], headers={"Cache-Control": "no-cache"})
 
-    @app.get("/report", response_class=HTMLResponse, include_in_schema=False)
-    def report_page() -> str:
+    @app.api_route("/report", methods=["GET", "HEAD"], response_class=HTMLResponse, include_in_schema=False)
+    def report_page() -> str:  # HEAD: the storefront asks whether there is one before linking it
         if report is None:
             raise HTTPException(404, NO_REPORT)
         if not report.exists():

@@ -392,6 +392,8 @@ function loadHealth() {
   }).catch(() => {});
 }
 loadHealth();
+// link the evaluation report only when the server has one (`serve --report`; else /report is a 404 page)
+fetch("/report", { method: "HEAD" }).then((r) => { $("report-link").hidden = !r.ok; }).catch(() => {});
 renderCart();
 loadShoppers().then(() => refreshForYou());
 route();
