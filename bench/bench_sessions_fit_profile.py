@@ -11,7 +11,7 @@ also fitted with each ``TuneConfig.max_cases`` (prefixes in the pool; ``SIZE:SEE
 (bench_sessions.py's next-item protocols, NDCG@20, paired bootstrap vs the first value).
 
 ``--ab BASE``: the pool's ``_caches`` of commit ``BASE`` (its tuning_pool.py, from git) against
-today's, alternating in one process for ``--rounds`` rounds on the same hybrid and prefixes (one
+today's, alternating (ABBA) in one process for ``--rounds`` rounds on the same hybrid and prefixes (one
 thread, CPU seconds; the pools asserted bit for bit the same), then the whole tuned fit
 (``HybridRecommender.fit``, tuning on) with either ``_caches``, alternating (process CPU and wall
 seconds; the tuning reports asserted equal).
@@ -163,15 +163,22 @@ def side(base: Any | None) -> Iterator[Callable[..., Any]]:
         autotune._caches, cooccurrence.dense_product = caches, product  # type: ignore[attr-defined]
 
 
+def order(r: int, base: Any) -> list[tuple[str, Any]]:
+    """Round ``r``'s sides: base first in even rounds, today's first in odd ones (ABBA: neither
+    side always runs on a warmer or a colder process)."""
+    sides = [("base", base), ("now", None)]
+    return sides if r % 2 == 0 else sides[::-1]
+
+
 def ab_pool(commit: str, rounds: int, build: Callable[[Callable[..., Any]], Any]) -> dict[str, Any]:
     """CPU seconds of ``build(_caches)`` on the base side (:func:`side`) and today's,
     alternating; every pair of pools asserted bit for bit the same."""
     old = base_module(commit)
     out: dict[str, Any] = {"base": f"{commit} (co-occurrence product as a @ b)", "rounds": []}
-    for _ in range(rounds):
+    for r in range(rounds):
         row: dict[str, Any] = {"load_1min": os.getloadavg()[0]}
         got = {}
-        for label, mod in (("base", old), ("now", None)):
+        for label, mod in order(r, old):
             with side(mod) as caches:
                 got[label], row[f"{label}_cpu_s"] = cpu(lambda caches=caches: build(caches))  # type: ignore[misc]
         for a, b in zip(got["base"], got["now"], strict=True):
@@ -196,10 +203,10 @@ def ab_fit(name: str, commit: str, rounds: int) -> dict[str, Any]:
     train = Interactions.from_log(train_log, catalog)
     out: dict[str, Any] = {"base": f"{commit} (co-occurrence product as a @ b)", "rounds": []}
     with threadpool_limits(1, "blas"):
-        for _ in range(rounds):
+        for r in range(rounds):
             row: dict[str, Any] = {"load_1min": os.getloadavg()[0]}
             reports = {}
-            for label, mod in (("base", old), ("now", None)):
+            for label, mod in order(r, old):
                 h = HybridRecommender(
                     np.zeros((len(catalog), 8), dtype=np.float32), HybridConfig(als=ALSConfig(num_threads=2))
                 )
