@@ -57,3 +57,5 @@ def test_report_answers_head(tmp_path: Path, tiny_catalog: Catalog, tiny_searche
     head = served.head("/report")
     assert head.status_code == 200 and head.text == "" and "my report" in served.get("/report").text
     assert 'id="report-link"' in served.get("/").text
+    fav = served.get("/favicon.ico")  # every browser visit asks: an empty answer, not a 404 in the access log
+    assert fav.status_code == 204 and fav.content == b""
