@@ -111,7 +111,7 @@ def test_store_report_carries_the_valuation_summary(
     assert figures["title"] == "labels by brand" and figures["metrics"] == {"noise precision": 0.75}
     assert figures["notes"] == ["made up"] and figures["folder"] == str(tmp_path / "val")
     assert [row[0] for row in figures["values"]["brands: loo"]["least_valuable"]] == ["Nordic", "Flora", "Acme"]
-    assert "Most valuable: brands: loo" in report.html()
+    assert "Most valuable: brands: loo" in report.html() and "<h2>Data valuation: labels by brand</h2>" in report.html()
     (tmp_path / "val" / SUMMARY_FILE).write_text('{"title": "half a summary"}')
     with pytest.raises(ValueError, match=f"{SUMMARY_FILE}: not a valuation summary: values: missing"):
         load_valuation(tmp_path / "val")
@@ -140,3 +140,22 @@ def test_bar_chart_legend_does_not_cover_bars(tmp_path: Path) -> None:
     pyplot().close(fig)
     png = bar_chart(tmp_path / "chart.png", "search", ["NDCG@10", "Recall@100", "MRR"], series)
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_store_facts_do_not_call_a_saved_recommenders_events_zero(
+    tmp_path: Path, tiny_catalog: Catalog, tiny_searcher: HybridSearcher, tiny_log: EventLog
+) -> None:
+    """A shelf served from its saved recommender has shoppers with history but no event log loaded: the
+    report said "behaviour events 0" beside "shoppers with history 2954" (the H&M demo shelf)."""
+    from shelfwise.eval.store_report import store_facts, valuation_sections
+    from shelfwise.valuation.summary import ValuationSummary
+
+    rec = build_recommender(tiny_catalog, tiny_log, tiny_searcher.item_vectors)
+    saved = store_facts(Shelf(catalog=tiny_catalog, searcher=tiny_searcher, recommender=rec))
+    assert saved["behaviour events"].startswith("not loaded") and saved["shoppers with history"] == 4
+    with_log = store_facts(Shelf(catalog=tiny_catalog, searcher=tiny_searcher, events=tiny_log, recommender=rec))
+    assert with_log["behaviour events"] == len(tiny_log)
+    assert store_facts(Shelf(catalog=tiny_catalog, searcher=tiny_searcher))["behaviour events"] == 0
+    # `shelfwise value` titles already say "Data valuation: ...": not "Data valuation: Data valuation: ..."
+    titled = valuation_sections(tmp_path, ValuationSummary("Data valuation: labelled texts"))
+    assert titled[0].title == "Data valuation: labelled texts"

@@ -108,6 +108,9 @@ def store_facts(shelf: Shelf) -> dict[str, Any]:
     cat, searcher = shelf.catalog, shelf.searcher
     n = len(cat)
     reranker = searcher.reranker
+    events: int | str = len(shelf.events) if shelf.events is not None else 0
+    if shelf.events is None and shelf.recommender is not None:  # a saved recommender: it had events, not 0
+        events = "not loaded (the shelf's saved recommender; pass --events FILE for them)"
     return {
         "products": n,
         "top-level categories": len({p.category[:1] for p in cat.products if p.category}),
@@ -115,7 +118,7 @@ def store_facts(shelf: Shelf) -> dict[str, Any]:
         "with a price": f"{int(np.isfinite(cat.price).sum())} ({np.isfinite(cat.price).mean():.0%})" if n else "0",
         "with an image": sum(1 for p in cat.products if p.image),
         "in stock": int(cat.in_stock.sum()),
-        "behaviour events": len(shelf.events) if shelf.events is not None else 0,
+        "behaviour events": events,
         "shoppers with history": len(_users(shelf)),
         "encoder": searcher.encoder.name,
         "multilingual vectors": searcher.multilingual.encoder.name if searcher.multilingual is not None else "none",
@@ -360,7 +363,9 @@ def valuation_sections(folder: Path, summary: ValuationSummary) -> list[Section]
     """The report's sections of the valuation ``summary`` read from ``folder`` (with its plots)."""
     rows = [[key, v] for key, v in summary.metrics.items()]
     images = sorted(folder.glob("distribution.png")) + sorted(folder.glob("removal_*.png"))
-    out = [Section(f"Data valuation: {summary.title}", ["figure", "value"], rows, list(summary.notes), images)]
+    # `shelfwise value` titles start with "Data valuation: ..." already; others get the prefix
+    title = summary.title if summary.title.lower().startswith("data valuation") else f"Data valuation: {summary.title}"
+    out = [Section(title, ["figure", "value"], rows, list(summary.notes), images)]
     for key, v in summary.values.items():
         head = [[name, value, size] for name, value, size in v.most_valuable[:10]]
         tail = [[name, value, size] for name, value, size in v.least_valuable[:10]]
