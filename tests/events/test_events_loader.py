@@ -34,6 +34,11 @@ def test_bad_rows_named_and_good_rows_kept(tmp_path: Path, tiny_catalog: Catalog
     ]
     assert str(res.errors[0]) == f"{f}: line 4: field 'user_id': missing user id"
     assert "not in the catalog" in res.errors[2].message
+    # an unknown type says how to map the store's own name (it only listed Shelfwise's five)
+    assert res.errors[1].message == (
+        "unknown event type 'teleport'; expected one of query, view, click, cart, purchase "
+        '(map your own names in the events mapping: "type_aliases": {"teleport": "view"})'
+    )
     q = res.events[-1]
     assert q.type is EventType.QUERY and q.query == "red dress" and q.timestamp == pytest.approx(1704103300.0)
 

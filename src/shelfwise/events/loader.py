@@ -174,8 +174,9 @@ def _parse_row(
     try:
         known = (types if types is not None else spec.type_table()).get(raw_type.lower())
         etype = known if known is not None else EventType.parse(raw_type)
-    except ValueError as exc:
-        return RowError(file, row, spec.type or "type", str(exc))
+    except ValueError as exc:  # how to map a store's own type name, which is what this usually is
+        hint = f' (map your own names in the events mapping: "type_aliases": {{"{raw_type.lower()}": "view"}})'
+        return RowError(file, row, spec.type or "type", f"{exc}{hint}")
     ts_raw = rec.get(spec.timestamp)
     if ts_raw is None or ts_raw == "":
         return RowError(file, row, spec.timestamp, "missing timestamp")
