@@ -67,3 +67,22 @@ def test_eval_without_a_session_column_infers_sessions(
     mapping.write_text('{"session_gap_minutes": 600}')  # one session per user: nothing to hold out
     assert main(["recommend", "eval", *args, "--event-fields", str(mapping)]) == 2
     assert "session_gap_minutes" in capsys.readouterr().err
+
+
+def test_recommend_from_a_saved_recommender_folder(
+    tmp_path: Path, files: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`recommend ... --save DIR` said "serve it with --recommender DIR", but `recommend` itself could not read
+    the folder back; now ``--shelf S --recommender DIR`` does (nothing refitted)."""
+    rec = tmp_path / "rec"
+    assert main(["recommend", "item", *files, "1", "-k", "2", "--save", str(rec)]) == 0
+    fitted = [ln for ln in capsys.readouterr().out.splitlines() if ln.strip()[:2].rstrip(".").isdigit()]
+    shelf = tmp_path / "shelf"
+    assert main(["index", *files[:2], *files[4:], "--out", str(shelf)]) == 0  # search only: no --events
+    capsys.readouterr()
+    assert main(["recommend", "item", "1", "-k", "2", "--shelf", str(shelf)]) == 2
+    assert "or pass --recommender DIR" in capsys.readouterr().err
+    assert main(["recommend", "item", "1", "-k", "2", "--shelf", str(shelf), "--recommender", str(rec)]) == 0
+    assert [ln for ln in capsys.readouterr().out.splitlines() if ln.strip()[:2].rstrip(".").isdigit()] == fitted
+    assert main(["recommend", "item", "1", "--recommender", str(rec)]) == 2
+    assert "--recommender needs --shelf DIR" in capsys.readouterr().err

@@ -50,6 +50,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                 default=None,
                 help="saved shelf (shelfwise index --events ...): use its recommender instead of fitting one",
             )
+            q.add_argument(
+                "--recommender",
+                type=Path,
+                default=None,
+                help="with --shelf: a recommender saved by `recommend ... --save DIR` instead of the shelf's own",
+            )
             q.add_argument("--save", type=Path, default=None, help="also save the fitted recommender to this folder")
         q.set_defaults(func=run)
 
@@ -60,13 +66,16 @@ def _load(args: argparse.Namespace) -> tuple[Catalog, EventLog]:
 
 
 def _from_shelf(args: argparse.Namespace) -> tuple[Catalog, HybridRecommender]:
-    from shelfwise.shelf import Shelf
+    from shelfwise.cli.serve_cmd import load_shelf
 
     if args.catalog is not None or args.events is not None:
         raise ValueError("--shelf serves its own catalog and recommender: drop --catalog/--events (or --shelf)")
-    shelf = Shelf.load(args.shelf)
+    shelf = load_shelf(args.shelf, None, recommender=args.recommender)
     if shelf.recommender is None:
-        raise ValueError(f"{args.shelf}: the shelf has no recommender; build it with `shelfwise index --events FILE`")
+        raise ValueError(
+            f"{args.shelf}: the shelf has no recommender; build it with `shelfwise index --events FILE`, or pass "
+            "--recommender DIR (saved by `shelfwise recommend ... --save DIR`)"
+        )
     return shelf.catalog, shelf.recommender
 
 
@@ -77,6 +86,8 @@ def run(args: argparse.Namespace) -> int:
     if getattr(args, "shelf", None) is not None:
         catalog, rec = _from_shelf(args)
         return _print(args, catalog, rec)
+    if getattr(args, "recommender", None) is not None:
+        raise ValueError("--recommender needs --shelf DIR (the shelf whose catalog it was fitted on)")
     if args.catalog is None or args.events is None:
         raise ValueError("give --shelf DIR (a saved shelf), or --catalog and --events to fit on")
     catalog, log = _load(args)
