@@ -191,3 +191,19 @@ def test_a_fitted_index_takes_the_compiled_path(monkeypatch: pytest.MonkeyPatch)
     idx = BM25Index().fit(DOCS)
     idx.fresh_scores("drill tile")
     assert len(calls) == 2
+
+
+def test_few_eligible_rows_get_a_denser_threshold_sample() -> None:
+    """A 1% filter: the sqrt(n / k)-strided sample holds fewer than k allowed rows, so the rows are
+    sampled again, denser (still a lower bound of the k-th best allowed score), instead of keeping
+    every positive row as candidates."""
+    rng = np.random.default_rng(9)
+    n, k = 200_000, 100
+    s = rng.random(n).astype(np.float32)
+    mask = rng.random(n) < 0.01
+    first = s[:: topk.sample_step(n, k)][mask[:: topk.sample_step(n, k)]]
+    assert len(first) < k
+    thr = topk._threshold(s, k, mask, None)
+    assert thr is not None and thr <= np.sort(s[mask])[-k]
+    got = topk.top_k(s, k, mask)
+    np.testing.assert_array_equal(got.ids, full_sort(s, k, mask))

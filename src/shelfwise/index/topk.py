@@ -9,17 +9,21 @@ much: one vectorised comparison over the array keeps the few rows that do, and o
 partitioned and sorted. The answer is exact, not approximate: the same rows and scores as a full
 sort by (score descending, row ascending) (tested against one).
 
-The sample takes every ``step``-th row, ``step`` ~ sqrt(n / k) (:func:`sample_step`): a sample of
-~sqrt(n k) rows, whose k-th best keeps ~k * step = ~sqrt(n k) rows (when most rows are eligible), so
-the two partitions cost about the same and both are ~sqrt(n k), not n. (A fixed 65,536-row sample
-partitioned the whole array below 65,536 rows: two full partitions at 50k products.) The sample
-never exceeds :data:`SAMPLE` rows.
+The sample takes every ``step``-th row. Its k-th best eligible score keeps ~k * step rows, and its
+partition costs ~E / step for E eligible rows, so ``step`` ~ sqrt(E / k) balances the two. The first
+sample assumes every row eligible, ``step`` ~ sqrt(n / k) (:func:`sample_step`); when it finds few
+eligible rows (a selective filter, a word-only index) E is estimated from it and a denser sample is
+taken. (A fixed 65,536-row sample partitioned every eligible row below 65,536 rows: two full
+partitions at 50k products, and at 1M a ~40k-row partition where ~6k rows do.) A sample never
+exceeds :data:`SAMPLE` rows.
 
 ``positive=False`` serves scores of any sign (inner products, cosines): every row scoring more than
 ``-inf`` is eligible, and the sampled threshold bounds the k-th best of them the same way.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import numpy.typing as npt
@@ -32,7 +36,7 @@ SAMPLE = 1 << 16  # at most this many rows are read to find the threshold
 def sample_step(n: int, k: int) -> int:
     """Stride of the threshold sample for ``n`` rows and top ``k``: ~sqrt(n / k), at least 1, and
     large enough that the sample holds at most :data:`SAMPLE` rows."""
-    return max(1, -(-n // SAMPLE), int(np.sqrt(n / max(k, 1))))
+    return max(1, -(-n // SAMPLE), math.isqrt(n // max(k, 1)))
 
 
 def top_k(
@@ -53,9 +57,10 @@ def top_k(
         return Results.empty()
     floor = 0.0 if positive else -np.inf
     thr = _threshold(s, k, mask, drop, floor)
-    cand = np.flatnonzero(s > floor) if thr is None else np.flatnonzero(s >= thr)
-    if mask is not None:
-        cand = cand[mask[cand]]
+    above = s > floor if thr is None else s >= thr
+    if mask is not None:  # (one pass over the booleans: a selective filter would leave few of the rows above)
+        above &= mask
+    cand = np.flatnonzero(above)
     if drop is not None and len(drop) and len(cand):
         pos = np.minimum(np.searchsorted(drop, cand), len(drop) - 1)
         cand = cand[drop[pos] != cand]
@@ -70,18 +75,41 @@ def _threshold(
     floor: float = 0.0,
 ) -> float | None:
     """The k-th best score above ``floor`` among eligible rows of a strided sample (None when the
-    sample holds fewer than ``k`` of them: the caller then keeps every row scoring above ``floor``)."""
-    step = sample_step(s.shape[0], k)
+    sample holds fewer than ``k`` of them: the caller then keeps every row scoring above ``floor``).
+
+    The first sample's stride assumes every row eligible; when its eligible share says a stride of
+    under half that balances the two partitions (see the module doc), the rows are sampled again at
+    that stride (at most :data:`SAMPLE` rows)."""
+    n = s.shape[0]
+    step = sample_step(n, k)
+    pos = _eligible(s, step, mask, drop, floor)
+    finest = max(1, -(-n // SAMPLE))
+    if step > finest:
+        want = max(finest, math.isqrt(len(pos) * step // max(k, 1)))
+        if 2 * want <= step:
+            step = want
+            pos = _eligible(s, step, mask, drop, floor)
+    if len(pos) < k:
+        return None
+    return float(np.partition(pos, len(pos) - k)[len(pos) - k])
+
+
+def _eligible(
+    s: npt.NDArray[np.floating],
+    step: int,
+    mask: npt.NDArray[np.bool_] | None,
+    drop: npt.NDArray[np.int64] | None,
+    floor: float,
+) -> npt.NDArray[np.floating]:
+    """Scores of the eligible rows among every ``step``-th row: above ``floor``, allowed by ``mask``,
+    not in ``drop``."""
     sub = s[::step]
     keep = sub > floor
     if mask is not None:
         keep &= mask[::step]
     if drop is not None and len(drop):
         keep &= ~np.isin(np.arange(0, s.shape[0], step), drop, assume_unique=True)
-    pos = sub[keep]
-    if len(pos) < k:
-        return None
-    return float(np.partition(pos, len(pos) - k)[len(pos) - k])
+    return sub[keep]
 
 
 def _select(cand: npt.NDArray[np.intp], sc: npt.NDArray[np.floating], k: int) -> Results:
