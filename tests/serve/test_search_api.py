@@ -89,3 +89,19 @@ def test_empty_result_names_the_filter_no_product_matches(tiny_catalog: Catalog,
     assert r["items"] == [] and r["notices"] == []
     # results found: the filter parts are not checked at all
     assert c.get("/search", params={"q": "dress", "category": "Women"}).json()["notices"] == []
+
+
+def test_explain_gives_match_features_and_a_reason(tiny_catalog: Catalog, tiny_searcher: HybridSearcher) -> None:
+    """Search hits carried an always-empty ``reason``; ``explain=true`` fills it and the match signals."""
+    c = client(tiny_catalog, tiny_searcher)
+    plain = c.get("/search", params={"q": "black dress", "k": 3}).json()["items"]
+    assert all(it["features"] is None and it["reason"] == "" for it in plain)  # the default answer is unchanged
+    items = c.get("/search", params={"q": "black dress", "k": 3, "explain": "true"}).json()["items"]
+    assert [it["id"] for it in items] == [it["id"] for it in plain]  # same hits, same order
+    top = items[0]
+    assert top["id"] == "p6" and set(top["features"]) == {"bm25", "lexical", "cosine"} and top["features"]["bm25"] > 0
+    meaning = f"meaning {top['features']['cosine']:.2f}"
+    assert top["reason"] == f"has the query's words; {meaning}; colour Black, category Dresses, as asked"
+    typo = c.get("/search", params={"q": "blak trousers", "k": 4, "explain": "true", "mode": "bm25"}).json()["items"]
+    spelled = [it for it in typo if it["features"]["bm25"] == 0 and it["features"]["lexical"] > 0]
+    assert spelled and all(it["reason"].startswith("partly spelled like the query (character match ") for it in spelled)

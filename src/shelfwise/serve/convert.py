@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from shelfwise.catalog.schema import Catalog
+from shelfwise.catalog.schema import Catalog, Product
 from shelfwise.results import Results
+from shelfwise.retrieve.understand import FieldMatch
 from shelfwise.serve.schemas import ItemOut
 
 
@@ -26,6 +27,47 @@ def items_out(catalog: Catalog, results: Results, reasons: Sequence[str] | None 
                 image=p.image or None,
                 in_stock=p.in_stock,
                 description=p.description,
+                features={k: round(float(v[j]), 6) for k, v in results.features.items()} or None,
             )
         )
     return out
+
+
+def search_reasons(catalog: Catalog, results: Results, matches: Sequence[FieldMatch] = ()) -> list[str]:
+    """Why each search hit is there, in words, from its match features (``search(..., match_features=True)``)
+    and the query-understanding matches it satisfies: "has the query's words; meaning 0.86; colour group
+    Black, as asked"."""
+    bm25, lexical, cosine = (results.features.get(k) for k in ("bm25", "lexical", "cosine"))
+    out = []
+    for j, row in enumerate(results.ids.tolist()):
+        bits = []
+        if bm25 is not None and lexical is not None:
+            if bm25[j] > 0:
+                bits.append("has the query's words")
+            elif lexical[j] > 0:
+                bits.append(f"partly spelled like the query (character match {float(lexical[j]):.2f})")
+            else:
+                bits.append("no query word in its text")
+        if cosine is not None:
+            bits.append(f"meaning {float(cosine[j]):.2f}")
+        p = catalog.products[row]
+        asked = [f"{_field_name(m.field)} {m.value}" for m in matches if _has(p, m)]
+        if asked:
+            bits.append(", ".join(dict.fromkeys(asked)) + ", as asked")
+        out.append("; ".join(bits))
+    return out
+
+
+def _field_name(field: str) -> str:
+    return field.removeprefix("attribute:").removesuffix("_name").replace("_", " ")
+
+
+def _has(p: Product, m: FieldMatch) -> bool:
+    """Whether product ``p`` carries the understood value ``m`` (case-insensitive, as the boost reads it)."""
+    value = m.value.lower()
+    if m.field == "brand":
+        return p.brand.lower() == value
+    if m.field == "category":
+        return any(c.lower() == value for c in p.category)
+    key = m.field.removeprefix("attribute:")
+    return p.attributes.get(key, "").lower() == value

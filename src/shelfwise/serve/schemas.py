@@ -17,6 +17,11 @@ class ItemOut(BaseModel):
     image: str | None = Field(None, description="picture URL (http(s):// or /path) when the catalog has one")
     in_stock: bool = True
     description: str = ""
+    features: dict[str, float] | None = Field(
+        None,
+        description="/search?explain=true: the hit's first-stage signals: bm25 (word BM25, 0 = no query word in "
+        "its text), lexical (words + character n-grams, 0-1), cosine (query-product similarity of the language model)",
+    )
 
 
 class FieldMatchOut(BaseModel):

@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from shelfwise.catalog.schema import Filters
 from shelfwise.retrieve.facets import DEPTH, facet_search
-from shelfwise.serve.convert import items_out
+from shelfwise.serve.convert import items_out, search_reasons
 from shelfwise.serve.params import parse_filters
 from shelfwise.serve.respond import answer
 from shelfwise.serve.schemas import FacetsOut, SearchResponse, UnderstoodOut
@@ -57,6 +57,7 @@ class SearchQuery:
     facets: bool
     facet_depth: int
     facet_attr: list[str] | None
+    explain: bool = False
 
 
 @router.get("/search", response_model=SearchResponse)
@@ -79,11 +80,18 @@ async def search(
     facet_attr: Annotated[
         list[str] | None, Query(description="attribute keys to facet (default: a few with few values)")
     ] = None,
+    explain: Annotated[
+        bool,
+        Query(
+            description="why each hit is there: its match signals in `features` (word BM25, lexical, cosine) and "
+            "a `reason` in words (query words found, meaning similarity, understood values it has)"
+        ),
+    ] = False,
 ) -> Response:
     filters = parse_filters(category, brand, price_min, price_max, in_stock, attr)
     if facet_attr is not None and len(facet_attr) > MAX_FACET_KEYS:
         raise HTTPException(422, f"facet_attr: at most {MAX_FACET_KEYS} attribute keys")
-    query = SearchQuery(q, k, mode, filters, user, facets, facet_depth, facet_attr)
+    query = SearchQuery(q, k, mode, filters, user, facets, facet_depth, facet_attr, explain)
     return await answer(run_search, request.app.state.shelf, query)
 
 
@@ -92,7 +100,7 @@ def run_search(shelf: Shelf, p: SearchQuery) -> SearchResponse:
     profiles = shelf.user_profiles
     user_vector = profiles.vector(p.user) if (profiles is not None and p.user) else None
     t0 = time.perf_counter()
-    res = shelf.searcher.search(p.q, p.k, p.filters, mode=p.mode, user_vector=user_vector)
+    res = shelf.searcher.search(p.q, p.k, p.filters, mode=p.mode, user_vector=user_vector, match_features=p.explain)
     counted = None
     if p.facets:
         counted = facet_search(
@@ -100,6 +108,7 @@ def run_search(shelf: Shelf, p: SearchQuery) -> SearchResponse:
         )
     took = (time.perf_counter() - t0) * 1000
     intent = shelf.searcher.understand(p.q)
+    reasons = search_reasons(shelf.catalog, res, intent.matches if intent else ()) if p.explain else None
     notices = shelf.searcher.notices(p.q) + _personal_notices(shelf, p.user, user_vector is not None)
     if not len(res.ids) and not p.filters.is_empty():  # 0 hits: say which filter matches no product at all
         notices += shelf.catalog.unmatched_filters(p.filters)
@@ -107,7 +116,7 @@ def run_search(shelf: Shelf, p: SearchQuery) -> SearchResponse:
         query=p.q,
         mode=p.mode,
         took_ms=round(took, 3),
-        items=items_out(shelf.catalog, res),
+        items=items_out(shelf.catalog, res, reasons),
         understood=UnderstoodOut.model_validate(intent.to_json()) if intent is not None else None,
         notices=notices,
         facets=FacetsOut.model_validate(asdict(counted)) if counted is not None else None,
