@@ -1,8 +1,10 @@
 """Take the storefront screenshots in docs/ from a running server (headless system Chromium).
 
-    shelfwise serve --index runs/demo/index --events data/hm/transactions.parquet \\
-        --event-fields data/hm/event_fields.json --events-db runs/demo/events.sqlite --report runs/demo/report.html
+    bash scripts/demo.sh --no-serve    # writes runs/demo (the shelf, with its recommender, and the report)
+    shelfwise serve --shelf runs/demo/index --events-db /tmp/shots.sqlite --report runs/demo/report.html
     python docs/storefront_screenshots.py --url http://127.0.0.1:8000
+
+(a fresh ``--events-db``: the shots post a click, and earlier clicks would change the rails).
 
 Needs ``pip install playwright`` and Chromium from the OS (``apt-get install chromium``); no browser
 download. Writes docs/storefront-search.png and docs/storefront-rails.png.
