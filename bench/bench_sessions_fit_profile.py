@@ -12,7 +12,8 @@ also fitted with each ``TuneConfig.max_cases`` (prefixes in the pool; ``SIZE:SEE
 
 ``--ab BASE``: the pool's ``_caches`` of commit ``BASE`` (its tuning_pool.py, from git) against
 today's, alternating (ABBA) in one process for ``--rounds`` rounds on the same hybrid and prefixes (one
-thread, CPU seconds; the pools asserted bit for bit the same), then the whole tuned fit
+thread, CPU seconds; the pools asserted bit for bit the same), the pool's scaling and candidates
+alone (each block's raw scores computed once, ``_score_block`` timed on them), then the whole tuned fit
 (``HybridRecommender.fit``, tuning on) with either ``_caches``, alternating (process CPU and wall
 seconds; the tuning reports asserted equal).
 
@@ -90,9 +91,10 @@ def stages(name: str, ab: tuple[str, int] | None = None) -> dict[str, Any]:
             evidence[n] += float(np.isfinite(s).sum())
     _, t_pool = cpu(lambda: _caches(hybrid, cases, names, tc.candidates, unseen=True, threads=1))
     cells = len(cases) * len(catalog)
-    ab_rounds = (
-        ab_pool(ab[0], ab[1], lambda c: c(hybrid, cases, names, tc.candidates, unseen=True, threads=1)) if ab else None
-    )
+    ab_rounds = glue = None
+    if ab:
+        ab_rounds = ab_pool(*ab, lambda c: c(hybrid, cases, names, tc.candidates, unseen=True, threads=1))
+        glue = ab_glue(*ab, hybrid, cases, names, tc.candidates)
     return {
         "rows": len(data),
         "items": len(catalog),
@@ -109,7 +111,7 @@ def stages(name: str, ab: tuple[str, int] | None = None) -> dict[str, Any]:
             "pool: scaling and candidates (pool - score_many)": t_pool - sum(per.values()),
         },
         "evidence_share": {n: v / cells for n, v in evidence.items()},
-        **({"ab_pool": ab_rounds} if ab_rounds else {}),
+        **({"ab_pool": ab_rounds, "ab_glue": glue} if ab_rounds else {}),
     }
 
 
@@ -188,6 +190,37 @@ def ab_pool(commit: str, rounds: int, build: Callable[[Callable[..., Any]], Any]
         row["pools_bit_identical"] = True
         out["rounds"].append(row)
         print("pool", row, flush=True)
+    return out
+
+
+def ab_glue(commit: str, rounds: int, hybrid: Any, cases: list[Any], names: list[str], n_cand: int) -> dict[str, Any]:
+    """CPU seconds of the pool's blocks without ``score_many`` (every block's raw scores computed
+    once and handed to ``_score_block`` again; the base side scales them in place, so it gets
+    copies made outside the timing), base (commit ``commit``'s tuning_pool) and today's, ABBA."""
+    from shelfwise.recommend import tuning_pool
+
+    old = base_module(commit)
+    step = max(1, (1 << 21) // hybrid.n_items)
+    blocks = -(-len(cases) // step)
+    step = -(-len(cases) // (-(-blocks // 2) * 2))  # _caches' blocks (two threads)
+    starts = range(0, len(cases), step)
+    raw = {a: hybrid.raw_scores_many([c.ctx for c in cases[a : a + step]], names) for a in starts}
+    out: dict[str, Any] = {"base": commit, "rounds": []}
+    for r in range(rounds):
+        row: dict[str, Any] = {"load_1min": os.getloadavg()[0]}
+        for label, mod in order(r, old):
+            score_block = (mod or tuning_pool)._score_block
+            total = 0.0
+            for a in starts:
+                got = {k: v.copy() for k, v in raw[a].items()} if mod is not None else dict(raw[a])
+                hybrid.raw_scores_many = lambda ctxs, nm, got=got: got
+                part = cases[a : a + step]
+                _, t = cpu(lambda part=part, f=score_block: f(hybrid, part, names, n_cand, True))  # type: ignore[misc]
+                total += t
+            row[f"{label}_cpu_s"] = total
+        del hybrid.raw_scores_many
+        out["rounds"].append(row)
+        print("glue", row, flush=True)
     return out
 
 
