@@ -8,7 +8,8 @@ primes the query-embedding cache with the real dev queries, then times each part
 ``HybridSearcher.search`` with the code of ``--base`` (a commit, read with ``git show`` into a
 temporary folder) and with the working tree, on the same index objects, alternating passes over
 all queries so that load drifts hit both alike. Before timing, every query's top 10 and top 100
-(with match features) are checked to be the same ids and bit-identical scores under both.
+(with match features) are checked to be the same ids and bit-identical scores under both. Old vs
+new ``top_k`` is also timed on random scores at 54,667 and 1M rows, with and without a filter.
 
 Run: python bench/bench_search_hotpath.py [--base COMMIT] [--queries 1000] [--passes 6]
 """
@@ -143,7 +144,13 @@ def parts(s: Any, topk: ModuleType) -> dict[str, Callable[[str], Any]]:
         reset(s)
         return s.search(q, 10)
 
+    def never_seen(q: str) -> Any:
+        reset(s)
+        s.dense._cache.pop(q, None)  # this query's embedding forgotten: the encoder runs
+        return s.search(q, 10)
+
     return {
+        "search, never-seen query (encoder included)": never_seen,
         "search, repeated query": search,
         "understand": understand,
         "lexical score_parts (word + char BM25, mix)": lexical,
@@ -154,6 +161,48 @@ def parts(s: Any, topk: ModuleType) -> dict[str, Callable[[str], Any]]:
 
 
 QUERIES: list[str] = []
+# synthetic top-k cases (rows, share of rows scoring > 0, k, share a filter allows or None): the
+# Home Depot size and 1M (bench_million's), dense (character n-grams) and sparse (word-only) scores
+TOPK_CASES = (
+    (54_667, 0.56, 100, None),
+    (54_667, 0.045, 100, None),
+    (54_667, 0.56, 100, 0.02),
+    (1_000_000, 0.6, 100, None),
+    (1_000_000, 0.02, 100, None),
+    (1_000_000, 0.6, 100, 0.01),
+)
+
+
+def topk_synthetic(old: ModuleType, passes: int) -> dict[str, Any]:
+    """Old vs new ``top_k`` on random scores of each :data:`TOPK_CASES` case (20 arrays, alternating)."""
+    rng = np.random.default_rng(0)
+    out: dict[str, Any] = {}
+    for n, share, k, allowed in TOPK_CASES:
+        arrays = [
+            (
+                np.where(rng.random(n) < share, rng.random(n), 0).astype(np.float32),
+                None if allowed is None else rng.random(n) < allowed,
+            )
+            for _ in range(20)
+        ]
+        times: dict[str, list[float]] = {"old": [], "new": []}
+        for p in range(passes):
+            for side in ("old", "new") if p % 2 == 0 else ("new", "old"):
+                fn = old.top_k if side == "old" else new_topk.top_k
+                for a, m in arrays:
+                    t = time.perf_counter()
+                    fn(a, k, m)
+                    times[side].append(time.perf_counter() - t)
+        for a, m in arrays[:3]:
+            x, y = old.top_k(a, k, m), new_topk.top_k(a, k, m)
+            assert np.array_equal(x.ids, y.ids) and np.array_equal(x.scores, y.scores)
+        a_, b_ = percentiles(times["old"]), percentiles(times["new"])
+        name = f"{n} rows, {share:g} scoring, k {k}, filter {allowed if allowed is not None else 'none'}"
+        out[name] = {"old": a_, "new": b_, "p50_ratio_new_over_old": b_["p50_ms"] / a_["p50_ms"]}
+        out[name]["load_1m"] = os.getloadavg()[0]
+    return out
+
+
 SELF_TIMED = ("top_k of the lexical scores (100)", "convex fusion")  # the call returns its own time
 
 
@@ -194,6 +243,7 @@ def main() -> None:
                         dt = time.perf_counter() - t
                         times[side][name].append(float(r) if name in SELF_TIMED else dt)
                 loads.append(os.getloadavg()[0])
+        synthetic = topk_synthetic(old["topk"], args.passes)
     out: dict[str, Any] = {
         "products": len(catalog),
         "queries": len(QUERIES),
@@ -218,6 +268,15 @@ def main() -> None:
         f"load {min(loads):.2f}-{max(loads):.2f}",
         ["part", "old p50", "new p50", "old p99", "new p99", "p50 new/old"],
         rows,
+    )
+    out["top_k synthetic (random scores, same rows checked)"] = synthetic
+    print_table(
+        "top_k on random scores (ms)",
+        ["case", "old p50", "new p50", "p50 new/old", "load"],
+        [
+            [k, v["old"]["p50_ms"], v["new"]["p50_ms"], v["p50_ratio_new_over_old"], v["load_1m"]]
+            for k, v in synthetic.items()
+        ],
     )
     write_json(args.out, out)
 
