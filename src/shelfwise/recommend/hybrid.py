@@ -33,7 +33,7 @@ from shelfwise.events.schema import Event, EventLog
 from shelfwise.index.backends import VectorStore
 from shelfwise.index.topk import top_k
 from shelfwise.recommend.autotune import TuneConfig, TuningReport, tune_folds, validation_folds, validation_split
-from shelfwise.recommend.base import BaseRecommender, Context, ItemScorer, Recommendation, minmax, minmax_rows
+from shelfwise.recommend.base import BaseRecommender, Context, ItemScorer, Recommendation, minmax
 from shelfwise.recommend.content import ContentConfig, ContentRecommender
 from shelfwise.recommend.cooccurrence import CooccurrenceConfig, CooccurrenceRecommender
 from shelfwise.recommend.cross import CrossCategoryRecommender, CrossConfig
@@ -374,12 +374,6 @@ class HybridRecommender(BaseRecommender):
     def raw_scores_many(self, contexts: Sequence[Context], names: Sequence[str]) -> dict[str, npt.NDArray[np.float32]]:
         """Each named component's unscaled ``score_many`` of ``contexts``."""
         return {name: self.components[name].score_many(contexts) for name in dict.fromkeys(names)}
-
-    @staticmethod
-    def scale(raw: npt.NDArray[np.float32], overwrite: bool = False) -> npt.NDArray[np.float32]:
-        """Rows of component scores scaled to [0, 1] (:func:`minmax_rows`), as :meth:`component_scores`
-        does; ``overwrite``: in place (``raw`` is the caller's own float32 matrix)."""
-        return minmax_rows(raw, overwrite)
 
     def fuse(self, scores: Mapping[str, FloatArray], weights: Mapping[str, float], penalty: float) -> FloatArray:
         total = np.zeros(self.n_items, dtype=np.float32)

@@ -372,7 +372,7 @@ def _caches(
     threads: int = 2,
 ) -> tuple[_Pool, _Pool | None]:
     """:func:`_cache`, and with ``unseen`` also the new-item prefixes' pool scaled over the
-    items a new-items list may show (``HybridRecommender.scale``: seen items masked before each
+    items a new-items list may show (:func:`minmax_rows` with seen items masked before each
     component's scaling, so they do not set its maximum), its candidates each component's top
     among those items. Each block of prefixes (at most ``cells / n_items``; a multiple of
     ``threads`` blocks) is scored once for both, ``threads`` blocks at a time (the components only
