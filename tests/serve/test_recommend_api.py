@@ -84,3 +84,30 @@ def test_unknown_user_notice_and_session_exclude_seen(
     again = c.get("/recommend/session", params={"item": sorted(seen), "k": 12, "exclude_seen": "false"}).json()
     assert seen <= {it["id"] for it in again["items"]}
     assert c.get("/recommend/session", params={"item": "p1", "exclude_seen": "maybe"}).status_code == 422
+
+
+def test_ids_with_a_slash_are_addressable(tiny_catalog: Catalog, tiny_searcher: HybridSearcher) -> None:
+    """A SKU such as "AB/123" (URL-encoded as AB%2F123, as the storefront sends it) reached no route: the
+    generic 404 "Not Found" on /items, /recommend/item, /recommend/cross and /recommend/user."""
+    from dataclasses import replace as copy_with
+
+    from shelfwise.events import Event, EventType
+
+    products = [copy_with(p, id=f"AB/{p.id}") if p.id in ("p1", "p3") else p for p in tiny_catalog.products]
+    catalog = Catalog(products)
+    searcher = HybridSearcher.build(catalog, HashingEncoder(dim=64))
+    events = [
+        Event(user_id=u, item_id=i, type=EventType.PURCHASE, timestamp=t, session_id=f"s{u}")
+        for t, (u, i) in enumerate([("shop/1", "AB/p1"), ("shop/1", "AB/p3"), ("u2", "AB/p1"), ("u2", "AB/p3")])
+    ]
+    c = client(catalog, searcher, EventLog.from_events(events, catalog))
+    assert c.get("/items/AB%2Fp1").json()["title"] == "Black slim trousers"
+    related = c.get("/recommend/item/AB%2Fp1", params={"k": 3}).json()
+    assert related["id"] == "AB/p1" and related["items"][0]["id"] == "AB/p3"
+    assert c.get("/recommend/cross/AB%2Fp1", params={"k": 3}).status_code == 200
+    mine = c.get("/recommend/user/shop%2F1", params={"k": 3}).json()
+    assert mine["id"] == "shop/1" and mine["notice"] is None  # a known shopper, not "unknown user"
+    assert c.get("/items/nope%2Fnope").status_code == 404
+    assert c.get("/recommend/user/").status_code == 422
+    ops = c.get("/openapi.json").json()["paths"]
+    assert "/items/{item_id}" in ops and "/recommend/item/{item_id}" in ops  # documented as before

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -59,6 +60,9 @@ async def _read_body(receive: Receive, limit: int) -> tuple[bytes, bool, list[Me
             return b"".join(chunks), True, []
 
 
+_CONVERTER = re.compile(r":\w+}")  # "{item_id:path}" -> "{item_id}"
+
+
 def _replay(body: bytes, pending: list[Message], receive: Receive) -> Receive:
     first: list[Message] = [{"type": "http.request", "body": body, "more_body": False}, *pending]
 
@@ -69,10 +73,11 @@ def _replay(body: bytes, pending: list[Message], receive: Receive) -> Receive:
 
 
 def route_label(scope: Scope) -> str:
-    """The matched route's path template, or one shared label for unmatched paths."""
+    """The matched route's path template (without converters: ``/items/{item_id}``, as OpenAPI
+    names it), or one shared label for unmatched paths."""
     route = scope.get("route")
     path = getattr(route, "path", None)
-    return path if isinstance(path, str) else UNMATCHED
+    return _CONVERTER.sub("}", path) if isinstance(path, str) else UNMATCHED
 
 
 class GuardMiddleware:

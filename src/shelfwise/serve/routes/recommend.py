@@ -84,7 +84,7 @@ def _out(
     return RecommendResponse(kind=kind, id=ident, took_ms=took, items=items, notice=notice)
 
 
-@router.get("/user/{user_id}", response_model=RecommendResponse)
+@router.get("/user/{user_id:path}", response_model=RecommendResponse)
 async def for_user(
     request: Request,
     user_id: str,
@@ -104,6 +104,8 @@ def _for_user(
     shelf: Shelf, user_id: str, k: int, category: str | None, in_stock: bool, exclude_seen: bool, explore: bool
 ) -> RecommendResponse:
     rec = _recommender(shelf)
+    if not user_id.strip():
+        raise HTTPException(422, "empty user id")
     filters = parse_filters(category, None, None, None, in_stock, None)
     t0 = time.perf_counter()
     explorer = shelf.bandit
@@ -126,7 +128,7 @@ def _about_item(
     return _out(shelf, kind, item_id, out, t0, filters=filters)
 
 
-@router.get("/item/{item_id}", response_model=RecommendResponse)
+@router.get("/item/{item_id:path}", response_model=RecommendResponse)
 async def related(
     request: Request, item_id: str, k: K = 10, category: Category = None, in_stock: bool = False
 ) -> Response:
@@ -134,7 +136,7 @@ async def related(
     return await answer(_about_item, request.app.state.shelf, "item", item_id, k, category, in_stock)
 
 
-@router.get("/cross/{item_id}", response_model=RecommendResponse)
+@router.get("/cross/{item_id:path}", response_model=RecommendResponse)
 async def cross(
     request: Request, item_id: str, k: K = 10, category: Category = None, in_stock: bool = False
 ) -> Response:

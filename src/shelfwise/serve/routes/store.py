@@ -45,7 +45,7 @@ def shoppers(request: Request, k: Annotated[int, Query(ge=1, le=50)] = 8) -> Sho
     return ShoppersResponse(shoppers=[ShopperOut(id=u, items=n) for n, u in top])
 
 
-@router.get("/items/{item_id}", response_model=ItemOut)
+@router.get("/items/{item_id:path}", response_model=ItemOut)
 def item(request: Request, item_id: str) -> ItemOut:
     """One product by its catalog id (404 when unknown)."""
     shelf: Shelf = request.app.state.shelf
