@@ -126,7 +126,9 @@ def test_public_log_type_names_are_understood(tmp_path: Path) -> None:
 
 def test_type_aliases_from_the_mapping_override_the_built_in_ones(tmp_path: Path) -> None:
     f = tmp_path / "events.csv"
-    f.write_text("user_id,item_id,kind,timestamp\nu1,i1,Like,1\nu1,i1,fav,2\nu1,,q,3\nu1,i1,teleport,4\n")
+    f.write_text(
+        "user_id,item_id,kind,timestamp,query\nu1,i1,Like,1,\nu1,i1,fav,2,\nu1,,q,3,jeans\nu1,i1,teleport,4,\n"
+    )
     m = tmp_path / "event_fields.json"
     m.write_text('{"type": "kind", "type_aliases": {"like": "click", "FAV": "cart", "q": "query"}}')
     spec = EventFields.from_json(m)
@@ -218,3 +220,18 @@ def test_timestamps_before_1970_are_row_errors(tmp_path: Path, tiny_catalog: Cat
     )
     with pytest.raises(ValueError, match="before 1970-01-01"):
         parse_timestamp(-0.5)
+
+
+def test_an_empty_query_event_is_a_row_error(tmp_path: Path) -> None:
+    """A query event with no text and no item carries nothing (the usual cause: the query column is not
+    mapped); it was kept silently."""
+    f = tmp_path / "events.csv"
+    f.write_text("user_id,item_id,type,timestamp,search_term\nu1,,query,1,red dress\nu1,,query,2,\nu1,i1,query,3,\n")
+    res = load_events(f)
+    assert [str(e) for e in res.errors] == [
+        f"{f}: line 2: field 'query': query event has no query text and no item id",
+        f"{f}: line 3: field 'query': query event has no query text and no item id",
+    ]
+    assert [(e.item_id, e.query) for e in res.events] == [("i1", "")]  # a query event about an item is kept
+    mapped = load_events(f, EventFields(query="search_term"))
+    assert [e.query for e in mapped.events] == ["red dress", ""] and len(mapped.errors) == 1

@@ -189,6 +189,8 @@ def _parse_row(
     item = text(spec.item_id)
     if etype is not EventType.QUERY and not item:
         return RowError(file, row, spec.item_id, f"{etype.name.lower()} event needs an item id")
+    if etype is EventType.QUERY and not item and not text(spec.query):  # nothing to learn from: an unmapped column?
+        return RowError(file, row, spec.query or "query", "query event has no query text and no item id")
     if item and catalog is not None and item not in catalog:
         return RowError(file, row, spec.item_id, f"item {item!r} is not in the catalog")
     try:
