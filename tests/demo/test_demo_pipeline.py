@@ -79,6 +79,10 @@ def test_demo_end_to_end_on_tiny_data(tmp_path: Path) -> None:
     # the number of buyers is a count: "| users | 2 |", not "2.0000" (and 2, not 2.0, in the JSON)
     assert "| users | 2 |" in (out / "report.md").read_text() and saved["recommend"]["users"] == 2
     assert isinstance(saved["recommend"]["users"], int) and res.recommend_metrics["users"] == 2
+    # the note on the recommendation figures sits in their section, not under search
+    md = (out / "report.md").read_text()
+    search_part, rec_part = md.split("## Recommendations", 1)
+    assert "catalogue-level" not in search_part and "catalogue-level" in rec_part.split("## ", 1)[0]
     html = (out / "report.html").read_text()  # the exposure sections `shelfwise report` writes for any store
     assert "Exposure, long tail and diversity" in html and "Fairness of exposure by top-level category" in html
     # real sale prices: each sold article gets the median price of its sales, the rest stay unpriced
