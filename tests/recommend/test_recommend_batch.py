@@ -114,7 +114,13 @@ def test_content_score_many_adds_the_query_term(fitted: tuple[HybridRecommender,
     many = hybrid.content.score_many(contexts)
     one = np.stack([hybrid.content.score(c) for c in contexts])
     np.testing.assert_allclose(many, one, rtol=1e-5, atol=1e-6)
-    assert np.isfinite(many[0]).all() and not np.isfinite(many[2]).all()
+    matches = hybrid.content.query_matches(contexts[0])
+    assert matches is not None and 4 in matches.rows.tolist()  # the item whose vector is the query
+    reached = np.isfinite(many[0])  # the query term reaches its matches only, the best most
+    assert reached.sum() == len(matches) < N_ITEMS and reached[matches.rows].all()
+    assert int(np.argmax(many[0])) == 4
+    assert (np.isfinite(many[1]) >= np.isfinite(many[2])).all() and reached[matches.rows].all()
+    assert (many[1][matches.rows] > np.where(np.isfinite(many[2]), many[2], 0.0)[matches.rows]).all()
 
 
 def test_als_score_many_uses_learned_factors_for_known_users() -> None:

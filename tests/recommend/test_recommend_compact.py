@@ -215,6 +215,8 @@ def test_typed_query_above_the_exact_size_scores_the_index_top_candidates(data: 
         assert np.argsort(-a, kind="stable")[:10].tolist() == np.argsort(-e, kind="stable")[:10].tolist()
         np.testing.assert_array_equal(ann.score_many([ctx])[0], a)
     alone = ann.score(Context.of([], query_vector=qv))
-    assert np.isfinite(alone).sum() == 40  # only the candidates get a score
+    matches = ann.query_matches(Context.of([], query_vector=qv))
+    assert matches is not None and len(matches) == np.isfinite(alone).sum() < 40  # only its matches get a score,
+    assert set(matches.rows.tolist()) <= set(np.argsort(-(v @ qv))[:40].tolist())  # found among the candidates
     with pytest.raises(ValueError, match="query_candidates"):
         ContentConfig(query_candidates=0)

@@ -42,6 +42,7 @@ class Context:
     user: str | None = None
     query_vector: FloatArray | None = None
     sequence: IntArray | None = None
+    query: str = ""  # the typed text behind ``query_vector``
 
     def __post_init__(self) -> None:
         if self.items.shape != self.weights.shape or self.items.ndim != 1:
@@ -57,12 +58,13 @@ class Context:
         *,
         user: str | None = None,
         query_vector: FloatArray | None = None,
+        query: str = "",
     ) -> Context:
         """A context from ``items`` given in the order they happened (oldest first): that order
         becomes ``sequence``."""
         it = np.asarray(items, dtype=np.int64).reshape(-1)
         w = np.ones(len(it), dtype=np.float32) if weights is None else np.asarray(weights, dtype=np.float32)
-        return cls(it, w.reshape(-1), user, query_vector, it)
+        return cls(it, w.reshape(-1), user, query_vector, it, query)
 
     @property
     def ordered(self) -> IntArray:

@@ -3,8 +3,9 @@
 An item-kNN graph over text embeddings (each item keeps its ``neighbours`` most cosine-similar
 items), scored like item-based CF (Sarwar et al., 2001) but with text similarity instead of
 co-occurrence, so items with no behaviour at all (new arrivals) are reachable: the cold-start
-remedy of content-based filtering (Lops et al., 2011; Schein et al., 2002). A query vector
-adds a direct cosine term for shoppers with no history. Related items (``score_item``) are read
+remedy of content-based filtering (Lops et al., 2011; Schein et al., 2002). A typed query
+adds a term for its matching items only (:mod:`shelfwise.recommend.query`), for shoppers with
+no history. Related items (``score_item``) are read
 off the same graph: an item request touches its ``neighbours`` items, not the catalog.
 
 Above ``ContentConfig.all_rows_max_items`` the graph keeps rows only for the items with events
@@ -17,6 +18,7 @@ shelf's vector index (its ANN search) above. The vectors are read where they liv
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +33,7 @@ from shelfwise.index.backends import VectorStore
 from shelfwise.recommend.base import BaseRecommender, Context, context_matrix, csr_rows, no_evidence
 from shelfwise.recommend.interactions import Interactions
 from shelfwise.recommend.persist import StateFileError, csr_arrays, csr_from, csr_keys, read_npz
+from shelfwise.recommend.query import QueryMatches, match_query
 from shelfwise.recommend.vectors import ItemVectors
 from shelfwise.results import FloatArray
 
@@ -41,8 +44,11 @@ class ContentConfig:
     above it, each item's neighbours are searched among the items of the ``probe_cells`` k-means
     cells nearest its own (:func:`approx_knn_graph`). ``all_rows_max_items``: up to this many
     items every item has its graph row; above it only items with events do (see the module
-    docstring). ``query_candidates``: above ``exact_max_items``, a typed query's term covers the
-    vector index's top this-many items (an ANN search) instead of the cosine of every item."""
+    docstring). ``query_candidates``: above ``exact_max_items``, a typed query's candidates come
+    from the vector index's top this-many items (an ANN search) instead of the cosine of every
+    item. ``query_matches``: a typed query's term covers only its best this-many matches among
+    its ``query_pool`` nearest items (:func:`~shelfwise.recommend.query.match_query`), and at
+    most ``query_match_share`` of the catalog (a query names a few products, not the store)."""
 
     neighbours: int = 50
     power: float = 2.0  # sharpen similarities: sim ** power
@@ -52,6 +58,9 @@ class ContentConfig:
     probe_cells: int = 16
     all_rows_max_items: int = 200_000
     query_candidates: int = 2_000
+    query_matches: int = 50
+    query_pool: int = 200
+    query_match_share: float = 0.05
 
     def __post_init__(self) -> None:
         if self.neighbours < 1 or self.power <= 0:
@@ -62,6 +71,10 @@ class ContentConfig:
             raise ValueError("ContentConfig: exact_max_items >= 0, all_rows_max_items >= 0 and probe_cells >= 1")
         if self.query_candidates < 1:
             raise ValueError("ContentConfig.query_candidates must be >= 1")
+        if not 1 <= self.query_matches <= self.query_pool:
+            raise ValueError("ContentConfig: 1 <= query_matches <= query_pool")
+        if not 0.0 < self.query_match_share <= 1.0:
+            raise ValueError("ContentConfig.query_match_share must be in (0, 1]")
 
 
 def knn_graph(
@@ -212,6 +225,7 @@ class ContentRecommender(BaseRecommender):
         self.graph: sp.csr_matrix = sp.csr_matrix((0, 0), dtype=np.float32)
         self.has_row: npt.NDArray[np.bool_] = np.zeros(0, dtype=bool)  # items whose row ``graph`` holds
         self._rows_memo: tuple[Context, npt.NDArray[np.float32]] | None = None
+        self._query_memo: tuple[FloatArray, str, QueryMatches] | None = None
 
     def _fit(self, data: Interactions) -> None:
         n = self.vectors.shape[0]
@@ -263,7 +277,7 @@ class ContentRecommender(BaseRecommender):
             s += np.asarray(sub.T @ ctx.weights, dtype=np.float32).ravel()
             hit[sub.indices] = True
         if ctx.query_vector is not None:
-            self._add_query(s, hit, ctx.query_vector)
+            self._add_query(s, hit, ctx)
         return np.where(hit, s, -np.inf).astype(np.float32) if hit.any() else no_evidence(self.n_items)
 
     def score_many(self, contexts: Sequence[Context]) -> npt.NDArray[np.float32]:
@@ -281,23 +295,39 @@ class ContentRecommender(BaseRecommender):
             hit[np.repeat(owner, np.diff(indptr)), cols] = True
         for j, c in enumerate(contexts):
             if c.query_vector is not None:
-                self._add_query(s[j], hit[j], c.query_vector)
+                self._add_query(s[j], hit[j], c)
         return np.where(hit, s, -np.inf).astype(np.float32)
 
-    def _add_query(self, s: FloatArray, hit: npt.NDArray[np.bool_], query_vector: FloatArray) -> None:
+    def _add_query(self, s: FloatArray, hit: npt.NDArray[np.bool_], ctx: Context) -> None:
         """Add a typed query's term to ``s`` (in place) and mark the items it reaches in ``hit``:
-        the (non-negative) cosine of every item up to ``exact_max_items``; above it, of the vector
-        index's approximate top ``query_candidates`` only (at 1M items the exact pass decodes every
-        row: the typed-query session took 107/148 ms p50/p99 with it, 7.4/14.1 without, in
-        ``bench/results/million.json``; the list shows at most a few dozen of them anyway)."""
-        w = self.config.query_weight
-        if self.n_items <= self.config.exact_max_items:
-            s += w * np.maximum(self.vectors.scores(query_vector), 0.0)
-            hit[:] = True
+        ``query_weight`` x each match's strength, for the query's matches only
+        (:meth:`query_matches`). A term on every item's raw cosine would be nearly flat (the
+        embeddings are anisotropic) and let popularity, not the query, order the list."""
+        m = self.query_matches(ctx)
+        if m is None or not len(m):
             return
-        rows, sims = self.vectors.nearest(query_vector, self.config.query_candidates, exact=False)
-        s[rows] += w * np.maximum(sims, 0.0)
-        hit[rows] = True
+        s[m.rows] += np.float32(self.config.query_weight) * m.strength
+        hit[m.rows] = True
+
+    def query_matches(self, ctx: Context) -> QueryMatches | None:
+        """The matches of ``ctx``'s typed query (None without one), kept for the next call with
+        the same query: a list's ranking and reasons read them again. Candidates: the exact
+        cosine of every item up to ``exact_max_items``; above it the vector index's approximate
+        top ``query_candidates`` (at 1M items the exact pass decodes every row: the typed-query
+        session took 107/148 ms p50/p99 with it, 7.4/14.1 without, in ``bench/results/million.json``)."""
+        qv = ctx.query_vector
+        if qv is None:
+            return None
+        memo = self._query_memo  # one read: another thread may replace it meanwhile
+        if memo is not None and memo[0] is qv and memo[1] == ctx.query:
+            return memo[2]
+        cfg = self.config
+        exact = self.n_items <= cfg.exact_max_items
+        pool = cfg.query_pool if exact else cfg.query_candidates
+        size = max(1, min(cfg.query_matches, math.ceil(cfg.query_match_share * self.n_items)))
+        m = match_query(self.vectors, self.catalog, qv, ctx.query, size=size, pool=pool, exact=exact)
+        self._query_memo = (qv, ctx.query, m)
+        return m
 
     def neighbours(self, item: int) -> tuple[npt.NDArray[np.int64], FloatArray]:
         """``item``'s text neighbours: (rows, cosines), unordered.
@@ -342,9 +372,17 @@ class ContentRecommender(BaseRecommender):
         return rows
 
     def explain(self, ctx: Context | None, item: int) -> str:
+        """Names the query only for its matches (:meth:`query_matches`), when the query's term
+        is at least the history's; else the most similar history item."""
+        m = self.query_matches(ctx) if ctx is not None else None
+        at = np.flatnonzero(m.rows == item) if m is not None else np.zeros(0, np.int64)
         if ctx is None or not len(ctx):
-            return "matches what you searched for"
+            return "matches what you searched for" if len(at) else "similar product description"
         sims = (self._context_rows(ctx) @ self.vectors[item]) * ctx.weights
+        if m is not None and len(at):
+            from_items = float(self._graph_rows(ctx.items)[:, item].toarray().ravel() @ ctx.weights)
+            if self.config.query_weight * float(m.strength[at[0]]) >= from_items:
+                return "matches what you searched for"
         best = int(ctx.items[int(np.argmax(sims))])
         if best == item:
             return "you bought this before"

@@ -421,25 +421,39 @@ class HybridRecommender(BaseRecommender):
         scores = self.component_scores(ctx, weights, exclude_seen)  # only the set this list fuses
         fused = self.fuse(scores, weights, penalty)
         fused = np.where(fused > 0, fused, -np.inf).astype(np.float32)
-        res = self._top(fused, k, self.allowed(filters, ctx, exclude_seen))
+        mask = self.allowed(filters, ctx, exclude_seen)
+        matches = self.content.query_matches(ctx)  # a typed query's matches lead the list
+        res = self._top(fused, k, mask) if matches is None else self._top_first(fused, k, mask, matches.mask(len(mask)))
         return Recommendation(res.ids, res.scores, self._pick_reasons(ctx, res.ids.tolist(), scores, weights))
 
-    def _top(self, fused: FloatArray, k: int, mask: npt.NDArray[np.bool_]) -> Results:
+    def _top(self, fused: FloatArray, k: int, mask: npt.NDArray[np.bool_], titles: set[str] | None = None) -> Results:
         """Top-``k``; with ``collapse_variants``, one item per product title (colour/size variants
-        of one product would otherwise fill a list)."""
+        of one product would otherwise fill a list), none of ``titles`` (lower-cased; the titles
+        kept are added to it)."""
         if not self.config.collapse_variants:  # top_k: ``fused`` is positive or -inf (no catalog-wide partition)
             return top_k(fused, k, mask)
-        wide = top_k(fused, 4 * k, mask)
-        titles: set[str] = set()
+        wide = top_k(fused, 4 * k + len(titles or ()), mask)
+        seen = titles if titles is not None else set()
         keep: list[int] = []
         for j, row in enumerate(wide.ids.tolist()):
             title = self.catalog.products[row].title.strip().lower()
-            if title not in titles:
-                titles.add(title)
+            if title not in seen:
+                seen.add(title)
                 keep.append(j)
                 if len(keep) == k:
                     break
         return Results(wide.ids[keep], wide.scores[keep])
+
+    def _top_first(
+        self, fused: FloatArray, k: int, mask: npt.NDArray[np.bool_], first: npt.NDArray[np.bool_]
+    ) -> Results:
+        """:meth:`_top` of the ``first`` items, then of the others when fewer than ``k`` of those pass."""
+        titles: set[str] = set()
+        a = self._top(fused, k, mask & first, titles)
+        if len(a) >= k:
+            return a
+        b = self._top(fused, k - len(a), mask & ~first, titles)
+        return Results(np.concatenate([a.ids, b.ids]), np.concatenate([a.scores, b.scores]))
 
     def similar(self, item: int, k: int = 10, filters: Filters | None = None) -> Recommendation:
         """Related items: co-occurrence, ALS item factors and text similarity fused."""
@@ -466,12 +480,14 @@ class HybridRecommender(BaseRecommender):
         query: str = "",
         exclude_seen: bool = True,
     ) -> Recommendation:
-        """Cold-start shopper: score the current session's items and/or query text."""
+        """Cold-start shopper: score the current session's items and/or query text; the query's
+        matches (:meth:`ContentRecommender.query_matches`) come first, ranked by the fused score,
+        other items only when fewer matches pass the filters."""
         # the query side of the item encoder: E5's "query: " prefix; a student shelf's teacher, not its static table
         qv = query_encoder(self.encoder).encode([query])[0] if (query and self.encoder is not None) else None
         if query and self.encoder is None:
             raise ValueError("recommend_session(query=...) needs the hybrid to be built with an encoder")
-        ctx = Context.of(items, query_vector=qv)
+        ctx = Context.of(items, query_vector=qv, query=query)
         if qv is not None and "content" not in self.config.fusion(exclude_seen)[0]:
             raise ValueError("query-based recommendations need a positive 'content' weight")
         return self.recommend(ctx, k, filters, exclude_seen=exclude_seen)

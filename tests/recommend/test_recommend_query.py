@@ -1,0 +1,144 @@
+"""Query-seeded session recommendations: the query's matches lead, and only they are said to match.
+
+The store is made up (not real data). Its vectors mimic an anisotropic language-model embedding
+(every text shares one strong direction, so all cosines to a query sit close together), the
+case where a raw-cosine query term was flat and popularity ordered the list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pytest
+
+from shelfwise.catalog import Catalog, Filters, Product
+from shelfwise.encode import HashingEncoder
+from shelfwise.encode.base import l2_normalise, query_encoder
+from shelfwise.events import Event, EventLog, EventType
+from shelfwise.recommend import (
+    ALSConfig,
+    ContentConfig,
+    Context,
+    HybridConfig,
+    HybridRecommender,
+    build_recommender,
+)
+from shelfwise.recommend.query import QueryMatches, word_share, words
+
+MATCH = "matches what you searched for"
+
+_ITEMS = [
+    ("top", "Strap top", "Jersey top with narrow shoulder straps", ("Ladieswear", "Vest top"), "Black"),
+    ("d1", "Stephanie dress", "Short dress in woven fabric", ("Ladieswear", "Dress"), "Red"),
+    ("d2", "Chung dress", "Calf-length dress with a V-neck", ("Divided", "Dress"), "Red"),
+    ("d3", "Milly dress", "Fitted dress in jersey", ("Ladieswear", "Dress"), "Red"),
+    ("d4", "Wendy dress", "Dress with puff sleeves", ("Ladieswear", "Dress"), "Green"),
+    ("j1", "Luna skinny jeans", "Five-pocket jeans in washed denim", ("Ladieswear", "Trousers"), "Blue"),
+    ("j2", "Boyfriend jeans", "Loose jeans in washed denim", ("Divided", "Trousers"), "Blue"),
+]
+_FILLER = ["sweater", "blouse", "shorts", "sock", "cardigan", "bikini", "scarf", "belt", "cap", "coat"]
+
+
+class Anisotropic:
+    """HashingEncoder vectors plus one shared direction (cosines all near 0.8, as with E5)."""
+
+    name, dim = "anisotropic", 64
+
+    def encode(self, texts: Sequence[str], **_: object) -> np.ndarray:
+        shared = np.zeros(self.dim, dtype=np.float32)
+        shared[0] = 2.0
+        return l2_normalise(HashingEncoder(dim=self.dim).encode(list(texts)) + shared)
+
+
+@pytest.fixture(scope="module")
+def store() -> tuple[Catalog, HybridRecommender]:
+    items = [
+        Product(id=i, title=t, description=d, category=c, attributes={"colour": col}) for i, t, d, c, col in _ITEMS
+    ]
+    for n in range(60):
+        kind = _FILLER[n % len(_FILLER)]
+        colour = ("Grey", "White", "Beige")[n % 3]
+        items.append(Product(id=f"f{n}", title=f"{colour} {kind} {n}", category=("Basics", kind.title())))
+    catalog = Catalog(items)
+    events = (
+        [  # the strap top is the best seller; every other item sells a little
+            Event(f"u{n}", EventType.PURCHASE, float(n), "top", session_id=f"s{n}") for n in range(40)
+        ]
+        + [Event(f"v{n}", EventType.PURCHASE, 100.0 + n, p.id, session_id=f"t{n}") for n, p in enumerate(items[1:])]
+    )
+    enc = Anisotropic()
+    cfg = HybridConfig(als=ALSConfig(factors=4, iterations=2))
+    rec = build_recommender(
+        catalog, EventLog.from_events(events, catalog), enc.encode(catalog.texts()), cfg, encoder=enc
+    )
+    return catalog, rec
+
+
+def _ctx(rec: HybridRecommender, query: str) -> Context:
+    assert rec.encoder is not None
+    return Context.of([], query_vector=query_encoder(rec.encoder).encode([query])[0], query=query)
+
+
+def _titles(catalog: Catalog, rows: np.ndarray) -> list[str]:
+    return [catalog.products[int(r)].title for r in rows]
+
+
+def test_words_split_latin_on_non_letters_and_cjk_into_bigrams() -> None:
+    assert words("Red-Dress, size_38!") == ["red", "dress", "size", "38"]
+    assert words("红色连衣裙") == ["红色", "色连", "连衣", "衣裙"]
+    assert words("裙") == ["裙"]
+
+
+def test_word_share_counts_query_words_in_the_text_plurals_either_way() -> None:
+    assert word_share(["red", "dress"], "Stephanie Dress. Red") == 1.0
+    assert word_share(["red", "dresses"], "Red dress") == 1.0
+    assert word_share(["red", "dress"], "Red summer dresses") == 1.0
+    assert word_share(["blue", "jeans"], "Blue denim trousers") == 0.5
+    assert word_share([], "anything") == 0.0
+
+
+def test_query_matches_validates_its_arrays() -> None:
+    with pytest.raises(ValueError, match="1-d"):
+        QueryMatches(np.zeros(2, np.int64), np.zeros(3, np.float32))
+    with pytest.raises(ValueError, match="query_matches"):
+        ContentConfig(query_matches=300, query_pool=200)
+    with pytest.raises(ValueError, match="query_match_share"):
+        ContentConfig(query_match_share=0.0)
+
+
+@pytest.mark.parametrize(("query", "want"), [("red dress", {"d1", "d2", "d3"}), ("blue jeans", {"j1", "j2"})])
+def test_a_query_seeded_session_ranks_the_query_matches_first(
+    store: tuple[Catalog, HybridRecommender], query: str, want: set[str]
+) -> None:
+    catalog, rec = store
+    out = rec.recommend_session([], k=8, query=query)
+    got = [catalog.ids[int(r)] for r in out.ids]
+    assert set(got[: len(want)]) == want, _titles(catalog, out.ids)  # the best seller does not lead
+    assert got.index("top") > len(want) if "top" in got else True
+    assert out.reasons[0] == MATCH
+
+
+def test_only_query_matches_are_said_to_match(store: tuple[Catalog, HybridRecommender]) -> None:
+    catalog, rec = store
+    out = rec.recommend_session([], k=12, query="red dress")
+    matches = rec.content.query_matches(_ctx(rec, "red dress"))
+    assert matches is not None
+    matched = set(matches.rows.tolist())
+    said = {int(r) for r, why in zip(out.ids, out.reasons, strict=True) if why == MATCH}
+    assert said and said <= matched
+    assert catalog.row("top") not in matched
+    # a list whose filter leaves no match: filled by other items, none said to match the query
+    basics = rec.recommend_session([], k=5, filters=Filters(category=("Basics",)), query="red dress")
+    assert len(basics) == 5 and MATCH not in basics.reasons
+    assert all(catalog.products[int(r)].category[0] == "Basics" for r in basics.ids)
+
+
+def test_session_items_with_a_query_keep_the_matches_first(store: tuple[Catalog, HybridRecommender]) -> None:
+    catalog, rec = store
+    out = rec.recommend_session([catalog.row("j1")], k=6, query="red dress")
+    matches = rec.content.query_matches(_ctx(rec, "red dress"))
+    assert matches is not None and 0 < len(matches) < 6
+    assert set(out.ids[: len(matches)].tolist()) == set(matches.rows.tolist())  # the matches, the session ranks them
+    assert {catalog.ids[int(r)] for r in matches.rows} >= {"d1", "d2", "d3"}
+    assert rec.recommend_session([catalog.row("j1")], k=3).ids.tolist() != out.ids[:3].tolist()
