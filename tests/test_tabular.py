@@ -42,7 +42,7 @@ def test_explicit_mapping_with_missing_columns(tmp_path: Path) -> None:
         ),
     )
     assert res.catalog.ids == ["1"] and [(e.row, e.field) for e in res.errors] == [(0, "desc")]
-    with pytest.raises(DataError, match="required column"):
+    with pytest.raises(DataError, match="no column 'article_id'; its columns are"):
         load_catalog(f, ProductFields(id="article_id", title="name"))
 
 
@@ -182,3 +182,15 @@ def test_judgments_rows_use_the_same_reader(tmp_path: Path) -> None:
         "of the file; the lines after this one are read as rows of their own",
         f"{j}: line 3: field 'grade': too few values: 2 for 3 columns (missing 'grade')",
     ]
+
+
+def test_missing_columns_are_named_once_in_one_line(tmp_path: Path) -> None:
+    f = tmp_path / "p.csv"
+    f.write_text("sku,name\n1,Jeans\n", encoding="utf-8")
+    with pytest.raises(DataError) as info:
+        load_catalog(f, ProductFields(id="article_id", title="prod_name"))
+    msg = str(info.value)
+    assert "\n" not in msg.strip(), msg  # no per-column lines repeating the summary
+    assert msg.startswith(f"{f}: no column 'article_id', 'prod_name'; its columns are")
+    assert msg.count("article_id") == 1 and msg.count("prod_name") == 1 and "['name', 'sku']" in msg
+    assert [(e.row, e.field) for e in info.value.errors] == [(0, "article_id"), (0, "prod_name")]

@@ -44,13 +44,15 @@ def has_header(path: str | Path) -> bool:
 
 def require_columns(file: str, header: Row, names: Sequence[str], why: str, after: str = "") -> None:
     """Raise :class:`DataError` once, listing the file's columns, when ``header`` lacks any of
-    ``names`` (each missing one a row-0 :class:`RowError` saying ``why``; ``after`` ends the message)."""
+    ``names`` (each missing one a row-0 :class:`RowError` saying ``why``, in ``errors``; ``after``
+    ends the message). The message is that one line: the columns are not listed again under it."""
     missing = [n for n in names if n not in header]
     if missing:
-        raise DataError(
-            [RowError(file, 0, n, why) for n in missing],
-            f"{file}: no column {', '.join(repr(c) for c in missing)}; its columns are {sorted(header)}{after}",
-        )
+        cols = ", ".join(repr(c) for c in missing)
+        msg = f"{file}: no column {cols}; its columns are {sorted(header)}{after}"
+        err = DataError([RowError(file, 0, n, why) for n in missing], msg)
+        err.args = (msg,)  # DataError would list each RowError again under the summary
+        raise err
 
 
 def read_rows(path: str | Path) -> Iterator[tuple[int, Row | RowError]]:
