@@ -207,3 +207,19 @@ def test_few_eligible_rows_get_a_denser_threshold_sample() -> None:
     assert thr is not None and thr <= np.sort(s[mask])[-k]
     got = topk.top_k(s, k, mask)
     np.testing.assert_array_equal(got.ids, full_sort(s, k, mask))
+
+
+def test_add_postings_falls_back_when_offsets_outgrow_the_row_id_type(monkeypatch: pytest.MonkeyPatch) -> None:
+    """int32 row ids with postings past 2**31 (the offsets would not fit the routine's int32 column
+    pointers): np.add.at."""
+
+    def refuse(*args: object) -> None:
+        raise AssertionError("compiled routine called with offsets past int32")
+
+    monkeypatch.setattr(bm25_mod, "_CSC_MATVEC", refuse)
+    indices = np.array([4, 1, 3], dtype=np.int32)
+    data = np.array([0.5, 2.0, 1.25], dtype=np.float32)
+    indptr = np.array([0, 3, 2**31 + 5], dtype=np.int64)  # a second term that is never asked for
+    got = np.zeros(6, dtype=np.float32)
+    bm25_mod.add_postings(got, data, indices, indptr, [0, 0])
+    np.testing.assert_array_equal(got, [0, 4.0, 0, 2.5, 1.0, 0])

@@ -80,8 +80,8 @@ def add_postings(
     Each term is one call of scipy's compiled CSC matrix-vector product over that term's column
     (``y[i] += a * x`` with ``x = 1``: ``a * 1`` is ``a`` exactly), about twice as fast as ``np.add.at``
     (the Home Depot n-gram index: ~80 vs ~170 us for ~60k postings a query). Only when every array is
-    C-contiguous with the dtypes the routine takes as they are (it would convert, i.e. copy, others);
-    ``np.add.at`` otherwise."""
+    C-contiguous with the dtypes the routine takes as they are (it would convert, i.e. copy, others)
+    and every posting offset fits the row ids' integer type; ``np.add.at`` otherwise."""
     if not terms:
         return
     starts, ends = indptr[terms].tolist(), indptr[np.add(terms, 1)].tolist()
@@ -90,6 +90,7 @@ def add_postings(
         and acc.dtype == data.dtype
         and acc.dtype in (np.float32, np.float64)
         and indices.dtype in (np.int32, np.int64)
+        and int(indptr[-1]) <= np.iinfo(indices.dtype).max  # column offsets are passed in indices' type
         and all(a.flags.c_contiguous for a in (acc, data, indices))
     )
     if not fast:
