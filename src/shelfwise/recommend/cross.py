@@ -6,10 +6,12 @@ that near-duplicates ("another pasta") do not pass as complements (complementary
 substitutable products, McAuley et al., 2015, "Inferring Networks of Substitutable and
 Complementary Products"). "Other category" is, by default, any category but the seed's own
 (its whole path: trousers -> a belt from "Men > Accessories"); ``category_depth`` widens it to
-another department (1: another top-level category). An item with no baskets yet (cold start)
-borrows the partners of its nearest text neighbours that do have baskets, preferring those of
-its own category (its substitutes: what goes with them goes with it); any category when none
-of its own has baskets.
+another department (1: another top-level category). With ``exclude_same_type`` (the default)
+the seed's product type, its category path's last level, is left out under every department
+too: a "Ladieswear > ... > Dress" gets no "Divided > ... > Dress" as its complement. An item
+with no baskets yet (cold start) borrows the partners of its nearest text neighbours that do
+have baskets, preferring those of its own category (its substitutes: what goes with them goes
+with it); any category when none of its own has baskets.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from shelfwise.catalog.schema import Catalog
 from shelfwise.recommend.base import Context, Recommendation, minmax
 from shelfwise.recommend.content import ContentRecommender
 from shelfwise.recommend.cooccurrence import CooccurrenceRecommender
@@ -32,6 +35,7 @@ class CrossConfig:
     text_penalty: float = 1.0  # score *= 1 - text_penalty * max(0, cos(seed, candidate))
     proxies: int = 10  # text neighbours borrowed for a seed without baskets
     min_proxy_similarity: float = 0.3
+    exclude_same_type: bool = True  # leave out the seed's category leaf (product type) in every department
 
     def __post_init__(self) -> None:
         if (self.category_depth is not None and self.category_depth < 1) or self.proxies < 0:
@@ -49,6 +53,25 @@ class CrossCategoryRecommender:
         self.cooccurrence = cooccurrence
         self.content = content
         self.config = config or CrossConfig()
+        self._leaves: tuple[Catalog, npt.NDArray[np.int32], dict[str, int]] | None = None
+
+    def same_type(self, item: int) -> npt.NDArray[np.bool_]:
+        """Items whose category leaf (last level, case-insensitive) is ``item``'s: none when it
+        has no category. The leaf codes are computed once per catalog."""
+        catalog = self.cooccurrence.catalog
+        got = self._leaves
+        if got is None or got[0] is not catalog:
+            index: dict[str, int] = {}
+            leaves = (p.category[-1].strip().lower() if p.category else None for p in catalog.products)
+            codes = np.fromiter(
+                (-1 if leaf is None else index.setdefault(leaf, len(index)) for leaf in leaves),
+                dtype=np.int32,
+                count=len(catalog),
+            )
+            got = self._leaves = (catalog, codes, index)
+        cat = catalog.products[item].category
+        code = got[2].get(cat[-1].strip().lower()) if cat else None
+        return got[1] == code if code is not None else np.zeros(len(catalog), dtype=bool)
 
     def _proxies(self, item: int) -> tuple[npt.NDArray[np.int64], FloatArray]:
         """The seed's stand-ins: its most text-similar items with baskets from its own category
@@ -108,6 +131,8 @@ class CrossCategoryRecommender:
         s[cand] = (s[cand] * (1.0 - self.config.text_penalty * cos)).astype(np.float32)
         catalog = self.cooccurrence.catalog
         other = ~catalog.category_mask(catalog.top_category(item, self.config.category_depth))
+        if self.config.exclude_same_type:
+            other &= ~self.same_type(item)
         return np.where(other & (s > 0), s, -np.inf).astype(np.float32), ctx
 
     def recommend_for(self, item: int, k: int = 10, mask: npt.NDArray[np.bool_] | None = None) -> Recommendation:

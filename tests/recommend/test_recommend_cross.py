@@ -1,0 +1,69 @@
+"""'Complete the look' (cross-category complements) on a made-up store (not real data): a dress
+bought with dresses from another department, shoes and a bag."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from shelfwise.catalog import Catalog, Product
+from shelfwise.encode import HashingEncoder
+from shelfwise.events import Event, EventLog, EventType
+from shelfwise.recommend import ALSConfig, CrossConfig, HybridConfig, HybridRecommender, build_recommender
+
+_ITEMS = [
+    ("seed", "Valentina", ("Ladieswear", "Garment Full body", "Dress")),
+    ("d1", "Briony", ("Divided", "Garment Full body", "Dress")),
+    ("d2", "Sid", ("Divided", "Garment Full body", "dress ")),  # the leaf compared case- and space-blind
+    ("pump", "Washington pump", ("Ladieswear", "Shoes", "Pumps")),
+    ("bag", "Evening clutch", ("Accessories", "Bags", "Clutch")),
+    ("skirt", "Barton", ("Divided", "Garment Lower body", "Skirt")),
+    ("nocat", "Gift card", ()),
+]
+
+
+def _store(types: tuple[EventType, ...] = (EventType.PURCHASE,)) -> tuple[Catalog, HybridRecommender]:
+    catalog = Catalog([Product(id=i, title=t, category=c) for i, t, c in _ITEMS])
+    events = []
+    for n in range(6):  # the dress goes with every other item, in many baskets
+        for j, (item, _, _) in enumerate(_ITEMS):
+            kind = types[(n + j) % len(types)]
+            events.append(Event(f"u{n}", kind, float(10 * n + j), item, session_id=f"s{n}"))
+    vec = HashingEncoder(dim=64).encode(catalog.texts())
+    rec = build_recommender(
+        catalog, EventLog.from_events(events, catalog), vec, HybridConfig(als=ALSConfig(factors=4, iterations=2))
+    )
+    return catalog, rec
+
+
+@pytest.fixture(scope="module")
+def store() -> tuple[Catalog, HybridRecommender]:
+    return _store()
+
+
+def test_complete_the_look_leaves_out_the_seeds_product_type_in_every_department(
+    store: tuple[Catalog, HybridRecommender],
+) -> None:
+    catalog, rec = store
+    out = rec.cross(catalog.row("seed"), k=10)
+    got = {catalog.ids[int(r)] for r in out.ids}
+    assert got == {"pump", "bag", "skirt", "nocat"}  # no dress, whichever department sells it
+    assert rec.cross_model.same_type(catalog.row("seed")).tolist() == [True, True, True, False, False, False, False]
+    assert not rec.cross_model.same_type(catalog.row("nocat")).any()  # no category: no type to leave out
+
+
+def test_exclude_same_type_off_keeps_other_departments_dresses(store: tuple[Catalog, HybridRecommender]) -> None:
+    catalog, rec = store
+    rec.cross_model.config = CrossConfig(exclude_same_type=False)
+    try:
+        got = {catalog.ids[int(r)] for r in rec.cross(catalog.row("seed"), k=10).ids}
+    finally:
+        rec.cross_model.config = CrossConfig()
+    assert {"d1", "d2"} <= got
+
+
+def test_cross_scores_are_minus_inf_on_the_seeds_type(store: tuple[Catalog, HybridRecommender]) -> None:
+    catalog, rec = store
+    s, _ = rec.cross_model.scores(catalog.row("seed"))
+    assert np.isneginf(s[[catalog.row("seed"), catalog.row("d1"), catalog.row("d2")]]).all()
+    assert np.isfinite(s[catalog.row("pump")])
