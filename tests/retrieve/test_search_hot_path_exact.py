@@ -29,7 +29,7 @@ def searcher() -> HybridSearcher:
         Product(id=f"p{i}", title=" ".join(rng.choice(WORDS, size=int(rng.integers(2, 7)))) + f" {i % 50}")
         for i in range(600)
     ]
-    cfg = SearchConfig(candidates=40, understand=False)
+    cfg = SearchConfig(candidates=40, understand=False, feedback_weight=0.0)  # feedback: test_feedback.py
     return HybridSearcher.build(Catalog(products), HashingEncoder(dim=64), cfg, vector=VectorIndexConfig(kind="flat"))
 
 

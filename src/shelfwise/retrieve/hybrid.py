@@ -26,6 +26,7 @@ from shelfwise.index.vector import VectorIndex, VectorIndexConfig
 from shelfwise.jsonfile import read_manifest_json
 from shelfwise.results import Results
 from shelfwise.retrieve.dense import DenseRetriever
+from shelfwise.retrieve.feedback import Feedback
 from shelfwise.retrieve.fusion import rrf, weighted
 from shelfwise.retrieve.understand import QueryIntent, QueryUnderstanding
 
@@ -59,6 +60,12 @@ class SearchConfig:
     shopper queries of an English and a Chinese store together (``bench/bench_search_real.py``):
     rank-based RRF lost to BM25 at the top of the list on both. ``personal_weight`` scales the cosine between a user's
     profile vector and each candidate, added after fusion.
+
+    ``feedback_weight`` / ``feedback_depth``: pseudo-relevance feedback on the dense half of convex
+    fusion (:mod:`shelfwise.retrieve.feedback`): the union's cosines are recomputed against the
+    query vector plus ``feedback_weight`` x the mean vector of the fused top ``feedback_depth``
+    (0 turns it off). The defaults (0.25, 3) were the grid point whose worst ratio to no feedback
+    over the real English and Chinese query sets was highest (``bench/bench_search_feedback.py``).
     """
 
     mode: str = "hybrid"
@@ -70,6 +77,8 @@ class SearchConfig:
     rerank_depth: int = 50
     understand: bool = True  # price phrases -> filter; catalog brand/category/attribute words -> boost
     boost_weight: float = 0.1  # share of the top score a product matching every understood phrase gains
+    feedback_weight: float = 0.25
+    feedback_depth: int = 3
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -84,6 +93,15 @@ class SearchConfig:
             raise ValueError("SearchConfig: rrf_k > 0 and personal_weight >= 0")
         if not 0.0 <= self.boost_weight <= 1.0:
             raise ValueError("SearchConfig.boost_weight must be in [0, 1]")
+        try:
+            _ = self.feedback
+        except ValueError as e:
+            raise ValueError(f"SearchConfig: {e}".replace("Feedback.", "feedback_")) from None
+
+    @property
+    def feedback(self) -> Feedback:
+        """The dense pseudo-relevance feedback these settings ask for (convex fusion only)."""
+        return Feedback(self.feedback_weight, self.feedback_depth)
 
 
 class Reranker(Protocol):
@@ -293,7 +311,7 @@ class HybridSearcher:
             sem = self._dense(dense, query, n, mask, drop)
             w = cfg.dense_weight
             if cfg.fusion == "convex":
-                res, first = self._convex(query, dense, first, lex, sem, n, w)
+                res, first = self._convex(query, dense, first, lex, sem, n, w, cfg.feedback)
             elif cfg.fusion == "rrf":
                 res = rrf([lex, sem], n, rrf_k=cfg.rrf_k, weights=[2 * (1 - w), 2 * w])
             else:
@@ -380,6 +398,7 @@ class HybridSearcher:
         sem: Results,
         n: int,
         w: float,
+        feedback: Feedback | None = None,
     ) -> tuple[Results, _FirstStage]:
         """Convex combination of *exact* lexical and dense scores over the union of both candidate lists.
 
@@ -388,7 +407,10 @@ class HybridSearcher:
         2023, "An Analysis of Fusion Functions for Hybrid Retrieval"). Lexical scores are divided
         by their maximum, dense cosines min-max scaled over the union.
 
-        Also returns ``first`` with the union's raw cosines: the match features of any hit.
+        With ``feedback`` the dense half is scored again with the feedback query vector (the fused
+        top products' mean added: :class:`~shelfwise.retrieve.feedback.Feedback`), over the same
+        union. Also returns ``first`` with the union's raw cosines (the query's own, before any
+        feedback): the match features of any hit.
         """
         assert first.parts is not None
         ids = _union(lex.ids, sem.ids)
@@ -397,11 +419,12 @@ class HybridSearcher:
         b = first.parts.mixed[ids]
         top_b = b.max()
         b = b / top_b if top_b > 0 else b
-        cosine = np.asarray(dense.index.rows(ids) @ dense.embed(query), dtype=np.float32)
-        lo = cosine.min()
-        span = float(cosine.max() - lo)
-        d = (cosine - lo) / span if span > 1e-12 else np.ones_like(cosine)
-        fused = np.asarray((1 - w) * b + w * d, dtype=np.float32)
+        rows = dense.index.rows(ids)
+        q = dense.embed(query)
+        cosine = np.asarray(rows @ q, dtype=np.float32)
+        fused = _convex_mix(b, cosine, w)
+        if feedback is not None and feedback.enabled:
+            fused = _convex_mix(b, np.asarray(rows @ feedback.query(q, rows, fused), dtype=np.float32), w)
         top = Results.from_scores(fused, n)
         return Results(ids[top.ids], top.scores), _FirstStage(first.parts, ids, cosine)
 
@@ -494,3 +517,12 @@ def _language(raw: object) -> LanguageProfile | None:
     return LanguageProfile(
         str(raw["language"]), float(raw["cjk_share"]), float(raw["products_with_cjk"]), int(raw["sampled"])
     )
+
+
+def _convex_mix(b: npt.NDArray[np.float32], cosine: npt.NDArray[np.float32], w: float) -> npt.NDArray[np.float32]:
+    """``(1 - w) * b + w * d``: ``b`` the lexical scores already divided by their maximum, ``d`` the
+    cosines min-max scaled over the union (all equal: 1)."""
+    lo = cosine.min()
+    span = float(cosine.max() - lo)
+    d = (cosine - lo) / span if span > 1e-12 else np.ones_like(cosine)
+    return np.asarray((1 - w) * b + w * d, dtype=np.float32)
