@@ -56,7 +56,7 @@ def test_recommends_and_excludes_seen_items(fitted: ALSRecommender, data: Intera
     assert data.profiles is not None
     seen = data.profiles.seen("u4")
     rec = fitted.recommend("u4", k=5)
-    assert len(rec) == 5 and all(r == "shoppers with similar baskets bought this" for r in rec.reasons)
+    assert len(rec) == 5 and all(r == "shoppers with similar histories bought this" for r in rec.reasons)
     assert not seen & set(rec.ids.tolist())
     assert np.all(np.diff(rec.scores) <= 0)
     again = fitted.recommend("u4", k=len(seen), exclude_seen=False)

@@ -16,6 +16,7 @@ import scipy.sparse as sp
 
 from shelfwise.catalog.schema import Filters
 from shelfwise.events.schema import Event
+from shelfwise.recommend.wording import NEUTRAL, Wording
 from shelfwise.results import FloatArray, IntArray, Results
 
 if TYPE_CHECKING:
@@ -174,6 +175,11 @@ class BaseRecommender:
 
     def explain(self, ctx: Context | None, item: int) -> str:
         return ""
+
+    @property
+    def wording(self) -> Wording:
+        """How this model's reasons name its evidence (:mod:`shelfwise.recommend.wording`)."""
+        return self.profiles.wording if self.profiles is not None else NEUTRAL
 
     def update(self, events: Sequence[Event]) -> None:
         """Absorb committed events (the ``Updatable`` contract); default: nothing to learn."""

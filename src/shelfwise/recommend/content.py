@@ -385,7 +385,7 @@ class ContentRecommender(BaseRecommender):
                 return "matches what you searched for"
         best = int(ctx.items[int(np.argmax(sims))])
         if best == item:
-            return "you bought this before"
+            return self.wording.before
         return f"similar text to {self.catalog.products[best].title}"
 
     def save(self, path: str | Path) -> None:

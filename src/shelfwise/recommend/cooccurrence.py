@@ -1,4 +1,5 @@
-"""Item-item co-occurrence within baskets/sessions ("frequently bought together").
+"""Item-item co-occurrence within baskets/sessions ("frequently bought together"; reasons name
+the event types counted: :mod:`shelfwise.recommend.wording`).
 
 Item-based collaborative filtering (Sarwar et al., 2001; Linden et al., 2003, "Amazon.com
 recommendations: item-to-item collaborative filtering") with the asymmetric cosine
@@ -17,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from shelfwise.events.schema import EVENT_WEIGHTS, Event
+from shelfwise.events.schema import EVENT_WEIGHTS, Event, EventType
 from shelfwise.recommend.base import BaseRecommender, Context, context_entries, no_evidence
 from shelfwise.recommend.interactions import Interactions
 from shelfwise.recommend.persist import (
@@ -30,9 +31,15 @@ from shelfwise.recommend.persist import (
     read_npz,
     write_json,
 )
+from shelfwise.recommend.wording import LEVELS, Wording, mixed
 from shelfwise.results import FloatArray
 
 _OPEN_SESSIONS = 10_000
+_LEVEL_KEYS = ("carted", "bought")  # the npz names of ``levels``, one per LEVELS entry
+
+
+def _ones(rows: list[int], cols: list[int], n: int) -> sp.csr_matrix:
+    return sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(n, n))
 
 
 def dense_product(a: sp.csr_matrix, b: sp.csr_matrix) -> npt.NDArray[np.float32]:
@@ -88,6 +95,11 @@ class CooccurrenceRecommender(BaseRecommender):
         self.baskets: FloatArray = np.zeros(0, dtype=np.float32)
         self._open: OrderedDict[str, set[int]] = OrderedDict()
         self._norms: dict[float, FloatArray] = {}  # basket-count normalisers, dropped when counts change
+        # pair counts of the sessions where both items were at least added to cart / bought
+        # (:data:`~shelfwise.recommend.wording.LEVELS`), kept when the store logs more than one
+        # kind of event, so that each pair's reason names its own evidence; empty otherwise
+        self.levels: list[sp.csr_matrix] = []
+        self._open_levels: dict[str, dict[int, int]] = {}  # each open session's rows' levels (not saved)
 
     def _fit(self, data: Interactions) -> None:
         x = data.session_item()
@@ -99,11 +111,21 @@ class CooccurrenceRecommender(BaseRecommender):
         self.pairs = c
         self.baskets = np.asarray(x.sum(axis=0), dtype=np.float32).ravel()
         self._norms = {}
+        self._open_levels = {}
+        self.levels = []
+        if data.event_type is not None and mixed(data.event_types):
+            for level in LEVELS:
+                y = data.take(data.event_type >= int(level)).session_item()
+                m = (y.T @ y).tocsr().astype(np.float32)
+                m.setdiag(0.0)
+                m.eliminate_zeros()
+                self.levels.append(m)
 
     def update(self, events: Sequence[Event]) -> None:
         """New pairs within each event's session are added to the counts."""
         rows: list[int] = []
         cols: list[int] = []
+        level_pairs: list[tuple[list[int], list[int]]] = [([], []) for _ in self.levels]
         for e in events:
             row = self.catalog.get_row(e.item_id) if e.item_id else None
             if row is None or EVENT_WEIGHTS.get(e.type, 0.0) <= 0:
@@ -111,6 +133,8 @@ class CooccurrenceRecommender(BaseRecommender):
             key = e.session_id or f"user:{e.user_id}"
             basket = self._open.setdefault(key, set())
             self._open.move_to_end(key)
+            if self.levels:
+                self._raise_level(key, basket, row, e.type, level_pairs)
             if row in basket:
                 continue
             for other in basket:
@@ -120,11 +144,41 @@ class CooccurrenceRecommender(BaseRecommender):
             self.baskets[row] += 1.0
             self._norms = {}
             if len(self._open) > _OPEN_SESSIONS:
-                self._open.popitem(last=False)
+                self._open_levels.pop(self._open.popitem(last=False)[0], None)
+        n = self.n_items
         if rows:
-            n = self.n_items
-            delta = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(n, n))
-            self.pairs = (self.pairs + delta).tocsr()
+            self.pairs = (self.pairs + _ones(rows, cols, n)).tocsr()
+        for j, (r, c) in enumerate(level_pairs):
+            if r:
+                self.levels[j] = (self.levels[j] + _ones(r, c, n)).tocsr()
+
+    def _raise_level(
+        self, key: str, basket: set[int], row: int, kind: EventType, out: list[tuple[list[int], list[int]]]
+    ) -> None:
+        """Record ``row``'s level in session ``key`` (how far it went: viewed, carted, bought) and
+        the pairs this event lifts to a level they had not reached in it, into ``out`` (one
+        (rows, cols) per level). Rows of a session opened before a reload count as viewed."""
+        got = self._open_levels.setdefault(key, {})
+        new = sum(kind >= lv for lv in LEVELS)
+        old = got.get(row, 0) if row in basket else -1
+        if new <= old:
+            return
+        for other in basket:
+            if other == row:
+                continue
+            lo = got.get(other, 0)
+            for j in range(len(LEVELS)):  # level j + 1: both items reached LEVELS[j]
+                if min(new, lo) >= j + 1 > min(old, lo):
+                    out[j][0].extend((row, other))
+                    out[j][1].extend((other, row))
+        got[row] = new
+
+    def pair_wording(self, a: int, b: int) -> Wording:
+        """How the reason for items ``a`` and ``b`` names their evidence: pair by pair where
+        :attr:`levels` is kept, else the store's."""
+        if not self.levels:
+            return self.wording
+        return Wording.of_pair(float(self.pairs[a, b]), float(self.levels[0][a, b]), float(self.levels[1][a, b]))
 
     def _norm(self, counts: FloatArray, exponent: float) -> FloatArray:
         return np.power(np.maximum(counts, 1.0), exponent).astype(np.float32)
@@ -205,16 +259,27 @@ class CooccurrenceRecommender(BaseRecommender):
     def explain(self, ctx: Context | None, item: int) -> str:
         best = self.partner(ctx, item) if ctx is not None else None
         if best is None:
-            return "frequently bought together"
-        return f"bought together with {self.catalog.products[best].title}"
+            return self.wording.frequently_together()
+        return self.pair_wording(best, item).together_with(self.catalog.products[best].title)
 
     def save(self, path: str | Path) -> None:
         """``cooccurrence.npz`` (pair counts as scipy CSR arrays, basket counts) and
         ``cooccurrence.json`` (the open sessions that later ``update`` calls extend)."""
         p = Path(path)
         p.mkdir(parents=True, exist_ok=True)
-        np.savez(p / "cooccurrence.npz", allow_pickle=False, baskets=self.baskets, **csr_arrays("pairs", self.pairs))
-        write_json(p / "cooccurrence.json", {"open_sessions": [[k, sorted(v)] for k, v in self._open.items()]})
+        levels = {k: v for lv, m in zip(_LEVEL_KEYS, self.levels, strict=False) for k, v in csr_arrays(lv, m).items()}
+        np.savez(
+            p / "cooccurrence.npz",
+            allow_pickle=False,
+            baskets=self.baskets,
+            **csr_arrays("pairs", self.pairs),
+            **levels,
+        )
+        meta = {
+            "open_sessions": [[k, sorted(v)] for k, v in self._open.items()],
+            "open_levels": [[k, sorted(v.items())] for k, v in self._open_levels.items()],
+        }
+        write_json(p / "cooccurrence.json", meta)
 
     def load_state(self, path: str | Path) -> None:
         """Restore what :meth:`save` wrote (after ``fit`` or ``attach`` on the same catalog)."""
@@ -225,9 +290,16 @@ class CooccurrenceRecommender(BaseRecommender):
         self.pairs = csr_from(z, "pairs", f, (n, n)).astype(np.float32)
         self.baskets = check_shape(f, "baskets", z["baskets"].astype(np.float32), (n,))
         self._norms = {}
+        self._open_levels = {}
+        # saved before levels were (or one kind of event): reasons use the store's wording
+        has = all(f"{lv}_indptr" in z for lv in _LEVEL_KEYS)
+        self.levels = [csr_from(z, lv, f, (n, n)).astype(np.float32) for lv in _LEVEL_KEYS] if has else []
         j = p / "cooccurrence.json"
         try:
-            self._open = OrderedDict((str(k), {int(r) for r in rows}) for k, rows in read_json(j)["open_sessions"])
+            meta = read_json(j)
+            self._open = OrderedDict((str(k), {int(r) for r in rows}) for k, rows in meta["open_sessions"])
+            levels = meta.get("open_levels", [])
+            self._open_levels = {str(k): {int(r): int(lv) for r, lv in rows} for k, rows in levels}
         except (KeyError, TypeError, ValueError) as e:
             raise StateFileError(j, f"bad open_sessions ({e})") from e
         if any(r < 0 or r >= n for rows in self._open.values() for r in rows):

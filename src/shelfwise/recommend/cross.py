@@ -140,13 +140,14 @@ class CrossCategoryRecommender:
         res = Results.from_scores(s, k, mask)
         catalog = self.cooccurrence.catalog
         seed = catalog.products[item].title
+        co = self.cooccurrence
         if len(ctx) == 1 and int(ctx.items[0]) == item:
-            reasons = tuple(f"bought together with {seed}" for _ in range(len(res)))
+            reasons = tuple(co.pair_wording(item, int(r)).together_with(seed) for r in res.ids)
         else:
-            partners = [self.cooccurrence.partner(ctx, int(r)) for r in res.ids]
+            partners = [co.partner(ctx, int(r)) for r in res.ids]
             reasons = tuple(
-                f"bought together with items like {seed}"
+                (co.wording if p is None else co.pair_wording(p, int(r))).together_with(f"items like {seed}")
                 + (f" (e.g. {catalog.products[p].title})" if p is not None else "")
-                for p in partners
+                for r, p in zip(res.ids.tolist(), partners, strict=True)
             )
         return Recommendation(res.ids, res.scores, reasons)

@@ -332,7 +332,7 @@ class ALSRecommender(BaseRecommender):
         return out
 
     def explain(self, ctx: Context | None, item: int) -> str:
-        return "shoppers with similar baskets bought this"
+        return self.wording.similar_shoppers()
 
     # --- persistence (npz + JSON, no pickle) -------------------------------------------------
     def save(self, path: str | Path) -> None:

@@ -51,7 +51,10 @@ class Interactions:
         session: IntArray,
         users: tuple[str, ...],
         half_life_days: float | None = None,
+        event_type: npt.NDArray[np.int8] | None = None,
     ) -> None:
+        """``event_type``: each row's :class:`EventType` (reasons name the evidence: "bought
+        together", "viewed together"); None when not known."""
         n = len(user)
         if not (len(item) == len(weight) == len(timestamp) == len(session) == n):
             raise ValueError("Interactions: column lengths differ")
@@ -61,6 +64,9 @@ class Interactions:
         self.user, self.item, self.weight = user, item, weight
         self.timestamp, self.session, self.users = timestamp, session, users
         self.half_life_days = half_life_days
+        if event_type is not None and len(event_type) != n:
+            raise ValueError("Interactions: event_type length differs")
+        self.event_type = event_type
 
     @classmethod
     def from_log(
@@ -81,6 +87,7 @@ class Interactions:
             log.session[keep],
             log.users,
             half_life_days,
+            log.type[keep].astype(np.int8),
         )
 
     @classmethod
@@ -106,6 +113,7 @@ class Interactions:
             self.session[index],
             self.users,
             self.half_life_days,
+            self.event_type[index] if self.event_type is not None else None,
         )
 
     @property
@@ -134,6 +142,13 @@ class Interactions:
         m.sum_duplicates()
         m.data[:] = 1.0
         return m
+
+    @property
+    def event_types(self) -> frozenset[EventType]:
+        """The kinds of event the rows come from (empty when not known)."""
+        if self.event_type is None:
+            return frozenset()
+        return frozenset(EventType(int(t)) for t in np.unique(self.event_type))
 
     def item_counts(self) -> FloatArray:
         """How many interactions each item has (unweighted): 0 marks a cold item."""

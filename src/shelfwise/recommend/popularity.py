@@ -126,4 +126,4 @@ class RepeatRecommender(BaseRecommender):
         return no_evidence(self.n_items)
 
     def explain(self, ctx: Context | None, item: int) -> str:
-        return "you bought this before"
+        return self.wording.before

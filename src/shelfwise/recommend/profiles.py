@@ -22,6 +22,7 @@ from shelfwise.recommend.base import Context
 from shelfwise.recommend.interactions import decay
 from shelfwise.recommend.persist import StateFileError, read_json, read_npz
 from shelfwise.recommend.vectors import ItemVectors
+from shelfwise.recommend.wording import Wording
 
 if TYPE_CHECKING:
     from shelfwise.recommend.interactions import Interactions
@@ -51,10 +52,17 @@ class UserProfiles:
         self.item_vectors = item_vectors
         self._hist: dict[str, tuple[list[int], list[float], list[float]]] = {}
         self._applied: OrderedDict[tuple[str, str, int, float, str], None] = OrderedDict()
+        self.event_types: set[EventType] = set()  # the kinds of event the histories hold (reasons name them)
+
+    @property
+    def wording(self) -> Wording:
+        """How reasons name the evidence: from :attr:`event_types`."""
+        return Wording.of(self.event_types)
 
     @classmethod
     def from_interactions(cls, data: Interactions) -> UserProfiles:
         prof = cls(data.catalog, half_life_days=data.half_life_days)
+        prof.event_types = set(data.event_types)
         order = np.argsort(data.user, kind="stable")
         u = data.user[order]
         # one tolist per column, then list slices per user: the same histories without a split and
@@ -113,6 +121,7 @@ class UserProfiles:
             row = self.catalog.get_row(e.item_id) if e.item_id else None
             if row is None or w <= 0:
                 continue
+            self.event_types.add(e.type)
             h = self._hist.setdefault(e.user_id, ([], [], []))
             h[0].append(row)
             h[1].append(w)
@@ -138,6 +147,7 @@ class UserProfiles:
             "half_life_days": self.half_life_days,
             "weights": {t.name: w for t, w in self.weights.items()},
             "applied": [list(k) for k in self._applied],  # so a re-delivered event still counts once
+            "event_types": sorted(t.name for t in self.event_types),
         }
         (p / "profiles.json").write_text(json.dumps(meta), encoding="utf-8")
 
@@ -157,6 +167,8 @@ class UserProfiles:
                 item_vectors=item_vectors,
             )
             users = [str(u) for u in meta["users"]]
+            saved_types = meta.get("event_types")
+            types = None if saved_types is None else {EventType[str(t)] for t in saved_types}
             for user, item, typ, ts, session in meta.get("applied", []):
                 prof._applied[(str(user), str(item), int(typ), float(ts), str(session))] = None
         except (KeyError, TypeError, ValueError, AttributeError) as e:
@@ -173,4 +185,11 @@ class UserProfiles:
         starts = ends - lengths
         for u, a, b in zip(users, starts.tolist(), ends.tolist(), strict=True):
             prof._hist[u] = (z["items"][a:b].tolist(), z["weights"][a:b].tolist(), z["timestamps"][a:b].tolist())
+        prof.event_types = types if types is not None else prof._types_from_weights(z["weights"])
         return prof
+
+    def _types_from_weights(self, weights: npt.NDArray[np.float64]) -> set[EventType]:
+        """The event types of histories saved before ``event_types`` was: each weight held is
+        one type's (every type with that weight when types share one: neutral wording then)."""
+        held = set(np.unique(weights).tolist())
+        return {t for t, w in self.weights.items() if w > 0 and w in held}

@@ -243,7 +243,7 @@ class SASRecRecommender(BaseRecommender):
         return self.score(Context.of([item]))
 
     def explain(self, ctx: Context | None, item: int) -> str:
-        return "often viewed next in sessions like yours"
+        return self.wording.next_in_sessions()
 
     # --- persistence (npz + JSON, no pickle) -------------------------------------------------
     def save(self, path: str | Path) -> None:

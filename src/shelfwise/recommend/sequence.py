@@ -209,9 +209,9 @@ class SequentialRulesRecommender(BaseRecommender):
 
     def explain(self, ctx: Context | None, item: int) -> str:
         if ctx is None or not len(ctx.ordered):
-            return "shoppers often view this next"
+            return self.wording.next_after(None)
         last = int(ctx.ordered[-1])
-        return f"shoppers often view this after {self.catalog.products[last].title}"
+        return self.wording.next_after(self.catalog.products[last].title)
 
     def save(self, path: str | Path) -> None:
         """``sequence.npz``: the rule weights as scipy CSR arrays."""
@@ -427,7 +427,7 @@ class SessionKNNRecommender(BaseRecommender):
         return self.score(Context.of([item]))
 
     def explain(self, ctx: Context | None, item: int) -> str:
-        return "shoppers with sessions like yours viewed this"
+        return self.wording.shoppers_like_you()
 
     def save(self, path: str | Path) -> None:
         """``sknn.npz``: item positions per past session and the recent-sessions index (CSR arrays)."""

@@ -1,0 +1,97 @@
+"""Reasons that name the evidence behind them: bought, viewed or added to cart.
+
+Behaviour components count whatever events a store logs; a reason that says "bought together"
+over pairs that were only viewed, or "viewed" on a store whose events are all purchases,
+misstates it. :class:`Wording` words reasons from the event types the models actually counted
+(:attr:`~shelfwise.recommend.profiles.UserProfiles.event_types`): one kind of evidence is named
+("bought together with X"); a mix, or evidence of unknown kind (a model saved before the types
+were kept), gets neutral wording ("often chosen together with X"). Co-occurrence pairs are
+worded pair by pair where a store logs several kinds (:meth:`Wording.of_pair`): a pair bought
+together in every basket that holds it is "bought together" though the store also logs views.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from shelfwise.events.schema import EventType
+
+
+@dataclass(frozen=True)
+class Wording:
+    """Phrases for one kind of evidence (purchases: ``did_this`` "bought this", ``do_this`` "buy
+    this", ``done`` "bought", ``together`` "bought together", ``before`` "you bought this before")."""
+
+    did_this: str
+    do_this: str
+    done: str
+    together: str
+    before: str
+    named: bool  # one kind of event is named (False: neutral wording for a mix or the unknown)
+
+    @classmethod
+    def of(cls, types: Iterable[EventType]) -> Wording:
+        kinds = {_KIND[t] for t in types if t in _KIND}
+        return _WORDS[kinds.pop()] if len(kinds) == 1 else NEUTRAL
+
+    @classmethod
+    def of_pair(cls, baskets: float, carted: float, bought: float) -> Wording:
+        """For a pair of items found together in ``baskets`` sessions, ``carted`` of them with
+        both at least added to cart, ``bought`` with both bought: one kind when every session
+        shows it, neutral otherwise."""
+        if baskets <= 0:
+            return NEUTRAL
+        if bought >= baskets:
+            return _WORDS["bought"]
+        if carted >= baskets and bought <= 0:
+            return _WORDS["carted"]
+        return _WORDS["viewed"] if carted <= 0 else NEUTRAL
+
+    def together_with(self, title: str) -> str:
+        """ "bought together with X" (neutral: "often chosen together with X")."""
+        return f"{self.together} with {title}"
+
+    def frequently_together(self) -> str:
+        return f"frequently {self.together}" if self.named else self.together
+
+    def shoppers_like_you(self) -> str:
+        return f"shoppers with sessions like yours {self.did_this}"
+
+    def next_after(self, title: str | None) -> str:
+        return f"shoppers often {self.do_this} " + (f"after {title}" if title else "next")
+
+    def next_in_sessions(self) -> str:
+        return f"often {self.done} next in sessions like yours"
+
+    def similar_shoppers(self) -> str:
+        return f"shoppers with similar histories {self.did_this}"
+
+
+def mixed(types: Iterable[EventType]) -> bool:
+    """Whether ``types`` hold more than one kind of evidence (viewed, carted, bought)."""
+    return len({_KIND[t] for t in types if t in _KIND}) > 1
+
+
+LEVELS = (EventType.CART, EventType.PURCHASE)  # a pair's evidence levels above "viewed"
+_KIND = {
+    EventType.PURCHASE: "bought",
+    EventType.CART: "carted",
+    EventType.VIEW: "viewed",
+    EventType.CLICK: "viewed",
+}
+_WORDS = {
+    "bought": Wording("bought this", "buy this", "bought", "bought together", "you bought this before", True),
+    "carted": Wording(
+        "added this to their carts",
+        "add this to their carts",
+        "added to carts",
+        "added to carts together",
+        "you added this to your cart before",
+        True,
+    ),
+    "viewed": Wording("viewed this", "view this", "viewed", "viewed together", "you viewed this before", True),
+}
+NEUTRAL = Wording(
+    "chose this", "choose this", "chosen", "often chosen together", "you showed interest in this before", False
+)
