@@ -323,7 +323,7 @@ class ContentRecommender(BaseRecommender):
             return memo[2]
         cfg = self.config
         exact = self.n_items <= cfg.exact_max_items
-        pool = cfg.query_pool if exact else cfg.query_candidates
+        pool = cfg.query_pool if exact else min(cfg.query_pool, cfg.query_candidates)
         size = max(1, min(cfg.query_matches, math.ceil(cfg.query_match_share * self.n_items)))
         m = match_query(self.vectors, self.catalog, qv, ctx.query, size=size, pool=pool, exact=exact)
         self._query_memo = (qv, ctx.query, m)

@@ -53,14 +53,29 @@ def _forms(word: str) -> set[str]:
     return out
 
 
+def _variants(word: str) -> set[str]:
+    """Every text word that shares a form with ``word`` (its forms, each also with "s" / "es")."""
+    forms = _forms(word)
+    return forms | {f + "s" for f in forms} | {f + "es" for f in forms}
+
+
 def word_share(query_words: list[str], text: str) -> float:
     """Share of ``query_words`` found in ``text`` (a plural "s"/"es" on either side ignored)."""
-    if not query_words:
-        return 0.0
-    have: set[str] = set()
-    for w in words(text):
-        have |= _forms(w)
-    return sum(bool(_forms(q) & have) for q in query_words) / len(query_words)
+    return _WordMatcher(query_words).share(text)
+
+
+class _WordMatcher:
+    """:func:`word_share` of one query against many texts (its word variants built once)."""
+
+    def __init__(self, query_words: list[str]) -> None:
+        self.variants = [_variants(q) for q in query_words]
+        self.cjk = any(_CJK.search(q) for q in query_words)
+
+    def share(self, text: str) -> float:
+        if not self.variants:
+            return 0.0
+        have = set(words(text)) if self.cjk else set(_WORD.findall(text.lower()))  # no bigrams to look for
+        return sum(not v.isdisjoint(have) for v in self.variants) / len(self.variants)
 
 
 @dataclass(frozen=True)
@@ -104,8 +119,8 @@ def match_query(
     sims = np.asarray(sims, dtype=np.float64)
     lo, hi = float(sims.min()), float(sims.max())
     dense = (sims - lo) / (hi - lo) if hi > lo else np.ones_like(sims)
-    qw = list(dict.fromkeys(words(query)))
-    lexical = np.array([word_share(qw, catalog.products[int(r)].text()) for r in rows.tolist()])
+    matcher = _WordMatcher(list(dict.fromkeys(words(query))))
+    lexical = np.array([matcher.share(catalog.products[int(r)].text()) for r in rows.tolist()])
     combined = dense + lexical
     ranked = np.argsort(-combined, kind="stable")
     order = ranked[:size]
