@@ -5,8 +5,8 @@ items), scored like item-based CF (Sarwar et al., 2001) but with text similarity
 co-occurrence, so items with no behaviour at all (new arrivals) are reachable: the cold-start
 remedy of content-based filtering (Lops et al., 2011; Schein et al., 2002). A typed query
 adds a term for its matching items only (:mod:`shelfwise.recommend.query`), for shoppers with
-no history. Related items (``score_item``) are read
-off the same graph: an item request touches its ``neighbours`` items, not the catalog.
+no history. Related items (``score_item``) are read off the same graph: an item request
+touches its ``neighbours`` items, not the catalog.
 
 Above ``ContentConfig.all_rows_max_items`` the graph keeps rows only for the items with events
 (the items a shopper's history can hold: 82k of 1M rows in the 1M bench); an item without a
@@ -44,11 +44,11 @@ class ContentConfig:
     above it, each item's neighbours are searched among the items of the ``probe_cells`` k-means
     cells nearest its own (:func:`approx_knn_graph`). ``all_rows_max_items``: up to this many
     items every item has its graph row; above it only items with events do (see the module
-    docstring). ``query_candidates``: above ``exact_max_items``, a typed query's candidates come
-    from the vector index's top this-many items (an ANN search) instead of the cosine of every
-    item. ``query_matches``: a typed query's term covers only its best this-many matches among
-    its ``query_pool`` nearest items (:func:`~shelfwise.recommend.query.match_query`), and at
-    most ``query_match_share`` of the catalog (a query names a few products, not the store)."""
+    docstring). ``query_matches``: a typed query's term covers only its best this-many matches
+    (:func:`~shelfwise.recommend.query.match_query`), at most ``query_match_share`` of the
+    catalog (a query names a few products, not the store), among its ``query_pool`` nearest
+    items: by exact cosine up to ``exact_max_items``, above it by the vector index's ANN search
+    (for at most ``query_candidates`` items)."""
 
     neighbours: int = 50
     power: float = 2.0  # sharpen similarities: sim ** power
@@ -311,9 +311,9 @@ class ContentRecommender(BaseRecommender):
 
     def query_matches(self, ctx: Context) -> QueryMatches | None:
         """The matches of ``ctx``'s typed query (None without one), kept for the next call with
-        the same query: a list's ranking and reasons read them again. Candidates: the exact
-        cosine of every item up to ``exact_max_items``; above it the vector index's approximate
-        top ``query_candidates`` (at 1M items the exact pass decodes every row: the typed-query
+        the same query: a list's ranking and reasons read them again. Candidates: the
+        ``query_pool`` nearest by exact cosine up to ``exact_max_items``; above it by the vector
+        index's approximate search (at 1M items the exact pass decodes every row: the typed-query
         session took 107/148 ms p50/p99 with it, 7.4/14.1 without, in ``bench/results/million.json``)."""
         qv = ctx.query_vector
         if qv is None:
