@@ -90,9 +90,9 @@ def _scaled(c: np.ndarray) -> np.ndarray:
 @pytest.mark.parametrize("query", ["drill", "oak ladder lamp", "brass tile 7", "cordles hammer"])
 def test_hybrid_search_applies_feedback_over_the_candidate_union(searcher: HybridSearcher, query: str) -> None:
     """Default convex search = the union re-scored against the feedback vector of the no-feedback
-    fused top 3; match features keep the query's own cosine; weight 0 gives the plain fusion."""
+    fused top 10; match features keep the query's own cosine; weight 0 gives the plain fusion."""
     cfg = searcher.config
-    assert cfg.feedback == Feedback(0.25, 3)
+    assert cfg.feedback == Feedback(0.5, 10)
     n, w = cfg.candidates, cfg.dense_weight
     off = replace(cfg, feedback_weight=0.0)
     plain = searcher.search(query, n, config=off)
@@ -102,9 +102,9 @@ def test_hybrid_search_applies_feedback_over_the_candidate_union(searcher: Hybri
     q = searcher.dense.embed(query)
     b = parts.mixed[union] / parts.mixed[union].max()
     fused0 = ((1 - w) * b + w * _scaled(rows @ q)).astype(np.float32)
-    top3 = union[np.argsort(-fused0, kind="stable")[:3]]
-    assert set(top3.tolist()) == set(plain.ids[:3].tolist())
-    v = q + 0.25 * searcher.dense.index.rows(top3).mean(axis=0)
+    top10 = union[np.argsort(-fused0, kind="stable")[:10]]
+    assert set(top10.tolist()) == set(plain.ids[:10].tolist())
+    v = q + 0.5 * searcher.dense.index.rows(top10).mean(axis=0)
     v = v / np.linalg.norm(v)
     fused = ((1 - w) * b + w * _scaled(rows @ v)).astype(np.float32)
     want = union[np.argsort(-fused, kind="stable")][:10]

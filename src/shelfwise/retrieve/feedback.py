@@ -25,8 +25,8 @@ class Feedback:
     """``weight``: the centroid's weight added to the (unit) query vector; ``depth``: how many of the
     fused ranking's top products make the centroid. ``weight == 0`` or ``depth == 0`` turns it off."""
 
-    weight: float = 0.25
-    depth: int = 3
+    weight: float = 0.5
+    depth: int = 10
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.weight <= 10.0:

@@ -64,7 +64,7 @@ class SearchConfig:
     ``feedback_weight`` / ``feedback_depth``: pseudo-relevance feedback on the dense half of convex
     fusion (:mod:`shelfwise.retrieve.feedback`): the union's cosines are recomputed against the
     query vector plus ``feedback_weight`` x the mean vector of the fused top ``feedback_depth``
-    (0 turns it off). The defaults (0.25, 3) were the grid point whose worst ratio to no feedback
+    (0 turns it off). The defaults (0.5, 10) were the grid point whose worst ratio to no feedback
     over the real English and Chinese query sets was highest (``bench/bench_search_feedback.py``).
     """
 
@@ -77,8 +77,8 @@ class SearchConfig:
     rerank_depth: int = 50
     understand: bool = True  # price phrases -> filter; catalog brand/category/attribute words -> boost
     boost_weight: float = 0.1  # share of the top score a product matching every understood phrase gains
-    feedback_weight: float = 0.25
-    feedback_depth: int = 3
+    feedback_weight: float = 0.5
+    feedback_depth: int = 10
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
