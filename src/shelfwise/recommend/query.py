@@ -65,17 +65,25 @@ def word_share(query_words: list[str], text: str) -> float:
 
 
 class _WordMatcher:
-    """:func:`word_share` of one query against many texts (its word variants built once)."""
+    """:func:`word_share` of one query against many texts: one compiled pattern per query word
+    (its variants as whole words) searched in the lower-cased text, no tokenising per text; a
+    CJK bigram is searched as a substring (those texts have no word breaks)."""
 
     def __init__(self, query_words: list[str]) -> None:
-        self.variants = [_variants(q) for q in query_words]
-        self.cjk = any(_CJK.search(q) for q in query_words)
+        self.tests: list[str | re.Pattern[str]] = []
+        for q in query_words:
+            if _CJK.search(q):
+                self.tests.append(q)
+            else:
+                forms = sorted(_variants(q), key=len, reverse=True)
+                self.tests.append(re.compile(r"(?<![^\W_])(?:" + "|".join(map(re.escape, forms)) + r")(?![^\W_])"))
 
     def share(self, text: str) -> float:
-        if not self.variants:
+        if not self.tests:
             return 0.0
-        have = set(words(text)) if self.cjk else set(_WORD.findall(text.lower()))  # no bigrams to look for
-        return sum(not v.isdisjoint(have) for v in self.variants) / len(self.variants)
+        t = text.lower()
+        found = sum((x in t) if isinstance(x, str) else (x.search(t) is not None) for x in self.tests)
+        return found / len(self.tests)
 
 
 @dataclass(frozen=True)
