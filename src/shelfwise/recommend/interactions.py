@@ -143,12 +143,12 @@ class Interactions:
         m.data[:] = 1.0
         return m
 
-    @property
+    @cached_property
     def event_types(self) -> frozenset[EventType]:
         """The kinds of event the rows come from (empty when not known)."""
         if self.event_type is None:
             return frozenset()
-        return frozenset(EventType(int(t)) for t in np.unique(self.event_type))
+        return frozenset(t for t in EventType if (self.event_type == int(t)).any())
 
     def item_counts(self) -> FloatArray:
         """How many interactions each item has (unweighted): 0 marks a cold item."""
