@@ -18,7 +18,9 @@ same mask object for the same filter (``HybridSearcher`` memoises masks per ``Fi
 
 from __future__ import annotations
 
+import ctypes
 import json
+import sys
 import threading
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, fields
@@ -38,6 +40,39 @@ _SELECTOR_CACHE = 64
 IVF_FULL_PROBE_SHARE = 10  # IVF: a filter allowing at most 1/10 of the rows visits every cell
 IVF_SUBSET_BYTES = 256 << 20  # IVF: those filters' own inverted lists, kept up to this many bytes
 FAISS_FILES = {"hnsw.faiss": "hnsw", "ivf.faiss": "ivf", "vectors.faiss": "flat"}
+HUGE_PAGES = True  # back stored vectors and the HNSW graph with transparent huge pages (see advise_huge_pages)
+_HUGE_PAGE = 2 << 20
+_MADV_HUGEPAGE, _MADV_COLLAPSE = 14, 25  # <sys/mman.h>, Linux
+_LIBC: Any = None
+
+
+def advise_huge_pages(buf: npt.NDArray[Any]) -> int:
+    """Ask Linux to back the whole 2 MiB pages inside ``buf``'s memory with transparent huge pages:
+    ``madvise`` MADV_HUGEPAGE, then MADV_COLLAPSE to do it now (Linux >= 6.1; before, the kernel's
+    khugepaged may do it later). Returns the bytes collapsed, 0 where refused (another OS, THP
+    disabled, file-backed memory its filesystem cannot map so, e.g. an index mapped from its file).
+
+    An HNSW search reads a few thousand vectors and neighbour lists at random from ~100 MB (54,667
+    products x 384 fp32 dimensions + the graph): on 4 KiB pages nearly each read misses the TLB, on
+    2 MiB pages few do. Same memory, same bytes, same results: HNSW search at 54,667 products
+    ~0.72 -> ~0.59 ms p50 (``bench/bench_search_hotpath.py``)."""
+    global _LIBC
+    if not HUGE_PAGES or not sys.platform.startswith("linux") or buf.nbytes < _HUGE_PAGE:
+        return 0
+    if _LIBC is None:
+        try:
+            _LIBC = ctypes.CDLL(None, use_errno=True)
+            _LIBC.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+        except (OSError, AttributeError):
+            _LIBC = False
+    if _LIBC is False:
+        return 0
+    addr = int(buf.ctypes.data)
+    start = -(-addr // _HUGE_PAGE) * _HUGE_PAGE
+    end = (addr + buf.nbytes) // _HUGE_PAGE * _HUGE_PAGE
+    if end <= start or _LIBC.madvise(start, end - start, _MADV_HUGEPAGE) != 0:
+        return 0
+    return end - start if _LIBC.madvise(start, end - start, _MADV_COLLAPSE) == 0 else 0
 
 
 def ivf_nlist(n: int) -> int:
@@ -176,6 +211,7 @@ class VectorIndex:
         self._reset()
         if kind == "flat" and storage == "fp32":
             self._vecs = np.ascontiguousarray(v, dtype=np.float32)
+            advise_huge_pages(self._vecs)
         else:
             self._build_faiss(v, kind, storage)
         self._built_kind, self._built_storage = kind, storage
@@ -218,12 +254,17 @@ class VectorIndex:
         self._attach()
 
     def _attach(self) -> None:
-        """After build or load: a zero-copy view of flat codes, or the IVF id -> list map."""
+        """After build or load: a zero-copy view of flat codes, or the IVF id -> list map; the codes
+        and an HNSW graph's neighbour lists on huge pages where Linux allows (:func:`advise_huge_pages`)."""
         if self.kind == "ivf":
             self._faiss.make_direct_map()  # rows() reconstructs by id
             self._codes = None
-        else:
-            self._codes = self._codes_view()
+            return
+        self._codes = self._codes_view()
+        advise_huge_pages(self._codes)
+        if self.kind == "hnsw" and self._n:
+            hnsw = self._faiss.hnsw
+            advise_huge_pages(_faiss().rev_swig_ptr(hnsw.neighbors.data(), int(hnsw.neighbors.size())))
 
     def _store(self) -> Any:
         faiss = _faiss()
