@@ -20,10 +20,19 @@ def _unit(v: list[float]) -> np.ndarray:
     return a / np.linalg.norm(a)
 
 
+def _pad(rows: np.ndarray, fused: list[float], n: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """``rows`` and ``fused`` followed by zero vectors scored below every real one, up to ``n``
+    candidates (enough that a small feedback top is a minority of them)."""
+    extra = n - len(rows)
+    padded = np.vstack([rows, np.zeros((extra, rows.shape[1]), dtype=np.float32)])
+    return padded, np.array(fused + [-1.0] * extra, dtype=np.float32)
+
+
 def test_feedback_query_moves_towards_top_products_centroid() -> None:
     q = _unit([1.0, 0.0, 0.0])
-    rows = np.stack([_unit([0.0, 1.0, 0.0]), _unit([0.0, 0.0, 1.0]), _unit([1.0, 1.0, 0.0])])
-    fused = np.array([0.9, 0.1, 0.8], dtype=np.float32)  # rows 0 and 2 are the top two
+    rows, fused = _pad(
+        np.stack([_unit([0.0, 1.0, 0.0]), _unit([0.0, 0.0, 1.0]), _unit([1.0, 1.0, 0.0])]), [0.9, 0.1, 0.8]
+    )  # rows 0 and 2 are the top two
     v = Feedback(weight=0.5, depth=2).query(q, rows, fused)
     expected = q + 0.5 * (rows[0] + rows[2]) / 2
     np.testing.assert_allclose(v, expected / np.linalg.norm(expected), rtol=1e-6)
@@ -34,30 +43,28 @@ def test_feedback_query_moves_towards_top_products_centroid() -> None:
 
 def test_feedback_off_returns_query_unchanged() -> None:
     q = _unit([1.0, 2.0])
-    rows = np.eye(2, dtype=np.float32)
-    fused = np.array([0.2, 0.9], dtype=np.float32)
+    rows, fused = _pad(np.eye(2, dtype=np.float32), [0.2, 0.9])
     for fb in (Feedback(weight=0.0), Feedback(depth=0)):
         assert not fb.enabled
         assert fb.query(q, rows, fused) is q
     assert Feedback().query(q, rows[:0], fused[:0]) is q  # no candidates
 
 
+def test_feedback_needs_a_top_that_is_a_minority_of_the_candidates() -> None:
+    q = _unit([1.0, 0.0])
+    rows, fused = _pad(np.stack([_unit([0.0, 1.0]), _unit([1.0, 1.0])]), [0.3, 0.7])
+    assert Feedback(weight=1.0, depth=2).query(q, rows, fused) is not q  # 2 of 8: applied
+    assert Feedback(weight=1.0, depth=3).query(q, rows, fused) is q  # 3 of 8: more than a quarter
+    assert Feedback(weight=1.0, depth=10).query(q, rows[:2], fused[:2]) is q  # the top would be everything
+
+
 def test_feedback_ties_are_broken_by_position() -> None:
     q = _unit([1.0, 0.0])
-    rows = np.stack([_unit([0.0, 1.0]), _unit([1.0, -1.0]), _unit([1.0, 1.0])])
-    fused = np.array([0.5, 0.5, 0.5], dtype=np.float32)
+    rows, fused = _pad(np.stack([_unit([0.0, 1.0]), _unit([1.0, -1.0]), _unit([1.0, 1.0])]), [0.5, 0.5, 0.5])
     v = Feedback(weight=1.0, depth=1).query(q, rows, fused)  # first of the tied: row 0
     expected = q + rows[0]
     np.testing.assert_allclose(v, expected / np.linalg.norm(expected), rtol=1e-6)
     np.testing.assert_array_equal(v, Feedback(weight=1.0, depth=1).query(q, rows, fused))
-
-
-def test_feedback_depth_beyond_candidates_uses_them_all() -> None:
-    q = _unit([1.0, 0.0])
-    rows = np.stack([_unit([0.0, 1.0]), _unit([1.0, 1.0])])
-    v = Feedback(weight=1.0, depth=10).query(q, rows, np.array([0.3, 0.7], dtype=np.float32))
-    expected = q + rows.mean(axis=0)
-    np.testing.assert_allclose(v, expected / np.linalg.norm(expected), rtol=1e-6)
 
 
 @pytest.mark.parametrize(
@@ -78,7 +85,7 @@ def searcher() -> HybridSearcher:
         Product(id=f"p{i}", title=" ".join(rng.choice(WORDS, size=int(rng.integers(2, 7)))) + f" {i % 40}")
         for i in range(500)
     ]
-    cfg = SearchConfig(candidates=30, understand=False)
+    cfg = SearchConfig(candidates=50, understand=False)  # a union of 50+: feedback applies (top 10)
     return HybridSearcher.build(Catalog(products), HashingEncoder(dim=64), cfg, vector=VectorIndexConfig(kind="flat"))
 
 

@@ -19,11 +19,16 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+MIN_SHARE = 4  # the feedback top is at most a quarter of the candidates
+
 
 @dataclass(frozen=True)
 class Feedback:
     """``weight``: the centroid's weight added to the (unit) query vector; ``depth``: how many of the
-    fused ranking's top products make the centroid. ``weight == 0`` or ``depth == 0`` turns it off."""
+    fused ranking's top products make the centroid. ``weight == 0`` or ``depth == 0`` turns it off.
+    Fewer than ``MIN_SHARE x depth`` candidates leave the query as it is: a "top" that is most of the
+    candidates is no evidence of relevance (on a six-product catalog the centroid of everything only
+    re-orders near ties by noise)."""
 
     weight: float = 0.5
     depth: int = 10
@@ -44,7 +49,7 @@ class Feedback:
         """The feedback query vector: ``query + weight * mean(rows[top depth of fused])``, unit length.
         ``rows``: the candidates' vectors, one per entry of ``fused``; ties in ``fused`` are broken by
         position (stable), so the same inputs always give the same vector."""
-        if not self.enabled or len(fused) == 0:
+        if not self.enabled or len(fused) < MIN_SHARE * self.depth:
             return query
         top = np.argsort(-fused, kind="stable")[: self.depth]
         v = query.astype(np.float32) + np.float32(self.weight) * rows[top].mean(axis=0, dtype=np.float32)
