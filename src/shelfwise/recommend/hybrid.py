@@ -12,6 +12,8 @@ session kNN (:mod:`shelfwise.recommend.sequence`) and, when enabled, SASRec
 (:mod:`shelfwise.recommend.sasrec`). Weights are learned per store at fit time on the store's
 most recent sessions (:mod:`shelfwise.recommend.autotune`); what tuning did is kept in
 :attr:`HybridRecommender.tuning` and saved with the model.
+The weights and sub-model configs are :class:`HybridConfig`
+(:mod:`shelfwise.recommend.hybrid_config`, re-exported here).
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ import contextlib
 import copy
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,10 +35,11 @@ from shelfwise.index.backends import VectorStore
 from shelfwise.index.topk import top_k
 from shelfwise.recommend.autotune import TuneConfig, TuningReport, tune_folds, validation_folds, validation_split
 from shelfwise.recommend.base import BaseRecommender, Context, ItemScorer, Recommendation, minmax
-from shelfwise.recommend.content import ContentConfig, ContentRecommender
-from shelfwise.recommend.cooccurrence import CooccurrenceConfig, CooccurrenceRecommender
-from shelfwise.recommend.cross import CrossCategoryRecommender, CrossConfig
-from shelfwise.recommend.factor import ALSConfig, ALSRecommender, _implicit_classes
+from shelfwise.recommend.content import ContentRecommender
+from shelfwise.recommend.cooccurrence import CooccurrenceRecommender
+from shelfwise.recommend.cross import CrossCategoryRecommender
+from shelfwise.recommend.factor import ALSRecommender, _implicit_classes
+from shelfwise.recommend.hybrid_config import COMPONENTS, DEFAULT_SIMILAR, DEFAULT_WEIGHTS, HybridConfig
 from shelfwise.recommend.interactions import Interactions
 from shelfwise.recommend.persist import (
     StateFileError,
@@ -48,102 +50,31 @@ from shelfwise.recommend.persist import (
     read_npz,
     write_json,
 )
-from shelfwise.recommend.popularity import PopularityConfig, PopularityRecommender, RepeatRecommender
+from shelfwise.recommend.popularity import PopularityRecommender, RepeatRecommender
 from shelfwise.recommend.profiles import UserProfiles
-from shelfwise.recommend.sasrec import SASRecConfig, SASRecRecommender
-from shelfwise.recommend.sequence import (
-    RecentConfig,
-    RecentCooccurrence,
-    SequenceConfig,
-    SequentialRulesRecommender,
-    SessionKNNConfig,
-    SessionKNNRecommender,
-)
+from shelfwise.recommend.sasrec import SASRecRecommender
+from shelfwise.recommend.sequence import RecentCooccurrence, SequentialRulesRecommender, SessionKNNRecommender
 from shelfwise.recommend.vectors import ItemVectors
 from shelfwise.results import FloatArray, Results
 
 if TYPE_CHECKING:
     from threadpoolctl import threadpool_limits
 
-COMPONENTS = ("repeat", "cooccurrence", "als", "content", "popularity", "recent", "sequence", "sknn", "sasrec")
-DEFAULT_WEIGHTS = (
-    ("repeat", 1.0),
-    ("cooccurrence", 0.5),
-    ("als", 0.5),
-    ("content", 0.3),
-    ("popularity", 0.1),
-    ("recent", 0.5),
-    ("sequence", 0.5),
-    ("sknn", 0.5),
-)
-DEFAULT_SIMILAR = (("cooccurrence", 1.0), ("als", 0.5), ("content", 0.5))
+__all__ = [  # the config names live in hybrid_config; importable from here as before
+    "COMPONENTS",
+    "DEFAULT_SIMILAR",
+    "DEFAULT_WEIGHTS",
+    "FORMAT",
+    "FORMAT_VERSION",
+    "HybridConfig",
+    "HybridRecommender",
+    "build_recommender",
+]
+
 FORMAT = "shelfwise.hybrid-recommender"
 FORMAT_VERSION = 3  # 2: sequence, sknn (and sasrec) state files and the tuning report; 3: compact ALS
 # factors (items with factors only) and text-graph rows for items with events above
 # ContentConfig.all_rows_max_items (version 2 folders load: their full factor matrix is compacted)
-
-
-@dataclass(frozen=True)
-class HybridConfig:
-    """Component weights for ``recommend`` and ``similar``, the tail penalty, and sub-model configs.
-
-    ``new_weights`` / ``new_penalty`` apply when seen items are excluded (``exclude_seen``): what
-    predicts a re-visit and what predicts a new item differ, so fit-time tuning learns both;
-    None = the same as ``weights`` / ``popularity_penalty``. ``scale_unseen``: such lists scale
-    each component over the items they may show (the session's own items, which kNN and
-    co-occurrence score highest, would otherwise set each component's maximum).
-    """
-
-    weights: tuple[tuple[str, float], ...] = DEFAULT_WEIGHTS
-    similar_weights: tuple[tuple[str, float], ...] = DEFAULT_SIMILAR
-    popularity_penalty: float = 0.0
-    new_weights: tuple[tuple[str, float], ...] | None = None
-    new_penalty: float | None = None
-    half_life_days: float | None = None
-    collapse_variants: bool = True  # one item per product title in a list
-    scale_unseen: bool = True  # new-items lists scale each component over the items they may show
-    popularity: PopularityConfig = field(default_factory=PopularityConfig)
-    cooccurrence: CooccurrenceConfig = field(default_factory=CooccurrenceConfig)
-    als: ALSConfig = field(default_factory=ALSConfig)
-    content: ContentConfig = field(default_factory=ContentConfig)
-    cross: CrossConfig = field(default_factory=CrossConfig)
-    recent: RecentConfig = field(default_factory=RecentConfig)
-    sequence: SequenceConfig = field(default_factory=SequenceConfig)
-    sknn: SessionKNNConfig = field(default_factory=SessionKNNConfig)
-    sasrec: SASRecConfig = field(default_factory=SASRecConfig)
-    tune: TuneConfig = field(default_factory=TuneConfig)
-
-    def __post_init__(self) -> None:
-        for name, w in (*self.weights, *self.similar_weights, *(self.new_weights or ())):
-            if name not in COMPONENTS:
-                raise ValueError(f"HybridConfig: unknown component {name!r}; known: {COMPONENTS}")
-            if w < 0:
-                raise ValueError(f"HybridConfig: weight of {name!r} must be >= 0")
-        if self.popularity_penalty < 0 or (self.new_penalty is not None and self.new_penalty < 0):
-            raise ValueError("HybridConfig.popularity_penalty and new_penalty must be >= 0")
-
-    def with_weights(
-        self, weights: Mapping[str, float], penalty: float | None = None, *, new: bool = False
-    ) -> HybridConfig:
-        """These weights (and penalty) for repeats allowed, or with ``new=True`` for new items only."""
-        if new:
-            return replace(
-                self,
-                new_weights=tuple(weights.items()),
-                new_penalty=self.new_penalty if penalty is None else penalty,
-            )
-        return replace(
-            self,
-            weights=tuple(weights.items()),
-            popularity_penalty=self.popularity_penalty if penalty is None else penalty,
-        )
-
-    def fusion(self, exclude_seen: bool) -> tuple[dict[str, float], float]:
-        """(weights, penalty) for a list that may (False) or may not (True) repeat seen items."""
-        if exclude_seen and self.new_weights is not None:
-            pen = self.popularity_penalty if self.new_penalty is None else self.new_penalty
-            return dict(self.new_weights), pen
-        return dict(self.weights), self.popularity_penalty
 
 
 def _load_native() -> None:
