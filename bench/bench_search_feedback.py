@@ -9,7 +9,11 @@ run, and in-process search latency (never-seen queries) with and without feedbac
 must hold on every set: it is chosen as the grid point whose *worst* ratio over the sets is
 highest, not by hand for one store.
 
-Run: python bench/bench_search_feedback.py [--sets hd1k,zh,hd] [--out search_feedback]
+``--student``: instead, the default feedback on and off with student embedding (``shelfwise index
+--embed student``, the default from 200,000 products: products embedded by a static table fitted to
+the encoder on a 25% sample, queries by the encoder), written to ``<out>_student.json``.
+
+Run: python bench/bench_search_feedback.py [--sets hd1k,zh,hd] [--out search_feedback] [--student]
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ from dataclasses import replace
 from typing import Any
 
 from bench_search_real import CACHE, cold_latency, load_set, ratio_ci
-from shelfwise.encode import load_encoder
+from shelfwise.encode import CachedEncoder, load_encoder
+from shelfwise.encode.student import StudentConfig, fit_student
 from shelfwise.eval.judgments import SearchMetrics, evaluate_search
 from shelfwise.eval.peers import build_peers
 from shelfwise.eval.tune import searcher_fn
@@ -88,11 +93,60 @@ def run_set(name: str) -> dict[str, Any]:
     }
 
 
+def run_student(name: str) -> dict[str, Any]:
+    """Default feedback on vs off over student-embedded products (queries through the encoder)."""
+    catalog, judgments = load_set(name)
+    texts = catalog.texts()
+    profile = detect_language(texts)
+    spec = choose_encoder(profile).spec
+    fit = fit_student(CachedEncoder(load_encoder(spec), CACHE), texts, StudentConfig())
+    searcher = HybridSearcher.build(catalog, fit.encoder, language=profile, item_vectors=fit.vectors)
+    searcher.dense.prime([judgments.queries[q] for q in judgments.judged()])
+    off = evaluate_search(searcher_fn(searcher, config=replace(SearchConfig(), feedback_weight=0.0)), judgments)
+    on = evaluate_search(searcher_fn(searcher, config=SearchConfig()), judgments)
+    lo, hi = ratio_ci(on, off)
+    print_table(
+        f"{name}: student embedding, {len(judgments.judged())} real queries",
+        ["feedback", "NDCG@10", "R@100", "MRR", "x off [95% CI]"],
+        [
+            ["off", off.ndcg_at_10, off.recall_at_100, off.mrr, "1"],
+            [
+                "default",
+                on.ndcg_at_10,
+                on.recall_at_100,
+                on.mrr,
+                f"{on.ndcg_at_10 / off.ndcg_at_10:.4f} [{lo:.3f}, {hi:.3f}]",
+            ],
+        ],
+    )
+    return {
+        "encoder": spec,
+        "off": off.summary(),
+        "default": on.summary(),
+        "ratio_vs_off": on.ndcg_at_10 / off.ndcg_at_10,
+        "ratio_vs_off_ci95": [lo, hi],
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sets", default="hd1k,zh,hd")
     ap.add_argument("--out", default="search_feedback")
+    ap.add_argument("--student", action="store_true", help="feedback on/off over student-embedded products")
     args = ap.parse_args()
+    if args.student:
+        load0 = os.getloadavg()
+        d = SearchConfig()
+        write_json(
+            f"{args.out}_student",
+            {
+                "what": "default feedback on vs off with student embedding (bench_search_feedback.py --student)",
+                "default": {"feedback_weight": d.feedback_weight, "feedback_depth": d.feedback_depth},
+                "sets": {name: run_student(name) for name in args.sets.split(",")},
+                "uptime_load_start": list(load0),
+            },
+        )
+        return
     t0 = time.perf_counter()
     load0 = os.getloadavg()
     sets = {name: run_set(name) for name in args.sets.split(",")}
