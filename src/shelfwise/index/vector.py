@@ -57,7 +57,7 @@ def advise_huge_pages(buf: npt.NDArray[Any]) -> int:
     2 MiB pages few do. Same memory, same bytes, same results. HNSW search at 54,667 products
     (``bench/bench_search_hotpath.py``, old side on 4 KiB pages): 0.77 -> 0.61 ms p50 on a busy box
     (``results/search_hotpath_s10c.json``, load 2.4-4.2), no change in a quieter run (0.59 both,
-    ``search_hotpath_s10d.json``): the gain is where other processes evict the TLB."""
+    ``search_hotpath_s10d.json``): presumably it pays where other processes evict the TLB."""
     global _LIBC
     if not HUGE_PAGES or not sys.platform.startswith("linux") or buf.nbytes < _HUGE_PAGE:
         return 0
