@@ -4,7 +4,7 @@ import pytest
 from shelfwise.catalog.schema import Catalog, Filters, Product
 from shelfwise.encode.hashing import HashingEncoder
 from shelfwise.retrieve import HybridSearcher, SearchConfig
-from shelfwise.retrieve.understand import QueryUnderstanding, parse_price
+from shelfwise.retrieve.understand import QueryUnderstanding, parse_price, same_word
 
 
 @pytest.mark.parametrize(
@@ -101,3 +101,64 @@ def test_cjk_runs_are_the_analysers_cjk_ranges() -> None:
     assert [bool(_CJK_RUN.fullmatch(c)) for c in edges + outside] == [True] * 6 + [False] * 7
     assert [has_cjk(c) for c in edges + outside] == [True] * 6 + [False] * 7
     assert _CJK_RUN.findall("ab\u3400\ufaffcd\u4e00") == ["\u3400\ufaff", "\u4e00"]
+
+
+def _garments() -> Catalog:
+    """A store where "Dressed" (formal wear, H&M's garment group) shares the stem of "dress"."""
+
+    def p(pid: str, title: str, kind: str, group: str, colour: str = "Black") -> Product:
+        return Product(pid, title, category=("Ladies", kind), attributes={"group": group, "colour": colour})
+
+    return Catalog(
+        [
+            p("1", "Wrap", "Dress", "Dresses Ladies"),
+            p("2", "Slip", "Dress", "Dresses Ladies", "Red"),
+            p("3", "Tuxedo trousers", "Trousers", "Dressed"),
+            p("4", "Suit blazer", "Blazer", "Dressed"),
+            p("5", "Basic tee", "T-shirt", "Jersey Basic"),
+            p("6", "Print tee", "T-shirt", "Jersey Basic", "Red"),
+            p("7", "Canvas bag", "Accessory", "Accessories"),
+            p("8", "Leather belt", "Accessory", "Accessories", "Red"),
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        ("dress", "dress", True),
+        ("dress", "dresses", True),
+        ("dresses", "dress", True),
+        ("jean", "jeans", True),
+        ("accessory", "accessories", True),
+        ("scarf", "scarves", True),
+        ("knife", "knives", True),
+        ("dress", "dressed", False),
+        ("light", "lighting", False),
+        ("run", "running", False),
+        ("shirt", "shirts", True),
+    ],
+)
+def test_same_word_allows_plurals_only(a: str, b: str, same: bool) -> None:
+    assert same_word(a, b) is same
+
+
+def test_a_stem_alone_does_not_match_a_catalog_value() -> None:
+    """ "dress" and "Dressed" stem alike; the shopper means the garment, not the formal-wear group."""
+    qu = QueryUnderstanding(_garments())
+
+    def found(q: str) -> set[tuple[str, str]]:
+        return {(m.field, m.value) for m in qu.parse(q).matches}
+
+    assert found("dress") == {("category", "Dress")}
+    assert found("summer dresses") == {("category", "Dress")}
+    assert found("dressed") == {("attribute:group", "Dressed")}
+    assert found("red dress") == {("attribute:colour", "Red"), ("category", "Dress")}
+    # plural on either side, multi-word values after the analyser's split, y -> ies
+    assert found("t-shirts") == {("category", "T-shirt")}
+    assert found("t shirt") == {("category", "T-shirt")}
+    assert found("accessories") == {("category", "Accessory"), ("attribute:group", "Accessories")}
+    assert found("dresses ladies") == {("attribute:group", "Dresses Ladies")}  # the longest phrase wins
+    # the boost follows: formal trousers no longer gain from "dress"
+    rows = np.arange(8)
+    assert qu.boost(qu.parse("dress"), rows).tolist() == [1, 1, 0, 0, 0, 0, 0, 0]

@@ -5,12 +5,15 @@ the catalog's own vocabulary become boosts.
 attribute is "black" or whose category path holds "dress" get a bonus on top of the fused score
 (a boost, not a filter: a word that happens to name a category must not empty the result list).
 Vocabulary comes from the catalog itself (brands, category path elements, attribute values seen
-on at least ``min_products`` products). Latin words are matched on the lexical analyser's terms, so
-"Dresses" matches "dress". Values written in Chinese (CJK) characters are matched as substrings of
-the query's CJK runs, leftmost-longest over the catalog's own values (the forward maximum matching
-of dictionary segmenters, Wong & Chan, 1996, "Chinese word segmentation based on maximum matching
-and word binding force"), because shoppers type Chinese without spaces: "黑色裤子" finds colour
-"黑色" and category "裤子"; a one-character value matches only a run of its own. Price phrases: English
+on at least ``min_products`` products). Latin words are matched on the lexical analyser's terms
+(stems) and, word by word, on their surface forms up to an English plural ending (:func:`same_word`):
+"dress" matches "Dress" and "Dresses" but not "Dressed", though all three stem to "dress" (the
+stemmer conflates inflections a shopper does not mean as the same thing). Values written in
+Chinese (CJK) characters are matched as substrings of the query's CJK runs, leftmost-longest over
+the catalog's own values (the forward maximum matching of dictionary segmenters, Wong & Chan, 1996,
+"Chinese word segmentation based on maximum matching and word binding force"), because shoppers
+type Chinese without spaces: "黑色裤子" finds colour "黑色" and category "裤子"; a one-character
+value matches only a run of its own. Price phrases: English
 ("under 50", "below $30", "less than 20", "over 100", "from 20", "20-50", "between 20 and 50",
 "$30") and Chinese ("50元以下", "100以内", "低于50", "不超过50", "50以上", "20-50元").
 The ``understood`` record travels with the results so an engineer can see why a list changed.
@@ -20,7 +23,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -65,6 +68,24 @@ _PRICE_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 _DIGIT = re.compile(r"\d")  # what _NUM needs (the same ``\d``: Unicode decimal digits)
+
+
+def _plurals(word: str) -> set[str]:
+    """English plural spellings of ``word``: +s, +es, y -> ies, f/fe -> ves."""
+    out = {word + "s", word + "es"}
+    if word.endswith("y"):
+        out.add(word[:-1] + "ies")
+    if word.endswith("f"):
+        out.add(word[:-1] + "ves")
+    if word.endswith("fe"):
+        out.add(word[:-2] + "ves")
+    return out
+
+
+def same_word(a: str, b: str) -> bool:
+    """Are ``a`` and ``b`` one word, allowing singular vs plural? "dress" ~ "dresses", "accessory" ~
+    "accessories", "jean" ~ "jeans"; not "dress" ~ "dressed" nor "light" ~ "lighting"."""
+    return a == b or b in _plurals(a) or a in _plurals(b)
 
 
 @dataclass(frozen=True)
@@ -151,6 +172,11 @@ def _fits(scan: str, i: int, j: int) -> bool:
     return True
 
 
+def _agree(query_words: list[str], value_words: tuple[str, ...]) -> bool:
+    """Same stems already; do the surface words agree too, word by word (:func:`same_word`)?"""
+    return len(query_words) == len(value_words) and all(map(same_word, query_words, value_words))
+
+
 class QueryUnderstanding:
     """Built once per catalog; ``parse(query)`` -> :class:`QueryIntent`; ``boost(intent, rows)``."""
 
@@ -170,7 +196,10 @@ class QueryUnderstanding:
             for k, v in p.attributes.items():
                 if v:
                     counts[(f"attribute:{k}", v)] += 1
-        self._vocab: dict[tuple[str, ...], list[tuple[str, str]]] = defaultdict(list)
+        # the analyser without its stemmer: the same tokens, one for one, in their surface form
+        self._surface = replace(self.tokenizer, stem=False)
+        # stems -> (field, value, the value's surface words)
+        self._vocab: dict[tuple[str, ...], list[tuple[str, str, tuple[str, ...]]]] = defaultdict(list)
         self._cjk_vocab: dict[str, list[tuple[str, str]]] = defaultdict(list)  # folded value -> fields
         for (fld, value), n in counts.items():
             if n < min_products:
@@ -182,7 +211,7 @@ class QueryUnderstanding:
                 continue
             terms = tuple(self.tokenizer(value))
             if 0 < len(terms) <= max_words:
-                self._vocab[terms].append((fld, value))
+                self._vocab[terms].append((fld, value, tuple(self._surface(value))))
         self._cjk_lengths = sorted({len(k) for k in self._cjk_vocab}, reverse=True)
         self._masks: dict[tuple[str, str], npt.NDArray[np.bool_]] = {}
         self._last: tuple[str, QueryIntent] | None = None
@@ -235,11 +264,15 @@ class QueryUnderstanding:
     def _parse(self, query: str) -> QueryIntent:
         text, lo, hi = parse_price(query) if self.has_prices else (query, None, None)
         matches, latin = self._cjk_matches(text)
-        terms = self.tokenizer(_CJK_RUN.sub(" ", latin))  # Chinese values were matched above
+        rest = _CJK_RUN.sub(" ", latin)  # Chinese values were matched above
+        terms = self.tokenizer(rest)
+        words = self._surface(rest)  # one for one with ``terms`` (the stemmer maps word to word)
         i = 0
         while i < len(terms):
             for n in range(min(self.max_words, len(terms) - i), 0, -1):  # longest phrase first
-                hits = self._vocab.get(tuple(terms[i : i + n]))
+                hits = [
+                    (f, v) for f, v, w in self._vocab.get(tuple(terms[i : i + n]), ()) if _agree(words[i : i + n], w)
+                ]
                 if hits:
                     phrase = " ".join(terms[i : i + n])
                     matches.extend(FieldMatch(f, v, phrase) for f, v in hits)
