@@ -162,3 +162,34 @@ def test_a_stem_alone_does_not_match_a_catalog_value() -> None:
     # the boost follows: formal trousers no longer gain from "dress"
     rows = np.arange(8)
     assert qu.boost(qu.parse("dress"), rows).tolist() == [1, 1, 0, 0, 0, 0, 0, 0]
+
+
+def test_type_mask_is_the_last_category_phrase() -> None:
+    """Noun compounds are head-final: "summer dress" is a dress, "dress shoes" would be shoes."""
+    qu = QueryUnderstanding(_garments())
+    rows = np.arange(8)
+    assert qu.type_mask(qu.parse("red dress"), rows).tolist() == [1, 1, 0, 0, 0, 0, 0, 0]  # type: ignore[union-attr]
+    assert qu.type_mask(qu.parse("dress t-shirt"), rows).tolist() == [0, 0, 0, 0, 1, 1, 0, 0]  # type: ignore[union-attr]
+    assert qu.type_mask(qu.parse("red"), rows) is None  # a colour alone names no product type
+    assert qu.type_mask(qu.parse("dressed"), rows) is None  # an attribute value, not a category
+
+
+def _summer() -> Catalog:
+    """ "summer" is rare (two pairs of trousers), "dress" common: BM25 ranks the modifier first."""
+    dresses = [Product(f"d{i}", f"{name} dress", category=("Ladies", "Dress")) for i, name in enumerate("abcdef")]
+    pants = [Product(f"p{i}", "Summer pants", category=("Ladies", "Trousers")) for i in range(2)]
+    other = [Product(f"t{i}", f"{name} top", category=("Ladies", "Top")) for i, name in enumerate("ghij")]
+    return Catalog([*dresses, *pants, *other])
+
+
+def test_type_boost_puts_the_query_product_type_first() -> None:
+    cat = _summer()
+    s = HybridSearcher.build(cat, HashingEncoder(64))
+    shipped = [cat.ids[i] for i in s.search("summer dress", 5).ids.tolist()]
+    assert shipped[0].startswith("p")  # the rare modifier wins, the 0.1 boost does not overturn it
+    typed = s.search("summer dress", 8, config=SearchConfig(type_boost=1.0))
+    kinds = [cat.ids[i][0] for i in typed.ids.tolist()]
+    assert kinds[:6] == ["d"] * 6 and set(kinds[6:]) <= {"p", "t"}  # every dress first, the rest kept
+    assert np.all(np.diff(typed.scores) <= 0)
+    with pytest.raises(ValueError, match="type_boost"):
+        SearchConfig(type_boost=1.5)

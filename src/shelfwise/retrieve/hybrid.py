@@ -77,6 +77,9 @@ class SearchConfig:
     rerank_depth: int = 50
     understand: bool = True  # price phrases -> filter; catalog brand/category/attribute words -> boost
     boost_weight: float = 0.1  # share of the top score a product matching every understood phrase gains
+    # opt-in: share of the final list's score spread (after any reranker) that products of the query's
+    # product type gain (QueryUnderstanding.type_mask); 1 ranks them all first. Off: no real set tests it
+    type_boost: float = 0.0
     feedback_weight: float = 0.5
     feedback_depth: int = 10
 
@@ -91,8 +94,8 @@ class SearchConfig:
             raise ValueError("SearchConfig.dense_weight must be in [0, 1]")
         if self.rrf_k <= 0 or self.personal_weight < 0:
             raise ValueError("SearchConfig: rrf_k > 0 and personal_weight >= 0")
-        if not 0.0 <= self.boost_weight <= 1.0:
-            raise ValueError("SearchConfig.boost_weight must be in [0, 1]")
+        if not (0.0 <= self.boost_weight <= 1.0 and 0.0 <= self.type_boost <= 1.0):
+            raise ValueError("SearchConfig.boost_weight and type_boost must be in [0, 1]")
         try:
             _ = self.feedback
         except ValueError as e:
@@ -333,6 +336,13 @@ class HybridSearcher:
             head = self.reranker.rerank(query, head)
             tail = res.take(slice(cfg.rerank_depth, None))
             res = Results(np.concatenate([head.ids, tail.ids]), np.concatenate([head.scores, tail.scores]))
+        if intent is not None and cfg.type_boost > 0 and len(res):
+            kind = self.understanding.type_mask(intent, res.ids)
+            if kind is not None:  # after the reranker, which would otherwise re-score it away
+                lift = cfg.type_boost * float(res.scores.max() - res.scores.min())
+                typed = (res.scores + lift * kind).astype(np.float32)
+                order = np.argsort(-typed, kind="stable")
+                res = res.take(order, typed[order])
         res = res.top(k)
         return self._match_features(query, res, first) if match_features else res
 

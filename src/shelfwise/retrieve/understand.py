@@ -296,6 +296,22 @@ class QueryUnderstanding:
             self._masks[key] = m  # keys come from the catalog's own vocabulary: bounded
         return m
 
+    def type_mask(self, intent: QueryIntent, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_] | None:
+        """Per row in ``rows``: is the product of the query's product type? That is the category its
+        last category phrase names (None when it names none): noun compounds are head-final in
+        English and Chinese (the right-hand head rule, Williams, 1981, "On the notions 'lexically
+        related' and 'head of a word'"), so "summer dress" is a dress and "dress shoes" are shoes.
+        Chinese values are matched before Latin ones: in a query mixing both, the last Latin one."""
+        cats = [m for m in intent.matches if m.field == "category"]
+        if not cats:
+            return None
+        head = cats[-1].phrase
+        out = np.zeros(len(rows), dtype=bool)
+        for m in cats:
+            if m.phrase == head:  # one phrase may name several category values ("Dress", "Dresses")
+                out |= self.field_mask(m)[rows]
+        return out
+
     def boost(self, intent: QueryIntent, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.float32]:
         """Per row in ``rows``: the share of matched query phrases the product agrees with (0..1)."""
         out = np.zeros(len(rows), dtype=np.float32)
