@@ -169,8 +169,14 @@ def start_up(name: str, args: list[str], last_seq: int, work: Path, timeout: flo
     serving after ``timeout`` s is recorded as such (first_search_s null)."""
     before = load()
     srv = Server(args, work / f"startup-{name.split(':')[0]}-{len(list(work.glob('startup-*')))}.log")
-    out: dict[str, Any] = {"setup": name, "first_search_s": None, "caught_up_s": None, "rss_mib": None,
-                           "peak_rss_mib": None, "load_1m_before": before}
+    out: dict[str, Any] = {
+        "setup": name,
+        "first_search_s": None,
+        "caught_up_s": None,
+        "rss_mib": None,
+        "peak_rss_mib": None,
+        "load_1m_before": before,
+    }
     try:
         out["first_search_s"] = round(srv.wait_search(timeout), 2)
         out["cpu_to_first_search_s"] = round(cpu_s(srv.proc.pid), 2)
@@ -369,28 +375,49 @@ def main() -> None:
     for i in range(args.repeats):
         if i < args.before_repeats:  # refitting is slow: once is enough to compare
             before = ["--shelf", str(work / "search_only"), "--events", str(work / "history.parquet")]
-            runs.append(start_up("before: refit + full replay", [*before, "--events-db", db], last, work,
-                                 args.before_timeout))
+            runs.append(
+                start_up("before: refit + full replay", [*before, "--events-db", db], last, work, args.before_timeout)
+            )
         for snap, label in (("snap_1k", "1k"), ("snap_10k", "10k")):
             after = ["--shelf", str(work / snap), "--events-db", db]
             runs.append(start_up(f"after: snapshot + {label} replay", after, last, work, 600))
-    header = ["setup", "first_search_s", "cpu_to_first_search_s", "caught_up_s", "rss_mib", "peak_rss_mib",
-              "load_1m_before"]
-    print_table(f"serve start-up, {args.items} items, {args.events} events (hashing encoder)", header,
-                [[r.get(h) for h in header] for r in runs])
+    header = [
+        "setup",
+        "first_search_s",
+        "cpu_to_first_search_s",
+        "caught_up_s",
+        "rss_mib",
+        "peak_rss_mib",
+        "load_1m_before",
+    ]
+    print_table(
+        f"serve start-up, {args.items} items, {args.events} events (hashing encoder)",
+        header,
+        [[r.get(h) for h in header] for r in runs],
+    )
     inproc = in_process(work)
     print_table("in-process (s)", ["step", "value"], [[k, v] for k, v in inproc.items()])
     rel = reload_under_load(work, args.reload_seconds, args.clients)
-    print_table("reload under load", ["metric", "value"],
-                [[k, v] for k, v in rel.items() if k not in ("reloads", "errors")])
+    print_table(
+        "reload under load", ["metric", "value"], [[k, v] for k, v in rel.items() if k not in ("reloads", "errors")]
+    )
     for r in rel["reloads"]:
         print("  ", r)
-    write_json(args.out, {
-        "items": args.items, "events": args.events, "encoder": "hashing",
-        "data": "first N Home Depot titles (real) + synthetic events (Zipf items, 20k users, seeded)",
-        "machine": {"cpus": os.cpu_count()}, "build": info, "startup": runs, "in_process": inproc,
-        "reload_under_load": rel, "notes": args.note,
-    })
+    write_json(
+        args.out,
+        {
+            "items": args.items,
+            "events": args.events,
+            "encoder": "hashing",
+            "data": "first N Home Depot titles (real) + synthetic events (Zipf items, 20k users, seeded)",
+            "machine": {"cpus": os.cpu_count()},
+            "build": info,
+            "startup": runs,
+            "in_process": inproc,
+            "reload_under_load": rel,
+            "notes": args.note,
+        },
+    )
     if args.keep is None:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -53,8 +53,9 @@ def wait_port(port: int, timeout_s: float, proc: subprocess.Popen[bytes] | None 
 class LoopbackServer:
     """One server process bound to 127.0.0.1:``port``; ``argv`` is its command line."""
 
-    def __init__(self, argv: Sequence[str], port: int, url: str, *, start_timeout_s: float = 30.0,
-                 log: Path | None = None) -> None:
+    def __init__(
+        self, argv: Sequence[str], port: int, url: str, *, start_timeout_s: float = 30.0, log: Path | None = None
+    ) -> None:
         self.argv = list(argv)
         self.port = port
         self.url = url
