@@ -165,3 +165,36 @@ def test_obd_item_context_bad_id_is_reported_and_skipped(tmp_path: Path) -> None
     (tmp_path / "noid.csv").write_text("item,item_feature_0\n0,x\n")
     with pytest.raises(DataError, match=r"noid\.csv: field 'item_id': missing column"):
         read_obd(log, tmp_path / "noid.csv")
+
+
+def test_obd_click_as_float_or_bool_is_read(tmp_path: Path) -> None:
+    """A pandas export of the click column as float ("1.0") or a Parquet bool column loads as 0/1
+    (session 10 had them rejected: "must be 0 or 1, got 1.0"); 2.0 and 0.5 are still row errors."""
+    rows = [
+        ["2019-11-24 00:00:00", 0, 1, "1.0", 0.5, "a", 0.1, 0.2],
+        ["2019-11-24 00:00:01", 1, 2, "0.0", 0.5, "a", 0.1, 0.2],
+    ]
+    rows += [
+        ["2019-11-24 00:00:02", 1, 2, "2.0", 0.5, "a", 0.1, 0.2],
+        ["2019-11-24 00:00:03", 1, 2, "0.5", 0.5, "a", 0.1, 0.2],
+    ]
+    res = read_obd(_obd_csv(tmp_path / "log.csv", rows))
+    assert res.log.reward.tolist() == [1.0, 0.0]
+    assert [e.field for e in res.errors] == ["click", "click"]
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame(
+        {
+            "timestamp": ["2019-11-24 00:00:00", "2019-11-24 00:00:01", "2019-11-24 00:00:02"],
+            "item_id": [0, 1, 2],
+            "position": [1, 2, 3],
+            "click": [True, False, True],
+            "propensity_score": [0.5, 0.25, 0.5],
+            "user-item_affinity_0": [0.1, 0.2, 0.3],
+        }
+    )
+    df.to_parquet(tmp_path / "log.parquet")
+    got = read_obd(tmp_path / "log.parquet")
+    assert got.errors == [] and got.log.reward.tolist() == [1.0, 0.0, 1.0]
+    df["click"] = [1.0, 0.0, 1.0]
+    df.to_parquet(tmp_path / "log_f.parquet")
+    assert read_obd(tmp_path / "log_f.parquet").log.reward.tolist() == [1.0, 0.0, 1.0]

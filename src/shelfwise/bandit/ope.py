@@ -134,13 +134,29 @@ class OBDLoad:
 
 
 def _as_int(v: object) -> int | None:
-    """A non-negative whole number from an int or its text ("3"; CSV columns holding one bad value are
-    read as text throughout), else None."""
+    """A non-negative whole number from an int, a whole float (1.0: a pandas export of an int column
+    with a gap) or their text ("3", "1.0"; CSV columns holding one bad value are read as text
+    throughout), else None."""
     if isinstance(v, bool):
         return None
-    if isinstance(v, str) and v.strip().isdigit():
-        return int(v.strip())
-    return v if isinstance(v, int) and v >= 0 else None
+    if isinstance(v, str):
+        t = v.strip()
+        if t.isdigit():
+            return int(t)
+        x = _as_float(t)
+        return int(x) if x is not None and x >= 0 and x.is_integer() else None
+    if isinstance(v, int | np.integer):
+        return int(v) if v >= 0 else None
+    if isinstance(v, float | np.floating) and np.isfinite(v) and v >= 0 and float(v).is_integer():
+        return int(v)
+    return None
+
+
+def _as_click(v: object) -> int | None:
+    """A click flag: 0/1 as :func:`_as_int` reads them, or a boolean (a Parquet bool column)."""
+    if isinstance(v, bool | np.bool_):
+        return int(v)
+    return _as_int(v)
 
 
 def _as_float(v: object) -> float | None:
@@ -177,7 +193,7 @@ def _parse_row(
         ts = parse_timestamp(cols["timestamp"][i])
     except (TypeError, ValueError):
         errors.append(RowError(file, line, "timestamp", f"not a timestamp: {cols['timestamp'][i]!r}"))
-    click = _as_int(cols["click"][i])
+    click = _as_click(cols["click"][i])
     if click not in (0, 1):
         errors.append(RowError(file, line, "click", f"must be 0 or 1, got {cols['click'][i]!r}"))
     ps = _as_float(cols["propensity_score"][i])

@@ -203,4 +203,12 @@ class BM25Index:
         obj = cls(BM25Config(**meta["config"]), analyser)
         obj._model = bm25s.BM25.load(str(p), load_corpus=False)
         obj.n_docs = int(meta["n_docs"])
+        held = int(obj._model.scores["num_docs"])
+        indices = np.asarray(obj._model.scores["indices"])
+        if held != obj.n_docs or (indices.size and (int(indices.max()) >= obj.n_docs or int(indices.min()) < 0)):
+            raise ValueError(
+                f"{p / 'shelfwise_bm25.json'}: field 'n_docs' is {obj.n_docs}, but the BM25 model in {p} holds "
+                f"{held} documents (postings up to row {int(indices.max()) if indices.size else -1}): the folder is "
+                "inconsistent; rebuild the index"
+            )
         return obj
