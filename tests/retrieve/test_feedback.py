@@ -7,12 +7,10 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from shelfwise.catalog import Catalog, Product
-from shelfwise.encode import HashingEncoder
-from shelfwise.index import VectorIndexConfig
 from shelfwise.index.topk import top_k
 from shelfwise.retrieve import HybridSearcher, SearchConfig
 from shelfwise.retrieve.feedback import Feedback
+from word_catalog import word_searcher
 
 
 def _unit(v: list[float]) -> np.ndarray:
@@ -75,18 +73,9 @@ def test_feedback_config_is_validated(kwargs: dict[str, float], field: str) -> N
         Feedback(**kwargs)  # type: ignore[arg-type]
 
 
-WORDS = ("drill", "cordless", "hammer", "steel", "saw", "oak", "ladder", "lamp", "brass", "tile", "paint", "matte")
-
-
 @pytest.fixture(scope="module")
 def searcher() -> HybridSearcher:
-    rng = np.random.default_rng(5)
-    products = [
-        Product(id=f"p{i}", title=" ".join(rng.choice(WORDS, size=int(rng.integers(2, 7)))) + f" {i % 40}")
-        for i in range(500)
-    ]
-    cfg = SearchConfig(candidates=50, understand=False)  # a union of 50+: feedback applies (top 10)
-    return HybridSearcher.build(Catalog(products), HashingEncoder(dim=64), cfg, vector=VectorIndexConfig(kind="flat"))
+    return word_searcher(5, 500, 40, SearchConfig(candidates=50, understand=False))  # a union of 50+: feedback applies
 
 
 def _scaled(c: np.ndarray) -> np.ndarray:

@@ -10,27 +10,19 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from shelfwise.catalog import Catalog, Product
-from shelfwise.encode import HashingEncoder
-from shelfwise.index import VectorIndexConfig
 from shelfwise.results import Results
 from shelfwise.retrieve import HybridSearcher, SearchConfig
 from shelfwise.retrieve import understand as und
 from shelfwise.retrieve.hybrid import _FirstStage, _union
+from word_catalog import word_searcher
 
-WORDS = ("drill", "cordless", "hammer", "steel", "saw", "oak", "ladder", "lamp", "brass", "tile", "paint", "matte")
 QUERIES = ("drill", "cordles drill", "oak ladder lamp", "brass", "steel saw blade", "zebra", "paint matte tile 3")
 
 
 @pytest.fixture(scope="module")
 def searcher() -> HybridSearcher:
-    rng = np.random.default_rng(11)
-    products = [
-        Product(id=f"p{i}", title=" ".join(rng.choice(WORDS, size=int(rng.integers(2, 7)))) + f" {i % 50}")
-        for i in range(600)
-    ]
     cfg = SearchConfig(candidates=40, understand=False, feedback_weight=0.0)  # feedback: test_feedback.py
-    return HybridSearcher.build(Catalog(products), HashingEncoder(dim=64), cfg, vector=VectorIndexConfig(kind="flat"))
+    return word_searcher(11, 600, 50, cfg)
 
 
 def test_union_is_union1d() -> None:
