@@ -142,3 +142,25 @@ def test_session_items_with_a_query_keep_the_matches_first(store: tuple[Catalog,
     assert set(out.ids[: len(matches)].tolist()) == set(matches.rows.tolist())  # the matches, the session ranks them
     assert {catalog.ids[int(r)] for r in matches.rows} >= {"d1", "d2", "d3"}
     assert rec.recommend_session([catalog.row("j1")], k=3).ids.tolist() != out.ids[:3].tolist()
+
+
+def test_word_share_plural_rules_and_chinese() -> None:
+    """English plurals either way (ies / ves too, one rule set with query understanding), whole words
+    only, CJK bigrams and a lone CJK character."""
+    assert word_share(["accessory"], "Hair accessories") == 1.0
+    assert word_share(["accessories"], "hair accessory") == 1.0
+    assert word_share(["shelves"], "Oak shelf") == 1.0
+    assert word_share(["dress"], "Dressed up") == 0.0  # not the same word
+    assert word_share(["bus"], "Bu toy") == 0.0  # a three-letter word is not stripped
+    assert word_share(words("红色连衣裙"), "夏季红色连衣裙") == 1.0
+    assert word_share(["裙"], "连衣裙 red") == 1.0  # a lone character is searched in the text
+
+
+def test_item_words_are_computed_once_per_item() -> None:
+    from shelfwise.catalog import Catalog, Product
+    from shelfwise.recommend.query import ItemWords
+
+    iw = ItemWords(Catalog([Product(id="a", title="Red Dresses", description="Summer")]))
+    got = iw(0)
+    assert got == frozenset({"red", "dresses", "summer"})
+    assert iw(0) is got

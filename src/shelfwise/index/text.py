@@ -79,6 +79,33 @@ def normalise(text: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", text).lower().split())
 
 
+def plural_forms(word: str) -> set[str]:
+    """English plural spellings of ``word``: +s, +es, y -> ies, f/fe -> ves."""
+    out = {word + "s", word + "es"}
+    if word.endswith("y"):
+        out.add(word[:-1] + "ies")
+    if word.endswith("f"):
+        out.add(word[:-1] + "ves")
+    if word.endswith("fe"):
+        out.add(word[:-2] + "ves")
+    return out
+
+
+def singular_forms(word: str) -> set[str]:
+    """The words ``word`` may be the English plural of (:func:`plural_forms` undone; words of four
+    letters or more only, so "bus" is left alone)."""
+    if len(word) <= 3 or not word.endswith("s"):
+        return set()
+    out = {word[:-1]}
+    if word.endswith("es"):
+        out.add(word[:-2])
+    if word.endswith("ies"):
+        out.add(word[:-3] + "y")
+    if word.endswith("ves"):
+        out |= {word[:-3] + "f", word[:-3] + "fe"}
+    return out
+
+
 def has_cjk(text: str) -> bool:
     return _CJK_ANY.search(text) is not None
 

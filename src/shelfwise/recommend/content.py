@@ -33,7 +33,7 @@ from shelfwise.index.backends import VectorStore
 from shelfwise.recommend.base import BaseRecommender, Context, context_matrix, csr_rows, no_evidence
 from shelfwise.recommend.interactions import Interactions
 from shelfwise.recommend.persist import StateFileError, csr_arrays, csr_from, csr_keys, read_npz
-from shelfwise.recommend.query import QueryMatches, match_query
+from shelfwise.recommend.query import ItemWords, QueryMatches, match_query
 from shelfwise.recommend.vectors import ItemVectors
 from shelfwise.results import FloatArray
 
@@ -226,6 +226,7 @@ class ContentRecommender(BaseRecommender):
         self.has_row: npt.NDArray[np.bool_] = np.zeros(0, dtype=bool)  # items whose row ``graph`` holds
         self._rows_memo: tuple[Context, npt.NDArray[np.float32]] | None = None
         self._query_memo: tuple[FloatArray, str, QueryMatches] | None = None
+        self._words: ItemWords | None = None  # each item's words, for typed-query matching
 
     def _fit(self, data: Interactions) -> None:
         n = self.vectors.shape[0]
@@ -309,6 +310,14 @@ class ContentRecommender(BaseRecommender):
         s[m.rows] += np.float32(self.config.query_weight) * m.strength
         hit[m.rows] = True
 
+    @property
+    def _item_words(self) -> ItemWords:
+        """The catalog's item words, kept while the catalog is the same object."""
+        got = self._words
+        if got is None or got.catalog is not self.catalog:
+            got = self._words = ItemWords(self.catalog)
+        return got
+
     def query_matches(self, ctx: Context) -> QueryMatches | None:
         """The matches of ``ctx``'s typed query (None without one), kept for the next call with
         the same query: a list's ranking and reasons read them again. Candidates: the
@@ -325,7 +334,7 @@ class ContentRecommender(BaseRecommender):
         exact = self.n_items <= cfg.exact_max_items
         pool = cfg.query_pool if exact else min(cfg.query_pool, cfg.query_candidates)
         size = max(1, min(cfg.query_matches, math.ceil(cfg.query_match_share * self.n_items)))
-        m = match_query(self.vectors, self.catalog, qv, ctx.query, size=size, pool=pool, exact=exact)
+        m = match_query(self.vectors, self._item_words, qv, ctx.query, size=size, pool=pool, exact=exact)
         self._query_memo = (qv, ctx.query, m)
         return m
 

@@ -24,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from shelfwise.catalog.schema import Catalog
+from shelfwise.index.text import plural_forms, singular_forms
 from shelfwise.recommend.vectors import ItemVectors
 from shelfwise.results import FloatArray
 
@@ -43,46 +44,56 @@ def words(text: str) -> list[str]:
     return out
 
 
-def _forms(word: str) -> set[str]:
-    """``word`` and, for a plural-looking one, its forms without "s" / "es"."""
-    out = {word}
-    if len(word) > 3 and word.endswith("s"):
-        out.add(word[:-1])
-        if word.endswith("es"):
-            out.add(word[:-2])
-    return out
-
-
 def _variants(word: str) -> set[str]:
-    """Every text word that shares a form with ``word`` (its forms, each also with "s" / "es")."""
-    forms = _forms(word)
-    return forms | {f + "s" for f in forms} | {f + "es" for f in forms}
+    """Every text word that is ``word`` up to an English plural on either side."""
+    forms = {word} | singular_forms(word)
+    return forms | {p for f in forms for p in plural_forms(f)}
 
 
 def word_share(query_words: list[str], text: str) -> float:
-    """Share of ``query_words`` found in ``text`` (a plural "s"/"es" on either side ignored)."""
-    return _WordMatcher(query_words).share(text)
+    """Share of ``query_words`` found in ``text`` (an English plural on either side ignored)."""
+    return _WordMatcher(query_words).share(frozenset(words(text)), text)
+
+
+class ItemWords:
+    """Each item's words (:func:`words` of its text), computed when first asked and kept: a typed
+    query is matched against the same pool items again and again."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self._words: dict[int, frozenset[str]] = {}
+
+    def __call__(self, row: int) -> frozenset[str]:
+        got = self._words.get(row)
+        if got is None:
+            got = self._words[row] = frozenset(words(self.catalog.products[row].text()))
+        return got
 
 
 class _WordMatcher:
-    """:func:`word_share` of one query against many texts: one compiled pattern per query word
-    (its variants as whole words) searched in the lower-cased text, no tokenising per text; a
-    CJK bigram is searched as a substring (those texts have no word breaks)."""
+    r""":func:`word_share` of one query against many items: each Latin query word's variants
+    (:func:`_variants`) looked up in the item's word set (the same ``[^\W_]+`` words, so whole
+    words); a CJK bigram too (an item's CJK runs are in its set as bigrams); a lone CJK character
+    is searched in the text."""
 
     def __init__(self, query_words: list[str]) -> None:
-        self.tests: list[str | re.Pattern[str]] = []
-        for q in query_words:
-            if _CJK.search(q):
-                self.tests.append(q)
-            else:
-                forms = sorted(_variants(q), key=len, reverse=True)
-                self.tests.append(re.compile(r"(?<![^\W_])(?:" + "|".join(map(re.escape, forms)) + r")(?![^\W_])"))
+        self.tests: list[str | frozenset[str]] = [
+            q if _CJK.search(q) and len(q) == 1 else (frozenset({q}) if _CJK.search(q) else frozenset(_variants(q)))
+            for q in query_words
+        ]
 
-    def share(self, text: str) -> float:
+    @property
+    def reads_text(self) -> bool:
+        return any(isinstance(x, str) for x in self.tests)
+
+    def share(self, item_words: frozenset[str], text: str | None = None) -> float:
+        """``text``: the item's text, read only for a lone CJK query character."""
         if not self.tests:
             return 0.0
-        t = text.lower()
-        found = sum((x in t) if isinstance(x, str) else (x.search(t) is not None) for x in self.tests)
+        found = sum(
+            (not x.isdisjoint(item_words)) if isinstance(x, frozenset) else (text is not None and x in text.lower())
+            for x in self.tests
+        )
         return found / len(self.tests)
 
 
@@ -108,7 +119,7 @@ class QueryMatches:
 
 def match_query(
     vectors: ItemVectors,
-    catalog: Catalog,
+    item_words: ItemWords,
     query_vector: FloatArray,
     query: str,
     *,
@@ -128,7 +139,10 @@ def match_query(
     lo, hi = float(sims.min()), float(sims.max())
     dense = (sims - lo) / (hi - lo) if hi > lo else np.ones_like(sims)
     matcher = _WordMatcher(list(dict.fromkeys(words(query))))
-    lexical = np.array([matcher.share(catalog.products[int(r)].text()) for r in rows.tolist()])
+    products = item_words.catalog.products
+    lexical = np.array(
+        [matcher.share(item_words(r), products[r].text() if matcher.reads_text else None) for r in rows.tolist()]
+    )
     combined = dense + lexical
     ranked = np.argsort(-combined, kind="stable")
     order = ranked[:size]

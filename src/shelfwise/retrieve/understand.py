@@ -29,7 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from shelfwise.catalog.schema import Catalog, Filters
-from shelfwise.index.text import CJK_RANGES, Tokenizer, has_cjk, normalise, to_simplified
+from shelfwise.index.text import CJK_RANGES, Tokenizer, has_cjk, normalise, plural_forms, to_simplified
 
 _NUM = r"(\d+(?:\.\d+)?)(?![\d.])"
 _CUR = r"(?:[$£€¥]\s*)?"
@@ -70,22 +70,10 @@ _PRICE_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
 _DIGIT = re.compile(r"\d")  # what _NUM needs (the same ``\d``: Unicode decimal digits)
 
 
-def _plurals(word: str) -> set[str]:
-    """English plural spellings of ``word``: +s, +es, y -> ies, f/fe -> ves."""
-    out = {word + "s", word + "es"}
-    if word.endswith("y"):
-        out.add(word[:-1] + "ies")
-    if word.endswith("f"):
-        out.add(word[:-1] + "ves")
-    if word.endswith("fe"):
-        out.add(word[:-2] + "ves")
-    return out
-
-
 def same_word(a: str, b: str) -> bool:
     """Are ``a`` and ``b`` one word, allowing singular vs plural? "dress" ~ "dresses", "accessory" ~
     "accessories", "jean" ~ "jeans"; not "dress" ~ "dressed" nor "light" ~ "lighting"."""
-    return a == b or b in _plurals(a) or a in _plurals(b)
+    return a == b or b in plural_forms(a) or a in plural_forms(b)
 
 
 @dataclass(frozen=True)
