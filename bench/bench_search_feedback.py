@@ -10,8 +10,9 @@ must hold on every set: it is chosen as the grid point whose *worst* ratio over 
 highest, not by hand for one store.
 
 ``--student``: instead, the default feedback on and off with student embedding (``shelfwise index
---embed student``, the default from 200,000 products: products embedded by a static table fitted to
-the encoder on a 25% sample, queries by the encoder), written to ``<out>_student.json``.
+--embed student``, the default from 50,000 products, ``snapshot.build.STUDENT_FROM``: products
+embedded by a static table fitted to the encoder on a 25% sample, queries by the encoder), written
+to ``<out>_student.json``; the search itself does not apply feedback there (it measured neutral).
 
 Run: python bench/bench_search_feedback.py [--sets hd1k,zh,hd] [--out search_feedback] [--student]
 """
@@ -102,6 +103,7 @@ def run_student(name: str) -> dict[str, Any]:
     fit = fit_student(CachedEncoder(load_encoder(spec), CACHE), texts, StudentConfig())
     searcher = HybridSearcher.build(catalog, fit.encoder, language=profile, item_vectors=fit.vectors)
     searcher.dense.prime([judgments.queries[q] for q in judgments.judged()])
+    searcher.use_feedback = True  # what it would do (search skips it over student vectors)
     off = evaluate_search(searcher_fn(searcher, config=replace(SearchConfig(), feedback_weight=0.0)), judgments)
     on = evaluate_search(searcher_fn(searcher, config=SearchConfig()), judgments)
     lo, hi = ratio_ci(on, off)

@@ -116,3 +116,17 @@ def test_search_config_validates_feedback() -> None:
         SearchConfig(feedback_depth=-2)
     with pytest.raises(ValueError, match="feedback_weight"):
         SearchConfig(feedback_weight=-0.5)
+
+
+def test_searcher_without_feedback_gives_the_plain_fusion(searcher: HybridSearcher) -> None:
+    """``use_feedback`` False (what a student-embedded index gets) = the default config with feedback off."""
+    assert searcher.use_feedback  # a transformer-embedded index applies it
+    off = replace(searcher.config, feedback_weight=0.0)
+    try:
+        searcher.use_feedback = False
+        for q in ("drill", "oak ladder lamp"):
+            got, want = searcher.search(q, 10), searcher.search(q, 10, config=off)
+            assert got.ids.tolist() == want.ids.tolist()
+            np.testing.assert_array_equal(got.scores, want.scores)
+    finally:
+        searcher.use_feedback = True

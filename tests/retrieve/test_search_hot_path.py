@@ -17,8 +17,8 @@ from shelfwise.index import VectorIndex, VectorIndexConfig
 from shelfwise.results import Results
 from shelfwise.retrieve import HybridSearcher, SearchConfig
 from shelfwise.retrieve import hybrid as hybrid_mod
+from word_catalog import WORDS
 
-WORDS = ("drill", "cordless", "hammer", "steel", "saw", "oak", "ladder", "lamp", "brass", "tile", "paint", "matte")
 N = 900
 
 

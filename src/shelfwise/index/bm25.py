@@ -202,13 +202,11 @@ class BM25Index:
         analyser = analyser_from_json(raw)
         obj = cls(BM25Config(**meta["config"]), analyser)
         obj._model = bm25s.BM25.load(str(p), load_corpus=False)
-        obj.n_docs = int(meta["n_docs"])
-        held = int(obj._model.scores["num_docs"])
+        obj.n_docs = int(obj._model.scores["num_docs"])  # the model's own count (the JSON's may be stale)
         indices = np.asarray(obj._model.scores["indices"])
-        if held != obj.n_docs or (indices.size and (int(indices.max()) >= obj.n_docs or int(indices.min()) < 0)):
+        if indices.size and (int(indices.max()) >= obj.n_docs or int(indices.min()) < 0):
             raise ValueError(
-                f"{p / 'shelfwise_bm25.json'}: field 'n_docs' is {obj.n_docs}, but the BM25 model in {p} holds "
-                f"{held} documents (postings up to row {int(indices.max()) if indices.size else -1}): the folder is "
-                "inconsistent; rebuild the index"
+                f"{p}: the BM25 model's postings point at row {int(indices.max())} of {obj.n_docs} documents: "
+                "the folder is inconsistent; rebuild the index"
             )
         return obj

@@ -9,7 +9,9 @@ passage embeddings) and found it helps dense retrievers with a few feedback pass
 
 Here the feedback re-scores only the candidate union the first stage already holds (the fused top
 ``depth`` products give the centroid): no second index search, one more (candidates x dim) product
-and a sort of the union (~0.07 ms a search at 54,667 products, ``search_hotpath_s10d.json``). ``bench/bench_search_feedback.py`` measures it on real shopper queries.
+and a sort of the union (~0.07 ms a search at 54,667 products, ``search_hotpath_s10d.json``).
+``bench/bench_search_feedback.py`` measures it on real shopper queries; over student-embedded
+products it measured neutral, so :class:`~shelfwise.retrieve.HybridSearcher` does not apply it there.
 """
 
 from __future__ import annotations

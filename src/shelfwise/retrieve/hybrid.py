@@ -65,7 +65,8 @@ class SearchConfig:
     fusion (:mod:`shelfwise.retrieve.feedback`): the union's cosines are recomputed against the
     query vector plus ``feedback_weight`` x the mean vector of the fused top ``feedback_depth``
     (0 turns it off). The defaults (0.5, 10) were the grid point whose worst ratio to no feedback
-    over the real English and Chinese query sets was highest (``bench/bench_search_feedback.py``).
+    over the real English and Chinese query sets was highest (``bench/bench_search_feedback.py``; chosen on
+    the same sets it is reported on). Not applied over student-embedded products, where it measured neutral.
     """
 
     mode: str = "hybrid"
@@ -139,6 +140,9 @@ class HybridSearcher:
         self.multilingual_spec = multilingual_spec
         self.encoder = encoder
         self.config = config or SearchConfig()
+        # pseudo-relevance feedback (SearchConfig.feedback_*) measured neutral over student-embedded
+        # products (bench/results/search_feedback_student.json): not applied there
+        self.use_feedback = not isinstance(encoder, StudentEncoder)
         self.lexical = lexical or LexicalIndex()
         self.language = language
         self.dense = DenseRetriever(encoder, vectors or VectorIndex())
@@ -314,21 +318,18 @@ class HybridSearcher:
             sem = self._dense(dense, query, n, mask, drop)
             w = cfg.dense_weight
             if cfg.fusion == "convex":
-                res, first = self._convex(query, dense, first, lex, sem, n, w, cfg.feedback)
+                fb = cfg.feedback if self.use_feedback else None
+                res, first = self._convex(query, dense, first, lex, sem, n, w, fb)
             elif cfg.fusion == "rrf":
                 res = rrf([lex, sem], n, rrf_k=cfg.rrf_k, weights=[2 * (1 - w), 2 * w])
             else:
                 res = weighted([lex, sem], n, [1 - w, w])
         if intent is not None and intent.matches and cfg.boost_weight > 0 and len(res):
             bonus = cfg.boost_weight * max(abs(float(res.scores[0])), 1e-6) * self.understanding.boost(intent, res.ids)
-            s = res.scores + bonus.astype(np.float32)
-            order = np.argsort(-s, kind="stable")
-            res = res.take(order, s[order])
+            res = _resorted(res, res.scores + bonus.astype(np.float32))
         if user_vector is not None and cfg.personal_weight > 0 and len(res):
             boost = self.dense.index.rows(res.ids) @ np.asarray(user_vector, dtype=np.float32)
-            s = res.scores + cfg.personal_weight * boost.astype(np.float32)
-            order = np.argsort(-s, kind="stable")
-            res = res.take(order, s[order])
+            res = _resorted(res, res.scores + cfg.personal_weight * boost.astype(np.float32))
         if self.reranker is not None and cfg.rerank_depth > 0 and len(res):
             head = res.top(cfg.rerank_depth)
             if getattr(self.reranker, "reads_match_features", False):
@@ -340,9 +341,7 @@ class HybridSearcher:
             kind = self.understanding.type_mask(intent, res.ids)
             if kind is not None:  # after the reranker, which would otherwise re-score it away
                 lift = cfg.type_boost * float(res.scores.max() - res.scores.min())
-                typed = (res.scores + lift * kind).astype(np.float32)
-                order = np.argsort(-typed, kind="stable")
-                res = res.take(order, typed[order])
+                res = _resorted(res, (res.scores + lift * kind).astype(np.float32))
         res = res.top(k)
         return self._match_features(query, res, first) if match_features else res
 
@@ -395,7 +394,8 @@ class HybridSearcher:
 
     def warmup(self) -> None:
         """Pay one-off costs (model first call, Chinese segmenter dictionary) before traffic arrives."""
-        for q in ("warm up", "热身"):
+        chinese = self.multilingual is not None or self.language is None or self.language.cjk_share > 0
+        for q in ("warm up", "热身") if chinese else ("warm up",):  # an English shelf needs no Chinese analysers
             self.search(q, 1)
         self.dense._cache.clear()
 
@@ -433,8 +433,9 @@ class HybridSearcher:
         q = dense.embed(query)
         cosine = np.asarray(rows @ q, dtype=np.float32)
         fused = _convex_mix(b, cosine, w)
-        if feedback is not None and feedback.enabled:
-            fused = _convex_mix(b, np.asarray(rows @ feedback.query(q, rows, fused), dtype=np.float32), w)
+        v = feedback.query(q, rows, fused) if feedback is not None else q
+        if v is not q:  # feedback applied (enabled, enough candidates)
+            fused = _convex_mix(b, np.asarray(rows @ v, dtype=np.float32), w)
         top = Results.from_scores(fused, n)
         return Results(ids[top.ids], top.scores), _FirstStage(first.parts, ids, cosine)
 
@@ -536,3 +537,9 @@ def _convex_mix(b: npt.NDArray[np.float32], cosine: npt.NDArray[np.float32], w: 
     span = float(cosine.max() - lo)
     d = (cosine - lo) / span if span > 1e-12 else np.ones_like(cosine)
     return np.asarray((1 - w) * b + w * d, dtype=np.float32)
+
+
+def _resorted(res: Results, scores: npt.NDArray[np.float32]) -> Results:
+    """``res`` with new ``scores``, re-sorted best first (ties keep their order)."""
+    order = np.argsort(-scores, kind="stable")
+    return res.take(order, scores[order])
