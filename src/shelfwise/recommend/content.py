@@ -387,11 +387,11 @@ class ContentRecommender(BaseRecommender):
         at = np.flatnonzero(m.rows == item) if m is not None else np.zeros(0, np.int64)
         if ctx is None or not len(ctx):
             return "matches what you searched for" if len(at) else "similar product description"
-        sims = (self._context_rows(ctx) @ self.vectors[item]) * ctx.weights
         if m is not None and len(at):
             from_items = float(self._graph_rows(ctx.items)[:, item].toarray().ravel() @ ctx.weights)
             if self.config.query_weight * float(m.strength[at[0]]) >= from_items:
                 return "matches what you searched for"
+        sims = (self._context_rows(ctx) @ self.vectors[item]) * ctx.weights  # only when the query is not named
         best = int(ctx.items[int(np.argmax(sims))])
         if best == item:
             return self.wording.before
