@@ -21,12 +21,15 @@ import argparse
 import os
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
+import numpy as np
 
 from bench_search_real import CACHE, load_set
 from shelfwise.encode import load_encoder
+from shelfwise.encode.onnx_session import cap_query_threads
 from shelfwise.eval.peers import build_peers
 from shelfwise.index import detect_language
 from shelfwise.retrieve import HybridSearcher
@@ -40,18 +43,84 @@ def timed(fn: Callable[[str], Any], queries: list[str]) -> dict[str, float]:
     return {**percentiles(time_calls(fn, queries)), "load_1m": os.getloadavg()[0]}
 
 
+def lone_check(enc: Any, queries: list[str]) -> dict[str, float]:
+    """An ONNX encoder's lone-call session (2 intra-op threads) against its one-thread session, same
+    process, alternating per query (which measured less gain than runs in a row): the vectors must be
+    equal bit for bit; returns both timings, and
+    queries/s from two concurrent callers with the lone session allowed or not (best of two each)."""
+    sessions = getattr(enc, "_sessions", None)
+    if sessions is None or sessions.lone is None:
+        return {}
+    one: list[float] = []
+    lone: list[float] = []
+    for q in queries:
+        sessions.force_lone = False
+        t0 = time.perf_counter()
+        a = enc.encode([q])
+        one.append(time.perf_counter() - t0)
+        sessions.force_lone = True
+        t0 = time.perf_counter()
+        b = enc.encode([q])
+        lone.append(time.perf_counter() - t0)
+        if not np.array_equal(a, b):
+            raise AssertionError(f"lone session changed the vector of {q!r}")
+    p1, p2 = percentiles(one), percentiles(lone)
+    rates: dict[int, list[float]] = {}
+    sessions.force_lone = None
+    for cap in (1, 8, 1, 8):  # two concurrent callers: queries/s with the lone session allowed or not
+        cap_query_threads(cap)
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(2) as pool:
+            list(pool.map(lambda q: enc.encode([q]), queries))
+        rates.setdefault(cap, []).append(len(queries) / (time.perf_counter() - t0))
+    cap_query_threads(8)
+    return {
+        "one_p50_ms": p1["p50_ms"],
+        "one_p99_ms": p1["p99_ms"],
+        "lone_p50_ms": p2["p50_ms"],
+        "lone_p99_ms": p2["p99_ms"],
+        "identical_vectors": float(len(queries)),
+        "two_callers_qps_one_thread": max(rates[1]),
+        "two_callers_qps_lone_allowed": max(rates[8]),
+        "load_1m": os.getloadavg()[0],
+    }
+
+
 def measure(s: HybridSearcher, queries: list[str]) -> dict[str, dict[str, float]]:
     for q in ("warm up", "drill", "paint"):
         s.search(q, 10)
     s.dense._cache.clear()
     enc = s.dense.query_encoder
+    sessions = getattr(enc, "_sessions", None)
+    default = timed(lambda q: s.search(q, 10), queries)
+    if sessions is not None:  # how often the encoder chose its lone session in that row
+        default["lone_session_runs"] = float(sessions.picks[True])
+        default["one_thread_runs"] = float(sessions.picks[False])
     return {
-        "search (never-seen query)": timed(lambda q: s.search(q, 10), queries),
+        "search (never-seen query)": default,
         "query encoder alone": timed(lambda q: enc.encode([q]), queries),
+        "query encoder, one thread vs lone session": lone_check(enc, queries),
         "lexical alone": timed(lambda q: s.lexical.retrieve(q, 100), queries),
         "dense retrieve, embedding cached": timed(lambda q: s.dense.retrieve(q, 100), queries),
         "search, repeated query": timed(lambda q: s.search(q, 10), queries),
+        **one_thread_search(s, queries),
     }
+
+
+def one_thread_search(s: HybridSearcher, queries: list[str]) -> dict[str, dict[str, float]]:
+    """The never-seen search again with every query on the encoder's one-thread session, then on its
+    lone session (the A/B for the choice the default rows let the encoder make; same process, after them)."""
+    sessions = getattr(s.dense.query_encoder, "_sessions", None)
+    if sessions is None or sessions.lone is None:
+        return {}
+    out = {}
+    for lone, name in ((False, "one-thread encoder"), (True, "lone-session encoder")):
+        s.dense._cache.clear()
+        sessions.force_lone = lone
+        out[f"search (never-seen query), {name}"] = timed(lambda q: s.search(q, 10), queries)
+    sessions.force_lone = None
+    s.dense._cache.clear()
+    return out
 
 
 def over_http(s: HybridSearcher, queries: list[str]) -> dict[str, dict[str, float]]:
@@ -101,8 +170,18 @@ def main() -> None:
     for spec in args.encoders.split(","):
         s = HybridSearcher.build(catalog, load_encoder(spec, CACHE), language=profile, encoder_spec=spec)
         parts = measure(s, queries) if args.in_process_only else {**measure(s, queries), **over_http(s, queries)}
-        out[spec] = {"vector_index": s.dense.index.kind, **parts}
-        rows += [[spec, name, p["p50_ms"], p["p99_ms"], p["load_1m"]] for name, p in parts.items()]
+        out[spec] = {"vector_index": getattr(s.dense.index, "kind", "?"), **parts}
+        rows += [[spec, name, p["p50_ms"], p["p99_ms"], p["load_1m"]] for name, p in parts.items() if "p50_ms" in p]
+        lone = parts["query encoder, one thread vs lone session"]
+        if lone:
+            rows += [
+                [spec, f"query encoder, {w} (alternating)", lone[f"{w}_p50_ms"], lone[f"{w}_p99_ms"], lone["load_1m"]]
+                for w in ("one", "lone")
+            ]
+            print(
+                f"{spec}: two concurrent callers {lone['two_callers_qps_one_thread']:.0f} queries/s one-thread, "
+                f"{lone['two_callers_qps_lone_allowed']:.0f} with the lone session allowed"
+            )
         if not args.in_process_only:
             speed = products_per_s(spec, catalog.texts()[: args.embed])
             out[spec]["embedding"] = speed

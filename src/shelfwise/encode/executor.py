@@ -8,8 +8,9 @@ Request threads do not run the encoder themselves: :class:`BoundedEncoder` hands
 fighting over two cores (nor a pile of queued ones answered many seconds late).
 
 Native thread pools are kept to one thread per encoder thread (:func:`limit_native_threads`):
-ONNX Runtime sessions already run with one intra-op thread; torch, OpenMP (faiss) and BLAS are
-capped too, so ``threads`` is the whole encoder parallelism of the process.
+ONNX Runtime runs on its one-thread sessions when ``threads`` is 1 (its multi-thread "lone" session
+is for a process that may use more, :mod:`shelfwise.encode.onnx_session`); torch, OpenMP (faiss) and
+BLAS are capped too, so ``threads`` is the whole encoder parallelism of the process.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from shelfwise.encode.base import Encoder, Matrix, query_encoder
+from shelfwise.encode.onnx_session import cap_query_threads
 
 NATIVE_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -152,6 +154,7 @@ def limit_native_threads(threads: int, environ: MutableMapping[str, str] | None 
         threadpool_limits(threads)
     except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
         pass
+    cap_query_threads(threads)  # ONNX lone-query sessions (shelfwise.encode.onnx_session)
     torch = sys.modules.get("torch")
     if torch is not None:
         torch.set_num_threads(threads)

@@ -12,11 +12,12 @@
   use next to the converted checkpoint. Keeps E5's ``"query: "`` / ``"passage: "`` prefixes
   (:meth:`OnnxEncoder.for_queries`).
 
-Threads: every session runs with one intra-op thread. A single short query runs in the caller's thread
-(on 2 cores, one thread is the fastest for a 5-20 token text: no fork/join per operator). A batch is
-tokenised once, sorted by length (less padding), cut into chunks and the chunks run on ``threads``
-Python threads at once (ONNX Runtime releases the GIL), i.e. data parallelism instead of splitting
-each small matrix product across cores.
+Threads: a call of at most ``chunk`` texts (a query) runs in the caller's thread, on a session with
+``query_threads`` intra-op threads when no other run of the graph is in flight, else on the one-thread
+session (:mod:`shelfwise.encode.onnx_session`: faster alone, no throughput lost under concurrency). A
+batch is tokenised once, sorted by length (less padding), cut into chunks and the chunks run on
+``threads`` Python threads at once on the one-thread session (ONNX Runtime releases the GIL), i.e. data
+parallelism instead of splitting each small matrix product across cores.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import numpy as np
 import numpy.typing as npt
 
 from shelfwise.encode.base import Matrix
+from shelfwise.encode.onnx_session import GraphSessions, default_query_threads
 from shelfwise.errors import MissingExtraError
 from shelfwise.filehash import file_sha256
 
@@ -108,11 +110,12 @@ class OnnxEncoder:
         name: str,
         max_length: int = 256,
         threads: int | None = None,
+        query_threads: int | None = None,
         chunk: int = 32,
         prefixes: dict[str, str] | None = None,
         role: str | None = None,
         output: str | None = None,
-        _shared: tuple[Any, Any, int] | None = None,
+        _shared: tuple[GraphSessions, Any, int] | None = None,
     ) -> None:
         self._base_name = name
         self._prefixes = prefixes or {}
@@ -124,24 +127,22 @@ class OnnxEncoder:
         self.model_file = Path(model_file)
         self.tokenizer_file = Path(tokenizer_file)
         if _shared is not None:
-            self._session, self._tok, self._dim = _shared
+            self._sessions, self._tok, self._dim = _shared
         else:
             ort = _ort()
-            opts = ort.SessionOptions()
-            opts.intra_op_num_threads = 1
-            opts.inter_op_num_threads = 1
-            opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-            self._session = ort.InferenceSession(str(model_file), opts, providers=["CPUExecutionProvider"])
+            threads_lone = default_query_threads() if query_threads is None else query_threads
+            self._sessions = GraphSessions(model_file, ort, query_threads=threads_lone)
             self._tok = _tokenizer(tokenizer_file, max_length)
-            outputs = {o.name: o for o in self._session.get_outputs()}
+            session = self._sessions.session
+            outputs = {o.name: o for o in session.get_outputs()}
             if output is not None and output not in outputs:
                 raise ValueError(f"{model_file}: no output {output!r} (has {sorted(outputs)})")
-            shape = (outputs[output] if output is not None else self._session.get_outputs()[0]).shape
+            shape = (outputs[output] if output is not None else session.get_outputs()[0]).shape
             if not isinstance(shape[-1], int):
                 raise ValueError(f"{model_file}: first output has no fixed width ({shape})")
             self._dim = int(shape[-1])
         self._output = [output] if output is not None else None
-        self._inputs = {i.name for i in self._session.get_inputs()}
+        self._inputs = {i.name for i in self._sessions.session.get_inputs()}
         missing = {"input_ids", "attention_mask"} - self._inputs
         if missing:
             raise ValueError(f"{model_file}: graph lacks inputs {sorted(missing)}")
@@ -166,7 +167,7 @@ class OnnxEncoder:
             prefixes=self._prefixes,
             role=role,
             output=self._output[0] if self._output else None,
-            _shared=(self._session, self._tok, self._dim),
+            _shared=(self._sessions, self._tok, self._dim),
         )
 
     def for_queries(self) -> OnnxEncoder:
@@ -175,8 +176,9 @@ class OnnxEncoder:
     def for_passages(self) -> OnnxEncoder:
         return self._view("passage") if self._prefixes else self
 
-    def _run(self, ids: list[list[int]]) -> Matrix:
-        """One padded chunk through the graph -> L2-normalised sentence vectors."""
+    def _run(self, ids: list[list[int]], *, lone_ok: bool = False) -> Matrix:
+        """One padded chunk through the graph -> L2-normalised sentence vectors. ``lone_ok``: the
+        caller runs its whole call here, so it may take the multi-thread session when nothing else runs."""
         width = max(len(x) for x in ids)
         input_ids = np.zeros((len(ids), width), dtype=np.int64)
         mask = np.zeros((len(ids), width), dtype=np.int64)
@@ -186,7 +188,7 @@ class OnnxEncoder:
         feed = {"input_ids": input_ids, "attention_mask": mask}
         if "token_type_ids" in self._inputs:
             feed["token_type_ids"] = np.zeros_like(input_ids)
-        out = np.asarray(self._session.run(self._output, feed)[0], dtype=np.float32)
+        out = np.asarray(self._sessions.run(self._output, feed, lone_ok=lone_ok), dtype=np.float32)
         if out.ndim == 3:
             m = mask[:, :, None].astype(np.float32)
             out = (out * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1e-9)
@@ -249,7 +251,7 @@ class OnnxEncoder:
             return np.zeros((0, self._dim), dtype=np.float32)
         ids = self._token_ids(texts)
         if len(ids) <= self.chunk:  # a query (or a few): one run in the caller's thread
-            return self._run(ids)
+            return self._run(ids, lone_ok=True)
         chunks = self._chunks(ids, batch_size)
         out = np.zeros((len(ids), self._dim), dtype=np.float32)
         bar = None

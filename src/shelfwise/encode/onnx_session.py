@@ -1,0 +1,141 @@
+"""ONNX Runtime sessions for one graph: a one-thread session for batches and concurrent callers, and a
+"lone" session with several intra-op threads for a call that runs while nothing else is encoding.
+
+Why two: on 2 cores a single short query (10-20 tokens through multilingual-e5-small int8) runs ~20-30%
+faster with 2 intra-op threads (ORT's worker spins between operators; without spinning it is slower
+than one thread), but costs ~35% more CPU, and two concurrent callers on 2-thread sessions serve ~30%
+fewer queries/s than on one-thread ones. So the lone session is used only when no run of this graph
+has overlapped another for a while (a busy process keeps its throughput), and only while it measures
+faster than the one-thread session: with another process busy on the second core it measured slower
+(p50 7.6 vs 6.8 ms), its worker thread waiting for a core. Both timed by ``bench/bench_search_latency.py``.
+
+Both sessions read the graph's large weights (the 250k x 384 word-embedding table of e5: 384 MB) from one
+copy (``SessionOptions.add_initializer`` does not copy a CPU buffer), so the second session costs ~30 MB,
+not another 400. Outputs are the same bit for bit: the thread split partitions output tiles, not sums
+(checked on 1,000 real Home Depot queries by ``bench/bench_search_latency.py``, which also times both).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+SHARED_MIN_ELEMENTS = 1_000_000  # initializers at least this large are loaded once and shared
+CONTENDED_S = 0.5  # after two runs overlap, every run takes the one-thread session for this long
+EXPLORE_EVERY = 64  # one uncontended run in this many takes the session measured slower
+ALPHA = 0.2  # weight of a run's cost in its session's moving average
+_thread_cap: list[int] = []  # set by cap_query_threads: the process's encoder thread budget
+
+
+def cap_query_threads(threads: int) -> None:
+    """Allow lone sessions only when the process may use more than one encoder thread: a server
+    with one worker process per core (:func:`shelfwise.encode.executor.limit_native_threads` calls
+    this with its per-process share) keeps every run on one thread, as processes cannot see each
+    other's runs in flight."""
+    _thread_cap[:] = [max(1, threads)]
+
+
+def default_query_threads() -> int:
+    """Intra-op threads of the lone-call session: ``$SHELFWISE_QUERY_THREADS`` or ``min(2, cores)``
+    (1: no lone session, every call on the one-thread session)."""
+    env = os.environ.get("SHELFWISE_QUERY_THREADS")
+    if env:
+        return max(1, int(env))
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+def _large_initializers(model_file: Path, ort: Any) -> dict[str, Any]:
+    """The graph's large initializers as ORT values over one numpy copy; {} when they cannot be read
+    (no ``onnx`` package, weights stored outside the file): the lone session is then not made."""
+    try:
+        import onnx
+        from onnx import numpy_helper
+    except ImportError:
+        return {}
+    model = onnx.load(str(model_file), load_external_data=False)
+    out: dict[str, Any] = {}
+    for init in model.graph.initializer:
+        if int(np.prod(init.dims)) < SHARED_MIN_ELEMENTS:
+            continue
+        if init.data_location == onnx.TensorProto.EXTERNAL:
+            return {}
+        out[init.name] = ort.OrtValue.ortvalue_from_numpy(np.ascontiguousarray(numpy_helper.to_array(init)))
+    return out
+
+
+class GraphSessions:
+    """The sessions of one graph, the count of runs in flight, and each session's measured cost.
+
+    A run that may take the lone session (a whole call in the caller's thread, no overlap with another
+    run for ``CONTENDED_S``, the process allowed more than one encoder thread) takes the session whose
+    recent cost per token is lower; every ``EXPLORE_EVERY``-th such run takes the other, so a change
+    (another process now busy on the second core: there the lone session measured slower, its worker
+    waiting for a core) is noticed. ``force_lone`` (True / False) overrides the choice (benchmarks).
+    """
+
+    def __init__(self, model_file: str | Path, ort: Any, *, query_threads: int) -> None:
+        self.query_threads = max(1, query_threads)
+        self._shared = _large_initializers(Path(model_file), ort) if self.query_threads > 1 else {}
+        self.session = self._make(model_file, ort, threads=1)
+        self.lone = self._make(model_file, ort, threads=self.query_threads) if self._shared else None
+        self.force_lone: bool | None = None
+        self.cost: dict[bool, float] = {}  # lone? -> EWMA seconds per token of uncontended runs
+        self.picks: dict[bool, int] = {True: 0, False: 0}  # uncontended runs per session
+        self._lock = threading.Lock()
+        self._active = 0
+        self._contended_until = 0.0
+        self._choices = 0
+
+    def _make(self, model_file: str | Path, ort: Any, *, threads: int) -> Any:
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if threads > 1:
+            opts.add_session_config_entry("session.intra_op.allow_spinning", "1")
+        for name, value in self._shared.items():
+            opts.add_initializer(name, value)
+        return ort.InferenceSession(str(model_file), opts, providers=["CPUExecutionProvider"])
+
+    def run(self, output: list[str] | None, feed: dict[str, Any], *, lone_ok: bool) -> Any:
+        """``session.run(output, feed)[0]`` on the session :meth:`choose` picks."""
+        lone = self.choose(lone_ok=lone_ok)
+        t0 = time.perf_counter()
+        try:
+            return (self.lone if lone and self.lone is not None else self.session).run(output, feed)[0]
+        finally:
+            self.done(lone, (time.perf_counter() - t0) / max(1, feed["input_ids"].size))
+
+    def choose(self, *, lone_ok: bool) -> bool | None:
+        """Whether this run takes the lone session (pair with :meth:`done`); None: the one-thread
+        session, and the run is not one to learn the costs from (a batch chunk, or runs overlapping)."""
+        now = time.monotonic()
+        with self._lock:
+            busy = self._active > 0
+            if busy:
+                self._contended_until = now + CONTENDED_S
+            self._active += 1
+            allowed = not _thread_cap or _thread_cap[0] > 1
+            if busy or not (lone_ok and now >= self._contended_until and self.lone is not None and allowed):
+                return None
+            if self.force_lone is not None:
+                return self.force_lone
+            self._choices += 1
+            if len(self.cost) < 2:  # each measured once first
+                return True not in self.cost
+            pick = self.cost[True] <= self.cost[False]
+            return (not pick) if self._choices % EXPLORE_EVERY == 0 else pick
+
+    def done(self, lone: bool | None, seconds_per_token: float) -> None:
+        with self._lock:
+            self._active -= 1
+            if lone is None:
+                return
+            self.picks[lone] += 1
+            old = self.cost.get(lone)
+            self.cost[lone] = seconds_per_token if old is None else old + ALPHA * (seconds_per_token - old)

