@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from shelfwise.catalog.schema import Catalog, Product
+from shelfwise.catalog.schema import Catalog
 from shelfwise.results import Results
-from shelfwise.retrieve.understand import FieldMatch
+from shelfwise.retrieve.understand import FieldMatch, QueryUnderstanding
 from shelfwise.serve.schemas import ItemOut
 
 
@@ -33,13 +33,19 @@ def items_out(catalog: Catalog, results: Results, reasons: Sequence[str] | None 
     return out
 
 
-def search_reasons(catalog: Catalog, results: Results, matches: Sequence[FieldMatch] = ()) -> list[str]:
+def search_reasons(
+    results: Results, matches: Sequence[FieldMatch] = (), understanding: QueryUnderstanding | None = None
+) -> list[str]:
     """Why each search hit is there, in words, from its match features (``search(..., match_features=True)``)
     and the query-understanding matches it satisfies: "has the query's words; meaning 0.86; colour group
-    Black, as asked"."""
+    Black, as asked". ``understanding``: the one that found ``matches`` (it tells which products carry
+    each value, as the boost reads them); needed only when ``matches`` is not empty."""
     bm25, lexical, cosine = (results.features.get(k) for k in ("bm25", "lexical", "cosine"))
+    if matches and understanding is None:
+        raise ValueError("search_reasons: matches need the understanding that found them")
+    has = [(m, understanding.field_mask(m)[results.ids]) for m in matches] if understanding is not None else []
     out = []
-    for j, row in enumerate(results.ids.tolist()):
+    for j in range(len(results.ids)):
         bits = []
         if bm25 is not None and lexical is not None:
             if bm25[j] > 0:
@@ -50,8 +56,7 @@ def search_reasons(catalog: Catalog, results: Results, matches: Sequence[FieldMa
                 bits.append("no query word in its text")
         if cosine is not None:
             bits.append(f"meaning {float(cosine[j]):.2f}")
-        p = catalog.products[row]
-        asked = [f"{_field_name(m.field)} {m.value}" for m in matches if _has(p, m)]
+        asked = [f"{_field_name(m.field)} {m.value}" for m, hit in has if hit[j]]
         if asked:
             bits.append(", ".join(dict.fromkeys(asked)) + ", as asked")
         out.append("; ".join(bits))
@@ -60,14 +65,3 @@ def search_reasons(catalog: Catalog, results: Results, matches: Sequence[FieldMa
 
 def _field_name(field: str) -> str:
     return field.removeprefix("attribute:").removesuffix("_name").replace("_", " ")
-
-
-def _has(p: Product, m: FieldMatch) -> bool:
-    """Whether product ``p`` carries the understood value ``m`` (case-insensitive, as the boost reads it)."""
-    value = m.value.lower()
-    if m.field == "brand":
-        return p.brand.lower() == value
-    if m.field == "category":
-        return any(c.lower() == value for c in p.category)
-    key = m.field.removeprefix("attribute:")
-    return p.attributes.get(key, "").lower() == value

@@ -108,7 +108,9 @@ def run_search(shelf: Shelf, p: SearchQuery) -> SearchResponse:
         )
     took = (time.perf_counter() - t0) * 1000
     intent = shelf.searcher.understand(p.q)
-    reasons = search_reasons(shelf.catalog, res, intent.matches if intent else ()) if p.explain else None
+    reasons = None
+    if p.explain:
+        reasons = search_reasons(res, intent.matches, shelf.searcher.understanding) if intent else search_reasons(res)
     notices = shelf.searcher.notices(p.q) + _personal_notices(shelf, p.user, user_vector is not None)
     if not len(res.ids) and not p.filters.is_empty():  # 0 hits: say which filter matches no product at all
         notices += shelf.catalog.unmatched_filters(p.filters)
