@@ -90,6 +90,15 @@ def test_words_split_latin_on_non_letters_and_cjk_into_bigrams() -> None:
     assert words("裙") == ["裙"]
 
 
+def test_words_cut_the_index_han_ranges_plus_kana_and_hangul() -> None:
+    assert words("ワンピース") == ["ワン", "ンピ", "ピー", "ース"]  # kana and Hangul: bigrams, as before
+    assert words("원피스") == ["원피", "피스"]
+    compat = "\uf900\uf901\uf902"  # compatibility ideographs: CJK in the index's ranges, bigrams here too
+    assert words(compat) == [compat[:2], compat[1:]]
+    assert words("ab" + compat[:2]) == ["ab", "b" + compat[0], compat[:2]]
+    assert words("dress") == ["dress"]
+
+
 def test_word_share_counts_query_words_in_the_text_plurals_either_way() -> None:
     assert word_share(["red", "dress"], "Stephanie Dress. Red") == 1.0
     assert word_share(["red", "dresses"], "Red dress") == 1.0

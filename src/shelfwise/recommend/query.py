@@ -24,12 +24,13 @@ import numpy as np
 import numpy.typing as npt
 
 from shelfwise.catalog.schema import Catalog
-from shelfwise.index.text import plural_forms, singular_forms
+from shelfwise.index.text import CJK_RANGES, plural_forms, singular_forms
 from shelfwise.recommend.vectors import ItemVectors
 from shelfwise.results import FloatArray
 
 _WORD = re.compile(r"[^\W_]+")
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+# the index's Han ranges plus kana and Hangul on purpose: their runs match by bigrams here (the index cuts Han only)
+_CJK = re.compile(rf"[\u3040-\u30ff{CJK_RANGES}\uac00-\ud7af]")
 
 
 def words(text: str) -> list[str]:
