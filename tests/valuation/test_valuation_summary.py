@@ -40,7 +40,7 @@ def test_written_summary_reads_back_equal(tmp_path: Path) -> None:
     assert got.removal_curves["groups: loo"].highest_first == (2.0, 2.5)
     assert got.label_next == (("shoes", 0.0125, 3), ("dress", 0.0, 1))
     raw = json.loads((tmp_path / SUMMARY_FILE).read_text())
-    assert raw == got.as_json()  # the file is exactly the typed summary's JSON
+    assert raw == json.loads(json.dumps(got.as_json()))  # the file is exactly the typed summary's JSON
     assert list(raw) == ["title", "values", "removal_curves", "metrics", "notes", "label_next"]
 
 
@@ -76,6 +76,13 @@ def test_summary_without_suggestions_has_no_label_next(tmp_path: Path) -> None:
         ),
         (lambda d: d.update(label_next=[["shoes", "lots", 3]]), "label_next[0][1]: expected a number, got a string"),
         (lambda d: d["metrics"].update(time=True), "metrics['time']: expected a number, got true/false"),
+        # optional fields may be missing, but not null (only label_next, whose absence is None, may be)
+        (lambda d: d.update(notes=None), "notes: expected an array, got null"),
+        (lambda d: d["values"]["groups: loo"].update(info=None), "values['groups: loo'].info: expected an object"),
+        (lambda d: d["values"]["groups: loo"]["info"].update(k="3"), "values['groups: loo'].info['k']: expected a"),
+        # the ranked lists have defaults in the dataclass, but a summary must still hold them
+        (lambda d: d["values"]["groups: loo"].pop("least_valuable"), "values['groups: loo'].least_valuable: missing"),
+        (lambda d: d["removal_curves"]["groups: loo"].pop("method"), "removal_curves['groups: loo'].method: missing"),
     ],
 )
 def test_bad_field_is_named(tmp_path: Path, edit, message: str) -> None:  # type: ignore[no-untyped-def]
@@ -86,6 +93,17 @@ def test_bad_field_is_named(tmp_path: Path, edit, message: str) -> None:  # type
     with pytest.raises(ValueError, match=re.escape(message)) as info:
         load_valuation(tmp_path)
     assert str(info.value).startswith(f"{tmp_path / SUMMARY_FILE}: not a valuation summary: ")
+
+
+def test_optional_fields_take_their_defaults() -> None:
+    data = json.loads(json.dumps(_report().summary().as_json()))
+    for key in ("removal_curves", "metrics", "notes"):
+        del data[key]
+    del data["values"]["groups: loo"]["info"]
+    data["label_next"] = None
+    got = ValuationSummary.from_json(data)
+    assert got.removal_curves == {} and got.metrics == {} and got.notes == () and got.label_next is None
+    assert got.values["groups: loo"].info == {} and got.values["groups: loo"].players == 3
 
 
 def test_missing_and_non_json_files(tmp_path: Path) -> None:

@@ -40,16 +40,6 @@ class RemovalCurve:
         """How much better than random the low-value removal scores at each fraction."""
         return self.lowest - self.random_mean
 
-    def as_dict(self) -> dict[str, list[float] | str]:
-        return {
-            "method": self.method,
-            "fractions": self.fractions.tolist(),
-            "lowest_first": self.lowest.tolist(),
-            "highest_first": self.highest.tolist(),
-            "random_mean": self.random_mean.tolist(),
-            "random_std": self.random_std.tolist(),
-        }
-
 
 def removal_curve(
     utility: Utility,

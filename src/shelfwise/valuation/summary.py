@@ -13,14 +13,19 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 SUMMARY_FILE = "summary.json"
 
 Ranked = tuple[tuple[str, float, int], ...]
 T = TypeVar("T")
+D = TypeVar("D", bound="DataclassInstance")
+Check = Callable[[object, str], T]  # reads a decoded JSON value; ``where`` names it in a SummaryError
 
 
 @dataclass(frozen=True)
@@ -71,57 +76,18 @@ class ValuationSummary:
     label_next: Ranked | None = None
 
     def as_json(self) -> dict[str, object]:
-        """The JSON object ``summary.json`` holds (``label_next`` left out when absent)."""
-        out: dict[str, object] = {
-            "title": self.title,
-            "values": {
-                key: {
-                    "method": v.method,
-                    "grain": v.grain,
-                    "players": v.players,
-                    "seconds": v.seconds,
-                    "evaluations": v.evaluations,
-                    "converged": v.converged,
-                    "info": dict(v.info),
-                    "most_valuable": [list(row) for row in v.most_valuable],
-                    "least_valuable": [list(row) for row in v.least_valuable],
-                }
-                for key, v in self.values.items()
-            },
-            "removal_curves": {
-                key: {
-                    "method": c.method,
-                    "fractions": list(c.fractions),
-                    "lowest_first": list(c.lowest_first),
-                    "highest_first": list(c.highest_first),
-                    "random_mean": list(c.random_mean),
-                    "random_std": list(c.random_std),
-                }
-                for key, c in self.removal_curves.items()
-            },
-            "metrics": dict(self.metrics),
-            "notes": list(self.notes),
-        }
-        if self.label_next is not None:
-            out["label_next"] = [list(row) for row in self.label_next]
+        """The JSON object ``summary.json`` holds (``label_next`` left out when absent; tuples are
+        JSON arrays)."""
+        out = asdict(self)
+        if self.label_next is None:
+            del out["label_next"]
         return out
 
     @classmethod
     def from_json(cls, data: object) -> ValuationSummary:
         """Parse a decoded ``summary.json``; a missing or mistyped field raises
         :class:`SummaryError` naming it (e.g. ``values['groups: loo'].players``)."""
-        top = _object(data, "")
-        return cls(
-            title=_get(top, "title", "", _str),
-            values={k: _valuation(v, f"values[{k!r}]") for k, v in _get(top, "values", "", _object).items()},
-            removal_curves={
-                k: _curve(v, f"removal_curves[{k!r}]")
-                for k, v in _get(top, "removal_curves", "", _object, default={}).items()
-            },
-            metrics={k: _float(v, f"metrics[{k!r}]") for k, v in _get(top, "metrics", "", _object, default={}).items()},
-            notes=tuple(_str(v, f"notes[{i}]") for i, v in enumerate(_get(top, "notes", "", _array, default=[]))),
-            label_next=None if top.get("label_next") is None else _ranked(top["label_next"], "label_next"),
-        )
+        return _summary(data, "")
 
 
 class SummaryError(ValueError):
@@ -198,64 +164,90 @@ def _int(v: object, where: str) -> int:
     return v
 
 
-def _get(
-    obj: Mapping[str, object],
-    key: str,
-    where: str,
-    check: Callable[[object, str], T],
-    *,
-    default: object = None,
-) -> T:
-    path = f"{where}.{key}" if where else key
-    if key not in obj:
-        if default is None:
-            raise SummaryError(path, "missing")
-        return check(default, path)
-    return check(obj[key], path)
+def _map_of(check: Check[T]) -> Check[dict[str, T]]:
+    """Reader of a JSON object whose every value ``check`` reads (``where['key']`` names a bad one)."""
+
+    def read(v: object, where: str) -> dict[str, T]:
+        return {k: check(x, f"{where}[{k!r}]") for k, x in _object(v, where).items()}
+
+    return read
 
 
-def _ranked(v: object, where: str) -> Ranked:
-    rows = []
-    for i, row in enumerate(_array(v, where)):
-        at = f"{where}[{i}]"
-        cells = _array(row, at)
-        if len(cells) != 3:
-            raise SummaryError(at, f"expected [name, value, size], got {len(cells)} values")
-        rows.append((_str(cells[0], f"{at}[0]"), _float(cells[1], f"{at}[1]"), _int(cells[2], f"{at}[2]")))
-    return tuple(rows)
+def _tuple_of(check: Check[T]) -> Check[tuple[T, ...]]:
+    """Reader of a JSON array whose every item ``check`` reads (``where[i]`` names a bad one)."""
+
+    def read(v: object, where: str) -> tuple[T, ...]:
+        return tuple(check(x, f"{where}[{i}]") for i, x in enumerate(_array(v, where)))
+
+    return read
 
 
-def _floats(v: object, where: str) -> tuple[float, ...]:
-    return tuple(_float(x, f"{where}[{i}]") for i, x in enumerate(_array(v, where)))
+def _record(cls: type[D], optional: tuple[str, ...] = (), **checks: Check[Any]) -> Check[D]:
+    """Reader of a JSON object into dataclass ``cls``: field ``name`` read by ``checks[name]``
+    (``where.name`` names a bad one); a field in ``optional`` may be missing (it then takes its
+    dataclass default), or null where that default is None. A ``ValueError`` of ``cls`` itself (e.g.
+    unequal lengths) is reported at ``where``."""
+    names = {f.name for f in fields(cls)}
+    if set(checks) != names or not names.issuperset(optional):
+        raise TypeError(f"_record({cls.__name__}): a check for each field {sorted(names)}, not {sorted(checks)}")
+    nullable = {f.name for f in fields(cls) if f.name in optional and f.default is None}
+
+    def read(v: object, where: str) -> D:
+        o = _object(v, where)
+        kwargs: dict[str, object] = {}
+        for name, check in checks.items():
+            if (name in optional and name not in o) or (name in nullable and o[name] is None):
+                continue
+            path = f"{where}.{name}" if where else name
+            if name not in o:
+                raise SummaryError(path, "missing")
+            kwargs[name] = check(o[name], path)
+        try:
+            return cls(**kwargs)
+        except ValueError as exc:
+            raise SummaryError(where, str(exc)) from exc
+
+    return read
 
 
-def _valuation(v: object, where: str) -> ValuationOut:
-    o = _object(v, where)
-    return ValuationOut(
-        method=_get(o, "method", where, _str),
-        grain=_get(o, "grain", where, _str),
-        players=_get(o, "players", where, _int),
-        seconds=_get(o, "seconds", where, _float),
-        evaluations=_get(o, "evaluations", where, _int),
-        converged=_get(o, "converged", where, _bool),
-        info={k: _float(x, f"{where}.info[{k!r}]") for k, x in _get(o, "info", where, _object, default={}).items()},
-        most_valuable=_get(o, "most_valuable", where, _ranked),
-        least_valuable=_get(o, "least_valuable", where, _ranked),
-    )
+def _rank_row(v: object, where: str) -> tuple[str, float, int]:
+    cells = _array(v, where)
+    if len(cells) != 3:
+        raise SummaryError(where, f"expected [name, value, size], got {len(cells)} values")
+    return _str(cells[0], f"{where}[0]"), _float(cells[1], f"{where}[1]"), _int(cells[2], f"{where}[2]")
 
 
-def _curve(v: object, where: str) -> RemovalCurveOut:
-    o = _object(v, where)
-    try:
-        return RemovalCurveOut(
-            method=_get(o, "method", where, _str),
-            fractions=_get(o, "fractions", where, _floats),
-            lowest_first=_get(o, "lowest_first", where, _floats),
-            highest_first=_get(o, "highest_first", where, _floats),
-            random_mean=_get(o, "random_mean", where, _floats),
-            random_std=_get(o, "random_std", where, _floats),
-        )
-    except SummaryError:
-        raise
-    except ValueError as exc:  # unequal lengths
-        raise SummaryError(where, str(exc)) from exc
+_ranked: Check[Ranked] = _tuple_of(_rank_row)
+_floats = _tuple_of(_float)
+_valuation = _record(
+    ValuationOut,
+    optional=("info",),
+    method=_str,
+    grain=_str,
+    players=_int,
+    seconds=_float,
+    evaluations=_int,
+    converged=_bool,
+    info=_map_of(_float),
+    most_valuable=_ranked,
+    least_valuable=_ranked,
+)
+_curve = _record(
+    RemovalCurveOut,
+    method=_str,
+    fractions=_floats,
+    lowest_first=_floats,
+    highest_first=_floats,
+    random_mean=_floats,
+    random_std=_floats,
+)
+_summary = _record(
+    ValuationSummary,
+    optional=("removal_curves", "metrics", "notes", "label_next"),
+    title=_str,
+    values=_map_of(_valuation),
+    removal_curves=_map_of(_curve),
+    metrics=_map_of(_float),
+    notes=_tuple_of(_str),
+    label_next=_ranked,
+)
