@@ -40,8 +40,13 @@ class RowError:
 class DataError(ValueError):
     """Raised when a loader is strict, or when nothing usable was loaded."""
 
-    def __init__(self, errors: list[RowError], summary: str = "") -> None:
+    def __init__(self, errors: list[RowError], summary: str = "", *, list_errors: bool = True) -> None:
+        """The message: ``summary``, then the first 20 ``errors`` one a line; with ``list_errors=False``
+        (a summary that already names them all) a non-empty ``summary`` alone. ``errors`` keeps every one."""
         self.errors = errors
+        if summary and not list_errors:
+            super().__init__(summary)
+            return
         head = "\n".join(str(e) for e in errors[:20])
         more = f"\n... and {len(errors) - 20} more" if len(errors) > 20 else ""
         super().__init__((summary + "\n" if summary else "") + head + more)

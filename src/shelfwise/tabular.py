@@ -50,9 +50,7 @@ def require_columns(file: str, header: Row, names: Sequence[str], why: str, afte
     if missing:
         cols = ", ".join(repr(c) for c in missing)
         msg = f"{file}: no column {cols}; its columns are {sorted(header)}{after}"
-        err = DataError([RowError(file, 0, n, why) for n in missing], msg)
-        err.args = (msg,)  # DataError would list each RowError again under the summary
-        raise err
+        raise DataError([RowError(file, 0, n, why) for n in missing], msg, list_errors=False)
 
 
 def read_rows(path: str | Path) -> Iterator[tuple[int, Row | RowError]]:
