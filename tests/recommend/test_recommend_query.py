@@ -173,3 +173,30 @@ def test_item_words_are_computed_once_per_item() -> None:
     got = iw(0)
     assert got == frozenset({"red", "dresses", "summer"})
     assert iw(0) is got
+
+
+def test_content_reasons_read_the_history_graph_rows_once_per_context(
+    store: tuple[Catalog, HybridRecommender], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    catalog, rec = store
+    content = rec.content
+    base = _ctx(rec, "red dress")
+    ctx = Context.of([catalog.row("j1"), catalog.row("d4")], query_vector=base.query_vector, query=base.query)
+    matches = content.query_matches(ctx)
+    assert matches is not None and len(matches) > 1
+    built = []
+    graph_rows = content._graph_rows
+    monkeypatch.setattr(content, "_graph_rows", lambda items: built.append(len(items)) or graph_rows(items))
+    items = list(range(len(catalog)))
+    fresh = []
+    for i in items:  # each reason as before: the history's rows built again for every item
+        content._graph_memo = None
+        fresh.append(content.explain(ctx, i))
+    assert len(built) == len(matches)  # only a match compares the query's term with the history's
+    built.clear()
+    once = [content.explain(ctx, i) for i in items]
+    assert once == fresh and built == [2]
+    assert MATCH in once and any(r.startswith("similar text to") for r in once)
+    other = Context.of([catalog.row("j1")], query_vector=base.query_vector, query=base.query)
+    content.explain(other, int(matches.rows[0]))  # another context: its own rows
+    assert built == [2, 1]

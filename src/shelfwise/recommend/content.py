@@ -225,11 +225,13 @@ class ContentRecommender(BaseRecommender):
         self.graph: sp.csr_matrix = sp.csr_matrix((0, 0), dtype=np.float32)
         self.has_row: npt.NDArray[np.bool_] = np.zeros(0, dtype=bool)  # items whose row ``graph`` holds
         self._rows_memo: tuple[Context, npt.NDArray[np.float32]] | None = None
+        self._graph_memo: tuple[Context, sp.csr_matrix, sp.csc_matrix] | None = None  # (ctx, graph, its rows)
         self._query_memo: tuple[FloatArray, str, QueryMatches] | None = None
         self._words: ItemWords | None = None  # each item's words, for typed-query matching
 
     def _fit(self, data: Interactions) -> None:
         n = self.vectors.shape[0]
+        self._graph_memo = None  # the graph changes: no old one kept for a memo
         if n != data.n_items:
             raise ValueError(f"item_vectors has {n} rows, catalog has {data.n_items}")
         want = np.ones(n, dtype=bool) if n <= self.config.all_rows_max_items else data.item_counts() > 0
@@ -380,6 +382,18 @@ class ContentRecommender(BaseRecommender):
         self._rows_memo = (ctx, rows)
         return rows
 
+    def _history_rows(self, ctx: Context) -> sp.csc_matrix:
+        """:meth:`_graph_rows` of ``ctx``'s items, by column, kept for the next call with the same
+        context and graph: a list's reasons read one column of them per listed item (an item
+        without a graph row would otherwise be searched for again per listed item)."""
+        memo = self._graph_memo  # one read: another thread may replace it meanwhile
+        if memo is not None and memo[0] is ctx and memo[1] is self.graph:
+            return memo[2]
+        graph = self.graph
+        rows = self._graph_rows(ctx.items).tocsc()
+        self._graph_memo = (ctx, graph, rows)
+        return rows
+
     def explain(self, ctx: Context | None, item: int) -> str:
         """Names the query only for its matches (:meth:`query_matches`), when the query's term
         is at least the history's; else the most similar history item."""
@@ -388,7 +402,7 @@ class ContentRecommender(BaseRecommender):
         if ctx is None or not len(ctx):
             return "matches what you searched for" if len(at) else "similar product description"
         if m is not None and len(at):
-            from_items = float(self._graph_rows(ctx.items)[:, item].toarray().ravel() @ ctx.weights)
+            from_items = float(self._history_rows(ctx)[:, item].toarray().ravel() @ ctx.weights)
             if self.config.query_weight * float(m.strength[at[0]]) >= from_items:
                 return "matches what you searched for"
         sims = (self._context_rows(ctx) @ self.vectors[item]) * ctx.weights  # only when the query is not named
@@ -423,3 +437,4 @@ class ContentRecommender(BaseRecommender):
                 raise StateFileError(f, "graph has entries in rows not listed in rows")
         self.graph = graph if graph.dtype == np.float32 else graph.astype(np.float32)
         self.has_row = has_row
+        self._graph_memo = None
