@@ -26,12 +26,16 @@ def rrf(lists: Sequence[Results], k: int, *, rrf_k: float = 60.0, weights: Seque
 
 
 def minmax(scores: np.ndarray) -> np.ndarray:
+    """``scores`` scaled to [0, 1] as float32 (all equal, the span at most 1e-12: ones). The span is
+    taken in the scores' own dtype, so float32 scores are scaled in float32 throughout (convex
+    fusion's dense half is this, bit for bit)."""
     if scores.size == 0:
         return scores.astype(np.float32)
-    lo, hi = float(scores.min()), float(scores.max())
-    if hi - lo < 1e-12:
+    lo = scores.min()
+    span = float(scores.max() - lo)
+    if span <= 1e-12:
         return np.ones_like(scores, dtype=np.float32)
-    return ((scores - lo) / (hi - lo)).astype(np.float32)
+    return ((scores - lo) / span).astype(np.float32)
 
 
 def weighted(lists: Sequence[Results], k: int, weights: Sequence[float]) -> Results:

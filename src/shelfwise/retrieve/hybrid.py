@@ -27,7 +27,7 @@ from shelfwise.jsonfile import read_manifest_json
 from shelfwise.results import Results
 from shelfwise.retrieve.dense import DenseRetriever
 from shelfwise.retrieve.feedback import Feedback
-from shelfwise.retrieve.fusion import rrf, weighted
+from shelfwise.retrieve.fusion import minmax, rrf, weighted
 from shelfwise.retrieve.understand import QueryIntent, QueryUnderstanding
 
 MODES = ("bm25", "dense", "hybrid")  # "bm25": the lexical index alone (word + character BM25)
@@ -532,11 +532,8 @@ def _language(raw: object) -> LanguageProfile | None:
 
 def _convex_mix(b: npt.NDArray[np.float32], cosine: npt.NDArray[np.float32], w: float) -> npt.NDArray[np.float32]:
     """``(1 - w) * b + w * d``: ``b`` the lexical scores already divided by their maximum, ``d`` the
-    cosines min-max scaled over the union (all equal: 1)."""
-    lo = cosine.min()
-    span = float(cosine.max() - lo)
-    d = (cosine - lo) / span if span > 1e-12 else np.ones_like(cosine)
-    return np.asarray((1 - w) * b + w * d, dtype=np.float32)
+    cosines min-max scaled over the union (:func:`~shelfwise.retrieve.fusion.minmax`; all equal: 1)."""
+    return np.asarray((1 - w) * b + w * minmax(cosine), dtype=np.float32)
 
 
 def _resorted(res: Results, scores: npt.NDArray[np.float32]) -> Results:
