@@ -9,7 +9,14 @@ import pytest
 from shelfwise.catalog import Catalog, Product
 from shelfwise.encode import HashingEncoder
 from shelfwise.events import Event, EventLog, EventType
-from shelfwise.recommend import ALSConfig, CrossConfig, HybridConfig, HybridRecommender, build_recommender
+from shelfwise.recommend import (
+    ALSConfig,
+    CrossCategoryRecommender,
+    CrossConfig,
+    HybridConfig,
+    HybridRecommender,
+    build_recommender,
+)
 
 _ITEMS = [
     ("seed", "Valentina", ("Ladieswear", "Garment Full body", "Dress")),
@@ -67,3 +74,24 @@ def test_cross_scores_are_minus_inf_on_the_seeds_type(store: tuple[Catalog, Hybr
     s, _ = rec.cross_model.scores(catalog.row("seed"))
     assert np.isneginf(s[[catalog.row("seed"), catalog.row("d1"), catalog.row("d2")]]).all()
     assert np.isfinite(s[catalog.row("pump")])
+
+
+def test_product_type_codes_follow_an_updated_catalog_and_do_not_keep_the_old_one() -> None:
+    import gc
+    import weakref
+    from types import SimpleNamespace
+    from typing import Any
+
+    def catalog(d1_type: str) -> Catalog:
+        return Catalog([Product(id=i, title=t, category=(*c[:-1], d1_type) if i == "d1" else c) for i, t, c in _ITEMS])
+
+    old = catalog("Dress")
+    co: Any = SimpleNamespace(catalog=old)  # same_type reads only the co-occurrence model's catalog
+    cross = CrossCategoryRecommender(co, co)
+    assert cross.same_type(0).tolist() == [True, True, True, False, False, False, False]
+    gone = weakref.ref(old)
+    co.catalog = catalog("Gown")  # the store updated its catalog: d1 is a gown now
+    del old
+    gc.collect()
+    assert gone() is None  # the codes kept no strong reference to it
+    assert cross.same_type(0).tolist() == [True, False, True, False, False, False, False]

@@ -200,3 +200,40 @@ def test_content_reasons_read_the_history_graph_rows_once_per_context(
     other = Context.of([catalog.row("j1")], query_vector=base.query_vector, query=base.query)
     content.explain(other, int(matches.rows[0]))  # another context: its own rows
     assert built == [2, 1]
+
+
+def test_item_words_keep_the_most_recently_asked_rows_only() -> None:
+    from shelfwise.recommend.query import ItemWords
+
+    catalog = Catalog([Product(id=f"p{i}", title=f"Item{i} dress") for i in range(6)])
+    iw = ItemWords(catalog, max_rows=3)
+    for row in (0, 1, 2, 0, 3):  # 0 asked again: 1 is the least recent when 3 comes
+        assert iw(row) == frozenset({f"item{row}", "dress"})
+    assert len(iw) == 3 and set(iw._words) == {2, 0, 3}
+    assert iw(1) == frozenset({"item1", "dress"}) and len(iw) == 3  # asked again: computed again, 2 leaves
+    with pytest.raises(ValueError, match="max_rows"):
+        ItemWords(catalog, max_rows=0)
+
+
+def test_an_updated_catalog_leaves_nothing_of_the_old_one_in_content() -> None:
+    import gc
+    import weakref
+
+    from shelfwise.recommend import ContentRecommender
+
+    def catalog(colour: str) -> Catalog:
+        return Catalog([Product(id=f"p{i}", title=f"{colour} dress {i}") for i in range(8)])
+
+    enc = Anisotropic()
+    old = catalog("Red")
+    content = ContentRecommender(enc.encode(old.texts()))
+    content.attach(old, None)
+    ctx = Context.of([], query_vector=enc.encode(["red dress"])[0], query="red dress")
+    assert content.query_matches(ctx) is not None and content._item_words(0) == {"red", "dress", "0"}
+    gone = weakref.ref(old)
+    new = catalog("Blue")  # the store updated its catalog: a new Catalog object
+    content.attach(new, None)
+    del old
+    gc.collect()
+    assert gone() is None  # no cache holds the old catalog or its words
+    assert content._item_words(0) == {"blue", "dress", "0"}

@@ -22,7 +22,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -36,6 +36,10 @@ from shelfwise.recommend.persist import StateFileError, csr_arrays, csr_from, cs
 from shelfwise.recommend.query import ItemWords, QueryMatches, match_query
 from shelfwise.recommend.vectors import ItemVectors
 from shelfwise.results import FloatArray
+
+if TYPE_CHECKING:
+    from shelfwise.catalog.schema import Catalog
+    from shelfwise.recommend.profiles import UserProfiles
 
 
 @dataclass(frozen=True)
@@ -231,7 +235,7 @@ class ContentRecommender(BaseRecommender):
 
     def _fit(self, data: Interactions) -> None:
         n = self.vectors.shape[0]
-        self._graph_memo = None  # the graph changes: no old one kept for a memo
+        self._forget()
         if n != data.n_items:
             raise ValueError(f"item_vectors has {n} rows, catalog has {data.n_items}")
         want = np.ones(n, dtype=bool) if n <= self.config.all_rows_max_items else data.item_counts() > 0
@@ -243,6 +247,16 @@ class ContentRecommender(BaseRecommender):
             return
         self.graph = self._build(None if want.all() else np.flatnonzero(want))
         self.has_row = want.copy()
+
+    def attach(self, catalog: Catalog, profiles: UserProfiles | None) -> None:
+        super().attach(catalog, profiles)
+        self._forget()
+
+    def _forget(self) -> None:
+        """Drop what was kept for the previous catalog and graph (a refit, attach or load may change
+        them): nothing of theirs stays in memory."""
+        self._rows_memo = self._graph_memo = self._query_memo = None
+        self._words = None
 
     def _build(self, rows: npt.NDArray[np.int64] | None) -> sp.csr_matrix:
         """The sharpened graph with rows ``rows`` (all: None) filled."""
@@ -437,4 +451,4 @@ class ContentRecommender(BaseRecommender):
                 raise StateFileError(f, "graph has entries in rows not listed in rows")
         self.graph = graph if graph.dtype == np.float32 else graph.astype(np.float32)
         self.has_row = has_row
-        self._graph_memo = None
+        self._forget()

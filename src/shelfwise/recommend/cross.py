@@ -16,6 +16,7 @@ with it); any category when none of its own has baskets.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,14 +54,15 @@ class CrossCategoryRecommender:
         self.cooccurrence = cooccurrence
         self.content = content
         self.config = config or CrossConfig()
-        self._leaves: tuple[Catalog, npt.NDArray[np.int32], dict[str, int]] | None = None
+        # the leaf codes of one catalog, held weakly: an updated catalog does not keep the old one alive
+        self._leaves: tuple[weakref.ref[Catalog], npt.NDArray[np.int32], dict[str, int]] | None = None
 
     def same_type(self, item: int) -> npt.NDArray[np.bool_]:
         """Items whose category leaf (last level, case-insensitive) is ``item``'s: none when it
         has no category. The leaf codes are computed once per catalog."""
         catalog = self.cooccurrence.catalog
         got = self._leaves
-        if got is None or got[0] is not catalog:
+        if got is None or got[0]() is not catalog:
             index: dict[str, int] = {}
             leaves = (p.category[-1].strip().lower() if p.category else None for p in catalog.products)
             codes = np.fromiter(
@@ -68,7 +70,7 @@ class CrossCategoryRecommender:
                 dtype=np.int32,
                 count=len(catalog),
             )
-            got = self._leaves = (catalog, codes, index)
+            got = self._leaves = (weakref.ref(catalog), codes, index)
         cat = catalog.products[item].category
         code = got[2].get(cat[-1].strip().lower()) if cat else None
         return got[1] == code if code is not None else np.zeros(len(catalog), dtype=bool)

@@ -18,6 +18,8 @@ whose words no item text holds (another language than the catalog's) falls back 
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,17 +59,32 @@ def word_share(query_words: list[str], text: str) -> float:
 
 
 class ItemWords:
-    """Each item's words (:func:`words` of its text), computed when first asked and kept: a typed
-    query is matched against the same pool items again and again."""
+    """Each item's words (:func:`words` of its text), computed when first asked and kept for the
+    ``max_rows`` items asked most recently: a typed query is matched against the same pool items
+    again and again, and a large catalog's word sets (a few KB an item) are not all kept."""
 
-    def __init__(self, catalog: Catalog) -> None:
+    def __init__(self, catalog: Catalog, max_rows: int = 20_000) -> None:
+        if max_rows < 1:
+            raise ValueError("ItemWords: max_rows must be >= 1")
         self.catalog = catalog
-        self._words: dict[int, frozenset[str]] = {}
+        self.max_rows = max_rows
+        self._words: OrderedDict[int, frozenset[str]] = OrderedDict()
+        self._lock = threading.Lock()  # one recommender serves several threads
+
+    def __len__(self) -> int:
+        return len(self._words)
 
     def __call__(self, row: int) -> frozenset[str]:
-        got = self._words.get(row)
-        if got is None:
-            got = self._words[row] = frozenset(words(self.catalog.products[row].text()))
+        with self._lock:
+            got = self._words.get(row)
+            if got is not None:
+                self._words.move_to_end(row)
+                return got
+        got = frozenset(words(self.catalog.products[row].text()))
+        with self._lock:
+            self._words[row] = got
+            if len(self._words) > self.max_rows:
+                self._words.popitem(last=False)
         return got
 
 
