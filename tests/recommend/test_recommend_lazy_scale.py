@@ -1,4 +1,4 @@
-"""The tuning pool's candidates from raw component scores (``_RowScale``, ``_top_scaled``,
+"""The tuning pool's candidates from raw component scores (``RowScale``, ``_top_scaled``,
 ``_candidates``) are the ones found on the scaled (``minmax_rows``) matrices, bit for bit: the
 same scaled values, the same top entries with ties, even where scaling rounds distinct raw
 scores to one value."""
@@ -11,8 +11,8 @@ import pytest
 
 from shelfwise.recommend import Context
 from shelfwise.recommend.autotune import Case
-from shelfwise.recommend.base import minmax_rows
-from shelfwise.recommend.tuning_pool import _candidates, _RowScale, _top_positive, _top_scaled
+from shelfwise.recommend.base import RowScale, minmax, minmax_rows
+from shelfwise.recommend.tuning_pool import _candidates, _top_positive, _top_scaled
 
 F32 = npt.NDArray[np.float32]
 
@@ -63,12 +63,13 @@ def test_row_scale_values_are_minmax_rows_bit_for_bit() -> None:
     for _ in range(60):
         b, n = int(rng.integers(1, 40)), int(rng.integers(1, 300))
         d = _raw(rng, b, n)
-        scale = _RowScale(d, d.max(axis=1))
+        scale = RowScale(d, d.max(axis=1))
         got = scale.values(np.repeat(np.arange(b), n), d.reshape(-1)).reshape(b, n)
-        np.testing.assert_array_equal(_bits(got), _bits(minmax_rows(d)))
+        np.testing.assert_array_equal(_bits(got), _bits(minmax_rows(d)))  # one RowScale, entries or rows
+        np.testing.assert_array_equal(got, np.stack([minmax(r) for r in d]))  # and minmax row by row
     with pytest.raises(ValueError, match="finite or -inf"):
         bad = np.array([[1.0, np.nan]], dtype=np.float32)
-        _RowScale(bad, bad.max(axis=1))
+        RowScale(bad, bad.max(axis=1))
 
 
 @pytest.mark.parametrize("n_cand", [1, 3, 50])

@@ -265,62 +265,111 @@ _NEG_INF_BITS = -8388608  # float32 -inf read as int32; a negative finite value 
 _NEG_ZERO_BITS = np.iinfo(np.int32).min
 
 
-def minmax_rows(scores: npt.NDArray[np.float32], overwrite: bool = False) -> npt.NDArray[np.float32]:
-    """:func:`minmax` of each row of a (contexts x items) matrix of finite or ``-inf`` scores;
-    ``overwrite``: a float32 ``scores`` of the caller's own is scaled in place (one matrix less).
+def _lowest_negative(s: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """Each row's lowest finite score, in rows holding a negative finite one (``-inf`` left out)
+    in one pass without a mask (``min(where=...)`` is many times slower): a negative float's bits
+    read as uint32 grow with its magnitude, up to ``-inf``'s (0xFF800000); adding 0x800000 wraps
+    ``-inf`` to 0 and keeps every negative finite value above every non-negative one."""
+    shift = np.uint32(0x800000)
+    top = (s.view(np.uint32) + shift).max(axis=1, initial=0)
+    return (top - shift).view(np.float32)
 
-    Rows with no negative score (most components) are divided by their maximum directly; the
-    others take the general path. A row's lowest float bits read as int32 tell them apart in one
-    pass: every negative finite value reads below ``-inf``'s bits (rows holding ``-0.0``, which
-    reads lowest of all, are checked value by value)."""
+
+class RowScale:
+    """:func:`minmax` of each row of a (contexts x items) matrix of finite or ``-inf`` raw scores,
+    as per-row parameters found from ``hi`` (the row maxima): :meth:`apply` scales whole rows
+    (:func:`minmax_rows`), :meth:`values` only the entries read (the tuning pool's candidates),
+    each value with the same float32 operations.
+
+    Rows with no negative score (most components) are ``max(x, 0) / div``; the others
+    (``spread``) are ``(x - sub) / div`` with ``-inf`` at 0 (rows whose finite scores are all one
+    negative value scale to 0: ``max(x, 0) / 1``). A row's lowest float bits read as int32 tell
+    them apart in one pass: every negative finite value reads below ``-inf``'s bits (rows holding
+    ``-0.0``, which reads lowest of all, are checked value by value)."""
+
+    def __init__(self, raw: npt.NDArray[np.float32], hi: npt.NDArray[np.float32]) -> None:
+        if np.isnan(hi).any() or np.isposinf(hi).any():  # NaN and +inf propagate to the row maximum
+            raise ValueError("minmax_rows: scores must be finite or -inf")
+        low_bits = raw.view(np.int32).min(axis=1, initial=0)
+        nonneg = low_bits >= _NEG_INF_BITS
+        doubt = np.flatnonzero(low_bits == _NEG_ZERO_BITS)  # -0.0 reads lowest: look at the values
+        if len(doubt):
+            nonneg[doubt] = ((raw[doubt] >= 0) | (raw[doubt] == -np.inf)).all(axis=1)
+        self.div = np.where(hi > 0, hi, np.float32(1.0)).astype(np.float32)
+        self.sub = np.zeros(len(hi), dtype=np.float32)
+        self.spread = np.zeros(len(hi), dtype=bool)
+        self.zero = ~(hi > 0)  # rows scaled to 0 everywhere (spread rows taken out below)
+        general = np.flatnonzero(~nonneg)
+        if not len(general):
+            return
+        s = raw if len(general) == len(hi) else raw[general]
+        lo32 = _lowest_negative(s)
+        lo, h = lo32.astype(np.float64), hi[general].astype(np.float64)
+        spread = h > lo  # else every finite score is one negative value: all 0
+        self.spread[general[spread]] = True
+        self.zero[general[spread]] = False
+        self.sub[general[spread]] = lo32[spread]
+        # the scalars are rounded as minmax's Python floats are when they meet a float32 array
+        self.div[general] = np.where(spread, h - lo, 1.0).astype(np.float32)
+
+    def tile(self, b: int) -> RowScale:
+        """This one-row scale for ``b`` equal rows."""
+        out = object.__new__(RowScale)
+        out.div, out.sub, out.spread, out.zero = (np.repeat(a, b) for a in (self.div, self.sub, self.spread, self.zero))
+        return out
+
+    def values(self, rows: IntArray, x: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        """Scaled values of raw entries ``x`` of rows ``rows``."""
+        spread = self.spread[rows]
+        if not spread.any():
+            out = np.maximum(x, np.float32(0.0))
+            out /= self.div[rows]
+            return out
+        out = np.empty_like(x)
+        keep = ~spread
+        out[keep] = np.maximum(x[keep], np.float32(0.0)) / self.div[rows[keep]]
+        out[spread] = _spread(x[spread], self.sub[rows[spread]], self.div[rows[spread]])
+        return out
+
+    def apply(
+        self, raw: npt.NDArray[np.float32], out: npt.NDArray[np.float32] | None = None
+    ) -> npt.NDArray[np.float32]:
+        """Every row of ``raw`` scaled, into ``out`` (a new matrix when None; ``raw`` itself may be given)."""
+        rows = np.flatnonzero(self.spread)
+        if len(rows) == len(self.div) and len(rows):  # e.g. ALS's dot products: no row copied out and back
+            return _spread(raw, self.sub[:, None], self.div[:, None], out)
+        kept = raw[rows] if len(rows) else None  # read before ``out`` may overwrite them
+        out = np.maximum(raw, np.float32(0.0), out=out)
+        out /= self.div[:, None]
+        if kept is not None:
+            out[rows] = _spread(kept, self.sub[rows, None], self.div[rows, None])
+        return out
+
+
+def _spread(
+    x: npt.NDArray[np.float32],
+    sub: npt.NDArray[np.float32],
+    div: npt.NDArray[np.float32],
+    out: npt.NDArray[np.float32] | None = None,
+) -> npt.NDArray[np.float32]:
+    """``(x - sub) / div`` in float32, ``-inf`` at 0: the scaled values of rows holding a negative
+    finite score (``out``: where to write them; ``x`` itself may be given)."""
+    none = x == -np.inf
+    v = np.subtract(x, sub, out=out)
+    v /= div
+    v[none] = 0.0
+    return v
+
+
+def minmax_rows(scores: npt.NDArray[np.float32], overwrite: bool = False) -> npt.NDArray[np.float32]:
+    """:func:`minmax` of each row of a (contexts x items) matrix of finite or ``-inf`` scores
+    (:class:`RowScale`); ``overwrite``: a float32 ``scores`` of the caller's own is scaled in
+    place (one matrix less)."""
     s = np.asarray(scores, dtype=np.float32)
     if s.ndim != 2:
         raise ValueError("minmax_rows: scores must be 2-d")
-    hi = s.max(axis=1, initial=-np.inf)
-    if np.isnan(hi).any() or np.isposinf(hi).any():  # NaN and +inf propagate to the row maximum
-        raise ValueError("minmax_rows: scores must be finite or -inf")
-    if s.size and (hi == -np.inf).all():  # no evidence anywhere (e.g. content without text): all 0
-        return np.zeros_like(s)
-    low_bits = s.view(np.int32).min(axis=1, initial=0)
-    nonneg = low_bits >= _NEG_INF_BITS
-    doubt = np.flatnonzero(low_bits == _NEG_ZERO_BITS)
-    if len(doubt):
-        nonneg[doubt] = ((s[doubt] >= 0) | (s[doubt] == -np.inf)).all(axis=1)
-    div = np.where(hi > 0, hi, np.float32(1.0))[:, None]
-    if nonneg.all():  # the common case, without copying rows out and back
-        out = np.maximum(s, np.float32(0.0), out=s if overwrite and s is scores else None)
-        out /= div
-        return out
-    out = s if overwrite and s is scores else np.empty_like(s)
-    if not nonneg.any():  # e.g. ALS's dot products: every row at once, without copying rows out
-        return _minmax_rows_general(s, hi, out)
-    out[nonneg] = np.maximum(s[nonneg], np.float32(0.0)) / div[nonneg]
-    general = ~nonneg
-    out[general] = _minmax_rows_general(s[general], hi[general])
-    return out
-
-
-def _minmax_rows_general(
-    s: npt.NDArray[np.float32], hi32: npt.NDArray[np.float32], out: npt.NDArray[np.float32] | None = None
-) -> npt.NDArray[np.float32]:
-    """Rows holding a negative finite score (``hi32``: their maxima, finite or ``-inf``), scaled
-    into ``out`` (a new matrix when None; ``s`` itself may be given)."""
-    fin = s != -np.inf  # finite: minmax_rows let no NaN or +inf through
-    lo = s.min(axis=1, where=fin, initial=np.inf).astype(np.float64)
-    hi = hi32.astype(np.float64)
-    has = lo < np.inf
-    ratio = has & (lo >= 0.0) & (hi > 0.0)
-    spread = has & ~ratio & (hi > lo)
-    flat = has & ~ratio & ~spread
-    # the scalars are rounded as minmax's Python floats are when they meet a float32 array
-    sub = np.where(spread, lo, 0.0).astype(np.float32)[:, None]
-    div = np.where(ratio, hi, np.where(spread, hi - lo, 1.0)).astype(np.float32)[:, None]
-    out = np.subtract(s, sub, out=out)
-    with np.errstate(invalid="ignore"):
-        out /= div
-    out[flat] = np.where(hi[flat] > 0, 1.0, 0.0)[:, None]
-    np.copyto(out, np.float32(0.0), where=~fin)
-    return out
+    scale = RowScale(s, s.max(axis=1, initial=-np.inf))
+    return scale.apply(s, s if overwrite and s is scores else None)
 
 
 def minmax(scores: FloatArray) -> FloatArray:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from shelfwise.recommend.base import _NEG_INF_BITS, _NEG_ZERO_BITS  # minmax_rows: a negative score's bits
+from shelfwise.recommend.base import RowScale
 from shelfwise.results import FloatArray, IntArray
 
 if TYPE_CHECKING:
@@ -93,84 +93,18 @@ class _Pool:
 _TINY = np.nextafter(np.float32(0), np.float32(1))
 
 
-def _lowest_negative(s: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-    """Each row's lowest finite score, in rows holding a negative finite one (``-inf`` left out)
-    in one pass without a mask (``min(where=...)`` is many times slower): a negative float's bits
-    read as uint32 grow with its magnitude, up to ``-inf``'s (0xFF800000); adding 0x800000 wraps
-    ``-inf`` to 0 and keeps every negative finite value above every non-negative one."""
-    shift = np.uint32(0x800000)
-    top = (s.view(np.uint32) + shift).max(axis=1, initial=0)
-    return (top - shift).view(np.float32)
-
-
-class _RowScale:
-    """:func:`~shelfwise.recommend.base.minmax_rows`' scaling of a (prefixes x items) matrix of
-    raw scores, its per-row parameters found from ``hi`` (the row maxima) and applied only to the
-    entries read: each value is computed with the same float32 operations as ``minmax_rows``
-    computes it (tests/recommend/test_recommend_lazy_scale.py), without writing the scaled matrix.
-
-    Rows with no negative score are ``max(x, 0) / div``; the others (``spread``) are
-    ``(x - sub) / div`` with ``-inf`` at 0 (rows whose finite scores are all one negative value
-    scale to 0: ``max(x, 0) / 1``)."""
-
-    def __init__(self, raw: npt.NDArray[np.float32], hi: npt.NDArray[np.float32]) -> None:
-        if np.isnan(hi).any() or np.isposinf(hi).any():
-            raise ValueError("minmax_rows: scores must be finite or -inf")
-        low_bits = raw.view(np.int32).min(axis=1, initial=0)
-        nonneg = low_bits >= _NEG_INF_BITS
-        doubt = np.flatnonzero(low_bits == _NEG_ZERO_BITS)  # -0.0 reads lowest: look at the values
-        if len(doubt):
-            nonneg[doubt] = ((raw[doubt] >= 0) | (raw[doubt] == -np.inf)).all(axis=1)
-        self.div = np.where(hi > 0, hi, np.float32(1.0)).astype(np.float32)
-        self.sub = np.zeros(len(hi), dtype=np.float32)
-        self.spread = np.zeros(len(hi), dtype=bool)
-        self.zero = ~(hi > 0)  # rows scaled to 0 everywhere (spread rows taken out below)
-        general = np.flatnonzero(~nonneg)
-        if not len(general):
-            return
-        s = raw if len(general) == len(hi) else raw[general]
-        lo32 = _lowest_negative(s)
-        lo, h = lo32.astype(np.float64), hi[general].astype(np.float64)
-        spread = h > lo  # else every finite score is one negative value: all 0
-        self.spread[general[spread]] = True
-        self.zero[general[spread]] = False
-        self.sub[general[spread]] = lo32[spread]
-        self.div[general] = np.where(spread, h - lo, 1.0).astype(np.float32)  # rounded as minmax_rows rounds it
-
-    def tile(self, b: int) -> _RowScale:
-        """This one-row scale for ``b`` equal rows."""
-        out = object.__new__(_RowScale)
-        out.div, out.sub, out.spread, out.zero = (np.repeat(a, b) for a in (self.div, self.sub, self.spread, self.zero))
-        return out
-
-    def values(self, rows: IntArray, x: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-        """Scaled values of raw entries ``x`` of rows ``rows`` (``minmax_rows``' float32 values)."""
-        sp = self.spread[rows]
-        if not sp.any():
-            out = np.maximum(x, np.float32(0.0))
-            out /= self.div[rows]
-            return out
-        out = np.empty_like(x)
-        keep = ~sp
-        out[keep] = np.maximum(x[keep], np.float32(0.0)) / self.div[rows[keep]]
-        xs, rs = x[sp], rows[sp]
-        v = (xs - self.sub[rs]) / self.div[rs]
-        v[xs == -np.inf] = 0.0
-        out[sp] = v
-        return out
-
-    def floor(self, bound: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-        """Per row, a raw value at or below every raw score whose scaled value reaches ``bound``
-        (> 0), leaving out few others: the scaled value rounds ``(x - sub) / div`` (``sub`` 0 on
-        rows of non-negative scores), so a relative slack of 2**-15 and an absolute one of 2**-40
-        cover both roundings and this one in float64 (the scores above are then cut on their
-        scaled values)."""
-        div, sub = self.div.astype(np.float64), self.sub.astype(np.float64)
-        fl = sub + div * bound.astype(np.float64) * (1.0 - 2.0**-15) - (np.abs(sub) + div + 1.0) * 2.0**-40
-        fl[self.zero] = np.inf
-        out = fl.astype(np.float32)
-        out = np.where(out > fl, np.nextafter(out, np.float32(-np.inf)), out)  # rounded down
-        return np.where(self.spread, out, np.maximum(out, _TINY)).astype(np.float32)  # else: x > 0
+def _floor(scale: RowScale, bound: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """Per row of ``scale``, a raw value at or below every raw score whose scaled value reaches ``bound``
+    (> 0), leaving out few others: the scaled value rounds ``(x - sub) / div`` (``sub`` 0 on
+    rows of non-negative scores), so a relative slack of 2**-15 and an absolute one of 2**-40
+    cover both roundings and this one in float64 (the scores above are then cut on their
+    scaled values)."""
+    div, sub = scale.div.astype(np.float64), scale.sub.astype(np.float64)
+    fl = sub + div * bound.astype(np.float64) * (1.0 - 2.0**-15) - (np.abs(sub) + div + 1.0) * 2.0**-40
+    fl[scale.zero] = np.inf
+    out = fl.astype(np.float32)
+    out = np.where(out > fl, np.nextafter(out, np.float32(-np.inf)), out)  # rounded down
+    return np.where(scale.spread, out, np.maximum(out, _TINY)).astype(np.float32)  # else: x > 0
 
 
 def _top_positive(d: npt.NDArray[np.float32], n_cand: int) -> IntArray:
@@ -179,18 +113,18 @@ def _top_positive(d: npt.NDArray[np.float32], n_cand: int) -> IntArray:
     return _top(d, n_cand, scaled=False)[0]
 
 
-def _top_scaled(raw: npt.NDArray[np.float32], n_cand: int) -> tuple[IntArray, _RowScale]:
+def _top_scaled(raw: npt.NDArray[np.float32], n_cand: int) -> tuple[IntArray, RowScale]:
     """:func:`_top_positive` of ``minmax_rows(raw)`` without scaling ``raw``, and its scale."""
     flat, scale = _top(raw, n_cand, scaled=True)
     assert scale is not None
     return flat, scale
 
 
-def _top(d: npt.NDArray[np.float32], n_cand: int, scaled: bool) -> tuple[IntArray, _RowScale | None]:
-    """:func:`_top_positive` of ``d``, or with ``scaled`` of ``d``'s rows scaled (a :class:`_RowScale`,
+def _top(d: npt.NDArray[np.float32], n_cand: int, scaled: bool) -> tuple[IntArray, RowScale | None]:
+    """:func:`_top_positive` of ``d``, or with ``scaled`` of ``d``'s rows scaled (a :class:`RowScale`,
     returned): the scaling is monotone in each row, so the bound below is found on the raw group
     maxima and then scaled, the pass over the matrix keeps the raw scores above each row's
-    :meth:`_RowScale.floor` of it, and only those are scaled and cut at the bound itself.
+    :func:`_floor` of it, and only those are scaled and cut at the bound itself.
 
     Cut into ``g = 4 * n_cand`` groups (column ``j`` in group ``j mod g``), a row's group maxima
     are ``g`` of its values, so the ``n_cand``-th highest of them bounds its ``n_cand``-th highest
@@ -200,7 +134,7 @@ def _top(d: npt.NDArray[np.float32], n_cand: int, scaled: bool) -> tuple[IntArra
     none = np.zeros(0, dtype=np.int64)
     g = min(4 * n_cand, n)
     if not d.size or g < n_cand:  # (no bound when n < n_cand: every positive is looked at)
-        scale = _RowScale(d, d.max(axis=1, initial=-np.inf)) if scaled else None
+        scale = RowScale(d, d.max(axis=1, initial=-np.inf)) if scaled else None
         if scale is not None and d.size:
             d = scale.values(np.repeat(np.arange(b), n), d.reshape(-1)).reshape(b, n)
         if not d.size or d.max() <= 0:
@@ -213,7 +147,7 @@ def _top(d: npt.NDArray[np.float32], n_cand: int, scaled: bool) -> tuple[IntArra
         if n > w * g:  # the last columns join the first groups
             np.maximum(maxima[:, : n - w * g], d[:, w * g :], out=maxima[:, : n - w * g])
         hi = maxima.max(axis=1)
-        scale = _RowScale(d, hi) if scaled else None
+        scale = RowScale(d, hi) if scaled else None
         every = np.arange(b)
         if (scale.values(every, hi) if scale is not None else hi).max() <= 0:  # every column is in a group:
             return none, scale  # nothing positive (e.g. no evidence here)
@@ -221,7 +155,7 @@ def _top(d: npt.NDArray[np.float32], n_cand: int, scaled: bool) -> tuple[IntArra
         if scale is not None:  # the scaling is monotone: the scaled maxima's order statistic, scaled
             bound = scale.values(every, bound)
         cut = np.maximum(bound, _TINY)
-        floor = scale.floor(cut) if scale is not None else cut
+        floor = _floor(scale, cut) if scale is not None else cut
         scale_v = scale
     flat = np.flatnonzero(d >= floor[:, None])  # positive and above the bound (raw: a few more)
     r = flat // n
@@ -260,7 +194,7 @@ def _candidates(
     scaled as ``minmax_rows`` scales them: the union of every component's top ``n_cand`` positive
     scaled scores, and the truth. Returns (prefix, item) of each entry, prefix-major and items
     ascending, each prefix's truth position among its entries, and each component's scaled scores
-    of the entries (:class:`_RowScale`: the scaled matrices are never written)."""
+    of the entries (:class:`RowScale`: the scaled matrices are never written)."""
     b, n = raw[0].shape
     truth = np.array([c.truth for c in cases], dtype=np.int64)
     pick = np.zeros((b, n), dtype=bool)
