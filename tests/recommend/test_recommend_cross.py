@@ -95,3 +95,32 @@ def test_product_type_codes_follow_an_updated_catalog_and_do_not_keep_the_old_on
     gc.collect()
     assert gone() is None  # the codes kept no strong reference to it
     assert cross.same_type(0).tolist() == [True, False, True, False, False, False, False]
+
+
+def test_related_and_complete_the_look_word_a_pair_alike_after_a_live_event_of_another_kind() -> None:
+    catalog, rec = _store()  # purchases only: every pair with the dress was bought together
+    seed = catalog.row("seed")
+
+    def reasons() -> tuple[dict[str, str], dict[str, str]]:
+        related, cross = rec.similar(seed, k=10), rec.cross(seed, k=10)
+        return (
+            {catalog.ids[int(r)]: why for r, why in zip(related.ids, related.reasons, strict=True)},
+            {catalog.ids[int(r)]: why for r, why in zip(cross.ids, cross.reasons, strict=True)},
+        )
+
+    def agree(related: dict[str, str], cross: dict[str, str]) -> None:
+        shared = set(related) & set(cross)
+        assert shared == set(cross) == {"pump", "bag", "skirt", "nocat"}
+        assert {i: related[i] for i in shared} == cross
+
+    before = reasons()
+    agree(*before)
+    assert set(before[1].values()) == {"bought together with Valentina"}
+    rec.update([Event("v", EventType.VIEW, 100.0, "pump", session_id="live")])  # a click on the live path
+    assert rec.cooccurrence.wording.together == "often chosen together"  # the store's evidence is a mix now
+    assert reasons() == before  # each pair's is not: still bought together, on both rails
+    rec.update([Event("v", EventType.VIEW, 101.0, i, session_id="live2") for i in ("seed", "bag")])
+    related, cross = reasons()
+    agree(related, cross)
+    assert cross["bag"] == "often chosen together with Valentina"  # 6 baskets bought, 1 only viewed
+    assert cross["pump"] == "bought together with Valentina"

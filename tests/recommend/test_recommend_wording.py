@@ -124,3 +124,39 @@ def test_session_reasons_follow_the_store(tmp_path: Path) -> None:
     assert meta.pop("event_types") == ["PURCHASE"]
     (tmp_path / "profiles.json").write_text(json.dumps(meta))
     assert UserProfiles.load(tmp_path, catalog).event_types == {B}
+
+
+def test_a_live_event_of_another_kind_keeps_each_pairs_own_evidence(tmp_path: Path) -> None:
+    catalog, co = _fit([("s1", "p0", B), ("s1", "p1", B), ("s2", "p0", B), ("s2", "p1", B), ("s3", "p2", B)])
+    assert co.levels == [] and co.evidence == 2  # one kind: no per-pair counts kept yet
+    profiles = UserProfiles.from_interactions(Interactions.from_events(_events([("s1", "p0", B)]), catalog))
+    co.profiles = profiles
+    co.update(_events([("open", "p2", B)]))  # a session open when the first view comes
+    co.save(tmp_path)
+    view = _events([("live", "p4", V)])
+    profiles.update(view)  # the store logs views now: its own wording turns neutral ...
+    co.update(view)
+    assert co.wording is NEUTRAL and len(co.levels) == 2 and co.evidence is None
+    assert _why(catalog, co, "p0", "p1") == "bought together with Item 0"  # ... the pair's is still "bought"
+    co.update(_events([("live", "p5", V), ("live2", "p0", V), ("live2", "p1", V)]))
+    assert _why(catalog, co, "p4", "p5") == "viewed together with Item 4"
+    assert _why(catalog, co, "p0", "p1") == "often chosen together with Item 0"  # 2 baskets bought, 1 viewed
+    co.update([Event("u-open", B, 50.0, "p3", session_id="open")])  # the open session's p2 was bought
+    assert _why(catalog, co, "p2", "p3") == "bought together with Item 2"
+    back = CooccurrenceRecommender()  # saved before the view: one kind, the level kept
+    back.attach(catalog, profiles)
+    back.load_state(tmp_path)
+    assert back.evidence == 2 and back.levels == []
+    assert _why(catalog, back, "p0", "p1") == "bought together with Item 0"
+    meta = json.loads((tmp_path / "cooccurrence.json").read_text())
+    del meta["evidence"]  # saved before the level was kept: the store's wording, as then
+    (tmp_path / "cooccurrence.json").write_text(json.dumps(meta))
+    back.load_state(tmp_path)
+    assert back.evidence is None and _why(catalog, back, "p0", "p1") == "often chosen together with Item 0"
+
+
+def test_a_query_or_an_unknown_item_is_no_other_kind_of_evidence() -> None:
+    _, co = _fit([("s1", "p0", V), ("s1", "p1", V)])
+    assert co.evidence == 0
+    co.update([Event("u", EventType.QUERY, 5.0, "", session_id="s9"), Event("u", B, 6.0, "nope", session_id="s9")])
+    assert co.evidence == 0 and co.levels == []

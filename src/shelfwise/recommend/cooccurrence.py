@@ -31,11 +31,16 @@ from shelfwise.recommend.persist import (
     read_npz,
     write_json,
 )
-from shelfwise.recommend.wording import LEVELS, Wording, mixed
+from shelfwise.recommend.wording import KINDS, LEVELS, Wording, mixed
 from shelfwise.results import FloatArray
 
 _OPEN_SESSIONS = 10_000
 _LEVEL_KEYS = ("carted", "bought")  # the npz names of ``levels``, one per LEVELS entry
+
+
+def _level(kind: EventType) -> int:
+    """How far an event of ``kind`` took its item: 0 viewed, 1 added to cart, 2 bought."""
+    return sum(kind >= lv for lv in LEVELS)
 
 
 def _ones(rows: list[int], cols: list[int], n: int) -> sp.csr_matrix:
@@ -100,6 +105,10 @@ class CooccurrenceRecommender(BaseRecommender):
         # kind of event, so that each pair's reason names its own evidence; empty otherwise
         self.levels: list[sp.csr_matrix] = []
         self._open_levels: dict[str, dict[int, int]] = {}  # each open session's rows' levels (not saved)
+        # without ``levels``: the level every counted pair reached when the store logged one kind of
+        # event (0 viewed, 1 carted, 2 bought), so that a live event of another kind splits the
+        # counts into ``levels`` then and each pair keeps its own evidence; None when not known
+        self.evidence: int | None = None
 
     def _fit(self, data: Interactions) -> None:
         x = data.session_item()
@@ -113,6 +122,8 @@ class CooccurrenceRecommender(BaseRecommender):
         self._norms = {}
         self._open_levels = {}
         self.levels = []
+        kinds = {_level(t) for t in data.event_types if t in KINDS}
+        self.evidence = kinds.pop() if len(kinds) == 1 else None
         if data.event_type is not None and mixed(data.event_types):
             for level in LEVELS:
                 y = data.take(data.event_type >= int(level)).session_item()
@@ -122,9 +133,13 @@ class CooccurrenceRecommender(BaseRecommender):
                 self.levels.append(m)
 
     def update(self, events: Sequence[Event]) -> None:
-        """New pairs within each event's session are added to the counts."""
+        """New pairs within each event's session are added to the counts. The first event of
+        another kind than a one-kind store's (a view after purchases) splits the counts by level
+        (:attr:`levels`), so that every pair keeps naming its own evidence."""
         rows: list[int] = []
         cols: list[int] = []
+        if not self.levels and self.evidence is not None and self._other_kind(events):
+            self._split_levels()
         level_pairs: list[tuple[list[int], list[int]]] = [([], []) for _ in self.levels]
         for e in events:
             row = self.catalog.get_row(e.item_id) if e.item_id else None
@@ -159,7 +174,7 @@ class CooccurrenceRecommender(BaseRecommender):
         the pairs this event lifts to a level they had not reached in it, into ``out`` (one
         (rows, cols) per level). Rows of a session opened before a reload count as viewed."""
         got = self._open_levels.setdefault(key, {})
-        new = sum(kind >= lv for lv in LEVELS)
+        new = _level(kind)
         old = got.get(row, 0) if row in basket else -1
         if new <= old:
             return
@@ -173,12 +188,38 @@ class CooccurrenceRecommender(BaseRecommender):
                     out[j][1].extend((other, row))
         got[row] = new
 
+    def _other_kind(self, events: Sequence[Event]) -> bool:
+        """Whether ``events`` count an event of another kind than :attr:`evidence`'s."""
+        return any(
+            e.type in KINDS
+            and _level(e.type) != self.evidence
+            and EVENT_WEIGHTS.get(e.type, 0.0) > 0
+            and e.item_id
+            and self.catalog.get_row(e.item_id) is not None
+            for e in events
+        )
+
+    def _split_levels(self) -> None:
+        """Start :attr:`levels` from counts of one kind of evidence: every pair (and every open
+        session's row) reached :attr:`evidence`'s level."""
+        assert self.evidence is not None
+        n = self.n_items
+        self.levels = [
+            self.pairs.copy() if self.evidence > j else sp.csr_matrix((n, n), dtype=np.float32)
+            for j in range(len(LEVELS))
+        ]
+        self._open_levels = {k: dict.fromkeys(rows, self.evidence) for k, rows in self._open.items()}
+        self.evidence = None
+
     def pair_wording(self, a: int, b: int) -> Wording:
-        """How the reason for items ``a`` and ``b`` names their evidence: pair by pair where
-        :attr:`levels` is kept, else the store's."""
-        if not self.levels:
+        """How the reason for items ``a`` and ``b`` names their evidence: the pair's own
+        (:attr:`levels`, or :attr:`evidence` for a store of one kind), else the store's."""
+        if self.levels:
+            return Wording.of_pair(float(self.pairs[a, b]), float(self.levels[0][a, b]), float(self.levels[1][a, b]))
+        if self.evidence is None:
             return self.wording
-        return Wording.of_pair(float(self.pairs[a, b]), float(self.levels[0][a, b]), float(self.levels[1][a, b]))
+        n = float(self.pairs[a, b])
+        return Wording.of_pair(n, n if self.evidence > 0 else 0.0, n if self.evidence > 1 else 0.0)
 
     def _norm(self, counts: FloatArray, exponent: float) -> FloatArray:
         return np.power(np.maximum(counts, 1.0), exponent).astype(np.float32)
@@ -278,6 +319,7 @@ class CooccurrenceRecommender(BaseRecommender):
         meta = {
             "open_sessions": [[k, sorted(v)] for k, v in self._open.items()],
             "open_levels": [[k, sorted(v.items())] for k, v in self._open_levels.items()],
+            "evidence": self.evidence,
         }
         write_json(p / "cooccurrence.json", meta)
 
@@ -300,6 +342,10 @@ class CooccurrenceRecommender(BaseRecommender):
             self._open = OrderedDict((str(k), {int(r) for r in rows}) for k, rows in meta["open_sessions"])
             levels = meta.get("open_levels", [])
             self._open_levels = {str(k): {int(r): int(lv) for r, lv in rows} for k, rows in levels}
+            evidence = meta.get("evidence")  # saved before it was: the store's wording, as then
+            self.evidence = None if evidence is None or self.levels else int(evidence)
+            if self.evidence is not None and not 0 <= self.evidence <= len(LEVELS):
+                raise ValueError(f"evidence level {self.evidence}")
         except (KeyError, TypeError, ValueError) as e:
             raise StateFileError(j, f"bad open_sessions ({e})") from e
         if any(r < 0 or r >= n for rows in self._open.values() for r in rows):

@@ -7,7 +7,10 @@ misstates it. :class:`Wording` words reasons from the event types the models act
 ("bought together with X"); a mix, or evidence of unknown kind (a model saved before the types
 were kept), gets neutral wording ("often chosen together with X"). Co-occurrence pairs are
 worded pair by pair where a store logs several kinds (:meth:`Wording.of_pair`): a pair bought
-together in every basket that holds it is "bought together" though the store also logs views.
+together in every basket that holds it is "bought together" though the store also logs views,
+and still is after a store of purchases logs its first live view or click (the counts so far are
+then split by level: :meth:`CooccurrenceRecommender.update <shelfwise.recommend.cooccurrence.
+CooccurrenceRecommender.update>`), on every rail that words pairs (related items, complete the look).
 """
 
 from __future__ import annotations
@@ -80,6 +83,7 @@ _KIND = {
     EventType.VIEW: "viewed",
     EventType.CLICK: "viewed",
 }
+KINDS = frozenset(_KIND)  # the event types that are evidence (a query is not)
 _WORDS = {
     "bought": Wording("bought this", "buy this", "bought", "bought together", "you bought this before", True),
     "carted": Wording(
