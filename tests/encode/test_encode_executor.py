@@ -162,7 +162,12 @@ def test_bounded_encoder_looks_like_its_encoder() -> None:
 def test_limit_native_threads_keeps_an_operators_setting() -> None:
     env = {"OMP_NUM_THREADS": "3"}
     limit_native_threads(1, env)
-    assert env == {"OMP_NUM_THREADS": "3", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    assert env == {
+        "OMP_NUM_THREADS": "3",
+        "OPENBLAS_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "SHELFWISE_QUERY_THREADS": "1",  # inherited by serve's worker processes: no lone ONNX session
+    }
 
 
 def test_the_query_side_of_a_bounded_encoder_still_runs_on_the_executor() -> None:

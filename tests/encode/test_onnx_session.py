@@ -16,6 +16,7 @@ TEXTS = ["cordless drill 18v", "white subway tile", "Milwaukee M18 18-Volt Lithi
 @pytest.fixture()
 def no_cap(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(onnx_session, "_thread_cap", [])
+    monkeypatch.setattr(onnx_session, "_traffic", onnx_session._Traffic())  # no overlap left by other tests
     monkeypatch.setenv("SHELFWISE_CACHE", str(tmp_path / "cache"))
 
 
@@ -81,8 +82,43 @@ def test_the_session_measured_faster_is_taken(no_cap: None) -> None:
 def test_default_query_threads(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SHELFWISE_QUERY_THREADS", "1")
     assert default_query_threads() == 1
+    monkeypatch.setenv("SHELFWISE_QUERY_THREADS", "4")  # more threads measured different vectors
+    assert default_query_threads() == onnx_session.MAX_QUERY_THREADS == 2
     monkeypatch.delenv("SHELFWISE_QUERY_THREADS")
     assert 1 <= default_query_threads() <= 2
+
+
+def test_runs_of_another_graph_count_as_contention(no_cap: None) -> None:
+    a, b = _minilm(2)._sessions, _minilm(2)._sessions
+    first = a.choose(lone_ok=True)
+    second = b.choose(lone_ok=True)  # another graph of the same process is running
+    assert first is True and second is None
+    b.done(second, 1.0)
+    a.done(first, 1.0)
+
+
+def test_a_failed_run_teaches_no_cost_and_is_released(no_cap: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    sessions = _minilm(2)._sessions
+    monkeypatch.setattr(onnx_session, "CONTENDED_S", 0.0)
+
+    class Broken:
+        def run(self, output: object, feed: object) -> object:
+            raise RuntimeError("ORT failed")
+
+    monkeypatch.setattr(sessions, "lone", Broken())
+    with pytest.raises(RuntimeError):
+        sessions.run(None, {"input_ids": np.zeros((1, 4), dtype=np.int64)}, lone_ok=True)
+    assert onnx_session._traffic.active == 0 and sessions.cost == {}
+
+
+def test_encode_group_is_batch_work(no_cap: None) -> None:
+    enc = _minilm(2)
+    sessions = enc._sessions
+    before = dict(sessions.picks)
+    np.testing.assert_array_equal(enc.encode_group(TEXTS), enc.encode(TEXTS))
+    assert sessions.picks[True] == before[True] + 1  # only the encode() call took the lone session
+    with pytest.raises(ValueError, match="at most"):
+        enc.encode_group(TEXTS * 20)
 
 
 def test_limit_native_threads_caps_lone_sessions(monkeypatch: pytest.MonkeyPatch, no_cap: None) -> None:

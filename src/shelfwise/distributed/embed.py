@@ -42,7 +42,8 @@ def _encode_chunk(spec: str, texts: list[str], batch_size: int) -> Matrix:
 
 def _encode_groups(spec: str, groups: list[list[str]], batch_size: int) -> list[Matrix]:
     enc = worker_encoder(spec)
-    return [enc.encode(g, batch_size=batch_size) for g in groups]
+    group = getattr(enc, "encode_group", None)  # batch work: an ONNX encoder's one-thread session
+    return [group(g) if group is not None else enc.encode(g, batch_size=batch_size) for g in groups]
 
 
 def encode_distributed(

@@ -146,7 +146,7 @@ def limit_native_threads(threads: int, environ: MutableMapping[str, str] | None 
     (numpy's OpenBLAS: with a pool per core, concurrent requests' small matrix products fight over
     the cores), and torch and faiss when loaded."""
     env: MutableMapping[str, str] = os.environ if environ is None else environ
-    for var in NATIVE_THREAD_VARS:
+    for var in (*NATIVE_THREAD_VARS, "SHELFWISE_QUERY_THREADS"):  # the last: worker processes' ONNX encoders
         env.setdefault(var, str(threads))
     try:  # BLAS / OpenMP pools already loaded (numpy's OpenBLAS): resized in place
         from threadpoolctl import threadpool_limits

@@ -246,6 +246,15 @@ class OnnxEncoder:
         vectors; a group is at most ``chunk`` rows, which ``encode`` runs as one."""
         return self._chunks(self._token_ids(texts), batch_size) if texts else []
 
+    def encode_group(self, texts: Sequence[str]) -> Matrix:
+        """One group of :meth:`batch_plan` as :meth:`encode` runs it (one run, the same vectors), as batch
+        work: never on the lone session (``shelfwise.distributed``'s workers)."""
+        if not texts:
+            return np.zeros((0, self._dim), dtype=np.float32)
+        if len(texts) > self.chunk:
+            raise ValueError(f"encode_group: a group is at most {self.chunk} texts, got {len(texts)}")
+        return self._run(self._token_ids(texts))
+
     def encode(self, texts: Sequence[str], *, batch_size: int = 64, progress: bool = False) -> Matrix:
         if not texts:
             return np.zeros((0, self._dim), dtype=np.float32)

@@ -12,8 +12,9 @@ faster than the one-thread session: with another process busy on the second core
 Both sessions read the graph's large weights (the 250k x 384 word-embedding table of e5: 384 MB) from one
 memory-mapped copy (:mod:`shelfwise.encode.onnx_weights`; ``SessionOptions.add_initializer`` does not
 copy a CPU buffer), so the second session costs ~30 MB, not another 400. Outputs are the same bit for
-bit: the thread split partitions output tiles, not sums (checked on 1,000 real Home Depot queries by
-``bench/bench_search_latency.py``, which also times both).
+bit with 2 threads (checked on 1,000 real Home Depot queries by ``bench/bench_search_latency.py``, which
+also times both, and on 5,000 random texts of 1-32 rows in a review); with 4 threads some 2-3 row calls
+differed by ~1e-8, so the lone session has at most ``MAX_QUERY_THREADS`` (2).
 """
 
 from __future__ import annotations
@@ -29,7 +30,21 @@ from shelfwise.encode.onnx_weights import large_initializers
 CONTENDED_S = 0.5  # after two runs overlap, every run takes the one-thread session for this long
 EXPLORE_EVERY = 64  # one uncontended run in this many takes the session measured slower
 ALPHA = 0.2  # weight of a run's cost in its session's moving average
+MAX_QUERY_THREADS = 2  # lone sessions of more threads measured different vectors (4 threads: ~1e-8)
 _thread_cap: list[int] = []  # set by cap_query_threads: the process's encoder thread budget
+
+
+class _Traffic:
+    """Runs in flight in this process, over every graph (CPU contention is the process's, not one
+    graph's), and until when a lone session is not to be taken after two runs overlapped."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.active = 0
+        self.contended_until = 0.0
+
+
+_traffic = _Traffic()
 
 
 def cap_query_threads(threads: int) -> None:
@@ -41,12 +56,11 @@ def cap_query_threads(threads: int) -> None:
 
 
 def default_query_threads() -> int:
-    """Intra-op threads of the lone-call session: ``$SHELFWISE_QUERY_THREADS`` or ``min(2, cores)``
-    (1: no lone session, every call on the one-thread session)."""
+    """Intra-op threads of the lone-call session: ``$SHELFWISE_QUERY_THREADS`` or the cores, at most
+    ``MAX_QUERY_THREADS`` (1: no lone session, every call on the one-thread session)."""
     env = os.environ.get("SHELFWISE_QUERY_THREADS")
-    if env:
-        return max(1, int(env))
-    return max(1, min(2, os.cpu_count() or 1))
+    wanted = int(env) if env else (os.cpu_count() or 1)
+    return max(1, min(MAX_QUERY_THREADS, wanted))
 
 
 def _shared_values(model_file: Path, ort: Any) -> dict[str, Any]:
@@ -60,23 +74,21 @@ class GraphSessions:
     """The sessions of one graph, the count of runs in flight, and each session's measured cost.
 
     A run that may take the lone session (a whole call in the caller's thread, no overlap with another
-    run for ``CONTENDED_S``, the process allowed more than one encoder thread) takes the session whose
-    recent cost per token is lower; every ``EXPLORE_EVERY``-th such run takes the other, so a change
-    (another process now busy on the second core: there the lone session measured slower, its worker
-    waiting for a core) is noticed. ``force_lone`` (True / False) overrides the choice (benchmarks).
+    run of any graph in the process for ``CONTENDED_S``, the process allowed more than one encoder
+    thread) takes the session whose recent cost per token is lower; every ``EXPLORE_EVERY``-th such run
+    takes the other, so a change (another process now busy on the second core: there the lone session
+    measured slower, its worker waiting for a core) is noticed. ``force_lone`` (True / False)
+    overrides the choice (benchmarks).
     """
 
     def __init__(self, model_file: str | Path, ort: Any, *, query_threads: int) -> None:
-        self.query_threads = max(1, query_threads)
+        self.query_threads = max(1, min(MAX_QUERY_THREADS, query_threads))
         self._shared = _shared_values(Path(model_file), ort) if self.query_threads > 1 else {}
         self.session = self._make(model_file, ort, threads=1)
         self.lone = self._make(model_file, ort, threads=self.query_threads) if self._shared else None
         self.force_lone: bool | None = None
         self.cost: dict[bool, float] = {}  # lone? -> EWMA seconds per token of uncontended runs
         self.picks: dict[bool, int] = {True: 0, False: 0}  # uncontended runs per session
-        self._lock = threading.Lock()
-        self._active = 0
-        self._contended_until = 0.0
         self._choices = 0
 
     def _make(self, model_file: str | Path, ort: Any, *, threads: int) -> Any:
@@ -92,24 +104,29 @@ class GraphSessions:
 
     def run(self, output: list[str] | None, feed: dict[str, Any], *, lone_ok: bool) -> Any:
         """``session.run(output, feed)[0]`` on the session :meth:`choose` picks."""
+        tokens = max(1, int(feed["input_ids"].size))
         lone = self.choose(lone_ok=lone_ok)
         t0 = time.perf_counter()
         try:
-            return (self.lone if lone and self.lone is not None else self.session).run(output, feed)[0]
-        finally:
-            self.done(lone, (time.perf_counter() - t0) / max(1, feed["input_ids"].size))
+            out = (self.lone if lone and self.lone is not None else self.session).run(output, feed)[0]
+        except BaseException:
+            self.done(lone, None)  # a failed run teaches no cost
+            raise
+        self.done(lone, (time.perf_counter() - t0) / tokens)
+        return out
 
     def choose(self, *, lone_ok: bool) -> bool | None:
         """Whether this run takes the lone session (pair with :meth:`done`); None: the one-thread
         session, and the run is not one to learn the costs from (a batch chunk, or runs overlapping)."""
         now = time.monotonic()
-        with self._lock:
-            busy = self._active > 0
+        t = _traffic
+        with t.lock:
+            busy = t.active > 0
             if busy:
-                self._contended_until = now + CONTENDED_S
-            self._active += 1
+                t.contended_until = now + CONTENDED_S
+            t.active += 1
             allowed = not _thread_cap or _thread_cap[0] > 1
-            if busy or not (lone_ok and now >= self._contended_until and self.lone is not None and allowed):
+            if busy or not (lone_ok and now >= t.contended_until and self.lone is not None and allowed):
                 return None
             if self.force_lone is not None:
                 return self.force_lone
@@ -119,10 +136,10 @@ class GraphSessions:
             pick = self.cost[True] <= self.cost[False]
             return (not pick) if self._choices % EXPLORE_EVERY == 0 else pick
 
-    def done(self, lone: bool | None, seconds_per_token: float) -> None:
-        with self._lock:
-            self._active -= 1
-            if lone is None:
+    def done(self, lone: bool | None, seconds_per_token: float | None) -> None:
+        with _traffic.lock:
+            _traffic.active -= 1
+            if lone is None or seconds_per_token is None:
                 return
             self.picks[lone] += 1
             old = self.cost.get(lone)

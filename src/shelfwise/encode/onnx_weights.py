@@ -11,9 +11,11 @@ names, so the cache does not grow with versions deleted since.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -42,6 +44,7 @@ def large_initializers(model_file: Path) -> dict[str, Any] | None:
         from onnx import numpy_helper
     except ImportError:
         return None
+    before = _stamp(model_file)  # the entry is written only if the graph did not change while read
     model = onnx.load(str(model_file), load_external_data=False)
     arrays: dict[str, Any] = {}
     for init in model.graph.initializer:
@@ -51,7 +54,7 @@ def large_initializers(model_file: Path) -> dict[str, Any] | None:
             return None
         arrays[init.name] = np.ascontiguousarray(numpy_helper.to_array(init))
     del model
-    _write(model_file, arrays)
+    _write(model_file, arrays, before)
     return _read(model_file) or arrays
 
 
@@ -61,8 +64,31 @@ def _entry(model_file: Path) -> Path:
 
 
 def _stamp(model_file: Path) -> dict[str, Any]:
+    """What tells this graph file from a rewritten one: a copy that keeps size and mtime (``cp -p``,
+    ``rsync -a``) still gets a new inode and ctime, which no copy tool can set."""
     st = model_file.stat()
-    return {"path": str(model_file.resolve()), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+    return {
+        "path": str(model_file.resolve()),
+        "size": st.st_size,
+        "mtime_ns": st.st_mtime_ns,
+        "ctime_ns": st.st_ctime_ns,
+        "inode": st.st_ino,
+        "device": st.st_dev,
+    }
+
+
+def _data_name(a: Any) -> str:
+    digest = hashlib.blake2b(memoryview(a).cast("B"), digest_size=20).hexdigest()
+    return f"{digest}-{a.dtype.str.strip('<>|=')}-{'x'.join(map(str, a.shape))}.npy"
+
+
+def _load(path: Path) -> Any:
+    """The mapped array of a data file, checked against the dtype and shape its name records."""
+    a = np.load(path, mmap_mode="r")
+    _, dtype, shape = path.stem.rsplit("-", 2)
+    if a.dtype.str.strip("<>|=") != dtype or "x".join(map(str, a.shape)) != shape:
+        raise ValueError(f"{path}: holds {a.dtype} {a.shape}")
+    return a
 
 
 def _read(model_file: Path) -> dict[str, Any] | None:
@@ -71,38 +97,61 @@ def _read(model_file: Path) -> dict[str, Any] | None:
         if entry.get("graph") != _stamp(model_file):
             return None
         data = cache_root() / "data"
-        return {name: np.load(data / f, mmap_mode="r") for name, f in entry["files"].items()}
+        return {name: _load(data / f) for name, f in entry["files"].items()}
     except (OSError, ValueError, KeyError, AttributeError, TypeError):
         return None
 
 
-def _write(model_file: Path, arrays: dict[str, Any]) -> None:
-    """Best effort (without a writable cache every load reads the graph); each file by a rename."""
+def _publish(tmp: Path, final: Path) -> None:
+    """``tmp`` (fsynced) becomes ``final`` without ever replacing a file someone may have mapped:
+    a hard link, which fails when ``final`` exists (another writer published the same bytes)."""
+    with open(tmp, "rb+") as f:
+        os.fsync(f.fileno())
+    with contextlib.suppress(FileExistsError):
+        os.link(tmp, final)
+
+
+def _write(model_file: Path, arrays: dict[str, Any], before: dict[str, Any]) -> None:
+    """Best effort (without a writable cache every load reads the graph). Temp files are unique to
+    the writer (``mkstemp``: two writers never share one, even with equal pids in two containers)."""
     root = cache_root()
+    temps: list[Path] = []
     try:
         (root / "data").mkdir(parents=True, exist_ok=True)
         (root / "graphs").mkdir(parents=True, exist_ok=True)
         files = {}
         for name, a in arrays.items():
-            digest = hashlib.blake2b(memoryview(a).cast("B"), digest_size=20).hexdigest()
-            f = f"{digest}-{a.dtype.str.strip('<>|=')}-{'x'.join(map(str, a.shape))}.npy"
-            if not (root / "data" / f).exists():
-                tmp = root / "data" / f"{f}.tmp{os.getpid()}.npy"
-                np.save(tmp, a)
-                tmp.rename(root / "data" / f)
+            f = _data_name(a)
+            final = root / "data" / f
+            try:
+                _load(final)
+                os.utime(final)  # adopted: not an orphan for a prune running now
+            except (OSError, ValueError):
+                final.unlink(missing_ok=True)  # missing, cut short or unreadable: written again
+                fd, tmp_name = tempfile.mkstemp(dir=root / "data", prefix=f".{f}.", suffix=".tmp")
+                temps.append(Path(tmp_name))
+                with os.fdopen(fd, "wb") as out:
+                    np.save(out, a)
+                _publish(temps[-1], final)
             files[name] = f
-        entry = _entry(model_file)
-        tmp_entry = entry.with_name(entry.name + f".tmp{os.getpid()}")
-        tmp_entry.write_text(json.dumps({"graph": _stamp(model_file), "files": files}), encoding="utf-8")
-        tmp_entry.rename(entry)
+        if _stamp(model_file) != before:  # the graph changed while it was read: no entry
+            return
+        fd, tmp_name = tempfile.mkstemp(dir=root / "graphs", prefix=".entry.", suffix=".tmp")
+        temps.append(Path(tmp_name))
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump({"graph": before, "files": files}, out)
+        os.replace(temps[-1], _entry(model_file))  # entries are read whole, never mapped
         prune(root)
     except OSError:
         return
+    finally:
+        for t in temps:
+            t.unlink(missing_ok=True)
 
 
 def prune(root: Path | None = None) -> list[Path]:
     """Remove entries whose graph no longer exists and data files no entry names (older than
-    ``ORPHAN_GRACE_S``); returns what was removed."""
+    ``ORPHAN_GRACE_S``, as are leftover temp files); returns what was removed."""
     root = root or cache_root()
     removed: list[Path] = []
     named: set[str] = set()
@@ -119,7 +168,7 @@ def prune(root: Path | None = None) -> list[Path]:
             continue
         named.update(files.values())
     now = time.time()
-    for f in sorted((root / "data").glob("*.npy")):
+    for f in sorted([*(root / "data").glob("*"), *(root / "graphs").glob(".entry.*")]):
         try:
             old = now - f.stat().st_mtime > ORPHAN_GRACE_S
         except OSError:
