@@ -65,6 +65,8 @@ def test_lone_session_only_when_nothing_else_runs(no_cap: None, monkeypatch: pyt
 
 def test_the_session_measured_faster_is_taken(no_cap: None) -> None:
     sessions = _minilm(2)._sessions
+    sessions._choices = onnx_session.WARMUP_RUNS  # past the warm-up, both measured
+    sessions.picks = {True: 10, False: 10}
     sessions.cost = {True: 2e-4, False: 1e-4}  # lone measured slower (a busy second core)
     picks = []
     for _ in range(onnx_session.EXPLORE_EVERY * 2):
@@ -77,6 +79,20 @@ def test_the_session_measured_faster_is_taken(no_cap: None) -> None:
     sessions.force_lone = False
     assert sessions.choose(lone_ok=True) is False
     sessions.done(False, 1e-4)
+
+
+def test_warm_up_alternates_and_a_cold_first_run_is_forgotten(no_cap: None) -> None:
+    sessions = _minilm(2)._sessions
+    picks = []
+    for _ in range(onnx_session.WARMUP_RUNS):
+        lone = sessions.choose(lone_ok=True)
+        picks.append(lone)
+        cold = sessions.picks[bool(lone)] == 0
+        sessions.done(lone, (50e-4 if cold else 1e-4) if lone else 1.3e-4)  # lone: faster once warm
+    assert picks == [True, False] * (onnx_session.WARMUP_RUNS // 2)
+    assert sessions.cost[True] < sessions.cost[False]  # the cold 50x first run left no trace
+    assert sessions.choose(lone_ok=True) is True
+    sessions.done(True, 1e-4)
 
 
 def test_default_query_threads(monkeypatch: pytest.MonkeyPatch) -> None:

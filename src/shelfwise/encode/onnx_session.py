@@ -29,7 +29,10 @@ from shelfwise.encode.onnx_weights import large_initializers
 
 CONTENDED_S = 0.5  # after two runs overlap, every run takes the one-thread session for this long
 EXPLORE_EVERY = 64  # one uncontended run in this many takes the session measured slower
-ALPHA = 0.2  # weight of a run's cost in its session's moving average
+WARMUP_RUNS = 16  # the first uncontended runs alternate between the sessions
+ALPHA = 0.2  # weight of a run's cost in the moving average of the session run more often
+EXPLORE_ALPHA = 0.5  # ... and in that of the session run less often (its few samples must tell a change)
+OVERHEAD_TOKENS = 16  # a run's fixed cost in tokens: e5 one-thread ~2.7 ms + ~0.19 ms a token
 MAX_QUERY_THREADS = 2  # lone sessions of more threads measured different vectors (4 threads: ~1e-8)
 _thread_cap: list[int] = []  # set by cap_query_threads: the process's encoder thread budget
 
@@ -75,9 +78,10 @@ class GraphSessions:
 
     A run that may take the lone session (a whole call in the caller's thread, no overlap with another
     run of any graph in the process for ``CONTENDED_S``, the process allowed more than one encoder
-    thread) takes the session whose recent cost per token is lower; every ``EXPLORE_EVERY``-th such run
-    takes the other, so a change (another process now busy on the second core: there the lone session
-    measured slower, its worker waiting for a core) is noticed. ``force_lone`` (True / False)
+    thread) takes the session whose recent cost per token is lower (the first ``WARMUP_RUNS``
+    alternate); every ``EXPLORE_EVERY``-th such run takes the other, so a change (another process now
+    busy on the second core: there the lone session measured slower, its worker waiting for a core)
+    is noticed. ``force_lone`` (True / False)
     overrides the choice (benchmarks).
     """
 
@@ -87,7 +91,7 @@ class GraphSessions:
         self.session = self._make(model_file, ort, threads=1)
         self.lone = self._make(model_file, ort, threads=self.query_threads) if self._shared else None
         self.force_lone: bool | None = None
-        self.cost: dict[bool, float] = {}  # lone? -> EWMA seconds per token of uncontended runs
+        self.cost: dict[bool, float] = {}  # lone? -> EWMA of seconds / (tokens + OVERHEAD_TOKENS)
         self.picks: dict[bool, int] = {True: 0, False: 0}  # uncontended runs per session
         self._choices = 0
 
@@ -104,7 +108,7 @@ class GraphSessions:
 
     def run(self, output: list[str] | None, feed: dict[str, Any], *, lone_ok: bool) -> Any:
         """``session.run(output, feed)[0]`` on the session :meth:`choose` picks."""
-        tokens = max(1, int(feed["input_ids"].size))
+        tokens = int(feed["input_ids"].size) + OVERHEAD_TOKENS
         lone = self.choose(lone_ok=lone_ok)
         t0 = time.perf_counter()
         try:
@@ -131,16 +135,23 @@ class GraphSessions:
             if self.force_lone is not None:
                 return self.force_lone
             self._choices += 1
-            if len(self.cost) < 2:  # each measured once first
-                return True not in self.cost
+            if self._choices <= WARMUP_RUNS or len(self.cost) < 2:
+                return self._choices % 2 == 1
             pick = self.cost[True] <= self.cost[False]
             return (not pick) if self._choices % EXPLORE_EVERY == 0 else pick
 
     def done(self, lone: bool | None, seconds_per_token: float | None) -> None:
+        """Release the run's slot; learn its cost (seconds per token, fixed overhead counted as
+        ``OVERHEAD_TOKENS``) unless it failed. A session's first two runs set its cost (the first is
+        cold: once it set an estimate the moving average took hundreds of runs to forget)."""
         with _traffic.lock:
             _traffic.active -= 1
             if lone is None or seconds_per_token is None:
                 return
             self.picks[lone] += 1
-            old = self.cost.get(lone)
-            self.cost[lone] = seconds_per_token if old is None else old + ALPHA * (seconds_per_token - old)
+            if self.picks[lone] <= 2:  # a session's first run is cold (allocations, threads started)
+                self.cost[lone] = seconds_per_token
+                return
+            rare = self.picks[lone] < self.picks[not lone]
+            old = self.cost[lone]
+            self.cost[lone] = old + (EXPLORE_ALPHA if rare else ALPHA) * (seconds_per_token - old)
