@@ -9,7 +9,7 @@ for text embeddings. Timed: ``recommend(user)`` (the /recommend/user path), ``si
 may be shared). Fit: each component of the hybrid, fit-time weight tuning, and
 implicit ALS alone on the same user-item matrix (same factors and iterations, one thread).
 
-Run: nice -n 10 python bench/bench_sessions_latency.py [--items 50000]
+Run: nice -n 10 python bench/bench_sessions_latency.py [--items 50000] [--out sessions_latency]
 """
 
 from __future__ import annotations
@@ -115,6 +115,7 @@ def main() -> None:
     ap.add_argument("--sessions", type=int, default=200_000)
     ap.add_argument("--users", type=int, default=40_000)
     ap.add_argument("--calls", type=int, default=1000)
+    ap.add_argument("--out", default="sessions_latency", help="results name under bench/results")
     args = ap.parse_args()
     load0 = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     git = ["git", "-C", str(Path(__file__).resolve().parent), "rev-parse", "--short", "HEAD"]
@@ -152,7 +153,7 @@ def main() -> None:
     load1 = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     print("uptime:", load1)
     write_json(
-        "sessions_latency",
+        args.out,
         {
             "items": args.items,
             "events": len(data),
