@@ -42,57 +42,37 @@ def test_lone_session_gives_the_same_vectors(no_cap: None) -> None:
 
 def test_lone_session_only_when_nothing_else_runs(no_cap: None, monkeypatch: pytest.MonkeyPatch) -> None:
     sessions = _minilm(2)._sessions
-    assert sessions.choose(lone_ok=False) is None  # a batch chunk never takes it, nor teaches costs
-    sessions.done(None, 1.0)
+    assert sessions.choose(lone_ok=False) is None  # a batch chunk never takes it
+    sessions.done(None)
     first = sessions.choose(lone_ok=True)
     second = sessions.choose(lone_ok=True)  # the first is still in flight
     assert first is True and second is None
-    sessions.done(second, 1.0)
-    sessions.done(first, 1.0)
+    sessions.done(second)
+    sessions.done(first)
     assert sessions.choose(lone_ok=True) is None  # runs overlapped just now: not yet
-    sessions.done(None, 1.0)
+    sessions.done(None)
     monkeypatch.setattr(onnx_session, "CONTENDED_S", 0.0)
     a, b = sessions.choose(lone_ok=True), sessions.choose(lone_ok=True)  # overlap, no waiting window now
-    sessions.done(b, 1.0)
-    sessions.done(a, 1.0)
-    assert sessions.choose(lone_ok=True) is False  # the one-thread session has not been measured yet
-    sessions.done(False, 1.0)
-    assert sessions.cost == {True: 1.0, False: 1.0}
+    assert b is None
+    sessions.done(b)
+    sessions.done(a)
+    assert sessions.choose(lone_ok=True) is True  # alone again
+    sessions.done(True)
     cap_query_threads(1)  # a server process with one encoder thread
     assert sessions.choose(lone_ok=True) is None
-    sessions.done(None, 1.0)
+    sessions.done(None)
 
 
-def test_the_session_measured_faster_is_taken(no_cap: None) -> None:
+def test_every_uncontended_call_takes_the_lone_session_unless_forced(no_cap: None) -> None:
     sessions = _minilm(2)._sessions
-    sessions._choices = onnx_session.WARMUP_RUNS  # past the warm-up, both measured
-    sessions.picks = {True: 10, False: 10}
-    sessions.cost = {True: 2e-4, False: 1e-4}  # lone measured slower (a busy second core)
-    picks = []
-    for _ in range(onnx_session.EXPLORE_EVERY * 2):
-        picks.append(sessions.choose(lone_ok=True))
-        sessions.done(picks[-1], 2e-4 if picks[-1] else 1e-4)
-    assert picks.count(True) == 2 and picks.count(False) == len(picks) - 2  # lone only when exploring
-    sessions.cost = {True: 0.5e-4, False: 1e-4}
-    assert sessions.choose(lone_ok=True) is True
-    sessions.done(True, 0.5e-4)
-    sessions.force_lone = False
-    assert sessions.choose(lone_ok=True) is False
-    sessions.done(False, 1e-4)
-
-
-def test_warm_up_alternates_and_a_cold_first_run_is_forgotten(no_cap: None) -> None:
-    sessions = _minilm(2)._sessions
-    picks = []
-    for _ in range(onnx_session.WARMUP_RUNS):
+    for _ in range(5):
         lone = sessions.choose(lone_ok=True)
-        picks.append(lone)
-        cold = sessions.picks[bool(lone)] == 0
-        sessions.done(lone, (50e-4 if cold else 1e-4) if lone else 1.3e-4)  # lone: faster once warm
-    assert picks == [True, False] * (onnx_session.WARMUP_RUNS // 2)
-    assert sessions.cost[True] < sessions.cost[False]  # the cold 50x first run left no trace
-    assert sessions.choose(lone_ok=True) is True
-    sessions.done(True, 1e-4)
+        assert lone is True
+        sessions.done(lone)
+    sessions.force_lone = False  # benchmarks time the one-thread session this way
+    assert sessions.choose(lone_ok=True) is False
+    sessions.done(False)
+    assert sessions.picks == {True: 5, False: 1}
 
 
 def test_default_query_threads(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -109,11 +89,11 @@ def test_runs_of_another_graph_count_as_contention(no_cap: None) -> None:
     first = a.choose(lone_ok=True)
     second = b.choose(lone_ok=True)  # another graph of the same process is running
     assert first is True and second is None
-    b.done(second, 1.0)
-    a.done(first, 1.0)
+    b.done(second)
+    a.done(first)
 
 
-def test_a_failed_run_teaches_no_cost_and_is_released(no_cap: None, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_run_is_released(no_cap: None, monkeypatch: pytest.MonkeyPatch) -> None:
     sessions = _minilm(2)._sessions
     monkeypatch.setattr(onnx_session, "CONTENDED_S", 0.0)
 
@@ -124,7 +104,7 @@ def test_a_failed_run_teaches_no_cost_and_is_released(no_cap: None, monkeypatch:
     monkeypatch.setattr(sessions, "lone", Broken())
     with pytest.raises(RuntimeError):
         sessions.run(None, {"input_ids": np.zeros((1, 4), dtype=np.int64)}, lone_ok=True)
-    assert onnx_session._traffic.active == 0 and sessions.cost == {}
+    assert onnx_session._traffic.active == 0
 
 
 def test_encode_group_is_batch_work(no_cap: None) -> None:

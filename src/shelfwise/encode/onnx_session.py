@@ -4,10 +4,13 @@
 Why two: on 2 cores a single short query (10-20 tokens through multilingual-e5-small int8) runs ~20-30%
 faster with 2 intra-op threads (ORT's worker spins between operators; without spinning it is slower
 than one thread), but costs ~35% more CPU, and two concurrent callers on 2-thread sessions serve ~30%
-fewer queries/s than on one-thread ones. So the lone session is used only when no run of this graph
-has overlapped another for a while (a busy process keeps its throughput), and only while it measures
-faster than the one-thread session: with another process busy on the second core it measured slower
-(p50 7.6 vs 6.8 ms), its worker thread waiting for a core. Both timed by ``bench/bench_search_latency.py``.
+fewer queries/s than on one-thread ones. So the lone session is used only when no encoder run in the
+process has overlapped another for a while (a busy process keeps its throughput). In 7 of 8 runs of
+``bench/bench_search_latency.py`` (session 11) it was faster in the same process (never-seen search p50
+1.2-1.5 ms lower); once, with another process busy on the second core, slower (7.6 vs 6.8 ms). A choice
+that measured both sessions as it went was tried and dropped: each session has its own packed weights,
+so whichever ran last is in cache and measures faster, and it locked in the one-thread session on a
+quarter to three quarters of some runs' queries (p99 12.5-14.5 ms against 6.5-10 for either forced).
 
 Both sessions read the graph's large weights (the 250k x 384 word-embedding table of e5: 384 MB) from one
 memory-mapped copy (:mod:`shelfwise.encode.onnx_weights`; ``SessionOptions.add_initializer`` does not
@@ -28,11 +31,6 @@ from typing import Any
 from shelfwise.encode.onnx_weights import large_initializers
 
 CONTENDED_S = 0.5  # after two runs overlap, every run takes the one-thread session for this long
-EXPLORE_EVERY = 64  # one uncontended run in this many takes the session measured slower
-WARMUP_RUNS = 16  # the first uncontended runs alternate between the sessions
-ALPHA = 0.2  # weight of a run's cost in the moving average of the session run more often
-EXPLORE_ALPHA = 0.5  # ... and in that of the session run less often (its few samples must tell a change)
-OVERHEAD_TOKENS = 16  # a run's fixed cost in tokens: e5 one-thread ~2.7 ms + ~0.19 ms a token
 MAX_QUERY_THREADS = 2  # lone sessions of more threads measured different vectors (4 threads: ~1e-8)
 _thread_cap: list[int] = []  # set by cap_query_threads: the process's encoder thread budget
 
@@ -74,15 +72,12 @@ def _shared_values(model_file: Path, ort: Any) -> dict[str, Any]:
 
 
 class GraphSessions:
-    """The sessions of one graph, the count of runs in flight, and each session's measured cost.
+    """The sessions of one graph and which one each run takes.
 
-    A run that may take the lone session (a whole call in the caller's thread, no overlap with another
-    run of any graph in the process for ``CONTENDED_S``, the process allowed more than one encoder
-    thread) takes the session whose recent cost per token is lower (the first ``WARMUP_RUNS``
-    alternate); every ``EXPLORE_EVERY``-th such run takes the other, so a change (another process now
-    busy on the second core: there the lone session measured slower, its worker waiting for a core)
-    is noticed. ``force_lone`` (True / False)
-    overrides the choice (benchmarks).
+    A run takes the lone session when it is a whole call in the caller's thread (``lone_ok``), no
+    encoder run of the process overlaps it or did in the last ``CONTENDED_S``, and the process may use
+    more than one encoder thread (:func:`cap_query_threads`). ``force_lone`` (True / False) overrides
+    the choice (benchmarks); ``picks`` counts uncontended runs per session.
     """
 
     def __init__(self, model_file: str | Path, ort: Any, *, query_threads: int) -> None:
@@ -91,9 +86,7 @@ class GraphSessions:
         self.session = self._make(model_file, ort, threads=1)
         self.lone = self._make(model_file, ort, threads=self.query_threads) if self._shared else None
         self.force_lone: bool | None = None
-        self.cost: dict[bool, float] = {}  # lone? -> EWMA of seconds / (tokens + OVERHEAD_TOKENS)
-        self.picks: dict[bool, int] = {True: 0, False: 0}  # uncontended runs per session
-        self._choices = 0
+        self.picks: dict[bool, int] = {True: 0, False: 0}
 
     def _make(self, model_file: str | Path, ort: Any, *, threads: int) -> Any:
         opts = ort.SessionOptions()
@@ -108,20 +101,15 @@ class GraphSessions:
 
     def run(self, output: list[str] | None, feed: dict[str, Any], *, lone_ok: bool) -> Any:
         """``session.run(output, feed)[0]`` on the session :meth:`choose` picks."""
-        tokens = int(feed["input_ids"].size) + OVERHEAD_TOKENS
         lone = self.choose(lone_ok=lone_ok)
-        t0 = time.perf_counter()
         try:
-            out = (self.lone if lone and self.lone is not None else self.session).run(output, feed)[0]
-        except BaseException:
-            self.done(lone, None)  # a failed run teaches no cost
-            raise
-        self.done(lone, (time.perf_counter() - t0) / tokens)
-        return out
+            return (self.lone if lone and self.lone is not None else self.session).run(output, feed)[0]
+        finally:
+            self.done(lone)
 
     def choose(self, *, lone_ok: bool) -> bool | None:
         """Whether this run takes the lone session (pair with :meth:`done`); None: the one-thread
-        session, and the run is not one to learn the costs from (a batch chunk, or runs overlapping)."""
+        session for a run that may not take it (a batch chunk, overlapping runs, a one-thread process)."""
         now = time.monotonic()
         t = _traffic
         with t.lock:
@@ -132,26 +120,11 @@ class GraphSessions:
             allowed = not _thread_cap or _thread_cap[0] > 1
             if busy or not (lone_ok and now >= t.contended_until and self.lone is not None and allowed):
                 return None
-            if self.force_lone is not None:
-                return self.force_lone
-            self._choices += 1
-            if self._choices <= WARMUP_RUNS or len(self.cost) < 2:
-                return self._choices % 2 == 1
-            pick = self.cost[True] <= self.cost[False]
-            return (not pick) if self._choices % EXPLORE_EVERY == 0 else pick
+            lone = True if self.force_lone is None else self.force_lone
+            self.picks[lone] += 1
+            return lone
 
-    def done(self, lone: bool | None, seconds_per_token: float | None) -> None:
-        """Release the run's slot; learn its cost (seconds per token, fixed overhead counted as
-        ``OVERHEAD_TOKENS``) unless it failed. A session's first two runs set its cost (the first is
-        cold: once it set an estimate the moving average took hundreds of runs to forget)."""
+    def done(self, lone: bool | None) -> None:
+        """Release the run's slot."""
         with _traffic.lock:
             _traffic.active -= 1
-            if lone is None or seconds_per_token is None:
-                return
-            self.picks[lone] += 1
-            if self.picks[lone] <= 2:  # a session's first run is cold (allocations, threads started)
-                self.cost[lone] = seconds_per_token
-                return
-            rare = self.picks[lone] < self.picks[not lone]
-            old = self.cost[lone]
-            self.cost[lone] = old + (EXPLORE_ALPHA if rare else ALPHA) * (seconds_per_token - old)
