@@ -13,7 +13,7 @@
   (:meth:`OnnxEncoder.for_queries`).
 
 Threads: a call of at most ``chunk`` texts (a query) runs in the caller's thread, on a session with
-``query_threads`` intra-op threads when no other run of the graph is in flight, else on the one-thread
+``query_threads`` intra-op threads when no other encoder run of the process is in flight, else on the one-thread
 session (:mod:`shelfwise.encode.onnx_session`: faster alone, no throughput lost under concurrency). A
 batch is tokenised once, sorted by length (less padding), cut into chunks and the chunks run on
 ``threads`` Python threads at once on the one-thread session (ONNX Runtime releases the GIL), i.e. data
