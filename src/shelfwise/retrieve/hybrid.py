@@ -7,6 +7,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -102,9 +103,10 @@ class SearchConfig:
         except ValueError as e:
             raise ValueError(f"SearchConfig: {e}".replace("Feedback.", "feedback_")) from None
 
-    @property
+    @cached_property
     def feedback(self) -> Feedback:
-        """The dense pseudo-relevance feedback these settings ask for (convex fusion only)."""
+        """The dense pseudo-relevance feedback these settings ask for (convex fusion only); built once,
+        by the validation above, not per search."""
         return Feedback(self.feedback_weight, self.feedback_depth)
 
 
