@@ -130,7 +130,6 @@ def run_demo(config: DemoConfig, log: Log = print) -> DemoResult:
         "top 10): the H&M sample is one day, so no time split is possible; ranking accuracy on a time split is "
         "measured on Instacart by bench/bench_recommend.py."
     )
-    notes.append(rec_note)
     # /search?user=... blends in the buyer's taste vector (ShelfConfig.personal_weight, 0.1): a
     # gentle weight, since no logged query+user data exists here to tune it on.
     t0 = time.perf_counter()
@@ -150,7 +149,7 @@ def run_demo(config: DemoConfig, log: Log = print) -> DemoResult:
         searcher.config.dense_weight,
         exposure,
     )
-    return DemoResult(shelf, metrics, rec_metrics, timings, notes)
+    return DemoResult(shelf, metrics, rec_metrics, timings, [*notes, rec_note])
 
 
 def attach_sale_prices(
@@ -195,7 +194,7 @@ def _write(
     metrics: dict[str, dict[str, float]],
     rec_metrics: dict[str, float],
     timings: dict[str, float],
-    notes: list[str],
+    search_notes: list[str],
     rec_notes: list[str],
     fusion: str,
     dense_weight: float,
@@ -209,7 +208,7 @@ def _write(
         "recommend": rec_metrics,
         "hybrid": {"fusion": fusion, "dense_weight": dense_weight},
         "timings_s": timings,
-        "notes": notes,
+        "notes": [*search_notes, *rec_notes],
     }
     (out / "search_eval.json").write_text(json.dumps(payload, indent=2))
     chart = bar_chart(
@@ -222,7 +221,7 @@ def _write(
         "Search (held-out attribute queries)",
         ["mode", "NDCG@10", "Recall@100", "MRR", "queries"],
         [[mode, m["ndcg@10"], m["recall@100"], m["mrr"], int(m["queries"])] for mode, m in metrics.items()],
-        [f"Hybrid: {fusion} fusion, dense weight {dense_weight}.", *(n for n in notes if n not in rec_notes)],
+        [f"Hybrid: {fusion} fusion, dense weight {dense_weight}.", *search_notes],
         [chart],
     )
     rec = Section(
