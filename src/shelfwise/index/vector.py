@@ -24,6 +24,7 @@ import sys
 import threading
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, fields
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,17 @@ FAISS_FILES = {"hnsw.faiss": "hnsw", "ivf.faiss": "ivf", "vectors.faiss": "flat"
 HUGE_PAGES = True  # back stored vectors and the HNSW graph with transparent huge pages (see advise_huge_pages)
 _HUGE_PAGE = 2 << 20
 _MADV_HUGEPAGE, _MADV_COLLAPSE = 14, 25  # <sys/mman.h>, Linux
-_LIBC: Any = None
+
+
+@cache
+def _libc() -> Any:
+    """The C library with ``madvise`` typed, once a process; None where it cannot be opened so."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    except (OSError, AttributeError):
+        return None
+    return libc
 
 
 def advise_huge_pages(buf: npt.NDArray[Any]) -> int:
@@ -58,23 +69,17 @@ def advise_huge_pages(buf: npt.NDArray[Any]) -> int:
     (``bench/bench_search_hotpath.py``, old side on 4 KiB pages): 0.77 -> 0.61 ms p50 on a busy box
     (``results/search_hotpath_s10c.json``, load 2.4-4.2), no change in a quieter run (0.59 both,
     ``search_hotpath_s10d.json``): presumably it pays where other processes evict the TLB."""
-    global _LIBC
     if not HUGE_PAGES or not sys.platform.startswith("linux") or buf.nbytes < _HUGE_PAGE:
         return 0
-    if _LIBC is None:
-        try:
-            _LIBC = ctypes.CDLL(None, use_errno=True)
-            _LIBC.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
-        except (OSError, AttributeError):
-            _LIBC = False
-    if _LIBC is False:
+    libc = _libc()
+    if libc is None:
         return 0
     addr = int(buf.ctypes.data)
     start = -(-addr // _HUGE_PAGE) * _HUGE_PAGE
     end = (addr + buf.nbytes) // _HUGE_PAGE * _HUGE_PAGE
-    if end <= start or _LIBC.madvise(start, end - start, _MADV_HUGEPAGE) != 0:
+    if end <= start or libc.madvise(start, end - start, _MADV_HUGEPAGE) != 0:
         return 0
-    return end - start if _LIBC.madvise(start, end - start, _MADV_COLLAPSE) == 0 else 0
+    return end - start if libc.madvise(start, end - start, _MADV_COLLAPSE) == 0 else 0
 
 
 def ivf_nlist(n: int) -> int:
