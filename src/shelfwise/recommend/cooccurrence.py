@@ -9,7 +9,7 @@ recommendations: item-to-item collaborative filtering") with the asymmetric cosi
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -138,13 +138,11 @@ class CooccurrenceRecommender(BaseRecommender):
         (:attr:`levels`), so that every pair keeps naming its own evidence."""
         rows: list[int] = []
         cols: list[int] = []
-        if not self.levels and self.evidence is not None and self._other_kind(events):
+        counted = [(e, row) for e in events if (row := self._counted_row(e)) is not None]
+        if not self.levels and self.evidence is not None and self._other_kind(e for e, _ in counted):
             self._split_levels()
         level_pairs: list[tuple[list[int], list[int]]] = [([], []) for _ in self.levels]
-        for e in events:
-            row = self.catalog.get_row(e.item_id) if e.item_id else None
-            if row is None or EVENT_WEIGHTS.get(e.type, 0.0) <= 0:
-                continue
+        for e, row in counted:
             key = e.session_id or f"user:{e.user_id}"
             basket = self._open.setdefault(key, set())
             self._open.move_to_end(key)
@@ -188,16 +186,14 @@ class CooccurrenceRecommender(BaseRecommender):
                     out[j][1].extend((other, row))
         got[row] = new
 
-    def _other_kind(self, events: Sequence[Event]) -> bool:
-        """Whether ``events`` count an event of another kind than :attr:`evidence`'s."""
-        return any(
-            e.type in KINDS
-            and _level(e.type) != self.evidence
-            and EVENT_WEIGHTS.get(e.type, 0.0) > 0
-            and e.item_id
-            and self.catalog.get_row(e.item_id) is not None
-            for e in events
-        )
+    def _counted_row(self, e: Event) -> int | None:
+        """The catalog row of ``e``'s item when ``e`` counts (a known item, a positive weight)."""
+        row = self.catalog.get_row(e.item_id) if e.item_id else None
+        return None if row is None or EVENT_WEIGHTS.get(e.type, 0.0) <= 0 else row
+
+    def _other_kind(self, events: Iterable[Event]) -> bool:
+        """Whether counted ``events`` hold one of another kind than :attr:`evidence`'s."""
+        return any(e.type in KINDS and _level(e.type) != self.evidence for e in events)
 
     def _split_levels(self) -> None:
         """Start :attr:`levels` from counts of one kind of evidence: every pair (and every open
