@@ -31,16 +31,11 @@ from shelfwise.recommend.persist import (
     read_npz,
     write_json,
 )
-from shelfwise.recommend.wording import KINDS, LEVELS, Wording, mixed
+from shelfwise.recommend.wording import KINDS, LEVELS, Wording, evidence_levels, level
 from shelfwise.results import FloatArray
 
 _OPEN_SESSIONS = 10_000
 _LEVEL_KEYS = ("carted", "bought")  # the npz names of ``levels``, one per LEVELS entry
-
-
-def _level(kind: EventType) -> int:
-    """How far an event of ``kind`` took its item: 0 viewed, 1 added to cart, 2 bought."""
-    return sum(kind >= lv for lv in LEVELS)
 
 
 def _ones(rows: list[int], cols: list[int], n: int) -> sp.csr_matrix:
@@ -122,9 +117,9 @@ class CooccurrenceRecommender(BaseRecommender):
         self._norms = {}
         self._open_levels = {}
         self.levels = []
-        kinds = {_level(t) for t in data.event_types if t in KINDS}
+        kinds = evidence_levels(data.event_types)
         self.evidence = kinds.pop() if len(kinds) == 1 else None
-        if data.event_type is not None and mixed(data.event_types):
+        if data.event_type is not None and len(kinds) > 1:
             for level in LEVELS:
                 y = data.take(data.event_type >= int(level)).session_item()
                 m = (y.T @ y).tocsr().astype(np.float32)
@@ -172,7 +167,7 @@ class CooccurrenceRecommender(BaseRecommender):
         the pairs this event lifts to a level they had not reached in it, into ``out`` (one
         (rows, cols) per level). Rows of a session opened before a reload count as viewed."""
         got = self._open_levels.setdefault(key, {})
-        new = _level(kind)
+        new = level(kind)
         old = got.get(row, 0) if row in basket else -1
         if new <= old:
             return
@@ -193,7 +188,7 @@ class CooccurrenceRecommender(BaseRecommender):
 
     def _other_kind(self, events: Iterable[Event]) -> bool:
         """Whether counted ``events`` hold one of another kind than :attr:`evidence`'s."""
-        return any(e.type in KINDS and _level(e.type) != self.evidence for e in events)
+        return any(e.type in KINDS and level(e.type) != self.evidence for e in events)
 
     def _split_levels(self) -> None:
         """Start :attr:`levels` from counts of one kind of evidence: every pair (and every open

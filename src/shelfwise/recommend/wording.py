@@ -35,7 +35,7 @@ class Wording:
 
     @classmethod
     def of(cls, types: Iterable[EventType]) -> Wording:
-        kinds = {_KIND[t] for t in types if t in _KIND}
+        kinds = evidence_levels(types)
         return _WORDS[kinds.pop()] if len(kinds) == 1 else NEUTRAL
 
     @classmethod
@@ -46,10 +46,10 @@ class Wording:
         if baskets <= 0:
             return NEUTRAL
         if bought >= baskets:
-            return _WORDS["bought"]
+            return _WORDS[2]
         if carted >= baskets and bought <= 0:
-            return _WORDS["carted"]
-        return _WORDS["viewed"] if carted <= 0 else NEUTRAL
+            return _WORDS[1]
+        return _WORDS[0] if carted <= 0 else NEUTRAL
 
     def together_with(self, title: str) -> str:
         """ "bought together with X" (neutral: "often chosen together with X")."""
@@ -71,22 +71,22 @@ class Wording:
         return f"shoppers with similar histories {self.did_this}"
 
 
-def mixed(types: Iterable[EventType]) -> bool:
-    """Whether ``types`` hold more than one kind of evidence (viewed, carted, bought)."""
-    return len({_KIND[t] for t in types if t in _KIND}) > 1
+def level(kind: EventType) -> int:
+    """How far an event of ``kind`` (one of :data:`KINDS`) took its item: 0 viewed, 1 added to
+    cart, 2 bought."""
+    return sum(kind >= lv for lv in LEVELS)
+
+
+def evidence_levels(types: Iterable[EventType]) -> set[int]:
+    """The kinds of evidence (:func:`level`) ``types`` hold."""
+    return {level(t) for t in types if t in KINDS}
 
 
 LEVELS = (EventType.CART, EventType.PURCHASE)  # a pair's evidence levels above "viewed"
-_KIND = {
-    EventType.PURCHASE: "bought",
-    EventType.CART: "carted",
-    EventType.VIEW: "viewed",
-    EventType.CLICK: "viewed",
-}
-KINDS = frozenset(_KIND)  # the event types that are evidence (a query is not)
-_WORDS = {
-    "bought": Wording("bought this", "buy this", "bought", "bought together", "you bought this before", True),
-    "carted": Wording(
+KINDS = frozenset({EventType.VIEW, EventType.CLICK, EventType.CART, EventType.PURCHASE})  # evidence (a query is not)
+_WORDS = (  # by level: viewed, added to cart, bought
+    Wording("viewed this", "view this", "viewed", "viewed together", "you viewed this before", True),
+    Wording(
         "added this to their carts",
         "add this to their carts",
         "added to carts",
@@ -94,8 +94,8 @@ _WORDS = {
         "you added this to your cart before",
         True,
     ),
-    "viewed": Wording("viewed this", "view this", "viewed", "viewed together", "you viewed this before", True),
-}
+    Wording("bought this", "buy this", "bought", "bought together", "you bought this before", True),
+)
 NEUTRAL = Wording(
     "chose this", "choose this", "chosen", "often chosen together", "you showed interest in this before", False
 )
