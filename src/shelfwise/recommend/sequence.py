@@ -384,7 +384,8 @@ class SessionKNNRecommender(BaseRecommender):
         w = np.exp(-dist.astype(np.float32) / np.float32(c.lambda_pos)).astype(np.float32)
         cur = sp.csr_matrix((w.astype(np.float64), (row, item)), shape=(b, n))
         # sessions ascending in each row: two counting transposes, O(nnz), sort rows (sort_indices
-        # then only checks) where a per-row sort of the product's scattered order took 3x longer
+        # then only checks) faster than a per-row sort of the product's scattered order (the
+        # Instacart pool's 5000 prefixes: 0.16 vs 0.28 CPU-s for the whole call, load 3.0, 558a917)
         sim_all = (cur @ self._by_item64()).tocsc().tocsr()
         sim_all.sort_indices()
         n_cur = np.bincount(row, minlength=b).astype(np.float32)
