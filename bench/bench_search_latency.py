@@ -46,25 +46,24 @@ def timed(fn: Callable[[str], Any], queries: list[str]) -> dict[str, float]:
 def lone_check(enc: Any, queries: list[str]) -> dict[str, float]:
     """An ONNX encoder's lone-call session (2 intra-op threads) against its one-thread session, same
     process, alternating per query (which measured less gain than runs in a row): the vectors must be
-    equal bit for bit; returns both timings, and
-    queries/s from two concurrent callers with the lone session allowed or not (best of two each)."""
+    equal bit for bit; returns both sessions' wall time and process CPU per query, and queries/s from
+    two concurrent callers with the lone session allowed or not (best of two each)."""
     sessions = getattr(enc, "_sessions", None)
     if sessions is None or sessions.lone is None:
         return {}
-    one: list[float] = []
-    lone: list[float] = []
+    wall: dict[bool, list[float]] = {False: [], True: []}
+    cpu = {False: 0.0, True: 0.0}  # process CPU seconds (every thread) per session
+    vectors: dict[bool, Any] = {}
     for q in queries:
-        sessions.force_lone = False
-        t0 = time.perf_counter()
-        a = enc.encode([q])
-        one.append(time.perf_counter() - t0)
-        sessions.force_lone = True
-        t0 = time.perf_counter()
-        b = enc.encode([q])
-        lone.append(time.perf_counter() - t0)
-        if not np.array_equal(a, b):
+        for lone in (False, True):
+            sessions.force_lone = lone
+            c0, t0 = time.process_time(), time.perf_counter()
+            vectors[lone] = enc.encode([q])
+            wall[lone].append(time.perf_counter() - t0)
+            cpu[lone] += time.process_time() - c0
+        if not np.array_equal(vectors[False], vectors[True]):
             raise AssertionError(f"lone session changed the vector of {q!r}")
-    p1, p2 = percentiles(one), percentiles(lone)
+    p1, p2 = percentiles(wall[False]), percentiles(wall[True])
     rates: dict[int, list[float]] = {}
     sessions.force_lone = None
     for cap in (1, 8, 1, 8):  # two concurrent callers: queries/s with the lone session allowed or not
@@ -79,6 +78,8 @@ def lone_check(enc: Any, queries: list[str]) -> dict[str, float]:
         "one_p99_ms": p1["p99_ms"],
         "lone_p50_ms": p2["p50_ms"],
         "lone_p99_ms": p2["p99_ms"],
+        "one_cpu_ms_per_query": cpu[False] * 1000 / len(queries),
+        "lone_cpu_ms_per_query": cpu[True] * 1000 / len(queries),
         "identical_vectors": float(len(queries)),
         "two_callers_qps_one_thread": max(rates[1]),
         "two_callers_qps_lone_allowed": max(rates[8]),
@@ -179,7 +180,9 @@ def main() -> None:
                 for w in ("one", "lone")
             ]
             print(
-                f"{spec}: two concurrent callers {lone['two_callers_qps_one_thread']:.0f} queries/s one-thread, "
+                f"{spec}: CPU per query {lone['one_cpu_ms_per_query']:.2f} ms one-thread, "
+                f"{lone['lone_cpu_ms_per_query']:.2f} ms lone; two concurrent callers "
+                f"{lone['two_callers_qps_one_thread']:.0f} queries/s one-thread, "
                 f"{lone['two_callers_qps_lone_allowed']:.0f} with the lone session allowed"
             )
         if not args.in_process_only:

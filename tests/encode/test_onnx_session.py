@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -15,8 +16,8 @@ TEXTS = ["cordless drill 18v", "white subway tile", "Milwaukee M18 18-Volt Lithi
 
 @pytest.fixture()
 def no_cap(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(onnx_session, "_thread_cap", [])
     monkeypatch.setattr(onnx_session, "_traffic", onnx_session._Traffic())  # no overlap left by other tests
+    monkeypatch.setattr(onnx_session.os, "getloadavg", lambda: (0.0, 0.0, 0.0))  # a quiet machine
     monkeypatch.setenv("SHELFWISE_CACHE", str(tmp_path / "cache"))
 
 
@@ -43,24 +44,24 @@ def test_lone_session_gives_the_same_vectors(no_cap: None) -> None:
 def test_lone_session_only_when_nothing_else_runs(no_cap: None, monkeypatch: pytest.MonkeyPatch) -> None:
     sessions = _minilm(2)._sessions
     assert sessions.choose(lone_ok=False) is None  # a batch chunk never takes it
-    sessions.done(None)
+    sessions.done()
     first = sessions.choose(lone_ok=True)
     second = sessions.choose(lone_ok=True)  # the first is still in flight
     assert first is True and second is None
-    sessions.done(second)
-    sessions.done(first)
+    sessions.done()
+    sessions.done()
     assert sessions.choose(lone_ok=True) is None  # runs overlapped just now: not yet
-    sessions.done(None)
+    sessions.done()
     monkeypatch.setattr(onnx_session, "CONTENDED_S", 0.0)
     a, b = sessions.choose(lone_ok=True), sessions.choose(lone_ok=True)  # overlap, no waiting window now
-    assert b is None
-    sessions.done(b)
-    sessions.done(a)
+    assert a is None and b is None  # a: still in the window the earlier overlap opened
+    sessions.done()
+    sessions.done()
     assert sessions.choose(lone_ok=True) is True  # alone again
-    sessions.done(True)
+    sessions.done()
     cap_query_threads(1)  # a server process with one encoder thread
     assert sessions.choose(lone_ok=True) is None
-    sessions.done(None)
+    sessions.done()
 
 
 def test_every_uncontended_call_takes_the_lone_session_unless_forced(no_cap: None) -> None:
@@ -68,11 +69,27 @@ def test_every_uncontended_call_takes_the_lone_session_unless_forced(no_cap: Non
     for _ in range(5):
         lone = sessions.choose(lone_ok=True)
         assert lone is True
-        sessions.done(lone)
+        sessions.done()
     sessions.force_lone = False  # benchmarks time the one-thread session this way
     assert sessions.choose(lone_ok=True) is False
-    sessions.done(False)
+    sessions.done()
     assert sessions.picks == {True: 5, False: 1}
+
+
+def test_no_lone_session_while_other_processes_keep_the_cores_busy(
+    no_cap: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sessions = _minilm(2)._sessions
+    cores = os.cpu_count() or 1
+    monkeypatch.setattr(onnx_session.os, "getloadavg", lambda: (cores + 1.5, 0.0, 0.0))
+    assert sessions.choose(lone_ok=True) is None
+    sessions.done()
+    monkeypatch.setattr(onnx_session.os, "getloadavg", lambda: (0.5, 0.0, 0.0))
+    assert sessions.choose(lone_ok=True) is None  # the load is read again only after LOAD_EVERY_S
+    sessions.done()
+    onnx_session._traffic.load_read_at -= onnx_session.LOAD_EVERY_S
+    assert sessions.choose(lone_ok=True) is True
+    sessions.done()
 
 
 def test_default_query_threads(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -89,8 +106,8 @@ def test_runs_of_another_graph_count_as_contention(no_cap: None) -> None:
     first = a.choose(lone_ok=True)
     second = b.choose(lone_ok=True)  # another graph of the same process is running
     assert first is True and second is None
-    b.done(second)
-    a.done(first)
+    b.done()
+    a.done()
 
 
 def test_a_failed_run_is_released(no_cap: None, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -121,4 +138,4 @@ def test_limit_native_threads_caps_lone_sessions(monkeypatch: pytest.MonkeyPatch
     from shelfwise.encode.executor import limit_native_threads
 
     limit_native_threads(1, environ={})
-    assert onnx_session._thread_cap == [1]
+    assert onnx_session._traffic.cap == 1

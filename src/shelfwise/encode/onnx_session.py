@@ -1,16 +1,16 @@
 """ONNX Runtime sessions for one graph: a one-thread session for batches and concurrent callers, and a
 "lone" session with several intra-op threads for a call that runs while nothing else is encoding.
 
-Why two: on 2 cores a single short query (10-20 tokens through multilingual-e5-small int8) runs ~20-30%
-faster with 2 intra-op threads (ORT's worker spins between operators; without spinning it is slower
-than one thread), but costs ~35% more CPU, and two concurrent callers on 2-thread sessions serve ~30%
-fewer queries/s than on one-thread ones. So the lone session is used only when no encoder run in the
-process has overlapped another for a while (a busy process keeps its throughput). In 7 of 8 runs of
-``bench/bench_search_latency.py`` (session 11) it was faster in the same process (never-seen search p50
-1.2-1.5 ms lower); once, with another process busy on the second core, slower (7.6 vs 6.8 ms). A choice
-that measured both sessions as it went was tried and dropped: each session has its own packed weights,
-so whichever ran last is in cache and measures faster, and it locked in the one-thread session on a
-quarter to three quarters of some runs' queries (p99 12.5-14.5 ms against 6.5-10 for either forced).
+Why two (``bench/bench_search_latency.py``, 1,000 real Home Depot queries, ``search_latency_s11*.json``):
+at load 1.3-1.8 on 2 cores a single query through multilingual-e5-small int8 ran ~25% faster on 2
+intra-op threads (encoder p50 2.9-3.3 vs 3.9-4.4 ms, alternating per query; never-seen search p50 lower
+in 6 of 7 runs), since ORT's worker spins between operators. It is used only when no encoder run of the
+process overlaps it or did in the last ``CONTENDED_S`` (two concurrent callers kept 94-113% of their
+queries/s), and only while the machine's load average is below its core count: with other processes
+busy (load 2.6-3.8) the forced lone session's p99 was 21.8 ms against 7.9 on one thread (``_s11h``),
+its second thread waiting for a core. A choice that timed both sessions as it went was tried and
+dropped: each session has its own packed weights, so whichever ran last is in cache and times faster,
+and it kept the one-thread session on 32% of ``_s11e``'s queries (more in two runs not kept).
 
 Both sessions read the graph's large weights (the 250k x 384 word-embedding table of e5: 384 MB) from one
 memory-mapped copy (:mod:`shelfwise.encode.onnx_weights`; ``SessionOptions.add_initializer`` does not
@@ -31,18 +31,32 @@ from typing import Any
 from shelfwise.encode.onnx_weights import large_initializers
 
 CONTENDED_S = 0.5  # after two runs overlap, every run takes the one-thread session for this long
+LOAD_EVERY_S = 1.0  # how often the machine's load average is read again
 MAX_QUERY_THREADS = 2  # lone sessions of more threads measured different vectors (4 threads: ~1e-8)
-_thread_cap: list[int] = []  # set by cap_query_threads: the process's encoder thread budget
 
 
 class _Traffic:
     """Runs in flight in this process, over every graph (CPU contention is the process's, not one
-    graph's), and until when a lone session is not to be taken after two runs overlapped."""
+    graph's), until when a lone session is not to be taken after two runs overlapped, and the
+    process's encoder thread budget (:func:`cap_query_threads`; None: not capped)."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.active = 0
         self.contended_until = 0.0
+        self.cap: int | None = None
+        self.load_read_at = -LOAD_EVERY_S
+        self.spare_core = True
+
+    def machine_has_a_spare_core(self, now: float) -> bool:
+        """The 1-minute load average below the core count (read at most every ``LOAD_EVERY_S``). On a
+        box where other processes keep the cores busy the lone session's second thread waits for a
+        core: at load 2.6-3.0 on 2 cores the forced lone session's search p99 was 21.8 ms against 7.9
+        on one thread (``search_latency_s11h.json``)."""
+        if now - self.load_read_at >= LOAD_EVERY_S:
+            self.load_read_at = now
+            self.spare_core = os.getloadavg()[0] < (os.cpu_count() or 1)
+        return self.spare_core
 
 
 _traffic = _Traffic()
@@ -53,7 +67,7 @@ def cap_query_threads(threads: int) -> None:
     with one worker process per core (:func:`shelfwise.encode.executor.limit_native_threads` calls
     this with its per-process share) keeps every run on one thread, as processes cannot see each
     other's runs in flight."""
-    _thread_cap[:] = [max(1, threads)]
+    _traffic.cap = max(1, threads)
 
 
 def default_query_threads() -> int:
@@ -75,9 +89,11 @@ class GraphSessions:
     """The sessions of one graph and which one each run takes.
 
     A run takes the lone session when it is a whole call in the caller's thread (``lone_ok``), no
-    encoder run of the process overlaps it or did in the last ``CONTENDED_S``, and the process may use
-    more than one encoder thread (:func:`cap_query_threads`). ``force_lone`` (True / False) overrides
-    the choice (benchmarks); ``picks`` counts uncontended runs per session.
+    encoder run of the process overlaps it or did in the last ``CONTENDED_S``, the process may use
+    more than one encoder thread (:func:`cap_query_threads`), and the machine's load average is below
+    its core count (other processes leave a core spare). ``force_lone`` (True / False) overrides
+    the choice for runs that may take the lone session at all (benchmarks); ``picks`` counts the runs
+each session took by this choice.
     """
 
     def __init__(self, model_file: str | Path, ort: Any, *, query_threads: int) -> None:
@@ -105,7 +121,7 @@ class GraphSessions:
         try:
             return (self.lone if lone and self.lone is not None else self.session).run(output, feed)[0]
         finally:
-            self.done(lone)
+            self.done()
 
     def choose(self, *, lone_ok: bool) -> bool | None:
         """Whether this run takes the lone session (pair with :meth:`done`); None: the one-thread
@@ -117,14 +133,17 @@ class GraphSessions:
             if busy:
                 t.contended_until = now + CONTENDED_S
             t.active += 1
-            allowed = not _thread_cap or _thread_cap[0] > 1
-            if busy or not (lone_ok and now >= t.contended_until and self.lone is not None and allowed):
+            if busy or not lone_ok or self.lone is None:
                 return None
+            if self.force_lone is None:  # forced (a benchmark timing a session): no other condition
+                allowed = (t.cap is None or t.cap > 1) and t.machine_has_a_spare_core(now)
+                if now < t.contended_until or not allowed:
+                    return None
             lone = True if self.force_lone is None else self.force_lone
             self.picks[lone] += 1
             return lone
 
-    def done(self, lone: bool | None) -> None:
+    def done(self) -> None:
         """Release the run's slot."""
         with _traffic.lock:
             _traffic.active -= 1
