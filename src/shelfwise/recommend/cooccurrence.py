@@ -120,8 +120,8 @@ class CooccurrenceRecommender(BaseRecommender):
         kinds = evidence_levels(data.event_types)
         self.evidence = kinds.pop() if len(kinds) == 1 else None
         if data.event_type is not None and len(kinds) > 1:
-            for level in LEVELS:
-                y = data.take(data.event_type >= int(level)).session_item()
+            for lv in LEVELS:
+                y = data.take(data.event_type >= int(lv)).session_item()
                 m = (y.T @ y).tocsr().astype(np.float32)
                 m.setdiag(0.0)
                 m.eliminate_zeros()
