@@ -29,6 +29,9 @@ def test_search_health_docs(tiny_catalog: Catalog, tiny_searcher: HybridSearcher
 def test_search_bad_input(tiny_catalog: Catalog, tiny_searcher: HybridSearcher) -> None:
     c = client(tiny_catalog, tiny_searcher)
     assert c.get("/search", params={"q": ""}).status_code == 422
+    for blank in (" ", "  \t\n"):  # was 200 with arbitrary products (a bidet for "  " on Home Depot)
+        r = c.get("/search", params={"q": blank})
+        assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "q"]
     assert c.get("/search", params={"q": "x", "mode": "magic"}).status_code == 422
     r = c.get("/search", params={"q": "x", "price_min": 10, "price_max": 5})
     assert r.status_code == 422 and "price_min" in r.text

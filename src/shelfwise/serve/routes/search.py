@@ -88,6 +88,8 @@ async def search(
         ),
     ] = False,
 ) -> Response:
+    if not q.strip():  # min_length=1 lets "   " through, which answered 10 arbitrary products
+        raise HTTPException(422, [{"loc": ["query", "q"], "msg": "q: only whitespace", "type": "value_error"}])
     filters = parse_filters(category, brand, price_min, price_max, in_stock, attr)
     if facet_attr is not None and len(facet_attr) > MAX_FACET_KEYS:
         raise HTTPException(422, f"facet_attr: at most {MAX_FACET_KEYS} attribute keys")
