@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shelfwise.catalog import Catalog
+from shelfwise.catalog import Catalog, Product
 from shelfwise.catalog.schema import Filters
 
 
@@ -34,3 +34,16 @@ def test_matching_parts_say_nothing(tiny_catalog: Catalog) -> None:
     assert tiny_catalog.unmatched_filters(Filters(price_max=1.0, in_stock=True)) == []
     m = tiny_catalog.mask(Filters(category=("Women",), brands=("Acme",)))
     assert m is not None and not m.any() and tiny_catalog.unmatched_filters(Filters(category=("Women",))) == []
+
+
+def test_price_or_stock_filter_on_a_catalog_without_them_is_named() -> None:
+    # a titles-only catalog (Home Depot's: no price column) answered price_max=10 with 0 hits and no notice
+    bare = Catalog([Product(id="a", title="cordless drill", in_stock=False), Product(id="b", title="hammer")])
+    assert bare.unmatched_filters(Filters(price_min=5.0)) == [
+        "no product has a price, so a price filter matches none (map a price column with --fields)"
+    ]
+    assert bare.unmatched_filters(Filters(in_stock=True)) == []  # "b" is in stock
+    none_stocked = Catalog([Product(id="a", title="drill", price=9.0, in_stock=False)])
+    assert none_stocked.unmatched_filters(Filters(in_stock=True, price_max=10.0)) == [
+        "no product is in stock, so in_stock=true matches none"
+    ]

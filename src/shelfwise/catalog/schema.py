@@ -193,8 +193,9 @@ class Catalog:
 
     def unmatched_filters(self, filters: Filters) -> list[str]:
         """Why ``filters`` can match nothing: each part that no product in the catalog has (a category
-        path, brand, attribute key or value), said in words with what the catalog does have; empty
-        when every part matches some product. Meant for an empty result, so a typo ("Menswear/Jeans"
+        path, brand, attribute key or value; a price range when no product has a price; in stock when
+        none is), said in words with what the catalog does have; empty when every part matches some
+        product. Meant for an empty result, so a typo ("Menswear/Jeans"
         for "Menswear > Jeans", attribute "colour" for "colour_group_name") is not a silent 0 hits."""
         out: list[str] = []
         path = tuple(s.lower() for s in filters.category)
@@ -227,6 +228,10 @@ class Catalog:
                 values = self._attr_values[key] = frozenset(self.attribute_column(key).tolist())
             if value.lower() not in values:
                 out.append(f"no product has {key} {value!r}")
+        if (filters.price_min is not None or filters.price_max is not None) and not np.isfinite(self.price).any():
+            out.append("no product has a price, so a price filter matches none (map a price column with --fields)")
+        if filters.in_stock and not self.in_stock.any():
+            out.append("no product is in stock, so in_stock=true matches none")
         return out
 
     def _category_names(self, depth: int) -> dict[tuple[str, ...], str]:
