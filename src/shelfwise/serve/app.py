@@ -10,7 +10,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
 from shelfwise.encode.executor import Overloaded
 from shelfwise.serve.config import ServeConfig
-from shelfwise.serve.deps import check_text_params
+from shelfwise.serve.deps import check_text_params, reject_unknown_params
 from shelfwise.serve.docs import add_offline_docs
 from shelfwise.serve.metrics import Metrics
 from shelfwise.serve.middleware import GuardMiddleware
@@ -53,7 +53,7 @@ def create_app(
         description="Search and recommendation for online stores. Interactive docs at /docs.",
         docs_url=None,
         redoc_url=None,
-        dependencies=[Depends(check_text_params)],
+        dependencies=[Depends(check_text_params), Depends(reject_unknown_params)],
     )
     executor = encode_executor(cfg.capacity)  # one per process: query embeddings on a fixed pool
     prep = prepare or ShelfRecipe.of(shelf)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from fastapi import HTTPException, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 
 from shelfwise.serve.config import ServeConfig
 from shelfwise.serve.guard import check_write, presented_key, safe_name, text_problem
@@ -39,3 +41,29 @@ async def check_text_params(request: Request) -> None:
         if problem is not None:
             field = safe_name(name)
             raise HTTPException(422, [{"loc": [where, field], "msg": f"{field}: {problem}", "type": "value_error"}])
+
+
+def _query_names(dependant: Dependant) -> frozenset[str]:
+    """The query parameter names a route reads, its dependencies' included (a few microseconds:
+    walked per request rather than cached, as routes are not hashable)."""
+    names = {field.alias for field in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return frozenset(names)
+
+
+async def reject_unknown_params(request: Request) -> None:
+    """App-wide dependency: a query parameter that the matched API route does not read is a 422
+    naming it and what the route takes (``/search?color=red`` answered unfiltered results, as if
+    filtered; ``/recommend/session?items=X`` popular items). Pages outside the API schema (the
+    storefront ``/``, whose links carry its own state) are not checked."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute) or not route.include_in_schema:
+        return
+    known = _query_names(route.dependant)
+    unknown = [name for name in request.query_params if name not in known]
+    if unknown:
+        field = safe_name(unknown[0])
+        takes = ", ".join(sorted(known)) or "no query parameters"
+        msg = f"{field}: unknown parameter; {route.path} takes {takes}"
+        raise HTTPException(422, [{"loc": ["query", field], "msg": msg, "type": "value_error"}])
