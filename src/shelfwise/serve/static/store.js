@@ -37,7 +37,7 @@ function toast(msg, error = false) {
 }
 function fmtPrice(v) {
   if (v === null || v === undefined) return "";
-  if (v >= 100) return String(Math.round(v));
+  if (v >= 100 || Number.isInteger(v)) return String(Math.round(v)); // "up to 30", not "up to 30.00"
   if (v >= 1) return v.toFixed(2);
   return Number(v.toPrecision(3)).toString();
 }
@@ -112,7 +112,8 @@ async function runSearch(push = true) {
   const p = toParams();
   if (push) history.pushState(null, "", "?" + p);
   showView("search");
-  p.set("k", "24"); p.set("facets", "true"); p.set("mode", store.getItem("shelfwise.mode") || "hybrid");
+  // explain: each hit's match signals, to say when no product has the query's words (closest by meaning only)
+  p.set("k", "24"); p.set("facets", "true"); p.set("explain", "true"); p.set("mode", store.getItem("shelfwise.mode") || "hybrid");
   p.set("user", shopperId);
   try {
     const r = await api("/search?" + p);
@@ -127,23 +128,45 @@ function renderResults(r) {
   $("results-layout").hidden = false;
   $("results").innerHTML = r.items.length ? r.items.map((it) => card(it)).join("")
     : `<p class="empty">No products match “${esc(r.query)}”${activeChips().length ? " with these filters: remove one" : ""}.</p>`;
-  const u = r.understood;
-  const bits = [];
-  if (u) {
-    if (u.price_min !== null && u.price_min !== undefined) bits.push(`price from <b>${esc(fmtPrice(u.price_min))}</b>`);
-    if (u.price_max !== null && u.price_max !== undefined) bits.push(`price up to <b>${esc(fmtPrice(u.price_max))}</b>`);
-    const seen = new Set();
-    for (const m of u.matches || []) {
-      const line = `“${esc(m.phrase)}” → ${esc(prettyKey(m.field.replace(/^attribute:/, "")).toLowerCase())} <b>${esc(m.value)}</b>`;
-      if (!seen.has(line) && seen.size < 4) { seen.add(line); bits.push(line); }
-    }
-  }
-  $("understood").innerHTML = bits.length ? `Understood: ${bits.join(" · ")}${u && u.text && u.text !== r.query ? ` · searching for <b>${esc(u.text)}</b>` : ""}` : "";
-  $("notices").innerHTML = (r.notices || []).map((n) => `<div class="notice">${esc(n)}</div>`).join("");
+  $("understood").innerHTML = understoodLine(r.understood, r.query);
+  const nearest = r.items.length > 0 && r.items.every((it) => it.features && !(it.features.bm25 > 0));
+  const notes = (r.notices || []).map(noticeHtml);
+  const spelt = r.items.some((it) => it.features && it.features.lexical > 0); // character n-grams matched some
+  if (nearest) notes.unshift(`<div class="notice">No product has the words “${esc(r.query)}”: these are the nearest by meaning${spelt ? " and spelling" : ""}.</div>`);
+  $("notices").innerHTML = notes.join("");
   const chips = activeChips().map(([label, key]) => `<button class="chip" type="button" data-remove="${esc(key)}">${esc(label)}</button>`).join("");
   const n = r.items.length;
-  $("toolbar").innerHTML = `<span>${n === 24 ? "Top 24" : n} results for “${esc(r.query)}” · ${esc(Math.round(r.took_ms))} ms</span>${chips}`;
+  const what = nearest ? `${n} nearest products to` : `${n === 24 ? "Top 24" : n} results for`;
+  $("toolbar").innerHTML = `<span>${what} “${esc(r.query)}” · ${esc(Math.round(r.took_ms))} ms</span>${chips}`;
   renderFacets(r.facets);
+}
+// "Understood": one entry per query phrase, its values once each with the fields they were found in
+// ("black" → Black (colour group, perceived colour master)), not one line per field
+function understoodLine(u, query) {
+  if (!u) return "";
+  const bits = [];
+  if (u.price_min !== null && u.price_min !== undefined) bits.push(`price from <b>${esc(fmtPrice(u.price_min))}</b>`);
+  if (u.price_max !== null && u.price_max !== undefined) bits.push(`price up to <b>${esc(fmtPrice(u.price_max))}</b>`);
+  const phrases = new Map(); // phrase -> value -> fields
+  for (const m of u.matches || []) {
+    const values = phrases.get(m.phrase) || new Map();
+    const fields = values.get(m.value) || [];
+    const field = prettyKey(m.field.replace(/^attribute:/, "")).toLowerCase();
+    if (!fields.includes(field)) fields.push(field);
+    values.set(m.value, fields); phrases.set(m.phrase, values);
+  }
+  for (const [phrase, values] of [...phrases].slice(0, 4)) {
+    const vals = [...values].map(([v, fields]) => `<b>${esc(v)}</b> (${esc(fields.join(", "))})`).join(", ");
+    bits.push(`“${esc(phrase)}” → ${vals}`);
+  }
+  if (!bits.length) return "";
+  return `Understood: ${bits.join(" · ")}${u.text && u.text !== query ? ` · searching for <b>${esc(u.text)}</b>` : ""}`;
+}
+// why results are not personalised is information, not a warning about the query; a shopper with no
+// history yet (every new visitor) is told what to do, without their internal id
+function noticeHtml(n) {
+  if (/^no history yet for shopper /.test(n)) return '<div class="notice info">Not personalised yet: click or add products to the cart and results follow your taste.</div>';
+  return `<div class="notice${/not personalised/.test(n) ? " info" : ""}">${esc(n)}</div>`;
 }
 function activeChips() {
   const out = [];
@@ -369,6 +392,7 @@ $("settings-btn").addEventListener("click", () => {
   $("settings-panel").hidden = !$("settings-panel").hidden; $("cart-panel").hidden = true;
 });
 $("settings-close").addEventListener("click", () => { $("settings-panel").hidden = true; });
+$("settings-panel").addEventListener("submit", (e) => e.preventDefault()); // Enter in a field clicks Save (its submit button)
 $("settings-save").addEventListener("click", () => {
   const k = $("api-key").value.trim();
   if (k) store.setItem("shelfwise.apikey", k); else store.removeItem("shelfwise.apikey");
