@@ -55,15 +55,16 @@ def _query_names(dependant: Dependant) -> frozenset[str]:
 async def reject_unknown_params(request: Request) -> None:
     """App-wide dependency: a query parameter that the matched API route does not read is a 422
     naming it and what the route takes (``/search?color=red`` answered unfiltered results, as if
-    filtered; ``/recommend/session?items=X`` popular items). Pages outside the API schema (the
-    storefront ``/``, whose links carry its own state) are not checked."""
+    filtered; ``/recommend/session?items=X`` popular items). Not checked: pages outside the API
+    schema (the storefront ``/``, whose links carry its own state) and routes that read no query
+    parameter (``/health``, ``/metrics``, ``/items/{id}``: nothing there to misread, and a probe's
+    cache buster must not fail a health check)."""
     route = request.scope.get("route")
     if not isinstance(route, APIRoute) or not route.include_in_schema:
         return
     known = _query_names(route.dependant)
     unknown = [name for name in request.query_params if name not in known]
-    if unknown:
+    if known and unknown:
         field = safe_name(unknown[0])
-        takes = ", ".join(sorted(known)) or "no query parameters"
-        msg = f"{field}: unknown parameter; {route.path} takes {takes}"
+        msg = f"{field}: unknown parameter; {route.path} takes {', '.join(sorted(known))}"
         raise HTTPException(422, [{"loc": ["query", field], "msg": msg, "type": "value_error"}])
