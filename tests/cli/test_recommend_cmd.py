@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -86,3 +87,14 @@ def test_recommend_from_a_saved_recommender_folder(
     assert [ln for ln in capsys.readouterr().out.splitlines() if ln.strip()[:2].rstrip(".").isdigit()] == fitted
     assert main(["recommend", "item", "1", "--recommender", str(rec)]) == 2
     assert "--recommender needs --shelf DIR" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("kind", "says", "not_says"), [("user", "user id", "item id"), ("item", "item id", "user id")])
+def test_positional_id_help_names_what_the_subcommand_takes(
+    kind: str, says: str, not_says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # every subcommand's help read "user id or item id"
+    with pytest.raises(SystemExit):
+        main(["recommend", kind, "--help"])
+    usage = capsys.readouterr().out
+    assert re.search(rf"\bid\s+{says}\n", usage) and not_says not in usage

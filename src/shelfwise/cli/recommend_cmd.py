@@ -43,7 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         if kind == "eval":
             q.add_argument("--exclude-seen", action="store_true", help="score only items new to each user")
         else:
-            q.add_argument("id", help="user id or item id")
+            q.add_argument("id", help="user id" if kind == "user" else "item id")
             q.add_argument(
                 "--shelf",
                 type=Path,
