@@ -124,3 +124,32 @@ def test_related_and_complete_the_look_word_a_pair_alike_after_a_live_event_of_a
     agree(related, cross)
     assert cross["bag"] == "often chosen together with Valentina"  # 6 baskets bought, 1 only viewed
     assert cross["pump"] == "bought together with Valentina"
+
+
+def test_a_cold_seeds_reason_does_not_name_its_namesake_as_an_example() -> None:
+    """A cold article borrows the basket partners of a similar one; when that is its namesake (H&M has a
+    "Nevada" dress in several colours) the reason read "bought together with items like Nevada (e.g. Nevada)"
+    on the demo's product page."""
+    items = [
+        ("cold", "Nevada", ("Ladieswear", "Garment Full body", "Dress")),
+        ("warm", "Nevada", ("Ladieswear", "Garment Full body", "Dress")),
+        ("other", "Briony", ("Ladieswear", "Garment Full body", "Dress")),
+        ("pump", "Washington pump", ("Shoes", "Heels", "Pumps")),
+        ("bag", "Evening clutch", ("Accessories", "Bags", "Clutch")),
+    ]
+    catalog = Catalog([Product(id=i, title=t, category=c) for i, t, c in items])
+    events = [
+        Event(f"u{n}", EventType.PURCHASE, float(10 * n + j), item, session_id=f"s{n}")
+        for n in range(4)
+        for j, item in enumerate(("warm", "pump", "bag") if n % 2 else ("other", "bag"))
+    ]
+    vec = HashingEncoder(dim=64).encode(catalog.texts())
+    rec = build_recommender(
+        catalog, EventLog.from_events(events, catalog), vec, HybridConfig(als=ALSConfig(factors=4, iterations=2))
+    )
+    got = rec.cross(catalog.row("cold"), k=5)
+    reasons = {catalog.ids[int(r)]: why for r, why in zip(got.ids, got.reasons, strict=True)}
+    assert reasons["pump"] == "bought together with items like Nevada (e.g. another Nevada)"
+    assert reasons["bag"] in {
+        f"bought together with items like Nevada (e.g. {t})" for t in ("another Nevada", "Briony")
+    }

@@ -149,7 +149,13 @@ class CrossCategoryRecommender:
             partners = [co.partner(ctx, int(r)) for r in res.ids]
             reasons = tuple(
                 (co.wording if p is None else co.pair_wording(p, int(r))).together_with(f"items like {seed}")
-                + (f" (e.g. {catalog.products[p].title})" if p is not None else "")
+                + (f" (e.g. {_example(catalog.products[p].title, seed)})" if p is not None else "")
                 for r, p in zip(res.ids.tolist(), partners, strict=True)
             )
         return Recommendation(res.ids, res.scores, reasons)
+
+
+def _example(title: str, seed: str) -> str:
+    """A stand-in's name in a reason: "another Nevada" when it shares the seed's (H&M's colour variants),
+    not "items like Nevada (e.g. Nevada)"."""
+    return f"another {title}" if title.strip().casefold() == seed.strip().casefold() else title
