@@ -19,12 +19,24 @@ def _command_modules() -> list[ModuleType]:
         index_cmd,
         recommend_cmd,
         report_cmd,
+        search_cmd,
         serve_cmd,
         train_cmd,
         value_cmd,
     )
 
-    return [index_cmd, eval_cmd, serve_cmd, demo, bandit_cmd, recommend_cmd, train_cmd, value_cmd, report_cmd]
+    return [
+        index_cmd,
+        search_cmd,
+        eval_cmd,
+        serve_cmd,
+        demo,
+        bandit_cmd,
+        recommend_cmd,
+        train_cmd,
+        value_cmd,
+        report_cmd,
+    ]
 
 
 def build_parser() -> argparse.ArgumentParser:
