@@ -14,6 +14,7 @@ from shelfwise.cli.common import (
     encoder_for_catalog,
     load_catalog_arg,
     load_judgments_arg,
+    number_in,
     warn_unknown_judged_items,
 )
 from shelfwise.encode.registry import load_encoder
@@ -40,7 +41,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "--peers", default="auto", help="peers run in the same process: auto, none, or a list of " + ",".join(PEERS)
     )
     s.add_argument("--fusion", default=None, choices=FUSIONS, help="override the index's fusion")
-    s.add_argument("--dense-weight", type=float, default=None, help="override the index's dense weight")
+    s.add_argument(
+        "--dense-weight",
+        type=number_in(float, 0.0, 1.0, name="a number"),
+        default=None,
+        help="override the index's dense weight (0-1)",
+    )
     s.add_argument(
         "--out", type=Path, default=Path("search_eval.json"), help="JSON file to write (default search_eval.json)"
     )
@@ -93,6 +99,7 @@ def run_search(args: argparse.Namespace) -> int:
     bad = [m for m in modes if m not in MODES]
     if bad:
         raise ValueError(f"--modes: unknown {bad}; choose from {MODES}")
+    _peer_names(args.peers, False)  # a bad name fails here, not after the loading and query encoding
     judgments = load_judgments_arg(args.queries, args.judgments)
     cl = load_catalog_arg(args)
     warn_unknown_judged_items(judgments, cl.catalog)
