@@ -19,8 +19,9 @@ Queries still go through the teacher (``for_queries``): a query is one short tex
 query side costs more than a static product side (``bench/bench_student.py``, dense NDCG@10 on full
 Home Depot: teacher on both sides 0.318, student products 0.239, static-e5 on both 0.094). Every
 product vector comes from the student, never a mix of teacher and student vectors (they are spread
-differently: in one offline check on HD dev_1k a mixed index ranked worse than an all-student one,
-dense 0.35 vs 0.41; not a committed benchmark), so products added later are embedded the same way.
+differently: keeping the teacher's vectors for the sampled products ranks worse than an all-student
+index, dense NDCG@10 -11% on HD dev_1k and -8% on full HD, ``bench/results/student_variants.json``),
+so products added later are embedded the same way.
 The table is saved with the index (:meth:`StudentEncoder.save`).
 """
 
