@@ -38,7 +38,7 @@ def test_cli_prints_and_server_says_the_same_report(
     assert common.load_event_log is loader.load_event_log  # the CLI's is the shared one, not a copy
     log = common.load_event_log(events, None, catalog)
     printed = capsys.readouterr().out.splitlines()
-    assert len(log) == 8 and printed[0] == f"{events}: skipped 2 bad rows; first ones:" and len(printed) == 3
+    assert len(log) == 8 and printed[0] == f"{events}: skipped 2 bad rows (kept 8); first ones:" and len(printed) == 3
 
     said: list[str] = []
     Shelf.build(catalog, config=ShelfConfig(encoder="hashing", progress=False)).save(tmp_path / "shelf")

@@ -79,7 +79,7 @@ def load_catalog_arg(args: argparse.Namespace) -> CatalogLoad:
     fields = ProductFields.from_json(args.fields) if args.fields else None
     cl = load_catalog(args.catalog, fields)
     if cl.errors:
-        print(f"{args.catalog}: skipped {len(cl.errors)} bad rows; first ones:")
+        print(f"{args.catalog}: skipped {len(cl.errors)} bad rows (kept {len(cl.catalog)}); first ones:")
         for e in cl.errors[:10]:
             print(f"  {e}")
     if cl.warnings:

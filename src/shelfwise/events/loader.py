@@ -254,7 +254,7 @@ def load_event_log(
     first ten). Shared by the CLI commands and the server's ``--events``."""
     loaded = load_events(path, EventFields.from_json(fields) if fields else None, catalog=catalog)
     if loaded.errors:
-        say(f"{path}: skipped {len(loaded.errors)} bad rows; first ones:")
+        say(f"{path}: skipped {len(loaded.errors)} bad rows (kept {len(loaded.events)}); first ones:")
         for e in loaded.errors[:10]:
             say(f"  {e}")
     return EventLog.from_events(loaded.events, catalog)
