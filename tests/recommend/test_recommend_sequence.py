@@ -76,6 +76,31 @@ def test_sequential_rules_follow_the_last_click() -> None:
     assert "after item 0" in sr.explain(Context.of([2, 0]), 1)
 
 
+def test_sequential_rules_without_time_order_say_together_not_after(tmp_path: Path) -> None:
+    """A log whose sessions each share one timestamp (a date per purchase) orders them only by its
+    rows: the same rules and scores, but the reason claims no order; saved and loaded, it still does not."""
+    cat = _catalog(6)
+    sessions = [[0, 1], [0, 1], [2, 3], [2, 3], [4, 0]]
+    timed, tied = SequentialRulesRecommender(), SequentialRulesRecommender()
+    timed.fit(_sessions(cat, sessions))
+    events = [
+        Event(f"s{k}", EventType.VIEW, 10_000.0 * k, f"p{i}", session_id=f"s{k}")
+        for k, items in enumerate(sessions)
+        for i in items
+    ]
+    tied.fit(Interactions.from_log(EventLog.from_events(events, cat), cat))
+    ctx = Context.of([2, 0])
+    assert timed.timed and not tied.timed
+    np.testing.assert_array_equal(tied.score(ctx), timed.score(ctx))
+    assert "after item 0" in timed.explain(ctx, 1)
+    assert "after" not in tied.explain(ctx, 1) and "together with item 0" in tied.explain(ctx, 1)
+    tied.save(tmp_path)
+    back = SequentialRulesRecommender()
+    back.fit(Interactions.empty(cat))
+    back.load_state(tmp_path)
+    assert not back.timed and "together with item 0" in back.explain(ctx, 1)
+
+
 def test_stan_neighbours_weigh_the_latest_click() -> None:
     cat = _catalog(8)
     knn = SessionKNNRecommender()

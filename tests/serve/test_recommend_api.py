@@ -101,7 +101,9 @@ def test_ids_with_a_slash_are_addressable(tiny_catalog: Catalog, tiny_searcher: 
         for t, (u, i) in enumerate([("shop/1", "AB/p1"), ("shop/1", "AB/p3"), ("u2", "AB/p1"), ("u2", "AB/p3")])
     ]
     c = client(catalog, searcher, EventLog.from_events(events, catalog))
-    assert c.get("/items/AB%2Fp1").json()["title"] == "Black slim trousers"
+    page = c.get("/items/AB%2Fp1").json()
+    assert page["title"] == "Black slim trousers"
+    assert not {"score", "reason", "features"} & set(page)  # looked up, not ranked: no score of 0 or empty reason
     related = c.get("/recommend/item/AB%2Fp1", params={"k": 3}).json()
     assert related["id"] == "AB/p1" and related["items"][0]["id"] == "AB/p3"
     assert c.get("/recommend/cross/AB%2Fp1", params={"k": 3}).status_code == 200

@@ -93,7 +93,7 @@ class GraphSessions:
     more than one encoder thread (:func:`cap_query_threads`), and the machine's load average is below
     its core count (other processes leave a core spare). ``force_lone`` (True / False) overrides
     the choice for runs that may take the lone session at all (benchmarks); ``picks`` counts the runs
-each session took by this choice.
+    each session took by this choice.
     """
 
     def __init__(self, model_file: str | Path, ort: Any, *, query_threads: int) -> None:

@@ -48,6 +48,7 @@ class SessionArrays:
     item: IntArray
     start: IntArray
     end_time: npt.NDArray[np.float64]
+    time: npt.NDArray[np.float64]  # each row's timestamp, in the order of ``item``
 
     @property
     def n_sessions(self) -> int:
@@ -65,7 +66,7 @@ class SessionArrays:
 def session_arrays(data: Interactions) -> SessionArrays:
     """Group ``data`` by session (ties in time keep log order)."""
     if not len(data):
-        return SessionArrays(np.zeros(0, np.int64), np.zeros(1, np.int64), np.zeros(0))
+        return SessionArrays(np.zeros(0, np.int64), np.zeros(1, np.int64), np.zeros(0), np.zeros(0))
     _, sess = np.unique(data.session, return_inverse=True)
     last = np.full(int(sess.max()) + 1, -np.inf)
     np.maximum.at(last, sess, data.timestamp)
@@ -75,7 +76,8 @@ def session_arrays(data: Interactions) -> SessionArrays:
     order = np.lexsort((np.arange(len(sid)), data.timestamp, sid))
     counts = np.bincount(sid, minlength=len(last))
     start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    return SessionArrays(data.item[order].astype(np.int64), start, np.sort(last))
+    time = np.asarray(data.timestamp, dtype=np.float64)[order]
+    return SessionArrays(data.item[order].astype(np.int64), start, np.sort(last), time)
 
 
 def dense_sums(items: npt.ArrayLike, values: npt.ArrayLike, n_items: int) -> FloatArray:
@@ -159,7 +161,11 @@ class SequenceConfig:
 
 
 class SequentialRulesRecommender(BaseRecommender):
-    """What shoppers clicked next after the items just clicked (sequential rules, Ludewig & Jannach, 2018)."""
+    """What shoppers clicked next after the items just clicked (sequential rules, Ludewig & Jannach, 2018).
+
+    ``timed``: some rule came from a pair whose second event is strictly later than its first. A log
+    whose events all share their session's timestamp (one date per purchase, say) orders a session
+    only by its rows, so its reasons say "together with X", not "after X"; the scores are the same."""
 
     name = "sequence"
 
@@ -167,16 +173,19 @@ class SequentialRulesRecommender(BaseRecommender):
         super().__init__()
         self.config = config or SequenceConfig()
         self.rules: sp.csr_matrix = sp.csr_matrix((0, 0), dtype=np.float32)
+        self.timed = True
 
     def _fit(self, data: Interactions) -> None:
         s = session_arrays(data)
         n = data.n_items
         sid = s.session_of_row()
         rows, cols, vals = [], [], []
+        self.timed = False
         for d in range(1, self.config.steps + 1):
             if d >= len(sid):
                 break
             m = (sid[:-d] == sid[d:]) & (s.item[:-d] != s.item[d:])
+            self.timed = self.timed or bool((s.time[d:][m] > s.time[:-d][m]).any())
             rows.append(s.item[:-d][m])
             cols.append(s.item[d:][m])
             vals.append(np.full(int(m.sum()), 1.0 / d, dtype=np.float32))
@@ -210,19 +219,22 @@ class SequentialRulesRecommender(BaseRecommender):
     def explain(self, ctx: Context | None, item: int) -> str:
         if ctx is None or not len(ctx.ordered):
             return self.wording.next_after(None)
-        last = int(ctx.ordered[-1])
-        return self.wording.next_after(self.catalog.products[last].title)
+        title = self.catalog.products[int(ctx.ordered[-1])].title
+        return self.wording.next_after(title) if self.timed else self.wording.together_with(title)
 
     def save(self, path: str | Path) -> None:
-        """``sequence.npz``: the rule weights as scipy CSR arrays."""
+        """``sequence.npz``: the rule weights as scipy CSR arrays and ``timed``."""
         p = Path(path)
         p.mkdir(parents=True, exist_ok=True)
-        np.savez(p / "sequence.npz", allow_pickle=False, **csr_arrays("rules", self.rules))
+        arrays = csr_arrays("rules", self.rules)
+        np.savez(p / "sequence.npz", allow_pickle=False, timed=np.array(self.timed), **arrays)
 
     def load_state(self, path: str | Path) -> None:
         f = Path(path) / "sequence.npz"
         n = self.n_items
-        self.rules = csr_from(read_npz(f, csr_keys("rules")), "rules", f, (n, n)).astype(np.float32)
+        z = read_npz(f, csr_keys("rules"))
+        self.rules = csr_from(z, "rules", f, (n, n)).astype(np.float32)
+        self.timed = bool(z["timed"]) if "timed" in z else True  # saved before it was recorded
 
 
 @dataclass(frozen=True)

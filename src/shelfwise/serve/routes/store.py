@@ -45,9 +45,10 @@ def shoppers(request: Request, k: Annotated[int, Query(ge=1, le=50)] = 8) -> Sho
     return ShoppersResponse(shoppers=[ShopperOut(id=u, items=n) for n, u in top])
 
 
-@router.get("/items/{item_id:path}", response_model=ItemOut)
+@router.get("/items/{item_id:path}", response_model=ItemOut, response_model_exclude={"score", "reason", "features"})
 def item(request: Request, item_id: str) -> ItemOut:
-    """One product by its catalog id (404 when unknown)."""
+    """One product by its catalog id (404 when unknown); no ``score``, ``reason`` or ``features``: it
+    was looked up, not ranked."""
     shelf: Shelf = request.app.state.shelf
     row = shelf.catalog.get_row(item_id)
     if row is None:
