@@ -35,6 +35,7 @@ EMPTY = {
     "cross": "no complements from other categories",
     "session": "nothing to recommend for this session",
 }
+SHORT_CROSS = "no other product of another category shares baskets with it or with items like it"
 Category = Annotated[str | None, Query(description='category path prefix, e.g. "Menswear > Trousers"')]
 
 
@@ -125,7 +126,9 @@ def _about_item(
     filters = parse_filters(category, None, None, None, in_stock, None)
     t0 = time.perf_counter()
     out = rec.similar(row, k, filters) if kind == "item" else rec.cross(row, k, filters)
-    return _out(shelf, kind, item_id, out, t0, filters=filters)
+    n = len(out.results)
+    short = f"only {n} of the {k} asked for: {SHORT_CROSS}" if kind == "cross" and 0 < n < k else None
+    return _out(shelf, kind, item_id, out, t0, short, filters)
 
 
 @router.get("/item/{item_id:path}", response_model=RecommendResponse)
