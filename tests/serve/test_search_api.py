@@ -108,3 +108,18 @@ def test_explain_gives_match_features_and_a_reason(tiny_catalog: Catalog, tiny_s
     typo = c.get("/search", params={"q": "blak trousers", "k": 4, "explain": "true", "mode": "bm25"}).json()["items"]
     spelled = [it for it in typo if it["features"]["bm25"] == 0 and it["features"]["lexical"] > 0]
     assert spelled and all(it["reason"].startswith("partly spelled like the query (character match ") for it in spelled)
+
+
+def test_search_names_the_reranker_that_set_the_order(tiny_catalog: Catalog, tiny_searcher: HybridSearcher) -> None:
+    from shelfwise.rank import LTRConfig, fit_reranker
+
+    queries = {"q1": "black trousers", "q2": "summer dress"}
+    rel = {"q1": {"p1": 2.0, "p3": 1.0}, "q2": {"p5": 2.0, "p12": 1.0}}
+    c = client(tiny_catalog, tiny_searcher)
+    assert c.get("/search", params={"q": "black trousers"}).json()["reranked_by"] is None
+    tiny_searcher.reranker = fit_reranker(tiny_searcher, queries, rel, config=LTRConfig(depth=12))
+    try:
+        body = c.get("/search", params={"q": "black trousers", "explain": True}).json()
+        assert body["reranked_by"] == "ltr" and body["items"][0]["features"]  # first-stage signals, reranked order
+    finally:
+        tiny_searcher.reranker = None

@@ -196,6 +196,8 @@ class CrossReranker:
     ``config.rerank_depth`` results are re-scored; the rest keep their first-stage order below them.
     """
 
+    kind = "cross"  # what /search's ``reranked_by`` names
+
     def __init__(
         self,
         model: Any,

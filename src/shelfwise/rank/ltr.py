@@ -156,6 +156,7 @@ class PairwiseRanker:
 class LTRReranker:
     """Implements :class:`shelfwise.retrieve.Reranker`: features of the head, re-sorted by the model."""
 
+    kind = "ltr"  # what /search's ``reranked_by`` names
     reads_match_features = True  # the searcher attaches the head's first-stage signals before rerank
 
     def __init__(

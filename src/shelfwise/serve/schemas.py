@@ -73,6 +73,11 @@ class SearchResponse(BaseModel):
     understood: UnderstoodOut | None = None
     notices: list[str] = Field(default_factory=list)
     facets: FacetsOut | None = Field(None, description="with facets=true")
+    reranked_by: str | None = Field(
+        None,
+        description="the reranker that set the order of the head (ltr, cross); null: the first stage's order. "
+        "explain=true's features and reasons are the first stage's signals, which the reranker weighs",
+    )
 
 
 class HealthResponse(BaseModel):

@@ -124,4 +124,12 @@ def run_search(shelf: Shelf, p: SearchQuery) -> SearchResponse:
         understood=UnderstoodOut.model_validate(intent.to_json()) if intent is not None else None,
         notices=notices,
         facets=FacetsOut.model_validate(asdict(counted)) if counted is not None else None,
+        reranked_by=_reranked_by(shelf, len(res.ids)),
     )
+
+
+def _reranked_by(shelf: Shelf, hits: int) -> str | None:
+    reranker = shelf.searcher.reranker
+    if reranker is None or shelf.searcher.config.rerank_depth <= 0 or not hits:
+        return None
+    return str(getattr(reranker, "kind", type(reranker).__name__))
