@@ -103,7 +103,10 @@ def test_explain_gives_match_features_and_a_reason(tiny_catalog: Catalog, tiny_s
     assert [it["id"] for it in items] == [it["id"] for it in plain]  # same hits, same order
     top = items[0]
     assert top["id"] == "p6" and set(top["features"]) == {"bm25", "lexical", "cosine"} and top["features"]["bm25"] > 0
-    meaning = f"meaning {top['features']['cosine']:.2f}"
+    dense = tiny_searcher.dense
+    avg = float(dense.index.vectors.mean(axis=0) @ dense.embed("black dress"))  # an unrelated product's cosine
+    assert top["features"]["cosine"] > avg
+    meaning = f"meaning {top['features']['cosine']:.2f} (catalog average {avg:.2f})"
     assert top["reason"] == f"has the query's words; {meaning}; colour Black, category Dresses, as asked"
     typo = c.get("/search", params={"q": "blak trousers", "k": 4, "explain": "true", "mode": "bm25"}).json()["items"]
     spelled = [it for it in typo if it["features"]["bm25"] == 0 and it["features"]["lexical"] > 0]

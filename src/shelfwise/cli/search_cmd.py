@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def run(args: argparse.Namespace) -> int:
     from shelfwise.cli.serve_cmd import load_shelf
-    from shelfwise.serve.convert import search_reasons
+    from shelfwise.serve.convert import hit_reasons
 
     if not args.query.strip():
         raise ValueError("the query is empty or only whitespace: give words to search for")
@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"{args.query}: no products found")
     reasons: list[str] | None = None
     if args.explain:
-        reasons = search_reasons(res, intent.matches, searcher.understanding) if intent else search_reasons(res)
+        reasons = hit_reasons(searcher, args.query, res, intent)
     for rank, (row, score) in enumerate(zip(res.ids.tolist(), res.scores.tolist(), strict=True)):
         p = shelf.catalog.products[row]
         why = f"\t[{reasons[rank]}]" if reasons is not None else ""

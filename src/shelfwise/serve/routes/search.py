@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from shelfwise.catalog.schema import Filters
 from shelfwise.retrieve.facets import DEPTH, facet_search
-from shelfwise.serve.convert import items_out, search_reasons
+from shelfwise.serve.convert import hit_reasons, items_out
 from shelfwise.serve.params import parse_filters
 from shelfwise.serve.respond import answer
 from shelfwise.serve.schemas import FacetsOut, SearchResponse, UnderstoodOut
@@ -112,7 +112,7 @@ def run_search(shelf: Shelf, p: SearchQuery) -> SearchResponse:
     intent = shelf.searcher.understand(p.q)
     reasons = None
     if p.explain:
-        reasons = search_reasons(res, intent.matches, shelf.searcher.understanding) if intent else search_reasons(res)
+        reasons = hit_reasons(shelf.searcher, p.q, res, intent)
     notices = shelf.searcher.notices(p.q) + _personal_notices(shelf, p.user, user_vector is not None)
     if not len(res.ids) and not p.filters.is_empty():  # 0 hits: say which filter matches no product at all
         notices += shelf.catalog.unmatched_filters(p.filters)
