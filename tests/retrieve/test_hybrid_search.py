@@ -84,7 +84,13 @@ def test_config_validation() -> None:
             SearchConfig(**bad)  # type: ignore[arg-type]
 
 
-def test_chinese_queries_route_to_multilingual_retriever(tiny_catalog: Catalog, tmp_path: Path) -> None:
+def test_chinese_queries_route_to_multilingual_retriever(
+    tiny_catalog: Catalog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shelfwise.retrieve import translate
+
+    monkeypatch.setattr(translate, "available", lambda: False)  # the query as typed (no English words added)
+
     class Recording(HashingEncoder):
         def __init__(self) -> None:
             super().__init__(dim=64)

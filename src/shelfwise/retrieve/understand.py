@@ -204,6 +204,11 @@ class QueryUnderstanding:
         self._masks: dict[tuple[str, str], npt.NDArray[np.bool_]] = {}
         self._last: tuple[str, QueryIntent] | None = None
 
+    def names(self, phrase: str) -> bool:
+        """Whether ``phrase`` is the name of a catalog value (a brand, category or attribute value,
+        as the matcher reads it: "jacket" when some product's type is Jacket)."""
+        return tuple(self.tokenizer(phrase)) in self._vocab
+
     def parse(self, query: str) -> QueryIntent:
         """Memoised for the last query: ``/search`` parses inside ``search`` and again to report it."""
         last = self._last

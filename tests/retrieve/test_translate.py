@@ -1,0 +1,85 @@
+"""Chinese query words read in English (CC-CEDICT first senses) for English and mixed catalogs."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pytest
+
+from shelfwise.catalog import Catalog, Product
+from shelfwise.encode import HashingEncoder
+from shelfwise.retrieve import HybridSearcher, translate
+
+# made-up lines in CC-CEDICT's format (traditional simplified [pinyin] /sense/sense/)
+CEDICT = """# CC-CEDICT test excerpt
+黑色 黑色 [hei1 se4] /black/
+褲子 裤子 [ku4 zi5] /trousers; pants/CL:條|条[tiao2]/
+紅色 红色 [hong2 se4] /red (color)/
+連衣裙 连衣裙 [lian2 yi1 qun2] /woman's dress/frock/
+T恤 T恤 [T xu4] /T-shirt/
+北京 北京 [Bei3 jing1] /Beijing/
+倆 俩 [lia3] /variant of 兩|两[liang3]/
+"""
+WORDS = {
+    "黑色": ("black",),
+    "裤子": ("trousers", "pants"),
+    "红色": ("red",),
+    "连衣裙": ("woman's dress", "frock"),
+    "t恤": ("t-shirt",),
+}
+
+
+def test_read_cedict_keeps_first_plain_senses(tmp_path: Path) -> None:
+    plain = tmp_path / "cedict.txt"
+    plain.write_text(CEDICT, encoding="utf-8")
+    packed = tmp_path / "cedict.txt.gz"
+    packed.write_bytes(gzip.compress(CEDICT.encode("utf-8")))
+    for f in (plain, packed):
+        # parentheses and notes dropped, senses in order, Latin lowercased; a name (北京) and a
+        # cross-reference (俩) left out
+        assert translate.read_cedict(f) == WORDS
+
+
+def test_to_english_reads_each_word_in_order() -> None:
+    assert translate.to_english("黑色裤子", WORDS) == "black trousers"
+    assert translate.to_english("黑色褲子", WORDS) == "black trousers"  # Traditional folded first
+    assert translate.to_english("红色 T恤", WORDS) == "red t-shirt"
+    assert translate.to_english("运动", WORDS) == ""  # not in the dictionary: nothing to add
+    # a later sense only where the first names nothing in the catalog and the later one does
+    assert translate.to_english("连衣裙", WORDS, names=lambda s: s == "frock") == "woman's dress frock"
+    assert translate.to_english("裤子", WORDS, names=lambda s: s in ("trousers", "pants")) == "trousers"
+    assert translate.to_english("连衣裙", WORDS, names=lambda s: False) == "woman's dress"
+
+
+@pytest.fixture
+def dictionary(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(translate, "_dictionary", lambda: WORDS)
+
+
+def test_a_chinese_query_finds_english_products_and_their_values(
+    tiny_catalog: Catalog, dictionary: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s = HybridSearcher.build(tiny_catalog, HashingEncoder(dim=128))
+    assert s.language is not None and s.language.language != "zh"
+    top = [tiny_catalog.products[i].id for i in s.search("黑色裤子", 3).ids]
+    assert top[0] in ("p1", "p11") and {"p1", "p11"} <= set(top)  # the English and the Chinese black trousers
+    intent = s.understand("黑色裤子")
+    assert intent is not None and intent.text == "黑色裤子 black trousers"
+    assert ("colour", "Black") in {(m.field.removeprefix("attribute:"), m.value) for m in intent.matches}
+    assert any("black trousers" in n for n in s.notices("黑色裤子"))
+    monkeypatch.setattr(translate, "available", lambda: False)  # no dictionary package: as before
+    before = [tiny_catalog.products[i].id for i in s.search("黑色裤子", 3).ids]
+    plain = s.understand("黑色裤子")
+    assert set(before[:2]) != {"p1", "p11"} and (plain is None or "black" not in plain.text)
+    assert any("install shelfwise[multilingual]" in n for n in s.notices("黑色裤子"))
+
+
+def test_chinese_catalogs_and_english_queries_are_not_translated(dictionary: None) -> None:
+    titles = ["黑色裤子 男", "红色连衣裙", "白色衬衫"] * 4
+    chinese = Catalog([Product(id=f"z{i}", title=t) for i, t in enumerate(titles)])
+    s = HybridSearcher.build(chinese, HashingEncoder(dim=64))
+    assert s.language is not None and s.language.language == "zh"
+    assert s.english_of("黑色裤子") == "" and s.understand("黑色裤子") is None
+    english = HybridSearcher.build(Catalog([Product(id="e1", title="Black trousers")]), HashingEncoder(dim=64))
+    assert english.english_of("black trousers") == ""
