@@ -121,12 +121,6 @@ def _jieba() -> Any | None:
     return jieba
 
 
-def chinese_words(run: str) -> list[str]:
-    """A CJK run cut into words by jieba's dictionary (no HMM guesses); the run whole without jieba."""
-    jb = _jieba()
-    return [str(w) for w in jb.lcut(run, HMM=False)] if jb is not None else [run]
-
-
 @lru_cache(maxsize=1)
 def _opencc() -> Any:
     try:
