@@ -14,7 +14,7 @@ no judged Chinese queries on an English catalog exist here.
 
 Part 2, English queries on a Chinese catalog: the Taobao titles (``../shared/data/multicpr_zh``, read
 there, evaluation only) indexed as ``shelfwise index`` would (e5-onnx), searched with made-up English
-queries as typed and with their words also read in Chinese (``HybridSearcher.chinese_of``); a hit is a
+queries as typed and with their words also read in Chinese (``Bilingual.chinese_of``); a hit is a
 title holding the Chinese word chosen by hand for the query (a made-up judgment, stated in the JSON).
 
 Run: python bench/bench_zh_on_en.py [--shelf runs/demo/index] -> bench/results/zh_on_en.json
@@ -72,7 +72,7 @@ def run(shelf: Shelf, english: bool) -> list[dict[str, Any]]:
         hits = [products[i] for i in ids]
         t0 = time.perf_counter()
         for _ in range(REPEAT):
-            english = s.english_of(q)
+            english = s.bilingual.english_of(q)
         out.append(
             {
                 "query": q,
@@ -106,7 +106,7 @@ def run_taobao(english_on: bool) -> list[dict[str, Any]]:
             {
                 "query": q,
                 "word": word,
-                "read_as": s.chinese_of(q),
+                "read_as": s.bilingual.chinese_of(q),
                 "hit@3": any(word in t for t in titles[:3]),
                 "precision@10": sum(word in t for t in titles) / 10,
             }

