@@ -166,7 +166,8 @@ function understoodLine(u, query) {
 // history yet (every new visitor) is told what to do, without their internal id
 function noticeHtml(n) {
   if (/^no history yet for shopper /.test(n)) return '<div class="notice info">Not personalised yet: click or add products to the cart and results follow your taste.</div>';
-  return `<div class="notice${/not personalised/.test(n) ? " info" : ""}">${esc(n)}</div>`;
+  const info = /not personalised|also searched in (English|Chinese)/.test(n); // what was done, not a warning
+  return `<div class="notice${info ? " info" : ""}">${esc(n)}</div>`;
 }
 function activeChips() {
   const out = [];
