@@ -21,12 +21,14 @@ T恤 T恤 [T xu4] /T-shirt/
 北京 北京 [Bei3 jing1] /Beijing/
 倆 俩 [lia3] /variant of 兩|两[liang3]/
 """
+E = translate.Entry
 WORDS = {
-    "黑色": ("black",),
-    "裤子": ("trousers", "pants"),
-    "红色": ("red",),
-    "连衣裙": ("woman's dress", "frock"),
-    "t恤": ("t-shirt",),
+    "黑色": E(("black",), False),
+    "裤子": E(("trousers", "pants"), False),
+    "红色": E(("red",), False),
+    "连衣裙": E(("woman's dress", "frock"), False),
+    "t恤": E(("t-shirt",), False),
+    "北京": E(("beijing",), True),
 }
 
 
@@ -36,20 +38,40 @@ def test_read_cedict_keeps_first_plain_senses(tmp_path: Path) -> None:
     packed = tmp_path / "cedict.txt.gz"
     packed.write_bytes(gzip.compress(CEDICT.encode("utf-8")))
     for f in (plain, packed):
-        # parentheses and notes dropped, senses in order, Latin lowercased; a name (北京) and a
-        # cross-reference (俩) left out
+        # parentheses and notes dropped, senses in order, Latin lowercased, a name (北京) marked as
+        # one, a cross-reference (俩) left out
         assert translate.read_cedict(f) == WORDS
 
 
 def test_to_english_reads_each_word_in_order() -> None:
-    assert translate.to_english("黑色裤子", WORDS) == "black trousers"
-    assert translate.to_english("黑色褲子", WORDS) == "black trousers"  # Traditional folded first
-    assert translate.to_english("红色 T恤", WORDS) == "red t-shirt"
-    assert translate.to_english("运动", WORDS) == ""  # not in the dictionary: nothing to add
+    def nothing(sense: str) -> bool:
+        return False
+
+    assert translate.to_english("黑色裤子", nothing, WORDS) == "black trousers"
+    assert translate.to_english("黑色褲子", nothing, WORDS) == "black trousers"  # Traditional folded first
+    assert translate.to_english("红色 T恤", nothing, WORDS) == "red t-shirt"
+    assert translate.to_english("运动", nothing, WORDS) == ""  # not in the dictionary: nothing to add
     # a later sense only where the first names nothing in the catalog and the later one does
-    assert translate.to_english("连衣裙", WORDS, names=lambda s: s == "frock") == "woman's dress frock"
-    assert translate.to_english("裤子", WORDS, names=lambda s: s in ("trousers", "pants")) == "trousers"
-    assert translate.to_english("连衣裙", WORDS, names=lambda s: False) == "woman's dress"
+    assert translate.to_english("连衣裙", lambda s: s == "frock", WORDS) == "woman's dress frock"
+    assert translate.to_english("裤子", lambda s: s in ("trousers", "pants"), WORDS) == "trousers"
+    # a name (or a one-character word) only where the catalog has it
+    assert translate.to_english("北京", nothing, WORDS) == ""
+    assert translate.to_english("北京", lambda s: s == "beijing", WORDS) == "beijing"
+
+
+def test_read_cedict_merges_readings_and_keeps_names_for_the_cut(tmp_path: Path) -> None:
+    f = tmp_path / "cedict.txt"
+    f.write_text(
+        "便宜 便宜 [bian4 yi2] /convenient/\n便宜 便宜 [pian2 yi5] /cheap/inexpensive/\n"
+        "耐克 耐克 [Nai4 ke4] /Nike (brand)/\n耐 耐 [nai4] /to bear/\n克 克 [ke4] /to be able to/gram/\n",
+        encoding="utf-8",
+    )
+    words = translate.read_cedict(f)
+    assert words["便宜"] == translate.Entry(("convenient", "cheap", "inexpensive"), False)
+    assert words["耐克"] == translate.Entry(("nike",), True)
+    assert translate.words_of("耐克鞋", words) == ["耐克"]  # the name is cut whole, not 耐 + 克
+    assert translate.to_english("便宜", lambda s: s == "cheap", words) == "convenient cheap"
+    assert translate.to_english("耐克", lambda s: False, words) == ""  # no noise: "bear be able to" before
 
 
 @pytest.fixture
@@ -86,17 +108,17 @@ def test_chinese_catalogs_and_english_queries_are_not_translated(dictionary: Non
 
 
 ZH_WORDS = {
-    "洗碗机": ("dishwasher",),
-    "连衣裙": ("woman's dress", "dress", "frock"),
-    "服装": ("dress", "clothing"),
-    "穿": ("to wear", "dress"),  # one character: never a candidate
-    "键盘": ("keyboard",),
+    "洗碗机": E(("dishwasher",), False),
+    "连衣裙": E(("woman's dress", "dress", "frock"), False),
+    "服装": E(("dress", "clothing"), False),
+    "穿": E(("wear", "dress"), False),  # one character: never a candidate
+    "键盘": E(("keyboard",), False),
 }
 
 
 def test_to_chinese_lets_the_catalog_pick_among_a_words_chinese_words() -> None:
     rev = translate.reverse_of(ZH_WORDS)
-    assert rev["dress"] == ("连衣裙", "服装")  # two characters or more, in dictionary order
+    assert rev["dress"] == ("服装", "连衣裙")  # two characters or more, its earliest sense first
     titles = ["夏季连衣裙 女", "碎花连衣裙", "儿童服装"]
 
     def occurs(word: str) -> int:

@@ -104,6 +104,8 @@ def test_ids_with_a_slash_are_addressable(tiny_catalog: Catalog, tiny_searcher: 
     page = c.get("/items/AB%2Fp1").json()
     assert page["title"] == "Black slim trousers"
     assert not {"score", "reason", "features"} & set(page)  # looked up, not ranked: no score of 0 or empty reason
+    product = c.get("/openapi.json").json()["components"]["schemas"]["ProductOut"]
+    assert "score" not in product["properties"] and "score" not in product.get("required", [])
     related = c.get("/recommend/item/AB%2Fp1", params={"k": 3}).json()
     assert related["id"] == "AB/p1" and related["items"][0]["id"] == "AB/p3"
     cross = c.get("/recommend/cross/AB%2Fp1", params={"k": 3}).json()

@@ -108,6 +108,9 @@ def test_explain_gives_match_features_and_a_reason(tiny_catalog: Catalog, tiny_s
     assert top["features"]["cosine"] > avg
     meaning = f"meaning {top['features']['cosine']:.2f} (catalog average {avg:.2f})"
     assert top["reason"] == f"has the query's words; {meaning}; colour Black, category Dresses, as asked"
+    # the average is the one of the text searched (the price phrase taken out), not of the query typed
+    priced = c.get("/search", params={"q": "black dress under 200", "k": 1, "explain": "true"}).json()["items"][0]
+    assert f"(catalog average {avg:.2f})" in priced["reason"]
     typo = c.get("/search", params={"q": "blak trousers", "k": 4, "explain": "true", "mode": "bm25"}).json()["items"]
     spelled = [it for it in typo if it["features"]["bm25"] == 0 and it["features"]["lexical"] > 0]
     assert spelled and all(it["reason"].startswith("partly spelled like the query (character match ") for it in spelled)

@@ -185,6 +185,14 @@ class BM25Index:
     def retrieve(self, query: str, k: int = 10, mask: npt.NDArray[np.bool_] | None = None) -> Results:
         return top_k(self.scores(query), k, mask)
 
+    def doc_freq(self, text: str) -> list[int]:
+        """Documents holding each of ``text``'s terms (as the analyser cuts it; 0 for a term no document
+        has), from the postings: no scoring pass over the catalog."""
+        if self._model is None:
+            raise RuntimeError("BM25Index is not fitted")
+        vocab, indptr = self._model.vocab_dict, self._model.scores["indptr"]
+        return [int(indptr[vocab[t] + 1] - indptr[vocab[t]]) if t in vocab else 0 for t in self.tokenizer(text)]
+
     def save(self, path: str | Path) -> None:
         if self._model is None:
             raise RuntimeError("BM25Index is not fitted")

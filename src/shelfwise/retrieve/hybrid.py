@@ -225,30 +225,29 @@ class HybridSearcher:
         return self._understanding
 
     def understand(self, query: str, config: SearchConfig | None = None) -> QueryIntent | None:
-        """What ``search`` will read from ``query`` (None when understanding is off or finds nothing).
+        """What ``search`` will read from ``query`` (None when it finds nothing; with understanding
+        off, only the words added in the catalog's language).
 
         A query in the catalog's other language is read in the catalog's language too (``bilingual``):
         the intent's ``text`` is the query plus those words, and the catalog's values are matched in
         them ("黑色裤子" on an English catalog -> colour Black, type Trousers)."""
         added = self.bilingual.added(query)
-        if not (config or self.config).understand:
+        if not (config or self.config).understand:  # only the added words, nothing understood
             return QueryIntent(f"{query} {added}") if added else None
         intent = self.understanding.parse(query)
         if added:
-            more = self.understanding.parse(f"{intent.text} {added}")
-            return QueryIntent(more.text, intent.price_min, intent.price_max, intent.matches + more.matches)
+            more = tuple(m for m in self.understanding.parse(added).matches if m not in intent.matches)
+            return QueryIntent(f"{intent.text} {added}", intent.price_min, intent.price_max, intent.matches + more)
         return None if intent.is_empty() else intent
 
     @property
     def bilingual(self) -> translate.Bilingual:
-        """How a query is also read in the catalog's other language (:mod:`shelfwise.retrieve.translate`)."""
+        """How a query is also read in the catalog's other language (:mod:`shelfwise.retrieve.translate`);
+        a searcher saved before the language profile was recorded profiles its catalog here, once."""
         if self._bilingual is None:
-            self._bilingual = translate.Bilingual(
-                self.catalog,
-                self.language.language if self.language is not None else None,
-                lambda phrase: self.understanding.names(phrase),
-                lambda text: float(self.lexical.score_parts(text).words.max(initial=0.0)) > 0,
-            )
+            profile = self.language or detect_language(self.catalog.texts())
+            words = self.lexical.words
+            self._bilingual = translate.Bilingual(profile.language, self.understanding.names, words.doc_freq)
         return self._bilingual
 
     def mask(self, filters: Filters | None) -> npt.NDArray[np.bool_] | None:
@@ -424,11 +423,15 @@ class HybridSearcher:
         in the request (~0.1 s and ~30 MiB a process: the word analyser and query understanding fold
         every Chinese query). pypinyin loads only where the character analyser cuts syllables, which
         an English shelf's does not (:meth:`~shelfwise.index.lexical.LexicalIndex.fit`). The warm-up
-        queries' embeddings are not kept."""
+        queries' embeddings are not kept. The cross-language dictionary (a Chinese query on an English
+        shelf, an English one on a Chinese shelf: :mod:`shelfwise.retrieve.translate`) and the catalog
+        mean that explanations compare cosines with (:meth:`DenseRetriever.mean_cosine`) are made here too."""
         for q in ("warm up", "热身"):
             self.search(q, 1)
+            self.bilingual.added(q)
         for dense in (self.dense, self.multilingual):
             if dense is not None:
+                dense.mean_cosine("warm up")
                 dense._cache.clear()
 
     def _convex(

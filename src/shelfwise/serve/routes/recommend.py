@@ -127,7 +127,8 @@ def _about_item(
     t0 = time.perf_counter()
     out = rec.similar(row, k, filters) if kind == "item" else rec.cross(row, k, filters)
     n = len(out.results)
-    short = f"only {n} of the {k} asked for: {SHORT_CROSS}" if kind == "cross" and 0 < n < k else None
+    why = SHORT_CROSS + (" (with the category / in-stock filter)" if not filters.is_empty() else "")
+    short = f"only {n} of the {k} asked for: {why}" if kind == "cross" and 0 < n < k else None
     return _out(shelf, kind, item_id, out, t0, short, filters)
 
 

@@ -6,13 +6,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import numpy as np
 from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel
 
-from shelfwise.results import Results
-from shelfwise.serve.convert import items_out
-from shelfwise.serve.schemas import ItemOut
+from shelfwise.serve.convert import product_out
+from shelfwise.serve.schemas import ProductOut
 from shelfwise.shelf import Shelf
 
 router = APIRouter(tags=["store"])
@@ -45,13 +43,12 @@ def shoppers(request: Request, k: Annotated[int, Query(ge=1, le=50)] = 8) -> Sho
     return ShoppersResponse(shoppers=[ShopperOut(id=u, items=n) for n, u in top])
 
 
-@router.get("/items/{item_id:path}", response_model=ItemOut, response_model_exclude={"score", "reason", "features"})
-def item(request: Request, item_id: str) -> ItemOut:
+@router.get("/items/{item_id:path}", response_model=ProductOut)
+def item(request: Request, item_id: str) -> ProductOut:
     """One product by its catalog id (404 when unknown); no ``score``, ``reason`` or ``features``: it
     was looked up, not ranked."""
     shelf: Shelf = request.app.state.shelf
     row = shelf.catalog.get_row(item_id)
     if row is None:
         raise HTTPException(404, f"unknown item id {item_id!r}")
-    one = Results(np.array([row], dtype=np.int64), np.array([0.0], dtype=np.float32))
-    return items_out(shelf.catalog, one)[0]
+    return product_out(shelf.catalog, row)
