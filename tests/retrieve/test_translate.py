@@ -57,6 +57,11 @@ def test_to_english_reads_each_word_in_order() -> None:
     # a name (or a one-character word) only where the catalog has it
     assert translate.to_english("北京", nothing, WORDS) == ""
     assert translate.to_english("北京", lambda s: s == "beijing", WORDS) == "beijing"
+    # the catalog's British spelling of a sense (CC-CEDICT spells the American way)
+    grey = {"灰色": E(("gray", "ash gray"), False), "颜色": E(("color",), False)}
+    assert translate.to_english("灰色", lambda s: s == "grey", grey) == "gray grey"
+    assert translate.to_english("颜色", lambda s: s == "colour", grey) == "color colour"
+    assert translate.to_english("灰色", nothing, grey) == "gray"
 
 
 def test_read_cedict_merges_readings_and_keeps_names_for_the_cut(tmp_path: Path) -> None:

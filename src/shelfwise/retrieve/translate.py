@@ -48,6 +48,11 @@ _LINE = re.compile(r"(\S+) (\S+) \[([^\]]*)\] /(.*)/")
 _PAREN = re.compile(r"\([^)]*\)")
 _LEAD = re.compile(r"^(to|a|an|the) ")
 _RUNS = re.compile(rf"[A-Za-z]{{0,2}}[{CJK_RANGES}]+")  # a Latin letter or two may lead a word: T恤 (T-shirt)
+_BRITISH = (  # American -> British spellings a catalog may use: gray / grey, color / colour, -ize / -ise
+    (re.compile(r"\bgray\b"), "grey"),
+    (re.compile(r"(?<=[a-z]{2})or\b"), "our"),
+    (re.compile(r"(?<=[a-z]{3})ize\b"), "ise"),
+)
 _SKIP = ("variant of", "see ", "cl:", "surname ", "old variant", "used in ", "abbr. for")
 
 
@@ -151,13 +156,23 @@ def to_english(query: str, names: Callable[[str], bool], dictionary: Mapping[str
     for run in _RUNS.findall(query):
         for w in words_of(to_simplified(run).lower(), words):
             entry = words[w]
-            named = [x for x in entry.senses if names(x)][:1]
+            named = [v for x in entry.senses if (v := _as_named(x, names))][:1]
             if entry.name or len(w) == 1:
                 picked = named
             else:
-                picked = [entry.senses[0]] + ([] if names(entry.senses[0]) else named)
+                first = entry.senses[0]
+                picked = [first] + ([] if names(first) else named)
             out.extend(x for x in picked if x not in out)
     return " ".join(out)
+
+
+def _as_named(sense: str, names: Callable[[str], bool]) -> str:
+    """``sense`` or its British spelling, whichever the catalog names ("gray" -> "grey" in a store whose
+    colour is Grey: CC-CEDICT spells the American way); "" when neither."""
+    for v in dict.fromkeys((sense, *(pattern.sub(to, sense) for pattern, to in _BRITISH))):
+        if names(v):
+            return v
+    return ""
 
 
 @lru_cache(maxsize=1)
