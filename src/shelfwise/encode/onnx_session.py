@@ -98,9 +98,12 @@ class GraphSessions:
 
     def __init__(self, model_file: str | Path, ort: Any, *, query_threads: int) -> None:
         self.query_threads = max(1, min(MAX_QUERY_THREADS, query_threads))
-        self._shared = _shared_values(Path(model_file), ort) if self.query_threads > 1 else {}
+        # the large initializers from the memory-mapped cache for every session, one or two: worker
+        # processes of one server (one session each) then share e5's 384 MB table in the page cache
+        self._shared = _shared_values(Path(model_file), ort)
         self.session = self._make(model_file, ort, threads=1)
-        self.lone = self._make(model_file, ort, threads=self.query_threads) if self._shared else None
+        lone = self.query_threads > 1 and bool(self._shared)
+        self.lone = self._make(model_file, ort, threads=self.query_threads) if lone else None
         self.force_lone: bool | None = None
         self.picks: dict[bool, int] = {True: 0, False: 0}
 

@@ -426,9 +426,9 @@ class HybridSearcher:
         queries' embeddings are not kept. The cross-language dictionary (a Chinese query on an English
         shelf, an English one on a Chinese shelf: :mod:`shelfwise.retrieve.translate`) and the catalog
         mean that explanations compare cosines with (:meth:`DenseRetriever.mean_cosine`) are made here too."""
+        self.bilingual.warm()
         for q in ("warm up", "热身"):
             self.search(q, 1)
-            self.bilingual.added(q)
         for dense in (self.dense, self.multilingual):
             if dense is not None:
                 dense.mean_cosine("warm up")

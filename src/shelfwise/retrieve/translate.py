@@ -227,6 +227,12 @@ class Bilingual:
     def __init__(self, language: str, names: Callable[[str], bool], doc_freq: Callable[[str], list[int]]) -> None:
         self.language, self.names, self.doc_freq = language, names, doc_freq
 
+    def warm(self) -> None:
+        """Load the dictionary (and for a Chinese catalog its English -> Chinese index) now, not in
+        the first request that needs it (~0.4 s and ~0.6 s)."""
+        if available() and self.language == "zh":
+            _reverse()
+
     def added(self, query: str) -> str:
         """The words to search besides ``query`` ("" for none)."""
         return self.english_of(query) or self.chinese_of(query)
