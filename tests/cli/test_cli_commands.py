@@ -1,6 +1,8 @@
 import json
 from pathlib import Path
 
+import pytest
+
 from shelfwise.cli import main
 
 
@@ -163,3 +165,17 @@ def test_serve_reloads_multilingual_vectors_recorded_in_the_index(tmp_path: Path
     shelf = load_shelf(tmp_path / "plain", None, multilingual="hashing")
     assert shelf.searcher.multilingual is None
     assert "has no multilingual vectors" in capsys.readouterr().out  # never a silent no-op
+
+
+def test_index_title_weight_is_kept_in_the_shelf(tmp_path: Path) -> None:
+    from shelfwise.shelf import Shelf
+
+    cat = tmp_path / "products.csv"
+    cat.write_text("id,title,description\n1,Cordless drill,battery tool\n2,Bit set,drill bits for a wood drill\n")
+    out = tmp_path / "shelf"
+    common = ["--catalog", str(cat), "--encoder", "hashing", "--cache", str(tmp_path / "c.sqlite")]
+    assert main(["index", *common, "--out", str(out), "--title-weight", "3"]) == 0
+    assert Shelf.load(out).searcher.lexical.config.title_weight == 3
+    with pytest.raises(SystemExit) as bad:  # argparse names the flag before anything loads
+        main(["index", *common, "--out", str(tmp_path / "bad"), "--title-weight", "9"])
+    assert bad.value.code == 2 and not (tmp_path / "bad").exists()

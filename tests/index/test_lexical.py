@@ -231,3 +231,39 @@ def test_describe_names_the_chinese_parts_only_for_a_catalog_with_chinese_text()
     assert "character unigrams + bigrams (Traditional folded)" in zh and "pinyin syllables" in zh
     off = LexicalConfig(char_ngram=0, tokenizer=Tokenizer(chinese="jieba")).describe(chinese=True)
     assert "jieba words" in off and "typo part" not in off
+
+
+def test_title_weight_is_validated_saved_and_defaults_to_one_field() -> None:
+    for bad in (0, 6, 1.5):
+        with pytest.raises(ValueError, match="title_weight"):
+            LexicalConfig(title_weight=bad)  # type: ignore[arg-type]
+    cfg = LexicalConfig(title_weight=3)
+    assert LexicalConfig.from_json(cfg.to_json()).title_weight == 3
+    old = cfg.to_json()
+    del old["title_weight"]  # an index saved before the setting: one field
+    assert LexicalConfig.from_json(old).title_weight == 1
+    assert "titles count 3x" in cfg.describe(chinese=False) and "titles" not in LexicalConfig().describe(chinese=False)
+
+
+def test_a_weighted_title_outranks_a_description_that_repeats_the_word() -> None:
+    from shelfwise.catalog import Catalog, Product
+    from shelfwise.encode import HashingEncoder
+    from shelfwise.index.lexical import lexical_texts
+    from shelfwise.retrieve import HybridSearcher
+
+    catalog = Catalog(
+        [
+            Product(id="drill", title="Cordless drill", description="18V battery tool with case"),
+            Product(id="bits", title="Bit set", description="drill bits for a wood drill"),
+            Product(id="saw", title="Circular saw", description="corded, 1400 W"),
+        ]
+    )
+    assert lexical_texts(catalog, LexicalConfig()) == catalog.texts()  # the default reads what it always read
+    assert lexical_texts(catalog, LexicalConfig(title_weight=3))[0].count("Cordless drill") == 3
+
+    def first(weight: int) -> str:
+        s = HybridSearcher.build(catalog, HashingEncoder(dim=32), lexical=LexicalConfig(title_weight=weight))
+        return catalog.products[int(s.search("drill", 1, mode="bm25").ids[0])].id
+
+    assert first(1) == "bits"  # one field: two mentions in a description beat the title's one
+    assert first(3) == "drill"  # (at 2 they tie: BM25 saturates and the repeated title lengthens the text)

@@ -35,7 +35,7 @@ from shelfwise.encode.base import Encoder, Matrix
 from shelfwise.encode.cache import CachedEncoder
 from shelfwise.encode.student import StudentConfig, fit_student, saved_config
 from shelfwise.index.language import detect_language
-from shelfwise.index.lexical import LexicalConfig, LexicalIndex
+from shelfwise.index.lexical import LexicalConfig, LexicalIndex, lexical_texts
 from shelfwise.index.vector import VectorIndex, VectorIndexConfig
 from shelfwise.retrieve.dense import DenseRetriever
 from shelfwise.retrieve.hybrid import HybridSearcher, SearchConfig, read_meta
@@ -179,7 +179,7 @@ def build_index_atomically(
     try:
         texts = catalog.texts()
         vectors, stats = embed_catalog(texts, encoder, cache=cache, progress=progress, say=say)
-        lexical = LexicalIndex(lex_cfg).fit(texts)
+        lexical = LexicalIndex(lex_cfg).fit(lexical_texts(catalog, lex_cfg or LexicalConfig()))
         vec = VectorIndex(vec_cfg).fit(vectors)
         lang = detect_language(texts)
         searcher = HybridSearcher(catalog, encoder, search_cfg, lexical, vec, language=lang, encoder_spec=encoder_spec)

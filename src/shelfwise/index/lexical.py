@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from shelfwise.catalog.schema import Catalog
 from shelfwise.index.bm25 import BM25Config, BM25Index
 from shelfwise.index.text import CharNgrams, Tokenizer, has_cjk
 from shelfwise.index.topk import top_k
@@ -26,20 +27,31 @@ FORMAT = "shelfwise-lexical"
 VERSION = 1
 
 
+MAX_TITLE_WEIGHT = 5
+
+
 @dataclass(frozen=True)
 class LexicalConfig:
-    """``char_ngram``: n of the typo-tolerant part (0 turns it off); ``char_weight``: its share."""
+    """``char_ngram``: n of the typo-tolerant part (0 turns it off); ``char_weight``: its share;
+    ``title_weight``: how many times a product's title counts against its other fields (brand,
+    category, attributes, description) in both parts: BM25F with integer field weights (Robertson,
+    Zaragoza & Taylor, 2004, "Simple BM25 extension to multiple weighted fields"), which for integer
+    weights equals BM25 over the text with the title repeated. 1 (the default) is one field, as
+    before: the real judged sets here are titles only, so no weight was measured (see :func:`lexical_texts`)."""
 
     bm25: BM25Config = field(default_factory=BM25Config)
     tokenizer: Tokenizer = field(default_factory=Tokenizer)
     char_ngram: int = 3
     char_weight: float = 0.5
+    title_weight: int = 1
 
     def __post_init__(self) -> None:
         if self.char_ngram != 0 and not 2 <= self.char_ngram <= 6:
             raise ValueError("LexicalConfig.char_ngram must be 0 (off) or in [2, 6]")
         if not 0.0 <= self.char_weight < 1.0:
             raise ValueError("LexicalConfig.char_weight must be in [0, 1)")
+        if not (isinstance(self.title_weight, int) and 1 <= self.title_weight <= MAX_TITLE_WEIGHT):
+            raise ValueError(f"LexicalConfig.title_weight must be an integer in [1, {MAX_TITLE_WEIGHT}]")
 
     def describe(self, *, chinese: bool) -> str:
         """One line for the index log: what the lexical side indexes (``chinese``: the catalog has
@@ -50,6 +62,8 @@ class LexicalConfig:
             cut = {"ngram": "character unigrams + bigrams", "jieba": "jieba words", "bigram": "character bigrams"}
             words += f", Chinese as {cut[tok.chinese]}" + (" (Traditional folded)" if tok.fold_traditional else "")
         out = f"lexical: BM25 k1 {b.k1:g} b {b.b:g} over {words}"
+        if self.title_weight > 1:
+            out += f"; titles count {self.title_weight}x the other fields"
         if self.char_ngram:
             out += f"; typo part ({self.char_weight:g}): character {self.char_ngram}-grams"
             out += " + pinyin syllables of Chinese characters (homophone typos)" if chinese else ""
@@ -61,6 +75,7 @@ class LexicalConfig:
             "tokenizer": asdict(self.tokenizer),
             "char_ngram": self.char_ngram,
             "char_weight": self.char_weight,
+            "title_weight": self.title_weight,
         }
 
     @classmethod
@@ -73,7 +88,17 @@ class LexicalConfig:
             Tokenizer.from_saved(tok),
             int(raw.get("char_ngram", 3)),  # type: ignore[call-overload]
             float(raw.get("char_weight", 0.5)),  # type: ignore[arg-type]
+            int(raw.get("title_weight", 1)),  # type: ignore[call-overload]  # saved before: one field
         )
+
+
+def lexical_texts(catalog: Catalog, config: LexicalConfig) -> list[str]:
+    """What the lexical index reads for each product: :meth:`Product.text` (title, brand, category,
+    attributes, description), with the title ``config.title_weight`` times."""
+    if config.title_weight == 1:
+        return catalog.texts()
+    extra = config.title_weight - 1
+    return [". ".join([*([p.title] * extra), p.text()]) for p in catalog.products]
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from shelfwise.encode.student import StudentEncoder
 from shelfwise.index.backends import VectorStore, load_vector_store, open_vector_store
 from shelfwise.index.bm25 import BM25Index
 from shelfwise.index.language import ENGLISH_ONLY_ENCODERS, LanguageProfile, detect_language
-from shelfwise.index.lexical import LexicalConfig, LexicalIndex, LexicalScores
+from shelfwise.index.lexical import LexicalConfig, LexicalIndex, LexicalScores, lexical_texts
 from shelfwise.index.text import has_cjk
 from shelfwise.index.topk import top_k
 from shelfwise.index.vector import VectorIndex, VectorIndexConfig
@@ -186,7 +186,7 @@ class HybridSearcher:
         embedded by default, or ``milvus://host:port?collection=NAME``, which replicas then share)."""
         texts = catalog.texts()
         language = language or detect_language(texts)
-        lex = LexicalIndex(lexical).fit(texts, progress=progress)
+        lex = LexicalIndex(lexical).fit(lexical_texts(catalog, lexical or LexicalConfig()), progress=progress)
         if item_vectors is not None and item_vectors.shape != (len(catalog), encoder.dim):
             raise ValueError(
                 f"item_vectors has shape {item_vectors.shape}, expected ({len(catalog)}, {encoder.dim}) "

@@ -19,6 +19,7 @@ from shelfwise.encode.registry import load_encoder
 from shelfwise.encode.student import StudentConfig, fit_student
 from shelfwise.events.schema import EventLog
 from shelfwise.index.language import ENGLISH_ONLY_ENCODERS, choose_encoder, detect_language
+from shelfwise.index.lexical import LexicalConfig
 from shelfwise.index.text import CharNgrams
 from shelfwise.index.vectors_file import load_vectors
 from shelfwise.rank.cross import fit_cross_reranker
@@ -51,8 +52,8 @@ class ShelfConfig:
         defaults); ``progress``: progress bars while embedding; ``vector_store``: where the product vectors live
     (:func:`shelfwise.index.backends.open_vector_store`); ``embed``: ``full`` (the encoder embeds every
     product), ``student`` (it embeds a sample and a static student fitted to it embeds them all:
-    :mod:`shelfwise.encode.student`; 3-5x faster at 55k products for -0.5% hybrid NDCG on real queries,
-    ``bench/bench_student.py``) or ``auto`` (student from :data:`STUDENT_FROM` products with an ONNX
+    :mod:`shelfwise.encode.student`; 3-5x faster at 55k products for -2.1% hybrid NDCG on full Home
+    Depot, ``bench/bench_student_weight.py``) or ``auto`` (student from :data:`STUDENT_FROM` products with an ONNX
     encoder, kept only when its mean cosine to the encoder on held-out products reaches
     :data:`MIN_FIDELITY`; otherwise every product is embedded). Step timings go to ``shelf.timings``."""
 
@@ -69,6 +70,7 @@ class ShelfConfig:
     vector_store: str | None = None  # None / "embedded": faiss in the shelf; milvus-lite:///dir or milvus://host:port
     embed: str = "auto"
     student: StudentConfig = field(default_factory=StudentConfig)
+    lexical: LexicalConfig | None = None  # None: the defaults (e.g. LexicalConfig(title_weight=2))
 
     def __post_init__(self) -> None:
         if self.embed not in EMBED_MODES:
@@ -106,6 +108,7 @@ def build_search(catalog: Catalog, config: ShelfConfig, log: Log = _quiet) -> Sh
     searcher = HybridSearcher.build(
         catalog,
         encoder,
+        lexical=config.lexical,
         progress=config.progress,
         language=profile,
         encoder_spec=choice.spec,
