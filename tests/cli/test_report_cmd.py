@@ -44,6 +44,8 @@ def test_report_command(tmp_path: Path, capsys: pytest.CaptureFixture[str], capl
     said = [r.getMessage() for r in caplog.records if r.getMessage().startswith("hybrid weights:")]
     assert len(said) == 1  # the served model's verdict; the time split's second fit does not repeat it
     assert "search peer:bm25s" in printed and f"--report {out}" in printed
+    hint = f"`shelfwise serve --shelf {idx} --events {ev} --valuation {tmp_path / 'val'} --report {out}`"
+    assert hint in printed  # serves the recommender and valuation it measured
     html = out.read_text()
     for part in ("peer:bm25s", "Recommendations (time split)", "Fairness of exposure by brand", "events by category"):
         assert part in html

@@ -64,8 +64,22 @@ def run(args: argparse.Namespace) -> int:
     for name, f in report.figures.get("exposure", {}).items():
         if isinstance(f, dict) and "gini" in f:
             print(f"exposure {name:<16} coverage {f['coverage']:.3f}  Gini {f['gini']:.3f}")
-    print(
-        f"wrote {path} (+ {path.with_suffix('.json').name}, plots in {plots}); serve it with "
-        f"`shelfwise serve --shelf {args.index} --report {path}`"
-    )
+    hint = serve_hint(args, path)
+    print(f"wrote {path} (+ {path.with_suffix('.json').name}, plots in {plots}); serve it with `{hint}`")
     return 0
+
+
+def serve_hint(args: argparse.Namespace, path: Path) -> str:
+    """The ``shelfwise serve`` line that serves this report with the recommender and valuation it
+    measured (a shelf built without ``--events`` has none of its own: /recommend/* would answer 503)."""
+    parts = ["shelfwise serve", f"--shelf {args.index}"]
+    for flag, value in (
+        ("--events", args.events),
+        ("--event-fields", args.event_fields if args.events is not None else None),
+        ("--recommender", args.recommender),
+        ("--valuation", args.valuation),
+    ):
+        if value is not None:
+            parts.append(f"{flag} {value}")
+    parts.append(f"--report {path}")
+    return " ".join(parts)
