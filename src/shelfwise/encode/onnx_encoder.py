@@ -23,6 +23,7 @@ parallelism instead of splitting each small matrix product across cores.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import threading
@@ -296,13 +297,22 @@ def quantize_onnx_int8(src: str | Path, dst: str | Path) -> Path:
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
     opts.optimized_model_filepath = str(folded)
     ort.InferenceSession(str(src), opts, providers=["CPUExecutionProvider"])
+    root = logging.getLogger()
+    root.addFilter(_no_preprocess_advice)  # the graph was just constant-folded; the advice only confused first runs
     try:
         quantize_dynamic(
             str(folded), str(dst), weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul"], per_channel=True
         )
     finally:
+        root.removeFilter(_no_preprocess_advice)
         folded.unlink(missing_ok=True)
     return dst
+
+
+def _no_preprocess_advice(record: logging.LogRecord) -> bool:
+    """Drops ONNX Runtime's root-logger WARNING "Please consider to run pre-processing before quantization"
+    (with a URL), which every first run printed while converting e5; every other record passes."""
+    return not record.getMessage().startswith("Please consider to run pre-processing")
 
 
 def _write_meta(folder: Path, provenance: dict[str, object]) -> None:
