@@ -98,3 +98,10 @@ def test_positional_id_help_names_what_the_subcommand_takes(
         main(["recommend", kind, "--help"])
     usage = capsys.readouterr().out
     assert re.search(rf"\bid\s+{says}\n", usage) and not_says not in usage
+
+
+def test_a_list_shorter_than_k_says_so(files: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["recommend", "cross", *files, "1", "-k", "50"]) == 0
+    out = capsys.readouterr().out
+    shown = [ln for ln in out.splitlines() if ln.strip()[:2].rstrip(".").isdigit()]
+    assert 0 < len(shown) < 50 and f"1: only {len(shown)} of the 50 asked for" in out

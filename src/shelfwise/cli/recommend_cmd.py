@@ -131,6 +131,8 @@ def _print(args: argparse.Namespace, catalog: Catalog, rec: HybridRecommender) -
     if not len(out.ids):  # say so: an empty answer with exit 0 reads like a crash or a filter gone wrong
         what = {"user": "for this user", "item": "related to this item", "cross": "from other categories"}[args.kind]
         print(f"{args.id}: no recommendations {what}")
+    elif len(out.ids) < args.k:  # fewer than asked: say so rather than let a short list pass for all there is to show
+        print(f"{args.id}: only {len(out.ids)} of the {args.k} asked for (no other product has evidence for it)")
     for rank, (row_i, score, reason) in enumerate(zip(out.ids.tolist(), out.scores.tolist(), out.reasons, strict=True)):
         p = catalog.products[row_i]
         print(f"{rank + 1:3d}. {p.id}\t{score:.4f}\t{p.title}\t[{reason}]")
