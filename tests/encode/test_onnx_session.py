@@ -118,7 +118,7 @@ def test_a_failed_run_is_released(no_cap: None, monkeypatch: pytest.MonkeyPatch)
         def run(self, output: object, feed: object) -> object:
             raise RuntimeError("ORT failed")
 
-    monkeypatch.setattr(sessions, "lone", Broken())
+    monkeypatch.setattr(sessions, "_lone", Broken())
     with pytest.raises(RuntimeError):
         sessions.run(None, {"input_ids": np.zeros((1, 4), dtype=np.int64)}, lone_ok=True)
     assert onnx_session._traffic.active == 0
@@ -139,3 +139,14 @@ def test_limit_native_threads_caps_lone_sessions(monkeypatch: pytest.MonkeyPatch
 
     limit_native_threads(1, environ={})
     assert onnx_session._traffic.cap == 1
+
+
+def test_the_lone_session_is_made_only_when_a_run_takes_it(no_cap: None) -> None:
+    enc = _minilm(2)
+    sessions = enc._sessions
+    assert sessions._lone is None  # batch-only work (index, eval) never pays for it
+    enc.encode(["one", "two"] * 40)  # batches: the one-thread session
+    assert sessions._lone is None
+    sessions.force_lone = True
+    enc.encode(["a lone query"])
+    assert sessions._lone is not None and sessions.picks[True] == 1

@@ -171,6 +171,10 @@ class OnnxEncoder:
             _shared=(self._sessions, self._tok, self._dim),
         )
 
+    def prepare(self) -> None:
+        """Make the lone-call session now (a server's warm-up), not in the first query that takes it."""
+        _ = self._sessions.lone
+
     def for_queries(self) -> OnnxEncoder:
         return self._view("query") if self._prefixes else self
 

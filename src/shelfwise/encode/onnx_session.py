@@ -102,10 +102,23 @@ class GraphSessions:
         # processes of one server (one session each) then share e5's 384 MB table in the page cache
         self._shared = _shared_values(Path(model_file), ort)
         self.session = self._make(model_file, ort, threads=1)
-        lone = self.query_threads > 1 and bool(self._shared)
-        self.lone = self._make(model_file, ort, threads=self.query_threads) if lone else None
+        # the lone session is made at the first run that takes it (~0.6 s), so batch-only work (index,
+        # eval: queries embedded in chunks) never pays for it; a server's warm-up query does
+        self._lone_spec = (model_file, ort) if self.query_threads > 1 and self._shared else None
+        self._lone: Any = None
+        self._lone_lock = threading.Lock()
         self.force_lone: bool | None = None
         self.picks: dict[bool, int] = {True: 0, False: 0}
+
+    @property
+    def lone(self) -> Any:
+        """The lone-call session (made here on first use), or None where there is none to make."""
+        if self._lone is None and self._lone_spec is not None:
+            with self._lone_lock:
+                if self._lone is None:
+                    model_file, ort = self._lone_spec
+                    self._lone = self._make(model_file, ort, threads=self.query_threads)
+        return self._lone
 
     def _make(self, model_file: str | Path, ort: Any, *, threads: int) -> Any:
         opts = ort.SessionOptions()
@@ -122,7 +135,7 @@ class GraphSessions:
         """``session.run(output, feed)[0]`` on the session :meth:`choose` picks."""
         lone = self.choose(lone_ok=lone_ok)
         try:
-            return (self.lone if lone and self.lone is not None else self.session).run(output, feed)[0]
+            return (self.lone if lone else self.session).run(output, feed)[0]
         finally:
             self.done()
 
@@ -136,7 +149,7 @@ class GraphSessions:
             if busy:
                 t.contended_until = now + CONTENDED_S
             t.active += 1
-            if busy or not lone_ok or self.lone is None:
+            if busy or not lone_ok or self._lone_spec is None:  # (the session itself is made outside this lock)
                 return None
             if self.force_lone is None:  # forced (a benchmark timing a session): no other condition
                 allowed = (t.cap is None or t.cap > 1) and t.machine_has_a_spare_core(now)

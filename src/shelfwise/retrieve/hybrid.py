@@ -431,6 +431,9 @@ class HybridSearcher:
             self.search(q, 1)
         for dense in (self.dense, self.multilingual):
             if dense is not None:
+                prepare = getattr(dense.query_encoder, "prepare", None)  # an ONNX encoder's lone-call session
+                if callable(prepare):
+                    prepare()
                 dense.mean_cosine("warm up")
                 dense._cache.clear()
 
