@@ -82,7 +82,8 @@ class SearchResponse(BaseModel):
     facets: FacetsOut | None = Field(None, description="with facets=true")
     reranked_by: str | None = Field(
         None,
-        description="the reranker that set the order of the head (ltr, cross); null: the first stage's order. "
+        description="the reranker that set the order of the head (ltr, cross); null: the first stage's order "
+        "(an opt-in SearchConfig.type_boost may still lift products of the query's type after it). "
         "explain=true's features and reasons are the first stage's signals, which the reranker weighs",
     )
 
