@@ -21,6 +21,7 @@ Run: python bench/bench_search_real.py [--sets hd1k,zh,hd] [--encoders auto,mini
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import time
 from dataclasses import replace
@@ -159,7 +160,7 @@ def main() -> None:
     ap.add_argument("--out", default="search_real")
     args = ap.parse_args()
     payload = {
-        "config": {"search": SearchConfig().__dict__, "lexical": LexicalConfig().to_json()},
+        "config": {"search": dataclasses.asdict(SearchConfig()), "lexical": LexicalConfig().to_json()},
         "uptime_load_start": os.getloadavg(),
         "sets": {s: run_set(s, args.encoders.split(",")) for s in args.sets.split(",")},
     }
