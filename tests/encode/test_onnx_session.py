@@ -150,3 +150,16 @@ def test_the_lone_session_is_made_only_when_a_run_takes_it(no_cap: None) -> None
     sessions.force_lone = True
     enc.encode(["a lone query"])
     assert sessions._lone is not None and sessions.picks[True] == 1
+
+
+def test_a_one_session_encoder_reads_the_shared_copy_with_the_same_vectors(
+    no_cap: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    one = _minilm(1)  # a serve worker's encoder: one session, no lone one
+    assert one._sessions._shared and one._sessions._lone_spec is None
+    monkeypatch.setattr(onnx_session, "_shared_values", lambda model_file, ort: {})
+    parsed = _minilm(1)  # the graph's own initializers, as before session 12
+    assert not parsed._sessions._shared
+    np.testing.assert_array_equal(one.encode(TEXTS), parsed.encode(TEXTS))
+    for t in TEXTS:
+        np.testing.assert_array_equal(one.encode([t]), parsed.encode([t]))

@@ -62,6 +62,8 @@ def test_to_english_reads_each_word_in_order() -> None:
     assert translate.to_english("灰色", lambda s: s == "grey", grey) == "gray grey"
     assert translate.to_english("颜色", lambda s: s == "colour", grey) == "color colour"
     assert translate.to_english("灰色", nothing, grey) == "gray"
+    floor = {"地板": E(("floor",), False)}  # -or after a vowel is no American spelling: not "flour"
+    assert translate.to_english("地板", lambda s: s == "flour", floor) == "floor"
 
 
 def test_read_cedict_merges_readings_and_keeps_names_for_the_cut(tmp_path: Path) -> None:
@@ -96,6 +98,7 @@ def test_a_chinese_query_finds_english_products_and_their_values(
     assert ("colour", "Black") in {(m.field.removeprefix("attribute:"), m.value) for m in intent.matches}
     assert any("black trousers" in n for n in s.notices("黑色裤子"))
     monkeypatch.setattr(translate, "available", lambda: False)  # no dictionary package: as before
+    s = HybridSearcher.build(tiny_catalog, HashingEncoder(dim=128))
     before = [tiny_catalog.products[i].id for i in s.search("黑色裤子", 3).ids]
     plain = s.understand("黑色裤子")
     assert set(before[:2]) != {"p1", "p11"} and (plain is None or "black" not in plain.text)

@@ -57,7 +57,7 @@ class DenseRetriever:
         """The query's average cosine over every catalog row (the inner product with the rows' mean
         vector): what an unrelated product scores, as a baseline for a hit's cosine. A language
         model's cosines sit in a narrow band (e5: ~0.8-0.9), so 0.85 alone says little. The mean is
-        taken once per catalog size (products added live renew it)."""
+        taken once, and again only if the index's row count changes."""
         n = len(self.index)
         if not n:
             return 0.0

