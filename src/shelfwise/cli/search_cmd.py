@@ -24,30 +24,25 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def run(args: argparse.Namespace) -> int:
     from shelfwise.cli.serve_cmd import load_shelf
-    from shelfwise.serve.convert import hit_reasons
+    from shelfwise.retrieve.answer import answer_search
 
     if not args.query.strip():
         raise ValueError("the query is empty or only whitespace: give words to search for")
     path = tuple(s.strip() for s in args.category.split(">") if s.strip()) if args.category else ()
     filters = Filters(category=path, brands=tuple(args.brand or ()))
     shelf = load_shelf(args.shelf, None)
-    searcher = shelf.searcher
-    res = searcher.search(args.query, args.k, filters, mode=args.mode, match_features=args.explain)
-    intent = searcher.understand(args.query)
-    notices = searcher.notices(args.query)
-    if not len(res.ids) and not filters.is_empty():
-        notices += shelf.catalog.unmatched_filters(filters)
-    if intent is not None:
-        print(f"understood: {intent.to_json()}")
-    for line in notices:
+    got = answer_search(shelf.searcher, args.query, args.k, filters, mode=args.mode, explain=args.explain)
+    if got.intent is not None:
+        print(f"understood: {got.intent.to_json()}")
+    for line in got.notices:
         print(f"note: {line}")
-    if not len(res.ids):
+    if got.reranked_by is not None:
+        print(f"ordered by the {got.reranked_by} reranker")
+    if not len(got.results.ids):
         print(f"{args.query}: no products found")
-    reasons: list[str] | None = None
-    if args.explain:
-        reasons = hit_reasons(searcher, args.query, res, intent)
-    for rank, (row, score) in enumerate(zip(res.ids.tolist(), res.scores.tolist(), strict=True)):
+    rows = zip(got.results.ids.tolist(), got.results.scores.tolist(), strict=True)
+    for rank, (row, score) in enumerate(rows):
         p = shelf.catalog.products[row]
-        why = f"\t[{reasons[rank]}]" if reasons is not None else ""
+        why = f"\t[{got.reasons[rank]}]" if got.reasons is not None else ""
         print(f"{rank + 1:3d}. {p.id}\t{score:.4f}\t{p.title}{why}")
     return 0

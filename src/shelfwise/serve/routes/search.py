@@ -11,8 +11,9 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from starlette.responses import Response
 
 from shelfwise.catalog.schema import Filters
+from shelfwise.retrieve.answer import answer_search
 from shelfwise.retrieve.facets import DEPTH, facet_search
-from shelfwise.serve.convert import hit_reasons, items_out
+from shelfwise.serve.convert import items_out
 from shelfwise.serve.params import parse_filters
 from shelfwise.serve.respond import answer
 from shelfwise.serve.schemas import FacetsOut, SearchResponse, UnderstoodOut
@@ -102,34 +103,22 @@ def run_search(shelf: Shelf, p: SearchQuery) -> SearchResponse:
     profiles = shelf.user_profiles
     user_vector = profiles.vector(p.user) if (profiles is not None and p.user) else None
     t0 = time.perf_counter()
-    res = shelf.searcher.search(p.q, p.k, p.filters, mode=p.mode, user_vector=user_vector, match_features=p.explain)
+    got = answer_search(shelf.searcher, p.q, p.k, p.filters, mode=p.mode, user_vector=user_vector, explain=p.explain)
     counted = None
     if p.facets:
         counted = facet_search(
             shelf.searcher, p.q, p.filters, mode=p.mode, depth=p.facet_depth, attribute_keys=p.facet_attr
         )
     took = (time.perf_counter() - t0) * 1000
-    intent = shelf.searcher.understand(p.q)
-    reasons = None
-    if p.explain:
-        reasons = hit_reasons(shelf.searcher, p.q, res, intent)
-    notices = shelf.searcher.notices(p.q) + _personal_notices(shelf, p.user, user_vector is not None)
-    if not len(res.ids) and not p.filters.is_empty():  # 0 hits: say which filter matches no product at all
-        notices += shelf.catalog.unmatched_filters(p.filters)
+    res, intent = got.results, got.intent
+    notices = got.notices + _personal_notices(shelf, p.user, user_vector is not None)
     return SearchResponse(
         query=p.q,
         mode=p.mode,
         took_ms=round(took, 3),
-        items=items_out(shelf.catalog, res, reasons),
+        items=items_out(shelf.catalog, res, got.reasons),
         understood=UnderstoodOut.model_validate(intent.to_json()) if intent is not None else None,
         notices=notices,
         facets=FacetsOut.model_validate(asdict(counted)) if counted is not None else None,
-        reranked_by=_reranked_by(shelf, len(res.ids)),
+        reranked_by=got.reranked_by,
     )
-
-
-def _reranked_by(shelf: Shelf, hits: int) -> str | None:
-    reranker = shelf.searcher.reranker
-    if reranker is None or shelf.searcher.config.rerank_depth <= 0 or not hits:
-        return None
-    return str(getattr(reranker, "kind", type(reranker).__name__))

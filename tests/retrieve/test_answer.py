@@ -8,8 +8,8 @@ import pytest
 from shelfwise.catalog.schema import Catalog, Product
 from shelfwise.index.text import Tokenizer
 from shelfwise.results import Results
+from shelfwise.retrieve.answer import search_reasons
 from shelfwise.retrieve.understand import FieldMatch, QueryUnderstanding
-from shelfwise.serve.convert import search_reasons
 
 
 def _understanding() -> QueryUnderstanding:
