@@ -3,26 +3,33 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from shelfwise.catalog.schema import Catalog
 from shelfwise.results import Results
 from shelfwise.serve.schemas import ItemOut, ProductOut
 
 
+def _fields(catalog: Catalog, row: int) -> dict[str, Any]:
+    """Catalog row ``row``'s fields as the API shows a product (the keyword arguments of
+    :class:`ProductOut`, which :class:`ItemOut` extends)."""
+    p = catalog.products[row]
+    return {
+        "id": p.id,
+        "title": p.title,
+        "category": list(p.category),
+        "brand": p.brand,
+        "price": p.price,
+        "attributes": p.attributes,
+        "image": p.image or None,
+        "in_stock": p.in_stock,
+        "description": p.description,
+    }
+
+
 def product_out(catalog: Catalog, row: int) -> ProductOut:
     """Catalog row ``row`` as the API shows a product."""
-    p = catalog.products[row]
-    return ProductOut(
-        id=p.id,
-        title=p.title,
-        category=list(p.category),
-        brand=p.brand,
-        price=p.price,
-        attributes=p.attributes,
-        image=p.image or None,
-        in_stock=p.in_stock,
-        description=p.description,
-    )
+    return ProductOut(**_fields(catalog, row))
 
 
 def items_out(catalog: Catalog, results: Results, reasons: Sequence[str] | None = None) -> list[ItemOut]:
@@ -31,7 +38,7 @@ def items_out(catalog: Catalog, results: Results, reasons: Sequence[str] | None 
     for j, (row, score) in enumerate(zip(results.ids.tolist(), results.scores.tolist(), strict=True)):
         out.append(
             ItemOut(
-                **product_out(catalog, row).model_dump(),
+                **_fields(catalog, row),
                 score=round(float(score), 6),
                 reason=reasons[j] if reasons is not None else "",
                 features={k: round(float(v[j]), 6) for k, v in results.features.items()} or None,
