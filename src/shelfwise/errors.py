@@ -7,7 +7,7 @@ from pathlib import PurePath
 from typing import Any
 
 # Formats whose row numbers are physical line numbers (1-based; a CSV header is line 1).
-LINE_NUMBERED = (".csv", ".tsv", ".jsonl", ".ndjson", ".json")
+LINE_NUMBERED = (".csv", ".tsv", ".jsonl", ".ndjson", ".json", ".txt")
 
 
 def position(file: str, row: int) -> str:

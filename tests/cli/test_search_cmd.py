@@ -13,8 +13,8 @@ from shelfwise.cli import main
 def shelf(tmp_path: Path) -> Path:
     cat = tmp_path / "products.csv"
     cat.write_text(
-        "id,title,category\nSKU/1,Black jeans,Men > Trousers\n2,Leather belt,Accessories > Belts\n"
-        "3,Blue jeans,Men > Trousers\n4,Wool scarf,Women > Accessories\n5,Red dress,Women > Dresses\n",
+        "id,title,category,price\nSKU/1,Black jeans,Men > Trousers,40\n2,Leather belt,Accessories > Belts,15\n"
+        "3,Blue jeans,Men > Trousers,25\n4,Wool scarf,Women > Accessories,\n5,Red dress,Women > Dresses,60\n",
         encoding="utf-8",
     )
     out = tmp_path / "shelf"
@@ -27,8 +27,22 @@ def test_search_prints_ranked_hits(shelf: Path, capsys: pytest.CaptureFixture[st
     capsys.readouterr()
     assert main(["search", "black jeans", "--shelf", str(shelf), "-k", "2", "--explain"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 2 and lines[0].startswith("  1. SKU/1\t") and "Black jeans" in lines[0]
-    assert "[has the query's words" in lines[0]
+    assert len(lines) == 3 and lines[0].startswith("  1. SKU/1\t") and "Black jeans" in lines[0]
+    assert "[has the query's words" in lines[0] and lines[2] == "more: --offset 2"
+    assert main(["search", "black jeans", "--shelf", str(shelf), "-k", "2", "--offset", "2"]) == 0
+    page = capsys.readouterr().out.splitlines()
+    assert page[0].startswith("  3. ") and page[-1] == "more: --offset 4"
+
+
+def test_search_sorts_the_most_relevant_by_price(shelf: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    argv = ["search", "jeans", "--shelf", str(shelf), "--mode", "bm25", "-k", "2", "--sort", "price_asc"]
+    assert main([*argv, "--sort-depth", "2"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split("\t")[0][5:] for line in lines] == ["3", "SKU/1"]  # the two jeans, cheaper first
+    assert lines[0].endswith("\t25.00") and lines[1].endswith("\t40.00")
+    assert main(["search", "jeans", "--shelf", str(shelf), "--offset", "999", "-k", "5"]) == 2
+    assert "offset + k must be at most 1000" in capsys.readouterr().err
 
 
 def test_search_filters_and_bad_queries_say_why(shelf: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -40,3 +54,20 @@ def test_search_filters_and_bad_queries_say_why(shelf: Path, capsys: pytest.Capt
     assert {line.split("\t")[0][5:] for line in capsys.readouterr().out.splitlines()} <= {"SKU/1", "3"}
     assert main(["search", "  ", "--shelf", str(shelf)]) == 2
     assert "only whitespace" in capsys.readouterr().err
+
+
+def test_index_reads_the_stores_synonyms_and_search_uses_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cat = tmp_path / "products.csv"
+    cat.write_text("id,title\n1,Grey couch\n2,Oak table\n3,Desk lamp\n", encoding="utf-8")
+    rules = tmp_path / "synonyms.txt"
+    rules.write_text("sofa, couch\nlonely\n", encoding="utf-8")
+    out = tmp_path / "shelf"
+    argv = ["index", "--catalog", str(cat), "--encoder", "hashing", "--out", str(out), "--synonyms", str(rules)]
+    assert main([*argv, "--cache", str(tmp_path / "c.sqlite")]) == 0
+    log = capsys.readouterr().out
+    assert "synonyms.txt: line 2: field 'rule'" in log and "synonyms: 1 rule from" in log
+    assert main(["search", "sofa", "--shelf", str(out), "-k", "1", "--mode", "bm25"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "note: also searched, by the store's synonyms: 'couch'" in lines and lines[-1].startswith("  1. 1\t")

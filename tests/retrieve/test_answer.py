@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
-from shelfwise.catalog.schema import Catalog, Product
+from shelfwise.catalog.schema import Catalog, Filters, Product
 from shelfwise.index.text import Tokenizer
 from shelfwise.results import Results
-from shelfwise.retrieve.answer import search_reasons
+from shelfwise.retrieve import HybridSearcher
+from shelfwise.retrieve.answer import answer_search, by_price, search_reasons
 from shelfwise.retrieve.understand import FieldMatch, QueryUnderstanding
 
 
@@ -43,3 +46,58 @@ def test_reasons_without_matches_need_no_understanding() -> None:
     assert search_reasons(res) == ["meaning 0.50", "meaning 0.25"]
     with pytest.raises(ValueError, match="understanding"):
         search_reasons(res, [FieldMatch("brand", "Flora", "flora")])
+
+
+def test_pages_of_one_ranking_join_up_to_the_ranking_itself(tiny_searcher: HybridSearcher) -> None:
+    whole = answer_search(tiny_searcher, "black trousers", 9, Filters())
+    pages = [answer_search(tiny_searcher, "black trousers", 3, Filters(), offset=o) for o in (0, 3, 6)]
+    joined = np.concatenate([p.results.ids for p in pages])
+    assert joined.tolist() == whole.results.ids.tolist()
+    assert [p.next_offset for p in pages] == [3, 6, 9]  # 12 products: a page after the ninth
+    last = answer_search(tiny_searcher, "black trousers", 5, Filters(), offset=10)
+    assert len(last.results) == 2 and last.next_offset is None
+    beyond = answer_search(tiny_searcher, "black trousers", 5, Filters(), offset=50)
+    assert len(beyond.results) == 0 and beyond.next_offset is None
+
+
+def test_price_sort_orders_the_most_relevant_products_by_price(
+    tiny_catalog: Catalog, tiny_searcher: HybridSearcher
+) -> None:
+    depth = 6
+    relevant = answer_search(tiny_searcher, "black trousers", depth, Filters()).results.ids
+    up = answer_search(tiny_searcher, "black trousers", depth, Filters(), sort="price_asc", sort_depth=depth)
+    down = answer_search(tiny_searcher, "black trousers", depth, Filters(), sort="price_desc", sort_depth=depth)
+    assert sorted(up.results.ids.tolist()) == sorted(relevant.tolist())  # the same products, re-ordered
+    prices = tiny_catalog.price[up.results.ids]
+    assert np.all(np.diff(prices) >= 0) and np.all(np.diff(tiny_catalog.price[down.results.ids]) <= 0)
+    assert up.reranked_by is None
+    # pages of a sorted query read one sorted list; past the sorted products: a notice, no next page
+    first = answer_search(tiny_searcher, "black trousers", 4, Filters(), sort="price_asc", sort_depth=depth)
+    second = answer_search(tiny_searcher, "black trousers", 4, Filters(), offset=4, sort="price_asc", sort_depth=depth)
+    assert np.concatenate([first.results.ids, second.results.ids]).tolist() == up.results.ids.tolist()
+    assert first.next_offset == 4 and second.next_offset is None
+    assert any("most relevant products" in n for n in second.notices)
+
+
+def test_unpriced_products_sort_last_in_relevance_order() -> None:
+    res = Results(np.array([0, 1, 2, 3]), np.array([4.0, 3.0, 2.0, 1.0], dtype=np.float32))
+    price = np.array([np.nan, 5.0, np.nan, 2.0])
+    assert by_price(res, price).ids.tolist() == [3, 1, 0, 2]
+    assert by_price(res, price, descending=True).ids.tolist() == [1, 3, 0, 2]
+    assert by_price(res, price).scores.tolist() == [1.0, 3.0, 4.0, 2.0]  # each hit keeps its own score
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "word"),
+    [
+        ({"sort": "cheapest"}, "sort"),
+        ({"offset": -1}, "offset"),
+        ({"offset": 995}, "1000"),
+        ({"sort_depth": 0}, "sort_depth"),
+    ],
+)
+def test_pages_that_cannot_be_read_name_the_parameter(
+    tiny_searcher: HybridSearcher, kwargs: dict[str, Any], word: str
+) -> None:
+    with pytest.raises(ValueError, match=word):
+        answer_search(tiny_searcher, "dress", 10, Filters(), **kwargs)

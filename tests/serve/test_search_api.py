@@ -129,3 +129,19 @@ def test_search_names_the_reranker_that_set_the_order(tiny_catalog: Catalog, tin
         assert body["reranked_by"] == "ltr" and body["items"][0]["features"]  # first-stage signals, reranked order
     finally:
         tiny_searcher.reranker = None
+
+
+def test_search_pages_and_sorts_by_price(tiny_catalog: Catalog, tiny_searcher: HybridSearcher) -> None:
+    c = client(tiny_catalog, tiny_searcher)
+    whole = c.get("/search", params={"q": "black trousers", "k": 6}).json()
+    one = c.get("/search", params={"q": "black trousers", "k": 3}).json()
+    two = c.get("/search", params={"q": "black trousers", "k": 3, "offset": 3}).json()
+    assert [it["id"] for it in one["items"] + two["items"]] == [it["id"] for it in whole["items"]]
+    assert (one["offset"], one["next_offset"], two["offset"], two["next_offset"]) == (0, 3, 3, 6)
+    by = c.get("/search", params={"q": "black trousers", "k": 6, "sort": "price_desc", "sort_depth": 6}).json()
+    assert by["sort"] == "price_desc" and {it["id"] for it in by["items"]} == {it["id"] for it in whole["items"]}
+    prices = [it["price"] for it in by["items"]]
+    assert prices == sorted(prices, reverse=True)
+    for bad in ({"sort": "cheap"}, {"offset": -1}, {"offset": 995, "k": 10}, {"sort_depth": 0}):
+        r = c.get("/search", params={"q": "x", **bad})
+        assert r.status_code == 422 and r.json()["detail"][0]["loc"][1] in {"sort", "offset", "sort_depth"}

@@ -91,6 +91,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "description) in BM25 (BM25F, integer weights 1-5; default 1: one field)",
     )
     p.add_argument(
+        "--synonyms",
+        type=Path,
+        default=None,
+        help="the store's synonyms, Solr format: 'sofa, couch' (either also searches the other) or "
+        "'tv => television' (one way), one rule a line; saved with the shelf",
+    )
+    p.add_argument(
         "--vector-store",
         default=None,
         help="where the product vectors live: embedded (default: faiss inside the shelf folder), "
@@ -132,6 +139,7 @@ def run(args: argparse.Namespace) -> int:
         vector_store=args.vector_store,
         embed=args.embed,
         lexical=LexicalConfig(title_weight=args.title_weight) if args.title_weight != 1 else None,
+        synonyms=args.synonyms,
     )
     events = load_event_log(args.events, args.event_fields, cl.catalog) if args.events is not None else None
     shelf = build_shelf(cl.catalog, events, config, print)

@@ -15,6 +15,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("query", help="query text (any language)")
     p.add_argument("--shelf", "--index", dest="shelf", type=Path, required=True, help="folder from 'shelfwise index'")
     p.add_argument("-k", type=positive_int, default=10, help="how many products (default 10)")
+    p.add_argument("--offset", type=int, default=0, help="hits to skip (paging; offset + k <= 1000)")
+    p.add_argument(
+        "--sort",
+        choices=("relevance", "price_asc", "price_desc"),
+        default="relevance",
+        help="relevance (default), or the --sort-depth most relevant products by price",
+    )
+    p.add_argument("--sort-depth", type=positive_int, default=100, help="products a price sort orders (default 100)")
     p.add_argument("--mode", choices=("hybrid", "bm25", "dense"), default="hybrid", help="default hybrid")
     p.add_argument("--category", default=None, help='category path prefix, e.g. "Menswear > Trousers"')
     p.add_argument("--brand", action="append", default=None, help="brand filter (repeatable: any of them)")
@@ -31,7 +39,17 @@ def run(args: argparse.Namespace) -> int:
     path = tuple(s.strip() for s in args.category.split(">") if s.strip()) if args.category else ()
     filters = Filters(category=path, brands=tuple(args.brand or ()))
     shelf = load_shelf(args.shelf, None)
-    got = answer_search(shelf.searcher, args.query, args.k, filters, mode=args.mode, explain=args.explain)
+    got = answer_search(
+        shelf.searcher,
+        args.query,
+        args.k,
+        filters,
+        mode=args.mode,
+        explain=args.explain,
+        offset=args.offset,
+        sort=args.sort,
+        sort_depth=args.sort_depth,
+    )
     if got.intent is not None:
         print(f"understood: {got.intent.to_json()}")
     for line in got.notices:
@@ -44,5 +62,8 @@ def run(args: argparse.Namespace) -> int:
     for rank, (row, score) in enumerate(rows):
         p = shelf.catalog.products[row]
         why = f"\t[{got.reasons[rank]}]" if got.reasons is not None else ""
-        print(f"{rank + 1:3d}. {p.id}\t{score:.4f}\t{p.title}{why}")
+        price = f"\t{p.price:.2f}" if args.sort != "relevance" and p.price is not None else ""
+        print(f"{args.offset + rank + 1:3d}. {p.id}\t{score:.4f}\t{p.title}{price}{why}")
+    if got.next_offset is not None:
+        print(f"more: --offset {got.next_offset}")
     return 0

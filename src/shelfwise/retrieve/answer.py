@@ -1,6 +1,13 @@
-"""A search as the API and the CLI answer it: the hits, what was understood, the notices, and (on
-request) each hit's reason in words and the reranker that set the order. Transport-free: ``GET
-/search`` and ``shelfwise search`` only format a :class:`SearchAnswer`."""
+"""A search as the API and the CLI answer it: one page of hits (``offset``, ``k``), in relevance or
+price order, what was understood, the notices, and (on request) each hit's reason in words and the
+reranker that set the order. Transport-free: ``GET /search`` and ``shelfwise search`` only format a
+:class:`SearchAnswer`.
+
+Paging reads a window of the ranking, as Algolia (``paginationLimitedTo`` 1,000) and Elasticsearch
+(``max_result_window``) do: ``offset + k`` is at most :data:`MAX_WINDOW`. A price order sorts the
+``sort_depth`` most relevant products of the query (Algolia's "relevant sort": sorting every
+product a hybrid search reaches would put the cheapest loosely related product first), so every page
+of one sorted query reads the same sorted list."""
 
 from __future__ import annotations
 
@@ -15,17 +22,24 @@ from shelfwise.results import Results
 from shelfwise.retrieve.hybrid import HybridSearcher
 from shelfwise.retrieve.understand import FieldMatch, QueryIntent, QueryUnderstanding
 
+SORTS = ("relevance", "price_asc", "price_desc")
+MAX_WINDOW = 1000  # offset + k: the deepest hit a page may read
+SORT_DEPTH = 100  # the most relevant products a price order sorts, by default
+
 
 @dataclass(frozen=True)
 class SearchAnswer:
-    """``reasons``: one per hit with ``explain``, else None; ``reranked_by``: the attached reranker's
-    kind when it ordered the head (None: the first stage's order)."""
+    """``results``: the page (hits ``offset`` to ``offset + k``); ``reasons``: one per hit with
+    ``explain``, else None; ``reranked_by``: the attached reranker's kind when it ordered the head
+    (None: the first stage's order, or a price order); ``next_offset``: the next page's offset, None
+    when this page is the last one the window (or the sorted products) holds."""
 
     results: Results
     intent: QueryIntent | None
     notices: list[str]
     reasons: list[str] | None
     reranked_by: str | None
+    next_offset: int | None = None
 
 
 def answer_search(
@@ -37,19 +51,58 @@ def answer_search(
     mode: str | None = None,
     user_vector: npt.NDArray[np.float32] | None = None,
     explain: bool = False,
+    offset: int = 0,
+    sort: str = "relevance",
+    sort_depth: int = SORT_DEPTH,
 ) -> SearchAnswer:
     """Search, then say what a shopper should know: a filter that matches no product when nothing
-    was found, and with ``explain`` each hit's reason (:func:`hit_reasons`)."""
-    res = searcher.search(query, k, filters, mode=mode, user_vector=user_vector, match_features=explain)
+    was found, a price order that does not reach the page, and with ``explain`` each hit's reason
+    (:func:`hit_reasons`). ``sort``: one of :data:`SORTS`; a price order sorts the ``sort_depth``
+    most relevant products (those without a price last, each group in relevance order)."""
+    check_page(k, offset, sort, sort_depth)
+    n = sort_depth if sort != "relevance" else offset + k + 1  # one more: is there a next page?
+    ranked = searcher.search(query, n, filters, mode=mode, user_vector=user_vector, match_features=explain)
+    if sort != "relevance":
+        ranked = by_price(ranked, searcher.catalog.price, descending=sort == "price_desc")
+    res = ranked.take(slice(offset, offset + k))
+    more = len(ranked) > offset + k and offset + k < MAX_WINDOW
     intent = searcher.understand(query)
     notices = searcher.notices(query)
     if not len(res.ids) and not filters.is_empty():  # 0 hits: say which filter matches no product at all
         notices += searcher.catalog.unmatched_filters(filters)
+    if sort != "relevance" and offset + k > sort_depth and len(ranked) == sort_depth:
+        notices.append(
+            f"sorted by price among the {sort_depth} most relevant products: this page reads past them "
+            "(raise sort_depth, or filter by price instead)"
+        )
     reasons = hit_reasons(searcher, query, res, intent) if explain else None
     reranker = searcher.reranker
-    ranked = reranker is not None and searcher.config.rerank_depth > 0 and len(res.ids) > 0
-    kind = str(getattr(reranker, "kind", type(reranker).__name__)) if ranked else None
-    return SearchAnswer(res, intent, notices, reasons, kind)
+    reordered = reranker is not None and searcher.config.rerank_depth > 0 and len(res.ids) > 0
+    kind = str(getattr(reranker, "kind", type(reranker).__name__)) if reordered and sort == "relevance" else None
+    return SearchAnswer(res, intent, notices, reasons, kind, offset + k if more else None)
+
+
+def check_page(k: int, offset: int, sort: str, sort_depth: int) -> None:
+    """Raise ``ValueError`` naming the parameter when a page cannot be read."""
+    if sort not in SORTS:
+        raise ValueError(f"sort must be one of {', '.join(SORTS)}, got {sort!r}")
+    if k < 1 or offset < 0:
+        raise ValueError(f"k must be >= 1 and offset >= 0, got k={k}, offset={offset}")
+    if offset + k > MAX_WINDOW:
+        raise ValueError(
+            f"offset + k must be at most {MAX_WINDOW} (got {offset} + {k}): narrow the search with filters"
+        )
+    if not 1 <= sort_depth <= MAX_WINDOW:
+        raise ValueError(f"sort_depth must be in 1..{MAX_WINDOW}, got {sort_depth}")
+
+
+def by_price(results: Results, price: npt.NDArray[np.float64], *, descending: bool = False) -> Results:
+    """``results`` re-ordered by the products' ``price`` (one per catalog row, NaN: none), cheapest
+    first (dearest with ``descending``); products without a price last; equal prices (and the
+    unpriced) keep their relevance order. Scores and features stay each hit's own."""
+    p = price[results.ids]
+    key = np.where(np.isnan(p), np.inf, -p if descending else p)
+    return results.take(np.lexsort((np.arange(len(results.ids)), key)))
 
 
 def search_reasons(

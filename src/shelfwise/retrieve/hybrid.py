@@ -30,12 +30,14 @@ from shelfwise.retrieve import translate
 from shelfwise.retrieve.dense import DenseRetriever
 from shelfwise.retrieve.feedback import Feedback
 from shelfwise.retrieve.fusion import minmax, rrf, weighted
+from shelfwise.retrieve.synonyms import Synonyms
 from shelfwise.retrieve.understand import QueryIntent, QueryUnderstanding
 
 MODES = ("bm25", "dense", "hybrid")  # "bm25": the lexical index alone (word + character BM25)
 FORMAT = "shelfwise-searcher"
 VERSION = 2  # 2: lexical/ (word + character n-gram BM25) replaces bm25/
 FUSIONS = ("rrf", "weighted", "convex")
+SYNONYMS = "synonyms.json"
 # Per-hit first-stage signals (``Results.features``): raw word BM25, the mixed lexical score in
 # [0, 1] (words + character n-grams), and the bi-encoder cosine of the query and the product.
 MATCH_FEATURES = ("bm25", "lexical", "cosine")
@@ -155,6 +157,7 @@ class HybridSearcher:
         self.multilingual = multilingual
         self._understanding: QueryUnderstanding | None = None
         self._bilingual: translate.Bilingual | None = None
+        self.synonyms: Synonyms | None = None  # the store's own (``shelfwise index --synonyms``)
         self._masks: OrderedDict[Filters, npt.NDArray[np.bool_]] = OrderedDict()
         self._mask_bytes = 0  # bytes of the masks in ``_masks``
         self.mask_cache_bytes = MASK_CACHE_BYTES  # byte budget of the mask memo (the newest is always kept)
@@ -230,8 +233,11 @@ class HybridSearcher:
 
         A query in the catalog's other language is read in the catalog's language too (``bilingual``):
         the intent's ``text`` is the query plus those words, and the catalog's values are matched in
-        them ("黑色裤子" on an English catalog -> colour Black, type Trousers)."""
-        added = self.bilingual.added(query)
+        them ("黑色裤子" on an English catalog -> colour Black, type Trousers). The store's synonyms
+        (:mod:`shelfwise.retrieve.synonyms`) add their words the same way."""
+        added = " ".join(
+            w for w in (self.synonyms.added(query) if self.synonyms else "", self.bilingual.added(query)) if w
+        )
         if not (config or self.config).understand:  # only the added words, nothing understood
             return QueryIntent(f"{query} {added}") if added else None
         intent = self.understanding.parse(query)
@@ -287,7 +293,7 @@ class HybridSearcher:
                 "(rebuild with `shelfwise index --multilingual e5` to add multilingual vectors)"
             )
         out += self.bilingual.notices(query)
-        return out
+        return out + (self.synonyms.notices(query) if self.synonyms else [])
 
     @property
     def item_vectors(self) -> npt.NDArray[np.float32]:
@@ -501,6 +507,9 @@ class HybridSearcher:
             meta["multilingual_encoder"] = self.multilingual.encoder.name
             if self.multilingual_spec is not None:
                 meta["multilingual_spec"] = self.multilingual_spec
+        if self.synonyms is not None:
+            self.synonyms.save(p / SYNONYMS)
+            meta["synonyms"] = SYNONYMS
         (p / "searcher.json").write_text(json.dumps(meta, indent=2))
 
     @classmethod
@@ -521,7 +530,7 @@ class HybridSearcher:
             raise ValueError(f"{p}: index was built with encoder {meta['encoder']!r}, not {encoder.name!r}")
         if meta["n_items"] != len(catalog):
             raise ValueError(f"{p}: index has {meta['n_items']} items, catalog has {len(catalog)}")
-        return cls(
+        searcher = cls(
             catalog,
             encoder,
             SearchConfig(**meta["config"]),
@@ -534,6 +543,8 @@ class HybridSearcher:
             encoder_spec=meta.get("encoder_spec"),
             multilingual_spec=meta.get("multilingual_spec") if alt is not None else None,
         )
+        searcher.synonyms = Synonyms.load(p / str(meta["synonyms"])) if "synonyms" in meta else None
+        return searcher
 
 
 def _union(a: npt.NDArray[np.int64], b: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:

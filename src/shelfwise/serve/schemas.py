@@ -86,6 +86,11 @@ class SearchResponse(BaseModel):
         "(an opt-in SearchConfig.type_boost may still lift products of the query's type after it). "
         "explain=true's features and reasons are the first stage's signals, which the reranker weighs",
     )
+    offset: int = Field(0, description="hits skipped before this page")
+    sort: str = Field("relevance", description="the order: relevance, price_asc or price_desc")
+    next_offset: int | None = Field(
+        None, description="offset of the next page; null when this is the last page the ranking (or the sort) holds"
+    )
 
 
 class HealthResponse(BaseModel):

@@ -25,6 +25,7 @@ from shelfwise.index.vectors_file import load_vectors
 from shelfwise.rank.cross import fit_cross_reranker
 from shelfwise.rank.ltr import fit_reranker
 from shelfwise.retrieve.hybrid import HybridSearcher
+from shelfwise.retrieve.synonyms import read_synonyms
 
 if TYPE_CHECKING:
     from shelfwise.eval.judgments import Judgments
@@ -72,6 +73,7 @@ class ShelfConfig:
     embed: str = "auto"
     student: StudentConfig = field(default_factory=StudentConfig)
     lexical: LexicalConfig | None = None  # None: the defaults (e.g. LexicalConfig(title_weight=2))
+    synonyms: Path | None = None  # the store's synonym file (Solr format: shelfwise.retrieve.synonyms)
 
     def __post_init__(self) -> None:
         if self.embed not in EMBED_MODES:
@@ -86,6 +88,7 @@ def build_search(catalog: Catalog, config: ShelfConfig, log: Log = _quiet) -> Sh
     """A shelf that searches ``catalog``: encoder picked by language, BM25 + vector indexes."""
     from shelfwise.shelf import Shelf
 
+    synonyms = read_synonyms(config.synonyms) if config.synonyms is not None else None  # fails before embedding
     t0 = time.perf_counter()
     profile = detect_language(catalog.texts())
     choice = choose_encoder(profile, config.encoder)
@@ -122,6 +125,11 @@ def build_search(catalog: Catalog, config: ShelfConfig, log: Log = _quiet) -> Sh
     syllables = chars is not None and isinstance(chars.tokenizer, CharNgrams) and chars.tokenizer.pinyin
     log(searcher.lexical.config.describe(chinese=syllables or profile.cjk_share > 0))
     searcher.config = replace(searcher.config, personal_weight=config.personal_weight)
+    if synonyms is not None:  # before any reranker is trained: it learns from the expanded searches
+        searcher.synonyms = synonyms
+        for problem in synonyms.problems:
+            log(f"warning: {problem} (line skipped)")
+        log(f"synonyms: {len(synonyms)} rule{'s' if len(synonyms) != 1 else ''} from {config.synonyms}")
     shelf = Shelf(catalog=catalog, searcher=searcher)
     shelf.timings.update(encoder_load_s=encoder_s, index_build_s=time.perf_counter() - t0)
     return shelf

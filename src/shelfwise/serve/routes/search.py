@@ -11,7 +11,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from starlette.responses import Response
 
 from shelfwise.catalog.schema import Filters
-from shelfwise.retrieve.answer import answer_search
+from shelfwise.retrieve.answer import MAX_WINDOW, SORT_DEPTH, answer_search
 from shelfwise.retrieve.facets import DEPTH, facet_search
 from shelfwise.serve.convert import items_out
 from shelfwise.serve.params import parse_filters
@@ -59,6 +59,9 @@ class SearchQuery:
     facet_depth: int
     facet_attr: list[str] | None
     explain: bool = False
+    offset: int = 0
+    sort: str = "relevance"
+    sort_depth: int = SORT_DEPTH
 
 
 @router.get("/search", response_model=SearchResponse)
@@ -66,6 +69,20 @@ async def search(
     request: Request,
     q: Annotated[str, Query(min_length=1, max_length=512, description="query text (any language)")],
     k: Annotated[int, Query(ge=1, le=200)] = 10,
+    offset: Annotated[
+        int, Query(ge=0, le=MAX_WINDOW - 1, description=f"hits to skip (paging); offset + k <= {MAX_WINDOW}")
+    ] = 0,
+    sort: Annotated[
+        str,
+        Query(
+            pattern="^(relevance|price_asc|price_desc)$",
+            description="relevance (default), or price_asc / price_desc: the sort_depth most relevant products "
+            "by price (unpriced last)",
+        ),
+    ] = "relevance",
+    sort_depth: Annotated[
+        int, Query(ge=1, le=MAX_WINDOW, description="how many of the most relevant products a price sort orders")
+    ] = SORT_DEPTH,
     mode: Annotated[str, Query(pattern="^(hybrid|bm25|dense)$")] = "hybrid",
     category: Annotated[str | None, Query(description='category path prefix, e.g. "Menswear > Trousers"')] = None,
     brand: Annotated[list[str] | None, Query()] = None,
@@ -94,7 +111,10 @@ async def search(
     filters = parse_filters(category, brand, price_min, price_max, in_stock, attr)
     if facet_attr is not None and len(facet_attr) > MAX_FACET_KEYS:
         raise HTTPException(422, f"facet_attr: at most {MAX_FACET_KEYS} attribute keys")
-    query = SearchQuery(q, k, mode, filters, user, facets, facet_depth, facet_attr, explain)
+    if offset + k > MAX_WINDOW:
+        msg = f"offset + k must be at most {MAX_WINDOW} (got {offset} + {k}): narrow the search with filters"
+        raise HTTPException(422, [{"loc": ["query", "offset"], "msg": msg, "type": "value_error"}])
+    query = SearchQuery(q, k, mode, filters, user, facets, facet_depth, facet_attr, explain, offset, sort, sort_depth)
     return await answer(run_search, request.app.state.shelf, query)
 
 
@@ -103,7 +123,18 @@ def run_search(shelf: Shelf, p: SearchQuery) -> SearchResponse:
     profiles = shelf.user_profiles
     user_vector = profiles.vector(p.user) if (profiles is not None and p.user) else None
     t0 = time.perf_counter()
-    got = answer_search(shelf.searcher, p.q, p.k, p.filters, mode=p.mode, user_vector=user_vector, explain=p.explain)
+    got = answer_search(
+        shelf.searcher,
+        p.q,
+        p.k,
+        p.filters,
+        mode=p.mode,
+        user_vector=user_vector,
+        explain=p.explain,
+        offset=p.offset,
+        sort=p.sort,
+        sort_depth=p.sort_depth,
+    )
     counted = None
     if p.facets:
         counted = facet_search(
@@ -121,4 +152,7 @@ def run_search(shelf: Shelf, p: SearchQuery) -> SearchResponse:
         notices=notices,
         facets=FacetsOut.model_validate(asdict(counted)) if counted is not None else None,
         reranked_by=got.reranked_by,
+        offset=p.offset,
+        sort=p.sort,
+        next_offset=got.next_offset,
     )

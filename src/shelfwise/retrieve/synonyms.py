@@ -1,0 +1,152 @@
+"""A store's own synonyms: query words that also search other words ("sofa" also finds "couch").
+
+The file is Solr's synonym format, which Elasticsearch, OpenSearch and Vespa users already keep
+(Apache Solr Reference Guide, "Filter Descriptions: Synonym Graph Filter"), one rule a line:
+
+* ``sofa, couch, settee``: equivalent; a query holding any of them also searches the others;
+* ``tv, telly => television``: one way; "tv" also searches "television", not the reverse;
+* ``#`` starts a comment; blank lines are skipped.
+
+Rules *expand* the query (as Algolia's synonyms do): the shopper's own words are always kept, so a
+rule can add recall and never removes a product the query found. Matching is by whole words after
+the index's normalisation (case, full-width forms) with English stemming ("sofas" matches "sofa"); a
+Chinese phrase matches where its characters occur (Traditional folded to Simplified). The added
+words go to both halves of the search (the lexical index and the query embedding), and a notice
+names them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from shelfwise.errors import DataError, RowError
+from shelfwise.index.text import _stemmer, has_cjk, normalise, to_simplified
+from shelfwise.jsonfile import read_manifest_json
+
+FORMAT = "shelfwise.synonyms"
+VERSION = 1
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+
+
+def _words(text: str) -> tuple[str, ...]:
+    """``text`` as normalised, stemmed Latin words (CJK runs as one folded token each)."""
+    raw = [to_simplified(w) if has_cjk(w) else w for w in _WORD.findall(normalise(text))]
+    stemmer = _stemmer()
+    return tuple(w if has_cjk(w) or stemmer is None else stemmer.stemWord(w) for w in raw)
+
+
+def _holds(query: tuple[str, ...], phrase: tuple[str, ...], joined: str) -> bool:
+    """Whether the query's words hold ``phrase``: a CJK phrase anywhere in its characters, a word
+    phrase as consecutive whole words."""
+    if not phrase:
+        return False
+    if all(has_cjk(w) for w in phrase):
+        return "".join(phrase) in joined
+    n = len(phrase)
+    return any(query[i : i + n] == phrase for i in range(len(query) - n + 1))
+
+
+@dataclass(frozen=True)
+class Rule:
+    """``sources``: phrases that trigger the rule; ``targets``: phrases then also searched. An
+    equivalence has the same phrases on both sides."""
+
+    sources: tuple[str, ...]
+    targets: tuple[str, ...]
+
+
+class Synonyms:
+    """Rules read from a store's synonym file (:func:`read_synonyms`); :meth:`added` gives the words a
+    query also searches."""
+
+    def __init__(self, rules: Iterable[Rule], source: str = "", problems: Iterable[RowError] = ()) -> None:
+        self.rules = tuple(rules)
+        self.source = source
+        self.problems = tuple(problems)  # malformed lines of the file read (not saved)
+        self._keys = [(tuple(_words(s) for s in r.sources), r.targets) for r in self.rules]
+        self._last: tuple[str, str] | None = None  # (query, added): one request asks several times
+
+    def __len__(self) -> int:
+        return len(self.rules)
+
+    def added(self, query: str) -> str:
+        """The target phrases of every rule ``query`` triggers, those the query does not already
+        hold, space-separated in rule order ("" when none)."""
+        last = self._last
+        if last is not None and last[0] == query:
+            return last[1]
+        words = _words(query)
+        joined = "".join(words)
+        out: list[str] = []
+        for sources, targets in self._keys:
+            if any(_holds(words, s, joined) for s in sources):
+                out += [t for t in targets if t not in out and not _holds(words, _words(t), joined)]
+        text = " ".join(out)
+        self._last = (query, text)
+        return text
+
+    def notices(self, query: str) -> list[str]:
+        added = self.added(query)
+        return [f"also searched, by the store's synonyms: {added!r}"] if added else []
+
+    def save(self, path: str | Path) -> None:
+        body = {
+            "format": FORMAT,
+            "version": VERSION,
+            "source": self.source,
+            "rules": [{"sources": list(r.sources), "targets": list(r.targets)} for r in self.rules],
+        }
+        Path(path).write_text(json.dumps(body, ensure_ascii=False, indent=1), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: str | Path) -> Synonyms:
+        p = Path(path)
+        meta = read_manifest_json(p, fmt=FORMAT, max_version=VERSION, missing="synonyms file", required=("rules",))
+        rules = [Rule(tuple(r["sources"]), tuple(r["targets"])) for r in meta["rules"]]
+        return cls(rules, str(meta.get("source", "")))
+
+
+def read_synonyms(path: str | Path, *, strict: bool = False) -> Synonyms:
+    """Rules from a Solr-format synonym file (module doc). A malformed line (a side with no phrase, a
+    group of one phrase, a phrase with no letter or digit) is reported in ``problems`` with its line
+    number and the good lines are kept; with ``strict`` any malformed line raises ``DataError``, and
+    so does a file with no rule at all."""
+    p = Path(path)
+    try:
+        lines = p.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError([RowError(str(p), 0, "<file>", f"cannot read the synonym file: {exc}")]) from exc
+    rules: list[Rule] = []
+    errors: list[RowError] = []
+    for no, line in enumerate(lines, start=1):
+        text = line.split("#", 1)[0].strip()
+        if not text:
+            continue
+        problem = None
+        if text.count("=>") > 1:
+            problem = "more than one '=>'"
+        else:
+            left, _, right = text.partition("=>")
+            sources = _phrases(left)
+            targets = _phrases(right) if "=>" in text else sources
+            if not sources or not targets:
+                problem = "a side of '=>' has no phrase (write 'a, b => c')"
+            elif "=>" not in text and len(sources) < 2:
+                problem = "an equivalence needs two phrases or more, separated by commas"
+            elif not all(_words(x) for x in (*sources, *targets)):
+                problem = "a phrase has no letter or digit"
+            else:
+                rules.append(Rule(sources, targets))
+        if problem:
+            errors.append(RowError(str(p), no, "rule", f"{problem}: {line.strip()!r}"))
+    if (errors and strict) or not rules:
+        raise DataError(errors, f"{p}: {len(errors)} malformed synonym rule(s), {len(rules)} good one(s)")
+    return Synonyms(rules, p.name, errors)
+
+
+def _phrases(side: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(" ".join(x.split()) for x in side.split(",") if x.strip()))

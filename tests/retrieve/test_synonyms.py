@@ -1,0 +1,64 @@
+"""The store's synonyms (Solr format): expansion of the query, errors by line, saved with the searcher."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from shelfwise.catalog.schema import Catalog, Product
+from shelfwise.encode.hashing import HashingEncoder
+from shelfwise.errors import DataError
+from shelfwise.retrieve import HybridSearcher
+from shelfwise.retrieve.synonyms import Synonyms, read_synonyms
+
+RULES = """# living room
+sofa, couch, settee
+tv, telly => television
+洗衣机, 洗衣機器 => washer
+"""
+
+
+def _rules(tmp_path: Path, text: str = RULES) -> Synonyms:
+    f = tmp_path / "synonyms.txt"
+    f.write_text(text, encoding="utf-8")
+    return read_synonyms(f)
+
+
+def test_equivalent_and_one_way_rules_add_the_other_words(tmp_path: Path) -> None:
+    s = _rules(tmp_path)
+    assert len(s) == 3 and not s.problems
+    assert s.added("grey Sofas") == "couch settee"  # stemmed, case folded; the query's own word not repeated
+    assert s.added("leather couch") == "sofa settee"
+    assert s.added("TV stand") == "television" and s.added("television stand") == ""  # one way only
+    assert s.added("teletubbies") == "" and s.added("sofabed") == ""  # whole words, not parts of words
+    assert s.added("滚筒洗衣机") == "washer"  # Chinese: where the characters occur
+    assert s.notices("tv") == ["also searched, by the store's synonyms: 'television'"]
+
+
+def test_malformed_lines_are_named_and_the_good_ones_kept(tmp_path: Path) -> None:
+    s = _rules(tmp_path, "sofa, couch\nlonely\n => tv\na => b => c\n!!!, ???\nrug, carpet # floor\n")
+    assert [r.sources for r in s.rules] == [("sofa", "couch"), ("rug", "carpet")]
+    assert [(p.row, p.field) for p in s.problems] == [(2, "rule"), (3, "rule"), (4, "rule"), (5, "rule")]
+    assert "synonyms.txt: line 2: field 'rule': an equivalence needs two phrases" in str(s.problems[0])
+    with pytest.raises(DataError, match="line 2"):
+        read_synonyms(tmp_path / "synonyms.txt", strict=True)
+    with pytest.raises(DataError, match="0 good"):
+        _rules(tmp_path, "# nothing here\n\n")
+
+
+def test_a_searcher_finds_products_by_the_synonym_and_keeps_it_when_saved(tmp_path: Path) -> None:
+    catalog = Catalog(
+        [Product("1", "Grey couch, three seats"), Product("2", "Oak coffee table"), Product("3", "Lamp shade")]
+    )
+    s = HybridSearcher.build(catalog, HashingEncoder(dim=64))
+    assert s.lexical.score_parts("sofa").words[0] == 0  # no product has the word "sofa"
+    s.synonyms = _rules(tmp_path)
+    assert s.search("sofa", 1, mode="bm25").ids.tolist() == [0]
+    intent = s.understand("sofa")
+    assert intent is not None and intent.text == "sofa couch settee"
+    assert any("synonyms" in n for n in s.notices("sofa"))
+    s.save(tmp_path / "idx")
+    loaded = HybridSearcher.load(tmp_path / "idx", catalog, HashingEncoder(dim=64))
+    assert loaded.synonyms is not None and loaded.synonyms.added("sofa") == "couch settee"
+    assert loaded.search("sofa", 1, mode="bm25").ids.tolist() == [0]
