@@ -67,7 +67,15 @@ class Synonyms:
         self.rules = tuple(rules)
         self.source = source
         self.problems = tuple(problems)  # malformed lines of the file read (not saved)
-        self._keys = [(tuple(_words(s) for s in r.sources), r.targets) for r in self.rules]
+        self._by_word: dict[str, list[tuple[tuple[str, ...], int]]] = {}  # first word -> (phrase, rule)
+        self._by_char: dict[str, list[tuple[str, int]]] = {}  # a CJK phrase's first character -> (phrase, rule)
+        for i, rule in enumerate(self.rules):
+            for phrase in map(_words, rule.sources):
+                if phrase and all(has_cjk(w) for w in phrase):
+                    text = "".join(phrase)
+                    self._by_char.setdefault(text[0], []).append((text, i))
+                elif phrase:
+                    self._by_word.setdefault(phrase[0], []).append((phrase, i))
         self._last: tuple[str, str] | None = None  # (query, added): one request asks several times
 
     def __len__(self) -> int:
@@ -81,10 +89,15 @@ class Synonyms:
             return last[1]
         words = _words(query)
         joined = "".join(words)
+        hit: set[int] = set()
+        for i, w in enumerate(words):  # rules found by the query's words, not by scanning every rule
+            hit.update(r for phrase, r in self._by_word.get(w, ()) if words[i : i + len(phrase)] == phrase)
+        if has_cjk(joined):
+            for j, ch in enumerate(joined):
+                hit.update(r for text, r in self._by_char.get(ch, ()) if joined.startswith(text, j))
         out: list[str] = []
-        for sources, targets in self._keys:
-            if any(_holds(words, s, joined) for s in sources):
-                out += [t for t in targets if t not in out and not _holds(words, _words(t), joined)]
+        for r in sorted(hit):
+            out += [t for t in self.rules[r].targets if t not in out and not _holds(words, _words(t), joined)]
         text = " ".join(out)
         self._last = (query, text)
         return text
