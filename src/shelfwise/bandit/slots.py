@@ -88,11 +88,15 @@ class SlotExplorer:
         slots = np.linspace(self.config.first_slot, k - 1, n_exp).round().astype(int).tolist()
         ids = [int(i) for i in base.ids]
         scores = [float(s) for s in base.scores]
+        placed: list[int] = []  # where each explored item lands: past the end of a short list, at its end
         for slot, item in zip(slots, picks.tolist(), strict=True):
-            fill = scores[min(slot, len(scores) - 1)] if scores else 0.0
-            ids.insert(slot, int(item))
-            scores.insert(slot, fill)
+            at = min(slot, len(ids))
+            fill = scores[min(at, len(scores) - 1)] if scores else 0.0
+            ids.insert(at, int(item))
+            scores.insert(at, fill)
+            placed.append(at)
         ids, scores = ids[:k], scores[:k]
+        slots = placed
         with self._lock:
             for item in picks.tolist():
                 self._pending[(user, int(item))] = now
