@@ -151,3 +151,22 @@ def test_an_english_query_on_a_chinese_catalog(dictionary: None, monkeypatch: py
     assert any("洗碗机" in n for n in s.notices("dishwasher"))
     assert s.bilingual.chinese_of("feelworld f6 plus") == ""  # a title holds its words: searched as typed
     assert s.bilingual.chinese_of("洗碗机") == ""  # a Chinese query on a Chinese catalog
+
+
+def test_a_word_one_english_title_holds_does_not_stop_the_rest_being_read(
+    dictionary: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    words = {**ZH_WORDS, "红色": E(("red",), False), "鞋子": E(("shoe",), False), "耐克": E(("nike",), True)}
+    monkeypatch.setattr(translate, "_reverse", lambda: translate.reverse_of(words))
+    titles = ["红色鞋子 女", "红色高跟鞋子", "黑色鞋子 男", "Taylor Swift RED 专辑", "Nike Air 篮球鞋子"]
+    titles += ["保温杯 不锈钢", "陶瓷茶杯", "运动水壶"] * 2
+    catalog = Catalog([Product(id=f"z{i}", title=t) for i, t in enumerate(titles)])
+    s = HybridSearcher.build(catalog, HashingEncoder(dim=64))
+    # one English title holds "red": it used to stop the whole query being read in Chinese
+    assert s.bilingual.chinese_of("red shoes") == "红色 鞋子"
+    assert {catalog.products[i].id for i in s.search("red shoes", 2).ids} == {"z0", "z1"}
+    assert any("红色 鞋子" in n for n in s.notices("red shoes"))
+    # a word more titles hold as typed than in Chinese is searched as typed: no 耐克 for "nike"
+    assert s.bilingual.chinese_of("nike shoes") == "鞋子"
+    assert translate.to_chinese("red", lambda w: 2, translate.reverse_of(words), typed=lambda w: 2) == ""
+    assert translate.to_chinese("red", lambda w: 3, translate.reverse_of(words), typed=lambda w: 2) == "红色"

