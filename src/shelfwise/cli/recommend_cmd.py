@@ -15,9 +15,8 @@ from shelfwise.cli.common import (
     positive_int,
 )
 from shelfwise.events.schema import EventLog
+from shelfwise.recommend.evaluate import MIN_EVAL_USERS
 from shelfwise.recommend.hybrid import HybridRecommender
-
-MIN_EVAL_USERS = 100  # below this, one user more or less moves recall by >= 1 point: say so
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

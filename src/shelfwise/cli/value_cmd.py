@@ -158,3 +158,5 @@ def _print(summary: ValuationSummary) -> None:
         print("\nlabel next: expected gain, unlabelled items, group")
         for group, gain, n in summary.label_next[:10]:
             print(f"    {gain:+.5f}  (n={n})  {group}")
+    for note in summary.notes:
+        print(f"\nnote: {note}")

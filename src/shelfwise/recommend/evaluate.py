@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from shelfwise.recommend.hybrid import HybridConfig
 
 Ranker = Callable[[str], Sequence[int]]
+MIN_EVAL_USERS = 100  # below this, one user more or less moves recall by >= 1 point: callers say so
 
 
 def split_last_sessions(log: EventLog, n_last: int = 1) -> tuple[EventLog, EventLog]:

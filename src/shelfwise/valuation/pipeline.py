@@ -26,6 +26,7 @@ from shelfwise.catalog.schema import Catalog
 from shelfwise.encode.base import Encoder
 from shelfwise.errors import DataError, RowError
 from shelfwise.events.schema import EventLog
+from shelfwise.recommend.evaluate import MIN_EVAL_USERS
 from shelfwise.results import IntArray
 from shelfwise.tabular import read_rows
 from shelfwise.valuation.base import Grain, Values, encode_groups
@@ -207,6 +208,10 @@ def value_interactions(
     if not valid or not test:
         raise ValueError(_too_few_sessions(log))
     rep = ValuationReport(title)
+    few = _few_users_note(len(valid), len(test))
+    if few:
+        say(f"note: {few}")
+        rep.notes.append(few)
     for g in group_by:
         if g == "category":
             gid, names = groups_by_category(data)
@@ -254,6 +259,17 @@ def _too_few_sessions(log: EventLog) -> str:
         f"the most any user has is {int(per_user.max())}. Events without a session id are cut into "
         "sessions at 'session_gap_minutes' (default 30) in the events mapping; with date-only "
         "timestamps a user's purchases on one day are one session"
+    )
+
+
+def _few_users_note(valid: int, test: int) -> str:
+    """A warning when the validation or test baskets come from fewer than ``MIN_EVAL_USERS``
+    users: the values then rank groups by a handful of baskets (empty when there are enough)."""
+    if min(valid, test) >= MIN_EVAL_USERS:
+        return ""
+    return (
+        f"only {valid} validation and {test} test users (fewer than {MIN_EVAL_USERS}, users with three or "
+        "more sessions): these values and curves rest on that many baskets and may be noise"
     )
 
 

@@ -1,0 +1,34 @@
+"""Interaction valuation on a handful of shoppers says its values rest on that many baskets."""
+
+from __future__ import annotations
+
+import pytest
+
+from shelfwise.catalog import Catalog
+from shelfwise.cli.value_cmd import _print
+from shelfwise.events import Event, EventLog, EventType
+from shelfwise.valuation.montecarlo import TMCConfig
+from shelfwise.valuation.pipeline import value_interactions
+
+
+def _three_sessions(user: str, items: list[str], t0: float) -> list[Event]:
+    """Three one-hour-apart baskets of the same two items (the last one is the test basket)."""
+    return [
+        Event(user, EventType.PURCHASE, t0 + s * 3600.0 + j, item, session_id=f"{user}-{s}")
+        for s in range(3)
+        for j, item in enumerate(items)
+    ]
+
+
+def test_few_validation_users_are_named_in_the_notes_and_printed(
+    tiny_catalog: Catalog, capsys: pytest.CaptureFixture[str]
+) -> None:
+    events = _three_sessions("a", ["p1", "p2"], 0.0) + _three_sessions("b", ["p5", "p6"], 100.0)
+    log = EventLog.from_events(events, tiny_catalog)
+    said: list[str] = []
+    rep = value_interactions(tiny_catalog, log, tmc=TMCConfig(max_permutations=4), progress=said.append)
+    note = "only 2 validation and 2 test users (fewer than 100"
+    assert any(note in n for n in rep.notes)
+    assert any(line.startswith("note: ") and note in line for line in said)
+    _print(rep.summary())
+    assert f"note: {note}" in capsys.readouterr().out
