@@ -1,9 +1,11 @@
 """Query understanding on a Chinese catalog: values match inside run-on Chinese text."""
 
+import pytest
+
 from shelfwise.catalog.schema import Catalog, Product
 from shelfwise.encode.hashing import HashingEncoder
 from shelfwise.retrieve import HybridSearcher
-from shelfwise.retrieve.understand import QueryUnderstanding
+from shelfwise.retrieve.understand import QueryUnderstanding, chinese_number, parse_price
 
 
 def _catalog() -> Catalog:
@@ -71,3 +73,38 @@ def test_chinese_search_reports_and_uses_the_understood_values() -> None:
     top = [cat.ids[i] for i in s.search("黑色裤子", 2).ids.tolist()]
     assert sorted(top) == ["1", "2"]  # black and trousers both
     assert all(cat.products[i].price <= 100 for i in s.search("黑色裤子100元以内", 5).ids.tolist())  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(
+    ("query", "rest", "lo", "hi"),
+    [
+        ("五十元以下", "", None, 50.0),  # Chinese numerals where a price stands
+        ("两百元以内 鞋", "鞋", None, 200.0),
+        ("一百块以内的保温杯", "保温杯", None, 100.0),
+        ("低于五十块", "", None, 50.0),
+        ("不超过两百", "", None, 200.0),
+        ("三百以内", "", None, 300.0),
+        ("百元以内", "", None, 100.0),
+        ("五十到一百元的鞋", "鞋", 50.0, 100.0),
+        ("鞋 高于三百五十元 黑色", "鞋 黑色", 350.0, None),
+        ("5千以内 手机", "手机", None, 5000.0),
+        ("100块钱以内", "", None, 100.0),
+        ("五十元代金券 100元以下", "五十元代金券", None, 100.0),  # other numerals stay as typed
+        # not prices: sums up to 10 (a workbook), a product type, ages, a brand
+        ("10以内加减法", "10以内加减法", None, None),
+        ("20以内的加减法", "20以内的加减法", None, None),
+        ("十以内加减法", "十以内加减法", None, None),
+        ("千元机", "千元机", None, None),
+        ("一到三岁 童鞋", "一到三岁 童鞋", None, None),
+        ("三只松鼠", "三只松鼠", None, None),
+    ],
+)
+def test_chinese_price_phrases(query: str, rest: str, lo: float | None, hi: float | None) -> None:
+    assert parse_price(query) == (rest, lo, hi)
+
+
+def test_chinese_numbers() -> None:
+    values = {"五十": 50, "两百": 200, "一百零五": 105, "一百五": 150, "十五": 15, "一百一十五": 115, "两千五": 2500}
+    for text, value in values.items():
+        assert chinese_number(text) == value, text
+    assert chinese_number("三万五") == 35000 and chinese_number("一二") is None

@@ -15,7 +15,9 @@ the catalog's own values (the forward maximum matching of dictionary segmenters,
 type Chinese without spaces: "黑色裤子" finds colour "黑色" and category "裤子"; a one-character
 value matches only a run of its own. Price phrases: English
 ("under 50", "below $30", "less than 20", "over 100", "from 20", "20-50", "between 20 and 50",
-"$30") and Chinese ("50元以下", "100以内", "低于50", "不超过50", "50以上", "20-50元").
+"$30") and Chinese ("50元以下", "100以内", "低于50", "不超过50", "50以上", "20-50元", "100块钱以内"), the
+numbers also in Chinese numerals ("五十元以下", "两百以内", "5千以内"); "10以内加减法" (sums up to 10, a
+workbook) is no price.
 The ``understood`` record travels with the results so an engineer can see why a list changed.
 """
 
@@ -33,19 +35,21 @@ from shelfwise.index.text import CJK_RANGES, Tokenizer, has_cjk, normalise, plur
 
 _NUM = r"(\d+(?:\.\d+)?)(?![\d.])"
 _CUR = r"(?:[$£€¥]\s*)?"
-_UNIT = r"\s*(?:元|块|dollars?|usd|eur|euros?|gbp|rmb)?"
+_UNIT = r"\s*(?:元|块钱|块|dollars?|usd|eur|euros?|gbp|rmb)?"
 # a number followed by a measurement unit is a size, not a price ("over 100 watts", "under 5 ft")
 _NOT_MEASURE = (
     r"(?!\s*(?:%|\"|'|x\b|(?:in|inch|inches|ft|feet|foot|cm|mm|m|km|w|watts?|v|volts?|amps?|a|lbs?|oz|gal|gallons?"
     r"|qt|l|ml|kg|g|pcs?|pieces?|pack|count|ct|sq|btu|psi|gb|tb|mah|hz|years?|yr|mph|寸|米|厘米|毫米|克|斤|公斤|升|瓦|伏|个|件|只|包|岁)\b))"
 )
+# "10以内加减法" (sums up to 10: a children's arithmetic workbook, a common Taobao title and query) is no price
+_NOT_SUM = r"(?!\s*的?\s*(?:加减|加法|减法|乘法|除法|乘除|口算|连加|连减|混合运算))"
 _PRICE_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(rf"\bbetween\s+{_CUR}{_NUM}{_UNIT}\s+and\s+{_CUR}{_NUM}{_UNIT}"), "range"),
     # a bare "12-2" is a wire gauge or a size: a range is a price only with a currency sign or unit
     (re.compile(rf"(?<![\w.])[$£€¥]\s*{_NUM}\s*(?:-|–|~|to)\s*[$£€¥]?\s*{_NUM}(?![\w.])"), "range"),
     (
         re.compile(
-            rf"(?<![\w.]){_NUM}\s*(?:-|–|~|to|至|到)\s*{_NUM}\s*(?:(?:元|块)的?|dollars?|usd|eur|euros?|gbp|rmb)"
+            rf"(?<![\w.]){_NUM}\s*(?:-|–|~|to|至|到)\s*{_NUM}\s*(?:(?:元|块钱|块)的?|dollars?|usd|eur|euros?|gbp|rmb)"
         ),
         "range",
     ),
@@ -57,7 +61,7 @@ _PRICE_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         "max",
     ),
     (re.compile(rf"(?:低于|不超过|小于|不到){_CUR}{_NUM}{_UNIT}的?"), "max"),
-    (re.compile(rf"{_CUR}{_NUM}{_UNIT}\s*(?:以下|以内|之内)的?"), "max"),
+    (re.compile(rf"{_CUR}{_NUM}{_UNIT}\s*(?:以下|以内|之内){_NOT_SUM}的?"), "max"),
     (
         re.compile(rf"\b(?:over|above|more\s+than|at\s+least|min(?:imum)?|>=?)\s*{_CUR}{_NUM}{_UNIT}" + _NOT_MEASURE),
         "min",
@@ -67,7 +71,88 @@ _PRICE_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(rf"{_CUR}{_NUM}{_UNIT}\s*(?:以上)的?"), "min"),
 )
 
-_DIGIT = re.compile(r"\d")  # what _NUM needs (the same ``\d``: Unicode decimal digits)
+_CN_DIGITS = {
+    "零": 0,
+    "〇": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
+_CN_UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10000}
+_CN = "".join([*_CN_DIGITS, *_CN_UNITS])
+# what a price needs: a digit (``\d`` as in _NUM: Unicode decimal digits) or a Chinese numeral
+_DIGIT = re.compile(rf"[\d{_CN}]")
+# a Chinese numeral ("五十", "两百"; a digit times 百 / 千 / 万: "5千") is read where a price stands: before
+# 元 / 块 / 以下 / 以内 / 之内 / 以上 or a range's 到 / 至 / -, or after 低于 / 不超过 / 高于 ... or a range's 到
+_CN_RUN = re.compile(rf"(?<![\d.])(\d+(?:\.\d+)?)?([{_CN}]+)")
+_CN_BEFORE = ("元", "块", "以下", "以内", "之内", "以上", "到", "至", "-", "~")
+_CN_AFTER = ("低于", "小于", "不到", "不超过", "高于", "超过", "大于", "到", "至", "-", "~")
+
+
+def chinese_number(text: str) -> int | None:
+    """The value of a Chinese numeral: "五十" 50, "两百" 200, "一百零五" 105, "一百五" 150 (the spoken
+    short form), "十五" 15, "三万" 30000; None when ``text`` is not one ("一二")."""
+    total = section = last_unit = 0
+    digit: int | None = None
+    after_unit = False  # the pending digit came right after a unit: "一百五" is 150, not 105
+    for c in text:
+        if c in _CN_DIGITS:
+            if digit:  # two digits in a row ("一二"); after 零 one may follow ("一百零五")
+                return None
+            digit, after_unit = _CN_DIGITS[c], last_unit > 0 and digit is None and not section % 10
+        elif c == "万":
+            total += ((section + (digit or 0)) or 1) * 10000
+            section, digit, last_unit = 0, None, 10000
+        else:
+            unit = _CN_UNITS[c]
+            section += (1 if digit is None else digit) * unit
+            digit, last_unit = None, unit
+    if digit is not None:
+        section += digit * (last_unit // 10 if after_unit and last_unit >= 100 else 1)
+    return total + section
+
+
+def _arabic(q: str) -> tuple[str, list[tuple[int, int, int, int]]]:
+    """``q`` with the Chinese numerals that stand where a price does written in digits ("五十元以下" ->
+    "50元以下"), and each replacement's span (start and end in the new text, then in ``q``)."""
+    out: list[str] = []
+    spans: list[tuple[int, int, int, int]] = []
+    at = shift = 0
+    for m in _CN_RUN.finditer(q):
+        lead, numeral = m.group(1), m.group(2)
+        if not (q[m.end() :].lstrip().startswith(_CN_BEFORE) or q[: m.start()].rstrip().endswith(_CN_AFTER)):
+            continue
+        value = chinese_number(numeral)
+        if value is None or (lead is not None and numeral not in ("百", "千", "万")):
+            continue
+        number = float(lead) * value if lead is not None else float(value)
+        text = str(int(number)) if number == int(number) else f"{number:g}"
+        out.append(q[at : m.start()] + text)
+        spans.append((m.start() + shift, m.start() + shift + len(text), m.start(), m.end()))
+        shift += len(text) - (m.end() - m.start())
+        at = m.end()
+    out.append(q[at:])
+    return "".join(out), spans
+
+
+def _in_query(pos: int, spans: list[tuple[int, int, int, int]], *, end: bool) -> int:
+    """A position in :func:`_arabic`'s text mapped back to the query (a position inside a replaced
+    numeral maps to the numeral's start, or with ``end`` its end)."""
+    shift = 0
+    for a, b, qa, qb in spans:
+        if pos < a or (pos == a and not end):
+            break
+        if pos < b or (pos == b and end):
+            return qb if end else qa
+        shift = qb - b
+    return pos + shift
 
 
 def same_word(a: str, b: str) -> bool:
@@ -124,8 +209,9 @@ def parse_price(query: str) -> tuple[str, float | None, float | None]:
     q = normalise(query)
     if _DIGIT.search(q) is None:  # every pattern holds a number (_NUM): most queries skip all ten
         return q, None, None
+    scan, spans = _arabic(q)  # "五十元以下" read as "50元以下"
     for pattern, kind in _PRICE_PATTERNS:
-        m = pattern.search(q)
+        m = pattern.search(scan)
         if m is None:
             continue
         nums = [float(x) for x in m.groups() if x is not None]
@@ -134,7 +220,8 @@ def parse_price(query: str) -> tuple[str, float | None, float | None]:
             hi = nums[0]
         elif kind == "min":
             lo = nums[0]
-        rest = " ".join((q[: m.start()] + " " + q[m.end() :]).split())
+        start, end = _in_query(m.start(), spans, end=False), _in_query(m.end(), spans, end=True)
+        rest = " ".join((q[:start] + " " + q[end:]).split())
         return rest, lo, hi
     return q, None, None
 
