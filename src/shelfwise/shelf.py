@@ -11,6 +11,8 @@ the snapshot.
 
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -21,6 +23,8 @@ import numpy.typing as npt
 from shelfwise.catalog.schema import Catalog
 from shelfwise.events.schema import EventLog
 from shelfwise.retrieve.hybrid import HybridSearcher
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from shelfwise.bandit.slots import SlotExplorer
@@ -119,6 +123,9 @@ def enable_live(
     if saved is not None and offset > 0:
         restore_live(shelf.live, saved)
     shelf.saved_live = None  # applied (or discarded): the live state now owns it
+    stale = shelf.recommender.popularity.stale_note(time.time()) if shelf.recommender is not None else ""
+    if stale:
+        log.warning("%s", stale)
     if shelf.user_profiles is None:
         shelf.user_profiles = shelf.live.sessions
     if start:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,8 @@ from shelfwise.recommend.base import BaseRecommender, Context, category_label, n
 from shelfwise.recommend.interactions import DAY, Interactions, decay
 from shelfwise.recommend.persist import check_shape, read_npz
 from shelfwise.results import FloatArray
+
+STALE_HALF_LIVES = 4.0  # history this many half-lives old counts 1/16 of a new event: warn from here
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,30 @@ class PopularityRecommender(BaseRecommender):
 
     def explain(self, ctx: Context | None, item: int) -> str:
         return f"popular in {category_label(self.catalog, item, self.config.category_depth)}"
+
+    def stale_note(self, now: float) -> str:
+        """Why events dated ``now`` (live events get the server's clock) would outweigh the fitted
+        history, or "" when they would not: the history ends at least ``STALE_HALF_LIVES`` half-lives
+        before ``now``, so each of its events counts 2^-(age / half-life) of one posted now."""
+        hl = self.config.half_life_days
+        if hl is None or not bool(np.any(self.counts > 0)):
+            return ""
+        halves = (now - self.t_ref) / (hl * DAY)
+        if halves < STALE_HALF_LIVES:
+            return ""
+        ended = datetime.fromtimestamp(self.t_ref, UTC).strftime("%Y-%m-%d %H:%M:%S")
+        hint = (
+            " (times this close to 1970 look like order numbers or day offsets read as unix seconds: map a real time)"
+            if self.t_ref < 366 * DAY
+            else ""
+        )
+        return (
+            f"the behaviour history ends {ended} UTC{hint}, {(now - self.t_ref) / DAY:,.0f} days before now; "
+            f"events posted live are dated now, so with popularity's {hl:g}-day half-life each history event "
+            f"counts 2^-{halves:,.0f} of a live one and the first few live events make up the 'popular' lists "
+            "(cold-start shoppers, storefront). Refit on history that reaches today, or post events with their "
+            "own 'timestamp'"
+        )
 
     def save(self, path: str | Path) -> None:
         """``popularity.npz``: decayed counts and their reference time (config lives with the caller)."""

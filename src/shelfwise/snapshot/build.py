@@ -203,6 +203,9 @@ def fit_recommendations(shelf: Shelf, events: EventLog, config: ShelfConfig, log
     shelf.events, shelf.recommender, shelf.user_profiles = events, rec, rec.profiles
     shelf.timings["recommender_fit_s"] = time.perf_counter() - t0
     log(f"recommendations from {len(events)} events")
+    stale = rec.popularity.stale_note(time.time())
+    if stale:
+        log(f"warning: {stale}")
 
 
 def build_shelf(catalog: Catalog, events: EventLog | None, config: ShelfConfig, log: Log = _quiet) -> Shelf:

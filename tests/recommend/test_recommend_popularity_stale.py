@@ -1,0 +1,36 @@
+"""Popularity says when live events (dated now) would outweigh a fitted history that ended long ago."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from shelfwise.catalog import Catalog
+from shelfwise.events import EventLog
+from shelfwise.recommend.interactions import DAY, Interactions
+from shelfwise.recommend.popularity import PopularityConfig, PopularityRecommender
+
+NOW = 1_800_000_000.0  # 2027-01-15
+
+
+def _fit(log: EventLog, catalog: Catalog, shift: float = 0.0, config: PopularityConfig | None = None) -> str:
+    moved = dataclasses.replace(log, timestamp=log.timestamp + shift)
+    pop = PopularityRecommender(config)
+    pop.fit(Interactions.from_log(moved, catalog))
+    return pop.stale_note(NOW)
+
+
+def test_sequence_numbers_as_times_are_named(tiny_log: EventLog, tiny_catalog: Catalog) -> None:
+    note = _fit(tiny_log, tiny_catalog)  # the fixture's times are 1..12: order numbers read as unix seconds
+    assert note.startswith("the behaviour history ends 1970-01-01 00:00:12 UTC (times this close to 1970 look like")
+    assert "20,833 days before now" in note and "30-day half-life" in note and "2^-694 of a live one" in note
+
+
+def test_an_old_real_history_is_named_without_the_1970_hint(tiny_log: EventLog, tiny_catalog: Catalog) -> None:
+    note = _fit(tiny_log, tiny_catalog, shift=NOW - 400 * DAY - 12)
+    assert "400 days before now" in note and "2^-13 of a live one" in note and "1970" not in note
+
+
+def test_recent_or_undecayed_history_says_nothing(tiny_log: EventLog, tiny_catalog: Catalog) -> None:
+    assert _fit(tiny_log, tiny_catalog, shift=NOW - 100 * DAY) == ""  # 3.3 half-lives: still counts
+    assert _fit(tiny_log, tiny_catalog, config=PopularityConfig(half_life_days=None)) == ""
+    assert PopularityRecommender().stale_note(NOW) == ""  # nothing fitted
