@@ -197,9 +197,12 @@ def recommendation_section(
     if shelf.events is not None:
         from shelfwise.recommend.evaluate import holdout_report
 
+        # weights the served fit tuned on this whole log saw the held-out last sessions: the split's
+        # fit tunes its own from the defaults (where it keeps them, they must not be the served ones)
+        config = rec.config.untuned() if rec.tuning.status == "tuned" else rec.config
         try:
             # the served model's fit said its tuning verdict: this second fit's is not printed again
-            split = holdout_report(shelf.catalog, shelf.events, rec.item_vectors, rec.config, k=k, quiet_tuning=True)
+            split = holdout_report(shelf.catalog, shelf.events, rec.item_vectors, config, k=k, quiet_tuning=True)
         except ValueError as exc:
             notes.append(f"No time split: {exc}. The figures below are catalogue-level, over every shopper's top {k}.")
         else:

@@ -90,6 +90,18 @@ class HybridConfig:
             popularity_penalty=self.popularity_penalty if penalty is None else penalty,
         )
 
+    def untuned(self) -> HybridConfig:
+        """These settings with the default fusion weights and penalties, where fit-time tuning starts
+        (a fit that tuned replaced them with weights chosen on its log's latest sessions)."""
+        d = HybridConfig()
+        return replace(
+            self,
+            weights=d.weights,
+            popularity_penalty=d.popularity_penalty,
+            new_weights=d.new_weights,
+            new_penalty=d.new_penalty,
+        )
+
     def fusion(self, exclude_seen: bool) -> tuple[dict[str, float], float]:
         """(weights, penalty) for a list that may (False) or may not (True) repeat seen items."""
         if exclude_seen and self.new_weights is not None:
