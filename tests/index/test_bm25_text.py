@@ -49,3 +49,12 @@ def test_corpus_without_any_term_scores_zero_and_saves(tmp_path: Path) -> None:
     lex = LexicalIndex().fit(["键盘 机械", "无线鼠标"])  # a CJK-only catalog: its char part is empty
     assert lex.retrieve("鼠标", 2).ids.tolist() == [1]
     assert np.all(np.isfinite(lex.scores("mouse")))
+
+
+def test_terms_and_one_terms_document_count() -> None:
+    idx = BM25Index().fit(["手机壳 黑色", "手机 支架", "black phone"])
+    terms = set(idx.terms())
+    assert {"手机", "机壳", "手", "black"} <= terms and "机支" not in terms
+    assert idx.term_doc_freq("手机") == 2 and idx.term_doc_freq("机壳") == 1
+    assert idx.term_doc_freq("手机壳") == 0  # one term, not cut by the analyser (no trigram terms)
+    assert idx.term_doc_freq("zebra") == 0

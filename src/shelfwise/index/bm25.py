@@ -4,7 +4,7 @@ lexical search via eager sparse scoring"); Robertson & Zaragoza, 2009, for BM25 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -192,6 +192,20 @@ class BM25Index:
             raise RuntimeError("BM25Index is not fitted")
         vocab, indptr = self._model.vocab_dict, self._model.scores["indptr"]
         return [int(indptr[vocab[t] + 1] - indptr[vocab[t]]) if t in vocab else 0 for t in self.tokenizer(text)]
+
+    def terms(self) -> Iterable[str]:
+        """The index's vocabulary (every term some document holds)."""
+        if self._model is None:
+            raise RuntimeError("BM25Index is not fitted")
+        return iter(self._model.vocab_dict)
+
+    def term_doc_freq(self, term: str) -> int:
+        """Documents holding the one term ``term`` (not cut by the analyser; 0 when none does)."""
+        if self._model is None:
+            raise RuntimeError("BM25Index is not fitted")
+        i = self._model.vocab_dict.get(term)
+        indptr = self._model.scores["indptr"]
+        return 0 if i is None else int(indptr[i + 1] - indptr[i])
 
     def save(self, path: str | Path) -> None:
         if self._model is None:

@@ -30,6 +30,7 @@ from shelfwise.retrieve import translate
 from shelfwise.retrieve.dense import DenseRetriever
 from shelfwise.retrieve.feedback import Feedback
 from shelfwise.retrieve.fusion import minmax, rrf, weighted
+from shelfwise.retrieve.pinyin import PinyinReader
 from shelfwise.retrieve.synonyms import Synonyms
 from shelfwise.retrieve.understand import QueryIntent, QueryUnderstanding
 
@@ -253,7 +254,8 @@ class HybridSearcher:
         if self._bilingual is None:
             profile = self.language or detect_language(self.catalog.texts())
             words = self.lexical.words
-            self._bilingual = translate.Bilingual(profile.language, self.understanding.names, words.doc_freq)
+            pinyin = PinyinReader(words.terms, words.term_doc_freq) if profile.language == "zh" else None
+            self._bilingual = translate.Bilingual(profile.language, self.understanding.names, words.doc_freq, pinyin)
         return self._bilingual
 
     def mask(self, filters: Filters | None) -> npt.NDArray[np.bool_] | None:
