@@ -128,13 +128,15 @@ def _parse_time(value: Any) -> float:
     try:
         return _unix(float(s))
     except ValueError as exc:
-        if "finite" in str(exc):
+        if "finite" in str(exc) or "out of range" in str(exc):  # a number, but not a time: say why
             raise
     dt = datetime.fromisoformat(s.replace("Z", "+00:00"))
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
     return dt.timestamp()
 
+
+TIME_FORMATS = " (expected unix seconds or ms, or ISO-8601 such as 2017-05-01 or 2017-05-01T10:00:00Z)"
 
 # 9999-12-31T23:59:59Z: the last second a datetime can show; a larger value (after the ms -> s
 # rule) is a corrupt cell, not a time
@@ -183,7 +185,7 @@ def _parse_row(
     try:
         ts = parse_timestamp(ts_raw)
     except (TypeError, ValueError) as exc:
-        why = f" ({str(exc).removeprefix('timestamp ')})" if "out of range" in str(exc) else ""
+        why = f" ({str(exc).removeprefix('timestamp ')})" if "out of range" in str(exc) else TIME_FORMATS
         shown = repr(ts_raw[:40]) if isinstance(ts_raw, str) else repr(ts_raw)
         return RowError(file, row, spec.timestamp, f"not a timestamp: {shown}{why}")
     item = text(spec.item_id)
