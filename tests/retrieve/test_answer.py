@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 
 from shelfwise.catalog.schema import Catalog, Filters, Product
+from shelfwise.encode import HashingEncoder
 from shelfwise.index.text import Tokenizer
 from shelfwise.results import Results
 from shelfwise.retrieve import HybridSearcher
-from shelfwise.retrieve.answer import answer_search, by_price, search_reasons
+from shelfwise.retrieve.answer import answer_search, by_price, search_reasons, shared_words
 from shelfwise.retrieve.understand import FieldMatch, QueryUnderstanding
 
 
@@ -101,3 +102,39 @@ def test_pages_that_cannot_be_read_name_the_parameter(
 ) -> None:
     with pytest.raises(ValueError, match=word):
         answer_search(tiny_searcher, "dress", 10, Filters(), **kwargs)
+
+
+def test_a_hit_holding_part_of_the_query_says_which_part() -> None:
+    tok = Tokenizer()
+    texts = ["耐克跑鞋 男", "雨鞋 耐磨 防滑", "Nike 耐克 短裤", "Black running shoes"]
+    shared = shared_words(tok, ["耐克 跑鞋"], texts)
+    assert shared[0] is None  # every word of the query
+    assert shared[1] == ["耐", "鞋"]  # two single characters, not the query's words
+    assert shared[2] == ["耐克"]  # a pair names its characters
+    assert shared[3] == []
+    # Latin words as typed (not stemmed), in the query's order; a reading in the catalog's language
+    # counts as a whole reading: "red shoes" is held by a title holding 红色 and 鞋子
+    assert shared_words(tok, ["running shoes"], ["Shoes for running"]) == [None]
+    assert shared_words(tok, ["nike running shoes"], ["Running shoes"]) == [["running", "shoes"]]
+    assert shared_words(tok, ["red shoes", "红色 鞋子"], ["红色高跟鞋子", "红色 上衣"]) == [None, ["红色"]]
+    assert shared_words(tok, ["手機殼"], ["手机支架"]) == [["手机"]]  # Traditional folded, as indexed
+    assert shared_words(tok, ["the"], ["anything"]) == [None]  # no term at all: nothing to name
+    res = Results(
+        np.array([0, 1]),
+        np.array([1.0, 0.5], dtype=np.float32),
+        {"bm25": np.array([3.0, 1.0], dtype=np.float32), "lexical": np.array([1.0, 0.4], dtype=np.float32)},
+    )
+    reasons = search_reasons(res, shared=shared[:2])
+    assert reasons == ["has the query's words", "has some of the query's words (耐, 鞋)"]
+
+
+def test_explained_chinese_hits_name_the_characters_they_share() -> None:
+    titles = ["耐克跑鞋 男款", "耐磨雨鞋 防滑", "耐克 运动短裤", "陶瓷茶杯", "保温杯 不锈钢"] * 2
+    catalog = Catalog([Product(id=f"z{i}", title=t) for i, t in enumerate(titles)])
+    s = HybridSearcher.build(catalog, HashingEncoder(dim=64))
+    a = answer_search(s, "耐克 跑鞋", 10, Filters(), explain=True)
+    assert a.reasons is not None
+    by_title = {catalog.products[i].title: r for i, r in zip(a.results.ids.tolist(), a.reasons, strict=True)}
+    assert by_title["耐克跑鞋 男款"].startswith("has the query's words;")
+    assert by_title["耐磨雨鞋 防滑"].startswith("has some of the query's words (耐, 鞋);")
+    assert by_title["耐克 运动短裤"].startswith("has some of the query's words (耐克);")

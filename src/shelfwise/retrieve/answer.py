@@ -12,12 +12,13 @@ of one sorted query reads the same sorted list."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
 
 from shelfwise.catalog.schema import Filters
+from shelfwise.index.text import Tokenizer, has_cjk, normalise, to_simplified
 from shelfwise.results import Results
 from shelfwise.retrieve.hybrid import HybridSearcher
 from shelfwise.retrieve.understand import FieldMatch, QueryIntent, QueryUnderstanding
@@ -111,13 +112,16 @@ def search_reasons(
     understanding: QueryUnderstanding | None = None,
     *,
     mean_cosine: float | None = None,
+    shared: Sequence[list[str] | None] | None = None,
 ) -> list[str]:
     """Why each search hit is there, in words, from its match features (``search(..., match_features=True)``)
     and the query-understanding matches it satisfies: "has the query's words; meaning 0.86 (catalog
     average 0.78); colour group Black, as asked". ``understanding``: the one that found ``matches`` (it
     tells which products carry each value, as the boost reads them); needed only when ``matches`` is
     not empty. ``mean_cosine``: the query's average cosine over the catalog
-    (:meth:`~shelfwise.retrieve.dense.DenseRetriever.mean_cosine`), shown beside each hit's."""
+    (:meth:`~shelfwise.retrieve.dense.DenseRetriever.mean_cosine`), shown beside each hit's.
+    ``shared``: per hit, None when it holds every query word, else the words it holds
+    (:func:`shared_words`): "has some of the query's words (耐, 鞋)"."""
     bm25, lexical, cosine = (results.features.get(k) for k in ("bm25", "lexical", "cosine"))
     if matches and understanding is None:
         raise ValueError("search_reasons: matches need the understanding that found them")
@@ -126,8 +130,11 @@ def search_reasons(
     for j in range(len(results.ids)):
         bits = []
         if bm25 is not None and lexical is not None:
-            if bm25[j] > 0:
-                bits.append("has the query's words")
+            some = shared[j] if shared is not None else None
+            if bm25[j] > 0 and some:
+                bits.append(f"has some of the query's words ({', '.join(some)})")
+            elif bm25[j] > 0:
+                bits.append("has the query's words" if some is None else "has some of the query's words")
             elif lexical[j] > 0:
                 bits.append(f"partly spelled like the query (character match {float(lexical[j]):.2f})")
             else:
@@ -148,7 +155,40 @@ def hit_reasons(searcher: HybridSearcher, query: str, results: Results, intent: 
     understanding = searcher.understanding if intent else None
     text = intent.text if intent else query  # what was embedded (price phrase out, added words in)
     avg = searcher.dense_for(text).mean_cosine(text)
-    return search_reasons(results, intent.matches if intent else (), understanding, mean_cosine=avg)
+    extra = searcher.bilingual.added(query)  # words read in the catalog's language: another reading
+    readings = [text[: -len(extra)], extra] if extra and text.endswith(extra) else [text]
+    texts = [searcher.catalog.products[i].text() for i in results.ids.tolist()]
+    shared = shared_words(searcher.lexical.tokenizer, readings, texts)
+    return search_reasons(results, intent.matches if intent else (), understanding, mean_cosine=avg, shared=shared)
+
+
+def shared_words(tokenizer: Tokenizer, readings: Sequence[str], texts: Sequence[str]) -> list[list[str] | None]:
+    """Per text: None when it holds every term (as ``tokenizer`` cuts them) of one of the query's
+    ``readings`` (as typed; and in the catalog's language: "red shoes", "红色 鞋子"), else the
+    query's words it holds, as typed (unstemmed; Chinese: the characters and character pairs the
+    word analyser indexes, a character left out where a pair holding it is named). A Chinese query
+    is cut into single characters too, so a title holding one of them ("耐克 跑鞋": 耐磨 雨鞋 holds
+    耐 and 鞋) scores on the word index without holding the query's words."""
+    surface = replace(tokenizer, stem=False)
+    shown: list[dict[str, str]] = []
+    for r in readings:
+        terms, words = tokenizer(r), surface(r)
+        shown.append(dict(zip(terms, words if len(words) == len(terms) else terms, strict=True)))
+    out: list[list[str] | None] = []
+    if not any(shown):  # no term to hold (a query of stop words or symbols)
+        return [None] * len(texts)
+    order = " ".join(to_simplified(normalise(r)) if has_cjk(r) else normalise(r) for r in readings)
+    for text in texts:
+        held = set(tokenizer(text))
+        hits = [[t for t in each if t in held] for each in shown]
+        if any(len(hit) == len(each) for hit, each in zip(hits, shown, strict=True) if each):
+            out.append(None)
+            continue
+        found = {t: each[t] for hit, each in zip(hits, shown, strict=True) for t in hit}
+        pairs = [t for t in found if len(t) > 1 and has_cjk(t)]
+        words = [w for t, w in found.items() if not (len(t) == 1 and has_cjk(t) and any(t in pr for pr in pairs))]
+        out.append(sorted(words, key=lambda w: (order.find(w) < 0, order.find(w))))  # in the query's order
+    return out
 
 
 def _field_name(field: str) -> str:
