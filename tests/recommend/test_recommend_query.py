@@ -237,3 +237,23 @@ def test_an_updated_catalog_leaves_nothing_of_the_old_one_in_content() -> None:
     gc.collect()
     assert gone() is None  # no cache holds the old catalog or its words
     assert content._item_words(0) == {"blue", "dress", "0"}
+
+
+def test_matches_say_so_when_popularity_outweighs_the_query_term(store: tuple[Catalog, HybridRecommender]) -> None:
+    """Weights tuned toward popularity (Instacart's: popularity 1.0, content 0.1) still lead with the
+    query's matches, and each of them says it matches, not "popular in ..."."""
+    _, rec = store
+    before = rec.config
+    try:
+        rec.set_weights({"popularity": 1.0, "content": 0.1, "cooccurrence": 0.5})
+        rec.set_weights({"popularity": 1.0, "content": 0.1, "cooccurrence": 0.5}, new=True)
+        out = rec.recommend_session([], k=8, query="red dress")
+        matches = rec.content.query_matches(_ctx(rec, "red dress"))
+        assert matches is not None
+        led = [int(r) for r in out.ids[: len(matches)]]
+        assert set(led) == set(matches.rows.tolist())
+        assert list(out.reasons[: len(matches)]) == [MATCH] * len(matches)
+        assert MATCH not in out.reasons[len(matches) :]  # the rest keep their own reasons
+        assert all(why for why in out.reasons)
+    finally:
+        rec.config = before

@@ -42,6 +42,9 @@ if TYPE_CHECKING:
     from shelfwise.recommend.profiles import UserProfiles
 
 
+QUERY_REASON = "matches what you searched for"  # the reason of a typed query's matches
+
+
 @dataclass(frozen=True)
 class ContentConfig:
     """``exact_max_items``: the text graph is exact up to this many items (all pairs: O(n²));
@@ -414,11 +417,11 @@ class ContentRecommender(BaseRecommender):
         m = self.query_matches(ctx) if ctx is not None else None
         at = np.flatnonzero(m.rows == item) if m is not None else np.zeros(0, np.int64)
         if ctx is None or not len(ctx):
-            return "matches what you searched for" if len(at) else "similar product description"
+            return QUERY_REASON if len(at) else "similar product description"
         if m is not None and len(at):
             from_items = float(self._history_rows(ctx)[:, item].toarray().ravel() @ ctx.weights)
             if self.config.query_weight * float(m.strength[at[0]]) >= from_items:
-                return "matches what you searched for"
+                return QUERY_REASON
         sims = (self._context_rows(ctx) @ self.vectors[item]) * ctx.weights  # only when the query is not named
         best = int(ctx.items[int(np.argmax(sims))])
         if best == item:

@@ -35,7 +35,7 @@ from shelfwise.index.backends import VectorStore
 from shelfwise.index.topk import top_k
 from shelfwise.recommend.autotune import TuneConfig, TuningReport, tune_folds, validation_folds, validation_split
 from shelfwise.recommend.base import BaseRecommender, Context, ItemScorer, Recommendation, minmax
-from shelfwise.recommend.content import ContentRecommender
+from shelfwise.recommend.content import QUERY_REASON, ContentRecommender
 from shelfwise.recommend.cooccurrence import CooccurrenceRecommender
 from shelfwise.recommend.cross import CrossCategoryRecommender
 from shelfwise.recommend.factor import ALSRecommender, _implicit_classes
@@ -355,7 +355,12 @@ class HybridRecommender(BaseRecommender):
         mask = self.allowed(filters, ctx, exclude_seen)
         matches = self.content.query_matches(ctx)  # a typed query's matches lead the list
         res = self._top(fused, k, mask) if matches is None else self._top_first(fused, k, mask, matches.mask(len(mask)))
-        return Recommendation(res.ids, res.scores, self._pick_reasons(ctx, res.ids.tolist(), scores, weights))
+        reasons = self._pick_reasons(ctx, res.ids.tolist(), scores, weights)
+        if matches is not None:  # they lead because they match: say so, whichever component scored them most
+            led = set(matches.rows.tolist())
+            said = [self.content.explain(ctx, r) if r in led else "" for r in res.ids.tolist()]
+            reasons = tuple(q if q == QUERY_REASON else why for q, why in zip(said, reasons, strict=True))
+        return Recommendation(res.ids, res.scores, reasons)
 
     def _top(self, fused: FloatArray, k: int, mask: npt.NDArray[np.bool_], titles: set[str] | None = None) -> Results:
         """Top-``k``; with ``collapse_variants``, one item per product title (colour/size variants
