@@ -223,6 +223,19 @@ def test_storefront_fits_a_phone(live_url: str, browser: Any) -> None:
     assert wide.locator("#facets").is_visible() and not wide.locator("#facets-toggle").is_visible()
 
 
+def test_the_search_box_keeps_its_width_on_tablets(live_url: str, browser: Any) -> None:
+    """From 641 to 1023 px the top bar stayed on one row: the shopper menu, Cart and Settings squeezed
+    the search box to 36 px at 768 (an iPad held upright), too narrow to show what was typed."""
+    for width in (700, 768, 900, 1024):
+        page = browser.new_page(viewport={"width": width, "height": 900})
+        page.goto(live_url + "/?q=black")
+        page.wait_for_selector("#results .card")
+        box = page.locator("#q").bounding_box()
+        assert box is not None and box["width"] >= 200, (width, box)
+        assert box["x"] + box["width"] <= width and page.evaluate("document.documentElement.scrollWidth") <= width
+        page.close()
+
+
 def test_storefront_says_what_it_understood_and_why_in_plain_words(live_url: str, browser: Any) -> None:
     """Session-12 review of the H&M demo page: a new visitor's every search showed a yellow warning with their
     internal id ("no history yet for shopper 'guest-…'"); a query no product has a word of ("laptop charger",
