@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from shelfwise.events.backend import EventBackend
     from shelfwise.events.live import LiveState
     from shelfwise.recommend.hybrid import HybridRecommender
+    from shelfwise.retrieve.suggest import Suggester
     from shelfwise.snapshot.build import ShelfConfig
     from shelfwise.snapshot.io import LoadOptions
     from shelfwise.snapshot.livestate import SavedLive
@@ -58,6 +59,7 @@ class Shelf:
     source: Path | None = None  # the folder it was loaded from
     saved_live: SavedLive | None = None  # live state of a loaded snapshot, applied by enable_live
     timings: dict[str, float] = field(default_factory=dict)  # seconds per build step
+    suggester: Suggester | None = None  # type-ahead suggestions (made on first use when not saved)
 
     def updatables(self) -> list[object]:
         """Stage objects the event consumer should feed (it keeps those implementing ``update``),
@@ -65,7 +67,17 @@ class Shelf:
         ``user_profiles``) are fed by its own ``update``, so they are not listed again."""
         owned = self.recommender.profiles if self.recommender is not None else None
         profiles = self.user_profiles if self.user_profiles is not owned else None
-        return [x for x in (self.recommender, profiles, self.bandit) if x is not None]
+        return [x for x in (self.recommender, profiles, self.bandit, self.suggester) if x is not None]
+
+    def suggestions(self) -> Suggester:
+        """The type-ahead suggester: the saved one, or one made now from the catalog and the loaded
+        history's queries (a shelf saved before suggestions existed; a live consumer started
+        before it feeds it from its next batch on)."""
+        if self.suggester is None:
+            from shelfwise.retrieve.suggest import Suggester, logged_queries
+
+            self.suggester = Suggester.fit(self.catalog, logged_queries(self.events))
+        return self.suggester
 
     @classmethod
     def build(cls, catalog: Catalog, events: EventLog | None = None, config: ShelfConfig | None = None) -> Shelf:

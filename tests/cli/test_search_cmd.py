@@ -71,3 +71,11 @@ def test_index_reads_the_stores_synonyms_and_search_uses_them(
     assert main(["search", "sofa", "--shelf", str(out), "-k", "1", "--mode", "bm25"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert "note: also searched, by the store's synonyms: 'couch'" in lines and lines[-1].startswith("  1. 1\t")
+
+
+def test_suggest_prints_completions(shelf: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    assert main(["suggest", "Je", "--shelf", str(shelf)]) == 0
+    assert capsys.readouterr().out.splitlines() == ["jeans\tcatalog\t2"]
+    assert main(["suggest", "qqq", "--shelf", str(shelf)]) == 0
+    assert capsys.readouterr().out.strip() == "qqq: no suggestion"

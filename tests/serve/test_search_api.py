@@ -145,3 +145,21 @@ def test_search_pages_and_sorts_by_price(tiny_catalog: Catalog, tiny_searcher: H
     for bad in ({"sort": "cheap"}, {"offset": -1}, {"offset": 995, "k": 10}, {"sort_depth": 0}):
         r = c.get("/search", params={"q": "x", **bad})
         assert r.status_code == 422 and r.json()["detail"][0]["loc"][1] in {"sort", "offset", "sort_depth"}
+
+
+def test_suggest_completes_typed_text_and_counts_live_queries(
+    tiny_catalog: Catalog, tiny_searcher: HybridSearcher
+) -> None:
+    from shelfwise.events import Event, EventType
+
+    shelf = Shelf(catalog=tiny_catalog, searcher=tiny_searcher)
+    c = TestClient(create_app(shelf), base_url="http://localhost")
+    body = c.get("/suggest", params={"q": "Tro", "k": 5}).json()
+    assert body["query"] == "Tro" and body["suggestions"]
+    assert all(s["text"].startswith("tro") and s["source"] == "catalog" for s in body["suggestions"])
+    assert shelf.suggester is not None  # made at start-up (warm-up), fed live from then on
+    shelf.suggester.update([Event(u, EventType.QUERY, 1.0, query="trousers for hiking") for u in ("a", "b")])
+    top = c.get("/suggest", params={"q": "tro"}).json()["suggestions"][0]
+    assert top == {"text": "trousers for hiking", "source": "queries", "count": 2}
+    assert c.get("/suggest", params={"q": ""}).status_code == 422
+    assert c.get("/suggest", params={"q": "x", "k": 0}).status_code == 422

@@ -308,3 +308,32 @@ def test_storefront_on_a_touch_phone(live_url: str, browser: Any) -> None:
     desk.goto(live_url + "/?q=black")
     desk.wait_for_selector("#results .card")
     assert desk.eval_on_selector("#results .card .addcart", "e => getComputedStyle(e).opacity") == "0"
+
+
+def test_storefront_sorts_by_price_and_suggests_while_typing(live_url: str, browser: Any) -> None:
+    errors: list[str] = []
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(live_url + "/")
+    page.locator("#q").press_sequentially("tro", delay=30)
+    page.wait_for_function("document.querySelectorAll('#suggest-list option').length > 0")
+    options = page.eval_on_selector_all("#suggest-list option", "els => els.map(e => e.value)")
+    assert options and all(o.startswith("tro") for o in options)
+    page.fill("#q", "dress")
+    page.press("#q", "Enter")
+    page.wait_for_selector("#results .card")
+    relevance = page.eval_on_selector_all("#results .card", "els => els.map(e => e.dataset.id)")
+    with page.expect_response(lambda r: "/search?" in r.url and "sort=price_asc" in r.url):
+        page.select_option("#sort", "price_asc")
+    page.wait_for_function("new URLSearchParams(location.search).get('sort') === 'price_asc'")
+    read = "els => els.map(e => parseFloat(e.textContent.replace(/[^0-9.]/g, '')))"
+    page.wait_for_function(  # rendered in price order (times out, failing, if it never is)
+        "(() => { const p = [...document.querySelectorAll('#results .card .price')]"
+        ".map(e => parseFloat(e.textContent.replace(/[^0-9.]/g, ''))); "
+        "return p.length > 1 && p.every((v, i) => i === 0 || p[i - 1] <= v); })()"
+    )
+    prices = page.eval_on_selector_all("#results .card .price", read)
+    by_price = page.eval_on_selector_all("#results .card", "els => els.map(e => e.dataset.id)")
+    assert prices == sorted(prices) and sorted(by_price) == sorted(relevance) and by_price != relevance
+    assert page.locator("#more-results").is_hidden()  # 12 products: one page
+    assert not errors, errors

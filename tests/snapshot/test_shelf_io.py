@@ -37,12 +37,13 @@ def built(tiny_catalog: Catalog, tiny_log: EventLog) -> Shelf:
 
 def test_round_trip_keeps_every_part(built: Shelf, tmp_path: Path) -> None:
     manifest = built.save(tmp_path / "shelf")
-    assert sorted(manifest.parts) == ["catalog", "recommender", "searcher"]
+    assert sorted(manifest.parts) == ["catalog", "recommender", "searcher", "suggester"]
     again = Shelf.load(tmp_path / "shelf")
     assert again.source == tmp_path / "shelf" and again.recommender is not None
     assert again.catalog.ids == built.catalog.ids
     assert again.searcher.search("trousers", 3).ids.tolist() == built.searcher.search("trousers", 3).ids.tolist()
     assert again.recommender.recommend("u1", 3).ids.tolist() == built.recommender.recommend("u1", 3).ids.tolist()
+    assert again.suggester is not None and again.suggester.suggest("tro") == built.suggestions().suggest("tro")
     raw = json.loads((tmp_path / "shelf" / "shelf.json").read_text())
     assert raw["format"] == "shelfwise-shelf" and all({"kind", "format", "version"} <= set(p) for p in raw["parts"])
 
@@ -204,7 +205,9 @@ def test_publish_searcher_keeps_the_other_parts(built: Shelf, tiny_log: EventLog
     built.save(tmp_path / "shelf")
     same_dim = HybridSearcher.build(built.catalog, HashingEncoder(dim=256), encoder_spec="hashing")
     manifest = publish_searcher(tmp_path / "shelf", same_dim)
-    assert {"recommender", "bandit", "live"} <= set(manifest.parts) and manifest.parts["live"].extra["offset"] == 7
+    assert {"recommender", "bandit", "live", "suggester"} <= set(manifest.parts) and manifest.parts["live"].extra[
+        "offset"
+    ] == 7
     again = Shelf.load(tmp_path / "shelf", LoadOptions(encoder="hashing"))
     assert again.recommender is not None and again.saved_live is not None and again.saved_live.offset == 7
     other_dim = HybridSearcher.build(built.catalog, HashingEncoder(dim=64))
@@ -239,3 +242,18 @@ def test_reranker_option_skips_loading_the_saved_reranker(
     for folder in (tmp_path / "shelf", old):
         plain = Shelf.load(folder, LoadOptions(reranker=False))
         assert plain.searcher.reranker is None and plain.searcher.search("black trousers", 5).ids.tolist() == want
+
+
+def test_publish_searcher_keeps_the_stores_synonyms(built: Shelf, tmp_path: Path) -> None:
+    from shelfwise.encode import HashingEncoder
+    from shelfwise.retrieve import HybridSearcher
+    from shelfwise.retrieve.synonyms import Rule, Synonyms
+    from shelfwise.snapshot.publish import publish_searcher
+
+    built.searcher.synonyms = Synonyms([Rule(("pants", "trousers"), ("pants", "trousers"))])
+    built.save(tmp_path / "shelf")
+    rebuilt = HybridSearcher.build(built.catalog, HashingEncoder(dim=256), encoder_spec="hashing")
+    assert rebuilt.synonyms is None
+    publish_searcher(tmp_path / "shelf", rebuilt)
+    again = Shelf.load(tmp_path / "shelf", LoadOptions(encoder="hashing"))
+    assert again.searcher.synonyms is not None and again.searcher.synonyms.added("pants") == "trousers"

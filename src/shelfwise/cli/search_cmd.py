@@ -28,6 +28,22 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--brand", action="append", default=None, help="brand filter (repeatable: any of them)")
     p.add_argument("--explain", action="store_true", help="each hit's match signals and a reason in words")
     p.set_defaults(func=run)
+    q = sub.add_parser("suggest", help="type-ahead suggestions for what was typed so far (as GET /suggest)")
+    q.add_argument("typed", help="the text typed so far")
+    q.add_argument("--shelf", "--index", dest="shelf", type=Path, required=True, help="folder from 'shelfwise index'")
+    q.add_argument("-k", type=positive_int, default=8, help="how many suggestions (default 8)")
+    q.set_defaults(func=run_suggest)
+
+
+def run_suggest(args: argparse.Namespace) -> int:
+    from shelfwise.cli.serve_cmd import load_shelf
+
+    found = load_shelf(args.shelf, None).suggestions().suggest(args.typed, args.k)
+    if not found:
+        print(f"{args.typed}: no suggestion")
+    for s in found:
+        print(f"{s.text}\t{s.source}\t{s.count}")
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:

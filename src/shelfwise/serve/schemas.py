@@ -93,6 +93,19 @@ class SearchResponse(BaseModel):
     )
 
 
+class SuggestionOut(BaseModel):
+    text: str
+    source: str = Field(
+        description="queries: typed by shoppers (count: times); catalog: a catalog phrase (count: products)"
+    )
+    count: int
+
+
+class SuggestResponse(BaseModel):
+    query: str
+    suggestions: list[SuggestionOut]
+
+
 class HealthResponse(BaseModel):
     status: str
     items: int

@@ -214,4 +214,8 @@ def build_shelf(catalog: Catalog, events: EventLog | None, config: ShelfConfig, 
     if events is not None:
         fit_recommendations(shelf, events, config, log)
     train_reranker(shelf, config, log)
+    t0 = time.perf_counter()
+    suggester = shelf.suggestions()
+    shelf.timings["suggestions_s"] = time.perf_counter() - t0
+    log(f"type-ahead suggestions: {suggester.describe()}")
     return shelf

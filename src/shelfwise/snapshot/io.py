@@ -24,6 +24,10 @@ from shelfwise.recommend.hybrid import HybridRecommender
 from shelfwise.retrieve.hybrid import FORMAT as SEARCHER_FORMAT
 from shelfwise.retrieve.hybrid import VERSION as SEARCHER_VERSION
 from shelfwise.retrieve.hybrid import HybridSearcher, read_meta
+from shelfwise.retrieve.suggest import FILE as SUGGEST_FILE
+from shelfwise.retrieve.suggest import FORMAT as SUGGEST_FORMAT
+from shelfwise.retrieve.suggest import VERSION as SUGGEST_VERSION
+from shelfwise.retrieve.suggest import Suggester
 from shelfwise.snapshot import livestate
 from shelfwise.snapshot.manifest import (
     RERUN,
@@ -52,6 +56,7 @@ SUPPORTED: dict[str, tuple[str, int]] = {
     "recommender": (REC_FORMAT, REC_VERSION),
     "bandit": (livestate.BANDIT_FORMAT, livestate.BANDIT_VERSION),
     "live": (livestate.LIVE_FORMAT, livestate.LIVE_VERSION),
+    "suggester": (SUGGEST_FORMAT, SUGGEST_VERSION),
 }
 # what a loader raises on a bad file (they name the file themselves; the part name is added)
 LOAD_ERRORS = (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile)
@@ -127,6 +132,9 @@ def _save_parts(shelf: Shelf, root: Path) -> list[Part]:
     if shelf.bandit is not None:
         bandit = shelf.bandit
         parts.append(_part(root, "bandit", "slots", lambda f: {"policy": livestate.save_bandit(bandit, f)}))
+    sug = shelf.suggester
+    if sug is not None:
+        parts.append(_part(root, "suggester", "prefix", lambda f: sug.save(f / SUGGEST_FILE)))
     live, saved = shelf.live, shelf.saved_live
     if live is not None:
         position = livestate.log_position(live.consumer.store, live.consumer.applied_seq)
@@ -184,6 +192,8 @@ def _load_parts(m: Manifest, opts: LoadOptions, checks: dict[str, Future[None]])
         shelf.recommender, shelf.user_profiles = rec, rec.profiles
     if m.has("bandit"):
         shelf.bandit = part("bandit", lambda f: livestate.load_bandit(f, catalog))
+    if m.has("suggester"):
+        shelf.suggester = part("suggester", lambda f: Suggester.load(f / SUGGEST_FILE))
     if m.has("live"):
         shelf.saved_live = part("live", lambda f: livestate.read_live(f, len(catalog)))
     return shelf

@@ -13,7 +13,10 @@ from shelfwise.events.schema import EventLog
 from shelfwise.rank.ltr import LTRReranker
 from shelfwise.rank.saved import load_reranker
 from shelfwise.recommend.hybrid import HybridRecommender
-from shelfwise.retrieve.hybrid import HybridSearcher
+from shelfwise.retrieve.hybrid import HybridSearcher, read_meta
+from shelfwise.retrieve.suggest import FILE as SUGGEST_FILE
+from shelfwise.retrieve.suggest import Suggester
+from shelfwise.retrieve.synonyms import Synonyms
 from shelfwise.snapshot import livestate
 from shelfwise.snapshot.build import ShelfConfig, fit_recommendations, train_reranker
 from shelfwise.snapshot.io import SUPPORTED, save_shelf
@@ -48,6 +51,11 @@ def publish_searcher(
     if catalog.ids != searcher.catalog.ids:
         raise ValueError(f"{root}: the new searcher indexes another catalog than the shelf's")
     shelf = Shelf(catalog=catalog, searcher=searcher, events=events)
+    old = read_meta(m.folder("searcher"))
+    if searcher.synonyms is None and "synonyms" in old:  # the store's synonyms stay with its search
+        searcher.synonyms = Synonyms.load(m.folder("searcher") / str(old["synonyms"]))
+    if m.has("suggester"):
+        shelf.suggester = Suggester.load(m.folder("suggester") / SUGGEST_FILE)
     if m.has("reranker"):
         searcher.reranker = load_reranker(m.folder("reranker"), searcher)
         if judgments is not None and isinstance(searcher.reranker, LTRReranker):

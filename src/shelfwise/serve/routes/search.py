@@ -16,7 +16,7 @@ from shelfwise.retrieve.facets import DEPTH, facet_search
 from shelfwise.serve.convert import items_out
 from shelfwise.serve.params import parse_filters
 from shelfwise.serve.respond import answer
-from shelfwise.serve.schemas import FacetsOut, SearchResponse, UnderstoodOut
+from shelfwise.serve.schemas import FacetsOut, SearchResponse, SuggestionOut, SuggestResponse, UnderstoodOut
 from shelfwise.shelf import Shelf
 
 router = APIRouter(tags=["search"])
@@ -155,4 +155,21 @@ def run_search(shelf: Shelf, p: SearchQuery) -> SearchResponse:
         offset=p.offset,
         sort=p.sort,
         next_offset=got.next_offset,
+    )
+
+
+@router.get("/suggest", response_model=SuggestResponse)
+async def suggest(
+    request: Request,
+    q: Annotated[str, Query(min_length=1, max_length=128, description="what the shopper has typed so far")],
+    k: Annotated[int, Query(ge=1, le=20)] = 8,
+) -> Response:
+    """Type-ahead: queries other shoppers typed and catalog phrases that start with ``q``."""
+    return await answer(run_suggest, request.app.state.shelf, q, k)
+
+
+def run_suggest(shelf: Shelf, q: str, k: int) -> SuggestResponse:
+    found = shelf.suggestions().suggest(q, k)
+    return SuggestResponse(
+        query=q, suggestions=[SuggestionOut(text=s.text, source=s.source, count=s.count) for s in found]
     )

@@ -12,7 +12,10 @@ const GUEST = store.getItem("shelfwise.guest") || `guest-${Math.random().toStrin
 store.setItem("shelfwise.guest", GUEST);
 const FACET_SHOWN = 8;
 
-const state = { q: "", category: [], brands: [], priceMin: null, priceMax: null, attrs: {}, inStock: false, expanded: new Set() };
+const state = { q: "", category: [], brands: [], priceMin: null, priceMax: null, attrs: {}, inStock: false, sort: "relevance", expanded: new Set() };
+const PAGE = 24;
+const SORTS = [["relevance", "Most relevant"], ["price_asc", "Price: low to high"], ["price_desc", "Price: high to low"]];
+let nextOffset = null; // the next page of the results shown (GET /search's next_offset)
 const items = new Map(); // id -> item, for every card shown
 let shopperId = store.getItem("shelfwise.shopper") || GUEST;
 let lastForYou = [];
@@ -92,6 +95,7 @@ function toParams() {
   if (state.priceMax !== null) p.set("price_max", state.priceMax);
   for (const [k, v] of Object.entries(state.attrs)) p.append("attr", `${k}:${v}`);
   if (state.inStock) p.set("in_stock", "true");
+  if (state.sort !== "relevance") p.set("sort", state.sort);
   return p;
 }
 function fromParams(p) {
@@ -103,20 +107,25 @@ function fromParams(p) {
   state.attrs = {};
   for (const a of p.getAll("attr")) { const i = a.indexOf(":"); if (i > 0) state.attrs[a.slice(0, i)] = a.slice(i + 1); }
   state.inStock = p.get("in_stock") === "true";
+  state.sort = SORTS.some(([v]) => v === p.get("sort")) ? p.get("sort") : "relevance";
 }
 
 // ---------- search ----------
+function searchParams(offset) {
+  const p = toParams();
+  // explain: each hit's match signals, to say when no product has the query's words (closest by meaning only)
+  p.set("k", String(PAGE)); p.set("explain", "true"); p.set("mode", store.getItem("shelfwise.mode") || "hybrid");
+  p.set("user", shopperId);
+  if (offset) p.set("offset", String(offset)); else p.set("facets", "true");
+  return p;
+}
 async function runSearch(push = true) {
   if (!state.q) return;
   $("q").value = state.q;
-  const p = toParams();
-  if (push) history.pushState(null, "", "?" + p);
+  if (push) history.pushState(null, "", "?" + toParams());
   showView("search");
-  // explain: each hit's match signals, to say when no product has the query's words (closest by meaning only)
-  p.set("k", "24"); p.set("facets", "true"); p.set("explain", "true"); p.set("mode", store.getItem("shelfwise.mode") || "hybrid");
-  p.set("user", shopperId);
   try {
-    const r = await api("/search?" + p);
+    const r = await api("/search?" + searchParams(0));
     renderResults(r);
   } catch (err) {
     $("results-layout").hidden = false;
@@ -136,10 +145,35 @@ function renderResults(r) {
   $("notices").innerHTML = notes.join("");
   const chips = activeChips().map(([label, key]) => `<button class="chip" type="button" data-remove="${esc(key)}">${esc(label)}</button>`).join("");
   const n = r.items.length;
-  const what = nearest ? `${n} nearest products to` : `${n === 24 ? "Top 24" : n} results for`;
-  $("toolbar").innerHTML = `<span>${what} “${esc(r.query)}” · ${esc(Math.round(r.took_ms))} ms</span>${chips}`;
+  const what = nearest ? `${n} nearest products to` : `${r.next_offset !== null && r.next_offset !== undefined ? `Top ${n}` : n} results for`;
+  const sort = `<select class="sort" id="sort" aria-label="Sort by">${SORTS.map(([v, label]) => `<option value="${v}"${v === state.sort ? " selected" : ""}>${label}</option>`).join("")}</select>`;
+  $("toolbar").innerHTML = `<span>${what} “${esc(r.query)}” · ${esc(Math.round(r.took_ms))} ms</span>${chips}${sort}`;
   renderFacets(r.facets);
+  showMore(r);
 }
+// "Show more": the next page of the same ranking (a price sort reads its sorted list page by page)
+function showMore(r) {
+  nextOffset = r.next_offset ?? null;
+  $("more-results").hidden = nextOffset === null || r.items.length === 0;
+}
+$("more-results").addEventListener("click", async () => {
+  if (nextOffset === null) return;
+  $("more-results").disabled = true;
+  try {
+    const r = await api("/search?" + searchParams(nextOffset));
+    $("results").insertAdjacentHTML("beforeend", r.items.map((it) => card(it)).join(""));
+    const shown = $("results").querySelectorAll(".card").length;
+    const head = $("toolbar").querySelector("span");
+    if (head) head.textContent = head.textContent.replace(/^(Top )?\d+/, r.next_offset !== null && r.next_offset !== undefined ? `Top ${shown}` : String(shown));
+    showMore(r);
+  } catch (err) { toast(err.message, true); }
+  finally { $("more-results").disabled = false; }
+});
+$("toolbar").addEventListener("change", (e) => {
+  if (e.target.id !== "sort") return;
+  state.sort = e.target.value;
+  runSearch();
+});
 // "Understood": one entry per query phrase, its values once each with the fields they were found in
 // ("black" → Black (colour group, perceived colour master)), not one line per field
 function understoodLine(u, query) {
@@ -252,8 +286,28 @@ $("toolbar").addEventListener("click", (e) => {
 $("search-form").addEventListener("submit", (e) => {
   e.preventDefault();
   const q = $("q").value.trim(); if (!q) return;
-  Object.assign(state, { q, category: [], brands: [], priceMin: null, priceMax: null, attrs: {}, inStock: false });
+  Object.assign(state, { q, category: [], brands: [], priceMin: null, priceMax: null, attrs: {}, inStock: false, sort: "relevance" });
   runSearch();
+});
+// type-ahead: GET /suggest while typing (shoppers' queries, then catalog phrases); picking one searches it
+let suggestTimer = null;
+let suggested = [];
+$("q").addEventListener("input", (e) => {
+  const typed = $("q").value;
+  if (suggested.includes(typed) && e.inputType !== "insertText" && e.inputType !== "deleteContentBackward") {
+    $("search-form").requestSubmit(); // a suggestion was picked from the list
+    return;
+  }
+  clearTimeout(suggestTimer);
+  if (!typed.trim()) { $("suggest-list").innerHTML = ""; suggested = []; return; }
+  suggestTimer = setTimeout(async () => {
+    try {
+      const r = await api("/suggest?" + new URLSearchParams({ q: typed, k: "8" }));
+      if ($("q").value !== typed) return; // typed on meanwhile
+      suggested = r.suggestions.map((s) => s.text);
+      $("suggest-list").innerHTML = suggested.map((t) => `<option value="${esc(t)}"></option>`).join("");
+    } catch { /* suggestions are a convenience: typing goes on without them */ }
+  }, 120);
 });
 
 // ---------- rails ----------

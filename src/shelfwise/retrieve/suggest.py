@@ -1,0 +1,311 @@
+"""Type-ahead query suggestions: what a shopper is probably typing, from the store's own words.
+
+Two sources, as Algolia's Query Suggestions uses them (its search analytics first, the index's
+facet values and record words when there are no analytics yet):
+
+* **shoppers' queries** in the behaviour log (any event that carries a query), counted; a query is
+  suggested once ``min_users`` different shoppers typed it (one shopper's query, a name or an
+  order number, is never shown to others), ordered by how often it was typed; the event consumer
+  keeps counting live (:meth:`Suggester.update`);
+* **the catalog's phrases**: brands, category names and attribute values, and the phrases of
+  product titles (1-3 words, Chinese cut into words by jieba; never across punctuation, never
+  starting or ending with a stop word, one letter or a number) that ``min_products`` products or
+  more hold, each scored by the products holding it. A phrase nearly every product of which also holds a longer phrase
+  ("连衣" inside "连衣裙", "stainless" inside "stainless steel") gives way to the longer one
+  (substring reduction, as in collocation extraction: Frantzi, Ananiadou & Mima, 2000, C-value).
+
+A suggestion starts with what was typed (normalised: case, full-width forms, Traditional Chinese
+folded to Simplified); shoppers' queries come first, then catalog phrases by how many products hold
+them. When that gives fewer than ``k``, the typed text's end is completed alone and its beginning
+kept ("long black dr" -> "long black dress": no catalog phrase starts with "long black dr").
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import json
+import re
+import threading
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from shelfwise.catalog.schema import Catalog
+from shelfwise.events.schema import Event, EventLog
+from shelfwise.index.text import STOPWORDS_EN, _jieba, has_cjk, normalise, to_simplified
+from shelfwise.jsonfile import read_manifest_json
+
+FORMAT = "shelfwise.suggest"
+VERSION = 1
+FILE = "suggest.json"
+_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_TOKEN = re.compile(
+    r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[^\W_\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+", re.UNICODE
+)
+_CHUNK = re.compile(r"[^\w\s'-]+|\s-\s", re.UNICODE)  # punctuation: where phrases stop
+MAX_TITLES = 200_000  # titles read for phrases (a sample beyond that; counts scaled)
+MAX_PENDING = 500_000  # queries remembered before they are suggestible
+
+
+def key(text: str) -> str:
+    """How suggestions and typed text are compared: normalised, Chinese folded to Simplified."""
+    return _CJK_RUN.sub(lambda m: to_simplified(m.group(0)), normalise(text))
+
+
+@dataclass(frozen=True)
+class SuggestConfig:
+    """``min_users``: shoppers who must have typed a query before it is suggested; ``min_products``:
+    products that must hold a catalog phrase; ``max_phrases``: catalog phrases kept (most held first);
+    ``keep_ratio``: a phrase is dropped when a one-word (one-character) longer phrase is held by at
+    least this share of its products."""
+
+    min_users: int = 2
+    min_products: int = 2
+    max_phrases: int = 100_000
+    keep_ratio: float = 0.9
+
+    def __post_init__(self) -> None:
+        if self.min_users < 1 or self.min_products < 1 or self.max_phrases < 1:
+            raise ValueError("SuggestConfig: min_users, min_products and max_phrases must be >= 1")
+        if not 0.0 < self.keep_ratio <= 1.0:
+            raise ValueError(f"SuggestConfig.keep_ratio must be in (0, 1], got {self.keep_ratio}")
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """``source``: ``queries`` (``count``: shoppers who typed it) or ``catalog`` (``count``: products
+    holding it)."""
+
+    text: str
+    source: str
+    count: int
+
+
+class _Sorted:
+    """Texts in sorted order with a count each: the ``k`` highest counts among those starting with a
+    prefix, by two binary searches and one partial sort."""
+
+    def __init__(self, counts: dict[str, int]) -> None:
+        self.texts = sorted(counts)
+        self.counts = np.array([counts[t] for t in self.texts], dtype=np.int64)
+
+    def top(self, prefix: str, k: int) -> list[tuple[str, int]]:
+        lo = bisect.bisect_left(self.texts, prefix)
+        hi = bisect.bisect_left(self.texts, prefix + "\U0010ffff")
+        if hi <= lo:
+            return []
+        c = self.counts[lo:hi]
+        idx = np.argsort(-c, kind="stable")[:k] if len(c) <= k else _top_k(c, k)
+        return [(self.texts[lo + int(i)], int(c[i])) for i in idx]
+
+    def bump(self, text: str, count: int) -> None:
+        """Set the count of ``text`` (already listed) in place."""
+        i = bisect.bisect_left(self.texts, text)
+        if i < len(self.texts) and self.texts[i] == text:
+            self.counts[i] = count
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(zip(self.texts, self.counts.tolist(), strict=True))
+
+
+def _top_k(c: npt.NDArray[np.int64], k: int) -> npt.NDArray[np.int64]:
+    part = np.argpartition(-c, k - 1)[:k]
+    return part[np.lexsort((part, -c[part]))]  # ties in text order (the range is sorted)
+
+
+class Suggester:
+    """:meth:`fit` from a catalog and logged queries; :meth:`suggest` completes typed text;
+    :meth:`update` counts live queries (an :class:`~shelfwise.events.Updatable`)."""
+
+    def __init__(
+        self,
+        phrases: dict[str, int],
+        queries: dict[str, int] | None = None,
+        pending: dict[str, tuple[set[str], int]] | None = None,
+        config: SuggestConfig | None = None,
+    ) -> None:
+        self.config = config or SuggestConfig()
+        self._phrases = _Sorted(phrases)
+        self._counts: dict[str, int] = dict(queries or {})  # suggestible queries: times typed
+        self._pending: dict[str, tuple[set[str], int]] = dict(pending or {})  # not yet: (shoppers, times)
+        self._lock = threading.Lock()
+        self._shown = _Sorted(self._counts)
+
+    @classmethod
+    def fit(
+        cls, catalog: Catalog, queries: Iterable[tuple[str, str]] = (), config: SuggestConfig | None = None
+    ) -> Suggester:
+        """``queries``: ``(shopper id, query text)`` pairs from the behaviour log."""
+        cfg = config or SuggestConfig()
+        s = cls(catalog_phrases(catalog, cfg), config=cfg)
+        s.add(queries)
+        return s
+
+    def add(self, queries: Iterable[tuple[str, str]]) -> None:
+        """Count ``(shopper, query)`` pairs; a query typed by ``min_users`` shoppers becomes
+        suggestible. Queries not yet suggestible are remembered up to :data:`MAX_PENDING` (the
+        oldest forgotten first)."""
+        with self._lock:
+            ripe = False
+            for user, text in queries:
+                q = key(text)
+                if not q:
+                    continue
+                if q in self._counts:
+                    self._counts[q] += 1
+                    self._shown.bump(q, self._counts[q])
+                    continue
+                users, times = self._pending.pop(q, (set(), 0))
+                users.add(user)
+                if len(users) >= self.config.min_users:
+                    self._counts[q] = times + 1
+                    ripe = True
+                else:
+                    self._pending[q] = (users, times + 1)
+            while len(self._pending) > MAX_PENDING:
+                del self._pending[next(iter(self._pending))]
+            if ripe:
+                self._shown = _Sorted(self._counts)  # one swap: readers see the old or the new list
+
+    def describe(self) -> str:
+        return (
+            f"{len(self._phrases.texts):,} catalog phrases, {len(self._counts):,} shoppers' queries "
+            f"(typed by {self.config.min_users}+ shoppers), {len(self._pending):,} not yet"
+        )
+
+    def update(self, events: Sequence[Event]) -> None:
+        """Live: the queries of committed events (a batch delivered twice counts twice: counts only
+        order the suggestions)."""
+        self.add((e.user_id, e.query) for e in events if e.query)
+
+    def suggest(self, typed: str, k: int = 8) -> list[Suggestion]:
+        """Up to ``k`` completions of ``typed`` (module doc); none for empty text."""
+        if k < 1:
+            raise ValueError(f"k must be >= 1, got {k}")
+        prefix = key(typed)
+        if not prefix:
+            return []
+        out: dict[str, Suggestion] = {}
+        for text, n in self._shown.top(prefix, k):
+            out.setdefault(text, Suggestion(text, "queries", n))
+        for text, n in self._phrases.top(prefix, k):
+            out.setdefault(text, Suggestion(text, "catalog", n))
+        for cut in _cuts(prefix) if len(out) < k else ():
+            head, rest = prefix[:cut], prefix[cut:]
+            for text, n in self._phrases.top(rest, k):
+                out.setdefault(head + text, Suggestion(head + text, "catalog", n))
+        return list(out.values())[:k]
+
+    def save(self, path: str | Path) -> None:
+        body = {
+            "format": FORMAT,
+            "version": VERSION,
+            "config": asdict(self.config),
+            "phrases": self._phrases.as_dict(),
+            "queries": dict(self._counts),
+            "pending": {q: [sorted(u), n] for q, (u, n) in self._pending.items()},
+        }
+        Path(path).write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: str | Path) -> Suggester:
+        raw = read_manifest_json(
+            Path(path),
+            fmt=FORMAT,
+            max_version=VERSION,
+            missing="suggestions file",
+            required=("phrases", "queries", "pending"),
+        )
+        pending = {q: (set(u), int(n)) for q, (u, n) in raw["pending"].items()}
+        return cls(raw["phrases"], raw["queries"], pending, SuggestConfig(**raw.get("config", {})))
+
+
+def _cuts(prefix: str) -> list[int]:
+    """Where the typed text may be cut so that its end starts a catalog phrase, longest end first:
+    after each space, and inside a Chinese last word before each of its characters but the last
+    ("long black dr" -> "black dr", "dr"; "红色连衣" -> "色连衣", "连衣")."""
+    cuts = [i + 1 for i, ch in enumerate(prefix) if ch == " "]
+    last = prefix.rfind(" ") + 1
+    if has_cjk(prefix[last:]):
+        cuts += range(last + 1, len(prefix) - 1)
+    return sorted(c for c in set(cuts) if len(prefix) - c >= 2)  # one letter left completes to anything
+
+
+def catalog_phrases(catalog: Catalog, config: SuggestConfig) -> dict[str, int]:
+    """Catalog phrases with the products holding each (module doc)."""
+    counts: Counter[tuple[str, ...]] = Counter()
+    products = catalog.products
+    step = max(1, len(products) // MAX_TITLES)
+    for p in products[::step]:
+        title = key(p.title)
+        grams: set[tuple[str, ...]] = set()
+        for chunk in _CHUNK.split(title):  # phrases never span punctuation
+            toks = _tokens(chunk)
+            for n in range(1, 4):
+                for i in range(len(toks) - n + 1):
+                    g = tuple(toks[i : i + n])
+                    if _wordlike(g[0]) and _wordlike(g[-1]):
+                        grams.add(g)
+        counts.update(grams)
+    often = {g: c * step for g, c in counts.items() if c * step >= config.min_products}
+    kept = {_join(g): c for g, c in _reduced(often, config.keep_ratio).items()}
+    named: Counter[str] = Counter()  # the catalog's named values: always suggestible
+    for p in products:
+        named.update({key(v) for v in (p.brand, *p.category, *p.attributes.values()) if v and key(v)})
+    for v, c in named.items():
+        kept[v] = max(kept.get(v, 0), c)
+    if len(kept) > config.max_phrases:
+        kept = dict(sorted(kept.items(), key=lambda kv: (-kv[1], kv[0]))[: config.max_phrases])
+    return kept
+
+
+def _tokens(chunk: str) -> list[str]:
+    """Words of a normalised text: Latin / digit words as written, Chinese runs cut into words by
+    jieba (the search extra's segmenter; without it, the run as one word)."""
+    out: list[str] = []
+    for tok in _TOKEN.findall(chunk):
+        if has_cjk(tok):
+            jb = _jieba()
+            out += [w for w in jb.lcut(tok) if w.strip()] if jb is not None else [tok]
+        else:
+            out.append(tok)
+    return out
+
+
+def _wordlike(tok: str) -> bool:
+    """Whether a phrase may start or end with ``tok``: not a stop word, not one Latin letter, not
+    only digits (sizes and model numbers complete poorly), not one Chinese particle-like character."""
+    if has_cjk(tok):
+        return len(tok) > 1
+    return len(tok) > 1 and not tok.isdigit() and tok not in STOPWORDS_EN
+
+
+def _join(toks: Sequence[str]) -> str:
+    """Words joined as they read: Chinese words without a space between them."""
+    out = toks[0]
+    for prev, tok in itertools.pairwise(toks):
+        out += tok if has_cjk(prev[-1]) and has_cjk(tok[0]) else f" {tok}"
+    return out
+
+
+def _reduced(counts: dict[tuple[str, ...], int], ratio: float) -> dict[tuple[str, ...], int]:
+    """``counts`` without the phrases that a one-word longer phrase (a word more on either side)
+    extends in at least ``ratio`` of their products."""
+    longest: dict[tuple[str, ...], int] = {}
+    for g, c in counts.items():
+        if len(g) > 1:
+            for parent in (g[:-1], g[1:]):
+                longest[parent] = max(longest.get(parent, 0), c)
+    return {g: c for g, c in counts.items() if longest.get(g, 0) < ratio * c}
+
+
+def logged_queries(events: EventLog | None) -> list[tuple[str, str]]:
+    """``(shopper id, query)`` of every event in ``events`` that carries a query."""
+    if events is None:
+        return []
+    return [(events.users[int(u)], q) for u, q in zip(events.user.tolist(), events.queries, strict=True) if q]
