@@ -294,7 +294,7 @@ class HybridSearcher:
                 "Chinese query on an index whose language model is English-only: matched by characters only "
                 "(rebuild with `shelfwise index --multilingual e5` to add multilingual vectors)"
             )
-        out += self.bilingual.notices(query)
+        out += self.bilingual.notices(query) + (self.understanding.notices(query) if self.config.understand else [])
         return out + (self.synonyms.notices(query) if self.synonyms else [])
 
     @property

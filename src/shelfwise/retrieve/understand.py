@@ -291,6 +291,19 @@ class QueryUnderstanding:
         self._masks: dict[tuple[str, str], npt.NDArray[np.bool_]] = {}
         self._last: tuple[str, QueryIntent] | None = None
 
+    def notices(self, query: str) -> list[str]:
+        """A price phrase in ``query`` that cannot filter, said plainly: in a store none of whose
+        products has a price it is searched as words ("100元以下" found banknotes of 100元)."""
+        if self.has_prices:
+            return []
+        _, lo, hi = parse_price(query)
+        if lo is None and hi is None:
+            return []
+        asked = (
+            f"{lo:g}-{hi:g}" if lo is not None and hi is not None else f"<= {hi:g}" if hi is not None else f">= {lo:g}"
+        )
+        return [f"the query names a price ({asked}), but no product here has a price: it was searched as words"]
+
     def names(self, phrase: str) -> bool:
         """Whether ``phrase`` is the name of a catalog value (a brand, category or attribute value,
         as the matcher reads it: "jacket" when some product's type is Jacket)."""
