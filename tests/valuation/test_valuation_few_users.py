@@ -27,7 +27,7 @@ def test_few_validation_users_are_named_in_the_notes_and_printed(
     log = EventLog.from_events(events, tiny_catalog)
     said: list[str] = []
     rep = value_interactions(tiny_catalog, log, tmc=TMCConfig(max_permutations=4), progress=said.append)
-    note = "only 2 validation and 2 test users (fewer than 100"
+    note = "only 2 validation users (with 3+ sessions) and 2 test users (2+), fewer than 100: these values"
     assert any(note in n for n in rep.notes)
     assert any(line.startswith("note: ") and note in line for line in said)
     _print(rep.summary())

@@ -268,8 +268,8 @@ def _few_users_note(valid: int, test: int) -> str:
     if min(valid, test) >= MIN_EVAL_USERS:
         return ""
     return (
-        f"only {valid} validation and {test} test users (fewer than {MIN_EVAL_USERS}, users with three or "
-        "more sessions): these values and curves rest on that many baskets and may be noise"
+        f"only {valid} validation users (with 3+ sessions) and {test} test users (2+), fewer than "
+        f"{MIN_EVAL_USERS}: these values and curves rest on that many baskets and may be noise"
     )
 
 
