@@ -203,6 +203,9 @@ def fit_recommendations(shelf: Shelf, events: EventLog, config: ShelfConfig, log
     shelf.events, shelf.recommender, shelf.user_profiles = events, rec, rec.profiles
     shelf.timings["recommender_fit_s"] = time.perf_counter() - t0
     log(f"recommendations from {len(events)} events")
+    if rec.tuning.status == "tuned":  # the weights every list is fused with: say what they became
+        used = ", ".join(f"{name} {w:g}" for name, w in rec.config.weights if w > 0)
+        log(f"hybrid weights tuned ({rec.tuning.reason}): {used}")
     stale = rec.popularity.stale_note(time.time())
     if stale:
         log(f"warning: {stale}")
