@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from shelfwise.events.backend import EventBackend
     from shelfwise.events.live import LiveState
     from shelfwise.recommend.hybrid import HybridRecommender
+    from shelfwise.retrieve.rules import Rules
     from shelfwise.retrieve.suggest import Suggester
     from shelfwise.snapshot.build import ShelfConfig
     from shelfwise.snapshot.io import LoadOptions
@@ -60,6 +61,7 @@ class Shelf:
     saved_live: SavedLive | None = None  # live state of a loaded snapshot, applied by enable_live
     timings: dict[str, float] = field(default_factory=dict)  # seconds per build step
     suggester: Suggester | None = None  # type-ahead suggestions (made on first use when not saved)
+    rules: Rules | None = None  # the store's merchandising rules (pins, hides) for search
 
     def updatables(self) -> list[object]:
         """Stage objects the event consumer should feed (it keeps those implementing ``update``),

@@ -56,17 +56,23 @@ def test_search_filters_and_bad_queries_say_why(shelf: Path, capsys: pytest.Capt
     assert "only whitespace" in capsys.readouterr().err
 
 
+def _furniture(
+    tmp_path: Path, option: str, name: str, text: str, capsys: pytest.CaptureFixture[str]
+) -> tuple[Path, str]:
+    """A three-product shelf indexed with ``option`` reading file ``name`` (``text``); its index log."""
+    cat = tmp_path / "products.csv"
+    cat.write_text("id,title\n1,Grey couch\n2,Oak table\n3,Desk lamp\n", encoding="utf-8")
+    (tmp_path / name).write_text(text, encoding="utf-8")
+    out = tmp_path / "shelf"
+    argv = ["index", "--catalog", str(cat), "--encoder", "hashing", "--out", str(out), option, str(tmp_path / name)]
+    assert main([*argv, "--cache", str(tmp_path / "c.sqlite")]) == 0
+    return out, capsys.readouterr().out
+
+
 def test_index_reads_the_stores_synonyms_and_search_uses_them(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    cat = tmp_path / "products.csv"
-    cat.write_text("id,title\n1,Grey couch\n2,Oak table\n3,Desk lamp\n", encoding="utf-8")
-    rules = tmp_path / "synonyms.txt"
-    rules.write_text("sofa, couch\nlonely\n", encoding="utf-8")
-    out = tmp_path / "shelf"
-    argv = ["index", "--catalog", str(cat), "--encoder", "hashing", "--out", str(out), "--synonyms", str(rules)]
-    assert main([*argv, "--cache", str(tmp_path / "c.sqlite")]) == 0
-    log = capsys.readouterr().out
+    out, log = _furniture(tmp_path, "--synonyms", "synonyms.txt", "sofa, couch\nlonely\n", capsys)
     assert "synonyms.txt: line 2: field 'rule'" in log and "synonyms: 1 rule from" in log
     assert main(["search", "sofa", "--shelf", str(out), "-k", "1", "--mode", "bm25"]) == 0
     lines = capsys.readouterr().out.splitlines()
@@ -79,3 +85,15 @@ def test_suggest_prints_completions(shelf: Path, capsys: pytest.CaptureFixture[s
     assert capsys.readouterr().out.splitlines() == ["jeans\tcatalog\t2"]
     assert main(["suggest", "qqq", "--shelf", str(shelf)]) == 0
     assert capsys.readouterr().out.strip() == "qqq: no suggestion"
+
+
+def test_index_reads_merchandising_rules_and_search_applies_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rules = '[{"id": "lamps", "query": "couch", "pin": ["3"], "hide": ["9"]}]'
+    out, log = _furniture(tmp_path, "--rules", "rules.json", rules, capsys)
+    assert "field 'rule 1: hide': product '9' is not in the catalog" in log and "merchandising rules: 1" in log
+    assert main(["search", "couch", "--shelf", str(out), "-k", "2", "--mode", "bm25"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "store rule applied: lamps" in lines
+    assert lines[-2].startswith("  1. 3\t") and lines[-1].startswith("  2. 1\t")

@@ -163,3 +163,17 @@ def test_suggest_completes_typed_text_and_counts_live_queries(
     assert top == {"text": "trousers for hiking", "source": "queries", "count": 2}
     assert c.get("/suggest", params={"q": ""}).status_code == 422
     assert c.get("/suggest", params={"q": "x", "k": 0}).status_code == 422
+
+
+def test_search_names_the_store_rules_it_applied(tiny_catalog: Catalog, tiny_searcher: HybridSearcher) -> None:
+    from shelfwise.retrieve.rules import Rule, Rules
+
+    rows = {pid: i for i, pid in enumerate(tiny_catalog.ids)}
+    shelf = Shelf(
+        catalog=tiny_catalog, searcher=tiny_searcher, rules=Rules([Rule("promo", "dress", "is", pin=("p9",))], rows)
+    )
+    c = TestClient(create_app(shelf), base_url="http://localhost")
+    body = c.get("/search", params={"q": "dress", "k": 3, "explain": "true"}).json()
+    assert body["rules_applied"] == ["promo"] and body["items"][0]["id"] == "p9"
+    assert body["items"][0]["reason"].startswith("placed here by the store's rule 'promo'")
+    assert c.get("/search", params={"q": "red dress"}).json()["rules_applied"] == []

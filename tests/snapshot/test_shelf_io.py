@@ -244,16 +244,22 @@ def test_reranker_option_skips_loading_the_saved_reranker(
         assert plain.searcher.reranker is None and plain.searcher.search("black trousers", 5).ids.tolist() == want
 
 
-def test_publish_searcher_keeps_the_stores_synonyms(built: Shelf, tmp_path: Path) -> None:
+def test_publish_searcher_keeps_the_stores_synonyms_and_rules(built: Shelf, tmp_path: Path) -> None:
     from shelfwise.encode import HashingEncoder
     from shelfwise.retrieve import HybridSearcher
+    from shelfwise.retrieve.rules import Rule as MerchRule
+    from shelfwise.retrieve.rules import Rules
     from shelfwise.retrieve.synonyms import Rule, Synonyms
     from shelfwise.snapshot.publish import publish_searcher
 
     built.searcher.synonyms = Synonyms([Rule(("pants", "trousers"), ("pants", "trousers"))])
+    built.rules = Rules(
+        [MerchRule("r", "pants", "is", pin=("p2",))], {pid: i for i, pid in enumerate(built.catalog.ids)}
+    )
     built.save(tmp_path / "shelf")
     rebuilt = HybridSearcher.build(built.catalog, HashingEncoder(dim=256), encoder_spec="hashing")
     assert rebuilt.synonyms is None
     publish_searcher(tmp_path / "shelf", rebuilt)
     again = Shelf.load(tmp_path / "shelf", LoadOptions(encoder="hashing"))
     assert again.searcher.synonyms is not None and again.searcher.synonyms.added("pants") == "trousers"
+    assert again.rules is not None and again.rules.applied("pants").pin == (built.catalog.row("p2"),)

@@ -98,6 +98,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "'tv => television' (one way), one rule a line; saved with the shelf",
     )
     p.add_argument(
+        "--rules",
+        type=Path,
+        default=None,
+        help='merchandising rules, JSON: [{"query": "tv", "match": "is|contains", "pin": [ids], '
+        '"hide": [ids]}]: products pinned to the top or hidden for a query; saved with the shelf',
+    )
+    p.add_argument(
         "--vector-store",
         default=None,
         help="where the product vectors live: embedded (default: faiss inside the shelf folder), "
@@ -140,6 +147,7 @@ def run(args: argparse.Namespace) -> int:
         embed=args.embed,
         lexical=LexicalConfig(title_weight=args.title_weight) if args.title_weight != 1 else None,
         synonyms=args.synonyms,
+        rules=args.rules,
     )
     events = load_event_log(args.events, args.event_fields, cl.catalog) if args.events is not None else None
     shelf = build_shelf(cl.catalog, events, config, print)

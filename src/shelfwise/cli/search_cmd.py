@@ -65,11 +65,14 @@ def run(args: argparse.Namespace) -> int:
         offset=args.offset,
         sort=args.sort,
         sort_depth=args.sort_depth,
+        rules=shelf.rules,
     )
     if got.intent is not None:
         print(f"understood: {got.intent.to_json()}")
     for line in got.notices:
         print(f"note: {line}")
+    for rule in got.rules:
+        print(f"store rule applied: {rule}")
     if got.reranked_by is not None:
         print(f"ordered by the {got.reranked_by} reranker")
     if not len(got.results.ids):

@@ -21,6 +21,7 @@ from shelfwise.catalog.schema import Filters
 from shelfwise.index.text import Tokenizer, has_cjk, normalise, to_simplified
 from shelfwise.results import Results
 from shelfwise.retrieve.hybrid import HybridSearcher
+from shelfwise.retrieve.rules import Applied, Rules
 from shelfwise.retrieve.understand import FieldMatch, QueryIntent, QueryUnderstanding
 
 SORTS = ("relevance", "price_asc", "price_desc")
@@ -41,6 +42,7 @@ class SearchAnswer:
     reasons: list[str] | None
     reranked_by: str | None
     next_offset: int | None = None
+    rules: tuple[str, ...] = ()  # ids of the store's merchandising rules the query triggered
 
 
 def answer_search(
@@ -55,16 +57,24 @@ def answer_search(
     offset: int = 0,
     sort: str = "relevance",
     sort_depth: int = SORT_DEPTH,
+    rules: Rules | None = None,
 ) -> SearchAnswer:
     """Search, then say what a shopper should know: a filter that matches no product when nothing
     was found, a price order that does not reach the page, and with ``explain`` each hit's reason
     (:func:`hit_reasons`). ``sort``: one of :data:`SORTS`; a price order sorts the ``sort_depth``
-    most relevant products (those without a price last, each group in relevance order)."""
+    most relevant products (those without a price last, each group in relevance order). ``rules``:
+    the store's merchandising rules (:mod:`shelfwise.retrieve.rules`): hidden products are left out
+    of every order, pinned ones lead the relevance order."""
     check_page(k, offset, sort, sort_depth)
+    act = rules.applied(query) if rules is not None else Applied()
     n = sort_depth if sort != "relevance" else offset + k + 1  # one more: is there a next page?
-    ranked = searcher.search(query, n, filters, mode=mode, user_vector=user_vector, match_features=explain)
+    ranked = searcher.search(
+        query, n, filters, mode=mode, user_vector=user_vector, match_features=explain, exclude=act.hide
+    )
     if sort != "relevance":
         ranked = by_price(ranked, searcher.catalog.price, descending=sort == "price_desc")
+    elif act.pin:
+        ranked = act.order(ranked, searcher.mask(filters))
     res = ranked.take(slice(offset, offset + k))
     more = len(ranked) > offset + k and offset + k < MAX_WINDOW
     intent = searcher.understand(query)
@@ -77,10 +87,16 @@ def answer_search(
             "(raise sort_depth, or filter by price instead)"
         )
     reasons = hit_reasons(searcher, query, res, intent) if explain else None
+    if reasons is not None and act.pin and sort == "relevance":
+        by = dict(zip(act.pin, act.pinned_by, strict=True))
+        reasons = [
+            f"placed here by the store's rule {by[row]!r}; {why}" if row in by else why
+            for row, why in zip(res.ids.tolist(), reasons, strict=True)
+        ]
     reranker = searcher.reranker
     reordered = reranker is not None and searcher.config.rerank_depth > 0 and len(res.ids) > 0
     kind = str(getattr(reranker, "kind", type(reranker).__name__)) if reordered and sort == "relevance" else None
-    return SearchAnswer(res, intent, notices, reasons, kind, offset + k if more else None)
+    return SearchAnswer(res, intent, notices, reasons, kind, offset + k if more else None, act.rules)
 
 
 def check_page(k: int, offset: int, sort: str, sort_depth: int) -> None:

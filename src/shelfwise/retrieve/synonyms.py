@@ -32,14 +32,14 @@ VERSION = 1
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
 
-def _words(text: str) -> tuple[str, ...]:
+def words(text: str) -> tuple[str, ...]:
     """``text`` as normalised, stemmed Latin words (CJK runs as one folded token each)."""
     raw = [to_simplified(w) if has_cjk(w) else w for w in _WORD.findall(normalise(text))]
     stemmer = _stemmer()
     return tuple(w if has_cjk(w) or stemmer is None else stemmer.stemWord(w) for w in raw)
 
 
-def _holds(query: tuple[str, ...], phrase: tuple[str, ...], joined: str) -> bool:
+def holds(query: tuple[str, ...], phrase: tuple[str, ...], joined: str) -> bool:
     """Whether the query's words hold ``phrase``: a CJK phrase anywhere in its characters, a word
     phrase as consecutive whole words."""
     if not phrase:
@@ -70,7 +70,7 @@ class Synonyms:
         self._by_word: dict[str, list[tuple[tuple[str, ...], int]]] = {}  # first word -> (phrase, rule)
         self._by_char: dict[str, list[tuple[str, int]]] = {}  # a CJK phrase's first character -> (phrase, rule)
         for i, rule in enumerate(self.rules):
-            for phrase in map(_words, rule.sources):
+            for phrase in map(words, rule.sources):
                 if phrase and all(has_cjk(w) for w in phrase):
                     text = "".join(phrase)
                     self._by_char.setdefault(text[0], []).append((text, i))
@@ -87,17 +87,17 @@ class Synonyms:
         last = self._last
         if last is not None and last[0] == query:
             return last[1]
-        words = _words(query)
-        joined = "".join(words)
+        q = words(query)
+        joined = "".join(q)
         hit: set[int] = set()
-        for i, w in enumerate(words):  # rules found by the query's words, not by scanning every rule
-            hit.update(r for phrase, r in self._by_word.get(w, ()) if words[i : i + len(phrase)] == phrase)
+        for i, w in enumerate(q):  # rules found by the query's words, not by scanning every rule
+            hit.update(r for phrase, r in self._by_word.get(w, ()) if q[i : i + len(phrase)] == phrase)
         if has_cjk(joined):
             for j, ch in enumerate(joined):
                 hit.update(r for text, r in self._by_char.get(ch, ()) if joined.startswith(text, j))
         out: list[str] = []
         for r in sorted(hit):
-            out += [t for t in self.rules[r].targets if t not in out and not _holds(words, _words(t), joined)]
+            out += [t for t in self.rules[r].targets if t not in out and not holds(q, words(t), joined)]
         text = " ".join(out)
         self._last = (query, text)
         return text
@@ -150,7 +150,7 @@ def read_synonyms(path: str | Path, *, strict: bool = False) -> Synonyms:
                 problem = "a side of '=>' has no phrase (write 'a, b => c')"
             elif "=>" not in text and len(sources) < 2:
                 problem = "an equivalence needs two phrases or more, separated by commas"
-            elif not all(_words(x) for x in (*sources, *targets)):
+            elif not all(words(x) for x in (*sources, *targets)):
                 problem = "a phrase has no letter or digit"
             else:
                 rules.append(Rule(sources, targets))

@@ -88,6 +88,9 @@ class SearchResponse(BaseModel):
     )
     offset: int = Field(0, description="hits skipped before this page")
     sort: str = Field("relevance", description="the order: relevance, price_asc or price_desc")
+    rules_applied: list[str] = Field(
+        default_factory=list, description="ids of the store's merchandising rules (pins, hides) this query triggered"
+    )
     next_offset: int | None = Field(
         None, description="offset of the next page; null when this is the last page the ranking (or the sort) holds"
     )

@@ -25,6 +25,7 @@ from shelfwise.index.vectors_file import load_vectors
 from shelfwise.rank.cross import fit_cross_reranker
 from shelfwise.rank.ltr import fit_reranker
 from shelfwise.retrieve.hybrid import HybridSearcher
+from shelfwise.retrieve.rules import read_rules
 from shelfwise.retrieve.synonyms import read_synonyms
 
 if TYPE_CHECKING:
@@ -74,6 +75,7 @@ class ShelfConfig:
     student: StudentConfig = field(default_factory=StudentConfig)
     lexical: LexicalConfig | None = None  # None: the defaults (e.g. LexicalConfig(title_weight=2))
     synonyms: Path | None = None  # the store's synonym file (Solr format: shelfwise.retrieve.synonyms)
+    rules: Path | None = None  # the store's merchandising rules (JSON: shelfwise.retrieve.rules)
 
     def __post_init__(self) -> None:
         if self.embed not in EMBED_MODES:
@@ -89,6 +91,7 @@ def build_search(catalog: Catalog, config: ShelfConfig, log: Log = _quiet) -> Sh
     from shelfwise.shelf import Shelf
 
     synonyms = read_synonyms(config.synonyms) if config.synonyms is not None else None  # fails before embedding
+    rules = read_rules(config.rules, catalog.ids) if config.rules is not None else None
     t0 = time.perf_counter()
     profile = detect_language(catalog.texts())
     choice = choose_encoder(profile, config.encoder)
@@ -130,7 +133,11 @@ def build_search(catalog: Catalog, config: ShelfConfig, log: Log = _quiet) -> Sh
         for problem in synonyms.problems:
             log(f"warning: {problem} (line skipped)")
         log(f"synonyms: {len(synonyms)} rule{'s' if len(synonyms) != 1 else ''} from {config.synonyms}")
-    shelf = Shelf(catalog=catalog, searcher=searcher)
+    shelf = Shelf(catalog=catalog, searcher=searcher, rules=rules)
+    for problem in rules.problems if rules is not None else ():
+        log(f"warning: {problem} (skipped)")
+    if rules is not None:
+        log(f"merchandising rules: {len(rules)} from {config.rules}")
     shelf.timings.update(encoder_load_s=encoder_s, index_build_s=time.perf_counter() - t0)
     return shelf
 

@@ -24,6 +24,10 @@ from shelfwise.recommend.hybrid import HybridRecommender
 from shelfwise.retrieve.hybrid import FORMAT as SEARCHER_FORMAT
 from shelfwise.retrieve.hybrid import VERSION as SEARCHER_VERSION
 from shelfwise.retrieve.hybrid import HybridSearcher, read_meta
+from shelfwise.retrieve.rules import FILE as RULES_FILE
+from shelfwise.retrieve.rules import FORMAT as RULES_FORMAT
+from shelfwise.retrieve.rules import VERSION as RULES_VERSION
+from shelfwise.retrieve.rules import Rules
 from shelfwise.retrieve.suggest import FILE as SUGGEST_FILE
 from shelfwise.retrieve.suggest import FORMAT as SUGGEST_FORMAT
 from shelfwise.retrieve.suggest import VERSION as SUGGEST_VERSION
@@ -57,6 +61,7 @@ SUPPORTED: dict[str, tuple[str, int]] = {
     "bandit": (livestate.BANDIT_FORMAT, livestate.BANDIT_VERSION),
     "live": (livestate.LIVE_FORMAT, livestate.LIVE_VERSION),
     "suggester": (SUGGEST_FORMAT, SUGGEST_VERSION),
+    "rules": (RULES_FORMAT, RULES_VERSION),
 }
 # what a loader raises on a bad file (they name the file themselves; the part name is added)
 LOAD_ERRORS = (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile)
@@ -135,6 +140,9 @@ def _save_parts(shelf: Shelf, root: Path) -> list[Part]:
     sug = shelf.suggester
     if sug is not None:
         parts.append(_part(root, "suggester", "prefix", lambda f: sug.save(f / SUGGEST_FILE)))
+    rules = shelf.rules
+    if rules is not None:
+        parts.append(_part(root, "rules", "merchandising", lambda f: rules.save(f / RULES_FILE), rules=len(rules)))
     live, saved = shelf.live, shelf.saved_live
     if live is not None:
         position = livestate.log_position(live.consumer.store, live.consumer.applied_seq)
@@ -194,6 +202,8 @@ def _load_parts(m: Manifest, opts: LoadOptions, checks: dict[str, Future[None]])
         shelf.bandit = part("bandit", lambda f: livestate.load_bandit(f, catalog))
     if m.has("suggester"):
         shelf.suggester = part("suggester", lambda f: Suggester.load(f / SUGGEST_FILE))
+    if m.has("rules"):
+        shelf.rules = part("rules", lambda f: Rules.load(f / RULES_FILE, catalog.ids))
     if m.has("live"):
         shelf.saved_live = part("live", lambda f: livestate.read_live(f, len(catalog)))
     return shelf

@@ -14,6 +14,8 @@ from shelfwise.rank.ltr import LTRReranker
 from shelfwise.rank.saved import load_reranker
 from shelfwise.recommend.hybrid import HybridRecommender
 from shelfwise.retrieve.hybrid import HybridSearcher, read_meta
+from shelfwise.retrieve.rules import FILE as RULES_FILE
+from shelfwise.retrieve.rules import Rules
 from shelfwise.retrieve.suggest import FILE as SUGGEST_FILE
 from shelfwise.retrieve.suggest import Suggester
 from shelfwise.retrieve.synonyms import Synonyms
@@ -56,6 +58,8 @@ def publish_searcher(
         searcher.synonyms = Synonyms.load(m.folder("searcher") / str(old["synonyms"]))
     if m.has("suggester"):
         shelf.suggester = Suggester.load(m.folder("suggester") / SUGGEST_FILE)
+    if m.has("rules"):
+        shelf.rules = Rules.load(m.folder("rules") / RULES_FILE, catalog.ids)
     if m.has("reranker"):
         searcher.reranker = load_reranker(m.folder("reranker"), searcher)
         if judgments is not None and isinstance(searcher.reranker, LTRReranker):

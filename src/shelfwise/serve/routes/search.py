@@ -134,6 +134,7 @@ def run_search(shelf: Shelf, p: SearchQuery) -> SearchResponse:
         offset=p.offset,
         sort=p.sort,
         sort_depth=p.sort_depth,
+        rules=shelf.rules,
     )
     counted = None
     if p.facets:
@@ -155,6 +156,7 @@ def run_search(shelf: Shelf, p: SearchQuery) -> SearchResponse:
         offset=p.offset,
         sort=p.sort,
         next_offset=got.next_offset,
+        rules_applied=list(got.rules),
     )
 
 

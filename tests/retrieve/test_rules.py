@@ -1,0 +1,104 @@
+"""Merchandising rules: pins lead the relevance order (within the filters), hides never show, bad
+rules are named by file, rule and field."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shelfwise.catalog import Catalog
+from shelfwise.catalog.schema import Filters
+from shelfwise.errors import DataError
+from shelfwise.retrieve import HybridSearcher
+from shelfwise.retrieve.answer import answer_search
+from shelfwise.retrieve.rules import Rules, read_rules
+
+
+def _rules(tmp_path: Path, catalog: Catalog, rules: Any) -> Rules:
+    f = tmp_path / "rules.json"
+    f.write_text(json.dumps(rules), encoding="utf-8")
+    return read_rules(f, catalog.ids)
+
+
+def ids(catalog: Catalog, rows: Any) -> list[str]:
+    return [catalog.ids[r] for r in rows.tolist()]
+
+
+def test_pins_lead_and_hides_vanish(tmp_path: Path, tiny_catalog: Catalog, tiny_searcher: HybridSearcher) -> None:
+    rules = _rules(
+        tmp_path,
+        tiny_catalog,
+        [
+            {"id": "belt-promo", "query": "black", "match": "contains", "pin": ["p3", "p10"]},
+            {"query": "black trousers", "hide": ["p1"], "pin": ["p11"]},
+        ],
+    )
+    plain = ids(tiny_catalog, answer_search(tiny_searcher, "black trousers", 5, Filters()).results.ids)
+    assert plain[0] == "p1"
+    got = answer_search(tiny_searcher, "Black Trousers", 5, Filters(), rules=rules, explain=True)
+    assert got.rules == ("belt-promo", "rule-2")
+    assert ids(tiny_catalog, got.results.ids)[:3] == ["p3", "p10", "p11"]  # file order, then the later rule
+    assert "p1" not in ids(tiny_catalog, got.results.ids)
+    assert got.reasons is not None and got.reasons[0].startswith("placed here by the store's rule 'belt-promo'")
+    assert not got.reasons[3].startswith("placed here")
+    # a pin still passes the filters; 'is' matches the whole query only
+    men = answer_search(tiny_searcher, "black trousers", 5, Filters(category=("Men",)), rules=rules)
+    assert ids(tiny_catalog, men.results.ids)[:2] == ["p3", "p11"]
+    other = answer_search(tiny_searcher, "black trousers slim", 5, Filters(), rules=rules)
+    assert other.rules == ("belt-promo",) and "p1" in ids(tiny_catalog, other.results.ids)
+    # a price sort orders everything by price: hides still apply, pins do not lead
+    cheap = answer_search(tiny_searcher, "black trousers", 12, Filters(), rules=rules, sort="price_asc", sort_depth=12)
+    assert "p1" not in ids(tiny_catalog, cheap.results.ids) and cheap.results.ids[0] != tiny_catalog.row("p10")
+    # pages of a pinned ranking join up
+    whole = answer_search(tiny_searcher, "black", 6, Filters(), rules=rules).results.ids.tolist()
+    pages = [
+        answer_search(tiny_searcher, "black", 3, Filters(), rules=rules, offset=o).results.ids.tolist() for o in (0, 3)
+    ]
+    assert pages[0] + pages[1] == whole
+
+
+def test_bad_rules_are_named_and_skipped(tmp_path: Path, tiny_catalog: Catalog) -> None:
+    rules = _rules(
+        tmp_path,
+        tiny_catalog,
+        [
+            {"query": "dress", "pin": ["p5", "nope"]},
+            {"query": "", "pin": ["p1"]},
+            {"query": "x", "match": "starts", "pin": ["p1"]},
+            {"query": "x"},
+            {"query": "x", "pin": "p1"},
+            {"query": "x", "pin": ["p1"], "boost": 2},
+            "not a rule",
+        ],
+    )
+    assert len(rules) == 1 and rules.rules[0].pin == ("p5", "nope")
+    fields = [p.field for p in rules.problems]
+    assert fields == [
+        "rule 1: pin",
+        "rule 2: query",
+        "rule 3: match",
+        "rule 4: pin",
+        "rule 5: pin",
+        "rule 6: boost",
+        "rule 7: <rule>",
+    ]
+    assert "rules.json: field 'rule 1: pin': product 'nope' is not in the catalog" in str(rules.problems[0])
+    assert rules.applied("dress").pin == (tiny_catalog.row("p5"),)  # the unknown id left out
+    with pytest.raises(DataError, match="rule 1"):
+        read_rules(tmp_path / "rules.json", tiny_catalog.ids, strict=True)
+    with pytest.raises(DataError, match="0 usable"):
+        _rules(tmp_path, tiny_catalog, [{"query": "x"}])
+    with pytest.raises(DataError, match="JSON list"):
+        _rules(tmp_path, tiny_catalog, {"query": "x"})
+
+
+def test_saved_rules_load_the_same(tmp_path: Path, tiny_catalog: Catalog) -> None:
+    rules = _rules(tmp_path, tiny_catalog, [{"id": "a", "query": "dress", "pin": ["p6"], "hide": ["p5"]}])
+    rules.save(tmp_path / "saved.json")
+    back = Rules.load(tmp_path / "saved.json", tiny_catalog.ids)
+    assert back.applied("dresses") == rules.applied("dresses") and back.applied("dress").hide == (
+        tiny_catalog.row("p5"),
+    )
