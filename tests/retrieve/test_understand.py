@@ -193,3 +193,27 @@ def test_type_boost_puts_the_query_product_type_first() -> None:
     assert np.all(np.diff(typed.scores) <= 0)
     with pytest.raises(ValueError, match="type_boost"):
         SearchConfig(type_boost=1.5)
+
+
+def test_a_value_word_inside_a_compound_is_not_understood_as_the_value() -> None:
+    rows = [
+        ("Heavy whipping cream", ("Dairy", "Cream")),
+        ("Sour cream", ("Dairy", "Cream")),
+        ("Vanilla ice cream", ("Frozen", "Ice Cream Ice")),
+        ("Chocolate ice cream", ("Frozen", "Ice Cream Ice")),
+        ("Mint ice cream bars", ("Frozen", "Ice Cream Ice")),
+        ("Creamy peanut butter", ("Pantry", "Spreads")),
+        ("Crunchy peanut butter", ("Pantry", "Spreads")),
+        ("Salted butter", ("Dairy", "Butter")),
+        ("Unsalted butter", ("Dairy", "Butter")),
+        ("Black dress", ("Women", "Dress")),
+        ("Black midi dress", ("Women", "Dress")),
+    ]
+    catalog = Catalog([Product(str(i), t, category=c) for i, (t, c) in enumerate(rows)])
+    u = HybridSearcher.build(catalog, HashingEncoder(dim=32)).understanding
+    assert [m.value for m in u.parse("cream").matches] == ["Cream"]  # alone it names the aisle
+    assert u.parse("ice cream").matches == ()  # most products holding "ice" and "cream" are not Cream
+    assert u.parse("peanut butter").matches == () and [m.value for m in u.parse("salted butter").matches] == ["Butter"]
+    assert [m.value for m in u.parse("black dress").matches] == ["Dress"]  # dresses hold "black dress"
+    plain = QueryUnderstanding(catalog)  # no postings given: as before
+    assert [m.value for m in plain.parse("ice cream").matches] == ["Cream"]

@@ -193,6 +193,17 @@ class BM25Index:
         vocab, indptr = self._model.vocab_dict, self._model.scores["indptr"]
         return [int(indptr[vocab[t] + 1] - indptr[vocab[t]]) if t in vocab else 0 for t in self.tokenizer(text)]
 
+    def holding(self, term: str) -> npt.NDArray[np.int64]:
+        """The documents (sorted row ids) holding the analysed ``term`` (not cut again; none when no
+        document has it), read from the postings."""
+        if self._model is None:
+            raise RuntimeError("BM25Index is not fitted")
+        i = self._model.vocab_dict.get(term)
+        if i is None:
+            return np.zeros(0, dtype=np.int64)
+        indptr = self._model.scores["indptr"]
+        return np.sort(np.asarray(self._model.scores["indices"][indptr[i] : indptr[i + 1]], dtype=np.int64))
+
     def terms(self) -> Iterable[str]:
         """The index's vocabulary (every term some document holds)."""
         if self._model is None:

@@ -225,7 +225,9 @@ class HybridSearcher:
     def understanding(self) -> QueryUnderstanding:
         """The catalog's query-understanding vocabulary, built on first use."""
         if self._understanding is None:
-            self._understanding = QueryUnderstanding(self.catalog, self.lexical.tokenizer)
+            self._understanding = QueryUnderstanding(
+                self.catalog, self.lexical.tokenizer, holding=self.lexical.words.holding
+            )
         return self._understanding
 
     def understand(self, query: str, config: SearchConfig | None = None) -> QueryIntent | None:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -33,6 +34,8 @@ import numpy.typing as npt
 from shelfwise.catalog.schema import Catalog, Filters
 from shelfwise.index.text import CJK_RANGES, Tokenizer, has_cjk, normalise, plural_forms, to_simplified
 
+COMPOUND_SHARE = 0.5  # of the titles holding a value word beside its neighbour that must carry the value
+COMPOUND_SAMPLE = 500  # products holding both words read for the side-by-side check
 _NUM = r"(\d+(?:\.\d+)?)(?![\d.])"
 _CUR = r"(?:[$£€¥]\s*)?"
 _UNIT = r"\s*(?:元|块钱|块|dollars?|usd|eur|euros?|gbp|rmb)?"
@@ -256,9 +259,19 @@ class QueryUnderstanding:
     """Built once per catalog; ``parse(query)`` -> :class:`QueryIntent`; ``boost(intent, rows)``."""
 
     def __init__(
-        self, catalog: Catalog, tokenizer: Tokenizer | None = None, *, min_products: int = 2, max_words: int = 3
+        self,
+        catalog: Catalog,
+        tokenizer: Tokenizer | None = None,
+        *,
+        min_products: int = 2,
+        max_words: int = 3,
+        holding: Callable[[str], npt.NDArray[np.int64]] | None = None,
     ) -> None:
+        """``holding``: the products (sorted rows) whose text holds an analysed term (the lexical
+        index's postings), to tell a value word inside a compound (:meth:`_in_compound`)."""
         self.catalog = catalog
+        self.holding = holding
+        self.min_products = min_products
         self.tokenizer = tokenizer or Tokenizer()
         self.max_words = max_words
         self.has_prices = bool(np.isfinite(catalog.price).any())
@@ -289,6 +302,7 @@ class QueryUnderstanding:
                 self._vocab[terms].append((fld, value, tuple(self._surface(value))))
         self._cjk_lengths = sorted({len(k) for k in self._cjk_vocab}, reverse=True)
         self._masks: dict[tuple[str, str], npt.NDArray[np.bool_]] = {}
+        self._pairs: dict[tuple[str, str], npt.NDArray[np.int64]] = {}  # side-by-side word pair -> titles
         self._last: tuple[str, QueryIntent] | None = None
 
     def notices(self, query: str) -> list[str]:
@@ -366,6 +380,8 @@ class QueryUnderstanding:
                 hits = [
                     (f, v) for f, v, w in self._vocab.get(tuple(terms[i : i + n]), ()) if _agree(words[i : i + n], w)
                 ]
+                if n == 1 and hits:
+                    hits = [(f, v) for f, v in hits if not self._in_compound(terms, words, i, f, v)]
                 if hits:
                     phrase = " ".join(terms[i : i + n])
                     matches.extend(FieldMatch(f, v, phrase) for f, v in hits)
@@ -374,6 +390,40 @@ class QueryUnderstanding:
             else:
                 i += 1
         return QueryIntent(text if (lo is not None or hi is not None) else query, lo, hi, tuple(matches))
+
+    def _in_compound(self, terms: list[str], words: list[str], i: int, field: str, value: str) -> bool:
+        """Whether the one-word value at ``terms[i]`` is part of a compound with a neighbouring word
+        rather than a name of ``value``: most products whose title holds the two words side by side
+        do not carry the value ("cream" in "ice cream" names no category Cream when most "... ice
+        cream" titles are outside it; "peanut butter" is no Butter), while "black dress" keeps both
+        (titles holding "black dress" are mostly black dresses). Needs ``min_products`` such titles."""
+        if self.holding is None:
+            return False
+        mask = self.field_mask(FieldMatch(field, value, terms[i]))
+        for j in (i - 1, i + 1):
+            if not 0 <= j < len(terms):
+                continue
+            pair = (words[min(i, j)], words[max(i, j)])
+            rows = self._side_by_side(pair, (terms[min(i, j)], terms[max(i, j)]))
+            if len(rows) >= self.min_products and mask[rows].mean() < COMPOUND_SHARE:
+                return True
+        return False
+
+    def _side_by_side(self, pair: tuple[str, str], stems: tuple[str, str]) -> npt.NDArray[np.int64]:
+        """Products whose title holds the two words next to each other (the candidates come from the
+        postings of both, at most :data:`COMPOUND_SAMPLE` of them read); memoised per pair."""
+        hit = self._pairs.get(pair)
+        if hit is None:
+            assert self.holding is not None
+            both = np.intersect1d(self.holding(stems[0]), self.holding(stems[1]), assume_unique=True)
+            if len(both) > COMPOUND_SAMPLE:
+                both = both[np.linspace(0, len(both) - 1, COMPOUND_SAMPLE).astype(np.int64)]
+            near = re.compile(rf"(?<!\w){re.escape(pair[0])}\W+{re.escape(pair[1])}")
+            products = self.catalog.products
+            hit = np.array([r for r in both.tolist() if near.search(normalise(products[r].title))], dtype=np.int64)
+            if len(self._pairs) < 100_000:
+                self._pairs[pair] = hit
+        return hit
 
     def field_mask(self, match: FieldMatch) -> npt.NDArray[np.bool_]:
         key = (match.field, match.value)
