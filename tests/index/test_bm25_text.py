@@ -58,3 +58,11 @@ def test_terms_and_one_terms_document_count() -> None:
     assert idx.term_doc_freq("手机") == 2 and idx.term_doc_freq("机壳") == 1
     assert idx.term_doc_freq("手机壳") == 0  # one term, not cut by the analyser (no trigram terms)
     assert idx.term_doc_freq("zebra") == 0
+
+
+def test_taiwan_wording_in_mainland_words() -> None:
+    from shelfwise.index.text import to_mainland, to_simplified
+
+    assert to_simplified("隨身碟") == "随身碟" and to_mainland("隨身碟") == "U盘"  # characters only vs the word
+    assert to_mainland("無線滑鼠") == "无线鼠标" and to_mainland("螢幕") == "屏幕"
+    assert to_mainland("保溫杯") == "保温杯"  # the same word on both sides: characters only

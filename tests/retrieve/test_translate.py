@@ -170,3 +170,25 @@ def test_a_word_one_english_title_holds_does_not_stop_the_rest_being_read(
     assert s.bilingual.chinese_of("nike shoes") == "鞋子"
     assert translate.to_chinese("red", lambda w: 2, translate.reverse_of(words), typed=lambda w: 2) == ""
     assert translate.to_chinese("red", lambda w: 3, translate.reverse_of(words), typed=lambda w: 2) == "红色"
+
+
+def test_taiwan_wording_is_also_searched_in_mainland_wording(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(translate, "available", lambda: False)  # no dictionary needed
+    titles = ["金士顿U盘 64G", "闪迪U盘 高速", "随身听 磁带机", "无线鼠标 静音", "机械键盘", "保温杯", "陶瓷茶杯"]
+    catalog = Catalog([Product(id=f"z{i}", title=t) for i, t in enumerate(titles)])
+    s = HybridSearcher.build(catalog, HashingEncoder(dim=64))
+    assert s.bilingual.added("隨身碟") == "U盘"  # folding the characters alone searched 随身碟: the 随身听
+
+    # the U盘 now hold words of the query (the typed characters still count: 随身 of 随身听)
+    def words_held(searcher: HybridSearcher) -> set[str]:
+        r = searcher.search("隨身碟", 7, match_features=True)
+        return {catalog.products[i].title for i, w in zip(r.ids, r.features["bm25"], strict=True) if w > 0}
+
+    assert words_held(s) >= {"金士顿U盘 64G", "闪迪U盘 高速"}
+    plain = HybridSearcher.build(catalog, HashingEncoder(dim=64))
+    monkeypatch.setattr(plain.bilingual, "mainland_of", lambda q: "")
+    assert words_held(plain) == {"随身听 磁带机"}  # as before: only the 随身听 held a word of it
+    assert s.notices("隨身碟") == ["Taiwan wording also searched as mainland wording: 'U盘'"]
+    assert s.bilingual.added("鍵盤 滑鼠") == "鼠标"  # 滑鼠 is written alike, but the query is Traditional
+    assert s.bilingual.added("滑鼠") == ""  # nothing Traditional typed: a mainland shopper's own words
+    assert s.bilingual.added("保溫杯") == ""  # the same word in both: the characters are folded anyway

@@ -121,13 +121,13 @@ def _jieba() -> Any | None:
     return jieba
 
 
-@lru_cache(maxsize=1)
-def _opencc() -> Any:
+@lru_cache(maxsize=2)
+def _opencc(config: str = "t2s") -> Any:
     try:
         from opencc_purepy import OpenCC
     except ImportError as exc:
         raise MissingExtraError("opencc-purepy", "search") from exc
-    return OpenCC("t2s")
+    return OpenCC(config)
 
 
 @lru_cache(maxsize=65536)
@@ -136,6 +136,15 @@ def to_simplified(run: str) -> str:
     phrase tables first, then characters). Shoppers and sellers mix both scripts; folding both
     sides makes them meet. Memoised: titles and queries repeat their runs."""
     return str(_opencc().t2s(run))
+
+
+@lru_cache(maxsize=4096)
+def to_mainland(run: str) -> str:
+    """``run`` (Traditional Chinese as written in Taiwan) in Simplified characters and mainland
+    wording (OpenCC ``tw2sp``: 隨身碟 -> U盘, 螢幕 -> 屏幕, 無線滑鼠 -> 无线鼠标), where
+    :func:`to_simplified` changes only the characters (随身碟, 萤幕, 无线滑鼠: words a mainland
+    catalog does not use)."""
+    return str(_opencc("tw2sp").convert(run))
 
 
 @lru_cache(maxsize=1)

