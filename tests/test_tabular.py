@@ -194,3 +194,25 @@ def test_missing_columns_are_named_once_in_one_line(tmp_path: Path) -> None:
     assert msg.startswith(f"{f}: no column 'article_id', 'prod_name'; its columns are")
     assert msg.count("article_id") == 1 and msg.count("prod_name") == 1 and "['name', 'sku']" in msg
     assert [(e.row, e.field) for e in info.value.errors] == [(0, "article_id"), (0, "prod_name")]
+
+
+def test_a_chinese_excel_csv_in_gbk_is_read(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    f = tmp_path / "商品.csv"  # Excel on Chinese Windows saves "CSV" in GBK, header included
+    f.write_bytes("编号,标题,价格\np1,儿童保温杯 吸管,39.9\np2,苹果手机壳（透明）,19\n".encode("gbk"))
+    with caplog.at_level("WARNING", logger="shelfwise.tabular"):
+        rows = [r for _, r in read_rows(f)]
+    assert rows == [
+        {"编号": "p1", "标题": "儿童保温杯 吸管", "价格": "39.9"},
+        {"编号": "p2", "标题": "苹果手机壳（透明）", "价格": "19"},
+    ]
+    assert "GB18030" in caplog.text and str(f) in caplog.text
+    res = load_catalog(f, ProductFields(id="编号", title="标题", price="价格"))
+    assert res.catalog.ids == ["p1", "p2"] and res.catalog.products[1].price == 19.0
+    assert all("UTF-8" not in e.message for e in res.errors)
+
+
+def test_a_latin1_csv_is_not_taken_for_gbk(tmp_path: Path) -> None:
+    f = tmp_path / "p.csv"  # every accent here is followed by a letter, so the bytes do decode as GBK
+    f.write_bytes("id,title\n1,Crème brûlée\n2,Pâtés\n".encode("latin-1"))
+    rows = [r for _, r in read_rows(f)]
+    assert all(isinstance(r, RowError) and r.message == "not valid UTF-8 text" for r in rows)

@@ -16,20 +16,26 @@ that way and splits into several columns on ``;`` or tab (or ``,``): then that d
 (spreadsheets in many locales save "CSV" with ``;``). A header with several columns on the
 default delimiter always keeps it, so a value containing ``;`` is never split. A first line
 ``sep=;`` (Excel's delimiter hint) sets the delimiter and is not read as the header.
+Text is UTF-8; a CSV that is not, but reads as Chinese in GB18030 / GBK (Excel's "CSV" on Chinese
+Windows), is read as that, with a warning (:func:`text_encoding`).
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import dataclasses
 import difflib
 import json
+import logging
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
 from shelfwise.errors import ConfigError, DataError, RowError
+
+log = logging.getLogger(__name__)
 
 SUPPORTED = (".csv", ".tsv", ".jsonl", ".ndjson", ".json", ".parquet")
 
@@ -60,7 +66,8 @@ def read_rows(path: str | Path) -> Iterator[tuple[int, Row | RowError]]:
         raise FileNotFoundError(f"{p}: no such file")
     suffix = p.suffix.lower()
     if suffix in (".csv", ".tsv"):
-        yield from _read_csv(p, _delimiter(p, "\t" if suffix == ".tsv" else ","))
+        encoding = text_encoding(p)
+        yield from _read_csv(p, _delimiter(p, "\t" if suffix == ".tsv" else ",", encoding), encoding)
     elif suffix in (".jsonl", ".ndjson", ".json"):
         yield from _read_jsonl(p)
     elif suffix == ".parquet":
@@ -81,6 +88,40 @@ def _bad_utf8(rec: Mapping[str, Any]) -> str | None:
 
 
 # --------------------------------------------------------------------------- CSV / TSV
+
+_SNIFF = 1 << 20  # bytes read to tell a CSV's encoding
+
+
+def _gb2312(c: str) -> bool:
+    """Is ``c`` a GB2312 character (both bytes 0xA1-0xFE: the 7,445 characters, common hanzi and
+    full-width punctuation, that make up nearly all modern Chinese text)?"""
+    b = c.encode("gb18030")
+    return len(b) == 2 and b[0] >= 0xA1 and b[1] >= 0xA1
+
+
+def text_encoding(p: Path) -> str:
+    """``utf-8-sig`` (UTF-8, a byte-order mark skipped), or ``gb18030`` for a file that is not UTF-8
+    but reads as Chinese in GB18030 (the superset of GBK: Excel on Chinese Windows saves "CSV" in
+    it), judged on the first MiB: it decodes, and at least 80% of its non-ASCII characters are
+    GB2312 ones. Anything else stays UTF-8, its undecodable rows reported as such: a Latin-1 file
+    ("Crème brûlée") may decode as GBK, but each accent then pairs with the ASCII letter after it,
+    which no GB2312 character has as its second byte."""
+    with p.open("rb") as fh:
+        head = fh.read(_SNIFF)
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+        return "utf-8-sig"
+    except UnicodeDecodeError:
+        pass
+    try:
+        text = codecs.getincrementaldecoder("gb18030")().decode(head, final=False)
+    except UnicodeDecodeError:
+        return "utf-8-sig"
+    wide = [c for c in text if ord(c) > 127]
+    if wide and sum(map(_gb2312, wide)) >= 0.8 * len(wide):
+        log.warning("%s: not UTF-8; read as GB18030 (GBK), the encoding Chinese Excel saves CSV in", p)
+        return "gb18030"
+    return "utf-8-sig"
 
 
 class _Lines:
@@ -159,11 +200,11 @@ _DELIMITERS = (",", ";", "\t")
 _SEP_LINE = re.compile(r"sep=([,;\t|])\r?\n?$")
 
 
-def _delimiter(p: Path, default: str) -> str:
+def _delimiter(p: Path, default: str, encoding: str = "utf-8-sig") -> str:
     """``default``, unless the header (first non-blank line) is one column on it and more on
     another of ``,`` ``;`` tab: then the delimiter giving the most columns. An Excel ``sep=X``
     line names it."""
-    with p.open(newline="", encoding="utf-8-sig", errors="surrogateescape") as fh:
+    with p.open(newline="", encoding=encoding, errors="surrogateescape") as fh:
         header = next((line for line in fh if line.strip()), "")
     hint = _SEP_LINE.match(header)
     if hint:
@@ -181,9 +222,9 @@ def _delimiter(p: Path, default: str) -> str:
     return best if width(best) > 1 else default
 
 
-def _read_csv(p: Path, delimiter: str) -> Iterator[tuple[int, Row | RowError]]:
+def _read_csv(p: Path, delimiter: str, encoding: str = "utf-8-sig") -> Iterator[tuple[int, Row | RowError]]:
     file = str(p)
-    with p.open(newline="", encoding="utf-8-sig", errors="surrogateescape") as fh:
+    with p.open(newline="", encoding=encoding, errors="surrogateescape") as fh:
         lines = _Lines(fh)
         reader = csv.reader(lines, delimiter=delimiter, strict=True)
         header: list[str] | None = None
