@@ -82,3 +82,42 @@ def test_config_is_checked() -> None:
         SuggestConfig(keep_ratio=0)
     with pytest.raises(ValueError, match="k must be"):
         Suggester.fit(_catalog()).suggest("a", 0)
+
+
+def _store(titles_cats_prices: list[tuple[str, tuple[str, ...], float | None]]) -> Catalog:
+    return Catalog([Product(str(i), t, category=c, price=p) for i, (t, c, p) in enumerate(titles_cats_prices)])
+
+
+def test_examples_are_the_stores_product_types_and_the_last_has_a_price() -> None:
+    """The search box's hint: a grocery's aisles, not the fashion demo's "black trousers"."""
+    cat = _store(
+        [
+            ("Organic bananas", ("Produce", "Fresh Fruits"), 1.99),
+            ("Honeycrisp apples", ("Produce", "Fresh Fruits"), 5.99),
+            ("Lemons", ("Produce", "Fresh Fruits"), 3.49),
+            ("Whole milk", ("Dairy", "Milk"), 4.29),
+            ("Skim milk", ("Dairy", "Milk"), 3.79),
+            ("Brown eggs", ("Dairy", "Eggs"), 4.49),
+        ]
+    )
+    s = Suggester.fit(cat)
+    assert s.examples(cat) == ["fresh fruits", "milk", "eggs under 5"]  # median 4.05 -> a round 5
+    assert s.examples(cat, 1) == ["fresh fruits under 5"]
+    assert s.examples(cat, 10)[-1] == "eggs under 5"  # no more types than the store has
+    s.add([("u1", "bananas"), ("u2", "bananas"), ("u1", "milk under 4"), ("u2", "milk under 4")])
+    s.add([("u3", "bananas")])
+    assert s.examples(cat) == ["bananas", "milk under 4", "fresh fruits under 5"]  # shoppers' queries first
+    assert s.examples(cat, 2) == ["bananas", "milk under 4"]  # a price it names already: not a second one
+    for k in (0, 11):
+        with pytest.raises(ValueError, match="k must be"):
+            s.examples(cat, k)
+
+
+def test_examples_without_categories_or_prices_are_title_phrases_in_the_catalogs_language() -> None:
+    """A Taobao-like store (titles only): Chinese phrases, no listing boilerplate, no sizes, no price."""
+    titles = ["包邮 不锈钢 保温杯 500ml", "不锈钢 保温杯 儿童", "包邮 不锈钢 饭盒", "儿童 水杯 500ml", "正品 包邮 水杯"]
+    cat = _store([(t, (), None) for t in titles])
+    got = Suggester.fit(cat).examples(cat)
+    assert got[0] == "不锈钢" and set(got) <= {"不锈钢", "保温杯", "儿童", "水杯", "不锈钢保温杯"} and len(got) == 3
+    priced = _store([(t, (), 30.0 + i) for i, t in enumerate(titles)])
+    assert Suggester.fit(priced).examples(priced, 1) == ["不锈钢50元以下"]  # median 32 -> 50, a Chinese cap

@@ -165,6 +165,16 @@ def test_suggest_completes_typed_text_and_counts_live_queries(
     assert c.get("/suggest", params={"q": "x", "k": 0}).status_code == 422
 
 
+def test_suggest_examples_are_the_stores_own(tiny_catalog: Catalog, tiny_searcher: HybridSearcher) -> None:
+    """GET /suggest/examples (the storefront's search hint): the tiny store's product types, the last with
+    a price cap at its median price (47 -> 50)."""
+    c = client(tiny_catalog, tiny_searcher)
+    assert c.get("/suggest/examples").json() == {"examples": ["dresses", "trousers", "accessories under 50"]}
+    assert c.get("/suggest/examples", params={"k": 1}).json()["examples"] == ["dresses under 50"]
+    assert c.get("/suggest/examples", params={"k": 0}).status_code == 422
+    assert c.get("/suggest/examples", params={"k": 11}).status_code == 422
+
+
 def test_search_names_the_store_rules_it_applied(tiny_catalog: Catalog, tiny_searcher: HybridSearcher) -> None:
     from shelfwise.retrieve.rules import Rule, Rules
 

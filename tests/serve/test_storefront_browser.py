@@ -337,3 +337,34 @@ def test_storefront_sorts_by_price_and_suggests_while_typing(live_url: str, brow
     assert prices == sorted(prices) and sorted(by_price) == sorted(relevance) and by_price != relevance
     assert page.locator("#more-results").is_hidden()  # 12 products: one page
     assert not errors, errors
+
+
+def test_storefront_hint_and_rails_are_the_stores_own_words(live_url: str, browser: Any) -> None:
+    """The page spoke fashion whatever the store (session 13, a grocery): the search hint was "black trousers,
+    jeans under 30, 黑色裤子" and the cross-category rail "Complete the look". The hint now shows this store's
+    typical searches (GET /suggest/examples), as many as fit the box, the priced one kept longest."""
+    examples = _get(live_url + "/suggest/examples?k=3")["examples"]
+    assert examples == ["dresses", "trousers", "accessories under 50"]  # the tiny store's types and prices
+    fit = (
+        "() => { const b = document.getElementById('q'), s = getComputedStyle(b);"
+        " const c = document.createElement('canvas').getContext('2d'); c.font = s.font;"
+        " return [b.placeholder, c.measureText(b.placeholder).width,"
+        " b.clientWidth - parseFloat(s.paddingLeft) - parseFloat(s.paddingRight)]; }"
+    )
+    for width, shown in ((1600, ["dresses", "accessories under 50"]), (390, ["accessories under 50"])):
+        page = browser.new_page(viewport={"width": width, "height": 900})
+        page.goto(live_url + "/")
+        page.wait_for_function("document.getElementById('q').placeholder.includes('accessories under 50')")
+        text, used, room = page.evaluate(fit)
+        assert used <= room, (width, text)  # nothing cut off
+        assert [e for e in examples if e in text] == shown and "black trousers" not in text, (width, text)
+        page.close()
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(live_url + "/?q=black")
+    page.wait_for_selector("#results .card")
+    page.locator("#results .card").first.click()
+    page.wait_for_selector("#product-view:not([hidden]) #product h1")
+    assert page.inner_text("#cross h2") == "Goes well with" and "Complete the look" not in page.content()
+    assert "H&M" not in page.inner_text("footer") and "catalog's own" in page.inner_text("footer")
+    chinese = page.evaluate("() => { examples = ['连衣裙', '休闲裤', '裙50元以下']; hint(); return q.placeholder; }")
+    assert chinese == "Search products: 连衣裙、休闲裤、裙50元以下"  # a Chinese store's list reads 、

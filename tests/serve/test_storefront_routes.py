@@ -30,6 +30,16 @@ def test_page_and_static_files_are_local(make_client: MakeClient) -> None:
         assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//|url\(\s*["']?(https?:)?//|@import""", text), f
 
 
+def test_page_is_worded_for_any_store() -> None:
+    """The page was worded for the H&M demo whatever the store: a fashion search hint, "Complete the look"
+    and a footer about H&M's scaled prices; the hint now comes from GET /suggest/examples."""
+    page = (STATIC / "index.html").read_text(encoding="utf-8")
+    for fashion in ("black trousers", "黑色裤子", "Complete the look", "H&amp;M", "H&M"):
+        assert fashion not in page, fashion
+    assert "<h2>Goes well with</h2>" in page and 'placeholder="Search products"' in page
+    assert 'api("/suggest/examples?k=3")' in (STATIC / "store.js").read_text(encoding="utf-8")
+
+
 def test_items_route(make_client: MakeClient) -> None:
     c = make_client()
     body = c.get("/items/p6").json()

@@ -10,7 +10,7 @@ worded pair by pair where a store logs several kinds (:meth:`Wording.of_pair`): 
 together in every basket that holds it is "bought together" though the store also logs views,
 and still is after a store of purchases logs its first live view or click (the counts so far are
 then split by level: :meth:`CooccurrenceRecommender.update <shelfwise.recommend.cooccurrence.
-CooccurrenceRecommender.update>`), on every rail that words pairs (related items, complete the look).
+CooccurrenceRecommender.update>`), on every rail that words pairs (related items, cross-category complements).
 """
 
 from __future__ import annotations

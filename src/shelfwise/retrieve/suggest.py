@@ -18,13 +18,21 @@ A suggestion starts with what was typed (normalised: case, full-width forms, Tra
 folded to Simplified); shoppers' queries come first, then catalog phrases by how many products hold
 them. When that gives fewer than ``k``, the typed text's end is completed alone and its beginning
 kept ("long black dr" -> "long black dress": no catalog phrase starts with "long black dr").
+
+:meth:`Suggester.examples` gives a few searches typical of the store, for a search box's hint, in the
+catalog's own words and language: the shoppers' queries typed most; then the catalog's product types
+(the last level of its category paths, most held first) or, with no categories, its most held title
+phrases (not listing boilerplate such as "包邮" free shipping, nor sizes or model numbers); the last
+with a price ("sweater under 30", "水果50元以下") when products have prices.
 """
 
 from __future__ import annotations
 
 import bisect
+import heapq
 import itertools
 import json
+import math
 import re
 import threading
 from collections import Counter
@@ -39,6 +47,7 @@ from shelfwise.catalog.schema import Catalog
 from shelfwise.events.schema import Event, EventLog
 from shelfwise.index.text import STOPWORDS_EN, _jieba, has_cjk, normalise, to_simplified
 from shelfwise.jsonfile import read_manifest_json
+from shelfwise.retrieve.understand import parse_price
 
 FORMAT = "shelfwise.suggest"
 VERSION = 1
@@ -50,6 +59,14 @@ _TOKEN = re.compile(
 _CHUNK = re.compile(r"[^\w\s'-]+|\s-\s", re.UNICODE)  # punctuation: where phrases stop
 MAX_TITLES = 200_000  # titles read for phrases (a sample beyond that; counts scaled)
 MAX_PENDING = 500_000  # queries remembered before they are suggestible
+MAX_EXAMPLES = 10  # example searches (Suggester.examples)
+# words sellers put in titles about the listing, not the product: never an example search
+LISTING_WORDS = frozenset(
+    (  # noqa: SIM905 (a word list reads better as one string)
+        "包邮 正品 新款 现货 正版 官方 旗舰店 官方旗舰店 同款 特价 热销 爆款 专用 通用 适用 定制 原装 神器 "
+        "new sale genuine original official"
+    ).split()
+)
 
 
 def key(text: str) -> str:
@@ -135,6 +152,7 @@ class Suggester:
         self._pending: dict[str, tuple[set[str], int]] = dict(pending or {})  # not yet: (shoppers, times)
         self._lock = threading.Lock()
         self._shown = _Sorted(self._counts)
+        self._kinds: tuple[list[str], float | None] | None = None  # examples' catalog part, made once
 
     @classmethod
     def fit(
@@ -200,6 +218,21 @@ class Suggester:
             for text, n in self._phrases.top(rest, k):
                 out.setdefault(head + text, Suggestion(head + text, "catalog", n))
         return list(out.values())[:k]
+
+    def examples(self, catalog: Catalog, k: int = 3) -> list[str]:
+        """Up to ``k`` example searches typical of this store (module doc); ``catalog``: the one
+        this suggester was fitted on (its product types and prices are read once)."""
+        if not 1 <= k <= MAX_EXAMPLES:
+            raise ValueError(f"k must be 1-{MAX_EXAMPLES}, got {k}")
+        if self._kinds is None:
+            self._kinds = (product_kinds(catalog, self._phrases.as_dict(), MAX_EXAMPLES), _typical_price(catalog))
+        kinds, price = self._kinds
+        with self._lock:
+            typed = heapq.nsmallest(k, self._counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        out = list(dict.fromkeys([q for q, _ in typed] + kinds))[:k]
+        if out and price is not None and parse_price(out[-1])[1:] == (None, None):  # none named yet
+            out[-1] = price_phrase(out[-1], price)
+        return out
 
     def save(self, path: str | Path) -> None:
         body = {
@@ -309,3 +342,35 @@ def logged_queries(events: EventLog | None) -> list[tuple[str, str]]:
     if events is None:
         return []
     return [(events.users[int(u)], q) for u, q in zip(events.user.tolist(), events.queries, strict=True) if q]
+
+
+def product_kinds(catalog: Catalog, phrases: dict[str, int], k: int) -> list[str]:
+    """The ``k`` product types most held: the last level of the category paths, or without
+    categories the title phrases in ``phrases`` (:func:`catalog_phrases`) that name no listing
+    boilerplate (:data:`LISTING_WORDS`), size or model number (no digits)."""
+    leaves: Counter[str] = Counter()
+    for leaf, n in Counter(p.category[-1] for p in catalog.products if p.category).items():
+        leaves[key(leaf)] += n  # each distinct leaf normalised once, not once a product
+    leaves.pop("", None)
+    if leaves:
+        return [t for t, _ in sorted(leaves.items(), key=lambda kv: (-kv[1], kv[0]))[:k]]
+    ok = ((t, c) for t, c in phrases.items() if t not in LISTING_WORDS and not any(ch.isdigit() for ch in t))
+    return [t for t, _ in heapq.nsmallest(k, ok, key=lambda kv: (-kv[1], kv[0]))]
+
+
+def _typical_price(catalog: Catalog) -> float | None:
+    """A round price at or above the median of the priced products (1, 2, 3 or 5 times a power of
+    ten: 3.99 -> 5, 0.0254 -> 0.03); None when no product has a price."""
+    prices = catalog.price[np.isfinite(catalog.price) & (catalog.price > 0)]
+    if not len(prices):
+        return None
+    median = float(np.median(prices))
+    unit = 10.0 ** math.floor(math.log10(median))
+    step = next(m for m in (1, 2, 3, 5, 10) if m * unit >= median * (1 - 1e-9))
+    return round(step * unit, max(0, 2 - math.floor(math.log10(median))))
+
+
+def price_phrase(text: str, price: float) -> str:
+    """``text`` with a price cap the query understanding reads, in the text's language."""
+    n = f"{price:g}" if price < 1e6 else str(round(price))
+    return f"{text}{n}元以下" if has_cjk(text) else f"{text} under {n}"

@@ -73,7 +73,7 @@ def create_app(
 
     if warmup:
         shelf.searcher.warmup()
-        shelf.suggestions()  # a shelf saved without suggestions makes them here, not in a request
+        shelf.suggestions().examples(shelf.catalog)  # suggestions (if not saved) and the search hint, made now
     for router in ROUTERS:
         app.include_router(router)
     add_offline_docs(app, TITLE)

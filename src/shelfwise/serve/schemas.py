@@ -109,6 +109,13 @@ class SuggestResponse(BaseModel):
     suggestions: list[SuggestionOut]
 
 
+class ExamplesResponse(BaseModel):
+    examples: list[str] = Field(
+        description="searches typical of this store (shoppers' queries typed most, then product types; "
+        "the last with a price cap when products have prices), in the catalog's words"
+    )
+
+
 class HealthResponse(BaseModel):
     status: str
     items: int

@@ -13,10 +13,18 @@ from starlette.responses import Response
 from shelfwise.catalog.schema import Filters
 from shelfwise.retrieve.answer import MAX_WINDOW, SORT_DEPTH, answer_search
 from shelfwise.retrieve.facets import DEPTH, facet_search
+from shelfwise.retrieve.suggest import MAX_EXAMPLES
 from shelfwise.serve.convert import items_out
 from shelfwise.serve.params import parse_filters
 from shelfwise.serve.respond import answer
-from shelfwise.serve.schemas import FacetsOut, SearchResponse, SuggestionOut, SuggestResponse, UnderstoodOut
+from shelfwise.serve.schemas import (
+    ExamplesResponse,
+    FacetsOut,
+    SearchResponse,
+    SuggestionOut,
+    SuggestResponse,
+    UnderstoodOut,
+)
 from shelfwise.shelf import Shelf
 
 router = APIRouter(tags=["search"])
@@ -168,6 +176,16 @@ async def suggest(
 ) -> Response:
     """Type-ahead: queries other shoppers typed and catalog phrases that start with ``q``."""
     return await answer(run_suggest, request.app.state.shelf, q, k)
+
+
+@router.get("/suggest/examples", response_model=ExamplesResponse)
+async def suggest_examples(request: Request, k: Annotated[int, Query(ge=1, le=MAX_EXAMPLES)] = 3) -> Response:
+    """A few searches typical of this store, e.g. for the search box's hint."""
+    return await answer(run_examples, request.app.state.shelf, k)
+
+
+def run_examples(shelf: Shelf, k: int) -> ExamplesResponse:
+    return ExamplesResponse(examples=shelf.suggestions().examples(shelf.catalog, k))
 
 
 def run_suggest(shelf: Shelf, q: str, k: int) -> SuggestResponse:

@@ -1,5 +1,5 @@
-// Shelfwise storefront: search with facets, product pages, "for you" / related / complete-the-look
-// rails with reasons, a shopper switcher, and clicks / add-to-cart sent to POST /events.
+// Shelfwise storefront: search with facets, product pages, "for you" / related / "goes well with"
+// (other categories) rails with reasons, a shopper switcher, and clicks / add-to-cart sent to POST /events.
 // Plain JavaScript, no external assets. Every server text goes through esc() before it is shown.
 "use strict";
 
@@ -355,7 +355,7 @@ async function openProduct(id, push = true) {
     <button class="primary" type="button" data-cart="${esc(it.id)}">Add to cart</button>
     <p class="desc">${esc(it.description || "")}</p><dl>${attrs}<dt>Product id</dt><dd>${esc(it.id)}</dd></dl></div>`;
   window.scrollTo({ top: 0 });
-  // "Complete the look" leaves out what "Related" already shows (the two lists often share basket partners)
+  // "Goes well with" leaves out what "Related" already shows (the two lists often share basket partners)
   const crossReq = api(`/recommend/cross/${encodeURIComponent(id)}?k=20`);
   crossReq.catch(() => {}); // handled by rail() below
   rail(`/recommend/item/${encodeURIComponent(id)}?k=10`, "related-items").then((related) => {
@@ -471,6 +471,24 @@ function loadHealth() {
   }).catch(() => {});
 }
 loadHealth();
+// the search box's hint: searches typical of this store, in its own words (GET /suggest/examples); as many
+// as fit the box (the last, with a price when the store has prices, kept longest)
+let examples = [];
+function hint() {
+  const n = examples.length;
+  if (!n) return; // "Search products" as written in the page
+  const box = $("q"), style = getComputedStyle(box);
+  // less the padding and a search field's clear button (Chromium keeps room for it: about 1.5em)
+  const room = box.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight) - 1.5 * parseFloat(style.fontSize);
+  const ctx = (hint.canvas ||= document.createElement("canvas")).getContext("2d");
+  ctx.font = style.font;
+  const tries = [examples, [examples[0], examples[n - 1]], [examples[n - 1]]];
+  const sep = examples.every((e) => /[\u3400-\u9fff]/.test(e)) ? "、" : ", "; // a Chinese list: 、
+  const fits = tries.map((e) => `Search products: ${[...new Set(e)].join(sep)}`).find((t) => ctx.measureText(t).width <= room);
+  box.placeholder = fits || `Search: ${examples[n - 1]}`;
+}
+api("/suggest/examples?k=3").then((r) => { examples = r.examples; hint(); }).catch(() => {});
+new ResizeObserver(hint).observe($("q")); // the box narrows as the shopper menu fills, and on resize
 // link the evaluation report only when the server has one (`serve --report`; else /report is a 404 page)
 fetch("/report", { method: "HEAD" }).then((r) => { $("report-link").hidden = !r.ok; }).catch(() => {});
 renderCart();
