@@ -260,13 +260,14 @@ class Suggester:
 
 def _cuts(prefix: str) -> list[int]:
     """Where the typed text may be cut so that its end starts a catalog phrase, longest end first:
-    after each space, and inside a Chinese last word before each of its characters but the last
-    ("long black dr" -> "black dr", "dr"; "红色连衣" -> "色连衣", "连衣")."""
-    cuts = [i + 1 for i, ch in enumerate(prefix) if ch == " "]
+    after each space, leaving two letters or more (one letter completes to anything), and inside a
+    Chinese last word before each of its characters (a character is a syllable with a meaning):
+    "long black dr" -> "black dr", "dr"; "海尔洗" -> "尔洗", "洗" (-> "海尔洗碗机")."""
+    cuts = [i + 1 for i, ch in enumerate(prefix) if ch == " " and len(prefix) - i - 1 >= 2]
     last = prefix.rfind(" ") + 1
     if has_cjk(prefix[last:]):
-        cuts += range(last + 1, len(prefix) - 1)
-    return sorted(c for c in set(cuts) if len(prefix) - c >= 2)  # one letter left completes to anything
+        cuts += range(last + 1, len(prefix))
+    return sorted(set(cuts))
 
 
 def catalog_phrases(catalog: Catalog, config: SuggestConfig) -> dict[str, int]:
