@@ -138,3 +138,16 @@ def test_explained_chinese_hits_name_the_characters_they_share() -> None:
     assert by_title["耐克跑鞋 男款"].startswith("has the query's words;")
     assert by_title["耐磨雨鞋 防滑"].startswith("has some of the query's words (耐, 鞋);")
     assert by_title["耐克 运动短裤"].startswith("has some of the query's words (耐克);")
+
+
+def test_personalised_reasons_say_how_close_each_hit_is_to_the_shoppers_taste(tiny_searcher: HybridSearcher) -> None:
+    import dataclasses
+
+    taste = tiny_searcher.item_vectors[0].copy()  # a shopper who liked p1 (black trousers)
+    off = answer_search(tiny_searcher, "black", 3, Filters(), user_vector=taste, explain=True)
+    assert off.reasons is not None and not any("your taste" in r for r in off.reasons)  # personal_weight 0: not applied
+    tiny_searcher.config = dataclasses.replace(tiny_searcher.config, personal_weight=0.1)
+    got = answer_search(tiny_searcher, "black", 3, Filters(), user_vector=taste, explain=True)
+    assert got.reasons is not None and all("your taste" in r and "(catalog average " in r for r in got.reasons)
+    first = got.results.ids.tolist().index(0) if 0 in got.results.ids.tolist() else None
+    assert first is not None and "your taste 1.00" in got.reasons[first]  # p1 is the taste itself

@@ -87,6 +87,10 @@ def answer_search(
             "(raise sort_depth, or filter by price instead)"
         )
     reasons = hit_reasons(searcher, query, res, intent) if explain else None
+    if reasons is not None and user_vector is not None and searcher.config.personal_weight > 0:
+        reasons = [
+            f"{why}; {taste}" for why, taste in zip(reasons, taste_reasons(searcher, res, user_vector), strict=True)
+        ]
     if reasons is not None and act.pin and sort == "relevance":
         by = dict(zip(act.pin, act.pinned_by, strict=True))
         reasons = [
@@ -97,6 +101,15 @@ def answer_search(
     reordered = reranker is not None and searcher.config.rerank_depth > 0 and len(res.ids) > 0
     kind = str(getattr(reranker, "kind", type(reranker).__name__)) if reordered and sort == "relevance" else None
     return SearchAnswer(res, intent, notices, reasons, kind, offset + k if more else None, act.rules)
+
+
+def taste_reasons(searcher: HybridSearcher, results: Results, user_vector: npt.NDArray[np.float32]) -> list[str]:
+    """Per hit, how close it is to the shopper's taste (the cosine personalised search adds, scaled
+    by ``personal_weight``), beside the catalog's average: "your taste 0.62 (catalog average 0.35)"."""
+    v = np.asarray(user_vector, dtype=np.float32)
+    taste = searcher.dense.index.rows(results.ids) @ v
+    avg = float(searcher.dense.mean_vector() @ v)
+    return [f"your taste {float(t):.2f} (catalog average {avg:.2f})" for t in taste]
 
 
 def check_page(k: int, offset: int, sort: str, sort_depth: int) -> None:

@@ -58,17 +58,20 @@ class DenseRetriever:
         vector): what an unrelated product scores, as a baseline for a hit's cosine. A language
         model's cosines sit in a narrow band (e5: ~0.8-0.9), so 0.85 alone says little. The mean is
         taken once, and again only if the index's row count changes."""
+        return float(self.mean_vector() @ self.embed(query)) if len(self.index) else 0.0
+
+    def mean_vector(self) -> npt.NDArray[np.float32]:
+        """The mean of every catalog row (zeros for an empty index): a vector's inner product with it
+        is its average score over the catalog."""
         n = len(self.index)
-        if not n:
-            return 0.0
         mean = self._mean
         if mean is None or mean[0] != n:
             total = np.zeros(self.index.dim, dtype=np.float64)
             for start in range(0, n, 65_536):  # in blocks: an fp16 / sq8 store decodes no full copy
                 total += self.index.rows(np.arange(start, min(n, start + 65_536))).sum(axis=0, dtype=np.float64)
-            mean = (n, (total / n).astype(np.float32))
+            mean = (n, (total / max(n, 1)).astype(np.float32))
             self._mean = mean
-        return float(mean[1] @ self.embed(query))
+        return mean[1]
 
     def scores(self, query: str) -> npt.NDArray[np.float32]:
         """Cosine of every catalog row to the query."""
