@@ -192,3 +192,12 @@ def test_taiwan_wording_is_also_searched_in_mainland_wording(monkeypatch: pytest
     assert s.bilingual.added("鍵盤 滑鼠") == "鼠标"  # 滑鼠 is written alike, but the query is Traditional
     assert s.bilingual.added("滑鼠") == ""  # nothing Traditional typed: a mainland shopper's own words
     assert s.bilingual.added("保溫杯") == ""  # the same word in both: the characters are folded anyway
+
+
+def test_a_taiwan_store_gets_no_mainland_reading(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(translate, "available", lambda: False)
+    titles = ["金士頓隨身碟 64G", "閃迪隨身碟 高速", "無線滑鼠 靜音", "機械鍵盤", "保溫杯", "陶瓷茶杯"]
+    catalog = Catalog([Product(id=f"t{i}", title=t) for i, t in enumerate(titles)])
+    s = HybridSearcher.build(catalog, HashingEncoder(dim=64))
+    assert not s.bilingual.simplified()  # its titles are Traditional: its own wording is Taiwan's
+    assert s.bilingual.added("隨身碟") == "" and s.notices("隨身碟") == []

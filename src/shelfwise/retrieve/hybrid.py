@@ -257,7 +257,10 @@ class HybridSearcher:
             profile = self.language or detect_language(self.catalog.texts())
             words = self.lexical.words
             pinyin = PinyinReader(words.terms, words.term_doc_freq) if profile.language == "zh" else None
-            self._bilingual = translate.Bilingual(profile.language, self.understanding.names, words.doc_freq, pinyin)
+            titles = self.catalog.products[:: max(1, len(self.catalog) // 500)]  # to tell the catalog's script
+            self._bilingual = translate.Bilingual(
+                profile.language, self.understanding.names, words.doc_freq, pinyin, lambda: [p.title for p in titles]
+            )
         return self._bilingual
 
     def mask(self, filters: Filters | None) -> npt.NDArray[np.bool_] | None:

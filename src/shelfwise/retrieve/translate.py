@@ -34,7 +34,7 @@ from __future__ import annotations
 import gzip
 import re
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -246,8 +246,11 @@ class Bilingual:
         names: Callable[[str], bool],
         doc_freq: Callable[[str], list[int]],
         pinyin: PinyinReader | None = None,
+        titles: Callable[[], Sequence[str]] | None = None,
     ) -> None:
         self.language, self.names, self.doc_freq, self.pinyin = language, names, doc_freq, pinyin
+        self.titles = titles  # a sample of the catalog's titles: is it written in Simplified characters?
+        self._simplified: bool | None = None
         self._last: tuple[str, str, str] | None = None  # (query, added, how): a request asks several times
 
     def warm(self) -> None:
@@ -257,7 +260,7 @@ class Bilingual:
             _reverse()
         if self.pinyin is not None:
             self.pinyin.chars()
-        if self.language == "zh":
+        if self.language == "zh" and self.simplified():
             to_mainland("熱身")
 
     def added(self, query: str) -> str:
@@ -292,7 +295,7 @@ class Bilingual:
         """A query typed in Traditional characters on a Chinese catalog, in mainland wording where
         Taiwan's differs (:func:`~shelfwise.index.text.to_mainland`: "隨身碟" -> "U盘"; folding the
         characters alone searched 随身碟, which found 随身听 tapes); "" otherwise."""
-        if self.language != "zh" or not has_cjk(query):
+        if self.language != "zh" or not has_cjk(query) or not self.simplified():
             return ""
         runs = _CJK.findall(query)
         if all(to_simplified(run) == run for run in runs):  # no Traditional character typed
@@ -303,6 +306,16 @@ class Bilingual:
             if mainland != to_simplified(run) and mainland not in out:
                 out.append(mainland)
         return " ".join(out)
+
+    def simplified(self) -> bool:
+        """Is the catalog written in Simplified characters (under 5% of its titles' Chinese characters
+        Traditional)? A Taiwan store's own wording needs no mainland reading. True without ``titles``."""
+        if self._simplified is None:
+            runs = [r for t in (self.titles() if self.titles else []) for r in _CJK.findall(t)]
+            chars = sum(map(len, runs))
+            changed = sum(a != b for r in runs for a, b in zip(r, to_simplified(r), strict=False))
+            self._simplified = changed <= 0.05 * chars
+        return self._simplified
 
     def pinyin_of(self, query: str) -> str:
         """The catalog's Chinese words a pinyin query on a Chinese catalog spells ("shoujike" ->
