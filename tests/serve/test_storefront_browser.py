@@ -101,6 +101,14 @@ def browser() -> Iterator[Any]:
         b.close()
 
 
+def _wait_for(check: Callable[[], bool], timeout_s: float = 5.0) -> None:
+    """Poll ``check`` until it holds; fail the test when it does not within ``timeout_s``."""
+    end = time.monotonic() + timeout_s
+    while not check():
+        assert time.monotonic() < end, "condition not met in time"
+        time.sleep(0.05)
+
+
 def _get(url: str) -> dict:  # type: ignore[type-arg]
     with urllib.request.urlopen(url, timeout=10) as r:
         return dict(json.loads(r.read()))
@@ -117,9 +125,11 @@ def test_storefront_search_facets_click_and_rails(live_url: str, browser: Any) -
     before = page.eval_on_selector_all("#foryou-items .card", "els => els.map(e => e.dataset.id)")
     assert "Popular right now" in page.inner_text("#foryou-sub")  # a new guest: popular items, and it says so
 
+    searched = _get(live_url + "/events/stats")["events"]
     page.fill("#q", "black")
     page.press("#q", "Enter")
     page.wait_for_selector("#results .card")
+    _wait_for(lambda: _get(live_url + "/events/stats")["events"] == searched + 1)  # the search is an event
     assert page.locator("#facets [data-facet=category] .facet-value").count() >= 2
     assert page.locator("#facets [data-facet=price] .facet-value").count() >= 2  # the tiny catalog has prices
     men = page.locator('#facets .facet-value[data-group=category][data-value="Men"]')

@@ -3,6 +3,8 @@
 Sections, each present when its inputs are:
 
 * store: what the shelf holds (products, prices, images, events, encoder, search settings);
+* searches (behaviour events): top searches, searches no product holds a word of, searches never
+  followed by a click (:mod:`shelfwise.eval.searches`);
 * search (judged queries): Shelfwise's modes next to the plain ``bm25s`` peer
   (:mod:`shelfwise.eval.peers`) in the same run, with and without the index's reranker;
 * recommendations (behaviour events): popularity vs the hybrid on a time split (each shopper's last
@@ -34,6 +36,7 @@ from shelfwise.eval.exposure import exposure, gini, group_shares, lorenz, popula
 from shelfwise.eval.judgments import Judgments, SearchMetrics, evaluate_search
 from shelfwise.eval.metrics import coverage, intra_list_diversity, long_tail_share
 from shelfwise.eval.report import Section, bar_chart, pyplot, render_html
+from shelfwise.eval.searches import search_analytics, searches_section
 from shelfwise.shelf import Shelf
 from shelfwise.valuation.summary import ValuationSummary, load_valuation
 
@@ -83,6 +86,11 @@ def build_store_report(
     store = store_facts(shelf)
     report.sections.append(Section("Store", ["what", "value"], [[a, b] for a, b in store.items()]))
     report.figures["store"] = store
+    if shelf.events is not None:
+        words = shelf.searcher.lexical.words
+        analytics = search_analytics(shelf.events, lambda q: any(words.doc_freq(q)))
+        report.sections.append(searches_section(analytics))
+        report.figures["searches"] = analytics.as_json()
     if judgments is not None:
         metrics = search_metrics(shelf, judgments)
         report.sections.append(search_section(metrics, plot_dir, len(judgments)))

@@ -287,6 +287,7 @@ $("search-form").addEventListener("submit", (e) => {
   e.preventDefault();
   const q = $("q").value.trim(); if (!q) return;
   Object.assign(state, { q, category: [], brands: [], priceMin: null, priceMax: null, attrs: {}, inStock: false, sort: "relevance" });
+  sendQuery(q); // one search event per query typed (not per facet click or sort)
   runSearch();
 });
 // type-ahead: GET /suggest while typing (shoppers' queries, then catalog phrases); picking one searches it
@@ -342,7 +343,7 @@ async function refreshForYou(because) {
 const shortId = (id) => (id.length > 12 ? id.slice(0, 8) + "…" : id);
 
 // ---------- product page ----------
-async function openProduct(id, push = true) {
+async function openProduct(id, push = true, query = "") {
   let it = items.get(id);
   if (!it) { try { it = await api(`/items/${encodeURIComponent(id)}`); } catch (err) { toast(err.message, true); return; } }
   items.set(id, it);
@@ -362,7 +363,7 @@ async function openProduct(id, push = true) {
     const seen = new Set(related ? related.items.map((x) => x.id) : []);
     rail(crossReq, "cross-items", null, (x) => !seen.has(x.id), 10);
   });
-  sendEvent("click", it);
+  sendEvent("click", it, query);
 }
 function showView(name) {
   // product page and search results first, the "for you" rail after them; on the home page it leads
@@ -374,12 +375,27 @@ $("back").addEventListener("click", () => history.back());
 
 // ---------- events, cart ----------
 let ingestOff = false; // the server has no event log (503): clicks are not posted again after the first try
-async function sendEvent(type, it) {
-  if (ingestOff) return;
+function eventHeaders() {
   const headers = { "content-type": "application/json" };
   const key = store.getItem("shelfwise.apikey");
   if (key) headers["X-API-Key"] = key;
-  const body = JSON.stringify({ user_id: shopperId, type, item_id: it.id, session_id: SESSION });
+  return headers;
+}
+// a search is an event too (type "query"): the store's search analytics (`shelfwise report`) and
+// type-ahead learn from it; failures stay silent (a click's failure is reported, once)
+function sendQuery(q) {
+  if (ingestOff) return;
+  const body = JSON.stringify({ user_id: shopperId, type: "query", query: q, session_id: SESSION });
+  api("/events", { method: "POST", headers: eventHeaders(), body }).catch((err) => {
+    if (err.status === 503 && /not configured/.test(err.message)) ingestOff = true; // a read-only server
+  });
+}
+async function sendEvent(type, it, query = "") {
+  if (ingestOff) return;
+  const headers = eventHeaders();
+  const event = { user_id: shopperId, type, item_id: it.id, session_id: SESSION };
+  if (query) event.query = query; // engagement with that search's results
+  const body = JSON.stringify(event);
   try {
     await api("/events?wait_ms=1500", { method: "POST", headers, body });
     loadHealth();
@@ -400,17 +416,17 @@ function renderCart() {
   const total = c.reduce((s, it) => s + (it.price || 0), 0);
   $("cart-total").textContent = c.length ? `Total ${fmtPrice(total)}` : "";
 }
-function addToCart(id) {
+function addToCart(id, query = "") {
   const it = items.get(id); if (!it) return;
   store.setItem("shelfwise.cart", JSON.stringify([...cart(), { id: it.id, title: it.title, price: it.price }]));
   renderCart(); toast(`Added ${it.title} to the cart`);
-  sendEvent("cart", it);
+  sendEvent("cart", it, query);
 }
 document.addEventListener("click", (e) => {
   const add = e.target.closest("[data-cart]");
-  if (add) { e.stopPropagation(); addToCart(add.dataset.cart); return; }
+  if (add) { e.stopPropagation(); addToCart(add.dataset.cart, add.closest("#results") ? state.q : ""); return; }
   const c = e.target.closest(".card");
-  if (c) openProduct(c.dataset.id);
+  if (c) openProduct(c.dataset.id, true, c.closest("#results") ? state.q : ""); // a click on a search hit carries its query
 });
 document.addEventListener("keydown", (e) => { if (e.key === "Enter" && e.target.classList && e.target.classList.contains("card")) openProduct(e.target.dataset.id); });
 $("cart-btn").addEventListener("click", () => { $("cart-panel").hidden = !$("cart-panel").hidden; $("settings-panel").hidden = true; });
