@@ -201,3 +201,36 @@ def test_a_successful_reload_logs_info_and_a_failed_one_error(
     now: Shelf = client.app.state.shelf  # type: ignore[attr-defined]
     assert now.live is not None
     now.live.consumer.stop()
+
+
+def test_serve_rules_and_synonyms_files_are_read_again_at_each_reload(
+    tmp_path: Path, tiny_catalog: Catalog, tiny_events: list[Event]
+) -> None:
+    from shelfwise.serve.setup import ShelfRecipe, ShelfSettings
+
+    folder = tmp_path / "shelf"
+    _save(tiny_catalog, tiny_events, folder)
+    rules, synonyms = tmp_path / "rules.json", tmp_path / "synonyms.txt"
+    rules.write_text('[{"id": "shoes", "query": "dress", "pin": ["p9"]}]', encoding="utf-8")
+    synonyms.write_text("gown, dress\n", encoding="utf-8")
+    recipe = ShelfRecipe(ShelfSettings(rules=rules, synonyms=synonyms), say=lambda _: None)
+    client = TestClient(
+        create_app(recipe(folder), warmup=False, config=ServeConfig(api_keys=(KEY,)), prepare=recipe), base_url=LOCAL
+    )
+    body = client.get("/search", params={"q": "dress", "k": 3}).json()
+    assert body["rules_applied"] == ["shoes"] and body["items"][0]["id"] == "p9"
+    assert (
+        "also searched, by the store's synonyms: 'dress'"
+        in client.get("/search", params={"q": "gown"}).json()["notices"]
+    )
+    rules.write_text('[{"id": "mats", "query": "dress", "pin": ["p10"]}]', encoding="utf-8")  # a merchandiser's edit
+    synonyms.write_text("gown, dress, frock\n", encoding="utf-8")
+    auth = {"Authorization": f"Bearer {KEY}"}
+    assert client.post("/admin/reload", json={"shelf": str(folder)}, headers=auth).status_code == 200
+    body = client.get("/search", params={"q": "dress", "k": 3}).json()
+    assert body["rules_applied"] == ["mats"] and body["items"][0]["id"] == "p10"
+    assert "'dress frock'" in " ".join(client.get("/search", params={"q": "gown"}).json()["notices"])
+    rules.write_text("[]", encoding="utf-8")  # no usable rule: the reload fails, the last good shelf serves on
+    r = client.post("/admin/reload", json={"shelf": str(folder)}, headers=auth)
+    assert r.status_code == 422 and "0 usable rule" in r.json()["detail"]
+    assert client.get("/search", params={"q": "dress", "k": 1}).json()["items"][0]["id"] == "p10"

@@ -55,3 +55,14 @@ def test_warning_when_serving_beyond_loopback_without_key(caplog: pytest.LogCapt
         lines = warn_at_startup(_config(["--host", "0.0.0.0"]))
     assert lines and any("no API key" in r.getMessage() for r in caplog.records)
     assert warn_at_startup(_config([])) == []
+
+
+def test_missing_rules_or_bad_synonyms_fail_before_loading_the_index(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["serve", "--index", "/nonexistent", "--rules", str(tmp_path / "nope.json")]) == 2
+    assert "nope.json: no rules file" in capsys.readouterr().err
+    bad = tmp_path / "synonyms.txt"
+    bad.write_text("lonely\n", encoding="utf-8")
+    assert main(["serve", "--index", "/nonexistent", "--synonyms", str(bad)]) == 2
+    assert "synonyms.txt" in capsys.readouterr().err

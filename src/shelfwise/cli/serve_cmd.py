@@ -60,6 +60,20 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "0 turns it off)",
     )
     p.add_argument(
+        "--rules",
+        type=Path,
+        default=None,
+        help="merchandising rules (JSON, as 'shelfwise index --rules') used instead of the shelf's; re-read at every "
+        "POST /admin/reload or SIGHUP, so an edited file takes effect without a rebuild",
+    )
+    p.add_argument(
+        "--synonyms",
+        type=Path,
+        default=None,
+        help="synonyms (Solr format, as 'shelfwise index --synonyms') used instead of the shelf's; re-read at "
+        "every reload",
+    )
+    p.add_argument(
         "--report", type=Path, default=None, help="HTML report served at /report: a file, or a folder with report.html"
     )
     p.add_argument(
@@ -113,6 +127,7 @@ def report_file(path: Path) -> Path:
 def setup_from_args(args: argparse.Namespace) -> ServerSetup:
     """What the command line asks to serve, parsed and checked once: bad keys, limits, worker
     counts, flags, a missing report or valuation summary fail here, before the shelf loads."""
+    from shelfwise.retrieve.synonyms import read_synonyms
     from shelfwise.serve.runner import config_from_args
     from shelfwise.valuation.summary import load_valuation
 
@@ -126,7 +141,13 @@ def setup_from_args(args: argparse.Namespace) -> ServerSetup:
         personal_weight=args.personal_weight,
         valuation=args.valuation,
         events_db=args.events_db,
+        rules=args.rules,
+        synonyms=args.synonyms,
     )
+    if args.synonyms is not None:
+        read_synonyms(args.synonyms)  # a missing or empty file fails now, naming it
+    if args.rules is not None and not args.rules.is_file():
+        raise FileNotFoundError(f"{args.rules}: no rules file")
     report = report_file(args.report) if args.report is not None else None
     if args.valuation is not None:
         load_valuation(args.valuation)  # a missing or malformed summary fails now, naming the file (and field)

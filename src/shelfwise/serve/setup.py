@@ -33,7 +33,10 @@ class ShelfSettings:
     behaviour history to refit recommendations from; ``recommender``: a saved recommender folder
     (not with ``events``); ``personal_weight``: the searcher's personalisation weight (None: the
     folder's); ``valuation``: folder served at ``/valuation/summary``; ``events_db``: the event log
-    (SQLite file or ``nats://...``) giving live state; ``explore_share``: exploration slots then."""
+    (SQLite file or ``nats://...``) giving live state; ``explore_share``: exploration slots then;
+    ``rules`` / ``synonyms``: the store's merchandising rules and synonyms, read from these files
+    instead of the folder's at the start and at every reload (a merchandiser edits the file and
+    reloads: :mod:`shelfwise.retrieve.rules`, :mod:`shelfwise.retrieve.synonyms`)."""
 
     encoder: str | None = None
     multilingual: str | None = None
@@ -44,6 +47,8 @@ class ShelfSettings:
     valuation: Path | None = None
     events_db: str | None = None
     explore_share: float = DEFAULT_EXPLORE_SHARE
+    rules: Path | None = None
+    synonyms: Path | None = None
 
     def __post_init__(self) -> None:
         if self.events is not None and self.recommender is not None:
@@ -59,6 +64,8 @@ def load_folder(path: Path, settings: ShelfSettings, say: Say = print) -> Shelf:
     :class:`ShelfRecipe` attaches the server's event log)."""
     from shelfwise.events.loader import load_event_log
     from shelfwise.recommend.hybrid import HybridRecommender
+    from shelfwise.retrieve.rules import read_rules
+    from shelfwise.retrieve.synonyms import read_synonyms
     from shelfwise.snapshot import LoadOptions, ShelfConfig
     from shelfwise.snapshot.build import fit_recommendations
 
@@ -76,6 +83,16 @@ def load_folder(path: Path, settings: ShelfSettings, say: Say = print) -> Shelf:
     if s.personal_weight is not None:
         shelf.searcher.config = replace(shelf.searcher.config, personal_weight=s.personal_weight)
     shelf.valuation_report = s.valuation
+    if s.synonyms is not None:
+        shelf.searcher.synonyms = read_synonyms(s.synonyms)
+        for problem in shelf.searcher.synonyms.problems:
+            say(f"warning: {problem} (line skipped)")
+        say(f"synonyms: {len(shelf.searcher.synonyms)} rules from {s.synonyms}")
+    if s.rules is not None:
+        shelf.rules = read_rules(s.rules, shelf.catalog.ids)
+        for problem in shelf.rules.problems:
+            say(f"warning: {problem} (skipped)")
+        say(f"merchandising rules: {len(shelf.rules)} from {s.rules}")
     return shelf
 
 
