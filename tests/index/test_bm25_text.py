@@ -61,8 +61,9 @@ def test_terms_and_one_terms_document_count() -> None:
 
 
 def test_taiwan_wording_in_mainland_words() -> None:
-    from shelfwise.index.text import to_mainland, to_simplified
+    from shelfwise.index.text import to_mainland, to_simplified, to_taiwan
 
     assert to_simplified("隨身碟") == "随身碟" and to_mainland("隨身碟") == "U盘"  # characters only vs the word
     assert to_mainland("無線滑鼠") == "无线鼠标" and to_mainland("螢幕") == "屏幕"
     assert to_mainland("保溫杯") == "保温杯"  # the same word on both sides: characters only
+    assert to_taiwan("鼠标") == "滑鼠" and to_taiwan("U盘") == "隨身碟"

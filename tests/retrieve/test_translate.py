@@ -186,7 +186,7 @@ def test_taiwan_wording_is_also_searched_in_mainland_wording(monkeypatch: pytest
 
     assert words_held(s) >= {"金士顿U盘 64G", "闪迪U盘 高速"}
     plain = HybridSearcher.build(catalog, HashingEncoder(dim=64))
-    monkeypatch.setattr(plain.bilingual, "mainland_of", lambda q: "")
+    monkeypatch.setattr(plain.bilingual, "regional_of", lambda q: ("", ""))
     assert words_held(plain) == {"随身听 磁带机"}  # as before: only the 随身听 held a word of it
     assert s.notices("隨身碟") == ["Taiwan wording also searched as mainland wording: 'U盘'"]
     assert s.bilingual.added("鍵盤 滑鼠") == "鼠标"  # 滑鼠 is written alike, but the query is Traditional
@@ -194,10 +194,16 @@ def test_taiwan_wording_is_also_searched_in_mainland_wording(monkeypatch: pytest
     assert s.bilingual.added("保溫杯") == ""  # the same word in both: the characters are folded anyway
 
 
-def test_a_taiwan_store_gets_no_mainland_reading(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_taiwan_store_reads_mainland_wording_in_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(translate, "available", lambda: False)
-    titles = ["金士頓隨身碟 64G", "閃迪隨身碟 高速", "無線滑鼠 靜音", "機械鍵盤", "保溫杯", "陶瓷茶杯"]
+    titles = ["金士頓隨身碟 64G", "閃迪隨身碟 高速", "無線滑鼠 靜音", "機械鍵盤", "保溫杯", "陶瓷茶杯", "U型枕"]
     catalog = Catalog([Product(id=f"t{i}", title=t) for i, t in enumerate(titles)])
     s = HybridSearcher.build(catalog, HashingEncoder(dim=64))
     assert not s.bilingual.simplified()  # its titles are Traditional: its own wording is Taiwan's
-    assert s.bilingual.added("隨身碟") == "" and s.notices("隨身碟") == []
+    assert s.bilingual.added("隨身碟") == "" and s.notices("隨身碟") == []  # typed as the store writes
+    assert s.bilingual.added("U盘") == "隨身碟"  # a mainland shopper's word, as Taiwan writes it
+    assert s.notices("U盘") == ["Mainland wording also searched as Taiwan wording: '隨身碟'"]
+    r = s.search("U盘", 7, match_features=True)
+    held = {catalog.products[i].title for i, w in zip(r.ids, r.features["bm25"], strict=True) if w > 0}
+    assert {"金士頓隨身碟 64G", "閃迪隨身碟 高速"} <= held
+    assert s.bilingual.added("无线鼠标") == "無線滑鼠" and s.bilingual.added("保温杯") == ""

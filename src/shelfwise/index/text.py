@@ -121,7 +121,7 @@ def _jieba() -> Any | None:
     return jieba
 
 
-@lru_cache(maxsize=2)
+@lru_cache(maxsize=3)
 def _opencc(config: str = "t2s") -> Any:
     try:
         from opencc_purepy import OpenCC
@@ -145,6 +145,12 @@ def to_mainland(run: str) -> str:
     :func:`to_simplified` changes only the characters (随身碟, 萤幕, 无线滑鼠: words a mainland
     catalog does not use)."""
     return str(_opencc("tw2sp").convert(run))
+
+
+@lru_cache(maxsize=4096)
+def to_taiwan(run: str) -> str:
+    """:func:`to_mainland` the other way (OpenCC ``s2twp``): 鼠标 -> 滑鼠, U盘 -> 隨身碟."""
+    return str(_opencc("s2twp").convert(run))
 
 
 @lru_cache(maxsize=1)

