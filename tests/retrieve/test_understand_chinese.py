@@ -120,3 +120,23 @@ def test_a_price_phrase_in_a_store_without_prices_is_said_to_be_searched_as_word
     assert s.notices("保温杯") == []
     priced = HybridSearcher.build(_catalog(), HashingEncoder(64))
     assert priced.notices("100元以下") == []  # a filter there: nothing to say
+
+
+def test_a_chinese_value_inside_a_longer_word_is_not_read_as_that_value() -> None:
+    rows = [
+        ("小米 13 手机 黑色", "小米"),
+        ("小米 Redmi 手机 5G", "小米"),
+        ("小米手环 8", "小米"),
+        ("东北黄小米 5斤 新米", "五谷坊"),
+        ("山西黄小米 小米粥 杂粮", "五谷坊"),
+        ("小米粥 即食 杂粮", "五谷坊"),
+        ("苹果手机 iPhone 15", "苹果"),
+        ("苹果手机壳 透明", "苹果"),
+        ("红富士苹果 10斤 新鲜水果", "果园"),
+        ("烟台红富士苹果 脆甜", "果园"),
+    ]
+    catalog = Catalog([Product(str(i), t, brand=b) for i, (t, b) in enumerate(rows)])
+    u = HybridSearcher.build(catalog, HashingEncoder(dim=32)).understanding
+    brands = lambda q: [m.value for m in u.parse(q).matches if m.field == "brand"]  # noqa: E731
+    assert brands("小米") == ["小米"] and brands("小米手机") == ["小米"] and brands("苹果手机") == ["苹果"]
+    assert brands("黄小米") == [] and brands("小米粥") == [] and brands("红富士苹果") == []

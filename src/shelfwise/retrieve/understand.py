@@ -360,6 +360,10 @@ class QueryUnderstanding:
                 j = i + n
                 hits = self._cjk_vocab.get(scan[i:j]) if j <= len(scan) else None
                 if hits and _fits(scan, i, j):  # the boundary checks only for a catalog value
+                    hits = [(f, v) for f, v in hits if not self._in_cjk_compound(scan, i, j, f, v)]
+                else:
+                    hits = None
+                if hits:
                     matches.extend(FieldMatch(f, v, shown[i:j]) for f, v in hits)
                     rest[i:j] = " " * n
                     i = j
@@ -408,6 +412,44 @@ class QueryUnderstanding:
             if len(rows) >= self.min_products and mask[rows].mean() < COMPOUND_SHARE:
                 return True
         return False
+
+    def _in_cjk_compound(self, scan: str, i: int, j: int, field: str, value: str) -> bool:
+        """:meth:`_in_compound` for a Chinese value at ``scan[i:j]``: the value with the query's next
+        character on either side is a longer word most titles holding it do not carry the value of
+        ("小米粥" and "黄小米" are millet, not the brand 小米; "红富士苹果" is a Fuji apple, not the
+        brand 苹果; "苹果手机" keeps 苹果: titles holding "苹果手" are mostly the brand's)."""
+        if self.holding is None:
+            return False
+        mask: npt.NDArray[np.bool_] | None = None
+        for lo, hi, edge in ((i - 1, j, i - 1), (i, j + 1, j - 1)):
+            if lo < 0 or hi > len(scan) or not has_cjk(scan[edge] if lo < i else scan[j]):
+                continue
+            longer = scan[lo:hi]
+            rows = self._holding_text(longer, scan[edge : edge + 2])
+            if len(rows) >= self.min_products:
+                mask = self.field_mask(FieldMatch(field, value, scan[i:j])) if mask is None else mask
+                if mask[rows].mean() < COMPOUND_SHARE:
+                    return True
+        return False
+
+    def _holding_text(self, text: str, bigram: str) -> npt.NDArray[np.int64]:
+        """Products whose (folded) title holds the Chinese ``text``: candidates from the postings of
+        its ``bigram`` (the analyser's character pair; none under an analyser without pairs), at
+        most :data:`COMPOUND_SAMPLE` of them read; memoised."""
+        key = (text, "")
+        hit = self._pairs.get(key)
+        if hit is None:
+            assert self.holding is not None
+            both = self.holding(bigram)
+            if len(both) > COMPOUND_SAMPLE:
+                both = both[np.linspace(0, len(both) - 1, COMPOUND_SAMPLE).astype(np.int64)]
+            products = self.catalog.products
+            hit = np.array(
+                [r for r in both.tolist() if text in self._fold(normalise(products[r].title))], dtype=np.int64
+            )
+            if len(self._pairs) < 100_000:
+                self._pairs[key] = hit
+        return hit
 
     def _side_by_side(self, pair: tuple[str, str], stems: tuple[str, str]) -> npt.NDArray[np.int64]:
         """Products whose title holds the two words next to each other (the candidates come from the
