@@ -19,8 +19,10 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from _servekit import zh_catalog
 
 from shelfwise.catalog import Catalog
+from shelfwise.encode import HashingEncoder
 from shelfwise.events import EventLog
 from shelfwise.recommend.hybrid import build_recommender
 from shelfwise.retrieve import HybridSearcher
@@ -50,9 +52,12 @@ def serve_live(
 
     stops: list[Callable[[], None]] = []
 
-    def start(config: ServeConfig, bare: bool = False) -> str:
-        """``bare``: search only (no recommender, no event log), as `shelfwise serve --shelf` of a plain index."""
-        if bare:
+    def start(config: ServeConfig, bare: bool = False, catalog: Catalog | None = None) -> str:
+        """``bare``: search only (no recommender, no event log), as `shelfwise serve --shelf` of a plain index;
+        ``catalog``: that of another store, search only."""
+        if catalog is not None:
+            shelf, live = Shelf(catalog, HybridSearcher.build(catalog, HashingEncoder(dim=64))), None
+        elif bare:
             shelf, live = Shelf(tiny_catalog, tiny_searcher), None
         else:
             rec = build_recommender(tiny_catalog, tiny_log, tiny_searcher.item_vectors)
@@ -378,3 +383,57 @@ def test_storefront_hint_and_rails_are_the_stores_own_words(live_url: str, brows
     assert "H&M" not in page.inner_text("footer") and "catalog's own" in page.inner_text("footer")
     chinese = page.evaluate("() => { examples = ['连衣裙', '休闲裤', '裙50元以下']; hint(); return q.placeholder; }")
     assert chinese == "Search products: 连衣裙、休闲裤、裙50元以下"  # a Chinese store's list reads 、
+
+
+def test_storefront_speaks_chinese_to_a_chinese_store(serve_live: Callable[..., str], browser: Any) -> None:
+    """The page's own wording was English for every store. A Chinese catalog (GET /health's language) or a
+    browser set to Chinese now gets Simplified Chinese; the language switch in Settings overrides both."""
+    zh_url = serve_live(ServeConfig(access_log=False), catalog=zh_catalog())
+    en_url = serve_live(ServeConfig(access_log=False), bare=True)
+    errors: list[str] = []
+    page = browser.new_context(locale="en-US").new_page()
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(zh_url + "/?q=连衣裙")
+    page.wait_for_selector("#results .card")
+    assert page.evaluate("document.documentElement.lang") == "zh-CN" and page.title() == "Shelfwise 商店"
+    assert page.inner_text("#foryou h2") == "为你推荐" and page.inner_text("#search-form button") == "搜索"
+    assert page.inner_text("#results .addcart") == "加入购物车" and page.inner_text("#settings-btn") == "设置"
+    assert "个结果" in page.inner_text("#toolbar") and "品类" in page.inner_text("#facets [data-facet=category] h3")
+    assert page.eval_on_selector("#sort", "s => s.options[0].text") == "综合排序"
+    page.wait_for_function("document.getElementById('health').textContent.includes('件商品')")
+    page.locator("#results .card").first.click()
+    page.wait_for_selector("#product-view:not([hidden]) #product h1")
+    assert page.inner_text("#cross h2") == "搭配推荐" and page.inner_text("#product [data-cart]") == "加入购物车"
+
+    page.click("#settings-btn")  # the shopper's choice overrides the store's language, kept for next time
+    page.select_option("#lang", "en")
+    page.click("#settings-save")
+    page.wait_for_function("document.getElementById('toast').textContent === 'Settings saved'")
+    assert page.inner_text("#cross h2") == "Goes well with" and page.evaluate("document.documentElement.lang") == "en"
+    assert page.inner_text("#product [data-cart]") == "Add to cart"
+    page.goto(zh_url + "/?q=连衣裙")
+    page.wait_for_selector("#results .card")
+    assert page.inner_text("#foryou h2") == "For you" and "results for" in page.inner_text("#toolbar")
+
+    english = browser.new_context(locale="en-US").new_page()  # an English store, an English browser
+    english.goto(en_url + "/?q=dress")
+    english.wait_for_selector("#results .card")
+    assert english.evaluate("document.documentElement.lang") == "en" and english.inner_text("#foryou h2") == "For you"
+    assert english.inner_text("#results .addcart") == "Add to cart" and "results for" in english.inner_text("#toolbar")
+    chinese = browser.new_context(locale="zh-CN").new_page()  # the same store, a browser set to Chinese
+    chinese.goto(en_url + "/?q=dress")
+    chinese.wait_for_selector("#results .card")
+    assert chinese.inner_text("#foryou h2") == "为你推荐" and chinese.inner_text("#results .addcart") == "加入购物车"
+    assert not errors, errors
+
+
+def test_chinese_texts_fit_a_phone(serve_live: Callable[..., str], browser: Any) -> None:
+    """At 390 px the Chinese page stays within the screen: the top bar, the results line and the rail heading."""
+    url = serve_live(ServeConfig(access_log=False), catalog=zh_catalog())
+    page = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844}).new_page()
+    page.goto(url + "/?q=鞋")
+    page.wait_for_selector("#results .card")
+    assert page.inner_text("#facets-toggle") == "筛选"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    head = page.locator("#foryou h2").bounding_box()
+    assert head is not None and head["height"] < 30  # one line

@@ -24,7 +24,12 @@ from shelfwise.shelf import Shelf
 STATIC = Path(__file__).parent / "static"
 TITLE = "Shelfwise"
 # the storefront's own files (served locally: the page loads nothing from elsewhere)
-STATIC_FILES = {"store.css": "text/css", "store.js": "text/javascript", "placeholder.svg": "image/svg+xml"}
+STATIC_FILES = {
+    "store.css": "text/css",
+    "store.js": "text/javascript",
+    "i18n.js": "text/javascript",  # the page's own wording, English and Simplified Chinese
+    "placeholder.svg": "image/svg+xml",
+}
 NO_REPORT = (
     "no evaluation report on this server: write one with `shelfwise report --index DIR --out report.html` "
     "and serve it with `shelfwise serve --report report.html` (`shelfwise demo` serves its own)"

@@ -129,3 +129,8 @@ class HealthResponse(BaseModel):
     consumer_lag: int = 0
     consumer_running: bool = False
     worker: int = Field(0, description="process id of the serving process that answered (serve --workers N)")
+    language: str = Field(
+        "en",
+        description="the catalog's language, detected from its product texts: en, zh or mixed "
+        "(the storefront speaks Chinese for zh, or to a browser set to Chinese)",
+    )

@@ -7,6 +7,7 @@ import os
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from shelfwise.retrieve import HybridSearcher
 from shelfwise.serve.metrics import CONTENT_TYPE, Metrics
 from shelfwise.serve.schemas import HealthResponse
 from shelfwise.serve.shedding import ShedStats
@@ -39,7 +40,15 @@ def health(request: Request) -> HealthResponse:
         consumer_lag=st.lag if st is not None else 0,
         consumer_running=st.running if st is not None else False,
         worker=os.getpid(),
+        language=catalog_language(shelf.searcher),
     )
+
+
+def catalog_language(searcher: HybridSearcher) -> str:
+    """en, zh or mixed: the profile saved with the index, else (an index saved before profiles were
+    recorded) the one its cross-language reading made of the catalog, once."""
+    profile = searcher.language
+    return profile.language if profile is not None else searcher.bilingual.language
 
 
 @router.get("/metrics", response_class=Response)

@@ -1,6 +1,7 @@
 // Shelfwise storefront: search with facets, product pages, "for you" / related / "goes well with"
 // (other categories) rails with reasons, a shopper switcher, and clicks / add-to-cart sent to POST /events.
-// Plain JavaScript, no external assets. Every server text goes through esc() before it is shown.
+// Plain JavaScript, no external assets. Every server text goes through esc() before it is shown; the page's
+// own wording goes through t() (i18n.js: English and Simplified Chinese).
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -14,12 +15,13 @@ const FACET_SHOWN = 8;
 
 const state = { q: "", category: [], brands: [], priceMin: null, priceMax: null, attrs: {}, inStock: false, sort: "relevance", expanded: new Set() };
 const PAGE = 24;
-const SORTS = [["relevance", "Most relevant"], ["price_asc", "Price: low to high"], ["price_desc", "Price: high to low"]];
+const SORTS = [["relevance", "sortRelevance"], ["price_asc", "sortPriceAsc"], ["price_desc", "sortPriceDesc"]]; // value, text key
 let nextOffset = null; // the next page of the results shown (GET /search's next_offset)
 const items = new Map(); // id -> item, for every card shown
 let shopperId = store.getItem("shelfwise.shopper") || GUEST;
 let lastForYou = [];
 let lastFacets = null;
+let lastHead = null; // the results line's parts (rewritten as "Show more" adds cards)
 
 // ---------- helpers ----------
 async function api(path, opts = {}) {
@@ -71,15 +73,15 @@ function isDark(hex) {
 function picture(it) {
   if (safeImage(it.image)) return `<img src="${esc(it.image)}" alt="${esc(it.title)}" loading="lazy">`;
   const bg = tint(it);
-  const kind = (it.category || []).slice(-1)[0] || "product";
+  const kind = (it.category || []).slice(-1)[0] || t("product");
   return `<div class="ph${isDark(bg) ? " dark" : ""}" style="background:${esc(bg)}"><span class="icon"></span><span class="kind">${esc(kind)}</span></div>`;
 }
 function card(it, withReason = false) {
   items.set(it.id, it);
   const cat = (it.category || []).slice(-2).join(" › ");
   return `<article class="card" data-id="${esc(it.id)}" tabindex="0" aria-label="${esc(it.title)}">
-    <div class="pic">${picture(it)}${it.in_stock === false ? '<span class="oos">out of stock</span>' : ""}</div>
-    <button class="addcart" type="button" data-cart="${esc(it.id)}">Add to cart</button>
+    <div class="pic">${picture(it)}${it.in_stock === false ? `<span class="oos">${esc(t("outOfStock"))}</span>` : ""}</div>
+    <button class="addcart" type="button" data-cart="${esc(it.id)}">${esc(t("addToCart"))}</button>
     <div class="body"><div class="title">${esc(it.title)}</div><div class="cat">${esc(cat)}</div>
     ${withReason && it.reason ? `<div class="reason">${esc(it.reason)}</div>` : ""}
     <div class="price">${esc(fmtPrice(it.price))}</div></div></article>`;
@@ -136,20 +138,24 @@ function renderResults(r) {
   $("hero").hidden = true;
   $("results-layout").hidden = false;
   $("results").innerHTML = r.items.length ? r.items.map((it) => card(it)).join("")
-    : `<p class="empty">No products match “${esc(r.query)}”${activeChips().length ? " with these filters: remove one" : ""}.</p>`;
+    : `<p class="empty">${esc(t(activeChips().length ? "noMatchFilters" : "noMatch", { q: r.query }))}</p>`;
   $("understood").innerHTML = understoodLine(r.understood, r.query);
   const nearest = r.items.length > 0 && r.items.every((it) => it.features && !(it.features.bm25 > 0));
   const notes = (r.notices || []).map(noticeHtml);
   const spelt = r.items.some((it) => it.features && it.features.lexical > 0); // character n-grams matched some
-  if (nearest) notes.unshift(`<div class="notice">No product has the words “${esc(r.query)}”: these are the nearest by meaning${spelt ? " and spelling" : ""}.</div>`);
+  if (nearest) notes.unshift(`<div class="notice">${esc(t(spelt ? "nearestByMeaningSpelling" : "nearestByMeaning", { q: r.query }))}</div>`);
   $("notices").innerHTML = notes.join("");
   const chips = activeChips().map(([label, key]) => `<button class="chip" type="button" data-remove="${esc(key)}">${esc(label)}</button>`).join("");
-  const n = r.items.length;
-  const what = nearest ? `${n} nearest products to` : `${r.next_offset !== null && r.next_offset !== undefined ? `Top ${n}` : n} results for`;
-  const sort = `<select class="sort" id="sort" aria-label="Sort by">${SORTS.map(([v, label]) => `<option value="${v}"${v === state.sort ? " selected" : ""}>${label}</option>`).join("")}</select>`;
-  $("toolbar").innerHTML = `<span>${what} “${esc(r.query)}” · ${esc(Math.round(r.took_ms))} ms</span>${chips}${sort}`;
+  lastHead = { nearest, q: r.query, ms: Math.round(r.took_ms) };
+  const sort = `<select class="sort" id="sort" aria-label="${esc(t("sortBy"))}">${SORTS.map(([v, key]) => `<option value="${v}"${v === state.sort ? " selected" : ""}>${esc(t(key))}</option>`).join("")}</select>`;
+  $("toolbar").innerHTML = `<span>${esc(headLine(r.items.length, r))}</span>${chips}${sort}`;
   renderFacets(r.facets);
   showMore(r);
+}
+// "12 results for “dress” · 9 ms" ("Top 24 results" while there are more pages)
+function headLine(n, r) {
+  const more = r.next_offset !== null && r.next_offset !== undefined;
+  return t(lastHead.nearest ? "headNearest" : more ? "headTopResults" : "headResults", { n, q: lastHead.q, ms: lastHead.ms });
 }
 // "Show more": the next page of the same ranking (a price sort reads its sorted list page by page)
 function showMore(r) {
@@ -164,7 +170,7 @@ $("more-results").addEventListener("click", async () => {
     $("results").insertAdjacentHTML("beforeend", r.items.map((it) => card(it)).join(""));
     const shown = $("results").querySelectorAll(".card").length;
     const head = $("toolbar").querySelector("span");
-    if (head) head.textContent = head.textContent.replace(/^(Top )?\d+/, r.next_offset !== null && r.next_offset !== undefined ? `Top ${shown}` : String(shown));
+    if (head && lastHead) head.textContent = headLine(shown, r);
     showMore(r);
   } catch (err) { toast(err.message, true); }
   finally { $("more-results").disabled = false; }
@@ -179,13 +185,14 @@ $("toolbar").addEventListener("change", (e) => {
 function understoodLine(u, query) {
   if (!u) return "";
   const bits = [];
-  if (u.price_min !== null && u.price_min !== undefined) bits.push(`price from <b>${esc(fmtPrice(u.price_min))}</b>`);
-  if (u.price_max !== null && u.price_max !== undefined) bits.push(`price up to <b>${esc(fmtPrice(u.price_max))}</b>`);
+  if (u.price_min !== null && u.price_min !== undefined) bits.push(t("understoodPriceFrom", { v: `<b>${esc(fmtPrice(u.price_min))}</b>` }));
+  if (u.price_max !== null && u.price_max !== undefined) bits.push(t("understoodPriceUpTo", { v: `<b>${esc(fmtPrice(u.price_max))}</b>` }));
   const phrases = new Map(); // phrase -> value -> fields
   for (const m of u.matches || []) {
     const values = phrases.get(m.phrase) || new Map();
     const fields = values.get(m.value) || [];
-    const field = prettyKey(m.field.replace(/^attribute:/, "")).toLowerCase();
+    const own = { brand: "fieldBrand", category: "fieldCategory" }[m.field]; // attribute names are the catalog's
+    const field = own ? t(own) : prettyKey(m.field.replace(/^attribute:/, "")).toLowerCase();
     if (!fields.includes(field)) fields.push(field);
     values.set(m.value, fields); phrases.set(m.phrase, values);
   }
@@ -194,12 +201,13 @@ function understoodLine(u, query) {
     bits.push(`“${esc(phrase)}” → ${vals}`);
   }
   if (!bits.length) return "";
-  return `Understood: ${bits.join(" · ")}${u.text && u.text !== query ? ` · searching for <b>${esc(u.text)}</b>` : ""}`;
+  if (u.text && u.text !== query) bits.push(t("understoodSearchingFor", { q: `<b>${esc(u.text)}</b>` }));
+  return t("understood", { bits: bits.join(" · ") });
 }
 // why results are not personalised is information, not a warning about the query; a shopper with no
 // history yet (every new visitor) is told what to do, without their internal id
 function noticeHtml(n) {
-  if (/^no history yet for shopper /.test(n)) return '<div class="notice info">Not personalised yet: click or add products to the cart and results follow your taste.</div>';
+  if (/^no history yet for shopper /.test(n)) return `<div class="notice info">${esc(t("notPersonalisedYet"))}</div>`;
   const info = /not personalised|also searched in (English|Chinese)/.test(n); // what was done, not a warning
   return `<div class="notice${info ? " info" : ""}">${esc(n)}</div>`;
 }
@@ -209,12 +217,12 @@ function activeChips() {
   for (const b of state.brands) out.push([b, `brand:${b}`]);
   if (state.priceMin !== null || state.priceMax !== null) out.push([priceLabel(state.priceMin, state.priceMax), "price"]);
   for (const [k, v] of Object.entries(state.attrs)) out.push([`${prettyKey(k)}: ${v}`, `attr:${k}`]);
-  if (state.inStock) out.push(["in stock", "in_stock"]);
+  if (state.inStock) out.push([t("chipInStock"), "in_stock"]);
   return out;
 }
 function priceLabel(lo, hi) {
-  if (lo === null) return `up to ${fmtPrice(hi)}`;
-  if (hi === null) return `${fmtPrice(lo)} and above`;
+  if (lo === null) return t("priceUpTo", { v: fmtPrice(hi) });
+  if (hi === null) return t("priceAndAbove", { v: fmtPrice(lo) });
   return `${fmtPrice(lo)} – ${fmtPrice(hi)}`;
 }
 function facetList(group, values, extra = (v) => "") {
@@ -222,29 +230,29 @@ function facetList(group, values, extra = (v) => "") {
   const shown = open ? values : values.slice(0, FACET_SHOWN);
   const rows = shown.map((v) => `<button type="button" class="facet-value${v.selected ? " selected" : ""}" data-group="${esc(group)}" data-value="${esc(v.value)}" ${extra(v)}>
       <span>${group === "brand" ? '<span class="box"></span>' : ""}${esc(v.value)}</span><span class="count">${v.count}</span></button>`).join("");
-  const more = values.length > FACET_SHOWN ? `<button class="more" type="button" data-more="${esc(group)}">${open ? "Show fewer" : `Show all ${values.length}`}</button>` : "";
+  const more = values.length > FACET_SHOWN ? `<button class="more" type="button" data-more="${esc(group)}">${esc(open ? t("showFewer") : t("showAll", { n: values.length }))}</button>` : "";
   return rows + more;
 }
 function renderFacets(f) {
   lastFacets = f;
   if (!f) { $("facets").innerHTML = ""; return; }
   const parts = [];
-  const crumbs = ['<button type="button" data-depth="0">All</button>'].concat(
+  const crumbs = [`<button type="button" data-depth="0">${esc(t("facetAll"))}</button>`].concat(
     f.category_path.map((c, i) => `<button type="button" data-depth="${i + 1}">${esc(c)}</button>`)).join(" › ");
   if (f.category.length || f.category_path.length) {
-    parts.push(`<div class="facet" data-facet="category"><h3>Category</h3><div class="crumbs">${crumbs}</div>${facetList("category", f.category)}</div>`);
+    parts.push(`<div class="facet" data-facet="category"><h3>${esc(t("facetCategory"))}</h3><div class="crumbs">${crumbs}</div>${facetList("category", f.category)}</div>`);
   }
   if (f.price.length) {
     const rows = f.price.map((p) => `<button type="button" class="facet-value${p.selected ? " selected" : ""}" data-group="price" data-min="${p.min ?? ""}" data-max="${p.max ?? ""}">
       <span>${esc(priceLabel(p.min, p.max))}</span><span class="count">${p.count}</span></button>`).join("");
-    parts.push(`<div class="facet" data-facet="price"><h3>Price</h3>${rows}</div>`);
+    parts.push(`<div class="facet" data-facet="price"><h3>${esc(t("facetPrice"))}</h3>${rows}</div>`);
   }
-  if (f.brand.length) parts.push(`<div class="facet" data-facet="brand"><h3>Brand</h3>${facetList("brand", f.brand)}</div>`);
+  if (f.brand.length) parts.push(`<div class="facet" data-facet="brand"><h3>${esc(t("facetBrand"))}</h3>${facetList("brand", f.brand)}</div>`);
   for (const [key, values] of Object.entries(f.attributes || {})) {
     if (values.length) parts.push(`<div class="facet" data-facet="attr:${esc(key)}"><h3>${esc(prettyKey(key))}</h3>${facetList(`attr:${key}`, values)}</div>`);
   }
-  parts.push(`<div class="facet"><label class="toggle"><input type="checkbox" id="in-stock" ${state.inStock ? "checked" : ""}> In stock only</label>
-    <div class="facet-note">Counts over the top ${f.depth} matches${f.price.length ? `; ${f.priced} with a price` : ""}.</div></div>`);
+  parts.push(`<div class="facet"><label class="toggle"><input type="checkbox" id="in-stock" ${state.inStock ? "checked" : ""}> ${esc(t("inStockOnly"))}</label>
+    <div class="facet-note">${esc(t(f.price.length ? "facetNotePriced" : "facetNote", { depth: f.depth, priced: f.priced }))}</div></div>`);
   $("facets").innerHTML = parts.join("");
 }
 $("facets").addEventListener("click", (e) => {
@@ -320,7 +328,7 @@ async function rail(request, target, sub, keep = () => true, max = Infinity) {
     const shown = r.items.filter(keep).slice(0, max);
     box.classList.toggle("note", !shown.length);
     box.innerHTML = shown.length ? shown.map((it) => card(it, true)).join("")
-      : `<p class="sub">${r.items.length ? "Nothing beyond the items above." : "Nothing to show yet."}</p>`;
+      : `<p class="sub">${esc(t(r.items.length ? "nothingBeyond" : "nothingYet"))}</p>`;
     return { ...r, items: shown };
   } catch (err) {
     box.classList.add("note");
@@ -337,13 +345,14 @@ async function refreshForYou(because) {
     for (const el of $("foryou-items").querySelectorAll(".card")) if (!lastForYou.includes(el.dataset.id)) el.classList.add("fresh");
   }
   lastForYou = ids;
-  $("foryou-sub").textContent = r.notice ? "Popular right now: click or add products to personalise this row"
-    : because ? `Updated from your ${because}` : `Picked for shopper ${shortId(shopperId)} from their history`;
+  $("foryou-sub").textContent = r.notice ? t("forYouPopular")
+    : because ? because : t("forYouPicked", { id: shortId(shopperId) });
 }
 const shortId = (id) => (id.length > 12 ? id.slice(0, 8) + "…" : id);
 
 // ---------- product page ----------
-async function openProduct(id, push = true, query = "") {
+// ``record``: post a click event (not when the page is only written again in another language)
+async function openProduct(id, push = true, query = "", record = true) {
   let it = items.get(id);
   if (!it) { try { it = await api(`/items/${encodeURIComponent(id)}`); } catch (err) { toast(err.message, true); return; } }
   items.set(id, it);
@@ -353,8 +362,8 @@ async function openProduct(id, push = true, query = "") {
   $("product").innerHTML = `<div class="pic">${picture(it)}</div><div>
     <div class="cat">${esc((it.category || []).join(" › "))}</div><h1>${esc(it.title)}</h1>
     ${it.brand ? `<div class="sub">${esc(it.brand)}</div>` : ""}<div class="price">${esc(fmtPrice(it.price))}</div>
-    <button class="primary" type="button" data-cart="${esc(it.id)}">Add to cart</button>
-    <p class="desc">${esc(it.description || "")}</p><dl>${attrs}<dt>Product id</dt><dd>${esc(it.id)}</dd></dl></div>`;
+    <button class="primary" type="button" data-cart="${esc(it.id)}">${esc(t("addToCart"))}</button>
+    <p class="desc">${esc(it.description || "")}</p><dl>${attrs}<dt>${esc(t("productId"))}</dt><dd>${esc(it.id)}</dd></dl></div>`;
   window.scrollTo({ top: 0 });
   // "Goes well with" leaves out what "Related" already shows (the two lists often share basket partners)
   const crossReq = api(`/recommend/cross/${encodeURIComponent(id)}?k=20`);
@@ -363,7 +372,7 @@ async function openProduct(id, push = true, query = "") {
     const seen = new Set(related ? related.items.map((x) => x.id) : []);
     rail(crossReq, "cross-items", null, (x) => !seen.has(x.id), 10);
   });
-  sendEvent("click", it, query);
+  if (record) sendEvent("click", it, query);
 }
 function showView(name) {
   // product page and search results first, the "for you" rail after them; on the home page it leads
@@ -399,27 +408,27 @@ async function sendEvent(type, it, query = "") {
   try {
     await api("/events?wait_ms=1500", { method: "POST", headers, body });
     loadHealth();
-    refreshForYou(type === "cart" ? `add to cart: ${it.title}` : `click on ${it.title}`);
+    refreshForYou(t(type === "cart" ? "forYouAfterCart" : "forYouAfterClick", { title: it.title }));
   } catch (err) {
-    if (err.status === 401 || err.status === 403) { toast("Recording clicks needs an API key on this server: add it in Settings", true); $("settings-panel").hidden = false; }
+    if (err.status === 401 || err.status === 403) { toast(t("needApiKey"), true); $("settings-panel").hidden = false; }
     else if (err.status === 503 && /not configured/.test(err.message)) {
       ingestOff = true; // a read-only server: say it once, not as an error on every product view
-      toast("Clicks and add-to-cart are not recorded on this server (it was started without an event log)");
-    } else toast(`Not recorded: ${err.message}`, true);
+      toast(t("noEventLog"));
+    } else toast(t("notRecorded", { error: err.message }), true);
   }
 }
 function cart() { try { return JSON.parse(store.getItem("shelfwise.cart") || "[]"); } catch { return []; } }
 function renderCart() {
   const c = cart();
   $("cart-count").textContent = c.length;
-  $("cart-list").innerHTML = c.map((it) => `<li><span>${esc(it.title)}</span><span>${esc(fmtPrice(it.price))}</span></li>`).join("") || "<li>Empty</li>";
+  $("cart-list").innerHTML = c.map((it) => `<li><span>${esc(it.title)}</span><span>${esc(fmtPrice(it.price))}</span></li>`).join("") || `<li>${esc(t("cartEmpty"))}</li>`;
   const total = c.reduce((s, it) => s + (it.price || 0), 0);
-  $("cart-total").textContent = c.length ? `Total ${fmtPrice(total)}` : "";
+  $("cart-total").textContent = c.length ? t("cartTotal", { v: fmtPrice(total) }) : "";
 }
 function addToCart(id, query = "") {
   const it = items.get(id); if (!it) return;
   store.setItem("shelfwise.cart", JSON.stringify([...cart(), { id: it.id, title: it.title, price: it.price }]));
-  renderCart(); toast(`Added ${it.title} to the cart`);
+  renderCart(); toast(t("addedToCart", { title: it.title }));
   sendEvent("cart", it, query);
 }
 document.addEventListener("click", (e) => {
@@ -435,9 +444,9 @@ $("cart-btn").addEventListener("click", () => { $("cart-panel").hidden = !$("car
 async function loadShoppers() {
   let known = [];
   try { known = (await api("/shoppers?k=6")).shoppers; } catch { known = []; }
-  const opts = [[GUEST, `You (${GUEST})`], ...known.map((s) => [s.id, `${shortId(s.id)} · ${s.items} items`])];
+  const opts = [[GUEST, t("shopperYou", { id: GUEST })], ...known.map((s) => [s.id, t("shopperItems", { id: shortId(s.id), n: s.items })])];
   if (!opts.some(([id]) => id === shopperId)) opts.push([shopperId, shortId(shopperId)]);
-  $("shopper").innerHTML = opts.map(([id, label]) => `<option value="${esc(id)}">${esc(label)}</option>`).join("") + '<option value="__other">Other…</option>';
+  $("shopper").innerHTML = opts.map(([id, label]) => `<option value="${esc(id)}">${esc(label)}</option>`).join("") + `<option value="__other">${esc(t("shopperOther"))}</option>`;
   $("shopper").value = shopperId;
 }
 function setShopper(id) {
@@ -460,6 +469,7 @@ $("shopper-other").addEventListener("change", () => {
 $("settings-btn").addEventListener("click", () => {
   $("api-key").value = store.getItem("shelfwise.apikey") || "";
   $("mode").value = store.getItem("shelfwise.mode") || "hybrid";
+  $("lang").value = store.getItem(LANG_KEY) || ""; // "": automatic (the store's language, else the browser's)
   $("settings-panel").hidden = !$("settings-panel").hidden; $("cart-panel").hidden = true;
 });
 $("settings-close").addEventListener("click", () => { $("settings-panel").hidden = true; });
@@ -468,9 +478,21 @@ $("settings-save").addEventListener("click", () => {
   const k = $("api-key").value.trim();
   if (k) store.setItem("shelfwise.apikey", k); else store.removeItem("shelfwise.apikey");
   store.setItem("shelfwise.mode", $("mode").value);
-  $("settings-panel").hidden = true; toast("Settings saved");
-  if (state.q && !$("search-view").hidden) runSearch(false); // a new search mode applies to the results shown
+  if ($("lang").value) store.setItem(LANG_KEY, $("lang").value); else store.removeItem(LANG_KEY);
+  const relabel = pickLanguage(catalogLanguage) !== LANG;
+  if (relabel) setLanguage(pickLanguage(catalogLanguage));
+  $("settings-panel").hidden = true; toast(t("settingsSaved"));
+  if (relabel) rewrite();
+  else if (state.q && !$("search-view").hidden) runSearch(false); // a new search mode applies to the results shown
 });
+// another language chosen: the texts the page wrote are written again, what is shown stays (no search or
+// click event is sent for it)
+function rewrite() {
+  renderCart(); showHealth(); hint(); loadShoppers(); refreshForYou();
+  const p = new URLSearchParams(location.search);
+  if (p.get("p")) openProduct(p.get("p"), false, "", false);
+  else if (state.q) runSearch(false);
+}
 
 // ---------- start ----------
 function route() {
@@ -481,12 +503,16 @@ function route() {
   else { showView("search"); $("hero").hidden = false; $("results-layout").hidden = true; }
 }
 window.addEventListener("popstate", route);
-function loadHealth() {
-  api("/health").then((h) => {
-    $("health").textContent = `${h.items.toLocaleString()} products · encoder ${h.encoder} · ${h.events.toLocaleString()} behaviour events (${h.events_live.toLocaleString()} live)`;
-  }).catch(() => {});
+let lastHealth = null;
+let catalogLanguage = null; // GET /health's language: en, zh or mixed (the catalog's, detected from its texts)
+function showHealth(h = lastHealth) {
+  if (!h) return;
+  const num = (v) => v.toLocaleString(LANG);
+  $("health").textContent = t("healthLine", { items: num(h.items), encoder: h.encoder, events: num(h.events), live: num(h.events_live) });
 }
-loadHealth();
+function loadHealth() {
+  return api("/health").then((h) => { lastHealth = h; catalogLanguage = h.language ?? null; showHealth(h); }).catch(() => {});
+}
 // the search box's hint: searches typical of this store, in its own words (GET /suggest/examples); as many
 // as fit the box (the last, with a price when the store has prices, kept longest)
 let examples = [];
@@ -500,13 +526,20 @@ function hint() {
   ctx.font = style.font;
   const tries = [examples, [examples[0], examples[n - 1]], [examples[n - 1]]];
   const sep = examples.every((e) => /[\u3400-\u9fff]/.test(e)) ? "、" : ", "; // a Chinese list: 、
-  const fits = tries.map((e) => `Search products: ${[...new Set(e)].join(sep)}`).find((t) => ctx.measureText(t).width <= room);
-  box.placeholder = fits || `Search: ${examples[n - 1]}`;
+  const fits = tries.map((e) => t("hintMany", { list: [...new Set(e)].join(sep) })).find((s) => ctx.measureText(s).width <= room);
+  box.placeholder = fits || t("hintOne", { q: examples[n - 1] });
 }
-api("/suggest/examples?k=3").then((r) => { examples = r.examples; hint(); }).catch(() => {});
-new ResizeObserver(hint).observe($("q")); // the box narrows as the shopper menu fills, and on resize
-// link the evaluation report only when the server has one (`serve --report`; else /report is a 404 page)
-fetch("/report", { method: "HEAD" }).then((r) => { $("report-link").hidden = !r.ok; }).catch(() => {});
-renderCart();
-loadShoppers().then(() => refreshForYou());
-route();
+async function start() {
+  // the catalog's language before the page writes its texts: a Chinese store opens in Chinese
+  await Promise.race([loadHealth(), new Promise((done) => setTimeout(done, 2000))]);
+  setLanguage(pickLanguage(catalogLanguage));
+  showHealth();
+  api("/suggest/examples?k=3").then((r) => { examples = r.examples; hint(); }).catch(() => {});
+  new ResizeObserver(hint).observe($("q")); // the box narrows as the shopper menu fills, and on resize
+  // link the evaluation report only when the server has one (`serve --report`; else /report is a 404 page)
+  fetch("/report", { method: "HEAD" }).then((r) => { $("report-link").hidden = !r.ok; }).catch(() => {});
+  renderCart();
+  loadShoppers().then(() => refreshForYou());
+  route();
+}
+start();
