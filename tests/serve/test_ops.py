@@ -100,8 +100,8 @@ def test_metrics_prometheus_text(make_client: MakeClient) -> None:
     c = make_client()
     for _ in range(3):
         c.get("/search", params={"q": "black"})
-    c.get("/recommend/item/p1")  # no recommender loaded: 503, still counted per route template
-    c.get("/recommend/item/p2")
+    c.get("/recommend/cross/p1")  # no recommender loaded: 503, still counted per route template
+    c.get("/recommend/cross/p2")
     c.get("/no/such/path")
     c.post("/events", json=[EVENT, {**EVENT, "event_id": "x1"}, {**EVENT, "event_id": "x1"}, {"type": "view"}])
     r = c.get("/metrics")
@@ -109,7 +109,7 @@ def test_metrics_prometheus_text(make_client: MakeClient) -> None:
     t = r.text
     assert _sample(t, "shelfwise_http_requests_total", method="GET", route="/search", status="200") == 3
     assert (
-        _sample(t, "shelfwise_http_requests_total", method="GET", route="/recommend/item/{item_id}", status="503") == 2
+        _sample(t, "shelfwise_http_requests_total", method="GET", route="/recommend/cross/{item_id}", status="503") == 2
     )
     assert _sample(t, "shelfwise_http_requests_total", method="GET", route="<unmatched>", status="404") == 1
     assert _sample(t, "shelfwise_http_request_duration_seconds_count", method="GET", route="/search") == 3
@@ -141,16 +141,16 @@ def test_access_log_one_json_object_per_request(make_client: MakeClient, caplog:
     c = make_client()
     with caplog.at_level(logging.INFO, logger="shelfwise.access"):
         c.get("/search", params={"q": "black"})
-        c.get("/recommend/item/p1")
+        c.get("/recommend/cross/p1")
         c.get("/health", headers={"host": "evil.example"})
     lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "shelfwise.access"]
     assert [(x["route"], x["status"]) for x in lines] == [
         ("/search", 200),
-        ("/recommend/item/{item_id}", 503),
+        ("/recommend/cross/{item_id}", 503),
         ("<unmatched>", 400),
     ]
     assert all(x["method"] == "GET" and x["ms"] >= 0 and "path" in x for x in lines)
-    assert lines[1]["path"] == "/recommend/item/p1"
+    assert lines[1]["path"] == "/recommend/cross/p1"
 
 
 def test_access_log_can_be_disabled(make_client: MakeClient, caplog: pytest.LogCaptureFixture) -> None:

@@ -116,3 +116,15 @@ def test_ids_with_a_slash_are_addressable(tiny_catalog: Catalog, tiny_searcher: 
     assert c.get("/recommend/user/").status_code == 422
     ops = c.get("/openapi.json").json()["paths"]
     assert "/items/{item_id}" in ops and "/recommend/item/{item_id}" in ops  # documented as before
+
+
+def test_related_items_by_text_before_any_behaviour(tiny_catalog: Catalog, tiny_searcher: HybridSearcher) -> None:
+    c = TestClient(create_app(Shelf(catalog=tiny_catalog, searcher=tiny_searcher)), base_url="http://localhost")
+    body = c.get("/recommend/item/p5", params={"k": 3}).json()
+    assert body["notice"].startswith("no behaviour history on this server yet") and len(body["items"]) == 3
+    assert "p5" not in [it["id"] for it in body["items"]]
+    assert all(it["reason"].startswith("similar text to Red summer dress (cosine ") for it in body["items"])
+    women = c.get("/recommend/item/p5", params={"k": 5, "category": "Women"}).json()["items"]
+    assert women and all(tiny_catalog.products[tiny_catalog.row(it["id"])].category[0] == "Women" for it in women)
+    assert c.get("/recommend/cross/p5").status_code == 503  # complements need baskets
+    assert c.get("/recommend/item/nope").status_code == 404

@@ -201,9 +201,11 @@ def test_storefront_on_a_search_only_server(serve_live: Callable[..., str], brow
     page.goto(url + "/?q=dress")
     page.wait_for_selector("#results .card")
     page.locator("#results .card").first.click()
-    page.wait_for_selector("#related-items.note .sub")
-    assert "no recommender on this server" in page.inner_text("#related-items")
-    assert page.eval_on_selector("#related-items .sub", "e => e.getBoundingClientRect().width") > 500
+    page.wait_for_selector("#related-items .card .reason")  # no behaviour yet: related by text alone
+    assert "similar text to" in page.inner_text("#related-items")
+    page.wait_for_selector("#cross-items.note .sub")  # complements need baskets
+    assert "no recommender on this server" in page.inner_text("#cross-items")
+    assert page.eval_on_selector("#cross-items .sub", "e => e.getBoundingClientRect().width") > 500
     page.wait_for_function("document.getElementById('toast').textContent.includes('not recorded on this server')")
     assert "error" not in (page.get_attribute("#toast", "class") or "")
     assert len(posts) == 1  # one try; after the 503 the page stops posting
@@ -212,7 +214,7 @@ def test_storefront_on_a_search_only_server(serve_live: Callable[..., str], brow
     page.go_back()
     page.wait_for_selector("#results .card")
     page.locator("#results .card").nth(1).click()
-    page.wait_for_selector("#related-items.note .sub")
+    page.wait_for_selector("#cross-items.note .sub")
     assert len(posts) == 1 and page.inner_text("#cart-count") == "1"
 
 

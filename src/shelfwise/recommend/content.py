@@ -30,7 +30,7 @@ import scipy.sparse as sp
 
 from shelfwise.errors import MissingExtraError
 from shelfwise.index.backends import VectorStore
-from shelfwise.recommend.base import BaseRecommender, Context, context_matrix, csr_rows, no_evidence
+from shelfwise.recommend.base import BaseRecommender, Context, Recommendation, context_matrix, csr_rows, no_evidence
 from shelfwise.recommend.interactions import Interactions
 from shelfwise.recommend.persist import StateFileError, csr_arrays, csr_from, csr_keys, read_npz
 from shelfwise.recommend.query import ItemWords, QueryMatches, match_query
@@ -455,3 +455,19 @@ class ContentRecommender(BaseRecommender):
         self.graph = graph if graph.dtype == np.float32 else graph.astype(np.float32)
         self.has_row = has_row
         self._forget()
+
+
+def similar_by_text(
+    index: VectorStore, catalog: Catalog, item: int, k: int = 10, allowed: npt.NDArray[np.bool_] | None = None
+) -> Recommendation:
+    """The ``k`` products nearest to ``item`` in the search index's product vectors (``allowed``
+    rows only; never the item itself): related products on the first day, before any behaviour
+    exists to fit a recommender on (the zero-shot start). Each reason names the text similarity."""
+    mask = np.ones(len(catalog), dtype=bool) if allowed is None else allowed.copy()
+    mask[item] = False
+    vec = np.asarray(index.rows(np.array([item], dtype=np.int64))[0], dtype=np.float32)
+    res = index.search(vec, k, mask)
+    seed = catalog.products[item].title
+    return Recommendation(
+        res.ids, res.scores, tuple(f"similar text to {seed} (cosine {float(s):.2f})" for s in res.scores.tolist())
+    )

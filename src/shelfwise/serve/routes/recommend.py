@@ -16,6 +16,7 @@ from starlette.responses import Response
 
 from shelfwise.catalog.schema import Filters
 from shelfwise.recommend.base import Recommendation
+from shelfwise.recommend.content import similar_by_text
 from shelfwise.recommend.explore import recommend_with_exploration
 from shelfwise.recommend.hybrid import HybridRecommender
 from shelfwise.serve.convert import items_out
@@ -45,6 +46,9 @@ class RecommendResponse(BaseModel):
     took_ms: float
     items: list[ItemOut]
     notice: str | None = None
+
+
+TEXT_ONLY = "no behaviour history on this server yet: related by text similarity only"
 
 
 def _recommender(shelf: Shelf) -> HybridRecommender:
@@ -121,6 +125,13 @@ def _for_user(
 def _about_item(
     shelf: Shelf, kind: str, item_id: str, k: int, category: str | None, in_stock: bool
 ) -> RecommendResponse:
+    if kind == "item" and shelf.recommender is None:  # day one, no behaviour yet: related by text alone
+        row = _row(shelf, item_id)
+        filters = parse_filters(category, None, None, None, in_stock, None)
+        t0 = time.perf_counter()
+        mask = shelf.searcher.mask(filters)
+        out = similar_by_text(shelf.searcher.dense.index, shelf.catalog, row, k, mask)
+        return _out(shelf, kind, item_id, out, t0, TEXT_ONLY, filters)
     rec = _recommender(shelf)
     row = _row(shelf, item_id)
     filters = parse_filters(category, None, None, None, in_stock, None)
