@@ -332,7 +332,10 @@ async function rail(request, target, sub, keep = () => true, max = Infinity) {
     return { ...r, items: shown };
   } catch (err) {
     box.classList.add("note");
-    box.innerHTML = `<p class="sub">${esc(err.message)}</p>`;
+    // no recommender yet: a shopper reads a plain line; the server's instruction for the store's
+    // operator stays on hover (title) and in the API response
+    const plain = err.status === 503 && /no recommender/.test(err.message);
+    box.innerHTML = plain ? `<p class="sub" title="${esc(err.message)}">${esc(t("noRecsYet"))}</p>` : `<p class="sub">${esc(err.message)}</p>`;
     if (sub) $(sub).textContent = "";
     return null;
   }
