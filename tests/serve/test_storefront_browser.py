@@ -200,6 +200,9 @@ def test_storefront_on_a_search_only_server(serve_live: Callable[..., str], brow
     page.wait_for_selector("#report-link", state="hidden")  # no `serve --report`: no link to a 404 page
     page.goto(url + "/?q=dress")
     page.wait_for_selector("#results .card")
+    notices = _get(url + "/search?q=dress&user=someone")["notices"]
+    assert any("no shopper histories" in n for n in notices)  # the API tells the operator
+    assert "no shopper histories" not in page.inner_text("#notices")  # the page does not tell shoppers
     page.locator("#results .card").first.click()
     page.wait_for_selector("#related-items .card .reason")  # no behaviour yet: related by text alone
     assert "similar text to" in page.inner_text("#related-items")
@@ -273,8 +276,10 @@ def test_storefront_says_what_it_understood_and_why_in_plain_words(live_url: str
     page.wait_for_selector("#results .card")
     understood = page.inner_text("#understood")
     assert "price up to 30 " in understood + " " and "30.00" not in understood
-    assert "not personalised" in page.inner_text("#notices .notice.info")  # (personal weight 0 here) ...
-    assert page.locator("#notices .notice:not(.info)").count() == 0  # ... information, not a warning box
+    # personal weight 0 here: the API's "not personalised ... `shelfwise index --personal-weight`" is setup
+    # advice for the operator, not shown to shoppers; and no warning box
+    assert "personal_weight" not in page.inner_text("#notices")
+    assert page.locator("#notices .notice:not(.info)").count() == 0
     assert "results for" in page.inner_text("#toolbar")  # some have the words: plain results
     # a new visitor (shopper with no history yet, the server's own wording): what to do, no internal id
     shelf = SimpleNamespace(
