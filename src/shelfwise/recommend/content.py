@@ -462,11 +462,13 @@ def similar_by_text(
 ) -> Recommendation:
     """The ``k`` products nearest to ``item`` in the search index's product vectors (``allowed``
     rows only; never the item itself): related products on the first day, before any behaviour
-    exists to fit a recommender on (the zero-shot start). Each reason names the text similarity."""
-    mask = np.ones(len(catalog), dtype=bool) if allowed is None else allowed.copy()
-    mask[item] = False
+    exists to fit a recommender on (the zero-shot start). Each reason names the text similarity.
+    ``allowed`` is passed to the index as it is (the searcher's memoised mask: the index caches its
+    row ids / selector per mask object), and one more hit is asked for in place of the item: a mask
+    made per call would cost a catalog-sized copy and a fresh selector on every request."""
     vec = np.asarray(index.rows(np.array([item], dtype=np.int64))[0], dtype=np.float32)
-    res = index.search(vec, k, mask)
+    res = index.search(vec, k + 1, allowed)
+    res = res.take(res.ids != item).top(k)
     seed = catalog.products[item].title
     return Recommendation(
         res.ids, res.scores, tuple(f"similar text to {seed} (cosine {float(s):.2f})" for s in res.scores.tolist())
