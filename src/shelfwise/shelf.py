@@ -12,6 +12,7 @@ the snapshot.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,7 @@ from shelfwise.events.schema import EventLog
 from shelfwise.retrieve.hybrid import HybridSearcher
 
 log = logging.getLogger(__name__)
+_MAKING_SUGGESTER = threading.Lock()  # one suggester made per shelf when requests race for it
 
 if TYPE_CHECKING:
     from shelfwise.bandit.slots import SlotExplorer
@@ -78,7 +80,9 @@ class Shelf:
         if self.suggester is None:
             from shelfwise.retrieve.suggest import Suggester, logged_queries
 
-            self.suggester = Suggester.fit(self.catalog, logged_queries(self.events))
+            with _MAKING_SUGGESTER:
+                if self.suggester is None:
+                    self.suggester = Suggester.fit(self.catalog, logged_queries(self.events))
         return self.suggester
 
     @classmethod
@@ -122,6 +126,7 @@ def enable_live(
 
     if explore_share > 0 and shelf.bandit is None:
         shelf.bandit = SlotExplorer(shelf.catalog, config=SlotConfig(explore_share=explore_share))
+    shelf.suggestions()  # made before the consumer replays the log, so the log's queries count (older shelves)
     store = open_event_store(events_db)  # a SQLite file, or nats://... (JetStream, shared by replicas)
     saved = shelf.saved_live
     offset = resume_offset(store, saved.position) if saved is not None else 0

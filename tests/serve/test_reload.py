@@ -234,3 +234,33 @@ def test_serve_rules_and_synonyms_files_are_read_again_at_each_reload(
     r = client.post("/admin/reload", json={"shelf": str(folder)}, headers=auth)
     assert r.status_code == 422 and "0 usable rule" in r.json()["detail"]
     assert client.get("/search", params={"q": "dress", "k": 1}).json()["items"][0]["id"] == "p10"
+
+
+def test_a_shelf_saved_without_suggestions_counts_the_logs_queries_from_the_start(
+    tmp_path: Path, tiny_catalog: Catalog, tiny_events: list[Event]
+) -> None:
+    """A shelf saved before type-ahead existed (no 'suggester' part) gets its suggester before the
+    event consumer replays the log, at the start and at each reload (not from the first /suggest
+    request, after the replay: the log's queries were lost, and racing requests each built one)."""
+    from shelfwise.events.schema import EventType
+    from shelfwise.serve.setup import ShelfRecipe, ShelfSettings
+
+    folder = tmp_path / "shelf"
+    old = Shelf.build(
+        tiny_catalog, EventLog.from_events(tiny_events, tiny_catalog), ShelfConfig(encoder="hashing", progress=False)
+    )
+    old.suggester = None  # as saved before suggestions existed
+    old.save(folder)
+    store = EventStore(tmp_path / "ev.sqlite")
+    store.append(Event(u, EventType.QUERY, 1.0, query="trousers for hiking") for u in ("u1", "u2"))
+    recipe = ShelfRecipe(ShelfSettings(explore_share=0), store, say=lambda _: None)
+    for _ in range(2):  # the start, then a reload's shelf
+        shelf = recipe(folder)
+        assert shelf.suggester is not None and shelf.live is not None
+        cons = shelf.live.consumer
+        try:
+            assert cons.wait_for(store.last_seq(), 10.0)
+            top = shelf.suggestions().suggest("trousers f")
+            assert [(s.text, s.source, s.count) for s in top][:1] == [("trousers for hiking", "queries", 2)]
+        finally:
+            cons.stop()

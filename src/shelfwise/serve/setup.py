@@ -121,6 +121,7 @@ class ShelfRecipe:
 
     def __call__(self, path: Path) -> Shelf:
         shelf = load_folder(path, self.settings, self.say)
+        shelf.suggestions()  # a shelf saved without one: made now, not by the first /suggest after a reload
         if self.store is not None:
             enable_live(shelf, self.store, explore_share=self.settings.explore_share)
         return shelf
