@@ -121,3 +121,42 @@ def test_examples_without_categories_or_prices_are_title_phrases_in_the_catalogs
     assert got[0] == "不锈钢" and set(got) <= {"不锈钢", "保温杯", "儿童", "水杯", "不锈钢保温杯"} and len(got) == 3
     priced = _store([(t, (), 30.0 + i) for i, t in enumerate(titles)])
     assert Suggester.fit(priced).examples(priced, 1) == ["不锈钢50元以下"]  # median 32 -> 50, a Chinese cap
+
+
+def test_a_query_turning_suggestible_does_not_re_sort_every_query(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Live: each query that reaches min_users shoppers was made suggestible by re-sorting every
+    suggestible query (0.29 s a batch at 500k queries, on the event consumer's thread that also
+    feeds recommendations); now it joins a small list of the newest, merged in now and then."""
+    from shelfwise.retrieve import suggest
+
+    sorted_texts = []
+    real = suggest._Sorted.__init__
+
+    def counting(self: object, counts: dict[str, int]) -> None:
+        sorted_texts.append(len(counts))
+        real(self, counts)  # type: ignore[arg-type]
+
+    s = Suggester({}, {f"old query {i:05d}": 2 + i % 7 for i in range(20_000)})
+    monkeypatch.setattr(suggest._Sorted, "__init__", counting)
+    for i in range(300):
+        s.update([Event(u, EventType.QUERY, 1.0, query=f"new query {i}") for u in ("u1", "u2")])
+    assert sum(sorted_texts) < 300 * 1_000  # was 300 x 20,000
+    assert [x.text for x in s.suggest("new query 29", 2)] == ["new query 29", "new query 290"]
+    s.update([Event("u3", EventType.QUERY, 1.0, query="new query 7") for _ in range(3)])  # counted live
+    assert [(x.text, x.count) for x in s.suggest("new query", 2)] == [("new query 7", 5), ("new query 0", 2)]
+    assert s.suggest("old query 0000", 2)[0].text == "old query 00006"  # the most typed (8) first
+    s.save(tmp_path / "suggest.json")  # the newest queries are saved with the others
+    assert Suggester.load(tmp_path / "suggest.json").suggest("new query", 2) == s.suggest("new query", 2)
+
+
+def test_shoppers_queries_kept_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from shelfwise.retrieve import suggest
+
+    monkeypatch.setattr(suggest, "MAX_QUERIES", 2_000)
+    s = Suggester({}, {"drill bits": 50})
+    for i in range(5_000):
+        s.add([(u, f"query {i}") for u in ("u1", "u2")])
+    assert len(s._counts) <= 2_000 * (1 + 1 / suggest.FRESH_SHARE) + 1_024
+    assert texts(s, "drill") == ["drill bits"]  # the most typed stay

@@ -59,6 +59,8 @@ _TOKEN = re.compile(
 _CHUNK = re.compile(r"[^\w\s'-]+|\s-\s", re.UNICODE)  # punctuation: where phrases stop
 MAX_TITLES = 200_000  # titles read for phrases (a sample beyond that; counts scaled)
 MAX_PENDING = 500_000  # queries remembered before they are suggestible
+MAX_QUERIES = 1_000_000  # suggestible queries kept (the least typed forgotten first)
+FRESH_SHARE = 64  # newly suggestible queries sit in a small list until 1/64 of the main one (or 1,024)
 MAX_EXAMPLES = 10  # example searches (Suggester.examples)
 # words sellers put in titles about the listing, not the product: never an example search
 LISTING_WORDS = frozenset(
@@ -131,8 +133,12 @@ class _Sorted:
 
 
 def _top_k(c: npt.NDArray[np.int64], k: int) -> npt.NDArray[np.int64]:
-    part = np.argpartition(-c, k - 1)[:k]
-    return part[np.lexsort((part, -c[part]))]  # ties in text order (the range is sorted)
+    """Positions of the ``k`` highest counts, ties in text order (the range is sorted): those above
+    the k-th highest count and the first of those equal to it (argpartition picks ties arbitrarily)."""
+    kth = np.partition(c, len(c) - k)[len(c) - k]
+    above = np.flatnonzero(c > kth)
+    part = np.concatenate([above, np.flatnonzero(c == kth)[: k - len(above)]])
+    return part[np.lexsort((part, -c[part]))]
 
 
 class Suggester:
@@ -151,7 +157,9 @@ class Suggester:
         self._counts: dict[str, int] = dict(queries or {})  # suggestible queries: times typed
         self._pending: dict[str, tuple[set[str], int]] = dict(pending or {})  # not yet: (shoppers, times)
         self._lock = threading.Lock()
-        self._shown = _Sorted(self._counts)
+        # (every suggestible query but the newest, the newest): one tuple swapped whole, so a reader
+        # sees both lists of one moment; a query turning suggestible re-sorts only the small one
+        self._shown: tuple[_Sorted, _Sorted] = (_Sorted(self._counts), _Sorted({}))
         self._kinds: tuple[list[str], float | None] | None = None  # examples' catalog part, made once
 
     @classmethod
@@ -169,26 +177,40 @@ class Suggester:
         suggestible. Queries not yet suggestible are remembered up to :data:`MAX_PENDING` (the
         oldest forgotten first)."""
         with self._lock:
-            ripe = False
+            ripe: list[str] = []
             for user, text in queries:
                 q = key(text)
                 if not q:
                     continue
                 if q in self._counts:
                     self._counts[q] += 1
-                    self._shown.bump(q, self._counts[q])
+                    for shown in self._shown:
+                        shown.bump(q, self._counts[q])
                     continue
                 users, times = self._pending.pop(q, (set(), 0))
                 users.add(user)
                 if len(users) >= self.config.min_users:
                     self._counts[q] = times + 1
-                    ripe = True
+                    ripe.append(q)
                 else:
                     self._pending[q] = (users, times + 1)
             while len(self._pending) > MAX_PENDING:
                 del self._pending[next(iter(self._pending))]
             if ripe:
-                self._shown = _Sorted(self._counts)  # one swap: readers see the old or the new list
+                self._show(ripe)
+
+    def _show(self, ripe: list[str]) -> None:
+        """Make the ``ripe`` queries suggestible (the lock held): into the small list of the newest,
+        or, once that outgrows :data:`FRESH_SHARE`, everything re-sorted into the main list (at most
+        :data:`MAX_QUERIES`, the most typed)."""
+        main, fresh = self._shown
+        if len(fresh.texts) + len(ripe) <= max(1024, len(main.texts) // FRESH_SHARE):
+            self._shown = (main, _Sorted({t: self._counts[t] for t in (*fresh.texts, *ripe)}))
+            return
+        if len(self._counts) > MAX_QUERIES:
+            kept = heapq.nlargest(MAX_QUERIES, self._counts.items(), key=lambda kv: kv[1])
+            self._counts = dict(kept)
+        self._shown = (_Sorted(self._counts), _Sorted({}))  # one swap: readers see the old or the new lists
 
     def describe(self) -> str:
         return (
@@ -209,7 +231,9 @@ class Suggester:
         if not prefix:
             return []
         out: dict[str, Suggestion] = {}
-        for text, n in self._shown.top(prefix, k):
+        main, fresh = self._shown
+        asked = sorted((*main.top(prefix, k), *fresh.top(prefix, k)), key=lambda tc: (-tc[1], tc[0]))
+        for text, n in asked[:k]:
             out.setdefault(text, Suggestion(text, "queries", n))
         for text, n in self._phrases.top(prefix, k):
             out.setdefault(text, Suggestion(text, "catalog", n))
