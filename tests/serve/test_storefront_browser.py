@@ -445,3 +445,29 @@ def test_chinese_texts_fit_a_phone(serve_live: Callable[..., str], browser: Any)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     head = page.locator("#foryou h2").bounding_box()
     assert head is not None and head["height"] < 30  # one line
+
+
+def test_a_slow_earlier_search_never_replaces_a_later_ones_results(live_url: str, browser: Any) -> None:
+    """Two searches in flight (a slow network, a shopper who typed on, or changed the sort): the page
+    shows the last one asked for, not the last one answered (an earlier search's late answer
+    replaced the later one's results while the box and the address said the later query)."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.add_init_script(  # the network: any search for 'dress' answers 1.5 s late
+        "const realFetch = window.fetch; window.fetch = async (url, opts) => {"
+        " if (!(String(url).includes('/search?') && String(url).includes('q=dress'))) return realFetch(url, opts);"
+        " await new Promise((ok) => setTimeout(ok, 1500));"
+        " const r = await realFetch(url, opts); setTimeout(() => { window.lateDone = true; }, 300); return r; };"
+    )
+    page.goto(live_url + "/")
+    page.fill("#q", "dress")
+    page.press("#q", "Enter")
+    page.fill("#q", "belt")
+    page.press("#q", "Enter")
+    page.wait_for_selector("#results .card")
+    belt = [it["id"] for it in _get(live_url + "/search?q=belt&k=24")["items"]]
+    dress = [it["id"] for it in _get(live_url + "/search?q=dress&k=24")["items"]]
+    assert belt != dress
+    page.wait_for_function("window.lateDone === true", timeout=10_000)  # the late answer came 300 ms ago
+    shown = page.eval_on_selector_all("#results .card", "els => els.map(e => e.dataset.id)")
+    assert shown == belt and page.input_value("#q") == "belt"
+    assert "belt" in page.locator("#toolbar span").inner_text()

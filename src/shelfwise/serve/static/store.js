@@ -17,6 +17,7 @@ const state = { q: "", category: [], brands: [], priceMin: null, priceMax: null,
 const PAGE = 24;
 const SORTS = [["relevance", "sortRelevance"], ["price_asc", "sortPriceAsc"], ["price_desc", "sortPriceDesc"]]; // value, text key
 let nextOffset = null; // the next page of the results shown (GET /search's next_offset)
+let searchSeq = 0; // the search last asked for: an earlier one's late answer (a page too) is dropped
 const items = new Map(); // id -> item, for every card shown
 let shopperId = store.getItem("shelfwise.shopper") || GUEST;
 let lastForYou = [];
@@ -126,10 +127,13 @@ async function runSearch(push = true) {
   $("q").value = state.q;
   if (push) history.pushState(null, "", "?" + toParams());
   showView("search");
+  const seq = ++searchSeq;
+  nextOffset = null; $("more-results").hidden = true; // no "Show more" of the previous results meanwhile
   try {
     const r = await api("/search?" + searchParams(0));
-    renderResults(r);
+    if (seq === searchSeq) renderResults(r);
   } catch (err) {
+    if (seq !== searchSeq) return;
     $("results-layout").hidden = false;
     $("results").innerHTML = `<p class="empty">${esc(err.message)}</p>`;
   }
@@ -165,8 +169,10 @@ function showMore(r) {
 $("more-results").addEventListener("click", async () => {
   if (nextOffset === null) return;
   $("more-results").disabled = true;
+  const seq = searchSeq;
   try {
     const r = await api("/search?" + searchParams(nextOffset));
+    if (seq !== searchSeq) return; // another search was asked for meanwhile: not its next page
     $("results").insertAdjacentHTML("beforeend", r.items.map((it) => card(it)).join(""));
     const shown = $("results").querySelectorAll(".card").length;
     const head = $("toolbar").querySelector("span");
