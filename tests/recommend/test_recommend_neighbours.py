@@ -22,7 +22,7 @@ from shelfwise.recommend import (
 )
 from shelfwise.recommend.autotune import TuneConfig, validation_split
 from shelfwise.recommend.base import minmax
-from shelfwise.recommend.cross import CrossCategoryRecommender
+from shelfwise.recommend.cross import CrossCategoryRecommender, CrossConfig
 from shelfwise.results import Results
 
 N, DIM = 400, 16
@@ -98,21 +98,29 @@ def test_cross_category_matches_a_whole_catalog_reference(store: tuple[Catalog, 
     h.fit(data)
     cross: CrossCategoryRecommender = h.cross_model
     cold = int(np.flatnonzero(data.item_counts() == 0)[0]) if (data.item_counts() == 0).any() else None
-    for item in [0, 5, 77, 250, *([cold] if cold is not None else [])]:
-        got, _ = cross.scores(item)
-        # reference: the text penalty over every item, as before candidates were used
-        direct = h.cooccurrence.score_item(item)
-        base = cross.scores(item)[1]
-        s = minmax(h.cooccurrence.score(base) if not np.isfinite(direct).any() else direct)
-        cos = np.maximum(vec @ vec[item], 0.0)
-        cos[item] = 1.0
-        s = s * (1.0 - cross.config.text_penalty * cos)
-        leaf = catalog.products[item].category[-1:]  # nor the seed's product type in another department
-        other = ~catalog.category_mask(catalog.top_category(item)) & ~np.array(
-            [p.category[-1:] == leaf for p in catalog.products]
-        )
-        want = np.where(other & (s > 0), s, -np.inf)
-        np.testing.assert_allclose(got, want, rtol=1e-5)
+    pairs, baskets = h.cooccurrence.pairs.toarray(), h.cooccurrence.baskets
+    for prior in (None, 5.0):  # the seed's partners alone (as before), or shrunk towards its category's
+        cross.config = CrossConfig(prior_baskets=prior)
+        for item in [0, 5, 77, 250, *([cold] if cold is not None else [])]:
+            got, _ = cross.scores(item)
+            # reference: the text penalty over every item, as before candidates were used
+            direct = h.cooccurrence.score_item(item)
+            if prior is not None and baskets[item] > 0:  # the rest of its category: every other item of its path
+                rest = catalog.category_mask(catalog.top_category(item, None)) & (baskets > 0)
+                rest[item] = False
+                q = pairs[rest].sum(axis=0) / max(float(baskets[rest].sum()), 1.0)
+                s = (pairs[item] + prior * q) / (baskets[item] + prior)
+            else:
+                s = minmax(h.cooccurrence.score(cross.scores(item)[1]) if not np.isfinite(direct).any() else direct)
+            cos = np.maximum(vec @ vec[item], 0.0)
+            cos[item] = 1.0
+            s = s * (1.0 - cross.config.text_penalty * cos)
+            leaf = catalog.products[item].category[-1:]  # nor the seed's product type in another department
+            other = ~catalog.category_mask(catalog.top_category(item)) & ~np.array(
+                [p.category[-1:] == leaf for p in catalog.products]
+            )
+            want = np.where(other & (s > 0), s, -np.inf)
+            np.testing.assert_allclose(got, want, rtol=1e-5)
 
 
 def test_cross_proxies_equal_the_whole_catalog_search(store: tuple[Catalog, Interactions, np.ndarray]) -> None:
