@@ -102,3 +102,59 @@ def test_saved_rules_load_the_same(tmp_path: Path, tiny_catalog: Catalog) -> Non
     assert back.applied("dresses") == rules.applied("dresses") and back.applied("dress").hide == (
         tiny_catalog.row("p5"),
     )
+
+
+class _Rows(dict):  # type: ignore[type-arg]
+    """A catalog's id -> row map that counts how often it is read."""
+
+    reads = 0
+
+    def __getitem__(self, key: str) -> int:
+        type(self).reads += 1
+        return int(super().__getitem__(key))
+
+    def __contains__(self, key: object) -> bool:
+        type(self).reads += 1
+        return super().__contains__(key)
+
+
+def test_a_query_reads_only_its_own_rules_and_no_catalog_sized_map() -> None:
+    """Every search read every rule (14 ms a search with 20,000 rules, load 1.3) and the rules held
+    a map of every catalog id (about 70 MB at 1M products): now a query finds its rules by its words,
+    and only the rows of the ids the rules name are kept. Which rules apply is unchanged (checked
+    against reading every rule, on rules Latin, Chinese and mixed)."""
+    import random
+    import time
+
+    from shelfwise.retrieve.rules import Rule
+    from shelfwise.retrieve.synonyms import holds, words
+
+    rng = random.Random(7)
+    vocab = ["red", "sofa", "sofas", "tv", "stand", "oak", "电视", "沙发", "红色", "iphone", "手机", "case"]
+    rules = [
+        Rule(f"r{i}", " ".join(rng.sample(vocab, rng.randint(1, 2))), rng.choice(["is", "contains"]), (f"p{i % 50}",))
+        for i in range(400)
+    ]
+    catalog_rows = _Rows({f"p{i}": i for i in range(10_000)})
+    got = Rules(rules, catalog_rows)
+    assert len(got._row) == 50  # the named ids only
+    _Rows.reads = 0
+    for _ in range(300):
+        query = " ".join(rng.sample(vocab, rng.randint(1, 4)))
+        q = words(query)
+        key = {r.id: words(r.query) for r in rules}
+        want = [r.id for r in rules if (key[r.id] == q if r.match == "is" else holds(q, key[r.id], "".join(q)))]
+        assert list(got.applied(query).rules) == want, query
+    assert _Rows.reads == 0  # the catalog's map is not read (nor kept) at search time
+
+    def cost(n: int) -> float:
+        many = Rules([Rule(f"x{i}", f"word{i} other{i}", "contains", ("p1",)) for i in range(n)], {"p1": 1})
+        best = float("inf")
+        for _ in range(5):
+            t0 = time.perf_counter()
+            for _ in range(50):
+                many.applied("cordless drill with battery pack")
+            best = min(best, time.perf_counter() - t0)
+        return best
+
+    assert cost(20_000) < 20 * cost(10)  # was ~700x: every rule read

@@ -23,7 +23,7 @@ keeps its first place; a hidden product is never pinned).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,7 @@ import numpy.typing as npt
 from shelfwise.errors import DataError, RowError
 from shelfwise.jsonfile import read_manifest_json
 from shelfwise.results import Results
-from shelfwise.retrieve.synonyms import holds, words
+from shelfwise.retrieve.synonyms import PhraseIndex, words
 
 FORMAT = "shelfwise.rules"
 VERSION = 1
@@ -88,13 +88,21 @@ class Applied:
 
 
 class Rules:
-    """A store's rules (:func:`read_rules`), resolved against a catalog's ids."""
+    """A store's rules (:func:`read_rules`), resolved against a catalog's ids (``row_of``: product
+    id -> catalog row; only the rows of the ids the rules name are kept, not a catalog-sized map).
+    A query finds its rules through its words (an ``is`` rule by the whole query, a ``contains``
+    rule by its phrase's first word), not by reading every rule."""
 
-    def __init__(self, rules: Iterable[Rule], row_of: dict[str, int], problems: Iterable[RowError] = ()) -> None:
+    def __init__(self, rules: Iterable[Rule], row_of: Mapping[str, int], problems: Iterable[RowError] = ()) -> None:
         self.rules = tuple(rules)
         self.problems = tuple(problems)  # rules or ids skipped when read (not saved)
-        self._row = row_of
-        self._keys = [words(r.query) for r in self.rules]
+        named = {i for r in self.rules for i in (*r.pin, *r.hide)}
+        self._row = {i: row_of[i] for i in named if i in row_of}
+        self._exact: dict[tuple[str, ...], list[int]] = {}  # an "is" rule's query words -> rules
+        for n, r in enumerate(self.rules):
+            if r.match == "is":
+                self._exact.setdefault(words(r.query), []).append(n)
+        self._contains = PhraseIndex((words(r.query), n) for n, r in enumerate(self.rules) if r.match != "is")
 
     def __len__(self) -> int:
         return len(self.rules)
@@ -106,9 +114,8 @@ class Rules:
         pin: dict[int, str] = {}
         hide: set[int] = set()
         used: list[str] = []
-        for rule, key in zip(self.rules, self._keys, strict=True):
-            if not (key == q if rule.match == "is" else holds(q, key, joined)):
-                continue
+        for n in sorted({*self._exact.get(q, ()), *self._contains.found(q, joined)}):  # in file order
+            rule = self.rules[n]
             used.append(rule.id)
             hide.update(self._row[i] for i in rule.hide if i in self._row)
             for i in rule.pin:

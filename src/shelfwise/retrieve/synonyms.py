@@ -50,6 +50,33 @@ def holds(query: tuple[str, ...], phrase: tuple[str, ...], joined: str) -> bool:
     return any(query[i : i + n] == phrase for i in range(len(query) - n + 1))
 
 
+class PhraseIndex:
+    """Phrases (as :func:`words` gives them), each with a number, found in a query's words by the
+    query's words rather than by scanning every phrase: a word phrase through its first word, a CJK
+    phrase through its first character (it may start inside a query word)."""
+
+    def __init__(self, phrases: Iterable[tuple[tuple[str, ...], int]]) -> None:
+        self._by_word: dict[str, list[tuple[tuple[str, ...], int]]] = {}  # first word -> (phrase, number)
+        self._by_char: dict[str, list[tuple[str, int]]] = {}  # a CJK phrase's first character -> (text, number)
+        for phrase, n in phrases:
+            if phrase and all(has_cjk(w) for w in phrase):
+                text = "".join(phrase)
+                self._by_char.setdefault(text[0], []).append((text, n))
+            elif phrase:
+                self._by_word.setdefault(phrase[0], []).append((phrase, n))
+
+    def found(self, q: tuple[str, ...], joined: str) -> set[int]:
+        """The numbers of the phrases the query's words ``q`` hold (:func:`holds`; ``joined``: ``q``
+        joined without spaces)."""
+        hit: set[int] = set()
+        for i, w in enumerate(q):
+            hit.update(n for phrase, n in self._by_word.get(w, ()) if q[i : i + len(phrase)] == phrase)
+        if has_cjk(joined):
+            for j, ch in enumerate(joined):
+                hit.update(n for text, n in self._by_char.get(ch, ()) if joined.startswith(text, j))
+        return hit
+
+
 @dataclass(frozen=True)
 class Rule:
     """``sources``: phrases that trigger the rule; ``targets``: phrases then also searched. An
@@ -67,15 +94,7 @@ class Synonyms:
         self.rules = tuple(rules)
         self.source = source
         self.problems = tuple(problems)  # malformed lines of the file read (not saved)
-        self._by_word: dict[str, list[tuple[tuple[str, ...], int]]] = {}  # first word -> (phrase, rule)
-        self._by_char: dict[str, list[tuple[str, int]]] = {}  # a CJK phrase's first character -> (phrase, rule)
-        for i, rule in enumerate(self.rules):
-            for phrase in map(words, rule.sources):
-                if phrase and all(has_cjk(w) for w in phrase):
-                    text = "".join(phrase)
-                    self._by_char.setdefault(text[0], []).append((text, i))
-                elif phrase:
-                    self._by_word.setdefault(phrase[0], []).append((phrase, i))
+        self._sources = PhraseIndex((words(p), i) for i, rule in enumerate(self.rules) for p in rule.sources)
         self._last: tuple[str, str] | None = None  # (query, added): one request asks several times
 
     def __len__(self) -> int:
@@ -89,14 +108,8 @@ class Synonyms:
             return last[1]
         q = words(query)
         joined = "".join(q)
-        hit: set[int] = set()
-        for i, w in enumerate(q):  # rules found by the query's words, not by scanning every rule
-            hit.update(r for phrase, r in self._by_word.get(w, ()) if q[i : i + len(phrase)] == phrase)
-        if has_cjk(joined):
-            for j, ch in enumerate(joined):
-                hit.update(r for text, r in self._by_char.get(ch, ()) if joined.startswith(text, j))
         out: list[str] = []
-        for r in sorted(hit):
+        for r in sorted(self._sources.found(q, joined)):  # not by scanning every rule
             out += [t for t in self.rules[r].targets if t not in out and not holds(q, words(t), joined)]
         text = " ".join(out)
         self._last = (query, text)
