@@ -187,3 +187,23 @@ def test_search_names_the_store_rules_it_applied(tiny_catalog: Catalog, tiny_sea
     assert body["rules_applied"] == ["promo"] and body["items"][0]["id"] == "p9"
     assert body["items"][0]["reason"].startswith("placed here by the store's rule 'promo'")
     assert c.get("/search", params={"q": "red dress"}).json()["rules_applied"] == []
+
+
+def test_products_a_rule_hides_are_not_counted_in_the_facets(
+    tiny_catalog: Catalog, tiny_searcher: HybridSearcher
+) -> None:
+    """A hidden product (a recall) was left out of the hits but still counted in the facets: its brand
+    offered as a facet value whose click found nothing."""
+    from shelfwise.retrieve.rules import Rule, Rules
+
+    rows = {pid: i for i, pid in enumerate(tiny_catalog.ids)}
+    shelf = Shelf(
+        catalog=tiny_catalog, searcher=tiny_searcher, rules=Rules([Rule("recall", "shoes", "is", hide=("p9",))], rows)
+    )
+    c = TestClient(create_app(shelf), base_url="http://localhost")
+    body = c.get("/search", params={"q": "shoes", "facets": "true"}).json()
+    assert body["rules_applied"] == ["recall"] and "p9" not in [it["id"] for it in body["items"]]
+    brands = {b["value"]: b["count"] for b in body["facets"]["brand"]}
+    plain = TestClient(create_app(Shelf(catalog=tiny_catalog, searcher=tiny_searcher)), base_url="http://localhost")
+    before = plain.get("/search", params={"q": "shoes", "facets": "true"}).json()["facets"]["brand"]
+    assert {b["value"]: b["count"] for b in before}["Swift"] == brands.get("Swift", 0) + 1  # the running shoes

@@ -43,6 +43,7 @@ class SearchAnswer:
     reranked_by: str | None
     next_offset: int | None = None
     rules: tuple[str, ...] = ()  # ids of the store's merchandising rules the query triggered
+    hidden: tuple[int, ...] = ()  # rows those rules hide (never shown, nor counted in facets)
 
 
 def answer_search(
@@ -100,7 +101,7 @@ def answer_search(
     reranker = searcher.reranker
     reordered = reranker is not None and searcher.config.rerank_depth > 0 and len(res.ids) > 0
     kind = str(getattr(reranker, "kind", type(reranker).__name__)) if reordered and sort == "relevance" else None
-    return SearchAnswer(res, intent, notices, reasons, kind, offset + k if more else None, act.rules)
+    return SearchAnswer(res, intent, notices, reasons, kind, offset + k if more else None, act.rules, act.hide)
 
 
 def taste_reasons(searcher: HybridSearcher, results: Results, user_vector: npt.NDArray[np.float32]) -> list[str]:

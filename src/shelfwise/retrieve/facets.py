@@ -209,12 +209,14 @@ def facet_search(
     mode: str | None = None,
     depth: int = DEPTH,
     attribute_keys: Sequence[str] | None = None,
+    exclude: Sequence[int] = (),
 ) -> Facets:
     """Facets of ``query``'s top ``depth`` results (``mode`` as the search itself). ``attribute_keys``:
-    attribute facets (default :func:`default_attribute_keys`, plus any key the selection filters on)."""
+    attribute facets (default :func:`default_attribute_keys`, plus any key the selection filters on).
+    ``exclude``: rows the search never shows (a merchandising rule's hidden products), not counted."""
     if depth < 1:
         raise ValueError("depth must be >= 1")
     keys = list(default_attribute_keys(searcher.catalog) if attribute_keys is None else attribute_keys)
     keys += [k for k, _ in dict(selection.attributes).items() if k not in keys]  # a filtered key is a facet too
-    rows = searcher.search(query, depth, Filters(in_stock=selection.in_stock), mode=mode).ids
+    rows = searcher.search(query, depth, Filters(in_stock=selection.in_stock), mode=mode, exclude=exclude).ids
     return facet_counts(searcher.catalog, rows, selection, keys)

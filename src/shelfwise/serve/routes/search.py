@@ -147,7 +147,13 @@ def run_search(shelf: Shelf, p: SearchQuery) -> SearchResponse:
     counted = None
     if p.facets:
         counted = facet_search(
-            shelf.searcher, p.q, p.filters, mode=p.mode, depth=p.facet_depth, attribute_keys=p.facet_attr
+            shelf.searcher,
+            p.q,
+            p.filters,
+            mode=p.mode,
+            depth=p.facet_depth,
+            attribute_keys=p.facet_attr,
+            exclude=got.hidden,
         )
     took = (time.perf_counter() - t0) * 1000
     res, intent = got.results, got.intent
