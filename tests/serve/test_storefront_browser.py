@@ -471,3 +471,33 @@ def test_a_slow_earlier_search_never_replaces_a_later_ones_results(live_url: str
     shown = page.eval_on_selector_all("#results .card", "els => els.map(e => e.dataset.id)")
     assert shown == belt and page.input_value("#q") == "belt"
     assert "belt" in page.locator("#toolbar span").inner_text()
+
+
+def test_going_back_and_forward_posts_no_second_click_and_a_keyed_open_carries_its_query(
+    live_url: str, browser: Any
+) -> None:
+    """A product page reached by Back / Forward is not clicked again (each visit of the history posted
+    another click event: double behaviour for the recommender and the search analytics); a search hit
+    opened with the keyboard carries its query, as a mouse click does."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    posted: list[dict] = []  # type: ignore[type-arg]
+    page.on(
+        "request",
+        lambda r: posted.append(json.loads(r.post_data)) if r.method == "POST" and "/events" in r.url else None,
+    )
+    page.goto(live_url + "/")
+    page.fill("#q", "dress")
+    page.press("#q", "Enter")
+    page.wait_for_selector("#results .card")
+    page.locator("#results .card").first.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#product-view:not([hidden]) #product h1")
+    _wait_for(lambda: any(e["type"] == "click" for e in posted))
+    clicks = [e for e in posted if e["type"] == "click"]
+    assert len(clicks) == 1 and clicks[0].get("query") == "dress"
+    page.go_back()
+    page.wait_for_selector("#results .card")
+    page.go_forward()
+    page.wait_for_selector("#product-view:not([hidden]) #product h1")
+    page.wait_for_timeout(500)  # a second click event would be posted by now
+    assert [e["type"] for e in posted] == ["query", "click"]

@@ -450,7 +450,10 @@ document.addEventListener("click", (e) => {
   const c = e.target.closest(".card");
   if (c) openProduct(c.dataset.id, true, c.closest("#results") ? state.q : ""); // a click on a search hit carries its query
 });
-document.addEventListener("keydown", (e) => { if (e.key === "Enter" && e.target.classList && e.target.classList.contains("card")) openProduct(e.target.dataset.id); });
+document.addEventListener("keydown", (e) => {
+  const c = e.key === "Enter" && e.target.classList && e.target.classList.contains("card") ? e.target : null;
+  if (c) openProduct(c.dataset.id, true, c.closest("#results") ? state.q : ""); // as a mouse click: with its query
+});
 $("cart-btn").addEventListener("click", () => { $("cart-panel").hidden = !$("cart-panel").hidden; $("settings-panel").hidden = true; });
 
 // ---------- shopper switcher, settings ----------
@@ -508,14 +511,16 @@ function rewrite() {
 }
 
 // ---------- start ----------
-function route() {
+// ``record``: the page's first load opens a linked product as a click; Back / Forward revisit a page
+// already counted, so they post no second click
+function route(record = false) {
   const p = new URLSearchParams(location.search);
-  if (p.get("p")) { openProduct(p.get("p"), false); return; }
+  if (p.get("p")) { openProduct(p.get("p"), false, "", record); return; }
   fromParams(p);
   if (state.q) runSearch(false);
   else { showView("search"); $("hero").hidden = false; $("results-layout").hidden = true; }
 }
-window.addEventListener("popstate", route);
+window.addEventListener("popstate", () => route());
 let lastHealth = null;
 let catalogLanguage = null; // GET /health's language: en, zh or mixed (the catalog's, detected from its texts)
 function showHealth(h = lastHealth) {
@@ -553,6 +558,6 @@ async function start() {
   fetch("/report", { method: "HEAD" }).then((r) => { $("report-link").hidden = !r.ok; }).catch(() => {});
   renderCart();
   loadShoppers().then(() => refreshForYou());
-  route();
+  route(true);
 }
 start();
