@@ -158,3 +158,16 @@ def test_a_query_reads_only_its_own_rules_and_no_catalog_sized_map() -> None:
         return best
 
     assert cost(20_000) < 20 * cost(10)  # was ~700x: every rule read
+
+
+def test_a_pin_passes_the_price_the_query_names(
+    tmp_path: Path, tiny_catalog: Catalog, tiny_searcher: HybridSearcher
+) -> None:
+    """'dress under 60' filters the search by price; a pinned 99.0 dress was still put first (pins
+    checked against the request's filters only), above the price the shopper typed."""
+    rules = _rules(tmp_path, tiny_catalog, [{"id": "gown", "query": "dress", "match": "contains", "pin": ["p6"]}])
+    cheap = answer_search(tiny_searcher, "dress under 60", 5, Filters(), rules=rules)
+    assert cheap.intent is not None and cheap.intent.price_max == 60
+    assert cheap.rules == ("gown",) and "p6" not in ids(tiny_catalog, cheap.results.ids)
+    assert all(tiny_catalog.price[r] <= 60 for r in cheap.results.ids.tolist())
+    assert ids(tiny_catalog, answer_search(tiny_searcher, "dress", 5, Filters(), rules=rules).results.ids)[0] == "p6"

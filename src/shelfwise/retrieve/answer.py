@@ -72,13 +72,13 @@ def answer_search(
     ranked = searcher.search(
         query, n, filters, mode=mode, user_vector=user_vector, match_features=explain, exclude=act.hide
     )
+    intent = searcher.understand(query)
     if sort != "relevance":
         ranked = by_price(ranked, searcher.catalog.price, descending=sort == "price_desc")
-    elif act.pin:
-        ranked = act.order(ranked, searcher.mask(filters))
+    elif act.pin:  # pins pass the filters the search used: the request's and a price the query names
+        ranked = act.order(ranked, searcher.mask(intent.filters(filters) if intent is not None else filters))
     res = ranked.take(slice(offset, offset + k))
     more = len(ranked) > offset + k and offset + k < MAX_WINDOW
-    intent = searcher.understand(query)
     notices = searcher.notices(query)
     if not len(res.ids) and not filters.is_empty():  # 0 hits: say which filter matches no product at all
         notices += searcher.catalog.unmatched_filters(filters)

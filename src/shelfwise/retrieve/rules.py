@@ -11,7 +11,8 @@ rules file is JSON, a list of objects:
   synonyms are, :mod:`shelfwise.retrieve.synonyms`) or ``contains`` (the query holds the phrase as
   whole words);
 * ``pin``: product ids shown first, in this order (a pinned product still has to pass the
-  request's filters); ``hide``: product ids never shown for the query; at least one of the two;
+  request's filters and a price the query names, "tv under 300"); ``hide``: product ids never
+  shown for the query; at least one of the two;
 * ``id``: a name for the rule, reported with the hits it placed (default ``rule-N``, N its
   position in the file).
 
