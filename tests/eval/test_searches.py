@@ -3,9 +3,14 @@ searches never followed by a click (tiny made-up events)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from shelfwise.catalog import Catalog
 from shelfwise.eval.searches import search_analytics, searches_section
 from shelfwise.events import Event, EventLog, EventType
+from shelfwise.retrieve import HybridSearcher
+from shelfwise.retrieve.synonyms import read_synonyms
+from shelfwise.shelf import Shelf
 
 
 def _log(catalog: Catalog) -> EventLog:
@@ -48,3 +53,18 @@ def test_the_report_section_names_the_failing_searches(tiny_catalog: Catalog) ->
     empty = EventLog.from_events([Event("u1", EventType.CLICK, 1.0, item_id="p1")], tiny_catalog)
     none = searches_section(search_analytics(empty))
     assert not none.rows and "holds no searches" in none.notes[0]
+
+
+def test_a_search_the_stores_synonyms_answer_is_no_candidate_for_another(
+    tmp_path: Path, tiny_catalog: Catalog, tiny_searcher: HybridSearcher
+) -> None:
+    """The report told the merchandiser to add a synonym for 'frock' when the store's synonyms already
+    read it as 'dress' (its check read the query's own words only)."""
+    from shelfwise.eval.store_report import build_store_report
+
+    log = [Event(u, EventType.QUERY, float(i), query=q) for i, (u, q) in enumerate([("u1", "frock"), ("u2", "zebra")])]
+    (tmp_path / "syn.txt").write_text("frock, dress\n", encoding="utf-8")
+    tiny_searcher.synonyms = read_synonyms(tmp_path / "syn.txt")
+    shelf = Shelf(catalog=tiny_catalog, searcher=tiny_searcher, events=EventLog.from_events(log, tiny_catalog))
+    report = build_store_report(shelf, tmp_path / "plots")
+    assert [q["query"] for q in report.figures["searches"]["unmatched"]] == ["zebra"]

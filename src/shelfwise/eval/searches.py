@@ -13,13 +13,16 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from shelfwise.eval.report import Section
 from shelfwise.events.schema import EVENT_WEIGHTS, EventLog, EventType
 from shelfwise.index.text import normalise
+
+if TYPE_CHECKING:
+    from shelfwise.retrieve.hybrid import HybridSearcher
 
 TOP = 15
 MIN_SEARCHES = 3  # a query searched fewer times says little about its results
@@ -97,6 +100,19 @@ def search_analytics(events: EventLog, matches: Callable[[str], bool] | None = N
         for q in order
     )
     return SearchAnalytics(stats, int(sum(searches.values())), int(sum(engaged[q] for q in searches)))
+
+
+def held_by_catalog(searcher: HybridSearcher) -> Callable[[str], bool]:
+    """``matches`` for :func:`search_analytics`: whether some product holds a word of the query or
+    of the words the store's synonyms add to it (a query a synonym already answers is no candidate
+    for another)."""
+    words, synonyms = searcher.lexical.words, searcher.synonyms
+
+    def held(query: str) -> bool:
+        added = synonyms.added(query) if synonyms is not None else ""
+        return any(words.doc_freq(f"{query} {added}" if added else query))
+
+    return held
 
 
 def searches_section(analytics: SearchAnalytics, n: int = TOP) -> Section:

@@ -36,7 +36,7 @@ from shelfwise.eval.exposure import exposure, gini, group_shares, lorenz, popula
 from shelfwise.eval.judgments import Judgments, SearchMetrics, evaluate_search
 from shelfwise.eval.metrics import coverage, intra_list_diversity, long_tail_share
 from shelfwise.eval.report import Section, bar_chart, pyplot, render_html
-from shelfwise.eval.searches import search_analytics, searches_section
+from shelfwise.eval.searches import held_by_catalog, search_analytics, searches_section
 from shelfwise.shelf import Shelf
 from shelfwise.valuation.summary import ValuationSummary, load_valuation
 
@@ -87,8 +87,7 @@ def build_store_report(
     report.sections.append(Section("Store", ["what", "value"], [[a, b] for a, b in store.items()]))
     report.figures["store"] = store
     if shelf.events is not None:
-        words = shelf.searcher.lexical.words
-        analytics = search_analytics(shelf.events, lambda q: any(words.doc_freq(q)))
+        analytics = search_analytics(shelf.events, held_by_catalog(shelf.searcher))
         report.sections.append(searches_section(analytics))
         report.figures["searches"] = analytics.as_json()
     if judgments is not None:
