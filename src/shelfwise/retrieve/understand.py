@@ -36,6 +36,11 @@ from shelfwise.index.text import CJK_RANGES, Tokenizer, has_cjk, normalise, plur
 
 COMPOUND_SHARE = 0.5  # of the titles holding a value word beside its neighbour that must carry the value
 COMPOUND_SAMPLE = 500  # products holding both words read for the side-by-side check
+# side-by-side readings not memoised yet that one query may make (each reads postings and up to
+# COMPOUND_SAMPLE titles: a 500-character query of value words made ~160 of them); past it a value
+# word is taken as the value, as before the compound check
+COMPOUND_LOOKUPS = 16
+_NO_ROWS = np.zeros(0, dtype=np.int64)
 _NUM = r"(\d+(?:\.\d+)?)(?![\d.])"
 _CUR = r"(?:[$£€¥]\s*)?"
 _UNIT = r"\s*(?:元|块钱|块|dollars?|usd|eur|euros?|gbp|rmb)?"
@@ -345,9 +350,10 @@ class QueryUnderstanding:
 
         return _CJK_RUN.sub(fold, text)
 
-    def _cjk_matches(self, text: str) -> tuple[list[FieldMatch], str]:
+    def _cjk_matches(self, text: str, budget: list[int]) -> tuple[list[FieldMatch], str]:
         """Leftmost-longest catalog values inside ``text``'s CJK runs (see the module notes), and
-        ``text`` with the matched spans blanked for the Latin matcher."""
+        ``text`` with the matched spans blanked for the Latin matcher. ``budget``: the compound
+        readings left to this query (:data:`COMPOUND_LOOKUPS`)."""
         if not self._cjk_vocab or not has_cjk(text):
             return [], text
         shown = normalise(text)
@@ -360,7 +366,7 @@ class QueryUnderstanding:
                 j = i + n
                 hits = self._cjk_vocab.get(scan[i:j]) if j <= len(scan) else None
                 if hits and _fits(scan, i, j):  # the boundary checks only for a catalog value
-                    hits = [(f, v) for f, v in hits if not self._in_cjk_compound(scan, i, j, f, v)]
+                    hits = [(f, v) for f, v in hits if not self._in_cjk_compound(scan, i, j, f, v, budget)]
                 else:
                     hits = None
                 if hits:
@@ -374,7 +380,8 @@ class QueryUnderstanding:
 
     def _parse(self, query: str) -> QueryIntent:
         text, lo, hi = parse_price(query) if self.has_prices else (query, None, None)
-        matches, latin = self._cjk_matches(text)
+        budget = [COMPOUND_LOOKUPS]  # per call: request threads parse concurrently
+        matches, latin = self._cjk_matches(text, budget)
         rest = _CJK_RUN.sub(" ", latin)  # Chinese values were matched above
         terms = self.tokenizer(rest)
         words = self._surface(rest)  # one for one with ``terms`` (the stemmer maps word to word)
@@ -385,7 +392,7 @@ class QueryUnderstanding:
                     (f, v) for f, v, w in self._vocab.get(tuple(terms[i : i + n]), ()) if _agree(words[i : i + n], w)
                 ]
                 if n == 1 and hits:
-                    hits = [(f, v) for f, v in hits if not self._in_compound(terms, words, i, f, v)]
+                    hits = [(f, v) for f, v in hits if not self._in_compound(terms, words, i, f, v, budget)]
                 if hits:
                     phrase = " ".join(terms[i : i + n])
                     matches.extend(FieldMatch(f, v, phrase) for f, v in hits)
@@ -395,7 +402,9 @@ class QueryUnderstanding:
                 i += 1
         return QueryIntent(text if (lo is not None or hi is not None) else query, lo, hi, tuple(matches))
 
-    def _in_compound(self, terms: list[str], words: list[str], i: int, field: str, value: str) -> bool:
+    def _in_compound(
+        self, terms: list[str], words: list[str], i: int, field: str, value: str, budget: list[int]
+    ) -> bool:
         """Whether the one-word value at ``terms[i]`` is part of a compound with a neighbouring word
         rather than a name of ``value``: most products whose title holds the two words side by side
         do not carry the value ("cream" in "ice cream" names no category Cream when most "... ice
@@ -408,12 +417,12 @@ class QueryUnderstanding:
             if not 0 <= j < len(terms):
                 continue
             pair = (words[min(i, j)], words[max(i, j)])
-            rows = self._side_by_side(pair, (terms[min(i, j)], terms[max(i, j)]))
+            rows = self._side_by_side(pair, (terms[min(i, j)], terms[max(i, j)]), budget)
             if len(rows) >= self.min_products and mask[rows].mean() < COMPOUND_SHARE:
                 return True
         return False
 
-    def _in_cjk_compound(self, scan: str, i: int, j: int, field: str, value: str) -> bool:
+    def _in_cjk_compound(self, scan: str, i: int, j: int, field: str, value: str, budget: list[int]) -> bool:
         """:meth:`_in_compound` for a Chinese value at ``scan[i:j]``: the value with the query's next
         character on either side is a longer word most titles holding it do not carry the value of
         ("小米粥" and "黄小米" are millet, not the brand 小米; "红富士苹果" is a Fuji apple, not the
@@ -425,20 +434,23 @@ class QueryUnderstanding:
             if lo < 0 or hi > len(scan) or not has_cjk(scan[edge] if lo < i else scan[j]):
                 continue
             longer = scan[lo:hi]
-            rows = self._holding_text(longer, scan[edge : edge + 2])
+            rows = self._holding_text(longer, scan[edge : edge + 2], budget)
             if len(rows) >= self.min_products:
                 mask = self.field_mask(FieldMatch(field, value, scan[i:j])) if mask is None else mask
                 if mask[rows].mean() < COMPOUND_SHARE:
                     return True
         return False
 
-    def _holding_text(self, text: str, bigram: str) -> npt.NDArray[np.int64]:
+    def _holding_text(self, text: str, bigram: str, budget: list[int]) -> npt.NDArray[np.int64]:
         """Products whose (folded) title holds the Chinese ``text``: candidates from the postings of
         its ``bigram`` (the analyser's character pair; none under an analyser without pairs), at
         most :data:`COMPOUND_SAMPLE` of them read; memoised."""
         key = (text, "")
         hit = self._pairs.get(key)
         if hit is None:
+            if budget[0] <= 0:
+                return _NO_ROWS
+            budget[0] -= 1
             assert self.holding is not None
             both = self.holding(bigram)
             if len(both) > COMPOUND_SAMPLE:
@@ -451,11 +463,14 @@ class QueryUnderstanding:
                 self._pairs[key] = hit
         return hit
 
-    def _side_by_side(self, pair: tuple[str, str], stems: tuple[str, str]) -> npt.NDArray[np.int64]:
+    def _side_by_side(self, pair: tuple[str, str], stems: tuple[str, str], budget: list[int]) -> npt.NDArray[np.int64]:
         """Products whose title holds the two words next to each other (the candidates come from the
         postings of both, at most :data:`COMPOUND_SAMPLE` of them read); memoised per pair."""
         hit = self._pairs.get(pair)
         if hit is None:
+            if budget[0] <= 0:
+                return _NO_ROWS
+            budget[0] -= 1
             assert self.holding is not None
             both = np.intersect1d(self.holding(stems[0]), self.holding(stems[1]), assume_unique=True)
             if len(both) > COMPOUND_SAMPLE:
