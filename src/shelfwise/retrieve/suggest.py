@@ -35,7 +35,7 @@ import json
 import math
 import re
 import threading
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -155,7 +155,9 @@ class Suggester:
         self.config = config or SuggestConfig()
         self._phrases = _Sorted(phrases)
         self._counts: dict[str, int] = dict(queries or {})  # suggestible queries: times typed
-        self._pending: dict[str, tuple[set[str], int]] = dict(pending or {})  # not yet: (shoppers, times)
+        # not yet suggestible: (shoppers, times), oldest first (popitem: deleting a plain dict's first
+        # key leaves a hole the next first-key lookup walks, O(evictions so far) an eviction)
+        self._pending: OrderedDict[str, tuple[set[str], int]] = OrderedDict(pending or {})
         self._lock = threading.Lock()
         # (every suggestible query but the newest, the newest): one tuple swapped whole, so a reader
         # sees both lists of one moment; a query turning suggestible re-sorts only the small one
@@ -195,7 +197,7 @@ class Suggester:
                 else:
                     self._pending[q] = (users, times + 1)
             while len(self._pending) > MAX_PENDING:
-                del self._pending[next(iter(self._pending))]
+                self._pending.popitem(last=False)
             if ripe:
                 self._show(ripe)
 
