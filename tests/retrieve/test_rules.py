@@ -72,6 +72,7 @@ def test_bad_rules_are_named_and_skipped(tmp_path: Path, tiny_catalog: Catalog) 
             {"query": "x", "pin": "p1"},
             {"query": "x", "pin": ["p1"], "boost": 2},
             "not a rule",
+            {"query": "x", "pin": [True]},  # JSON true is no product id
         ],
     )
     assert len(rules) == 1 and rules.rules[0].pin == ("p5", "nope")
@@ -84,6 +85,7 @@ def test_bad_rules_are_named_and_skipped(tmp_path: Path, tiny_catalog: Catalog) 
         "rule 5: pin",
         "rule 6: boost",
         "rule 7: <rule>",
+        "rule 8: pin",
     ]
     assert "rules.json: field 'rule 1: pin': product 'nope' is not in the catalog" in str(rules.problems[0])
     assert rules.applied("dress").pin == (tiny_catalog.row("p5"),)  # the unknown id left out

@@ -188,3 +188,15 @@ def test_forgetting_the_oldest_pending_query_stays_cheap(monkeypatch: pytest.Mon
     assert len(s._pending) == 200_000
     s.add([("u2", f"query {n - 1}"), ("u2", "query 0")])  # the newest is still pending, the oldest forgotten
     assert texts(s, f"query {n - 1}") == [f"query {n - 1}"] and texts(s, "query 0", 1) != ["query 0"]
+
+
+def test_the_saved_suggester_holds_no_shopper_id(tmp_path: Path) -> None:
+    s = Suggester.fit(_catalog(), [("alice@example.com", "paint roller"), ("bob-42", "garden hose")])
+    s.save(tmp_path / "suggest.json")
+    text = (tmp_path / "suggest.json").read_text(encoding="utf-8")
+    assert "alice@example.com" not in text and "bob-42" not in text and "paint roller" in text
+    back = Suggester.load(tmp_path / "suggest.json")
+    back.add([("alice@example.com", "paint roller")])  # the same shopper again: still one shopper
+    assert "paint roller" not in texts(back, "paint")
+    back.add([("carol", "paint roller")])  # a second shopper: suggestible
+    assert "paint roller" in texts(back, "paint")

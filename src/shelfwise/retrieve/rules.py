@@ -182,7 +182,7 @@ def _rule(file: str, n: int, entry: object, row_of: dict[str, int]) -> tuple[Rul
     lists: dict[str, tuple[str, ...]] = {}
     for field in ("pin", "hide"):
         value = entry.get(field, [])
-        if not isinstance(value, list) or not all(isinstance(x, str | int) for x in value):
+        if not isinstance(value, list) or not all(isinstance(x, str | int) and not isinstance(x, bool) for x in value):
             return bad(field, "must be a list of product ids")
         lists[field] = tuple(dict.fromkeys(str(x) for x in value))
     if not (lists["pin"] or lists["hide"]):

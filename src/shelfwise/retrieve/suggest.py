@@ -5,7 +5,8 @@ facet values and record words when there are no analytics yet):
 
 * **shoppers' queries** in the behaviour log (any event that carries a query), counted; a query is
   suggested once ``min_users`` different shoppers typed it (one shopper's query, a name or an
-  order number, is never shown to others), ordered by how often it was typed; the event consumer
+  order number, is never shown to others; shoppers are remembered by a digest of their id, so the
+  saved suggester holds no shopper id), ordered by how often it was typed; the event consumer
   keeps counting live (:meth:`Suggester.update`);
 * **the catalog's phrases**: brands, category names and attribute values, and the phrases of
   product titles (1-3 words, Chinese cut into words by jieba; never across punctuation, never
@@ -29,6 +30,7 @@ with a price ("sweater under 30", "水果50元以下") when products have prices
 from __future__ import annotations
 
 import bisect
+import hashlib
 import heapq
 import itertools
 import json
@@ -69,6 +71,12 @@ LISTING_WORDS = frozenset(
         "new sale genuine original official"
     ).split()
 )
+
+
+def shopper_key(user: str) -> str:
+    """What a not-yet-suggestible query remembers of a shopper who typed it: 8 bytes of BLAKE2b of
+    the id (enough to count distinct shoppers; the saved suggester holds no shopper id)."""
+    return hashlib.blake2b(user.encode("utf-8"), digest_size=8, person=b"shelfwise-sug").hexdigest()
 
 
 def key(text: str) -> str:
@@ -190,7 +198,7 @@ class Suggester:
                         shown.bump(q, self._counts[q])
                     continue
                 users, times = self._pending.pop(q, (set(), 0))
-                users.add(user)
+                users.add(shopper_key(user))  # a digest, never the id: the shelf's file holds no shopper ids
                 if len(users) >= self.config.min_users:
                     self._counts[q] = times + 1
                     ripe.append(q)

@@ -33,8 +33,11 @@ import numpy.typing as npt
 
 from shelfwise.catalog.schema import Catalog, Filters
 from shelfwise.index.text import CJK_RANGES, Tokenizer, has_cjk, normalise, plural_forms, to_simplified
+from shelfwise.memo import ArrayMemo
 
 COMPOUND_SHARE = 0.5  # of the titles holding a value word beside its neighbour that must carry the value
+MASK_MEMO_BYTES = 256 << 20  # value masks kept (a byte per product each: 256 values at 1M products)
+PAIR_MEMO_BYTES = 32 << 20  # compound readings kept (up to COMPOUND_SAMPLE row ids each)
 COMPOUND_SAMPLE = 500  # products holding both words read for the side-by-side check
 # side-by-side readings not memoised yet that one query may make (each reads postings and up to
 # COMPOUND_SAMPLE titles: a 500-character query of value words made ~160 of them); past it a value
@@ -306,8 +309,10 @@ class QueryUnderstanding:
             if 0 < len(terms) <= max_words:
                 self._vocab[terms].append((fld, value, tuple(self._surface(value))))
         self._cjk_lengths = sorted({len(k) for k in self._cjk_vocab}, reverse=True)
-        self._masks: dict[tuple[str, str], npt.NDArray[np.bool_]] = {}
-        self._pairs: dict[tuple[str, str], npt.NDArray[np.int64]] = {}  # side-by-side word pair -> titles
+        # value masks (a byte per product each) and compound readings (side-by-side word pair -> titles),
+        # bounded by bytes: a long-running server on a 1M-product catalog meets many values and pairs
+        self._masks: ArrayMemo[np.bool_] = ArrayMemo(MASK_MEMO_BYTES)
+        self._pairs: ArrayMemo[np.int64] = ArrayMemo(PAIR_MEMO_BYTES)
         self._last: tuple[str, QueryIntent] | None = None
 
     def notices(self, query: str) -> list[str]:
@@ -459,8 +464,7 @@ class QueryUnderstanding:
             hit = np.array(
                 [r for r in both.tolist() if text in self._fold(normalise(products[r].title))], dtype=np.int64
             )
-            if len(self._pairs) < 100_000:
-                self._pairs[key] = hit
+            self._pairs.put(key, hit)
         return hit
 
     def _side_by_side(self, pair: tuple[str, str], stems: tuple[str, str], budget: list[int]) -> npt.NDArray[np.int64]:
@@ -478,8 +482,7 @@ class QueryUnderstanding:
             near = re.compile(rf"(?<!\w){re.escape(pair[0])}\W+{re.escape(pair[1])}")
             products = self.catalog.products
             hit = np.array([r for r in both.tolist() if near.search(normalise(products[r].title))], dtype=np.int64)
-            if len(self._pairs) < 100_000:
-                self._pairs[pair] = hit
+            self._pairs.put(pair, hit)
         return hit
 
     def field_mask(self, match: FieldMatch) -> npt.NDArray[np.bool_]:
@@ -493,7 +496,7 @@ class QueryUnderstanding:
                 m = np.array([v in (c.lower() for c in p.category) for p in self.catalog.products], dtype=bool)
             else:
                 m = self.catalog.attribute_column(match.field.split(":", 1)[1]) == v
-            self._masks[key] = m  # keys come from the catalog's own vocabulary: bounded
+            self._masks.put(key, m)
         return m
 
     def type_mask(self, intent: QueryIntent, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_] | None:
