@@ -140,3 +140,22 @@ def test_a_chinese_value_inside_a_longer_word_is_not_read_as_that_value() -> Non
     brands = lambda q: [m.value for m in u.parse(q).matches if m.field == "brand"]  # noqa: E731
     assert brands("小米") == ["小米"] and brands("小米手机") == ["小米"] and brands("苹果手机") == ["苹果"]
     assert brands("黄小米") == [] and brands("小米粥") == [] and brands("红富士苹果") == []
+
+
+@pytest.mark.parametrize(
+    ("query", "rest", "lo", "hi"),
+    [
+        ("手机 1000元左右", "手机", 800.0, 1200.0),
+        ("1000左右的手机", "手机", 800.0, 1200.0),
+        ("大约500元左右 耳机", "耳机", 400.0, 600.0),
+        ("五十元左右", "", 40.0, 60.0),
+        ("phone around $300", "phone", 240.0, 360.0),
+        ("about 50 dollars shoes", "shoes", 40.0, 60.0),
+        ("100元内 耳机", "耳机", None, 100.0),
+        ("38码左右 鞋", "38码左右 鞋", None, None),  # a shoe size, not a price
+        ("about 50 shoes", "about 50 shoes", None, None),  # no currency: not read as a price
+        ("about 5 ft ladder", "about 5 ft ladder", None, None),
+    ],
+)
+def test_about_a_price_is_a_range_around_it(query: str, rest: str, lo: float | None, hi: float | None) -> None:
+    assert parse_price(query) == (rest, lo, hi)

@@ -43,6 +43,7 @@ COMPOUND_SAMPLE = 500  # products holding both words read for the side-by-side c
 # COMPOUND_SAMPLE titles: a 500-character query of value words made ~160 of them); past it a value
 # word is taken as the value, as before the compound check
 COMPOUND_LOOKUPS = 16
+ABOUT = 0.2  # "about 100" / "100元左右": prices within 20% of it
 _NO_ROWS = np.zeros(0, dtype=np.int64)
 _NUM = r"(\d+(?:\.\d+)?)(?![\d.])"
 _CUR = r"(?:[$£€¥]\s*)?"
@@ -72,7 +73,15 @@ _PRICE_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         "max",
     ),
     (re.compile(rf"(?:低于|不超过|小于|不到){_CUR}{_NUM}{_UNIT}的?"), "max"),
-    (re.compile(rf"{_CUR}{_NUM}{_UNIT}\s*(?:以下|以内|之内){_NOT_SUM}的?"), "max"),
+    (re.compile(rf"{_CUR}{_NUM}{_UNIT}\s*(?:以下|以内|之内|内){_NOT_SUM}的?"), "max"),
+    # "about 1000": a price range around it (ABOUT); English only with a currency sign or unit
+    (
+        re.compile(
+            rf"\b(?:around|about|approx(?:imately)?|roughly)\s*(?:[$£€¥]\s*{_NUM}|{_NUM}\s*(?:dollars?|usd|eur|euros?|gbp|rmb)\b)"
+        ),
+        "about",
+    ),
+    (re.compile(rf"(?:大约|大概|约)?{_CUR}{_NUM}{_UNIT}\s*左右的?"), "about"),
     (
         re.compile(rf"\b(?:over|above|more\s+than|at\s+least|min(?:imum)?|>=?)\s*{_CUR}{_NUM}{_UNIT}" + _NOT_MEASURE),
         "min",
@@ -231,6 +240,8 @@ def parse_price(query: str) -> tuple[str, float | None, float | None]:
             hi = nums[0]
         elif kind == "min":
             lo = nums[0]
+        elif kind == "about":
+            lo, hi = round(nums[0] * (1 - ABOUT), 2), round(nums[0] * (1 + ABOUT), 2)
         start, end = _in_query(m.start(), spans, end=False), _in_query(m.end(), spans, end=True)
         rest = " ".join((q[:start] + " " + q[end:]).split())
         return rest, lo, hi
