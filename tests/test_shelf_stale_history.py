@@ -20,7 +20,7 @@ def test_build_and_enable_live_warn_about_a_1970_history(
     said: list[str] = []
     shelf = build_shelf(tiny_catalog, tiny_log, ShelfConfig(encoder="hashing", progress=False), said.append)
     warned = [s for s in said if s.startswith("warning: the behaviour history ends 1970-01-01 00:00:12 UTC")]
-    assert len(warned) == 1 and "events posted live are dated now" in warned[0]
+    assert len(warned) == 1 and "as downtime" in warned[0]
     with caplog.at_level(logging.WARNING, logger="shelfwise.shelf"):
         enable_live(shelf, EventStore(tmp_path / "ev.sqlite"), start=False)
     mine = [r for r in caplog.records if r.name == "shelfwise.shelf"]

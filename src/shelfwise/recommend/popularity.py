@@ -61,6 +61,12 @@ class PopularityRecommender(BaseRecommender):
             w = EVENT_WEIGHTS.get(e.type, 0.0)
             if row is None or w <= 0:
                 continue
+            if hl is not None and (e.timestamp - self.t_ref) / (hl * DAY) >= STALE_HALF_LIVES:
+                # a gap of STALE_HALF_LIVES half-lives with no event at all is downtime (an old dump
+                # served today, a store reopening), not a time popularity faded over: the counts carry
+                # over as they stood and this event restarts the clock (else each history event would
+                # count 2^-gap of it, and the first few live events would be "popular")
+                self.t_ref = e.timestamp
             if hl is not None and (e.timestamp - self.t_ref) / (hl * DAY) > 30:  # rebase before overflow
                 self.counts *= np.float32(decay(e.timestamp - self.t_ref, hl))
                 self.t_ref = e.timestamp
@@ -103,10 +109,10 @@ class PopularityRecommender(BaseRecommender):
         )
         return (
             f"the behaviour history ends {ended} UTC{hint}, {(now - self.t_ref) / DAY:,.0f} days before now; "
-            f"events posted live are dated now, so with popularity's {hl:g}-day half-life each history event "
-            f"counts 2^-{halves:,.0f} of a live one and the first few live events make up the 'popular' lists "
-            "(cold-start shoppers, storefront). Refit on history that reaches today, or post events with their "
-            "own 'timestamp'"
+            f"popularity ({hl:g}-day half-life) treats the gap before the first event posted live as downtime: "
+            f"the history counts as it stood at its end (else each history event would count 2^-{halves:,.0f} of "
+            "a live one and the first few live events would make up the 'popular' lists). Refit on history that "
+            "reaches today for lists that reflect now"
         )
 
     def save(self, path: str | Path) -> None:
