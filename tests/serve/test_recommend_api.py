@@ -128,3 +128,14 @@ def test_related_items_by_text_before_any_behaviour(tiny_catalog: Catalog, tiny_
     assert women and all(tiny_catalog.products[tiny_catalog.row(it["id"])].category[0] == "Women" for it in women)
     assert c.get("/recommend/cross/p5").status_code == 503  # complements need baskets
     assert c.get("/recommend/item/nope").status_code == 404
+
+
+def test_reasons_and_notices_in_chinese_with_lang_zh(tiny_catalog: Catalog, tiny_searcher: HybridSearcher) -> None:
+    c = TestClient(create_app(Shelf(catalog=tiny_catalog, searcher=tiny_searcher)), base_url="http://localhost")
+    body = c.get("/recommend/item/p5", params={"k": 2, "lang": "zh"}).json()
+    assert body["notice"] == "本店暂无购物记录：按商品描述的相似度推荐"
+    assert all(it["reason"].startswith("与Red summer dress的描述相似（相似度 ") for it in body["items"])
+    assert c.get("/recommend/item/p5", params={"k": 2}).json()["items"][0]["reason"].startswith("similar text to")
+    assert c.get("/recommend/item/p5", params={"lang": "fr"}).status_code == 422
+    found = c.get("/search", params={"q": "dress", "category": "Nowhere", "lang": "zh"}).json()
+    assert found["notices"] and found["notices"][0].startswith("没有商品属于品类 'Nowhere'")

@@ -412,6 +412,9 @@ def test_storefront_speaks_chinese_to_a_chinese_store(serve_live: Callable[..., 
     page.locator("#results .card").first.click()
     page.wait_for_selector("#product-view:not([hidden]) #product h1")
     assert page.inner_text("#cross h2") == "搭配推荐" and page.inner_text("#product [data-cart]") == "加入购物车"
+    page.wait_for_selector("#related-items .card .reason")  # the server's reasons in Chinese too (lang=zh)
+    reasons = page.eval_on_selector_all("#related-items .card .reason", "els => els.map(e => e.textContent)")
+    assert reasons and all("的描述相似" in r and "similar" not in r for r in reasons)
 
     page.click("#settings-btn")  # the shopper's choice overrides the store's language, kept for next time
     page.select_option("#lang", "en")

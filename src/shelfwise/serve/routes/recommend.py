@@ -8,7 +8,8 @@ Parses, calls the recommender, formats; each item carries its reason. A response
 from __future__ import annotations
 
 import time
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel
@@ -24,10 +25,12 @@ from shelfwise.serve.params import parse_filters
 from shelfwise.serve.respond import answer
 from shelfwise.serve.schemas import ItemOut
 from shelfwise.shelf import Shelf
+from shelfwise.wording_zh import localise
 
 router = APIRouter(prefix="/recommend", tags=["recommend"])
 
 K = Annotated[int, Query(ge=1, le=200)]
+Lang = Annotated[str, Query(pattern="^(en|zh)$", description="language of the reasons and notice: en (default) or zh")]
 UNKNOWN_USER = "unknown user: popular items"
 EMPTY_SESSION = "no session items and no query: popular items"
 EMPTY = {
@@ -49,6 +52,15 @@ class RecommendResponse(BaseModel):
 
 
 TEXT_ONLY = "no behaviour history on this server yet: related by text similarity only"
+
+
+def _in(lang: str, work: Callable[..., RecommendResponse], *args: Any) -> RecommendResponse:
+    """``work(*args)``'s response with its reasons and notice in ``lang``."""
+    out = work(*args)
+    if lang == "en":
+        return out
+    items = [it.model_copy(update={"reason": localise(it.reason, lang)}) for it in out.items]
+    return out.model_copy(update={"items": items, "notice": localise(out.notice, lang) if out.notice else None})
 
 
 def _recommender(shelf: Shelf) -> HybridRecommender:
@@ -98,11 +110,13 @@ async def for_user(
     in_stock: bool = False,
     exclude_seen: bool = True,
     explore: Annotated[bool, Query(description="give a share of slots to new/long-tail items (bandit)")] = True,
+    lang: Lang = "en",
 ) -> Response:
     """Personalised; an unknown user (no history) gets popular items (cold start), and the response
     says so in ``notice``. When a bandit is loaded (``shelf.bandit``) and ``explore`` is true, some
     lower slots explore long-tail items."""
-    return await answer(_for_user, request.app.state.shelf, user_id, k, category, in_stock, exclude_seen, explore)
+    shelf = request.app.state.shelf
+    return await answer(_in, lang, _for_user, shelf, user_id, k, category, in_stock, exclude_seen, explore)
 
 
 def _for_user(
@@ -145,18 +159,18 @@ def _about_item(
 
 @router.get("/item/{item_id:path}", response_model=RecommendResponse)
 async def related(
-    request: Request, item_id: str, k: K = 10, category: Category = None, in_stock: bool = False
+    request: Request, item_id: str, k: K = 10, category: Category = None, in_stock: bool = False, lang: Lang = "en"
 ) -> Response:
     """Related items: bought together, similar taste, similar text."""
-    return await answer(_about_item, request.app.state.shelf, "item", item_id, k, category, in_stock)
+    return await answer(_in, lang, _about_item, request.app.state.shelf, "item", item_id, k, category, in_stock)
 
 
 @router.get("/cross/{item_id:path}", response_model=RecommendResponse)
 async def cross(
-    request: Request, item_id: str, k: K = 10, category: Category = None, in_stock: bool = False
+    request: Request, item_id: str, k: K = 10, category: Category = None, in_stock: bool = False, lang: Lang = "en"
 ) -> Response:
     """Complements from other categories (not look-alikes)."""
-    return await answer(_about_item, request.app.state.shelf, "cross", item_id, k, category, in_stock)
+    return await answer(_in, lang, _about_item, request.app.state.shelf, "cross", item_id, k, category, in_stock)
 
 
 @router.get("/session", response_model=RecommendResponse)
@@ -170,10 +184,12 @@ async def session(
     category: Category = None,
     in_stock: bool = False,
     exclude_seen: Annotated[bool, Query(description="leave out the session's own items")] = True,
+    lang: Lang = "en",
 ) -> Response:
     """Cold-start shopper: recommendations from the session's items and/or query text
     (``exclude_seen=false`` lets the session's items be recommended again)."""
-    return await answer(_session, request.app.state.shelf, item or [], q, k, category, in_stock, exclude_seen)
+    shelf = request.app.state.shelf
+    return await answer(_in, lang, _session, shelf, item or [], q, k, category, in_stock, exclude_seen)
 
 
 def _session(

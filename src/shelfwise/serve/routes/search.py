@@ -26,6 +26,7 @@ from shelfwise.serve.schemas import (
     UnderstoodOut,
 )
 from shelfwise.shelf import Shelf
+from shelfwise.wording_zh import localise, localise_all
 
 router = APIRouter(tags=["search"])
 MAX_FACET_KEYS = 10
@@ -70,6 +71,7 @@ class SearchQuery:
     offset: int = 0
     sort: str = "relevance"
     sort_depth: int = SORT_DEPTH
+    lang: str = "en"
 
 
 @router.get("/search", response_model=SearchResponse)
@@ -106,6 +108,9 @@ async def search(
     facet_attr: Annotated[
         list[str] | None, Query(description="attribute keys to facet (default: a few with few values)")
     ] = None,
+    lang: Annotated[
+        str, Query(pattern="^(en|zh)$", description="language of the reasons and notices: en (default) or zh")
+    ] = "en",
     explain: Annotated[
         bool,
         Query(
@@ -122,7 +127,9 @@ async def search(
     if offset + k > MAX_WINDOW:
         msg = f"offset + k must be at most {MAX_WINDOW} (got {offset} + {k}): narrow the search with filters"
         raise HTTPException(422, [{"loc": ["query", "offset"], "msg": msg, "type": "value_error"}])
-    query = SearchQuery(q, k, mode, filters, user, facets, facet_depth, facet_attr, explain, offset, sort, sort_depth)
+    query = SearchQuery(
+        q, k, mode, filters, user, facets, facet_depth, facet_attr, explain, offset, sort, sort_depth, lang
+    )
     return await answer(run_search, request.app.state.shelf, query)
 
 
@@ -162,9 +169,9 @@ def run_search(shelf: Shelf, p: SearchQuery) -> SearchResponse:
         query=p.q,
         mode=p.mode,
         took_ms=round(took, 3),
-        items=items_out(shelf.catalog, res, got.reasons),
+        items=items_out(shelf.catalog, res, localise_all(got.reasons, p.lang)),
         understood=UnderstoodOut.model_validate(intent.to_json()) if intent is not None else None,
-        notices=notices,
+        notices=[localise(n, p.lang) for n in notices],
         facets=FacetsOut.model_validate(asdict(counted)) if counted is not None else None,
         reranked_by=got.reranked_by,
         offset=p.offset,

@@ -25,8 +25,13 @@ let lastFacets = null;
 let lastHead = null; // the results line's parts (rewritten as "Show more" adds cards)
 
 // ---------- helpers ----------
+// searches and recommendations come with their reasons and notices in the page's language
+function localised(path) {
+  if (LANG === "en" || !/^\/(search|recommend\/)/.test(path)) return path;
+  return path + (path.includes("?") ? "&" : "?") + "lang=zh";
+}
 async function api(path, opts = {}) {
-  const r = await fetch(path, opts);
+  const r = await fetch(localised(path), opts);
   let body = null;
   try { body = await r.json(); } catch { body = null; }
   if (!r.ok) {

@@ -1,0 +1,183 @@
+"""Shopper-facing texts in Simplified Chinese: the reasons and notices Shelfwise writes in English,
+read back by their templates (``GET /search`` and ``/recommend/*`` with ``lang=zh``).
+
+Every reason a recommendation carries is built from a few templates
+(:class:`~shelfwise.recommend.wording.Wording`: "bought together with X", "shoppers often buy this
+after X", "popular in Z", ...) and every shopper-facing search notice from a few more; each is matched
+here whole (anchored) and rewritten, its variable parts (product titles, category names, the
+words a query was also searched with) kept as they are. A text no template matches is returned
+unchanged, in English: a new English template without a Chinese one shows up as English, never as
+a wrong translation (``tests/test_wording_zh.py`` runs every template the code writes through this).
+Notices meant for the store's operator (setup advice) are not translated: the storefront does not
+show them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+
+LANGUAGES = ("en", "zh")
+
+# a Wording's parts (by evidence: viewed, added to cart, bought, neutral) -> Chinese
+_TOGETHER = {
+    "viewed together": "一起浏览",
+    "added to carts together": "一起加入购物车",
+    "bought together": "一起购买",
+    "often chosen together": "常被一起选购",
+}
+_DID = {
+    "viewed this": "浏览过这件商品",
+    "added this to their carts": "把它加入过购物车",
+    "bought this": "购买过这件商品",
+    "chose this": "选购过这件商品",
+}
+_DO = {
+    "view this": "浏览这件商品",
+    "add this to their carts": "把它加入购物车",
+    "buy this": "购买这件商品",
+    "choose this": "选购这件商品",
+}
+_DONE = {"viewed": "浏览", "added to carts": "加入购物车", "bought": "购买", "chosen": "选购"}
+_FIXED = {
+    "you viewed this before": "你之前浏览过",
+    "you added this to your cart before": "你之前加入过购物车",
+    "you bought this before": "你之前购买过",
+    "you showed interest in this before": "你之前关注过",
+    "similar product description": "商品描述相似",
+    "matches what you searched for": "符合你的搜索",
+    "new or less-known item, shown to learn whether you like it": "新品或小众商品：推荐给你看看是否喜欢",
+    "popular": "热门商品",
+    "often chosen together": "常被一起选购",
+    "unknown user: popular items": "新顾客：为你推荐热门商品",
+    "no session items and no query: popular items": "暂无浏览记录和搜索词：为你推荐热门商品",
+    "nothing to recommend to this shopper": "暂无可推荐的商品",
+    "no related items": "暂无相关商品",
+    "no complements from other categories": "暂无其他品类的搭配商品",
+    "nothing to recommend for this session": "暂无可推荐的商品",
+    "no other product of another category shares baskets with it or with items like it": (
+        "其他品类中暂无与它一起购买的商品"
+    ),
+    "no behaviour history on this server yet: related by text similarity only": (
+        "本店暂无购物记录：按商品描述的相似度推荐"
+    ),
+}
+
+
+def _alt(words: Iterable[str]) -> str:
+    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+
+
+def _thing(x: str) -> str:
+    """A reason's object: a title, "items like T", "items in C" or "another T"."""
+    if x.startswith("items like "):
+        return f"与{x[len('items like ') :]}相似的商品"
+    if x.startswith("items in "):
+        return f"{x[len('items in ') :]}类商品"
+    if x.startswith("another "):
+        return f"另一款{x[len('another ') :]}"
+    return x
+
+
+def _together(m: re.Match[str]) -> str:
+    kind, x, example = m.group(1), m.group(2), m.group(3)
+    often = kind == "often chosen together"
+    text = f"{'常' if often else ''}与{_thing(x)}{'一起选购' if often else _TOGETHER[kind]}"
+    return text + (f"（例如{_thing(example)}）" if example else "")
+
+
+_RULES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
+    (
+        re.compile(rf"^({_alt(_TOGETHER)}) with (.+?)(?: \(e\.g\. (.+)\))?$", re.S),
+        _together,
+    ),
+    (
+        re.compile(r"^frequently (viewed|added to carts|bought) together$"),
+        lambda m: f"经常{_TOGETHER[m.group(1) + ' together']}",
+    ),
+    (
+        re.compile(rf"^shoppers with sessions like yours ({_alt(_DID)})$"),
+        lambda m: f"浏览习惯与你相似的顾客{_DID[m.group(1)]}",
+    ),
+    (
+        re.compile(rf"^shoppers often ({_alt(_DO)}) after (.+)$", re.S),
+        lambda m: f"顾客常在{m.group(2)}之后{_DO[m.group(1)]}",
+    ),
+    (re.compile(rf"^shoppers often ({_alt(_DO)}) next$"), lambda m: f"顾客接下来常{_DO[m.group(1)]}"),
+    (
+        re.compile(rf"^often ({_alt(_DONE)}) next in sessions like yours$"),
+        lambda m: f"在与你相似的浏览中，接下来常被{_DONE[m.group(1)]}",
+    ),
+    (
+        re.compile(rf"^shoppers with similar histories ({_alt(_DID)})$"),
+        lambda m: f"购物记录与你相似的顾客{_DID[m.group(1)]}",
+    ),
+    (re.compile(r"^popular in (.+)$", re.S), lambda m: f"{m.group(1)}中的热门商品"),
+    (
+        re.compile(r"^similar text to (.+) \(cosine (-?[\d.]+)\)$", re.S),
+        lambda m: f"与{m.group(1)}的描述相似（相似度 {m.group(2)}）",
+    ),
+    (re.compile(r"^similar text to (.+)$", re.S), lambda m: f"与{m.group(1)}的描述相似"),
+    # search notices a shopper sees
+    (
+        re.compile(r"^Chinese words also searched in English: (.+) \(CC-CEDICT\)$", re.S),
+        lambda m: f"中文词也按英文搜索：{m.group(1)}",
+    ),
+    (
+        re.compile(r"^English words also searched in Chinese: (.+) \(CC-CEDICT\)$", re.S),
+        lambda m: f"英文词也按中文搜索：{m.group(1)}",
+    ),
+    (
+        re.compile(r"^Pinyin also searched as the Chinese words it spells: (.+)$", re.S),
+        lambda m: f"拼音也按对应的中文词搜索：{m.group(1)}",
+    ),
+    (
+        re.compile(r"^Taiwan wording also searched as mainland wording: (.+)$", re.S),
+        lambda m: f"台湾用词也按大陆用词搜索：{m.group(1)}",
+    ),
+    (
+        re.compile(r"^Mainland wording also searched as Taiwan wording: (.+)$", re.S),
+        lambda m: f"大陆用词也按台湾用词搜索：{m.group(1)}",
+    ),
+    (
+        re.compile(r"^also searched, by the store's synonyms: (.+)$", re.S),
+        lambda m: f"按本店的同义词一并搜索：{m.group(1)}",
+    ),
+    (
+        re.compile(r"^the query names a price \((.+)\), but no product here has a price: it was searched as words$"),
+        lambda m: f"搜索词中含有价格（{m.group(1)}），但本店商品没有价格：已按文字搜索",
+    ),
+    (
+        re.compile(r"^sorted by price among the (\d+) most relevant products: .*$", re.S),
+        lambda m: f"按价格排序的是最相关的 {m.group(1)} 件商品：本页已超出这一范围",
+    ),
+    (re.compile(r"^no product is in category (.+?)(?:;.*)?$", re.S), lambda m: f"没有商品属于品类 {m.group(1)}"),
+    (re.compile(r"^no product has brand (.+)$", re.S), lambda m: f"没有商品属于品牌 {m.group(1)}"),
+    (re.compile(r"^no history yet for shopper .*$", re.S), lambda m: "你还没有浏览记录：结果尚未个性化"),
+    (
+        re.compile(r"^only (\d+) of the (\d+) asked for: (.+)$", re.S),
+        lambda m: f"只找到 {m.group(1)} 件（共需 {m.group(2)} 件）：{localise(m.group(3), 'zh')}",
+    ),
+)
+
+
+def localise(text: str, lang: str) -> str:
+    """``text`` in ``lang`` (one of :data:`LANGUAGES`): unchanged for ``en`` and for a text no
+    template matches; for ``zh`` the template's Chinese with the variable parts kept."""
+    if lang == "en" or not text:
+        return text
+    if lang not in LANGUAGES:
+        raise ValueError(f"lang must be one of {', '.join(LANGUAGES)}, got {lang!r}")
+    fixed = _FIXED.get(text)
+    if fixed is not None:
+        return fixed
+    for pattern, write in _RULES:
+        m = pattern.match(text)
+        if m is not None:
+            return write(m)
+    return text
+
+
+def localise_all(texts: Sequence[str] | None, lang: str) -> list[str] | None:
+    """:func:`localise` of each (None stays None)."""
+    return None if texts is None else [localise(t, lang) for t in texts]

@@ -1,0 +1,68 @@
+"""Every shopper-facing reason and notice template the code writes has its Chinese (lang=zh), with the
+variable parts (titles, categories, words) kept."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from shelfwise.index.text import has_cjk
+from shelfwise.recommend.content import QUERY_REASON
+from shelfwise.recommend.explore import EXPLORE_REASON
+from shelfwise.recommend.wording import _WORDS, NEUTRAL
+from shelfwise.serve.routes import recommend as routes
+from shelfwise.wording_zh import localise, localise_all
+
+T = "Zebra Lamp 3000"  # a made-up title: kept as it is
+
+
+def _reasons() -> list[str]:
+    out = [QUERY_REASON, EXPLORE_REASON, "popular in Home > Lighting", "similar product description"]
+    out += [f"similar text to {T}", f"similar text to {T} (cosine 0.87)"]
+    for w in (*_WORDS, NEUTRAL):
+        out += [w.together_with(T), w.frequently_together(), w.shoppers_like_you(), w.next_after(T)]
+        out += [w.next_after(None), w.next_in_sessions(), w.similar_shoppers(), w.before]
+        out += [w.together_with(f"items like {T}") + f" (e.g. another {T})"]
+        out += [w.together_with("items in Lighting") + f" (e.g. {T})"]
+    return out
+
+
+def _notices() -> list[str]:
+    out = [routes.UNKNOWN_USER, routes.EMPTY_SESSION, routes.SHORT_CROSS, routes.TEXT_ONLY, *routes.EMPTY.values()]
+    out += [
+        "Chinese words also searched in English: 'black trousers' (CC-CEDICT)",
+        "English words also searched in Chinese: '红色 鞋子' (CC-CEDICT)",
+        "Pinyin also searched as the Chinese words it spells: '手机壳'",
+        "Taiwan wording also searched as mainland wording: 'U盘'",
+        "Mainland wording also searched as Taiwan wording: '滑鼠'",
+        "also searched, by the store's synonyms: 'couch settee'",
+        "the query names a price (<= 100), but no product here has a price: it was searched as words",
+        "sorted by price among the 100 most relevant products: this page reads past them (raise sort_depth)",
+        "no product is in category 'Men > Shoes'; top-level categories: Women, Kids",
+        "no product has brand 'Acme'",
+        "no history yet for shopper 'guest-ab12': results are not personalised",
+        f"only 3 of the 10 asked for: {routes.SHORT_CROSS}",
+    ]
+    return out
+
+
+@pytest.mark.parametrize("text", _reasons() + _notices())
+def test_every_template_has_its_chinese(text: str) -> None:
+    zh = localise(text, "zh")
+    assert zh != text and has_cjk(zh)
+    english = re.sub(
+        r"Zebra Lamp 3000|Home > Lighting|Lighting|black trousers|couch settee|Men > Shoes|Acme|U盘", "", zh
+    )
+    assert not re.search(r"\b(with|together|shoppers|popular|similar|bought|viewed|searched|product)\b", english)
+    for kept in (T, "Home > Lighting", "'couch settee'", "'手机壳'", "0.87"):
+        if kept in text:
+            assert kept in zh  # the variable part as it was
+
+
+def test_english_and_unknown_texts_stay_as_they_are() -> None:
+    assert localise("bought together with X", "en") == "bought together with X"
+    assert localise("a sentence no template knows", "zh") == "a sentence no template knows"
+    assert localise_all(None, "zh") is None and localise_all(["popular"], "zh") == ["热门商品"]
+    with pytest.raises(ValueError, match="lang"):
+        localise("popular", "fr")
