@@ -66,3 +66,11 @@ def test_english_and_unknown_texts_stay_as_they_are() -> None:
     assert localise_all(None, "zh") is None and localise_all(["popular"], "zh") == ["热门商品"]
     with pytest.raises(ValueError, match="lang"):
         localise("popular", "fr")
+
+
+def test_the_category_notice_keeps_the_categories_there_are() -> None:
+    zh = localise("no product is in category 'Shoes'; top-level categories: Kids, Men", "zh")
+    assert zh == "没有商品属于品类 'Shoes'；顶级品类：Kids, Men"
+    assert (
+        localise("no product matches the price the query names (<= 10)", "zh") == "没有商品符合搜索词中的价格（<= 10）"
+    )

@@ -58,8 +58,8 @@ _FIXED = {
     "no other product of another category shares baskets with it or with items like it": (
         "其他品类中暂无与它一起购买的商品"
     ),
-    "no behaviour history on this server yet: related by text similarity only": (
-        "本店暂无购物记录：按商品描述的相似度推荐"
+    "no recommender in this shelf (built without behaviour history): related by text similarity only": (
+        "本店暂无推荐模型：按商品描述的相似度推荐"
     ),
 }
 
@@ -151,7 +151,21 @@ _RULES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
         re.compile(r"^sorted by price among the (\d+) most relevant products: .*$", re.S),
         lambda m: f"按价格排序的是最相关的 {m.group(1)} 件商品：本页已超出这一范围",
     ),
-    (re.compile(r"^no product is in category (.+?)(?:;.*)?$", re.S), lambda m: f"没有商品属于品类 {m.group(1)}"),
+    (
+        re.compile(r"^no product is in category (.+?)(?:; (top-level categories|there): (.+))?$", re.S),
+        lambda m: (
+            f"没有商品属于品类 {m.group(1)}"
+            + (
+                f"；{'顶级品类' if m.group(2) == 'top-level categories' else '该层级的品类'}：{m.group(3)}"
+                if m.group(2)
+                else ""
+            )
+        ),
+    ),
+    (
+        re.compile(r"^no product matches the price the query names \((.+)\)$"),
+        lambda m: f"没有商品符合搜索词中的价格（{m.group(1)}）",
+    ),
     (re.compile(r"^no product has brand (.+)$", re.S), lambda m: f"没有商品属于品牌 {m.group(1)}"),
     (re.compile(r"^no history yet for shopper .*$", re.S), lambda m: "你还没有浏览记录：结果尚未个性化"),
     (

@@ -97,3 +97,9 @@ def test_index_reads_merchandising_rules_and_search_applies_them(
     lines = capsys.readouterr().out.splitlines()
     assert "store rule applied: lamps" in lines
     assert lines[-2].startswith("  1. 3\t") and lines[-1].startswith("  2. 1\t")
+
+
+def test_paging_past_the_end_says_so(shelf: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    assert main(["search", "jeans", "--shelf", str(shelf), "--offset", "50"]) == 0
+    assert capsys.readouterr().out.strip() == "jeans: no more products after the first 50"

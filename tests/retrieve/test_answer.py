@@ -64,20 +64,27 @@ def test_pages_of_one_ranking_join_up_to_the_ranking_itself(tiny_searcher: Hybri
 def test_price_sort_orders_the_most_relevant_products_by_price(
     tiny_catalog: Catalog, tiny_searcher: HybridSearcher
 ) -> None:
-    depth = 6
-    relevant = answer_search(tiny_searcher, "black trousers", depth, Filters()).results.ids
+    depth = 4
+    hits = tiny_searcher.search("black trousers", depth, match_features=True)
+    holding = hits.ids[hits.features["bm25"] > 0]  # the most relevant that hold a query word
+    assert len(holding) == depth  # (every one of the top 4 does)
     up = answer_search(tiny_searcher, "black trousers", depth, Filters(), sort="price_asc", sort_depth=depth)
     down = answer_search(tiny_searcher, "black trousers", depth, Filters(), sort="price_desc", sort_depth=depth)
-    assert sorted(up.results.ids.tolist()) == sorted(relevant.tolist())  # the same products, re-ordered
+    assert sorted(up.results.ids.tolist()) == sorted(holding.tolist())  # the same products, re-ordered
     prices = tiny_catalog.price[up.results.ids]
     assert np.all(np.diff(prices) >= 0) and np.all(np.diff(tiny_catalog.price[down.results.ids]) <= 0)
-    assert up.reranked_by is None
+    assert up.reranked_by is None and not up.results.features  # no explain: no features handed out
     # pages of a sorted query read one sorted list; past the sorted products: a notice, no next page
-    first = answer_search(tiny_searcher, "black trousers", 4, Filters(), sort="price_asc", sort_depth=depth)
-    second = answer_search(tiny_searcher, "black trousers", 4, Filters(), offset=4, sort="price_asc", sort_depth=depth)
+    first = answer_search(tiny_searcher, "black trousers", 2, Filters(), sort="price_asc", sort_depth=depth)
+    second = answer_search(tiny_searcher, "black trousers", 3, Filters(), offset=2, sort="price_asc", sort_depth=depth)
     assert np.concatenate([first.results.ids, second.results.ids]).tolist() == up.results.ids.tolist()
-    assert first.next_offset == 4 and second.next_offset is None
+    assert first.next_offset == 2 and second.next_offset is None
     assert any("most relevant products" in n for n in second.notices)
+    # a price sort over everything the search reaches would list products with none of the words
+    wide = answer_search(tiny_searcher, "black trousers", 12, Filters(), sort="price_desc", sort_depth=12)
+    words = tiny_searcher.search("black trousers", 12, match_features=True)
+    assert set(wide.results.ids.tolist()) == set(words.ids[words.features["bm25"] > 0].tolist())
+    assert len(wide.results) < 12
 
 
 def test_unpriced_products_sort_last_in_relevance_order() -> None:
@@ -151,3 +158,10 @@ def test_personalised_reasons_say_how_close_each_hit_is_to_the_shoppers_taste(ti
     assert got.reasons is not None and all("your taste" in r and "(catalog average " in r for r in got.reasons)
     first = got.results.ids.tolist().index(0) if 0 in got.results.ids.tolist() else None
     assert first is not None and "your taste 1.00" in got.reasons[first]  # p1 is the taste itself
+
+
+def test_a_price_the_query_names_that_no_product_meets_is_said(tiny_searcher: HybridSearcher) -> None:
+    got = answer_search(tiny_searcher, "dress under 10", 5, Filters())
+    assert not len(got.results) and "no product matches the price the query names (<= 10)" in got.notices
+    past = answer_search(tiny_searcher, "dress", 5, Filters(), offset=500)
+    assert not len(past.results) and not past.notices  # past the end: nothing to explain

@@ -173,3 +173,27 @@ def test_a_pin_passes_the_price_the_query_names(
     assert cheap.rules == ("gown",) and "p6" not in ids(tiny_catalog, cheap.results.ids)
     assert all(tiny_catalog.price[r] <= 60 for r in cheap.results.ids.tolist())
     assert ids(tiny_catalog, answer_search(tiny_searcher, "dress", 5, Filters(), rules=rules).results.ids)[0] == "p6"
+
+
+def test_a_hidden_product_stays_hidden_for_a_synonym_and_a_pin_gets_its_own_signals(
+    tmp_path: Path, tiny_catalog: Catalog, tiny_searcher: HybridSearcher
+) -> None:
+    from shelfwise.retrieve.synonyms import Rule as SynonymRule
+    from shelfwise.retrieve.synonyms import Synonyms
+
+    rules = _rules(tmp_path, tiny_catalog, [{"query": "dress", "match": "contains", "hide": ["p6"]}])
+    tiny_searcher.synonyms = Synonyms([SynonymRule(("frock", "dress"), ("frock", "dress"))])
+    try:
+        got = answer_search(tiny_searcher, "frock", 12, Filters(), rules=rules)
+        assert "p6" not in ids(tiny_catalog, got.results.ids) and got.rules == ("rule-1",)
+    finally:
+        tiny_searcher.synonyms = None
+    pin = _rules(tmp_path, tiny_catalog, [{"query": "yoga", "pin": ["p5"]}])  # a dress, far from "yoga"
+    shown = answer_search(tiny_searcher, "yoga", 1, Filters(), rules=pin, explain=True)
+    assert ids(tiny_catalog, shown.results.ids) == ["p5"]
+    cos = float(shown.results.features["cosine"][0])
+    assert (
+        cos != 0.0
+        and abs(cos - float(tiny_searcher.dense.index.rows(shown.results.ids)[0] @ tiny_searcher.dense.embed("yoga")))
+        < 1e-5
+    )

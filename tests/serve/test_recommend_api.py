@@ -121,7 +121,7 @@ def test_ids_with_a_slash_are_addressable(tiny_catalog: Catalog, tiny_searcher: 
 def test_related_items_by_text_before_any_behaviour(tiny_catalog: Catalog, tiny_searcher: HybridSearcher) -> None:
     c = TestClient(create_app(Shelf(catalog=tiny_catalog, searcher=tiny_searcher)), base_url="http://localhost")
     body = c.get("/recommend/item/p5", params={"k": 3}).json()
-    assert body["notice"].startswith("no behaviour history on this server yet") and len(body["items"]) == 3
+    assert body["notice"].startswith("no recommender in this shelf") and len(body["items"]) == 3
     assert "p5" not in [it["id"] for it in body["items"]]
     assert all(it["reason"].startswith("similar text to Red summer dress (cosine ") for it in body["items"])
     women = c.get("/recommend/item/p5", params={"k": 5, "category": "Women"}).json()["items"]
@@ -133,7 +133,7 @@ def test_related_items_by_text_before_any_behaviour(tiny_catalog: Catalog, tiny_
 def test_reasons_and_notices_in_chinese_with_lang_zh(tiny_catalog: Catalog, tiny_searcher: HybridSearcher) -> None:
     c = TestClient(create_app(Shelf(catalog=tiny_catalog, searcher=tiny_searcher)), base_url="http://localhost")
     body = c.get("/recommend/item/p5", params={"k": 2, "lang": "zh"}).json()
-    assert body["notice"] == "本店暂无购物记录：按商品描述的相似度推荐"
+    assert body["notice"] == "本店暂无推荐模型：按商品描述的相似度推荐"
     assert all(it["reason"].startswith("与Red summer dress的描述相似（相似度 ") for it in body["items"])
     assert c.get("/recommend/item/p5", params={"k": 2}).json()["items"][0]["reason"].startswith("similar text to")
     assert c.get("/recommend/item/p5", params={"lang": "fr"}).status_code == 422

@@ -226,7 +226,8 @@ def test_serve_rules_and_synonyms_files_are_read_again_at_each_reload(
     rules.write_text('[{"id": "mats", "query": "dress", "pin": ["p10"]}]', encoding="utf-8")  # a merchandiser's edit
     synonyms.write_text("gown, dress, frock\n", encoding="utf-8")
     auth = {"Authorization": f"Bearer {KEY}"}
-    assert client.post("/admin/reload", json={"shelf": str(folder)}, headers=auth).status_code == 200
+    reloaded = client.post("/admin/reload", json={"shelf": str(folder)}, headers=auth)
+    assert reloaded.status_code == 200 and {"rules", "suggester"} <= set(reloaded.json()["parts"])
     body = client.get("/search", params={"q": "dress", "k": 3}).json()
     assert body["rules_applied"] == ["mats"] and body["items"][0]["id"] == "p10"
     assert "'dress frock'" in " ".join(client.get("/search", params={"q": "gown"}).json()["notices"])

@@ -76,7 +76,11 @@ def run(args: argparse.Namespace) -> int:
     if got.reranked_by is not None:
         print(f"ordered by the {got.reranked_by} reranker")
     if not len(got.results.ids):
-        print(f"{args.query}: no products found")
+        print(
+            f"{args.query}: no more products after the first {args.offset}"
+            if args.offset
+            else f"{args.query}: no products found"
+        )
     rows = zip(got.results.ids.tolist(), got.results.scores.tolist(), strict=True)
     for rank, (row, score) in enumerate(rows):
         p = shelf.catalog.products[row]

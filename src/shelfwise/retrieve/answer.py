@@ -63,25 +63,38 @@ def answer_search(
     """Search, then say what a shopper should know: a filter that matches no product when nothing
     was found, a price order that does not reach the page, and with ``explain`` each hit's reason
     (:func:`hit_reasons`). ``sort``: one of :data:`SORTS`; a price order sorts the ``sort_depth``
-    most relevant products (those without a price last, each group in relevance order). ``rules``:
+    most relevant products that hold one of the query's words (all of them reached when none does;
+    those without a price last, each group in relevance order). ``rules``:
     the store's merchandising rules (:mod:`shelfwise.retrieve.rules`): hidden products are left out
     of every order, pinned ones lead the relevance order."""
     check_page(k, offset, sort, sort_depth)
-    act = rules.applied(query) if rules is not None else Applied()
+    synonyms = searcher.synonyms.added(query) if searcher.synonyms is not None else ""
+    act = rules.applied(query, synonyms) if rules is not None else Applied()
     n = sort_depth if sort != "relevance" else offset + k + 1  # one more: is there a next page?
+    sorting = sort != "relevance"
     ranked = searcher.search(
-        query, n, filters, mode=mode, user_vector=user_vector, match_features=explain, exclude=act.hide
+        query, n, filters, mode=mode, user_vector=user_vector, match_features=explain or sorting, exclude=act.hide
     )
     intent = searcher.understand(query)
-    if sort != "relevance":
+    effective = intent.filters(filters) if intent is not None else filters
+    if sorting:
+        words = ranked.features.get("bm25")
+        if words is not None and bool((words > 0).any()):  # what holds the query's words, not all it reaches
+            ranked = ranked.take(words > 0)
         ranked = by_price(ranked, searcher.catalog.price, descending=sort == "price_desc")
+        if not explain:
+            ranked = Results(ranked.ids, ranked.scores)
     elif act.pin:  # pins pass the filters the search used: the request's and a price the query names
-        ranked = act.order(ranked, searcher.mask(intent.filters(filters) if intent is not None else filters))
+        ranked = act.order(ranked, searcher.mask(effective))
+        if explain:  # a pin the search did not reach gets its own signals, not zeros
+            ranked = searcher.match_features(intent.text if intent is not None else query, ranked)
     res = ranked.take(slice(offset, offset + k))
     more = len(ranked) > offset + k and offset + k < MAX_WINDOW
     notices = searcher.notices(query)
-    if not len(res.ids) and not filters.is_empty():  # 0 hits: say which filter matches no product at all
-        notices += searcher.catalog.unmatched_filters(filters)
+    if not len(res.ids) and offset == 0 and effective is not None and not effective.is_empty():
+        notices += searcher.catalog.unmatched_filters(effective)  # 0 hits: which filter matches no product
+        if intent is not None and (intent.price_min is not None or intent.price_max is not None):
+            notices.append(f"no product matches the price the query names ({_price_words(intent)})")
     if sort != "relevance" and offset + k > sort_depth and len(ranked) == sort_depth:
         notices.append(
             f"sorted by price among the {sort_depth} most relevant products: this page reads past them "
@@ -102,6 +115,11 @@ def answer_search(
     reordered = reranker is not None and searcher.config.rerank_depth > 0 and len(res.ids) > 0
     kind = str(getattr(reranker, "kind", type(reranker).__name__)) if reordered and sort == "relevance" else None
     return SearchAnswer(res, intent, notices, reasons, kind, offset + k if more else None, act.rules, act.hide)
+
+
+def _price_words(intent: QueryIntent) -> str:
+    lo, hi = intent.price_min, intent.price_max
+    return f"{lo:g}-{hi:g}" if lo is not None and hi is not None else f"<= {hi:g}" if hi is not None else f">= {lo:g}"
 
 
 def taste_reasons(searcher: HybridSearcher, results: Results, user_vector: npt.NDArray[np.float32]) -> list[str]:

@@ -47,7 +47,7 @@ MASK_CACHE_BYTES = 64 << 20  # memoised filter masks kept up to this many bytes 
 
 @dataclass(frozen=True)
 class _FirstStage:
-    """Signals the first stage computed anyway, handed to :meth:`HybridSearcher._match_features` so
+    """Signals the first stage computed anyway, handed to :meth:`HybridSearcher.match_features` so
     the reranker's head and ``match_features`` read them instead of scoring again: the lexical
     score arrays of the query, and (convex fusion) the raw cosines of its candidate union."""
 
@@ -370,7 +370,7 @@ class HybridSearcher:
         if self.reranker is not None and cfg.rerank_depth > 0 and len(res):
             head = res.top(cfg.rerank_depth)
             if getattr(self.reranker, "reads_match_features", False):
-                head = self._match_features(query, head, first)
+                head = self.match_features(query, head, first)
             head = self.reranker.rerank(query, head)
             tail = res.take(slice(cfg.rerank_depth, None))
             res = Results(np.concatenate([head.ids, tail.ids]), np.concatenate([head.scores, tail.scores]))
@@ -380,7 +380,7 @@ class HybridSearcher:
                 lift = cfg.type_boost * float(res.scores.max() - res.scores.min())
                 res = _resorted(res, (res.scores + lift * kind).astype(np.float32))
         res = res.top(k)
-        return self._match_features(query, res, first) if match_features else res
+        return self.match_features(query, res, first) if match_features else res
 
     def _excluded(self, exclude: Sequence[int]) -> npt.NDArray[np.int64] | None:
         """``exclude`` as sorted unique row ids (negative ids count from the end, as numpy indexing
@@ -409,7 +409,7 @@ class HybridSearcher:
         res = dense.retrieve(query, n + len(drop), mask)
         return res.take(~np.isin(res.ids, drop, assume_unique=True)).top(n)
 
-    def _match_features(self, query: str, res: Results, first: _FirstStage | None = None) -> Results:
+    def match_features(self, query: str, res: Results, first: _FirstStage | None = None) -> Results:
         """The first stage's signals for its own hits: read from ``first`` where it computed them
         (lexical arrays; convex fusion's cosines), computed here for the rest, never for more rows
         than ``res`` holds."""

@@ -108,14 +108,18 @@ class Rules:
     def __len__(self) -> int:
         return len(self.rules)
 
-    def applied(self, query: str) -> Applied:
-        """What the rules ``query`` triggers do (nothing: an empty :class:`Applied`)."""
+    def applied(self, query: str, also: str = "") -> Applied:
+        """What the rules ``query`` triggers do (nothing: an empty :class:`Applied`). ``also``: words
+        the query is searched with besides its own (the store's synonyms): a ``contains`` rule sees
+        them too, so a product hidden for "dress" stays hidden for "frock" when "frock, dress" are
+        synonyms; an ``is`` rule matches the query as typed."""
         q = words(query)
-        joined = "".join(q)
+        wide = words(f"{query} {also}") if also else q
+        joined = "".join(wide)
         pin: dict[int, str] = {}
         hide: set[int] = set()
         used: list[str] = []
-        for n in sorted({*self._exact.get(q, ()), *self._contains.found(q, joined)}):  # in file order
+        for n in sorted({*self._exact.get(q, ()), *self._contains.found(wide, joined)}):  # in file order
             rule = self.rules[n]
             used.append(rule.id)
             hide.update(self._row[i] for i in rule.hide if i in self._row)

@@ -106,6 +106,8 @@ class Reloader:
                 ("recommender", new.recommender),
                 ("bandit", new.bandit),
                 ("live", new.live),
+                ("suggester", new.suggester),
+                ("rules", new.rules),
             )
             if v is not None
         ]

@@ -51,7 +51,7 @@ class RecommendResponse(BaseModel):
     notice: str | None = None
 
 
-TEXT_ONLY = "no behaviour history on this server yet: related by text similarity only"
+TEXT_ONLY = "no recommender in this shelf (built without behaviour history): related by text similarity only"
 
 
 def _in(lang: str, work: Callable[..., RecommendResponse], *args: Any) -> RecommendResponse:
