@@ -91,3 +91,13 @@ def test_search_route_returns_facets(make_client: MakeClient) -> None:
 def test_items_carry_image_and_stock(make_client: MakeClient, k: int) -> None:
     items = make_client().get(f"/search?q=dress&k={k}").json()["items"]
     assert len(items) == k and all(it["image"] is None and it["in_stock"] is True for it in items)
+
+
+def test_facets_count_every_product_holding_the_words(tiny_searcher: HybridSearcher) -> None:
+    f = facet_search(tiny_searcher, "black", Filters(), depth=1)  # the top 1 alone, plus every "black" product
+    held = [p.id for p in tiny_searcher.catalog.products if "black" in p.text().lower()]
+    assert f.matched == len(held) >= 4 and f.depth >= f.matched
+    assert sum(v.count for v in f.category) == f.depth  # every counted product has a top-level category
+    under = facet_search(tiny_searcher, "black under 40", Filters(), depth=1)  # the query's price applies
+    assert under.matched < f.matched
+    assert facet_search(tiny_searcher, "zzzqqq", Filters(), depth=3).matched == 0  # no word held: the top 3 only

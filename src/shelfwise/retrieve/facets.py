@@ -4,9 +4,12 @@ A storefront shows, next to the results, how many of them fall in each category,
 range and attribute value, and lets the shopper narrow the list. Counts here are *disjunctive*:
 each facet group is counted over the results that pass every *other* group's selection, so a
 shopper sees what picking another value of the same group would give (the usual e-commerce
-behaviour). The result set is the top ``depth`` rows of the query with no facet selection
-(``in_stock`` and attribute filters that are not facets still apply); price range edges come from
-that same set, so they stay put while the shopper clicks around.
+behaviour). The counted set is every product holding all the query's words (as Algolia counts the
+records a query matches) together with the query's top ``depth`` results with no facet selection
+(what meaning alone reaches; everything counted when no product holds the words); ``in_stock``
+and attribute filters that are not facets still apply. Price range edges come from that same set,
+so they stay put while the shopper clicks around. Counting is vectorised over the catalog's value
+codes (:mod:`shelfwise.retrieve.facet_codes`): 100,000 matched products cost a few milliseconds.
 
 Counts follow :class:`~shelfwise.catalog.schema.Filters` exactly: categories by case-insensitive
 path prefix, brands and attribute values case-insensitively, price ranges inclusive at both ends
@@ -16,6 +19,7 @@ counted rows. Nothing here knows about HTTP.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import weakref
 from collections.abc import Iterable, Sequence
@@ -25,7 +29,9 @@ import numpy as np
 import numpy.typing as npt
 
 from shelfwise.catalog.schema import Catalog, Filters
+from shelfwise.retrieve.facet_codes import Field, facet_codes
 from shelfwise.retrieve.hybrid import HybridSearcher
+from shelfwise.retrieve.understand import parse_price
 
 DEPTH = 100  # results counted by default
 MAX_VALUES = 20  # values returned per facet (most frequent first; selected ones always kept)
@@ -65,6 +71,7 @@ class Facets:
     price: tuple[PriceRange, ...] = ()
     priced: int = 0
     attributes: dict[str, tuple[FacetValue, ...]] = field(default_factory=dict)
+    matched: int = 0  # of the counted rows, the products holding every word of the query
 
 
 def nice_number(v: float) -> float:
@@ -113,37 +120,48 @@ def default_attribute_keys(catalog: Catalog, max_keys: int = 2, max_values: int 
     return tuple(keys[:max_keys])
 
 
-def _value_counts(labels: Sequence[str], selected: Iterable[str] = ()) -> tuple[FacetValue, ...]:
-    """Case-insensitive counts of non-empty ``labels`` (shown as first seen), most frequent first;
-    selected values (lower-case) are marked and always kept, with count 0 when absent."""
-    counts: dict[str, int] = {}
-    shown: dict[str, str] = {}
-    for label in labels:
-        if not label:
-            continue
-        key = label.lower()
-        counts[key] = counts.get(key, 0) + 1
-        shown.setdefault(key, label)
+def _code_counts(field: Field, codes: npt.NDArray[np.int32], selected: Iterable[str] = ()) -> tuple[FacetValue, ...]:
+    """Counts of the field's value ``codes`` (-1: none, not counted), most frequent first (ties by
+    the value, case-insensitive), at most :data:`MAX_VALUES`; selected values (any case) are marked
+    and always kept, with count 0 when absent."""
+    counts = np.bincount(codes[codes >= 0], minlength=len(field.labels)) if len(field.labels) else np.zeros(0, np.int64)
+    found = np.flatnonzero(counts)
     chosen = {s.lower(): s for s in selected}
-    top = sorted(counts, key=lambda k: (-counts[k], shown[k].lower()))
-    keep = top[:MAX_VALUES] + [k for k in top[MAX_VALUES:] if k in chosen]
-    out = [FacetValue(shown[k], counts[k], k in chosen) for k in keep]
-    out += [FacetValue(label, 0, True) for key, label in chosen.items() if key not in counts]
+    top = sorted(found.tolist(), key=lambda c: (-int(counts[c]), field.labels[c].lower()))
+    keep = top[:MAX_VALUES] + [c for c in top[MAX_VALUES:] if field.labels[c].lower() in chosen]
+    out = [FacetValue(field.labels[c], int(counts[c]), field.labels[c].lower() in chosen) for c in keep]
+    shown = {field.labels[c].lower() for c in found.tolist()}
+    out += [FacetValue(label, 0, True) for key, label in chosen.items() if key not in shown]
     return tuple(out)
+
+
+def _is(field: Field, codes: npt.NDArray[np.int32], values: Sequence[str]) -> BoolArray:
+    """Rows whose value is every one of ``values`` (any case): all rows for none, none for two
+    different values (a product has one value per field)."""
+    if not values:
+        return np.ones(len(codes), dtype=bool)
+    wanted = {v.lower() for v in values}
+    code = field.code(wanted.pop()) if len(wanted) == 1 else None
+    return codes == code if code is not None else np.zeros(len(codes), dtype=bool)
 
 
 def facet_counts(
     catalog: Catalog, rows: npt.ArrayLike, selection: Filters, attribute_keys: Sequence[str] = ()
 ) -> Facets:
     """Disjunctive facet counts over catalog ``rows`` for the shopper's ``selection`` (category path,
-    brands, price range, attribute values of ``attribute_keys``; other fields are ignored here)."""
+    brands, price range, attribute values of ``attribute_keys``; other fields are ignored here),
+    counted on the catalog's integer codes (:mod:`shelfwise.retrieve.facet_codes`)."""
     r = np.asarray(rows, dtype=np.int64)
-    prods = [catalog.products[i] for i in r.tolist()]
-    path = tuple(s.lower() for s in selection.category)
-    d = len(path)
-    in_cat = np.array([tuple(s.lower() for s in p.category[:d]) == path for p in prods], dtype=bool)
-    brands = {b.lower() for b in selection.brands}
-    in_brand = np.array([not brands or p.brand.lower() in brands for p in prods], dtype=bool)
+    fc = facet_codes(catalog)
+    d = len(selection.category)
+    if d == 0:
+        in_cat = np.ones(len(r), dtype=bool)
+    else:
+        code = fc.levels[d - 1].code(tuple(s.lower() for s in selection.category)) if d <= len(fc.levels) else None
+        in_cat = fc.levels[d - 1].codes[r] == code if code is not None else np.zeros(len(r), dtype=bool)
+    brand_codes = fc.brand.codes[r]
+    wanted = [c for c in (fc.brand.code(b.lower()) for b in selection.brands) if c is not None]
+    in_brand = np.isin(brand_codes, wanted) if selection.brands else np.ones(len(r), dtype=bool)
     price = catalog.price[r] if r.size else np.zeros(0)
     in_price = np.ones(len(r), dtype=bool)
     if selection.price_min is not None:
@@ -154,10 +172,9 @@ def facet_counts(
     for k, v in selection.attributes:
         chosen.setdefault(k, []).append(v)
     groups: dict[str, BoolArray] = {"category": in_cat, "brand": in_brand, "price": in_price}
+    attr_codes = {k: fc.attribute(k).codes[r] for k in attribute_keys}
     for k in attribute_keys:
-        groups[f"attr:{k}"] = np.array(
-            [all(p.attributes.get(k, "").lower() == v.lower() for v in chosen.get(k, ())) for p in prods], dtype=bool
-        )
+        groups[f"attr:{k}"] = _is(fc.attribute(k), attr_codes[k], chosen.get(k, ()))
 
     def others(name: str) -> BoolArray:
         """Rows passing every facet group's selection except ``name``'s."""
@@ -167,11 +184,12 @@ def facet_counts(
                 m &= mask
         return m
 
-    cat_rows = others("category") & in_cat
-    category = _value_counts(
-        [p.category[d] for p, ok in zip(prods, cat_rows, strict=True) if ok and len(p.category) > d]
-    )
-    brand = _value_counts([p.brand for p, ok in zip(prods, others("brand"), strict=True) if ok], selection.brands)
+    if d < len(fc.levels):
+        next_level = fc.levels[d]
+        category = _code_counts(next_level, next_level.codes[r][others("category") & in_cat])
+    else:
+        category = ()
+    brand = _code_counts(fc.brand, brand_codes[others("brand")], selection.brands)
     base_price = price[others("price")]
     edges = price_edges(price)  # from every counted row, so ranges stay put while selections change
     bounds = list(zip([None, *edges], [*edges, None], strict=True)) if edges else []
@@ -185,10 +203,7 @@ def facet_counts(
         sel = (lo, hi) == (selection.price_min, selection.price_max)
         ranges.append(PriceRange(lo, hi, int(m.sum()), sel))
     attrs = {
-        k: _value_counts(
-            [p.attributes.get(k, "") for p, ok in zip(prods, others(f"attr:{k}"), strict=True) if ok], chosen.get(k, ())
-        )
-        for k in attribute_keys
+        k: _code_counts(fc.attribute(k), attr_codes[k][others(f"attr:{k}")], chosen.get(k, ())) for k in attribute_keys
     }
     return Facets(
         depth=len(r),
@@ -211,12 +226,44 @@ def facet_search(
     attribute_keys: Sequence[str] | None = None,
     exclude: Sequence[int] = (),
 ) -> Facets:
-    """Facets of ``query``'s top ``depth`` results (``mode`` as the search itself). ``attribute_keys``:
-    attribute facets (default :func:`default_attribute_keys`, plus any key the selection filters on).
-    ``exclude``: rows the search never shows (a merchandising rule's hidden products), not counted."""
+    """Facets of every product holding all of ``query``'s words (as Algolia counts the records a
+    query matches; the price a query names applies) together with its top ``depth`` results
+    (``mode`` as the search itself: what meaning alone reaches, and everything when no product holds
+    the words). ``attribute_keys``: attribute facets (default :func:`default_attribute_keys`, plus
+    any key the selection filters on). ``exclude``: rows the search never shows (a merchandising
+    rule's hidden products), not counted."""
     if depth < 1:
         raise ValueError("depth must be >= 1")
     keys = list(default_attribute_keys(searcher.catalog) if attribute_keys is None else attribute_keys)
     keys += [k for k, _ in dict(selection.attributes).items() if k not in keys]  # a filtered key is a facet too
-    rows = searcher.search(query, depth, Filters(in_stock=selection.in_stock), mode=mode, exclude=exclude).ids
-    return facet_counts(searcher.catalog, rows, selection, keys)
+    top = searcher.search(query, depth, Filters(in_stock=selection.in_stock), mode=mode, exclude=exclude).ids
+    held = holding_all(searcher, query, in_stock=selection.in_stock, exclude=exclude) if mode != "dense" else top[:0]
+    rows = np.union1d(top, held)
+    return dataclasses.replace(facet_counts(searcher.catalog, rows, selection, keys), matched=len(held))
+
+
+def holding_all(
+    searcher: HybridSearcher, query: str, *, in_stock: bool = False, exclude: Sequence[int] = ()
+) -> npt.NDArray[np.int64]:
+    """The products whose text holds every analysed word of ``query`` (its price phrase left out and
+    applied as a filter, as the search applies it), from the word index's postings; sorted rows."""
+    catalog = searcher.catalog
+    text, lo, hi = parse_price(query) if searcher.understanding.has_prices else (query, None, None)
+    terms = list(dict.fromkeys(searcher.lexical.tokenizer(text)))
+    rows: npt.NDArray[np.int64] = np.zeros(0, dtype=np.int64)
+    for i, term in enumerate(terms):
+        found = searcher.lexical.words.holding(term)
+        rows = found if i == 0 else np.intersect1d(rows, found, assume_unique=True)
+        if not len(rows):
+            break
+    keep = np.ones(len(rows), dtype=bool)
+    if lo is not None:
+        keep &= catalog.price[rows] >= lo
+    if hi is not None:
+        keep &= catalog.price[rows] <= hi
+    if in_stock:
+        stock = catalog.mask(Filters(in_stock=True))
+        keep &= stock[rows] if stock is not None else True
+    if len(exclude):
+        keep &= ~np.isin(rows, np.asarray(exclude, dtype=np.int64))
+    return rows[keep]

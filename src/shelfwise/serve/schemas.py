@@ -60,8 +60,9 @@ class PriceRangeOut(BaseModel):
 
 
 class FacetsOut(BaseModel):
-    """Counts over the query's top ``depth`` results; each group counted over the results that pass
-    the other groups' selections (picking a value gives that many of the counted results)."""
+    """Counts over ``depth`` products: those holding every word of the query (``matched``) and its
+    top ``facet_depth`` results; each group counted over the products that pass the other groups'
+    selections (picking a value gives that many of the counted products)."""
 
     depth: int
     category_path: list[str] = Field(default_factory=list, description="selected path; `category` is its next level")
@@ -69,6 +70,7 @@ class FacetsOut(BaseModel):
     brand: list[FacetValueOut] = Field(default_factory=list)
     price: list[PriceRangeOut] = Field(default_factory=list)
     priced: int = Field(0, description="counted results that have a price")
+    matched: int = Field(0, description="of the counted products, those holding every word of the query")
     attributes: dict[str, list[FacetValueOut]] = Field(default_factory=dict)
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from shelfwise.retrieve.facet_codes import facet_codes
 from shelfwise.serve.config import ServeConfig
 from shelfwise.shelf import Shelf, enable_live
 
@@ -122,6 +123,7 @@ class ShelfRecipe:
     def __call__(self, path: Path) -> Shelf:
         shelf = load_folder(path, self.settings, self.say)
         shelf.suggestions()  # a shelf saved without one: made now, not by the first /suggest after a reload
+        facet_codes(shelf.catalog)  # likewise the facet value codes of a reloaded catalog
         if self.store is not None:
             enable_live(shelf, self.store, explore_share=self.settings.explore_share)
         return shelf
