@@ -7,6 +7,7 @@ import dataclasses
 
 from shelfwise.catalog import Catalog
 from shelfwise.events import EventLog
+from shelfwise.recommend.base import Context
 from shelfwise.recommend.interactions import DAY, Interactions
 from shelfwise.recommend.popularity import PopularityConfig, PopularityRecommender
 
@@ -52,3 +53,21 @@ def test_a_few_live_events_after_a_long_gap_do_not_outweigh_the_history(
     assert pop.recommend("nobody", 3).ids.tolist() == before  # two views do not outrank the bestsellers
     pop.update([Event("u9", EventType.PURCHASE, NOW + 10 * DAY + i, item_id="p8") for i in range(30)])
     assert pop.recommend("nobody", 1).ids.tolist() == [tiny_catalog.row("p8")]  # sustained live demand does
+
+
+def test_steady_live_traffic_is_not_downtime(tiny_log: EventLog, tiny_catalog: Catalog) -> None:
+    """A server taking an event a day for 4+ half-lives never pauses: the clock must not restart
+    (it did at 120 days after the fit, so a product bought on day 110 outranked one bought as much
+    on day 125)."""
+    from shelfwise.events import Event, EventType
+
+    moved = dataclasses.replace(tiny_log, timestamp=tiny_log.timestamp + NOW - 12)
+    pop = PopularityRecommender()
+    pop.fit(Interactions.from_log(moved, tiny_catalog))
+    pop.attach(tiny_catalog, None)
+    daily = [Event("u9", EventType.VIEW, NOW + d * DAY, item_id="p1") for d in range(1, 131)]
+    older = [Event("u8", EventType.PURCHASE, NOW + 110 * DAY + i, item_id="p7") for i in range(10)]
+    newer = [Event("u7", EventType.PURCHASE, NOW + 125 * DAY + i, item_id="p8") for i in range(10)]
+    pop.update(sorted(daily + older + newer, key=lambda e: e.timestamp))
+    s = pop.score(Context.empty())
+    assert s[tiny_catalog.row("p8")] > s[tiny_catalog.row("p7")]  # the same demand, 15 days newer, counts more

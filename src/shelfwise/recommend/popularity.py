@@ -46,10 +46,12 @@ class PopularityRecommender(BaseRecommender):
         self.config = config or PopularityConfig()
         self.counts: FloatArray = np.zeros(0, dtype=np.float32)
         self.t_ref = 0.0
+        self.t_last = 0.0  # the latest event counted (a gap is measured from it, not from t_ref)
         self._scores: FloatArray | None = None  # log1p(counts), dropped when counts change
 
     def _fit(self, data: Interactions) -> None:
         self.t_ref = float(data.timestamp.max()) if len(data) else 0.0
+        self.t_last = self.t_ref
         w = data.weight * decay(self.t_ref - data.timestamp, self.config.half_life_days)
         self.counts = np.bincount(data.item, weights=w, minlength=data.n_items).astype(np.float64).astype(np.float32)
         self._scores = None
@@ -61,12 +63,15 @@ class PopularityRecommender(BaseRecommender):
             w = EVENT_WEIGHTS.get(e.type, 0.0)
             if row is None or w <= 0:
                 continue
-            if hl is not None and (e.timestamp - self.t_ref) / (hl * DAY) >= STALE_HALF_LIVES:
-                # a gap of STALE_HALF_LIVES half-lives with no event at all is downtime (an old dump
+            if hl is not None and (e.timestamp - self.t_last) / (hl * DAY) >= STALE_HALF_LIVES:
+                # a gap of STALE_HALF_LIVES half-lives since the last event is downtime (an old dump
                 # served today, a store reopening), not a time popularity faded over: the counts carry
-                # over as they stood and this event restarts the clock (else each history event would
-                # count 2^-gap of it, and the first few live events would be "popular")
+                # over as they stood at that last event and this event restarts the clock (else each
+                # history event would count 2^-gap of it, and the first few live events would be
+                # "popular"). Steady traffic is never a gap, however long after t_ref.
+                self.counts *= np.float32(decay(self.t_last - self.t_ref, hl))
                 self.t_ref = e.timestamp
+            self.t_last = max(self.t_last, e.timestamp)
             if hl is not None and (e.timestamp - self.t_ref) / (hl * DAY) > 30:  # rebase before overflow
                 self.counts *= np.float32(decay(e.timestamp - self.t_ref, hl))
                 self.t_ref = e.timestamp
@@ -98,17 +103,17 @@ class PopularityRecommender(BaseRecommender):
         hl = self.config.half_life_days
         if hl is None or not bool(np.any(self.counts > 0)):
             return ""
-        halves = (now - self.t_ref) / (hl * DAY)
+        halves = (now - self.t_last) / (hl * DAY)
         if halves < STALE_HALF_LIVES:
             return ""
-        ended = datetime.fromtimestamp(self.t_ref, UTC).strftime("%Y-%m-%d %H:%M:%S")
+        ended = datetime.fromtimestamp(self.t_last, UTC).strftime("%Y-%m-%d %H:%M:%S")
         hint = (
             " (times this close to 1970 look like order numbers or day offsets read as unix seconds: map a real time)"
-            if self.t_ref < 366 * DAY
+            if self.t_last < 366 * DAY
             else ""
         )
         return (
-            f"the behaviour history ends {ended} UTC{hint}, {(now - self.t_ref) / DAY:,.0f} days before now; "
+            f"the behaviour history ends {ended} UTC{hint}, {(now - self.t_last) / DAY:,.0f} days before now; "
             f"popularity ({hl:g}-day half-life) treats the gap before the first event posted live as downtime: "
             f"the history counts as it stood at its end (else each history event would count 2^-{halves:,.0f} of "
             "a live one and the first few live events would make up the 'popular' lists). Refit on history that "
@@ -119,7 +124,7 @@ class PopularityRecommender(BaseRecommender):
         """``popularity.npz``: decayed counts and their reference time (config lives with the caller)."""
         p = Path(path)
         p.mkdir(parents=True, exist_ok=True)
-        np.savez(p / "popularity.npz", counts=self.counts, t_ref=np.float64(self.t_ref))
+        np.savez(p / "popularity.npz", counts=self.counts, t_ref=np.float64(self.t_ref), t_last=np.float64(self.t_last))
 
     def load_state(self, path: str | Path) -> None:
         """Restore what :meth:`save` wrote (after ``fit`` or ``attach`` on the same catalog)."""
@@ -127,6 +132,7 @@ class PopularityRecommender(BaseRecommender):
         z = read_npz(f, ("counts", "t_ref"))
         self.counts = check_shape(f, "counts", z["counts"].astype(np.float32), (self.n_items,))
         self.t_ref = float(z["t_ref"])
+        self.t_last = float(z["t_last"]) if "t_last" in z else self.t_ref  # saved before t_last was kept
         self._scores = None
 
 
