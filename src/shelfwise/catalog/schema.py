@@ -246,6 +246,11 @@ class Catalog:
             self._cat_names[depth] = got
         return got
 
+    @property
+    def attribute_keys(self) -> frozenset[str]:
+        """The attribute keys some product has."""
+        return self._attr_keys
+
     def attribute_column(self, key: str) -> npt.NDArray[np.object_]:
         """Lower-cased values of attribute ``key`` per row ("" where absent); built once per key the
         catalog actually has, so request-supplied keys cannot grow memory."""

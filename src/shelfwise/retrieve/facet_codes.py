@@ -3,7 +3,9 @@ number of products (every product a query's words reach, not only the top hundre
 
 Each field value is compared case-insensitively, as :class:`~shelfwise.catalog.schema.Filters`
 compares them, and shown as the catalog first writes it. Built once per catalog (held weakly) and,
-for attributes, once per key asked for.
+for attributes, once per key asked for that some product has (a key a request makes up gets a shared
+empty field, not a catalog-sized array kept for good). Builds run outside the locks, so building one
+catalog's codes (seconds at 1M products, on a reload) never holds up counting on another.
 """
 
 from __future__ import annotations
@@ -65,17 +67,24 @@ class FacetCodes:
             for d in range(depth)
         ]
         self.brand = _field((p.brand.lower() if p.brand else None for p in products), (p.brand for p in products))
-        self._products = products
+        self._products = products  # not the catalog: this is the value of a dict weakly keyed by it
+        self._keys = catalog.attribute_keys
         self._attrs: dict[str, Field] = {}
+        self._none: Field | None = None  # every row without a value: keys no product has
         self._lock = threading.Lock()
 
     def attribute(self, key: str) -> Field:
-        with self._lock:
-            got = self._attrs.get(key)
-            if got is None:
-                values = [p.attributes.get(key, "") for p in self._products]
-                got = self._attrs[key] = _field((v.lower() if v else None for v in values), values)
+        got = self._attrs.get(key)
+        if got is not None:
             return got
+        if key not in self._keys:
+            if self._none is None:
+                self._none = Field(np.full(len(self._products), -1, dtype=np.int32), {}, [])
+            return self._none
+        values = [p.attributes.get(key, "") for p in self._products]
+        made = _field((v.lower() if v else None for v in values), values)
+        with self._lock:  # two requests may build the same key at once: both get the one kept
+            return self._attrs.setdefault(key, made)
 
 
 _CODES: weakref.WeakKeyDictionary[Catalog, FacetCodes] = weakref.WeakKeyDictionary()
@@ -83,9 +92,15 @@ _CODES_LOCK = threading.Lock()
 
 
 def facet_codes(catalog: Catalog) -> FacetCodes:
-    """The catalog's :class:`FacetCodes`, built on first use."""
+    """The catalog's :class:`FacetCodes`, built on first use (outside the lock: other catalogs'
+    lookups do not wait; two first uses at once may both build, and share the one kept)."""
+    with _CODES_LOCK:
+        got = _CODES.get(catalog)
+    if got is not None:
+        return got
+    made = FacetCodes(catalog)
     with _CODES_LOCK:
         got = _CODES.get(catalog)
         if got is None:
-            got = _CODES[catalog] = FacetCodes(catalog)
+            got = _CODES[catalog] = made
         return got
