@@ -74,3 +74,22 @@ def test_the_category_notice_keeps_the_categories_there_are() -> None:
     assert (
         localise("no product matches the price the query names (<= 10)", "zh") == "没有商品符合搜索词中的价格（<= 10）"
     )
+
+
+@pytest.mark.parametrize("kind", sorted(routes.EMPTY))
+def test_an_empty_list_with_a_filter_is_said_in_chinese(kind: str) -> None:
+    """/recommend/* with category= or in_stock=: the empty-list notice gets what the filter matched
+    (it stayed English whole under lang=zh)."""
+    head = localise(routes.EMPTY[kind], "zh")
+    unmatched = f"{routes.EMPTY[kind]}: no product is in category 'Shoes'; top-level categories: Kids, Men"
+    assert localise(unmatched, "zh") == f"{head}：没有商品属于品类 'Shoes'；顶级品类：Kids, Men"
+    two = f"{routes.EMPTY[kind]}: no product is in category 'Shoes'; there: A, B; no product has brand 'Acme'"
+    assert localise(two, "zh") == f"{head}：没有商品属于品类 'Shoes'；该层级的品类：A, B；没有商品属于品牌 'Acme'"
+    filtered = localise(f"{routes.EMPTY[kind]} (with the category / in-stock filter)", "zh")
+    assert filtered.startswith(head) and "filter" not in filtered and has_cjk(filtered)
+
+
+def test_a_short_cross_list_with_a_filter_is_said_in_chinese() -> None:
+    text = f"only 3 of the 10 asked for: {routes.SHORT_CROSS} (with the category / in-stock filter)"
+    zh = localise(text, "zh")
+    assert zh.startswith("只找到 3 件（共需 10 件）：") and not re.search(r"[a-z]{3,}", zh)

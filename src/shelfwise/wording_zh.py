@@ -175,6 +175,22 @@ _RULES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
 )
 
 
+_FILTERED = " (with the category / in-stock filter)"
+
+
+def _joined(text: str) -> str | None:
+    """A notice built of known parts, in Chinese (None when it is not): an empty list's notice with
+    the filter said ("no related items (with the category / in-stock filter)") or with why the
+    filter matches nothing ("no related items: no product is in category 'X'; ...")."""
+    if text.endswith(_FILTERED):
+        head = localise(text[: -len(_FILTERED)], "zh")
+        return f"{head}（在所选的品类 / 有货筛选下）" if head != text[: -len(_FILTERED)] else None
+    head, sep, rest = text.partition(": ")
+    if not sep or head not in _FIXED:
+        return None
+    return f"{_FIXED[head]}：" + "；".join(localise(part, "zh") for part in re.split(r"; (?=no product )", rest))
+
+
 def localise(text: str, lang: str) -> str:
     """``text`` in ``lang`` (one of :data:`LANGUAGES`): unchanged for ``en`` and for a text no
     template matches; for ``zh`` the template's Chinese with the variable parts kept."""
@@ -182,7 +198,7 @@ def localise(text: str, lang: str) -> str:
         return text
     if lang not in LANGUAGES:
         raise ValueError(f"lang must be one of {', '.join(LANGUAGES)}, got {lang!r}")
-    fixed = _FIXED.get(text)
+    fixed = _FIXED.get(text) or _joined(text)
     if fixed is not None:
         return fixed
     for pattern, write in _RULES:
