@@ -165,3 +165,23 @@ def test_a_price_the_query_names_that_no_product_meets_is_said(tiny_searcher: Hy
     assert not len(got.results) and "no product matches the price the query names (<= 10)" in got.notices
     past = answer_search(tiny_searcher, "dress", 5, Filters(), offset=500)
     assert not len(past.results) and not past.notices  # past the end: nothing to explain
+
+
+def test_a_price_sort_says_when_products_holding_the_words_lie_past_its_window() -> None:
+    """The sort_depth most relevant products, cut to those holding a query word, can be fewer than
+    the page: a page reading past them says so (it came back short, or empty, with no word)."""
+    from shelfwise.catalog import Product
+    from shelfwise.encode.hashing import HashingEncoder
+
+    long = "a plain product with a long description of many other words " * 3
+    products = [Product(f"h{i}", f"Black item {i}", long, price=10.0 + i) for i in range(6)]
+    products += [Product(f"n{i}", f"Blackened blacker {i}", "", price=1.0 + i) for i in range(6)]
+    searcher = HybridSearcher.build(Catalog(products), HashingEncoder(dim=128))
+    top = searcher.search("black", 8, mode="dense", match_features=True)
+    assert int((top.features["bm25"] > 0).sum()) == 2  # 2 of the 8 most relevant hold 'black'; 6 products do
+    for offset in (0, 3):
+        got = answer_search(
+            searcher, "black", 3, Filters(), mode="dense", sort="price_asc", sort_depth=8, offset=offset
+        )
+        assert got.next_offset is None
+        assert any("sorted by price among the 8 most relevant products" in n for n in got.notices)

@@ -77,6 +77,7 @@ def answer_search(
     )
     intent = searcher.understand(query)
     effective = intent.filters(filters) if intent is not None else filters
+    window_full = len(ranked) == sort_depth  # a price sort: more relevant products may lie past its window
     if sorting:
         words = ranked.features.get("bm25")
         if words is not None and bool((words > 0).any()):  # what holds the query's words, not all it reaches
@@ -95,7 +96,7 @@ def answer_search(
         notices += searcher.catalog.unmatched_filters(effective)  # 0 hits: which filter matches no product
         if intent is not None and (intent.price_min is not None or intent.price_max is not None):
             notices.append(f"no product matches the price the query names ({_price_words(intent)})")
-    if sort != "relevance" and offset + k > sort_depth and len(ranked) == sort_depth:
+    if sorting and offset + k > len(ranked) and window_full:  # len: those holding a query word
         notices.append(
             f"sorted by price among the {sort_depth} most relevant products: this page reads past them "
             "(raise sort_depth, or filter by price instead)"
