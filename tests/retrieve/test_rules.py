@@ -197,3 +197,13 @@ def test_a_hidden_product_stays_hidden_for_a_synonym_and_a_pin_gets_its_own_sign
         and abs(cos - float(tiny_searcher.dense.index.rows(shown.results.ids)[0] @ tiny_searcher.dense.embed("yoga")))
         < 1e-5
     )
+
+
+def test_a_contains_rule_does_not_match_across_the_query_and_its_synonyms(
+    tmp_path: Path, tiny_catalog: Catalog
+) -> None:
+    """'手机' searched with the synonym '电话' joined into '手机电话', which holds '机电' (machinery):
+    a rule for '机电' applied to '手机'. The query and each added phrase are read apart."""
+    rules = _rules(tmp_path, tiny_catalog, [{"query": "机电", "match": "contains", "hide": ["p6"]}])
+    assert rules.applied("手机", "电话").rules == ()
+    assert rules.applied("机电设备", "").rules == ("rule-1",) and rules.applied("手机", "机电").rules == ("rule-1",)

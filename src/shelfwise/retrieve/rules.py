@@ -114,12 +114,14 @@ class Rules:
         them too, so a product hidden for "dress" stays hidden for "frock" when "frock, dress" are
         synonyms; an ``is`` rule matches the query as typed."""
         q = words(query)
-        wide = words(f"{query} {also}") if also else q
-        joined = "".join(wide)
+        found = self._contains.found(q, "".join(q))
+        if also:  # read apart from the query, so no phrase spans the two ("手机" + "电话" holds "机电")
+            added = words(also)
+            found |= self._contains.found(added, "\x00".join(added))
         pin: dict[int, str] = {}
         hide: set[int] = set()
         used: list[str] = []
-        for n in sorted({*self._exact.get(q, ()), *self._contains.found(wide, joined)}):  # in file order
+        for n in sorted({*self._exact.get(q, ()), *found}):  # in file order
             rule = self.rules[n]
             used.append(rule.id)
             hide.update(self._row[i] for i in rule.hide if i in self._row)
