@@ -19,12 +19,14 @@ T = "Zebra Lamp 3000"  # a made-up title: kept as it is
 
 def _reasons() -> list[str]:
     out = [QUERY_REASON, EXPLORE_REASON, "popular in Home > Lighting", "similar product description"]
+    out += ["popular in the catalog"]  # a product with no category
     out += [f"similar text to {T}", f"similar text to {T} (cosine 0.87)"]
     for w in (*_WORDS, NEUTRAL):
         out += [w.together_with(T), w.frequently_together(), w.shoppers_like_you(), w.next_after(T)]
         out += [w.next_after(None), w.next_in_sessions(), w.similar_shoppers(), w.before]
         out += [w.together_with(f"items like {T}") + f" (e.g. another {T})"]
         out += [w.together_with("items in Lighting") + f" (e.g. {T})"]
+        out += [w.frequently_together() + f" (e.g. {T})"]  # cross, a store with no categories
     return out
 
 
@@ -93,3 +95,7 @@ def test_a_short_cross_list_with_a_filter_is_said_in_chinese() -> None:
     text = f"only 3 of the 10 asked for: {routes.SHORT_CROSS} (with the category / in-stock filter)"
     zh = localise(text, "zh")
     assert zh.startswith("只找到 3 件（共需 10 件）：") and not re.search(r"[a-z]{3,}", zh)
+
+
+def test_a_product_with_no_category_is_popular_in_the_whole_store() -> None:
+    assert localise("popular in the catalog", "zh") == "全店热门商品"  # was 'the catalog中的热门商品'

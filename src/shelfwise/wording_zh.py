@@ -48,6 +48,7 @@ _FIXED = {
     "matches what you searched for": "符合你的搜索",
     "new or less-known item, shown to learn whether you like it": "新品或小众商品：推荐给你看看是否喜欢",
     "popular": "热门商品",
+    "popular in the catalog": "全店热门商品",  # a product with no category
     "often chosen together": "常被一起选购",
     "unknown user: popular items": "新顾客：为你推荐热门商品",
     "no session items and no query: popular items": "暂无浏览记录和搜索词：为你推荐热门商品",
@@ -92,8 +93,13 @@ _RULES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
         _together,
     ),
     (
-        re.compile(r"^frequently (viewed|added to carts|bought) together$"),
-        lambda m: f"经常{_TOGETHER[m.group(1) + ' together']}",
+        re.compile(
+            r"^(?:frequently (viewed|added to carts|bought) together|often chosen together)(?: \(e\.g\. (.+)\))?$", re.S
+        ),
+        lambda m: (
+            (f"经常{_TOGETHER[m.group(1) + ' together']}" if m.group(1) else "常被一起选购")
+            + (f"（例如{_thing(m.group(2))}）" if m.group(2) else "")
+        ),
     ),
     (
         re.compile(rf"^shoppers with sessions like yours ({_alt(_DID)})$"),
