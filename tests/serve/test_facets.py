@@ -101,3 +101,23 @@ def test_facets_count_every_product_holding_the_words(tiny_searcher: HybridSearc
     under = facet_search(tiny_searcher, "black under 40", Filters(), depth=1)  # the query's price applies
     assert under.matched < f.matched
     assert facet_search(tiny_searcher, "zzzqqq", Filters(), depth=3).matched == 0  # no word held: the top 3 only
+
+
+def test_the_openapi_says_what_facets_count(make_client: MakeClient) -> None:
+    api = make_client().get("/openapi.json").json()
+    param = next(p for p in api["paths"]["/search"]["get"]["parameters"] if p["name"] == "facet_depth")
+    assert "holding all the query's words" in param["description"]
+    assert (
+        "holding all the query's words"
+        in api["components"]["schemas"]["FacetsOut"]["properties"]["depth"]["description"]
+    )
+
+
+def test_in_stock_facets_leave_out_what_is_not_in_stock() -> None:
+    from shelfwise.catalog import Product
+    from shelfwise.encode.hashing import HashingEncoder
+
+    products = [Product(f"b{i}", f"Black coat {i}", in_stock=i % 3 != 0) for i in range(9)]
+    searcher = HybridSearcher.build(Catalog([*products, Product("w", "White coat")]), HashingEncoder(dim=64))
+    assert facet_search(searcher, "black", Filters(), depth=1).matched == 9
+    assert facet_search(searcher, "black", Filters(in_stock=True), depth=1).matched == 6

@@ -262,8 +262,7 @@ def holding_all(
     if hi is not None:
         keep &= catalog.price[rows] <= hi
     if in_stock:
-        stock = catalog.mask(Filters(in_stock=True))
-        keep &= stock[rows] if stock is not None else True
+        keep &= catalog.in_stock[rows]  # the rows' own flags: no catalog-sized mask per request
     if len(exclude):
         keep &= ~np.isin(rows, np.asarray(exclude, dtype=np.int64))
     return rows[keep]

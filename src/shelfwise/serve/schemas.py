@@ -64,12 +64,12 @@ class FacetsOut(BaseModel):
     top ``facet_depth`` results; each group counted over the products that pass the other groups'
     selections (picking a value gives that many of the counted products)."""
 
-    depth: int
+    depth: int = Field(description="products counted: every one holding all the query's words, and the top facet_depth")
     category_path: list[str] = Field(default_factory=list, description="selected path; `category` is its next level")
     category: list[FacetValueOut] = Field(default_factory=list)
     brand: list[FacetValueOut] = Field(default_factory=list)
     price: list[PriceRangeOut] = Field(default_factory=list)
-    priced: int = Field(0, description="counted results that have a price")
+    priced: int = Field(0, description="counted products that have a price")
     matched: int = Field(0, description="of the counted products, those holding every word of the query")
     attributes: dict[str, list[FacetValueOut]] = Field(default_factory=dict)
 

@@ -104,7 +104,15 @@ async def search(
     facets: Annotated[
         bool, Query(description="also count categories, brands, price ranges and attributes of the results")
     ] = False,
-    facet_depth: Annotated[int, Query(ge=1, le=1000, description="results the facets count")] = DEPTH,
+    facet_depth: Annotated[
+        int,
+        Query(
+            ge=1,
+            le=1000,
+            description="top results the facets count, besides every product holding all the query's words "
+            "(`facets.matched`)",
+        ),
+    ] = DEPTH,
     facet_attr: Annotated[
         list[str] | None, Query(description="attribute keys to facet (default: a few with few values)")
     ] = None,
