@@ -43,6 +43,11 @@ def _notices() -> list[str]:
         "sorted by price among the 100 most relevant products: this page reads past them (raise sort_depth)",
         "no product is in category 'Men > Shoes'; top-level categories: Women, Kids",
         "no product has brand 'Acme'",
+        "no product has brand 'Acme' or 'Zed'",
+        "no product has attribute 'colour' (attributes here: size, fit)",
+        "no product has colour 'Mauve'",
+        "no product is in stock, so in_stock=true matches none",
+        'no product is in category \'Men/Shoes\' (levels are separated by " > ", e.g. "Men > Trousers")',
         "no history yet for shopper 'guest-ab12': results are not personalised",
         f"only 3 of the 10 asked for: {routes.SHORT_CROSS}",
     ]

@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 
 LANGUAGES = ("en", "zh")
+_OR, _OR_ZH = "' or '", "' 或 '"  # between the brands of a brand notice
 
 # a Wording's parts (by evidence: viewed, added to cart, bought, neutral) -> Chinese
 _TOGETHER = {
@@ -158,6 +159,10 @@ _RULES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
         lambda m: f"按价格排序的是最相关的 {m.group(1)} 件商品：本页已超出这一范围",
     ),
     (
+        re.compile(r"^no product is in category (.+?) \(levels are separated by \" > \", e\.g\. (.+)\)$", re.S),
+        lambda m: f'没有商品属于品类 {m.group(1)}（品类层级以 " > " 分隔，例如 {m.group(2)}）',
+    ),
+    (
         re.compile(r"^no product is in category (.+?)(?:; (top-level categories|there): (.+))?$", re.S),
         lambda m: (
             f"没有商品属于品类 {m.group(1)}"
@@ -172,7 +177,20 @@ _RULES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
         re.compile(r"^no product matches the price the query names \((.+)\)$"),
         lambda m: f"没有商品符合搜索词中的价格（{m.group(1)}）",
     ),
-    (re.compile(r"^no product has brand (.+)$", re.S), lambda m: f"没有商品属于品牌 {m.group(1)}"),
+    (re.compile(r"^no product has brand (.+)$", re.S), lambda m: "没有商品属于品牌 " + m.group(1).replace(_OR, _OR_ZH)),
+    (
+        re.compile(r"^no product has attribute (.+?) \(attributes here: (.+)\)$", re.S),
+        lambda m: f"没有商品有属性 {m.group(1)}（本店的属性：{'无' if m.group(2) == 'none' else m.group(2)}）",
+    ),
+    (
+        re.compile(r"^no product has a price, so a price filter matches none.*$", re.S),
+        lambda m: "本店商品没有价格：价格筛选没有结果",
+    ),
+    (
+        re.compile(r"^no product is in stock, so in_stock=true matches none$"),
+        lambda m: "本店没有有货的商品：仅看有货没有结果",
+    ),
+    (re.compile(r"^no product has (.+?) ('.*')$", re.S), lambda m: f"没有商品的{m.group(1)}为 {m.group(2)}"),
     (re.compile(r"^no history yet for shopper .*$", re.S), lambda m: "你还没有浏览记录：结果尚未个性化"),
     (
         re.compile(r"^only (\d+) of the (\d+) asked for: (.+)$", re.S),

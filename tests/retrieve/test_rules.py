@@ -205,5 +205,9 @@ def test_a_contains_rule_does_not_match_across_the_query_and_its_synonyms(
     """'手机' searched with the synonym '电话' joined into '手机电话', which holds '机电' (machinery):
     a rule for '机电' applied to '手机'. The query and each added phrase are read apart."""
     rules = _rules(tmp_path, tiny_catalog, [{"query": "机电", "match": "contains", "hide": ["p6"]}])
-    assert rules.applied("手机", "电话").rules == ()
-    assert rules.applied("机电设备", "").rules == ("rule-1",) and rules.applied("手机", "机电").rules == ("rule-1",)
+    assert rules.applied("手机", ("电话",)).rules == ()
+    assert rules.applied("机电设备").rules == ("rule-1",) and rules.applied("手机", ("机电",)).rules == ("rule-1",)
+    # a phrase the synonyms add is read whole: "红色 鞋子" holds the rule's "红色鞋子"; two phrases never join
+    shoes = _rules(tmp_path, tiny_catalog, [{"query": "红色鞋子", "match": "contains", "hide": ["p5"]}])
+    assert shoes.applied("red shoes", ("红色 鞋子",)).rules == ("rule-1",)
+    assert shoes.applied("red shoes", ("红色", "鞋子")).rules == ()

@@ -62,3 +62,9 @@ def test_a_searcher_finds_products_by_the_synonym_and_keeps_it_when_saved(tmp_pa
     loaded = HybridSearcher.load(tmp_path / "idx", catalog, HashingEncoder(dim=64))
     assert loaded.synonyms is not None and loaded.synonyms.added("sofa") == "couch settee"
     assert loaded.search("sofa", 1, mode="bm25").ids.tolist() == [0]
+
+
+def test_the_added_words_come_as_phrases_too(tmp_path: Path) -> None:
+    s = _rules(tmp_path, "sneakers => running shoes, trainers\n")
+    assert s.added_phrases("white sneakers") == ("running shoes", "trainers")
+    assert s.added("white sneakers") == "running shoes trainers"

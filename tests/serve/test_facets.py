@@ -121,3 +121,14 @@ def test_in_stock_facets_leave_out_what_is_not_in_stock() -> None:
     searcher = HybridSearcher.build(Catalog([*products, Product("w", "White coat")]), HashingEncoder(dim=64))
     assert facet_search(searcher, "black", Filters(), depth=1).matched == 9
     assert facet_search(searcher, "black", Filters(in_stock=True), depth=1).matched == 6
+
+
+def test_a_dense_searcher_counts_its_own_top_only(tiny_searcher: HybridSearcher) -> None:
+    import dataclasses
+
+    dense = dataclasses.replace(tiny_searcher.config, mode="dense")
+    saved, tiny_searcher.config = tiny_searcher.config, dense
+    try:
+        assert facet_search(tiny_searcher, "black", Filters(), depth=2).matched == 0  # mode None: the searcher's
+    finally:
+        tiny_searcher.config = saved

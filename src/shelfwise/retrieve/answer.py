@@ -68,7 +68,7 @@ def answer_search(
     the store's merchandising rules (:mod:`shelfwise.retrieve.rules`): hidden products are left out
     of every order, pinned ones lead the relevance order."""
     check_page(k, offset, sort, sort_depth)
-    synonyms = searcher.synonyms.added(query) if searcher.synonyms is not None else ""
+    synonyms = searcher.synonyms.added_phrases(query) if searcher.synonyms is not None else ()
     act = rules.applied(query, synonyms) if rules is not None else Applied()
     n = sort_depth if sort != "relevance" else offset + k + 1  # one more: is there a next page?
     sorting = sort != "relevance"

@@ -238,7 +238,11 @@ def facet_search(
     keys = list(default_attribute_keys(searcher.catalog) if attribute_keys is None else attribute_keys)
     keys += [k for k, _ in dict(selection.attributes).items() if k not in keys]  # a filtered key is a facet too
     top = searcher.search(query, depth, Filters(in_stock=selection.in_stock), mode=mode, exclude=exclude).ids
-    held = holding_all(searcher, query, in_stock=selection.in_stock, exclude=exclude) if mode != "dense" else top[:0]
+    held = (
+        holding_all(searcher, query, in_stock=selection.in_stock, exclude=exclude)
+        if (mode or searcher.config.mode) != "dense"
+        else top[:0]
+    )
     rows = np.union1d(top, held)
     return dataclasses.replace(facet_counts(searcher.catalog, rows, selection, keys), matched=len(held))
 

@@ -108,16 +108,16 @@ class Rules:
     def __len__(self) -> int:
         return len(self.rules)
 
-    def applied(self, query: str, also: str = "") -> Applied:
-        """What the rules ``query`` triggers do (nothing: an empty :class:`Applied`). ``also``: words
-        the query is searched with besides its own (the store's synonyms): a ``contains`` rule sees
-        them too, so a product hidden for "dress" stays hidden for "frock" when "frock, dress" are
+    def applied(self, query: str, also: Sequence[str] = ()) -> Applied:
+        """What the rules ``query`` triggers do (nothing: an empty :class:`Applied`). ``also``: the
+        phrases the query is searched with besides its own (the store's synonyms): a ``contains`` rule
+        sees them too, so a product hidden for "dress" stays hidden for "frock" when "frock, dress" are
         synonyms; an ``is`` rule matches the query as typed."""
         q = words(query)
         found = self._contains.found(q, "".join(q))
-        if also:  # read apart from the query, so no phrase spans the two ("手机" + "电话" holds "机电")
-            added = words(also)
-            found |= self._contains.found(added, "\x00".join(added))
+        for phrase in also:  # each read apart, so no phrase spans two ("手机" + "电话" holds "机电")
+            added = words(phrase)
+            found |= self._contains.found(added, "".join(added))
         pin: dict[int, str] = {}
         hide: set[int] = set()
         used: list[str] = []

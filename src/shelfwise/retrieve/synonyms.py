@@ -95,7 +95,7 @@ class Synonyms:
         self.source = source
         self.problems = tuple(problems)  # malformed lines of the file read (not saved)
         self._sources = PhraseIndex((words(p), i) for i, rule in enumerate(self.rules) for p in rule.sources)
-        self._last: tuple[str, str] | None = None  # (query, added): one request asks several times
+        self._last: tuple[str, tuple[str, ...]] | None = None  # (query, phrases): a request asks several times
 
     def __len__(self) -> int:
         return len(self.rules)
@@ -103,6 +103,10 @@ class Synonyms:
     def added(self, query: str) -> str:
         """The target phrases of every rule ``query`` triggers, those the query does not already
         hold, space-separated in rule order ("" when none)."""
+        return " ".join(self.added_phrases(query))
+
+    def added_phrases(self, query: str) -> tuple[str, ...]:
+        """:meth:`added` as separate phrases (what a merchandising rule reads one by one)."""
         last = self._last
         if last is not None and last[0] == query:
             return last[1]
@@ -111,9 +115,9 @@ class Synonyms:
         out: list[str] = []
         for r in sorted(self._sources.found(q, joined)):  # not by scanning every rule
             out += [t for t in self.rules[r].targets if t not in out and not holds(q, words(t), joined)]
-        text = " ".join(out)
-        self._last = (query, text)
-        return text
+        phrases = tuple(out)
+        self._last = (query, phrases)
+        return phrases
 
     def notices(self, query: str) -> list[str]:
         added = self.added(query)
