@@ -153,13 +153,13 @@ class Catalog:
         if hit is None:
             if len(self._cat_cache) >= 4096:  # keys come from requests: bound the memo
                 self._cat_cache.clear()
-            codes, index = self._category_codes(len(key))
+            codes, index = self.category_codes(len(key))
             code = index.get(key)
             hit = codes == code if code is not None else np.zeros(len(self.products), dtype=bool)
             self._cat_cache[key] = hit
         return hit
 
-    def _category_codes(self, depth: int) -> tuple[npt.NDArray[np.int32], dict[tuple[str, ...], int]]:
+    def category_codes(self, depth: int) -> tuple[npt.NDArray[np.int32], dict[tuple[str, ...], int]]:
         """Each product's lower-cased category prefix of ``depth`` levels as an int code (one pass
         over the products per depth, once): a new prefix's mask is then one vectorised comparison,
         not a loop over every product. A path shorter than ``depth`` matches no full-depth key."""
@@ -199,12 +199,12 @@ class Catalog:
         for "Menswear > Jeans", attribute "colour" for "colour_group_name") is not a silent 0 hits."""
         out: list[str] = []
         path = tuple(s.lower() for s in filters.category)
-        if path and self._category_codes(len(path))[1].get(path) is None:
+        if path and self.category_codes(len(path))[1].get(path) is None:
             hint = ""
             if len(filters.category) == 1 and "/" in filters.category[0]:
                 hint = ' (levels are separated by " > ", e.g. "Men > Trousers")'
             else:
-                names = self._category_names(len(path))
+                names = self.category_names(len(path))
                 parent = sorted(names[p] for p in names if p[:-1] == path[:-1])
                 if parent:
                     shown = parent[:8]
@@ -234,7 +234,7 @@ class Catalog:
             out.append("no product is in stock, so in_stock=true matches none")
         return out
 
-    def _category_names(self, depth: int) -> dict[tuple[str, ...], str]:
+    def category_names(self, depth: int) -> dict[tuple[str, ...], str]:
         """Lower-cased category prefix of ``depth`` levels -> its last level as the catalog writes it
         (first product seen); one pass per depth, once."""
         got = self._cat_names.get(depth)
@@ -245,6 +245,10 @@ class Catalog:
                     got.setdefault(tuple(s.lower() for s in p.category[:depth]), p.category[depth - 1])
             self._cat_names[depth] = got
         return got
+
+    def brand_column(self) -> npt.NDArray[np.object_]:
+        """Lower-cased brand per row ("" where none)."""
+        return self._brand
 
     @property
     def attribute_keys(self) -> frozenset[str]:

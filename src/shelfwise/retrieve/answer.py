@@ -22,7 +22,7 @@ from shelfwise.index.text import Tokenizer, has_cjk, normalise, to_simplified
 from shelfwise.results import Results
 from shelfwise.retrieve.hybrid import HybridSearcher
 from shelfwise.retrieve.rules import Applied, Rules
-from shelfwise.retrieve.understand import FieldMatch, QueryIntent, QueryUnderstanding
+from shelfwise.retrieve.understand import FieldMatch, QueryIntent, QueryUnderstanding, price_words
 
 SORTS = ("relevance", "price_asc", "price_desc")
 MAX_WINDOW = 1000  # offset + k: the deepest hit a page may read
@@ -95,7 +95,8 @@ def answer_search(
     if not len(res.ids) and offset == 0 and effective is not None and not effective.is_empty():
         notices += searcher.catalog.unmatched_filters(effective)  # 0 hits: which filter matches no product
         if intent is not None and (intent.price_min is not None or intent.price_max is not None):
-            notices.append(f"no product matches the price the query names ({_price_words(intent)})")
+            asked = price_words(intent.price_min, intent.price_max)
+            notices.append(f"no product matches the price the query names ({asked})")
     if sorting and offset + k > len(ranked) and window_full:  # len: those holding a query word
         notices.append(
             f"sorted by price among the {sort_depth} most relevant products: this page reads past them "
@@ -116,11 +117,6 @@ def answer_search(
     reordered = reranker is not None and searcher.config.rerank_depth > 0 and len(res.ids) > 0
     kind = str(getattr(reranker, "kind", type(reranker).__name__)) if reordered and sort == "relevance" else None
     return SearchAnswer(res, intent, notices, reasons, kind, offset + k if more else None, act.rules, act.hide)
-
-
-def _price_words(intent: QueryIntent) -> str:
-    lo, hi = intent.price_min, intent.price_max
-    return f"{lo:g}-{hi:g}" if lo is not None and hi is not None else f"<= {hi:g}" if hi is not None else f">= {lo:g}"
 
 
 def taste_reasons(searcher: HybridSearcher, results: Results, user_vector: npt.NDArray[np.float32]) -> list[str]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,39 +36,41 @@ class Field:
         return self.keys.get(value)
 
 
-def _field(values: Iterable[object | None], label: Iterable[str]) -> Field:
-    keys: dict[object, int] = {}
-    labels: list[str] = []
-    codes: list[int] = []
-    for v, shown in zip(values, label, strict=True):
-        if v is None:
-            codes.append(-1)
-            continue
-        c = keys.get(v)
-        if c is None:
-            c = keys[v] = len(labels)
-            labels.append(shown)
-        codes.append(c)
-    return Field(np.asarray(codes, dtype=np.int32), keys, labels)
+def _from_column(column: npt.NDArray[np.object_], shown: Callable[[int], str]) -> Field:
+    """A field from a lower-cased value column ("" = none, code -1), each value shown as the row
+    that first holds it writes it (``shown(row)``)."""
+    uniq, first, inverse = np.unique(column.astype(str), return_index=True, return_inverse=True)
+    keep = uniq != ""
+    remap = np.where(keep, np.cumsum(keep) - 1, -1)
+    codes = remap[inverse.reshape(-1)].astype(np.int32)
+    keys: dict[object, int] = {str(v): int(remap[i]) for i, v in enumerate(uniq.tolist()) if keep[i]}
+    return Field(codes, keys, [shown(int(first[i])) for i in range(len(uniq)) if keep[i]])
+
+
+def _level(catalog: Catalog, depth: int) -> Field:
+    """The category prefixes of ``depth`` levels, from the catalog's own codes
+    (:meth:`Catalog.category_codes`): a product whose path is shorter has none (-1)."""
+    codes, index = catalog.category_codes(depth)
+    names = catalog.category_names(depth)
+    full = np.array([len(key) == depth for key in index], dtype=bool)  # index: key -> 0, 1, 2 ... in order
+    labels = [names.get(key, "") for key in index]
+    return Field(
+        np.where(full[codes], codes, -1).astype(np.int32), {k: c for k, c in index.items() if len(k) == depth}, labels
+    )
 
 
 class FacetCodes:
     """``levels[d]``: the category path prefix of ``d + 1`` levels (a tuple of lower-cased names),
-    ``brand``, and :meth:`attribute` per key."""
+    ``brand``, and :meth:`attribute` per key: the catalog's own columns and codes, with the labels
+    to show."""
 
     def __init__(self, catalog: Catalog) -> None:
         products = catalog.products
         depth = max((len(p.category) for p in products), default=0)
-        self.levels = [
-            _field(
-                (tuple(c.lower() for c in p.category[: d + 1]) if len(p.category) > d else None for p in products),
-                (p.category[d] if len(p.category) > d else "" for p in products),
-            )
-            for d in range(depth)
-        ]
-        self.brand = _field((p.brand.lower() if p.brand else None for p in products), (p.brand for p in products))
-        self._products = products  # not the catalog: this is the value of a dict weakly keyed by it
-        self._keys = catalog.attribute_keys
+        self.levels = [_level(catalog, d + 1) for d in range(depth)]
+        self.brand = _from_column(catalog.brand_column(), lambda r: products[r].brand)
+        self._catalog = weakref.ref(catalog)  # this is the value of a dict weakly keyed by the catalog
+        self._n = len(products)
         self._attrs: dict[str, Field] = {}
         self._none: Field | None = None  # every row without a value: keys no product has
         self._lock = threading.Lock()
@@ -77,12 +79,13 @@ class FacetCodes:
         got = self._attrs.get(key)
         if got is not None:
             return got
-        if key not in self._keys:
+        catalog = self._catalog()
+        if catalog is None or key not in catalog.attribute_keys:
             if self._none is None:
-                self._none = Field(np.full(len(self._products), -1, dtype=np.int32), {}, [])
+                self._none = Field(np.full(self._n, -1, dtype=np.int32), {}, [])
             return self._none
-        values = [p.attributes.get(key, "") for p in self._products]
-        made = _field((v.lower() if v else None for v in values), values)
+        products = catalog.products
+        made = _from_column(catalog.attribute_column(key), lambda r: products[r].attributes.get(key, ""))
         with self._lock:  # two requests may build the same key at once: both get the one kept
             return self._attrs.setdefault(key, made)
 

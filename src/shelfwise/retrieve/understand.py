@@ -224,6 +224,13 @@ class QueryIntent:
         }
 
 
+def price_words(lo: float | None, hi: float | None) -> str:
+    """A price range as a notice says it: "20-50", "<= 50", ">= 20"."""
+    if lo is not None and hi is not None:
+        return f"{lo:g}-{hi:g}"
+    return f"<= {hi:g}" if hi is not None else f">= {lo:g}"
+
+
 def parse_price(query: str) -> tuple[str, float | None, float | None]:
     """``(query without the price phrase, min, max)``; the first phrase found wins."""
     q = normalise(query)
@@ -334,9 +341,7 @@ class QueryUnderstanding:
         _, lo, hi = parse_price(query)
         if lo is None and hi is None:
             return []
-        asked = (
-            f"{lo:g}-{hi:g}" if lo is not None and hi is not None else f"<= {hi:g}" if hi is not None else f">= {lo:g}"
-        )
+        asked = price_words(lo, hi)
         return [f"the query names a price ({asked}), but no product here has a price: it was searched as words"]
 
     def names(self, phrase: str) -> bool:
