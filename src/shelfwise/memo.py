@@ -39,13 +39,33 @@ class ArrayMemo(Generic[A]):
                 self._items.move_to_end(key)
             return hit
 
+    def keys(self) -> list[Hashable]:
+        """The keys, least recently used first."""
+        with self._lock:
+            return list(self._items)
+
     def put(self, key: Hashable, value: npt.NDArray[A]) -> None:
         with self._lock:
             old = self._items.pop(key, None)
             if old is not None:
                 self._bytes -= old.nbytes
-            self._items[key] = value
-            self._bytes += value.nbytes
-            while self._bytes > self.max_bytes and len(self._items) > 1:
-                _, gone = self._items.popitem(last=False)
-                self._bytes -= gone.nbytes
+            self._keep(key, value)
+
+    def add(self, key: Hashable, value: npt.NDArray[A]) -> npt.NDArray[A]:
+        """``value`` kept under ``key`` unless another caller kept one there meanwhile: the one kept
+        (callers that key other caches on the array's identity then share one object)."""
+        with self._lock:
+            raced = self._items.get(key)
+            if raced is not None:
+                self._items.move_to_end(key)
+                return raced
+            self._keep(key, value)
+            return value
+
+    def _keep(self, key: Hashable, value: npt.NDArray[A]) -> None:
+        """Store, then drop the least recently used past the budget (the lock held)."""
+        self._items[key] = value
+        self._bytes += value.nbytes
+        while self._bytes > self.max_bytes and len(self._items) > 1:
+            _, gone = self._items.popitem(last=False)
+            self._bytes -= gone.nbytes

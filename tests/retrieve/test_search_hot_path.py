@@ -210,13 +210,13 @@ def test_mask_memo_is_bounded_by_bytes(flat: HybridSearcher) -> None:
     s.mask_cache_bytes = 3 * N  # three masks of N bytes
     fs = [Filters(price_max=float(p)) for p in range(5)]
     masks = [s.mask(f) for f in fs[:3]]
-    assert s._mask_bytes == 3 * N and len(s._masks) == 3
+    assert s._masks.nbytes == 3 * N and len(s._masks) == 3
     assert s.mask(fs[0]) is masks[0]  # touched: now most recently used
     s.mask(fs[3])
-    assert list(s._masks) == [fs[2], fs[0], fs[3]] and s._mask_bytes == 3 * N  # fs[1], the LRU, went
+    assert s._masks.keys() == [fs[2], fs[0], fs[3]] and s._masks.nbytes == 3 * N  # fs[1], the LRU, went
     s.mask(fs[4])
-    assert list(s._masks) == [fs[0], fs[3], fs[4]]
+    assert s._masks.keys() == [fs[0], fs[3], fs[4]]
     assert s.mask(fs[1]) is not masks[1]  # evicted: made again
     s.mask_cache_bytes = N // 2  # below one mask: the newest is still kept
     m = s.mask(fs[2])
-    assert list(s._masks) == [fs[2]] and s._mask_bytes == N and s.mask(fs[2]) is m
+    assert s._masks.keys() == [fs[2]] and s._masks.nbytes == N and s.mask(fs[2]) is m

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from functools import cached_property
@@ -25,6 +23,7 @@ from shelfwise.index.text import has_cjk
 from shelfwise.index.topk import top_k
 from shelfwise.index.vector import VectorIndex, VectorIndexConfig
 from shelfwise.jsonfile import read_manifest_json
+from shelfwise.memo import ArrayMemo
 from shelfwise.results import Results
 from shelfwise.retrieve import translate
 from shelfwise.retrieve.dense import DenseRetriever
@@ -159,10 +158,7 @@ class HybridSearcher:
         self._understanding: QueryUnderstanding | None = None
         self._bilingual: translate.Bilingual | None = None
         self.synonyms: Synonyms | None = None  # the store's own (``shelfwise index --synonyms``)
-        self._masks: OrderedDict[Filters, npt.NDArray[np.bool_]] = OrderedDict()
-        self._mask_bytes = 0  # bytes of the masks in ``_masks``
-        self.mask_cache_bytes = MASK_CACHE_BYTES  # byte budget of the mask memo (the newest is always kept)
-        self._masks_lock = threading.Lock()  # request threads share the cache
+        self._masks: ArrayMemo[np.bool_] = ArrayMemo(MASK_CACHE_BYTES)  # the newest is always kept
 
     @classmethod
     def build(
@@ -268,27 +264,24 @@ class HybridSearcher:
         per-filter row ids / bitmaps on the mask object, so a repeated filter costs no catalog scan."""
         if filters is None or filters.is_empty():
             return None
-        with self._masks_lock:
-            hit = self._masks.get(filters)
-            if hit is not None:
-                self._masks.move_to_end(filters)  # least recently used goes first
-                return hit
+        hit = self._masks.get(filters)
+        if hit is not None:
+            return hit
         m = self.catalog.mask(filters)
         if m is None:
             return None
         m = m.copy()
         m.flags.writeable = False
-        with self._masks_lock:
-            raced = self._masks.get(filters)
-            if raced is not None:  # another request made it meanwhile: share that object
-                self._masks.move_to_end(filters)
-                return raced
-            self._masks[filters] = m
-            self._mask_bytes += m.nbytes
-            while self._mask_bytes > self.mask_cache_bytes and len(self._masks) > 1:
-                _, old = self._masks.popitem(last=False)
-                self._mask_bytes -= old.nbytes
-        return m
+        return self._masks.add(filters, m)  # another request's, if it made one meanwhile: one object
+
+    @property
+    def mask_cache_bytes(self) -> int:
+        """Byte budget of the mask memo (the newest mask is always kept)."""
+        return self._masks.max_bytes
+
+    @mask_cache_bytes.setter
+    def mask_cache_bytes(self, value: int) -> None:
+        self._masks.max_bytes = value
 
     def notices(self, query: str) -> list[str]:
         """Plain-language warnings about how ``query`` can be served by this index (never silent)."""
