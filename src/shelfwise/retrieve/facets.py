@@ -9,8 +9,8 @@ records a query matches) together with the query's top ``depth`` results with no
 (what meaning alone reaches; everything counted when no product holds the words); ``in_stock``
 and attribute filters that are not facets still apply. Price range edges come from that same set,
 so they stay put while the shopper clicks around. Counting is vectorised over the catalog's value
-codes (:mod:`shelfwise.retrieve.facet_codes`): 100,000 counted products ~8 ms on a 294,180-product
-catalog (the H&M articles repeated; probe, load 1.1).
+codes (:mod:`shelfwise.retrieve.facet_codes`): 100,000 counted rows of a 294,180-product catalog in
+1.9 ms against 68 ms for a loop over the rows (``bench/bench_store_controls.py``).
 
 Counts follow :class:`~shelfwise.catalog.schema.Filters` exactly: categories by case-insensitive
 path prefix, brands and attribute values case-insensitively, price ranges inclusive at both ends
