@@ -89,7 +89,7 @@ def test_serve_personal_weight_overrides_an_unpersonalised_index(
     idx = _index(store, "idx0", "--personal-weight", "0")
     off = _serve(monkeypatch, "--index", str(idx), "--events", str(store["events"]))
     assert _ids(off, "men") == _ids(off, "women") == _ids(off, None)
-    assert "personal_weight is 0" in off.get("/search?q=black&user=men").json()["notices"][-1]  # says so
+    assert "personal_weight is 0" in off.get("/search?q=black&user=men").json()["setup_notices"][-1]  # says so
     on = _serve(monkeypatch, "--index", str(idx), "--events", str(store["events"]), "--personal-weight", "0.1")
     assert _ids(on, "men") != _ids(on, "women")
     assert main(["serve", "--index", str(idx), "--personal-weight", "-1"]) == 2
@@ -99,7 +99,7 @@ def test_serve_personal_weight_overrides_an_unpersonalised_index(
 def test_search_for_a_user_without_histories_says_why(store: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
     idx = _index(store, "idx")
     bare = _serve(monkeypatch, "--index", str(idx))
-    assert "no shopper histories" in bare.get("/search?q=black&user=men").json()["notices"][-1]
+    assert "no shopper histories" in bare.get("/search?q=black&user=men").json()["setup_notices"][-1]
     fitted = _serve(monkeypatch, "--index", str(idx), "--events", str(store["events"]))
     assert "no history yet for shopper 'nobody'" in fitted.get("/search?q=black&user=nobody").json()["notices"][-1]
 

@@ -200,8 +200,9 @@ def test_storefront_on_a_search_only_server(serve_live: Callable[..., str], brow
     page.wait_for_selector("#report-link", state="hidden")  # no `serve --report`: no link to a 404 page
     page.goto(url + "/?q=dress")
     page.wait_for_selector("#results .card")
-    notices = _get(url + "/search?q=dress&user=someone")["notices"]
-    assert any("no shopper histories" in n for n in notices)  # the API tells the operator
+    answer = _get(url + "/search?q=dress&user=someone")
+    assert any("no shopper histories" in n for n in answer["setup_notices"])  # the API tells the operator
+    assert not any("no shopper histories" in n for n in answer["notices"])  # not as a shopper's notice
     assert "no shopper histories" not in page.inner_text("#notices")  # the page does not tell shoppers
     page.locator("#results .card").first.click()
     page.wait_for_selector("#related-items .card .reason")  # no behaviour yet: related by text alone
@@ -285,7 +286,7 @@ def test_storefront_says_what_it_understood_and_why_in_plain_words(live_url: str
     shelf = SimpleNamespace(
         user_profiles=object(), searcher=SimpleNamespace(config=SimpleNamespace(personal_weight=0.1))
     )
-    (guest,) = _personal_notices(shelf, "guest-ab12cd", has_vector=False)  # type: ignore[arg-type]
+    (guest,), _ = _personal_notices(shelf, "guest-ab12cd", has_vector=False)  # type: ignore[arg-type]
     shown = page.evaluate("n => noticeHtml(n)", guest)
     assert "Not personalised yet" in shown and "guest-" not in shown and 'class="notice info"' in shown
 

@@ -71,6 +71,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"understood: {got.intent.to_json()}")
     for line in got.notices:
         print(f"note: {line}")
+    for line in got.setup_notices:
+        print(f"setup: {line}")
     for rule in got.rules:
         print(f"store rule applied: {rule}")
     if got.reranked_by is not None:

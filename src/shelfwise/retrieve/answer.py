@@ -12,7 +12,7 @@ of one sorted query reads the same sorted list."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -44,6 +44,7 @@ class SearchAnswer:
     next_offset: int | None = None
     rules: tuple[str, ...] = ()  # ids of the store's merchandising rules the query triggered
     hidden: tuple[int, ...] = ()  # rows those rules hide (never shown, nor counted in facets)
+    setup_notices: list[str] = field(default_factory=list)  # what the operator could change, not for shoppers
 
 
 def answer_search(
@@ -116,7 +117,9 @@ def answer_search(
     reranker = searcher.reranker
     reordered = reranker is not None and searcher.config.rerank_depth > 0 and len(res.ids) > 0
     kind = str(getattr(reranker, "kind", type(reranker).__name__)) if reordered and sort == "relevance" else None
-    return SearchAnswer(res, intent, notices, reasons, kind, offset + k if more else None, act.rules, act.hide)
+    nxt = offset + k if more else None
+    setup = searcher.setup_notices(query)
+    return SearchAnswer(res, intent, notices, reasons, kind, nxt, act.rules, act.hide, setup_notices=setup)
 
 
 def taste_reasons(searcher: HybridSearcher, results: Results, user_vector: npt.NDArray[np.float32]) -> list[str]:

@@ -284,16 +284,21 @@ class HybridSearcher:
         self._masks.max_bytes = value
 
     def notices(self, query: str) -> list[str]:
-        """Plain-language warnings about how ``query`` can be served by this index (never silent)."""
-        out: list[str] = []
+        """What a shopper should know of how ``query`` was read (words added, a price that cannot filter)."""
+        out = self.bilingual.notices(query) + (self.understanding.notices(query) if self.config.understand else [])
+        return out + (self.synonyms.notices(query) if self.synonyms else [])
+
+    def setup_notices(self, query: str) -> list[str]:
+        """What the store's operator could change for ``query`` to be served better (not for shoppers)."""
+        out = self.bilingual.setup_notices(query)
         english_only = self.encoder_spec in ENGLISH_ONLY_ENCODERS or "minilm" in self.encoder.name.lower()
         if has_cjk(query) and self.multilingual is None and english_only:
-            out.append(
-                "Chinese query on an index whose language model is English-only: matched by characters only "
-                "(rebuild with `shelfwise index --multilingual e5` to add multilingual vectors)"
+            out.insert(
+                0,
+                "Chinese query on an index whose language model is English-only: matched by characters "
+                "only (rebuild with `shelfwise index --multilingual e5` to add multilingual vectors)",
             )
-        out += self.bilingual.notices(query) + (self.understanding.notices(query) if self.config.understand else [])
-        return out + (self.synonyms.notices(query) if self.synonyms else [])
+        return out
 
     @property
     def item_vectors(self) -> npt.NDArray[np.float32]:

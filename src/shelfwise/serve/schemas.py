@@ -80,7 +80,14 @@ class SearchResponse(BaseModel):
     took_ms: float
     items: list[ItemOut]
     understood: UnderstoodOut | None = None
-    notices: list[str] = Field(default_factory=list)
+    notices: list[str] = Field(
+        default_factory=list, description="what the shopper should know of how the query was read and answered"
+    )
+    setup_notices: list[str] = Field(
+        default_factory=list,
+        description="what the store's operator could change for the query to be served better (a missing extra, "
+        "an English-only model, personalisation off); not meant for shoppers",
+    )
     facets: FacetsOut | None = Field(None, description="with facets=true")
     reranked_by: str | None = Field(
         None,

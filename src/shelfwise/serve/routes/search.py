@@ -42,17 +42,19 @@ PERSONAL_OFF = (
 )
 
 
-def _personal_notices(shelf: Shelf, user: str | None, has_vector: bool) -> list[str]:
-    """Why ``/search?user=...`` is not personalised, when it is not (never a silent no-op)."""
+def _personal_notices(shelf: Shelf, user: str | None, has_vector: bool) -> tuple[list[str], list[str]]:
+    """Why ``/search?user=...`` is not personalised, when it is not (never a silent no-op): ``(for the
+    shopper, for the operator)``: a shopper with no history yet is told so; a server that cannot
+    personalise at all tells its operator how to set it up."""
     if not user:
-        return []
+        return [], []
     if shelf.user_profiles is None:
-        return [NO_HISTORIES]
+        return [], [NO_HISTORIES]
     if shelf.searcher.config.personal_weight <= 0:
-        return [PERSONAL_OFF]
+        return [], [PERSONAL_OFF]
     if not has_vector:
-        return [f"no history yet for shopper {user!r}: results are not personalised"]
-    return []
+        return [f"no history yet for shopper {user!r}: results are not personalised"], []
+    return [], []
 
 
 @dataclass(frozen=True)
@@ -172,7 +174,8 @@ def run_search(shelf: Shelf, p: SearchQuery) -> SearchResponse:
         )
     took = (time.perf_counter() - t0) * 1000
     res, intent = got.results, got.intent
-    notices = got.notices + _personal_notices(shelf, p.user, user_vector is not None)
+    shopper, setup = _personal_notices(shelf, p.user, user_vector is not None)
+    notices = got.notices + shopper
     return SearchResponse(
         query=p.q,
         mode=p.mode,
@@ -180,6 +183,7 @@ def run_search(shelf: Shelf, p: SearchQuery) -> SearchResponse:
         items=items_out(shelf.catalog, res, localise_all(got.reasons, p.lang)),
         understood=UnderstoodOut.model_validate(intent.to_json()) if intent is not None else None,
         notices=[localise(n, p.lang) for n in notices],
+        setup_notices=got.setup_notices + setup,
         facets=FacetsOut.model_validate(asdict(counted)) if counted is not None else None,
         reranked_by=got.reranked_by,
         offset=p.offset,

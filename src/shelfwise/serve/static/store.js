@@ -217,11 +217,8 @@ function understoodLine(u, query) {
 }
 // why results are not personalised is information, not a warning about the query; a shopper with no
 // history yet (every new visitor) is told what to do, without their internal id
-// notices that tell the store's operator how to set the server up (build with --events, install an
-// extra, rebuild with --multilingual) are for the API's reader, not for shoppers: not shown here
-const OPERATOR = /^results are not personalised: (this server has no shopper histories|personal_weight is 0)|`shelfwise |install shelfwise\[/;
+// the server keeps advice for the store's operator in setup_notices: only what shoppers should know is shown
 function noticeHtml(n) {
-  if (OPERATOR.test(n)) return "";
   if (/^no history yet for shopper /.test(n)) return `<div class="notice info">${esc(t("notPersonalisedYet"))}</div>`;
   const info = /not personalised|also searched in (English|Chinese)/.test(n); // what was done, not a warning
   return `<div class="notice${info ? " info" : ""}">${esc(n)}</div>`;
