@@ -7,7 +7,9 @@ after X", "popular in Z", ...) and every shopper-facing search notice from a few
 here whole (anchored) and rewritten, its variable parts (product titles, category names, the
 words a query was also searched with) kept as they are. A text no template matches is returned
 unchanged, in English: a new English template without a Chinese one shows up as English, never as
-a wrong translation (``tests/test_wording_zh.py`` runs every template the code writes through this).
+a wrong translation (``tests/test_wording_zh.py`` runs the :class:`~shelfwise.recommend.wording.Wording`
+forms, the reason constants and the shopper-facing notices through this; a template composed elsewhere
+is covered only if listed there).
 Notices meant for the store's operator (setup advice) are not translated: the storefront does not
 show them.
 """

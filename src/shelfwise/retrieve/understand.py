@@ -464,41 +464,44 @@ class QueryUnderstanding:
 
     def _holding_text(self, text: str, bigram: str, budget: list[int]) -> npt.NDArray[np.int64]:
         """Products whose (folded) title holds the Chinese ``text``: candidates from the postings of
-        its ``bigram`` (the analyser's character pair; none under an analyser without pairs), at
-        most :data:`COMPOUND_SAMPLE` of them read; memoised."""
-        key = (text, "")
+        its ``bigram`` (the analyser's character pair; none under an analyser without pairs)."""
+        assert self.holding is not None
+        holding = self.holding
+        return self._titles((text, ""), lambda: holding(bigram), lambda t: text in self._fold(t), budget)
+
+    def _side_by_side(self, pair: tuple[str, str], stems: tuple[str, str], budget: list[int]) -> npt.NDArray[np.int64]:
+        """Products whose title holds the two words next to each other (candidates: the postings of both)."""
+        assert self.holding is not None
+        holding = self.holding
+        near = re.compile(rf"(?<!\w){re.escape(pair[0])}\W+{re.escape(pair[1])}")
+        return self._titles(
+            pair,
+            lambda: np.intersect1d(holding(stems[0]), holding(stems[1]), assume_unique=True),
+            lambda t: near.search(t) is not None,
+            budget,
+        )
+
+    def _titles(
+        self,
+        key: tuple[str, str],
+        candidates: Callable[[], npt.NDArray[np.int64]],
+        holds: Callable[[str], bool],
+        budget: list[int],
+    ) -> npt.NDArray[np.int64]:
+        """The ``candidates`` rows whose normalised title ``holds`` (at most :data:`COMPOUND_SAMPLE`
+        of them read, spread evenly), memoised under ``key``; none once the query's ``budget`` of
+        new readings is spent."""
         hit = self._pairs.get(key)
         if hit is None:
             if budget[0] <= 0:
                 return _NO_ROWS
             budget[0] -= 1
-            assert self.holding is not None
-            both = self.holding(bigram)
-            if len(both) > COMPOUND_SAMPLE:
-                both = both[np.linspace(0, len(both) - 1, COMPOUND_SAMPLE).astype(np.int64)]
+            rows = candidates()
+            if len(rows) > COMPOUND_SAMPLE:
+                rows = rows[np.linspace(0, len(rows) - 1, COMPOUND_SAMPLE).astype(np.int64)]
             products = self.catalog.products
-            hit = np.array(
-                [r for r in both.tolist() if text in self._fold(normalise(products[r].title))], dtype=np.int64
-            )
+            hit = np.array([r for r in rows.tolist() if holds(normalise(products[r].title))], dtype=np.int64)
             self._pairs.put(key, hit)
-        return hit
-
-    def _side_by_side(self, pair: tuple[str, str], stems: tuple[str, str], budget: list[int]) -> npt.NDArray[np.int64]:
-        """Products whose title holds the two words next to each other (the candidates come from the
-        postings of both, at most :data:`COMPOUND_SAMPLE` of them read); memoised per pair."""
-        hit = self._pairs.get(pair)
-        if hit is None:
-            if budget[0] <= 0:
-                return _NO_ROWS
-            budget[0] -= 1
-            assert self.holding is not None
-            both = np.intersect1d(self.holding(stems[0]), self.holding(stems[1]), assume_unique=True)
-            if len(both) > COMPOUND_SAMPLE:
-                both = both[np.linspace(0, len(both) - 1, COMPOUND_SAMPLE).astype(np.int64)]
-            near = re.compile(rf"(?<!\w){re.escape(pair[0])}\W+{re.escape(pair[1])}")
-            products = self.catalog.products
-            hit = np.array([r for r in both.tolist() if near.search(normalise(products[r].title))], dtype=np.int64)
-            self._pairs.put(pair, hit)
         return hit
 
     def field_mask(self, match: FieldMatch) -> npt.NDArray[np.bool_]:
