@@ -16,6 +16,10 @@ test sessions (1,000 resamples) of the hybrid's NDCG@20 minus the best peer's.
 
 Fit time: the hybrid's fit (weight tuning included) and implicit ALS's fit of its tuned config,
 timed ``--fit-repeats`` times alternating (the machine may be shared); the ratio of medians is kept.
+A third fit is a routine refit (``recommend.retune``): the weights searched by yesterday's model,
+fitted on the training log before its latest 10% of sessions, kept on the whole training log
+without a new search; its quality is reported as its own row (``REUSED``) and its fit time beside
+implicit's (``fit_ratio_reused_to_implicit``).
 
 Run: nice -n 10 python bench/bench_sessions.py [--sets digi,yoochoose,instacart,hm] [--sasrec]
 """
@@ -48,6 +52,7 @@ from shelfwise.recommend import (
     PopularityRecommender,
 )
 from shelfwise.recommend.autotune import Case, prefix_cases, validation_split
+from shelfwise.recommend.retune import SavedTuning
 from shelfwise.recommend.sasrec import SASRecRecommender
 from shelfwise.recommend.sequence import (
     SequentialRulesRecommender,
@@ -59,6 +64,7 @@ from shelfwise.results import Results
 from common import print_table, write_json
 
 K = 20
+REUSED = "hybrid, yesterday's weights kept (no search)"
 Scorer = Callable[[Context], np.ndarray]
 
 
@@ -146,7 +152,7 @@ def fit_runs(
     for _ in range(repeats - 1):
         for label, fn in fits.items():
             runs[label].append(fit_seconds(fn))
-    a, b = (float(np.median(v)) for v in runs.values())
+    a, b = (float(np.median(v)) for v in list(runs.values())[:2])
     return runs, a / b
 
 
@@ -171,6 +177,14 @@ def run_set(name: str, use_sasrec: bool, threads: int, repeats: int = 1) -> dict
         f"  tuning: {t.status}: {t.reason}\n    repeats {t.weights} p={t.penalty}"
         f"\n    new {t.new_weights} p={t.new_penalty}"
     )
+    # a routine refit: the weights searched by yesterday's model (fitted on the log before its latest
+    # 10% of sessions, as tuning's own slice), kept on today's log instead of a new search (retune.py)
+    yesterday = HybridRecommender(vec, cfg)
+    yesterday.fit(validation_split(train, cfg.tune.fraction, cfg.tune.max_sessions)[0])
+    saved = SavedTuning.of(yesterday)
+    reused = HybridRecommender(vec, cfg, reuse=saved)
+    secs[REUSED] = fit_seconds(lambda: reused.fit(train))
+    print(f"  refit keeping yesterday's weights: {reused.tuning.status} ({yesterday.tuning.status} yesterday)")
     als_cfg, _ = tune_als(train, threads)
     als = ALSRecommender(als_cfg)
     secs["implicit ALS (tuned config)"] = fit_seconds(lambda: als.fit(train))
@@ -202,26 +216,33 @@ def run_set(name: str, use_sasrec: bool, threads: int, repeats: int = 1) -> dict
             sas.fit(train)
         own["sasrec (alone)"] = sas.score
         print(f"  sasrec: {sas.epochs_run} epochs")
-    models: dict[str, Scorer] = {"hybrid (shelfwise)": hybrid.score, **peers, **own}
+    models: dict[str, Scorer] = {"hybrid (shelfwise)": hybrid.score, REUSED: reused.score, **peers, **own}
+    alts: dict[str, Scorer] = {
+        "hybrid (shelfwise)": lambda c: hybrid.score(c, True),
+        REUSED: lambda c: reused.score(c, True),
+    }
     ranked: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     ms: dict[str, float] = {}
     for label, fn in models.items():
         t0 = time.perf_counter()
-        alt = (lambda c: hybrid.score(c, True)) if label == "hybrid (shelfwise)" else None
-        ranked[label] = ranks(fn, cases, alt)
+        ranked[label] = ranks(fn, cases, alts.get(label))
         ms[label] = (time.perf_counter() - t0) / max(len(cases), 1) * 1000
     runs, ratio = fit_runs(
         secs,
         {
             "hybrid (with tuning)": lambda: HybridRecommender(vec, cfg).fit(train),
             "implicit ALS (tuned config)": lambda: ALSRecommender(als_cfg).fit(train),
+            REUSED: lambda: HybridRecommender(vec, cfg, reuse=saved).fit(train),
         },
         repeats,
     )
+    reused_ratio = float(np.median(runs[REUSED]) / np.median(runs["implicit ALS (tuned config)"]))
     load = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     print(f"  fit seconds over {repeats} alternating runs: {runs}; median ratio hybrid / implicit {ratio:.2f} ({load})")
     out: dict[str, Any] = {"info": info, "cases": len(cases), "tuning": hybrid.tuning.as_dict(), "fit_s": secs}
     out["fit_runs_s"], out["fit_ratio_hybrid_to_implicit"], out["uptime_after_fits"] = runs, ratio, load
+    out["fit_ratio_reused_to_implicit"], out["reused_tuning"] = reused_ratio, reused.tuning.as_dict()
+    print(f"  refit keeping yesterday's weights / implicit: {reused_ratio:.2f}")
     for p, proto in enumerate(("repeats", "new")):
         rows = {label: metrics(r[p]) for label, r in ranked.items()}
         best_peer = max(peers, key=lambda lb: rows[lb]["ndcg"])

@@ -6,6 +6,9 @@ Hybrid: default ``HybridConfig`` with ALS on 2 threads, no text (zero item vecto
 implicit ALS: its tuned YOOCHOOSE config (128 factors, regularisation 0.1, 15 iterations, 2
 threads), fitted through ``ALSRecommender``. Each process imports and loads the data outside the
 timer; the fit's wall and process CPU seconds (all threads) and the 1-minute load are kept.
+Refit: a routine refit (``recommend.retune``): the hybrid fitted with tuning on the log before its
+latest validation slice (yesterday's model, outside the timer), then refitted on the whole log keeping
+those searched weights, no new search (``ratio_of_medians_refit_to_implicit``).
 ``--set``: a bench_sessions_data set (digi, yoochoose, instacart, hm). ``--src DIR`` times
 another checkout's ``src`` (e.g. the code before a change) as a third fit.
 
@@ -29,6 +32,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import write_json
 
+REFIT = "hybrid refit, yesterday's weights kept"
+
 
 def one_fit(which: str, name: str) -> dict[str, Any]:
     """Fit ``which`` ("hybrid" | "implicit") on set ``name`` in this process; seconds and load."""
@@ -42,9 +47,16 @@ def one_fit(which: str, name: str) -> dict[str, Any]:
         catalog, train_log, _, _ = LOADERS[name]()
         train = Interactions.from_log(train_log, catalog)
         model: Any
-        if which == "hybrid":
+        if which in ("hybrid", "refit"):
             vec = np.zeros((len(catalog), 8), dtype=np.float32)
-            model = HybridRecommender(vec, HybridConfig(als=ALSConfig(num_threads=2)))
+            cfg = HybridConfig(als=ALSConfig(num_threads=2))
+            model = HybridRecommender(vec, cfg)
+            if which == "refit":  # yesterday's search (the log before its latest slice), outside the timer
+                from shelfwise.recommend.autotune import validation_split
+                from shelfwise.recommend.retune import SavedTuning
+
+                model.fit(validation_split(train, cfg.tune.fraction, cfg.tune.max_sessions)[0])
+                model = HybridRecommender(vec, cfg, reuse=SavedTuning.of(model))
         else:
             model = ALSRecommender(ALSConfig(factors=128, regularization=0.1, iterations=15, num_threads=2))
         load = os.getloadavg()[0]
@@ -52,7 +64,7 @@ def one_fit(which: str, name: str) -> dict[str, Any]:
         model.fit(train)
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     out = {"wall": wall, "cpu": cpu, "load_1min_before": load, "load_1min_after": os.getloadavg()[0]}
-    if which == "hybrid":
+    if which != "implicit":
         out["tuning_status"] = model.tuning.status
     return out
 
@@ -80,7 +92,11 @@ def main() -> None:
         return
     git = ["git", "-C", str(Path(__file__).resolve().parent), "rev-parse", "--short", "HEAD"]
     commit = subprocess.run(git, capture_output=True, text=True).stdout.strip()
-    fits: dict[str, tuple[str, str | None]] = {"hybrid": ("hybrid", None), "implicit ALS": ("implicit", None)}
+    fits: dict[str, tuple[str, str | None]] = {
+        "hybrid": ("hybrid", None),
+        "implicit ALS": ("implicit", None),
+        REFIT: ("refit", None),
+    }
     if args.src:
         fits["hybrid (--src)"] = ("hybrid", args.src)
     runs: dict[str, list[dict[str, Any]]] = {label: [] for label in fits}
@@ -104,6 +120,8 @@ def main() -> None:
         "load_1min_median": float(np.median(loads)),
         "load_1min_max": max(loads),
     }
+    summary["ratio_of_medians_refit_to_implicit"] = med[REFIT] / med["implicit ALS"]
+    summary["ratio_of_median_cpu_refit_to_implicit"] = med_cpu[REFIT] / med_cpu["implicit ALS"]
     if args.src:
         summary["ratio_of_medians_src_to_implicit"] = med["hybrid (--src)"] / med["implicit ALS"]
     print(json.dumps(summary, indent=1))

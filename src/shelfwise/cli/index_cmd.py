@@ -19,10 +19,11 @@ from shelfwise.cli.common import (
 from shelfwise.index.lexical import MAX_TITLE_WEIGHT, LexicalConfig
 from shelfwise.rank.saved import KINDS as RERANKER_KINDS
 from shelfwise.shelf import enable_live
-from shelfwise.snapshot import ShelfConfig, build_shelf
+from shelfwise.snapshot import ShelfConfig, build_shelf, replaced_tuning
 from shelfwise.snapshot.manifest import is_shelf_folder
 
 PERSONAL_WEIGHT = 0.1  # as the demo: a gentle blend of the shopper's taste into /search?user=...
+RETUNE = ("auto", "always")
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -58,6 +59,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         type=Path,
         default=None,
         help="behaviour history: fit the recommender saved in the shelf (and the reranker's popularity feature)",
+    )
+    p.add_argument(
+        "--retune",
+        choices=RETUNE,
+        default="auto",
+        help="with --events: 'auto' (default) keeps the hybrid weights the shelf already at --out searched while that "
+        "search is under a week old and the log within 2x its size (a refit then costs about one fit, no search); "
+        "'always' searches them again on this log",
     )
     p.add_argument(
         "--events-db",
@@ -148,6 +157,7 @@ def run(args: argparse.Namespace) -> int:
         lexical=LexicalConfig(title_weight=args.title_weight) if args.title_weight != 1 else None,
         synonyms=args.synonyms,
         rules=args.rules,
+        reuse_tuning=replaced_tuning(out, print) if args.events is not None and args.retune == "auto" else None,
     )
     events = load_event_log(args.events, args.event_fields, cl.catalog) if args.events is not None else None
     shelf = build_shelf(cl.catalog, events, config, print)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from shelfwise.cli.common import check_port, port_number
-from shelfwise.serve.setup import ServerSetup, ShelfSettings, load_folder
+from shelfwise.serve.setup import RETUNE, ServerSetup, ShelfSettings, load_folder
 from shelfwise.shelf import Shelf
 
 if TYPE_CHECKING:
@@ -42,6 +42,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="behaviour history (CSV/JSONL/Parquet): refit recommendations from it instead of the shelf's saved ones",
     )
     p.add_argument("--event-fields", type=Path, default=None, help="JSON mapping of columns to event fields")
+    p.add_argument(
+        "--retune",
+        choices=RETUNE,
+        default="auto",
+        help="with --events: 'auto' (default) keeps the hybrid weights of the model a fit replaces (this server's "
+        "last fit, else the shelf's) while their search is under a week old and the log within 2x its size; "
+        "'always' searches them at every start and reload",
+    )
     p.add_argument(
         "--recommender", type=Path, default=None, help="saved recommender folder (recommend --save); not with --events"
     )
@@ -143,6 +151,7 @@ def setup_from_args(args: argparse.Namespace) -> ServerSetup:
         events_db=args.events_db,
         rules=args.rules,
         synonyms=args.synonyms,
+        retune=args.retune,
     )
     if args.synonyms is not None:
         read_synonyms(args.synonyms)  # a missing or empty file fails now, naming it

@@ -37,6 +37,7 @@ from shelfwise.eval.judgments import Judgments, SearchMetrics, evaluate_search
 from shelfwise.eval.metrics import coverage, intra_list_diversity, long_tail_share
 from shelfwise.eval.report import Section, bar_chart, pyplot, render_html
 from shelfwise.eval.searches import held_by_catalog, search_analytics, searches_section
+from shelfwise.recommend.retune import SEARCHED
 from shelfwise.shelf import Shelf
 from shelfwise.valuation.summary import ValuationSummary, load_valuation
 
@@ -206,7 +207,7 @@ def recommendation_section(
 
         # weights the served fit tuned on this whole log saw the held-out last sessions: the split's
         # fit tunes its own from the defaults (where it keeps them, they must not be the served ones)
-        config = rec.config.untuned() if rec.tuning.status == "tuned" else rec.config
+        config = rec.config.untuned() if rec.tuning.status in SEARCHED else rec.config
         try:
             # the served model's fit said its tuning verdict: this second fit's is not printed again
             split = holdout_report(shelf.catalog, shelf.events, rec.item_vectors, config, k=k, quiet_tuning=True)

@@ -49,7 +49,10 @@ class TuneConfig:
     ``refit_iterations``: ALS sweeps of the final fit on all rows,
     started from the factors tuning fitted on the earlier rows (0 = the full ``ALSConfig.iterations``
     from random factors); ``refit_epochs``: likewise SASRec's epochs when it is weighted (0 = a
-    full second training; with weight 0 after tuning it is not trained again at all)."""
+    full second training; with weight 0 after tuning it is not trained again at all); ``reuse_days``
+    / ``reuse_growth``: a fit handed the model it replaces keeps that model's searched weights while
+    the search is at most this many days old and the log between 1 / ``reuse_growth`` and
+    ``reuse_growth`` times the rows it was searched on (:mod:`shelfwise.recommend.retune`)."""
 
     enabled: bool = True
     fraction: float = 0.1
@@ -66,6 +69,8 @@ class TuneConfig:
     refit_epochs: int = 10
     folds: int = 1
     min_new_cases: int = 2000
+    reuse_days: float = 7.0
+    reuse_growth: float = 2.0
 
     def __post_init__(self) -> None:
         if not 0.0 < self.fraction < 1.0:
@@ -76,6 +81,8 @@ class TuneConfig:
             raise ValueError("TuneConfig.refit_iterations and refit_epochs must be >= 0")
         if self.folds < 1:
             raise ValueError("TuneConfig.folds must be >= 1")
+        if not self.reuse_days >= 0 or not self.reuse_growth >= 1:
+            raise ValueError("TuneConfig.reuse_days must be >= 0 and reuse_growth >= 1")
 
 
 @dataclass(frozen=True)
@@ -99,8 +106,10 @@ class Case:
 class TuningReport:
     """What fit-time tuning did; saved in ``hybrid.json`` as ``tuning``."""
 
-    status: str = "not run"  # "tuned" | "defaults" | "not run"
+    status: str = "not run"  # "tuned" | "reused" (an earlier fit's search: retune.py) | "defaults" | "not run"
     reason: str = ""
+    tuned_at: float | None = None  # unix time of the search behind the weights (kept when reused)
+    interactions: int = 0  # rows of the log that search fitted and validated on
     sessions: int = 0
     repeat_cases: int = 0
     new_cases: int = 0

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -52,6 +53,7 @@ from shelfwise.recommend.persist import (
 )
 from shelfwise.recommend.popularity import PopularityRecommender, RepeatRecommender
 from shelfwise.recommend.profiles import UserProfiles
+from shelfwise.recommend.retune import SavedTuning, reuse_verdict, reused_report
 from shelfwise.recommend.sasrec import SASRecRecommender
 from shelfwise.recommend.sequence import RecentCooccurrence, SequentialRulesRecommender, SessionKNNRecommender
 from shelfwise.recommend.vectors import ItemVectors
@@ -96,12 +98,16 @@ class HybridRecommender(BaseRecommender):
         item_vectors: npt.NDArray[np.float32] | VectorStore | ItemVectors,
         config: HybridConfig | None = None,
         encoder: Encoder | None = None,
+        reuse: SavedTuning | None = None,
     ) -> None:
         """``item_vectors``: the catalog's item vectors, a float32 matrix or the shelf's vector
-        index (``searcher.dense.index``), whose rows are then read from its codes, not copied."""
+        index (``searcher.dense.index``), whose rows are then read from its codes, not copied.
+        ``reuse``: the model this one replaces; its searched weights are kept by the next fit
+        instead of a new search while :func:`~shelfwise.recommend.retune.reuse_verdict` allows."""
         super().__init__()
         self.config = config or HybridConfig()
         self.encoder = encoder
+        self.reuse = reuse
         self.vectors = ItemVectors(item_vectors)
         self.popularity = PopularityRecommender(self.config.popularity)
         self.cooccurrence = CooccurrenceRecommender(self.config.cooccurrence)
@@ -236,7 +242,16 @@ class HybridRecommender(BaseRecommender):
     def _fit(self, data: Interactions) -> None:
         self.content.fit(data)  # text-graph rows for every item with events; tuning's folds (earlier rows) keep it
         ahead: list[Future[ALSRecommender]] = []
-        self.tuning = self._tune(data, ahead) if self.config.tune.enabled else TuningReport(reason="tuning disabled")
+        saved, self.reuse = self.reuse, None  # good for one fit
+        why = reuse_verdict(saved, self.config, len(data), time.time()) if saved is not None else "no earlier search"
+        if saved is not None and why is None and self.config.tune.enabled:  # weights searched by the model replaced
+            self.config, self.tuning = saved.config, reused_report(saved, time.time())
+        elif self.config.tune.enabled:
+            self.tuning = self._tune(data, ahead)
+            if saved is not None:
+                self.tuning.reason += f"; searched again: {why}"
+        else:
+            self.tuning = TuningReport(reason="tuning disabled")
         warm = self.tuning.status == "tuned"
         self._fit_components(data, warm=warm, als=ahead[0] if ahead and warm else None)
 
@@ -266,6 +281,7 @@ class HybridRecommender(BaseRecommender):
             if early is not None:  # e.g. too few prefixes: that fit is not waited for
                 early[1].restore_original_limits()
         if rep.status == "tuned":
+            rep.tuned_at, rep.interactions = time.time(), len(data)
             self.set_weights(rep.weights, rep.penalty)
             self.set_weights(rep.new_weights, rep.new_penalty, new=True)
         return rep
@@ -558,8 +574,9 @@ def build_recommender(
     config: HybridConfig | None = None,
     *,
     encoder: Encoder | None = None,
+    reuse: SavedTuning | None = None,
 ) -> HybridRecommender:
-    """Fit a :class:`HybridRecommender` on ``log``; registers nothing.
+    """Fit a :class:`HybridRecommender` on ``log`` (``reuse``: see its constructor); registers nothing.
 
     The caller sets it as ``shelf.recommender`` and its ``profiles`` as ``shelf.user_profiles``.
     """
@@ -567,7 +584,7 @@ def build_recommender(
     if vectors.shape[0] != len(catalog):
         raise ValueError(f"item_vectors has {vectors.shape[0]} rows, catalog has {len(catalog)}")
     cfg = config or HybridConfig()
-    rec = HybridRecommender(vectors, cfg, encoder)
+    rec = HybridRecommender(vectors, cfg, encoder, reuse)
     rec.fit(Interactions.from_log(log, catalog, half_life_days=cfg.half_life_days))
     rec.tuning.announce()
     return rec

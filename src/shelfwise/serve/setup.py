@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from shelfwise.recommend.retune import SavedTuning
 from shelfwise.retrieve.facet_codes import facet_codes
 from shelfwise.serve.config import ServeConfig
 from shelfwise.shelf import Shelf, enable_live
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from shelfwise.events.backend import EventBackend
 
 Say = Callable[[str], None]
+RETUNE = ("auto", "always")
 DEFAULT_EXPLORE_SHARE = 0.2  # enable_live's default: exploration slots on /recommend/user
 
 
@@ -37,7 +39,10 @@ class ShelfSettings:
     (SQLite file or ``nats://...``) giving live state; ``explore_share``: exploration slots then;
     ``rules`` / ``synonyms``: the store's merchandising rules and synonyms, read from these files
     instead of the folder's at the start and at every reload (a merchandiser edits the file and
-    reloads: :mod:`shelfwise.retrieve.rules`, :mod:`shelfwise.retrieve.synonyms`)."""
+    reloads: :mod:`shelfwise.retrieve.rules`, :mod:`shelfwise.retrieve.synonyms`); ``retune``: with
+    ``events``, ``auto`` keeps the hybrid weights searched by the model being replaced (this server's
+    last fit, else the folder's) while :func:`~shelfwise.recommend.retune.reuse_verdict` allows,
+    ``always`` searches them at every fit."""
 
     encoder: str | None = None
     multilingual: str | None = None
@@ -50,8 +55,11 @@ class ShelfSettings:
     explore_share: float = DEFAULT_EXPLORE_SHARE
     rules: Path | None = None
     synonyms: Path | None = None
+    retune: str = "auto"
 
     def __post_init__(self) -> None:
+        if self.retune not in RETUNE:
+            raise ValueError(f"retune must be one of {RETUNE}, got {self.retune!r}")
         if self.events is not None and self.recommender is not None:
             raise ValueError("give either --events (fit recommendations) or --recommender (load them), not both")
         if self.personal_weight is not None and not self.personal_weight >= 0:
@@ -60,14 +68,15 @@ class ShelfSettings:
             raise ValueError(f"explore_share must be in [0, 1], got {self.explore_share}")
 
 
-def load_folder(path: Path, settings: ShelfSettings, say: Say = print) -> Shelf:
+def load_folder(path: Path, settings: ShelfSettings, say: Say = print, reuse: SavedTuning | None = None) -> Shelf:
     """The saved shelf in ``path`` with ``settings``' encoders and recommendations (no live state:
-    :class:`ShelfRecipe` attaches the server's event log)."""
+    :class:`ShelfRecipe` attaches the server's event log). ``reuse``: the weights of the model a
+    ``settings.events`` refit replaces (None: the folder's saved recommender's)."""
     from shelfwise.events.loader import load_event_log
     from shelfwise.recommend.hybrid import HybridRecommender
     from shelfwise.retrieve.rules import read_rules
     from shelfwise.retrieve.synonyms import read_synonyms
-    from shelfwise.snapshot import LoadOptions, ShelfConfig
+    from shelfwise.snapshot import LoadOptions, ShelfConfig, replaced_tuning
     from shelfwise.snapshot.build import fit_recommendations
 
     s = settings
@@ -80,7 +89,9 @@ def load_folder(path: Path, settings: ShelfSettings, say: Say = print) -> Shelf:
         shelf.recommender, shelf.user_profiles = rec, rec.profiles
         say(f"recommendations loaded from {s.recommender}")
     if s.events is not None:
-        fit_recommendations(shelf, load_event_log(s.events, s.event_fields, shelf.catalog, say), ShelfConfig(), say)
+        prior = None if s.retune == "always" else reuse or replaced_tuning(path, say)
+        events = load_event_log(s.events, s.event_fields, shelf.catalog, say)
+        fit_recommendations(shelf, events, ShelfConfig(reuse_tuning=prior), say)
     if s.personal_weight is not None:
         shelf.searcher.config = replace(shelf.searcher.config, personal_weight=s.personal_weight)
     shelf.valuation_report = s.valuation
@@ -110,6 +121,7 @@ class ShelfRecipe:
         self.settings = settings
         self.store = store
         self.say = say
+        self.tuning: SavedTuning | None = None  # the last --events fit's weights: the next reload's to keep
 
     @classmethod
     def of(cls, shelf: Shelf) -> ShelfRecipe:
@@ -121,7 +133,9 @@ class ShelfRecipe:
         return cls(settings, store)
 
     def __call__(self, path: Path) -> Shelf:
-        shelf = load_folder(path, self.settings, self.say)
+        shelf = load_folder(path, self.settings, self.say, self.tuning)
+        if self.settings.events is not None and shelf.recommender is not None:
+            self.tuning = SavedTuning.of(shelf.recommender)
         shelf.suggestions()  # a shelf saved without one: made now, not by the first /suggest after a reload
         facet_codes(shelf.catalog)  # likewise the facet value codes of a reloaded catalog
         if self.store is not None:

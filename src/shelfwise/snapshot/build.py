@@ -24,6 +24,7 @@ from shelfwise.index.text import CharNgrams
 from shelfwise.index.vectors_file import load_vectors
 from shelfwise.rank.cross import fit_cross_reranker
 from shelfwise.rank.ltr import fit_reranker
+from shelfwise.recommend.retune import SEARCHED, SavedTuning
 from shelfwise.retrieve.hybrid import HybridSearcher
 from shelfwise.retrieve.rules import read_rules
 from shelfwise.retrieve.synonyms import read_synonyms
@@ -76,6 +77,7 @@ class ShelfConfig:
     lexical: LexicalConfig | None = None  # None: the defaults (e.g. LexicalConfig(title_weight=2))
     synonyms: Path | None = None  # the store's synonym file (Solr format: shelfwise.retrieve.synonyms)
     rules: Path | None = None  # the store's merchandising rules (JSON: shelfwise.retrieve.rules)
+    reuse_tuning: SavedTuning | None = None  # the replaced recommender's searched weights (recommend.retune)
 
     def __post_init__(self) -> None:
         if self.embed not in EMBED_MODES:
@@ -205,14 +207,19 @@ def fit_recommendations(shelf: Shelf, events: EventLog, config: ShelfConfig, log
     t0 = time.perf_counter()
     log("fitting recommenders (popularity, co-occurrence, ALS, content, cross-category) ...")
     rec = build_recommender(
-        shelf.catalog, events, shelf.searcher.dense.index, config.recommender, encoder=shelf.searcher.encoder
+        shelf.catalog,
+        events,
+        shelf.searcher.dense.index,
+        config.recommender,
+        encoder=shelf.searcher.encoder,
+        reuse=config.reuse_tuning,
     )
     shelf.events, shelf.recommender, shelf.user_profiles = events, rec, rec.profiles
     shelf.timings["recommender_fit_s"] = time.perf_counter() - t0
     log(f"recommendations from {len(events)} events")
-    if rec.tuning.status == "tuned":  # the weights every list is fused with: say what they became
+    if rec.tuning.status in SEARCHED:  # the weights every list is fused with: say what they became
         used = ", ".join(f"{name} {w:g}" for name, w in rec.config.weights if w > 0)
-        log(f"hybrid weights tuned ({rec.tuning.reason}): {used}")
+        log(f"hybrid weights {rec.tuning.status} ({rec.tuning.reason}): {used}")
     stale = rec.popularity.stale_note(time.time())
     if stale:
         log(f"warning: {stale}")

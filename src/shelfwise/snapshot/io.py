@@ -21,6 +21,8 @@ from shelfwise.rank.saved import load_reranker
 from shelfwise.recommend.hybrid import FORMAT as REC_FORMAT
 from shelfwise.recommend.hybrid import FORMAT_VERSION as REC_VERSION
 from shelfwise.recommend.hybrid import HybridRecommender
+from shelfwise.recommend.persist import StateFileError
+from shelfwise.recommend.retune import SavedTuning
 from shelfwise.retrieve.hybrid import FORMAT as SEARCHER_FORMAT
 from shelfwise.retrieve.hybrid import VERSION as SEARCHER_VERSION
 from shelfwise.retrieve.hybrid import HybridSearcher, read_meta
@@ -34,6 +36,7 @@ from shelfwise.retrieve.suggest import VERSION as SUGGEST_VERSION
 from shelfwise.retrieve.suggest import Suggester
 from shelfwise.snapshot import livestate
 from shelfwise.snapshot.manifest import (
+    MANIFEST,
     RERUN,
     Manifest,
     Part,
@@ -158,6 +161,22 @@ def _copy_files(src: Path, dst: Path, fields: dict[str, Any]) -> dict[str, Any]:
 
     shutil.copytree(src, dst, dirs_exist_ok=True)
     return fields
+
+
+def replaced_tuning(path: str | Path, say: Callable[[str], object] = log.info) -> SavedTuning | None:
+    """The weights and weight search of the recommender in the shelf saved at ``path``, read from
+    its ``hybrid.json`` alone, for the fit that will replace it (:mod:`shelfwise.recommend.retune`);
+    None when ``path`` holds no shelf, the shelf no recommender, or files that cannot be read (said
+    through ``say``, naming the file: the fit then searches its weights again)."""
+    root = Path(path)
+    if not (root / MANIFEST).is_file():
+        return None
+    try:
+        m = read_manifest(root, SUPPORTED)
+        return SavedTuning.read(m.folder("recommender")) if m.has("recommender") else None
+    except (ShelfFormatError, StateFileError) as e:
+        say(f"warning: the hybrid weights of the shelf being replaced are unreadable ({e}): searching them again")
+        return None
 
 
 # --- load ------------------------------------------------------------------------------------

@@ -1,0 +1,98 @@
+"""Weight search apart from fitting: a refit reuses the weights an earlier fit's search chose.
+
+Fit-time tuning (:mod:`shelfwise.recommend.autotune`) fits every component twice (once on the
+rows before the validation slice, once on all rows) and scores thousands of validation prefixes
+in between: on Instacart it is ~8x the fit itself (``bench/bench_sessions_fit.py``). A store that
+refits nightly on a log that grew by a day does not need a new search each night. Gorse splits
+the two the same way (its master runs a *model search* every ``model_search_period`` and a plain
+*model fit* every ``model_fit_period``); here a fit given the :class:`SavedTuning` of the model it
+replaces keeps that model's weights, unless the search is older than ``TuneConfig.reuse_days``,
+the log grew or shrank past ``TuneConfig.reuse_growth`` times the rows it was searched on, or the
+components' settings changed; then it searches again. The report says which
+(``TuningReport.status == "reused"``, its ``tuned_at`` the search's own time).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from shelfwise.recommend.autotune import TuningReport
+from shelfwise.recommend.hybrid_config import HybridConfig
+from shelfwise.recommend.persist import StateFileError, config_from_json, read_json
+
+if TYPE_CHECKING:
+    from shelfwise.recommend.hybrid import HybridRecommender
+
+SEARCHED = ("tuned", "reused")  # statuses whose weights came from a search on the store's own sessions
+DAY_S = 86_400.0
+
+
+@dataclass(frozen=True)
+class SavedTuning:
+    """A fitted hybrid's settings (its weights included) and the report of the search behind them."""
+
+    config: HybridConfig
+    report: TuningReport
+
+    @classmethod
+    def of(cls, rec: HybridRecommender) -> SavedTuning:
+        return cls(rec.config, rec.tuning)
+
+    @classmethod
+    def read(cls, folder: str | Path) -> SavedTuning:
+        """From a saved recommender folder's ``hybrid.json`` alone (no arrays are read);
+        :class:`~shelfwise.recommend.persist.StateFileError` naming the file when it is missing or bad."""
+        f = Path(folder) / "hybrid.json"
+        meta = read_json(f)
+        try:
+            cfg = config_from_json(HybridConfig, meta.get("config"), "config")
+        except (TypeError, ValueError) as e:
+            raise StateFileError(f, f"bad config ({e})") from e
+        raw = meta.get("tuning")
+        return cls(cfg, TuningReport.from_dict(raw) if isinstance(raw, dict) else TuningReport())
+
+
+def reuse_verdict(saved: SavedTuning, config: HybridConfig, interactions: int, now: float) -> str | None:
+    """None when ``saved``'s weights may serve a fit of ``config`` on ``interactions`` rows at time
+    ``now`` (unix seconds) without a new search; otherwise why not, in words."""
+    rep, tc = saved.report, config.tune
+    if rep.status not in SEARCHED or rep.tuned_at is None:
+        return f"the saved model's weights were not searched ({rep.status})"
+    if saved.config.untuned() != config.untuned():
+        return "the recommender's settings changed since that search"
+    age = (now - rep.tuned_at) / DAY_S
+    if age > tc.reuse_days:
+        return f"the last search is {age:.1f} days old (a new one every {tc.reuse_days:g} days)"
+    if age < 0:
+        return "the last search is dated in the future (clock change?)"
+    base = max(rep.interactions, 1)
+    growth = max(interactions, 1) / base
+    if not 1 / tc.reuse_growth <= growth <= tc.reuse_growth:
+        return f"the log has {interactions:,} interactions, {growth:.2f}x the {rep.interactions:,} it was searched on"
+    return None
+
+
+def reused_report(saved: SavedTuning, now: float) -> TuningReport:
+    """``saved``'s report as a reuse: its weights, scores, search time and size kept, status and reason new."""
+    rep = saved.report
+    assert rep.tuned_at is not None
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(rep.tuned_at))
+    reason = (
+        f"reused the weights searched {when} ({_age(max(now - rep.tuned_at, 0.0) / DAY_S)} ago, on "
+        f"{rep.interactions:,} interactions, {rep.repeat_cases} prefixes); a new search runs when that is older "
+        "than TuneConfig.reuse_days or the log grows or shrinks past TuneConfig.reuse_growth times it "
+        "(shelfwise index / serve --retune always: now)"
+    )
+    return replace(rep, status="reused", reason=reason)
+
+
+def _age(days: float) -> str:
+    if days < 1 / 24:
+        return f"{max(math.floor(days * 1440), 0)} min"
+    if days < 2:
+        return f"{days * 24:.0f} h"
+    return f"{days:.1f} days"

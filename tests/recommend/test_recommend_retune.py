@@ -1,0 +1,143 @@
+"""A refit keeps the weights an earlier fit searched (``recommend.retune``) until the search is too
+old, the log grew or shrank too much, or the settings changed; then it searches again. Made-up
+session logs walking forward through the item ids."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from session_logs import walking_sessions
+from shelfwise.recommend import HybridConfig, HybridRecommender, Interactions
+from shelfwise.recommend.autotune import TuneConfig, TuningReport
+from shelfwise.recommend.persist import StateFileError
+from shelfwise.recommend.retune import DAY_S, SavedTuning, reuse_verdict
+
+N_ITEMS = 40
+CFG = HybridConfig(tune=TuneConfig(fraction=0.2, min_cases=20))
+
+
+def _log(sessions: int, seed: int = 3) -> Interactions:
+    return walking_sessions(np.random.default_rng(seed), N_ITEMS, sessions, 60, 6)
+
+
+def _vectors() -> np.ndarray:
+    return np.zeros((N_ITEMS, 4), dtype=np.float32)
+
+
+@pytest.fixture(scope="module")
+def searched() -> tuple[HybridRecommender, Interactions]:
+    data = _log(300)
+    rec = HybridRecommender(_vectors(), CFG)
+    rec.fit(data)
+    assert rec.tuning.status == "tuned", rec.tuning.reason
+    return rec, data
+
+
+def test_a_search_records_when_and_on_how_many_rows(searched: tuple[HybridRecommender, Interactions]) -> None:
+    rec, data = searched
+    assert rec.tuning.interactions == len(data) > 0
+    assert rec.tuning.tuned_at is not None and abs(rec.tuning.tuned_at - time.time()) < 600
+
+
+def test_a_refit_keeps_the_searched_weights_without_searching(
+    searched: tuple[HybridRecommender, Interactions], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rec, data = searched
+    tuned_config = rec.config
+    assert tuned_config != CFG  # the search moved some weight off the defaults
+    grown = _log(330)  # ~10% more sessions: within reuse_growth
+    refit = HybridRecommender(_vectors(), CFG, reuse=SavedTuning.of(rec))
+
+    def no_search(*_: object) -> TuningReport:
+        raise AssertionError("searched although the saved weights were reusable")
+
+    monkeypatch.setattr(HybridRecommender, "_tune", no_search)
+    refit.fit(grown)
+    assert refit.tuning.status == "reused"
+    assert refit.config == tuned_config
+    assert refit.tuning.tuned_at == rec.tuning.tuned_at and refit.tuning.interactions == len(data)
+    assert refit.tuning.weights == rec.tuning.weights and refit.tuning.new_weights == rec.tuning.new_weights
+    assert "reused the weights searched" in refit.tuning.reason
+    assert refit.fitted_interactions == len(grown)  # the components themselves are fitted on the new log
+    assert refit.reuse is None  # good for one fit: the next one decides again
+
+
+def test_a_reused_report_is_reusable_again_and_ages_from_the_search(
+    searched: tuple[HybridRecommender, Interactions],
+) -> None:
+    rec, data = searched
+    first = HybridRecommender(_vectors(), CFG, reuse=SavedTuning.of(rec))
+    first.fit(data)
+    again = SavedTuning.of(first)
+    assert again.report.status == "reused"
+    assert rec.tuning.tuned_at is not None
+    assert reuse_verdict(again, CFG, len(data), rec.tuning.tuned_at + DAY_S) is None
+    late = reuse_verdict(again, CFG, len(data), rec.tuning.tuned_at + 8 * DAY_S)
+    assert late is not None and "8.0 days old" in late
+
+
+def test_the_verdict_names_why_a_new_search_is_due(searched: tuple[HybridRecommender, Interactions]) -> None:
+    rec, data = searched
+    saved = SavedTuning.of(rec)
+    t = rec.tuning.tuned_at
+    assert t is not None
+    assert reuse_verdict(saved, CFG, len(data), t + 60) is None
+    assert "2.50x" in str(reuse_verdict(saved, CFG, int(2.5 * len(data)), t + 60))
+    assert "0.40x" in str(reuse_verdict(saved, CFG, int(0.4 * len(data)), t + 60))
+    assert "future" in str(reuse_verdict(saved, CFG, len(data), t - 3600))
+    other = dataclasses.replace(CFG, half_life_days=30.0)
+    assert "settings changed" in str(reuse_verdict(saved, other, len(data), t + 60))
+    strict = dataclasses.replace(CFG, tune=dataclasses.replace(CFG.tune, reuse_days=0.5))
+    loose = SavedTuning(dataclasses.replace(saved.config, tune=strict.tune), saved.report)
+    assert "days old" in str(reuse_verdict(loose, strict, len(data), t + DAY_S))
+    for status in ("defaults", "not run"):
+        plain = SavedTuning(saved.config, dataclasses.replace(saved.report, status=status))
+        assert "not searched" in str(reuse_verdict(plain, CFG, len(data), t + 60))
+    undated = SavedTuning(saved.config, dataclasses.replace(saved.report, tuned_at=None))  # saved before dates
+    assert "not searched" in str(reuse_verdict(undated, CFG, len(data), t + 60))
+
+
+def test_an_old_search_is_redone_and_the_report_says_why(searched: tuple[HybridRecommender, Interactions]) -> None:
+    rec, data = searched
+    assert rec.tuning.tuned_at is not None
+    old = SavedTuning(rec.config, dataclasses.replace(rec.tuning, tuned_at=rec.tuning.tuned_at - 30 * DAY_S))
+    refit = HybridRecommender(_vectors(), CFG, reuse=old)
+    refit.fit(data)
+    assert refit.tuning.status == "tuned"
+    assert "searched again: the last search is 30.0 days old" in refit.tuning.reason
+    assert refit.tuning.tuned_at is not None and refit.tuning.tuned_at > old.report.tuned_at  # type: ignore[operator]
+
+
+def test_tuning_disabled_ignores_saved_weights(searched: tuple[HybridRecommender, Interactions]) -> None:
+    rec, data = searched
+    off = dataclasses.replace(CFG, tune=dataclasses.replace(CFG.tune, enabled=False))
+    refit = HybridRecommender(_vectors(), off, reuse=SavedTuning.of(rec))
+    refit.fit(data)
+    assert refit.tuning.status == "not run" and refit.config == off
+
+
+def test_saved_tuning_reads_hybrid_json_alone(searched: tuple[HybridRecommender, Interactions], tmp_path: Path) -> None:
+    rec, _ = searched
+    rec.save(tmp_path / "rec")
+    got = SavedTuning.read(tmp_path / "rec")
+    assert got == SavedTuning.of(rec)
+    f = tmp_path / "rec" / "hybrid.json"
+    meta = json.loads(f.read_text())
+    meta["config"]["weights"] = [["no such component", 1.0]]
+    f.write_text(json.dumps(meta))
+    with pytest.raises(StateFileError, match=r"hybrid\.json"):
+        SavedTuning.read(tmp_path / "rec")
+    with pytest.raises(StateFileError, match="missing"):
+        SavedTuning.read(tmp_path / "nowhere")
+
+
+@pytest.mark.parametrize("bad", [{"reuse_days": -1.0}, {"reuse_growth": 0.5}, {"reuse_days": float("nan")}])
+def test_tune_config_checks_the_reuse_bounds(bad: dict[str, float]) -> None:
+    with pytest.raises(ValueError, match="reuse"):
+        TuneConfig(**bad)  # type: ignore[arg-type]
