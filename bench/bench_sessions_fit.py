@@ -1,6 +1,6 @@
-"""Fit seconds of the hybrid (fit-time tuning included) beside implicit ALS's, each fit in a fresh
-process, rounds alternating so that both see the same machine load (issue #11: fit within 3x of
-implicit's on the same data).
+"""Fit seconds of the hybrid (fit-time tuning included), of a routine refit keeping yesterday's
+searched weights, and of implicit ALS, each fit in a fresh process, rounds alternating so that all
+see the same machine load (issue #11: fit within 3x of implicit's on the same data).
 
 Hybrid: default ``HybridConfig`` with ALS on 2 threads, no text (zero item vectors, as the bench);
 implicit ALS: its tuned YOOCHOOSE config (128 factors, regularisation 0.1, 15 iterations, 2

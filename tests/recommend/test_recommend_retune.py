@@ -16,7 +16,7 @@ from session_logs import walking_sessions
 from shelfwise.recommend import HybridConfig, HybridRecommender, Interactions
 from shelfwise.recommend.autotune import TuneConfig, TuningReport
 from shelfwise.recommend.persist import StateFileError
-from shelfwise.recommend.retune import DAY_S, SavedTuning, reuse_verdict
+from shelfwise.recommend.retune import DAY_S, SavedTuning, newest, reuse_verdict
 
 N_ITEMS = 40
 CFG = HybridConfig(tune=TuneConfig(fraction=0.2, min_cases=20))
@@ -63,9 +63,11 @@ def test_a_refit_keeps_the_searched_weights_without_searching(
     assert refit.config == tuned_config
     assert refit.tuning.tuned_at == rec.tuning.tuned_at and refit.tuning.interactions == len(data)
     assert refit.tuning.weights == rec.tuning.weights and refit.tuning.new_weights == rec.tuning.new_weights
-    assert "reused the weights searched" in refit.tuning.reason
+    assert refit.tuning.reason.startswith("searched ") and ", kept: a new search runs" in refit.tuning.reason
     assert refit.fitted_interactions == len(grown)  # the components themselves are fitted on the new log
-    assert refit.reuse is None  # good for one fit: the next one decides again
+    monkeypatch.undo()
+    refit.fit(grown)  # the saved weights were good for one fit: the next one searches
+    assert refit.tuning.status == "tuned"
 
 
 def test_a_reused_report_is_reusable_again_and_ages_from_the_search(
@@ -93,14 +95,36 @@ def test_the_verdict_names_why_a_new_search_is_due(searched: tuple[HybridRecomme
     assert "future" in str(reuse_verdict(saved, CFG, len(data), t - 3600))
     other = dataclasses.replace(CFG, half_life_days=30.0)
     assert "settings changed" in str(reuse_verdict(saved, other, len(data), t + 60))
+    # the weights a search starts from decide which components run: another start is another search
+    sasrec_on = dataclasses.replace(CFG, weights=(*CFG.weights, ("sasrec", 0.5)))
+    sequence_off = dataclasses.replace(CFG, weights=tuple((n, 0.0 if n == "sequence" else w) for n, w in CFG.weights))
+    penalised = dataclasses.replace(CFG, popularity_penalty=0.5)
+    for changed in (sasrec_on, sequence_off, penalised):
+        assert "settings changed" in str(reuse_verdict(saved, changed, len(data), t + 60))
+    # what a search does not depend on: the reuse policy itself and thread counts
+    policy = dataclasses.replace(CFG, tune=dataclasses.replace(CFG.tune, reuse_growth=3.0))
+    threads = dataclasses.replace(CFG, als=dataclasses.replace(CFG.als, num_threads=1))
+    assert reuse_verdict(saved, policy, len(data), t + 60) is None
+    assert reuse_verdict(saved, threads, len(data), t + 60) is None
     strict = dataclasses.replace(CFG, tune=dataclasses.replace(CFG.tune, reuse_days=0.5))
     loose = SavedTuning(dataclasses.replace(saved.config, tune=strict.tune), saved.report)
     assert "days old" in str(reuse_verdict(loose, strict, len(data), t + DAY_S))
-    for status in ("defaults", "not run"):
-        plain = SavedTuning(saved.config, dataclasses.replace(saved.report, status=status))
-        assert "not searched" in str(reuse_verdict(plain, CFG, len(data), t + 60))
+    kept = SavedTuning(saved.config, dataclasses.replace(saved.report, status="defaults"))
+    assert "kept the default weights" in str(reuse_verdict(kept, CFG, len(data), t + 60))
+    plain = SavedTuning(saved.config, dataclasses.replace(saved.report, status="not run"))
+    assert "without a weight search" in str(reuse_verdict(plain, CFG, len(data), t + 60))
     undated = SavedTuning(saved.config, dataclasses.replace(saved.report, tuned_at=None))  # saved before dates
-    assert "not searched" in str(reuse_verdict(undated, CFG, len(data), t + 60))
+    assert "undated" in str(reuse_verdict(undated, CFG, len(data), t + 60))
+
+
+def test_newest_is_the_latest_search(searched: tuple[HybridRecommender, Interactions]) -> None:
+    rec, _ = searched
+    saved = SavedTuning.of(rec)
+    assert saved.report.tuned_at is not None
+    later = SavedTuning(saved.config, dataclasses.replace(saved.report, tuned_at=saved.report.tuned_at + 60))
+    kept = SavedTuning(saved.config, dataclasses.replace(saved.report, status="defaults", tuned_at=None))
+    assert newest(saved, None, later) is later and newest(later, saved) is later
+    assert newest(kept, saved) is saved and newest(kept, None) is None and newest() is None
 
 
 def test_an_old_search_is_redone_and_the_report_says_why(searched: tuple[HybridRecommender, Interactions]) -> None:

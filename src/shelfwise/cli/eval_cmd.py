@@ -22,7 +22,8 @@ from shelfwise.eval.judgments import SearchMetrics, evaluate_search
 from shelfwise.eval.peers import PEERS, build_peers
 from shelfwise.eval.tune import searcher_fn
 from shelfwise.index.language import detect_language
-from shelfwise.retrieve.hybrid import FUSIONS, MODES, HybridSearcher, read_meta
+from shelfwise.retrieve.hybrid import HybridSearcher, read_meta
+from shelfwise.retrieve.search_config import FUSIONS, MODES
 from shelfwise.snapshot.io import LoadOptions, catalog_file, load_shelf
 
 

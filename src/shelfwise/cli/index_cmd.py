@@ -18,12 +18,12 @@ from shelfwise.cli.common import (
 )
 from shelfwise.index.lexical import MAX_TITLE_WEIGHT, LexicalConfig
 from shelfwise.rank.saved import KINDS as RERANKER_KINDS
+from shelfwise.recommend.retune import RETUNE
 from shelfwise.shelf import enable_live
 from shelfwise.snapshot import ShelfConfig, build_shelf, replaced_tuning
 from shelfwise.snapshot.manifest import is_shelf_folder
 
 PERSONAL_WEIGHT = 0.1  # as the demo: a gentle blend of the shopper's taste into /search?user=...
-RETUNE = ("auto", "always")
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -64,8 +64,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "--retune",
         choices=RETUNE,
         default="auto",
-        help="with --events: 'auto' (default) keeps the hybrid weights the shelf already at --out searched while that "
-        "search is under a week old and the log within 2x its size (a refit then costs about one fit, no search); "
+        help="with --events: 'auto' (default) keeps the hybrid weights the shelf already at --out searched while "
+        "that search is under a week old and the log between half and twice its size (a refit then costs about "
+        "one fit, no search); "
         "'always' searches them again on this log",
     )
     p.add_argument(
@@ -125,6 +126,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def run(args: argparse.Namespace) -> int:
     if (args.queries is None) != (args.judgments is None):
         raise ValueError("--queries and --judgments go together")
+    if args.retune != "auto" and args.events is None:
+        print("warning: --retune applies to the recommender fitted on --events; without --events it does nothing")
     if args.personal_weight < 0:
         raise ValueError(f"--personal-weight must be >= 0, got {args.personal_weight}")
     out = args.out

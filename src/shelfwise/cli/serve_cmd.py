@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from shelfwise.cli.common import check_port, port_number
-from shelfwise.serve.setup import RETUNE, ServerSetup, ShelfSettings, load_folder
+from shelfwise.recommend.retune import RETUNE
+from shelfwise.serve.setup import ServerSetup, ShelfSettings, load_folder
 from shelfwise.shelf import Shelf
 
 if TYPE_CHECKING:
@@ -47,7 +48,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         choices=RETUNE,
         default="auto",
         help="with --events: 'auto' (default) keeps the hybrid weights of the model a fit replaces (this server's "
-        "last fit, else the shelf's) while their search is under a week old and the log within 2x its size; "
+        "last fit, or the shelf's when searched later) while that search is under a week old and the log between "
+        "half and twice its size; "
         "'always' searches them at every start and reload",
     )
     p.add_argument(
@@ -140,6 +142,8 @@ def setup_from_args(args: argparse.Namespace) -> ServerSetup:
     from shelfwise.valuation.summary import load_valuation
 
     config = config_from_args(args)
+    if args.retune != "auto" and args.events is None:
+        print("warning: --retune applies to the recommender fitted on --events; without --events it does nothing")
     settings = ShelfSettings(
         encoder=args.encoder,
         multilingual=args.multilingual,

@@ -142,7 +142,7 @@ def search_metrics(shelf: Shelf, judgments: Judgments) -> dict[str, SearchMetric
     from shelfwise.eval.peers import build_peers
     from shelfwise.eval.tune import searcher_fn
     from shelfwise.index.language import detect_language
-    from shelfwise.retrieve.hybrid import MODES
+    from shelfwise.retrieve.search_config import MODES
 
     searcher, catalog = shelf.searcher, shelf.catalog
     language = searcher.language or detect_language(catalog.texts())

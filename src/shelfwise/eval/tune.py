@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from shelfwise.eval.judgments import Judgments, SearchFn, evaluate_search
-from shelfwise.retrieve.hybrid import HybridSearcher, SearchConfig
+from shelfwise.retrieve.hybrid import HybridSearcher
+from shelfwise.retrieve.search_config import SearchConfig
 
 
 @dataclass(frozen=True)

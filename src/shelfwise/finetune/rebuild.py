@@ -38,7 +38,8 @@ from shelfwise.index.language import detect_language
 from shelfwise.index.lexical import LexicalConfig, LexicalIndex, lexical_texts
 from shelfwise.index.vector import VectorIndex, VectorIndexConfig
 from shelfwise.retrieve.dense import DenseRetriever
-from shelfwise.retrieve.hybrid import HybridSearcher, SearchConfig, read_meta
+from shelfwise.retrieve.hybrid import HybridSearcher, read_meta
+from shelfwise.retrieve.search_config import SearchConfig
 
 if TYPE_CHECKING:
     from shelfwise.eval.judgments import Judgments

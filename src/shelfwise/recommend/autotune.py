@@ -121,6 +121,11 @@ class TuningReport:
     penalty: float = 0.0
     new_weights: dict[str, float] = field(default_factory=dict)
     new_penalty: float = 0.0
+    # the fusion the search started from (the fitted config's before it): which components it could weigh
+    start_weights: dict[str, float] = field(default_factory=dict)
+    start_penalty: float = 0.0
+    start_new_weights: dict[str, float] = field(default_factory=dict)
+    start_new_penalty: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -317,6 +322,8 @@ def tune_folds(
     new_start, new_pen = hybrid.config.fusion(True)
     rep.weights, rep.penalty = start, hybrid.config.popularity_penalty
     rep.new_weights, rep.new_penalty = new_start, new_pen
+    rep.start_weights, rep.start_penalty = dict(start), rep.penalty
+    rep.start_new_weights, rep.start_new_penalty = dict(new_start), new_pen
     if min(rep.repeat_cases, rep.new_cases) < config.min_cases:
         rep.status = "defaults"
         rep.reason = (

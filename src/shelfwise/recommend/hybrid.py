@@ -107,7 +107,7 @@ class HybridRecommender(BaseRecommender):
         super().__init__()
         self.config = config or HybridConfig()
         self.encoder = encoder
-        self.reuse = reuse
+        self._reuse = reuse
         self.vectors = ItemVectors(item_vectors)
         self.popularity = PopularityRecommender(self.config.popularity)
         self.cooccurrence = CooccurrenceRecommender(self.config.cooccurrence)
@@ -242,10 +242,12 @@ class HybridRecommender(BaseRecommender):
     def _fit(self, data: Interactions) -> None:
         self.content.fit(data)  # text-graph rows for every item with events; tuning's folds (earlier rows) keep it
         ahead: list[Future[ALSRecommender]] = []
-        saved, self.reuse = self.reuse, None  # good for one fit
+        saved, self._reuse = self._reuse, None  # good for one fit
         why = reuse_verdict(saved, self.config, len(data), time.time()) if saved is not None else "no earlier search"
         if saved is not None and why is None and self.config.tune.enabled:  # weights searched by the model replaced
-            self.config, self.tuning = saved.config, reused_report(saved, time.time())
+            kept = saved.config
+            self.config = self.config.with_weights(*kept.fusion(False)).with_weights(*kept.fusion(True), new=True)
+            self.tuning = reused_report(saved, time.time())
         elif self.config.tune.enabled:
             self.tuning = self._tune(data, ahead)
             if saved is not None:

@@ -20,13 +20,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from shelfwise.recommend.autotune import TuningReport
+from shelfwise.recommend.autotune import TuneConfig, TuningReport
 from shelfwise.recommend.hybrid_config import HybridConfig
 from shelfwise.recommend.persist import StateFileError, config_from_json, read_json
 
 if TYPE_CHECKING:
     from shelfwise.recommend.hybrid import HybridRecommender
 
+RETUNE = ("auto", "always")  # shelfwise index / serve --retune: keep a replaced model's search, or search again
 SEARCHED = ("tuned", "reused")  # statuses whose weights came from a search on the store's own sessions
 DAY_S = 86_400.0
 
@@ -40,6 +41,7 @@ class SavedTuning:
 
     @classmethod
     def of(cls, rec: HybridRecommender) -> SavedTuning:
+        """A fitted recommender's settings and tuning report (in memory, nothing read)."""
         return cls(rec.config, rec.tuning)
 
     @classmethod
@@ -58,22 +60,34 @@ class SavedTuning:
 
 def reuse_verdict(saved: SavedTuning, config: HybridConfig, interactions: int, now: float) -> str | None:
     """None when ``saved``'s weights may serve a fit of ``config`` on ``interactions`` rows at time
-    ``now`` (unix seconds) without a new search; otherwise why not, in words."""
+    ``now`` (unix seconds) without a new search; otherwise why not, in words. The search must have
+    started from ``config``'s own weights (they decide which components run: a weight that turns
+    SASRec on, say) and the other settings must be the same, but for the reuse policy and threads."""
     rep, tc = saved.report, config.tune
-    if rep.status not in SEARCHED or rep.tuned_at is None:
-        return f"the saved model's weights were not searched ({rep.status})"
-    if saved.config.untuned() != config.untuned():
+    if rep.status not in SEARCHED:
+        return {
+            "defaults": "the model replaced kept the default weights (its log was too small to search, or no gain)",
+        }.get(rep.status, "the model replaced was fitted without a weight search")
+    if rep.tuned_at is None or not rep.start_weights:
+        return "the saved search is undated (saved by an older shelfwise)"
+    searched_from = ((rep.start_weights, rep.start_penalty), (rep.start_new_weights, rep.start_new_penalty))
+    if (config.fusion(False), config.fusion(True)) != searched_from or _settings(saved.config) != _settings(config):
         return "the recommender's settings changed since that search"
     age = (now - rep.tuned_at) / DAY_S
     if age > tc.reuse_days:
         return f"the last search is {age:.1f} days old (a new one every {tc.reuse_days:g} days)"
     if age < 0:
         return "the last search is dated in the future (clock change?)"
-    base = max(rep.interactions, 1)
-    growth = max(interactions, 1) / base
+    growth = max(interactions, 1) / max(rep.interactions, 1)
     if not 1 / tc.reuse_growth <= growth <= tc.reuse_growth:
         return f"the log has {interactions:,} interactions, {growth:.2f}x the {rep.interactions:,} it was searched on"
     return None
+
+
+def newest(*candidates: SavedTuning | None) -> SavedTuning | None:
+    """Of ``candidates``, the one whose weights came from the latest search (None: none was searched)."""
+    searched = [c for c in candidates if c is not None and c.report.status in SEARCHED and c.report.tuned_at]
+    return max(searched, key=lambda c: c.report.tuned_at or 0.0, default=None)
 
 
 def reused_report(saved: SavedTuning, now: float) -> TuningReport:
@@ -82,15 +96,27 @@ def reused_report(saved: SavedTuning, now: float) -> TuningReport:
     assert rep.tuned_at is not None
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(rep.tuned_at))
     reason = (
-        f"reused the weights searched {when} ({_age(max(now - rep.tuned_at, 0.0) / DAY_S)} ago, on "
-        f"{rep.interactions:,} interactions, {rep.repeat_cases} prefixes); a new search runs when that is older "
-        "than TuneConfig.reuse_days or the log grows or shrinks past TuneConfig.reuse_growth times it "
-        "(shelfwise index / serve --retune always: now)"
+        f"searched {when} ({_age(max(now - rep.tuned_at, 0.0) / DAY_S)} ago, on {rep.interactions:,} "
+        f"interactions, {rep.repeat_cases} prefixes), kept: a new search runs when that is older than "
+        "TuneConfig.reuse_days or the log is under half or over twice its size (shelfwise index / serve "
+        "--retune always: now)"
     )
     return replace(rep, status="reused", reason=reason)
 
 
+def _settings(config: HybridConfig) -> HybridConfig:
+    """``config`` without what a search does not depend on: the fusion it replaces, the reuse policy
+    (``tune``) and thread counts."""
+    return replace(
+        config.untuned(),
+        tune=TuneConfig(),
+        als=replace(config.als, num_threads=0),
+        sasrec=replace(config.sasrec, threads=0),
+    )
+
+
 def _age(days: float) -> str:
+    """``days`` as minutes, hours or days, whichever reads best."""
     if days < 1 / 24:
         return f"{max(math.floor(days * 1440), 0)} min"
     if days < 2:

@@ -3,6 +3,7 @@
 from shelfwise.retrieve.base import Retriever
 from shelfwise.retrieve.dense import DenseRetriever
 from shelfwise.retrieve.fusion import minmax, rrf, weighted
-from shelfwise.retrieve.hybrid import HybridSearcher, Reranker, SearchConfig
+from shelfwise.retrieve.hybrid import HybridSearcher, Reranker
+from shelfwise.retrieve.search_config import SearchConfig
 
 __all__ = ["DenseRetriever", "HybridSearcher", "Reranker", "Retriever", "SearchConfig", "minmax", "rrf", "weighted"]

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from shelfwise.recommend.retune import SavedTuning
+from shelfwise.recommend.retune import RETUNE, SavedTuning, newest
 from shelfwise.retrieve.facet_codes import facet_codes
 from shelfwise.serve.config import ServeConfig
 from shelfwise.shelf import Shelf, enable_live
@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from shelfwise.events.backend import EventBackend
 
 Say = Callable[[str], None]
-RETUNE = ("auto", "always")
 DEFAULT_EXPLORE_SHARE = 0.2  # enable_live's default: exploration slots on /recommend/user
 
 
@@ -40,8 +39,8 @@ class ShelfSettings:
     ``rules`` / ``synonyms``: the store's merchandising rules and synonyms, read from these files
     instead of the folder's at the start and at every reload (a merchandiser edits the file and
     reloads: :mod:`shelfwise.retrieve.rules`, :mod:`shelfwise.retrieve.synonyms`); ``retune``: with
-    ``events``, ``auto`` keeps the hybrid weights searched by the model being replaced (this server's
-    last fit, else the folder's) while :func:`~shelfwise.recommend.retune.reuse_verdict` allows,
+    ``events``, ``auto`` keeps the hybrid weights of the latest search among the model being replaced
+    (this server's last fit) and the folder's, while :func:`~shelfwise.recommend.retune.reuse_verdict` allows,
     ``always`` searches them at every fit."""
 
     encoder: str | None = None
@@ -71,7 +70,8 @@ class ShelfSettings:
 def load_folder(path: Path, settings: ShelfSettings, say: Say = print, reuse: SavedTuning | None = None) -> Shelf:
     """The saved shelf in ``path`` with ``settings``' encoders and recommendations (no live state:
     :class:`ShelfRecipe` attaches the server's event log). ``reuse``: the weights of the model a
-    ``settings.events`` refit replaces (None: the folder's saved recommender's)."""
+    ``settings.events`` refit replaces; the folder's saved recommender's weights are kept instead
+    when they were searched later."""
     from shelfwise.events.loader import load_event_log
     from shelfwise.recommend.hybrid import HybridRecommender
     from shelfwise.retrieve.rules import read_rules
@@ -89,7 +89,7 @@ def load_folder(path: Path, settings: ShelfSettings, say: Say = print, reuse: Sa
         shelf.recommender, shelf.user_profiles = rec, rec.profiles
         say(f"recommendations loaded from {s.recommender}")
     if s.events is not None:
-        prior = None if s.retune == "always" else reuse or replaced_tuning(path, say)
+        prior = None if s.retune == "always" else newest(reuse, replaced_tuning(path, say))
         events = load_event_log(s.events, s.event_fields, shelf.catalog, say)
         fit_recommendations(shelf, events, ShelfConfig(reuse_tuning=prior), say)
     if s.personal_weight is not None:
