@@ -125,6 +125,11 @@ def run_set(name: str, encoders: list[str]) -> dict[str, Any]:
             speed[spec]["understood_queries"] = {"n": len(touched), "examples": touched[:10]}
             off = replace(SearchConfig(), understand=False)
             results[f"hybrid {spec}, understanding off"] = evaluate_search(searcher_fn(searcher, config=off), judgments)
+            fused = replace(SearchConfig(), lexical_shortcut=0)  # every query through the encoder
+            results[f"hybrid {spec}, lexical shortcut off"] = evaluate_search(
+                searcher_fn(searcher, config=fused), judgments
+            )
+            speed[spec]["lexical_shortcut_share"] = float(np.mean([searcher.words_suffice(q) for q in queries]))
     best_peer = max((k for k in results if k.startswith("peer ")), key=lambda k: results[k].ndcg_at_10)
     base = results[best_peer]  # ratios against the strongest peer (bm25s; the character BM25 for Chinese)
     rows, out = ratio_table(results, base)

@@ -75,7 +75,9 @@ def test_feedback_config_is_validated(kwargs: dict[str, float], field: str) -> N
 
 @pytest.fixture(scope="module")
 def searcher() -> HybridSearcher:
-    return word_searcher(5, 500, 40, SearchConfig(candidates=50, understand=False))  # a union of 50+: feedback applies
+    return word_searcher(
+        5, 500, 40, SearchConfig(candidates=50, understand=False, lexical_shortcut=0)
+    )  # union of 50+: feedback
 
 
 def _scaled(c: np.ndarray) -> np.ndarray:

@@ -120,7 +120,7 @@ def test_exclude_negative_ids_and_range(flat: HybridSearcher) -> None:
 
 def test_exclude_keeps_the_memoised_mask_and_its_index_cache(catalog: Catalog) -> None:
     vec = VectorIndexConfig(kind="flat", storage="sq8", exact_filter_max=100)  # faiss: per-mask cache
-    s = HybridSearcher.build(catalog, Distinct(dim=64), SearchConfig(understand=False), vector=vec)
+    s = HybridSearcher.build(catalog, Distinct(dim=64), SearchConfig(understand=False, lexical_shortcut=0), vector=vec)
     f = Filters(category=("Tools",))
     memo = s.mask(f)
     assert memo is not None

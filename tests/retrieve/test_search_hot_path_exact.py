@@ -21,7 +21,7 @@ QUERIES = ("drill", "cordles drill", "oak ladder lamp", "brass", "steel saw blad
 
 @pytest.fixture(scope="module")
 def searcher() -> HybridSearcher:
-    cfg = SearchConfig(candidates=40, understand=False, feedback_weight=0.0)  # feedback: test_feedback.py
+    cfg = SearchConfig(candidates=40, understand=False, feedback_weight=0.0, lexical_shortcut=0)  # the fusion itself
     return word_searcher(11, 600, 50, cfg)
 
 

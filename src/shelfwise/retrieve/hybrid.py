@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -30,6 +31,7 @@ from shelfwise.retrieve.feedback import Feedback
 from shelfwise.retrieve.fusion import minmax, rrf, weighted
 from shelfwise.retrieve.pinyin import PinyinReader
 from shelfwise.retrieve.search_config import MODES, SearchConfig
+from shelfwise.retrieve.shortcut import TitleTerms
 from shelfwise.retrieve.synonyms import Synonyms
 from shelfwise.retrieve.understand import QueryIntent, QueryUnderstanding
 
@@ -286,6 +288,8 @@ class HybridSearcher:
             parts = self.lexical.score_parts(query)
             first = _FirstStage(parts)
             lex = top_k(parts.mixed, n, mask, drop)  # partitions the rows above a sampled threshold only
+            if mode == "hybrid" and self._words_suffice(query, lex, cfg):
+                mode = "bm25"  # the words answer it: no query encoder (retrieve.shortcut)
         if mode == "bm25":
             res = lex
         elif mode == "hybrid":
@@ -319,6 +323,26 @@ class HybridSearcher:
                 res = _resorted(res, (res.scores + lift * kind).astype(np.float32))
         res = res.top(k)
         return self.match_features(query, res, first) if match_features else res
+
+    def words_suffice(self, query: str, config: SearchConfig | None = None) -> bool:
+        """Whether a hybrid search for ``query`` (as typed, before query understanding) ranks by its
+        words alone, without running the query encoder (``SearchConfig.lexical_shortcut``)."""
+        cfg = config or self.config
+        if cfg.lexical_shortcut == 0:
+            return False
+        return self._words_suffice(query, top_k(self.lexical.score_parts(query).mixed, cfg.lexical_shortcut), cfg)
+
+    def _words_suffice(self, query: str, lex: Results, cfg: SearchConfig) -> bool:
+        """Whether the top ``cfg.lexical_shortcut`` lexical hits' titles hold every word of ``query``
+        (never while a reranker reads the hits' cosines: the encoder would run for them anyway)."""
+        depth = cfg.lexical_shortcut
+        if depth == 0 or len(lex) < depth or getattr(self.reranker, "reads_match_features", False):
+            return False
+        return self.title_terms.hold_all(query, lex.ids[:depth])
+
+    @cached_property
+    def title_terms(self) -> TitleTerms:
+        return TitleTerms([p.title for p in self.catalog.products], self.lexical.tokenizer)
 
     def _excluded(self, exclude: Sequence[int]) -> npt.NDArray[np.int64] | None:
         """``exclude`` as sorted unique row ids (negative ids count from the end, as numpy indexing

@@ -27,6 +27,11 @@ class SearchConfig:
     (0 turns it off). The defaults (0.5, 10) were the grid point whose worst ratio to no feedback
     over the real English and Chinese query sets was highest (``bench/bench_search_feedback.py``; chosen on
     the same sets it is reported on). Not applied over student-embedded products, where it measured neutral.
+
+    ``lexical_shortcut``: in hybrid mode, when the top ``lexical_shortcut`` lexical hits' titles all
+    hold every query word, the lexical ranking is the answer and the query encoder is not run
+    (:mod:`shelfwise.retrieve.shortcut`); 0 always fuses. Off while a reranker reads the hits'
+    cosines (the encoder runs for them anyway).
     """
 
     mode: str = "hybrid"
@@ -43,6 +48,7 @@ class SearchConfig:
     type_boost: float = 0.0
     feedback_weight: float = 0.5
     feedback_depth: int = 10
+    lexical_shortcut: int = 5
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -55,6 +61,8 @@ class SearchConfig:
             raise ValueError("SearchConfig.dense_weight must be in [0, 1]")
         if self.rrf_k <= 0 or self.personal_weight < 0:
             raise ValueError("SearchConfig: rrf_k > 0 and personal_weight >= 0")
+        if self.lexical_shortcut < 0:
+            raise ValueError("SearchConfig.lexical_shortcut must be >= 0")
         if not (0.0 <= self.boost_weight <= 1.0 and 0.0 <= self.type_boost <= 1.0):
             raise ValueError("SearchConfig.boost_weight and type_boost must be in [0, 1]")
         try:
