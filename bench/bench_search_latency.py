@@ -118,7 +118,7 @@ def shortcut_ab(s: HybridSearcher, queries: list[str]) -> dict[str, dict[str, fl
     samples: dict[str, list[float]] = {"on": [], "off": []}
     for name in ("on", "off", "off", "on"):
         s.dense._cache.clear()
-        s.__dict__.pop("title_terms", None)  # the memo of titles analysed (a cached_property)
+        s.title_terms.clear()  # the memo of titles analysed
         cfg = s.config if name == "on" else fused
         samples[name] += time_calls(lambda q, c=cfg: s.search(q, 10, config=c), queries)
     share = float(np.mean([s.words_suffice(q) for q in queries]))

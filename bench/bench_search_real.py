@@ -129,7 +129,12 @@ def run_set(name: str, encoders: list[str]) -> dict[str, Any]:
             results[f"hybrid {spec}, lexical shortcut off"] = evaluate_search(
                 searcher_fn(searcher, config=fused), judgments
             )
-            speed[spec]["lexical_shortcut_share"] = float(np.mean([searcher.words_suffice(q) for q in queries]))
+            took = np.array([searcher.words_suffice(q) for q in queries], dtype=bool)
+            speed[spec]["lexical_shortcut_share"] = float(took.mean())
+            if took.any():  # NDCG@10 on the queries that take the shortcut: their words alone vs fused
+                alone = np.asarray(results[f"hybrid {tag}"].per_query["ndcg@10"])[took]
+                mixed = np.asarray(results[f"hybrid {spec}, lexical shortcut off"].per_query["ndcg@10"])[took]
+                speed[spec]["lexical_shortcut_queries_ndcg"] = {"words alone": alone.mean(), "fused": mixed.mean()}
     best_peer = max((k for k in results if k.startswith("peer ")), key=lambda k: results[k].ndcg_at_10)
     base = results[best_peer]  # ratios against the strongest peer (bm25s; the character BM25 for Chinese)
     rows, out = ratio_table(results, base)

@@ -1,6 +1,6 @@
 """The hybrid search ranks by words alone, without the query encoder, when the top lexical hits'
-titles hold every query word (``SearchConfig.lexical_shortcut``, ``retrieve.shortcut``). A made-up
-catalog: five black dresses and some other products."""
+titles hold every word of a query of two or more words (``SearchConfig.lexical_shortcut``,
+``retrieve.shortcut``). A made-up catalog: five cheap black dresses, a dear one, other products."""
 
 from __future__ import annotations
 
@@ -9,24 +9,25 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 
-from shelfwise.catalog import Catalog, Product
+from shelfwise.catalog import Catalog, Filters, Product
 from shelfwise.encode import HashingEncoder
 from shelfwise.index.text import Tokenizer
 from shelfwise.results import Results
 from shelfwise.retrieve import HybridSearcher, SearchConfig
 from shelfwise.retrieve.shortcut import TitleTerms
 
-TITLES = [
-    "Black cotton dress",
-    "Black silk dresses",
-    "Black linen dress",
-    "Black wool dress",
-    "Black jersey dress",
-    "Red dress",
-    "Blue jeans",
-    "Leather belt",
-    "Black boots",
-    "Wool scarf",
+PRODUCTS = [
+    ("Black cotton dress", 20.0),
+    ("Black silk dresses", 25.0),
+    ("Black linen dress", 28.0),
+    ("Black wool dress", 29.0),
+    ("Black jersey dress", 30.0),
+    ("Black velvet dress", 80.0),
+    ("Red dress", 20.0),
+    ("Blue jeans", 40.0),
+    ("Leather belt", 15.0),
+    ("Black boots", 60.0),
+    ("Wool scarf", 10.0),
 ]
 
 
@@ -44,7 +45,7 @@ class CountingEncoder(HashingEncoder):
 
 @pytest.fixture
 def searcher() -> tuple[HybridSearcher, CountingEncoder]:
-    catalog = Catalog([Product(id=f"p{i}", title=t) for i, t in enumerate(TITLES)])
+    catalog = Catalog([Product(id=f"p{i}", title=t, price=p) for i, (t, p) in enumerate(PRODUCTS)])
     enc = CountingEncoder()
     s = HybridSearcher.build(catalog, enc, SearchConfig(personal_weight=0.0))
     enc.seen.clear()  # the catalog's own embedding
@@ -55,44 +56,79 @@ def test_words_that_answer_the_query_skip_the_encoder(searcher: tuple[HybridSear
     s, enc = searcher
     got = s.search("black dress", 5)
     assert enc.seen == []  # no query embedded
-    assert sorted(got.ids.tolist()) == [0, 1, 2, 3, 4]  # "dresses" is stemmed like "dress"
+    assert set(got.ids.tolist()) <= {0, 1, 2, 3, 4, 5}  # "dresses" is stemmed like "dress"
     assert got.ids.tolist() == s.search("black dress", 5, mode="bm25").ids.tolist()
-    assert s.words_suffice("black dress") and s.words_suffice("dress")
+    assert s.words_suffice("black dress")
+
+
+def test_the_decision_follows_understanding_filters_and_exclude(
+    searcher: tuple[HybridSearcher, CountingEncoder],
+) -> None:
+    s, enc = searcher
+    cheap = s.search("black dress under 30", 5)  # the price phrase becomes a filter, its words leave the query
+    assert enc.seen == [] and s.words_suffice("black dress under 30")
+    assert sorted(cheap.ids.tolist()) == [0, 1, 2, 3, 4]
+    assert s.words_suffice("black dress", Filters(price_max=30.0))
+    s.search("black dress", 5, Filters(price_max=29.0))  # four qualify under 29: too few to decide by
+    assert "black dress" in str(enc.seen) and not s.words_suffice("black dress", Filters(price_max=29.0))
+    enc.seen.clear()
+    kept = s.search("black dresses", 5, exclude=[5])  # the five left still hold both words
+    assert enc.seen == [] and 5 not in kept.ids.tolist()
 
 
 def test_other_queries_and_shortcut_off_run_the_encoder(searcher: tuple[HybridSearcher, CountingEncoder]) -> None:
     s, enc = searcher
     s.search("black wool", 5)  # one title holds both words: the meaning half is needed
-    assert "black wool" in str(enc.seen) and not s.words_suffice("black wool")
+    s.search("dress", 5)  # one word: left to the fusion even though every top title holds it
+    assert {"black wool", "dress"} <= {t.removeprefix("query: ") for t in enc.seen}
+    assert not s.words_suffice("black wool") and not s.words_suffice("dress")
     enc.seen.clear()
     off = SearchConfig(personal_weight=0.0, lexical_shortcut=0)
     s.search("black dress", 5, config=off)
-    assert "black dress" in str(enc.seen) and not s.words_suffice("black dress", off)
+    assert "black dress" in str(enc.seen) and not s.words_suffice("black dress", config=off)
     enc.seen.clear()
-    six = SearchConfig(personal_weight=0.0, lexical_shortcut=6)
-    s.search("black dresses", 5, config=six)  # only 5 titles hold both words
-    assert "black dresses" in str(enc.seen)
+    s.search("dresses black", 5, config=SearchConfig(personal_weight=0.0, lexical_shortcut=7))  # only 6 hold both
+    assert "dresses black" in str(enc.seen)
 
 
-def test_no_shortcut_while_a_reranker_reads_cosines(searcher: tuple[HybridSearcher, CountingEncoder]) -> None:
-    class ReadsCosines:
-        reads_match_features = True
+@pytest.mark.parametrize("reads_features", [True, False])
+def test_no_shortcut_with_a_reranker(searcher: tuple[HybridSearcher, CountingEncoder], reads_features: bool) -> None:
+    class Keeps:
+        reads_match_features = reads_features
 
         def rerank(self, query: str, results: Results) -> Results:
-            assert results.features is not None and "cosine" in results.features
             return results
 
     s, enc = searcher
-    s.reranker = ReadsCosines()
+    s.reranker = Keeps()
     s.search("black dress", 5)
-    assert "black dress" in str(enc.seen)
+    assert "black dress" in str(enc.seen) and not s.words_suffice("black dress")
 
 
-def test_title_terms_need_every_query_term_and_stay_bounded() -> None:
-    terms = TitleTerms(["Black cotton dress", "Dresses in black", "Red dress"], Tokenizer(), max_rows=2)
+def test_match_features_come_with_a_shortcut_ranking(searcher: tuple[HybridSearcher, CountingEncoder]) -> None:
+    s, _ = searcher
+    got = s.search("black dress", 5, match_features=True)
+    assert got.ids.tolist() == s.search("black dress", 5, mode="bm25").ids.tolist()
+    assert got.features is not None and set(got.features) == {"bm25", "lexical", "cosine"}
+
+
+def test_title_terms_need_every_query_term() -> None:
+    terms = TitleTerms(["Black cotton dress", "Dresses in black", "Red dress", "黑色 连衣裙"], Tokenizer())
     assert terms.hold_all("black dresses", [0, 1]) and not terms.hold_all("black dress", [0, 2])
-    assert not terms.hold_all("the and of", [0]) and not terms.hold_all("dress", [])  # no terms / no rows
-    terms.of(2)
-    assert len(terms._terms) <= 2  # cleared when full, never past the bound
+    assert not terms.hold_all("dress", [0, 1, 2])  # one term: left to the fusion
+    assert not terms.hold_all("the and of", [0]) and not terms.hold_all("black dress", [])
+    assert not terms.hold_all("black velvet", [0, 1])  # a word no title seen holds
+    assert not terms.hold_all("黑色 连衣裙", [3])  # CJK: no real Chinese query tested the rule
+
+
+def test_title_terms_stay_bounded_and_consistent() -> None:
+    titles = [f"black dress {i}" for i in range(10)]
+    terms = TitleTerms(titles, Tokenizer(), max_rows=4)
+    for start in range(0, 8, 2):
+        assert terms.hold_all("black dress", [start, start + 1, start + 2])  # clears before, never between
+        assert len(terms._rows) <= 4 + 3
+
+
+def test_search_config_checks_the_shortcut_depth() -> None:
     with pytest.raises(ValueError, match="lexical_shortcut"):
         SearchConfig(lexical_shortcut=-1)

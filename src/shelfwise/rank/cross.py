@@ -27,7 +27,7 @@ import os
 import random
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -360,13 +360,14 @@ def training_lists(
 ) -> list[tuple[str, str, Results, npt.NDArray[np.float32]]]:
     """(query id, text, first-stage top-``depth`` without any reranker, grade per candidate; unjudged = 0)."""
     ids = searcher.catalog.ids
+    fused = replace(searcher.config, lexical_shortcut=0)
     saved, searcher.reranker = searcher.reranker, None
     try:
         out = []
         for qid in sorted(queries):
             text = queries[qid]
             rel = relevance.get(qid, {})
-            res = searcher.search(text, depth)
+            res = searcher.search(text, depth, config=fused)  # as served: a reranker turns the shortcut off
             labels = np.array([rel.get(ids[r], 0.0) for r in res.ids.tolist()], dtype=np.float32)
             out.append((qid, text, res, labels))
         return out

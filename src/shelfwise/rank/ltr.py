@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -202,13 +202,15 @@ def training_groups(
     relevance: Mapping[str, Mapping[str, float]],
     depth: int,
 ) -> tuple[list[Features], list[npt.NDArray[np.float32]]]:
-    """First-stage candidates for each judged query, their features and graded labels."""
+    """First-stage candidates for each judged query, their features and graded labels. Every query
+    is fused (no lexical shortcut): a searcher with a reranker attached fuses every query."""
+    fused = replace(searcher.config, lexical_shortcut=0)
     groups: list[Features] = []
     labels: list[npt.NDArray[np.float32]] = []
     ids = searcher.catalog.ids
     for qid, text in queries.items():
         rel = relevance.get(qid, {})
-        res = searcher.search(text, depth, match_features=True)
+        res = searcher.search(text, depth, match_features=True, config=fused)
         if len(res) < 2:
             continue
         groups.append(extractor.features(text, res))

@@ -324,24 +324,31 @@ class HybridSearcher:
         res = res.top(k)
         return self.match_features(query, res, first) if match_features else res
 
-    def words_suffice(self, query: str, config: SearchConfig | None = None) -> bool:
-        """Whether a hybrid search for ``query`` (as typed, before query understanding) ranks by its
-        words alone, without running the query encoder (``SearchConfig.lexical_shortcut``)."""
+    def words_suffice(self, query: str, filters: Filters | None = None, config: SearchConfig | None = None) -> bool:
+        """Whether a hybrid :meth:`search` for ``query`` (and ``filters``) ranks by its words alone,
+        without running the query encoder (``SearchConfig.lexical_shortcut``), as search decides it:
+        after query understanding, within the filters."""
         cfg = config or self.config
         if cfg.lexical_shortcut == 0:
             return False
-        return self._words_suffice(query, top_k(self.lexical.score_parts(query).mixed, cfg.lexical_shortcut), cfg)
+        intent = self.understand(query, cfg)
+        if intent is not None:
+            query, filters = intent.text, intent.filters(filters)
+        lex = top_k(self.lexical.score_parts(query).mixed, cfg.lexical_shortcut, self.mask(filters))
+        return self._words_suffice(query, lex, cfg)
 
     def _words_suffice(self, query: str, lex: Results, cfg: SearchConfig) -> bool:
         """Whether the top ``cfg.lexical_shortcut`` lexical hits' titles hold every word of ``query``
-        (never while a reranker reads the hits' cosines: the encoder would run for them anyway)."""
+        (:mod:`~shelfwise.retrieve.shortcut`). Never with a reranker attached: one reading the hits'
+        cosines runs the encoder for them anyway, and any reranker was trained on fused candidates."""
         depth = cfg.lexical_shortcut
-        if depth == 0 or len(lex) < depth or getattr(self.reranker, "reads_match_features", False):
+        if depth == 0 or len(lex) < depth or self.reranker is not None:
             return False
         return self.title_terms.hold_all(query, lex.ids[:depth])
 
     @cached_property
     def title_terms(self) -> TitleTerms:
+        """The titles' word terms, analysed on first use (the lexical shortcut's memo)."""
         return TitleTerms([p.title for p in self.catalog.products], self.lexical.tokenizer)
 
     def _excluded(self, exclude: Sequence[int]) -> npt.NDArray[np.int64] | None:

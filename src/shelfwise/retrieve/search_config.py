@@ -29,9 +29,9 @@ class SearchConfig:
     the same sets it is reported on). Not applied over student-embedded products, where it measured neutral.
 
     ``lexical_shortcut``: in hybrid mode, when the top ``lexical_shortcut`` lexical hits' titles all
-    hold every query word, the lexical ranking is the answer and the query encoder is not run
-    (:mod:`shelfwise.retrieve.shortcut`); 0 always fuses. Off while a reranker reads the hits'
-    cosines (the encoder runs for them anyway).
+    hold every word of a query of two or more words (no CJK), the lexical ranking is the answer and
+    the query encoder is not run (:mod:`shelfwise.retrieve.shortcut`); 0 always fuses. Off while a
+    reranker is attached (trained on fused candidates; one reading cosines runs the encoder anyway).
     """
 
     mode: str = "hybrid"
