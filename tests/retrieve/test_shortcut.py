@@ -14,6 +14,7 @@ from shelfwise.encode import HashingEncoder
 from shelfwise.index.text import Tokenizer
 from shelfwise.results import Results
 from shelfwise.retrieve import HybridSearcher, SearchConfig
+from shelfwise.retrieve.answer import answer_search
 from shelfwise.retrieve.shortcut import TitleTerms
 
 PRODUCTS = [
@@ -132,3 +133,15 @@ def test_title_terms_stay_bounded_and_consistent() -> None:
 def test_search_config_checks_the_shortcut_depth() -> None:
     with pytest.raises(ValueError, match="lexical_shortcut"):
         SearchConfig(lexical_shortcut=-1)
+
+
+def test_explanations_say_the_meaning_score_was_not_used(searcher: tuple[HybridSearcher, CountingEncoder]) -> None:
+    s, _ = searcher
+    by_words = answer_search(s, "black dress", 3, Filters(), explain=True)
+    assert by_words.reasons is not None and len(by_words.reasons) == 3
+    assert all("not used: the top titles hold every query word" in r for r in by_words.reasons)
+    fused = answer_search(s, "black wool", 3, Filters(), explain=True)
+    assert fused.reasons is not None and fused.reasons and not any("not used" in r for r in fused.reasons)
+    assert any("meaning" in r for r in fused.reasons)
+    hidden = answer_search(s, "black dress", 3, Filters(), explain=True, mode="bm25")  # no fusion asked for
+    assert hidden.reasons is not None and not any("not used" in r for r in hidden.reasons)

@@ -103,7 +103,11 @@ def answer_search(
             f"sorted by price among the {sort_depth} most relevant products: this page reads past them "
             "(raise sort_depth, or filter by price instead)"
         )
-    reasons = hit_reasons(searcher, query, res, intent) if explain else None
+    reasons = None
+    if explain:  # a ranking the words alone decided says the meaning score was not used
+        hybrid = (mode or searcher.config.mode) == "hybrid" and sort == "relevance"
+        by_words = hybrid and searcher.words_suffice(query, filters, exclude=act.hide)
+        reasons = hit_reasons(searcher, query, res, intent, meaning_used=not by_words)
     if reasons is not None and user_vector is not None and searcher.config.personal_weight > 0:
         reasons = [
             f"{why}; {taste}" for why, taste in zip(reasons, taste_reasons(searcher, res, user_vector), strict=True)
@@ -161,6 +165,7 @@ def search_reasons(
     *,
     mean_cosine: float | None = None,
     shared: Sequence[list[str] | None] | None = None,
+    meaning_used: bool = True,
 ) -> list[str]:
     """Why each search hit is there, in words, from its match features (``search(..., match_features=True)``)
     and the query-understanding matches it satisfies: "has the query's words; meaning 0.86 (catalog
@@ -169,7 +174,9 @@ def search_reasons(
     not empty. ``mean_cosine``: the query's average cosine over the catalog
     (:meth:`~shelfwise.retrieve.dense.DenseRetriever.mean_cosine`), shown beside each hit's.
     ``shared``: per hit, None when it holds every query word, else the words it holds
-    (:func:`shared_words`): "has some of the query's words (耐, 鞋)"."""
+    (:func:`shared_words`): "has some of the query's words (耐, 鞋)". ``meaning_used=False``: the
+    words alone ranked the hits (the lexical shortcut, ``SearchConfig.lexical_shortcut``); the
+    meaning score is still shown, marked as not used."""
     bm25, lexical, cosine = (results.features.get(k) for k in ("bm25", "lexical", "cosine"))
     if matches and understanding is None:
         raise ValueError("search_reasons: matches need the understanding that found them")
@@ -189,7 +196,8 @@ def search_reasons(
                 bits.append("no query word in its text")
         if cosine is not None:
             avg = f" (catalog average {mean_cosine:.2f})" if mean_cosine is not None else ""
-            bits.append(f"meaning {float(cosine[j]):.2f}{avg}")
+            unused = "" if meaning_used else ", not used: the top titles hold every query word"
+            bits.append(f"meaning {float(cosine[j]):.2f}{avg}{unused}")
         asked = [f"{_field_name(m.field)} {m.value}" for m, hit in has if hit[j]]
         if asked:
             bits.append(", ".join(dict.fromkeys(asked)) + ", as asked")
@@ -197,9 +205,11 @@ def search_reasons(
     return out
 
 
-def hit_reasons(searcher: HybridSearcher, query: str, results: Results, intent: QueryIntent | None) -> list[str]:
+def hit_reasons(
+    searcher: HybridSearcher, query: str, results: Results, intent: QueryIntent | None, *, meaning_used: bool = True
+) -> list[str]:
     """:func:`search_reasons` for ``searcher``'s hits of ``query`` (``intent``: what it understood of
-    the query), with the query's catalog-average cosine."""
+    the query), with the query's catalog-average cosine (``meaning_used``: see there)."""
     understanding = searcher.understanding if intent else None
     text = intent.text if intent else query  # what was embedded (price phrase out, added words in)
     avg = searcher.dense_for(text).mean_cosine(text)
@@ -207,7 +217,8 @@ def hit_reasons(searcher: HybridSearcher, query: str, results: Results, intent: 
     readings = [text[: -len(extra)], extra] if extra and text.endswith(extra) else [text]
     texts = [searcher.catalog.products[i].text() for i in results.ids.tolist()]
     shared = shared_words(searcher.lexical.tokenizer, readings, texts)
-    return search_reasons(results, intent.matches if intent else (), understanding, mean_cosine=avg, shared=shared)
+    matches = intent.matches if intent else ()
+    return search_reasons(results, matches, understanding, mean_cosine=avg, shared=shared, meaning_used=meaning_used)
 
 
 def shared_words(tokenizer: Tokenizer, readings: Sequence[str], texts: Sequence[str]) -> list[list[str] | None]:

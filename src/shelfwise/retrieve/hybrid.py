@@ -324,17 +324,24 @@ class HybridSearcher:
         res = res.top(k)
         return self.match_features(query, res, first) if match_features else res
 
-    def words_suffice(self, query: str, filters: Filters | None = None, config: SearchConfig | None = None) -> bool:
-        """Whether a hybrid :meth:`search` for ``query`` (and ``filters``) ranks by its words alone,
-        without running the query encoder (``SearchConfig.lexical_shortcut``), as search decides it:
-        after query understanding, within the filters."""
+    def words_suffice(
+        self,
+        query: str,
+        filters: Filters | None = None,
+        config: SearchConfig | None = None,
+        exclude: Sequence[int] = (),
+    ) -> bool:
+        """Whether a hybrid :meth:`search` for ``query`` (``filters``, ``exclude``) ranks by its words
+        alone, without running the query encoder (``SearchConfig.lexical_shortcut``), as search
+        decides it: after query understanding, within the filters, without the excluded rows."""
         cfg = config or self.config
         if cfg.lexical_shortcut == 0:
             return False
         intent = self.understand(query, cfg)
         if intent is not None:
             query, filters = intent.text, intent.filters(filters)
-        lex = top_k(self.lexical.score_parts(query).mixed, cfg.lexical_shortcut, self.mask(filters))
+        parts = self.lexical.score_parts(query)
+        lex = top_k(parts.mixed, cfg.lexical_shortcut, self.mask(filters), self._excluded(exclude))
         return self._words_suffice(query, lex, cfg)
 
     def _words_suffice(self, query: str, lex: Results, cfg: SearchConfig) -> bool:
