@@ -27,6 +27,7 @@ def test_declared_parameters_and_pages_still_answer(make_client: MakeClient) -> 
     assert c.get("/search", params=ok).status_code == 200
     r = c.get("/recommend/session", params={"item": "p1", "k": 2})  # past the check: no recommender here
     assert r.status_code == 503 and "no recommender" in r.json()["detail"]
+    assert r.headers["X-Shelfwise-Error"] == "no-recommender"  # what a client acts on, not the operator's text
     # the storefront page keeps its own state in its URL: not an API route, not checked
     assert c.get("/", params={"q": "trousers", "category": "Men"}).status_code == 200
     assert c.get("/items/p1").status_code == 200

@@ -67,7 +67,8 @@ def test_rejections(live_client: TestClient, tiny_catalog: Catalog) -> None:
 
 def test_no_consumer_is_503(tiny_catalog: Catalog, tiny_searcher: HybridSearcher) -> None:
     c = TestClient(create_app(Shelf(catalog=tiny_catalog, searcher=tiny_searcher)), base_url="http://localhost")
-    assert c.post("/events", json={"user_id": "u", "type": "view", "item_id": "p1"}).status_code == 503
+    r = c.post("/events", json={"user_id": "u", "type": "view", "item_id": "p1"})
+    assert r.status_code == 503 and r.headers["X-Shelfwise-Error"] == "no-event-log"
 
 
 def test_event_reflected_in_personalised_search(

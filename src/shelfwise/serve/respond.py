@@ -19,6 +19,11 @@ from starlette.responses import Response
 
 P = ParamSpec("P")
 JSON = "application/json"
+# A 503 for a part the server was not started with names it here, for clients (the storefront)
+# to act on without reading the instruction in ``detail``, which is written for the operator.
+ERROR_CODE = "X-Shelfwise-Error"
+NO_RECOMMENDER = {ERROR_CODE: "no-recommender"}
+NO_EVENT_LOG = {ERROR_CODE: "no-event-log"}
 
 
 async def answer(work: Callable[P, BaseModel], *args: P.args, **kwargs: P.kwargs) -> Response:

@@ -29,7 +29,7 @@ from shelfwise.events.consumer import EventConsumer
 from shelfwise.serve.deps import require_write, serve_config
 from shelfwise.serve.ingest import ingest_rows
 from shelfwise.serve.metrics import Metrics
-from shelfwise.serve.respond import answer
+from shelfwise.serve.respond import NO_EVENT_LOG, answer
 from shelfwise.shelf import Shelf
 
 router = APIRouter(tags=["events"])
@@ -73,6 +73,7 @@ def _consumer(request: Request) -> EventConsumer:
             503,
             "event ingestion is not configured: serve with `--events-db FILE` (a durable SQLite log; "
             "Python: shelfwise.shelf.enable_live)",
+            headers=NO_EVENT_LOG,
         )
     return cons
 

@@ -22,7 +22,7 @@ from shelfwise.recommend.explore import recommend_with_exploration
 from shelfwise.recommend.hybrid import HybridRecommender
 from shelfwise.serve.convert import items_out
 from shelfwise.serve.params import parse_filters
-from shelfwise.serve.respond import answer
+from shelfwise.serve.respond import NO_RECOMMENDER, answer
 from shelfwise.serve.schemas import ItemOut
 from shelfwise.shelf import Shelf
 from shelfwise.wording_zh import localise
@@ -71,6 +71,7 @@ def _recommender(shelf: Shelf) -> HybridRecommender:
             "no recommender on this server: build the shelf with `shelfwise index ... --events FILE` (it saves one), "
             "or serve with `--events FILE` (behaviour history) or `--recommender DIR` "
             "(saved by `shelfwise recommend ... --save DIR`)",
+            headers=NO_RECOMMENDER,
         )
     return rec
 

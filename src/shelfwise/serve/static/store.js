@@ -37,7 +37,9 @@ async function api(path, opts = {}) {
   if (!r.ok) {
     const d = body && body.detail;
     const msg = typeof d === "string" ? d : d && d.message ? d.message : `${r.status} ${r.statusText}`;
-    const err = new Error(msg); err.status = r.status; throw err;
+    // a part the server was started without (no recommender, no event log) is named in a header:
+    // acted on here without reading ``detail``, which is the operator's instruction
+    const err = new Error(msg); err.status = r.status; err.code = r.headers.get("X-Shelfwise-Error") || ""; throw err;
   }
   return body;
 }
@@ -346,7 +348,7 @@ async function rail(request, target, sub, keep = () => true, max = Infinity) {
     box.classList.add("note");
     // no recommender yet: a shopper reads a plain line; the server's instruction for the store's
     // operator stays on hover (title) and in the API response
-    const plain = err.status === 503 && /no recommender/.test(err.message);
+    const plain = err.code === "no-recommender";
     box.innerHTML = plain ? `<p class="sub" title="${esc(err.message)}">${esc(t("noRecsYet"))}</p>` : `<p class="sub">${esc(err.message)}</p>`;
     if (sub) $(sub).textContent = "";
     return null;
@@ -411,7 +413,7 @@ function sendQuery(q) {
   if (ingestOff) return;
   const body = JSON.stringify({ user_id: shopperId, type: "query", query: q, session_id: SESSION });
   api("/events", { method: "POST", headers: eventHeaders(), body }).catch((err) => {
-    if (err.status === 503 && /not configured/.test(err.message)) ingestOff = true; // a read-only server
+    if (err.code === "no-event-log") ingestOff = true; // a read-only server
   });
 }
 async function sendEvent(type, it, query = "") {
@@ -426,7 +428,7 @@ async function sendEvent(type, it, query = "") {
     refreshForYou(t(type === "cart" ? "forYouAfterCart" : "forYouAfterClick", { title: it.title }));
   } catch (err) {
     if (err.status === 401 || err.status === 403) { toast(t("needApiKey"), true); $("settings-panel").hidden = false; }
-    else if (err.status === 503 && /not configured/.test(err.message)) {
+    else if (err.code === "no-event-log") {
       ingestOff = true; // a read-only server: say it once, not as an error on every product view
       toast(t("noEventLog"));
     } else toast(t("notRecorded", { error: err.message }), true);
