@@ -10,10 +10,12 @@ import argparse
 from pathlib import Path
 
 from shelfwise.cli.common import (
+    SHORTCUT_HELP,
     add_catalog_args,
     load_catalog_arg,
     load_event_log,
     load_judgments_arg,
+    shortcut_depth,
     warn_unknown_judged_items,
 )
 from shelfwise.index.lexical import MAX_TITLE_WEIGHT, LexicalConfig
@@ -53,6 +55,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         default=PERSONAL_WEIGHT,
         help=f"weight of the shopper's taste in /search?user=... (0 turns personalised search off; default "
         f"{PERSONAL_WEIGHT}, as the demo; 'shelfwise serve --personal-weight' overrides it)",
+    )
+    p.add_argument(
+        "--lexical-shortcut", type=shortcut_depth, default=None, metavar="N", help=SHORTCUT_HELP + "; default 5"
     )
     p.add_argument(
         "--events",
@@ -160,6 +165,7 @@ def run(args: argparse.Namespace) -> int:
         lexical=LexicalConfig(title_weight=args.title_weight) if args.title_weight != 1 else None,
         synonyms=args.synonyms,
         rules=args.rules,
+        lexical_shortcut=args.lexical_shortcut,
         reuse_tuning=replaced_tuning(out, print) if args.events is not None and args.retune == "auto" else None,
     )
     events = load_event_log(args.events, args.event_fields, cl.catalog) if args.events is not None else None

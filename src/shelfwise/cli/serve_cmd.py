@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from shelfwise.cli.common import check_port, port_number
+from shelfwise.cli.common import SHORTCUT_HELP, check_port, port_number, shortcut_depth
 from shelfwise.recommend.retune import RETUNE
 from shelfwise.serve.setup import ServerSetup, ShelfSettings, load_folder
 from shelfwise.shelf import Shelf
@@ -68,6 +68,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         default=None,
         help="weight of the shopper's taste in /search?user=... (default: the index's, 0.1 from 'shelfwise index'; "
         "0 turns it off)",
+    )
+    p.add_argument(
+        "--lexical-shortcut",
+        type=shortcut_depth,
+        default=None,
+        metavar="N",
+        help=SHORTCUT_HELP + "; default: the shelf's",
     )
     p.add_argument(
         "--rules",
@@ -156,6 +163,7 @@ def setup_from_args(args: argparse.Namespace) -> ServerSetup:
         rules=args.rules,
         synonyms=args.synonyms,
         retune=args.retune,
+        lexical_shortcut=args.lexical_shortcut,
     )
     if args.synonyms is not None:
         read_synonyms(args.synonyms)  # a missing or empty file fails now, naming it

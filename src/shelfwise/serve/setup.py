@@ -41,7 +41,8 @@ class ShelfSettings:
     reloads: :mod:`shelfwise.retrieve.rules`, :mod:`shelfwise.retrieve.synonyms`); ``retune``: with
     ``events``, ``auto`` keeps the hybrid weights of the latest search among the model being replaced
     (this server's last fit) and the folder's, while :func:`~shelfwise.recommend.retune.reuse_verdict` allows,
-    ``always`` searches them at every fit."""
+    ``always`` searches them at every fit; ``lexical_shortcut``: the searcher's
+    ``SearchConfig.lexical_shortcut`` (None: the folder's)."""
 
     encoder: str | None = None
     multilingual: str | None = None
@@ -55,6 +56,7 @@ class ShelfSettings:
     rules: Path | None = None
     synonyms: Path | None = None
     retune: str = "auto"
+    lexical_shortcut: int | None = None
 
     def __post_init__(self) -> None:
         if self.retune not in RETUNE:
@@ -94,6 +96,8 @@ def load_folder(path: Path, settings: ShelfSettings, say: Say = print, reuse: Sa
         fit_recommendations(shelf, events, ShelfConfig(reuse_tuning=prior), say)
     if s.personal_weight is not None:
         shelf.searcher.config = replace(shelf.searcher.config, personal_weight=s.personal_weight)
+    if s.lexical_shortcut is not None:
+        shelf.searcher.config = replace(shelf.searcher.config, lexical_shortcut=s.lexical_shortcut)
     shelf.valuation_report = s.valuation
     if s.synonyms is not None:
         shelf.searcher.synonyms = read_synonyms(s.synonyms)

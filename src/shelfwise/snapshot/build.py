@@ -77,6 +77,7 @@ class ShelfConfig:
     lexical: LexicalConfig | None = None  # None: the defaults (e.g. LexicalConfig(title_weight=2))
     synonyms: Path | None = None  # the store's synonym file (Solr format: shelfwise.retrieve.synonyms)
     rules: Path | None = None  # the store's merchandising rules (JSON: shelfwise.retrieve.rules)
+    lexical_shortcut: int | None = None  # SearchConfig.lexical_shortcut (None: its default)
     reuse_tuning: SavedTuning | None = None  # the replaced recommender's searched weights (recommend.retune)
 
     def __post_init__(self) -> None:
@@ -130,6 +131,8 @@ def build_search(catalog: Catalog, config: ShelfConfig, log: Log = _quiet) -> Sh
     syllables = chars is not None and isinstance(chars.tokenizer, CharNgrams) and chars.tokenizer.pinyin
     log(searcher.lexical.config.describe(chinese=syllables or profile.cjk_share > 0))
     searcher.config = replace(searcher.config, personal_weight=config.personal_weight)
+    if config.lexical_shortcut is not None:
+        searcher.config = replace(searcher.config, lexical_shortcut=config.lexical_shortcut)
     if synonyms is not None:  # before any reranker is trained: it learns from the expanded searches
         searcher.synonyms = synonyms
         for problem in synonyms.problems:
