@@ -7,6 +7,7 @@ import logging
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 from _servekit import LOCAL
 from fastapi.testclient import TestClient
@@ -265,3 +266,15 @@ def test_a_shelf_saved_without_suggestions_counts_the_logs_queries_from_the_star
             assert [(s.text, s.source, s.count) for s in top][:1] == [("trousers for hiking", "queries", 2)]
         finally:
             cons.stop()
+
+
+def test_a_reload_keeps_the_query_vectors_of_the_same_encoder(served: tuple[TestClient, Shelf, Path]) -> None:
+    client, first, _ = served
+    for q in ("blue jeans", "wool scarf"):  # two words each, no title holds both: both are encoded
+        assert client.get("/search", params={"q": q, "k": 3}).status_code == 200
+    assert {"blue jeans", "wool scarf"} <= set(first.searcher.dense._cache)
+    r = client.post("/admin/reload", headers={"Authorization": f"Bearer {KEY}"})
+    assert r.status_code == 200
+    new = client.app.state.shelf  # type: ignore[attr-defined]
+    assert new is not first and {"blue jeans", "wool scarf"} <= set(new.searcher.dense._cache)
+    np.testing.assert_array_equal(new.searcher.dense.embed("blue jeans"), first.searcher.dense.embed("blue jeans"))

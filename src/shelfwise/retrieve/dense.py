@@ -53,6 +53,22 @@ class DenseRetriever:
             for q, v in zip(todo, vecs, strict=True):
                 self._cache[q] = v
 
+    def adopt(self, other: DenseRetriever) -> int:
+        """Take ``other``'s memoised query vectors, most recent last, up to this cache's size, when
+        both embed queries with the same encoder (same name: a re-trained encoder has a new one), so
+        a shelf swapped in by a reload answers the shoppers' repeated queries without encoding them
+        again. Returns how many were taken (0 for another encoder)."""
+        if other.query_encoder.name != self.query_encoder.name or other is self:
+            return 0
+        with other._lock:
+            kept = list(other._cache.items())[-self._cache_size :]
+        with self._lock:
+            for q, v in kept:
+                self._cache.setdefault(q, v)
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return len(kept)
+
     def mean_cosine(self, query: str) -> float:
         """The query's average cosine over every catalog row (the inner product with the rows' mean
         vector): what an unrelated product scores, as a baseline for a hit's cosine. A language

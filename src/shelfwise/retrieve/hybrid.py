@@ -426,6 +426,14 @@ class HybridSearcher:
                 dense.mean_cosine("warm up")
                 dense._cache.clear()
 
+    def adopt_query_vectors(self, other: HybridSearcher) -> int:
+        """The query vectors ``other`` memoised (:meth:`DenseRetriever.adopt`, main and multilingual
+        retrievers), for a searcher that replaces it (a reload); how many were taken."""
+        n = self.dense.adopt(other.dense)
+        if self.multilingual is not None and other.multilingual is not None:
+            n += self.multilingual.adopt(other.multilingual)
+        return n
+
     def _convex(
         self,
         query: str,

@@ -92,6 +92,7 @@ class Reloader:
                 new.live.consumer.stop()
             raise
         old: Shelf = self.state.shelf
+        kept = new.searcher.adopt_query_vectors(old.searcher)  # after warmup(), which empties the memo
         self.state.shelf = new  # the swap: one reference assignment
         self.source = target
         if old.live is not None and old.live is not new.live:
@@ -112,7 +113,13 @@ class Reloader:
             if v is not None
         ]
         if caught_up:  # a success is news, not a warning (failures above: ERROR)
-            log.info("reloaded the shelf from %s in %.2f s (replayed %d logged events)", target, took, replayed)
+            log.info(
+                "reloaded the shelf from %s in %.2f s (replayed %d logged events; %d query vectors kept)",
+                target,
+                took,
+                replayed,
+                kept,
+            )
         else:
             log.warning(
                 "reloaded the shelf from %s in %.2f s; its event log was not caught up within %.0f s "
