@@ -1,9 +1,13 @@
+from _servekit import LOCAL, MakeClient
 from fastapi.testclient import TestClient
 
 from shelfwise.catalog import Catalog
+from shelfwise.events import EventLog
+from shelfwise.events.schema import Event
 from shelfwise.retrieve import HybridSearcher
 from shelfwise.serve import create_app
 from shelfwise.shelf import Shelf
+from shelfwise.snapshot import ShelfConfig
 
 
 def client(catalog: Catalog, searcher: HybridSearcher) -> TestClient:
@@ -93,6 +97,22 @@ def test_empty_result_names_the_filter_no_product_matches(tiny_catalog: Catalog,
     assert r["items"] == [] and r["notices"] == []
     # results found: the filter parts are not checked at all
     assert c.get("/search", params={"q": "dress", "category": "Women"}).json()["notices"] == []
+    # each notice has its code, for clients that style or reword it: the text changes with lang
+    r = c.get("/search", params={"q": "jeans", "brand": "Levis", "lang": "zh"}).json()
+    assert r["notice_codes"] == ["unmatched-filter"] and r["notices"] != ["no product has brand 'Levis'"]
+    assert c.get("/search", params={"q": "dress"}).json()["notice_codes"] == []
+
+
+def test_notice_codes_name_what_each_notice_says(
+    make_client: MakeClient, tiny_catalog: Catalog, tiny_events: list[Event]
+) -> None:
+    c = make_client()
+    r = c.get("/search", params={"q": "dress", "sort": "price_asc", "sort_depth": 1, "k": 5}).json()
+    assert r["notice_codes"] == ["sort-window"] and len(r["notices"]) == 1
+    shelf = Shelf.build(tiny_catalog, EventLog.from_events(tiny_events, tiny_catalog), ShelfConfig(encoder="hashing"))
+    fitted = TestClient(create_app(shelf, warmup=False), base_url=LOCAL)
+    r = fitted.get("/search", params={"q": "black", "user": "nobody", "lang": "zh"}).json()  # no history yet
+    assert r["notice_codes"] == ["not-personalised"] and "nobody" not in r["notices"][0]  # worded in Chinese
 
 
 def test_explain_gives_match_features_and_a_reason(tiny_catalog: Catalog, tiny_searcher: HybridSearcher) -> None:

@@ -24,6 +24,7 @@ from _servekit import zh_catalog
 from shelfwise.catalog import Catalog
 from shelfwise.encode import HashingEncoder
 from shelfwise.events import EventLog
+from shelfwise.notice import code_of
 from shelfwise.recommend.hybrid import build_recommender
 from shelfwise.retrieve import HybridSearcher
 from shelfwise.serve import create_app
@@ -287,8 +288,10 @@ def test_storefront_says_what_it_understood_and_why_in_plain_words(live_url: str
         user_profiles=object(), searcher=SimpleNamespace(config=SimpleNamespace(personal_weight=0.1))
     )
     (guest,), _ = _personal_notices(shelf, "guest-ab12cd", has_vector=False)  # type: ignore[arg-type]
-    shown = page.evaluate("n => noticeHtml(n)", guest)
+    shown = page.evaluate("([n, code]) => noticeHtml(n, code)", [guest, code_of(guest)])  # as notice_codes says
     assert "Not personalised yet" in shown and "guest-" not in shown and 'class="notice info"' in shown
+    plain = page.evaluate("([n, code]) => noticeHtml(n, code)", [guest, "other"])  # styled by code, not by text
+    assert "guest-" in plain and 'class="notice"' in plain
 
     page.fill("#q", "xqzvbnm")
     page.press("#q", "Enter")

@@ -19,6 +19,7 @@ import numpy.typing as npt
 
 from shelfwise.catalog.schema import Filters
 from shelfwise.index.text import Tokenizer, has_cjk, normalise, to_simplified
+from shelfwise.notice import PRICE_UNMATCHED, SORT_WINDOW, UNMATCHED_FILTER, Notice
 from shelfwise.results import Results
 from shelfwise.retrieve.hybrid import HybridSearcher
 from shelfwise.retrieve.rules import Applied, Rules
@@ -94,14 +95,17 @@ def answer_search(
     more = len(ranked) > offset + k and offset + k < MAX_WINDOW
     notices = searcher.notices(query)
     if not len(res.ids) and offset == 0 and effective is not None and not effective.is_empty():
-        notices += searcher.catalog.unmatched_filters(effective)  # 0 hits: which filter matches no product
+        notices += [Notice(n, UNMATCHED_FILTER) for n in searcher.catalog.unmatched_filters(effective)]  # which filter
         if intent is not None and (intent.price_min is not None or intent.price_max is not None):
             asked = price_words(intent.price_min, intent.price_max)
-            notices.append(f"no product matches the price the query names ({asked})")
+            notices.append(Notice(f"no product matches the price the query names ({asked})", PRICE_UNMATCHED))
     if sorting and offset + k > len(ranked) and window_full:  # len: those holding a query word
         notices.append(
-            f"sorted by price among the {sort_depth} most relevant products: this page reads past them "
-            "(raise sort_depth, or filter by price instead)"
+            Notice(
+                f"sorted by price among the {sort_depth} most relevant products: this page reads past them "
+                "(raise sort_depth, or filter by price instead)",
+                SORT_WINDOW,
+            )
         )
     reasons = None
     if explain:  # a ranking the words alone decided says the meaning score was not used

@@ -26,6 +26,7 @@ from pathlib import Path
 from shelfwise.errors import DataError, RowError
 from shelfwise.index.text import _stemmer, has_cjk, normalise, to_simplified
 from shelfwise.jsonfile import read_manifest_json
+from shelfwise.notice import SYNONYMS, Notice
 
 FORMAT = "shelfwise.synonyms"
 VERSION = 1
@@ -121,7 +122,7 @@ class Synonyms:
 
     def notices(self, query: str) -> list[str]:
         added = self.added(query)
-        return [f"also searched, by the store's synonyms: {added!r}"] if added else []
+        return [Notice(f"also searched, by the store's synonyms: {added!r}", SYNONYMS)] if added else []
 
     def save(self, path: str | Path) -> None:
         body = {

@@ -43,6 +43,7 @@ from typing import NamedTuple
 
 from shelfwise.errors import MissingExtraError
 from shelfwise.index.text import CJK_RANGES, has_cjk, singular_forms, to_mainland, to_simplified, to_taiwan
+from shelfwise.notice import READ_AS, Notice
 from shelfwise.retrieve.pinyin import PinyinReader
 from shelfwise.retrieve.understand import parse_price
 
@@ -355,18 +356,18 @@ class Bilingual:
         :meth:`setup_notices`)."""
         added, how = self._read(query)
         if how == "pinyin":
-            return [f"Pinyin also searched as the Chinese words it spells: {added!r}"]
+            return [Notice(f"Pinyin also searched as the Chinese words it spells: {added!r}", READ_AS)]
         if how == "mainland":
-            return [f"Taiwan wording also searched as mainland wording: {added!r}"]
+            return [Notice(f"Taiwan wording also searched as mainland wording: {added!r}", READ_AS)]
         if how == "taiwan":
-            return [f"Mainland wording also searched as Taiwan wording: {added!r}"]
+            return [Notice(f"Mainland wording also searched as Taiwan wording: {added!r}", READ_AS)]
         if added:
             way = (
                 "English words also searched in Chinese"
                 if self.language == "zh"
                 else "Chinese words also searched in English"
             )
-            return [f"{way}: {added!r} (CC-CEDICT)"]
+            return [Notice(f"{way}: {added!r} (CC-CEDICT)", READ_AS)]
         return []
 
     def setup_notices(self, query: str) -> list[str]:

@@ -34,6 +34,7 @@ import numpy.typing as npt
 from shelfwise.catalog.schema import Catalog, Filters
 from shelfwise.index.text import CJK_RANGES, Tokenizer, has_cjk, normalise, plural_forms, to_simplified
 from shelfwise.memo import ArrayMemo
+from shelfwise.notice import PRICE_UNUSABLE, Notice
 
 COMPOUND_SHARE = 0.5  # of the titles holding a value word beside its neighbour that must carry the value
 MASK_MEMO_BYTES = 256 << 20  # value masks kept (a byte per product each: 256 values at 1M products)
@@ -342,7 +343,12 @@ class QueryUnderstanding:
         if lo is None and hi is None:
             return []
         asked = price_words(lo, hi)
-        return [f"the query names a price ({asked}), but no product here has a price: it was searched as words"]
+        return [
+            Notice(
+                f"the query names a price ({asked}), but no product here has a price: it was searched as words",
+                PRICE_UNUSABLE,
+            )
+        ]
 
     def names(self, phrase: str) -> bool:
         """Whether ``phrase`` is the name of a catalog value (a brand, category or attribute value,

@@ -83,6 +83,12 @@ class SearchResponse(BaseModel):
     notices: list[str] = Field(
         default_factory=list, description="what the shopper should know of how the query was read and answered"
     )
+    notice_codes: list[str] = Field(
+        default_factory=list,
+        description="one per notice, in order: what it says, for programs (the text changes with wording and "
+        "lang): synonyms, read-as, not-personalised (how the query was read), price-unusable, price-unmatched, "
+        "unmatched-filter, sort-window (what limited the answer), other",
+    )
     setup_notices: list[str] = Field(
         default_factory=list,
         description="what the store's operator could change for the query to be served better (a missing extra, "

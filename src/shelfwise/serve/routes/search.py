@@ -11,6 +11,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from starlette.responses import Response
 
 from shelfwise.catalog.schema import Filters
+from shelfwise.notice import NOT_PERSONALISED, Notice, code_of
 from shelfwise.retrieve.answer import MAX_WINDOW, SORT_DEPTH, answer_search
 from shelfwise.retrieve.facets import DEPTH, facet_search
 from shelfwise.retrieve.suggest import MAX_EXAMPLES
@@ -53,7 +54,7 @@ def _personal_notices(shelf: Shelf, user: str | None, has_vector: bool) -> tuple
     if shelf.searcher.config.personal_weight <= 0:
         return [], [PERSONAL_OFF]
     if not has_vector:
-        return [f"no history yet for shopper {user!r}: results are not personalised"], []
+        return [Notice(f"no history yet for shopper {user!r}: results are not personalised", NOT_PERSONALISED)], []
     return [], []
 
 
@@ -183,6 +184,7 @@ def run_search(shelf: Shelf, p: SearchQuery) -> SearchResponse:
         items=items_out(shelf.catalog, res, localise_all(got.reasons, p.lang)),
         understood=UnderstoodOut.model_validate(intent.to_json()) if intent is not None else None,
         notices=[localise(n, p.lang) for n in notices],
+        notice_codes=[code_of(n) for n in notices],
         setup_notices=got.setup_notices + setup,
         facets=FacetsOut.model_validate(asdict(counted)) if counted is not None else None,
         reranked_by=got.reranked_by,

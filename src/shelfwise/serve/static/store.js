@@ -152,7 +152,8 @@ function renderResults(r) {
     : `<p class="empty">${esc(t(activeChips().length ? "noMatchFilters" : "noMatch", { q: r.query }))}</p>`;
   $("understood").innerHTML = understoodLine(r.understood, r.query);
   const nearest = r.items.length > 0 && r.items.every((it) => it.features && !(it.features.bm25 > 0));
-  const notes = (r.notices || []).map(noticeHtml);
+  const codes = r.notice_codes || [];
+  const notes = (r.notices || []).map((n, i) => noticeHtml(n, codes[i]));
   const spelt = r.items.some((it) => it.features && it.features.lexical > 0); // character n-grams matched some
   if (nearest) notes.unshift(`<div class="notice">${esc(t(spelt ? "nearestByMeaningSpelling" : "nearestByMeaning", { q: r.query }))}</div>`);
   $("notices").innerHTML = notes.join("");
@@ -220,10 +221,12 @@ function understoodLine(u, query) {
 // why results are not personalised is information, not a warning about the query; a shopper with no
 // history yet (every new visitor) is told what to do, without their internal id
 // the server keeps advice for the store's operator in setup_notices: only what shoppers should know is shown
-function noticeHtml(n) {
-  if (/^no history yet for shopper /.test(n)) return `<div class="notice info">${esc(t("notPersonalisedYet"))}</div>`;
-  const info = /not personalised|also searched in (English|Chinese)/.test(n); // what was done, not a warning
-  return `<div class="notice${info ? " info" : ""}">${esc(n)}</div>`;
+// by the notice's code (GET /search's notice_codes), never by its text, which changes with the language:
+// how the query was read is information; what limited the answer is a warning
+const INFO_NOTICES = new Set(["synonyms", "read-as", "not-personalised"]);
+function noticeHtml(n, code) {
+  if (code === "not-personalised") return `<div class="notice info">${esc(t("notPersonalisedYet"))}</div>`;
+  return `<div class="notice${INFO_NOTICES.has(code) ? " info" : ""}">${esc(n)}</div>`;
 }
 function activeChips() {
   const out = [];
