@@ -54,7 +54,7 @@ def test_index_reuses_the_replaced_shelfs_weights_unless_told(
     _index(store, shelf)
     first = _tuning(shelf)
     assert first["status"] == "tuned", first["reason"]
-    assert "hybrid weights tuned" in capsys.readouterr().out
+    assert "hybrid weights (tuned on " in capsys.readouterr().out
     _index(store, shelf)
     second = _tuning(shelf)
     assert second["status"] == "reused"
@@ -63,8 +63,10 @@ def test_index_reuses_the_replaced_shelfs_weights_unless_told(
         first["weights"],
         first["new_weights"],
     )
-    assert "hybrid weights reused (searched " in capsys.readouterr().out
+    said = capsys.readouterr().out
+    assert "hybrid weights (kept from the search of " in said and "a new search runs after 7 days" in said
     _index(store, shelf, "--retune", "always")
+    assert "--retune always: the hybrid weights are searched again" in capsys.readouterr().out
     third = _tuning(shelf)
     assert third["status"] == "tuned" and third["tuned_at"] > first["tuned_at"]  # type: ignore[operator]
 

@@ -131,8 +131,10 @@ def test_title_terms_stay_bounded_and_consistent() -> None:
 
 
 def test_search_config_checks_the_shortcut_depth() -> None:
-    with pytest.raises(ValueError, match="lexical_shortcut"):
-        SearchConfig(lexical_shortcut=-1)
+    for bad in (-1, 101):  # past the candidates, deep pages (which fetch more) would decide otherwise than page 1
+        with pytest.raises(ValueError, match="lexical_shortcut"):
+            SearchConfig(lexical_shortcut=bad)
+    assert SearchConfig(candidates=200, lexical_shortcut=150).lexical_shortcut == 150
 
 
 def test_explanations_say_the_meaning_score_was_not_used(searcher: tuple[HybridSearcher, CountingEncoder]) -> None:
@@ -143,5 +145,11 @@ def test_explanations_say_the_meaning_score_was_not_used(searcher: tuple[HybridS
     fused = answer_search(s, "black wool", 3, Filters(), explain=True)
     assert fused.reasons is not None and fused.reasons and not any("not used" in r for r in fused.reasons)
     assert any("meaning" in r for r in fused.reasons)
-    hidden = answer_search(s, "black dress", 3, Filters(), explain=True, mode="bm25")  # no fusion asked for
-    assert hidden.reasons is not None and not any("not used" in r for r in hidden.reasons)
+    assert by_words.words_only and not fused.words_only
+    words = answer_search(s, "black dress", 3, Filters(), explain=True, mode="bm25")  # no fusion asked for
+    assert words.words_only and words.reasons is not None
+    assert all("not used: words-only search (mode=bm25)" in r for r in words.reasons)
+    sorted_ = answer_search(s, "black dress", 3, Filters(), explain=True, sort="price_asc")  # still the shortcut
+    assert sorted_.words_only and sorted_.reasons and all("not used: the top titles" in r for r in sorted_.reasons)
+    dense = answer_search(s, "black dress", 3, Filters(), mode="dense")
+    assert not dense.words_only

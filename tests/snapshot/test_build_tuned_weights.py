@@ -29,7 +29,7 @@ def test_build_names_the_weights_a_fit_tuned(
     monkeypatch.setattr(hybrid, "build_recommender", tuned)
     said: list[str] = []
     build_shelf(tiny_catalog, tiny_log, ShelfConfig(encoder="hashing", progress=False), said.append)
-    want = "hybrid weights tuned (tuned on 2873 prefixes of the 285 latest sessions): cooccurrence 0.5, popularity 1"
+    want = "hybrid weights (tuned on 2873 prefixes of the 285 latest sessions): cooccurrence 0.5, popularity 1"
     assert want in said
     untuned: list[str] = []
     monkeypatch.setattr(hybrid, "build_recommender", real)  # too few sessions to tune: nothing said about weights

@@ -45,7 +45,7 @@ def number_in(
 
 positive_int = number_in(int, 1, name="an integer")  # a list length: 0 or less would print nothing and succeed
 port_number = number_in(int, 1, 65535, name="a port number")  # a TCP port
-shortcut_depth = number_in(int, 0, name="an integer")  # SearchConfig.lexical_shortcut: 0 turns it off
+shortcut_depth = number_in(int, 0, 100, name="an integer")  # SearchConfig.lexical_shortcut (0: off) <= candidates
 SHORTCUT_HELP = (
     "hybrid search ranks by the words alone, without the query encoder, when the top N hits' titles hold "
     "every word of a 2+ word query (0: every query is fused)"

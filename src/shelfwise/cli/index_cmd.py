@@ -168,6 +168,8 @@ def run(args: argparse.Namespace) -> int:
         lexical_shortcut=args.lexical_shortcut,
         reuse_tuning=replaced_tuning(out, print) if args.events is not None and args.retune == "auto" else None,
     )
+    if args.events is not None and args.retune == "always" and is_shelf_folder(out):
+        print("--retune always: the hybrid weights are searched again on this log")
     events = load_event_log(args.events, args.event_fields, cl.catalog) if args.events is not None else None
     shelf = build_shelf(cl.catalog, events, config, print)
     if events_db is not None:

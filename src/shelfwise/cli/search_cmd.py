@@ -77,6 +77,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"store rule applied: {rule}")
     if got.reranked_by is not None:
         print(f"ordered by the {got.reranked_by} reranker")
+    elif got.words_only and args.mode == "hybrid":
+        print("ranked by the words alone: the top titles hold every query word (lexical shortcut)")
     if not len(got.results.ids):
         print(
             f"{args.query}: no more products after the first {args.offset}"

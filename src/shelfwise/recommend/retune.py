@@ -66,7 +66,7 @@ def reuse_verdict(saved: SavedTuning, config: HybridConfig, interactions: int, n
     rep, tc = saved.report, config.tune
     if rep.status not in SEARCHED:
         return {
-            "defaults": "the model replaced kept the default weights (its log was too small to search, or no gain)",
+            "defaults": "the model replaced kept the default weights (its log was too small to search)",
         }.get(rep.status, "the model replaced was fitted without a weight search")
     if rep.tuned_at is None or not rep.start_weights:
         return "the saved search is undated (saved by an older shelfwise)"
@@ -95,11 +95,12 @@ def reused_report(saved: SavedTuning, now: float) -> TuningReport:
     rep = saved.report
     assert rep.tuned_at is not None
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(rep.tuned_at))
+    tc = saved.config.tune
     reason = (
-        f"searched {when} ({_age(max(now - rep.tuned_at, 0.0) / DAY_S)} ago, on {rep.interactions:,} "
-        f"interactions, {rep.repeat_cases} prefixes), kept: a new search runs when that is older than "
-        "TuneConfig.reuse_days or the log is under half or over twice its size (shelfwise index / serve "
-        "--retune always: now)"
+        f"kept from the search of {when} ({_age(max(now - rep.tuned_at, 0.0) / DAY_S)} ago, on "
+        f"{rep.interactions:,} interactions, {rep.repeat_cases} prefixes); a new search runs after "
+        f"{tc.reuse_days:g} days, or when the log is under 1/{tc.reuse_growth:g} or over {tc.reuse_growth:g}x "
+        "that size (--retune always searches now)"
     )
     return replace(rep, status="reused", reason=reason)
 

@@ -29,6 +29,8 @@ SORTS = ("relevance", "price_asc", "price_desc")
 MAX_WINDOW = 1000  # offset + k: the deepest hit a page may read
 SORT_DEPTH = 100  # the most relevant products a price order sorts, by default
 
+SHORTCUT_WHY = "the top titles hold every query word"  # the lexical shortcut decided (retrieve.shortcut)
+
 
 @dataclass(frozen=True)
 class SearchAnswer:
@@ -46,6 +48,7 @@ class SearchAnswer:
     rules: tuple[str, ...] = ()  # ids of the store's merchandising rules the query triggered
     hidden: tuple[int, ...] = ()  # rows those rules hide (never shown, nor counted in facets)
     setup_notices: list[str] = field(default_factory=list)  # what the operator could change, not for shoppers
+    words_only: bool = False  # the words alone ranked the hits (mode=bm25, or the lexical shortcut)
 
 
 def answer_search(
@@ -107,11 +110,10 @@ def answer_search(
                 SORT_WINDOW,
             )
         )
-    reasons = None
-    if explain:  # a ranking the words alone decided says the meaning score was not used
-        hybrid = (mode or searcher.config.mode) == "hybrid" and sort == "relevance"
-        by_words = hybrid and searcher.words_suffice(query, filters, exclude=act.hide)
-        reasons = hit_reasons(searcher, query, res, intent, meaning_used=not by_words)
+    asked = mode or searcher.config.mode
+    shortcut = asked == "hybrid" and searcher.words_suffice(query, filters, exclude=act.hide)
+    unused = "words-only search (mode=bm25)" if asked == "bm25" else SHORTCUT_WHY if shortcut else None
+    reasons = hit_reasons(searcher, query, res, intent, meaning_unused=unused) if explain else None
     if reasons is not None and user_vector is not None and searcher.config.personal_weight > 0:
         reasons = [
             f"{why}; {taste}" for why, taste in zip(reasons, taste_reasons(searcher, res, user_vector), strict=True)
@@ -127,7 +129,10 @@ def answer_search(
     kind = str(getattr(reranker, "kind", type(reranker).__name__)) if reordered and sort == "relevance" else None
     nxt = offset + k if more else None
     setup = searcher.setup_notices(query)
-    return SearchAnswer(res, intent, notices, reasons, kind, nxt, act.rules, act.hide, setup_notices=setup)
+    words_only = unused is not None
+    return SearchAnswer(
+        res, intent, notices, reasons, kind, nxt, act.rules, act.hide, setup_notices=setup, words_only=words_only
+    )
 
 
 def taste_reasons(searcher: HybridSearcher, results: Results, user_vector: npt.NDArray[np.float32]) -> list[str]:
@@ -169,7 +174,7 @@ def search_reasons(
     *,
     mean_cosine: float | None = None,
     shared: Sequence[list[str] | None] | None = None,
-    meaning_used: bool = True,
+    meaning_unused: str | None = None,
 ) -> list[str]:
     """Why each search hit is there, in words, from its match features (``search(..., match_features=True)``)
     and the query-understanding matches it satisfies: "has the query's words; meaning 0.86 (catalog
@@ -178,9 +183,9 @@ def search_reasons(
     not empty. ``mean_cosine``: the query's average cosine over the catalog
     (:meth:`~shelfwise.retrieve.dense.DenseRetriever.mean_cosine`), shown beside each hit's.
     ``shared``: per hit, None when it holds every query word, else the words it holds
-    (:func:`shared_words`): "has some of the query's words (耐, 鞋)". ``meaning_used=False``: the
-    words alone ranked the hits (the lexical shortcut, ``SearchConfig.lexical_shortcut``); the
-    meaning score is still shown, marked as not used."""
+    (:func:`shared_words`): "has some of the query's words (耐, 鞋)". ``meaning_unused``: why the
+    meaning score did not rank the hits (a words-only search, or the lexical shortcut:
+    :data:`SHORTCUT_WHY`); the score is still shown, marked as not used for that reason."""
     bm25, lexical, cosine = (results.features.get(k) for k in ("bm25", "lexical", "cosine"))
     if matches and understanding is None:
         raise ValueError("search_reasons: matches need the understanding that found them")
@@ -200,7 +205,7 @@ def search_reasons(
                 bits.append("no query word in its text")
         if cosine is not None:
             avg = f" (catalog average {mean_cosine:.2f})" if mean_cosine is not None else ""
-            unused = "" if meaning_used else ", not used: the top titles hold every query word"
+            unused = f", not used: {meaning_unused}" if meaning_unused else ""
             bits.append(f"meaning {float(cosine[j]):.2f}{avg}{unused}")
         asked = [f"{_field_name(m.field)} {m.value}" for m, hit in has if hit[j]]
         if asked:
@@ -210,10 +215,15 @@ def search_reasons(
 
 
 def hit_reasons(
-    searcher: HybridSearcher, query: str, results: Results, intent: QueryIntent | None, *, meaning_used: bool = True
+    searcher: HybridSearcher,
+    query: str,
+    results: Results,
+    intent: QueryIntent | None,
+    *,
+    meaning_unused: str | None = None,
 ) -> list[str]:
     """:func:`search_reasons` for ``searcher``'s hits of ``query`` (``intent``: what it understood of
-    the query), with the query's catalog-average cosine (``meaning_used``: see there)."""
+    the query), with the query's catalog-average cosine (``meaning_unused``: see there)."""
     understanding = searcher.understanding if intent else None
     text = intent.text if intent else query  # what was embedded (price phrase out, added words in)
     avg = searcher.dense_for(text).mean_cosine(text)
@@ -222,7 +232,8 @@ def hit_reasons(
     texts = [searcher.catalog.products[i].text() for i in results.ids.tolist()]
     shared = shared_words(searcher.lexical.tokenizer, readings, texts)
     matches = intent.matches if intent else ()
-    return search_reasons(results, matches, understanding, mean_cosine=avg, shared=shared, meaning_used=meaning_used)
+    why = meaning_unused
+    return search_reasons(results, matches, understanding, mean_cosine=avg, shared=shared, meaning_unused=why)
 
 
 def shared_words(tokenizer: Tokenizer, readings: Sequence[str], texts: Sequence[str]) -> list[list[str] | None]:

@@ -61,8 +61,11 @@ class SearchConfig:
             raise ValueError("SearchConfig.dense_weight must be in [0, 1]")
         if self.rrf_k <= 0 or self.personal_weight < 0:
             raise ValueError("SearchConfig: rrf_k > 0 and personal_weight >= 0")
-        if self.lexical_shortcut < 0:
-            raise ValueError("SearchConfig.lexical_shortcut must be >= 0")
+        if not 0 <= self.lexical_shortcut <= self.candidates:
+            raise ValueError(
+                f"SearchConfig.lexical_shortcut must be from 0 to candidates ({self.candidates}), "
+                f"got {self.lexical_shortcut}"
+            )
         if not (0.0 <= self.boost_weight <= 1.0 and 0.0 <= self.type_boost <= 1.0):
             raise ValueError("SearchConfig.boost_weight and type_boost must be in [0, 1]")
         try:

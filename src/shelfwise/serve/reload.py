@@ -48,6 +48,7 @@ class ReloadResult(BaseModel):
     live_seq: int  # the event-log position the new shelf's live state had reached at the swap
     replayed: int  # events its consumer applied after loading (those logged since its snapshot)
     caught_up: bool
+    query_vectors_kept: int = 0  # memoised query vectors the new shelf took over (same query encoder)
 
 
 class Reloader:
@@ -114,7 +115,7 @@ class Reloader:
         ]
         if caught_up:  # a success is news, not a warning (failures above: ERROR)
             log.info(
-                "reloaded the shelf from %s in %.2f s (replayed %d logged events; %d query vectors kept)",
+                "reloaded the shelf from %s in %.2f s (replayed %d logged events; query vectors kept: %d)",
                 target,
                 took,
                 replayed,
@@ -137,6 +138,7 @@ class Reloader:
             live_seq=seq,
             replayed=replayed,
             caught_up=caught_up,
+            query_vectors_kept=kept,
         )
 
     def reload_in_background(self) -> threading.Thread:

@@ -95,6 +95,11 @@ class SearchResponse(BaseModel):
         "an English-only model, personalisation off); not meant for shoppers",
     )
     facets: FacetsOut | None = Field(None, description="with facets=true")
+    words_only: bool = Field(
+        False,
+        description="the words alone ranked the hits: mode=bm25, or the lexical shortcut (every top title holds "
+        "every word of a 2+ word query: SearchConfig.lexical_shortcut); the query encoder did not rank them",
+    )
     reranked_by: str | None = Field(
         None,
         description="the reranker that set the order of the head (ltr, cross); null: the first stage's order "

@@ -222,7 +222,7 @@ def fit_recommendations(shelf: Shelf, events: EventLog, config: ShelfConfig, log
     log(f"recommendations from {len(events)} events")
     if rec.tuning.status in SEARCHED:  # the weights every list is fused with: say what they became
         used = ", ".join(f"{name} {w:g}" for name, w in rec.config.weights if w > 0)
-        log(f"hybrid weights {rec.tuning.status} ({rec.tuning.reason}): {used}")
+        log(f"hybrid weights ({rec.tuning.reason}): {used}")
     stale = rec.popularity.stale_note(time.time())
     if stale:
         log(f"warning: {stale}")

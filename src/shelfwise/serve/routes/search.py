@@ -188,6 +188,7 @@ def run_search(shelf: Shelf, p: SearchQuery) -> SearchResponse:
         setup_notices=got.setup_notices + setup,
         facets=FacetsOut.model_validate(asdict(counted)) if counted is not None else None,
         reranked_by=got.reranked_by,
+        words_only=got.words_only,
         offset=p.offset,
         sort=p.sort,
         next_offset=got.next_offset,
