@@ -4,7 +4,7 @@ import pytest
 from shelfwise.catalog.schema import Catalog, Filters, Product
 from shelfwise.encode.hashing import HashingEncoder
 from shelfwise.retrieve import HybridSearcher, SearchConfig
-from shelfwise.retrieve.understand import QueryUnderstanding, parse_price, same_word
+from shelfwise.retrieve.understand import FieldMatch, QueryUnderstanding, parse_price, same_word
 
 
 @pytest.mark.parametrize(
@@ -240,3 +240,26 @@ def test_a_long_query_reads_a_bounded_number_of_compounds() -> None:
     long_query = " ".join(f"cream w{i}" for i in range(60))  # 60 value words, each beside a new word
     u.parse(long_query)
     assert 0 < len(read) <= 2 * understand.COMPOUND_LOOKUPS  # two postings a reading (was 2 x 119)
+
+
+def test_field_masks_are_the_products_holding_the_value_at_any_level() -> None:
+    """The vectorised masks (brand column, per-depth category codes, attribute column) against a plain
+    loop over the products, on paths of mixed depth and case, a value found at several levels."""
+    rng = np.random.default_rng(4)
+    levels = ["Men", "Women", "Shoes", "Dresses", "Sale", "shoes"]
+    products = []
+    for i in range(300):
+        path = tuple(str(rng.choice(levels)) for _ in range(int(rng.integers(0, 4))))
+        brand = str(rng.choice(["Acme", "acme", "Flora", ""]))
+        attrs = {"colour": str(rng.choice(["Black", "black", "Red"]))} if rng.random() < 0.7 else {}
+        products.append(Product(id=f"p{i}", title=f"item {i}", category=path, brand=brand, attributes=attrs))
+    catalog = Catalog(products)
+    qu = QueryUnderstanding(catalog)
+    for value in ("shoes", "Sale", "Men", "Kids"):
+        want = np.array([value.lower() in (c.lower() for c in p.category) for p in products])
+        np.testing.assert_array_equal(qu.field_mask(FieldMatch("category", value, value.lower())), want)
+    for value in ("Acme", "Flora", "Nobody"):
+        want = np.array([p.brand.lower() == value.lower() for p in products])
+        np.testing.assert_array_equal(qu.field_mask(FieldMatch("brand", value, value.lower())), want)
+    want = np.array([p.attributes.get("colour", "").lower() == "black" for p in products])
+    np.testing.assert_array_equal(qu.field_mask(FieldMatch("attribute:colour", "Black", "black")), want)

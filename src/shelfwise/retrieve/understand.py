@@ -27,6 +27,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
@@ -516,13 +517,29 @@ class QueryUnderstanding:
         if m is None:
             v = match.value.lower()
             if match.field == "brand":
-                m = np.array([p.brand.lower() == v for p in self.catalog.products], dtype=bool)
+                m = np.asarray(self.catalog.brand_column() == v, dtype=bool)
             elif match.field == "category":
-                m = np.array([v in (c.lower() for c in p.category) for p in self.catalog.products], dtype=bool)
+                m = self._category_level_mask(v)
             else:
-                m = self.catalog.attribute_column(match.field.split(":", 1)[1]) == v
+                m = np.asarray(self.catalog.attribute_column(match.field.split(":", 1)[1]) == v, dtype=bool)
             self._masks.put(key, m)
         return m
+
+    def _category_level_mask(self, value: str) -> npt.NDArray[np.bool_]:
+        """Products with ``value`` (lower-cased) at any level of their category path, from the
+        catalog's per-depth prefix codes (:meth:`~shelfwise.catalog.schema.Catalog.category_codes`):
+        a comparison per depth, not a loop over the products."""
+        out = np.zeros(len(self.catalog), dtype=bool)
+        for depth in range(1, self._category_depth + 1):
+            codes, index = self.catalog.category_codes(depth)
+            hit = [c for prefix, c in index.items() if len(prefix) == depth and prefix[-1] == value]
+            if hit:
+                out |= np.isin(codes, hit)
+        return out
+
+    @cached_property
+    def _category_depth(self) -> int:
+        return max((len(p.category) for p in self.catalog.products), default=0)
 
     def type_mask(self, intent: QueryIntent, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_] | None:
         """Per row in ``rows``: is the product of the query's product type? That is the category its
