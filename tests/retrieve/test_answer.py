@@ -12,7 +12,7 @@ from shelfwise.encode import HashingEncoder
 from shelfwise.index.text import Tokenizer
 from shelfwise.results import Results
 from shelfwise.retrieve import HybridSearcher
-from shelfwise.retrieve.answer import answer_search, by_price, search_reasons, shared_words
+from shelfwise.retrieve.answer import answer_search, by_price, one_per_title, search_reasons, shared_words
 from shelfwise.retrieve.understand import FieldMatch, QueryUnderstanding
 
 
@@ -185,3 +185,19 @@ def test_a_price_sort_says_when_products_holding_the_words_lie_past_its_window()
         )
         assert got.next_offset is None
         assert any("sorted by price among the 8 most relevant products" in n for n in got.notices)
+
+
+def test_distinct_shows_each_product_title_once_across_pages() -> None:
+    titles = ["Nevada dress", "nevada dress ", "Lily dress", "Nevada Dress", "Bossy dress", "Lily dress", "Tulip dress"]
+    catalog = Catalog([Product(id=f"p{i}", title=t) for i, t in enumerate(titles)])
+    s = HybridSearcher.build(catalog, HashingEncoder(32))
+    everything = answer_search(s, "dress", 7, Filters()).results.ids.tolist()
+    assert len(everything) == 7
+    first = answer_search(s, "dress", 2, Filters(), distinct=True)
+    second = answer_search(s, "dress", 2, Filters(), distinct=True, offset=2)
+    shown = [catalog.products[r].title.strip().lower() for r in [*first.results.ids, *second.results.ids]]
+    assert len(shown) == len(set(shown)) == 4 and first.next_offset == 2 and second.next_offset is None
+    best = next(r for r in everything if catalog.products[r].title.strip().lower() == "nevada dress")
+    assert best in [*first.results.ids.tolist(), *second.results.ids.tolist()]  # each title's best-ranked hit
+    kept = one_per_title(Results(np.array([0, 1, 3, 2]), np.ones(4, dtype=np.float32)), catalog)
+    assert kept.ids.tolist() == [0, 2]

@@ -233,3 +233,11 @@ def test_products_a_rule_hides_are_not_counted_in_the_facets(
     plain = TestClient(create_app(Shelf(catalog=tiny_catalog, searcher=tiny_searcher)), base_url="http://localhost")
     before = plain.get("/search", params={"q": "shoes", "facets": "true"}).json()["facets"]["brand"]
     assert {b["value"]: b["count"] for b in before}["Swift"] == brands.get("Swift", 0) + 1  # the running shoes
+
+
+def test_distinct_is_a_search_parameter(tiny_catalog: Catalog, tiny_searcher: HybridSearcher) -> None:
+    c = client(tiny_catalog, tiny_searcher)
+    r = c.get("/search", params={"q": "black", "k": 10, "distinct": "true"})
+    assert r.status_code == 200
+    titles = [it["title"].strip().lower() for it in r.json()["items"]]
+    assert titles and len(titles) == len(set(titles))

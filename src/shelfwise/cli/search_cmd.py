@@ -27,6 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--category", default=None, help='category path prefix, e.g. "Menswear > Trousers"')
     p.add_argument("--brand", action="append", default=None, help="brand filter (repeatable: any of them)")
     p.add_argument("--explain", action="store_true", help="each hit's match signals and a reason in words")
+    p.add_argument("--distinct", action="store_true", help="one hit per product title (variants named alike once)")
     p.set_defaults(func=run)
     q = sub.add_parser("suggest", help="type-ahead suggestions for what was typed so far (as GET /suggest)")
     q.add_argument("typed", help="the text typed so far")
@@ -66,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
         sort=args.sort,
         sort_depth=args.sort_depth,
         rules=shelf.rules,
+        distinct=args.distinct,
     )
     if got.intent is not None:
         print(f"understood: {got.intent.to_json()}")

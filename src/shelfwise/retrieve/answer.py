@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import numpy.typing as npt
 
-from shelfwise.catalog.schema import Filters
+from shelfwise.catalog.schema import Catalog, Filters
 from shelfwise.index.text import Tokenizer, has_cjk, normalise, to_simplified
 from shelfwise.notice import PRICE_UNMATCHED, SORT_WINDOW, UNMATCHED_FILTER, Notice
 from shelfwise.results import Results
@@ -29,6 +29,7 @@ SORTS = ("relevance", "price_asc", "price_desc")
 MAX_WINDOW = 1000  # offset + k: the deepest hit a page may read
 SORT_DEPTH = 100  # the most relevant products a price order sorts, by default
 
+DISTINCT_REACH = 4  # with distinct, hits fetched per hit shown (variants named alike are dropped)
 SHORTCUT_WHY = "the top titles hold every query word"  # the lexical shortcut decided (retrieve.shortcut)
 
 
@@ -64,6 +65,7 @@ def answer_search(
     sort: str = "relevance",
     sort_depth: int = SORT_DEPTH,
     rules: Rules | None = None,
+    distinct: bool = False,
 ) -> SearchAnswer:
     """Search, then say what a shopper should know: a filter that matches no product when nothing
     was found, a price order that does not reach the page, and with ``explain`` each hit's reason
@@ -71,11 +73,14 @@ def answer_search(
     most relevant products that hold one of the query's words (all of them reached when none does;
     those without a price last, each group in relevance order). ``rules``:
     the store's merchandising rules (:mod:`shelfwise.retrieve.rules`): hidden products are left out
-    of every order, pinned ones lead the relevance order."""
+    of every order, pinned ones lead the relevance order. ``distinct``: one hit per product title
+    (:func:`one_per_title`), before paging and sorting."""
     check_page(k, offset, sort, sort_depth)
     synonyms = searcher.synonyms.added_phrases(query) if searcher.synonyms is not None else ()
     act = rules.applied(query, synonyms) if rules is not None else Applied()
     n = sort_depth if sort != "relevance" else offset + k + 1  # one more: is there a next page?
+    if distinct and sort == "relevance":  # variants named alike drop out: reach further for the page
+        n *= DISTINCT_REACH
     sorting = sort != "relevance"
     ranked = searcher.search(
         query, n, filters, mode=mode, user_vector=user_vector, match_features=explain or sorting, exclude=act.hide
@@ -83,6 +88,8 @@ def answer_search(
     intent = searcher.understand(query)
     effective = intent.filters(filters) if intent is not None else filters
     window_full = len(ranked) == sort_depth  # a price sort: more relevant products may lie past its window
+    if distinct:
+        ranked = one_per_title(ranked, searcher.catalog)
     if sorting:
         words = ranked.features.get("bm25")
         if words is not None and bool((words > 0).any()):  # what holds the query's words, not all it reaches
@@ -156,6 +163,20 @@ def check_page(k: int, offset: int, sort: str, sort_depth: int) -> None:
         )
     if not 1 <= sort_depth <= MAX_WINDOW:
         raise ValueError(f"sort_depth must be in 1..{MAX_WINDOW}, got {sort_depth}")
+
+
+def one_per_title(results: Results, catalog: Catalog) -> Results:
+    """The best-ranked hit of each product title (trimmed, lower-cased), in order: colour and size
+    variants named alike show once (Algolia's ``distinct``; recommendations collapse them the same way,
+    ``HybridConfig.collapse_variants``). Scores and features stay each hit's own."""
+    seen: set[str] = set()
+    keep = []
+    for j, row in enumerate(results.ids.tolist()):
+        title = catalog.products[row].title.strip().lower()
+        if title not in seen:
+            seen.add(title)
+            keep.append(j)
+    return results.take(np.asarray(keep, dtype=np.int64))
 
 
 def by_price(results: Results, price: npt.NDArray[np.float64], *, descending: bool = False) -> Results:

@@ -75,6 +75,7 @@ class SearchQuery:
     sort: str = "relevance"
     sort_depth: int = SORT_DEPTH
     lang: str = "en"
+    distinct: bool = False
 
 
 @router.get("/search", response_model=SearchResponse)
@@ -129,6 +130,9 @@ async def search(
             "a `reason` in words (query words found, meaning similarity, understood values it has)"
         ),
     ] = False,
+    distinct: Annotated[
+        bool, Query(description="one hit per product title: colour / size variants named alike show once")
+    ] = False,
 ) -> Response:
     if not q.strip():  # min_length=1 lets "   " through, which answered 10 arbitrary products
         raise HTTPException(422, [{"loc": ["query", "q"], "msg": "q: only whitespace", "type": "value_error"}])
@@ -139,7 +143,7 @@ async def search(
         msg = f"offset + k must be at most {MAX_WINDOW} (got {offset} + {k}): narrow the search with filters"
         raise HTTPException(422, [{"loc": ["query", "offset"], "msg": msg, "type": "value_error"}])
     query = SearchQuery(
-        q, k, mode, filters, user, facets, facet_depth, facet_attr, explain, offset, sort, sort_depth, lang
+        q, k, mode, filters, user, facets, facet_depth, facet_attr, explain, offset, sort, sort_depth, lang, distinct
     )
     return await answer(run_search, request.app.state.shelf, query)
 
@@ -161,6 +165,7 @@ def run_search(shelf: Shelf, p: SearchQuery) -> SearchResponse:
         sort=p.sort,
         sort_depth=p.sort_depth,
         rules=shelf.rules,
+        distinct=p.distinct,
     )
     counted = None
     if p.facets:

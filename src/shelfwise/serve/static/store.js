@@ -126,6 +126,7 @@ function searchParams(offset) {
   // explain: each hit's match signals, to say when no product has the query's words (closest by meaning only)
   p.set("k", String(PAGE)); p.set("explain", "true"); p.set("mode", store.getItem("shelfwise.mode") || "hybrid");
   p.set("user", shopperId);
+  p.set("distinct", "true"); // a product's colour / size variants named alike show once
   if (offset) p.set("offset", String(offset)); else p.set("facets", "true");
   return p;
 }
