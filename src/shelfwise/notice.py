@@ -18,7 +18,6 @@ PRICE_UNMATCHED = "price-unmatched"  # no product at the price the query names
 UNMATCHED_FILTER = "unmatched-filter"  # a filter no product matches
 SORT_WINDOW = "sort-window"  # a price-sorted page past the sorted window
 OTHER = "other"  # a plain string: no code given
-INFO = frozenset({SYNONYMS, READ_AS, NOT_PERSONALISED})
 
 
 class Notice(str):
@@ -30,6 +29,9 @@ class Notice(str):
         self = super().__new__(cls, text)
         self.code = code
         return self
+
+    def __getnewargs__(self) -> tuple[str, str]:  # type: ignore[override]  # copy, deepcopy, pickle keep the code
+        return (str(self), self.code)
 
 
 def code_of(notice: str) -> str:

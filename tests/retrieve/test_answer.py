@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -13,6 +15,7 @@ from shelfwise.index.text import Tokenizer
 from shelfwise.results import Results
 from shelfwise.retrieve import HybridSearcher
 from shelfwise.retrieve.answer import answer_search, by_price, one_per_title, search_reasons, shared_words
+from shelfwise.retrieve.rules import read_rules
 from shelfwise.retrieve.understand import FieldMatch, QueryUnderstanding
 
 
@@ -201,3 +204,19 @@ def test_distinct_shows_each_product_title_once_across_pages() -> None:
     assert best in [*first.results.ids.tolist(), *second.results.ids.tolist()]  # each title's best-ranked hit
     kept = one_per_title(Results(np.array([0, 1, 3, 2]), np.ones(4, dtype=np.float32)), catalog)
     assert kept.ids.tolist() == [0, 2]
+
+
+def test_distinct_reaches_past_many_variants_and_keeps_pins_and_the_cheapest(tmp_path: Path) -> None:
+    products = [Product(id=f"v{i}", title="Black dress", price=30.0 - i * 0.1) for i in range(40)]
+    products += [Product(id=f"o{i}", title=f"Black dress {name}", price=50.0) for i, name in enumerate("abcdefghij")]
+    catalog = Catalog(products)
+    s = HybridSearcher.build(catalog, HashingEncoder(32))
+    page = answer_search(s, "black dress", 5, Filters(), distinct=True)  # 40 variants of one title first
+    assert len(page.results.ids) == 5 and page.next_offset == 5
+    cheap = answer_search(s, "black dress", 11, Filters(), distinct=True, sort="price_asc")
+    assert catalog.ids[int(cheap.results.ids[0])] == "v39"  # the cheapest variant stands for its title
+    (tmp_path / "rules.json").write_text(json.dumps([{"query": "black dress", "match": "is", "pin": ["v7"]}]))
+    rules = read_rules(tmp_path / "rules.json", catalog.ids)
+    pinned = answer_search(s, "black dress", 5, Filters(), distinct=True, rules=rules)
+    titles = [catalog.products[r].variant_key for r in pinned.results.ids.tolist()]
+    assert catalog.ids[int(pinned.results.ids[0])] == "v7" and len(titles) == len(set(titles))

@@ -130,11 +130,14 @@ def test_title_terms_stay_bounded_and_consistent() -> None:
         assert len(terms._rows) <= 4 + 3
 
 
-def test_search_config_checks_the_shortcut_depth() -> None:
-    for bad in (-1, 101):  # past the candidates, deep pages (which fetch more) would decide otherwise than page 1
-        with pytest.raises(ValueError, match="lexical_shortcut"):
-            SearchConfig(lexical_shortcut=bad)
-    assert SearchConfig(candidates=200, lexical_shortcut=150).lexical_shortcut == 150
+def test_search_config_checks_the_shortcut_depth(searcher: tuple[HybridSearcher, CountingEncoder]) -> None:
+    with pytest.raises(ValueError, match="lexical_shortcut"):
+        SearchConfig(lexical_shortcut=-1)
+    assert SearchConfig(candidates=3).lexical_shortcut == 5  # valid: at most `candidates` hits are read
+    s, enc = searcher
+    few = SearchConfig(personal_weight=0.0, candidates=3)  # reads the top 3: three titles hold both words
+    s.search("black dress", 3, config=few)
+    assert enc.seen == [] and s.words_suffice("black dress", config=few)
 
 
 def test_explanations_say_the_meaning_score_was_not_used(searcher: tuple[HybridSearcher, CountingEncoder]) -> None:

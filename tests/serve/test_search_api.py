@@ -1,7 +1,8 @@
 from _servekit import LOCAL, MakeClient
 from fastapi.testclient import TestClient
 
-from shelfwise.catalog import Catalog
+from shelfwise.catalog import Catalog, Product
+from shelfwise.encode import HashingEncoder
 from shelfwise.events import EventLog
 from shelfwise.events.schema import Event
 from shelfwise.retrieve import HybridSearcher
@@ -235,9 +236,13 @@ def test_products_a_rule_hides_are_not_counted_in_the_facets(
     assert {b["value"]: b["count"] for b in before}["Swift"] == brands.get("Swift", 0) + 1  # the running shoes
 
 
-def test_distinct_is_a_search_parameter(tiny_catalog: Catalog, tiny_searcher: HybridSearcher) -> None:
-    c = client(tiny_catalog, tiny_searcher)
-    r = c.get("/search", params={"q": "black", "k": 10, "distinct": "true"})
-    assert r.status_code == 200
-    titles = [it["title"].strip().lower() for it in r.json()["items"]]
-    assert titles and len(titles) == len(set(titles))
+def test_distinct_and_words_only_in_the_response() -> None:
+    titles = ["Black dress", "black dress", "Black Dress ", "Red dress", "Blue jeans"]
+    catalog = Catalog([Product(id=f"p{i}", title=t) for i, t in enumerate(titles)])
+    c = client(catalog, HybridSearcher.build(catalog, HashingEncoder(32)))
+    every = c.get("/search", params={"q": "dress", "k": 10}).json()["items"]
+    once = c.get("/search", params={"q": "dress", "k": 10, "distinct": "true"}).json()["items"]
+    keys = [it["title"].strip().lower() for it in once]
+    assert len(every) - len(once) == 2 and len(keys) == len(set(keys)) and "black dress" in keys
+    assert c.get("/search", params={"q": "dress", "mode": "bm25"}).json()["words_only"] is True
+    assert c.get("/search", params={"q": "dress", "mode": "dense"}).json()["words_only"] is False

@@ -52,6 +52,13 @@ class Product:
         if self.image and not is_image_url(self.image):
             raise ValueError(f"product {self.id!r}: image must be an http(s):// URL or a path starting with '/'")
 
+    @property
+    def variant_key(self) -> str:
+        """What colour / size variants of one product share: the trimmed, lower-cased title. Lists
+        that show a product once (search's ``distinct``, recommendations' ``collapse_variants``) key
+        on it."""
+        return self.title.strip().lower()
+
     def text(self) -> str:
         """The text that encoders and BM25 see: title, brand, category path, attributes, description."""
         parts = [self.title]

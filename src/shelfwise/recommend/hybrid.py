@@ -390,7 +390,7 @@ class HybridRecommender(BaseRecommender):
         seen = titles if titles is not None else set()
         keep: list[int] = []
         for j, row in enumerate(wide.ids.tolist()):
-            title = self.catalog.products[row].title.strip().lower()
+            title = self.catalog.products[row].variant_key
             if title not in seen:
                 seen.add(title)
                 keep.append(j)

@@ -74,33 +74,27 @@ def answer_search(
     those without a price last, each group in relevance order). ``rules``:
     the store's merchandising rules (:mod:`shelfwise.retrieve.rules`): hidden products are left out
     of every order, pinned ones lead the relevance order. ``distinct``: one hit per product title
-    (:func:`one_per_title`), before paging and sorting."""
+    (:func:`one_per_title`) in the order shown, before paging; a relevance page reaches further
+    until it has its hits or the search has no more."""
     check_page(k, offset, sort, sort_depth)
     synonyms = searcher.synonyms.added_phrases(query) if searcher.synonyms is not None else ()
     act = rules.applied(query, synonyms) if rules is not None else Applied()
     n = sort_depth if sort != "relevance" else offset + k + 1  # one more: is there a next page?
-    if distinct and sort == "relevance":  # variants named alike drop out: reach further for the page
-        n *= DISTINCT_REACH
     sorting = sort != "relevance"
-    ranked = searcher.search(
-        query, n, filters, mode=mode, user_vector=user_vector, match_features=explain or sorting, exclude=act.hide
-    )
     intent = searcher.understand(query)
     effective = intent.filters(filters) if intent is not None else filters
-    window_full = len(ranked) == sort_depth  # a price sort: more relevant products may lie past its window
-    if distinct:
-        ranked = one_per_title(ranked, searcher.catalog)
-    if sorting:
-        words = ranked.features.get("bm25")
-        if words is not None and bool((words > 0).any()):  # what holds the query's words, not all it reaches
-            ranked = ranked.take(words > 0)
-        ranked = by_price(ranked, searcher.catalog.price, descending=sort == "price_desc")
-        if not explain:
-            ranked = Results(ranked.ids, ranked.scores)
-    elif act.pin:  # pins pass the filters the search used: the request's and a price the query names
-        ranked = act.order(ranked, searcher.mask(effective))
-        if explain:  # a pin the search did not reach gets its own signals, not zeros
-            ranked = searcher.match_features(intent.text if intent is not None else query, ranked)
+    if distinct and not sorting:  # variants named alike drop out: reach further for the page
+        n *= DISTINCT_REACH
+    while True:
+        reached = searcher.search(
+            query, n, filters, mode=mode, user_vector=user_vector, match_features=explain or sorting, exclude=act.hide
+        )
+        ranked = _ordered(searcher, query, reached, sort, act, effective, intent, explain=explain, distinct=distinct)
+        enough = len(ranked) > offset + k or len(reached) < n  # the page and one more, or all there is
+        if not distinct or sorting or enough or n >= MAX_WINDOW * DISTINCT_REACH**2:
+            break
+        n *= 2  # many variants of few titles: reach further
+    window_full = len(reached) == sort_depth  # a price sort: more relevant products may lie past its window
     res = ranked.take(slice(offset, offset + k))
     more = len(ranked) > offset + k and offset + k < MAX_WINDOW
     notices = searcher.notices(query)
@@ -165,6 +159,35 @@ def check_page(k: int, offset: int, sort: str, sort_depth: int) -> None:
         raise ValueError(f"sort_depth must be in 1..{MAX_WINDOW}, got {sort_depth}")
 
 
+def _ordered(
+    searcher: HybridSearcher,
+    query: str,
+    ranked: Results,
+    sort: str,
+    act: Applied,
+    effective: Filters | None,
+    intent: QueryIntent | None,
+    *,
+    explain: bool,
+    distinct: bool,
+) -> Results:
+    """The search's hits in the order shown: a price sort orders those holding a query word; pins
+    lead a relevance order; with ``distinct`` the first of each title in that order stays (the
+    cheapest variant under a price sort, a pinned one where pinned)."""
+    if sort != "relevance":
+        words = ranked.features.get("bm25")
+        if words is not None and bool((words > 0).any()):  # what holds the query's words, not all it reaches
+            ranked = ranked.take(words > 0)
+        ranked = by_price(ranked, searcher.catalog.price, descending=sort == "price_desc")
+        if not explain:
+            ranked = Results(ranked.ids, ranked.scores)
+    elif act.pin:  # pins pass the filters the search used: the request's and a price the query names
+        ranked = act.order(ranked, searcher.mask(effective))
+        if explain:  # a pin the search did not reach gets its own signals, not zeros
+            ranked = searcher.match_features(intent.text if intent is not None else query, ranked)
+    return one_per_title(ranked, searcher.catalog) if distinct else ranked
+
+
 def one_per_title(results: Results, catalog: Catalog) -> Results:
     """The best-ranked hit of each product title (trimmed, lower-cased), in order: colour and size
     variants named alike show once (Algolia's ``distinct``; recommendations collapse them the same way,
@@ -172,7 +195,7 @@ def one_per_title(results: Results, catalog: Catalog) -> Results:
     seen: set[str] = set()
     keep = []
     for j, row in enumerate(results.ids.tolist()):
-        title = catalog.products[row].title.strip().lower()
+        title = catalog.products[row].variant_key
         if title not in seen:
             seen.add(title)
             keep.append(j)

@@ -341,14 +341,15 @@ class HybridSearcher:
         if intent is not None:
             query, filters = intent.text, intent.filters(filters)
         parts = self.lexical.score_parts(query)
-        lex = top_k(parts.mixed, cfg.lexical_shortcut, self.mask(filters), self._excluded(exclude))
+        depth = min(cfg.lexical_shortcut, cfg.candidates)
+        lex = top_k(parts.mixed, depth, self.mask(filters), self._excluded(exclude))
         return self._words_suffice(query, lex, cfg)
 
     def _words_suffice(self, query: str, lex: Results, cfg: SearchConfig) -> bool:
         """Whether the top ``cfg.lexical_shortcut`` lexical hits' titles hold every word of ``query``
         (:mod:`~shelfwise.retrieve.shortcut`). Never with a reranker attached: one reading the hits'
         cosines runs the encoder for them anyway, and any reranker was trained on fused candidates."""
-        depth = cfg.lexical_shortcut
+        depth = min(cfg.lexical_shortcut, cfg.candidates)  # page 1 reads `candidates` hits: every page decides alike
         if depth == 0 or len(lex) < depth or self.reranker is not None:
             return False
         return self.title_terms.hold_all(query, lex.ids[:depth])
@@ -414,8 +415,11 @@ class HybridSearcher:
         an English shelf's does not (:meth:`~shelfwise.index.lexical.LexicalIndex.fit`). The warm-up
         queries' embeddings are not kept. The cross-language dictionary (a Chinese query on an English
         shelf, an English one on a Chinese shelf: :mod:`shelfwise.retrieve.translate`) and the catalog
-        mean that explanations compare cosines with (:meth:`DenseRetriever.mean_cosine`) are made here too."""
+        mean that explanations compare cosines with (:meth:`DenseRetriever.mean_cosine`) are made here too,
+        and the category codes query understanding's value masks read (:meth:`QueryUnderstanding.prepare`)."""
         self.bilingual.warm()
+        if self.config.understand:
+            self.understanding.prepare()
         for q in ("warm up", "热身"):
             self.search(q, 1)
         for dense in (self.dense, self.multilingual):

@@ -30,8 +30,9 @@ class SearchConfig:
 
     ``lexical_shortcut``: in hybrid mode, when the top ``lexical_shortcut`` lexical hits' titles all
     hold every word of a query of two or more words (no CJK), the lexical ranking is the answer and
-    the query encoder is not run (:mod:`shelfwise.retrieve.shortcut`); 0 always fuses. Off while a
-    reranker is attached (trained on fused candidates; one reading cosines runs the encoder anyway).
+    the query encoder is not run (:mod:`shelfwise.retrieve.shortcut`); 0 always fuses; at most
+    ``candidates`` hits are read (every page then decides alike). Off while a reranker is attached
+    (trained on fused candidates; one reading cosines runs the encoder anyway).
     """
 
     mode: str = "hybrid"
@@ -61,11 +62,8 @@ class SearchConfig:
             raise ValueError("SearchConfig.dense_weight must be in [0, 1]")
         if self.rrf_k <= 0 or self.personal_weight < 0:
             raise ValueError("SearchConfig: rrf_k > 0 and personal_weight >= 0")
-        if not 0 <= self.lexical_shortcut <= self.candidates:
-            raise ValueError(
-                f"SearchConfig.lexical_shortcut must be from 0 to candidates ({self.candidates}), "
-                f"got {self.lexical_shortcut}"
-            )
+        if self.lexical_shortcut < 0:
+            raise ValueError(f"SearchConfig.lexical_shortcut must be >= 0, got {self.lexical_shortcut}")
         if not (0.0 <= self.boost_weight <= 1.0 and 0.0 <= self.type_boost <= 1.0):
             raise ValueError("SearchConfig.boost_weight and type_boost must be in [0, 1]")
         try:

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from shelfwise.memory import release_memory
 from shelfwise.shelf import Shelf
@@ -48,7 +48,11 @@ class ReloadResult(BaseModel):
     live_seq: int  # the event-log position the new shelf's live state had reached at the swap
     replayed: int  # events its consumer applied after loading (those logged since its snapshot)
     caught_up: bool
-    query_vectors_kept: int = 0  # memoised query vectors the new shelf took over (same query encoder)
+    query_vectors_kept: int = Field(
+        0,
+        description="memoised query vectors the new shelf took over from the serving one (same query encoder; "
+        "the main and the multilingual retriever's memos, up to 4,096 each), in this process only",
+    )
 
 
 class Reloader:

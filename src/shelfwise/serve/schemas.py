@@ -97,8 +97,9 @@ class SearchResponse(BaseModel):
     facets: FacetsOut | None = Field(None, description="with facets=true")
     words_only: bool = Field(
         False,
-        description="the words alone ranked the hits: mode=bm25, or the lexical shortcut (every top title holds "
-        "every word of a 2+ word query: SearchConfig.lexical_shortcut); the query encoder did not rank them",
+        description="the query encoder did not run for the ranking: mode=bm25, or the lexical shortcut (every top "
+        "title holds every word of a 2+ word query: SearchConfig.lexical_shortcut); a shopper's taste and "
+        "understood values may still have moved hits",
     )
     reranked_by: str | None = Field(
         None,
