@@ -13,7 +13,7 @@ from shelfwise.catalog import Catalog, Filters, Product
 from shelfwise.encode import HashingEncoder
 from shelfwise.index.text import Tokenizer
 from shelfwise.results import Results
-from shelfwise.retrieve import HybridSearcher, SearchConfig
+from shelfwise.retrieve import HybridSearcher, SearchConfig, SearchTrace
 from shelfwise.retrieve.answer import answer_search
 from shelfwise.retrieve.shortcut import TitleTerms
 
@@ -156,3 +156,16 @@ def test_explanations_say_the_meaning_score_was_not_used(searcher: tuple[HybridS
     assert sorted_.words_only and sorted_.reasons and all("not used: the top titles" in r for r in sorted_.reasons)
     dense = answer_search(s, "black dress", 3, Filters(), mode="dense")
     assert not dense.words_only
+
+
+def test_a_trace_says_what_the_search_decided(searcher: tuple[HybridSearcher, CountingEncoder]) -> None:
+    s, _ = searcher
+    for query, mode, want in (
+        ("black dress", None, "words"),  # the shortcut
+        ("black wool", None, "fusion"),
+        ("black wool", "bm25", "words"),
+        ("black wool", "dense", "meaning"),
+    ):
+        trace = SearchTrace()
+        s.search(query, 3, mode=mode, trace=trace)
+        assert trace.ranked_by == want, (query, mode)

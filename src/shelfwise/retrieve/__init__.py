@@ -4,6 +4,16 @@ from shelfwise.retrieve.base import Retriever
 from shelfwise.retrieve.dense import DenseRetriever
 from shelfwise.retrieve.fusion import minmax, rrf, weighted
 from shelfwise.retrieve.hybrid import HybridSearcher, Reranker
-from shelfwise.retrieve.search_config import SearchConfig
+from shelfwise.retrieve.search_config import SearchConfig, SearchTrace
 
-__all__ = ["DenseRetriever", "HybridSearcher", "Reranker", "Retriever", "SearchConfig", "minmax", "rrf", "weighted"]
+__all__ = [
+    "DenseRetriever",
+    "HybridSearcher",
+    "Reranker",
+    "Retriever",
+    "SearchConfig",
+    "SearchTrace",
+    "minmax",
+    "rrf",
+    "weighted",
+]

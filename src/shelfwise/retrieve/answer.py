@@ -23,6 +23,7 @@ from shelfwise.notice import PRICE_UNMATCHED, SORT_WINDOW, UNMATCHED_FILTER, Not
 from shelfwise.results import Results
 from shelfwise.retrieve.hybrid import HybridSearcher
 from shelfwise.retrieve.rules import Applied, Rules
+from shelfwise.retrieve.search_config import SearchTrace
 from shelfwise.retrieve.understand import FieldMatch, QueryIntent, QueryUnderstanding, price_words
 
 SORTS = ("relevance", "price_asc", "price_desc")
@@ -30,6 +31,7 @@ MAX_WINDOW = 1000  # offset + k: the deepest hit a page may read
 SORT_DEPTH = 100  # the most relevant products a price order sorts, by default
 
 DISTINCT_REACH = 4  # with distinct, hits fetched per hit shown (variants named alike are dropped)
+BM25_WHY = "words-only search (mode=bm25)"
 SHORTCUT_WHY = "the top titles hold every query word"  # the lexical shortcut decided (retrieve.shortcut)
 
 
@@ -85,9 +87,17 @@ def answer_search(
     effective = intent.filters(filters) if intent is not None else filters
     if distinct and not sorting:  # variants named alike drop out: reach further for the page
         n *= DISTINCT_REACH
+    trace = SearchTrace()
     while True:
         reached = searcher.search(
-            query, n, filters, mode=mode, user_vector=user_vector, match_features=explain or sorting, exclude=act.hide
+            query,
+            n,
+            filters,
+            mode=mode,
+            user_vector=user_vector,
+            match_features=explain or sorting,
+            exclude=act.hide,
+            trace=trace,
         )
         ranked = _ordered(searcher, query, reached, sort, act, effective, intent, explain=explain, distinct=distinct)
         enough = len(ranked) > offset + k or len(reached) < n  # the page and one more, or all there is
@@ -111,9 +121,8 @@ def answer_search(
                 SORT_WINDOW,
             )
         )
-    asked = mode or searcher.config.mode
-    shortcut = asked == "hybrid" and searcher.words_suffice(query, filters, exclude=act.hide)
-    unused = "words-only search (mode=bm25)" if asked == "bm25" else SHORTCUT_WHY if shortcut else None
+    by_words = trace.ranked_by == "words"  # what the search itself decided
+    unused = None if not by_words else SHORTCUT_WHY if (mode or searcher.config.mode) == "hybrid" else BM25_WHY
     reasons = hit_reasons(searcher, query, res, intent, meaning_unused=unused) if explain else None
     if reasons is not None and user_vector is not None and searcher.config.personal_weight > 0:
         reasons = [

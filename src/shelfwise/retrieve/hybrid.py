@@ -30,7 +30,7 @@ from shelfwise.retrieve.dense import DenseRetriever
 from shelfwise.retrieve.feedback import Feedback
 from shelfwise.retrieve.fusion import minmax, rrf, weighted
 from shelfwise.retrieve.pinyin import PinyinReader
-from shelfwise.retrieve.search_config import MODES, SearchConfig
+from shelfwise.retrieve.search_config import MODES, SearchConfig, SearchTrace
 from shelfwise.retrieve.shortcut import TitleTerms
 from shelfwise.retrieve.synonyms import Synonyms
 from shelfwise.retrieve.understand import QueryIntent, QueryUnderstanding
@@ -257,8 +257,10 @@ class HybridSearcher:
         exclude: Sequence[int] = (),
         config: SearchConfig | None = None,
         match_features: bool = False,
+        trace: SearchTrace | None = None,
     ) -> Results:
-        """Top-``k`` rows for ``query``; ``config`` overrides the searcher's own for this call.
+        """Top-``k`` rows for ``query``; ``config`` overrides the searcher's own for this call;
+        ``trace`` receives what it decided (:class:`SearchTrace`).
 
         With ``match_features`` the returned hits carry their first-stage signals as
         ``Results.features`` (see :data:`MATCH_FEATURES`): what a reranker learns from. An attached
@@ -290,6 +292,8 @@ class HybridSearcher:
             lex = top_k(parts.mixed, n, mask, drop)  # partitions the rows above a sampled threshold only
             if mode == "hybrid" and self._words_suffice(query, lex, cfg):
                 mode = "bm25"  # the words answer it: no query encoder (retrieve.shortcut)
+        if trace is not None:
+            trace.ranked_by = {"bm25": "words", "dense": "meaning"}.get(mode, "fusion")
         if mode == "bm25":
             res = lex
         elif mode == "hybrid":

@@ -1,4 +1,5 @@
-"""How a search is run: :class:`SearchConfig`, the searcher's settings, validated on construction."""
+"""How a search is run: :class:`SearchConfig`, the searcher's settings, validated on construction, and
+:class:`SearchTrace`, what one search decided."""
 
 from __future__ import annotations
 
@@ -76,3 +77,12 @@ class SearchConfig:
         """The dense pseudo-relevance feedback these settings ask for (convex fusion only); built once,
         by the validation above, not per search."""
         return Feedback(self.feedback_weight, self.feedback_depth)
+
+
+@dataclass
+class SearchTrace:
+    """What one :meth:`~shelfwise.retrieve.hybrid.HybridSearcher.search` decided, filled in for a
+    caller that passes one (``trace=``): ``ranked_by`` is ``words`` (the lexical mode, or the lexical
+    shortcut: no query encoder), ``meaning`` (the dense mode) or ``fusion``."""
+
+    ranked_by: str = ""
