@@ -57,12 +57,13 @@ class TitleTerms:
         """Forget every analysed title (and the term ids)."""
         self._rows, self._vocab = {}, {}
 
-    def hold_all(self, query: str, rows: npt.NDArray[np.int64] | Sequence[int]) -> bool:
-        """False for a query with CJK, with fewer than :data:`MIN_TERMS` terms, or no rows."""
+    def hold_all(self, query: str, rows: npt.NDArray[np.int64] | Sequence[int], *, min_terms: int = MIN_TERMS) -> bool:
+        """False for a query with CJK, with fewer than ``min_terms`` terms (the search's rule:
+        :data:`MIN_TERMS`; a benchmark may ask what one-word queries would do), or no rows."""
         if len(rows) == 0 or has_cjk(query):
             return False
         terms = set(self.analyse(query))
-        if len(terms) < MIN_TERMS:
+        if len(terms) < max(min_terms, 1):
             return False
         if len(self._rows) + len(rows) > self.max_rows:  # before, never between rows: ids stay one vocabulary's
             self.clear()
