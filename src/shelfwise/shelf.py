@@ -109,6 +109,16 @@ class Shelf:
         return load_shelf(path, options)
 
 
+def close_event_log(shelf: Shelf) -> None:
+    """Stop ``shelf``'s live consumer and close its event log (a server's shutdown; nothing to do
+    without live state)."""
+    live = shelf.live
+    if live is None:
+        return
+    live.consumer.stop()
+    live.consumer.store.close()
+
+
 def enable_live(
     shelf: Shelf, events_db: str | Path | EventBackend, *, explore_share: float = 0.2, start: bool = True
 ) -> LiveState:

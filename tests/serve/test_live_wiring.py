@@ -2,10 +2,11 @@
 
 from pathlib import Path
 
+from _servekit import LOCAL
 from fastapi.testclient import TestClient
 
 from shelfwise.catalog import Catalog
-from shelfwise.events import EventLog
+from shelfwise.events import EventLog, EventStore
 from shelfwise.recommend import build_recommender
 from shelfwise.recommend.explore import EXPLORE_REASON
 from shelfwise.retrieve import HybridSearcher, SearchConfig
@@ -41,3 +42,16 @@ def test_event_changes_recommendations_and_search(
         assert [it["id"] for it in after] != [it["id"] for it in before]  # taste vector now exists
     finally:
         consumer.stop()
+
+
+def test_shutdown_closes_the_event_log(tmp_path: Path, tiny_catalog: Catalog, tiny_searcher: HybridSearcher) -> None:
+    """A server that stops closes its SQLite log, which then folds its write-ahead log back in and
+    leaves no ``-wal`` / ``-shm`` files beside it (they were left behind by every stopped server)."""
+    db = tmp_path / "live.sqlite"
+    shelf = Shelf(catalog=tiny_catalog, searcher=tiny_searcher)
+    enable_live(shelf, EventStore(db), explore_share=0)
+    with TestClient(create_app(shelf, warmup=False), base_url=LOCAL) as client:
+        r = client.post("/events", json={"user_id": "u", "type": "view", "item_id": "p1"})
+        assert r.status_code == 200 and (tmp_path / "live.sqlite-wal").exists()
+    assert not (tmp_path / "live.sqlite-wal").exists() and not (tmp_path / "live.sqlite-shm").exists()
+    assert EventStore(db).last_seq() == 1  # the event is in the file itself

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import Depends, FastAPI, HTTPException, Request
@@ -20,7 +21,7 @@ from shelfwise.serve.routes import ROUTERS
 from shelfwise.serve.setup import ShelfRecipe
 from shelfwise.serve.shedding import SheddingMiddleware, ShedStats
 from shelfwise.serve.workload import bound_shelf, encode_executor
-from shelfwise.shelf import Shelf
+from shelfwise.shelf import Shelf, close_event_log
 
 STATIC = Path(__file__).parent / "static"
 TITLE = "Shelfwise"
@@ -35,6 +36,15 @@ NO_REPORT = (
     "no evaluation report on this server: write one with `shelfwise report --index DIR --out report.html` "
     "and serve it with `shelfwise serve --report report.html` (`shelfwise demo` serves its own)"
 )
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """At shutdown, the serving shelf's event consumer stops and its event log closes: SQLite then
+    checkpoints its write-ahead log and removes ``-wal`` / ``-shm`` beside the file when this was
+    its last connection (``--workers N``: the last worker to stop)."""
+    yield
+    close_event_log(app.state.shelf)
 
 
 def create_app(
@@ -60,6 +70,7 @@ def create_app(
         docs_url=None,
         redoc_url=None,
         dependencies=[Depends(check_text_params), Depends(reject_unknown_params)],
+        lifespan=_lifespan,
     )
     executor = encode_executor(cfg.capacity)  # one per process: query embeddings on a fixed pool
     prep = prepare or ShelfRecipe.of(shelf)
