@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from shelfwise.catalog import load_catalog
 from shelfwise.cli import main
 from shelfwise.serve.setup import ShelfRecipe, ShelfSettings
 from shelfwise.snapshot import replaced_tuning
@@ -110,3 +111,15 @@ def test_serve_refits_keep_the_last_fits_weights_across_reloads(store: dict[str,
     assert always(shelf).recommender.tuning.status == "tuned"  # type: ignore[union-attr]
     with pytest.raises(ValueError, match="retune"):
         ShelfSettings(retune="sometimes")
+
+
+def test_a_folder_reused_for_another_store_searches_again(store: dict[str, Path], tmp_path: Path) -> None:
+    shelf = tmp_path / "shelf"
+    _index(store, shelf)
+    other = tmp_path / "other.csv"  # another store's catalog: none of the saved shelf's products
+    other.write_text("id,title\n" + "".join(f"x{i},other product {i}\n" for i in range(30)), encoding="utf-8")
+    said: list[str] = []
+    assert replaced_tuning(shelf, said.append, load_catalog(other).catalog) is None
+    assert said and "holds another catalog (0% of its 30 products" in said[0]
+    same = replaced_tuning(shelf, said.append, load_catalog(store["catalog"]).catalog)
+    assert same is not None and same.report.status == "tuned"

@@ -166,7 +166,9 @@ def run(args: argparse.Namespace) -> int:
         synonyms=args.synonyms,
         rules=args.rules,
         lexical_shortcut=args.lexical_shortcut,
-        reuse_tuning=replaced_tuning(out, print) if args.events is not None and args.retune == "auto" else None,
+        reuse_tuning=(
+            replaced_tuning(out, print, cl.catalog) if args.events is not None and args.retune == "auto" else None
+        ),
     )
     if args.events is not None and args.retune == "always" and is_shelf_folder(out):
         print("--retune always: the hybrid weights are searched again on this log")

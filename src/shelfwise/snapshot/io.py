@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from shelfwise.shelf import Shelf
 
 log = logging.getLogger(__name__)
+SAME_STORE = 0.5  # a replaced shelf's weights are kept only when this share of its products is in the new catalog
 
 CATALOG_FORMAT, CATALOG_VERSION = "shelfwise-catalog", 1
 RERANKER_FORMAT, RERANKER_VERSION = "shelfwise-reranker", 1
@@ -163,20 +164,43 @@ def _copy_files(src: Path, dst: Path, fields: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
-def replaced_tuning(path: str | Path, say: Callable[[str], object] = log.info) -> SavedTuning | None:
+def replaced_tuning(
+    path: str | Path, say: Callable[[str], object] = log.info, catalog: Catalog | None = None
+) -> SavedTuning | None:
     """The weights and weight search of the recommender in the shelf saved at ``path``, read from
     its ``hybrid.json`` alone, for the fit that will replace it (:mod:`shelfwise.recommend.retune`);
     None when ``path`` holds no shelf, the shelf no recommender, or files that cannot be read (said
-    through ``say``, naming the file: the fit then searches its weights again)."""
+    through ``say``, naming the file: the fit then searches its weights again). ``catalog``: the
+    catalog the new fit is for; when fewer than half of the saved shelf's products are in it (a
+    folder reused for another store), None, said through ``say``."""
     root = Path(path)
     if not (root / MANIFEST).is_file():
         return None
     try:
         m = read_manifest(root, SUPPORTED)
-        return SavedTuning.read(m.folder("recommender")) if m.has("recommender") else None
-    except (ShelfFormatError, StateFileError) as e:
+        if not m.has("recommender"):
+            return None
+        saved = SavedTuning.read(m.folder("recommender"))
+        if catalog is not None:
+            old = _catalog_ids(m.folder("catalog") / "catalog.parquet")
+            kept = len(old & set(catalog.ids)) / max(len(old), 1)
+            if kept < SAME_STORE:
+                say(
+                    f"the shelf at {root} holds another catalog ({kept:.0%} of its {len(old):,} products are in "
+                    "this one): the hybrid weights are searched again"
+                )
+                return None
+        return saved
+    except (ShelfFormatError, StateFileError, OSError, ValueError) as e:
         say(f"warning: the hybrid weights of the shelf being replaced are unreadable ({e}): searching them again")
         return None
+
+
+def _catalog_ids(path: Path) -> set[str]:
+    """The product ids of a saved catalog (its id column alone)."""
+    import pyarrow.parquet as pq
+
+    return {str(x) for x in pq.read_table(path, columns=["id"]).column("id").to_pylist()}
 
 
 # --- load ------------------------------------------------------------------------------------
