@@ -28,7 +28,7 @@ from typing import Any
 import httpx
 import numpy as np
 
-from bench_search_real import CACHE, load_set
+from bench_search_real import CACHE, load_set, ranked_by_words
 from shelfwise.encode import load_encoder
 from shelfwise.encode.onnx_session import cap_query_threads
 from shelfwise.eval.peers import build_peers
@@ -121,7 +121,7 @@ def shortcut_ab(s: HybridSearcher, queries: list[str]) -> dict[str, dict[str, fl
         s.title_terms.clear()  # the memo of titles analysed
         cfg = s.config if name == "on" else fused
         samples[name] += time_calls(lambda q, c=cfg: s.search(q, 10, config=c), queries)
-    share = float(np.mean([s.words_suffice(q) for q in queries]))
+    share = float(np.mean([ranked_by_words(s, q) for q in queries]))
     s.dense.prime(queries)  # every query's vector cached again, as the rows after this one expect
     load = os.getloadavg()[0]
     return {

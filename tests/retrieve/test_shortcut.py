@@ -44,6 +44,13 @@ class CountingEncoder(HashingEncoder):
         return super().encode(texts, batch_size=batch_size, progress=progress)
 
 
+def by_words(s: HybridSearcher, query: str, filters: Filters | None = None, config: SearchConfig | None = None) -> bool:
+    """Whether ``s.search`` ranked ``query`` by its words alone (its trace)."""
+    trace = SearchTrace()
+    s.search(query, 5, filters, config=config, trace=trace)
+    return trace.ranked_by == "words"
+
+
 @pytest.fixture
 def searcher() -> tuple[HybridSearcher, CountingEncoder]:
     catalog = Catalog([Product(id=f"p{i}", title=t, price=p) for i, (t, p) in enumerate(PRODUCTS)])
@@ -59,7 +66,7 @@ def test_words_that_answer_the_query_skip_the_encoder(searcher: tuple[HybridSear
     assert enc.seen == []  # no query embedded
     assert set(got.ids.tolist()) <= {0, 1, 2, 3, 4, 5}  # "dresses" is stemmed like "dress"
     assert got.ids.tolist() == s.search("black dress", 5, mode="bm25").ids.tolist()
-    assert s.words_suffice("black dress")
+    assert by_words(s, "black dress")
 
 
 def test_the_decision_follows_understanding_filters_and_exclude(
@@ -67,11 +74,11 @@ def test_the_decision_follows_understanding_filters_and_exclude(
 ) -> None:
     s, enc = searcher
     cheap = s.search("black dress under 30", 5)  # the price phrase becomes a filter, its words leave the query
-    assert enc.seen == [] and s.words_suffice("black dress under 30")
+    assert enc.seen == [] and by_words(s, "black dress under 30")
     assert sorted(cheap.ids.tolist()) == [0, 1, 2, 3, 4]
-    assert s.words_suffice("black dress", Filters(price_max=30.0))
+    assert by_words(s, "black dress", Filters(price_max=30.0))
     s.search("black dress", 5, Filters(price_max=29.0))  # four qualify under 29: too few to decide by
-    assert "black dress" in str(enc.seen) and not s.words_suffice("black dress", Filters(price_max=29.0))
+    assert "black dress" in str(enc.seen) and not by_words(s, "black dress", Filters(price_max=29.0))
     enc.seen.clear()
     kept = s.search("black dresses", 5, exclude=[5])  # the five left still hold both words
     assert enc.seen == [] and 5 not in kept.ids.tolist()
@@ -82,11 +89,11 @@ def test_other_queries_and_shortcut_off_run_the_encoder(searcher: tuple[HybridSe
     s.search("black wool", 5)  # one title holds both words: the meaning half is needed
     s.search("dress", 5)  # one word: left to the fusion even though every top title holds it
     assert {"black wool", "dress"} <= {t.removeprefix("query: ") for t in enc.seen}
-    assert not s.words_suffice("black wool") and not s.words_suffice("dress")
+    assert not by_words(s, "black wool") and not by_words(s, "dress")
     enc.seen.clear()
     off = SearchConfig(personal_weight=0.0, lexical_shortcut=0)
     s.search("black dress", 5, config=off)
-    assert "black dress" in str(enc.seen) and not s.words_suffice("black dress", config=off)
+    assert "black dress" in str(enc.seen) and not by_words(s, "black dress", config=off)
     enc.seen.clear()
     s.search("dresses black", 5, config=SearchConfig(personal_weight=0.0, lexical_shortcut=7))  # only 6 hold both
     assert "dresses black" in str(enc.seen)
@@ -103,7 +110,7 @@ def test_no_shortcut_with_a_reranker(searcher: tuple[HybridSearcher, CountingEnc
     s, enc = searcher
     s.reranker = Keeps()
     s.search("black dress", 5)
-    assert "black dress" in str(enc.seen) and not s.words_suffice("black dress")
+    assert "black dress" in str(enc.seen) and not by_words(s, "black dress")
 
 
 def test_match_features_come_with_a_shortcut_ranking(searcher: tuple[HybridSearcher, CountingEncoder]) -> None:
@@ -137,7 +144,7 @@ def test_search_config_checks_the_shortcut_depth(searcher: tuple[HybridSearcher,
     s, enc = searcher
     few = SearchConfig(personal_weight=0.0, candidates=3)  # reads the top 3: three titles hold both words
     s.search("black dress", 3, config=few)
-    assert enc.seen == [] and s.words_suffice("black dress", config=few)
+    assert enc.seen == [] and by_words(s, "black dress", config=few)
 
 
 def test_explanations_say_the_meaning_score_was_not_used(searcher: tuple[HybridSearcher, CountingEncoder]) -> None:

@@ -6,6 +6,7 @@ import json
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -165,6 +166,11 @@ class Catalog:
             hit = codes == code if code is not None else np.zeros(len(self.products), dtype=bool)
             self._cat_cache[key] = hit
         return hit
+
+    @cached_property
+    def category_depth(self) -> int:
+        """The most levels any product's category path has (0: no categories)."""
+        return max((len(p.category) for p in self.products), default=0)
 
     def category_codes(self, depth: int) -> tuple[npt.NDArray[np.int32], dict[tuple[str, ...], int]]:
         """Each product's lower-cased category prefix of ``depth`` levels as an int code (one pass

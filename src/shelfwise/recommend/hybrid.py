@@ -243,17 +243,18 @@ class HybridRecommender(BaseRecommender):
         self.content.fit(data)  # text-graph rows for every item with events; tuning's folds (earlier rows) keep it
         ahead: list[Future[ALSRecommender]] = []
         saved, self._reuse = self._reuse, None  # good for one fit
-        why = reuse_verdict(saved, self.config, len(data), time.time()) if saved is not None else "no earlier search"
-        if saved is not None and why is None and self.config.tune.enabled:  # weights searched by the model replaced
+        now = time.time()
+        why = reuse_verdict(saved, self.config, len(data), now) if saved is not None else None
+        if not self.config.tune.enabled:
+            self.tuning = TuningReport(reason="tuning disabled")
+        elif saved is not None and why is None:  # the weights the replaced model searched
             kept = saved.config
             self.config = self.config.with_weights(*kept.fusion(False)).with_weights(*kept.fusion(True), new=True)
-            self.tuning = reused_report(saved, time.time())
-        elif self.config.tune.enabled:
-            self.tuning = self._tune(data, ahead)
-            if saved is not None:
-                self.tuning.reason += f"; searched again: {why}"
+            self.tuning = reused_report(saved, now)
         else:
-            self.tuning = TuningReport(reason="tuning disabled")
+            self.tuning = self._tune(data, ahead)
+            if why is not None:
+                self.tuning.reason += f"; searched again: {why}"
         warm = self.tuning.status == "tuned"
         self._fit_components(data, warm=warm, als=ahead[0] if ahead and warm else None)
 

@@ -285,8 +285,9 @@ def hit_reasons(
     texts = [searcher.catalog.products[i].text() for i in results.ids.tolist()]
     shared = shared_words(searcher.lexical.tokenizer, readings, texts)
     matches = intent.matches if intent else ()
-    why = meaning_unused
-    return search_reasons(results, matches, understanding, mean_cosine=avg, shared=shared, meaning_unused=why)
+    return search_reasons(
+        results, matches, understanding, mean_cosine=avg, shared=shared, meaning_unused=meaning_unused
+    )
 
 
 def shared_words(tokenizer: Tokenizer, readings: Sequence[str], texts: Sequence[str]) -> list[list[str] | None]:

@@ -66,8 +66,7 @@ class FacetCodes:
 
     def __init__(self, catalog: Catalog) -> None:
         products = catalog.products
-        depth = max((len(p.category) for p in products), default=0)
-        self.levels = [_level(catalog, d + 1) for d in range(depth)]
+        self.levels = [_level(catalog, d + 1) for d in range(catalog.category_depth)]
         self.brand = _from_column(catalog.brand_column(), lambda r: products[r].brand)
         self._catalog = weakref.ref(catalog)  # this is the value of a dict weakly keyed by the catalog
         self._n = len(products)

@@ -328,27 +328,6 @@ class HybridSearcher:
         res = res.top(k)
         return self.match_features(query, res, first) if match_features else res
 
-    def words_suffice(
-        self,
-        query: str,
-        filters: Filters | None = None,
-        config: SearchConfig | None = None,
-        exclude: Sequence[int] = (),
-    ) -> bool:
-        """Whether a hybrid :meth:`search` for ``query`` (``filters``, ``exclude``) ranks by its words
-        alone, without running the query encoder (``SearchConfig.lexical_shortcut``), as search
-        decides it: after query understanding, within the filters, without the excluded rows."""
-        cfg = config or self.config
-        if cfg.lexical_shortcut == 0:
-            return False
-        intent = self.understand(query, cfg)
-        if intent is not None:
-            query, filters = intent.text, intent.filters(filters)
-        parts = self.lexical.score_parts(query)
-        depth = min(cfg.lexical_shortcut, cfg.candidates)
-        lex = top_k(parts.mixed, depth, self.mask(filters), self._excluded(exclude))
-        return self._words_suffice(query, lex, cfg)
-
     def _words_suffice(self, query: str, lex: Results, cfg: SearchConfig) -> bool:
         """Whether the top ``cfg.lexical_shortcut`` lexical hits' titles hold every word of ``query``
         (:mod:`~shelfwise.retrieve.shortcut`). Never with a reranker attached: one reading the hits'

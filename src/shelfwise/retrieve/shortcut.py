@@ -27,7 +27,9 @@ import numpy.typing as npt
 
 from shelfwise.index.text import has_cjk
 
-MAX_ROWS = 1 << 16  # rows whose title terms are kept (sets of term ids, ~0.3 KB a row); cleared when full
+# rows whose title terms are kept, cleared when full: ~0.95 KB a row with the vocabulary (20,000 Home Depot
+# titles under tracemalloc, a session-14 probe, no results file), so ~31 MB at the bound
+MAX_ROWS = 1 << 15
 MIN_TERMS = 2
 
 

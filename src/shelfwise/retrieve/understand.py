@@ -27,7 +27,6 @@ import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
@@ -529,10 +528,10 @@ class QueryUnderstanding:
     def prepare(self) -> None:
         """Build the catalog's category codes at every depth (a pass over the products per depth;
         facets share them), so that a category value's mask is a comparison per depth from then on
-        (0.7 vs 85 ms at 294,180 products, ``bench_store_controls.py``). Before it, each new value is
-        a loop over the products, cheaper than building the codes (421 ms there) for a process that
+        (0.7 vs 85 ms at 294,180 products, ``store_controls.json``). Before it, each new value is
+        a loop over the products, cheaper than building the codes (425 ms there) for a process that
         asks once. ``HybridSearcher.warmup`` calls it: a server pays it at start and reload."""
-        for depth in range(1, self._category_depth + 1):
+        for depth in range(1, self.catalog.category_depth + 1):
             self.catalog.category_codes(depth)
         self._prepared = True
 
@@ -544,16 +543,12 @@ class QueryUnderstanding:
         if not self._prepared:
             return np.array([value in (c.lower() for c in p.category) for p in self.catalog.products], dtype=bool)
         out = np.zeros(len(self.catalog), dtype=bool)
-        for depth in range(1, self._category_depth + 1):
+        for depth in range(1, self.catalog.category_depth + 1):
             codes, index = self.catalog.category_codes(depth)
             hit = [c for prefix, c in index.items() if len(prefix) == depth and prefix[-1] == value]
             if hit:
                 out |= np.isin(codes, hit)
         return out
-
-    @cached_property
-    def _category_depth(self) -> int:
-        return max((len(p.category) for p in self.catalog.products), default=0)
 
     def type_mask(self, intent: QueryIntent, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_] | None:
         """Per row in ``rows``: is the product of the query's product type? That is the category its
