@@ -235,3 +235,21 @@ def test_an_empty_query_event_is_a_row_error(tmp_path: Path) -> None:
     assert [(e.item_id, e.query) for e in res.events] == [("i1", "")]  # a query event about an item is kept
     mapped = load_events(f, EventFields(query="search_term"))
     assert [e.query for e in mapped.events] == ["red dress", ""] and len(mapped.errors) == 1
+
+
+def test_impressions_are_skipped_with_why_not_counted_as_views(tmp_path: Path) -> None:
+    """A product shown in a list is not a view: reading it as one would make what is shown look popular."""
+    f = tmp_path / "events.csv"
+    f.write_text("user_id,item_id,type,timestamp\nu1,i1,impression,1\nu1,i1,view,2\nu1,i2,view_item_list,3\n")
+    res = load_events(f)
+    assert [e.type for e in res.events] == [EventType.VIEW]
+    assert [(e.row, e.field) for e in res.errors] == [(2, "type"), (4, "type")]
+    assert res.errors[0].message.startswith("'impression' is an exposure (a product shown in a list)")
+    hint = 'if yours record product-page views, map them in the events mapping: "type_aliases": {"impression": "view"}'
+    assert hint in res.errors[0].message
+    with pytest.raises(ValueError, match="exposure"):
+        EventType.parse("Impression")
+    # a store whose "impression" means a page view says so, and is read as it asks
+    m = tmp_path / "event_fields.json"
+    m.write_text('{"type_aliases": {"impression": "view"}}')
+    assert [e.type for e in load_events(f, EventFields.from_json(m)).events] == [EventType.VIEW, EventType.VIEW]

@@ -19,7 +19,7 @@ from typing import Any
 
 from shelfwise.catalog.schema import Catalog
 from shelfwise.errors import ConfigError, DataError, RowError
-from shelfwise.events.schema import Event, EventLog, EventType
+from shelfwise.events.schema import EXPOSURE_TYPES, Event, EventLog, EventType
 from shelfwise.tabular import has_header, mapping_from_json, read_rows, require_columns
 
 # Event-type names of public logs -> Shelfwise types: Taobao user behaviour (pv/fav/cart/buy), RetailRocket
@@ -177,7 +177,12 @@ def _parse_row(
         known = (types if types is not None else spec.type_table()).get(raw_type.lower())
         etype = known if known is not None else EventType.parse(raw_type)
     except ValueError as exc:  # how to map a store's own type name, which is what this usually is
-        hint = f' (map your own names in the events mapping: "type_aliases": {{"{raw_type.lower()}": "view"}})'
+        alias = f'"type_aliases": {{"{raw_type.lower()}": "view"}}'
+        hint = (
+            f" (such rows are skipped; if yours record product-page views, map them in the events mapping: {alias})"
+            if raw_type.strip().upper() in EXPOSURE_TYPES
+            else f" (map your own names in the events mapping: {alias})"
+        )
         return RowError(file, row, spec.type or "type", f"{exc}{hint}")
     ts_raw = rec.get(spec.timestamp)
     if ts_raw is None or ts_raw == "":

@@ -34,14 +34,23 @@ class EventType(IntEnum):
             "TRANSACTION": "PURCHASE",
             "SEARCH": "QUERY",
             "DETAIL": "VIEW",
-            "IMPRESSION": "VIEW",
         }
         key = aliases.get(key, key)
         try:
             return cls[key]
         except KeyError:
             names = ", ".join(t.name.lower() for t in cls)
+            if key in EXPOSURE_TYPES:
+                raise ValueError(
+                    f"{value!r} is an exposure (a product shown in a list), not shopper behaviour: counting it "
+                    f"as a view would make whatever is shown look popular and show it more; expected one of {names}"
+                ) from None
             raise ValueError(f"unknown event type {value!r}; expected one of {names}") from None
+
+
+# Names logs give to a product merely shown (GA4 view_item_list, Metarank's ranking event, ...): rejected by
+# name so that the error says why, instead of being read as views (a feedback loop: shown -> "viewed" -> shown)
+EXPOSURE_TYPES = frozenset({"IMPRESSION", "IMPRESSIONS", "EXPOSURE", "VIEW_ITEM_LIST", "RANKING", "SHOWN"})
 
 
 @dataclass(frozen=True)
