@@ -11,6 +11,7 @@ from shelfwise.index.text import has_cjk
 from shelfwise.recommend.content import QUERY_REASON
 from shelfwise.recommend.explore import EXPLORE_REASON
 from shelfwise.recommend.wording import _WORDS, NEUTRAL
+from shelfwise.retrieve.answer import NEAREST
 from shelfwise.serve.routes import recommend as routes
 from shelfwise.wording_zh import localise, localise_all
 
@@ -50,6 +51,8 @@ def _notices() -> list[str]:
         'no product is in category \'Men/Shoes\' (levels are separated by " > ", e.g. "Men > Trousers")',
         "no history yet for shopper 'guest-ab12': results are not personalised",
         f"only 3 of the 10 asked for: {routes.SHORT_CROSS}",
+        f"no product holds a word of 'jeans': {NEAREST}",
+        f"no product that passes the filters holds a word of 'jeans': {NEAREST}",
     ]
     return out
 

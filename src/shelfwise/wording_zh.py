@@ -179,6 +179,16 @@ _RULES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
         re.compile(r"^no product matches the price the query names \((.+)\)$"),
         lambda m: f"没有商品符合搜索词中的价格（{m.group(1)}）",
     ),
+    (
+        re.compile(
+            r"^no product (that passes the filters )?holds a word of (.+): "
+            r"these are the nearest by spelling and meaning$",
+            re.S,
+        ),
+        lambda m: (
+            f"没有商品{'在所选筛选下' if m.group(1) else ''}含有 {m.group(2)} 中的词：以下是拼写和含义最接近的商品"
+        ),
+    ),
     (re.compile(r"^no product has brand (.+)$", re.S), lambda m: "没有商品属于品牌 " + m.group(1).replace(_OR, _OR_ZH)),
     (
         re.compile(r"^no product has attribute (.+?) \(attributes here: (.+)\)$", re.S),

@@ -11,6 +11,9 @@ import pytest
 
 from shelfwise.bandit import (
     BanditLog,
+    Estimate,
+    OPEReport,
+    PolicyEvaluation,
     RewardModel,
     RewardModelConfig,
     ThompsonOPEConfig,
@@ -198,3 +201,15 @@ def test_obd_click_as_float_or_bool_is_read(tmp_path: Path) -> None:
     df["click"] = [1.0, 0.0, 1.0]
     df.to_parquet(tmp_path / "log_f.parquet")
     assert read_obd(tmp_path / "log_f.parquet").log.reward.tolist() == [1.0, 0.0, 1.0]
+
+
+def test_rounding_at_a_click_rates_bound_is_not_called_unstable() -> None:
+    """A log with no clicks: DR's correction rounds 0 to a tiny negative; only a real excursion is noted."""
+
+    def notes(dr: float) -> list[str]:
+        zero = Estimate(0.0, 0.0)
+        report = OPEReport(zero, zero, zero, Estimate(dr, 0.0), max_weight=1.1, ess=50.0)
+        return PolicyEvaluation(report, 50, 80, 3, None, binary_reward=True).notes()
+
+    assert notes(-1e-17) == [] and notes(1.0 + 1e-12) == []
+    assert len(notes(-0.01)) == 1 and notes(-0.01)[0].startswith("dr -0.0100 is outside [0, 1]")

@@ -6,7 +6,7 @@ import pytest
 from shelfwise.cli import main
 
 
-def test_index_then_eval_search(tmp_path: Path) -> None:
+def test_index_then_eval_search(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     cat = tmp_path / "products.csv"
     cat.write_text(
         "id,title,description,category\n"
@@ -40,7 +40,11 @@ def test_index_then_eval_search(tmp_path: Path) -> None:
         == 0
     )
     res = json.loads(out.read_text())["metrics"]
+    capsys.readouterr()
     assert main(["index", *common, "--out", str(tmp_path / "idx2"), "--queries", str(q), "--judgments", str(j)]) == 0
+    said = capsys.readouterr()
+    assert "trained the reranker on 2 judged queries" in said.out + said.err
+    assert "warning: 2 judged queries are few to learn a ranking from" in said.out + said.err
     from shelfwise.cli.serve_cmd import load_shelf
 
     assert load_shelf(tmp_path / "idx2", "hashing").searcher.reranker is not None

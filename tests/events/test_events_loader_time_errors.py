@@ -31,3 +31,10 @@ def test_unreadable_and_out_of_range_time_cells_say_why(tmp_path: Path, tiny_cat
     ]
     with pytest.raises(ValueError, match="after the year 9999"):
         parse_timestamp("1e20")  # as text, the same reason as the number
+
+
+def test_a_boolean_is_not_a_timestamp() -> None:
+    """JSON true is an int to Python: it was read as 1 s after 1970."""
+    for value in (True, False):
+        with pytest.raises(ValueError, match="boolean"):
+            parse_timestamp(value)

@@ -12,9 +12,10 @@ import pytest
 from shelfwise.catalog.schema import Catalog, Filters, Product
 from shelfwise.encode import HashingEncoder
 from shelfwise.index.text import Tokenizer
+from shelfwise.notice import NO_WORD_MATCH, code_of
 from shelfwise.results import Results
 from shelfwise.retrieve import HybridSearcher
-from shelfwise.retrieve.answer import answer_search, by_price, one_per_title, search_reasons, shared_words
+from shelfwise.retrieve.answer import NEAREST, answer_search, by_price, one_per_title, search_reasons, shared_words
 from shelfwise.retrieve.rules import read_rules
 from shelfwise.retrieve.understand import FieldMatch, QueryUnderstanding
 
@@ -220,3 +221,18 @@ def test_distinct_reaches_past_many_variants_and_keeps_pins_and_the_cheapest(tmp
     pinned = answer_search(s, "black dress", 5, Filters(), distinct=True, rules=rules)
     titles = [catalog.products[r].variant_key for r in pinned.results.ids.tolist()]
     assert catalog.ids[int(pinned.results.ids[0])] == "v7" and len(titles) == len(set(titles))
+
+
+def test_a_search_no_word_matches_says_its_hits_are_the_nearest(tiny_searcher: HybridSearcher) -> None:
+    """Algolia answers nothing here; a hybrid still shows the nearest products, and now says so."""
+    purple = Filters(attributes=(("colour", "Purple"),))  # the yoga mat: it holds no word of "jeans"
+    ans = answer_search(tiny_searcher, "jeans", 5, purple)
+    assert ans.results.ids.tolist() == [9]
+    nearest = [n for n in ans.notices if code_of(n) == NO_WORD_MATCH]
+    assert nearest == [f"no product that passes the filters holds a word of 'jeans': {NEAREST}"]
+    unfiltered = answer_search(tiny_searcher, "jeans", 5, Filters())
+    assert not [n for n in unfiltered.notices if code_of(n) == NO_WORD_MATCH]  # "Blue denim jeans" holds it
+    nothing = answer_search(tiny_searcher, "zzzz qqqq", 5, Filters())
+    assert len(nothing.results.ids) and f"no product holds a word of 'zzzz qqqq': {NEAREST}" in nothing.notices
+    meaning = answer_search(tiny_searcher, "jeans", 5, purple, mode="dense")  # no lexical side: nothing claimed
+    assert not [n for n in meaning.notices if code_of(n) == NO_WORD_MATCH]

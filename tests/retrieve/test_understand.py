@@ -159,6 +159,9 @@ def test_a_stem_alone_does_not_match_a_catalog_value() -> None:
     assert found("t shirt") == {("category", "T-shirt")}
     assert found("accessories") == {("category", "Accessory"), ("attribute:group", "Accessories")}
     assert found("dresses ladies") == {("attribute:group", "Dresses Ladies")}  # the longest phrase wins
+    # the phrase shown back is what the shopper typed (lower-cased), not the analyser's stems ("dress", "t shirt")
+    assert [m.phrase for m in qu.parse("Summer DRESSES").matches] == ["dresses"]
+    assert [m.phrase for m in qu.parse("t-shirts").matches] == ["t shirts"]
     # the boost follows: formal trousers no longer gain from "dress"
     rows = np.arange(8)
     assert qu.boost(qu.parse("dress"), rows).tolist() == [1, 1, 0, 0, 0, 0, 0, 0]

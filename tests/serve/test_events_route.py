@@ -32,6 +32,7 @@ def test_single_and_batch(live_client: TestClient) -> None:
     assert r.json() == {
         "accepted": 1,
         "duplicates": 0,
+        "stored": 1,
         "rejected": 0,
         "first_seq": 1,
         "last_seq": 1,

@@ -138,6 +138,9 @@ def test_event_id_makes_posts_idempotent(make_client: MakeClient) -> None:
     dup_in_batch = c.post("/events", json=[{**EVENT, "event_id": "e3"}, {**EVENT, "event_id": "e3"}]).json()
     assert dup_in_batch["accepted"] == 2 and dup_in_batch["duplicates"] == 1
     assert c.get("/events/stats").json()["events"] == 5
+    resent = c.post("/events", json={**EVENT, "event_id": "e1"}).json()  # nothing new: says so in one field
+    assert (resent["accepted"], resent["duplicates"], resent["stored"]) == (1, 1, 0)
+    assert (again["stored"], dup_in_batch["stored"]) == (1, 1)
     bad = c.post("/events", json=[{**EVENT, "event_id": ""}, {**EVENT, "event_id": [1]}])
     assert bad.status_code == 422 and _fields(bad) == [(0, "event_id"), (1, "event_id")]
 

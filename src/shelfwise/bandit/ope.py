@@ -35,6 +35,7 @@ _log = logging.getLogger(__name__)
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+RATE_TOLERANCE = 1e-9  # float rounding around a click rate's bounds is not an unstable estimate
 
 
 @dataclass(frozen=True)
@@ -502,7 +503,7 @@ class PolicyEvaluation:
             f"{self.report.max_weight:.1f} (effective sample size {self.report.ess:.1f} of {self.n_slots} slots) "
             "make it unstable here; prefer snipw, or a log whose propensities cover the policy's choices"
             for name, value, _ in self.report.as_rows()
-            if not 0.0 <= value <= 1.0
+            if not -RATE_TOLERANCE <= value <= 1.0 + RATE_TOLERANCE  # DR's rounding of 0 reads -0.00000
         ]
         return out
 

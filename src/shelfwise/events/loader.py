@@ -122,6 +122,8 @@ def _parse_time(value: Any) -> float:
         return dt.timestamp()
     if hasattr(value, "isoformat") and not isinstance(value, str):  # datetime.date
         return datetime.fromisoformat(value.isoformat()).replace(tzinfo=UTC).timestamp()
+    if isinstance(value, bool):  # JSON true / false: an int to Python, 1970 as a time
+        raise ValueError(f"timestamp {value!r} is a boolean")
     if isinstance(value, int | float):
         return _unix(float(value))
     s = str(value).strip()

@@ -294,6 +294,8 @@ class HybridSearcher:
                 mode = "bm25"  # the words answer it: no query encoder (retrieve.shortcut)
         if trace is not None:
             trace.ranked_by = {"bm25": "words", "dense": "meaning"}.get(mode, "fusion")
+            if first.parts is not None:
+                trace.words_matched = bool((first.parts.words[lex.ids] > 0).any())
         if mode == "bm25":
             res = lex
         elif mode == "hybrid":

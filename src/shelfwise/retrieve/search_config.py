@@ -83,6 +83,9 @@ class SearchConfig:
 class SearchTrace:
     """What one :meth:`~shelfwise.retrieve.hybrid.HybridSearcher.search` decided, filled in for a
     caller that passes one (``trace=``): ``ranked_by`` is ``words`` (the lexical mode, or the lexical
-    shortcut: no query encoder), ``meaning`` (the dense mode) or ``fusion``."""
+    shortcut: no query encoder), ``meaning`` (the dense mode) or ``fusion``; ``words_matched``:
+    whether any product the filters allow holds one of the query's words (word BM25 above zero among
+    the lexical side's candidates), None where the lexical side did not run (the dense mode)."""
 
     ranked_by: str = ""
+    words_matched: bool | None = None

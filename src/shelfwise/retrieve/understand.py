@@ -185,8 +185,8 @@ def same_word(a: str, b: str) -> bool:
 @dataclass(frozen=True)
 class FieldMatch:
     """A query phrase found in the catalog's vocabulary: ``field`` is brand, category or
-    ``attribute:<key>``; ``value`` the catalog's own spelling; ``phrase`` the matched analyser
-    terms for Latin words, the shopper's own (normalised) characters for a Chinese value."""
+    ``attribute:<key>``; ``value`` the catalog's own spelling; ``phrase`` the shopper's own words
+    (lower-cased, unstemmed: "hoodies", not "hoodi"), or characters for a Chinese value."""
 
     field: str
     value: str
@@ -422,7 +422,7 @@ class QueryUnderstanding:
                 if n == 1 and hits:
                     hits = [(f, v) for f, v in hits if not self._in_compound(terms, words, i, f, v, budget)]
                 if hits:
-                    phrase = " ".join(terms[i : i + n])
+                    phrase = " ".join(words[i : i + n])  # the shopper's words, not their stems ("hoodies")
                     matches.extend(FieldMatch(f, v, phrase) for f, v in hits)
                     i += n
                     break

@@ -38,6 +38,7 @@ Log = Callable[[str], None]
 RERANKERS = ("ltr", "cross")
 EMBED_MODES = ("auto", "full", "student")
 STUDENT_FROM = 50_000  # ``embed="auto"``: from this many products the encoder embeds a sample (student)
+FEW_JUDGED = 50  # fewer judged queries than this: the trained reranker comes with a warning
 MIN_FIDELITY = 0.95  # ``auto`` keeps the student only when it reproduces the encoder this well (held out)
 
 
@@ -199,7 +200,14 @@ def train_reranker(shelf: Shelf, config: ShelfConfig, log: Log = _quiet) -> None
     else:
         popularity = item_counts(shelf.events, len(shelf.catalog))
         shelf.searcher.reranker = fit_reranker(shelf.searcher, judged.queries, judged.relevance, popularity=popularity)
-        log(f"trained the reranker on {len(judged.judged())} judged queries")
+        n = len(judged.judged())
+        log(f"trained the reranker on {n} judged queries")
+        if n < FEW_JUDGED:
+            log(
+                f"warning: {n} judged queries are few to learn a ranking from: the reranker's weights may fit"
+                " their quirks more than the store's (it reorders every search); judge more queries, or build"
+                " without --judgments"
+            )
     shelf.timings["reranker_fit_s"] = time.perf_counter() - t0
 
 

@@ -14,7 +14,7 @@ A request with no valid row commits nothing and answers 422 with the same error 
 Writes need an API key unless the server is loopback-only with none configured
 (:func:`~shelfwise.serve.deps.require_write`). Text values are bounded and an optional per-row
 ``event_id`` makes retries idempotent (:mod:`shelfwise.serve.ingest`): ``duplicates`` counts the
-accepted rows that were already stored.
+accepted rows that were already stored, ``stored`` the rows this request added.
 """
 
 from __future__ import annotations
@@ -44,8 +44,9 @@ class RowErrorOut(BaseModel):
 
 
 class EventsAccepted(BaseModel):
-    accepted: int
-    duplicates: int
+    accepted: int  # valid rows, resent ones included
+    duplicates: int  # of those, rows whose event_id the log already held (not stored again)
+    stored: int  # rows this request added to the log: accepted - duplicates (first_seq / last_seq 0 when none)
     rejected: int
     first_seq: int
     last_seq: int
@@ -117,6 +118,7 @@ def _ingest(request: Request, payload: Any, wait_ms: int) -> EventsAccepted:
     return EventsAccepted(
         accepted=out.accepted,
         duplicates=out.duplicates,
+        stored=out.accepted - out.duplicates,
         rejected=len(errors),
         first_seq=out.first_seq,
         last_seq=out.last_seq,
