@@ -24,6 +24,7 @@ def _reasons() -> list[str]:
     out += [f"similar text to {T}", f"similar text to {T} (cosine 0.87)"]
     for w in (*_WORDS, NEUTRAL):
         out += [w.together_with(T), w.frequently_together(), w.shoppers_like_you(), w.next_after(T)]
+        out += [w.together_with(T, 1.0), w.together_with(T, 1234.0)]  # "(once)", "(1,234 times)"
         out += [w.next_after(None), w.next_in_sessions(), w.similar_shoppers(), w.before]
         out += [w.together_with(f"items like {T}") + f" (e.g. another {T})"]
         out += [w.together_with("items in Lighting") + f" (e.g. {T})"]

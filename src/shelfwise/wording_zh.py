@@ -28,6 +28,7 @@ _TOGETHER = {
     "added to carts together": "一起加入购物车",
     "bought together": "一起购买",
     "often chosen together": "常被一起选购",
+    "chosen together": "一起选购",  # beside a count: "chosen together with X (once)"
 }
 _DID = {
     "viewed this": "浏览过这件商品",
@@ -84,15 +85,17 @@ def _thing(x: str) -> str:
 
 
 def _together(m: re.Match[str]) -> str:
-    kind, x, example = m.group(1), m.group(2), m.group(3)
+    kind, x, times, example = m.group(1), m.group(2), m.group(3), m.group(4)
     often = kind == "often chosen together"
     text = f"{'常' if often else ''}与{_thing(x)}{'一起选购' if often else _TOGETHER[kind]}"
+    if times:
+        text += "过 1 次" if times == "once" else f"过 {times.removesuffix(' times')} 次"
     return text + (f"（例如{_thing(example)}）" if example else "")
 
 
 _RULES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
     (
-        re.compile(rf"^({_alt(_TOGETHER)}) with (.+?)(?: \(e\.g\. (.+)\))?$", re.S),
+        re.compile(rf"^({_alt(_TOGETHER)}) with (.+?)(?: \((once|[\d,]+ times)\))?(?: \(e\.g\. (.+)\))?$", re.S),
         _together,
     ),
     (

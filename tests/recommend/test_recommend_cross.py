@@ -115,15 +115,15 @@ def test_related_and_complete_the_look_word_a_pair_alike_after_a_live_event_of_a
 
     before = reasons()
     agree(*before)
-    assert set(before[1].values()) == {"bought together with Valentina"}
+    assert set(before[1].values()) == {"bought together with Valentina (6 times)"}
     rec.update([Event("v", EventType.VIEW, 100.0, "pump", session_id="live")])  # a click on the live path
     assert rec.cooccurrence.wording.together == "often chosen together"  # the store's evidence is a mix now
     assert reasons() == before  # each pair's is not: still bought together, on both rails
     rec.update([Event("v", EventType.VIEW, 101.0, i, session_id="live2") for i in ("seed", "bag")])
     related, cross = reasons()
     agree(related, cross)
-    assert cross["bag"] == "often chosen together with Valentina"  # 6 baskets bought, 1 only viewed
-    assert cross["pump"] == "bought together with Valentina"
+    assert cross["bag"] == "chosen together with Valentina (7 times)"  # 6 baskets bought, 1 only viewed
+    assert cross["pump"] == "bought together with Valentina (6 times)"
 
 
 def test_a_cold_seeds_reason_does_not_name_its_namesake_as_an_example() -> None:

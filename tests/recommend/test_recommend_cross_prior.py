@@ -68,21 +68,21 @@ def test_a_one_basket_seed_gets_its_categorys_complements_first(
     assert list(got)[:2] in (["buns", "mustard"], ["mustard", "buns"])
     assert "pads" in got and list(got).index("pads") >= 2  # its own chance companion is not first
     assert got["buns"] == "bought together with items in Sausages (e.g. Bratwurst)"
-    assert got["pads"] == "bought together with Chicken apple sausage"  # its own basket: named as such
+    assert got["pads"] == "bought together with Chicken apple sausage (once)"  # its own basket: named as such
 
 
 def test_before_the_prior_the_chance_companion_led() -> None:
     catalog, cross = _fit(_baskets(), CrossConfig(prior_baskets=None))
     got = _ranked(catalog, cross, "sausage")
     assert list(got) == ["pads"]  # one basket, one partner: the rail the shoppers saw
-    assert got["pads"] == "bought together with Chicken apple sausage"
+    assert got["pads"] == "bought together with Chicken apple sausage (once)"
 
 
 def test_a_well_bought_seed_keeps_its_own_partner_first(store: tuple[Catalog, CrossCategoryRecommender]) -> None:
     catalog, cross = store
     got = _ranked(catalog, cross, "milk")
     assert list(got)[:2] == ["cereal", "buns"]  # 20 of its 21 baskets outweigh its category's buns
-    assert got["cereal"] == "bought together with Whole milk"
+    assert got["cereal"] == "bought together with Whole milk (20 times)"
     assert got["buns"] == "bought together with items in Milk (e.g. Skim milk)"  # 1 basket of its own: mostly lent
 
 

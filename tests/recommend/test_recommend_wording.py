@@ -4,6 +4,7 @@ neutral wording for a mix (made-up stores, not real data)."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -33,7 +34,18 @@ def _fit(rows: list[tuple[str, str, EventType]]) -> tuple[Catalog, CooccurrenceR
 
 
 def _why(catalog: Catalog, co: CooccurrenceRecommender, seed: str, item: str) -> str:
-    return co.explain(Context.of([catalog.row(seed)]), catalog.row(item))
+    """The pair's reason without its count (these tests are about the kind of evidence named)."""
+    why = co.explain(Context.of([catalog.row(seed)]), catalog.row(item))
+    count = re.search(r" \((once|[\d,]+ times)\)$", why)
+    assert count is not None, why  # a pair's reason counts its sessions
+    return why[: count.start()]
+
+
+def test_a_pairs_reason_counts_the_sessions_that_held_both() -> None:
+    assert Wording.of([B]).together_with("X", 3.0) == "bought together with X (3 times)"
+    assert Wording.of([V]).together_with("X", 1.0) == "viewed together with X (once)"
+    assert Wording.of([B, V]).together_with("X", 1.0) == "chosen together with X (once)"  # no "often" for one
+    assert Wording.of([B, V]).together_with("X", 12345.0) == "chosen together with X (12,345 times)"
 
 
 def test_store_level_wording_names_one_kind_or_is_neutral() -> None:
@@ -87,7 +99,7 @@ def test_a_mixed_store_words_each_pair_from_its_own_baskets() -> None:
     assert len(co.levels) == 2
     assert _why(catalog, co, "p0", "p1") == "viewed together with Item 0"
     assert _why(catalog, co, "p2", "p3") == "bought together with Item 2"
-    assert _why(catalog, co, "p4", "p5") == "often chosen together with Item 4"
+    assert _why(catalog, co, "p4", "p5") == "chosen together with Item 4"
     assert _why(catalog, co, "p6", "p7") == "added to carts together with Item 6"
     assert co.explain(None, catalog.row("p1")) == "often chosen together"  # no partner: the store's mix
 
@@ -140,7 +152,7 @@ def test_a_live_event_of_another_kind_keeps_each_pairs_own_evidence(tmp_path: Pa
     assert _why(catalog, co, "p0", "p1") == "bought together with Item 0"  # ... the pair's is still "bought"
     co.update(_events([("live", "p5", V), ("live2", "p0", V), ("live2", "p1", V)]))
     assert _why(catalog, co, "p4", "p5") == "viewed together with Item 4"
-    assert _why(catalog, co, "p0", "p1") == "often chosen together with Item 0"  # 2 baskets bought, 1 viewed
+    assert _why(catalog, co, "p0", "p1") == "chosen together with Item 0"  # 2 baskets bought, 1 viewed
     co.update([Event("u-open", B, 50.0, "p3", session_id="open")])  # the open session's p2 was bought
     assert _why(catalog, co, "p2", "p3") == "bought together with Item 2"
     back = CooccurrenceRecommender()  # saved before the view: one kind, the level kept
@@ -152,7 +164,7 @@ def test_a_live_event_of_another_kind_keeps_each_pairs_own_evidence(tmp_path: Pa
     del meta["evidence"]  # saved before the level was kept: the store's wording, as then
     (tmp_path / "cooccurrence.json").write_text(json.dumps(meta))
     back.load_state(tmp_path)
-    assert back.evidence is None and _why(catalog, back, "p0", "p1") == "often chosen together with Item 0"
+    assert back.evidence is None and _why(catalog, back, "p0", "p1") == "chosen together with Item 0"
 
 
 def test_a_query_or_an_unknown_item_is_no_other_kind_of_evidence() -> None:

@@ -34,7 +34,7 @@ def test_recommend_routes(tiny_catalog: Catalog, tiny_searcher: HybridSearcher, 
     assert not {it["id"] for it in items} & {"p5", "p6", "p12"}  # seen items excluded
     r = c.get("/recommend/item/p1", params={"k": 2})
     assert r.json()["items"][0]["id"] == "p3"
-    assert r.json()["items"][0]["reason"] == "bought together with Black slim trousers"
+    assert r.json()["items"][0]["reason"] == "bought together with Black slim trousers (2 times)"
     r = c.get("/recommend/cross/p9", params={"k": 5})
     # complements from other categories than the seed's own (Sport > Shoes): the yoga mat bought with them
     assert r.status_code == 200 and [it["id"] for it in r.json()["items"]] == ["p10"]

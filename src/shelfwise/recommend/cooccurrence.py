@@ -292,7 +292,8 @@ class CooccurrenceRecommender(BaseRecommender):
         best = self.partner(ctx, item) if ctx is not None else None
         if best is None:
             return self.wording.frequently_together()
-        return self.pair_wording(best, item).together_with(self.catalog.products[best].title)
+        times = float(self.pairs[best, item])
+        return self.pair_wording(best, item).together_with(self.catalog.products[best].title, times)
 
     def save(self, path: str | Path) -> None:
         """``cooccurrence.npz`` (pair counts as scipy CSR arrays, basket counts) and

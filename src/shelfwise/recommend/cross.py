@@ -229,7 +229,7 @@ class CrossCategoryRecommender:
         co, catalog = self.cooccurrence, self.cooccurrence.catalog
         seed = catalog.products[item].title
         if ev.own[r] > 0 and ev.own[r] >= ev.borrowed[r]:
-            return co.pair_wording(item, r).together_with(seed)
+            return co.pair_wording(item, r).together_with(seed, float(co.pairs[item, r]))
         p = co.partner(ev.source, r)
         wording = co.wording if p is None else co.pair_wording(p, r)
         example = f" (e.g. {_example(catalog.products[p].title, seed)})" if p is not None else ""

@@ -51,9 +51,14 @@ class Wording:
             return _WORDS[1]
         return _WORDS[0] if carted <= 0 else NEUTRAL
 
-    def together_with(self, title: str) -> str:
-        """ "bought together with X" (neutral: "often chosen together with X")."""
-        return f"{self.together} with {title}"
+    def together_with(self, title: str, times: float | None = None) -> str:
+        """ "bought together with X" (neutral: "often chosen together with X"); with ``times``, the
+        sessions that held both, counted: "bought together with X (3 times)", "chosen together with
+        X (once)" (no "often" beside a count)."""
+        if times is None or times < 1:
+            return f"{self.together} with {title}"
+        n = round(times)
+        return f"{self.together.removeprefix('often ')} with {title} ({'once' if n == 1 else f'{n:,} times'})"
 
     def frequently_together(self) -> str:
         return f"frequently {self.together}" if self.named else self.together
