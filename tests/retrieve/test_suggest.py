@@ -55,6 +55,17 @@ def test_the_end_of_the_typed_text_is_completed_when_the_whole_starts_no_phrase(
     assert texts(s, "red c") == []  # one letter left would complete to anything
 
 
+def test_a_chinese_word_is_never_cut_in_two() -> None:
+    """The typed start is kept and its end completed only where words meet: 连衣 + 衣柜 made "连衣柜"."""
+    titles = ["连衣裙 夏季", "连衣裙 长款", "衣柜 实木", "衣柜 简约", "温州 特产", "温州 皮鞋"]
+    titles += ["保温杯 大", "保温杯 小"]
+    cat = Catalog([Product(str(i), t) for i, t in enumerate(titles)])
+    s = Suggester.fit(cat)
+    assert texts(s, "连衣") == ["连衣裙"]
+    assert texts(s, "保温") == ["保温杯"]  # not 保 + 温州 ("保温州")
+    assert texts(s, "夏季连衣") == ["夏季连衣裙"]  # 夏季 | 连衣: completed after the word the shopper finished
+
+
 def test_shoppers_queries_come_first_once_enough_shoppers_typed_them() -> None:
     s = Suggester.fit(_catalog(), [("u1", "cordless drill 18v"), ("u1", "Cordless Drill 18V")])
     assert "cordless drill 18v" not in texts(s, "cordless")  # one shopper only

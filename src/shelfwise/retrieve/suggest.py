@@ -295,13 +295,24 @@ class Suggester:
 def _cuts(prefix: str) -> list[int]:
     """Where the typed text may be cut so that its end starts a catalog phrase, longest end first:
     after each space, leaving two letters or more (one letter completes to anything), and inside a
-    Chinese last word before each of its characters (a character is a syllable with a meaning):
-    "long black dr" -> "black dr", "dr"; "海尔洗" -> "尔洗", "洗" (-> "海尔洗碗机")."""
+    Chinese last word where its words meet (jieba's dictionary cut, no guessing of unknown words):
+    "long black dr" -> "black dr", "dr"; "海尔洗" -> "洗" (-> "海尔洗碗机"), "红色连衣" -> "连衣"
+    (-> "红色连衣裙"); never inside a word: "连衣" is not 连 + 衣柜 ("连衣柜"), "保温" not 保 + 温州.
+    Without jieba, before each character."""
     cuts = [i + 1 for i, ch in enumerate(prefix) if ch == " " and len(prefix) - i - 1 >= 2]
     last = prefix.rfind(" ") + 1
     if has_cjk(prefix[last:]):
-        cuts += range(last + 1, len(prefix))
+        cuts += _word_ends(prefix[last:], last)
     return sorted(set(cuts))
+
+
+def _word_ends(text: str, start: int) -> list[int]:
+    """Positions (offset by ``start``) inside ``text`` where one of its words ends and another begins."""
+    jieba = _jieba()
+    if jieba is None:
+        return list(range(start + 1, start + len(text)))
+    ends = list(itertools.accumulate(len(w) for w in jieba.cut(text, HMM=False)))
+    return [start + e for e in ends[:-1]]
 
 
 def catalog_phrases(catalog: Catalog, config: SuggestConfig) -> dict[str, int]:
