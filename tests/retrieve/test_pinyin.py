@@ -39,6 +39,8 @@ def test_pinyin_is_read_as_the_catalogs_words() -> None:
     assert r.read("shoujike baowenbei", english) == "手机壳 保温杯"  # no 壳保 pair: two words
     assert r.read("nike xiezi", english) == "鞋子"  # "nike" cuts into ni + ke but is English
     assert r.syllables("shoujike") == ["shou", "ji", "ke"] and r.syllables("iphone") is None
+    assert r.read("ｂａｏｗｅｎｂｅｉ", english) == "保温杯"  # full-width letters (a Chinese IME's) fold
+    assert r.read("baowen杯", english) == "保温"  # letters typed next to characters are read apart from them
 
 
 def test_what_is_not_read_as_pinyin() -> None:

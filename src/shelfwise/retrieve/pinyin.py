@@ -23,10 +23,11 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 
-from shelfwise.index.text import has_cjk, syllable
+from shelfwise.index.text import has_cjk, normalise, syllable
 
 MAX_SYLLABLES = 12  # a longer run of letters is not read (a model number, a pasted string)
 _WORD = re.compile(r"[a-z]+")
+_SCRIPT_EDGE = re.compile(r"(?<=[a-z])(?=[\u3400-\u9fff])|(?<=[\u3400-\u9fff])(?=[a-z])")  # Latin letters next to CJK
 _BREAK = 4.0  # what starting a new word costs against chaining on through a pair the catalog holds
 
 
@@ -66,7 +67,8 @@ class PinyinReader:
         query's words that cut into syllables, unless every word of a run is English (``english``)."""
         out: list[str] = []
         run: list[str] = []
-        for word in [*query.lower().replace("'", " ").split(), ""]:  # "" ends the last run
+        text = _SCRIPT_EDGE.sub(" ", normalise(query))  # full-width letters folded; "baowen杯" -> "baowen 杯"
+        for word in [*text.replace("'", " ").split(), ""]:  # "" ends the last run
             cut = self.syllables(word) if word and _WORD.fullmatch(word) else None
             if cut is not None:
                 run.append(word)
