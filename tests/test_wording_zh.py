@@ -53,6 +53,8 @@ def _notices() -> list[str]:
         "no history yet for shopper 'guest-ab12': results are not personalised",
         f"only 3 of the 10 asked for: {routes.SHORT_CROSS}",
         f"no product holds a word of 'jeans': {NEAREST}",
+        "no product costs 5,000 or more (prices here: 19 to 99)",
+        "no product costs 1 to 2.50 (prices here: 19 to 99)",
         f"no product that passes the filters holds a word of 'jeans': {NEAREST}",
     ]
     return out
@@ -81,7 +83,12 @@ def test_english_and_unknown_texts_stay_as_they_are() -> None:
 
 def test_the_category_notice_keeps_the_categories_there_are() -> None:
     zh = localise("no product is in category 'Shoes'; top-level categories: Kids, Men", "zh")
-    assert zh == "没有商品属于品类 'Shoes'；顶级品类：Kids, Men"
+    assert zh == "没有商品属于品类 'Shoes'；一级品类：Kids、Men"
+    long = "no product is in category 'X'; top-level categories: A, B, C, D, E, F, G, H, ... (11 in all)"
+    assert localise(long, "zh") == "没有商品属于品类 'X'；一级品类：A、B、C、D、E、F、G、H 等 11 个"  # no English left
+    assert localise("no product costs 5,000 or more (prices here: 19 to 99)", "zh") == (
+        "没有商品的价格在 5,000 及以上（本店价格：19 至 99）"
+    )
     assert (
         localise("no product matches the price the query names (<= 10)", "zh") == "没有商品符合搜索词中的价格（<= 10）"
     )
@@ -93,9 +100,9 @@ def test_an_empty_list_with_a_filter_is_said_in_chinese(kind: str) -> None:
     (it stayed English whole under lang=zh)."""
     head = localise(routes.EMPTY[kind], "zh")
     unmatched = f"{routes.EMPTY[kind]}: no product is in category 'Shoes'; top-level categories: Kids, Men"
-    assert localise(unmatched, "zh") == f"{head}：没有商品属于品类 'Shoes'；顶级品类：Kids, Men"
+    assert localise(unmatched, "zh") == f"{head}：没有商品属于品类 'Shoes'；一级品类：Kids、Men"
     two = f"{routes.EMPTY[kind]}: no product is in category 'Shoes'; there: A, B; no product has brand 'Acme'"
-    assert localise(two, "zh") == f"{head}：没有商品属于品类 'Shoes'；该层级的品类：A, B；没有商品属于品牌 'Acme'"
+    assert localise(two, "zh") == f"{head}：没有商品属于品类 'Shoes'；该层级的品类：A、B；没有商品属于品牌 'Acme'"
     filtered = localise(f"{routes.EMPTY[kind]} (with the category / in-stock filter)", "zh")
     assert filtered.startswith(head) and "filter" not in filtered and has_cjk(filtered)
 

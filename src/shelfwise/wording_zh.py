@@ -84,6 +84,20 @@ def _thing(x: str) -> str:
     return x
 
 
+def _list_zh(listed: str) -> str:
+    """A list the English notice joins with ", " (and ends ", ... (11 in all)"), in Chinese: 、 and 等 11 个."""
+    head, more = re.subn(r", \.\.\. \((\d+) in all\)$", "", listed)
+    total = re.search(r"\((\d+) in all\)$", listed)
+    return head.replace(", ", "、") + (f" 等 {total.group(1)} 个" if more and total else "")
+
+
+def _price_zh(words: str) -> str:
+    """:func:`~shelfwise.catalog.schema.price_range`'s words in Chinese."""
+    for en, zh in ((" or more", " 及以上"), (" or less", " 及以下"), (" to ", " 至 ")):
+        words = words.replace(en, zh)
+    return words
+
+
 def _together(m: re.Match[str]) -> str:
     kind, x, times, example = m.group(1), m.group(2), m.group(3), m.group(4)
     often = kind == "often chosen together"
@@ -172,11 +186,15 @@ _RULES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
         lambda m: (
             f"没有商品属于品类 {m.group(1)}"
             + (
-                f"；{'顶级品类' if m.group(2) == 'top-level categories' else '该层级的品类'}：{m.group(3)}"
+                f"；{'一级品类' if m.group(2) == 'top-level categories' else '该层级的品类'}：{_list_zh(m.group(3))}"
                 if m.group(2)
                 else ""
             )
         ),
+    ),
+    (
+        re.compile(r"^no product costs (.+) \(prices here: (.+)\)$"),
+        lambda m: f"没有商品的价格在 {_price_zh(m.group(1))}（本店价格：{_price_zh(m.group(2))}）",
     ),
     (
         re.compile(r"^no product matches the price the query names \((.+)\)$"),

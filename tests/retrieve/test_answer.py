@@ -12,7 +12,7 @@ import pytest
 from shelfwise.catalog.schema import Catalog, Filters, Product
 from shelfwise.encode import HashingEncoder
 from shelfwise.index.text import Tokenizer
-from shelfwise.notice import NO_WORD_MATCH, code_of
+from shelfwise.notice import NO_WORD_MATCH, PRICE_UNMATCHED, UNMATCHED_FILTER, code_of
 from shelfwise.results import Results
 from shelfwise.retrieve import HybridSearcher
 from shelfwise.retrieve.answer import NEAREST, answer_search, by_price, one_per_title, search_reasons, shared_words
@@ -236,3 +236,14 @@ def test_a_search_no_word_matches_says_its_hits_are_the_nearest(tiny_searcher: H
     assert len(nothing.results.ids) and f"no product holds a word of 'zzzz qqqq': {NEAREST}" in nothing.notices
     meaning = answer_search(tiny_searcher, "jeans", 5, purple, mode="dense")  # no lexical side: nothing claimed
     assert not [n for n in meaning.notices if code_of(n) == NO_WORD_MATCH]
+
+
+def test_a_price_no_product_has_is_said_once(tiny_searcher: HybridSearcher) -> None:
+    asked = answer_search(tiny_searcher, "dress", 5, Filters(price_min=5000.0))
+    assert not len(asked.results.ids)
+    assert [n for n in asked.notices if code_of(n) == UNMATCHED_FILTER] == [
+        "no product costs 5,000 or more (prices here: 19 to 99)"
+    ]
+    named = answer_search(tiny_searcher, "dress under 1", 5, Filters())  # the query names it: its own notice
+    assert not len(named.results.ids)
+    assert [code_of(n) for n in named.notices if code_of(n) in (UNMATCHED_FILTER, PRICE_UNMATCHED)] == [PRICE_UNMATCHED]

@@ -215,7 +215,8 @@ class Catalog:
         if path and self.category_codes(len(path))[1].get(path) is None:
             hint = ""
             if len(filters.category) == 1 and "/" in filters.category[0]:
-                hint = ' (levels are separated by " > ", e.g. "Men > Trousers")'
+                example = next((" > ".join(p.category[:2]) for p in self.products if len(p.category) >= 2), "A > B")
+                hint = f' (levels are separated by " > ", e.g. "{example}")'  # the catalog's own path
             else:
                 names = self.category_names(len(path))
                 parent = sorted(names[p] for p in names if p[:-1] == path[:-1])
@@ -241,8 +242,15 @@ class Catalog:
                 values = self._attr_values[key] = frozenset(self.attribute_column(key).tolist())
             if value.lower() not in values:
                 out.append(f"no product has {key} {value!r}")
-        if (filters.price_min is not None or filters.price_max is not None) and not np.isfinite(self.price).any():
-            out.append("no product has a price, so a price filter matches none (map a price column with --fields)")
+        if filters.price_min is not None or filters.price_max is not None:
+            priced = self.price[np.isfinite(self.price)]
+            if not len(priced):
+                out.append("no product has a price, so a price filter matches none (map a price column with --fields)")
+            lo = -np.inf if filters.price_min is None else filters.price_min
+            hi = np.inf if filters.price_max is None else filters.price_max
+            if len(priced) and not ((priced >= lo) & (priced <= hi)).any():
+                asked = price_range(filters.price_min, filters.price_max)
+                out.append(f"no product costs {asked} (prices here: {price_range(priced.min(), priced.max())})")
         if filters.in_stock and not self.in_stock.any():
             out.append("no product is in stock, so in_stock=true matches none")
         return out
@@ -333,3 +341,14 @@ class Catalog:
                 )
             ]
         )
+
+
+def price_range(lo: float | None, hi: float | None) -> str:
+    """A price range in words: "5,000 or more", "under 20" (at most), "10 to 20", "12.5 to 12.5"."""
+
+    def num(x: float) -> str:
+        return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.2f}"
+
+    if lo is not None and hi is not None:
+        return f"{num(lo)} to {num(hi)}"
+    return f"{num(lo)} or more" if lo is not None else f"{num(hi)} or less" if hi is not None else "any price"

@@ -110,7 +110,8 @@ def answer_search(
     more = len(ranked) > offset + k and offset + k < MAX_WINDOW
     notices = searcher.notices(query)
     if not len(res.ids) and offset == 0 and effective is not None and not effective.is_empty():
-        notices += [Notice(n, UNMATCHED_FILTER) for n in searcher.catalog.unmatched_filters(effective)]  # which filter
+        # which of the request's filters matches nothing (a price the query names: said just below)
+        notices += [Notice(n, UNMATCHED_FILTER) for n in searcher.catalog.unmatched_filters(filters)]
         if intent is not None and (intent.price_min is not None or intent.price_max is not None):
             asked = price_words(intent.price_min, intent.price_max)
             notices.append(Notice(f"no product matches the price the query names ({asked})", PRICE_UNMATCHED))
