@@ -13,7 +13,7 @@ from shelfwise.catalog import Catalog, Product
 from shelfwise.events import Event, EventType
 from shelfwise.recommend import Context, CooccurrenceRecommender, Interactions, UserProfiles
 from shelfwise.recommend.sequence import SequentialRulesRecommender, SessionKNNRecommender
-from shelfwise.recommend.wording import NEUTRAL, Wording
+from shelfwise.recommend.wording import NEUTRAL, Wording, named
 
 B, C, V, K = EventType.PURCHASE, EventType.CART, EventType.VIEW, EventType.CLICK
 
@@ -172,3 +172,11 @@ def test_a_query_or_an_unknown_item_is_no_other_kind_of_evidence() -> None:
     assert co.evidence == 0
     co.update([Event("u", EventType.QUERY, 5.0, "", session_id="s9"), Event("u", B, 6.0, "nope", session_id="s9")])
     assert co.evidence == 0 and co.levels == []
+
+
+def test_a_long_title_is_cut_in_a_reason() -> None:
+    taobao = "富光316不锈钢保温杯镜面内胆大容量男女便携车载学生儿童水杯子"  # 30 characters, 60 columns
+    assert named(taobao) == "富光316不锈钢保温杯镜面内胆大容量男女便…"  # 40 columns: a CJK character takes two
+    assert named("Strap top") == "Strap top"
+    long = "Behr Premium Plus 1-gal. #ECC-10-2 Jet Black Satin Enamel Exterior Paint"
+    assert named(long) == "Behr Premium Plus 1-gal. #ECC-10-2 Jet…" and len(named(long)) <= 41

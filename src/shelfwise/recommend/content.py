@@ -35,6 +35,7 @@ from shelfwise.recommend.interactions import Interactions
 from shelfwise.recommend.persist import StateFileError, csr_arrays, csr_from, csr_keys, read_npz
 from shelfwise.recommend.query import ItemWords, QueryMatches, match_query
 from shelfwise.recommend.vectors import ItemVectors
+from shelfwise.recommend.wording import named
 from shelfwise.results import FloatArray
 
 if TYPE_CHECKING:
@@ -426,7 +427,7 @@ class ContentRecommender(BaseRecommender):
         best = int(ctx.items[int(np.argmax(sims))])
         if best == item:
             return self.wording.before
-        return f"similar text to {self.catalog.products[best].title}"
+        return f"similar text to {named(self.catalog.products[best].title)}"
 
     def save(self, path: str | Path) -> None:
         """``content.npz``: the item-kNN graph and which items have their row in it (``rows``);
@@ -469,7 +470,7 @@ def similar_by_text(
     vec = np.asarray(index.rows(np.array([item], dtype=np.int64))[0], dtype=np.float32)
     res = index.search(vec, k + 1, allowed)
     res = res.take(res.ids != item).top(k)
-    seed = catalog.products[item].title
+    seed = named(catalog.products[item].title)
     return Recommendation(
         res.ids, res.scores, tuple(f"similar text to {seed} (cosine {float(s):.2f})" for s in res.scores.tolist())
     )

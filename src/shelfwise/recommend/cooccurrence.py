@@ -31,7 +31,7 @@ from shelfwise.recommend.persist import (
     read_npz,
     write_json,
 )
-from shelfwise.recommend.wording import KINDS, LEVELS, Wording, evidence_levels, level
+from shelfwise.recommend.wording import KINDS, LEVELS, Wording, evidence_levels, level, named
 from shelfwise.results import FloatArray
 
 _OPEN_SESSIONS = 10_000
@@ -293,7 +293,7 @@ class CooccurrenceRecommender(BaseRecommender):
         if best is None:
             return self.wording.frequently_together()
         times = float(self.pairs[best, item])
-        return self.pair_wording(best, item).together_with(self.catalog.products[best].title, times)
+        return self.pair_wording(best, item).together_with(named(self.catalog.products[best].title), times)
 
     def save(self, path: str | Path) -> None:
         """``cooccurrence.npz`` (pair counts as scipy CSR arrays, basket counts) and

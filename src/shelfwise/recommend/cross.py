@@ -37,6 +37,7 @@ from shelfwise.catalog.schema import Catalog
 from shelfwise.recommend.base import Context, Recommendation, minmax
 from shelfwise.recommend.content import ContentRecommender
 from shelfwise.recommend.cooccurrence import CooccurrenceRecommender
+from shelfwise.recommend.wording import named
 from shelfwise.results import FloatArray, Results
 
 
@@ -227,12 +228,12 @@ class CrossCategoryRecommender:
 
     def _reason(self, item: int, r: int, ev: Evidence) -> str:
         co, catalog = self.cooccurrence, self.cooccurrence.catalog
-        seed = catalog.products[item].title
+        seed = named(catalog.products[item].title)
         if ev.own[r] > 0 and ev.own[r] >= ev.borrowed[r]:
             return co.pair_wording(item, r).together_with(seed, float(co.pairs[item, r]))
         p = co.partner(ev.source, r)
         wording = co.wording if p is None else co.pair_wording(p, r)
-        example = f" (e.g. {_example(catalog.products[p].title, seed)})" if p is not None else ""
+        example = f" (e.g. {_example(named(catalog.products[p].title), seed)})" if p is not None else ""
         if not ev.category:
             return wording.together_with(f"items like {seed}") + example
         path = catalog.products[item].category

@@ -35,6 +35,7 @@ from shelfwise.recommend.base import BaseRecommender, Context, csr_rows, no_evid
 from shelfwise.recommend.cooccurrence import CooccurrenceRecommender
 from shelfwise.recommend.interactions import Interactions
 from shelfwise.recommend.persist import check_shape, csr_arrays, csr_from, csr_keys, read_npz
+from shelfwise.recommend.wording import named
 from shelfwise.results import FloatArray, IntArray
 
 
@@ -219,7 +220,7 @@ class SequentialRulesRecommender(BaseRecommender):
     def explain(self, ctx: Context | None, item: int) -> str:
         if ctx is None or not len(ctx.ordered):
             return self.wording.next_after(None)
-        title = self.catalog.products[int(ctx.ordered[-1])].title
+        title = named(self.catalog.products[int(ctx.ordered[-1])].title)
         return self.wording.next_after(title) if self.timed else self.wording.together_with(title)
 
     def save(self, path: str | Path) -> None:

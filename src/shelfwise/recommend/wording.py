@@ -15,6 +15,7 @@ CooccurrenceRecommender.update>`), on every rail that words pairs (related items
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -74,6 +75,23 @@ class Wording:
 
     def similar_shoppers(self) -> str:
         return f"shoppers with similar histories {self.did_this}"
+
+
+REASON_WIDTH = 40  # a title in a reason is cut past this many columns (a CJK character takes two)
+
+
+def named(title: str, width: int = REASON_WIDTH) -> str:
+    """``title`` as a reason names it: whole when it fits ``width`` columns, else cut with "…"
+    (a Taobao title runs 30-40 characters: pasted whole, a reason read like a product listing)."""
+    cols = 0
+    for i, ch in enumerate(title):
+        cols += 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+        if cols > width:
+            head = title[:i]
+            if not ch.isspace() and " " in head and head[-1].isascii():  # a Latin word is not cut in two
+                head = head[: head.rfind(" ")]
+            return head.rstrip() + "…"
+    return title
 
 
 def level(kind: EventType) -> int:

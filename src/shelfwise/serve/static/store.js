@@ -1,5 +1,6 @@
 // Shelfwise storefront: search with facets, product pages, "for you" / related / "goes well with"
-// (other categories) rails with reasons, a shopper switcher, and clicks / add-to-cart sent to POST /events.
+// (other categories) rails with reasons (in-stock products only; search shows the rest with a badge), a
+// shopper switcher, and clicks / add-to-cart sent to POST /events.
 // Plain JavaScript, no external assets. Every server text goes through esc() before it is shown; the page's
 // own wording goes through t() (i18n.js: English and Simplified Chinese).
 "use strict";
@@ -359,7 +360,7 @@ async function rail(request, target, sub, keep = () => true, max = Infinity) {
   }
 }
 async function refreshForYou(because) {
-  const r = await rail(`/recommend/user/${encodeURIComponent(shopperId)}?k=12`, "foryou-items", "foryou-sub");
+  const r = await rail(`/recommend/user/${encodeURIComponent(shopperId)}?k=12&in_stock=true`, "foryou-items", "foryou-sub");
   if (!r) return;
   const ids = r.items.map((it) => it.id);
   if (because) {
@@ -387,9 +388,9 @@ async function openProduct(id, push = true, query = "", record = true) {
     <p class="desc">${esc(it.description || "")}</p><dl>${attrs}<dt>${esc(t("productId"))}</dt><dd>${esc(it.id)}</dd></dl></div>`;
   window.scrollTo({ top: 0 });
   // "Goes well with" leaves out what "Related" already shows (the two lists often share basket partners)
-  const crossReq = api(`/recommend/cross/${encodeURIComponent(id)}?k=20`);
+  const crossReq = api(`/recommend/cross/${encodeURIComponent(id)}?k=20&in_stock=true`);
   crossReq.catch(() => {}); // handled by rail() below
-  rail(`/recommend/item/${encodeURIComponent(id)}?k=10`, "related-items").then((related) => {
+  rail(`/recommend/item/${encodeURIComponent(id)}?k=10&in_stock=true`, "related-items").then((related) => {
     const seen = new Set(related ? related.items.map((x) => x.id) : []);
     rail(crossReq, "cross-items", null, (x) => !seen.has(x.id), 10);
   });
