@@ -17,7 +17,7 @@ from shelfwise.retrieve import HybridSearcher
 from shelfwise.serve import create_app
 from shelfwise.serve.config import ServeConfig
 from shelfwise.serve.docs import assets_dir
-from shelfwise.serve.metrics import Metrics
+from shelfwise.serve.metrics import Metrics, with_label
 from shelfwise.shelf import Shelf
 
 EVENT = {"user_id": "u1", "type": "view", "item_id": "p1"}
@@ -120,6 +120,20 @@ def test_metrics_prometheus_text(make_client: MakeClient) -> None:
     assert _sample(t, "shelfwise_events_rejected_total") == 1
     assert _sample(t, "shelfwise_event_log_last_seq") == 2
     assert _sample(t, "shelfwise_event_consumer_lag") >= 0
+
+
+def test_metrics_of_a_worker_carry_its_pid(make_client: MakeClient) -> None:
+    """With --workers N a scrape reaches one worker: its series are its own, not a counter that went back."""
+    c = make_client()
+    c.get("/search", params={"q": "black"})
+    c.app.state.worker_label = "4242"  # type: ignore[attr-defined]  # what WorkerApp sets
+    t = c.get("/metrics").text
+    assert _sample(t, "shelfwise_http_requests_total", worker="4242", method="GET", route="/search", status="200") == 1
+    assert _sample(t, "shelfwise_events_ingested_total", worker="4242") == 0
+    samples = [line for line in t.splitlines() if line and not line.startswith("#")]
+    assert samples and all('{worker="4242"' in line for line in samples)
+    quoted = with_label('a{route="/x y"} 2\n', "worker", "1")  # a label value with a space
+    assert quoted == 'a{worker="1",route="/x y"} 2\n'
 
 
 def test_metrics_histogram_buckets_cumulative() -> None:

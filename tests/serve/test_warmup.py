@@ -4,6 +4,7 @@ still loads no pypinyin (its character analyser cuts no syllables)."""
 
 from __future__ import annotations
 
+import os
 import signal
 from collections.abc import Iterator
 from pathlib import Path
@@ -75,7 +76,7 @@ def test_a_worker_process_app_is_warmed_for_chinese_queries(tmp_path: Path, engl
     _clear_chinese_analysers()  # the build folded the catalog's texts: start as a new worker does
     sighup = signal.getsignal(signal.SIGHUP)
     try:
-        app = WorkerApp(ServerSetup(folder), current)()  # what each `serve --workers N` process runs
+        app = WorkerApp(ServerSetup(folder), current, os.getppid())()  # what each `serve --workers N` process runs
     finally:
         signal.signal(signal.SIGHUP, sighup)
     assert text._opencc.cache_info().currsize == 1

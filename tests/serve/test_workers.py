@@ -125,3 +125,42 @@ def test_the_supervisor_restarts_every_worker_but_the_one_that_reloaded(
     assert not (tmp_path / RELOADED_BY).exists()
     sup.restart_all()  # SIGHUP to the parent: every worker
     assert sorted(restarted[-1]) == [11, 12, 13]
+
+
+_ORPHAN = """
+import os, sys, time, signal
+from shelfwise.serve.workers import exit_with_supervisor
+if os.fork() == 0:  # the worker: watches the middle process, its supervisor
+    exit_with_supervisor(os.getppid(), poll_s=0.05)
+    print(os.getpid(), flush=True)
+    time.sleep(30)
+    sys.exit(3)  # never reached when the watch works
+else:
+    time.sleep(30)
+"""
+
+
+def test_a_worker_stops_when_its_supervisor_is_killed_hard() -> None:
+    """kill -9 of the supervisor left both workers serving the old shelf and holding the port."""
+    middle = subprocess.Popen([sys.executable, "-c", _ORPHAN], stdout=subprocess.PIPE, text=True)
+    assert middle.stdout is not None
+    worker = int(middle.stdout.readline())
+    os.kill(middle.pid, signal.SIGKILL)
+    middle.wait(5)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            os.kill(worker, 0)
+        except ProcessLookupError:
+            break  # reaped by init once it exited
+        time.sleep(0.05)
+    else:
+        os.kill(worker, signal.SIGKILL)
+        pytest.fail("the orphaned worker kept running")
+
+
+def test_an_orphan_never_signals_its_new_parent() -> None:
+    """A reload in an orphaned worker would have sent SIGHUP to PID 1."""
+    from shelfwise.serve.workers import signal_parent
+
+    signal_parent(os.getppid() + 1_000_000)  # not this process's parent: nothing is sent, nothing raised

@@ -39,6 +39,21 @@ def scalar_lines(*rows: tuple[str, str, float, str]) -> list[str]:
     return out
 
 
+def with_label(text: str, name: str, value: str) -> str:
+    """Exposition ``text`` with the label ``name="value"`` on every sample: ``serve --workers N`` gives
+    each worker's series its pid, so a scrape that reaches another worker reads another series, not
+    a counter that went back (each worker counts its own requests)."""
+    pair = f'{name}="{_label(value)}"'
+    out = []
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            metric, _, rest = line.rpartition(" ")  # the value is last: a label value may hold spaces
+            head, brace, labels = metric.partition("{")
+            line = f"{head}{{{pair}{',' + labels if brace and labels != '}' else '}'} {rest}"
+        out.append(line)
+    return "\n".join(out) + "\n"
+
+
 def _num(v: float) -> str:
     if math.isinf(v):
         return "+Inf" if v > 0 else "-Inf"

@@ -8,6 +8,9 @@ keeps its own encoder session, catalog and live state. Every worker runs its own
 over the shared event log (SQLite WAL or NATS), so an event posted to any worker reaches the
 live state of all of them within the consumer's poll interval (50 ms).
 
+A worker whose supervisor dies (even by SIGKILL) stops within a second (:func:`exit_with_supervisor`),
+so a restarted server can bind the port again.
+
 Reload: ``POST /admin/reload`` (or SIGHUP to a worker) reloads the worker that got it, then asks
 the parent to replace every other worker (SIGHUP to the parent replaces all of them): replacements
 load the reloaded folder and start serving before the worker they replace is stopped, so the port
@@ -22,8 +25,11 @@ import os
 import signal
 import socket
 import tempfile
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +44,33 @@ WORKER_READY_S = 300  # a replacement worker may take this long to load a shelf 
 RELOADED_BY = "reloaded-by"  # beside the folder file: the pid of the worker that has already reloaded
 
 
-def signal_parent() -> None:
-    os.kill(os.getppid(), signal.SIGHUP)  # the supervisor replaces the other workers
+PARENT_POLL_S = 1.0  # how often a worker checks that its supervisor is still alive
+
+
+def signal_parent(supervisor: int) -> None:
+    """SIGHUP to the ``supervisor`` (it replaces the other workers), only while it is this worker's
+    parent: an orphan's parent is PID 1 (or a subreaper), which must never get it."""
+    if os.getppid() != supervisor:
+        log.warning("worker %d: supervisor %d is gone; the other workers were not reloaded", os.getpid(), supervisor)
+        return
+    os.kill(supervisor, signal.SIGHUP)
+
+
+def exit_with_supervisor(supervisor: int, poll_s: float = PARENT_POLL_S) -> threading.Thread:
+    """Stop this worker (SIGTERM to itself: uvicorn's graceful shutdown) once ``supervisor`` is no
+    longer its parent. A supervisor killed hard (SIGKILL, OOM) cannot stop its workers: they would
+    keep the port and serve the old shelf, and a restart could not bind (gunicorn's workers watch
+    their parent the same way)."""
+
+    def watch() -> None:
+        while os.getppid() == supervisor:
+            time.sleep(poll_s)
+        log.warning("worker %d: supervisor %d is gone; stopping", os.getpid(), supervisor)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    t = threading.Thread(target=watch, name="shelfwise-parent-watch", daemon=True)
+    t.start()
+    return t
 
 
 class BroadcastReloader(Reloader):
@@ -47,7 +78,7 @@ class BroadcastReloader(Reloader):
     replacement workers and its pid (it serves the new shelf already: the supervisor keeps it),
     then ``notify``s the parent to replace every other worker. Each worker loads the shelf once."""
 
-    def __init__(self, inner: Reloader, current: Path, notify: Callable[[], None] = signal_parent) -> None:
+    def __init__(self, inner: Reloader, current: Path, notify: Callable[[], None]) -> None:
         super().__init__(inner.state, inner.source, inner.prepare)
         self.current = current
         self.notify = notify
@@ -93,6 +124,7 @@ class WorkerApp:
 
     setup: ServerSetup
     current: Path
+    supervisor: int  # the parent's pid: a worker stops when it is gone and signals no other process
 
     def __call__(self) -> Any:
         from shelfwise.serve.app import create_app
@@ -104,8 +136,11 @@ class WorkerApp:
         configure_logging(setup.config)
         recipe = setup.recipe()  # this worker's handle on the event log, for its start and its reloads
         app = create_app(recipe(folder), report=setup.report, config=setup.config, prepare=recipe)
-        app.state.reloader = BroadcastReloader(app.state.reloader, self.current)
+        notify = partial(signal_parent, self.supervisor)
+        app.state.reloader = BroadcastReloader(app.state.reloader, self.current, notify)
         install_sighup(app.state.reloader)
+        exit_with_supervisor(self.supervisor)
+        app.state.worker_label = str(os.getpid())  # /metrics: each worker's series apart
         log.info("worker %d serving %s", os.getpid(), folder)
         return app
 
@@ -141,7 +176,7 @@ def run_workers(setup: ServerSetup, port: int) -> int:
         current = Path(tmp) / "shelf-folder"
         current.write_text(str(setup.folder.resolve()), encoding="utf-8")
         uv = uvicorn.Config(
-            WorkerApp(setup, current),
+            WorkerApp(setup, current, os.getpid()),
             factory=True,
             port=port,
             workers=cap.workers,

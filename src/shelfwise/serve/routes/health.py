@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from shelfwise.retrieve import HybridSearcher
-from shelfwise.serve.metrics import CONTENT_TYPE, Metrics
+from shelfwise.serve.metrics import CONTENT_TYPE, Metrics, with_label
 from shelfwise.serve.schemas import HealthResponse
 from shelfwise.serve.shedding import ShedStats
 from shelfwise.shelf import Shelf
@@ -61,4 +61,5 @@ def metrics(request: Request) -> Response:
     shed: ShedStats = request.app.state.shed
     text = reg.render(cons.stats() if cons is not None else None)
     text += shed.render(request.app.state.serve_config.capacity, request.app.state.encode_executor)
-    return Response(text, media_type=CONTENT_TYPE)
+    worker = getattr(request.app.state, "worker_label", None)  # set by `serve --workers N`
+    return Response(with_label(text, "worker", worker) if worker else text, media_type=CONTENT_TYPE)
