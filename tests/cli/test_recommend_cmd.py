@@ -70,6 +70,21 @@ def test_eval_without_a_session_column_infers_sessions(
     assert "session_gap_minutes" in capsys.readouterr().err
 
 
+def test_eval_that_cannot_hold_out_a_session_says_so_before_embedding(
+    tmp_path: Path, files: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It embedded the whole catalog first (45 s on H&M), then said no user has a second session."""
+    ev = tmp_path / "one_session_each.csv"
+    ev.write_text("user_id,item_id,type,timestamp,session_id\nu1,1,view,1,a\nu2,2,view,2,b\n", encoding="utf-8")
+
+    def no_embedding(*_: object, **__: object) -> None:
+        raise AssertionError("the catalog was embedded before the check")
+
+    monkeypatch.setattr("shelfwise.cli.recommend_cmd.encoder_for_catalog", no_embedding)
+    assert main(["recommend", "eval", *files[:2], "--events", str(ev), *files[4:]]) == 2
+    assert "no user has more than one session" in capsys.readouterr().err
+
+
 def test_recommend_from_a_saved_recommender_folder(
     tmp_path: Path, files: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:

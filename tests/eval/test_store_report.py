@@ -82,6 +82,8 @@ def test_store_report_with_judgments_and_time_split(
     out = report.write(tmp_path / "r.html")
     html = out.read_text()
     assert "peer:bm25s" in html and "Fairness of exposure by brand" in html and html.count("data:image/png") >= 5
+    held = int(f["recommend"]["time_split"]["hybrid"]["users"])
+    assert f"Only {held} held-out shoppers (fewer than 100): too few to tell these rows apart" in html  # as eval says
     assert (tmp_path / "r.json").is_file() and (tmp_path / "plots" / "exposure_lorenz.png").is_file()
 
 
@@ -92,7 +94,7 @@ def test_store_report_without_judgments_or_time_split(
     report = build_store_report(shelf, tmp_path / "plots")
     assert "search" not in report.figures and "time_split" not in report.figures["recommend"]
     html = report.html()
-    assert "No time split" in html and "probe queries" in html
+    assert "No time split" in html and "probe queries" in html and ".." not in html.split("No time split")[1][:400]
     assert report.figures["exposure"]["search"]["lists"] == len(probe_queries(shelf))
     bare = build_store_report(Shelf(catalog=tiny_catalog, searcher=tiny_searcher), tmp_path / "p2")
     assert "pass --events FILE" in bare.html() and "recommendations" not in bare.figures["exposure"]

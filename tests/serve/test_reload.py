@@ -278,3 +278,20 @@ def test_a_reload_keeps_the_query_vectors_of_the_same_encoder(served: tuple[Test
     new = client.app.state.shelf  # type: ignore[attr-defined]
     assert new is not first and {"blue jeans", "wool scarf"} <= set(new.searcher.dense._cache)
     np.testing.assert_array_equal(new.searcher.dense.embed("blue jeans"), first.searcher.dense.embed("blue jeans"))
+
+
+def test_an_event_log_path_that_does_not_exist_is_said_to_be_new(tmp_path: Path) -> None:
+    """--events-db /nonexistent/dir/live.sqlite silently made the folder and an empty log (a typo loses the history)."""
+    from shelfwise.serve.setup import ShelfRecipe, ShelfSettings
+
+    said: list[str] = []
+    db = tmp_path / "no" / "such" / "live.sqlite"
+    recipe = ShelfRecipe(ShelfSettings(events_db=str(db)), say=said.append)
+    assert said == [f"event log {db}: no such file, a new empty log is created there"] and db.is_file()
+    assert recipe.store is not None
+    recipe.store.close()
+    said.clear()
+    again = ShelfRecipe(ShelfSettings(events_db=str(db)), say=said.append)  # it exists now: nothing said
+    assert again.store is not None
+    again.store.close()
+    assert said == []

@@ -90,6 +90,10 @@ def run(args: argparse.Namespace) -> int:
     if args.catalog is None or args.events is None:
         raise ValueError("give --shelf DIR (a saved shelf), or --catalog and --events to fit on")
     catalog, log = _load(args)
+    if args.kind == "eval":  # before the catalog is embedded (45 s on H&M): can a last session be held out?
+        from shelfwise.recommend.evaluate import check_holdout
+
+        check_holdout(log)
     encoder, spec, _ = encoder_for_catalog(args, catalog)
     vectors = encoder.encode(catalog.texts(), progress=True)
     if args.kind == "eval":

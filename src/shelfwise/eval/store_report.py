@@ -203,7 +203,7 @@ def recommendation_section(
     notes: list[str] = []
     rows: list[list[object]] = []
     if shelf.events is not None:
-        from shelfwise.recommend.evaluate import holdout_report
+        from shelfwise.recommend.evaluate import MIN_EVAL_USERS, holdout_report
 
         # weights the served fit tuned on this whole log saw the held-out last sessions: the split's
         # fit tunes its own from the defaults (where it keeps them, they must not be the served ones)
@@ -212,7 +212,8 @@ def recommendation_section(
             # the served model's fit said its tuning verdict: this second fit's is not printed again
             split = holdout_report(shelf.catalog, shelf.events, rec.item_vectors, config, k=k, quiet_tuning=True)
         except ValueError as exc:
-            notes.append(f"No time split: {exc}. The figures below are catalogue-level, over every shopper's top {k}.")
+            why = str(exc).rstrip(".")  # its own sentence ends with one
+            notes.append(f"No time split: {why}. The figures below are catalogue-level, over every shopper's top {k}.")
         else:
             for name, m in split.items():
                 rows.append(
@@ -224,6 +225,12 @@ def recommendation_section(
                 f"(metrics at {k}; long tail = outside the top 20% of items by training popularity; cold = items "
                 "with no training interaction)."
             )
+            held = max((m.users for m in split.values()), default=0)
+            if held < MIN_EVAL_USERS:  # as `recommend eval` says it
+                notes.append(
+                    f"Only {held} held-out shoppers (fewer than {MIN_EVAL_USERS}): too few to tell these rows apart "
+                    "(bench/bench_sessions.py reports bootstrap intervals)."
+                )
     else:
         notes.append("Recommender loaded from a saved folder without its events: no time split possible.")
     users = _users(shelf)

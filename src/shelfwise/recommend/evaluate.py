@@ -171,6 +171,13 @@ def tune_weights(
     return best_w, best_p, best
 
 
+def check_holdout(log: EventLog) -> None:
+    """Raise ``ValueError`` (saying why) when no user's last session can be held out of ``log``:
+    what :func:`holdout_report` would find after fitting, found before anything is embedded."""
+    if not truth_by_user(split_last_sessions(log)[1]):
+        raise ValueError(_no_second_session(log))
+
+
 def holdout_report(
     catalog: Catalog,
     log: EventLog,

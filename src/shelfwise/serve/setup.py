@@ -119,9 +119,12 @@ class ShelfRecipe:
 
     def __init__(self, settings: ShelfSettings, store: EventBackend | None = None, say: Say = print) -> None:
         if store is None and settings.events_db is not None:
-            from shelfwise.events.backend import open_event_store
+            from shelfwise.events.backend import is_event_url, open_event_store
 
-            store = open_event_store(settings.events_db)
+            db = settings.events_db
+            if not is_event_url(db) and db != ":memory:" and not Path(db).exists():  # a typo makes a new, empty log
+                say(f"event log {db}: no such file, a new empty log is created there")
+            store = open_event_store(db)
         self.settings = settings
         self.store = store
         self.say = say

@@ -223,6 +223,17 @@ def value_interactions(
         u = InteractionUtility(data, gid, valid, k=k)
         sizes = u.sizes()
         say(f"{g}: {len(names)} groups, {len(data)} interactions, {len(valid)} validation users")
+        if g == group_by[0]:  # the same model on every row, whatever the grouping
+            whole = u(np.arange(len(names), dtype=np.int64))
+            rep.metrics["utility_all_data"] = whole
+            if whole <= 0:
+                flat = (
+                    f"with all the data the co-occurrence recommender scores NDCG@{k} 0 on the validation baskets "
+                    f"(none of their items is in its top {k} from the users' earlier baskets), so every value below "
+                    "is 0 and no group can be told apart: the log has too little overlap between baskets to value"
+                )
+                say(f"note: {flat}")
+                rep.notes.append(flat)
         loo = dataclasses.replace(leave_one_out(u, names, grain), sizes=sizes)
         rep.values[f"{g}: leave-one-out"] = loo
         say(f"  leave-one-out: {loo.evaluations} evaluations, {loo.seconds:.1f} s")
