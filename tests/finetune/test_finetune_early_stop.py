@@ -87,8 +87,9 @@ def test_progress_bar_and_one_line_per_validation(capsys: pytest.CaptureFixture[
 
 
 def test_automatic_eval_interval() -> None:
-    assert FinetuneConfig().eval_interval(40) == 4
-    assert FinetuneConfig().eval_interval(5) == 1
+    assert FinetuneConfig().eval_interval(40) == 5 and FinetuneConfig().eval_interval(100) == 10
+    assert FinetuneConfig().eval_interval(5) == 5  # a short run validates at its end, not after every step
+    assert FinetuneConfig().eval_interval(10) == 5 and FinetuneConfig().eval_interval(3) == 3
     assert FinetuneConfig().eval_interval(10_000) == 50
     assert FinetuneConfig(eval_every=7).eval_interval(40) == 7
     with pytest.raises(ValueError, match="metric"):
