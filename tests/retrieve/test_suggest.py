@@ -114,6 +114,8 @@ def test_examples_are_the_stores_product_types_and_the_last_has_a_price() -> Non
     s = Suggester.fit(cat)
     assert s.examples(cat) == ["fresh fruits", "milk", "eggs under 5"]  # median 4.05 -> a round 5
     assert s.examples(cat, 1) == ["fresh fruits under 5"]
+    bucket = _store([(f"thing {i}", ("Home", "其他"), None) for i in range(5)] + [("保温杯", ("Home", "杯子"), None)])
+    assert Suggester.fit(bucket).examples(bucket, 2) == ["杯子"]  # the catch-all bucket is no kind of product
     assert s.examples(cat, 10)[-1] == "eggs under 5"  # no more types than the store has
     s.add([("u1", "bananas"), ("u2", "bananas"), ("u1", "milk under 4"), ("u2", "milk under 4")])
     s.add([("u3", "bananas")])

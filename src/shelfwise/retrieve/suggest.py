@@ -390,6 +390,12 @@ def logged_queries(events: EventLog | None) -> list[tuple[str, str]]:
     return [(events.users[int(u)], q) for u, q in zip(events.user.tolist(), events.queries, strict=True) if q]
 
 
+# category leaves that name no kind of product ("其他" was offered as a typical search)
+CATCH_ALL = frozenset(
+    {"other", "others", "misc", "miscellaneous", "unknown", "undefined", "n/a", "none", "其他", "其它"}
+)
+
+
 def product_kinds(catalog: Catalog, phrases: dict[str, int], k: int) -> list[str]:
     """The ``k`` product types most held: the last level of the category paths, or without
     categories the title phrases in ``phrases`` (:func:`catalog_phrases`) that name no listing
@@ -397,7 +403,8 @@ def product_kinds(catalog: Catalog, phrases: dict[str, int], k: int) -> list[str
     leaves: Counter[str] = Counter()
     for leaf, n in Counter(p.category[-1] for p in catalog.products if p.category).items():
         leaves[key(leaf)] += n  # each distinct leaf normalised once, not once a product
-    leaves.pop("", None)
+    for name in ("", *CATCH_ALL):  # a catch-all bucket names no kind of product to search for
+        leaves.pop(name, None)
     if leaves:
         return [t for t, _ in sorted(leaves.items(), key=lambda kv: (-kv[1], kv[0]))[:k]]
     ok = ((t, c) for t, c in phrases.items() if t not in LISTING_WORDS and not any(ch.isdigit() for ch in t))
