@@ -109,6 +109,10 @@ def test_value_labels_cli_keeps_good_rows(tmp_path: Path, capsys: pytest.Capture
     assert "--train: skipped 1 bad rows (kept 14)" in text and "train.csv: line 4: field 'text': missing value" in text
     summary = json.loads((out / "summary.json").read_text())
     assert summary["values"]["samples: knn-shapley"]["players"] == 14
+    # samples are named by their line in the file (the skipped line 4 does not shift those after it)
+    named = [name for name, _, _ in summary["values"]["samples: knn-shapley"]["most_valuable"]]
+    by_line = {f"line {i + 2}": r["text"] for i, r in enumerate(rows)}  # the header is line 1
+    assert named and all(n.split(": ", 1)[1] == by_line[n.split(": ", 1)[0]][:60] for n in named)
 
 
 def test_value_labels_missing_column_fails_once_listing_columns(tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ import numpy as np
 
 from shelfwise.catalog.schema import Catalog
 from shelfwise.encode.base import Encoder
-from shelfwise.errors import DataError, RowError
+from shelfwise.errors import DataError, RowError, position
 from shelfwise.events.schema import EventLog
 from shelfwise.recommend.evaluate import MIN_EVAL_USERS
 from shelfwise.results import IntArray
@@ -56,6 +56,7 @@ class LabelledRows:
     groups: tuple[str, ...] | None
     sources: tuple[str, ...] | None
     skipped: tuple[RowError, ...] = ()
+    where: tuple[str, ...] = ()  # each kept row's place in its file ("line 262", Parquet "row 5"): what to relabel
 
 
 def read_labelled(
@@ -73,6 +74,7 @@ def read_labelled(
     fixed-header file (CSV, TSV, Parquet) fails at once, naming the file's columns."""
     cols = [c for c in (text_col, label_col, group_col, source_col) if c]
     out: dict[str, list[str]] = {c: [] for c in cols}
+    where: list[str] = []
     errors: list[RowError] = []
     checked = Path(path).suffix.lower() not in (".csv", ".tsv", ".parquet")  # JSON Lines rows may omit keys
     for row, rec in read_rows(path):
@@ -94,6 +96,7 @@ def read_labelled(
             continue
         for c in cols:
             out[c].append(str(rec[c]).strip())
+        where.append(position(str(path), row))
     if errors and (strict or not out[text_col]):
         why = "bad values" if out[text_col] else "bad values and no valid row"
         raise DataError(errors, f"{path}: {len(errors)} {why}")
@@ -105,6 +108,7 @@ def read_labelled(
         tuple(out[group_col]) if group_col else None,
         tuple(out[source_col]) if source_col else None,
         tuple(errors),
+        tuple(where),
     )
 
 
@@ -137,7 +141,9 @@ def value_labelled_texts(
     x_va = encoder.encode(list(valid.texts))
     embed_s = time.perf_counter() - t0
     rep = ValuationReport(title)
-    names = tuple(f"{i}: {t[:60]}" for i, t in enumerate(train.texts))
+    # a sample is named by its place in the training file (rows skipped as bad do not shift it) and its text
+    places = train.where or tuple(str(i) for i in range(len(train.texts)))
+    names = tuple(f"{at}: {t[:60]}" for at, t in zip(places, train.texts, strict=True))
     samples = knn_shapley(x_tr, y_tr, x_va, y_va, k, names=names)
     rep.values["samples: knn-shapley"] = samples
     tagged: tuple[tuple[Grain, tuple[str, ...] | None], ...] = (("group", train.groups), ("source", train.sources))
