@@ -72,6 +72,8 @@ def test_value_labels_writes_report(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert {"samples: knn-shapley", "groups: leave-one-out", "sources: tmc-shapley"} <= set(summary["values"])
     assert len(summary["values"]["samples: knn-shapley"]["most_valuable"]) == 15
     assert summary["label_next"] and (out / "report.html").exists() and (out / "distribution.png").exists()
+    page = (out / "report.html").read_text()
+    assert "src='data:image/png;base64," in page and "src='distribution.png'" not in page  # served alone, no 404s
     assert any(p.name.startswith("removal_") for p in out.glob("*.png"))
     assert main(["value", "show", str(out)]) == 0
     assert "least valuable" in capsys.readouterr().out

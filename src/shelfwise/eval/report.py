@@ -65,13 +65,17 @@ def render_html(title: str, sections: Sequence[Section]) -> str:
         if s.rows:
             parts.append(html_table(s.header, s.rows))
         parts += [f"<p class='note'>{html.escape(n)}</p>" for n in s.notes]
-        for img in s.images:
-            data = base64.b64encode(Path(img).read_bytes()).decode()
-            parts.append(
-                f"<figure><img alt='{html.escape(Path(img).name)}' src='data:image/png;base64,{data}'>"
-                f"<figcaption class='note'>{html.escape(Path(img).name)}</figcaption></figure>"
-            )
+        parts += [figure_html(img) for img in s.images]
     return "\n".join(parts) + "\n"
+
+
+def figure_html(img: str | Path) -> str:
+    """A PNG inlined as a data URI with its file name as caption: the page reads the same wherever
+    it is served from (``serve --report`` serves the HTML file alone)."""
+    name = html.escape(Path(img).name)
+    data = base64.b64encode(Path(img).read_bytes()).decode()
+    img_tag = f"<img alt='{name}' src='data:image/png;base64,{data}'>"
+    return f"<figure>{img_tag}<figcaption class='note'>{name}</figcaption></figure>"
 
 
 def bar_chart(path: str | Path, title: str, groups: Sequence[str], series: Mapping[str, Sequence[float]]) -> Path:

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shelfwise.eval.report import CSS, html_table, pyplot
+from shelfwise.eval.report import CSS, figure_html, html_table, pyplot
 from shelfwise.valuation.base import Values
 from shelfwise.valuation.removal import RemovalCurve
 from shelfwise.valuation.suggest import Suggestions
@@ -88,10 +88,10 @@ class ValuationReport:
         for key, c in self.curves.items():
             images.append(plot_removal(c, d / f"removal_{_slug(key)}.png", key))
         path = d / "report.html"
-        path.write_text(self._html([p.name for p in images]))
+        path.write_text(self._html(images))
         return path
 
-    def _html(self, images: list[str]) -> str:
+    def _html(self, images: list[Path]) -> str:
         e = html.escape
         parts = [
             f"<!doctype html><meta charset='utf-8'><title>{e(self.title)}</title>",
@@ -103,7 +103,7 @@ class ValuationReport:
             parts.append(
                 "<h2>Key figures</h2>" + html_table(("figure", "value"), [(k, v) for k, v in self.metrics.items()])
             )
-        parts += [f"<img src='{e(i)}' alt='{e(i)}'>" for i in images]
+        parts += [figure_html(i) for i in images]  # inlined: `serve --report DIR` serves report.html alone
         for key, c in self.curves.items():
             rows = [
                 (f"{f:.0%}", lo, r, sd, hi)
