@@ -298,6 +298,7 @@ def test_storefront_says_what_it_understood_and_why_in_plain_words(live_url: str
     page.wait_for_selector("#notices .notice:not(.info)")
     assert "No product has the words “xqzvbnm”" in page.inner_text("#notices .notice:not(.info)")
     assert "nearest products to" in page.inner_text("#toolbar")
+    assert page.inner_text("#notices").count("xqzvbnm") == 1  # the server's no-word-match notice, worded once
 
     grouped = page.evaluate(
         """understoodLine({text: "black dress", matches: [

@@ -124,7 +124,7 @@ function fromParams(p) {
 // ---------- search ----------
 function searchParams(offset) {
   const p = toParams();
-  // explain: each hit's match signals, to say when no product has the query's words (closest by meaning only)
+  // explain: each hit's match signals (whether character n-grams matched: "nearest by meaning and spelling")
   p.set("k", String(PAGE)); p.set("explain", "true"); p.set("mode", store.getItem("shelfwise.mode") || "hybrid");
   p.set("user", shopperId);
   p.set("distinct", "true"); // a product's colour / size variants named alike show once
@@ -153,9 +153,11 @@ function renderResults(r) {
   $("results").innerHTML = r.items.length ? r.items.map((it) => card(it)).join("")
     : `<p class="empty">${esc(t(activeChips().length ? "noMatchFilters" : "noMatch", { q: r.query }))}</p>`;
   $("understood").innerHTML = understoodLine(r.understood, r.query);
-  const nearest = r.items.length > 0 && r.items.every((it) => it.features && !(it.features.bm25 > 0));
   const codes = r.notice_codes || [];
-  const notes = (r.notices || []).map((n, i) => noticeHtml(n, codes[i]));
+  // the server says when no product the filters allow holds a query word; the page words it in its own language
+  const nearest = r.items.length > 0 && codes.includes("no-word-match");
+  const notes = (r.notices || []).map((n, i) => [n, codes[i]]).filter(([, c]) => c !== "no-word-match")
+    .map(([n, c]) => noticeHtml(n, c));
   const spelt = r.items.some((it) => it.features && it.features.lexical > 0); // character n-grams matched some
   if (nearest) notes.unshift(`<div class="notice">${esc(t(spelt ? "nearestByMeaningSpelling" : "nearestByMeaning", { q: r.query }))}</div>`);
   $("notices").innerHTML = notes.join("");
