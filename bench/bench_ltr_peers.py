@@ -14,7 +14,7 @@ Reranking cost: seconds to score one query's 50 candidates (features excluded, t
 p50/p99 over the held-out queries of fold 0, one thread.
 
 Run: python bench/bench_ltr_peers.py [--sets hd1k,hd] [--lgbm 7:200:0.05,15:100:0.05,31:300:0.03]
-[--z-clip inf] (the features' clip, ``rank.ltr.Z_CLIP``: session 15's A/B)
+[--z-clip inf] (the features' clip, ``LTRConfig.z_clip``: session 15's A/B)
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from bench_search_real import build_peers, load_set
 from shelfwise.encode import load_encoder
 from shelfwise.eval.judgments import evaluate_search
 from shelfwise.eval.metrics import ndcg_at_k
-from shelfwise.rank import FeatureExtractor, LTRConfig, PairwiseRanker, ltr, training_groups
+from shelfwise.rank import FeatureExtractor, LTRConfig, PairwiseRanker, training_groups
 from shelfwise.retrieve import HybridSearcher
 
 from common import CACHE, percentiles, print_table, write_json
@@ -83,12 +83,12 @@ def _score(model: Scorer, x: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]
     return np.asarray(model.score(x) if isinstance(model, PairwiseRanker) else model.predict(x), dtype=np.float64)
 
 
-def run_set(name: str, lgbms: list[Lgbm], folds_k: int, seed: int) -> dict[str, Any]:
+def run_set(name: str, lgbms: list[Lgbm], folds_k: int, seed: int, z_clip: float) -> dict[str, Any]:
     catalog, judg = load_set(name)
     searcher = HybridSearcher.build(catalog, load_encoder("e5-onnx", CACHE), progress=True, encoder_spec="e5-onnx")
     peer = evaluate_search(build_peers(["bm25s"], catalog)["bm25s"], judg, k=10)
     peer_q = dict(zip(judg.judged(), peer.per_query["ndcg@10"], strict=True))
-    cfg = LTRConfig()
+    cfg = LTRConfig(z_clip=z_clip)
     extractor = FeatureExtractor(catalog, searcher.lexical.tokenizer, None, cfg.feature_names)
     queries = {q: judg.queries[q] for q in judg.judged()}
     t0 = time.perf_counter()
@@ -154,16 +154,15 @@ def main() -> None:
     ap.add_argument("--folds", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default="ltr_peers")
-    ap.add_argument("--z-clip", type=float, default=None, help="set rank.ltr.Z_CLIP (inf: no clip) for an A/B")
+    ap.add_argument("--z-clip", type=float, default=LTRConfig().z_clip, help="LTRConfig.z_clip (inf: no clip)")
     args = ap.parse_args()
-    if args.z_clip is not None:
-        ltr.Z_CLIP = args.z_clip
     lgbms = [Lgbm.parse(s) for s in args.lgbm.split(",")]
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     up = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
-    out: dict[str, Any] = {"uptime_start": up, "lgbm": args.lgbm, "folds": args.folds, "z_clip": ltr.Z_CLIP, "sets": {}}
+    out: dict[str, Any] = {"uptime_start": up, "lgbm": args.lgbm, "folds": args.folds, "z_clip": args.z_clip}
+    out["sets"] = {}
     for name in args.sets.split(","):
-        res = run_set(name, lgbms, args.folds, args.seed)
+        res = run_set(name, lgbms, args.folds, args.seed, args.z_clip)
         out["sets"][name] = res
         print_table(
             f"{name}: NDCG@10 / bm25s over {args.folds} query folds"

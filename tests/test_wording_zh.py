@@ -11,7 +11,7 @@ from shelfwise.index.text import has_cjk
 from shelfwise.recommend.content import QUERY_REASON
 from shelfwise.recommend.explore import EXPLORE_REASON
 from shelfwise.recommend.wording import _WORDS, NEUTRAL
-from shelfwise.retrieve.answer import NEAREST
+from shelfwise.retrieve.answer import NEAREST, NEAREST_SPELLING
 from shelfwise.serve.routes import recommend as routes
 from shelfwise.wording_zh import localise, localise_all
 
@@ -41,7 +41,7 @@ def _notices() -> list[str]:
         "Taiwan wording also searched as mainland wording: 'U盘'",
         "Mainland wording also searched as Taiwan wording: '滑鼠'",
         "also searched, by the store's synonyms: 'couch settee'",
-        "the query names a price (<= 100), but no product here has a price: it was searched as words",
+        "the query names a price (100 or less), but no product here has a price: it was searched as words",
         "sorted by price among the 100 most relevant products: this page reads past them (raise sort_depth)",
         "no product is in category 'Men > Shoes'; top-level categories: Women, Kids",
         "no product has brand 'Acme'",
@@ -53,6 +53,7 @@ def _notices() -> list[str]:
         "no history yet for shopper 'guest-ab12': results are not personalised",
         f"only 3 of the 10 asked for: {routes.SHORT_CROSS}",
         f"no product holds a word of 'jeans': {NEAREST}",
+        f"no product holds a word of 'jeans': {NEAREST_SPELLING}",
         "no product costs 5,000 or more (prices here: 19 to 99)",
         "no product costs 1 to 2.50 (prices here: 19 to 99)",
         f"no product that passes the filters holds a word of 'jeans': {NEAREST}",

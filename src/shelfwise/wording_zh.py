@@ -75,8 +75,8 @@ def _alt(words: Iterable[str]) -> str:
 
 def _thing(x: str) -> str:
     """A reason's object: a title, "items like T", "items in C" or "another T"."""
-    if x.startswith("items like "):
-        return f"与{x[len('items like ') :]}相似的商品"
+    if x.startswith("items like "):  # "与" leads the reasons it goes into: not "与与X相似的商品"
+        return f"{x[len('items like ') :]}的同类商品"
     if x.startswith("items in "):
         return f"{x[len('items in ') :]}类商品"
     if x.startswith("another "):
@@ -171,7 +171,7 @@ _RULES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
     ),
     (
         re.compile(r"^the query names a price \((.+)\), but no product here has a price: it was searched as words$"),
-        lambda m: f"搜索词中含有价格（{m.group(1)}），但本店商品没有价格：已按文字搜索",
+        lambda m: f"搜索词中含有价格（{_price_zh(m.group(1))}），但本店商品没有价格：已按文字搜索",
     ),
     (
         re.compile(r"^sorted by price among the (\d+) most relevant products: .*$", re.S),
@@ -198,16 +198,17 @@ _RULES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
     ),
     (
         re.compile(r"^no product matches the price the query names \((.+)\)$"),
-        lambda m: f"没有商品符合搜索词中的价格（{m.group(1)}）",
+        lambda m: f"没有商品符合搜索词中的价格（{_price_zh(m.group(1))}）",
     ),
     (
         re.compile(
             r"^no product (that passes the filters )?holds a word of (.+): "
-            r"these are the nearest by spelling and meaning$",
+            r"these are the nearest by spelling( and meaning)?$",
             re.S,
         ),
         lambda m: (
-            f"没有商品{'在所选筛选下' if m.group(1) else ''}含有 {m.group(2)} 中的词：以下是拼写和含义最接近的商品"
+            f"没有商品{'在所选筛选下' if m.group(1) else ''}含有 {m.group(2)} 中的词："
+            f"以下是{'拼写和含义' if m.group(3) else '拼写'}最接近的商品"
         ),
     ),
     (re.compile(r"^no product has brand (.+)$", re.S), lambda m: "没有商品属于品牌 " + m.group(1).replace(_OR, _OR_ZH)),

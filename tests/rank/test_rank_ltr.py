@@ -17,7 +17,6 @@ from shelfwise.rank import (
     PairwiseRanker,
     fit_reranker,
 )
-from shelfwise.rank.ltr import Z_CLIP
 from shelfwise.retrieve import HybridSearcher, Reranker
 
 QUERIES = {"a": "black trousers", "b": "red dress", "c": "running shoes", "d": "black dress"}
@@ -193,11 +192,23 @@ def test_ltr_load_reads_its_manifest_once(
 def test_a_feature_nearly_constant_in_training_cannot_decide_the_list() -> None:
     """The demo's reranker: all query words in a title held for ~1 candidate in 7,500 of its training lists
     (std 0.0115) and got weight -0.05; unclipped, a title matching every word reached z ~ 87 (-4.3 on its
-    score) and fell from the top to rank 45. Clipped at Z_CLIP standard deviations it costs at most 0.15."""
+    score) and fell from the top to rank 45. Clipped at z_clip (3) standard deviations it costs at most 0.15."""
     model = PairwiseRanker(feature_names=("lexical", "all_terms_matched"))
     model.mean, model.std, model.weights = np.array([0.5, 1.3e-4]), np.array([0.25, 0.0115]), np.array([1.0, -0.05])
     exact = np.array([[1.0, 1.0], [0.8, 0.0], [0.6, 0.0]])  # the best lexical match also holds every word
     unclipped = ((exact - model.mean) / model.std) @ model.weights
     assert int(np.argmax(unclipped)) == 1  # what it scored before the clip
-    assert np.abs(model._standardise(exact)).max() == Z_CLIP
+    assert np.abs(model._standardise(exact)).max() == model.config.z_clip == 3.0
     assert model.score(exact).argsort()[::-1].tolist() == [0, 1, 2]
+    raw = PairwiseRanker(LTRConfig(z_clip=float("inf")), ("lexical", "all_terms_matched"))  # the clip off: as before
+    raw.mean, raw.std, raw.weights = model.mean, model.std, model.weights
+    assert int(np.argmax(raw.score(exact))) == 1
+    with pytest.raises(ValueError, match="z_clip"):
+        LTRConfig(z_clip=0.0)
+
+
+def test_the_clip_is_saved_with_the_model(tmp_path: Path) -> None:
+    model = PairwiseRanker(LTRConfig(z_clip=2.5), ("a", "b"))
+    model.mean, model.std, model.weights = np.zeros(2), np.ones(2), np.array([1.0, -1.0])
+    model.save(tmp_path)
+    assert PairwiseRanker.load(tmp_path).config.z_clip == 2.5

@@ -180,3 +180,6 @@ def test_a_long_title_is_cut_in_a_reason() -> None:
     assert named("Strap top") == "Strap top"
     long = "Behr Premium Plus 1-gal. #ECC-10-2 Jet Black Satin Enamel Exterior Paint"
     assert named(long) == "Behr Premium Plus 1-gal. #ECC-10-2 Jet…" and len(named(long)) <= 41
+    # one long hyphenated token: cut inside it rather than keep the first word alone
+    phone = "Samsung Galaxy-S24-Ultra-512GB-Titanium-Black-Unlocked"
+    assert named(phone) == "Samsung Galaxy-S24-Ultra-512GB-Titanium-…"

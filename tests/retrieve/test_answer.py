@@ -15,7 +15,15 @@ from shelfwise.index.text import Tokenizer
 from shelfwise.notice import NO_WORD_MATCH, PRICE_UNMATCHED, UNMATCHED_FILTER, code_of
 from shelfwise.results import Results
 from shelfwise.retrieve import HybridSearcher
-from shelfwise.retrieve.answer import NEAREST, answer_search, by_price, one_per_title, search_reasons, shared_words
+from shelfwise.retrieve.answer import (
+    NEAREST,
+    NEAREST_SPELLING,
+    answer_search,
+    by_price,
+    one_per_title,
+    search_reasons,
+    shared_words,
+)
 from shelfwise.retrieve.rules import read_rules
 from shelfwise.retrieve.understand import FieldMatch, QueryUnderstanding
 
@@ -166,7 +174,7 @@ def test_personalised_reasons_say_how_close_each_hit_is_to_the_shoppers_taste(ti
 
 def test_a_price_the_query_names_that_no_product_meets_is_said(tiny_searcher: HybridSearcher) -> None:
     got = answer_search(tiny_searcher, "dress under 10", 5, Filters())
-    assert not len(got.results) and "no product matches the price the query names (<= 10)" in got.notices
+    assert not len(got.results) and "no product matches the price the query names (10 or less)" in got.notices
     past = answer_search(tiny_searcher, "dress", 5, Filters(), offset=500)
     assert not len(past.results) and not past.notices  # past the end: nothing to explain
 
@@ -236,6 +244,13 @@ def test_a_search_no_word_matches_says_its_hits_are_the_nearest(tiny_searcher: H
     assert len(nothing.results.ids) and f"no product holds a word of 'zzzz qqqq': {NEAREST}" in nothing.notices
     meaning = answer_search(tiny_searcher, "jeans", 5, purple, mode="dense")  # no lexical side: nothing claimed
     assert not [n for n in meaning.notices if code_of(n) == NO_WORD_MATCH]
+    words = answer_search(tiny_searcher, "jeanz", 5, Filters(), mode="bm25")  # a misspelling, words-only mode
+    assert catalog_ids(tiny_searcher, words.results)[0] == "p2"  # "Blue denim jeans", by its character n-grams
+    assert [n for n in words.notices if code_of(n) == NO_WORD_MATCH] == [
+        f"no product holds a word of 'jeanz': {NEAREST_SPELLING}"  # no meaning in a words-only list
+    ]
+    price_only = answer_search(tiny_searcher, "under 50", 5, Filters())  # no word to hold: nothing to say
+    assert len(price_only.results.ids) and not [n for n in price_only.notices if code_of(n) == NO_WORD_MATCH]
 
 
 def test_a_price_no_product_has_is_said_once(tiny_searcher: HybridSearcher) -> None:
@@ -247,3 +262,7 @@ def test_a_price_no_product_has_is_said_once(tiny_searcher: HybridSearcher) -> N
     named = answer_search(tiny_searcher, "dress under 1", 5, Filters())  # the query names it: its own notice
     assert not len(named.results.ids)
     assert [code_of(n) for n in named.notices if code_of(n) in (UNMATCHED_FILTER, PRICE_UNMATCHED)] == [PRICE_UNMATCHED]
+
+
+def catalog_ids(searcher: HybridSearcher, res: Results) -> list[str]:
+    return [searcher.catalog.ids[i] for i in res.ids.tolist()]

@@ -60,5 +60,7 @@ def test_search_reads_a_pinyin_query_and_says_so(monkeypatch: pytest.MonkeyPatch
     assert s.bilingual.added("shoujike") == "手机壳"
     assert {catalog.products[i].title for i in s.search("shoujike", 4).ids} == {"苹果手机壳 透明", "华为手机壳 防摔"}
     assert s.notices("shoujike") == ["Pinyin also searched as the Chinese words it spells: '手机壳'"]
+    assert s.bilingual.pinyin_of("baowen杯") == "保温"  # letters typed beside characters: read in a search too
+    assert s.bilingual.pinyin_of("ｓｈｏｕｊｉｋｅ") == "手机壳" and s.bilingual.pinyin_of("手机壳") == ""
     english = HybridSearcher.build(Catalog([Product(id="e1", title="Black phone case")]), HashingEncoder(dim=64))
     assert english.bilingual.added("shoujike") == ""  # an English catalog has no characters to spell

@@ -76,7 +76,7 @@ def test_a_worker_process_app_is_warmed_for_chinese_queries(tmp_path: Path, engl
     _clear_chinese_analysers()  # the build folded the catalog's texts: start as a new worker does
     sighup = signal.getsignal(signal.SIGHUP)
     try:
-        app = WorkerApp(ServerSetup(folder), current, os.getppid())()  # what each `serve --workers N` process runs
+        app = WorkerApp(ServerSetup(folder), current, os.getppid(), watch_supervisor=False)()  # a worker's app
     finally:
         signal.signal(signal.SIGHUP, sighup)
     assert text._opencc.cache_info().currsize == 1

@@ -206,10 +206,11 @@ class Catalog:
 
     def unmatched_filters(self, filters: Filters) -> list[str]:
         """Why ``filters`` can match nothing: each part that no product in the catalog has (a category
-        path, brand, attribute key or value; a price range when no product has a price; in stock when
-        none is), said in words with what the catalog does have; empty when every part matches some
-        product. Meant for an empty result, so a typo ("Menswear/Jeans"
-        for "Menswear > Jeans", attribute "colour" for "colour_group_name") is not a silent 0 hits."""
+        path, brand, attribute key or value; a price range no priced product falls in, or any when no
+        product has a price; in stock when none is), said in words with what the catalog does have;
+        empty when every part matches some product. Meant for an empty result, so a typo
+        ("Menswear/Jeans" for "Menswear > Jeans", attribute "colour" for "colour_group_name") is not a
+        silent 0 hits."""
         out: list[str] = []
         path = tuple(s.lower() for s in filters.category)
         if path and self.category_codes(len(path))[1].get(path) is None:
@@ -344,7 +345,7 @@ class Catalog:
 
 
 def price_range(lo: float | None, hi: float | None) -> str:
-    """A price range in words: "5,000 or more", "under 20" (at most), "10 to 20", "12.5 to 12.5"."""
+    """A price range as every notice words it: "5,000 or more", "20 or less", "10 to 20", "12.50 to 99"."""
 
     def num(x: float) -> str:
         return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.2f}"

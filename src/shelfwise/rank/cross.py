@@ -577,7 +577,9 @@ def _fit_blend(
         labels.append(y)
     if len(groups) < 3:
         return Blend("fixed", 0.5, 0.5, 0.0, True)
-    m = PairwiseRanker(LTRConfig(l2=1e-3, seed=cfg.seed), ("cross_logit", "first_stage")).fit(groups, labels)
+    # unclipped: the weights go back to raw units below, applied to raw (unclipped) scores
+    blend_cfg = LTRConfig(l2=1e-3, seed=cfg.seed, z_clip=math.inf)
+    m = PairwiseRanker(blend_cfg, ("cross_logit", "first_stage")).fit(groups, labels)
     w = np.maximum(m.weights / m.std, 0.0)  # back to raw units; a negative weight is clipped to 0
     if w.sum() <= 0:
         return Blend("fixed", 0.5, 0.5, 0.0, True)

@@ -229,11 +229,12 @@ class CrossCategoryRecommender:
     def _reason(self, item: int, r: int, ev: Evidence) -> str:
         co, catalog = self.cooccurrence, self.cooccurrence.catalog
         seed = named(catalog.products[item].title)
+        whole = catalog.products[item].title
         if ev.own[r] > 0 and ev.own[r] >= ev.borrowed[r]:
             return co.pair_wording(item, r).together_with(seed, float(co.pairs[item, r]))
         p = co.partner(ev.source, r)
         wording = co.wording if p is None else co.pair_wording(p, r)
-        example = f" (e.g. {_example(named(catalog.products[p].title), seed)})" if p is not None else ""
+        example = f" (e.g. {_example(catalog.products[p].title, whole)})" if p is not None else ""
         if not ev.category:
             return wording.together_with(f"items like {seed}") + example
         path = catalog.products[item].category
@@ -245,4 +246,4 @@ class CrossCategoryRecommender:
 def _example(title: str, seed: str) -> str:
     """A stand-in's name in a reason: "another Nevada" when it shares the seed's (H&M's colour variants),
     not "items like Nevada (e.g. Nevada)"."""
-    return f"another {title}" if title.strip().casefold() == seed.strip().casefold() else title
+    return f"another {named(title)}" if title.strip().casefold() == seed.strip().casefold() else named(title)

@@ -171,11 +171,15 @@ def tune_weights(
     return best_w, best_p, best
 
 
-def check_holdout(log: EventLog) -> None:
-    """Raise ``ValueError`` (saying why) when no user's last session can be held out of ``log``:
-    what :func:`holdout_report` would find after fitting, found before anything is embedded."""
-    if not truth_by_user(split_last_sessions(log)[1]):
+def check_holdout(log: EventLog) -> tuple[EventLog, dict[str, set[int]]]:
+    """``log`` without each user's last session, and the items of those sessions by user; raises
+    ``ValueError`` (saying why) when no user has a last session to hold out, which a caller may ask
+    before anything is embedded (``recommend eval``)."""
+    train_log, test_log = split_last_sessions(log)
+    truth = truth_by_user(test_log)
+    if not truth:
         raise ValueError(_no_second_session(log))
+    return train_log, truth
 
 
 def holdout_report(
@@ -194,11 +198,8 @@ def holdout_report(
     from shelfwise.recommend.interactions import Interactions
     from shelfwise.recommend.popularity import PopularityRecommender
 
-    train_log, test_log = split_last_sessions(log)
+    train_log, truth = check_holdout(log)
     train = Interactions.from_log(train_log, catalog)
-    truth = truth_by_user(test_log)
-    if not truth:
-        raise ValueError(_no_second_session(log))
     if exclude_seen:
         prof = train.profiles
         truth = {u: s - prof.seen(u) for u, s in truth.items() if s - prof.seen(u)}

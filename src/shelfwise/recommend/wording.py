@@ -88,8 +88,9 @@ def named(title: str, width: int = REASON_WIDTH) -> str:
         cols += 2 if unicodedata.east_asian_width(ch) in "WF" else 1
         if cols > width:
             head = title[:i]
-            if not ch.isspace() and " " in head and head[-1].isascii():  # a Latin word is not cut in two
-                head = head[: head.rfind(" ")]
+            space = head.rfind(" ")  # a Latin word is not cut in two, unless that would drop half the title
+            if not ch.isspace() and head[-1].isascii() and space >= len(head) // 2:
+                head = head[:space]
             return head.rstrip() + "…"
     return title
 

@@ -17,14 +17,14 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import numpy.typing as npt
 
-from shelfwise.catalog.schema import Catalog, Filters
+from shelfwise.catalog.schema import Catalog, Filters, price_range
 from shelfwise.index.text import Tokenizer, has_cjk, normalise, to_simplified
 from shelfwise.notice import NO_WORD_MATCH, PRICE_UNMATCHED, SORT_WINDOW, UNMATCHED_FILTER, Notice
 from shelfwise.results import Results
 from shelfwise.retrieve.hybrid import HybridSearcher
 from shelfwise.retrieve.rules import Applied, Rules
 from shelfwise.retrieve.search_config import SearchTrace
-from shelfwise.retrieve.understand import FieldMatch, QueryIntent, QueryUnderstanding, price_words
+from shelfwise.retrieve.understand import FieldMatch, QueryIntent, QueryUnderstanding
 
 SORTS = ("relevance", "price_asc", "price_desc")
 MAX_WINDOW = 1000  # offset + k: the deepest hit a page may read
@@ -33,6 +33,7 @@ SORT_DEPTH = 100  # the most relevant products a price order sorts, by default
 DISTINCT_REACH = 4  # with distinct, hits fetched per hit shown (variants named alike are dropped)
 BM25_WHY = "words-only search (mode=bm25)"
 NEAREST = "these are the nearest by spelling and meaning"  # what a search no word matched still shows
+NEAREST_SPELLING = "these are the nearest by spelling"  # ... in the words-only mode (character n-grams)
 SHORTCUT_WHY = "the top titles hold every query word"  # the lexical shortcut decided (retrieve.shortcut)
 
 
@@ -113,11 +114,12 @@ def answer_search(
         # which of the request's filters matches nothing (a price the query names: said just below)
         notices += [Notice(n, UNMATCHED_FILTER) for n in searcher.catalog.unmatched_filters(filters)]
         if intent is not None and (intent.price_min is not None or intent.price_max is not None):
-            asked = price_words(intent.price_min, intent.price_max)
+            asked = price_range(intent.price_min, intent.price_max)
             notices.append(Notice(f"no product matches the price the query names ({asked})", PRICE_UNMATCHED))
     if trace.words_matched is False and len(res.ids) and offset == 0:  # Algolia would answer nothing here
         under = "that passes the filters " if effective is not None and not effective.is_empty() else ""
-        notices.append(Notice(f"no product {under}holds a word of {query!r}: {NEAREST}", NO_WORD_MATCH))
+        nearest = NEAREST if trace.ranked_by == "fusion" else NEAREST_SPELLING  # mode=bm25: no meaning in it
+        notices.append(Notice(f"no product {under}holds a word of {query!r}: {nearest}", NO_WORD_MATCH))
     if sorting and offset + k > len(ranked) and window_full:  # len: those holding a query word
         notices.append(
             Notice(

@@ -294,7 +294,7 @@ class HybridSearcher:
                 mode = "bm25"  # the words answer it: no query encoder (retrieve.shortcut)
         if trace is not None:
             trace.ranked_by = {"bm25": "words", "dense": "meaning"}.get(mode, "fusion")
-            if first.parts is not None:
+            if first.parts is not None and self.lexical.tokenizer(query):  # a price or stop words alone: no words
                 trace.words_matched = bool((first.parts.words[lex.ids] > 0).any())
         if mode == "bm25":
             res = lex

@@ -289,6 +289,8 @@ class Suggester:
             required=("phrases", "queries", "pending"),
         )
         pending = {q: (set(u), int(n)) for q, (u, n) in raw["pending"].items()}
+        if any(has_cjk(t) for t in raw["phrases"]):  # its type-ahead cuts Chinese words: jieba loads now (0.8 s),
+            _jieba()  # not on a shopper's first keystroke
         return cls(raw["phrases"], raw["queries"], pending, SuggestConfig(**raw.get("config", {})))
 
 
@@ -392,7 +394,8 @@ def logged_queries(events: EventLog | None) -> list[tuple[str, str]]:
 
 # category leaves that name no kind of product ("其他" was offered as a typical search)
 CATCH_ALL = frozenset(
-    {"other", "others", "misc", "miscellaneous", "unknown", "undefined", "n/a", "none", "其他", "其它"}
+    {"other", "others", "misc", "miscellaneous", "unknown", "undefined", "uncategorized", "uncategorised", "n/a"}
+    | {"none", "其他", "其它", "未分类"}
 )
 
 

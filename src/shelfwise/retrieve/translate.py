@@ -42,7 +42,15 @@ from pathlib import Path
 from typing import NamedTuple
 
 from shelfwise.errors import MissingExtraError
-from shelfwise.index.text import CJK_RANGES, has_cjk, singular_forms, to_mainland, to_simplified, to_taiwan
+from shelfwise.index.text import (
+    CJK_RANGES,
+    has_cjk,
+    normalise,
+    singular_forms,
+    to_mainland,
+    to_simplified,
+    to_taiwan,
+)
 from shelfwise.notice import READ_AS, Notice
 from shelfwise.retrieve.pinyin import PinyinReader
 from shelfwise.retrieve.understand import parse_price
@@ -54,6 +62,7 @@ LONGEST = 6  # characters in the longest word the query is cut into
 CANDIDATES = 8  # Chinese words weighed for one English word or phrase (those it is the earliest sense of first)
 
 _CJK = re.compile(rf"[{CJK_RANGES}]+")
+_LATIN = re.compile(r"[a-z]")  # a letter of a (normalised, lower-cased) query: pinyin may be in it
 _LINE = re.compile(r"(\S+) (\S+) \[([^\]]*)\] /(.*)/")
 _PAREN = re.compile(r"\([^)]*\)")
 _LEAD = re.compile(r"^(to|a|an|the) ")
@@ -328,8 +337,9 @@ class Bilingual:
 
     def pinyin_of(self, query: str) -> str:
         """The catalog's Chinese words a pinyin query on a Chinese catalog spells ("shoujike" ->
-        "手机壳", :mod:`shelfwise.retrieve.pinyin`), unless its words are English; "" otherwise."""
-        if self.language != "zh" or self.pinyin is None or has_cjk(query):
+        "手机壳", :mod:`shelfwise.retrieve.pinyin`), unless its words are English; "" otherwise. Letters
+        typed beside characters are read too ("baowen杯" -> "保温"), full-width ones folded."""
+        if self.language != "zh" or self.pinyin is None or not _LATIN.search(normalise(query)):
             return ""
         rev = _reverse() if available() else {}
         return self.pinyin.read(query, lambda w: w in rev or any(self.doc_freq(w)))

@@ -31,7 +31,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import numpy.typing as npt
 
-from shelfwise.catalog.schema import Catalog, Filters
+from shelfwise.catalog.schema import Catalog, Filters, price_range
 from shelfwise.index.text import CJK_RANGES, Tokenizer, has_cjk, normalise, plural_forms, to_simplified
 from shelfwise.memo import ArrayMemo
 from shelfwise.notice import PRICE_UNUSABLE, Notice
@@ -225,13 +225,6 @@ class QueryIntent:
         }
 
 
-def price_words(lo: float | None, hi: float | None) -> str:
-    """A price range as a notice says it: "20-50", "<= 50", ">= 20"."""
-    if lo is not None and hi is not None:
-        return f"{lo:g}-{hi:g}"
-    return f"<= {hi:g}" if hi is not None else f">= {lo:g}"
-
-
 def parse_price(query: str) -> tuple[str, float | None, float | None]:
     """``(query without the price phrase, min, max)``; the first phrase found wins."""
     q = normalise(query)
@@ -343,7 +336,7 @@ class QueryUnderstanding:
         _, lo, hi = parse_price(query)
         if lo is None and hi is None:
             return []
-        asked = price_words(lo, hi)
+        asked = price_range(lo, hi)
         return [
             Notice(
                 f"the query names a price ({asked}), but no product here has a price: it was searched as words",

@@ -125,6 +125,7 @@ class WorkerApp:
     setup: ServerSetup
     current: Path
     supervisor: int  # the parent's pid: a worker stops when it is gone and signals no other process
+    watch_supervisor: bool = True  # False: an app built in this process (a test), not a spawned worker
 
     def __call__(self) -> Any:
         from shelfwise.serve.app import create_app
@@ -139,7 +140,8 @@ class WorkerApp:
         notify = partial(signal_parent, self.supervisor)
         app.state.reloader = BroadcastReloader(app.state.reloader, self.current, notify)
         install_sighup(app.state.reloader)
-        exit_with_supervisor(self.supervisor)
+        if self.watch_supervisor:
+            exit_with_supervisor(self.supervisor)
         app.state.worker_label = str(os.getpid())  # /metrics: each worker's series apart
         log.info("worker %d serving %s", os.getpid(), folder)
         return app
