@@ -300,6 +300,14 @@ def test_storefront_says_what_it_understood_and_why_in_plain_words(live_url: str
     assert "nearest products to" in page.inner_text("#toolbar")
     assert page.inner_text("#notices").count("xqzvbnm") == 1  # the server's no-word-match notice, worded once
 
+    # a placeholder attribute value (H&M's "undefined" colour) is not offered as a facet
+    page.evaluate(
+        """renderFacets({category_path: [], category: [], price: [], brand: [], depth: 100, priced: 0,
+            attributes: {colour: [{value: "Black", count: 3}, {value: "undefined", count: 2}]}})"""
+    )
+    colours = page.inner_text("#facets [data-facet='attr:colour']")
+    assert "Black" in colours and "undefined" not in colours
+
     grouped = page.evaluate(
         """understoodLine({text: "black dress", matches: [
             {field: "attribute:colour_group_name", value: "Black", phrase: "black"},

@@ -254,6 +254,7 @@ function facetList(group, values, extra = (v) => "") {
   const more = values.length > FACET_SHOWN ? `<button class="more" type="button" data-more="${esc(group)}">${esc(open ? t("showFewer") : t("showAll", { n: values.length }))}</button>` : "";
   return rows + more;
 }
+const PLACEHOLDERS = new Set(["undefined", "unknown", "n/a", "na", "none", "null", "-", "未知"]);
 function renderFacets(f) {
   lastFacets = f;
   if (!f) { $("facets").innerHTML = ""; return; }
@@ -269,7 +270,9 @@ function renderFacets(f) {
     parts.push(`<div class="facet" data-facet="price"><h3>${esc(t("facetPrice"))}</h3>${rows}</div>`);
   }
   if (f.brand.length) parts.push(`<div class="facet" data-facet="brand"><h3>${esc(t("facetBrand"))}</h3>${facetList("brand", f.brand)}</div>`);
-  for (const [key, values] of Object.entries(f.attributes || {})) {
+  for (const [key, all] of Object.entries(f.attributes || {})) {
+    // a placeholder value (H&M's "undefined" / "Unknown" colours) is no choice a shopper makes, unless selected
+    const values = all.filter((v) => v.selected || !PLACEHOLDERS.has(String(v.value).trim().toLowerCase()));
     if (values.length) parts.push(`<div class="facet" data-facet="attr:${esc(key)}"><h3>${esc(prettyKey(key))}</h3>${facetList(`attr:${key}`, values)}</div>`);
   }
   parts.push(`<div class="facet"><label class="toggle"><input type="checkbox" id="in-stock" ${state.inStock ? "checked" : ""}> ${esc(t("inStockOnly"))}</label>
