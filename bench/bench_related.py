@@ -13,6 +13,8 @@ Methods in the same run, all over the same fitted components (co-occurrence, imp
   in ``n`` training baskets: a seed seen once has one basket's companions, which scaling to [0, 1]
   made as strong as a bestseller's partners (a walkthrough on a sparse store found 6 of 8
   "related" items unrelated, each "viewed together once");
+* ``tuned at fit``: the product's fit with tuning on (:mod:`shelfwise.recommend.related_tune`:
+  weights chosen on the training log's latest sessions, kept unless better by 2 standard errors);
 * ``text only`` / ``co-occurrence only``: the parts alone, for reference.
 
 Text vectors: all-MiniLM-L6-v2 (bench_cross.py's ``embed``), cached.
@@ -58,22 +60,31 @@ def fused(h: HybridRecommender, weights: dict[str, float], co_factor: Callable[[
     return recommend
 
 
-def run_store(name: str, priors: list[float]) -> dict[str, Any]:
+def run_store(name: str, priors: list[float], tuned: bool) -> dict[str, Any]:
     catalog, train_log, test, info = LOADERS[name]()
     data = Interactions.from_log(train_log, catalog)
-    h = HybridRecommender(embed(catalog), HybridConfig(tune=TuneConfig(enabled=False)))
+    vectors = embed(catalog)
+    h = HybridRecommender(vectors, HybridConfig(tune=TuneConfig(enabled=False)))
     h.fit(data)
     baskets = h.components["cooccurrence"].baskets  # type: ignore[attr-defined]
     shipped = dict(h.config.similar_weights)
     methods: dict[str, Method] = {"shipped": lambda i: h.similar(i, K).ids}
     for m in priors:
         methods[f"co shrunk m{m:g}"] = fused(h, shipped, lambda i, m=m: float(baskets[i] / (baskets[i] + m)))
+    if tuned:  # the product's fit: related-items weights chosen on the latest training sessions
+        t = HybridRecommender(vectors, HybridConfig())
+        t.fit(data)
+        out_tuning = t.tuning.as_dict()
+        methods["tuned at fit"] = lambda i: t.similar(i, K).ids
     methods["text only"] = fused(h, {"content": 1.0}, lambda i: 1.0)
     methods["co-occurrence only"] = fused(h, {"cooccurrence": 1.0}, lambda i: 1.0)
     cases = [(seed, set(b) - {seed}) for b in test for seed in b if baskets[seed] > 0]
     support = np.array([baskets[s] for s, _ in cases])
     print(f"{name}: {len(test)} held-out baskets, {len(cases)} seed cases", flush=True)
     out: dict[str, Any] = {"info": info, "cases": len(cases), "methods": {}}
+    if tuned:
+        keys = ("related_weights", "related_score", "default_related_score", "related_cases", "reason")
+        out["tuning"] = {k: out_tuning[k] for k in keys}
     for label, rec in methods.items():
         t0 = time.perf_counter()
         hit, recall, seen = [], [], set()
@@ -117,11 +128,12 @@ def main() -> None:
     ap.add_argument("--sets", default="instacart,instacart_repo,hm")
     ap.add_argument("--priors", default="2,5,10", help="N of 'co shrunk mN'")
     ap.add_argument("--name", default="related", help="results file bench/results/NAME.json")
+    ap.add_argument("--no-tuned", action="store_true", help="skip the fit with tuning on ('tuned at fit')")
     args = ap.parse_args()
     priors = [float(x) for x in args.priors.split(",")]
     load = os.getloadavg()
     print(f"load average at start: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
-    results = {s: run_store(s, priors) for s in args.sets.split(",")}
+    results = {s: run_store(s, priors, not args.no_tuned) for s in args.sets.split(",")}
     for s, r in results.items():
         table(s, r)
     end = os.getloadavg()

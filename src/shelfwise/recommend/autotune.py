@@ -126,6 +126,13 @@ class TuningReport:
     start_penalty: float = 0.0
     start_new_weights: dict[str, float] = field(default_factory=dict)
     start_new_penalty: float = 0.0
+    # related items (``similar``): the weights chosen on the same slice (empty: not searched), the
+    # configured ones the choice started from, and hit@k of both on its seeds (:mod:`.related_tune`)
+    related_weights: dict[str, float] = field(default_factory=dict)
+    start_related_weights: dict[str, float] = field(default_factory=dict)
+    related_score: float | None = None
+    default_related_score: float | None = None
+    related_cases: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

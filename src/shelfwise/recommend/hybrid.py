@@ -53,6 +53,7 @@ from shelfwise.recommend.persist import (
 )
 from shelfwise.recommend.popularity import PopularityRecommender, RepeatRecommender
 from shelfwise.recommend.profiles import UserProfiles
+from shelfwise.recommend.related_tune import reuse_related, tune_related
 from shelfwise.recommend.retune import SavedTuning, reuse_verdict, reused_report
 from shelfwise.recommend.sasrec import SASRecRecommender
 from shelfwise.recommend.sequence import RecentCooccurrence, SequentialRulesRecommender, SessionKNNRecommender
@@ -250,6 +251,7 @@ class HybridRecommender(BaseRecommender):
         elif saved is not None and why is None:  # the weights the replaced model searched
             kept = saved.config
             self.config = self.config.with_weights(*kept.fusion(False)).with_weights(*kept.fusion(True), new=True)
+            self.config = reuse_related(self.config, kept, saved.report)
             self.tuning = reused_report(saved, now)
         else:
             self.tuning = self._tune(data, ahead)
@@ -287,6 +289,7 @@ class HybridRecommender(BaseRecommender):
             rep.tuned_at, rep.interactions = time.time(), len(data)
             self.set_weights(rep.weights, rep.penalty)
             self.set_weights(rep.new_weights, rep.new_penalty, new=True)
+            tune_related(self, first, rep)  # the components still hold the latest slice's earlier rows
         return rep
 
     def update(self, events: Sequence[Event]) -> None:

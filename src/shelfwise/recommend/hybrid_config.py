@@ -100,6 +100,7 @@ class HybridConfig:
             popularity_penalty=d.popularity_penalty,
             new_weights=d.new_weights,
             new_penalty=d.new_penalty,
+            similar_weights=d.similar_weights,
         )
 
     def fusion(self, exclude_seen: bool) -> tuple[dict[str, float], float]:

@@ -72,7 +72,12 @@ def reuse_verdict(saved: SavedTuning, config: HybridConfig, interactions: int, n
     if rep.tuned_at is None or not rep.start_weights:
         return "the saved search is undated (saved by an older shelfwise)"
     searched_from = ((rep.start_weights, rep.start_penalty), (rep.start_new_weights, rep.start_new_penalty))
-    if (config.fusion(False), config.fusion(True)) != searched_from or _settings(saved.config) != _settings(config):
+    related_from = rep.start_related_weights or dict(config.similar_weights)  # unrecorded: an older search
+    if (
+        (config.fusion(False), config.fusion(True)) != searched_from
+        or related_from != dict(config.similar_weights)
+        or _settings(saved.config) != _settings(config)
+    ):
         return "the recommender's settings changed since that search"
     age = (now - rep.tuned_at) / DAY_S
     if age > tc.reuse_days:

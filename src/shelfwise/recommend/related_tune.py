@@ -1,0 +1,144 @@
+"""Per-store weights for related items (``similar``: GET /recommend/item), chosen at fit time.
+
+Which evidence says "related" best differs by store: on held-out real baskets
+(``bench/bench_related.py``, ``related.json``) co-occurrence carries the Instacart sample (the
+shipped fusion 0.396 hit@10, text alone 0.096) while text alone beats it on H&M (0.185 vs 0.145).
+So, like the recommendation weights (:mod:`shelfwise.recommend.autotune`), the related-items
+weights are chosen on the store's own latest sessions: fit-time tuning holds them out and fits the
+components on the earlier rows; each item of a held-out session that those rows know is a seed,
+the session's other items its truth. Each weighting of :data:`GRID` is scored by hit@k (at least
+one truth among the top ``k``) on the seeds' pooled candidates (every component's top
+``CANDIDATES``), and replaces the configured one only when better by ``z`` standard errors of the
+paired per-seed difference (:func:`~shelfwise.recommend.autotune.reliably_better`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from shelfwise.recommend.base import minmax
+from shelfwise.recommend.interactions import Interactions
+from shelfwise.results import IntArray
+
+if TYPE_CHECKING:
+    from shelfwise.recommend.autotune import TuningReport
+    from shelfwise.recommend.hybrid import HybridRecommender
+    from shelfwise.recommend.hybrid_config import HybridConfig
+
+PARTS = ("cooccurrence", "als", "content")
+# (co-occurrence, ALS, text) weightings tried: the shipped one, one part alone, and mixes leaning each way
+GRID: tuple[tuple[float, float, float], ...] = (
+    (1.0, 0.5, 0.5),
+    (1.0, 0.0, 0.0),
+    (0.0, 1.0, 0.0),
+    (0.0, 0.0, 1.0),
+    (1.0, 0.5, 1.0),
+    (0.5, 0.5, 1.0),
+    (1.0, 1.0, 0.5),
+    (0.5, 0.0, 1.0),
+)
+CANDIDATES = 50  # each part's top items per seed that enter the pool
+MAX_CASES = 500  # seeds scored at most (a random sample beyond): ~0.5 ms each at 9k items
+MIN_CASES = 100  # fewer seeds keep the configured weights
+K = 10  # hit@K: a product page's "Related" rail
+
+
+@dataclass(frozen=True)
+class RelatedCase:
+    """A held-out session's item the training rows know (``seed``) and the session's other items."""
+
+    seed: int
+    truth: IntArray
+
+
+@dataclass(frozen=True)
+class RelatedChoice:
+    """What the related-items search chose: ``weights`` (the configured ones when ``kept``), their
+    hit@k and the configured weights' on ``cases`` seeds."""
+
+    weights: dict[str, float]
+    score: float
+    default_score: float
+    cases: int
+    kept: bool
+
+
+def related_cases(train: Interactions, held: Interactions, max_cases: int, seed: int = 0) -> list[RelatedCase]:
+    """Seeds of the held-out sessions with two or more distinct items (at most ``max_cases``, a
+    random sample beyond): each item ``train`` has seen, with the session's other items."""
+    known = train.item_counts() > 0
+    order = np.argsort(held.session, kind="stable")
+    groups = np.split(order, np.flatnonzero(np.diff(held.session[order])) + 1) if len(held) else []
+    cases: list[RelatedCase] = []
+    for idx in groups:
+        items = np.unique(held.item[idx].astype(np.int64))
+        items = items[items >= 0]
+        if len(items) < 2:
+            continue
+        cases += [RelatedCase(int(i), items[items != i]) for i in items.tolist() if known[i]]
+    if len(cases) > max_cases:
+        pick = np.sort(np.random.default_rng(seed).choice(len(cases), max_cases, replace=False))
+        cases = [cases[i] for i in pick]
+    return cases
+
+
+def choose_related(
+    hybrid: HybridRecommender, cases: Sequence[RelatedCase], start: Mapping[str, float], k: int, z: float
+) -> RelatedChoice:
+    """The :data:`GRID` weighting with the best hit@``k`` on ``cases`` (scored with ``hybrid``'s
+    components as fitted now), or ``start`` when none beats it by ``z`` standard errors."""
+    from shelfwise.recommend.autotune import reliably_better
+
+    base = tuple(float(start.get(p, 0.0)) for p in PARTS)
+    grid = [base, *(g for g in GRID if g != base)]
+    hits = np.zeros((len(grid), len(cases)), dtype=np.float64)
+    w = np.array(grid, dtype=np.float32)  # (weightings, parts)
+    n_cand = min(CANDIDATES, hybrid.n_items - 1)
+    for j, case in enumerate(cases):
+        scores = np.stack([minmax(hybrid.components[p].score_item(case.seed)) for p in PARTS])  # (parts, items)
+        scores[:, case.seed] = 0.0  # never related to itself
+        pool = np.unique(np.argpartition(-scores, n_cand, axis=1)[:, :n_cand])
+        fused = w @ scores[:, pool]  # (weightings, pool)
+        order = np.argsort(-fused, axis=1, kind="stable")[:, :k]
+        shown = np.take_along_axis(fused, order, axis=1) > 0  # what similar() lists: evidence above zero
+        hits[:, j] = (np.isin(pool[order], case.truth) & shown).any(axis=1)
+    means = hits.mean(axis=1)
+    best = int(np.argmax(means))
+    kept = best == 0 or not reliably_better(hits[best], hits[0], z)
+    pick = 0 if kept else best
+    return RelatedChoice(
+        dict(zip(PARTS, grid[pick], strict=True)), float(means[pick]), float(means[0]), len(cases), kept
+    )
+
+
+def tune_related(hybrid: HybridRecommender, split: tuple[Interactions, Interactions], rep: TuningReport) -> None:
+    """Choose ``hybrid``'s related-items weights on the held-out sessions of ``split`` (earlier
+    rows, latest sessions: the components are fitted on the earlier rows now), set them on its
+    config and record the choice in ``rep`` (its reason gains a clause)."""
+    tc = hybrid.config.tune
+    start = dict(hybrid.config.similar_weights)
+    rep.start_related_weights = dict(start)
+    if not all(p in hybrid.components for p in PARTS) or set(start) - set(PARTS):
+        return  # a fusion of other parts: not searched
+    cases = related_cases(*split, MAX_CASES, tc.sample_seed)
+    rep.related_cases = len(cases)
+    if len(cases) < MIN_CASES:
+        rep.reason += f"; related items: configured weights kept ({len(cases)} seeds, fewer than {MIN_CASES})"
+        return
+    got = choose_related(hybrid, cases, start, K, tc.z)
+    rep.related_weights, rep.related_score, rep.default_related_score = got.weights, got.score, got.default_score
+    hybrid.config = replace(hybrid.config, similar_weights=tuple(got.weights.items()))
+    said = ", ".join(f"{p} {w:g}" for p, w in got.weights.items() if w > 0)
+    rep.reason += (
+        f"; related items: {'configured weights kept' if got.kept else said} (hit@{K} {got.score:.3f} vs "
+        f"{got.default_score:.3f} configured, {got.cases} seeds)"
+    )
+
+
+def reuse_related(config: HybridConfig, saved: HybridConfig, rep: TuningReport) -> HybridConfig:
+    """``config`` with the related-items weights of the ``saved`` fit when its search chose them."""
+    return replace(config, similar_weights=saved.similar_weights) if rep.related_weights else config
