@@ -4,15 +4,18 @@ the groups, co-occurrence learnt from the wandering sessions does not."""
 
 from __future__ import annotations
 
+import dataclasses
+import time
+
 import numpy as np
 import pytest
 
 from shelfwise.catalog import Catalog, Product
 from shelfwise.events import Event, EventLog, EventType
-from shelfwise.recommend import HybridConfig, HybridRecommender, Interactions
+from shelfwise.recommend import HybridConfig, HybridRecommender, Interactions, related_tune
 from shelfwise.recommend.autotune import TuneConfig, validation_split
 from shelfwise.recommend.related_tune import MIN_CASES, choose_related, related_cases
-from shelfwise.recommend.retune import SavedTuning
+from shelfwise.recommend.retune import SavedTuning, reuse_verdict
 
 GROUPS, PER_GROUP = 12, 10
 N = GROUPS * PER_GROUP
@@ -93,3 +96,40 @@ def test_related_cases_are_items_the_earlier_rows_know_with_their_session_mates(
     got = {c.seed: sorted(c.truth.tolist()) for c in cases}
     assert got == {0: [2, 5], 2: [0, 5]}  # i5 is unknown to the earlier rows: no seed; s4 has one item
     assert len(related_cases(interactions(rows, 0.0), interactions(held_rows, 100.0), 1)) == 1  # sampled
+
+
+def test_a_store_can_keep_its_configured_related_weights(
+    fitted: tuple[HybridRecommender, Interactions, np.ndarray],
+) -> None:
+    _, data, vectors = fitted
+    own = HybridConfig(
+        similar_weights=(("cooccurrence", 1.0), ("als", 0.0), ("content", 0.2)),
+        tune=TuneConfig(fraction=0.3, min_cases=20, related=False),
+    )
+    rec = HybridRecommender(vectors, own)
+    rec.fit(data)
+    assert rec.tuning.status == "tuned" and rec.config.similar_weights == own.similar_weights
+    assert not rec.tuning.related_weights and "related items" not in rec.tuning.reason
+
+
+def test_changed_related_weights_are_a_settings_change_for_a_refit(
+    fitted: tuple[HybridRecommender, Interactions, np.ndarray],
+) -> None:
+    rec, data, _ = fitted
+    other = dataclasses.replace(CFG, similar_weights=(("cooccurrence", 1.0), ("als", 0.0), ("content", 0.0)))
+    why = reuse_verdict(SavedTuning.of(rec), other, len(data), time.time())
+    assert why == "the recommender's settings changed since that search"
+    assert reuse_verdict(SavedTuning.of(rec), CFG, len(data), time.time()) is None
+
+
+def test_too_few_seeds_or_a_catalog_past_the_budget_keep_the_configured_weights(
+    fitted: tuple[HybridRecommender, Interactions, np.ndarray], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, data, vectors = fitted
+    monkeypatch.setattr(related_tune, "MAX_CELLS", 50 * N)  # 50 seeds at this catalog's size: under MIN_CASES
+    rec = HybridRecommender(vectors, CFG)
+    rec.fit(data)
+    assert rec.config.similar_weights == HybridConfig().similar_weights
+    assert f"related items: configured weights kept (50 seeds within the fit-time budget at {N:,} items" in (
+        rec.tuning.reason
+    )

@@ -52,7 +52,8 @@ class TuneConfig:
     full second training; with weight 0 after tuning it is not trained again at all); ``reuse_days``
     / ``reuse_growth``: a fit handed the model it replaces keeps that model's searched weights while
     the search is at most this many days old and the log between 1 / ``reuse_growth`` and
-    ``reuse_growth`` times the rows it was searched on (:mod:`shelfwise.recommend.retune`)."""
+    ``reuse_growth`` times the rows it was searched on (:mod:`shelfwise.recommend.retune`);
+    ``related``: the same search also chooses the related-items weights (:mod:`.related_tune`)."""
 
     enabled: bool = True
     fraction: float = 0.1
@@ -71,6 +72,7 @@ class TuneConfig:
     min_new_cases: int = 2000
     reuse_days: float = 7.0
     reuse_growth: float = 2.0
+    related: bool = True  # also choose the related-items weights (False: the configured ones stay)
 
     def __post_init__(self) -> None:
         if not 0.0 < self.fraction < 1.0:

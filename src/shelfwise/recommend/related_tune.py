@@ -42,7 +42,8 @@ GRID: tuple[tuple[float, float, float], ...] = (
     (0.5, 0.0, 1.0),
 )
 CANDIDATES = 50  # each part's top items per seed that enter the pool
-MAX_CASES = 500  # seeds scored at most (a random sample beyond): ~0.5 ms each at 9k items
+MAX_CASES = 500  # seeds scored at most (a random sample beyond): ~0.4 ms each at 9k items, ~8 at 200k
+MAX_CELLS = 50_000_000  # seeds x catalog items at most: ~2 s of a fit at 200k items (250 seeds); none at 1M
 MIN_CASES = 100  # fewer seeds keep the configured weights
 K = 10  # hit@K: a product page's "Related" rail
 
@@ -53,6 +54,7 @@ class RelatedCase:
 
     seed: int
     truth: IntArray
+    session: int  # seeds of one session share their truth: the test averages them per session
 
 
 @dataclass(frozen=True)
@@ -74,12 +76,12 @@ def related_cases(train: Interactions, held: Interactions, max_cases: int, seed:
     order = np.argsort(held.session, kind="stable")
     groups = np.split(order, np.flatnonzero(np.diff(held.session[order])) + 1) if len(held) else []
     cases: list[RelatedCase] = []
-    for idx in groups:
+    for k, idx in enumerate(groups):
         items = np.unique(held.item[idx].astype(np.int64))
         items = items[items >= 0]
         if len(items) < 2:
             continue
-        cases += [RelatedCase(int(i), items[items != i]) for i in items.tolist() if known[i]]
+        cases += [RelatedCase(int(i), items[items != i], k) for i in items.tolist() if known[i]]
     if len(cases) > max_cases:
         pick = np.sort(np.random.default_rng(seed).choice(len(cases), max_cases, replace=False))
         cases = [cases[i] for i in pick]
@@ -98,17 +100,28 @@ def choose_related(
     hits = np.zeros((len(grid), len(cases)), dtype=np.float64)
     w = np.array(grid, dtype=np.float32)  # (weightings, parts)
     n_cand = min(CANDIDATES, hybrid.n_items - 1)
+    products = hybrid.catalog.products
     for j, case in enumerate(cases):
         scores = np.stack([minmax(hybrid.components[p].score_item(case.seed)) for p in PARTS])  # (parts, items)
         scores[:, case.seed] = 0.0  # never related to itself
         pool = np.unique(np.argpartition(-scores, n_cand, axis=1)[:, :n_cand])
         fused = w @ scores[:, pool]  # (weightings, pool)
-        order = np.argsort(-fused, axis=1, kind="stable")[:, :k]
-        shown = np.take_along_axis(fused, order, axis=1) > 0  # what similar() lists: evidence above zero
-        hits[:, j] = (np.isin(pool[order], case.truth) & shown).any(axis=1)
+        # similar() shows one item per product title: a weighting whose top holds many variants of one
+        # title shows fewer products than its raw top k, and is scored on what it shows
+        key = np.unique([products[i].variant_key for i in pool.tolist()], return_inverse=True)[1]
+        collapse = hybrid.config.collapse_variants
+        for g in range(len(grid)):
+            order = np.argsort(-fused[g], kind="stable")
+            if collapse:
+                order = order[np.sort(np.unique(key[order], return_index=True)[1])]
+            top = order[:k][fused[g, order[:k]] > 0]  # what similar() lists: evidence above zero
+            hits[g, j] = bool(np.isin(pool[top], case.truth).any())
     means = hits.mean(axis=1)
     best = int(np.argmax(means))
-    kept = best == 0 or not reliably_better(hits[best], hits[0], z)
+    # seeds of one session share its truth: the paired test runs on per-session means, not per seed
+    sessions = np.unique([c.session for c in cases], return_inverse=True)[1]
+    per_session = np.stack([np.bincount(sessions, weights=h) / np.bincount(sessions) for h in hits])
+    kept = best == 0 or not reliably_better(per_session[best], per_session[0], z)
     pick = 0 if kept else best
     return RelatedChoice(
         dict(zip(PARTS, grid[pick], strict=True)), float(means[pick]), float(means[0]), len(cases), kept
@@ -122,12 +135,18 @@ def tune_related(hybrid: HybridRecommender, split: tuple[Interactions, Interacti
     tc = hybrid.config.tune
     start = dict(hybrid.config.similar_weights)
     rep.start_related_weights = dict(start)
+    if not tc.related:
+        return  # the configured weights are the store's choice
     if not all(p in hybrid.components for p in PARTS) or set(start) - set(PARTS):
-        return  # a fusion of other parts: not searched
-    cases = related_cases(*split, MAX_CASES, tc.sample_seed)
+        rep.reason += "; related items: configured weights kept (they fuse other components)"
+        return
+    budget = max(1, MAX_CELLS // max(hybrid.n_items, 1))  # each seed scores the catalog three times
+    cases = related_cases(*split, min(MAX_CASES, budget), tc.sample_seed)
     rep.related_cases = len(cases)
     if len(cases) < MIN_CASES:
-        rep.reason += f"; related items: configured weights kept ({len(cases)} seeds, fewer than {MIN_CASES})"
+        capped = f" within the fit-time budget at {hybrid.n_items:,} items" if budget < MIN_CASES else ""
+        why = f"{len(cases)} seeds{capped}"
+        rep.reason += f"; related items: configured weights kept ({why}, fewer than {MIN_CASES})"
         return
     got = choose_related(hybrid, cases, start, K, tc.z)
     rep.related_weights, rep.related_score, rep.default_related_score = got.weights, got.score, got.default_score
