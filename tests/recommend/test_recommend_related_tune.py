@@ -133,3 +133,20 @@ def test_too_few_seeds_or_a_catalog_past_the_budget_keep_the_configured_weights(
     assert f"related items: configured weights kept (50 seeds within the fit-time budget at {N:,} items" in (
         rec.tuning.reason
     )
+
+
+def test_a_log_whose_sessions_all_start_together_is_split_at_random() -> None:
+    """The bundled H&M demo log is one day of dated purchases: every session starts at midnight, so no
+    row was earlier than the held-out sessions and every fit-time search had nothing to fit on."""
+    catalog = Catalog([Product(f"i{i}", f"item {i}") for i in range(20)])
+    rng = np.random.default_rng(1)
+    events = [
+        Event(f"u{s}", EventType.PURCHASE, 1_537_401_600.0, f"i{i}", session_id=f"s{s}")
+        for s in range(50)
+        for i in rng.choice(20, 3, replace=False).tolist()
+    ]
+    data = Interactions.from_log(EventLog.from_events(events, catalog), catalog)
+    train, held = validation_split(data, 0.2, 2000)
+    assert len(np.unique(held.session)) == 10 and len(train) + len(held) == len(data)
+    assert not set(np.unique(train.session).tolist()) & set(np.unique(held.session).tolist())
+    assert validation_split(data, 0.2, 2000)[1].session.tolist() == held.session.tolist()  # seeded: the same split

@@ -156,6 +156,9 @@ def validation_split(data: Interactions, fraction: float, max_sessions: int) -> 
     """(earlier rows, the most recent ``fraction`` of sessions by start time, at most ``max_sessions``).
 
     Training keeps only rows before the first held-out session starts: nothing after the cut leaks.
+    When no row is earlier than that (every session starts at once: a one-day dump of dates, as the
+    bundled H&M demo log is), there is no time order to respect: a seeded random ``fraction`` of the
+    sessions is held out and the rest trains (else every fit-time search had nothing to fit on).
     """
     if not len(data):
         return data, data
@@ -169,7 +172,12 @@ def validation_split(data: Interactions, fraction: float, max_sessions: int) -> 
     held = np.zeros(len(sess), dtype=bool)
     held[order[-n_val:]] = True
     cut = float(start[order[-n_val]])
-    return data.take((data.timestamp < cut) & ~held[inv]), data.take(held[inv])
+    train = (data.timestamp < cut) & ~held[inv]
+    if not train.any():  # all sessions start together: no earlier rows to fit on
+        held[:] = False
+        held[np.random.default_rng(0).choice(len(sess), n_val, replace=False)] = True
+        train = ~held[inv]
+    return data.take(train), data.take(held[inv])
 
 
 def _user_id(data: Interactions, index: int) -> str | None:
