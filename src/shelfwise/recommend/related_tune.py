@@ -42,7 +42,7 @@ GRID: tuple[tuple[float, float, float], ...] = (
     (0.5, 0.0, 1.0),
 )
 CANDIDATES = 50  # each part's top items per seed that enter the pool
-MAX_CASES = 500  # seeds scored at most (a random sample beyond): ~0.4 ms each at 9k items, ~8 at 200k
+MAX_CASES = 500  # seeds scored at most (a random sample beyond): ~0.9 ms each at 9k items, ~8 at 200k
 MAX_CELLS = 50_000_000  # seeds x catalog items at most: ~2 s of a fit at 200k items (250 seeds); none at 1M
 MIN_CASES = 100  # fewer seeds keep the configured weights
 K = 10  # hit@K: a product page's "Related" rail
