@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -36,12 +35,12 @@ import numpy as np
 import numpy.typing as npt
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_cross import BUCKETS, LOADERS, K, embed
+from bench_cross import LOADERS, K, embed, evaluate, table
 from shelfwise.recommend import HybridConfig, HybridRecommender, Interactions
 from shelfwise.recommend.autotune import TuneConfig
 from shelfwise.recommend.base import minmax
 
-from common import print_table, write_json
+from common import write_json
 
 Method = Callable[[int], npt.NDArray[np.int64]]
 
@@ -81,46 +80,12 @@ def run_store(name: str, priors: list[float], tuned: bool) -> dict[str, Any]:
     cases = [(seed, set(b) - {seed}) for b in test for seed in b if baskets[seed] > 0]
     support = np.array([baskets[s] for s, _ in cases])
     print(f"{name}: {len(test)} held-out baskets, {len(cases)} seed cases", flush=True)
-    out: dict[str, Any] = {"info": info, "cases": len(cases), "methods": {}}
+    out: dict[str, Any] = {"info": info, "cases": len(cases)}
     if tuned:
         keys = ("related_weights", "related_score", "default_related_score", "related_cases", "reason")
         out["tuning"] = {k: out_tuning[k] for k in keys}
-    for label, rec in methods.items():
-        t0 = time.perf_counter()
-        hit, recall, seen = [], [], set()
-        for seed, truth in cases:
-            ids = rec(seed).tolist()
-            seen.update(ids)
-            got = len(truth.intersection(ids))
-            hit.append(got > 0)
-            recall.append(got / len(truth))
-        hits, recalls = np.array(hit), np.array(recall)
-        row: dict[str, Any] = {"ms_per_seed": 1000 * (time.perf_counter() - t0) / max(len(cases), 1)}
-        for bucket, lo, hi in (("all", 1, 10**9), *BUCKETS):
-            sel = (support >= lo) & (support <= hi)
-            row[bucket] = {
-                "n": int(sel.sum()),
-                "hit": float(hits[sel].mean()) if sel.any() else None,
-                "recall": float(recalls[sel].mean()) if sel.any() else None,
-            }
-        row["catalog_coverage"] = len(seen) / len(catalog)
-        out["methods"][label] = row
+    out["methods"] = evaluate(methods, cases, support, len(catalog))
     return out
-
-
-def table(name: str, res: dict[str, Any]) -> None:
-    buckets = ("all", *(b[0] for b in BUCKETS))
-    first = next(iter(res["methods"].values()))
-    header = ["method"]
-    for b in buckets:
-        header += [f"hit {b} (n={first[b]['n']})", f"R@10 {b}"]
-    rows = []
-    for label, r in res["methods"].items():
-        cells: list[Any] = [label]
-        for b in buckets:
-            cells += [r[b]["hit"] or 0.0, r[b]["recall"] or 0.0]
-        rows.append([*cells, r["catalog_coverage"], f"{r['ms_per_seed']:.2f}"])
-    print_table(f"{name}: related items, top {K}", [*header, "cat cov", "ms/seed"], rows)
 
 
 def main() -> None:
@@ -135,7 +100,7 @@ def main() -> None:
     print(f"load average at start: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     results = {s: run_store(s, priors, not args.no_tuned) for s in args.sets.split(",")}
     for s, r in results.items():
-        table(s, r)
+        table(s, r, "related items")
     end = os.getloadavg()
     print(f"\nload average at end: {end[0]:.2f} {end[1]:.2f} {end[2]:.2f}")
     write_json(args.name, {"k": K, "load_start": list(load), "load_end": list(end), "stores": results})

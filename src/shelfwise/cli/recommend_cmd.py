@@ -91,9 +91,9 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("give --shelf DIR (a saved shelf), or --catalog and --events to fit on")
     catalog, log = _load(args)
     if args.kind == "eval":  # before the catalog is embedded (45 s on H&M): can a last session be held out?
-        from shelfwise.recommend.evaluate import check_holdout
+        from shelfwise.recommend.evaluate import holdout_split
 
-        check_holdout(log)
+        holdout_split(log)  # raises, saying why, when nothing can be held out
     encoder, spec, _ = encoder_for_catalog(args, catalog)
     vectors = encoder.encode(catalog.texts(), progress=True)
     if args.kind == "eval":

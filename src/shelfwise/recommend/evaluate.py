@@ -171,7 +171,7 @@ def tune_weights(
     return best_w, best_p, best
 
 
-def check_holdout(log: EventLog) -> tuple[EventLog, dict[str, set[int]]]:
+def holdout_split(log: EventLog) -> tuple[EventLog, dict[str, set[int]]]:
     """``log`` without each user's last session, and the items of those sessions by user; raises
     ``ValueError`` (saying why) when no user has a last session to hold out, which a caller may ask
     before anything is embedded (``recommend eval``)."""
@@ -198,7 +198,7 @@ def holdout_report(
     from shelfwise.recommend.interactions import Interactions
     from shelfwise.recommend.popularity import PopularityRecommender
 
-    train_log, truth = check_holdout(log)
+    train_log, truth = holdout_split(log)
     train = Interactions.from_log(train_log, catalog)
     if exclude_seen:
         prof = train.profiles
