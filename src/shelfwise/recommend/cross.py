@@ -228,8 +228,8 @@ class CrossCategoryRecommender:
 
     def _reason(self, item: int, r: int, ev: Evidence) -> str:
         co, catalog = self.cooccurrence, self.cooccurrence.catalog
-        seed = named(catalog.products[item].title)
         whole = catalog.products[item].title
+        seed = named(whole)
         if ev.own[r] > 0 and ev.own[r] >= ev.borrowed[r]:
             return co.pair_wording(item, r).together_with(seed, float(co.pairs[item, r]))
         p = co.partner(ev.source, r)

@@ -116,7 +116,7 @@ def answer_search(
         if intent is not None and (intent.price_min is not None or intent.price_max is not None):
             asked = price_range(intent.price_min, intent.price_max)
             notices.append(Notice(f"no product matches the price the query names ({asked})", PRICE_UNMATCHED))
-    if trace.words_matched is False and len(res.ids) and offset == 0:  # Algolia would answer nothing here
+    if trace.words_matched is False and len(res.ids) and offset == 0:  # a words-only engine answers nothing here
         under = "that passes the filters " if effective is not None and not effective.is_empty() else ""
         nearest = NEAREST if trace.ranked_by == "fusion" else NEAREST_SPELLING  # mode=bm25: no meaning in it
         notices.append(Notice(f"no product {under}holds a word of {query!r}: {nearest}", NO_WORD_MATCH))
