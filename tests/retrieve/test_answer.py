@@ -23,8 +23,10 @@ from shelfwise.retrieve.answer import (
     one_per_title,
     search_reasons,
     shared_words,
+    sold_out_last,
 )
 from shelfwise.retrieve.rules import read_rules
+from shelfwise.retrieve.search_config import SearchConfig
 from shelfwise.retrieve.understand import FieldMatch, QueryUnderstanding
 
 
@@ -266,3 +268,52 @@ def test_a_price_no_product_has_is_said_once(tiny_searcher: HybridSearcher) -> N
 
 def catalog_ids(searcher: HybridSearcher, res: Results) -> list[str]:
     return [searcher.catalog.ids[i] for i in res.ids.tolist()]
+
+
+def _stocked_searcher(candidates: int, *, sold_out_last: bool = True) -> tuple[Catalog, HybridSearcher]:
+    """Twelve dresses, every third sold out, priced so that price and relevance orders differ."""
+    products = [
+        Product(id=f"d{i}", title=f"dress {'red ' * (12 - i)}", price=float(10 + (i * 7) % 12), in_stock=i % 3 != 1)
+        for i in range(12)
+    ]
+    catalog = Catalog(products)
+    config = SearchConfig(candidates=candidates, sold_out_last=sold_out_last, lexical_shortcut=0)
+    return catalog, HybridSearcher.build(catalog, HashingEncoder(32), config=config)
+
+
+def test_sold_out_products_follow_the_in_stock_ones_within_each_run() -> None:
+    res = Results(np.arange(6), np.linspace(1, 0, 6, dtype=np.float32))
+    stock = np.array([False, True, True, False, True, True])
+    assert sold_out_last(res, stock, 3).ids.tolist() == [1, 2, 0, 4, 5, 3]  # runs of 3: [0 1 2] [3 4 5]
+    assert sold_out_last(res, stock, 6).ids.tolist() == [1, 2, 4, 5, 0, 3]
+    assert sold_out_last(res, stock, 3).scores.tolist() == res.scores[[1, 2, 0, 4, 5, 3]].tolist()
+    assert sold_out_last(res, np.ones(6, dtype=bool), 3) is res  # nothing sold out: untouched
+
+
+def test_search_pages_show_sold_out_products_last_and_still_join_up() -> None:
+    catalog, s = _stocked_searcher(candidates=4)
+    whole = answer_search(s, "red dress", 12, Filters()).results.ids.tolist()
+    relevance = s.search("red dress", 12).ids.tolist()
+    assert sorted(whole) == sorted(relevance) and whole != relevance
+    for start in range(0, 12, 4):  # each run of `candidates` hits: in-stock first, each group in relevance order
+        run = relevance[start : start + 4]
+        stocked = [r for r in run if catalog.in_stock[r]]
+        assert whole[start : start + 4] == stocked + [r for r in run if not catalog.in_stock[r]]
+    for k in (1, 2, 3, 5):  # pages of any size join up to the whole list: no hit shown twice or skipped
+        pages = [answer_search(s, "red dress", k, Filters(), offset=o).results.ids.tolist() for o in range(0, 12, k)]
+        assert [r for p in pages for r in p] == whole
+    _, off = _stocked_searcher(candidates=4, sold_out_last=False)
+    assert answer_search(off, "red dress", 12, Filters()).results.ids.tolist() == relevance
+
+
+def test_price_sorts_and_distinct_prefer_what_is_in_stock() -> None:
+    catalog, s = _stocked_searcher(candidates=100)
+    up = answer_search(s, "red dress", 12, Filters(), sort="price_asc", sort_depth=12).results.ids.tolist()
+    stock = catalog.in_stock[up]
+    assert stock[: int(stock.sum())].all() and not stock[int(stock.sum()) :].any()  # every in-stock one first
+    for group in (up[: int(stock.sum())], up[int(stock.sum()) :]):
+        assert np.all(np.diff(catalog.price[group]) >= 0)  # each group cheapest first
+    variants = Catalog([Product("gone", "Lily dress", in_stock=False), Product("here", "Lily dress")])
+    v = HybridSearcher.build(variants, HashingEncoder(32))
+    shown = answer_search(v, "lily dress", 5, Filters(), distinct=True).results.ids.tolist()
+    assert [variants.ids[r] for r in shown] == ["here"]  # the title's in-stock variant stands for it

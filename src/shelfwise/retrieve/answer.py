@@ -85,6 +85,9 @@ def answer_search(
     act = rules.applied(query, synonyms) if rules is not None else Applied()
     n = sort_depth if sort != "relevance" else offset + k + 1  # one more: is there a next page?
     sorting = sort != "relevance"
+    sold_out = searcher.config.sold_out_last and not bool(searcher.catalog.in_stock.all())
+    if sold_out and not sorting:  # whole runs of `candidates` hits: every page then reads the same order
+        n = -(-n // searcher.config.candidates) * searcher.config.candidates
     intent = searcher.understand(query)
     effective = intent.filters(filters) if intent is not None else filters
     if distinct and not sorting:  # variants named alike drop out: reach further for the page
@@ -101,7 +104,7 @@ def answer_search(
             exclude=act.hide,
             trace=trace,
         )
-        ranked = _ordered(searcher, query, reached, sort, act, effective, intent, explain=explain, distinct=distinct)
+        ranked = _ordered(searcher, query, reached, sort, act, effective, intent, explain, distinct, sold_out)
         enough = len(ranked) > offset + k or len(reached) < n  # the page and one more, or all there is
         if not distinct or sorting or enough or n >= MAX_WINDOW * DISTINCT_REACH**2:
             break
@@ -183,18 +186,24 @@ def _ordered(
     act: Applied,
     effective: Filters | None,
     intent: QueryIntent | None,
-    *,
     explain: bool,
     distinct: bool,
+    sold_out: bool,
 ) -> Results:
-    """The search's hits in the order shown: a price sort orders those holding a query word; pins
-    lead a relevance order; with ``distinct`` the first of each title in that order stays (the
-    cheapest variant under a price sort, a pinned one where pinned)."""
+    """The search's hits in the order shown: a price sort orders those holding a query word; with
+    ``sold_out`` out-of-stock products follow the in-stock ones (:func:`sold_out_last`); pins lead a
+    relevance order; with ``distinct`` the first of each title in that order stays (the cheapest
+    variant under a price sort, an in-stock one before a sold-out one, a pinned one where pinned)."""
+    stock = searcher.catalog.in_stock
+    if sold_out and sort == "relevance":
+        ranked = sold_out_last(ranked, stock, searcher.config.candidates)
     if sort != "relevance":
         words = ranked.features.get("bm25")
         if words is not None and bool((words > 0).any()):  # what holds the query's words, not all it reaches
             ranked = ranked.take(words > 0)
         ranked = by_price(ranked, searcher.catalog.price, descending=sort == "price_desc")
+        if sold_out:  # the sorted window is fixed (sort_depth): one run
+            ranked = sold_out_last(ranked, stock, len(ranked.ids))
         if not explain:
             ranked = Results(ranked.ids, ranked.scores)
     elif act.pin:  # pins pass the filters the search used: the request's and a price the query names
@@ -216,6 +225,18 @@ def one_per_title(results: Results, catalog: Catalog) -> Results:
             seen.add(title)
             keep.append(j)
     return results.take(np.asarray(keep, dtype=np.int64))
+
+
+def sold_out_last(results: Results, in_stock: npt.NDArray[np.bool_], block: int) -> Results:
+    """``results`` with the out-of-stock hits (``in_stock``: one per catalog row) after the in-stock
+    ones within each run of ``block`` positions, each group in its order. Runs, not the whole list,
+    because a page reads a window that grows with its offset: with whole runs of ``block`` hits
+    fetched, an earlier page's hits are the same in every later page's window."""
+    out = ~in_stock[results.ids]
+    if not out.any():
+        return results
+    pos = np.arange(len(results.ids))
+    return results.take(np.lexsort((pos, out, pos // max(block, 1))))
 
 
 def by_price(results: Results, price: npt.NDArray[np.float64], *, descending: bool = False) -> Results:

@@ -34,6 +34,12 @@ class SearchConfig:
     the query encoder is not run (:mod:`shelfwise.retrieve.shortcut`); 0 always fuses; at most
     ``candidates`` hits are read (every page then decides alike). Off while a reranker is attached
     (trained on fused candidates; one reading cosines runs the encoder anyway).
+
+    ``sold_out_last``: a page of ``GET /search`` / ``shelfwise search``
+    (:func:`~shelfwise.retrieve.answer.answer_search`) shows out-of-stock products after the in-stock
+    ones within each run of ``candidates`` hits of the relevance order (and after them in a price
+    order), as Shopify's "sold out last" and Algolia's ``customRanking: desc(in_stock)`` do; off, the
+    relevance order alone. The ``in_stock=true`` filter hides them instead.
     """
 
     mode: str = "hybrid"
@@ -51,6 +57,7 @@ class SearchConfig:
     feedback_weight: float = 0.5
     feedback_depth: int = 10
     lexical_shortcut: int = 5
+    sold_out_last: bool = True
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
