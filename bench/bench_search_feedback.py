@@ -10,7 +10,7 @@ must hold on every set: it is chosen as the grid point whose *worst* ratio over 
 highest, not by hand for one store.
 
 ``--student``: instead, the default feedback on and off with student embedding (``shelfwise index
---embed student``, the default from 50,000 products, ``snapshot.build.STUDENT_FROM``: products
+--embed student``, the default above ``snapshot.build.EMBED_BUDGET_TOKENS`` tokens to embed: products
 embedded by a static table fitted to the encoder on a 25% sample, queries by the encoder), written
 to ``<out>_student.json``; the search itself does not apply feedback there (it measured neutral).
 

@@ -5,8 +5,9 @@ catalog (25%, 1,000-50,000 products) and a static table fitted to it embeds ever
 (:mod:`shelfwise.encode.student`); queries still go through e5-onnx. Rows per set:
 
 * plain bm25s (peer, same run) and, for Chinese, BM25 over character unigrams + bigrams;
-* ``full``: e5-onnx embeds every product (the default below 50,000 products, ``snapshot.build.STUDENT_FROM``);
-* ``student``: the sampled student (the default from 50,000 products);
+* ``full``: e5-onnx embeds every product (the default up to 4M tokens left to embed,
+  ``snapshot.build.EMBED_BUDGET_TOKENS``; before session 16, below 50,000 products);
+* ``student``: the sampled student (the default above that);
 * ``static-e5``: the static path shipped before (model2vec distillation, queries static too).
 
 Speed: products/s for the whole product-embedding step, wall clock, nothing cached: the full path

@@ -2,7 +2,7 @@
 
 Each real judged set (Home Depot full dev half and dev_1k, Taobao; ``../shared``, evaluation only) is
 indexed the way a store would index it, ``shelfwise index --embed student`` into a temporary folder
-(the default for catalogs of 50,000 products or more; forced here on the smaller sets), then the
+(the default from 50,000 products until session 16, now above 4M tokens to embed; forced here), then the
 saved shelf is scored with ``SearchConfig.dense_weight`` in ``--weights`` (0 = the lexical mode
 alone), personalisation off, next to plain bm25s (character BM25 for Chinese) in the same run. Reports
 NDCG@10, Recall@100 and the ratio to the shipped 0.4 per set, and the weight whose worst ratio to 0.4

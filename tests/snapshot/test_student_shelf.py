@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from shelfwise.catalog import Catalog, Product
+from shelfwise.encode import load_encoder
 from shelfwise.encode.base import query_encoder
 from shelfwise.encode.student import StudentConfig, StudentEncoder
 from shelfwise.snapshot import LoadOptions, ShelfConfig, load_shelf
@@ -49,19 +50,23 @@ def test_student_shelf_round_trip(tiny_catalog: Catalog, tmp_path: Path) -> None
         np.testing.assert_allclose(again.scores, res.scores, atol=1e-5)
 
 
-def test_auto_uses_the_student_only_from_the_threshold(tiny_catalog: Catalog, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_auto_uses_the_student_only_above_the_token_budget(
+    tiny_catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
     said: list[str] = []
     full = build_search(tiny_catalog, ShelfConfig(encoder="minilm-onnx", progress=False), said.append)
     assert not isinstance(full.searcher.encoder, StudentEncoder)
     catalog = _catalog()
-    monkeypatch.setattr(build_mod, "STUDENT_FROM", len(catalog))
+    tokens = build_mod.tokens_to_embed(load_encoder("minilm-onnx"), catalog.texts())
+    monkeypatch.setattr(build_mod, "EMBED_BUDGET_TOKENS", tokens)  # at the budget: embedded whole
     cfg = ShelfConfig(encoder="minilm-onnx", student=StudentConfig(min_sample=200), progress=False)
+    assert not isinstance(build_search(catalog, cfg, said.append).searcher.encoder, StudentEncoder)
+    monkeypatch.setattr(build_mod, "EMBED_BUDGET_TOKENS", tokens - 1)
     auto = build_search(catalog, cfg, said.append)
     assert isinstance(auto.searcher.encoder, StudentEncoder)
-    assert any("student embedding (--embed full" in line for line in said), said
+    assert any("tokens left to embed" in line and "student embedding (--embed full" in line for line in said), said
     hashing = build_search(catalog, ShelfConfig(encoder="hashing", progress=False), said.append)
     assert not isinstance(hashing.searcher.encoder, StudentEncoder)  # not an ONNX encoder: embeds all
-    assert any("needs an ONNX encoder" in line for line in said), said
     with pytest.raises(ValueError, match="embed must be one of"):
         ShelfConfig(embed="half")
 
@@ -70,7 +75,7 @@ def test_auto_falls_back_to_full_embedding_when_the_student_is_not_faithful(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     catalog = _catalog()
-    monkeypatch.setattr(build_mod, "STUDENT_FROM", 10)
+    monkeypatch.setattr(build_mod, "EMBED_BUDGET_TOKENS", 10)
     cfg = ShelfConfig(encoder="minilm-onnx", student=StudentConfig(min_sample=200), progress=False)
     said: list[str] = []
     kept = build_search(catalog, cfg, said.append)
@@ -85,7 +90,7 @@ def test_auto_falls_back_to_full_embedding_when_the_student_is_not_faithful(
 
 def test_auto_does_not_keep_a_student_whose_fidelity_was_never_measured(monkeypatch: pytest.MonkeyPatch) -> None:
     catalog = _catalog()
-    monkeypatch.setattr(build_mod, "STUDENT_FROM", 10)
+    monkeypatch.setattr(build_mod, "EMBED_BUDGET_TOKENS", 10)
     cfg = ShelfConfig(encoder="minilm-onnx", student=StudentConfig(min_sample=200, holdout=0.0), progress=False)
     said: list[str] = []
     shelf = build_search(catalog, cfg, said.append)  # nothing held out: fidelity NaN, which no threshold passes
@@ -110,6 +115,23 @@ def test_publishing_a_new_encoder_into_a_student_shelf_keeps_student_embedding(
     assert stats.embedded == 4 and any("teacher embedded 4 of 12" in line for line in said), said  # the sample
     saved = json.loads((tmp_path / "shelf" / "searcher" / "student" / "student.json").read_text())
     assert saved["teacher"] == "store-model@v0002"
+
+
+def test_the_token_estimate_counts_what_the_encoder_runs_and_skips_what_the_cache_holds(tmp_path: Path) -> None:
+    from shelfwise.encode import CachedEncoder, HashingEncoder
+
+    onnx = load_encoder("minilm-onnx")
+    texts = [f"black shirt model {i}" for i in range(300)] + ["a much longer title " * 20] * 100
+    exact = int(onnx.token_counts(texts).sum())  # every text counted: the estimate's sample is all of them
+    assert build_mod.tokens_to_embed(onnx, texts, sample=len(texts)) == exact
+    assert abs(build_mod.tokens_to_embed(onnx, texts, sample=200) - exact) < 0.25 * exact  # a sample: close
+    cached = CachedEncoder(onnx, tmp_path / "emb.sqlite")
+    cached.encode(texts[300:])  # the long ones are in the cache now: only the short ones are left
+    left = build_mod.tokens_to_embed(cached, texts, sample=len(texts))
+    assert left == round(int(onnx.token_counts(texts[:300]).sum()) / len(texts) * len(texts))
+    assert cached.cached(texts[299:301]).tolist() == [False, True]
+    with pytest.raises(TypeError, match="ONNX"):
+        build_mod.tokens_to_embed(HashingEncoder(16), texts)
 
 
 def test_publishing_into_a_shelf_whose_student_config_is_damaged_names_the_file(

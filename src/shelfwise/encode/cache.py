@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 from tqdm.auto import tqdm
 
 from shelfwise.encode.base import Encoder, Matrix
@@ -38,14 +39,24 @@ class CachedEncoder:
     def dim(self) -> int:
         return self.encoder.dim
 
+    def _found(self, keys: Sequence[str], *, vectors: bool = True) -> dict[str, bytes]:
+        found: dict[str, bytes] = {}
+        what = "key, vec" if vectors else "key, ''"
+        for start in range(0, len(keys), 900):
+            chunk = keys[start : start + 900]
+            q = f"SELECT {what} FROM emb WHERE key IN ({','.join('?' * len(chunk))})"
+            found.update(self._conn.execute(q, chunk).fetchall())
+        return found
+
+    def cached(self, texts: Sequence[str]) -> npt.NDArray[np.bool_]:
+        """Which of ``texts`` the cache already holds for this model (nothing is embedded)."""
+        found = self._found(keys := [_key(self.name, t) for t in texts], vectors=False)
+        return np.array([k in found for k in keys], dtype=bool)
+
     def encode(self, texts: Sequence[str], *, batch_size: int = 64, progress: bool = False) -> Matrix:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         keys = [_key(self.name, t) for t in texts]
-        found: dict[str, bytes] = {}
-        for start in range(0, len(keys), 900):
-            chunk = keys[start : start + 900]
-            q = f"SELECT key, vec FROM emb WHERE key IN ({','.join('?' * len(chunk))})"
-            found.update(self._conn.execute(q, chunk).fetchall())
+        found = self._found(keys)
         missing = [i for i, k in enumerate(keys) if k not in found]
         self.hits += len(texts) - len(missing)
         self.misses += len(missing)

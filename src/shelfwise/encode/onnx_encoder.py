@@ -204,6 +204,11 @@ class OnnxEncoder:
         """The tokenizer's ids for ``texts`` as they are: no role prefix, no special tokens."""
         return [e.ids for e in self._tok.encode_batch(list(texts), add_special_tokens=False)]
 
+    def token_counts(self, texts: Sequence[str]) -> npt.NDArray[np.int64]:
+        """How many tokens the graph runs for each text: role prefix and special tokens in, truncated
+        as :meth:`encode` truncates (the encoder's cost grows with them)."""
+        return np.array([len(x) for x in self._token_ids(texts)], dtype=np.int64)
+
     def vocab_size(self) -> int:
         return int(self._tok.get_vocab_size(with_added_tokens=True))
 

@@ -4,7 +4,7 @@ and the Python API share (``Shelf.build``)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,6 +14,7 @@ import numpy.typing as npt
 
 from shelfwise.catalog.schema import Catalog
 from shelfwise.encode.base import Encoder
+from shelfwise.encode.cache import CachedEncoder
 from shelfwise.encode.onnx_encoder import OnnxEncoder
 from shelfwise.encode.registry import load_encoder
 from shelfwise.encode.student import StudentConfig, fit_student
@@ -37,7 +38,13 @@ if TYPE_CHECKING:
 Log = Callable[[str], None]
 RERANKERS = ("ltr", "cross")
 EMBED_MODES = ("auto", "full", "student")
-STUDENT_FROM = 50_000  # ``embed="auto"``: from this many products the encoder embeds a sample (student)
+# ``embed="auto"``: above this many tokens left to embed (the embedding cache lacks them), the encoder
+# embeds a sample and a student the rest. ~3.5 min of e5-onnx on 2 cores (18-19k tokens/s, 741 Home Depot
+# titles/s, ``student_s16.json``): the student costs -1.9% hybrid NDCG there, which falls below the
+# lexical side alone, so a catalog the encoder can embed in minutes is embedded whole (Home Depot's
+# 54,667 titles: 1.35M tokens); a million titles (~25M) or long descriptions take the student.
+EMBED_BUDGET_TOKENS = 4_000_000
+BUDGET_SAMPLE = 2_000  # texts tokenised to estimate the catalog's tokens (seeded)
 FEW_JUDGED = 50  # fewer judged queries than this: the trained reranker comes with a warning
 MIN_FIDELITY = 0.95  # ``auto`` keeps the student only when it reproduces the encoder this well (held out)
 
@@ -58,9 +65,10 @@ class ShelfConfig:
     product), ``student`` (it embeds a sample and a static student fitted to it embeds them all:
     :mod:`shelfwise.encode.student`; 3-5x faster at 55k products for -2.1% hybrid NDCG on full Home
     Depot: 0.410 in ``student_weight.json``, 0.419 with every product embedded in ``search_real.json``)
-    or ``auto`` (student from :data:`STUDENT_FROM` products with an ONNX encoder, kept only when its
-    mean cosine to the encoder on held-out products reaches :data:`MIN_FIDELITY`; otherwise every
-    product is embedded). Step timings go to ``shelf.timings``."""
+    or ``auto`` (student with an ONNX encoder when more than :data:`EMBED_BUDGET_TOKENS` tokens are
+    left to embed (:func:`tokens_to_embed`), kept only when its mean cosine to the encoder on held-out
+    products reaches :data:`MIN_FIDELITY`; otherwise every product is embedded). Step timings go to
+    ``shelf.timings``."""
 
     encoder: str = "auto"
     multilingual: str | None = None
@@ -156,12 +164,15 @@ def _vectors_by_student(
     if config.embed == "full":
         return encoder, None
     if config.embed == "auto":
-        if len(catalog) < STUDENT_FROM:
-            return encoder, None
         if not isinstance(getattr(encoder, "encoder", encoder), OnnxEncoder):
-            log(f"{len(catalog):,} products: embedding all of them (the student path needs an ONNX encoder)")
+            return encoder, None  # the student path needs an ONNX encoder: every product is embedded
+        tokens = tokens_to_embed(encoder, catalog.texts())
+        left = f"{len(catalog):,} products, ~{tokens / 1e6:.2g}M tokens left to embed"
+        if tokens <= EMBED_BUDGET_TOKENS:
+            if tokens > EMBED_BUDGET_TOKENS / 4:  # worth a line: a minute or more of embedding
+                log(f"{left}: embedding every product (--embed student: ~3x faster, -2% NDCG on Home Depot)")
             return encoder, None
-        log(f"{len(catalog):,} products (>= {STUDENT_FROM:,}): student embedding (--embed full: embed every product)")
+        log(f"{left} (> {EMBED_BUDGET_TOKENS / 1e6:.0f}M): student embedding (--embed full: embed every product)")
     fit = fit_student(encoder, catalog.texts(), config.student, progress=config.progress)
     log(fit.stats.describe())
     fidelity = fit.stats.holdout_cosine_mean
@@ -172,6 +183,22 @@ def _vectors_by_student(
         log(f"student fidelity {measured}: embedding every product with the encoder instead")
         return encoder, None
     return fit.encoder, fit.vectors
+
+
+def tokens_to_embed(encoder: Encoder, texts: Sequence[str], *, sample: int = BUDGET_SAMPLE, seed: int = 0) -> int:
+    """About how many tokens ``encoder`` (an ONNX encoder, maybe behind the embedding cache) would run
+    to embed ``texts``: the mean token count of a seeded sample of them, times the texts the cache
+    lacks (the sample's share), truncation and prefix included."""
+    inner = getattr(encoder, "encoder", encoder)
+    if not isinstance(inner, OnnxEncoder):
+        raise TypeError(f"tokens_to_embed needs an ONNX encoder, got {encoder.name!r}")
+    if not texts:
+        return 0
+    rows = np.random.default_rng(seed).choice(len(texts), size=min(sample, len(texts)), replace=False)
+    picked = [texts[i] for i in rows]
+    cached = encoder.cached(picked) if isinstance(encoder, CachedEncoder) else np.zeros(len(picked), dtype=bool)
+    counts = inner.token_counts(picked)
+    return round(float(np.where(cached, 0, counts).mean()) * len(texts))
 
 
 def item_counts(events: EventLog | None, n_items: int) -> npt.NDArray[np.float64] | None:
