@@ -60,6 +60,7 @@ class Shelf:
     live: LiveState | None = None  # real-time state and its event consumer
     valuation_report: Path | None = None  # folder written by `shelfwise value`
     source: Path | None = None  # the folder it was loaded from
+    shelf_id: str = ""  # its manifest's digest (snapshot.manifest.shelf_digest): which save; "" if not loaded from one
     saved_live: SavedLive | None = None  # live state of a loaded snapshot, applied by enable_live
     timings: dict[str, float] = field(default_factory=dict)  # seconds per build step
     suggester: Suggester | None = None  # type-ahead suggestions (made on first use when not saved)

@@ -100,6 +100,24 @@ def test_reload_needs_the_key_and_a_loadable_folder(served: tuple[TestClient, Sh
     first.live.consumer.stop()
 
 
+def test_one_process_answers_as_before_and_names_the_shelf_in_health(served: tuple[TestClient, Shelf, Path]) -> None:
+    """No ``fleet`` in the answer of a single process; ``wait_s`` is checked; /health names the save."""
+    client, first, folder = served
+    auth = {"Authorization": f"Bearer {KEY}"}
+    assert client.get("/health").json()["shelf_id"] == first.shelf_id != ""
+    assert client.post("/admin/reload", params={"wait_s": -1}, headers=auth).status_code == 422
+    r = client.post("/admin/reload", params={"wait_s": 0}, headers=auth)
+    assert r.status_code == 200 and "fleet" not in r.json()
+    bigger = Catalog([*first.catalog.products, Product(id="p99", title="Green raincoat", category=("Coats",))])
+    _save(bigger, [], folder)  # a new save in place: another manifest digest
+    assert client.post("/admin/reload", headers=auth).status_code == 200
+    now: Shelf = client.app.state.shelf  # type: ignore[attr-defined]
+    assert client.get("/health").json()["shelf_id"] == now.shelf_id not in ("", first.shelf_id)
+    for shelf in (first, now):
+        if shelf.live is not None:
+            shelf.live.consumer.stop()
+
+
 def test_reload_without_a_folder_says_how(tiny_catalog: Catalog, tiny_searcher: object) -> None:
     from shelfwise.retrieve import HybridSearcher
 

@@ -66,17 +66,18 @@ def test_an_english_shelf_loads_opencc_at_warm_up_not_in_its_first_chinese_reque
 
 @pytest.mark.usefixtures("fresh_analysers")
 def test_a_worker_process_app_is_warmed_for_chinese_queries(tmp_path: Path, english_catalog: Catalog) -> None:
+    from shelfwise.serve.fleet import RunDir
     from shelfwise.serve.setup import ServerSetup
     from shelfwise.serve.workers import WorkerApp
 
     folder = tmp_path / "shelf"
     Shelf.build(english_catalog, None, ShelfConfig(encoder="hashing", progress=False)).save(folder)
-    current = tmp_path / "shelf-folder"
-    current.write_text(str(folder), encoding="utf-8")
+    run_dir = RunDir(tmp_path / "run")
+    run_dir.start(folder)
     _clear_chinese_analysers()  # the build folded the catalog's texts: start as a new worker does
     sighup = signal.getsignal(signal.SIGHUP)
     try:
-        app = WorkerApp(ServerSetup(folder), current, os.getppid(), watch_supervisor=False)()  # a worker's app
+        app = WorkerApp(ServerSetup(folder), run_dir, os.getppid(), watch_supervisor=False)()  # a worker's app
     finally:
         signal.signal(signal.SIGHUP, sighup)
     assert text._opencc.cache_info().currsize == 1

@@ -21,6 +21,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from shelfwise.memory import release_memory
+from shelfwise.serve.fleet import FleetWait
 from shelfwise.shelf import Shelf
 
 log = logging.getLogger("shelfwise.serve")
@@ -53,6 +54,11 @@ class ReloadResult(BaseModel):
         description="memoised query vectors the new shelf took over from the serving one (same query encoder; "
         "the main and the multilingual retriever's memos, up to 4,096 each), in this process only",
     )
+    fleet: FleetWait | None = Field(
+        default=None,
+        description="serve --workers N: whether every worker serves the new shelf (complete), after how long, "
+        "and each worker's pid, shelf and swapped; absent with one process",
+    )
 
 
 class Reloader:
@@ -76,6 +82,11 @@ class Reloader:
             return self._swap(Path(target), catch_up_s)
         finally:
             self._lock.release()
+
+    def reload_everywhere(self, path: Path | None = None, wait_s: float = 0.0) -> ReloadResult:
+        """:meth:`reload`, answered once every serving process has the new shelf: one process here,
+        so as soon as it has swapped (``wait_s`` is for :class:`~shelfwise.serve.workers.BroadcastReloader`)."""
+        return self.reload(path)
 
     def _swap(self, target: Path, catch_up_s: float) -> ReloadResult:
         t0 = time.perf_counter()

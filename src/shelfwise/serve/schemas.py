@@ -150,6 +150,11 @@ class HealthResponse(BaseModel):
     consumer_lag: int = 0
     consumer_running: bool = False
     worker: int = Field(0, description="process id of the serving process that answered (serve --workers N)")
+    shelf_id: str = Field(
+        "",
+        description="the served shelf's manifest digest (SHA-256 of its shelf.json, 16 hex digits): which save "
+        "this process serves; empty when the shelf was not loaded from a saved folder",
+    )
     language: str = Field(
         "en",
         description="the catalog's language, detected from its product texts: en, zh or mixed "

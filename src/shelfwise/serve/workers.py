@@ -14,7 +14,10 @@ so a restarted server can bind the port again.
 Reload: ``POST /admin/reload`` (or SIGHUP to a worker) reloads the worker that got it, then asks
 the parent to replace every other worker (SIGHUP to the parent replaces all of them): replacements
 load the reloaded folder and start serving before the worker they replace is stopped, so the port
-keeps answering throughout, and each worker loads the new shelf once.
+keeps answering throughout, and each worker loads the new shelf once. The workers share a run
+folder (:class:`~shelfwise.serve.fleet.RunDir`): the shelf to load and what each serves, so
+``POST /admin/reload`` answers once every worker serves the new shelf, or says which do not
+(:func:`~shelfwise.serve.fleet.wait_for_fleet`).
 """
 
 from __future__ import annotations
@@ -36,12 +39,13 @@ from typing import Any
 from uvicorn.supervisors import Multiprocess
 
 from shelfwise.encode.executor import limit_native_threads
+from shelfwise.serve.fleet import RunDir, ShelfMark, wait_for_fleet
 from shelfwise.serve.reload import CATCH_UP_S, Reloader, ReloadResult
 from shelfwise.serve.setup import ServerSetup
 
 log = logging.getLogger("shelfwise.serve")
 WORKER_READY_S = 300  # a replacement worker may take this long to load a shelf before a restart gives up
-RELOADED_BY = "reloaded-by"  # beside the folder file: the pid of the worker that has already reloaded
+RELOADED_BY = "reloaded-by"  # in the run folder: the pid of the worker that has already reloaded
 
 
 PARENT_POLL_S = 1.0  # how often a worker checks that its supervisor is still alive
@@ -74,56 +78,84 @@ def exit_with_supervisor(supervisor: int, poll_s: float = PARENT_POLL_S) -> thre
 
 
 class BroadcastReloader(Reloader):
-    """A worker's reloader: after its own reload succeeds, it records the folder for the
-    replacement workers and its pid (it serves the new shelf already: the supervisor keeps it),
-    then ``notify``s the parent to replace every other worker. Each worker loads the shelf once."""
+    """A worker's reloader: after its own reload succeeds, it publishes the new shelf in the run
+    folder (for the replacement workers) with its own status and pid (it serves the new shelf
+    already: the supervisor keeps it), then ``notify``s the parent to replace every other worker.
+    Each worker loads the shelf once."""
 
-    def __init__(self, inner: Reloader, current: Path, notify: Callable[[], None]) -> None:
+    def __init__(self, inner: Reloader, run_dir: RunDir, notify: Callable[[], None]) -> None:
         super().__init__(inner.state, inner.source, inner.prepare)
-        self.current = current
+        self.run_dir = run_dir
         self.notify = notify
 
     def reload(self, path: Path | None = None, catch_up_s: float = CATCH_UP_S) -> ReloadResult:
+        return self._reload(path, catch_up_s)[0]
+
+    def reload_everywhere(self, path: Path | None = None, wait_s: float = 0.0) -> ReloadResult:
+        """:meth:`reload`, then wait up to ``wait_s`` until every worker serves the new shelf; the
+        answer's ``fleet`` says whether all do and lists each worker."""
+        result, mark = self._reload(path, CATCH_UP_S)
+        return result.model_copy(update={"fleet": wait_for_fleet(self.run_dir, mark, wait_s)})
+
+    def _reload(self, path: Path | None, catch_up_s: float) -> tuple[ReloadResult, ShelfMark]:
         result = super().reload(path, catch_up_s)
-        self.current.write_text(result.shelf, encoding="utf-8")
-        self.current.with_name(RELOADED_BY).write_text(str(os.getpid()), encoding="utf-8")
+        mark = self.run_dir.next_target(result.shelf, self.state.shelf.shelf_id)
+        self.run_dir.report(os.getpid(), mark)
+        (self.run_dir.root / RELOADED_BY).write_text(str(os.getpid()), encoding="utf-8")
         self.notify()
-        return result
+        return result, mark
 
 
 class ShelfSupervisor(Multiprocess):
     """uvicorn's supervisor, except that a restart (SIGHUP) leaves out the worker named in the
-    ``reloaded-by`` file beside ``current``: it reloaded itself and asked for the restart, so a
+    ``reloaded-by`` file in the ``run_dir`` folder: it reloaded itself and asked for the restart, so a
     replacement would load the same shelf a second time in that slot. SIGHUP sent to the parent
-    by an operator (no such file) replaces every worker."""
+    by an operator (no such file) replaces every worker. The status file of each worker it stops
+    is removed (a waiting reload ignores a stopped worker's anyway: the files would pile up)."""
 
-    def __init__(self, config: Any, sockets: list[socket.socket], current: Path) -> None:
+    def __init__(self, config: Any, sockets: list[socket.socket], run_dir: RunDir) -> None:
         super().__init__(config, sockets=sockets)
-        self.current = current
+        self.run_dir = run_dir
 
     def restart_all(self) -> None:
-        marker = self.current.with_name(RELOADED_BY)
+        marker = self.run_dir.root / RELOADED_BY
         try:
             done = int(marker.read_text(encoding="utf-8").strip())
         except (OSError, ValueError):
             done = None
         with contextlib.suppress(OSError):
             marker.unlink()
+        before = self.pids()
         kept = [p for p in self.processes if p.pid == done]
         self.processes = [p for p in self.processes if p.pid != done]
         try:
             super().restart_all()
         finally:
             self.processes = kept + self.processes
+            self.forget(before)
+
+    def keep_subprocess_alive(self) -> None:
+        before = self.pids()
+        super().keep_subprocess_alive()  # a dead or hung worker is replaced
+        self.forget(before)
+
+    def pids(self) -> set[int]:
+        return {p.pid for p in self.processes if p.pid is not None}
+
+    def forget(self, before: set[int]) -> None:
+        """Remove the status of each worker of ``before`` that has been stopped since (replaced)."""
+        for pid in before - self.pids():
+            self.run_dir.forget(pid)
 
 
 @dataclass(frozen=True)
 class WorkerApp:
     """The app factory a worker process calls (picklable: the parsed start ``setup``).
-    ``current``: file naming the shelf folder to load (written on reload)."""
+    ``run_dir``: the run folder naming the shelf to load (published anew by each reload), where the
+    worker reports the shelf it serves."""
 
     setup: ServerSetup
-    current: Path
+    run_dir: RunDir
     supervisor: int  # the parent's pid: a worker stops when it is gone and signals no other process
     watch_supervisor: bool = True  # False: an app built in this process (a test), not a spawned worker
 
@@ -132,13 +164,16 @@ class WorkerApp:
         from shelfwise.serve.reload import install_sighup
         from shelfwise.serve.runner import configure_logging
 
-        folder = Path(self.current.read_text(encoding="utf-8").strip())
+        target = self.run_dir.target()
+        folder = Path(target.folder)
         setup = self.setup
         configure_logging(setup.config)
         recipe = setup.recipe()  # this worker's handle on the event log, for its start and its reloads
         app = create_app(recipe(folder), report=setup.report, config=setup.config, prepare=recipe)
+        mark = ShelfMark(folder=target.folder, shelf_id=app.state.shelf.shelf_id, generation=target.generation)
+        self.run_dir.report(os.getpid(), mark)  # before it serves: a reload waiting on the workers sees it
         notify = partial(signal_parent, self.supervisor)
-        app.state.reloader = BroadcastReloader(app.state.reloader, self.current, notify)
+        app.state.reloader = BroadcastReloader(app.state.reloader, self.run_dir, notify)
         install_sighup(app.state.reloader)
         if self.watch_supervisor:
             exit_with_supervisor(self.supervisor)
@@ -175,10 +210,10 @@ def run_workers(setup: ServerSetup, port: int) -> int:
     cap = config.capacity
     limit_native_threads(max(1, cap.encode_threads))  # inherited by the workers before numpy loads
     with tempfile.TemporaryDirectory(prefix="shelfwise-serve-") as tmp:
-        current = Path(tmp) / "shelf-folder"
-        current.write_text(str(setup.folder.resolve()), encoding="utf-8")
+        run_dir = RunDir(Path(tmp))
+        run_dir.start(setup.folder)
         uv = uvicorn.Config(
-            WorkerApp(setup, current, os.getpid()),
+            WorkerApp(setup, run_dir, os.getpid()),
             factory=True,
             port=port,
             workers=cap.workers,
@@ -191,6 +226,6 @@ def run_workers(setup: ServerSetup, port: int) -> int:
             f"(API docs: /docs, metrics per worker: /metrics)",
             flush=True,
         )
-        supervisor = ShelfSupervisor(uv, [sock], current)
+        supervisor = ShelfSupervisor(uv, [sock], run_dir)
         supervisor.run()
     return 1 if any(p.exitcode == STARTUP_FAILURE for p in supervisor.processes) else 0

@@ -114,7 +114,9 @@ def save_shelf(shelf: Shelf, path: str | Path) -> Manifest:
             cons.start()
     publish(staged, final)
     shelf.source = final  # what a reload of the serving shelf reads
-    return read_manifest(final, SUPPORTED)
+    manifest = read_manifest(final, SUPPORTED)
+    shelf.shelf_id = manifest.digest
+    return manifest
 
 
 def _part(root: Path, name: str, kind: str, write: Callable[[Path], Any], **extra: Any) -> Part:
@@ -223,6 +225,7 @@ def load_shelf(path: str | Path, options: LoadOptions | None = None) -> Shelf:
         for done in checks.values():
             done.result()  # a corrupt file fails the load even when its loader did not notice
     shelf.source = root
+    shelf.shelf_id = m.digest
     log.info("loaded shelf %s (%s) in %.2f s", root, ", ".join(m.parts), time.perf_counter() - t0)
     return shelf
 

@@ -78,6 +78,7 @@ class Manifest:
     version: int
     parts: dict[str, Part]
     created_unix: float = 0.0
+    digest: str = ""  # SHA-256 of shelf.json's bytes, 16 hex digits: which saved shelf this is (see shelf_digest)
 
     def folder(self, name: str) -> Path:
         return self.root / self.parts[name].path
@@ -129,7 +130,8 @@ def read_manifest(root: Path, supported: dict[str, tuple[str, int]]) -> Manifest
     version against ``supported`` (name -> (format, newest version read)), unknown parts refused."""
     f = root / MANIFEST
     try:
-        raw = json.loads(f.read_text(encoding="utf-8"))
+        data = f.read_bytes()
+        raw = json.loads(data.decode("utf-8"))
     except FileNotFoundError as e:
         raise ShelfFormatError(f, f"no manifest; {RERUN}") from e
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
@@ -151,7 +153,15 @@ def read_manifest(root: Path, supported: dict[str, tuple[str, int]]) -> Manifest
     for required in ("catalog", "searcher"):
         if required not in parts:
             raise ShelfFormatError(f, f"no {required!r} part; {RERUN}")
-    return Manifest(root, version, parts, float(raw.get("created_unix") or 0.0))
+    return Manifest(root, version, parts, float(raw.get("created_unix") or 0.0), shelf_digest(data))
+
+
+def shelf_digest(manifest: bytes) -> str:
+    """A saved shelf's identity: the SHA-256 of its manifest's bytes, first 16 hex digits. The
+    manifest lists every file's SHA-256 and the time it was saved, so two saves differ even when
+    their files are alike, and two workers that loaded the same folder at different times agree
+    only when they hold the same save."""
+    return hashlib.sha256(manifest).hexdigest()[:16]
 
 
 def _part(f: Path, i: int, entry: object) -> Part:

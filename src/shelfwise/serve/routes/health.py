@@ -40,6 +40,7 @@ def health(request: Request) -> HealthResponse:
         consumer_lag=st.lag if st is not None else 0,
         consumer_running=st.running if st is not None else False,
         worker=os.getpid(),
+        shelf_id=shelf.shelf_id,
         language=catalog_language(shelf.searcher),
     )
 
