@@ -139,6 +139,17 @@ def test_to_chinese_lets_the_catalog_pick_among_a_words_chinese_words() -> None:
     assert translate.to_chinese("dishwasher", lambda w: 1, rev) == "洗碗机"
 
 
+def test_a_plural_with_its_own_senses_is_read_before_its_singular() -> None:
+    rev = {"goods": ("货物",), "good": ("好的", "良好")}
+    held = {"货物": 1, "好的": 40}  # every other title says 好的: the singular's word would win on counts
+
+    def occurs(word: str) -> int:
+        return held.get(word, 0)
+
+    assert translate.to_chinese("goods", occurs, rev) == "货物"  # the word as typed has a sense the catalog holds
+    assert translate.to_chinese("goods", lambda w: 40 if w == "好的" else 0, rev) == "好的"  # none held: singular
+
+
 def test_an_english_query_on_a_chinese_catalog(dictionary: None, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(translate, "_reverse", lambda: translate.reverse_of(ZH_WORDS))
     titles = ["海尔洗碗机家用全自动", "西门子洗碗机嵌入式", "机械键盘 游戏", "夏季连衣裙 女", "碎花连衣裙", "儿童服装"]

@@ -219,7 +219,8 @@ def to_chinese(
     """The Chinese words for an English query ("" when none is found), for a Chinese catalog:
     "dishwasher" -> "洗碗机". Each English phrase (up to three words, longest first; a plural also as
     its singular) has many Chinese words in the dictionary ("dress": 服装, 衣服, or the verb 穿), so
-    the catalog picks among the first ``CANDIDATES``: the one most of its products hold (``occurs``);
+    the catalog picks among the first ``CANDIDATES`` of the phrase as typed, else of its singular:
+    the one most of its products hold (``occurs``);
     a phrase none of whose words the catalog holds adds nothing. ``typed``: how many products hold
     the English phrase itself; its Chinese word is added only when more products hold that (a
     brand the titles spell in Latin letters stays as typed; None: as if none held it)."""
@@ -231,18 +232,30 @@ def to_chinese(
         for n in range(min(3, len(words) - i), 0, -1):
             head, last = words[i : i + n - 1], words[i + n - 1]
             forms = [" ".join([*head, w]) for w in (last, *sorted(singular_forms(last)))]
-            cands = list(dict.fromkeys(c for f in forms for c in rev.get(f, ())))[:CANDIDATES]
-            counts = [occurs(c) for c in cands]
-            if cands and max(counts) > 0:
-                best = cands[counts.index(max(counts))]  # the first of the most used
+            found = _most_held(forms, rev, occurs)  # the phrase as typed first: "goods" 货物, not "good" 好的
+            if found is not None:
+                best, held = found
                 as_typed = typed(" ".join(words[i : i + n])) if typed is not None else 0
-                if best not in out and max(counts) > as_typed:
+                if best not in out and held > as_typed:
                     out.append(best)
                 i += n
                 break
         else:
             i += 1
     return " ".join(out)
+
+
+def _most_held(
+    forms: Sequence[str], rev: Mapping[str, tuple[str, ...]], occurs: Callable[[str], int]
+) -> tuple[str, int] | None:
+    """The Chinese word most products hold among the first ``CANDIDATES`` of the first form (as typed,
+    then its singulars) whose words any product holds, with how many hold it; None when none does."""
+    for form in forms:
+        cands = list(rev.get(form, ()))[:CANDIDATES]
+        counts = [occurs(c) for c in cands]
+        if cands and max(counts) > 0:
+            return cands[counts.index(max(counts))], max(counts)  # the first of the most used
+    return None
 
 
 class Bilingual:
