@@ -15,7 +15,10 @@ Latency: in-process ``HybridSearcher.search`` for never-seen queries (query embe
 empty), one at a time, after warm-up. A paired bootstrap gives a 95% interval for the NDCG@10
 ratio of each system to the strongest peer.
 
-Run: python bench/bench_search_real.py [--sets hd1k,zh,hd] [--encoders auto,minilm,e5]
+Run: python bench/bench_search_real.py [--sets hd1k,zh,hd] [--encoders auto,minilm,e5] [--out NAME]
+
+With the default encoder it also counts the queries whose search says no product holds a word of
+them (``no_word_match``: the ``no-word-match`` notice; real judged queries, so it should rarely fire).
 """
 
 from __future__ import annotations
@@ -91,6 +94,18 @@ def ranked_by_words(searcher: HybridSearcher, query: str) -> bool:
     return trace.ranked_by == "words"
 
 
+def no_word_match(searcher: HybridSearcher, queries: list[str]) -> dict[str, Any]:
+    """The queries whose default search says no product holds a word of them (the ``no-word-match``
+    notice: :attr:`SearchTrace.words_matched` False)."""
+    fired = []
+    for q in queries:
+        trace = SearchTrace()
+        searcher.search(q, 10, trace=trace)
+        if trace.words_matched is False:
+            fired.append(q)
+    return {"n": len(fired), "of": len(queries), "queries": fired}
+
+
 def one_word_held(searcher: HybridSearcher, query: str) -> bool:
     """A one-word query whose top 5 lexical hits' titles all hold the word (the shortcut's test with
     a one-word minimum; the search leaves such queries to the fusion)."""
@@ -145,6 +160,7 @@ def run_set(name: str, encoders: list[str]) -> dict[str, Any]:
             results[f"hybrid {spec}, lexical shortcut off"] = evaluate_search(
                 searcher_fn(searcher, config=fused), judgments
             )
+            speed[spec]["no_word_match"] = no_word_match(searcher, queries)
             took = np.array([ranked_by_words(searcher, q) for q in queries], dtype=bool)
             speed[spec]["lexical_shortcut_share"] = float(took.mean())
             fused_q = np.asarray(results[f"hybrid {spec}, lexical shortcut off"].per_query["ndcg@10"])

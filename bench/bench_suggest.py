@@ -12,9 +12,14 @@ characters), so the shopper could pick it. Rows:
   completed by the catalog's most frequent words with that prefix (what a plain prefix index over
   title words returns).
 
+Chinese queries' first two characters are also typed as toneless pinyin (what a shopper sends before
+picking characters: "按摩垫" -> "anmo", spelled by pypinyin in context); ``pinyin`` rows count the
+queries where a suggestion starts with the two characters meant, against the same two characters
+typed as such (the ceiling: the catalog has a phrase starting with them).
+
 Also fit time, size and per-call latency (p50 / p99) of ``suggest``, with the load average.
 
-Run: python bench/bench_suggest.py -> bench/results/suggest.json
+Run: python bench/bench_suggest.py [NAME] -> bench/results/NAME.json (default suggest)
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_search_real import load_set
 from shelfwise.index.text import has_cjk, normalise
-from shelfwise.retrieve.suggest import Suggester
+from shelfwise.retrieve.suggest import Suggester, pinyin_keys
 
 from common import percentiles, print_table, write_json
 
@@ -75,6 +80,16 @@ def frequent_words(titles: list[str]) -> Any:
     return suggest
 
 
+_CJK2 = re.compile(r"[\u3400-\u9fff]{2}")
+
+
+def spell(typed: str) -> str:
+    """Toneless pinyin of ``typed``, as pypinyin reads it in context."""
+    from pypinyin import lazy_pinyin
+
+    return "".join(lazy_pinyin(typed))
+
+
 def run_set(name: str) -> dict[str, Any]:
     catalog, judg = load_set(name)
     queries = [judg.queries[q] for q in judg.judged()]
@@ -85,6 +100,18 @@ def run_set(name: str) -> dict[str, Any]:
     peer = frequent_words([p.title for p in catalog.products])
     ours = [hit([x.text for x in s.suggest(typed, K)], typed, wanted) for typed, wanted in todo]
     theirs = [hit(peer(typed), typed, wanted) for typed, wanted in todo]
+    heads = list(dict.fromkeys(q[:2] for q in map(normalise, queries) if _CJK2.match(q)))
+    meant = [any(x.text.startswith(h) for x in s.suggest(spell(h), K)) for h in heads]
+    typed_so = [any(x.text.startswith(h) for x in s.suggest(h, K)) for h in heads]
+    t0 = time.perf_counter()
+    pinyin_keys(s._phrases.as_dict())  # what fit and load spend spelling the phrases
+    keys_s = time.perf_counter() - t0
+    pinyin_times = []
+    for h in heads:
+        typed = spell(h)
+        t = time.perf_counter()
+        s.suggest(typed, K)
+        pinyin_times.append(time.perf_counter() - t)
     times = []
     for typed, _ in todo:
         t = time.perf_counter()
@@ -96,6 +123,15 @@ def run_set(name: str) -> dict[str, Any]:
         "cases": len(todo),
         "hit@8 shelfwise": sum(ours) / max(len(todo), 1),
         "hit@8 frequent words": sum(theirs) / max(len(todo), 1),
+        "pinyin": {
+            "queries": len(heads),
+            "first two characters typed as pinyin: hit@8": sum(meant) / max(len(heads), 1),
+            "typed as characters (ceiling): hit@8": sum(typed_so) / max(len(heads), 1),
+            "keys": len(s._pinyin.texts),
+            "keys_build_s": keys_s,
+            "suggest_ms": percentiles(pinyin_times) if pinyin_times else None,
+            "key_chars": sum(map(len, s._pinyin.texts)),
+        },
         "fit_s": fit_s,
         "suggest_ms": lat,
         "load_1m": os.getloadavg()[0],
@@ -105,6 +141,7 @@ def run_set(name: str) -> dict[str, Any]:
 
 
 def main() -> None:
+    result = sys.argv[1] if len(sys.argv) > 1 else "suggest"
     out: dict[str, Any] = {"load_start": os.getloadavg(), "sets": {}}
     for name in ("hd", "zh"):
         out["sets"][name] = run_set(name)
@@ -126,7 +163,7 @@ def main() -> None:
         ],
     )
     out["load_end"] = os.getloadavg()
-    write_json("suggest", out)
+    write_json(result, out)
 
 
 if __name__ == "__main__":

@@ -67,3 +67,7 @@ def test_taiwan_wording_in_mainland_words() -> None:
     assert to_mainland("無線滑鼠") == "无线鼠标" and to_mainland("螢幕") == "屏幕"
     assert to_mainland("保溫杯") == "保温杯"  # the same word on both sides: characters only
     assert to_taiwan("鼠标") == "滑鼠" and to_taiwan("U盘") == "隨身碟"
+    # words tw2sp leaves as they are: the sourced TAIWAN_WORDS, longest first, inside longer runs too
+    assert to_mainland("筆電") == "笔记本电脑" and to_mainland("小筆電") == "上网本"
+    assert to_mainland("藍芽耳機") == "蓝牙耳机" and to_mainland("記憶卡") == "存储卡"
+    assert to_mainland("電競筆電包") == "电竞笔记本电脑包"

@@ -213,3 +213,38 @@ def test_the_saved_suggester_holds_no_shopper_id(tmp_path: Path) -> None:
     assert "paint roller" not in texts(back, "paint")
     back.add([("carol", "paint roller")])  # a second shopper: suggestible
     assert "paint roller" in texts(back, "paint")
+
+
+ZH_TITLES = [
+    "保温杯 不锈钢 大容量",
+    "儿童保温杯 带吸管",
+    "保温饭盒 上班族",
+    "保暖内衣 女 加厚",
+    "保暖内衣 男 冬季",
+    "包邮 手机壳",
+    "手机壳 硅胶",
+    "不粘锅 平底",
+    "不粘锅 炒锅",
+    "银行卡套 卡包",
+    "银行卡套 真皮",
+]
+
+
+def test_pinyin_typed_without_tones_completes_to_the_chinese_phrases_it_spells() -> None:
+    s = Suggester.fit(Catalog([Product(str(i), t) for i, t in enumerate(ZH_TITLES)]))
+    assert texts(s, "baow") == ["保温杯"]
+    assert texts(s, "bao") == ["保暖内衣", "保温杯"]  # most held first
+    assert texts(s, "bao wen") == texts(s, "BaoWen") == ["保温杯"]  # spaces, case
+    assert texts(s, "shouj") == ["手机"]
+    assert texts(s, "buzhan") == texts(s, "bunian") == ["不粘锅"]  # character by character, and in context
+    assert texts(s, "yinhang") == ["银行卡"]  # 行 read in context ("yinxing" by character)
+    assert texts(s, "baow", 1) == ["保温杯"]
+    assert texts(s, "zz") == [] and texts(s, "b") == []  # no phrase spells it; one letter is not read
+
+
+def test_pinyin_is_read_on_a_chinese_catalog_only(tmp_path: Path) -> None:
+    mixed = Suggester.fit(_catalog())  # mostly English phrases: "lian" is no pinyin there
+    assert texts(mixed, "lianyi") == []
+    zh = Suggester.fit(Catalog([Product(str(i), t) for i, t in enumerate(ZH_TITLES)]))
+    zh.save(tmp_path / "suggest.json")
+    assert texts(Suggester.load(tmp_path / "suggest.json"), "baow") == texts(zh, "baow")  # spelled again at load

@@ -9,6 +9,7 @@ import pytest
 
 from shelfwise.catalog import Catalog, Product
 from shelfwise.encode import HashingEncoder
+from shelfwise.index.text import to_mainland
 from shelfwise.retrieve import HybridSearcher, translate
 
 # made-up lines in CC-CEDICT's format (traditional simplified [pinyin] /sense/sense/)
@@ -202,8 +203,31 @@ def test_taiwan_wording_is_also_searched_in_mainland_wording(monkeypatch: pytest
     assert words_held(plain) == {"随身听 磁带机"}  # as before: only the 随身听 held a word of it
     assert s.notices("隨身碟") == ["Taiwan wording also searched as mainland wording: 'U盘'"]
     assert s.bilingual.added("鍵盤 滑鼠") == "鼠标"  # 滑鼠 is written alike, but the query is Traditional
-    assert s.bilingual.added("滑鼠") == ""  # nothing Traditional typed: a mainland shopper's own words
+    # typed in characters both scripts share: Taiwan's word, which the catalog holds less than 鼠标
+    assert s.bilingual.added("滑鼠") == "鼠标" and s.notices("滑鼠") == [
+        "Taiwan wording also searched as mainland wording: '鼠标'"
+    ]
+    assert s.bilingual.added("鼠标") == ""  # the mainland word itself
     assert s.bilingual.added("保溫杯") == ""  # the same word in both: the characters are folded anyway
+
+
+def test_a_shared_word_the_catalog_holds_as_typed_is_searched_as_typed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(translate, "available", lambda: False)
+    titles = ["晶片 电阻 电容 元件", "LED晶片 灯珠", "手机芯片 维修", "保温杯", "陶瓷茶杯"]
+    s = HybridSearcher.build(Catalog([Product(id=f"c{i}", title=t) for i, t in enumerate(titles)]), HashingEncoder(32))
+    assert to_mainland("晶片") == "芯片"  # Taiwan's word for a chip, written alike in Simplified
+    assert s.bilingual.added("晶片") == ""  # this store says 晶片 more than 芯片: no reading added
+    assert s.bilingual.added("晶片 鼠标") == ""
+
+
+def test_taiwan_words_opencc_lacks_are_read_in_mainland_wording(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(translate, "available", lambda: False)
+    titles = ["联想笔记本电脑 14寸", "戴尔笔记本电脑 游戏本", "多功能测电笔 电工专用", "电笔 数显", "保温杯"]
+    catalog = Catalog([Product(id=f"n{i}", title=t) for i, t in enumerate(titles)])
+    s = HybridSearcher.build(catalog, HashingEncoder(32))
+    assert s.bilingual.added("筆電") == "笔记本电脑" and s.bilingual.added("電競筆電") == "电竞笔记本电脑"
+    top = [catalog.products[i].id for i in s.search("筆電", 2, mode="bm25").ids]
+    assert set(top) == {"n0", "n1"}  # laptops, not the 电笔 (electric pens) the characters alone found
 
 
 def test_a_taiwan_store_reads_mainland_wording_in_its_own(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -105,12 +105,18 @@ def search_analytics(events: EventLog, matches: Callable[[str], bool] | None = N
 def held_by_catalog(searcher: HybridSearcher) -> Callable[[str], bool]:
     """``matches`` for :func:`search_analytics`: whether some product holds a word of the query or
     of the words the store's synonyms add to it (a query a synonym already answers is no candidate
-    for another)."""
-    words, synonyms = searcher.lexical.words, searcher.synonyms
+    for another). A query with Chinese by its words, as ``/search``'s ``no-word-match`` reads them
+    (:mod:`~shelfwise.retrieve.query_words`: 笔记本电脑 is not held by a title sharing 本)."""
+    from shelfwise.retrieve import query_words  # (the searcher's package: loaded by the time one exists)
+
+    words, synonyms, tok = searcher.lexical.words, searcher.synonyms, searcher.lexical.tokenizer
 
     def held(query: str) -> bool:
         added = synonyms.added(query) if synonyms is not None else ""
-        return any(words.doc_freq(f"{query} {added}" if added else query))
+        text = f"{query} {added}" if added else query
+        if query_words.applies(tok, text):
+            return query_words.held_by_any(query_words.query_words(text, tok, words), words)
+        return any(words.doc_freq(text))
 
     return held
 

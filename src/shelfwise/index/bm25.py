@@ -204,6 +204,22 @@ class BM25Index:
         indptr = self._model.scores["indptr"]
         return np.sort(np.asarray(self._model.scores["indices"][indptr[i] : indptr[i + 1]], dtype=np.int64))
 
+    def holds(self, term: str, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+        """Which of ``rows`` hold the analysed ``term`` (not cut again), from its postings: a binary
+        search of each row where they are sorted (as this index builds them), else a set test."""
+        if self._model is None:
+            raise RuntimeError("BM25Index is not fitted")
+        i = self._model.vocab_dict.get(term)
+        rows = np.asarray(rows, dtype=np.int64)
+        indptr = self._model.scores["indptr"]
+        post = self._model.scores["indices"][indptr[i] : indptr[i + 1]] if i is not None else rows[:0]
+        if not len(post) or not len(rows):
+            return np.zeros(len(rows), dtype=bool)
+        if len(post) > 1 and not bool((post[1:] > post[:-1]).all()):  # a folder another build wrote
+            return np.isin(rows, post)
+        at = np.minimum(np.searchsorted(post, rows), len(post) - 1)
+        return np.asarray(post[at] == rows)
+
     def terms(self) -> Iterable[str]:
         """The index's vocabulary (every term some document holds)."""
         if self._model is None:

@@ -138,13 +138,23 @@ def to_simplified(run: str) -> str:
     return str(_opencc().t2s(run))
 
 
+# Taiwan shoppers' words that OpenCC's tw2sp leaves as they are (opencc-purepy 1.5.0's dictionaries, and
+# OpenCC's own TWPhrases* upstream, hold none of them), in Simplified characters -> the mainland word.
+# Sources: the Chinese Wikipedia's conversion group Module:CGroup/IT ("laptop/notebook computer":
+# 筆電=>zh-cn:笔记本电脑; "Netbook": zh-cn:上网本, zh-tw:小筆電; "memory card": zh-cn:存储卡, zh-tw:記憶卡)
+# and MediaWiki's ZhConversion.php zh2CN table (原子筆 -> 圆珠笔, 藍芽 -> 蓝牙: as zhconv-rs 0.4.2 on
+# PyPI, built from it, converts them). Applied after tw2sp, longest word first.
+TAIWAN_WORDS = {"小笔电": "上网本", "笔电": "笔记本电脑", "记忆卡": "存储卡", "原子笔": "圆珠笔", "蓝芽": "蓝牙"}
+_TAIWAN_WORD = re.compile("|".join(sorted(TAIWAN_WORDS, key=len, reverse=True)))
+
+
 @lru_cache(maxsize=4096)
 def to_mainland(run: str) -> str:
     """``run`` (Traditional Chinese as written in Taiwan) in Simplified characters and mainland
-    wording (OpenCC ``tw2sp``: 隨身碟 -> U盘, 螢幕 -> 屏幕, 無線滑鼠 -> 无线鼠标), where
-    :func:`to_simplified` changes only the characters (随身碟, 萤幕, 无线滑鼠: words a mainland
-    catalog does not use)."""
-    return str(_opencc("tw2sp").convert(run))
+    wording (OpenCC ``tw2sp``: 隨身碟 -> U盘, 螢幕 -> 屏幕, 無線滑鼠 -> 无线鼠标; then
+    :data:`TAIWAN_WORDS`: 筆電 -> 笔记本电脑), where :func:`to_simplified` changes only the characters
+    (随身碟, 萤幕, 无线滑鼠, 笔电: words a mainland catalog does not use)."""
+    return _TAIWAN_WORD.sub(lambda m: TAIWAN_WORDS[m.group(0)], str(_opencc("tw2sp").convert(run)))
 
 
 @lru_cache(maxsize=4096)

@@ -25,7 +25,7 @@ from shelfwise.index.vector import VectorIndex, VectorIndexConfig
 from shelfwise.jsonfile import read_manifest_json
 from shelfwise.memo import ArrayMemo
 from shelfwise.results import Results
-from shelfwise.retrieve import translate
+from shelfwise.retrieve import query_words, translate
 from shelfwise.retrieve.dense import DenseRetriever
 from shelfwise.retrieve.feedback import Feedback
 from shelfwise.retrieve.fusion import minmax, rrf, weighted
@@ -294,8 +294,8 @@ class HybridSearcher:
                 mode = "bm25"  # the words answer it: no query encoder (retrieve.shortcut)
         if trace is not None:
             trace.ranked_by = {"bm25": "words", "dense": "meaning"}.get(mode, "fusion")
-            if first.parts is not None and self.lexical.tokenizer(query):  # a price or stop words alone: no words
-                trace.words_matched = bool((first.parts.words[lex.ids] > 0).any())
+            if first.parts is not None:
+                trace.words_matched = self._words_matched(query, first.parts, lex.ids)
         if mode == "bm25":
             res = lex
         elif mode == "hybrid":
@@ -329,6 +329,20 @@ class HybridSearcher:
                 res = _resorted(res, (res.scores + lift * kind).astype(np.float32))
         res = res.top(k)
         return self.match_features(query, res, first) if match_features else res
+
+    def _words_matched(self, query: str, parts: LexicalScores, rows: npt.NDArray[np.int64]) -> bool | None:
+        """Whether one of ``rows`` (the lexical candidates) holds a word of ``query``: one with Chinese
+        by its words, not one shared character (:mod:`~shelfwise.retrieve.query_words`); any other by
+        its word BM25 (some query term held). None for a query of no words (a price, stop words or
+        particles alone). Reads postings only: no score changes."""
+        tok = self.lexical.tokenizer
+        if not tok(query):
+            return None
+        if query_words.applies(tok, query):
+            index = self.lexical.words
+            words = query_words.query_words(query, tok, index)
+            return query_words.words_held(words, index, rows) if words else None
+        return bool((parts.words[rows] > 0).any())
 
     def _words_suffice(self, query: str, lex: Results, cfg: SearchConfig) -> bool:
         """Whether the top ``cfg.lexical_shortcut`` lexical hits' titles hold every word of ``query``
@@ -401,8 +415,11 @@ class HybridSearcher:
         queries' embeddings are not kept. The cross-language dictionary (a Chinese query on an English
         shelf, an English one on a Chinese shelf: :mod:`shelfwise.retrieve.translate`) and the catalog
         mean that explanations compare cosines with (:meth:`DenseRetriever.mean_cosine`) are made here too,
-        and the category codes query understanding's value masks read (:meth:`QueryUnderstanding.prepare`)."""
+        and the category codes query understanding's value masks read (:meth:`QueryUnderstanding.prepare`);
+        on a Chinese shelf jieba's dictionary (:func:`~shelfwise.retrieve.query_words.prepare`)."""
         self.bilingual.warm()
+        if self.bilingual.language == "zh":  # the no-word-match check cuts Chinese queries into words
+            query_words.prepare()
         if self.config.understand:
             self.understanding.prepare()
         for q in ("warm up", "热身"):

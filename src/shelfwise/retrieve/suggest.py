@@ -20,6 +20,12 @@ folded to Simplified); shoppers' queries come first, then catalog phrases by how
 them. When that gives fewer than ``k``, the typed text's end is completed alone and its beginning
 kept ("long black dr" -> "long black dress": no catalog phrase starts with "long black dr").
 
+On a Chinese catalog (half its phrases Chinese or more), Latin letters that start no phrase are read
+as toneless pinyin, as a shopper types before picking characters: "baow" and "bao wen" complete to
+the Chinese phrases whose pinyin starts with them (保温杯, 保温), most held first. Each all-Chinese
+phrase is spelled as pypinyin reads it in context (银行 yinhang) and, where that differs, character
+by character (不粘锅 bunianguo, buzhanguo), once at fit / load; shoppers' queries are not spelled.
+
 :meth:`Suggester.examples` gives a few searches typical of the store, for a search box's hint, in the
 catalog's own words and language: the shoppers' queries typed most; then the catalog's product types
 (the last level of its category paths, most held first) or, with no categories, its most held title
@@ -46,8 +52,9 @@ import numpy as np
 import numpy.typing as npt
 
 from shelfwise.catalog.schema import Catalog
+from shelfwise.errors import MissingExtraError
 from shelfwise.events.schema import Event, EventLog
-from shelfwise.index.text import STOPWORDS_EN, _jieba, has_cjk, normalise, to_simplified
+from shelfwise.index.text import STOPWORDS_EN, _jieba, _lazy_pinyin, has_cjk, normalise, syllable, to_simplified
 from shelfwise.jsonfile import read_manifest_json
 from shelfwise.retrieve.understand import parse_price
 
@@ -64,6 +71,8 @@ MAX_PENDING = 500_000  # queries remembered before they are suggestible
 MAX_QUERIES = 1_000_000  # suggestible queries kept (the least typed forgotten first)
 FRESH_SHARE = 64  # newly suggestible queries sit in a small list until 1/64 of the main one (or 1,024)
 MAX_EXAMPLES = 10  # example searches (Suggester.examples)
+PINYIN_SHARE = 0.5  # typed letters are also read as pinyin where at least this share of the phrases is Chinese
+_PINYIN_TYPED = re.compile(r"[a-z][a-z' ]+")  # two letters or more, spaces and syllable marks (xi'an) allowed
 # words sellers put in titles about the listing, not the product: never an example search
 LISTING_WORDS = frozenset(
     (  # noqa: SIM905 (a word list reads better as one string)
@@ -171,6 +180,7 @@ class Suggester:
         # sees both lists of one moment; a query turning suggestible re-sorts only the small one
         self._shown: tuple[_Sorted, _Sorted] = (_Sorted(self._counts), _Sorted({}))
         self._kinds: tuple[list[str], float | None] | None = None  # examples' catalog part, made once
+        self._pinyin = _Sorted(pinyin_keys(phrases))  # "{pinyin}\t{phrase}": empty but on a Chinese catalog
 
     @classmethod
     def fit(
@@ -247,6 +257,10 @@ class Suggester:
             out.setdefault(text, Suggestion(text, "queries", n))
         for text, n in self._phrases.top(prefix, k):
             out.setdefault(text, Suggestion(text, "catalog", n))
+        if len(out) < k and self._pinyin.texts and _PINYIN_TYPED.fullmatch(prefix):
+            for text, n in self._pinyin.top(prefix.replace(" ", "").replace("'", ""), 2 * k):  # a phrase: 1-2 keys
+                phrase = text.partition("\t")[2]
+                out.setdefault(phrase, Suggestion(phrase, "catalog", n))
         for cut in _cuts(prefix) if len(out) < k else ():
             head, rest = prefix[:cut], prefix[cut:]
             for text, n in self._phrases.top(rest, k):
@@ -292,6 +306,25 @@ class Suggester:
         if any(has_cjk(t) for t in raw["phrases"]):  # its type-ahead cuts Chinese words: jieba loads now
             _jieba()  # (0.84 s in a review probe), not on a shopper's first keystroke
         return cls(raw["phrases"], raw["queries"], pending, SuggestConfig(**raw.get("config", {})))
+
+
+def pinyin_keys(phrases: dict[str, int]) -> dict[str, int]:
+    """``"{pinyin}\t{phrase}" -> count`` for each all-Chinese phrase of a Chinese catalog (at least
+    :data:`PINYIN_SHARE` of ``phrases`` Chinese; else none): its toneless pinyin in context and, where
+    that differs, character by character (module doc). None without pypinyin. Strings of ~30
+    characters a phrase: ~10 MB for the 100,000 phrases a suggester keeps at most."""
+    chinese = [t for t in phrases if _CJK_RUN.fullmatch(t)]
+    if not chinese or len(chinese) < PINYIN_SHARE * len(phrases):
+        return {}
+    try:
+        spell = _lazy_pinyin()
+    except MissingExtraError:
+        return {}
+    out: dict[str, int] = {}
+    for t in chinese:
+        for reading in {"".join(spell(t)), "".join(map(syllable, t))}:
+            out[f"{reading}\t{t}"] = phrases[t]
+    return out
 
 
 def _cuts(prefix: str) -> list[int]:

@@ -21,7 +21,9 @@ the titles hold, "nike", "feelworld f6", is searched as typed; "red shoes" still
 shoes of a Taobao store one of whose English titles holds "red").
 
 On a Chinese catalog a query typed in Traditional characters is also read in mainland wording
-(OpenCC ``tw2sp``: 隨身碟 -> U盘, 螢幕 -> 屏幕), a Simplified one on a Taiwan store's in Taiwan's
+(OpenCC ``tw2sp``: 隨身碟 -> U盘, 螢幕 -> 屏幕; and a few sourced words it lacks, 筆電 -> 笔记本电脑:
+:data:`~shelfwise.index.text.TAIWAN_WORDS`), as is Taiwan's wording typed in characters both scripts
+share where the catalog holds the mainland word more (滑鼠 -> 鼠标), a Simplified one on a Taiwan store's in Taiwan's
 (``s2twp``: 鼠标 -> 滑鼠), and Latin letters that spell pinyin as the catalog's
 Chinese words (:mod:`shelfwise.retrieve.pinyin`).
 
@@ -321,22 +323,29 @@ class Bilingual:
         """(words, "mainland" / "taiwan"): on a Chinese catalog in Simplified characters, a query typed
         in Traditional ones also in mainland wording where Taiwan's differs
         (:func:`~shelfwise.index.text.to_mainland`: "隨身碟" -> "U盘"; folding the characters alone
-        searched 随身碟, which found 随身听 tapes); on one in Traditional characters (a Taiwan store),
+        searched 随身碟, which found 随身听 tapes), and one in characters both scripts share where the
+        catalog holds the mainland word in more products ("滑鼠" -> "鼠标": searched as typed, it found
+        a hamster cage at #2 on the Taobao titles); on one in Traditional characters (a Taiwan store),
         a Simplified query also in Taiwan's wording ("鼠标" -> 滑鼠, "U盘" -> 隨身碟: the index folds
         them as it folds the titles); ("", "") otherwise."""
         if self.language != "zh" or not has_cjk(query):
             return "", ""
         runs = _RUNS.findall(query)  # with a Latin letter or two leading: U盘
         typed_traditional = any(to_simplified(run) != run for run in runs)
-        if typed_traditional != self.simplified():  # a shopper writing as the catalog does
+        simplified = self.simplified()
+        if typed_traditional and not simplified:  # a shopper writing as the Taiwan store does
             return "", ""
-        read = to_mainland if typed_traditional else to_taiwan
+        read = to_mainland if simplified else to_taiwan
         out: list[str] = []
         for run in runs:  # "鍵盤 滑鼠": 滑鼠 is written alike in both scripts, yet Taiwan's word
             other = read(run)
-            if to_simplified(other) != to_simplified(run) and other not in out:
+            if to_simplified(other) == to_simplified(run) or other in out:
+                continue
+            # typed in characters both scripts share ("滑鼠" alone): Taiwan's word where the catalog
+            # holds the mainland one more (a mainland store's own wording is searched as typed)
+            if typed_traditional or not simplified or self.holding(other) > self.holding(run):
                 out.append(other)
-        return " ".join(out), "mainland" if typed_traditional else "taiwan"
+        return " ".join(out), "mainland" if simplified else "taiwan"
 
     def simplified(self) -> bool:
         """Is the catalog written in Simplified characters (under 5% of its titles' Chinese characters
