@@ -118,3 +118,32 @@ def test_startup_warnings() -> None:
     assert any("no API key" in w and "403" in w for w in lines) and any("--allowed-hosts" in w for w in lines)
     keyed = startup_warnings(ServeConfig(bind_host="0.0.0.0", api_keys=(KEY,), allowed_hosts=("shop.example",)))
     assert keyed == []
+
+
+SHOP = "https://shop.example.com"
+
+
+def test_cors_lets_the_named_origins_read_from_the_browser(make_client: MakeClient) -> None:
+    c = make_client(ServeConfig(cors_origins=(SHOP, "http://localhost:3000")))
+    r = c.get("/search", params={"q": "black"}, headers={"Origin": SHOP})
+    assert r.status_code == 200 and r.headers["access-control-allow-origin"] == SHOP
+    pre = c.options(
+        "/search",
+        headers={"Origin": SHOP, "Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "x-api-key"},
+    )
+    assert pre.status_code == 200 and pre.headers["access-control-allow-origin"] == SHOP
+    assert "x-api-key" in pre.headers["access-control-allow-headers"].lower()
+    other = c.get("/search", params={"q": "black"}, headers={"Origin": "https://evil.example"})
+    assert other.status_code == 200 and "access-control-allow-origin" not in other.headers  # the browser blocks it
+    refused = c.options("/search", headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"})
+    assert refused.status_code == 400
+    plain = make_client(ServeConfig())  # the default: no origin may read from a page elsewhere
+    assert "access-control-allow-origin" not in plain.get("/health", headers={"Origin": SHOP}).headers
+    anyone = make_client(ServeConfig(cors_origins=("*",)))
+    assert anyone.get("/health", headers={"Origin": SHOP}).headers["access-control-allow-origin"] == "*"
+
+
+@pytest.mark.parametrize("origin", ["shop.example.com", "https://shop.example.com/path", "ftp://x.example", ""])
+def test_a_cors_origin_that_is_not_one_is_refused_naming_it(origin: str) -> None:
+    with pytest.raises(ValueError, match="not a web origin"):
+        ServeConfig(cors_origins=(origin,))

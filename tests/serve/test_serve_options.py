@@ -21,7 +21,8 @@ def _config(argv: list[str], env: dict[str, str] | None = None) -> ServeConfig:
 def test_defaults() -> None:
     cfg = _config([])
     assert cfg.bind_host == "127.0.0.1" and cfg.api_keys == () and cfg.writes_open
-    assert cfg.allowed_hosts is None and cfg.limits.max_body_bytes == 1_000_000 and cfg.access_log
+    assert cfg.allowed_hosts is None and cfg.cors_origins == ()
+    assert cfg.limits.max_body_bytes == 1_000_000 and cfg.access_log
 
 
 def test_flags_env_and_file(tmp_path: Path) -> None:
@@ -36,11 +37,14 @@ def test_flags_env_and_file(tmp_path: Path) -> None:
         str(f),
         "--allowed-hosts",
         "shop.example,cdn.example",
+        "--cors-origins",
+        "https://shop.example/,https://m.shop.example",
     ]
     argv += ["--max-body-bytes", "5000", "--max-id-bytes", "64", "--max-query-bytes", "300", "--max-batch", "7"]
     cfg = _config([*argv, "--no-access-log"], env={ENV_API_KEY: "e" * 16})
     assert cfg.api_keys == (KEY, "e" * 16, "f" * 16) and not cfg.writes_open
     assert cfg.host_names() == ("shop.example", "cdn.example")
+    assert cfg.cors_origins == ("https://shop.example", "https://m.shop.example")  # a trailing slash dropped
     assert (cfg.limits.max_body_bytes, cfg.limits.max_id_bytes, cfg.limits.max_query_bytes) == (5000, 64, 300)
     assert cfg.limits.max_batch == 7 and not cfg.access_log
 

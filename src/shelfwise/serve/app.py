@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
 from shelfwise.encode.executor import Overloaded
@@ -81,6 +82,15 @@ def create_app(
     app.state.encode_executor = executor
     app.state.reloader = Reloader(app.state, shelf.source, lambda path: bound_shelf(prep(path), executor))
     app.add_middleware(SheddingMiddleware, capacity=cfg.capacity, stats=app.state.shed)
+    if cfg.cors_origins:  # outside shedding: a browser's preflight is answered, not queued
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(cfg.cors_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "X-API-Key", "Content-Type"],
+            expose_headers=["Retry-After"],
+            max_age=600,
+        )
     app.add_middleware(GuardMiddleware, config=cfg, metrics=app.state.metrics)  # outermost: counts 503s too
 
     @app.exception_handler(Overloaded)

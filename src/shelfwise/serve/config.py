@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,6 +73,9 @@ def _check_key(key: str) -> None:
         raise ValueError("an API key may contain only printable ASCII without spaces (it travels in a header)")
 
 
+_ORIGIN = re.compile(r"https?://([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?")
+
+
 def _norm_host(h: str) -> str:
     return h.strip().strip("[]").lower().rstrip(".")
 
@@ -82,7 +86,9 @@ class ServeConfig:
     the default Host allow-list); ``api_keys``: accepted write keys (empty = none configured);
     ``allowed_hosts``: Host header names served (``"*"`` = any, ``"*.example.com"`` = that domain's
     subdomains); None = ``localhost``, ``127.0.0.1``, ``::1`` and ``bind_host``; ``limits``: byte
-    limits; ``access_log``: one JSON line per request on the ``shelfwise.access`` logger;
+    limits; ``cors_origins``: web origins (``https://shop.example.com``, or ``"*"``) whose pages may call
+    the API from the browser (CORS; none by default: the storefront at ``/`` is same-origin);
+    ``access_log``: one JSON line per request on the ``shelfwise.access`` logger;
     ``capacity``: worker processes, in-flight / queue limits and the encoder executor
     (:mod:`shelfwise.serve.capacity`)."""
 
@@ -90,6 +96,7 @@ class ServeConfig:
     api_keys: tuple[str, ...] = ()
     allowed_hosts: tuple[str, ...] | None = None
     limits: Limits = field(default_factory=Limits)
+    cors_origins: tuple[str, ...] = ()
     access_log: bool = True
     capacity: Capacity = field(default_factory=Capacity)
 
@@ -104,6 +111,12 @@ class ServeConfig:
             for h in self.allowed_hosts:
                 if not _norm_host(h) or any(c.isspace() or c in "/@" for c in h):
                     raise ValueError(f"ServeConfig.allowed_hosts: {h!r} is not a host name")
+        for origin in self.cors_origins:
+            if origin != "*" and not _ORIGIN.fullmatch(origin):
+                raise ValueError(
+                    f"ServeConfig.cors_origins: {origin!r} is not a web origin: scheme and host, with a port if "
+                    "not the default and no path (https://shop.example.com, http://localhost:3000), or '*'"
+                )
 
     @property
     def loopback_only(self) -> bool:
@@ -139,6 +152,11 @@ def load_api_keys(
     for k in out:
         _check_key(k)
     return out
+
+
+def parse_origins(values: Iterable[str]) -> tuple[str, ...]:
+    """``--cors-origins a,b --cors-origins c`` -> ("a", "b", "c"), a trailing slash dropped."""
+    return tuple(dict.fromkeys(o.strip().rstrip("/") for v in values for o in v.split(",") if o.strip()))
 
 
 def parse_hosts(values: Iterable[str]) -> tuple[str, ...] | None:

@@ -15,7 +15,15 @@ from pathlib import Path
 from typing import TypedDict
 
 from shelfwise.serve.capacity import DEFAULT_KEEP_ALIVE_S, Capacity, default_workers, env_overrides
-from shelfwise.serve.config import ENV_API_KEY, Limits, ServeConfig, load_api_keys, parse_hosts, startup_warnings
+from shelfwise.serve.config import (
+    ENV_API_KEY,
+    Limits,
+    ServeConfig,
+    load_api_keys,
+    parse_hosts,
+    parse_origins,
+    startup_warnings,
+)
 from shelfwise.shelf import Shelf
 
 log = logging.getLogger("shelfwise.serve")
@@ -63,6 +71,15 @@ def add_serve_options(p: argparse.ArgumentParser) -> None:
         help="Host header names served, comma-separated (default: localhost, 127.0.0.1, ::1 and --host; a list "
         "given here replaces that default, so add localhost if local clients use it; '*' allows any, "
         "'*.example.com' subdomains)",
+    )
+    g.add_argument(
+        "--cors-origins",
+        action="append",
+        default=[],
+        metavar="ORIGINS",
+        help="web origins whose pages may call the API from the browser (CORS), comma-separated, e.g. "
+        "https://shop.example.com; '*' any (default: none; the storefront at / needs none). Browsers should "
+        "only read: send events with the API key from your servers, never from a page",
     )
     d = Limits()
     g.add_argument("--max-body-bytes", type=int, default=d.max_body_bytes, help="request body limit (413)")
@@ -146,6 +163,7 @@ def config_from_args(args: argparse.Namespace, env: Mapping[str, str] | None = N
         bind_host=args.host,
         api_keys=load_api_keys(args.api_key, args.api_key_file, env),
         allowed_hosts=parse_hosts(args.allowed_hosts),
+        cors_origins=parse_origins(args.cors_origins),
         limits=Limits(
             max_body_bytes=args.max_body_bytes,
             max_id_bytes=args.max_id_bytes,
