@@ -67,7 +67,7 @@ import psutil
 
 from lean_http import LeanPool
 
-from common import ROOT, SHARED, print_table, write_json
+from common import ROOT, SHARED, extract_src, print_table, write_json
 
 SHELF = ROOT / "bench" / ".cache" / "load_shelf"
 CONFIGS = {
@@ -166,17 +166,6 @@ class Server:
         except subprocess.TimeoutExpired:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(10)
-
-
-def extract_src(ref: str) -> Path:
-    """``src/`` of git revision ``ref``, extracted once under bench/.cache (no worktree, no checkout)."""
-    sha = subprocess.run(["git", "rev-parse", ref], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
-    dest = ROOT / "bench" / ".cache" / f"src-{sha[:12]}"
-    if not (dest / "src" / "shelfwise").exists():
-        dest.mkdir(parents=True, exist_ok=True)
-        archive = subprocess.run(["git", "archive", sha, "src"], cwd=ROOT, capture_output=True, check=True).stdout
-        subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
-    return dest / "src"
 
 
 def start_server(config: str, db: Path) -> Server:

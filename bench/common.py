@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -44,6 +45,17 @@ def time_calls(fn: Callable[[Any], Any], inputs: Sequence[Any]) -> list[float]:
         fn(x)
         out.append(time.perf_counter() - t)
     return out
+
+
+def extract_src(ref: str) -> Path:
+    """``src/`` of git revision ``ref``, extracted once under bench/.cache (no worktree, no checkout)."""
+    sha = subprocess.run(["git", "rev-parse", ref], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+    dest = ROOT / "bench" / ".cache" / f"src-{sha[:12]}"
+    if not (dest / "src" / "shelfwise").exists():
+        dest.mkdir(parents=True, exist_ok=True)
+        archive = subprocess.run(["git", "archive", sha, "src"], cwd=ROOT, capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+    return dest / "src"
 
 
 def print_table(title: str, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:

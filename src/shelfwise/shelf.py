@@ -133,14 +133,14 @@ def enable_live(
     from shelfwise.events.backend import open_event_store
     from shelfwise.events.live import attach_live
     from shelfwise.recommend.vectors import ItemVectors
-    from shelfwise.snapshot.livestate import restore_live, resume_offset
+    from shelfwise.snapshot.livestate import restore_live
 
     if explore_share > 0 and shelf.bandit is None:
         shelf.bandit = SlotExplorer(shelf.catalog, config=SlotConfig(explore_share=explore_share))
     shelf.suggestions()  # made before the consumer replays the log, so the log's queries count (older shelves)
     store = open_event_store(events_db)  # a SQLite file, or nats://... (JetStream, shared by replicas)
     saved = shelf.saved_live
-    offset = resume_offset(store, saved.position) if saved is not None else 0
+    offset = _resume_at(shelf, store)
     shelf.live = attach_live(
         shelf.updatables,
         shelf.catalog,
@@ -161,3 +161,31 @@ def enable_live(
     if start:
         shelf.live.consumer.start()
     return shelf.live
+
+
+def _resume_at(shelf: Shelf, store: EventBackend) -> int:
+    """Where replaying ``store`` onto ``shelf`` starts: after the shelf's snapshot when it was taken
+    from this log (:func:`~shelfwise.snapshot.livestate.resume_offset`), else at the start."""
+    from shelfwise.snapshot.livestate import resume_offset
+
+    saved = shelf.saved_live
+    return resume_offset(store, saved.position) if saved is not None else 0
+
+
+def replay_log(shelf: Shelf, events_db: str | Path) -> tuple[int, int]:
+    """Apply to ``shelf``'s stages the events a server started on it with ``--events-db
+    events_db`` would replay before answering (:func:`enable_live`: those after the shelf's
+    snapshot, the whole log for a shelf saved without one), in the consumer's batches, reading the
+    log only: no offset recorded, nothing written. Returns (the sequence number replayed from,
+    events applied). For one-off answers (``shelfwise recommend --shelf --events-db``); no live
+    session state is made."""
+    from shelfwise.events.backend import open_event_store
+    from shelfwise.events.consumer import ConsumerConfig, EventConsumer
+
+    store = open_event_store(events_db, read_only=True)
+    try:
+        start = _resume_at(shelf, store)
+        consumer = EventConsumer(store, shelf.updatables, ConsumerConfig(record=False), start_seq=start)
+        return start, consumer.drain()
+    finally:
+        store.close()

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
+
+import pytest
 
 from shelfwise.events import Event, EventStore, EventType
 
@@ -33,6 +36,37 @@ def test_append_read_offsets(tmp_path: Path) -> None:
     store.close()
     again = EventStore(tmp_path / "log.sqlite")
     assert again.offset("c") == 3 and again.count() == 3 and again.last_seq() == 3
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_read_only_store_reads_without_writing(tmp_path: Path) -> None:
+    path = tmp_path / "log.sqlite"
+    store = EventStore(path)
+    store.append([_ev(0), _ev(1)])
+    store.save_offset("live", 1)
+    store.close()
+    before = _files(tmp_path)
+    assert list(before) == ["log.sqlite"]  # the last writer's close folded its WAL in
+    ro = EventStore(path, read_only=True)  # no WAL beside it: read as it is, nothing created
+    assert [s for s, _ in ro.read(1)] == [2] and ro.offset("live") == 1 and ro.last_seq() == 2
+    with pytest.raises(sqlite3.OperationalError):
+        ro.save_offset("live", 2)
+    with pytest.raises(sqlite3.OperationalError):
+        ro.append([_ev(2)])
+    ro.close()
+    assert _files(tmp_path) == before
+    writer = EventStore(path)  # a running server: its appends sit in the WAL, read too
+    writer.append([_ev(2)])
+    ro = EventStore(path, read_only=True)
+    assert ro.last_seq() == 3 and [e.user_id for _, e in ro.read(2)] == ["u2"]
+    ro.close()
+    writer.close()
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        EventStore(tmp_path / "none.sqlite", read_only=True)
+    assert not (tmp_path / "none.sqlite").exists()
 
 
 def test_concurrent_appends_get_contiguous_sequence(tmp_path: Path) -> None:

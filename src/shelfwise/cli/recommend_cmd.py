@@ -55,6 +55,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                 default=None,
                 help="with --shelf: a recommender saved by `recommend ... --save DIR` instead of the shelf's own",
             )
+            q.add_argument(
+                "--events-db",
+                default=None,
+                help="with --shelf: the event log a server of the shelf reads (its --events-db): the events logged "
+                "after the shelf's snapshot are applied first, as that server does at start (read only: the log "
+                "and its offsets are left as they are)",
+            )
             q.add_argument("--save", type=Path, default=None, help="also save the fitted recommender to this folder")
         q.set_defaults(func=run)
 
@@ -75,6 +82,14 @@ def _from_shelf(args: argparse.Namespace) -> tuple[Catalog, HybridRecommender]:
             f"{args.shelf}: the shelf has no recommender; build it with `shelfwise index --events FILE`, or pass "
             "--recommender DIR (saved by `shelfwise recommend ... --save DIR`)"
         )
+    if args.events_db is not None:
+        from shelfwise.shelf import replay_log
+
+        start, n = replay_log(shelf, args.events_db)
+        which = (
+            f"logged after the shelf's snapshot (sequence {start})" if start else "(the shelf holds no snapshot of it)"
+        )
+        print(f"event log {args.events_db}: applied {n} event{'' if n == 1 else 's'} {which}, read only")
     return shelf.catalog, shelf.recommender
 
 
@@ -87,6 +102,8 @@ def run(args: argparse.Namespace) -> int:
         return _print(args, catalog, rec)
     if getattr(args, "recommender", None) is not None:
         raise ValueError("--recommender needs --shelf DIR (the shelf whose catalog it was fitted on)")
+    if getattr(args, "events_db", None) is not None:
+        raise ValueError("--events-db needs --shelf DIR (the shelf a server of that log serves)")
     if args.catalog is None or args.events is None:
         raise ValueError("give --shelf DIR (a saved shelf), or --catalog and --events to fit on")
     catalog, log = _load(args)

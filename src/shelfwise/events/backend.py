@@ -43,9 +43,11 @@ def is_event_url(spec: str | Path) -> bool:
     return isinstance(spec, str) and spec.startswith("nats://")
 
 
-def open_event_store(spec: str | Path | EventBackend) -> EventBackend:
+def open_event_store(spec: str | Path | EventBackend, *, read_only: bool = False) -> EventBackend:
     """The event log ``spec`` names: an open backend as is, ``nats://...`` for JetStream, else a
-    SQLite file (``sqlite://`` prefix optional)."""
+    SQLite file (``sqlite://`` prefix optional). ``read_only``: a SQLite file is opened without
+    writing to it (:class:`EventStore`'s ``read_only``; it must exist); a reader of any backend
+    must then not append or save offsets (``ConsumerConfig.record=False``)."""
     if isinstance(spec, EventBackend):
         return spec
     if is_event_url(spec):
@@ -53,4 +55,4 @@ def open_event_store(spec: str | Path | EventBackend) -> EventBackend:
 
         return NatsEventStore.from_url(str(spec))
     text = str(spec)
-    return EventStore(text.removeprefix("sqlite://"))
+    return EventStore(text.removeprefix("sqlite://"), read_only=read_only)

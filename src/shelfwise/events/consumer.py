@@ -63,7 +63,9 @@ class ConsumerConfig:
     when not notified (writers in other processes); ``name``: offset key in the store;
     ``resume``: start after the recorded offset instead of replaying from sequence 0;
     ``max_attempts``: calls of a failing target's ``update`` per batch before the batch is dropped
-    for that target; ``retry_s``: pause between those calls."""
+    for that target; ``retry_s``: pause between those calls; ``record``: save the offset after each
+    batch (False: a read-only replay that leaves the log as it was, e.g. ``shelfwise recommend
+    --events-db``)."""
 
     batch_size: int = 512
     poll_s: float = 0.05
@@ -71,6 +73,7 @@ class ConsumerConfig:
     resume: bool = False
     max_attempts: int = 3
     retry_s: float = 0.01
+    record: bool = True
 
     def __post_init__(self) -> None:
         if self.batch_size < 1 or not self.poll_s > 0 or not self.name:
@@ -169,7 +172,7 @@ class EventConsumer:
 
     def run_once(self) -> int:
         """Apply at most one batch synchronously (every target, with bounded retries), record the
-        offset, and return how many events were read."""
+        offset (unless ``ConsumerConfig.record`` is off), and return how many events were read."""
         batch = self.store.read(self.applied_seq, self.config.batch_size)
         if not batch:
             return 0
@@ -182,7 +185,8 @@ class EventConsumer:
             self._events_applied += len(batch)
             self._cond.notify_all()
         # after the in-memory position: a failed save (a server store that is down) must not apply the batch twice
-        self.store.save_offset(self.config.name, last)
+        if self.config.record:
+            self.store.save_offset(self.config.name, last)
         return len(batch)
 
     def drain(self) -> int:

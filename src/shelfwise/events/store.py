@@ -76,12 +76,18 @@ class EventStore:
     (SQLite file locking; ``busy_timeout`` waits for another writer).
     """
 
-    def __init__(self, path: str | Path, *, busy_timeout_ms: int = 5000) -> None:
+    def __init__(self, path: str | Path, *, busy_timeout_ms: int = 5000, read_only: bool = False) -> None:
+        """``read_only``: read an existing log without writing anything to it or beside it (a missing
+        file raises ``FileNotFoundError``; appends and offsets fail): see :meth:`_open_read_only`."""
         self.path = str(path)
+        self._lock = threading.Lock()
+        if read_only:
+            self._conn = self._open_read_only(Path(self.path))
+            self._conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+            return
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._lock = threading.Lock()
         with self._lock:
             self._conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
             self._conn.execute("PRAGMA journal_mode=WAL")
@@ -98,6 +104,20 @@ class EventStore:
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
+
+    @staticmethod
+    def _open_read_only(path: Path) -> sqlite3.Connection:
+        """A read-only connection, leaving the folder as it was: with a ``-wal`` file beside the log
+        (a writer has it open, or stopped without a checkpoint) SQLite's ``mode=ro``, which reads
+        the WAL's events too; without one every event is in the file itself, read as
+        ``immutable`` (``mode=ro`` would create ``-wal`` and ``-shm`` files it cannot remove). For
+        one-off reads: a writer that opens the log meanwhile is not seen (its appends go to a new
+        WAL), and one that checkpoints into the file during a read may make that read fail."""
+        if not path.is_file():
+            raise FileNotFoundError(f"event log {path}: no such file")
+        wal = Path(f"{path}-wal").exists()
+        uri = path.resolve().as_uri() + ("?mode=ro" if wal else "?mode=ro&immutable=1")
+        return sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
 
     def append(self, events: Iterable[Event]) -> int:
         """Commit ``events`` atomically; return the sequence number of the last one (0 if none).

@@ -255,6 +255,23 @@ def context_entries(contexts: Sequence[Context]) -> tuple[npt.NDArray[np.int64],
     return rows, items, weights
 
 
+def summed_duplicates(items: IntArray, weights: FloatArray) -> tuple[IntArray, FloatArray]:
+    """``items`` with each repeated one kept once (ascending) and its ``weights`` summed as
+    :func:`context_matrix` sums a context's repeats (float32, the same scipy constructor), so that
+    a linear scorer (``rows.T @ weights``) gathers one row per distinct item, not one per click,
+    with the scores its ``score_many`` gives: a session of 5,000 clicks on ~1,700 popular items
+    gathered 5,000 long co-occurrence rows (~70 ms). The same arrays, untouched, when no item repeats."""
+    if len(items) < 2:
+        return items, weights
+    s = np.sort(items)
+    if not (s[1:] == s[:-1]).any():
+        return items, weights
+    rows = np.zeros(len(items), dtype=np.int64)
+    m = sp.csr_matrix((weights.astype(np.float32), (rows, items)), shape=(1, int(s[-1]) + 1))
+    m.sum_duplicates()
+    return m.indices.astype(np.int64), m.data
+
+
 def context_matrix(contexts: Sequence[Context], n_items: int) -> sp.csr_matrix:
     """(contexts x items) CSR of each context's item weights (duplicate items summed)."""
     rows, cols, vals = context_entries(contexts)

@@ -30,7 +30,15 @@ import scipy.sparse as sp
 
 from shelfwise.errors import MissingExtraError
 from shelfwise.index.backends import VectorStore
-from shelfwise.recommend.base import BaseRecommender, Context, Recommendation, context_matrix, csr_rows, no_evidence
+from shelfwise.recommend.base import (
+    BaseRecommender,
+    Context,
+    Recommendation,
+    context_matrix,
+    csr_rows,
+    no_evidence,
+    summed_duplicates,
+)
 from shelfwise.recommend.interactions import Interactions
 from shelfwise.recommend.persist import StateFileError, csr_arrays, csr_from, csr_keys, read_npz
 from shelfwise.recommend.query import ItemWords, QueryMatches, match_query
@@ -294,8 +302,9 @@ class ContentRecommender(BaseRecommender):
         s = np.zeros(self.n_items, dtype=np.float32)
         hit = np.zeros(self.n_items, dtype=bool)
         if len(ctx):
-            sub = self._graph_rows(ctx.items)
-            s += np.asarray(sub.T @ ctx.weights, dtype=np.float32).ravel()
+            items, weights = summed_duplicates(ctx.items, ctx.weights)  # one row (or search) per item
+            sub = self._graph_rows(items)
+            s += np.asarray(sub.T @ weights, dtype=np.float32).ravel()
             hit[sub.indices] = True
         if ctx.query_vector is not None:
             self._add_query(s, hit, ctx)

@@ -19,7 +19,7 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from shelfwise.events.schema import EVENT_WEIGHTS, Event, EventType
-from shelfwise.recommend.base import BaseRecommender, Context, context_entries, no_evidence
+from shelfwise.recommend.base import BaseRecommender, Context, context_entries, no_evidence, summed_duplicates
 from shelfwise.recommend.interactions import Interactions
 from shelfwise.recommend.persist import (
     StateFileError,
@@ -32,7 +32,7 @@ from shelfwise.recommend.persist import (
     write_json,
 )
 from shelfwise.recommend.wording import KINDS, LEVELS, Wording, evidence_levels, level, named
-from shelfwise.results import FloatArray
+from shelfwise.results import FloatArray, IntArray
 
 _OPEN_SESSIONS = 10_000
 _LEVEL_KEYS = ("carted", "bought")  # the npz names of ``levels``, one per LEVELS entry
@@ -73,6 +73,13 @@ def dense_product(a: sp.csr_matrix, b: sp.csr_matrix) -> npt.NDArray[np.float32]
     return out
 
 
+def pair_count(m: sp.csr_matrix, a: int, b: int) -> float:
+    """``float(m[a, b])`` read off the CSR arrays (scipy's scalar indexing costs ~50 us of checks,
+    several per listed item's reason)."""
+    lo, hi = int(m.indptr[a]), int(m.indptr[a + 1])
+    return float(m.data[lo:hi][m.indices[lo:hi] == b].sum())
+
+
 @dataclass(frozen=True)
 class CooccurrenceConfig:
     alpha: float = 0.5  # 0.5 = cosine; larger favours rarer candidates less
@@ -104,6 +111,7 @@ class CooccurrenceRecommender(BaseRecommender):
         # event (0 viewed, 1 carted, 2 bought), so that a live event of another kind splits the
         # counts into ``levels`` then and each pair keeps its own evidence; None when not known
         self.evidence: int | None = None
+        self._firsts: tuple[Context, IntArray, FloatArray] | None = None  # :meth:`_first_weights`' last context
 
     def _fit(self, data: Interactions) -> None:
         x = data.session_item()
@@ -206,10 +214,10 @@ class CooccurrenceRecommender(BaseRecommender):
         """How the reason for items ``a`` and ``b`` names their evidence: the pair's own
         (:attr:`levels`, or :attr:`evidence` for a store of one kind), else the store's."""
         if self.levels:
-            return Wording.of_pair(float(self.pairs[a, b]), float(self.levels[0][a, b]), float(self.levels[1][a, b]))
+            return Wording.of_pair(*(pair_count(m, a, b) for m in (self.pairs, *self.levels[:2])))
         if self.evidence is None:
             return self.wording
-        n = float(self.pairs[a, b])
+        n = pair_count(self.pairs, a, b)
         return Wording.of_pair(n, n if self.evidence > 0 else 0.0, n if self.evidence > 1 else 0.0)
 
     def _norm(self, counts: FloatArray, exponent: float) -> FloatArray:
@@ -226,8 +234,8 @@ class CooccurrenceRecommender(BaseRecommender):
         if not len(ctx):
             return no_evidence(self.n_items)
         a = self.config.alpha
-        w = ctx.weights / self.norm(a)[ctx.items]
-        raw = np.asarray(self.pairs[ctx.items].T @ w, dtype=np.float32).ravel()
+        items, w = summed_duplicates(ctx.items, ctx.weights / self.norm(a)[ctx.items])  # one row per item
+        raw = np.asarray(self.pairs[items].T @ w, dtype=np.float32).ravel()
         s = raw / self.norm(1.0 - a)
         return np.where(raw > 0, s, -np.inf).astype(np.float32)
 
@@ -278,21 +286,36 @@ class CooccurrenceRecommender(BaseRecommender):
         a, b = int(p.indptr[item]), int(p.indptr[item + 1])
         return p.indices[a:b].astype(np.int64), p.data[a:b].astype(np.float32)
 
+    def _first_weights(self, ctx: Context) -> tuple[IntArray, FloatArray]:
+        """``ctx``'s distinct items (ascending) and each one's weight at its first occurrence, kept
+        for the next call with the same context: a list's reasons look up every listed item's
+        partner in one context (a long session would otherwise be sorted once per listed item)."""
+        memo = self._firsts  # one read: another thread may replace it meanwhile
+        if memo is not None and memo[0] is ctx:
+            return memo[1], memo[2]
+        items, first = np.unique(ctx.items, return_index=True)
+        self._firsts = (ctx, items, ctx.weights[first])
+        return items, ctx.weights[first]
+
     def partner(self, ctx: Context, item: int) -> int | None:
-        """The context item that contributes most co-occurrence to ``item``, if any."""
+        """The context item that contributes most co-occurrence to ``item``, if any (a repeated
+        item weighs its first occurrence's weight; ties: the lowest row)."""
         if not len(ctx):
             return None
         partners, counts = self.together(item)
-        common, pi, ci = np.intersect1d(partners, ctx.items, return_indices=True)
-        if not len(common):
+        items, weights = self._first_weights(ctx)
+        at = np.minimum(np.searchsorted(items, partners), len(items) - 1)
+        hit = np.flatnonzero(items[at] == partners)
+        if not len(hit):
             return None
-        return int(common[np.argmax(counts[pi] * ctx.weights[ci])])
+        order = hit[np.argsort(partners[hit], kind="stable")]  # common items ascending, as intersect1d gives
+        return int(partners[order][np.argmax(counts[order] * weights[at[order]])])
 
     def explain(self, ctx: Context | None, item: int) -> str:
         best = self.partner(ctx, item) if ctx is not None else None
         if best is None:
             return self.wording.frequently_together()
-        times = float(self.pairs[best, item])
+        times = pair_count(self.pairs, best, item)
         return self.pair_wording(best, item).together_with(named(self.catalog.products[best].title), times)
 
     def save(self, path: str | Path) -> None:
