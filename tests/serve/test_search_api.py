@@ -246,3 +246,17 @@ def test_distinct_and_words_only_in_the_response() -> None:
     assert len(every) - len(once) == 2 and len(keys) == len(set(keys)) and "black dress" in keys
     assert c.get("/search", params={"q": "dress", "mode": "bm25"}).json()["words_only"] is True
     assert c.get("/search", params={"q": "dress", "mode": "dense"}).json()["words_only"] is False
+
+
+def test_search_highlights_the_matched_words_of_each_title_when_asked(
+    tiny_catalog: Catalog, tiny_searcher: HybridSearcher
+) -> None:
+    c = client(tiny_catalog, tiny_searcher)
+    items = c.get("/search", params={"q": "black trousers", "k": 3, "highlight": "true"}).json()["items"]
+    titles = {it["id"]: it["title"] for it in items}
+    for it in items:  # the title as it is, with the words the query matched in <em>
+        marked = it["highlight"]["title"]
+        assert marked.replace("<em>", "").replace("</em>", "") == titles[it["id"]].replace("&", "&amp;")
+    assert "<em>" in items[0]["highlight"]["title"]
+    plain = c.get("/search", params={"q": "black trousers", "k": 3}).json()["items"]
+    assert all(it["highlight"] is None for it in plain)

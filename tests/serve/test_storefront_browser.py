@@ -136,6 +136,8 @@ def test_storefront_search_facets_click_and_rails(live_url: str, browser: Any) -
     page.press("#q", "Enter")
     page.wait_for_selector("#results .card")
     _wait_for(lambda: _get(live_url + "/events/stats")["events"] == searched + 1)  # the search is an event
+    marked = page.eval_on_selector_all("#results .card .title em", "els => els.map(e => e.textContent.toLowerCase())")
+    assert marked and set(marked) == {"black"}  # the query's word is marked in the titles, nothing else
     assert page.locator("#facets [data-facet=category] .facet-value").count() >= 2
     assert page.locator("#facets [data-facet=price] .facet-value").count() >= 2  # the tiny catalog has prices
     men = page.locator('#facets .facet-value[data-group=category][data-value="Men"]')

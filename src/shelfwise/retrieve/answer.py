@@ -21,6 +21,7 @@ from shelfwise.catalog.schema import Catalog, Filters, price_range
 from shelfwise.index.text import Tokenizer, has_cjk, normalise, to_simplified
 from shelfwise.notice import NO_WORD_MATCH, PRICE_UNMATCHED, SORT_WINDOW, UNMATCHED_FILTER, Notice
 from shelfwise.results import Results
+from shelfwise.retrieve.highlight import QueryMarks, highlight_html
 from shelfwise.retrieve.hybrid import HybridSearcher
 from shelfwise.retrieve.rules import Applied, Rules
 from shelfwise.retrieve.search_config import SearchTrace
@@ -54,6 +55,7 @@ class SearchAnswer:
     hidden: tuple[int, ...] = ()  # rows those rules hide (never shown, nor counted in facets)
     setup_notices: list[str] = field(default_factory=list)  # what the operator could change, not for shoppers
     words_only: bool = False  # the words alone ranked the hits (mode=bm25, or the lexical shortcut)
+    highlights: list[str] | None = None  # with highlight: each hit's title, escaped, matches in <em> (highlight)
 
 
 def answer_search(
@@ -70,6 +72,7 @@ def answer_search(
     sort_depth: int = SORT_DEPTH,
     rules: Rules | None = None,
     distinct: bool = False,
+    highlight: bool = False,
 ) -> SearchAnswer:
     """Search, then say what a shopper should know: a filter that matches no product when nothing
     was found, a price order that does not reach the page, and with ``explain`` each hit's reason
@@ -79,7 +82,8 @@ def answer_search(
     the store's merchandising rules (:mod:`shelfwise.retrieve.rules`): hidden products are left out
     of every order, pinned ones lead the relevance order. ``distinct``: one hit per product title
     (:func:`one_per_title`) in the order shown, before paging; a relevance page reaches further
-    until it has its hits or the search has no more."""
+    until it has its hits or the search has no more. ``highlight``: each hit's title with the query's
+    words marked (:mod:`~shelfwise.retrieve.highlight`)."""
     check_page(k, offset, sort, sort_depth)
     synonyms = searcher.synonyms.added_phrases(query) if searcher.synonyms is not None else ()
     act = rules.applied(query, synonyms) if rules is not None else Applied()
@@ -150,9 +154,22 @@ def answer_search(
     nxt = offset + k if more else None
     setup = searcher.setup_notices(query)
     words_only = unused is not None
+    marked = highlighted(searcher, query, intent, synonyms, res) if highlight else None
     return SearchAnswer(
-        res, intent, notices, reasons, kind, nxt, act.rules, act.hide, setup_notices=setup, words_only=words_only
+        res, intent, notices, reasons, kind, nxt, act.rules, act.hide, setup, words_only, highlights=marked
     )
+
+
+def highlighted(
+    searcher: HybridSearcher, query: str, intent: QueryIntent | None, synonyms: Sequence[str], results: Results
+) -> list[str]:
+    """Each hit's title, HTML-escaped, with the words the search read in the query marked
+    (:func:`~shelfwise.retrieve.highlight.highlight_html`): as typed, its price phrase out, in the
+    catalog's other language and with the store's synonyms."""
+    readings = [intent.text if intent is not None else query, searcher.bilingual.added(query), *synonyms]
+    tok = searcher.lexical.tokenizer
+    marks = QueryMarks.of([r for r in readings if r], tok)
+    return [highlight_html(searcher.catalog.products[row].title, marks, tok) for row in results.ids.tolist()]
 
 
 def taste_reasons(searcher: HybridSearcher, results: Results, user_vector: npt.NDArray[np.float32]) -> list[str]:

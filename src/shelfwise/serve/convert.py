@@ -32,8 +32,14 @@ def product_out(catalog: Catalog, row: int) -> ProductOut:
     return ProductOut(**_fields(catalog, row))
 
 
-def items_out(catalog: Catalog, results: Results, reasons: Sequence[str] | None = None) -> list[ItemOut]:
-    """Ranked results as the API shows them: each product with its score, reason and signals."""
+def items_out(
+    catalog: Catalog,
+    results: Results,
+    reasons: Sequence[str] | None = None,
+    highlights: Sequence[str] | None = None,
+) -> list[ItemOut]:
+    """Ranked results as the API shows them: each product with its score, reason and signals (and
+    its highlighted title, when asked)."""
     out: list[ItemOut] = []
     for j, (row, score) in enumerate(zip(results.ids.tolist(), results.scores.tolist(), strict=True)):
         out.append(
@@ -42,6 +48,7 @@ def items_out(catalog: Catalog, results: Results, reasons: Sequence[str] | None 
                 score=round(float(score), 6),
                 reason=reasons[j] if reasons is not None else "",
                 features={k: round(float(v[j]), 6) for k, v in results.features.items()} or None,
+                highlight={"title": highlights[j]} if highlights is not None else None,
             )
         )
     return out

@@ -29,6 +29,11 @@ class ItemOut(ProductOut):
         description="/search?explain=true: the hit's first-stage signals: bm25 (word BM25, 0 = no query word in "
         "its text), lexical (words + character n-grams, 0-1), cosine (query-product similarity of the language model)",
     )
+    highlight: dict[str, str] | None = Field(
+        None,
+        description='/search?highlight=true: {"title": the title HTML-escaped, the words that matched the query '
+        "(its words, their stems, near spellings, Chinese character pairs) in <em>...</em>}",
+    )
 
 
 class FieldMatchOut(BaseModel):

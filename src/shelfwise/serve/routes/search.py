@@ -76,6 +76,7 @@ class SearchQuery:
     sort_depth: int = SORT_DEPTH
     lang: str = "en"
     distinct: bool = False
+    highlight: bool = False
 
 
 @router.get("/search", response_model=SearchResponse)
@@ -133,6 +134,13 @@ async def search(
     distinct: Annotated[
         bool, Query(description="one hit per product title: colour / size variants named alike show once")
     ] = False,
+    highlight: Annotated[
+        bool,
+        Query(
+            description="each hit's `highlight.title`: the title HTML-escaped with the words that matched the "
+            "query in <em>...</em> (as Algolia's _highlightResult)"
+        ),
+    ] = False,
 ) -> Response:
     if not q.strip():  # min_length=1 lets "   " through, which answered 10 arbitrary products
         raise HTTPException(422, [{"loc": ["query", "q"], "msg": "q: only whitespace", "type": "value_error"}])
@@ -143,7 +151,21 @@ async def search(
         msg = f"offset + k must be at most {MAX_WINDOW} (got {offset} + {k}): narrow the search with filters"
         raise HTTPException(422, [{"loc": ["query", "offset"], "msg": msg, "type": "value_error"}])
     query = SearchQuery(
-        q, k, mode, filters, user, facets, facet_depth, facet_attr, explain, offset, sort, sort_depth, lang, distinct
+        q,
+        k,
+        mode,
+        filters,
+        user,
+        facets,
+        facet_depth,
+        facet_attr,
+        explain,
+        offset,
+        sort,
+        sort_depth,
+        lang,
+        distinct,
+        highlight,
     )
     return await answer(run_search, request.app.state.shelf, query)
 
@@ -166,6 +188,7 @@ def run_search(shelf: Shelf, p: SearchQuery) -> SearchResponse:
         sort_depth=p.sort_depth,
         rules=shelf.rules,
         distinct=p.distinct,
+        highlight=p.highlight,
     )
     counted = None
     if p.facets:
@@ -186,7 +209,7 @@ def run_search(shelf: Shelf, p: SearchQuery) -> SearchResponse:
         query=p.q,
         mode=p.mode,
         took_ms=round(took, 3),
-        items=items_out(shelf.catalog, res, localise_all(got.reasons, p.lang)),
+        items=items_out(shelf.catalog, res, localise_all(got.reasons, p.lang), got.highlights),
         understood=UnderstoodOut.model_validate(intent.to_json()) if intent is not None else None,
         notices=[localise(n, p.lang) for n in notices],
         notice_codes=[code_of(n) for n in notices],

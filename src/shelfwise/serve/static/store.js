@@ -85,13 +85,19 @@ function picture(it) {
   const kind = (it.category || []).slice(-1)[0] || t("product");
   return `<div class="ph${isDark(bg) ? " dark" : ""}" style="background:${esc(bg)}"><span class="icon"></span><span class="kind">${esc(kind)}</span></div>`;
 }
+// the server's highlighted title (escaped, matches in <em>); anything else in it: the plain title
+function titleHtml(it) {
+  const marked = it.highlight && it.highlight.title;
+  if (marked && !/</.test(marked.replace(/<\/?em>/g, ""))) return marked;
+  return esc(it.title);
+}
 function card(it, withReason = false) {
   items.set(it.id, it);
   const cat = (it.category || []).slice(-2).join(" › ");
   return `<article class="card" data-id="${esc(it.id)}" tabindex="0" aria-label="${esc(it.title)}">
     <div class="pic">${picture(it)}${it.in_stock === false ? `<span class="oos">${esc(t("outOfStock"))}</span>` : ""}</div>
     <button class="addcart" type="button" data-cart="${esc(it.id)}">${esc(t("addToCart"))}</button>
-    <div class="body"><div class="title">${esc(it.title)}</div><div class="cat">${esc(cat)}</div>
+    <div class="body"><div class="title">${titleHtml(it)}</div><div class="cat">${esc(cat)}</div>
     ${withReason && it.reason ? `<div class="reason">${esc(it.reason)}</div>` : ""}
     <div class="price">${esc(fmtPrice(it.price))}</div></div></article>`;
 }
@@ -128,6 +134,7 @@ function searchParams(offset) {
   p.set("k", String(PAGE)); p.set("explain", "true"); p.set("mode", store.getItem("shelfwise.mode") || "hybrid");
   p.set("user", shopperId);
   p.set("distinct", "true"); // a product's colour / size variants named alike show once
+  p.set("highlight", "true"); // the title words the query matched, in <em>
   if (offset) p.set("offset", String(offset)); else p.set("facets", "true");
   return p;
 }

@@ -1,0 +1,64 @@
+"""Highlighting: the title words a query matched, marked for display, the rest escaped."""
+
+from __future__ import annotations
+
+import pytest
+
+from shelfwise.catalog.schema import Catalog, Filters, Product
+from shelfwise.encode import HashingEncoder
+from shelfwise.index.text import Tokenizer
+from shelfwise.retrieve import HybridSearcher
+from shelfwise.retrieve.answer import answer_search
+from shelfwise.retrieve.highlight import QueryMarks, highlight_html, matched_spans
+
+TOK = Tokenizer()
+
+
+def _html(query: str, title: str) -> str:
+    return highlight_html(title, QueryMarks.of([query], TOK), TOK)
+
+
+@pytest.mark.parametrize(
+    ("query", "title", "marked"),
+    [
+        ("black dresses", "Black Dress, knee length", "<em>Black</em> <em>Dress</em>, knee length"),  # stems, case
+        ("porcelin tile", "Porcelain Floor Tile", "<em>Porcelain</em> Floor <em>Tile</em>"),  # a near spelling
+        ("the dress", "The dress", "The <em>dress</em>"),  # a stop word marks nothing
+        ("ＤＲＥＳＳ", "dress", "<em>dress</em>"),  # full-width letters fold
+        ("连衣裙", "夏季碎花連衣裙 女", "夏季碎花<em>連衣裙</em> 女"),  # character pairs; Traditional folds
+        ("裙", "短裙 半身裙", "短<em>裙</em> 半身<em>裙</em>"),  # a one-character query word
+        ("耐克跑鞋", "耐磨雨鞋", "耐磨雨鞋"),  # single shared characters of a longer word mark nothing
+        ("red", "Redwood bench", "Redwood bench"),  # not a word of the query, nor near one (3 letters)
+    ],
+)
+def test_the_words_a_query_matched_are_marked(query: str, title: str, marked: str) -> None:
+    assert _html(query, title) == marked
+
+
+def test_the_title_is_escaped_and_only_the_marks_are_html() -> None:
+    got = _html("dress", 'Dress <script>alert("x")</script> & co')
+    assert got == "<em>Dress</em> &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; co"
+
+
+def test_a_near_spelling_is_marked_only_for_a_query_word_the_title_lacks() -> None:
+    marks = QueryMarks.of(["tile"], TOK)
+    assert matched_spans("Tile tiles til tilt", marks, TOK) == [(0, 4), (5, 10)]  # "til"/"tilt": no typo match
+    assert matched_spans("Porcelain porcelain", QueryMarks.of(["porcelin"], TOK), TOK) == [(0, 9), (10, 19)]
+
+
+def test_search_answers_carry_each_hits_highlighted_title_with_what_the_search_read() -> None:
+    catalog = Catalog(
+        [
+            Product("a", "Black wrap dress", price=30.0),
+            Product("b", "Red <b>bold</b> dress", price=60.0),
+            Product("c", "Rain coat", price=40.0),
+        ]
+    )
+    s = HybridSearcher.build(catalog, HashingEncoder(32))
+    got = answer_search(s, "black dresses under 50", 3, Filters(), highlight=True)
+    assert got.highlights is not None and len(got.highlights) == len(got.results.ids)
+    by_id = {catalog.ids[r]: h for r, h in zip(got.results.ids.tolist(), got.highlights, strict=True)}
+    assert by_id["a"] == "<em>Black</em> wrap <em>dress</em>"  # the price phrase is not a word to mark
+    assert answer_search(s, "red dress", 3, Filters()).highlights is None  # not asked: nothing computed
+    red = answer_search(s, "red dress", 1, Filters(), highlight=True).highlights
+    assert red == ["<em>Red</em> &lt;b&gt;bold&lt;/b&gt; <em>dress</em>"]
