@@ -63,26 +63,39 @@ class QueryMarks:
 
 def matched_spans(title: str, marks: QueryMarks, tokenizer: Tokenizer) -> list[tuple[int, int]]:
     """``(start, end)`` character spans of ``title`` that ``marks`` match, in order, not overlapping."""
-    stem = replace(tokenizer, chinese="ngram")
     spans: list[tuple[int, int]] = []
-    unmatched: list[tuple[int, int, str]] = []
-    held: set[str] = set()
+    latin: list[re.Match[str]] = []
     for m in _WORD.finditer(title):
-        word = m.group(0)
-        if _CJK.fullmatch(word):
-            spans += _cjk_spans(word, m.start(), marks)
-            continue
-        terms = stem(word)
-        if terms and terms[0] in marks.terms:
+        if _CJK.fullmatch(m.group(0)):
+            spans += _cjk_spans(m.group(0), m.start(), marks)
+        else:
+            latin.append(m)
+    terms = _terms([m.group(0) for m in latin], tokenizer)
+    held = {t for t in terms if t in marks.terms}
+    unmatched: list[tuple[int, int, str]] = []
+    for m, term in zip(latin, terms, strict=True):
+        if term in held:
             spans.append(m.span())
-            held.add(terms[0])
-        elif terms:
-            unmatched.append((m.start(), m.end(), normalise(word)))
+        elif len(m.group(0)) >= MIN_NEAR_CHARS:
+            unmatched.append((m.start(), m.end(), normalise(m.group(0))))
     missing = [w for t, w in marks.words if t not in held and len(w) >= MIN_NEAR_CHARS]
-    for start, end, word in unmatched:
-        if len(word) >= MIN_NEAR_CHARS and any(_near(word, w) for w in missing):
-            spans.append((start, end))
-    return sorted(spans)
+    for w in missing if unmatched else ():
+        near = SequenceMatcher(None, autojunk=False)
+        near.set_seq2(w)  # the matcher keeps what it learnt of the query word across title words
+        for start, end, word in unmatched:
+            if 2 * min(len(word), len(w)) >= NEAR * (len(word) + len(w)) and _near(near, word):
+                spans.append((start, end))
+    return sorted(set(spans))
+
+
+def _terms(words: list[str], tokenizer: Tokenizer) -> list[str]:
+    """Each Latin word's index term (stemmed as the index stems; stop words kept, so that none
+    matches), in one call of the stemmer; per word where the whole text cuts differently."""
+    whole = replace(tokenizer, chinese="ngram", stopwords=False)
+    terms = whole(" ".join(words))
+    if len(terms) == len(words):
+        return terms
+    return [(whole(w) or [""])[0] for w in words]
 
 
 def highlight_html(title: str, marks: QueryMarks, tokenizer: Tokenizer) -> str:
@@ -115,6 +128,6 @@ def _cjk_spans(run: str, offset: int, marks: QueryMarks) -> list[tuple[int, int]
     return spans
 
 
-def _near(a: str, b: str) -> bool:
-    m = SequenceMatcher(None, a, b)
-    return m.real_quick_ratio() >= NEAR and m.quick_ratio() >= NEAR and m.ratio() >= NEAR
+def _near(matcher: SequenceMatcher[str], word: str) -> bool:
+    matcher.set_seq1(word)
+    return matcher.real_quick_ratio() >= NEAR and matcher.quick_ratio() >= NEAR and matcher.ratio() >= NEAR
