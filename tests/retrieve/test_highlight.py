@@ -9,7 +9,7 @@ from shelfwise.encode import HashingEncoder
 from shelfwise.index.text import Tokenizer
 from shelfwise.retrieve import HybridSearcher
 from shelfwise.retrieve.answer import answer_search
-from shelfwise.retrieve.highlight import QueryMarks, highlight_html, matched_spans
+from shelfwise.retrieve.highlight import QueryMarks, highlight_html, matched_spans, snippet_html
 
 TOK = Tokenizer()
 
@@ -49,7 +49,7 @@ def test_a_near_spelling_is_marked_only_for_a_query_word_the_title_lacks() -> No
 def test_search_answers_carry_each_hits_highlighted_title_with_what_the_search_read() -> None:
     catalog = Catalog(
         [
-            Product("a", "Black wrap dress", price=30.0),
+            Product("a", "Black wrap dress", price=30.0, description="A wrap dress in black jersey."),
             Product("b", "Red <b>bold</b> dress", price=60.0),
             Product("c", "Rain coat", price=40.0),
         ]
@@ -58,7 +58,31 @@ def test_search_answers_carry_each_hits_highlighted_title_with_what_the_search_r
     got = answer_search(s, "black dresses under 50", 3, Filters(), highlight=True)
     assert got.highlights is not None and len(got.highlights) == len(got.results.ids)
     by_id = {catalog.ids[r]: h for r, h in zip(got.results.ids.tolist(), got.highlights, strict=True)}
-    assert by_id["a"] == "<em>Black</em> wrap <em>dress</em>"  # the price phrase is not a word to mark
+    assert by_id["a"] == {
+        "title": "<em>Black</em> wrap <em>dress</em>",  # the price phrase is not a word to mark
+        "description": "A wrap <em>dress</em> in <em>black</em> jersey.",
+    }
     assert answer_search(s, "red dress", 3, Filters()).highlights is None  # not asked: nothing computed
     red = answer_search(s, "red dress", 1, Filters(), highlight=True).highlights
-    assert red == ["<em>Red</em> &lt;b&gt;bold&lt;/b&gt; <em>dress</em>"]
+    assert red == [{"title": "<em>Red</em> &lt;b&gt;bold&lt;/b&gt; <em>dress</em>"}]  # no description: no snippet
+
+
+DESCRIPTION = (
+    "Ankle-length jeans in washed, stretch denim with a regular waist, zip fly and button, fake front pockets, "
+    "real back pockets and slim legs. The dark blue colour & <fit> is great."
+)
+
+
+def test_a_snippet_is_the_stretch_of_the_description_holding_the_most_matches() -> None:
+    two = snippet_html(DESCRIPTION, QueryMarks.of(["pockets"], TOK), TOK)
+    assert two is not None and two.count("<em>pockets</em>") == 2 and two.startswith("…zip fly")
+    assert len(two.replace("<em>", "").replace("</em>", "").split()) <= 20 + 1  # 20 words (a hyphen joins two)
+    first = snippet_html(DESCRIPTION, QueryMarks.of(["ankle"], TOK), TOK)
+    assert first is not None and first.startswith("<em>Ankle</em>-length") and first.endswith("…")
+    last = snippet_html(DESCRIPTION, QueryMarks.of(["great"], TOK), TOK)
+    assert last is not None and last.endswith("is <em>great</em>.")  # only punctuation after it: not cut
+    assert "&amp; &lt;fit&gt;" in last  # escaped
+    assert snippet_html(DESCRIPTION, QueryMarks.of(["trousers"], TOK), TOK) is None  # nothing to show
+    run = "夏季新款碎花连衣裙女装长款过膝显瘦气质法式复古桔梗裙子" * 3
+    zh = snippet_html(run, QueryMarks.of(["桔梗裙"], TOK), TOK, 5)
+    assert zh == "…质法式复古<em>桔梗裙</em>子夏…"  # one long Chinese run: characters around its first match

@@ -256,6 +256,7 @@ def test_search_highlights_the_matched_words_of_each_title_when_asked(
     titles = {it["id"]: it["title"] for it in items}
     for it in items:  # the title as it is, with the words the query matched in <em>
         marked = it["highlight"]["title"]
+        assert set(it["highlight"]) <= {"title", "description"}
         assert marked.replace("<em>", "").replace("</em>", "") == titles[it["id"]].replace("&", "&amp;")
     assert "<em>" in items[0]["highlight"]["title"]
     plain = c.get("/search", params={"q": "black trousers", "k": 3}).json()["items"]

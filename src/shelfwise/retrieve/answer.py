@@ -21,7 +21,7 @@ from shelfwise.catalog.schema import Catalog, Filters, price_range
 from shelfwise.index.text import Tokenizer, has_cjk, normalise, to_simplified
 from shelfwise.notice import NO_WORD_MATCH, PRICE_UNMATCHED, SORT_WINDOW, UNMATCHED_FILTER, Notice
 from shelfwise.results import Results
-from shelfwise.retrieve.highlight import QueryMarks, highlight_html
+from shelfwise.retrieve.highlight import QueryMarks, highlight_html, snippet_html
 from shelfwise.retrieve.hybrid import HybridSearcher
 from shelfwise.retrieve.rules import Applied, Rules
 from shelfwise.retrieve.search_config import SearchTrace
@@ -55,7 +55,7 @@ class SearchAnswer:
     hidden: tuple[int, ...] = ()  # rows those rules hide (never shown, nor counted in facets)
     setup_notices: list[str] = field(default_factory=list)  # what the operator could change, not for shoppers
     words_only: bool = False  # the words alone ranked the hits (mode=bm25, or the lexical shortcut)
-    highlights: list[str] | None = None  # with highlight: each hit's title, escaped, matches in <em> (highlight)
+    highlights: list[dict[str, str]] | None = None  # with highlight: each hit's title (and description snippet)
 
 
 def answer_search(
@@ -162,14 +162,21 @@ def answer_search(
 
 def highlighted(
     searcher: HybridSearcher, query: str, intent: QueryIntent | None, synonyms: Sequence[str], results: Results
-) -> list[str]:
-    """Each hit's title, HTML-escaped, with the words the search read in the query marked
+) -> list[dict[str, str]]:
+    """Each hit's ``title``, HTML-escaped, with the words the search read in the query marked
     (:func:`~shelfwise.retrieve.highlight.highlight_html`): as typed, its price phrase out, in the
-    catalog's other language and with the store's synonyms."""
+    catalog's other language and with the store's synonyms; and the ``description``'s stretch that
+    holds the most of them (:func:`~shelfwise.retrieve.highlight.snippet_html`), where one does."""
     readings = [intent.text if intent is not None else query, searcher.bilingual.added(query), *synonyms]
     tok = searcher.lexical.tokenizer
     marks = QueryMarks.of([r for r in readings if r], tok)
-    return [highlight_html(searcher.catalog.products[row].title, marks, tok) for row in results.ids.tolist()]
+    out: list[dict[str, str]] = []
+    for row in results.ids.tolist():
+        product = searcher.catalog.products[row]
+        marked = {"title": highlight_html(product.title, marks, tok)}
+        snippet = snippet_html(product.description, marks, tok) if product.description else None
+        out.append(marked if snippet is None else {**marked, "description": snippet})
+    return out
 
 
 def taste_reasons(searcher: HybridSearcher, results: Results, user_vector: npt.NDArray[np.float32]) -> list[str]:

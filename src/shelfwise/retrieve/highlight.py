@@ -10,12 +10,14 @@ query word marks that character). The query's readings are what the search ran: 
 price phrase removed, and in the catalog's other language or with the store's synonyms added.
 
 :func:`highlight_html` escapes the title and wraps each match in ``<em>`` ... ``</em>``, as Algolia's
-default tags do, so a page may insert it as HTML."""
+default tags do, so a page may insert it as HTML; :func:`snippet_html` does the same for the stretch
+of a description that holds the most matches."""
 
 from __future__ import annotations
 
 import html
 import re
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
@@ -25,6 +27,8 @@ from shelfwise.index.text import CJK_RANGES, Tokenizer, normalise, to_simplified
 NEAR = 0.8  # difflib ratio at or above which a title word counts as a query word's spelling
 MIN_NEAR_CHARS = 4  # shorter query words are not matched by spelling (too many near neighbours)
 PRE, POST = "<em>", "</em>"
+SNIPPET_WORDS = 20  # words of a description a snippet shows
+SNIPPET_LEAD = 3  # words a snippet shows before its first match, where it can
 
 _WORD = re.compile(rf"[{CJK_RANGES}]+|[^\W_{CJK_RANGES}]+", re.UNICODE)
 _CJK = re.compile(rf"[{CJK_RANGES}]+")
@@ -98,14 +102,49 @@ def _terms(words: list[str], tokenizer: Tokenizer) -> list[str]:
     return [(whole(w) or [""])[0] for w in words]
 
 
-def highlight_html(title: str, marks: QueryMarks, tokenizer: Tokenizer) -> str:
-    """``title`` HTML-escaped, each match of ``marks`` wrapped in ``<em>`` ... ``</em>``."""
+def highlight_html(text: str, marks: QueryMarks, tokenizer: Tokenizer) -> str:
+    """``text`` HTML-escaped, each match of ``marks`` wrapped in ``<em>`` ... ``</em>``."""
+    return _marked(text, matched_spans(text, marks, tokenizer))
+
+
+def snippet_html(text: str, marks: QueryMarks, tokenizer: Tokenizer, words: int = SNIPPET_WORDS) -> str | None:
+    """The ``words``-word stretch of ``text`` (a description) holding the most matches of ``marks``
+    (the earliest of equals), HTML-escaped with them in ``<em>``, "…" where text is cut (Algolia's
+    ``_snippetResult``, Meilisearch's ``cropLength``); None when nothing in it matches. A Chinese run
+    counts as one word, cut to ``2 * words`` characters around its first match."""
+    spans = matched_spans(text, marks, tokenizer)
+    if not spans:
+        return None
+    bounds = [m.span() for m in _WORD.finditer(text)]
+    starts = [b[0] for b in bounds]
+    hits = [0] * len(bounds)
+    for start, _ in spans:
+        hits[max(0, bisect_right(starts, start) - 1)] += 1
+    matched = [i for i, h in enumerate(hits) if h]
+    best, first = (-1, 0), 0
+    for i in range(max(1, len(bounds) - words + 1)):
+        held = [j for j in matched if i <= j < i + words]
+        score = (sum(hits[j] for j in held), -abs(held[0] - i - SNIPPET_LEAD) if held else 0)
+        if score > best:  # the most matches; then a few words of context before the first
+            best, first = score, i
+    last = min(len(bounds), first + words) - 1
+    lo, hi = bounds[first][0], bounds[last][1]
+    if hi - lo > 2 * words * 4:  # one long Chinese run: the characters around its first match
+        lo = max(lo, spans[0][0] - words)
+        hi = min(hi, lo + 2 * words)
+    if not _WORD.search(text, hi):  # only punctuation after it: shown, not cut
+        hi = len(text.rstrip())
+    inside = [(max(a, lo) - lo, min(b, hi) - lo) for a, b in spans if a < hi and b > lo]
+    return ("…" if lo > 0 else "") + _marked(text[lo:hi], inside) + ("…" if hi < len(text.rstrip()) else "")
+
+
+def _marked(text: str, spans: Sequence[tuple[int, int]]) -> str:
     out: list[str] = []
     at = 0
-    for start, end in matched_spans(title, marks, tokenizer):
-        out += [html.escape(title[at:start]), PRE, html.escape(title[start:end]), POST]
+    for start, end in spans:
+        out += [html.escape(text[at:start]), PRE, html.escape(text[start:end]), POST]
         at = end
-    out.append(html.escape(title[at:]))
+    out.append(html.escape(text[at:]))
     return "".join(out)
 
 

@@ -36,7 +36,7 @@ def items_out(
     catalog: Catalog,
     results: Results,
     reasons: Sequence[str] | None = None,
-    highlights: Sequence[str] | None = None,
+    highlights: Sequence[dict[str, str]] | None = None,
 ) -> list[ItemOut]:
     """Ranked results as the API shows them: each product with its score, reason and signals (and
     its highlighted title, when asked)."""
@@ -48,7 +48,7 @@ def items_out(
                 score=round(float(score), 6),
                 reason=reasons[j] if reasons is not None else "",
                 features={k: round(float(v[j]), 6) for k, v in results.features.items()} or None,
-                highlight={"title": highlights[j]} if highlights is not None else None,
+                highlight=highlights[j] if highlights is not None else None,
             )
         )
     return out

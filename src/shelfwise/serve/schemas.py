@@ -31,8 +31,9 @@ class ItemOut(ProductOut):
     )
     highlight: dict[str, str] | None = Field(
         None,
-        description='/search?highlight=true: {"title": the title HTML-escaped, the words that matched the query '
-        "(its words, their stems, near spellings, Chinese character pairs) in <em>...</em>}",
+        description='/search?highlight=true: "title": the title HTML-escaped, the words that matched the query '
+        '(its words, their stems, near spellings, Chinese character pairs) in <em>...</em>; "description" (when '
+        "it holds a match): its 20-word stretch holding the most, marked the same, with … where cut",
     )
 
 

@@ -138,7 +138,8 @@ async def search(
         bool,
         Query(
             description="each hit's `highlight.title`: the title HTML-escaped with the words that matched the "
-            "query in <em>...</em> (as Algolia's _highlightResult)"
+            "query in <em>...</em> (as Algolia's _highlightResult), and `highlight.description`: the stretch of "
+            "the description holding the most of them (as _snippetResult), when it holds one"
         ),
     ] = False,
 ) -> Response:

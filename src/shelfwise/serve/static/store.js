@@ -85,11 +85,16 @@ function picture(it) {
   const kind = (it.category || []).slice(-1)[0] || t("product");
   return `<div class="ph${isDark(bg) ? " dark" : ""}" style="background:${esc(bg)}"><span class="icon"></span><span class="kind">${esc(kind)}</span></div>`;
 }
-// the server's highlighted title (escaped, matches in <em>); anything else in it: the plain title
+// the server's highlighted text (escaped, matches in <em>); anything else in it: not shown as HTML
+function marked(html) {
+  return html && !/</.test(html.replace(/<\/?em>/g, "")) ? html : null;
+}
 function titleHtml(it) {
-  const marked = it.highlight && it.highlight.title;
-  if (marked && !/</.test(marked.replace(/<\/?em>/g, ""))) return marked;
-  return esc(it.title);
+  return marked(it.highlight && it.highlight.title) || esc(it.title);
+}
+function snippetHtml(it) {
+  const s = marked(it.highlight && it.highlight.description);
+  return s ? `<div class="snippet">${s}</div>` : "";
 }
 function card(it, withReason = false) {
   items.set(it.id, it);
@@ -97,7 +102,7 @@ function card(it, withReason = false) {
   return `<article class="card" data-id="${esc(it.id)}" tabindex="0" aria-label="${esc(it.title)}">
     <div class="pic">${picture(it)}${it.in_stock === false ? `<span class="oos">${esc(t("outOfStock"))}</span>` : ""}</div>
     <button class="addcart" type="button" data-cart="${esc(it.id)}">${esc(t("addToCart"))}</button>
-    <div class="body"><div class="title">${titleHtml(it)}</div><div class="cat">${esc(cat)}</div>
+    <div class="body"><div class="title">${titleHtml(it)}</div><div class="cat">${esc(cat)}</div>${snippetHtml(it)}
     ${withReason && it.reason ? `<div class="reason">${esc(it.reason)}</div>` : ""}
     <div class="price">${esc(fmtPrice(it.price))}</div></div></article>`;
 }
