@@ -139,3 +139,27 @@ def test_reasons_and_notices_in_chinese_with_lang_zh(tiny_catalog: Catalog, tiny
     assert c.get("/recommend/item/p5", params={"lang": "fr"}).status_code == 422
     found = c.get("/search", params={"q": "dress", "category": "Nowhere", "lang": "zh"}).json()
     assert found["notices"] and found["notices"][0].startswith("没有商品属于品类 'Nowhere'")
+
+
+def test_cold_start_gets_popular_items_when_tuning_weighted_popularity_zero(
+    tiny_catalog: Catalog, tiny_log: EventLog
+) -> None:
+    """Fit-time tuning can weigh popularity 0 (the demo shelf's did: repeat, content, sequence, sknn),
+    and only popularity scores an empty context: an unknown shopper got [] (1 exploration item of
+    k=3) and an empty session [], both under a notice promising popular items."""
+    shelf = Shelf(catalog=tiny_catalog, searcher=HybridSearcher.build(tiny_catalog, HashingEncoder(dim=64)))
+    enc = HashingEncoder(dim=128)
+    tuned = {"repeat": 1.0, "content": 1.0, "sknn": 1.0, "popularity": 0.0}
+    config = HybridConfig(als=ALSConfig(factors=4, iterations=2)).with_weights(tuned).with_weights(tuned, new=True)
+    rec = build_recommender(tiny_catalog, tiny_log, enc.encode(tiny_catalog.texts()), config, encoder=enc)
+    shelf.recommender, shelf.user_profiles = rec, rec.profiles
+    c = TestClient(create_app(shelf), base_url="http://localhost")
+    for params in ({"k": 3}, {"k": 3, "explore": "false"}):
+        body = c.get("/recommend/user/newbie", params=params).json()
+        assert body["notice"] == "unknown user: popular items"
+        assert [it["id"] for it in body["items"]][:2] == ["p1", "p3"]  # the most bought, as with default weights
+        assert len(body["items"]) == 3 and body["items"][0]["reason"].startswith("popular in")
+    cold = c.get("/recommend/session", params={"k": 3}).json()
+    assert len(cold["items"]) == 3 and cold["notice"] == "no session items and no query: popular items"
+    known = c.get("/recommend/user/u2", params={"k": 3, "explore": "false"}).json()["items"]
+    assert known and not any(it["reason"].startswith("popular in") for it in known)  # tuned weights still rule

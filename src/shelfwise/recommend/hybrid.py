@@ -370,7 +370,7 @@ class HybridRecommender(BaseRecommender):
         self, user: str | Context, k: int = 10, filters: Filters | None = None, *, exclude_seen: bool = True
     ) -> Recommendation:
         ctx = self.context(user)
-        weights, penalty = self.config.fusion(exclude_seen)
+        weights, penalty = self.config.fusion(exclude_seen, cold=not len(ctx) and ctx.query_vector is None)
         scores = self.component_scores(ctx, weights, exclude_seen)  # only the set this list fuses
         fused = self.fuse(scores, weights, penalty)
         fused = np.where(fused > 0, fused, -np.inf).astype(np.float32)
