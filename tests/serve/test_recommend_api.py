@@ -163,3 +163,16 @@ def test_cold_start_gets_popular_items_when_tuning_weighted_popularity_zero(
     assert len(cold["items"]) == 3 and cold["notice"] == "no session items and no query: popular items"
     known = c.get("/recommend/user/u2", params={"k": 3, "explore": "false"}).json()["items"]
     assert known and not any(it["reason"].startswith("popular in") for it in known)  # tuned weights still rule
+
+
+def test_session_with_a_blank_query_is_an_empty_session(
+    tiny_catalog: Catalog, tiny_searcher: HybridSearcher, tiny_log: EventLog
+) -> None:
+    """q=" " was encoded as a query: arbitrary products, each "matches what you searched for", under
+    the notice "no session items and no query: popular items"."""
+    c = client(tiny_catalog, tiny_searcher, tiny_log)
+    empty = c.get("/recommend/session", params={"k": 3}).json()
+    for q in (" ", "\t \n"):
+        blank = c.get("/recommend/session", params={"k": 3, "q": q}).json()
+        assert blank["items"] == empty["items"] and blank["notice"] == "no session items and no query: popular items"
+        assert not any(it["reason"] == "matches what you searched for" for it in blank["items"])

@@ -441,6 +441,7 @@ class HybridRecommender(BaseRecommender):
         """Cold-start shopper: score the current session's items and/or query text; the query's
         matches (:meth:`ContentRecommender.query_matches`) come first, ranked by the fused score,
         other items only when fewer matches pass the filters."""
+        query = query.strip()  # a blank query is none (it was encoded: arbitrary "matches" of nothing)
         # the query side of the item encoder: E5's "query: " prefix; a student shelf's teacher, not its static table
         qv = query_encoder(self.encoder).encode([query])[0] if (query and self.encoder is not None) else None
         if query and self.encoder is None:
