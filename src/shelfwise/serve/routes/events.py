@@ -88,7 +88,7 @@ async def post_events(
             description="one event object or a list of them: user_id, type (query/view/click/cart/purchase), "
             "item_id (catalog id; optional for query), timestamp (unix seconds or ISO-8601; default now), "
             "session_id, query, event_id (optional; a retried event with the same id is stored once)",
-            examples=[_EXAMPLE, [_EXAMPLE, {**_EXAMPLE, "type": "purchase"}]],
+            examples=[_EXAMPLE, [_EXAMPLE, {**_EXAMPLE, "type": "purchase", "event_id": "e-2"}]],
         ),
     ],
     wait_ms: Annotated[int, Query(ge=0, le=5000, description="wait until live state reflects the events")] = 0,
