@@ -21,7 +21,7 @@ from shelfwise.recommend.content import similar_by_text
 from shelfwise.recommend.explore import recommend_with_exploration
 from shelfwise.recommend.hybrid import HybridRecommender
 from shelfwise.serve.convert import items_out
-from shelfwise.serve.params import parse_filters
+from shelfwise.serve.params import invalid, parse_filters
 from shelfwise.serve.respond import NO_RECOMMENDER, answer
 from shelfwise.serve.schemas import ItemOut
 from shelfwise.shelf import Shelf
@@ -125,7 +125,7 @@ def _for_user(
 ) -> RecommendResponse:
     rec = _recommender(shelf)
     if not user_id.strip():
-        raise HTTPException(422, "empty user id")
+        raise invalid("user_id", "blank (no user id)", "path")
     filters = parse_filters(category, None, None, None, in_stock, None)
     t0 = time.perf_counter()
     explorer = shelf.bandit

@@ -7,7 +7,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from shelfwise.catalog.schema import Filters
@@ -16,7 +16,7 @@ from shelfwise.retrieve.answer import MAX_WINDOW, SORT_DEPTH, answer_search
 from shelfwise.retrieve.facets import DEPTH, facet_search
 from shelfwise.retrieve.suggest import MAX_EXAMPLES
 from shelfwise.serve.convert import items_out
-from shelfwise.serve.params import parse_filters
+from shelfwise.serve.params import invalid, parse_filters
 from shelfwise.serve.respond import answer
 from shelfwise.serve.schemas import (
     ExamplesResponse,
@@ -135,13 +135,14 @@ async def search(
     ] = False,
 ) -> Response:
     if not q.strip():  # min_length=1 lets "   " through, which answered 10 arbitrary products
-        raise HTTPException(422, [{"loc": ["query", "q"], "msg": "q: only whitespace", "type": "value_error"}])
+        raise invalid("q", "only whitespace")
     filters = parse_filters(category, brand, price_min, price_max, in_stock, attr)
     if facet_attr is not None and len(facet_attr) > MAX_FACET_KEYS:
-        raise HTTPException(422, f"facet_attr: at most {MAX_FACET_KEYS} attribute keys")
+        raise invalid("facet_attr", f"at most {MAX_FACET_KEYS} attribute keys (got {len(facet_attr)})")
     if offset + k > MAX_WINDOW:
-        msg = f"offset + k must be at most {MAX_WINDOW} (got {offset} + {k}): narrow the search with filters"
-        raise HTTPException(422, [{"loc": ["query", "offset"], "msg": msg, "type": "value_error"}])
+        raise invalid(
+            "offset", f"offset + k must be at most {MAX_WINDOW} (got {offset} + {k}): narrow the search with filters"
+        )
     query = SearchQuery(
         q, k, mode, filters, user, facets, facet_depth, facet_attr, explain, offset, sort, sort_depth, lang, distinct
     )
