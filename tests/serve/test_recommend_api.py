@@ -176,3 +176,15 @@ def test_session_with_a_blank_query_is_an_empty_session(
         blank = c.get("/recommend/session", params={"k": 3, "q": q}).json()
         assert blank["items"] == empty["items"] and blank["notice"] == "no session items and no query: popular items"
         assert not any(it["reason"] == "matches what you searched for" for it in blank["items"])
+
+
+def test_an_empty_fallback_list_says_why_it_is_empty(
+    tiny_catalog: Catalog, tiny_searcher: HybridSearcher, tiny_log: EventLog
+) -> None:
+    """An unknown shopper under a category no product is in got [] with "unknown user: popular items"
+    (a known one got the reason: no product is in that category)."""
+    c = client(tiny_catalog, tiny_searcher, tiny_log)
+    why = "no product is in category 'No such category'; top-level categories: Kids, Men, Sport, Women"
+    for user in ("newbie", "u2"):
+        body = c.get(f"/recommend/user/{user}", params={"k": 2, "category": "No such category"}).json()
+        assert body["items"] == [] and body["notice"] == f"nothing to recommend to this shopper: {why}"

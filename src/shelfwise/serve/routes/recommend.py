@@ -94,7 +94,7 @@ def _out(
 ) -> RecommendResponse:
     took = round((time.perf_counter() - t0) * 1000, 3)
     items = items_out(shelf.catalog, rec.results, rec.reasons)
-    if not items and notice is None:  # an empty list with no word reads like an outage
+    if not items:  # an empty list with no word reads like an outage; a fallback's notice does not say why
         notice = EMPTY[kind]
         if filters is not None and not filters.is_empty():
             why = shelf.catalog.unmatched_filters(filters)  # e.g. a category no product is in
