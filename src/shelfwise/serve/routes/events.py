@@ -27,6 +27,7 @@ from starlette.responses import Response
 
 from shelfwise.events.consumer import EventConsumer
 from shelfwise.serve.deps import require_write, serve_config
+from shelfwise.serve.error_docs import NEEDS_EVENT_LOG, WRITE, ErrorOut, Responses
 from shelfwise.serve.ingest import ingest_rows
 from shelfwise.serve.metrics import Metrics
 from shelfwise.serve.respond import NO_EVENT_LOG, answer
@@ -41,6 +42,27 @@ class RowErrorOut(BaseModel):
     index: int
     field: str
     message: str
+
+
+class RejectedBatch(BaseModel):
+    message: str
+    errors: list[RowErrorOut]
+
+
+class EventsRejected(BaseModel):
+    """422 when no row of the batch is valid: nothing was stored (a parameter error such as
+    ``wait_ms`` answers FastAPI's usual list instead)."""
+
+    detail: RejectedBatch
+
+
+POST_ERRORS: Responses = {
+    **WRITE,
+    413: {"model": ErrorOut, "description": "more events than --max-batch, or a body over --max-body-bytes"},
+    415: {"model": ErrorOut, "description": "the body is not sent as application/json"},
+    422: {"model": EventsRejected, "description": "no valid event in the batch: each row's index, field and why"},
+    **NEEDS_EVENT_LOG,
+}
 
 
 class EventsAccepted(BaseModel):
@@ -79,7 +101,7 @@ def _consumer(request: Request) -> EventConsumer:
     return cons
 
 
-@router.post("/events", response_model=EventsAccepted, dependencies=[Depends(require_write)])
+@router.post("/events", response_model=EventsAccepted, dependencies=[Depends(require_write)], responses=POST_ERRORS)
 async def post_events(
     request: Request,
     payload: Annotated[
@@ -127,7 +149,7 @@ def _ingest(request: Request, payload: Any, wait_ms: int) -> EventsAccepted:
     )
 
 
-@router.get("/events/stats", response_model=EventStats)
+@router.get("/events/stats", response_model=EventStats, responses=NEEDS_EVENT_LOG)
 def event_stats(request: Request) -> EventStats:
     cons = _consumer(request)
     st = cons.stats()

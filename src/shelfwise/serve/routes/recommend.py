@@ -21,6 +21,7 @@ from shelfwise.recommend.content import similar_by_text
 from shelfwise.recommend.explore import recommend_with_exploration
 from shelfwise.recommend.hybrid import HybridRecommender
 from shelfwise.serve.convert import items_out
+from shelfwise.serve.error_docs import NEEDS_RECOMMENDER, UNKNOWN_ITEM
 from shelfwise.serve.params import invalid, parse_filters
 from shelfwise.serve.respond import NO_RECOMMENDER, answer
 from shelfwise.serve.schemas import ItemOut
@@ -40,6 +41,7 @@ EMPTY = {
     "session": "nothing to recommend for this session",
 }
 SHORT_CROSS = "no other product of another category shares baskets with it or with items like it"
+ABOUT_ITEM = {**UNKNOWN_ITEM, **NEEDS_RECOMMENDER}
 Category = Annotated[str | None, Query(description='category path prefix, e.g. "Menswear > Trousers"')]
 
 
@@ -102,7 +104,7 @@ def _out(
     return RecommendResponse(kind=kind, id=ident, took_ms=took, items=items, notice=notice)
 
 
-@router.get("/user/{user_id:path}", response_model=RecommendResponse)
+@router.get("/user/{user_id:path}", response_model=RecommendResponse, responses=NEEDS_RECOMMENDER)
 async def for_user(
     request: Request,
     user_id: str,
@@ -158,7 +160,7 @@ def _about_item(
     return _out(shelf, kind, item_id, out, t0, short, filters)
 
 
-@router.get("/item/{item_id:path}", response_model=RecommendResponse)
+@router.get("/item/{item_id:path}", response_model=RecommendResponse, responses=ABOUT_ITEM)
 async def related(
     request: Request, item_id: str, k: K = 10, category: Category = None, in_stock: bool = False, lang: Lang = "en"
 ) -> Response:
@@ -166,7 +168,7 @@ async def related(
     return await answer(_in, lang, _about_item, request.app.state.shelf, "item", item_id, k, category, in_stock)
 
 
-@router.get("/cross/{item_id:path}", response_model=RecommendResponse)
+@router.get("/cross/{item_id:path}", response_model=RecommendResponse, responses=ABOUT_ITEM)
 async def cross(
     request: Request, item_id: str, k: K = 10, category: Category = None, in_stock: bool = False, lang: Lang = "en"
 ) -> Response:
@@ -174,7 +176,7 @@ async def cross(
     return await answer(_in, lang, _about_item, request.app.state.shelf, "cross", item_id, k, category, in_stock)
 
 
-@router.get("/session", response_model=RecommendResponse)
+@router.get("/session", response_model=RecommendResponse, responses=ABOUT_ITEM)
 async def session(
     request: Request,
     item: Annotated[

@@ -16,6 +16,7 @@ from shelfwise.retrieve.answer import MAX_WINDOW, SORT_DEPTH, answer_search
 from shelfwise.retrieve.facets import DEPTH, facet_search
 from shelfwise.retrieve.suggest import MAX_EXAMPLES
 from shelfwise.serve.convert import items_out
+from shelfwise.serve.error_docs import OVERLOAD
 from shelfwise.serve.params import invalid, parse_filters
 from shelfwise.serve.respond import answer
 from shelfwise.serve.schemas import (
@@ -78,7 +79,7 @@ class SearchQuery:
     distinct: bool = False
 
 
-@router.get("/search", response_model=SearchResponse)
+@router.get("/search", response_model=SearchResponse, responses=OVERLOAD)
 async def search(
     request: Request,
     q: Annotated[str, Query(min_length=1, max_length=512, description="query text (any language)")],
@@ -202,7 +203,7 @@ def run_search(shelf: Shelf, p: SearchQuery) -> SearchResponse:
     )
 
 
-@router.get("/suggest", response_model=SuggestResponse)
+@router.get("/suggest", response_model=SuggestResponse, responses=OVERLOAD)
 async def suggest(
     request: Request,
     q: Annotated[str, Query(min_length=1, max_length=128, description="what the shopper has typed so far")],

@@ -10,6 +10,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel
 
 from shelfwise.serve.convert import product_out
+from shelfwise.serve.error_docs import UNKNOWN_ITEM
 from shelfwise.serve.schemas import ProductOut
 from shelfwise.shelf import Shelf
 
@@ -43,7 +44,7 @@ def shoppers(request: Request, k: Annotated[int, Query(ge=1, le=50)] = 8) -> Sho
     return ShoppersResponse(shoppers=[ShopperOut(id=u, items=n) for n, u in top])
 
 
-@router.get("/items/{item_id:path}", response_model=ProductOut)
+@router.get("/items/{item_id:path}", response_model=ProductOut, responses=UNKNOWN_ITEM)
 def item(request: Request, item_id: str) -> ProductOut:
     """One product by its catalog id (404 when unknown); no ``score``, ``reason`` or ``features``: it
     was looked up, not ranked."""

@@ -1,0 +1,38 @@
+"""The OpenAPI schema documents the error statuses each route answers, with their body's shape."""
+
+from __future__ import annotations
+
+from _servekit import KEY, MakeClient
+
+from shelfwise.serve.config import ServeConfig
+
+
+def test_error_statuses_a_route_answers_are_documented(make_client: MakeClient) -> None:
+    """Only 200 and 422 were documented: an integrator generating a client from /openapi.json had no
+    404 (unknown item id), 401 / 403 (writes without a key), 413 / 415 (events body) or 503 (no
+    recommender, no event log, overload) to handle, and the /events 422 body differs from FastAPI's."""
+    c = make_client(ServeConfig(api_keys=(KEY,)))
+    spec = c.get("/openapi.json").json()
+    paths = spec["paths"]
+    expect = {
+        ("/items/{item_id}", "get"): {"404"},
+        ("/recommend/item/{item_id}", "get"): {"404", "503"},
+        ("/recommend/cross/{item_id}", "get"): {"404", "503"},
+        ("/recommend/session", "get"): {"404", "503"},
+        ("/recommend/user/{user_id}", "get"): {"503"},
+        ("/search", "get"): {"503"},
+        ("/events", "post"): {"401", "403", "413", "415", "503"},
+        ("/events/stats", "get"): {"503"},
+        ("/admin/reload", "post"): {"401", "403", "409"},
+    }
+    for (path, method), statuses in expect.items():
+        documented = set(paths[path][method]["responses"])
+        assert statuses <= documented, (path, statuses - documented)
+    error = spec["components"]["schemas"]["ErrorOut"]
+    assert error["required"] == ["detail"] and error["properties"]["detail"]["type"] == "string"
+    # the documented shapes are the ones answered
+    assert set(c.get("/items/nope").json()) == {"detail"} and isinstance(c.get("/items/nope").json()["detail"], str)
+    assert isinstance(c.post("/events", json={"user_id": "u1", "type": "click", "item_id": "p5"}).json()["detail"], str)
+    rejected = paths["/events"]["post"]["responses"]["422"]["content"]["application/json"]["schema"]
+    shape = c.post("/events", json=[{"type": "click"}], headers={"X-API-Key": KEY}).json()["detail"]
+    assert set(shape) == {"message", "errors"} and rejected["$ref"].endswith("/EventsRejected")
