@@ -36,3 +36,13 @@ def test_error_statuses_a_route_answers_are_documented(make_client: MakeClient) 
     rejected = paths["/events"]["post"]["responses"]["422"]["content"]["application/json"]["schema"]
     shape = c.post("/events", json=[{"type": "click"}], headers={"X-API-Key": KEY}).json()["detail"]
     assert set(shape) == {"message", "errors"} and rejected["$ref"].endswith("/EventsRejected")
+
+
+def test_event_answer_fields_are_described(make_client: MakeClient) -> None:
+    """What ``accepted`` counts (duplicates included) and that bad rows do not stop good ones was in
+    code comments only, not in the schema an integrator reads."""
+    fields = make_client().get("/openapi.json").json()["components"]["schemas"]["EventsAccepted"]["properties"]
+    assert all(f.get("description") for f in fields.values()), [
+        n for n, f in fields.items() if not f.get("description")
+    ]
+    assert "duplicates" in fields["accepted"]["description"]

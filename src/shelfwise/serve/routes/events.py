@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from shelfwise.events.consumer import EventConsumer
@@ -66,14 +66,14 @@ POST_ERRORS: Responses = {
 
 
 class EventsAccepted(BaseModel):
-    accepted: int  # valid rows, resent ones included
-    duplicates: int  # of those, rows whose event_id the log already held (not stored again)
-    stored: int  # rows this request added to the log: accepted - duplicates (first_seq / last_seq 0 when none)
-    rejected: int
-    first_seq: int
-    last_seq: int
-    applied: bool
-    errors: list[RowErrorOut]
+    accepted: int = Field(description="valid rows, resent ones (duplicates) included")
+    duplicates: int = Field(description="of those, rows whose event_id the log already held: not stored again")
+    stored: int = Field(description="rows this request added to the log: accepted - duplicates")
+    rejected: int = Field(description="invalid rows, each in errors; the valid ones are stored all the same")
+    first_seq: int = Field(description="log sequence number of the first row stored (0 when none was)")
+    last_seq: int = Field(description="log sequence number of the last row stored (0 when none was)")
+    applied: bool = Field(description="live state (recommendations, personalised search) reflects them already")
+    errors: list[RowErrorOut] = Field(description="each rejected row: its 0-based index, the field and why")
 
 
 class EventStats(BaseModel):
