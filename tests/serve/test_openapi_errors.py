@@ -46,3 +46,17 @@ def test_event_answer_fields_are_described(make_client: MakeClient) -> None:
         n for n, f in fields.items() if not f.get("description")
     ]
     assert "duplicates" in fields["accepted"]["description"]
+
+
+def test_health_and_event_stats_fields_are_described(make_client: MakeClient) -> None:
+    """/health's events_applied is a sequence number, /events/stats' a count: the same name, told
+    apart only by the schema's descriptions, which /events/stats lacked."""
+    schemas = make_client().get("/openapi.json").json()["components"]["schemas"]
+    for name in ("EventStats", "HealthResponse"):
+        fields = schemas[name]["properties"]
+        assert all(f.get("description") for f in fields.values()), (
+            name,
+            [n for n, f in fields.items() if not f.get("description")],
+        )
+    assert "count" in schemas["EventStats"]["properties"]["events_applied"]["description"]
+    assert "sequence number" in schemas["HealthResponse"]["properties"]["events_applied"]["description"]

@@ -138,17 +138,19 @@ class ExamplesResponse(BaseModel):
 
 
 class HealthResponse(BaseModel):
-    status: str
-    items: int
-    encoder: str
+    status: str = Field(description="ok")
+    items: int = Field(description="products in the served catalog")
+    encoder: str = Field(description="the query encoder (name:weights digest:role)")
     events: int = Field(description="history loaded at start + events logged live since")
     events_history: int = Field(
         0, description="behaviour history loaded at start: the events file, or the saved recommender's interactions"
     )
     events_live: int = Field(0, description="events in the durable live log (POST /events)")
-    events_applied: int = Field(0, description="last log sequence number the live consumer applied")
-    consumer_lag: int = 0
-    consumer_running: bool = False
+    events_applied: int = Field(
+        0, description="last log sequence number the live consumer applied (/events/stats: applied_seq)"
+    )
+    consumer_lag: int = Field(0, description="logged events the live consumer has not applied yet")
+    consumer_running: bool = Field(False, description="the live consumer is running (false: no event log)")
     worker: int = Field(0, description="process id of the serving process that answered (serve --workers N)")
     shelf_id: str = Field(
         "",

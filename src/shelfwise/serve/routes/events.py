@@ -77,15 +77,17 @@ class EventsAccepted(BaseModel):
 
 
 class EventStats(BaseModel):
-    events: int
-    last_seq: int
-    applied_seq: int
-    lag: int
-    events_applied: int
-    target_errors: int
-    consumer_running: bool
-    last_error: str
-    events_dropped: dict[str, int]
+    events: int = Field(description="events in the live log (POST /events); /health's events adds the history")
+    last_seq: int = Field(description="sequence number of the log's last event")
+    applied_seq: int = Field(description="last sequence number the live consumer applied (/health: events_applied)")
+    lag: int = Field(description="logged events not applied yet: last_seq - applied_seq")
+    events_applied: int = Field(description="events this process's consumer applied since it started (a count)")
+    target_errors: int = Field(description="failed attempts to apply a batch to a live model (see last_error)")
+    consumer_running: bool = Field(description="the consumer thread is alive")
+    last_error: str = Field(description="the consumer's last error, empty when none")
+    events_dropped: dict[str, int] = Field(
+        description="events a live model never absorbed (every attempt failed), by model class name"
+    )
 
 
 def _consumer(request: Request) -> EventConsumer:
