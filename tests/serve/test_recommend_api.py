@@ -188,3 +188,26 @@ def test_an_empty_fallback_list_says_why_it_is_empty(
     for user in ("newbie", "u2"):
         body = c.get(f"/recommend/user/{user}", params={"k": 2, "category": "No such category"}).json()
         assert body["items"] == [] and body["notice"] == f"nothing to recommend to this shopper: {why}"
+
+
+def test_recommend_notices_carry_a_stable_code(
+    tiny_catalog: Catalog, tiny_searcher: HybridSearcher, tiny_log: EventLog
+) -> None:
+    """/search gives each notice a code (its text changes with lang); /recommend/* gave text only, so
+    telling "popular items instead" (retitle the rail) from "nothing matched" meant matching English."""
+    c = client(tiny_catalog, tiny_searcher, tiny_log)
+
+    def code(path: str, **params: str | int) -> tuple[str | None, str | None]:
+        body = c.get(path, params={"k": 2, **params}).json()
+        return body["notice_code"], body["notice"]
+
+    for lang in ("en", "zh"):
+        assert code("/recommend/user/newbie", lang=lang)[0] == "not-personalised"
+        assert code("/recommend/session", lang=lang)[0] == "not-personalised"
+    assert code("/recommend/user/u2") == (None, None)
+    assert code("/recommend/user/u2", category="Nowhere")[0] == "unmatched-filter"
+    assert code("/recommend/user/newbie", category="Nowhere")[0] == "unmatched-filter"
+    said, text = code("/recommend/cross/p9", k=5)
+    assert said == "short-list" and text and text.startswith("only 1 of the 5 asked for")
+    bare = TestClient(create_app(Shelf(catalog=tiny_catalog, searcher=tiny_searcher)), base_url="http://localhost")
+    assert bare.get("/recommend/item/p5", params={"k": 2}).json()["notice_code"] == "text-only"

@@ -12,10 +12,12 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from shelfwise.catalog.schema import Filters
+from shelfwise.notice import NO_RESULTS, NOT_PERSONALISED, SHORT_LIST, UNMATCHED_FILTER, Notice, code_of
+from shelfwise.notice import TEXT_ONLY as TEXT_ONLY_CODE
 from shelfwise.recommend.base import Recommendation
 from shelfwise.recommend.content import similar_by_text
 from shelfwise.recommend.explore import recommend_with_exploration
@@ -32,8 +34,8 @@ router = APIRouter(prefix="/recommend", tags=["recommend"])
 
 K = Annotated[int, Query(ge=1, le=200)]
 Lang = Annotated[str, Query(pattern="^(en|zh)$", description="language of the reasons and notice: en (default) or zh")]
-UNKNOWN_USER = "unknown user: popular items"
-EMPTY_SESSION = "no session items and no query: popular items"
+UNKNOWN_USER = Notice("unknown user: popular items", NOT_PERSONALISED)
+EMPTY_SESSION = Notice("no session items and no query: popular items", NOT_PERSONALISED)
 EMPTY = {
     "user": "nothing to recommend to this shopper",
     "item": "no related items",
@@ -51,9 +53,16 @@ class RecommendResponse(BaseModel):
     took_ms: float
     items: list[ItemOut]
     notice: str | None = None
+    notice_code: str | None = Field(
+        None,
+        description="the notice's stable code (its text changes with lang): not-personalised (popular items "
+        "instead: unknown shopper, empty session), unmatched-filter, no-results, short-list, text-only",
+    )
 
 
-TEXT_ONLY = "no recommender in this shelf (built without behaviour history): related by text similarity only"
+TEXT_ONLY = Notice(
+    "no recommender in this shelf (built without behaviour history): related by text similarity only", TEXT_ONLY_CODE
+)
 
 
 def _in(lang: str, work: Callable[..., RecommendResponse], *args: Any) -> RecommendResponse:
@@ -91,17 +100,20 @@ def _out(
     ident: str,
     rec: Recommendation,
     t0: float,
-    notice: str | None = None,
+    notice: Notice | None = None,
     filters: Filters | None = None,
 ) -> RecommendResponse:
     took = round((time.perf_counter() - t0) * 1000, 3)
     items = items_out(shelf.catalog, rec.results, rec.reasons)
     if not items:  # an empty list with no word reads like an outage; a fallback's notice does not say why
-        notice = EMPTY[kind]
+        said, code = EMPTY[kind], NO_RESULTS
         if filters is not None and not filters.is_empty():
             why = shelf.catalog.unmatched_filters(filters)  # e.g. a category no product is in
-            notice += ": " + "; ".join(why) if why else " (with the category / in-stock filter)"
-    return RecommendResponse(kind=kind, id=ident, took_ms=took, items=items, notice=notice)
+            said += ": " + "; ".join(why) if why else " (with the category / in-stock filter)"
+            code = UNMATCHED_FILTER if why else code
+        notice = Notice(said, code)
+    said_code = code_of(notice) if notice is not None else None
+    return RecommendResponse(kind=kind, id=ident, took_ms=took, items=items, notice=notice, notice_code=said_code)
 
 
 @router.get("/user/{user_id:path}", response_model=RecommendResponse, responses=NEEDS_RECOMMENDER)
@@ -156,7 +168,7 @@ def _about_item(
     out = rec.similar(row, k, filters) if kind == "item" else rec.cross(row, k, filters)
     n = len(out.results)
     why = SHORT_CROSS + (" (with the category / in-stock filter)" if not filters.is_empty() else "")
-    short = f"only {n} of the {k} asked for: {why}" if kind == "cross" and 0 < n < k else None
+    short = Notice(f"only {n} of the {k} asked for: {why}", SHORT_LIST) if kind == "cross" and 0 < n < k else None
     return _out(shelf, kind, item_id, out, t0, short, filters)
 
 
