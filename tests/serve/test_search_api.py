@@ -278,3 +278,15 @@ def test_every_parameter_error_names_its_parameter_in_one_shape(
         assert detail["loc"] == loc and said in detail["msg"] and detail["type"] == "value_error", detail
     # the route as documented, not its converter
     assert "/recommend/item/{item_id} takes" in c.get("/recommend/item/p1", params={"x": 1}).json()["detail"][0]["msg"]
+
+
+def test_invisible_queries_are_blank(tiny_catalog: Catalog, tiny_searcher: HybridSearcher) -> None:
+    """A query of zero-width spaces, a byte-order mark or control characters alone passed the
+    whitespace check (str.strip keeps them) and answered arbitrary products with no notice (on the
+    demo shelf: 10 products for q=%E2%80%8B, and for q=%00)."""
+    c = client(tiny_catalog, tiny_searcher)
+    for q in ("\u200b", "\u200b \ufeff", "\x00", "\u2060\t", "\u200d\u200c"):
+        r = c.get("/search", params={"q": q})
+        assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "q"], repr(q)
+    assert c.get("/search", params={"q": "dre\u200bss"}).status_code == 200  # a word around one is still a query
+    assert c.get("/search", params={"q": "连衣裙"}).status_code == 200

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from shelfwise.catalog.schema import Filters
+from shelfwise.index.text import is_blank
 from shelfwise.notice import NOT_PERSONALISED, Notice, code_of
 from shelfwise.retrieve.answer import MAX_WINDOW, SORT_DEPTH, answer_search
 from shelfwise.retrieve.facets import DEPTH, facet_search
@@ -135,7 +136,7 @@ async def search(
         bool, Query(description="one hit per product title: colour / size variants named alike show once")
     ] = False,
 ) -> Response:
-    if not q.strip():  # min_length=1 lets "   " through, which answered 10 arbitrary products
+    if is_blank(q):  # min_length=1 lets "   " (or a zero-width space) through: 10 arbitrary products
         raise invalid("q", "only whitespace")
     filters = parse_filters(category, brand, price_min, price_max, in_stock, attr)
     if facet_attr is not None and len(facet_attr) > MAX_FACET_KEYS:
