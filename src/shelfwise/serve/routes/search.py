@@ -105,7 +105,13 @@ async def search(
     price_min: Annotated[float | None, Query(ge=0, allow_inf_nan=False)] = None,
     price_max: Annotated[float | None, Query(ge=0, allow_inf_nan=False)] = None,
     in_stock: bool = False,
-    attr: Annotated[list[str] | None, Query(description="attribute filter key:value, repeatable")] = None,
+    attr: Annotated[
+        list[str] | None,
+        Query(
+            description="attribute filter key:value, repeatable: values of one key are alternatives (colour:Black "
+            "or colour:White), different keys all apply"
+        ),
+    ] = None,
     user: Annotated[str | None, Query(description="user id, for personalisation when known")] = None,
     facets: Annotated[
         bool, Query(description="also count categories, brands, price ranges and attributes of the results")
