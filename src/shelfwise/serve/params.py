@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import HTTPException
+from typing import Annotated
+
+from fastapi import HTTPException, Path, Query
 
 from shelfwise.catalog.schema import Filters
+
+InStock = Annotated[bool, Query(description="true: in-stock products only")]
+ItemId = Annotated[str, Path(description="a catalog item id (a '/' in it sent URL-encoded, %2F)")]
 
 
 def invalid(field: str, problem: str, where: str = "query") -> HTTPException:

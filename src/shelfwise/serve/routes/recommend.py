@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
@@ -24,7 +24,7 @@ from shelfwise.recommend.explore import recommend_with_exploration
 from shelfwise.recommend.hybrid import HybridRecommender
 from shelfwise.serve.convert import items_out
 from shelfwise.serve.error_docs import NEEDS_RECOMMENDER, UNKNOWN_ITEM
-from shelfwise.serve.params import invalid, parse_filters
+from shelfwise.serve.params import InStock, ItemId, invalid, parse_filters
 from shelfwise.serve.respond import NO_RECOMMENDER, answer
 from shelfwise.serve.schemas import ItemOut
 from shelfwise.shelf import Shelf
@@ -32,7 +32,7 @@ from shelfwise.wording_zh import localise
 
 router = APIRouter(prefix="/recommend", tags=["recommend"])
 
-K = Annotated[int, Query(ge=1, le=200)]
+K = Annotated[int, Query(ge=1, le=200, description="how many items to answer (at most; fewer when fewer qualify)")]
 Lang = Annotated[str, Query(pattern="^(en|zh)$", description="language of the reasons and notice: en (default) or zh")]
 UNKNOWN_USER = Notice("unknown user: popular items", NOT_PERSONALISED)
 EMPTY_SESSION = Notice("no session items and no query: popular items", NOT_PERSONALISED)
@@ -119,11 +119,11 @@ def _out(
 @router.get("/user/{user_id:path}", response_model=RecommendResponse, responses=NEEDS_RECOMMENDER)
 async def for_user(
     request: Request,
-    user_id: str,
+    user_id: Annotated[str, Path(description="the shopper's id, as in events (no history yet: popular items)")],
     k: K = 10,
     category: Category = None,
-    in_stock: bool = False,
-    exclude_seen: bool = True,
+    in_stock: InStock = False,
+    exclude_seen: Annotated[bool, Query(description="leave out items in the shopper's history")] = True,
     explore: Annotated[bool, Query(description="give a share of slots to new/long-tail items (bandit)")] = True,
     lang: Lang = "en",
 ) -> Response:
@@ -174,7 +174,12 @@ def _about_item(
 
 @router.get("/item/{item_id:path}", response_model=RecommendResponse, responses=ABOUT_ITEM)
 async def related(
-    request: Request, item_id: str, k: K = 10, category: Category = None, in_stock: bool = False, lang: Lang = "en"
+    request: Request,
+    item_id: ItemId,
+    k: K = 10,
+    category: Category = None,
+    in_stock: InStock = False,
+    lang: Lang = "en",
 ) -> Response:
     """Related items: bought together, similar taste, similar text."""
     return await answer(_in, lang, _about_item, request.app.state.shelf, "item", item_id, k, category, in_stock)
@@ -182,7 +187,12 @@ async def related(
 
 @router.get("/cross/{item_id:path}", response_model=RecommendResponse, responses=ABOUT_ITEM)
 async def cross(
-    request: Request, item_id: str, k: K = 10, category: Category = None, in_stock: bool = False, lang: Lang = "en"
+    request: Request,
+    item_id: ItemId,
+    k: K = 10,
+    category: Category = None,
+    in_stock: InStock = False,
+    lang: Lang = "en",
 ) -> Response:
     """Complements from other categories (not look-alikes)."""
     return await answer(_in, lang, _about_item, request.app.state.shelf, "cross", item_id, k, category, in_stock)
@@ -197,7 +207,7 @@ async def session(
     q: Annotated[str, Query(max_length=512, description="what the shopper searched for")] = "",
     k: K = 10,
     category: Category = None,
-    in_stock: bool = False,
+    in_stock: InStock = False,
     exclude_seen: Annotated[bool, Query(description="leave out the session's own items")] = True,
     lang: Lang = "en",
 ) -> Response:

@@ -18,7 +18,7 @@ from shelfwise.retrieve.facets import DEPTH, facet_search
 from shelfwise.retrieve.suggest import MAX_EXAMPLES
 from shelfwise.serve.convert import items_out
 from shelfwise.serve.error_docs import OVERLOAD
-from shelfwise.serve.params import invalid, parse_filters
+from shelfwise.serve.params import InStock, invalid, parse_filters
 from shelfwise.serve.respond import answer
 from shelfwise.serve.schemas import (
     ExamplesResponse,
@@ -84,7 +84,7 @@ class SearchQuery:
 async def search(
     request: Request,
     q: Annotated[str, Query(min_length=1, max_length=512, description="query text (any language)")],
-    k: Annotated[int, Query(ge=1, le=200)] = 10,
+    k: Annotated[int, Query(ge=1, le=200, description="hits per page")] = 10,
     offset: Annotated[
         int, Query(ge=0, le=MAX_WINDOW - 1, description=f"hits to skip (paging); offset + k <= {MAX_WINDOW}")
     ] = 0,
@@ -99,12 +99,18 @@ async def search(
     sort_depth: Annotated[
         int, Query(ge=1, le=MAX_WINDOW, description="how many of the most relevant products a price sort orders")
     ] = SORT_DEPTH,
-    mode: Annotated[str, Query(pattern="^(hybrid|bm25|dense)$")] = "hybrid",
+    mode: Annotated[
+        str,
+        Query(
+            pattern="^(hybrid|bm25|dense)$",
+            description="hybrid (words and meaning fused; default), bm25 (words only) or dense (meaning only)",
+        ),
+    ] = "hybrid",
     category: Annotated[str | None, Query(description='category path prefix, e.g. "Menswear > Trousers"')] = None,
-    brand: Annotated[list[str] | None, Query()] = None,
-    price_min: Annotated[float | None, Query(ge=0, allow_inf_nan=False)] = None,
-    price_max: Annotated[float | None, Query(ge=0, allow_inf_nan=False)] = None,
-    in_stock: bool = False,
+    brand: Annotated[list[str] | None, Query(description="brand, repeatable: any of them (case-insensitive)")] = None,
+    price_min: Annotated[float | None, Query(ge=0, allow_inf_nan=False, description="lowest price, inclusive")] = None,
+    price_max: Annotated[float | None, Query(ge=0, allow_inf_nan=False, description="highest price, inclusive")] = None,
+    in_stock: InStock = False,
     attr: Annotated[
         list[str] | None,
         Query(
@@ -214,14 +220,16 @@ def run_search(shelf: Shelf, p: SearchQuery) -> SearchResponse:
 async def suggest(
     request: Request,
     q: Annotated[str, Query(min_length=1, max_length=128, description="what the shopper has typed so far")],
-    k: Annotated[int, Query(ge=1, le=20)] = 8,
+    k: Annotated[int, Query(ge=1, le=20, description="how many suggestions, at most")] = 8,
 ) -> Response:
     """Type-ahead: queries other shoppers typed and catalog phrases that start with ``q``."""
     return await answer(run_suggest, request.app.state.shelf, q, k)
 
 
 @router.get("/suggest/examples", response_model=ExamplesResponse)
-async def suggest_examples(request: Request, k: Annotated[int, Query(ge=1, le=MAX_EXAMPLES)] = 3) -> Response:
+async def suggest_examples(
+    request: Request, k: Annotated[int, Query(ge=1, le=MAX_EXAMPLES, description="how many examples")] = 3
+) -> Response:
     """A few searches typical of this store, e.g. for the search box's hint."""
     return await answer(run_examples, request.app.state.shelf, k)
 

@@ -1,4 +1,4 @@
-"""The OpenAPI schema documents the error statuses each route answers, with their body's shape."""
+"""The OpenAPI schema documents what routes take and answer: parameters, fields, error statuses."""
 
 from __future__ import annotations
 
@@ -60,3 +60,17 @@ def test_health_and_event_stats_fields_are_described(make_client: MakeClient) ->
         )
     assert "count" in schemas["EventStats"]["properties"]["events_applied"]["description"]
     assert "sequence number" in schemas["HealthResponse"]["properties"]["events_applied"]["description"]
+
+
+def test_every_parameter_is_described(make_client: MakeClient) -> None:
+    """k, mode, brand, price_min / price_max, in_stock, exclude_seen and the path ids had no
+    description on /docs (is brand repeatable? are the price bounds inclusive?)."""
+    paths = make_client().get("/openapi.json").json()["paths"]
+    missing = [
+        (method, path, p["name"])
+        for path, ops in paths.items()
+        for method, op in ops.items()
+        for p in op.get("parameters", [])
+        if not p.get("description")
+    ]
+    assert missing == []
