@@ -74,3 +74,15 @@ def test_every_parameter_is_described(make_client: MakeClient) -> None:
         if not p.get("description")
     ]
     assert missing == []
+
+
+def test_documented_notice_codes_are_every_code(make_client: MakeClient) -> None:
+    """SearchResponse.notice_codes listed 8 codes; no-word-match, which /search answers (the
+    storefront acts on it), was not among them."""
+    from shelfwise import notice
+
+    codes = {v for k, v in vars(notice).items() if k.isupper() and isinstance(v, str)}
+    schemas = make_client().get("/openapi.json").json()["components"]["schemas"]
+    said = schemas["SearchResponse"]["properties"]["notice_codes"]["description"]
+    search_codes = codes - {notice.NO_RESULTS, notice.SHORT_LIST, notice.TEXT_ONLY}  # /recommend/* only
+    assert all(c in said for c in search_codes), [c for c in search_codes if c not in said]

@@ -87,7 +87,8 @@ class SearchResponse(BaseModel):
         default_factory=list,
         description="one per notice, in order: what it says, for programs (the text changes with wording and "
         "lang): synonyms, read-as, not-personalised (how the query was read), price-unusable, price-unmatched, "
-        "unmatched-filter, sort-window (what limited the answer), other",
+        "unmatched-filter, sort-window, no-word-match (no product holds a word of the query: the hits are the "
+        "nearest by spelling and meaning) (what limited the answer), other",
     )
     setup_notices: list[str] = Field(
         default_factory=list,
