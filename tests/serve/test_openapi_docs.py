@@ -86,3 +86,16 @@ def test_documented_notice_codes_are_every_code(make_client: MakeClient) -> None
     said = schemas["SearchResponse"]["properties"]["notice_codes"]["description"]
     search_codes = codes - {notice.NO_RESULTS, notice.SHORT_LIST, notice.TEXT_ONLY}  # /recommend/* only
     assert all(c in said for c in search_codes), [c for c in search_codes if c not in said]
+
+
+def test_answer_fields_are_described(make_client: MakeClient) -> None:
+    """score (an LTR score may be negative; comparable within one answer only), took_ms, kind and id
+    had no description."""
+    schemas = make_client().get("/openapi.json").json()["components"]["schemas"]
+    for name in ("SearchResponse", "ItemOut", "ProductOut", "RecommendResponse", "SuggestResponse", "SuggestionOut"):
+        fields = schemas[name]["properties"]
+        assert all(f.get("description") for f in fields.values()), (
+            name,
+            [n for n, f in fields.items() if not f.get("description")],
+        )
+    assert "within one" in schemas["ItemOut"]["properties"]["score"]["description"]

@@ -8,22 +8,27 @@ from pydantic import BaseModel, Field
 class ProductOut(BaseModel):
     """One product as the catalog has it (GET /items/{id}: looked up, not ranked)."""
 
-    id: str
-    title: str
-    category: list[str] = Field(default_factory=list)
-    brand: str = ""
-    price: float | None = None
-    attributes: dict[str, str] = Field(default_factory=dict)
+    id: str = Field(description="the catalog's item id")
+    title: str = Field(description="product title")
+    category: list[str] = Field(default_factory=list, description="category path, top level first")
+    brand: str = Field("", description="brand; empty when the catalog has none")
+    price: float | None = Field(None, description="price in the catalog's units; null when it has none")
+    attributes: dict[str, str] = Field(default_factory=dict, description="attribute key -> value (colour, size ...)")
     image: str | None = Field(None, description="picture URL (http(s):// or /path) when the catalog has one")
-    in_stock: bool = True
-    description: str = ""
+    in_stock: bool = Field(True, description="false: out of stock")
+    description: str = Field("", description="product description")
 
 
 class ItemOut(ProductOut):
     """A ranked product: its score and the reason it is there."""
 
-    score: float
-    reason: str = ""
+    score: float = Field(
+        description="ranking score, higher first: comparable within one answer only (a reranker's may be negative; "
+        "a price sort keeps each hit's relevance score)"
+    )
+    reason: str = Field(
+        "", description="why it is here, in words (/search: with explain=true; /recommend/*: always), in lang"
+    )
     features: dict[str, float] | None = Field(
         None,
         description="/search?explain=true: the hit's first-stage signals: bm25 (word BM25, 0 = no query word in "
@@ -75,11 +80,13 @@ class FacetsOut(BaseModel):
 
 
 class SearchResponse(BaseModel):
-    query: str
-    mode: str
-    took_ms: float
-    items: list[ItemOut]
-    understood: UnderstoodOut | None = None
+    query: str = Field(description="the query as received")
+    mode: str = Field(description="the mode asked for: hybrid, bm25 or dense (words_only: what actually ranked)")
+    took_ms: float = Field(description="server time for the search (and facets), in milliseconds")
+    items: list[ItemOut] = Field(description="this page's hits, best first")
+    understood: UnderstoodOut | None = Field(
+        None, description="what query understanding read: a price phrase (a filter), catalog words it boosts"
+    )
     notices: list[str] = Field(
         default_factory=list, description="what the shopper should know of how the query was read and answered"
     )
@@ -119,16 +126,16 @@ class SearchResponse(BaseModel):
 
 
 class SuggestionOut(BaseModel):
-    text: str
+    text: str = Field(description="the completed query")
     source: str = Field(
         description="queries: typed by shoppers (count: times); catalog: a catalog phrase (count: products)"
     )
-    count: int
+    count: int = Field(description="times typed (queries) or products holding it (catalog)")
 
 
 class SuggestResponse(BaseModel):
-    query: str
-    suggestions: list[SuggestionOut]
+    query: str = Field(description="what was typed, as received")
+    suggestions: list[SuggestionOut] = Field(description="shoppers' queries first, then catalog phrases")
 
 
 class ExamplesResponse(BaseModel):

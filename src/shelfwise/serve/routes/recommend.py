@@ -48,11 +48,11 @@ Category = Annotated[str | None, Query(description='category path prefix, e.g. "
 
 
 class RecommendResponse(BaseModel):
-    kind: str
-    id: str
-    took_ms: float
-    items: list[ItemOut]
-    notice: str | None = None
+    kind: str = Field(description="user, item, cross or session")
+    id: str = Field(description="the user or item id asked about (session: its item ids joined by ',', or q)")
+    took_ms: float = Field(description="server time, in milliseconds")
+    items: list[ItemOut] = Field(description="recommended products, best first, each with its reason")
+    notice: str | None = Field(None, description="a fallback or short list, in words (in lang); null otherwise")
     notice_code: str | None = Field(
         None,
         description="the notice's stable code (its text changes with lang): not-personalised (popular items "
