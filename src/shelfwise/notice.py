@@ -18,6 +18,9 @@ PRICE_UNMATCHED = "price-unmatched"  # no product at the price the query names
 UNMATCHED_FILTER = "unmatched-filter"  # a filter no product matches
 SORT_WINDOW = "sort-window"  # a price-sorted page past the sorted window
 NO_WORD_MATCH = "no-word-match"  # no product (under the filters) holds a query word: the hits are by meaning
+NO_RESULTS = "no-results"  # /recommend/*: nothing to recommend (no filter to blame)
+SHORT_LIST = "short-list"  # /recommend/cross: fewer complements than asked for
+TEXT_ONLY = "text-only"  # /recommend/item without a recommender: related by text similarity alone
 OTHER = "other"  # a plain string: no code given
 
 

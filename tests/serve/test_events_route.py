@@ -142,3 +142,14 @@ def test_wrapped_batch_and_non_json_body_get_clear_errors(live_client: TestClien
     )
     assert r.status_code == 415 and "application/json" in r.json()["detail"]
     assert live_client.get("/events/stats").json()["events"] == 0
+
+
+def test_documented_batch_example_stores_every_event(live_client: TestClient) -> None:
+    """The OpenAPI batch example sent a click and a purchase under one event_id: copied as is, the
+    purchase was dropped as a retry of the click (stored 1, duplicates 1)."""
+    body = live_client.get("/openapi.json").json()["paths"]["/events"]["post"]["requestBody"]
+    batch = body["content"]["application/json"]["schema"]["examples"][1]
+    assert len({e["event_id"] for e in batch}) == len(batch) > 1
+    sent = [{**e, "item_id": "p5"} for e in batch]  # the example's id is not in the tiny catalog
+    out = live_client.post("/events", json=sent).json()
+    assert out["stored"] == len(batch) and out["duplicates"] == 0

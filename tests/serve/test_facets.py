@@ -132,3 +132,31 @@ def test_a_dense_searcher_counts_its_own_top_only(tiny_searcher: HybridSearcher)
         assert facet_search(tiny_searcher, "black", Filters(), depth=2).matched == 0  # mode None: the searcher's
     finally:
         tiny_searcher.config = saved
+
+
+def test_values_of_one_attribute_are_alternatives(make_client: MakeClient, tiny_catalog: Catalog) -> None:
+    """attr=colour:Black&attr=colour:White answered [] with no notice (a product has one colour, and
+    the values were ANDed), while repeated brands are alternatives and the facet counts, disjunctive,
+    showed White's count beside a selected Black as what picking it would add."""
+    c = make_client()
+    colour = {p.id: p.attributes["colour"] for p in tiny_catalog.products}
+    both = c.get("/search", params=[("q", "dress"), ("k", 20), ("attr", "colour:Black"), ("attr", "colour:white")])
+    ids = [it["id"] for it in both.json()["items"]]
+    assert ids and {colour[i] for i in ids} == {"Black", "White"}
+    one = {it["id"] for it in c.get("/search", params={"q": "dress", "k": 20, "attr": "colour:Black"}).json()["items"]}
+    assert one < set(ids)
+    facets = c.get(
+        "/search", params=[("q", "dress"), ("facets", "true"), ("attr", "colour:Black"), ("attr", "colour:White")]
+    ).json()["facets"]
+    assert {v["value"] for v in facets["attributes"]["colour"] if v["selected"]} == {"Black", "White"}
+    # keys still combine: Black or White, and in Women
+    women = c.get(
+        "/search",
+        params=[("q", "dress"), ("k", 20), ("attr", "colour:Black"), ("attr", "colour:White"), ("category", "Women")],
+    )
+    assert all(it["category"][0] == "Women" for it in women.json()["items"])
+    # an empty answer names a key only when none of its values exists
+    gone = c.get("/search", params=[("q", "dress"), ("attr", "colour:Black"), ("attr", "colour:Mauve")]).json()
+    assert gone["items"] and not gone["notices"]
+    none = c.get("/search", params=[("q", "dress"), ("attr", "colour:Teal"), ("attr", "colour:Mauve")]).json()
+    assert none["items"] == [] and none["notices"] == ["no product has colour 'Teal' or 'Mauve'"]

@@ -139,3 +139,75 @@ def test_reasons_and_notices_in_chinese_with_lang_zh(tiny_catalog: Catalog, tiny
     assert c.get("/recommend/item/p5", params={"lang": "fr"}).status_code == 422
     found = c.get("/search", params={"q": "dress", "category": "Nowhere", "lang": "zh"}).json()
     assert found["notices"] and found["notices"][0].startswith("没有商品属于品类 'Nowhere'")
+
+
+def test_cold_start_gets_popular_items_when_tuning_weighted_popularity_zero(
+    tiny_catalog: Catalog, tiny_log: EventLog
+) -> None:
+    """Fit-time tuning can weigh popularity 0 (the demo shelf's did: repeat, content, sequence, sknn),
+    and only popularity scores an empty context: an unknown shopper got [] (1 exploration item of
+    k=3) and an empty session [], both under a notice promising popular items."""
+    shelf = Shelf(catalog=tiny_catalog, searcher=HybridSearcher.build(tiny_catalog, HashingEncoder(dim=64)))
+    enc = HashingEncoder(dim=128)
+    tuned = {"repeat": 1.0, "content": 1.0, "sknn": 1.0, "popularity": 0.0}
+    config = HybridConfig(als=ALSConfig(factors=4, iterations=2)).with_weights(tuned).with_weights(tuned, new=True)
+    rec = build_recommender(tiny_catalog, tiny_log, enc.encode(tiny_catalog.texts()), config, encoder=enc)
+    shelf.recommender, shelf.user_profiles = rec, rec.profiles
+    c = TestClient(create_app(shelf), base_url="http://localhost")
+    for params in ({"k": 3}, {"k": 3, "explore": "false"}):
+        body = c.get("/recommend/user/newbie", params=params).json()
+        assert body["notice"] == "unknown user: popular items"
+        assert [it["id"] for it in body["items"]][:2] == ["p1", "p3"]  # the most bought, as with default weights
+        assert len(body["items"]) == 3 and body["items"][0]["reason"].startswith("popular in")
+    cold = c.get("/recommend/session", params={"k": 3}).json()
+    assert len(cold["items"]) == 3 and cold["notice"] == "no session items and no query: popular items"
+    known = c.get("/recommend/user/u2", params={"k": 3, "explore": "false"}).json()["items"]
+    assert known and not any(it["reason"].startswith("popular in") for it in known)  # tuned weights still rule
+
+
+def test_session_with_a_blank_query_is_an_empty_session(
+    tiny_catalog: Catalog, tiny_searcher: HybridSearcher, tiny_log: EventLog
+) -> None:
+    """q=" " was encoded as a query: arbitrary products, each "matches what you searched for", under
+    the notice "no session items and no query: popular items"."""
+    c = client(tiny_catalog, tiny_searcher, tiny_log)
+    empty = c.get("/recommend/session", params={"k": 3}).json()
+    for q in (" ", "\t \n"):
+        blank = c.get("/recommend/session", params={"k": 3, "q": q}).json()
+        assert blank["items"] == empty["items"] and blank["notice"] == "no session items and no query: popular items"
+        assert not any(it["reason"] == "matches what you searched for" for it in blank["items"])
+
+
+def test_an_empty_fallback_list_says_why_it_is_empty(
+    tiny_catalog: Catalog, tiny_searcher: HybridSearcher, tiny_log: EventLog
+) -> None:
+    """An unknown shopper under a category no product is in got [] with "unknown user: popular items"
+    (a known one got the reason: no product is in that category)."""
+    c = client(tiny_catalog, tiny_searcher, tiny_log)
+    why = "no product is in category 'No such category'; top-level categories: Kids, Men, Sport, Women"
+    for user in ("newbie", "u2"):
+        body = c.get(f"/recommend/user/{user}", params={"k": 2, "category": "No such category"}).json()
+        assert body["items"] == [] and body["notice"] == f"nothing to recommend to this shopper: {why}"
+
+
+def test_recommend_notices_carry_a_stable_code(
+    tiny_catalog: Catalog, tiny_searcher: HybridSearcher, tiny_log: EventLog
+) -> None:
+    """/search gives each notice a code (its text changes with lang); /recommend/* gave text only, so
+    telling "popular items instead" (retitle the rail) from "nothing matched" meant matching English."""
+    c = client(tiny_catalog, tiny_searcher, tiny_log)
+
+    def code(path: str, **params: str | int) -> tuple[str | None, str | None]:
+        body = c.get(path, params={"k": 2, **params}).json()
+        return body["notice_code"], body["notice"]
+
+    for lang in ("en", "zh"):
+        assert code("/recommend/user/newbie", lang=lang)[0] == "not-personalised"
+        assert code("/recommend/session", lang=lang)[0] == "not-personalised"
+    assert code("/recommend/user/u2") == (None, None)
+    assert code("/recommend/user/u2", category="Nowhere")[0] == "unmatched-filter"
+    assert code("/recommend/user/newbie", category="Nowhere")[0] == "unmatched-filter"
+    said, text = code("/recommend/cross/p9", k=5)
+    assert said == "short-list" and text and text.startswith("only 1 of the 5 asked for")
+    bare = TestClient(create_app(Shelf(catalog=tiny_catalog, searcher=tiny_searcher)), base_url="http://localhost")
+    assert bare.get("/recommend/item/p5", params={"k": 2}).json()["notice_code"] == "text-only"

@@ -5,6 +5,7 @@ from shelfwise.catalog import Catalog, Product
 from shelfwise.encode import HashingEncoder
 from shelfwise.events import EventLog
 from shelfwise.events.schema import Event
+from shelfwise.recommend import HybridConfig, build_recommender
 from shelfwise.retrieve import HybridSearcher
 from shelfwise.serve import create_app
 from shelfwise.shelf import Shelf
@@ -261,3 +262,46 @@ def test_search_highlights_the_matched_words_of_each_title_when_asked(
     assert "<em>" in items[0]["highlight"]["title"]
     plain = c.get("/search", params={"q": "black trousers", "k": 3}).json()["items"]
     assert all(it["highlight"] is None for it in plain)
+
+
+def test_every_parameter_error_names_its_parameter_in_one_shape(
+    tiny_catalog: Catalog, tiny_searcher: HybridSearcher, tiny_log: EventLog
+) -> None:
+    """A 422 for a bad parameter answers FastAPI's own shape, ``detail: [{loc, msg, type}]``, with
+    ``loc`` naming it: the price range, ``attr`` and ``facet_attr`` checks and the blank user id
+    answered a bare string, so a client had to parse two shapes and could not tell which field."""
+    shelf = Shelf(catalog=tiny_catalog, searcher=tiny_searcher)
+    enc = HashingEncoder(dim=64)
+    shelf.recommender = build_recommender(tiny_catalog, tiny_log, enc.encode(tiny_catalog.texts()), HybridConfig())
+    c = TestClient(create_app(shelf), base_url="http://localhost")
+    cases = [
+        ("/search", {"q": "x", "price_min": 10, "price_max": 5}, ["query", "price_max"], "price_min 10"),
+        ("/search", {"q": "x", "attr": "nocolon"}, ["query", "attr"], "key:value"),
+        (
+            "/search",
+            {"q": "x", "facets": "true", "facet_attr": [f"a{i}" for i in range(11)]},
+            ["query", "facet_attr"],
+            "10",
+        ),
+        ("/recommend/item/p1", {"attr": "colour:Black"}, ["query", "attr"], "unknown parameter"),
+        ("/recommend/user/%20", {}, ["path", "user_id"], "blank"),
+    ]
+    for path, params, loc, said in cases:
+        r = c.get(path, params=params)
+        assert r.status_code == 422, (path, params)
+        (detail,) = r.json()["detail"]
+        assert detail["loc"] == loc and said in detail["msg"] and detail["type"] == "value_error", detail
+    # the route as documented, not its converter
+    assert "/recommend/item/{item_id} takes" in c.get("/recommend/item/p1", params={"x": 1}).json()["detail"][0]["msg"]
+
+
+def test_invisible_queries_are_blank(tiny_catalog: Catalog, tiny_searcher: HybridSearcher) -> None:
+    """A query of zero-width spaces, a byte-order mark or control characters alone passed the
+    whitespace check (str.strip keeps them) and answered arbitrary products with no notice (on the
+    demo shelf: 10 products for q=%E2%80%8B, and for q=%00)."""
+    c = client(tiny_catalog, tiny_searcher)
+    for q in ("\u200b", "\u200b \ufeff", "\x00", "\u2060\t", "\u200d\u200c"):
+        r = c.get("/search", params={"q": q})
+        assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "q"], repr(q)
+    assert c.get("/search", params={"q": "dre\u200bss"}).status_code == 200  # a word around one is still a query
+    assert c.get("/search", params={"q": "连衣裙"}).status_code == 200

@@ -83,11 +83,19 @@ class Filters:
     price_min: float | None = None
     price_max: float | None = None
     in_stock: bool = False  # True: only in-stock items
-    attributes: tuple[tuple[str, str], ...] = ()  # exact matches, e.g. (("colour", "Black"),)
+    # exact matches, e.g. (("colour", "Black"),); values of one key are alternatives (as brands), keys all apply
+    attributes: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if self.price_min is not None and self.price_max is not None and self.price_min > self.price_max:
             raise ValueError(f"price_min {self.price_min} > price_max {self.price_max}")
+
+    def attribute_values(self) -> dict[str, list[str]]:
+        """``attributes`` by key: each key's wanted values in the order given."""
+        out: dict[str, list[str]] = {}
+        for key, value in self.attributes:
+            out.setdefault(key, []).append(value)
+        return out
 
     def is_empty(self) -> bool:
         return not (
@@ -200,8 +208,9 @@ class Catalog:
             m &= self.price <= filters.price_max
         if filters.in_stock:
             m &= self.in_stock
-        for key, value in filters.attributes:
-            m &= self.attribute_column(key) == value.lower()
+        for key, values in filters.attribute_values().items():
+            col = self.attribute_column(key)
+            m &= np.logical_or.reduce([col == v.lower() for v in values])
         return m
 
     def unmatched_filters(self, filters: Filters) -> list[str]:
@@ -232,7 +241,7 @@ class Catalog:
             missing = [b for b in filters.brands if b.lower() not in self._brand_set]
             if len(missing) == len(filters.brands):
                 out.append(f"no product has brand {' or '.join(repr(b) for b in missing)}")
-        for key, value in filters.attributes:
+        for key, wanted in filters.attribute_values().items():
             if key not in self._attr_keys:
                 keys = sorted(self._attr_keys)
                 listed = ", ".join(keys[:10]) + (", ..." if len(keys) > 10 else "") if keys else "none"
@@ -241,8 +250,8 @@ class Catalog:
             values = self._attr_values.get(key)
             if values is None:
                 values = self._attr_values[key] = frozenset(self.attribute_column(key).tolist())
-            if value.lower() not in values:
-                out.append(f"no product has {key} {value!r}")
+            if not any(v.lower() in values for v in wanted):
+                out.append(f"no product has {key} {' or '.join(repr(v) for v in wanted)}")
         if filters.price_min is not None or filters.price_max is not None:
             priced = self.price[np.isfinite(self.price)]
             if not len(priced):

@@ -49,9 +49,10 @@ def run_suggest(args: argparse.Namespace) -> int:
 
 def run(args: argparse.Namespace) -> int:
     from shelfwise.cli.serve_cmd import load_shelf
+    from shelfwise.index.text import is_blank
     from shelfwise.retrieve.answer import answer_search
 
-    if not args.query.strip():
+    if is_blank(args.query):
         raise ValueError("the query is empty or only whitespace: give words to search for")
     path = tuple(s.strip() for s in args.category.split(">") if s.strip()) if args.category else ()
     filters = Filters(category=path, brands=tuple(args.brand or ()))

@@ -79,6 +79,12 @@ def normalise(text: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", text).lower().split())
 
 
+def is_blank(text: str) -> bool:
+    """Whether ``text`` shows nothing: whitespace, control and format characters alone (zero-width
+    spaces, joiners, a byte-order mark), which ``str.strip`` keeps."""
+    return all(c.isspace() or unicodedata.category(c) in ("Cc", "Cf") for c in text)
+
+
 def plural_forms(word: str) -> set[str]:
     """English plural spellings of ``word``: +s, +es, y -> ies, f/fe -> ves."""
     out = {word + "s", word + "es"}

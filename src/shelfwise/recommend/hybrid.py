@@ -370,7 +370,7 @@ class HybridRecommender(BaseRecommender):
         self, user: str | Context, k: int = 10, filters: Filters | None = None, *, exclude_seen: bool = True
     ) -> Recommendation:
         ctx = self.context(user)
-        weights, penalty = self.config.fusion(exclude_seen)
+        weights, penalty = self.config.fusion(exclude_seen, cold=not len(ctx) and ctx.query_vector is None)
         scores = self.component_scores(ctx, weights, exclude_seen)  # only the set this list fuses
         fused = self.fuse(scores, weights, penalty)
         fused = np.where(fused > 0, fused, -np.inf).astype(np.float32)
@@ -441,6 +441,7 @@ class HybridRecommender(BaseRecommender):
         """Cold-start shopper: score the current session's items and/or query text; the query's
         matches (:meth:`ContentRecommender.query_matches`) come first, ranked by the fused score,
         other items only when fewer matches pass the filters."""
+        query = query.strip()  # a blank query is none (it was encoded: arbitrary "matches" of nothing)
         # the query side of the item encoder: E5's "query: " prefix; a student shelf's teacher, not its static table
         qv = query_encoder(self.encoder).encode([query])[0] if (query and self.encoder is not None) else None
         if query and self.encoder is None:

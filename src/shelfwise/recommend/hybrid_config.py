@@ -33,6 +33,8 @@ DEFAULT_WEIGHTS = (
     ("sknn", 0.5),
 )
 DEFAULT_SIMILAR = (("cooccurrence", 1.0), ("als", 0.5), ("content", 0.5))
+# an empty context (no items, no query): only popularity scores it (HybridConfig.fusion(cold=True))
+COLD_START = (("popularity", 1.0),)
 
 
 @dataclass(frozen=True)
@@ -103,8 +105,12 @@ class HybridConfig:
             similar_weights=d.similar_weights,
         )
 
-    def fusion(self, exclude_seen: bool) -> tuple[dict[str, float], float]:
-        """(weights, penalty) for a list that may (False) or may not (True) repeat seen items."""
+    def fusion(self, exclude_seen: bool, cold: bool = False) -> tuple[dict[str, float], float]:
+        """(weights, penalty) for a list that may (False) or may not (True) repeat seen items; with
+        ``cold`` (no items, no query: an unknown shopper, an empty session) popularity alone, the one
+        component that scores such a context, whatever weight fit-time tuning gave it."""
+        if cold:
+            return dict(COLD_START), 0.0
         if exclude_seen and self.new_weights is not None:
             pen = self.popularity_penalty if self.new_penalty is None else self.new_penalty
             return dict(self.new_weights), pen

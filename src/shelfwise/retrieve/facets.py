@@ -137,13 +137,10 @@ def _code_counts(field: Field, codes: npt.NDArray[np.int32], selected: Iterable[
 
 
 def _is(field: Field, codes: npt.NDArray[np.int32], values: Sequence[str]) -> BoolArray:
-    """Rows whose value is every one of ``values`` (any case): all rows for none, none for two
-    different values (a product has one value per field)."""
+    """Rows whose value is one of ``values`` (any case; alternatives, as in Filters): all rows for none."""
     if not values:
         return np.ones(len(codes), dtype=bool)
-    wanted = {v.lower() for v in values}
-    code = field.code(wanted.pop()) if len(wanted) == 1 else None
-    return codes == code if code is not None else np.zeros(len(codes), dtype=bool)
+    return np.isin(codes, [c for c in (field.code(v.lower()) for v in values) if c is not None])
 
 
 def facet_counts(
@@ -169,9 +166,7 @@ def facet_counts(
         in_price &= price >= selection.price_min
     if selection.price_max is not None:
         in_price &= price <= selection.price_max
-    chosen: dict[str, list[str]] = {}
-    for k, v in selection.attributes:
-        chosen.setdefault(k, []).append(v)
+    chosen = selection.attribute_values()
     groups: dict[str, BoolArray] = {"category": in_cat, "brand": in_brand, "price": in_price}
     attr_codes = {k: fc.attribute(k).codes[r] for k in attribute_keys}
     for k in attribute_keys:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import re
+
 from fastapi import HTTPException, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
 from shelfwise.serve.config import ServeConfig
 from shelfwise.serve.guard import check_write, presented_key, safe_name, text_problem
+from shelfwise.serve.params import invalid
+
+_PATH_CONVERTER = re.compile(r":\w+}")  # {item_id:path}
 
 
 def serve_config(request: Request) -> ServeConfig:
@@ -40,7 +45,7 @@ async def check_text_params(request: Request) -> None:
         problem = problem or text_problem(value, limits.for_field(name))
         if problem is not None:
             field = safe_name(name)
-            raise HTTPException(422, [{"loc": [where, field], "msg": f"{field}: {problem}", "type": "value_error"}])
+            raise invalid(field, problem, where)
 
 
 def _query_names(dependant: Dependant) -> frozenset[str]:
@@ -66,5 +71,5 @@ async def reject_unknown_params(request: Request) -> None:
     unknown = [name for name in request.query_params if name not in known]
     if known and unknown:
         field = safe_name(unknown[0])
-        msg = f"{field}: unknown parameter; {route.path} takes {', '.join(sorted(known))}"
-        raise HTTPException(422, [{"loc": ["query", field], "msg": msg, "type": "value_error"}])
+        path = _PATH_CONVERTER.sub("}", route.path)  # /recommend/item/{item_id}, as documented
+        raise invalid(field, f"unknown parameter; {path} takes {', '.join(sorted(known))}")

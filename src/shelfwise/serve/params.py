@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
-from fastapi import HTTPException
+from typing import Annotated
+
+from fastapi import HTTPException, Path, Query
 
 from shelfwise.catalog.schema import Filters
+
+InStock = Annotated[bool, Query(description="true: in-stock products only")]
+ItemId = Annotated[str, Path(description="a catalog item id (a '/' in it sent URL-encoded, %2F)")]
+
+
+def invalid(field: str, problem: str, where: str = "query") -> HTTPException:
+    """A 422 naming the parameter, in FastAPI's own shape (``detail``: ``[{loc, msg, type}]``), so
+    that a client reads every parameter error alike, the checks made here as the declared ones."""
+    return HTTPException(422, [{"loc": [where, field], "msg": f"{field}: {problem}", "type": "value_error"}])
 
 
 def parse_filters(
@@ -20,17 +31,16 @@ def parse_filters(
     for a in attr or []:
         key, sep, value = a.partition(":")
         if not sep or not key or not value:
-            raise HTTPException(422, f"attr must look like key:value, got {a!r}")
+            raise invalid("attr", f"must look like key:value, got {a!r}")
         pairs.append((key, value))
+    if price_min is not None and price_max is not None and price_min > price_max:
+        raise invalid("price_max", f"price_min {price_min:g} > price_max {price_max:g}")
     path = tuple(s.strip() for s in category.split(">") if s.strip()) if category else ()
-    try:
-        return Filters(
-            category=path,
-            brands=tuple(brand or ()),
-            price_min=price_min,
-            price_max=price_max,
-            in_stock=in_stock,
-            attributes=tuple(pairs),
-        )
-    except ValueError as exc:
-        raise HTTPException(422, str(exc)) from exc
+    return Filters(
+        category=path,
+        brands=tuple(brand or ()),
+        price_min=price_min,
+        price_max=price_max,
+        in_stock=in_stock,
+        attributes=tuple(pairs),
+    )

@@ -8,22 +8,27 @@ from pydantic import BaseModel, Field
 class ProductOut(BaseModel):
     """One product as the catalog has it (GET /items/{id}: looked up, not ranked)."""
 
-    id: str
-    title: str
-    category: list[str] = Field(default_factory=list)
-    brand: str = ""
-    price: float | None = None
-    attributes: dict[str, str] = Field(default_factory=dict)
+    id: str = Field(description="the catalog's item id")
+    title: str = Field(description="product title")
+    category: list[str] = Field(default_factory=list, description="category path, top level first")
+    brand: str = Field("", description="brand; empty when the catalog has none")
+    price: float | None = Field(None, description="price in the catalog's units; null when it has none")
+    attributes: dict[str, str] = Field(default_factory=dict, description="attribute key -> value (colour, size ...)")
     image: str | None = Field(None, description="picture URL (http(s):// or /path) when the catalog has one")
-    in_stock: bool = True
-    description: str = ""
+    in_stock: bool = Field(True, description="false: out of stock")
+    description: str = Field("", description="product description")
 
 
 class ItemOut(ProductOut):
     """A ranked product: its score and the reason it is there."""
 
-    score: float
-    reason: str = ""
+    score: float = Field(
+        description="ranking score, higher first: comparable within one answer only (a reranker's may be negative; "
+        "a price sort keeps each hit's relevance score)"
+    )
+    reason: str = Field(
+        "", description="why it is here, in words (/search: with explain=true; /recommend/*: always), in lang"
+    )
     features: dict[str, float] | None = Field(
         None,
         description="/search?explain=true: the hit's first-stage signals: bm25 (word BM25, 0 = no query word in "
@@ -81,11 +86,13 @@ class FacetsOut(BaseModel):
 
 
 class SearchResponse(BaseModel):
-    query: str
-    mode: str
-    took_ms: float
-    items: list[ItemOut]
-    understood: UnderstoodOut | None = None
+    query: str = Field(description="the query as received")
+    mode: str = Field(description="the mode asked for: hybrid, bm25 or dense (words_only: what actually ranked)")
+    took_ms: float = Field(description="server time for the search (and facets), in milliseconds")
+    items: list[ItemOut] = Field(description="this page's hits, best first")
+    understood: UnderstoodOut | None = Field(
+        None, description="what query understanding read: a price phrase (a filter), catalog words it boosts"
+    )
     notices: list[str] = Field(
         default_factory=list, description="what the shopper should know of how the query was read and answered"
     )
@@ -93,7 +100,8 @@ class SearchResponse(BaseModel):
         default_factory=list,
         description="one per notice, in order: what it says, for programs (the text changes with wording and "
         "lang): synonyms, read-as, not-personalised (how the query was read), price-unusable, price-unmatched, "
-        "unmatched-filter, sort-window (what limited the answer), other",
+        "unmatched-filter, sort-window, no-word-match (no product holds a word of the query: the hits are the "
+        "nearest by spelling and meaning) (what limited the answer), other",
     )
     setup_notices: list[str] = Field(
         default_factory=list,
@@ -124,16 +132,16 @@ class SearchResponse(BaseModel):
 
 
 class SuggestionOut(BaseModel):
-    text: str
+    text: str = Field(description="the completed query")
     source: str = Field(
         description="queries: typed by shoppers (count: times); catalog: a catalog phrase (count: products)"
     )
-    count: int
+    count: int = Field(description="times typed (queries) or products holding it (catalog)")
 
 
 class SuggestResponse(BaseModel):
-    query: str
-    suggestions: list[SuggestionOut]
+    query: str = Field(description="what was typed, as received")
+    suggestions: list[SuggestionOut] = Field(description="shoppers' queries first, then catalog phrases")
 
 
 class ExamplesResponse(BaseModel):
@@ -144,17 +152,19 @@ class ExamplesResponse(BaseModel):
 
 
 class HealthResponse(BaseModel):
-    status: str
-    items: int
-    encoder: str
+    status: str = Field(description="ok")
+    items: int = Field(description="products in the served catalog")
+    encoder: str = Field(description="the query encoder (name:weights digest:role)")
     events: int = Field(description="history loaded at start + events logged live since")
     events_history: int = Field(
         0, description="behaviour history loaded at start: the events file, or the saved recommender's interactions"
     )
     events_live: int = Field(0, description="events in the durable live log (POST /events)")
-    events_applied: int = Field(0, description="last log sequence number the live consumer applied")
-    consumer_lag: int = 0
-    consumer_running: bool = False
+    events_applied: int = Field(
+        0, description="last log sequence number the live consumer applied (/events/stats: applied_seq)"
+    )
+    consumer_lag: int = Field(0, description="logged events the live consumer has not applied yet")
+    consumer_running: bool = Field(False, description="the live consumer is running (false: no event log)")
     worker: int = Field(0, description="process id of the serving process that answered (serve --workers N)")
     shelf_id: str = Field(
         "",

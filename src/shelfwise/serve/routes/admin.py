@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request, Response
 
 from shelfwise.serve.deps import require_write
+from shelfwise.serve.error_docs import WRITE, ErrorOut
 from shelfwise.serve.fleet import DEFAULT_WAIT_S, MAX_WAIT_S
 from shelfwise.serve.reload import Reloader, ReloadError, ReloadResult
 
@@ -19,7 +20,11 @@ router = APIRouter(prefix="/admin", tags=["admin"])
     response_model=ReloadResult,
     response_model_exclude_none=True,  # one process: no "fleet", the answer as before
     dependencies=[Depends(require_write)],
-    responses={202: {"description": "serve --workers N: reloaded here, but not every worker had swapped in wait_s"}},
+    responses={
+        202: {"description": "serve --workers N: reloaded here, but not every worker had swapped in wait_s"},
+        409: {"model": ErrorOut, "description": "no shelf folder known (give one) or a reload already running"},
+        **WRITE,
+    },
 )
 def reload(
     request: Request,

@@ -22,11 +22,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from shelfwise.events.consumer import EventConsumer
 from shelfwise.serve.deps import require_write, serve_config
+from shelfwise.serve.error_docs import NEEDS_EVENT_LOG, WRITE, ErrorOut, Responses
 from shelfwise.serve.ingest import ingest_rows
 from shelfwise.serve.metrics import Metrics
 from shelfwise.serve.respond import NO_EVENT_LOG, answer
@@ -43,27 +44,50 @@ class RowErrorOut(BaseModel):
     message: str
 
 
-class EventsAccepted(BaseModel):
-    accepted: int  # valid rows, resent ones included
-    duplicates: int  # of those, rows whose event_id the log already held (not stored again)
-    stored: int  # rows this request added to the log: accepted - duplicates (first_seq / last_seq 0 when none)
-    rejected: int
-    first_seq: int
-    last_seq: int
-    applied: bool
+class RejectedBatch(BaseModel):
+    message: str
     errors: list[RowErrorOut]
 
 
+class EventsRejected(BaseModel):
+    """422 when no row of the batch is valid: nothing was stored (a parameter error such as
+    ``wait_ms`` answers FastAPI's usual list instead)."""
+
+    detail: RejectedBatch
+
+
+POST_ERRORS: Responses = {
+    **WRITE,
+    413: {"model": ErrorOut, "description": "more events than --max-batch, or a body over --max-body-bytes"},
+    415: {"model": ErrorOut, "description": "the body is not sent as application/json"},
+    422: {"model": EventsRejected, "description": "no valid event in the batch: each row's index, field and why"},
+    **NEEDS_EVENT_LOG,
+}
+
+
+class EventsAccepted(BaseModel):
+    accepted: int = Field(description="valid rows, resent ones (duplicates) included")
+    duplicates: int = Field(description="of those, rows whose event_id the log already held: not stored again")
+    stored: int = Field(description="rows this request added to the log: accepted - duplicates")
+    rejected: int = Field(description="invalid rows, each in errors; the valid ones are stored all the same")
+    first_seq: int = Field(description="log sequence number of the first row stored (0 when none was)")
+    last_seq: int = Field(description="log sequence number of the last row stored (0 when none was)")
+    applied: bool = Field(description="live state (recommendations, personalised search) reflects them already")
+    errors: list[RowErrorOut] = Field(description="each rejected row: its 0-based index, the field and why")
+
+
 class EventStats(BaseModel):
-    events: int
-    last_seq: int
-    applied_seq: int
-    lag: int
-    events_applied: int
-    target_errors: int
-    consumer_running: bool
-    last_error: str
-    events_dropped: dict[str, int]
+    events: int = Field(description="events in the live log (POST /events); /health's events adds the history")
+    last_seq: int = Field(description="sequence number of the log's last event")
+    applied_seq: int = Field(description="last sequence number the live consumer applied (/health: events_applied)")
+    lag: int = Field(description="logged events not applied yet: last_seq - applied_seq")
+    events_applied: int = Field(description="events this process's consumer applied since it started (a count)")
+    target_errors: int = Field(description="failed attempts to apply a batch to a live model (see last_error)")
+    consumer_running: bool = Field(description="the consumer thread is alive")
+    last_error: str = Field(description="the consumer's last error, empty when none")
+    events_dropped: dict[str, int] = Field(
+        description="events a live model never absorbed (every attempt failed), by model class name"
+    )
 
 
 def _consumer(request: Request) -> EventConsumer:
@@ -79,7 +103,7 @@ def _consumer(request: Request) -> EventConsumer:
     return cons
 
 
-@router.post("/events", response_model=EventsAccepted, dependencies=[Depends(require_write)])
+@router.post("/events", response_model=EventsAccepted, dependencies=[Depends(require_write)], responses=POST_ERRORS)
 async def post_events(
     request: Request,
     payload: Annotated[
@@ -88,7 +112,7 @@ async def post_events(
             description="one event object or a list of them: user_id, type (query/view/click/cart/purchase), "
             "item_id (catalog id; optional for query), timestamp (unix seconds or ISO-8601; default now), "
             "session_id, query, event_id (optional; a retried event with the same id is stored once)",
-            examples=[_EXAMPLE, [_EXAMPLE, {**_EXAMPLE, "type": "purchase"}]],
+            examples=[_EXAMPLE, [_EXAMPLE, {**_EXAMPLE, "type": "purchase", "event_id": "e-2"}]],
         ),
     ],
     wait_ms: Annotated[int, Query(ge=0, le=5000, description="wait until live state reflects the events")] = 0,
@@ -127,7 +151,7 @@ def _ingest(request: Request, payload: Any, wait_ms: int) -> EventsAccepted:
     )
 
 
-@router.get("/events/stats", response_model=EventStats)
+@router.get("/events/stats", response_model=EventStats, responses=NEEDS_EVENT_LOG)
 def event_stats(request: Request) -> EventStats:
     cons = _consumer(request)
     st = cons.stats()

@@ -11,17 +11,20 @@ import time
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
-from pydantic import BaseModel
+from fastapi import APIRouter, HTTPException, Path, Query, Request
+from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from shelfwise.catalog.schema import Filters
+from shelfwise.notice import NO_RESULTS, NOT_PERSONALISED, SHORT_LIST, UNMATCHED_FILTER, Notice, code_of
+from shelfwise.notice import TEXT_ONLY as TEXT_ONLY_CODE
 from shelfwise.recommend.base import Recommendation
 from shelfwise.recommend.content import similar_by_text
 from shelfwise.recommend.explore import recommend_with_exploration
 from shelfwise.recommend.hybrid import HybridRecommender
 from shelfwise.serve.convert import items_out
-from shelfwise.serve.params import parse_filters
+from shelfwise.serve.error_docs import NEEDS_RECOMMENDER, UNKNOWN_ITEM
+from shelfwise.serve.params import InStock, ItemId, invalid, parse_filters
 from shelfwise.serve.respond import NO_RECOMMENDER, answer
 from shelfwise.serve.schemas import ItemOut
 from shelfwise.shelf import Shelf
@@ -29,10 +32,10 @@ from shelfwise.wording_zh import localise
 
 router = APIRouter(prefix="/recommend", tags=["recommend"])
 
-K = Annotated[int, Query(ge=1, le=200)]
+K = Annotated[int, Query(ge=1, le=200, description="how many items to answer (at most; fewer when fewer qualify)")]
 Lang = Annotated[str, Query(pattern="^(en|zh)$", description="language of the reasons and notice: en (default) or zh")]
-UNKNOWN_USER = "unknown user: popular items"
-EMPTY_SESSION = "no session items and no query: popular items"
+UNKNOWN_USER = Notice("unknown user: popular items", NOT_PERSONALISED)
+EMPTY_SESSION = Notice("no session items and no query: popular items", NOT_PERSONALISED)
 EMPTY = {
     "user": "nothing to recommend to this shopper",
     "item": "no related items",
@@ -40,18 +43,26 @@ EMPTY = {
     "session": "nothing to recommend for this session",
 }
 SHORT_CROSS = "no other product of another category shares baskets with it or with items like it"
+ABOUT_ITEM = {**UNKNOWN_ITEM, **NEEDS_RECOMMENDER}
 Category = Annotated[str | None, Query(description='category path prefix, e.g. "Menswear > Trousers"')]
 
 
 class RecommendResponse(BaseModel):
-    kind: str
-    id: str
-    took_ms: float
-    items: list[ItemOut]
-    notice: str | None = None
+    kind: str = Field(description="user, item, cross or session")
+    id: str = Field(description="the user or item id asked about (session: its item ids joined by ',', or q)")
+    took_ms: float = Field(description="server time, in milliseconds")
+    items: list[ItemOut] = Field(description="recommended products, best first, each with its reason")
+    notice: str | None = Field(None, description="a fallback or short list, in words (in lang); null otherwise")
+    notice_code: str | None = Field(
+        None,
+        description="the notice's stable code (its text changes with lang): not-personalised (popular items "
+        "instead: unknown shopper, empty session), unmatched-filter, no-results, short-list, text-only",
+    )
 
 
-TEXT_ONLY = "no recommender in this shelf (built without behaviour history): related by text similarity only"
+TEXT_ONLY = Notice(
+    "no recommender in this shelf (built without behaviour history): related by text similarity only", TEXT_ONLY_CODE
+)
 
 
 def _in(lang: str, work: Callable[..., RecommendResponse], *args: Any) -> RecommendResponse:
@@ -89,27 +100,30 @@ def _out(
     ident: str,
     rec: Recommendation,
     t0: float,
-    notice: str | None = None,
+    notice: Notice | None = None,
     filters: Filters | None = None,
 ) -> RecommendResponse:
     took = round((time.perf_counter() - t0) * 1000, 3)
     items = items_out(shelf.catalog, rec.results, rec.reasons)
-    if not items and notice is None:  # an empty list with no word reads like an outage
-        notice = EMPTY[kind]
+    if not items:  # an empty list with no word reads like an outage; a fallback's notice does not say why
+        said, code = EMPTY[kind], NO_RESULTS
         if filters is not None and not filters.is_empty():
             why = shelf.catalog.unmatched_filters(filters)  # e.g. a category no product is in
-            notice += ": " + "; ".join(why) if why else " (with the category / in-stock filter)"
-    return RecommendResponse(kind=kind, id=ident, took_ms=took, items=items, notice=notice)
+            said += ": " + "; ".join(why) if why else " (with the category / in-stock filter)"
+            code = UNMATCHED_FILTER if why else code
+        notice = Notice(said, code)
+    said_code = code_of(notice) if notice is not None else None
+    return RecommendResponse(kind=kind, id=ident, took_ms=took, items=items, notice=notice, notice_code=said_code)
 
 
-@router.get("/user/{user_id:path}", response_model=RecommendResponse)
+@router.get("/user/{user_id:path}", response_model=RecommendResponse, responses=NEEDS_RECOMMENDER)
 async def for_user(
     request: Request,
-    user_id: str,
+    user_id: Annotated[str, Path(description="the shopper's id, as in events (no history yet: popular items)")],
     k: K = 10,
     category: Category = None,
-    in_stock: bool = False,
-    exclude_seen: bool = True,
+    in_stock: InStock = False,
+    exclude_seen: Annotated[bool, Query(description="leave out items in the shopper's history")] = True,
     explore: Annotated[bool, Query(description="give a share of slots to new/long-tail items (bandit)")] = True,
     lang: Lang = "en",
 ) -> Response:
@@ -125,7 +139,7 @@ def _for_user(
 ) -> RecommendResponse:
     rec = _recommender(shelf)
     if not user_id.strip():
-        raise HTTPException(422, "empty user id")
+        raise invalid("user_id", "blank (no user id)", "path")
     filters = parse_filters(category, None, None, None, in_stock, None)
     t0 = time.perf_counter()
     explorer = shelf.bandit
@@ -154,27 +168,37 @@ def _about_item(
     out = rec.similar(row, k, filters) if kind == "item" else rec.cross(row, k, filters)
     n = len(out.results)
     why = SHORT_CROSS + (" (with the category / in-stock filter)" if not filters.is_empty() else "")
-    short = f"only {n} of the {k} asked for: {why}" if kind == "cross" and 0 < n < k else None
+    short = Notice(f"only {n} of the {k} asked for: {why}", SHORT_LIST) if kind == "cross" and 0 < n < k else None
     return _out(shelf, kind, item_id, out, t0, short, filters)
 
 
-@router.get("/item/{item_id:path}", response_model=RecommendResponse)
+@router.get("/item/{item_id:path}", response_model=RecommendResponse, responses=ABOUT_ITEM)
 async def related(
-    request: Request, item_id: str, k: K = 10, category: Category = None, in_stock: bool = False, lang: Lang = "en"
+    request: Request,
+    item_id: ItemId,
+    k: K = 10,
+    category: Category = None,
+    in_stock: InStock = False,
+    lang: Lang = "en",
 ) -> Response:
     """Related items: bought together, similar taste, similar text."""
     return await answer(_in, lang, _about_item, request.app.state.shelf, "item", item_id, k, category, in_stock)
 
 
-@router.get("/cross/{item_id:path}", response_model=RecommendResponse)
+@router.get("/cross/{item_id:path}", response_model=RecommendResponse, responses=ABOUT_ITEM)
 async def cross(
-    request: Request, item_id: str, k: K = 10, category: Category = None, in_stock: bool = False, lang: Lang = "en"
+    request: Request,
+    item_id: ItemId,
+    k: K = 10,
+    category: Category = None,
+    in_stock: InStock = False,
+    lang: Lang = "en",
 ) -> Response:
     """Complements from other categories (not look-alikes)."""
     return await answer(_in, lang, _about_item, request.app.state.shelf, "cross", item_id, k, category, in_stock)
 
 
-@router.get("/session", response_model=RecommendResponse)
+@router.get("/session", response_model=RecommendResponse, responses=ABOUT_ITEM)
 async def session(
     request: Request,
     item: Annotated[
@@ -183,7 +207,7 @@ async def session(
     q: Annotated[str, Query(max_length=512, description="what the shopper searched for")] = "",
     k: K = 10,
     category: Category = None,
-    in_stock: bool = False,
+    in_stock: InStock = False,
     exclude_seen: Annotated[bool, Query(description="leave out the session's own items")] = True,
     lang: Lang = "en",
 ) -> Response:

@@ -7,16 +7,18 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from shelfwise.catalog.schema import Filters
+from shelfwise.index.text import is_blank
 from shelfwise.notice import NOT_PERSONALISED, Notice, code_of
 from shelfwise.retrieve.answer import MAX_WINDOW, SORT_DEPTH, answer_search
 from shelfwise.retrieve.facets import DEPTH, facet_search
 from shelfwise.retrieve.suggest import MAX_EXAMPLES
 from shelfwise.serve.convert import items_out
-from shelfwise.serve.params import parse_filters
+from shelfwise.serve.error_docs import OVERLOAD
+from shelfwise.serve.params import InStock, invalid, parse_filters
 from shelfwise.serve.respond import answer
 from shelfwise.serve.schemas import (
     ExamplesResponse,
@@ -79,11 +81,11 @@ class SearchQuery:
     highlight: bool = False
 
 
-@router.get("/search", response_model=SearchResponse)
+@router.get("/search", response_model=SearchResponse, responses=OVERLOAD)
 async def search(
     request: Request,
     q: Annotated[str, Query(min_length=1, max_length=512, description="query text (any language)")],
-    k: Annotated[int, Query(ge=1, le=200)] = 10,
+    k: Annotated[int, Query(ge=1, le=200, description="hits per page")] = 10,
     offset: Annotated[
         int, Query(ge=0, le=MAX_WINDOW - 1, description=f"hits to skip (paging); offset + k <= {MAX_WINDOW}")
     ] = 0,
@@ -98,13 +100,25 @@ async def search(
     sort_depth: Annotated[
         int, Query(ge=1, le=MAX_WINDOW, description="how many of the most relevant products a price sort orders")
     ] = SORT_DEPTH,
-    mode: Annotated[str, Query(pattern="^(hybrid|bm25|dense)$")] = "hybrid",
+    mode: Annotated[
+        str,
+        Query(
+            pattern="^(hybrid|bm25|dense)$",
+            description="hybrid (words and meaning fused; default), bm25 (words only) or dense (meaning only)",
+        ),
+    ] = "hybrid",
     category: Annotated[str | None, Query(description='category path prefix, e.g. "Menswear > Trousers"')] = None,
-    brand: Annotated[list[str] | None, Query()] = None,
-    price_min: Annotated[float | None, Query(ge=0, allow_inf_nan=False)] = None,
-    price_max: Annotated[float | None, Query(ge=0, allow_inf_nan=False)] = None,
-    in_stock: bool = False,
-    attr: Annotated[list[str] | None, Query(description="attribute filter key:value, repeatable")] = None,
+    brand: Annotated[list[str] | None, Query(description="brand, repeatable: any of them (case-insensitive)")] = None,
+    price_min: Annotated[float | None, Query(ge=0, allow_inf_nan=False, description="lowest price, inclusive")] = None,
+    price_max: Annotated[float | None, Query(ge=0, allow_inf_nan=False, description="highest price, inclusive")] = None,
+    in_stock: InStock = False,
+    attr: Annotated[
+        list[str] | None,
+        Query(
+            description="attribute filter key:value, repeatable: values of one key are alternatives (colour:Black "
+            "or colour:White), different keys all apply"
+        ),
+    ] = None,
     user: Annotated[str | None, Query(description="user id, for personalisation when known")] = None,
     facets: Annotated[
         bool, Query(description="also count categories, brands, price ranges and attributes of the results")
@@ -143,14 +157,15 @@ async def search(
         ),
     ] = False,
 ) -> Response:
-    if not q.strip():  # min_length=1 lets "   " through, which answered 10 arbitrary products
-        raise HTTPException(422, [{"loc": ["query", "q"], "msg": "q: only whitespace", "type": "value_error"}])
+    if is_blank(q):  # min_length=1 lets "   " (or a zero-width space) through: 10 arbitrary products
+        raise invalid("q", "only whitespace")
     filters = parse_filters(category, brand, price_min, price_max, in_stock, attr)
     if facet_attr is not None and len(facet_attr) > MAX_FACET_KEYS:
-        raise HTTPException(422, f"facet_attr: at most {MAX_FACET_KEYS} attribute keys")
+        raise invalid("facet_attr", f"at most {MAX_FACET_KEYS} attribute keys (got {len(facet_attr)})")
     if offset + k > MAX_WINDOW:
-        msg = f"offset + k must be at most {MAX_WINDOW} (got {offset} + {k}): narrow the search with filters"
-        raise HTTPException(422, [{"loc": ["query", "offset"], "msg": msg, "type": "value_error"}])
+        raise invalid(
+            "offset", f"offset + k must be at most {MAX_WINDOW} (got {offset} + {k}): narrow the search with filters"
+        )
     query = SearchQuery(
         q,
         k,
@@ -225,18 +240,20 @@ def run_search(shelf: Shelf, p: SearchQuery) -> SearchResponse:
     )
 
 
-@router.get("/suggest", response_model=SuggestResponse)
+@router.get("/suggest", response_model=SuggestResponse, responses=OVERLOAD)
 async def suggest(
     request: Request,
     q: Annotated[str, Query(min_length=1, max_length=128, description="what the shopper has typed so far")],
-    k: Annotated[int, Query(ge=1, le=20)] = 8,
+    k: Annotated[int, Query(ge=1, le=20, description="how many suggestions, at most")] = 8,
 ) -> Response:
     """Type-ahead: queries other shoppers typed and catalog phrases that start with ``q``."""
     return await answer(run_suggest, request.app.state.shelf, q, k)
 
 
 @router.get("/suggest/examples", response_model=ExamplesResponse)
-async def suggest_examples(request: Request, k: Annotated[int, Query(ge=1, le=MAX_EXAMPLES)] = 3) -> Response:
+async def suggest_examples(
+    request: Request, k: Annotated[int, Query(ge=1, le=MAX_EXAMPLES, description="how many examples")] = 3
+) -> Response:
     """A few searches typical of this store, e.g. for the search box's hint."""
     return await answer(run_examples, request.app.state.shelf, k)
 

@@ -10,6 +10,8 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel
 
 from shelfwise.serve.convert import product_out
+from shelfwise.serve.error_docs import UNKNOWN_ITEM
+from shelfwise.serve.params import ItemId
 from shelfwise.serve.schemas import ProductOut
 from shelfwise.shelf import Shelf
 
@@ -27,7 +29,9 @@ class ShoppersResponse(BaseModel):
 
 
 @router.get("/shoppers", response_model=ShoppersResponse)
-def shoppers(request: Request, k: Annotated[int, Query(ge=1, le=50)] = 8) -> ShoppersResponse:
+def shoppers(
+    request: Request, k: Annotated[int, Query(ge=1, le=50, description="how many shoppers, at most")] = 8
+) -> ShoppersResponse:
     """The ``k`` shoppers with the most distinct items in their history (ties by id)."""
     shelf: Shelf = request.app.state.shelf
     rec = shelf.recommender
@@ -43,8 +47,8 @@ def shoppers(request: Request, k: Annotated[int, Query(ge=1, le=50)] = 8) -> Sho
     return ShoppersResponse(shoppers=[ShopperOut(id=u, items=n) for n, u in top])
 
 
-@router.get("/items/{item_id:path}", response_model=ProductOut)
-def item(request: Request, item_id: str) -> ProductOut:
+@router.get("/items/{item_id:path}", response_model=ProductOut, responses=UNKNOWN_ITEM)
+def item(request: Request, item_id: ItemId) -> ProductOut:
     """One product by its catalog id (404 when unknown); no ``score``, ``reason`` or ``features``: it
     was looked up, not ranked."""
     shelf: Shelf = request.app.state.shelf

@@ -10,13 +10,19 @@ from pathlib import Path
 
 from fastapi import APIRouter, HTTPException, Request
 
+from shelfwise.serve.error_docs import ErrorOut
 from shelfwise.shelf import Shelf
 from shelfwise.valuation.summary import ValuationSummary, load_valuation
 
 router = APIRouter(prefix="/valuation", tags=["valuation"])
 
 
-@router.get("/summary", response_model=ValuationSummary, response_model_exclude_none=True)
+@router.get(
+    "/summary",
+    response_model=ValuationSummary,
+    response_model_exclude_none=True,
+    responses={404: {"model": ErrorOut, "description": "no valuation report on this server (serve --valuation DIR)"}},
+)
 def summary(request: Request) -> ValuationSummary:
     shelf: Shelf = request.app.state.shelf
     where = shelf.valuation_report
