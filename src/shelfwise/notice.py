@@ -21,6 +21,7 @@ NO_WORD_MATCH = "no-word-match"  # no product (under the filters) holds a query 
 NO_RESULTS = "no-results"  # /recommend/*: nothing to recommend (no filter to blame)
 SHORT_LIST = "short-list"  # /recommend/cross: fewer complements than asked for
 TEXT_ONLY = "text-only"  # /recommend/item without a recommender: related by text similarity alone
+UNKNOWN_ITEMS = "unknown-items"  # /recommend/session: item ids the catalog lacks were left out
 OTHER = "other"  # a plain string: no code given
 
 

@@ -62,6 +62,8 @@ def test_health_counts_live_events(
     hist = TestClient(create_app(Shelf(tiny_catalog, tiny_searcher, tiny_log), warmup=False), base_url=LOCAL)
     h = hist.get("/health").json()  # no live log: the history loaded at start
     assert (h["events"], h["events_history"], h["events_live"], h["consumer_running"]) == (12, 12, 0, False)
+    head = hist.head("/health")  # uptime checkers probe with HEAD (it answered 405)
+    assert head.status_code == 200 and head.headers["content-type"] == "application/json"
 
 
 def test_health_counts_a_saved_recommenders_history(

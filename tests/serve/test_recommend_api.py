@@ -211,3 +211,21 @@ def test_recommend_notices_carry_a_stable_code(
     assert said == "short-list" and text and text.startswith("only 1 of the 5 asked for")
     bare = TestClient(create_app(Shelf(catalog=tiny_catalog, searcher=tiny_searcher)), base_url="http://localhost")
     assert bare.get("/recommend/item/p5", params={"k": 2}).json()["notice_code"] == "text-only"
+
+
+def test_session_items_the_catalog_lacks_are_left_out_and_named(
+    tiny_catalog: Catalog, tiny_searcher: HybridSearcher, tiny_log: EventLog
+) -> None:
+    """One delisted item answered 404 for the whole session (the storefront lost its rail); Gorse and
+    Algolia skip unknown ids. The known items still count; the answer names what was left out."""
+    c = client(tiny_catalog, tiny_searcher, tiny_log)
+    known = c.get("/recommend/session", params={"item": ["p1"], "k": 3}).json()
+    mixed = c.get("/recommend/session", params={"item": ["p1", "gone", "gone"], "k": 3})
+    assert mixed.status_code == 200
+    body = mixed.json()
+    assert [it["id"] for it in body["items"]] == [it["id"] for it in known["items"]]  # p1 still drives it
+    assert body["notice"] == "item ids not in the catalog, left out: 'gone'" and body["notice_code"] == "unknown-items"
+    zh = c.get("/recommend/session", params={"item": ["gone"], "k": 3, "lang": "zh"}).json()
+    assert zh["items"] and zh["notice"] == "商品目录中没有的编号已略过：'gone'"  # popular items, and said
+    many = c.get("/recommend/session", params={"item": [f"x{i}" for i in range(7)], "k": 3, "lang": "zh"}).json()
+    assert many["notice"].endswith("等 7 个")

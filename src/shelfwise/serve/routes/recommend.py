@@ -16,7 +16,15 @@ from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from shelfwise.catalog.schema import Filters
-from shelfwise.notice import NO_RESULTS, NOT_PERSONALISED, SHORT_LIST, UNMATCHED_FILTER, Notice, code_of
+from shelfwise.notice import (
+    NO_RESULTS,
+    NOT_PERSONALISED,
+    SHORT_LIST,
+    UNKNOWN_ITEMS,
+    UNMATCHED_FILTER,
+    Notice,
+    code_of,
+)
 from shelfwise.notice import TEXT_ONLY as TEXT_ONLY_CODE
 from shelfwise.recommend.base import Recommendation
 from shelfwise.recommend.content import similar_by_text
@@ -56,7 +64,8 @@ class RecommendResponse(BaseModel):
     notice_code: str | None = Field(
         None,
         description="the notice's stable code (its text changes with lang): not-personalised (popular items "
-        "instead: unknown shopper, empty session), unmatched-filter, no-results, short-list, text-only",
+        "instead: unknown shopper, empty session), unmatched-filter, no-results, short-list, text-only, "
+        "unknown-items (/recommend/session: item ids the catalog lacks were left out)",
     )
 
 
@@ -198,7 +207,7 @@ async def cross(
     return await answer(_in, lang, _about_item, request.app.state.shelf, "cross", item_id, k, category, in_stock)
 
 
-@router.get("/session", response_model=RecommendResponse, responses=ABOUT_ITEM)
+@router.get("/session", response_model=RecommendResponse, responses=NEEDS_RECOMMENDER)
 async def session(
     request: Request,
     item: Annotated[
@@ -221,7 +230,9 @@ def _session(
     shelf: Shelf, item: list[str], q: str, k: int, category: str | None, in_stock: bool, exclude_seen: bool
 ) -> RecommendResponse:
     rec = _recommender(shelf)
-    rows = [_row(shelf, i) for i in item or []]
+    found = [(i, shelf.catalog.get_row(i)) for i in item or []]
+    rows = [row for _, row in found if row is not None]
+    unknown = list(dict.fromkeys(i for i, row in found if row is None))  # delisted since: the rest still counts
     filters = parse_filters(category, None, None, None, in_stock, None)
     t0 = time.perf_counter()
     try:
@@ -229,4 +240,7 @@ def _session(
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from exc
     notice = EMPTY_SESSION if not rows and not q.strip() and len(out.ids) else None
+    if unknown:  # as Gorse and Algolia do: skipped, and said
+        listed = ", ".join(repr(i) for i in unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
+        notice = Notice(f"item ids not in the catalog, left out: {listed}", UNKNOWN_ITEMS)
     return _out(shelf, "session", ",".join(item or []) or q, out, t0, notice, filters)
