@@ -143,3 +143,22 @@ def test_value_labels_pool_without_group_column(tmp_path: Path, capsys: pytest.C
     summary = json.loads((out / "summary.json").read_text())
     assert sorted((row[0], row[2]) for row in summary["label_next"]) == [("blue sneaker", 1), ("long gown", 1)]
     assert "groups: leave-one-out" in summary["values"]
+
+
+def test_value_labels_names_validation_labels_the_training_file_lacks(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Validation labels no training row has were silently counted as misses; with none in common
+    every value and curve was 0 and the run 'succeeded'."""
+    train = _write(tmp_path / "train.csv", _rows(0, with_group=False))
+    other = [{"text": r["text"], "label": r["label"].upper()} for r in _rows(1, with_group=False)]
+    valid = _write(tmp_path / "valid.csv", other)
+    base = ["value", "labels", "--train", str(train), "--encoder", "hashing", "--max-permutations", "4"]
+    assert main([*base, "--valid", str(valid), "--out", str(tmp_path / "a")]) == 2
+    err = capsys.readouterr().err
+    assert "no validation label is a training label" in err and "'DRESS'" in err
+    some = [*_rows(1, with_group=False), {"text": "wool scarf", "label": "scarves"}]
+    valid2 = _write(tmp_path / "valid2.csv", some)
+    assert main([*base, "--valid", str(valid2), "--out", str(tmp_path / "b")]) == 0
+    out = capsys.readouterr().out
+    assert "1 of 16 validation rows have a label no training row has ('scarves')" in out

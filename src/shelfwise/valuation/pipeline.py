@@ -122,6 +122,28 @@ def _label_ids(train: Sequence[str], *others: Sequence[str]) -> tuple[IntArray, 
     )
 
 
+def unseen_label_note(train: Sequence[str], valid: Sequence[str]) -> str | None:
+    """A note when validation rows carry labels no training row has (the KNN utility can never get
+    them right, whatever subset is kept); a ValueError when none of them is a training label, since
+    every value would then be 0 (two files with different label names, or the wrong --label-col)."""
+    known = set(train)
+    unseen = [y for y in valid if y not in known]
+    if not unseen:
+        return None
+    names = sorted(set(unseen))
+    shown = ", ".join(repr(n) for n in names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    if len(unseen) == len(valid):
+        raise ValueError(
+            f"no validation label is a training label (validation: {shown}; training: "
+            f"{', '.join(repr(n) for n in sorted(known)[:5])}{' ...' if len(known) > 5 else ''}): every value would "
+            "be 0; check --label-col and that both files name the labels alike"
+        )
+    return (
+        f"{len(unseen)} of {len(valid)} validation rows have a label no training row has ({shown}): "
+        "they count as misses whatever is kept, so values rest on the other rows"
+    )
+
+
 def value_labelled_texts(
     train: LabelledRows,
     valid: LabelledRows,
@@ -135,12 +157,15 @@ def value_labelled_texts(
 ) -> ValuationReport:
     """Sample (KNN-Shapley), group and source (LOO + TMC-Shapley) values, removal curve, label-next list."""
     t0 = time.perf_counter()
+    unseen = unseen_label_note(train.labels, valid.labels)
     others = [valid.labels] + ([test.labels] if test is not None else [])
     y_tr, (y_va, *y_rest), _classes = _label_ids(train.labels, *others)
     x_tr = encoder.encode(list(train.texts))
     x_va = encoder.encode(list(valid.texts))
     embed_s = time.perf_counter() - t0
     rep = ValuationReport(title)
+    if unseen is not None:
+        rep.notes.append(unseen)
     # a sample is named by its place in the training file (rows skipped as bad do not shift it) and its text
     places = train.where or tuple(str(i) for i in range(len(train.texts)))
     names = tuple(f"{at}: {t[:60]}" for at, t in zip(places, train.texts, strict=True))
