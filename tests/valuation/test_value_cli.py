@@ -162,3 +162,21 @@ def test_value_labels_names_validation_labels_the_training_file_lacks(
     assert main([*base, "--valid", str(valid2), "--out", str(tmp_path / "b")]) == 0
     out = capsys.readouterr().out
     assert "1 of 16 validation rows have a label no training row has ('scarves')" in out
+
+
+def test_value_labels_explains_the_values_and_lists_few_players_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two sources were printed as 'most valuable' and again, reversed, as 'least valuable', and
+    nothing said what a value measures."""
+    train = _write(tmp_path / "train.csv", _rows(0))
+    valid = _write(tmp_path / "valid.csv", _rows(1, with_group=False))
+    args = ["value", "labels", "--train", str(train), "--valid", str(valid), "--source-col", "source"]
+    assert main([*args, "--encoder", "hashing", "--max-permutations", "4", "--out", str(tmp_path / "r")]) == 0
+    out = capsys.readouterr().out
+    sources = out[out.index("sources: leave-one-out") :].split("\n\n")[0]
+    assert "ranked:" in sources and "least valuable" not in sources
+    assert sources.count("(n=") == 2  # feed and manual, once each
+    samples = out[out.index("samples: knn-shapley") :].split("\n\n")[0]
+    assert "most valuable:" in samples and "least valuable:" in samples  # 15 players: both ends
+    assert "note: Utility: mean precision@5 on the validation file" in out

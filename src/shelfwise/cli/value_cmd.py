@@ -23,7 +23,7 @@ from shelfwise.cli.common import add_catalog_args, load_catalog_arg, load_event_
 
 if TYPE_CHECKING:
     from shelfwise.valuation.pipeline import LabelledRows
-    from shelfwise.valuation.summary import ValuationSummary
+    from shelfwise.valuation.summary import Ranked, ValuationSummary
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -146,7 +146,13 @@ def _print(summary: ValuationSummary) -> None:
     for key, v in summary.values.items():
         stop = "" if v.converged else ", NOT converged (permutation cap reached: raise --max-permutations)"
         print(f"\n{key}: {v.players} players, {v.evaluations} evaluations, {v.seconds} s{stop}")
-        for label, rows in (("most valuable", v.most_valuable[:5]), ("least valuable", v.least_valuable[:5])):
+        lists: list[tuple[str, Ranked]] = [
+            ("most valuable", v.most_valuable[:5]),
+            ("least valuable", v.least_valuable[:5]),
+        ]
+        if v.players <= 10:  # both lists would show the same few players twice
+            lists = [("ranked", v.most_valuable[: v.players])]
+        for label, rows in lists:
             print(f"  {label}:")
             for name, value, size in rows:
                 print(f"    {value:+.5f}  (n={size})  {name}")

@@ -164,6 +164,12 @@ def value_labelled_texts(
     x_va = encoder.encode(list(valid.texts))
     embed_s = time.perf_counter() - t0
     rep = ValuationReport(title)
+    rep.notes.append(
+        f"Utility: mean precision@{k} on the validation file (the share of each validation text's {k} nearest "
+        f"training texts, by {encoder.name}, that carry its label). A value is the part of it a sample, group "
+        "or source brings (leave-one-out: what is lost without it); below 0, validation does better without "
+        "it: check its labels."
+    )
     if unseen is not None:
         rep.notes.append(unseen)
     # a sample is named by its place in the training file (rows skipped as bad do not shift it) and its text
