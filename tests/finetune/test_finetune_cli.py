@@ -236,3 +236,36 @@ def test_shelf_of_another_catalog_is_refused_before_training(
     cap = capsys.readouterr()
     assert "the shelf indexes another catalog" in cap.err and "step 0/" not in cap.err
     assert _files(shelf) == before
+
+
+def test_publish_rolls_the_shelf_back_to_a_stored_version_without_training(
+    tmp_path: Path, tiny_st: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """There was no way back: every publish moved the shelf to the newest version. ``--publish v0001``
+    re-embeds with the stored version and records it, trains nothing and writes no version."""
+    from shelfwise.finetune import ModelStore
+    from shelfwise.retrieve.hybrid import read_meta
+    from shelfwise.snapshot.io import searcher_folder
+
+    args = _store(tmp_path, learnable=True)
+    args[args.index("--max-steps") + 1] = "2"
+    for _ in range(2):
+        assert main([*args, "--base", str(tiny_st), "--force", "--no-progress"]) == 0
+    store = ModelStore(tmp_path / "models")
+    v1, v2 = store.versions()
+    index = tmp_path / "index"
+    assert read_meta(searcher_folder(index))["encoder_spec"] == str(v2.path.resolve())
+    capsys.readouterr()
+    publish = ["train", "--catalog", str(tmp_path / "products.csv"), "--models", str(tmp_path / "models")]
+    publish += ["--index-out", str(index), "--cache", str(tmp_path / "emb.sqlite"), "--no-progress"]
+    assert main([*publish, "--publish", "v0001"]) == 0
+    out = capsys.readouterr().out
+    assert "publishing v0001" in out and "no training" in out and f"published v0001 into the shelf {index}" in out
+    meta = read_meta(searcher_folder(index))
+    assert meta["encoder_spec"] == str(v1.path.resolve()) and meta["encoder"] == v1.encoder_name
+    assert [v.version for v in store.versions()] == ["v0001", "v0002"]  # nothing trained or written
+    assert main([*publish, "--publish", "v0007"]) == 2
+    assert "no model version 'v0007'; known: ['v0001', 'v0002']" in capsys.readouterr().err
+    no_out = publish[: publish.index("--index-out")]
+    assert main([*no_out, "--publish", "v0001"]) == 2
+    assert "--publish needs --index-out" in capsys.readouterr().err
