@@ -180,3 +180,13 @@ def test_value_labels_explains_the_values_and_lists_few_players_once(
     samples = out[out.index("samples: knn-shapley") :].split("\n\n")[0]
     assert "most valuable:" in samples and "least valuable:" in samples  # 15 players: both ends
     assert "note: Utility: mean precision@5 on the validation file" in out
+
+
+def test_value_labels_shows_a_bar_while_embedding(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Embedding the files is most of a run (minutes for a large training file) and showed nothing."""
+    train = _write(tmp_path / "train.csv", _rows(0, with_group=False))
+    valid = _write(tmp_path / "valid.csv", _rows(1, with_group=False))
+    args = ["value", "labels", "--train", str(train), "--valid", str(valid), "--encoder", "hashing"]
+    assert main([*args, "--cache", str(tmp_path / "c.sqlite"), "--out", str(tmp_path / "r")]) == 0
+    err = capsys.readouterr().err
+    assert err.count("embed hashing") >= 2 and "15/15" in err  # the training file, then the validation file

@@ -92,7 +92,7 @@ def run_labels(args: argparse.Namespace) -> int:
     if choice.warning:
         print(f"warning: {choice.warning}")
     encoder = load_encoder(choice.spec, args.cache)
-    rep = value_labelled_texts(train, valid, encoder, test=test, pool=pool, k=args.k, tmc=_tmc(args))
+    rep = value_labelled_texts(train, valid, encoder, test=test, pool=pool, k=args.k, tmc=_tmc(args), progress=True)
     path = rep.write(args.out)
     _print(rep.summary())
     print(f"\nwrote {path}")

@@ -154,14 +154,16 @@ def value_labelled_texts(
     k: int = 5,
     tmc: TMCConfig | None = None,
     title: str = "Data valuation: labelled texts",
+    progress: bool = False,
 ) -> ValuationReport:
-    """Sample (KNN-Shapley), group and source (LOO + TMC-Shapley) values, removal curve, label-next list."""
+    """Sample (KNN-Shapley), group and source (LOO + TMC-Shapley) values, removal curve, label-next list.
+    ``progress``: a bar per file embedded (texts the embedding cache holds are not embedded again)."""
     t0 = time.perf_counter()
     unseen = unseen_label_note(train.labels, valid.labels)
     others = [valid.labels] + ([test.labels] if test is not None else [])
     y_tr, (y_va, *y_rest), _classes = _label_ids(train.labels, *others)
-    x_tr = encoder.encode(list(train.texts))
-    x_va = encoder.encode(list(valid.texts))
+    x_tr = encoder.encode(list(train.texts), progress=progress)
+    x_va = encoder.encode(list(valid.texts), progress=progress)
     embed_s = time.perf_counter() - t0
     rep = ValuationReport(title)
     rep.notes.append(
@@ -194,7 +196,7 @@ def value_labelled_texts(
             sizes=sizes,
         )
     if test is not None:
-        x_te = encoder.encode(list(test.texts))
+        x_te = encoder.encode(list(test.texts), progress=progress)
         eval_u = KNNUtility(x_tr, y_tr, x_te, y_rest[0], k, metric="accuracy")
         rep.notes.append("Removal curves: KNN accuracy on the separate test file.")
     else:
@@ -203,7 +205,7 @@ def value_labelled_texts(
     rep.curves["samples by knn-shapley"] = removal_curve(eval_u, samples)
     if pool is not None:
         u_all = KNNUtility(x_tr, y_tr, x_va, y_va, k)
-        x_po = encoder.encode(list(pool.texts))
+        x_po = encoder.encode(list(pool.texts), progress=progress)
         rep.suggestions = suggest_labels(u_all, x_po, pool.groups)
     rep.metrics.update(
         {
