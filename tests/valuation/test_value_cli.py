@@ -190,3 +190,12 @@ def test_value_labels_shows_a_bar_while_embedding(tmp_path: Path, capsys: pytest
     assert main([*args, "--cache", str(tmp_path / "c.sqlite"), "--out", str(tmp_path / "r")]) == 0
     err = capsys.readouterr().err
     assert err.count("embed hashing") >= 2 and "15/15" in err  # the training file, then the validation file
+
+
+def test_value_events_offers_no_encoder_flags(capsys: pytest.CaptureFixture[str]) -> None:
+    """--encoder and --cache were listed in `value events --help` and ignored: the co-occurrence
+    recommender it values embeds nothing."""
+    with pytest.raises(SystemExit):
+        main(["value", "events", "--help"])
+    text = capsys.readouterr().out
+    assert "--catalog" in text and "--fields" in text and "--encoder" not in text and "--cache" not in text

@@ -67,9 +67,12 @@ def check_port(host: str, port: int) -> None:
             raise ValueError(f"cannot listen on {host}:{port}: {why} (pick another --port or --host)") from None
 
 
-def add_catalog_args(p: argparse.ArgumentParser, required: bool = True) -> None:
+def add_catalog_args(p: argparse.ArgumentParser, required: bool = True, *, encoder: bool = True) -> None:
+    """--catalog and --fields, and (``encoder``, for commands that embed the products) --encoder and --cache."""
     p.add_argument("--catalog", required=required, type=Path, help="products file (CSV/TSV/JSONL/Parquet)")
     p.add_argument("--fields", type=Path, default=None, help="JSON mapping of columns to product fields")
+    if not encoder:
+        return
     p.add_argument(
         "--encoder",
         default="auto",

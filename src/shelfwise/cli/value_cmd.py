@@ -45,7 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     lab.set_defaults(func=run_labels, k=5)
 
     ev = kinds.add_parser("events", help="value interaction groups for the co-occurrence recommender")
-    add_catalog_args(ev)
+    add_catalog_args(ev, encoder=False)  # the co-occurrence utility embeds nothing
     ev.add_argument("--events", required=True, type=Path, help="events file (CSV/TSV/JSONL/Parquet)")
     ev.add_argument("--event-fields", type=Path, default=None, help="JSON mapping of columns to event fields")
     ev.add_argument("--group-by", default="category", help="comma list of: category, recency, event_type")
