@@ -269,3 +269,17 @@ def test_publish_rolls_the_shelf_back_to_a_stored_version_without_training(
     no_out = publish[: publish.index("--index-out")]
     assert main([*no_out, "--publish", "v0001"]) == 2
     assert "--publish needs --index-out" in capsys.readouterr().err
+
+
+def test_train_says_when_epochs_not_max_steps_bound_the_run(
+    tmp_path: Path, tiny_st: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--max-steps 3 on the tiny store trained 1 step without a word: one epoch of 6 pairs at batch 32."""
+    args = _store(tmp_path, learnable=True)
+    for flag, value in (("--epochs", "1"), ("--max-steps", "50"), ("--batch-size", "16")):
+        args[args.index(flag) + 1] = value
+    main([*args, "--base", str(tiny_st), "--no-progress", "--min-gain", "0.99"])
+    out = capsys.readouterr().out
+    assert re.search(
+        r"(\d+) steps, not 50: max steps is only a cap, and 1 epoch\(s\) of \d+ pairs in batches of 16", out
+    )
