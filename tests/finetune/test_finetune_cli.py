@@ -283,3 +283,29 @@ def test_train_says_when_epochs_not_max_steps_bound_the_run(
     assert re.search(
         r"(\d+) steps, not 50: max steps is only a cap, and 1 epoch\(s\) of \d+ pairs in batches of 16", out
     )
+
+
+def test_train_reports_bad_judgment_rows_and_how_few_pairs_are_left(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Bad and unknown judgment rows were dropped without a word, then 'no training pairs: give judgments
+    ...' although judgments were given."""
+    cat = tmp_path / "c.csv"
+    cat.write_text("id,title\np1,Black trousers\np2,Red dress\n")
+    (tmp_path / "q.csv").write_text("query_id,query\nq1,black trousers\nq2,red dress\n")
+    (tmp_path / "j.csv").write_text("query_id,item_id,grade\nq1,p1,2\nq1,zz9,2\nq2,p2,abc\nq9,p2,2\n")
+    argv = [
+        "train",
+        "--catalog",
+        str(cat),
+        "--queries",
+        str(tmp_path / "q.csv"),
+        "--judgments",
+        str(tmp_path / "j.csv"),
+    ]
+    assert main(argv) == 2
+    cap = capsys.readouterr()
+    assert "j.csv: line 4: field 'grade': not a number: 'abc'" in cap.out
+    assert "j.csv: line 5: field 'query_id': unknown query id 'q9'" in cap.out
+    assert "1 of 2 judged items are not in the catalog (e.g. ['zz9']): no training pair can use them" in cap.out
+    assert "no training pairs (1 pair(s) from the judgments given, fewer than 4)" in cap.err

@@ -109,15 +109,18 @@ def load_judgments_arg(queries: Path, judgments: Path) -> Judgments:
     return loaded
 
 
-def warn_unknown_judged_items(judgments: Judgments, catalog: Catalog) -> None:
+def warn_unknown_judged_items(
+    judgments: Judgments, catalog: Catalog, consequence: str = "no search can find them, so they count as misses"
+) -> None:
     """Judged items the catalog lacks can never be found: say so (judgments for another catalog,
-    or ids written differently) instead of silently scoring them as misses."""
+    or ids written differently) instead of silently scoring them as misses (or, in training,
+    dropping them: ``consequence`` says which)."""
     judged = {item for rel in judgments.relevance.values() for item in rel}
     absent = sorted(item for item in judged if item not in catalog)
     if absent:
         print(
             f"warning: {len(absent)} of {len(judged)} judged items are not in the catalog (e.g. {absent[:3]}): "
-            "no search can find them, so they count as misses"
+            f"{consequence}"
         )
 
 

@@ -12,7 +12,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from shelfwise.cli.common import load_catalog_arg, load_event_log, number_in
+from shelfwise.cli.common import (
+    load_catalog_arg,
+    load_event_log,
+    load_judgments_arg,
+    number_in,
+    warn_unknown_judged_items,
+)
 from shelfwise.finetune.gate import DEFAULT_MIN_GAIN
 from shelfwise.finetune.metrics import LABELS
 
@@ -107,7 +113,7 @@ def quiet_model_loading() -> None:
 def run(args: argparse.Namespace) -> int:
     if args.no_progress:
         quiet_model_loading()
-    from shelfwise.eval.judgments import attribute_judgments, load_judgments
+    from shelfwise.eval.judgments import attribute_judgments
     from shelfwise.finetune import FinetuneConfig, ModelStore, mine_pairs, rebuild_index, train_and_publish
     from shelfwise.finetune.pipeline import base_prefixes
     from shelfwise.finetune.rebuild import check_index_out
@@ -117,7 +123,8 @@ def run(args: argparse.Namespace) -> int:
     if args.queries or args.judgments:
         if not (args.queries and args.judgments):
             raise ValueError("--queries and --judgments go together")
-        judgments = file_judgments = load_judgments(args.queries, args.judgments)
+        judgments = file_judgments = load_judgments_arg(args.queries, args.judgments)  # bad rows printed
+        warn_unknown_judged_items(judgments, catalog, "no training pair can use them")
     elif args.attribute_judgments:
         judgments = attribute_judgments(catalog, args.attribute_judgments, max_queries=None)
     log = None

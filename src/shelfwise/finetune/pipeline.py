@@ -150,8 +150,14 @@ def mine_pairs(
         c = copurchase_pairs(log, catalog, max_pairs=max_copurchase, seed=seed)
         if len(c):
             sets.append(c.prefixed(p_pre, p_pre))
-    if not sets or sum(len(s) for s in sets) < 4:
-        raise ValueError("no training pairs: give judgments or events with queries / co-purchases")
+    found = sum(len(s) for s in sets)
+    if not sets or found < 4:
+        given = [what for what, x in (("judgments", judgments), ("events", log)) if x is not None]
+        got = f"{found} pair(s) from the {' and '.join(given)} given, fewer than 4" if given else "nothing given"
+        raise ValueError(
+            f"no training pairs ({got}): give judgments (judged-relevant products in the catalog) or events with "
+            "queries / co-purchases"
+        )
     empty = PairSet((), ())
     train, val, hold = empty, empty, empty
     for s in sets:
