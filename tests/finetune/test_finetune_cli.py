@@ -309,3 +309,12 @@ def test_train_reports_bad_judgment_rows_and_how_few_pairs_are_left(
     assert "j.csv: line 5: field 'query_id': unknown query id 'q9'" in cap.out
     assert "1 of 2 judged items are not in the catalog (e.g. ['zz9']): no training pair can use them" in cap.out
     assert "no training pairs (1 pair(s) from the judgments given, fewer than 4)" in cap.err
+
+
+def test_min_se_flag_reaches_the_gate(tmp_path: Path, tiny_st: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from shelfwise.finetune import ModelStore
+
+    args = _store(tmp_path, learnable=True)
+    args[args.index("--max-steps") + 1] = "6"
+    assert main([*args, "--base", str(tiny_st), "--no-progress", "--min-se", "1000"]) == EXIT_NOT_PUBLISHED
+    assert "and > 1000 s.e.)" in capsys.readouterr().out and ModelStore(tmp_path / "models").versions() == []

@@ -73,6 +73,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="publish only if held-out NDCG@10 beats the base model by more than this, 0 <= x < 1 "
         f"(default {DEFAULT_MIN_GAIN})",
     )
+    p.add_argument(
+        "--min-se",
+        type=number_in(float, 0.0, name="a number"),
+        default=0.0,
+        help="also require the held-out gain to exceed this many standard errors (e.g. 2; default 0: not asked), "
+        "so a gain within the noise of a small holdout is not published",
+    )
     p.add_argument("--force", action="store_true", help="publish (and rebuild the index) even if the gate refuses")
     p.add_argument(
         "--publish",
@@ -160,6 +167,7 @@ def run(args: argparse.Namespace) -> int:
         onnx=not args.no_onnx,
         config=cfg,
         min_gain=args.min_gain,
+        min_se=args.min_se,
         force=args.force,
         progress=bar,
         say=None if bar else print,
