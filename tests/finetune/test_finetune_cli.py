@@ -138,7 +138,7 @@ def test_lora_run_whose_best_step_is_0_is_never_published(
     assert main([*args, "--base", str(tiny_st), "--mode", "lora", "--min-gain", "0"]) == EXIT_NOT_PUBLISHED
     cap = capsys.readouterr()
     assert "train lora" in cap.err and "best step 0:" in cap.out and "(+0.0000 " in cap.out
-    assert "comparing with the untrained model on 9 held-out queries against 64 candidates" in cap.err
+    assert "comparing with the base model (st, untrained) on 9 held-out queries against 64 candidates" in cap.err
     assert ModelStore(tmp_path / "models").versions() == [] and not (tmp_path / "index").exists()
 
 
@@ -249,8 +249,10 @@ def test_publish_rolls_the_shelf_back_to_a_stored_version_without_training(
 
     args = _store(tmp_path, learnable=True)
     args[args.index("--max-steps") + 1] = "2"
-    for _ in range(2):
-        assert main([*args, "--base", str(tiny_st), "--force", "--no-progress"]) == 0
+    assert main([*args, "--base", str(tiny_st), "--force", "--no-progress"]) == 0
+    assert "comparing with the base model (st, untrained)" in capsys.readouterr().out
+    assert main([*args, "--base", str(tmp_path / "models" / "v0001"), "--force", "--no-progress"]) == 0  # continued
+    assert "comparing with the base model (v0001, the stored version this run continues)" in capsys.readouterr().out
     store = ModelStore(tmp_path / "models")
     v1, v2 = store.versions()
     index = tmp_path / "index"

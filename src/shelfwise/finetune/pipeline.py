@@ -238,7 +238,9 @@ def train_and_publish(
     )
     if say is not None or progress:
         n, m = eval_size(data.holdout, distractors)
-        (say or _stderr)(f"comparing with the untrained model on {n} held-out queries against {m} candidates")
+        parent = _parent_version(base)
+        label = f"{parent}, the stored version this run continues" if parent else f"{name}, untrained"
+        (say or _stderr)(f"comparing with the base model ({label}) on {n} held-out queries against {m} candidates")
     gate = holdout_gate(base_model, trained.model, data.holdout, distractors, min_gain=min_gain, min_se=min_se)
     if not (gate.passed or force):
         return TrainOutcome(trained, gate, None)
