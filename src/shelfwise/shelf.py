@@ -120,6 +120,20 @@ def close_event_log(shelf: Shelf) -> None:
     live.consumer.store.close()
 
 
+def set_explore_share(shelf: Shelf, share: float) -> None:
+    """The server's exploration share over an explorer saved with ``shelf``: 0 removes it (no slot is
+    explored), another share keeps what it learnt and explores that share of the slots. A shelf
+    without one is left as it is (:func:`enable_live` makes one)."""
+    from dataclasses import replace
+
+    if shelf.bandit is None:
+        return
+    if share == 0:
+        shelf.bandit = None
+    elif shelf.bandit.config.explore_share != share:
+        shelf.bandit.config = replace(shelf.bandit.config, explore_share=share)
+
+
 def enable_live(
     shelf: Shelf, events_db: str | Path | EventBackend, *, explore_share: float = 0.2, start: bool = True
 ) -> LiveState:

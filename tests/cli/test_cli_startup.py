@@ -29,3 +29,9 @@ def test_create_app_still_importable_from_package() -> None:
     assert create_app is direct
     with pytest.raises(AttributeError, match="no_such_thing"):
         getattr(shelfwise.serve, "no_such_thing")  # noqa: B009
+
+
+def test_python_dash_m_shelfwise_runs_the_cli() -> None:
+    """`python -m shelfwise` failed: "No module named shelfwise.__main__"."""
+    out = subprocess.run([sys.executable, "-m", "shelfwise", "ope", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0 and "usage: shelfwise ope" in out.stdout

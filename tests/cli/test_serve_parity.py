@@ -181,3 +181,34 @@ def test_a_reload_keeps_the_start_settings(store: dict[str, Path], monkeypatch: 
         for s in (first, app.state.shelf):
             if s.live is not None:
                 s.live.consumer.stop()
+
+
+def test_explore_share_flag_sets_the_exploration_slots(store: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """With --events-db, 20% of /recommend/user slots were explored with no flag to change or stop it."""
+    from shelfwise.bandit.slots import SlotConfig, SlotExplorer
+    from shelfwise.shelf import set_explore_share
+
+    idx = _index(store, "idx", "--events", str(store["events"]))
+    shelves: list[Shelf] = []
+
+    def fake(shelf: Shelf, *args: Any, **kwargs: Any) -> None:
+        shelves.append(shelf)
+        if shelf.live is not None:
+            shelf.live.consumer.stop()
+
+    monkeypatch.setattr("shelfwise.cli.serve_cmd.serve_shelf", fake)
+    base = ["serve", "--workers", "1", "--shelf", str(idx), "--events-db", str(store["dir"] / "ev.sqlite")]
+    for extra, share in (((), 0.2), (("--explore-share", "0.5"), 0.5), (("--explore-share", "0"), None)):
+        assert main([*base, *extra]) == 0
+        bandit = shelves[-1].bandit
+        assert (bandit.config.explore_share if bandit is not None else None) == share
+    with pytest.raises(SystemExit):
+        main([*base, "--explore-share", "1.5"])
+    # an explorer saved with the shelf follows the server's share and keeps what it learnt
+    shelf = shelves[-1]
+    saved = SlotExplorer(shelf.catalog, config=SlotConfig(explore_share=0.2, first_slot=1))
+    shelf.bandit = saved
+    set_explore_share(shelf, 0.4)
+    assert shelf.bandit is saved and saved.config.explore_share == 0.4 and saved.config.first_slot == 1
+    set_explore_share(shelf, 0.0)
+    assert shelf.bandit is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -82,6 +83,8 @@ def test_store_report_with_judgments_and_time_split(
     out = report.write(tmp_path / "r.html")
     html = out.read_text()
     assert "peer:bm25s" in html and "Fairness of exposure by brand" in html and html.count("data:image/png") >= 5
+    assert "95% CI" in html and "paired bootstrap over the same queries" in html  # is 'x peer' a difference?
+    assert re.search(r"<td>hybrid</td>.*?<td>\[\d\.\d{3}, \d\.\d{3}\]</td>", html, re.S)
     held = int(f["recommend"]["time_split"]["hybrid"]["users"])
     assert f"Only {held} held-out shoppers (fewer than 100): too few to tell these rows apart" in html  # as eval says
     assert (tmp_path / "r.json").is_file() and (tmp_path / "plots" / "exposure_lorenz.png").is_file()

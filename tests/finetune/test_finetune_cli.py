@@ -138,7 +138,7 @@ def test_lora_run_whose_best_step_is_0_is_never_published(
     assert main([*args, "--base", str(tiny_st), "--mode", "lora", "--min-gain", "0"]) == EXIT_NOT_PUBLISHED
     cap = capsys.readouterr()
     assert "train lora" in cap.err and "best step 0:" in cap.out and "(+0.0000 " in cap.out
-    assert "comparing with the untrained model on 9 held-out queries against 64 candidates" in cap.err
+    assert "comparing with the base model (st, untrained) on 9 held-out queries against 64 candidates" in cap.err
     assert ModelStore(tmp_path / "models").versions() == [] and not (tmp_path / "index").exists()
 
 
@@ -236,3 +236,87 @@ def test_shelf_of_another_catalog_is_refused_before_training(
     cap = capsys.readouterr()
     assert "the shelf indexes another catalog" in cap.err and "step 0/" not in cap.err
     assert _files(shelf) == before
+
+
+def test_publish_rolls_the_shelf_back_to_a_stored_version_without_training(
+    tmp_path: Path, tiny_st: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """There was no way back: every publish moved the shelf to the newest version. ``--publish v0001``
+    re-embeds with the stored version and records it, trains nothing and writes no version."""
+    from shelfwise.finetune import ModelStore
+    from shelfwise.retrieve.hybrid import read_meta
+    from shelfwise.snapshot.io import searcher_folder
+
+    args = _store(tmp_path, learnable=True)
+    args[args.index("--max-steps") + 1] = "2"
+    assert main([*args, "--base", str(tiny_st), "--force", "--no-progress"]) == 0
+    assert "comparing with the base model (st, untrained)" in capsys.readouterr().out
+    assert main([*args, "--base", str(tmp_path / "models" / "v0001"), "--force", "--no-progress"]) == 0  # continued
+    assert "comparing with the base model (v0001, the stored version this run continues)" in capsys.readouterr().out
+    store = ModelStore(tmp_path / "models")
+    v1, v2 = store.versions()
+    index = tmp_path / "index"
+    assert read_meta(searcher_folder(index))["encoder_spec"] == str(v2.path.resolve())
+    capsys.readouterr()
+    publish = ["train", "--catalog", str(tmp_path / "products.csv"), "--models", str(tmp_path / "models")]
+    publish += ["--index-out", str(index), "--cache", str(tmp_path / "emb.sqlite"), "--no-progress"]
+    assert main([*publish, "--publish", "v0001"]) == 0
+    out = capsys.readouterr().out
+    assert "publishing v0001" in out and "no training" in out and f"published v0001 into the shelf {index}" in out
+    meta = read_meta(searcher_folder(index))
+    assert meta["encoder_spec"] == str(v1.path.resolve()) and meta["encoder"] == v1.encoder_name
+    assert [v.version for v in store.versions()] == ["v0001", "v0002"]  # nothing trained or written
+    assert main([*publish, "--publish", "v0007"]) == 2
+    assert "no model version 'v0007'; known: ['v0001', 'v0002']" in capsys.readouterr().err
+    no_out = publish[: publish.index("--index-out")]
+    assert main([*no_out, "--publish", "v0001"]) == 2
+    assert "--publish needs --index-out" in capsys.readouterr().err
+
+
+def test_train_says_when_epochs_not_max_steps_bound_the_run(
+    tmp_path: Path, tiny_st: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--max-steps 3 on the tiny store trained 1 step without a word: one epoch of 6 pairs at batch 32."""
+    args = _store(tmp_path, learnable=True)
+    for flag, value in (("--epochs", "1"), ("--max-steps", "50"), ("--batch-size", "16")):
+        args[args.index(flag) + 1] = value
+    main([*args, "--base", str(tiny_st), "--no-progress", "--min-gain", "0.99"])
+    out = capsys.readouterr().out
+    assert re.search(
+        r"(\d+) steps, not 50: max steps is only a cap, and 1 epoch\(s\) of \d+ pairs in batches of 16", out
+    )
+
+
+def test_train_reports_bad_judgment_rows_and_how_few_pairs_are_left(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Bad and unknown judgment rows were dropped without a word, then 'no training pairs: give judgments
+    ...' although judgments were given."""
+    cat = tmp_path / "c.csv"
+    cat.write_text("id,title\np1,Black trousers\np2,Red dress\n")
+    (tmp_path / "q.csv").write_text("query_id,query\nq1,black trousers\nq2,red dress\n")
+    (tmp_path / "j.csv").write_text("query_id,item_id,grade\nq1,p1,2\nq1,zz9,2\nq2,p2,abc\nq9,p2,2\n")
+    argv = [
+        "train",
+        "--catalog",
+        str(cat),
+        "--queries",
+        str(tmp_path / "q.csv"),
+        "--judgments",
+        str(tmp_path / "j.csv"),
+    ]
+    assert main(argv) == 2
+    cap = capsys.readouterr()
+    assert "j.csv: line 4: field 'grade': not a number: 'abc'" in cap.out
+    assert "j.csv: line 5: field 'query_id': unknown query id 'q9'" in cap.out
+    assert "1 of 2 judged items are not in the catalog (e.g. ['zz9']): no training pair can use them" in cap.out
+    assert "no training pairs (1 pair(s) from the judgments given, fewer than 4)" in cap.err
+
+
+def test_min_se_flag_reaches_the_gate(tmp_path: Path, tiny_st: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from shelfwise.finetune import ModelStore
+
+    args = _store(tmp_path, learnable=True)
+    args[args.index("--max-steps") + 1] = "6"
+    assert main([*args, "--base", str(tiny_st), "--no-progress", "--min-se", "1000"]) == EXIT_NOT_PUBLISHED
+    assert "and > 1000 s.e.)" in capsys.readouterr().out and ModelStore(tmp_path / "models").versions() == []

@@ -58,3 +58,14 @@ def test_one_held_out_query_has_no_stderr_and_says_so_instead_of_nan() -> None:
     g = GateReport("ndcg@10", 1.0, 1.0, math.nan, 1, 0.005)
     assert "(+0.0000, no s.e. from one query, 1 queries" in g.summary() and "nan" not in g.summary()
     assert "\u00b1 0.0100 s.e." in GateReport("ndcg@10", 1.0, 0.9, 0.01, 40, 0.005).summary()
+
+
+def test_min_se_refuses_a_gain_within_the_noise() -> None:
+    """Home Depot slice, LoRA 4 steps: +0.0251 ± 0.0171 s.e. on 19 held-out queries (1.5 s.e.) was
+    published by the fixed +0.005 bar; --min-se 2 asks for the gain to clear the noise as well."""
+    noisy = GateReport("ndcg@10", 0.7515, 0.7766, 0.0171, 19, 0.005)
+    assert noisy.passed  # the default asks only for min_gain
+    strict = GateReport("ndcg@10", 0.7515, 0.7766, 0.0171, 19, 0.005, min_se=2.0)
+    assert not strict.passed and "needs > +0.0050 and > 2 s.e.)" in strict.summary()
+    assert GateReport("ndcg@10", 0.70, 0.78, 0.0171, 19, 0.005, min_se=2.0).passed  # 4.7 s.e.
+    assert not GateReport("ndcg@10", 0.5, 0.9, math.nan, 1, 0.005, min_se=1.0).passed  # one query: no s.e.

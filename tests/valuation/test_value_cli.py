@@ -143,3 +143,59 @@ def test_value_labels_pool_without_group_column(tmp_path: Path, capsys: pytest.C
     summary = json.loads((out / "summary.json").read_text())
     assert sorted((row[0], row[2]) for row in summary["label_next"]) == [("blue sneaker", 1), ("long gown", 1)]
     assert "groups: leave-one-out" in summary["values"]
+
+
+def test_value_labels_names_validation_labels_the_training_file_lacks(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Validation labels no training row has were silently counted as misses; with none in common
+    every value and curve was 0 and the run 'succeeded'."""
+    train = _write(tmp_path / "train.csv", _rows(0, with_group=False))
+    other = [{"text": r["text"], "label": r["label"].upper()} for r in _rows(1, with_group=False)]
+    valid = _write(tmp_path / "valid.csv", other)
+    base = ["value", "labels", "--train", str(train), "--encoder", "hashing", "--max-permutations", "4"]
+    assert main([*base, "--valid", str(valid), "--out", str(tmp_path / "a")]) == 2
+    err = capsys.readouterr().err
+    assert "no validation label is a training label" in err and "'DRESS'" in err
+    some = [*_rows(1, with_group=False), {"text": "wool scarf", "label": "scarves"}]
+    valid2 = _write(tmp_path / "valid2.csv", some)
+    assert main([*base, "--valid", str(valid2), "--out", str(tmp_path / "b")]) == 0
+    out = capsys.readouterr().out
+    assert "1 of 16 validation rows have a label no training row has ('scarves')" in out
+
+
+def test_value_labels_explains_the_values_and_lists_few_players_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two sources were printed as 'most valuable' and again, reversed, as 'least valuable', and
+    nothing said what a value measures."""
+    train = _write(tmp_path / "train.csv", _rows(0))
+    valid = _write(tmp_path / "valid.csv", _rows(1, with_group=False))
+    args = ["value", "labels", "--train", str(train), "--valid", str(valid), "--source-col", "source"]
+    assert main([*args, "--encoder", "hashing", "--max-permutations", "4", "--out", str(tmp_path / "r")]) == 0
+    out = capsys.readouterr().out
+    sources = out[out.index("sources: leave-one-out") :].split("\n\n")[0]
+    assert "ranked:" in sources and "least valuable" not in sources
+    assert sources.count("(n=") == 2  # feed and manual, once each
+    samples = out[out.index("samples: knn-shapley") :].split("\n\n")[0]
+    assert "most valuable:" in samples and "least valuable:" in samples  # 15 players: both ends
+    assert "note: Utility: mean precision@5 on the validation file" in out
+
+
+def test_value_labels_shows_a_bar_while_embedding(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Embedding the files is most of a run (minutes for a large training file) and showed nothing."""
+    train = _write(tmp_path / "train.csv", _rows(0, with_group=False))
+    valid = _write(tmp_path / "valid.csv", _rows(1, with_group=False))
+    args = ["value", "labels", "--train", str(train), "--valid", str(valid), "--encoder", "hashing"]
+    assert main([*args, "--cache", str(tmp_path / "c.sqlite"), "--out", str(tmp_path / "r")]) == 0
+    err = capsys.readouterr().err
+    assert err.count("embed hashing") >= 2 and "15/15" in err  # the training file, then the validation file
+
+
+def test_value_events_offers_no_encoder_flags(capsys: pytest.CaptureFixture[str]) -> None:
+    """--encoder and --cache were listed in `value events --help` and ignored: the co-occurrence
+    recommender it values embeds nothing."""
+    with pytest.raises(SystemExit):
+        main(["value", "events", "--help"])
+    text = capsys.readouterr().out
+    assert "--catalog" in text and "--fields" in text and "--encoder" not in text and "--cache" not in text

@@ -491,14 +491,25 @@ class PolicyEvaluation:
     truth: float | None
     binary_reward: bool = False
     """Every logged reward is 0 or 1 (clicks): a value is then a rate, in [0, 1]."""
+    uniform_policy: bool = False
+    """The evaluated policy ranks every action alike (one Beta posterior for all: it plays at random)."""
 
     def notes(self) -> list[str]:
-        """Plain warnings: with click (0/1) rewards, an estimate outside [0, 1] is not a rate and
-        comes from large importance weights (IPW and DR are unbiased but unbounded; SNIPW
-        normalises the weights and stays in [0, 1], Swaminathan & Joachims 2015)."""
+        """Plain warnings: a comparison with an on-policy log while the evaluated policy is the
+        uniform default (the log's policy is then almost surely another one); with click (0/1)
+        rewards, an estimate outside [0, 1] is not a rate and comes from large importance weights
+        (IPW and DR are unbiased but unbounded; SNIPW normalises the weights and stays in [0, 1],
+        Swaminathan & Joachims 2015)."""
+        out = []
+        if self.uniform_policy and self.truth is not None:
+            out.append(
+                "the evaluated policy gives every action the same Beta posterior, so it ranks at random; "
+                "rel.err compares it with the on-policy log's click rate, which means something only if that "
+                "log came from a random policy too: give the evaluated policy's posteriors with --prior"
+            )
         if not self.binary_reward:
-            return []
-        out = [
+            return out
+        out += [
             f"{name} {value:.4f} is outside [0, 1], the range of a click rate: importance weights up to "
             f"{self.report.max_weight:.1f} (effective sample size {self.report.ess:.1f} of {self.n_slots} slots) "
             "make it unstable here; prefer snipw, or a log whose propensities cover the policy's choices"
@@ -534,4 +545,5 @@ def evaluate_bernoulli_ts(
     on_policy = float(truth.reward.mean()) if truth is not None and len(truth) else None
     binary = bool(np.isin(log.reward, (0.0, 1.0)).all())
     report = evaluate_policy(log, dist, q)
-    return PolicyEvaluation(report, len(log), log.n_actions, log.len_list, on_policy, binary)
+    uniform = bool(np.ptp(policy.alpha) == 0 and np.ptp(policy.beta) == 0)
+    return PolicyEvaluation(report, len(log), log.n_actions, log.len_list, on_policy, binary, uniform)

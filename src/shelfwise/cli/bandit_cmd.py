@@ -45,6 +45,13 @@ def run(args: argparse.Namespace) -> int:
     for err in [*loaded.errors, *(truth.errors if truth is not None else [])]:
         print(f"skipped: {err}")
     print(f"{args.logs}: {res.n_slots} slots, {res.n_actions} actions, {res.len_list} positions")
+    if args.prior is not None:
+        print(f"evaluated policy: Bernoulli Thompson sampling with the Beta posteriors in {args.prior}")
+    else:
+        print(
+            "evaluated policy: Bernoulli Thompson sampling with Beta(1, 1) for every action (no --prior): "
+            "a random ranking"
+        )
     rows = res.rows()
     show_rel = any(r.rel_error is not None for r in rows)
     print(f"{'estimator':<10} {'value':>10} {'stderr':>10}" + (f" {'rel.err':>8}" if show_rel else ""))

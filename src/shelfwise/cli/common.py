@@ -67,9 +67,12 @@ def check_port(host: str, port: int) -> None:
             raise ValueError(f"cannot listen on {host}:{port}: {why} (pick another --port or --host)") from None
 
 
-def add_catalog_args(p: argparse.ArgumentParser, required: bool = True) -> None:
+def add_catalog_args(p: argparse.ArgumentParser, required: bool = True, *, encoder: bool = True) -> None:
+    """--catalog and --fields, and (``encoder``, for commands that embed the products) --encoder and --cache."""
     p.add_argument("--catalog", required=required, type=Path, help="products file (CSV/TSV/JSONL/Parquet)")
     p.add_argument("--fields", type=Path, default=None, help="JSON mapping of columns to product fields")
+    if not encoder:
+        return
     p.add_argument(
         "--encoder",
         default="auto",
@@ -106,15 +109,18 @@ def load_judgments_arg(queries: Path, judgments: Path) -> Judgments:
     return loaded
 
 
-def warn_unknown_judged_items(judgments: Judgments, catalog: Catalog) -> None:
+def warn_unknown_judged_items(
+    judgments: Judgments, catalog: Catalog, consequence: str = "no search can find them, so they count as misses"
+) -> None:
     """Judged items the catalog lacks can never be found: say so (judgments for another catalog,
-    or ids written differently) instead of silently scoring them as misses."""
+    or ids written differently) instead of silently scoring them as misses (or, in training,
+    dropping them: ``consequence`` says which)."""
     judged = {item for rel in judgments.relevance.values() for item in rel}
     absent = sorted(item for item in judged if item not in catalog)
     if absent:
         print(
             f"warning: {len(absent)} of {len(judged)} judged items are not in the catalog (e.g. {absent[:3]}): "
-            "no search can find them, so they count as misses"
+            f"{consequence}"
         )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from shelfwise.cli.common import (
     warn_unknown_judged_items,
 )
 from shelfwise.encode.registry import load_encoder
-from shelfwise.eval.judgments import SearchMetrics, evaluate_search
+from shelfwise.eval.judgments import SearchMetrics, evaluate_search, paired_ratio_interval
 from shelfwise.eval.peers import PEERS, build_peers
 from shelfwise.eval.tune import searcher_fn
 from shelfwise.index.language import detect_language
@@ -132,10 +133,22 @@ def run_search(args: argparse.Namespace) -> int:
         results[m] = evaluate_search(searcher_fn(searcher, mode=m), judgments)
     peers = [r for name, r in results.items() if name.startswith("peer:")]
     base = max(peers, key=lambda r: r.ndcg_at_10) if peers else None  # ratios against the strongest peer
-    print(f"{'system':<16} {'NDCG@10':>8} {'R@100':>8} {'MRR':>8} {'x peer':>8} {'queries':>8}")
+    base_name = next((name for name, r in results.items() if r is base), "")
+    intervals = {name: paired_ratio_interval(r, base) for name, r in results.items() if base and r is not base}
+    print(f"{'system':<16} {'NDCG@10':>8} {'R@100':>8} {'MRR':>8} {'x peer':>8} {'95% CI':>15} {'queries':>8}")
     for name, r in results.items():
         ratio = f"{r.ndcg_at_10 / base.ndcg_at_10:.3f}" if base and base.ndcg_at_10 > 0 else "-"
-        print(f"{name:<16} {r.ndcg_at_10:>8.4f} {r.recall_at_100:>8.4f} {r.mrr:>8.4f} {ratio:>8} {r.n_queries:>8}")
+        lo, hi = intervals.get(name, (math.nan, math.nan))
+        ci = f"[{lo:.3f}, {hi:.3f}]" if not math.isnan(lo) else "-"
+        print(
+            f"{name:<16} {r.ndcg_at_10:>8.4f} {r.recall_at_100:>8.4f} {r.mrr:>8.4f} {ratio:>8} {ci:>15} "
+            f"{r.n_queries:>8}"
+        )
+    if intervals:
+        print(
+            f"x peer: NDCG@10 over {base_name}'s; 95% CI: paired bootstrap over the same queries (1,000 resamples); "
+            "an interval holding 1.000 is no measured difference"
+        )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "catalog": str(args.catalog),
@@ -146,6 +159,15 @@ def run_search(args: argparse.Namespace) -> int:
         "language": language.to_json(),
         "config": asdict(searcher.config),
         "metrics": {name: r.summary() for name, r in results.items()},
+        "ratio_to_peer": {
+            name: {
+                "peer": base_name,
+                "ndcg@10": r.ndcg_at_10 / base.ndcg_at_10,
+                "ci95": [None if math.isnan(x) else x for x in intervals[name]],
+            }
+            for name, r in results.items()
+            if base is not None and base.ndcg_at_10 > 0 and name in intervals
+        },
     }
     args.out.write_text(json.dumps(payload, indent=2))
     print(f"wrote {args.out}")

@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "--out",
         type=Path,
         default=Path("report.html"),
-        help="HTML file to write (+ .json, + plots/; default report.html)",
+        help="HTML file to write (+ .json, + <name>_plots/; default report.html)",
     )
     p.set_defaults(func=run)
 

@@ -7,9 +7,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from shelfwise.cli.common import SHORTCUT_HELP, check_port, port_number, shortcut_depth
+from shelfwise.cli.common import SHORTCUT_HELP, check_port, number_in, port_number, shortcut_depth
 from shelfwise.recommend.retune import RETUNE
-from shelfwise.serve.setup import ServerSetup, ShelfSettings, load_folder
+from shelfwise.serve.setup import DEFAULT_EXPLORE_SHARE, ServerSetup, ShelfSettings, load_folder
 from shelfwise.shelf import Shelf
 
 if TYPE_CHECKING:
@@ -61,6 +61,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="event log: a SQLite file, or nats://HOST:PORT[?stream=NAME] (NATS JetStream, shared by several serving "
         "replicas); enables POST /events and real-time updates (a shelf saved from this log replays only the events "
         "after its snapshot)",
+    )
+    p.add_argument(
+        "--explore-share",
+        type=number_in(float, 0.0, 1.0, name="a number"),
+        default=DEFAULT_EXPLORE_SHARE,
+        help=f"with --events-db: share of /recommend/user slots (from the third on, never the top two) given to "
+        f"Thompson-sampling exploration of long-tail items, learnt from clicks (default {DEFAULT_EXPLORE_SHARE}; "
+        "0 turns it off; it applies to an explorer saved with the shelf too, which keeps what it learnt)",
     )
     p.add_argument(
         "--personal-weight",
@@ -160,6 +168,7 @@ def setup_from_args(args: argparse.Namespace) -> ServerSetup:
         personal_weight=args.personal_weight,
         valuation=args.valuation,
         events_db=args.events_db,
+        explore_share=args.explore_share,
         rules=args.rules,
         synonyms=args.synonyms,
         retune=args.retune,

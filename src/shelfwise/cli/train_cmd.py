@@ -10,10 +10,22 @@ import argparse
 import math
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from shelfwise.cli.common import load_catalog_arg, load_event_log, number_in
+from shelfwise.cli.common import (
+    load_catalog_arg,
+    load_event_log,
+    load_judgments_arg,
+    number_in,
+    warn_unknown_judged_items,
+)
 from shelfwise.finetune.gate import DEFAULT_MIN_GAIN
 from shelfwise.finetune.metrics import LABELS
+
+if TYPE_CHECKING:
+    from shelfwise.catalog import Catalog
+    from shelfwise.eval.judgments import Judgments
+    from shelfwise.events import EventLog
 
 EXIT_NOT_PUBLISHED = 3  # trained, but the held-out gate refused the model: nothing was changed
 
@@ -61,7 +73,21 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="publish only if held-out NDCG@10 beats the base model by more than this, 0 <= x < 1 "
         f"(default {DEFAULT_MIN_GAIN})",
     )
+    p.add_argument(
+        "--min-se",
+        type=number_in(float, 0.0, name="a number"),
+        default=0.0,
+        help="also require the held-out gain to exceed this many standard errors (e.g. 2; default 0: not asked), "
+        "so a gain within the noise of a small holdout is not published",
+    )
     p.add_argument("--force", action="store_true", help="publish (and rebuild the index) even if the gate refuses")
+    p.add_argument(
+        "--publish",
+        metavar="VERSION",
+        default=None,
+        help="train nothing: publish this stored version (e.g. v0001, from --models) into --index-out, "
+        "to roll back to it or forward again; --events / --judgments refit the recommender / LTR reranker",
+    )
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars (the per-validation lines stay)")
     p.add_argument("--models", type=Path, default=Path(".shelfwise/models"), help="versioned model store")
@@ -94,7 +120,7 @@ def quiet_model_loading() -> None:
 def run(args: argparse.Namespace) -> int:
     if args.no_progress:
         quiet_model_loading()
-    from shelfwise.eval.judgments import attribute_judgments, load_judgments
+    from shelfwise.eval.judgments import attribute_judgments
     from shelfwise.finetune import FinetuneConfig, ModelStore, mine_pairs, rebuild_index, train_and_publish
     from shelfwise.finetune.pipeline import base_prefixes
     from shelfwise.finetune.rebuild import check_index_out
@@ -104,12 +130,15 @@ def run(args: argparse.Namespace) -> int:
     if args.queries or args.judgments:
         if not (args.queries and args.judgments):
             raise ValueError("--queries and --judgments go together")
-        judgments = file_judgments = load_judgments(args.queries, args.judgments)
+        judgments = file_judgments = load_judgments_arg(args.queries, args.judgments)  # bad rows printed
+        warn_unknown_judged_items(judgments, catalog, "no training pair can use them")
     elif args.attribute_judgments:
         judgments = attribute_judgments(catalog, args.attribute_judgments, max_queries=None)
     log = None
     if args.events:
         log = load_event_log(args.events, args.event_fields, catalog)
+    if args.publish is not None:
+        return publish_stored(args, catalog, log, file_judgments)
     layout = check_index_out(catalog, args.index_out) if args.index_out else None  # fail before training
     base = resolve_train_base(args.base, args.index_out if layout in ("shelf", "index") else None)
     ranked = current_search(args.index_out) if judgments is not None and layout in ("shelf", "index") else None
@@ -138,6 +167,7 @@ def run(args: argparse.Namespace) -> int:
         onnx=not args.no_onnx,
         config=cfg,
         min_gain=args.min_gain,
+        min_se=args.min_se,
         force=args.force,
         progress=bar,
         say=None if bar else print,
@@ -160,27 +190,48 @@ def run(args: argparse.Namespace) -> int:
     forced = " (--force: the held-out gate did not pass)" if out.forced else ""
     print(f"published {mv.path} ({mv.encoder_name}){forced}: {out.gate.summary()}")
     if args.index_out:
-        out = args.index_out
         rebuild_index(
-            catalog,
-            store,
-            out,
-            mv.version,
-            cache=args.cache,
-            progress=bar,
-            events=log,
+            catalog, store, args.index_out, mv.version, cache=args.cache, progress=bar, events=log,
             judgments=file_judgments,
-        )
-        if layout == "shelf":
-            print(f"published {mv.version} into the shelf {out}; servers pick it up on POST /admin/reload or SIGHUP")
-            print(f"serve it with: shelfwise serve --shelf {out}")
-        elif layout == "new":
-            print(f"saved a shelf searching with {mv.version} to {out}")
-            print(f"serve it with: shelfwise serve --shelf {out}")
-        else:
-            print(f"rebuilt the search index with {mv.version} into {out}")
-            print(f"serve it with: shelfwise serve --index {out}")
+        )  # fmt: skip
+        _say_published(mv.version, args.index_out, layout)
     return 0
+
+
+def publish_stored(
+    args: argparse.Namespace, catalog: Catalog, log: EventLog | None, judgments: Judgments | None
+) -> int:
+    """``--publish VERSION``: no training; the stored version is published into ``--index-out`` as a
+    trained one is (a roll-back, or forward again). The model store is left as it is."""
+    from shelfwise.finetune import ModelStore, rebuild_index
+    from shelfwise.finetune.rebuild import check_index_out
+
+    if args.index_out is None:
+        raise ValueError("--publish needs --index-out: the shelf to publish the version into")
+    store = ModelStore(args.models)
+    mv = store.get(args.publish)  # an unknown version fails naming the known ones
+    layout = check_index_out(catalog, args.index_out)
+    gain = mv.metrics.get("holdout_ndcg@10", math.nan) - mv.metrics.get("holdout_base_ndcg@10", math.nan)
+    print(f"publishing {mv.version} ({mv.encoder_name}, parent {mv.parent or 'none'}, held-out NDCG@10 gain "
+          f"{gain:+.4f} when trained); no training")  # fmt: skip
+    rebuild_index(
+        catalog, store, args.index_out, mv.version, cache=args.cache, progress=not args.no_progress, events=log,
+        judgments=judgments,
+    )  # fmt: skip
+    _say_published(mv.version, args.index_out, layout)
+    return 0
+
+
+def _say_published(version: str, out: Path, layout: str | None) -> None:
+    if layout == "shelf":
+        print(f"published {version} into the shelf {out}; servers pick it up on POST /admin/reload or SIGHUP")
+        print(f"serve it with: shelfwise serve --shelf {out}")
+    elif layout == "new":
+        print(f"saved a shelf searching with {version} to {out}")
+        print(f"serve it with: shelfwise serve --shelf {out}")
+    else:
+        print(f"rebuilt the search index with {version} into {out}")
+        print(f"serve it with: shelfwise serve --index {out}")
 
 
 def resolve_train_base(base: str, index: Path | None) -> str:

@@ -23,7 +23,7 @@ from shelfwise.cli.common import add_catalog_args, load_catalog_arg, load_event_
 
 if TYPE_CHECKING:
     from shelfwise.valuation.pipeline import LabelledRows
-    from shelfwise.valuation.summary import ValuationSummary
+    from shelfwise.valuation.summary import Ranked, ValuationSummary
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -45,7 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     lab.set_defaults(func=run_labels, k=5)
 
     ev = kinds.add_parser("events", help="value interaction groups for the co-occurrence recommender")
-    add_catalog_args(ev)
+    add_catalog_args(ev, encoder=False)  # the co-occurrence utility embeds nothing
     ev.add_argument("--events", required=True, type=Path, help="events file (CSV/TSV/JSONL/Parquet)")
     ev.add_argument("--event-fields", type=Path, default=None, help="JSON mapping of columns to event fields")
     ev.add_argument("--group-by", default="category", help="comma list of: category, recency, event_type")
@@ -92,7 +92,7 @@ def run_labels(args: argparse.Namespace) -> int:
     if choice.warning:
         print(f"warning: {choice.warning}")
     encoder = load_encoder(choice.spec, args.cache)
-    rep = value_labelled_texts(train, valid, encoder, test=test, pool=pool, k=args.k, tmc=_tmc(args))
+    rep = value_labelled_texts(train, valid, encoder, test=test, pool=pool, k=args.k, tmc=_tmc(args), progress=True)
     path = rep.write(args.out)
     _print(rep.summary())
     print(f"\nwrote {path}")
@@ -146,7 +146,13 @@ def _print(summary: ValuationSummary) -> None:
     for key, v in summary.values.items():
         stop = "" if v.converged else ", NOT converged (permutation cap reached: raise --max-permutations)"
         print(f"\n{key}: {v.players} players, {v.evaluations} evaluations, {v.seconds} s{stop}")
-        for label, rows in (("most valuable", v.most_valuable[:5]), ("least valuable", v.least_valuable[:5])):
+        lists: list[tuple[str, Ranked]] = [
+            ("most valuable", v.most_valuable[:5]),
+            ("least valuable", v.least_valuable[:5]),
+        ]
+        if v.players <= 10:  # both lists would show the same few players twice
+            lists = [("ranked", v.most_valuable[: v.players])]
+        for label, rows in lists:
             print(f"  {label}:")
             for name, value, size in rows:
                 print(f"    {value:+.5f}  (n={size})  {name}")

@@ -237,3 +237,22 @@ def evaluate_search(search: SearchFn, judgments: Judgments, k: int = 10, recall_
         len(qids),
         {"ndcg@10": ndcg, "recall@100": rec, "mrr": rr},
     )
+
+
+def paired_ratio_interval(
+    system: SearchMetrics, peer: SearchMetrics, *, metric: str = "ndcg@10", n_boot: int = 1000, seed: int = 0
+) -> tuple[float, float]:
+    """95% paired-bootstrap interval of ``mean(system) / mean(peer)`` over the same judged queries
+    (resampled together, so per-query difficulty cancels). NaN, NaN when the runs differ in queries
+    or a resample's peer mean is 0."""
+    a = np.asarray(system.per_query.get(metric, ()), dtype=np.float64)
+    b = np.asarray(peer.per_query.get(metric, ()), dtype=np.float64)
+    if len(a) == 0 or len(a) != len(b):
+        return math.nan, math.nan
+    idx = np.random.default_rng(seed).integers(0, len(a), size=(n_boot, len(a)))
+    den = b[idx].mean(axis=1)
+    if (den <= 0).any():
+        return math.nan, math.nan
+    ratios = a[idx].mean(axis=1) / den
+    lo, hi = np.percentile(ratios, [2.5, 97.5])
+    return float(lo), float(hi)

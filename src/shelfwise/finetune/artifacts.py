@@ -8,6 +8,7 @@ encode time). No pickle anywhere.
 from __future__ import annotations
 
 import json
+import math
 import re
 import shutil
 import time
@@ -17,6 +18,8 @@ from pathlib import Path
 from shelfwise.encode.base import Encoder
 from shelfwise.encode.registry import MODEL_META, ONNX_SUBDIR, folder_encoder, hash_weights, versioned_name
 from shelfwise.finetune.trainer import TrainedModel
+
+JsonValue = None | bool | int | float | str | list["JsonValue"] | dict[str, "JsonValue"]
 
 _VERSION = re.compile(r"^v(\d{4,})$")
 META = MODEL_META
@@ -87,7 +90,7 @@ class ModelStore:
             parent=raw.get("parent"),
             n_train=int(raw.get("n_train", 0)),
             sources=tuple(raw.get("sources", ())),
-            metrics={k: float(v) for k, v in raw.get("metrics", {}).items()},
+            metrics={k: math.nan if v is None else float(v) for k, v in raw.get("metrics", {}).items()},
             prefixes={str(k): str(v) for k, v in (raw.get("prefixes") or {}).items()},
             onnx_error=str(raw.get("onnx_error", "")),
         )
@@ -146,7 +149,8 @@ class ModelStore:
             "config": asdict(trained.config) | {"learning_rate": trained.config.lr},
             "train_log": asdict(trained.log),
         }
-        (tmp / META).write_text(json.dumps(meta, indent=2))
+        # strict JSON (no NaN: a run without validation pairs has no validation score), so any JSON reader takes it
+        (tmp / META).write_text(json.dumps(_finite(meta), indent=2, allow_nan=False))
         tmp.rename(self.root / version)
         return self._read(self.root / version)
 
@@ -157,3 +161,16 @@ class ModelStore:
         if mv is None:
             raise KeyError(f"{self.root}: no model versions yet")
         return folder_encoder(mv.path)
+
+
+def _finite(value: object) -> JsonValue:
+    """``value`` (nested dicts / lists / tuples of JSON scalars) with NaN and infinities as null."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    raise TypeError(f"not JSON: {type(value).__name__}")

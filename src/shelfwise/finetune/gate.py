@@ -36,6 +36,9 @@ class GateReport:
     min_gain: float
     candidate_recall: float = float("nan")
     base_recall: float = float("nan")
+    min_se: float = 0.0
+    """The gain must also exceed this many standard errors (0: not asked; a positive value refuses a
+    holdout of one query, which has none)."""
 
     @property
     def gain(self) -> float:
@@ -43,8 +46,11 @@ class GateReport:
 
     @property
     def passed(self) -> bool:
-        """True when the candidate beats the base by more than ``min_gain`` (never on no holdout)."""
-        return self.n_anchors > 0 and not math.isnan(self.gain) and self.gain > self.min_gain
+        """True when the candidate beats the base by more than ``min_gain`` and, with ``min_se``, by
+        more than that many standard errors (never on no holdout)."""
+        if self.n_anchors == 0 or math.isnan(self.gain) or not self.gain > self.min_gain:
+            return False
+        return self.min_se == 0 or (not math.isnan(self.stderr) and self.gain > self.min_se * self.stderr)
 
     def summary(self) -> str:
         """One line: both scores, the gain and its standard error, the holdout size."""
@@ -53,7 +59,7 @@ class GateReport:
         line = (
             f"held-out {LABELS.get(self.metric, self.metric)} {self.candidate:.4f} vs base {self.base:.4f} "
             f"({self.gain:+.4f}{self._stderr_text()}, {self.n_anchors} queries; "
-            f"needs > {self.min_gain:+.4f})"
+            f"needs > {self.min_gain:+.4f}{f' and > {self.min_se:g} s.e.' if self.min_se else ''})"
         )
         if self.n_anchors < FEW_ANCHORS:
             line += f"; only {self.n_anchors} held-out queries, so this comparison is noisy"
@@ -80,12 +86,13 @@ def holdout_gate(
     distractors: Sequence[str] = (),
     *,
     min_gain: float = DEFAULT_MIN_GAIN,
+    min_se: float = 0.0,
     metric: str = GATE_METRIC,
 ) -> GateReport:
     """Score ``base`` and ``candidate`` (loaded SentenceTransformers) on ``holdout``."""
     if len(holdout) == 0:
         nan = float("nan")
-        return GateReport(metric, nan, nan, nan, 0, min_gain)
+        return GateReport(metric, nan, nan, nan, 0, min_gain, min_se=min_se)
     b = anchor_scores(base, holdout, distractors)
     c = anchor_scores(candidate, holdout, distractors)
     diff = c.values[metric] - b.values[metric]
@@ -100,4 +107,5 @@ def holdout_gate(
         min_gain,
         candidate_recall=cm["recall@10"],
         base_recall=bm["recall@10"],
+        min_se=min_se,
     )

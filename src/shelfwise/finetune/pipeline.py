@@ -150,8 +150,14 @@ def mine_pairs(
         c = copurchase_pairs(log, catalog, max_pairs=max_copurchase, seed=seed)
         if len(c):
             sets.append(c.prefixed(p_pre, p_pre))
-    if not sets or sum(len(s) for s in sets) < 4:
-        raise ValueError("no training pairs: give judgments or events with queries / co-purchases")
+    found = sum(len(s) for s in sets)
+    if not sets or found < 4:
+        given = [what for what, x in (("judgments", judgments), ("events", log)) if x is not None]
+        got = f"{found} pair(s) from the {' and '.join(given)} given, fewer than 4" if given else "nothing given"
+        raise ValueError(
+            f"no training pairs ({got}): give judgments (judged-relevant products in the catalog) or events with "
+            "queries / co-purchases"
+        )
     empty = PairSet((), ())
     train, val, hold = empty, empty, empty
     for s in sets:
@@ -194,13 +200,15 @@ def train_and_publish(
     config: FinetuneConfig | None = None,
     n_distractors: int = 1000,
     min_gain: float = DEFAULT_MIN_GAIN,
+    min_se: float = 0.0,
     force: bool = False,
     progress: bool = False,
     say: Callable[[str], None] | None = None,
     onnx: bool = True,
 ) -> TrainOutcome:
     """Fine-tune ``base``, compare it with ``base`` on the holdout, and save a new version in
-    ``store`` only if it gains more than ``min_gain`` NDCG@10 there (or ``force``).
+    ``store`` only if it gains more than ``min_gain`` NDCG@10 there and, with ``min_se``, more than that
+    many standard errors of the per-query gain (or ``force``).
 
     ``data`` must carry the base's role prefixes (``mine_pairs(..., prefixes=base_prefixes(base))``).
     Unset learning rate and softmax scale come from the base family's defaults
@@ -230,8 +238,10 @@ def train_and_publish(
     )
     if say is not None or progress:
         n, m = eval_size(data.holdout, distractors)
-        (say or _stderr)(f"comparing with the untrained model on {n} held-out queries against {m} candidates")
-    gate = holdout_gate(base_model, trained.model, data.holdout, distractors, min_gain=min_gain)
+        parent = _parent_version(base)
+        label = f"{parent}, the stored version this run continues" if parent else f"{name}, untrained"
+        (say or _stderr)(f"comparing with the base model ({label}) on {n} held-out queries against {m} candidates")
+    gate = holdout_gate(base_model, trained.model, data.holdout, distractors, min_gain=min_gain, min_se=min_se)
     if not (gate.passed or force):
         return TrainOutcome(trained, gate, None)
     lg = trained.log

@@ -207,6 +207,11 @@ def fine_tune(
     def snapshot() -> dict[str, Any]:
         return {k: t.detach().clone() for k, t in model.state_dict().items()}
 
+    if cfg.max_steps is not None and total < cfg.max_steps:  # the cap is not what stopped it: say what did
+        tell(
+            f"{total} steps, not {cfg.max_steps}: max steps is only a cap, and {cfg.epochs:g} epoch(s) of "
+            f"{len(train)} pairs in batches of {cfg.batch_size} make {total}; more epochs make more steps"
+        )
     validated = val is not None and len(val) > 0
     if validated:
         n_q, n_c = eval_size(val, distractors)  # type: ignore[arg-type]

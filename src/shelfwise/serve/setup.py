@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from shelfwise.recommend.retune import RETUNE, SavedTuning, newest
 from shelfwise.retrieve.facet_codes import facet_codes
 from shelfwise.serve.config import ServeConfig
-from shelfwise.shelf import Shelf, enable_live
+from shelfwise.shelf import Shelf, enable_live, set_explore_share
 
 if TYPE_CHECKING:
     from shelfwise.events.backend import EventBackend
@@ -146,6 +146,7 @@ class ShelfRecipe:
         shelf.suggestions()  # a shelf saved without one: made now, not by the first /suggest after a reload
         facet_codes(shelf.catalog)  # likewise the facet value codes of a reloaded catalog
         if self.store is not None:
+            set_explore_share(shelf, self.settings.explore_share)  # a saved explorer follows the server's share
             enable_live(shelf, self.store, explore_share=self.settings.explore_share)
         return shelf
 

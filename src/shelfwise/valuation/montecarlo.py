@@ -134,7 +134,7 @@ def tmc_shapley(
         if done >= first:
             rhat_max = float(gelman_rubin(sums, sq, counts).max())
         if progress is not None:
-            rhat_text = f"{rhat_max:.3f}" if done >= first else f"computed from {first} permutations"
+            rhat_text = f"{rhat_max:.3f}" if done >= first else f"not yet (first at {first} permutations)"
             progress(
                 f"  tmc-shapley: {done}/{cfg.max_permutations} permutations, {evals} evaluations, "
                 f"max R-hat {rhat_text} (stops below {cfg.rhat}), {time.perf_counter() - t0:.0f} s"

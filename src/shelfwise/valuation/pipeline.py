@@ -122,6 +122,28 @@ def _label_ids(train: Sequence[str], *others: Sequence[str]) -> tuple[IntArray, 
     )
 
 
+def unseen_label_note(train: Sequence[str], valid: Sequence[str]) -> str | None:
+    """A note when validation rows carry labels no training row has (the KNN utility can never get
+    them right, whatever subset is kept); a ValueError when none of them is a training label, since
+    every value would then be 0 (two files with different label names, or the wrong --label-col)."""
+    known = set(train)
+    unseen = [y for y in valid if y not in known]
+    if not unseen:
+        return None
+    names = sorted(set(unseen))
+    shown = ", ".join(repr(n) for n in names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    if len(unseen) == len(valid):
+        raise ValueError(
+            f"no validation label is a training label (validation: {shown}; training: "
+            f"{', '.join(repr(n) for n in sorted(known)[:5])}{' ...' if len(known) > 5 else ''}): every value would "
+            "be 0; check --label-col and that both files name the labels alike"
+        )
+    return (
+        f"{len(unseen)} of {len(valid)} validation rows have a label no training row has ({shown}): "
+        "they count as misses whatever is kept, so values rest on the other rows"
+    )
+
+
 def value_labelled_texts(
     train: LabelledRows,
     valid: LabelledRows,
@@ -132,15 +154,26 @@ def value_labelled_texts(
     k: int = 5,
     tmc: TMCConfig | None = None,
     title: str = "Data valuation: labelled texts",
+    progress: bool = False,
 ) -> ValuationReport:
-    """Sample (KNN-Shapley), group and source (LOO + TMC-Shapley) values, removal curve, label-next list."""
+    """Sample (KNN-Shapley), group and source (LOO + TMC-Shapley) values, removal curve, label-next list.
+    ``progress``: a bar per file embedded (texts the embedding cache holds are not embedded again)."""
     t0 = time.perf_counter()
+    unseen = unseen_label_note(train.labels, valid.labels)
     others = [valid.labels] + ([test.labels] if test is not None else [])
     y_tr, (y_va, *y_rest), _classes = _label_ids(train.labels, *others)
-    x_tr = encoder.encode(list(train.texts))
-    x_va = encoder.encode(list(valid.texts))
+    x_tr = encoder.encode(list(train.texts), progress=progress)
+    x_va = encoder.encode(list(valid.texts), progress=progress)
     embed_s = time.perf_counter() - t0
     rep = ValuationReport(title)
+    rep.notes.append(
+        f"Utility: mean precision@{k} on the validation file (the share of each validation text's {k} nearest "
+        f"training texts, by {encoder.name}, that carry its label). A value is the part of it a sample, group "
+        "or source brings (leave-one-out: what is lost without it); below 0, validation does better without "
+        "it: check its labels."
+    )
+    if unseen is not None:
+        rep.notes.append(unseen)
     # a sample is named by its place in the training file (rows skipped as bad do not shift it) and its text
     places = train.where or tuple(str(i) for i in range(len(train.texts)))
     names = tuple(f"{at}: {t[:60]}" for at, t in zip(places, train.texts, strict=True))
@@ -163,7 +196,7 @@ def value_labelled_texts(
             sizes=sizes,
         )
     if test is not None:
-        x_te = encoder.encode(list(test.texts))
+        x_te = encoder.encode(list(test.texts), progress=progress)
         eval_u = KNNUtility(x_tr, y_tr, x_te, y_rest[0], k, metric="accuracy")
         rep.notes.append("Removal curves: KNN accuracy on the separate test file.")
     else:
@@ -172,7 +205,7 @@ def value_labelled_texts(
     rep.curves["samples by knn-shapley"] = removal_curve(eval_u, samples)
     if pool is not None:
         u_all = KNNUtility(x_tr, y_tr, x_va, y_va, k)
-        x_po = encoder.encode(list(pool.texts))
+        x_po = encoder.encode(list(pool.texts), progress=progress)
         rep.suggestions = suggest_labels(u_all, x_po, pool.groups)
     rep.metrics.update(
         {
