@@ -2,7 +2,9 @@
 stopping, publish it (a new model version, then ``--index-out``: the searcher of a saved shelf
 replaced in place, a new shelf, or an index folder from before shelves rebuilt; atomically) only if
 it beats the base model on held-out pairs; otherwise say so, change nothing and exit with
-:data:`EXIT_NOT_PUBLISHED`."""
+:data:`EXIT_NOT_PUBLISHED`. Into a saved shelf, the new searcher goes only if the shelf's own search
+(hybrid) gets no worse on the held-out judged queries (:mod:`shelfwise.finetune.served_gate`); otherwise
+the version stays in the model store, the shelf is unchanged, and the exit status is the same."""
 
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ if TYPE_CHECKING:
     from shelfwise.eval.judgments import Judgments
     from shelfwise.events import EventLog
 
-EXIT_NOT_PUBLISHED = 3  # trained, but the held-out gate refused the model: nothing was changed
+EXIT_NOT_PUBLISHED = 3  # trained, but a held-out gate refused the model (or the shelf's search with it)
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -124,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
     from shelfwise.finetune import FinetuneConfig, ModelStore, mine_pairs, rebuild_index, train_and_publish
     from shelfwise.finetune.pipeline import base_prefixes
     from shelfwise.finetune.rebuild import check_index_out
+    from shelfwise.finetune.served_gate import NotPublished, held_out_judgments
 
     catalog = load_catalog_arg(args).catalog
     judgments = file_judgments = None
@@ -190,10 +193,16 @@ def run(args: argparse.Namespace) -> int:
     forced = " (--force: the held-out gate did not pass)" if out.forced else ""
     print(f"published {mv.path} ({mv.encoder_name}){forced}: {out.gate.summary()}")
     if args.index_out:
-        rebuild_index(
-            catalog, store, args.index_out, mv.version, cache=args.cache, progress=bar, events=log,
-            judgments=file_judgments,
-        )  # fmt: skip
+        check = held_out_judgments(data.holdout, catalog, base_prefixes(base))  # the shelf's search must not lose
+        try:
+            rebuild_index(
+                catalog, store, args.index_out, mv.version, cache=args.cache, progress=bar, events=log,
+                judgments=file_judgments, check=check, force=args.force,
+            )  # fmt: skip
+        except NotPublished as refused:
+            print(f"not published into {args.index_out}: {refused}; the shelf is unchanged")
+            print(f"{mv.version} stays in the model store: --publish {mv.version} publishes it later, --force now")
+            return EXIT_NOT_PUBLISHED
         _say_published(mv.version, args.index_out, layout)
     return 0
 

@@ -22,6 +22,7 @@ from shelfwise.finetune.rebuild import (
     embed_catalog,
     publish_into_shelf,
 )
+from shelfwise.finetune.served_gate import NotPublished, ServedCheck, held_out_judgments, served_check
 from shelfwise.finetune.trainer import TrainedModel, TrainLog, fine_tune, info_nce, load_st
 
 __all__ = [
@@ -31,8 +32,10 @@ __all__ = [
     "GateReport",
     "ModelStore",
     "ModelVersion",
+    "NotPublished",
     "PairSet",
     "ReplayConfig",
+    "ServedCheck",
     "TrainLog",
     "TrainOutcome",
     "TrainedModel",
@@ -43,6 +46,7 @@ __all__ = [
     "copurchase_pairs",
     "embed_catalog",
     "fine_tune",
+    "held_out_judgments",
     "holdout_gate",
     "info_nce",
     "load_st",
@@ -53,6 +57,7 @@ __all__ = [
     "rebuild_index",
     "replay_mix",
     "resolve_base",
+    "served_check",
     "train_and_publish",
     "validation_metrics",
 ]

@@ -278,6 +278,8 @@ def rebuild_index(
     say: Callable[[str], None] = print,
     events: EventLog | None = None,
     judgments: Judgments | None = None,
+    check: Judgments | None = None,
+    force: bool = False,
 ) -> HybridSearcher:
     """Re-embed the catalog with a stored model version and publish it at ``out``, which records
     the version's encoder name and its folder as the encoder spec, so a server reloads that model:
@@ -291,7 +293,8 @@ def rebuild_index(
       (:func:`~shelfwise.finetune.rebuild.build_index_atomically`, ``catalog.parquet`` beside it).
 
     With ``cache`` (an embedding-cache file), vectors already embedded by this version are reused;
-    every write is atomic."""
+    every write is atomic. ``check`` (held-out judged queries): a shelf's searcher is replaced only when
+    its search gets no worse on them (:mod:`~shelfwise.finetune.served_gate`, ``force`` overrides)."""
     mv = store.get(version) if version else store.latest()
     if mv is None:
         raise KeyError(f"{store.root}: no model versions yet")
@@ -309,6 +312,8 @@ def rebuild_index(
             cache=cache,
             progress=progress,
             say=say,
+            check=check,
+            force=force,
         )
     elif layout == "new":
         searcher, _ = build_shelf_folder(

@@ -322,9 +322,14 @@ def publish_into_shelf(
     cache: str | Path | None = None,
     progress: bool = False,
     say: Callable[[str], None] = print,
+    check: Judgments | None = None,
+    force: bool = False,
 ) -> tuple[HybridSearcher, EmbedStats]:
     """Re-embed the catalog of the shelf saved at ``shelf`` with ``encoder`` and publish the new
-    searcher into it (:func:`shelfwise.snapshot.publish_searcher`: atomic, reranker re-bound (an LTR
+    searcher into it; with ``check`` (held-out judged queries) only if the shelf's search is no worse
+    on them with the new searcher than with its own (:mod:`~shelfwise.finetune.served_gate`; raises
+    :class:`~shelfwise.finetune.served_gate.NotPublished`, the shelf unchanged; ``force`` publishes
+    anyway) (:func:`shelfwise.snapshot.publish_searcher`: atomic, reranker re-bound (an LTR
     one refitted on ``judgments`` when given), bandit and live state kept, recommender refitted on
     ``events`` or kept when the vectors keep their width). ``catalog`` must be the shelf's (same
     ids, same order)."""
@@ -339,6 +344,8 @@ def publish_into_shelf(
     own = Catalog.load(catalog_file(root))  # the shelf's own catalog, as saved
     searcher, stats = _embedded_searcher(own, encoder, encoder_spec, old, cache=cache, progress=progress, say=say)
     _keep_multilingual(searcher, old, cache, say)
+    if check is not None:
+        _check_served(root, searcher, check, force, say)
     after = publish_searcher(root, searcher, events=events, judgments=judgments)
     if before.has("reranker"):
         from shelfwise.rank.ltr import LTRReranker
@@ -358,6 +365,22 @@ def publish_into_shelf(
     if kept:
         say(f"kept {' and '.join(kept)} state from the previous shelf")
     return searcher, stats
+
+
+def _check_served(
+    root: Path, searcher: HybridSearcher, check: Judgments, force: bool, say: Callable[[str], None]
+) -> None:
+    """Compare the shelf's search as it is with ``searcher`` on ``check``; raise NotPublished when worse."""
+    from shelfwise.finetune.served_gate import NotPublished, served_check
+    from shelfwise.snapshot.io import LoadOptions, load_shelf
+
+    current = load_shelf(root, LoadOptions(recommender=False, reranker=False)).searcher
+    verdict = served_check(current, searcher, check)
+    say(verdict.summary())
+    if not verdict.passed:
+        if not force:
+            raise NotPublished(verdict)
+        say("--force: publishing it although the served search got worse on the held-out queries")
 
 
 def build_shelf_folder(
