@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 import pytest
 
 from shelfwise.catalog.schema import Catalog, Filters, Product
@@ -86,3 +88,21 @@ def test_a_snippet_is_the_stretch_of_the_description_holding_the_most_matches() 
     run = "夏季新款碎花连衣裙女装长款过膝显瘦气质法式复古桔梗裙子" * 3
     zh = snippet_html(run, QueryMarks.of(["桔梗裙"], TOK), TOK, 5)
     assert zh == "…质法式复古<em>桔梗裙</em>子夏…"  # one long Chinese run: characters around its first match
+
+
+def test_a_snippet_of_long_latin_words_is_not_cut_inside_words() -> None:
+    """20 long English words pass 160 characters: that window was taken for one long Chinese run and
+    cut to 40 characters around the description's first match, mid-word ("…les; its reinforced")."""
+    text = (
+        "Constructed from weatherproof polypropylene, this contemporary outdoor rectangular planter "
+        "accommodates flowering perennials, ornamental grasses, decorative succulents, aromatic herbs "
+        "and miscellaneous vegetables; its reinforced drainage construction prevents waterlogging. "
+        "Additionally, the planter's weatherproof construction withstands temperature fluctuations."
+    )
+    got = snippet_html(text, QueryMarks.of(["drainage"], TOK), TOK)
+    assert got is not None and "<em>drainage</em>" in got
+    plain = html.unescape(got.replace("<em>", "").replace("</em>", "")).strip("…")
+    at = text.find(plain)
+    assert at >= 0 and len(plain.split()) >= 15  # the 20-word window (a few words joined by punctuation)
+    assert at == 0 or not text[at - 1].isalpha()  # starts on a word's start
+    assert at + len(plain) == len(text) or not text[at + len(plain)].isalpha()  # and ends on a word's end

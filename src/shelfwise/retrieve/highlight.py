@@ -129,8 +129,9 @@ def snippet_html(text: str, marks: QueryMarks, tokenizer: Tokenizer, words: int 
             best, first = score, i
     last = min(len(bounds), first + words) - 1
     lo, hi = bounds[first][0], bounds[last][1]
-    if hi - lo > 2 * words * 4:  # one long Chinese run: the characters around its first match
-        lo = max(lo, spans[0][0] - words)
+    if any(b - a > 2 * words and _CJK.fullmatch(text, a, b) for a, b in bounds[first : last + 1]):
+        at = next(a for a, _ in spans if a >= lo)  # a long Chinese run: the characters around the first match
+        lo = max(lo, at - words)
         hi = min(hi, lo + 2 * words)
     if not _WORD.search(text, hi):  # only punctuation after it: shown, not cut
         hi = len(text.rstrip())
