@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import random
 
 import pytest
 
@@ -11,7 +12,7 @@ from shelfwise.encode import HashingEncoder
 from shelfwise.index.text import Tokenizer
 from shelfwise.retrieve import HybridSearcher
 from shelfwise.retrieve.answer import answer_search
-from shelfwise.retrieve.highlight import QueryMarks, highlight_html, matched_spans, snippet_html
+from shelfwise.retrieve.highlight import SNIPPET_LEAD, QueryMarks, highlight_html, matched_spans, snippet_html
 
 TOK = Tokenizer()
 
@@ -106,3 +107,29 @@ def test_a_snippet_of_long_latin_words_is_not_cut_inside_words() -> None:
     assert at >= 0 and len(plain.split()) >= 15  # the 20-word window (a few words joined by punctuation)
     assert at == 0 or not text[at - 1].isalpha()  # starts on a word's start
     assert at + len(plain) == len(text) or not text[at + len(plain)].isalpha()  # and ends on a word's end
+
+
+def _brute_window(hits: list[int], words: int) -> int:
+    """The window snippet_html picks, by counting every window afresh (its former way, O(words x matches))."""
+    best, first = (-1, 0), 0
+    for i in range(max(1, len(hits) - words + 1)):
+        held = [j for j in range(i, min(i + words, len(hits))) if hits[j]]
+        score = (sum(hits[j] for j in held), -abs(held[0] - i - SNIPPET_LEAD) if held else 0)
+        if score > best:
+            best, first = score, i
+    return first
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_a_snippet_picks_the_window_with_the_most_matches_as_counting_each_would(seed: int) -> None:
+    rng = random.Random(seed)
+    n, words = rng.randint(1, 80), rng.choice([3, 5, 20])
+    picked = [rng.choice(["dress", "coat", "lining", "soft", "black"]) for _ in range(n)]
+    got = snippet_html(" ".join(picked), QueryMarks.of(["dress black"], TOK), TOK, words)
+    hits = [int(w in ("dress", "black")) for w in picked]
+    if not any(hits):
+        assert got is None
+        return
+    first = _brute_window(hits, words)
+    want = " ".join(picked[first : first + words])
+    assert got is not None and got.replace("<em>", "").replace("</em>", "").strip("…") == want
