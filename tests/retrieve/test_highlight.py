@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html
+import random
+
 import pytest
 
 from shelfwise.catalog.schema import Catalog, Filters, Product
@@ -9,7 +12,7 @@ from shelfwise.encode import HashingEncoder
 from shelfwise.index.text import Tokenizer
 from shelfwise.retrieve import HybridSearcher
 from shelfwise.retrieve.answer import answer_search
-from shelfwise.retrieve.highlight import QueryMarks, highlight_html, matched_spans, snippet_html
+from shelfwise.retrieve.highlight import SNIPPET_LEAD, QueryMarks, highlight_html, matched_spans, snippet_html
 
 TOK = Tokenizer()
 
@@ -86,3 +89,47 @@ def test_a_snippet_is_the_stretch_of_the_description_holding_the_most_matches() 
     run = "夏季新款碎花连衣裙女装长款过膝显瘦气质法式复古桔梗裙子" * 3
     zh = snippet_html(run, QueryMarks.of(["桔梗裙"], TOK), TOK, 5)
     assert zh == "…质法式复古<em>桔梗裙</em>子夏…"  # one long Chinese run: characters around its first match
+
+
+def test_a_snippet_of_long_latin_words_is_not_cut_inside_words() -> None:
+    """20 long English words pass 160 characters: that window was taken for one long Chinese run and
+    cut to 40 characters around the description's first match, mid-word ("…les; its reinforced")."""
+    text = (
+        "Constructed from weatherproof polypropylene, this contemporary outdoor rectangular planter "
+        "accommodates flowering perennials, ornamental grasses, decorative succulents, aromatic herbs "
+        "and miscellaneous vegetables; its reinforced drainage construction prevents waterlogging. "
+        "Additionally, the planter's weatherproof construction withstands temperature fluctuations."
+    )
+    got = snippet_html(text, QueryMarks.of(["drainage"], TOK), TOK)
+    assert got is not None and "<em>drainage</em>" in got
+    plain = html.unescape(got.replace("<em>", "").replace("</em>", "")).strip("…")
+    at = text.find(plain)
+    assert at >= 0 and len(plain.split()) >= 15  # the 20-word window (a few words joined by punctuation)
+    assert at == 0 or not text[at - 1].isalpha()  # starts on a word's start
+    assert at + len(plain) == len(text) or not text[at + len(plain)].isalpha()  # and ends on a word's end
+
+
+def _brute_window(hits: list[int], words: int) -> int:
+    """The window snippet_html picks, by counting every window afresh (its former way, O(words x matches))."""
+    best, first = (-1, 0), 0
+    for i in range(max(1, len(hits) - words + 1)):
+        held = [j for j in range(i, min(i + words, len(hits))) if hits[j]]
+        score = (sum(hits[j] for j in held), -abs(held[0] - i - SNIPPET_LEAD) if held else 0)
+        if score > best:
+            best, first = score, i
+    return first
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_a_snippet_picks_the_window_with_the_most_matches_as_counting_each_would(seed: int) -> None:
+    rng = random.Random(seed)
+    n, words = rng.randint(1, 80), rng.choice([3, 5, 20])
+    picked = [rng.choice(["dress", "coat", "lining", "soft", "black"]) for _ in range(n)]
+    got = snippet_html(" ".join(picked), QueryMarks.of(["dress black"], TOK), TOK, words)
+    hits = [int(w in ("dress", "black")) for w in picked]
+    if not any(hits):
+        assert got is None
+        return
+    first = _brute_window(hits, words)
+    want = " ".join(picked[first : first + words])
+    assert got is not None and got.replace("<em>", "").replace("</em>", "").strip("…") == want

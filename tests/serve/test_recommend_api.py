@@ -172,7 +172,7 @@ def test_session_with_a_blank_query_is_an_empty_session(
     the notice "no session items and no query: popular items"."""
     c = client(tiny_catalog, tiny_searcher, tiny_log)
     empty = c.get("/recommend/session", params={"k": 3}).json()
-    for q in (" ", "\t \n"):
+    for q in (" ", "\t \n", "\u200b", "\ufeff \u200d", "\x00"):  # zero-width and control characters show nothing too
         blank = c.get("/recommend/session", params={"k": 3, "q": q}).json()
         assert blank["items"] == empty["items"] and blank["notice"] == "no session items and no query: popular items"
         assert not any(it["reason"] == "matches what you searched for" for it in blank["items"])

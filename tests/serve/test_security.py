@@ -147,3 +147,14 @@ def test_cors_lets_the_named_origins_read_from_the_browser(make_client: MakeClie
 def test_a_cors_origin_that_is_not_one_is_refused_naming_it(origin: str) -> None:
     with pytest.raises(ValueError, match="not a web origin"):
         ServeConfig(cors_origins=(origin,))
+
+
+def test_a_cors_origin_matches_as_browsers_send_it(make_client: MakeClient) -> None:
+    """Browsers send the Origin lower-case and without the scheme's default port, and Starlette
+    compares it as it is: a configured 'https://Shop.Example.com:443' was accepted and never matched."""
+    c = make_client(ServeConfig(cors_origins=("https://Shop.Example.com:443", "HTTP://localhost:80")))
+    for origin in (SHOP, "http://localhost"):
+        r = c.get("/health", headers={"Origin": origin})
+        assert r.headers.get("access-control-allow-origin") == origin, origin
+    kept = make_client(ServeConfig(cors_origins=("http://localhost:3000",)))  # another port stays
+    assert "access-control-allow-origin" not in kept.get("/health", headers={"Origin": "http://localhost"}).headers

@@ -33,6 +33,7 @@ from shelfwise.catalog.schema import Catalog, Filters
 from shelfwise.encode.base import Encoder, query_encoder
 from shelfwise.events.schema import Event, EventLog
 from shelfwise.index.backends import VectorStore
+from shelfwise.index.text import is_blank
 from shelfwise.index.topk import top_k
 from shelfwise.recommend.autotune import TuneConfig, TuningReport, tune_folds, validation_folds, validation_split
 from shelfwise.recommend.base import BaseRecommender, Context, ItemScorer, Recommendation, minmax
@@ -441,7 +442,7 @@ class HybridRecommender(BaseRecommender):
         """Cold-start shopper: score the current session's items and/or query text; the query's
         matches (:meth:`ContentRecommender.query_matches`) come first, ranked by the fused score,
         other items only when fewer matches pass the filters."""
-        query = query.strip()  # a blank query is none (it was encoded: arbitrary "matches" of nothing)
+        query = "" if is_blank(query) else query.strip()  # a blank query (zero-width ones too) is none
         # the query side of the item encoder: E5's "query: " prefix; a student shelf's teacher, not its static table
         qv = query_encoder(self.encoder).encode([query])[0] if (query and self.encoder is not None) else None
         if query and self.encoder is None:

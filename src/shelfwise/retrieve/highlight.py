@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import html
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
+from itertools import accumulate
 
 from shelfwise.index.text import CJK_RANGES, Tokenizer, normalise, to_simplified
 
@@ -121,16 +122,19 @@ def snippet_html(text: str, marks: QueryMarks, tokenizer: Tokenizer, words: int 
     for start, _ in spans:
         hits[max(0, bisect_right(starts, start) - 1)] += 1
     matched = [i for i, h in enumerate(hits) if h]
+    total = list(accumulate(hits, initial=0))  # each window's count in O(1), its first match by bisection
     best, first = (-1, 0), 0
     for i in range(max(1, len(bounds) - words + 1)):
-        held = [j for j in matched if i <= j < i + words]
-        score = (sum(hits[j] for j in held), -abs(held[0] - i - SNIPPET_LEAD) if held else 0)
+        at = bisect_left(matched, i)
+        lead = matched[at] - i if at < len(matched) and matched[at] < i + words else None
+        score = (total[min(i + words, len(hits))] - total[i], -abs(lead - SNIPPET_LEAD) if lead is not None else 0)
         if score > best:  # the most matches; then a few words of context before the first
             best, first = score, i
     last = min(len(bounds), first + words) - 1
     lo, hi = bounds[first][0], bounds[last][1]
-    if hi - lo > 2 * words * 4:  # one long Chinese run: the characters around its first match
-        lo = max(lo, spans[0][0] - words)
+    if any(b - a > 2 * words and _CJK.fullmatch(text, a, b) for a, b in bounds[first : last + 1]):
+        at = next(a for a, _ in spans if a >= lo)  # a long Chinese run: the characters around the first match
+        lo = max(lo, at - words)
         hi = min(hi, lo + 2 * words)
     if not _WORD.search(text, hi):  # only punctuation after it: shown, not cut
         hi = len(text.rstrip())

@@ -12,7 +12,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
 from shelfwise.encode.executor import Overloaded
 from shelfwise.retrieve.facet_codes import facet_codes
-from shelfwise.serve.config import ServeConfig
+from shelfwise.serve.config import ServeConfig, browser_origin
 from shelfwise.serve.deps import check_text_params, reject_unknown_params
 from shelfwise.serve.docs import add_offline_docs
 from shelfwise.serve.metrics import Metrics
@@ -85,7 +85,7 @@ def create_app(
     if cfg.cors_origins:  # outside shedding: a browser's preflight is answered, not queued
         app.add_middleware(
             CORSMiddleware,
-            allow_origins=list(cfg.cors_origins),
+            allow_origins=list(dict.fromkeys(browser_origin(o) for o in cfg.cors_origins)),
             allow_methods=["GET", "POST"],
             allow_headers=["Authorization", "X-API-Key", "Content-Type"],
             expose_headers=["Retry-After"],

@@ -73,7 +73,17 @@ def _check_key(key: str) -> None:
         raise ValueError("an API key may contain only printable ASCII without spaces (it travels in a header)")
 
 
-_ORIGIN = re.compile(r"https?://([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?")
+_ORIGIN = re.compile(r"https?://([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?", re.IGNORECASE)
+
+
+def browser_origin(origin: str) -> str:
+    """``origin`` as a browser sends it in ``Origin`` (lower case, no default port: ``:80`` for http,
+    ``:443`` for https), which CORS compares exactly."""
+    o = origin.lower()
+    for scheme, port in (("http://", ":80"), ("https://", ":443")):
+        if o.startswith(scheme) and o.endswith(port):
+            return o[: -len(port)]
+    return o
 
 
 def _norm_host(h: str) -> str:

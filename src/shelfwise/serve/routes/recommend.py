@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from shelfwise.catalog.schema import Filters
+from shelfwise.index.text import is_blank
 from shelfwise.notice import (
     NO_RESULTS,
     NOT_PERSONALISED,
@@ -239,7 +240,7 @@ def _session(
         out = rec.recommend_session(rows, k, filters, query=q, exclude_seen=exclude_seen)
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from exc
-    notice = EMPTY_SESSION if not rows and not q.strip() and len(out.ids) else None
+    notice = EMPTY_SESSION if not rows and is_blank(q) and len(out.ids) else None
     if unknown:  # as Gorse and Algolia do: skipped, and said
         listed = ", ".join(repr(i) for i in unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
         notice = Notice(f"item ids not in the catalog, left out: {listed}", UNKNOWN_ITEMS)
