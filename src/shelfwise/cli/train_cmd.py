@@ -82,6 +82,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="also require the held-out gain to exceed this many standard errors (e.g. 2; default 0: not asked), "
         "so a gain within the noise of a small holdout is not published",
     )
+    p.add_argument(
+        "--replay",
+        type=number_in(float, 0.0, name="a number"),
+        default=1.0,
+        metavar="RATIO",
+        help="continuing a stored version (the shelf's model): its own training pairs replayed per new pair, so "
+        "what it learnt is rehearsed, not forgotten (default 1; 0: plain sequential fine-tuning)",
+    )
     p.add_argument("--force", action="store_true", help="publish (and rebuild the index) even if the gate refuses")
     p.add_argument(
         "--publish",
@@ -124,6 +132,7 @@ def run(args: argparse.Namespace) -> int:
         quiet_model_loading()
     from shelfwise.eval.judgments import attribute_judgments
     from shelfwise.finetune import FinetuneConfig, ModelStore, mine_pairs, rebuild_index, train_and_publish
+    from shelfwise.finetune.continual import ReplayConfig
     from shelfwise.finetune.pipeline import base_prefixes
     from shelfwise.finetune.rebuild import check_index_out
     from shelfwise.finetune.served_gate import NotPublished, held_out_judgments
@@ -174,6 +183,7 @@ def run(args: argparse.Namespace) -> int:
         force=args.force,
         progress=bar,
         say=None if bar else print,
+        replay=ReplayConfig(ratio=args.replay),
     )
     lg = out.trained.log
     if math.isnan(lg.best_val):

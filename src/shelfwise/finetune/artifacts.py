@@ -17,12 +17,14 @@ from pathlib import Path
 
 from shelfwise.encode.base import Encoder
 from shelfwise.encode.registry import MODEL_META, ONNX_SUBDIR, folder_encoder, hash_weights, versioned_name
+from shelfwise.finetune.pairs import PairSet
 from shelfwise.finetune.trainer import TrainedModel
 
 JsonValue = None | bool | int | float | str | list["JsonValue"] | dict[str, "JsonValue"]
 
 _VERSION = re.compile(r"^v(\d{4,})$")
 META = MODEL_META
+PAIRS = "pairs.jsonl"  # the training pairs of a version, replayed by the versions trained from it
 
 
 @dataclass(frozen=True)
@@ -113,10 +115,13 @@ class ModelStore:
         parent: str | None = None,
         prefixes: dict[str, str] | None = None,
         onnx: bool = False,
+        pairs: PairSet | None = None,
     ) -> ModelVersion:
         """Write the next version atomically (temp folder, then rename). ``prefixes``: the base
         model's role prefixes (E5), recorded so queries and products are encoded as in training.
-        ``onnx``: also export the weights as int8 ONNX (``onnx/``), the fast path search runs."""
+        ``onnx``: also export the weights as int8 ONNX (``onnx/``), the fast path search runs.
+        ``pairs``: the pairs it was trained on (:data:`PAIRS`, JSON lines), which a version trained
+        from this one replays (:meth:`pairs`)."""
         self.root.mkdir(parents=True, exist_ok=True)
         version = self._next()
         tmp = self.root / f".{version}.tmp"
@@ -149,10 +154,17 @@ class ModelStore:
             "config": asdict(trained.config) | {"learning_rate": trained.config.lr},
             "train_log": asdict(trained.log),
         }
+        if pairs is not None:
+            write_pairs(tmp / PAIRS, pairs)
         # strict JSON (no NaN: a run without validation pairs has no validation score), so any JSON reader takes it
         (tmp / META).write_text(json.dumps(_finite(meta), indent=2, allow_nan=False))
         tmp.rename(self.root / version)
         return self._read(self.root / version)
+
+    def pairs(self, version: str) -> PairSet | None:
+        """The training pairs stored with ``version`` (None: saved without them, before they were kept)."""
+        path = self.get(version).path / PAIRS
+        return read_pairs(path) if path.exists() else None
 
     def encoder(self, version: str | None = None) -> Encoder:
         """The encoder of a stored version (default latest), as ``load_encoder(<its folder>)`` gives it:
@@ -161,6 +173,31 @@ class ModelStore:
         if mv is None:
             raise KeyError(f"{self.root}: no model versions yet")
         return folder_encoder(mv.path)
+
+
+def write_pairs(path: Path, pairs: PairSet) -> None:
+    """``pairs`` as JSON lines: ``{"a": anchor, "p": positive, "n": negative}`` (n only where one is)."""
+    with path.open("w", encoding="utf-8") as f:
+        for i, (a, p) in enumerate(zip(pairs.anchors, pairs.positives, strict=True)):
+            row = {"a": a, "p": p} | ({"n": neg} if (neg := pairs.negative(i)) else {})
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def read_pairs(path: Path) -> PairSet:
+    """The pairs :func:`write_pairs` wrote; a damaged line fails naming the file and line."""
+    anchors: list[str] = []
+    positives: list[str] = []
+    negatives: list[str] = []
+    with path.open(encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            try:
+                row = json.loads(line)
+                anchors.append(str(row["a"]))
+                positives.append(str(row["p"]))
+                negatives.append(str(row.get("n", "")))
+            except (ValueError, KeyError, TypeError) as exc:
+                raise ValueError(f"{path}: line {n}: not a training pair ({exc})") from None
+    return PairSet(tuple(anchors), tuple(positives), f"replay:{path.parent.name}", tuple(negatives))
 
 
 def _finite(value: object) -> JsonValue:

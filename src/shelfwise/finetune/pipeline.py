@@ -14,8 +14,9 @@ from shelfwise.encode.onnx_encoder import runtime_available
 from shelfwise.encode.registry import CONVERSION_META, MODEL_META, model_prefixes
 from shelfwise.eval.judgments import Judgments
 from shelfwise.events.schema import EventLog
-from shelfwise.finetune.artifacts import ModelStore, ModelVersion
+from shelfwise.finetune.artifacts import PAIRS, ModelStore, ModelVersion, read_pairs
 from shelfwise.finetune.config import FinetuneConfig
+from shelfwise.finetune.continual import ReplayConfig, replay_mix
 from shelfwise.finetune.gate import DEFAULT_MIN_GAIN, GateReport, holdout_gate
 from shelfwise.finetune.metrics import eval_size
 from shelfwise.finetune.pairs import PairSet, copurchase_pairs, pairs_from_events, pairs_from_judgments
@@ -205,6 +206,7 @@ def train_and_publish(
     progress: bool = False,
     say: Callable[[str], None] | None = None,
     onnx: bool = True,
+    replay: ReplayConfig | None = None,
 ) -> TrainOutcome:
     """Fine-tune ``base``, compare it with ``base`` on the holdout, and save a new version in
     ``store`` only if it gains more than ``min_gain`` NDCG@10 there and, with ``min_se``, more than that
@@ -215,7 +217,11 @@ def train_and_publish(
     (:meth:`FinetuneConfig.for_base`). A base that is itself a stored version is recorded as the
     version's parent, and the new version keeps its family name (``e5@v0002``).
     ``onnx``: the saved version also gets its int8 ONNX export, which search then runs (mean-pooled
-    models, with the ``fast`` extra installed; otherwise it is saved without and says so)."""
+    models, with the ``fast`` extra installed; otherwise it is saved without and says so).
+    ``replay``: when ``base`` is a stored version that kept its training pairs, ``replay.ratio`` of
+    them per new pair are mixed into training (:func:`~shelfwise.finetune.continual.replay_mix`;
+    default 1.0; those whose query is now validation or held out are left out), so what it learnt is
+    rehearsed; the new version keeps the pairs it was trained on for the next one."""
     tell = say or (_stderr if progress else None)
     prefixes = base_prefixes(base)
     if data.prefixes != prefixes:
@@ -233,8 +239,9 @@ def train_and_publish(
     distractors = _distractors(catalog, n_distractors, prefixes.get("passage", ""))
     base_model = load_st(base_dir)
     name = family or base_dir.name
+    train = _with_replay(data, base_dir, replay or ReplayConfig(), tell)
     trained = fine_tune(
-        base_model, data.train, data.val, cfg, distractors=distractors, base_name=name, progress=progress, say=say
+        base_model, train, data.val, cfg, distractors=distractors, base_name=name, progress=progress, say=say
     )
     if say is not None or progress:
         n, m = eval_size(data.holdout, distractors)
@@ -255,16 +262,41 @@ def train_and_publish(
         tell("exporting the model to int8 ONNX for search")
     mv = store.save(
         trained,
-        n_train=len(data.train),
+        n_train=len(train),
         sources=sources,
         metrics=metrics,
         prefixes=prefixes,
         onnx=export,
         parent=_parent_version(base),
+        pairs=train,
     )
     if export and not mv.onnx and tell is not None:
         tell(f"ONNX export failed ({mv.onnx_error}): {mv.path} is saved without it; search runs it in torch")
     return TrainOutcome(trained, gate, mv, forced=not gate.passed)
+
+
+def _with_replay(
+    data: TrainingData, base_dir: Path, replay: ReplayConfig, tell: Callable[[str], None] | None
+) -> PairSet:
+    """``data.train`` plus a replay sample of the pairs the stored version at ``base_dir`` was trained
+    on (none kept, or ``ratio`` 0: ``data.train`` alone). Replayed pairs whose anchor is a validation
+    or held-out query now are dropped: the gates must not score what training saw."""
+    if replay.ratio == 0 or not (base_dir / PAIRS).exists():
+        return data.train
+    unseen = set(data.val.anchors) | set(data.holdout.anchors)
+    old = read_pairs(base_dir / PAIRS)
+    keep = [i for i, a in enumerate(old.anchors) if a not in unseen]
+    old = PairSet(
+        tuple(old.anchors[i] for i in keep),
+        tuple(old.positives[i] for i in keep),
+        old.source,
+        tuple(old.negative(i) for i in keep),
+    )
+    mixed = replay_mix(data.train, old, replay)
+    if tell is not None:
+        tell(f"replaying {len(mixed) - len(data.train)} of the {len(old)} pairs {base_dir.name} was trained on "
+             f"(--replay {replay.ratio:g} per new pair), so what it learnt is rehearsed")  # fmt: skip
+    return mixed
 
 
 def rebuild_index(

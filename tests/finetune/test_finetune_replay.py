@@ -1,0 +1,50 @@
+"""Continual updates from the CLI: a version keeps the pairs it was trained on, and training again
+from it replays them (experience replay), leaving out what the new gates score."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from test_finetune_cli import _store
+
+from shelfwise.cli.main import main
+from shelfwise.finetune import ModelStore
+from shelfwise.finetune.artifacts import PAIRS, read_pairs, write_pairs
+from shelfwise.finetune.pairs import PairSet
+
+
+def test_pairs_round_trip_and_a_damaged_line_is_named(tmp_path: Path) -> None:
+    pairs = PairSet(("query: a", "query: b"), ("passage: x", "passage: y"), "judgments", ("passage: z", ""))
+    write_pairs(tmp_path / PAIRS, pairs)
+    back = read_pairs(tmp_path / PAIRS)
+    assert (back.anchors, back.positives, back.negatives) == (pairs.anchors, pairs.positives, pairs.negatives)
+    (tmp_path / PAIRS).write_text((tmp_path / PAIRS).read_text() + "{not json\n")
+    with pytest.raises(ValueError, match=rf"{PAIRS}: line 3: not a training pair"):
+        read_pairs(tmp_path / PAIRS)
+
+
+def test_training_from_a_stored_version_replays_its_pairs(
+    tmp_path: Path, tiny_st: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = _store(tmp_path, learnable=True)
+    args[args.index("--max-steps") + 1] = "2"
+    assert main([*args, "--base", str(tiny_st), "--force", "--no-progress"]) == 0
+    store = ModelStore(tmp_path / "models")
+    first = store.pairs("v0001")
+    assert first is not None and len(first) == store.get("v0001").n_train  # what it was trained on
+    out = capsys.readouterr().out
+    assert "replaying" not in out  # an untrained base has nothing to replay
+    assert main([*args, "--base", str(store.get("v0001").path), "--force", "--no-progress"]) == 0
+    said = re.search(r"replaying (\d+) of the (\d+) pairs v0001 was trained on \(--replay 1 per new pair\)",
+                     capsys.readouterr().out)  # fmt: skip
+    assert said is not None
+    replayed, kept = int(said.group(1)), int(said.group(2))
+    assert 0 < replayed <= kept <= len(first)  # pairs of queries now held out or validating are left out
+    second = store.pairs("v0002")
+    assert second is not None and len(second) == store.get("v0002").n_train
+    old = set(zip(first.anchors, first.positives, strict=True))
+    assert sum(p in old for p in zip(second.anchors, second.positives, strict=True)) >= replayed
+    assert main([*args, "--base", str(store.get("v0002").path), "--force", "--no-progress", "--replay", "0"]) == 0
+    assert "replaying" not in capsys.readouterr().out  # plain sequential fine-tuning, as asked
