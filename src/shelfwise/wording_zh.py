@@ -109,8 +109,12 @@ def _together(m: re.Match[str]) -> str:
 
 _RULES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
     (
-        re.compile(r"^item ids not in the catalog, left out: (.+?)(?: and ([\d,]+) more)?$", re.S),
-        lambda m: f"商品目录中没有的编号已略过：{m.group(1)}" + (f" 等 {int(m.group(2)) + 5} 个" if m.group(2) else ""),
+        re.compile(r"^item ids not in the catalog, left out: (.+?)(?: and ([\d,]+) more)?(?:; (.+))?$", re.S),
+        lambda m: (
+            f"商品目录中没有的编号已略过：{m.group(1)}"
+            + (f" 等 {int(m.group(2)) + 5} 个" if m.group(2) else "")
+            + (f"；{localise(m.group(3), 'zh')}" if m.group(3) else "")
+        ),
     ),
     (
         re.compile(rf"^({_alt(_TOGETHER)}) with (.+?)(?: \((once|[\d,]+ times)\))?(?: \(e\.g\. (.+)\))?$", re.S),

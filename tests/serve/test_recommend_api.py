@@ -229,3 +229,9 @@ def test_session_items_the_catalog_lacks_are_left_out_and_named(
     assert zh["items"] and zh["notice"] == "商品目录中没有的编号已略过：'gone'"  # popular items, and said
     many = c.get("/recommend/session", params={"item": [f"x{i}" for i in range(7)], "k": 3, "lang": "zh"}).json()
     assert many["notice"].endswith("等 7 个")
+    empty = c.get("/recommend/session", params={"item": ["gone"], "k": 3, "category": "No such category"}).json()
+    assert empty["items"] == [] and empty["notice_code"] == "unknown-items"  # not lost to the empty list's notice
+    assert empty["notice"].startswith("item ids not in the catalog, left out: 'gone'; nothing to recommend")
+    params = {"item": ["gone"], "k": 3, "category": "No such category", "lang": "zh"}
+    zh_empty = c.get("/recommend/session", params=params).json()["notice"]
+    assert zh_empty.startswith("商品目录中没有的编号已略过：'gone'；暂无可推荐的商品") and "nothing" not in zh_empty

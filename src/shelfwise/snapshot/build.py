@@ -63,8 +63,8 @@ class ShelfConfig:
         defaults); ``progress``: progress bars while embedding; ``vector_store``: where the product vectors live
     (:func:`shelfwise.index.backends.open_vector_store`); ``embed``: ``full`` (the encoder embeds every
     product), ``student`` (it embeds a sample and a static student fitted to it embeds them all:
-    :mod:`shelfwise.encode.student`; 3-5x faster at 55k products for -2.1% hybrid NDCG on full Home
-    Depot: 0.410 in ``student_weight.json``, 0.419 with every product embedded in ``search_real.json``)
+    :mod:`shelfwise.encode.student`; 2.8x faster at 55k products for -1.9% hybrid NDCG on full Home
+    Depot: 0.415 vs 0.423 with every product embedded, ``student_s16.json``)
     or ``auto`` (student with an ONNX encoder when more than :data:`EMBED_BUDGET_TOKENS` tokens are
     left to embed (:func:`tokens_to_embed`), kept only when its mean cosine to the encoder on held-out
     products reaches :data:`MIN_FIDELITY`; otherwise every product is embedded). Step timings go to

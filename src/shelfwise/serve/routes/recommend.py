@@ -121,6 +121,8 @@ def _out(
             why = shelf.catalog.unmatched_filters(filters)  # e.g. a category no product is in
             said += ": " + "; ".join(why) if why else " (with the category / in-stock filter)"
             code = UNMATCHED_FILTER if why else code
+        if notice is not None and code_of(notice) == UNKNOWN_ITEMS:  # the ids left out may be why: keep saying so
+            said, code = f"{notice}; {said}", UNKNOWN_ITEMS
         notice = Notice(said, code)
     said_code = code_of(notice) if notice is not None else None
     return RecommendResponse(kind=kind, id=ident, took_ms=took, items=items, notice=notice, notice_code=said_code)
