@@ -44,6 +44,8 @@ def test_recommend_item_cross_user_eval(files: list[str], capsys: pytest.Capture
     assert main(["recommend", "eval", *files, "-k", "5"]) == 0
     out = capsys.readouterr().out
     assert "hybrid" in out and "ndcg@5=" in out
+    aucs = [float(w.split("=")[1]) for w in out.split() if w.startswith("auc=")]  # AUC, as the README lists it
+    assert aucs and all(0.0 <= a <= 1.0 for a in aucs)
     assert "held-out users (fewer than 100): too few to tell these rows apart" in out  # a tiny store says so
     assert main(["recommend", "item", *files, "nope"]) == 2
 

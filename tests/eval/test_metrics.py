@@ -44,3 +44,20 @@ def test_catalogue_metrics() -> None:
     v = np.eye(3, dtype=np.float32)
     assert intra_list_diversity([0, 1, 2], v) == pytest.approx(1.0)
     assert intra_list_diversity([0, 0], v) == pytest.approx(0.0)
+
+
+def test_list_auc_is_the_full_auc_with_the_unlisted_items_tied_below() -> None:
+    from shelfwise.eval.metrics import auc, list_auc
+
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        n = int(rng.integers(5, 40))
+        ranked = [int(i) for i in rng.permutation(n)[: int(rng.integers(1, n))]]
+        relevant = {int(i) for i in rng.choice(n, size=int(rng.integers(1, n)), replace=False)}
+        scores = np.zeros(n)
+        scores[ranked] = np.arange(len(ranked), 0, -1)  # listed: by position; unlisted: 0, tied below
+        labels = np.isin(np.arange(n), list(relevant)).astype(int)
+        assert list_auc(ranked, relevant, n) == pytest.approx(auc(scores, labels))
+    assert list_auc([3, 1], {3}, 10) == 1.0  # the relevant item first: above all 9 others
+    assert list_auc([1, 2], {3}, 4) == pytest.approx(0.5 / 3)  # unlisted: below the 2 listed, tied with 1 other
+    assert math.isnan(list_auc([1], set(), 10)) and math.isnan(list_auc([1], {0, 1}, 2))

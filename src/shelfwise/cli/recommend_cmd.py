@@ -118,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
         for name, m in holdout_report(catalog, log, vectors, k=args.k, exclude_seen=args.exclude_seen).items():
             users = m.users
             print(
-                f"{name:12s} recall@{m.k}={m.recall:.4f} ndcg@{m.k}={m.ndcg:.4f} mrr={m.mrr:.4f} "
+                f"{name:12s} recall@{m.k}={m.recall:.4f} ndcg@{m.k}={m.ndcg:.4f} mrr={m.mrr:.4f} auc={m.auc:.4f} "
                 f"coverage={m.coverage:.4f} long_tail={m.long_tail_share:.4f} cold_recall={m.cold_recall:.4f} "
                 f"ild={m.diversity:.4f} users={m.users}"
             )

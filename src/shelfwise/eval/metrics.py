@@ -61,6 +61,29 @@ def auc(scores: npt.ArrayLike, labels: npt.ArrayLike) -> float:
     return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
+def list_auc(ranked: Sequence[int], relevant: set[int], n_items: int) -> float:
+    """ROC AUC of a top-``len(ranked)`` list over ``n_items`` items: the share of (relevant, other)
+    pairs the list orders correctly, the items it does not list tied below every listed one (a tie
+    counts half), as RecBole's AUC over a full ranking with the tail unranked. NaN if there is no
+    relevant item or no other one."""
+    n_pos = len(relevant)
+    n_neg = n_items - n_pos
+    if n_pos == 0 or n_neg <= 0:
+        return float("nan")
+    correct = 0.0
+    neg_above = 0
+    pos_listed = 0
+    for item in ranked:
+        if item in relevant:
+            correct += n_neg - neg_above  # every other item below it: the rest of the list and the unlisted
+            pos_listed += 1
+        else:
+            neg_above += 1
+    unlisted_neg = n_neg - neg_above
+    correct += (n_pos - pos_listed) * 0.5 * unlisted_neg  # unlisted relevant items: tied with the unlisted rest
+    return correct / (n_pos * n_neg)
+
+
 def coverage(recommended: Iterable[Sequence[int]], n_items: int) -> float:
     """Share of the catalogue that appears in at least one list."""
     seen: set[int] = set()

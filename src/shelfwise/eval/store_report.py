@@ -221,9 +221,8 @@ def recommendation_section(
             notes.append(f"No time split: {why}. The figures below are catalogue-level, over every shopper's top {k}.")
         else:
             for name, m in split.items():
-                rows.append(
-                    [name, m.recall, m.ndcg, m.mrr, m.coverage, m.long_tail_share, m.cold_recall, m.diversity, m.users]
-                )
+                quality = [m.recall, m.ndcg, m.mrr, m.auc]
+                rows.append([name, *quality, m.coverage, m.long_tail_share, m.cold_recall, m.diversity, m.users])
             figures["time_split"] = {name: m.as_dict() for name, m in split.items()}
             notes.append(
                 f"Time split: each shopper's last session held out, popularity and the hybrid fitted on the rest "
@@ -250,7 +249,8 @@ def recommendation_section(
         "long_tail_share": long_tail_share(lists, pop) if pop is not None else None,
         "intra_list_diversity": _diversity(lists, shelf.searcher.item_vectors),
     }
-    header = ["model", f"Recall@{k}", f"NDCG@{k}", "MRR", "coverage", "long-tail share", "cold recall", "ILD", "users"]
+    header = ["model", f"Recall@{k}", f"NDCG@{k}", "MRR", f"AUC (top {k})", "coverage", "long-tail share"]
+    header += ["cold recall", "ILD", "users"]
     catalogue = [[a.replace("_", " ").replace("long tail", "long-tail"), b] for a, b in figures["catalogue"].items()]
     catalogue = [row for row in catalogue if row[1] is not None]
     if rows:

@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from shelfwise.catalog.schema import Catalog
-from shelfwise.eval.metrics import coverage, head_items, intra_list_diversity, mrr, ndcg_at_k, recall_at_k
+from shelfwise.eval.metrics import coverage, head_items, intra_list_diversity, list_auc, mrr, ndcg_at_k, recall_at_k
 from shelfwise.events.schema import EventLog
 
 if TYPE_CHECKING:
@@ -91,6 +91,7 @@ class RecMetrics:
     users: int
     cold_users: int
     k: int
+    auc: float = float("nan")  # of each top-k list over the whole catalog, the unlisted tied below (list_auc)
 
     def as_dict(self) -> dict[str, float]:
         return {key: float(v) for key, v in asdict(self).items()}
@@ -106,12 +107,13 @@ def evaluate(
     """Score ``rank(user) -> catalog rows`` against held-out items.
 
     Long tail = outside the top 20% of items by training popularity; cold items = zero
-    training interactions; diversity = intra-list cosine distance in ``vectors``.
+    training interactions; diversity = intra-list cosine distance in ``vectors``; AUC = each user's
+    top-k list's :func:`~shelfwise.eval.metrics.list_auc` over the catalog.
     """
     cold = np.asarray(train_counts) == 0
     head = head_items(train_counts, 0.2)
     lists: list[list[int]] = []
-    rec, nd, rr, div, cold_rec = [], [], [], [], []
+    rec, nd, rr, div, cold_rec, aucs = [], [], [], [], [], []
     for user, items in truth.items():
         ranked = [int(i) for i in rank(user)][:k]
         rel = dict.fromkeys(items, 1.0)
@@ -119,6 +121,7 @@ def evaluate(
         rec.append(recall_at_k(ranked, rel, k))
         nd.append(ndcg_at_k(ranked, rel, k))
         rr.append(mrr(ranked, rel, k))
+        aucs.append(list_auc(ranked, set(items), len(train_counts)))
         div.append(intra_list_diversity(ranked, vectors))
         cold_items = {i for i in items if cold[i]}
         if cold_items:
@@ -136,6 +139,7 @@ def evaluate(
         users=len(rec),
         cold_users=len(cold_rec),
         k=k,
+        auc=float(np.nanmean(aucs)) if any(a == a for a in aucs) else float("nan"),
     )
 
 
