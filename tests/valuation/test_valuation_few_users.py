@@ -52,3 +52,23 @@ def test_a_log_whose_model_scores_zero_says_no_group_can_be_told_apart(tiny_cata
     busy = _three_sessions("a", ["p1", "p2"], 0.0) + _three_sessions("b", ["p5", "p6"], 100.0)
     rep = value_interactions(tiny_catalog, EventLog.from_events(busy, tiny_catalog), tmc=TMCConfig(max_permutations=4))
     assert rep.metrics["utility_all_data"] > 0 and not any("told apart" in n for n in rep.notes)
+
+
+def test_the_notes_say_which_groups_to_collect_more_of() -> None:
+    """The valuation named values but not what to collect next (the brief: "to guide what to collect")."""
+    import numpy as np
+
+    from shelfwise.valuation.base import Values
+    from shelfwise.valuation.pipeline import collect_next
+
+    values = Values(
+        "tmc-shapley", "group", ("Shoes", "Bags", "Hats", "Socks"), np.array([0.02, 0.06, -0.01, 0.0]),
+        sizes=np.array([10, 200, 5, 7]),
+    )  # fmt: skip
+    said = collect_next(values, "category")
+    assert said.startswith(
+        "collect next, by category: more interactions like those of Shoes (+2.00e-03 an interaction)"
+    )
+    assert said.index("Shoes") < said.index("Bags")  # per interaction, not in total: Bags' 0.06 is over 200
+    assert "; Hats lowered it (check those before collecting more)" in said and "Socks" not in said
+    assert collect_next(Values("tmc-shapley", "group", ("A",), np.array([0.0]), sizes=np.array([3])), "x") == ""

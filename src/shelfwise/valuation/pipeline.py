@@ -219,6 +219,27 @@ def value_labelled_texts(
     return rep
 
 
+COLLECT_NEXT = 3  # groups named as worth more data
+
+
+def collect_next(values: Values, grouping: str) -> str:
+    """Where more events of the same kind should help most: the groups with the highest value per
+    interaction (positive), and those whose interactions lowered the utility, to check before
+    collecting more (data Shapley values as a guide to acquisition, Ghorbani & Zou 2019, "Data
+    Shapley", section 5). "" when no group has a positive value."""
+    per = values.per_sample()
+    order = [int(i) for i in np.argsort(-per, kind="stable") if per[i] > 0][:COLLECT_NEXT]
+    if not order:
+        return ""
+    best = ", ".join(f"{values.names[i]} ({per[i]:+.2e} an interaction)" for i in order)
+    harmful = [values.names[i] for i in np.argsort(per, kind="stable") if per[i] < 0][:COLLECT_NEXT]
+    worse = f"; {', '.join(harmful)} lowered it (check those before collecting more)" if harmful else ""
+    return (
+        f"collect next, by {grouping}: more interactions like those of {best} raise the validation score most "
+        f"per interaction (TMC-Shapley value per interaction){worse}"
+    )
+
+
 def value_interactions(
     catalog: Catalog,
     log: EventLog,
@@ -283,6 +304,9 @@ def value_interactions(
             t1 = time.perf_counter()
             rep.curves[f"{g} by tmc-shapley"] = removal_curve(test_u, tmcv, _group_fractions(len(names)))
             say(f"  removal curve on the test baskets: {time.perf_counter() - t1:.1f} s")
+            advice = collect_next(tmcv, g)
+            if advice:
+                rep.notes.append(advice)
     rep.metrics.update(
         {
             "train_interactions": float(len(data)),
