@@ -219,6 +219,8 @@ def test_refused_run_leaves_the_shelf_byte_identical(
     assert main([*_to_shelf(args, shelf), "--base", str(tiny_st)]) == EXIT_NOT_PUBLISHED
     assert "nothing changed (no model version was written, no index rebuilt)" in capsys.readouterr().out
     assert _files(shelf) == before and ModelStore(tmp_path / "models").versions() == []
+    (run,) = ModelStore(tmp_path / "models").runs()  # a refused run is still on record, with why
+    assert run["version"] is None and run["gate"]["passed"] is False and "held-out NDCG@10" in str(run["why"])  # type: ignore[index]
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no staging folder either
     assert not (tmp_path / "emb.sqlite").exists()
 

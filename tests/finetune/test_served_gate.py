@@ -80,6 +80,10 @@ def test_train_leaves_the_shelf_as_it_was_when_its_search_would_get_worse(
     assert f"not published into {shelf}: served search (hybrid, no reranker) on 10 held-out queries" in out
     assert f"--publish {mv.version} publishes it later" in out
     assert _files(shelf) == before  # the shelf, byte for byte
+    runs = ModelStore(tmp_path / "models").runs()  # the store is also the experiment log
+    assert runs[-2]["version"] == mv.version and runs[-2]["gate"]["passed"] is True  # type: ignore[index]
+    assert runs[-1] == {**runs[-1], "version": mv.version, "published_into": False}
+    assert runs[-1]["served"]["after"] == 0.7  # type: ignore[index]
     assert main([*argv, "--force"]) == 0  # --force publishes anyway
     assert "--force: publishing it although the served search got worse" in capsys.readouterr().out
     assert _files(shelf) != before

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -210,9 +211,12 @@ def run(args: argparse.Namespace) -> int:
                 judgments=file_judgments, check=check, force=args.force,
             )  # fmt: skip
         except NotPublished as refused:
+            store.record_run({"version": mv.version, "into": str(args.index_out), "published_into": False,
+                              "served": asdict(refused.check)})  # fmt: skip
             print(f"not published into {args.index_out}: {refused}; the shelf is unchanged")
             print(f"{mv.version} stays in the model store: --publish {mv.version} publishes it later, --force now")
             return EXIT_NOT_PUBLISHED
+        store.record_run({"version": mv.version, "into": str(args.index_out), "published_into": True})
         _say_published(mv.version, args.index_out, layout)
     return 0
 

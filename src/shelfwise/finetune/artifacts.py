@@ -25,6 +25,7 @@ JsonValue = None | bool | int | float | str | list["JsonValue"] | dict[str, "Jso
 _VERSION = re.compile(r"^v(\d{4,})$")
 META = MODEL_META
 PAIRS = "pairs.jsonl"  # the training pairs of a version, replayed by the versions trained from it
+RUNS = "runs.jsonl"  # one record per training run, published or refused: the store's experiment log
 
 
 @dataclass(frozen=True)
@@ -160,6 +161,21 @@ class ModelStore:
         (tmp / META).write_text(json.dumps(_finite(meta), indent=2, allow_nan=False))
         tmp.rename(self.root / version)
         return self._read(self.root / version)
+
+    def record_run(self, entry: dict[str, object]) -> None:
+        """Append one run's record to :data:`RUNS` (JSON lines, strict JSON): every run, published or
+        refused, so the store is also the experiment log (``runs()`` reads it back)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        line = json.dumps(_finite({"time": time.time(), **entry}), allow_nan=False)
+        with (self.root / RUNS).open("a", encoding="utf-8") as f:
+            f.write(line + "\n")
+
+    def runs(self) -> list[dict[str, object]]:
+        """The run records, oldest first (none before the first run)."""
+        path = self.root / RUNS
+        if not path.exists():
+            return []
+        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
     def pairs(self, version: str) -> PairSet | None:
         """The training pairs stored with ``version`` (None: saved without them, before they were kept)."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from shelfwise.catalog.schema import Catalog
@@ -249,7 +249,16 @@ def train_and_publish(
         label = f"{parent}, the stored version this run continues" if parent else f"{name}, untrained"
         (say or _stderr)(f"comparing with the base model ({label}) on {n} held-out queries against {m} candidates")
     gate = holdout_gate(base_model, trained.model, data.holdout, distractors, min_gain=min_gain, min_se=min_se)
+    run = {
+        "base": base,
+        "mode": cfg.mode,
+        "pairs": {"train": len(train), "validation": len(data.val), "held_out": len(data.holdout)},
+        "sources": data.train.source,
+        "gate": gate.to_json() | {"passed": gate.passed, "min_gain": min_gain, "min_se": min_se},
+        "train_log": asdict(trained.log),
+    }
     if not (gate.passed or force):
+        store.record_run({**run, "version": None, "why": gate.summary()})
         return TrainOutcome(trained, gate, None)
     lg = trained.log
     metrics = {f"val_{lg.metric}": lg.best_val, "best_step": float(lg.best_step)} | gate.to_json()
@@ -272,6 +281,7 @@ def train_and_publish(
     )
     if export and not mv.onnx and tell is not None:
         tell(f"ONNX export failed ({mv.onnx_error}): {mv.path} is saved without it; search runs it in torch")
+    store.record_run({**run, "version": mv.version, "forced": not gate.passed})
     return TrainOutcome(trained, gate, mv, forced=not gate.passed)
 
 
