@@ -317,3 +317,14 @@ def test_price_sorts_and_distinct_prefer_what_is_in_stock() -> None:
     v = HybridSearcher.build(variants, HashingEncoder(32))
     shown = answer_search(v, "lily dress", 5, Filters(), distinct=True).results.ids.tolist()
     assert [variants.ids[r] for r in shown] == ["here"]  # the title's in-stock variant stands for it
+
+
+def test_a_pinned_sold_out_product_still_leads(tmp_path: Path) -> None:
+    catalog, s = _stocked_searcher(candidates=4)
+    sold = next(r for r in s.search("red dress", 12).ids.tolist() if not catalog.in_stock[r])
+    rule = {"query": "red dress", "match": "is", "pin": [catalog.ids[sold]]}
+    (tmp_path / "rules.json").write_text(json.dumps([rule]))
+    rules = read_rules(tmp_path / "rules.json", catalog.ids)
+    first = answer_search(s, "red dress", 3, Filters(), rules=rules).results.ids.tolist()
+    assert first[0] == sold  # the store's pin outranks the sold-out demotion
+    assert all(catalog.in_stock[r] for r in first[1:])  # the rest: in stock first, as before
