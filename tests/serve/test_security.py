@@ -158,3 +158,23 @@ def test_a_cors_origin_matches_as_browsers_send_it(make_client: MakeClient) -> N
         assert r.headers.get("access-control-allow-origin") == origin, origin
     kept = make_client(ServeConfig(cors_origins=("http://localhost:3000",)))  # another port stays
     assert "access-control-allow-origin" not in kept.get("/health", headers={"Origin": "http://localhost"}).headers
+
+
+def test_the_guards_own_refusals_carry_cors_headers_for_named_origins(make_client: MakeClient) -> None:
+    """A page on a named origin got an opaque CORS failure for a 413 / 400 the guard answers (it sits
+    outside the CORS middleware), so it could not tell "too large" from "blocked"."""
+    from shelfwise.serve.config import Limits
+
+    c = make_client(ServeConfig(cors_origins=(SHOP,), limits=Limits(max_body_bytes=100)))
+    big = c.post(
+        "/events", content=b"[" + b" " * 200 + b"]", headers={"Origin": SHOP, "content-type": "application/json"}
+    )
+    assert big.status_code == 413 and big.headers["access-control-allow-origin"] == SHOP
+    host = c.get("/search", params={"q": "x"}, headers={"Origin": SHOP, "Host": "evil.example"})
+    assert host.status_code == 400 and host.headers["access-control-allow-origin"] == SHOP
+    other = c.post("/events", content=b" " * 200, headers={"Origin": "https://evil.example"})
+    assert other.status_code == 413 and "access-control-allow-origin" not in other.headers
+    plain = make_client(ServeConfig(limits=Limits(max_body_bytes=100)))  # no CORS configured: none added
+    assert (
+        "access-control-allow-origin" not in plain.post("/events", content=b" " * 200, headers={"Origin": SHOP}).headers
+    )
