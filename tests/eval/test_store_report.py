@@ -72,7 +72,7 @@ def test_store_report_with_judgments_and_time_split(
     report = build_store_report(shelf, tmp_path / "plots", judgments=judged, k=5)
     f = report.figures
     assert {"peer:bm25s", "bm25", "dense", "hybrid"} <= set(f["search"])
-    assert set(f["recommend"]["time_split"]) == {"popularity", "hybrid"}
+    assert set(f["recommend"]["time_split"]) == {"popularity", "buy-again", "hybrid"}
     assert f["recommend"]["catalogue"]["shoppers"] == 3
     assert {"search", "recommendations"} <= set(f["exposure"])
     assert 0.0 <= f["exposure"]["search"]["gini"] <= 1.0 and f["exposure"]["search"]["lists"] == 2

@@ -51,7 +51,7 @@ def test_split_fit_starts_from_default_weights_only_when_the_served_ones_were_tu
 
     monkeypatch.setattr(module, "holdout_report", spy)
     _, figures, _ = store_report.recommendation_section(shelf, 5, 100, 0)
-    assert len(seen) == 1 and set(figures["time_split"]) == {"popularity", "hybrid"}
+    assert len(seen) == 1 and set(figures["time_split"]) == {"popularity", "buy-again", "hybrid"}
     d = HybridConfig()
     if status == "tuned":
         assert seen[0].weights == d.weights and seen[0].new_weights == d.new_weights

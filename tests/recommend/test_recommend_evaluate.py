@@ -11,7 +11,7 @@ from shelfwise.catalog import Catalog
 from shelfwise.encode import HashingEncoder
 from shelfwise.events import Event, EventLog, EventType
 from shelfwise.recommend import evaluate, holdout_report, split_last_sessions, truth_by_user
-from shelfwise.recommend.evaluate import tune_weights
+from shelfwise.recommend.evaluate import buy_again_ranker, tune_weights
 
 
 def test_split_holds_out_each_users_last_session(tiny_catalog: Catalog) -> None:
@@ -52,7 +52,7 @@ def test_holdout_report_runs_on_tiny_log(tiny_catalog: Catalog, tiny_events: lis
     log = EventLog.from_events(tiny_events + more, tiny_catalog)
     vec = HashingEncoder(dim=64).encode(tiny_catalog.texts())
     rep = holdout_report(tiny_catalog, log, vec, k=5)
-    assert set(rep) == {"popularity", "hybrid"}
+    assert set(rep) == {"popularity", "buy-again", "hybrid"}
     assert rep["hybrid"].users == 4 and rep["hybrid"].recall >= rep["popularity"].recall
 
 
@@ -84,3 +84,30 @@ def test_holdout_report_says_the_tuning_verdict_once_or_quietly(
         holdout_report(tiny_catalog, log, vec, k=5, quiet_tuning=quiet)
         said = [r for r in caplog.records if r.getMessage().startswith("hybrid weights: defaults")]
         assert [r.levelno for r in said] == [level]
+
+
+def test_buy_again_ranks_the_shoppers_own_items_by_count_then_popular_ones(tiny_catalog: Catalog) -> None:
+    rows = [("a", "p3"), ("a", "p1"), ("a", "p3"), ("b", "p2"), ("b", "p2"), ("c", "p2"), ("c", "p4")]
+    log = EventLog.from_events(
+        [Event(u, EventType.PURCHASE, float(t), i, session_id=u) for t, (u, i) in enumerate(rows)], tiny_catalog
+    )
+    counts = np.bincount(log.item, minlength=len(tiny_catalog)).astype(np.float64)
+    rank = buy_again_ranker(log, counts, 3)
+    row = tiny_catalog.row
+    assert rank("a") == [row("p3"), row("p1"), row("p2")]  # own: p3 twice, p1 once; then the most popular, p2
+    assert rank("c") == [row("p2"), row("p4"), row("p3")]  # own tie (once each): the more popular first
+    assert rank("new") == [row("p2"), row("p3"), row(min(("p1", "p4"), key=row))]  # no history: popular only
+
+
+def test_holdout_report_holds_the_hybrid_to_buy_again_when_repeats_count(
+    tiny_catalog: Catalog, tiny_events: list[Event]
+) -> None:
+    more = [Event(e.user_id, e.type, e.timestamp + 100, e.item_id, session_id=e.session_id + "-2") for e in tiny_events]
+    log = EventLog.from_events(tiny_events + more, tiny_catalog)
+    vec = HashingEncoder(dim=64).encode(tiny_catalog.texts())
+    rep = holdout_report(tiny_catalog, log, vec, k=5)
+    assert list(rep) == ["popularity", "buy-again", "hybrid"]
+    assert rep["buy-again"].recall == 1.0  # every held-out session repeats an earlier one
+    new = Event("u3", EventType.PURCHASE, 200.0, "p11", session_id="s-u3-2")  # one item new to its shopper
+    log = EventLog.from_events([*tiny_events, *more, new], tiny_catalog)
+    assert list(holdout_report(tiny_catalog, log, vec, k=5, exclude_seen=True)) == ["popularity", "hybrid"]

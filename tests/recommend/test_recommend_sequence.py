@@ -76,6 +76,19 @@ def test_sequential_rules_follow_the_last_click() -> None:
     assert "after item 0" in sr.explain(Context.of([2, 0]), 1)
 
 
+def test_sequential_rules_name_the_click_whose_rule_scored_the_item() -> None:
+    """The reason named the last click whatever rule scored the item: on 200 Instacart shoppers, 184
+    of 394 sequence reasons named a click whose rule term was not the largest (often none at all)."""
+    cat = _catalog(6)
+    sr = SequentialRulesRecommender(SequenceConfig(decay=0.5))
+    sr.fit(_sessions(cat, [[2, 3], [2, 3], [0, 1], [4, 5]]))
+    ctx = Context.of([2, 0])  # 0 last: its rule reaches 1; 3 is reached only through 2's rule
+    assert sr.score(ctx)[3] > 0
+    assert "after item 2" in sr.explain(ctx, 3)
+    assert "after item 0" in sr.explain(ctx, 1)
+    assert "after item 0" in sr.explain(ctx, 5)  # no rule reaches it: the last click, as before
+
+
 def test_sequential_rules_without_time_order_say_together_not_after(tmp_path: Path) -> None:
     """A log whose sessions each share one timestamp (a date per purchase) orders them only by its
     rows: the same rules and scores, but the reason claims no order; saved and loaded, it still does not."""

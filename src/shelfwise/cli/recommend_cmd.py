@@ -28,8 +28,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         ("cross", "complements of an item id from other categories"),
         (
             "eval",
-            "hold out each user's last session and report metrics (hybrid vs popularity); without a session "
-            "column, sessions end after 30 idle minutes ('session_gap_minutes' in --event-fields)",
+            "hold out each user's last session, fit on the rest and report metrics (hybrid vs popularity and, "
+            "repeats counted, buy-again: each user's own most-bought items); without a session column, sessions "
+            "end after 30 idle minutes ('session_gap_minutes' in --event-fields)",
         ),
     ):
         q = kinds.add_parser(kind, help=helptext)
@@ -115,6 +116,8 @@ def run(args: argparse.Namespace) -> int:
     vectors = encoder.encode(catalog.texts(), progress=True)
     if args.kind == "eval":
         users = 0
+        seen = "only items new to each user count" if args.exclude_seen else "repeats count"
+        print(f"held out: each user's last session; every model fitted on the rest; metrics at {args.k}, {seen}")
         for name, m in holdout_report(catalog, log, vectors, k=args.k, exclude_seen=args.exclude_seen).items():
             users = m.users
             print(

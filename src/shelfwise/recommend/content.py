@@ -55,6 +55,15 @@ QUERY_REASON = "matches what you searched for"  # the reason of a typed query's 
 
 
 @dataclass(frozen=True)
+class _History:
+    """A context's distinct items, their summed weights and their sharpened graph rows (by column)."""
+
+    items: npt.NDArray[np.int64]
+    weights: FloatArray
+    rows: sp.csc_matrix
+
+
+@dataclass(frozen=True)
 class ContentConfig:
     """``exact_max_items``: the text graph is exact up to this many items (all pairs: O(n²));
     above it, each item's neighbours are searched among the items of the ``probe_cells`` k-means
@@ -241,7 +250,7 @@ class ContentRecommender(BaseRecommender):
         self.graph: sp.csr_matrix = sp.csr_matrix((0, 0), dtype=np.float32)
         self.has_row: npt.NDArray[np.bool_] = np.zeros(0, dtype=bool)  # items whose row ``graph`` holds
         self._rows_memo: tuple[Context, npt.NDArray[np.float32]] | None = None
-        self._graph_memo: tuple[Context, sp.csr_matrix, sp.csc_matrix] | None = None  # (ctx, graph, its rows)
+        self._graph_memo: tuple[Context, sp.csr_matrix, _History] | None = None  # (ctx, graph, its rows)
         self._query_memo: tuple[FloatArray, str, QueryMatches] | None = None
         self._words: ItemWords | None = None  # each item's words, for typed-query matching
 
@@ -409,17 +418,19 @@ class ContentRecommender(BaseRecommender):
         self._rows_memo = (ctx, rows)
         return rows
 
-    def _history_rows(self, ctx: Context) -> sp.csc_matrix:
-        """:meth:`_graph_rows` of ``ctx``'s items, by column, kept for the next call with the same
-        context and graph: a list's reasons read one column of them per listed item (an item
-        without a graph row would otherwise be searched for again per listed item)."""
+    def _history_rows(self, ctx: Context) -> _History:
+        """:meth:`_graph_rows` of ``ctx``'s distinct items (their weights summed, as :meth:`score`
+        sums them), by column, kept for the next call with the same context and graph: a list's
+        reasons read one column of them per listed item (an item without a graph row would
+        otherwise be searched for again per listed item)."""
         memo = self._graph_memo  # one read: another thread may replace it meanwhile
         if memo is not None and memo[0] is ctx and memo[1] is self.graph:
             return memo[2]
         graph = self.graph
-        rows = self._graph_rows(ctx.items).tocsc()
-        self._graph_memo = (ctx, graph, rows)
-        return rows
+        items, weights = summed_duplicates(ctx.items, ctx.weights)
+        held = _History(items, weights, self._graph_rows(items).tocsc())
+        self._graph_memo = (ctx, graph, held)
+        return held
 
     def explain(self, ctx: Context | None, item: int) -> str:
         """Names the query only for its matches (:meth:`query_matches`), when the query's term
@@ -428,11 +439,13 @@ class ContentRecommender(BaseRecommender):
         at = np.flatnonzero(m.rows == item) if m is not None else np.zeros(0, np.int64)
         if ctx is None or not len(ctx):
             return QUERY_REASON if len(at) else "similar product description"
-        if m is not None and len(at):
-            from_items = float(self._history_rows(ctx)[:, item].toarray().ravel() @ ctx.weights)
-            if self.config.query_weight * float(m.strength[at[0]]) >= from_items:
-                return QUERY_REASON
-        sims = (self._context_rows(ctx) @ self.vectors[item]) * ctx.weights  # only when the query is not named
+        h = self._history_rows(ctx)
+        terms = h.rows[:, item].toarray().ravel() * h.weights  # each history item's term in score()
+        if m is not None and len(at) and self.config.query_weight * float(m.strength[at[0]]) >= float(terms.sum()):
+            return QUERY_REASON
+        if terms.max(initial=0.0) > 0 and item not in h.items:  # the history item whose term scored it most
+            return f"similar text to {named(self.catalog.products[int(h.items[int(np.argmax(terms))])].title)}"
+        sims = (self._context_rows(ctx) @ self.vectors[item]) * ctx.weights  # no graph term: the nearest by cosine
         best = int(ctx.items[int(np.argmax(sims))])
         if best == item:
             return self.wording.before

@@ -186,6 +186,26 @@ def holdout_split(log: EventLog) -> tuple[EventLog, dict[str, set[int]]]:
     return train_log, truth
 
 
+def buy_again_ranker(train_log: EventLog, counts: npt.NDArray[np.floating], k: int) -> Ranker:
+    """The shopper's own items, most interacted-with first (ties: the more popular), then the most
+    popular others: personal top frequency (P-TopFreq in Hu et al., 2020), the baseline a store
+    whose shoppers repeat (groceries) must be held to, and which global popularity is not."""
+    mine = train_log.item >= 0
+    pairs, n = np.unique(np.stack([train_log.user[mine], train_log.item[mine]]), axis=1, return_counts=True)
+    order = np.lexsort((-counts[pairs[1]], -n, pairs[0]))  # by user, then own count, then popularity
+    own: dict[str, list[int]] = {}
+    for u, i in zip(pairs[0][order].tolist(), pairs[1][order].tolist(), strict=True):
+        own.setdefault(train_log.users[u], []).append(i)
+    popular = np.argsort(-counts, kind="stable")[: 2 * k].tolist()
+
+    def rank(user: str) -> list[int]:
+        head = own.get(user, [])[:k]
+        taken = set(head)
+        return head + [i for i in popular if i not in taken][: k - len(head)]
+
+    return rank
+
+
 def holdout_report(
     catalog: Catalog,
     log: EventLog,
@@ -195,7 +215,8 @@ def holdout_report(
     exclude_seen: bool = False,
     quiet_tuning: bool = False,
 ) -> dict[str, RecMetrics]:
-    """Hold out each user's last session, fit popularity and the hybrid on the rest, evaluate both.
+    """Hold out each user's last session, fit popularity and the hybrid on the rest, evaluate them,
+    and, when repeats count (not ``exclude_seen``), the buy-again baseline (:func:`buy_again_ranker`).
     The hybrid's tuning verdict is logged (:meth:`~shelfwise.recommend.autotune.TuningReport.announce`), at INFO with
     ``quiet_tuning`` (a caller that fitted the served model already said one)."""
     from shelfwise.recommend.hybrid import HybridRecommender
@@ -218,11 +239,12 @@ def holdout_report(
     hybrid = HybridRecommender(vectors, config)
     hybrid.fit(train)
     hybrid.tuning.announce(quiet=quiet_tuning)
-    out: dict[str, RecMetrics] = {}
-    for name, model in (("popularity", pop), ("hybrid", hybrid)):
 
-        def rank(user: str, m: PopularityRecommender | HybridRecommender = model) -> list[int]:
-            return m.recommend(user, k, exclude_seen=exclude_seen).ids.tolist()
+    def ranker(m: PopularityRecommender | HybridRecommender) -> Ranker:
+        return lambda user: m.recommend(user, k, exclude_seen=exclude_seen).ids.tolist()
 
-        out[name] = evaluate(rank, truth, counts, vectors, k)
-    return out
+    rankers = {"popularity": ranker(pop)}
+    if not exclude_seen:  # under exclude_seen it would be popularity again
+        rankers["buy-again"] = buy_again_ranker(train_log, counts, k)
+    rankers["hybrid"] = ranker(hybrid)
+    return {name: evaluate(r, truth, counts, vectors, k) for name, r in rankers.items()}

@@ -218,9 +218,14 @@ class SequentialRulesRecommender(BaseRecommender):
         return self.score(Context.of([item]))
 
     def explain(self, ctx: Context | None, item: int) -> str:
+        """Names the recent click whose rule term (rule weight x recency weight) scored ``item`` most,
+        the last click when none did."""
         if ctx is None or not len(ctx.ordered):
             return self.wording.next_after(None)
-        title = named(self.catalog.products[int(ctx.ordered[-1])].title)
+        items, w = recency_weights(ctx.ordered, self.config.decay, self.config.window)
+        terms = self.rules[items][:, [item]].toarray().ravel() * w
+        src = int(items[int(np.argmax(terms))]) if terms.max(initial=0.0) > 0 else int(ctx.ordered[-1])
+        title = named(self.catalog.products[src].title)
         return self.wording.next_after(title) if self.timed else self.wording.together_with(title)
 
     def save(self, path: str | Path) -> None:
