@@ -36,8 +36,11 @@ def test_event_changes_recommendations_and_search(
         assert ids[0] == "p3" and "bought together" in items[0]["reason"]  # p1+p3 co-purchased in the log
         explored = [i for i, it in enumerate(items) if it["reason"] == EXPLORE_REASON]
         assert len(explored) == 1 and explored[0] >= 2
+        assert [i for i, it in enumerate(items) if it["explored"]] == explored  # flagged for programs, not only said
         plain = client.get("/recommend/user/newbie", params={"k": 5, "explore": False}).json()["items"]
-        assert all(it["reason"] != EXPLORE_REASON for it in plain)
+        assert all(it["reason"] != EXPLORE_REASON and not it["explored"] for it in plain)
+        zh = client.get("/recommend/user/newbie", params={"k": 5, "lang": "zh"}).json()["items"]
+        assert sum(it["explored"] for it in zh) == 1  # the flag does not depend on the reason's language
         after = client.get("/search", params={"q": "dress", "k": 3, "user": "newbie"}).json()["items"]
         assert [it["id"] for it in after] != [it["id"] for it in before]  # taste vector now exists
     finally:

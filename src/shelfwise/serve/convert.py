@@ -37,6 +37,7 @@ def items_out(
     results: Results,
     reasons: Sequence[str] | None = None,
     highlights: Sequence[dict[str, str]] | None = None,
+    explored: frozenset[int] = frozenset(),
 ) -> list[ItemOut]:
     """Ranked results as the API shows them: each product with its score, reason and signals (and
     its highlighted title, when asked)."""
@@ -49,6 +50,7 @@ def items_out(
                 reason=reasons[j] if reasons is not None else "",
                 features={k: round(float(v[j]), 6) for k, v in results.features.items()} or None,
                 highlight=highlights[j] if highlights is not None else None,
+                explored=row in explored,
             )
         )
     return out

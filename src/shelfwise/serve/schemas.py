@@ -34,6 +34,11 @@ class ItemOut(ProductOut):
         description="/search?explain=true: the hit's first-stage signals: bm25 (word BM25, 0 = no query word in "
         "its text), lexical (words + character n-grams, 0-1), cosine (query-product similarity of the language model)",
     )
+    explored: bool = Field(
+        False,
+        description="/recommend/user: the item fills an exploration slot (a bandit gives new and long-tail items "
+        "exposure to learn whether shoppers like them), not a slot the model ranked; its reason says so too",
+    )
     highlight: dict[str, str] | None = Field(
         None,
         description='/search?highlight=true: "title": the title HTML-escaped, the words that matched the query '
