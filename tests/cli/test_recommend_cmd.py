@@ -122,3 +122,17 @@ def test_a_list_shorter_than_k_says_so(files: list[str], capsys: pytest.CaptureF
     out = capsys.readouterr().out
     shown = [ln for ln in out.splitlines() if ln.strip()[:2].rstrip(".").isdigit()]
     assert 0 < len(shown) < 50 and f"1: only {len(shown)} of the 50 asked for" in out
+
+
+def test_recommend_session_as_the_api_answers_it(files: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    """GET /recommend/session had no CLI: a session's items (oldest first) and/or a query."""
+    assert main(["recommend", "session", *files, "1", "gone", "-k", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "item ids not in the catalog, left out: 'gone'" in out  # skipped and said, as the API does
+    lines = [ln for ln in out.splitlines() if re.match(r"\s*\d+\. ", ln)]
+    assert lines and "Leather belt" in lines[0]  # bought with the session's jeans
+    assert not any(ln.split()[1] == "1" for ln in lines)  # the session's own item is not recommended back
+    assert main(["recommend", "session", *files, "--query", "red dress", "-k", "1"]) == 0
+    assert "Red dress" in capsys.readouterr().out
+    assert main(["recommend", "session", *files, "-k", "2"]) == 0
+    assert "no session items and no query: popular items" in capsys.readouterr().out

@@ -1,4 +1,4 @@
-"""``shelfwise recommend user|item|cross|eval``: print recommendations from a saved shelf
+"""``shelfwise recommend user|item|cross|session|eval``: print recommendations from a saved shelf
 (``--shelf DIR``, nothing refitted), or fit on a catalog + events file."""
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from shelfwise.cli.common import (
     positive_int,
 )
 from shelfwise.events.schema import EventLog
+from shelfwise.index.text import is_blank
+from shelfwise.recommend.base import Recommendation
 from shelfwise.recommend.evaluate import MIN_EVAL_USERS
 from shelfwise.recommend.hybrid import HybridRecommender
 
@@ -26,6 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         ("user", "personalised recommendations for a user id"),
         ("item", "items related to an item id"),
         ("cross", "complements of an item id from other categories"),
+        ("session", "an anonymous session's recommendations: its item ids (oldest first) and/or --query text"),
         (
             "eval",
             "hold out each user's last session, fit on the rest and report metrics (hybrid vs popularity and, "
@@ -43,7 +46,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         if kind == "eval":
             q.add_argument("--exclude-seen", action="store_true", help="score only items new to each user")
         else:
-            q.add_argument("id", help="user id" if kind == "user" else "item id")
+            if kind == "session":  # as GET /recommend/session
+                q.add_argument("items", nargs="*", help="item ids viewed / bought in this session, oldest first")
+                q.add_argument("--query", default="", help="what the shopper searched for")
+            else:
+                q.add_argument("id", help="user id" if kind == "user" else "item id")
             q.add_argument(
                 "--shelf",
                 type=Path,
@@ -141,8 +148,24 @@ def run(args: argparse.Namespace) -> int:
     return _print(args, catalog, rec)
 
 
+def _session(args: argparse.Namespace, catalog: Catalog, rec: HybridRecommender) -> Recommendation:
+    """GET /recommend/session's answer: item ids the catalog lacks are left out and named."""
+    found = [(i, catalog.get_row(i)) for i in args.items]
+    unknown = [i for i, row in found if row is None]
+    if unknown:
+        print(f"item ids not in the catalog, left out: {', '.join(repr(i) for i in dict.fromkeys(unknown))}")
+    rows = [row for _, row in found if row is not None]
+    query = args.query if not is_blank(args.query) else ""
+    if not rows and not query:
+        print("no session items and no query: popular items")
+    return rec.recommend_session(rows, args.k, query=query)
+
+
 def _print(args: argparse.Namespace, catalog: Catalog, rec: HybridRecommender) -> int:
-    if args.kind == "user":
+    if args.kind == "session":
+        args.id = ",".join(args.items) or args.query or "session"  # how the lines below name it
+        out = _session(args, catalog, rec)
+    elif args.kind == "user":
         out = rec.recommend(args.id, args.k)
         if rec.profiles is None or args.id not in rec.profiles:
             print(f"{args.id}: unknown user: popular items")
@@ -152,7 +175,12 @@ def _print(args: argparse.Namespace, catalog: Catalog, rec: HybridRecommender) -
             raise ValueError(f"unknown item id {args.id!r}")
         out = rec.similar(row, args.k) if args.kind == "item" else rec.cross(row, args.k)
     if not len(out.ids):  # say so: an empty answer with exit 0 reads like a crash or a filter gone wrong
-        what = {"user": "for this user", "item": "related to this item", "cross": "from other categories"}[args.kind]
+        what = {
+            "user": "for this user",
+            "item": "related to this item",
+            "cross": "from other categories",
+            "session": "for this session",
+        }[args.kind]
         print(f"{args.id}: no recommendations {what}")
     elif len(out.ids) < args.k:  # fewer than asked: say so rather than let a short list pass for all there is to show
         print(f"{args.id}: only {len(out.ids)} of the {args.k} asked for (no other product has evidence for it)")
