@@ -48,3 +48,24 @@ def test_training_from_a_stored_version_replays_its_pairs(
     assert sum(p in old for p in zip(second.anchors, second.positives, strict=True)) >= replayed
     assert main([*args, "--base", str(store.get("v0002").path), "--force", "--no-progress", "--replay", "0"]) == 0
     assert "replaying" not in capsys.readouterr().out  # plain sequential fine-tuning, as asked
+
+
+def test_replay_leaves_out_what_the_gates_score_in_either_direction(tmp_path: Path) -> None:
+    """An old pair is left out when its anchor is validating or held out now, and an item-to-item pair
+    also when the reverse pair is: training on (x -> y) teaches the held-out (y -> x)."""
+    from shelfwise.finetune.continual import ReplayConfig
+    from shelfwise.finetune.pipeline import TrainingData, _with_replay
+
+    old = PairSet(
+        ("query: held", "passage: x", "passage: v", "query: kept", "passage: a"),
+        ("passage: p", "passage: y", "passage: w", "passage: q", "passage: b"),
+    )
+    write_pairs(tmp_path / PAIRS, old)
+    data = TrainingData(
+        train=PairSet(("query: new",) * 5, ("passage: n",) * 5, "judgments"),
+        val=PairSet(("passage: w",), ("passage: v",)),
+        holdout=PairSet(("query: held", "passage: y"), ("passage: p", "passage: x")),
+    )
+    mixed = _with_replay(data, tmp_path, ReplayConfig(ratio=10.0), None)
+    replayed = {p for p in zip(mixed.anchors, mixed.positives, strict=True) if p[0] != "query: new"}
+    assert replayed == {("query: kept", "passage: q"), ("passage: a", "passage: b")}

@@ -72,3 +72,22 @@ def test_the_notes_say_which_groups_to_collect_more_of() -> None:
     assert said.index("Shoes") < said.index("Bags")  # per interaction, not in total: Bags' 0.06 is over 200
     assert "; Hats lowered it (check those before collecting more)" in said and "Socks" not in said
     assert collect_next(Values("tmc-shapley", "group", ("A",), np.array([0.0]), sizes=np.array([3])), "x") == ""
+
+
+def test_collect_next_names_no_group_whose_sign_is_within_the_monte_carlo_noise() -> None:
+    """A TMC estimate of +0.01 +/- 0.03 does not say more of that group raises the score (nor -0.01
+    that it lowered it): only values beyond 2 standard errors of zero are named."""
+    import numpy as np
+
+    from shelfwise.valuation.base import Values
+    from shelfwise.valuation.pipeline import collect_next
+
+    values = Values(
+        "tmc-shapley", "group", ("Shoes", "Bags", "Hats", "Socks"), np.array([0.05, 0.01, -0.01, -0.05]),
+        stderr=np.array([0.01, 0.03, 0.03, 0.01]), sizes=np.array([10, 1, 1, 10]),
+    )  # fmt: skip
+    said = collect_next(values, "category")
+    assert "Shoes" in said and "Socks lowered it" in said
+    assert "Bags" not in said and "Hats" not in said
+    noisy = Values("tmc-shapley", "group", ("A", "B"), np.array([0.01, -0.01]), stderr=np.array([0.02, 0.02]))
+    assert collect_next(noisy, "x") == ""

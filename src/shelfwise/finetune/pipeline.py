@@ -290,12 +290,16 @@ def _with_replay(
 ) -> PairSet:
     """``data.train`` plus a replay sample of the pairs the stored version at ``base_dir`` was trained
     on (none kept, or ``ratio`` 0: ``data.train`` alone). Replayed pairs whose anchor is a validation
-    or held-out query now are dropped: the gates must not score what training saw."""
+    or held-out anchor now are dropped, and those that are a validation or held-out pair reversed
+    (item-to-item pairs: training on x -> y teaches y -> x): the gates must not score what training saw."""
     if replay.ratio == 0 or not (base_dir / PAIRS).exists():
         return data.train
-    unseen = set(data.val.anchors) | set(data.holdout.anchors)
+    scored = data.val + data.holdout
+    unseen = set(scored.anchors)
+    reversed_ = set(zip(scored.positives, scored.anchors, strict=True))
     old = read_pairs(base_dir / PAIRS)
-    keep = [i for i, a in enumerate(old.anchors) if a not in unseen]
+    pairs = zip(old.anchors, old.positives, strict=True)
+    keep = [i for i, (a, p) in enumerate(pairs) if a not in unseen and (a, p) not in reversed_]
     old = PairSet(
         tuple(old.anchors[i] for i in keep),
         tuple(old.positives[i] for i in keep),

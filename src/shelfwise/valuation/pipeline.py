@@ -226,13 +226,16 @@ def collect_next(values: Values, grouping: str) -> str:
     """Where more events of the same kind should help most: the groups with the highest value per
     interaction (positive), and those whose interactions lowered the utility, to check before
     collecting more (data Shapley values as a guide to acquisition, Ghorbani & Zou 2019, "Data
-    Shapley", section 5). "" when no group has a positive value."""
+    Shapley", section 5). Only values more than 2 Monte-Carlo standard errors from 0 are named (a
+    sign within the noise says neither). "" when no group has a positive value so told apart."""
     per = values.per_sample()
-    order = [int(i) for i in np.argsort(-per, kind="stable") if per[i] > 0][:COLLECT_NEXT]
+    noise = 2.0 * values.stderr if values.stderr is not None else np.zeros(len(values))
+    sure = np.abs(values.values) > noise
+    order = [int(i) for i in np.argsort(-per, kind="stable") if per[i] > 0 and sure[i]][:COLLECT_NEXT]
     if not order:
         return ""
     best = ", ".join(f"{values.names[i]} ({per[i]:+.2e} an interaction)" for i in order)
-    harmful = [values.names[i] for i in np.argsort(per, kind="stable") if per[i] < 0][:COLLECT_NEXT]
+    harmful = [values.names[i] for i in np.argsort(per, kind="stable") if per[i] < 0 and sure[i]][:COLLECT_NEXT]
     worse = f"; {', '.join(harmful)} lowered it (check those before collecting more)" if harmful else ""
     return (
         f"collect next, by {grouping}: more interactions like those of {best} raise the validation score most "
