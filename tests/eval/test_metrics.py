@@ -59,5 +59,6 @@ def test_list_auc_is_the_full_auc_with_the_unlisted_items_tied_below() -> None:
         labels = np.isin(np.arange(n), list(relevant)).astype(int)
         assert list_auc(ranked, relevant, n) == pytest.approx(auc(scores, labels))
     assert list_auc([3, 1], {3}, 10) == 1.0  # the relevant item first: above all 9 others
+    assert list_auc([3, 3, 1, 1], {3}, 10) == 1.0  # an item listed twice counts once (it went negative)
     assert list_auc([1, 2], {3}, 4) == pytest.approx(0.5 / 3)  # unlisted: below the 2 listed, tied with 1 other
     assert math.isnan(list_auc([1], set(), 10)) and math.isnan(list_auc([1], {0, 1}, 2))

@@ -48,6 +48,14 @@ def test_training_from_a_stored_version_replays_its_pairs(
     assert sum(p in old for p in zip(second.anchors, second.positives, strict=True)) >= replayed
     assert main([*args, "--base", str(store.get("v0002").path), "--force", "--no-progress", "--replay", "0"]) == 0
     assert "replaying" not in capsys.readouterr().out  # plain sequential fine-tuning, as asked
+    (store.get("v0003").path / PAIRS).unlink()  # as a version saved before pairs were kept
+    assert main([*args, "--base", str(store.get("v0003").path), "--force", "--no-progress"]) == 0
+    assert "nothing to replay: v0003 was saved without its training pairs" in capsys.readouterr().out
+    runs = store.runs()
+    assert len(runs) >= 4 and all("version" in r for r in runs)
+    (store.root / "runs.jsonl").write_text((store.root / "runs.jsonl").read_text() + '{"version": "v00')
+    with pytest.raises(ValueError, match=rf"runs.jsonl: line {len(runs) + 1}: not a run record"):
+        store.runs()
 
 
 def test_replay_leaves_out_what_the_gates_score_in_either_direction(tmp_path: Path) -> None:

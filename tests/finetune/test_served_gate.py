@@ -87,3 +87,24 @@ def test_train_leaves_the_shelf_as_it_was_when_its_search_would_get_worse(
     assert main([*argv, "--force"]) == 0  # --force publishes anyway
     assert "--force: publishing it although the served search got worse" in capsys.readouterr().out
     assert _files(shelf) != before
+
+
+def test_train_says_when_the_shelfs_search_cannot_be_compared(
+    tmp_path: Path, tiny_st: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No held-out query pair (a co-purchase-only holdout): the shelf was replaced without the second
+    gate and without a word."""
+    from test_finetune_cli import _index_shelf, _store, _to_shelf
+
+    from shelfwise.cli.main import main
+    from shelfwise.finetune import served_gate
+
+    monkeypatch.setattr(served_gate, "held_out_judgments", lambda *a: None)
+    args = _store(tmp_path, learnable=True)
+    shelf = _index_shelf(tmp_path)
+    capsys.readouterr()
+    argv = [*_to_shelf(args, shelf), "--base", str(tiny_st), "--events", str(tmp_path / "events.csv"), "--force"]
+    assert main(argv) == 0
+    assert "the shelf's own search is not compared: the held-out pairs hold no query -> product pair" in (
+        capsys.readouterr().out
+    )

@@ -32,8 +32,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         (
             "eval",
             "hold out each user's last session, fit on the rest and report metrics (hybrid vs popularity and, "
-            "repeats counted, buy-again: each user's own most-bought items); without a session column, sessions "
-            "end after 30 idle minutes ('session_gap_minutes' in --event-fields)",
+            "repeats counted, buy-again: each user's own most-used items, every event kind counted); without a "
+            "session column, sessions end after 30 idle minutes ('session_gap_minutes' in --event-fields)",
         ),
     ):
         q = kinds.add_parser(kind, help=helptext)

@@ -70,6 +70,7 @@ def list_auc(ranked: Sequence[int], relevant: set[int], n_items: int) -> float:
     n_neg = n_items - n_pos
     if n_pos == 0 or n_neg <= 0:
         return float("nan")
+    ranked = list(dict.fromkeys(ranked))  # an item listed twice counts once, where it first stands
     correct = 0.0
     neg_above = 0
     pos_listed = 0

@@ -226,7 +226,7 @@ def recommendation_section(
             figures["time_split"] = {name: m.as_dict() for name, m in split.items()}
             notes.append(
                 f"Time split: each shopper's last session held out, popularity and the hybrid fitted on the rest, "
-                "beside buy-again, each shopper's own most-bought items then popular ones "
+                "beside buy-again, each shopper's own most-used items (every event kind) then popular ones "
                 f"(metrics at {k}; long tail = outside the top 20% of items by training popularity; cold = items "
                 "with no training interaction)."
             )

@@ -175,7 +175,14 @@ class ModelStore:
         path = self.root / RUNS
         if not path.exists():
             return []
-        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        out: list[dict[str, object]] = []
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if line.strip():
+                try:
+                    out.append(dict(json.loads(line)))
+                except (ValueError, TypeError) as exc:  # e.g. a line cut by a crash mid-write
+                    raise ValueError(f"{path}: line {n}: not a run record ({exc})") from None
+        return out
 
     def pairs(self, version: str) -> PairSet | None:
         """The training pairs stored with ``version`` (None: saved without them, before they were kept)."""

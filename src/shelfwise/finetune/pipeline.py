@@ -293,6 +293,8 @@ def _with_replay(
     or held-out anchor now are dropped, and those that are a validation or held-out pair reversed
     (item-to-item pairs: training on x -> y teaches y -> x): the gates must not score what training saw."""
     if replay.ratio == 0 or not (base_dir / PAIRS).exists():
+        if replay.ratio and (base_dir / MODEL_META).exists() and tell is not None:  # a stored version from before
+            tell(f"nothing to replay: {base_dir.name} was saved without its training pairs (plain fine-tuning)")
         return data.train
     scored = data.val + data.holdout
     unseen = set(scored.anchors)
