@@ -77,3 +77,25 @@ def test_replay_leaves_out_what_the_gates_score_in_either_direction(tmp_path: Pa
     mixed = _with_replay(data, tmp_path, ReplayConfig(ratio=10.0), None)
     replayed = {p for p in zip(mixed.anchors, mixed.positives, strict=True) if p[0] != "query: new"}
     assert replayed == {("query: kept", "passage: q"), ("passage: a", "passage: b")}
+
+
+def test_the_gates_score_only_what_the_stored_base_was_not_trained_on(tmp_path: Path) -> None:
+    """A new run's split reshuffles the anchors: a query the stored base learnt could be held out, and
+    the gates would score what one model had seen."""
+    from shelfwise.finetune.pipeline import TrainingData, unseen_by_base
+
+    write_pairs(tmp_path / PAIRS, PairSet(("q: shoe", "p: red hat"), ("p: red shoe", "p: blue hat"), "judgments"))
+    data = TrainingData(
+        train=PairSet(("q: bag",), ("p: bag",), "judgments"),
+        val=PairSet(("q: shoe", "q: sock"), ("p: red shoe", "p: sock"), "judgments"),
+        holdout=PairSet(("p: blue hat", "q: coat"), ("p: red hat", "p: coat"), "co-user"),
+    )
+    said: list[str] = []
+    got = unseen_by_base(data, tmp_path, said.append)
+    assert got.val.anchors == ("q: sock",) and got.holdout.anchors == ("q: coat",)  # seen anchors moved out
+    assert set(got.train.anchors) == {"q: bag", "q: shoe", "p: blue hat"} and len(got.train) == 3
+    assert got.train.source == "judgments+co-user"  # sources named once each
+    assert said == [f"1 validation and 1 held-out pairs moved to training: {tmp_path.name} was trained on their "
+                    "anchors, so the gates score only what neither model has seen"]  # fmt: skip
+    (tmp_path / PAIRS).unlink()
+    assert unseen_by_base(data, tmp_path) is data  # nothing stored: nothing known, nothing moved

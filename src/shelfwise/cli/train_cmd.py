@@ -204,7 +204,7 @@ def run(args: argparse.Namespace) -> int:
     forced = " (--force: the held-out gate did not pass)" if out.forced else ""
     print(f"published {mv.path} ({mv.encoder_name}){forced}: {out.gate.summary()}")
     if args.index_out:
-        check = held_out_judgments(data.holdout, catalog, base_prefixes(base))  # the shelf's search must not lose
+        check = held_out_judgments(out.held_out, catalog, base_prefixes(base))  # the shelf's search must not lose
         if check is None and layout == "shelf":
             print("the shelf's own search is not compared: the held-out pairs hold no query -> product pair")
         try:

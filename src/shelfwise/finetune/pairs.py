@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,7 +50,7 @@ class PairSet:
         return self.negatives[i] if self.negatives else ""
 
     def __add__(self, other: PairSet) -> PairSet:
-        src = "+".join(s for s in (self.source, other.source) if s)
+        src = "+".join(dict.fromkeys(x for s in (self.source, other.source) for x in s.split("+") if x))
         negs = (self._negs() + other._negs()) if (self.negatives or other.negatives) else ()
         return PairSet(self.anchors + other.anchors, self.positives + other.positives, src, negs)
 
@@ -84,6 +85,12 @@ class PairSet:
         a = [i for i, x in enumerate(self.anchors) if x in first]
         b = [i for i, x in enumerate(self.anchors) if x not in first]
         return self._take(a), self._take(b)
+
+    def by_anchor(self, anchors: AbstractSet[str]) -> tuple[PairSet, PairSet]:
+        """(the pairs whose anchor is in ``anchors``, the rest), each in order."""
+        inside = [i for i, a in enumerate(self.anchors) if a in anchors]
+        outside = [i for i, a in enumerate(self.anchors) if a not in anchors]
+        return self._take(inside), self._take(outside)
 
     def _take(self, idx: list[int]) -> PairSet:
         negs = tuple(self.negatives[i] for i in idx) if self.negatives else ()

@@ -186,6 +186,7 @@ class TrainOutcome:
     gate: GateReport
     version: ModelVersion | None
     forced: bool = False
+    held_out: PairSet = field(default_factory=lambda: PairSet((), ()))  # what the gate scored (unseen_by_base)
 
     @property
     def published(self) -> bool:
@@ -239,6 +240,7 @@ def train_and_publish(
     distractors = _distractors(catalog, n_distractors, prefixes.get("passage", ""))
     base_model = load_st(base_dir)
     name = family or base_dir.name
+    data = unseen_by_base(data, base_dir, tell)
     train = _with_replay(data, base_dir, replay or ReplayConfig(), tell)
     trained = fine_tune(
         base_model, train, data.val, cfg, distractors=distractors, base_name=name, progress=progress, say=say
@@ -259,7 +261,7 @@ def train_and_publish(
     }
     if not (gate.passed or force):
         store.record_run({**run, "version": None, "why": gate.summary()})
-        return TrainOutcome(trained, gate, None)
+        return TrainOutcome(trained, gate, None, held_out=data.holdout)
     lg = trained.log
     metrics = {f"val_{lg.metric}": lg.best_val, "best_step": float(lg.best_step)} | gate.to_json()
     sources = tuple(sorted(set(data.train.source.split("+"))))
@@ -282,7 +284,26 @@ def train_and_publish(
     if export and not mv.onnx and tell is not None:
         tell(f"ONNX export failed ({mv.onnx_error}): {mv.path} is saved without it; search runs it in torch")
     store.record_run({**run, "version": mv.version, "forced": not gate.passed})
-    return TrainOutcome(trained, gate, mv, forced=not gate.passed)
+    return TrainOutcome(trained, gate, mv, forced=not gate.passed, held_out=data.holdout)
+
+
+def unseen_by_base(data: TrainingData, base_dir: Path, tell: Callable[[str], None] | None = None) -> TrainingData:
+    """``data`` with every validation and held-out pair whose anchor the stored version at ``base_dir``
+    was trained on (as an anchor, or as a positive: item-to-item pairs run both ways) moved to training.
+    A new run's split reshuffles the anchors, so queries the base learnt could land in the holdout,
+    and both gates would score what one of the models has seen. No change without stored pairs."""
+    if not (base_dir / PAIRS).exists():
+        return data
+    old = read_pairs(base_dir / PAIRS)
+    seen = set(old.anchors) | set(old.positives)
+    val_seen, val = data.val.by_anchor(seen)
+    held_seen, held = data.holdout.by_anchor(seen)
+    if not len(val_seen) and not len(held_seen):
+        return data
+    if tell is not None:
+        tell(f"{len(val_seen)} validation and {len(held_seen)} held-out pairs moved to training: {base_dir.name} "
+             "was trained on their anchors, so the gates score only what neither model has seen")  # fmt: skip
+    return TrainingData(data.train + val_seen + held_seen, val, held, data.prefixes)
 
 
 def _with_replay(
