@@ -25,7 +25,7 @@ JsonValue = None | bool | int | float | str | list["JsonValue"] | dict[str, "Jso
 _VERSION = re.compile(r"^v(\d{4,})$")
 META = MODEL_META
 PAIRS = "pairs.jsonl"  # the training pairs of a version, replayed by the versions trained from it
-RUNS = "runs.jsonl"  # one record per training run, published or refused: the store's experiment log
+RUNS = "runs.jsonl"  # a record per training run (published or refused), and one per shelf it went into or not
 
 
 @dataclass(frozen=True)
