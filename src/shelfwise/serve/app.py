@@ -82,8 +82,9 @@ def create_app(
     app.state.encode_executor = executor
     app.state.reloader = Reloader(app.state, shelf.source, lambda path: bound_shelf(prep(path), executor))
     app.add_middleware(SheddingMiddleware, capacity=cfg.capacity, stats=app.state.shed)
-    if cfg.cors_origins:  # outside shedding: a browser's preflight is answered, not queued
-        app.add_middleware(
+    app.add_middleware(GuardMiddleware, config=cfg, metrics=app.state.metrics)  # counts 503s too
+    if cfg.cors_origins:  # outermost: preflights are answered, not queued, and the guard's own 400 / 413 carry
+        app.add_middleware(  # the CORS headers, so a page reads the status (a preflight carries no data)
             CORSMiddleware,
             allow_origins=list(dict.fromkeys(browser_origin(o) for o in cfg.cors_origins)),
             allow_methods=["GET", "POST"],
@@ -91,7 +92,6 @@ def create_app(
             expose_headers=["Retry-After"],
             max_age=600,
         )
-    app.add_middleware(GuardMiddleware, config=cfg, metrics=app.state.metrics)  # outermost: counts 503s too
 
     @app.exception_handler(Overloaded)
     async def overloaded(request: Request, exc: Overloaded) -> JSONResponse:  # counted by the executor's stats

@@ -12,10 +12,10 @@ import json
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from shelfwise.serve.config import ServeConfig, browser_origin
+from shelfwise.serve.config import ServeConfig
 from shelfwise.serve.guard import host_allowed, host_of, safe_name
 from shelfwise.serve.metrics import UNMATCHED, Metrics
 
@@ -36,9 +36,9 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-async def _respond(send: Send, status: int, detail: str, extra: Sequence[tuple[bytes, bytes]] = ()) -> None:
+async def _respond(send: Send, status: int, detail: str) -> None:
     body = json.dumps({"detail": detail}).encode("utf-8")
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *extra]
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
@@ -92,7 +92,6 @@ class GuardMiddleware:
         self.metrics = metrics
         self.hosts = config.host_names()
         self.max_body = config.limits.max_body_bytes
-        self.origins = frozenset(browser_origin(o) for o in config.cors_origins)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -127,31 +126,21 @@ class GuardMiddleware:
                 }
                 access_log.info(json.dumps(line))
 
-    def _cors(self, scope: Scope) -> list[tuple[bytes, bytes]]:
-        """CORS headers for this guard's own refusals, as the CORS middleware (inside it) would add
-        them, so a page on a named origin reads the status instead of an opaque CORS failure."""
-        origin = _header(scope, b"origin")
-        if not self.origins or origin is None or not ("*" in self.origins or origin in self.origins):
-            return []
-        allowed = "*" if "*" in self.origins else origin
-        return [(b"access-control-allow-origin", allowed.encode("latin-1")), (b"vary", b"Origin")]
-
     async def _guarded(self, scope: Scope, receive: Receive, send: Send) -> None:
         host = _header(scope, b"host")
-        cors = self._cors(scope)
         if not host_allowed(host, self.hosts):
             shown = repr(safe_name(host_of(host))) if host else "missing"
-            await _respond(send, 400, f"Host header {shown} not allowed (see --allowed-hosts)", cors)
+            await _respond(send, 400, f"Host header {shown} not allowed (see --allowed-hosts)")
             return
         declared = _header(scope, b"content-length")
         if declared is not None and (not declared.strip().isdigit() or int(declared) > self.max_body):
             if declared.strip().isdigit():
-                await _respond(send, 413, f"request body over {self.max_body} bytes", cors)
+                await _respond(send, 413, f"request body over {self.max_body} bytes")
             else:
-                await _respond(send, 400, "invalid Content-Length", cors)
+                await _respond(send, 400, "invalid Content-Length")
             return
         body, ok, pending = await _read_body(receive, self.max_body)
         if not ok:
-            await _respond(send, 413, f"request body over {self.max_body} bytes", cors)
+            await _respond(send, 413, f"request body over {self.max_body} bytes")
             return
         await self.app(scope, _replay(body, pending, receive), send)
