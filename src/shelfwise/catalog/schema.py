@@ -126,6 +126,7 @@ class Catalog:
         n = len(self.products)
         self.price = np.array([np.nan if p.price is None else p.price for p in self.products], dtype=np.float64)
         self.in_stock = np.array([p.in_stock for p in self.products], dtype=bool)
+        self.all_in_stock = bool(self.in_stock.all())  # nothing to move after the in-stock hits (answer_search)
         lower = {b: b.lower() for b in {p.brand for p in self.products}}  # one string per brand, not per product
         self._brand = np.array([lower[p.brand] for p in self.products], dtype=object)
         self._cat_cache: dict[tuple[str, ...], BoolArray] = {}

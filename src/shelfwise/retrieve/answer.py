@@ -89,7 +89,7 @@ def answer_search(
     act = rules.applied(query, synonyms) if rules is not None else Applied()
     n = sort_depth if sort != "relevance" else offset + k + 1  # one more: is there a next page?
     sorting = sort != "relevance"
-    sold_out = searcher.config.sold_out_last and not bool(searcher.catalog.in_stock.all())
+    sold_out = searcher.config.sold_out_last and not searcher.catalog.all_in_stock
     if sold_out and not sorting:  # whole runs of `candidates` hits: every page then reads the same order
         n = -(-n // searcher.config.candidates) * searcher.config.candidates
     intent = searcher.understand(query)
