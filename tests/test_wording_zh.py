@@ -33,7 +33,9 @@ def _reasons() -> list[str]:
 
 
 def _notices() -> list[str]:
-    out = [routes.UNKNOWN_USER, routes.EMPTY_SESSION, routes.SHORT_CROSS, routes.TEXT_ONLY, *routes.EMPTY.values()]
+    from shelfwise.recommend.session_answer import EMPTY_SESSION
+
+    out = [routes.UNKNOWN_USER, EMPTY_SESSION, routes.SHORT_CROSS, routes.TEXT_ONLY, *routes.EMPTY.values()]
     out += [
         "Chinese words also searched in English: 'black trousers' (CC-CEDICT)",
         "English words also searched in Chinese: '红色 鞋子' (CC-CEDICT)",

@@ -15,7 +15,6 @@ from shelfwise.cli.common import (
     positive_int,
 )
 from shelfwise.events.schema import EventLog
-from shelfwise.index.text import is_blank
 from shelfwise.recommend.base import Recommendation
 from shelfwise.recommend.evaluate import MIN_EVAL_USERS
 from shelfwise.recommend.hybrid import HybridRecommender
@@ -149,16 +148,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _session(args: argparse.Namespace, catalog: Catalog, rec: HybridRecommender) -> Recommendation:
-    """GET /recommend/session's answer: item ids the catalog lacks are left out and named."""
-    found = [(i, catalog.get_row(i)) for i in args.items]
-    unknown = [i for i, row in found if row is None]
-    if unknown:
-        print(f"item ids not in the catalog, left out: {', '.join(repr(i) for i in dict.fromkeys(unknown))}")
-    rows = [row for _, row in found if row is not None]
-    query = args.query if not is_blank(args.query) else ""
-    if not rows and not query:
-        print("no session items and no query: popular items")
-    return rec.recommend_session(rows, args.k, query=query)
+    """GET /recommend/session's answer (:func:`~shelfwise.recommend.session_answer.answer_session`)."""
+    from shelfwise.recommend.session_answer import answer_session
+
+    got = answer_session(rec, catalog, args.items, args.k, query=args.query)
+    if got.notice is not None:
+        print(got.notice)
+    return got.recommendation
 
 
 def _print(args: argparse.Namespace, catalog: Catalog, rec: HybridRecommender) -> int:

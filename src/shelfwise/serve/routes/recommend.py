@@ -16,7 +16,6 @@ from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from shelfwise.catalog.schema import Filters
-from shelfwise.index.text import is_blank
 from shelfwise.notice import (
     NO_RESULTS,
     NOT_PERSONALISED,
@@ -31,6 +30,7 @@ from shelfwise.recommend.base import Recommendation
 from shelfwise.recommend.content import similar_by_text
 from shelfwise.recommend.explore import EXPLORE_REASON, recommend_with_exploration
 from shelfwise.recommend.hybrid import HybridRecommender
+from shelfwise.recommend.session_answer import answer_session
 from shelfwise.serve.convert import items_out
 from shelfwise.serve.error_docs import NEEDS_RECOMMENDER, UNKNOWN_ITEM
 from shelfwise.serve.params import InStock, ItemId, invalid, parse_filters
@@ -44,7 +44,6 @@ router = APIRouter(prefix="/recommend", tags=["recommend"])
 K = Annotated[int, Query(ge=1, le=200, description="how many items to answer (at most; fewer when fewer qualify)")]
 Lang = Annotated[str, Query(pattern="^(en|zh)$", description="language of the reasons and notice: en (default) or zh")]
 UNKNOWN_USER = Notice("unknown user: popular items", NOT_PERSONALISED)
-EMPTY_SESSION = Notice("no session items and no query: popular items", NOT_PERSONALISED)
 EMPTY = {
     "user": "nothing to recommend to this shopper",
     "item": "no related items",
@@ -234,17 +233,10 @@ def _session(
     shelf: Shelf, item: list[str], q: str, k: int, category: str | None, in_stock: bool, exclude_seen: bool
 ) -> RecommendResponse:
     rec = _recommender(shelf)
-    found = [(i, shelf.catalog.get_row(i)) for i in item or []]
-    rows = [row for _, row in found if row is not None]
-    unknown = list(dict.fromkeys(i for i, row in found if row is None))  # delisted since: the rest still counts
     filters = parse_filters(category, None, None, None, in_stock, None)
     t0 = time.perf_counter()
     try:
-        out = rec.recommend_session(rows, k, filters, query=q, exclude_seen=exclude_seen)
+        got = answer_session(rec, shelf.catalog, item, k, filters, query=q, exclude_seen=exclude_seen)
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from exc
-    notice = EMPTY_SESSION if not rows and is_blank(q) and len(out.ids) else None
-    if unknown:  # as Gorse and Algolia do: skipped, and said
-        listed = ", ".join(repr(i) for i in unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
-        notice = Notice(f"item ids not in the catalog, left out: {listed}", UNKNOWN_ITEMS)
-    return _out(shelf, "session", ",".join(item or []) or q, out, t0, notice, filters)
+    return _out(shelf, "session", ",".join(item) or q, got.recommendation, t0, got.notice, filters)
