@@ -83,3 +83,28 @@ def test_mine_pairs_holds_out_anchors_seen_by_neither_training_nor_validation(ti
     assert len(mine_pairs(tiny_catalog, j, None, holdout_fraction=0.0).holdout) == 0
     with pytest.raises(ValueError, match="together < 1"):
         mine_pairs(tiny_catalog, j, None, val_fraction=0.5, holdout_fraction=0.5)
+
+
+def test_mine_pairs_scores_no_pair_whose_reverse_trains(tiny_catalog: Catalog) -> None:
+    """Two shoppers' co-purchases give x -> y and y -> x; split by anchor they can land on both sides,
+    and a model trained on one has seen the other."""
+    ids = [p.id for p in tiny_catalog.products]
+    pairs = [(a, b) for a in ids for b in ids if a < b] * 4  # each pair bought by 4 shoppers: both orders drawn
+    events = [
+        Event(f"u{u}", EventType.PURCHASE, float(t), item_id=item)
+        for u, pair in enumerate(pairs)
+        for t, item in enumerate(pair)
+    ]
+    data = mine_pairs(
+        tiny_catalog, None, EventLog.from_events(events, tiny_catalog), val_fraction=0.3, holdout_fraction=0.3
+    )
+    trained = set(zip(data.train.anchors, data.train.positives, strict=True))
+    scored = set(zip(data.val.anchors, data.val.positives, strict=True)) | set(
+        zip(data.holdout.anchors, data.holdout.positives, strict=True)
+    )
+    assert scored and not {(p, a) for a, p in scored} & trained
+    tr, va, ho = (set(p.anchors) for p in (data.train, data.val, data.holdout))
+    assert not (tr & va or tr & ho or va & ho)  # anchors still apart
+    plain = PairSet(("x", "y", "z"), ("y", "x", "x"))
+    seen, rest = plain.reversing(PairSet(("x",), ("y",)))
+    assert (seen.anchors, rest.anchors) == (("y",), ("x", "z"))

@@ -37,16 +37,25 @@ def test_training_from_a_stored_version_replays_its_pairs(
     out = capsys.readouterr().out
     assert "replaying" not in out  # an untrained base has nothing to replay
     assert main([*args, "--base", str(store.get("v0001").path), "--force", "--no-progress"]) == 0
+    # the same data again: v0001's pairs are this run's own, so replay would only double them
+    assert "nothing to replay: every pair v0001 was trained on is in this run's pairs" in capsys.readouterr().out
+    # an older version trained on pairs this run's data lacks (its data has moved on): those are rehearsed
+    older = PairSet(tuple(f"query: old {i}" for i in range(20)), first.positives[:1] * 20, "judgments")
+    write_pairs(store.get("v0001").path / PAIRS, first + older)
+    first = store.pairs("v0001")
+    assert first is not None
+    assert main([*args, "--base", str(store.get("v0001").path), "--force", "--no-progress"]) == 0
     said = re.search(r"replaying (\d+) of the (\d+) pairs v0001 was trained on \(--replay 1 per new pair\)",
                      capsys.readouterr().out)  # fmt: skip
     assert said is not None
     replayed, kept = int(said.group(1)), int(said.group(2))
     assert 0 < replayed <= kept <= len(first)  # pairs of queries now held out or validating are left out
-    second = store.pairs("v0002")
-    assert second is not None and len(second) == store.get("v0002").n_train
+    assert replayed <= len(older)  # only what this run's data lacks
+    second = store.pairs("v0003")
+    assert second is not None and len(second) == store.get("v0003").n_train
     old = set(zip(first.anchors, first.positives, strict=True))
     assert sum(p in old for p in zip(second.anchors, second.positives, strict=True)) >= replayed
-    assert main([*args, "--base", str(store.get("v0002").path), "--force", "--no-progress", "--replay", "0"]) == 0
+    assert main([*args, "--base", str(store.get("v0003").path), "--force", "--no-progress", "--replay", "0"]) == 0
     assert "replaying" not in capsys.readouterr().out  # plain sequential fine-tuning, as asked
     (store.get("v0003").path / PAIRS).unlink()  # as a version saved before pairs were kept
     assert main([*args, "--base", str(store.get("v0003").path), "--force", "--no-progress"]) == 0

@@ -87,6 +87,9 @@ def test_train_leaves_the_shelf_as_it_was_when_its_search_would_get_worse(
     assert main([*argv, "--force"]) == 0  # --force publishes anyway
     assert "--force: publishing it although the served search got worse" in capsys.readouterr().out
     assert _files(shelf) != before
+    forced = ModelStore(tmp_path / "models").runs()[-1]  # the forced publish keeps the comparison it overrode
+    assert forced["published_into"] is True and forced["forced"] is True
+    assert forced["served"]["after"] == 0.7 and forced["served"]["before"] == 0.8  # type: ignore[index]
 
 
 def test_train_says_when_the_shelfs_search_cannot_be_compared(

@@ -136,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
     from shelfwise.finetune.continual import ReplayConfig
     from shelfwise.finetune.pipeline import base_prefixes
     from shelfwise.finetune.rebuild import check_index_out
-    from shelfwise.finetune.served_gate import NotPublished, held_out_judgments
+    from shelfwise.finetune.served_gate import NotPublished, ServedCheck, held_out_judgments
 
     catalog = load_catalog_arg(args).catalog
     judgments = file_judgments = None
@@ -207,18 +207,20 @@ def run(args: argparse.Namespace) -> int:
         check = held_out_judgments(out.held_out, catalog, base_prefixes(base))  # the shelf's search must not lose
         if check is None and layout == "shelf":
             print("the shelf's own search is not compared: the held-out pairs hold no query -> product pair")
+        served: list[ServedCheck] = []  # the served-search comparison, kept whatever the outcome
+        into = {"version": mv.version, "into": str(args.index_out)}
         try:
             rebuild_index(
                 catalog, store, args.index_out, mv.version, cache=args.cache, progress=bar, events=log,
-                judgments=file_judgments, check=check, force=args.force,
+                judgments=file_judgments, check=check, force=args.force, on_served=served.append,
             )  # fmt: skip
         except NotPublished as refused:
-            store.record_run({"version": mv.version, "into": str(args.index_out), "published_into": False,
-                              "served": asdict(refused.check)})  # fmt: skip
+            store.record_run({**into, "published_into": False, "served": asdict(refused.check)})
             print(f"not published into {args.index_out}: {refused}; the shelf is unchanged")
             print(f"{mv.version} stays in the model store: --publish {mv.version} publishes it later, --force now")
             return EXIT_NOT_PUBLISHED
-        store.record_run({"version": mv.version, "into": str(args.index_out), "published_into": True})
+        verdict = {"served": asdict(served[0]), "forced": not served[0].passed} if served else {}
+        store.record_run({**into, "published_into": True, **verdict})
         _say_published(mv.version, args.index_out, layout)
     return 0
 

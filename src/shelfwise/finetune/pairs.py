@@ -92,6 +92,16 @@ class PairSet:
         outside = [i for i, a in enumerate(self.anchors) if a not in anchors]
         return self._take(inside), self._take(outside)
 
+    def reversing(self, other: PairSet) -> tuple[PairSet, PairSet]:
+        """(the pairs whose reverse ``(positive, anchor)`` is a pair of ``other``, the rest), each in order.
+        Item-to-item pairs run both ways: x -> y from one shopper and y -> x from another are one
+        signal, so a model trained on one has seen the other."""
+        back = set(zip(other.positives, other.anchors, strict=True))
+        pairs = list(zip(self.anchors, self.positives, strict=True))
+        return self._take([i for i, p in enumerate(pairs) if p in back]), self._take(
+            [i for i, p in enumerate(pairs) if p not in back]
+        )
+
     def _take(self, idx: list[int]) -> PairSet:
         negs = tuple(self.negatives[i] for i in idx) if self.negatives else ()
         return PairSet(tuple(self.anchors[i] for i in idx), tuple(self.positives[i] for i in idx), self.source, negs)

@@ -21,6 +21,7 @@ from shelfwise.finetune.gate import DEFAULT_MIN_GAIN, GateReport, holdout_gate
 from shelfwise.finetune.metrics import eval_size
 from shelfwise.finetune.pairs import PairSet, copurchase_pairs, pairs_from_events, pairs_from_judgments
 from shelfwise.finetune.rebuild import build_index_atomically, build_shelf_folder, check_index_out, publish_into_shelf
+from shelfwise.finetune.served_gate import ServedCheck
 from shelfwise.finetune.trainer import TrainedModel, fine_tune, load_st, mean_pooled
 from shelfwise.retrieve.hybrid import HybridSearcher
 
@@ -164,6 +165,9 @@ def mine_pairs(
     for s in sets:
         a, rest = s.split(1.0 - val_fraction - holdout_fraction, seed)
         b, c = rest.split(val_fraction / (val_fraction + holdout_fraction), seed) if holdout_fraction else (rest, empty)
+        # the anchor split can put x -> y and y -> x (two shoppers' co-purchases) on different sides: a
+        # scored pair whose reverse trains is left out of scoring (its signal trains; anchors stay apart)
+        b, c = b.reversing(a)[1], c.reversing(a)[1]
         train, val, hold = train + a, val + b, hold + c
     return TrainingData(train, val, hold, dict(prefixes or {}))
 
@@ -310,9 +314,11 @@ def _with_replay(
     data: TrainingData, base_dir: Path, replay: ReplayConfig, tell: Callable[[str], None] | None
 ) -> PairSet:
     """``data.train`` plus a replay sample of the pairs the stored version at ``base_dir`` was trained
-    on (none kept, or ``ratio`` 0: ``data.train`` alone). Replayed pairs whose anchor is a validation
-    or held-out anchor now are dropped, and those that are a validation or held-out pair reversed
-    (item-to-item pairs: training on x -> y teaches y -> x): the gates must not score what training saw."""
+    on (none kept, or ``ratio`` 0: ``data.train`` alone). Only pairs the new training pairs lack are
+    replayed: trained again on unchanged data, replay would double its pairs rather than rehearse old
+    ones. Replayed pairs whose anchor is a validation or held-out anchor now are dropped, and those
+    that are a validation or held-out pair reversed (item-to-item pairs: training on x -> y teaches
+    y -> x): the gates must not score what training saw."""
     if replay.ratio == 0 or not (base_dir / PAIRS).exists():
         if replay.ratio and (base_dir / MODEL_META).exists() and tell is not None:  # a stored version from before
             tell(f"nothing to replay: {base_dir.name} was saved without its training pairs (plain fine-tuning)")
@@ -320,15 +326,20 @@ def _with_replay(
     scored = data.val + data.holdout
     unseen = set(scored.anchors)
     reversed_ = set(zip(scored.positives, scored.anchors, strict=True))
+    fresh = set(zip(data.train.anchors, data.train.positives, strict=True))  # in this run's data already
     old = read_pairs(base_dir / PAIRS)
     pairs = zip(old.anchors, old.positives, strict=True)
-    keep = [i for i, (a, p) in enumerate(pairs) if a not in unseen and (a, p) not in reversed_]
+    keep = [i for i, (a, p) in enumerate(pairs) if a not in unseen and (a, p) not in reversed_ | fresh]
     old = PairSet(
         tuple(old.anchors[i] for i in keep),
         tuple(old.positives[i] for i in keep),
         old.source,
         tuple(old.negative(i) for i in keep),
     )
+    if not keep:
+        if tell is not None:
+            tell(f"nothing to replay: every pair {base_dir.name} was trained on is in this run's pairs or scored now")
+        return data.train
     mixed = replay_mix(data.train, old, replay)
     if tell is not None:
         tell(f"replaying {len(mixed) - len(data.train)} of the {len(old)} pairs {base_dir.name} was trained on "
@@ -349,6 +360,7 @@ def rebuild_index(
     judgments: Judgments | None = None,
     check: Judgments | None = None,
     force: bool = False,
+    on_served: Callable[[ServedCheck], None] | None = None,
 ) -> HybridSearcher:
     """Re-embed the catalog with a stored model version and publish it at ``out``, which records
     the version's encoder name and its folder as the encoder spec, so a server reloads that model:
@@ -363,7 +375,8 @@ def rebuild_index(
 
     With ``cache`` (an embedding-cache file), vectors already embedded by this version are reused;
     every write is atomic. ``check`` (held-out judged queries): a shelf's searcher is replaced only when
-    its search gets no worse on them (:mod:`~shelfwise.finetune.served_gate`, ``force`` overrides)."""
+    its search gets no worse on them (:mod:`~shelfwise.finetune.served_gate`, ``force`` overrides;
+    ``on_served`` is handed the comparison)."""
     mv = store.get(version) if version else store.latest()
     if mv is None:
         raise KeyError(f"{store.root}: no model versions yet")
@@ -383,6 +396,7 @@ def rebuild_index(
             say=say,
             check=check,
             force=force,
+            on_served=on_served,
         )
     elif layout == "new":
         searcher, _ = build_shelf_folder(

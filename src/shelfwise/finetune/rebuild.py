@@ -44,6 +44,7 @@ from shelfwise.retrieve.search_config import SearchConfig
 if TYPE_CHECKING:
     from shelfwise.eval.judgments import Judgments
     from shelfwise.events.schema import EventLog
+    from shelfwise.finetune.served_gate import ServedCheck
 
 SHELF_MANIFEST = "shelf.json"  # shelfwise.snapshot.manifest.MANIFEST (not imported: snapshot imports the stages)
 
@@ -324,12 +325,14 @@ def publish_into_shelf(
     say: Callable[[str], None] = print,
     check: Judgments | None = None,
     force: bool = False,
+    on_served: Callable[[ServedCheck], None] | None = None,
 ) -> tuple[HybridSearcher, EmbedStats]:
     """Re-embed the catalog of the shelf saved at ``shelf`` with ``encoder`` and publish the new
     searcher into it; with ``check`` (held-out judged queries) only if the shelf's search is no worse
     on them with the new searcher than with its own (:mod:`~shelfwise.finetune.served_gate`; raises
     :class:`~shelfwise.finetune.served_gate.NotPublished`, the shelf unchanged; ``force`` publishes
-    anyway) (:func:`shelfwise.snapshot.publish_searcher`: atomic, reranker re-bound (an LTR
+    anyway; ``on_served`` is handed the comparison either way, so a forced publish keeps its record)
+    (:func:`shelfwise.snapshot.publish_searcher`: atomic, reranker re-bound (an LTR
     one refitted on ``judgments`` when given), bandit and live state kept, recommender refitted on
     ``events`` or kept when the vectors keep their width). ``catalog`` must be the shelf's (same
     ids, same order)."""
@@ -345,7 +348,7 @@ def publish_into_shelf(
     searcher, stats = _embedded_searcher(own, encoder, encoder_spec, old, cache=cache, progress=progress, say=say)
     _keep_multilingual(searcher, old, cache, say)
     if check is not None:
-        _check_served(root, searcher, check, force, say)
+        _check_served(root, searcher, check, force, say, on_served)
     after = publish_searcher(root, searcher, events=events, judgments=judgments)
     if before.has("reranker"):
         from shelfwise.rank.ltr import LTRReranker
@@ -368,15 +371,23 @@ def publish_into_shelf(
 
 
 def _check_served(
-    root: Path, searcher: HybridSearcher, check: Judgments, force: bool, say: Callable[[str], None]
+    root: Path,
+    searcher: HybridSearcher,
+    check: Judgments,
+    force: bool,
+    say: Callable[[str], None],
+    on_served: Callable[[ServedCheck], None] | None,
 ) -> None:
-    """Compare the shelf's search as it is with ``searcher`` on ``check``; raise NotPublished when worse."""
+    """Compare the shelf's search as it is with ``searcher`` on ``check`` (the verdict to ``on_served``);
+    raise NotPublished when worse and not ``force``."""
     from shelfwise.finetune.served_gate import NotPublished, served_check
     from shelfwise.snapshot.io import LoadOptions, load_shelf
 
     current = load_shelf(root, LoadOptions(recommender=False, reranker=False)).searcher
     verdict = served_check(current, searcher, check)
     say(verdict.summary())
+    if on_served is not None:
+        on_served(verdict)
     if not verdict.passed:
         if not force:
             raise NotPublished(verdict)
