@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from session_logs import walking_sessions
+from session_logs import walking_store
 from shelfwise.recommend import ALSConfig, Context, HybridConfig, HybridRecommender
 from shelfwise.recommend.base import context_matrix, summed_duplicates
 from shelfwise.recommend.cooccurrence import CooccurrenceRecommender, pair_count
@@ -20,10 +20,7 @@ N_ITEMS = 120
 
 @pytest.fixture(scope="module")
 def hybrid() -> HybridRecommender:
-    rng = np.random.default_rng(7)
-    data = walking_sessions(rng, N_ITEMS, 400, 50, 9)
-    vec = rng.normal(size=(N_ITEMS, 12)).astype(np.float32)
-    vec /= np.linalg.norm(vec, axis=1, keepdims=True)
+    data, vec = walking_store(N_ITEMS)
     cfg = HybridConfig(als=ALSConfig(factors=8, iterations=3, num_threads=1))
     h = HybridRecommender(vec, cfg)  # default weights, not tuned: every component scores
     h.attach(data.catalog, data.profiles)

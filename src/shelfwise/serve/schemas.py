@@ -37,7 +37,9 @@ class ItemOut(ProductOut):
     explored: bool = Field(
         False,
         description="/recommend/user: the item fills an exploration slot (a bandit gives new and long-tail items "
-        "exposure to learn whether shoppers like them), not a slot the model ranked; its reason says so too",
+        "exposure to learn whether shoppers like them), not a slot the model ranked; its reason says so too. Its "
+        "score is its own (the model's fused score, 0 when no component has evidence for it), so it is usually "
+        "lower than the scores of the items after it: the list's order, not the scores, places explored items",
     )
     highlight: dict[str, str] | None = Field(
         None,
