@@ -160,7 +160,12 @@ class ExamplesResponse(BaseModel):
 
 class HealthResponse(BaseModel):
     status: str = Field(description="ok")
-    items: int = Field(description="products in the served catalog")
+    products: int = Field(description="products in the served catalog")
+    items: int = Field(
+        description="deprecated: products, under its old name (in /search and /recommend/* `items` is the list "
+        "of hits); kept for existing clients",
+        deprecated=True,
+    )
     encoder: str = Field(description="the query encoder (name:weights digest:role)")
     events: int = Field(description="history loaded at start + events logged live since")
     events_history: int = Field(
