@@ -97,6 +97,16 @@ class SearchResponse(BaseModel):
     mode: str = Field(description="the mode asked for: hybrid, bm25 or dense (words_only: what actually ranked)")
     took_ms: float = Field(description="server time for the search (and facets), in milliseconds")
     items: list[ItemOut] = Field(description="this page's hits, best first")
+    total: int = Field(
+        0,
+        description="products that hold every word of the query (its price phrase out) and pass the filters "
+        "(the price it names too), less those the store's rules hide: Algolia's nbHits, every word required, always "
+        "given (facets.matched counts the same words under the in-stock filter and the query's price only). Words a "
+        "synonym or the other-language reading add are not counted; a query of no word (a price alone) matches "
+        "every product the filters allow. The hits may reach past it: meaning and spelling find products without "
+        "every word, so total may be smaller than the hits shown, even 0 (notice no-word-match when no product "
+        "holds any word). Variants are counted one by one (distinct does not fold them)",
+    )
     understood: UnderstoodOut | None = Field(
         None, description="what query understanding read: a price phrase (a filter), catalog words it boosts"
     )
