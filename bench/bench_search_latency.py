@@ -4,7 +4,9 @@ Catalog: the 54,667 real Home Depot titles (../shared, evaluation-only); queries
 Depot dev queries, each sent once (never seen: the query-embedding LRU is empty), one at a time,
 after warm-up. Reports the whole ``HybridSearcher.search`` call and its parts (query encoder alone,
 lexical index alone, dense retrieval with a cached embedding) next to plain bm25s (the peer) in the
-same run, with ``uptime`` load beside each.
+same run, with ``uptime`` load beside each; and the answer ``GET /search`` formats
+(:func:`~shelfwise.retrieve.answer.answer_search`, no filter) with its ``total`` (products holding
+every query word: postings intersected) timed alone.
 The same never-seen queries then go over real HTTP (``GET /search`` on a uvicorn server on
 127.0.0.1, one client, keep-alive), never-seen and repeated. Embedding throughput (products/s)
 is measured on ``--embed`` titles the encoder has never seen (no cache), batch 64, all cores.
@@ -29,11 +31,14 @@ import httpx
 import numpy as np
 
 from bench_search_real import CACHE, load_set, ranked_by_words
+from shelfwise.catalog import Filters
 from shelfwise.encode import load_encoder
 from shelfwise.encode.onnx_session import cap_query_threads
 from shelfwise.eval.peers import build_peers
 from shelfwise.index import detect_language
 from shelfwise.retrieve import HybridSearcher
+from shelfwise.retrieve.answer import answer_search
+from shelfwise.retrieve.facets import count_matches
 from shelfwise.serve import create_app
 from shelfwise.shelf import Shelf
 
@@ -106,6 +111,10 @@ def measure(s: HybridSearcher, queries: list[str]) -> dict[str, dict[str, float]
         "lexical alone": timed(lambda q: s.lexical.retrieve(q, 100), queries),
         "dense retrieve, embedding cached": timed(lambda q: s.dense.retrieve(q, 100), queries),
         "search, repeated query": timed(lambda q: s.search(q, 10), queries),
+        "/search's answer (total included), repeated query": timed(
+            lambda q: answer_search(s, q, 10, Filters()), queries
+        ),
+        "  of which the total (count_matches)": timed(lambda q: count_matches(s, q, Filters()), queries),
         **one_thread_search(s, queries),
     }
 

@@ -4,7 +4,9 @@ A synthetic store (made-up data: the shared logs have at most ~10k items): 50,00
 Zipf popularity, 200,000 sessions of 1-12 clicks walking a sparse item graph (each item has a few
 "next" items), 40,000 returning users; item vectors are random unit vectors (dim 64) standing in
 for text embeddings. Timed: ``recommend(user)`` (the /recommend/user path), ``similar(item)``
-(/recommend/item) and ``recommend_session(items)`` (/recommend/session), 1,000 calls each after
+(/recommend/item) and ``recommend_session(items)`` (/recommend/session), and /recommend/user with
+exploration slots (the served default share, 4 of 20, each scored by its own fusion: a second
+scoring pass beside the list's), 1,000 calls each after
 100 warm-up calls, one thread; the 1-minute load average is kept beside each route (the machine
 may be shared). Fit: each component of the hybrid, fit-time weight tuning, and
 implicit ALS alone on the same user-item matrix (same factors and iterations, one thread).
@@ -36,9 +38,11 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from shelfwise.bandit import SlotExplorer
 from shelfwise.catalog import Catalog, Product
 from shelfwise.events import EventLog, EventType
 from shelfwise.recommend import ALSConfig, HybridConfig, HybridRecommender, Interactions
+from shelfwise.recommend.explore import own_scores, recommend_with_exploration
 
 from common import ROOT, extract_src, percentiles, print_table, time_calls, write_json
 
@@ -303,10 +307,14 @@ def main() -> None:
     print_table("fit seconds (one thread)", ["what", "seconds"], [[k, round(v, 3)] for k, v in fits.items()])
     print(f"tuning: {h.tuning.status}: {h.tuning.reason}")
     users = [f"u{int(u)}" for u in rng.integers(0, args.users, args.calls + 100)]
+    explorer = SlotExplorer(catalog)  # the served default: 20% of slots (4 of 20), each scored by its own fusion
+    tail = np.arange(args.items - 4, args.items, dtype=np.int64)  # 4 explored rows (which ones costs nothing)
     items = rng.integers(0, args.items, args.calls + 100).tolist()
     sessions = [rng.choice(log.item, int(rng.integers(1, 6))).tolist() for _ in range(args.calls + 100)]
     routes: dict[str, Any] = {
         "/recommend/user": (lambda u: h.recommend(u, 20), users),
+        "/recommend/user explore": (lambda u: recommend_with_exploration(h, explorer, u, 20, now=0.0), users),
+        "  of which own_scores": (lambda u: own_scores(h, h.context(u), tail, exclude_seen=True), users),
         "/recommend/item": (lambda i: h.similar(int(i), 20), items),
         "/recommend/session": (lambda s: h.recommend_session(s, 20), sessions),
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from shelfwise.catalog import Catalog, Product
 from shelfwise.events import Event, EventLog, EventType
@@ -24,3 +25,13 @@ def walking_sessions(
             if move is None or rng.random() < move:
                 item = (item + int(rng.integers(1, 4))) % n_items
     return Interactions.from_log(EventLog.from_events(events, cat), cat)
+
+
+def walking_store(n_items: int = 120, seed: int = 7) -> tuple[Interactions, npt.NDArray[np.float32]]:
+    """400 :func:`walking_sessions` of 50 users over ``n_items`` items and a random unit vector
+    (dim 12) per item, standing in for text vectors: a small store every hybrid component scores."""
+    rng = np.random.default_rng(seed)
+    data = walking_sessions(rng, n_items, 400, 50, 9)
+    vec = rng.normal(size=(n_items, 12)).astype(np.float32)
+    vec /= np.linalg.norm(vec, axis=1, keepdims=True)
+    return data, vec

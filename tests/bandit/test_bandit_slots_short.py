@@ -7,7 +7,8 @@ import numpy as np
 from shelfwise.bandit import SlotConfig, SlotExplorer
 from shelfwise.catalog import Catalog
 from shelfwise.catalog.schema import Filters
-from shelfwise.recommend.base import Recommendation
+from shelfwise.recommend import HybridConfig
+from shelfwise.recommend.base import Context, Recommendation
 from shelfwise.recommend.explore import EXPLORE_REASON, recommend_with_exploration
 from shelfwise.results import Results
 
@@ -21,6 +22,8 @@ def test_slots_past_a_short_list_end_name_the_explored_positions(tiny_catalog: C
     ids = out.ids.tolist()
     assert [ids[i] for i in (0, 1, 3)] == [0, 1, 2]
     assert {ids[2], ids[4]}.isdisjoint({0, 1, 2}) and ids[2] != ids[4]
+    # the policy ranks nothing: explored items score 0, not the score of the item after them
+    np.testing.assert_array_equal(out.scores, np.array([1.0, 0.8, 0.0, 0.6, 0.0], dtype=np.float32))
 
 
 class _Short:
@@ -28,6 +31,13 @@ class _Short:
 
     def __init__(self, catalog: Catalog) -> None:
         self.counts = np.zeros(len(catalog), dtype=np.float32)
+        self.config = HybridConfig()
+
+    def component_scores(self, ctx: Context, weights: dict[str, float], exclude_seen: bool) -> dict[str, np.ndarray]:
+        return {}
+
+    def fuse(self, scores: dict[str, np.ndarray], weights: dict[str, float], penalty: float) -> np.ndarray:
+        return np.zeros(len(self.counts), dtype=np.float32)  # no component has evidence for any item
 
     def recommend(
         self, user: str, k: int, filters: Filters | None = None, *, exclude_seen: bool = True
@@ -37,8 +47,8 @@ class _Short:
     def allowed(self, filters: Filters | None, ctx: object, exclude_seen: bool) -> None:
         return None
 
-    def context(self, user: str) -> None:
-        return None
+    def context(self, user: str) -> Context:
+        return Context.empty(user)
 
 
 def test_every_explored_item_of_a_short_list_says_why(tiny_catalog: Catalog) -> None:
@@ -49,3 +59,4 @@ def test_every_explored_item_of_a_short_list_says_why(tiny_catalog: Catalog) -> 
     assert "" not in out.reasons
     assert [out.reasons[i] for i in (0, 1, 3)] == ["a", "b", "c"]
     assert out.reasons[2] == out.reasons[4] == EXPLORE_REASON
+    assert out.scores.tolist() == [1.0, 1.0, 0.0, 1.0, 0.0]  # no evidence for the explored items: 0

@@ -15,6 +15,7 @@ from _doubles import Recorder
 from shelfwise.catalog import Catalog
 from shelfwise.events import ConsumerConfig, Event, EventConsumer, EventType
 from shelfwise.events.backend import EventBackend, open_event_store
+from shelfwise.events.idempotency import find_conflicts
 from shelfwise.events.nats_store import NatsConfig, NatsEventStore, offset_key
 from shelfwise.loopback import LoopbackServer, nats_server
 from shelfwise.retrieve import HybridSearcher
@@ -77,6 +78,19 @@ def test_append_unique_reports_duplicates_like_sqlite(server: LoopbackServer) ->
     with pytest.raises(ValueError):
         store.append_unique([_ev(0)], ["a", "b"])
     store.close()
+
+
+def test_a_reused_event_id_is_found_on_the_stream(server: LoopbackServer) -> None:
+    store = _store(server, "reuse")
+    try:
+        store.append_unique([_ev(0), _ev(1), _ev(2)], ["a", "b", "c"])
+        sent, ids = [_ev(0), _ev(5), _ev(2), _ev(6)], ["a", "b", "c", "a"]  # retries of a, c; b and a reused
+        r = store.append_unique(sent, ids)
+        got = find_conflicts(store, sent, ids, r)
+        assert [(c.index, c.seq, c.fields) for c in got] == [(1, 2, ("user_id", "item_id", "timestamp")),
+                                                             (3, 1, ("user_id", "item_id", "timestamp"))]  # fmt: skip
+    finally:
+        store.close()
 
 
 def test_config_from_url() -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from session_logs import walking_sessions
+from session_logs import walking_store
 from shelfwise.recommend import ALSConfig, Context, HybridConfig, HybridRecommender
 from shelfwise.recommend.base import context_matrix, summed_duplicates
 from shelfwise.recommend.cooccurrence import CooccurrenceRecommender, pair_count
@@ -20,10 +20,7 @@ N_ITEMS = 120
 
 @pytest.fixture(scope="module")
 def hybrid() -> HybridRecommender:
-    rng = np.random.default_rng(7)
-    data = walking_sessions(rng, N_ITEMS, 400, 50, 9)
-    vec = rng.normal(size=(N_ITEMS, 12)).astype(np.float32)
-    vec /= np.linalg.norm(vec, axis=1, keepdims=True)
+    data, vec = walking_store(N_ITEMS)
     cfg = HybridConfig(als=ALSConfig(factors=8, iterations=3, num_threads=1))
     h = HybridRecommender(vec, cfg)  # default weights, not tuned: every component scores
     h.attach(data.catalog, data.profiles)
@@ -104,20 +101,24 @@ def test_content_scores_a_repetitive_context_as_one_row_per_click(hybrid: Hybrid
     np.testing.assert_allclose(got[hit], (sub.T @ ctx.weights.astype(np.float64))[hit], rtol=1e-5)
 
 
-def _partner_before(co: CooccurrenceRecommender, ctx: Context, item: int) -> int | None:
-    partners, counts = co.together(item)
-    common, pi, ci = np.intersect1d(partners, ctx.items, return_indices=True)
-    return int(common[np.argmax(counts[pi] * ctx.weights[ci])]) if len(common) else None
+def _partner_exact(co: CooccurrenceRecommender, ctx: Context, item: int) -> int | None:
+    """The context item whose float64 term in the score (pair count x summed weight / basket
+    count ** alpha) is the largest for ``item`` (ties: the lowest row)."""
+    distinct = np.unique(ctx.items)
+    summed = np.array([ctx.weights[ctx.items == i].astype(np.float64).sum() for i in distinct])
+    counts = co.pairs[:, [item]].toarray().ravel()[distinct].astype(np.float64)
+    terms = counts * summed / np.maximum(co.baskets[distinct].astype(np.float64), 1.0) ** co.config.alpha
+    return int(distinct[np.argmax(terms)]) if terms.max(initial=0.0) > 0 else None
 
 
-def test_partner_and_pair_counts_are_what_scipy_and_intersect1d_give(hybrid: HybridRecommender) -> None:
+def test_partner_and_pair_counts_are_what_scipy_and_float64_give(hybrid: HybridRecommender) -> None:
     co = hybrid.cooccurrence
     rng = np.random.default_rng(4)
     for n in (1, 3, 500):
         clicks = _clicks(n, seed=n)
         ctx = Context.of(clicks, rng.choice([0.5, 1.0, 2.0], n))  # ties between partners too
         for item in range(N_ITEMS):
-            assert co.partner(ctx, item) == _partner_before(co, ctx, item)
+            assert co.partner(ctx, item) == _partner_exact(co, ctx, item)
     assert co.partner(Context.empty(), 3) is None
     for a, b in rng.integers(0, N_ITEMS, (300, 2)).tolist():
         assert pair_count(co.pairs, a, b) == float(co.pairs[a, b])
@@ -131,7 +132,7 @@ def test_a_long_repetitive_session_gets_the_list_of_one_row_per_click(
     untouched = lambda items, weights: (items, weights)  # noqa: E731 - the code before: one row per click
     monkeypatch.setattr("shelfwise.recommend.cooccurrence.summed_duplicates", untouched)
     monkeypatch.setattr("shelfwise.recommend.content.summed_duplicates", untouched)
-    monkeypatch.setattr(CooccurrenceRecommender, "partner", _partner_before)
+    monkeypatch.setattr(CooccurrenceRecommender, "partner", _partner_exact)
     for ex, rec in got.items():
         want = hybrid.recommend_session(clicks, 10, exclude_seen=ex)
         assert len(rec) == 10

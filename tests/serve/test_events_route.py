@@ -34,6 +34,7 @@ def test_single_and_batch(live_client: TestClient) -> None:
         "duplicates": 0,
         "stored": 1,
         "rejected": 0,
+        "conflicts": 0,
         "first_seq": 1,
         "last_seq": 1,
         "applied": True,

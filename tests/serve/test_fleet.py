@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -137,3 +138,49 @@ def test_is_sibling_counts_the_processes_of_this_ones_parent() -> None:
         child.kill()
         child.wait(5)
     assert not is_sibling(child.pid)  # gone
+
+
+def test_concurrent_reloads_get_distinct_generations_threads(tmp_path: Path) -> None:
+    """Two workers taking POST /admin/reload at once both read generation G and wrote G + 1 (and,
+    threads of one process, shared one temporary file name: FileNotFoundError)."""
+    run = _run(tmp_path, {1})
+    got: list[int] = []
+    errors: list[BaseException] = []
+
+    def reloads() -> None:
+        for _ in range(40):
+            try:
+                got.append(run.next_target("/shelves/b", "bbbb").generation)
+            except BaseException as e:  # reported below
+                errors.append(e)
+
+    threads = [threading.Thread(target=reloads) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert sorted(got) == list(range(1, 241)) and run.target().generation == 240
+    assert sorted(p.name for p in run.root.iterdir()) == ["target.json", "target.lock", "workers"]  # no temp file
+
+
+_RELOADER = """
+import sys
+from pathlib import Path
+from shelfwise.serve.fleet import RunDir
+run = RunDir(Path(sys.argv[1]))
+print(" ".join(str(run.next_target("/shelves/b", "bbbb").generation) for _ in range(30)))
+"""
+
+
+def test_concurrent_reloads_get_distinct_generations_processes(tmp_path: Path) -> None:
+    run = _run(tmp_path, set())
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    procs = [
+        subprocess.Popen([sys.executable, "-c", _RELOADER, str(run.root)], stdout=subprocess.PIPE, text=True, env=env)
+        for _ in range(3)
+    ]
+    outs = [p.communicate(timeout=60)[0] for p in procs]
+    assert all(p.returncode == 0 for p in procs)
+    got = sorted(int(g) for out in outs for g in out.split())
+    assert got == list(range(1, 91)) and run.target().generation == 90

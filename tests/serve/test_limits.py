@@ -145,6 +145,29 @@ def test_event_id_makes_posts_idempotent(make_client: MakeClient) -> None:
     assert bad.status_code == 422 and _fields(bad) == [(0, "event_id"), (1, "event_id")]
 
 
+def test_a_reused_event_id_is_rejected_not_counted_as_a_duplicate(make_client: MakeClient) -> None:
+    c = make_client()
+    first = c.post("/events", json=[{**EVENT, "event_id": "o1", "timestamp": 1700000000}, {**EVENT, "event_id": "o2"}])
+    assert first.json()["stored"] == 2 and first.json()["conflicts"] == 0
+    batch = [
+        {**EVENT, "event_id": "o1", "timestamp": 1700000000},  # a retry: the same event
+        {**EVENT, "event_id": "o2"},  # a retry without a timestamp (the server's clock fills it in again)
+        {**EVENT, "event_id": "o1", "item_id": "p2", "type": "purchase", "timestamp": 1700000000},  # reused
+        {**EVENT, "event_id": "o3", "item_id": "p2"},  # new
+    ]
+    out = c.post("/events", json=batch).json()
+    assert (out["accepted"], out["duplicates"], out["stored"], out["conflicts"], out["rejected"]) == (3, 2, 1, 1, 1)
+    (err,) = out["errors"]
+    assert (err["index"], err["field"]) == (2, "event_id")
+    assert (
+        "'o1'" in err["message"] and "sequence number 1" in err["message"] and "item_id, type differ" in err["message"]
+    )
+    assert c.get("/events/stats").json()["events"] == 3
+    alone = c.post("/events", json={**EVENT, "event_id": "o3", "user_id": "u9"})  # one event, a reused id: 422
+    assert alone.status_code == 422 and _fields(alone) == [(0, "event_id")]
+    assert "user_id, item_id differ" in alone.json()["detail"]["errors"][0]["message"]
+
+
 def test_event_id_dedupe_survives_restart(make_client: MakeClient) -> None:
     c1 = make_client(db="shared.sqlite")
     assert c1.post("/events", json={**EVENT, "event_id": "order-7"}).json()["duplicates"] == 0

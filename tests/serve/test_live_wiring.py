@@ -37,6 +37,8 @@ def test_event_changes_recommendations_and_search(
         explored = [i for i, it in enumerate(items) if it["reason"] == EXPLORE_REASON]
         assert len(explored) == 1 and explored[0] >= 2
         assert [i for i, it in enumerate(items) if it["explored"]] == explored  # flagged for programs, not only said
+        ranked = [it["score"] for it in items if not it["explored"]]  # its own score, outside the model's top 5
+        assert items[explored[0]]["score"] <= min(ranked) and ranked == sorted(ranked, reverse=True)
         plain = client.get("/recommend/user/newbie", params={"k": 5, "explore": False}).json()["items"]
         assert all(it["reason"] != EXPLORE_REASON and not it["explored"] for it in plain)
         zh = client.get("/recommend/user/newbie", params={"k": 5, "lang": "zh"}).json()["items"]

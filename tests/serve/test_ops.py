@@ -66,6 +66,19 @@ def test_health_counts_live_events(
     assert head.status_code == 200 and head.headers["content-type"] == "application/json"
 
 
+def test_health_names_the_product_count_products_and_keeps_items(
+    make_client: MakeClient, tiny_catalog: Catalog
+) -> None:
+    """``items`` is the list of hits in /search and /recommend/*, a count in /health: the count is
+    ``products`` now; ``items`` stays for existing clients, marked deprecated in the schema."""
+    c = make_client()
+    h = c.get("/health").json()
+    assert h["products"] == h["items"] == len(tiny_catalog) == 12
+    props = c.get("/openapi.json").json()["components"]["schemas"]["HealthResponse"]["properties"]
+    assert props["items"].get("deprecated") is True and "products" in props["items"]["description"]
+    assert not props["products"].get("deprecated", False)
+
+
 def test_health_counts_a_saved_recommenders_history(
     tiny_catalog: Catalog, tiny_searcher: HybridSearcher, tiny_log: EventLog, tmp_path: Path
 ) -> None:

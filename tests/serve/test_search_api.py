@@ -305,3 +305,14 @@ def test_invisible_queries_are_blank(tiny_catalog: Catalog, tiny_searcher: Hybri
         assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "q"], repr(q)
     assert c.get("/search", params={"q": "dre\u200bss"}).status_code == 200  # a word around one is still a query
     assert c.get("/search", params={"q": "连衣裙"}).status_code == 200
+
+
+def test_search_gives_a_total_without_facets(tiny_catalog: Catalog, tiny_searcher: HybridSearcher) -> None:
+    c = client(tiny_catalog, tiny_searcher)
+    body = c.get("/search", params={"q": "black", "k": 2}).json()
+    assert body["total"] == 4 and len(body["items"]) == 2 and body["facets"] is None  # p1, p3, p6, p11 hold 'black'
+    with_facets = c.get("/search", params={"q": "black", "k": 2, "facets": True}).json()
+    assert with_facets["total"] == with_facets["facets"]["matched"] == 4
+    assert c.get("/search", params={"q": "black", "category": "Men"}).json()["total"] == 3
+    schema = c.get("/openapi.json").json()["components"]["schemas"]["SearchResponse"]["properties"]["total"]
+    assert "nbHits" in schema["description"]

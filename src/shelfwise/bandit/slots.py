@@ -72,7 +72,8 @@ class SlotExplorer:
     ) -> tuple[Results, list[int]]:
         """Top-``k`` of ``results`` with exploration slots filled by the policy; returns the list and
         the positions that were explored. Explored items come from ``allowed`` items outside the
-        popularity head and outside ``results``' own top-``k``."""
+        popularity head and outside ``results``' own top-``k``; they score 0 here (the policy
+        ranks nothing), which the caller may replace by the item's own model score."""
         n = len(self.catalog)
         base = results.top(k)
         n_exp = min(self.config.n_explore(k), max(0, k - self.config.first_slot))
@@ -91,9 +92,8 @@ class SlotExplorer:
         placed: list[int] = []  # where each explored item lands: past the end of a short list, at its end
         for slot, item in zip(slots, picks.tolist(), strict=True):
             at = min(slot, len(ids))
-            fill = scores[min(at, len(scores) - 1)] if scores else 0.0
             ids.insert(at, int(item))
-            scores.insert(at, fill)
+            scores.insert(at, 0.0)  # the policy's pick, not a ranking score: not the next item's either
             placed.append(at)
         ids, scores = ids[:k], scores[:k]
         slots = placed

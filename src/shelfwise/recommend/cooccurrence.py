@@ -111,7 +111,7 @@ class CooccurrenceRecommender(BaseRecommender):
         # event (0 viewed, 1 carted, 2 bought), so that a live event of another kind splits the
         # counts into ``levels`` then and each pair keeps its own evidence; None when not known
         self.evidence: int | None = None
-        self._firsts: tuple[Context, IntArray, FloatArray] | None = None  # :meth:`_first_weights`' last context
+        self._summed: tuple[Context, IntArray, FloatArray] | None = None  # :meth:`_summed_weights`' last context
 
     def _fit(self, data: Interactions) -> None:
         x = data.session_item()
@@ -286,30 +286,36 @@ class CooccurrenceRecommender(BaseRecommender):
         a, b = int(p.indptr[item]), int(p.indptr[item + 1])
         return p.indices[a:b].astype(np.int64), p.data[a:b].astype(np.float32)
 
-    def _first_weights(self, ctx: Context) -> tuple[IntArray, FloatArray]:
-        """``ctx``'s distinct items (ascending) and each one's weight at its first occurrence, kept
-        for the next call with the same context: a list's reasons look up every listed item's
-        partner in one context (a long session would otherwise be sorted once per listed item)."""
-        memo = self._firsts  # one read: another thread may replace it meanwhile
+    def _summed_weights(self, ctx: Context) -> tuple[IntArray, FloatArray]:
+        """``ctx``'s distinct items (ascending) and each one's summed weight, as :meth:`score`
+        sums them, kept for the next call with the same context: a list's reasons look up every
+        listed item's partner in one context (a long session would otherwise be sorted once per
+        listed item)."""
+        memo = self._summed  # one read: another thread may replace it meanwhile
         if memo is not None and memo[0] is ctx:
             return memo[1], memo[2]
-        items, first = np.unique(ctx.items, return_index=True)
-        self._firsts = (ctx, items, ctx.weights[first])
-        return items, ctx.weights[first]
+        items, inverse = np.unique(ctx.items, return_inverse=True)
+        weights = np.zeros(len(items), dtype=np.float64)
+        np.add.at(weights, inverse, ctx.weights)
+        self._summed = (ctx, items, weights.astype(np.float32))
+        return items, self._summed[2]
 
     def partner(self, ctx: Context, item: int) -> int | None:
-        """The context item that contributes most co-occurrence to ``item``, if any (a repeated
-        item weighs its first occurrence's weight; ties: the lowest row)."""
+        """The context item whose term in :meth:`score` is the largest for ``item`` (pair count x
+        its summed weight / its basket count ** alpha: the normalised term that ranked ``item``,
+        not the raw count, which favours popular partners), if any (ties: the lowest row)."""
         if not len(ctx):
             return None
         partners, counts = self.together(item)
-        items, weights = self._first_weights(ctx)
+        items, weights = self._summed_weights(ctx)
         at = np.minimum(np.searchsorted(items, partners), len(items) - 1)
         hit = np.flatnonzero(items[at] == partners)
         if not len(hit):
             return None
         order = hit[np.argsort(partners[hit], kind="stable")]  # common items ascending, as intersect1d gives
-        return int(partners[order][np.argmax(counts[order] * weights[at[order]])])
+        rows = partners[order]
+        terms = counts[order] * weights[at[order]] / self.norm(self.config.alpha)[rows]
+        return int(rows[np.argmax(terms)])
 
     def explain(self, ctx: Context | None, item: int) -> str:
         best = self.partner(ctx, item) if ctx is not None else None

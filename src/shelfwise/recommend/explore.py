@@ -12,8 +12,9 @@ import numpy as np
 
 from shelfwise.bandit.slots import SlotExplorer
 from shelfwise.catalog.schema import Filters
-from shelfwise.recommend.base import Recommendation
+from shelfwise.recommend.base import Context, Recommendation
 from shelfwise.recommend.hybrid import HybridRecommender
+from shelfwise.results import FloatArray, IntArray
 
 EXPLORE_REASON = "new or less-known item, shown to learn whether you like it"
 
@@ -30,7 +31,8 @@ def recommend_with_exploration(
 ) -> Recommendation:
     """The hybrid's top-``k`` with ``explorer.config.explore_share`` of slots (never the first
     ``first_slot`` ones) filled by long-tail items the user may see, outside the popularity head.
-    Outcomes are learned when later events arrive (the explorer is an ``Updatable``)."""
+    Outcomes are learned when later events arrive (the explorer is an ``Updatable``). An explored
+    item scores its own fused score (:func:`own_scores`), not its slot's neighbour's."""
     base = rec.recommend(user, k, filters, exclude_seen=exclude_seen)
     allowed = rec.allowed(filters, rec.context(user), exclude_seen)
     ranked, slots = explorer.rank(
@@ -42,6 +44,21 @@ def recommend_with_exploration(
         allowed=allowed,
     )
     reasons = dict(zip(base.ids.tolist(), base.reasons, strict=True))
-    explored = {int(ranked.ids[s]) for s in slots if s < len(ranked)}
+    slots = [s for s in slots if s < len(ranked)]
+    explored = {int(ranked.ids[s]) for s in slots}
     out = tuple(EXPLORE_REASON if i in explored else reasons.get(i, "") for i in ranked.ids.tolist())
-    return Recommendation(ranked.ids, ranked.scores, out)
+    scores = ranked.scores.copy()
+    if slots:
+        scores[slots] = own_scores(rec, rec.context(user), ranked.ids[slots], exclude_seen)
+    return Recommendation(ranked.ids, scores, out)
+
+
+def own_scores(rec: HybridRecommender, ctx: Context, rows: IntArray, exclude_seen: bool) -> FloatArray:
+    """``rows``' fused scores in the fusion :meth:`HybridRecommender.recommend` ranks ``ctx``'s list
+    by (its weights for ``exclude_seen``, popularity alone for an empty context), 0 where no
+    component has evidence: an explored item's honest score, which sorts it among the model's
+    items by what the model thinks of it (below them, as a rule: it was outside their top k),
+    where the slot it fills would repeat its neighbour's."""
+    weights, penalty = rec.config.fusion(exclude_seen, cold=not len(ctx) and ctx.query_vector is None)
+    fused = rec.fuse(rec.component_scores(ctx, weights, exclude_seen), weights, penalty)
+    return np.maximum(fused[rows], 0.0).astype(np.float32)

@@ -54,6 +54,7 @@ from shelfwise.recommend.persist import (
 )
 from shelfwise.recommend.popularity import PopularityRecommender, RepeatRecommender
 from shelfwise.recommend.profiles import UserProfiles
+from shelfwise.recommend.reasons import pick_reasons
 from shelfwise.recommend.related_tune import reuse_related, tune_related
 from shelfwise.recommend.retune import SavedTuning, reuse_verdict, reused_report
 from shelfwise.recommend.sasrec import SASRecRecommender
@@ -356,12 +357,8 @@ class HybridRecommender(BaseRecommender):
     def _pick_reasons(
         self, ctx: Context, rows: Sequence[int], scores: Mapping[str, FloatArray], weights: Mapping[str, float]
     ) -> tuple[str, ...]:
-        """Each item's reason comes from the component contributing most to its fused score."""
-        out = []
-        for row in rows:
-            best = max(scores, key=lambda n: weights.get(n, 0.0) * float(scores[n][row]))
-            out.append(self.components[best].explain(ctx, row))
-        return tuple(out)
+        """:func:`~shelfwise.recommend.reasons.pick_reasons` over this hybrid's components."""
+        return pick_reasons(self.components, ctx, rows, scores, weights)
 
     def explain(self, ctx: Context | None, item: int) -> str:
         c = ctx if ctx is not None else Context.empty()

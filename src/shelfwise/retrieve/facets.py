@@ -249,13 +249,8 @@ def holding_all(
     applied as a filter, as the search applies it), from the word index's postings; sorted rows."""
     catalog = searcher.catalog
     text, lo, hi = parse_price(query) if searcher.understanding.has_prices else (query, None, None)
-    terms = list(dict.fromkeys(searcher.lexical.tokenizer(text)))
-    rows: npt.NDArray[np.int64] = np.zeros(0, dtype=np.int64)
-    for i, term in enumerate(terms):
-        found = searcher.lexical.words.holding(term)
-        rows = found if i == 0 else np.intersect1d(rows, found, assume_unique=True)
-        if not len(rows):
-            break
+    held = holding_words(searcher, text)
+    rows = held if held is not None else np.zeros(0, dtype=np.int64)
     keep = np.ones(len(rows), dtype=bool)
     if lo is not None:
         keep &= catalog.price[rows] >= lo
@@ -266,3 +261,40 @@ def holding_all(
     if len(exclude):
         keep &= ~np.isin(rows, np.asarray(exclude, dtype=np.int64))
     return rows[keep]
+
+
+def holding_words(searcher: HybridSearcher, text: str) -> npt.NDArray[np.int64] | None:
+    """The products (sorted rows) whose text holds every analysed word of ``text``, from the word
+    index's postings, rarest word first (the intersection shrinks soonest); None when ``text`` has
+    no word (a price alone, stop words)."""
+    terms = list(dict.fromkeys(searcher.lexical.tokenizer(text)))
+    if not terms:
+        return None
+    postings = sorted((searcher.lexical.words.holding(t) for t in terms), key=len)
+    rows = postings[0]
+    for found in postings[1:]:
+        if not len(rows):
+            break
+        rows = np.intersect1d(rows, found, assume_unique=True)
+    return rows
+
+
+def count_matches(searcher: HybridSearcher, query: str, filters: Filters | None, exclude: Sequence[int] = ()) -> int:
+    """How many products hold every analysed word of ``query`` as typed (its price phrase out, as
+    :func:`holding_all` reads it: the same words as ``Facets.matched``) and pass ``filters`` (the
+    search's own, the price the query names in them), less ``exclude`` (rows a merchandising rule
+    hides): Algolia's ``nbHits``, every query word required. Words a synonym or the other-language
+    reading add are not counted. A query of no word matches every product the filters allow.
+    Postings and the memoised filter mask only: no catalog-sized pass but the mask's count for a
+    query of no word."""
+    text = parse_price(query)[0] if searcher.understanding.has_prices else query
+    mask = searcher.mask(filters)
+    rows = holding_words(searcher, text)
+    hidden = np.unique(np.asarray(exclude, dtype=np.int64))
+    if rows is None:
+        total = len(searcher.catalog) if mask is None else int(np.count_nonzero(mask))
+        return total - (len(hidden) if mask is None else int(np.count_nonzero(mask[hidden])))
+    keep = mask[rows] if mask is not None else np.ones(len(rows), dtype=bool)
+    if len(hidden):
+        keep &= ~np.isin(rows, hidden)
+    return int(np.count_nonzero(keep))

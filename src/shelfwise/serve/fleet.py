@@ -4,6 +4,8 @@ The processes share a run folder (the supervisor's temporary directory)::
 
     target.json         the shelf a worker starting now loads: folder, its manifest digest (empty at
                         the start: the supervisor loads no shelf), generation
+    target.lock         held (``flock``) while a reload reads target.json and writes the next
+                        generation: two workers reloading at once get two generations, in order
     workers/<pid>.json  what worker <pid> serves (written, atomically, when it starts and at each swap)
 
 A reload in one worker publishes a new target (generation + 1) and its own status, then the
@@ -21,14 +23,22 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError
 
+try:
+    import fcntl
+except ImportError:  # not POSIX (Windows): the threads of this process only, see _exclusive
+    fcntl = None  # type: ignore[assignment]
+
 TARGET = "target.json"
+TARGET_LOCK = "target.lock"
+_THREADS = threading.Lock()  # without flock: the one lock there is
 STATUS_DIR = "workers"
 POLL_S = 0.1  # how often the waiting worker reads the status files
 DEFAULT_WAIT_S = 30.0  # POST /admin/reload's wait for the other workers (a 2 GB shelf loads in ~5 s)
@@ -69,9 +79,27 @@ class FleetWait(BaseModel):
 
 def atomic_write(path: Path, text: str) -> None:
     """``text`` into ``path`` by rename, so that a reader sees the old content or the new, whole."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")  # one per writing thread
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
+
+
+@contextlib.contextmanager
+def _exclusive(path: Path) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``path`` (created if missing) for the block: another process,
+    or another thread of this one (each opens the file itself, so each holds its own lock), waits
+    for it. The lock goes with the process if it dies holding it. Without ``fcntl``, a lock of
+    this process's threads."""
+    if fcntl is None:
+        with _THREADS:
+            yield
+        return
+    with open(path, "a+b") as f:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
 
 
 def is_sibling(pid: int) -> bool:
@@ -117,13 +145,16 @@ class RunDir:
         atomic_write(self.root / TARGET, mark.model_dump_json())
 
     def next_target(self, folder: str, shelf_id: str) -> ShelfMark:
-        """Publish ``folder`` (digest ``shelf_id``) as the shelf workers load from now on, one generation on."""
-        try:
-            generation = self.target().generation + 1
-        except (OSError, ValidationError):
-            generation = 1
-        mark = ShelfMark(folder=folder, shelf_id=shelf_id, generation=generation)
-        self.write_target(mark)
+        """Publish ``folder`` (digest ``shelf_id``) as the shelf workers load from now on, one generation
+        on: read and written under :data:`TARGET_LOCK`, so that two workers reloading at once (two
+        ``POST /admin/reload``) get two generations, not one read twice, and the later one stays."""
+        with _exclusive(self.root / TARGET_LOCK):
+            try:
+                generation = self.target().generation + 1
+            except (OSError, ValidationError):
+                generation = 1
+            mark = ShelfMark(folder=folder, shelf_id=shelf_id, generation=generation)
+            self.write_target(mark)
         return mark
 
     def report(self, pid: int, mark: ShelfMark) -> None:

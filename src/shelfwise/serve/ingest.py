@@ -10,7 +10,11 @@ like any other bad row (the batch is partially accepted).
 ``event_id`` (optional, a non-empty string or integer per row) makes ingestion idempotent: the
 :class:`~shelfwise.events.store.EventStore` stores each id once (its UNIQUE index survives
 restarts), so a client may resend a whole batch after a timeout; rows whose id is already stored,
-or repeated within the batch, count as ``duplicates`` and are not stored again.
+or repeated within the batch, count as ``duplicates`` and are not stored again. A row whose id
+the log holds for a *different* event (another user, item, type, session, query, or a timestamp
+the row gives: :mod:`shelfwise.events.idempotency`) is a reused id, not a retry: it is rejected
+like a bad row (field ``event_id``, naming the stored copy and the fields that differ) and counted
+in ``conflicts``, not stored and not counted as a duplicate.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from dataclasses import dataclass, field
 from shelfwise.catalog.schema import Catalog
 from shelfwise.errors import RowError
 from shelfwise.events.consumer import EventConsumer
+from shelfwise.events.idempotency import find_conflicts
 from shelfwise.events.rows import parse_event_rows
 from shelfwise.serve.config import Limits
 from shelfwise.serve.guard import safe_name, text_problem
@@ -36,7 +41,8 @@ class IngestOutcome:
     """``accepted``: valid rows acknowledged (stored now, or stored earlier: ``duplicates``);
     ``first_seq``..``last_seq``: log positions of the rows stored now (0, 0 when all were
     duplicates); ``applied``: live state reflects every accepted row; ``errors``: one per
-    rejected row, ``row`` being its 0-based index in the request."""
+    rejected row, ``row`` being its 0-based index in the request; ``conflicts``: of those, rows
+    whose ``event_id`` the log holds for a different event."""
 
     accepted: int
     duplicates: int
@@ -44,6 +50,7 @@ class IngestOutcome:
     last_seq: int
     applied: bool
     errors: list[RowError] = field(default_factory=list)
+    conflicts: int = 0
 
 
 def _value_problem(name: str, value: object, limits: Limits) -> str | None:
@@ -133,6 +140,19 @@ def ingest_rows(
     res = consumer.store.append_unique(parsed.events, ids)
     if res.stored:
         consumer.notify()
+    given = [_gives_timestamp(checked.rows[j]) for j in parsed.indices]
+    conflicts = find_conflicts(consumer.store, parsed.events, ids, res, given)
+    if conflicts:
+        errors += [RowError(SOURCE, checked.indices[parsed.indices[c.index]], EVENT_ID, c.message()) for c in conflicts]
+        errors.sort(key=lambda e: e.row)
     target = res.max_seq
     applied = consumer.wait_for(target, wait_s) if wait_s > 0 else consumer.applied_seq >= target
-    return IngestOutcome(len(parsed.events), res.duplicates, res.first_seq, res.last_seq, applied, errors)
+    n = len(conflicts)
+    return IngestOutcome(
+        len(parsed.events) - n, res.duplicates - n, res.first_seq, res.last_seq, applied, errors, conflicts=n
+    )
+
+
+def _gives_timestamp(row: object) -> bool:
+    """Whether a request row sets its timestamp (else the parser takes the server's clock)."""
+    return isinstance(row, Mapping) and row.get("timestamp") not in (None, "")

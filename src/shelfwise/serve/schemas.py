@@ -37,7 +37,9 @@ class ItemOut(ProductOut):
     explored: bool = Field(
         False,
         description="/recommend/user: the item fills an exploration slot (a bandit gives new and long-tail items "
-        "exposure to learn whether shoppers like them), not a slot the model ranked; its reason says so too",
+        "exposure to learn whether shoppers like them), not a slot the model ranked; its reason says so too. Its "
+        "score is its own (the model's fused score, 0 when no component has evidence for it), so it is usually "
+        "lower than the scores of the items after it: the list's order, not the scores, places explored items",
     )
     highlight: dict[str, str] | None = Field(
         None,
@@ -95,6 +97,16 @@ class SearchResponse(BaseModel):
     mode: str = Field(description="the mode asked for: hybrid, bm25 or dense (words_only: what actually ranked)")
     took_ms: float = Field(description="server time for the search (and facets), in milliseconds")
     items: list[ItemOut] = Field(description="this page's hits, best first")
+    total: int = Field(
+        0,
+        description="products that hold every word of the query (its price phrase out) and pass the filters "
+        "(the price it names too), less those the store's rules hide: Algolia's nbHits, every word required, always "
+        "given (facets.matched counts the same words under the in-stock filter and the query's price only). Words a "
+        "synonym or the other-language reading add are not counted; a query of no word (a price alone) matches "
+        "every product the filters allow. The hits may reach past it: meaning and spelling find products without "
+        "every word, so total may be smaller than the hits shown, even 0 (notice no-word-match when no product "
+        "holds any word). Variants are counted one by one (distinct does not fold them)",
+    )
     understood: UnderstoodOut | None = Field(
         None, description="what query understanding read: a price phrase (a filter), catalog words it boosts"
     )
@@ -158,7 +170,12 @@ class ExamplesResponse(BaseModel):
 
 class HealthResponse(BaseModel):
     status: str = Field(description="ok")
-    items: int = Field(description="products in the served catalog")
+    products: int = Field(description="products in the served catalog")
+    items: int = Field(
+        description="deprecated: products, under its old name (in /search and /recommend/* `items` is the list "
+        "of hits); kept for existing clients",
+        deprecated=True,
+    )
     encoder: str = Field(description="the query encoder (name:weights digest:role)")
     events: int = Field(description="history loaded at start + events logged live since")
     events_history: int = Field(

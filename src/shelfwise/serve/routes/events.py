@@ -14,7 +14,10 @@ A request with no valid row commits nothing and answers 422 with the same error 
 Writes need an API key unless the server is loopback-only with none configured
 (:func:`~shelfwise.serve.deps.require_write`). Text values are bounded and an optional per-row
 ``event_id`` makes retries idempotent (:mod:`shelfwise.serve.ingest`): ``duplicates`` counts the
-accepted rows that were already stored, ``stored`` the rows this request added.
+accepted rows that were already stored, ``stored`` the rows this request added. An ``event_id`` the
+log holds for a different event is rejected like a bad row (``conflicts``; IETF Idempotency-Key
+draft, Stripe: a key reused with another payload is a client error), so a batch of such rows alone
+answers 422.
 """
 
 from __future__ import annotations
@@ -67,9 +70,18 @@ POST_ERRORS: Responses = {
 
 class EventsAccepted(BaseModel):
     accepted: int = Field(description="valid rows, resent ones (duplicates) included")
-    duplicates: int = Field(description="of those, rows whose event_id the log already held: not stored again")
+    duplicates: int = Field(
+        description="of those, rows whose event_id the log already held for the same event: not stored again"
+    )
     stored: int = Field(description="rows this request added to the log: accepted - duplicates")
     rejected: int = Field(description="invalid rows, each in errors; the valid ones are stored all the same")
+    conflicts: int = Field(
+        0,
+        description="of the rejected rows, those whose event_id the log already holds for a different event "
+        "(another user_id, item_id, type, session_id, query, or a timestamp the row gives): a reused id, not a "
+        "retry; not stored; each in errors (field event_id, naming the stored copy's sequence number and the "
+        "fields that differ)",
+    )
     first_seq: int = Field(description="log sequence number of the first row stored (0 when none was)")
     last_seq: int = Field(description="log sequence number of the last row stored (0 when none was)")
     applied: bool = Field(description="live state (recommendations, personalised search) reflects them already")
@@ -111,7 +123,8 @@ async def post_events(
         Body(
             description="one event object or a list of them: user_id, type (query/view/click/cart/purchase), "
             "item_id (catalog id; optional for query), timestamp (unix seconds or ISO-8601; default now), "
-            "session_id, query, event_id (optional; a retried event with the same id is stored once)",
+            "session_id, query, event_id (optional; a retried event with the same id is stored once; the id "
+            "reused for a different event is rejected: conflicts)",
             examples=[_EXAMPLE, [_EXAMPLE, {**_EXAMPLE, "type": "purchase", "event_id": "e-2"}]],
         ),
     ],
@@ -144,6 +157,7 @@ def _ingest(request: Request, payload: Any, wait_ms: int) -> EventsAccepted:
         duplicates=out.duplicates,
         stored=out.accepted - out.duplicates,
         rejected=len(errors),
+        conflicts=out.conflicts,
         first_seq=out.first_seq,
         last_seq=out.last_seq,
         applied=out.applied,

@@ -31,7 +31,8 @@ def health(request: Request) -> HealthResponse:
     live = st.last_seq if st is not None else 0
     return HealthResponse(
         status="ok",
-        items=len(shelf.catalog),
+        products=len(shelf.catalog),
+        items=len(shelf.catalog),  # deprecated: products' old name
         encoder=shelf.searcher.encoder.name,
         events=history + live,
         events_history=history,

@@ -226,6 +226,7 @@ def run_search(shelf: Shelf, p: SearchQuery) -> SearchResponse:
         mode=p.mode,
         took_ms=round(took, 3),
         items=items_out(shelf.catalog, res, localise_all(got.reasons, p.lang), got.highlights),
+        total=got.total,
         understood=UnderstoodOut.model_validate(intent.to_json()) if intent is not None else None,
         notices=[localise(n, p.lang) for n in notices],
         notice_codes=[code_of(n) for n in notices],

@@ -552,7 +552,7 @@ let catalogLanguage = null; // GET /health's language: en, zh or mixed (the cata
 function showHealth(h = lastHealth) {
   if (!h) return;
   const num = (v) => v.toLocaleString(LANG);
-  $("health").textContent = t("healthLine", { items: num(h.items), encoder: h.encoder, events: num(h.events), live: num(h.events_live) });
+  $("health").textContent = t("healthLine", { items: num(h.products ?? h.items), encoder: h.encoder, events: num(h.events), live: num(h.events_live) });
 }
 function loadHealth() {
   return api("/health").then((h) => { lastHealth = h; catalogLanguage = h.language ?? null; showHealth(h); }).catch(() => {});

@@ -1,0 +1,37 @@
+"""Which component's reason a fused list item carries (:class:`~shelfwise.recommend.hybrid.HybridRecommender`).
+
+The component contributing most to the item's fused score explains it (weighted hybrid, Burke,
+2002: each signal's share of the sum), with one exception: an item of the shopper's own history
+(a list that may repeat seen items, ``exclude_seen=False``) says so ("you bought this before",
+the repeat component's reason), whichever component scored it most: a shopper shown a product
+they bought with "shoppers with sessions like yours bought this" reads a stranger's history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from shelfwise.recommend.base import Context, ItemScorer
+from shelfwise.results import FloatArray
+
+REPEAT = "repeat"  # the component whose reason names the shopper's own history
+
+
+def pick_reasons(
+    components: Mapping[str, ItemScorer],
+    ctx: Context,
+    rows: Sequence[int],
+    scores: Mapping[str, FloatArray],
+    weights: Mapping[str, float],
+) -> tuple[str, ...]:
+    """The reason of each of ``rows``: :data:`REPEAT`'s for an item of ``ctx`` (when ``components``
+    hold it), else that of the component of ``scores`` whose weighted scaled score is the largest."""
+    own = set(ctx.items.tolist()) if REPEAT in components else set()
+    out = []
+    for row in rows:
+        if row in own:
+            out.append(components[REPEAT].explain(ctx, row))
+            continue
+        best = max(scores, key=lambda n: weights.get(n, 0.0) * float(scores[n][row]))
+        out.append(components[best].explain(ctx, row))
+    return tuple(out)

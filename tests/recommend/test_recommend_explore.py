@@ -1,0 +1,40 @@
+"""Exploration slots on /recommend/user lists carry the explored item's own fused score, not the
+score of the item after them (a client sorting by score would have put it among better items)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from session_logs import walking_store
+from shelfwise.bandit import SlotConfig, SlotExplorer
+from shelfwise.recommend import ALSConfig, HybridConfig, HybridRecommender
+from shelfwise.recommend.explore import EXPLORE_REASON, recommend_with_exploration
+
+N_ITEMS = 120
+
+
+@pytest.fixture(scope="module")
+def hybrid() -> HybridRecommender:
+    data, vec = walking_store(N_ITEMS)
+    h = HybridRecommender(vec, HybridConfig(als=ALSConfig(factors=8, iterations=3, num_threads=1)))
+    h.fit(data)
+    return h
+
+
+@pytest.mark.parametrize(("user", "exclude_seen"), [("u3", True), ("u3", False), ("nobody", True)])
+def test_explored_items_score_their_own_fused_score(hybrid: HybridRecommender, user: str, exclude_seen: bool) -> None:
+    ex = SlotExplorer(hybrid.catalog, config=SlotConfig(explore_share=0.2, head_fraction=0.2))
+    out = recommend_with_exploration(hybrid, ex, user, 10, exclude_seen=exclude_seen, now=0.0)
+    base = hybrid.recommend(user, 10, exclude_seen=exclude_seen)
+    everything = hybrid.recommend(user, N_ITEMS, exclude_seen=exclude_seen)  # every item's fused score
+    fused = dict(zip(everything.ids.tolist(), everything.scores.tolist(), strict=True))
+    slots = [j for j, why in enumerate(out.reasons) if why == EXPLORE_REASON]
+    assert len(slots) == 2
+    model = [j for j in range(len(out)) if j not in slots]
+    np.testing.assert_array_equal(out.ids[model], base.ids[: len(model)])
+    np.testing.assert_array_equal(out.scores[model], base.scores[: len(model)])  # the model's items as ranked
+    for j in slots:
+        assert out.scores[j] == pytest.approx(fused.get(int(out.ids[j]), 0.0), rel=1e-6)  # 0: no evidence
+        assert out.scores[j] <= base.scores[-1]  # outside the model's top 10: sorts below its items
+    assert any(out.scores[j] != out.scores[j + 1] for j in slots if j + 1 < len(out))  # not the next item's
