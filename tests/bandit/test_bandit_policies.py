@@ -56,6 +56,20 @@ def test_new_arm_gets_exposure_and_masks() -> None:
         ts.update(np.array([5]), np.array([1.0]))
 
 
+def test_thompson_draws_are_the_beta_posterior() -> None:
+    """Drawn as a ratio of gammas: the Beta(alpha + wins, beta + losses) mean and variance, also
+    when only the allowed arms are drawn."""
+    ts = BernoulliTS(3, alpha=np.array([3.0, 1.0, 0.5]), beta=np.array([7.0, 1.0, 0.5]))
+    ts.update(np.array([1] * 8), np.array([1.0] * 6 + [0.0] * 2))  # arm 1: Beta(7, 3)
+    draws = ts.sample(40_000)
+    for arm, (a, b) in enumerate([(3.0, 7.0), (7.0, 3.0), (0.5, 0.5)]):
+        mean, var = a / (a + b), a * b / ((a + b) ** 2 * (a + b + 1))
+        assert abs(draws[:, arm].mean() - mean) < 0.01 and abs(draws[:, arm].var() - var) < 0.005
+    some = ts.sample(40_000, np.array([1]))
+    assert some.shape == (40_000, 1) and abs(some.mean() - 0.7) < 0.01
+    assert ((draws >= 0) & (draws <= 1)).all()
+
+
 def test_greedy_and_random_extremes() -> None:
     greedy = EpsilonGreedy(4, EpsilonGreedyConfig(epsilon=0.0))
     greedy.update(np.array([3]), np.array([1.0]))

@@ -39,6 +39,11 @@ def test_auc_ties_and_degenerate() -> None:
 def test_catalogue_metrics() -> None:
     pop = np.array([100, 50, 10, 5, 1])
     assert head_items(pop, 0.2).tolist() == [True, False, False, False, False]
+    # ties at the edge: the lowest indices among the equal values, as a stable sort of -popularity gives
+    tied = np.array([3, 7, 3, 3, 9, 3, 0, 3])
+    assert np.flatnonzero(head_items(tied, 0.5)).tolist() == [0, 1, 2, 4]
+    assert np.flatnonzero(head_items(tied, 0.25)).tolist() == [1, 4]
+    assert head_items(tied, 1.0).all() and not head_items(tied, 0.0).any()
     assert long_tail_share([[0, 1], [2, 0]], pop) == 0.5
     assert coverage([[0, 1], [1, 2]], 5) == pytest.approx(0.6)
     v = np.eye(3, dtype=np.float32)

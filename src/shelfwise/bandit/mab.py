@@ -95,16 +95,33 @@ class BernoulliTS(_Counts):
             raise ValueError("BernoulliTS: beta values must be > 0")
         self.rng = np.random.default_rng(self.config.seed)
 
-    def sample(self, n_rounds: int) -> FloatArray:
-        """Posterior draws, shape (n_rounds, n_arms)."""
+    def sample(self, n_rounds: int, arms: IntArray | None = None) -> FloatArray:
+        """Posterior draws, shape (n_rounds, n_arms), or (n_rounds, len(arms)) for those ``arms`` only.
+
+        Beta(a, b) as X / (X + Y) with X ~ Gamma(a), Y ~ Gamma(b) (the same distribution): numpy's
+        own beta sampler takes about 10x the two gamma draws (3.5 vs 0.35 ms for 40,000 arms), and
+        the exploration slots draw for the whole catalog on every request."""
         a = self.alpha + self.wins
         b = self.beta + np.maximum(self.plays - self.wins, 0.0)
-        return self.rng.beta(a, b, size=(n_rounds, self.n_arms))
+        if arms is not None:
+            a, b = a[arms], b[arms]
+        shape = (n_rounds, len(a))
+        x = self.rng.standard_gamma(np.broadcast_to(a, shape))
+        y = self.rng.standard_gamma(np.broadcast_to(b, shape))
+        total = x + y
+        return np.divide(x, total, out=np.full(shape, 0.5), where=total > 0)  # both underflowing: a coin
 
     def select(
         self, n_rounds: int = 1, k: int = 1, *, features: FloatArray | None = None, mask: BoolArray | None = None
     ) -> IntArray:
-        return top_k(self.sample(n_rounds), k, mask)
+        if mask is None:
+            return top_k(self.sample(n_rounds), k, None)
+        if mask.shape != (self.n_arms,):
+            raise ValueError(f"mask has shape {mask.shape}, expected ({self.n_arms},)")
+        arms = np.flatnonzero(mask)  # draws for the allowed arms only
+        if len(arms) < k:
+            raise ValueError(f"only {len(arms)} allowed arms for k={k}")
+        return arms[top_k(self.sample(n_rounds, arms), k, None)]
 
     def action_dist(self, k: int = 1, n_sim: int = 100_000, chunk: int = 10_000) -> FloatArray:
         """Probability that each arm lands at each of the ``k`` positions, (n_arms, k), by Monte Carlo
