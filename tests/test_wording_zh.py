@@ -8,6 +8,7 @@ import re
 import pytest
 
 from shelfwise.index.text import has_cjk
+from shelfwise.recommend.cold_items import cold_reason
 from shelfwise.recommend.content import QUERY_REASON
 from shelfwise.recommend.explore import EXPLORE_REASON
 from shelfwise.recommend.wording import _WORDS, NEUTRAL
@@ -29,6 +30,7 @@ def _reasons() -> list[str]:
         out += [w.together_with(f"items like {T}") + f" (e.g. another {T})"]
         out += [w.together_with("items in Lighting") + f" (e.g. {T})"]
         out += [w.frequently_together() + f" (e.g. {T})"]  # cross, a store with no categories
+        out += [cold_reason(T, w.done)]  # "new, similar to X you bought"
     return out
 
 

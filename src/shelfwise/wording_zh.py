@@ -43,6 +43,12 @@ _DO = {
     "choose this": "选购这件商品",
 }
 _DONE = {"viewed": "浏览", "added to carts": "加入购物车", "bought": "购买", "chosen": "选购"}
+_YOURS = {  # a cold item's reason: "new, similar to X you bought" (recommend/cold_items.py)
+    "you bought": "购买过",
+    "you viewed": "浏览过",
+    "you added to your cart": "加入过购物车",
+    "you showed interest in": "关注过",
+}
 _FIXED = {
     "you viewed this before": "你之前浏览过",
     "you added this to your cart before": "你之前加入过购物车",
@@ -152,6 +158,10 @@ _RULES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
         lambda m: f"与{m.group(1)}的描述相似（相似度 {m.group(2)}）",
     ),
     (re.compile(r"^similar text to (.+)$", re.S), lambda m: f"与{m.group(1)}的描述相似"),
+    (
+        re.compile(rf"^new, similar to (.+) ({_alt(_YOURS)})$", re.S),
+        lambda m: f"新品：与你{_YOURS[m.group(2)]}的{m.group(1)}相似",
+    ),
     # search notices a shopper sees
     (
         re.compile(r"^Chinese words also searched in English: (.+) \(CC-CEDICT\)$", re.S),

@@ -432,21 +432,31 @@ class ContentRecommender(BaseRecommender):
         self._graph_memo = (ctx, graph, held)
         return held
 
-    def explain(self, ctx: Context | None, item: int) -> str:
-        """Names the query only for its matches (:meth:`query_matches`), when the query's term
-        is at least the history's; else the most similar history item."""
-        m = self.query_matches(ctx) if ctx is not None else None
+    def source(self, ctx: Context, item: int) -> int | None:
+        """The item of ``ctx``'s history (``ctx`` holds items) that :meth:`explain` names for
+        ``item``: the one whose text term scored it most, else the nearest by cosine (``item``
+        itself when it is in the history and nearest); None when the typed query's term is at
+        least the history's (``item`` is one of the query's matches)."""
+        m = self.query_matches(ctx)
         at = np.flatnonzero(m.rows == item) if m is not None else np.zeros(0, np.int64)
-        if ctx is None or not len(ctx):
-            return QUERY_REASON if len(at) else "similar product description"
         h = self._history_rows(ctx)
         terms = h.rows[:, item].toarray().ravel() * h.weights  # each history item's term in score()
         if m is not None and len(at) and self.config.query_weight * float(m.strength[at[0]]) >= float(terms.sum()):
-            return QUERY_REASON
+            return None
         if terms.max(initial=0.0) > 0 and item not in h.items:  # the history item whose term scored it most
-            return f"similar text to {named(self.catalog.products[int(h.items[int(np.argmax(terms))])].title)}"
+            return int(h.items[int(np.argmax(terms))])
         sims = (self._context_rows(ctx) @ self.vectors[item]) * ctx.weights  # no graph term: the nearest by cosine
-        best = int(ctx.items[int(np.argmax(sims))])
+        return int(ctx.items[int(np.argmax(sims))])
+
+    def explain(self, ctx: Context | None, item: int) -> str:
+        """Names the query only for its matches (:meth:`query_matches`), when the query's term
+        is at least the history's; else the most similar history item (:meth:`source`)."""
+        if ctx is None or not len(ctx):
+            m = self.query_matches(ctx) if ctx is not None else None
+            return QUERY_REASON if m is not None and item in m.rows else "similar product description"
+        best = self.source(ctx, item)
+        if best is None:
+            return QUERY_REASON
         if best == item:
             return self.wording.before
         return f"similar text to {named(self.catalog.products[best].title)}"

@@ -5,7 +5,8 @@ with weights tuned on a validation split (weighted hybrid, Burke, 2002, "Hybrid 
 Systems: Survey and Experiments"). An optional popularity penalty ``score / (1 + n_j)^beta``
 trades head items for long-tail ones (Abdollahpouri et al., 2019). Cold start falls out of
 the fusion: a shopper with no history gets popularity (plus query text when given); an item
-with no behaviour gets its text-similarity score only.
+with no behaviour gets its text similarity, twice: as content and as "cold", weighted on its own
+(:mod:`shelfwise.recommend.cold_items`: else every behaviour term it lacks keeps it off lists).
 
 Sequence-aware components read the order of the latest clicks: sequential rules and STAN
 session kNN (:mod:`shelfwise.recommend.sequence`) and, when enabled, SASRec
@@ -37,6 +38,7 @@ from shelfwise.index.text import is_blank
 from shelfwise.index.topk import top_k
 from shelfwise.recommend.autotune import TuneConfig, TuningReport, tune_folds, validation_folds, validation_split
 from shelfwise.recommend.base import BaseRecommender, Context, ItemScorer, Recommendation, minmax
+from shelfwise.recommend.cold_items import ColdItemRecommender
 from shelfwise.recommend.content import QUERY_REASON, ContentRecommender
 from shelfwise.recommend.cooccurrence import CooccurrenceRecommender
 from shelfwise.recommend.cross import CrossCategoryRecommender
@@ -116,6 +118,7 @@ class HybridRecommender(BaseRecommender):
         self.cooccurrence = CooccurrenceRecommender(self.config.cooccurrence)
         self.als = ALSRecommender(self.config.als)
         self.content = ContentRecommender(self.vectors, self.config.content)
+        self.cold = ColdItemRecommender(self.content, lambda: self.counts)
         self.repeat = RepeatRecommender()
         self.recent = RecentCooccurrence(self.cooccurrence, self.config.recent)
         self.sequence = SequentialRulesRecommender(self.config.sequence)
@@ -126,6 +129,7 @@ class HybridRecommender(BaseRecommender):
             "cooccurrence": self.cooccurrence,
             "als": self.als,
             "content": self.content,
+            "cold": self.cold,
             "popularity": self.popularity,
             "recent": self.recent,
             "sequence": self.sequence,
@@ -536,18 +540,10 @@ class HybridRecommender(BaseRecommender):
             )
         rec = cls(vectors, cfg, encoder)
         profiles = UserProfiles.load(p, catalog, rec.vectors)
-        for model in (
-            rec,
-            rec.popularity,
-            rec.cooccurrence,
-            rec.als,
-            rec.content,
-            rec.repeat,
-            rec.recent,
-            rec.sequence,
-            rec.sknn,
-        ):
+        for model in (rec, rec.popularity, rec.cooccurrence, rec.als, rec.content, rec.cold, rec.repeat):
             model.attach(catalog, profiles)
+        for seq in (rec.recent, rec.sequence, rec.sknn):
+            seq.attach(catalog, profiles)
         rec.sasrec.attach(catalog, profiles)
         rec.popularity.load_state(p)
         rec.cooccurrence.load_state(p)

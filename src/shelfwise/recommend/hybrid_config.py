@@ -21,12 +21,13 @@ from shelfwise.recommend.popularity import PopularityConfig
 from shelfwise.recommend.sasrec import SASRecConfig
 from shelfwise.recommend.sequence import RecentConfig, SequenceConfig, SessionKNNConfig
 
-COMPONENTS = ("repeat", "cooccurrence", "als", "content", "popularity", "recent", "sequence", "sknn", "sasrec")
+COMPONENTS = ("repeat", "cooccurrence", "als", "content", "cold", "popularity", "recent", "sequence", "sknn", "sasrec")
 DEFAULT_WEIGHTS = (
     ("repeat", 1.0),
     ("cooccurrence", 0.5),
     ("als", 0.5),
     ("content", 0.3),
+    ("cold", 0.3),  # the text score of items with no events, on its own (recommend.cold_items)
     ("popularity", 0.1),
     ("recent", 0.5),
     ("sequence", 0.5),

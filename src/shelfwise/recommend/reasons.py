@@ -5,6 +5,8 @@ The component contributing most to the item's fused score explains it (weighted 
 (a list that may repeat seen items, ``exclude_seen=False``) says so ("you bought this before",
 the repeat component's reason), whichever component scored it most: a shopper shown a product
 they bought with "shoppers with sessions like yours bought this" reads a stranger's history.
+An item with no events that the text similarity explains says it is new (the "cold" component's
+reason, :mod:`shelfwise.recommend.cold_items`), whichever of the two text terms weighed more.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from shelfwise.recommend.base import Context, ItemScorer
 from shelfwise.results import FloatArray
 
 REPEAT = "repeat"  # the component whose reason names the shopper's own history
+COLD, CONTENT = "cold", "content"  # an item with no events: "new, similar to X" rather than "similar to X"
 
 
 def pick_reasons(
@@ -33,5 +36,7 @@ def pick_reasons(
             out.append(components[REPEAT].explain(ctx, row))
             continue
         best = max(scores, key=lambda n: weights.get(n, 0.0) * float(scores[n][row]))
+        if best == CONTENT and COLD in scores and scores[COLD][row] > 0:
+            best = COLD
         out.append(components[best].explain(ctx, row))
     return tuple(out)
