@@ -258,7 +258,9 @@ VEC = np.zeros((0, 0), dtype=np.float32)
 
 
 def hybrid_ranker(h: HybridRecommender, exclude_seen: bool) -> Callable[[str], list[int]]:
-    return lambda u: h.recommend(u, K, exclude_seen=exclude_seen).ids.tolist()
+    # the weights this bench tuned and set (HybridRecommender.set_weights: the in-session slot), asked with
+    # the user's context: a shopper id with old events would get the fit's between-sessions weights instead
+    return lambda u: h.recommend(h.context(u), K, exclude_seen=exclude_seen).ids.tolist()
 
 
 def cold_only(score: Callable[[str], np.ndarray], truth: Mapping[str, set[int]], cold: np.ndarray) -> tuple[float, int]:

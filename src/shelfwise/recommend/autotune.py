@@ -12,7 +12,8 @@ mean NDCG of its places among them (a top-k list orders ties arbitrarily). On a 
 earlier validation slices can be added (``TuneConfig.folds``, rolling-origin validation).
 
 When the slice is too small to tell weights apart (fewer than ``min_cases`` prefixes of either
-kind), the defaults stay and the report says so.
+kind), the defaults stay and the report says so. The same slice then also chooses the weights for
+a shopper with no live session, on next baskets (:mod:`shelfwise.recommend.between`).
 """
 
 from __future__ import annotations
@@ -53,7 +54,11 @@ class TuneConfig:
     / ``reuse_growth``: a fit handed the model it replaces keeps that model's searched weights while
     the search is at most this many days old and the log between 1 / ``reuse_growth`` and
     ``reuse_growth`` times the rows it was searched on (:mod:`shelfwise.recommend.retune`);
-    ``related``: the same search also chooses the related-items weights (:mod:`.related_tune`)."""
+    ``related``: the same search also chooses the related-items weights (:mod:`.related_tune`);
+    ``between``: it also chooses the weights for a shopper with no live session, on next baskets
+    (:mod:`.between`), at most ``between_cases`` of them (a random sample beyond, drawn with
+    ``sample_seed``; each is a whole history to score: on Instacart 500 took ~0.8 s of a ~10 s
+    fit, 1000 twice that, for the same repeats weights)."""
 
     enabled: bool = True
     fraction: float = 0.1
@@ -73,11 +78,14 @@ class TuneConfig:
     reuse_days: float = 7.0
     reuse_growth: float = 2.0
     related: bool = True  # also choose the related-items weights (False: the configured ones stay)
+    between: bool = True  # also choose the between-sessions weights (False: the in-session ones serve)
+    between_cases: int = 500
 
     def __post_init__(self) -> None:
         if not 0.0 < self.fraction < 1.0:
             raise ValueError("TuneConfig.fraction must be in (0, 1)")
-        if min(self.max_sessions, self.min_cases, self.k, self.candidates) < 1 or not self.grid or not self.penalties:
+        sizes = (self.max_sessions, self.min_cases, self.k, self.candidates, self.between_cases)
+        if min(sizes) < 1 or not self.grid or not self.penalties:
             raise ValueError("TuneConfig: sizes must be >= 1 and grids non-empty")
         if self.refit_iterations < 0 or self.refit_epochs < 0:
             raise ValueError("TuneConfig.refit_iterations and refit_epochs must be >= 0")
@@ -135,6 +143,22 @@ class TuningReport:
     related_score: float | None = None
     default_related_score: float | None = None
     related_cases: int = 0
+    # a shopper with no live session (:mod:`.between`): next baskets from the history alone, scored
+    # by NDCG@k of the whole basket; start_* = the in-session weights they would otherwise get.
+    # between_status: "tuned" | "in-session kept" (no gain, or too few baskets) | "not run"
+    between_status: str = "not run"
+    between_cases: int = 0  # baskets (repeats counted)
+    between_new_cases: int = 0  # baskets holding an item new to the shopper
+    between_weights: dict[str, float] = field(default_factory=dict)
+    between_penalty: float = 0.0
+    between_new_weights: dict[str, float] = field(default_factory=dict)
+    between_new_penalty: float = 0.0
+    start_between_weights: dict[str, float] = field(default_factory=dict)  # where the search started
+    start_between_new_weights: dict[str, float] = field(default_factory=dict)
+    between_score: float | None = None
+    start_between_score: float | None = None
+    between_new_score: float | None = None
+    start_between_new_score: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -367,36 +391,12 @@ def tune_folds(
     pools = {False: pool, True: _concat(unseen) if unseen else pool.select(is_new, drop_seen=True)}
 
     def per_case(new: bool) -> _PerCase:
-        seen: dict[tuple[bytes, float], FloatArray] = {}  # the ascent revisits weights: each is scored once
-        # a component scoring 0 on every entry (no evidence in this pool, e.g. repeats among new items)
-        # adds exact zeros to the fused scores whatever its weight: weights differing only there share a score
-        silent = ~pools[new].scores.any(axis=1)
+        return cached_objective(
+            pools[new].scores, names, lambda w, p: pools[new].ndcg(w, p, config.k, exclude_seen=new)
+        )
 
-        def run(weights: Mapping[str, float], penalty: float) -> FloatArray:
-            w = np.array([weights.get(n, 0.0) for n in names], dtype=np.float32)
-            w[silent] = 0.0
-            key = (w.tobytes(), float(penalty))
-            if key not in seen:
-                seen[key] = pools[new].ndcg(w, penalty, config.k, exclude_seen=new)
-            return seen[key]
-
-        return run
-
-    def ascend(new: bool, w0: Mapping[str, float], p0: float) -> tuple[dict[str, float], float, float, float, bool]:
-        """(weights, penalty, their score, the defaults' score, whether the defaults are kept)."""
-        f = per_case(new)
-        base = f(w0, p0)
-
-        def mean_ndcg(weights: Mapping[str, float], penalty: float) -> float:
-            return float(f(weights, penalty).mean())
-
-        # start the ascent from the defaults or from one component alone, whichever is best
-        starts = [dict(w0), *({n: float(n == m) for n in w0} for m in w0 if m in names)]
-        first = max(starts, key=lambda st: mean_ndcg(st, p0))
-        w, p, score = tune_weights(mean_ndcg, first, grid=config.grid, penalties=config.penalties, rounds=3)
-        if not reliably_better(f(w, p), base, config.z):
-            return dict(w0), p0, float(base.mean()), float(base.mean()), True
-        return dict(w), p, score, float(base.mean()), False
+    def ascend(new: bool, w0: Mapping[str, float], p0: float) -> Ascent:
+        return coordinate_ascent(per_case(new), names, w0, p0, config)
 
     # the two ascents are independent: the new-items one runs in a thread beside (numpy's array
     # loops and the BLAS product release the GIL); each scores its own pool, the same results
@@ -415,6 +415,49 @@ def tune_folds(
 
 
 _PerCase = Callable[[Mapping[str, float], float], FloatArray]
+Ascent = tuple[dict[str, float], float, float, float, bool]  # weights, penalty, their score, the start's, start kept
+
+
+def cached_objective(
+    scores: FloatArray, names: Sequence[str], ndcg: Callable[[FloatArray, float], FloatArray]
+) -> _PerCase:
+    """Per-case NDCG of (weights, penalty) over a pool whose ``scores`` rows are the components
+    ``names``: ``ndcg(weight vector, penalty)``, each distinct vector scored once (the ascent
+    revisits weights). A component scoring 0 on every entry (no evidence in this pool, e.g. repeats
+    among new items) adds exact zeros to the fused scores whatever its weight: weights differing
+    only there share a score."""
+    seen: dict[tuple[bytes, float], FloatArray] = {}
+    silent = ~scores.any(axis=1)
+
+    def run(weights: Mapping[str, float], penalty: float) -> FloatArray:
+        w = np.array([weights.get(n, 0.0) for n in names], dtype=np.float32)
+        w[silent] = 0.0
+        key = (w.tobytes(), float(penalty))
+        if key not in seen:
+            seen[key] = ndcg(w, penalty)
+        return seen[key]
+
+    return run
+
+
+def coordinate_ascent(
+    f: _PerCase, names: Sequence[str], w0: Mapping[str, float], p0: float, config: TuneConfig
+) -> Ascent:
+    """:func:`~shelfwise.recommend.evaluate.tune_weights` on per-case scores ``f``, started from
+    ``w0`` / ``p0`` or from one component of ``names`` alone, whichever scores best; the result
+    replaces ``w0`` only when :func:`reliably_better`. Returns (weights, penalty, their mean score,
+    ``w0``'s mean score, whether ``w0`` is kept)."""
+    base = f(w0, p0)
+
+    def mean_ndcg(weights: Mapping[str, float], penalty: float) -> float:
+        return float(f(weights, penalty).mean())
+
+    starts = [dict(w0), *({n: float(n == m) for n in w0} for m in w0 if m in names)]
+    first = max(starts, key=lambda st: mean_ndcg(st, p0))
+    w, p, score = tune_weights(mean_ndcg, first, grid=config.grid, penalties=config.penalties, rounds=3)
+    if not reliably_better(f(w, p), base, config.z):
+        return dict(w0), p0, float(base.mean()), float(base.mean()), True
+    return dict(w), p, score, float(base.mean()), False
 
 
 def reliably_better(tuned: FloatArray, base: FloatArray, z: float) -> bool:

@@ -36,6 +36,11 @@ class Context:
     ``sequence`` is the recent interactions in order, oldest first, repeats kept (the session's
     clicks, or the tail of the history); sequence-aware components weigh its last items most.
     None means no order is known: they then treat ``items`` as unordered.
+
+    ``live``: whether the latest events are a session still under way (True), or the history
+    alone with no session under way (False: e.g. a shopper opening the store for a next order,
+    whose lists the hybrid fuses with its between-sessions weights); None: not known, treated as
+    under way (a session's own items, the in-session weights).
     """
 
     items: IntArray
@@ -44,6 +49,7 @@ class Context:
     query_vector: FloatArray | None = None
     sequence: IntArray | None = None
     query: str = ""  # the typed text behind ``query_vector``
+    live: bool | None = None
 
     def __post_init__(self) -> None:
         if self.items.shape != self.weights.shape or self.items.ndim != 1:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -217,6 +217,8 @@ def holdout_report(
 ) -> dict[str, RecMetrics]:
     """Hold out each user's last session, fit popularity and the hybrid on the rest, evaluate them,
     and, when repeats count (not ``exclude_seen``), the buy-again baseline (:func:`buy_again_ranker`).
+    Each list is asked for the history alone (``Context.live`` False: a next session not yet under
+    way), so the hybrid fuses with its between-sessions weights (:mod:`shelfwise.recommend.between`).
     The hybrid's tuning verdict is logged (:meth:`~shelfwise.recommend.autotune.TuningReport.announce`), at INFO with
     ``quiet_tuning`` (a caller that fitted the served model already said one)."""
     from shelfwise.recommend.hybrid import HybridRecommender
@@ -241,7 +243,8 @@ def holdout_report(
     hybrid.tuning.announce(quiet=quiet_tuning)
 
     def ranker(m: PopularityRecommender | HybridRecommender) -> Ranker:
-        return lambda user: m.recommend(user, k, exclude_seen=exclude_seen).ids.tolist()
+        # the history alone, no session under way (Context.live False): the hybrid's between-sessions weights
+        return lambda user: m.recommend(replace(m.context(user), live=False), k, exclude_seen=exclude_seen).ids.tolist()
 
     rankers = {"popularity": ranker(pop)}
     if not exclude_seen:  # under exclude_seen it would be popularity again

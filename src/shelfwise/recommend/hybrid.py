@@ -38,6 +38,7 @@ from shelfwise.index.text import is_blank
 from shelfwise.index.topk import top_k
 from shelfwise.recommend.autotune import TuneConfig, TuningReport, tune_folds, validation_folds, validation_split
 from shelfwise.recommend.base import BaseRecommender, Context, ItemScorer, Recommendation, minmax
+from shelfwise.recommend.between import session_live, tune_between
 from shelfwise.recommend.cold_items import ColdItemRecommender
 from shelfwise.recommend.content import QUERY_REASON, ContentRecommender
 from shelfwise.recommend.cooccurrence import CooccurrenceRecommender
@@ -148,8 +149,7 @@ class HybridRecommender(BaseRecommender):
         return self.vectors.matrix()
 
     def _uses(self, name: str) -> bool:
-        cfg = self.config
-        return any(n == name and w > 0 for n, w in (*cfg.weights, *cfg.similar_weights, *(cfg.new_weights or ())))
+        return self.config.uses(name)
 
     def _fit_components(
         self, data: Interactions, warm: bool = False, als: Future[ALSRecommender] | None = None
@@ -255,9 +255,7 @@ class HybridRecommender(BaseRecommender):
         if not self.config.tune.enabled:
             self.tuning = TuningReport(reason="tuning disabled")
         elif saved is not None and why is None:  # the weights the replaced model searched
-            kept = saved.config
-            self.config = self.config.with_weights(*kept.fusion(False)).with_weights(*kept.fusion(True), new=True)
-            self.config = reuse_related(self.config, kept, saved.report)
+            self.config = reuse_related(self.config.searched(saved.config), saved.config, saved.report)
             self.tuning = reused_report(saved, now)
         else:
             self.tuning = self._tune(data, ahead)
@@ -296,6 +294,7 @@ class HybridRecommender(BaseRecommender):
             self.set_weights(rep.weights, rep.penalty)
             self.set_weights(rep.new_weights, rep.new_penalty, new=True)
             tune_related(self, first, rep)  # the components still hold the latest slice's earlier rows
+            tune_between(self, first, rep)  # likewise: a shopper with no live session, on next baskets
         return rep
 
     def update(self, events: Sequence[Event]) -> None:
@@ -320,7 +319,7 @@ class HybridRecommender(BaseRecommender):
         """Scores for ``ctx``, scaled to [0, 1] (0 = no evidence), of the components ``weights`` uses
         (default: every component either weight set uses); with ``exclude_seen`` and
         ``HybridConfig.scale_unseen``, scaled over the items not in ``ctx`` (seen ones score 0)."""
-        pairs = weights.items() if weights is not None else (*self.config.weights, *(self.config.new_weights or ()))
+        pairs = weights.items() if weights is not None else self.config.weight_pairs()
         used = [n for n, w in pairs if w > 0]
         out = {}
         for name in dict.fromkeys(used):
@@ -346,8 +345,8 @@ class HybridRecommender(BaseRecommender):
 
     def score(self, ctx: Context, exclude_seen: bool = False) -> FloatArray:
         """Fused scores (``-inf`` where no component has evidence), with the weights for
-        ``exclude_seen`` (seen items are not masked here)."""
-        weights, penalty = self.config.fusion(exclude_seen)
+        ``exclude_seen`` and, when ``ctx.live`` is False, between sessions (seen items are not masked here)."""
+        weights, penalty = self.config.fusion(exclude_seen, live=ctx.live is not False)
         fused = self.fuse(self.component_scores(ctx, weights, exclude_seen), weights, penalty)
         return np.where(fused > 0, fused, -np.inf).astype(np.float32)
 
@@ -372,7 +371,8 @@ class HybridRecommender(BaseRecommender):
         self, user: str | Context, k: int = 10, filters: Filters | None = None, *, exclude_seen: bool = True
     ) -> Recommendation:
         ctx = self.context(user)
-        weights, penalty = self.config.fusion(exclude_seen, cold=not len(ctx) and ctx.query_vector is None)
+        cold, live = not len(ctx) and ctx.query_vector is None, session_live(self, user, ctx)
+        weights, penalty = self.config.fusion(exclude_seen, cold=cold, live=live)
         scores = self.component_scores(ctx, weights, exclude_seen)  # only the set this list fuses
         fused = self.fuse(scores, weights, penalty)
         fused = np.where(fused > 0, fused, -np.inf).astype(np.float32)

@@ -47,6 +47,13 @@ class HybridConfig:
     None = the same as ``weights`` / ``popularity_penalty``. ``scale_unseen``: such lists scale
     each component over the items they may show (the session's own items, which kNN and
     co-occurrence score highest, would otherwise set each component's maximum).
+
+    ``between_weights`` / ``between_penalty`` (repeats allowed) and ``between_new_weights`` /
+    ``between_new_penalty`` (``exclude_seen``) apply to a shopper with no live session (the
+    history only: the start of a next order), where the next click inside a session is not what
+    is asked: fit-time tuning learns them on next baskets (:mod:`shelfwise.recommend.between`);
+    None = the in-session ones. ``idle_minutes``: a shopper whose latest event is older than
+    this has no live session (the events loader's default session gap, 30 minutes).
     """
 
     weights: tuple[tuple[str, float], ...] = DEFAULT_WEIGHTS
@@ -54,6 +61,11 @@ class HybridConfig:
     popularity_penalty: float = 0.0
     new_weights: tuple[tuple[str, float], ...] | None = None
     new_penalty: float | None = None
+    between_weights: tuple[tuple[str, float], ...] | None = None
+    between_penalty: float | None = None
+    between_new_weights: tuple[tuple[str, float], ...] | None = None
+    between_new_penalty: float | None = None
+    idle_minutes: float = 30.0
     half_life_days: float | None = None
     collapse_variants: bool = True  # one item per product title in a list
     scale_unseen: bool = True  # new-items lists scale each component over the items they may show
@@ -69,18 +81,36 @@ class HybridConfig:
     tune: TuneConfig = field(default_factory=TuneConfig)
 
     def __post_init__(self) -> None:
-        for name, w in (*self.weights, *self.similar_weights, *(self.new_weights or ())):
+        for name, w in (*self.similar_weights, *self.weight_pairs()):
             if name not in COMPONENTS:
                 raise ValueError(f"HybridConfig: unknown component {name!r}; known: {COMPONENTS}")
             if w < 0:
                 raise ValueError(f"HybridConfig: weight of {name!r} must be >= 0")
-        if self.popularity_penalty < 0 or (self.new_penalty is not None and self.new_penalty < 0):
-            raise ValueError("HybridConfig.popularity_penalty and new_penalty must be >= 0")
+        pens = (self.popularity_penalty, self.new_penalty, self.between_penalty, self.between_new_penalty)
+        if any(p is not None and p < 0 for p in pens):
+            raise ValueError("HybridConfig: popularity_penalty, new_penalty and the between penalties must be >= 0")
+        if not self.idle_minutes > 0:
+            raise ValueError(f"HybridConfig.idle_minutes must be > 0, got {self.idle_minutes!r}")
+
+    def weight_pairs(self) -> tuple[tuple[str, float], ...]:
+        """Every (component, weight) of the personal-list fusions: in session, new items, between sessions."""
+        sets = (self.weights, self.new_weights, self.between_weights, self.between_new_weights)
+        return tuple(pair for s in sets for pair in (s or ()))
+
+    def uses(self, name: str) -> bool:
+        """Whether some fusion (personal lists or related items) gives component ``name`` a positive weight."""
+        return any(n == name and w > 0 for n, w in (*self.weight_pairs(), *self.similar_weights))
 
     def with_weights(
-        self, weights: Mapping[str, float], penalty: float | None = None, *, new: bool = False
+        self, weights: Mapping[str, float], penalty: float | None = None, *, new: bool = False, between: bool = False
     ) -> HybridConfig:
-        """These weights (and penalty) for repeats allowed, or with ``new=True`` for new items only."""
+        """These weights (and penalty) for repeats allowed, or with ``new=True`` for new items only;
+        with ``between=True``, for a shopper with no live session."""
+        if between:
+            pen = self.fusion(new, live=False)[1] if penalty is None else penalty
+            if new:
+                return replace(self, between_new_weights=tuple(weights.items()), between_new_penalty=pen)
+            return replace(self, between_weights=tuple(weights.items()), between_penalty=pen)
         if new:
             return replace(
                 self,
@@ -96,22 +126,34 @@ class HybridConfig:
     def untuned(self) -> HybridConfig:
         """These settings with the default fusion weights and penalties, where fit-time tuning starts
         (a fit that tuned replaced them with weights chosen on its log's latest sessions)."""
-        d = HybridConfig()
+        return replace(self.searched(HybridConfig()), similar_weights=HybridConfig().similar_weights)
+
+    def searched(self, other: HybridConfig) -> HybridConfig:
+        """These settings with ``other``'s personal-list fusions (each set and penalty as it is, None kept)."""
         return replace(
             self,
-            weights=d.weights,
-            popularity_penalty=d.popularity_penalty,
-            new_weights=d.new_weights,
-            new_penalty=d.new_penalty,
-            similar_weights=d.similar_weights,
+            weights=other.weights,
+            popularity_penalty=other.popularity_penalty,
+            new_weights=other.new_weights,
+            new_penalty=other.new_penalty,
+            between_weights=other.between_weights,
+            between_penalty=other.between_penalty,
+            between_new_weights=other.between_new_weights,
+            between_new_penalty=other.between_new_penalty,
         )
 
-    def fusion(self, exclude_seen: bool, cold: bool = False) -> tuple[dict[str, float], float]:
+    def fusion(self, exclude_seen: bool, cold: bool = False, live: bool = True) -> tuple[dict[str, float], float]:
         """(weights, penalty) for a list that may (False) or may not (True) repeat seen items; with
         ``cold`` (no items, no query: an unknown shopper, an empty session) popularity alone, the one
-        component that scores such a context, whatever weight fit-time tuning gave it."""
+        component that scores such a context, whatever weight fit-time tuning gave it; with ``live``
+        False (no session under way: the history alone), the between-sessions weights when set."""
         if cold:
             return dict(COLD_START), 0.0
+        if not live:
+            chosen = self.between_new_weights if exclude_seen else self.between_weights
+            pen = self.between_new_penalty if exclude_seen else self.between_penalty
+            if chosen is not None:
+                return dict(chosen), self.fusion(exclude_seen)[1] if pen is None else pen
         if exclude_seen and self.new_weights is not None:
             pen = self.popularity_penalty if self.new_penalty is None else self.new_penalty
             return dict(self.new_weights), pen

@@ -31,6 +31,25 @@ _DEDUP = 100_000
 SEQUENCE_TAIL = 50  # the last interactions handed to sequence-aware models, in time order
 
 
+def history_context(
+    items: Sequence[int] | npt.NDArray[np.int64],
+    weights: Sequence[float] | npt.NDArray[np.floating],
+    timestamps: Sequence[float] | npt.NDArray[np.float64],
+    user: str | None,
+    half_life_days: float | None,
+    live: bool | None = None,
+) -> Context:
+    """A history's context (events in the order they were recorded): distinct items with their
+    weights decayed by age before the latest event and summed (float64, then float32), and the last
+    :data:`SEQUENCE_TAIL` items in time order; ``live``: see :class:`Context`."""
+    it = np.asarray(items, dtype=np.int64)
+    ts = np.asarray(timestamps, dtype=np.float64)
+    w = np.asarray(weights, dtype=np.float64) * decay(ts.max() - ts, half_life_days)
+    uniq, inv = np.unique(it, return_inverse=True)
+    tail = it[np.argsort(ts, kind="stable")][-SEQUENCE_TAIL:]
+    return Context(uniq, np.bincount(inv, weights=w).astype(np.float32), user, sequence=tail, live=live)
+
+
 class UserProfiles:
     """Mutable per-user (item row, weight, timestamp) histories over one catalog."""
 
@@ -87,12 +106,12 @@ class UserProfiles:
         h = self._hist.get(user)
         if not h or not h[0]:
             return None
-        items = np.asarray(h[0], dtype=np.int64)
-        ts = np.asarray(h[2], dtype=np.float64)
-        w = np.asarray(h[1], dtype=np.float64) * decay(ts.max() - ts, self.half_life_days)
-        uniq, inv = np.unique(items, return_inverse=True)
-        tail = items[np.argsort(ts, kind="stable")][-SEQUENCE_TAIL:]
-        return Context(uniq, np.bincount(inv, weights=w).astype(np.float32), user, sequence=tail)
+        return history_context(h[0], h[1], h[2], user, self.half_life_days)
+
+    def last_event(self, user: str) -> float | None:
+        """Unix time of the user's latest event in the history (None: no history)."""
+        h = self._hist.get(user)
+        return max(h[2]) if h and h[2] else None
 
     def seen(self, user: str) -> set[int]:
         h = self._hist.get(user)

@@ -79,6 +79,14 @@ def reuse_verdict(saved: SavedTuning, config: HybridConfig, interactions: int, n
         or _settings(saved.config) != _settings(config)
     ):
         return "the recommender's settings changed since that search"
+    if tc.between and rep.between_status == "not run":
+        return "the saved search chose no between-sessions weights (saved by an older shelfwise)"
+    for configured, started in (
+        (config.between_weights, rep.start_between_weights),
+        (config.between_new_weights, rep.start_between_new_weights),
+    ):
+        if configured is not None and dict(configured) != started:
+            return "the recommender's between-sessions weights changed since that search"
     age = (now - rep.tuned_at) / DAY_S
     if age > tc.reuse_days:
         return f"the last search is {age:.1f} days old (a new one every {tc.reuse_days:g} days)"

@@ -197,6 +197,19 @@ def _candidates(
     of the entries (:class:`RowScale`: the scaled matrices are never written)."""
     b, n = raw[0].shape
     truth = np.array([c.truth for c in cases], dtype=np.int64)
+    pick, scales = top_cells(raw, n_cand)
+    pick[np.arange(b), truth] = True
+    flat = np.flatnonzero(pick)
+    prefix, item = np.divmod(flat, n)  # row-major: (prefix, item) keys ascending
+    scores = [sc.values(prefix, d.reshape(-1)[flat]) for sc, d in zip(scales, raw, strict=True)]
+    return prefix, item, _truth_at(prefix, item, truth, n), scores
+
+
+def top_cells(raw: Sequence[npt.NDArray[np.float32]], n_cand: int) -> tuple[npt.NDArray[np.bool_], list[RowScale]]:
+    """(contexts x items) marks of every component's top ``n_cand`` positive scaled scores in
+    ``raw`` (each component's raw scores, scaled as ``minmax_rows`` scales them), and each
+    component's :class:`RowScale` (the scaled matrices are never written)."""
+    b, n = raw[0].shape
     pick = np.zeros((b, n), dtype=bool)
     flat_pick = pick.reshape(-1)
     scales = []
@@ -209,11 +222,7 @@ def _candidates(
             top, scale = _top_scaled(d, n_cand)
             flat_pick[top] = True
             scales.append(scale)
-    pick[np.arange(b), truth] = True
-    flat = np.flatnonzero(pick)
-    prefix, item = np.divmod(flat, n)  # row-major: (prefix, item) keys ascending
-    scores = [sc.values(prefix, d.reshape(-1)[flat]) for sc, d in zip(scales, raw, strict=True)]
-    return prefix, item, _truth_at(prefix, item, truth, n), scores
+    return pick, scales
 
 
 def _truth_at(prefix: IntArray, item: IntArray, truth: IntArray, n: int) -> IntArray:
