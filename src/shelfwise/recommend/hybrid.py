@@ -8,11 +8,11 @@ the fusion: a shopper with no history gets popularity (plus query text when give
 with no behaviour gets its text-similarity score only.
 
 Sequence-aware components read the order of the latest clicks: sequential rules and STAN
-session kNN (:mod:`shelfwise.recommend.sequence`) and, when enabled, SASRec
-(:mod:`shelfwise.recommend.sasrec`). Weights are learned per store at fit time on the store's
-most recent sessions (:mod:`shelfwise.recommend.autotune`); what tuning did is kept in
-:attr:`HybridRecommender.tuning` and saved with the model.
-The weights and sub-model configs are :class:`HybridConfig`
+session kNN (:mod:`shelfwise.recommend.sequence`), walks on the session-item graph
+(:mod:`shelfwise.recommend.walk`) and, when enabled, SASRec (:mod:`shelfwise.recommend.sasrec`).
+Weights are learned per store at fit time on the store's most recent sessions
+(:mod:`shelfwise.recommend.autotune`); what tuning did is kept in :attr:`HybridRecommender.tuning`
+and saved with the model. The weights and sub-model configs are :class:`HybridConfig`
 (:mod:`shelfwise.recommend.hybrid_config`, re-exported here).
 """
 
@@ -59,6 +59,7 @@ from shelfwise.recommend.retune import SavedTuning, reuse_verdict, reused_report
 from shelfwise.recommend.sasrec import SASRecRecommender
 from shelfwise.recommend.sequence import RecentCooccurrence, SequentialRulesRecommender, SessionKNNRecommender
 from shelfwise.recommend.vectors import ItemVectors
+from shelfwise.recommend.walk import SessionWalkRecommender
 from shelfwise.results import FloatArray, Results
 
 if TYPE_CHECKING:
@@ -76,7 +77,7 @@ __all__ = [  # the config names live in hybrid_config; importable from here as b
 ]
 
 FORMAT = "shelfwise.hybrid-recommender"
-FORMAT_VERSION = 3  # 2: sequence, sknn (and sasrec) state files and the tuning report; 3: compact ALS
+FORMAT_VERSION = 4  # 2: sequence, sknn (and sasrec) state files and the tuning report; 3: compact ALS; 4: walk
 # factors (items with factors only) and text-graph rows for items with events above
 # ContentConfig.all_rows_max_items (version 2 folders load: their full factor matrix is compacted)
 
@@ -119,6 +120,7 @@ class HybridRecommender(BaseRecommender):
         self.recent = RecentCooccurrence(self.cooccurrence, self.config.recent)
         self.sequence = SequentialRulesRecommender(self.config.sequence)
         self.sknn = SessionKNNRecommender(self.config.sknn)
+        self.walk = SessionWalkRecommender(self.config.walk, self.cooccurrence)
         self.sasrec = SASRecRecommender(self.config.sasrec)
         self.components: dict[str, ItemScorer] = {
             "repeat": self.repeat,
@@ -129,6 +131,7 @@ class HybridRecommender(BaseRecommender):
             "recent": self.recent,
             "sequence": self.sequence,
             "sknn": self.sknn,
+            "walk": self.walk,
             "sasrec": self.sasrec,
         }
         self.cross_model = CrossCategoryRecommender(self.cooccurrence, self.content, self.config.cross)
@@ -458,7 +461,8 @@ class HybridRecommender(BaseRecommender):
 
         ``popularity.npz``, ``cooccurrence.npz/.json``, ``als.npz/.json``, ``content.npz`` (the
         text kNN graph), ``profiles.npz/.json`` (histories), ``hybrid.npz`` (interaction counts)
-        ``sequence.npz`` (sequential rules), ``sknn.npz`` (past sessions), ``sasrec.npz/.json`` (only
+        ``sequence.npz`` (sequential rules), ``sknn.npz`` (past sessions), ``walk.npz`` (item-to-item
+        steps of the session graph), ``sasrec.npz/.json`` (only
         when SASRec is used) and, last, ``hybrid.json`` (format version, config, sizes, and
         ``tuning``: what fit-time weight tuning did). Item vectors are not written:
         they belong to the search index and are passed back to :meth:`load`. The repeat and
@@ -475,6 +479,7 @@ class HybridRecommender(BaseRecommender):
         self.profiles.save(p)
         self.sequence.save(p)
         self.sknn.save(p)
+        self.walk.save(p)
         self.sasrec.save(p)
         np.savez(p / "hybrid.npz", counts=self.counts)
         meta = {
@@ -539,19 +544,10 @@ class HybridRecommender(BaseRecommender):
             )
         rec = cls(vectors, cfg, encoder)
         profiles = UserProfiles.load(p, catalog, rec.vectors)
-        for model in (
-            rec,
-            rec.popularity,
-            rec.cooccurrence,
-            rec.als,
-            rec.content,
-            rec.repeat,
-            rec.recent,
-            rec.sequence,
-            rec.sknn,
-        ):
+        for model in (rec, rec.popularity, rec.cooccurrence, rec.als, rec.content, rec.repeat, rec.recent):
             model.attach(catalog, profiles)
-        rec.sasrec.attach(catalog, profiles)
+        for seq in (rec.sequence, rec.sknn, rec.walk, rec.sasrec):
+            seq.attach(catalog, profiles)
         rec.popularity.load_state(p)
         rec.cooccurrence.load_state(p)
         rec.als.load_state(p)
@@ -564,6 +560,10 @@ class HybridRecommender(BaseRecommender):
             rec.sequence.fit(Interactions.empty(catalog))
             rec.sknn.fit(Interactions.empty(catalog))
             rec.sasrec.reset(catalog, profiles)
+        if version >= 4:
+            rec.walk.load_state(p)
+        else:  # saved before the walk existed: it scores nothing
+            rec.walk.fit(Interactions.empty(catalog))
         tuning = meta.get("tuning")
         rec.tuning = TuningReport.from_dict(tuning) if isinstance(tuning, dict) else TuningReport()
         h = p / "hybrid.npz"

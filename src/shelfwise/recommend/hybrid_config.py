@@ -20,8 +20,9 @@ from shelfwise.recommend.factor import ALSConfig
 from shelfwise.recommend.popularity import PopularityConfig
 from shelfwise.recommend.sasrec import SASRecConfig
 from shelfwise.recommend.sequence import RecentConfig, SequenceConfig, SessionKNNConfig
+from shelfwise.recommend.walk import WalkConfig
 
-COMPONENTS = ("repeat", "cooccurrence", "als", "content", "popularity", "recent", "sequence", "sknn", "sasrec")
+COMPONENTS = ("repeat", "cooccurrence", "als", "content", "popularity", "recent", "sequence", "sknn", "walk", "sasrec")
 DEFAULT_WEIGHTS = (
     ("repeat", 1.0),
     ("cooccurrence", 0.5),
@@ -31,6 +32,7 @@ DEFAULT_WEIGHTS = (
     ("recent", 0.5),
     ("sequence", 0.5),
     ("sknn", 0.5),
+    ("walk", 1.0),
 )
 DEFAULT_SIMILAR = (("cooccurrence", 1.0), ("als", 0.5), ("content", 0.5))
 # an empty context (no items, no query): only popularity scores it (HybridConfig.fusion(cold=True))
@@ -64,6 +66,7 @@ class HybridConfig:
     recent: RecentConfig = field(default_factory=RecentConfig)
     sequence: SequenceConfig = field(default_factory=SequenceConfig)
     sknn: SessionKNNConfig = field(default_factory=SessionKNNConfig)
+    walk: WalkConfig = field(default_factory=WalkConfig)
     sasrec: SASRecConfig = field(default_factory=SASRecConfig)
     tune: TuneConfig = field(default_factory=TuneConfig)
 
