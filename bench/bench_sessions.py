@@ -137,6 +137,28 @@ def tune_als(train: Interactions, threads: int) -> tuple[ALSConfig, float]:
     return best[1], best[0]
 
 
+def fit_peers(train: Interactions, threads: int) -> tuple[dict[str, Scorer], dict[str, float], ALSConfig]:
+    """The peers fitted on ``train``: implicit ALS (its grid tuned by :func:`tune_als`, sessions
+    folded in), plain SKNN (no order weights), last-item co-occurrence and popularity; with the
+    fit seconds of ALS's tuned config and of SKNN, and that config."""
+    als_cfg, _ = tune_als(train, threads)
+    als = ALSRecommender(als_cfg)
+    secs = {"implicit ALS (tuned config)": fit_seconds(lambda: als.fit(train))}
+    sknn = SessionKNNRecommender(SessionKNNConfig(lambda_pos=1e9, lambda_item=1e9))
+    secs["SKNN"] = fit_seconds(lambda: sknn.fit(train))
+    co = CooccurrenceRecommender()
+    co.fit(train)
+    pop = PopularityRecommender(PopularityConfig(half_life_days=None))
+    pop.fit(train)
+    peers: dict[str, Scorer] = {
+        "implicit ALS (tuned, fold-in)": als.score,
+        "SKNN": sknn.score,
+        "last-item co-occurrence": lambda c: co.score(Context.of(c.ordered[-1:])),
+        "popularity": pop.score,
+    }
+    return peers, secs, als_cfg
+
+
 def fit_seconds(fn: Callable[[], Any]) -> float:
     t0 = time.perf_counter()
     fn()
@@ -185,29 +207,17 @@ def run_set(name: str, use_sasrec: bool, threads: int, repeats: int = 1) -> dict
     reused = HybridRecommender(vec, cfg, reuse=saved)
     secs[REUSED] = fit_seconds(lambda: reused.fit(train))
     print(f"  refit keeping yesterday's weights: {reused.tuning.status} ({yesterday.tuning.status} yesterday)")
-    als_cfg, _ = tune_als(train, threads)
-    als = ALSRecommender(als_cfg)
-    secs["implicit ALS (tuned config)"] = fit_seconds(lambda: als.fit(train))
-    sknn = SessionKNNRecommender(SessionKNNConfig(lambda_pos=1e9, lambda_item=1e9))
-    secs["SKNN"] = fit_seconds(lambda: sknn.fit(train))
-    co = CooccurrenceRecommender()
-    co.fit(train)
-    pop = PopularityRecommender(PopularityConfig(half_life_days=None))
-    pop.fit(train)
+    peers, peer_secs, als_cfg = fit_peers(train, threads)
+    secs.update(peer_secs)
     seq = SequentialRulesRecommender()
     secs["sequence (SR)"] = fit_seconds(lambda: seq.fit(train))
     stan = SessionKNNRecommender()
     secs["sknn (STAN)"] = fit_seconds(lambda: stan.fit(train))
-    peers: dict[str, Scorer] = {
-        "implicit ALS (tuned, fold-in)": als.score,
-        "SKNN": sknn.score,
-        "last-item co-occurrence": lambda c: co.score(Context.of(c.ordered[-1:])),
-        "popularity": pop.score,
-    }
     own: dict[str, Scorer] = {
         "recent (last-clicks co-occurrence, alone)": hybrid.recent.score,
         "sequence (SR, alone)": seq.score,
         "sknn (STAN, alone)": stan.score,
+        "walk (session-graph walk, alone)": hybrid.walk.score,
     }
     if use_sasrec:
         sas = hybrid.sasrec

@@ -135,7 +135,8 @@ def test_hybrid_on_the_index_with_compact_rows_recommends_as_the_full_one(tmp_pa
     sess = [5, 200]
     assert old.recommend_session(sess, 10).ids.tolist() == new.recommend_session(sess, 10).ids.tolist()
     new.save(tmp_path / "rec")
-    assert json.loads((tmp_path / "rec" / "hybrid.json").read_text())["format_version"] == 3
+    saved = json.loads((tmp_path / "rec" / "hybrid.json").read_text())
+    assert saved["format_version"] >= 3  # compact ALS rows: format 3 on
     back = HybridRecommender.load(tmp_path / "rec", catalog, index)
     assert back.content.has_row.sum() == ACTIVE
     assert back.recommend("u7", 10).ids.tolist() == new.recommend("u7", 10).ids.tolist()
@@ -146,7 +147,8 @@ def test_version_2_folder_loads_and_bad_rows_are_named(tmp_path: Path) -> None:
     pytest.importorskip("implicit")
     catalog, log = _store()
     v = _vectors()
-    rec = build_recommender(catalog, log, v, _hybrid_cfg(CFG))
+    cfg = _hybrid_cfg(CFG)  # a version 2 model had no walk: its saved weights name none
+    rec = build_recommender(catalog, log, v, replace(cfg, weights=tuple(w for w in cfg.weights if w[0] != "walk")))
     d = tmp_path / "rec"
     rec.save(d)
     # the version 2 layout: a full item-factor matrix, a content graph without ``rows``

@@ -20,6 +20,7 @@ from shelfwise.recommend.sequence import (
     SessionKNNConfig,
     SessionKNNRecommender,
 )
+from shelfwise.recommend.walk import SessionWalkRecommender, WalkConfig
 
 __all__ = [
     "ALSConfig",
@@ -49,9 +50,11 @@ __all__ = [
     "SequentialRulesRecommender",
     "SessionKNNConfig",
     "SessionKNNRecommender",
+    "SessionWalkRecommender",
     "TuneConfig",
     "TuningReport",
     "UserProfiles",
+    "WalkConfig",
     "build_recommender",
     "evaluate",
     "holdout_report",

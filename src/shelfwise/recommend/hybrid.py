@@ -8,13 +8,11 @@ the fusion: a shopper with no history gets popularity (plus query text when give
 with no behaviour gets its text similarity, twice: as content and as "cold", weighted on its own
 (:mod:`shelfwise.recommend.cold_items`: else every behaviour term it lacks keeps it off lists).
 
-Sequence-aware components read the order of the latest clicks: sequential rules and STAN
-session kNN (:mod:`shelfwise.recommend.sequence`) and, when enabled, SASRec
-(:mod:`shelfwise.recommend.sasrec`). Weights are learned per store at fit time on the store's
-most recent sessions (:mod:`shelfwise.recommend.autotune`); what tuning did is kept in
-:attr:`HybridRecommender.tuning` and saved with the model.
-The weights and sub-model configs are :class:`HybridConfig`
-(:mod:`shelfwise.recommend.hybrid_config`, re-exported here).
+Sequence-aware components read the latest clicks in order: sequential rules and STAN session kNN
+(:mod:`.sequence`); when weighted, session-graph walks (:mod:`.walk`) and SASRec (:mod:`.sasrec`).
+Weights are learned per store at fit time on its latest sessions (:mod:`.autotune`), kept in
+:attr:`HybridRecommender.tuning` and saved; they and the sub-model configs are :class:`HybridConfig`
+(:mod:`.hybrid_config`, re-exported here).
 """
 
 from __future__ import annotations
@@ -63,6 +61,7 @@ from shelfwise.recommend.retune import SavedTuning, reuse_verdict, reused_report
 from shelfwise.recommend.sasrec import SASRecRecommender
 from shelfwise.recommend.sequence import RecentCooccurrence, SequentialRulesRecommender, SessionKNNRecommender
 from shelfwise.recommend.vectors import ItemVectors
+from shelfwise.recommend.walk import SessionWalkRecommender
 from shelfwise.results import FloatArray, Results
 
 if TYPE_CHECKING:
@@ -80,7 +79,7 @@ __all__ = [  # the config names live in hybrid_config; importable from here as b
 ]
 
 FORMAT = "shelfwise.hybrid-recommender"
-FORMAT_VERSION = 3  # 2: sequence, sknn (and sasrec) state files and the tuning report; 3: compact ALS
+FORMAT_VERSION = 4  # 2: sequence, sknn (and sasrec) state files and the tuning report; 3: compact ALS; 4: walk
 # factors (items with factors only) and text-graph rows for items with events above
 # ContentConfig.all_rows_max_items (version 2 folders load: their full factor matrix is compacted)
 
@@ -124,6 +123,7 @@ class HybridRecommender(BaseRecommender):
         self.recent = RecentCooccurrence(self.cooccurrence, self.config.recent)
         self.sequence = SequentialRulesRecommender(self.config.sequence)
         self.sknn = SessionKNNRecommender(self.config.sknn)
+        self.walk = SessionWalkRecommender(self.config.walk, self.cooccurrence)
         self.sasrec = SASRecRecommender(self.config.sasrec)
         self.components: dict[str, ItemScorer] = {
             "repeat": self.repeat,
@@ -135,6 +135,7 @@ class HybridRecommender(BaseRecommender):
             "recent": self.recent,
             "sequence": self.sequence,
             "sknn": self.sknn,
+            "walk": self.walk,
             "sasrec": self.sasrec,
         }
         self.cross_model = CrossCategoryRecommender(self.cooccurrence, self.content, self.config.cross)
@@ -237,7 +238,9 @@ class HybridRecommender(BaseRecommender):
         for name, comp in self.components.items():
             if name == "als":
                 continue
-            if name != "sasrec":
+            if name == "walk" and not self._uses("walk"):  # opt-in: unfitted it scores nothing
+                comp.fit(Interactions.empty(data.catalog))
+            elif name != "sasrec":
                 comp.fit(data)
             elif not self._uses("sasrec"):  # off unless weighted: no torch needed, scores nothing
                 self.sasrec.reset(data.catalog, data.profiles)
@@ -459,7 +462,8 @@ class HybridRecommender(BaseRecommender):
 
         ``popularity.npz``, ``cooccurrence.npz/.json``, ``als.npz/.json``, ``content.npz`` (the
         text kNN graph), ``profiles.npz/.json`` (histories), ``hybrid.npz`` (interaction counts)
-        ``sequence.npz`` (sequential rules), ``sknn.npz`` (past sessions), ``sasrec.npz/.json`` (only
+        ``sequence.npz`` (sequential rules), ``sknn.npz`` (past sessions), ``walk.npz`` (item-to-item
+        steps of the session graph), ``sasrec.npz/.json`` (only
         when SASRec is used) and, last, ``hybrid.json`` (format version, config, sizes, and
         ``tuning``: what fit-time weight tuning did). Item vectors are not written:
         they belong to the search index and are passed back to :meth:`load`. The repeat and
@@ -476,6 +480,7 @@ class HybridRecommender(BaseRecommender):
         self.profiles.save(p)
         self.sequence.save(p)
         self.sknn.save(p)
+        self.walk.save(p)
         self.sasrec.save(p)
         np.savez(p / "hybrid.npz", counts=self.counts)
         meta = {
@@ -542,9 +547,8 @@ class HybridRecommender(BaseRecommender):
         profiles = UserProfiles.load(p, catalog, rec.vectors)
         for model in (rec, rec.popularity, rec.cooccurrence, rec.als, rec.content, rec.cold, rec.repeat):
             model.attach(catalog, profiles)
-        for seq in (rec.recent, rec.sequence, rec.sknn):
+        for seq in (rec.recent, rec.sequence, rec.sknn, rec.walk, rec.sasrec):
             seq.attach(catalog, profiles)
-        rec.sasrec.attach(catalog, profiles)
         rec.popularity.load_state(p)
         rec.cooccurrence.load_state(p)
         rec.als.load_state(p)
@@ -557,6 +561,10 @@ class HybridRecommender(BaseRecommender):
             rec.sequence.fit(Interactions.empty(catalog))
             rec.sknn.fit(Interactions.empty(catalog))
             rec.sasrec.reset(catalog, profiles)
+        if version >= 4:
+            rec.walk.load_state(p)
+        else:  # saved before the walk existed: it scores nothing
+            rec.walk.fit(Interactions.empty(catalog))
         tuning = meta.get("tuning")
         rec.tuning = TuningReport.from_dict(tuning) if isinstance(tuning, dict) else TuningReport()
         h = p / "hybrid.npz"

@@ -20,8 +20,11 @@ from shelfwise.recommend.factor import ALSConfig
 from shelfwise.recommend.popularity import PopularityConfig
 from shelfwise.recommend.sasrec import SASRecConfig
 from shelfwise.recommend.sequence import RecentConfig, SequenceConfig, SessionKNNConfig
+from shelfwise.recommend.walk import WalkConfig
 
-COMPONENTS = ("repeat", "cooccurrence", "als", "content", "cold", "popularity", "recent", "sequence", "sknn", "sasrec")
+COMPONENTS = (
+    "repeat", "cooccurrence", "als", "content", "cold", "popularity", "recent", "sequence", "sknn", "walk", "sasrec"
+)  # fmt: skip
 DEFAULT_WEIGHTS = (
     ("repeat", 1.0),
     ("cooccurrence", 0.5),
@@ -77,6 +80,7 @@ class HybridConfig:
     recent: RecentConfig = field(default_factory=RecentConfig)
     sequence: SequenceConfig = field(default_factory=SequenceConfig)
     sknn: SessionKNNConfig = field(default_factory=SessionKNNConfig)
+    walk: WalkConfig = field(default_factory=WalkConfig)
     sasrec: SASRecConfig = field(default_factory=SASRecConfig)
     tune: TuneConfig = field(default_factory=TuneConfig)
 
