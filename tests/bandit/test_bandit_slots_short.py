@@ -32,6 +32,7 @@ class _Short:
     def __init__(self, catalog: Catalog) -> None:
         self.counts = np.zeros(len(catalog), dtype=np.float32)
         self.config = HybridConfig()
+        self.profiles = None  # no histories: every list counts as a live session
 
     def component_scores(self, ctx: Context, weights: dict[str, float], exclude_seen: bool) -> dict[str, np.ndarray]:
         return {}
@@ -40,15 +41,15 @@ class _Short:
         return np.zeros(len(self.counts), dtype=np.float32)  # no component has evidence for any item
 
     def recommend(
-        self, user: str, k: int, filters: Filters | None = None, *, exclude_seen: bool = True
+        self, user: str | Context, k: int, filters: Filters | None = None, *, exclude_seen: bool = True
     ) -> Recommendation:
         return Recommendation(np.array([0, 1, 2], dtype=np.int64), np.ones(3, dtype=np.float32), ("a", "b", "c"))
 
     def allowed(self, filters: Filters | None, ctx: object, exclude_seen: bool) -> None:
         return None
 
-    def context(self, user: str) -> Context:
-        return Context.empty(user)
+    def context(self, user: str | Context) -> Context:
+        return user if isinstance(user, Context) else Context.empty(user)
 
 
 def test_every_explored_item_of_a_short_list_says_why(tiny_catalog: Catalog) -> None:

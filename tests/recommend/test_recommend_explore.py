@@ -3,12 +3,15 @@ score of the item after them (a client sorting by score would have put it among 
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 from session_logs import walking_store
 from shelfwise.bandit import SlotConfig, SlotExplorer
-from shelfwise.recommend import ALSConfig, HybridConfig, HybridRecommender
+from shelfwise.recommend import ALSConfig, HybridConfig, HybridRecommender, TuneConfig
+from shelfwise.recommend.between import session_live
 from shelfwise.recommend.explore import EXPLORE_REASON, recommend_with_exploration
 
 N_ITEMS = 120
@@ -38,3 +41,27 @@ def test_explored_items_score_their_own_fused_score(hybrid: HybridRecommender, u
         assert out.scores[j] == pytest.approx(fused.get(int(out.ids[j]), 0.0), rel=1e-6)  # 0: no evidence
         assert out.scores[j] <= base.scores[-1]  # outside the model's top 10: sorts below its items
     assert any(out.scores[j] != out.scores[j + 1] for j in slots if j + 1 < len(out))  # not the next item's
+
+
+def test_explored_items_score_in_the_between_sessions_fusion_the_list_uses() -> None:
+    """A shopper with no live session (the log's events are long idle) gets a list fused with the
+    between-sessions weights: its explored items' own scores come from that fusion too, not the
+    in-session one."""
+    data, vec = walking_store(N_ITEMS)
+    cfg = HybridConfig(als=ALSConfig(factors=8, iterations=3, num_threads=1), tune=TuneConfig(enabled=False))
+    h = HybridRecommender(vec, cfg)
+    h.fit(data)
+    h.config = h.config.with_weights({"popularity": 1.0, "als": 0.2}, 0.0, new=True, between=True)
+    assert not session_live(h, "u3", h.context("u3"))  # the walking store's last event is decades old
+    ex = SlotExplorer(h.catalog, config=SlotConfig(explore_share=0.2, head_fraction=0.2))
+    out = recommend_with_exploration(h, ex, "u3", 10, exclude_seen=True, now=0.0)
+    everything = h.recommend("u3", N_ITEMS, exclude_seen=True)  # the between-sessions fusion of every item
+    fused = dict(zip(everything.ids.tolist(), everything.scores.tolist(), strict=True))
+    in_session = h.recommend(dataclasses.replace(h.context("u3"), live=True), N_ITEMS, exclude_seen=True)
+    other = dict(zip(in_session.ids.tolist(), in_session.scores.tolist(), strict=True))
+    slots = [j for j, why in enumerate(out.reasons) if why == EXPLORE_REASON]
+    assert slots
+    for j in slots:
+        item = int(out.ids[j])
+        assert out.scores[j] == pytest.approx(fused.get(item, 0.0), rel=1e-6)
+        assert fused.get(item, 0.0) != pytest.approx(other.get(item, 0.0), rel=1e-3)  # the two fusions differ here

@@ -27,7 +27,7 @@ or when there are fewer than ``TuneConfig.min_cases`` such baskets.
 Serving (:func:`session_live`): ``Context.live`` says whether a session is under way; for a
 shopper id, it is while the shopper's latest event is at most ``HybridConfig.idle_minutes`` old
 (the events loader's default session gap, 30 minutes); a session's own items
-(``recommend_session``) are one.
+(``recommend_session``) are one. :func:`list_fusion` is the fusion a personal list is ranked by.
 """
 
 from __future__ import annotations
@@ -345,3 +345,15 @@ def session_live(hybrid: HybridRecommender, user: str | Context, ctx: Context, n
     if last is None:
         return True
     return (time.time() if now is None else now) - last <= hybrid.config.idle_minutes * 60.0
+
+
+def list_fusion(
+    hybrid: HybridRecommender, user: str | Context, ctx: Context, exclude_seen: bool
+) -> tuple[dict[str, float], float]:
+    """The (weights, penalty) :meth:`~shelfwise.recommend.hybrid.HybridRecommender.recommend` fuses
+    ``ctx`` (its context for ``user``) with: popularity alone for an empty context with no query,
+    else the between-sessions weights when no session is live (:func:`session_live`), else the
+    in-session ones, for ``exclude_seen``. Whatever scores items of that list (an explored slot's
+    own score, :func:`shelfwise.recommend.explore.own_scores`) asks here, so both use one fusion."""
+    cold = not len(ctx) and ctx.query_vector is None
+    return hybrid.config.fusion(exclude_seen, cold=cold, live=session_live(hybrid, user, ctx))

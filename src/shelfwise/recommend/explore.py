@@ -7,12 +7,14 @@ Wraps :class:`shelfwise.bandit.SlotExplorer` (Thompson sampling by default; Chap
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import numpy as np
 
 from shelfwise.bandit.slots import SlotExplorer
 from shelfwise.catalog.schema import Filters
 from shelfwise.recommend.base import Context, Recommendation
+from shelfwise.recommend.between import list_fusion, session_live
 from shelfwise.recommend.hybrid import HybridRecommender
 from shelfwise.results import FloatArray, IntArray
 
@@ -33,8 +35,10 @@ def recommend_with_exploration(
     ``first_slot`` ones) filled by long-tail items the user may see, outside the popularity head.
     Outcomes are learned when later events arrive (the explorer is an ``Updatable``). An explored
     item scores its own fused score (:func:`own_scores`), not its slot's neighbour's."""
-    base = rec.recommend(user, k, filters, exclude_seen=exclude_seen)
-    allowed = rec.allowed(filters, rec.context(user), exclude_seen)
+    first = rec.context(user)
+    ctx = replace(first, live=session_live(rec, user, first))  # one verdict for the list and its explored slots
+    base = rec.recommend(ctx, k, filters, exclude_seen=exclude_seen)
+    allowed = rec.allowed(filters, ctx, exclude_seen)
     ranked, slots = explorer.rank(
         base.results,
         k,
@@ -49,16 +53,18 @@ def recommend_with_exploration(
     out = tuple(EXPLORE_REASON if i in explored else reasons.get(i, "") for i in ranked.ids.tolist())
     scores = ranked.scores.copy()
     if slots:
-        scores[slots] = own_scores(rec, rec.context(user), ranked.ids[slots], exclude_seen)
+        scores[slots] = own_scores(rec, ctx, ranked.ids[slots], exclude_seen)
     return Recommendation(ranked.ids, scores, out)
 
 
-def own_scores(rec: HybridRecommender, ctx: Context, rows: IntArray, exclude_seen: bool) -> FloatArray:
-    """``rows``' fused scores in the fusion :meth:`HybridRecommender.recommend` ranks ``ctx``'s list
-    by (its weights for ``exclude_seen``, popularity alone for an empty context), 0 where no
+def own_scores(rec: HybridRecommender, user: str | Context, rows: IntArray, exclude_seen: bool) -> FloatArray:
+    """``rows``' fused scores in the fusion :meth:`HybridRecommender.recommend` ranks ``user``'s list
+    by (:func:`~shelfwise.recommend.between.list_fusion`: its weights for ``exclude_seen``, between
+    sessions when no session is live, popularity alone for an empty context), 0 where no
     component has evidence: an explored item's honest score, which sorts it among the model's
     items by what the model thinks of it (below them, as a rule: it was outside their top k),
     where the slot it fills would repeat its neighbour's."""
-    weights, penalty = rec.config.fusion(exclude_seen, cold=not len(ctx) and ctx.query_vector is None)
+    ctx = rec.context(user)
+    weights, penalty = list_fusion(rec, user, ctx, exclude_seen)
     fused = rec.fuse(rec.component_scores(ctx, weights, exclude_seen), weights, penalty)
     return np.maximum(fused[rows], 0.0).astype(np.float32)

@@ -36,7 +36,7 @@ from shelfwise.index.text import is_blank
 from shelfwise.index.topk import top_k
 from shelfwise.recommend.autotune import TuneConfig, TuningReport, tune_folds, validation_folds, validation_split
 from shelfwise.recommend.base import BaseRecommender, Context, ItemScorer, Recommendation, minmax
-from shelfwise.recommend.between import session_live, tune_between
+from shelfwise.recommend.between import list_fusion, tune_between
 from shelfwise.recommend.cold_items import ColdItemRecommender
 from shelfwise.recommend.content import QUERY_REASON, ContentRecommender
 from shelfwise.recommend.cooccurrence import CooccurrenceRecommender
@@ -374,8 +374,7 @@ class HybridRecommender(BaseRecommender):
         self, user: str | Context, k: int = 10, filters: Filters | None = None, *, exclude_seen: bool = True
     ) -> Recommendation:
         ctx = self.context(user)
-        cold, live = not len(ctx) and ctx.query_vector is None, session_live(self, user, ctx)
-        weights, penalty = self.config.fusion(exclude_seen, cold=cold, live=live)
+        weights, penalty = list_fusion(self, user, ctx, exclude_seen)
         scores = self.component_scores(ctx, weights, exclude_seen)  # only the set this list fuses
         fused = self.fuse(scores, weights, penalty)
         fused = np.where(fused > 0, fused, -np.inf).astype(np.float32)
