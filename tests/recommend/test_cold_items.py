@@ -9,6 +9,7 @@ only text reaches ``new-bag``. Fit-time tuning: a store whose products go on sal
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -101,6 +102,25 @@ def test_a_cold_item_says_new_when_its_content_term_outweighs_the_cold_one() -> 
     listed = _listed(rec, catalog)
     assert listed["new-bag"].startswith("new, similar to leather bag a")
     assert any(why.startswith("similar text to leather bag a") for why in listed.values())  # warm bags: as before
+
+
+def test_a_cold_item_says_new_in_a_fusion_that_weighs_the_cold_term_zero() -> None:
+    """Between-sessions weights may keep content and set cold to 0 (H&M: content 0.25, cold 0.0 for
+    new items): a cold item content lists is still new, and its reason says so."""
+    rec, catalog = _hybrid({**WEIGHTS, "cold": 1.0})
+    rec.config = rec.config.with_weights({**WEIGHTS, "content": 3.0, "cold": 0.0}, 0.0, new=True, between=True)
+    out = rec.recommend(replace(rec.context("u"), live=False), 5)
+    listed = {catalog.products[i].id: why for i, why in zip(out.ids.tolist(), out.reasons, strict=True)}
+    assert listed["new-bag"].startswith("new, similar to leather bag a"), listed
+    assert any(why.startswith("similar text to leather bag a") for why in listed.values())  # warm bags: as before
+
+
+def test_related_items_of_a_cold_item_keep_the_text_reason() -> None:
+    """Related items are no shopper's history: no "new, similar to X you bought" there."""
+    rec, catalog = _hybrid({**WEIGHTS, "cold": 1.0})
+    out = rec.similar(catalog.get_row("a0"), len(IDS))
+    listed = {catalog.products[i].id: why for i, why in zip(out.ids.tolist(), out.reasons, strict=True)}
+    assert "new-bag" in listed and not listed["new-bag"].startswith("new, "), listed
 
 
 def test_an_item_stops_being_cold_with_its_first_event() -> None:

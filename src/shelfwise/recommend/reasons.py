@@ -6,14 +6,21 @@ The component contributing most to the item's fused score explains it (weighted 
 the repeat component's reason), whichever component scored it most: a shopper shown a product
 they bought with "shoppers with sessions like yours bought this" reads a stranger's history.
 An item with no events that the text similarity explains says it is new (the "cold" component's
-reason, :mod:`shelfwise.recommend.cold_items`), whichever of the two text terms weighed more.
+reason, :mod:`shelfwise.recommend.cold_items`), whichever of the two text terms weighed more, in
+any fusion that names the cold component, its weight 0 included (between-sessions weights may
+keep content and drop cold): the reason describes the item, not the weights. Related items'
+fusion does not name it (no shopper's history: no "you bought").
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import numpy as np
+import numpy.typing as npt
+
 from shelfwise.recommend.base import Context, ItemScorer
+from shelfwise.recommend.cold_items import ColdItemRecommender
 from shelfwise.results import FloatArray
 
 REPEAT = "repeat"  # the component whose reason names the shopper's own history
@@ -28,15 +35,20 @@ def pick_reasons(
     weights: Mapping[str, float],
 ) -> tuple[str, ...]:
     """The reason of each of ``rows``: :data:`REPEAT`'s for an item of ``ctx`` (when ``components``
-    hold it), else that of the component of ``scores`` whose weighted scaled score is the largest."""
+    hold it), else that of the component of ``scores`` whose weighted scaled score is the largest
+    (:data:`COLD`'s for an item with no events where that is :data:`CONTENT` and ``weights`` name
+    :data:`COLD`)."""
     own = set(ctx.items.tolist()) if REPEAT in components else set()
+    cold = components.get(COLD) if COLD in weights else None
+    warm: npt.NDArray[np.bool_] | None = None  # the cold component's mask, read once when needed
     out = []
     for row in rows:
         if row in own:
             out.append(components[REPEAT].explain(ctx, row))
             continue
         best = max(scores, key=lambda n: weights.get(n, 0.0) * float(scores[n][row]))
-        if best == CONTENT and COLD in scores and scores[COLD][row] > 0:
-            best = COLD
+        if best == CONTENT and isinstance(cold, ColdItemRecommender):
+            warm = cold.warm() if warm is None else warm
+            best = CONTENT if warm[row] else COLD
         out.append(components[best].explain(ctx, row))
     return tuple(out)
