@@ -29,7 +29,9 @@ of training sessions; it scores no item without events, by construction); a cont
 without the cold component plus bandit exploration slots (``SlotExplorer`` defaults, a fresh
 Thompson prior: what a live store's ``/recommend/user`` adds). Hybrid rows: fit-time tuning on (the
 default) and off (the default weights, a store too small to tune on), and the tuned hybrid with the
-cold weight forced to 2 (what showing cold items costs where tuning keeps them out). Fit seconds
+cold weight forced to 2 in its in-session and between-sessions new-items fusions (what showing cold
+items costs where tuning keeps them out). Each list is asked with no session under way
+(``Context.live`` False: the between-sessions weights, :mod:`shelfwise.recommend.between`). Fit seconds
 with and without the cold component: ``--fit-rounds`` alternating fits, the 1-minute load beside.
 Latency: ``recommend(user)`` at ``--latency-items`` (50,000) items of bench_sessions_latency's
 synthetic store, default weights (the cold component scored), with and without the cold weight in
@@ -266,7 +268,9 @@ def hybrid_lists(rec: HybridRecommender, users: Sequence[str], k: int) -> tuple[
     lists: Lists = {}
     reasons: dict[str, list[str]] = {}
     for u in users:
-        r = rec.recommend(u, k, exclude_seen=True)
+        # a shopper back after the cut, no session under way: the between-sessions fusion, stated
+        # rather than left to the wall clock (a shopper id's list is live while its last event is recent)
+        r = rec.recommend(replace(rec.context(u), live=False), k, exclude_seen=True)
         lists[u], reasons[u] = r.ids.tolist(), list(r.reasons)
     return lists, reasons
 
@@ -347,11 +351,14 @@ def run_set(split: ColdSplit, hybrids: Mapping[str, Variant]) -> dict[str, Any]:
             t = time.perf_counter()
             rec.fit(data)
             notes[label] = {"fit_s": round(time.perf_counter() - t, 2), "tuning": rec.tuning.as_dict()}
-            fusion = rec.config.fusion(True)
+            fusion = rec.config.fusion(True, live=False)  # the lists': the users' latest events are long idle
             print(f"  {label}: fit {notes[label]['fit_s']} s; {rec.tuning.reason}; new-item fusion {fusion}")
         if v.forced_cold is not None:
             rec = copy.copy(rec)
-            rec.set_weights({**rec.config.fusion(True)[0], "cold": v.forced_cold}, new=True)
+            for live in (True, False):  # in session and between sessions (the fusion these lists use)
+                forced = {**rec.config.fusion(True, live=live)[0], "cold": v.forced_cold}
+                rec.config = rec.config.with_weights(forced, new=True, between=not live)
+            assert rec.config.fusion(True, live=False)[0]["cold"] == v.forced_cold
         for k in KS:
             by_k[k][label], why = hybrid_lists(rec, users, k)
             if k == max(KS) and label == TUNED:
