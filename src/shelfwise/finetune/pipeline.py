@@ -326,10 +326,10 @@ def _with_replay(
     scored = data.val + data.holdout
     unseen = set(scored.anchors)
     reversed_ = set(zip(scored.positives, scored.anchors, strict=True))
-    fresh = set(zip(data.train.anchors, data.train.positives, strict=True))  # in this run's data already
+    skip = reversed_ | set(zip(data.train.anchors, data.train.positives, strict=True))  # ... or in this run's data
     old = read_pairs(base_dir / PAIRS)
     pairs = zip(old.anchors, old.positives, strict=True)
-    keep = [i for i, (a, p) in enumerate(pairs) if a not in unseen and (a, p) not in reversed_ | fresh]
+    keep = [i for i, (a, p) in enumerate(pairs) if a not in unseen and (a, p) not in skip]  # one union, not one a pair
     old = PairSet(
         tuple(old.anchors[i] for i in keep),
         tuple(old.positives[i] for i in keep),
