@@ -265,3 +265,18 @@ def test_validation_split_gives_baskets_with_history() -> None:
     data = _data(cat, _grocery())
     cases = basket_cases(*validation_split(data, 0.25, 2000))
     assert len(cases) == 120 and all(len(c.ctx) and c.ctx.live is False for c in cases)
+
+
+def test_a_refit_without_the_between_search_keeps_no_reused_between_weights() -> None:
+    """``TuneConfig(between=False)``: the in-session weights serve a shopper with no live session; a
+    refit handed a model whose search chose between-sessions weights keeps its in-session ones only."""
+    cat, rec = _tuned()
+    assert rec.config.between_weights is not None
+    cfg = HybridConfig(tune=TuneConfig(fraction=0.25, min_cases=20, between=False))
+    again = HybridRecommender(np.zeros((N_ITEMS, 4), dtype=np.float32), cfg, reuse=SavedTuning.of(rec))
+    again.fit(_data(cat, _grocery()))
+    assert again.tuning.status == "reused", again.tuning.reason
+    assert again.config.fusion(False) == rec.config.fusion(False)  # the searched in-session weights, kept
+    assert again.config.between_weights is None and again.config.between_new_weights is None
+    assert again.config.fusion(False, live=False) == again.config.fusion(False)
+    assert again.tuning.between_status == "not run" and not again.tuning.between_weights

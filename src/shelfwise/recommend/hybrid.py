@@ -56,8 +56,8 @@ from shelfwise.recommend.persist import (
 from shelfwise.recommend.popularity import PopularityRecommender, RepeatRecommender
 from shelfwise.recommend.profiles import UserProfiles
 from shelfwise.recommend.reasons import pick_reasons
-from shelfwise.recommend.related_tune import reuse_related, tune_related
-from shelfwise.recommend.retune import SavedTuning, reuse_verdict, reused_report
+from shelfwise.recommend.related_tune import tune_related
+from shelfwise.recommend.retune import SavedTuning, reuse, reuse_verdict
 from shelfwise.recommend.sasrec import SASRecRecommender
 from shelfwise.recommend.sequence import RecentCooccurrence, SequentialRulesRecommender, SessionKNNRecommender
 from shelfwise.recommend.vectors import ItemVectors
@@ -258,8 +258,7 @@ class HybridRecommender(BaseRecommender):
         if not self.config.tune.enabled:
             self.tuning = TuningReport(reason="tuning disabled")
         elif saved is not None and why is None:  # the weights the replaced model searched
-            self.config = reuse_related(self.config.searched(saved.config), saved.config, saved.report)
-            self.tuning = reused_report(saved, now)
+            self.config, self.tuning = reuse(self.config, saved, now)
         else:
             self.tuning = self._tune(data, ahead)
             if why is not None:

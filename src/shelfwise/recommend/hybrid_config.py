@@ -132,18 +132,20 @@ class HybridConfig:
         (a fit that tuned replaced them with weights chosen on its log's latest sessions)."""
         return replace(self.searched(HybridConfig()), similar_weights=HybridConfig().similar_weights)
 
-    def searched(self, other: HybridConfig) -> HybridConfig:
-        """These settings with ``other``'s personal-list fusions (each set and penalty as it is, None kept)."""
+    def searched(self, other: HybridConfig, between: bool = True) -> HybridConfig:
+        """These settings with ``other``'s personal-list fusions (each set and penalty as it is, None
+        kept); with ``between`` False, its in-session ones only (these between-sessions ones kept)."""
+        mine = self if not between else other
         return replace(
             self,
             weights=other.weights,
             popularity_penalty=other.popularity_penalty,
             new_weights=other.new_weights,
             new_penalty=other.new_penalty,
-            between_weights=other.between_weights,
-            between_penalty=other.between_penalty,
-            between_new_weights=other.between_new_weights,
-            between_new_penalty=other.between_new_penalty,
+            between_weights=mine.between_weights,
+            between_penalty=mine.between_penalty,
+            between_new_weights=mine.between_new_weights,
+            between_new_penalty=mine.between_new_penalty,
         )
 
     def fusion(self, exclude_seen: bool, cold: bool = False, live: bool = True) -> tuple[dict[str, float], float]:

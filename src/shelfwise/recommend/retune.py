@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from shelfwise.recommend.autotune import TuneConfig, TuningReport
 from shelfwise.recommend.hybrid_config import HybridConfig
 from shelfwise.recommend.persist import StateFileError, config_from_json, read_json
+from shelfwise.recommend.related_tune import reuse_related
 
 if TYPE_CHECKING:
     from shelfwise.recommend.hybrid import HybridRecommender
@@ -117,6 +118,20 @@ def reused_report(saved: SavedTuning, now: float) -> TuningReport:
         "that size (--retune always searches now)"
     )
     return replace(rep, status="reused", reason=reason)
+
+
+def reuse(config: HybridConfig, saved: SavedTuning, now: float) -> tuple[HybridConfig, TuningReport]:
+    """``config`` with the weights ``saved``'s search chose (:meth:`HybridConfig.searched`, the
+    related-items ones when it chose them), and the report of that reuse. Under
+    ``TuneConfig(between=False)`` the between-sessions weights are ``config``'s own (the in-session
+    ones serve unless configured), and the report says no between-sessions search ran."""
+    between = config.tune.between
+    cfg = reuse_related(config.searched(saved.config, between=between), saved.config, saved.report)
+    rep = reused_report(saved, now)
+    if not between:
+        fresh = TuningReport()
+        rep = replace(rep, **{f.name: getattr(fresh, f.name) for f in fields(TuningReport) if "between" in f.name})
+    return cfg, rep
 
 
 def _settings(config: HybridConfig) -> HybridConfig:
