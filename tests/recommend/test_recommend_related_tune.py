@@ -73,6 +73,12 @@ def test_a_refit_that_keeps_the_search_keeps_the_related_weights(
     refit = HybridRecommender(vectors, CFG, reuse=SavedTuning.of(rec))
     refit.fit(data)
     assert refit.tuning.status == "reused" and refit.config.similar_weights == rec.config.similar_weights
+    # a store that keeps its configured related weights does not get the reused search's choice
+    own = dataclasses.replace(CFG, tune=dataclasses.replace(CFG.tune, related=False))
+    kept = HybridRecommender(vectors, own, reuse=SavedTuning.of(rec))
+    kept.fit(data)
+    assert kept.tuning.status == "reused" and kept.config.similar_weights == own.similar_weights
+    assert rec.config.similar_weights != own.similar_weights
 
 
 def test_no_gain_keeps_the_configured_weights(fitted: tuple[HybridRecommender, Interactions, np.ndarray]) -> None:

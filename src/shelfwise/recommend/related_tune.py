@@ -159,5 +159,7 @@ def tune_related(hybrid: HybridRecommender, split: tuple[Interactions, Interacti
 
 
 def reuse_related(config: HybridConfig, saved: HybridConfig, rep: TuningReport) -> HybridConfig:
-    """``config`` with the related-items weights of the ``saved`` fit when its search chose them."""
-    return replace(config, similar_weights=saved.similar_weights) if rep.related_weights else config
+    """``config`` with the related-items weights of the ``saved`` fit when its search chose them and
+    ``config`` lets the search choose them (``TuneConfig(related=False)``: its configured ones stay)."""
+    chosen = bool(rep.related_weights) and config.tune.related
+    return replace(config, similar_weights=saved.similar_weights) if chosen else config
