@@ -16,7 +16,7 @@ from shelfwise.recommend.autotune import Case, TuneConfig, TuningReport, prefix_
 from shelfwise.recommend.base import BaseRecommender
 from shelfwise.recommend.factor import ALSRecommender
 from shelfwise.recommend.sequence import SessionKNNConfig, SessionKNNRecommender
-from shelfwise.recommend.tuning_pool import _top_positive
+from shelfwise.recommend.tuning_pool import top_positive
 
 N_ITEMS = 150
 
@@ -88,7 +88,7 @@ def test_top_positive_is_each_rows_top_positives_ties_kept() -> None:
         b, n, k = int(rng.integers(1, 30)), int(rng.integers(1, 300)), int(rng.integers(1, 60))
         d = np.round(rng.random((b, n)) * rng.integers(2, 30)).astype(np.float32) - np.float32(rng.random() < 0.3)
         got = np.zeros(b * n, dtype=bool)
-        got[_top_positive(d, k)] = True
+        got[top_positive(d, k)] = True
         for r in range(b):
             pos = np.flatnonzero(d[r] > 0)
             if len(pos) > k:

@@ -12,7 +12,7 @@ import pytest
 from shelfwise.recommend import Context
 from shelfwise.recommend.autotune import Case
 from shelfwise.recommend.base import RowScale, minmax, minmax_rows
-from shelfwise.recommend.tuning_pool import _candidates, _top_positive, _top_scaled
+from shelfwise.recommend.tuning_pool import _candidates, _top_scaled, top_positive
 
 F32 = npt.NDArray[np.float32]
 
@@ -79,7 +79,7 @@ def test_top_of_raw_scores_is_the_top_of_the_scaled_ones(n_cand: int) -> None:
         b, n = int(rng.integers(1, 30)), int(rng.integers(1, 400))  # n < n_cand too: no group bound
         d = _raw(rng, b, n)
         got, scale = _top_scaled(d, n_cand)
-        np.testing.assert_array_equal(got, _top_positive(minmax_rows(d), n_cand))
+        np.testing.assert_array_equal(got, top_positive(minmax_rows(d), n_cand))
         assert len(scale.div) == b
 
 
@@ -97,7 +97,7 @@ def test_candidates_and_scores_are_those_of_the_scaled_matrices() -> None:
         dense = [minmax_rows(d) for d in raw]
         pick = np.zeros((b, n), dtype=bool)
         for d in dense:
-            pick.reshape(-1)[_top_positive(d, n_cand)] = True
+            pick.reshape(-1)[top_positive(d, n_cand)] = True
         pick[np.arange(b), [c.truth for c in cases]] = True
         want_p, want_i = np.nonzero(pick)
         np.testing.assert_array_equal(prefix, want_p)

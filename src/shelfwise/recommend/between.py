@@ -46,7 +46,7 @@ from shelfwise.recommend.autotune import Ascent, TuneConfig, TuningReport, cache
 from shelfwise.recommend.base import Context, RowScale
 from shelfwise.recommend.interactions import Interactions
 from shelfwise.recommend.profiles import history_context
-from shelfwise.recommend.tuning_pool import _masked_rows, _top_positive, top_cells
+from shelfwise.recommend.tuning_pool import dcg_prefix, masked_rows, tied_gain, top_cells, top_positive
 from shelfwise.results import FloatArray, IntArray
 
 if TYPE_CHECKING:
@@ -152,9 +152,7 @@ class BasketPool:
         above = (top[c] > v[:, None]).sum(axis=1)  # every entry above an item at or over the k-th is in ``top``
         level = (grid == kth[:, None]).sum(axis=1)  # entries at the k-th score (some may fall outside ``top``)
         ties = np.where(v > kth[c], (top[c] == v[:, None]).sum(axis=1), level[c])
-        gain = np.concatenate([[0.0], np.cumsum(1.0 / np.log2(np.arange(self.k) + 2.0))])
-        mean = (gain[np.minimum(above + ties, self.k)] - gain[np.minimum(above, self.k)]) / np.maximum(ties, 1)
-        got = np.where((v >= kth[c]) & (v > 0), mean, 0.0)
+        got = np.where((v >= kth[c]) & (v > 0), tied_gain(above, ties, self.k), 0.0)
         return (np.bincount(c, weights=got, minlength=n) / self.ideal).astype(np.float32)
 
 
@@ -186,7 +184,7 @@ def _entries(
         # a row of non-negative scores is scaled by a positive constant: its order under a damping is the raw one's
         base = row_scale.apply(rows) if row_scale.spread.any() else rows
         for damp in damping:
-            top = _top_positive(base * damp, n_cand)
+            top = top_positive(base * damp, n_cand)
             if same:
                 pick[:, top] = True
             else:
@@ -221,7 +219,7 @@ def _pool(
     first = np.concatenate([[0], np.cumsum(per)[:-1]])
     width = max(int(per.max(initial=0)), 1)
     slot = owner * width + (np.arange(len(owner)) - first[owner])
-    gain = np.concatenate([[0.0], np.cumsum(1.0 / np.log2(np.arange(k) + 2.0))])
+    gain = dcg_prefix(k)
     return BasketPool(
         scores.astype(np.float32, copy=False),
         np.log1p(counts[item]).astype(np.float32),
@@ -261,7 +259,7 @@ def basket_pools(
         if not len(rows):
             return every, None, 0
         seen = np.concatenate([r * n + part[j].ctx.items for r, j in enumerate(rows.tolist())]).astype(np.int64)
-        sub = [_masked_rows(d, rows, seen) if hybrid.config.scale_unseen else d[rows] for d in raw]
+        sub = [masked_rows(d, rows, seen) if hybrid.config.scale_unseen else d[rows] for d in raw]
         return every, _entries(sub, [fresh[j] for j in rows.tolist()], config.candidates, seen, damping), len(rows)
 
     with ThreadPoolExecutor(2) as threads:

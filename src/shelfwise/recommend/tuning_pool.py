@@ -85,9 +85,20 @@ class _Pool:
             tied &= ~self.seen
         rank = np.add.reduceat(better.view(np.int8), self.start[:-1], dtype=np.int32)
         ties = np.add.reduceat(tied.view(np.int8), self.start[:-1], dtype=np.int32)  # the truth among them
-        gain = np.concatenate([[0.0], np.cumsum(1.0 / np.log2(np.arange(k) + 2.0))])  # gain[r]: ranks below r
-        mean = (gain[np.minimum(rank + ties, k)] - gain[np.minimum(rank, k)]) / np.maximum(ties, 1)
-        return np.where(tv > 0, mean, 0.0).astype(np.float32)
+        return np.where(tv > 0, tied_gain(rank, ties, k), 0.0).astype(np.float32)
+
+
+def dcg_prefix(k: int) -> FloatArray:
+    """``gain[r]``: the summed DCG discounts of ranks 0 .. r - 1, cut at ``k`` (``gain[0]`` = 0)."""
+    return np.concatenate([[0.0], np.cumsum(1.0 / np.log2(np.arange(k) + 2.0))])
+
+
+def tied_gain(above: IntArray, ties: IntArray, k: int) -> FloatArray:
+    """The expected DCG@k discount of an item with ``above`` items scored higher and ``ties`` items
+    (itself included) scored the same: its mean over every place among the ties, as a top-k list
+    orders them at random (McSherry & Najork, 2008)."""
+    gain = dcg_prefix(k)
+    return (gain[np.minimum(above + ties, k)] - gain[np.minimum(above, k)]) / np.maximum(ties, 1)
 
 
 _TINY = np.nextafter(np.float32(0), np.float32(1))
@@ -107,21 +118,21 @@ def _floor(scale: RowScale, bound: npt.NDArray[np.float32]) -> npt.NDArray[np.fl
     return np.where(scale.spread, out, np.maximum(out, _TINY)).astype(np.float32)  # else: x > 0
 
 
-def _top_positive(d: npt.NDArray[np.float32], n_cand: int) -> IntArray:
+def top_positive(d: npt.NDArray[np.float32], n_cand: int) -> IntArray:
     """Flat indices (ascending) of each row's positive scores down to its ``n_cand``-th highest
     (ties there all kept; every positive when fewer)."""
     return _top(d, n_cand, scaled=False)[0]
 
 
 def _top_scaled(raw: npt.NDArray[np.float32], n_cand: int) -> tuple[IntArray, RowScale]:
-    """:func:`_top_positive` of ``minmax_rows(raw)`` without scaling ``raw``, and its scale."""
+    """:func:`top_positive` of ``minmax_rows(raw)`` without scaling ``raw``, and its scale."""
     flat, scale = _top(raw, n_cand, scaled=True)
     assert scale is not None
     return flat, scale
 
 
 def _top(d: npt.NDArray[np.float32], n_cand: int, scaled: bool) -> tuple[IntArray, RowScale | None]:
-    """:func:`_top_positive` of ``d``, or with ``scaled`` of ``d``'s rows scaled (a :class:`RowScale`,
+    """:func:`top_positive` of ``d``, or with ``scaled`` of ``d``'s rows scaled (a :class:`RowScale`,
     returned): the scaling is monotone in each row, so the bound below is found on the raw group
     maxima and then scaled, the pass over the matrix keeps the raw scores above each row's
     :func:`_floor` of it, and only those are scaled and cut at the bound itself.
@@ -180,8 +191,8 @@ def _top(d: npt.NDArray[np.float32], n_cand: int, scaled: bool) -> tuple[IntArra
 
 def kth_largest(d: npt.NDArray[np.float32], k: int) -> npt.NDArray[np.float32]:
     """Each row's ``k``-th largest positive value (rows holding at least ``k`` positives): the
-    lowest of :func:`_top_positive`'s values in each row."""
-    flat = _top_positive(d, k)
+    lowest of :func:`top_positive`'s values in each row."""
+    flat = top_positive(d, k)
     out = np.full(d.shape[0], np.inf, dtype=np.float32)
     np.minimum.at(out, flat // d.shape[1], d.reshape(-1)[flat])
     return out
@@ -375,13 +386,13 @@ def _score_block(
     owner = seen_flat // max(n, 1)
     mine = place[owner] >= 0
     seen_new = place[owner[mine]] * n + seen_flat[mine] % max(n, 1)  # the seen cells of the copied rows
-    raw_new = [_masked_rows(raw.pop(0), rows, seen_new) for _ in names]  # each block matrix freed once copied
+    raw_new = [masked_rows(raw.pop(0), rows, seen_new) for _ in names]  # each block matrix freed once copied
     prefix_n, item_n, where_n, scaled_n = _candidates(raw_new, sub, n_cand)
     new_scores = np.stack(scaled_n).astype(np.float32, copy=False)
     return got_every, (new_scores, np.zeros(len(prefix_n), dtype=bool), len(rows), prefix_n, item_n, where_n)
 
 
-def _masked_rows(raw: npt.NDArray[np.float32], rows: IntArray, seen: IntArray) -> npt.NDArray[np.float32]:
+def masked_rows(raw: npt.NDArray[np.float32], rows: IntArray, seen: IntArray) -> npt.NDArray[np.float32]:
     """A copy of ``raw``'s ``rows`` with their ``seen`` cells (flat indices in the copy) at
     ``-inf``: scaled over their unseen items (``component_scores(..., exclude_seen=True)`` row by
     row), seen items neither set the scale nor score."""
