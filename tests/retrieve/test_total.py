@@ -16,18 +16,20 @@ from shelfwise.retrieve.rules import read_rules
 
 
 def _scanned(searcher: HybridSearcher, text: str, filters: Filters, hidden: set[int] = frozenset()) -> int:
-    """Every product's whole text analysed, its words against the query's (no postings)."""
+    """Every product's whole text analysed, its words against the query's or against those of the
+    query's reading in the catalog's language (no postings)."""
     tok = searcher.lexical.tokenizer
-    words = set(tok(text))
+    reading = searcher.bilingual.added(text)
+    wanted = [set(tok(text))] + ([set(tok(reading))] if reading else [])
     mask = searcher.catalog.mask(filters)
     return sum(
-        words <= set(tok(t)) and (mask is None or bool(mask[i])) and i not in hidden
+        any(words <= set(tok(t)) for words in wanted) and (mask is None or bool(mask[i])) and i not in hidden
         for i, t in enumerate(searcher.catalog.texts())
     )
 
 
 @pytest.mark.parametrize("query", ["black", "black leather", "Black slim trousers", "acme men", "belt buckle",
-                                   "休闲裤", "gown", "nothing like it"])  # fmt: skip
+                                   "休闲裤", "黑色裤子", "gown", "nothing like it"])  # fmt: skip
 @pytest.mark.parametrize(
     "filters",
     [Filters(), Filters(category=("Men",)), Filters(price_max=40.0), Filters(in_stock=True, brands=("acme",))],
@@ -64,3 +66,13 @@ def test_rows_a_rule_hides_are_not_counted(
     f.write_text(json.dumps([{"query": "black", "hide": ["p1", "p6"]}]), encoding="utf-8")
     got = answer_search(tiny_searcher, "black", 5, Filters(), rules=read_rules(f, tiny_catalog.ids))
     assert got.total == 2 == _scanned(tiny_searcher, "black", Filters(), hidden={0, 5})
+
+
+def test_a_query_in_the_other_language_counts_the_products_its_reading_holds(tiny_searcher: HybridSearcher) -> None:
+    """A Chinese query on this English catalog holds no word of any product; the search reads it in
+    English and shows those hits, so the total counts them (it read 0 beside a page of hits)."""
+    assert tiny_searcher.bilingual.added("黑色") == "black"
+    got = answer_search(tiny_searcher, "黑色", 5, Filters())
+    assert got.total == answer_search(tiny_searcher, "black", 5, Filters()).total == 4 and len(got.results.ids)
+    assert facet_search(tiny_searcher, "黑色", Filters()).matched == got.total  # the same reading
+    assert answer_search(tiny_searcher, "黑色", 5, Filters(category=("Women",))).total == 1

@@ -245,11 +245,12 @@ def facet_search(
 def holding_all(
     searcher: HybridSearcher, query: str, *, in_stock: bool = False, exclude: Sequence[int] = ()
 ) -> npt.NDArray[np.int64]:
-    """The products whose text holds every analysed word of ``query`` (its price phrase left out and
-    applied as a filter, as the search applies it), from the word index's postings; sorted rows."""
+    """The products whose text holds every analysed word of ``query`` or of its reading in the
+    catalog's language (:func:`holding_query`; its price phrase left out and applied as a filter, as
+    the search applies it), from the word index's postings; sorted rows."""
     catalog = searcher.catalog
     text, lo, hi = parse_price(query) if searcher.understanding.has_prices else (query, None, None)
-    held = holding_words(searcher, text)
+    held = holding_query(searcher, text)
     rows = held if held is not None else np.zeros(0, dtype=np.int64)
     keep = np.ones(len(rows), dtype=bool)
     if lo is not None:
@@ -279,17 +280,28 @@ def holding_words(searcher: HybridSearcher, text: str) -> npt.NDArray[np.int64] 
     return rows
 
 
+def holding_query(searcher: HybridSearcher, text: str) -> npt.NDArray[np.int64] | None:
+    """:func:`holding_words` of ``text``, joined by the products holding every word of its reading in
+    the catalog's language when the search reads it so (``HybridSearcher.bilingual``: a Chinese query
+    on an English catalog, Taiwan words on a mainland one, toneless pinyin): such a query's own words
+    are in no product, while the hits come from its reading. None when ``text`` has no word."""
+    rows = holding_words(searcher, text)
+    reading = searcher.bilingual.added(text) if rows is not None else ""
+    alt = holding_words(searcher, reading) if reading else None
+    return rows if alt is None or rows is None else np.union1d(rows, alt)
+
+
 def count_matches(searcher: HybridSearcher, query: str, filters: Filters | None, exclude: Sequence[int] = ()) -> int:
-    """How many products hold every analysed word of ``query`` as typed (its price phrase out, as
-    :func:`holding_all` reads it: the same words as ``Facets.matched``) and pass ``filters`` (the
-    search's own, the price the query names in them), less ``exclude`` (rows a merchandising rule
-    hides): Algolia's ``nbHits``, every query word required. Words a synonym or the other-language
-    reading add are not counted. A query of no word matches every product the filters allow.
-    Postings and the memoised filter mask only: no catalog-sized pass but the mask's count for a
-    query of no word."""
+    """How many products hold every analysed word of ``query`` (its price phrase out, as
+    :func:`holding_all` reads it: the same words as ``Facets.matched``), or every word of its
+    reading in the catalog's language (:func:`holding_query`), and pass ``filters`` (the search's
+    own, the price the query names in them), less ``exclude`` (rows a merchandising rule hides):
+    Algolia's ``nbHits``, every query word required. Words a synonym adds are not counted. A query
+    of no word matches every product the filters allow. Postings and the memoised filter mask only:
+    no catalog-sized pass but the mask's count for a query of no word."""
     text = parse_price(query)[0] if searcher.understanding.has_prices else query
     mask = searcher.mask(filters)
-    rows = holding_words(searcher, text)
+    rows = holding_query(searcher, text)
     hidden = np.unique(np.asarray(exclude, dtype=np.int64))
     if rows is None:
         total = len(searcher.catalog) if mask is None else int(np.count_nonzero(mask))

@@ -101,8 +101,10 @@ class SearchResponse(BaseModel):
         0,
         description="products that hold every word of the query (its price phrase out) and pass the filters "
         "(the price it names too), less those the store's rules hide: Algolia's nbHits, every word required, always "
-        "given (facets.matched counts the same words under the in-stock filter and the query's price only). Words a "
-        "synonym or the other-language reading add are not counted; a query of no word (a price alone) matches "
+        "given (facets.matched counts the same words under the in-stock filter and the query's price only). A query "
+        "the search also reads in the catalog's language (read-as: Chinese on an English catalog, Taiwan words, "
+        "toneless pinyin) counts the products holding every word of that reading too; words a synonym adds are not "
+        "counted; a query of no word (a price alone) matches "
         "every product the filters allow. The hits may reach past it: meaning and spelling find products without "
         "every word, so total may be smaller than the hits shown, even 0 (notice no-word-match when no product "
         "holds any word). Variants are counted one by one (distinct does not fold them)",
