@@ -314,7 +314,7 @@ def main() -> None:
     routes: dict[str, Any] = {
         "/recommend/user": (lambda u: h.recommend(u, 20), users),
         "/recommend/user explore": (lambda u: recommend_with_exploration(h, explorer, u, 20, now=0.0), users),
-        "  of which own_scores": (lambda u: own_scores(h, h.context(u), tail, exclude_seen=True), users),
+        "  of which own_scores": (lambda u: own_scores(h, u, tail, exclude_seen=True), users),  # as the route asks
         "/recommend/item": (lambda i: h.similar(int(i), 20), items),
         "/recommend/session": (lambda s: h.recommend_session(s, 20), sessions),
     }
