@@ -20,6 +20,7 @@ from shelfwise.recommend.sequence import (
     SessionKNNConfig,
     SessionKNNRecommender,
 )
+from shelfwise.recommend.tifu import TifuConfig, TifuRecommender
 from shelfwise.recommend.walk import SessionWalkRecommender, WalkConfig
 
 __all__ = [
@@ -51,6 +52,8 @@ __all__ = [
     "SessionKNNConfig",
     "SessionKNNRecommender",
     "SessionWalkRecommender",
+    "TifuConfig",
+    "TifuRecommender",
     "TuneConfig",
     "TuningReport",
     "UserProfiles",

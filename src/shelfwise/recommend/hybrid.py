@@ -60,6 +60,7 @@ from shelfwise.recommend.related_tune import tune_related
 from shelfwise.recommend.retune import SavedTuning, reuse, reuse_verdict
 from shelfwise.recommend.sasrec import SASRecRecommender
 from shelfwise.recommend.sequence import RecentCooccurrence, SequentialRulesRecommender, SessionKNNRecommender
+from shelfwise.recommend.tifu import TifuRecommender
 from shelfwise.recommend.vectors import ItemVectors
 from shelfwise.recommend.walk import SessionWalkRecommender
 from shelfwise.results import FloatArray, Results
@@ -79,7 +80,7 @@ __all__ = [  # the config names live in hybrid_config; importable from here as b
 ]
 
 FORMAT = "shelfwise.hybrid-recommender"
-FORMAT_VERSION = 4  # 2: sequence, sknn (and sasrec) state files and the tuning report; 3: compact ALS; 4: walk
+FORMAT_VERSION = 5  # 2: sequence, sknn (and sasrec) state files and the tuning report; 3: compact ALS; 4: walk; 5: tifu
 # factors (items with factors only) and text-graph rows for items with events above
 # ContentConfig.all_rows_max_items (version 2 folders load: their full factor matrix is compacted)
 
@@ -125,6 +126,7 @@ class HybridRecommender(BaseRecommender):
         self.sknn = SessionKNNRecommender(self.config.sknn)
         self.walk = SessionWalkRecommender(self.config.walk, self.cooccurrence)
         self.sasrec = SASRecRecommender(self.config.sasrec)
+        self.tifu = TifuRecommender(self.config.tifu)
         self.components: dict[str, ItemScorer] = {
             "repeat": self.repeat,
             "cooccurrence": self.cooccurrence,
@@ -137,6 +139,7 @@ class HybridRecommender(BaseRecommender):
             "sknn": self.sknn,
             "walk": self.walk,
             "sasrec": self.sasrec,
+            "tifu": self.tifu,
         }
         self.cross_model = CrossCategoryRecommender(self.cooccurrence, self.content, self.config.cross)
         self.counts: FloatArray = np.zeros(0, dtype=np.float32)
@@ -238,7 +241,7 @@ class HybridRecommender(BaseRecommender):
         for name, comp in self.components.items():
             if name == "als":
                 continue
-            if name == "walk" and not self._uses("walk"):  # opt-in: unfitted it scores nothing
+            if name in ("walk", "tifu") and not self._uses(name):  # opt-in: unfitted it scores nothing
                 comp.fit(Interactions.empty(data.catalog))
             elif name != "sasrec":
                 comp.fit(data)
@@ -479,6 +482,7 @@ class HybridRecommender(BaseRecommender):
         self.sequence.save(p)
         self.sknn.save(p)
         self.walk.save(p)
+        self.tifu.save(p)
         self.sasrec.save(p)
         np.savez(p / "hybrid.npz", counts=self.counts)
         meta = {
@@ -545,7 +549,7 @@ class HybridRecommender(BaseRecommender):
         profiles = UserProfiles.load(p, catalog, rec.vectors)
         for model in (rec, rec.popularity, rec.cooccurrence, rec.als, rec.content, rec.cold, rec.repeat):
             model.attach(catalog, profiles)
-        for seq in (rec.recent, rec.sequence, rec.sknn, rec.walk, rec.sasrec):
+        for seq in (rec.recent, rec.sequence, rec.sknn, rec.walk, rec.sasrec, rec.tifu):
             seq.attach(catalog, profiles)
         rec.popularity.load_state(p)
         rec.cooccurrence.load_state(p)
@@ -563,6 +567,7 @@ class HybridRecommender(BaseRecommender):
             rec.walk.load_state(p)
         else:  # saved before the walk existed: it scores nothing
             rec.walk.fit(Interactions.empty(catalog))
+        rec.tifu.load_state(p) if version >= 5 else rec.tifu.fit(Interactions.empty(catalog))  # 5: tifu saved
         tuning = meta.get("tuning")
         rec.tuning = TuningReport.from_dict(tuning) if isinstance(tuning, dict) else TuningReport()
         h = p / "hybrid.npz"

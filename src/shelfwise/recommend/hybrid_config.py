@@ -20,10 +20,12 @@ from shelfwise.recommend.factor import ALSConfig
 from shelfwise.recommend.popularity import PopularityConfig
 from shelfwise.recommend.sasrec import SASRecConfig
 from shelfwise.recommend.sequence import RecentConfig, SequenceConfig, SessionKNNConfig
+from shelfwise.recommend.tifu import TifuConfig
 from shelfwise.recommend.walk import WalkConfig
 
 COMPONENTS = (
-    "repeat", "cooccurrence", "als", "content", "cold", "popularity", "recent", "sequence", "sknn", "walk", "sasrec"
+    "repeat", "cooccurrence", "als", "content", "cold", "popularity", "recent", "sequence", "sknn", "walk", "sasrec",
+    "tifu",
 )  # fmt: skip
 DEFAULT_WEIGHTS = (
     ("repeat", 1.0),
@@ -82,6 +84,7 @@ class HybridConfig:
     sknn: SessionKNNConfig = field(default_factory=SessionKNNConfig)
     walk: WalkConfig = field(default_factory=WalkConfig)
     sasrec: SASRecConfig = field(default_factory=SASRecConfig)
+    tifu: TifuConfig = field(default_factory=TifuConfig)  # opt-in (weight it): next-basket kNN, Hu et al. 2020
     tune: TuneConfig = field(default_factory=TuneConfig)
 
     def __post_init__(self) -> None:
