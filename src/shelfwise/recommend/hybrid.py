@@ -563,11 +563,8 @@ class HybridRecommender(BaseRecommender):
             rec.sequence.fit(Interactions.empty(catalog))
             rec.sknn.fit(Interactions.empty(catalog))
             rec.sasrec.reset(catalog, profiles)
-        if version >= 4:
-            rec.walk.load_state(p)
-        else:  # saved before the walk existed: it scores nothing
-            rec.walk.fit(Interactions.empty(catalog))
-        rec.tifu.load_state(p) if version >= 5 else rec.tifu.fit(Interactions.empty(catalog))  # 5: tifu saved
+        for part, since in ((rec.walk, 4), (rec.tifu, 5)):  # a folder saved before a part existed: it scores nothing
+            part.load_state(p) if version >= since else part.fit(Interactions.empty(catalog))
         tuning = meta.get("tuning")
         rec.tuning = TuningReport.from_dict(tuning) if isinstance(tuning, dict) else TuningReport()
         h = p / "hybrid.npz"
