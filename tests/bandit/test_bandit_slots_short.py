@@ -34,11 +34,8 @@ class _Short:
         self.config = HybridConfig()
         self.profiles = None  # no histories: every list counts as a live session
 
-    def component_scores(self, ctx: Context, weights: dict[str, float], exclude_seen: bool) -> dict[str, np.ndarray]:
-        return {}
-
-    def fuse(self, scores: dict[str, np.ndarray], weights: dict[str, float], penalty: float) -> np.ndarray:
-        return np.zeros(len(self.counts), dtype=np.float32)  # no component has evidence for any item
+    def score(self, ctx: Context, exclude_seen: bool = False) -> np.ndarray:
+        return np.full(len(self.counts), -np.inf, dtype=np.float32)  # no component has evidence for any item
 
     def recommend(
         self, user: str | Context, k: int, filters: Filters | None = None, *, exclude_seen: bool = True

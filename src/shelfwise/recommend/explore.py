@@ -14,7 +14,7 @@ import numpy as np
 from shelfwise.bandit.slots import SlotExplorer
 from shelfwise.catalog.schema import Filters
 from shelfwise.recommend.base import Context, Recommendation
-from shelfwise.recommend.between import list_fusion, session_live
+from shelfwise.recommend.between import session_live
 from shelfwise.recommend.hybrid import HybridRecommender
 from shelfwise.results import FloatArray, IntArray
 
@@ -65,6 +65,5 @@ def own_scores(rec: HybridRecommender, user: str | Context, rows: IntArray, excl
     items by what the model thinks of it (below them, as a rule: it was outside their top k),
     where the slot it fills would repeat its neighbour's."""
     ctx = rec.context(user)
-    weights, penalty = list_fusion(rec, user, ctx, exclude_seen)
-    fused = rec.fuse(rec.component_scores(ctx, weights, exclude_seen), weights, penalty)
-    return np.maximum(fused[rows], 0.0).astype(np.float32)
+    live = session_live(rec, user, ctx)  # a shopper id: the clock decides, as recommend() asks
+    return np.maximum(rec.score(replace(ctx, live=live), exclude_seen)[rows], 0.0).astype(np.float32)

@@ -349,9 +349,9 @@ class HybridRecommender(BaseRecommender):
         return total
 
     def score(self, ctx: Context, exclude_seen: bool = False) -> FloatArray:
-        """Fused scores (``-inf`` where no component has evidence), with the weights for
-        ``exclude_seen`` and, when ``ctx.live`` is False, between sessions (seen items are not masked here)."""
-        weights, penalty = self.config.fusion(exclude_seen, live=ctx.live is not False)
+        """Fused scores (``-inf`` where no component has evidence) in the fusion :meth:`recommend` ranks
+        ``ctx`` by (:func:`~shelfwise.recommend.between.list_fusion`; seen items are not masked here)."""
+        weights, penalty = list_fusion(self, ctx, ctx, exclude_seen)
         fused = self.fuse(self.component_scores(ctx, weights, exclude_seen), weights, penalty)
         return np.where(fused > 0, fused, -np.inf).astype(np.float32)
 
