@@ -9,7 +9,8 @@ with no behaviour gets its text similarity, twice: as content and as "cold", wei
 (:mod:`shelfwise.recommend.cold_items`: else every behaviour term it lacks keeps it off lists).
 
 Sequence-aware components read the latest clicks in order: sequential rules and STAN session kNN
-(:mod:`.sequence`); when weighted, session-graph walks (:mod:`.walk`) and SASRec (:mod:`.sasrec`).
+(:mod:`.sequence`); the opt-in ones (``OPT_IN``, fitted only when weighted): session-graph walks
+(:mod:`.walk`), SASRec (:mod:`.sasrec`) and, for next baskets, TIFU-KNN (:mod:`.tifu`).
 Weights are learned per store at fit time on its latest sessions (:mod:`.autotune`), kept in
 :attr:`HybridRecommender.tuning` and saved; they and the sub-model configs are :class:`HybridConfig`
 (:mod:`.hybrid_config`, re-exported here).
@@ -42,7 +43,7 @@ from shelfwise.recommend.content import QUERY_REASON, ContentRecommender
 from shelfwise.recommend.cooccurrence import CooccurrenceRecommender
 from shelfwise.recommend.cross import CrossCategoryRecommender
 from shelfwise.recommend.factor import ALSRecommender, _implicit_classes
-from shelfwise.recommend.hybrid_config import COMPONENTS, DEFAULT_SIMILAR, DEFAULT_WEIGHTS, HybridConfig
+from shelfwise.recommend.hybrid_config import COMPONENTS, DEFAULT_SIMILAR, DEFAULT_WEIGHTS, OPT_IN, HybridConfig
 from shelfwise.recommend.interactions import Interactions
 from shelfwise.recommend.persist import (
     StateFileError,
@@ -241,13 +242,12 @@ class HybridRecommender(BaseRecommender):
         for name, comp in self.components.items():
             if name == "als":
                 continue
-            if name in ("walk", "tifu") and not self._uses(name):  # opt-in: unfitted it scores nothing
-                comp.fit(Interactions.empty(data.catalog))
-            elif name != "sasrec":
-                comp.fit(data)
-            elif not self._uses("sasrec"):  # off unless weighted: no torch needed, scores nothing
-                self.sasrec.reset(data.catalog, data.profiles)
-            elif warm and tc.refit_epochs:
+            if name in OPT_IN and not self._uses(name):  # not weighted: unfitted, it scores nothing
+                if comp is self.sasrec:
+                    self.sasrec.reset(data.catalog, data.profiles)  # no torch needed
+                else:
+                    comp.fit(Interactions.empty(data.catalog))
+            elif comp is self.sasrec and warm and tc.refit_epochs:
                 self.sasrec.refit(data, tc.refit_epochs)
             else:
                 comp.fit(data)

@@ -38,6 +38,10 @@ DEFAULT_WEIGHTS = (
     ("sequence", 0.5),
     ("sknn", 0.5),
 )
+# opt-in components: none is in DEFAULT_WEIGHTS, and a fit leaves one unfitted (it scores nothing;
+# SASRec needs no torch) unless some fusion weights it (HybridConfig.uses): the session-graph walk,
+# SASRec and TIFU-KNN, each measured and kept out of the defaults (docs/features.md says why)
+OPT_IN = ("walk", "sasrec", "tifu")
 DEFAULT_SIMILAR = (("cooccurrence", 1.0), ("als", 0.5), ("content", 0.5))
 # an empty context (no items, no query): only popularity scores it (HybridConfig.fusion(cold=True))
 COLD_START = (("popularity", 1.0),)
