@@ -137,6 +137,28 @@ def test_metrics_prometheus_text(make_client: MakeClient) -> None:
     assert _sample(t, "shelfwise_event_consumer_lag") >= 0
 
 
+def test_metrics_count_resent_and_reused_event_ids(make_client: MakeClient) -> None:
+    """A resent event (its id stored for the same event) is a duplicate; an id reused for another
+    event is a conflict, rejected: each has its counter, a batch of conflicts alone (422) too."""
+    c = make_client()
+    c.post("/events", json=[{**EVENT, "event_id": "d1", "timestamp": 1700000000}])
+    batch = [
+        {**EVENT, "event_id": "d1", "timestamp": 1700000000},  # resent: a duplicate
+        {**EVENT, "event_id": "d1", "item_id": "p2", "timestamp": 1700000000},  # reused: a conflict
+        {**EVENT, "event_id": "d2"},  # new
+    ]
+    out = c.post("/events", json=batch).json()
+    assert (out["duplicates"], out["conflicts"], out["stored"]) == (1, 1, 1)
+    reused_only = c.post("/events", json={**EVENT, "event_id": "d1", "type": "purchase", "timestamp": 1700000000})
+    assert reused_only.status_code == 422
+    t = c.get("/metrics").text
+    assert "# TYPE shelfwise_events_conflict_total counter" in t
+    assert _sample(t, "shelfwise_events_duplicate_total") == 1
+    assert _sample(t, "shelfwise_events_conflict_total") == 2
+    assert _sample(t, "shelfwise_events_rejected_total") == 2  # the conflicts are rejected rows
+    assert _sample(t, "shelfwise_events_ingested_total") == 2
+
+
 def test_metrics_of_a_worker_carry_its_pid(make_client: MakeClient) -> None:
     """With --workers N a scrape reaches one worker: its series are its own, not a counter that went back."""
     c = make_client()

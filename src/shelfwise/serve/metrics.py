@@ -1,7 +1,8 @@
 """Request and ingestion metrics, rendered in the Prometheus text exposition format (0.0.4).
 
 Kept in-process and dependency-free: a counter per (method, route template, status), a latency
-histogram per (method, route template), counters of ingested / duplicate / rejected events, and,
+histogram per (method, route template), counters of ingested / duplicate / rejected events (and,
+of the rejected, those whose ``event_id`` was reused for a different event: conflicts), and,
 at scrape time, the live consumer's position and lag. Route labels are templates
 (``/recommend/user/{user_id}``) and unmatched paths share one label, so label cardinality stays
 bounded whatever clients request.
@@ -13,7 +14,7 @@ import math
 import threading
 from bisect import bisect_left
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from shelfwise.events.consumer import ConsumerStats
 
@@ -69,11 +70,13 @@ class _Histogram:
 
 @dataclass
 class IngestCounters:
-    """Events this process stored, saw again (``event_id`` already stored) or rejected."""
+    """Events this process stored, saw again (``event_id`` already stored for the same event) or
+    rejected; ``conflicts``: of the rejected, rows whose ``event_id`` the log holds for a different event."""
 
     stored: int = 0
     duplicates: int = 0
     rejected: int = 0
+    conflicts: int = 0
 
 
 @dataclass
@@ -104,11 +107,12 @@ class Metrics:
             h.total += seconds
             h.n += 1
 
-    def count_ingest(self, stored: int, duplicates: int, rejected: int) -> None:
+    def count_ingest(self, stored: int, duplicates: int, rejected: int, conflicts: int) -> None:
         with self._lock:
             self.ingest.stored += stored
             self.ingest.duplicates += duplicates
             self.ingest.rejected += rejected
+            self.ingest.conflicts += conflicts
 
     def requests(self, method: str, route: str, status: int) -> int:
         with self._lock:
@@ -119,7 +123,7 @@ class Metrics:
         with self._lock:
             requests = sorted(self._requests.items())
             latency = sorted((k, _Histogram(list(h.counts), h.total, h.n)) for k, h in self._latency.items())
-            ing = IngestCounters(self.ingest.stored, self.ingest.duplicates, self.ingest.rejected)
+            ing = replace(self.ingest)
         out = [
             "# HELP shelfwise_http_requests_total HTTP requests by method, route template and status.",
             "# TYPE shelfwise_http_requests_total counter",
@@ -140,8 +144,9 @@ class Metrics:
             out.append(f"{name}_count{_labels(method=m, route=r)} {h.n}")
         ingested = (
             ("shelfwise_events_ingested_total", ing.stored, "Events stored by POST /events in this process."),
-            ("shelfwise_events_duplicate_total", ing.duplicates, "Events whose event_id was already stored."),
+            ("shelfwise_events_duplicate_total", ing.duplicates, "Events resent: their event_id stored for them."),
             ("shelfwise_events_rejected_total", ing.rejected, "Event rows rejected by validation."),
+            ("shelfwise_events_conflict_total", ing.conflicts, "Rejected rows whose event_id a different event has."),
         )
         out += scalar_lines(*((metric, "counter", value, text) for metric, value, text in ingested))
         if consumer is None:

@@ -148,7 +148,7 @@ def _ingest(request: Request, payload: Any, wait_ms: int) -> EventsAccepted:
         raise HTTPException(413, f"batch of {len(rows)} events; at most {limits.max_batch} per request")
     out = ingest_rows(rows, shelf.catalog, cons, limits, wait_ms / 1000.0)
     metrics: Metrics = request.app.state.metrics
-    metrics.count_ingest(out.accepted - out.duplicates, out.duplicates, len(out.errors))
+    metrics.count_ingest(out.accepted - out.duplicates, out.duplicates, len(out.errors), out.conflicts)
     errors = [RowErrorOut(index=e.row, field=e.field, message=e.message) for e in out.errors]
     if not out.accepted:
         raise HTTPException(422, {"message": "no valid event", "errors": [e.model_dump() for e in errors]})
