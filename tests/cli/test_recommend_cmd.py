@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from shelfwise.cli import main
+from shelfwise.recommend import Context, HybridRecommender
 
 
 @pytest.fixture
@@ -136,3 +138,25 @@ def test_recommend_session_as_the_api_answers_it(files: list[str], capsys: pytes
     assert "Red dress" in capsys.readouterr().out
     assert main(["recommend", "session", *files, "-k", "2"]) == 0
     assert "no session items and no query: popular items" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("flag", "said"), [([], None), (["--live"], True), (["--no-live"], False)])
+def test_recommend_user_passes_live_through(
+    files: list[str], monkeypatch: pytest.MonkeyPatch, flag: list[str], said: bool | None
+) -> None:
+    """``--live`` / ``--no-live`` as GET /recommend/user's ``live``: the list's context says it; without
+    either, the shopper id itself goes to the recommender (its latest event's age decides)."""
+    asked: list[object] = []
+    plain = HybridRecommender.recommend
+
+    def spy(self: HybridRecommender, user: Any, *args: Any, **kwargs: Any) -> Any:
+        asked.append(user)
+        return plain(self, user, *args, **kwargs)
+
+    monkeypatch.setattr(HybridRecommender, "recommend", spy)
+    assert main(["recommend", "user", *files, "u1", "-k", "2", *flag]) == 0
+    (user,) = asked
+    if said is None:
+        assert user == "u1"
+    else:
+        assert isinstance(user, Context) and (user.user, user.live) == ("u1", said)

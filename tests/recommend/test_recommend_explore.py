@@ -25,6 +25,19 @@ def hybrid() -> HybridRecommender:
     return h
 
 
+@pytest.fixture(scope="module")
+def between_hybrid() -> HybridRecommender:
+    """Untuned, with between-sessions weights of its own; every shopper idle (the walking store's
+    last event is decades old)."""
+    data, vec = walking_store(N_ITEMS)
+    cfg = HybridConfig(als=ALSConfig(factors=8, iterations=3, num_threads=1), tune=TuneConfig(enabled=False))
+    h = HybridRecommender(vec, cfg)
+    h.fit(data)
+    h.config = h.config.with_weights({"popularity": 1.0, "als": 0.2}, 0.0, new=True, between=True)
+    assert not session_live(h, "u3", h.context("u3"))
+    return h
+
+
 @pytest.mark.parametrize(("user", "exclude_seen"), [("u3", True), ("u3", False), ("nobody", True)])
 def test_explored_items_score_their_own_fused_score(hybrid: HybridRecommender, user: str, exclude_seen: bool) -> None:
     ex = SlotExplorer(hybrid.catalog, config=SlotConfig(explore_share=0.2, head_fraction=0.2))
@@ -43,16 +56,11 @@ def test_explored_items_score_their_own_fused_score(hybrid: HybridRecommender, u
     assert any(out.scores[j] != out.scores[j + 1] for j in slots if j + 1 < len(out))  # not the next item's
 
 
-def test_explored_items_score_in_the_between_sessions_fusion_the_list_uses() -> None:
+def test_explored_items_score_in_the_between_sessions_fusion_the_list_uses(between_hybrid: HybridRecommender) -> None:
     """A shopper with no live session (the log's events are long idle) gets a list fused with the
     between-sessions weights: its explored items' own scores come from that fusion too, not the
     in-session one."""
-    data, vec = walking_store(N_ITEMS)
-    cfg = HybridConfig(als=ALSConfig(factors=8, iterations=3, num_threads=1), tune=TuneConfig(enabled=False))
-    h = HybridRecommender(vec, cfg)
-    h.fit(data)
-    h.config = h.config.with_weights({"popularity": 1.0, "als": 0.2}, 0.0, new=True, between=True)
-    assert not session_live(h, "u3", h.context("u3"))  # the walking store's last event is decades old
+    h = between_hybrid
     ex = SlotExplorer(h.catalog, config=SlotConfig(explore_share=0.2, head_fraction=0.2))
     out = recommend_with_exploration(h, ex, "u3", 10, exclude_seen=True, now=0.0)
     everything = h.recommend("u3", N_ITEMS, exclude_seen=True)  # the between-sessions fusion of every item
@@ -65,3 +73,18 @@ def test_explored_items_score_in_the_between_sessions_fusion_the_list_uses() -> 
         item = int(out.ids[j])
         assert out.scores[j] == pytest.approx(fused.get(item, 0.0), rel=1e-6)
         assert fused.get(item, 0.0) != pytest.approx(other.get(item, 0.0), rel=1e-3)  # the two fusions differ here
+
+
+def test_the_caller_may_say_a_session_is_under_way(between_hybrid: HybridRecommender) -> None:
+    """``live`` as the caller says it (``/recommend/user?live=true``) overrides the clock for the list
+    and its explored slots: an idle shopper said to be in session gets the in-session fusion."""
+    h = between_hybrid
+    in_session = h.recommend(dataclasses.replace(h.context("u3"), live=True), N_ITEMS, exclude_seen=True)
+    fused = dict(zip(in_session.ids.tolist(), in_session.scores.tolist(), strict=True))
+    ex = SlotExplorer(h.catalog, config=SlotConfig(explore_share=0.2, head_fraction=0.2))
+    out = recommend_with_exploration(h, ex, "u3", 10, exclude_seen=True, now=0.0, live=True)
+    slots = [j for j, why in enumerate(out.reasons) if why == EXPLORE_REASON]
+    model = [j for j in range(len(out)) if j not in slots]
+    assert slots and out.ids[model].tolist() == in_session.ids[: len(model)].tolist()
+    for j in slots:
+        assert out.scores[j] == pytest.approx(fused.get(int(out.ids[j]), 0.0), rel=1e-6)

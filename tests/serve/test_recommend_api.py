@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from fastapi.testclient import TestClient
 
+from shelfwise.bandit import SlotConfig, SlotExplorer
 from shelfwise.catalog import Catalog
 from shelfwise.encode import HashingEncoder
 from shelfwise.events import EventLog
@@ -235,3 +238,28 @@ def test_session_items_the_catalog_lacks_are_left_out_and_named(
     params = {"item": ["gone"], "k": 3, "category": "No such category", "lang": "zh"}
     zh_empty = c.get("/recommend/session", params=params).json()["notice"]
     assert zh_empty.startswith("商品目录中没有的编号已略过：'gone'；暂无可推荐的商品") and "nothing" not in zh_empty
+
+
+def test_live_says_whether_a_session_is_under_way(
+    tiny_catalog: Catalog, tiny_searcher: HybridSearcher, tiny_log: EventLog
+) -> None:
+    """``live`` picks the fusion as ``Context.live`` does in Python: false the between-sessions weights,
+    true the in-session ones; unset, the clock decides (the tiny log's events are long idle: between)."""
+    c = client(tiny_catalog, tiny_searcher, tiny_log)
+    rec = c.app.state.shelf.recommender  # type: ignore[attr-defined]
+    rec.config = rec.config.with_weights({"popularity": 1.0}, 0.0, new=True, between=True)
+    ctx = rec.context("u2")
+    want = {live: rec.recommend(dataclasses.replace(ctx, live=live), 5).ids.tolist() for live in (False, True)}
+    assert want[False] != want[True]  # the two fusions list u2 differently
+    for bandit in (None, SlotExplorer(tiny_catalog, config=SlotConfig(explore_share=0.2, head_fraction=0.2))):
+        c.app.state.shelf.bandit = bandit  # type: ignore[attr-defined]
+        for live in (False, True):
+            r = c.get("/recommend/user/u2", params={"k": 5, "live": str(live).lower()})
+            assert r.status_code == 200
+            items = r.json()["items"]
+            model = [tiny_catalog.get_row(it["id"]) for it in items if not it.get("explored")]
+            assert len(model) == (5 if bandit is None else 4) and model == want[live][: len(model)]
+    c.app.state.shelf.bandit = None  # type: ignore[attr-defined]
+    unset = c.get("/recommend/user/u2", params={"k": 5}).json()["items"]
+    assert [tiny_catalog.get_row(it["id"]) for it in unset] == want[False]
+    assert c.get("/recommend/user/u2", params={"live": "maybe"}).status_code == 422

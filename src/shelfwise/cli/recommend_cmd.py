@@ -16,6 +16,7 @@ from shelfwise.cli.common import (
 )
 from shelfwise.events.schema import EventLog
 from shelfwise.recommend.base import Recommendation
+from shelfwise.recommend.between import said_live
 from shelfwise.recommend.evaluate import MIN_EVAL_USERS
 from shelfwise.recommend.hybrid import HybridRecommender
 
@@ -50,6 +51,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                 q.add_argument("--query", default="", help="what the shopper searched for")
             else:
                 q.add_argument("id", help="user id" if kind == "user" else "item id")
+            if kind == "user":  # as GET /recommend/user's live
+                q.add_argument(
+                    "--live",
+                    action=argparse.BooleanOptionalAction,
+                    default=None,
+                    help="the shopper is in a session now (--live: the in-session weights) or not (--no-live: the "
+                    "between-sessions ones); default: in session while the latest event is at most 30 minutes old",
+                )
             q.add_argument(
                 "--shelf",
                 type=Path,
@@ -162,7 +171,7 @@ def _print(args: argparse.Namespace, catalog: Catalog, rec: HybridRecommender) -
         args.id = ",".join(args.items) or args.query or "session"  # how the lines below name it
         out = _session(args, catalog, rec)
     elif args.kind == "user":
-        out = rec.recommend(args.id, args.k)
+        out = rec.recommend(said_live(rec, args.id, args.live), args.k)
         if rec.profiles is None or args.id not in rec.profiles:
             print(f"{args.id}: unknown user: popular items")
     else:

@@ -35,7 +35,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -343,6 +343,14 @@ def session_live(hybrid: HybridRecommender, user: str | Context, ctx: Context, n
     if last is None:
         return True
     return (time.time() if now is None else now) - last <= hybrid.config.idle_minutes * 60.0
+
+
+def said_live(hybrid: HybridRecommender, user: str, live: bool | None) -> str | Context:
+    """Shopper ``user`` as :meth:`~shelfwise.recommend.hybrid.HybridRecommender.recommend` takes it
+    when the caller says whether a session is under way (``live``, the ``live`` parameter of
+    ``/recommend/user``): its context with ``Context.live`` set; None: the id itself, whose
+    latest event's age decides (:func:`session_live`)."""
+    return user if live is None else replace(hybrid.context(user), live=live)
 
 
 def list_fusion(

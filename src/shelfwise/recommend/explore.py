@@ -30,13 +30,17 @@ def recommend_with_exploration(
     *,
     exclude_seen: bool = True,
     now: float | None = None,
+    live: bool | None = None,
 ) -> Recommendation:
     """The hybrid's top-``k`` with ``explorer.config.explore_share`` of slots (never the first
     ``first_slot`` ones) filled by long-tail items the user may see, outside the popularity head.
     Outcomes are learned when later events arrive (the explorer is an ``Updatable``). An explored
-    item scores its own fused score (:func:`own_scores`), not its slot's neighbour's."""
+    item scores its own fused score (:func:`own_scores`), not its slot's neighbour's. ``live``: whether
+    a session is under way, as the caller says it (None: :func:`~shelfwise.recommend.between.session_live`
+    decides), for the list and its explored slots alike."""
     first = rec.context(user)
-    ctx = replace(first, live=session_live(rec, user, first))  # one verdict for the list and its explored slots
+    said = session_live(rec, user, first) if live is None else live
+    ctx = replace(first, live=said)  # one verdict for the list and its explored slots
     base = rec.recommend(ctx, k, filters, exclude_seen=exclude_seen)
     allowed = rec.allowed(filters, ctx, exclude_seen)
     ranked, slots = explorer.rank(

@@ -27,6 +27,7 @@ from shelfwise.notice import (
 )
 from shelfwise.notice import TEXT_ONLY as TEXT_ONLY_CODE
 from shelfwise.recommend.base import Recommendation
+from shelfwise.recommend.between import said_live
 from shelfwise.recommend.content import similar_by_text
 from shelfwise.recommend.explore import EXPLORE_REASON, recommend_with_exploration
 from shelfwise.recommend.hybrid import HybridRecommender
@@ -53,6 +54,14 @@ EMPTY = {
 SHORT_CROSS = "no other product of another category shares baskets with it or with items like it"
 ABOUT_ITEM = {**UNKNOWN_ITEM, **NEEDS_RECOMMENDER}
 Category = Annotated[str | None, Query(description='category path prefix, e.g. "Menswear > Trousers"')]
+Live = Annotated[
+    bool | None,
+    Query(
+        description="whether the shopper is in a session now: true fuses the list with the in-session weights "
+        "(the next click), false with the between-sessions ones (the next order, from the history alone); unset: "
+        "in session while the shopper's latest event is at most HybridConfig.idle_minutes (30) old"
+    ),
+]
 
 
 class RecommendResponse(BaseModel):
@@ -137,17 +146,25 @@ async def for_user(
     in_stock: InStock = False,
     exclude_seen: Annotated[bool, Query(description="leave out items in the shopper's history")] = True,
     explore: Annotated[bool, Query(description="give a share of slots to new/long-tail items (bandit)")] = True,
+    live: Live = None,
     lang: Lang = "en",
 ) -> Response:
     """Personalised; an unknown user (no history) gets popular items (cold start), and the response
     says so in ``notice``. When a bandit is loaded (``shelf.bandit``) and ``explore`` is true, some
-    lower slots explore long-tail items."""
+    lower slots explore long-tail items. ``live`` says whether the shopper is in a session now."""
     shelf = request.app.state.shelf
-    return await answer(_in, lang, _for_user, shelf, user_id, k, category, in_stock, exclude_seen, explore)
+    return await answer(_in, lang, _for_user, shelf, user_id, k, category, in_stock, exclude_seen, explore, live)
 
 
 def _for_user(
-    shelf: Shelf, user_id: str, k: int, category: str | None, in_stock: bool, exclude_seen: bool, explore: bool
+    shelf: Shelf,
+    user_id: str,
+    k: int,
+    category: str | None,
+    in_stock: bool,
+    exclude_seen: bool,
+    explore: bool,
+    live: bool | None,
 ) -> RecommendResponse:
     rec = _recommender(shelf)
     if not user_id.strip():
@@ -156,9 +173,9 @@ def _for_user(
     t0 = time.perf_counter()
     explorer = shelf.bandit
     if explore and explorer is not None:
-        out = recommend_with_exploration(rec, explorer, user_id, k, filters, exclude_seen=exclude_seen)
+        out = recommend_with_exploration(rec, explorer, user_id, k, filters, exclude_seen=exclude_seen, live=live)
     else:
-        out = rec.recommend(user_id, k, filters, exclude_seen=exclude_seen)
+        out = rec.recommend(said_live(rec, user_id, live), k, filters, exclude_seen=exclude_seen)
     known = rec.profiles is not None and user_id in rec.profiles
     return _out(shelf, "user", user_id, out, t0, None if known else UNKNOWN_USER, filters)
 
