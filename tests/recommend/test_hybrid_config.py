@@ -3,6 +3,9 @@ are fitted only when some fusion weights them."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
+
 import numpy as np
 import pytest
 
@@ -10,7 +13,7 @@ from shelfwise.catalog import Catalog, Product
 from shelfwise.events import Event, EventLog, EventType
 from shelfwise.recommend import Context, HybridConfig, HybridRecommender, Interactions
 from shelfwise.recommend.autotune import TuneConfig
-from shelfwise.recommend.hybrid_config import COMPONENTS, OPT_IN
+from shelfwise.recommend.hybrid_config import COMPONENTS, FUSION_SETS, OPT_IN
 from shelfwise.recommend.sasrec import SASRecConfig
 
 OFF = TuneConfig(enabled=False)
@@ -55,3 +58,17 @@ def test_a_component_outside_opt_in_is_fitted_at_weight_zero() -> None:
     weights = tuple((n, 0.0 if n == "sequence" else w) for n, w in HybridConfig().weights)
     rec = _fitted(weights)
     assert "sequence" not in OPT_IN and np.isfinite(rec.components["sequence"].score(Context.of([1, 2]))).any()
+
+
+def test_fusion_sets_read_back_from_json_give_the_same_config() -> None:
+    cfg = HybridConfig(
+        weights=(("repeat", 1.0), ("walk", 0.3)),
+        new_penalty=0.1,
+        between_new_weights=(("popularity", 1.0),),
+        similar_weights=(("content", 1.0),),
+    )
+    back = json.loads(json.dumps(cfg.fusion_sets()))
+    assert HybridConfig().with_fusion_sets(back) == dataclasses.replace(
+        HybridConfig(), **{n: getattr(cfg, n) for n in FUSION_SETS}
+    )
+    assert cfg.with_fusion_sets({}) == cfg  # a set it lacks keeps the config's own

@@ -16,7 +16,7 @@ from session_logs import walking_sessions
 from shelfwise.recommend import HybridConfig, HybridRecommender, Interactions
 from shelfwise.recommend.autotune import TuneConfig, TuningReport
 from shelfwise.recommend.persist import StateFileError
-from shelfwise.recommend.retune import DAY_S, SavedTuning, newest, reuse_verdict
+from shelfwise.recommend.retune import DAY_S, SavedTuning, configured, newest, reuse_verdict
 
 N_ITEMS = 40
 CFG = HybridConfig(tune=TuneConfig(fraction=0.2, min_cases=20))
@@ -83,6 +83,22 @@ def test_a_reused_report_is_reusable_again_and_ages_from_the_search(
     assert reuse_verdict(again, CFG, len(data), rec.tuning.tuned_at + DAY_S) is None
     late = reuse_verdict(again, CFG, len(data), rec.tuning.tuned_at + 8 * DAY_S)
     assert late is not None and "8.0 days old" in late
+
+
+def test_a_search_and_its_reuse_record_the_configured_fusions(
+    searched: tuple[HybridRecommender, Interactions], tmp_path: Path
+) -> None:
+    """What the store configured survives the search that replaced it (a report's time split starts there)."""
+    rec, data = searched
+    assert rec.config != CFG and configured(rec.config, rec.tuning) == CFG
+    rec.save(tmp_path / "rec")
+    saved = SavedTuning.read(tmp_path / "rec")  # hybrid.json alone
+    assert configured(saved.config, saved.report) == CFG
+    again = HybridRecommender(_vectors(), CFG, reuse=saved)
+    again.fit(data)
+    assert again.tuning.status == "reused" and configured(again.config, again.tuning) == CFG
+    assert configured(CFG, TuningReport(status="defaults")) is CFG  # no search: the config is what was configured
+    assert configured(rec.config, dataclasses.replace(rec.tuning, configured={})) is None  # not recorded
 
 
 def test_the_verdict_names_why_a_new_search_is_due(searched: tuple[HybridRecommender, Interactions]) -> None:

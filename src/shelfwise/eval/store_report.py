@@ -28,7 +28,7 @@ import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -38,9 +38,14 @@ from shelfwise.eval.judgments import Judgments, SearchMetrics, evaluate_search, 
 from shelfwise.eval.metrics import coverage, intra_list_diversity, long_tail_share
 from shelfwise.eval.report import Section, bar_chart, pyplot, render_html
 from shelfwise.eval.searches import held_by_catalog, search_analytics, searches_section
-from shelfwise.recommend.retune import SEARCHED
+from shelfwise.recommend.autotune import TuningReport
+from shelfwise.recommend.hybrid_config import HybridConfig
+from shelfwise.recommend.retune import SEARCHED, configured
 from shelfwise.shelf import Shelf
 from shelfwise.valuation.summary import ValuationSummary, load_valuation
+
+if TYPE_CHECKING:
+    from shelfwise.recommend.hybrid import HybridRecommender
 
 K = 10
 MAX_USERS = 5000
@@ -208,18 +213,19 @@ def recommendation_section(
     notes: list[str] = []
     rows: list[list[object]] = []
     if shelf.events is not None:
-        from shelfwise.recommend.evaluate import MIN_EVAL_USERS, holdout_report
+        from shelfwise.recommend.evaluate import MIN_EVAL_USERS, holdout_run
 
-        # weights the served fit tuned on this whole log saw the held-out last sessions: the split's
-        # fit tunes its own from the defaults (where it keeps them, they must not be the served ones)
-        config = rec.config.untuned() if rec.tuning.status in SEARCHED else rec.config
+        config, start = split_start(rec)
         try:
             # the served model's fit said its tuning verdict: this second fit's is not printed again
-            split = holdout_report(shelf.catalog, shelf.events, rec.item_vectors, config, k=k, quiet_tuning=True)
+            run = holdout_run(shelf.catalog, shelf.events, rec.item_vectors, config, k=k, quiet_tuning=True)
         except ValueError as exc:
             why = str(exc).rstrip(".")  # its own sentence ends with one
             notes.append(f"No time split: {why}. The figures below are catalogue-level, over every shopper's top {k}.")
         else:
+            split = run.metrics
+            figures["time_split_weights"] = {"started_from": start, **evaluated_weights(run.config, run.tuning)}
+            notes.append(weights_note(start, run.config, run.tuning))
             for name, m in split.items():
                 quality = [m.recall, m.ndcg, m.mrr, m.auc]
                 rows.append([name, *quality, m.coverage, m.long_tail_share, m.cold_recall, m.diversity, m.users])
@@ -259,6 +265,54 @@ def recommendation_section(
     else:
         section = Section(f"Recommendations (every shopper's top {k})", ["figure", "value"], catalogue, notes)
     return section, figures, lists
+
+
+def split_start(rec: HybridRecommender) -> tuple[HybridConfig, str]:
+    """The config the time split's hybrid fits with, and where its weights come from, in words.
+    Weights the served fit searched on this whole log saw the held-out last sessions: the split's
+    fit starts from what the store configured (opt-in components, its own between-sessions weights
+    included) and searches those parts again on its training rows; weights no search chose are the
+    served ones."""
+    if rec.tuning.status not in SEARCHED:
+        return rec.config, "the served weights (no search chose them)"
+    start = configured(rec.config, rec.tuning)
+    if start is not None:
+        return start, "the store's configured weights, the searched ones searched again on the training rows"
+    return rec.config.untuned(), (
+        "the default weights, searched again on the training rows (the served recommender was saved before "
+        "shelfwise recorded the configured ones: refit it to evaluate those)"
+    )
+
+
+def evaluated_weights(config: HybridConfig, tuning: TuningReport) -> dict[str, Any]:
+    """The split fit's personal-list fusions (positive weights, tail penalty) and its search's verdict;
+    ``between sessions`` ranked the split's lists (each asked for the history alone, repeats counted)."""
+    sets = {
+        "between sessions": config.fusion(False, live=False),
+        "between sessions, new items": config.fusion(True, live=False),
+        "in session": config.fusion(False),
+        "in session, new items": config.fusion(True),
+    }
+    fusions = {
+        name: {"weights": {n: w for n, w in ws.items() if w > 0}, "penalty": p} for name, (ws, p) in sets.items()
+    }
+    return {"fusions": fusions, "search": tuning.status, "reason": tuning.reason}
+
+
+def weights_note(start: str, config: HybridConfig, tuning: TuningReport) -> str:
+    """The time split's hybrid weights in words: where they started and what its lists fused."""
+    fusions = evaluated_weights(config, tuning)["fusions"]
+
+    def said(name: str) -> str:
+        f = fusions[name]
+        pen = f" (tail penalty {f['penalty']:g})" if f["penalty"] > 0 else ""
+        return ", ".join(f"{n} {w:g}" for n, w in f["weights"].items()) + pen
+
+    return (
+        f"Hybrid weights evaluated: {start} (the split fit's search: {tuning.status}). Its lists, each asked for "
+        f"the history alone, fused the between-sessions weights: {said('between sessions')}; in session: "
+        f"{said('in session')} (every set in the JSON file's time_split_weights)."
+    )
 
 
 def _popularity(shelf: Shelf) -> npt.NDArray[np.float64] | None:

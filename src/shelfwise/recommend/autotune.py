@@ -159,6 +159,9 @@ class TuningReport:
     start_between_score: float | None = None
     between_new_score: float | None = None
     start_between_new_score: float | None = None
+    # every fusion as configured before this search replaced some (HybridConfig.fusion_sets): what a
+    # second fit that searches again starts from (a report's time split); empty: not recorded (older saves)
+    configured: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -359,6 +362,7 @@ def tune_folds(
     rep = TuningReport(sessions=sum(len({c.session for c in cs}) for _, cs in folds))
     rep.repeat_cases = len(every)
     rep.new_cases = sum(c.new for c in every)
+    rep.configured = hybrid.config.fusion_sets()  # before any weight below replaces them
     start = dict(hybrid.config.weights)
     new_start, new_pen = hybrid.config.fusion(True)
     rep.weights, rep.penalty = start, hybrid.config.popularity_penalty

@@ -20,6 +20,7 @@ from shelfwise.eval.metrics import coverage, head_items, intra_list_diversity, l
 from shelfwise.events.schema import EventLog
 
 if TYPE_CHECKING:
+    from shelfwise.recommend.autotune import TuningReport
     from shelfwise.recommend.hybrid import HybridConfig
 
 Ranker = Callable[[str], Sequence[int]]
@@ -206,6 +207,16 @@ def buy_again_ranker(train_log: EventLog, counts: npt.NDArray[np.floating], k: i
     return rank
 
 
+@dataclass(frozen=True)
+class HoldoutRun:
+    """:func:`holdout_run`'s metrics by model, and the weights its hybrid fit evaluated: its config
+    after the fit (a search's choice in place) and the report of that search."""
+
+    metrics: dict[str, RecMetrics]
+    config: HybridConfig
+    tuning: TuningReport
+
+
 def holdout_report(
     catalog: Catalog,
     log: EventLog,
@@ -215,6 +226,19 @@ def holdout_report(
     exclude_seen: bool = False,
     quiet_tuning: bool = False,
 ) -> dict[str, RecMetrics]:
+    """:func:`holdout_run`'s metrics by model."""
+    return holdout_run(catalog, log, vectors, config, k, exclude_seen, quiet_tuning).metrics
+
+
+def holdout_run(
+    catalog: Catalog,
+    log: EventLog,
+    vectors: npt.NDArray[np.float32],
+    config: HybridConfig | None = None,
+    k: int = 20,
+    exclude_seen: bool = False,
+    quiet_tuning: bool = False,
+) -> HoldoutRun:
     """Hold out each user's last session, fit popularity and the hybrid on the rest, evaluate them,
     and, when repeats count (not ``exclude_seen``), the buy-again baseline (:func:`buy_again_ranker`).
     Each list is asked for the history alone (``Context.live`` False: a next session not yet under
@@ -250,4 +274,5 @@ def holdout_report(
     if not exclude_seen:  # under exclude_seen it would be popularity again
         rankers["buy-again"] = buy_again_ranker(train_log, counts, k)
     rankers["hybrid"] = ranker(hybrid)
-    return {name: evaluate(r, truth, counts, vectors, k) for name, r in rankers.items()}
+    metrics = {name: evaluate(r, truth, counts, vectors, k) for name, r in rankers.items()}
+    return HoldoutRun(metrics, hybrid.config, hybrid.tuning)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from shelfwise.recommend.autotune import TuneConfig
 from shelfwise.recommend.content import ContentConfig
@@ -45,6 +46,11 @@ OPT_IN = ("walk", "sasrec", "tifu")
 DEFAULT_SIMILAR = (("cooccurrence", 1.0), ("als", 0.5), ("content", 0.5))
 # an empty context (no items, no query): only popularity scores it (HybridConfig.fusion(cold=True))
 COLD_START = (("popularity", 1.0),)
+# every fusion's weights and penalty (HybridConfig fields): what fit-time tuning may replace
+FUSION_SETS = (
+    "weights", "popularity_penalty", "new_weights", "new_penalty", "between_weights", "between_penalty",
+    "between_new_weights", "between_new_penalty", "similar_weights",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -138,6 +144,26 @@ class HybridConfig:
         """These settings with the default fusion weights and penalties, where fit-time tuning starts
         (a fit that tuned replaced them with weights chosen on its log's latest sessions)."""
         return replace(self.searched(HybridConfig()), similar_weights=HybridConfig().similar_weights)
+
+    def fusion_sets(self) -> dict[str, Any]:
+        """Every fusion's weights and penalty (``FUSION_SETS``) as set here, JSON-ready: a weight set as
+        ``[name, weight]`` pairs, None where unset (:meth:`with_fusion_sets` reads it back)."""
+        out: dict[str, Any] = {}
+        for name in FUSION_SETS:
+            value = getattr(self, name)
+            out[name] = [[n, w] for n, w in value] if isinstance(value, tuple) else value
+        return out
+
+    def with_fusion_sets(self, sets: Mapping[str, Any]) -> HybridConfig:
+        """These settings with the fusions ``sets`` holds (as :meth:`fusion_sets` gives them, JSON
+        read back included; a name it lacks keeps this config's)."""
+        got: dict[str, Any] = {}
+        for name in FUSION_SETS:
+            if name not in sets:
+                continue
+            value = sets[name]
+            got[name] = tuple((str(n), float(w)) for n, w in value) if isinstance(value, list | tuple) else value
+        return replace(self, **got)
 
     def searched(self, other: HybridConfig, between: bool = True) -> HybridConfig:
         """These settings with ``other``'s personal-list fusions (each set and penalty as it is, None

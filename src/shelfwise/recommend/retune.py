@@ -127,11 +127,21 @@ def reuse(config: HybridConfig, saved: SavedTuning, now: float) -> tuple[HybridC
     ones serve unless configured), and the report says no between-sessions search ran."""
     between = config.tune.between
     cfg = reuse_related(config.searched(saved.config, between=between), saved.config, saved.report)
-    rep = reused_report(saved, now)
+    rep = replace(reused_report(saved, now), configured=config.fusion_sets())
     if not between:
         fresh = TuningReport()
         rep = replace(rep, **{f.name: getattr(fresh, f.name) for f in fields(TuningReport) if "between" in f.name})
     return cfg, rep
+
+
+def configured(config: HybridConfig, rep: TuningReport) -> HybridConfig | None:
+    """``config`` (a fitted hybrid's) with every fusion as configured before the search ``rep``
+    reports replaced some: what a fit on other rows starts from to search them again (a report's
+    time split). ``config`` itself when no search ran; None when ``rep`` does not record them
+    (saved by an older shelfwise)."""
+    if rep.status not in SEARCHED:
+        return config
+    return config.with_fusion_sets(rep.configured) if rep.configured else None
 
 
 def _settings(config: HybridConfig) -> HybridConfig:
