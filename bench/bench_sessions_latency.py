@@ -5,8 +5,8 @@ Zipf popularity, 200,000 sessions of 1-12 clicks walking a sparse item graph (ea
 "next" items), 40,000 returning users; item vectors are random unit vectors (dim 64) standing in
 for text embeddings. Timed: ``recommend(user)`` (the /recommend/user path), ``similar(item)``
 (/recommend/item) and ``recommend_session(items)`` (/recommend/session), and /recommend/user with
-exploration slots (the served default share, 4 of 20, each scored by its own fusion: a second
-scoring pass beside the list's), 1,000 calls each after
+exploration slots (the served default share, 4 of 20, each scored by its own fused score: read from
+the list's own scoring pass since session 18, a second pass before), 1,000 calls each after
 100 warm-up calls, one thread; the 1-minute load average is kept beside each route (the machine
 may be shared). Fit: each component of the hybrid, fit-time weight tuning, and
 implicit ALS alone on the same user-item matrix (same factors and iterations, one thread).
@@ -21,6 +21,14 @@ two alternating (which goes first swaps every block) so that both see the same l
 fitted (tuned) and the untuned defaults (every component, co-occurrence among them, scores).
 Run: nice -n 10 python bench/bench_sessions_latency.py --long-context [--base HEAD~1] [--clicks 5000]
 [--out sessions_latency_long]
+
+``--explore``: /recommend/user with exploration slots (4 of 20, the served default; Thompson
+sampling seeded alike in both processes, so both list the same items), this tree against ``--base``
+the same way (one worker process per code, alternating blocks of ``--block`` calls, the tuned
+weights), two variants: ``clock`` (shoppers as the clock finds them: the made-up log is old, so
+between sessions) and ``live`` (``live=True``: the in-session weights, which fuse more components);
+the ratios of p50 and mean latency carry 95% bootstrap intervals (calls resampled in pairs).
+Run: nice -n 10 python bench/bench_sessions_latency.py --explore --base REV [--out sessions_latency_s18_explore]
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +51,7 @@ from shelfwise.bandit import SlotExplorer
 from shelfwise.catalog import Catalog, Product
 from shelfwise.events import EventLog, EventType
 from shelfwise.recommend import ALSConfig, HybridConfig, HybridRecommender, Interactions
-from shelfwise.recommend.explore import own_scores, recommend_with_exploration
+from shelfwise.recommend.explore import recommend_with_exploration
 
 from common import ROOT, extract_src, percentiles, print_table, time_calls, write_json
 
@@ -139,24 +148,50 @@ def long_sessions(log: EventLog, n: int, clicks: int) -> list[list[int]]:
     return [rng.choice(log.item, clicks).tolist() for _ in range(n)]
 
 
+def explore_users(args: argparse.Namespace) -> list[str]:
+    """The shopper ids ``--explore`` asks for (returning users, drawn with a fixed seed)."""
+    rng = np.random.default_rng(3)
+    return [f"u{int(u)}" for u in rng.integers(0, args.users, args.calls + 100)]
+
+
 def long_worker(model: str, args: argparse.Namespace) -> None:
     """Load the hybrid saved in ``model`` with this process's shelfwise (PYTHONPATH) and answer
-    stdin lines ``variant start stop`` with one JSON line: the seconds of each
-    ``recommend_session`` call on sessions ``start:stop`` (k=20, seen items excluded); with a
-    fourth word ``lists``, their listed item rows instead."""
+    stdin lines ``variant start stop`` with one JSON line: the seconds of each call on inputs
+    ``start:stop`` (``recommend_session`` of a long session, k=20, seen items excluded; with
+    ``--explore``, /recommend/user with exploration slots of a shopper id, k=20, the served default
+    share); with a fourth word ``lists``, their listed item rows (and, ``--explore``, scores) instead."""
     catalog, log = synthetic_store(args.items, args.sessions, args.users)
     h = HybridRecommender.load(model, catalog, item_vectors(args.items))
     configs = {"tuned": h.config, "untuned": h.config.untuned()}
-    sessions = long_sessions(log, args.calls + 100, args.clicks)
+    live: dict[str, bool | None] = {"clock": None, "live": True}  # --explore's variants: who says "in session"
+    variant = "tuned"
+    if args.explore:
+        explorer = SlotExplorer(catalog)  # the served default: 20% of slots (4 of 20); a seeded policy
+        inputs: list[Any] = explore_users(args)
+
+        def call(u: Any) -> Any:
+            return recommend_with_exploration(h, explorer, u, 20, now=0.0, live=live[variant])
+
+        def listed(r: Any) -> Any:
+            return [r.ids.tolist(), np.round(r.scores, 6).tolist()]
+    else:
+        inputs = long_sessions(log, args.calls + 100, args.clicks)
+
+        def call(s: Any) -> Any:
+            return h.recommend_session(s, 20)
+
+        def listed(r: Any) -> Any:
+            return r.ids.tolist()
+
     print("ready", flush=True)
     for line in sys.stdin:
         variant, a, b, *lists = line.split()
-        h.config = configs[variant]
-        todo = sessions[int(a) : int(b)]
+        h.config = configs.get(variant, h.config)
+        todo = inputs[int(a) : int(b)]
         if lists:
-            print(json.dumps([h.recommend_session(s, 20).ids.tolist() for s in todo]), flush=True)
+            print(json.dumps([listed(call(x)) for x in todo]), flush=True)
         else:
-            print(json.dumps(time_calls(lambda s: h.recommend_session(s, 20), todo)), flush=True)
+            print(json.dumps(time_calls(call, todo)), flush=True)
 
 
 class Worker:
@@ -185,8 +220,21 @@ class Worker:
         self.proc.wait(60)
 
 
+def paired_ratio_ci(new: Sequence[float], old: Sequence[float], n: int = 2000, seed: int = 0) -> dict[str, float]:
+    """``new`` / ``old`` p50 and mean latency ratios with 95% bootstrap intervals, the calls resampled
+    in pairs (call i of both codes asked the same input, in alternating blocks)."""
+    a, b = np.asarray(new), np.asarray(old)
+    idx = np.random.default_rng(seed).integers(0, len(a), (n, len(a)))
+    p50 = np.median(a[idx], axis=1) / np.median(b[idx], axis=1)
+    mean = a[idx].mean(axis=1) / b[idx].mean(axis=1)
+    out = {"p50_ratio": float(np.median(a) / np.median(b)), "mean_ratio": float(a.mean() / b.mean())}
+    for name, boot in (("p50_ratio", p50), ("mean_ratio", mean)):
+        out[f"{name}_ci95_lo"], out[f"{name}_ci95_hi"] = (float(v) for v in np.percentile(boot, [2.5, 97.5]))
+    return out
+
+
 def long_context(args: argparse.Namespace) -> None:
-    """``--long-context``: this tree against ``--base`` on long repetitive sessions (module docstring)."""
+    """``--long-context`` / ``--explore``: this tree against ``--base`` (module docstring)."""
     load0 = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     print("uptime:", load0)
     rev = ["git", "-C", str(ROOT), "rev-parse", "--short"]
@@ -196,22 +244,26 @@ def long_context(args: argparse.Namespace) -> None:
         subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "src"], capture_output=True, text=True).stdout
     )
     catalog, log = synthetic_store(args.items, args.sessions, args.users)
-    sessions = long_sessions(log, args.calls + 100, args.clicks)
-    distinct = [len(set(s)) for s in sessions]
     h = HybridRecommender(item_vectors(args.items), HybridConfig(als=ALSConfig(num_threads=1)))
     h.fit(Interactions.from_log(log, catalog))
+    print(f"tuning: {h.tuning.status}: {h.tuning.reason}")
     argv = [f"--{k}={getattr(args, k)}" for k in ("items", "sessions", "users", "calls", "clicks")]
+    argv += ["--explore"] if args.explore else []
     codes = {
         f"base {base}": extract_src(args.base),
         f"this tree {commit}" + (" + changes" if dirty else ""): ROOT / "src",
     }
+    # --explore, the tuned weights: shoppers as the clock finds them (the log is old: between sessions,
+    # whose tuned new-items fusion here is popularity alone) and said to be in session (live=true)
+    variants = ("clock", "live") if args.explore else ("tuned", "untuned")
     lat: dict[str, dict[str, dict[str, float]]] = {}
-    same: dict[str, int] = {}  # sessions (of the 100 warm-up ones) both codes list alike
+    ratios: dict[str, dict[str, float]] = {}
+    same: dict[str, int] = {}  # inputs (of the 100 warm-up ones) both codes list alike
     with tempfile.TemporaryDirectory() as tmp:
         h.save(tmp)
         workers = {label: Worker(src, tmp, argv) for label, src in codes.items()}
         try:
-            for variant in ("tuned", "untuned"):
+            for variant in variants:
                 lists = [w.ask(f"{variant} 0 100 lists") for w in workers.values()]  # warm-up
                 same[variant] = sum(a == b for a, b in zip(*lists, strict=True))
                 got: dict[str, list[float]] = {label: [] for label in workers}
@@ -224,41 +276,60 @@ def long_context(args: argparse.Namespace) -> None:
                 lat[variant] = {label: percentiles(t) for label, t in got.items()}
                 for v in lat[variant].values():
                     v["load_1min_before"], v["load_1min_after"] = before, after
+                old, new = got.values()
+                ratios[variant] = paired_ratio_ci(new, old)
         finally:
             for w in workers.values():
                 w.close()
     rows = [
-        [v, label, *(round(p[k], 2) for k in ("p50_ms", "p90_ms", "p99_ms"))]
+        [v, label, *(round(p[k], 2) for k in ("p50_ms", "p90_ms", "p99_ms", "mean_ms"))]
         for v, d in lat.items()
         for label, p in d.items()
     ]
+    if args.explore:
+        what = f"/recommend/user with exploration slots (4 of 20), {args.items} items"
+    else:
+        distinct = [len(set(s)) for s in long_sessions(log, args.calls + 100, args.clicks)]
+        what = f"/recommend/session, {args.clicks} clicks ({np.mean(distinct):.0f} distinct items on average)"
+        what += f", {args.items} items"
     print_table(
-        f"/recommend/session, {args.clicks} clicks ({np.mean(distinct):.0f} distinct items on average), "
-        f"{args.items} items, k=20, in process, one thread, old and new alternating",
-        ["weights", "code", "p50 ms", "p90 ms", "p99 ms"],
+        f"{what}, k=20, in process, one thread, old and new alternating",
+        ["weights", "code", "p50 ms", "p90 ms", "p99 ms", "mean ms"],
         rows,
     )
-    print(f"sessions listed alike by both codes (of 100): {same}")
+    for v, r in ratios.items():
+        said = [
+            f"{m} {r[f'{m}_ratio']:.3f} [{r[f'{m}_ratio_ci95_lo']:.3f}, {r[f'{m}_ratio_ci95_hi']:.3f}]"
+            for m in ("p50", "mean")
+        ]
+        print(f"{v}: this tree / base, " + ", ".join(said))
+    print(f"inputs listed alike by both codes (of 100): {same}")
     load1 = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     print("uptime:", load1)
+    payload: dict[str, Any] = {
+        "what": f"{what}: base vs this tree, alternating blocks",
+        "items": args.items,
+        "sessions": args.sessions,
+        "users": args.users,
+        "data": "synthetic (made-up) store",
+    }
+    if not args.explore:
+        payload["clicks_per_session"] = args.clicks
+        payload["distinct_items_per_session"] = {
+            "mean": float(np.mean(distinct)),
+            "min": min(distinct),
+            "max": max(distinct),
+        }
+    default = "sessions_explore" if args.explore else "sessions_latency_long"
     write_json(
-        args.out if args.out != "sessions_latency" else "sessions_latency_long",
+        args.out if args.out != "sessions_latency" else default,
         {
-            "what": "/recommend/session latency for long repetitive sessions, base vs this tree, alternating blocks",
-            "items": args.items,
-            "sessions": args.sessions,
-            "users": args.users,
-            "data": "synthetic (made-up) store",
-            "clicks_per_session": args.clicks,
-            "distinct_items_per_session": {
-                "mean": float(np.mean(distinct)),
-                "min": min(distinct),
-                "max": max(distinct),
-            },
+            **payload,
             "calls": args.calls,
             "block": args.block,
             "tuning": h.tuning.as_dict(),
             "latency": lat,
+            "ratio_this_tree_over_base": ratios,
             "same_lists_of_100": same,
             "uptime_start": load0,
             "uptime_end": load1,
@@ -283,6 +354,7 @@ def main() -> None:
     ap.add_argument("--calls", type=int, default=1000)
     ap.add_argument("--out", default="sessions_latency", help="results name under bench/results")
     ap.add_argument("--long-context", action="store_true", help="long repetitive sessions, --base vs this tree")
+    ap.add_argument("--explore", action="store_true", help="/recommend/user with exploration, --base vs this tree")
     ap.add_argument("--base", default="HEAD~1", help="--long-context: the git revision compared against")
     ap.add_argument("--clicks", type=int, default=5000, help="--long-context: clicks per session")
     ap.add_argument("--block", type=int, default=50, help="--long-context: calls per alternating block")
@@ -290,7 +362,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.long_worker:
         return long_worker(args.long_worker, args)
-    if args.long_context:
+    if args.long_context or args.explore:
         return long_context(args)
     load0 = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     git = ["git", "-C", str(Path(__file__).resolve().parent), "rev-parse", "--short", "HEAD"]
@@ -308,13 +380,11 @@ def main() -> None:
     print(f"tuning: {h.tuning.status}: {h.tuning.reason}")
     users = [f"u{int(u)}" for u in rng.integers(0, args.users, args.calls + 100)]
     explorer = SlotExplorer(catalog)  # the served default: 20% of slots (4 of 20), each scored by its own fusion
-    tail = np.arange(args.items - 4, args.items, dtype=np.int64)  # 4 explored rows (which ones costs nothing)
     items = rng.integers(0, args.items, args.calls + 100).tolist()
     sessions = [rng.choice(log.item, int(rng.integers(1, 6))).tolist() for _ in range(args.calls + 100)]
     routes: dict[str, Any] = {
         "/recommend/user": (lambda u: h.recommend(u, 20), users),
         "/recommend/user explore": (lambda u: recommend_with_exploration(h, explorer, u, 20, now=0.0), users),
-        "  of which own_scores": (lambda u: own_scores(h, u, tail, exclude_seen=True), users),  # as the route asks
         "/recommend/item": (lambda i: h.similar(int(i), 20), items),
         "/recommend/session": (lambda s: h.recommend_session(s, 20), sessions),
     }

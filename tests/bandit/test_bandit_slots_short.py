@@ -34,13 +34,11 @@ class _Short:
         self.config = HybridConfig()
         self.profiles = None  # no histories: every list counts as a live session
 
-    def score(self, ctx: Context, exclude_seen: bool = False) -> np.ndarray:
-        return np.full(len(self.counts), -np.inf, dtype=np.float32)  # no component has evidence for any item
-
-    def recommend(
+    def recommend_scored(
         self, user: str | Context, k: int, filters: Filters | None = None, *, exclude_seen: bool = True
-    ) -> Recommendation:
-        return Recommendation(np.array([0, 1, 2], dtype=np.int64), np.ones(3, dtype=np.float32), ("a", "b", "c"))
+    ) -> tuple[Recommendation, np.ndarray]:
+        listed = Recommendation(np.array([0, 1, 2], dtype=np.int64), np.ones(3, dtype=np.float32), ("a", "b", "c"))
+        return listed, np.full(len(self.counts), -np.inf, dtype=np.float32)  # no evidence for any other item
 
     def allowed(self, filters: Filters | None, ctx: object, exclude_seen: bool) -> None:
         return None

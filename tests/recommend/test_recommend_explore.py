@@ -4,6 +4,7 @@ score of the item after them (a client sorting by score would have put it among 
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import numpy as np
 import pytest
@@ -88,3 +89,20 @@ def test_the_caller_may_say_a_session_is_under_way(between_hybrid: HybridRecomme
     assert slots and out.ids[model].tolist() == in_session.ids[: len(model)].tolist()
     for j in slots:
         assert out.scores[j] == pytest.approx(fused.get(int(out.ids[j]), 0.0), rel=1e-6)
+
+
+def test_a_list_with_explored_slots_scores_the_catalog_once(
+    hybrid: HybridRecommender, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The explored items' own scores come from the pass that ranked the list, not a second one."""
+    passes: list[int] = []
+    plain = HybridRecommender.component_scores
+
+    def counted(self: HybridRecommender, *args: Any, **kwargs: Any) -> Any:
+        passes.append(1)
+        return plain(self, *args, **kwargs)
+
+    monkeypatch.setattr(HybridRecommender, "component_scores", counted)
+    ex = SlotExplorer(hybrid.catalog, config=SlotConfig(explore_share=0.2, head_fraction=0.2))
+    out = recommend_with_exploration(hybrid, ex, "u3", 10, now=0.0)
+    assert EXPLORE_REASON in out.reasons and len(passes) == 1

@@ -359,7 +359,8 @@ def list_fusion(
     """The (weights, penalty) :meth:`~shelfwise.recommend.hybrid.HybridRecommender.recommend` fuses
     ``ctx`` (its context for ``user``) with: popularity alone for an empty context with no query,
     else the between-sessions weights when no session is live (:func:`session_live`), else the
-    in-session ones, for ``exclude_seen``. Whatever scores items of that list (an explored slot's
-    own score, :func:`shelfwise.recommend.explore.own_scores`) asks here, so both use one fusion."""
+    in-session ones, for ``exclude_seen``. Whatever scores items of that list asks here, so both use
+    one fusion (:meth:`~shelfwise.recommend.hybrid.HybridRecommender.score`; an explored slot's own
+    score reads the list's own pass, :func:`shelfwise.recommend.explore.own_scores`)."""
     cold = not len(ctx) and ctx.query_vector is None
     return hybrid.config.fusion(exclude_seen, cold=cold, live=session_live(hybrid, user, ctx))

@@ -34,17 +34,17 @@ from shelfwise.encode.base import Encoder, query_encoder
 from shelfwise.events.schema import Event, EventLog
 from shelfwise.index.backends import VectorStore
 from shelfwise.index.text import is_blank
-from shelfwise.index.topk import top_k
 from shelfwise.recommend.autotune import TuneConfig, TuningReport, tune_folds, validation_folds, validation_split
 from shelfwise.recommend.base import BaseRecommender, Context, ItemScorer, Recommendation, minmax
 from shelfwise.recommend.between import list_fusion, tune_between
 from shelfwise.recommend.cold_items import ColdItemRecommender
-from shelfwise.recommend.content import QUERY_REASON, ContentRecommender
+from shelfwise.recommend.content import ContentRecommender
 from shelfwise.recommend.cooccurrence import CooccurrenceRecommender
 from shelfwise.recommend.cross import CrossCategoryRecommender
 from shelfwise.recommend.factor import ALSRecommender, _implicit_classes
 from shelfwise.recommend.hybrid_config import COMPONENTS, DEFAULT_SIMILAR, DEFAULT_WEIGHTS, OPT_IN, HybridConfig
 from shelfwise.recommend.interactions import Interactions
+from shelfwise.recommend.listing import evidence, query_led, top_distinct, top_first
 from shelfwise.recommend.persist import (
     StateFileError,
     check_shape,
@@ -352,15 +352,14 @@ class HybridRecommender(BaseRecommender):
         """Fused scores (``-inf`` where no component has evidence) in the fusion :meth:`recommend` ranks
         ``ctx`` by (:func:`~shelfwise.recommend.between.list_fusion`; seen items are not masked here)."""
         weights, penalty = list_fusion(self, ctx, ctx, exclude_seen)
-        fused = self.fuse(self.component_scores(ctx, weights, exclude_seen), weights, penalty)
-        return np.where(fused > 0, fused, -np.inf).astype(np.float32)
+        return evidence(self.fuse(self.component_scores(ctx, weights, exclude_seen), weights, penalty))
 
     def score_item(self, item: int) -> FloatArray:
         total = np.zeros(self.n_items, dtype=np.float32)
         for name, w in self.config.similar_weights:
             if w > 0:
                 total += np.float32(w) * minmax(self.components[name].score_item(item))
-        return np.where(total > 0, total, -np.inf).astype(np.float32)
+        return evidence(total)
 
     def _pick_reasons(
         self, ctx: Context, rows: Sequence[int], scores: Mapping[str, FloatArray], weights: Mapping[str, float]
@@ -375,49 +374,31 @@ class HybridRecommender(BaseRecommender):
     def recommend(
         self, user: str | Context, k: int = 10, filters: Filters | None = None, *, exclude_seen: bool = True
     ) -> Recommendation:
+        return self.recommend_scored(user, k, filters, exclude_seen=exclude_seen)[0]
+
+    def recommend_scored(
+        self, user: str | Context, k: int = 10, filters: Filters | None = None, *, exclude_seen: bool = True
+    ) -> tuple[Recommendation, FloatArray]:
+        """:meth:`recommend`'s list, and every item's fused score it was ranked by (:meth:`score`'s, one
+        scoring pass for both: an explored slot reads its own item's score there)."""
         ctx = self.context(user)
         weights, penalty = list_fusion(self, user, ctx, exclude_seen)
         scores = self.component_scores(ctx, weights, exclude_seen)  # only the set this list fuses
-        fused = self.fuse(scores, weights, penalty)
-        fused = np.where(fused > 0, fused, -np.inf).astype(np.float32)
+        fused = evidence(self.fuse(scores, weights, penalty))
         mask = self.allowed(filters, ctx, exclude_seen)
         matches = self.content.query_matches(ctx)  # a typed query's matches lead the list
-        res = self._top(fused, k, mask) if matches is None else self._top_first(fused, k, mask, matches.mask(len(mask)))
+        if matches is None:
+            res = self._top(fused, k, mask)
+        else:
+            res = top_first(self.catalog, fused, k, mask, matches.mask(len(mask)), self.config.collapse_variants)
         reasons = self._pick_reasons(ctx, res.ids.tolist(), scores, weights)
-        if matches is not None:  # they lead because they match: say so, whichever component scored them most
-            led = set(matches.rows.tolist())
-            said = [self.content.explain(ctx, r) if r in led else "" for r in res.ids.tolist()]
-            reasons = tuple(q if q == QUERY_REASON else why for q, why in zip(said, reasons, strict=True))
-        return Recommendation(res.ids, res.scores, reasons)
+        if matches is not None:  # they lead because they match: say so
+            reasons = query_led(self.content, ctx, res.ids.tolist(), reasons, matches)
+        return Recommendation(res.ids, res.scores, reasons), fused
 
-    def _top(self, fused: FloatArray, k: int, mask: npt.NDArray[np.bool_], titles: set[str] | None = None) -> Results:
-        """Top-``k``; with ``collapse_variants``, one item per product title (colour/size variants
-        of one product would otherwise fill a list), none of ``titles`` (lower-cased; the titles
-        kept are added to it)."""
-        if not self.config.collapse_variants:  # top_k: ``fused`` is positive or -inf (no catalog-wide partition)
-            return top_k(fused, k, mask)
-        wide = top_k(fused, 4 * k + len(titles or ()), mask)
-        seen = titles if titles is not None else set()
-        keep: list[int] = []
-        for j, row in enumerate(wide.ids.tolist()):
-            title = self.catalog.products[row].variant_key
-            if title not in seen:
-                seen.add(title)
-                keep.append(j)
-                if len(keep) == k:
-                    break
-        return Results(wide.ids[keep], wide.scores[keep])
-
-    def _top_first(
-        self, fused: FloatArray, k: int, mask: npt.NDArray[np.bool_], first: npt.NDArray[np.bool_]
-    ) -> Results:
-        """:meth:`_top` of the ``first`` items, then of the others when fewer than ``k`` of those pass."""
-        titles: set[str] = set()
-        a = self._top(fused, k, mask & first, titles)
-        if len(a) >= k:
-            return a
-        b = self._top(fused, k - len(a), mask & ~first, titles)
-        return Results(np.concatenate([a.ids, b.ids]), np.concatenate([a.scores, b.scores]))
+    def _top(self, fused: FloatArray, k: int, mask: npt.NDArray[np.bool_]) -> Results:
+        """:func:`~shelfwise.recommend.listing.top_distinct` (one item per title under ``collapse_variants``)."""
+        return top_distinct(self.catalog, fused, k, mask, self.config.collapse_variants)
 
     def similar(self, item: int, k: int = 10, filters: Filters | None = None) -> Recommendation:
         """Related items: co-occurrence, ALS item factors and text similarity fused."""
@@ -426,7 +407,7 @@ class HybridRecommender(BaseRecommender):
         fused = self.fuse(scores, weights, 0.0)
         mask = self.allowed(filters)
         mask[item] = False
-        res = self._top(np.where(fused > 0, fused, -np.inf).astype(np.float32), k, mask)
+        res = self._top(evidence(fused), k, mask)
         return Recommendation(
             res.ids, res.scores, self._pick_reasons(Context.of([item]), res.ids.tolist(), scores, weights)
         )
