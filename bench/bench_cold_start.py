@@ -51,7 +51,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -250,15 +250,23 @@ def per_user(lists: Lists, users: Sequence[str], truth: Mapping[str, set[int]], 
     return PerUser(**{f: np.asarray(v, dtype=np.float64) for f, v in cols.items()})
 
 
-def intervals(m: PerUser, picks: np.ndarray) -> dict[str, list[float]]:
+class Summarised(Protocol):
+    """Per-shopper counts that summarise over a resample of shoppers (:class:`PerUser`)."""
+
+    def summary(self, pick: np.ndarray | None = None) -> dict[str, float]: ...
+
+
+def intervals(m: Summarised, picks: np.ndarray) -> dict[str, list[float]]:
     runs = [m.summary(p) for p in picks]
     return {key: [float(np.percentile([r[key] for r in runs], q)) for q in (2.5, 97.5)] for key in runs[0]}
 
 
-def paired(a: PerUser, b: PerUser, picks: np.ndarray) -> dict[str, list[float]]:
-    """95% bootstrap intervals of a - b (NDCG, recall, cold recall) over the same resampled shoppers."""
+def paired(
+    a: Summarised, b: Summarised, picks: np.ndarray, keys: Sequence[str] = ("ndcg", "recall", "cold_recall")
+) -> dict[str, list[float]]:
+    """95% bootstrap intervals of a - b (of each of ``keys``) over the same resampled shoppers."""
     out: dict[str, list[float]] = {}
-    for key in ("ndcg", "recall", "cold_recall"):
+    for key in keys:
         d = [a.summary(p)[key] - b.summary(p)[key] for p in picks]
         out[key] = [float(np.percentile(d, 2.5)), float(np.percentile(d, 97.5))]
     return out

@@ -10,7 +10,7 @@ import pytest
 from shelfwise.index.text import has_cjk
 from shelfwise.recommend.cold_items import cold_reason
 from shelfwise.recommend.content import QUERY_REASON
-from shelfwise.recommend.explore import EXPLORE_REASON
+from shelfwise.recommend.explore import EXPLORE_REASON, explored_reason
 from shelfwise.recommend.wording import _WORDS, NEUTRAL
 from shelfwise.retrieve.answer import NEAREST, NEAREST_SPELLING
 from shelfwise.serve.routes import recommend as routes
@@ -31,6 +31,7 @@ def _reasons() -> list[str]:
         out += [w.together_with("items in Lighting") + f" (e.g. {T})"]
         out += [w.frequently_together() + f" (e.g. {T})"]  # cross, a store with no categories
         out += [cold_reason(T, w.done)]  # "new, similar to X you bought"
+        out += [explored_reason(w.together_with(T))]  # a relevance-gated explored item names its evidence
     return out
 
 

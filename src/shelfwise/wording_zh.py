@@ -152,6 +152,10 @@ _RULES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
         re.compile(rf"^shoppers with similar histories ({_alt(_DID)})$"),
         lambda m: f"购物记录与你相似的顾客{_DID[m.group(1)]}",
     ),
+    (
+        re.compile(r"^new or less-known item, shown to learn whether you like it \((.+)\)$", re.S),
+        lambda m: f"新品或小众商品：推荐给你看看是否喜欢（{localise(m.group(1), 'zh')}）",
+    ),
     (re.compile(r"^popular in (.+)$", re.S), lambda m: f"{m.group(1)}中的热门商品"),
     (
         re.compile(r"^similar text to (.+) \(cosine (-?[\d.]+)\)$", re.S),

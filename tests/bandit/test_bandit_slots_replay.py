@@ -32,7 +32,8 @@ def test_slots_explore_tail_and_learn(tiny_catalog: Catalog) -> None:
     assert isinstance(ex, Updatable)
     ranked = Results(np.arange(6, dtype=np.int64), np.linspace(1, 0.5, 6).astype(np.float32))
     pop = np.array([9, 8, 7, 6, 5, 4, 0, 0, 0, 0, 1, 1], dtype=float)
-    out, slots = ex.rank(ranked, 4, user="u", now=0.0, popularity=pop)
+    e = ex.explore(ranked, 4, user="u", now=0.0, popularity=pop)
+    out, slots = e.results, e.slots
     assert len(out) == 4 and slots == [2] and out.ids.tolist()[:2] + out.ids.tolist()[3:] == [0, 1, 2]
     explored = int(out.ids[2])
     assert explored >= 6  # not in the model's list, not in the popularity head
@@ -40,12 +41,12 @@ def test_slots_explore_tail_and_learn(tiny_catalog: Catalog) -> None:
     assert isinstance(policy, BernoulliTS)
     ex.update([Event("u", EventType.CLICK, 5.0, tiny_catalog.ids[explored])])
     assert policy.wins[explored] == 1 and policy.plays[explored] == 1
-    _, slots2 = ex.rank(ranked, 4, user="v", now=100.0, popularity=pop)
+    slots2 = ex.explore(ranked, 4, user="v", now=100.0, popularity=pop).slots
     assert slots2 == [2]
     ex.update([Event("x", EventType.VIEW, 200.0, "p1")])  # window passed: v's showing is a failure
     assert policy.plays.sum() == 2 and policy.wins.sum() == 1
-    none, s = SlotExplorer(tiny_catalog, config=SlotConfig(explore_share=0.0)).rank(ranked, 4)
-    assert s == [] and none.ids.tolist() == [0, 1, 2, 3]
+    none = SlotExplorer(tiny_catalog, config=SlotConfig(explore_share=0.0)).explore(ranked, 4)
+    assert none.slots == [] and none.draws == () and none.results.ids.tolist() == [0, 1, 2, 3]
 
 
 def _log(n: int = 6000, seed: int = 0) -> BanditLog:
@@ -82,7 +83,7 @@ class TestSlotExplorerUpdatable(UpdatableContract):
         ex = SlotExplorer(catalog, config=SlotConfig(explore_share=1.0, first_slot=0, head_fraction=0.0))
         allowed = np.zeros(len(catalog), dtype=bool)
         allowed[[catalog.row("p7"), catalog.row("p8")]] = True
-        ex.rank(Results.empty(), 2, user="u9", now=19.0, allowed=allowed)
+        ex.explore(Results.empty(), 2, user="u9", now=19.0, allowed=allowed)
         return ex
 
     def observe(self, obj: Any) -> Any:

@@ -16,7 +16,8 @@ from shelfwise.results import Results
 def test_slots_past_a_short_list_end_name_the_explored_positions(tiny_catalog: Catalog) -> None:
     ex = SlotExplorer(tiny_catalog, config=SlotConfig(explore_share=0.25, first_slot=2, head_fraction=0.0))
     ranked = Results(np.array([0, 1, 2], dtype=np.int64), np.array([1.0, 0.8, 0.6], dtype=np.float32))
-    out, slots = ex.rank(ranked, 8, user="u", now=0.0)  # 2 slots asked at positions 2 and 7 of 8
+    e = ex.explore(ranked, 8, user="u", now=0.0)
+    out, slots = e.results, e.slots  # 2 slots asked at positions 2 and 7 of 8
     assert len(out) == 5
     assert slots == [2, 4]  # the second landed at the end of the 5-item list, not at 7
     ids = out.ids.tolist()

@@ -11,9 +11,10 @@ import pytest
 
 from session_logs import walking_store
 from shelfwise.bandit import SlotConfig, SlotExplorer
+from shelfwise.eval.metrics import head_items
 from shelfwise.recommend import ALSConfig, HybridConfig, HybridRecommender, TuneConfig
 from shelfwise.recommend.between import session_live
-from shelfwise.recommend.explore import EXPLORE_REASON, recommend_with_exploration
+from shelfwise.recommend.explore import EXPLORE_REASON, explored_reason, is_explored, recommend_with_exploration
 
 N_ITEMS = 120
 
@@ -106,3 +107,31 @@ def test_a_list_with_explored_slots_scores_the_catalog_once(
     ex = SlotExplorer(hybrid.catalog, config=SlotConfig(explore_share=0.2, head_fraction=0.2))
     out = recommend_with_exploration(hybrid, ex, "u3", 10, now=0.0)
     assert EXPLORE_REASON in out.reasons and len(passes) == 1
+
+
+def test_gated_exploration_shows_the_tail_items_the_shopper_scores_highest(hybrid: HybridRecommender) -> None:
+    """With a gate as wide as the slots, the explored items are the tail items (outside the head and
+    the model's own top k) with the highest fused scores; each says which evidence let it in."""
+    config = SlotConfig(explore_share=0.2, head_fraction=0.2, candidates=2)
+    out = recommend_with_exploration(hybrid, SlotExplorer(hybrid.catalog, config=config), "u3", 10, now=0.0)
+    base = hybrid.recommend("u3", 10)
+    ctx = dataclasses.replace(hybrid.context("u3"), live=session_live(hybrid, "u3", hybrid.context("u3")))
+    fused = np.maximum(hybrid.score(ctx, True), 0.0)
+    tail = ~head_items(hybrid.counts, 0.2) & hybrid.allowed(None, ctx, True)
+    tail[base.ids] = False
+    best = set(np.argsort(-np.where(tail, fused, -1.0))[:2].tolist())
+    everything = hybrid.recommend(ctx, N_ITEMS)  # each item's reason in the list's own fusion
+    said = dict(zip(everything.ids.tolist(), everything.reasons, strict=True))
+    slots = [j for j, why in enumerate(out.reasons) if is_explored(why)]
+    assert len(slots) == 2 and {int(out.ids[j]) for j in slots} == best
+    for j in slots:
+        row = int(out.ids[j])
+        assert fused[row] > 0 and out.scores[j] == pytest.approx(fused[row], rel=1e-6)
+        assert out.reasons[j] == explored_reason(said[row]) != EXPLORE_REASON  # as if the list had it
+
+
+def test_random_tail_exploration_says_the_plain_reason(hybrid: HybridRecommender) -> None:
+    ex = SlotExplorer(hybrid.catalog, config=SlotConfig(explore_share=0.2, head_fraction=0.2))
+    out = recommend_with_exploration(hybrid, ex, "u3", 10, now=0.0)
+    assert sum(why == EXPLORE_REASON for why in out.reasons) == 2
+    assert is_explored(explored_reason("bought together with X")) and not is_explored("bought together with X")

@@ -1,5 +1,6 @@
 """The composed shelf: an event POSTed over HTTP changes recommendations and search right away."""
 
+from dataclasses import replace
 from pathlib import Path
 
 from _servekit import LOCAL
@@ -60,3 +61,25 @@ def test_shutdown_closes_the_event_log(tmp_path: Path, tiny_catalog: Catalog, ti
         assert r.status_code == 200 and (tmp_path / "live.sqlite-wal").exists()
     assert not (tmp_path / "live.sqlite-wal").exists() and not (tmp_path / "live.sqlite-shm").exists()
     assert EventStore(db).last_seq() == 1  # the event is in the file itself
+
+
+def test_a_gated_explored_item_is_flagged_and_says_why(
+    tmp_path: Path, tiny_catalog: Catalog, tiny_log: EventLog, tiny_searcher: HybridSearcher
+) -> None:
+    """With the relevance gate, an explored item's reason names its evidence after the exploration
+    words; the route still flags it ``explored`` (it compared the reason to the plain words)."""
+    rec = build_recommender(tiny_catalog, tiny_log, tiny_searcher.item_vectors)
+    shelf = Shelf(tiny_catalog, tiny_searcher, tiny_log, recommender=rec, user_profiles=rec.profiles)
+    consumer = enable_live(shelf, tmp_path / "events.sqlite", explore_share=0.2).consumer
+    try:
+        assert shelf.bandit is not None
+        shelf.bandit.config = replace(shelf.bandit.config, candidates=3)
+        client = TestClient(create_app(shelf), base_url="http://localhost")
+        items = client.get("/recommend/user/u1", params={"k": 5}).json()["items"]
+        explored = [it for it in items if it["explored"]]
+        assert len(explored) == 1 and explored[0]["reason"].startswith(EXPLORE_REASON + " (")
+        assert sum(it["reason"].startswith(EXPLORE_REASON) for it in items) == 1
+        zh = client.get("/recommend/user/u1", params={"k": 5, "lang": "zh"}).json()["items"]
+        assert sum(it["explored"] for it in zh) == 1 and not any(EXPLORE_REASON in it["reason"] for it in zh)
+    finally:
+        consumer.stop()

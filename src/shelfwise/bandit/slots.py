@@ -4,6 +4,15 @@ configurable share to a bandit that explores new and long-tail items.
 :class:`SlotExplorer` is an ``Updatable`` (registered as the ``bandit`` extension): an explored
 item a user clicks, carts or buys within ``reward_window_s`` of being shown counts as a success;
 one that is not counts as a failure once the window has passed.
+
+With ``SlotConfig.candidates`` > 0 the policy chooses among the tail items the list's own model
+scores highest for this shopper (a relevance gate, as candidate retrieval precedes the bandit in
+contextual recommenders: Li et al., 2010, "A Contextual-Bandit Approach to Personalized News
+Article Recommendation", explore among a pool of relevant articles), not among the whole tail.
+Each :class:`Exploration` names the arm sets its picks were drawn from, so the probability that a
+pick was shown (its propensity, for off-policy evaluation) is computed over the set it was drawn
+from (:meth:`SlotExplorer.propensities`): the gate makes it depend on the shopper's scores, and
+items outside the gate had probability 0 of being shown.
 """
 
 from __future__ import annotations
@@ -12,11 +21,13 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from shelfwise.bandit.mab import BernoulliTS
-from shelfwise.bandit.policy import BoolArray, FloatArray, Policy
+from shelfwise.bandit.policy import BoolArray, FloatArray, IntArray, Policy
 from shelfwise.catalog.schema import Catalog
 from shelfwise.eval.metrics import head_items
 from shelfwise.events.schema import EVENT_WEIGHTS, Event
@@ -29,25 +40,66 @@ class SlotConfig:
     when > 0); ``first_slot``: the best position exploration may take (0-based; top slots stay with
     the model); ``head_fraction``: the most popular share of items never explored (long tail only);
     ``reward_window_s``: how long after a showing a positive event counts; ``max_pending``: bound
-    on showings awaiting their outcome."""
+    on showings awaiting their outcome; ``candidates``: the relevance gate, the policy chooses
+    among the ``candidates`` tail items the list's scores rank highest (those with a positive
+    score; the whole tail fills what they cannot), 0: among the whole tail."""
 
     explore_share: float = 0.2
     first_slot: int = 2
     head_fraction: float = 0.2
     reward_window_s: float = 1800.0
     max_pending: int = 100_000
+    candidates: int = 0
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.explore_share <= 1.0 or not 0.0 <= self.head_fraction < 1.0:
             raise ValueError("SlotConfig: explore_share in [0, 1] and head_fraction in [0, 1)")
         if self.first_slot < 0 or not self.reward_window_s > 0 or self.max_pending < 1:
             raise ValueError("SlotConfig: first_slot >= 0, reward_window_s > 0, max_pending >= 1")
+        if self.candidates < 0:
+            raise ValueError("SlotConfig: candidates >= 0 (0: no relevance gate)")
 
     def n_explore(self, k: int) -> int:
         return 0 if self.explore_share == 0 else max(1, round(self.explore_share * k))
 
 
 POSITIVE = EVENT_WEIGHTS.engaged()  # events that reward a showing: click, cart, purchase
+Relevance = npt.NDArray[np.floating[Any]]  # a shopper's score of every item (float32 or float64)
+SIM_DRAWS = 2_000_000  # posterior draws per batch of :meth:`SlotExplorer.propensities`' selections
+
+
+@dataclass(frozen=True)
+class Draw:
+    """One policy selection: ``picks`` drawn from the arms of ``pool`` (the selection's mask)."""
+
+    pool: BoolArray
+    picks: IntArray
+
+
+@dataclass(frozen=True)
+class Exploration:
+    """A list with exploration slots: ``results`` (top ``k``), ``slots`` (the explored positions in
+    it), ``draws`` (the selections that filled them: the gated pool, then the rest of the tail
+    when the gate held too few; one draw from the whole tail without a gate)."""
+
+    results: Results
+    slots: list[int]
+    draws: tuple[Draw, ...]
+
+    @property
+    def picks(self) -> IntArray:
+        return np.concatenate([d.picks for d in self.draws]) if self.draws else np.zeros(0, dtype=np.int64)
+
+
+def gate(pool: BoolArray, relevance: Relevance, n: int) -> BoolArray:
+    """The ``n`` arms of ``pool`` with the highest positive ``relevance`` (ties: lower index)."""
+    rows = np.flatnonzero(pool & (relevance > 0))
+    if len(rows) > n:
+        top = np.argpartition(-relevance[rows], n - 1)[:n]
+        rows = rows[top]
+    out = np.zeros(len(pool), dtype=bool)
+    out[rows] = True
+    return out
 
 
 class SlotExplorer:
@@ -60,7 +112,7 @@ class SlotExplorer:
         self._pending: OrderedDict[tuple[str, int], float] = OrderedDict()
         self._lock = threading.Lock()
 
-    def rank(
+    def explore(
         self,
         results: Results,
         k: int,
@@ -69,10 +121,12 @@ class SlotExplorer:
         now: float = 0.0,
         popularity: FloatArray | None = None,
         allowed: BoolArray | None = None,
-    ) -> tuple[Results, list[int]]:
-        """Top-``k`` of ``results`` with exploration slots filled by the policy; returns the list and
-        the positions that were explored. Explored items come from ``allowed`` items outside the
-        popularity head and outside ``results``' own top-``k``; they score 0 here (the policy
+        relevance: Relevance | None = None,
+    ) -> Exploration:
+        """Top-``k`` of ``results`` with exploration slots filled by the policy. Explored items come
+        from ``allowed`` items outside the popularity head and outside ``results``' own top-``k``;
+        with ``config.candidates`` and ``relevance`` (this shopper's score of every item, 0 or less:
+        no evidence), first from the gate (:func:`gate`) of those. They score 0 here (the policy
         ranks nothing), which the caller may replace by the item's own model score."""
         n = len(self.catalog)
         base = results.top(k)
@@ -83,9 +137,18 @@ class SlotExplorer:
         cand[base.ids] = False
         n_exp = min(n_exp, int(cand.sum()))
         if n_exp == 0:
-            return base, []
+            return Exploration(base, [], ())
+        pools = [cand]
+        if self.config.candidates and relevance is not None:
+            first = gate(cand, relevance, max(self.config.candidates, n_exp))
+            pools = [first, cand & ~first] if first.sum() < n_exp else [first]
+        draws: list[Draw] = []
         with self._lock:
-            picks = self.policy.select(1, n_exp, mask=cand)[0]
+            for pool in pools:
+                m = min(n_exp - sum(len(d.picks) for d in draws), int(pool.sum()))
+                if m:
+                    draws.append(Draw(pool, self.policy.select(1, m, mask=pool)[0]))
+        picks = np.concatenate([d.picks for d in draws])
         slots = np.linspace(self.config.first_slot, k - 1, n_exp).round().astype(int).tolist()
         ids = [int(i) for i in base.ids]
         scores = [float(s) for s in base.scores]
@@ -96,12 +159,30 @@ class SlotExplorer:
             scores.insert(at, 0.0)  # the policy's pick, not a ranking score: not the next item's either
             placed.append(at)
         ids, scores = ids[:k], scores[:k]
-        slots = placed
         with self._lock:
             for item in picks.tolist():
                 self._pending[(user, int(item))] = now
             self._settle(now)
-        return Results(np.asarray(ids, dtype=np.int64), np.asarray(scores, dtype=np.float32)), slots
+        out = Results(np.asarray(ids, dtype=np.int64), np.asarray(scores, dtype=np.float32))
+        return Exploration(out, placed, tuple(draws))
+
+    def propensities(self, exploration: Exploration, n_sim: int = 2000) -> FloatArray:
+        """The probability that the policy, in its present state, shows each of ``exploration``'s
+        picks (in :attr:`Exploration.picks` order): the share of ``n_sim`` repeated selections from
+        the pick's own draw pool (the gate, or the tail beyond it) that include it. Relevance-gated
+        picks are thus weighed within their gate, the way they were chosen; an item outside every
+        pool had probability 0. Monte Carlo for a randomised policy (its random state advances);
+        a deterministic one gives 0 or 1. Ask right after :meth:`explore`, before updates."""
+        out: list[float] = []
+        with self._lock:
+            for d in exploration.draws:
+                hits = np.zeros(self.policy.n_arms, dtype=np.int64)
+                step = max(1, SIM_DRAWS // int(d.pool.sum()))  # rounds per batch: bounded memory over a whole tail
+                for a in range(0, n_sim, step):
+                    sims = self.policy.select(min(step, n_sim - a), len(d.picks), mask=d.pool)
+                    hits += np.bincount(sims.ravel(), minlength=self.policy.n_arms)
+                out += (hits[d.picks] / n_sim).tolist()
+        return np.asarray(out, dtype=np.float64)
 
     def _settle(self, now: float) -> None:
         """Showings past their window, or over the bound, become failures (caller holds the lock)."""

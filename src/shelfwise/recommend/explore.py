@@ -2,6 +2,9 @@
 
 Wraps :class:`shelfwise.bandit.SlotExplorer` (Thompson sampling by default; Chapelle & Li,
 2011, "An Empirical Evaluation of Thompson Sampling") so explored items carry their own reason.
+With a relevance gate (``SlotConfig.candidates``), the bandit chooses among the tail items this
+list's own fusion scores highest for the shopper, and an explored item with evidence says which
+(:func:`explored_reason`: "..., shown to learn whether you like it (bought together with X)").
 """
 
 from __future__ import annotations
@@ -13,12 +16,23 @@ import numpy as np
 
 from shelfwise.bandit.slots import SlotExplorer
 from shelfwise.catalog.schema import Filters
-from shelfwise.recommend.base import Recommendation
-from shelfwise.recommend.between import session_live
+from shelfwise.recommend.base import Context, Recommendation
+from shelfwise.recommend.between import list_fusion, session_live
 from shelfwise.recommend.hybrid import HybridRecommender
+from shelfwise.recommend.reasons import pick_reasons
 from shelfwise.results import FloatArray, IntArray
 
 EXPLORE_REASON = "new or less-known item, shown to learn whether you like it"
+
+
+def explored_reason(why: str = "") -> str:
+    """An explored item's reason: :data:`EXPLORE_REASON`, then the evidence that gated it in, if any."""
+    return f"{EXPLORE_REASON} ({why})" if why else EXPLORE_REASON
+
+
+def is_explored(reason: str) -> bool:
+    """Whether ``reason`` is an explored item's (:func:`explored_reason`)."""
+    return reason == EXPLORE_REASON or reason.startswith(EXPLORE_REASON + " (")
 
 
 def recommend_with_exploration(
@@ -33,7 +47,9 @@ def recommend_with_exploration(
     live: bool | None = None,
 ) -> Recommendation:
     """The hybrid's top-``k`` with ``explorer.config.explore_share`` of slots (never the first
-    ``first_slot`` ones) filled by long-tail items the user may see, outside the popularity head.
+    ``first_slot`` ones) filled by long-tail items the user may see, outside the popularity head
+    (with ``explorer.config.candidates``, those this list's fusion scores highest, each saying why:
+    :func:`gated_reasons`).
     Outcomes are learned when later events arrive (the explorer is an ``Updatable``). An explored
     item scores its own fused score (:func:`own_scores`, read from the pass that ranked the list),
     not its slot's neighbour's. ``live``: whether a session is under way, as the caller says it
@@ -43,22 +59,28 @@ def recommend_with_exploration(
     said = session_live(rec, user, first) if live is None else live
     ctx = replace(first, live=said)  # one verdict for the list and its explored slots
     base, fused = rec.recommend_scored(ctx, k, filters, exclude_seen=exclude_seen)
-    allowed = rec.allowed(filters, ctx, exclude_seen)
-    ranked, slots = explorer.rank(
+    relevance = np.maximum(fused, 0.0).astype(np.float32)  # 0 where no component has evidence
+    gate = explorer.config.candidates > 0
+    explored = explorer.explore(
         base.results,
         k,
         user=user,
         now=time.time() if now is None else now,
         popularity=rec.counts.astype(np.float64) if len(rec.counts) else None,
-        allowed=allowed,
+        allowed=rec.allowed(filters, ctx, exclude_seen),
+        relevance=relevance if gate else None,
     )
-    reasons = dict(zip(base.ids.tolist(), base.reasons, strict=True))
-    slots = [s for s in slots if s < len(ranked)]
-    explored = {int(ranked.ids[s]) for s in slots}
-    out = tuple(EXPLORE_REASON if i in explored else reasons.get(i, "") for i in ranked.ids.tolist())
+    ranked = explored.results
+    slots = [s for s in explored.slots if s < len(ranked)]
+    rows = ranked.ids[slots]
+    why = dict(zip(base.ids.tolist(), base.reasons, strict=True))
+    why.update(
+        gated_reasons(rec, ctx, rows, relevance, exclude_seen) if gate else dict.fromkeys(rows.tolist(), EXPLORE_REASON)
+    )
+    out = tuple(why.get(i, "") for i in ranked.ids.tolist())
     scores = ranked.scores.copy()
     if slots:
-        scores[slots] = own_scores(fused, ranked.ids[slots])
+        scores[slots] = own_scores(relevance, rows)
     return Recommendation(ranked.ids, scores, out)
 
 
@@ -71,3 +93,16 @@ def own_scores(fused: FloatArray, rows: IntArray) -> FloatArray:
     the model thinks of it (below them, as a rule: it was outside their top k), where the slot it
     fills would repeat its neighbour's. The list's own pass: the catalog is not scored again."""
     return np.maximum(fused[rows], 0.0).astype(np.float32)
+
+
+def gated_reasons(
+    rec: HybridRecommender, ctx: Context, rows: IntArray, fused: FloatArray, exclude_seen: bool
+) -> dict[int, str]:
+    """Each relevance-gated explored row's reason: the component that scored it most in the list's
+    fusion (:func:`~shelfwise.recommend.between.list_fusion`, as the list's own items say), after
+    :data:`EXPLORE_REASON`; that alone for a row with no evidence in ``fused``. The components score
+    ``ctx`` again for this (the gate is opt-in; the list's ranking pass keeps no parts)."""
+    weights, _ = list_fusion(rec, ctx, ctx, exclude_seen)
+    parts = rec.component_scores(ctx, weights, exclude_seen)
+    said = pick_reasons(rec.components, ctx, rows.tolist(), parts, weights)
+    return {r: explored_reason(w if fused[r] > 0 else "") for r, w in zip(rows.tolist(), said, strict=True)}

@@ -29,7 +29,7 @@ from shelfwise.notice import TEXT_ONLY as TEXT_ONLY_CODE
 from shelfwise.recommend.base import Recommendation
 from shelfwise.recommend.between import said_live
 from shelfwise.recommend.content import similar_by_text
-from shelfwise.recommend.explore import EXPLORE_REASON, recommend_with_exploration
+from shelfwise.recommend.explore import is_explored, recommend_with_exploration
 from shelfwise.recommend.hybrid import HybridRecommender
 from shelfwise.recommend.session_answer import answer_session
 from shelfwise.serve.convert import items_out
@@ -122,7 +122,7 @@ def _out(
     filters: Filters | None = None,
 ) -> RecommendResponse:
     took = round((time.perf_counter() - t0) * 1000, 3)
-    explored = frozenset(r for r, why in zip(rec.ids.tolist(), rec.reasons, strict=True) if why == EXPLORE_REASON)
+    explored = frozenset(r for r, why in zip(rec.ids.tolist(), rec.reasons, strict=True) if is_explored(why))
     items = items_out(shelf.catalog, rec.results, rec.reasons, explored=explored)
     if not items:  # an empty list with no word reads like an outage; a fallback's notice does not say why
         said, code = EMPTY[kind], NO_RESULTS
