@@ -31,6 +31,7 @@ def _reasons() -> list[str]:
         out += [w.together_with("items in Lighting") + f" (e.g. {T})"]
         out += [w.frequently_together() + f" (e.g. {T})"]  # cross, a store with no categories
         out += [cold_reason(T, w.done)]  # "new, similar to X you bought"
+        out += [w.in_recent(3, 5), w.in_recent(2, 2), w.in_recent(1, 1)]  # "you bought this in 3 of your last 5 orders"
     return out
 
 

@@ -159,6 +159,10 @@ class TuningReport:
     start_between_score: float | None = None
     between_new_score: float | None = None
     start_between_new_score: float | None = None
+    # the "baskets" component's group sizes tried: NDCG@k of each alone on the baskets, and the one
+    # the repeats weights use (None: they do not weigh it)
+    between_group_scores: dict[str, float] = field(default_factory=dict)
+    between_group_size: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
