@@ -19,8 +19,9 @@ One run, per data set, the same split and fitted models:
 
 Since session 18 the between-sessions search may weigh the "baskets" component (TIFU's
 order-decayed own frequency read from the history, ``recommend/baskets.py``) and chooses its group
-size among ``BasketConfig.group_sizes`` on its validation baskets; the tuning report of the fit
+size among ``BasketConfig.tried`` on its validation baskets; the tuning report of the fit
 (``between_group_scores``, ``between_group_size``) is in the JSON, with the in-session weights.
+A second hybrid, the same but trying ``--also-try`` group sizes too (default 7), is a row of its own.
 
 Protocols: ``repeats`` (truth: every item of the last order; bought items may be listed) and
 ``new`` (truth: its items new to the user; seen items excluded). NDCG and recall at 10 and 20 per
@@ -33,7 +34,7 @@ bench_sessions.py times it), ``--fit-repeats`` alternating runs each, medians an
 thread and ALS at ``--threads`` as in bench_sessions.py, load noted. What the baskets component adds
 to a fit (``basket_cost``): its fit, and the between-sessions search (``between.tune_between``, the
 components fitted on the validation slice's earlier rows as tuning fits them) with it offered and
-without (``BasketConfig(group_sizes=())``), ``--search-repeats`` alternating runs, process CPU and
+without (``BasketConfig(offer=False)``), ``--search-repeats`` alternating runs, process CPU and
 wall seconds, medians and their difference.
 
 Data sets: ``instacart`` (bench_recommend.load_instacart: per-user clocks, minilm vectors);
@@ -75,7 +76,7 @@ from shelfwise.recommend import (
 )
 from shelfwise.recommend.autotune import TuneConfig, TuningReport, validation_split
 from shelfwise.recommend.base import Context
-from shelfwise.recommend.baskets import BasketRecommender
+from shelfwise.recommend.baskets import BasketConfig, BasketRecommender
 from shelfwise.recommend.between import tune_between
 from shelfwise.recommend.evaluate import buy_again_ranker, split_last_sessions, truth_by_user
 from shelfwise.recommend.tifu import TifuRecommender
@@ -219,7 +220,7 @@ def basket_cost(vec: np.ndarray, cfg: HybridConfig, train: Interactions, repeats
         h.config, between_weights=None, between_penalty=None, between_new_weights=None, between_new_penalty=None
     )
     start = dataclasses.replace(start, basket_group_size=None)
-    variants = {"offered": start.baskets, "not offered": dataclasses.replace(start.baskets, group_sizes=())}
+    variants = {"offered": start.baskets, "not offered": dataclasses.replace(start.baskets, offer=False)}
     wall: dict[str, list[float]] = {v: [] for v in variants}
     cpu: dict[str, list[float]] = {v: [] for v in variants}
     load_before = uptime()
@@ -271,6 +272,14 @@ def run_set(name: str, args: argparse.Namespace) -> dict[str, Any]:
     cfg = HybridConfig(popularity=PopularityConfig(half_life_days=None), als=ALSConfig(num_threads=args.threads))
     hybrid = HybridRecommender(vec, cfg)
     secs = {"hybrid": fit_seconds(lambda: hybrid.fit(train))}
+    # the same hybrid whose between-sessions search also tries other group sizes for "baskets"
+    also = tuple(int(g) for g in args.also_try.split(",") if g)
+    alt_cfg = dataclasses.replace(cfg, baskets=BasketConfig(also_try=also))
+    alt = HybridRecommender(vec, alt_cfg) if also else None
+    if alt is not None:
+        alt.fit(train)
+        a = alt.tuning
+        print(f"  also trying {also}: NDCG@{cfg.tune.k} alone {a.between_group_scores}, used {a.between_group_size}")
     t = hybrid.tuning
     print(f"  tuning: {t.status}: {t.reason}")
     print(f"  baskets group sizes, NDCG@{cfg.tune.k} alone: {t.between_group_scores}, used {t.between_group_size}")
@@ -291,6 +300,7 @@ def run_set(name: str, args: argparse.Namespace) -> dict[str, Any]:
     tifu.fit(train)
     seen = seen_by_user(train)
     out: dict[str, Any] = {"info": info, "encoder": encoder, "tuning": t.as_dict(), "protocols": {}}
+    out["tuning_also_try"] = alt.tuning.as_dict() if alt is not None else None
     for proto, tr in truths.items():
         excl = proto == "new"
         f, reg = tune_implicit(trainv, val_truths[proto], excl)
@@ -299,10 +309,10 @@ def run_set(name: str, args: argparse.Namespace) -> dict[str, Any]:
         peer_lists = peer.rank_all(list(tr), excl, max(KS))
         out[f"implicit_{proto}"] = {"factors": f, "regularization": reg}
 
-        def hybrid_rank(live: bool | None, e: bool = excl) -> Ranker:
+        def hybrid_rank(live: bool | None, e: bool = excl, h: HybridRecommender = hybrid) -> Ranker:
             def rank(user: str) -> Sequence[int]:
-                ctx = dataclasses.replace(hybrid.context(user), live=live)
-                return hybrid.recommend(ctx, max(KS), exclude_seen=e).ids.tolist()
+                ctx = dataclasses.replace(h.context(user), live=live)
+                return h.recommend(ctx, max(KS), exclude_seen=e).ids.tolist()
 
             return rank
 
@@ -310,6 +320,8 @@ def run_set(name: str, args: argparse.Namespace) -> dict[str, Any]:
             AFTER: hybrid_rank(False),
             BEFORE: hybrid_rank(None),
         }
+        if alt is not None:
+            rankers[f"hybrid, between-sessions, group size of {alt_cfg.baskets.tried}"] = hybrid_rank(False, h=alt)
         if not excl:
             rankers["buy-again"] = buy_again_ranker(train_log, counts, max(KS))
         rankers["TIFU-KNN alone"] = tifu_ranker(tifu, counts, max(KS), seen if excl else None)
@@ -389,6 +401,7 @@ def main() -> None:
     ap.add_argument("--cj-households", type=int, default=500)
     ap.add_argument("--fit-repeats", type=int, default=2)
     ap.add_argument("--search-repeats", type=int, default=7, help="between-search runs with / without baskets")
+    ap.add_argument("--also-try", default="7", help="a second hybrid whose between search also tries these sizes")
     ap.add_argument("--threads", type=int, default=2, help="ALS threads (the hybrid's and the timed peer's)")
     ap.add_argument("--out", default="next_basket")
     args = ap.parse_args()

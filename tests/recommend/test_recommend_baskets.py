@@ -109,7 +109,7 @@ def test_the_config_may_be_read_when_scoring_and_is_validated() -> None:
     assert rec.score(ctx)[1] > rec.score(ctx)[0]  # type: ignore[arg-type]
     box["cfg"] = BasketConfig(group_size=4)  # one group: plain basket counts
     assert rec.score(ctx)[0] > rec.score(ctx)[1]  # type: ignore[arg-type]
-    for bad in ({"group_size": 0}, {"group_sizes": (3, 0)}, {"basket_decay": 0.0}, {"gap_minutes": 0.0}):
+    for bad in ({"group_size": 0}, {"also_try": (0,)}, {"basket_decay": 0.0}, {"gap_minutes": 0.0}):
         with pytest.raises(ValueError):
             BasketConfig(**bad)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="basket_group_size"):
@@ -154,13 +154,15 @@ def _switching(users: int = 60, orders: int = 9, t0: float = 0.0) -> list[Event]
 
 
 SIMPLE = (("repeat", 1.0), ("popularity", 0.1))  # in-session weights: buy-again and popularity alone
+TRIED = BasketConfig(also_try=(7,))  # the default tries 3 alone
 
 
 def _tuned(**tune: object) -> tuple[Catalog, HybridRecommender]:
     """Fitted on :func:`_switching` with :data:`SIMPLE` weights (with every component, the session
     ones find the new staples in the last order of this made-up log: no test of this component)."""
     cat = _catalog()
-    cfg = HybridConfig(SIMPLE, tune=TuneConfig(fraction=0.25, min_cases=20, **tune))  # type: ignore[arg-type]
+    tc = TuneConfig(fraction=0.25, min_cases=20, **tune)  # type: ignore[arg-type]
+    cfg = HybridConfig(SIMPLE, baskets=TRIED, tune=tc)
     rec = HybridRecommender(np.zeros((len(cat), 4), dtype=np.float32), cfg)
     rec.fit(_data(cat, _switching()))
     return cat, rec
@@ -186,9 +188,9 @@ def test_the_between_search_weighs_baskets_and_keeps_the_in_session_weights_out_
     assert "baskets" not in rec.config.fusion(False)[0]  # live sessions: the in-session weights
 
 
-def test_no_group_sizes_keep_the_component_out_of_the_search() -> None:
+def test_offer_false_keeps_the_component_out_of_the_search() -> None:
     cat = _catalog()
-    cfg = HybridConfig(SIMPLE, baskets=BasketConfig(group_sizes=()), tune=TuneConfig(fraction=0.25, min_cases=20))
+    cfg = HybridConfig(SIMPLE, baskets=BasketConfig(offer=False), tune=TuneConfig(fraction=0.25, min_cases=20))
     rec = HybridRecommender(np.zeros((len(cat), 4), dtype=np.float32), cfg)
     rec.fit(_data(cat, _switching()))
     t = rec.tuning
@@ -234,13 +236,14 @@ def test_the_chosen_group_size_round_trips_and_older_folders_load(tmp_path: Path
     (tmp_path / "rec" / "hybrid.json").write_text(json.dumps(meta))
     old = HybridRecommender.load(tmp_path / "rec", cat, vec)
     assert old.config.basket_group_size is None and old.config.baskets == BasketConfig()
+    assert BasketConfig().tried == (3,) and BasketConfig(group_size=7, also_try=(3, 7)).tried == (7, 3)
     assert "baskets" not in old.config.fusion(False, live=False)[0]
     assert len(old.recommend(ctx, 5, exclude_seen=False)) == 5
 
 
 def test_a_reused_search_keeps_its_group_size() -> None:
     cat, rec = _tuned()
-    cfg = HybridConfig(SIMPLE, tune=TuneConfig(fraction=0.25, min_cases=20))
+    cfg = HybridConfig(SIMPLE, baskets=TRIED, tune=TuneConfig(fraction=0.25, min_cases=20))
     saved = SavedTuning.of(rec)
     assert reuse_verdict(saved, cfg, rec.fitted_interactions, time.time()) is None
     again = HybridRecommender(np.zeros((len(cat), 4), dtype=np.float32), cfg, reuse=saved)

@@ -26,7 +26,7 @@ or when there are fewer than ``TuneConfig.min_cases`` such baskets.
 
 The repeats search may also weigh the "baskets" component (:mod:`shelfwise.recommend.baskets`:
 TIFU's order-decayed personal frequency, Hu et al., 2020), at weight 0 in the in-session weights
-it starts from: the pool holds its scores under each of ``BasketConfig.group_sizes``, the size
+it starts from: the pool holds its scores under each group size of ``BasketConfig.tried``, the size
 whose scores alone rank the baskets best is kept (:func:`choose_group`), and the ascent weighs
 that one; the size is saved as ``HybridConfig.basket_group_size`` when the weights chosen use it.
 
@@ -308,10 +308,11 @@ def choose_group(pool: BasketPool, first: int, sizes: Sequence[int]) -> tuple[in
 def _offer_baskets(hybrid: HybridRecommender, start: dict[str, float]) -> tuple[int, ...]:
     """The group sizes the repeats search tries the "baskets" component at (none: not offered),
     with it added to ``start`` at weight 0 when offered and not weighted there."""
-    sizes = tuple(dict.fromkeys(hybrid.config.baskets.group_sizes))
-    if sizes and BASKETS in hybrid.components:
-        start.setdefault(BASKETS, 0.0)
-    return sizes
+    cfg = hybrid.config.baskets
+    if not cfg.offer or BASKETS not in hybrid.components:
+        return ()
+    start.setdefault(BASKETS, 0.0)
+    return cfg.tried
 
 
 def tune_between(hybrid: HybridRecommender, first: tuple[Interactions, Interactions], rep: TuningReport) -> None:

@@ -61,8 +61,8 @@ class HybridConfig:
     None = the in-session ones. ``idle_minutes``: a shopper whose latest event is older than
     this has no live session (the events loader's default session gap, 30 minutes).
     ``basket_group_size``: the "baskets" component's group size that search chose among
-    ``baskets.group_sizes`` (None: ``baskets.group_size``); a search result, kept and reset with
-    the weights (:meth:`searched`, :meth:`untuned`).
+    ``baskets.tried`` (None: ``baskets.group_size``); a search result, kept and reset with the
+    weights (:meth:`searched`, :meth:`untuned`).
     """
 
     weights: tuple[tuple[str, float], ...] = DEFAULT_WEIGHTS
