@@ -205,6 +205,7 @@ def test_live_events_reach_the_score_at_once() -> None:
     now = rec.profiles.last_event("u3") or 0.0  # type: ignore[union-attr]
     new = N_ITEMS  # a product no one has bought
     assert not np.isfinite(rec.baskets.score(rec.context("u3"))[new])
+    assert rec.baskets.explain(rec.context("u3"), new) == "you bought this before"  # not in its baskets yet
     for j in range(3):  # three new orders, a week apart, each with it
         t = now + (j + 1) * 7 * DAY
         rec.update([Event("u3", EventType.PURCHASE, t, f"p{new}", session_id=f"new-{j}")])

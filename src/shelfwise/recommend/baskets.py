@@ -141,6 +141,7 @@ class BasketRecommender(BaseRecommender):
         choice of group size lives in its config)."""
         super().__init__()
         self._config = config if config is not None else BasketConfig()
+        self._explained: tuple[Timeline, float, tuple[IntArray, ...]] | None = None  # the last timeline's baskets
 
     @property
     def config(self) -> BasketConfig:
@@ -169,7 +170,10 @@ class BasketRecommender(BaseRecommender):
         "you bought this before" when none of those holds it."""
         if ctx is None or ctx.timeline is None:
             return self.wording.before
-        _, items, newest, n = basket_entries([ctx], self.config.gap_minutes)
+        gap, last = self.config.gap_minutes, self._explained  # a list explains several items of one context
+        if last is None or last[0] is not ctx.timeline or last[1] != gap:
+            last = self._explained = (ctx.timeline, gap, basket_entries([ctx], gap))
+        _, items, newest, n = last[2]
         of = min(int(n[0]), REASON_BASKETS) if len(n) else 0
         times = int(((items == item) & (newest < of)).sum())
         return self.wording.in_recent(times, of) if times else self.wording.before
