@@ -12,8 +12,16 @@ One run, per data set, the same split and fitted models:
 * hybrid, between-sessions weights: the same model, ``live=False`` (its own fit-time choice; no
   tuning in this bench);
 * buy-again (``recommend.evaluate.buy_again_ranker``; repeats protocol only: with seen items
-  excluded it is popularity), implicit ALS (factors x regularisation grid tuned on each user's
-  second-to-last order, NDCG@20 of each protocol), popularity.
+  excluded it is popularity), TIFU-KNN alone (``recommend/tifu.py`` at the paper's Instacart
+  settings, fitted on the training rows: its scored items, best first, then the most popular
+  others; with seen items excluded, the unseen ones), implicit ALS (factors x regularisation grid
+  tuned on each user's second-to-last order, NDCG@20 of each protocol), popularity.
+
+Since session 18 the between-sessions search may weigh the "baskets" component (TIFU's
+order-decayed own frequency read from the history, ``recommend/baskets.py``) and chooses its group
+size among ``BasketConfig.tried`` on its validation baskets; the tuning report of the fit
+(``between_group_scores``, ``between_group_size``) is in the JSON, with the in-session weights.
+A second hybrid, the same but trying ``--also-try`` group sizes too (default 7), is a row of its own.
 
 Protocols: ``repeats`` (truth: every item of the last order; bought items may be listed) and
 ``new`` (truth: its items new to the user; seen items excluded). NDCG and recall at 10 and 20 per
@@ -23,7 +31,11 @@ mean, and paired, of the between-sessions hybrid minus each other row.
 Fit time: the hybrid with and without the between-sessions search (``TuneConfig(between=False)``)
 and implicit ALS (its repeats-protocol config, 15 iterations, through Shelfwise's ALS component as
 bench_sessions.py times it), ``--fit-repeats`` alternating runs each, medians and ratios, BLAS at one
-thread and ALS at ``--threads`` as in bench_sessions.py, load noted.
+thread and ALS at ``--threads`` as in bench_sessions.py, load noted. What the baskets component adds
+to a fit (``basket_cost``): its fit, and the between-sessions search (``between.tune_between``, the
+components fitted on the validation slice's earlier rows as tuning fits them) with it offered and
+without (``BasketConfig(offer=False)``), ``--search-repeats`` alternating runs, process CPU and
+wall seconds, medians and their difference.
 
 Data sets: ``instacart`` (bench_recommend.load_instacart: per-user clocks, minilm vectors);
 ``cj`` (Complete Journey, simulated from real grocery patterns: the first ``--cj-households``
@@ -62,8 +74,12 @@ from shelfwise.recommend import (
     PopularityConfig,
     PopularityRecommender,
 )
-from shelfwise.recommend.autotune import TuneConfig
+from shelfwise.recommend.autotune import TuneConfig, TuningReport, validation_split
+from shelfwise.recommend.base import Context
+from shelfwise.recommend.baskets import BasketConfig, BasketRecommender
+from shelfwise.recommend.between import tune_between
 from shelfwise.recommend.evaluate import buy_again_ranker, split_last_sessions, truth_by_user
+from shelfwise.recommend.tifu import TifuRecommender
 
 from common import SHARED, print_table, write_json
 
@@ -174,6 +190,65 @@ def fit_seconds(fn: Callable[[], Any]) -> float:
     return time.perf_counter() - t0
 
 
+def tifu_ranker(
+    model: TifuRecommender, counts: np.ndarray, k: int, seen: Mapping[str, set[int]] | None = None
+) -> Ranker:
+    """TIFU-KNN's scored items, best first (ties: the more popular), then the most popular others;
+    with ``seen``, none of the user's seen items."""
+    popular = np.argsort(-counts, kind="stable").tolist()
+
+    def rank(user: str) -> list[int]:
+        s = model.score(Context.empty(user))
+        drop = seen.get(user, set()) if seen is not None else set()
+        scored = [i for i in np.flatnonzero(np.isfinite(s)).tolist() if i not in drop]
+        head = sorted(scored, key=lambda i: (-s[i], -counts[i]))[:k]
+        taken = drop | set(head)
+        return head + [i for i in popular[: k + len(taken)] if i not in taken][: k - len(head)]
+
+    return rank
+
+
+def basket_cost(vec: np.ndarray, cfg: HybridConfig, train: Interactions, repeats: int) -> dict[str, Any]:
+    """Seconds (process CPU and wall) the baskets component adds to a fit: its own fit, and the
+    between-sessions search with it offered vs without, on one validation slice (the components
+    fitted on its earlier rows, the in-session weights a full fit chose), alternating runs."""
+    h = HybridRecommender(vec, cfg)
+    h.fit(train)
+    first = validation_split(train, cfg.tune.fraction, cfg.tune.max_sessions)
+    h._fit_components(first[0])  # as tuning leaves them when the between search runs
+    start = dataclasses.replace(
+        h.config, between_weights=None, between_penalty=None, between_new_weights=None, between_new_penalty=None
+    )
+    start = dataclasses.replace(start, basket_group_size=None)
+    variants = {"offered": start.baskets, "not offered": dataclasses.replace(start.baskets, offer=False)}
+    wall: dict[str, list[float]] = {v: [] for v in variants}
+    cpu: dict[str, list[float]] = {v: [] for v in variants}
+    load_before = uptime()
+    for _ in range(repeats):
+        for label, bc in variants.items():
+            h.config = dataclasses.replace(start, baskets=bc)
+            c0, t0 = time.process_time(), time.perf_counter()
+            tune_between(h, first, TuningReport())
+            wall[label].append(time.perf_counter() - t0)
+            cpu[label].append(time.process_time() - c0)
+    comp = BasketRecommender()
+    c0, t0 = time.process_time(), time.perf_counter()
+    comp.fit(train)
+    fit = {"wall_s": time.perf_counter() - t0, "cpu_s": time.process_time() - c0}
+    med = {lab: {"wall_s": float(np.median(wall[lab])), "cpu_s": float(np.median(cpu[lab]))} for lab in variants}
+    return {
+        "component_fit": fit,
+        "between_search": med,
+        "extra_cpu_s": med["offered"]["cpu_s"] - med["not offered"]["cpu_s"],
+        "extra_wall_s": med["offered"]["wall_s"] - med["not offered"]["wall_s"],
+        "runs_wall_s": wall,
+        "runs_cpu_s": cpu,
+        "repeats": repeats,
+        "uptime_before": load_before,
+        "uptime_after": uptime(),
+    }
+
+
 def run_set(name: str, args: argparse.Namespace) -> dict[str, Any]:
     if name == "hm":
         info = hm_sessions()
@@ -197,8 +272,17 @@ def run_set(name: str, args: argparse.Namespace) -> dict[str, Any]:
     cfg = HybridConfig(popularity=PopularityConfig(half_life_days=None), als=ALSConfig(num_threads=args.threads))
     hybrid = HybridRecommender(vec, cfg)
     secs = {"hybrid": fit_seconds(lambda: hybrid.fit(train))}
+    # the same hybrid whose between-sessions search also tries other group sizes for "baskets"
+    also = tuple(int(g) for g in args.also_try.split(",") if g)
+    alt_cfg = dataclasses.replace(cfg, baskets=BasketConfig(also_try=also))
+    alt = HybridRecommender(vec, alt_cfg) if also else None
+    if alt is not None:
+        alt.fit(train)
+        a = alt.tuning
+        print(f"  also trying {also}: NDCG@{cfg.tune.k} alone {a.between_group_scores}, used {a.between_group_size}")
     t = hybrid.tuning
     print(f"  tuning: {t.status}: {t.reason}")
+    print(f"  baskets group sizes, NDCG@{cfg.tune.k} alone: {t.between_group_scores}, used {t.between_group_size}")
     for label, w, p in (
         ("in-session, repeats", t.weights, t.penalty),
         ("in-session, new", t.new_weights, t.new_penalty),
@@ -212,7 +296,11 @@ def run_set(name: str, args: argparse.Namespace) -> dict[str, Any]:
     pop = PopularityRecommender(PopularityConfig(half_life_days=None))
     pop.fit(train)
     counts = train.item_counts()
+    tifu = TifuRecommender()
+    tifu.fit(train)
+    seen = seen_by_user(train)
     out: dict[str, Any] = {"info": info, "encoder": encoder, "tuning": t.as_dict(), "protocols": {}}
+    out["tuning_also_try"] = alt.tuning.as_dict() if alt is not None else None
     for proto, tr in truths.items():
         excl = proto == "new"
         f, reg = tune_implicit(trainv, val_truths[proto], excl)
@@ -221,10 +309,10 @@ def run_set(name: str, args: argparse.Namespace) -> dict[str, Any]:
         peer_lists = peer.rank_all(list(tr), excl, max(KS))
         out[f"implicit_{proto}"] = {"factors": f, "regularization": reg}
 
-        def hybrid_rank(live: bool | None, e: bool = excl) -> Ranker:
+        def hybrid_rank(live: bool | None, e: bool = excl, h: HybridRecommender = hybrid) -> Ranker:
             def rank(user: str) -> Sequence[int]:
-                ctx = dataclasses.replace(hybrid.context(user), live=live)
-                return hybrid.recommend(ctx, max(KS), exclude_seen=e).ids.tolist()
+                ctx = dataclasses.replace(h.context(user), live=live)
+                return h.recommend(ctx, max(KS), exclude_seen=e).ids.tolist()
 
             return rank
 
@@ -232,8 +320,11 @@ def run_set(name: str, args: argparse.Namespace) -> dict[str, Any]:
             AFTER: hybrid_rank(False),
             BEFORE: hybrid_rank(None),
         }
+        if alt is not None:
+            rankers[f"hybrid, between-sessions, group size of {alt_cfg.baskets.tried}"] = hybrid_rank(False, h=alt)
         if not excl:
             rankers["buy-again"] = buy_again_ranker(train_log, counts, max(KS))
+        rankers["TIFU-KNN alone"] = tifu_ranker(tifu, counts, max(KS), seen if excl else None)
         rankers[f"implicit ALS (f={f}, reg={reg})"] = lambda u, pl=peer_lists: pl.get(u, [])
         rankers["popularity"] = lambda u, e=excl: pop.recommend(u, max(KS), exclude_seen=e).ids.tolist()
         rows = {label: per_user(r, tr) for label, r in rankers.items()}
@@ -294,6 +385,13 @@ def run_set(name: str, args: argparse.Namespace) -> dict[str, Any]:
         f"hybrid / implicit {out['fit']['hybrid_to_implicit']:.2f} (without the between search "
         f"{out['fit']['no_between_to_implicit']:.2f}); load {load_before} -> {out['fit']['uptime_after']}"
     )
+    if args.search_repeats:
+        c = out["basket_cost"] = basket_cost(vec, cfg, train, args.search_repeats)
+        print(
+            f"  baskets component: fit {c['component_fit']['cpu_s'] * 1000:.2f} CPU-ms; between search medians over "
+            f"{c['repeats']} runs {c['between_search']}: +{c['extra_cpu_s']:.3f} CPU-s, +{c['extra_wall_s']:.3f} s "
+            f"wall; load {c['uptime_before']} -> {c['uptime_after']}"
+        )
     return out
 
 
@@ -302,6 +400,8 @@ def main() -> None:
     ap.add_argument("--sets", default="instacart,cj,hm")
     ap.add_argument("--cj-households", type=int, default=500)
     ap.add_argument("--fit-repeats", type=int, default=2)
+    ap.add_argument("--search-repeats", type=int, default=7, help="between-search runs with / without baskets")
+    ap.add_argument("--also-try", default="7", help="a second hybrid whose between search also tries these sizes")
     ap.add_argument("--threads", type=int, default=2, help="ALS threads (the hybrid's and the timed peer's)")
     ap.add_argument("--out", default="next_basket")
     args = ap.parse_args()

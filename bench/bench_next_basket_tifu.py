@@ -24,10 +24,9 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_next_basket import KS, load_cj, per_user, uptime
+from bench_next_basket import KS, load_cj, per_user, tifu_ranker, uptime
 from bench_recommend import load_instacart
 from shelfwise.recommend import Interactions
-from shelfwise.recommend.base import Context
 from shelfwise.recommend.evaluate import buy_again_ranker, split_last_sessions, truth_by_user
 from shelfwise.recommend.tifu import TifuConfig, TifuRecommender
 
@@ -67,7 +66,6 @@ def run_set(name: str, households: int) -> dict[str, Any]:
     train = Interactions.from_log(train_log, catalog)
     truth = truth_by_user(test_log)
     counts = train.item_counts()
-    popular = np.argsort(-counts, kind="stable")[: 2 * max(KS)].tolist()
     rows = {BASE: per_user(buy_again_ranker(train_log, counts, max(KS)), truth)}
     fit_s: dict[str, float] = {}
     for label, cfg in SETTINGS.items():
@@ -75,15 +73,7 @@ def run_set(name: str, households: int) -> dict[str, Any]:
         t0 = time.perf_counter()
         model.fit(train)
         fit_s[label] = time.perf_counter() - t0
-
-        def rank(user: str, m: TifuRecommender = model) -> list[int]:
-            s = m.score(Context.empty(user))
-            scored = np.flatnonzero(np.isfinite(s))
-            head = scored[np.lexsort((-counts[scored], -s[scored]))][: max(KS)].tolist()
-            taken = set(head)
-            return head + [i for i in popular if i not in taken][: max(KS) - len(head)]
-
-        rows[label] = per_user(rank, truth)
+        rows[label] = per_user(tifu_ranker(model, counts, max(KS)), truth)
     stats = paired(rows)
     header = ["model", *(f"{m}@{k}" for m in ("NDCG", "recall") for k in KS), "NDCG@10 minus buy-again [95% CI]"]
     table = []

@@ -32,6 +32,7 @@ def _reasons() -> list[str]:
         out += [w.frequently_together() + f" (e.g. {T})"]  # cross, a store with no categories
         out += [cold_reason(T, w.done)]  # "new, similar to X you bought"
         out += [explored_reason(w.together_with(T))]  # a relevance-gated explored item names its evidence
+        out += [w.in_recent(3, 5), w.in_recent(2, 2), w.in_recent(1, 1)]  # "you bought this in 3 of your last 5 orders"
     return out
 
 

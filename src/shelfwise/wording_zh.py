@@ -49,6 +49,13 @@ _YOURS = {  # a cold item's reason: "new, similar to X you bought" (recommend/co
     "you added to your cart": "加入过购物车",
     "you showed interest in": "关注过",
 }
+_BEFORE = {  # "you bought this in 3 of your last 5 orders" (recommend/baskets.py): what was done
+    "you bought this": "购买过",
+    "you viewed this": "浏览过",
+    "you added this to your cart": "加入过购物车",
+    "you showed interest in this": "关注过",
+}
+_UNIT = {"order": "购物", "visit": "访问"}
 _FIXED = {
     "you viewed this before": "你之前浏览过",
     "you added this to your cart before": "你之前加入过购物车",
@@ -155,6 +162,17 @@ _RULES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
     (
         re.compile(r"^new or less-known item, shown to learn whether you like it \((.+)\)$", re.S),
         lambda m: f"新品或小众商品：推荐给你看看是否喜欢（{localise(m.group(1), 'zh')}）",
+    ),
+    (
+        re.compile(rf"^({_alt(_BEFORE)}) in your last (order|visit)$"),
+        lambda m: f"你上次{_UNIT[m.group(2)]}时{_BEFORE[m.group(1)]}",
+    ),
+    (
+        re.compile(rf"^({_alt(_BEFORE)}) in (each|\d+) of your last (\d+) (order|visit)s$"),
+        lambda m: (
+            f"你最近 {m.group(3)} 次{_UNIT[m.group(4)]}"
+            + (f"都{_BEFORE[m.group(1)]}" if m.group(2) == "each" else f"中有 {m.group(2)} 次{_BEFORE[m.group(1)]}")
+        ),
     ),
     (re.compile(r"^popular in (.+)$", re.S), lambda m: f"{m.group(1)}中的热门商品"),
     (

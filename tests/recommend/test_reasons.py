@@ -1,5 +1,6 @@
 """A list that may repeat the shopper's history (exclude_seen=False) says "you viewed this before" of
-a history item, whichever component scored it most; other items keep the top component's reason."""
+a history item, whichever component scored it most (but "baskets", which counts the visits); other
+items keep the top component's reason."""
 
 from __future__ import annotations
 
@@ -66,3 +67,26 @@ def test_a_session_list_names_the_sessions_own_items_the_same_way(
     assert {5, 6, 7} & listed.keys()
     assert all((why == "you viewed this before") == (row in (5, 6, 7)) for row, why in listed.items())
     assert "you viewed this before" not in hybrid.recommend_session([5, 6, 7], 10).reasons  # seen excluded
+
+
+def test_history_items_the_baskets_component_leads_count_the_recent_visits(
+    hybrid: HybridRecommender, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    weights = {**LOW_REPEAT, "baskets": 2.0}
+    monkeypatch.setattr(hybrid, "config", hybrid.config.with_weights(weights, 0.0))
+    counted = named_before = 0
+    for user in hybrid.profiles.users()[:20]:
+        ctx = hybrid.context(user)
+        scores = hybrid.component_scores(ctx, weights, exclude_seen=False)
+        out = hybrid.recommend(user, 10, exclude_seen=False)
+        for row, why in zip(out.ids.tolist(), out.reasons, strict=True):
+            if row not in hybrid.profiles.seen(user):
+                continue
+            best = max(scores, key=lambda n: weights[n] * float(scores[n][row]))
+            if best == "baskets":
+                counted += 1
+                assert why == hybrid.baskets.explain(ctx, row) and why.startswith("you viewed this in ")
+            else:
+                named_before += 1
+                assert why == "you viewed this before"
+    assert counted and named_before  # both kinds of history item were listed

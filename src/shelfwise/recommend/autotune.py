@@ -162,6 +162,10 @@ class TuningReport:
     # every fusion as configured before this search replaced some (HybridConfig.fusion_sets): what a
     # second fit that searches again starts from (a report's time split); empty: not recorded (older saves)
     configured: dict[str, Any] = field(default_factory=dict)
+    # the "baskets" component's group sizes tried: NDCG@k of each alone on the baskets, and the one
+    # the repeats weights use (None: they do not weigh it)
+    between_group_scores: dict[str, float] = field(default_factory=dict)
+    between_group_size: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -28,6 +28,19 @@ BoolArray = npt.NDArray[np.bool_]
 
 
 @dataclass(frozen=True)
+class Timeline:
+    """A history's every event, in the order recorded: item rows and unix times (read by
+    components that cut a history into baskets, :mod:`shelfwise.recommend.baskets`)."""
+
+    items: IntArray
+    times: npt.NDArray[np.float64]
+
+    def __post_init__(self) -> None:
+        if self.items.shape != self.times.shape or self.items.ndim != 1:
+            raise ValueError(f"Timeline: items {self.items.shape} and times {self.times.shape} must match")
+
+
+@dataclass(frozen=True)
 class Context:
     """What is known about the shopper now: history or session items (catalog rows) with
     recency-decayed implicit weights, the user id when known, and an optional query vector
@@ -41,6 +54,9 @@ class Context:
     alone with no session under way (False: e.g. a shopper opening the store for a next order,
     whose lists the hybrid fuses with its between-sessions weights); None: not known, treated as
     under way (a session's own items, the in-session weights).
+
+    ``timeline``: the history's every event with its time, when the context is a shopper's history
+    (:func:`~shelfwise.recommend.profiles.history_context`); None otherwise (a session's items).
     """
 
     items: IntArray
@@ -50,6 +66,7 @@ class Context:
     sequence: IntArray | None = None
     query: str = ""  # the typed text behind ``query_vector``
     live: bool | None = None
+    timeline: Timeline | None = None
 
     def __post_init__(self) -> None:
         if self.items.shape != self.weights.shape or self.items.ndim != 1:

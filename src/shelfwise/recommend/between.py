@@ -24,6 +24,12 @@ the shopper), each started from the in-session weights of that kind, which stay,
 so, unless the ascent is better by ``TuneConfig.z`` standard errors of the per-basket difference,
 or when there are fewer than ``TuneConfig.min_cases`` such baskets.
 
+The repeats search may also weigh the "baskets" component (:mod:`shelfwise.recommend.baskets`:
+TIFU's order-decayed personal frequency, Hu et al., 2020), at weight 0 in the in-session weights
+it starts from: the pool holds its scores under each group size of ``BasketConfig.tried``, the size
+whose scores alone rank the baskets best is kept (:func:`choose_group`), and the ascent weighs
+that one; the size is saved as ``HybridConfig.basket_group_size`` when the weights chosen use it.
+
 Serving (:func:`session_live`): ``Context.live`` says whether a session is under way; for a
 shopper id, it is while the shopper's latest event is at most ``HybridConfig.idle_minutes`` old
 (the events loader's default session gap, 30 minutes); a session's own items
@@ -33,10 +39,10 @@ shopper id, it is while the shopper's latest event is at most ``HybridConfig.idl
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from functools import cached_property
+from functools import cached_property, partial
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -46,6 +52,7 @@ from shelfwise.recommend.autotune import Ascent, TuneConfig, TuningReport, cache
 from shelfwise.recommend.base import Context, RowScale
 from shelfwise.recommend.interactions import Interactions
 from shelfwise.recommend.profiles import history_context
+from shelfwise.recommend.reasons import BASKETS
 from shelfwise.recommend.tuning_pool import dcg_prefix, masked_rows, tied_gain, top_cells, top_positive
 from shelfwise.results import FloatArray, IntArray
 
@@ -156,6 +163,7 @@ class BasketPool:
         return (np.bincount(c, weights=got, minlength=n) / self.ideal).astype(np.float32)
 
 
+Scorer = Callable[[Sequence[Context]], Sequence[npt.NDArray[np.float32]]]  # contexts -> rows of raw scores
 _Entries = tuple[IntArray, IntArray, list[FloatArray], npt.NDArray[np.bool_]]  # case, item, scores, relevant
 
 
@@ -238,12 +246,14 @@ def basket_pools(
     names: Sequence[str],
     config: TuneConfig,
     cells: int = 1 << 21,
+    extra: Scorer | None = None,
 ) -> tuple[BasketPool, BasketPool]:
     """The pools of ``cases`` for lists that may repeat bought items, and for new items only (the
     cases whose basket holds one: each component scaled over the items such a list may show when
     ``HybridConfig.scale_unseen``, as ``recommend(exclude_seen=True)`` scales it). Components score
     blocks of about ``cells / n_items`` contexts at once, two blocks at a time in threads (as the
-    next-item pool does), gathered in block order."""
+    next-item pool does), gathered in block order. ``extra``: more rows of raw scores, after
+    ``names``'s, in the repeats pool only (the "baskets" component under each group size tried)."""
     n = hybrid.n_items
     step = max(1, cells // max(n, 1))
     log_counts = np.log1p(hybrid.counts)
@@ -251,9 +261,11 @@ def basket_pools(
 
     def block(a: int) -> tuple[_Entries, _Entries | None, int]:
         part = cases[a : a + step]
-        got = hybrid.raw_scores_many([c.ctx for c in part], names)
+        ctxs = [c.ctx for c in part]
+        got = hybrid.raw_scores_many(ctxs, names)
         raw = [np.ascontiguousarray(got[name], dtype=np.float32) for name in names]
-        every = _entries(raw, [c.truth for c in part], config.candidates, None, damping)
+        more = [np.ascontiguousarray(m, dtype=np.float32) for m in (extra(ctxs) if extra is not None else ())]
+        every = _entries([*raw, *more], [c.truth for c in part], config.candidates, None, damping)
         fresh = [c.new_truth for c in part]
         rows = np.array([j for j, t in enumerate(fresh) if len(t)], dtype=np.int64)
         if not len(rows):
@@ -266,7 +278,9 @@ def basket_pools(
         got = list(threads.map(block, range(0, len(cases), step)))
     counts = hybrid.counts
     sizes = [len(cases[a : a + step]) for a in range(0, len(cases), step)]
-    every = _pool([g[0] for g in got], sizes, np.array([len(c.truth) for c in cases]), counts, config.k, len(names))
+    truth_sizes = np.array([len(c.truth) for c in cases])
+    n_rows = len(names) + (len(extra([])) if extra is not None else 0)
+    every = _pool([g[0] for g in got], sizes, truth_sizes, counts, config.k, n_rows)
     fresh = [len(c.new_truth) for c in cases if len(c.new_truth)]
     new = _pool(
         [g[1] for g in got if g[1] is not None],
@@ -277,6 +291,28 @@ def basket_pools(
         len(names),
     )
     return every, new
+
+
+def choose_group(pool: BasketPool, first: int, sizes: Sequence[int]) -> tuple[int, dict[str, float]]:
+    """Of ``sizes`` (the pool's score rows from ``first`` on, in that order), the group size whose
+    row alone has the best mean NDCG@k (the first of equals), and each one's score."""
+    scores = {}
+    for j, g in enumerate(sizes):
+        w = np.zeros(len(pool.scores), dtype=np.float32)
+        w[first + j] = 1.0
+        scores[str(g)] = float(pool.ndcg(w, 0.0).mean())
+    best = max(sizes, key=lambda g: scores[str(g)])
+    return best, scores
+
+
+def _offer_baskets(hybrid: HybridRecommender, start: dict[str, float]) -> tuple[int, ...]:
+    """The group sizes the repeats search tries the "baskets" component at (none: not offered),
+    with it added to ``start`` at weight 0 when offered and not weighted there."""
+    cfg = hybrid.config.baskets
+    if not cfg.offer or BASKETS not in hybrid.components:
+        return ()
+    start.setdefault(BASKETS, 0.0)
+    return cfg.tried
 
 
 def tune_between(hybrid: HybridRecommender, first: tuple[Interactions, Interactions], rep: TuningReport) -> None:
@@ -303,30 +339,45 @@ def tune_between(hybrid: HybridRecommender, first: tuple[Interactions, Interacti
     if n_all > tc.between_cases:
         pick = np.sort(np.random.default_rng(tc.sample_seed).choice(n_all, tc.between_cases, replace=False))
         cases = [cases[i] for i in pick.tolist()]
+    group_sizes = _offer_baskets(hybrid, starts[False][0])  # at weight 0: the start's fusion is the same
     names = list(dict.fromkeys(nm for w, _ in starts.values() for nm in w if nm in hybrid.components))
-    pools = basket_pools(hybrid, cases, names, tc)
+    plain = [nm for nm in names if nm != BASKETS] if group_sizes else names
+    at = [replace(hybrid.config.basket_setting(), group_size=g) for g in group_sizes]
+    extra = partial(hybrid.baskets.score_many_at, configs=at) if at else None
+    every, fresh = basket_pools(hybrid, cases, plain, tc, extra=extra)
+    pools, pool_names = {False: every, True: fresh}, {False: names, True: plain}
+    chosen = None
+    if group_sizes:
+        chosen, rep.between_group_scores = choose_group(every, len(plain), group_sizes)
+        keep = [*range(len(plain)), len(plain) + group_sizes.index(chosen)]
+        pools[False], pool_names[False] = replace(every, scores=every.scores[keep]), [*plain, BASKETS]
 
     def ascend(new: bool) -> Ascent:
-        pool = pools[new]
-        return coordinate_ascent(cached_objective(pool.scores, names, pool.ndcg), names, *starts[new], tc)
+        pool, nm = pools[new], pool_names[new]
+        return coordinate_ascent(cached_objective(pool.scores, nm, pool.ndcg), nm, *starts[new], tc)
 
     with ThreadPoolExecutor(1) as thread:
         later = thread.submit(ascend, True)
         got = {False: ascend(False), True: later.result()}
     kept = []
-    for new, (w, p, score, base, keep) in got.items():
+    for new, (w, p, score, base, keep_start) in got.items():
         if new:
             rep.between_new_weights, rep.between_new_penalty = w, p
             rep.between_new_score, rep.start_between_new_score = score, base
         else:
             rep.between_weights, rep.between_penalty = w, p
             rep.between_score, rep.start_between_score = score, base
-        if keep:
+        if keep_start:
             kept.append("new items" if new else "repeats")
         else:
             hybrid.config = hybrid.config.with_weights(w, p, new=new, between=True)
+    if chosen is not None and "repeats" not in kept and rep.between_weights.get(BASKETS, 0.0) > 0:
+        hybrid.config = replace(hybrid.config, basket_group_size=chosen)
+        rep.between_group_size = chosen
     rep.between_status = "in-session kept" if len(kept) == 2 else "tuned"
     rep.reason += f"; between sessions: tuned on {len(cases)} next baskets ({len(pools[True].ideal)} with new items)"
+    if rep.between_group_size is not None:
+        rep.reason += f", order-decayed frequency in groups of {rep.between_group_size} baskets"
     if kept:
         rep.reason += f", in-session weights kept for {' and '.join(kept)} (no gain beyond {tc.z:g} standard errors)"
 

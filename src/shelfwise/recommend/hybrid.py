@@ -36,6 +36,7 @@ from shelfwise.index.backends import VectorStore
 from shelfwise.index.text import is_blank
 from shelfwise.recommend.autotune import TuneConfig, TuningReport, tune_folds, validation_folds, validation_split
 from shelfwise.recommend.base import BaseRecommender, Context, ItemScorer, Recommendation, minmax
+from shelfwise.recommend.baskets import BasketRecommender
 from shelfwise.recommend.between import list_fusion, tune_between
 from shelfwise.recommend.cold_items import ColdItemRecommender
 from shelfwise.recommend.content import ContentRecommender
@@ -81,9 +82,10 @@ __all__ = [  # the config names live in hybrid_config; importable from here as b
 ]
 
 FORMAT = "shelfwise.hybrid-recommender"
-FORMAT_VERSION = 5  # 2: sequence, sknn (and sasrec) state files and the tuning report; 3: compact ALS; 4: walk; 5: tifu
+FORMAT_VERSION = 6  # 2: sequence, sknn (and sasrec) state files and the tuning report; 3: compact ALS; 4: walk; 5: tifu
 # factors (items with factors only) and text-graph rows for items with events above
-# ContentConfig.all_rows_max_items (version 2 folders load: their full factor matrix is compacted)
+# ContentConfig.all_rows_max_items (version 2 folders load: their full factor matrix is compacted);
+# 6: baskets (no state file: its settings and chosen group size are in the config; weights may name it)
 
 
 def _load_native() -> None:
@@ -128,20 +130,11 @@ class HybridRecommender(BaseRecommender):
         self.walk = SessionWalkRecommender(self.config.walk, self.cooccurrence)
         self.sasrec = SASRecRecommender(self.config.sasrec)
         self.tifu = TifuRecommender(self.config.tifu)
-        self.components: dict[str, ItemScorer] = {
-            "repeat": self.repeat,
-            "cooccurrence": self.cooccurrence,
-            "als": self.als,
-            "content": self.content,
-            "cold": self.cold,
-            "popularity": self.popularity,
-            "recent": self.recent,
-            "sequence": self.sequence,
-            "sknn": self.sknn,
-            "walk": self.walk,
-            "sasrec": self.sasrec,
-            "tifu": self.tifu,
-        }
+        self.baskets = BasketRecommender(lambda: self.config.basket_setting())  # the search's group size: in config
+        parts: tuple[ItemScorer, ...] = (self.repeat, self.cooccurrence, self.als, self.content, self.cold)
+        parts += (self.popularity, self.recent, self.sequence, self.sknn, self.walk, self.sasrec)
+        parts += (self.tifu, self.baskets)
+        self.components: dict[str, ItemScorer] = {c.name: c for c in parts}  # keyed by each one's name
         self.cross_model = CrossCategoryRecommender(self.cooccurrence, self.content, self.config.cross)
         self.counts: FloatArray = np.zeros(0, dtype=np.float32)
         self.fitted_interactions = 0  # interactions it was fitted on (saved with it; live updates not counted)
@@ -530,7 +523,7 @@ class HybridRecommender(BaseRecommender):
         profiles = UserProfiles.load(p, catalog, rec.vectors)
         for model in (rec, rec.popularity, rec.cooccurrence, rec.als, rec.content, rec.cold, rec.repeat):
             model.attach(catalog, profiles)
-        for seq in (rec.recent, rec.sequence, rec.sknn, rec.walk, rec.sasrec, rec.tifu):
+        for seq in (rec.recent, rec.sequence, rec.sknn, rec.walk, rec.sasrec, rec.tifu, rec.baskets):
             seq.attach(catalog, profiles)
         rec.popularity.load_state(p)
         rec.cooccurrence.load_state(p)

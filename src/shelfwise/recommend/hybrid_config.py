@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from shelfwise.recommend.autotune import TuneConfig
+from shelfwise.recommend.baskets import BasketConfig
 from shelfwise.recommend.content import ContentConfig
 from shelfwise.recommend.cooccurrence import CooccurrenceConfig
 from shelfwise.recommend.cross import CrossConfig
@@ -26,7 +27,7 @@ from shelfwise.recommend.walk import WalkConfig
 
 COMPONENTS = (
     "repeat", "cooccurrence", "als", "content", "cold", "popularity", "recent", "sequence", "sknn", "walk", "sasrec",
-    "tifu",
+    "tifu", "baskets",
 )  # fmt: skip
 DEFAULT_WEIGHTS = (
     ("repeat", 1.0),
@@ -69,6 +70,9 @@ class HybridConfig:
     is asked: fit-time tuning learns them on next baskets (:mod:`shelfwise.recommend.between`);
     None = the in-session ones. ``idle_minutes``: a shopper whose latest event is older than
     this has no live session (the events loader's default session gap, 30 minutes).
+    ``basket_group_size``: the "baskets" component's group size that search chose among
+    ``baskets.tried`` (None: ``baskets.group_size``); a search result, kept and reset with the
+    weights (:meth:`searched`, :meth:`untuned`).
     """
 
     weights: tuple[tuple[str, float], ...] = DEFAULT_WEIGHTS
@@ -80,6 +84,7 @@ class HybridConfig:
     between_penalty: float | None = None
     between_new_weights: tuple[tuple[str, float], ...] | None = None
     between_new_penalty: float | None = None
+    basket_group_size: int | None = None
     idle_minutes: float = 30.0
     half_life_days: float | None = None
     collapse_variants: bool = True  # one item per product title in a list
@@ -95,6 +100,7 @@ class HybridConfig:
     walk: WalkConfig = field(default_factory=WalkConfig)
     sasrec: SASRecConfig = field(default_factory=SASRecConfig)
     tifu: TifuConfig = field(default_factory=TifuConfig)  # opt-in (weight it): next-basket kNN, Hu et al. 2020
+    baskets: BasketConfig = field(default_factory=BasketConfig)  # TIFU's own term; the between search weighs it
     tune: TuneConfig = field(default_factory=TuneConfig)
 
     def __post_init__(self) -> None:
@@ -106,6 +112,8 @@ class HybridConfig:
         pens = (self.popularity_penalty, self.new_penalty, self.between_penalty, self.between_new_penalty)
         if any(p is not None and p < 0 for p in pens):
             raise ValueError("HybridConfig: popularity_penalty, new_penalty and the between penalties must be >= 0")
+        if self.basket_group_size is not None and self.basket_group_size < 1:
+            raise ValueError(f"HybridConfig.basket_group_size must be >= 1, got {self.basket_group_size!r}")
         if not self.idle_minutes > 0:
             raise ValueError(f"HybridConfig.idle_minutes must be > 0, got {self.idle_minutes!r}")
 
@@ -113,6 +121,11 @@ class HybridConfig:
         """Every (component, weight) of the personal-list fusions: in session, new items, between sessions."""
         sets = (self.weights, self.new_weights, self.between_weights, self.between_new_weights)
         return tuple(pair for s in sets for pair in (s or ()))
+
+    def basket_setting(self) -> BasketConfig:
+        """The "baskets" component's settings, with the group size the between-sessions search chose."""
+        g = self.basket_group_size
+        return self.baskets if g is None else replace(self.baskets, group_size=g)
 
     def uses(self, name: str) -> bool:
         """Whether some fusion (personal lists or related items) gives component ``name`` a positive weight."""
@@ -167,7 +180,8 @@ class HybridConfig:
 
     def searched(self, other: HybridConfig, between: bool = True) -> HybridConfig:
         """These settings with ``other``'s personal-list fusions (each set and penalty as it is, None
-        kept); with ``between`` False, its in-session ones only (these between-sessions ones kept)."""
+        kept); with ``between`` False, its in-session ones only (these between-sessions ones kept,
+        with the basket group size chosen beside them)."""
         mine = self if not between else other
         return replace(
             self,
@@ -179,6 +193,7 @@ class HybridConfig:
             between_penalty=mine.between_penalty,
             between_new_weights=mine.between_new_weights,
             between_new_penalty=mine.between_new_penalty,
+            basket_group_size=mine.basket_group_size,
         )
 
     def fusion(self, exclude_seen: bool, cold: bool = False, live: bool = True) -> tuple[dict[str, float], float]:

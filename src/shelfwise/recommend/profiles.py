@@ -18,7 +18,7 @@ import numpy.typing as npt
 
 from shelfwise.catalog.schema import Catalog
 from shelfwise.events.schema import EVENT_WEIGHTS, Event, EventType
-from shelfwise.recommend.base import Context
+from shelfwise.recommend.base import Context, Timeline
 from shelfwise.recommend.interactions import decay
 from shelfwise.recommend.persist import StateFileError, read_json, read_npz
 from shelfwise.recommend.vectors import ItemVectors
@@ -40,14 +40,16 @@ def history_context(
     live: bool | None = None,
 ) -> Context:
     """A history's context (events in the order they were recorded): distinct items with their
-    weights decayed by age before the latest event and summed (float64, then float32), and the last
-    :data:`SEQUENCE_TAIL` items in time order; ``live``: see :class:`Context`."""
+    weights decayed by age before the latest event and summed (float64, then float32), the last
+    :data:`SEQUENCE_TAIL` items in time order and every event with its time (``timeline``, nothing
+    computed); ``live``: see :class:`Context`."""
     it = np.asarray(items, dtype=np.int64)
     ts = np.asarray(timestamps, dtype=np.float64)
     w = np.asarray(weights, dtype=np.float64) * decay(ts.max() - ts, half_life_days)
     uniq, inv = np.unique(it, return_inverse=True)
     tail = it[np.argsort(ts, kind="stable")][-SEQUENCE_TAIL:]
-    return Context(uniq, np.bincount(inv, weights=w).astype(np.float32), user, sequence=tail, live=live)
+    sums = np.bincount(inv, weights=w).astype(np.float32)
+    return Context(uniq, sums, user, sequence=tail, live=live, timeline=Timeline(it, ts))
 
 
 class UserProfiles:

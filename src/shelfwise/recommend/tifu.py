@@ -27,6 +27,7 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from shelfwise.recommend.base import BaseRecommender, Context, no_evidence
+from shelfwise.recommend.baskets import basket_weights
 from shelfwise.recommend.interactions import Interactions
 from shelfwise.recommend.persist import csr_arrays, csr_from, csr_keys, read_npz
 from shelfwise.results import FloatArray
@@ -68,11 +69,7 @@ def user_vectors(data: Interactions, config: TifuConfig) -> sp.csr_matrix:
     n_baskets = np.bincount(owner, minlength=data.n_users)
     first = np.concatenate([[0], np.cumsum(n_baskets)[:-1]])
     newest = n_baskets[owner] - 1 - (rank - first[owner])  # 0: the user's latest basket
-    c = config
-    group, within = newest // c.group_size, newest % c.group_size
-    group_len = np.minimum(c.group_size, n_baskets[owner] - group * c.group_size)
-    n_groups = -(-n_baskets[owner] // c.group_size)
-    w = c.basket_decay**within * c.group_decay**group / (group_len * n_groups)
+    w = basket_weights(newest, n_baskets[owner], config.group_size, config.basket_decay, config.group_decay)
     baskets = sp.csr_matrix((np.ones(len(row_basket)), (row_basket, data.item)), shape=(pairs.shape[1], data.n_items))
     baskets.data[:] = 1.0  # a basket holds an item once
     mix = sp.csr_matrix((w, (owner, np.arange(len(w)))), shape=(data.n_users, len(w)))

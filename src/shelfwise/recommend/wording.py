@@ -76,6 +76,14 @@ class Wording:
     def similar_shoppers(self) -> str:
         return f"shoppers with similar histories {self.did_this}"
 
+    def in_recent(self, times: int, of: int) -> str:
+        """ "you bought this in 3 of your last 5 orders" (a store of purchases; "visits" else: "you
+        viewed this in each of your last 2 visits", "you viewed this in your last visit")."""
+        did, unit = self.before.removesuffix(" before"), "order" if self.done == "bought" else "visit"
+        if of == 1:
+            return f"{did} in your last {unit}"
+        return f"{did} in {'each' if times >= of else times} of your last {of} {unit}s"
+
 
 REASON_WIDTH = 40  # a title in a reason is cut past this many columns (a CJK character takes two)
 
