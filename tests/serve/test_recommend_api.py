@@ -7,9 +7,9 @@ import dataclasses
 from fastapi.testclient import TestClient
 
 from shelfwise.bandit import SlotConfig, SlotExplorer
-from shelfwise.catalog import Catalog
+from shelfwise.catalog import Catalog, Product
 from shelfwise.encode import HashingEncoder
-from shelfwise.events import EventLog
+from shelfwise.events import Event, EventLog, EventType
 from shelfwise.recommend import ALSConfig, HybridConfig, build_recommender
 from shelfwise.retrieve import HybridSearcher
 from shelfwise.serve import create_app
@@ -49,6 +49,22 @@ def test_recommend_routes(tiny_catalog: Catalog, tiny_searcher: HybridSearcher, 
     assert "p10" in [it["id"] for it in r.json()["items"]]
     r = c.get("/recommend/user/u2", params={"category": "Men", "k": 3})
     assert all(it["category"][0] == "Men" for it in r.json()["items"])
+
+
+def test_recommend_lists_carry_each_items_variants_when_asked() -> None:
+    """One item per title (the default), and with variants=true the other colours' ids, for swatches."""
+    products = [Product(id=f"v{i}", title="Strap top", attributes={"colour": c}) for i, c in enumerate("ABC")]
+    catalog = Catalog([*products, Product(id="b", title="Belt"), Product(id="s", title="Scarf")])
+    events = [Event(f"u{n}", EventType.PURCHASE, float(n), f"v{n % 3}") for n in range(9)]
+    events += [Event("u0", EventType.PURCHASE, 20.0, "b"), Event("u1", EventType.PURCHASE, 21.0, "s")]
+    c = client(catalog, HybridSearcher.build(catalog, HashingEncoder(dim=128)), EventLog.from_events(events, catalog))
+    plain = c.get("/recommend/user/newcomer", params={"k": 5}).json()["items"]
+    assert [it["title"] for it in plain].count("Strap top") == 1 and all(it["variants"] is None for it in plain)
+    for path in ("/recommend/user/newcomer", "/recommend/session?item=b", "/recommend/item/b"):
+        items = c.get(path, params={"k": 5, "variants": "true"}).json()["items"]
+        top = next(it for it in items if it["title"] == "Strap top")
+        assert sorted([top["id"], *top["variants"]]) == ["v0", "v1", "v2"]
+        assert all(it["variants"] == [] for it in items if it["title"] != "Strap top")
 
 
 def test_recommend_errors(tiny_catalog: Catalog, tiny_searcher: HybridSearcher, tiny_log: EventLog) -> None:

@@ -245,6 +245,11 @@ def test_distinct_and_words_only_in_the_response() -> None:
     once = c.get("/search", params={"q": "dress", "k": 10, "distinct": "true"}).json()["items"]
     keys = [it["title"].strip().lower() for it in once]
     assert len(every) - len(once) == 2 and len(keys) == len(set(keys)) and "black dress" in keys
+    assert all(it["variants"] is None for it in once)  # only when asked
+    swatches = c.get("/search", params={"q": "dress", "distinct": "true", "variants": "true"}).json()["items"]
+    by_id = {it["id"]: it["variants"] for it in swatches}
+    black = next(i for i in by_id if i in ("p0", "p1", "p2"))
+    assert by_id[black] == [p for p in ("p0", "p1", "p2") if p != black] and by_id["p3"] == []
     assert c.get("/search", params={"q": "dress", "mode": "bm25"}).json()["words_only"] is True
     assert c.get("/search", params={"q": "dress", "mode": "dense"}).json()["words_only"] is False
 

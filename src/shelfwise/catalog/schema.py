@@ -138,6 +138,7 @@ class Catalog:
         self._brand_set: frozenset[str] | None = None
         self._attr_values: dict[str, frozenset[str]] = {}
         self._cat_names: dict[int, dict[tuple[str, ...], str]] = {}
+        self._variants: dict[str, tuple[int, ...]] | None = None  # variant_key -> its rows, where 2 or more
         self._all = np.ones(n, dtype=bool)
 
     def __len__(self) -> int:
@@ -154,6 +155,16 @@ class Catalog:
 
     def get_row(self, product_id: str) -> int | None:
         return self._row.get(product_id)
+
+    def variant_rows(self, row: int) -> tuple[int, ...]:
+        """The other rows whose product shares row ``row``'s :attr:`Product.variant_key` (its colour /
+        size variants, which a list showing one item per title leaves out), in catalog order."""
+        if self._variants is None:
+            groups: dict[str, list[int]] = {}
+            for i, p in enumerate(self.products):
+                groups.setdefault(p.variant_key, []).append(i)
+            self._variants = {key: tuple(rows) for key, rows in groups.items() if len(rows) > 1}
+        return tuple(r for r in self._variants.get(self.products[row].variant_key, ()) if r != row)
 
     def texts(self) -> list[str]:
         return [p.text() for p in self.products]

@@ -87,7 +87,7 @@ class HybridConfig:
     basket_group_size: int | None = None
     idle_minutes: float = 30.0
     half_life_days: float | None = None
-    collapse_variants: bool = True  # one item per product title in a list
+    collapse_variants: bool = True  # one item per product title in a list (bench_variants.py, docs/features.md)
     scale_unseen: bool = True  # new-items lists scale each component over the items they may show
     popularity: PopularityConfig = field(default_factory=PopularityConfig)
     cooccurrence: CooccurrenceConfig = field(default_factory=CooccurrenceConfig)

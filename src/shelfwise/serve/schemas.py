@@ -41,6 +41,12 @@ class ItemOut(ProductOut):
         "score is its own (the model's fused score, 0 when no component has evidence for it), so it is usually "
         "lower than the scores of the items after it: the list's order, not the scores, places explored items",
     )
+    variants: list[str] | None = Field(
+        None,
+        description="with variants=true: the ids of the other products named as this one (its colour / size "
+        "variants, which a list of one item per title leaves out: /recommend/* by default, /search?distinct=true), "
+        "in catalog order, [] when it has none: a client shows them as swatches (each one at GET /items/{id})",
+    )
     highlight: dict[str, str] | None = Field(
         None,
         description='/search?highlight=true: "title": the title HTML-escaped, the words that matched the query '

@@ -54,6 +54,13 @@ EMPTY = {
 SHORT_CROSS = "no other product of another category shares baskets with it or with items like it"
 ABOUT_ITEM = {**UNKNOWN_ITEM, **NEEDS_RECOMMENDER}
 Category = Annotated[str | None, Query(description='category path prefix, e.g. "Menswear > Trousers"')]
+Variants = Annotated[
+    bool,
+    Query(
+        description="each item's colour / size variants (the other products named as it, which a list of one item "
+        "per title leaves out) as ids in `variants`, for swatches"
+    ),
+]
 Live = Annotated[
     bool | None,
     Query(
@@ -120,10 +127,11 @@ def _out(
     t0: float,
     notice: Notice | None = None,
     filters: Filters | None = None,
+    variants: bool = False,
 ) -> RecommendResponse:
     took = round((time.perf_counter() - t0) * 1000, 3)
     explored = frozenset(r for r, why in zip(rec.ids.tolist(), rec.reasons, strict=True) if is_explored(why))
-    items = items_out(shelf.catalog, rec.results, rec.reasons, explored=explored)
+    items = items_out(shelf.catalog, rec.results, rec.reasons, explored=explored, variants=variants)
     if not items:  # an empty list with no word reads like an outage; a fallback's notice does not say why
         said, code = EMPTY[kind], NO_RESULTS
         if filters is not None and not filters.is_empty():
@@ -148,12 +156,15 @@ async def for_user(
     explore: Annotated[bool, Query(description="give a share of slots to new/long-tail items (bandit)")] = True,
     live: Live = None,
     lang: Lang = "en",
+    variants: Variants = False,
 ) -> Response:
     """Personalised; an unknown user (no history) gets popular items (cold start), and the response
     says so in ``notice``. When a bandit is loaded (``shelf.bandit``) and ``explore`` is true, some
     lower slots explore long-tail items. ``live`` says whether the shopper is in a session now."""
     shelf = request.app.state.shelf
-    return await answer(_in, lang, _for_user, shelf, user_id, k, category, in_stock, exclude_seen, explore, live)
+    return await answer(
+        _in, lang, _for_user, shelf, user_id, k, category, in_stock, exclude_seen, explore, live, variants
+    )
 
 
 def _for_user(
@@ -165,6 +176,7 @@ def _for_user(
     exclude_seen: bool,
     explore: bool,
     live: bool | None,
+    variants: bool,
 ) -> RecommendResponse:
     rec = _recommender(shelf)
     if not user_id.strip():
@@ -177,11 +189,11 @@ def _for_user(
     else:
         out = rec.recommend(said_live(rec, user_id, live), k, filters, exclude_seen=exclude_seen)
     known = rec.profiles is not None and user_id in rec.profiles
-    return _out(shelf, "user", user_id, out, t0, None if known else UNKNOWN_USER, filters)
+    return _out(shelf, "user", user_id, out, t0, None if known else UNKNOWN_USER, filters, variants)
 
 
 def _about_item(
-    shelf: Shelf, kind: str, item_id: str, k: int, category: str | None, in_stock: bool
+    shelf: Shelf, kind: str, item_id: str, k: int, category: str | None, in_stock: bool, variants: bool
 ) -> RecommendResponse:
     if kind == "item" and shelf.recommender is None:  # day one, no behaviour yet: related by text alone
         row = _row(shelf, item_id)
@@ -189,7 +201,7 @@ def _about_item(
         t0 = time.perf_counter()
         mask = shelf.searcher.mask(filters)
         out = similar_by_text(shelf.searcher.dense.index, shelf.catalog, row, k, mask)
-        return _out(shelf, kind, item_id, out, t0, TEXT_ONLY, filters)
+        return _out(shelf, kind, item_id, out, t0, TEXT_ONLY, filters, variants)
     rec = _recommender(shelf)
     row = _row(shelf, item_id)
     filters = parse_filters(category, None, None, None, in_stock, None)
@@ -198,7 +210,7 @@ def _about_item(
     n = len(out.results)
     why = SHORT_CROSS + (" (with the category / in-stock filter)" if not filters.is_empty() else "")
     short = Notice(f"only {n} of the {k} asked for: {why}", SHORT_LIST) if kind == "cross" and 0 < n < k else None
-    return _out(shelf, kind, item_id, out, t0, short, filters)
+    return _out(shelf, kind, item_id, out, t0, short, filters, variants)
 
 
 @router.get("/item/{item_id:path}", response_model=RecommendResponse, responses=ABOUT_ITEM)
@@ -209,9 +221,11 @@ async def related(
     category: Category = None,
     in_stock: InStock = False,
     lang: Lang = "en",
+    variants: Variants = False,
 ) -> Response:
     """Related items: bought together, similar taste, similar text."""
-    return await answer(_in, lang, _about_item, request.app.state.shelf, "item", item_id, k, category, in_stock)
+    shelf = request.app.state.shelf
+    return await answer(_in, lang, _about_item, shelf, "item", item_id, k, category, in_stock, variants)
 
 
 @router.get("/cross/{item_id:path}", response_model=RecommendResponse, responses=ABOUT_ITEM)
@@ -222,9 +236,11 @@ async def cross(
     category: Category = None,
     in_stock: InStock = False,
     lang: Lang = "en",
+    variants: Variants = False,
 ) -> Response:
     """Complements from other categories (not look-alikes)."""
-    return await answer(_in, lang, _about_item, request.app.state.shelf, "cross", item_id, k, category, in_stock)
+    shelf = request.app.state.shelf
+    return await answer(_in, lang, _about_item, shelf, "cross", item_id, k, category, in_stock, variants)
 
 
 @router.get("/session", response_model=RecommendResponse, responses=NEEDS_RECOMMENDER)
@@ -239,15 +255,23 @@ async def session(
     in_stock: InStock = False,
     exclude_seen: Annotated[bool, Query(description="leave out the session's own items")] = True,
     lang: Lang = "en",
+    variants: Variants = False,
 ) -> Response:
     """Cold-start shopper: recommendations from the session's items and/or query text
     (``exclude_seen=false`` lets the session's items be recommended again)."""
     shelf = request.app.state.shelf
-    return await answer(_in, lang, _session, shelf, item or [], q, k, category, in_stock, exclude_seen)
+    return await answer(_in, lang, _session, shelf, item or [], q, k, category, in_stock, exclude_seen, variants)
 
 
 def _session(
-    shelf: Shelf, item: list[str], q: str, k: int, category: str | None, in_stock: bool, exclude_seen: bool
+    shelf: Shelf,
+    item: list[str],
+    q: str,
+    k: int,
+    category: str | None,
+    in_stock: bool,
+    exclude_seen: bool,
+    variants: bool,
 ) -> RecommendResponse:
     rec = _recommender(shelf)
     filters = parse_filters(category, None, None, None, in_stock, None)
@@ -256,4 +280,4 @@ def _session(
         got = answer_session(rec, shelf.catalog, item, k, filters, query=q, exclude_seen=exclude_seen)
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from exc
-    return _out(shelf, "session", ",".join(item) or q, got.recommendation, t0, got.notice, filters)
+    return _out(shelf, "session", ",".join(item) or q, got.recommendation, t0, got.notice, filters, variants)

@@ -79,6 +79,7 @@ class SearchQuery:
     lang: str = "en"
     distinct: bool = False
     highlight: bool = False
+    variants: bool = False
 
 
 @router.get("/search", response_model=SearchResponse, responses=OVERLOAD)
@@ -148,6 +149,13 @@ async def search(
     distinct: Annotated[
         bool, Query(description="one hit per product title: colour / size variants named alike show once")
     ] = False,
+    variants: Annotated[
+        bool,
+        Query(
+            description="each hit's colour / size variants (the other products named as it, which distinct=true "
+            "leaves out) as ids in `variants`, for swatches"
+        ),
+    ] = False,
     highlight: Annotated[
         bool,
         Query(
@@ -182,6 +190,7 @@ async def search(
         lang,
         distinct,
         highlight,
+        variants,
     )
     return await answer(run_search, request.app.state.shelf, query)
 
@@ -225,7 +234,7 @@ def run_search(shelf: Shelf, p: SearchQuery) -> SearchResponse:
         query=p.q,
         mode=p.mode,
         took_ms=round(took, 3),
-        items=items_out(shelf.catalog, res, localise_all(got.reasons, p.lang), got.highlights),
+        items=items_out(shelf.catalog, res, localise_all(got.reasons, p.lang), got.highlights, variants=p.variants),
         total=got.total,
         understood=UnderstoodOut.model_validate(intent.to_json()) if intent is not None else None,
         notices=[localise(n, p.lang) for n in notices],
