@@ -182,3 +182,15 @@ def test_saved_tuning_reads_hybrid_json_alone(searched: tuple[HybridRecommender,
 def test_tune_config_checks_the_reuse_bounds(bad: dict[str, float]) -> None:
     with pytest.raises(ValueError, match="reuse"):
         TuneConfig(**bad)  # type: ignore[arg-type]
+
+
+def test_the_configured_fusions_drop_the_group_size_the_search_chose() -> None:
+    """The "baskets" group size is a search's choice, as its weights are: the configured start a
+    report's split searches again from must not keep the served search's size (it saw the held-out
+    sessions) beside the store's own between-sessions weights."""
+    store = HybridConfig(between_weights=(("baskets", 1.0), ("repeat", 1.0)))
+    served = dataclasses.replace(store, between_weights=(("baskets", 2.0),), basket_group_size=7)
+    rep = TuningReport(status="tuned", configured=json.loads(json.dumps(store.fusion_sets())))
+    start = configured(served, rep)
+    assert start == store
+    assert start is not None and start.basket_setting().group_size == store.baskets.group_size

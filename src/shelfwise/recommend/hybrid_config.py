@@ -47,10 +47,11 @@ OPT_IN = ("walk", "sasrec", "tifu")
 DEFAULT_SIMILAR = (("cooccurrence", 1.0), ("als", 0.5), ("content", 0.5))
 # an empty context (no items, no query): only popularity scores it (HybridConfig.fusion(cold=True))
 COLD_START = (("popularity", 1.0),)
-# every fusion's weights and penalty (HybridConfig fields): what fit-time tuning may replace
+# every fusion's weights and penalty (HybridConfig fields), and the "baskets" group size the
+# between-sessions search chose beside them: what fit-time tuning may replace
 FUSION_SETS = (
     "weights", "popularity_penalty", "new_weights", "new_penalty", "between_weights", "between_penalty",
-    "between_new_weights", "between_new_penalty", "similar_weights",
+    "between_new_weights", "between_new_penalty", "similar_weights", "basket_group_size",
 )  # fmt: skip
 
 
@@ -159,8 +160,9 @@ class HybridConfig:
         return replace(self.searched(HybridConfig()), similar_weights=HybridConfig().similar_weights)
 
     def fusion_sets(self) -> dict[str, Any]:
-        """Every fusion's weights and penalty (``FUSION_SETS``) as set here, JSON-ready: a weight set as
-        ``[name, weight]`` pairs, None where unset (:meth:`with_fusion_sets` reads it back)."""
+        """Every fusion's weights and penalty, and the basket group size (``FUSION_SETS``), as set here,
+        JSON-ready: a weight set as ``[name, weight]`` pairs, None where unset (:meth:`with_fusion_sets`
+        reads it back)."""
         out: dict[str, Any] = {}
         for name in FUSION_SETS:
             value = getattr(self, name)
