@@ -78,3 +78,13 @@ def test_no_gate_draws_as_before(tiny_catalog: Catalog) -> None:
 def test_candidates_must_not_be_negative() -> None:
     with pytest.raises(ValueError, match="candidates"):
         SlotConfig(candidates=-1)
+
+
+def test_the_gate_breaks_ties_by_the_lower_index() -> None:
+    """As its docstring says: scores tied at the gate's edge (a fusion of few components ties many
+    items) admit the lowest rows, not whichever a partition leaves there."""
+    relevance = np.ones(1000, dtype=np.float32)
+    relevance[::7] = 2.0  # 143 items above the tie
+    got = np.flatnonzero(gate(np.ones(1000, dtype=bool), relevance, 200))
+    tied = [r for r in range(1000) if r % 7][:57]
+    assert got.tolist() == sorted([*range(0, 1000, 7), *tied])

@@ -95,8 +95,10 @@ def gate(pool: BoolArray, relevance: Relevance, n: int) -> BoolArray:
     """The ``n`` arms of ``pool`` with the highest positive ``relevance`` (ties: lower index)."""
     rows = np.flatnonzero(pool & (relevance > 0))
     if len(rows) > n:
-        top = np.argpartition(-relevance[rows], n - 1)[:n]
-        rows = rows[top]
+        scores = relevance[rows]
+        edge = -np.partition(-scores, n - 1)[n - 1]  # the n-th highest score
+        above = rows[scores > edge]
+        rows = np.concatenate([above, rows[scores == edge][: n - len(above)]])  # rows ascend: the lower ties
     out = np.zeros(len(pool), dtype=bool)
     out[rows] = True
     return out
