@@ -110,7 +110,8 @@ def test_the_config_may_be_read_when_scoring_and_is_validated() -> None:
     box["cfg"] = BasketConfig(group_size=4)  # one group: plain basket counts
     assert rec.score(ctx)[0] > rec.score(ctx)[1]  # type: ignore[arg-type]
     for bad in ({"group_size": 0}, {"also_try": (0,)}, {"basket_decay": 0.0}, {"gap_minutes": 0.0}):
-        with pytest.raises(ValueError):
+        (field,) = bad
+        with pytest.raises(ValueError, match=rf"BasketConfig\.{field} must .*got "):  # names the field, its value
             BasketConfig(**bad)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="basket_group_size"):
         HybridConfig(basket_group_size=0)

@@ -59,10 +59,13 @@ class BasketConfig:
     also_try: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
-        if min(self.tried) < 1:
-            raise ValueError("BasketConfig: group sizes must be >= 1")
-        if not (0.0 < self.basket_decay <= 1.0 and 0.0 < self.group_decay <= 1.0):
-            raise ValueError("BasketConfig: basket_decay and group_decay must be in (0, 1]")
+        if self.group_size < 1:
+            raise ValueError(f"BasketConfig.group_size must be >= 1, got {self.group_size!r}")
+        if any(g < 1 for g in self.also_try):
+            raise ValueError(f"BasketConfig.also_try must hold group sizes >= 1, got {self.also_try!r}")
+        for name, decay in (("basket_decay", self.basket_decay), ("group_decay", self.group_decay)):
+            if not 0.0 < decay <= 1.0:
+                raise ValueError(f"BasketConfig.{name} must be in (0, 1], got {decay!r}")
         if not self.gap_minutes > 0:
             raise ValueError(f"BasketConfig.gap_minutes must be > 0, got {self.gap_minutes!r}")
 
