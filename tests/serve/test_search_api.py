@@ -321,3 +321,20 @@ def test_search_gives_a_total_without_facets(tiny_catalog: Catalog, tiny_searche
     assert c.get("/search", params={"q": "black", "category": "Men"}).json()["total"] == 3
     schema = c.get("/openapi.json").json()["components"]["schemas"]["SearchResponse"]["properties"]["total"]
     assert "nbHits" in schema["description"]
+
+
+def test_a_product_a_rule_hides_is_no_swatch_either() -> None:
+    """A rule's hidden products are never shown for its query: not as a hit, nor as a hit's variant."""
+    from shelfwise.retrieve.rules import Rule, Rules
+
+    titles = ["Black dress", "black dress", "Black Dress ", "Red dress"]
+    catalog = Catalog([Product(id=f"p{i}", title=t) for i, t in enumerate(titles)])
+    rules = Rules([Rule("recall", "dress", "is", hide=("p1",))], {pid: i for i, pid in enumerate(catalog.ids)})
+    shelf = Shelf(catalog=catalog, searcher=HybridSearcher.build(catalog, HashingEncoder(32)), rules=rules)
+    c = TestClient(create_app(shelf), base_url="http://localhost")
+    items = c.get("/search", params={"q": "dress", "distinct": "true", "variants": "true"}).json()["items"]
+    shown = {it["id"]: it["variants"] for it in items}
+    black = next(i for i in shown if i in ("p0", "p2"))
+    assert "p1" not in shown and shown[black] == [p for p in ("p0", "p2") if p != black]
+    other = c.get("/search", params={"q": "black", "distinct": "true", "variants": "true"}).json()["items"]
+    assert any("p1" in (it["id"], *it["variants"]) for it in other)  # another query: the rule does not apply

@@ -39,9 +39,11 @@ def items_out(
     highlights: Sequence[dict[str, str]] | None = None,
     explored: frozenset[int] = frozenset(),
     variants: bool = False,
+    hidden: frozenset[int] = frozenset(),
 ) -> list[ItemOut]:
     """Ranked results as the API shows them: each product with its score, reason and signals (and,
-    when asked, its highlighted title and the ids of its colour / size variants)."""
+    when asked, its highlighted title and the ids of its colour / size variants, none of ``hidden``:
+    the rows a merchandising rule hides for the query, never shown)."""
     out: list[ItemOut] = []
     for j, (row, score) in enumerate(zip(results.ids.tolist(), results.scores.tolist(), strict=True)):
         out.append(
@@ -52,7 +54,7 @@ def items_out(
                 features={k: round(float(v[j]), 6) for k, v in results.features.items()} or None,
                 highlight=highlights[j] if highlights is not None else None,
                 explored=row in explored,
-                variants=[catalog.ids[r] for r in catalog.variant_rows(row)] if variants else None,
+                variants=[catalog.ids[r] for r in catalog.variant_rows(row) if r not in hidden] if variants else None,
             )
         )
     return out

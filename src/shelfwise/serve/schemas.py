@@ -45,7 +45,8 @@ class ItemOut(ProductOut):
         None,
         description="with variants=true: the ids of the other products named as this one (its colour / size "
         "variants, which a list of one item per title leaves out: /recommend/* by default, /search?distinct=true), "
-        "in catalog order, [] when it has none: a client shows them as swatches (each one at GET /items/{id})",
+        "in catalog order (/search: none a merchandising rule hides for the query), [] when it has none: a client "
+        "shows them as swatches (each one at GET /items/{id})",
     )
     highlight: dict[str, str] | None = Field(
         None,
