@@ -41,8 +41,8 @@ class _Short:
         listed = Recommendation(np.array([0, 1, 2], dtype=np.int64), np.ones(3, dtype=np.float32), ("a", "b", "c"))
         return listed, np.full(len(self.counts), -np.inf, dtype=np.float32)  # no evidence for any other item
 
-    def allowed(self, filters: Filters | None, ctx: object, exclude_seen: bool) -> None:
-        return None
+    def allowed(self, filters: Filters | None, ctx: object, exclude_seen: bool) -> np.ndarray:
+        return np.ones(len(self.counts), dtype=bool)
 
     def context(self, user: str | Context) -> Context:
         return user if isinstance(user, Context) else Context.empty(user)

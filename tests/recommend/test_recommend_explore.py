@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from session_logs import walking_store
-from shelfwise.bandit import SlotConfig, SlotExplorer
+from shelfwise.bandit import BernoulliTS, SlotConfig, SlotExplorer, ThompsonConfig
 from shelfwise.eval.metrics import head_items
 from shelfwise.recommend import ALSConfig, HybridConfig, HybridRecommender, TuneConfig
 from shelfwise.recommend.between import session_live
@@ -135,3 +135,26 @@ def test_random_tail_exploration_says_the_plain_reason(hybrid: HybridRecommender
     out = recommend_with_exploration(hybrid, ex, "u3", 10, now=0.0)
     assert sum(why == EXPLORE_REASON for why in out.reasons) == 2
     assert is_explored(explored_reason("bought together with X")) and not is_explored("bought together with X")
+
+
+@pytest.mark.parametrize("candidates", [0, 4])
+def test_an_explored_item_is_no_variant_of_an_item_the_list_shows(candidates: int) -> None:
+    """Lists show one item per product title (``collapse_variants``): an explored slot must not bring
+    back a colour of a product the list already shows (the gate ranks those high: they score as the
+    shown one does). Items 2j and 2j+1 share a title here; exploration may take any tail item."""
+    from shelfwise.catalog import Catalog, Product
+    from shelfwise.recommend import Interactions
+
+    data, vec = walking_store(N_ITEMS)
+    paired = Catalog([Product(id=f"p{i}", title=f"item {i // 2}") for i in range(N_ITEMS)])
+    data = Interactions(paired, data.user, data.item, data.weight, data.timestamp, data.session, data.users)
+    cfg = HybridConfig(als=ALSConfig(factors=8, iterations=3, num_threads=1), tune=TuneConfig(enabled=False))
+    h = HybridRecommender(vec, cfg)
+    h.fit(data)
+    config = SlotConfig(explore_share=0.4, head_fraction=0.0, candidates=candidates)
+    for user in ("u3", "u7", "u11"):
+        for seed in range(5):
+            ex = SlotExplorer(h.catalog, BernoulliTS(N_ITEMS, ThompsonConfig(seed=seed)), config)
+            out = recommend_with_exploration(h, ex, user, 10, now=0.0)
+            titles = [h.catalog.products[r].variant_key for r in out.ids.tolist()]
+            assert sum(map(is_explored, out.reasons)) == 4 and len(set(titles)) == len(titles), (user, seed)

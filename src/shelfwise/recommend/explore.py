@@ -47,8 +47,9 @@ def recommend_with_exploration(
     live: bool | None = None,
 ) -> Recommendation:
     """The hybrid's top-``k`` with ``explorer.config.explore_share`` of slots (never the first
-    ``first_slot`` ones) filled by long-tail items the user may see, outside the popularity head
-    (with ``explorer.config.candidates``, those this list's fusion scores highest, each saying why:
+    ``first_slot`` ones) filled by long-tail items the user may see, outside the popularity head and,
+    under ``collapse_variants``, sharing no title with an item the list shows (with
+    ``explorer.config.candidates``, those this list's fusion scores highest, each saying why:
     :func:`gated_reasons`).
     Outcomes are learned when later events arrive (the explorer is an ``Updatable``). An explored
     item scores its own fused score (:func:`own_scores`, read from the pass that ranked the list),
@@ -61,13 +62,16 @@ def recommend_with_exploration(
     base, fused = rec.recommend_scored(ctx, k, filters, exclude_seen=exclude_seen)
     relevance = np.maximum(fused, 0.0).astype(np.float32)  # 0 where no component has evidence
     gate = explorer.config.candidates > 0
+    allowed = rec.allowed(filters, ctx, exclude_seen)
+    if rec.config.collapse_variants:  # one item per title: no colour of a product the list shows
+        allowed[[v for r in base.ids.tolist() for v in explorer.catalog.variant_rows(r)]] = False
     explored = explorer.explore(
         base.results,
         k,
         user=user,
         now=time.time() if now is None else now,
         popularity=rec.counts.astype(np.float64) if len(rec.counts) else None,
-        allowed=rec.allowed(filters, ctx, exclude_seen),
+        allowed=allowed,
         relevance=relevance if gate else None,
     )
     ranked = explored.results
