@@ -88,3 +88,33 @@ def test_the_gate_breaks_ties_by_the_lower_index() -> None:
     got = np.flatnonzero(gate(np.ones(1000, dtype=bool), relevance, 200))
     tied = [r for r in range(1000) if r % 7][:57]
     assert got.tolist() == sorted([*range(0, 1000, 7), *tied])
+
+
+@pytest.mark.parametrize("kind", ["ucb1", "epsilon", "thompson"])
+def test_propensity_batches_bound_what_the_policy_draws(
+    tiny_catalog: Catalog, kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """UCB1 and epsilon-greedy draw for every arm, not only the pool's (Thompson sampling draws for
+    the pool alone): batches sized by a small gate's width would ask them for ``SIM_DRAWS`` draws
+    per gated arm, all arms each (at 50k items and a gate of 10, ~800 MB)."""
+    from shelfwise.bandit import UCB1, EpsilonGreedy
+    from shelfwise.bandit import slots as slots_module
+
+    n = len(tiny_catalog)
+    policy = {"ucb1": UCB1(n), "epsilon": EpsilonGreedy(n), "thompson": BernoulliTS(n)}[kind]
+    config = SlotConfig(explore_share=0.25, first_slot=1, head_fraction=0.0, candidates=3)
+    ex = SlotExplorer(tiny_catalog, policy, config)
+    e = ex.explore(BASE, 4, user="u", relevance=RELEVANCE)
+    drawn: list[int] = []
+    plain = policy.select
+
+    def counted(n_rounds: int = 1, k: int = 1, **kw: object) -> np.ndarray:
+        mask = kw.get("mask")
+        width = int(mask.sum()) if kind == "thompson" and isinstance(mask, np.ndarray) else n
+        drawn.append(n_rounds * width)
+        return plain(n_rounds, k, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(policy, "select", counted)
+    monkeypatch.setattr(slots_module, "SIM_DRAWS", 2 * n)
+    assert len(ex.propensities(e, n_sim=100)) == 1
+    assert sum(drawn) >= 100 * 3 and max(drawn) <= 2 * n

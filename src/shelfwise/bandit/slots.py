@@ -179,12 +179,17 @@ class SlotExplorer:
         with self._lock:
             for d in exploration.draws:
                 hits = np.zeros(self.policy.n_arms, dtype=np.int64)
-                step = max(1, SIM_DRAWS // int(d.pool.sum()))  # rounds per batch: bounded memory over a whole tail
+                step = max(1, SIM_DRAWS // self._draw_width(d.pool))  # rounds per batch: bounded memory
                 for a in range(0, n_sim, step):
                     sims = self.policy.select(min(step, n_sim - a), len(d.picks), mask=d.pool)
                     hits += np.bincount(sims.ravel(), minlength=self.policy.n_arms)
                 out += (hits[d.picks] / n_sim).tolist()
         return np.asarray(out, dtype=np.float64)
+
+    def _draw_width(self, pool: BoolArray) -> int:
+        """How many arms the policy draws for in one round of a selection from ``pool``: Thompson
+        sampling the pool's alone, UCB1 and epsilon-greedy every arm."""
+        return int(pool.sum()) if isinstance(self.policy, BernoulliTS) else self.policy.n_arms
 
     def _settle(self, now: float) -> None:
         """Showings past their window, or over the bound, become failures (caller holds the lock)."""
