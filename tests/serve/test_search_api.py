@@ -1,3 +1,5 @@
+from pathlib import Path
+
 from _servekit import LOCAL, MakeClient
 from fastapi.testclient import TestClient
 
@@ -7,6 +9,7 @@ from shelfwise.events import EventLog
 from shelfwise.events.schema import Event
 from shelfwise.recommend import HybridConfig, build_recommender
 from shelfwise.retrieve import HybridSearcher
+from shelfwise.retrieve.synonyms import read_synonyms
 from shelfwise.serve import create_app
 from shelfwise.shelf import Shelf
 from shelfwise.snapshot import ShelfConfig
@@ -245,6 +248,8 @@ def test_distinct_and_words_only_in_the_response() -> None:
     once = c.get("/search", params={"q": "dress", "k": 10, "distinct": "true"}).json()["items"]
     keys = [it["title"].strip().lower() for it in once]
     assert len(every) - len(once) == 2 and len(keys) == len(set(keys)) and "black dress" in keys
+    totals = [c.get("/search", params={"q": "dress", "distinct": d}).json()["total"] for d in ("false", "true")]
+    assert totals == [4, 2]  # variants one by one; with distinct the titles (black dress, red dress)
     assert c.get("/search", params={"q": "dress", "mode": "bm25"}).json()["words_only"] is True
     assert c.get("/search", params={"q": "dress", "mode": "dense"}).json()["words_only"] is False
 
@@ -316,3 +321,16 @@ def test_search_gives_a_total_without_facets(tiny_catalog: Catalog, tiny_searche
     assert c.get("/search", params={"q": "black", "category": "Men"}).json()["total"] == 3
     schema = c.get("/openapi.json").json()["components"]["schemas"]["SearchResponse"]["properties"]["total"]
     assert "nbHits" in schema["description"]
+
+
+def test_total_counts_a_word_held_as_the_stores_synonym(tmp_path: Path) -> None:
+    titles = ["Television 55 inch", "TV stand oak", "Wall mount for television", "Radio"]  # made up
+    catalog = Catalog([Product(id=f"p{i}", title=t) for i, t in enumerate(titles)])
+    searcher = HybridSearcher.build(catalog, HashingEncoder(32))
+    c = client(catalog, searcher)
+    assert c.get("/search", params={"q": "tv"}).json()["total"] == 1  # only the stand says "tv"
+    (tmp_path / "synonyms.txt").write_text("tv, television\n", encoding="utf-8")
+    searcher.synonyms = read_synonyms(tmp_path / "synonyms.txt")
+    got = c.get("/search", params={"q": "tv"}).json()
+    assert got["total"] == 3 and {it["id"] for it in got["items"][:3]} == {"p0", "p1", "p2"}
+    assert c.get("/search", params={"q": "tv stand"}).json()["total"] == 1
