@@ -71,3 +71,19 @@ def test_taiwan_wording_in_mainland_words() -> None:
     assert to_mainland("筆電") == "笔记本电脑" and to_mainland("小筆電") == "上网本"
     assert to_mainland("藍芽耳機") == "蓝牙耳机" and to_mainland("記憶卡") == "存储卡"
     assert to_mainland("電競筆電包") == "电竞笔记本电脑包"
+
+
+def test_holding_gives_sorted_rows_as_a_copy_sorted_or_not_in_the_postings() -> None:
+    import numpy as np
+
+    docs = ["black dress", "red dress", "black belt", "dress shoes", "black dress long"]
+    idx = BM25Index().fit(docs)
+    got = idx.holding("dress")
+    assert got.tolist() == [0, 1, 3, 4] and got.dtype == np.int64
+    got[:] = 0  # a copy: the index is untouched
+    assert idx.holding("dress").tolist() == [0, 1, 3, 4]
+    scores, i = idx._model.scores, idx._model.vocab_dict["dress"]
+    lo, hi = int(scores["indptr"][i]), int(scores["indptr"][i + 1])
+    scores["indices"][lo:hi] = scores["indices"][lo:hi][::-1].copy()  # postings another build left unsorted
+    scores["data"][lo:hi] = scores["data"][lo:hi][::-1].copy()
+    assert idx.holding("dress").tolist() == [0, 1, 3, 4] and idx.holding("zebra").tolist() == []

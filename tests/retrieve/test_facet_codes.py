@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 
+import numpy as np
 import pytest
 
 from shelfwise.catalog import Catalog, Product
@@ -63,3 +64,14 @@ def test_a_catalog_no_longer_used_is_let_go() -> None:
     del cat
     gc.collect()
     assert gone() is None  # the codes do not hold their catalog (a reload's old one is freed)
+
+
+@pytest.mark.parametrize("rows", [[], [3], [0, 1, 2, 3, 4, 5, 6, 7], list(range(0, 400, 7)), list(range(400))])
+def test_variants_count_each_title_once_by_sort_or_by_flags(rows: list[int]) -> None:
+    """Few rows beside the titles are counted by sorting their codes, many by a flag per title:
+    either way the number of distinct trimmed, lower-cased titles among them."""
+    titles = [f"Shirt {i % 50}" if i % 3 else f" shirt {i % 50} " for i in range(400)]  # 50 titles, 8 variants
+    catalog = Catalog([Product(str(i), t) for i, t in enumerate(titles)])
+    v = facet_codes(catalog).variants
+    assert v.groups == 50 and len(v.codes) == len(catalog)
+    assert v.count(np.asarray(rows, dtype=np.int64)) == len({titles[r].strip().lower() for r in rows})

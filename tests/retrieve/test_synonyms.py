@@ -68,3 +68,13 @@ def test_the_added_words_come_as_phrases_too(tmp_path: Path) -> None:
     s = _rules(tmp_path, "sneakers => running shoes, trainers\n")
     assert s.added_phrases("white sneakers") == ("running shoes", "trainers")
     assert s.added("white sneakers") == "running shoes trainers"
+
+
+def test_rewrites_say_where_each_source_phrase_stands_and_what_replaces_it(tmp_path: Path) -> None:
+    s = _rules(tmp_path, "sofa bed => futon\ntv, telly => television\n手机, 电话\n")
+    (bed,) = s.rewrites("blue Sofa Beds")  # stemmed words, as typed around them
+    assert (bed.rest(), bed.reading("futon"), bed.targets) == ("blue ", "blue futon ", ("futon",))
+    assert [(r.before, r.after) for r in s.rewrites("tv stand tv")] == [("", "stand tv"), ("tv stand", "")]
+    (phone,) = s.rewrites("苹果手機壳")  # inside a Chinese run, Traditional folded; no spaces around the target
+    assert (phone.rest(), phone.reading("电话"), phone.targets) == ("苹果 壳", "苹果电话壳", ("电话",))
+    assert s.rewrites("television") == () and s.rewrites("sofa") == ()  # one way; a phrase needs all its words

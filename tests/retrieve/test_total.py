@@ -1,26 +1,39 @@
 """/search's total (retrieve.facets.count_matches, SearchAnswer.total): products holding every word
-of the query that pass the filters, less hidden ones, checked against a scan of every product's text."""
+of the query (or of its rewriting by the store's synonyms) that pass the filters, less hidden ones,
+and with distinct their titles, checked against a scan of every product's text."""
 
 from __future__ import annotations
 
+import itertools
 import json
+import re
+from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from shelfwise.catalog import Catalog, Filters
+from shelfwise.catalog import Catalog, Filters, Product
+from shelfwise.encode import HashingEncoder
 from shelfwise.retrieve import HybridSearcher
 from shelfwise.retrieve.answer import answer_search
-from shelfwise.retrieve.facets import count_matches, facet_search
+from shelfwise.retrieve.facets import MASK_SHARE, count_matches, facet_search, holding_query, union_sorted
 from shelfwise.retrieve.rules import read_rules
+from shelfwise.retrieve.synonyms import read_synonyms
 
 
-def _scanned(searcher: HybridSearcher, text: str, filters: Filters, hidden: set[int] = frozenset()) -> int:
-    """Every product's whole text analysed, its words against the query's or against those of the
-    query's reading in the catalog's language (no postings)."""
+def _scanned(
+    searcher: HybridSearcher,
+    text: str,
+    filters: Filters,
+    hidden: set[int] = frozenset(),
+    readings: Sequence[str] = (),
+) -> int:
+    """Every product's whole text analysed, its words against the query's, those of the query's
+    reading in the catalog's language, or those of one of ``readings`` (no postings)."""
     tok = searcher.lexical.tokenizer
     reading = searcher.bilingual.added(text)
-    wanted = [set(tok(text))] + ([set(tok(reading))] if reading else [])
+    wanted = [set(tok(r)) for r in (text, reading, *readings) if r]
     mask = searcher.catalog.mask(filters)
     return sum(
         any(words <= set(tok(t)) for words in wanted) and (mask is None or bool(mask[i])) and i not in hidden
@@ -76,3 +89,128 @@ def test_a_query_in_the_other_language_counts_the_products_its_reading_holds(tin
     assert got.total == answer_search(tiny_searcher, "black", 5, Filters()).total == 4 and len(got.results.ids)
     assert facet_search(tiny_searcher, "黑色", Filters()).matched == got.total  # the same reading
     assert answer_search(tiny_searcher, "黑色", 5, Filters(category=("Women",))).total == 1
+
+
+SYNONYMS = "pants, trousers\ngown => dress\nsneakers => running shoes, trainers\n连衣裙, 裙子\nbelt => the\n"
+
+
+def _rewritings(query: str, rules: list[tuple[list[str], list[str]]]) -> list[str]:
+    """The query as typed and with the source phrases it holds (whole words; Chinese: characters),
+    each place replaced or kept, every combination of places that do not overlap."""
+    places = [
+        (m.start(), m.end(), [t for t in targets if t != source])
+        for sources, targets in rules
+        for source in sources
+        for m in re.finditer(source if re.search(r"[一-鿿]", source) else rf"\b{source}\b", query)
+    ]
+    out = []
+    for chosen in itertools.product(*[[None, *ts] for _, _, ts in places]):
+        picked = sorted((a, b, t) for (a, b, _), t in zip(places, chosen, strict=True) if t is not None)
+        if any(b > a2 for (_, b, _), (a2, _, _) in itertools.pairwise(picked)):
+            continue
+        text, end = "", 0
+        for a, b, t in picked:
+            glue = "" if re.search(r"[一-鿿]", t + query[a:b]) else " "
+            text, end = text + query[end:a] + glue + t + glue, b
+        out.append(text + query[end:])
+    return out
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["black pants", "pants", "black trousers", "red gown", "white sneakers", "红色裙子", "连衣裙", "black belt",
+     "leather pants belt", "nothing like it"],
+)  # fmt: skip
+@pytest.mark.parametrize("filters", [Filters(), Filters(category=("Women",)), Filters(price_max=40.0)])
+def test_a_word_is_held_as_one_of_its_synonyms(
+    tmp_path: Path, tiny_catalog: Catalog, query: str, filters: Filters
+) -> None:
+    """Against a scan of every product's text for the words of each rewriting of the query by the
+    store's rules (a target of stop words alone, "the", stands for nothing)."""
+    f = tmp_path / "synonyms.txt"
+    f.write_text(SYNONYMS, encoding="utf-8")
+    searcher = HybridSearcher.build(tiny_catalog, HashingEncoder(dim=32))
+    before = count_matches(searcher, query, filters)
+    searcher.synonyms = read_synonyms(f)
+    rules = [(list(r.sources), [t for t in r.targets if t != "the"]) for r in searcher.synonyms.rules]
+    want = _scanned(searcher, query, filters, readings=_rewritings(query, rules))
+    assert count_matches(searcher, query, filters) == want >= before
+    held = holding_query(searcher, query)
+    if held is not None:  # each product counted is one the search's word BM25 reaches (synonyms in)
+        intent = searcher.understand(query)
+        words = searcher.lexical.score_parts(intent.text if intent is not None else query).words
+        assert bool((words[held] > 0).all())
+
+
+def test_a_synonym_brings_in_what_the_query_as_typed_holds_nowhere(tmp_path: Path, tiny_catalog: Catalog) -> None:
+    f = tmp_path / "synonyms.txt"
+    f.write_text(SYNONYMS, encoding="utf-8")
+    searcher = HybridSearcher.build(tiny_catalog, HashingEncoder(dim=32))
+    assert answer_search(searcher, "black pants", 5, Filters()).total == 0  # no product says "pants"
+    searcher.synonyms = read_synonyms(f)
+    got = answer_search(searcher, "black pants", 5, Filters())
+    assert got.total == 2 and got.results.ids.tolist()[:2] == [0, 10]  # p1 Black slim trousers, p11 (its category)
+    assert facet_search(searcher, "black pants", Filters()).matched == 2  # facets read the same words
+    assert count_matches(searcher, "红色裙子", Filters()) == 1  # p12 红色连衣裙
+
+
+def test_a_chinese_synonym_keeps_the_character_pair_across_its_edge(tmp_path: Path) -> None:
+    """红色裙子 asks for 色裙 as typed, so its rewriting 红色连衣裙 asks for 色连: a title holding 红色
+    and 连衣裙 apart is not counted (as one holding 红色 and 裙子 apart is not, with no synonym)."""
+    f = tmp_path / "synonyms.txt"
+    f.write_text("连衣裙, 裙子\n", encoding="utf-8")
+    titles = ["红色连衣裙", "红色 连衣裙 长款", "红色裙子", "红色 裙子", "蓝色连衣裙"]  # made up
+    searcher = HybridSearcher.build(Catalog([Product(str(i), t) for i, t in enumerate(titles)]), HashingEncoder(dim=32))
+    searcher.synonyms = read_synonyms(f)
+    rewritten = _rewritings("红色裙子", [(["连衣裙", "裙子"], ["连衣裙", "裙子"])])
+    want = _scanned(searcher, "红色裙子", Filters(), readings=rewritten)
+    assert count_matches(searcher, "红色裙子", Filters()) == want == 2  # the first and the third
+
+
+VARIANTS = [  # made up: four titles, three of them in colours
+    ("v1", "Slim jeans", "Black", 30.0), ("v2", "Slim Jeans ", "Blue", 30.0), ("v3", "slim jeans", "Grey", 45.0),
+    ("v4", "Wide jeans", "Blue", 40.0), ("v5", "Wide jeans", "Black", 40.0),
+    ("v6", "Denim jacket", "Blue", 60.0), ("v7", "Denim jacket", "Black", 60.0), ("v8", "Jeans belt", "Black", 15.0),
+]  # fmt: skip
+
+
+def _distinct(searcher: HybridSearcher, text: str, filters: Filters, hidden: set[int] = frozenset()) -> int:
+    """The titles (trimmed, lower-cased) of the products a scan of every product's text finds."""
+    products = searcher.catalog.products
+    tok = searcher.lexical.tokenizer
+    mask = searcher.catalog.mask(filters)
+    return len(
+        {
+            p.title.strip().lower()
+            for i, p in enumerate(products)
+            if set(tok(text)) <= set(tok(p.text())) and (mask is None or bool(mask[i])) and i not in hidden
+        }
+    )
+
+
+@pytest.mark.parametrize("query", ["jeans", "black jeans", "blue", "denim", "the", "nothing"])
+@pytest.mark.parametrize("filters", [Filters(), Filters(price_max=35.0), Filters(attributes=(("colour", "Black"),))])
+def test_with_distinct_the_total_counts_titles(query: str, filters: Filters) -> None:
+    catalog = Catalog([Product(i, t, price=p, attributes={"colour": c}) for i, t, c, p in VARIANTS])
+    searcher = HybridSearcher.build(catalog, HashingEncoder(dim=32))
+    for hidden in (set(), {0, 1}, {0, 1, 2}):
+        titles = count_matches(searcher, query, filters, sorted(hidden), distinct=True)
+        every = count_matches(searcher, query, filters, sorted(hidden))
+        assert titles == _distinct(searcher, query, filters, hidden) <= every
+    page = answer_search(searcher, query, 10, filters, distinct=True)
+    assert page.total == count_matches(searcher, query, filters, distinct=True)
+    if query == "jeans" and filters == Filters():  # 6 variants (v8 the jeans belt) of 3 titles
+        assert page.total == 3 and answer_search(searcher, query, 10, filters).total == 6
+        shown = [catalog.products[i].variant_key for i in page.results.ids.tolist()]
+        assert len(set(shown)) == len(shown) >= page.total  # each title once (meaning reaches the jacket too)
+
+
+@pytest.mark.parametrize(("na", "nb"), [(0, 5), (5, 0), (40, 3), (3, 40), (300, 250), (1000, 1000)])
+def test_union_of_two_sorted_row_lists_by_merge_or_by_flags(na: int, nb: int) -> None:
+    n = 2000
+    rng = np.random.default_rng(na * 7 + nb)
+    a, b = (np.sort(rng.choice(n, size, replace=False)).astype(np.int64) for size in (na, nb))
+    got = union_sorted(a, b, n)
+    assert got.tolist() == np.union1d(a, b).tolist()
+    flagged = min(na, nb) * MASK_SHARE > n  # (300, 250) and (1000, 1000) take the mask, the rest merge
+    assert flagged == (min(na, nb) >= 250)

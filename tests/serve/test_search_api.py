@@ -1,3 +1,5 @@
+from pathlib import Path
+
 from _servekit import LOCAL, MakeClient
 from fastapi.testclient import TestClient
 
@@ -7,6 +9,7 @@ from shelfwise.events import EventLog
 from shelfwise.events.schema import Event
 from shelfwise.recommend import HybridConfig, build_recommender
 from shelfwise.retrieve import HybridSearcher
+from shelfwise.retrieve.synonyms import read_synonyms
 from shelfwise.serve import create_app
 from shelfwise.shelf import Shelf
 from shelfwise.snapshot import ShelfConfig
@@ -250,6 +253,8 @@ def test_distinct_and_words_only_in_the_response() -> None:
     by_id = {it["id"]: it["variants"] for it in swatches}
     black = next(i for i in by_id if i in ("p0", "p1", "p2"))
     assert by_id[black] == [p for p in ("p0", "p1", "p2") if p != black] and by_id["p3"] == []
+    totals = [c.get("/search", params={"q": "dress", "distinct": d}).json()["total"] for d in ("false", "true")]
+    assert totals == [4, 2]  # variants one by one; with distinct the titles (black dress, red dress)
     assert c.get("/search", params={"q": "dress", "mode": "bm25"}).json()["words_only"] is True
     assert c.get("/search", params={"q": "dress", "mode": "dense"}).json()["words_only"] is False
 
@@ -338,3 +343,16 @@ def test_a_product_a_rule_hides_is_no_swatch_either() -> None:
     assert "p1" not in shown and shown[black] == [p for p in ("p0", "p2") if p != black]
     other = c.get("/search", params={"q": "black", "distinct": "true", "variants": "true"}).json()["items"]
     assert any("p1" in (it["id"], *it["variants"]) for it in other)  # another query: the rule does not apply
+
+
+def test_total_counts_a_word_held_as_the_stores_synonym(tmp_path: Path) -> None:
+    titles = ["Television 55 inch", "TV stand oak", "Wall mount for television", "Radio"]  # made up
+    catalog = Catalog([Product(id=f"p{i}", title=t) for i, t in enumerate(titles)])
+    searcher = HybridSearcher.build(catalog, HashingEncoder(32))
+    c = client(catalog, searcher)
+    assert c.get("/search", params={"q": "tv"}).json()["total"] == 1  # only the stand says "tv"
+    (tmp_path / "synonyms.txt").write_text("tv, television\n", encoding="utf-8")
+    searcher.synonyms = read_synonyms(tmp_path / "synonyms.txt")
+    got = c.get("/search", params={"q": "tv"}).json()
+    assert got["total"] == 3 and {it["id"] for it in got["items"][:3]} == {"p0", "p1", "p2"}
+    assert c.get("/search", params={"q": "tv stand"}).json()["total"] == 1

@@ -57,7 +57,7 @@ class SearchAnswer:
     setup_notices: list[str] = field(default_factory=list)  # what the operator could change, not for shoppers
     words_only: bool = False  # the words alone ranked the hits (mode=bm25, or the lexical shortcut)
     highlights: list[dict[str, str]] | None = None  # with highlight: each hit's title (and description snippet)
-    total: int = 0  # products holding every query word that pass the filters (facets.count_matches)
+    total: int = 0  # products holding every query word that pass the filters; titles with distinct (count_matches)
 
 
 def answer_search(
@@ -157,7 +157,7 @@ def answer_search(
     setup = searcher.setup_notices(query)
     words_only = unused is not None
     marked = highlighted(searcher, query, intent, synonyms, res) if highlight else None
-    total = count_matches(searcher, query, effective, act.hide)
+    total = count_matches(searcher, query, effective, act.hide, distinct=distinct)
     return SearchAnswer(res, intent, notices, reasons, kind, nxt, act.rules, act.hide, setup, words_only, marked, total)
 
 

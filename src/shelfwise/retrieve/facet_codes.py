@@ -59,15 +59,49 @@ def _level(catalog: Catalog, depth: int) -> Field:
     )
 
 
+@dataclass(frozen=True)
+class Variants:
+    """``codes``: per catalog row, the number of its title as :attr:`Product.variant_key
+    <shelfwise.catalog.schema.Product.variant_key>` reads it (colour / size variants named alike
+    share one), numbered 0 .. ``groups - 1``."""
+
+    codes: Codes
+    groups: int
+
+    def count(self, rows: npt.NDArray[np.int64] | npt.NDArray[np.bool_]) -> int:
+        """How many titles ``rows`` (row numbers, or a flag per catalog row) hold, variants named
+        alike once: the rows' codes sorted when they are few beside the titles, else marked on a
+        flag per title (no sort of many rows)."""
+        got = self.codes[rows]
+        if len(got) * SORT_SHARE < self.groups:
+            return len(np.unique(got))
+        seen = np.zeros(self.groups, dtype=bool)
+        seen[got] = True
+        return int(np.count_nonzero(seen))
+
+
+SORT_SHARE = 16  # Variants.count sorts the rows' codes when they number under 1/16 of the titles
+
+
+def variant_codes(catalog: Catalog) -> Variants:
+    """The catalog's :class:`Variants`, numbered in the order titles first occur."""
+    keys: dict[str, int] = {}
+    codes = np.fromiter(
+        (keys.setdefault(p.variant_key, len(keys)) for p in catalog.products), dtype=np.int32, count=len(catalog)
+    )
+    return Variants(codes, len(keys))
+
+
 class FacetCodes:
     """``levels[d]``: the category path prefix of ``d + 1`` levels (a tuple of lower-cased names),
     ``brand``, and :meth:`attribute` per key: the catalog's own columns and codes, with the labels
-    to show."""
+    to show; ``variants``: each row's title (:class:`Variants`, what ``distinct`` counts once)."""
 
     def __init__(self, catalog: Catalog) -> None:
         products = catalog.products
         self.levels = [_level(catalog, d + 1) for d in range(catalog.category_depth)]
         self.brand = _from_column(catalog.brand_column(), lambda r: products[r].brand)
+        self.variants = variant_codes(catalog)  # what ``distinct`` shows once, per row
         self._catalog = weakref.ref(catalog)  # this is the value of a dict weakly keyed by the catalog
         self._n = len(products)
         self._attrs: dict[str, Field] = {}

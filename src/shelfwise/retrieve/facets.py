@@ -4,9 +4,10 @@ A storefront shows, next to the results, how many of them fall in each category,
 range and attribute value, and lets the shopper narrow the list. Counts here are *disjunctive*:
 each facet group is counted over the results that pass every *other* group's selection, so a
 shopper sees what picking another value of the same group would give (the usual e-commerce
-behaviour). The counted set is every product holding all the query's words (as Algolia counts the
-records a query matches) together with the query's top ``depth`` results with no facet selection
-(what meaning alone reaches; everything counted when no product holds the words); ``in_stock``
+behaviour). The counted set is every product holding all the query's words (a word also held as the
+store's synonym of it: :func:`holding_synonyms`; as Algolia counts the records a query matches)
+together with the query's top ``depth`` results with no facet selection (what meaning alone
+reaches; everything counted when no product holds the words); ``in_stock``
 and attribute filters that are not facets still apply. Price range edges come from that same set,
 so they stay put while the shopper clicks around. Counting is vectorised over the catalog's value
 codes (:mod:`shelfwise.retrieve.facet_codes`): 100,000 counted rows of a 294,180-product catalog in
@@ -39,6 +40,7 @@ MAX_VALUES = 20  # values returned per facet (most frequent first; selected ones
 PRICE_RANGES = 5
 _NICE = (1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 7.5, 10.0)
 _AUTO_KEYS: weakref.WeakKeyDictionary[Catalog, tuple[str, ...]] = weakref.WeakKeyDictionary()
+MASK_SHARE = 64  # union_sorted flags rows on a mask when the shorter list holds over 1/64 of the catalog
 BoolArray = npt.NDArray[np.bool_]
 
 
@@ -271,7 +273,12 @@ def holding_words(searcher: HybridSearcher, text: str) -> npt.NDArray[np.int64] 
     terms = list(dict.fromkeys(searcher.lexical.tokenizer(text)))
     if not terms:
         return None
-    postings = sorted((searcher.lexical.words.holding(t) for t in terms), key=len)
+    return holding_all_of([searcher.lexical.words.holding(t) for t in terms])
+
+
+def holding_all_of(postings: list[npt.NDArray[np.int64]]) -> npt.NDArray[np.int64]:
+    """The rows in every one of ``postings`` (sorted, unique rows each), rarest first."""
+    postings = sorted(postings, key=len)
     rows = postings[0]
     for found in postings[1:]:
         if not len(rows):
@@ -280,33 +287,99 @@ def holding_words(searcher: HybridSearcher, text: str) -> npt.NDArray[np.int64] 
     return rows
 
 
+def holding_synonyms(searcher: HybridSearcher, text: str) -> npt.NDArray[np.int64] | None:
+    """:func:`holding_words` of ``text`` where a query word may be held as one of its synonyms, the
+    store's rules the search expands the query with (:meth:`Synonyms.rewrites
+    <shelfwise.retrieve.synonyms.Synonyms.rewrites>`): a product holds a word of ``text`` when it
+    holds the word, or the words that a rewriting of the query by a rule puts in the place of the
+    phrase holding it ("tv stand" with "tv => television": "television stand"; a Chinese pair across
+    the phrase's edge too, 苹果电话 for 苹果手机 with 手机, 电话). For one rewritten phrase this
+    is exactly "holds every word of the query as typed or of a rewriting of it" (Algolia's synonyms
+    as alternatives to the words they replace); phrases that overlap count a word held through any
+    of them. Postings only: a union per rewritten word, no catalog-sized pass."""
+    rewrites = searcher.synonyms.rewrites(text) if searcher.synonyms is not None else ()
+    if not rewrites:
+        return holding_words(searcher, text)
+    tok, index = searcher.lexical.tokenizer, searcher.lexical.words
+    terms = list(dict.fromkeys(tok(text)))
+    if not terms:
+        return None
+    held = {t: index.holding(t) for t in terms}
+    for rw in rewrites:
+        kept = set(tok(rw.rest()))
+        covered = [t for t in terms if t not in kept]
+        for target in rw.targets:
+            own = tok(target)
+            if not own or not covered:  # a target of stop words alone stands for nothing
+                continue
+            # the rewriting's words the rest lacks; none when the rest holds them all ("tv television")
+            alt = [t for t in dict.fromkeys(tok(rw.reading(target))) if t not in kept] or own
+            rows = holding_all_of([index.holding(t) for t in dict.fromkeys(alt)])
+            for t in covered:
+                held[t] = union_sorted(held[t], rows, len(searcher.catalog))
+    return holding_all_of(list(held.values()))
+
+
+def union_sorted(a: npt.NDArray[np.int64], b: npt.NDArray[np.int64], n: int) -> npt.NDArray[np.int64]:
+    """The rows in ``a`` or ``b`` (each sorted and unique, rows of a catalog of ``n``), sorted. Two
+    long lists are flagged on a catalog-sized mask; else the two runs are merged by one stable sort
+    (NumPy's timsort for 64-bit integers; ``np.union1d`` sorts afresh: 41,000 + 3,000 rows of 294,180
+    in 59 us against 3.8 ms, and 41,000 + 41,000 flagged in 160 us against 386 us merged)."""
+    if not len(a) or not len(b):
+        return a if len(b) == 0 else b
+    if min(len(a), len(b)) * MASK_SHARE > n:
+        flags = np.zeros(n, dtype=bool)
+        flags[a] = True
+        flags[b] = True
+        return np.flatnonzero(flags)
+    both = np.concatenate([a, b])
+    both.sort(kind="stable")
+    return both[np.concatenate(([True], both[1:] != both[:-1]))]
+
+
 def holding_query(searcher: HybridSearcher, text: str) -> npt.NDArray[np.int64] | None:
-    """:func:`holding_words` of ``text``, joined by the products holding every word of its reading in
-    the catalog's language when the search reads it so (``HybridSearcher.bilingual``: a Chinese query
-    on an English catalog, Taiwan words on a mainland one, toneless pinyin): such a query's own words
-    are in no product, while the hits come from its reading. None when ``text`` has no word."""
-    rows = holding_words(searcher, text)
+    """:func:`holding_synonyms` of ``text`` (its words, or the store's synonyms in their place), joined
+    by the products holding every word of its reading in the catalog's language when the search reads
+    it so (``HybridSearcher.bilingual``: a Chinese query on an English catalog, Taiwan words on a
+    mainland one, toneless pinyin): such a query's own words are in no product, while the hits come
+    from its reading (which, as in the search, no synonym expands). None when ``text`` has no word."""
+    rows = holding_synonyms(searcher, text)
     reading = searcher.bilingual.added(text) if rows is not None else ""
     alt = holding_words(searcher, reading) if reading else None
     return rows if alt is None or rows is None else np.union1d(rows, alt)
 
 
-def count_matches(searcher: HybridSearcher, query: str, filters: Filters | None, exclude: Sequence[int] = ()) -> int:
+def count_matches(
+    searcher: HybridSearcher,
+    query: str,
+    filters: Filters | None,
+    exclude: Sequence[int] = (),
+    *,
+    distinct: bool = False,
+) -> int:
     """How many products hold every analysed word of ``query`` (its price phrase out, as
-    :func:`holding_all` reads it: the same words as ``Facets.matched``), or every word of its
-    reading in the catalog's language (:func:`holding_query`), and pass ``filters`` (the search's
-    own, the price the query names in them), less ``exclude`` (rows a merchandising rule hides):
-    Algolia's ``nbHits``, every query word required. Words a synonym adds are not counted. A query
-    of no word matches every product the filters allow. Postings and the memoised filter mask only:
-    no catalog-sized pass but the mask's count for a query of no word."""
+    :func:`holding_all` reads it: the same words as ``Facets.matched``), a word also held as one of
+    the store's synonyms (:func:`holding_synonyms`), or every word of its reading in the catalog's
+    language (:func:`holding_query`), and pass ``filters`` (the search's own, the price the query
+    names in them), less ``exclude`` (rows a merchandising rule hides): Algolia's ``nbHits``, every
+    query word required. With ``distinct``, the titles among them (colour / size variants named alike
+    once, :attr:`FacetCodes.variants <shelfwise.retrieve.facet_codes.FacetCodes.variants>`: as
+    Algolia's nbHits counts distinct groups). A query of no word matches every product the filters
+    allow. Postings and the memoised filter mask only: no catalog-sized pass but the mask's count
+    (and with ``distinct`` its rows' titles) for a query of no word."""
     text = parse_price(query)[0] if searcher.understanding.has_prices else query
     mask = searcher.mask(filters)
     rows = holding_query(searcher, text)
     hidden = np.unique(np.asarray(exclude, dtype=np.int64))
-    if rows is None:
-        total = len(searcher.catalog) if mask is None else int(np.count_nonzero(mask))
-        return total - (len(hidden) if mask is None else int(np.count_nonzero(mask[hidden])))
+    variants = facet_codes(searcher.catalog).variants if distinct else None
+    if rows is None:  # a query of no word: every product the filters allow
+        if variants is None:
+            total = len(searcher.catalog) if mask is None else int(np.count_nonzero(mask))
+            return total - (len(hidden) if mask is None else int(np.count_nonzero(mask[hidden])))
+        if not len(hidden):
+            return variants.groups if mask is None else variants.count(mask)
+        rows = np.arange(len(searcher.catalog), dtype=np.int64) if mask is None else np.flatnonzero(mask)
     keep = mask[rows] if mask is not None else np.ones(len(rows), dtype=bool)
     if len(hidden):
         keep &= ~np.isin(rows, hidden)
-    return int(np.count_nonzero(keep))
+    return int(np.count_nonzero(keep)) if variants is None else variants.count(rows[keep])

@@ -22,6 +22,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from shelfwise.errors import DataError, RowError
 from shelfwise.index.text import _stemmer, has_cjk, normalise, to_simplified
@@ -87,16 +88,45 @@ class Rule:
     targets: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class Rewrite:
+    """One place a rule's source phrase occurs in a query: the query's text ``before`` and ``after``
+    it (normalised, the query's own words), ``glue`` (" " between words, "" inside a Chinese run) and
+    the rule's other phrases, ``targets``. The query reads as :meth:`rest` without the phrase and as
+    :meth:`reading` with a target in its place (what a product may hold instead of the phrase)."""
+
+    before: str
+    after: str
+    glue: str
+    targets: tuple[str, ...]
+
+    def rest(self) -> str:
+        """The query with the phrase cut out (a gap: no Chinese character pair across it)."""
+        return f"{self.before} {self.after}"
+
+    def reading(self, target: str) -> str:
+        """The query with ``target`` in the phrase's place."""
+        return f"{self.before}{self.glue}{target}{self.glue}{self.after}"
+
+
+class _Read(NamedTuple):
+    query: str
+    words: tuple[str, ...]  # :func:`words` of the query
+    rules: tuple[int, ...]  # the rules it triggers, in order
+    added: tuple[str, ...]  # their target phrases the query does not hold
+
+
 class Synonyms:
     """Rules read from a store's synonym file (:func:`read_synonyms`); :meth:`added` gives the words a
-    query also searches."""
+    query also searches, :meth:`rewrites` where in the query they stand in."""
 
     def __init__(self, rules: Iterable[Rule], source: str = "", problems: Iterable[RowError] = ()) -> None:
         self.rules = tuple(rules)
         self.source = source
         self.problems = tuple(problems)  # malformed lines of the file read (not saved)
-        self._sources = PhraseIndex((words(p), i) for i, rule in enumerate(self.rules) for p in rule.sources)
-        self._last: tuple[str, tuple[str, ...]] | None = None  # (query, phrases): a request asks several times
+        self._words = {p: words(p) for rule in self.rules for p in (*rule.sources, *rule.targets)}
+        self._sources = PhraseIndex((self._words[p], i) for i, rule in enumerate(self.rules) for p in rule.sources)
+        self._last: _Read | None = None  # a request asks several times (search, rules, notices, total)
 
     def __len__(self) -> int:
         return len(self.rules)
@@ -108,17 +138,43 @@ class Synonyms:
 
     def added_phrases(self, query: str) -> tuple[str, ...]:
         """:meth:`added` as separate phrases (what a merchandising rule reads one by one)."""
+        return self._read(query).added
+
+    def _read(self, query: str) -> _Read:
+        """The query's words, the rules it triggers and their phrases it does not hold; memoised for
+        the last query."""
         last = self._last
-        if last is not None and last[0] == query:
-            return last[1]
+        if last is not None and last.query == query:
+            return last
         q = words(query)
         joined = "".join(q)
+        found = tuple(sorted(self._sources.found(q, joined)))  # not by scanning every rule
         out: list[str] = []
-        for r in sorted(self._sources.found(q, joined)):  # not by scanning every rule
-            out += [t for t in self.rules[r].targets if t not in out and not holds(q, words(t), joined)]
-        phrases = tuple(out)
-        self._last = (query, phrases)
-        return phrases
+        for r in found:
+            out += [t for t in self.rules[r].targets if t not in out and not holds(q, self._words[t], joined)]
+        read = _Read(query, q, found, tuple(out))
+        self._last = read  # one atomic assignment: safe across request threads
+        return read
+
+    def rewrites(self, query: str) -> tuple[Rewrite, ...]:
+        """Each occurrence in ``query`` of a source phrase of a rule it triggers (the rules
+        :meth:`added` reads), with that rule's other phrases: a word phrase where the query's words
+        hold it, a Chinese one where a Chinese run holds its characters (Traditional folded: the run
+        then written folded where folding changes its length)."""
+        read = self._read(query)
+        if not read.rules:
+            return ()
+        raw = _WORD.findall(normalise(query))  # one per word of read.words, as typed
+        out: list[Rewrite] = []
+        for r in read.rules:
+            rule = self.rules[r]
+            for source in rule.sources:
+                phrase = self._words[source]
+                targets = tuple(t for t in rule.targets if self._words[t] != phrase)
+                if phrase and targets:
+                    cuts = _cuts(raw, read.words, phrase)
+                    out += [Rewrite(before, after, glue, targets) for before, after, glue in cuts]
+        return tuple(out)
 
     def notices(self, query: str) -> list[str]:
         added = self.added(query)
@@ -139,6 +195,22 @@ class Synonyms:
         meta = read_manifest_json(p, fmt=FORMAT, max_version=VERSION, missing="synonyms file", required=("rules",))
         rules = [Rule(tuple(r["sources"]), tuple(r["targets"])) for r in meta["rules"]]
         return cls(rules, str(meta.get("source", "")))
+
+
+def _cuts(raw: list[str], q: tuple[str, ...], phrase: tuple[str, ...]) -> list[tuple[str, str, str]]:
+    """(text before, text after, glue) of each place the query's words ``q`` (``raw``: as typed,
+    normalised) hold ``phrase`` (:func:`holds`; a Chinese phrase only inside one run)."""
+    if not all(has_cjk(w) for w in phrase):
+        n = len(phrase)
+        spans = [i for i in range(len(q) - n + 1) if q[i : i + n] == phrase]
+        return [(" ".join(raw[:i]), " ".join(raw[i + n :]), " ") for i in spans]
+    text = "".join(phrase)
+    out: list[tuple[str, str, str]] = []
+    for i, w in enumerate(q):
+        run = raw[i] if len(raw[i]) == len(w) else w  # folding kept the positions: cut the run as typed
+        starts = [j for j in range(len(w)) if w.startswith(text, j)] if has_cjk(w) else []
+        out += [(" ".join([*raw[:i], run[:j]]), " ".join([run[j + len(text) :], *raw[i + 1 :]]), "") for j in starts]
+    return out
 
 
 def read_synonyms(path: str | Path, *, strict: bool = False) -> Synonyms:

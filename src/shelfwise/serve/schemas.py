@@ -110,11 +110,13 @@ class SearchResponse(BaseModel):
         "(the price it names too), less those the store's rules hide: Algolia's nbHits, every word required, always "
         "given (facets.matched counts the same words under the in-stock filter and the query's price only). A query "
         "the search also reads in the catalog's language (read-as: Chinese on an English catalog, Taiwan words, "
-        "toneless pinyin) counts the products holding every word of that reading too; words a synonym adds are not "
-        "counted; a query of no word (a price alone) matches "
+        "toneless pinyin) counts the products holding every word of that reading too; a word the store's synonyms "
+        "expand counts as held where a product holds it or what a synonym puts in its place (tv with 'tv, "
+        "television': a product saying television); a query of no word (a price alone) matches "
         "every product the filters allow. The hits may reach past it: meaning and spelling find products without "
         "every word, so total may be smaller than the hits shown, even 0 (notice no-word-match when no product "
-        "holds any word). Variants are counted one by one (distinct does not fold them)",
+        "holds any word). Variants are counted one by one, and with distinct=true the titles (variants named "
+        "alike once, as the page shows them; Algolia's nbHits with distinct)",
     )
     understood: UnderstoodOut | None = Field(
         None, description="what query understanding read: a price phrase (a filter), catalog words it boosts"
