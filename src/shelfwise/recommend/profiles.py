@@ -104,11 +104,16 @@ class UserProfiles:
         return list(self._hist)
 
     def context(self, user: str) -> Context | None:
-        """The user's distinct items with summed, recency-decayed weights; None for an unknown user."""
+        """The user's distinct items with summed, recency-decayed weights; None for an unknown user.
+        Only whole events are read: :meth:`update` appends an event's row, weight and time one after
+        the other, so a request served while a live event is half appended sees the events before it."""
         h = self._hist.get(user)
-        if not h or not h[0]:
+        if not h:
             return None
-        return history_context(h[0], h[1], h[2], user, self.half_life_days)
+        n = min(len(h[2]), len(h[1]), len(h[0]))  # the time is appended last
+        if not n:
+            return None
+        return history_context(h[0][:n], h[1][:n], h[2][:n], user, self.half_life_days)
 
     def last_event(self, user: str) -> float | None:
         """Unix time of the user's latest event in the history (None: no history)."""
