@@ -33,7 +33,7 @@ shopper id, it is while the shopper's latest event is at most ``HybridConfig.idl
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -179,6 +179,8 @@ def _entries(
     b, n = raw[0].shape
     pick, scales = top_cells(raw, n_cand)
     for d, scale in zip(raw, scales, strict=True) if damping else ():
+        if scale.zero.all():  # no score above 0 in any row (e.g. no text): none under a damping either
+            continue
         same = b > 1 and np.array_equal(d[1], d[0]) and bool((d == d[0]).all())  # popularity: one row for all
         rows, row_scale = (d[:1], RowScale(d[:1], d[:1].max(axis=1, initial=-np.inf))) if same else (d, scale)
         # a row of non-negative scores is scaled by a positive constant: its order under a damping is the raw one's
@@ -238,11 +240,12 @@ def basket_pools(
     names: Sequence[str],
     config: TuneConfig,
     cells: int = 1 << 21,
+    threads: int = 2,
 ) -> tuple[BasketPool, BasketPool]:
     """The pools of ``cases`` for lists that may repeat bought items, and for new items only (the
     cases whose basket holds one: each component scaled over the items such a list may show when
     ``HybridConfig.scale_unseen``, as ``recommend(exclude_seen=True)`` scales it). Components score
-    blocks of about ``cells / n_items`` contexts at once, two blocks at a time in threads (as the
+    blocks of about ``cells / n_items`` contexts at once, ``threads`` blocks at a time (as the
     next-item pool does), gathered in block order."""
     n = hybrid.n_items
     step = max(1, cells // max(n, 1))
@@ -262,8 +265,8 @@ def basket_pools(
         sub = [masked_rows(d, rows, seen) if hybrid.config.scale_unseen else d[rows] for d in raw]
         return every, _entries(sub, [fresh[j] for j in rows.tolist()], config.candidates, seen, damping), len(rows)
 
-    with ThreadPoolExecutor(2) as threads:
-        got = list(threads.map(block, range(0, len(cases), step)))
+    with ThreadPoolExecutor(threads) as pool:
+        got = list(pool.map(block, range(0, len(cases), step)))
     counts = hybrid.counts
     sizes = [len(cases[a : a + step]) for a in range(0, len(cases), step)]
     every = _pool([g[0] for g in got], sizes, np.array([len(c.truth) for c in cases]), counts, config.k, len(names))
@@ -279,32 +282,73 @@ def basket_pools(
     return every, new
 
 
-def tune_between(hybrid: HybridRecommender, first: tuple[Interactions, Interactions], rep: TuningReport) -> None:
-    """Choose the between-sessions weights on the next baskets of ``first``'s held-out sessions (the
-    hybrid's components fitted on its earlier rows, its in-session weights just tuned), set them
-    in ``hybrid.config`` when reliably better than the in-session ones, and say what was done in ``rep``."""
+@dataclass(frozen=True)
+class BasketSearch:
+    """What the between-sessions search does before the in-session weights are known
+    (:func:`prepare_between`): the next baskets (``n_all``, ``n_new`` of them with new items; ``cases``,
+    those scored), the components the search weighs and, when there are enough baskets, their pools."""
+
+    n_all: int
+    n_new: int
+    cases: list[BasketCase]
+    names: list[str]
+    pools: tuple[BasketPool, BasketPool] | None
+
+
+def _names(hybrid: HybridRecommender, starts: Mapping[bool, tuple[dict[str, float], float]]) -> list[str]:
+    """The components either start names (each once, in order)."""
+    return list(dict.fromkeys(nm for w, _ in starts.values() for nm in w if nm in hybrid.components))
+
+
+def _starts(hybrid: HybridRecommender) -> dict[bool, tuple[dict[str, float], float]]:
+    """Where each search starts (repeats, new items): the configured between-sessions weights, else
+    the in-session ones."""
+    return {new: hybrid.config.fusion(new, live=False) for new in (False, True)}
+
+
+def prepare_between(
+    hybrid: HybridRecommender, first: tuple[Interactions, Interactions], threads: int = 2
+) -> BasketSearch | None:
+    """The next baskets of ``first``'s held-out sessions and their pools (the hybrid's components
+    fitted on its earlier rows), None when ``TuneConfig.between`` is off. It only reads ``hybrid``:
+    it may run in a thread while the in-session weights are tuned. The components it pools are those
+    the in-session weights name now; tuning changes their values, not which (:func:`finish_between`
+    pools again if they differ)."""
     tc = hybrid.config.tune
     if not tc.between:
-        return
+        return None
     cases = basket_cases(*first)
     n_all, n_new = len(cases), sum(1 for c in cases if len(c.new_truth))
+    if n_all > tc.between_cases:
+        pick = np.sort(np.random.default_rng(tc.sample_seed).choice(n_all, tc.between_cases, replace=False))
+        cases = [cases[i] for i in pick.tolist()]
+    names = _names(hybrid, _starts(hybrid))
+    pools = basket_pools(hybrid, cases, names, tc, threads=threads) if min(n_all, n_new) >= tc.min_cases else None
+    return BasketSearch(n_all, n_new, cases, names, pools)
+
+
+def finish_between(hybrid: HybridRecommender, found: BasketSearch | None, rep: TuningReport) -> None:
+    """Choose the between-sessions weights on the baskets ``found`` (the in-session weights just
+    tuned), set them in ``hybrid.config`` when reliably better than the in-session ones, and say
+    what was done in ``rep``."""
+    tc = hybrid.config.tune
+    if found is None:
+        return
+    n_all, n_new = found.n_all, found.n_new
     rep.between_cases, rep.between_new_cases = n_all, n_new
-    starts = {new: hybrid.config.fusion(new, live=False) for new in (False, True)}  # configured, else in-session
+    starts = _starts(hybrid)  # configured, else in-session
     rep.between_weights, rep.between_penalty = starts[False]
     rep.between_new_weights, rep.between_new_penalty = starts[True]
     rep.start_between_weights, rep.start_between_new_weights = dict(starts[False][0]), dict(starts[True][0])
-    if min(n_all, n_new) < tc.min_cases:
+    if found.pools is None:
         rep.between_status = "in-session kept"
         rep.reason += (
             f"; between sessions: in-session weights kept ({n_all} next baskets of returning shoppers, {n_new} "
             f"with new items, fewer than {tc.min_cases})"
         )
         return
-    if n_all > tc.between_cases:
-        pick = np.sort(np.random.default_rng(tc.sample_seed).choice(n_all, tc.between_cases, replace=False))
-        cases = [cases[i] for i in pick.tolist()]
-    names = list(dict.fromkeys(nm for w, _ in starts.values() for nm in w if nm in hybrid.components))
-    pools = basket_pools(hybrid, cases, names, tc)
+    cases, names = found.cases, _names(hybrid, starts)
+    pools = found.pools if names == found.names else basket_pools(hybrid, cases, names, tc)
 
     def ascend(new: bool) -> Ascent:
         pool = pools[new]
@@ -329,6 +373,13 @@ def tune_between(hybrid: HybridRecommender, first: tuple[Interactions, Interacti
     rep.reason += f"; between sessions: tuned on {len(cases)} next baskets ({len(pools[True].ideal)} with new items)"
     if kept:
         rep.reason += f", in-session weights kept for {' and '.join(kept)} (no gain beyond {tc.z:g} standard errors)"
+
+
+def tune_between(hybrid: HybridRecommender, first: tuple[Interactions, Interactions], rep: TuningReport) -> None:
+    """:func:`prepare_between`, then :func:`finish_between`: the between-sessions weights chosen on the
+    next baskets of ``first``'s held-out sessions (the hybrid's components fitted on its earlier rows,
+    its in-session weights just tuned)."""
+    finish_between(hybrid, prepare_between(hybrid, first), rep)
 
 
 def session_live(hybrid: HybridRecommender, user: str | Context, ctx: Context, now: float | None = None) -> bool:

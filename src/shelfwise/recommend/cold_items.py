@@ -23,12 +23,12 @@ items need none of this: the text graph already reaches cold items there (``scor
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import numpy.typing as npt
 
-from shelfwise.recommend.base import BaseRecommender, Context, no_evidence
+from shelfwise.recommend.base import BaseRecommender, Context, ItemScorer, no_evidence
 from shelfwise.recommend.content import ContentRecommender
 from shelfwise.recommend.interactions import Interactions
 from shelfwise.recommend.wording import named
@@ -74,9 +74,15 @@ class ColdItemRecommender(BaseRecommender):
         return s
 
     def score_many(self, contexts: Sequence[Context]) -> npt.NDArray[np.float32]:
-        s = self.content.score_many(contexts)
-        s[:, self.warm()] = -np.inf
-        return s
+        return self.of_content(self.content.score_many(contexts))
+
+    def of_content(self, content: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        """:meth:`score_many` from the content component's ``score_many`` of the same contexts (read,
+        not written): its columns of the items with no events, ``-inf`` elsewhere."""
+        cold = np.flatnonzero(~self.warm())
+        out = np.full(content.shape, -np.inf, dtype=content.dtype)
+        out[:, cold] = content[:, cold]
+        return out
 
     def score_item(self, item: int) -> FloatArray:
         return no_evidence(self.n_items)
@@ -88,3 +94,21 @@ class ColdItemRecommender(BaseRecommender):
         if source is None or ctx is None:
             return self.content.explain(ctx, item)
         return cold_reason(self.catalog.products[source].title, self.wording.done)
+
+
+def scores_many(
+    components: Mapping[str, ItemScorer], contexts: Sequence[Context], names: Sequence[str]
+) -> dict[str, npt.NDArray[np.float32]]:
+    """Each named component's ``score_many`` of ``contexts``; the cold-items term, when the content
+    component it reads is named too, from that one's matrix (:meth:`ColdItemRecommender.of_content`:
+    the text graph's product taken once for both, the same scores)."""
+    out: dict[str, npt.NDArray[np.float32]] = {}
+    for name in dict.fromkeys(names):
+        comp = components[name]
+        if isinstance(comp, ColdItemRecommender) and "content" in names and components["content"] is comp.content:
+            if "content" not in out:
+                out["content"] = comp.content.score_many(contexts)
+            out[name] = comp.of_content(out["content"])
+        elif name not in out:
+            out[name] = comp.score_many(contexts)
+    return out
