@@ -44,9 +44,20 @@ import numpy.typing as npt
 
 from shelfwise.recommend.autotune import Ascent, TuneConfig, TuningReport, cached_objective, coordinate_ascent
 from shelfwise.recommend.base import Context, RowScale
+from shelfwise.recommend.entries import EntryScores
 from shelfwise.recommend.interactions import Interactions
 from shelfwise.recommend.profiles import history_context
-from shelfwise.recommend.tuning_pool import dcg_prefix, masked_rows, tied_gain, top_cells, top_positive
+from shelfwise.recommend.tuning_pool import (
+    Raw,
+    dcg_prefix,
+    masked_raw,
+    raw_at,
+    raw_scores,
+    row_tops,
+    tied_gain,
+    top_cells,
+    top_positive,
+)
 from shelfwise.results import FloatArray, IntArray
 
 if TYPE_CHECKING:
@@ -160,7 +171,7 @@ _Entries = tuple[IntArray, IntArray, list[FloatArray], npt.NDArray[np.bool_]]  #
 
 
 def _entries(
-    raw: Sequence[npt.NDArray[np.float32]],
+    raw: Sequence[Raw],
     truths: Sequence[IntArray],
     n_cand: int,
     seen: IntArray | None,
@@ -181,6 +192,14 @@ def _entries(
     for d, scale in zip(raw, scales, strict=True) if damping else ():
         if scale.zero.all():  # no score above 0 in any row (e.g. no text): none under a damping either
             continue
+        if isinstance(d, EntryScores):  # the same products, on the finite cells only (the others: -inf or 0)
+            at, items = d.rows, d.keys % max(n, 1)
+            base_e = scale.values(at, d.values) if scale.spread.any() else d.values
+            for damp in damping:
+                v = base_e * damp[0, items]
+                pos = np.flatnonzero(v > 0)
+                pick.reshape(-1)[row_tops(d.keys[pos], at[pos], v[pos], b, n_cand)] = True
+            continue
         same = b > 1 and np.array_equal(d[1], d[0]) and bool((d == d[0]).all())  # popularity: one row for all
         rows, row_scale = (d[:1], RowScale(d[:1], d[:1].max(axis=1, initial=-np.inf))) if same else (d, scale)
         # a row of non-negative scores is scaled by a positive constant: its order under a damping is the raw one's
@@ -198,7 +217,7 @@ def _entries(
         pick.reshape(-1)[seen] = False
     flat = np.flatnonzero(pick)
     case, item = np.divmod(flat, n)
-    scores = [sc.values(case, d.reshape(-1)[flat]) for sc, d in zip(scales, raw, strict=True)]
+    scores = [sc.values(case, raw_at(d, flat)) for sc, d in zip(scales, raw, strict=True)]
     return case, item, scores, rel.reshape(-1)[flat]
 
 
@@ -254,15 +273,14 @@ def basket_pools(
 
     def block(a: int) -> tuple[_Entries, _Entries | None, int]:
         part = cases[a : a + step]
-        got = hybrid.raw_scores_many([c.ctx for c in part], names)
-        raw = [np.ascontiguousarray(got[name], dtype=np.float32) for name in names]
+        raw = raw_scores(hybrid, [c.ctx for c in part], names)
         every = _entries(raw, [c.truth for c in part], config.candidates, None, damping)
         fresh = [c.new_truth for c in part]
         rows = np.array([j for j, t in enumerate(fresh) if len(t)], dtype=np.int64)
         if not len(rows):
             return every, None, 0
         seen = np.concatenate([r * n + part[j].ctx.items for r, j in enumerate(rows.tolist())]).astype(np.int64)
-        sub = [masked_rows(d, rows, seen) if hybrid.config.scale_unseen else d[rows] for d in raw]
+        sub = [masked_raw(d, rows, seen if hybrid.config.scale_unseen else seen[:0]) for d in raw]
         return every, _entries(sub, [fresh[j] for j in rows.tolist()], config.candidates, seen, damping), len(rows)
 
     with ThreadPoolExecutor(threads) as pool:
