@@ -24,7 +24,10 @@ configs asserted equal.
 
 Run: python bench/bench_sessions_fit.py [--set yoochoose] [--rounds 3] [--out sessions_fit_runs]
 [--src /tmp/before/src --src-commit <commit>] (e.g. ``git archive <commit> src | tar -x -C /tmp/before``)
-[--abba]
+[--abba] [--calm 1.5,300]
+
+``--calm LOAD,SECONDS``: before each fit, wait until the 1-minute load is below LOAD (other work on a
+shared machine eased), at most SECONDS; the wait is kept with each run (``calm_wait_s``).
 """
 
 from __future__ import annotations
@@ -141,7 +144,8 @@ def abba(name: str, base_src: str, rounds: int) -> dict[str, Any]:
     for r in range(rounds):
         got = {}
         for label in ("base", "now") if r % 2 == 0 else ("now", "base"):
-            got[label] = abba_fit(name, sides[label])
+            waited = calm()
+            got[label] = {**abba_fit(name, sides[label]), "calm_wait_s": waited}
             runs[label].append({k: v for k, v in got[label].items() if k not in ("report", "config")})
             print(f"round {r + 1} {label}: {runs[label][-1]}", flush=True)
         assert got["base"]["report"] == got["now"]["report"], "tuning reports differ"
@@ -153,6 +157,20 @@ def abba(name: str, base_src: str, rounds: int) -> dict[str, Any]:
         out[f"round_ratios_now_to_base_{key}"] = (now / base).tolist()
         out[f"median_ratio_now_to_base_{key}"] = float(np.median(now / base))
     return out
+
+
+CALM: list[float] = []  # --calm: (1-minute load to wait for, seconds to wait at most)
+
+
+def calm() -> float:
+    """With ``--calm``, wait until the 1-minute load is below its level (other work on the machine
+    has eased) or its time is up; the seconds waited."""
+    if not CALM:
+        return 0.0
+    t0 = time.perf_counter()
+    while os.getloadavg()[0] >= CALM[0] and time.perf_counter() - t0 < CALM[1]:
+        time.sleep(5.0)
+    return time.perf_counter() - t0
 
 
 def run(which: str, name: str, src: str | None) -> dict[str, Any]:
@@ -168,6 +186,11 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--set", default="yoochoose")
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument(
+        "--calm",
+        default="",
+        help="LOAD,SECONDS: before each fit wait until the 1-minute load is below LOAD (at most SECONDS)",
+    )
     ap.add_argument("--src", default=None, help="another checkout's src folder, timed as 'hybrid (--src)'")
     ap.add_argument("--src-commit", default=None, help="the commit --src was taken from, kept in the JSON")
     ap.add_argument("--out", default="sessions_fit_runs")
@@ -177,6 +200,8 @@ def main() -> None:
     if args.one:
         print(json.dumps(one_fit(args.one, args.set)))
         return
+    if args.calm:
+        CALM.extend(float(x) for x in args.calm.split(","))
     git = ["git", "-C", str(Path(__file__).resolve().parent), "rev-parse", "--short", "HEAD"]
     commit = subprocess.run(git, capture_output=True, text=True).stdout.strip()
     if args.abba:
@@ -186,7 +211,7 @@ def main() -> None:
         got = abba(args.set, args.src, args.rounds)
         print(json.dumps({k: v for k, v in got.items() if k != "runs"}, indent=1))
         meta = {"what": "ABBA, one process: " + (__doc__ or "").split("\n\n")[0], "set": args.set, "commit": commit}
-        meta.update(src=args.src, src_commit=args.src_commit, utc_start=t0, cpus=os.cpu_count())
+        meta.update(src=args.src, src_commit=args.src_commit, utc_start=t0, cpus=os.cpu_count(), calm=args.calm)
         write_json(args.out, {**meta, "utc_end": time.strftime("%H:%M:%S", time.gmtime()), **got})
         return
     fits: dict[str, tuple[str, str | None]] = {
@@ -201,7 +226,8 @@ def main() -> None:
     t0 = time.strftime("%H:%M:%S", time.gmtime())
     for r in range(args.rounds):
         for label, (which, src) in fits.items():
-            runs[label].append(run(which, args.set, src))
+            waited = calm()
+            runs[label].append({**run(which, args.set, src), "calm_wait_s": waited})
             print(f"round {r + 1} {label}: {runs[label][-1]}")
     med = {label: float(np.median([x["wall"] for x in v])) for label, v in runs.items()}
     ratios = [h["wall"] / i["wall"] for h, i in zip(runs["hybrid"], runs["implicit ALS"], strict=True)]
@@ -236,6 +262,7 @@ def main() -> None:
             "utc_start": t0,
             "utc_end": time.strftime("%H:%M:%S", time.gmtime()),
             "cpus": os.cpu_count(),
+            "calm": args.calm,
             "runs": runs,
             **summary,
         },
