@@ -210,7 +210,8 @@ def main() -> None:
         t0 = time.strftime("%H:%M:%S", time.gmtime())
         got = abba(args.set, args.src, args.rounds)
         print(json.dumps({k: v for k, v in got.items() if k != "runs"}, indent=1))
-        meta = {"what": "ABBA, one process: " + (__doc__ or "").split("\n\n")[0], "set": args.set, "commit": commit}
+        what = "The hybrid's first fit (tuning included) with the base's code and this checkout's, ABBA in one process"
+        meta = {"what": what, "set": args.set, "commit": commit}
         meta.update(src=args.src, src_commit=args.src_commit, utc_start=t0, cpus=os.cpu_count(), calm=args.calm)
         write_json(args.out, {**meta, "utc_end": time.strftime("%H:%M:%S", time.gmtime()), **got})
         return
