@@ -16,8 +16,18 @@ prefixes), then the chosen config fitted on the whole log (``ratio_of_medians_hy
 ``--set``: a bench_sessions_data set (digi, yoochoose, instacart, hm). ``--src DIR`` times
 another checkout's ``src`` (e.g. the code before a change) as a third fit.
 
+``--abba``: instead, the hybrid's first fit with ``--src``'s code and this checkout's in ONE process,
+alternating (ABBA: the base first in even rounds), ``--rounds`` rounds: each side's ``shelfwise`` imported
+afresh (``sys.modules`` cleared) and its data loaded outside the timer, so both run in the same warm
+process; wall and process CPU seconds, the load, and the tuning reports (``tuned_at`` aside) and fitted
+configs asserted equal.
+
 Run: python bench/bench_sessions_fit.py [--set yoochoose] [--rounds 3] [--out sessions_fit_runs]
 [--src /tmp/before/src --src-commit <commit>] (e.g. ``git archive <commit> src | tar -x -C /tmp/before``)
+[--abba] [--calm 1.5,300]
+
+``--calm LOAD,SECONDS``: before each fit, wait until the 1-minute load is below LOAD (other work on a
+shared machine eased), at most SECONDS; the wait is kept with each run (``calm_wait_s``).
 """
 
 from __future__ import annotations
@@ -78,6 +88,91 @@ def one_fit(which: str, name: str) -> dict[str, Any]:
     return out
 
 
+def use_src(src: str) -> None:
+    """Import ``shelfwise`` (and the bench modules that import it) from ``src`` from now on."""
+    import importlib
+
+    here = str(Path(__file__).resolve().parent)
+    for mod in list(sys.modules):
+        file = getattr(sys.modules[mod], "__file__", None) or ""
+        if mod == "shelfwise" or mod.startswith("shelfwise.") or (file.startswith(here) and mod != "__main__"):
+            del sys.modules[mod]
+    sys.path[:] = [src, *(p for p in sys.path if not (Path(p or ".") / "shelfwise").is_dir())]
+    importlib.invalidate_caches()
+
+
+def abba_fit(name: str, src: str) -> dict[str, Any]:
+    """One timed first fit of the hybrid on set ``name`` with ``src``'s code, in this process."""
+    import gc
+
+    from threadpoolctl import threadpool_limits
+
+    use_src(src)
+    import shelfwise
+    from bench_sessions_data import LOADERS
+    from shelfwise.recommend import ALSConfig, HybridConfig, HybridRecommender, Interactions
+    from shelfwise.recommend.persist import config_to_json
+
+    assert str(shelfwise.__file__).startswith(src), (shelfwise.__file__, src)
+
+    with threadpool_limits(1, "blas"):
+        catalog, train_log, _, _ = LOADERS[name]()
+        train = Interactions.from_log(train_log, catalog)
+        model = HybridRecommender(
+            np.zeros((len(catalog), 8), dtype=np.float32), HybridConfig(als=ALSConfig(num_threads=2))
+        )
+        gc.collect()
+        load = os.getloadavg()[0]
+        t0, c0 = time.perf_counter(), time.process_time()
+        model.fit(train)
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    report = model.tuning.as_dict()
+    report.pop("tuned_at")
+    return {
+        "wall": wall,
+        "cpu": cpu,
+        "load_1min_before": load,
+        "report": report,
+        "config": config_to_json(model.config),
+    }
+
+
+def abba(name: str, base_src: str, rounds: int) -> dict[str, Any]:
+    """:func:`abba_fit` of the base (``base_src``) and of this checkout, alternating; reports asserted equal."""
+    sides = {"base": str(Path(base_src).resolve()), "now": str(Path(__file__).resolve().parents[1] / "src")}
+    runs: dict[str, list[dict[str, Any]]] = {"base": [], "now": []}
+    for r in range(rounds):
+        got = {}
+        for label in ("base", "now") if r % 2 == 0 else ("now", "base"):
+            waited = calm()
+            got[label] = {**abba_fit(name, sides[label]), "calm_wait_s": waited}
+            runs[label].append({k: v for k, v in got[label].items() if k not in ("report", "config")})
+            print(f"round {r + 1} {label}: {runs[label][-1]}", flush=True)
+        assert got["base"]["report"] == got["now"]["report"], "tuning reports differ"
+        assert got["base"]["config"] == got["now"]["config"], "fitted configs differ"
+    out: dict[str, Any] = {"runs": runs, "reports_and_configs_equal": True}
+    for key in ("wall", "cpu"):
+        base, now = (np.array([x[key] for x in runs[s]]) for s in ("base", "now"))
+        out[f"median_{key}_s"] = {"base": float(np.median(base)), "now": float(np.median(now))}
+        out[f"round_ratios_now_to_base_{key}"] = (now / base).tolist()
+        out[f"median_ratio_now_to_base_{key}"] = float(np.median(now / base))
+    return out
+
+
+CALM: list[float] = []  # --calm: (1-minute load to wait for, seconds to wait at most)
+
+
+def calm() -> float:
+    """With ``--calm``, wait until the 1-minute load is below its level (other work on the machine
+    has eased) or its time is up; the seconds waited."""
+    if not CALM:
+        return 0.0
+    t0 = time.perf_counter()
+    while os.getloadavg()[0] >= CALM[0] and time.perf_counter() - t0 < CALM[1]:
+        time.sleep(5.0)
+    return time.perf_counter() - t0
+
+
 def run(which: str, name: str, src: str | None) -> dict[str, Any]:
     env = dict(os.environ, HF_HUB_OFFLINE="1")
     if src:
@@ -91,16 +186,35 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--set", default="yoochoose")
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument(
+        "--calm",
+        default="",
+        help="LOAD,SECONDS: before each fit wait until the 1-minute load is below LOAD (at most SECONDS)",
+    )
     ap.add_argument("--src", default=None, help="another checkout's src folder, timed as 'hybrid (--src)'")
     ap.add_argument("--src-commit", default=None, help="the commit --src was taken from, kept in the JSON")
     ap.add_argument("--out", default="sessions_fit_runs")
+    ap.add_argument("--abba", action="store_true", help="--src's hybrid fit against this checkout's, one process")
     ap.add_argument("--one", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
         print(json.dumps(one_fit(args.one, args.set)))
         return
+    if args.calm:
+        CALM.extend(float(x) for x in args.calm.split(","))
     git = ["git", "-C", str(Path(__file__).resolve().parent), "rev-parse", "--short", "HEAD"]
     commit = subprocess.run(git, capture_output=True, text=True).stdout.strip()
+    if args.abba:
+        if not args.src:
+            ap.error("--abba needs --src (the base's src folder)")
+        t0 = time.strftime("%H:%M:%S", time.gmtime())
+        got = abba(args.set, args.src, args.rounds)
+        print(json.dumps({k: v for k, v in got.items() if k != "runs"}, indent=1))
+        what = "The hybrid's first fit (tuning included) with the base's code and this checkout's, ABBA in one process"
+        meta = {"what": what, "set": args.set, "commit": commit}
+        meta.update(src=args.src, src_commit=args.src_commit, utc_start=t0, cpus=os.cpu_count(), calm=args.calm)
+        write_json(args.out, {**meta, "utc_end": time.strftime("%H:%M:%S", time.gmtime()), **got})
+        return
     fits: dict[str, tuple[str, str | None]] = {
         "hybrid": ("hybrid", None),
         "implicit ALS": ("implicit", None),
@@ -113,7 +227,8 @@ def main() -> None:
     t0 = time.strftime("%H:%M:%S", time.gmtime())
     for r in range(args.rounds):
         for label, (which, src) in fits.items():
-            runs[label].append(run(which, args.set, src))
+            waited = calm()
+            runs[label].append({**run(which, args.set, src), "calm_wait_s": waited})
             print(f"round {r + 1} {label}: {runs[label][-1]}")
     med = {label: float(np.median([x["wall"] for x in v])) for label, v in runs.items()}
     ratios = [h["wall"] / i["wall"] for h, i in zip(runs["hybrid"], runs["implicit ALS"], strict=True)]
@@ -148,6 +263,7 @@ def main() -> None:
             "utc_start": t0,
             "utc_end": time.strftime("%H:%M:%S", time.gmtime()),
             "cpus": os.cpu_count(),
+            "calm": args.calm,
             "runs": runs,
             **summary,
         },

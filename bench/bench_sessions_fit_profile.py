@@ -135,6 +135,8 @@ def base_module(commit: str) -> Any:
     mod = importlib.util.module_from_spec(spec)
     sys.modules["tuning_pool_base"] = mod  # dataclasses look their module up
     spec.loader.exec_module(mod)
+    before = ["git", "merge-base", "--is-ancestor", commit, "b43d3cd~1"]  # co-occurrence's dense product came then
+    mod.OLD_PRODUCT = subprocess.run(before, cwd=Path(__file__).resolve().parents[1]).returncode == 0
     return mod
 
 
@@ -151,18 +153,30 @@ def same_pool(a: Any, b: Any) -> None:
 @contextmanager
 def side(base: Any | None) -> Iterator[Callable[..., Any]]:
     """The ``_caches`` of one side, fit-time tuning set to use it: ``base`` (a
-    :func:`base_module`), with co-occurrence's product taken as ``(a @ b).toarray()`` as before
-    commit b43d3cd; None: today's code."""
+    :func:`base_module`), each component scored on its own (``HybridRecommender.raw_scores_many``
+    before the cold-items term came from the content scores, session 18) and, for a base before
+    commit b43d3cd, co-occurrence's product taken as ``(a @ b).toarray()``; None: today's code."""
     from shelfwise.recommend import autotune, cooccurrence, tuning_pool
+    from shelfwise.recommend.hybrid import HybridRecommender
 
     caches, product = autotune._caches, cooccurrence.dense_product  # type: ignore[attr-defined]
+    raw = HybridRecommender.raw_scores_many
     if base is not None:
         autotune._caches = base._caches  # type: ignore[attr-defined]
-        cooccurrence.dense_product = lambda a, b: np.asarray((a @ b).toarray(), dtype=np.float32)
+        HybridRecommender.raw_scores_many = lambda h, ctxs, names: {  # type: ignore[method-assign]
+            n: h.components[n].score_many(ctxs) for n in dict.fromkeys(names)
+        }
+        if base.OLD_PRODUCT:
+            cooccurrence.dense_product = lambda a, b: np.asarray((a @ b).toarray(), dtype=np.float32)
     try:
         yield base._caches if base is not None else tuning_pool._caches
     finally:
         autotune._caches, cooccurrence.dense_product = caches, product  # type: ignore[attr-defined]
+        HybridRecommender.raw_scores_many = raw  # type: ignore[method-assign]
+
+
+def base_label(commit: str, base: Any) -> str:
+    return f"{commit} (co-occurrence product as a @ b)" if base.OLD_PRODUCT else commit
 
 
 def order(r: int, base: Any) -> list[tuple[str, Any]]:
@@ -176,7 +190,7 @@ def ab_pool(commit: str, rounds: int, build: Callable[[Callable[..., Any]], Any]
     """CPU seconds of ``build(_caches)`` on the base side (:func:`side`) and today's,
     alternating; every pair of pools asserted bit for bit the same."""
     old = base_module(commit)
-    out: dict[str, Any] = {"base": f"{commit} (co-occurrence product as a @ b)", "rounds": []}
+    out: dict[str, Any] = {"base": base_label(commit, old), "rounds": []}
     for r in range(rounds):
         row: dict[str, Any] = {"load_1min": os.getloadavg()[0]}
         got = {}
@@ -205,7 +219,9 @@ def ab_glue(commit: str, rounds: int, hybrid: Any, cases: list[Any], names: list
     step = -(-len(cases) // (-(-blocks // 2) * 2))  # _caches' blocks (two threads)
     starts = range(0, len(cases), step)
     raw = {a: hybrid.raw_scores_many([c.ctx for c in cases[a : a + step]], names) for a in starts}
+    now = {a: tuning_pool.raw_scores(hybrid, [c.ctx for c in cases[a : a + step]], names) for a in starts}  # entries
     out: dict[str, Any] = {"base": commit, "rounds": []}
+    reader = tuning_pool.raw_scores
     for r in range(rounds):
         row: dict[str, Any] = {"load_1min": os.getloadavg()[0]}
         for label, mod in order(r, old):
@@ -214,11 +230,13 @@ def ab_glue(commit: str, rounds: int, hybrid: Any, cases: list[Any], names: list
             for a in starts:
                 got = {k: v.copy() for k, v in raw[a].items()} if mod is not None else dict(raw[a])
                 hybrid.raw_scores_many = lambda ctxs, nm, got=got: got
+                tuning_pool.raw_scores = lambda h, ctxs, nm, a=a: list(now[a])  # type: ignore[assignment]
                 part = cases[a : a + step]
                 _, t = cpu(lambda part=part, f=score_block: f(hybrid, part, names, n_cand, True))  # type: ignore[misc]
                 total += t
             row[f"{label}_cpu_s"] = total
         del hybrid.raw_scores_many
+        tuning_pool.raw_scores = reader
         out["rounds"].append(row)
         print("glue", row, flush=True)
     return out
@@ -234,7 +252,7 @@ def ab_fit(name: str, commit: str, rounds: int) -> dict[str, Any]:
     old = base_module(commit)
     catalog, train_log = load_train(name)
     train = Interactions.from_log(train_log, catalog)
-    out: dict[str, Any] = {"base": f"{commit} (co-occurrence product as a @ b)", "rounds": []}
+    out: dict[str, Any] = {"base": base_label(commit, old), "rounds": []}
     with threadpool_limits(1, "blas"):
         for r in range(rounds):
             row: dict[str, Any] = {"load_1min": os.getloadavg()[0]}
@@ -247,7 +265,7 @@ def ab_fit(name: str, commit: str, rounds: int) -> dict[str, Any]:
                     t0 = time.perf_counter()
                     _, row[f"{label}_cpu_s"] = cpu(lambda h=h: h.fit(train))  # type: ignore[misc]
                     row[f"{label}_wall_s"] = time.perf_counter() - t0
-                reports[label] = h.tuning.as_dict()
+                reports[label] = {**h.tuning.as_dict(), "tuned_at": None}  # the time of the search aside
             assert reports["base"] == reports["now"]
             row["tuning_reports_equal"] = True
             out["rounds"].append(row)

@@ -193,3 +193,18 @@ def test_a_model_fitted_without_the_component_is_searched_again_at_its_refit() -
     saved, n, now = SavedTuning.of(old), len(data.item), old.tuning.tuned_at or 0.0
     assert reuse_verdict(saved, cfg, n, now) == "the recommender's settings changed since that search"
     assert reuse_verdict(saved, before, n, now) is None  # its own settings would keep them
+
+
+def test_the_tuning_pool_takes_the_cold_scores_from_the_content_ones_it_scores_once() -> None:
+    rec, _ = _hybrid({**WEIGHTS, "cold": 1.0})
+    contexts = [rec.context("u"), Context.of([0, 5]), Context.of([21]), Context.empty()]
+    calls = []
+    content = rec.content.score_many
+    rec.content.score_many = lambda ctxs: calls.append(len(ctxs)) or content(ctxs)  # type: ignore[method-assign]
+    got = rec.raw_scores_many(contexts, ["content", "cold", "als"])
+    assert calls == [4]  # content's text-graph product once, for both
+    for name in ("content", "cold", "als"):  # bit for bit what each component scores alone
+        want = rec.components[name].score_many(contexts)
+        assert got[name].dtype == want.dtype and np.array_equal(got[name].view(np.uint32), want.view(np.uint32))
+    assert np.isfinite(got["cold"][0]).any() and not np.isfinite(got["cold"][:, rec.counts > 0]).any()
+    assert list(rec.raw_scores_many(contexts, ["cold"])) == ["cold"]  # alone: no content scores handed back

@@ -280,3 +280,17 @@ def test_a_refit_without_the_between_search_keeps_no_reused_between_weights() ->
     assert again.config.between_weights is None and again.config.between_new_weights is None
     assert again.config.fusion(False, live=False) == again.config.fusion(False)
     assert again.tuning.between_status == "not run" and not again.tuning.between_weights
+
+
+def test_a_component_with_no_score_above_zero_adds_no_penalised_top() -> None:
+    """Rows with no evidence (all ``-inf``) have no top under any damping; rows of negative scores
+    only are min-max scaled (their best scales to 1), so they still do."""
+    counts = np.array([1000, 500, 50, 40, 30, 1, 1, 1], dtype=np.float64)
+    damp = np.exp(-0.25 * np.log1p(counts)).astype(np.float32)[None, :]
+    none = np.full((2, 8), -np.inf, dtype=np.float32)
+    case, item, scores, _ = _entries([none], [np.array([7]), np.array([6])], 2, None, [damp])
+    assert case.tolist() == [0, 1] and item.tolist() == [7, 6] and not scores[0].any()  # the basket items alone
+    negative = np.full((1, 8), -np.inf, dtype=np.float32)
+    negative[0, [0, 4, 5]] = [-5.0, -4.0, -4.4]  # the best is item 4, the worst (item 0) scales to 0
+    _, item, scores, _ = _entries([negative], [np.zeros(0, np.int64)], 1, None, [damp])
+    assert set(item.tolist()) == {4, 5} and scores[0].max() == 1.0  # undamped top: 4; damped: 5 (0.6 x 0.84 > 1 x 0.42)

@@ -9,49 +9,13 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from raw_scores import tricky_rows
 from shelfwise.recommend import Context
 from shelfwise.recommend.autotune import Case
 from shelfwise.recommend.base import RowScale, minmax, minmax_rows
 from shelfwise.recommend.tuning_pool import _candidates, _top_scaled, top_positive
 
 F32 = npt.NDArray[np.float32]
-
-
-def _raw(rng: np.random.Generator, b: int, n: int) -> F32:
-    """Rows of the kinds components give: sparse evidence (-inf elsewhere), counts with many ties,
-    dot products of both signs, one negative value, all -inf, zeros, -0.0, huge and subnormal
-    values, and values a step apart that scaling rounds together."""
-    kind = rng.integers(0, 9, size=b)
-    d = np.full((b, n), -np.inf, dtype=np.float32)
-    for r, k in enumerate(kind.tolist()):
-        ev = rng.random(n) < rng.choice([0.02, 0.3, 1.0])
-        if k == 0:  # counts: ties
-            d[r, ev] = rng.integers(0, 6, size=int(ev.sum()))
-        elif k == 1:  # dot products of both signs
-            d[r, ev] = rng.normal(size=int(ev.sum()))
-        elif k == 2:  # one negative value
-            d[r, ev] = -2.5
-        elif k == 3:  # no evidence
-            pass
-        elif k == 4:  # zeros and -0.0
-            d[r, ev] = rng.choice(np.array([0.0, -0.0, 1.0], dtype=np.float32), size=int(ev.sum()))
-        elif k == 5:  # neighbours of one value: x / hi rounds several of them together
-            base = np.float32(rng.uniform(0.5, 2.0))
-            steps = rng.integers(0, 4, size=int(ev.sum())).astype(np.float32)
-            d[r, ev] = base + steps * np.spacing(base)
-            d[r, rng.integers(n)] = np.float32(3.0) * base
-        elif k == 6:  # neighbours of one value among negatives: (x - lo) / (hi - lo) rounds them together
-            base = np.float32(rng.uniform(0.5, 2.0))
-            steps = rng.integers(0, 4, size=int(ev.sum())).astype(np.float32)
-            d[r, ev] = base + steps * np.spacing(base)
-            d[r, rng.integers(n)] = np.float32(-7.0)
-        elif k == 7:  # huge and subnormal magnitudes
-            d[r, ev] = rng.choice(
-                np.array([1e-45, 3e-44, 1e-40, 1e30, 2e30, -1e-45], dtype=np.float32), size=int(ev.sum())
-            )
-        else:  # positive scores, a tail of tiny ones
-            d[r, ev] = rng.random(int(ev.sum())) ** 8
-    return d
 
 
 def _bits(a: F32) -> npt.NDArray[np.int32]:
@@ -62,7 +26,7 @@ def test_row_scale_values_are_minmax_rows_bit_for_bit() -> None:
     rng = np.random.default_rng(0)
     for _ in range(60):
         b, n = int(rng.integers(1, 40)), int(rng.integers(1, 300))
-        d = _raw(rng, b, n)
+        d = tricky_rows(rng, b, n)
         scale = RowScale(d, d.max(axis=1))
         got = scale.values(np.repeat(np.arange(b), n), d.reshape(-1)).reshape(b, n)
         np.testing.assert_array_equal(_bits(got), _bits(minmax_rows(d)))  # one RowScale, entries or rows
@@ -77,7 +41,7 @@ def test_top_of_raw_scores_is_the_top_of_the_scaled_ones(n_cand: int) -> None:
     rng = np.random.default_rng(n_cand)
     for _ in range(80):
         b, n = int(rng.integers(1, 30)), int(rng.integers(1, 400))  # n < n_cand too: no group bound
-        d = _raw(rng, b, n)
+        d = tricky_rows(rng, b, n)
         got, scale = _top_scaled(d, n_cand)
         np.testing.assert_array_equal(got, top_positive(minmax_rows(d), n_cand))
         assert len(scale.div) == b
@@ -90,8 +54,8 @@ def test_candidates_and_scores_are_those_of_the_scaled_matrices() -> None:
     rng = np.random.default_rng(5)
     for _ in range(30):
         b, n, n_cand = int(rng.integers(2, 20)), int(rng.integers(20, 300)), int(rng.integers(1, 30))
-        raw = [_raw(rng, b, n) for _ in range(3)]
-        raw.append(np.repeat(_raw(rng, 1, n), b, axis=0))  # popularity: every row the same
+        raw = [tricky_rows(rng, b, n) for _ in range(3)]
+        raw.append(np.repeat(tricky_rows(rng, 1, n), b, axis=0))  # popularity: every row the same
         cases = [Case(Context.of([0]), int(t), 0) for t in rng.integers(0, n, size=b)]
         prefix, item, where, scores = _candidates(raw, cases, n_cand)
         dense = [minmax_rows(d) for d in raw]

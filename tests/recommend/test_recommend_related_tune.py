@@ -14,7 +14,7 @@ from shelfwise.catalog import Catalog, Product
 from shelfwise.events import Event, EventLog, EventType
 from shelfwise.recommend import HybridConfig, HybridRecommender, Interactions, related_tune
 from shelfwise.recommend.autotune import TuneConfig, validation_split
-from shelfwise.recommend.related_tune import MIN_CASES, choose_related, related_cases
+from shelfwise.recommend.related_tune import MIN_CASES, choose_related, related_cases, shown_top
 from shelfwise.recommend.retune import SavedTuning, reuse_verdict
 
 GROUPS, PER_GROUP = 12, 10
@@ -156,3 +156,26 @@ def test_a_log_whose_sessions_all_start_together_is_split_at_random() -> None:
     assert len(np.unique(held.session)) == 10 and len(train) + len(held) == len(data)
     assert not set(np.unique(train.session).tolist()) & set(np.unique(held.session).tolist())
     assert validation_split(data, 0.2, 2000)[1].session.tolist() == held.session.tolist()  # seeded: the same split
+
+
+def _shown_one_at_a_time(fused: np.ndarray, codes: np.ndarray | None, k: int) -> np.ndarray:
+    """What each weighting's list shows, one weighting at a time (choose_related's loop before shown_top)."""
+    shown = np.zeros(fused.shape, dtype=bool)
+    for g in range(len(fused)):
+        order = np.argsort(-fused[g], kind="stable")
+        if codes is not None:
+            order = order[np.sort(np.unique(codes[order], return_index=True)[1])]
+        shown[g, order[:k][fused[g, order[:k]] > 0]] = True
+    return shown
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_shown_top_is_each_weightings_collapsed_list(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    pool = int(rng.integers(1, 40))
+    fused = rng.choice([0.0, 0.25, 0.5, 0.75, 1.0], (8, pool)).astype(np.float32)  # ties and zeros
+    codes = rng.integers(0, max(1, pool // 2), pool)  # products with several variants
+    for k in (1, 3, 10):
+        for c in (codes, None):
+            assert np.array_equal(shown_top(fused, c, k), _shown_one_at_a_time(fused, c, k))
+    assert shown_top(fused, codes, 10).sum(axis=1).max() <= 10

@@ -328,22 +328,45 @@ class RowScale:
     ``-0.0``, which reads lowest of all, are checked value by value)."""
 
     def __init__(self, raw: npt.NDArray[np.float32], hi: npt.NDArray[np.float32]) -> None:
-        if np.isnan(hi).any() or np.isposinf(hi).any():  # NaN and +inf propagate to the row maximum
-            raise ValueError("minmax_rows: scores must be finite or -inf")
+        _check(hi)
         low_bits = raw.view(np.int32).min(axis=1, initial=0)
         nonneg = low_bits >= _NEG_INF_BITS
         doubt = np.flatnonzero(low_bits == _NEG_ZERO_BITS)  # -0.0 reads lowest: look at the values
         if len(doubt):
             nonneg[doubt] = ((raw[doubt] >= 0) | (raw[doubt] == -np.inf)).all(axis=1)
+        general = np.flatnonzero(~nonneg)
+        self._set(hi, general, _lowest_negative(raw if len(general) == len(hi) else raw[general]))
+
+    @classmethod
+    def of_entries(cls, rows: IntArray, values: npt.NDArray[np.float32], n_rows: int) -> RowScale:
+        """The scale of a (``n_rows`` x items) matrix held as its finite entries (``rows`` ascending,
+        ``values``; ``-inf`` elsewhere), bit for bit ``RowScale(matrix, row maxima)``: the same row
+        maxima, the same rows told apart (a row of entries >= 0, ``-0.0`` included, is not spread) and
+        the same lowest value of a spread row (its lowest entry)."""
+        starts = np.flatnonzero(np.concatenate([[True], rows[1:] != rows[:-1]])) if len(rows) else rows
+        at = rows[starts]
+        hi = np.full(n_rows, -np.inf, dtype=np.float32)
+        low = np.zeros(n_rows, dtype=np.float32)
+        negative = np.zeros(n_rows, dtype=bool)
+        if len(rows):
+            hi[at] = np.maximum.reduceat(values, starts)
+            low[at] = np.minimum.reduceat(values, starts)
+            negative[at] = np.logical_or.reduceat(values < 0, starts)
+        _check(hi)
+        out = object.__new__(cls)
+        general = np.flatnonzero(negative)
+        out._set(hi, general, low[general])
+        return out
+
+    def _set(self, hi: npt.NDArray[np.float32], general: IntArray, lo32: npt.NDArray[np.float32]) -> None:
+        """Parameters from the row maxima ``hi``, the rows holding a negative finite score
+        (``general``) and their lowest finite scores (``lo32``)."""
         self.div = np.where(hi > 0, hi, np.float32(1.0)).astype(np.float32)
         self.sub = np.zeros(len(hi), dtype=np.float32)
         self.spread = np.zeros(len(hi), dtype=bool)
         self.zero = ~(hi > 0)  # rows scaled to 0 everywhere (spread rows taken out below)
-        general = np.flatnonzero(~nonneg)
         if not len(general):
             return
-        s = raw if len(general) == len(hi) else raw[general]
-        lo32 = _lowest_negative(s)
         lo, h = lo32.astype(np.float64), hi[general].astype(np.float64)
         spread = h > lo  # else every finite score is one negative value: all 0
         self.spread[general[spread]] = True
@@ -384,6 +407,11 @@ class RowScale:
         if kept is not None:
             out[rows] = _spread(kept, self.sub[rows, None], self.div[rows, None])
         return out
+
+
+def _check(hi: npt.NDArray[np.float32]) -> None:
+    if np.isnan(hi).any() or np.isposinf(hi).any():  # NaN and +inf propagate to the row maximum
+        raise ValueError("minmax_rows: scores must be finite or -inf")
 
 
 def _spread(

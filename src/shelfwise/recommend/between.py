@@ -39,7 +39,7 @@ shopper id, it is while the shopper's latest event is at most ``HybridConfig.idl
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import cached_property, partial
@@ -50,10 +50,21 @@ import numpy.typing as npt
 
 from shelfwise.recommend.autotune import Ascent, TuneConfig, TuningReport, cached_objective, coordinate_ascent
 from shelfwise.recommend.base import Context, RowScale
+from shelfwise.recommend.entries import EntryScores
 from shelfwise.recommend.interactions import Interactions
 from shelfwise.recommend.profiles import history_context
 from shelfwise.recommend.reasons import BASKETS
-from shelfwise.recommend.tuning_pool import dcg_prefix, masked_rows, tied_gain, top_cells, top_positive
+from shelfwise.recommend.tuning_pool import (
+    Raw,
+    dcg_prefix,
+    masked_raw,
+    raw_at,
+    raw_scores,
+    row_tops,
+    tied_gain,
+    top_cells,
+    top_positive,
+)
 from shelfwise.results import FloatArray, IntArray
 
 if TYPE_CHECKING:
@@ -168,7 +179,7 @@ _Entries = tuple[IntArray, IntArray, list[FloatArray], npt.NDArray[np.bool_]]  #
 
 
 def _entries(
-    raw: Sequence[npt.NDArray[np.float32]],
+    raw: Sequence[Raw],
     truths: Sequence[IntArray],
     n_cand: int,
     seen: IntArray | None,
@@ -187,6 +198,16 @@ def _entries(
     b, n = raw[0].shape
     pick, scales = top_cells(raw, n_cand)
     for d, scale in zip(raw, scales, strict=True) if damping else ():
+        if scale.zero.all():  # no score above 0 in any row (e.g. no text): none under a damping either
+            continue
+        if isinstance(d, EntryScores):  # the same products, on the finite cells only (the others: -inf or 0)
+            at, items = d.rows, d.keys % max(n, 1)
+            base_e = scale.values(at, d.values) if scale.spread.any() else d.values
+            for damp in damping:
+                v = base_e * damp[0, items]
+                pos = np.flatnonzero(v > 0)
+                pick.reshape(-1)[row_tops(d.keys[pos], at[pos], v[pos], b, n_cand)] = True
+            continue
         same = b > 1 and np.array_equal(d[1], d[0]) and bool((d == d[0]).all())  # popularity: one row for all
         rows, row_scale = (d[:1], RowScale(d[:1], d[:1].max(axis=1, initial=-np.inf))) if same else (d, scale)
         # a row of non-negative scores is scaled by a positive constant: its order under a damping is the raw one's
@@ -204,7 +225,7 @@ def _entries(
         pick.reshape(-1)[seen] = False
     flat = np.flatnonzero(pick)
     case, item = np.divmod(flat, n)
-    scores = [sc.values(case, d.reshape(-1)[flat]) for sc, d in zip(scales, raw, strict=True)]
+    scores = [sc.values(case, raw_at(d, flat)) for sc, d in zip(scales, raw, strict=True)]
     return case, item, scores, rel.reshape(-1)[flat]
 
 
@@ -246,12 +267,13 @@ def basket_pools(
     names: Sequence[str],
     config: TuneConfig,
     cells: int = 1 << 21,
+    threads: int = 2,
     extra: Scorer | None = None,
 ) -> tuple[BasketPool, BasketPool]:
     """The pools of ``cases`` for lists that may repeat bought items, and for new items only (the
     cases whose basket holds one: each component scaled over the items such a list may show when
     ``HybridConfig.scale_unseen``, as ``recommend(exclude_seen=True)`` scales it). Components score
-    blocks of about ``cells / n_items`` contexts at once, two blocks at a time in threads (as the
+    blocks of about ``cells / n_items`` contexts at once, ``threads`` blocks at a time (as the
     next-item pool does), gathered in block order. ``extra``: more rows of raw scores, after
     ``names``'s, in the repeats pool only (the "baskets" component under each group size tried)."""
     n = hybrid.n_items
@@ -262,8 +284,7 @@ def basket_pools(
     def block(a: int) -> tuple[_Entries, _Entries | None, int]:
         part = cases[a : a + step]
         ctxs = [c.ctx for c in part]
-        got = hybrid.raw_scores_many(ctxs, names)
-        raw = [np.ascontiguousarray(got[name], dtype=np.float32) for name in names]
+        raw = raw_scores(hybrid, ctxs, names)
         more = [np.ascontiguousarray(m, dtype=np.float32) for m in (extra(ctxs) if extra is not None else ())]
         every = _entries([*raw, *more], [c.truth for c in part], config.candidates, None, damping)
         fresh = [c.new_truth for c in part]
@@ -271,11 +292,11 @@ def basket_pools(
         if not len(rows):
             return every, None, 0
         seen = np.concatenate([r * n + part[j].ctx.items for r, j in enumerate(rows.tolist())]).astype(np.int64)
-        sub = [masked_rows(d, rows, seen) if hybrid.config.scale_unseen else d[rows] for d in raw]
+        sub = [masked_raw(d, rows, seen if hybrid.config.scale_unseen else seen[:0]) for d in raw]
         return every, _entries(sub, [fresh[j] for j in rows.tolist()], config.candidates, seen, damping), len(rows)
 
-    with ThreadPoolExecutor(2) as threads:
-        got = list(threads.map(block, range(0, len(cases), step)))
+    with ThreadPoolExecutor(threads) as pool:
+        got = list(pool.map(block, range(0, len(cases), step)))
     counts = hybrid.counts
     sizes = [len(cases[a : a + step]) for a in range(0, len(cases), step)]
     truth_sizes = np.array([len(c.truth) for c in cases])
@@ -315,36 +336,92 @@ def _offer_baskets(hybrid: HybridRecommender, start: dict[str, float]) -> tuple[
     return cfg.tried
 
 
-def tune_between(hybrid: HybridRecommender, first: tuple[Interactions, Interactions], rep: TuningReport) -> None:
-    """Choose the between-sessions weights on the next baskets of ``first``'s held-out sessions (the
-    hybrid's components fitted on its earlier rows, its in-session weights just tuned), set them
-    in ``hybrid.config`` when reliably better than the in-session ones, and say what was done in ``rep``."""
+@dataclass(frozen=True)
+class BasketSearch:
+    """What the between-sessions search does before the in-session weights are known
+    (:func:`prepare_between`): the next baskets (``n_all``, ``n_new`` of them with new items; ``cases``,
+    those scored), the components the search weighs and, when there are enough baskets, their pools."""
+
+    n_all: int
+    n_new: int
+    cases: list[BasketCase]
+    names: list[str]
+    pools: tuple[BasketPool, BasketPool] | None
+    group_sizes: tuple[int, ...] = ()  # the "baskets" group sizes whose rows follow the others' in the repeats pool
+
+
+def _names(hybrid: HybridRecommender, starts: Mapping[bool, tuple[dict[str, float], float]]) -> list[str]:
+    """The components either start names (each once, in order)."""
+    return list(dict.fromkeys(nm for w, _ in starts.values() for nm in w if nm in hybrid.components))
+
+
+def _starts(hybrid: HybridRecommender) -> dict[bool, tuple[dict[str, float], float]]:
+    """Where each search starts (repeats, new items): the configured between-sessions weights, else
+    the in-session ones."""
+    return {new: hybrid.config.fusion(new, live=False) for new in (False, True)}
+
+
+def _plan(
+    hybrid: HybridRecommender, starts: Mapping[bool, tuple[dict[str, float], float]]
+) -> tuple[tuple[int, ...], list[str], list[str], Scorer | None]:
+    """What the search pools: the "baskets" group sizes tried (:func:`_offer_baskets`, which adds it to
+    the repeats start at weight 0), every component named, those pooled by name (all but "baskets"
+    when its group sizes are tried) and the scorer of its rows at each group size."""
+    group_sizes = _offer_baskets(hybrid, starts[False][0])  # at weight 0: the start's fusion is the same
+    names = _names(hybrid, starts)
+    plain = [nm for nm in names if nm != BASKETS] if group_sizes else names
+    at = [replace(hybrid.config.basket_setting(), group_size=g) for g in group_sizes]
+    extra = partial(hybrid.baskets.score_many_at, configs=at) if at else None
+    return group_sizes, names, plain, extra
+
+
+def prepare_between(
+    hybrid: HybridRecommender, first: tuple[Interactions, Interactions], threads: int = 2
+) -> BasketSearch | None:
+    """The next baskets of ``first``'s held-out sessions and their pools (the hybrid's components
+    fitted on its earlier rows), None when ``TuneConfig.between`` is off. It only reads ``hybrid``:
+    it may run in a thread while the in-session weights are tuned. The components it pools are those
+    the in-session weights name now; tuning changes their values, not which (:func:`finish_between`
+    pools again if they differ)."""
     tc = hybrid.config.tune
     if not tc.between:
-        return
+        return None
     cases = basket_cases(*first)
     n_all, n_new = len(cases), sum(1 for c in cases if len(c.new_truth))
+    if n_all > tc.between_cases:
+        pick = np.sort(np.random.default_rng(tc.sample_seed).choice(n_all, tc.between_cases, replace=False))
+        cases = [cases[i] for i in pick.tolist()]
+    if min(n_all, n_new) < tc.min_cases:
+        return BasketSearch(n_all, n_new, cases, [], None)
+    sizes, names, plain, extra = _plan(hybrid, _starts(hybrid))
+    pools = basket_pools(hybrid, cases, plain, tc, threads=threads, extra=extra)
+    return BasketSearch(n_all, n_new, cases, names, pools, sizes)
+
+
+def finish_between(hybrid: HybridRecommender, found: BasketSearch | None, rep: TuningReport) -> None:
+    """Choose the between-sessions weights on the baskets ``found`` (the in-session weights just
+    tuned), set them in ``hybrid.config`` when reliably better than the in-session ones, and say
+    what was done in ``rep``."""
+    tc = hybrid.config.tune
+    if found is None:
+        return
+    n_all, n_new = found.n_all, found.n_new
     rep.between_cases, rep.between_new_cases = n_all, n_new
-    starts = {new: hybrid.config.fusion(new, live=False) for new in (False, True)}  # configured, else in-session
+    starts = _starts(hybrid)  # configured, else in-session
     rep.between_weights, rep.between_penalty = starts[False]
     rep.between_new_weights, rep.between_new_penalty = starts[True]
     rep.start_between_weights, rep.start_between_new_weights = dict(starts[False][0]), dict(starts[True][0])
-    if min(n_all, n_new) < tc.min_cases:
+    if found.pools is None:
         rep.between_status = "in-session kept"
         rep.reason += (
             f"; between sessions: in-session weights kept ({n_all} next baskets of returning shoppers, {n_new} "
             f"with new items, fewer than {tc.min_cases})"
         )
         return
-    if n_all > tc.between_cases:
-        pick = np.sort(np.random.default_rng(tc.sample_seed).choice(n_all, tc.between_cases, replace=False))
-        cases = [cases[i] for i in pick.tolist()]
-    group_sizes = _offer_baskets(hybrid, starts[False][0])  # at weight 0: the start's fusion is the same
-    names = list(dict.fromkeys(nm for w, _ in starts.values() for nm in w if nm in hybrid.components))
-    plain = [nm for nm in names if nm != BASKETS] if group_sizes else names
-    at = [replace(hybrid.config.basket_setting(), group_size=g) for g in group_sizes]
-    extra = partial(hybrid.baskets.score_many_at, configs=at) if at else None
-    every, fresh = basket_pools(hybrid, cases, plain, tc, extra=extra)
+    cases = found.cases
+    group_sizes, names, plain, extra = _plan(hybrid, starts)
+    same = names == found.names and group_sizes == found.group_sizes
+    every, fresh = found.pools if same else basket_pools(hybrid, cases, plain, tc, extra=extra)
     pools, pool_names = {False: every, True: fresh}, {False: names, True: plain}
     chosen = None
     if group_sizes:
@@ -380,6 +457,13 @@ def tune_between(hybrid: HybridRecommender, first: tuple[Interactions, Interacti
         rep.reason += f", order-decayed frequency in groups of {rep.between_group_size} baskets"
     if kept:
         rep.reason += f", in-session weights kept for {' and '.join(kept)} (no gain beyond {tc.z:g} standard errors)"
+
+
+def tune_between(hybrid: HybridRecommender, first: tuple[Interactions, Interactions], rep: TuningReport) -> None:
+    """:func:`prepare_between`, then :func:`finish_between`: the between-sessions weights chosen on the
+    next baskets of ``first``'s held-out sessions (the hybrid's components fitted on its earlier rows,
+    its in-session weights just tuned)."""
+    finish_between(hybrid, prepare_between(hybrid, first), rep)
 
 
 def session_live(hybrid: HybridRecommender, user: str | Context, ctx: Context, now: float | None = None) -> bool:

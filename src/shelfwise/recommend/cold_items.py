@@ -23,13 +23,15 @@ items need none of this: the text graph already reaches cold items there (``scor
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Literal, overload
 
 import numpy as np
 import numpy.typing as npt
 
-from shelfwise.recommend.base import BaseRecommender, Context, no_evidence
+from shelfwise.recommend.base import BaseRecommender, Context, ItemScorer, no_evidence
 from shelfwise.recommend.content import ContentRecommender
+from shelfwise.recommend.entries import EntryScores
 from shelfwise.recommend.interactions import Interactions
 from shelfwise.recommend.wording import named
 from shelfwise.results import FloatArray
@@ -74,9 +76,26 @@ class ColdItemRecommender(BaseRecommender):
         return s
 
     def score_many(self, contexts: Sequence[Context]) -> npt.NDArray[np.float32]:
-        s = self.content.score_many(contexts)
-        s[:, self.warm()] = -np.inf
-        return s
+        return self.of_content(self.content.score_many(contexts))
+
+    def score_entries_many(self, contexts: Sequence[Context]) -> EntryScores:
+        return self.entries_of_content(self.content.score_many(contexts))
+
+    def of_content(self, content: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        """:meth:`score_many` from the content component's ``score_many`` of the same contexts (read,
+        not written): its columns of the items with no events, ``-inf`` elsewhere."""
+        cold = np.flatnonzero(~self.warm())
+        out = np.full(content.shape, -np.inf, dtype=content.dtype)
+        out[:, cold] = content[:, cold]
+        return out
+
+    def entries_of_content(self, content: npt.NDArray[np.float32]) -> EntryScores:
+        """:meth:`of_content` as its finite entries (:mod:`.entries`): the cold items' columns only."""
+        cold = np.flatnonzero(~self.warm())
+        part = content[:, cold]
+        at = np.flatnonzero(part.reshape(-1) != -np.inf)  # row-major: rows, then items, ascending
+        keys = at // max(len(cold), 1) * content.shape[1] + cold[at % max(len(cold), 1)]
+        return EntryScores(keys, part.reshape(-1)[at].astype(np.float32), (content.shape[0], content.shape[1]))
 
     def score_item(self, item: int) -> FloatArray:
         return no_evidence(self.n_items)
@@ -88,3 +107,44 @@ class ColdItemRecommender(BaseRecommender):
         if source is None or ctx is None:
             return self.content.explain(ctx, item)
         return cold_reason(self.catalog.products[source].title, self.wording.done)
+
+
+@overload
+def scores_many(
+    components: Mapping[str, ItemScorer],
+    contexts: Sequence[Context],
+    names: Sequence[str],
+    entries: Literal[False] = ...,
+) -> dict[str, npt.NDArray[np.float32]]: ...
+
+
+@overload
+def scores_many(
+    components: Mapping[str, ItemScorer], contexts: Sequence[Context], names: Sequence[str], entries: Literal[True]
+) -> dict[str, npt.NDArray[np.float32] | EntryScores]: ...
+
+
+def scores_many(
+    components: Mapping[str, ItemScorer], contexts: Sequence[Context], names: Sequence[str], entries: bool = False
+) -> Mapping[str, npt.NDArray[np.float32] | EntryScores]:
+    """Each named component's ``score_many`` of ``contexts``; the cold-items term, when the content
+    component it reads is named too, from that one's matrix (:meth:`ColdItemRecommender.of_content`:
+    the text graph's product taken once for both, the same scores). With ``entries``, a component
+    that offers them (``score_entries_many``; the cold items) gives its finite entries instead
+    (:mod:`.entries`: the same scores, without a matrix of mostly ``-inf``)."""
+    out: dict[str, npt.NDArray[np.float32] | EntryScores] = {}
+    content: list[npt.NDArray[np.float32]] = []  # the content component's matrix, once taken
+    for name in dict.fromkeys(names):
+        comp = components[name]
+        cold = comp if isinstance(comp, ColdItemRecommender) and "content" in names else None
+        if name == "content" or (cold is not None and components["content"] is cold.content):
+            if not content:
+                content.append(components["content"].score_many(contexts))
+                out["content"] = content[0]
+            if cold is not None:
+                out[name] = cold.entries_of_content(content[0]) if entries else cold.of_content(content[0])
+        elif entries and callable(many := getattr(comp, "score_entries_many", None)):
+            out[name] = many(contexts)
+        else:
+            out[name] = comp.score_many(contexts)
+    return out

@@ -37,8 +37,8 @@ from shelfwise.index.text import is_blank
 from shelfwise.recommend.autotune import TuneConfig, TuningReport, tune_folds, validation_folds, validation_split
 from shelfwise.recommend.base import BaseRecommender, Context, ItemScorer, Recommendation, minmax
 from shelfwise.recommend.baskets import BasketRecommender
-from shelfwise.recommend.between import list_fusion, tune_between
-from shelfwise.recommend.cold_items import ColdItemRecommender
+from shelfwise.recommend.between import list_fusion
+from shelfwise.recommend.cold_items import ColdItemRecommender, scores_many
 from shelfwise.recommend.content import ContentRecommender
 from shelfwise.recommend.cooccurrence import CooccurrenceRecommender
 from shelfwise.recommend.cross import CrossCategoryRecommender
@@ -58,10 +58,10 @@ from shelfwise.recommend.persist import (
 from shelfwise.recommend.popularity import PopularityRecommender, RepeatRecommender
 from shelfwise.recommend.profiles import UserProfiles
 from shelfwise.recommend.reasons import pick_reasons
-from shelfwise.recommend.related_tune import tune_related
 from shelfwise.recommend.retune import SavedTuning, reuse, reuse_verdict
 from shelfwise.recommend.sasrec import SASRecRecommender
 from shelfwise.recommend.sequence import RecentCooccurrence, SequentialRulesRecommender, SessionKNNRecommender
+from shelfwise.recommend.side_search import SideSearches
 from shelfwise.recommend.tifu import TifuRecommender
 from shelfwise.recommend.vectors import ItemVectors
 from shelfwise.recommend.walk import SessionWalkRecommender
@@ -263,14 +263,13 @@ class HybridRecommender(BaseRecommender):
         self._fit_components(data, warm=warm, als=ahead[0] if ahead and warm else None)
 
     def _tune(self, data: Interactions, ahead: list[Future[ALSRecommender]]) -> TuningReport:
-        """Learn weights on the latest sessions (components fitted on the earlier rows), then keep
-        them. The latest slice's ALS fit starts as soon as the slice is cut (:meth:`_als_early`);
-        once that slice's components are fitted, the final ALS refit starts in ``ahead``
-        (:meth:`_als_ahead`). The verdict is kept in :attr:`tuning`, not logged here: whoever fits
-        says it once (:func:`build_recommender`, :func:`~shelfwise.recommend.evaluate.holdout_report`)."""
+        """Learn weights on the latest sessions (components fitted on the earlier rows), then keep them. The latest
+        slice's ALS fit starts once it is cut (:meth:`_als_early`); once its components are fitted, the final ALS
+        refit (:meth:`_als_ahead`, in ``ahead``) and the related-items and between-sessions searches
+        (:class:`SideSearches`) start. The verdict is kept in :attr:`tuning`, said by whoever fits."""
         tc = self.config.tune
         first = validation_split(data, tc.fraction, tc.max_sessions)
-        early = self._als_early(data, *first)
+        early, side = self._als_early(data, *first), SideSearches(self, first)
         try:
             folds = validation_folds(data, tc, first)
 
@@ -280,6 +279,7 @@ class HybridRecommender(BaseRecommender):
                     early[1].restore_original_limits()  # that ALS fit is done: BLAS gets its threads back
                 else:
                     self._fit_components(rows)
+                side.fitted(rows)  # the latest slice's: the related and between searches start
                 if tc.refit_iterations and rows is folds[0][0]:
                     ahead.append(self._als_ahead(data))
 
@@ -287,12 +287,12 @@ class HybridRecommender(BaseRecommender):
         finally:
             if early is not None:  # e.g. too few prefixes: that fit is not waited for
                 early[1].restore_original_limits()
+            side.wait()  # the components they read are refitted next
         if rep.status == "tuned":
             rep.tuned_at, rep.interactions = time.time(), len(data)
             self.set_weights(rep.weights, rep.penalty)
             self.set_weights(rep.new_weights, rep.new_penalty, new=True)
-            tune_related(self, first, rep)  # the components still hold the latest slice's earlier rows
-            tune_between(self, first, rep)  # likewise: a shopper with no live session, on next baskets
+            side.finish(rep)  # related items, then a shopper with no live session (next baskets)
         return rep
 
     def update(self, events: Sequence[Event]) -> None:
@@ -328,8 +328,8 @@ class HybridRecommender(BaseRecommender):
         return out
 
     def raw_scores_many(self, contexts: Sequence[Context], names: Sequence[str]) -> dict[str, npt.NDArray[np.float32]]:
-        """Each named component's unscaled ``score_many`` of ``contexts``."""
-        return {name: self.components[name].score_many(contexts) for name in dict.fromkeys(names)}
+        """Each named component's unscaled ``score_many`` of ``contexts`` (cold items' from content's)."""
+        return scores_many(self.components, contexts, names)
 
     def fuse(self, scores: Mapping[str, FloatArray], weights: Mapping[str, float], penalty: float) -> FloatArray:
         total = np.zeros(self.n_items, dtype=np.float32)

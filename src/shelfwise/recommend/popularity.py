@@ -17,6 +17,7 @@ import numpy.typing as npt
 
 from shelfwise.events.schema import EVENT_WEIGHTS, Event
 from shelfwise.recommend.base import BaseRecommender, Context, category_label, no_evidence
+from shelfwise.recommend.entries import EntryScores, last_entries
 from shelfwise.recommend.interactions import DAY, Interactions, decay
 from shelfwise.recommend.persist import check_shape, read_npz
 from shelfwise.results import FloatArray
@@ -160,6 +161,15 @@ class RepeatRecommender(BaseRecommender):
         for j, c in enumerate(contexts):
             out[j, c.items] = np.log1p(c.weights)
         return out
+
+    def score_entries_many(self, contexts: Sequence[Context]) -> EntryScores:
+        """:meth:`score_many` as its finite entries (each context's own items: :mod:`.entries`)."""
+        if not contexts:
+            return EntryScores(np.zeros(0, np.int64), np.zeros(0, np.float32), (0, self.n_items))
+        rows = np.repeat(np.arange(len(contexts), dtype=np.int64), [len(c) for c in contexts])
+        items = np.concatenate([c.items for c in contexts])
+        values = np.concatenate([np.log1p(c.weights).astype(np.float32) for c in contexts])
+        return last_entries(rows, items, values, len(contexts), self.n_items)
 
     def score_item(self, item: int) -> FloatArray:
         return no_evidence(self.n_items)

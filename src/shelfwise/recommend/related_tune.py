@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 
 from shelfwise.recommend.base import minmax
 from shelfwise.recommend.interactions import Interactions
@@ -100,22 +101,14 @@ def choose_related(
     hits = np.zeros((len(grid), len(cases)), dtype=np.float64)
     w = np.array(grid, dtype=np.float32)  # (weightings, parts)
     n_cand = min(CANDIDATES, hybrid.n_items - 1)
-    products = hybrid.catalog.products
+    codes = variant_codes(hybrid) if hybrid.config.collapse_variants else None
     for j, case in enumerate(cases):
         scores = np.stack([minmax(hybrid.components[p].score_item(case.seed)) for p in PARTS])  # (parts, items)
         scores[:, case.seed] = 0.0  # never related to itself
         pool = np.unique(np.argpartition(-scores, n_cand, axis=1)[:, :n_cand])
         fused = w @ scores[:, pool]  # (weightings, pool)
-        # similar() shows one item per product title: a weighting whose top holds many variants of one
-        # title shows fewer products than its raw top k, and is scored on what it shows
-        key = np.unique([products[i].variant_key for i in pool.tolist()], return_inverse=True)[1]
-        collapse = hybrid.config.collapse_variants
-        for g in range(len(grid)):
-            order = np.argsort(-fused[g], kind="stable")
-            if collapse:
-                order = order[np.sort(np.unique(key[order], return_index=True)[1])]
-            top = order[:k][fused[g, order[:k]] > 0]  # what similar() lists: evidence above zero
-            hits[g, j] = bool(np.isin(pool[top], case.truth).any())
+        shown = shown_top(fused, codes[pool] if codes is not None else None, k)
+        hits[:, j] = (shown & np.isin(pool, case.truth)[None, :]).any(axis=1)
     means = hits.mean(axis=1)
     best = int(np.argmax(means))
     # seeds of one session share its truth: the paired test runs on per-session means, not per seed
@@ -128,27 +121,71 @@ def choose_related(
     )
 
 
-def tune_related(hybrid: HybridRecommender, split: tuple[Interactions, Interactions], rep: TuningReport) -> None:
-    """Choose ``hybrid``'s related-items weights on the held-out sessions of ``split`` (earlier
-    rows, latest sessions: the components are fitted on the earlier rows now), set them on its
-    config and record the choice in ``rep`` (its reason gains a clause)."""
+def variant_codes(hybrid: HybridRecommender) -> IntArray:
+    """Each catalog row's product title (``variant_key``) as an integer: rows of one product share it."""
+    index: dict[str, int] = {}
+    codes = [index.setdefault(p.variant_key, len(index)) for p in hybrid.catalog.products]
+    return np.asarray(codes, dtype=np.int64)
+
+
+def shown_top(fused: npt.NDArray[np.float32], codes: IntArray | None, k: int) -> npt.NDArray[np.bool_]:
+    """Which pool entries each weighting's related-items list shows, (weightings x pool): its top ``k``
+    by fused score (a stable sort: ties in pool order) with evidence above zero; with ``codes`` (each
+    entry's product), one entry per product, the best ranked, as ``similar()`` collapses variants."""
+    order = np.argsort(-fused, axis=1, kind="stable")
+    first = np.ones(order.shape, dtype=bool)
+    if codes is not None and order.size:  # each row's first place of each product, found for all rows at once
+        key = np.arange(len(order))[:, None] * (int(codes.max()) + 1) + codes[order]
+        first[:] = False
+        first.reshape(-1)[np.unique(key.reshape(-1), return_index=True)[1]] = True
+    keep = first & (np.cumsum(first, axis=1) <= k) & (np.take_along_axis(fused, order, axis=1) > 0)
+    shown = np.zeros(order.shape, dtype=bool)
+    np.put_along_axis(shown, order, keep, axis=1)
+    return shown
+
+
+@dataclass(frozen=True)
+class RelatedSearch:
+    """What :func:`search_related` found, written to a config and report by :func:`apply_related`:
+    the configured weights it started from, whether the store lets the search choose (``searched``),
+    the seeds scored, the choice (None when not made) and, without one, the report's clause saying why."""
+
+    start: dict[str, float]
+    searched: bool
+    cases: int = 0
+    choice: RelatedChoice | None = None
+    why_kept: str = ""
+
+
+def search_related(hybrid: HybridRecommender, split: tuple[Interactions, Interactions]) -> RelatedSearch:
+    """The related-items search on the held-out sessions of ``split`` (earlier rows, latest sessions:
+    the components are fitted on the earlier rows now). It only reads ``hybrid`` (the in-session
+    weights it does not need), so it may run in a thread while fit-time tuning builds its pool."""
     tc = hybrid.config.tune
     start = dict(hybrid.config.similar_weights)
-    rep.start_related_weights = dict(start)
     if not tc.related:
-        return  # the configured weights are the store's choice
+        return RelatedSearch(start, False)  # the configured weights are the store's choice
     if not all(p in hybrid.components for p in PARTS) or set(start) - set(PARTS):
-        rep.reason += "; related items: configured weights kept (they fuse other components)"
-        return
+        return RelatedSearch(start, True, why_kept="they fuse other components")
     budget = max(1, MAX_CELLS // max(hybrid.n_items, 1))  # each seed scores the catalog three times
     cases = related_cases(*split, min(MAX_CASES, budget), tc.sample_seed)
-    rep.related_cases = len(cases)
     if len(cases) < MIN_CASES:
         capped = f" within the fit-time budget at {hybrid.n_items:,} items" if budget < MIN_CASES else ""
-        why = f"{len(cases)} seeds{capped}"
-        rep.reason += f"; related items: configured weights kept ({why}, fewer than {MIN_CASES})"
+        return RelatedSearch(start, True, len(cases), why_kept=f"{len(cases)} seeds{capped}, fewer than {MIN_CASES}")
+    return RelatedSearch(start, True, len(cases), choose_related(hybrid, cases, start, K, tc.z))
+
+
+def apply_related(hybrid: HybridRecommender, found: RelatedSearch, rep: TuningReport) -> None:
+    """Set the weights ``found`` chose on ``hybrid``'s config and record the search in ``rep`` (its
+    reason gains a clause)."""
+    rep.start_related_weights = dict(found.start)
+    if not found.searched:
         return
-    got = choose_related(hybrid, cases, start, K, tc.z)
+    rep.related_cases = found.cases
+    got = found.choice
+    if got is None:
+        rep.reason += f"; related items: configured weights kept ({found.why_kept})"
+        return
     rep.related_weights, rep.related_score, rep.default_related_score = got.weights, got.score, got.default_score
     hybrid.config = replace(hybrid.config, similar_weights=tuple(got.weights.items()))
     said = ", ".join(f"{p} {w:g}" for p, w in got.weights.items() if w > 0)
@@ -156,6 +193,12 @@ def tune_related(hybrid: HybridRecommender, split: tuple[Interactions, Interacti
         f"; related items: {'configured weights kept' if got.kept else said} (hit@{K} {got.score:.3f} vs "
         f"{got.default_score:.3f} configured, {got.cases} seeds)"
     )
+
+
+def tune_related(hybrid: HybridRecommender, split: tuple[Interactions, Interactions], rep: TuningReport) -> None:
+    """:func:`search_related`, then :func:`apply_related`: choose ``hybrid``'s related-items weights
+    on ``split``, set them on its config and record the choice in ``rep``."""
+    apply_related(hybrid, search_related(hybrid, split), rep)
 
 
 def reuse_related(config: HybridConfig, saved: HybridConfig, rep: TuningReport) -> HybridConfig:

@@ -33,6 +33,7 @@ import scipy.sparse as sp
 
 from shelfwise.recommend.base import BaseRecommender, Context, csr_rows, no_evidence
 from shelfwise.recommend.cooccurrence import CooccurrenceRecommender
+from shelfwise.recommend.entries import EntryScores, entry_sums
 from shelfwise.recommend.interactions import Interactions
 from shelfwise.recommend.persist import check_shape, csr_arrays, csr_from, csr_keys, read_npz
 from shelfwise.recommend.wording import named
@@ -395,10 +396,25 @@ class SessionKNNRecommender(BaseRecommender):
         sparse product (float64, each session's sum taken in the order :meth:`neighbours` takes
         it), each row's neighbours picked by the same ``argpartition`` call, then every
         neighbour's items weighed at once; bit for bit :meth:`score`."""
+        terms = self._terms_many(contexts)
+        if terms is None:
+            return np.full((len(contexts), self.n_items), -np.inf, dtype=np.float32)
+        return dense_sums_many(*terms, len(contexts), self.n_items)
+
+    def score_entries_many(self, contexts: Sequence[Context]) -> EntryScores:
+        """:meth:`score_many` as its finite entries (the neighbours' items: :mod:`.entries`)."""
+        terms = self._terms_many(contexts)
+        if terms is None:
+            return EntryScores(np.zeros(0, np.int64), np.zeros(0, np.float32), (len(contexts), self.n_items))
+        return entry_sums(*terms, len(contexts), self.n_items)
+
+    def _terms_many(self, contexts: Sequence[Context]) -> tuple[IntArray, IntArray, npt.NDArray[np.float64]] | None:
+        """(context row, item, term) of every neighbour's item for :meth:`score_many`, whose float64
+        sums per cell in this order are the scores; None when no context reaches a past session."""
         c, n, b = self.config, self.n_items, len(contexts)
         row, item, dist = recent_items_many(contexts, c.window)
         if not len(item) or not self.positions.shape[0]:
-            return np.full((b, n), -np.inf, dtype=np.float32)
+            return None
         w = np.exp(-dist.astype(np.float32) / np.float32(c.lambda_pos)).astype(np.float32)
         cur = sp.csr_matrix((w.astype(np.float64), (row, item)), shape=(b, n))
         # sessions ascending in each row: two counting transposes, O(nnz), sort rows (sort_indices
@@ -434,7 +450,7 @@ class SessionKNNRecommender(BaseRecommender):
         is_ref = (shared_w == best[pair]) & (shared_w > 0)
         ref[pair[is_ref]] = pos[is_ref]
         f3 = np.exp(-np.abs(pos - ref[pair]) / np.float32(c.lambda_item))
-        return dense_sums_many(ctx_of, indices, (sim[pair] * f3).astype(np.float64), b, n)
+        return ctx_of, indices.astype(np.int64), (sim[pair] * f3).astype(np.float64)
 
     def _by_item64(self) -> sp.csr_matrix:
         """``by_item`` in float64 (its entries are 1: products are exact), kept until refit."""

@@ -21,10 +21,13 @@ import numpy as np
 import numpy.typing as npt
 
 from shelfwise.recommend.base import RowScale
+from shelfwise.recommend.cold_items import scores_many
+from shelfwise.recommend.entries import EntryScores
 from shelfwise.results import FloatArray, IntArray
 
 if TYPE_CHECKING:
     from shelfwise.recommend.autotune import Case
+    from shelfwise.recommend.base import Context
     from shelfwise.recommend.hybrid import HybridRecommender
 
 
@@ -175,10 +178,16 @@ def _top(d: npt.NDArray[np.float32], n_cand: int, scaled: bool) -> tuple[IntArra
         v = scale_v.values(r, v)
         keep = v >= cut[r]
         flat, r, v = flat[keep], r[keep], v[keep]
+    return row_tops(flat, r, v, b, n_cand), scale
+
+
+def row_tops(flat: IntArray, r: IntArray, v: npt.NDArray[np.float32], b: int, n_cand: int) -> IntArray:
+    """Of entries ``flat`` (rows ``r`` ascending, values ``v``, each row's positive values down to
+    some bound at or below its ``n_cand``-th highest), those down to its ``n_cand``-th highest, ties kept."""
     size = np.bincount(r, minlength=b)
     many = size > n_cand
     if not many.any():
-        return flat, scale
+        return flat
     at = np.arange(len(r)) - np.repeat(np.cumsum(size) - size, size)
     in_many = many[r]
     place = np.cumsum(many) - 1  # each such row's place among them
@@ -186,7 +195,17 @@ def _top(d: npt.NDArray[np.float32], n_cand: int, scaled: bool) -> tuple[IntArra
     top[place[r[in_many]], at[in_many]] = v[in_many]
     kth = np.full(b, -np.inf, dtype=np.float32)
     kth[many] = -np.partition(-top, n_cand - 1, axis=1)[:, n_cand - 1]
-    return flat[v >= kth[r]], scale
+    return flat[v >= kth[r]]
+
+
+def entry_top(s: EntryScores, n_cand: int) -> tuple[IntArray, RowScale]:
+    """:func:`_top_scaled` of a matrix held as its finite entries (:mod:`.entries`): every entry is
+    scaled (few of them: no bound is needed to skip most), the positive ones cut per row."""
+    rows = s.rows
+    scale = RowScale.of_entries(rows, s.values, s.shape[0])
+    v = scale.values(rows, s.values)
+    pos = np.flatnonzero(v > 0)
+    return row_tops(s.keys[pos], rows[pos], v[pos], s.shape[0], n_cand), scale
 
 
 def kth_largest(d: npt.NDArray[np.float32], k: int) -> npt.NDArray[np.float32]:
@@ -199,7 +218,7 @@ def kth_largest(d: npt.NDArray[np.float32], k: int) -> npt.NDArray[np.float32]:
 
 
 def _candidates(
-    raw: Sequence[npt.NDArray[np.float32]], cases: Sequence[Case], n_cand: int
+    raw: Sequence[Raw], cases: Sequence[Case], n_cand: int
 ) -> tuple[IntArray, IntArray, IntArray, list[FloatArray]]:
     """Entries cached for a block of prefixes, from each component's raw (prefixes x items) scores
     scaled as ``minmax_rows`` scales them: the union of every component's top ``n_cand`` positive
@@ -212,20 +231,39 @@ def _candidates(
     pick[np.arange(b), truth] = True
     flat = np.flatnonzero(pick)
     prefix, item = np.divmod(flat, n)  # row-major: (prefix, item) keys ascending
-    scores = [sc.values(prefix, d.reshape(-1)[flat]) for sc, d in zip(scales, raw, strict=True)]
+    scores = [sc.values(prefix, raw_at(d, flat)) for sc, d in zip(scales, raw, strict=True)]
     return prefix, item, _truth_at(prefix, item, truth, n), scores
 
 
-def top_cells(raw: Sequence[npt.NDArray[np.float32]], n_cand: int) -> tuple[npt.NDArray[np.bool_], list[RowScale]]:
+Raw = npt.NDArray[np.float32] | EntryScores  # a component's raw scores of a block of prefixes
+
+
+def raw_scores(hybrid: HybridRecommender, contexts: Sequence[Context], names: Sequence[str]) -> list[Raw]:
+    """Each named component's raw scores of ``contexts``, in ``names``' order: float32 matrices, or
+    their finite entries where a component gives them (:func:`~shelfwise.recommend.cold_items.scores_many`)."""
+    got = scores_many(hybrid.components, contexts, names, entries=True)
+    return [d if isinstance(d := got[nm], EntryScores) else np.ascontiguousarray(d, dtype=np.float32) for nm in names]
+
+
+def raw_at(d: Raw, flat: IntArray) -> npt.NDArray[np.float32]:
+    """Raw scores of cells ``flat``."""
+    return d.at(flat) if isinstance(d, EntryScores) else d.reshape(-1)[flat]
+
+
+def top_cells(raw: Sequence[Raw], n_cand: int) -> tuple[npt.NDArray[np.bool_], list[RowScale]]:
     """(contexts x items) marks of every component's top ``n_cand`` positive scaled scores in
-    ``raw`` (each component's raw scores, scaled as ``minmax_rows`` scales them), and each
-    component's :class:`RowScale` (the scaled matrices are never written)."""
+    ``raw`` (each component's raw scores, a matrix or its finite entries, scaled as ``minmax_rows``
+    scales them), and each component's :class:`RowScale` (the scaled matrices are never written)."""
     b, n = raw[0].shape
     pick = np.zeros((b, n), dtype=bool)
     flat_pick = pick.reshape(-1)
     scales = []
     for d in raw:
-        if b > 1 and np.array_equal(d[1], d[0]) and (d == d[0]).all():  # the same for every prefix (popularity)
+        if isinstance(d, EntryScores):
+            top, scale = entry_top(d, n_cand)
+            flat_pick[top] = True
+            scales.append(scale)
+        elif b > 1 and np.array_equal(d[1], d[0]) and (d == d[0]).all():  # the same for every prefix (popularity)
             top, scale = _top_scaled(d[:1], n_cand)
             pick[:, top] = True
             scales.append(scale.tile(b))
@@ -312,7 +350,7 @@ def _cache(
     hybrid: HybridRecommender, cases: Sequence[Case], names: Sequence[str], n_cand: int, cells: int = 1 << 21
 ) -> _Pool:
     """Each prefix's candidate scores, scaled as ``recommend()`` fuses them; components score
-    blocks of about ``cells / n_items`` prefixes at once (``HybridRecommender.raw_scores_many``)."""
+    blocks of about ``cells / n_items`` prefixes at once (:func:`~shelfwise.recommend.cold_items.scores_many`)."""
     return _caches(hybrid, cases, names, n_cand, cells)[0]
 
 
@@ -363,8 +401,7 @@ def _score_block(
     scales the entries it keeps); the new-item prefixes' rows are copied out with seen items
     masked."""
     n = hybrid.n_items
-    got = hybrid.raw_scores_many([c.ctx for c in part], names)
-    raw = [np.ascontiguousarray(got[name], dtype=np.float32) for name in names]  # read only
+    raw = raw_scores(hybrid, [c.ctx for c in part], names)  # read only
     lens = [len(c.ctx) for c in part]
     seen_flat = np.repeat(np.arange(len(part), dtype=np.int64) * n, lens)
     if len(seen_flat):
@@ -386,10 +423,15 @@ def _score_block(
     owner = seen_flat // max(n, 1)
     mine = place[owner] >= 0
     seen_new = place[owner[mine]] * n + seen_flat[mine] % max(n, 1)  # the seen cells of the copied rows
-    raw_new = [masked_rows(raw.pop(0), rows, seen_new) for _ in names]  # each block matrix freed once copied
+    raw_new = [masked_raw(raw.pop(0), rows, seen_new) for _ in names]  # each block matrix freed once copied
     prefix_n, item_n, where_n, scaled_n = _candidates(raw_new, sub, n_cand)
     new_scores = np.stack(scaled_n).astype(np.float32, copy=False)
     return got_every, (new_scores, np.zeros(len(prefix_n), dtype=bool), len(rows), prefix_n, item_n, where_n)
+
+
+def masked_raw(raw: Raw, rows: IntArray, seen: IntArray) -> Raw:
+    """:func:`masked_rows` of a matrix or of its entries."""
+    return raw.masked_rows(rows, seen) if isinstance(raw, EntryScores) else masked_rows(raw, rows, seen)
 
 
 def masked_rows(raw: npt.NDArray[np.float32], rows: IntArray, seen: IntArray) -> npt.NDArray[np.float32]:
