@@ -129,10 +129,8 @@ def distinct(searcher: HybridSearcher, on: bool, filters: Filters | None = None)
     return lambda q: count_matches(searcher, q, filters, distinct=on)
 
 
-def measure(
-    label: str, catalog: Catalog, queries: list[str], rules_text: str, narrow: Filters | None = None
-) -> list[dict[str, Any]]:
-    """The rows for one catalog; ``narrow``: a filter under which a query of no word is counted too."""
+def rules_and_searcher(label: str, catalog: Catalog, rules_text: str) -> tuple[Synonyms, HybridSearcher]:
+    """The rules read from ``rules_text`` and a searcher of ``catalog`` (its build time printed)."""
     with tempfile.TemporaryDirectory() as tmp:
         f = Path(tmp) / "synonyms.txt"
         f.write_text(rules_text, encoding="utf-8")
@@ -140,6 +138,14 @@ def measure(
     t0 = time.perf_counter()
     searcher = HybridSearcher.build(catalog, HashingEncoder(dim=32))  # total reads the word index only
     print(f"{label}: {len(catalog):,} products indexed in {time.perf_counter() - t0:.1f} s ({uptime()})", flush=True)
+    return rules, searcher
+
+
+def measure(
+    label: str, catalog: Catalog, queries: list[str], rules_text: str, narrow: Filters | None = None
+) -> list[dict[str, Any]]:
+    """The rows for one catalog; ``narrow``: a filter under which a query of no word is counted too."""
+    rules, searcher = rules_and_searcher(label, catalog, rules_text)
     t0 = time.perf_counter()
     groups = variant_codes(catalog).groups
     codes_s = time.perf_counter() - t0

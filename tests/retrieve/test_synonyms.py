@@ -78,3 +78,13 @@ def test_rewrites_say_where_each_source_phrase_stands_and_what_replaces_it(tmp_p
     (phone,) = s.rewrites("苹果手機壳")  # inside a Chinese run, Traditional folded; no spaces around the target
     assert (phone.rest(), phone.reading("电话"), phone.targets) == ("苹果 壳", "苹果电话壳", ("电话",))
     assert s.rewrites("television") == () and s.rewrites("sofa") == ()  # one way; a phrase needs all its words
+
+
+def test_readings_replace_every_choice_of_places_that_do_not_overlap(tmp_path: Path) -> None:
+    s = _rules(tmp_path, "tv => television\nsofa bed => futon\nbed frame => bedstead, the\n红色 => 红\n连衣裙, 裙子\n")
+    assert s.readings("tv stand tv") == ("television stand tv", "tv stand television", "television stand television")
+    # overlapping places are never both replaced; keep leaves out a target (here: one of stop words)
+    assert s.readings("sofa bed frame", keep=lambda t: t != "the") == ("futon frame", "sofa bedstead")
+    assert s.readings("红色连衣裙") == ("红连衣裙", "红色裙子", "红裙子")  # side by side: both at once too
+    assert s.readings("tv stand tv", limit=2) == ("television stand tv", "tv stand television")
+    assert s.readings("a lamp") == ()

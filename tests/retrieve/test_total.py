@@ -214,3 +214,33 @@ def test_union_of_two_sorted_row_lists_by_merge_or_by_flags(na: int, nb: int) ->
     assert got.tolist() == np.union1d(a, b).tolist()
     flagged = min(na, nb) * MASK_SHARE > n  # (300, 250) and (1000, 1000) take the mask, the rest merge
     assert flagged == (min(na, nb) >= 250)
+
+
+PLACES = "light, lamp\nsofa bed => futon\nbed frame => bedstead\n红色 => 红\n连衣裙, 裙子\n"
+PLACE_TITLES = [  # made up
+    "pendant lamp conversion kit", "pendant light conversion kit", "pendant lamp conversion light",
+    "futon bedstead", "futon frame", "sofa bedstead", "sofa bed frame", "红裙子", "红色连衣裙", "红连衣裙", "红色裙子",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("query", "want"),
+    [
+        ("pendant light conversion light", 3),  # light twice: the lamp kit reads as "pendant lamp conversion lamp"
+        ("sofa bed frame", 3),  # overlapping phrases: "futon frame" or "sofa bedstead", never "futon bedstead"
+        ("红色连衣裙", 4),  # two phrases side by side in one run: 红裙子 reads both replaced (the pair 红裙 across)
+    ],
+)
+def test_several_places_count_as_the_readings_they_make(tmp_path: Path, query: str, want: int) -> None:
+    """A source phrase held twice, two phrases that overlap, two Chinese phrases side by side: a product
+    counts when it holds every word of the query or of one rewriting of it (each place replaced or kept,
+    places that do not overlap), as a scan of every product's text finds."""
+    f = tmp_path / "synonyms.txt"
+    f.write_text(PLACES, encoding="utf-8")
+    searcher = HybridSearcher.build(
+        Catalog([Product(str(i), t) for i, t in enumerate(PLACE_TITLES)]), HashingEncoder(dim=32)
+    )
+    searcher.synonyms = read_synonyms(f)
+    rules = [(list(r.sources), list(r.targets)) for r in searcher.synonyms.rules]
+    scanned = _scanned(searcher, query, Filters(), readings=_rewritings(query, rules))
+    assert count_matches(searcher, query, Filters()) == scanned == want

@@ -288,36 +288,25 @@ def holding_all_of(postings: list[npt.NDArray[np.int64]]) -> npt.NDArray[np.int6
 
 
 def holding_synonyms(searcher: HybridSearcher, text: str) -> npt.NDArray[np.int64] | None:
-    """:func:`holding_words` of ``text`` where a query word may be held as one of its synonyms, the
-    store's rules the search expands the query with (:meth:`Synonyms.rewrites
-    <shelfwise.retrieve.synonyms.Synonyms.rewrites>`): a product holds a word of ``text`` when it
-    holds the word, or the words that a rewriting of the query by a rule puts in the place of the
-    phrase holding it ("tv stand" with "tv => television": "television stand"; a Chinese pair across
-    the phrase's edge too, 苹果电话 for 苹果手机 with 手机, 电话). For one rewritten phrase this
-    is exactly "holds every word of the query as typed or of a rewriting of it" (Algolia's synonyms
-    as alternatives to the words they replace); phrases that overlap count a word held through any
-    of them. Postings only: a union per rewritten word, no catalog-sized pass."""
-    rewrites = searcher.synonyms.rewrites(text) if searcher.synonyms is not None else ()
-    if not rewrites:
-        return holding_words(searcher, text)
+    """:func:`holding_words` of ``text`` or of one of its rewritings by the store's rules, the ones the
+    search expands the query with (:meth:`Synonyms.readings <shelfwise.retrieve.synonyms.Synonyms.readings>`):
+    a product holds every word of the query as typed, or every word of the query with some places of
+    the rules' phrases read as another phrase of the rule ("tv stand" with "tv => television":
+    "television stand"; a Chinese pair across the phrase's edge too, 苹果电话 for 苹果手机 with 手机,
+    电话), as Algolia's synonyms stand in for the words they replace. A target of stop words alone
+    stands for nothing. Postings only: an intersection per rewriting, a union of those."""
+    rows = holding_words(searcher, text)
+    if rows is None or searcher.synonyms is None:
+        return rows
     tok, index = searcher.lexical.tokenizer, searcher.lexical.words
-    terms = list(dict.fromkeys(tok(text)))
-    if not terms:
-        return None
-    held = {t: index.holding(t) for t in terms}
-    for rw in rewrites:
-        kept = set(tok(rw.rest()))
-        covered = [t for t in terms if t not in kept]
-        for target in rw.targets:
-            own = tok(target)
-            if not own or not covered:  # a target of stop words alone stands for nothing
-                continue
-            # the rewriting's words the rest lacks; none when the rest holds them all ("tv television")
-            alt = [t for t in dict.fromkeys(tok(rw.reading(target))) if t not in kept] or own
-            rows = holding_all_of([index.holding(t) for t in dict.fromkeys(alt)])
-            for t in covered:
-                held[t] = union_sorted(held[t], rows, len(searcher.catalog))
-    return holding_all_of(list(held.values()))
+    postings: dict[str, npt.NDArray[np.int64]] = {}  # each word's postings read once
+    for reading in searcher.synonyms.readings(text, keep=lambda t: bool(tok(t))):
+        terms = list(dict.fromkeys(tok(reading)))
+        got = holding_all_of(
+            [postings[t] if t in postings else postings.setdefault(t, index.holding(t)) for t in terms]
+        )
+        rows = union_sorted(rows, got, len(searcher.catalog))
+    return rows
 
 
 def union_sorted(a: npt.NDArray[np.int64], b: npt.NDArray[np.int64], n: int) -> npt.NDArray[np.int64]:

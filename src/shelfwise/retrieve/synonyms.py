@@ -17,9 +17,10 @@ names them.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -32,6 +33,8 @@ from shelfwise.notice import SYNONYMS, Notice
 FORMAT = "shelfwise.synonyms"
 VERSION = 1
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
+MAX_READINGS = 64  # Synonyms.readings gives at most this many rewritings of one query
+MAX_PLACES = 12  # ... combining at most this many places of source phrases (the first ones)
 
 
 def words(text: str) -> tuple[str, ...]:
@@ -109,6 +112,16 @@ class Rewrite:
         return f"{self.before}{self.glue}{target}{self.glue}{self.after}"
 
 
+class _Place(NamedTuple):
+    """A source phrase's place in the query's text (:func:`_text`): ``start`` to ``end``, ``glue`` as
+    :class:`Rewrite` says, the rule's other phrases ``targets``."""
+
+    start: int
+    end: int
+    glue: str
+    targets: tuple[str, ...]
+
+
 class _Read(NamedTuple):
     query: str
     words: tuple[str, ...]  # :func:`words` of the query
@@ -118,7 +131,8 @@ class _Read(NamedTuple):
 
 class Synonyms:
     """Rules read from a store's synonym file (:func:`read_synonyms`); :meth:`added` gives the words a
-    query also searches, :meth:`rewrites` where in the query they stand in."""
+    query also searches, :meth:`rewrites` where in the query they stand in, :meth:`readings` the
+    query rewritten by them."""
 
     def __init__(self, rules: Iterable[Rule], source: str = "", problems: Iterable[RowError] = ()) -> None:
         self.rules = tuple(rules)
@@ -161,20 +175,58 @@ class Synonyms:
         :meth:`added` reads), with that rule's other phrases: a word phrase where the query's words
         hold it, a Chinese one where a Chinese run holds its characters (Traditional folded: the run
         then written folded where folding changes its length)."""
+        text, places = self._places(query)
+        out = []
+        for p in places:
+            before, after = (
+                (text[: p.start], text[p.end :]) if not p.glue else (text[: p.start][:-1], text[p.end + 1 :])
+            )
+            out.append(Rewrite(before, after, p.glue, p.targets))
+        return tuple(out)
+
+    def readings(self, query: str, keep: Callable[[str], bool] = bool, limit: int = MAX_READINGS) -> tuple[str, ...]:
+        """``query`` rewritten by the rules it triggers, as Algolia reads synonyms (alternatives on the
+        query's word graph): every choice of places (:meth:`rewrites`) that do not overlap, each read as
+        one of its rule's other phrases that ``keep`` allows, the others kept as typed; fewest places
+        first, at most ``limit`` (of the first :data:`MAX_PLACES` places), the query itself not among
+        them. A phrase held twice is replaced at both places too ("tv stand for tv": "television stand
+        for television"), and two Chinese phrases side by side together, the pair across them included."""
+        text, places = self._places(query)
+        chosen_from = sorted(p._replace(targets=tuple(filter(keep, p.targets))) for p in places[:MAX_PLACES])
+        usable = [p for p in chosen_from if p.targets]
+        out: dict[str, None] = {}
+        for k in range(1, len(usable) + 1):
+            for picked in itertools.combinations(usable, k):  # in text order: overlaps are neighbours
+                if any(a.end > b.start for a, b in itertools.pairwise(picked)):
+                    continue
+                for targets in itertools.product(*(p.targets for p in picked)):
+                    pieces, at = [], 0
+                    for p, t in zip(picked, targets, strict=True):
+                        pieces += [text[at : p.start], p.glue, t, p.glue]
+                        at = p.end
+                    out.setdefault(" ".join(("".join(pieces) + text[at:]).split()), None)
+                    if len(out) >= limit:
+                        return tuple(out)
+        return tuple(out)
+
+    def _places(self, query: str) -> tuple[str, list[_Place]]:
+        """The query's text (:func:`_text`) and each place in it of a source phrase of a rule it
+        triggers, rule by rule, with the rule's other phrases (none that reads as the phrase itself)."""
         read = self._read(query)
         if not read.rules:
-            return ()
+            return "", []
         raw = _WORD.findall(normalise(query))  # one per word of read.words, as typed
-        out: list[Rewrite] = []
+        text = _text(raw, read.words)
+        out: list[_Place] = []
         for r in read.rules:
             rule = self.rules[r]
             for source in rule.sources:
                 phrase = self._words[source]
                 targets = tuple(t for t in rule.targets if self._words[t] != phrase)
                 if phrase and targets:
-                    cuts = _cuts(raw, read.words, phrase)
-                    out += [Rewrite(before, after, glue, targets) for before, after, glue in cuts]
-        return tuple(out)
+                    glue = "" if all(has_cjk(w) for w in phrase) else " "
+                    out += [_Place(a, b, glue, targets) for a, b in _spans(raw, read.words, phrase)]
+        return text, out
 
     def notices(self, query: str) -> list[str]:
         added = self.added(query)
@@ -197,20 +249,33 @@ class Synonyms:
         return cls(rules, str(meta.get("source", "")))
 
 
-def _cuts(raw: list[str], q: tuple[str, ...], phrase: tuple[str, ...]) -> list[tuple[str, str, str]]:
-    """(text before, text after, glue) of each place the query's words ``q`` (``raw``: as typed,
+def _runs(raw: list[str], q: tuple[str, ...]) -> list[str]:
+    """The query's words as typed (``raw``, normalised), a Chinese run written folded (``q``'s) where
+    folding changes its length: each run's characters then sit where ``q``'s do."""
+    return [w if has_cjk(w) and len(r) != len(w) else r for r, w in zip(raw, q, strict=True)]
+
+
+def _text(raw: list[str], q: tuple[str, ...]) -> str:
+    """The query's text that :class:`_Place` positions read: :func:`_runs`, space-separated."""
+    return " ".join(_runs(raw, q))
+
+
+def _spans(raw: list[str], q: tuple[str, ...], phrase: tuple[str, ...]) -> list[tuple[int, int]]:
+    """(start, end) in :func:`_text` of each place the query's words ``q`` (``raw``: as typed,
     normalised) hold ``phrase`` (:func:`holds`; a Chinese phrase only inside one run)."""
+    runs = _runs(raw, q)
+    first = list(itertools.accumulate((len(r) + 1 for r in runs), initial=0))  # each run's offset
     if not all(has_cjk(w) for w in phrase):
         n = len(phrase)
-        spans = [i for i in range(len(q) - n + 1) if q[i : i + n] == phrase]
-        return [(" ".join(raw[:i]), " ".join(raw[i + n :]), " ") for i in spans]
+        return [(first[i], first[i + n] - 1) for i in range(len(q) - n + 1) if q[i : i + n] == phrase]
     text = "".join(phrase)
-    out: list[tuple[str, str, str]] = []
-    for i, w in enumerate(q):
-        run = raw[i] if len(raw[i]) == len(w) else w  # folding kept the positions: cut the run as typed
-        starts = [j for j in range(len(w)) if w.startswith(text, j)] if has_cjk(w) else []
-        out += [(" ".join([*raw[:i], run[:j]]), " ".join([run[j + len(text) :], *raw[i + 1 :]]), "") for j in starts]
-    return out
+    return [
+        (first[i] + j, first[i] + j + len(text))
+        for i, w in enumerate(q)
+        if has_cjk(w)
+        for j in range(len(w))
+        if w.startswith(text, j)
+    ]
 
 
 def read_synonyms(path: str | Path, *, strict: bool = False) -> Synonyms:
