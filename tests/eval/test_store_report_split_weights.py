@@ -24,6 +24,7 @@ STORE = HybridConfig(
     weights=(*HybridConfig().weights, ("walk", 0.3)),
     between_weights=(("repeat", 1.0), ("popularity", 0.2)),
     between_penalty=0.1,
+    basket_group_size=5,  # as if the store's own search had chosen it
 )
 
 
@@ -78,6 +79,7 @@ def test_split_fit_starts_from_the_store_configured_weights(
     assert said["search"] == "defaults"
     assert said["fusions"]["between sessions"] == {"weights": {"repeat": 1.0, "popularity": 0.2}, "penalty": 0.1}
     assert said["fusions"]["in session"]["weights"]["walk"] == 0.3
+    assert said["basket_group_size"] == 5  # the store's, not the whole-log search's: what its lists read
     (note,) = [n for n in notes if n.startswith("Hybrid weights evaluated")]
     assert "between-sessions weights: repeat 1, popularity 0.2 (tail penalty 0.1)" in note and "walk 0.3" in note
 

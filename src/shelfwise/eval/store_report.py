@@ -285,8 +285,10 @@ def split_start(rec: HybridRecommender) -> tuple[HybridConfig, str]:
 
 
 def evaluated_weights(config: HybridConfig, tuning: TuningReport) -> dict[str, Any]:
-    """The split fit's personal-list fusions (positive weights, tail penalty) and its search's verdict;
-    ``between sessions`` ranked the split's lists (each asked for the history alone, repeats counted)."""
+    """The split fit's personal-list fusions (positive weights, tail penalty), the "baskets" group size
+    they read (None: the component's default) and its search's verdict; ``between sessions`` ranked the
+    split's lists (each asked for the history alone, repeats counted). The related-items weights rank
+    no personal list: not evaluated, not given."""
     sets = {
         "between sessions": config.fusion(False, live=False),
         "between sessions, new items": config.fusion(True, live=False),
@@ -296,7 +298,12 @@ def evaluated_weights(config: HybridConfig, tuning: TuningReport) -> dict[str, A
     fusions = {
         name: {"weights": {n: w for n, w in ws.items() if w > 0}, "penalty": p} for name, (ws, p) in sets.items()
     }
-    return {"fusions": fusions, "search": tuning.status, "reason": tuning.reason}
+    return {
+        "fusions": fusions,
+        "basket_group_size": config.basket_group_size,
+        "search": tuning.status,
+        "reason": tuning.reason,
+    }
 
 
 def weights_note(start: str, config: HybridConfig, tuning: TuningReport) -> str:
