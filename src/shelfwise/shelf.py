@@ -120,26 +120,34 @@ def close_event_log(shelf: Shelf) -> None:
     live.consumer.store.close()
 
 
-def set_explore_share(shelf: Shelf, share: float) -> None:
-    """The server's exploration share over an explorer saved with ``shelf``: 0 removes it (no slot is
-    explored), another share keeps what it learnt and explores that share of the slots. A shelf
+def set_explore_share(shelf: Shelf, share: float, candidates: int = 0) -> None:
+    """The server's exploration share and relevance gate (``SlotConfig.candidates``, 0: the random
+    tail) over an explorer saved with ``shelf``: share 0 removes it (no slot is explored), another
+    share keeps what it learnt and explores that share of the slots, gated by ``candidates``. A shelf
     without one is left as it is (:func:`enable_live` makes one)."""
     from dataclasses import replace
 
     if shelf.bandit is None:
         return
+    config = shelf.bandit.config
     if share == 0:
         shelf.bandit = None
-    elif shelf.bandit.config.explore_share != share:
-        shelf.bandit.config = replace(shelf.bandit.config, explore_share=share)
+    elif (config.explore_share, config.candidates) != (share, candidates):
+        shelf.bandit.config = replace(config, explore_share=share, candidates=candidates)
 
 
 def enable_live(
-    shelf: Shelf, events_db: str | Path | EventBackend, *, explore_share: float = 0.2, start: bool = True
+    shelf: Shelf,
+    events_db: str | Path | EventBackend,
+    *,
+    explore_share: float = 0.2,
+    explore_candidates: int = 0,
+    start: bool = True,
 ) -> LiveState:
     """Turn on real-time behaviour: a durable SQLite event log, live session state, a
     Thompson-sampling slot explorer (``explore_share`` of recommendation slots,
-    0 to disable; a bandit loaded with the shelf is kept) and a consumer thread that feeds every
+    0 to disable; ``explore_candidates``: its relevance gate, ``SlotConfig.candidates``, 0: off;
+    a bandit loaded with the shelf is kept) and a consumer thread that feeds every
     updatable stage on the shelf. The consumer replays the log first, so a restart loses no state:
     from the start, or, for a shelf loaded from a snapshot of this same log, from the snapshot's
     offset (its live state restored). ``start=False``: the caller starts the consumer."""
@@ -150,7 +158,8 @@ def enable_live(
     from shelfwise.snapshot.livestate import restore_live
 
     if explore_share > 0 and shelf.bandit is None:
-        shelf.bandit = SlotExplorer(shelf.catalog, config=SlotConfig(explore_share=explore_share))
+        config = SlotConfig(explore_share=explore_share, candidates=explore_candidates)
+        shelf.bandit = SlotExplorer(shelf.catalog, config=config)
     shelf.suggestions()  # made before the consumer replays the log, so the log's queries count (older shelves)
     store = open_event_store(events_db)  # a SQLite file, or nats://... (JetStream, shared by replicas)
     saved = shelf.saved_live

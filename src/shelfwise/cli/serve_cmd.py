@@ -71,6 +71,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "0 turns it off; it applies to an explorer saved with the shelf too, which keeps what it learnt)",
     )
     p.add_argument(
+        "--explore-candidates",
+        type=number_in(int, 0, name="an integer"),
+        default=0,
+        metavar="N",
+        help="with --explore-share: relevance gate of the exploration slots, Thompson sampling picks among the N "
+        "long-tail items the shopper's list scores highest, and each says its evidence (default 0: off, the whole "
+        "tail; it applies to an explorer saved with the shelf too)",
+    )
+    p.add_argument(
         "--personal-weight",
         type=float,
         default=None,
@@ -159,6 +168,11 @@ def setup_from_args(args: argparse.Namespace) -> ServerSetup:
     config = config_from_args(args)
     if args.retune != "auto" and args.events is None:
         print("warning: --retune applies to the recommender fitted on --events; without --events it does nothing")
+    if args.explore_candidates and (args.events_db is None or args.explore_share == 0):
+        print(
+            "warning: --explore-candidates gates the exploration slots; without --events-db or with "
+            "--explore-share 0 there are none and it does nothing"
+        )
     settings = ShelfSettings(
         encoder=args.encoder,
         multilingual=args.multilingual,
@@ -169,6 +183,7 @@ def setup_from_args(args: argparse.Namespace) -> ServerSetup:
         valuation=args.valuation,
         events_db=args.events_db,
         explore_share=args.explore_share,
+        explore_candidates=args.explore_candidates,
         rules=args.rules,
         synonyms=args.synonyms,
         retune=args.retune,

@@ -2,7 +2,7 @@
 
 :class:`ShelfSettings` holds what the server was started with that is not in the folder (the
 ``shelfwise serve`` flags, or what a shelf handed to :func:`~shelfwise.serve.create_app` carries:
-its event log, exploration share, valuation report). :class:`ShelfRecipe` applies them: the
+its event log, exploration share and gate, valuation report). :class:`ShelfRecipe` applies them: the
 server's first shelf and every shelf ``POST /admin/reload`` or SIGHUP swaps in are made by the
 same call, so a reload keeps exactly the start settings. :class:`ServerSetup` is the whole start
 (folder, shelf settings, :class:`~shelfwise.serve.config.ServeConfig`, report page), parsed once
@@ -35,7 +35,8 @@ class ShelfSettings:
     behaviour history to refit recommendations from; ``recommender``: a saved recommender folder
     (not with ``events``); ``personal_weight``: the searcher's personalisation weight (None: the
     folder's); ``valuation``: folder served at ``/valuation/summary``; ``events_db``: the event log
-    (SQLite file or ``nats://...``) giving live state; ``explore_share``: exploration slots then;
+    (SQLite file or ``nats://...``) giving live state; ``explore_share``: exploration slots then,
+    ``explore_candidates`` their relevance gate (``SlotConfig.candidates``; 0: the random tail);
     ``rules`` / ``synonyms``: the store's merchandising rules and synonyms, read from these files
     instead of the folder's at the start and at every reload (a merchandiser edits the file and
     reloads: :mod:`shelfwise.retrieve.rules`, :mod:`shelfwise.retrieve.synonyms`); ``retune``: with
@@ -53,6 +54,7 @@ class ShelfSettings:
     valuation: Path | None = None
     events_db: str | None = None
     explore_share: float = DEFAULT_EXPLORE_SHARE
+    explore_candidates: int = 0
     rules: Path | None = None
     synonyms: Path | None = None
     retune: str = "auto"
@@ -67,6 +69,8 @@ class ShelfSettings:
             raise ValueError(f"--personal-weight must be >= 0, got {self.personal_weight}")
         if not 0 <= self.explore_share <= 1:
             raise ValueError(f"explore_share must be in [0, 1], got {self.explore_share}")
+        if not self.explore_candidates >= 0:
+            raise ValueError(f"--explore-candidates must be >= 0 (0: no relevance gate), got {self.explore_candidates}")
 
 
 def load_folder(path: Path, settings: ShelfSettings, say: Say = print, reuse: SavedTuning | None = None) -> Shelf:
@@ -132,11 +136,13 @@ class ShelfRecipe:
 
     @classmethod
     def of(cls, shelf: Shelf) -> ShelfRecipe:
-        """The recipe a shelf handed to ``create_app`` implies: its event log, exploration share and
+        """The recipe a shelf handed to ``create_app`` implies: its event log, exploration share, gate and
         valuation report (encoders, recommendations and weights come from the folder)."""
-        share = shelf.bandit.config.explore_share if shelf.bandit is not None else 0.0
+        bandit = shelf.bandit.config if shelf.bandit is not None else None
         store = shelf.live.consumer.store if shelf.live is not None else None
-        settings = ShelfSettings(valuation=shelf.valuation_report, explore_share=share if store is not None else 0.0)
+        share = bandit.explore_share if bandit is not None and store is not None else 0.0
+        gate = bandit.candidates if bandit is not None else 0
+        settings = ShelfSettings(valuation=shelf.valuation_report, explore_share=share, explore_candidates=gate)
         return cls(settings, store)
 
     def __call__(self, path: Path) -> Shelf:
@@ -146,8 +152,9 @@ class ShelfRecipe:
         shelf.suggestions()  # a shelf saved without one: made now, not by the first /suggest after a reload
         facet_codes(shelf.catalog)  # likewise the facet value codes of a reloaded catalog
         if self.store is not None:
-            set_explore_share(shelf, self.settings.explore_share)  # a saved explorer follows the server's share
-            enable_live(shelf, self.store, explore_share=self.settings.explore_share)
+            share, gate = self.settings.explore_share, self.settings.explore_candidates
+            set_explore_share(shelf, share, gate)  # a saved explorer follows the server's share and gate
+            enable_live(shelf, self.store, explore_share=share, explore_candidates=gate)
         return shelf
 
 
