@@ -266,14 +266,21 @@ def holding_all(
     return rows[keep]
 
 
-def holding_words(searcher: HybridSearcher, text: str) -> npt.NDArray[np.int64] | None:
+def holding_words(
+    searcher: HybridSearcher, text: str, read: dict[str, npt.NDArray[np.int64]] | None = None
+) -> npt.NDArray[np.int64] | None:
     """The products (sorted rows) whose text holds every analysed word of ``text``, from the word
     index's postings, rarest word first (the intersection shrinks soonest); None when ``text`` has
-    no word (a price alone, stop words)."""
+    no word (a price alone, stop words). ``read``: postings already read, by word (those read here
+    are added: a caller reading several texts of the same words reads each word's postings once)."""
     terms = list(dict.fromkeys(searcher.lexical.tokenizer(text)))
     if not terms:
         return None
-    return holding_all_of([searcher.lexical.words.holding(t) for t in terms])
+    got = read if read is not None else {}
+    for t in terms:
+        if t not in got:
+            got[t] = searcher.lexical.words.holding(t)
+    return holding_all_of([got[t] for t in terms])
 
 
 def holding_all_of(postings: list[npt.NDArray[np.int64]]) -> npt.NDArray[np.int64]:
@@ -295,17 +302,15 @@ def holding_synonyms(searcher: HybridSearcher, text: str) -> npt.NDArray[np.int6
     "television stand"; a Chinese pair across the phrase's edge too, 苹果电话 for 苹果手机 with 手机,
     电话), as Algolia's synonyms stand in for the words they replace. A target of stop words alone
     stands for nothing. Postings only: an intersection per rewriting, a union of those."""
-    rows = holding_words(searcher, text)
+    read: dict[str, npt.NDArray[np.int64]] = {}  # each word's postings read once, the query's and its rewritings'
+    rows = holding_words(searcher, text, read)
     if rows is None or searcher.synonyms is None:
         return rows
-    tok, index = searcher.lexical.tokenizer, searcher.lexical.words
-    postings: dict[str, npt.NDArray[np.int64]] = {}  # each word's postings read once
+    tok = searcher.lexical.tokenizer
     for reading in searcher.synonyms.readings(text, keep=lambda t: bool(tok(t))):
-        terms = list(dict.fromkeys(tok(reading)))
-        got = holding_all_of(
-            [postings[t] if t in postings else postings.setdefault(t, index.holding(t)) for t in terms]
-        )
-        rows = union_sorted(rows, got, len(searcher.catalog))
+        got = holding_words(searcher, reading, read)
+        if got is not None:
+            rows = union_sorted(rows, got, len(searcher.catalog))
     return rows
 
 
@@ -335,7 +340,7 @@ def holding_query(searcher: HybridSearcher, text: str) -> npt.NDArray[np.int64] 
     rows = holding_synonyms(searcher, text)
     reading = searcher.bilingual.added(text) if rows is not None else ""
     alt = holding_words(searcher, reading) if reading else None
-    return rows if alt is None or rows is None else np.union1d(rows, alt)
+    return rows if alt is None or rows is None else union_sorted(rows, alt, len(searcher.catalog))
 
 
 def count_matches(
