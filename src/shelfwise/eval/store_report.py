@@ -224,8 +224,9 @@ def recommendation_section(
             notes.append(f"No time split: {why}. The figures below are catalogue-level, over every shopper's top {k}.")
         else:
             split = run.metrics
-            figures["time_split_weights"] = {"started_from": start, **evaluated_weights(run.config, run.tuning)}
-            notes.append(weights_note(start, run.config, run.tuning))
+            weights = evaluated_weights(run.config, run.tuning)
+            figures["time_split_weights"] = {"started_from": start, **weights}
+            notes.append(weights_note(start, weights))
             for name, m in split.items():
                 quality = [m.recall, m.ndcg, m.mrr, m.auc]
                 rows.append([name, *quality, m.coverage, m.long_tail_share, m.cold_recall, m.diversity, m.users])
@@ -306,9 +307,10 @@ def evaluated_weights(config: HybridConfig, tuning: TuningReport) -> dict[str, A
     }
 
 
-def weights_note(start: str, config: HybridConfig, tuning: TuningReport) -> str:
-    """The time split's hybrid weights in words: where they started and what its lists fused."""
-    fusions = evaluated_weights(config, tuning)["fusions"]
+def weights_note(start: str, weights: dict[str, Any]) -> str:
+    """The time split's hybrid weights (:func:`evaluated_weights`) in words: where they started and
+    what its lists fused."""
+    fusions = weights["fusions"]
 
     def said(name: str) -> str:
         f = fusions[name]
@@ -316,7 +318,7 @@ def weights_note(start: str, config: HybridConfig, tuning: TuningReport) -> str:
         return ", ".join(f"{n} {w:g}" for n, w in f["weights"].items()) + pen
 
     return (
-        f"Hybrid weights evaluated: {start} (the split fit's search: {tuning.status}). Its lists, each asked for "
+        f"Hybrid weights evaluated: {start} (the split fit's search: {weights['search']}). Its lists, each asked for "
         f"the history alone, fused the between-sessions weights: {said('between sessions')}; in session: "
         f"{said('in session')} (every set in the JSON file's time_split_weights)."
     )
