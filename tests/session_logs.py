@@ -10,13 +10,28 @@ from shelfwise.events import Event, EventLog, EventType
 from shelfwise.recommend import Interactions
 
 
+def numbered_catalog(n: int) -> Catalog:
+    """Products ``p0`` .. ``p{n-1}``, titled ``item 0`` .. (catalog row i is ``p{i}``)."""
+    return Catalog([Product(id=f"p{i}", title=f"item {i}") for i in range(n)])
+
+
+def view_sessions(cat: Catalog, sessions: list[list[int]], t0: float = 0.0) -> Interactions:
+    """Session k views its item rows in order, one second apart, from ``t0 + 10_000 * k`` (by shopper ``s{k}``)."""
+    events = [
+        Event(f"s{k}", EventType.VIEW, t0 + 10_000.0 * k + j, f"p{i}", session_id=f"s{k}")
+        for k, items in enumerate(sessions)
+        for j, i in enumerate(items)
+    ]
+    return Interactions.from_log(EventLog.from_events(events, cat), cat)
+
+
 def walking_sessions(
     rng: np.random.Generator, n_items: int, sessions: int, users: int, max_len: int, move: float | None = None
 ) -> Interactions:
     """``sessions`` sessions of 2 to ``max_len - 1`` views by ``users`` users (session k by user k % users),
     each view 1-3 items after the last; with ``move``, a view re-views the last item with probability
     1 - ``move``. Draws from ``rng`` in a fixed order, so a seeded generator gives the same log."""
-    cat = Catalog([Product(id=f"p{i}", title=f"item {i}") for i in range(n_items)])
+    cat = numbered_catalog(n_items)
     events = []
     for k in range(sessions):
         item = int(rng.integers(0, n_items))

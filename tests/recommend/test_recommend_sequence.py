@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from shelfwise.catalog import Catalog, Product
+from session_logs import numbered_catalog, view_sessions
 from shelfwise.events import Event, EventLog, EventType
 from shelfwise.recommend import Context, HybridConfig, HybridRecommender, Interactions
 from shelfwise.recommend.autotune import TuneConfig, prefix_cases, validation_split
@@ -22,19 +22,6 @@ from shelfwise.recommend.sequence import (
 )
 
 
-def _catalog(n: int) -> Catalog:
-    return Catalog([Product(id=f"p{i}", title=f"item {i}") for i in range(n)])
-
-
-def _sessions(cat: Catalog, sessions: list[list[int]], t0: float = 0.0) -> Interactions:
-    events = [
-        Event(f"s{k}", EventType.VIEW, t0 + 10_000.0 * k + j, f"p{i}", session_id=f"s{k}")
-        for k, items in enumerate(sessions)
-        for j, i in enumerate(items)
-    ]
-    return Interactions.from_log(EventLog.from_events(events, cat), cat)
-
-
 def _cyclic(n_items: int, n_sessions: int, seed: int = 0) -> list[list[int]]:
     """Sessions walking a fixed cycle of items (i -> i + 1), with a random start and length."""
     rng = np.random.default_rng(seed)
@@ -46,8 +33,8 @@ def _cyclic(n_items: int, n_sessions: int, seed: int = 0) -> list[list[int]]:
 
 
 def test_session_arrays_orders_sessions_by_last_event() -> None:
-    cat = _catalog(5)
-    s = session_arrays(_sessions(cat, [[0, 1, 2], [3, 4]]))
+    cat = numbered_catalog(5)
+    s = session_arrays(view_sessions(cat, [[0, 1, 2], [3, 4]]))
     assert s.n_sessions == 2 and s.item.tolist() == [0, 1, 2, 3, 4] and s.position().tolist() == [1, 2, 3, 1, 2]
 
 
@@ -67,9 +54,9 @@ def test_recency_weights_many_are_each_contexts_recency_weights() -> None:
 
 
 def test_sequential_rules_follow_the_last_click() -> None:
-    cat = _catalog(6)
+    cat = numbered_catalog(6)
     sr = SequentialRulesRecommender(SequenceConfig(decay=0.3))
-    sr.fit(_sessions(cat, [[0, 1], [0, 1], [2, 3], [2, 3], [2, 3], [4, 0]]))
+    sr.fit(view_sessions(cat, [[0, 1], [0, 1], [2, 3], [2, 3], [2, 3], [4, 0]]))
     s = sr.score(Context.of([2, 0]))  # 0 was clicked last: its successor wins over 2's
     assert int(np.argmax(s)) == 1
     assert np.isneginf(sr.score(Context.of([5]))).all()
@@ -79,9 +66,9 @@ def test_sequential_rules_follow_the_last_click() -> None:
 def test_sequential_rules_name_the_click_whose_rule_scored_the_item() -> None:
     """The reason named the last click whatever rule scored the item: on 200 Instacart shoppers, 184
     of 394 sequence reasons named a click whose rule term was not the largest (often none at all)."""
-    cat = _catalog(6)
+    cat = numbered_catalog(6)
     sr = SequentialRulesRecommender(SequenceConfig(decay=0.5))
-    sr.fit(_sessions(cat, [[2, 3], [2, 3], [0, 1], [4, 5]]))
+    sr.fit(view_sessions(cat, [[2, 3], [2, 3], [0, 1], [4, 5]]))
     ctx = Context.of([2, 0])  # 0 last: its rule reaches 1; 3 is reached only through 2's rule
     assert sr.score(ctx)[3] > 0
     assert "after item 2" in sr.explain(ctx, 3)
@@ -92,10 +79,10 @@ def test_sequential_rules_name_the_click_whose_rule_scored_the_item() -> None:
 def test_sequential_rules_without_time_order_say_together_not_after(tmp_path: Path) -> None:
     """A log whose sessions each share one timestamp (a date per purchase) orders them only by its
     rows: the same rules and scores, but the reason claims no order; saved and loaded, it still does not."""
-    cat = _catalog(6)
+    cat = numbered_catalog(6)
     sessions = [[0, 1], [0, 1], [2, 3], [2, 3], [4, 0]]
     timed, tied = SequentialRulesRecommender(), SequentialRulesRecommender()
-    timed.fit(_sessions(cat, sessions))
+    timed.fit(view_sessions(cat, sessions))
     events = [
         Event(f"s{k}", EventType.VIEW, 10_000.0 * k, f"p{i}", session_id=f"s{k}")
         for k, items in enumerate(sessions)
@@ -115,9 +102,9 @@ def test_sequential_rules_without_time_order_say_together_not_after(tmp_path: Pa
 
 
 def test_stan_neighbours_weigh_the_latest_click() -> None:
-    cat = _catalog(8)
+    cat = numbered_catalog(8)
     knn = SessionKNNRecommender()
-    knn.fit(_sessions(cat, [[0, 1, 6], [2, 3, 7]]))
+    knn.fit(view_sessions(cat, [[0, 1, 6], [2, 3, 7]]))
     s = knn.score(Context.of([0, 2]))  # 2 is the latest click: its session's items score higher
     assert s[7] > s[6] and s[3] > s[1]
     s = knn.score(Context.of([2, 0]))
@@ -125,8 +112,8 @@ def test_stan_neighbours_weigh_the_latest_click() -> None:
 
 
 def test_validation_split_holds_out_the_latest_sessions_without_leaking() -> None:
-    cat = _catalog(10)
-    data = _sessions(cat, _cyclic(10, 50))
+    cat = numbered_catalog(10)
+    data = view_sessions(cat, _cyclic(10, 50))
     train, held = validation_split(data, 0.2, 1000)
     assert len(np.unique(held.session)) == 10
     assert train.timestamp.max() < held.timestamp.min()
@@ -135,9 +122,9 @@ def test_validation_split_holds_out_the_latest_sessions_without_leaking() -> Non
 
 
 def test_tuning_reports_defaults_on_a_small_slice(tmp_path: Path) -> None:
-    cat = _catalog(10)
+    cat = numbered_catalog(10)
     rec = HybridRecommender(np.zeros((10, 4), dtype=np.float32))
-    rec.fit(_sessions(cat, _cyclic(10, 20)))
+    rec.fit(view_sessions(cat, _cyclic(10, 20)))
     assert rec.tuning.status == "defaults" and "too small" in rec.tuning.reason
     assert rec.config.weights == HybridConfig().weights
     rec.save(tmp_path / "rec")
@@ -148,10 +135,10 @@ def test_tuning_reports_defaults_on_a_small_slice(tmp_path: Path) -> None:
 
 
 def test_tuning_learns_weights_that_favour_sequence_on_ordered_sessions(tmp_path: Path) -> None:
-    cat = _catalog(30)
+    cat = numbered_catalog(30)
     cfg = HybridConfig(tune=TuneConfig(fraction=0.2, min_cases=20))
     rec = HybridRecommender(np.zeros((30, 4), dtype=np.float32), cfg)
-    rec.fit(_sessions(cat, _cyclic(30, 400)))
+    rec.fit(view_sessions(cat, _cyclic(30, 400)))
     t = rec.tuning
     assert t.status == "tuned" and t.tuned_new_score is not None and t.default_new_score is not None
     assert t.tuned_new_score >= t.default_new_score and t.tuned_new_score > 0.5
@@ -168,10 +155,10 @@ def test_tuning_learns_weights_that_favour_sequence_on_ordered_sessions(tmp_path
 
 
 def test_version_1_folders_load_with_empty_sequence_components(tmp_path: Path) -> None:
-    cat = _catalog(10)
+    cat = numbered_catalog(10)
     vec = np.zeros((10, 4), dtype=np.float32)
     rec = HybridRecommender(vec)
-    rec.fit(_sessions(cat, _cyclic(10, 20)))
+    rec.fit(view_sessions(cat, _cyclic(10, 20)))
     d = tmp_path / "rec"
     rec.save(d)
     for f in ("sequence.npz", "sknn.npz"):

@@ -8,15 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from shelfwise.catalog import Catalog, Product
+from session_logs import numbered_catalog
+from shelfwise.catalog import Catalog
 from shelfwise.events import Event, EventLog, EventType
 from shelfwise.recommend import Context, HybridConfig, HybridRecommender, Interactions, TuneConfig
 from shelfwise.recommend.persist import StateFileError
 from shelfwise.recommend.tifu import TifuConfig, TifuRecommender, neighbour_matrix, user_vectors
-
-
-def _catalog(n: int) -> Catalog:
-    return Catalog([Product(id=f"p{i}", title=f"item {i}") for i in range(n)])
 
 
 def _baskets(cat: Catalog, users: dict[str, list[list[int]]]) -> Interactions:
@@ -32,7 +29,7 @@ def _baskets(cat: Catalog, users: dict[str, list[list[int]]]) -> Interactions:
 
 def test_decay_by_basket_and_group_on_a_hand_example() -> None:
     # 4 baskets, groups of 2 from the newest: {b3, b2} (group 0), {b1, b0} (group 1); 2 groups
-    data = _baskets(_catalog(4), {"u": [[0], [1], [2, 0], [3, 3]]})
+    data = _baskets(numbered_catalog(4), {"u": [[0], [1], [2, 0], [3, 3]]})
     v = user_vectors(data, TifuConfig(group_size=2, basket_decay=0.5, group_decay=0.25)).toarray()[0]
     # item 3: newest basket (rb^0), group 0 (rg^0), counted once though bought twice: 1 / (2 * 2)
     # item 2: b2 (rb^1): 0.5 / 4; item 1: b1 (rb^0, rg^1): 0.25 / 4; item 0: b2 (0.5 / 4) + b0 (0.5 * 0.25 / 4)
@@ -41,13 +38,13 @@ def test_decay_by_basket_and_group_on_a_hand_example() -> None:
 
 
 def test_a_partial_oldest_group_averages_over_its_own_size() -> None:
-    data = _baskets(_catalog(3), {"u": [[0], [1], [2]]})  # groups of 2: {b2, b1}, {b0}
+    data = _baskets(numbered_catalog(3), {"u": [[0], [1], [2]]})  # groups of 2: {b2, b1}, {b0}
     v = user_vectors(data, TifuConfig(group_size=2, basket_decay=0.5, group_decay=0.5)).toarray()[0]
     np.testing.assert_allclose(v, [0.5 / 1 / 2, 0.5 / 2 / 2, 1 / 2 / 2], rtol=1e-6)
 
 
 def test_neighbours_are_the_most_similar_others_with_something_in_common() -> None:
-    data = _baskets(_catalog(6), {"a": [[0, 1]], "b": [[0, 1, 2]], "c": [[0, 4]], "d": [[5]]})
+    data = _baskets(numbered_catalog(6), {"a": [[0, 1]], "b": [[0, 1, 2]], "c": [[0, 4]], "d": [[5]]})
     v = user_vectors(data, TifuConfig())
     nb = neighbour_matrix(v, 2).toarray()
     a, b, c, d = (data.users.index(u) for u in "abcd")
@@ -57,7 +54,7 @@ def test_neighbours_are_the_most_similar_others_with_something_in_common() -> No
 
 
 def test_score_blends_own_and_neighbours_and_unknown_users_score_nothing() -> None:
-    cat = _catalog(6)
+    cat = numbered_catalog(6)
     data = _baskets(cat, {"a": [[0, 1]], "b": [[0, 1, 2]], "c": [[5]]})
     cfg = TifuConfig(neighbours=1, alpha=0.75)
     m = TifuRecommender(cfg)
@@ -77,7 +74,7 @@ def test_score_blends_own_and_neighbours_and_unknown_users_score_nothing() -> No
 
 
 def test_save_and_load_keep_the_scores(tmp_path: Path) -> None:
-    cat = _catalog(5)
+    cat = numbered_catalog(5)
     m = TifuRecommender(TifuConfig(neighbours=2))
     m.fit(_baskets(cat, {"a": [[0, 1], [1]], "b": [[1, 2], [3]], "c": [[0, 4]]}))
     m.save(tmp_path)
@@ -87,7 +84,7 @@ def test_save_and_load_keep_the_scores(tmp_path: Path) -> None:
     for u in "abc":
         np.testing.assert_array_equal(back.score(Context.empty(u)), m.score(Context.empty(u)))
     bad = TifuRecommender()
-    bad.attach(_catalog(6), None)
+    bad.attach(numbered_catalog(6), None)
     with pytest.raises(StateFileError, match=r"tifu\.npz"):
         bad.load_state(tmp_path)
 
@@ -101,7 +98,7 @@ def test_config_rejects_bad_settings(kw: dict[str, float]) -> None:
 
 
 def test_hybrid_fits_tifu_only_when_weighted_and_reads_folders_saved_before_it(tmp_path: Path) -> None:
-    cat = _catalog(10)
+    cat = numbered_catalog(10)
     vec = np.zeros((10, 4), dtype=np.float32)
     users = {f"u{k}": [[k % 10, (k + 1) % 10], [(k + 3) % 10]] for k in range(12)}
     off = HybridRecommender(vec, HybridConfig(tune=TuneConfig(enabled=False)))

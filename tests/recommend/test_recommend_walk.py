@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from shelfwise.catalog import Catalog, Product
+from session_logs import numbered_catalog, view_sessions
 from shelfwise.events import Event, EventLog, EventType
 from shelfwise.recommend import (
     Context,
@@ -24,28 +24,15 @@ from shelfwise.recommend.sequence import SessionKNNRecommender
 from shelfwise.recommend.walk import SessionWalkRecommender, WalkConfig, top_per_row, transitions
 
 
-def _catalog(n: int) -> Catalog:
-    return Catalog([Product(id=f"p{i}", title=f"item {i}") for i in range(n)])
-
-
-def _sessions(cat: Catalog, sessions: list[list[int]]) -> Interactions:
-    events = [
-        Event(f"s{k}", EventType.VIEW, 10_000.0 * k + j, f"p{i}", session_id=f"s{k}")
-        for k, items in enumerate(sessions)
-        for j, i in enumerate(items)
-    ]
-    return Interactions.from_log(EventLog.from_events(events, cat), cat)
-
-
 def _fitted(sessions: list[list[int]], n: int, config: WalkConfig | None = None) -> SessionWalkRecommender:
     m = SessionWalkRecommender(config)
-    m.fit(_sessions(_catalog(n), sessions))
+    m.fit(view_sessions(numbered_catalog(n), sessions))
     return m
 
 
 def test_one_step_is_item_to_session_to_item_without_self_steps() -> None:
     # item 1 is in both sessions: 1/2 to each, then 1/2 to each of that session's items
-    step, degree = transitions(_sessions(_catalog(3), [[0, 1], [1, 2], [1]]), neighbours=10)
+    step, degree = transitions(view_sessions(numbered_catalog(3), [[0, 1], [1, 2], [1]]), neighbours=10)
     want = np.array([[0, 0.5, 0], [1 / 6, 0, 1 / 6], [0, 0.5, 0]], dtype=np.float32)
     np.testing.assert_allclose(step.toarray(), want, rtol=1e-6)
     np.testing.assert_array_equal(degree, [1, 3, 1])
@@ -59,7 +46,7 @@ def test_two_steps_reach_an_item_that_shares_no_session_with_the_clicks() -> Non
     # from 0: one step to 1 (0.5), then from 1: 0.25 back to 0 and 0.25 on to 2 (gamma 1 adds it)
     np.testing.assert_allclose(s[:3], [0.125, 0.5, 0.125], rtol=1e-6)
     assert np.isneginf(s[3])  # never seen: no evidence
-    data = _sessions(_catalog(4), sessions)
+    data = view_sessions(numbered_catalog(4), sessions)
     for other in (CooccurrenceRecommender(), SessionKNNRecommender()):
         other.fit(data)
         assert np.isneginf(other.score(ctx)[2])  # one shared session away at best: they cannot reach it
@@ -120,9 +107,9 @@ def test_explain_names_the_click_with_a_direct_step() -> None:
 
 
 def test_save_and_load_keep_the_scores(tmp_path: Path) -> None:
-    cat = _catalog(5)
+    cat = numbered_catalog(5)
     walk = SessionWalkRecommender(WalkConfig(beta=0.5))
-    walk.fit(_sessions(cat, [[0, 1, 2], [2, 3], [3, 4]]))
+    walk.fit(view_sessions(cat, [[0, 1, 2], [2, 3], [3, 4]]))
     walk.save(tmp_path)
     back = SessionWalkRecommender(WalkConfig(beta=0.5))
     back.attach(cat, None)
@@ -130,7 +117,7 @@ def test_save_and_load_keep_the_scores(tmp_path: Path) -> None:
     ctx = Context.of([0, 3])
     np.testing.assert_array_equal(back.score(ctx), walk.score(ctx))
     bad = SessionWalkRecommender()
-    bad.attach(_catalog(6), None)
+    bad.attach(numbered_catalog(6), None)
     with pytest.raises(StateFileError, match=r"walk\.npz"):
         bad.load_state(tmp_path)
 
@@ -144,14 +131,14 @@ def test_config_rejects_bad_settings(kw: dict[str, float]) -> None:
 
 
 def test_hybrid_saves_the_walk_and_reads_folders_saved_before_it(tmp_path: Path) -> None:
-    cat = _catalog(10)
+    cat = numbered_catalog(10)
     vec = np.zeros((10, 4), dtype=np.float32)
     off = HybridRecommender(vec, HybridConfig(tune=TuneConfig(enabled=False)))
-    off.fit(_sessions(cat, [[i % 10, (i + 1) % 10, (i + 3) % 10] for i in range(30)]))
+    off.fit(view_sessions(cat, [[i % 10, (i + 1) % 10, (i + 3) % 10] for i in range(30)]))
     assert np.isneginf(off.walk.score(Context.of([1, 2]))).all()  # opt-in: not weighted, not fitted
     weights = (*HybridConfig().weights, ("walk", 1.0))
     rec = HybridRecommender(vec, HybridConfig(weights=weights, tune=TuneConfig(enabled=False)))
-    rec.fit(_sessions(cat, [[i % 10, (i + 1) % 10, (i + 3) % 10] for i in range(30)]))
+    rec.fit(view_sessions(cat, [[i % 10, (i + 1) % 10, (i + 3) % 10] for i in range(30)]))
     d = tmp_path / "rec"
     rec.save(d)
     ctx = Context.of([1, 2])
@@ -175,7 +162,7 @@ def test_explain_names_the_strongest_direct_step_among_several_clicks() -> None:
 
 
 def test_a_direct_step_is_worded_by_the_pairs_evidence_and_count() -> None:
-    cat = _catalog(3)
+    cat = numbered_catalog(3)
     events = [
         Event(f"u{k}", kind, 100.0 * k + j, f"p{i}", session_id=f"s{k}")
         for k in range(2)

@@ -469,12 +469,14 @@ def tune_between(hybrid: HybridRecommender, first: tuple[Interactions, Interacti
 def session_live(hybrid: HybridRecommender, user: str | Context, ctx: Context, now: float | None = None) -> bool:
     """Whether ``ctx`` (``hybrid``'s context for ``user``) has a session under way: its own
     ``live`` when said; for a shopper id, whether the latest event is at most
-    ``HybridConfig.idle_minutes`` before ``now`` (the clock's time when None); else True."""
+    ``HybridConfig.idle_minutes`` before ``now`` (the clock's time when None); else True. The latest
+    event is read from ``ctx.timeline`` when it has one (the history this request already holds)."""
     if ctx.live is not None:
         return ctx.live
     if isinstance(user, Context) or hybrid.profiles is None:
         return True
-    last = hybrid.profiles.last_event(user)
+    line = ctx.timeline
+    last = float(line.times.max()) if line is not None and len(line.times) else hybrid.profiles.last_event(user)
     if last is None:
         return True
     return (time.time() if now is None else now) - last <= hybrid.config.idle_minutes * 60.0
@@ -497,5 +499,6 @@ def list_fusion(
     in-session ones, for ``exclude_seen``. Whatever scores items of that list asks here, so both use
     one fusion (:meth:`~shelfwise.recommend.hybrid.HybridRecommender.score`; an explored slot's own
     score reads the list's own pass, :func:`shelfwise.recommend.explore.own_scores`)."""
-    cold = not len(ctx) and ctx.query_vector is None
-    return hybrid.config.fusion(exclude_seen, cold=cold, live=session_live(hybrid, user, ctx))
+    if not len(ctx) and ctx.query_vector is None:  # cold: popularity alone, whether or not a session is live
+        return hybrid.config.fusion(exclude_seen, cold=True)
+    return hybrid.config.fusion(exclude_seen, live=session_live(hybrid, user, ctx))

@@ -60,8 +60,7 @@ def recommend_with_exploration(
     said = session_live(rec, user, first) if live is None else live
     ctx = replace(first, live=said)  # one verdict for the list and its explored slots
     base, fused = rec.recommend_scored(ctx, k, filters, exclude_seen=exclude_seen)
-    relevance = np.maximum(fused, 0.0).astype(np.float32)  # 0 where no component has evidence
-    gate = explorer.config.candidates > 0
+    gate = explorer.config.candidates > 0  # the gate reads ``fused`` itself: positive, or -inf (no evidence)
     allowed = rec.allowed(filters, ctx, exclude_seen)
     if rec.config.collapse_variants:  # one item per title: no colour of a product the list shows
         allowed[[v for r in base.ids.tolist() for v in explorer.catalog.variant_rows(r)]] = False
@@ -72,19 +71,19 @@ def recommend_with_exploration(
         now=time.time() if now is None else now,
         popularity=rec.counts.astype(np.float64) if len(rec.counts) else None,
         allowed=allowed,
-        relevance=relevance if gate else None,
+        relevance=fused if gate else None,
     )
     ranked = explored.results
     slots = [s for s in explored.slots if s < len(ranked)]
     rows = ranked.ids[slots]
     why = dict(zip(base.ids.tolist(), base.reasons, strict=True))
     why.update(
-        gated_reasons(rec, ctx, rows, relevance, exclude_seen) if gate else dict.fromkeys(rows.tolist(), EXPLORE_REASON)
+        gated_reasons(rec, ctx, rows, fused, exclude_seen) if gate else dict.fromkeys(rows.tolist(), EXPLORE_REASON)
     )
     out = tuple(why.get(i, "") for i in ranked.ids.tolist())
     scores = ranked.scores.copy()
     if slots:
-        scores[slots] = own_scores(relevance, rows)
+        scores[slots] = own_scores(fused, rows)
     return Recommendation(ranked.ids, scores, out)
 
 
