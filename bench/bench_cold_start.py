@@ -58,6 +58,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from shelfwise.bandit.slots import SlotExplorer
 from shelfwise.catalog import Catalog
+from shelfwise.eval.metrics import ndcg_at_k
 from shelfwise.events import Event, EventLog, EventType
 from shelfwise.recommend import (
     ContentRecommender,
@@ -209,9 +210,8 @@ def held_log(held: Interactions) -> EventLog:
 
 
 def ndcg(ranked: Sequence[int], truth: set[int], k: int) -> float:
-    gains = [1.0 / np.log2(r + 2.0) for r, i in enumerate(ranked[:k]) if i in truth]
-    ideal = sum(1.0 / np.log2(r + 2.0) for r in range(min(len(truth), k)))
-    return float(sum(gains) / ideal) if ideal else 0.0
+    """NDCG@k of held-out items (gain 1 each): ``shelfwise.eval.metrics.ndcg_at_k``."""
+    return ndcg_at_k(ranked, dict.fromkeys(truth, 1.0), k)
 
 
 @dataclass(frozen=True)

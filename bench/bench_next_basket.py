@@ -163,9 +163,16 @@ def per_user(rank: Ranker, truth: Mapping[str, set[int]]) -> dict[str, np.ndarra
     return {name: np.asarray(v) for name, v in out.items()}
 
 
-def bootstrap(rows: Mapping[str, Mapping[str, np.ndarray]], n: int = 1000) -> dict[str, dict[str, Any]]:
-    """Per row and metric: mean, its 95% interval, and the paired 95% interval of AFTER minus the row."""
-    users = len(next(iter(rows.values()))["ndcg@10"])
+def bootstrap(
+    rows: Mapping[str, Mapping[str, np.ndarray]],
+    n: int = 1000,
+    ref: str = AFTER,
+    key: str = "after_minus_this",
+    sign: float = 1.0,
+) -> dict[str, dict[str, Any]]:
+    """Per row and metric: mean, its 95% interval, and the paired 95% interval of ``sign`` x (``ref``
+    minus the row), under ``key`` (the default: AFTER minus the row)."""
+    users = len(rows[ref]["ndcg@10"])
     picks = np.random.default_rng(0).integers(0, users, (n, users))
     out: dict[str, dict[str, Any]] = {}
     for label, metrics in rows.items():
@@ -176,10 +183,10 @@ def bootstrap(rows: Mapping[str, Mapping[str, np.ndarray]], n: int = 1000) -> di
                 "mean": float(v.mean()),
                 "ci95": [float(x) for x in np.percentile(means, [2.5, 97.5])],
             }
-            if label != AFTER:
-                d = rows[AFTER][metric] - v
-                cell["after_minus_this"] = float(d.mean())
-                cell["after_minus_this_ci95"] = [float(x) for x in np.percentile(d[picks].mean(axis=1), [2.5, 97.5])]
+            if label != ref:
+                d = sign * (rows[ref][metric] - v)
+                cell[key] = float(d.mean())
+                cell[f"{key}_ci95"] = [float(x) for x in np.percentile(d[picks].mean(axis=1), [2.5, 97.5])]
             out[label][metric] = cell
     return out
 

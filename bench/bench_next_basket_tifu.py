@@ -17,14 +17,11 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_next_basket import KS, load_cj, per_user, tifu_ranker, uptime
+from bench_next_basket import KS, bootstrap, load_cj, per_user, tifu_ranker, uptime
 from bench_recommend import load_instacart
 from shelfwise.recommend import Interactions
 from shelfwise.recommend.evaluate import buy_again_ranker, split_last_sessions, truth_by_user
@@ -38,26 +35,6 @@ SETTINGS = {
     "TIFU, no neighbours (alpha 1)": TifuConfig(alpha=1.0),
     "TIFU, groups of 7": TifuConfig(group_size=7),
 }
-
-
-def paired(rows: Mapping[str, Mapping[str, np.ndarray]], n: int = 1000) -> dict[str, dict[str, Any]]:
-    """Per row and metric: mean, its 95% interval and, paired, the row minus buy-again's."""
-    users = len(rows[BASE]["ndcg@10"])
-    picks = np.random.default_rng(0).integers(0, users, (n, users))
-    out: dict[str, dict[str, Any]] = {}
-    for label, metrics in rows.items():
-        out[label] = {}
-        for metric, v in metrics.items():
-            cell: dict[str, Any] = {
-                "mean": float(v.mean()),
-                "ci95": np.percentile(v[picks].mean(1), [2.5, 97.5]).tolist(),
-            }
-            if label != BASE:
-                d = v - rows[BASE][metric]
-                cell["minus_buy_again"] = float(d.mean())
-                cell["minus_buy_again_ci95"] = np.percentile(d[picks].mean(1), [2.5, 97.5]).tolist()
-            out[label][metric] = cell
-    return out
 
 
 def run_set(name: str, households: int) -> dict[str, Any]:
@@ -74,7 +51,7 @@ def run_set(name: str, households: int) -> dict[str, Any]:
         model.fit(train)
         fit_s[label] = time.perf_counter() - t0
         rows[label] = per_user(tifu_ranker(model, counts, max(KS)), truth)
-    stats = paired(rows)
+    stats = bootstrap(rows, ref=BASE, key="minus_buy_again", sign=-1.0)  # each row minus buy-again
     header = ["model", *(f"{m}@{k}" for m in ("NDCG", "recall") for k in KS), "NDCG@10 minus buy-again [95% CI]"]
     table = []
     for label, cells in stats.items():
