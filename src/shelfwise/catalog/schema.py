@@ -138,7 +138,7 @@ class Catalog:
         self._brand_set: frozenset[str] | None = None
         self._attr_values: dict[str, frozenset[str]] = {}
         self._cat_names: dict[int, dict[tuple[str, ...], str]] = {}
-        self._variants: dict[str, tuple[int, ...]] | None = None  # variant_key -> its rows, where 2 or more
+        self._variants: dict[int, tuple[int, ...]] | None = None  # title code -> its rows, where 2 or more
         self._all = np.ones(n, dtype=bool)
 
     def __len__(self) -> int:
@@ -156,15 +156,26 @@ class Catalog:
     def get_row(self, product_id: str) -> int | None:
         return self._row.get(product_id)
 
+    @cached_property
+    def variant_codes(self) -> npt.NDArray[np.int32]:
+        """Each row's product title (:attr:`Product.variant_key`) as an integer, numbered in the order
+        titles first occur: rows of one product (its colour / size variants) share it. What search's
+        ``distinct``, the related-items search and :meth:`variant_rows` group by."""
+        keys: dict[str, int] = {}
+        return np.fromiter(
+            (keys.setdefault(p.variant_key, len(keys)) for p in self.products), dtype=np.int32, count=len(self.products)
+        )
+
     def variant_rows(self, row: int) -> tuple[int, ...]:
         """The other rows whose product shares row ``row``'s :attr:`Product.variant_key` (its colour /
         size variants, which a list showing one item per title leaves out), in catalog order."""
+        codes = self.variant_codes
         if self._variants is None:
-            groups: dict[str, list[int]] = {}
-            for i, p in enumerate(self.products):
-                groups.setdefault(p.variant_key, []).append(i)
-            self._variants = {key: tuple(rows) for key, rows in groups.items() if len(rows) > 1}
-        return tuple(r for r in self._variants.get(self.products[row].variant_key, ()) if r != row)
+            order = np.argsort(codes, kind="stable")
+            starts = np.flatnonzero(np.r_[True, codes[order][1:] != codes[order][:-1]])
+            groups = np.split(order, starts[1:])
+            self._variants = {int(codes[g[0]]): tuple(g.tolist()) for g in groups if len(g) > 1}
+        return tuple(r for r in self._variants.get(int(codes[row]), ()) if r != row)
 
     def texts(self) -> list[str]:
         return [p.text() for p in self.products]

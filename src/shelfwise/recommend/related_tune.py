@@ -122,10 +122,9 @@ def choose_related(
 
 
 def variant_codes(hybrid: HybridRecommender) -> IntArray:
-    """Each catalog row's product title (``variant_key``) as an integer: rows of one product share it."""
-    index: dict[str, int] = {}
-    codes = [index.setdefault(p.variant_key, len(index)) for p in hybrid.catalog.products]
-    return np.asarray(codes, dtype=np.int64)
+    """Each catalog row's product title (``variant_key``) as an integer: rows of one product share it
+    (:attr:`~shelfwise.catalog.schema.Catalog.variant_codes`)."""
+    return hybrid.catalog.variant_codes.astype(np.int64)
 
 
 def shown_top(fused: npt.NDArray[np.float32], codes: IntArray | None, k: int) -> npt.NDArray[np.bool_]:

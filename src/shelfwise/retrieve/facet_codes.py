@@ -84,12 +84,9 @@ SORT_SHARE = 16  # Variants.count sorts the rows' codes when they number under 1
 
 
 def variant_codes(catalog: Catalog) -> Variants:
-    """The catalog's :class:`Variants`, numbered in the order titles first occur."""
-    keys: dict[str, int] = {}
-    codes = np.fromiter(
-        (keys.setdefault(p.variant_key, len(keys)) for p in catalog.products), dtype=np.int32, count=len(catalog)
-    )
-    return Variants(codes, len(keys))
+    """The catalog's :class:`Variants` (:attr:`Catalog.variant_codes`, numbered in the order titles first occur)."""
+    codes = catalog.variant_codes
+    return Variants(codes, int(codes.max()) + 1 if len(codes) else 0)
 
 
 class FacetCodes:
