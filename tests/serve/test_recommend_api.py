@@ -63,8 +63,31 @@ def test_recommend_lists_carry_each_items_variants_when_asked() -> None:
     for path in ("/recommend/user/newcomer", "/recommend/session?item=b", "/recommend/item/b"):
         items = c.get(path, params={"k": 5, "variants": "true"}).json()["items"]
         top = next(it for it in items if it["title"] == "Strap top")
-        assert sorted([top["id"], *top["variants"]]) == ["v0", "v1", "v2"]
+        assert sorted([top["id"], *(v["id"] for v in top["variants"])]) == ["v0", "v1", "v2"]
         assert all(it["variants"] == [] for it in items if it["title"] != "Strap top")
+        assert top["variant_label"] == catalog.products[catalog.row(top["id"])].attributes["colour"]
+        assert sorted(v["label"] for v in top["variants"]) == sorted(set("ABC") - {top["variant_label"]})
+
+
+def test_recommend_variants_say_whether_they_pass_the_filters() -> None:
+    """in_stock=true: a sold-out colour is still a swatch of the product, flagged matches=false."""
+    stock = {"v0": True, "v1": False, "v2": True}
+    products = [
+        Product(id=f"v{i}", title="Strap top", category=("Tops",), attributes={"colour": c}, in_stock=stock[f"v{i}"])
+        for i, c in enumerate("ABC")
+    ]
+    catalog = Catalog([*products, Product(id="b", title="Belt", category=("Belts",))])
+    events = [Event(f"u{n}", EventType.PURCHASE, float(n), f"v{n % 3}") for n in range(9)]
+    events += [Event(f"u{n}", EventType.PURCHASE, 20.0 + n, "b") for n in range(3)]
+    c = client(catalog, HybridSearcher.build(catalog, HashingEncoder(dim=128)), EventLog.from_events(events, catalog))
+    for path in ("/recommend/user/newcomer", "/recommend/item/b"):
+        items = c.get(path, params={"k": 5, "variants": "true", "in_stock": "true"}).json()["items"]
+        top = next(it for it in items if it["title"] == "Strap top")
+        assert top["id"] != "v1" and {v["id"]: v["matches"] for v in top["variants"]} == {
+            x: stock[x] for x in ("v0", "v1", "v2") if x != top["id"]
+        }
+        free = c.get(path, params={"k": 5, "variants": "true"}).json()["items"]
+        assert all(v["matches"] for it in free for v in it["variants"])
 
 
 def test_recommend_errors(tiny_catalog: Catalog, tiny_searcher: HybridSearcher, tiny_log: EventLog) -> None:

@@ -250,7 +250,7 @@ def test_distinct_and_words_only_in_the_response() -> None:
     assert len(every) - len(once) == 2 and len(keys) == len(set(keys)) and "black dress" in keys
     assert all(it["variants"] is None for it in once)  # only when asked
     swatches = c.get("/search", params={"q": "dress", "distinct": "true", "variants": "true"}).json()["items"]
-    by_id = {it["id"]: it["variants"] for it in swatches}
+    by_id = {it["id"]: [v["id"] for v in it["variants"]] for it in swatches}
     black = next(i for i in by_id if i in ("p0", "p1", "p2"))
     assert by_id[black] == [p for p in ("p0", "p1", "p2") if p != black] and by_id["p3"] == []
     totals = [c.get("/search", params={"q": "dress", "distinct": d}).json()["total"] for d in ("false", "true")]
@@ -338,11 +338,13 @@ def test_a_product_a_rule_hides_is_no_swatch_either() -> None:
     shelf = Shelf(catalog=catalog, searcher=HybridSearcher.build(catalog, HashingEncoder(32)), rules=rules)
     c = TestClient(create_app(shelf), base_url="http://localhost")
     items = c.get("/search", params={"q": "dress", "distinct": "true", "variants": "true"}).json()["items"]
-    shown = {it["id"]: it["variants"] for it in items}
+    shown = {it["id"]: [v["id"] for v in it["variants"]] for it in items}
     black = next(i for i in shown if i in ("p0", "p2"))
     assert "p1" not in shown and shown[black] == [p for p in ("p0", "p2") if p != black]
     other = c.get("/search", params={"q": "black", "distinct": "true", "variants": "true"}).json()["items"]
-    assert any("p1" in (it["id"], *it["variants"]) for it in other)  # another query: the rule does not apply
+    assert any(
+        "p1" in (it["id"], *(v["id"] for v in it["variants"])) for it in other
+    )  # another query: the rule does not apply
 
 
 def test_total_counts_a_word_held_as_the_stores_synonym(tmp_path: Path) -> None:
@@ -356,3 +358,44 @@ def test_total_counts_a_word_held_as_the_stores_synonym(tmp_path: Path) -> None:
     got = c.get("/search", params={"q": "tv"}).json()
     assert got["total"] == 3 and {it["id"] for it in got["items"][:3]} == {"p0", "p1", "p2"}
     assert c.get("/search", params={"q": "tv stand"}).json()["total"] == 1
+
+
+def test_variants_say_whether_they_pass_the_requests_filters() -> None:
+    """A variant the filters exclude is still listed (the product comes in it), flagged matches=false: a
+    colour filter, in_stock, a price range, and the price the query names all count."""
+    rows = [
+        ("d0", "Black", 20.0, True),
+        ("d1", "Red", 40.0, True),
+        ("d2", "Black", 25.0, False),
+        ("d3", "Blue", 60.0, True),
+    ]
+    products = [Product(id=i, title="Wrap dress", price=p, in_stock=s, attributes={"colour": c}) for i, c, p, s in rows]
+    catalog = Catalog([*products, Product(id="j", title="Blue jeans", price=30.0, attributes={"colour": "Blue"})])
+    c = client(catalog, HybridSearcher.build(catalog, HashingEncoder(32)))
+
+    def swatches(**params: str) -> tuple[str, str | None, dict[str, bool]]:
+        body = c.get("/search", params={"q": "wrap dress", "distinct": "true", "variants": "true", **params}).json()
+        top = body["items"][0]
+        return top["id"], top["variant_label"], {v["id"]: v["matches"] for v in top["variants"]}
+
+    shown, own, flags = swatches()
+    assert own == catalog.products[catalog.row(shown)].attributes["colour"] and all(flags.values()) and len(flags) == 3
+    shown, own, flags = swatches(attr="colour:Black")
+    assert shown in ("d0", "d2") and own == "Black" and flags == {x: x in ("d0", "d2") for x in rows_ids(shown)}
+    shown, _, flags = swatches(in_stock="true", attr="colour:Black")
+    assert shown == "d0" and flags == {"d1": False, "d2": False, "d3": False}
+    shown, _, flags = swatches(price_min="30")
+    assert flags == {x: x in ("d1", "d3") for x in rows_ids(shown)}
+    body = c.get("/search", params={"q": "wrap dress under 30", "distinct": "true", "variants": "true"}).json()
+    assert body["understood"]["price_max"] == 30
+    top = body["items"][0]
+    assert {v["id"]: v["matches"] for v in top["variants"]} == {x: x in ("d0", "d2") for x in rows_ids(top["id"])}
+    labels = {v["id"]: (v["label"], v["price"], v["in_stock"]) for v in top["variants"]}
+    assert labels.get("d2", ("Black", 25.0, False)) == ("Black", 25.0, False)
+    plain = c.get("/search", params={"q": "jeans", "variants": "true"}).json()["items"]
+    assert plain[0]["id"] == "j" and plain[0]["variants"] == [] and plain[0]["variant_label"] is None
+
+
+def rows_ids(shown: str) -> list[str]:
+    """The wrap dress's variants other than ``shown``."""
+    return [x for x in ("d0", "d1", "d2", "d3") if x != shown]

@@ -58,6 +58,7 @@ class SearchAnswer:
     words_only: bool = False  # the words alone ranked the hits (mode=bm25, or the lexical shortcut)
     highlights: list[dict[str, str]] | None = None  # with highlight: each hit's title (and description snippet)
     total: int = 0  # products holding every query word that pass the filters; titles with distinct (count_matches)
+    filters: Filters | None = None  # the filters the hits pass: the request's with the price the query names
 
 
 def answer_search(
@@ -158,7 +159,9 @@ def answer_search(
     words_only = unused is not None
     marked = highlighted(searcher, query, intent, synonyms, res) if highlight else None
     total = count_matches(searcher, query, effective, act.hide, distinct=distinct)
-    return SearchAnswer(res, intent, notices, reasons, kind, nxt, act.rules, act.hide, setup, words_only, marked, total)
+    return SearchAnswer(
+        res, intent, notices, reasons, kind, nxt, act.rules, act.hide, setup, words_only, marked, total, effective
+    )
 
 
 def highlighted(

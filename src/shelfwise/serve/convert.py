@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from shelfwise.catalog.schema import Catalog
+from shelfwise.catalog.schema import BoolArray, Catalog
+from shelfwise.catalog.variants import Swatches, swatches
 from shelfwise.results import Results
-from shelfwise.serve.schemas import ItemOut, ProductOut
+from shelfwise.serve.schemas import ItemOut, ProductOut, VariantOut
 
 
 def _fields(catalog: Catalog, row: int) -> dict[str, Any]:
@@ -32,6 +33,19 @@ def product_out(catalog: Catalog, row: int) -> ProductOut:
     return ProductOut(**_fields(catalog, row))
 
 
+def variants_out(catalog: Catalog, got: Swatches) -> list[VariantOut]:
+    """A product's swatches (:func:`shelfwise.catalog.variants.swatches`) as the API shows them."""
+    out: list[VariantOut] = []
+    for v in got.variants:
+        p = catalog.products[v.row]
+        out.append(
+            VariantOut(
+                id=p.id, label=v.label, price=p.price, in_stock=p.in_stock, image=p.image or None, matches=v.matches
+            )
+        )
+    return out
+
+
 def items_out(
     catalog: Catalog,
     results: Results,
@@ -40,12 +54,15 @@ def items_out(
     explored: frozenset[int] = frozenset(),
     variants: bool = False,
     hidden: frozenset[int] = frozenset(),
+    allowed: BoolArray | None = None,
 ) -> list[ItemOut]:
     """Ranked results as the API shows them: each product with its score, reason and signals (and,
-    when asked, its highlighted title and the ids of its colour / size variants, none of ``hidden``:
-    the rows a merchandising rule hides for the query, never shown)."""
+    when asked, its highlighted title and its colour / size variants as swatches, none of ``hidden``:
+    the rows a merchandising rule hides for the query, never shown; each flagged whether ``allowed``,
+    the request's filter mask, admits it: None, no filter)."""
     out: list[ItemOut] = []
     for j, (row, score) in enumerate(zip(results.ids.tolist(), results.scores.tolist(), strict=True)):
+        got = swatches(catalog, row, allowed, hidden) if variants else None
         out.append(
             ItemOut(
                 **_fields(catalog, row),
@@ -54,7 +71,8 @@ def items_out(
                 features={k: round(float(v[j]), 6) for k, v in results.features.items()} or None,
                 highlight=highlights[j] if highlights is not None else None,
                 explored=row in explored,
-                variants=[catalog.ids[r] for r in catalog.variant_rows(row) if r not in hidden] if variants else None,
+                variants=variants_out(catalog, got) if got is not None else None,
+                variant_label=got.label or None if got is not None else None,
             )
         )
     return out

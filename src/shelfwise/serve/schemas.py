@@ -19,6 +19,26 @@ class ProductOut(BaseModel):
     description: str = Field("", description="product description")
 
 
+class VariantOut(BaseModel):
+    """One of a listed product's colour / size variants: what a swatch shows."""
+
+    id: str = Field(description="the variant's item id (GET /items/{id}: the whole product)")
+    label: str = Field(
+        description="what tells it apart from the product's other variants: its values of the one or two "
+        "attributes that differ among them, colour first, then size (e.g. 'Dark Grey · Solid'); its id when no "
+        "attribute does"
+    )
+    price: float | None = Field(None, description="its price; null when it has none")
+    in_stock: bool = Field(True, description="false: out of stock")
+    image: str | None = Field(None, description="its picture, when it has one")
+    matches: bool = Field(
+        True,
+        description="it passes the request's filters (/search: category, brand, price, attributes, in_stock and a "
+        "price the query names; /recommend/*: category, in_stock): false ones are listed still (the product comes "
+        "in them) for a client to grey out, or to drop for a strict view",
+    )
+
+
 class ItemOut(ProductOut):
     """A ranked product: its score and the reason it is there."""
 
@@ -41,12 +61,17 @@ class ItemOut(ProductOut):
         "score is its own (the model's fused score, 0 when no component has evidence for it), so it is usually "
         "lower than the scores of the items after it: the list's order, not the scores, places explored items",
     )
-    variants: list[str] | None = Field(
+    variants: list[VariantOut] | None = Field(
         None,
-        description="with variants=true: the ids of the other products named as this one (its colour / size "
-        "variants, which a list of one item per title leaves out: /recommend/* by default, /search?distinct=true), "
-        "in catalog order (/search: none a merchandising rule hides for the query), [] when it has none: a client "
-        "shows them as swatches (each one at GET /items/{id})",
+        description="with variants=true: the other products named as this one (its colour / size variants, which "
+        "a list of one item per title leaves out: /recommend/* by default, /search?distinct=true), in catalog order, "
+        "each with its label and whether it passes the request's filters (`matches`; none a merchandising rule "
+        "hides for the query), [] when it has none: a client shows them as swatches (each one at GET /items/{id})",
+    )
+    variant_label: str | None = Field(
+        None,
+        description="with variants=true, when it has variants: what tells this item apart from them, as their "
+        "`label` (its own swatch, the one selected)",
     )
     highlight: dict[str, str] | None = Field(
         None,

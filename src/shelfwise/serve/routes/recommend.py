@@ -131,7 +131,8 @@ def _out(
 ) -> RecommendResponse:
     took = round((time.perf_counter() - t0) * 1000, 3)
     explored = frozenset(r for r, why in zip(rec.ids.tolist(), rec.reasons, strict=True) if is_explored(why))
-    items = items_out(shelf.catalog, rec.results, rec.reasons, explored=explored, variants=variants)
+    allowed = shelf.searcher.mask(filters) if variants else None  # variants the filters exclude: greyed swatches
+    items = items_out(shelf.catalog, rec.results, rec.reasons, explored=explored, variants=variants, allowed=allowed)
     if not items:  # an empty list with no word reads like an outage; a fallback's notice does not say why
         said, code = EMPTY[kind], NO_RESULTS
         if filters is not None and not filters.is_empty():

@@ -241,6 +241,7 @@ def run_search(shelf: Shelf, p: SearchQuery) -> SearchResponse:
             got.highlights,
             variants=p.variants,
             hidden=frozenset(got.hidden),
+            allowed=shelf.searcher.mask(got.filters) if p.variants else None,
         ),
         total=got.total,
         understood=UnderstoodOut.model_validate(intent.to_json()) if intent is not None else None,

@@ -1,0 +1,88 @@
+"""Swatches: a listed product's colour / size variants (the other products named as it, which a list
+showing one item per title leaves out), each with a short label and whether it passes the request's
+filters.
+
+What a storefront needs to draw swatches under a product card without a request per variant (as
+Shopify's ``product.variants`` with their option values and ``available``): the variant's id, what
+tells it apart (its colour, then size, ...), price, stock, and whether the request's filters admit
+it. A variant the filters exclude (another colour than the one filtered on, out of stock under
+``in_stock``, a price outside the range) is still listed, flagged ``matches=False``, so the client
+greys it out instead of the product seeming to come in one colour; a product a merchandising rule
+hides for the query is never listed (``hidden``)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+
+from shelfwise.catalog.schema import BoolArray, Catalog, Product
+
+LABEL_KEYS = 2  # attributes a label names at most ("Dark Grey · Solid")
+LABEL_SEP = " · "
+_FIRST = ("colour", "color", "size")  # attribute keys holding these words lead a label, in this order
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    """One swatch: catalog row ``row``, its ``label`` and whether it passes the request's filters."""
+
+    row: int
+    label: str
+    matches: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Swatches:
+    """A listed product's own ``label`` and its ``variants`` (the other products of its title, in
+    catalog order, none hidden); ``label`` is "" when it has none."""
+
+    label: str
+    variants: tuple[Variant, ...]
+
+
+def _rank(key: str) -> int:
+    low = key.lower()
+    return next((i for i, word in enumerate(_FIRST) if word in low), len(_FIRST))
+
+
+def label_keys(products: Sequence[Product]) -> tuple[str, ...]:
+    """The attribute keys that tell ``products`` (one title's variants) apart: of the keys whose
+    values differ among them, colour keys first, then size, then the rest in the order the products
+    hold them; a key is taken only when it separates products the keys before it leave alike (H&M's
+    perceived colour adds nothing to its colour group), at most :data:`LABEL_KEYS`."""
+    keys = list(dict.fromkeys(k for p in products for k in p.attributes))
+    differ = [k for k in keys if len({p.attributes.get(k, "") for p in products}) > 1]
+    differ.sort(key=_rank)  # stable: catalog order within a rank
+    chosen: list[str] = []
+    apart = 1
+    for key in differ:
+        n = len({tuple(p.attributes.get(k, "") for k in (*chosen, key)) for p in products})
+        if n > apart:
+            chosen.append(key)
+            apart = n
+        if apart == len(products) or len(chosen) == LABEL_KEYS:
+            break
+    return tuple(chosen)
+
+
+def label(product: Product, keys: Sequence[str]) -> str:
+    """``product``'s values of ``keys`` joined by :data:`LABEL_SEP` (those it has); its id when it has
+    none of them (variants no attribute tells apart)."""
+    said = [v for v in (product.attributes.get(k, "").strip() for k in keys) if v]
+    return LABEL_SEP.join(said) or product.id
+
+
+def swatches(
+    catalog: Catalog, row: int, allowed: BoolArray | None = None, hidden: Collection[int] = frozenset()
+) -> Swatches:
+    """Row ``row``'s label and its variants (:meth:`Catalog.variant_rows`, less ``hidden``), each
+    labelled (:func:`label_keys` over the whole title, ``row`` included, so every card of one
+    product labels a variant alike) and flagged ``matches``: ``allowed[variant]`` (the request's
+    filter mask; None: no filter, every variant matches)."""
+    rows = [r for r in catalog.variant_rows(row) if r not in hidden]
+    if not rows:
+        return Swatches("", ())
+    products = catalog.products
+    keys = label_keys([products[r] for r in (row, *catalog.variant_rows(row))])
+    out = tuple(Variant(r, label(products[r], keys), allowed is None or bool(allowed[r])) for r in rows)
+    return Swatches(label(products[row], keys), out)
