@@ -21,9 +21,9 @@ from typing import Any
 import pytest
 from _servekit import zh_catalog
 
-from shelfwise.catalog import Catalog
+from shelfwise.catalog import Catalog, Product
 from shelfwise.encode import HashingEncoder
-from shelfwise.events import EventLog
+from shelfwise.events import Event, EventLog, EventType
 from shelfwise.notice import code_of
 from shelfwise.recommend.hybrid import build_recommender
 from shelfwise.retrieve import HybridSearcher
@@ -53,10 +53,18 @@ def serve_live(
 
     stops: list[Callable[[], None]] = []
 
-    def start(config: ServeConfig, bare: bool = False, catalog: Catalog | None = None) -> str:
+    def start(
+        config: ServeConfig, bare: bool = False, catalog: Catalog | None = None, events: list[Event] | None = None
+    ) -> str:
         """``bare``: search only (no recommender, no event log), as `shelfwise serve --shelf` of a plain index;
-        ``catalog``: that of another store, search only."""
-        if catalog is not None:
+        ``catalog``: that of another store, search only, or with ``events`` a recommender and live events too."""
+        if catalog is not None and events is not None:
+            searcher = HybridSearcher.build(catalog, HashingEncoder(dim=64))
+            log = EventLog.from_events(events, catalog)
+            rec = build_recommender(catalog, log, searcher.item_vectors)
+            shelf = Shelf(catalog, searcher, events=log, recommender=rec, user_profiles=rec.profiles)
+            live = enable_live(shelf, tmp_path / f"ev{len(stops)}.sqlite", explore_share=0)
+        elif catalog is not None:
             shelf, live = Shelf(catalog, HybridSearcher.build(catalog, HashingEncoder(dim=64))), None
         elif bare:
             shelf, live = Shelf(tiny_catalog, tiny_searcher), None
@@ -523,3 +531,67 @@ def test_going_back_and_forward_posts_no_second_click_and_a_keyed_open_carries_i
     page.wait_for_selector("#product-view:not([hidden]) #product h1")
     page.wait_for_timeout(500)  # a second click event would be posted by now
     assert [e["type"] for e in posted] == ["query", "click"]
+
+
+def test_swatches_show_a_products_colours_and_pick_one(serve_live: Callable[..., str], browser: Any) -> None:
+    """Search hits and the rails show each product's colours as swatches (buttons with their names); one the
+    rail's in-stock filter excludes is drawn apart and says so; picking one shows that variant in the card
+    and posts a view of it, and the card then opens that variant, whose page has the swatches too."""
+    colours = [("w0", "Black", 20.0, True), ("w1", "Red", 30.0, False), ("w2", "Blue", 25.0, True)]
+    wrap = [
+        Product(id=i, title="Wrap dress", category=("Women", "Dresses"), price=p, in_stock=s, attributes={"colour": c})
+        for i, c, p, s in colours
+    ]
+    catalog = Catalog([*wrap, Product(id="belt", title="Leather belt", category=("Men", "Belts"), price=9.0)])
+    events = [Event(f"u{n}", EventType.PURCHASE, float(n), f"w{n % 3}") for n in range(9)]
+    url = serve_live(
+        ServeConfig(access_log=False), catalog=catalog, events=[*events, Event("u0", EventType.PURCHASE, 9.0, "belt")]
+    )
+    errors: list[str] = []
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    posted: list[dict[str, str]] = []
+    page.on("request", lambda r: posted.append(json.loads(r.post_data or "{}")) if "/events" in r.url else None)
+    page.goto(url + "/?q=wrap dress")
+    card = page.locator("#results .card").first
+    card.locator(".swatches").wait_for()
+    first = card.get_attribute("data-id")
+    names = card.locator("[data-swatch]").evaluate_all(
+        "els => els.map(e => [e.dataset.swatch, e.getAttribute('aria-label'), e.getAttribute('aria-pressed')])"
+    )
+    assert sorted(n[0] for n in names) == ["w0", "w1", "w2"] and names[0] == [
+        first,
+        {"w0": "Black", "w1": "Red", "w2": "Blue"}[first] + ("" if first != "w1" else ", out of stock"),
+        "true",
+    ]
+    assert "out of stock" in dict((i, n) for i, n, _ in names)["w1"]  # said, not only drawn
+    pick = "w2" if first != "w2" else "w0"
+    views = _get(url + "/events/stats")["events"]
+    card.locator(f"[data-swatch={pick}]").click()
+    page.wait_for_function(f"document.querySelector('#results .card').dataset.id === '{pick}'")
+    assert (
+        card.locator(".price").inner_text() == {"w0": "20", "w2": "25"}[pick]
+        and not page.locator("#product-view").is_visible()
+    )
+    assert card.locator(".swatch-name").inner_text() == {"w0": "Black", "w2": "Blue"}[pick]
+    assert card.locator(f"[data-swatch={pick}]").get_attribute("aria-pressed") == "true"
+    _wait_for(lambda: _get(url + "/events/stats")["events"] == views + 1)  # a view of the colour picked
+    assert [(e["type"], e["item_id"], e.get("query")) for e in posted if e.get("type") != "query"] == [
+        ("view", pick, "wrap dress")
+    ]
+
+    rail = page.locator("#foryou-items .card:has(.swatches)").first  # in_stock=true: the red one greyed
+    rail.wait_for()
+    red = rail.locator("[data-swatch=w1]")
+    assert "off" in (red.get_attribute("class") or "") and "not in your filters" in (
+        red.get_attribute("aria-label") or ""
+    )
+    card.click()  # the card opens the colour it shows
+    page.wait_for_selector("#product-view:not([hidden]) #product h1")
+    assert page.evaluate("new URLSearchParams(location.search).get('p')") == pick
+    _wait_for(lambda: ("click", pick) in [(e.get("type"), e.get("item_id")) for e in posted])
+    assert page.locator(f"#product [data-swatch={pick}]").get_attribute("aria-pressed") == "true"
+    other = next(i for i in ("w0", "w2") if i != pick)
+    page.locator(f"#product [data-swatch={other}]").click()  # a product page's swatch opens that colour's page
+    page.wait_for_function(f"new URLSearchParams(location.search).get('p') === '{other}'")
+    assert not errors, errors

@@ -20,6 +20,7 @@ const SORTS = [["relevance", "sortRelevance"], ["price_asc", "sortPriceAsc"], ["
 let nextOffset = null; // the next page of the results shown (GET /search's next_offset)
 let searchSeq = 0; // the search last asked for: an earlier one's late answer (a page too) is dropped
 const items = new Map(); // id -> item, for every card shown
+const bases = new Map(); // id -> the item a card was drawn for, with its swatches (``variants``)
 let shopperId = store.getItem("shelfwise.shopper") || GUEST;
 let lastForYou = [];
 let lastFacets = null;
@@ -98,13 +99,86 @@ function snippetHtml(it) {
 }
 function card(it, withReason = false) {
   items.set(it.id, it);
+  if (it.variants && it.variants.length) bases.set(it.id, it);
   const cat = (it.category || []).slice(-2).join(" › ");
-  return `<article class="card" data-id="${esc(it.id)}" tabindex="0" aria-label="${esc(it.title)}">
-    <div class="pic">${picture(it)}${it.in_stock === false ? `<span class="oos">${esc(t("outOfStock"))}</span>` : ""}</div>
+  return `<article class="card" data-id="${esc(it.id)}" data-base="${esc(it.id)}" tabindex="0" aria-label="${esc(it.title)}">
+    <div class="pic">${picture(it)}${oosBadge(it)}</div>
     <button class="addcart" type="button" data-cart="${esc(it.id)}">${esc(t("addToCart"))}</button>
     <div class="body"><div class="title">${titleHtml(it)}</div><div class="cat">${esc(cat)}</div>${snippetHtml(it)}
-    ${withReason && it.reason ? `<div class="reason">${esc(it.reason)}</div>` : ""}
+    ${swatchRow(it)}${withReason && it.reason ? `<div class="reason">${esc(it.reason)}</div>` : ""}
     <div class="price">${esc(fmtPrice(it.price))}</div></div></article>`;
+}
+const oosBadge = (it) => (it.in_stock === false ? `<span class="oos">${esc(t("outOfStock"))}</span>` : "");
+
+// ---------- swatches ----------
+// a product's colour / size variants (the server's `variants`, asked with variants=true): the card's own first,
+// selected; a colour is a dot, a short label (a size) its text, a longer one (a pattern) a hatched dot, each
+// named in full for screen readers and on hover, the selected one's name under them. A variant the request's
+// filters exclude (matches: false) is drawn small, a sold-out one struck through: both still shown and
+// clickable (the product comes in them). Clicking one in a card shows that variant there (title, price,
+// picture, id: opening or adding the card then takes it) and posts a "view" of it; on a product page it
+// opens that variant's page.
+const SWATCHES_SHOWN = 4;
+const baseOf = new Map(); // a variant's id -> the item whose swatches hold it (for the product page's)
+function colourOf(label) {
+  const first = String(label).split(" · ")[0].toLowerCase();
+  for (const [word, hex] of COLOURS) if (new RegExp(`\\b${word}\\b`).test(first)) return hex;
+  return null;
+}
+function swatchButton(v, selected, folded) {
+  const hex = colourOf(v.label);
+  const kind = hex ? "dot" : v.label.length <= 5 ? "text" : "dot pattern";
+  const notes = [v.in_stock === false ? t("outOfStock") : "", v.matches === false ? t("notInFilters") : ""].filter(Boolean);
+  const name = [v.label, ...notes].join(", ");
+  const cls = `swatch ${kind}${v.matches === false ? " off" : ""}${v.in_stock === false ? " sold" : ""}`;
+  const face = kind === "text" ? esc(v.label) : `<span class="chip-colour"${hex ? ` style="background:${esc(hex)}"` : ""}></span>`;
+  return `<button type="button" class="${cls}" data-swatch="${esc(v.id)}" aria-pressed="${selected}" aria-label="${esc(name)}" title="${esc(name)}"${folded ? " hidden" : ""}>${face}</button>`;
+}
+// ``base``: an item with its variants; ``selected``: the id shown (the base's own by default)
+function swatchRow(base, selected = base.id, shown = SWATCHES_SHOWN) {
+  if (!base.variants || !base.variants.length) return "";
+  // those the filters admit first (in catalog order), so a folded row shows them rather than the ones greyed
+  const rest = [...base.variants.filter((v) => v.matches !== false), ...base.variants.filter((v) => v.matches === false)];
+  const all = [{ id: base.id, label: base.variant_label || base.id, in_stock: base.in_stock, matches: true }, ...rest];
+  for (const v of base.variants) if (!baseOf.has(v.id)) baseOf.set(v.id, base.id);
+  const buttons = all.map((v, i) => swatchButton(v, v.id === selected, i >= shown && v.id !== selected)).join("");
+  const folded = all.filter((v, i) => i >= shown && v.id !== selected).length;
+  const more = folded > 0 ? `<button type="button" class="swatch more-swatches" data-more-swatches aria-label="${esc(t("moreVariants", { n: folded }))}">+${folded}</button>` : "";
+  const name = (all.find((v) => v.id === selected) || all[0]).label;
+  return `<div class="swatches" role="group" aria-label="${esc(t("variantsOf", { title: base.title }))}">${buttons}${more}</div>
+    <div class="swatch-name">${esc(name)}</div>`;
+}
+// show variant ``id`` in the card: at once from the swatch (price, stock, label), then the whole product
+// (GET /items/{id}: its title and attributes, kept for opening and adding to the cart)
+async function pickSwatch(cardEl, id) {
+  const base = bases.get(cardEl.dataset.base);
+  if (!base || cardEl.dataset.id === id) return;
+  const v = id === base.id ? null : (base.variants || []).find((x) => x.id === id);
+  if (id !== base.id && !v) return;
+  for (const b of cardEl.querySelectorAll("[data-swatch]")) b.setAttribute("aria-pressed", String(b.dataset.swatch === id));
+  cardEl.querySelector(".swatch-name").textContent = v ? v.label : base.variant_label || base.id;
+  let it = v ? items.get(id) : base;
+  const draft = !it;
+  if (draft) it = { ...base, id, price: v.price, in_stock: v.in_stock, image: v.image, attributes: { colour: v.label }, highlight: null, variants: null, partial: true };
+  showInCard(cardEl, it, base);
+  const query = cardEl.closest("#results") ? state.q : "";
+  if (draft) {
+    try {
+      const full = await api(`/items/${encodeURIComponent(id)}`);
+      items.set(id, full);
+      if (cardEl.dataset.id === id) showInCard(cardEl, full, base);
+      it = full;
+    } catch { items.set(id, it); } // the swatch's own fields stand in; opening the card fetches it again
+  }
+  sendEvent("view", it, query, false);
+}
+function showInCard(cardEl, it, base) {
+  cardEl.dataset.id = it.id;
+  cardEl.setAttribute("aria-label", it.title);
+  cardEl.querySelector(".pic").innerHTML = picture(it) + oosBadge(it);
+  cardEl.querySelector(".addcart").dataset.cart = it.id;
+  cardEl.querySelector(".title").innerHTML = it.id === base.id || it.title === base.title ? titleHtml(base) : esc(it.title);
+  cardEl.querySelector(".price").textContent = fmtPrice(it.price);
 }
 
 // ---------- URL state ----------
@@ -140,6 +214,7 @@ function searchParams(offset) {
   p.set("user", shopperId);
   p.set("distinct", "true"); // a product's colour / size variants named alike show once
   p.set("highlight", "true"); // the title words the query matched, in <em>
+  p.set("variants", "true"); // each hit's other colours / sizes, for its swatches
   if (offset) p.set("offset", String(offset)); else p.set("facets", "true");
   return p;
 }
@@ -377,7 +452,7 @@ async function rail(request, target, sub, keep = () => true, max = Infinity) {
   }
 }
 async function refreshForYou(because) {
-  const r = await rail(`/recommend/user/${encodeURIComponent(shopperId)}?k=12&in_stock=true`, "foryou-items", "foryou-sub");
+  const r = await rail(`/recommend/user/${encodeURIComponent(shopperId)}?k=12&in_stock=true&variants=true`, "foryou-items", "foryou-sub");
   if (!r) return;
   const ids = r.items.map((it) => it.id);
   if (because) {
@@ -393,7 +468,7 @@ const shortId = (id) => (id.length > 12 ? id.slice(0, 8) + "…" : id);
 // ``record``: post a click event (not when the page is only written again in another language)
 async function openProduct(id, push = true, query = "", record = true) {
   let it = items.get(id);
-  if (!it) { try { it = await api(`/items/${encodeURIComponent(id)}`); } catch (err) { toast(err.message, true); return; } }
+  if (!it || it.partial) { try { it = await api(`/items/${encodeURIComponent(id)}`); } catch (err) { toast(err.message, true); return; } }
   items.set(id, it);
   if (push) history.pushState(null, "", `?p=${encodeURIComponent(id)}`);
   showView("product");
@@ -401,17 +476,22 @@ async function openProduct(id, push = true, query = "", record = true) {
   $("product").innerHTML = `<div class="pic">${picture(it)}</div><div>
     <div class="cat">${esc((it.category || []).join(" › "))}</div><h1>${esc(it.title)}</h1>
     ${it.brand ? `<div class="sub">${esc(it.brand)}</div>` : ""}<div class="price">${esc(fmtPrice(it.price))}</div>
-    <button class="primary" type="button" data-cart="${esc(it.id)}">${esc(t("addToCart"))}</button>
+    ${pageSwatches(it.id)}<button class="primary" type="button" data-cart="${esc(it.id)}">${esc(t("addToCart"))}</button>
     <p class="desc">${esc(it.description || "")}</p><dl>${attrs}<dt>${esc(t("productId"))}</dt><dd>${esc(it.id)}</dd></dl></div>`;
   window.scrollTo({ top: 0 });
   // "Goes well with" leaves out what "Related" already shows (the two lists often share basket partners)
-  const crossReq = api(`/recommend/cross/${encodeURIComponent(id)}?k=20&in_stock=true`);
+  const crossReq = api(`/recommend/cross/${encodeURIComponent(id)}?k=20&in_stock=true&variants=true`);
   crossReq.catch(() => {}); // handled by rail() below
-  rail(`/recommend/item/${encodeURIComponent(id)}?k=10&in_stock=true`, "related-items").then((related) => {
+  rail(`/recommend/item/${encodeURIComponent(id)}?k=10&in_stock=true&variants=true`, "related-items").then((related) => {
     const seen = new Set(related ? related.items.map((x) => x.id) : []);
     rail(crossReq, "cross-items", null, (x) => !seen.has(x.id), 10);
   });
   if (record) sendEvent("click", it, query);
+}
+// the product page's swatches: those of the card it was opened from (every variant shown, none folded)
+function pageSwatches(id) {
+  const base = bases.get(id) || bases.get(baseOf.get(id));
+  return base ? `<div class="page-swatches">${swatchRow(base, id, Infinity)}</div>` : "";
 }
 function showView(name) {
   // product page and search results first, the "for you" rail after them; on the home page it leads
@@ -438,7 +518,8 @@ function sendQuery(q) {
     if (err.code === "no-event-log") ingestOff = true; // a read-only server
   });
 }
-async function sendEvent(type, it, query = "") {
+// ``refresh``: the "for you" rail follows the event (not for a swatch's view: the card picked stays as it is)
+async function sendEvent(type, it, query = "", refresh = true) {
   if (ingestOff) return;
   const headers = eventHeaders();
   const event = { user_id: shopperId, type, item_id: it.id, session_id: SESSION };
@@ -447,7 +528,7 @@ async function sendEvent(type, it, query = "") {
   try {
     await api("/events?wait_ms=1500", { method: "POST", headers, body });
     loadHealth();
-    refreshForYou(t(type === "cart" ? "forYouAfterCart" : "forYouAfterClick", { title: it.title }));
+    if (refresh) refreshForYou(t(type === "cart" ? "forYouAfterCart" : "forYouAfterClick", { title: it.title }));
   } catch (err) {
     if (err.status === 401 || err.status === 403) { toast(t("needApiKey"), true); $("settings-panel").hidden = false; }
     else if (err.code === "no-event-log") {
@@ -471,6 +552,16 @@ function addToCart(id, query = "") {
   sendEvent("cart", it, query);
 }
 document.addEventListener("click", (e) => {
+  const sw = e.target.closest("[data-swatch]");
+  if (sw && sw.closest(".card")) { e.stopPropagation(); pickSwatch(sw.closest(".card"), sw.dataset.swatch); return; }
+  if (sw) { if (sw.getAttribute("aria-pressed") !== "true") openProduct(sw.dataset.swatch); return; } // the product page
+  const fold = e.target.closest("[data-more-swatches]");
+  if (fold) {
+    e.stopPropagation();
+    for (const b of fold.parentElement.querySelectorAll("[data-swatch][hidden]")) b.hidden = false;
+    fold.remove();
+    return;
+  }
   const add = e.target.closest("[data-cart]");
   if (add) { e.stopPropagation(); addToCart(add.dataset.cart, add.closest("#results") ? state.q : ""); return; }
   const c = e.target.closest(".card");
