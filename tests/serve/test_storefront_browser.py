@@ -591,6 +591,8 @@ def test_swatches_show_a_products_colours_and_pick_one(serve_live: Callable[...,
     assert page.evaluate("new URLSearchParams(location.search).get('p')") == pick
     _wait_for(lambda: ("click", pick) in [(e.get("type"), e.get("item_id")) for e in posted])
     assert page.locator(f"#product [data-swatch={pick}]").get_attribute("aria-pressed") == "true"
+    page.wait_for_function("document.querySelector('#related-items .card, #related-items .sub') !== null")
+    assert "Wrap dress" not in page.inner_text("#related-items")  # its own colours are swatches, not "related"
     other = next(i for i in ("w0", "w2") if i != pick)
     page.locator(f"#product [data-swatch={other}]").click()  # a product page's swatch opens that colour's page
     page.wait_for_function(f"new URLSearchParams(location.search).get('p') === '{other}'")

@@ -482,7 +482,10 @@ async function openProduct(id, push = true, query = "", record = true) {
   // "Goes well with" leaves out what "Related" already shows (the two lists often share basket partners)
   const crossReq = api(`/recommend/cross/${encodeURIComponent(id)}?k=20&in_stock=true&variants=true`);
   crossReq.catch(() => {}); // handled by rail() below
-  rail(`/recommend/item/${encodeURIComponent(id)}?k=10&in_stock=true&variants=true`, "related-items").then((related) => {
+  // "Related" shows other products: the product's own colours named alike are its swatches, not related items
+  const own = it.title.trim().toLowerCase();
+  const other = (x) => x.title.trim().toLowerCase() !== own;
+  rail(`/recommend/item/${encodeURIComponent(id)}?k=11&in_stock=true&variants=true`, "related-items", null, other, 10).then((related) => {
     const seen = new Set(related ? related.items.map((x) => x.id) : []);
     rail(crossReq, "cross-items", null, (x) => !seen.has(x.id), 10);
   });
