@@ -91,10 +91,13 @@ class Exploration:
         return np.concatenate([d.picks for d in self.draws]) if self.draws else np.zeros(0, dtype=np.int64)
 
 
-def gate(pool: BoolArray, relevance: Relevance, n: int) -> BoolArray:
-    """The ``n`` arms of ``pool`` with the highest positive ``relevance`` (ties: lower index)."""
+def gate(pool: BoolArray, relevance: Relevance, n: int, titles: npt.NDArray[np.int32] | None = None) -> BoolArray:
+    """The ``n`` arms of ``pool`` with the highest positive ``relevance`` (ties: lower index); with
+    ``titles`` (each row's title code), one per title: its best-scored row."""
     rows = np.flatnonzero(pool & (relevance > 0))
-    if len(rows) > n:
+    if titles is not None:
+        rows = _best_per_title(rows, relevance, n, titles)
+    elif len(rows) > n:
         scores = relevance[rows]
         edge = -np.partition(-scores, n - 1)[n - 1]  # the n-th highest score
         above = rows[scores > edge]
@@ -102,6 +105,20 @@ def gate(pool: BoolArray, relevance: Relevance, n: int) -> BoolArray:
     out = np.zeros(len(pool), dtype=bool)
     out[rows] = True
     return out
+
+
+def _best_per_title(rows: IntArray, relevance: Relevance, n: int, titles: npt.NDArray[np.int32]) -> IntArray:
+    """The ``n`` best-scored of ``rows`` (ties: lower index), one per title: its best row. Sorts the
+    top ``4 n`` first, all of ``rows`` only when those hold fewer than ``n`` titles."""
+    m = min(len(rows), 4 * n)
+    while True:
+        scores = relevance[rows]
+        top = rows if m == len(rows) else rows[scores >= -np.partition(-scores, m - 1)[m - 1]]  # ties kept
+        ranked = top[np.argsort(-relevance[top], kind="stable")]
+        _, first = np.unique(titles[ranked], return_index=True)
+        if len(first) >= n or m == len(rows):
+            return np.asarray(ranked[np.sort(first)[:n]], dtype=np.int64)
+        m = len(rows)
 
 
 class SlotExplorer:
@@ -124,12 +141,15 @@ class SlotExplorer:
         popularity: FloatArray | None = None,
         allowed: BoolArray | None = None,
         relevance: Relevance | None = None,
+        distinct: bool = False,
     ) -> Exploration:
         """Top-``k`` of ``results`` with exploration slots filled by the policy. Explored items come
         from ``allowed`` items outside the popularity head and outside ``results``' own top-``k``;
         with ``config.candidates`` and ``relevance`` (this shopper's score of every item, 0 or less:
-        no evidence), first from the gate (:func:`gate`) of those. They score 0 here (the policy
-        ranks nothing), which the caller may replace by the item's own model score."""
+        no evidence), first from the gate (:func:`gate`) of those. ``distinct``: no two explored
+        items share a product title (each pool holds one row per title: the gate its best-scored
+        variant, the rest of the tail its first). They score 0 here (the policy ranks nothing),
+        which the caller may replace by the item's own model score."""
         n = len(self.catalog)
         base = results.top(k)
         n_exp = min(self.config.n_explore(k), max(0, k - self.config.first_slot))
@@ -140,10 +160,16 @@ class SlotExplorer:
         n_exp = min(n_exp, int(cand.sum()))
         if n_exp == 0:
             return Exploration(base, [], ())
-        pools = [cand]
+        titles = self.catalog.variant_codes if distinct else None
+        tail = self.catalog.one_per_title(cand) if distinct else cand
+        n_exp = min(n_exp, int(tail.sum()))
+        pools = [tail]
         if self.config.candidates and relevance is not None:
-            first = gate(cand, relevance, max(self.config.candidates, n_exp))
-            pools = [first, cand & ~first] if first.sum() < n_exp else [first]
+            first = gate(cand, relevance, max(self.config.candidates, n_exp), titles)
+            rest = tail & ~first
+            if titles is not None:  # the rest of the tail: titles the gate does not hold
+                rest &= ~np.isin(titles, titles[first])
+            pools = [first, rest] if first.sum() < n_exp else [first]
         draws: list[Draw] = []
         with self._lock:
             for pool in pools:

@@ -54,10 +54,11 @@ def recommend_with_exploration(
     Outcomes are learned when later events arrive (the explorer is an ``Updatable``). An explored
     item scores its own fused score (:func:`own_scores`, read from the pass that ranked the list),
     not its slot's neighbour's. ``live``: whether a session is under way, as the caller says it
-    (None: :func:`~shelfwise.recommend.between.session_live` decides), for the list and its explored
-    slots alike."""
+    (None: :func:`~shelfwise.recommend.between.session_live` decides at ``now``, the clock's time when
+    None), for the list and its explored slots alike."""
     first = rec.context(user)
-    said = session_live(rec, user, first) if live is None else live
+    clock = time.time() if now is None else now  # one clock for the session verdict and the showing
+    said = session_live(rec, user, first, clock) if live is None else live
     ctx = replace(first, live=said)  # one verdict for the list and its explored slots
     base, fused = rec.recommend_scored(ctx, k, filters, exclude_seen=exclude_seen)
     gate = explorer.config.candidates > 0  # the gate reads ``fused`` itself: positive, or -inf (no evidence)
@@ -68,10 +69,11 @@ def recommend_with_exploration(
         base.results,
         k,
         user=user,
-        now=time.time() if now is None else now,
+        now=clock,
         popularity=rec.counts.astype(np.float64) if len(rec.counts) else None,
         allowed=allowed,
         relevance=fused if gate else None,
+        distinct=rec.config.collapse_variants,
     )
     ranked = explored.results
     slots = [s for s in explored.slots if s < len(ranked)]
