@@ -16,7 +16,7 @@ from shelfwise.events.impressions import ImpressionStore, impressions_path
 
 def _logs(tmp_path: Path, n: int = 3000) -> Path:
     imps, events = simulated(n, seed=2)
-    db = tmp_path / "events.db"
+    db = tmp_path / "events.sqlite"
     store = EventStore(db)
     store.append(events)
     store.close()
@@ -36,7 +36,7 @@ def test_ope_on_a_servers_own_logs(tmp_path: Path, capsys: pytest.CaptureFixture
     obd = tmp_path / "explored.csv"
     assert main(["ope", "--impressions", str(path), "--export-obd", str(obd)]) == 0  # events.db found beside it
     out = capsys.readouterr().out
-    assert f"{path}: 3000 lists with explored slots, rewards from {tmp_path / 'events.db'} within 30 min" in out
+    assert f"{path}: 3000 lists with explored slots, rewards from {tmp_path / 'events.sqlite'} within 30 min" in out
     assert "explored (the bandit's picks, on-policy)" in out and "displaced (deterministic list's items)" in out
     for name in ("ipw", "snipw", "dr"):
         value, se = _value(out, name)

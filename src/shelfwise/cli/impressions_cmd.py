@@ -26,7 +26,7 @@ def add_impression_args(p: argparse.ArgumentParser) -> None:
         "--events-db",
         default=None,
         help="with --impressions: the event log whose clicks / carts / purchases are the rewards (SQLite file or "
-        "nats://...; default: the impression log's name without .impressions)",
+        "nats://...; default: the one file beside X.impressions.db named X.*, as serve writes them)",
     )
     p.add_argument(
         "--window-min", type=float, default=DEFAULT_WINDOW_S / 60, help="reward window after a showing, minutes"
@@ -37,12 +37,18 @@ def add_impression_args(p: argparse.ArgumentParser) -> None:
 
 
 def _events_db(args: argparse.Namespace) -> str:
+    """``--events-db``, or the one event log beside ``--impressions`` that a server would have
+    written it next to (``live.sqlite`` for ``live.impressions.db``)."""
     if args.events_db is not None:
         return str(args.events_db)
-    name = args.impressions.name
-    if not name.endswith(".impressions.db"):
-        raise ValueError(f"{args.impressions}: give --events-db (the event log holding the rewards)")
-    return str(args.impressions.with_name(name.removesuffix(".impressions.db") + ".db"))
+    path: Path = args.impressions
+    if path.name.endswith(".impressions.db"):
+        stem = path.name.removesuffix(".impressions.db")
+        side = ("-wal", "-shm", "-journal")  # SQLite's own files beside a log
+        found = [p for p in path.parent.glob(f"{stem}.*") if p != path and p.is_file() and not p.name.endswith(side)]
+        if len(found) == 1:
+            return str(found[0])
+    raise ValueError(f"{path}: give --events-db (the event log holding the rewards; none or several beside it)")
 
 
 def run_impressions(args: argparse.Namespace) -> int:
