@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 _MAKING_SUGGESTER = threading.Lock()  # one suggester made per shelf when requests race for it
 
 if TYPE_CHECKING:
+    from shelfwise.bandit.impression_log import ImpressionLogger
     from shelfwise.bandit.slots import SlotExplorer
     from shelfwise.events.backend import EventBackend
     from shelfwise.events.live import LiveState
@@ -65,6 +66,7 @@ class Shelf:
     timings: dict[str, float] = field(default_factory=dict)  # seconds per build step
     suggester: Suggester | None = None  # type-ahead suggestions (made on first use when not saved)
     rules: Rules | None = None  # the store's merchandising rules (pins, hides) for search
+    impressions: ImpressionLogger | None = None  # logs lists with explored slots (off-policy evaluation)
 
     def updatables(self) -> list[object]:
         """Stage objects the event consumer should feed (it keeps those implementing ``update``),
@@ -111,8 +113,10 @@ class Shelf:
 
 
 def close_event_log(shelf: Shelf) -> None:
-    """Stop ``shelf``'s live consumer and close its event log (a server's shutdown; nothing to do
-    without live state)."""
+    """Stop ``shelf``'s live consumer and close its event log, and commit and close its impression
+    log (a server's shutdown; nothing to do without them)."""
+    if shelf.impressions is not None:
+        shelf.impressions.close()
     live = shelf.live
     if live is None:
         return

@@ -64,7 +64,7 @@ def test_explored_items_score_in_the_between_sessions_fusion_the_list_uses(betwe
     in-session one."""
     h = between_hybrid
     ex = SlotExplorer(h.catalog, config=SlotConfig(explore_share=0.2, head_fraction=0.2))
-    out = recommend_with_exploration(h, ex, "u3", 10, exclude_seen=True, now=0.0)
+    out = recommend_with_exploration(h, ex, "u3", 10, exclude_seen=True, now=_idle_at(h, "u3"))
     everything = h.recommend("u3", N_ITEMS, exclude_seen=True)  # the between-sessions fusion of every item
     fused = dict(zip(everything.ids.tolist(), everything.scores.tolist(), strict=True))
     in_session = h.recommend(dataclasses.replace(h.context("u3"), live=True), N_ITEMS, exclude_seen=True)
@@ -75,6 +75,29 @@ def test_explored_items_score_in_the_between_sessions_fusion_the_list_uses(betwe
         item = int(out.ids[j])
         assert out.scores[j] == pytest.approx(fused.get(item, 0.0), rel=1e-6)
         assert fused.get(item, 0.0) != pytest.approx(other.get(item, 0.0), rel=1e-3)  # the two fusions differ here
+
+
+def _idle_at(h: HybridRecommender, user: str) -> float:
+    """A time just past ``user``'s idle threshold: no session under way then."""
+    last = h.profiles.last_event(user) if h.profiles is not None else None
+    assert last is not None
+    return last + h.config.idle_minutes * 60.0 + 1.0
+
+
+def test_now_decides_whether_a_session_is_under_way(between_hybrid: HybridRecommender) -> None:
+    """``now`` given, the session verdict reads it, not the wall clock: a minute after the shopper's
+    last event the list is the in-session fusion (the wall clock, decades later, would say idle)."""
+    h = between_hybrid
+    last = _idle_at(h, "u3") - h.config.idle_minutes * 60.0 - 1.0
+    in_session = h.recommend(dataclasses.replace(h.context("u3"), live=True), N_ITEMS, exclude_seen=True)
+    idle = h.recommend(dataclasses.replace(h.context("u3"), live=False), N_ITEMS, exclude_seen=True)
+    for now, want in ((last + 60.0, in_session), (_idle_at(h, "u3"), idle)):
+        ex = SlotExplorer(h.catalog, config=SlotConfig(explore_share=0.2, head_fraction=0.2))
+        out = recommend_with_exploration(h, ex, "u3", 10, exclude_seen=True, now=now)
+        slots = [j for j, why in enumerate(out.reasons) if why == EXPLORE_REASON]
+        model = [j for j in range(len(out)) if j not in slots]
+        assert out.ids[model].tolist() == want.ids[: len(model)].tolist()
+    assert in_session.ids[:8].tolist() != idle.ids[:8].tolist()  # the two fusions rank differently here
 
 
 def test_the_caller_may_say_a_session_is_under_way(between_hybrid: HybridRecommender) -> None:

@@ -304,12 +304,14 @@ def test_an_event_log_path_that_does_not_exist_is_said_to_be_new(tmp_path: Path)
 
     said: list[str] = []
     db = tmp_path / "no" / "such" / "live.sqlite"
-    recipe = ShelfRecipe(ShelfSettings(events_db=str(db)), say=said.append)
+    recipe = ShelfRecipe(ShelfSettings(events_db=str(db), impression_log="off"), say=said.append)
     assert said == [f"event log {db}: no such file, a new empty log is created there"] and db.is_file()
     assert recipe.store is not None
     recipe.store.close()
     said.clear()
-    again = ShelfRecipe(ShelfSettings(events_db=str(db)), say=said.append)  # it exists now: nothing said
-    assert again.store is not None
+    again = ShelfRecipe(ShelfSettings(events_db=str(db)), say=said.append)  # it exists now: said no more
+    assert again.store is not None and again.impressions is not None
     again.store.close()
-    assert said == []
+    again.impressions.close()
+    imps = db.with_name("live.impressions.db")
+    assert said == [f"impressions of lists with explored slots: {imps} (shelfwise ope --impressions {imps})"]

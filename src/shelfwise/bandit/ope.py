@@ -378,17 +378,34 @@ class RewardModel:
         res = minimize(loss, w0, jac=True, method="L-BFGS-B", options={"maxiter": 500})
         return np.asarray(res.x)
 
-    def fit_predict(self, log: BanditLog) -> FloatArray:
-        """Cross-fitted click probabilities for every logged row, action and position: (n, n_actions, len_list)."""
+    def _folds(self, log: BanditLog) -> list[tuple[IntArray, FloatArray]]:
+        """Per cross-fitting fold: its rows and the weights fitted without them (1 fold: in-sample)."""
         n = len(log)
         folds = np.random.default_rng(self.config.seed).permutation(n) % self.config.folds
-        out = np.zeros((n, log.n_actions, log.len_list))
+        out = []
         for f in range(self.config.folds):
             test = np.flatnonzero(folds == f)
             train = np.flatnonzero(folds != f) if self.config.folds > 1 else test
-            w = self._fit(log, train)
+            out.append((test, self._fit(log, train)))
+        return out
+
+    def fit_predict(self, log: BanditLog) -> FloatArray:
+        """Cross-fitted click probabilities for every logged row, action and position: (n, n_actions, len_list)."""
+        out = np.zeros((len(log), log.n_actions, log.len_list))
+        for test, w in self._folds(log):
             user, item, pos, b = self._parts(log, w)
             out[test] = expit(user[test, None, None] + item[None, :, None] + pos[None, None, :] + b)
+        return out
+
+    def fit_predict_at(self, log: BanditLog, actions: list[IntArray]) -> list[FloatArray]:
+        """Cross-fitted click probabilities of each row's own position for each array of per-row
+        ``actions`` (e.g. the logged and a target policy's): (n,) each, without the (n, n_actions,
+        len_list) table of :meth:`fit_predict` (a store's item count makes that too large)."""
+        out = [np.zeros(len(log)) for _ in actions]
+        for test, w in self._folds(log):
+            user, item, pos, b = self._parts(log, w)
+            for got, act in zip(out, actions, strict=True):
+                got[test] = expit(user[test] + item[act[test]] + pos[log.position[test]] + b)
         return out
 
 
@@ -439,21 +456,43 @@ def evaluate_policy(log: BanditLog, action_dist: FloatArray, q_hat: FloatArray |
     rows = np.arange(len(log))
     pi = policy_probs(log, action_dist)
     w = pi[rows, log.action] / log.pscore
-    r = log.reward
-    ipw = _mean(w * r)
-    sn = float((w * r).sum() / w.sum()) if w.sum() > 0 else float("nan")
-    sn_terms = w * (r - sn) / max(float(w.mean()), 1e-12)  # delta-method influence terms
-    snipw = Estimate(sn, float(sn_terms.std(ddof=1) / np.sqrt(len(log))) if len(log) > 1 else float("nan"))
-    max_w = float(w.max()) if len(w) else float("nan")
-    ess = float(w.sum() ** 2 / (w**2).sum()) if (w**2).sum() > 0 else 0.0
     if q_hat is None:
-        return OPEReport(ipw, snipw, None, None, max_w, ess)
+        return _report(w, log.reward)
     if q_hat.shape != (len(log), log.n_actions, log.len_list):
         raise ValueError(f"q_hat {q_hat.shape}, expected ({len(log)}, {log.n_actions}, {log.len_list})")
     q = q_hat[rows, :, log.position]
-    dm_terms = (pi * q).sum(axis=1)
-    dr_terms = dm_terms + w * (r - q[rows, log.action])
-    return OPEReport(ipw, snipw, _mean(dm_terms), _mean(dr_terms), max_w, ess)
+    return _report(w, log.reward, (pi * q).sum(axis=1), q[rows, log.action])
+
+
+def evaluate_actions(log: BanditLog, target: IntArray, folds: int = 3, seed: int = 0) -> OPEReport:
+    """IPW, SNIPW, DM and DR of the deterministic policy that plays ``target[i]`` at row ``i``'s
+    position (its weight: 1 / pscore where the logged action is the target, else 0), with a
+    cross-fitted :class:`RewardModel` read at the two actions only (:meth:`RewardModel.fit_predict_at`)."""
+    if target.shape != (len(log),) or (len(log) and (target.min() < 0 or target.max() >= log.n_actions)):
+        raise ValueError(f"target: one action in [0, {log.n_actions}) per logged row ({len(log)})")
+    w = (target == log.action) / log.pscore
+    if len(log) < max(folds, 2):
+        return _report(w, log.reward)
+    model = RewardModel(RewardModelConfig(folds=folds, seed=seed))
+    q_target, q_logged = model.fit_predict_at(log, [target, log.action])
+    return _report(w, log.reward, q_target, q_logged)
+
+
+def _report(
+    w: FloatArray, r: FloatArray, dm: FloatArray | None = None, q_logged: FloatArray | None = None
+) -> OPEReport:
+    """The estimates from importance weights ``w`` and rewards ``r``; DM and DR from ``dm`` (each
+    row's expected reward under the evaluated policy) and ``q_logged`` (the model's at the logged action)."""
+    n = len(r)
+    ipw = _mean(w * r)
+    sn = float((w * r).sum() / w.sum()) if w.sum() > 0 else float("nan")
+    sn_terms = w * (r - sn) / max(float(w.mean()), 1e-12)  # delta-method influence terms
+    snipw = Estimate(sn, float(sn_terms.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan"))
+    max_w = float(w.max()) if len(w) else float("nan")
+    ess = float(w.sum() ** 2 / (w**2).sum()) if (w**2).sum() > 0 else 0.0
+    if dm is None or q_logged is None:
+        return OPEReport(ipw, snipw, None, None, max_w, ess)
+    return OPEReport(ipw, snipw, _mean(dm), _mean(dm + w * (r - q_logged)), max_w, ess)
 
 
 @dataclass(frozen=True)

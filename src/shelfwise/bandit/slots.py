@@ -76,32 +76,59 @@ class Draw:
     picks: IntArray
 
 
+Posterior = tuple[FloatArray, FloatArray]  # Beta(alpha, beta) of every arm, as a selection saw them
+
+
 @dataclass(frozen=True)
 class Exploration:
     """A list with exploration slots: ``results`` (top ``k``), ``slots`` (the explored positions in
     it), ``draws`` (the selections that filled them: the gated pool, then the rest of the tail
-    when the gate held too few; one draw from the whole tail without a gate)."""
+    when the gate held too few; one draw from the whole tail without a gate), ``posterior``: a
+    Thompson policy's Beta posteriors when it drew them (shared, read-only: exact propensities
+    later, :func:`~shelfwise.bandit.propensity.exploration_probs`); None for other policies."""
 
     results: Results
     slots: list[int]
     draws: tuple[Draw, ...]
+    posterior: Posterior | None = None
 
     @property
     def picks(self) -> IntArray:
         return np.concatenate([d.picks for d in self.draws]) if self.draws else np.zeros(0, dtype=np.int64)
 
 
-def gate(pool: BoolArray, relevance: Relevance, n: int) -> BoolArray:
-    """The ``n`` arms of ``pool`` with the highest positive ``relevance`` (ties: lower index)."""
-    rows = np.flatnonzero(pool & (relevance > 0))
-    if len(rows) > n:
-        scores = relevance[rows]
-        edge = -np.partition(-scores, n - 1)[n - 1]  # the n-th highest score
-        above = rows[scores > edge]
-        rows = np.concatenate([above, rows[scores == edge][: n - len(above)]])  # rows ascend: the lower ties
+def top_rows(pool: BoolArray, scores: Relevance, n: int) -> IntArray:
+    """The ``n`` arms of ``pool`` with the highest ``scores``, best first (ties: lower index)."""
+    rows = np.flatnonzero(pool)
+    s = scores[rows]
+    if len(rows) > n > 0:
+        keep = s >= -np.partition(-s, n - 1)[n - 1]  # the n-th highest score and above, ties kept
+        rows, s = rows[keep], s[keep]
+    return np.asarray(rows[np.argsort(-s, kind="stable")][: max(n, 0)], dtype=np.int64)  # rows ascend
+
+
+def gate(pool: BoolArray, relevance: Relevance, n: int, titles: npt.NDArray[np.int32] | None = None) -> BoolArray:
+    """The ``n`` arms of ``pool`` with the highest positive ``relevance`` (ties: lower index); with
+    ``titles`` (each row's title code), one per title: its best-scored row."""
+    evident = pool & (relevance > 0)
+    rows = _best_per_title(np.flatnonzero(evident), relevance, n, titles) if titles is not None else None
     out = np.zeros(len(pool), dtype=bool)
-    out[rows] = True
+    out[top_rows(evident, relevance, n) if rows is None else rows] = True
     return out
+
+
+def _best_per_title(rows: IntArray, relevance: Relevance, n: int, titles: npt.NDArray[np.int32]) -> IntArray:
+    """The ``n`` best-scored of ``rows`` (ties: lower index), one per title: its best row. Sorts the
+    top ``4 n`` first, all of ``rows`` only when those hold fewer than ``n`` titles."""
+    m = min(len(rows), 4 * n)
+    while True:
+        scores = relevance[rows]
+        top = rows if m == len(rows) else rows[scores >= -np.partition(-scores, m - 1)[m - 1]]  # ties kept
+        ranked = top[np.argsort(-relevance[top], kind="stable")]
+        _, first = np.unique(titles[ranked], return_index=True)
+        if len(first) >= n or m == len(rows):
+            return np.asarray(ranked[np.sort(first)[:n]], dtype=np.int64)
+        m = len(rows)
 
 
 class SlotExplorer:
@@ -113,6 +140,20 @@ class SlotExplorer:
         self.config = config or SlotConfig()
         self._pending: OrderedDict[tuple[str, int], float] = OrderedDict()
         self._lock = threading.Lock()
+        self._posterior: tuple[tuple[int, float], Posterior] | None = None  # (policy id, plays) it was read at
+
+    def _snapshot(self) -> Posterior | None:
+        """A Thompson policy's posteriors now, made again only after an update (plays only grow);
+        the caller holds the lock."""
+        p = self.policy
+        if not isinstance(p, BernoulliTS):
+            return None
+        key = (id(p), float(p.plays.sum()))
+        if self._posterior is None or self._posterior[0] != key:
+            alpha, beta = p.alpha + p.wins, p.beta + np.maximum(p.plays - p.wins, 0.0)
+            alpha.flags.writeable = beta.flags.writeable = False
+            self._posterior = (key, (alpha, beta))
+        return self._posterior[1]
 
     def explore(
         self,
@@ -124,12 +165,15 @@ class SlotExplorer:
         popularity: FloatArray | None = None,
         allowed: BoolArray | None = None,
         relevance: Relevance | None = None,
+        distinct: bool = False,
     ) -> Exploration:
         """Top-``k`` of ``results`` with exploration slots filled by the policy. Explored items come
         from ``allowed`` items outside the popularity head and outside ``results``' own top-``k``;
         with ``config.candidates`` and ``relevance`` (this shopper's score of every item, 0 or less:
-        no evidence), first from the gate (:func:`gate`) of those. They score 0 here (the policy
-        ranks nothing), which the caller may replace by the item's own model score."""
+        no evidence), first from the gate (:func:`gate`) of those. ``distinct``: no two explored
+        items share a product title (each pool holds one row per title: the gate its best-scored
+        variant, the rest of the tail its first). They score 0 here (the policy ranks nothing),
+        which the caller may replace by the item's own model score."""
         n = len(self.catalog)
         base = results.top(k)
         n_exp = min(self.config.n_explore(k), max(0, k - self.config.first_slot))
@@ -140,12 +184,19 @@ class SlotExplorer:
         n_exp = min(n_exp, int(cand.sum()))
         if n_exp == 0:
             return Exploration(base, [], ())
-        pools = [cand]
+        titles = self.catalog.variant_codes if distinct else None
+        tail = self.catalog.one_per_title(cand) if distinct else cand
+        n_exp = min(n_exp, int(tail.sum()))
+        pools = [tail]
         if self.config.candidates and relevance is not None:
-            first = gate(cand, relevance, max(self.config.candidates, n_exp))
-            pools = [first, cand & ~first] if first.sum() < n_exp else [first]
+            first = gate(cand, relevance, max(self.config.candidates, n_exp), titles)
+            rest = tail & ~first
+            if titles is not None:  # the rest of the tail: titles the gate does not hold
+                rest &= ~np.isin(titles, titles[first])
+            pools = [first, rest] if first.sum() < n_exp else [first]
         draws: list[Draw] = []
         with self._lock:
+            posterior = self._snapshot()
             for pool in pools:
                 m = min(n_exp - sum(len(d.picks) for d in draws), int(pool.sum()))
                 if m:
@@ -166,7 +217,7 @@ class SlotExplorer:
                 self._pending[(user, int(item))] = now
             self._settle(now)
         out = Results(np.asarray(ids, dtype=np.int64), np.asarray(scores, dtype=np.float32))
-        return Exploration(out, placed, tuple(draws))
+        return Exploration(out, placed, tuple(draws), posterior)
 
     def propensities(self, exploration: Exploration, n_sim: int = 2000) -> FloatArray:
         """The probability that the policy, in its present state, shows each of ``exploration``'s

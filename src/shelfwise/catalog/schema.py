@@ -166,13 +166,32 @@ class Catalog:
             (keys.setdefault(p.variant_key, len(keys)) for p in self.products), dtype=np.int32, count=len(self.products)
         )
 
+    @cached_property
+    def variant_groups(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """Rows grouped by title (:attr:`variant_codes`): ``(order, starts)``, every row sorted by its
+        title code (rows ascending within a title) and where each title's run begins in ``order``."""
+        codes = self.variant_codes
+        order = np.argsort(codes, kind="stable").astype(np.int64)
+        starts = np.flatnonzero(np.r_[True, codes[order][1:] != codes[order][:-1]]).astype(np.int64)
+        return order, starts
+
+    def one_per_title(self, rows: BoolArray) -> BoolArray:
+        """``rows`` (a mask) keeping the first row (lowest index) of each title it holds."""
+        order, starts = self.variant_groups
+        if not len(order):
+            return rows.copy()
+        at = np.where(rows[order], np.arange(len(order)), len(order))
+        first = np.minimum.reduceat(at, starts)
+        out = np.zeros(len(rows), dtype=bool)
+        out[order[first[first < len(order)]]] = True
+        return out
+
     def variant_rows(self, row: int) -> tuple[int, ...]:
         """The other rows whose product shares row ``row``'s :attr:`Product.variant_key` (its colour /
         size variants, which a list showing one item per title leaves out), in catalog order."""
         codes = self.variant_codes
         if self._variants is None:
-            order = np.argsort(codes, kind="stable")
-            starts = np.flatnonzero(np.r_[True, codes[order][1:] != codes[order][:-1]])
+            order, starts = self.variant_groups
             groups = np.split(order, starts[1:])
             self._variants = {int(codes[g[0]]): tuple(g.tolist()) for g in groups if len(g) > 1}
         return tuple(r for r in self._variants.get(int(codes[row]), ()) if r != row)

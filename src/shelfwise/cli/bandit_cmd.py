@@ -1,4 +1,6 @@
-"""``shelfwise ope``: off-policy evaluation of a Bernoulli Thompson-sampling policy on a bandit log."""
+"""``shelfwise ope``: off-policy evaluation of a Bernoulli Thompson-sampling policy on a bandit log
+(``--logs``, OBD format), or of the store's own exploration slots (``--impressions``, the log a
+server writes: :mod:`shelfwise.cli.impressions_cmd`)."""
 
 from __future__ import annotations
 
@@ -10,10 +12,17 @@ import numpy as np
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("ope", help="estimate a Bernoulli-TS policy's click rate from logged bandit feedback")
-    p.add_argument(
-        "--logs", type=Path, required=True, help="OBD-format log (Parquet or the OBD CSV) of the logging policy"
+    from shelfwise.cli.impressions_cmd import add_impression_args
+
+    p = sub.add_parser(
+        "ope",
+        help="estimate a Bernoulli-TS policy's click rate from logged bandit feedback (--logs), or the store's own "
+        "exploration slots' from its impression log (--impressions)",
     )
+    p.add_argument(
+        "--logs", type=Path, default=None, help="OBD-format log (Parquet or the OBD CSV) of the logging policy"
+    )
+    add_impression_args(p)
     p.add_argument("--item-context", type=Path, default=None, help="item features (Parquet/CSV), for the reward model")
     p.add_argument(
         "--prior",
@@ -31,6 +40,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def run(args: argparse.Namespace) -> int:
     from shelfwise.bandit import ThompsonOPEConfig, evaluate_bernoulli_ts, read_obd
+    from shelfwise.cli.impressions_cmd import run_impressions
+
+    if (args.logs is None) == (args.impressions is None):
+        raise ValueError("give one of --logs (an OBD-format log) or --impressions (a server's impression log)")
+    if args.impressions is not None:
+        return run_impressions(args)
 
     loaded = read_obd(args.logs, args.item_context, strict=args.strict)
     truth = read_obd(args.truth, strict=args.strict) if args.truth else None

@@ -80,6 +80,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "tail; it applies to an explorer saved with the shelf too)",
     )
     p.add_argument(
+        "--impression-log",
+        default="auto",
+        metavar="auto|off|FILE",
+        help="with exploration slots: log each /recommend/user list that has them (shown ids, explored positions, "
+        "each explored item's exact propensity) for `shelfwise ope --impressions`; auto (default): beside a SQLite "
+        "--events-db (events.db -> events.impressions.db; give a FILE with nats://), off: no log",
+    )
+    p.add_argument(
         "--personal-weight",
         type=float,
         default=None,
@@ -184,6 +192,7 @@ def setup_from_args(args: argparse.Namespace) -> ServerSetup:
         events_db=args.events_db,
         explore_share=args.explore_share,
         explore_candidates=args.explore_candidates,
+        impression_log=args.impression_log,
         rules=args.rules,
         synonyms=args.synonyms,
         retune=args.retune,

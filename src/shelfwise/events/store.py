@@ -65,6 +65,39 @@ class AppendResult:
         return max((self.last_seq, *self.duplicate_seqs))
 
 
+def open_read_only(path: Path, what: str = "event log") -> sqlite3.Connection:
+    """A read-only connection, leaving the folder as it was: with a ``-wal`` file beside the log
+    (a writer has it open, or stopped without a checkpoint) SQLite's ``mode=ro``, which reads
+    the WAL's rows too; without one every row is in the file itself, read as ``immutable``
+    (``mode=ro`` would create ``-wal`` and ``-shm`` files it cannot remove). For one-off reads: a
+    writer that opens the log meanwhile is not seen (its appends go to a new WAL), and one that
+    checkpoints into the file during a read may make that read fail."""
+    if not path.is_file():
+        raise FileNotFoundError(f"{what} {path}: no such file")
+    wal = Path(f"{path}-wal").exists()
+    uri = path.resolve().as_uri() + ("?mode=ro" if wal else "?mode=ro&immutable=1")
+    return sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
+
+
+def connect(
+    path: str, busy_timeout_ms: int, synchronous: str, *, read_only: bool = False, what: str = "event log"
+) -> sqlite3.Connection:
+    """A connection to the SQLite log at ``path`` (``":memory:"``: a private one) for one thread-safe
+    store: WAL journal and ``synchronous`` (FULL: a commit survives a power loss; NORMAL: a process
+    kill) unless ``read_only`` (:func:`open_read_only`); its folder is made when missing."""
+    if read_only:
+        conn = open_read_only(Path(path), what)
+    else:
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+    if not read_only:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA synchronous={synchronous}")
+    return conn
+
+
 def _row(e: Event, event_id: str | None) -> tuple[str, str, int, float, str, str, str | None]:
     return (e.user_id, e.item_id, int(e.type), e.timestamp, e.session_id, e.query, event_id or None)
 
@@ -78,20 +111,13 @@ class EventStore:
 
     def __init__(self, path: str | Path, *, busy_timeout_ms: int = 5000, read_only: bool = False) -> None:
         """``read_only``: read an existing log without writing anything to it or beside it (a missing
-        file raises ``FileNotFoundError``; appends and offsets fail): see :meth:`_open_read_only`."""
+        file raises ``FileNotFoundError``; appends and offsets fail): see :func:`open_read_only`."""
         self.path = str(path)
         self._lock = threading.Lock()
+        self._conn = connect(self.path, busy_timeout_ms, "FULL", read_only=read_only, what="event log")
         if read_only:
-            self._conn = self._open_read_only(Path(self.path))
-            self._conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
             return
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         with self._lock:
-            self._conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=FULL")
             self._conn.execute("BEGIN IMMEDIATE")  # schema + migration in one writer transaction
             try:
                 for stmt in _SCHEMA:
@@ -104,20 +130,6 @@ class EventStore:
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
-
-    @staticmethod
-    def _open_read_only(path: Path) -> sqlite3.Connection:
-        """A read-only connection, leaving the folder as it was: with a ``-wal`` file beside the log
-        (a writer has it open, or stopped without a checkpoint) SQLite's ``mode=ro``, which reads
-        the WAL's events too; without one every event is in the file itself, read as
-        ``immutable`` (``mode=ro`` would create ``-wal`` and ``-shm`` files it cannot remove). For
-        one-off reads: a writer that opens the log meanwhile is not seen (its appends go to a new
-        WAL), and one that checkpoints into the file during a read may make that read fail."""
-        if not path.is_file():
-            raise FileNotFoundError(f"event log {path}: no such file")
-        wal = Path(f"{path}-wal").exists()
-        uri = path.resolve().as_uri() + ("?mode=ro" if wal else "?mode=ro&immutable=1")
-        return sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
 
     def append(self, events: Iterable[Event]) -> int:
         """Commit ``events`` atomically; return the sequence number of the last one (0 if none).

@@ -10,11 +10,11 @@ list's own fusion scores highest for the shopper, and an explored item with evid
 from __future__ import annotations
 
 import time
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from shelfwise.bandit.slots import SlotExplorer
+from shelfwise.bandit.slots import Exploration, SlotExplorer, top_rows
 from shelfwise.catalog.schema import Filters
 from shelfwise.recommend.base import Context, Recommendation
 from shelfwise.recommend.between import list_fusion, session_live
@@ -35,6 +35,22 @@ def is_explored(reason: str) -> bool:
     return reason == EXPLORE_REASON or reason.startswith(EXPLORE_REASON + " (")
 
 
+@dataclass(frozen=True)
+class ExploredList(Recommendation):
+    """A served list with exploration slots, and what off-policy evaluation needs of it:
+    ``exploration`` (the draws, their pools and the posterior they saw), ``model`` (the
+    deterministic list: the hybrid's own top ``k`` rows, which exploration displaced),
+    ``slots`` (the explored positions, in pick order), ``greedy`` (per pick, the row the list's own
+    scores rank at that pick's rank in its draw's pool: what the model would have put in the slot
+    from the same pool; empty unless asked for) and ``now``, the time it was served at."""
+
+    exploration: Exploration | None = None
+    model: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    slots: tuple[int, ...] = ()
+    greedy: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    now: float = 0.0
+
+
 def recommend_with_exploration(
     rec: HybridRecommender,
     explorer: SlotExplorer,
@@ -45,7 +61,8 @@ def recommend_with_exploration(
     exclude_seen: bool = True,
     now: float | None = None,
     live: bool | None = None,
-) -> Recommendation:
+    greedy: bool = False,
+) -> ExploredList:
     """The hybrid's top-``k`` with ``explorer.config.explore_share`` of slots (never the first
     ``first_slot`` ones) filled by long-tail items the user may see, outside the popularity head and,
     under ``collapse_variants``, sharing no title with an item the list shows (with
@@ -54,10 +71,12 @@ def recommend_with_exploration(
     Outcomes are learned when later events arrive (the explorer is an ``Updatable``). An explored
     item scores its own fused score (:func:`own_scores`, read from the pass that ranked the list),
     not its slot's neighbour's. ``live``: whether a session is under way, as the caller says it
-    (None: :func:`~shelfwise.recommend.between.session_live` decides), for the list and its explored
-    slots alike."""
+    (None: :func:`~shelfwise.recommend.between.session_live` decides at ``now``, the clock's time when
+    None), for the list and its explored slots alike. ``greedy``: also each pick's greedy
+    counterpart (:attr:`ExploredList.greedy`)."""
     first = rec.context(user)
-    said = session_live(rec, user, first) if live is None else live
+    clock = time.time() if now is None else now  # one clock for the session verdict and the showing
+    said = session_live(rec, user, first, clock) if live is None else live
     ctx = replace(first, live=said)  # one verdict for the list and its explored slots
     base, fused = rec.recommend_scored(ctx, k, filters, exclude_seen=exclude_seen)
     gate = explorer.config.candidates > 0  # the gate reads ``fused`` itself: positive, or -inf (no evidence)
@@ -68,10 +87,11 @@ def recommend_with_exploration(
         base.results,
         k,
         user=user,
-        now=time.time() if now is None else now,
+        now=clock,
         popularity=rec.counts.astype(np.float64) if len(rec.counts) else None,
         allowed=allowed,
         relevance=fused if gate else None,
+        distinct=rec.config.collapse_variants,
     )
     ranked = explored.results
     slots = [s for s in explored.slots if s < len(ranked)]
@@ -84,7 +104,9 @@ def recommend_with_exploration(
     scores = ranked.scores.copy()
     if slots:
         scores[slots] = own_scores(fused, rows)
-    return Recommendation(ranked.ids, scores, out)
+    model = [top_rows(d.pool, fused, len(d.picks)) for d in explored.draws] if greedy else []
+    picks = np.concatenate(model) if model else np.zeros(0, dtype=np.int64)
+    return ExploredList(ranked.ids, scores, out, explored, base.ids, tuple(explored.slots), picks, clock)
 
 
 def own_scores(fused: FloatArray, rows: IntArray) -> FloatArray:

@@ -22,6 +22,7 @@ from shelfwise.serve.config import ServeConfig
 from shelfwise.shelf import Shelf, enable_live, set_explore_share
 
 if TYPE_CHECKING:
+    from shelfwise.bandit.impression_log import ImpressionLogger
     from shelfwise.events.backend import EventBackend
 
 Say = Callable[[str], None]
@@ -37,6 +38,9 @@ class ShelfSettings:
     folder's); ``valuation``: folder served at ``/valuation/summary``; ``events_db``: the event log
     (SQLite file or ``nats://...``) giving live state; ``explore_share``: exploration slots then,
     ``explore_candidates`` their relevance gate (``SlotConfig.candidates``; 0: the random tail);
+    ``impression_log``: where lists with explored slots are logged for off-policy evaluation
+    (``auto``: beside a SQLite ``events_db``, :func:`~shelfwise.events.impressions.impressions_path`;
+    ``off``; or a file);
     ``rules`` / ``synonyms``: the store's merchandising rules and synonyms, read from these files
     instead of the folder's at the start and at every reload (a merchandiser edits the file and
     reloads: :mod:`shelfwise.retrieve.rules`, :mod:`shelfwise.retrieve.synonyms`); ``retune``: with
@@ -55,6 +59,7 @@ class ShelfSettings:
     events_db: str | None = None
     explore_share: float = DEFAULT_EXPLORE_SHARE
     explore_candidates: int = 0
+    impression_log: str = "auto"
     rules: Path | None = None
     synonyms: Path | None = None
     retune: str = "auto"
@@ -121,7 +126,13 @@ class ShelfRecipe:
     log attached). The log is opened once (``store``, or ``settings.events_db``) and shared by every
     shelf the recipe makes, so reloaded shelves keep taking the same events."""
 
-    def __init__(self, settings: ShelfSettings, store: EventBackend | None = None, say: Say = print) -> None:
+    def __init__(
+        self,
+        settings: ShelfSettings,
+        store: EventBackend | None = None,
+        say: Say = print,
+        impressions: ImpressionLogger | None = None,
+    ) -> None:
         if store is None and settings.events_db is not None:
             from shelfwise.events.backend import is_event_url, open_event_store
 
@@ -132,7 +143,29 @@ class ShelfRecipe:
         self.settings = settings
         self.store = store
         self.say = say
+        self.impressions = impressions if impressions is not None else self._impression_log(settings, store, say)
         self.tuning: SavedTuning | None = None  # the last --events fit's weights: the next reload's to keep
+
+    @staticmethod
+    def _impression_log(settings: ShelfSettings, store: EventBackend | None, say: Say) -> ImpressionLogger | None:
+        """The impression logger ``settings`` ask for: one per server process, shared by every shelf
+        it serves (reloads too); none without exploration slots or with ``off``."""
+        where = settings.impression_log
+        if store is None or settings.explore_share == 0 or where == "off":
+            return None
+        from shelfwise.bandit.impression_log import ImpressionLogger
+        from shelfwise.events.backend import is_event_url
+        from shelfwise.events.impressions import ImpressionStore, impressions_path
+
+        if where == "auto":
+            if is_event_url(store.path) or store.path == ":memory:":
+                say(f"impressions are not logged: the event log {store.path} has no folder; give --impression-log FILE")
+                return None
+            path = impressions_path(store.path)
+        else:
+            path = Path(where)
+        say(f"impressions of lists with explored slots: {path} (shelfwise ope --impressions {path})")
+        return ImpressionLogger(ImpressionStore(path))
 
     @classmethod
     def of(cls, shelf: Shelf) -> ShelfRecipe:
@@ -142,8 +175,11 @@ class ShelfRecipe:
         store = shelf.live.consumer.store if shelf.live is not None else None
         share = bandit.explore_share if bandit is not None and store is not None else 0.0
         gate = bandit.candidates if bandit is not None else 0
-        settings = ShelfSettings(valuation=shelf.valuation_report, explore_share=share, explore_candidates=gate)
-        return cls(settings, store)
+        log = "auto" if shelf.impressions is not None else "off"
+        settings = ShelfSettings(
+            valuation=shelf.valuation_report, explore_share=share, explore_candidates=gate, impression_log=log
+        )
+        return cls(settings, store, impressions=shelf.impressions)
 
     def __call__(self, path: Path) -> Shelf:
         shelf = load_folder(path, self.settings, self.say, self.tuning)
@@ -155,6 +191,7 @@ class ShelfRecipe:
             share, gate = self.settings.explore_share, self.settings.explore_candidates
             set_explore_share(shelf, share, gate)  # a saved explorer follows the server's share and gate
             enable_live(shelf, self.store, explore_share=share, explore_candidates=gate)
+        shelf.impressions = self.impressions
         return shelf
 
 

@@ -8,6 +8,7 @@ Parses, calls the recommender, formats; each item carries its reason. A response
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -34,6 +35,7 @@ from shelfwise.recommend.hybrid import HybridRecommender
 from shelfwise.recommend.session_answer import answer_session
 from shelfwise.serve.convert import items_out
 from shelfwise.serve.error_docs import NEEDS_RECOMMENDER, UNKNOWN_ITEM
+from shelfwise.serve.impressions import log_list
 from shelfwise.serve.params import InStock, ItemId, invalid, parse_filters
 from shelfwise.serve.respond import NO_RECOMMENDER, answer
 from shelfwise.serve.schemas import ItemOut
@@ -83,6 +85,11 @@ class RecommendResponse(BaseModel):
         "instead: unknown shopper, empty session), unmatched-filter, no-results, short-list, text-only, "
         "unknown-items (/recommend/session: item ids the catalog lacks were left out)",
     )
+    request_id: str | None = Field(
+        None,
+        description="/recommend/user: this answer's id; a list with explored slots is logged under it (with "
+        "--impression-log) for off-policy evaluation (`shelfwise ope --impressions`); null on other routes",
+    )
 
 
 TEXT_ONLY = Notice(
@@ -128,6 +135,7 @@ def _out(
     notice: Notice | None = None,
     filters: Filters | None = None,
     variants: bool = False,
+    request_id: str | None = None,
 ) -> RecommendResponse:
     took = round((time.perf_counter() - t0) * 1000, 3)
     explored = frozenset(r for r, why in zip(rec.ids.tolist(), rec.reasons, strict=True) if is_explored(why))
@@ -143,7 +151,9 @@ def _out(
             said, code = f"{notice}; {said}", UNKNOWN_ITEMS
         notice = Notice(said, code)
     said_code = code_of(notice) if notice is not None else None
-    return RecommendResponse(kind=kind, id=ident, took_ms=took, items=items, notice=notice, notice_code=said_code)
+    return RecommendResponse(
+        kind=kind, id=ident, took_ms=took, items=items, notice=notice, notice_code=said_code, request_id=request_id
+    )
 
 
 @router.get("/user/{user_id:path}", response_model=RecommendResponse, responses=NEEDS_RECOMMENDER)
@@ -185,12 +195,20 @@ def _for_user(
     filters = parse_filters(category, None, None, None, in_stock, None)
     t0 = time.perf_counter()
     explorer = shelf.bandit
+    request_id = uuid.uuid4().hex
+    out: Recommendation
     if explore and explorer is not None:
-        out = recommend_with_exploration(rec, explorer, user_id, k, filters, exclude_seen=exclude_seen, live=live)
+        logged = shelf.impressions is not None
+        shown = recommend_with_exploration(
+            rec, explorer, user_id, k, filters, exclude_seen=exclude_seen, live=live, greedy=logged
+        )
+        if logged:
+            log_list(shelf, request_id, user_id, shown)
+        out = shown
     else:
         out = rec.recommend(said_live(rec, user_id, live), k, filters, exclude_seen=exclude_seen)
     known = rec.profiles is not None and user_id in rec.profiles
-    return _out(shelf, "user", user_id, out, t0, None if known else UNKNOWN_USER, filters, variants)
+    return _out(shelf, "user", user_id, out, t0, None if known else UNKNOWN_USER, filters, variants, request_id)
 
 
 def _about_item(

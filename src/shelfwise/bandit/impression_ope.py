@@ -1,0 +1,200 @@
+"""Off-policy evaluation of a store's own exploration slots, from its impression and event logs.
+
+Rewards (:func:`join_rewards`): a click, cart or purchase by the shopper a list was shown to, on an
+item it showed, within ``window_s`` after it was shown, credits that showing; when several lists
+showed the item to the shopper before the event, the latest one (last touch), so one event is one
+reward. Lists shown less than ``window_s`` before the horizon (the log's latest event, or
+``until``) are still open and left out.
+
+Estimates (:func:`evaluate_impressions`), per explored slot of the closed lists:
+
+* ``explored``: the click rate the bandit's picks had (on-policy: a mean, no weights).
+* ``greedy``: the click rate had each explored slot shown the item the list's own scores rank at
+  that pick's rank in the same pool (the model's pick instead of the bandit's), off-policy from the
+  logged propensities with :func:`~shelfwise.bandit.ope.evaluate_actions` (IPW, SNIPW, DM, DR).
+* ``displaced``: the click rate of the items the deterministic list had in those slots (the
+  model's own ranking, which exploration pushed one or more places down), observed where the list
+  showed them. Off-policy evaluation cannot give their rate in the explored slot itself: the
+  logging policy never puts a deterministic item there (its propensity is 0), so this rate is
+  measured lower in the list; under position bias (fewer clicks further down) it is a lower bound
+  on what they would have had in the slot. Items pushed off the end of the list are not observed.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from shelfwise.bandit.ope import BanditLog, Estimate, OPEReport, evaluate_actions
+from shelfwise.bandit.slots import POSITIVE
+from shelfwise.events.impressions import Impression
+from shelfwise.events.schema import Event
+
+DEFAULT_WINDOW_S = 1800.0
+MIN_SLOTS = 100  # closed explored slots below which a click rate is called too little data
+MIN_OVERLAP = 10  # slots where the greedy pick was the logged one, below which IPW says nothing
+
+
+@dataclass(frozen=True)
+class Joined:
+    """Closed ``impressions`` with ``rewards`` (per impression, 0/1 per shown position), how many
+    were still ``open`` at the ``horizon``, and the positive events that credited a showing."""
+
+    impressions: list[Impression]
+    rewards: list[tuple[float, ...]]
+    open: int
+    horizon: float
+    credited: int
+
+
+def join_rewards(
+    impressions: Sequence[Impression],
+    events: Iterable[Event],
+    window_s: float = DEFAULT_WINDOW_S,
+    until: float | None = None,
+) -> Joined:
+    """Each impression's reward per shown position (see the module docstring)."""
+    if not window_s > 0:
+        raise ValueError(f"window_s must be > 0, got {window_s}")
+    users = {i.user_id for i in impressions}
+    shown: dict[tuple[str, str], list[tuple[float, int, int]]] = defaultdict(list)
+    for n, imp in enumerate(impressions):
+        for pos, item in enumerate(imp.items):
+            shown[(imp.user_id, item)].append((imp.timestamp, n, pos))
+    for v in shown.values():
+        v.sort()
+    rewards = [[0.0] * len(i.items) for i in impressions]
+    latest, credited = float("-inf"), 0
+    for e in events:
+        latest = max(latest, e.timestamp)
+        if e.type not in POSITIVE or e.user_id not in users:
+            continue
+        seen = shown.get((e.user_id, e.item_id))
+        if not seen:
+            continue
+        at = bisect.bisect_right(seen, (e.timestamp, float("inf"), 0)) - 1  # the latest showing at or before it
+        if at >= 0 and e.timestamp - seen[at][0] <= window_s:
+            _, n, pos = seen[at]
+            credited += rewards[n][pos] == 0.0
+            rewards[n][pos] = 1.0
+    horizon = until if until is not None else latest
+    keep = [n for n, i in enumerate(impressions) if i.timestamp + window_s <= horizon]
+    closed = [impressions[n] for n in keep]
+    return Joined(closed, [tuple(rewards[n]) for n in keep], len(impressions) - len(closed), horizon, credited)
+
+
+@dataclass(frozen=True)
+class Rate:
+    """A click rate over ``n`` slots with ``clicks``; ``estimate`` its mean and standard error."""
+
+    n: int
+    clicks: int
+    estimate: Estimate
+
+
+def _rate(r: Sequence[float]) -> Rate:
+    a = np.asarray(r, dtype=np.float64)
+    se = float(a.std(ddof=1) / np.sqrt(len(a))) if len(a) > 1 else float("nan")
+    return Rate(len(a), int(a.sum()), Estimate(float(a.mean()) if len(a) else float("nan"), se))
+
+
+@dataclass(frozen=True)
+class ImpressionOPE:
+    """What :func:`evaluate_impressions` found; ``notes`` say where data are too few to trust it."""
+
+    lists: int
+    explored: Rate
+    displaced: Rate
+    displaced_unseen: int
+    greedy: OPEReport | None
+    greedy_slots: int
+    overlap: int
+    notes: list[str]
+
+
+@dataclass(frozen=True)
+class _Slot:
+    item: str
+    reward: float
+    propensity: float | None
+    greedy: str
+    position: int
+
+
+def _slots(joined: Joined) -> tuple[list[_Slot], list[float], int]:
+    """The explored slots, the rewards of their displaced deterministic items where shown, and how
+    many of those were not shown (pushed off the list)."""
+    slots: list[_Slot] = []
+    displaced: list[float] = []
+    unseen = 0
+    for imp, rew in zip(joined.impressions, joined.rewards, strict=True):
+        at = {item: pos for pos, item in enumerate(imp.items)}
+        for r, pos in enumerate(imp.explored):
+            slots.append(_Slot(imp.items[pos], rew[pos], imp.propensity[r], imp.greedy[r], pos))
+            model = imp.model_items[pos] if pos < len(imp.model_items) else None
+            if model is not None and model in at:
+                displaced.append(rew[at[model]])
+            elif model is not None:
+                unseen += 1
+    return slots, displaced, unseen
+
+
+def evaluate_impressions(joined: Joined, *, min_slots: int = MIN_SLOTS, folds: int = 3, seed: int = 0) -> ImpressionOPE:
+    """The explored slots' click rate, the greedy alternative's off-policy estimates and the
+    displaced deterministic items' observed rate, with notes where data are too few."""
+    slots, displaced, unseen = _slots(joined)
+    notes: list[str] = []
+    explored = _rate([s.reward for s in slots])
+    if explored.n < min_slots:
+        notes.append(
+            f"too little data: {explored.n} explored slots with a closed reward window ({joined.open} lists still "
+            f"open); a click rate needs at least {min_slots} (--min-slots) before it says anything"
+        )
+    elif explored.clicks == 0:
+        notes.append(f"no click on any of {explored.n} explored slots yet: the standard error 0 means nothing")
+    usable = [s for s in slots if s.propensity is not None and s.propensity > 0]
+    if len(usable) < len(slots):
+        notes.append(
+            f"{len(slots) - len(usable)} explored slots have no usable propensity (a policy other than Thompson "
+            "sampling, or one below float precision): left out of the greedy estimate"
+        )
+    greedy, overlap = None, 0
+    if usable:
+        log, target = _bandit_log(usable)
+        overlap = int((target == log.action).sum())
+        greedy = evaluate_actions(log, target, folds=folds, seed=seed) if overlap else None
+    if overlap < MIN_OVERLAP:
+        notes.append(
+            f"too little overlap for the greedy estimate: the model's pick was the bandit's in {overlap} of "
+            f"{len(usable)} slots (at least {MIN_OVERLAP} needed); IPW / SNIPW / DR rest on those alone"
+        )
+    elif greedy is not None and greedy.ess < MIN_OVERLAP:
+        notes.append(f"greedy estimate rests on an effective sample of {greedy.ess:.1f} slots: unreliable")
+    if unseen:
+        notes.append(f"{unseen} displaced items were pushed off the list (not shown): their rate is not observed")
+    return ImpressionOPE(
+        len(joined.impressions), explored, _rate(displaced), unseen, greedy, len(usable), overlap, notes
+    )
+
+
+def _bandit_log(slots: Sequence[_Slot]) -> tuple[BanditLog, np.ndarray]:
+    """The explored slots as a :class:`BanditLog` over the items they involve (logged or greedy,
+    numbered in first-seen order) and the greedy target action per slot."""
+    code: dict[str, int] = {}
+    action = np.asarray([code.setdefault(s.item, len(code)) for s in slots], dtype=np.int64)
+    target = np.asarray([code.setdefault(s.greedy, len(code)) for s in slots], dtype=np.int64)
+    n, m = len(slots), len(code)
+    log = BanditLog(
+        action=action,
+        position=np.asarray([s.position for s in slots], dtype=np.int64),
+        reward=np.asarray([s.reward for s in slots], dtype=np.float64),
+        pscore=np.asarray([s.propensity for s in slots], dtype=np.float64),
+        context=np.zeros((n, 0)),
+        affinity=np.broadcast_to(np.zeros(1), (n, m)),  # unused here: a read-only view, no n x m table
+        action_context=np.zeros((m, 0)),
+    )
+    return log, target

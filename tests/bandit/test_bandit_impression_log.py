@@ -1,0 +1,86 @@
+"""The background impression logger: exact propensities from the posterior a selection saw, written
+off the request path; a full queue drops (and counts) rather than blocking a request."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from shelfwise.bandit import UCB1, SlotConfig, SlotExplorer
+from shelfwise.bandit.impression_log import ImpressionDraft, ImpressionLogger
+from shelfwise.bandit.propensity import ts_rank_probs
+from shelfwise.bandit.slots import Exploration
+from shelfwise.catalog import Catalog
+from shelfwise.events.impressions import Impression, ImpressionStore
+from shelfwise.results import Results
+
+BASE = Results(np.array([0, 1, 2], dtype=np.int64), np.array([1.0, 0.9, 0.8], dtype=np.float32))
+
+
+def _draft(cat: Catalog, e: Exploration, rid: str) -> ImpressionDraft:
+    ids = tuple(cat.ids[r] for r in e.results.ids.tolist())
+    n = len(e.slots)
+    greedy = tuple(cat.ids[r] for r in e.picks.tolist())
+    model = tuple(cat.ids[r] for r in BASE.ids.tolist())
+    policy = str(getattr(e, "policy", ""))
+    record = Impression(
+        rid, "u", "/recommend/user", 1.0, ids, tuple(e.slots), (None,) * n, (None,) * n, greedy, model, policy
+    )
+    return ImpressionDraft(record, e)
+
+
+def test_logged_propensities_are_the_exact_ones_of_the_posterior_the_pick_saw(tiny_catalog: Catalog) -> None:
+    ex = SlotExplorer(tiny_catalog, config=SlotConfig(explore_share=0.5, first_slot=1, head_fraction=0.0))
+    ex.policy.update(np.array([3, 3, 4, 5]), np.array([1.0, 1.0, 0.0, 1.0]))  # posteriors differ by arm
+    e = ex.explore(BASE, 4, user="u")
+    assert e.posterior is not None
+    alpha, beta = (a.copy() for a in e.posterior)
+    ex.policy.update(e.picks, np.zeros(len(e.picks)))  # learning after the showing must not change its record
+    logger = ImpressionLogger(ImpressionStore(":memory:"))
+    assert logger.log(_draft(tiny_catalog, e, "r1"))
+    assert logger.flush()
+    [imp] = logger.store.read().impressions
+    want = ts_rank_probs(alpha, beta, e.draws[0].pool, e.draws[0].picks)
+    np.testing.assert_allclose(imp.propensity, want.slot)
+    np.testing.assert_allclose(imp.inclusion, want.inclusion)
+    assert imp.items[imp.explored[0]] == tiny_catalog.ids[int(e.picks[0])] and logger.logged == 1
+    logger.close()
+
+
+def test_other_policies_log_no_propensity(tiny_catalog: Catalog) -> None:
+    ex = SlotExplorer(tiny_catalog, UCB1(len(tiny_catalog)), SlotConfig(explore_share=0.5, first_slot=1))
+    e = ex.explore(BASE, 4, user="u")
+    logger = ImpressionLogger(ImpressionStore(":memory:"))
+    logger.log(_draft(tiny_catalog, e, "r1"))
+    logger.flush()
+    [imp] = logger.store.read().impressions
+    assert imp.propensity == (None,) * len(e.slots)
+    logger.close()
+
+
+class _Stuck(ImpressionStore):
+    """A store whose commits wait until released, saying when the first one began."""
+
+    def __init__(self) -> None:
+        super().__init__(":memory:")
+        self.entered, self.release = threading.Event(), threading.Event()
+
+    def append(self, impressions: list[Impression]) -> int:  # type: ignore[override]
+        self.entered.set()
+        self.release.wait(10)
+        return super().append(impressions)
+
+
+def test_a_full_queue_drops_and_counts(tiny_catalog: Catalog) -> None:
+    ex = SlotExplorer(tiny_catalog, config=SlotConfig(explore_share=0.5, first_slot=1, head_fraction=0.0))
+    store = _Stuck()
+    logger = ImpressionLogger(store, max_queue=1)
+    assert logger.log(_draft(tiny_catalog, ex.explore(BASE, 4), "r1"))
+    assert store.entered.wait(10)  # the thread holds r1
+    assert logger.log(_draft(tiny_catalog, ex.explore(BASE, 4), "r2"))  # fills the queue
+    assert not logger.log(_draft(tiny_catalog, ex.explore(BASE, 4), "r3"))
+    store.release.set()
+    assert logger.flush() and (logger.logged, logger.dropped) == (2, 1)
+    assert [i.request_id for i in store.read().impressions] == ["r1", "r2"]
+    logger.close()
