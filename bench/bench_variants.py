@@ -238,21 +238,23 @@ def run_set(split: ColdSplit, reach: int) -> dict[str, Any]:
     return out
 
 
-def report(name: str, k: int, n: int, table: Mapping[str, Any]) -> None:
-    def ci(v: Mapping[str, Any], key: str) -> str:
-        lo, hi = v["ci95"][key]
-        return f"{v[key]:.4f} [{lo:.4f}, {hi:.4f}]"
+def ci_text(v: Mapping[str, Any], key: str) -> str:
+    """``v[key]`` with its 95% interval, as the tables print it."""
+    lo, hi = v["ci95"][key]
+    return f"{v[key]:.4f} [{lo:.4f}, {hi:.4f}]"
 
+
+def report(name: str, k: int, n: int, table: Mapping[str, Any]) -> None:
     print_table(
         f"{name}, k={k}: {n} shoppers (95% bootstrap CI)",
         ["listing", f"NDCG@{k}", f"Recall@{k}", "variant NDCG", "variant recall", "swatch rec", "products", "ILD"],
         [
             [
                 label,
-                ci(v, "ndcg"),
-                ci(v, "recall"),
-                ci(v, "variant_ndcg"),
-                ci(v, "variant_recall"),
+                ci_text(v, "ndcg"),
+                ci_text(v, "recall"),
+                ci_text(v, "variant_ndcg"),
+                ci_text(v, "variant_recall"),
                 v["swatch_recall"],
                 f"{v['distinct']:.2f} / {v['slots']:.2f}",
                 v["ild"],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from shelfwise.catalog import Catalog, Filters, Product
-from shelfwise.catalog.variants import label, label_keys, swatches
+from shelfwise.catalog.variants import MAX_VARIANTS, label, label_keys, swatches
 
 
 def _tights() -> Catalog:
@@ -71,8 +71,9 @@ def test_swatches_flag_what_the_filters_exclude_and_leave_out_hidden_rows() -> N
         (Filters(category=("Menswear",)), [False, False, False]),
     ]:
         mask = catalog.mask(filters)
-        assert [v.matches for v in swatches(catalog, 0, mask).variants] == want, filters
-        assert [v.matches for v in swatches(catalog, 0, mask).variants] == [bool(mask[r]) for r in (1, 2, 3)]
+        got_rows = {v.row: v.matches for v in swatches(catalog, 0, mask).variants}
+        assert [got_rows[r] for r in (1, 2, 3)] == want, filters
+        assert got_rows == {r: bool(mask[r]) for r in (1, 2, 3)}
     hid = swatches(catalog, 1, hidden=frozenset({2}))
     assert [v.row for v in hid.variants] == [0, 3]
     assert [v.label for v in hid.variants] == ["Black · Solid", "Light Turquoise · Solid"]  # labelled as on other cards
@@ -80,3 +81,27 @@ def test_swatches_flag_what_the_filters_exclude_and_leave_out_hidden_rows() -> N
     assert swatches(catalog, 4).label == "" and swatches(catalog, 4).variants == ()  # no variants: no label
     only = swatches(catalog, 1, hidden=frozenset({0, 2, 3}))
     assert only.label == "" and only.variants == ()  # every variant hidden: no swatch, not a lone one
+
+
+def test_the_variants_the_filters_admit_come_first_and_a_cap_keeps_the_count() -> None:
+    catalog = _tights()
+    mask = catalog.mask(Filters(attributes=(("colour_group_name", "black"),)))  # rows 0 and 2
+    assert [v.row for v in swatches(catalog, 1, mask).variants] == [0, 2, 3]  # admitted first, catalog order
+    assert [v.row for v in swatches(catalog, 3, mask).variants] == [0, 2, 1]
+    cut = swatches(catalog, 3, mask, limit=1)
+    assert [v.row for v in cut.variants] == [0] and cut.total == 3 and swatches(catalog, 3).total == 3
+    assert [v.label for v in cut.variants] == ["Black · Solid"]  # labelled over the whole title, not the cut
+    wide = Catalog(
+        [Product(id=f"w{i}", title="Sock", attributes={"colour": f"c{i}"}) for i in range(MAX_VARIANTS + 30)]
+    )
+    got = swatches(wide, 0)
+    assert len(got.variants) == MAX_VARIANTS and got.total == MAX_VARIANTS + 29 and got.label == "c0"
+    sold = np.ones(len(wide), dtype=bool)
+    sold[1:-5] = False  # only the last five variants pass the filter: they lead, though last in the catalog
+    assert [v.row for v in swatches(wide, 0, sold, limit=5).variants] == list(range(len(wide) - 5, len(wide)))
+    try:
+        swatches(wide, 0, limit=0)
+    except ValueError as exc:
+        assert "limit" in str(exc)
+    else:
+        raise AssertionError("limit=0 accepted")

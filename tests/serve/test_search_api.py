@@ -4,6 +4,7 @@ from _servekit import LOCAL, MakeClient
 from fastapi.testclient import TestClient
 
 from shelfwise.catalog import Catalog, Product
+from shelfwise.catalog.variants import MAX_VARIANTS
 from shelfwise.encode import HashingEncoder
 from shelfwise.events import EventLog
 from shelfwise.events.schema import Event
@@ -394,6 +395,29 @@ def test_variants_say_whether_they_pass_the_requests_filters() -> None:
     assert labels.get("d2", ("Black", 25.0, False)) == ("Black", 25.0, False)
     plain = c.get("/search", params={"q": "jeans", "variants": "true"}).json()["items"]
     assert plain[0]["id"] == "j" and plain[0]["variants"] == [] and plain[0]["variant_label"] is None
+
+
+def test_variants_are_capped_per_item_those_the_filters_admit_first() -> None:
+    """A title with many rows does not put every one on every card: at most variants_max (default
+    MAX_VARIANTS) per item, those the request's filters admit first, and variants_total says how many."""
+    n = MAX_VARIANTS + 20
+    socks = [
+        Product(id=f"s{i:03d}", title="Wool sock", price=5.0, attributes={"colour": f"shade {i}"}, in_stock=i >= 60)
+        for i in range(n)
+    ]
+    catalog = Catalog(socks)
+    c = client(catalog, HybridSearcher.build(catalog, HashingEncoder(32)))
+    ask = {"q": "wool sock", "k": 1, "distinct": "true", "variants": "true"}
+    top = c.get("/search", params=ask).json()["items"][0]
+    assert len(top["variants"]) == MAX_VARIANTS and top["variants_total"] == n - 1
+    stocked = c.get("/search", params={**ask, "in_stock": "true"}).json()["items"][0]
+    admitted = [v["matches"] for v in stocked["variants"]]
+    assert stocked["variants_total"] == n - 1 and admitted == sorted(admitted, reverse=True)
+    assert sum(admitted) == sum(p.in_stock for p in socks) - 1  # every in-stock colour made the cut, first
+    few = c.get("/search", params={**ask, "variants_max": 3}).json()["items"][0]
+    assert len(few["variants"]) == 3 and few["variants_total"] == n - 1
+    assert c.get("/search", params={**ask, "variants_max": 0}).status_code == 422
+    assert c.get("/search", params={"q": "wool sock", "k": 1}).json()["items"][0]["variants_total"] is None
 
 
 def rows_ids(shown: str) -> list[str]:

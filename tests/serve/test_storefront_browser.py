@@ -597,3 +597,16 @@ def test_swatches_show_a_products_colours_and_pick_one(serve_live: Callable[...,
     page.locator(f"#product [data-swatch={other}]").click()  # a product page's swatch opens that colour's page
     page.wait_for_function(f"new URLSearchParams(location.search).get('p') === '{other}'")
     assert not errors, errors
+
+    linked = browser.new_page(viewport={"width": 1280, "height": 900})  # a product page opened from a link
+    linked.on("pageerror", lambda e: errors.append(str(e)))
+    linked.goto(url + "/?p=w1")
+    linked.wait_for_selector("#product-view:not([hidden]) #product [data-swatch]")
+    shown = linked.locator("#product [data-swatch]").evaluate_all(
+        "els => els.map(e => [e.dataset.swatch, e.getAttribute('aria-pressed'), e.getAttribute('aria-label')])"
+    )
+    assert shown == [["w1", "true", "Red, out of stock"], ["w0", "false", "Black"], ["w2", "false", "Blue"]]
+    linked.locator("#product [data-swatch=w2]").click()
+    linked.wait_for_function("new URLSearchParams(location.search).get('p') === 'w2'")
+    assert linked.locator("#product [data-swatch=w2]").get_attribute("aria-pressed") == "true"
+    assert not errors, errors

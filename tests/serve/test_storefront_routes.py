@@ -8,7 +8,8 @@ from pathlib import Path
 from _servekit import LOCAL, MakeClient
 from fastapi.testclient import TestClient
 
-from shelfwise.catalog import Catalog
+from shelfwise.catalog import Catalog, Product
+from shelfwise.encode import HashingEncoder
 from shelfwise.events import EventLog
 from shelfwise.recommend.hybrid import build_recommender
 from shelfwise.retrieve import HybridSearcher
@@ -46,6 +47,35 @@ def test_items_route(make_client: MakeClient) -> None:
     assert body["title"] == "Black evening dress" and body["price"] == 99.0 and body["description"]
     assert body["image"] is None and body["category"] == ["Women", "Dresses"]
     assert c.get("/items/nope").status_code == 404
+    assert body["variants"] is None and body["variants_total"] is None  # not asked
+
+
+def test_items_route_gives_a_products_swatches_when_asked() -> None:
+    """A product page opened from a link (GET /items/{id}?variants=true) gets the swatches a list card has:
+    the same objects, labels and cap; no filter, so every one matches."""
+    colours = [("w0", "Black", 20.0, True), ("w1", "Red", 30.0, False), ("w2", "Blue", 25.0, True)]
+    wrap = [Product(id=i, title="Wrap dress", price=p, in_stock=s, attributes={"colour": c}) for i, c, p, s in colours]
+    catalog = Catalog([*wrap, Product(id="belt", title="Leather belt", price=9.0)])
+    c = TestClient(
+        create_app(Shelf(catalog, HybridSearcher.build(catalog, HashingEncoder(32))), warmup=False), base_url=LOCAL
+    )
+    body = c.get("/items/w1", params={"variants": "true"}).json()
+    assert body["id"] == "w1" and body["variant_label"] == "Red" and body["variants_total"] == 2
+    assert body["variants"] == [
+        {"id": "w0", "label": "Black", "price": 20.0, "in_stock": True, "image": None, "matches": True},
+        {"id": "w2", "label": "Blue", "price": 25.0, "in_stock": True, "image": None, "matches": True},
+    ]
+    listed = c.get("/search", params={"q": "wrap dress", "k": 1, "distinct": "true", "variants": "true"}).json()
+    top = listed["items"][0]
+    page = c.get(f"/items/{top['id']}", params={"variants": "true"}).json()
+    assert [page[f] for f in ("variants", "variant_label", "variants_total")] == [
+        top[f] for f in ("variants", "variant_label", "variants_total")
+    ]  # the page's swatches are the card's
+    one = c.get("/items/w1", params={"variants": "true", "variants_max": 1}).json()
+    assert [v["id"] for v in one["variants"]] == ["w0"] and one["variants_total"] == 2
+    alone = c.get("/items/belt", params={"variants": "true"}).json()
+    assert alone["variants"] == [] and alone["variant_label"] is None and alone["variants_total"] == 0
+    assert c.get("/items/w1", params={"variants": "true", "variants_max": 0}).status_code == 422
 
 
 def test_shoppers_route(tiny_catalog: Catalog, tiny_searcher: HybridSearcher, tiny_log: EventLog) -> None:

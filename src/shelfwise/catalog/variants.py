@@ -18,6 +18,11 @@ from dataclasses import dataclass
 from shelfwise.catalog.schema import BoolArray, Catalog, Product
 
 LABEL_KEYS = 2  # attributes a label names at most ("Dark Grey · Solid")
+# variants one listed product returns at most by default. H&M's largest title has 17 colours (its
+# 90th percentile of titles with variants: 4), so 50 never cuts a real colour range there, while a
+# title with thousands of rows (a size x colour x length grid, a feed's bad grouping) cannot make every
+# card of a list carry thousands of swatch objects; the total is still given.
+MAX_VARIANTS = 50
 LABEL_SEP = " · "
 _FIRST = ("colour", "color", "size")  # attribute keys holding these words lead a label, in this order
 
@@ -33,11 +38,14 @@ class Variant:
 
 @dataclass(frozen=True, slots=True)
 class Swatches:
-    """A listed product's own ``label`` and its ``variants`` (the other products of its title, in
-    catalog order, none hidden); ``label`` is "" when it has none."""
+    """A listed product's own ``label``, its ``variants`` (the other products of its title, none
+    hidden: those the filters admit first, each group in catalog order, at most the cap asked) and
+    ``total``, how many it has (more than ``len(variants)`` when the cap cut them); ``label`` is ""
+    when it has none."""
 
     label: str
     variants: tuple[Variant, ...]
+    total: int
 
 
 def _rank(key: str) -> int:
@@ -73,16 +81,27 @@ def label(product: Product, keys: Sequence[str]) -> str:
 
 
 def swatches(
-    catalog: Catalog, row: int, allowed: BoolArray | None = None, hidden: Collection[int] = frozenset()
+    catalog: Catalog,
+    row: int,
+    allowed: BoolArray | None = None,
+    hidden: Collection[int] = frozenset(),
+    limit: int = MAX_VARIANTS,
 ) -> Swatches:
-    """Row ``row``'s label and its variants (:meth:`Catalog.variant_rows`, less ``hidden``), each
-    labelled (:func:`label_keys` over the whole title, ``row`` included, so every card of one
-    product labels a variant alike) and flagged ``matches``: ``allowed[variant]`` (the request's
-    filter mask; None: no filter, every variant matches)."""
-    rows = [r for r in catalog.variant_rows(row) if r not in hidden]
+    """Row ``row``'s label and its variants (:meth:`Catalog.variant_rows`, less ``hidden``), flagged
+    ``matches``: ``allowed[variant]`` (the request's filter mask; None: no filter, every variant
+    matches); those that match first, then the rest, each in catalog order, the first ``limit`` kept
+    and labelled (:func:`label_keys` over the whole title, ``row`` included, so every card of one
+    product labels a variant alike), with the count before the cut."""
+    if limit < 1:
+        raise ValueError(f"limit must be at least 1, got {limit}")
+    every = catalog.variant_rows(row)
+    rows = [r for r in every if r not in hidden]
     if not rows:
-        return Swatches("", ())
+        return Swatches("", (), 0)
+    if allowed is not None:
+        rows.sort(key=lambda r: not allowed[r])  # stable: catalog order within each group
+    kept = rows[:limit]
     products = catalog.products
-    keys = label_keys([products[r] for r in (row, *catalog.variant_rows(row))])
-    out = tuple(Variant(r, label(products[r], keys), allowed is None or bool(allowed[r])) for r in rows)
-    return Swatches(label(products[row], keys), out)
+    keys = label_keys([products[r] for r in (row, *every)])
+    out = tuple(Variant(r, label(products[r], keys), allowed is None or bool(allowed[r])) for r in kept)
+    return Swatches(label(products[row], keys), out, len(rows))

@@ -7,9 +7,26 @@ from typing import Annotated
 from fastapi import HTTPException, Path, Query
 
 from shelfwise.catalog.schema import Filters
+from shelfwise.catalog.variants import MAX_VARIANTS
 
 InStock = Annotated[bool, Query(description="true: in-stock products only")]
 ItemId = Annotated[str, Path(description="a catalog item id (a '/' in it sent URL-encoded, %2F)")]
+Variants = Annotated[
+    bool,
+    Query(
+        description="each item's colour / size variants (the other products named as it, which a list of one item "
+        "per title leaves out) as swatch objects in `variants`, with its own `variant_label` and `variants_total`"
+    ),
+]
+VariantsMax = Annotated[
+    int,
+    Query(
+        ge=1,
+        le=1000,
+        description=f"with variants=true: at most this many variants per item (default {MAX_VARIANTS}), those the "
+        "request's filters admit first; `variants_total` gives the count",
+    ),
+]
 
 
 def invalid(field: str, problem: str, where: str = "query") -> HTTPException:

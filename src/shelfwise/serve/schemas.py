@@ -5,20 +5,6 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 
-class ProductOut(BaseModel):
-    """One product as the catalog has it (GET /items/{id}: looked up, not ranked)."""
-
-    id: str = Field(description="the catalog's item id")
-    title: str = Field(description="product title")
-    category: list[str] = Field(default_factory=list, description="category path, top level first")
-    brand: str = Field("", description="brand; empty when the catalog has none")
-    price: float | None = Field(None, description="price in the catalog's units; null when it has none")
-    attributes: dict[str, str] = Field(default_factory=dict, description="attribute key -> value (colour, size ...)")
-    image: str | None = Field(None, description="picture URL (http(s):// or /path) when the catalog has one")
-    in_stock: bool = Field(True, description="false: out of stock")
-    description: str = Field("", description="product description")
-
-
 class VariantOut(BaseModel):
     """One of a listed product's colour / size variants: what a swatch shows."""
 
@@ -36,6 +22,39 @@ class VariantOut(BaseModel):
         description="it passes the request's filters (/search: category, brand, price, attributes, in_stock and a "
         "price the query names; /recommend/*: category, in_stock): false ones are listed still (the product comes "
         "in them) for a client to grey out, or to drop for a strict view",
+    )
+
+
+class ProductOut(BaseModel):
+    """One product as the catalog has it (GET /items/{id}: looked up, not ranked)."""
+
+    id: str = Field(description="the catalog's item id")
+    title: str = Field(description="product title")
+    category: list[str] = Field(default_factory=list, description="category path, top level first")
+    brand: str = Field("", description="brand; empty when the catalog has none")
+    price: float | None = Field(None, description="price in the catalog's units; null when it has none")
+    attributes: dict[str, str] = Field(default_factory=dict, description="attribute key -> value (colour, size ...)")
+    image: str | None = Field(None, description="picture URL (http(s):// or /path) when the catalog has one")
+    in_stock: bool = Field(True, description="false: out of stock")
+    description: str = Field("", description="product description")
+    variants: list[VariantOut] | None = Field(
+        None,
+        description="with variants=true: the other products named as this one (its colour / size variants, which "
+        "a list of one item per title leaves out: /recommend/* by default, /search?distinct=true), none a "
+        "merchandising rule hides for the query, each with its label and whether it passes the request's filters "
+        "(`matches`): those that do first, each group in catalog order, at most variants_max of them (default 50; "
+        "`variants_total` says how many there are); [] when it has none: a client shows them as swatches (each one "
+        "at GET /items/{id})",
+    )
+    variant_label: str | None = Field(
+        None,
+        description="with variants=true, when it has variants: what tells this item apart from them, as their "
+        "`label` (its own swatch, the one selected)",
+    )
+    variants_total: int | None = Field(
+        None,
+        description="with variants=true: how many variants it has (not counting itself), more than `variants` "
+        "lists when variants_max cut them",
     )
 
 
@@ -60,18 +79,6 @@ class ItemOut(ProductOut):
         "exposure to learn whether shoppers like them), not a slot the model ranked; its reason says so too. Its "
         "score is its own (the model's fused score, 0 when no component has evidence for it), so it is usually "
         "lower than the scores of the items after it: the list's order, not the scores, places explored items",
-    )
-    variants: list[VariantOut] | None = Field(
-        None,
-        description="with variants=true: the other products named as this one (its colour / size variants, which "
-        "a list of one item per title leaves out: /recommend/* by default, /search?distinct=true), in catalog order, "
-        "each with its label and whether it passes the request's filters (`matches`; none a merchandising rule "
-        "hides for the query), [] when it has none: a client shows them as swatches (each one at GET /items/{id})",
-    )
-    variant_label: str | None = Field(
-        None,
-        description="with variants=true, when it has variants: what tells this item apart from them, as their "
-        "`label` (its own swatch, the one selected)",
     )
     highlight: dict[str, str] | None = Field(
         None,

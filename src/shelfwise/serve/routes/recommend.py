@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from shelfwise.catalog.schema import Filters
+from shelfwise.catalog.variants import MAX_VARIANTS
 from shelfwise.notice import (
     NO_RESULTS,
     NOT_PERSONALISED,
@@ -36,7 +37,7 @@ from shelfwise.recommend.session_answer import answer_session
 from shelfwise.serve.convert import items_out
 from shelfwise.serve.error_docs import NEEDS_RECOMMENDER, UNKNOWN_ITEM
 from shelfwise.serve.impressions import log_list
-from shelfwise.serve.params import InStock, ItemId, invalid, parse_filters
+from shelfwise.serve.params import InStock, ItemId, Variants, VariantsMax, invalid, parse_filters
 from shelfwise.serve.respond import NO_RECOMMENDER, answer
 from shelfwise.serve.schemas import ItemOut
 from shelfwise.shelf import Shelf
@@ -56,13 +57,6 @@ EMPTY = {
 SHORT_CROSS = "no other product of another category shares baskets with it or with items like it"
 ABOUT_ITEM = {**UNKNOWN_ITEM, **NEEDS_RECOMMENDER}
 Category = Annotated[str | None, Query(description='category path prefix, e.g. "Menswear > Trousers"')]
-Variants = Annotated[
-    bool,
-    Query(
-        description="each item's colour / size variants (the other products named as it, which a list of one item "
-        "per title leaves out) as ids in `variants`, for swatches"
-    ),
-]
 Live = Annotated[
     bool | None,
     Query(
@@ -135,12 +129,21 @@ def _out(
     notice: Notice | None = None,
     filters: Filters | None = None,
     variants: bool = False,
+    variants_max: int = MAX_VARIANTS,
     request_id: str | None = None,
 ) -> RecommendResponse:
     took = round((time.perf_counter() - t0) * 1000, 3)
     explored = frozenset(r for r, why in zip(rec.ids.tolist(), rec.reasons, strict=True) if is_explored(why))
     allowed = shelf.searcher.mask(filters) if variants else None  # variants the filters exclude: greyed swatches
-    items = items_out(shelf.catalog, rec.results, rec.reasons, explored=explored, variants=variants, allowed=allowed)
+    items = items_out(
+        shelf.catalog,
+        rec.results,
+        rec.reasons,
+        explored=explored,
+        variants=variants,
+        allowed=allowed,
+        variants_max=variants_max,
+    )
     if not items:  # an empty list with no word reads like an outage; a fallback's notice does not say why
         said, code = EMPTY[kind], NO_RESULTS
         if filters is not None and not filters.is_empty():
@@ -168,13 +171,14 @@ async def for_user(
     live: Live = None,
     lang: Lang = "en",
     variants: Variants = False,
+    variants_max: VariantsMax = MAX_VARIANTS,
 ) -> Response:
     """Personalised; an unknown user (no history) gets popular items (cold start), and the response
     says so in ``notice``. When a bandit is loaded (``shelf.bandit``) and ``explore`` is true, some
     lower slots explore long-tail items. ``live`` says whether the shopper is in a session now."""
     shelf = request.app.state.shelf
     return await answer(
-        _in, lang, _for_user, shelf, user_id, k, category, in_stock, exclude_seen, explore, live, variants
+        _in, lang, _for_user, shelf, user_id, k, category, in_stock, exclude_seen, explore, live, variants, variants_max
     )
 
 
@@ -188,6 +192,7 @@ def _for_user(
     explore: bool,
     live: bool | None,
     variants: bool,
+    variants_max: int,
 ) -> RecommendResponse:
     rec = _recommender(shelf)
     if not user_id.strip():
@@ -208,11 +213,20 @@ def _for_user(
     else:
         out = rec.recommend(said_live(rec, user_id, live), k, filters, exclude_seen=exclude_seen)
     known = rec.profiles is not None and user_id in rec.profiles
-    return _out(shelf, "user", user_id, out, t0, None if known else UNKNOWN_USER, filters, variants, request_id)
+    return _out(
+        shelf, "user", user_id, out, t0, None if known else UNKNOWN_USER, filters, variants, variants_max, request_id
+    )
 
 
 def _about_item(
-    shelf: Shelf, kind: str, item_id: str, k: int, category: str | None, in_stock: bool, variants: bool
+    shelf: Shelf,
+    kind: str,
+    item_id: str,
+    k: int,
+    category: str | None,
+    in_stock: bool,
+    variants: bool,
+    variants_max: int,
 ) -> RecommendResponse:
     if kind == "item" and shelf.recommender is None:  # day one, no behaviour yet: related by text alone
         row = _row(shelf, item_id)
@@ -220,7 +234,7 @@ def _about_item(
         t0 = time.perf_counter()
         mask = shelf.searcher.mask(filters)
         out = similar_by_text(shelf.searcher.dense.index, shelf.catalog, row, k, mask)
-        return _out(shelf, kind, item_id, out, t0, TEXT_ONLY, filters, variants)
+        return _out(shelf, kind, item_id, out, t0, TEXT_ONLY, filters, variants, variants_max)
     rec = _recommender(shelf)
     row = _row(shelf, item_id)
     filters = parse_filters(category, None, None, None, in_stock, None)
@@ -229,7 +243,7 @@ def _about_item(
     n = len(out.results)
     why = SHORT_CROSS + (" (with the category / in-stock filter)" if not filters.is_empty() else "")
     short = Notice(f"only {n} of the {k} asked for: {why}", SHORT_LIST) if kind == "cross" and 0 < n < k else None
-    return _out(shelf, kind, item_id, out, t0, short, filters, variants)
+    return _out(shelf, kind, item_id, out, t0, short, filters, variants, variants_max)
 
 
 @router.get("/item/{item_id:path}", response_model=RecommendResponse, responses=ABOUT_ITEM)
@@ -241,10 +255,11 @@ async def related(
     in_stock: InStock = False,
     lang: Lang = "en",
     variants: Variants = False,
+    variants_max: VariantsMax = MAX_VARIANTS,
 ) -> Response:
     """Related items: bought together, similar taste, similar text."""
     shelf = request.app.state.shelf
-    return await answer(_in, lang, _about_item, shelf, "item", item_id, k, category, in_stock, variants)
+    return await answer(_in, lang, _about_item, shelf, "item", item_id, k, category, in_stock, variants, variants_max)
 
 
 @router.get("/cross/{item_id:path}", response_model=RecommendResponse, responses=ABOUT_ITEM)
@@ -256,10 +271,11 @@ async def cross(
     in_stock: InStock = False,
     lang: Lang = "en",
     variants: Variants = False,
+    variants_max: VariantsMax = MAX_VARIANTS,
 ) -> Response:
     """Complements from other categories (not look-alikes)."""
     shelf = request.app.state.shelf
-    return await answer(_in, lang, _about_item, shelf, "cross", item_id, k, category, in_stock, variants)
+    return await answer(_in, lang, _about_item, shelf, "cross", item_id, k, category, in_stock, variants, variants_max)
 
 
 @router.get("/session", response_model=RecommendResponse, responses=NEEDS_RECOMMENDER)
@@ -275,11 +291,14 @@ async def session(
     exclude_seen: Annotated[bool, Query(description="leave out the session's own items")] = True,
     lang: Lang = "en",
     variants: Variants = False,
+    variants_max: VariantsMax = MAX_VARIANTS,
 ) -> Response:
     """Cold-start shopper: recommendations from the session's items and/or query text
     (``exclude_seen=false`` lets the session's items be recommended again)."""
     shelf = request.app.state.shelf
-    return await answer(_in, lang, _session, shelf, item or [], q, k, category, in_stock, exclude_seen, variants)
+    return await answer(
+        _in, lang, _session, shelf, item or [], q, k, category, in_stock, exclude_seen, variants, variants_max
+    )
 
 
 def _session(
@@ -291,6 +310,7 @@ def _session(
     in_stock: bool,
     exclude_seen: bool,
     variants: bool,
+    variants_max: int,
 ) -> RecommendResponse:
     rec = _recommender(shelf)
     filters = parse_filters(category, None, None, None, in_stock, None)
@@ -299,4 +319,6 @@ def _session(
         got = answer_session(rec, shelf.catalog, item, k, filters, query=q, exclude_seen=exclude_seen)
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from exc
-    return _out(shelf, "session", ",".join(item) or q, got.recommendation, t0, got.notice, filters, variants)
+    return _out(
+        shelf, "session", ",".join(item) or q, got.recommendation, t0, got.notice, filters, variants, variants_max
+    )

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from shelfwise.catalog.schema import Filters
+from shelfwise.catalog.variants import MAX_VARIANTS
 from shelfwise.index.text import is_blank
 from shelfwise.notice import NOT_PERSONALISED, Notice, code_of
 from shelfwise.retrieve.answer import MAX_WINDOW, SORT_DEPTH, answer_search
@@ -18,7 +19,7 @@ from shelfwise.retrieve.facets import DEPTH, facet_search
 from shelfwise.retrieve.suggest import MAX_EXAMPLES
 from shelfwise.serve.convert import items_out
 from shelfwise.serve.error_docs import OVERLOAD
-from shelfwise.serve.params import InStock, invalid, parse_filters
+from shelfwise.serve.params import InStock, Variants, VariantsMax, invalid, parse_filters
 from shelfwise.serve.respond import answer
 from shelfwise.serve.schemas import (
     ExamplesResponse,
@@ -80,6 +81,7 @@ class SearchQuery:
     distinct: bool = False
     highlight: bool = False
     variants: bool = False
+    variants_max: int = MAX_VARIANTS
 
 
 @router.get("/search", response_model=SearchResponse, responses=OVERLOAD)
@@ -149,13 +151,8 @@ async def search(
     distinct: Annotated[
         bool, Query(description="one hit per product title: colour / size variants named alike show once")
     ] = False,
-    variants: Annotated[
-        bool,
-        Query(
-            description="each hit's colour / size variants (the other products named as it, which distinct=true "
-            "leaves out) as ids in `variants`, for swatches"
-        ),
-    ] = False,
+    variants: Variants = False,
+    variants_max: VariantsMax = MAX_VARIANTS,
     highlight: Annotated[
         bool,
         Query(
@@ -191,6 +188,7 @@ async def search(
         distinct,
         highlight,
         variants,
+        variants_max,
     )
     return await answer(run_search, request.app.state.shelf, query)
 
@@ -242,6 +240,7 @@ def run_search(shelf: Shelf, p: SearchQuery) -> SearchResponse:
             variants=p.variants,
             hidden=frozenset(got.hidden),
             allowed=shelf.searcher.mask(got.filters) if p.variants else None,
+            variants_max=p.variants_max,
         ),
         total=got.total,
         understood=UnderstoodOut.model_validate(intent.to_json()) if intent is not None else None,

@@ -1,5 +1,6 @@
 """What a storefront page needs beyond search and recommendations (reads only):
-GET /items/{id} (one product, e.g. a product page opened from a link) and GET /shoppers
+GET /items/{id} (one product, e.g. a product page opened from a link, with its swatches on
+``variants=true``) and GET /shoppers
 (a few known shopper ids for the page's shopper switcher)."""
 
 from __future__ import annotations
@@ -9,9 +10,10 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel
 
+from shelfwise.catalog.variants import MAX_VARIANTS, swatches
 from shelfwise.serve.convert import product_out
 from shelfwise.serve.error_docs import UNKNOWN_ITEM
-from shelfwise.serve.params import ItemId
+from shelfwise.serve.params import ItemId, Variants, VariantsMax
 from shelfwise.serve.schemas import ProductOut
 from shelfwise.shelf import Shelf
 
@@ -48,11 +50,15 @@ def shoppers(
 
 
 @router.get("/items/{item_id:path}", response_model=ProductOut, responses=UNKNOWN_ITEM)
-def item(request: Request, item_id: ItemId) -> ProductOut:
+def item(
+    request: Request, item_id: ItemId, variants: Variants = False, variants_max: VariantsMax = MAX_VARIANTS
+) -> ProductOut:
     """One product by its catalog id (404 when unknown); no ``score``, ``reason`` or ``features``: it
-    was looked up, not ranked."""
+    was looked up, not ranked. ``variants=true``: its colour / size variants as the lists give them
+    (no filter here: every one ``matches``), so a product page opened from a link has its swatches."""
     shelf: Shelf = request.app.state.shelf
     row = shelf.catalog.get_row(item_id)
     if row is None:
         raise HTTPException(404, f"unknown item id {item_id!r}")
-    return product_out(shelf.catalog, row)
+    got = swatches(shelf.catalog, row, limit=variants_max) if variants else None
+    return product_out(shelf.catalog, row, got)

@@ -144,9 +144,12 @@ function swatchRow(base, selected = base.id, shown = SWATCHES_SHOWN) {
   const buttons = all.map((v, i) => swatchButton(v, v.id === selected, i >= shown && v.id !== selected)).join("");
   const folded = all.filter((v, i) => i >= shown && v.id !== selected).length;
   const more = folded > 0 ? `<button type="button" class="swatch more-swatches" data-more-swatches aria-label="${esc(t("moreVariants", { n: folded }))}">+${folded}</button>` : "";
+  // the server sends at most variants_max (50) of them; variants_total says how many there are
+  const unsent = (base.variants_total || 0) - base.variants.length;
+  const rest2 = unsent > 0 ? ` <span class="swatch-unsent">${esc(t("variantsNotSent", { n: unsent }))}</span>` : "";
   const name = (all.find((v) => v.id === selected) || all[0]).label;
   return `<div class="swatches" role="group" aria-label="${esc(t("variantsOf", { title: base.title }))}">${buttons}${more}</div>
-    <div class="swatch-name">${esc(name)}</div>`;
+    <div class="swatch-name">${esc(name)}${rest2}</div>`;
 }
 // show variant ``id`` in the card: at once from the swatch (price, stock, label), then the whole product
 // (GET /items/{id}: its title and attributes, kept for opening and adding to the cart)
@@ -468,7 +471,10 @@ const shortId = (id) => (id.length > 12 ? id.slice(0, 8) + "…" : id);
 // ``record``: post a click event (not when the page is only written again in another language)
 async function openProduct(id, push = true, query = "", record = true) {
   let it = items.get(id);
-  if (!it || it.partial) { try { it = await api(`/items/${encodeURIComponent(id)}`); } catch (err) { toast(err.message, true); return; } }
+  // opened from a link (or a swatch no card holds): the product with its own swatches (variants=true)
+  const ask = `/items/${encodeURIComponent(id)}${baseFor(id) ? "" : "?variants=true"}`;
+  if (!it || it.partial) { try { it = await api(ask); } catch (err) { toast(err.message, true); return; } }
+  if (it.variants && it.variants.length && !baseFor(id)) bases.set(it.id, it);
   items.set(id, it);
   if (push) history.pushState(null, "", `?p=${encodeURIComponent(id)}`);
   showView("product");
@@ -492,8 +498,9 @@ async function openProduct(id, push = true, query = "", record = true) {
   if (record) sendEvent("click", it, query);
 }
 // the product page's swatches: those of the card it was opened from (every variant shown, none folded)
+const baseFor = (id) => bases.get(id) || bases.get(baseOf.get(id));
 function pageSwatches(id) {
-  const base = bases.get(id) || bases.get(baseOf.get(id));
+  const base = baseFor(id);
   return base ? `<div class="page-swatches">${swatchRow(base, id, Infinity)}</div>` : "";
 }
 function showView(name) {
