@@ -17,7 +17,14 @@ from shelfwise.catalog import Catalog, Filters, Product
 from shelfwise.encode import HashingEncoder
 from shelfwise.retrieve import HybridSearcher
 from shelfwise.retrieve.answer import answer_search
-from shelfwise.retrieve.facets import MASK_SHARE, count_matches, facet_search, holding_query, union_sorted
+from shelfwise.retrieve.facets import (
+    MASK_SHARE,
+    count_matches,
+    facet_search,
+    held_by,
+    holding_query,
+    union_sorted,
+)
 from shelfwise.retrieve.rules import read_rules
 from shelfwise.retrieve.synonyms import MAX_READINGS, read_synonyms
 
@@ -317,3 +324,17 @@ def test_chinese_synonyms_with_spaces_fuzzed_against_a_scan(tmp_path: Path) -> N
             checked += 1
             rewritten += want > _scanned(searcher, query, Filters())
     assert checked >= 150 and rewritten >= 30  # most queries checked, many counting a rewriting
+
+
+def test_rows_held_for_one_query_are_not_read_for_another(tiny_searcher: HybridSearcher) -> None:
+    """The total and the facets of one request share the rows (Held); handed another query's rows
+    they say so rather than count the wrong products."""
+    held = held_by(tiny_searcher, "black under 40")
+    assert held.rows is not None and held.rows.tolist() == holding_query(tiny_searcher, "black").tolist()
+    assert count_matches(tiny_searcher, "black under 40", Filters(), held=held) == count_matches(
+        tiny_searcher, "black under 40", Filters()
+    )
+    with pytest.raises(ValueError, match="'black under 40', not 'dress'"):
+        count_matches(tiny_searcher, "dress", Filters(), held=held)
+    with pytest.raises(ValueError, match="not 'dress'"):
+        facet_search(tiny_searcher, "dress", Filters(), held=held)

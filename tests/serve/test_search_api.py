@@ -1,14 +1,18 @@
+from dataclasses import asdict
 from pathlib import Path
 
+import pytest
 from _servekit import LOCAL, MakeClient
 from fastapi.testclient import TestClient
 
-from shelfwise.catalog import Catalog, Product
+from shelfwise.catalog import Catalog, Filters, Product
 from shelfwise.encode import HashingEncoder
 from shelfwise.events import EventLog
 from shelfwise.events.schema import Event
 from shelfwise.recommend import HybridConfig, build_recommender
 from shelfwise.retrieve import HybridSearcher
+from shelfwise.retrieve import facets as facets_module
+from shelfwise.retrieve.facets import facet_search
 from shelfwise.retrieve.synonyms import read_synonyms
 from shelfwise.serve import create_app
 from shelfwise.shelf import Shelf
@@ -356,3 +360,27 @@ def test_total_counts_a_word_held_as_the_stores_synonym(tmp_path: Path) -> None:
     got = c.get("/search", params={"q": "tv"}).json()
     assert got["total"] == 3 and {it["id"] for it in got["items"][:3]} == {"p0", "p1", "p2"}
     assert c.get("/search", params={"q": "tv stand"}).json()["total"] == 1
+
+
+@pytest.mark.parametrize("q", ["black", "dress under 70", "the"])
+def test_the_total_and_the_facets_read_the_query_words_rows_once(
+    tiny_catalog: Catalog, tiny_searcher: HybridSearcher, q: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With facets=true the total (count_matches) and the facets (facet_search) both start from the
+    rows holding the query's words (holding_query): one request reads them once, and the facets
+    are those facet_search counts reading them itself."""
+    calls: list[str] = []
+    real = facets_module.holding_query
+
+    def counted(searcher: HybridSearcher, text: str) -> object:
+        calls.append(text)
+        return real(searcher, text)
+
+    c = client(tiny_catalog, tiny_searcher)
+    want = facet_search(tiny_searcher, q, Filters())
+    monkeypatch.setattr(facets_module, "holding_query", counted)
+    body = c.get("/search", params={"q": q, "facets": True}).json()
+    assert len(calls) == 1, calls
+    assert body["facets"]["matched"] == want.matched and body["facets"]["brand"] == [asdict(b) for b in want.brand]
+    assert body["facets"]["category"] == [asdict(v) for v in want.category]
+    assert body["total"] == (want.matched if q != "the" else len(tiny_catalog))
