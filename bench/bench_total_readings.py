@@ -28,8 +28,9 @@ import numpy.typing as npt
 
 from bench_search_total import HD_RULES, HM_RULES, alternating, compare, hd, hm_big, rules_and_searcher, uptime
 from shelfwise.catalog import Catalog, Filters
+from shelfwise.index.rows import union_sorted
 from shelfwise.retrieve import HybridSearcher
-from shelfwise.retrieve.facets import count_matches, holding_all_of, holding_words, union_sorted
+from shelfwise.retrieve.facets import count_matches, holding_all_of, holding_words
 
 from common import print_table, write_json
 

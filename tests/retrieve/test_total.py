@@ -17,14 +17,7 @@ from shelfwise.catalog import Catalog, Filters, Product
 from shelfwise.encode import HashingEncoder
 from shelfwise.retrieve import HybridSearcher
 from shelfwise.retrieve.answer import answer_search
-from shelfwise.retrieve.facets import (
-    MASK_SHARE,
-    count_matches,
-    facet_search,
-    held_by,
-    holding_query,
-    union_sorted,
-)
+from shelfwise.retrieve.facets import count_matches, facet_search, held_by, holding_query
 from shelfwise.retrieve.rules import read_rules
 from shelfwise.retrieve.synonyms import MAX_READINGS, read_synonyms
 
@@ -221,17 +214,6 @@ def test_with_distinct_the_total_counts_titles(query: str, filters: Filters) -> 
         assert page.total == 3 and answer_search(searcher, query, 10, filters).total == 6
         shown = [catalog.products[i].variant_key for i in page.results.ids.tolist()]
         assert len(set(shown)) == len(shown) >= page.total  # each title once (meaning reaches the jacket too)
-
-
-@pytest.mark.parametrize(("na", "nb"), [(0, 5), (5, 0), (40, 3), (3, 40), (300, 250), (1000, 1000)])
-def test_union_of_two_sorted_row_lists_by_merge_or_by_flags(na: int, nb: int) -> None:
-    n = 2000
-    rng = np.random.default_rng(na * 7 + nb)
-    a, b = (np.sort(rng.choice(n, size, replace=False)).astype(np.int64) for size in (na, nb))
-    got = union_sorted(a, b, n)
-    assert got.tolist() == np.union1d(a, b).tolist()
-    flagged = min(na, nb) * MASK_SHARE > n  # (300, 250) and (1000, 1000) take the mask, the rest merge
-    assert flagged == (min(na, nb) >= 250)
 
 
 PLACES = "light, lamp\nsofa bed => futon\nbed frame => bedstead\n红色 => 红\n连衣裙, 裙子\n"
