@@ -10,7 +10,7 @@ import pytest
 
 from session_logs import numbered_catalog
 from shelfwise.catalog import Catalog
-from shelfwise.events import Event, EventLog, EventType
+from shelfwise.events import Event, EventConsumer, EventLog, EventStore, EventType
 from shelfwise.recommend import Context, HybridConfig, HybridRecommender, Interactions, TuneConfig
 from shelfwise.recommend.persist import StateFileError
 from shelfwise.recommend.tifu import TifuConfig, TifuRecommender, neighbour_matrix, user_vectors
@@ -120,3 +120,34 @@ def test_hybrid_fits_tifu_only_when_weighted_and_reads_folders_saved_before_it(t
     old = HybridRecommender.load(d, cat, vec)
     assert np.isneginf(old.tifu.score(ctx)).all()
     assert len(old.recommend("u1", 3)) > 0
+
+
+def test_a_live_purchase_changes_the_shoppers_own_vector(tmp_path: Path) -> None:
+    """Through the live path (the event log, the consumer, the hybrid's update: the histories the
+    "baskets" component reads too), a purchase counts in tifu's scores at once: a new newest basket,
+    the older ones a place further back. The neighbours stay those of the fit."""
+    cat = numbered_catalog(10)
+    vec = np.zeros((10, 4), dtype=np.float32)
+    users = {f"u{k}": [[k % 10, (k + 1) % 10], [(k + 3) % 10]] for k in range(12)}
+    weights = (*HybridConfig().weights, ("tifu", 1.0))
+    rec = HybridRecommender(vec, HybridConfig(weights=weights, tune=TuneConfig(enabled=False)))
+    rec.fit(_baskets(cat, users))
+    before = rec.tifu.score(rec.context("u1"))
+    np.testing.assert_allclose(before, rec.tifu.score(Context.empty("u1")), rtol=1e-6)  # no live event: the fit's
+    assert np.isneginf(rec.tifu.score(rec.context("newcomer"))).all()
+    store = EventStore(tmp_path / "events.sqlite")
+    late = 86_400.0 * 5  # days after the fitted baskets: a basket of its own
+    store.append([Event("u1", EventType.PURCHASE, late, "p9"), Event("newcomer", EventType.PURCHASE, late, "p7")])
+    assert EventConsumer(store, [rec]).drain() == 2
+    after = rec.tifu.score(rec.context("u1"))
+    assert after[9] > 0 and not before[9] > after[9]  # item 9 in the newest basket
+    assert not np.allclose(np.where(np.isfinite(after), after, 0), np.where(np.isfinite(before), before, 0))
+    a, cfg = rec.config.tifu.alpha, rec.config.tifu
+    own = user_vectors(_baskets(cat, {"u1": [*users["u1"], [9]]}), cfg).toarray()[0]  # the history refitted
+    mine = rec.tifu.score(Context.empty("u1"))  # the fit-time own vector: its neighbours' term is the same
+    data = _baskets(cat, users)
+    fitted = user_vectors(data, cfg).toarray()[data.users.index("u1")]
+    np.testing.assert_allclose(np.maximum(after, 0), np.maximum(mine, 0) + a * (own - fitted), rtol=1e-5, atol=1e-7)
+    fresh = rec.tifu.score(rec.context("newcomer"))  # unknown at fit: its own vector alone, alpha x
+    assert fresh[7] == pytest.approx(a) and np.isneginf(np.delete(fresh, 7)).all()
+    assert rec.tifu.explain(rec.context("u1"), 9) == rec.tifu.wording.before

@@ -11,15 +11,15 @@ and the score of an item is the sum over the number of groups (:func:`basket_wei
 comes from decaying by basket order rather than clock time (the ``repeat`` component's decay),
 so a shopper who orders monthly and one who orders daily get the same profile shape.
 
-Unlike ``tifu`` (vectors of the history at fit time), this reads the context's events
-(:attr:`Context.timeline <shelfwise.recommend.base.Context.timeline>`): a live event counts at
-once, the between-sessions search's next-basket cases (:mod:`shelfwise.recommend.between`) see the
-history serving will see, and there is nothing to fit or save (the hybrid's config holds the
-settings). Baskets are cut where more than ``gap_minutes`` pass without an event (the events
-loader's session gap; a probe, no results file: alone, NDCG@10 0.4819 on Instacart and 0.1557 on
-Complete Journey, against 0.4816 and 0.1558 with the logs' order ids). A basket counts every kind
-of event alike, as the paper's binary baskets. A context without a timeline (a session's own
-items) scores nothing.
+This reads the context's events (:attr:`Context.timeline
+<shelfwise.recommend.base.Context.timeline>`; ``tifu`` reads its own term the same way, its
+neighbours from the fit): a live event counts at once, the between-sessions search's next-basket
+cases (:mod:`shelfwise.recommend.between`) see the history serving will see, and there is nothing to
+fit or save (the hybrid's config holds the settings). Baskets are cut where more than
+``gap_minutes`` pass without an event (the events loader's session gap; a probe, no results file:
+alone, NDCG@10 0.4819 on Instacart and 0.1557 on Complete Journey, against 0.4816 and 0.1558 with
+the logs' order ids). A basket counts every kind of event alike, as the paper's binary baskets. A
+context without a timeline (a session's own items) scores nothing.
 
 The between-sessions search weighs it (``offer``) at ``group_size`` and each of ``also_try``,
 and keeps the group size whose scores alone rank its validation baskets best

@@ -129,7 +129,7 @@ class HybridRecommender(BaseRecommender):
         self.sknn = SessionKNNRecommender(self.config.sknn)
         self.walk = SessionWalkRecommender(self.config.walk, self.cooccurrence)
         self.sasrec = SASRecRecommender(self.config.sasrec)
-        self.tifu = TifuRecommender(self.config.tifu)
+        self.tifu = TifuRecommender(self.config.tifu, lambda: self.config.baskets.gap_minutes)  # cut as "baskets"
         self.baskets = BasketRecommender(lambda: self.config.basket_setting())  # the search's group size: in config
         parts: tuple[ItemScorer, ...] = (self.repeat, self.cooccurrence, self.als, self.content, self.cold)
         parts += (self.popularity, self.recent, self.sequence, self.sknn, self.walk, self.sasrec)
