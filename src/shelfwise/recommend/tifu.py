@@ -40,7 +40,7 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from shelfwise.recommend.base import BaseRecommender, Context, no_evidence
-from shelfwise.recommend.baskets import BasketConfig, basket_weights, frequency_rows
+from shelfwise.recommend.baskets import BasketConfig, BasketDecay, basket_weights, frequency_rows
 from shelfwise.recommend.interactions import Interactions
 from shelfwise.recommend.persist import csr_arrays, csr_from, csr_keys, read_npz
 from shelfwise.results import FloatArray
@@ -49,20 +49,17 @@ CHUNK = 1024  # users whose similarities are computed at once (bounds memory to 
 
 
 @dataclass(frozen=True)
-class TifuConfig:
-    """The paper's defaults for Instacart (group size 3, decays 0.9 / 0.7, 300 neighbours); alpha 0.7."""
+class TifuConfig(BasketDecay):
+    """The paper's defaults for Instacart (:class:`~shelfwise.recommend.baskets.BasketDecay`: group
+    size 3, decays 0.9 / 0.7; 300 neighbours); alpha 0.7."""
 
-    group_size: int = 3
-    basket_decay: float = 0.9  # r_b: weight of each older basket inside a group
-    group_decay: float = 0.7  # r_g: weight of each older group
     neighbours: int = 300
     alpha: float = 0.7  # weight of the shopper's own vector (1 - alpha: the neighbours' mean)
 
     def __post_init__(self) -> None:
-        if self.group_size < 1 or self.neighbours < 0:
-            raise ValueError("TifuConfig: group_size must be >= 1 and neighbours >= 0")
-        if not (0.0 < self.basket_decay <= 1.0 and 0.0 < self.group_decay <= 1.0):
-            raise ValueError("TifuConfig: basket_decay and group_decay must be in (0, 1]")
+        super().__post_init__()
+        if self.neighbours < 0:
+            raise ValueError(f"TifuConfig.neighbours must be >= 0, got {self.neighbours!r}")
         if not 0.0 <= self.alpha <= 1.0:
             raise ValueError(f"TifuConfig.alpha must be in [0, 1], got {self.alpha!r}")
 
@@ -82,7 +79,7 @@ def user_vectors(data: Interactions, config: TifuConfig) -> sp.csr_matrix:
     n_baskets = np.bincount(owner, minlength=data.n_users)
     first = np.concatenate([[0], np.cumsum(n_baskets)[:-1]])
     newest = n_baskets[owner] - 1 - (rank - first[owner])  # 0: the user's latest basket
-    w = basket_weights(newest, n_baskets[owner], config.group_size, config.basket_decay, config.group_decay)
+    w = basket_weights(newest, n_baskets[owner], config)
     baskets = sp.csr_matrix((np.ones(len(row_basket)), (row_basket, data.item)), shape=(pairs.shape[1], data.n_items))
     baskets.data[:] = 1.0  # a basket holds an item once
     mix = sp.csr_matrix((w, (owner, np.arange(len(w)))), shape=(data.n_users, len(w)))
