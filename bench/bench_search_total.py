@@ -181,6 +181,12 @@ def measure(
     return rows
 
 
+def hd(queries: int) -> tuple[Catalog, list[str]]:
+    """The real Home Depot catalog and its first ``queries`` judged dev queries (../shared, read there)."""
+    catalog, judg = load_set("hd")
+    return catalog, [judg.queries[q] for q in judg.judged()][:queries]
+
+
 def hm_big() -> tuple[Catalog, list[str]]:
     base = load_hm()
     products = [
@@ -198,8 +204,7 @@ def main() -> None:
     args = ap.parse_args()
     start = uptime()
     print(start)
-    catalog, judg = load_set("hd")
-    hd_queries = [judg.queries[q] for q in judg.judged()][: args.queries]
+    catalog, hd_queries = hd(args.queries)
     rows = measure("hd", catalog, hd_queries, HD_RULES)
     big, big_queries = hm_big()
     rows += measure("hm-big", big, big_queries, HM_RULES, Filters(category=("Ladieswear",)))

@@ -26,11 +26,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from bench_search_real import load_set
-from bench_search_total import HD_RULES, HM_RULES, alternating, compare, hm_big, rules_and_searcher, uptime
+from bench_search_total import HD_RULES, HM_RULES, alternating, compare, hd, hm_big, rules_and_searcher, uptime
 from shelfwise.catalog import Catalog, Filters
+from shelfwise.index.rows import union_sorted
 from shelfwise.retrieve import HybridSearcher
-from shelfwise.retrieve.facets import count_matches, holding_all_of, holding_words, union_sorted
+from shelfwise.retrieve.facets import count_matches, holding_all_of, holding_words
 
 from common import print_table, write_json
 
@@ -98,8 +98,7 @@ def main() -> None:
     args = ap.parse_args()
     start = uptime()
     print(start)
-    catalog, judg = load_set("hd")
-    rows = [measure("hd", catalog, [judg.queries[q] for q in judg.judged()][: args.queries], HD_RULES)]
+    rows = [measure("hd", *hd(args.queries), HD_RULES)]
     if not args.skip_big:
         big, big_queries = hm_big()
         rows.append(measure("hm-big", big, big_queries, HM_RULES))

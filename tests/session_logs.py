@@ -50,3 +50,15 @@ def walking_store(n_items: int = 120, seed: int = 7) -> tuple[Interactions, npt.
     vec = rng.normal(size=(n_items, 12)).astype(np.float32)
     vec /= np.linalg.norm(vec, axis=1, keepdims=True)
     return data, vec
+
+
+def basket_interactions(cat: Catalog, users: dict[str, list[list[int]]]) -> Interactions:
+    """Each user's baskets of item rows, oldest first, one day apart (a session each), items a
+    second apart inside one: purchases."""
+    events = [
+        Event(u, EventType.PURCHASE, 86_400.0 * b + j, f"p{i}", session_id=f"{u}-{b}")
+        for u, baskets in users.items()
+        for b, items in enumerate(baskets)
+        for j, i in enumerate(items)
+    ]
+    return Interactions.from_log(EventLog.from_events(events, cat), cat)

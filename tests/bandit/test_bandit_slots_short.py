@@ -10,6 +10,7 @@ from shelfwise.catalog.schema import Filters
 from shelfwise.recommend import HybridConfig
 from shelfwise.recommend.base import Context, Recommendation
 from shelfwise.recommend.explore import EXPLORE_REASON, recommend_with_exploration
+from shelfwise.recommend.listing import ScoredList
 from shelfwise.results import Results
 
 
@@ -37,12 +38,10 @@ class _Short:
 
     def recommend_scored(
         self, user: str | Context, k: int, filters: Filters | None = None, *, exclude_seen: bool = True
-    ) -> tuple[Recommendation, np.ndarray]:
+    ) -> ScoredList:
         listed = Recommendation(np.array([0, 1, 2], dtype=np.int64), np.ones(3, dtype=np.float32), ("a", "b", "c"))
-        return listed, np.full(len(self.counts), -np.inf, dtype=np.float32)  # no evidence for any other item
-
-    def allowed(self, filters: Filters | None, ctx: object, exclude_seen: bool) -> np.ndarray:
-        return np.ones(len(self.counts), dtype=bool)
+        no_evidence = np.full(len(self.counts), -np.inf, dtype=np.float32)  # for any other item
+        return ScoredList(listed, no_evidence, np.ones(len(self.counts), dtype=bool))  # every item allowed
 
     def context(self, user: str | Context) -> Context:
         return user if isinstance(user, Context) else Context.empty(user)

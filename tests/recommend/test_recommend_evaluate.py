@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
+from typing import Any
 
 import numpy as np
 import pytest
@@ -11,7 +13,7 @@ from shelfwise.catalog import Catalog
 from shelfwise.encode import HashingEncoder
 from shelfwise.events import Event, EventLog, EventType
 from shelfwise.recommend import evaluate, holdout_report, split_last_sessions, truth_by_user
-from shelfwise.recommend.evaluate import buy_again_ranker, tune_weights
+from shelfwise.recommend.evaluate import HoldoutConfig, buy_again_ranker, tune_weights
 
 
 def test_split_holds_out_each_users_last_session(tiny_catalog: Catalog) -> None:
@@ -111,3 +113,32 @@ def test_holdout_report_holds_the_hybrid_to_buy_again_when_repeats_count(
     new = Event("u3", EventType.PURCHASE, 200.0, "p11", session_id="s-u3-2")  # one item new to its shopper
     log = EventLog.from_events([*tiny_events, *more, new], tiny_catalog)
     assert list(holdout_report(tiny_catalog, log, vec, k=5, exclude_seen=True)) == ["popularity", "hybrid"]
+
+
+def test_holdout_report_keeps_its_call_and_forwards_a_holdout_config(
+    tiny_catalog: Catalog, tiny_events: list[Event], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The public wrapper's old call, positional or by keyword, reaches holdout_run as one typed
+    HoldoutConfig; a bad k is refused naming the field."""
+    more = [Event(e.user_id, e.type, e.timestamp + 100, e.item_id, session_id=e.session_id + "-2") for e in tiny_events]
+    new = Event("u3", EventType.PURCHASE, 200.0, "p11", session_id="s-u3-2")  # one item new to its shopper
+    log = EventLog.from_events([*tiny_events, *more, new], tiny_catalog)
+    vec = HashingEncoder(dim=64).encode(tiny_catalog.texts())
+    module = importlib.import_module("shelfwise.recommend.evaluate")  # the package exports a function of that name
+    run = module.holdout_run
+    seen: list[HoldoutConfig | None] = []
+
+    def spy(*args: Any) -> Any:
+        seen.append(args[4])
+        return run(*args)
+
+    monkeypatch.setattr(module, "holdout_run", spy)
+    by_position = holdout_report(tiny_catalog, log, vec, None, 5, True, True)
+    by_name = holdout_report(tiny_catalog, log, vec, k=5, exclude_seen=True, quiet_tuning=True)
+    assert seen == [HoldoutConfig(5, True, True)] * 2
+    assert by_position == by_name == run(tiny_catalog, log, vec, None, HoldoutConfig(5, True, True)).metrics
+    assert list(by_name) == ["popularity", "hybrid"]  # exclude_seen: no buy-again row
+    assert holdout_report(tiny_catalog, log, vec, k=5) == run(tiny_catalog, log, vec, None, HoldoutConfig(k=5)).metrics
+    for bad in (0, 2.5, True):
+        with pytest.raises(ValueError, match=r"HoldoutConfig\.k must be a whole number >= 1"):
+            HoldoutConfig(k=bad)  # type: ignore[arg-type]

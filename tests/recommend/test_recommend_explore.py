@@ -181,3 +181,30 @@ def test_an_explored_item_is_no_variant_of_an_item_the_list_shows(candidates: in
             out = recommend_with_exploration(h, ex, user, 10, now=0.0)
             titles = [h.catalog.products[r].variant_key for r in out.ids.tolist()]
             assert sum(map(is_explored, out.reasons)) == 4 and len(set(titles)) == len(titles), (user, seed)
+
+
+@pytest.mark.parametrize("collapse", [False, True])
+def test_an_explored_list_reads_the_items_it_may_show_once(
+    hybrid: HybridRecommender, collapse: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The list and its explored slots draw from the same allowed items (the filters', less seen
+    ones): one catalog-sized mask per request, read by the list's pass and handed to the explorer
+    (it was read twice); under collapse_variants the explorer's copy loses the list's variants."""
+    h = hybrid
+    monkeypatch.setattr(h, "config", dataclasses.replace(hybrid.config, collapse_variants=collapse))
+    ex = SlotExplorer(h.catalog, config=SlotConfig(explore_share=0.3, head_fraction=0.2))
+    calls: list[Any] = []
+    real = HybridRecommender.allowed
+
+    def counted(self: HybridRecommender, *args: Any, **kwargs: Any) -> Any:
+        calls.append(args)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(HybridRecommender, "allowed", counted)
+    out = recommend_with_exploration(h, ex, "u3", 10, exclude_seen=True, now=0.0)
+    assert len(calls) == 1
+    seen = set(h.context("u3").items)
+    assert not seen & set(out.ids.tolist()) and len(out) == 10
+    assert sum(is_explored(w) for w in out.reasons) == 3
+    titles = [h.catalog.products[i].variant_key for i in out.ids.tolist()]
+    assert not collapse or len(set(titles)) == len(titles)

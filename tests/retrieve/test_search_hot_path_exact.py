@@ -1,6 +1,7 @@
-"""The search hot path's rewrites give what the straightforward code gave, bit for bit: the candidate
-union, convex fusion with each max/min taken once, the price parser's digit shortcut, and a whole
-hybrid search against a reference built from full sorts and ``np.union1d``."""
+"""The search hot path's rewrites give what the straightforward code gave, bit for bit: convex fusion
+with each max/min taken once, the price parser's digit shortcut, and a whole hybrid search against a
+reference built from full sorts and ``np.union1d`` (the candidate union itself:
+tests/index/test_rows.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 from shelfwise.results import Results
 from shelfwise.retrieve import HybridSearcher, SearchConfig
 from shelfwise.retrieve import understand as und
-from shelfwise.retrieve.hybrid import _FirstStage, _union
+from shelfwise.retrieve.hybrid import _FirstStage
 from word_catalog import word_searcher
 
 QUERIES = ("drill", "cordles drill", "oak ladder lamp", "brass", "steel saw blade", "zebra", "paint matte tile 3")
@@ -23,20 +24,6 @@ QUERIES = ("drill", "cordles drill", "oak ladder lamp", "brass", "steel saw blad
 def searcher() -> HybridSearcher:
     cfg = SearchConfig(candidates=40, understand=False, feedback_weight=0.0, lexical_shortcut=0)  # the fusion itself
     return word_searcher(11, 600, 50, cfg)
-
-
-def test_union_is_union1d() -> None:
-    rng = np.random.default_rng(0)
-    empty = np.zeros(0, dtype=np.int64)
-    cases = [(empty, empty), (np.array([3], dtype=np.int64), empty), (empty, np.array([5, 2], dtype=np.int64))]
-    for _ in range(200):
-        a = rng.choice(500, int(rng.integers(0, 120)), replace=False).astype(np.int64)
-        b = rng.choice(500, int(rng.integers(0, 120)), replace=False).astype(np.int64)
-        cases.append((a, b))
-    for a, b in cases:
-        got = _union(a, b)
-        assert got.dtype == np.int64
-        np.testing.assert_array_equal(got, np.union1d(a, b))
 
 
 def reference_convex(

@@ -88,3 +88,16 @@ def test_readings_replace_every_choice_of_places_that_do_not_overlap(tmp_path: P
     assert s.readings("红色连衣裙") == ("红连衣裙", "红色裙子", "红裙子")  # side by side: both at once too
     assert s.readings("tv stand tv", limit=2) == ("television stand tv", "tv stand television")
     assert s.readings("a lamp") == ()
+
+
+def test_a_chinese_phrase_is_read_across_the_gap_between_runs(tmp_path: Path) -> None:
+    """The query's Chinese characters are read joined (as :meth:`Synonyms.added` and the search read
+    them), so a phrase written with a space in the rule or in the query is replaced where its
+    characters follow one another, the gap between runs in the place."""
+    s = _rules(tmp_path, "手机 壳, 手机套\n")
+    assert s.added("手机 壳") == "手机套" and s.readings("手机 壳") == ("手机套",)
+    assert s.readings("黑色 手机 壳 新款") == ("黑色 手机套 新款",)
+    (case,) = s.rewrites("黑色手机 壳")
+    assert (case.before, case.after, case.reading("手机套")) == ("黑色", "", "黑色手机套")
+    assert s.readings("手机套") == ("手机 壳",) and s.readings("手 机") == ()  # 手机 alone: no rule
+    assert _rules(tmp_path, "哈哈, 呵呵\n").readings("哈 哈哈") == ("呵呵哈", "哈 呵呵")  # two places, overlapping

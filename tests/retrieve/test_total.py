@@ -17,9 +17,9 @@ from shelfwise.catalog import Catalog, Filters, Product
 from shelfwise.encode import HashingEncoder
 from shelfwise.retrieve import HybridSearcher
 from shelfwise.retrieve.answer import answer_search
-from shelfwise.retrieve.facets import MASK_SHARE, count_matches, facet_search, holding_query, union_sorted
+from shelfwise.retrieve.facets import count_matches, facet_search, held_by, holding_query
 from shelfwise.retrieve.rules import read_rules
-from shelfwise.retrieve.synonyms import read_synonyms
+from shelfwise.retrieve.synonyms import MAX_READINGS, read_synonyms
 
 
 def _scanned(
@@ -94,14 +94,25 @@ def test_a_query_in_the_other_language_counts_the_products_its_reading_holds(tin
 SYNONYMS = "pants, trousers\ngown => dress\nsneakers => running shoes, trainers\n连衣裙, 裙子\nbelt => the\n"
 
 
+def _found(source: str, query: str) -> list[tuple[int, int]]:
+    """Where ``query`` holds ``source``: whole words, or a Chinese phrase's characters one after
+    another with nothing but spaces or punctuation between them (its own spaces left out); every
+    place, overlapping ones too."""
+    if re.search(r"[一-鿿]", source):
+        pattern = r"[\W_]*".join(map(re.escape, source.replace(" ", "")))
+    else:
+        pattern = rf"\b{source}\b"
+    return [(m.start(1), m.end(1)) for m in re.finditer(f"(?=({pattern}))", query)]
+
+
 def _rewritings(query: str, rules: list[tuple[list[str], list[str]]]) -> list[str]:
-    """The query as typed and with the source phrases it holds (whole words; Chinese: characters),
-    each place replaced or kept, every combination of places that do not overlap."""
+    """The query as typed and with the source phrases it holds (:func:`_found`), each place replaced
+    or kept, every combination of places that do not overlap."""
     places = [
-        (m.start(), m.end(), [t for t in targets if t != source])
+        (a, b, [t for t in targets if t != source])
         for sources, targets in rules
         for source in sources
-        for m in re.finditer(source if re.search(r"[一-鿿]", source) else rf"\b{source}\b", query)
+        for a, b in _found(source, query)
     ]
     out = []
     for chosen in itertools.product(*[[None, *ts] for _, _, ts in places]):
@@ -205,17 +216,6 @@ def test_with_distinct_the_total_counts_titles(query: str, filters: Filters) -> 
         assert len(set(shown)) == len(shown) >= page.total  # each title once (meaning reaches the jacket too)
 
 
-@pytest.mark.parametrize(("na", "nb"), [(0, 5), (5, 0), (40, 3), (3, 40), (300, 250), (1000, 1000)])
-def test_union_of_two_sorted_row_lists_by_merge_or_by_flags(na: int, nb: int) -> None:
-    n = 2000
-    rng = np.random.default_rng(na * 7 + nb)
-    a, b = (np.sort(rng.choice(n, size, replace=False)).astype(np.int64) for size in (na, nb))
-    got = union_sorted(a, b, n)
-    assert got.tolist() == np.union1d(a, b).tolist()
-    flagged = min(na, nb) * MASK_SHARE > n  # (300, 250) and (1000, 1000) take the mask, the rest merge
-    assert flagged == (min(na, nb) >= 250)
-
-
 PLACES = "light, lamp\nsofa bed => futon\nbed frame => bedstead\n红色 => 红\n连衣裙, 裙子\n"
 PLACE_TITLES = [  # made up
     "pendant lamp conversion kit", "pendant light conversion kit", "pendant lamp conversion light",
@@ -244,3 +244,79 @@ def test_several_places_count_as_the_readings_they_make(tmp_path: Path, query: s
     rules = [(list(r.sources), list(r.targets)) for r in searcher.synonyms.rules]
     scanned = _scanned(searcher, query, Filters(), readings=_rewritings(query, rules))
     assert count_matches(searcher, query, Filters()) == scanned == want
+
+
+def test_a_chinese_phrase_written_with_a_space_is_counted_where_the_search_reads_it(tmp_path: Path) -> None:
+    """手机 壳 (a space in the rule or in the query) triggers the rule in the search, whose words read
+    the query's characters joined; the total counts the products holding the rule's other phrase too
+    (it read 手机 and 壳 alone: the 手机套 the search shows was left out)."""
+    f = tmp_path / "synonyms.txt"
+    titles = ["黑色手机壳", "手机套 黑色", "手机 壳", "手机保护壳", "充电线"]  # made up
+    searcher = HybridSearcher.build(Catalog([Product(str(i), t) for i, t in enumerate(titles)]), HashingEncoder(dim=32))
+    for rule in ("手机 壳, 手机套\n", "手机壳, 手机套\n"):
+        f.write_text(rule, encoding="utf-8")
+        searcher.synonyms = read_synonyms(f)
+        intent = searcher.understand("手机 壳")
+        assert intent is not None and "手机套" in intent.text  # the search reads the rule
+        got = answer_search(searcher, "手机 壳", 5, Filters())
+        assert got.total == count_matches(searcher, "手机 壳", Filters()) == 4  # 手机保护壳 too: 手机 and 壳 apart
+        held = holding_query(searcher, "手机 壳")
+        assert held is not None and 1 in held.tolist()
+
+
+def test_chinese_synonyms_with_spaces_fuzzed_against_a_scan(tmp_path: Path) -> None:
+    """Random rules, titles and queries of a few characters, the rules' phrases often in them,
+    spaces and punctuation anywhere (inside a phrase too): the total is what a scan of every
+    product's text finds for the query or one of its rewritings."""
+    rng = np.random.default_rng(19)
+    chars = list("手机壳套黑色")
+
+    def spaced(text: str, gaps: str = " ,") -> str:
+        """``text``'s characters, a space or comma after some of them."""
+        return "".join(c + (str(rng.choice(list(gaps))) if rng.random() < 0.3 else "") for c in text.replace(" ", ""))
+
+    def made(phrases: list[str], lo: int, hi: int) -> str:
+        """A few random characters and phrases, in random order, spaced."""
+        parts = [str(c) for c in rng.choice(chars, int(rng.integers(lo, hi + 1)))]
+        parts += [str(p) for p in rng.choice(phrases, int(rng.integers(0, 3)))]
+        return spaced("".join(rng.permutation(parts))).strip(" ,") or "手"
+
+    f = tmp_path / "synonyms.txt"
+    checked = rewritten = 0
+    for _ in range(25):
+        phrases = list(dict.fromkeys(spaced("".join(rng.choice(chars, 2 + int(rng.random() < 0.3))), " ")
+                                     for _ in range(5)))  # fmt: skip
+        if len({p.replace(" ", "") for p in phrases}) < len(phrases) or len(phrases) < 4:
+            continue  # two phrases of the same characters (a rule's phrase reading as itself)
+        lines = [f"{phrases[0]}, {phrases[1]}", f"{phrases[2]} => {', '.join(phrases[3:])}"]
+        f.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        titles = [made(phrases, 0, 4) for _ in range(30)]
+        searcher = HybridSearcher.build(
+            Catalog([Product(str(i), t) for i, t in enumerate(titles)]), HashingEncoder(dim=16)
+        )
+        searcher.synonyms = read_synonyms(f, strict=True)
+        rules = [(list(r.sources), list(r.targets)) for r in searcher.synonyms.rules]
+        for _ in range(12):
+            query = made(phrases, 0, 2)
+            if len(searcher.synonyms.readings(query)) >= MAX_READINGS:
+                continue  # the readings are cut there; the scan's are not
+            readings = _rewritings(query, rules)
+            want = _scanned(searcher, query, Filters(), readings=readings)
+            assert count_matches(searcher, query, Filters()) == want, (lines, query)
+            checked += 1
+            rewritten += want > _scanned(searcher, query, Filters())
+    assert checked >= 150 and rewritten >= 30  # most queries checked, many counting a rewriting
+
+
+def test_rows_held_for_one_query_are_not_read_for_another(tiny_searcher: HybridSearcher) -> None:
+    """The total and the facets of one request share the rows (Held); handed another query's rows
+    they say so rather than count the wrong products."""
+    held = held_by(tiny_searcher, "black under 40")
+    assert held.rows is not None and held.rows.tolist() == holding_query(tiny_searcher, "black").tolist()
+    assert count_matches(tiny_searcher, "black under 40", Filters(), held=held) == count_matches(
+        tiny_searcher, "black under 40", Filters()
+    )
+    with pytest.raises(ValueError, match="'black under 40', not 'dress'"):
+        count_matches(tiny_searcher, "dress", Filters(), held=held)
+    with pytest.raises(ValueError, match="not 'dress'"):
+        facet_search(tiny_searcher, "dress", Filters(), held=held)

@@ -1,15 +1,19 @@
+from dataclasses import asdict
 from pathlib import Path
 
+import pytest
 from _servekit import LOCAL, MakeClient
 from fastapi.testclient import TestClient
 
-from shelfwise.catalog import Catalog, Product
+from shelfwise.catalog import Catalog, Filters, Product
 from shelfwise.catalog.variants import MAX_VARIANTS
 from shelfwise.encode import HashingEncoder
 from shelfwise.events import EventLog
 from shelfwise.events.schema import Event
 from shelfwise.recommend import HybridConfig, build_recommender
 from shelfwise.retrieve import HybridSearcher
+from shelfwise.retrieve import facets as facets_module
+from shelfwise.retrieve.facets import facet_search
 from shelfwise.retrieve.synonyms import read_synonyms
 from shelfwise.serve import create_app
 from shelfwise.shelf import Shelf
@@ -423,3 +427,27 @@ def test_variants_are_capped_per_item_those_the_filters_admit_first() -> None:
 def rows_ids(shown: str) -> list[str]:
     """The wrap dress's variants other than ``shown``."""
     return [x for x in ("d0", "d1", "d2", "d3") if x != shown]
+
+
+@pytest.mark.parametrize("q", ["black", "dress under 70", "the"])
+def test_the_total_and_the_facets_read_the_query_words_rows_once(
+    tiny_catalog: Catalog, tiny_searcher: HybridSearcher, q: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With facets=true the total (count_matches) and the facets (facet_search) both start from the
+    rows holding the query's words (holding_query): one request reads them once, and the facets
+    are those facet_search counts reading them itself."""
+    calls: list[str] = []
+    real = facets_module.holding_query
+
+    def counted(searcher: HybridSearcher, text: str) -> object:
+        calls.append(text)
+        return real(searcher, text)
+
+    c = client(tiny_catalog, tiny_searcher)
+    want = facet_search(tiny_searcher, q, Filters())
+    monkeypatch.setattr(facets_module, "holding_query", counted)
+    body = c.get("/search", params={"q": q, "facets": True}).json()
+    assert len(calls) == 1, calls
+    assert body["facets"]["matched"] == want.matched and body["facets"]["brand"] == [asdict(b) for b in want.brand]
+    assert body["facets"]["category"] == [asdict(v) for v in want.category]
+    assert body["total"] == (want.matched if q != "the" else len(tiny_catalog))

@@ -213,12 +213,13 @@ def recommendation_section(
     notes: list[str] = []
     rows: list[list[object]] = []
     if shelf.events is not None:
-        from shelfwise.recommend.evaluate import MIN_EVAL_USERS, holdout_run
+        from shelfwise.recommend.evaluate import MIN_EVAL_USERS, HoldoutConfig, holdout_run
 
         config, start = split_start(rec)
         try:
             # the served model's fit said its tuning verdict: this second fit's is not printed again
-            run = holdout_run(shelf.catalog, shelf.events, rec.item_vectors, config, k=k, quiet_tuning=True)
+            setup = HoldoutConfig(k=k, quiet_tuning=True)
+            run = holdout_run(shelf.catalog, shelf.events, rec.item_vectors, config, setup)
         except ValueError as exc:
             why = str(exc).rstrip(".")  # its own sentence ends with one
             notes.append(f"No time split: {why}. The figures below are catalogue-level, over every shopper's top {k}.")

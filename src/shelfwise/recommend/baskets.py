@@ -11,15 +11,15 @@ and the score of an item is the sum over the number of groups (:func:`basket_wei
 comes from decaying by basket order rather than clock time (the ``repeat`` component's decay),
 so a shopper who orders monthly and one who orders daily get the same profile shape.
 
-Unlike ``tifu`` (vectors of the history at fit time), this reads the context's events
-(:attr:`Context.timeline <shelfwise.recommend.base.Context.timeline>`): a live event counts at
-once, the between-sessions search's next-basket cases (:mod:`shelfwise.recommend.between`) see the
-history serving will see, and there is nothing to fit or save (the hybrid's config holds the
-settings). Baskets are cut where more than ``gap_minutes`` pass without an event (the events
-loader's session gap; a probe, no results file: alone, NDCG@10 0.4819 on Instacart and 0.1557 on
-Complete Journey, against 0.4816 and 0.1558 with the logs' order ids). A basket counts every kind
-of event alike, as the paper's binary baskets. A context without a timeline (a session's own
-items) scores nothing.
+This reads the context's events (:attr:`Context.timeline
+<shelfwise.recommend.base.Context.timeline>`; ``tifu`` reads its own term the same way, its
+neighbours from the fit): a live event counts at once, the between-sessions search's next-basket
+cases (:mod:`shelfwise.recommend.between`) see the history serving will see, and there is nothing to
+fit or save (the hybrid's config holds the settings). Baskets are cut where more than
+``gap_minutes`` pass without an event (the events loader's session gap; a probe, no results file:
+alone, NDCG@10 0.4819 on Instacart and 0.1557 on Complete Journey, against 0.4816 and 0.1558 with
+the logs' order ids). A basket counts every kind of event alike, as the paper's binary baskets. A
+context without a timeline (a session's own items) scores nothing.
 
 The between-sessions search weighs it (``offer``) at ``group_size`` and each of ``also_try``,
 and keeps the group size whose scores alone rank its validation baskets best
@@ -46,26 +46,41 @@ _EMPTY = Timeline(np.zeros(0, np.int64), np.zeros(0, np.float64))
 
 
 @dataclass(frozen=True)
-class BasketConfig:
-    """The paper's Instacart decays (0.9 / 0.7) and group size 3. ``offer``: the between-sessions
-    search may weigh this component (False: weighted only where configured); ``also_try``: group
-    sizes it tries beside ``group_size`` (the best alone is kept)."""
+class BasketDecay:
+    """How a history's baskets are weighed (:func:`basket_weights`; the paper's Instacart setting:
+    groups of 3, decays 0.9 / 0.7): the part :class:`BasketConfig` and
+    :class:`~shelfwise.recommend.tifu.TifuConfig` share, fields and checks. Their saved form
+    (``hybrid.json``'s ``baskets`` and ``tifu``) is unchanged by it: a subclass's fields follow
+    these three, flat, as they were written out before."""
 
     group_size: int = 3
     basket_decay: float = 0.9  # r_b: weight of each older basket inside a group
     group_decay: float = 0.7  # r_g: weight of each older group
+
+    def __post_init__(self) -> None:
+        name = type(self).__name__  # errors name the config the caller wrote
+        if self.group_size < 1:
+            raise ValueError(f"{name}.group_size must be >= 1, got {self.group_size!r}")
+        for field, decay in (("basket_decay", self.basket_decay), ("group_decay", self.group_decay)):
+            if not 0.0 < decay <= 1.0:
+                raise ValueError(f"{name}.{field} must be in (0, 1], got {decay!r}")
+
+
+@dataclass(frozen=True)
+class BasketConfig(BasketDecay):
+    """:class:`BasketDecay` (the paper's Instacart decays, 0.9 / 0.7, and group size 3), cut where
+    ``gap_minutes`` pass without an event. ``offer``: the between-sessions search may weigh this
+    component (False: weighted only where configured); ``also_try``: group sizes it tries beside
+    ``group_size`` (the best alone is kept)."""
+
     gap_minutes: float = 30.0  # a new basket after this long without an event
     offer: bool = True
     also_try: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
-        if self.group_size < 1:
-            raise ValueError(f"BasketConfig.group_size must be >= 1, got {self.group_size!r}")
+        super().__post_init__()
         if any(g < 1 for g in self.also_try):
             raise ValueError(f"BasketConfig.also_try must hold group sizes >= 1, got {self.also_try!r}")
-        for name, decay in (("basket_decay", self.basket_decay), ("group_decay", self.group_decay)):
-            if not 0.0 < decay <= 1.0:
-                raise ValueError(f"BasketConfig.{name} must be in (0, 1], got {decay!r}")
         if not self.gap_minutes > 0:
             raise ValueError(f"BasketConfig.gap_minutes must be > 0, got {self.gap_minutes!r}")
 
@@ -75,11 +90,10 @@ class BasketConfig:
         return tuple(dict.fromkeys((self.group_size, *self.also_try)))
 
 
-def basket_weights(
-    newest: IntArray, n_baskets: IntArray, group_size: int, basket_decay: float, group_decay: float
-) -> npt.NDArray[np.float64]:
+def basket_weights(newest: IntArray, n_baskets: IntArray, decay: BasketDecay) -> npt.NDArray[np.float64]:
     """Each basket's weight: ``newest`` its place from the owner's latest (0), ``n_baskets`` the
-    owner's basket count (see the module doc)."""
+    owner's basket count, under ``decay`` (see the module doc)."""
+    group_size, basket_decay, group_decay = decay.group_size, decay.basket_decay, decay.group_decay
     group, within = np.divmod(newest, group_size)
     group_len = np.minimum(group_size, n_baskets - group * group_size)
     n_groups = -(-n_baskets // group_size)
@@ -128,7 +142,7 @@ def frequency_rows(
     out = []
     for c in configs:
         m = np.full((len(contexts), n_items), -np.inf, dtype=np.float32)
-        w = basket_weights(newest, n, c.group_size, c.basket_decay, c.group_decay)
+        w = basket_weights(newest, n, c)
         m.reshape(-1)[cells] = np.bincount(inv, weights=w, minlength=len(cells))
         out.append(m)
     return out

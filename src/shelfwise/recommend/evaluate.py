@@ -217,6 +217,21 @@ class HoldoutRun:
     tuning: TuningReport
 
 
+@dataclass(frozen=True)
+class HoldoutConfig:
+    """How :func:`holdout_run` evaluates: lists of ``k``; ``exclude_seen``: the shoppers' seen items
+    neither listed nor counted as hits (new items only; no buy-again row then); ``quiet_tuning``: the
+    hybrid's tuning verdict logged at INFO (a caller that fitted the served model said one already)."""
+
+    k: int = 20
+    exclude_seen: bool = False
+    quiet_tuning: bool = False
+
+    def __post_init__(self) -> None:
+        if isinstance(self.k, bool) or not isinstance(self.k, int) or self.k < 1:
+            raise ValueError(f"HoldoutConfig.k must be a whole number >= 1, got {self.k!r}")
+
+
 def holdout_report(
     catalog: Catalog,
     log: EventLog,
@@ -226,8 +241,9 @@ def holdout_report(
     exclude_seen: bool = False,
     quiet_tuning: bool = False,
 ) -> dict[str, RecMetrics]:
-    """:func:`holdout_run`'s metrics by model."""
-    return holdout_run(catalog, log, vectors, config, k, exclude_seen, quiet_tuning).metrics
+    """:func:`holdout_run`'s metrics by model (``k``, ``exclude_seen``, ``quiet_tuning``: its
+    :class:`HoldoutConfig`, as this public function has always taken them)."""
+    return holdout_run(catalog, log, vectors, config, HoldoutConfig(k, exclude_seen, quiet_tuning)).metrics
 
 
 def holdout_run(
@@ -235,20 +251,21 @@ def holdout_run(
     log: EventLog,
     vectors: npt.NDArray[np.float32],
     config: HybridConfig | None = None,
-    k: int = 20,
-    exclude_seen: bool = False,
-    quiet_tuning: bool = False,
+    holdout: HoldoutConfig | None = None,
 ) -> HoldoutRun:
     """Hold out each user's last session, fit popularity and the hybrid on the rest, evaluate them,
-    and, when repeats count (not ``exclude_seen``), the buy-again baseline (:func:`buy_again_ranker`).
-    Each list is asked for the history alone (``Context.live`` False: a next session not yet under
-    way), so the hybrid fuses with its between-sessions weights (:mod:`shelfwise.recommend.between`).
-    The hybrid's tuning verdict is logged (:meth:`~shelfwise.recommend.autotune.TuningReport.announce`), at INFO with
-    ``quiet_tuning`` (a caller that fitted the served model already said one)."""
+    and, when repeats count (not ``holdout.exclude_seen``), the buy-again baseline
+    (:func:`buy_again_ranker`). Each list is asked for the history alone (``Context.live`` False: a
+    next session not yet under way), so the hybrid fuses with its between-sessions weights
+    (:mod:`shelfwise.recommend.between`). The hybrid's tuning verdict is logged
+    (:meth:`~shelfwise.recommend.autotune.TuningReport.announce`), at INFO with
+    ``holdout.quiet_tuning``. ``holdout``: :class:`HoldoutConfig` (default: its defaults)."""
     from shelfwise.recommend.hybrid import HybridRecommender
     from shelfwise.recommend.interactions import Interactions
     from shelfwise.recommend.popularity import PopularityRecommender
 
+    h = holdout if holdout is not None else HoldoutConfig()
+    k, exclude_seen = h.k, h.exclude_seen
     train_log, truth = holdout_split(log)
     train = Interactions.from_log(train_log, catalog)
     if exclude_seen:
@@ -264,7 +281,7 @@ def holdout_run(
     pop.fit(train)
     hybrid = HybridRecommender(vectors, config)
     hybrid.fit(train)
-    hybrid.tuning.announce(quiet=quiet_tuning)
+    hybrid.tuning.announce(quiet=h.quiet_tuning)
 
     def ranker(m: PopularityRecommender | HybridRecommender) -> Ranker:
         # the history alone, no session under way (Context.live False): the hybrid's between-sessions weights

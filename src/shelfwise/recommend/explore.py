@@ -78,9 +78,8 @@ def recommend_with_exploration(
     clock = time.time() if now is None else now  # one clock for the session verdict and the showing
     said = session_live(rec, user, first, clock) if live is None else live
     ctx = replace(first, live=said)  # one verdict for the list and its explored slots
-    base, fused = rec.recommend_scored(ctx, k, filters, exclude_seen=exclude_seen)
+    base, fused, allowed = rec.recommend_scored(ctx, k, filters, exclude_seen=exclude_seen)  # allowed: ours
     gate = explorer.config.candidates > 0  # the gate reads ``fused`` itself: positive, or -inf (no evidence)
-    allowed = rec.allowed(filters, ctx, exclude_seen)
     if rec.config.collapse_variants:  # one item per title: no colour of a product the list shows
         allowed[[v for r in base.ids.tolist() for v in explorer.catalog.variant_rows(r)]] = False
     explored = explorer.explore(

@@ -45,7 +45,7 @@ from shelfwise.recommend.cross import CrossCategoryRecommender
 from shelfwise.recommend.factor import ALSRecommender, _implicit_classes
 from shelfwise.recommend.hybrid_config import COMPONENTS, DEFAULT_SIMILAR, DEFAULT_WEIGHTS, OPT_IN, HybridConfig
 from shelfwise.recommend.interactions import Interactions
-from shelfwise.recommend.listing import evidence, query_led, top_distinct, top_first
+from shelfwise.recommend.listing import ScoredList, evidence, query_led, top_distinct, top_first
 from shelfwise.recommend.persist import (
     StateFileError,
     check_shape,
@@ -129,7 +129,7 @@ class HybridRecommender(BaseRecommender):
         self.sknn = SessionKNNRecommender(self.config.sknn)
         self.walk = SessionWalkRecommender(self.config.walk, self.cooccurrence)
         self.sasrec = SASRecRecommender(self.config.sasrec)
-        self.tifu = TifuRecommender(self.config.tifu)
+        self.tifu = TifuRecommender(self.config.tifu, lambda: self.config.baskets.gap_minutes)  # cut as "baskets"
         self.baskets = BasketRecommender(lambda: self.config.basket_setting())  # the search's group size: in config
         parts: tuple[ItemScorer, ...] = (self.repeat, self.cooccurrence, self.als, self.content, self.cold)
         parts += (self.popularity, self.recent, self.sequence, self.sknn, self.walk, self.sasrec)
@@ -367,13 +367,14 @@ class HybridRecommender(BaseRecommender):
     def recommend(
         self, user: str | Context, k: int = 10, filters: Filters | None = None, *, exclude_seen: bool = True
     ) -> Recommendation:
-        return self.recommend_scored(user, k, filters, exclude_seen=exclude_seen)[0]
+        return self.recommend_scored(user, k, filters, exclude_seen=exclude_seen).recommendation
 
     def recommend_scored(
         self, user: str | Context, k: int = 10, filters: Filters | None = None, *, exclude_seen: bool = True
-    ) -> tuple[Recommendation, FloatArray]:
-        """:meth:`recommend`'s list, and every item's fused score it was ranked by (:meth:`score`'s, one
-        scoring pass for both: an explored slot reads its own item's score there)."""
+    ) -> ScoredList:
+        """:meth:`recommend`'s list, every item's fused score it was ranked by (:meth:`score`'s, one
+        scoring pass for both: an explored slot reads its own item's score there) and the items it
+        could show (:meth:`allowed`, read once: the explored slots draw from it)."""
         ctx = self.context(user)
         weights, penalty = list_fusion(self, user, ctx, exclude_seen)
         scores = self.component_scores(ctx, weights, exclude_seen)  # only the set this list fuses
@@ -387,7 +388,7 @@ class HybridRecommender(BaseRecommender):
         reasons = self._pick_reasons(ctx, res.ids.tolist(), scores, weights)
         if matches is not None:  # they lead because they match: say so
             reasons = query_led(self.content, ctx, res.ids.tolist(), reasons, matches)
-        return Recommendation(res.ids, res.scores, reasons), fused
+        return ScoredList(Recommendation(res.ids, res.scores, reasons), fused, mask)
 
     def _top(self, fused: FloatArray, k: int, mask: npt.NDArray[np.bool_]) -> Results:
         """:func:`~shelfwise.recommend.listing.top_distinct` (one item per title under ``collapse_variants``)."""

@@ -5,18 +5,30 @@ and ``similar``; :class:`~shelfwise.recommend.hybrid.HybridRecommender` keeps th
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
 from shelfwise.catalog.schema import Catalog
 from shelfwise.index.topk import top_k
-from shelfwise.recommend.base import Context
+from shelfwise.recommend.base import Context, Recommendation
 from shelfwise.recommend.content import QUERY_REASON, ContentRecommender
 from shelfwise.recommend.query import QueryMatches
 from shelfwise.results import FloatArray, Results
 
 BoolArray = npt.NDArray[np.bool_]
+
+
+class ScoredList(NamedTuple):
+    """A list (:meth:`HybridRecommender.recommend_scored
+    <shelfwise.recommend.hybrid.HybridRecommender.recommend_scored>`) with what ranked it: every
+    item's fused score, and the items it could show (the filters', less seen ones with
+    ``exclude_seen``: a fresh mask the caller may change; an explored list's slots draw from it)."""
+
+    recommendation: Recommendation
+    fused: FloatArray
+    allowed: BoolArray
 
 
 def evidence(fused: FloatArray) -> FloatArray:

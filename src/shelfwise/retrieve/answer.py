@@ -21,7 +21,7 @@ from shelfwise.catalog.schema import Catalog, Filters, price_range
 from shelfwise.index.text import Tokenizer, has_cjk, normalise, to_simplified
 from shelfwise.notice import NO_WORD_MATCH, PRICE_UNMATCHED, SORT_WINDOW, UNMATCHED_FILTER, Notice
 from shelfwise.results import Results
-from shelfwise.retrieve.facets import count_matches
+from shelfwise.retrieve.facets import Held, count_matches, held_by
 from shelfwise.retrieve.highlight import QueryMarks, highlight_html, snippet_html
 from shelfwise.retrieve.hybrid import HybridSearcher
 from shelfwise.retrieve.rules import Applied, Rules
@@ -59,6 +59,7 @@ class SearchAnswer:
     highlights: list[dict[str, str]] | None = None  # with highlight: each hit's title (and description snippet)
     total: int = 0  # products holding every query word that pass the filters; titles with distinct (count_matches)
     filters: Filters | None = None  # the filters the hits pass: the request's with the price the query names
+    held: Held | None = None  # the rows the total started from: the same request's facets read them (facet_search)
 
 
 def answer_search(
@@ -158,9 +159,10 @@ def answer_search(
     setup = searcher.setup_notices(query)
     words_only = unused is not None
     marked = highlighted(searcher, query, intent, synonyms, res) if highlight else None
-    total = count_matches(searcher, query, effective, act.hide, distinct=distinct)
+    held = held_by(searcher, query)
+    total = count_matches(searcher, query, effective, act.hide, distinct=distinct, held=held)
     return SearchAnswer(
-        res, intent, notices, reasons, kind, nxt, act.rules, act.hide, setup, words_only, marked, total, effective
+        res, intent, notices, reasons, kind, nxt, act.rules, act.hide, setup, words_only, marked, total, effective, held
     )
 
 

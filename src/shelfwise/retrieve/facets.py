@@ -31,6 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from shelfwise.catalog.schema import Catalog, Filters
+from shelfwise.index.rows import union_sorted
 from shelfwise.retrieve.facet_codes import Field, facet_codes
 from shelfwise.retrieve.hybrid import HybridSearcher
 from shelfwise.retrieve.understand import parse_price
@@ -40,7 +41,6 @@ MAX_VALUES = 20  # values returned per facet (most frequent first; selected ones
 PRICE_RANGES = 5
 _NICE = (1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 7.5, 10.0)
 _AUTO_KEYS: weakref.WeakKeyDictionary[Catalog, tuple[str, ...]] = weakref.WeakKeyDictionary()
-MASK_SHARE = 64  # union_sorted flags rows on a mask when the shorter list holds over 1/64 of the catalog
 BoolArray = npt.NDArray[np.bool_]
 
 
@@ -223,37 +223,45 @@ def facet_search(
     depth: int = DEPTH,
     attribute_keys: Sequence[str] | None = None,
     exclude: Sequence[int] = (),
+    held: Held | None = None,
 ) -> Facets:
     """Facets of every product holding all of ``query``'s words (as Algolia counts the records a
     query matches; the price a query names applies) together with its top ``depth`` results
     (``mode`` as the search itself: what meaning alone reaches, and everything when no product holds
     the words). ``attribute_keys``: attribute facets (default :func:`default_attribute_keys`, plus
     any key the selection filters on). ``exclude``: rows the search never shows (a merchandising
-    rule's hidden products), not counted."""
+    rule's hidden products), not counted. ``held``: :func:`held_by` of ``query``, when the request
+    has it already (the search's total read it: ``SearchAnswer.held``)."""
     if depth < 1:
         raise ValueError("depth must be >= 1")
     keys = list(default_attribute_keys(searcher.catalog) if attribute_keys is None else attribute_keys)
     keys += [k for k, _ in dict(selection.attributes).items() if k not in keys]  # a filtered key is a facet too
     top = searcher.search(query, depth, Filters(in_stock=selection.in_stock), mode=mode, exclude=exclude).ids
-    held = (
-        holding_all(searcher, query, in_stock=selection.in_stock, exclude=exclude)
+    holding = (
+        holding_all(searcher, query, in_stock=selection.in_stock, exclude=exclude, held=held)
         if (mode or searcher.config.mode) != "dense"
         else top[:0]
     )
-    rows = np.union1d(top, held)
-    return dataclasses.replace(facet_counts(searcher.catalog, rows, selection, keys), matched=len(held))
+    rows = np.union1d(top, holding)
+    return dataclasses.replace(facet_counts(searcher.catalog, rows, selection, keys), matched=len(holding))
 
 
 def holding_all(
-    searcher: HybridSearcher, query: str, *, in_stock: bool = False, exclude: Sequence[int] = ()
+    searcher: HybridSearcher,
+    query: str,
+    *,
+    in_stock: bool = False,
+    exclude: Sequence[int] = (),
+    held: Held | None = None,
 ) -> npt.NDArray[np.int64]:
     """The products whose text holds every analysed word of ``query`` or of its reading in the
     catalog's language (:func:`holding_query`; its price phrase left out and applied as a filter, as
-    the search applies it), from the word index's postings; sorted rows."""
+    the search applies it), from the word index's postings; sorted rows. ``held``: as
+    :func:`facet_search` takes it."""
     catalog = searcher.catalog
-    text, lo, hi = parse_price(query) if searcher.understanding.has_prices else (query, None, None)
-    held = holding_query(searcher, text)
-    rows = held if held is not None else np.zeros(0, dtype=np.int64)
+    _, lo, hi = parse_price(query) if searcher.understanding.has_prices else (query, None, None)
+    found = Held.of(searcher, query, held).rows
+    rows = found if found is not None else np.zeros(0, dtype=np.int64)
     keep = np.ones(len(rows), dtype=bool)
     if lo is not None:
         keep &= catalog.price[rows] >= lo
@@ -314,24 +322,6 @@ def holding_synonyms(searcher: HybridSearcher, text: str) -> npt.NDArray[np.int6
     return rows
 
 
-def union_sorted(a: npt.NDArray[np.int64], b: npt.NDArray[np.int64], n: int) -> npt.NDArray[np.int64]:
-    """The rows in ``a`` or ``b`` (each sorted and unique, rows of a catalog of ``n``), sorted. Two
-    long lists are flagged on a catalog-sized mask; else the two runs are merged by one stable sort
-    (NumPy's timsort for 64-bit integers; ``np.union1d`` sorts afresh: 41,000 + 3,000 rows of 294,180
-    in 59 us against 3.8 ms, and 41,000 + 41,000 flagged in 160 us against 386 us merged; one
-    interactive run, load not noted and not in a bench: an indication only)."""
-    if not len(a) or not len(b):
-        return a if len(b) == 0 else b
-    if min(len(a), len(b)) * MASK_SHARE > n:
-        flags = np.zeros(n, dtype=bool)
-        flags[a] = True
-        flags[b] = True
-        return np.flatnonzero(flags)
-    both = np.concatenate([a, b])
-    both.sort(kind="stable")
-    return both[np.concatenate(([True], both[1:] != both[:-1]))]
-
-
 def holding_query(searcher: HybridSearcher, text: str) -> npt.NDArray[np.int64] | None:
     """:func:`holding_synonyms` of ``text`` (its words, or the store's synonyms in their place), joined
     by the products holding every word of its reading in the catalog's language when the search reads
@@ -344,6 +334,31 @@ def holding_query(searcher: HybridSearcher, text: str) -> npt.NDArray[np.int64] 
     return rows if alt is None or rows is None else union_sorted(rows, alt, len(searcher.catalog))
 
 
+@dataclass(frozen=True)
+class Held:
+    """:func:`holding_query` of ``query``'s text (its price phrase out where the catalog has prices):
+    the rows the total (:func:`count_matches`) and the facets (:func:`holding_all`) both start from,
+    read once per request (:func:`held_by`) and handed to both."""
+
+    query: str
+    rows: npt.NDArray[np.int64] | None  # None: the text has no word
+
+    @staticmethod
+    def of(searcher: HybridSearcher, query: str, held: Held | None) -> Held:
+        """``held`` when given (it must be of ``query``), else :func:`held_by` now."""
+        if held is None:
+            return held_by(searcher, query)
+        if held.query != query:
+            raise ValueError(f"held rows are of the query {held.query!r}, not {query!r}")
+        return held
+
+
+def held_by(searcher: HybridSearcher, query: str) -> Held:
+    """:class:`Held` of ``query``."""
+    text = parse_price(query)[0] if searcher.understanding.has_prices else query
+    return Held(query, holding_query(searcher, text))
+
+
 def count_matches(
     searcher: HybridSearcher,
     query: str,
@@ -351,6 +366,7 @@ def count_matches(
     exclude: Sequence[int] = (),
     *,
     distinct: bool = False,
+    held: Held | None = None,
 ) -> int:
     """How many products hold every analysed word of ``query`` (its price phrase out, as
     :func:`holding_all` reads it: the same words as ``Facets.matched``), a word also held as one of
@@ -361,10 +377,10 @@ def count_matches(
     once, :attr:`FacetCodes.variants <shelfwise.retrieve.facet_codes.FacetCodes.variants>`: as
     Algolia's nbHits counts distinct groups). A query of no word matches every product the filters
     allow. Postings and the memoised filter mask only: no catalog-sized pass but the mask's count
-    (and with ``distinct`` its rows' titles) for a query of no word."""
-    text = parse_price(query)[0] if searcher.understanding.has_prices else query
+    (and with ``distinct`` its rows' titles) for a query of no word. ``held``: :func:`held_by` of
+    ``query`` when the caller has it (the facets of the same request read it too)."""
     mask = searcher.mask(filters)
-    rows = holding_query(searcher, text)
+    rows = Held.of(searcher, query, held).rows
     hidden = np.unique(np.asarray(exclude, dtype=np.int64))
     variants = facet_codes(searcher.catalog).variants if distinct else None
     if rows is None:  # a query of no word: every product the filters allow

@@ -19,6 +19,7 @@ from shelfwise.index.backends import VectorStore, load_vector_store, open_vector
 from shelfwise.index.bm25 import BM25Index
 from shelfwise.index.language import ENGLISH_ONLY_ENCODERS, LanguageProfile, detect_language
 from shelfwise.index.lexical import LexicalConfig, LexicalIndex, LexicalScores, lexical_texts
+from shelfwise.index.rows import union_rows
 from shelfwise.index.text import has_cjk
 from shelfwise.index.topk import top_k
 from shelfwise.index.vector import VectorIndex, VectorIndexConfig
@@ -464,7 +465,7 @@ class HybridSearcher:
         feedback): the match features of any hit.
         """
         assert first.parts is not None
-        ids = _union(lex.ids, sem.ids)
+        ids = union_rows(lex.ids, sem.ids)  # in score order, not sorted: no runs to merge
         if ids.size == 0:
             return Results.empty(), first
         b = first.parts.mixed[ids]
@@ -542,19 +543,6 @@ class HybridSearcher:
         )
         searcher.synonyms = Synonyms.load(p / str(meta["synonyms"])) if "synonyms" in meta else None
         return searcher
-
-
-def _union(a: npt.NDArray[np.int64], b: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-    """``np.union1d(a, b)`` as int64 (sorted unique rows of both) in one sort of the ~200 candidate
-    rows, without ``np.unique``'s general machinery (hashing, then sorting)."""
-    c = np.concatenate((a, b)).astype(np.int64, copy=False)
-    c.sort()
-    if c.size < 2:
-        return c
-    keep = np.empty(c.size, dtype=bool)
-    keep[0] = True
-    np.not_equal(c[1:], c[:-1], out=keep[1:])
-    return c[keep]
 
 
 def read_meta(path: Path) -> dict[str, Any]:

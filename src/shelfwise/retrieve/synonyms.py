@@ -262,20 +262,19 @@ def _text(raw: list[str], q: tuple[str, ...]) -> str:
 
 def _spans(raw: list[str], q: tuple[str, ...], phrase: tuple[str, ...]) -> list[tuple[int, int]]:
     """(start, end) in :func:`_text` of each place the query's words ``q`` (``raw``: as typed,
-    normalised) hold ``phrase`` (:func:`holds`; a Chinese phrase only inside one run)."""
+    normalised) hold ``phrase`` (:func:`holds`): a Chinese phrase where its characters follow one
+    another in the query's characters, inside one run or across the gap between runs ("手机 壳" holds
+    手机壳, as the search, which reads the query's characters joined, finds it), the gaps in the span."""
     runs = _runs(raw, q)
-    first = list(itertools.accumulate((len(r) + 1 for r in runs), initial=0))  # each run's offset
     if not all(has_cjk(w) for w in phrase):
+        first = list(itertools.accumulate((len(r) + 1 for r in runs), initial=0))  # each run's offset
         n = len(phrase)
         return [(first[i], first[i + n] - 1) for i in range(len(q) - n + 1) if q[i : i + n] == phrase]
-    text = "".join(phrase)
-    return [
-        (first[i] + j, first[i] + j + len(text))
-        for i, w in enumerate(q)
-        if has_cjk(w)
-        for j in range(len(w))
-        if w.startswith(text, j)
-    ]
+    # the runs folded (a Chinese run's characters sit where q's do), each phrase character then
+    # followed by the next or by a gap and the next; overlapping places too ("哈哈" twice in 哈哈哈)
+    folded = " ".join(w if has_cjk(w) else r for r, w in zip(runs, q, strict=True))
+    pattern = re.compile("(?=(" + " ?".join(map(re.escape, "".join(phrase))) + "))")
+    return [(m.start(1), m.end(1)) for m in pattern.finditer(folded)]
 
 
 def read_synonyms(path: str | Path, *, strict: bool = False) -> Synonyms:

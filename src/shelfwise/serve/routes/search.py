@@ -223,6 +223,7 @@ def run_search(shelf: Shelf, p: SearchQuery) -> SearchResponse:
             depth=p.facet_depth,
             attribute_keys=p.facet_attr,
             exclude=got.hidden,
+            held=got.held,  # the rows the total read: holding_query once per request
         )
     took = (time.perf_counter() - t0) * 1000
     res, intent = got.results, got.intent
