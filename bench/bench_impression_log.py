@@ -1,33 +1,39 @@
-"""What logging impressions of explored lists costs a /recommend/user request, and what the
-background work per impression is; and how often the Monte Carlo propensity
-(``SlotExplorer.propensities``, 2,000 simulated selections) answers 0 for an item that was shown,
-where the exact form (``bandit/propensity.py``) does not.
+"""What logging impressions of explored lists costs, before and after the log was bounded: the
+background CPU per logged list (exact propensities, the form of 02f3144 and the present one, with
+their largest difference), the per-request posterior copy (50,000 and 1,000,000 arms), and requests
+per second and CPU per request in a saturated loop with logging off, on for every list (the old
+default, old and new propensities) and on as sampled now (``CostSampler``, 10% of a core, and a
+tighter 2% to see it sample).
 
 Store: bench_sessions_latency's synthetic store (made-up data; ``--items`` 50,000, 200,000
 sessions, default weights, tuning off), k=20. Each explorer first learns from ``--plays`` made-up
-showings (2% clicked) so its posteriors differ by arm, as a live one's do.
+showings (2% clicked) so its posteriors differ by arm, as a live one's do; in the saturated loop
+one made-up outcome updates the policy before every request (as events arriving between requests
+do), so a logged list's posterior snapshot is a fresh copy, not one shared with the last list.
 
-Request path (one thread, the four ways taking turns call by call so all see the same load):
-``recommend_with_exploration`` for the random tail and the gate (``--gate``), without and with
-logging (the greedy picks, the draft, the queue hand-off; the logger's thread runs meanwhile), in
-a random order per shopper; the draft and hand-off also timed alone.
-Background, timed alone after the request loop: exact propensities per logged list, and SQLite
-commits per list (batches of 256). The 1-minute load is recorded beside.
+Saturated loop (one request thread; the logger's thread runs beside it): each way serves requests
+back to back for ``--seconds`` per round (its sampler sees its own load, as a busy server's does),
+the ways in a random order per round; a turn ends by waiting for the log to commit, so its process
+CPU (``time.process_time``: every thread, numpy's too) holds its own logging work.
+The 1-minute load is recorded beside.
 
-Run: nice -n 10 python bench/bench_impression_log.py [--items 50000] [--calls 600]
+Run: nice -n 10 python bench/bench_impression_log.py [--items 50000] [--rounds 3] [--seconds 6]
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
+import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -35,9 +41,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_sessions_latency import item_vectors, synthetic_store
 from shelfwise.bandit.impression_log import ImpressionDraft, ImpressionLogger
+from shelfwise.bandit.impression_sampler import CostSampler
+from shelfwise.bandit.mab import BernoulliTS
 from shelfwise.bandit.propensity import exploration_probs
 from shelfwise.bandit.slots import SlotConfig, SlotExplorer
-from shelfwise.events.impressions import ImpressionStore
+from shelfwise.events.impressions import Impression, ImpressionStore
 from shelfwise.recommend import HybridConfig, HybridRecommender, Interactions
 from shelfwise.recommend.explore import recommend_with_exploration
 from shelfwise.serve.impressions import draft
@@ -45,7 +53,41 @@ from shelfwise.serve.impressions import draft
 from common import percentiles, print_table, write_json
 
 K = 20
-MC_LISTS = 20  # lists whose Monte Carlo propensities are computed too
+BEFORE = "02f3144"  # the commit whose propensity form ("before") is measured against the present one
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _old_propensity() -> ModuleType:
+    """bandit/propensity.py as of :data:`BEFORE`, loaded from git under another name."""
+    src = subprocess.run(
+        ["git", "show", f"{BEFORE}:src/shelfwise/bandit/propensity.py"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    path = Path(tempfile.mkdtemp(prefix="propensity-before-")) / "propensity_before.py"
+    path.write_text(src)
+    spec = importlib.util.spec_from_file_location("propensity_before", path)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["propensity_before"] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+OLD = _old_propensity()
+
+
+@dataclass(frozen=True)
+class _OldDraft(ImpressionDraft):
+    """A draft whose propensities come from the :data:`BEFORE` form."""
+
+    def impression(self) -> Impression:
+        probs = OLD.exploration_probs(self.exploration)
+        n = len(self.record.explored)
+        slot, inclusion = tuple(float(p) for p in probs.slot[:n]), tuple(float(p) for p in probs.inclusion[:n])
+        return replace(self.record, propensity=slot, inclusion=inclusion)
 
 
 def _learnt(ex: SlotExplorer, plays: int, seed: int) -> SlotExplorer:
@@ -58,10 +100,13 @@ def _learnt(ex: SlotExplorer, plays: int, seed: int) -> SlotExplorer:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--items", type=int, default=50_000)
-    ap.add_argument("--calls", type=int, default=600)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--seconds", type=float, default=6.0, help="each way's turn per round, requests back to back")
     ap.add_argument("--gate", type=int, default=50)
     ap.add_argument("--plays", type=int, default=100_000)
-    ap.add_argument("--out", default="impression_log_s19")
+    ap.add_argument("--cpu-share", type=float, default=0.1)
+    ap.add_argument("--small-share", type=float, default=0.02, help="a tighter budget, to see the sampler act")
+    ap.add_argument("--out", default="impression_log_s19b")
     args = ap.parse_args()
     uptime0 = os.popen("uptime").read().strip()
     cat, log = synthetic_store(args.items, 200_000, 40_000)
@@ -69,75 +114,123 @@ def main() -> None:
     cfg = replace(HybridConfig(), tune=replace(HybridConfig().tune, enabled=False))
     rec = HybridRecommender(item_vectors(args.items), cfg)
     rec.fit(data)
-    users = [u for u in data.users if u in data.profiles][: args.calls + 50]
+    users = [u for u in data.users if u in data.profiles]
     tail = _learnt(SlotExplorer(cat), args.plays, 1)
     gated = _learnt(SlotExplorer(cat, config=SlotConfig(candidates=args.gate)), args.plays, 2)
     folder = Path(tempfile.mkdtemp(prefix="impressions-"))
-    logger = ImpressionLogger(ImpressionStore(folder / "events.impressions.db"))
-    drafts: dict[str, list[ImpressionDraft]] = {"random tail": [], f"gated top {args.gate}": []}
+    outcome = np.random.default_rng(11)
 
-    handoff: list[float] = []
+    def store(name: str) -> ImpressionStore:
+        return ImpressionStore(folder / f"{name}.impressions.db")
 
-    def logged(ex: SlotExplorer, name: str) -> Callable[[str], Any]:
+    loggers = {
+        "every list, before": ImpressionLogger(store("before"), sampler=CostSampler(16.0)),
+        "every list, now": ImpressionLogger(store("every"), sampler=CostSampler(16.0)),
+        "sampled": ImpressionLogger(store("sampled"), sampler=CostSampler(args.cpu_share)),
+        "sampled, gate": ImpressionLogger(store("gated"), sampler=CostSampler(args.cpu_share)),
+        "sampled, small": ImpressionLogger(store("small"), sampler=CostSampler(args.small_share)),
+    }
+    kept: dict[str, list[ImpressionDraft]] = {"random tail": [], f"gated top {args.gate}": []}
+
+    def way(ex: SlotExplorer, logger: ImpressionLogger | None, old: bool = False) -> Callable[[str], None]:
         def run(u: str) -> None:
-            shown = recommend_with_exploration(rec, ex, u, K, now=0.0, greedy=True)
-            t = time.perf_counter()
-            d = draft(cat, uuid.uuid4().hex, u, "/recommend/user", shown, "bernoulli_ts")
+            ex.policy.update(outcome.integers(0, len(cat), 1), np.zeros(1))  # an event between requests
+            rate = logger.sample() if logger is not None else None
+            shown = recommend_with_exploration(rec, ex, u, K, now=0.0, greedy=rate is not None)
+            if logger is None or rate is None:
+                return
+            d = draft(cat, uuid.uuid4().hex, u, "/recommend/user", shown, "bernoulli_ts", rate)
             if d is not None:
-                logger.log(d)
-            handoff.append(time.perf_counter() - t)
-            if d is not None:
-                drafts[name].append(d)
+                logger.log(_OldDraft(d.record, d.exploration, d.request_s) if old else d)
+                name = "random tail" if ex is tail else f"gated top {args.gate}"
+                if len(kept[name]) < 200 and not old:
+                    kept[name].append(d)
 
         return run
 
-    ways: dict[str, Callable[[str], Any]] = {
-        "random tail, no log": lambda u: recommend_with_exploration(rec, tail, u, K, now=0.0),
-        "random tail, logged": logged(tail, "random tail"),
-        f"gated top {args.gate}, no log": lambda u: recommend_with_exploration(rec, gated, u, K, now=0.0),
-        f"gated top {args.gate}, logged": logged(gated, f"gated top {args.gate}"),
+    ways: dict[str, tuple[Callable[[str], None], ImpressionLogger | None]] = {
+        "random tail, no log": (way(tail, None), None),
+        "random tail, every list logged, propensities before": (
+            way(tail, loggers["every list, before"], True),
+            loggers["every list, before"],
+        ),
+        "random tail, every list logged, propensities now": (
+            way(tail, loggers["every list, now"]),
+            loggers["every list, now"],
+        ),
+        f"random tail, sampled within {args.cpu_share:.0%} of a core": (
+            way(tail, loggers["sampled"]),
+            loggers["sampled"],
+        ),
+        f"random tail, sampled within {args.small_share:.0%} of a core": (
+            way(tail, loggers["sampled, small"]),
+            loggers["sampled, small"],
+        ),
+        f"gated top {args.gate}, no log": (way(gated, None), None),
+        f"gated top {args.gate}, sampled within {args.cpu_share:.0%} of a core": (
+            way(gated, loggers["sampled, gate"]),
+            loggers["sampled, gate"],
+        ),
     }
-    for u in users[:50]:  # warm-up
-        for fn in ways.values():
+    for u in users[:20]:  # warm-up
+        for fn, _ in ways.values():
             fn(u)
-    logger.flush(60)
-    for v in drafts.values():
-        v.clear()
-    got: dict[str, list[float]] = {label: [] for label in ways}
+    for lg in loggers.values():
+        lg.flush(120)
+    cpu: dict[str, list[float]] = {w: [] for w in ways}
+    wall: dict[str, list[float]] = {w: [] for w in ways}
+    order = np.random.default_rng(7)
+    at = 20
     load0 = os.getloadavg()[0]
-    handoff.clear()
-    shuffle = np.random.default_rng(7)
-    for u in users[50:]:
-        for label in shuffle.permutation(
-            list(ways)
-        ).tolist():  # a random order per shopper: no way always follows another
-            t = time.perf_counter()
-            ways[label](u)
-            got[label].append(time.perf_counter() - t)
+    for _ in range(args.rounds):
+        for label in order.permutation(list(ways)).tolist():
+            fn, lg = ways[label]
+            c, t, n = time.process_time(), time.perf_counter(), 0
+            while time.perf_counter() - t < args.seconds:  # saturated: one request after another
+                fn(users[at % len(users)])
+                at, n = at + 1, n + 1
+            if lg is not None:
+                lg.flush(120)
+            cpu[label].append((time.process_time() - c) / n)
+            wall[label].append((time.perf_counter() - t) / n)
     load1 = os.getloadavg()[0]
-    flushed = logger.flush(120)
-    out: dict[str, Any] = {label: percentiles(v) for label, v in got.items()}
-    rng = np.random.default_rng(0)
-    names = list(ways)
-    for a, b in ((names[1], names[0]), (names[3], names[2])):
-        x, y = np.asarray(got[a]), np.asarray(got[b])
-        boot = [np.median(rng.choice(x, len(x))) - np.median(rng.choice(y, len(y))) for _ in range(1000)]
-        diff = float(np.median(x) - np.median(y)) * 1000
-        out[f"p50 difference ms: {a} - {b}"] = [diff, *(np.percentile(boot, [2.5, 97.5]) * 1000).tolist()]
-    rows = [[label, out[label]["p50_ms"], out[label]["p90_ms"], out[label]["p99_ms"]] for label in got]
+    out: dict[str, Any] = {"saturated loop": {}}
+    rows = []
+    for label in ways:
+        c, w = float(np.median(cpu[label])) * 1000, float(np.median(wall[label])) * 1000
+        lg = ways[label][1]
+        st = lg.stats() if lg is not None else None
+        entry: dict[str, Any] = {
+            "cpu ms per request (median of turns)": c,
+            "wall ms per request (median of turns)": w,
+            "requests per second on one thread": 1000.0 / w,
+            "turns": len(cpu[label]),
+        }
+        if st is not None:
+            entry["logger"] = {
+                "offered": st.sampler.offered,
+                "sampled": st.sampler.sampled,
+                "skipped": st.sampler.skipped,
+                "rate at end": st.sampler.rate,
+                "cost ms per logged list": st.sampler.cost_ms,
+                "logged": st.logged,
+                "dropped": st.dropped,
+            }
+        out["saturated loop"][label] = entry
+        rows.append([label, c, w, 1000.0 / w, "" if st is None else f"{st.sampler.sampled}/{st.sampler.offered}"])
     print_table(
-        f"/recommend/user path, {args.items} items, k={K}, load {load0:.2f}-{load1:.2f}",
-        ["way", "p50 ms", "p90 ms", "p99 ms"],
+        f"saturated loop, {args.items} items, k={K}, turns of {args.seconds:g} s, load {load0:.2f}-{load1:.2f}",
+        ["way", "CPU ms/req", "wall ms/req", "req/s", "sampled"],
         rows,
     )
-    for key, v in out.items():
-        if key.startswith("p50 difference"):
-            print(f"  {key}: {v[0]:+.3f} [{v[1]:+.3f}, {v[2]:+.3f}]")
-    out["draft + queue hand-off alone"] = percentiles(handoff)
-    print(f"  draft + queue hand-off alone: p50 {out['draft + queue hand-off alone']['p50_ms']:.3f} ms")
-    out["logger"] = {"logged": logger.logged, "dropped": logger.dropped, "failed": logger.failed, "flushed": flushed}
-    out["background"] = background(drafts, tail, gated)
-    logger.close()
+    loop = out["saturated loop"]
+    base = loop["random tail, no log"]["cpu ms per request (median of turns)"]
+    for label in list(loop)[1:5]:
+        loop[label]["cpu ms per request over no log"] = loop[label]["cpu ms per request (median of turns)"] - base
+    for lg in loggers.values():
+        lg.close()
+    out["background"] = background(kept)
+    out["posterior snapshot per logged list"] = snapshot_cost()
     out["load_1min"] = [load0, load1]
     out["uptime_start"] = uptime0
     out["argv"] = sys.argv[1:]
@@ -145,55 +238,68 @@ def main() -> None:
     write_json(args.out, out)
 
 
-def background(drafts: dict[str, list[ImpressionDraft]], tail: SlotExplorer, gated: SlotExplorer) -> dict[str, Any]:
-    """Per logged list, alone: exact propensities (200 lists); the Monte Carlo ones (2,000 selections,
-    the first :data:`MC_LISTS` lists) on the explorer's present state and how often they answer 0
-    for a shown item; SQLite commits."""
+def background(drafts: dict[str, list[ImpressionDraft]]) -> dict[str, Any]:
+    """Per logged list, alone, thread CPU: exact propensities before (:data:`BEFORE`) and now, and
+    the largest relative difference between them."""
     out: dict[str, Any] = {}
-    for (name, ds), ex in zip(drafts.items(), (tail, gated), strict=True):
-        exact_s, mc_s, zeros, picks, ratios = [], [], 0, 0, []
-        for n, d in enumerate(ds[:200]):
-            t = time.perf_counter()
-            probs = exploration_probs(d.exploration)
-            exact_s.append(time.perf_counter() - t)
-            if n >= MC_LISTS:  # seconds each on a whole-tail pool of 40,000
-                continue
-            t = time.perf_counter()
-            mc = ex.propensities(d.exploration, n_sim=2000)
-            mc_s.append(time.perf_counter() - t)
-            assert probs is not None
-            zeros += int((mc == 0).sum())
-            picks += len(mc)
-            ratios += (mc[mc > 0] / probs.inclusion[mc > 0]).tolist()
-        groups = [
-            len(np.unique(d.exploration.posterior[0] + 1j * d.exploration.posterior[1]))
-            for d in ds[:5]
-            if d.exploration.posterior
-        ]
+    rows = []
+    for name, ds in drafts.items():
+        before, now, worst = [], [], 0.0
+        for d in ds:
+            t = time.thread_time()
+            a = OLD.exploration_probs(d.exploration)
+            before.append(time.thread_time() - t)
+            t = time.thread_time()
+            b = exploration_probs(d.exploration)
+            now.append(time.thread_time() - t)
+            assert a is not None and b is not None
+            for x, y in ((a.slot, b.slot), (a.inclusion, b.inclusion)):
+                worst = max(worst, float(np.max(np.abs(y - x) / np.maximum(x, 1e-300))))
         out[name] = {
-            "exact propensities": percentiles(exact_s),
-            "monte carlo propensities (2000)": percentiles(mc_s),
-            "monte carlo zero share of shown picks": zeros / max(picks, 1),
-            "monte carlo / exact inclusion, median and 5-95%": np.percentile(ratios, [50, 5, 95]).tolist()
-            if ratios
-            else [],
-            "distinct posteriors in the catalog": groups[:1],
+            "cpu per list, before": percentiles(before),
+            "cpu per list, now": percentiles(now),
+            "largest relative difference": worst,
             "lists": len(ds),
         }
-        print_table(
-            f"background per logged list, {name}",
-            ["step", "p50 ms", "p90 ms"],
-            [[k, v["p50_ms"], v["p90_ms"]] for k, v in out[name].items() if isinstance(v, dict)],
+        rows.append(
+            [name, out[name]["cpu per list, before"]["p50_ms"], out[name]["cpu per list, now"]["p50_ms"], worst]
         )
-        print(f"  Monte Carlo answered 0 for {zeros} of {picks} shown picks")
-    recs = [d.impression() for d in drafts["random tail"][:256]]
-    store = ImpressionStore(Path(tempfile.mkdtemp(prefix="impressions-")) / "x.impressions.db")
-    t = time.perf_counter()
-    for i in range(0, len(recs), 64):
-        store.append([replace(r, request_id=f"{r.request_id}-{i}") for r in recs[i : i + 64]])
-    out["sqlite commit per list ms (batches of 64)"] = (time.perf_counter() - t) / max(len(recs), 1) * 1000
-    print(f"  SQLite: {out['sqlite commit per list ms (batches of 64)']:.3f} ms per list")
-    store.close()
+    print_table(
+        "background exact propensities per logged list (thread CPU)",
+        ["pool", "before p50 ms", "now p50 ms", "max rel diff"],
+        rows,
+    )
+    return out
+
+
+def snapshot_cost() -> dict[str, Any]:
+    """The posterior copy a logged list's request makes after an update (``SlotExplorer._snapshot``),
+    and the plays sum the old form read on every request to know whether it was current."""
+    out: dict[str, Any] = {}
+    for n in (50_000, 1_000_000):
+        ex = SlotExplorer.__new__(SlotExplorer)  # only the policy and the snapshot slot are used
+        ex.policy = BernoulliTS(n)
+        ex._posterior = None
+        rng = np.random.default_rng(0)
+        ex.policy.update(rng.integers(0, n, 2 * n), (rng.random(2 * n) < 0.02).astype(np.float64))
+        copy, key = [], []
+        for _ in range(30):
+            ex.policy.update(rng.integers(0, n, 1), np.zeros(1))
+            t = time.perf_counter()
+            ex._snapshot()
+            copy.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            float(ex.policy.plays.sum())
+            key.append(time.perf_counter() - t)
+        out[f"{n} arms"] = {
+            "copy after an update": percentiles(copy),
+            "plays sum (old check, every request)": percentiles(key),
+            "bytes": 16 * n,
+        }
+        print(
+            f"  {n} arms: posterior copy p50 {out[f'{n} arms']['copy after an update']['p50_ms']:.3f} ms, "
+            f"plays sum {out[f'{n} arms']['plays sum (old check, every request)']['p50_ms']:.3f} ms"
+        )
     return out
 
 

@@ -84,3 +84,16 @@ def test_a_full_queue_drops_and_counts(tiny_catalog: Catalog) -> None:
     assert logger.flush() and (logger.logged, logger.dropped) == (2, 1)
     assert [i.request_id for i in store.read().impressions] == ["r1", "r2"]
     logger.close()
+
+
+def test_an_unlogged_list_takes_no_snapshot_and_a_logged_one_shares_it_until_an_update(tiny_catalog: Catalog) -> None:
+    ex = SlotExplorer(tiny_catalog, config=SlotConfig(explore_share=0.5, first_slot=1, head_fraction=0.0))
+    assert ex.explore(BASE, 4, snapshot=False).posterior is None
+    a, b = ex.explore(BASE, 4), ex.explore(BASE, 4)
+    assert a.posterior is not None and b.posterior is not None and a.posterior[0] is b.posterior[0]
+    assert b.snapshot_s == 0.0  # shared: nothing copied
+    ex.policy.update(np.array([3]), np.array([1.0]))
+    c = ex.explore(BASE, 4)
+    assert (
+        c.posterior is not None and c.posterior[0] is not a.posterior[0] and c.posterior[0][3] == a.posterior[0][3] + 1
+    )

@@ -4,6 +4,7 @@ with the file, its row and the field."""
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,32 @@ def test_round_trip_and_one_row_per_request(tmp_path: Path) -> None:
     assert got.errors == [] and got.impressions == [_imp("r1", 2.0), _imp("r2", 5.0)]  # oldest first
 
 
+_INSERT = (
+    "INSERT INTO impressions (request_id, user_id, route, timestamp, items, explored, propensity, "
+    "inclusion, greedy, model_items, policy, sample_rate) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+)
+
+
+def test_a_log_written_before_sampling_reads_as_every_list_logged(tmp_path: Path) -> None:
+    path = tmp_path / "old.impressions.db"
+    con = sqlite3.connect(path)
+    con.execute(
+        "CREATE TABLE impressions (seq INTEGER PRIMARY KEY AUTOINCREMENT, request_id TEXT NOT NULL UNIQUE, "
+        "user_id TEXT NOT NULL, route TEXT NOT NULL, timestamp REAL NOT NULL, items TEXT NOT NULL, "
+        "explored TEXT NOT NULL, propensity TEXT NOT NULL, inclusion TEXT NOT NULL, greedy TEXT NOT NULL, "
+        "model_items TEXT NOT NULL, policy TEXT NOT NULL)"
+    )
+    con.execute(_INSERT.replace(", sample_rate", "").replace(",?)", ")"), _imp("old").row()[:11])
+    con.commit()
+    con.close()
+    [old] = ImpressionStore(path, read_only=True).read().impressions
+    assert old.sample_rate == 1.0
+    store = ImpressionStore(path)  # opened for writing: the column is added
+    store.append([replace(_imp("new"), sample_rate=0.25)])
+    assert [i.sample_rate for i in store.read().impressions] == [1.0, 0.25]
+    store.close()
+
+
 def test_bad_rows_name_file_row_and_field(tmp_path: Path) -> None:
     path = tmp_path / "x.impressions.db"
     store = ImpressionStore(path)
@@ -38,23 +65,18 @@ def test_bad_rows_name_file_row_and_field(tmp_path: Path) -> None:
     con = sqlite3.connect(path)
     row = list(_imp("bad1").row())
     row[6] = "[1.5]"  # propensity above 1
-    con.execute(
-        "INSERT INTO impressions (request_id, user_id, route, timestamp, items, explored, propensity, "
-        "inclusion, greedy, model_items, policy) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-        row,
-    )
+    con.execute(_INSERT, row)
     row = list(_imp("bad2").row())
     row[5] = "[7]"  # an explored position past the list's end
-    con.execute(
-        "INSERT INTO impressions (request_id, user_id, route, timestamp, items, explored, propensity, "
-        "inclusion, greedy, model_items, policy) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-        row,
-    )
+    con.execute(_INSERT, row)
+    row = list(_imp("bad3").row())
+    row[11] = 0.0  # a list logged with probability 0 cannot have been logged
+    con.execute(_INSERT, row)
     con.commit()
     con.close()
     got = ImpressionStore(path, read_only=True).read()
     assert [i.request_id for i in got.impressions] == ["ok"]
-    assert [(e.row, e.field) for e in got.errors] == [(2, "propensity"), (3, "explored")]
+    assert [(e.row, e.field) for e in got.errors] == [(2, "propensity"), (3, "explored"), (4, "sample_rate")]
     assert str(got.errors[0]).startswith(f"{path}: row 2: field 'propensity': must be a JSON array of probabilities")
     with pytest.raises(FileNotFoundError, match="no such file"):
         ImpressionStore(tmp_path / "missing.db", read_only=True)

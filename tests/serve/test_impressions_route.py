@@ -48,6 +48,9 @@ def test_served_lists_are_logged_and_rewarded(
         r = client.post("/events", json={"user_id": "u1", "type": "click", "item_id": clicked, "timestamp": t0 + 60})
         assert r.status_code == 200
         assert shelf.impressions.flush()
+        metrics = client.get("/metrics").text
+        for line in ('outcome="sampled"} 3', 'outcome="skipped"} 0', 'outcome="logged"} 3', "sample_rate 1.0"):
+            assert line in metrics, line
     # the server stopped: its impression log was committed and closed
     read = ImpressionStore(impressions_path(db), read_only=True).read()
     assert read.errors == [] and [i.request_id for i in read.impressions] == [a["request_id"] for a in answers]
@@ -66,4 +69,5 @@ def test_served_lists_are_logged_and_rewarded(
     assert res.notes[0].startswith("too little data")
     assert main(["ope", "--impressions", str(impressions_path(db)), "--until", str(t0 + 7200)]) == 0
     out = capsys.readouterr().out
+    assert "lists sampled: 3, at rate 1 (of about 3 explored lists served)" in out
     assert "3 lists with explored slots" in out and "note: too little data: 3 explored slots" in out

@@ -314,4 +314,21 @@ def test_an_event_log_path_that_does_not_exist_is_said_to_be_new(tmp_path: Path)
     again.store.close()
     again.impressions.close()
     imps = db.with_name("live.impressions.db")
-    assert said == [f"impressions of lists with explored slots: {imps} (shelfwise ope --impressions {imps})"]
+    assert said == [f"impressions of explored lists: {imps}, sampled within 10% of a core (ope --impressions {imps})"]
+    assert again.impressions.sampler.cpu_share == 0.1
+
+
+def test_the_impression_log_cpu_budget_is_checked_and_reaches_the_sampler(tmp_path: Path) -> None:
+    from shelfwise.cli.main import build_parser
+    from shelfwise.serve.setup import ShelfRecipe, ShelfSettings
+
+    with pytest.raises(ValueError, match="--impression-log-cpu"):
+        ShelfSettings(impression_log_cpu=0.0)
+    db = tmp_path / "live.sqlite"
+    recipe = ShelfRecipe(ShelfSettings(events_db=str(db), impression_log_cpu=0.03), say=lambda _: None)
+    assert recipe.impressions is not None and recipe.impressions.sampler.cpu_share == 0.03
+    recipe.impressions.close()
+    assert recipe.store is not None
+    recipe.store.close()
+    args = build_parser().parse_args(["serve", "--shelf", "x", "--impression-log-cpu", "0.05"])
+    assert args.impression_log_cpu == 0.05

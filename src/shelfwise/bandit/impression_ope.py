@@ -103,10 +103,29 @@ def _rate(r: Sequence[float]) -> Rate:
 
 
 @dataclass(frozen=True)
+class Sampling:
+    """How the closed lists were sampled into the log (``Impression.sample_rate``): the lowest and
+    highest rate, and how many explored lists they stand for (the sum of ``1 / rate``)."""
+
+    lists: int
+    min_rate: float
+    max_rate: float
+    stands_for: float
+
+    @classmethod
+    def of(cls, impressions: Sequence[Impression]) -> Sampling:
+        rates = np.asarray([i.sample_rate for i in impressions], dtype=np.float64)
+        if not len(rates):
+            return cls(0, float("nan"), float("nan"), 0.0)
+        return cls(len(rates), float(rates.min()), float(rates.max()), float((1.0 / rates).sum()))
+
+
+@dataclass(frozen=True)
 class ImpressionOPE:
     """What :func:`evaluate_impressions` found; ``notes`` say where data are too few to trust it."""
 
     lists: int
+    sampling: Sampling
     explored: Rate
     displaced: Rate
     displaced_unseen: int
@@ -174,10 +193,17 @@ def evaluate_impressions(joined: Joined, *, min_slots: int = MIN_SLOTS, folds: i
         )
     elif greedy is not None and greedy.ess < MIN_OVERLAP:
         notes.append(f"greedy estimate rests on an effective sample of {greedy.ess:.1f} slots: unreliable")
+    sampling = Sampling.of(joined.impressions)
+    if sampling.lists and sampling.max_rate > 2 * sampling.min_rate:
+        notes.append(
+            f"lists were sampled at rates from {sampling.min_rate:.3g} to {sampling.max_rate:.3g} (the log's CPU "
+            "budget under changing load): busy periods count less in these estimates; they hold for all explored "
+            "lists if click rates do not move with load"
+        )
     if unseen:
         notes.append(f"{unseen} displaced items were pushed off the list (not shown): their rate is not observed")
     return ImpressionOPE(
-        len(joined.impressions), explored, _rate(displaced), unseen, greedy, len(usable), overlap, notes
+        len(joined.impressions), sampling, explored, _rate(displaced), unseen, greedy, len(usable), overlap, notes
     )
 
 

@@ -46,9 +46,11 @@ class _Counts:
         self.n_arms = n_arms
         self.plays = np.zeros(n_arms, dtype=np.float64)
         self.wins = np.zeros(n_arms, dtype=np.float64)
+        self.version = 0  # updates so far: a snapshot of the state is current while this is unchanged
 
     def update(self, arms: IntArray, rewards: FloatArray, features: FloatArray | None = None) -> None:
         a, r = as_updates(arms, rewards, self.n_arms)
+        self.version += 1
         np.add.at(self.plays, a, 1.0)
         np.add.at(self.wins, a, r)
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 from scipy.special import betainc, betaincinv, gammaln
 
 from shelfwise.bandit.policy import BoolArray, FloatArray, IntArray
@@ -54,48 +55,101 @@ def _grid() -> FloatArray:
 _U = _grid()
 
 
-def _log_binom(n: FloatArray, j: int) -> FloatArray:
-    return np.asarray(gammaln(n + 1.0) - gammaln(j + 1.0) - gammaln(n - j + 1.0))
+ComplexArray = npt.NDArray[np.complex128]
+_TINY = 1e-30  # a grid point whose integrand is provably below this (relative to 1 / pool) is dropped
 
 
 def _others_above(F: FloatArray, counts: FloatArray, m: int) -> FloatArray:
     """(m, T): P(exactly j of the other arms draw above each grid point), j < m; ``F`` (groups, T) is
-    each group's CDF there, ``counts`` how many other arms each group holds."""
+    each group's CDF there, ``counts`` how many other arms each group holds. Each group's binomial
+    terms are made at once for all its degrees; groups are multiplied in place, highest degree first."""
+    keep = counts > 0
+    F, counts = F[keep], counts[keep]
     with np.errstate(divide="ignore"):
         log_f, log_s = np.log(F), np.log1p(-F)
     log_f, log_s = np.maximum(log_f, -1e300), np.maximum(log_s, -1e300)  # 0 * log 0 is 0, not nan
+    j = np.arange(m, dtype=np.float64)
+    log_binom = gammaln(counts[:, None] + 1.0) - gammaln(j + 1.0) - gammaln(np.maximum(counts[:, None] - j + 1.0, 1.0))
     poly = np.zeros((m, F.shape[1]))
     poly[0] = 1.0
-    for g in np.flatnonzero(counts > 0):
-        n = counts[g]
-        factor = np.zeros((m, F.shape[1]))
-        for j in range(min(m, int(n) + 1)):
-            factor[j] = np.exp(_log_binom(np.asarray(n), j) + (n - j) * log_f[g] + j * log_s[g])
-        poly = np.stack([sum(poly[i] * factor[d - i] for i in range(d + 1)) for d in range(m)])
+    for g in range(len(counts)):
+        d = min(m, int(counts[g]) + 1)  # a group of n arms has no term above degree n
+        jj = j[:d, None]
+        factor = np.exp(log_binom[g, :d, None] + (counts[g] - jj) * log_f[g] + jj * log_s[g])
+        for top in range(m - 1, -1, -1):  # poly[top] from the old poly[0..top]: update downwards
+            lo = max(0, top - d + 1)
+            poly[top] = np.einsum("it,it->t", poly[lo : top + 1], factor[top - lo :: -1][: top + 1 - lo])
     return poly
 
 
-def ts_rank_probs(alpha: FloatArray, beta: FloatArray, pool: BoolArray, picks: IntArray) -> RankProbs:
+def _kept(x: FloatArray, alpha: float, beta: float, n: float, m: int) -> BoolArray:
+    """Grid points where fewer than ``m`` of ``n`` arms with posterior Beta(alpha, beta) may draw
+    above ``x`` with probability above :data:`_TINY`: elsewhere the integrand is below it (those arms
+    alone already exceed the bound; the Chernoff bound P(Bin < m) <= exp(-mu) (e mu / m)^m, mu > m)."""
+    mu = n * (1.0 - betainc(alpha, beta, x))
+    with np.errstate(divide="ignore"):
+        log_bound = -mu + m * (1.0 + np.log(np.maximum(mu, 1e-300) / m))
+    return ~((mu > m) & (log_bound < np.log(_TINY)))
+
+
+_CODES = 1 << 24  # distinct (alpha, beta) integer pairs a bincount may span
+
+
+def _groups(alpha: FloatArray, beta: FloatArray) -> tuple[ComplexArray, IntArray]:
+    """The distinct posteriors among the pool's arms (``alpha + 1j beta``, sorted) and how many arms
+    hold each. Counts from a prior of whole numbers are whole: then one ``bincount`` of the pair's
+    code (O(arms), no sort; 0.1 ms at 40,000 arms); otherwise a sort."""
+    lo_a, lo_b = float(alpha.min()), float(beta.min())
+    span_a, span_b = float(alpha.max()) - lo_a + 1, float(beta.max()) - lo_b + 1
+    if span_a * span_b <= _CODES and (alpha == np.floor(alpha)).all() and (beta == np.floor(beta)).all():
+        code = (alpha - lo_a).astype(np.int64) * int(span_b) + (beta - lo_b).astype(np.int64)
+        counts = np.bincount(code)
+        held = np.flatnonzero(counts)
+        return (lo_a + held // int(span_b)) + 1j * (lo_b + held % int(span_b)), counts[held]
+    keys, counts = np.unique(alpha + 1j * beta, return_counts=True)
+    return keys, counts
+
+
+def ts_rank_probs(
+    alpha: FloatArray, beta: FloatArray, pool: BoolArray, picks: IntArray, *, trim: bool = True
+) -> RankProbs:
     """Exact (to quadrature) rank and inclusion probabilities of ``picks``, the arms a Thompson
     selection of ``len(picks)`` drew from ``pool`` (a mask over arms) with posteriors
-    Beta(``alpha``, ``beta``) (full-length arrays: the snapshot the selection saw)."""
+    Beta(``alpha``, ``beta``) (full-length arrays: the snapshot the selection saw).
+
+    Picks sharing a posterior share one integrand (only the rank read from it differs), so a list
+    of unplayed picks costs one. ``trim``: leave out the grid points where the pool's largest group
+    alone makes the integrand provably below :data:`_TINY` (:func:`_kept`; most of the grid for a
+    large pool, whose mass sits within a few ``1 / N`` of ``u = 1``); ``trim=False`` integrates the
+    whole grid (the reference the trimmed form is measured against)."""
     picks = np.asarray(picks, dtype=np.int64)
     m = len(picks)
     if m == 0:
         return RankProbs(np.zeros(0), np.zeros(0))
     if not pool[picks].all():
         raise ValueError("ts_rank_probs: every pick must be in its pool")
-    keys, counts = np.unique(alpha[pool] + 1j * beta[pool], return_counts=True)  # one group per posterior
+    keys, counts = _groups(alpha[pool], beta[pool])  # one group per posterior in the pool
     ga, gb = keys.real[:, None], keys.imag[:, None]
+    big = int(np.argmax(counts))
     slot, inclusion = np.zeros(m), np.zeros(m)
-    for r, arm in enumerate(picks.tolist()):
-        x = betaincinv(alpha[arm], beta[arm], _U)
-        F = betainc(ga, gb, x[None, :])
+    pick_keys = alpha[picks] + 1j * beta[picks]
+    for key in np.unique(pick_keys):
+        mine = np.flatnonzero(pick_keys == key)
+        at = int(np.searchsorted(keys, key))
         others = counts.astype(np.float64)
-        others[int(np.searchsorted(keys, alpha[arm] + 1j * beta[arm]))] -= 1.0
-        above = _others_above(F, others, m)
-        slot[r] = float(np.trapezoid(above[r], _U)) if r < m else 0.0
-        inclusion[r] = float(np.trapezoid(above.sum(axis=0), _U))
+        others[at] -= 1.0
+        x = betaincinv(key.real, key.imag, _U)
+        u = _U
+        if trim:
+            keep = _kept(x, keys[big].real, keys[big].imag, others[big], m)
+            keep |= np.roll(keep, 1) | np.roll(keep, -1)  # the trapezoids at the kept span's edges
+            x, u = x[keep], _U[keep]
+        if len(u) < 2:
+            continue  # the integrand is below _TINY everywhere: 0
+        above = _others_above(betainc(ga, gb, x[None, :]), others, m)
+        inclusion[mine] = float(np.trapezoid(above.sum(axis=0), u))
+        for r in mine.tolist():
+            slot[r] = float(np.trapezoid(above[r], u))
     return RankProbs(np.clip(slot, 0.0, 1.0), np.clip(inclusion, 0.0, 1.0))
 
 

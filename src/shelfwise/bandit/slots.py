@@ -18,6 +18,7 @@ items outside the gate had probability 0 of being shown.
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -91,6 +92,7 @@ class Exploration:
     slots: list[int]
     draws: tuple[Draw, ...]
     posterior: Posterior | None = None
+    snapshot_s: float = 0.0  # seconds the request spent copying ``posterior`` (0: shared or none)
 
     @property
     def picks(self) -> IntArray:
@@ -140,20 +142,23 @@ class SlotExplorer:
         self.config = config or SlotConfig()
         self._pending: OrderedDict[tuple[str, int], float] = OrderedDict()
         self._lock = threading.Lock()
-        self._posterior: tuple[tuple[int, float], Posterior] | None = None  # (policy id, plays) it was read at
+        self._posterior: tuple[tuple[int, int, int, int], Posterior] | None = None  # (policy, arrays, version) read at
 
-    def _snapshot(self) -> Posterior | None:
-        """A Thompson policy's posteriors now, made again only after an update (plays only grow);
-        the caller holds the lock."""
+    def _snapshot(self) -> tuple[Posterior | None, float]:
+        """A Thompson policy's posteriors now and the seconds copying them took: two arrays of
+        ``n_arms`` floats (16 bytes an arm), made again only after an update (the policy's
+        ``version``) and shared, read-only, by every list drawn until then; the caller holds the lock."""
         p = self.policy
         if not isinstance(p, BernoulliTS):
-            return None
-        key = (id(p), float(p.plays.sum()))
-        if self._posterior is None or self._posterior[0] != key:
-            alpha, beta = p.alpha + p.wins, p.beta + np.maximum(p.plays - p.wins, 0.0)
-            alpha.flags.writeable = beta.flags.writeable = False
-            self._posterior = (key, (alpha, beta))
-        return self._posterior[1]
+            return None, 0.0
+        key = (id(p), id(p.plays), id(p.wins), p.version)
+        if self._posterior is not None and self._posterior[0] == key:
+            return self._posterior[1], 0.0
+        t = time.perf_counter()
+        alpha, beta = p.alpha + p.wins, p.beta + np.maximum(p.plays - p.wins, 0.0)
+        alpha.flags.writeable = beta.flags.writeable = False
+        self._posterior = (key, (alpha, beta))
+        return self._posterior[1], time.perf_counter() - t
 
     def explore(
         self,
@@ -166,6 +171,7 @@ class SlotExplorer:
         allowed: BoolArray | None = None,
         relevance: Relevance | None = None,
         distinct: bool = False,
+        snapshot: bool = True,
     ) -> Exploration:
         """Top-``k`` of ``results`` with exploration slots filled by the policy. Explored items come
         from ``allowed`` items outside the popularity head and outside ``results``' own top-``k``;
@@ -173,7 +179,9 @@ class SlotExplorer:
         no evidence), first from the gate (:func:`gate`) of those. ``distinct``: no two explored
         items share a product title (each pool holds one row per title: the gate its best-scored
         variant, the rest of the tail its first). They score 0 here (the policy ranks nothing),
-        which the caller may replace by the item's own model score."""
+        which the caller may replace by the item's own model score. ``snapshot``: keep the posterior
+        the draws saw (:attr:`Exploration.posterior`, for logging the list's propensities); a list
+        that is not logged skips it (an O(``n_arms``) copy after every update)."""
         n = len(self.catalog)
         base = results.top(k)
         n_exp = min(self.config.n_explore(k), max(0, k - self.config.first_slot))
@@ -196,7 +204,7 @@ class SlotExplorer:
             pools = [first, rest] if first.sum() < n_exp else [first]
         draws: list[Draw] = []
         with self._lock:
-            posterior = self._snapshot()
+            posterior, copied = self._snapshot() if snapshot else (None, 0.0)
             for pool in pools:
                 m = min(n_exp - sum(len(d.picks) for d in draws), int(pool.sum()))
                 if m:
@@ -217,7 +225,7 @@ class SlotExplorer:
                 self._pending[(user, int(item))] = now
             self._settle(now)
         out = Results(np.asarray(ids, dtype=np.int64), np.asarray(scores, dtype=np.float32))
-        return Exploration(out, placed, tuple(draws), posterior)
+        return Exploration(out, placed, tuple(draws), posterior, copied)
 
     def propensities(self, exploration: Exploration, n_sim: int = 2000) -> FloatArray:
         """The probability that the policy, in its present state, shows each of ``exploration``'s

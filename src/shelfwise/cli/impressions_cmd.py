@@ -98,6 +98,10 @@ def _print(path: Path, db: str, joined: Joined, res: ImpressionOPE, window_min: 
         f"{path}: {res.lists} lists with explored slots, rewards from {db} within {window_min:g} min "
         f"({joined.open} lists still open at the horizon, {joined.credited} showings credited)"
     )
+    s = res.sampling
+    if s.lists:
+        rates = f"{s.min_rate:.3g}" if s.min_rate == s.max_rate else f"{s.min_rate:.3g} to {s.max_rate:.3g}"
+        print(f"lists sampled: {s.lists}, at rate {rates} (of about {s.stands_for:.0f} explored lists served)")
     print(f"{'slots':<44} {'n':>7} {'clicks':>7} {'rate':>9} {'stderr':>9}")
     for name, r in (
         ("explored (the bandit's picks, on-policy)", res.explored),

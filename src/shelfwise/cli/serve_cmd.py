@@ -88,6 +88,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "--events-db (events.db -> events.impressions.db; give a FILE with nats://), off: no log",
     )
     p.add_argument(
+        "--impression-log-cpu",
+        type=float,
+        default=0.1,
+        metavar="SHARE",
+        help="with --impression-log: the share of one CPU core the log may spend (posterior copies, propensities, "
+        "commits); a random sample of explored lists is logged, its rate set from the measured cost so the work "
+        "stays under it (default 0.1; /metrics counts sampled and skipped lists)",
+    )
+    p.add_argument(
         "--personal-weight",
         type=float,
         default=None,
@@ -193,6 +202,7 @@ def setup_from_args(args: argparse.Namespace) -> ServerSetup:
         explore_share=args.explore_share,
         explore_candidates=args.explore_candidates,
         impression_log=args.impression_log,
+        impression_log_cpu=args.impression_log_cpu,
         rules=args.rules,
         synonyms=args.synonyms,
         retune=args.retune,

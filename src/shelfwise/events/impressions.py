@@ -39,7 +39,8 @@ CREATE TABLE IF NOT EXISTS impressions (
     inclusion TEXT NOT NULL,
     greedy TEXT NOT NULL,
     model_items TEXT NOT NULL,
-    policy TEXT NOT NULL
+    policy TEXT NOT NULL,
+    sample_rate REAL NOT NULL DEFAULT 1.0
 )
 """
 _COLUMNS = (
@@ -54,6 +55,7 @@ _COLUMNS = (
     "greedy",
     "model_items",
     "policy",
+    "sample_rate",
 )
 _INSERT = f"INSERT OR IGNORE INTO impressions ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
 
@@ -65,7 +67,8 @@ class Impression:
     put that item in that slot (None: not known for this policy), ``inclusion``, that it picked the
     item into any explored slot of its draw, ``greedy``, the item the list's own scores rank at
     that pick's rank in the same pool; ``model_items``: the deterministic list the exploration
-    displaced (the model's own top ``k``)."""
+    displaced (the model's own top ``k``); ``sample_rate``: the probability that this list was
+    logged at all (:class:`~shelfwise.bandit.impression_sampler.CostSampler`; 1: every list)."""
 
     request_id: str
     user_id: str
@@ -78,9 +81,12 @@ class Impression:
     greedy: tuple[str, ...]
     model_items: tuple[str, ...]
     policy: str
+    sample_rate: float = 1.0
 
     def __post_init__(self) -> None:
         n = len(self.explored)
+        if not 0 < self.sample_rate <= 1:
+            raise ValueError(f"Impression: sample_rate must be in (0, 1], got {self.sample_rate}")
         if not (len(self.propensity) == len(self.inclusion) == len(self.greedy) == n):
             raise ValueError("Impression: propensity, inclusion and greedy need one value per explored position")
         if any(not 0 <= p < len(self.items) for p in self.explored):
@@ -99,6 +105,7 @@ class Impression:
             json.dumps(list(self.greedy)),
             json.dumps(list(self.model_items)),
             self.policy,
+            self.sample_rate,
         )
 
 
@@ -126,6 +133,11 @@ class ImpressionStore:
         self._conn = connect(self.path, busy_timeout_ms, "NORMAL", read_only=read_only, what="impression log")
         if not read_only:
             self._conn.execute(_SCHEMA)
+            if "sample_rate" not in self._columns():  # a log written before lists were sampled: all were logged
+                self._conn.execute("ALTER TABLE impressions ADD COLUMN sample_rate REAL NOT NULL DEFAULT 1.0")
+
+    def _columns(self) -> set[str]:
+        return {str(r[1]) for r in self._conn.execute("PRAGMA table_info(impressions)").fetchall()}
 
     def append(self, impressions: Sequence[Impression]) -> int:
         """Commit ``impressions`` in one transaction (a request id already stored is kept as it was);
@@ -153,7 +165,9 @@ class ImpressionStore:
         """Every impression, oldest first (by time, then log order); bad rows reported and skipped."""
         with self._lock:
             try:
-                rows = self._conn.execute(f"SELECT seq, {', '.join(_COLUMNS)} FROM impressions ORDER BY seq").fetchall()
+                have = self._columns()
+                cols = [c if c in have or c != "sample_rate" else "1.0" for c in _COLUMNS]
+                rows = self._conn.execute(f"SELECT seq, {', '.join(cols)} FROM impressions ORDER BY seq").fetchall()
             except sqlite3.DatabaseError as exc:
                 raise ValueError(f"{self.path}: not an impression log ({exc})") from exc
         out: list[Impression] = []
@@ -212,6 +226,9 @@ def _parse(file: str, seq: int, rec: dict[str, object]) -> Impression | RowError
     ts = rec["timestamp"]
     if not isinstance(ts, int | float) or isinstance(ts, bool) or not math.isfinite(ts):
         return RowError(file, seq, "timestamp", f"must be a finite number (Unix seconds), got {ts!r}")
+    rate = rec["sample_rate"]
+    if not isinstance(rate, int | float) or isinstance(rate, bool) or not 0 < rate <= 1:
+        return RowError(file, seq, "sample_rate", f"must be a probability in (0, 1], got {rate!r}")
     lists: dict[str, list[object]] = {}
     for name, (ok, what) in _FIELDS.items():
         got = _list(rec[name], ok)
@@ -231,6 +248,7 @@ def _parse(file: str, seq: int, rec: dict[str, object]) -> Impression | RowError
             tuple(str(v) for v in lists["greedy"]),
             tuple(str(v) for v in lists["model_items"]),
             str(rec["policy"]),
+            float(rate),
         )
     except ValueError as exc:
         return RowError(file, seq, "explored", str(exc))

@@ -42,13 +42,15 @@ class ExploredList(Recommendation):
     deterministic list: the hybrid's own top ``k`` rows, which exploration displaced),
     ``slots`` (the explored positions, in pick order), ``greedy`` (per pick, the row the list's own
     scores rank at that pick's rank in its draw's pool: what the model would have put in the slot
-    from the same pool; empty unless asked for) and ``now``, the time it was served at."""
+    from the same pool; empty unless asked for), ``now``, the time it was served at, and ``log_s``,
+    the seconds logging it cost the request (the posterior copy and the greedy picks)."""
 
     exploration: Exploration | None = None
     model: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     slots: tuple[int, ...] = ()
     greedy: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     now: float = 0.0
+    log_s: float = 0.0
 
 
 def recommend_with_exploration(
@@ -72,8 +74,8 @@ def recommend_with_exploration(
     item scores its own fused score (:func:`own_scores`, read from the pass that ranked the list),
     not its slot's neighbour's. ``live``: whether a session is under way, as the caller says it
     (None: :func:`~shelfwise.recommend.between.session_live` decides at ``now``, the clock's time when
-    None), for the list and its explored slots alike. ``greedy``: also each pick's greedy
-    counterpart (:attr:`ExploredList.greedy`)."""
+    None), for the list and its explored slots alike. ``greedy``: the list is logged: also each pick's
+    greedy counterpart (:attr:`ExploredList.greedy`) and the posterior snapshot its draws saw."""
     first = rec.context(user)
     clock = time.time() if now is None else now  # one clock for the session verdict and the showing
     said = session_live(rec, user, first, clock) if live is None else live
@@ -91,6 +93,7 @@ def recommend_with_exploration(
         allowed=allowed,
         relevance=fused if gate else None,
         distinct=rec.config.collapse_variants,
+        snapshot=greedy,
     )
     ranked = explored.results
     slots = [s for s in explored.slots if s < len(ranked)]
@@ -103,9 +106,11 @@ def recommend_with_exploration(
     scores = ranked.scores.copy()
     if slots:
         scores[slots] = own_scores(fused, rows)
+    t = time.perf_counter()
     model = [top_rows(d.pool, fused, len(d.picks)) for d in explored.draws] if greedy else []
     picks = np.concatenate(model) if model else np.zeros(0, dtype=np.int64)
-    return ExploredList(ranked.ids, scores, out, explored, base.ids, tuple(explored.slots), picks, clock)
+    spent = explored.snapshot_s + (time.perf_counter() - t if greedy else 0.0)
+    return ExploredList(ranked.ids, scores, out, explored, base.ids, tuple(explored.slots), picks, clock, spent)
 
 
 def own_scores(fused: FloatArray, rows: IntArray) -> FloatArray:

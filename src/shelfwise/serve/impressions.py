@@ -13,10 +13,11 @@ ROUTE_USER = "/recommend/user"
 
 
 def draft(
-    catalog: Catalog, request_id: str, user: str, route: str, shown: ExploredList, policy: str
+    catalog: Catalog, request_id: str, user: str, route: str, shown: ExploredList, policy: str, rate: float = 1.0
 ) -> ImpressionDraft | None:
     """``shown`` as an :class:`ImpressionDraft` (item ids, not rows: a reload may renumber rows) of
-    the exploration ``policy`` (its kind); None when it explored nothing."""
+    the exploration ``policy`` (its kind), logged with probability ``rate``; None when it explored
+    nothing."""
     exploration = shown.exploration
     if exploration is None or not shown.slots:
         return None
@@ -34,16 +35,25 @@ def draft(
         tuple(ids[r] for r in shown.greedy.tolist()),
         tuple(ids[r] for r in shown.model.tolist()),
         policy,
+        rate,
     )
-    return ImpressionDraft(record, exploration)
+    return ImpressionDraft(record, exploration, shown.log_s)
 
 
-def log_list(shelf: Shelf, request_id: str, user: str, shown: ExploredList, route: str = ROUTE_USER) -> bool:
-    """Queue ``shown`` on ``shelf``'s impression log; False when there is none, nothing was
-    explored, or the queue is full (counted there)."""
+def sample(shelf: Shelf) -> float | None:
+    """Whether the next explored list on ``shelf`` is logged: its sampling rate, or None (no log,
+    or not sampled: draw it without a posterior snapshot or greedy picks)."""
+    return shelf.impressions.sample() if shelf.impressions is not None and shelf.bandit is not None else None
+
+
+def log_list(
+    shelf: Shelf, request_id: str, user: str, shown: ExploredList, rate: float = 1.0, route: str = ROUTE_USER
+) -> bool:
+    """Queue ``shown``, sampled at ``rate`` (:func:`sample`), on ``shelf``'s impression log; False
+    when there is none, nothing was explored, or the queue is full (counted there)."""
     logger, bandit = shelf.impressions, shelf.bandit
     if logger is None or bandit is None:
         return False
     kind = str(getattr(bandit.policy, "KIND", type(bandit.policy).__name__))
-    d = draft(shelf.catalog, request_id, user, route, shown, kind)
+    d = draft(shelf.catalog, request_id, user, route, shown, kind, rate)
     return d is not None and logger.log(d)

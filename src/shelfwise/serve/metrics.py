@@ -16,6 +16,7 @@ from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
+from shelfwise.bandit.impression_log import LoggerStats
 from shelfwise.events.consumer import ConsumerStats
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -38,6 +39,29 @@ def scalar_lines(*rows: tuple[str, str, float, str]) -> list[str]:
     for metric, kind, value, text in rows:
         out += [f"# HELP {metric} {text}", f"# TYPE {metric} {kind}", f"{metric} {value}"]
     return out
+
+
+def impression_lines(stats: LoggerStats) -> str:
+    """The impression log's counters and its sampling rate, in exposition format."""
+    s = stats.sampler
+    lines = [
+        "# HELP shelfwise_impression_lists_total explored lists by what the impression log did with them",
+        "# TYPE shelfwise_impression_lists_total counter",
+    ]
+    for what, n in (
+        ("sampled", s.sampled),
+        ("skipped", s.skipped),
+        ("logged", stats.logged),
+        ("dropped", stats.dropped),
+        ("failed", stats.failed),
+    ):
+        lines.append(f"shelfwise_impression_lists_total{_labels(outcome=what)} {n}")
+    lines += scalar_lines(
+        ("shelfwise_impression_sample_rate", "gauge", s.rate, "probability that an explored list is logged now"),
+        ("shelfwise_impression_cost_ms", "gauge", s.cost_ms, "CPU ms per logged list (recent average)"),
+        ("shelfwise_impression_cpu_share", "gauge", s.cpu_share, "the log's CPU budget, share of one core"),
+    )
+    return "\n".join(lines) + "\n"
 
 
 def with_label(text: str, name: str, value: str) -> str:

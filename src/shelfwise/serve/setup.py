@@ -40,7 +40,8 @@ class ShelfSettings:
     ``explore_candidates`` their relevance gate (``SlotConfig.candidates``; 0: the random tail);
     ``impression_log``: where lists with explored slots are logged for off-policy evaluation
     (``auto``: beside a SQLite ``events_db``, :func:`~shelfwise.events.impressions.impressions_path`;
-    ``off``; or a file);
+    ``off``; or a file), ``impression_log_cpu`` the share of one core it may spend (a random sample of
+    the explored lists is logged: :class:`~shelfwise.bandit.impression_sampler.CostSampler`);
     ``rules`` / ``synonyms``: the store's merchandising rules and synonyms, read from these files
     instead of the folder's at the start and at every reload (a merchandiser edits the file and
     reloads: :mod:`shelfwise.retrieve.rules`, :mod:`shelfwise.retrieve.synonyms`); ``retune``: with
@@ -60,6 +61,7 @@ class ShelfSettings:
     explore_share: float = DEFAULT_EXPLORE_SHARE
     explore_candidates: int = 0
     impression_log: str = "auto"
+    impression_log_cpu: float = 0.1
     rules: Path | None = None
     synonyms: Path | None = None
     retune: str = "auto"
@@ -76,6 +78,10 @@ class ShelfSettings:
             raise ValueError(f"explore_share must be in [0, 1], got {self.explore_share}")
         if not self.explore_candidates >= 0:
             raise ValueError(f"--explore-candidates must be >= 0 (0: no relevance gate), got {self.explore_candidates}")
+        if not 0 < self.impression_log_cpu <= 16:
+            raise ValueError(
+                f"--impression-log-cpu must be a share of a core in (0, 16], got {self.impression_log_cpu}"
+            )
 
 
 def load_folder(path: Path, settings: ShelfSettings, say: Say = print, reuse: SavedTuning | None = None) -> Shelf:
@@ -154,6 +160,7 @@ class ShelfRecipe:
         if store is None or settings.explore_share == 0 or where == "off":
             return None
         from shelfwise.bandit.impression_log import ImpressionLogger
+        from shelfwise.bandit.impression_sampler import CostSampler
         from shelfwise.events.backend import is_event_url
         from shelfwise.events.impressions import ImpressionStore, impressions_path
 
@@ -164,8 +171,9 @@ class ShelfRecipe:
             path = impressions_path(store.path)
         else:
             path = Path(where)
-        say(f"impressions of lists with explored slots: {path} (shelfwise ope --impressions {path})")
-        return ImpressionLogger(ImpressionStore(path))
+        cpu = settings.impression_log_cpu
+        say(f"impressions of explored lists: {path}, sampled within {cpu:.0%} of a core (ope --impressions {path})")
+        return ImpressionLogger(ImpressionStore(path), sampler=CostSampler(cpu))
 
     @classmethod
     def of(cls, shelf: Shelf) -> ShelfRecipe:
@@ -176,8 +184,13 @@ class ShelfRecipe:
         share = bandit.explore_share if bandit is not None and store is not None else 0.0
         gate = bandit.candidates if bandit is not None else 0
         log = "auto" if shelf.impressions is not None else "off"
+        cpu = shelf.impressions.sampler.cpu_share if shelf.impressions is not None else 0.1
         settings = ShelfSettings(
-            valuation=shelf.valuation_report, explore_share=share, explore_candidates=gate, impression_log=log
+            valuation=shelf.valuation_report,
+            explore_share=share,
+            explore_candidates=gate,
+            impression_log=log,
+            impression_log_cpu=cpu,
         )
         return cls(settings, store, impressions=shelf.impressions)
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from shelfwise.retrieve import HybridSearcher
-from shelfwise.serve.metrics import CONTENT_TYPE, Metrics, with_label
+from shelfwise.serve.metrics import CONTENT_TYPE, Metrics, impression_lines, with_label
 from shelfwise.serve.schemas import HealthResponse
 from shelfwise.serve.shedding import ShedStats
 from shelfwise.shelf import Shelf
@@ -55,13 +55,16 @@ def catalog_language(searcher: HybridSearcher) -> str:
 
 @router.get("/metrics", response_class=Response)
 def metrics(request: Request) -> Response:
-    """Prometheus text format: requests and latency per route, events ingested, consumer lag, and
-    load shedding (requests answered 503 by reason, in flight, queued) of this worker process."""
+    """Prometheus text format: requests and latency per route, events ingested, consumer lag, load
+    shedding (requests answered 503 by reason, in flight, queued) and the impression log (explored
+    lists sampled / skipped / logged / dropped, the sampling rate) of this worker process."""
     shelf: Shelf = request.app.state.shelf
     reg: Metrics = request.app.state.metrics
     cons = shelf.live.consumer if shelf.live is not None else None
     shed: ShedStats = request.app.state.shed
     text = reg.render(cons.stats() if cons is not None else None)
     text += shed.render(request.app.state.serve_config.capacity, request.app.state.encode_executor)
+    if shelf.impressions is not None:
+        text += impression_lines(shelf.impressions.stats())
     worker = getattr(request.app.state, "worker_label", None)  # set by `serve --workers N`
     return Response(with_label(text, "worker", worker) if worker else text, media_type=CONTENT_TYPE)

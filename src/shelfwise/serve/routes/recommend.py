@@ -36,7 +36,7 @@ from shelfwise.recommend.hybrid import HybridRecommender
 from shelfwise.recommend.session_answer import answer_session
 from shelfwise.serve.convert import items_out
 from shelfwise.serve.error_docs import NEEDS_RECOMMENDER, UNKNOWN_ITEM
-from shelfwise.serve.impressions import log_list
+from shelfwise.serve.impressions import log_list, sample
 from shelfwise.serve.params import InStock, ItemId, Variants, VariantsMax, invalid, parse_filters
 from shelfwise.serve.respond import NO_RECOMMENDER, answer
 from shelfwise.serve.schemas import ItemOut
@@ -203,12 +203,12 @@ def _for_user(
     request_id = uuid.uuid4().hex
     out: Recommendation
     if explore and explorer is not None:
-        logged = shelf.impressions is not None
+        rate = sample(shelf)  # logged lists only: a random sample within the log's CPU budget
         shown = recommend_with_exploration(
-            rec, explorer, user_id, k, filters, exclude_seen=exclude_seen, live=live, greedy=logged
+            rec, explorer, user_id, k, filters, exclude_seen=exclude_seen, live=live, greedy=rate is not None
         )
-        if logged:
-            log_list(shelf, request_id, user_id, shown)
+        if rate is not None:
+            log_list(shelf, request_id, user_id, shown, rate)
         out = shown
     else:
         out = rec.recommend(said_live(rec, user_id, live), k, filters, exclude_seen=exclude_seen)
