@@ -363,3 +363,11 @@ def test_stock_words_counts_and_unreadable_stock_keep_the_product(tmp_path: Path
     assert [str(w) for w in res.warnings] == [
         f"{f}: line 10: field '库存': not a stock value: 'maybe' (kept as in stock, as an empty cell)"
     ]
+
+
+@pytest.mark.parametrize("text", ["", "id,title\n"])
+def test_an_empty_catalog_file_says_so(tmp_path: Path, text: str) -> None:
+    f = tmp_path / "products.csv"
+    f.write_text(text, encoding="utf-8")
+    with pytest.raises(DataError, match="no products: the file is empty or holds only its header"):
+        load_catalog(f)

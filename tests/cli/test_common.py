@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 import pytest
@@ -17,5 +18,21 @@ def test_a_bad_catalog_row_is_named_and_the_good_rows_counted(
     cat.write_text("id,title\n1,Black jeans\n2,\n3,Red dress\n", encoding="utf-8")
     assert len(load_catalog_arg(argparse.Namespace(catalog=cat, fields=None)).catalog) == 2
     out = capsys.readouterr().out.splitlines()
-    assert out[0] == f"{cat}: skipped 1 bad rows (kept 2); first ones:"  # the count kept was not said
+    assert out[0] == f"{cat}: skipped 1 bad row (kept 2); first ones:"  # the count kept was not said
     assert out[1].startswith(f"  {cat}: line 3: field 'title'")
+
+
+def test_a_mapped_column_the_file_lacks_is_a_warning_not_a_skipped_row(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cat = tmp_path / "goods.csv"
+    cat.write_text("编号,名称\n1,牛仔裤\n2,T恤\n", encoding="utf-8")
+    fields = tmp_path / "fields.json"
+    mapping = {"id": "编号", "title": "名称", "description": None, "category": None, "brand": "品牌"}
+    fields.write_text(json.dumps({**mapping, "price": None, "in_stock": None}))
+    loaded = load_catalog_arg(argparse.Namespace(catalog=cat, fields=fields))
+    assert len(loaded.catalog) == 2 and loaded.skipped == []
+    assert [(e.row, e.field) for e in loaded.columns] == [(0, "品牌")]
+    out = capsys.readouterr().out
+    assert "skipped" not in out  # every row was kept: "skipped 1 bad rows (kept 2)" read as a lost product
+    assert f"warning: {cat}: field '品牌': mapped column not in file; that field is left empty" in out

@@ -83,6 +83,16 @@ class CatalogLoad:
     errors: list[RowError] = field(default_factory=list)
     warnings: list[RowError] = field(default_factory=list)
 
+    @property
+    def skipped(self) -> list[RowError]:
+        """The errors of rows left out (each names its line); ``errors`` also holds :attr:`columns`."""
+        return [e for e in self.errors if e.row > 0]
+
+    @property
+    def columns(self) -> list[RowError]:
+        """Mapped columns the file lacks (row 0): every row is kept, that field left empty."""
+        return [e for e in self.errors if e.row <= 0]
+
 
 def _text(value: Any) -> str:
     if value is None:
@@ -274,7 +284,9 @@ def load_catalog(path: str | Path, fields: ProductFields | None = None, *, stric
     seen: dict[str, int] = {}
     shared: dict[str, str] = {}
     checked = not has_header(path)  # JSON Lines rows may omit keys
+    read = False
     for row, rec in read_rows(path):
+        read = True
         if isinstance(rec, RowError):
             errors.append(rec)
             continue
@@ -293,7 +305,8 @@ def load_catalog(path: str | Path, fields: ProductFields | None = None, *, stric
     if strict and errors:
         raise DataError(errors, f"{file}: {len(errors)} bad rows")
     if not products:
-        raise DataError(errors, f"{file}: no valid products")
+        why = "no valid products" if read else "no products: the file is empty or holds only its header"
+        raise DataError(errors, f"{file}: {why}")
     del seen, shared
     catalog = Catalog(products)
     release_memory(collect=False)  # the rows read and parsed: back to the OS

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from shelfwise.catalog.loader import CatalogLoad, ProductFields, load_catalog
 from shelfwise.catalog.schema import Catalog
+from shelfwise.errors import counted
 from shelfwise.events.loader import load_event_log as load_event_log  # used by the commands
 
 if TYPE_CHECKING:
@@ -86,12 +87,14 @@ def add_catalog_args(p: argparse.ArgumentParser, required: bool = True, *, encod
 def load_catalog_arg(args: argparse.Namespace) -> CatalogLoad:
     fields = ProductFields.from_json(args.fields) if args.fields else None
     cl = load_catalog(args.catalog, fields)
-    if cl.errors:
-        print(f"{args.catalog}: skipped {len(cl.errors)} bad rows (kept {len(cl.catalog)}); first ones:")
-        for e in cl.errors[:10]:
+    for e in cl.columns:  # a file-wide note, not a row left out
+        print(f"warning: {e}")
+    if cl.skipped:
+        print(f"{args.catalog}: skipped {counted(len(cl.skipped), 'bad row')} (kept {len(cl.catalog)}); first ones:")
+        for e in cl.skipped[:10]:
             print(f"  {e}")
     if cl.warnings:
-        print(f"{args.catalog}: kept {len(cl.warnings)} rows without a bad optional field; first ones:")
+        print(f"{args.catalog}: kept {counted(len(cl.warnings), 'row')} without a bad optional field; first ones:")
         for e in cl.warnings[:10]:
             print(f"  {e}")
     return cl

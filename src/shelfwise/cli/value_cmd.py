@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from shelfwise.cli.common import add_catalog_args, load_catalog_arg, load_event_log
+from shelfwise.errors import counted
 
 if TYPE_CHECKING:
     from shelfwise.valuation.pipeline import LabelledRows
@@ -85,7 +86,7 @@ def run_labels(args: argparse.Namespace) -> int:
     for name, rows in (("--train", train), ("--valid", valid), ("--test", test), ("--pool", pool)):
         if rows is not None and rows.skipped:
             n_bad = len({e.row for e in rows.skipped})
-            print(f"{name}: skipped {n_bad} bad rows (kept {len(rows.texts)}); first ones:")
+            print(f"{name}: skipped {counted(n_bad, 'bad row')} (kept {len(rows.texts)}); first ones:")
             for e in rows.skipped[:10]:
                 print(f"  {e}")
     choice = choose_encoder(detect_language(train.texts), args.encoder)
