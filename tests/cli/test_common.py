@@ -36,3 +36,21 @@ def test_a_mapped_column_the_file_lacks_is_a_warning_not_a_skipped_row(
     out = capsys.readouterr().out
     assert "skipped" not in out  # every row was kept: "skipped 1 bad rows (kept 2)" read as a lost product
     assert f"warning: {cat}: field '品牌': mapped column not in file; that field is left empty" in out
+
+
+def test_the_mapping_help_names_the_real_keys_and_an_example_that_exists() -> None:
+    """--fields / --event-fields say which keys a mapping takes (the help said only 'JSON mapping of
+    columns to product fields'), and each key named is one the loader reads."""
+    import dataclasses
+    import re
+
+    from shelfwise.catalog import ProductFields
+    from shelfwise.cli.common import EVENT_FIELDS_HELP, FIELDS_HELP
+    from shelfwise.events.loader import EventFields
+
+    root = Path(__file__).resolve().parents[2]
+    for text, spec in ((FIELDS_HELP, ProductFields), (EVENT_FIELDS_HELP, EventFields)):
+        keys = re.findall(r"\b[a-z]+(?:_[a-z]+)*\b(?=[,;) ])", text.split(":", 1)[1].split("(null")[0] + ",")
+        assert len(keys) >= 6 and set(keys) <= {f.name for f in dataclasses.fields(spec)}
+        example = re.search(r"examples/\S+\.json", text)
+        assert example is not None and (root / example.group(0)).is_file()

@@ -68,10 +68,20 @@ def check_port(host: str, port: int) -> None:
             raise ValueError(f"cannot listen on {host}:{port}: {why} (pick another --port or --host)") from None
 
 
+FIELDS_HELP = (
+    "JSON mapping of your columns to product fields: id, title, description, category, brand, price, in_stock, "
+    "attributes, image (null: no such column; e.g. examples/tiny_store/fields.json)"
+)
+EVENT_FIELDS_HELP = (
+    "JSON mapping of your columns to event fields: user_id, item_id, type, timestamp, session_id, query "
+    '(null: no such column), type_aliases {"yours": "view"}; e.g. examples/tiny_store/event_fields.json'
+)
+
+
 def add_catalog_args(p: argparse.ArgumentParser, required: bool = True, *, encoder: bool = True) -> None:
     """--catalog and --fields, and (``encoder``, for commands that embed the products) --encoder and --cache."""
     p.add_argument("--catalog", required=required, type=Path, help="products file (CSV/TSV/JSONL/Parquet)")
-    p.add_argument("--fields", type=Path, default=None, help="JSON mapping of columns to product fields")
+    p.add_argument("--fields", type=Path, default=None, help=FIELDS_HELP)
     if not encoder:
         return
     p.add_argument(
