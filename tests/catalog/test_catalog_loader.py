@@ -371,3 +371,20 @@ def test_an_empty_catalog_file_says_so(tmp_path: Path, text: str) -> None:
     f.write_text(text, encoding="utf-8")
     with pytest.raises(DataError, match="no products: the file is empty or holds only its header"):
         load_catalog(f)
+
+
+def test_a_key_the_mapping_leaves_out_is_named_as_a_default_not_as_mapped(tmp_path: Path) -> None:
+    """{"id": ..., "title": ...} alone: the other keys keep their default column names, which this
+    export lacks; the report said "mapped column not in file" for columns the user never mapped."""
+    f = tmp_path / "goods.csv"
+    f.write_text("编号,名称,品牌\n1,牛仔裤,蓝途\n", encoding="utf-8")
+    m = tmp_path / "fields.json"
+    m.write_text('{"id": "编号", "title": "名称", "brand": "牌子"}', encoding="utf-8")
+    res = load_catalog(f, ProductFields.from_json(m))
+    said = {e.field: e.message for e in res.columns}
+    assert said["牌子"] == "mapped column not in file; that field is left empty"  # mapped by the user
+    assert said["description"] == (
+        "no such column, the default for 'description' (your mapping names none): that field is left empty; "
+        'set "description": null to say the file has none'
+    )
+    assert set(said) == {"牌子", "description", "category", "price", "in_stock"} and len(res.catalog) == 1

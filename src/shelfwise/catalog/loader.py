@@ -263,8 +263,22 @@ def _missing_columns(spec: ProductFields, header: Mapping[str, Any], file: str, 
     optional = [*spec.description, *spec.category, spec.brand, spec.price, spec.in_stock, *spec.attributes]
     if spec.image != DEFAULT_IMAGE:  # the default image column is optional: most exports have none
         optional.append(spec.image)
+    default = ProductFields()  # a key the mapping left out names the default column: say so
+    unnamed = {
+        getattr(default, key) if isinstance(getattr(default, key), str) else getattr(default, key)[0]: key
+        for key in ("description", "category", "brand", "price", "in_stock")
+        if getattr(spec, key) == getattr(default, key)
+    }
     return [
-        RowError(file, 0, c, "mapped column not in file; that field is left empty")
+        RowError(
+            file,
+            0,
+            c,
+            f"no such column, the default for '{unnamed[c]}' (your mapping names none): that field is left empty; "
+            f'set "{unnamed[c]}": null to say the file has none'
+            if c in unnamed
+            else "mapped column not in file; that field is left empty",
+        )
         for c in dict.fromkeys(optional)
         if c and c not in header
     ]
