@@ -15,6 +15,11 @@ def position(file: str, row: int) -> str:
     return f"{'line' if PurePath(file).suffix.lower() in LINE_NUMBERED else 'row'} {row}"
 
 
+def counted(n: int, noun: str) -> str:
+    """``n`` and ``noun``, plural unless one: "1 bad row", "3 bad rows"."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 @dataclass(frozen=True)
 class RowError:
     """One bad value: which file, where in it, which field, and why.

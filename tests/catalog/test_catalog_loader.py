@@ -23,14 +23,15 @@ def test_csv_bad_rows_reported_good_rows_kept(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     res = load_catalog(f)
-    assert [p.id for p in res.catalog.products] == ["a1", "a6"]
+    assert [p.id for p in res.catalog.products] == ["a1", "a5", "a6"]  # a5's unreadable stock: a warning
     got = {(e.row, e.field) for e in res.errors}
-    assert got == {(3, "title"), (4, "price"), (5, "price"), (6, "in_stock"), (7, "id")}  # physical lines
+    assert got == {(3, "title"), (4, "price"), (5, "price"), (7, "id")}  # physical lines
+    assert [(w.row, w.field) for w in res.warnings] == [(6, "in_stock")]
     assert all(e.file == str(f) for e in res.errors)
     assert str(res.errors[1]) == f"{f}: line 4: field 'price': not a number: 'abc'"
     assert str(res.errors[-1]) == f"{f}: line 7: field 'id': duplicate id 'a1' (first at line 2)"
     assert res.catalog.products[0].category == ("Men", "Trousers")
-    assert res.catalog.products[1].in_stock is False
+    assert [p.in_stock for p in res.catalog.products] == [True, True, False]
 
 
 def test_strict_raises_with_every_error(tmp_path: Path) -> None:
@@ -237,8 +238,9 @@ def test_infinite_price_is_a_row_error_and_numeric_in_stock_is_read(tmp_path: Pa
     pf = tmp_path / "p.parquet"
     pq.write_table(pa.table({"id": ["a", "b", "c"], "title": ["Hat", "Coat", "Cap"], "in_stock": [1.0, 0.0, 2.0]}), pf)
     res = load_catalog(pf)
-    assert [(p.id, p.in_stock) for p in res.catalog.products] == [("a", True), ("b", False)]
-    assert [(e.row, e.field) for e in res.errors] == [(3, "in_stock")]
+    # a stock count (2.0): in stock
+    assert [(p.id, p.in_stock) for p in res.catalog.products] == [("a", True), ("b", False), ("c", True)]
+    assert res.errors == [] and res.warnings == []
 
 
 def test_nested_values_and_boolean_price_are_row_errors(tmp_path: Path) -> None:
@@ -330,3 +332,59 @@ def test_parse_row_reports_a_dropped_image_into_the_warnings_it_is_given() -> No
     assert isinstance(bad, Product) and bad.image == "" and isinstance(good, Product) and good.image == "/b.png"
     assert [(w.file, w.row, w.field) for w in warnings] == [("f.csv", 2, "image")]
     assert "kept without it" in warnings[0].message
+
+
+def test_stock_words_counts_and_unreadable_stock_keep_the_product(tmp_path: Path) -> None:
+    """A Chinese export's 有/无货, a stock count (Shopify's inventory quantity), Google Merchant's
+    availability words are read; a stock cell that is none of these keeps the product (in stock, as an
+    empty cell) with a warning naming file, line and field: the product itself is good."""
+    f = tmp_path / "goods.csv"
+    f.write_text(
+        "编号,名称,库存\n"
+        "a,T恤,有\nb,牛仔裤,无货\nc,Hat,12\nd,Coat,0\ne,Cap,-2\nf,Scarf,out of stock\n"
+        "g,Belt,https://schema.org/InStock\nh,Sock,preorder\ni,Tie,maybe\nj,Bag,售罄\n",
+        encoding="utf-8",
+    )
+    res = load_catalog(f, ProductFields(id="编号", title="名称", in_stock="库存", brand=None, price=None))
+    stock = {p.id: p.in_stock for p in res.catalog.products}
+    assert stock == {
+        "a": True,
+        "b": False,
+        "c": True,
+        "d": False,
+        "e": False,
+        "f": False,
+        "g": True,
+        "h": True,
+        "i": True,
+        "j": False,
+    }
+    assert [e for e in res.errors if e.row > 0] == []
+    assert [str(w) for w in res.warnings] == [
+        f"{f}: line 10: field '库存': not a stock value: 'maybe' (kept as in stock, as an empty cell)"
+    ]
+
+
+@pytest.mark.parametrize("text", ["", "id,title\n"])
+def test_an_empty_catalog_file_says_so(tmp_path: Path, text: str) -> None:
+    f = tmp_path / "products.csv"
+    f.write_text(text, encoding="utf-8")
+    with pytest.raises(DataError, match="no products: the file is empty or holds only its header"):
+        load_catalog(f)
+
+
+def test_a_key_the_mapping_leaves_out_is_named_as_a_default_not_as_mapped(tmp_path: Path) -> None:
+    """{"id": ..., "title": ...} alone: the other keys keep their default column names, which this
+    export lacks; the report said "mapped column not in file" for columns the user never mapped."""
+    f = tmp_path / "goods.csv"
+    f.write_text("编号,名称,品牌\n1,牛仔裤,蓝途\n", encoding="utf-8")
+    m = tmp_path / "fields.json"
+    m.write_text('{"id": "编号", "title": "名称", "brand": "牌子"}', encoding="utf-8")
+    res = load_catalog(f, ProductFields.from_json(m))
+    said = {e.field: e.message for e in res.columns}
+    assert said["牌子"] == "mapped column not in file; that field is left empty"  # mapped by the user
+    assert said["description"] == (
+        "no such column, the default for 'description' (your mapping names none): that field is left empty; "
+        'set "description": null to say the file has none'
+    )
+    assert set(said) == {"牌子", "description", "category", "price", "in_stock"} and len(res.catalog) == 1

@@ -46,3 +46,15 @@ def test_cli_prints_and_server_says_the_same_report(
     shelf = load_folder(tmp_path / "shelf", ShelfSettings(events=events), say=said.append)
     assert said[:3] == printed  # the server reports through its own channel, word for word
     assert shelf.recommender is not None and capsys.readouterr().out == ""
+
+
+@pytest.mark.parametrize("text", ["", "user_id,item_id,type,timestamp\n"])
+def test_an_empty_event_file_is_said(
+    catalog: Catalog, tmp_path: Path, text: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "events.csv"
+    path.write_text(text, encoding="utf-8")
+    assert len(common.load_event_log(path, None, catalog)) == 0
+    assert capsys.readouterr().out == (
+        f"warning: {path}: no events (the file is empty or holds only its header): nothing to recommend from\n"
+    )

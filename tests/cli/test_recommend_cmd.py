@@ -35,7 +35,7 @@ def files(tmp_path: Path) -> list[str]:
 def test_recommend_item_cross_user_eval(files: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["recommend", "item", *files, "1", "-k", "2"]) == 0
     out = capsys.readouterr().out
-    assert "skipped 1 bad rows (kept 12)" in out
+    assert "skipped 1 bad row (kept 12)" in out
     assert "Leather belt" in out.splitlines()[-2] and "bought together with Black jeans" in out
     assert main(["recommend", "cross", *files, "1", "-k", "3"]) == 0
     lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.strip()[:2].rstrip(".").isdigit()]

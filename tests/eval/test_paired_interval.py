@@ -48,3 +48,18 @@ def test_eval_search_prints_and_writes_the_interval(tmp_path: Path, capsys: pyte
     assert lo <= saved["hybrid"]["ndcg@10"] <= hi
     hybrid_line = next(line for line in text.splitlines() if line.startswith("hybrid "))
     assert f"[{lo:.3f}, {hi:.3f}]" in hybrid_line
+
+
+def test_a_missing_interval_is_explained(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Few judged queries, one the peer scores 0 on (the tiny store's Chinese query for bm25s): some
+    resamples hold only that one, so there is no interval; the '-' says why instead of nothing."""
+    (tmp_path / "p.csv").write_text("id,title\np1,red shoe\np2,blue hat\np3,green bag\n")
+    (tmp_path / "q.csv").write_text("query_id,query\nq1,red shoe\nq2,blu hatt\n")
+    (tmp_path / "j.csv").write_text("query_id,item_id,grade\nq1,p1,2\nq2,p2,2\n")
+    argv = ["eval", "search", "--catalog", str(tmp_path / "p.csv"), "--queries", str(tmp_path / "q.csv")]
+    argv += ["--judgments", str(tmp_path / "j.csv"), "--encoder", "hashing", "--out", str(tmp_path / "e.json")]
+    assert main([*argv, "--cache", str(tmp_path / "c.sqlite")]) == 0
+    text = capsys.readouterr().out
+    rows = [line for line in text.splitlines() if line.split(" ")[0] in ("bm25", "dense", "hybrid")]
+    assert rows and all(line.split()[-2] == "-" for line in rows)
+    assert "95% CI '-' (bm25, dense, hybrid): no interval, as some of the 1,000 resamples held only queries" in text

@@ -164,3 +164,20 @@ def test_store_facts_do_not_call_a_saved_recommenders_events_zero(
     # `shelfwise value` titles already say "Data valuation: ...": not "Data valuation: Data valuation: ..."
     titled = valuation_sections(tmp_path, ValuationSummary("Data valuation: labelled texts"))
     assert titled[0].title == "Data valuation: labelled texts"
+
+
+def test_chinese_plot_labels_use_an_installed_cjk_font(tmp_path: Path) -> None:
+    """A Chinese store's category and brand names in the fairness plots: drawn with a CJK font where
+    one is installed (the default DejaVu Sans has none: boxes, and one warning per character)."""
+    import warnings
+
+    from matplotlib import font_manager
+
+    from shelfwise.eval.report import CJK_FONTS, bar_chart
+
+    if not {f.name for f in font_manager.fontManager.ttflist} & set(CJK_FONTS):
+        pytest.skip("no CJK font installed on this machine")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        bar_chart(tmp_path / "zh.png", "类目", ["服装", "家居"], {"搜索": [0.4, 0.6]})
+    assert [str(w.message) for w in caught if "missing from font" in str(w.message)] == []

@@ -108,7 +108,7 @@ def test_value_labels_cli_keeps_good_rows(tmp_path: Path, capsys: pytest.Capture
     args += ["--cache", str(tmp_path / "c.sqlite"), "--max-permutations", "4", "--out", str(out)]
     assert main(args) == 0
     text = capsys.readouterr().out
-    assert "--train: skipped 1 bad rows (kept 14)" in text and "train.csv: line 4: field 'text': missing value" in text
+    assert "--train: skipped 1 bad row (kept 14)" in text and "train.csv: line 4: field 'text': missing value" in text
     summary = json.loads((out / "summary.json").read_text())
     assert summary["values"]["samples: knn-shapley"]["players"] == 14
     # samples are named by their line in the file (the skipped line 4 does not shift those after it)

@@ -22,8 +22,16 @@ from shelfwise.errors import DataError, RowError, position
 from shelfwise.memory import release_memory
 from shelfwise.tabular import has_header, mapping_from_json, read_rows, require_columns
 
-_TRUE = {"1", "true", "yes", "y", "t", "in_stock", "instock"}
-_FALSE = {"0", "false", "no", "n", "f", "out_of_stock", "outofstock"}
+# stock cells, lower-cased with spaces, '_' and '-' removed: booleans, Google Merchant / schema.org
+# availability (preorder and backorder can be bought), and a Chinese export's 有 / 无货
+_TRUE = frozenset({"1", "true", "yes", "y", "t", "instock", "available", "preorder", "backorder", "onlineonly"}) | {
+    *("limitedavailability", "有", "有货", "现货", "在售", "在库", "是")
+}
+_FALSE = frozenset({"0", "false", "no", "n", "f", "outofstock", "soldout", "unavailable", "discontinued"}) | {
+    *("无", "无货", "没货", "缺货", "售罄", "停售", "下架", "否")
+}
+_SCHEMA_ORG = re.compile(r"^(?:https?://)?schema\.org/", re.IGNORECASE)
+_COUNT = re.compile(r"[+-]?\d+(?:\.0*)?")
 DEFAULT_IMAGE = "image"
 
 
@@ -68,11 +76,22 @@ class ProductFields:
 @dataclass
 class CatalogLoad:
     """What a load produced: the catalog of good rows, the errors of the bad ones (skipped), and
-    ``warnings``: rows kept with one optional field left out (an image that is not a URL or /path)."""
+    ``warnings``: rows kept with one optional field left out (an image that is not a URL or /path, a
+    stock cell that is not a stock value: read as in stock, as an empty cell is)."""
 
     catalog: Catalog
     errors: list[RowError] = field(default_factory=list)
     warnings: list[RowError] = field(default_factory=list)
+
+    @property
+    def skipped(self) -> list[RowError]:
+        """The errors of rows left out (each names its line); ``errors`` also holds :attr:`columns`."""
+        return [e for e in self.errors if e.row > 0]
+
+    @property
+    def columns(self) -> list[RowError]:
+        """Mapped columns the file lacks (row 0): every row is kept, that field left empty."""
+        return [e for e in self.errors if e.row <= 0]
 
 
 def _text(value: Any) -> str:
@@ -120,6 +139,21 @@ def _price(value: Any) -> float:
     if _GROUPED.fullmatch(text.lstrip("-")) and (text.count(".") > 1 or re.search(r"[' \u00a0\u202f]", text)):
         return float(re.sub(r"[.' \u00a0\u202f]", "", text))  # 1.299.000 / 1 299
     return float(text)
+
+
+def _stock(value: Any) -> bool | None:
+    """A stock cell as in stock or not: a boolean, a count (above 0: in stock; 0 or an oversold
+    negative: not), a yes / no or availability word (:data:`_TRUE`, :data:`_FALSE`, schema.org's
+    ``https://schema.org/InStock`` too); None for anything else."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return value > 0 if math.isfinite(value) and float(value).is_integer() else None
+    text = str(value).strip()
+    if _COUNT.fullmatch(text):
+        return float(text) > 0
+    word = re.sub(r"[\s_-]+", "", _SCHEMA_ORG.sub("", text)).lower()
+    return True if word in _TRUE else False if word in _FALSE else None
 
 
 @functools.lru_cache(maxsize=16)
@@ -195,17 +229,11 @@ def _parse_row(
     in_stock = True
     if spec.in_stock and rec.get(spec.in_stock) not in (None, ""):
         v = rec[spec.in_stock]
-        s = str(v).strip().lower()
-        if isinstance(v, bool):
-            in_stock = v
-        elif isinstance(v, int | float) and v in (0, 1):  # a numeric 0/1 column (Parquet reads 1.0, not "1")
-            in_stock = bool(v)
-        elif s in _TRUE:
-            in_stock = True
-        elif s in _FALSE:
-            in_stock = False
+        read = _stock(v)
+        if read is None:  # the product is good without it: kept as an empty cell reads
+            warnings.append(err(spec.in_stock, f"not a stock value: {v!r} (kept as in stock, as an empty cell)"))
         else:
-            return err(spec.in_stock, f"not a boolean: {v!r}")
+            in_stock = read
     attributes = {c: one(_text(rec.get(c))) for c in spec.attributes if _text(rec.get(c))}
     image = _text(rec.get(spec.image)) if spec.image else ""
     if image and not is_image_url(image):
@@ -235,8 +263,22 @@ def _missing_columns(spec: ProductFields, header: Mapping[str, Any], file: str, 
     optional = [*spec.description, *spec.category, spec.brand, spec.price, spec.in_stock, *spec.attributes]
     if spec.image != DEFAULT_IMAGE:  # the default image column is optional: most exports have none
         optional.append(spec.image)
+    default = ProductFields()  # a key the mapping left out names the default column: say so
+    unnamed = {
+        getattr(default, key) if isinstance(getattr(default, key), str) else getattr(default, key)[0]: key
+        for key in ("description", "category", "brand", "price", "in_stock")
+        if getattr(spec, key) == getattr(default, key)
+    }
     return [
-        RowError(file, 0, c, "mapped column not in file; that field is left empty")
+        RowError(
+            file,
+            0,
+            c,
+            f"no such column, the default for '{unnamed[c]}' (your mapping names none): that field is left empty; "
+            f'set "{unnamed[c]}": null to say the file has none'
+            if c in unnamed
+            else "mapped column not in file; that field is left empty",
+        )
         for c in dict.fromkeys(optional)
         if c and c not in header
     ]
@@ -256,7 +298,9 @@ def load_catalog(path: str | Path, fields: ProductFields | None = None, *, stric
     seen: dict[str, int] = {}
     shared: dict[str, str] = {}
     checked = not has_header(path)  # JSON Lines rows may omit keys
+    read = False
     for row, rec in read_rows(path):
+        read = True
         if isinstance(rec, RowError):
             errors.append(rec)
             continue
@@ -275,7 +319,8 @@ def load_catalog(path: str | Path, fields: ProductFields | None = None, *, stric
     if strict and errors:
         raise DataError(errors, f"{file}: {len(errors)} bad rows")
     if not products:
-        raise DataError(errors, f"{file}: no valid products")
+        why = "no valid products" if read else "no products: the file is empty or holds only its header"
+        raise DataError(errors, f"{file}: {why}")
     del seen, shared
     catalog = Catalog(products)
     release_memory(collect=False)  # the rows read and parsed: back to the OS

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from shelfwise.catalog.loader import CatalogLoad, ProductFields, load_catalog
 from shelfwise.catalog.schema import Catalog
+from shelfwise.errors import counted
 from shelfwise.events.loader import load_event_log as load_event_log  # used by the commands
 
 if TYPE_CHECKING:
@@ -67,10 +68,20 @@ def check_port(host: str, port: int) -> None:
             raise ValueError(f"cannot listen on {host}:{port}: {why} (pick another --port or --host)") from None
 
 
+FIELDS_HELP = (
+    "JSON mapping of your columns to product fields: id, title, description, category, brand, price, in_stock, "
+    "attributes, image (null: no such column; e.g. examples/tiny_store/fields.json)"
+)
+EVENT_FIELDS_HELP = (
+    "JSON mapping of your columns to event fields: user_id, item_id, type, timestamp, session_id, query "
+    '(null: no such column), type_aliases {"yours": "view"}; e.g. examples/tiny_store/event_fields.json'
+)
+
+
 def add_catalog_args(p: argparse.ArgumentParser, required: bool = True, *, encoder: bool = True) -> None:
     """--catalog and --fields, and (``encoder``, for commands that embed the products) --encoder and --cache."""
     p.add_argument("--catalog", required=required, type=Path, help="products file (CSV/TSV/JSONL/Parquet)")
-    p.add_argument("--fields", type=Path, default=None, help="JSON mapping of columns to product fields")
+    p.add_argument("--fields", type=Path, default=None, help=FIELDS_HELP)
     if not encoder:
         return
     p.add_argument(
@@ -86,12 +97,14 @@ def add_catalog_args(p: argparse.ArgumentParser, required: bool = True, *, encod
 def load_catalog_arg(args: argparse.Namespace) -> CatalogLoad:
     fields = ProductFields.from_json(args.fields) if args.fields else None
     cl = load_catalog(args.catalog, fields)
-    if cl.errors:
-        print(f"{args.catalog}: skipped {len(cl.errors)} bad rows (kept {len(cl.catalog)}); first ones:")
-        for e in cl.errors[:10]:
+    for e in cl.columns:  # a file-wide note, not a row left out
+        print(f"warning: {e}")
+    if cl.skipped:
+        print(f"{args.catalog}: skipped {counted(len(cl.skipped), 'bad row')} (kept {len(cl.catalog)}); first ones:")
+        for e in cl.skipped[:10]:
             print(f"  {e}")
     if cl.warnings:
-        print(f"{args.catalog}: kept {len(cl.warnings)} rows without a bad optional field; first ones:")
+        print(f"{args.catalog}: kept {counted(len(cl.warnings), 'row')} without a bad optional field; first ones:")
         for e in cl.warnings[:10]:
             print(f"  {e}")
     return cl

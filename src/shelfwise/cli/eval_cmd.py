@@ -19,7 +19,7 @@ from shelfwise.cli.common import (
     warn_unknown_judged_items,
 )
 from shelfwise.encode.registry import load_encoder
-from shelfwise.eval.judgments import SearchMetrics, evaluate_search, paired_ratio_interval
+from shelfwise.eval.judgments import SearchMetrics, evaluate_search, no_interval_note, paired_ratio_interval
 from shelfwise.eval.peers import PEERS, build_peers
 from shelfwise.eval.tune import searcher_fn
 from shelfwise.index.language import detect_language
@@ -149,6 +149,9 @@ def run_search(args: argparse.Namespace) -> int:
             f"x peer: NDCG@10 over {base_name}'s; 95% CI: paired bootstrap over the same queries (1,000 resamples); "
             "an interval holding 1.000 is no measured difference"
         )
+        gap = no_interval_note(base_name, intervals)
+        if gap:
+            print(gap)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "catalog": str(args.catalog),

@@ -10,6 +10,7 @@ import argparse
 from pathlib import Path
 
 from shelfwise.cli.common import (
+    EVENT_FIELDS_HELP,
     SHORTCUT_HELP,
     add_catalog_args,
     load_catalog_arg,
@@ -80,7 +81,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         default=None,
         help="SQLite event log (serve --events-db): fold it into the shelf's live state and record its offset",
     )
-    p.add_argument("--event-fields", type=Path, default=None, help="JSON mapping of columns to event fields")
+    p.add_argument("--event-fields", type=Path, default=None, help=EVENT_FIELDS_HELP)
     p.add_argument(
         "--vectors",
         type=Path,

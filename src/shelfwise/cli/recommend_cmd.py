@@ -8,6 +8,7 @@ from pathlib import Path
 
 from shelfwise.catalog.schema import Catalog
 from shelfwise.cli.common import (
+    EVENT_FIELDS_HELP,
     add_catalog_args,
     encoder_for_catalog,
     load_catalog_arg,
@@ -41,7 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         q.add_argument(
             "--events", required=kind == "eval", type=Path, help="events file (CSV/TSV/JSONL/Parquet): fit on it"
         )
-        q.add_argument("--event-fields", type=Path, default=None, help="JSON mapping of columns to event fields")
+        q.add_argument("--event-fields", type=Path, default=None, help=EVENT_FIELDS_HELP)
         q.add_argument("-k", type=positive_int, default=10, help="how many items (default 10)")
         if kind == "eval":
             q.add_argument("--exclude-seen", action="store_true", help="score only items new to each user")

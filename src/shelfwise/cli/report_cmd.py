@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from shelfwise.cli.common import load_judgments_arg, positive_int, warn_unknown_judged_items
+from shelfwise.cli.common import EVENT_FIELDS_HELP, load_judgments_arg, positive_int, warn_unknown_judged_items
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -17,7 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--queries", type=Path, default=None, help="judged queries (query_id, query): search table")
     p.add_argument("--judgments", type=Path, default=None, help="graded judgments (query_id, item_id, grade)")
     p.add_argument("--events", type=Path, default=None, help="behaviour events: recommendations, long tail, exposure")
-    p.add_argument("--event-fields", type=Path, default=None, help="JSON mapping of columns to event fields")
+    p.add_argument("--event-fields", type=Path, default=None, help=EVENT_FIELDS_HELP)
     p.add_argument("--recommender", type=Path, default=None, help="saved recommender folder; not with --events")
     p.add_argument("--valuation", type=Path, default=None, help="folder written by 'shelfwise value': its summary")
     p.add_argument("--k", type=positive_int, default=10, help="list length measured (top k; default 10)")

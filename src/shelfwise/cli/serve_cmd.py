@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from shelfwise.cli.common import SHORTCUT_HELP, check_port, number_in, port_number, shortcut_depth
+from shelfwise.cli.common import EVENT_FIELDS_HELP, SHORTCUT_HELP, check_port, number_in, port_number, shortcut_depth
 from shelfwise.recommend.retune import RETUNE
 from shelfwise.serve.setup import DEFAULT_EXPLORE_SHARE, ServerSetup, ShelfSettings, load_folder
 from shelfwise.shelf import Shelf
@@ -42,7 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         default=None,
         help="behaviour history (CSV/JSONL/Parquet): refit recommendations from it instead of the shelf's saved ones",
     )
-    p.add_argument("--event-fields", type=Path, default=None, help="JSON mapping of columns to event fields")
+    p.add_argument("--event-fields", type=Path, default=None, help=EVENT_FIELDS_HELP)
     p.add_argument(
         "--retune",
         choices=RETUNE,

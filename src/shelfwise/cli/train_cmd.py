@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from shelfwise.cli.common import (
+    FIELDS_HELP,
     load_catalog_arg,
     load_event_log,
     load_judgments_arg,
@@ -36,7 +37,7 @@ EXIT_NOT_PUBLISHED = 3  # trained, but a held-out gate refused the model (or the
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("train", help="fine-tune the encoder on judged queries and/or co-purchase events")
     p.add_argument("--catalog", required=True, type=Path, help="products file (CSV/TSV/JSONL/Parquet)")
-    p.add_argument("--fields", type=Path, default=None, help="JSON mapping of columns to product fields")
+    p.add_argument("--fields", type=Path, default=None, help=FIELDS_HELP)
     p.add_argument("--events", type=Path, default=None, help="events file (co-purchases, query->click pairs)")
     p.add_argument("--event-fields", type=Path, default=None, help="JSON mapping of event columns")
     p.add_argument("--queries", type=Path, default=None, help="judged queries file (query_id, query)")

@@ -19,7 +19,8 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from shelfwise.cli.common import add_catalog_args, load_catalog_arg, load_event_log
+from shelfwise.cli.common import EVENT_FIELDS_HELP, add_catalog_args, load_catalog_arg, load_event_log
+from shelfwise.errors import counted
 
 if TYPE_CHECKING:
     from shelfwise.valuation.pipeline import LabelledRows
@@ -47,7 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     ev = kinds.add_parser("events", help="value interaction groups for the co-occurrence recommender")
     add_catalog_args(ev, encoder=False)  # the co-occurrence utility embeds nothing
     ev.add_argument("--events", required=True, type=Path, help="events file (CSV/TSV/JSONL/Parquet)")
-    ev.add_argument("--event-fields", type=Path, default=None, help="JSON mapping of columns to event fields")
+    ev.add_argument("--event-fields", type=Path, default=None, help=EVENT_FIELDS_HELP)
     ev.add_argument("--group-by", default="category", help="comma list of: category, recency, event_type")
     _common(ev, "recommendation list length of the NDCG utility (default 10)")
     ev.set_defaults(func=run_events, k=10)
@@ -85,7 +86,7 @@ def run_labels(args: argparse.Namespace) -> int:
     for name, rows in (("--train", train), ("--valid", valid), ("--test", test), ("--pool", pool)):
         if rows is not None and rows.skipped:
             n_bad = len({e.row for e in rows.skipped})
-            print(f"{name}: skipped {n_bad} bad rows (kept {len(rows.texts)}); first ones:")
+            print(f"{name}: skipped {counted(n_bad, 'bad row')} (kept {len(rows.texts)}); first ones:")
             for e in rows.skipped[:10]:
                 print(f"  {e}")
     choice = choose_encoder(detect_language(train.texts), args.encoder)

@@ -239,6 +239,18 @@ def evaluate_search(search: SearchFn, judgments: Judgments, k: int = 10, recall_
     )
 
 
+def no_interval_note(peer: str, intervals: Mapping[str, tuple[float, float]]) -> str | None:
+    """Why a row's 95% CI reads '-' (:func:`paired_ratio_interval` gave NaN), or None when every
+    row other than the peer's own has one: a few judged queries, one of them scored 0 by ``peer``."""
+    missing = [name for name, (lo, _) in intervals.items() if math.isnan(lo)]
+    if not missing:
+        return None
+    return (
+        f"95% CI '-' ({', '.join(missing)}): no interval, as some of the 1,000 resamples held only queries "
+        f"{peer} scored 0 on (too few judged queries to bound the ratio; judge more)"
+    )
+
+
 def paired_ratio_interval(
     system: SearchMetrics, peer: SearchMetrics, *, metric: str = "ndcg@10", n_boot: int = 1000, seed: int = 0
 ) -> tuple[float, float]:

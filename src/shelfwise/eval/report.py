@@ -43,15 +43,38 @@ def html_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
+# fonts holding Chinese (and Japanese / Korean) characters, tried in this order where installed
+CJK_FONTS = (
+    "Noto Sans CJK SC",
+    "Source Han Sans SC",
+    "WenQuanYi Zen Hei",
+    "WenQuanYi Micro Hei",
+    "Microsoft YaHei",
+    "SimHei",
+    "PingFang SC",
+    "Heiti SC",
+    "Arial Unicode MS",
+)
+
+
 def pyplot() -> Any:
-    """matplotlib.pyplot on the Agg backend (no display), or an error naming the extra."""
+    """matplotlib.pyplot on the Agg backend (no display), or an error naming the extra. Labels fall
+    back to an installed CJK font (:data:`CJK_FONTS`) for characters the default font lacks: a
+    Chinese store's categories and brands drew as empty boxes, with a warning for each character."""
     try:
         import matplotlib
     except ImportError as exc:
         raise MissingExtraError("matplotlib", "report") from exc
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib import font_manager
 
+    if list(matplotlib.rcParams["font.family"]) == ["sans-serif"]:  # the default, not a caller's choice
+        installed = {f.name for f in font_manager.fontManager.ttflist}
+        fallback = [name for name in CJK_FONTS if name in installed]
+        first = next((f for f in matplotlib.rcParams["font.sans-serif"] if f in installed), None)
+        if fallback and first is not None:  # a list of families falls back glyph by glyph; a generic name does not
+            matplotlib.rcParams["font.family"] = [first, *fallback]
     return plt
 
 

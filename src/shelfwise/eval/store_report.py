@@ -34,7 +34,13 @@ import numpy as np
 import numpy.typing as npt
 
 from shelfwise.eval.exposure import exposure, gini, group_shares, lorenz, popularity_deciles
-from shelfwise.eval.judgments import Judgments, SearchMetrics, evaluate_search, paired_ratio_interval
+from shelfwise.eval.judgments import (
+    Judgments,
+    SearchMetrics,
+    evaluate_search,
+    no_interval_note,
+    paired_ratio_interval,
+)
 from shelfwise.eval.metrics import coverage, intra_list_diversity, long_tail_share
 from shelfwise.eval.report import Section, bar_chart, pyplot, render_html
 from shelfwise.eval.searches import held_by_catalog, search_analytics, searches_section
@@ -170,9 +176,10 @@ def search_section(metrics: Mapping[str, SearchMetrics], plots: Path, n_queries:
     peers = [m for name, m in metrics.items() if name.startswith("peer:")]
     base = max(peers, key=lambda m: m.ndcg_at_10) if peers else None
     rows: list[list[object]] = []
+    intervals = {name: paired_ratio_interval(m, base) for name, m in metrics.items() if base and m is not base}
     for name, m in metrics.items():
         ratio = m.ndcg_at_10 / base.ndcg_at_10 if base is not None and base.ndcg_at_10 > 0 else "-"
-        lo, hi = paired_ratio_interval(m, base) if base is not None and m is not base else (math.nan, math.nan)
+        lo, hi = intervals.get(name, (math.nan, math.nan))
         ci = f"[{lo:.3f}, {hi:.3f}]" if not math.isnan(lo) else "-"
         rows.append([name, m.ndcg_at_10, m.recall_at_100, m.mrr, ratio, ci, m.n_queries])
     chart = bar_chart(
@@ -189,6 +196,9 @@ def search_section(metrics: Mapping[str, SearchMetrics], plots: Path, n_queries:
         "bm25 / dense / hybrid run without the index's reranker; 'hybrid + reranker' with it. A reranker trained on "
         "these same judgments is measured in-sample here: give held-out judgments for an honest figure.",
     ]
+    base_name = next((name for name, m in metrics.items() if m is base), "the peer")
+    gap = no_interval_note(base_name, intervals)
+    notes += [gap] if gap else []
     header = ["system", "NDCG@10", "Recall@100", "MRR", "x peer", "95% CI", "queries"]
     return Section("Search", header, rows, notes, [chart])
 

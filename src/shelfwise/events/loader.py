@@ -18,7 +18,7 @@ from types import MappingProxyType
 from typing import Any
 
 from shelfwise.catalog.schema import Catalog
-from shelfwise.errors import ConfigError, DataError, RowError
+from shelfwise.errors import ConfigError, DataError, RowError, counted
 from shelfwise.events.schema import EXPOSURE_TYPES, Event, EventLog, EventType
 from shelfwise.tabular import has_header, mapping_from_json, read_rows, require_columns
 
@@ -262,8 +262,10 @@ def load_event_log(
     see :class:`EventFields`); the bad rows that were skipped are reported through ``say`` (the
     first ten). Shared by the CLI commands and the server's ``--events``."""
     loaded = load_events(path, EventFields.from_json(fields) if fields else None, catalog=catalog)
+    if not loaded.events:
+        say(f"warning: {path}: no events (the file is empty or holds only its header): nothing to recommend from")
     if loaded.errors:
-        say(f"{path}: skipped {len(loaded.errors)} bad rows (kept {len(loaded.events)}); first ones:")
+        say(f"{path}: skipped {counted(len(loaded.errors), 'bad row')} (kept {len(loaded.events)}); first ones:")
         for e in loaded.errors[:10]:
             say(f"  {e}")
     return EventLog.from_events(loaded.events, catalog)
