@@ -9,8 +9,12 @@ alone scored above the fusion (NDCG@10 0.538 vs 0.520); on Home Depot dev_1k (10
 0.748 vs 0.745. One-word queries are left to the fusion: on dev_1k the words alone scored below it
 on them (0.683 vs 0.716; on full Home Depot above, 0.446 vs 0.433), and a one-word query is the
 most ambiguous about what kind of product is meant. Queries holding Chinese (CJK) characters are
-left to it too: no real Chinese query tested the rule (the Taobao set has none that qualifies) and
-the fusion adds the most there. Choosing sparse or dense retrieval per query is the selective-
+left to it too (session 19, ``bench/bench_shortcut.py``, ``shortcut_s19.json``): on the Taobao set,
+with Chinese let in (every jieba word held), no query's top 5 titles all qualify; read at the top
+title alone, 13% would and they score below the fusion (0.937 vs 0.952); and on synthetic
+keyword-stuffed Home Depot titles (each plus its 3 nearest titles' words) the rule fires on 27% of
+queries and costs 4.8% NDCG@10 (-14% on them): stuffed marketplace titles hold every word of many
+queries that only the dense side ranks well. Choosing sparse or dense retrieval per query is the selective-
 retrieval idea of Arabzadeh, Yan & Clarke (2021), "Predicting Efficiency/Effectiveness Trade-offs
 for Dense vs Sparse Retrieval Strategy Selection" (CIKM), whose selector is a trained classifier;
 here it is the lexical evidence itself.
