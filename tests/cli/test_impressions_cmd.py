@@ -65,3 +65,13 @@ def test_bad_rows_and_missing_logs_are_named(tmp_path: Path, capsys: pytest.Capt
     assert main(["ope", "--impressions", str(other), "--events-db", str(tmp_path / "none.db")]) == 2
     assert "none.db: no such file" in capsys.readouterr().err
     assert main(["ope"]) == 2 and "give one of --logs" in capsys.readouterr().err
+
+
+def test_events_db_alone_finds_the_impression_log_beside_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--impressions' help says its default is beside --events-db: `ope --events-db X` reads X's."""
+    path = _logs(tmp_path, n=50)
+    db = tmp_path / "events.sqlite"
+    assert main(["ope", "--events-db", str(db), "--min-slots", "10"]) == 0
+    assert f"{path}: 50 lists with explored slots, rewards from {db}" in capsys.readouterr().out
+    assert main(["ope", "--events-db", "nats://localhost:4222/x"]) == 2  # no file to put one beside
+    assert "give --impressions" in capsys.readouterr().err

@@ -85,3 +85,18 @@ def test_bad_rows_name_file_row_and_field(tmp_path: Path) -> None:
 def test_an_impression_checks_its_own_shape() -> None:
     with pytest.raises(ValueError, match="one value per explored position"):
         Impression("r", "u", "/", 0.0, ("a",), (0,), (), (), (), (), "")
+
+
+def test_a_list_of_the_wrong_length_is_named_as_that_field(tmp_path: Path) -> None:
+    path = tmp_path / "x.impressions.db"
+    ImpressionStore(path).close()
+    con = sqlite3.connect(path)
+    for n, (col, value) in enumerate(((6, "[0.25, 0.5]"), (7, "[]"), (8, '["d", "e"]'))):
+        row = list(_imp(f"bad{n}").row())
+        row[col] = value  # propensity, inclusion, greedy: one value per explored position (here 1)
+        con.execute(_INSERT, row)
+    con.commit()
+    con.close()
+    got = ImpressionStore(path, read_only=True).read()
+    assert [e.field for e in got.errors] == ["propensity", "inclusion", "greedy"]
+    assert "1 explored position" in str(got.errors[0]) and "got 2" in str(got.errors[0])

@@ -40,8 +40,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def run(args: argparse.Namespace) -> int:
     from shelfwise.bandit import ThompsonOPEConfig, evaluate_bernoulli_ts, read_obd
-    from shelfwise.cli.impressions_cmd import run_impressions
+    from shelfwise.cli.impressions_cmd import impressions_beside, run_impressions
 
+    if args.logs is None and args.impressions is None and args.events_db is not None:
+        args.impressions = impressions_beside(args.events_db)  # --impressions' default, as its help says
     if (args.logs is None) == (args.impressions is None):
         raise ValueError("give one of --logs (an OBD-format log) or --impressions (a server's impression log)")
     if args.impressions is not None:

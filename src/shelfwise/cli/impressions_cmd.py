@@ -51,6 +51,17 @@ def _events_db(args: argparse.Namespace) -> str:
     raise ValueError(f"{path}: give --events-db (the event log holding the rewards; none or several beside it)")
 
 
+def impressions_beside(events_db: str) -> Path:
+    """The impression log a server writes beside the SQLite event log ``events_db`` (``serve
+    --impression-log auto``); a ``nats://`` log has no folder to put one in."""
+    from shelfwise.events.backend import is_event_url
+    from shelfwise.events.impressions import impressions_path
+
+    if is_event_url(events_db):
+        raise ValueError(f"{events_db}: give --impressions FILE (a nats:// event log has no impression log beside it)")
+    return impressions_path(events_db)
+
+
 def run_impressions(args: argparse.Namespace) -> int:
     from shelfwise.bandit.impression_ope import evaluate_impressions, join_rewards
     from shelfwise.errors import DataError

@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shelfwise.errors import RowError
+from shelfwise.errors import RowError, counted
 from shelfwise.events.store import connect
 
 _SCHEMA = """
@@ -235,6 +235,11 @@ def _parse(file: str, seq: int, rec: dict[str, object]) -> Impression | RowError
         if got is None:
             return RowError(file, seq, name, f"must be {what}, got {str(rec[name])[:80]!r}")
         lists[name] = got
+    n = len(lists["explored"])
+    for name in ("propensity", "inclusion", "greedy"):  # one value per explored position
+        if len(lists[name]) != n:
+            said = f"the row has {counted(n, 'explored position')}, got {len(lists[name])}"
+            return RowError(file, seq, name, f"must hold one value per explored position ({said})")
     try:
         return Impression(
             str(rec["request_id"]),
