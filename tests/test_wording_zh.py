@@ -63,6 +63,10 @@ def _notices() -> list[str]:
         "no product costs 5,000 or more (prices here: 19 to 99)",
         "no product costs 1 to 2.50 (prices here: 19 to 99)",
         f"no product that passes the filters holds a word of 'jeans': {NEAREST}",
+        "the one product holding every word of '耳机' is sold out",
+        "the one product holding every word of 'jeans' is sold out: in_stock=true hides them",
+        "all 3 products holding every word of 'red dress' are sold out",
+        "all 3 products holding every word of 'red dress' are sold out: in_stock=true hides them",
     ]
     return out
 

@@ -17,6 +17,7 @@ PRICE_UNUSABLE = "price-unusable"  # a price phrase in a store without prices
 PRICE_UNMATCHED = "price-unmatched"  # no product at the price the query names
 UNMATCHED_FILTER = "unmatched-filter"  # a filter no product matches
 SORT_WINDOW = "sort-window"  # a price-sorted page past the sorted window
+SOLD_OUT_MATCHES = "sold-out-matches"  # every product holding the query's words is sold out
 NO_WORD_MATCH = "no-word-match"  # no product (under the filters) holds a query word: the hits are by meaning
 NO_RESULTS = "no-results"  # /recommend/*: nothing to recommend (no filter to blame)
 SHORT_LIST = "short-list"  # /recommend/cross: fewer complements than asked for

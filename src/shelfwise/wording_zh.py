@@ -261,6 +261,16 @@ _RULES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
         lambda m: "本店商品没有价格：价格筛选没有结果",
     ),
     (
+        re.compile(r"^the one product holding every word of (.+) is sold out(: in_stock=true hides them)?$", re.S),
+        lambda m: f"唯一含有 {m.group(1)} 全部词语的商品已售罄" + ("：仅看有货隐藏了它" if m.group(2) else ""),
+    ),
+    (
+        re.compile(r"^all (\d+) products holding every word of (.+) are sold out(: in_stock=true hides them)?$", re.S),
+        lambda m: (
+            f"含有 {m.group(2)} 全部词语的 {m.group(1)} 件商品都已售罄" + ("：仅看有货隐藏了它们" if m.group(3) else "")
+        ),
+    ),
+    (
         re.compile(r"^no product is in stock, so in_stock=true matches none$"),
         lambda m: "本店没有有货的商品：仅看有货没有结果",
     ),

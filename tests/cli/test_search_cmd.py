@@ -105,10 +105,12 @@ def test_paging_past_the_end_says_so(shelf: Path, capsys: pytest.CaptureFixture[
     assert capsys.readouterr().out.strip() == "jeans: no more products after the first 50"
 
 
-def test_an_out_of_stock_hit_says_why_it_ranks_low(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """A sold-out product follows every in-stock hit whatever its score: the line says so, or its
-    high score at a low rank reads as a broken ranking (a Chinese store's only pair of earphones
-    came 26th of 30 with the best score)."""
+def test_an_out_of_stock_hit_says_where_it_ranks_and_leads_above_what_holds_fewer_words(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A Chinese store's only pair of earphones, sold out, came 26th of 30 for 耳机 (after a keyboard
+    and a raincoat) with the best score and no note: it now leads the in-stock hits that hold fewer
+    of the query's words, its line says where out-of-stock hits go, and a note says it is sold out."""
     cat = tmp_path / "goods.csv"
     cat.write_text("id,title,in_stock\n1,无线蓝牙耳机,缺货\n2,机械键盘,有\n3,无线鼠标,有\n", encoding="utf-8")
     out = tmp_path / "shelf"
@@ -116,6 +118,10 @@ def test_an_out_of_stock_hit_says_why_it_ranks_low(tmp_path: Path, capsys: pytes
     assert main([*argv, "--cache", str(tmp_path / "c.sqlite")]) == 0
     capsys.readouterr()
     assert main(["search", "耳机", "--shelf", str(out), "-k", "3"]) == 0
-    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("  ")]
-    assert lines[-1].startswith("  3. 1\t") and lines[-1].endswith("\t(out of stock: after the in-stock hits)")
-    assert not any("out of stock" in line for line in lines[:-1])
+    said = capsys.readouterr().out.splitlines()
+    lines = [line for line in said if line.startswith("  ")]
+    assert lines[0].startswith("  1. 1\t") and lines[0].endswith(
+        "\t(out of stock: below the in-stock hits that match as fully)"
+    )
+    assert not any("out of stock" in line for line in lines[1:])
+    assert "note: the one product holding every word of '耳机' is sold out" in said

@@ -451,3 +451,18 @@ def test_the_total_and_the_facets_read_the_query_words_rows_once(
     assert body["facets"]["matched"] == want.matched and body["facets"]["brand"] == [asdict(b) for b in want.brand]
     assert body["facets"]["category"] == [asdict(v) for v in want.category]
     assert body["total"] == (want.matched if q != "the" else len(tiny_catalog))
+
+
+def test_a_sold_out_only_match_leads_with_a_coded_notice_in_the_shoppers_language() -> None:
+    """耳机 on a Chinese store answered total 1 with the only earphones (sold out) below a keyboard and
+    a raincoat, and no notice."""
+    rows = [("e1", "无线蓝牙耳机", False), ("k1", "机械键盘", True), ("r1", "男士雨衣", True), ("m1", "无线鼠标", True)]
+    catalog = Catalog([Product(id=i, title=t, in_stock=s) for i, t, s in rows])
+    c = client(catalog, HybridSearcher.build(catalog, HashingEncoder(32)))
+    got = c.get("/search", params={"q": "耳机", "lang": "zh"}).json()
+    assert got["total"] == 1 and got["items"][0]["id"] == "e1" and got["items"][0]["in_stock"] is False
+    assert "sold-out-matches" in got["notice_codes"]
+    assert got["notices"][got["notice_codes"].index("sold-out-matches")] == "唯一含有 '耳机' 全部词语的商品已售罄"
+    stocked = c.get("/search", params={"q": "耳机", "in_stock": "true"}).json()
+    assert "e1" not in [it["id"] for it in stocked["items"]] and "sold-out-matches" in stocked["notice_codes"]
+    assert "sold-out-matches" not in c.get("/search", params={"q": "鼠标"}).json()["notice_codes"]

@@ -93,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
         p = shelf.catalog.products[row]
         why = f"\t[{got.reasons[rank]}]" if got.reasons is not None else ""
         price = f"\t{p.price:.2f}" if args.sort != "relevance" and p.price is not None else ""
-        stock = "" if p.in_stock else "\t(out of stock: after the in-stock hits)"
+        stock = "" if p.in_stock else "\t(out of stock: below the in-stock hits that match as fully)"
         print(f"{args.offset + rank + 1:3d}. {p.id}\t{score:.4f}\t{p.title}{price}{stock}{why}")
     if got.next_offset is not None:
         print(f"more: --offset {got.next_offset}")

@@ -26,6 +26,7 @@ from shelfwise.retrieve.highlight import QueryMarks, highlight_html, snippet_htm
 from shelfwise.retrieve.hybrid import HybridSearcher
 from shelfwise.retrieve.rules import Applied, Rules
 from shelfwise.retrieve.search_config import SearchTrace
+from shelfwise.retrieve.stock import sold_out_last, sold_out_notice, words_held
 from shelfwise.retrieve.understand import FieldMatch, QueryIntent, QueryUnderstanding
 
 SORTS = ("relevance", "price_asc", "price_desc")
@@ -93,13 +94,15 @@ def answer_search(
     act = rules.applied(query, synonyms) if rules is not None else Applied()
     n = sort_depth if sort != "relevance" else offset + k + 1  # one more: is there a next page?
     sorting = sort != "relevance"
-    sold_out = searcher.config.sold_out_last and not searcher.catalog.all_in_stock
+    sold_out_any = not searcher.catalog.all_in_stock
+    sold_out = searcher.config.sold_out_last and sold_out_any
     if sold_out and not sorting:  # whole runs of `candidates` hits: every page then reads the same order
         n = -(-n // searcher.config.candidates) * searcher.config.candidates
     intent = searcher.understand(query)
     effective = intent.filters(filters) if intent is not None else filters
     if distinct and not sorting:  # variants named alike drop out: reach further for the page
         n *= DISTINCT_REACH
+    held = held_by(searcher, query)  # what holds every query word: the total, and where sold-out hits stop
     trace = SearchTrace()
     while True:
         reached = searcher.search(
@@ -112,7 +115,7 @@ def answer_search(
             exclude=act.hide,
             trace=trace,
         )
-        ranked = _ordered(searcher, query, reached, sort, act, effective, intent, explain, distinct, sold_out)
+        ranked = _ordered(searcher, query, reached, sort, act, effective, intent, explain, distinct, sold_out, held)
         enough = len(ranked) > offset + k or len(reached) < n  # the page and one more, or all there is
         if not distinct or sorting or enough or n >= MAX_WINDOW * DISTINCT_REACH**2:
             break
@@ -131,6 +134,9 @@ def answer_search(
         under = "that passes the filters " if effective is not None and not effective.is_empty() else ""
         nearest = NEAREST if trace.ranked_by == "fusion" else NEAREST_SPELLING  # mode=bm25: no meaning in it
         notices.append(Notice(f"no product {under}holds a word of {query!r}: {nearest}", NO_WORD_MATCH))
+    gone = sold_out_notice(searcher, query, held, effective, act.hide) if offset == 0 and sold_out_any else None
+    if gone is not None:
+        notices.append(gone)
     if sorting and offset + k > len(ranked) and window_full:  # len: those holding a query word
         notices.append(
             Notice(
@@ -159,7 +165,6 @@ def answer_search(
     setup = searcher.setup_notices(query)
     words_only = unused is not None
     marked = highlighted(searcher, query, intent, synonyms, res) if highlight else None
-    held = held_by(searcher, query)
     total = count_matches(searcher, query, effective, act.hide, distinct=distinct, held=held)
     return SearchAnswer(
         res, intent, notices, reasons, kind, nxt, act.rules, act.hide, setup, words_only, marked, total, effective, held
@@ -219,14 +224,18 @@ def _ordered(
     explain: bool,
     distinct: bool,
     sold_out: bool,
+    held: Held,
 ) -> Results:
     """The search's hits in the order shown: a price sort orders those holding a query word; with
-    ``sold_out`` out-of-stock products follow the in-stock ones (:func:`sold_out_last`); pins lead a
-    relevance order; with ``distinct`` the first of each title in that order stays (the cheapest
-    variant under a price sort, an in-stock one before a sold-out one, a pinned one where pinned)."""
+    ``sold_out`` out-of-stock products move below the in-stock ones that hold the query's words as
+    fully (``held``: the products holding them all; :func:`~shelfwise.retrieve.stock.sold_out_last`),
+    and after every in-stock one in a price order; pins lead a relevance order; with ``distinct`` the
+    first of each title in that order stays (the cheapest variant under a price sort, an in-stock one
+    before a sold-out one of the same match, a pinned one where pinned)."""
     stock = searcher.catalog.in_stock
-    if sold_out and sort == "relevance":
-        ranked = sold_out_last(ranked, stock, searcher.config.candidates)
+    if sold_out and sort == "relevance" and not stock[ranked.ids].all():
+        held_words = words_held(searcher, query, ranked.ids, held)
+        ranked = sold_out_last(ranked, stock, searcher.config.candidates, held_words)
     if sort != "relevance":
         words = ranked.features.get("bm25")
         if words is not None and bool((words > 0).any()):  # what holds the query's words, not all it reaches
@@ -255,18 +264,6 @@ def one_per_title(results: Results, catalog: Catalog) -> Results:
             seen.add(title)
             keep.append(j)
     return results.take(np.asarray(keep, dtype=np.int64))
-
-
-def sold_out_last(results: Results, in_stock: npt.NDArray[np.bool_], block: int) -> Results:
-    """``results`` with the out-of-stock hits (``in_stock``: one per catalog row) after the in-stock
-    ones within each run of ``block`` positions, each group in its order. Runs, not the whole list,
-    because a page reads a window that grows with its offset: with whole runs of ``block`` hits
-    fetched, an earlier page's hits are the same in every later page's window."""
-    out = ~in_stock[results.ids]
-    if not out.any():
-        return results
-    pos = np.arange(len(results.ids))
-    return results.take(np.lexsort((pos, out, pos // max(block, 1))))
 
 
 def by_price(results: Results, price: npt.NDArray[np.float64], *, descending: bool = False) -> Results:

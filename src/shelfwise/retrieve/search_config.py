@@ -36,9 +36,12 @@ class SearchConfig:
     (trained on fused candidates; one reading cosines runs the encoder anyway).
 
     ``sold_out_last``: a page of ``GET /search`` / ``shelfwise search``
-    (:func:`~shelfwise.retrieve.answer.answer_search`) shows out-of-stock products after the in-stock
-    ones within each run of ``candidates`` hits of the relevance order (and after them in a price
-    order), as Shopify's "sold out last" and Algolia's ``customRanking: desc(in_stock)`` do; off, the
+    (:func:`~shelfwise.retrieve.answer.answer_search`) moves each out-of-stock product down past the
+    in-stock ones that hold at least as many of the query's words, within its run of ``candidates``
+    hits of the relevance order, stopping at the first in-stock hit that holds fewer
+    (:func:`~shelfwise.retrieve.stock.sold_out_last`: in-stock first where the hits hold the words
+    alike, as Shopify's "sold out last" and Algolia's ``customRanking: desc(in_stock)`` do; a sold-out
+    match above in-stock hits that match less); after every in-stock one in a price order; off, the
     relevance order alone. The ``in_stock=true`` filter hides them instead.
     """
 

@@ -161,7 +161,8 @@ class SearchResponse(BaseModel):
         description="one per notice, in order: what it says, for programs (the text changes with wording and "
         "lang): synonyms, read-as, not-personalised (how the query was read), price-unusable, price-unmatched, "
         "unmatched-filter, sort-window, no-word-match (no product holds a word of the query: the hits are the "
-        "nearest by spelling and meaning) (what limited the answer), other",
+        "nearest by spelling and meaning), sold-out-matches (every product holding all the query's words is "
+        "sold out: they are listed, or hidden by in_stock=true) (what limited the answer), other",
     )
     setup_notices: list[str] = Field(
         default_factory=list,
