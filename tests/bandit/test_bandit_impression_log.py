@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from shelfwise.bandit import UCB1, SlotConfig, SlotExplorer, impression_log
+from shelfwise.bandit import UCB1, BernoulliTS, SlotConfig, SlotExplorer, impression_log
 from shelfwise.bandit.impression_log import ImpressionDraft, ImpressionLogger
 from shelfwise.bandit.propensity import ts_rank_probs
 from shelfwise.bandit.slots import Exploration
@@ -151,3 +151,15 @@ def test_a_list_logged_while_the_log_closes_is_written_or_counted_dropped_and_fl
     written = [i.request_id for i in store.read().impressions]
     assert (said, written, logger.logged) == ([True], ["r1"], 1) or (said, logger.dropped) == ([False], 1)
     assert logger.logged + logger.dropped == 1
+
+
+def test_a_snapshot_is_never_reused_for_a_new_policy_at_a_freed_address(tiny_catalog: Catalog) -> None:
+    ex = SlotExplorer(tiny_catalog, config=SlotConfig(explore_share=0.5, first_slot=1, head_fraction=0.0))
+    n = len(tiny_catalog)
+    plays, wins = np.zeros(n), np.zeros(n)  # the same counts, new priors: only the policy tells them apart
+    for i in range(20):
+        for _ in range(2):  # the second policy is made after the one the snapshot saw is freed: CPython
+            ex.policy = BernoulliTS(n, alpha=np.full(n, 1.0 + i))  # tends to give it the same address (id)
+            ex.policy.plays, ex.policy.wins = plays, wins
+        e = ex.explore(BASE, 4)
+        assert e.posterior is not None and e.posterior[0][0] == 1.0 + i, i  # version 0 every time
