@@ -83,9 +83,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "--impression-log",
         default="auto",
         metavar="auto|off|FILE",
-        help="with exploration slots: log each /recommend/user list that has them (shown ids, explored positions, "
-        "each explored item's exact propensity) for `shelfwise ope --impressions`; auto (default): beside a SQLite "
-        "--events-db (events.db -> events.impressions.db; give a FILE with nats://), off: no log",
+        help="with --events-db and exploration slots: log a random sample (within --impression-log-cpu) of the "
+        "/recommend/user lists that have them (shown ids, explored positions, each explored item's exact "
+        "propensity) for `shelfwise ope --impressions`; auto (default): beside a SQLite --events-db (events.db -> "
+        "events.impressions.db; give a FILE with nats://), off: no log; a FILE without --events-db (or with "
+        "--explore-share 0) fails at startup: there is nothing to log",
     )
     p.add_argument(
         "--impression-log-cpu",
@@ -189,6 +191,12 @@ def setup_from_args(args: argparse.Namespace) -> ServerSetup:
         print(
             "warning: --explore-candidates gates the exploration slots; without --events-db or with "
             "--explore-share 0 there are none and it does nothing"
+        )
+    if args.impression_log not in ("auto", "off") and (args.events_db is None or args.explore_share == 0):
+        raise ValueError(
+            f"--impression-log {args.impression_log}: only lists with exploration slots are logged, and without "
+            "--events-db or with --explore-share 0 there are none; give --events-db (and an --explore-share > 0) "
+            "or drop --impression-log"
         )
     settings = ShelfSettings(
         encoder=args.encoder,
