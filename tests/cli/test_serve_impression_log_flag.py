@@ -1,22 +1,76 @@
-"""`shelfwise serve --impression-log FILE` needs explored lists to log: without --events-db (or with
---explore-share 0) there are none, and the server says so at startup rather than logging nothing."""
+"""`shelfwise serve --impression-log FILE` without --events-db: it logs the exploration slots of an
+explorer saved with the shelf (they were silently not logged); with no explorer, or with
+--explore-share 0, there is nothing to log and the server fails at startup naming the flag."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
+from shelfwise.bandit import SlotConfig, SlotExplorer
 from shelfwise.cli import main
+from shelfwise.events.impressions import ImpressionStore
+from shelfwise.serve import create_app
+from shelfwise.shelf import Shelf, close_event_log
+
+N_ITEMS = 24
+T0 = 1_700_000_000
+
+
+@pytest.fixture
+def shelf_dir(tmp_path: Path) -> Path:
+    cat = tmp_path / "products.csv"
+    rows = "".join(f"p{i},Item {i} lamp {i % 5},Home > Lamps {i % 3}\n" for i in range(N_ITEMS))
+    cat.write_text("id,title,category\n" + rows, encoding="utf-8")
+    ev = tmp_path / "events.csv"
+    lines = [f"u{u},p{(u + j) % N_ITEMS},purchase,{T0 + u * 60 + j}\n" for u in range(N_ITEMS) for j in range(4)]
+    ev.write_text("user_id,item_id,type,timestamp\n" + "".join(lines), encoding="utf-8")
+    out = tmp_path / "idx"
+    argv = ["index", "--catalog", str(cat), "--encoder", "hashing", "--out", str(out), "--events", str(ev)]
+    assert main([*argv, "--cache", str(tmp_path / "c.sqlite")]) == 0
+    return out
+
+
+def _serve(monkeypatch: pytest.MonkeyPatch, *argv: str) -> tuple[int, list[tuple[Shelf, Any]]]:
+    got: list[tuple[Shelf, Any]] = []
+
+    def fake(shelf: Shelf, *args: Any, prepare: Any = None, **kwargs: Any) -> None:
+        got.append((shelf, prepare))
+
+    monkeypatch.setattr("shelfwise.cli.serve_cmd.serve_shelf", fake)
+    return main(["serve", "--workers", "1", *argv]), got
+
+
+def test_an_impression_log_file_without_an_event_log_logs_a_saved_explorers_slots(
+    shelf_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shelf = Shelf.load(shelf_dir)
+    shelf.bandit = SlotExplorer(shelf.catalog, config=SlotConfig(explore_share=0.3))
+    shelf.save(shelf_dir)
+    log = tmp_path / "imp.db"
+    rc, got = _serve(monkeypatch, "--shelf", str(shelf_dir), "--impression-log", str(log))
+    [(served, prepare)] = got
+    assert rc == 0 and served.live is None and served.impressions is not None
+    c = TestClient(create_app(served, warmup=False, prepare=prepare), base_url="http://localhost")
+    ids = [c.get(f"/recommend/user/u{u}", params={"k": 10}).json()["request_id"] for u in range(3)]
+    assert served.impressions.flush()
+    close_event_log(served)
+    logged = ImpressionStore(log, read_only=True).read().impressions
+    assert [i.request_id for i in logged] == ids and all(i.explored and i.propensity[0] for i in logged)
 
 
 @pytest.mark.parametrize("extra", [(), ("--events-db", "EV", "--explore-share", "0")])
 def test_an_impression_log_file_with_nothing_to_log_fails_at_startup_naming_the_flag(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: tuple[str, ...]
+    shelf_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], extra: Any
 ) -> None:
     log = tmp_path / "imp.db"
     argv = [a.replace("EV", str(tmp_path / "ev.sqlite")) for a in extra]
-    assert main(["serve", "--shelf", str(tmp_path / "no-shelf"), "--impression-log", str(log), *argv]) == 2
+    rc, got = _serve(monkeypatch, "--shelf", str(shelf_dir), "--impression-log", str(log), *argv)
     err = capsys.readouterr().err
-    assert "--impression-log" in err and "--events-db" in err and "--explore-share" in err
-    assert not log.exists()
+    assert rc == 2 and not got and f"--impression-log {log}" in err
+    assert (
+        "no list would be logged; give --events-db" if not extra else "with --explore-share 0 there are none"
+    ) in err
