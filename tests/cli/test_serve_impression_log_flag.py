@@ -16,23 +16,6 @@ from shelfwise.events.impressions import ImpressionStore
 from shelfwise.serve import create_app
 from shelfwise.shelf import Shelf, close_event_log
 
-N_ITEMS = 24
-T0 = 1_700_000_000
-
-
-@pytest.fixture
-def shelf_dir(tmp_path: Path) -> Path:
-    cat = tmp_path / "products.csv"
-    rows = "".join(f"p{i},Item {i} lamp {i % 5},Home > Lamps {i % 3}\n" for i in range(N_ITEMS))
-    cat.write_text("id,title,category\n" + rows, encoding="utf-8")
-    ev = tmp_path / "events.csv"
-    lines = [f"u{u},p{(u + j) % N_ITEMS},purchase,{T0 + u * 60 + j}\n" for u in range(N_ITEMS) for j in range(4)]
-    ev.write_text("user_id,item_id,type,timestamp\n" + "".join(lines), encoding="utf-8")
-    out = tmp_path / "idx"
-    argv = ["index", "--catalog", str(cat), "--encoder", "hashing", "--out", str(out), "--events", str(ev)]
-    assert main([*argv, "--cache", str(tmp_path / "c.sqlite")]) == 0
-    return out
-
 
 def _serve(monkeypatch: pytest.MonkeyPatch, *argv: str) -> tuple[int, list[tuple[Shelf, Any]]]:
     got: list[tuple[Shelf, Any]] = []
