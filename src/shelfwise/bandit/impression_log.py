@@ -105,7 +105,7 @@ class ImpressionLogger:
     def sample(self) -> float | None:
         """Is the next explored list logged? Its sampling rate when yes (give it to the draft's
         record), None when not (draw it without a posterior snapshot or greedy picks)."""
-        return None if self._closed else self.sampler.decide()
+        return self.sampler.decide(not self._closed)  # counted either way: a withdrawn list is undone
 
     def stats(self) -> LoggerStats:
         return LoggerStats(self.sampler.stats(), self.logged, self.dropped, self.failed)

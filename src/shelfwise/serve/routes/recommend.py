@@ -207,8 +207,7 @@ def _for_user(
         shown = recommend_with_exploration(
             rec, explorer, user_id, k, filters, exclude_seen=exclude_seen, live=live, greedy=rate is not None
         )
-        if rate is not None:
-            log_list(shelf, request_id, user_id, shown, rate)
+        log_list(shelf, request_id, user_id, shown, rate)  # not sampled (None): counted, not logged
         out = shown
     else:
         out = rec.recommend(said_live(rec, user_id, live), k, filters, exclude_seen=exclude_seen)
