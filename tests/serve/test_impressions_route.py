@@ -88,6 +88,9 @@ def test_metrics_count_only_lists_that_explored(
         assert not any(it["explored"] for a in short for it in a["items"])
         long = client.get("/recommend/user/u1", params={"k": 5}).json()
         assert any(it["explored"] for it in long["items"])
+        plain = client.get("/recommend/user/u1", params={"k": 5, "explore": "false"}).json()
+        assert [a["logged"] for a in (*short, long, plain)] == [False] * 4 + [True, False]
+        assert client.get("/recommend/item/p1").json()["logged"] is None
         assert shelf.impressions.flush()
         metrics = client.get("/metrics").text
         for line in ('outcome="sampled"} 1', 'outcome="skipped"} 0', 'outcome="logged"} 1'):
