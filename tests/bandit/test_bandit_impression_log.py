@@ -3,11 +3,15 @@ off the request path; a full queue drops (and counts) rather than blocking a req
 
 from __future__ import annotations
 
+import queue
 import threading
+import time
+from types import SimpleNamespace
 
 import numpy as np
+import pytest
 
-from shelfwise.bandit import UCB1, SlotConfig, SlotExplorer
+from shelfwise.bandit import UCB1, BernoulliTS, SlotConfig, SlotExplorer, impression_log
 from shelfwise.bandit.impression_log import ImpressionDraft, ImpressionLogger
 from shelfwise.bandit.propensity import ts_rank_probs
 from shelfwise.bandit.slots import Exploration
@@ -97,3 +101,65 @@ def test_an_unlogged_list_takes_no_snapshot_and_a_logged_one_shares_it_until_an_
     assert (
         c.posterior is not None and c.posterior[0] is not a.posterior[0] and c.posterior[0][3] == a.posterior[0][3] + 1
     )
+
+
+class _PausingQueue(queue.Queue[ImpressionDraft | None]):
+    """A queue whose draft puts stop between the logger's closed check and the put itself until the
+    stop marker is queued (or ``wait_s`` passes: a logger whose close waits for the put)."""
+
+    def __init__(self, maxsize: int = 0, wait_s: float = 0.5) -> None:
+        super().__init__(maxsize)
+        self.entered, self.marker, self.wait_s = threading.Event(), threading.Event(), wait_s
+
+    def put_nowait(self, item: ImpressionDraft | None) -> None:
+        if item is not None:
+            self.entered.set()
+            self.marker.wait(self.wait_s)
+        super().put_nowait(item)
+
+    def put(self, item: ImpressionDraft | None, block: bool = True, timeout: float | None = None) -> None:
+        super().put(item, block, timeout)
+        if item is None:
+            self.marker.set()
+
+
+def test_a_list_logged_while_the_log_closes_is_written_or_counted_dropped_and_flush_returns(
+    tiny_catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made: list[_PausingQueue] = []
+
+    def pausing(maxsize: int = 0) -> _PausingQueue:
+        made.append(_PausingQueue(maxsize))
+        return made[-1]
+
+    monkeypatch.setattr(impression_log, "queue", SimpleNamespace(Queue=pausing, Full=queue.Full, Empty=queue.Empty))
+    ex = SlotExplorer(tiny_catalog, config=SlotConfig(explore_share=0.5, first_slot=1, head_fraction=0.0))
+    store = ImpressionStore(":memory:")
+    monkeypatch.setattr(store, "close", lambda: None)  # read it after the logger closes
+    logger = ImpressionLogger(store)
+    said: list[bool] = []
+    in_log = threading.Thread(target=lambda: said.append(logger.log(_draft(tiny_catalog, ex.explore(BASE, 4), "r1"))))
+    in_log.start()
+    assert made[0].entered.wait(5)  # the list passed the closed check; close() now races its put
+    closing = threading.Thread(target=logger.close)
+    closing.start()
+    in_log.join(5)
+    closing.join(5)
+    t = time.monotonic()
+    assert logger.flush(timeout=3)
+    assert time.monotonic() - t < 1
+    written = [i.request_id for i in store.read().impressions]
+    assert (said, written, logger.logged) == ([True], ["r1"], 1) or (said, logger.dropped) == ([False], 1)
+    assert logger.logged + logger.dropped == 1
+
+
+def test_a_snapshot_is_never_reused_for_a_new_policy_at_a_freed_address(tiny_catalog: Catalog) -> None:
+    ex = SlotExplorer(tiny_catalog, config=SlotConfig(explore_share=0.5, first_slot=1, head_fraction=0.0))
+    n = len(tiny_catalog)
+    plays, wins = np.zeros(n), np.zeros(n)  # the same counts, new priors: only the policy tells them apart
+    for i in range(20):
+        for _ in range(2):  # the second policy is made after the one the snapshot saw is freed: CPython
+            ex.policy = BernoulliTS(n, alpha=np.full(n, 1.0 + i))  # tends to give it the same address (id)
+            ex.policy.plays, ex.policy.wins = plays, wins
+        e = ex.explore(BASE, 4)
+        assert e.posterior is not None and e.posterior[0][0] == 1.0 + i, i  # version 0 every time

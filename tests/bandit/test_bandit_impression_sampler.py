@@ -70,8 +70,13 @@ def test_the_logger_feeds_measured_cost_to_its_sampler_and_counts() -> None:
     logger = ImpressionLogger(ImpressionStore(":memory:"), sampler=sampler)
     assert logger.sample() == 1.0 and logger.stats().sampler.sampled == 1
     logger.close()
-    assert logger.sample() is None  # closed: nothing more is sampled
-    assert logger.stats().sampler.offered == 1
+    assert logger.sample() is None  # closed: nothing more is sampled; an explored list then is skipped
+    got = logger.stats().sampler
+    assert (got.offered, got.sampled, got.skipped) == (2, 1, 1)
+    sampler.withdraw(sampled=False)  # it explored nothing after all: not counted
+    sampler.withdraw(sampled=True)  # nor the first
+    got = logger.stats().sampler
+    assert (got.offered, got.sampled, got.skipped) == (0, 0, 0)
 
 
 def test_a_log_sampled_at_half_still_lands_within_its_error_of_the_truth() -> None:

@@ -243,6 +243,23 @@ def test_infinite_price_is_a_row_error_and_numeric_in_stock_is_read(tmp_path: Pa
     assert res.errors == [] and res.warnings == []
 
 
+def test_a_nan_stock_cell_reads_as_empty(tmp_path: Path) -> None:
+    """A float stock column with NaN where the count is missing (a pandas export writes NaN, not null):
+    an empty cell, in stock by default, with no warning ("not a stock value: nan")."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pf = tmp_path / "p.parquet"
+    stock = pa.array([3.0, float("nan"), 0.0, None], type=pa.float64())
+    pq.write_table(
+        pa.table({"id": ["a", "b", "c", "d"], "title": ["Hat", "Coat", "Cap", "Scarf"], "in_stock": stock}), pf
+    )
+    res = load_catalog(pf)
+    got = [(p.id, p.in_stock) for p in res.catalog.products]
+    assert got == [("a", True), ("b", True), ("c", False), ("d", True)]
+    assert res.errors == [] and res.warnings == []
+
+
 def test_nested_values_and_boolean_price_are_row_errors(tmp_path: Path) -> None:
     f = tmp_path / "p.jsonl"
     f.write_text(

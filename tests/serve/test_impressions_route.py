@@ -71,3 +71,27 @@ def test_served_lists_are_logged_and_rewarded(
     out = capsys.readouterr().out
     assert "lists sampled: 3, at rate 1 (of about 3 explored lists served)" in out
     assert "3 lists with explored slots" in out and "note: too little data: 3 explored slots" in out
+
+
+def test_metrics_count_only_lists_that_explored(
+    tmp_path: Path, tiny_catalog: Catalog, tiny_log: EventLog, tiny_searcher: HybridSearcher
+) -> None:
+    """A list too short for an explored slot (k=2: the first two slots are never explored) is neither
+    sampled nor skipped: the counters and the rate are about explored lists."""
+    db = tmp_path / "events.db"
+    rec = build_recommender(tiny_catalog, tiny_log, tiny_searcher.item_vectors)
+    shelf = Shelf(tiny_catalog, tiny_searcher, tiny_log, recommender=rec, user_profiles=rec.profiles)
+    enable_live(shelf, EventStore(db), explore_share=0.2)
+    shelf.impressions = ImpressionLogger(ImpressionStore(impressions_path(db)))
+    with TestClient(create_app(shelf, warmup=False), base_url=LOCAL) as client:
+        short = [client.get("/recommend/user/u1", params={"k": 2}).json() for _ in range(4)]
+        assert not any(it["explored"] for a in short for it in a["items"])
+        long = client.get("/recommend/user/u1", params={"k": 5}).json()
+        assert any(it["explored"] for it in long["items"])
+        plain = client.get("/recommend/user/u1", params={"k": 5, "explore": "false"}).json()
+        assert [a["logged"] for a in (*short, long, plain)] == [False] * 4 + [True, False]
+        assert client.get("/recommend/item/p1").json()["logged"] is None
+        assert shelf.impressions.flush()
+        metrics = client.get("/metrics").text
+        for line in ('outcome="sampled"} 1', 'outcome="skipped"} 0', 'outcome="logged"} 1'):
+            assert line in metrics, line

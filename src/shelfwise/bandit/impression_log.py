@@ -105,26 +105,28 @@ class ImpressionLogger:
     def sample(self) -> float | None:
         """Is the next explored list logged? Its sampling rate when yes (give it to the draft's
         record), None when not (draw it without a posterior snapshot or greedy picks)."""
-        return None if self._closed else self.sampler.decide()
+        return self.sampler.decide(not self._closed)  # counted either way: a withdrawn list is undone
 
     def stats(self) -> LoggerStats:
         return LoggerStats(self.sampler.stats(), self.logged, self.dropped, self.failed)
 
     def log(self, draft: ImpressionDraft) -> bool:
-        """Queue ``draft``; False (and counted in ``dropped``) when the queue is full or closed."""
+        """Queue ``draft``; False (and counted in ``dropped``) when the queue is full or closed. The
+        closed check and the put are one step under the lock :meth:`close` sets ``closed`` under, so
+        no draft is queued behind the writer's stop marker (where it would never be written and
+        :meth:`flush` would wait it out); the put never blocks, and the writer holds that lock only
+        to count bytes, so neither waits on the other."""
         size = draft.nbytes
         with self._bytes_lock:
             if self._closed or self._queued_bytes + size > self.max_bytes:
                 self.dropped += 1
                 return False
-            self._queued_bytes += size
-        try:
-            self._q.put_nowait(draft)
-        except queue.Full:
-            with self._bytes_lock:
-                self._queued_bytes -= size
+            try:
+                self._q.put_nowait(draft)
+            except queue.Full:
                 self.dropped += 1
-            return False
+                return False
+            self._queued_bytes += size
         return True
 
     def flush(self, timeout: float = 10.0) -> bool:
@@ -139,12 +141,13 @@ class ImpressionLogger:
         return True
 
     def close(self, timeout: float = 10.0) -> None:
-        """Commit what is queued, stop the thread and close the store."""
-        if self._closed:
-            return
+        """Commit what is queued, stop the thread and close the store. ``closed`` is set under the
+        lock :meth:`log` queues under, then the stop marker goes in: every draft queued is ahead of it."""
         with self._bytes_lock:
+            if self._closed:
+                return
             self._closed = True
-        self._q.put(None)
+        self._q.put(None)  # outside the lock: the queue may be full until the writer takes some
         self._thread.join(timeout)
         self.store.close()
 

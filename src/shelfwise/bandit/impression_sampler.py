@@ -34,7 +34,8 @@ COST_MEMORY = 0.9  # weight of the previous cost average per logged list (an exp
 
 @dataclass(frozen=True)
 class SamplerStats:
-    """``offered``: explored lists asked about; ``sampled`` / ``skipped``: logged or not;
+    """``offered``: explored lists asked about (a list that explored nothing is withdrawn:
+    :meth:`CostSampler.withdraw`); ``sampled`` / ``skipped``: logged or not;
     ``rate``: the present probability of logging one; ``cost_ms``: CPU ms per logged list (average,
     0 until measured); ``cpu_share``: the budget, of one core."""
 
@@ -72,8 +73,9 @@ class CostSampler:
         self._lock = threading.Lock()
         self._since, self._offered_since = clock(), 0
 
-    def decide(self) -> float | None:
-        """Log the next explored list? Its sampling rate when yes, None when no."""
+    def decide(self, open_: bool = True) -> float | None:
+        """Log the next explored list? Its sampling rate when yes, None when no (always no, counted
+        as skipped, when the log is not ``open_``: closed)."""
         with self._lock:
             self.offered += 1
             self._offered_since += 1
@@ -81,10 +83,20 @@ class CostSampler:
             if now - self._since >= self.window_s:
                 self._retune(now)
             rate = self.rate
-            if rate < 1.0 and self._rng.random() >= rate:
+            if not open_ or (rate < 1.0 and self._rng.random() >= rate):
                 return None
             self.sampled += 1
             return rate
+
+    def withdraw(self, sampled: bool) -> None:
+        """The list :meth:`decide` was asked about explored nothing (the coin is flipped before the
+        list is drawn): it counts neither as offered nor as ``sampled`` (when it was) or skipped, so
+        the counters and the offered rate the sampling rate is set from are about explored lists."""
+        with self._lock:
+            self.offered = max(self.offered - 1, 0)
+            self._offered_since = max(self._offered_since - 1, 0)
+            if sampled:
+                self.sampled = max(self.sampled - 1, 0)
 
     def spent(self, cpu_s: float) -> None:
         """One logged list cost ``cpu_s`` CPU seconds (request and background together)."""

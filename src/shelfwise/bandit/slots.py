@@ -133,6 +133,9 @@ def _best_per_title(rows: IntArray, relevance: Relevance, n: int, titles: npt.ND
         m = len(rows)
 
 
+_Seen = tuple[BernoulliTS, FloatArray, FloatArray, FloatArray, FloatArray]  # a policy and its prior / count arrays
+
+
 class SlotExplorer:
     def __init__(self, catalog: Catalog, policy: Policy | None = None, config: SlotConfig | None = None) -> None:
         self.catalog = catalog
@@ -142,23 +145,27 @@ class SlotExplorer:
         self.config = config or SlotConfig()
         self._pending: OrderedDict[tuple[str, int], float] = OrderedDict()
         self._lock = threading.Lock()
-        self._posterior: tuple[tuple[int, int, int, int], Posterior] | None = None  # (policy, arrays, version) read at
+        self._posterior: tuple[_Seen, int, Posterior] | None = None  # what it was read from, at which version
 
     def _snapshot(self) -> tuple[Posterior | None, float]:
         """A Thompson policy's posteriors now and the seconds copying them took: two arrays of
         ``n_arms`` floats (16 bytes an arm), made again only after an update (the policy's
-        ``version``) and shared, read-only, by every list drawn until then; the caller holds the lock."""
+        ``version``) and shared, read-only, by every list drawn until then; the caller holds the lock.
+        The snapshot keeps the policy and arrays it was read from (compared by identity), not their
+        ``id()`` s: a freed policy's address, reused by a new one at the same version, never matches."""
         p = self.policy
         if not isinstance(p, BernoulliTS):
             return None, 0.0
-        key = (id(p), id(p.plays), id(p.wins), p.version)
-        if self._posterior is not None and self._posterior[0] == key:
-            return self._posterior[1], 0.0
+        seen: _Seen = (p, p.alpha, p.beta, p.plays, p.wins)
+        if self._posterior is not None:
+            was, version, posterior = self._posterior
+            if version == p.version and all(a is b for a, b in zip(was, seen, strict=True)):
+                return posterior, 0.0
         t = time.perf_counter()
         alpha, beta = p.alpha + p.wins, p.beta + np.maximum(p.plays - p.wins, 0.0)
         alpha.flags.writeable = beta.flags.writeable = False
-        self._posterior = (key, (alpha, beta))
-        return self._posterior[1], time.perf_counter() - t
+        self._posterior = (seen, p.version, (alpha, beta))
+        return (alpha, beta), time.perf_counter() - t
 
     def explore(
         self,

@@ -227,7 +227,7 @@ def _parse_row(
         elif price < 0:
             return err(spec.price, f"negative price {price}")
     in_stock = True
-    if spec.in_stock and rec.get(spec.in_stock) not in (None, ""):
+    if spec.in_stock and _text(rec.get(spec.in_stock)):  # None, "", blanks, NaN (a missing float): empty
         v = rec[spec.in_stock]
         read = _stock(v)
         if read is None:  # the product is good without it: kept as an empty cell reads

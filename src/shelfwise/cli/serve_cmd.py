@@ -83,9 +83,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "--impression-log",
         default="auto",
         metavar="auto|off|FILE",
-        help="with exploration slots: log each /recommend/user list that has them (shown ids, explored positions, "
-        "each explored item's exact propensity) for `shelfwise ope --impressions`; auto (default): beside a SQLite "
-        "--events-db (events.db -> events.impressions.db; give a FILE with nats://), off: no log",
+        help="with exploration slots: log a random sample (within --impression-log-cpu) of the /recommend/user "
+        "lists that have them (shown ids, explored positions, each explored item's exact propensity) for "
+        "`shelfwise ope --impressions`; auto (default): beside a SQLite --events-db (events.db -> "
+        "events.impressions.db; give a FILE with nats://), off: no log. A FILE without --events-db logs the "
+        "slots of an explorer saved with the shelf (it learns nothing then); with no explorer, or with "
+        "--explore-share 0, there are no slots and it fails at startup",
     )
     p.add_argument(
         "--impression-log-cpu",
@@ -189,6 +192,11 @@ def setup_from_args(args: argparse.Namespace) -> ServerSetup:
         print(
             "warning: --explore-candidates gates the exploration slots; without --events-db or with "
             "--explore-share 0 there are none and it does nothing"
+        )
+    if args.impression_log not in ("auto", "off") and args.explore_share == 0:
+        raise ValueError(
+            f"--impression-log {args.impression_log}: only lists with exploration slots are logged, and with "
+            "--explore-share 0 there are none; give an --explore-share > 0 or drop --impression-log"
         )
     settings = ShelfSettings(
         encoder=args.encoder,

@@ -47,12 +47,19 @@ def sample(shelf: Shelf) -> float | None:
 
 
 def log_list(
-    shelf: Shelf, request_id: str, user: str, shown: ExploredList, rate: float = 1.0, route: str = ROUTE_USER
+    shelf: Shelf, request_id: str, user: str, shown: ExploredList, rate: float | None = 1.0, route: str = ROUTE_USER
 ) -> bool:
-    """Queue ``shown``, sampled at ``rate`` (:func:`sample`), on ``shelf``'s impression log; False
-    when there is none, nothing was explored, or the queue is full (counted there)."""
+    """Queue ``shown``, sampled at ``rate`` (:func:`sample`; None: not sampled), on ``shelf``'s
+    impression log; False when there is none, it was not sampled, nothing was explored (then it is
+    withdrawn from the sampler's counts: they are about explored lists), or the queue is full
+    (counted there)."""
     logger, bandit = shelf.impressions, shelf.bandit
     if logger is None or bandit is None:
+        return False
+    if shown.exploration is None or not shown.slots:
+        logger.sampler.withdraw(sampled=rate is not None)
+        return False
+    if rate is None:
         return False
     kind = str(getattr(bandit.policy, "KIND", type(bandit.policy).__name__))
     d = draft(shelf.catalog, request_id, user, route, shown, kind, rate)

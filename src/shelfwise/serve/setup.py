@@ -151,20 +151,22 @@ class ShelfRecipe:
         self.say = say
         self.impressions = impressions if impressions is not None else self._impression_log(settings, store, say)
         self.tuning: SavedTuning | None = None  # the last --events fit's weights: the next reload's to keep
+        self._served = False  # a shelf made yet (the first is the server's start)
 
     @staticmethod
     def _impression_log(settings: ShelfSettings, store: EventBackend | None, say: Say) -> ImpressionLogger | None:
         """The impression logger ``settings`` ask for: one per server process, shared by every shelf
-        it serves (reloads too); none without exploration slots or with ``off``."""
+        it serves (reloads too); none without exploration slots or with ``off``, or with ``auto`` and
+        no event log (a file without one logs the slots of an explorer saved with the shelf)."""
         where = settings.impression_log
-        if store is None or settings.explore_share == 0 or where == "off":
+        if settings.explore_share == 0 or where == "off" or (store is None and where == "auto"):
             return None
         from shelfwise.bandit.impression_log import ImpressionLogger
         from shelfwise.bandit.impression_sampler import CostSampler
         from shelfwise.events.backend import is_event_url
         from shelfwise.events.impressions import ImpressionStore, impressions_path
 
-        if where == "auto":
+        if where == "auto" and store is not None:
             if is_event_url(store.path) or store.path == ":memory:":
                 say(f"impressions are not logged: the event log {store.path} has no folder; give --impression-log FILE")
                 return None
@@ -204,6 +206,17 @@ class ShelfRecipe:
             share, gate = self.settings.explore_share, self.settings.explore_candidates
             set_explore_share(shelf, share, gate)  # a saved explorer follows the server's share and gate
             enable_live(shelf, self.store, explore_share=share, explore_candidates=gate)
+        if self.impressions is not None and shelf.bandit is None:
+            said = (
+                f"--impression-log {self.impressions.store.path}: {path} has no exploration slots (no --events-db "
+                "and no explorer saved with the shelf), so no list would be logged; give --events-db or drop "
+                "--impression-log"
+            )
+            if not self._served:  # at startup: fail, naming the flag
+                self.impressions.close()
+                raise ValueError(said)
+            self.say(said)  # a reload keeps serving
+        self._served = True
         shelf.impressions = self.impressions
         return shelf
 

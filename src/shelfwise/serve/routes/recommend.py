@@ -84,6 +84,12 @@ class RecommendResponse(BaseModel):
         description="/recommend/user: this answer's id; a list with explored slots is logged under it (with "
         "--impression-log) for off-policy evaluation (`shelfwise ope --impressions`); null on other routes",
     )
+    logged: bool | None = Field(
+        default=None,
+        description="/recommend/user: whether this list was queued to the impression log under request_id (it "
+        "explored and was in the log's random sample; a full queue can still drop it, counted in /metrics); "
+        "null on other routes",
+    )
 
 
 TEXT_ONLY = Notice(
@@ -202,20 +208,22 @@ def _for_user(
     explorer = shelf.bandit
     request_id = uuid.uuid4().hex
     out: Recommendation
+    logged = False
     if explore and explorer is not None:
         rate = sample(shelf)  # logged lists only: a random sample within the log's CPU budget
         shown = recommend_with_exploration(
             rec, explorer, user_id, k, filters, exclude_seen=exclude_seen, live=live, greedy=rate is not None
         )
-        if rate is not None:
-            log_list(shelf, request_id, user_id, shown, rate)
+        logged = log_list(shelf, request_id, user_id, shown, rate)  # not sampled (None): counted, not logged
         out = shown
     else:
         out = rec.recommend(said_live(rec, user_id, live), k, filters, exclude_seen=exclude_seen)
     known = rec.profiles is not None and user_id in rec.profiles
-    return _out(
+    said = _out(
         shelf, "user", user_id, out, t0, None if known else UNKNOWN_USER, filters, variants, variants_max, request_id
     )
+    said.logged = logged
+    return said
 
 
 def _about_item(
