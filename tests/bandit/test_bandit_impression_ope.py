@@ -21,8 +21,8 @@ def _imp(n: int, user: str, t: float, items: tuple[str, ...], explored: tuple[in
     )
 
 
-def _event(user: str, item: str, t: float, kind: EventType = EventType.CLICK) -> Event:
-    return Event(user_id=user, item_id=item, type=kind, timestamp=t)
+def _event(user: str, item: str, t: float, kind: EventType = EventType.CLICK, rid: str = "") -> Event:
+    return Event(user_id=user, item_id=item, type=kind, timestamp=t, request_id=rid)
 
 
 def test_a_positive_event_within_the_window_credits_the_latest_showing() -> None:
@@ -41,6 +41,31 @@ def test_a_positive_event_within_the_window_credits_the_latest_showing() -> None
     assert [i.request_id for i in late.impressions] == ["r0", "r2"] and late.open == 1
     with pytest.raises(ValueError, match="window_s"):
         join_rewards(imps, events, window_s=0.0)
+
+
+def test_a_request_id_credits_its_own_list_where_the_window_rule_would_credit_another() -> None:
+    """u was shown b by r0 (t=0) and by r1 (t=100), c by r1 only: the window rule gives each click to
+    the latest showing; a click naming its list goes there, and one naming a list not logged (or
+    one that did not show its item) credits nothing."""
+    imps = [_imp(0, "u", 0.0, ("a", "b")), _imp(1, "u", 100.0, ("c", "b"))]
+    tail = [_event("x", "z", 5000.0)]  # the horizon: every list closed
+    clicks = [_event("u", "b", 150.0), _event("u", "c", 160.0)]
+    window = join_rewards(imps, clicks + tail)
+    assert window.rewards == [(0.0, 0.0), (1.0, 1.0)] and (window.exact, window.unmatched) == (0, 0)
+    named = [
+        _event("u", "b", 150.0, rid="r0"),  # from the first list, though the second showed b later
+        _event("u", "c", 160.0, rid="r-unlogged"),  # from a list not in the log (not sampled, /search, ...)
+        _event("u", "a", 170.0, rid="r1"),  # r1 did not show a: the window rule would credit r0
+        _event("v", "c", 180.0, EventType.CART, rid="r1"),  # another shopper id (signed in): still r1's
+    ]
+    exact = join_rewards(imps, named + tail)
+    assert exact.rewards == [(0.0, 1.0), (1.0, 0.0)]
+    assert (exact.credited, exact.exact, exact.unmatched) == (2, 2, 2)
+    late = join_rewards(imps, [_event("u", "b", 2000.0, rid="r0"), *tail])  # past the window: nothing
+    assert late.rewards == [(0.0, 0.0), (0.0, 0.0)] and late.unmatched == 1
+    # without request ids the same events follow the window rule, as before
+    plain = join_rewards(imps, [_event(e.user_id, e.item_id, e.timestamp, e.type) for e in named] + tail)
+    assert plain.rewards == [(1.0, 0.0), (1.0, 1.0)] and plain.exact == 0
 
 
 def test_estimates_land_within_their_error_of_the_truth() -> None:

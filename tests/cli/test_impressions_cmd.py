@@ -10,7 +10,7 @@ import pytest
 
 from impression_logs import CTR, GREEDY, simulated
 from shelfwise.cli.main import main
-from shelfwise.events import EventStore
+from shelfwise.events import Event, EventStore, EventType
 from shelfwise.events.impressions import ImpressionStore, impressions_path
 
 
@@ -75,3 +75,18 @@ def test_events_db_alone_finds_the_impression_log_beside_it(tmp_path: Path, caps
     assert f"{path}: 50 lists with explored slots, rewards from {db}" in capsys.readouterr().out
     assert main(["ope", "--events-db", "nats://localhost:4222/x"]) == 2  # no file to put one beside
     assert "give --impressions" in capsys.readouterr().err
+
+
+def test_events_with_a_request_id_are_counted_apart(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _logs(tmp_path, n=50)
+    store = EventStore(tmp_path / "events.sqlite")
+    store.append(
+        [
+            Event("u3", EventType.CLICK, 31.0, "m0", request_id="r3"),  # r3 showed m0 to u3: exact
+            Event("u3", EventType.CLICK, 32.0, "m1", request_id="r-not-logged"),  # another list: not credited
+        ]
+    )
+    store.close()
+    assert main(["ope", "--impressions", str(path), "--min-slots", "10"]) == 0
+    out = capsys.readouterr().out
+    assert "events with a request_id: 1 credited their own list exactly, 1 named no logged list" in out

@@ -68,3 +68,39 @@ def test_a_search_the_stores_synonyms_answer_is_no_candidate_for_another(
     shelf = Shelf(catalog=tiny_catalog, searcher=tiny_searcher, events=EventLog.from_events(log, tiny_catalog))
     report = build_store_report(shelf, tmp_path / "plots")
     assert [q["query"] for q in report.figures["searches"]["unmatched"]] == ["zebra"]
+
+
+def test_a_request_id_credits_the_search_it_names_where_the_query_text_would_credit_another(
+    tiny_catalog: Catalog,
+) -> None:
+    """Three searches of "zebra cushion" (no product holds it) and a click that carries the text "black
+    trousers" but the request_id of a "zebra cushion" search: by the id it answers that search, which is
+    then no longer "never followed by a click"; a click whose id no query event carries (a later page, a
+    recommendation list) keeps today's rule, its query text; one with neither counts for no search."""
+    q, click = EventType.QUERY, EventType.CLICK
+    rows = [
+        ("u1", q, "", "black trousers", "s1"),
+        ("u2", q, "", "zebra cushion", "s2"),
+        ("u3", q, "", "zebra cushion", "s3"),
+        ("u4", q, "", "Zebra  Cushion", "s4"),
+        ("u2", click, "p1", "black trousers", "s2"),  # the text says black trousers, the id the zebra search
+        ("u1", click, "p1", "black trousers", "page-2"),  # an id no query event carries: its text counts
+        ("u3", EventType.CART, "p2", "", "s3"),  # no text, but the id names the search
+        ("u4", click, "p3", "", "rec-list"),  # neither: no search
+    ]
+    events = [
+        Event(u, t, float(i), item_id=item, query=text, request_id=rid)
+        for i, (u, t, item, text, rid) in enumerate(rows)
+    ]
+    log = EventLog.from_events(events, tiny_catalog)
+    a = search_analytics(log)
+    assert [(s.query, s.searches, s.engaged) for s in a.top()] == [("zebra cushion", 3, 2), ("black trousers", 1, 1)]
+    assert (a.searches, a.engaged, a.exact) == (4, 3, 2) and a.unengaged() == []
+    assert a.as_json()["engaged_by_request_id"] == 2
+    assert "2 of them by the search's request_id" in searches_section(a).notes[0]
+    plain = EventLog.from_events(
+        [Event(e.user_id, e.type, e.timestamp, e.item_id, query=e.query) for e in events], tiny_catalog
+    )
+    old = search_analytics(plain)  # today's rule alone: the zebra searches look never clicked
+    assert [(s.query, s.engaged) for s in old.top()] == [("zebra cushion", 0), ("black trousers", 2)]
+    assert [s.query for s in old.unengaged()] == ["zebra cushion"] and old.exact == 0

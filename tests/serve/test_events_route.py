@@ -154,3 +154,14 @@ def test_documented_batch_example_stores_every_event(live_client: TestClient) ->
     sent = [{**e, "item_id": "p5"} for e in batch]  # the example's id is not in the tiny catalog
     out = live_client.post("/events", json=sent).json()
     assert out["stored"] == len(batch) and out["duplicates"] == 0
+
+
+def test_request_id_is_stored_and_a_bad_one_is_a_422_naming_the_field(live_client: TestClient, tmp_path: Path) -> None:
+    rid = "0123456789abcdef0123456789abcdef"
+    ok = live_client.post("/events", json={"user_id": "u", "type": "click", "item_id": "p1", "request_id": rid})
+    assert ok.status_code == 200 and ok.json()["stored"] == 1
+    for bad in ("not an id", "x" * 65, ["a"]):
+        r = live_client.post("/events", json={"user_id": "u", "type": "click", "item_id": "p1", "request_id": bad})
+        assert r.status_code == 422, bad
+        assert [e["field"] for e in r.json()["detail"]["errors"]] == ["request_id"]
+    assert [e.request_id for _, e in EventStore(tmp_path / "ev.sqlite", read_only=True).read()] == [rid]

@@ -302,3 +302,22 @@ def test_live_says_whether_a_session_is_under_way(
     unset = c.get("/recommend/user/u2", params={"k": 5}).json()["items"]
     assert [tiny_catalog.get_row(it["id"]) for it in unset] == want[False]
     assert c.get("/recommend/user/u2", params={"live": "maybe"}).status_code == 422
+
+
+def test_every_list_answers_a_request_id_of_its_own(
+    tiny_catalog: Catalog, tiny_searcher: HybridSearcher, tiny_log: EventLog
+) -> None:
+    """/search and every /recommend route give each answer its own request_id (for POST /events)."""
+    c = client(tiny_catalog, tiny_searcher, tiny_log)
+    paths = [
+        "/search?q=black",
+        "/search?q=black",
+        "/recommend/user/u2",
+        "/recommend/item/p1",
+        "/recommend/cross/p9",
+        "/recommend/session?q=yoga",
+    ]
+    ids = [c.get(p).json()["request_id"] for p in paths]
+    assert all(isinstance(i, str) and len(i) == 32 and int(i, 16) >= 0 for i in ids) and len(set(ids)) == len(ids)
+    bare = client(tiny_catalog, tiny_searcher, tiny_log, with_recommender=False)
+    assert len(bare.get("/recommend/item/p1").json()["request_id"]) == 32  # related by text alone

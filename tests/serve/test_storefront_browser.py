@@ -610,3 +610,48 @@ def test_swatches_show_a_products_colours_and_pick_one(serve_live: Callable[...,
     linked.wait_for_function("new URLSearchParams(location.search).get('p') === 'w2'")
     assert linked.locator("#product [data-swatch=w2]").get_attribute("aria-pressed") == "true"
     assert not errors, errors
+
+
+def test_events_carry_the_request_id_of_the_list_or_search_they_came_from(live_url: str, browser: Any) -> None:
+    """The search event and a click on one of its hits carry that /search answer's request_id; a click on a
+    "for you" card carries the /recommend/user answer's, and the product page's add to cart the one its
+    product was opened with (POST /events request_id: exact attribution)."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    posted: list[dict] = []  # type: ignore[type-arg]
+    page.on(
+        "request",
+        lambda r: posted.append(json.loads(r.post_data)) if r.method == "POST" and "/events" in r.url else None,
+    )
+
+    def posted_one(kind: str, n: int = 1) -> dict:  # type: ignore[type-arg]
+        for _ in range(100):  # the page's events reach the handler while Playwright waits
+            got = [e for e in posted if e["type"] == kind]
+            if len(got) >= n:
+                return got[n - 1]
+            page.wait_for_timeout(50)
+        raise AssertionError(f"no {kind} event #{n} posted: {posted}")
+
+    page.goto(live_url + "/")
+    page.wait_for_selector("#foryou-items .card")
+    page.fill("#q", "dress")
+    with page.expect_response(lambda r: "/search?" in r.url) as answer:
+        page.press("#q", "Enter")
+    searched = answer.value.json()["request_id"]
+    page.wait_for_selector("#results .card")
+    assert len(searched) == 32 and posted_one("query")["request_id"] == searched  # the search event
+    assert {page.get_attribute(f"#results .card >> nth={i}", "data-rid") for i in range(2)} == {searched}
+    page.locator("#results .card").first.click()
+    page.wait_for_selector("#product-view:not([hidden]) #product h1")
+    click = posted_one("click")
+    assert click["request_id"] == searched and click["query"] == "dress"
+    page.wait_for_function("document.getElementById('foryou-sub').textContent.startsWith('Updated from your click')")
+    with page.expect_response(lambda r: "/recommend/user/" in r.url) as answer:
+        page.locator("#product [data-cart]").click()  # the rail follows the cart: a new /recommend/user answer
+    rail = answer.value.json()["request_id"]
+    cart = posted_one("cart")
+    assert (cart["item_id"], cart["request_id"], cart["query"]) == (click["item_id"], searched, "dress")
+    page.wait_for_function("document.getElementById('foryou-sub').textContent.startsWith('Updated from your add')")
+    card = page.locator("#foryou-items .card").first
+    assert rail != searched and card.get_attribute("data-rid") == rail
+    card.click()
+    assert posted_one("click", 2)["request_id"] == rail and "query" not in posted_one("click", 2)

@@ -1,10 +1,22 @@
 """Off-policy evaluation of a store's own exploration slots, from its impression and event logs.
 
-Rewards (:func:`join_rewards`): a click, cart or purchase by the shopper a list was shown to, on an
-item it showed, within ``window_s`` after it was shown, credits that showing; when several lists
-showed the item to the shopper before the event, the latest one (last touch), so one event is one
-reward. Lists shown less than ``window_s`` before the horizon (the log's latest event, or
-``until``) are still open and left out.
+Rewards (:func:`join_rewards`): a click, cart or purchase credits at most one showing of its item,
+by one of two rules:
+
+* exact, when the event carries a ``request_id`` (the ``/recommend`` answer it was made from, which
+  the storefront and any client can send to ``POST /events``, as with Algolia Insights' ``queryID``):
+  the logged list of that id, if it showed the event's item and the event is at most ``window_s``
+  after it was shown (earlier is taken as clock skew: the id says it was shown). The shopper need not
+  match (one who signs in between still credits the list). An event whose ``request_id`` names no
+  logged list showing its item credits nothing (``unmatched``): it says it came from another list
+  (one not sampled into the log, ``/search``, a related-items rail), so crediting a logged list that
+  also showed the item, as the window rule would, is the misattribution the id exists to prevent.
+* the window rule, for an event without a ``request_id``: by the shopper a list was shown to, on an
+  item it showed, within ``window_s`` after it was shown; when several lists showed the item to the
+  shopper before the event, the latest one (last touch).
+
+Lists shown less than ``window_s`` before the horizon (the log's latest event, or ``until``) are
+still open and left out.
 
 Estimates (:func:`evaluate_impressions`), per explored slot of the closed lists:
 
@@ -42,13 +54,17 @@ MIN_OVERLAP = 10  # slots where the greedy pick was the logged one, below which 
 @dataclass(frozen=True)
 class Joined:
     """Closed ``impressions`` with ``rewards`` (per impression, 0/1 per shown position), how many
-    were still ``open`` at the ``horizon``, and the positive events that credited a showing."""
+    were still ``open`` at the ``horizon``, the showings credited (each once), of the positive events
+    those ``exact`` by ``request_id``, and the positive events whose ``request_id`` named no logged
+    showing of their item within the window (``unmatched``: credited nothing)."""
 
     impressions: list[Impression]
     rewards: list[tuple[float, ...]]
     open: int
     horizon: float
     credited: int
+    exact: int = 0
+    unmatched: int = 0
 
 
 def join_rewards(
@@ -61,6 +77,7 @@ def join_rewards(
     if not window_s > 0:
         raise ValueError(f"window_s must be > 0, got {window_s}")
     users = {i.user_id for i in impressions}
+    by_request = {imp.request_id: n for n, imp in enumerate(impressions)}
     shown: dict[tuple[str, str], list[tuple[float, int, int]]] = defaultdict(list)
     for n, imp in enumerate(impressions):
         for pos, item in enumerate(imp.items):
@@ -68,23 +85,49 @@ def join_rewards(
     for v in shown.values():
         v.sort()
     rewards = [[0.0] * len(i.items) for i in impressions]
-    latest, credited = float("-inf"), 0
+    latest, credited, exact, unmatched = float("-inf"), 0, 0, 0
     for e in events:
         latest = max(latest, e.timestamp)
-        if e.type not in POSITIVE or e.user_id not in users:
+        if e.type not in POSITIVE:
             continue
-        seen = shown.get((e.user_id, e.item_id))
-        if not seen:
-            continue
-        at = bisect.bisect_right(seen, (e.timestamp, float("inf"), 0)) - 1  # the latest showing at or before it
-        if at >= 0 and e.timestamp - seen[at][0] <= window_s:
-            _, n, pos = seen[at]
+        if e.request_id:
+            hit = _exact(impressions, by_request.get(e.request_id), e, window_s)
+            exact += hit is not None
+            unmatched += hit is None
+        else:
+            hit = _window(shown.get((e.user_id, e.item_id)), e, window_s) if e.user_id in users else None
+        if hit is not None:
+            n, pos = hit
             credited += rewards[n][pos] == 0.0
             rewards[n][pos] = 1.0
     horizon = until if until is not None else latest
     keep = [n for n, i in enumerate(impressions) if i.timestamp + window_s <= horizon]
     closed = [impressions[n] for n in keep]
-    return Joined(closed, [tuple(rewards[n]) for n in keep], len(impressions) - len(closed), horizon, credited)
+    rew = [tuple(rewards[n]) for n in keep]
+    return Joined(closed, rew, len(impressions) - len(closed), horizon, credited, exact, unmatched)
+
+
+def _exact(impressions: Sequence[Impression], n: int | None, e: Event, window_s: float) -> tuple[int, int] | None:
+    """(list, position) of ``e``'s item in the logged list its ``request_id`` names, when that list
+    showed it at most ``window_s`` before ``e``; else None."""
+    if n is None:
+        return None
+    imp = impressions[n]
+    if e.item_id not in imp.items or e.timestamp - imp.timestamp > window_s:
+        return None
+    return n, imp.items.index(e.item_id)
+
+
+def _window(seen: list[tuple[float, int, int]] | None, e: Event, window_s: float) -> tuple[int, int] | None:
+    """(list, position) of the latest showing in ``seen`` (the shopper's, of ``e``'s item, by time)
+    at or before ``e`` and at most ``window_s`` before it; else None."""
+    if not seen:
+        return None
+    at = bisect.bisect_right(seen, (e.timestamp, float("inf"), 0)) - 1
+    if at >= 0 and e.timestamp - seen[at][0] <= window_s:
+        _, n, pos = seen[at]
+        return n, pos
+    return None
 
 
 @dataclass(frozen=True)

@@ -109,6 +109,11 @@ def _print(path: Path, db: str, joined: Joined, res: ImpressionOPE, window_min: 
         f"{path}: {res.lists} lists with explored slots, rewards from {db} within {window_min:g} min "
         f"({joined.open} lists still open at the horizon, {joined.credited} showings credited)"
     )
+    if joined.exact or joined.unmatched:
+        print(
+            f"events with a request_id: {joined.exact} credited their own list exactly, {joined.unmatched} named "
+            "no logged list showing their item in the window (not credited: they came from another list)"
+        )
     s = res.sampling
     if s.lists:
         rates = f"{s.min_rate:.3g}" if s.min_rate == s.max_rate else f"{s.min_rate:.3g} to {s.max_rate:.3g}"

@@ -3,8 +3,15 @@
 What a merchandiser reads in Algolia's or Elastic's search analytics: the top searches, the
 searches no product answers in words (the candidates for a synonym, :mod:`shelfwise.retrieve.synonyms`,
 or a missing product), and the searches never followed by a click. A search is a ``query`` event;
-a click, cart or purchase event that carries a query is engagement with that query's results (the
-storefront posts both). Queries are compared normalised (case, width, spaces). Nothing here knows
+a click, cart or purchase is engagement with the results of:
+
+* the search whose query event carries the same ``request_id`` (``/search`` answers one; the
+  storefront sends it with the search event and with the events of its hits, as Algolia Insights'
+  ``queryID``): exact, whatever query text the event carries, or none;
+* else (no ``request_id``, or one no query event carries: a later page of the results, a
+  ``/recommend`` list) the query the event carries, if any (the storefront tags its clicks with it).
+
+Queries are compared normalised (case, width, spaces). Nothing here knows
 about HTTP or HTML (:func:`searches_section` gives a report section).
 """
 
@@ -47,11 +54,13 @@ class QueryStats:
 
 @dataclass(frozen=True)
 class SearchAnalytics:
-    """Per-query figures, most searched first, and the totals."""
+    """Per-query figures, most searched first, and the totals; ``exact``: of the ``engaged``, those
+    attributed by ``request_id``."""
 
     queries: tuple[QueryStats, ...]
     searches: int
     engaged: int
+    exact: int = 0
 
     def top(self, n: int = TOP) -> list[QueryStats]:
         return list(self.queries[:n])
@@ -69,6 +78,7 @@ class SearchAnalytics:
             "searches": self.searches,
             "distinct_queries": len(self.queries),
             "engaged": self.engaged,
+            "engaged_by_request_id": self.exact,
             "top": [asdict(q) for q in self.top(n)],
             "unmatched": [asdict(q) for q in self.unmatched(n)],
             "unengaged": [asdict(q) for q in self.unengaged(n)],
@@ -83,23 +93,40 @@ def search_analytics(events: EventLog, matches: Callable[[str], bool] | None = N
     engaged: dict[str, int] = defaultdict(int)
     positive = {int(t) for t in EVENT_WEIGHTS.engaged()}
     kinds = events.type.tolist()
+    searched = _searched_by_request(events)
+    exact = 0
     for i, (raw, user) in enumerate(zip(events.queries, events.user.tolist(), strict=True)):
-        if not raw:
+        if kinds[i] in positive:
+            by_id = searched.get(events.request_id(i), "")
+            exact += bool(by_id)
+            q = by_id or (normalise(raw) if raw else "")
+            if q:
+                engaged[q] += 1
             continue
-        q = normalise(raw)
-        if not q:
-            continue
-        if kinds[i] == int(EventType.QUERY):
+        q = normalise(raw) if raw else ""
+        if q and kinds[i] == int(EventType.QUERY):
             searches[q] += 1
             shoppers[q].add(user)
-        elif kinds[i] in positive:
-            engaged[q] += 1
     order = sorted(searches, key=lambda q: (-searches[q], -len(shoppers[q]), q))
     stats = tuple(
         QueryStats(q, searches[q], len(shoppers[q]), engaged[q], matches(q) if matches is not None else None)
         for q in order
     )
-    return SearchAnalytics(stats, int(sum(searches.values())), int(sum(engaged[q] for q in searches)))
+    return SearchAnalytics(stats, int(sum(searches.values())), int(sum(engaged[q] for q in searches)), exact)
+
+
+def _searched_by_request(events: EventLog) -> dict[str, str]:
+    """request_id -> the normalised query of the query event carrying it (the first, if several)."""
+    out: dict[str, str] = {}
+    if not events.request_ids:
+        return out
+    query = int(EventType.QUERY)
+    for rid, kind, raw in zip(events.request_ids, events.type.tolist(), events.queries, strict=True):
+        if rid and kind == query and raw and rid not in out:
+            q = normalise(raw)
+            if q:
+                out[rid] = q
+    return out
 
 
 def held_by_catalog(searcher: HybridSearcher) -> Callable[[str], bool]:
@@ -133,9 +160,10 @@ def searches_section(analytics: SearchAnalytics, n: int = TOP) -> Section:
             ],
         )
     rate = analytics.engaged / analytics.searches
+    by_id = f", {analytics.exact:,} of them by the search's request_id" if analytics.exact else ""
     notes = [
         f"{analytics.searches:,} searches of {len(analytics.queries):,} distinct queries; "
-        f"{analytics.engaged:,} clicks, carts and purchases from search results ({rate:.1%} of searches)."
+        f"{analytics.engaged:,} clicks, carts and purchases from search results ({rate:.1%} of searches{by_id})."
     ]
     unmatched = analytics.unmatched(n)
     if unmatched:

@@ -23,7 +23,7 @@ from shelfwise.events.backend import EventBackend
 from shelfwise.events.schema import Event
 from shelfwise.events.store import AppendResult
 
-FIELDS = ("user_id", "item_id", "type", "timestamp", "session_id", "query")  # an event's content
+FIELDS = ("user_id", "item_id", "type", "timestamp", "session_id", "query", "request_id")  # an event's content
 
 
 @dataclass(frozen=True)

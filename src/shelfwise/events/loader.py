@@ -19,7 +19,7 @@ from typing import Any
 
 from shelfwise.catalog.schema import Catalog
 from shelfwise.errors import ConfigError, DataError, RowError, counted
-from shelfwise.events.schema import EXPOSURE_TYPES, Event, EventLog, EventType
+from shelfwise.events.schema import EXPOSURE_TYPES, Event, EventLog, EventType, request_id_problem
 from shelfwise.tabular import has_header, mapping_from_json, read_rows, require_columns
 
 # Event-type names of public logs -> Shelfwise types: Taobao user behaviour (pv/fav/cart/buy), RetailRocket
@@ -47,9 +47,11 @@ class EventFields:
     """Which source columns fill which event fields. ``type`` may be a constant via ``default_type``.
 
     ``type_aliases`` maps the log's own type names to event types (case-insensitive), on top of
-    :data:`COMMON_TYPE_ALIASES`. ``session_gap_minutes``: events without a session id (no session
-    column, or a blank cell) are grouped per user into sessions that end after this many minutes
-    without an event; ``None`` keeps them session-less (one session per user downstream).
+    :data:`COMMON_TYPE_ALIASES`. ``request_id``: the column naming the ``/search`` or ``/recommend``
+    answer each event came from (optional; a bad one is a row error). ``session_gap_minutes``:
+    events without a session id (no session column, or a blank cell) are grouped per user into
+    sessions that end after this many minutes without an event; ``None`` keeps them session-less
+    (one session per user downstream).
     """
 
     user_id: str = "user_id"
@@ -58,6 +60,7 @@ class EventFields:
     timestamp: str = "timestamp"
     session_id: str | None = "session_id"
     query: str | None = "query"
+    request_id: str | None = "request_id"
     default_type: str | None = None
     type_aliases: Mapping[str, str] = field(default_factory=dict, hash=False)
     session_gap_minutes: float | None = 30.0
@@ -166,7 +169,7 @@ def _parse_row(
         v = rec.get(col) if col else None
         return "" if v is None else str(v).strip()
 
-    for col in (spec.user_id, spec.item_id, spec.type, spec.session_id, spec.query):
+    for col in (spec.user_id, spec.item_id, spec.type, spec.session_id, spec.query, spec.request_id):
         if col and isinstance(rec.get(col), Mapping | list | tuple):  # JSON Lines / Parquet nested value
             return RowError(file, row, col, f"must be a string or number, got {type(rec[col]).__name__}")
     user = text(spec.user_id)
@@ -202,6 +205,10 @@ def _parse_row(
         return RowError(file, row, spec.query or "query", "query event has no query text and no item id")
     if item and catalog is not None and item not in catalog:
         return RowError(file, row, spec.item_id, f"item {item!r} is not in the catalog")
+    rid = text(spec.request_id)
+    problem = request_id_problem(rid) if rid else None
+    if problem is not None:
+        return RowError(file, row, spec.request_id or "request_id", f"{rid[:80]!r}: {problem}")
     try:
         return Event(
             user_id=user,
@@ -210,6 +217,7 @@ def _parse_row(
             item_id=item,
             session_id=text(spec.session_id),
             query=text(spec.query),
+            request_id=rid,
         )
     except ValueError as exc:  # any schema rule not checked above still names the row
         return RowError(file, row, "<row>", str(exc))

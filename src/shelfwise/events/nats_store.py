@@ -90,16 +90,19 @@ class NatsConfig:
 
 
 def encode_event(e: Event) -> bytes:
-    return json.dumps(
-        {"u": e.user_id, "i": e.item_id, "t": int(e.type), "ts": e.timestamp, "s": e.session_id, "q": e.query},
-        ensure_ascii=False,
-    ).encode("utf-8")
+    """``r`` (the request id) only when the event has one: messages from before it read the same."""
+    d: dict[str, str | int | float] = {
+        "u": e.user_id, "i": e.item_id, "t": int(e.type), "ts": e.timestamp, "s": e.session_id, "q": e.query
+    }  # fmt: skip
+    if e.request_id:
+        d["r"] = e.request_id
+    return json.dumps(d, ensure_ascii=False).encode("utf-8")
 
 
 def decode_event(data: bytes) -> Event:
     d = json.loads(data)
     return Event(user_id=d["u"], item_id=d["i"], type=EventType(d["t"]), timestamp=float(d["ts"]),
-                 session_id=d["s"], query=d["q"])  # fmt: skip
+                 session_id=d["s"], query=d["q"], request_id=d.get("r", ""))  # fmt: skip
 
 
 def offset_key(name: str) -> str:

@@ -34,14 +34,16 @@ def parse_event_rows(
     also_known: Sequence[str] = (),
 ) -> ParsedEvents:
     """Validate raw JSON rows (``user_id``, ``type``, ``item_id``, optional ``timestamp`` defaulting
-    to ``now`` (server clock), ``session_id``, ``query``). Errors name the 0-based row index and the
-    field. A timestamp more than ``max_future_s`` seconds after ``now`` (client clock skew allowance,
-    default one day) is rejected as a ``timestamp`` error. ``also_known``: fields the caller takes
-    out of the rows before (e.g. ``event_id``), named among the known ones in an unknown-field error."""
+    to ``now`` (server clock), ``session_id``, ``query``, ``request_id``: the ``/search`` or
+    ``/recommend`` answer the event came from, see :func:`~shelfwise.events.schema.request_id_problem`).
+    Errors name the 0-based row index and the field. A timestamp more than ``max_future_s`` seconds
+    after ``now`` (client clock skew allowance, default one day) is rejected as a ``timestamp``
+    error. ``also_known``: fields the caller takes out of the rows before (e.g. ``event_id``), named
+    among the known ones in an unknown-field error."""
     if not max_future_s >= 0:
         raise ValueError("parse_event_rows: max_future_s must be >= 0")
     spec = EventFields()
-    known = {"user_id", "item_id", "type", "timestamp", "session_id", "query"}
+    known = {"user_id", "item_id", "type", "timestamp", "session_id", "query", "request_id"}
     ts_now = time.time() if now is None else now
     out = ParsedEvents()
     for i, rec in enumerate(rows):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
@@ -98,9 +99,27 @@ class EventWeights(Mapping[EventType, float]):
 EVENT_WEIGHTS = EventWeights()
 
 
+REQUEST_ID_MAX = 64
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]+")
+
+
+def request_id_problem(value: str) -> str | None:
+    """Why ``value`` is not a usable ``request_id`` (None when it is): 1 to :data:`REQUEST_ID_MAX`
+    ASCII letters, digits and ``. _ : -`` (the ids ``/search`` and ``/recommend/*`` answer are 32
+    hex digits; Algolia's queryID is too)."""
+    if len(value) > REQUEST_ID_MAX:
+        return f"too long: {len(value)} characters, at most {REQUEST_ID_MAX}"
+    if not _REQUEST_ID.fullmatch(value):
+        return "must be 1 to 64 ASCII letters, digits or . _ : - (the request_id a /search or /recommend answer gave)"
+    return None
+
+
 @dataclass(frozen=True)
 class Event:
-    """One behaviour record. ``item_id`` may be empty for a bare query event."""
+    """One behaviour record. ``item_id`` may be empty for a bare query event. ``request_id``: the
+    ``/search`` or ``/recommend/*`` answer the event came from ("" when not known): a query event's
+    own search, or the list a click, cart or purchase was made from (exact attribution: off-policy
+    rewards, search analytics)."""
 
     user_id: str
     type: EventType
@@ -108,10 +127,15 @@ class Event:
     item_id: str = ""
     session_id: str = ""
     query: str = ""
+    request_id: str = ""
 
     def __post_init__(self) -> None:
         if not self.user_id:
             raise ValueError("event user_id must be non-empty")
+        if self.request_id:
+            problem = request_id_problem(self.request_id)
+            if problem is not None:
+                raise ValueError(f"event request_id {self.request_id[:80]!r}: {problem}")
         if not math.isfinite(self.timestamp):
             raise ValueError("event timestamp must be finite")
         if self.type is not EventType.QUERY and not self.item_id:
@@ -125,7 +149,8 @@ IntArray = npt.NDArray[np.int64]
 class EventLog:
     """Columnar, time-sorted events whose items are catalog rows (``item`` = -1 for none).
 
-    ``users`` maps user index -> user id; ``queries`` holds the query text per event ("" if none).
+    ``users`` maps user index -> user id; ``queries`` holds the query text per event ("" if none);
+    ``request_ids`` the request id per event ("" if none), or is empty when no event has one.
     """
 
     user: IntArray
@@ -135,6 +160,11 @@ class EventLog:
     session: IntArray
     queries: tuple[str, ...]
     users: tuple[str, ...]
+    request_ids: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.request_ids and len(self.request_ids) != len(self):
+            raise ValueError(f"EventLog: {len(self.request_ids)} request ids for {len(self)} events")
 
     def __len__(self) -> int:
         return int(self.user.shape[0])
@@ -162,7 +192,12 @@ class EventLog:
             session=session,
             queries=tuple(e.query for e in evs),
             users=tuple(uidx),
+            request_ids=tuple(e.request_id for e in evs) if any(e.request_id for e in evs) else (),
         )
+
+    def request_id(self, i: int) -> str:
+        """Event ``i``'s request id ("" if none)."""
+        return self.request_ids[i] if self.request_ids else ""
 
     def select(self, mask: npt.NDArray[np.bool_]) -> EventLog:
         """Events where ``mask`` is True (user ids stay the same)."""
@@ -175,6 +210,7 @@ class EventLog:
             session=self.session[idx],
             queries=tuple(self.queries[i] for i in idx),
             users=self.users,
+            request_ids=tuple(self.request_ids[i] for i in idx) if self.request_ids else (),
         )
 
     def split_by_time(self, fraction: float) -> tuple[EventLog, EventLog]:

@@ -10,6 +10,10 @@ event. A UNIQUE index on ``event_id`` (NULLs exempt) makes the log itself the de
 retried batch is stored once even across restarts and across processes sharing the file; ids
 already stored, or repeated inside the batch, are reported as duplicates with the sequence number
 of the stored copy. Logs written before ``event_id`` existed gain the column on open.
+
+Each event's ``request_id`` (the ``/search`` or ``/recommend`` answer it came from) is stored in a
+column of its own, NULL when none. Logs written before it existed gain the column on open (old rows
+read as ""); read-only, such a log is read as it is, every ``request_id`` "".
 """
 
 from __future__ import annotations
@@ -32,13 +36,18 @@ CREATE TABLE IF NOT EXISTS events (
     timestamp REAL NOT NULL,
     session_id TEXT NOT NULL,
     query TEXT NOT NULL,
-    event_id TEXT
+    event_id TEXT,
+    request_id TEXT
 )
 """,
     "CREATE TABLE IF NOT EXISTS offsets (name TEXT PRIMARY KEY, seq INTEGER NOT NULL)",
 )
 _ID_INDEX = "CREATE UNIQUE INDEX IF NOT EXISTS events_event_id ON events(event_id) WHERE event_id IS NOT NULL"
-_INSERT = "INSERT INTO events (user_id, item_id, type, timestamp, session_id, query, event_id) VALUES (?,?,?,?,?,?,?)"
+_INSERT = (
+    "INSERT INTO events (user_id, item_id, type, timestamp, session_id, query, event_id, request_id) "
+    "VALUES (?,?,?,?,?,?,?,?)"
+)
+_Row = tuple[str, str, int, float, str, str, str | None, str | None]
 _ID_LOOKUP_CHUNK = 500  # bound parameters per lookup query (SQLite's limit is 32766 on modern builds)
 
 
@@ -98,8 +107,21 @@ def connect(
     return conn
 
 
-def _row(e: Event, event_id: str | None) -> tuple[str, str, int, float, str, str, str | None]:
-    return (e.user_id, e.item_id, int(e.type), e.timestamp, e.session_id, e.query, event_id or None)
+def _row(e: Event, event_id: str | None) -> _Row:
+    return (
+        e.user_id,
+        e.item_id,
+        int(e.type),
+        e.timestamp,
+        e.session_id,
+        e.query,
+        event_id or None,
+        e.request_id or None,
+    )
+
+
+def _columns(conn: sqlite3.Connection) -> set[str]:
+    return {str(r[1]) for r in conn.execute("PRAGMA table_info(events)").fetchall()}
 
 
 class EventStore:
@@ -115,16 +137,20 @@ class EventStore:
         self.path = str(path)
         self._lock = threading.Lock()
         self._conn = connect(self.path, busy_timeout_ms, "FULL", read_only=read_only, what="event log")
-        if read_only:
+        if read_only:  # a log from before request ids is read as it is, each one ""
+            self._rid = "request_id" if "request_id" in _columns(self._conn) else "NULL"
             return
+        self._rid = "request_id"
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")  # schema + migration in one writer transaction
             try:
                 for stmt in _SCHEMA:
                     self._conn.execute(stmt)
-                cols = {r[1] for r in self._conn.execute("PRAGMA table_info(events)").fetchall()}
+                cols = _columns(self._conn)
                 if "event_id" not in cols:  # a log written before idempotent appends existed
                     self._conn.execute("ALTER TABLE events ADD COLUMN event_id TEXT")
+                if "request_id" not in cols:  # one written before request ids existed
+                    self._conn.execute("ALTER TABLE events ADD COLUMN request_id TEXT")
                 self._conn.execute(_ID_INDEX)
                 self._conn.execute("COMMIT")
             except BaseException:
@@ -155,7 +181,7 @@ class EventStore:
             cur.execute("BEGIN IMMEDIATE")
             try:
                 known = self._lookup_ids(cur, {i for i in ids if i})
-                rows: list[tuple[str, str, int, float, str, str, str | None]] = []
+                rows: list[_Row] = []
                 mask: list[bool] = []
                 pending: list[tuple[int, str]] = []
                 for e, eid in zip(events, ids, strict=True):
@@ -201,7 +227,10 @@ class EventStore:
 
     def read(self, since: int = 0, limit: int | None = None) -> list[tuple[int, Event]]:
         """Events with sequence number > ``since``, oldest first."""
-        sql = "SELECT seq, user_id, item_id, type, timestamp, session_id, query FROM events WHERE seq > ? ORDER BY seq"
+        sql = (
+            f"SELECT seq, user_id, item_id, type, timestamp, session_id, query, {self._rid} "
+            "FROM events WHERE seq > ? ORDER BY seq"
+        )
         args: tuple[int, ...] = (since,)
         if limit is not None:
             sql += " LIMIT ?"
@@ -209,8 +238,13 @@ class EventStore:
         with self._lock:
             rows = self._conn.execute(sql, args).fetchall()
         return [
-            (int(s), Event(user_id=u, item_id=i, type=EventType(t), timestamp=ts, session_id=sid, query=q))
-            for s, u, i, t, ts, sid, q in rows
+            (
+                int(s),
+                Event(
+                    user_id=u, item_id=i, type=EventType(t), timestamp=ts, session_id=sid, query=q, request_id=r or ""
+                ),
+            )
+            for s, u, i, t, ts, sid, q, r in rows
         ]
 
     def count(self) -> int:

@@ -11,7 +11,7 @@ like any other bad row (the batch is partially accepted).
 :class:`~shelfwise.events.store.EventStore` stores each id once (its UNIQUE index survives
 restarts), so a client may resend a whole batch after a timeout; rows whose id is already stored,
 or repeated within the batch, count as ``duplicates`` and are not stored again. A row whose id
-the log holds for a *different* event (another user, item, type, session, query, or a timestamp
+the log holds for a *different* event (another user, item, type, session, query, request id, or a timestamp
 the row gives: :mod:`shelfwise.events.idempotency`) is a reused id, not a retry: it is rejected
 like a bad row (field ``event_id``, naming the stored copy and the fields that differ) and counted
 in ``conflicts``, not stored and not counted as a duplicate.
@@ -33,7 +33,7 @@ from shelfwise.serve.guard import safe_name, text_problem
 SOURCE = "body"
 EVENT_ID = "event_id"
 WRAPPER = "events"  # {"events": [...]}: the envelope other engines take, answered with a clear error
-_FIELDS = ("user_id", "item_id", "type", "timestamp", "session_id", "query")
+_FIELDS = ("user_id", "item_id", "type", "timestamp", "session_id", "query", "request_id")
 
 
 @dataclass(frozen=True)

@@ -133,6 +133,11 @@ class FacetsOut(BaseModel):
 
 class SearchResponse(BaseModel):
     query: str = Field(description="the query as received")
+    request_id: str = Field(
+        description="this answer's id (32 hex digits, new per request, each page its own): send it as request_id "
+        "with the query event of this search and with the events of a click, cart or purchase on its hits "
+        "(POST /events), as Algolia's queryID, for exact attribution in the search analytics"
+    )
     mode: str = Field(description="the mode asked for: hybrid, bm25 or dense (words_only: what actually ranked)")
     took_ms: float = Field(description="server time for the search (and facets), in milliseconds")
     items: list[ItemOut] = Field(description="this page's hits, best first")

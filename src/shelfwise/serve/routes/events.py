@@ -18,6 +18,12 @@ accepted rows that were already stored, ``stored`` the rows this request added. 
 log holds for a different event is rejected like a bad row (``conflicts``; IETF Idempotency-Key
 draft, Stripe: a key reused with another payload is a client error), so a batch of such rows alone
 answers 422.
+
+An optional per-row ``request_id`` names the ``/search`` or ``/recommend/*`` answer the event came
+from (each answers one): the list a click, cart or purchase was made from, or a query event's own
+search (Algolia Insights' ``queryID``). It is stored with the event and used for exact attribution
+(``shelfwise ope --impressions``, the report's search analytics); a malformed one (not 1 to 64 ASCII
+letters, digits or ``. _ : -``) rejects its row, field ``request_id``.
 """
 
 from __future__ import annotations
@@ -78,7 +84,8 @@ class EventsAccepted(BaseModel):
     conflicts: int = Field(
         0,
         description="of the rejected rows, those whose event_id the log already holds for a different event "
-        "(another user_id, item_id, type, session_id, query, or a timestamp the row gives): a reused id, not a "
+        "(another user_id, item_id, type, session_id, query, request_id, or a timestamp the row gives): a reused "
+        "id, not a "
         "retry; not stored; each in errors (field event_id, naming the stored copy's sequence number and the "
         "fields that differ)",
     )
@@ -124,7 +131,8 @@ async def post_events(
             description="one event object or a list of them: user_id, type (query/view/click/cart/purchase), "
             "item_id (catalog id; optional for query), timestamp (unix seconds or ISO-8601; default now), "
             "session_id, query, event_id (optional; a retried event with the same id is stored once; the id "
-            "reused for a different event is rejected: conflicts)",
+            "reused for a different event is rejected: conflicts), request_id (optional: the request_id of the "
+            "/search or /recommend answer the event came from, for exact attribution)",
             examples=[_EXAMPLE, [_EXAMPLE, {**_EXAMPLE, "type": "purchase", "event_id": "e-2"}]],
         ),
     ],

@@ -79,10 +79,11 @@ class RecommendResponse(BaseModel):
         "instead: unknown shopper, empty session), unmatched-filter, no-results, short-list, text-only, "
         "unknown-items (/recommend/session: item ids the catalog lacks were left out)",
     )
-    request_id: str | None = Field(
-        None,
-        description="/recommend/user: this answer's id; a list with explored slots is logged under it (with "
-        "--impression-log) for off-policy evaluation (`shelfwise ope --impressions`); null on other routes",
+    request_id: str = Field(
+        description="this answer's id (32 hex digits, new per request, as /search's): send it as request_id with "
+        "the events of a click, cart or purchase made from this list (POST /events) for exact attribution; on "
+        "/recommend/user a list with explored slots is logged under it (with --impression-log) for off-policy "
+        "evaluation (`shelfwise ope --impressions`)",
     )
     logged: bool | None = Field(
         default=None,
@@ -160,8 +161,9 @@ def _out(
             said, code = f"{notice}; {said}", UNKNOWN_ITEMS
         notice = Notice(said, code)
     said_code = code_of(notice) if notice is not None else None
+    rid = request_id or uuid.uuid4().hex
     return RecommendResponse(
-        kind=kind, id=ident, took_ms=took, items=items, notice=notice, notice_code=said_code, request_id=request_id
+        kind=kind, id=ident, took_ms=took, items=items, notice=notice, notice_code=said_code, request_id=rid
     )
 
 

@@ -4,6 +4,7 @@ format in one pool thread (:func:`shelfwise.serve.respond.answer`)."""
 from __future__ import annotations
 
 import time
+import uuid
 from dataclasses import asdict, dataclass
 from typing import Annotated
 
@@ -231,6 +232,7 @@ def run_search(shelf: Shelf, p: SearchQuery) -> SearchResponse:
     notices = got.notices + shopper
     return SearchResponse(
         query=p.q,
+        request_id=uuid.uuid4().hex,
         mode=p.mode,
         took_ms=round(took, 3),
         items=items_out(

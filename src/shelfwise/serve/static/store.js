@@ -97,11 +97,14 @@ function snippetHtml(it) {
   const s = marked(it.highlight && it.highlight.description);
   return s ? `<div class="snippet">${s}</div>` : "";
 }
-function card(it, withReason = false) {
+// ``rid``: the request_id of the /search or /recommend answer that listed it, sent with the card's events
+// (POST /events request_id: the click, cart or view is credited to that very list or search)
+function card(it, withReason = false, rid = "") {
   items.set(it.id, it);
   if (it.variants && it.variants.length) bases.set(it.id, it);
   const cat = (it.category || []).slice(-2).join(" › ");
-  return `<article class="card" data-id="${esc(it.id)}" data-base="${esc(it.id)}" tabindex="0" aria-label="${esc(it.title)}">
+  const from = rid ? ` data-rid="${esc(rid)}"` : "";
+  return `<article class="card" data-id="${esc(it.id)}" data-base="${esc(it.id)}"${from} tabindex="0" aria-label="${esc(it.title)}">
     <div class="pic">${picture(it)}${oosBadge(it)}</div>
     <button class="addcart" type="button" data-cart="${esc(it.id)}">${esc(t("addToCart"))}</button>
     <div class="body"><div class="title">${titleHtml(it)}</div><div class="cat">${esc(cat)}</div>${snippetHtml(it)}
@@ -173,7 +176,7 @@ async function pickSwatch(cardEl, id) {
       it = full;
     } catch { items.set(id, it); } // the swatch's own fields stand in; opening the card fetches it again
   }
-  sendEvent("view", it, query, false);
+  sendEvent("view", it, query, false, cardEl.dataset.rid);
 }
 function showInCard(cardEl, it, base) {
   cardEl.dataset.id = it.id;
@@ -221,7 +224,8 @@ function searchParams(offset) {
   if (offset) p.set("offset", String(offset)); else p.set("facets", "true");
   return p;
 }
-async function runSearch(push = true) {
+// ``record``: post the search event (a query typed), with this answer's request_id once it arrives
+async function runSearch(push = true, record = false) {
   if (!state.q) return;
   $("q").value = state.q;
   if (push) history.pushState(null, "", "?" + toParams());
@@ -230,8 +234,10 @@ async function runSearch(push = true) {
   nextOffset = null; $("more-results").hidden = true; // no "Show more" of the previous results meanwhile
   try {
     const r = await api("/search?" + searchParams(0));
+    if (record) sendQuery(r.query, r.request_id);
     if (seq === searchSeq) renderResults(r);
   } catch (err) {
+    if (record) sendQuery(state.q); // the shopper searched all the same
     if (seq !== searchSeq) return;
     $("results-layout").hidden = false;
     $("results").innerHTML = `<p class="empty">${esc(err.message)}</p>`;
@@ -240,7 +246,7 @@ async function runSearch(push = true) {
 function renderResults(r) {
   $("hero").hidden = true;
   $("results-layout").hidden = false;
-  $("results").innerHTML = r.items.length ? r.items.map((it) => card(it)).join("")
+  $("results").innerHTML = r.items.length ? r.items.map((it) => card(it, false, r.request_id)).join("")
     : `<p class="empty">${esc(t(activeChips().length ? "noMatchFilters" : "noMatch", { q: r.query }))}</p>`;
   $("understood").innerHTML = understoodLine(r.understood, r.query);
   const codes = r.notice_codes || [];
@@ -275,7 +281,7 @@ $("more-results").addEventListener("click", async () => {
   try {
     const r = await api("/search?" + searchParams(nextOffset));
     if (seq !== searchSeq) return; // another search was asked for meanwhile: not its next page
-    $("results").insertAdjacentHTML("beforeend", r.items.map((it) => card(it)).join(""));
+    $("results").insertAdjacentHTML("beforeend", r.items.map((it) => card(it, false, r.request_id)).join(""));
     const shown = $("results").querySelectorAll(".card").length;
     const head = $("toolbar").querySelector("span");
     if (head && lastHead) head.textContent = headLine(shown, r);
@@ -409,8 +415,7 @@ $("search-form").addEventListener("submit", (e) => {
   e.preventDefault();
   const q = $("q").value.trim(); if (!q) return;
   Object.assign(state, { q, category: [], brands: [], priceMin: null, priceMax: null, attrs: {}, inStock: false, sort: "relevance" });
-  sendQuery(q); // one search event per query typed (not per facet click or sort)
-  runSearch();
+  runSearch(true, true); // one search event per query typed (not per facet click or sort)
 });
 // type-ahead: GET /suggest while typing (shoppers' queries, then catalog phrases); picking one searches it
 let suggestTimer = null;
@@ -441,7 +446,7 @@ async function rail(request, target, sub, keep = () => true, max = Infinity) {
     const r = await (typeof request === "string" ? api(request) : request);
     const shown = r.items.filter(keep).slice(0, max);
     box.classList.toggle("note", !shown.length);
-    box.innerHTML = shown.length ? shown.map((it) => card(it, true)).join("")
+    box.innerHTML = shown.length ? shown.map((it) => card(it, true, r.request_id)).join("")
       : `<p class="sub">${esc(t(r.items.length ? "nothingBeyond" : "nothingYet"))}</p>`;
     return { ...r, items: shown };
   } catch (err) {
@@ -468,8 +473,10 @@ async function refreshForYou(because) {
 const shortId = (id) => (id.length > 12 ? id.slice(0, 8) + "…" : id);
 
 // ---------- product page ----------
-// ``record``: post a click event (not when the page is only written again in another language)
-async function openProduct(id, push = true, query = "", record = true) {
+// ``record``: post a click event (not when the page is only written again in another language); ``query``,
+// ``rid``: the search / list it was opened from (its request_id), sent with the click and the page's add to cart
+let opened = { id: "", query: "", rid: "" };
+async function openProduct(id, push = true, query = "", record = true, rid = "") {
   let it = items.get(id);
   // opened from a link (or a swatch no card holds): the product with its own swatches (variants=true)
   const ask = `/items/${encodeURIComponent(id)}${baseFor(id) ? "" : "?variants=true"}`;
@@ -495,7 +502,8 @@ async function openProduct(id, push = true, query = "", record = true) {
     const seen = new Set(related ? related.items.map((x) => x.id) : []);
     rail(crossReq, "cross-items", null, (x) => !seen.has(x.id), 10);
   });
-  if (record) sendEvent("click", it, query);
+  opened = { id, query, rid };
+  if (record) sendEvent("click", it, query, true, rid);
 }
 // the product page's swatches: those of the card it was opened from (every variant shown, none folded)
 const baseFor = (id) => bases.get(id) || bases.get(baseOf.get(id));
@@ -521,19 +529,22 @@ function eventHeaders() {
 }
 // a search is an event too (type "query"): the store's search analytics (`shelfwise report`) and
 // type-ahead learn from it; failures stay silent (a click's failure is reported, once)
-function sendQuery(q) {
+function sendQuery(q, rid = "") {
   if (ingestOff) return;
-  const body = JSON.stringify({ user_id: shopperId, type: "query", query: q, session_id: SESSION });
+  const event = { user_id: shopperId, type: "query", query: q, session_id: SESSION };
+  if (rid) event.request_id = rid; // the search's own id: the clicks on its hits carry it too
+  const body = JSON.stringify(event);
   api("/events", { method: "POST", headers: eventHeaders(), body }).catch((err) => {
     if (err.code === "no-event-log") ingestOff = true; // a read-only server
   });
 }
 // ``refresh``: the "for you" rail follows the event (not for a swatch's view: the card picked stays as it is)
-async function sendEvent(type, it, query = "", refresh = true) {
+async function sendEvent(type, it, query = "", refresh = true, rid = "") {
   if (ingestOff) return;
   const headers = eventHeaders();
   const event = { user_id: shopperId, type, item_id: it.id, session_id: SESSION };
   if (query) event.query = query; // engagement with that search's results
+  if (rid) event.request_id = rid; // made from that very list / search (exact attribution)
   const body = JSON.stringify(event);
   try {
     await api("/events?wait_ms=1500", { method: "POST", headers, body });
@@ -555,11 +566,18 @@ function renderCart() {
   const total = c.reduce((s, it) => s + (it.price || 0), 0);
   $("cart-total").textContent = c.length ? t("cartTotal", { v: fmtPrice(total) }) : "";
 }
-function addToCart(id, query = "") {
+function addToCart(id, query = "", rid = "") {
   const it = items.get(id); if (!it) return;
   store.setItem("shelfwise.cart", JSON.stringify([...cart(), { id: it.id, title: it.title, price: it.price }]));
   renderCart(); toast(t("addedToCart", { title: it.title }));
-  sendEvent("cart", it, query);
+  sendEvent("cart", it, query, true, rid);
+}
+// a card's "add to cart": its list's query and request_id; the product page's: those it was opened from
+function cartFrom(add) {
+  const c = add.closest(".card");
+  if (c) addToCart(add.dataset.cart, add.closest("#results") ? state.q : "", c.dataset.rid || "");
+  else if (opened.id === add.dataset.cart) addToCart(add.dataset.cart, opened.query, opened.rid);
+  else addToCart(add.dataset.cart);
 }
 document.addEventListener("click", (e) => {
   const sw = e.target.closest("[data-swatch]");
@@ -573,13 +591,14 @@ document.addEventListener("click", (e) => {
     return;
   }
   const add = e.target.closest("[data-cart]");
-  if (add) { e.stopPropagation(); addToCart(add.dataset.cart, add.closest("#results") ? state.q : ""); return; }
+  if (add) { e.stopPropagation(); cartFrom(add); return; }
   const c = e.target.closest(".card");
-  if (c) openProduct(c.dataset.id, true, c.closest("#results") ? state.q : ""); // a click on a search hit carries its query
+  // a click on a search hit carries its query; on any card, the request_id of the list that showed it
+  if (c) openProduct(c.dataset.id, true, c.closest("#results") ? state.q : "", true, c.dataset.rid || "");
 });
 document.addEventListener("keydown", (e) => {
   const c = e.key === "Enter" && e.target.classList && e.target.classList.contains("card") ? e.target : null;
-  if (c) openProduct(c.dataset.id, true, c.closest("#results") ? state.q : ""); // as a mouse click: with its query
+  if (c) openProduct(c.dataset.id, true, c.closest("#results") ? state.q : "", true, c.dataset.rid || ""); // as a mouse click
 });
 $("cart-btn").addEventListener("click", () => { $("cart-panel").hidden = !$("cart-panel").hidden; $("settings-panel").hidden = true; });
 
