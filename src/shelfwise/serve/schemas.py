@@ -20,7 +20,7 @@ class VariantOut(BaseModel):
     matches: bool = Field(
         True,
         description="it passes the request's filters (/search: category, brand, price, attributes, in_stock and a "
-        "price the query names; /recommend/*: category, in_stock): false ones are listed still (the product comes "
+        "price the query names; /recommend/*: the same filters): false ones are listed still (the product comes "
         "in them) for a client to grey out, or to drop for a strict view",
     )
 
