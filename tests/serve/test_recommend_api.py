@@ -354,3 +354,24 @@ def test_a_list_emptied_by_a_brand_or_price_filter_says_filters(
     assert "filter" not in zh["notice"] and zh["notice"].endswith("（在所选的筛选条件下）"), zh["notice"]
     r = c.get("/recommend/cross/p1", params={"category": "Women", "in_stock": True, "price_max": 20}).json()
     assert r["items"] == [] and r["notice"].endswith("(with the filters)")
+
+
+def test_a_session_query_the_recommender_cannot_read_is_a_422_naming_q(
+    tiny_catalog: Catalog, tiny_searcher: HybridSearcher, tiny_log: EventLog
+) -> None:
+    """A recommender built without a query encoder answered q= with a bare-string 422, the one
+    parameter error not in FastAPI's ``[{loc, msg, type}]`` shape."""
+    rec = build_recommender(
+        tiny_catalog,
+        tiny_log,
+        HashingEncoder(dim=64).encode(tiny_catalog.texts()),
+        HybridConfig(als=ALSConfig(factors=4, iterations=2)),
+    )
+    shelf = Shelf(catalog=tiny_catalog, searcher=tiny_searcher, events=tiny_log)
+    shelf.recommender = rec
+    c = TestClient(create_app(shelf, warmup=False), base_url="http://localhost")
+    r = c.get("/recommend/session", params={"q": "yoga mat"})
+    assert r.status_code == 422
+    (detail,) = r.json()["detail"]
+    assert detail["loc"] == ["query", "q"] and "encoder" in detail["msg"], detail
+    assert c.get("/recommend/session", params={"item": "p1"}).status_code == 200

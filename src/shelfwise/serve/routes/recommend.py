@@ -358,8 +358,8 @@ def _session(
     t0 = time.perf_counter()
     try:
         got = answer_session(rec, shelf.catalog, item, k, filters, query=q, exclude_seen=exclude_seen)
-    except ValueError as exc:
-        raise HTTPException(422, str(exc)) from exc
+    except ValueError as exc:  # a query this recommender cannot read (built without an encoder)
+        raise invalid("q", str(exc)) from exc
     return _out(
         shelf, "session", ",".join(item) or q, got.recommendation, t0, got.notice, filters, variants, variants_max
     )
