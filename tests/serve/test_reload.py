@@ -108,6 +108,10 @@ def test_one_process_answers_as_before_and_names_the_shelf_in_health(served: tup
     assert client.post("/admin/reload", params={"wait_s": -1}, headers=auth).status_code == 422
     r = client.post("/admin/reload", params={"wait_s": 0}, headers=auth)
     assert r.status_code == 200 and "fleet" not in r.json()
+    # the product count as /health names it; `items` (elsewhere a list of hits) kept, marked deprecated
+    assert r.json()["products"] == r.json()["items"] == len(first.catalog)
+    doc = client.get("/openapi.json").json()["components"]["schemas"]["ReloadResult"]["properties"]
+    assert doc["items"].get("deprecated") and not doc["products"].get("deprecated")
     bigger = Catalog([*first.catalog.products, Product(id="p99", title="Green raincoat", category=("Coats",))])
     _save(bigger, [], folder)  # a new save in place: another manifest digest
     assert client.post("/admin/reload", headers=auth).status_code == 200

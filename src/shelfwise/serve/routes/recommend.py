@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from shelfwise.catalog.schema import Filters
@@ -34,8 +34,10 @@ from shelfwise.recommend.content import similar_by_text
 from shelfwise.recommend.explore import is_explored, recommend_with_exploration
 from shelfwise.recommend.hybrid import HybridRecommender
 from shelfwise.recommend.session_answer import answer_session
+from shelfwise.serve import examples as ex
 from shelfwise.serve.convert import items_out
 from shelfwise.serve.error_docs import NEEDS_RECOMMENDER, UNKNOWN_ITEM
+from shelfwise.serve.examples import exemplified
 from shelfwise.serve.impressions import log_list, sample
 from shelfwise.serve.params import (
     InStock,
@@ -79,6 +81,8 @@ Live = Annotated[
 
 
 class RecommendResponse(BaseModel):
+    model_config = ConfigDict(json_schema_extra=exemplified(ex.RECOMMEND))
+
     kind: str = Field(description="user, item, cross or session")
     id: str = Field(description="the user or item id asked about (session: its item ids joined by ',', or q)")
     took_ms: float = Field(description="server time, in milliseconds")
