@@ -141,3 +141,12 @@ def test_every_answered_field_has_a_description_and_an_example(make_client: Make
     ]
     assert bare == []
     assert all(schemas[m].get("examples") for m in models), [m for m in models if not schemas[m].get("examples")]
+
+
+def test_operation_ids_are_unique(make_client: MakeClient) -> None:
+    """GET and HEAD /health shared one operationId (FastAPI warned 'Duplicate Operation ID'): OpenAPI
+    requires them unique, and a client generator names its methods by them."""
+    paths = make_client().get("/openapi.json").json()["paths"]
+    ids = [op["operationId"] for ops in paths.values() for op in ops.values()]
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+    assert {"get", "head"} <= set(paths["/health"])
