@@ -284,6 +284,7 @@ _RULES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
 
 
 _FILTERED = " (with the category / in-stock filter)"
+_FILTERED_ANY = " (with the filters)"  # brand, price or attribute filters too
 
 
 def _joined(text: str) -> str | None:
@@ -293,6 +294,9 @@ def _joined(text: str) -> str | None:
     if text.endswith(_FILTERED):
         head = localise(text[: -len(_FILTERED)], "zh")
         return f"{head}（在所选的品类 / 有货筛选下）" if head != text[: -len(_FILTERED)] else None
+    if text.endswith(_FILTERED_ANY):
+        head = localise(text[: -len(_FILTERED_ANY)], "zh")
+        return f"{head}（在所选的筛选条件下）" if head != text[: -len(_FILTERED_ANY)] else None
     head, sep, rest = text.partition(": ")
     if not sep or head not in _FIXED:
         return None

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import re
+from typing import Any
+
 from _servekit import KEY, MakeClient
 
 from shelfwise.serve.config import ServeConfig
@@ -100,3 +104,49 @@ def test_answer_fields_are_described(make_client: MakeClient) -> None:
             [n for n, f in fields.items() if not f.get("description")],
         )
     assert "within one" in schemas["ItemOut"]["properties"]["score"]["description"]
+
+
+# FastAPI's own 422 models; /events' answers (routes/events.py, changed in parallel this session) and the
+# valuation summary (stdlib dataclasses of shelfwise.valuation) are not covered yet
+NOT_COVERED = {"HTTPValidationError", "ValidationError", "EventsAccepted", "EventsRejected", "RejectedBatch"}
+NOT_COVERED |= {"RowErrorOut", "EventStats", "ValuationSummary", "ValuationOut", "RemovalCurveOut"}
+
+
+def _answered_models(spec: dict[str, Any]) -> set[str]:
+    """Every component schema a route's answer reaches, through nested references."""
+    schemas = spec["components"]["schemas"]
+    seen: set[str] = set()
+    todo = [json.dumps(op["responses"]) for ops in spec["paths"].values() for op in ops.values()]
+    while todo:
+        for name in re.findall(r'"#/components/schemas/(\w+)"', todo.pop()):
+            if name not in seen:
+                seen.add(name)
+                todo.append(json.dumps(schemas[name]))
+    return seen
+
+
+def test_every_answered_field_has_a_description_and_an_example(make_client: MakeClient) -> None:
+    """FieldMatchOut, FacetValueOut, PriceRangeOut, ShopperOut, ReloadResult and others had fields with
+    no description, and no field of any answer had an example on /docs or in /openapi.json."""
+    spec = make_client().get("/openapi.json").json()
+    schemas = spec["components"]["schemas"]
+    models = _answered_models(spec) - NOT_COVERED
+    assert {"SearchResponse", "ItemOut", "RecommendResponse", "ErrorOut", "ReloadResult", "ShoppersResponse"} <= models
+    bare = [
+        (m, f, what)
+        for m in sorted(models)
+        for f, prop in schemas[m].get("properties", {}).items()
+        for what in ("description", "examples")
+        if not prop.get(what)
+    ]
+    assert bare == []
+    assert all(schemas[m].get("examples") for m in models), [m for m in models if not schemas[m].get("examples")]
+
+
+def test_operation_ids_are_unique(make_client: MakeClient) -> None:
+    """GET and HEAD /health shared one operationId (FastAPI warned 'Duplicate Operation ID'): OpenAPI
+    requires them unique, and a client generator names its methods by them."""
+    paths = make_client().get("/openapi.json").json()["paths"]
+    ids = [op["operationId"] for ops in paths.values() for op in ops.values()]
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+    assert {"get", "head"} <= set(paths["/health"])

@@ -321,3 +321,76 @@ def test_every_list_answers_a_request_id_of_its_own(
     assert all(isinstance(i, str) and len(i) == 32 and int(i, 16) >= 0 for i in ids) and len(set(ids)) == len(ids)
     bare = client(tiny_catalog, tiny_searcher, tiny_log, with_recommender=False)
     assert len(bare.get("/recommend/item/p1").json()["request_id"]) == 32  # related by text alone
+
+
+def test_recommend_routes_take_the_search_filters(
+    tiny_catalog: Catalog, tiny_searcher: HybridSearcher, tiny_log: EventLog
+) -> None:
+    """/search filters by brand, price_min / price_max and attr=key:value; /recommend/* took only category
+    and in_stock and answered 422 'unknown parameter' to the rest, so a client sending one filter set to
+    both (a brand page's search box and its rails) had to drop them for the rails."""
+    c = client(tiny_catalog, tiny_searcher, tiny_log)
+    by_id = {p.id: p for p in tiny_catalog.products}
+    asks = [
+        ("/recommend/user/newbie", {}),
+        ("/recommend/user/u2", {}),
+        ("/recommend/item/p1", {}),
+        ("/recommend/cross/p1", {}),
+        ("/recommend/session", {"item": "p1"}),
+    ]
+    for path, extra in asks:
+        for filt, ok in [
+            ({"brand": "acme"}, lambda p: p.brand == "Acme"),
+            ({"brand": ["Flora", "Swift"]}, lambda p: p.brand in {"Flora", "Swift"}),
+            ({"price_min": 30, "price_max": 60}, lambda p: 30 <= p.price <= 60),
+            ({"attr": "colour:Black"}, lambda p: p.attributes.get("colour") == "Black"),
+        ]:
+            r = c.get(path, params={**extra, **filt, "k": 12})
+            assert r.status_code == 200, (path, filt, r.json())
+            got = [by_id[it["id"]] for it in r.json()["items"]]
+            assert all(ok(p) for p in got), (path, filt, [p.id for p in got])
+            assert got or r.json()["notice_code"] in {"no-results", "unmatched-filter"}, (path, filt)
+        bad = c.get(path, params={**extra, "attr": "colour"})  # the same checks as /search, in its one shape
+        assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["query", "attr"]
+        bad = c.get(path, params={**extra, "price_min": 50, "price_max": 10})
+        assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["query", "price_max"]
+    r = c.get("/recommend/user/u1", params={"brand": "Nobrand"})
+    assert r.json()["items"] == [] and r.json()["notice_code"] == "unmatched-filter"
+    assert "Nobrand" in r.json()["notice"]
+    params = c.get("/openapi.json").json()["paths"]["/recommend/item/{item_id}"]["get"]["parameters"]
+    assert {"brand", "price_min", "price_max", "attr"} <= {p["name"] for p in params}
+
+
+def test_a_list_emptied_by_a_brand_or_price_filter_says_filters(
+    tiny_catalog: Catalog, tiny_searcher: HybridSearcher, tiny_log: EventLog
+) -> None:
+    """The empty-list notice named only 'the category / in-stock filter', which a brand or price filter
+    the catalog holds (so not an unmatched-filter) also empties."""
+    c = client(tiny_catalog, tiny_searcher, tiny_log)
+    r = c.get("/recommend/cross/p1", params={"brand": "Flora", "price_max": 20}).json()
+    assert r["items"] == [] and r["notice"].endswith("(with the filters)"), r
+    zh = c.get("/recommend/cross/p1", params={"brand": "Flora", "price_max": 20, "lang": "zh"}).json()
+    assert "filter" not in zh["notice"] and zh["notice"].endswith("（在所选的筛选条件下）"), zh["notice"]
+    r = c.get("/recommend/cross/p1", params={"category": "Women", "in_stock": True, "price_max": 20}).json()
+    assert r["items"] == [] and r["notice"].endswith("(with the filters)")
+
+
+def test_a_session_query_the_recommender_cannot_read_is_a_422_naming_q(
+    tiny_catalog: Catalog, tiny_searcher: HybridSearcher, tiny_log: EventLog
+) -> None:
+    """A recommender built without a query encoder answered q= with a bare-string 422, the one
+    parameter error not in FastAPI's ``[{loc, msg, type}]`` shape."""
+    rec = build_recommender(
+        tiny_catalog,
+        tiny_log,
+        HashingEncoder(dim=64).encode(tiny_catalog.texts()),
+        HybridConfig(als=ALSConfig(factors=4, iterations=2)),
+    )
+    shelf = Shelf(catalog=tiny_catalog, searcher=tiny_searcher, events=tiny_log)
+    shelf.recommender = rec
+    c = TestClient(create_app(shelf, warmup=False), base_url="http://localhost")
+    r = c.get("/recommend/session", params={"q": "yoga mat"})
+    assert r.status_code == 422
+    (detail,) = r.json()["detail"]
+    assert detail["loc"] == ["query", "q"] and "encoder" in detail["msg"], detail
+    assert c.get("/recommend/session", params={"item": "p1"}).status_code == 200

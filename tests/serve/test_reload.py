@@ -108,6 +108,10 @@ def test_one_process_answers_as_before_and_names_the_shelf_in_health(served: tup
     assert client.post("/admin/reload", params={"wait_s": -1}, headers=auth).status_code == 422
     r = client.post("/admin/reload", params={"wait_s": 0}, headers=auth)
     assert r.status_code == 200 and "fleet" not in r.json()
+    # the product count as /health names it; `items` (elsewhere a list of hits) kept, marked deprecated
+    assert r.json()["products"] == r.json()["items"] == len(first.catalog)
+    doc = client.get("/openapi.json").json()["components"]["schemas"]["ReloadResult"]["properties"]
+    assert doc["items"].get("deprecated") and not doc["products"].get("deprecated")
     bigger = Catalog([*first.catalog.products, Product(id="p99", title="Green raincoat", category=("Coats",))])
     _save(bigger, [], folder)  # a new save in place: another manifest digest
     assert client.post("/admin/reload", headers=auth).status_code == 200
@@ -332,3 +336,21 @@ def test_the_impression_log_cpu_budget_is_checked_and_reaches_the_sampler(tmp_pa
     recipe.store.close()
     args = build_parser().parse_args(["serve", "--shelf", "x", "--impression-log-cpu", "0.05"])
     assert args.impression_log_cpu == 0.05
+
+
+def test_a_bad_reload_body_is_a_422_naming_the_field(served: tuple[TestClient, Shelf, Path]) -> None:
+    """The body checks answered a bare string while /openapi.json documented FastAPI's list for 422
+    (and said nothing of the string a folder that does not load answers)."""
+    client, first, _ = served
+    auth = {"Authorization": f"Bearer {KEY}"}
+    for body, loc in ((["x"], ["body"]), ({"shelf": 3}, ["body", "shelf"]), ({"dir": "x"}, ["body", "dir"])):
+        r = client.post("/admin/reload", json=body, headers=auth)
+        assert r.status_code == 422, body
+        (detail,) = r.json()["detail"]
+        assert detail["loc"] == loc and detail["type"] == "value_error", detail
+    doc = client.get("/openapi.json").json()["paths"]["/admin/reload"]["post"]["responses"]["422"]
+    shapes = {s["$ref"].rsplit("/", 1)[1] for s in doc["content"]["application/json"]["schema"]["anyOf"]}
+    assert shapes == {"HTTPValidationError", "ErrorOut"} and "does not load" in doc["description"]
+    assert client.app.state.shelf is first  # type: ignore[attr-defined]
+    assert first.live is not None
+    first.live.consumer.stop()

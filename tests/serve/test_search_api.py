@@ -298,7 +298,8 @@ def test_every_parameter_error_names_its_parameter_in_one_shape(
             ["query", "facet_attr"],
             "10",
         ),
-        ("/recommend/item/p1", {"attr": "colour:Black"}, ["query", "attr"], "unknown parameter"),
+        ("/recommend/item/p1", {"color": "Black"}, ["query", "color"], "unknown parameter"),
+        ("/recommend/item/p1", {"attr": "nocolon"}, ["query", "attr"], "key:value"),
         ("/recommend/user/%20", {}, ["path", "user_id"], "blank"),
     ]
     for path, params, loc, said in cases:

@@ -6,10 +6,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from _servekit import KEY, MakeClient
+from _servekit import KEY, LOCAL, MakeClient
+from fastapi.testclient import TestClient
 
+from shelfwise.catalog import Catalog
+from shelfwise.retrieve import HybridSearcher
+from shelfwise.serve import create_app
 from shelfwise.serve.config import ENV_API_KEY, ServeConfig, is_loopback, load_api_keys, parse_hosts, startup_warnings
 from shelfwise.serve.guard import check_write, host_allowed, host_of, presented_key
+from shelfwise.shelf import Shelf
 
 EVENT = {"user_id": "u1", "type": "view", "item_id": "p1"}
 
@@ -178,3 +183,15 @@ def test_the_guards_own_refusals_carry_cors_headers_for_named_origins(make_clien
     assert (
         "access-control-allow-origin" not in plain.post("/events", content=b" " * 200, headers={"Origin": SHOP}).headers
     )
+
+
+def test_cors_pages_can_read_the_error_code_header(tiny_catalog: Catalog, tiny_searcher: HybridSearcher) -> None:
+    """A 503 for a part the server lacks names it in ``X-Shelfwise-Error`` for clients to act on, but
+    only ``Retry-After`` was exposed: a shop's page on another origin could not read which part."""
+    app = create_app(
+        Shelf(catalog=tiny_catalog, searcher=tiny_searcher), warmup=False, config=ServeConfig(cors_origins=(SHOP,))
+    )
+    r = TestClient(app, base_url=LOCAL).get("/recommend/user/u1", headers={"Origin": SHOP})
+    assert r.status_code == 503 and r.headers["x-shelfwise-error"] == "no-recommender"
+    exposed = {h.strip().lower() for h in r.headers["access-control-expose-headers"].split(",")}
+    assert {"x-shelfwise-error", "retry-after"} <= exposed

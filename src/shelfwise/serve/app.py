@@ -18,6 +18,7 @@ from shelfwise.serve.docs import add_offline_docs
 from shelfwise.serve.metrics import Metrics
 from shelfwise.serve.middleware import GuardMiddleware
 from shelfwise.serve.reload import Reloader
+from shelfwise.serve.respond import ERROR_CODE
 from shelfwise.serve.routes import ROUTERS
 from shelfwise.serve.setup import ShelfRecipe
 from shelfwise.serve.shedding import SheddingMiddleware, ShedStats
@@ -89,7 +90,7 @@ def create_app(
             allow_origins=list(dict.fromkeys(browser_origin(o) for o in cfg.cors_origins)),
             allow_methods=["GET", "POST"],
             allow_headers=["Authorization", "X-API-Key", "Content-Type"],
-            expose_headers=["Retry-After"],
+            expose_headers=["Retry-After", ERROR_CODE],  # a page reads which part a 503 lacks
             max_age=600,
         )
 

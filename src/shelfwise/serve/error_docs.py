@@ -5,13 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from shelfwise.serve import examples as ex
+from shelfwise.serve.examples import exemplified
 from shelfwise.serve.respond import ERROR_CODE
 
 
 class ErrorOut(BaseModel):
     """An error answered by the server itself (not a parameter check: those are FastAPI's 422 list)."""
+
+    model_config = ConfigDict(json_schema_extra=exemplified(ex.ERROR))
 
     detail: str = Field(description="what went wrong and what to do, in words for people: act on the status code")
 

@@ -29,7 +29,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from shelfwise.serve import examples as ex
+from shelfwise.serve.examples import exemplified
 
 try:
     import fcntl
@@ -62,7 +65,9 @@ class ShelfMark(BaseModel):
 class WorkerSwap(BaseModel):
     """One worker in a reload's answer."""
 
-    pid: int
+    model_config = ConfigDict(json_schema_extra=exemplified(ex.WORKER_SWAP))
+
+    pid: int = Field(description="the worker's process id (/health: worker)")
     shelf_id: str = Field(description="manifest digest of the shelf it serves")
     generation: int = Field(description="the reload it loaded its shelf for (0: the server's start)")
     swapped: bool = Field(description="serves the reloaded shelf")
@@ -71,10 +76,12 @@ class WorkerSwap(BaseModel):
 class FleetWait(BaseModel):
     """Whether every worker serves the reloaded shelf (``complete``), after how long, and each worker."""
 
-    complete: bool
-    waited_s: float
+    model_config = ConfigDict(json_schema_extra=exemplified(ex.FLEET))
+
+    complete: bool = Field(description="every worker serves the reloaded shelf")
+    waited_s: float = Field(description="seconds the answer waited for the workers")
     wait_s: float = Field(description="the most it would wait (the request's wait_s)")
-    workers: list[WorkerSwap]
+    workers: list[WorkerSwap] = Field(description="each worker: its pid, the shelf it serves, and whether swapped")
 
 
 def atomic_write(path: Path, text: str) -> None:

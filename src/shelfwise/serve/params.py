@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import HTTPException, Path, Query
@@ -27,6 +28,36 @@ VariantsMax = Annotated[
         "request's filters admit first; `variants_total` gives the count",
     ),
 ]
+
+
+Brand = Annotated[list[str] | None, Query(description="brand, repeatable: any of them (case-insensitive)")]
+PriceMin = Annotated[float | None, Query(ge=0, allow_inf_nan=False, description="lowest price, inclusive")]
+PriceMax = Annotated[float | None, Query(ge=0, allow_inf_nan=False, description="highest price, inclusive")]
+Attr = Annotated[
+    list[str] | None,
+    Query(
+        description="attribute filter key:value, repeatable: values of one key are alternatives (colour:Black "
+        "or colour:White), different keys all apply"
+    ),
+]
+
+
+@dataclass(frozen=True)
+class MoreFilters:
+    """The filters /search takes besides ``category`` and ``in_stock``, read by /recommend/* too (the
+    same names and syntax), checked by :func:`parse_filters`."""
+
+    brand: list[str] | None = None
+    price_min: float | None = None
+    price_max: float | None = None
+    attr: list[str] | None = None
+
+
+def more_filters(
+    brand: Brand = None, price_min: PriceMin = None, price_max: PriceMax = None, attr: Attr = None
+) -> MoreFilters:
+    """Dependency: brand / price_min / price_max / attr as /search reads them."""
+    return MoreFilters(brand, price_min, price_max, attr)
 
 
 def invalid(field: str, problem: str, where: str = "query") -> HTTPException:
@@ -61,3 +92,8 @@ def parse_filters(
         in_stock=in_stock,
         attributes=tuple(pairs),
     )
+
+
+def list_filters(category: str | None, in_stock: bool, more: MoreFilters) -> Filters:
+    """:func:`parse_filters` of a /recommend/* request: ``category``, ``in_stock`` and ``more``."""
+    return parse_filters(category, more.brand, more.price_min, more.price_max, in_stock, more.attr)

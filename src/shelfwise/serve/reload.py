@@ -18,9 +18,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shelfwise.memory import release_memory
+from shelfwise.serve import examples as ex
+from shelfwise.serve.examples import exemplified
 from shelfwise.serve.fleet import FleetWait
 from shelfwise.shelf import Shelf
 
@@ -42,13 +44,20 @@ class ReloadResult(BaseModel):
     """What ``POST /admin/reload`` answers: the folder swapped in, how long loading, warming and
     catching up on the event log took, its size and parts, and the log offset it started from."""
 
-    shelf: str
-    took_s: float
-    items: int
-    parts: list[str]
-    live_seq: int  # the event-log position the new shelf's live state had reached at the swap
-    replayed: int  # events its consumer applied after loading (those logged since its snapshot)
-    caught_up: bool
+    model_config = ConfigDict(json_schema_extra=exemplified(ex.RELOAD))
+
+    shelf: str = Field(description="the shelf folder swapped in")
+    took_s: float = Field(description="seconds to load, warm and catch up on the event log")
+    products: int = Field(0, description="products in the new shelf's catalog")
+    items: int = Field(
+        description="deprecated: products, under its old name (elsewhere `items` is a list of hits); kept for "
+        "existing clients",
+        deprecated=True,
+    )
+    parts: list[str] = Field(description="the parts the shelf holds (catalog, searcher, reranker, recommender ...)")
+    live_seq: int = Field(description="the event-log position the new shelf's live state had reached at the swap")
+    replayed: int = Field(description="events its consumer applied after loading (those logged since its snapshot)")
+    caught_up: bool = Field(description="its consumer had applied every logged event when it went in")
     query_vectors_kept: int = Field(
         0,
         description="memoised query vectors the new shelf took over from the serving one (same query encoder; "
@@ -148,7 +157,8 @@ class Reloader:
         return ReloadResult(
             shelf=str(target),
             took_s=round(took, 3),
-            items=len(new.catalog),
+            products=len(new.catalog),
+            items=len(new.catalog),  # deprecated: products' old name
             parts=parts,
             live_seq=seq,
             replayed=replayed,

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+from shelfwise.serve import examples as ex
+from shelfwise.serve.examples import exemplified
 
 
 class VariantOut(BaseModel):
     """One of a listed product's colour / size variants: what a swatch shows."""
+
+    model_config = ConfigDict(json_schema_extra=exemplified(ex.VARIANT))
 
     id: str = Field(description="the variant's item id (GET /items/{id}: the whole product)")
     label: str = Field(
@@ -20,13 +25,15 @@ class VariantOut(BaseModel):
     matches: bool = Field(
         True,
         description="it passes the request's filters (/search: category, brand, price, attributes, in_stock and a "
-        "price the query names; /recommend/*: category, in_stock): false ones are listed still (the product comes "
+        "price the query names; /recommend/*: the same filters): false ones are listed still (the product comes "
         "in them) for a client to grey out, or to drop for a strict view",
     )
 
 
 class ProductOut(BaseModel):
     """One product as the catalog has it (GET /items/{id}: looked up, not ranked)."""
+
+    model_config = ConfigDict(json_schema_extra=exemplified(ex.PRODUCT))
 
     id: str = Field(description="the catalog's item id")
     title: str = Field(description="product title")
@@ -61,6 +68,8 @@ class ProductOut(BaseModel):
 class ItemOut(ProductOut):
     """A ranked product: its score and the reason it is there."""
 
+    model_config = ConfigDict(json_schema_extra=exemplified(ex.ITEM))
+
     score: float = Field(
         description="ranking score, higher first: comparable within one answer only (a reranker's may be negative; "
         "a price sort keeps each hit's relevance score)"
@@ -89,31 +98,41 @@ class ItemOut(ProductOut):
 
 
 class FieldMatchOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra=exemplified(ex.FIELD_MATCH))
+
     field: str = Field(description="brand, category or attribute:<key>")
-    value: str
-    phrase: str
+    value: str = Field(description="the catalog value the query named (boosted where products hold it)")
+    phrase: str = Field(description="the query's words that named it")
 
 
 class UnderstoodOut(BaseModel):
     """What query understanding read from the query (price filter, boosted catalog words)."""
 
+    model_config = ConfigDict(json_schema_extra=exemplified(ex.UNDERSTOOD))
+
     text: str = Field(description="the query retrieval saw (price phrases removed)")
-    price_min: float | None = None
-    price_max: float | None = None
-    matches: list[FieldMatchOut] = Field(default_factory=list)
+    price_min: float | None = Field(None, description="lowest price the query names (a filter); null: none")
+    price_max: float | None = Field(None, description="highest price the query names (a filter); null: none")
+    matches: list[FieldMatchOut] = Field(
+        default_factory=list, description="catalog values (brand, category, attributes) the query's words name"
+    )
 
 
 class FacetValueOut(BaseModel):
-    value: str
-    count: int
-    selected: bool = False
+    model_config = ConfigDict(json_schema_extra=exemplified(ex.FACET_VALUE))
+
+    value: str = Field(description="the facet value (a category at the next level, a brand, an attribute value)")
+    count: int = Field(description="counted products that have it and pass the other groups' selections")
+    selected: bool = Field(False, description="the request filters by it")
 
 
 class PriceRangeOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra=exemplified(ex.PRICE_RANGE))
+
     min: float | None = Field(None, description="inclusive lower bound (price_min); null = open")
     max: float | None = Field(None, description="inclusive upper bound (price_max); null = open")
-    count: int
-    selected: bool = False
+    count: int = Field(description="counted products in the range that pass the other groups' selections")
+    selected: bool = Field(False, description="the request's price_min / price_max are this range")
 
 
 class FacetsOut(BaseModel):
@@ -121,17 +140,25 @@ class FacetsOut(BaseModel):
     top ``facet_depth`` results; each group counted over the products that pass the other groups'
     selections (picking a value gives that many of the counted products)."""
 
+    model_config = ConfigDict(json_schema_extra=exemplified(ex.FACETS))
+
     depth: int = Field(description="products counted: every one holding all the query's words, and the top facet_depth")
     category_path: list[str] = Field(default_factory=list, description="selected path; `category` is its next level")
-    category: list[FacetValueOut] = Field(default_factory=list)
-    brand: list[FacetValueOut] = Field(default_factory=list)
-    price: list[PriceRangeOut] = Field(default_factory=list)
+    category: list[FacetValueOut] = Field(
+        default_factory=list, description="the categories one level below category_path, most products first"
+    )
+    brand: list[FacetValueOut] = Field(default_factory=list, description="brands, most products first")
+    price: list[PriceRangeOut] = Field(default_factory=list, description="price ranges, cheapest first")
     priced: int = Field(0, description="counted products that have a price")
     matched: int = Field(0, description="of the counted products, those holding every word of the query")
-    attributes: dict[str, list[FacetValueOut]] = Field(default_factory=dict)
+    attributes: dict[str, list[FacetValueOut]] = Field(
+        default_factory=dict, description="attribute key -> its values (facet_attr's keys, or a few with few values)"
+    )
 
 
 class SearchResponse(BaseModel):
+    model_config = ConfigDict(json_schema_extra=exemplified(ex.SEARCH))
+
     query: str = Field(description="the query as received")
     request_id: str = Field(
         description="this answer's id (32 hex digits, new per request, each page its own): send it as request_id "
@@ -198,6 +225,8 @@ class SearchResponse(BaseModel):
 
 
 class SuggestionOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra=exemplified(ex.SUGGESTION))
+
     text: str = Field(description="the completed query")
     source: str = Field(
         description="queries: typed by shoppers (count: times); catalog: a catalog phrase (count: products)"
@@ -206,11 +235,15 @@ class SuggestionOut(BaseModel):
 
 
 class SuggestResponse(BaseModel):
+    model_config = ConfigDict(json_schema_extra=exemplified(ex.SUGGEST))
+
     query: str = Field(description="what was typed, as received")
     suggestions: list[SuggestionOut] = Field(description="shoppers' queries first, then catalog phrases")
 
 
 class ExamplesResponse(BaseModel):
+    model_config = ConfigDict(json_schema_extra=exemplified(ex.EXAMPLES))
+
     examples: list[str] = Field(
         description="searches typical of this store (shoppers' queries typed most, then product types; "
         "the last with a price cap when products have prices), in the catalog's words"
@@ -218,6 +251,8 @@ class ExamplesResponse(BaseModel):
 
 
 class HealthResponse(BaseModel):
+    model_config = ConfigDict(json_schema_extra=exemplified(ex.HEALTH))
+
     status: str = Field(description="ok")
     products: int = Field(description="products in the served catalog")
     items: int = Field(

@@ -13,6 +13,13 @@ from shelfwise.serve.fleet import DEFAULT_WAIT_S, MAX_WAIT_S
 from shelfwise.serve.reload import Reloader, ReloadError, ReloadResult
 
 router = APIRouter(prefix="/admin", tags=["admin"])
+VALIDATION = "#/components/schemas/HTTPValidationError"
+ERROR = "#/components/schemas/ErrorOut"
+
+
+def _bad(loc: list[str], msg: str) -> dict[str, object]:
+    """One entry of a 422 in FastAPI's own shape (``loc``, ``msg``, ``type``), as query checks answer."""
+    return {"loc": loc, "msg": f"{loc[-1]}: {msg}", "type": "value_error"}
 
 
 @router.post(
@@ -23,6 +30,11 @@ router = APIRouter(prefix="/admin", tags=["admin"])
     responses={
         202: {"description": "serve --workers N: reloaded here, but not every worker had swapped in wait_s"},
         409: {"model": ErrorOut, "description": "no shelf folder known (give one) or a reload already running"},
+        422: {
+            "description": "a bad parameter or body field: FastAPI's list naming it (`loc`); a shelf folder that "
+            "does not load: `detail` a string saying why (the server keeps serving the previous shelf)",
+            "content": {"application/json": {"schema": {"anyOf": [{"$ref": VALIDATION}, {"$ref": ERROR}]}}},
+        },
         **WRITE,
     },
 )
@@ -50,11 +62,14 @@ def reload(
     lists them); 202 when some had not within ``wait_s`` (they are still being replaced, or one
     failed to load: ``fleet.workers`` says which)."""
     reloader: Reloader = request.app.state.reloader
-    if body is not None and (not isinstance(body, dict) or set(body) - {"shelf"}):
-        raise HTTPException(422, 'the body is optional; when given: {"shelf": "<folder>"}')
+    if body is not None and not isinstance(body, dict):
+        raise HTTPException(422, [_bad(["body"], 'the body is optional; when given: {"shelf": "<folder>"}')])
+    if isinstance(body, dict) and set(body) - {"shelf"}:
+        extra = sorted(set(body) - {"shelf"})[0]
+        raise HTTPException(422, [_bad(["body", extra], 'unknown field; the body is {"shelf": "<folder>"}')])
     folder = body.get("shelf") if isinstance(body, dict) else None
     if folder is not None and (not isinstance(folder, str) or not folder.strip()):
-        raise HTTPException(422, '"shelf" must be a folder path')
+        raise HTTPException(422, [_bad(["body", "shelf"], "must be a folder path")])
     path = Path(folder) if folder else None
     try:
         result = reloader.reload_everywhere(path, wait_s)

@@ -16,7 +16,8 @@ from shelfwise.shelf import Shelf
 router = APIRouter(tags=["ops"])
 
 
-@router.api_route("/health", methods=["GET", "HEAD"], response_model=HealthResponse)  # HEAD: uptime checkers
+@router.get("/health", response_model=HealthResponse)
+@router.head("/health", response_model=HealthResponse)  # uptime checkers; its own operationId
 def health(request: Request) -> HealthResponse:
     """Counts as of now: ``events`` = behaviour history loaded at start (the events file, or for a
     saved shelf the interactions its recommender holds) + events logged live since (``events_live``,

@@ -12,8 +12,8 @@ import uuid
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from shelfwise.catalog.schema import Filters
@@ -34,10 +34,21 @@ from shelfwise.recommend.content import similar_by_text
 from shelfwise.recommend.explore import is_explored, recommend_with_exploration
 from shelfwise.recommend.hybrid import HybridRecommender
 from shelfwise.recommend.session_answer import answer_session
+from shelfwise.serve import examples as ex
 from shelfwise.serve.convert import items_out
 from shelfwise.serve.error_docs import NEEDS_RECOMMENDER, UNKNOWN_ITEM
+from shelfwise.serve.examples import exemplified
 from shelfwise.serve.impressions import log_list, sample
-from shelfwise.serve.params import InStock, ItemId, Variants, VariantsMax, invalid, parse_filters
+from shelfwise.serve.params import (
+    InStock,
+    ItemId,
+    MoreFilters,
+    Variants,
+    VariantsMax,
+    invalid,
+    list_filters,
+    more_filters,
+)
 from shelfwise.serve.respond import NO_RECOMMENDER, answer
 from shelfwise.serve.schemas import ItemOut
 from shelfwise.shelf import Shelf
@@ -57,6 +68,8 @@ EMPTY = {
 SHORT_CROSS = "no other product of another category shares baskets with it or with items like it"
 ABOUT_ITEM = {**UNKNOWN_ITEM, **NEEDS_RECOMMENDER}
 Category = Annotated[str | None, Query(description='category path prefix, e.g. "Menswear > Trousers"')]
+More = Annotated[MoreFilters, Depends(more_filters)]  # brand, price_min, price_max, attr: as /search
+NO_MORE = MoreFilters()
 Live = Annotated[
     bool | None,
     Query(
@@ -68,6 +81,8 @@ Live = Annotated[
 
 
 class RecommendResponse(BaseModel):
+    model_config = ConfigDict(json_schema_extra=exemplified(ex.RECOMMEND))
+
     kind: str = Field(description="user, item, cross or session")
     id: str = Field(description="the user or item id asked about (session: its item ids joined by ',', or q)")
     took_ms: float = Field(description="server time, in milliseconds")
@@ -120,6 +135,12 @@ def _recommender(shelf: Shelf) -> HybridRecommender:
     return rec
 
 
+def _with(filters: Filters) -> str:
+    """What a short or empty list was filtered by, in words (localised in ``wording_zh``)."""
+    more = filters.brands or filters.price_min is not None or filters.price_max is not None or filters.attributes
+    return " (with the filters)" if more else " (with the category / in-stock filter)"
+
+
 def _row(shelf: Shelf, item_id: str) -> int:
     row = shelf.catalog.get_row(item_id)
     if row is None:
@@ -155,7 +176,7 @@ def _out(
         said, code = EMPTY[kind], NO_RESULTS
         if filters is not None and not filters.is_empty():
             why = shelf.catalog.unmatched_filters(filters)  # e.g. a category no product is in
-            said += ": " + "; ".join(why) if why else " (with the category / in-stock filter)"
+            said += ": " + "; ".join(why) if why else _with(filters)
             code = UNMATCHED_FILTER if why else code
         if notice is not None and code_of(notice) == UNKNOWN_ITEMS:  # the ids left out may be why: keep saying so
             said, code = f"{notice}; {said}", UNKNOWN_ITEMS
@@ -180,13 +201,27 @@ async def for_user(
     lang: Lang = "en",
     variants: Variants = False,
     variants_max: VariantsMax = MAX_VARIANTS,
+    more: More = NO_MORE,
 ) -> Response:
     """Personalised; an unknown user (no history) gets popular items (cold start), and the response
     says so in ``notice``. When a bandit is loaded (``shelf.bandit``) and ``explore`` is true, some
     lower slots explore long-tail items. ``live`` says whether the shopper is in a session now."""
     shelf = request.app.state.shelf
     return await answer(
-        _in, lang, _for_user, shelf, user_id, k, category, in_stock, exclude_seen, explore, live, variants, variants_max
+        _in,
+        lang,
+        _for_user,
+        shelf,
+        user_id,
+        k,
+        category,
+        in_stock,
+        exclude_seen,
+        explore,
+        live,
+        variants,
+        variants_max,
+        more,
     )
 
 
@@ -201,11 +236,12 @@ def _for_user(
     live: bool | None,
     variants: bool,
     variants_max: int,
+    more: MoreFilters = NO_MORE,
 ) -> RecommendResponse:
     rec = _recommender(shelf)
     if not user_id.strip():
         raise invalid("user_id", "blank (no user id)", "path")
-    filters = parse_filters(category, None, None, None, in_stock, None)
+    filters = list_filters(category, in_stock, more)
     t0 = time.perf_counter()
     explorer = shelf.bandit
     request_id = uuid.uuid4().hex
@@ -237,21 +273,22 @@ def _about_item(
     in_stock: bool,
     variants: bool,
     variants_max: int,
+    more: MoreFilters = NO_MORE,
 ) -> RecommendResponse:
     if kind == "item" and shelf.recommender is None:  # day one, no behaviour yet: related by text alone
         row = _row(shelf, item_id)
-        filters = parse_filters(category, None, None, None, in_stock, None)
+        filters = list_filters(category, in_stock, more)
         t0 = time.perf_counter()
         mask = shelf.searcher.mask(filters)
         out = similar_by_text(shelf.searcher.dense.index, shelf.catalog, row, k, mask)
         return _out(shelf, kind, item_id, out, t0, TEXT_ONLY, filters, variants, variants_max)
     rec = _recommender(shelf)
     row = _row(shelf, item_id)
-    filters = parse_filters(category, None, None, None, in_stock, None)
+    filters = list_filters(category, in_stock, more)
     t0 = time.perf_counter()
     out = rec.similar(row, k, filters) if kind == "item" else rec.cross(row, k, filters)
     n = len(out.results)
-    why = SHORT_CROSS + (" (with the category / in-stock filter)" if not filters.is_empty() else "")
+    why = SHORT_CROSS + (_with(filters) if not filters.is_empty() else "")
     short = Notice(f"only {n} of the {k} asked for: {why}", SHORT_LIST) if kind == "cross" and 0 < n < k else None
     return _out(shelf, kind, item_id, out, t0, short, filters, variants, variants_max)
 
@@ -266,10 +303,13 @@ async def related(
     lang: Lang = "en",
     variants: Variants = False,
     variants_max: VariantsMax = MAX_VARIANTS,
+    more: More = NO_MORE,
 ) -> Response:
     """Related items: bought together, similar taste, similar text."""
     shelf = request.app.state.shelf
-    return await answer(_in, lang, _about_item, shelf, "item", item_id, k, category, in_stock, variants, variants_max)
+    return await answer(
+        _in, lang, _about_item, shelf, "item", item_id, k, category, in_stock, variants, variants_max, more
+    )
 
 
 @router.get("/cross/{item_id:path}", response_model=RecommendResponse, responses=ABOUT_ITEM)
@@ -282,10 +322,13 @@ async def cross(
     lang: Lang = "en",
     variants: Variants = False,
     variants_max: VariantsMax = MAX_VARIANTS,
+    more: More = NO_MORE,
 ) -> Response:
     """Complements from other categories (not look-alikes)."""
     shelf = request.app.state.shelf
-    return await answer(_in, lang, _about_item, shelf, "cross", item_id, k, category, in_stock, variants, variants_max)
+    return await answer(
+        _in, lang, _about_item, shelf, "cross", item_id, k, category, in_stock, variants, variants_max, more
+    )
 
 
 @router.get("/session", response_model=RecommendResponse, responses=NEEDS_RECOMMENDER)
@@ -302,12 +345,13 @@ async def session(
     lang: Lang = "en",
     variants: Variants = False,
     variants_max: VariantsMax = MAX_VARIANTS,
+    more: More = NO_MORE,
 ) -> Response:
     """Cold-start shopper: recommendations from the session's items and/or query text
     (``exclude_seen=false`` lets the session's items be recommended again)."""
     shelf = request.app.state.shelf
     return await answer(
-        _in, lang, _session, shelf, item or [], q, k, category, in_stock, exclude_seen, variants, variants_max
+        _in, lang, _session, shelf, item or [], q, k, category, in_stock, exclude_seen, variants, variants_max, more
     )
 
 
@@ -321,14 +365,15 @@ def _session(
     exclude_seen: bool,
     variants: bool,
     variants_max: int,
+    more: MoreFilters = NO_MORE,
 ) -> RecommendResponse:
     rec = _recommender(shelf)
-    filters = parse_filters(category, None, None, None, in_stock, None)
+    filters = list_filters(category, in_stock, more)
     t0 = time.perf_counter()
     try:
         got = answer_session(rec, shelf.catalog, item, k, filters, query=q, exclude_seen=exclude_seen)
-    except ValueError as exc:
-        raise HTTPException(422, str(exc)) from exc
+    except ValueError as exc:  # a query this recommender cannot read (built without an encoder)
+        raise invalid("q", str(exc)) from exc
     return _out(
         shelf, "session", ",".join(item) or q, got.recommendation, t0, got.notice, filters, variants, variants_max
     )

@@ -20,7 +20,17 @@ from shelfwise.retrieve.facets import DEPTH, facet_search
 from shelfwise.retrieve.suggest import MAX_EXAMPLES
 from shelfwise.serve.convert import items_out
 from shelfwise.serve.error_docs import OVERLOAD
-from shelfwise.serve.params import InStock, Variants, VariantsMax, invalid, parse_filters
+from shelfwise.serve.params import (
+    Attr,
+    Brand,
+    InStock,
+    PriceMax,
+    PriceMin,
+    Variants,
+    VariantsMax,
+    invalid,
+    parse_filters,
+)
 from shelfwise.serve.respond import answer
 from shelfwise.serve.schemas import (
     ExamplesResponse,
@@ -112,17 +122,11 @@ async def search(
         ),
     ] = "hybrid",
     category: Annotated[str | None, Query(description='category path prefix, e.g. "Menswear > Trousers"')] = None,
-    brand: Annotated[list[str] | None, Query(description="brand, repeatable: any of them (case-insensitive)")] = None,
-    price_min: Annotated[float | None, Query(ge=0, allow_inf_nan=False, description="lowest price, inclusive")] = None,
-    price_max: Annotated[float | None, Query(ge=0, allow_inf_nan=False, description="highest price, inclusive")] = None,
+    brand: Brand = None,
+    price_min: PriceMin = None,
+    price_max: PriceMax = None,
     in_stock: InStock = False,
-    attr: Annotated[
-        list[str] | None,
-        Query(
-            description="attribute filter key:value, repeatable: values of one key are alternatives (colour:Black "
-            "or colour:White), different keys all apply"
-        ),
-    ] = None,
+    attr: Attr = None,
     user: Annotated[str | None, Query(description="user id, for personalisation when known")] = None,
     facets: Annotated[
         bool, Query(description="also count categories, brands, price ranges and attributes of the results")

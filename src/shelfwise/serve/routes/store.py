@@ -8,11 +8,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from shelfwise.catalog.variants import MAX_VARIANTS, swatches
+from shelfwise.serve import examples as ex
 from shelfwise.serve.convert import product_out
 from shelfwise.serve.error_docs import UNKNOWN_ITEM
+from shelfwise.serve.examples import exemplified
 from shelfwise.serve.params import ItemId, Variants, VariantsMax
 from shelfwise.serve.schemas import ProductOut
 from shelfwise.shelf import Shelf
@@ -21,13 +23,17 @@ router = APIRouter(tags=["store"])
 
 
 class ShopperOut(BaseModel):
-    id: str
-    items: int
+    model_config = ConfigDict(json_schema_extra=exemplified(ex.SHOPPER))
+
+    id: str = Field(description="the shopper's id, as in events (GET /recommend/user/{id})")
+    items: int = Field(description="distinct items in the shopper's history")
 
 
 class ShoppersResponse(BaseModel):
-    shoppers: list[ShopperOut]
-    notice: str | None = None
+    model_config = ConfigDict(json_schema_extra=exemplified(ex.SHOPPERS))
+
+    shoppers: list[ShopperOut] = Field(description="the shoppers with the most distinct items, most first")
+    notice: str | None = Field(None, description="why the list is empty (no shopper histories); null otherwise")
 
 
 @router.get("/shoppers", response_model=ShoppersResponse)
@@ -46,7 +52,7 @@ def shoppers(
         )
     sizes = [(len(profiles.seen(u)), u) for u in profiles.users()]
     top = sorted(sizes, key=lambda t: (-t[0], t[1]))[:k]
-    return ShoppersResponse(shoppers=[ShopperOut(id=u, items=n) for n, u in top])
+    return ShoppersResponse(shoppers=[ShopperOut(id=u, items=n) for n, u in top], notice=None)
 
 
 @router.get("/items/{item_id:path}", response_model=ProductOut, responses=UNKNOWN_ITEM)
