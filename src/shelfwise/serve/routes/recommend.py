@@ -2,7 +2,8 @@
 
 Reads ``shelf.recommender`` (a :class:`shelfwise.recommend.HybridRecommender`) and ``shelf.bandit``.
 Parses, calls the recommender, formats; each item carries its reason. A response says in
-``notice`` when it is a fallback (an unknown user gets popular items).
+``notice`` when it is a fallback (an unknown user gets popular items). Lists hold in-stock products
+only unless ``in_stock=false`` (:func:`_filters`).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from shelfwise.recommend.session_answer import answer_session
 from shelfwise.serve.convert import items_out
 from shelfwise.serve.error_docs import NEEDS_RECOMMENDER, UNKNOWN_ITEM
 from shelfwise.serve.impressions import log_list, sample
-from shelfwise.serve.params import InStock, ItemId, Variants, VariantsMax, invalid, parse_filters
+from shelfwise.serve.params import InStockOnly, ItemId, Variants, VariantsMax, invalid, parse_filters
 from shelfwise.serve.respond import NO_RECOMMENDER, answer
 from shelfwise.serve.schemas import ItemOut
 from shelfwise.shelf import Shelf
@@ -113,6 +114,15 @@ def _recommender(shelf: Shelf) -> HybridRecommender:
     return rec
 
 
+def _filters(shelf: Shelf, category: str | None, in_stock: bool) -> Filters:
+    """A recommendation list's filters: ``category``, and in stock only unless ``in_stock`` is false
+    (the routes' default: a shopper cannot buy a sold-out product; /search lists them after the
+    in-stock ones instead). Where every product is in stock (a catalog with no stock column) there
+    is nothing to leave out, and the filter is dropped: the list, its notices and its cost stay as
+    they were before the default changed."""
+    return parse_filters(category, None, None, None, in_stock and not shelf.catalog.all_in_stock, None)
+
+
 def _row(shelf: Shelf, item_id: str) -> int:
     row = shelf.catalog.get_row(item_id)
     if row is None:
@@ -165,7 +175,7 @@ async def for_user(
     user_id: Annotated[str, Path(description="the shopper's id, as in events (no history yet: popular items)")],
     k: K = 10,
     category: Category = None,
-    in_stock: InStock = False,
+    in_stock: InStockOnly = True,
     exclude_seen: Annotated[bool, Query(description="leave out items in the shopper's history")] = True,
     explore: Annotated[bool, Query(description="give a share of slots to new/long-tail items (bandit)")] = True,
     live: Live = None,
@@ -197,7 +207,7 @@ def _for_user(
     rec = _recommender(shelf)
     if not user_id.strip():
         raise invalid("user_id", "blank (no user id)", "path")
-    filters = parse_filters(category, None, None, None, in_stock, None)
+    filters = _filters(shelf, category, in_stock)
     t0 = time.perf_counter()
     explorer = shelf.bandit
     request_id = uuid.uuid4().hex
@@ -230,14 +240,14 @@ def _about_item(
 ) -> RecommendResponse:
     if kind == "item" and shelf.recommender is None:  # day one, no behaviour yet: related by text alone
         row = _row(shelf, item_id)
-        filters = parse_filters(category, None, None, None, in_stock, None)
+        filters = _filters(shelf, category, in_stock)
         t0 = time.perf_counter()
         mask = shelf.searcher.mask(filters)
         out = similar_by_text(shelf.searcher.dense.index, shelf.catalog, row, k, mask)
         return _out(shelf, kind, item_id, out, t0, TEXT_ONLY, filters, variants, variants_max)
     rec = _recommender(shelf)
     row = _row(shelf, item_id)
-    filters = parse_filters(category, None, None, None, in_stock, None)
+    filters = _filters(shelf, category, in_stock)
     t0 = time.perf_counter()
     out = rec.similar(row, k, filters) if kind == "item" else rec.cross(row, k, filters)
     n = len(out.results)
@@ -252,7 +262,7 @@ async def related(
     item_id: ItemId,
     k: K = 10,
     category: Category = None,
-    in_stock: InStock = False,
+    in_stock: InStockOnly = True,
     lang: Lang = "en",
     variants: Variants = False,
     variants_max: VariantsMax = MAX_VARIANTS,
@@ -268,7 +278,7 @@ async def cross(
     item_id: ItemId,
     k: K = 10,
     category: Category = None,
-    in_stock: InStock = False,
+    in_stock: InStockOnly = True,
     lang: Lang = "en",
     variants: Variants = False,
     variants_max: VariantsMax = MAX_VARIANTS,
@@ -287,7 +297,7 @@ async def session(
     q: Annotated[str, Query(max_length=512, description="what the shopper searched for")] = "",
     k: K = 10,
     category: Category = None,
-    in_stock: InStock = False,
+    in_stock: InStockOnly = True,
     exclude_seen: Annotated[bool, Query(description="leave out the session's own items")] = True,
     lang: Lang = "en",
     variants: Variants = False,
@@ -313,7 +323,7 @@ def _session(
     variants_max: int,
 ) -> RecommendResponse:
     rec = _recommender(shelf)
-    filters = parse_filters(category, None, None, None, in_stock, None)
+    filters = _filters(shelf, category, in_stock)
     t0 = time.perf_counter()
     try:
         got = answer_session(rec, shelf.catalog, item, k, filters, query=q, exclude_seen=exclude_seen)
