@@ -23,15 +23,23 @@ def test_csv_bad_rows_reported_good_rows_kept(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     res = load_catalog(f)
-    assert [p.id for p in res.catalog.products] == ["a1", "a5", "a6"]  # a5's unreadable stock: a warning
+    # unreadable optional fields are warnings: a3's and a4's prices, a5's stock
+    assert [(p.id, p.price) for p in res.catalog.products] == [
+        ("a1", 49.5),
+        ("a3", None),
+        ("a4", None),
+        ("a5", None),
+        ("a6", 12.0),
+    ]
     got = {(e.row, e.field) for e in res.errors}
-    assert got == {(3, "title"), (4, "price"), (5, "price"), (7, "id")}  # physical lines
-    assert [(w.row, w.field) for w in res.warnings] == [(6, "in_stock")]
+    assert got == {(3, "title"), (7, "id")}  # physical lines
+    assert [(w.row, w.field) for w in res.warnings] == [(4, "price"), (5, "price"), (6, "in_stock")]
     assert all(e.file == str(f) for e in res.errors)
-    assert str(res.errors[1]) == f"{f}: line 4: field 'price': not a number: 'abc'"
+    assert str(res.warnings[0]) == f"{f}: line 4: field 'price': not a price: 'abc' (kept without a price)"
+    assert str(res.warnings[1]) == f"{f}: line 5: field 'price': negative price '-3' (kept without a price)"
     assert str(res.errors[-1]) == f"{f}: line 7: field 'id': duplicate id 'a1' (first at line 2)"
     assert res.catalog.products[0].category == ("Men", "Trousers")
-    assert [p.in_stock for p in res.catalog.products] == [True, True, False]
+    assert [p.in_stock for p in res.catalog.products] == [True, True, True, True, False]
 
 
 def test_strict_raises_with_every_error(tmp_path: Path) -> None:
@@ -223,17 +231,25 @@ def test_fields_file_errors_name_the_file(tmp_path: Path) -> None:
         ProductFields.from_json(m)
 
 
-def test_infinite_price_is_a_row_error_and_numeric_in_stock_is_read(tmp_path: Path) -> None:
+def test_infinite_price_is_a_warning_and_numeric_in_stock_is_read(tmp_path: Path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     f = tmp_path / "p.csv"
     f.write_text("id,title,price\na,Hat,1e400\nb,Coat,inf\nc,Scarf,12\n", encoding="utf-8")
     res = load_catalog(f)
-    assert [p.id for p in res.catalog.products] == ["c"]
-    assert [str(e) for e in res.errors] == [
-        f"{f}: line 2: field 'price': not a finite number: '1e400'",
-        f"{f}: line 3: field 'price': not a finite number: 'inf'",
+    assert [(p.id, p.price) for p in res.catalog.products] == [("a", None), ("b", None), ("c", 12.0)]
+    assert res.errors == [] and [str(e) for e in res.warnings] == [
+        f"{f}: line 2: field 'price': not a price: '1e400' (kept without a price)",
+        f"{f}: line 3: field 'price': not a price: 'inf' (kept without a price)",
+    ]
+    pf = tmp_path / "inf.parquet"
+    pq.write_table(pa.table({"id": ["a", "b"], "title": ["Hat", "Coat"], "price": [float("inf"), -2.0]}), pf)
+    res = load_catalog(pf)
+    assert [(p.id, p.price) for p in res.catalog.products] == [("a", None), ("b", None)]
+    assert [str(e) for e in res.warnings] == [
+        f"{pf}: row 1: field 'price': not a finite number: inf (kept without a price) (1-based Parquet row index)",
+        f"{pf}: row 2: field 'price': negative price -2.0 (kept without a price) (1-based Parquet row index)",
     ]
     pf = tmp_path / "p.parquet"
     pq.write_table(pa.table({"id": ["a", "b", "c"], "title": ["Hat", "Coat", "Cap"], "in_stock": [1.0, 0.0, 2.0]}), pf)
@@ -260,7 +276,7 @@ def test_a_nan_stock_cell_reads_as_empty(tmp_path: Path) -> None:
     assert res.errors == [] and res.warnings == []
 
 
-def test_nested_values_and_boolean_price_are_row_errors(tmp_path: Path) -> None:
+def test_nested_values_are_row_errors_and_a_boolean_price_a_warning(tmp_path: Path) -> None:
     f = tmp_path / "p.jsonl"
     f.write_text(
         '{"id": "a", "title": "Hat", "category": ["Men", "Hats"], "price": "12.5"}\n'
@@ -270,12 +286,15 @@ def test_nested_values_and_boolean_price_are_row_errors(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     res = load_catalog(f)
-    assert [(p.id, p.category, p.price) for p in res.catalog.products] == [("a", ("Men", "Hats"), 12.5)]
+    assert [(p.id, p.category, p.price) for p in res.catalog.products] == [
+        ("a", ("Men", "Hats"), 12.5),
+        ("c", (), None),
+    ]
     assert [str(e) for e in res.errors] == [
         f"{f}: line 2: field 'title': must be text or a number, got dict",
-        f"{f}: line 3: field 'price': not a number: True",
         f"{f}: line 4: field 'brand': must be text or a number, got list",
     ]
+    assert [str(e) for e in res.warnings] == [f"{f}: line 3: field 'price': not a number: True (kept without a price)"]
 
 
 def test_default_mapping_on_a_file_without_id_or_title_names_its_columns(tmp_path: Path) -> None:
@@ -307,13 +326,30 @@ def test_prices_with_currency_signs_are_read(tmp_path: Path) -> None:
         ("c", 45.0),
         ("d", 199.0),
         ("e", 1.5),  # a comma before one or two digits can only be a decimal comma
+        ("f", None),
         ("g", 1299.0),
         ("h", 1299.0),
+        ("i", None),
     ]
-    assert [str(e) for e in res.errors] == [
-        f"{f}: line 7: field 'price': not a number: '$'",
-        f"{f}: line 10: field 'price': ambiguous: '1,500' could be a decimal comma or a thousands separator",
+    assert res.errors == [] and [str(e) for e in res.warnings] == [
+        f"{f}: line 7: field 'price': not a price: '$' (kept without a price)",
+        f"{f}: line 10: field 'price': ambiguous: '1,500' reads 1.500 with a decimal comma, 1500 with a thousands one "
+        "(kept without a price)",
     ]
+
+
+def test_an_unreadable_price_keeps_the_product_and_common_forms_are_read(tmp_path: Path) -> None:
+    """A bad price dropped the whole product (a bad stock value keeps it, with a warning); currency
+    codes ("12.99 USD", "CNY 59") and prefixed signs ("US$12.99", "CN¥59") were not read."""
+    f = tmp_path / "p.csv"
+    rows = ["$12.99", "¥59", "59元", "12.99 USD", "USD 12.99", "US$12.99", "CN¥59", "RMB 59", "€ 1.299,00", "abc"]
+    rows += ["12 pcs", "10-20"]
+    f.write_text("id,title,price\n" + "".join(f'p{i},Item {i},"{v}"\n' for i, v in enumerate(rows)), encoding="utf-8")
+    res = load_catalog(f)
+    want = [12.99, 59.0, 59.0, 12.99, 12.99, 12.99, 59.0, 59.0, 1299.0, None, None, None]
+    assert [p.price for p in res.catalog.products] == want and res.errors == []
+    assert [(w.row, w.field) for w in res.warnings] == [(11, "price"), (12, "price"), (13, "price")]
+    assert str(res.warnings[1]) == f"{f}: line 12: field 'price': not a price: '12 pcs' (kept without a price)"
 
 
 @pytest.mark.parametrize(
@@ -328,6 +364,17 @@ def test_prices_with_currency_signs_are_read(tmp_path: Path) -> None:
         ("1 299", 1299.0),
         ("₹ 2,499.00", 2499.0),
         ("1,500", None),  # decimal comma or thousands separator: refused, not guessed
+        ("￥1,299", None),
+        ("1.500", 1.5),  # one dot: a decimal point, as every reader of numbers takes it
+        ("12.99 usd", 12.99),
+        ("R$ 12,99", 12.99),
+        ("12,99 zł", 12.99),
+        ("$ 12.99 USD", 12.99),
+        (".99", 0.99),
+        ("12_000", None),  # Python's float() reads it: no export writes it
+        ("0x10", None),
+        ("USD", None),
+        ("12.50/件", None),
         ("1,2,3", None),
         ("1,5.00", None),
         ("12.34.5", None),

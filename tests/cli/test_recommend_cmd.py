@@ -160,3 +160,31 @@ def test_recommend_user_passes_live_through(
         assert user == "u1"
     else:
         assert isinstance(user, Context) and (user.user, user.live) == ("u1", said)
+
+
+def test_sold_out_products_are_left_out_unless_asked_for(
+    tmp_path: Path, files: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As GET /recommend/*'s in_stock default: the belt bought with the jeans is sold out, so it is not
+    recommended (a shopper cannot buy it) unless --include-sold-out; a catalog with no stock column is
+    every product in stock (the other tests here)."""
+    stocked = tmp_path / "stocked.csv"
+    rows = Path(files[1]).read_text(encoding="utf-8").splitlines()
+    stocked.write_text(
+        "\n".join([rows[0] + ",in_stock"] + [r + (",no" if r.startswith("2,") else ",yes") for r in rows[1:]]) + "\n",
+        encoding="utf-8",
+    )
+    args = ["--catalog", str(stocked), *files[2:]]
+
+    def ids(out: str) -> list[str]:
+        return [ln.split()[1] for ln in out.splitlines() if re.match(r"\s*\d+\. ", ln)]
+
+    for cmd in (["item", "1"], ["session", "1"], ["user", "nobody"], ["cross", "1"]):
+        assert main(["recommend", cmd[0], *args, *cmd[1:], "-k", "4"]) == 0
+        out = capsys.readouterr().out
+        assert "2" not in ids(out) and "1 sold-out product left out: --include-sold-out lists it" in out, cmd
+        assert main(["recommend", cmd[0], *args, *cmd[1:], "-k", "4", "--include-sold-out"]) == 0
+        out = capsys.readouterr().out
+        assert "2" in ids(out) and "sold-out" not in out, cmd
+    assert main(["recommend", "cross", *files, "1", "-k", "4"]) == 0
+    assert "sold-out" not in capsys.readouterr().out  # no stock column: nothing left out, nothing said

@@ -1,6 +1,7 @@
 """Load a catalog from CSV / JSONL / Parquet with per-row validation.
 
-A bad row is reported (file, line, field, reason) and skipped; every good row is kept. Row
+A bad row is reported (file, line, field, reason) and skipped; every good row is kept; an optional
+field that cannot be read (price, stock, image) keeps the product without it, with a warning. Row
 numbers are physical line numbers in CSV / TSV / JSON Lines files (header = line 1) and 1-based
 row indexes in Parquet files (see :mod:`shelfwise.tabular`).
 Column names are mapped onto the :class:`Product` schema by :class:`ProductFields`, so a
@@ -12,7 +13,7 @@ from __future__ import annotations
 import functools
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -77,7 +78,8 @@ class ProductFields:
 class CatalogLoad:
     """What a load produced: the catalog of good rows, the errors of the bad ones (skipped), and
     ``warnings``: rows kept with one optional field left out (an image that is not a URL or /path, a
-    stock cell that is not a stock value: read as in stock, as an empty cell is)."""
+    stock cell that is not a stock value: read as in stock, as an empty cell is; a price that cannot be
+    read: none, as an empty cell)."""
 
     catalog: Catalog
     errors: list[RowError] = field(default_factory=list)
@@ -102,8 +104,17 @@ def _text(value: Any) -> str:
     return str(value).strip()
 
 
-# currency signs an export may write beside the amount ("$3.50", "12 €", "¥199", "45元")
-_CURRENCY_SIGNS = "$€£¥￥₹₩₽元 \u00a0"
+# currency an export may write beside the amount: a sign ("$3.50", "12 €", "¥199", "45元", "US$12.99", "R$ 12,99")
+# or an ISO 4217 code ("12.99 USD", "CNY 59"), before or after it; a code list, not any word: "12 pcs" is no price
+_SIGN = r"(?:US|HK|NT|AU|A|CA|C|SG|S|NZ|R|MX|CN|JP)?[$€£¥￥＄₹₩₽₺₫₪฿]|元|円|RMB|zł|kr|Rs\.?"
+_CODE = (
+    r"USD|EUR|GBP|JPY|CNY|HKD|TWD|SGD|AUD|CAD|NZD|CHF|SEK|NOK|DKK|PLN|CZK|HUF|INR|KRW|RUB|BRL|MXN|ZAR|TRY|THB|VND"
+    r"|IDR|MYR|PHP|AED|SAR|ILS"
+)
+_AMOUNT = re.compile(
+    rf"^(?:(?:{_CODE}|{_SIGN})\s*){{0,2}}(?P<n>[-+]?[\d.][\d.,' \u00a0\u202f]*?)\s*(?:(?:{_SIGN}|{_CODE})\s*){{0,2}}$",
+    re.IGNORECASE,
+)
 _GROUPED = re.compile(r"\d{1,3}(?:[,.' \u00a0\u202f]\d{3})+")  # 1,299 / 1.299 / 1 299: digit groups of three
 
 
@@ -112,14 +123,20 @@ class PriceError(ValueError):
 
 
 def _price(value: Any) -> float:
-    """A price cell as a number: a number, or text that is one once currency signs and thousands
-    separators are removed. Separators are read only where they are unambiguous: with both ``,``
-    and ``.`` the last one is the decimal mark ("$1,299.00", "1.299,00 €"); a lone comma before
-    one or two digits is a decimal comma ("10,5", "12,99"); a comma before exactly three digits
-    ("1,500": 1.5 or 1500?) is refused (``ValueError``), as is anything else that is not a number."""
+    """A price cell as a number: a number, or text that is one once a currency sign or code
+    (:data:`_AMOUNT`) and thousands separators are removed. Separators are read only where they are
+    unambiguous: with both ``,`` and ``.`` the last one is the decimal mark ("$1,299.00", "1.299,00 €");
+    a lone comma before one or two digits is a decimal comma ("10,5", "12,99"); a comma before exactly
+    three digits ("1,500": 1.5 or 1500?) is refused (:class:`PriceError`), as is anything else that
+    is not a number. ``"nan"`` reads as NaN (pandas' missing value)."""
     if not isinstance(value, str):
         return float(value)
-    text = value.strip(_CURRENCY_SIGNS)
+    if value.strip().lower() == "nan":
+        return math.nan
+    m = _AMOUNT.fullmatch(value.strip())
+    if m is None:
+        raise PriceError(f"not a price: {value!r}")
+    text = m.group("n")
     dot, comma = text.rfind("."), text.rfind(",")
     if dot >= 0 and comma >= 0:  # the last mark is the decimal one, the other groups thousands
         whole, frac = (text[:dot], text[dot + 1 :]) if dot > comma else (text[:comma], text[comma + 1 :])
@@ -134,11 +151,15 @@ def _price(value: Any) -> float:
         if text.count(",") > 1 and _GROUPED.fullmatch(text.lstrip("-")):  # 1,299,000
             return float(text.replace(",", ""))
         if len(frac) == 3 and grouped:
-            raise PriceError(f"ambiguous: {value!r} could be a decimal comma or a thousands separator")
+            a, b = re.sub(r"\D", "", whole), frac
+            raise PriceError(f"ambiguous: {value!r} reads {a}.{b} with a decimal comma, {a}{b} with a thousands one")
         raise PriceError(f"not a price: {value!r}")
     if _GROUPED.fullmatch(text.lstrip("-")) and (text.count(".") > 1 or re.search(r"[' \u00a0\u202f]", text)):
         return float(re.sub(r"[.' \u00a0\u202f]", "", text))  # 1.299.000 / 1 299
-    return float(text)
+    try:
+        return float(text)
+    except ValueError:
+        raise PriceError(f"not a price: {value!r}") from None
 
 
 def _stock(value: Any) -> bool | None:
@@ -154,6 +175,33 @@ def _stock(value: Any) -> bool | None:
         return float(text) > 0
     word = re.sub(r"[\s_-]+", "", _SCHEMA_ORG.sub("", text)).lower()
     return True if word in _TRUE else False if word in _FALSE else None
+
+
+def _row_price(
+    rec: Mapping[str, Any], column: str, err: Callable[[str, str], RowError], warnings: list[RowError]
+) -> float | None:
+    """The row's price in ``column``: None when the cell is empty, or when it cannot be read (text that
+    is no amount, an ambiguous "1,500", a negative, infinite or boolean value), reported in
+    ``warnings``: the product is good without a price, as without a stock value."""
+    v = rec.get(column)
+    if v in (None, ""):
+        return None
+    try:
+        if isinstance(v, bool):  # JSON true: float() would read 1.0
+            raise PriceError(f"not a number: {v!r}")
+        price = _price(v)
+    except PriceError as e:
+        why = str(e)
+    except (TypeError, ValueError):
+        why = f"not a number: {v!r}"
+    else:
+        if math.isnan(price):  # pandas' missing value: an empty cell
+            return None
+        if not math.isinf(price) and price >= 0:
+            return price
+        why = f"not a finite number: {v!r}" if math.isinf(price) else f"negative price {v!r}"
+    warnings.append(err(column, f"{why} (kept without a price)"))
+    return None
 
 
 @functools.lru_cache(maxsize=16)
@@ -210,22 +258,7 @@ def _parse_row(
                 category = (one(s),) if s else ()
     else:
         category = tuple(one(t) for t in (_text(rec.get(c)) for c in spec.category) if t)
-    price: float | None = None
-    if spec.price and rec.get(spec.price) not in (None, ""):
-        if isinstance(rec[spec.price], bool):
-            return err(spec.price, f"not a number: {rec[spec.price]!r}")
-        try:
-            price = _price(rec[spec.price])
-        except PriceError as e:
-            return err(spec.price, str(e))
-        except (TypeError, ValueError):
-            return err(spec.price, f"not a number: {rec[spec.price]!r}")
-        if math.isnan(price):
-            price = None
-        elif math.isinf(price):
-            return err(spec.price, f"not a finite number: {rec[spec.price]!r}")
-        elif price < 0:
-            return err(spec.price, f"negative price {price}")
+    price = _row_price(rec, spec.price, err, warnings) if spec.price else None
     in_stock = True
     if spec.in_stock and _text(rec.get(spec.in_stock)):  # None, "", blanks, NaN (a missing float): empty
         v = rec[spec.in_stock]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from shelfwise.catalog.schema import Catalog
+from shelfwise.catalog.schema import Catalog, Filters
 from shelfwise.cli.common import (
     EVENT_FIELDS_HELP,
     add_catalog_args,
@@ -78,6 +78,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                 help="with --shelf: the event log a server of the shelf reads (its --events-db): the events logged "
                 "after the shelf's snapshot are applied first, as that server does at start (read only: the log "
                 "and its offsets are left as they are)",
+            )
+            q.add_argument(
+                "--include-sold-out",
+                action="store_true",
+                help="list out-of-stock products too (default: in-stock ones only, as GET /recommend/* does with "
+                "in_stock=true: a shopper cannot buy a sold-out product)",
             )
             q.add_argument("--save", type=Path, default=None, help="also save the fitted recommender to this folder")
         q.set_defaults(func=run)
@@ -157,29 +163,40 @@ def run(args: argparse.Namespace) -> int:
     return _print(args, catalog, rec)
 
 
+def _stock(args: argparse.Namespace, catalog: Catalog) -> Filters | None:
+    """In-stock products only, as GET /recommend/*'s default, unless ``--include-sold-out``; None (no
+    filter) where every product is in stock (a catalog with no stock column)."""
+    return None if args.include_sold_out or catalog.all_in_stock else Filters(in_stock=True)
+
+
 def _session(args: argparse.Namespace, catalog: Catalog, rec: HybridRecommender) -> Recommendation:
     """GET /recommend/session's answer (:func:`~shelfwise.recommend.session_answer.answer_session`)."""
     from shelfwise.recommend.session_answer import answer_session
 
-    got = answer_session(rec, catalog, args.items, args.k, query=args.query)
+    got = answer_session(rec, catalog, args.items, args.k, _stock(args, catalog), query=args.query)
     if got.notice is not None:
         print(got.notice)
     return got.recommendation
 
 
 def _print(args: argparse.Namespace, catalog: Catalog, rec: HybridRecommender) -> int:
+    stock = _stock(args, catalog)
     if args.kind == "session":
         args.id = ",".join(args.items) or args.query or "session"  # how the lines below name it
         out = _session(args, catalog, rec)
     elif args.kind == "user":
-        out = rec.recommend(said_live(rec, args.id, args.live), args.k)
+        out = rec.recommend(said_live(rec, args.id, args.live), args.k, stock)
         if rec.profiles is None or args.id not in rec.profiles:
             print(f"{args.id}: unknown user: popular items")
     else:
         row = catalog.get_row(args.id)
         if row is None:
             raise ValueError(f"unknown item id {args.id!r}")
-        out = rec.similar(row, args.k) if args.kind == "item" else rec.cross(row, args.k)
+        out = rec.similar(row, args.k, stock) if args.kind == "item" else rec.cross(row, args.k, stock)
+    if stock is not None:  # said always: a list that leaves products out should not pass for all there is
+        n = int((~catalog.in_stock).sum())
+        one = n == 1
+        print(f"{n} sold-out product{'' if one else 's'} left out: --include-sold-out lists {'it' if one else 'them'}")
     if not len(out.ids):  # say so: an empty answer with exit 0 reads like a crash or a filter gone wrong
         what = {
             "user": "for this user",
@@ -189,7 +206,8 @@ def _print(args: argparse.Namespace, catalog: Catalog, rec: HybridRecommender) -
         }[args.kind]
         print(f"{args.id}: no recommendations {what}")
     elif len(out.ids) < args.k:  # fewer than asked: say so rather than let a short list pass for all there is to show
-        print(f"{args.id}: only {len(out.ids)} of the {args.k} asked for (no other product has evidence for it)")
+        other = "other product" if stock is None else "other in-stock product"
+        print(f"{args.id}: only {len(out.ids)} of the {args.k} asked for (no {other} has evidence for it)")
     for rank, (row_i, score, reason) in enumerate(zip(out.ids.tolist(), out.scores.tolist(), out.reasons, strict=True)):
         p = catalog.products[row_i]
         print(f"{rank + 1:3d}. {p.id}\t{score:.4f}\t{p.title}\t[{reason}]")

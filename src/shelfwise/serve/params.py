@@ -11,6 +11,13 @@ from shelfwise.catalog.schema import Filters
 from shelfwise.catalog.variants import MAX_VARIANTS
 
 InStock = Annotated[bool, Query(description="true: in-stock products only")]
+InStockOnly = Annotated[
+    bool,
+    Query(
+        description="true (the default on /recommend/*: a shopper cannot buy a sold-out product): in-stock products "
+        "only; false: sold-out ones too. A catalog with no stock column has every product in stock"
+    ),
+]
 ItemId = Annotated[str, Path(description="a catalog item id (a '/' in it sent URL-encoded, %2F)")]
 Variants = Annotated[
     bool,

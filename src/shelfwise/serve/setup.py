@@ -22,6 +22,8 @@ from shelfwise.serve.config import ServeConfig
 from shelfwise.shelf import Shelf, enable_live, set_explore_share
 
 if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+
     from shelfwise.bandit.impression_log import ImpressionLogger
     from shelfwise.events.backend import EventBackend
 
@@ -250,13 +252,50 @@ def _try_load(folder: Path, settings: ShelfSettings) -> str | None:
     return None
 
 
+def _report_load(answer: Connection, folder: Path, settings: ShelfSettings) -> None:
+    """:func:`_try_load` in the check's process, its answer sent to the parent."""
+    try:
+        answer.send(_try_load(folder, settings))
+    finally:
+        answer.close()
+
+
+def _stop(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)  # SIGTERM during the check: unwind, so the check's process is ended too
+
+
 def check_loads(setup: ServerSetup) -> None:
     """Load the shelf as a worker would, in a short-lived process (the calling, supervising
-    process stays small); ValueError with the loader's message when it fails."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    process stays small); ValueError with the loader's message when it fails.
 
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        problem = pool.submit(_try_load, setup.folder, setup.shelf).result()
+    A spawned process and a pipe, no ``ProcessPoolExecutor``: the executor's queues hold five named
+    semaphores, registered with multiprocessing's resource tracker, and a server stopped during the
+    check (SIGTERM: no finalizers run) left them behind with its pool process, so that stopping the
+    rest printed "resource_tracker: There appear to be 5 leaked semaphore objects to clean up at
+    shutdown". A pipe holds none; SIGTERM or Ctrl-C during the check ends the check's process too."""
+    import multiprocessing
+    import signal
+    import threading
+
+    ctx = multiprocessing.get_context("spawn")
+    receive, send = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=_report_load, args=(send, setup.folder, setup.shelf), name="shelfwise-load-check")
+    main = threading.current_thread() is threading.main_thread()  # signal handlers: the main thread's only
+    previous = signal.signal(signal.SIGTERM, _stop) if main else None
+    try:
+        child.start()
+        send.close()  # the child's end: EOF here once the child is gone
+        try:
+            problem: str | None = receive.recv()
+        except EOFError:
+            child.join()
+            problem = f"the shelf's load check ended without an answer (exit code {child.exitcode})"
+    finally:
+        if main:
+            signal.signal(signal.SIGTERM, previous)
+        if child.is_alive():
+            child.terminate()
+        child.join()
+        receive.close()
     if problem is not None:
         raise ValueError(problem)

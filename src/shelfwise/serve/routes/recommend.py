@@ -2,7 +2,8 @@
 
 Reads ``shelf.recommender`` (a :class:`shelfwise.recommend.HybridRecommender`) and ``shelf.bandit``.
 Parses, calls the recommender, formats; each item carries its reason. A response says in
-``notice`` when it is a fallback (an unknown user gets popular items).
+``notice`` when it is a fallback (an unknown user gets popular items). Lists hold in-stock products
+only unless ``in_stock=false`` (:func:`_filters`).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from shelfwise.serve.error_docs import NEEDS_RECOMMENDER, UNKNOWN_ITEM
 from shelfwise.serve.examples import exemplified
 from shelfwise.serve.impressions import log_list, sample
 from shelfwise.serve.params import (
-    InStock,
+    InStockOnly,
     ItemId,
     MoreFilters,
     Variants,
@@ -141,6 +142,15 @@ def _with(filters: Filters) -> str:
     return " (with the filters)" if more else " (with the category / in-stock filter)"
 
 
+def _filters(shelf: Shelf, category: str | None, in_stock: bool, more: MoreFilters) -> Filters:
+    """A recommendation list's filters: ``category``, the search filters in ``more``, and in stock only
+    unless ``in_stock`` is false (the routes' default: a shopper cannot buy a sold-out product; /search
+    lists them after the in-stock ones instead). Where every product is in stock (a catalog with no
+    stock column) there is nothing to leave out, and the filter is dropped: the list, its notices and
+    its cost stay as they were before the default changed."""
+    return list_filters(category, in_stock and not shelf.catalog.all_in_stock, more)
+
+
 def _row(shelf: Shelf, item_id: str) -> int:
     row = shelf.catalog.get_row(item_id)
     if row is None:
@@ -194,7 +204,7 @@ async def for_user(
     user_id: Annotated[str, Path(description="the shopper's id, as in events (no history yet: popular items)")],
     k: K = 10,
     category: Category = None,
-    in_stock: InStock = False,
+    in_stock: InStockOnly = True,
     exclude_seen: Annotated[bool, Query(description="leave out items in the shopper's history")] = True,
     explore: Annotated[bool, Query(description="give a share of slots to new/long-tail items (bandit)")] = True,
     live: Live = None,
@@ -241,7 +251,7 @@ def _for_user(
     rec = _recommender(shelf)
     if not user_id.strip():
         raise invalid("user_id", "blank (no user id)", "path")
-    filters = list_filters(category, in_stock, more)
+    filters = _filters(shelf, category, in_stock, more)
     t0 = time.perf_counter()
     explorer = shelf.bandit
     request_id = uuid.uuid4().hex
@@ -277,14 +287,14 @@ def _about_item(
 ) -> RecommendResponse:
     if kind == "item" and shelf.recommender is None:  # day one, no behaviour yet: related by text alone
         row = _row(shelf, item_id)
-        filters = list_filters(category, in_stock, more)
+        filters = _filters(shelf, category, in_stock, more)
         t0 = time.perf_counter()
         mask = shelf.searcher.mask(filters)
         out = similar_by_text(shelf.searcher.dense.index, shelf.catalog, row, k, mask)
         return _out(shelf, kind, item_id, out, t0, TEXT_ONLY, filters, variants, variants_max)
     rec = _recommender(shelf)
     row = _row(shelf, item_id)
-    filters = list_filters(category, in_stock, more)
+    filters = _filters(shelf, category, in_stock, more)
     t0 = time.perf_counter()
     out = rec.similar(row, k, filters) if kind == "item" else rec.cross(row, k, filters)
     n = len(out.results)
@@ -299,7 +309,7 @@ async def related(
     item_id: ItemId,
     k: K = 10,
     category: Category = None,
-    in_stock: InStock = False,
+    in_stock: InStockOnly = True,
     lang: Lang = "en",
     variants: Variants = False,
     variants_max: VariantsMax = MAX_VARIANTS,
@@ -318,7 +328,7 @@ async def cross(
     item_id: ItemId,
     k: K = 10,
     category: Category = None,
-    in_stock: InStock = False,
+    in_stock: InStockOnly = True,
     lang: Lang = "en",
     variants: Variants = False,
     variants_max: VariantsMax = MAX_VARIANTS,
@@ -340,7 +350,7 @@ async def session(
     q: Annotated[str, Query(max_length=512, description="what the shopper searched for")] = "",
     k: K = 10,
     category: Category = None,
-    in_stock: InStock = False,
+    in_stock: InStockOnly = True,
     exclude_seen: Annotated[bool, Query(description="leave out the session's own items")] = True,
     lang: Lang = "en",
     variants: Variants = False,
@@ -368,7 +378,7 @@ def _session(
     more: MoreFilters = NO_MORE,
 ) -> RecommendResponse:
     rec = _recommender(shelf)
-    filters = list_filters(category, in_stock, more)
+    filters = _filters(shelf, category, in_stock, more)
     t0 = time.perf_counter()
     try:
         got = answer_session(rec, shelf.catalog, item, k, filters, query=q, exclude_seen=exclude_seen)
