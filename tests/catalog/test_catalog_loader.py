@@ -452,3 +452,31 @@ def test_a_key_the_mapping_leaves_out_is_named_as_a_default_not_as_mapped(tmp_pa
         'set "description": null to say the file has none'
     )
     assert set(said) == {"牌子", "description", "category", "price", "in_stock"} and len(res.catalog) == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("129.000 ₫", 129000.0),  # read 129.0: a thousandth of the price, silently
+        ("VND 129.000", 129000.0),
+        ("₩12,000", 12000.0),  # refused as ambiguous, though the won has no decimals
+        ("12,000 KRW", 12000.0),
+        ("1,299円", 1299.0),
+        ("JPY 1,299", 1299.0),
+        ("JP¥1,299", 1299.0),
+        ("-₩12,000", None),  # not a price (a negative one is a warning either way)
+        ("₩12000", 12000.0),
+        ("¥1,299", None),  # yuan or yen: still not guessed
+        ("1.500 €", 1.5),  # a currency with cents: as before
+    ],
+)
+def test_a_currency_without_minor_units_reads_a_separator_before_three_digits_as_thousands(
+    text: str, want: float | None
+) -> None:
+    """Yen, won and dong have no minor unit (ISO 4217 exponent 0): "129.000 ₫" is 129,000 dong and
+    "₩12,000" twelve thousand won; neither can be a decimal."""
+    if want is None:
+        with pytest.raises(ValueError):
+            _price(text)
+    else:
+        assert _price(text) == want

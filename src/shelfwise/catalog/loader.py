@@ -112,9 +112,13 @@ _CODE = (
     r"|IDR|MYR|PHP|AED|SAR|ILS"
 )
 _AMOUNT = re.compile(
-    rf"^(?:(?:{_CODE}|{_SIGN})\s*){{0,2}}(?P<n>[-+]?[\d.][\d.,' \u00a0\u202f]*?)\s*(?:(?:{_SIGN}|{_CODE})\s*){{0,2}}$",
+    rf"^(?P<pre>(?:(?:{_CODE}|{_SIGN})\s*){{0,2}})(?P<n>[-+]?[\d.][\d.,' \u00a0\u202f]*?)\s*"
+    rf"(?P<post>(?:(?:{_SIGN}|{_CODE})\s*){{0,2}})$",
     re.IGNORECASE,
 )
+# currencies with no minor unit (ISO 4217 exponent 0): yen, won, dong. "129.000 ₫" and "₩12,000" hold no
+# decimals, so a separator before three digits groups thousands. "¥" alone is yuan (two decimals) or yen
+_NO_MINOR_UNIT = re.compile(r"JPY|KRW|VND|JP¥|[₩₫円]", re.IGNORECASE)
 _GROUPED = re.compile(r"\d{1,3}(?:[,.' \u00a0\u202f]\d{3})+")  # 1,299 / 1.299 / 1 299: digit groups of three
 
 
@@ -128,7 +132,8 @@ def _price(value: Any) -> float:
     unambiguous: with both ``,`` and ``.`` the last one is the decimal mark ("$1,299.00", "1.299,00 €");
     a lone comma before one or two digits is a decimal comma ("10,5", "12,99"); a comma before exactly
     three digits ("1,500": 1.5 or 1500?) is refused (:class:`PriceError`), as is anything else that
-    is not a number. ``"nan"`` reads as NaN (pandas' missing value)."""
+    is not a number; in yen, won or dong (:data:`_NO_MINOR_UNIT`) a separator before three digits
+    groups thousands ("129.000 ₫", "₩12,000"). ``"nan"`` reads as NaN (pandas' missing value)."""
     if not isinstance(value, str):
         return float(value)
     if value.strip().lower() == "nan":
@@ -137,6 +142,8 @@ def _price(value: Any) -> float:
     if m is None:
         raise PriceError(f"not a price: {value!r}")
     text = m.group("n")
+    if _NO_MINOR_UNIT.search(m.group("pre") + m.group("post")) and _GROUPED.fullmatch(text.lstrip("-+")):
+        return float(re.sub(r"\D", "", text)) * (-1.0 if text.startswith("-") else 1.0)  # 129.000 ₫, ₩12,000
     dot, comma = text.rfind("."), text.rfind(",")
     if dot >= 0 and comma >= 0:  # the last mark is the decimal one, the other groups thousands
         whole, frac = (text[:dot], text[dot + 1 :]) if dot > comma else (text[:comma], text[comma + 1 :])
