@@ -480,3 +480,12 @@ def test_a_currency_without_minor_units_reads_a_separator_before_three_digits_as
             _price(text)
     else:
         assert _price(text) == want
+
+
+def test_a_price_cell_of_spaces_is_an_empty_cell(tmp_path: Path) -> None:
+    """The stock column reads a cell of spaces as empty (no warning); the price column warned 'not a
+    price' on every such row."""
+    f = tmp_path / "p.csv"
+    f.write_text("id,title,price,in_stock\na,Hat,  ,  \nb,Cap,\u00a0,yes\n", encoding="utf-8")
+    res = load_catalog(f)
+    assert [p.price for p in res.catalog.products] == [None, None] and res.errors == [] and res.warnings == []

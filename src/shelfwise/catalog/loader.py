@@ -191,7 +191,7 @@ def _row_price(
     is no amount, an ambiguous "1,500", a negative, infinite or boolean value), reported in
     ``warnings``: the product is good without a price, as without a stock value."""
     v = rec.get(column)
-    if v in (None, ""):
+    if v is None or (isinstance(v, str) and not v.strip()):  # an empty cell, blanks too (as the stock column)
         return None
     try:
         if isinstance(v, bool):  # JSON true: float() would read 1.0
