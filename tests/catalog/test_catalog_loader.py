@@ -464,7 +464,7 @@ def test_a_key_the_mapping_leaves_out_is_named_as_a_default_not_as_mapped(tmp_pa
         ("1,299円", 1299.0),
         ("JPY 1,299", 1299.0),
         ("JP¥1,299", 1299.0),
-        ("-₩12,000", None),  # not a price (a negative one is a warning either way)
+        ("-₩12,000", -12000.0),  # negative: the loader warns (kept without a price)
         ("₩12000", 12000.0),
         ("¥1,299", None),  # yuan or yen: still not guessed
         ("1.500 €", 1.5),  # a currency with cents: as before
@@ -489,3 +489,17 @@ def test_a_price_cell_of_spaces_is_an_empty_cell(tmp_path: Path) -> None:
     f.write_text("id,title,price,in_stock\na,Hat,  ,  \nb,Cap,\u00a0,yes\n", encoding="utf-8")
     res = load_catalog(f)
     assert [p.price for p in res.catalog.products] == [None, None] and res.errors == [] and res.warnings == []
+
+
+def test_a_minus_before_the_currency_sign_is_a_negative_price(tmp_path: Path) -> None:
+    """'-$12.99' warned 'not a price' where '$-12.99' and '-12.99 USD' warned 'negative price': the same
+    refund row, told apart by where the export put its minus."""
+    f = tmp_path / "p.csv"
+    f.write_text('id,title,price\na,Hat,-$12.99\nb,Cap,"- € 5"\nc,Mug,$-12.99\nd,Pen,+$5\n', encoding="utf-8")
+    res = load_catalog(f)
+    assert [p.price for p in res.catalog.products] == [None, None, None, 5.0] and res.errors == []
+    assert [w.message for w in res.warnings] == [
+        "negative price '-$12.99' (kept without a price)",
+        "negative price '- € 5' (kept without a price)",
+        "negative price '$-12.99' (kept without a price)",
+    ]

@@ -112,7 +112,7 @@ _CODE = (
     r"|IDR|MYR|PHP|AED|SAR|ILS"
 )
 _AMOUNT = re.compile(
-    rf"^(?P<pre>(?:(?:{_CODE}|{_SIGN})\s*){{0,2}})(?P<n>[-+]?[\d.][\d.,' \u00a0\u202f]*?)\s*"
+    rf"^(?P<sign>[-+]\s*)?(?P<pre>(?:(?:{_CODE}|{_SIGN})\s*){{0,2}})(?P<n>[-+]?[\d.][\d.,' \u00a0\u202f]*?)\s*"
     rf"(?P<post>(?:(?:{_SIGN}|{_CODE})\s*){{0,2}})$",
     re.IGNORECASE,
 )
@@ -141,7 +141,10 @@ def _price(value: Any) -> float:
     m = _AMOUNT.fullmatch(value.strip())
     if m is None:
         raise PriceError(f"not a price: {value!r}")
-    text = m.group("n")
+    text, sign = m.group("n"), (m.group("sign") or "").strip()  # a sign before the currency: -$12.99
+    if sign and text[0] in "-+":
+        raise PriceError(f"not a price: {value!r}")
+    text = "-" + text if sign == "-" else text
     if _NO_MINOR_UNIT.search(m.group("pre") + m.group("post")) and _GROUPED.fullmatch(text.lstrip("-+")):
         return float(re.sub(r"\D", "", text)) * (-1.0 if text.startswith("-") else 1.0)  # 129.000 ₫, ₩12,000
     dot, comma = text.rfind("."), text.rfind(",")
