@@ -212,3 +212,25 @@ def test_the_clip_is_saved_with_the_model(tmp_path: Path) -> None:
     model.mean, model.std, model.weights = np.zeros(2), np.ones(2), np.array([1.0, -1.0])
     model.save(tmp_path)
     assert PairwiseRanker.load(tmp_path).config.z_clip == 2.5
+
+
+def test_the_reranker_records_the_judged_queries_it_was_fitted_on(
+    tiny_searcher: HybridSearcher, tmp_path: Path
+) -> None:
+    """A new encoder changes the cosine and fused-score features: the reranker must be refittable,
+    so it keeps what it learnt from (reranker/judgments.json); one saved before loads with None."""
+    import json
+
+    from shelfwise.rank.ltr import TRAINED_ON
+
+    rr = fit_reranker(tiny_searcher, QUERIES, REL)
+    assert rr.trained_on is not None and rr.trained_on.queries == QUERIES and rr.trained_on.relevance == REL
+    rr.save(tmp_path / "r")
+    back = LTRReranker.load(tmp_path / "r", tiny_searcher)
+    assert back.trained_on is not None and back.trained_on.relevance == REL and back.trained_on.queries == QUERIES
+    (tmp_path / "r" / TRAINED_ON).unlink()
+    assert LTRReranker.load(tmp_path / "r", tiny_searcher).trained_on is None  # saved before they were recorded
+    (tmp_path / "r" / TRAINED_ON).write_text(json.dumps({"queries": QUERIES, "relevance": {"a": ["p1"]}}))
+    damaged = LTRReranker.load(tmp_path / "r", tiny_searcher)  # read when a refit or a save asks, not at load
+    with pytest.raises(ValueError, match=r"judgments\.json: field 'relevance'"):
+        _ = damaged.trained_on

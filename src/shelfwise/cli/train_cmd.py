@@ -2,9 +2,11 @@
 stopping, publish it (a new model version, then ``--index-out``: the searcher of a saved shelf
 replaced in place, a new shelf, or an index folder from before shelves rebuilt; atomically) only if
 it beats the base model on held-out pairs; otherwise say so, change nothing and exit with
-:data:`EXIT_NOT_PUBLISHED`. Into a saved shelf, the new searcher goes only if the shelf's own search
-(hybrid) gets no worse on the held-out judged queries (:mod:`shelfwise.finetune.served_gate`); otherwise
-the version stays in the model store, the shelf is unchanged, and the exit status is the same."""
+:data:`EXIT_NOT_PUBLISHED`. Into a saved shelf, the new searcher goes only if the shelf's search as
+served (first stage and reranker) gets no worse on the held-out judged queries
+(:mod:`shelfwise.finetune.served_gate`); otherwise the version stays in the model store, the shelf is
+unchanged, and the exit status is the same. The shelf's LTR reranker is refitted on the new encoder's
+scores (:mod:`shelfwise.finetune.reranker_refit`; ``--keep-reranker`` / ``--drop-reranker``)."""
 
 from __future__ import annotations
 
@@ -93,6 +95,18 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "what it learnt is rehearsed, not forgotten (default 1; 0: plain sequential fine-tuning)",
     )
     p.add_argument("--force", action="store_true", help="publish (and rebuild the index) even if the gate refuses")
+    rr = p.add_mutually_exclusive_group()
+    rr.add_argument(
+        "--keep-reranker",
+        action="store_true",
+        help="publishing into a shelf with an LTR reranker: keep its weights as they are, read on the new "
+        "encoder's scores (default: refit it on the judged queries given, else on those recorded with it)",
+    )
+    rr.add_argument(
+        "--drop-reranker",
+        action="store_true",
+        help="publishing into a shelf with a reranker: drop it; the shelf serves the first stage",
+    )
     p.add_argument(
         "--publish",
         metavar="VERSION",
@@ -137,6 +151,7 @@ def run(args: argparse.Namespace) -> int:
     from shelfwise.finetune.continual import ReplayConfig
     from shelfwise.finetune.pipeline import base_prefixes
     from shelfwise.finetune.rebuild import check_index_out
+    from shelfwise.finetune.reranker_refit import plan_reranker
     from shelfwise.finetune.served_gate import NotPublished, ServedCheck, held_out_judgments
 
     catalog = load_catalog_arg(args).catalog
@@ -154,6 +169,8 @@ def run(args: argparse.Namespace) -> int:
     if args.publish is not None:
         return publish_stored(args, catalog, log, file_judgments)
     layout = check_index_out(catalog, args.index_out) if args.index_out else None  # fail before training
+    if layout == "shelf":
+        plan_reranker(args.index_out, file_judgments, reranker_choice(args))  # its reranker can follow, or say so
     base = resolve_train_base(args.base, args.index_out if layout in ("shelf", "index") else None)
     ranked = current_search(args.index_out) if judgments is not None and layout in ("shelf", "index") else None
     data = mine_pairs(catalog, judgments, log, prefixes=base_prefixes(base), ranked=ranked)
@@ -214,6 +231,7 @@ def run(args: argparse.Namespace) -> int:
             rebuild_index(
                 catalog, store, args.index_out, mv.version, cache=args.cache, progress=bar, events=log,
                 judgments=file_judgments, check=check, force=args.force, on_served=served.append,
+                reranker=reranker_choice(args),
             )  # fmt: skip
         except NotPublished as refused:
             store.record_run({**into, "published_into": False, "served": asdict(refused.check)})
@@ -244,10 +262,15 @@ def publish_stored(
           f"{gain:+.4f} when trained); no training")  # fmt: skip
     rebuild_index(
         catalog, store, args.index_out, mv.version, cache=args.cache, progress=not args.no_progress, events=log,
-        judgments=judgments,
+        judgments=judgments, reranker=reranker_choice(args),
     )  # fmt: skip
     _say_published(mv.version, args.index_out, layout)
     return 0
+
+
+def reranker_choice(args: argparse.Namespace) -> str | None:
+    """``"keep"`` / ``"drop"`` (--keep-reranker / --drop-reranker), None: refit an LTR reranker."""
+    return "keep" if args.keep_reranker else "drop" if args.drop_reranker else None
 
 
 def _say_published(version: str, out: Path, layout: str | None) -> None:

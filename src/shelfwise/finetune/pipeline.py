@@ -361,6 +361,7 @@ def rebuild_index(
     check: Judgments | None = None,
     force: bool = False,
     on_served: Callable[[ServedCheck], None] | None = None,
+    reranker: str | None = None,
 ) -> HybridSearcher:
     """Re-embed the catalog with a stored model version and publish it at ``out``, which records
     the version's encoder name and its folder as the encoder spec, so a server reloads that model:
@@ -376,7 +377,9 @@ def rebuild_index(
     With ``cache`` (an embedding-cache file), vectors already embedded by this version are reused;
     every write is atomic. ``check`` (held-out judged queries): a shelf's searcher is replaced only when
     its search gets no worse on them (:mod:`~shelfwise.finetune.served_gate`, ``force`` overrides;
-    ``on_served`` is handed the comparison)."""
+    ``on_served`` is handed the comparison). A shelf's reranker is refitted for the new encoder, or
+    kept / dropped as ``reranker`` (``"keep"`` / ``"drop"``) says
+    (:mod:`~shelfwise.finetune.reranker_refit`)."""
     mv = store.get(version) if version else store.latest()
     if mv is None:
         raise KeyError(f"{store.root}: no model versions yet")
@@ -397,6 +400,7 @@ def rebuild_index(
             check=check,
             force=force,
             on_served=on_served,
+            reranker=reranker,
         )
     elif layout == "new":
         searcher, _ = build_shelf_folder(

@@ -12,9 +12,10 @@
   renames (old aside, new in) are not one atomic step; if a process dies between them the old
   index is found aside and put back by the next rebuild.
 * Shelves: a saved shelf (``shelf.json``, what ``shelfwise index`` writes) gets its searcher
-  replaced through :func:`shelfwise.snapshot.publish_searcher` (atomic too; reranker re-bound,
-  bandit and live state kept; servers pick it up on reload); a new folder becomes a shelf. An index
-  folder from before shelves is still rebuilt in its own layout.
+  replaced through :func:`shelfwise.snapshot.publish_searcher` (atomic too; reranker refitted, kept or
+  dropped by :mod:`shelfwise.finetune.reranker_refit`, bandit and live state kept; servers pick it up
+  on reload); a new folder becomes a shelf. An index folder from before shelves is still rebuilt in
+  its own layout (its reranker folder carried over as it was).
 """
 
 from __future__ import annotations
@@ -326,37 +327,39 @@ def publish_into_shelf(
     check: Judgments | None = None,
     force: bool = False,
     on_served: Callable[[ServedCheck], None] | None = None,
+    reranker: str | None = None,
 ) -> tuple[HybridSearcher, EmbedStats]:
     """Re-embed the catalog of the shelf saved at ``shelf`` with ``encoder`` and publish the new
-    searcher into it; with ``check`` (held-out judged queries) only if the shelf's search is no worse
-    on them with the new searcher than with its own (:mod:`~shelfwise.finetune.served_gate`; raises
+    searcher into it, with the shelf's reranker refitted, kept or dropped
+    (:mod:`~shelfwise.finetune.reranker_refit`: an LTR one is refitted on ``judgments``, else on those
+    recorded with it; ``reranker`` ``"keep"`` / ``"drop"`` overrides; raises
+    :class:`~shelfwise.finetune.reranker_refit.StaleReranker` when it cannot be refitted and neither was
+    asked). With ``check`` (held-out judged queries) only if the shelf's search as served (first stage
+    and reranker) is no worse on them after than now (:mod:`~shelfwise.finetune.served_gate`; raises
     :class:`~shelfwise.finetune.served_gate.NotPublished`, the shelf unchanged; ``force`` publishes
     anyway; ``on_served`` is handed the comparison either way, so a forced publish keeps its record)
-    (:func:`shelfwise.snapshot.publish_searcher`: atomic, reranker re-bound (an LTR
-    one refitted on ``judgments`` when given), bandit and live state kept, recommender refitted on
-    ``events`` or kept when the vectors keep their width). ``catalog`` must be the shelf's (same
-    ids, same order)."""
+    (:func:`shelfwise.snapshot.publish_searcher`: atomic, bandit and live state kept, recommender
+    refitted on ``events`` or kept when the vectors keep their width). ``catalog`` must be the
+    shelf's (same ids, same order)."""
+    from shelfwise.finetune.reranker_refit import apply_plan, plan_reranker
     from shelfwise.snapshot import publish_searcher
     from shelfwise.snapshot.io import SUPPORTED, catalog_file, searcher_folder
     from shelfwise.snapshot.manifest import read_manifest
 
     root = Path(shelf)
     check_index_out(catalog, root)
+    plan = plan_reranker(root, judgments, reranker)  # fails before embedding when it cannot be refitted
     before = read_manifest(root, SUPPORTED)
     old = searcher_folder(root)
     own = Catalog.load(catalog_file(root))  # the shelf's own catalog, as saved
     searcher, stats = _embedded_searcher(own, encoder, encoder_spec, old, cache=cache, progress=progress, say=say)
     _keep_multilingual(searcher, old, cache, say)
+    apply_plan(plan, root, searcher, events)  # the reranker it will serve with, before the gate measures it
     if check is not None:
         _check_served(root, searcher, check, force, say, on_served)
-    after = publish_searcher(root, searcher, events=events, judgments=judgments)
-    if before.has("reranker"):
-        from shelfwise.rank.ltr import LTRReranker
-
-        if judgments is not None and isinstance(searcher.reranker, LTRReranker):
-            say(f"refitted the LTR reranker on the new encoder's scores ({len(judgments.judged())} judged queries)")
-        else:
-            say("kept the reranker (trained on the previous encoder's scores; --queries/--judgments refit an LTR one)")
+    after = publish_searcher(root, searcher, events=events, own_reranker=True)
+    if plan.describe():
+        say(plan.describe())
     if events is not None:
         say(f"refitted the recommender on {len(events)} events")
     elif before.has("recommender"):
@@ -378,12 +381,13 @@ def _check_served(
     say: Callable[[str], None],
     on_served: Callable[[ServedCheck], None] | None,
 ) -> None:
-    """Compare the shelf's search as it is with ``searcher`` on ``check`` (the verdict to ``on_served``);
+    """Compare the shelf's search as it is served (first stage and reranker) with ``searcher`` (and the
+    reranker it carries) on ``check`` (the verdict to ``on_served``);
     raise NotPublished when worse and not ``force``."""
     from shelfwise.finetune.served_gate import NotPublished, served_check
     from shelfwise.snapshot.io import LoadOptions, load_shelf
 
-    current = load_shelf(root, LoadOptions(recommender=False, reranker=False)).searcher
+    current = load_shelf(root, LoadOptions(recommender=False)).searcher  # as it serves: with its reranker
     verdict = served_check(current, searcher, check)
     say(verdict.summary())
     if on_served is not None:

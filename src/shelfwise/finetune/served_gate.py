@@ -5,9 +5,12 @@ dense retrieval alone (torch, among a sample of candidates). Shoppers get the hy
 character n-grams fused with the int8 ONNX model's cosines), where a dense gain can vanish: on a
 150-query Home Depot slice a LoRA run gained +0.025 dense NDCG@10 on its 19 held-out queries while
 the served hybrid went from 0.7289 to 0.7276 (a walkthrough, session 16). So when a new version is
-published into a shelf, the held-out queries are searched by the shelf as it is and by the rebuilt
-searcher, first stage only (no reranker: the old one was trained on the old scores), over the whole
-catalog; the new searcher replaces the old one only if its NDCG@10 is at least as high.
+published into a shelf, the held-out queries are searched over the whole catalog by the shelf as it
+serves now (its first stage and its reranker) and by what it would serve after (the rebuilt first
+stage with the reranker :mod:`~shelfwise.finetune.reranker_refit` chose: an LTR one refitted on the
+new scores, a cross-encoder kept, or none when dropped); the new searcher replaces the old one only if
+its NDCG@10 is at least as high. Until session 19 both sides were scored without the reranker, while
+the shelf kept serving its old LTR weights on the new encoder's scores, a stack nobody had measured.
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ class ServedCheck:
     after: float
     stderr: float
     n_queries: int
+    before_stack: str = "hybrid, no reranker"  # what was searched on each side (stack_name)
+    after_stack: str = "hybrid, no reranker"
 
     @property
     def passed(self) -> bool:
@@ -43,8 +48,10 @@ class ServedCheck:
 
     def summary(self) -> str:
         se = "" if math.isnan(self.stderr) else f" \u00b1 {self.stderr:.4f} s.e."
+        same = self.after_stack == self.before_stack
+        stacks = self.after_stack if same else f"{self.after_stack} after vs {self.before_stack} now"
         return (
-            f"served search (hybrid, no reranker) on {self.n_queries} held-out queries: NDCG@10 {self.after:.4f} "
+            f"served search ({stacks}) on {self.n_queries} held-out queries: NDCG@10 {self.after:.4f} "
             f"with the new version vs {self.before:.4f} now ({self.after - self.before:+.4f}{se})"
         )
 
@@ -84,16 +91,25 @@ def _qid(queries: dict[str, str], query: str) -> str:
     return queries.setdefault(query, f"q{len(queries)}")
 
 
+def stack_name(searcher: HybridSearcher) -> str:
+    """``"hybrid + ltr reranker"`` / ``"hybrid + cross reranker"`` / ``"hybrid, no reranker"``."""
+    rr = searcher.reranker
+    if rr is None or searcher.config.rerank_depth == 0:
+        return "hybrid, no reranker"
+    return f"hybrid + {getattr(rr, 'kind', type(rr).__name__)} reranker"
+
+
 def served_check(before: HybridSearcher, after: HybridSearcher, judged: Judgments) -> ServedCheck:
-    """Both searchers' first-stage NDCG@10 on ``judged``, paired by query."""
+    """Both searchers' NDCG@10 on ``judged`` as they serve (each with its own reranker, if any; no
+    shopper's taste), paired by query."""
     a, b = _scores(before, judged), _scores(after, judged)
     diff = np.asarray(b.per_query["ndcg@10"]) - np.asarray(a.per_query["ndcg@10"])
     se = float(diff.std(ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else float("nan")
-    return ServedCheck(a.ndcg_at_10, b.ndcg_at_10, se, a.n_queries)
+    return ServedCheck(a.ndcg_at_10, b.ndcg_at_10, se, a.n_queries, stack_name(before), stack_name(after))
 
 
 def _scores(searcher: HybridSearcher, judged: Judgments) -> SearchMetrics:
-    cfg = replace(searcher.config, rerank_depth=0, personal_weight=0.0)
+    cfg = replace(searcher.config, personal_weight=0.0)
     ids = searcher.catalog.ids
 
     def search(query: str, n: int) -> list[str]:

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from shelfwise.eval.judgments import Judgments
 from shelfwise.index.lexical import LexicalConfig
 from shelfwise.rank.features import FEATURE_NAMES, FIELD_FEATURES, FeatureExtractor
 from shelfwise.results import Results
@@ -60,6 +61,7 @@ def _pairs(labels: npt.NDArray[np.float32], max_pairs: int, rng: np.random.Gener
 
 
 MANIFEST = "ltr.json"
+TRAINED_ON = "judgments.json"  # the judged queries it was fitted on, so a new first stage can refit it
 
 
 @dataclass(frozen=True)
@@ -172,19 +174,41 @@ class LTRReranker:
     reads_match_features = True  # the searcher attaches the head's first-stage signals before rerank
 
     def __init__(
-        self, extractor: FeatureExtractor, model: PairwiseRanker, lexical: LexicalConfig | None = None
+        self,
+        extractor: FeatureExtractor,
+        model: PairwiseRanker,
+        lexical: LexicalConfig | None = None,
+        trained_on: Judgments | None = None,
     ) -> None:
         if model.feature_names and tuple(model.feature_names) != tuple(extractor.names):
             raise ValueError(f"model features {model.feature_names} != extractor features {extractor.names}")
         self.extractor = extractor
         self.model = model
         self.lexical = lexical  # the lexical index settings it was trained against (None: unknown)
+        # the judged queries it was fitted on (None: saved before they were recorded): its features read
+        # the first stage (cosine, BM25, fused score), so a new encoder needs it refitted on them. A loaded
+        # reranker reads them only when asked (a refit, a save), not at every server start
+        self._trained_on = trained_on
+        self._trained_on_file: Path | None = None
+
+    @property
+    def trained_on(self) -> Judgments | None:
+        if self._trained_on_file is not None:
+            self._trained_on, self._trained_on_file = read_trained_on(self._trained_on_file.parent), None
+        return self._trained_on
+
+    @trained_on.setter
+    def trained_on(self, judged: Judgments | None) -> None:
+        self._trained_on, self._trained_on_file = judged, None
 
     def save(self, path: str | Path) -> None:
-        """Model weights (npz + JSON, with the lexical settings it was trained against) and the
-        popularity feature it was trained with."""
+        """Model weights (npz + JSON, with the lexical settings it was trained against), the
+        popularity feature it was trained with and the judged queries it was fitted on."""
         self.model.save(path, lexical=self.lexical)
         np.save(Path(path) / "log_popularity.npy", self.extractor.log_popularity, allow_pickle=False)
+        if self.trained_on is not None:
+            j = self.trained_on
+            (Path(path) / TRAINED_ON).write_text(json.dumps({"queries": j.queries, "relevance": j.relevance}))
 
     @classmethod
     def load(cls, path: str | Path, searcher: HybridSearcher) -> LTRReranker:
@@ -197,7 +221,9 @@ class LTRReranker:
         model = PairwiseRanker.load(p, manifest)
         names = model.feature_names or FEATURE_NAMES
         extractor = FeatureExtractor(searcher.catalog, searcher.lexical.tokenizer, np.expm1(log_pop), names)
-        return cls(extractor, model, _trained_lexical(manifest, searcher.lexical.config))
+        loaded = cls(extractor, model, _trained_lexical(manifest, searcher.lexical.config))
+        loaded._trained_on_file = p / TRAINED_ON if (p / TRAINED_ON).exists() else None
+        return loaded
 
     def rerank(self, query: str, results: Results) -> Results:
         if len(results) == 0:
@@ -243,7 +269,34 @@ def fit_reranker(
     extractor = FeatureExtractor(searcher.catalog, searcher.lexical.tokenizer, popularity, cfg.feature_names)
     groups, labels = training_groups(searcher, extractor, queries, relevance, cfg.depth)
     model = PairwiseRanker(cfg, extractor.names).fit(groups, labels)
-    return LTRReranker(extractor, model, searcher.lexical.config)
+    judged = Judgments(dict(queries), {q: dict(relevance[q]) for q in queries if q in relevance})
+    return LTRReranker(extractor, model, searcher.lexical.config, judged)
+
+
+def read_trained_on(folder: Path) -> Judgments | None:
+    """The judged queries recorded in ``folder/judgments.json`` (None when absent: a reranker saved
+    before they were recorded); raises naming the file and field when it is malformed."""
+    f = folder / TRAINED_ON
+    if not f.exists():
+        return None
+    try:
+        raw = json.loads(f.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{f}: not JSON ({exc})") from exc
+    queries, relevance = (raw.get(k) if isinstance(raw, dict) else None for k in ("queries", "relevance"))
+    if not isinstance(queries, dict) or not all(isinstance(v, str) for v in queries.values()):
+        raise ValueError(f"{f}: field 'queries' must map query ids to query texts")
+    if not isinstance(relevance, dict) or not all(
+        isinstance(r, dict) and all(isinstance(g, int | float) for g in r.values()) for r in relevance.values()
+    ):
+        raise ValueError(f"{f}: field 'relevance' must map query ids to {{item id: grade}}")
+    try:
+        return Judgments(
+            {str(q): t for q, t in queries.items()},
+            {str(q): {str(i): float(g) for i, g in r.items()} for q, r in relevance.items()},
+        )
+    except ValueError as exc:  # relevance for a query id not in 'queries'
+        raise ValueError(f"{f}: {exc}") from exc
 
 
 def _trained_lexical(manifest: LTRManifest, current: LexicalConfig) -> LexicalConfig | None:

@@ -33,6 +33,8 @@ def publish_searcher(
     events: EventLog | None = None,
     config: ShelfConfig | None = None,
     judgments: Judgments | None = None,
+    *,
+    own_reranker: bool = False,
 ) -> Manifest:
     """Replace the searcher of the shelf saved at ``path`` with ``searcher`` (built over the same
     catalog) and save the shelf again, atomically; a running server picks it up on
@@ -42,7 +44,9 @@ def publish_searcher(
     else kept when the vectors keep their shape (its text-similarity graph is then the old
     encoder's until the next fit) and dropped, with a warning, when they do not. With ``judgments``,
     an LTR reranker is refitted on the new searcher (its cosine and first-stage features changed
-    with the encoder; a cross-encoder, which reads only the texts, is kept)."""
+    with the encoder; a cross-encoder, which reads only the texts, is kept). ``own_reranker``: the
+    reranker ``searcher`` carries (None: none) is the one published; the saved one is not read
+    (:mod:`shelfwise.finetune.reranker_refit` chose it)."""
     from shelfwise.shelf import Shelf
 
     root = Path(path)
@@ -60,7 +64,7 @@ def publish_searcher(
         shelf.suggester = Suggester.load(m.folder("suggester") / SUGGEST_FILE)
     if m.has("rules"):
         shelf.rules = Rules.load(m.folder("rules") / RULES_FILE, catalog.ids)
-    if m.has("reranker"):
+    if m.has("reranker") and not own_reranker:
         searcher.reranker = load_reranker(m.folder("reranker"), searcher)
         if judgments is not None and isinstance(searcher.reranker, LTRReranker):
             train_reranker(shelf, replace(config or ShelfConfig(), judgments=judgments, reranker="ltr"))
