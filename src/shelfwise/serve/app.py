@@ -15,6 +15,7 @@ from shelfwise.retrieve.facet_codes import facet_codes
 from shelfwise.serve.config import ServeConfig, browser_origin
 from shelfwise.serve.deps import check_text_params, reject_unknown_params
 from shelfwise.serve.docs import add_offline_docs
+from shelfwise.serve.head import HeadMiddleware
 from shelfwise.serve.metrics import Metrics
 from shelfwise.serve.middleware import GuardMiddleware
 from shelfwise.serve.reload import Reloader
@@ -82,13 +83,14 @@ def create_app(
     app.state.shed = ShedStats()
     app.state.encode_executor = executor
     app.state.reloader = Reloader(app.state, shelf.source, lambda path: bound_shelf(prep(path), executor))
+    app.add_middleware(HeadMiddleware)  # innermost: HEAD wherever GET works, seen as HEAD by those around it
     app.add_middleware(SheddingMiddleware, capacity=cfg.capacity, stats=app.state.shed)
     app.add_middleware(GuardMiddleware, config=cfg, metrics=app.state.metrics)  # counts 503s too
     if cfg.cors_origins:  # outermost: preflights are answered, not queued, and the guard's own 400 / 413 carry
         app.add_middleware(  # the CORS headers, so a page reads the status (a preflight carries no data)
             CORSMiddleware,
             allow_origins=list(dict.fromkeys(browser_origin(o) for o in cfg.cors_origins)),
-            allow_methods=["GET", "POST"],
+            allow_methods=["GET", "HEAD", "POST"],
             allow_headers=["Authorization", "X-API-Key", "Content-Type"],
             expose_headers=["Retry-After", ERROR_CODE],  # a page reads which part a 503 lacks
             max_age=600,
@@ -121,8 +123,8 @@ def create_app(
             raise HTTPException(404, f"no static file {name!r}")
         return FileResponse(STATIC / name, media_type=STATIC_FILES[name], headers={"Cache-Control": "no-cache"})
 
-    @app.api_route("/report", methods=["GET", "HEAD"], response_class=HTMLResponse, include_in_schema=False)
-    def report_page() -> str:  # HEAD: the storefront asks whether there is one before linking it
+    @app.get("/report", response_class=HTMLResponse, include_in_schema=False)
+    def report_page() -> str:  # the storefront asks HEAD /report whether there is one before linking it
         if report is None:
             raise HTTPException(404, NO_REPORT)
         if not report.exists():

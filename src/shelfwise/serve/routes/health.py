@@ -17,7 +17,7 @@ router = APIRouter(tags=["ops"])
 
 
 @router.get("/health", response_model=HealthResponse)
-@router.head("/health", response_model=HealthResponse)  # uptime checkers; its own operationId
+@router.head("/health", response_model=HealthResponse)  # documents HEAD for uptime checkers (HeadMiddleware answers it)
 def health(request: Request) -> HealthResponse:
     """Counts as of now: ``events`` = behaviour history loaded at start (the events file, or for a
     saved shelf the interactions its recommender holds) + events logged live since (``events_live``,
