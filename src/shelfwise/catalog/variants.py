@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from shelfwise.catalog.schema import BoolArray, Catalog, Product
 
 LABEL_KEYS = 2  # attributes a label names at most ("Dark Grey · Solid")
-# variants one listed product returns at most by default. H&M's largest title has 17 colours (its
-# 90th percentile of titles with variants: 4), so 50 never cuts a real colour range there, while a
-# title with thousands of rows (a size x colour x length grid, a feed's bad grouping) cannot make every
-# card of a list carry thousands of swatch objects; the total is still given.
+# variants one listed product returns at most by default. H&M's largest title has 17 variants (6 colour
+# groups; at most 9 in one title; 90th percentile of titles with variants: 4 variants), so 50 never
+# cuts a real colour range there, while a title with thousands of rows (a size x colour x length grid,
+# a feed's bad grouping) cannot make every card of a list carry thousands of swatch objects; the
+# total is still given.
 MAX_VARIANTS = 50
 LABEL_SEP = " · "
 _FIRST = ("colour", "color", "size")  # attribute keys holding these words lead a label, in this order

@@ -10,7 +10,7 @@ none of the words follows every in-stock hit, as Shopify's "sold out last" does.
 keep their order, as do the sold-out ones that stop at the same place; where every hit holds as many
 words (all of them, or a query of no word) this is exactly "in-stock first". No score, no
 catalog-tuned number. On real judged queries with simulated stock (10% / 20% of products sold out):
-NDCG@10 0.986x the order that ignores stock on Home Depot and on Taobao (in-stock first: 0.909x,
+NDCG@10 0.986x the order that ignores stock on Home Depot dev_1k and on Taobao (in-stock first: 0.909x,
 0.865x), and 0.990x / 0.998x of in-stock first when only the in-stock relevant products count
 (``bench/bench_out_of_stock.py``, ``out_of_stock_s19.json``).
 

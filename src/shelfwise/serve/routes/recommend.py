@@ -145,9 +145,10 @@ def _with(filters: Filters) -> str:
 def _filters(shelf: Shelf, category: str | None, in_stock: bool, more: MoreFilters) -> Filters:
     """A recommendation list's filters: ``category``, the search filters in ``more``, and in stock only
     unless ``in_stock`` is false (the routes' default: a shopper cannot buy a sold-out product; /search
-    lists them after the in-stock ones instead). Where every product is in stock (a catalog with no
-    stock column) there is nothing to leave out, and the filter is dropped: the list, its notices and
-    its cost stay as they were before the default changed."""
+    lists them instead, moved down its relevance order: :func:`~shelfwise.retrieve.stock.sold_out_last`).
+    Where every product is in stock (a catalog with no stock column) there is nothing to leave out,
+    and the filter is dropped: the list, its notices and its cost stay as they were before the
+    default changed."""
     return list_filters(category, in_stock and not shelf.catalog.all_in_stock, more)
 
 
