@@ -175,14 +175,26 @@ class Catalog:
         starts = np.flatnonzero(np.r_[True, codes[order][1:] != codes[order][:-1]]).astype(np.int64)
         return order, starts
 
-    def one_per_title(self, rows: BoolArray) -> BoolArray:
-        """``rows`` (a mask) keeping the first row (lowest index) of each title it holds."""
+    @cached_property
+    def shared_title_groups(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """:attr:`variant_groups` of the titles two or more rows share, alone: ``(order, starts)``
+        (empty when every title is its own product's)."""
         order, starts = self.variant_groups
+        sizes = np.diff(np.append(starts, len(order)))
+        shared = np.repeat(sizes > 1, sizes)
+        return order[shared], np.r_[0, np.cumsum(sizes[sizes > 1])[:-1]].astype(np.int64)
+
+    def one_per_title(self, rows: BoolArray) -> BoolArray:
+        """``rows`` (a mask) keeping the first row (lowest index) of each title it holds. Only rows
+        of shared titles are read (a catalog with none: a copy; the /recommend/user exploration tail
+        asks this of ~50k rows on every list)."""
+        out = rows.copy()
+        order, starts = self.shared_title_groups
         if not len(order):
-            return rows.copy()
+            return out
         at = np.where(rows[order], np.arange(len(order)), len(order))
         first = np.minimum.reduceat(at, starts)
-        out = np.zeros(len(rows), dtype=bool)
+        out[order] = False
         out[order[first[first < len(order)]]] = True
         return out
 
