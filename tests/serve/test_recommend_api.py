@@ -368,11 +368,13 @@ def test_a_list_emptied_by_a_brand_or_price_filter_says_filters(
     the catalog holds (so not an unmatched-filter) also empties."""
     c = client(tiny_catalog, tiny_searcher, tiny_log)
     r = c.get("/recommend/cross/p1", params={"brand": "Flora", "price_max": 20}).json()
-    assert r["items"] == [] and r["notice"].endswith("(with the filters)"), r
+    assert r["items"] == [] and r["notice"].endswith("(with the brand / price filters)"), r
     zh = c.get("/recommend/cross/p1", params={"brand": "Flora", "price_max": 20, "lang": "zh"}).json()
-    assert "filter" not in zh["notice"] and zh["notice"].endswith("（在所选的筛选条件下）"), zh["notice"]
+    assert "filter" not in zh["notice"] and zh["notice"].endswith("（在所选的品牌 / 价格筛选下）"), zh["notice"]
     r = c.get("/recommend/cross/p1", params={"category": "Women", "in_stock": True, "price_max": 20}).json()
-    assert r["items"] == [] and r["notice"].endswith("(with the filters)")
+    assert r["items"] == [] and r["notice"].endswith(
+        "(with the category / price filters)"
+    )  # all in stock: no stock filter
 
 
 def test_a_session_query_the_recommender_cannot_read_is_a_422_naming_q(
