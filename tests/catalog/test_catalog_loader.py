@@ -503,3 +503,27 @@ def test_a_minus_before_the_currency_sign_is_a_negative_price(tmp_path: Path) ->
         "negative price '- € 5' (kept without a price)",
         "negative price '$-12.99' (kept without a price)",
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("₹1,29,999.00", 129999.0),
+        ("Rs. 1,29,999", 129999.0),
+        ("INR 12,34,567.50", 1234567.5),
+        ("1,29,999", 129999.0),  # no other reading: groups of two before the last three are lakh grouping
+        ("-₹1,29,999", -129999.0),
+        ("₹ 99,999", None),  # one comma before three digits: 99.999 or 99999, as "1,500"
+        ("1,2,999", None),  # a one-digit group: not a grouping
+        ("1,29,99", None),  # the last group must hold three
+        ("1,29,999,00", None),
+    ],
+)
+def test_indian_digit_grouping_reads_as_one_amount(text: str, want: float | None) -> None:
+    """Indian prices group lakhs and crores in twos ("₹1,29,999.00", one lakh twenty-nine thousand...);
+    they were 'not a price' and the product lost its price."""
+    if want is None:
+        with pytest.raises(ValueError):
+            _price(text)
+    else:
+        assert _price(text) == want

@@ -120,6 +120,8 @@ _AMOUNT = re.compile(
 # decimals, so a separator before three digits groups thousands. "¥" alone is yuan (two decimals) or yen
 _NO_MINOR_UNIT = re.compile(r"JPY|KRW|VND|JP¥|[₩₫円]", re.IGNORECASE)
 _GROUPED = re.compile(r"\d{1,3}(?:[,.' \u00a0\u202f]\d{3})+")  # 1,299 / 1.299 / 1 299: digit groups of three
+# Indian grouping (lakh, crore): twos before the last three, "1,29,999" / "12,34,567"; no other reading
+_LAKH = re.compile(r"\d{1,2}(?:,\d{2})+,\d{3}")
 
 
 class PriceError(ValueError):
@@ -133,7 +135,8 @@ def _price(value: Any) -> float:
     a lone comma before one or two digits is a decimal comma ("10,5", "12,99"); a comma before exactly
     three digits ("1,500": 1.5 or 1500?) is refused (:class:`PriceError`), as is anything else that
     is not a number; in yen, won or dong (:data:`_NO_MINOR_UNIT`) a separator before three digits
-    groups thousands ("129.000 ₫", "₩12,000"). ``"nan"`` reads as NaN (pandas' missing value)."""
+    groups thousands ("129.000 ₫", "₩12,000"); Indian grouping (:data:`_LAKH`) reads as one amount
+    ("₹1,29,999.00", "Rs. 1,29,999"). ``"nan"`` reads as NaN (pandas' missing value)."""
     if not isinstance(value, str):
         return float(value)
     if value.strip().lower() == "nan":
@@ -150,7 +153,8 @@ def _price(value: Any) -> float:
     dot, comma = text.rfind("."), text.rfind(",")
     if dot >= 0 and comma >= 0:  # the last mark is the decimal one, the other groups thousands
         whole, frac = (text[:dot], text[dot + 1 :]) if dot > comma else (text[:comma], text[comma + 1 :])
-        if not _GROUPED.fullmatch(whole.lstrip("-")) or not frac.isdigit():
+        lakh = dot > comma and _LAKH.fullmatch(whole.lstrip("-"))  # ₹1,29,999.00
+        if not (_GROUPED.fullmatch(whole.lstrip("-")) or lakh) or not frac.isdigit():
             raise PriceError(f"not a price: {value!r}")
         return float(re.sub(r"\D", "", whole) + "." + frac) * (-1.0 if whole.startswith("-") else 1.0)
     if comma >= 0:
@@ -158,8 +162,8 @@ def _price(value: Any) -> float:
         grouped = whole.lstrip("-").isdigit() or (_GROUPED.fullmatch(whole.lstrip("-")) and "," not in whole)
         if len(frac) in (1, 2) and frac.isdigit() and grouped:  # a decimal comma: 10,5 / 1 299,50
             return float(re.sub(r"\D", "", whole) + "." + frac) * (-1.0 if whole.startswith("-") else 1.0)
-        if text.count(",") > 1 and _GROUPED.fullmatch(text.lstrip("-")):  # 1,299,000
-            return float(text.replace(",", ""))
+        if text.count(",") > 1 and (_GROUPED.fullmatch(text.lstrip("-")) or _LAKH.fullmatch(text.lstrip("-"))):
+            return float(text.replace(",", ""))  # 1,299,000 / 1,29,999
         if len(frac) == 3 and grouped:
             a, b = re.sub(r"\D", "", whole), frac
             raise PriceError(f"ambiguous: {value!r} reads {a}.{b} with a decimal comma, {a}{b} with a thousands one")
