@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from shelfwise.catalog.schema import NONE_IN_STOCK_BY_DEFAULT
 from shelfwise.index.text import has_cjk
 from shelfwise.recommend.cold_items import cold_reason
 from shelfwise.recommend.content import QUERY_REASON
@@ -114,14 +115,39 @@ def test_an_empty_list_with_a_filter_is_said_in_chinese(kind: str) -> None:
     assert localise(unmatched, "zh") == f"{head}：没有商品属于品类 'Shoes'；一级品类：Kids、Men"
     two = f"{routes.EMPTY[kind]}: no product is in category 'Shoes'; there: A, B; no product has brand 'Acme'"
     assert localise(two, "zh") == f"{head}：没有商品属于品类 'Shoes'；该层级的品类：A、B；没有商品属于品牌 'Acme'"
-    filtered = localise(f"{routes.EMPTY[kind]} (with the category / in-stock filter)", "zh")
-    assert filtered.startswith(head) and "filter" not in filtered and has_cjk(filtered)
+    filtered = localise(f"{routes.EMPTY[kind]} (with the category / in-stock filters)", "zh")
+    assert filtered == f"{head}（在所选的品类 / 有货筛选下）"
+
+
+@pytest.mark.parametrize(
+    ("said", "zh"),
+    [
+        (" (with the category filter)", "（在所选的品类筛选下）"),
+        (" (in-stock products only, by default)", "（默认只列有货商品）"),
+        (
+            " (with the category / brand / price / attribute filters; in-stock products only, by default)",
+            "（在所选的品类 / 品牌 / 价格 / 属性筛选下；默认只列有货商品）",
+        ),
+        (" (with the in-stock filter)", "（在所选的有货筛选下）"),
+    ],
+)
+def test_the_filters_in_force_are_named_in_chinese(said: str, zh: str) -> None:
+    """Only the filters in force, and whether in stock was the default or asked (it said 'category /
+    in-stock' whatever was set)."""
+    assert localise(routes.EMPTY["item"] + said, "zh") == localise(routes.EMPTY["item"], "zh") + zh
+    assert localise(routes.EMPTY["item"] + " (with the colour filter)", "zh").endswith("(with the colour filter)")
+    assert (
+        localise(NONE_IN_STOCK_BY_DEFAULT, "zh")
+        == "本店没有有货的商品（推荐默认只列有货商品；in_stock=false 可列出售罄商品）"
+    )
 
 
 def test_a_short_cross_list_with_a_filter_is_said_in_chinese() -> None:
-    text = f"only 3 of the 10 asked for: {routes.SHORT_CROSS} (with the category / in-stock filter)"
+    text = f"only 3 of the 10 asked for: {routes.SHORT_CROSS} (with the category / in-stock filters)"
     zh = localise(text, "zh")
     assert zh.startswith("只找到 3 件（共需 10 件）：") and not re.search(r"[a-z]{3,}", zh)
+    default = localise(f"only 3 of the 10 asked for: {routes.SHORT_CROSS} ({routes.DEFAULT_STOCK})", "zh")
+    assert default.endswith("（默认只列有货商品）") and not re.search(r"[a-z]{3,}", default)
 
 
 def test_a_product_with_no_category_is_popular_in_the_whole_store() -> None:

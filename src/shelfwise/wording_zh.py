@@ -274,6 +274,10 @@ _RULES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
         re.compile(r"^no product is in stock, so in_stock=true matches none$"),
         lambda m: "本店没有有货的商品：仅看有货没有结果",
     ),
+    (
+        re.compile(r"^no product is in stock \(recommendations list in-stock products only by default; .*\)$", re.S),
+        lambda m: "本店没有有货的商品（推荐默认只列有货商品；in_stock=false 可列出售罄商品）",
+    ),
     (re.compile(r"^no product has (.+?) ('.*')$", re.S), lambda m: f"没有商品的{m.group(1)}为 {m.group(2)}"),
     (re.compile(r"^no history yet for shopper .*$", re.S), lambda m: "你还没有浏览记录：结果尚未个性化"),
     (
@@ -283,20 +287,33 @@ _RULES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
 )
 
 
-_FILTERED = " (with the category / in-stock filter)"
-_FILTERED_ANY = " (with the filters)"  # brand, price or attribute filters too
+# the filters in force on a short or empty recommendation list (routes/recommend.py's _with)
+_FILTERED = re.compile(
+    r"^(.+?) \((?:with the ([a-z -]+(?: / [a-z -]+)*) filters?)?(?:; )?(in-stock products only, by default)?\)$", re.S
+)
+_FILTER_NAMES = {"category": "品类", "brand": "品牌", "price": "价格", "attribute": "属性", "in-stock": "有货"}
+
+
+def _filtered(text: str) -> str | None:
+    """ "no related items (with the category filter; in-stock products only, by default)" in Chinese."""
+    m = _FILTERED.match(text)
+    if m is None or not (m.group(2) or m.group(3)):
+        return None
+    names = m.group(2).split(" / ") if m.group(2) else []
+    head = localise(m.group(1), "zh")
+    if head == m.group(1) or not all(n in _FILTER_NAMES for n in names):
+        return None
+    said = [f"在所选的{' / '.join(_FILTER_NAMES[n] for n in names)}筛选下"] if names else []
+    said += ["默认只列有货商品"] if m.group(3) else []
+    return f"{head}（{'；'.join(said)}）"
 
 
 def _joined(text: str) -> str | None:
     """A notice built of known parts, in Chinese (None when it is not): an empty list's notice with
-    the filter said ("no related items (with the category / in-stock filter)") or with why the
+    the filters in force said ("no related items (with the category filter)") or with why the
     filter matches nothing ("no related items: no product is in category 'X'; ...")."""
-    if text.endswith(_FILTERED):
-        head = localise(text[: -len(_FILTERED)], "zh")
-        return f"{head}（在所选的品类 / 有货筛选下）" if head != text[: -len(_FILTERED)] else None
-    if text.endswith(_FILTERED_ANY):
-        head = localise(text[: -len(_FILTERED_ANY)], "zh")
-        return f"{head}（在所选的筛选条件下）" if head != text[: -len(_FILTERED_ANY)] else None
+    if text.endswith(")") and (filtered := _filtered(text)) is not None:
+        return filtered
     head, sep, rest = text.partition(": ")
     if not sep or head not in _FIXED:
         return None

@@ -1,3 +1,4 @@
+import argparse
 import json
 import re
 from pathlib import Path
@@ -6,6 +7,7 @@ import pytest
 
 from shelfwise.catalog import Catalog, Filters, Product, ProductFields, load_catalog
 from shelfwise.catalog.loader import _parse_row, _price
+from shelfwise.cli.common import load_catalog_arg
 from shelfwise.errors import ConfigError, DataError, RowError
 
 
@@ -332,6 +334,8 @@ def test_prices_with_currency_signs_are_read(tmp_path: Path) -> None:
         ("i", None),
     ]
     assert res.errors == [] and [str(e) for e in res.warnings] == [
+        f"{f}: field 'price': price cells show both decimal marks (line 2: '$3.50', a decimal point; line 6: '1,5', "
+        "a decimal comma): an ambiguous one such as '1,500' is read alone",  # so '1,500' is not guessed
         f"{f}: line 7: field 'price': not a price: '$' (kept without a price)",
         f"{f}: line 10: field 'price': ambiguous: '1,500' reads 1.500 with a decimal comma, 1500 with a thousands one "
         "(kept without a price)",
@@ -348,8 +352,9 @@ def test_an_unreadable_price_keeps_the_product_and_common_forms_are_read(tmp_pat
     res = load_catalog(f)
     want = [12.99, 59.0, 59.0, 12.99, 12.99, 12.99, 59.0, 59.0, 1299.0, None, None, None]
     assert [p.price for p in res.catalog.products] == want and res.errors == []
-    assert [(w.row, w.field) for w in res.warnings] == [(11, "price"), (12, "price"), (13, "price")]
-    assert str(res.warnings[1]) == f"{f}: line 12: field 'price': not a price: '12 pcs' (kept without a price)"
+    rows = [(w.row, w.field) for w in res.warnings]  # row 0: the file shows both decimal marks
+    assert rows == [(0, "price"), (11, "price"), (12, "price"), (13, "price")]
+    assert str(res.warnings[2]) == f"{f}: line 12: field 'price': not a price: '12 pcs' (kept without a price)"
 
 
 @pytest.mark.parametrize(
@@ -503,3 +508,74 @@ def test_a_minus_before_the_currency_sign_is_a_negative_price(tmp_path: Path) ->
         "negative price '- € 5' (kept without a price)",
         "negative price '$-12.99' (kept without a price)",
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("₹1,29,999.00", 129999.0),
+        ("Rs. 1,29,999", 129999.0),
+        ("INR 12,34,567.50", 1234567.5),
+        ("1,29,999", 129999.0),  # no other reading: groups of two before the last three are lakh grouping
+        ("-₹1,29,999", -129999.0),
+        ("₹ 99,999", None),  # one comma before three digits: 99.999 or 99999, as "1,500"
+        ("1,2,999", None),  # a one-digit group: not a grouping
+        ("1,29,99", None),  # the last group must hold three
+        ("1,29,999,00", None),
+    ],
+)
+def test_indian_digit_grouping_reads_as_one_amount(text: str, want: float | None) -> None:
+    """Indian prices group lakhs and crores in twos ("₹1,29,999.00", one lakh twenty-nine thousand...);
+    they were 'not a price' and the product lost its price."""
+    if want is None:
+        with pytest.raises(ValueError):
+            _price(text)
+    else:
+        assert _price(text) == want
+
+
+def _prices(tmp_path: Path, cells: list[str]) -> tuple[list[float | None], list[str]]:
+    f = tmp_path / "p.csv"
+    f.write_text("id,title,price\n" + "".join(f'p{i},Item {i},"{v}"\n' for i, v in enumerate(cells)), encoding="utf-8")
+    res = load_catalog(f)
+    assert res.errors == []
+    return [p.price for p in res.catalog.products], [str(w).removeprefix(f"{f}: ") for w in res.warnings]
+
+
+def test_a_files_decimal_mark_reads_its_ambiguous_prices(tmp_path: Path) -> None:
+    """A German export's '1.299' (1299 EUR beside '12,99' and '1.299,00 €') read 1.299, silently, and
+    its '1,500' was refused; a US export's '1,500' beside '12.99' was refused too. A file whose
+    unambiguous cells show one decimal mark now reads its ambiguous ones with it, and says so once."""
+    de, said = _prices(tmp_path, ["12,99", "1.299,00 €", "1.299", "999.000 €", "1,500", "129.000 ₫"])
+    assert de == [12.99, 1299.0, 1299.0, 999000.0, 1.5, 129000.0]
+    assert said == [
+        "field 'price': read 3 ambiguous prices with the file's decimal comma (as line 2: '12,99'), "
+        "e.g. line 4: '1.299' as 1,299.00"
+    ]
+    us, said = _prices(tmp_path, ["12.99", "$1,299.00", "1,500", "1.299"])
+    assert us == [12.99, 1299.0, 1500.0, 1.299]
+    assert said == [
+        "field 'price': read 1 ambiguous price with the file's decimal point (as line 2: '12.99'), "
+        "e.g. line 4: '1,500' as 1,500.00"
+    ]
+    mixed, said = _prices(tmp_path, ["12,99", "12.99", "1,500", "1.299"])  # each ambiguous cell read alone
+    assert mixed == [12.99, 12.99, None, 1.299]
+    assert said == [
+        "field 'price': price cells show both decimal marks (line 2: '12,99', a decimal comma; line 3: '12.99', "
+        "a decimal point): an ambiguous one such as '1,500' is read alone",
+        "line 4: field 'price': ambiguous: '1,500' reads 1.500 with a decimal comma, 1500 with a thousands one "
+        "(kept without a price)",
+    ]
+    alone, said = _prices(tmp_path, ["10", "1,500", "-1,500"])  # no mark shown: as before
+    assert alone == [10.0, None, None] and len(said) == 2 and "ambiguous" in said[0] and "ambiguous" in said[1]
+
+
+def test_the_cli_says_a_file_wide_price_note_apart_from_rows(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    f = tmp_path / "p.csv"
+    f.write_text('id,title,price\na,Hat,"12,99"\nb,Cap,"1.299"\nc,Mug,abc\n', encoding="utf-8")
+    load_catalog_arg(argparse.Namespace(catalog=f, fields=None))
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith(f"warning: {f}: field 'price': read 1 ambiguous price with the file's decimal comma")
+    assert out[1] == f"{f}: kept 1 row without a bad optional field; first ones:"

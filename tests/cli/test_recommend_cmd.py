@@ -182,9 +182,34 @@ def test_sold_out_products_are_left_out_unless_asked_for(
     for cmd in (["item", "1"], ["session", "1"], ["user", "nobody"], ["cross", "1"]):
         assert main(["recommend", cmd[0], *args, *cmd[1:], "-k", "4"]) == 0
         out = capsys.readouterr().out
-        assert "2" not in ids(out) and "1 sold-out product left out: --include-sold-out lists it" in out, cmd
+        assert "2" not in ids(out) and "1 sold-out product left out of this list: --include-sold-out lists it" in out
         assert main(["recommend", cmd[0], *args, *cmd[1:], "-k", "4", "--include-sold-out"]) == 0
         out = capsys.readouterr().out
         assert "2" in ids(out) and "sold-out" not in out, cmd
     assert main(["recommend", "cross", *files, "1", "-k", "4"]) == 0
     assert "sold-out" not in capsys.readouterr().out  # no stock column: nothing left out, nothing said
+
+
+def test_the_sold_out_count_is_of_the_products_the_list_left_out(
+    tmp_path: Path, files: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It printed the catalog's sold-out count as 'left out' whatever the list would have held: the
+    belt (2) and the dress (5) are sold out; a one-item list related to the jeans leaves out the belt
+    alone, a four-item list both, and a list that would hold neither says nothing about stock."""
+    stocked = tmp_path / "stocked.csv"
+    rows = Path(files[1]).read_text(encoding="utf-8").splitlines()
+    sold = ("2,", "5,")
+    stocked.write_text(
+        "\n".join([rows[0] + ",in_stock"] + [r + (",no" if r.startswith(sold) else ",yes") for r in rows[1:]]) + "\n",
+        encoding="utf-8",
+    )
+    args = ["--catalog", str(stocked), *files[2:]]
+    said = {}
+    for k in ("1", "4"):
+        assert main(["recommend", "item", *args, "1", "-k", k]) == 0
+        said[k] = [ln for ln in capsys.readouterr().out.splitlines() if "sold-out" in ln]
+    assert said["1"] == ["1 sold-out product left out of this list: --include-sold-out lists it"]
+    assert said["4"] == ["2 sold-out products left out of this list: --include-sold-out lists them"]
+    assert main(["recommend", "item", *args, "2", "-k", "1"]) == 0  # the jeans, in stock, top the list anyway
+    out = capsys.readouterr().out
+    assert "sold-out" not in out and re.search(r"^\s+1\. [13]\t", out, re.M), out

@@ -1,3 +1,4 @@
+import json
 from pathlib import Path
 
 import numpy as np
@@ -6,7 +7,7 @@ import pytest
 from shelfwise.catalog import Catalog
 from shelfwise.errors import ConfigError, DataError
 from shelfwise.events import EventFields, EventLog, EventType, load_events, parse_timestamp
-from shelfwise.events.loader import infer_sessions
+from shelfwise.events.loader import infer_sessions, load_event_log
 
 
 def test_bad_rows_named_and_good_rows_kept(tmp_path: Path, tiny_catalog: Catalog) -> None:
@@ -253,3 +254,56 @@ def test_impressions_are_skipped_with_why_not_counted_as_views(tmp_path: Path) -
     m = tmp_path / "event_fields.json"
     m.write_text('{"type_aliases": {"impression": "view"}}')
     assert [e.type for e in load_events(f, EventFields.from_json(m)).events] == [EventType.VIEW, EventType.VIEW]
+
+
+RID_OK = "0123456789abcdef0123456789abcdef"
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet"])
+def test_a_bad_request_id_keeps_the_event_and_drops_only_that_field(
+    tmp_path: Path, tiny_catalog: Catalog, fmt: str
+) -> None:
+    """``request_id`` is optional: a bad one is left out with a warning naming file, row and field,
+    as the catalog keeps a product whose image or price cannot be read; the event itself is good."""
+    item = tiny_catalog.ids[0]
+    rows = [
+        {"user_id": "u1", "item_id": item, "type": "click", "timestamp": 100, "request_id": RID_OK},
+        {"user_id": "u2", "item_id": item, "type": "click", "timestamp": 200, "request_id": "not an id"},
+        {"user_id": "u3", "item_id": item, "type": "click", "timestamp": 300, "request_id": "x" * 65},
+    ]
+    f = tmp_path / f"events.{fmt}"
+    if fmt == "csv":
+        f.write_text(
+            "user_id,item_id,type,timestamp,request_id\n"
+            + "".join(f"{r['user_id']},{r['item_id']},{r['type']},{r['timestamp']},{r['request_id']}\n" for r in rows)
+        )
+    elif fmt == "jsonl":
+        nested = {"user_id": "u4", "item_id": item, "type": "click", "timestamp": 400, "request_id": {"id": "r"}}
+        f.write_text("".join(json.dumps(r) + "\n" for r in [*rows, nested]))
+    else:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        pq.write_table(pa.Table.from_pylist(rows), f)
+    res = load_events(f, EventFields(session_gap_minutes=None), catalog=tiny_catalog)
+    users = ["u1", "u2", "u3"] + (["u4"] if fmt == "jsonl" else [])
+    assert [e.user_id for e in res.events] == users  # every event kept
+    assert [e.request_id for e in res.events] == [RID_OK] + [""] * (len(users) - 1)
+    assert res.errors == []
+    # CSV / JSON Lines: the physical line (a CSV header is line 1); Parquet: the 1-based row index
+    expected_rows = [2, 3] if fmt == "parquet" else [3, 4] if fmt == "csv" else [2, 3, 4]
+    assert [(w.file, w.row, w.field) for w in res.warnings] == [(str(f), r, "request_id") for r in expected_rows]
+    assert "'not an id'" in res.warnings[0].message and res.warnings[0].message.endswith("(kept without it)")
+    if fmt == "jsonl":
+        assert "must be a string or number, got dict" in res.warnings[2].message
+
+
+def test_the_event_log_loader_reports_request_ids_it_left_out(tmp_path: Path, tiny_catalog: Catalog) -> None:
+    item = tiny_catalog.ids[0]
+    f = tmp_path / "ev.csv"
+    f.write_text(f"user_id,item_id,type,timestamp,request_id\nu1,{item},click,100,bad id\n")
+    said: list[str] = []
+    log = load_event_log(f, None, tiny_catalog, said.append)
+    assert len(log) == 1 and log.request_ids == ()
+    assert said[0] == f"{f}: kept 1 event without a bad optional field; first ones:"
+    assert said[1].startswith(f"  {f}: line 2: field 'request_id': 'bad id': ")

@@ -96,9 +96,9 @@ def test_loader_reads_and_checks_the_request_id_column(tmp_path: Path, tiny_cata
         f"u2,{item},click,300,not an id\n"
     )
     got = load_events(path, catalog=tiny_catalog)
-    assert [e.request_id for e in got.events] == [RID, ""]
-    assert len(got.errors) == 1 and (got.errors[0].row, got.errors[0].field) == (4, "request_id")  # file line 4
+    assert [e.request_id for e in got.events] == [RID, "", ""]  # a bad one: the event kept without it
+    assert not got.errors and [(w.row, w.field) for w in got.warnings] == [(4, "request_id")]  # file line 4
     log = EventLog.from_events(got.events, tiny_catalog)
-    assert log.request_ids == (RID, "") and log.select(log.timestamp > 150).request_ids == ("",)
+    assert log.request_ids == (RID, "", "") and log.select(log.timestamp > 150).request_ids == ("", "")
     bare = EventLog.from_events([Event("u", EventType.CLICK, 1.0, item)], tiny_catalog)
     assert bare.request_ids == () and bare.request_id(0) == ""

@@ -3,6 +3,7 @@ lists them too; a catalog with no stock data (every product in stock) answers as
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 from fastapi.testclient import TestClient
@@ -65,7 +66,7 @@ def test_recommendations_leave_sold_out_products_out_by_default(tiny_catalog: Ca
     empty = c.get("/recommend/cross/p9", params={"k": 5}).json()  # its one complement, the mat, is sold out
     assert (
         empty["items"] == []
-        and empty["notice"] == "no complements from other categories (with the category / in-stock filter)"
+        and empty["notice"] == "no complements from other categories (in-stock products only, by default)"
     )
     assert [it["id"] for it in c.get("/recommend/cross/p9", params={"k": 5, "in_stock": "false"}).json()["items"]] == [
         "p10"
@@ -76,7 +77,7 @@ def test_a_short_list_says_the_in_stock_filter_was_on(tiny_catalog: Catalog, tin
     c = _client(_stocked(tiny_catalog), tiny_log, False)
     body = c.get("/recommend/cross/p1", params={"k": 5}).json()
     assert 0 < len(body["items"]) < 5 and body["notice_code"] == "short-list"
-    assert body["notice"].endswith("(with the category / in-stock filter)")
+    assert body["notice"].endswith("(in-stock products only, by default)")
 
 
 def test_a_catalog_without_stock_data_answers_as_before(tiny_catalog: Catalog, tiny_log: EventLog) -> None:
@@ -109,3 +110,47 @@ def test_openapi_says_recommend_routes_default_to_in_stock(tiny_catalog: Catalog
         assert param["schema"]["default"] is True and "sold-out" in param["description"]
     (search,) = [p for p in paths["/search"]["get"]["parameters"] if p["name"] == "in_stock"]
     assert search["schema"]["default"] is False  # search keeps them, after the in-stock ones
+
+
+DEFAULT_STOCK = "in-stock products only, by default"
+
+
+def test_the_notices_name_only_the_filters_in_force_and_how_they_were_set(
+    tiny_catalog: Catalog, tiny_log: EventLog
+) -> None:
+    """A shopper who never sent in_stock was told 'in_stock=true matches none'; a category-only list
+    on a catalog with no stock column was said to be under 'the category / in-stock filter'."""
+    nothing = _client(Catalog([replace(p, in_stock=False) for p in tiny_catalog.products]), tiny_log, False)
+    default = nothing.get("/recommend/item/p1", params={"k": 3}).json()
+    assert default["items"] == [] and default["notice_code"] == "unmatched-filter"
+    assert default["notice"] == (
+        "no related items: no product is in stock (recommendations list in-stock products only by default; "
+        "in_stock=false lists sold-out ones too)"
+    )
+    asked = nothing.get("/recommend/item/p1", params={"k": 3, "in_stock": "true"}).json()
+    assert asked["notice"] == "no related items: no product is in stock, so in_stock=true matches none"
+    zh = nothing.get("/recommend/item/p1", params={"k": 3, "lang": "zh"}).json()["notice"]
+    assert (
+        "in_stock=true" not in zh and "默认" in zh and not re.search(r"[a-z]{4,}", zh.replace("in_stock=false", ""))
+    ), zh
+    stocked = _client(_stocked(tiny_catalog), tiny_log, False)
+    said = {
+        name: stocked.get("/recommend/cross/p1", params={"k": 5, **extra}).json()["notice"]
+        for name, extra in (
+            ("default", {}),
+            ("asked", {"in_stock": "true"}),
+            ("category", {"category": "Men"}),
+            ("category-asked", {"category": "Men", "in_stock": "true"}),
+        )
+    }
+    assert said["default"].endswith(f" ({DEFAULT_STOCK})"), said
+    assert said["asked"].endswith(" (with the in-stock filter)"), said
+    assert said["category"].endswith(f" (with the category filter; {DEFAULT_STOCK})"), said
+    assert said["category-asked"].endswith(" (with the category / in-stock filters)"), said
+    zh_default = stocked.get("/recommend/cross/p1", params={"k": 5, "lang": "zh"}).json()["notice"]
+    assert zh_default.endswith("（默认只列有货商品）") and not re.search(r"[a-z]{3,}", zh_default), zh_default
+    every = _client(tiny_catalog, tiny_log, False)  # no stock column: no stock filter in force, none named
+    body = every.get("/recommend/cross/p9", params={"k": 5, "category": "Men"}).json()
+    assert body["items"] == [] and body["notice"] == "no complements from other categories (with the category filter)"
+    zh_cat = every.get("/recommend/cross/p9", params={"k": 5, "category": "Men", "lang": "zh"}).json()["notice"]
+    assert zh_cat.endswith("（在所选的品类筛选下）"), zh_cat

@@ -14,12 +14,13 @@ import functools
 import math
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from shelfwise.catalog.price_text import MARK_NAMES, DecimalMarks, PriceError, _price, read_price
 from shelfwise.catalog.schema import Catalog, Product, is_image_url
-from shelfwise.errors import DataError, RowError, position
+from shelfwise.errors import DataError, RowError, counted, position
 from shelfwise.memory import release_memory
 from shelfwise.tabular import has_header, mapping_from_json, read_rows, require_columns
 
@@ -79,7 +80,8 @@ class CatalogLoad:
     """What a load produced: the catalog of good rows, the errors of the bad ones (skipped), and
     ``warnings``: rows kept with one optional field left out (an image that is not a URL or /path, a
     stock cell that is not a stock value: read as in stock, as an empty cell is; a price that cannot be
-    read: none, as an empty cell)."""
+    read: none, as an empty cell), and file-wide notes (row 0) on how the price cells' decimal mark was
+    read (:class:`~shelfwise.catalog.price_text.DecimalMarks`)."""
 
     catalog: Catalog
     errors: list[RowError] = field(default_factory=list)
@@ -104,74 +106,6 @@ def _text(value: Any) -> str:
     return str(value).strip()
 
 
-# currency an export may write beside the amount: a sign ("$3.50", "12 €", "¥199", "45元", "US$12.99", "R$ 12,99")
-# or an ISO 4217 code ("12.99 USD", "CNY 59"), before or after it; a code list, not any word: "12 pcs" is no price
-_SIGN = r"(?:US|HK|NT|AU|A|CA|C|SG|S|NZ|R|MX|CN|JP)?[$€£¥￥＄₹₩₽₺₫₪฿]|元|円|RMB|zł|kr|Rs\.?"
-_CODE = (
-    r"USD|EUR|GBP|JPY|CNY|HKD|TWD|SGD|AUD|CAD|NZD|CHF|SEK|NOK|DKK|PLN|CZK|HUF|INR|KRW|RUB|BRL|MXN|ZAR|TRY|THB|VND"
-    r"|IDR|MYR|PHP|AED|SAR|ILS"
-)
-_AMOUNT = re.compile(
-    rf"^(?P<sign>[-+]\s*)?(?P<pre>(?:(?:{_CODE}|{_SIGN})\s*){{0,2}})(?P<n>[-+]?[\d.][\d.,' \u00a0\u202f]*?)\s*"
-    rf"(?P<post>(?:(?:{_SIGN}|{_CODE})\s*){{0,2}})$",
-    re.IGNORECASE,
-)
-# currencies with no minor unit (ISO 4217 exponent 0): yen, won, dong. "129.000 ₫" and "₩12,000" hold no
-# decimals, so a separator before three digits groups thousands. "¥" alone is yuan (two decimals) or yen
-_NO_MINOR_UNIT = re.compile(r"JPY|KRW|VND|JP¥|[₩₫円]", re.IGNORECASE)
-_GROUPED = re.compile(r"\d{1,3}(?:[,.' \u00a0\u202f]\d{3})+")  # 1,299 / 1.299 / 1 299: digit groups of three
-
-
-class PriceError(ValueError):
-    """A price text that cannot be read as one amount (the message says why)."""
-
-
-def _price(value: Any) -> float:
-    """A price cell as a number: a number, or text that is one once a currency sign or code
-    (:data:`_AMOUNT`) and thousands separators are removed. Separators are read only where they are
-    unambiguous: with both ``,`` and ``.`` the last one is the decimal mark ("$1,299.00", "1.299,00 €");
-    a lone comma before one or two digits is a decimal comma ("10,5", "12,99"); a comma before exactly
-    three digits ("1,500": 1.5 or 1500?) is refused (:class:`PriceError`), as is anything else that
-    is not a number; in yen, won or dong (:data:`_NO_MINOR_UNIT`) a separator before three digits
-    groups thousands ("129.000 ₫", "₩12,000"). ``"nan"`` reads as NaN (pandas' missing value)."""
-    if not isinstance(value, str):
-        return float(value)
-    if value.strip().lower() == "nan":
-        return math.nan
-    m = _AMOUNT.fullmatch(value.strip())
-    if m is None:
-        raise PriceError(f"not a price: {value!r}")
-    text, sign = m.group("n"), (m.group("sign") or "").strip()  # a sign before the currency: -$12.99
-    if sign and text[0] in "-+":
-        raise PriceError(f"not a price: {value!r}")
-    text = "-" + text if sign == "-" else text
-    if _NO_MINOR_UNIT.search(m.group("pre") + m.group("post")) and _GROUPED.fullmatch(text.lstrip("-+")):
-        return float(re.sub(r"\D", "", text)) * (-1.0 if text.startswith("-") else 1.0)  # 129.000 ₫, ₩12,000
-    dot, comma = text.rfind("."), text.rfind(",")
-    if dot >= 0 and comma >= 0:  # the last mark is the decimal one, the other groups thousands
-        whole, frac = (text[:dot], text[dot + 1 :]) if dot > comma else (text[:comma], text[comma + 1 :])
-        if not _GROUPED.fullmatch(whole.lstrip("-")) or not frac.isdigit():
-            raise PriceError(f"not a price: {value!r}")
-        return float(re.sub(r"\D", "", whole) + "." + frac) * (-1.0 if whole.startswith("-") else 1.0)
-    if comma >= 0:
-        whole, frac = text[:comma], text[comma + 1 :]
-        grouped = whole.lstrip("-").isdigit() or (_GROUPED.fullmatch(whole.lstrip("-")) and "," not in whole)
-        if len(frac) in (1, 2) and frac.isdigit() and grouped:  # a decimal comma: 10,5 / 1 299,50
-            return float(re.sub(r"\D", "", whole) + "." + frac) * (-1.0 if whole.startswith("-") else 1.0)
-        if text.count(",") > 1 and _GROUPED.fullmatch(text.lstrip("-")):  # 1,299,000
-            return float(text.replace(",", ""))
-        if len(frac) == 3 and grouped:
-            a, b = re.sub(r"\D", "", whole), frac
-            raise PriceError(f"ambiguous: {value!r} reads {a}.{b} with a decimal comma, {a}{b} with a thousands one")
-        raise PriceError(f"not a price: {value!r}")
-    if _GROUPED.fullmatch(text.lstrip("-")) and (text.count(".") > 1 or re.search(r"[' \u00a0\u202f]", text)):
-        return float(re.sub(r"[.' \u00a0\u202f]", "", text))  # 1.299.000 / 1 299
-    try:
-        return float(text)
-    except ValueError:
-        raise PriceError(f"not a price: {value!r}") from None
-
-
 def _stock(value: Any) -> bool | None:
     """A stock cell as in stock or not: a boolean, a count (above 0: in stock; 0 or an oversold
     negative: not), a yes / no or availability word (:data:`_TRUE`, :data:`_FALSE`, schema.org's
@@ -188,19 +122,27 @@ def _stock(value: Any) -> bool | None:
 
 
 def _row_price(
-    rec: Mapping[str, Any], column: str, err: Callable[[str, str], RowError], warnings: list[RowError]
+    rec: Mapping[str, Any],
+    column: str,
+    err: Callable[[str, str], RowError],
+    warnings: list[RowError],
+    marks: DecimalMarks | None = None,
+    row: int = 0,
 ) -> float | None:
     """The row's price in ``column``: None when the cell is empty, or when it cannot be read (text that
     is no amount, an ambiguous "1,500", a negative, infinite or boolean value), reported in
-    ``warnings``: the product is good without a price, as without a stock value."""
+    ``warnings``: the product is good without a price, as without a stock value. ``marks``: the file's
+    decimal marks so far; an ambiguous "1,500" waits there for the file's convention (None for now)."""
     v = rec.get(column)
     if v is None or (isinstance(v, str) and not v.strip()):  # an empty cell, blanks too (as the stock column)
         return None
     try:
         if isinstance(v, bool):  # JSON true: float() would read 1.0
             raise PriceError(f"not a number: {v!r}")
-        price = _price(v)
+        price, amount = read_price(v) if isinstance(v, str) else (_price(v), None)
     except PriceError as e:
+        if marks is not None and isinstance(v, str) and marks.defer(v, row):
+            return None  # read (or warned about) once the file's decimal mark is known
         why = str(e)
     except (TypeError, ValueError):
         why = f"not a number: {v!r}"
@@ -208,6 +150,8 @@ def _row_price(
         if math.isnan(price):  # pandas' missing value: an empty cell
             return None
         if not math.isinf(price) and price >= 0:
+            if marks is not None and amount is not None:
+                marks.note(v, amount, row)
             return price
         why = f"not a finite number: {v!r}" if math.isinf(price) else f"negative price {v!r}"
     warnings.append(err(column, f"{why} (kept without a price)"))
@@ -231,11 +175,13 @@ def _parse_row(
     row: int,
     warnings: list[RowError],
     shared: dict[str, str] | None = None,
+    marks: DecimalMarks | None = None,
 ) -> Product | RowError:
     """``warnings`` receives a row kept with an optional field left out (a bad image: the product
     is good without it). ``shared``: one string object per distinct value of the repetitive fields
     (category levels, brand, attribute values), kept for the whole load: a million products then
-    hold a few thousand such strings, not several million equal copies."""
+    hold a few thousand such strings, not several million equal copies. ``marks``: the file's price
+    decimal marks (:class:`~shelfwise.catalog.price_text.DecimalMarks`)."""
 
     def one(s: str) -> str:
         return s if shared is None else shared.setdefault(s, s)
@@ -268,7 +214,7 @@ def _parse_row(
                 category = (one(s),) if s else ()
     else:
         category = tuple(one(t) for t in (_text(rec.get(c)) for c in spec.category) if t)
-    price = _row_price(rec, spec.price, err, warnings) if spec.price else None
+    price = _row_price(rec, spec.price, err, warnings, marks, row) if spec.price else None
     in_stock = True
     if spec.in_stock and _text(rec.get(spec.in_stock)):  # None, "", blanks, NaN (a missing float): empty
         v = rec[spec.in_stock]
@@ -327,6 +273,46 @@ def _missing_columns(spec: ProductFields, header: Mapping[str, Any], file: str, 
     ]
 
 
+def _settle_prices(
+    marks: DecimalMarks, products: list[Product], seen: dict[str, int], warnings: list[RowError], column: str
+) -> None:
+    """Read the file's ambiguous price cells by its decimal mark (:class:`DecimalMarks`): in place in
+    ``products``, with one file-wide note in ``warnings`` saying how; with no single mark, as each
+    cell alone reads ("1,500" warned, kept without a price; "1.299" 1.299)."""
+    decimal = marks.convention()
+    mixed = marks.mixed(column)
+    said: list[RowError] = [mixed] if mixed else []
+    rows = {c.row for c in marks.waiting}
+    index = {r: i for i, p in enumerate(products) if (r := seen.get(p.id, -1)) in rows}
+    changed: list[tuple[int, str, float]] = []
+    for cell in marks.waiting:
+        i = index.get(cell.row)
+        if i is None:  # a duplicate id's row: left out
+            continue
+        if decimal is None:  # read alone, as before: "1.299" is 1.299, "1,500" refused
+            if products[i].price is None:
+                try:
+                    _price(cell.value)
+                except PriceError as e:
+                    said.append(RowError(marks.file, cell.row, column, f"{e} (kept without a price)"))
+            continue
+        price = cell.read(decimal)
+        if price != products[i].price:
+            products[i] = replace(products[i], price=price)
+            changed.append((cell.row, cell.value, price))
+    if changed and decimal is not None:
+        r, v, price = changed[0]
+        row0, shown = marks.first[decimal]
+        mark = MARK_NAMES[decimal].removeprefix("a ")
+        why = (
+            f"read {counted(len(changed), 'ambiguous price')} with the file's {mark} (as "
+            f"{position(marks.file, row0)}: {shown!r}), e.g. {position(marks.file, r)}: {v!r} as {price:,.2f}"
+        )
+        said.append(RowError(marks.file, 0, column, why))
+    warnings.extend(said)
+    warnings.sort(key=lambda w: w.row)
+
+
 def load_catalog(path: str | Path, fields: ProductFields | None = None, *, strict: bool = False) -> CatalogLoad:
     """Read products from ``path``. Bad rows go to ``errors``; duplicates keep the first row.
 
@@ -340,6 +326,7 @@ def load_catalog(path: str | Path, fields: ProductFields | None = None, *, stric
     warnings: list[RowError] = []
     seen: dict[str, int] = {}
     shared: dict[str, str] = {}
+    marks = DecimalMarks(file)
     checked = not has_header(path)  # JSON Lines rows may omit keys
     read = False
     for row, rec in read_rows(path):
@@ -350,7 +337,7 @@ def load_catalog(path: str | Path, fields: ProductFields | None = None, *, stric
         if not checked:  # a mapping naming a column the file lacks would fail every row or silently blank a field
             checked = True
             errors.extend(_missing_columns(spec, rec, file, explicit=fields is not None))
-        parsed = _parse_row(rec, spec, file, row, warnings, shared)
+        parsed = _parse_row(rec, spec, file, row, warnings, shared, marks)
         if isinstance(parsed, RowError):
             errors.append(parsed)
         elif parsed.id in seen:
@@ -364,6 +351,8 @@ def load_catalog(path: str | Path, fields: ProductFields | None = None, *, stric
     if not products:
         why = "no valid products" if read else "no products: the file is empty or holds only its header"
         raise DataError(errors, f"{file}: {why}")
+    if marks.waiting or marks.mixed():
+        _settle_prices(marks, products, seen, warnings, spec.price or "price")
     del seen, shared
     catalog = Catalog(products)
     release_memory(collect=False)  # the rows read and parsed: back to the OS

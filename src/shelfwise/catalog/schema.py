@@ -74,6 +74,13 @@ class Product:
         return ". ".join(parts)
 
 
+# the in-stock filter the shopper did not send (the recommendation routes' default) matching nothing
+NONE_IN_STOCK_BY_DEFAULT = (
+    "no product is in stock (recommendations list in-stock products only by default; "
+    "in_stock=false lists sold-out ones too)"
+)
+
+
 @dataclass(frozen=True)
 class Filters:
     """Business filters applied before ranking. Empty fields mean "no constraint"."""
@@ -267,13 +274,14 @@ class Catalog:
             m &= np.logical_or.reduce([col == v.lower() for v in values])
         return m
 
-    def unmatched_filters(self, filters: Filters) -> list[str]:
+    def unmatched_filters(self, filters: Filters, *, in_stock_by_default: bool = False) -> list[str]:
         """Why ``filters`` can match nothing: each part that no product in the catalog has (a category
         path, brand, attribute key or value; a price range no priced product falls in, or any when no
         product has a price; in stock when none is), said in words with what the catalog does have;
         empty when every part matches some product. Meant for an empty result, so a typo
         ("Menswear/Jeans" for "Menswear > Jeans", attribute "colour" for "colour_group_name") is not a
-        silent 0 hits."""
+        silent 0 hits. ``in_stock_by_default``: the in-stock filter is the caller's default (the
+        recommendation routes'), not something the shopper sent, and is said so."""
         out: list[str] = []
         path = tuple(s.lower() for s in filters.category)
         if path and self.category_codes(len(path))[1].get(path) is None:
@@ -316,7 +324,11 @@ class Catalog:
                 asked = price_range(filters.price_min, filters.price_max)
                 out.append(f"no product costs {asked} (prices here: {price_range(priced.min(), priced.max())})")
         if filters.in_stock and not self.in_stock.any():
-            out.append("no product is in stock, so in_stock=true matches none")
+            out.append(
+                NONE_IN_STOCK_BY_DEFAULT
+                if in_stock_by_default
+                else "no product is in stock, so in_stock=true matches none"
+            )
         return out
 
     def category_names(self, depth: int) -> dict[tuple[str, ...], str]:

@@ -97,15 +97,16 @@ def add_catalog_args(p: argparse.ArgumentParser, required: bool = True, *, encod
 def load_catalog_arg(args: argparse.Namespace) -> CatalogLoad:
     fields = ProductFields.from_json(args.fields) if args.fields else None
     cl = load_catalog(args.catalog, fields)
-    for e in cl.columns:  # a file-wide note, not a row left out
+    kept = [w for w in cl.warnings if w.row > 0]
+    for e in cl.columns + [w for w in cl.warnings if w.row <= 0]:  # file-wide notes, not rows
         print(f"warning: {e}")
     if cl.skipped:
         print(f"{args.catalog}: skipped {counted(len(cl.skipped), 'bad row')} (kept {len(cl.catalog)}); first ones:")
         for e in cl.skipped[:10]:
             print(f"  {e}")
-    if cl.warnings:
-        print(f"{args.catalog}: kept {counted(len(cl.warnings), 'row')} without a bad optional field; first ones:")
-        for e in cl.warnings[:10]:
+    if kept:
+        print(f"{args.catalog}: kept {counted(len(kept), 'row')} without a bad optional field; first ones:")
+        for e in kept[:10]:
             print(f"  {e}")
     return cl
 

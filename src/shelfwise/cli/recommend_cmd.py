@@ -169,34 +169,46 @@ def _stock(args: argparse.Namespace, catalog: Catalog) -> Filters | None:
     return None if args.include_sold_out or catalog.all_in_stock else Filters(in_stock=True)
 
 
-def _session(args: argparse.Namespace, catalog: Catalog, rec: HybridRecommender) -> Recommendation:
-    """GET /recommend/session's answer (:func:`~shelfwise.recommend.session_answer.answer_session`)."""
-    from shelfwise.recommend.session_answer import answer_session
+def _list(
+    args: argparse.Namespace, catalog: Catalog, rec: HybridRecommender, stock: Filters | None, say: bool = True
+) -> Recommendation:
+    """The list asked for under ``stock``; ``say``: print its notices (session, unknown user)."""
+    if args.kind == "session":  # GET /recommend/session's answer
+        from shelfwise.recommend.session_answer import answer_session
 
-    got = answer_session(rec, catalog, args.items, args.k, _stock(args, catalog), query=args.query)
-    if got.notice is not None:
-        print(got.notice)
-    return got.recommendation
+        got = answer_session(rec, catalog, args.items, args.k, stock, query=args.query)
+        if say and got.notice is not None:
+            print(got.notice)
+        return got.recommendation
+    if args.kind == "user":
+        if say and (rec.profiles is None or args.id not in rec.profiles):
+            print(f"{args.id}: unknown user: popular items")
+        return rec.recommend(said_live(rec, args.id, args.live), args.k, stock)
+    row = catalog.get_row(args.id)
+    if row is None:
+        raise ValueError(f"unknown item id {args.id!r}")
+    return rec.similar(row, args.k, stock) if args.kind == "item" else rec.cross(row, args.k, stock)
+
+
+def _left_out(args: argparse.Namespace, catalog: Catalog, rec: HybridRecommender) -> int:
+    """How many sold-out products the in-stock filter took out of this list: those the same list
+    without it holds (not the catalog's sold-out count, most of which would never have been listed)."""
+    free = _list(args, catalog, rec, None, say=False)
+    return int((~catalog.in_stock[free.ids]).sum()) if len(free.ids) else 0
 
 
 def _print(args: argparse.Namespace, catalog: Catalog, rec: HybridRecommender) -> int:
     stock = _stock(args, catalog)
     if args.kind == "session":
         args.id = ",".join(args.items) or args.query or "session"  # how the lines below name it
-        out = _session(args, catalog, rec)
-    elif args.kind == "user":
-        out = rec.recommend(said_live(rec, args.id, args.live), args.k, stock)
-        if rec.profiles is None or args.id not in rec.profiles:
-            print(f"{args.id}: unknown user: popular items")
-    else:
-        row = catalog.get_row(args.id)
-        if row is None:
-            raise ValueError(f"unknown item id {args.id!r}")
-        out = rec.similar(row, args.k, stock) if args.kind == "item" else rec.cross(row, args.k, stock)
-    if stock is not None:  # said always: a list that leaves products out should not pass for all there is
-        n = int((~catalog.in_stock).sum())
+    out = _list(args, catalog, rec, stock)
+    n = _left_out(args, catalog, rec) if stock is not None else 0
+    if n:  # a list that left products out should not pass for all there is (none left out: it is)
         one = n == 1
-        print(f"{n} sold-out product{'' if one else 's'} left out: --include-sold-out lists {'it' if one else 'them'}")
+        print(
+            f"{n} sold-out product{'' if one else 's'} left out of this list: "
+            f"--include-sold-out lists {'it' if one else 'them'}"
+        )
     if not len(out.ids):  # say so: an empty answer with exit 0 reads like a crash or a filter gone wrong
         what = {
             "user": "for this user",

@@ -48,7 +48,8 @@ class EventFields:
 
     ``type_aliases`` maps the log's own type names to event types (case-insensitive), on top of
     :data:`COMMON_TYPE_ALIASES`. ``request_id``: the column naming the ``/search`` or ``/recommend``
-    answer each event came from (optional; a bad one is a row error). ``session_gap_minutes``:
+    answer each event came from (optional, like the catalog's image or price: a bad one is left out of
+    its event, which is kept, with a warning naming file, row and field). ``session_gap_minutes``:
     events without a session id (no session column, or a blank cell) are grouped per user into
     sessions that end after this many minutes without an event; ``None`` keeps them session-less
     (one session per user downstream).
@@ -106,8 +107,12 @@ def _type_table(aliases: tuple[tuple[str, str], ...]) -> Mapping[str, EventType]
 
 @dataclass
 class EventLoad:
+    """What a load produced: the good events, the errors of the bad rows (skipped), and ``warnings``:
+    events kept with an optional field left out (a ``request_id`` that is not one)."""
+
     events: list[Event]
     errors: list[RowError] = field(default_factory=list)
+    warnings: list[RowError] = field(default_factory=list)
 
 
 def parse_timestamp(value: Any) -> float:
@@ -164,14 +169,30 @@ def _parse_row(
     row: int,
     catalog: Catalog | None,
     types: Mapping[str, EventType] | None = None,
+    warnings: list[RowError] | None = None,
 ) -> Event | RowError:
+    """One row to an event, or the error that skips it. With ``warnings`` (the file loaders) a bad
+    ``request_id`` is left out and warned about there, the event kept; without (``POST /events``) it
+    is the row's error, for the caller to fix and resend."""
+
     def text(col: str | None) -> str:
         v = rec.get(col) if col else None
         return "" if v is None else str(v).strip()
 
-    for col in (spec.user_id, spec.item_id, spec.type, spec.session_id, spec.query, spec.request_id):
-        if col and isinstance(rec.get(col), Mapping | list | tuple):  # JSON Lines / Parquet nested value
-            return RowError(file, row, col, f"must be a string or number, got {type(rec[col]).__name__}")
+    def nested(col: str | None) -> str | None:  # JSON Lines / Parquet nested value
+        v = rec.get(col) if col else None
+        return f"must be a string or number, got {type(v).__name__}" if isinstance(v, Mapping | list | tuple) else None
+
+    for col in (spec.user_id, spec.item_id, spec.type, spec.session_id, spec.query):
+        if col and (why := nested(col)):
+            return RowError(file, row, col, why)
+    rid_col = spec.request_id or "request_id"
+    rid_problem = nested(spec.request_id)
+    rid = "" if rid_problem else text(spec.request_id)
+    if rid and (problem := request_id_problem(rid)):
+        rid_problem = f"{rid[:80]!r}: {problem}"
+    if rid_problem and warnings is None:
+        return RowError(file, row, rid_col, rid_problem)
     user = text(spec.user_id)
     if not user:
         return RowError(file, row, spec.user_id, "missing user id")
@@ -205,10 +226,9 @@ def _parse_row(
         return RowError(file, row, spec.query or "query", "query event has no query text and no item id")
     if item and catalog is not None and item not in catalog:
         return RowError(file, row, spec.item_id, f"item {item!r} is not in the catalog")
-    rid = text(spec.request_id)
-    problem = request_id_problem(rid) if rid else None
-    if problem is not None:
-        return RowError(file, row, spec.request_id or "request_id", f"{rid[:80]!r}: {problem}")
+    if rid_problem and warnings is not None:  # the event is good: only its request_id is left out
+        warnings.append(RowError(file, row, rid_col, f"{rid_problem} (kept without it)"))
+        rid = ""
     try:
         return Event(
             user_id=user,
@@ -226,7 +246,8 @@ def _parse_row(
 def load_events(
     path: str | Path, fields: EventFields | None = None, *, catalog: Catalog | None = None, strict: bool = False
 ) -> EventLoad:
-    """Read events; rows with a bad field (or an item unknown to ``catalog``) are reported and skipped.
+    """Read events; rows with a bad field (or an item unknown to ``catalog``) are reported and skipped;
+    an event whose optional ``request_id`` is bad is kept without it, in ``warnings``.
 
     Events without a session id get one inferred from ``fields.session_gap_minutes`` (see
     :func:`infer_sessions`).
@@ -236,6 +257,7 @@ def load_events(
     types = spec.type_table()
     events: list[Event] = []
     errors: list[RowError] = []
+    warnings: list[RowError] = []
     checked = not has_header(path)  # JSON Lines rows may omit keys
     for row, rec in read_rows(path):
         if isinstance(rec, RowError):
@@ -244,7 +266,7 @@ def load_events(
         if not checked:
             checked = True
             _check_columns(spec, rec, file)
-        parsed = _parse_row(rec, spec, file, row, catalog, types)
+        parsed = _parse_row(rec, spec, file, row, catalog, types, warnings)
         (errors if isinstance(parsed, RowError) else events).append(parsed)  # type: ignore[arg-type]
     if strict and errors:
         raise DataError(errors, f"{file}: {len(errors)} bad rows")
@@ -252,7 +274,7 @@ def load_events(
         raise DataError(errors, f"{file}: no valid events")
     if spec.session_gap_minutes is not None:
         events = infer_sessions(events, spec.session_gap_minutes)
-    return EventLoad(events, errors)
+    return EventLoad(events, errors, warnings)
 
 
 def _check_columns(spec: EventFields, header: Mapping[str, Any], file: str) -> None:
@@ -268,13 +290,18 @@ def load_event_log(
 ) -> EventLog:
     """The behaviour log in ``path`` for ``catalog`` (``fields``: a JSON file mapping its columns,
     see :class:`EventFields`); the bad rows that were skipped are reported through ``say`` (the
-    first ten). Shared by the CLI commands and the server's ``--events``."""
+    first ten), and so are events kept without a bad optional field. Shared by the CLI commands and
+    the server's ``--events``."""
     loaded = load_events(path, EventFields.from_json(fields) if fields else None, catalog=catalog)
     if not loaded.events:
         say(f"warning: {path}: no events (the file is empty or holds only its header): nothing to recommend from")
     if loaded.errors:
         say(f"{path}: skipped {counted(len(loaded.errors), 'bad row')} (kept {len(loaded.events)}); first ones:")
         for e in loaded.errors[:10]:
+            say(f"  {e}")
+    if loaded.warnings:
+        say(f"{path}: kept {counted(len(loaded.warnings), 'event')} without a bad optional field; first ones:")
+        for e in loaded.warnings[:10]:
             say(f"  {e}")
     return EventLog.from_events(loaded.events, catalog)
 

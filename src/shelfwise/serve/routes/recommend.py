@@ -136,20 +136,39 @@ def _recommender(shelf: Shelf) -> HybridRecommender:
     return rec
 
 
-def _with(filters: Filters) -> str:
-    """What a short or empty list was filtered by, in words (localised in ``wording_zh``)."""
-    more = filters.brands or filters.price_min is not None or filters.price_max is not None or filters.attributes
-    return " (with the filters)" if more else " (with the category / in-stock filter)"
+DEFAULT_STOCK = "in-stock products only, by default"  # the in-stock filter the shopper did not send
 
 
-def _filters(shelf: Shelf, category: str | None, in_stock: bool, more: MoreFilters) -> Filters:
+def _with(filters: Filters, stock_default: bool = False) -> str:
+    """The filters in force on a short or empty list, in words, and how the in-stock one was set:
+    " (with the category / price filters; in-stock products only, by default)"; "" when none is
+    (localised in ``wording_zh``)."""
+    named = (
+        ("category", bool(filters.category)),
+        ("brand", bool(filters.brands)),
+        ("price", filters.price_min is not None or filters.price_max is not None),
+        ("attribute", bool(filters.attributes)),
+        ("in-stock", filters.in_stock and not stock_default),
+    )
+    names = [name for name, on in named if on]
+    said = [f"with the {' / '.join(names)} filter{'s' if len(names) > 1 else ''}"] if names else []
+    said += [DEFAULT_STOCK] if filters.in_stock and stock_default else []
+    return f" ({'; '.join(said)})" if said else ""
+
+
+def _stock(request: Request, in_stock: bool) -> bool | None:
+    """``in_stock`` as the shopper sent it, None when not sent (the default: in stock only)."""
+    return in_stock if "in_stock" in request.query_params else None
+
+
+def _filters(shelf: Shelf, category: str | None, in_stock: bool | None, more: MoreFilters) -> Filters:
     """A recommendation list's filters: ``category``, the search filters in ``more``, and in stock only
-    unless ``in_stock`` is false (the routes' default: a shopper cannot buy a sold-out product; /search
-    lists them instead, moved down its relevance order: :func:`~shelfwise.retrieve.stock.sold_out_last`).
-    Where every product is in stock (a catalog with no stock column) there is nothing to leave out,
-    and the filter is dropped: the list, its notices and its cost stay as they were before the
-    default changed."""
-    return list_filters(category, in_stock and not shelf.catalog.all_in_stock, more)
+    unless ``in_stock`` is false (None, not sent, is the routes' default: a shopper cannot buy a
+    sold-out product; /search lists them instead, moved down its relevance order:
+    :func:`~shelfwise.retrieve.stock.sold_out_last`). Where every product is in stock (a catalog with
+    no stock column) there is nothing to leave out, and the filter is dropped: the list, its notices
+    and its cost stay as they were before the default changed."""
+    return list_filters(category, in_stock is not False and not shelf.catalog.all_in_stock, more)
 
 
 def _row(shelf: Shelf, item_id: str) -> int:
@@ -170,7 +189,10 @@ def _out(
     variants: bool = False,
     variants_max: int = MAX_VARIANTS,
     request_id: str | None = None,
+    stock_default: bool = False,
 ) -> RecommendResponse:
+    """The response; an empty list says why, naming the ``filters`` in force (``stock_default``: the
+    in-stock one is the default, not sent)."""
     took = round((time.perf_counter() - t0) * 1000, 3)
     explored = frozenset(r for r, why in zip(rec.ids.tolist(), rec.reasons, strict=True) if is_explored(why))
     allowed = shelf.searcher.mask(filters) if variants else None  # variants the filters exclude: greyed swatches
@@ -186,8 +208,8 @@ def _out(
     if not items:  # an empty list with no word reads like an outage; a fallback's notice does not say why
         said, code = EMPTY[kind], NO_RESULTS
         if filters is not None and not filters.is_empty():
-            why = shelf.catalog.unmatched_filters(filters)  # e.g. a category no product is in
-            said += ": " + "; ".join(why) if why else _with(filters)
+            why = shelf.catalog.unmatched_filters(filters, in_stock_by_default=stock_default)  # e.g. no such category
+            said += ": " + "; ".join(why) if why else _with(filters, stock_default)
             code = UNMATCHED_FILTER if why else code
         if notice is not None and code_of(notice) == UNKNOWN_ITEMS:  # the ids left out may be why: keep saying so
             said, code = f"{notice}; {said}", UNKNOWN_ITEMS
@@ -226,7 +248,7 @@ async def for_user(
         user_id,
         k,
         category,
-        in_stock,
+        _stock(request, in_stock),
         exclude_seen,
         explore,
         live,
@@ -241,7 +263,7 @@ def _for_user(
     user_id: str,
     k: int,
     category: str | None,
-    in_stock: bool,
+    in_stock: bool | None,
     exclude_seen: bool,
     explore: bool,
     live: bool | None,
@@ -269,7 +291,17 @@ def _for_user(
         out = rec.recommend(said_live(rec, user_id, live), k, filters, exclude_seen=exclude_seen)
     known = rec.profiles is not None and user_id in rec.profiles
     said = _out(
-        shelf, "user", user_id, out, t0, None if known else UNKNOWN_USER, filters, variants, variants_max, request_id
+        shelf,
+        "user",
+        user_id,
+        out,
+        t0,
+        None if known else UNKNOWN_USER,
+        filters,
+        variants,
+        variants_max,
+        request_id,
+        stock_default=in_stock is None,
     )
     said.logged = logged
     return said
@@ -281,7 +313,7 @@ def _about_item(
     item_id: str,
     k: int,
     category: str | None,
-    in_stock: bool,
+    in_stock: bool | None,
     variants: bool,
     variants_max: int,
     more: MoreFilters = NO_MORE,
@@ -292,16 +324,18 @@ def _about_item(
         t0 = time.perf_counter()
         mask = shelf.searcher.mask(filters)
         out = similar_by_text(shelf.searcher.dense.index, shelf.catalog, row, k, mask)
-        return _out(shelf, kind, item_id, out, t0, TEXT_ONLY, filters, variants, variants_max)
+        return _out(
+            shelf, kind, item_id, out, t0, TEXT_ONLY, filters, variants, variants_max, stock_default=in_stock is None
+        )
     rec = _recommender(shelf)
     row = _row(shelf, item_id)
     filters = _filters(shelf, category, in_stock, more)
     t0 = time.perf_counter()
     out = rec.similar(row, k, filters) if kind == "item" else rec.cross(row, k, filters)
     n = len(out.results)
-    why = SHORT_CROSS + (_with(filters) if not filters.is_empty() else "")
+    why = SHORT_CROSS + _with(filters, in_stock is None)
     short = Notice(f"only {n} of the {k} asked for: {why}", SHORT_LIST) if kind == "cross" and 0 < n < k else None
-    return _out(shelf, kind, item_id, out, t0, short, filters, variants, variants_max)
+    return _out(shelf, kind, item_id, out, t0, short, filters, variants, variants_max, stock_default=in_stock is None)
 
 
 @router.get("/item/{item_id:path}", response_model=RecommendResponse, responses=ABOUT_ITEM)
@@ -317,9 +351,9 @@ async def related(
     more: More = NO_MORE,
 ) -> Response:
     """Related items: bought together, similar taste, similar text."""
-    shelf = request.app.state.shelf
+    shelf, stock = request.app.state.shelf, _stock(request, in_stock)
     return await answer(
-        _in, lang, _about_item, shelf, "item", item_id, k, category, in_stock, variants, variants_max, more
+        _in, lang, _about_item, shelf, "item", item_id, k, category, stock, variants, variants_max, more
     )
 
 
@@ -336,9 +370,9 @@ async def cross(
     more: More = NO_MORE,
 ) -> Response:
     """Complements from other categories (not look-alikes)."""
-    shelf = request.app.state.shelf
+    shelf, stock = request.app.state.shelf, _stock(request, in_stock)
     return await answer(
-        _in, lang, _about_item, shelf, "cross", item_id, k, category, in_stock, variants, variants_max, more
+        _in, lang, _about_item, shelf, "cross", item_id, k, category, stock, variants, variants_max, more
     )
 
 
@@ -362,7 +396,19 @@ async def session(
     (``exclude_seen=false`` lets the session's items be recommended again)."""
     shelf = request.app.state.shelf
     return await answer(
-        _in, lang, _session, shelf, item or [], q, k, category, in_stock, exclude_seen, variants, variants_max, more
+        _in,
+        lang,
+        _session,
+        shelf,
+        item or [],
+        q,
+        k,
+        category,
+        _stock(request, in_stock),
+        exclude_seen,
+        variants,
+        variants_max,
+        more,
     )
 
 
@@ -372,7 +418,7 @@ def _session(
     q: str,
     k: int,
     category: str | None,
-    in_stock: bool,
+    in_stock: bool | None,
     exclude_seen: bool,
     variants: bool,
     variants_max: int,
@@ -386,5 +432,14 @@ def _session(
     except ValueError as exc:  # a query this recommender cannot read (built without an encoder)
         raise invalid("q", str(exc)) from exc
     return _out(
-        shelf, "session", ",".join(item) or q, got.recommendation, t0, got.notice, filters, variants, variants_max
+        shelf,
+        "session",
+        ",".join(item) or q,
+        got.recommendation,
+        t0,
+        got.notice,
+        filters,
+        variants,
+        variants_max,
+        stock_default=in_stock is None,
     )
