@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import random
+import socket
 from collections.abc import Callable
 
+import pytest
 from fastapi.testclient import TestClient
 
 from shelfwise.catalog import Catalog, Product
@@ -26,3 +29,16 @@ ZH_PRODUCTS = [
 
 def zh_catalog() -> Catalog:
     return Catalog([Product(id=i, title=t, category=c, price=p) for i, t, c, p in ZH_PRODUCTS])
+
+
+def free_port(low: int = 8100, high: int = 8199) -> int:
+    """A free port among those the project's tests may use (from a random one on: peers run too)."""
+    first = random.randint(low, high)
+    for port in [*range(first, high + 1), *range(low, first)]:
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    pytest.skip(f"no free port in {low}-{high}")

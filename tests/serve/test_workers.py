@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+from _servekit import free_port
 from fastapi import FastAPI
 
 from shelfwise.catalog import Catalog
@@ -27,26 +27,11 @@ from shelfwise.shelf import Shelf
 from shelfwise.snapshot import ShelfConfig
 
 
-def _port_in_range(low: int = 8100, high: int = 8199) -> int:
-    """A free port among those the project's tests may use (from a random one on: peers run too)."""
-    import random
-
-    first = random.randint(low, high)
-    for port in [*range(first, high + 1), *range(low, first)]:
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    pytest.skip(f"no free port in {low}-{high}")
-
-
 @contextmanager
 def _two_workers(folder: Path, *options: str) -> Iterator[tuple[str, set[int]]]:
     """``shelfwise serve --shelf folder --workers 2 options...`` on a port of the tests' range, once
     both workers answer: its base URL and the workers' pids; stopped at the end."""
-    port = _port_in_range()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     cmd = [str(Path(sys.executable).parent / "shelfwise"), "serve", "--shelf", str(folder), "--port", str(port)]
     cmd += ["--workers", "2", "--no-access-log", *options]

@@ -47,12 +47,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+STOPPED = 130  # the exit status of a command stopped by Ctrl-C (128 + SIGINT), as shells report it
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """Run the command ``argv`` names (default: the process's arguments); its exit status. Ctrl-C at
+    any point (the command modules' imports too) prints one ``stopped`` line, not a traceback."""
     try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
         return int(args.func(args) or 0)
     except (FileNotFoundError, FileExistsError, ValueError, KeyError, ImportError) as exc:
         text = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc  # str(KeyError) adds quotes
         print(f"error: {text}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("stopped", file=sys.stderr)
+        return STOPPED

@@ -231,8 +231,10 @@ def run(args: argparse.Namespace) -> int:
     check_port(setup.config.bind_host, args.port)  # a taken port fails now, not after the shelf has loaded
     if setup.config.capacity.workers > 1:
         from shelfwise.serve.setup import check_loads
+        from shelfwise.serve.stopping import exit_on_sigterm
         from shelfwise.serve.workers import run_workers
 
+        exit_on_sigterm()  # a SIGTERM before the supervisor's handlers: exit quietly, cleaning up
         check_loads(setup)  # a bad folder or flag fails now, with its message; then each worker loads it
         return run_workers(setup, args.port)
     recipe = setup.recipe()  # the one recipe: this first shelf and every reload

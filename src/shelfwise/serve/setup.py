@@ -260,10 +260,6 @@ def _report_load(answer: Connection, folder: Path, settings: ShelfSettings) -> N
         answer.close()
 
 
-def _stop(signum: int, _frame: object) -> None:
-    raise SystemExit(128 + signum)  # SIGTERM during the check: unwind, so the check's process is ended too
-
-
 def check_loads(setup: ServerSetup) -> None:
     """Load the shelf as a worker would, in a short-lived process (the calling, supervising
     process stays small); ValueError with the loader's message when it fails.
@@ -272,18 +268,23 @@ def check_loads(setup: ServerSetup) -> None:
     semaphores, registered with multiprocessing's resource tracker, and a server stopped during the
     check (SIGTERM: no finalizers run) left them behind with its pool process, so that stopping the
     rest printed "resource_tracker: There appear to be 5 leaked semaphore objects to clean up at
-    shutdown". A pipe holds none; SIGTERM or Ctrl-C during the check ends the check's process too."""
+    shutdown". A pipe holds none; SIGTERM or Ctrl-C during the check ends the check's process too.
+    The check's process starts with SIGINT blocked (:func:`~shelfwise.serve.stopping.sigint_blocked`):
+    a Ctrl-C, which reaches it too, printed its KeyboardInterrupt traceback; this process ends it."""
     import multiprocessing
     import signal
     import threading
+
+    from shelfwise.serve.stopping import exit_by_signal, sigint_blocked
 
     ctx = multiprocessing.get_context("spawn")
     receive, send = ctx.Pipe(duplex=False)
     child = ctx.Process(target=_report_load, args=(send, setup.folder, setup.shelf), name="shelfwise-load-check")
     main = threading.current_thread() is threading.main_thread()  # signal handlers: the main thread's only
-    previous = signal.signal(signal.SIGTERM, _stop) if main else None
+    previous = signal.signal(signal.SIGTERM, exit_by_signal) if main else None  # unwind: the child ends too
     try:
-        child.start()
+        with sigint_blocked():
+            child.start()
         send.close()  # the child's end: EOF here once the child is gone
         try:
             problem: str | None = receive.recv()

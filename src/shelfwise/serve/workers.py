@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import pickle
 import signal
 import socket
 import tempfile
@@ -36,12 +37,22 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
+from uvicorn.supervisors.multiprocess import SIGNALS, Process
 
 from shelfwise.encode.executor import limit_native_threads
 from shelfwise.serve.fleet import RunDir, ShelfMark, wait_for_fleet
 from shelfwise.serve.reload import CATCH_UP_S, Reloader, ReloadResult
 from shelfwise.serve.setup import ServerSetup
+from shelfwise.serve.stopping import (
+    default_sigterm,
+    exit_on_sigterm,
+    sigint_blocked,
+    sigint_pending,
+    take_pending_sigint,
+    unblock_sigint,
+)
 
 log = logging.getLogger("shelfwise.serve")
 WORKER_READY_S = 300  # a replacement worker may take this long to load a shelf before a restart gives up
@@ -49,6 +60,8 @@ RELOADED_BY = "reloaded-by"  # in the run folder: the pid of the worker that has
 
 
 PARENT_POLL_S = 1.0  # how often a worker checks that its supervisor is still alive
+PING_SLICE_S = 0.1  # a health check's wait for a worker's answer: a stop signal or the worker's death ends it
+STOPS = frozenset({"INT", "TERM", "BREAK"})  # signals that stop the supervisor (uvicorn's names)
 
 
 def signal_parent(supervisor: int) -> None:
@@ -111,7 +124,16 @@ class ShelfSupervisor(Multiprocess):
     ``reloaded-by`` file in the ``run_dir`` folder: it reloaded itself and asked for the restart, so a
     replacement would load the same shelf a second time in that slot. SIGHUP sent to the parent
     by an operator (no such file) replaces every worker. The status file of each worker it stops
-    is removed (a waiting reload ignores a stopped worker's anyway: the files would pile up)."""
+    is removed (a waiting reload ignores a stopped worker's anyway: the files would pile up).
+
+    Stopping while the workers start (:mod:`shelfwise.serve.stopping`): SIGINT stays blocked in this
+    process while it supervises, so that each worker starts with it blocked (no KeyboardInterrupt
+    traceback from a worker still importing); a pending one is taken every loop as uvicorn's handler
+    would have queued it. A health check waits for its answer in :data:`PING_SLICE_S` slices and
+    gives up once a stop signal waits or the worker is gone: uvicorn's waited up to
+    ``timeout_worker_healthcheck`` (300 s) on a worker that a Ctrl-C had ended before it answered,
+    as this process kept the worker's end of the pipe open (no EOF), and the server hung. That end
+    is closed here once a worker has started."""
 
     def __init__(self, config: Any, sockets: list[socket.socket], run_dir: RunDir) -> None:
         super().__init__(config, sockets=sockets)
@@ -132,12 +154,74 @@ class ShelfSupervisor(Multiprocess):
             super().restart_all()
         finally:
             self.processes = kept + self.processes
+            self.release_pipes()
             self.forget(before)
 
+    def run(self) -> None:
+        with sigint_blocked():
+            super().run()
+
+    def init_processes(self) -> None:
+        super().init_processes()
+        self.release_pipes()
+
+    def handle_signals(self) -> None:
+        if take_pending_sigint():
+            self.signal_queue.append(signal.SIGINT)
+        super().handle_signals()
+        self.release_pipes()  # SIGHUP and SIGTTIN start workers
+
+    def stopping(self) -> bool:
+        """A stop asked for: flagged, queued by uvicorn's handler (SIGTERM) or pending (SIGINT)."""
+        queued = any(SIGNALS.get(s) in STOPS for s in self.signal_queue)
+        return self.should_exit.is_set() or queued or sigint_pending()
+
+    def answers(self, process: Process, timeout: float) -> bool | None:
+        """Whether ``process`` answers a ping within ``timeout`` s (False: gone or silent); None when a
+        stop came first (see the class)."""
+        conn = process.parent_conn
+        deadline = time.monotonic() + timeout
+        try:
+            conn.send(b"ping")
+            while not conn.poll(PING_SLICE_S):
+                if self.stopping():
+                    return None
+                if not process.process.is_alive() or time.monotonic() >= deadline:
+                    return False
+            conn.recv()
+        except (OSError, EOFError, pickle.UnpicklingError):
+            return False
+        return True
+
     def keep_subprocess_alive(self) -> None:
+        """uvicorn's: a dead or hung worker is replaced (a worker that failed to start stops the
+        server); with :meth:`answers` as the health check, and the status of each replaced one removed."""
         before = self.pids()
-        super().keep_subprocess_alive()  # a dead or hung worker is replaced
+        for idx, process in enumerate(self.processes):
+            if self.stopping() or self.answers(process, self.config.timeout_worker_healthcheck) is not False:
+                continue
+            process.kill()  # hung, or gone
+            process.join()
+            if process.exitcode == STARTUP_FAILURE:  # the app, the shelf or the socket is broken: stop
+                log.error("worker %s failed to start, stopping the server", process.pid)
+                self.should_exit.set()
+                break
+            if self.stopping():
+                break
+            log.info("worker %s died; starting another", process.pid)
+            replacement = Process(self.config, self.sockets)
+            replacement.start()
+            self.processes[idx] = replacement
+        self.release_pipes()
         self.forget(before)
+
+    def release_pipes(self) -> None:
+        """Close this process's copy of each started worker's end of its health-check pipe: a worker
+        that is gone then reads as EOF at once."""
+        for p in self.processes:
+            child_conn = getattr(p, "child_conn", None)
+            if child_conn is not None and getattr(p, "pid", None) is not None:
+                child_conn.close()
 
     def pids(self) -> set[int]:
         return {p.pid for p in self.processes if p.pid is not None}
@@ -160,16 +244,27 @@ class WorkerApp:
     watch_supervisor: bool = True  # False: an app built in this process (a test), not a spawned worker
 
     def __call__(self) -> Any:
+        # a stop signal while this worker imports the app and loads the shelf ends it at once (uvicorn's
+        # handler would let the load finish first); then SIGINT, blocked since the spawn, is taken again
+        # (see shelfwise.serve.stopping)
+        target = self.run_dir.target()
+        with default_sigterm() if self.watch_supervisor else contextlib.nullcontext():
+            app = self._load(Path(target.folder))
+        if self.watch_supervisor:
+            unblock_sigint()
+        return self._serving(app, target)
+
+    def _load(self, folder: Path) -> Any:
         from shelfwise.serve.app import create_app
-        from shelfwise.serve.reload import install_sighup
         from shelfwise.serve.runner import configure_logging
 
-        target = self.run_dir.target()
-        folder = Path(target.folder)
-        setup = self.setup
-        configure_logging(setup.config)
-        recipe = setup.recipe()  # this worker's handle on the event log, for its start and its reloads
-        app = create_app(recipe(folder), report=setup.report, config=setup.config, prepare=recipe)
+        configure_logging(self.setup.config)
+        recipe = self.setup.recipe()  # this worker's handle on the event log, for its start and its reloads
+        return create_app(recipe(folder), report=self.setup.report, config=self.setup.config, prepare=recipe)
+
+    def _serving(self, app: Any, target: ShelfMark) -> Any:
+        from shelfwise.serve.reload import install_sighup
+
         mark = ShelfMark(folder=target.folder, shelf_id=app.state.shelf.shelf_id, generation=target.generation)
         self.run_dir.report(os.getpid(), mark)  # before it serves: a reload waiting on the workers sees it
         notify = partial(signal_parent, self.supervisor)
@@ -178,7 +273,7 @@ class WorkerApp:
         if self.watch_supervisor:
             exit_with_supervisor(self.supervisor)
         app.state.worker_label = str(os.getpid())  # /metrics: each worker's series apart
-        log.info("worker %d serving %s", os.getpid(), folder)
+        log.info("worker %d serving %s", os.getpid(), target.folder)
         return app
 
 
@@ -202,10 +297,10 @@ def run_workers(setup: ServerSetup, port: int) -> int:
     """Bind ``setup.config.bind_host:port`` and serve ``setup.folder`` with ``setup.config.capacity.workers``
     processes until stopped; 0, or 1 when a worker failed to start (its error is on stderr)."""
     import uvicorn
-    from uvicorn.config import STARTUP_FAILURE
 
     from shelfwise.serve.runner import uvicorn_options
 
+    exit_on_sigterm()  # until the supervisor's handlers: the run folder is removed on the way out
     config = setup.config
     cap = config.capacity
     limit_native_threads(max(1, cap.encode_threads))  # inherited by the workers before numpy loads
