@@ -13,6 +13,10 @@ during the app's load), so the stop waited for the load. Here:
 * the parent, before its supervisor takes over the signals, turns SIGTERM into a silent
   ``SystemExit`` (:func:`exit_on_sigterm`), so that its ``finally`` blocks end the load check's
   process and remove the run folder.
+
+Platforms: Windows has no signal masks (``pthread_sigmask``, ``sigpending``): there the blocking
+helpers do nothing (as before them). macOS has masks but no ``sigtimedwait``: a pending SIGINT is
+taken by ignoring it for an instant (POSIX: that discards a pending signal).
 """
 
 from __future__ import annotations
@@ -37,7 +41,10 @@ def sigint_blocked() -> Iterator[None]:
 
     The resource tracker is started first: launching it unblocks SIGINT and SIGTERM in the caller
     (:func:`multiprocessing.resource_tracker.ensure_running`), which would undo the block for the
-    first process spawned inside it."""
+    first process spawned inside it. Where there are no signal masks (Windows), nothing changes."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
     from multiprocessing import resource_tracker
 
     resource_tracker.ensure_running()
@@ -49,18 +56,30 @@ def sigint_blocked() -> Iterator[None]:
 
 
 def sigint_pending() -> bool:
-    """Whether a SIGINT waits, blocked, for this process."""
-    return signal.SIGINT in signal.sigpending()
+    """Whether a SIGINT waits, blocked, for this process (never, where there are no signal masks)."""
+    return hasattr(signal, "sigpending") and signal.SIGINT in signal.sigpending()
 
 
 def take_pending_sigint() -> bool:
-    """Consume a pending (blocked) SIGINT; whether there was one."""
-    return signal.sigtimedwait(SIGINT_ONLY, 0) is not None
+    """Consume a pending (blocked) SIGINT; whether there was one. Without ``sigtimedwait`` (macOS),
+    SIGINT is ignored for an instant, which discards a pending one (main thread only)."""
+    if not sigint_pending():
+        return False
+    if hasattr(signal, "sigtimedwait"):
+        return signal.sigtimedwait(SIGINT_ONLY, 0) is not None
+    if not _main_thread():
+        return False
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if previous is not None:  # None: a handler not set from Python, which cannot be put back
+        signal.signal(signal.SIGINT, previous)
+    return True
 
 
 def unblock_sigint() -> None:
-    """SIGINT delivered again in this thread (a pending one now, to the installed handler)."""
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, SIGINT_ONLY)
+    """SIGINT delivered again in this thread (a pending one now, to the installed handler); nothing
+    where there are no signal masks."""
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, SIGINT_ONLY)
 
 
 @contextlib.contextmanager
