@@ -238,3 +238,37 @@ def test_the_stop_helpers_do_nothing_where_there_are_no_signal_masks(monkeypatch
         assert not sigint_pending()
         assert not take_pending_sigint()
         unblock_sigint()
+
+
+STOP_AND_CONTROL = [s for s in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGWINCH") if hasattr(signal, s)]
+
+
+def _handlers() -> dict[str, object]:
+    return {name: signal.getsignal(getattr(signal, name)) for name in STOP_AND_CONTROL}
+
+
+def test_serve_workers_leaves_the_callers_signal_handlers_as_they_were(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``serve --workers N`` run in a process that goes on (a test, a program calling ``main`` or
+    ``run_workers``) left SIGTERM raising SystemExit(143) when the load check failed, and uvicorn's
+    supervisor handlers (a lambda queueing the signal for a supervisor long gone: Ctrl-C then did
+    nothing) once it had run."""
+    import shelfwise.serve.setup as serve_setup
+    from shelfwise.cli.main import build_parser, main
+    from shelfwise.cli.serve_cmd import setup_from_args
+    from shelfwise.serve.workers import ShelfSupervisor, run_workers
+
+    argv = ["serve", "--shelf", str(tmp_path / "shelf"), "--workers", "2", "--port", str(free_port())]
+    before = _handlers()
+
+    def no_shelf(_setup: object) -> None:
+        raise ValueError("no shelf here")
+
+    monkeypatch.setattr(serve_setup, "check_loads", no_shelf)
+    assert main(argv) == 2
+    assert _handlers() == before
+
+    monkeypatch.setattr(ShelfSupervisor, "run", lambda self: None)  # no worker started: only the set-up runs
+    assert run_workers(setup_from_args(build_parser().parse_args(argv)), free_port()) == 0
+    assert _handlers() == before

@@ -231,12 +231,13 @@ def run(args: argparse.Namespace) -> int:
     check_port(setup.config.bind_host, args.port)  # a taken port fails now, not after the shelf has loaded
     if setup.config.capacity.workers > 1:
         from shelfwise.serve.setup import check_loads
-        from shelfwise.serve.stopping import exit_on_sigterm
+        from shelfwise.serve.stopping import exit_on_sigterm, signals_restored
         from shelfwise.serve.workers import run_workers
 
-        exit_on_sigterm()  # a SIGTERM before the supervisor's handlers: exit quietly, cleaning up
-        check_loads(setup)  # a bad folder or flag fails now, with its message; then each worker loads it
-        return run_workers(setup, args.port)
+        with signals_restored():  # the caller's handlers back on the way out (main() may run in a test)
+            exit_on_sigterm()  # a SIGTERM before the supervisor's handlers: exit quietly, cleaning up
+            check_loads(setup)  # a bad folder or flag fails now, with its message; then each worker loads it
+            return run_workers(setup, args.port)
     recipe = setup.recipe()  # the one recipe: this first shelf and every reload
     serve_shelf(recipe(setup.folder), args.host, args.port, report=setup.report, config=setup.config, prepare=recipe)
     return 0

@@ -102,6 +102,32 @@ def default_sigterm() -> Iterator[None]:
         signal.signal(signal.SIGTERM, before)
 
 
+# the signals uvicorn's supervisor takes over (uvicorn.supervisors.multiprocess.SIGNALS), where the platform has them
+SUPERVISED = tuple(
+    getattr(signal, f"SIG{x}")
+    for x in ["INT", "TERM", "BREAK", "HUP", "QUIT", "TTIN", "TTOU", "USR1", "USR2", "WINCH"]
+    if hasattr(signal, f"SIG{x}")
+)
+
+
+@contextlib.contextmanager
+def signals_restored() -> Iterator[None]:
+    """The handlers of :data:`SUPERVISED` as they were once the block ends (in the main thread; in
+    another, nothing changes): :func:`exit_on_sigterm` and uvicorn's supervisor set them and never put
+    them back, so a process that goes on after ``serve --workers`` (a test, a program calling it) had
+    Ctrl-C queued for a supervisor long gone."""
+    if not _main_thread():
+        yield
+        return
+    saved = [(s, signal.getsignal(s)) for s in SUPERVISED]
+    try:
+        yield
+    finally:
+        for s, handler in saved:
+            if handler is not None:  # None: a handler not set from Python, which cannot be put back
+                signal.signal(s, handler)
+
+
 def exit_by_signal(signum: int, _frame: FrameType | None) -> None:
     """A signal handler: ``SystemExit(128 + signum)``, the exit status of a process ended by the signal."""
     raise SystemExit(128 + signum)

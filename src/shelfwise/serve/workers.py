@@ -50,6 +50,7 @@ from shelfwise.serve.stopping import (
     exit_on_sigterm,
     sigint_blocked,
     sigint_pending,
+    signals_restored,
     take_pending_sigint,
     unblock_sigint,
 )
@@ -295,7 +296,13 @@ def tcp_listener(host: str, port: int) -> socket.socket:
 
 def run_workers(setup: ServerSetup, port: int) -> int:
     """Bind ``setup.config.bind_host:port`` and serve ``setup.folder`` with ``setup.config.capacity.workers``
-    processes until stopped; 0, or 1 when a worker failed to start (its error is on stderr)."""
+    processes until stopped; 0, or 1 when a worker failed to start (its error is on stderr). The
+    signal handlers it sets are the caller's again once it returns."""
+    with signals_restored():  # exit_on_sigterm's and the supervisor's handlers: until it returns
+        return _run_workers(setup, port)
+
+
+def _run_workers(setup: ServerSetup, port: int) -> int:
     import uvicorn
 
     from shelfwise.serve.runner import uvicorn_options
