@@ -55,3 +55,8 @@ def __getattr__(name: str) -> object:
     value = getattr(importlib.import_module(_FROM[name]), name)
     globals()[name] = value  # once
     return value
+
+
+def __dir__() -> list[str]:
+    """The module's names with the public ones not loaded yet (tab completion, ``help``)."""
+    return sorted(set(globals()) | set(__all__))
