@@ -570,6 +570,18 @@ def test_a_files_decimal_mark_reads_its_ambiguous_prices(tmp_path: Path) -> None
     assert alone == [10.0, None, None] and len(said) == 2 and "ambiguous" in said[0] and "ambiguous" in said[1]
 
 
+def test_a_decimal_point_shows_beside_spaced_thousands_as_a_decimal_comma_does(tmp_path: Path) -> None:
+    """'1 299,00' (thousands spaced: French, Nordic) read 1299 and showed the file's decimal comma, but
+    '1 299.00' (spaced: SI, Canada, South Africa) and "CHF 1'299.00" (Swiss) were 'not a price' (the
+    product lost its price) and showed no decimal point, so the file's '1,500' was refused where a
+    file with '12.99' reads 1500."""
+    for shown in ["1 299.00", "1\u00a0299.00", "1\u202f299.5", "CHF 1'299.00", "ZAR 1 299.00", "1 299 000.00"]:
+        got, said = _prices(tmp_path, [shown, "1,500"])
+        assert got == [float(re.sub(r"[^\d.]", "", shown)), 1500.0], (shown, said)
+    comma, _ = _prices(tmp_path, ["1 299,00", "1.299"])  # the comma side, as before
+    assert comma == [1299.0, 1299.0]
+
+
 def test_the_cli_says_a_file_wide_price_note_apart_from_rows(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -44,7 +44,8 @@ def _price(value: Any) -> float:
     a lone comma before one or two digits is a decimal comma ("10,5", "12,99"); a comma before exactly
     three digits ("1,500": 1.5 or 1500?) is refused (:class:`PriceError`), as is anything else that
     is not a number; in yen, won or dong (:data:`_NO_MINOR_UNIT`) a separator before three digits
-    groups thousands ("129.000 ₫", "₩12,000"); Indian grouping (:data:`_LAKH`) reads as one amount
+    groups thousands ("129.000 ₫", "₩12,000"); spaced or apostrophe thousands take either decimal
+    mark ("1 299,50", "1 299.50", "1'299.00"); Indian grouping (:data:`_LAKH`) reads as one amount
     ("₹1,29,999.00", "Rs. 1,29,999"). ``"nan"`` reads as NaN (pandas' missing value)."""
     if not isinstance(value, str):
         return float(value)
@@ -92,6 +93,10 @@ def _number(value: str, text: str, no_minor: bool) -> float:
         raise PriceError(f"not a price: {value!r}")
     if _GROUPED.fullmatch(text.lstrip("-")) and (text.count(".") > 1 or re.search(r"[' \u00a0\u202f]", text)):
         return float(re.sub(r"[.' \u00a0\u202f]", "", text))  # 1.299.000 / 1 299
+    whole, point, frac = text.rpartition(".")  # a decimal point after spaced thousands: 1 299.00, 1'299.00
+    spaced = "." not in whole and re.search(r"[' \u00a0\u202f]", whole) and _GROUPED.fullmatch(whole.lstrip("-"))
+    if point and frac.isdigit() and spaced:
+        return float(re.sub(r"\D", "", whole) + "." + frac) * (-1.0 if whole.startswith("-") else 1.0)
     try:
         return float(text)
     except ValueError:
@@ -100,7 +105,7 @@ def _number(value: str, text: str, no_minor: bool) -> float:
 
 _SPACES = "' \u00a0\u202f"
 _COMMA_DECIMAL = re.compile(rf"\d+(?:[{_SPACES}]\d{{3}})*,\d{{1,2}}")  # 12,99 / 1 299,5
-_POINT_DECIMAL = re.compile(r"\d+\.\d{1,2}")  # 12.99 / 3.5
+_POINT_DECIMAL = re.compile(rf"\d+(?:[{_SPACES}]\d{{3}})*\.\d{{1,2}}")  # 12.99 / 3.5 / 1 299.00
 _ONE_GROUP = re.compile(r"(\d{1,3})([.,])(\d{3})")  # 1,500 / 1.299 / 999.000: a decimal or a thousands mark?
 MARK_NAMES = {",": "a decimal comma", ".": "a decimal point"}
 
