@@ -546,17 +546,17 @@ def test_a_files_decimal_mark_reads_its_ambiguous_prices(tmp_path: Path) -> None
     """A German export's '1.299' (1299 EUR beside '12,99' and '1.299,00 €') read 1.299, silently, and
     its '1,500' was refused; a US export's '1,500' beside '12.99' was refused too. A file whose
     unambiguous cells show one decimal mark now reads its ambiguous ones with it, and says so once."""
-    de, said = _prices(tmp_path, ["12,99", "1.299,00 €", "1.299", "999.000 €", "1,500", "129.000 ₫"])
-    assert de == [12.99, 1299.0, 1299.0, 999000.0, 1.5, 129000.0]
+    de, said = _prices(tmp_path, ["12,99", "1.299,00 €", "1.299", "999.000 €", "1,500", "129.000 ₫", "4,5"])
+    assert de == [12.99, 1299.0, 1299.0, 999000.0, 1.5, 129000.0, 4.5]
     assert said == [
-        "field 'price': read 3 ambiguous prices with the file's decimal comma (as line 2: '12,99'), "
-        "e.g. line 4: '1.299' as 1,299.00"
+        "field 'price': read 3 ambiguous prices with the file's decimal comma (3 of 3 clear cells, as line 2: "
+        "'12,99'), e.g. line 4: '1.299' as 1,299.00"
     ]
-    us, said = _prices(tmp_path, ["12.99", "$1,299.00", "1,500", "1.299"])
-    assert us == [12.99, 1299.0, 1500.0, 1.299]
+    us, said = _prices(tmp_path, ["12.99", "$1,299.00", "1,500", "1.299", "4.5"])
+    assert us == [12.99, 1299.0, 1500.0, 1.299, 4.5]
     assert said == [
-        "field 'price': read 1 ambiguous price with the file's decimal point (as line 2: '12.99'), "
-        "e.g. line 4: '1,500' as 1,500.00"
+        "field 'price': read 1 ambiguous price with the file's decimal point (3 of 3 clear cells, as line 2: "
+        "'12.99'), e.g. line 4: '1,500' as 1,500.00"
     ]
     mixed, said = _prices(tmp_path, ["12,99", "12.99", "1,500", "1.299"])  # each ambiguous cell read alone
     assert mixed == [12.99, 12.99, None, 1.299]
@@ -576,18 +576,40 @@ def test_a_decimal_point_shows_beside_spaced_thousands_as_a_decimal_comma_does(t
     product lost its price) and showed no decimal point, so the file's '1,500' was refused where a
     file with '12.99' reads 1500."""
     for shown in ["1 299.00", "1\u00a0299.00", "1\u202f299.5", "CHF 1'299.00", "ZAR 1 299.00", "1 299 000.00"]:
-        got, said = _prices(tmp_path, [shown, "1,500"])
-        assert got == [float(re.sub(r"[^\d.]", "", shown)), 1500.0], (shown, said)
-    comma, _ = _prices(tmp_path, ["1 299,00", "1.299"])  # the comma side, as before
-    assert comma == [1299.0, 1299.0]
+        got, said = _prices(tmp_path, [shown, shown, shown, "1,500"])  # MIN_CLEAR cells showing it
+        assert got == [float(re.sub(r"[^\d.]", "", shown))] * 3 + [1500.0], (shown, said)
+    comma, _ = _prices(tmp_path, ["1 299,00", "1 299,00", "1 299,00", "1.299"])  # the comma side, as before
+    assert comma == [1299.0, 1299.0, 1299.0, 1299.0]
 
 
 def test_the_cli_says_a_file_wide_price_note_apart_from_rows(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     f = tmp_path / "p.csv"
-    f.write_text('id,title,price\na,Hat,"12,99"\nb,Cap,"1.299"\nc,Mug,abc\n', encoding="utf-8")
+    rows = 'a,Hat,"12,99"\nb,Cap,"1.299"\nc,Mug,abc\nd,Pen,"2,5"\ne,Ink,"3,5"\n'
+    f.write_text("id,title,price\n" + rows, encoding="utf-8")
     load_catalog_arg(argparse.Namespace(catalog=f, fields=None))
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith(f"warning: {f}: field 'price': read 1 ambiguous price with the file's decimal comma")
     assert out[1] == f"{f}: kept 1 row without a bad optional field; first ones:"
+
+
+def test_a_files_decimal_mark_needs_several_agreeing_clear_cells(tmp_path: Path) -> None:
+    """One '1,5' decided every ambiguous cell of the file: '1.299' and '999.000' beside it read 1299 and
+    999000. A convention now needs MIN_CLEAR clear cells, AGREE of them showing the same mark; with
+    fewer, or no clear majority, each ambiguous cell reads alone ('1,500' unread, with its warning)."""
+    one, said = _prices(tmp_path, ["1,5", "1.299", "999.000", "1,500"])
+    assert one == [1.5, 1.299, 999.0, None]
+    assert said[0].startswith("field 'price': too few price cells show a decimal mark to read the ambiguous ones")
+    assert said[1:] == [
+        "line 5: field 'price': ambiguous: '1,500' reads 1.500 with a decimal comma, 1500 with a thousands one "
+        "(kept without a price)"
+    ]
+    three, said = _prices(tmp_path, ["1,5", "2,25", "3,99", "1.299"])  # MIN_CLEAR agreeing: read with it
+    assert three == [1.5, 2.25, 3.99, 1299.0] and "3 of 3 clear cells" in said[0]
+    most = ["12.99"] * 10 + ["1,5", "1,500"]  # 10 of 11 (91%) agree: the decimal point
+    got, said = _prices(tmp_path, most)
+    assert got[-1] == 1500.0 and "10 of 11 clear cells" in said[0]
+    split = ["12.99"] * 9 + ["1,5", "2,5", "1,500"]  # 9 of 11 (82%): both marks, read alone
+    got, said = _prices(tmp_path, split)
+    assert got[-1] is None and said[0].startswith("field 'price': price cells show both decimal marks")

@@ -280,8 +280,7 @@ def _settle_prices(
     ``products``, with one file-wide note in ``warnings`` saying how; with no single mark, as each
     cell alone reads ("1,500" warned, kept without a price; "1.299" 1.299)."""
     decimal = marks.convention()
-    mixed = marks.mixed(column)
-    said: list[RowError] = [mixed] if mixed else []
+    said = [w for w in (marks.mixed(column), marks.too_few(column)) if w is not None]
     rows = {c.row for c in marks.waiting}
     index = {r: i for i, p in enumerate(products) if (r := seen.get(p.id, -1)) in rows}
     changed: list[tuple[int, str, float]] = []
@@ -305,8 +304,9 @@ def _settle_prices(
         row0, shown = marks.first[decimal]
         mark = MARK_NAMES[decimal].removeprefix("a ")
         why = (
-            f"read {counted(len(changed), 'ambiguous price')} with the file's {mark} (as "
-            f"{position(marks.file, row0)}: {shown!r}), e.g. {position(marks.file, r)}: {v!r} as {price:,.2f}"
+            f"read {counted(len(changed), 'ambiguous price')} with the file's {mark} ({marks.count[decimal]} of "
+            f"{marks.clear()} clear cells, as {position(marks.file, row0)}: {shown!r}), e.g. "
+            f"{position(marks.file, r)}: {v!r} as {price:,.2f}"
         )
         said.append(RowError(marks.file, 0, column, why))
     warnings.extend(said)

@@ -1,7 +1,8 @@
 """Price cells as numbers: currency signs and codes, thousands separators and decimal marks.
 
 A cell is read alone where its separators are unambiguous (:func:`_price`); :class:`DecimalMarks`
-reads the ambiguous ones ("1,500", "1.299") by the convention the file's other price cells show.
+reads the ambiguous ones ("1,500", "1.299") by the convention the file's other price cells show, where
+enough of them (:data:`MIN_CLEAR`) agree (:data:`AGREE`).
 """
 
 from __future__ import annotations
@@ -108,6 +109,10 @@ _COMMA_DECIMAL = re.compile(rf"\d+(?:[{_SPACES}]\d{{3}})*,\d{{1,2}}")  # 12,99 /
 _POINT_DECIMAL = re.compile(rf"\d+(?:[{_SPACES}]\d{{3}})*\.\d{{1,2}}")  # 12.99 / 3.5 / 1 299.00
 _ONE_GROUP = re.compile(r"(\d{1,3})([.,])(\d{3})")  # 1,500 / 1.299 / 999.000: a decimal or a thousands mark?
 MARK_NAMES = {",": "a decimal comma", ".": "a decimal point"}
+# a file's decimal mark settles its ambiguous cells only when at least MIN_CLEAR unambiguous cells show
+# it and at least AGREE of those showing either mark agree: one stray "1,5" settles nothing
+MIN_CLEAR = 3
+AGREE = 0.9
 
 
 def _amount(value: str) -> str | None:
@@ -158,14 +163,18 @@ def ambiguous(value: str, row: int, text: str | None = None) -> Ambiguous | None
 
 @dataclass
 class DecimalMarks:
-    """A file's price cells, for its decimal-mark convention: the first cell showing each mark beyond
-    doubt (:func:`decimal_mark`) and the ambiguous ones (:func:`ambiguous`) waiting on it. Where the
-    file's unambiguous cells show only one mark, an ambiguous cell is read with it ("1,500" is 1.5
-    beside "12,99" and 1500 beside "12.99"; "1.299" is 1299 beside "1.299,00"); a file showing both
-    reads each cell alone, with a warning; a file showing neither too."""
+    """A file's price cells, for its decimal-mark convention: how many cells show each mark beyond
+    doubt (:func:`decimal_mark`), the first of them, and the ambiguous ones (:func:`ambiguous`) waiting
+    on it. Where at least :data:`MIN_CLEAR` unambiguous cells show one mark and at least :data:`AGREE`
+    of all those showing one agree, an ambiguous cell is read with it ("1,500" is 1.5 beside "12,99",
+    "2,5", "3,75" and 1500 beside three "12.99"; "1.299" is 1299 beside "1.299,00"). Otherwise each
+    cell reads alone ("1,500" unread, with its warning): a file showing both marks without such a
+    majority, with a warning; one with too few clear cells (a single "1,5" settles nothing), with a
+    note when it has ambiguous cells; one showing neither, as before."""
 
     file: str
     first: dict[str, tuple[int, str]] = field(default_factory=dict)  # mark -> (row, cell) first showing it
+    count: dict[str, int] = field(default_factory=dict)  # mark -> cells showing it
     waiting: list[Ambiguous] = field(default_factory=list)
 
     def note(self, value: str, amount: str, row: int) -> None:
@@ -177,6 +186,7 @@ class DecimalMarks:
         if mark is not None:
             if mark not in self.first:
                 self.first[mark] = (row, value)
+            self.count[mark] = self.count.get(mark, 0) + 1
         elif (cell := ambiguous(value, row, amount)) is not None:
             self.waiting.append(cell)
 
@@ -187,17 +197,39 @@ class DecimalMarks:
             self.waiting.append(cell)
         return cell is not None
 
+    def clear(self) -> int:
+        """How many of the file's price cells show a decimal mark beyond doubt."""
+        return sum(self.count.values())
+
     def convention(self) -> str | None:
-        """The file's decimal mark: the only one its unambiguous cells show, else None."""
-        return next(iter(self.first)) if len(self.first) == 1 else None
+        """The file's decimal mark: the one at least :data:`MIN_CLEAR` of its unambiguous cells show,
+        with at least :data:`AGREE` of them agreeing; else None."""
+        if not self.count:
+            return None
+        mark = max(self.count, key=lambda m: self.count[m])
+        n = self.count[mark]
+        return mark if n >= MIN_CLEAR and n >= AGREE * self.clear() else None
 
     def mixed(self, column: str = "price") -> RowError | None:
-        """The file-wide warning when its price cells (in ``column``) show both marks (row 0: the whole file)."""
-        if len(self.first) < 2:
+        """The file-wide warning when its price cells (in ``column``) show both marks with no clear
+        majority (:meth:`convention`; row 0: the whole file)."""
+        if len(self.first) < 2 or self.convention() is not None:
             return None
         said = "; ".join(
             f"{position(self.file, r)}: {v!r}, {MARK_NAMES[m]}"
             for m, (r, v) in sorted(self.first.items(), key=lambda kv: kv[1][0])
         )
         why = f"price cells show both decimal marks ({said}): an ambiguous one such as '1,500' is read alone"
+        return RowError(self.file, 0, column, why)
+
+    def too_few(self, column: str = "price") -> RowError | None:
+        """The file-wide note when ambiguous cells wait but fewer than :data:`MIN_CLEAR` cells (in
+        ``column``) show the one mark they do show: they are read alone (row 0: the whole file)."""
+        if not self.waiting or len(self.first) != 1 or self.convention() is not None:
+            return None
+        (mark, (r, v)), n = next(iter(self.first.items())), self.clear()
+        why = (
+            f"too few price cells show a decimal mark to read the ambiguous ones by it ({n} of the "
+            f"{MIN_CLEAR} needed, {MARK_NAMES[mark]}, as {position(self.file, r)}: {v!r}): each is read alone"
+        )
         return RowError(self.file, 0, column, why)
