@@ -307,3 +307,33 @@ def test_the_event_log_loader_reports_request_ids_it_left_out(tmp_path: Path, ti
     assert len(log) == 1 and log.request_ids == ()
     assert said[0] == f"{f}: kept 1 event without a bad optional field; first ones:"
     assert said[1].startswith(f"  {f}: line 2: field 'request_id': 'bad id': ")
+
+
+def test_a_row_event_rejects_gets_only_its_error_not_a_request_id_warning_too(
+    tmp_path: Path, tiny_catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A row whose bad request_id was warned about ('kept without it') and which Event() then rejected
+    was both warned about and skipped: two reports, one of them false. The loader checks every rule
+    Event() has today before building it, so a stricter Event (a rule the loader does not pre-check)
+    stands in for the one it may gain."""
+    import shelfwise.events.loader as loader
+    from shelfwise.events.schema import Event
+
+    class _Strict(Event):
+        def __post_init__(self) -> None:
+            super().__post_init__()
+            if self.session_id == "bad":
+                raise ValueError("session 'bad' refused")
+
+    monkeypatch.setattr(loader, "Event", _Strict)
+    f = tmp_path / "events.csv"
+    f.write_text(
+        "user_id,item_id,type,timestamp,session_id,request_id\n"
+        "u1,p1,view,100,bad,not an id\n"
+        "u2,p1,view,200,s2,not an id\n",
+        encoding="utf-8",
+    )
+    res = load_events(f, EventFields(session_gap_minutes=None), catalog=tiny_catalog)
+    assert [e.user_id for e in res.events] == ["u2"]
+    assert [(e.row, e.field) for e in res.errors] == [(2, "<row>")] and "refused" in res.errors[0].message
+    assert [(w.row, w.field) for w in res.warnings] == [(3, "request_id")]  # the kept event only

@@ -226,21 +226,21 @@ def _parse_row(
         return RowError(file, row, spec.query or "query", "query event has no query text and no item id")
     if item and catalog is not None and item not in catalog:
         return RowError(file, row, spec.item_id, f"item {item!r} is not in the catalog")
-    if rid_problem and warnings is not None:  # the event is good: only its request_id is left out
-        warnings.append(RowError(file, row, rid_col, f"{rid_problem} (kept without it)"))
-        rid = ""
     try:
-        return Event(
+        event = Event(
             user_id=user,
             type=etype,
             timestamp=ts,
             item_id=item,
             session_id=text(spec.session_id),
             query=text(spec.query),
-            request_id=rid,
+            request_id="" if rid_problem else rid,
         )
-    except ValueError as exc:  # any schema rule not checked above still names the row
+    except ValueError as exc:  # any schema rule not checked above still names the row: its error only
         return RowError(file, row, "<row>", str(exc))
+    if rid_problem and warnings is not None:  # the event is kept: only its request_id is left out
+        warnings.append(RowError(file, row, rid_col, f"{rid_problem} (kept without it)"))
+    return event
 
 
 def load_events(
