@@ -46,6 +46,7 @@ def _tiny_hm(dir_: Path) -> None:
                 "article_id": [1001, 1002, 1003, 1001],
                 "price": [0.1] * 4,
                 "sales_channel_id": [2] * 4,
+                "request_id": ["", "not an id", "", ""],  # kept without it, with a warning the demo prints
             }
         ),
         dir_ / "transactions.parquet",
@@ -90,6 +91,8 @@ def test_demo_end_to_end_on_tiny_data(tmp_path: Path) -> None:
     assert served.catalog.products[served.catalog.row("1004")].price is None
     assert res.shelf.events is not None and len(res.shelf.events) == 4
     assert logs[0].startswith("catalog: 36 products")
+    kept = f"{data / 'transactions.parquet'}: kept 1 event without a bad optional field; first ones:"
+    assert kept in logs and "'not an id'" in logs[logs.index(kept) + 1]  # EventLoad.warnings were not printed
     saved = json.loads((out / "index" / "searcher" / "searcher.json").read_text())["config"]
     assert saved["fusion"] == res.shelf.searcher.config.fusion and saved["personal_weight"] == 0.1
     assert res.recommend_metrics["users"] == 2 and 0 < res.recommend_metrics["coverage"] <= 1
@@ -117,3 +120,21 @@ def test_demo_command_prints_counts_as_counts_and_names_the_html_report(
     out = capsys.readouterr().out
     assert "recommendations: users 2954, coverage 0.851" in out  # was "users 2954.000"
     assert f"report: {tmp_path / 'report.html'} (+ report.md)" in out
+
+
+def test_the_demo_prints_load_warnings_as_a_count_and_the_first_few() -> None:
+    """Catalog file-wide notes as 'warning:' lines, rows kept without a bad optional field as a count
+    and the first five: a file with thousands of them does not flood the demo's log."""
+    from shelfwise.demo.pipeline import say_warnings
+    from shelfwise.errors import RowError
+
+    logs: list[str] = []
+    note = RowError("a.csv", 0, "price", "price cells show both decimal marks")
+    rows = [RowError("a.csv", r, "image", "not a URL (kept without it)") for r in range(2, 1002)]
+    say_warnings(logs.append, Path("a.csv"), [note, *rows], "row")
+    assert logs[0] == "warning: a.csv: field 'price': price cells show both decimal marks"
+    assert logs[1] == "a.csv: kept 1,000 rows without a bad optional field; first ones:" and len(logs) == 2 + 5
+    assert logs[2] == "  a.csv: line 2: field 'image': not a URL (kept without it)"
+    logs.clear()
+    say_warnings(logs.append, Path("a.csv"), [], "row")
+    assert logs == []

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -25,6 +25,7 @@ import numpy as np
 
 from shelfwise.catalog.loader import ProductFields, load_catalog
 from shelfwise.catalog.schema import Catalog
+from shelfwise.errors import RowError, counted
 from shelfwise.eval.judgments import attribute_judgments, evaluate_search
 from shelfwise.eval.metrics import coverage, intra_list_diversity, long_tail_share
 from shelfwise.eval.report import Section, bar_chart, render_html
@@ -89,6 +90,8 @@ def run_demo(config: DemoConfig, log: Log = print) -> DemoResult:
     )
     for e in (cl.errors + el.errors)[:5]:
         log(f"  {e}")
+    say_warnings(log, config.data_dir / "articles.parquet", cl.warnings, "row")
+    say_warnings(log, config.data_dir / "transactions.parquet", el.warnings, "event")
     log(f"prices: {priced} of {len(catalog)} articles get the median price of their sales (H&M's scaled units)")
     timings["load_s"] = time.perf_counter() - t0
 
@@ -150,6 +153,19 @@ def run_demo(config: DemoConfig, log: Log = print) -> DemoResult:
         exposure,
     )
     return DemoResult(shelf, metrics, rec_metrics, timings, [*notes, rec_note])
+
+
+def say_warnings(log: Log, file: Path, warnings: Sequence[RowError], noun: str, first: int = 5) -> None:
+    """A load's warnings as the CLI prints them: file-wide notes (row 0) as 'warning:' lines, rows
+    kept without a bad optional field as a count of ``noun`` and the first ``first`` (no flood)."""
+    notes = [w for w in warnings if w.row <= 0]
+    kept = [w for w in warnings if w.row > 0]
+    for w in notes[:first]:
+        log(f"warning: {w}")
+    if kept:
+        log(f"{file}: kept {counted(len(kept), noun)} without a bad optional field; first ones:")
+        for w in kept[:first]:
+            log(f"  {w}")
 
 
 def attach_sale_prices(
