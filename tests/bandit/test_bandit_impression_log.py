@@ -6,6 +6,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from dataclasses import replace
 from types import SimpleNamespace
 
 import numpy as np
@@ -13,7 +14,8 @@ import pytest
 
 from shelfwise.bandit import UCB1, BernoulliTS, SlotConfig, SlotExplorer, impression_log
 from shelfwise.bandit.impression_log import ImpressionDraft, ImpressionLogger
-from shelfwise.bandit.propensity import ts_rank_probs
+from shelfwise.bandit.mab import EpsilonGreedy, EpsilonGreedyConfig
+from shelfwise.bandit.propensity import ranked_rank_probs, ts_rank_probs
 from shelfwise.bandit.slots import Exploration
 from shelfwise.catalog import Catalog
 from shelfwise.events.impressions import Impression, ImpressionStore
@@ -52,9 +54,32 @@ def test_logged_propensities_are_the_exact_ones_of_the_posterior_the_pick_saw(ti
     logger.close()
 
 
+def test_epsilon_greedy_and_ucb1_log_their_closed_form_propensities(tiny_catalog: Catalog) -> None:
+    n = len(tiny_catalog)
+    for policy in (EpsilonGreedy(n, EpsilonGreedyConfig(epsilon=0.2)), UCB1(n)):
+        ex = SlotExplorer(tiny_catalog, policy, SlotConfig(explore_share=0.5, first_slot=1, head_fraction=0.0))
+        policy.update(np.array([3, 4, 5, 6]), np.array([1.0, 0.0, 1.0, 0.0]))
+        e = ex.explore(BASE, 4, user="u")
+        assert e.ranking is not None and e.posterior is None
+        scores = e.ranking.scores.copy()
+        policy.update(e.picks, np.zeros(len(e.picks)))  # learning after the showing must not change its record
+        assert ex.explore(BASE, 4, user="u").ranking is not e.ranking  # a fresh snapshot after an update
+        logger = ImpressionLogger(ImpressionStore(":memory:"))
+        logger.log(_draft(tiny_catalog, e, "r1"))
+        logger.flush()
+        [imp] = logger.store.read().impressions
+        want = ranked_rank_probs(scores, e.ranking.epsilon, e.draws[0].pool, e.draws[0].picks)
+        np.testing.assert_allclose(imp.propensity, want.slot)
+        np.testing.assert_allclose(imp.inclusion, want.inclusion)
+        assert all(p is not None and p > 0 for p in imp.propensity)
+        logger.close()
+
+
 def test_other_policies_log_no_propensity(tiny_catalog: Catalog) -> None:
-    ex = SlotExplorer(tiny_catalog, UCB1(len(tiny_catalog)), SlotConfig(explore_share=0.5, first_slot=1))
-    e = ex.explore(BASE, 4, user="u")
+    e = replace(
+        SlotExplorer(tiny_catalog, config=SlotConfig(explore_share=0.5, first_slot=1)).explore(BASE, 4, user="u"),
+        posterior=None,
+    )  # what a policy with no snapshot (another kind) leaves
     logger = ImpressionLogger(ImpressionStore(":memory:"))
     logger.log(_draft(tiny_catalog, e, "r1"))
     logger.flush()

@@ -4,6 +4,8 @@ and a known click probability per item."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -112,3 +114,19 @@ def test_wrong_propensities_move_the_estimate_off_the_truth() -> None:
     res = evaluate_impressions(join_rewards(bad, events))
     assert res.greedy is not None
     assert abs(res.greedy.ipw.value - CTR[GREEDY]) > 3.5 * res.greedy.ipw.stderr
+
+
+def test_a_deterministic_logging_policy_gets_no_off_policy_estimate_but_a_note() -> None:
+    """UCB1's picks follow from its state (propensity 1): IPW over the slots where the model's pick
+    happened to be its own would print a number about nothing; the report says why there is none."""
+    imps, events = simulated(600, seed=2)
+    ucb = [
+        replace(i, policy="ucb1", propensity=(1.0,) * len(i.explored), inclusion=(1.0,) * len(i.explored)) for i in imps
+    ]
+    res = evaluate_impressions(join_rewards(ucb, events), min_slots=100)
+    assert res.greedy is None and res.greedy_slots == 0 and res.deterministic == res.explored.n > 0
+    [note] = [n for n in res.notes if "deterministic" in n]
+    assert "off-policy estimates are impossible" in note and "ucb1" in note and "no overlap" in note
+    assert not any(n.startswith("too little overlap") for n in res.notes)  # not a data shortage: impossible
+    mixed = evaluate_impressions(join_rewards(imps + [replace(u, request_id=u.request_id + "u") for u in ucb], events))
+    assert mixed.greedy is not None and mixed.greedy_slots == len(imps) and mixed.deterministic == len(ucb)

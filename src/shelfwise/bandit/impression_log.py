@@ -7,8 +7,8 @@ so estimates stay unbiased, on fewer lists); a list that is not skips the poster
 greedy picks too. A logged one hands :meth:`ImpressionLogger.log` an :class:`ImpressionDraft` (ids, explored
 positions, the draws and the posterior snapshot they saw: microseconds) and returns; a background
 thread computes each explored item's exact propensity
-(:func:`~shelfwise.bandit.propensity.exploration_probs`: about 2 ms CPU for a 40,000-arm pool with
-~30 distinct posteriors) and commits batches to the
+(:func:`~shelfwise.bandit.propensity.exploration_probs`: about 2 ms CPU for a Thompson pool of 40,000
+arms with ~30 distinct posteriors; closed form for epsilon-greedy and UCB1) and commits batches to the
 :class:`~shelfwise.events.impressions.ImpressionStore`. The queue is bounded: when the thread
 falls behind (``max_queue`` drafts, or ``max_bytes`` of their pool masks and posterior copies:
 17 bytes an arm each at most), new drafts are dropped and counted (``dropped``), never blocking a
@@ -53,11 +53,13 @@ class ImpressionDraft:
         """Memory the queued draft holds beyond the request: pool masks, a fresh posterior copy."""
         e = self.exploration
         copy = sum(a.nbytes for a in e.posterior) if e.posterior is not None and e.snapshot_s > 0 else 0
+        copy += e.ranking.scores.nbytes if e.ranking is not None and e.snapshot_s > 0 else 0
         return sum(d.pool.nbytes for d in e.draws) + copy
 
     def impression(self) -> Impression:
-        """The record, with each explored item's propensity computed now (None for a policy other
-        than Thompson sampling, whose selection probabilities are not computed)."""
+        """The record, with each explored item's propensity computed now (Thompson sampling,
+        epsilon-greedy, UCB1; None for another kind of policy, whose selection probabilities are not
+        computed)."""
         probs = exploration_probs(self.exploration)
         if probs is None:
             return self.record

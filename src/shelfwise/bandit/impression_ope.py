@@ -30,6 +30,11 @@ Estimates (:func:`evaluate_impressions`), per explored slot of the closed lists:
   logging policy never puts a deterministic item there (its propensity is 0), so this rate is
   measured lower in the list; under position bias (fewer clicks further down) it is a lower bound
   on what they would have had in the slot. Items pushed off the end of the list are not observed.
+
+Slots a deterministic policy explored (UCB1: its picks follow from its state, propensity 1 but
+for exact ties) give no ``greedy`` estimate: any other pick had probability 0 there (no overlap),
+so an importance-weighted mean over them would rest on the slots where the two happened to agree
+and say nothing about the rest; the report says so instead of printing numbers.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from shelfwise.bandit.mab import UCB1
 from shelfwise.bandit.ope import BanditLog, Estimate, OPEReport, evaluate_actions
 from shelfwise.bandit.slots import POSITIVE
 from shelfwise.events.impressions import Impression
@@ -49,6 +55,13 @@ from shelfwise.events.schema import Event
 DEFAULT_WINDOW_S = 1800.0
 MIN_SLOTS = 100  # closed explored slots below which a click rate is called too little data
 MIN_OVERLAP = 10  # slots where the greedy pick was the logged one, below which IPW says nothing
+DETERMINISTIC = frozenset({UCB1.KIND})  # logging policies whose picks are fixed by their state
+
+
+def deterministic(imp: Impression) -> bool:
+    """Whether ``imp`` was explored by a deterministic policy (:data:`DETERMINISTIC`): its slots
+    support no off-policy estimate of another pick."""
+    return imp.policy in DETERMINISTIC
 
 
 @dataclass(frozen=True)
@@ -176,6 +189,7 @@ class ImpressionOPE:
     greedy_slots: int
     overlap: int
     notes: list[str]
+    deterministic: int = 0  # explored slots a deterministic policy filled: left out of ``greedy``
 
 
 @dataclass(frozen=True)
@@ -185,6 +199,7 @@ class _Slot:
     propensity: float | None
     greedy: str
     position: int
+    deterministic: bool = False
 
 
 def _slots(joined: Joined) -> tuple[list[_Slot], list[float], int]:
@@ -196,7 +211,7 @@ def _slots(joined: Joined) -> tuple[list[_Slot], list[float], int]:
     for imp, rew in zip(joined.impressions, joined.rewards, strict=True):
         at = {item: pos for pos, item in enumerate(imp.items)}
         for r, pos in enumerate(imp.explored):
-            slots.append(_Slot(imp.items[pos], rew[pos], imp.propensity[r], imp.greedy[r], pos))
+            slots.append(_Slot(imp.items[pos], rew[pos], imp.propensity[r], imp.greedy[r], pos, deterministic(imp)))
             model = imp.model_items[pos] if pos < len(imp.model_items) else None
             if model is not None and model in at:
                 displaced.append(rew[at[model]])
@@ -218,18 +233,27 @@ def evaluate_impressions(joined: Joined, *, min_slots: int = MIN_SLOTS, folds: i
         )
     elif explored.clicks == 0:
         notes.append(f"no click on any of {explored.n} explored slots yet: the standard error 0 means nothing")
-    usable = [s for s in slots if s.propensity is not None and s.propensity > 0]
-    if len(usable) < len(slots):
+    fixed = sum(s.deterministic for s in slots)
+    if fixed:
+        kinds = ", ".join(sorted({i.policy for i in joined.impressions if deterministic(i)}))
         notes.append(
-            f"{len(slots) - len(usable)} explored slots have no usable propensity (a policy other than Thompson "
-            "sampling, or one below float precision): left out of the greedy estimate"
+            f"{fixed} explored slots were filled by a deterministic logging policy ({kinds}: its picks follow from "
+            "its state): off-policy estimates are impossible for them (no overlap: any other pick, the model's "
+            "included, had probability 0), so they are left out of the greedy estimate"
+        )
+    randomised = [s for s in slots if not s.deterministic]
+    usable = [s for s in randomised if s.propensity is not None and s.propensity > 0]
+    if len(usable) < len(randomised):
+        notes.append(
+            f"{len(randomised) - len(usable)} explored slots have no usable propensity (a policy whose propensities "
+            "are not computed, or one below float precision): left out of the greedy estimate"
         )
     greedy, overlap = None, 0
     if usable:
         log, target = _bandit_log(usable)
         overlap = int((target == log.action).sum())
         greedy = evaluate_actions(log, target, folds=folds, seed=seed) if overlap else None
-    if overlap < MIN_OVERLAP:
+    if overlap < MIN_OVERLAP and randomised:
         notes.append(
             f"too little overlap for the greedy estimate: the model's pick was the bandit's in {overlap} of "
             f"{len(usable)} slots (at least {MIN_OVERLAP} needed); IPW / SNIPW / DR rest on those alone"
@@ -246,7 +270,16 @@ def evaluate_impressions(joined: Joined, *, min_slots: int = MIN_SLOTS, folds: i
     if unseen:
         notes.append(f"{unseen} displaced items were pushed off the list (not shown): their rate is not observed")
     return ImpressionOPE(
-        len(joined.impressions), sampling, explored, _rate(displaced), unseen, greedy, len(usable), overlap, notes
+        len(joined.impressions),
+        sampling,
+        explored,
+        _rate(displaced),
+        unseen,
+        greedy,
+        len(usable),
+        overlap,
+        notes,
+        fixed,
     )
 
 

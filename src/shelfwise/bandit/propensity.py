@@ -17,6 +17,8 @@ with one prior the answer is ``1 / N`` per rank, peaked within ``1 / N`` of ``u 
 Unlike :meth:`~shelfwise.bandit.slots.SlotExplorer.propensities` (Monte Carlo over the live
 policy), this reads a posterior snapshot, so it may run later, on another thread, and it never
 answers 0 for an arm that was shown from a pool of 40,000 (2,000 simulated selections would).
+
+Epsilon-greedy and UCB1 rank a pool by a score (:func:`ranked_rank_probs`): in closed form.
 """
 
 from __future__ import annotations
@@ -110,6 +112,14 @@ def _groups(alpha: FloatArray, beta: FloatArray) -> tuple[ComplexArray, IntArray
     return keys, counts
 
 
+def _in_pool(picks: IntArray, pool: BoolArray, who: str) -> IntArray:
+    """``picks`` as int64 indices, each in ``pool``, else a ValueError naming ``who``."""
+    out = np.asarray(picks, dtype=np.int64)
+    if len(out) and not pool[out].all():
+        raise ValueError(f"{who}: every pick must be in its pool")
+    return out
+
+
 def ts_rank_probs(
     alpha: FloatArray, beta: FloatArray, pool: BoolArray, picks: IntArray, *, trim: bool = True
 ) -> RankProbs:
@@ -122,12 +132,10 @@ def ts_rank_probs(
     alone makes the integrand provably below :data:`_TINY` (:func:`_kept`; most of the grid for a
     large pool, whose mass sits within a few ``1 / N`` of ``u = 1``); ``trim=False`` integrates the
     whole grid (the reference the trimmed form is measured against)."""
-    picks = np.asarray(picks, dtype=np.int64)
+    picks = _in_pool(picks, pool, "ts_rank_probs")
     m = len(picks)
     if m == 0:
         return RankProbs(np.zeros(0), np.zeros(0))
-    if not pool[picks].all():
-        raise ValueError("ts_rank_probs: every pick must be in its pool")
     keys, counts = _groups(alpha[pool], beta[pool])  # one group per posterior in the pool
     ga, gb = keys.real[:, None], keys.imag[:, None]
     big = int(np.argmax(counts))
@@ -153,14 +161,53 @@ def ts_rank_probs(
     return RankProbs(np.clip(slot, 0.0, 1.0), np.clip(inclusion, 0.0, 1.0))
 
 
+def ranked_rank_probs(scores: FloatArray, epsilon: float, pool: BoolArray, picks: IntArray) -> RankProbs:
+    """Exact rank and inclusion probabilities of ``picks``, the arms one selection of ``len(picks)``
+    (``m``) drew from ``pool`` (``N`` arms) by :meth:`~shelfwise.bandit.mab.EpsilonGreedy.select`
+    (``scores``: the means it saw) or :meth:`~shelfwise.bandit.mab.UCB1.select` (its bounds,
+    ``epsilon`` 0). That code flips one coin per selection: with probability ``epsilon`` it ranks the
+    whole pool by uniform noise (a uniformly random order: by symmetry every arm lands at every rank
+    with probability ``1 / N``, the earlier ranks being filled without replacement notwithstanding), else
+    by ``scores`` with exact ties in uniformly random order (the noise added, 1e-9 or 1e-6, is below
+    any gap between distinct scores: two means of counts under ~30,000 plays differ by more than
+    1e-9; UCB1 bounds within 1e-6 of each other that are not equal are read as ordered). For a pick
+    ``i`` at rank ``j`` with ``a`` pool arms scoring above it and ``t`` (itself included) equal:
+
+        P(i at rank j) = epsilon / N + (1 - epsilon) * [a <= j < a + t] / t
+        P(i picked)    = epsilon * m / N + (1 - epsilon) * clip(m - a, 0, t) / t
+
+    Both condition on nothing the selection drew: they are the marginal probabilities the
+    estimators weigh a slot by, as :func:`ts_rank_probs`' are."""
+    picks = _in_pool(picks, pool, "ranked_rank_probs")
+    m = len(picks)
+    if m == 0:
+        return RankProbs(np.zeros(0), np.zeros(0))
+    if not 0.0 <= epsilon <= 1.0:
+        raise ValueError(f"ranked_rank_probs: epsilon must be in [0, 1], got {epsilon}")
+    s = scores[pool]
+    n = len(s)
+    mine = scores[picks][:, None]
+    above = (s[None, :] > mine).sum(axis=1).astype(np.float64)  # O(m N): m is a few slots
+    tied = (s[None, :] == mine).sum(axis=1).astype(np.float64)
+    j = np.arange(m, dtype=np.float64)
+    greedy_slot = np.where((above <= j) & (j < above + tied), 1.0 / tied, 0.0)
+    greedy_in = np.clip(m - above, 0.0, tied) / tied
+    slot = epsilon / n + (1.0 - epsilon) * greedy_slot
+    inclusion = epsilon * m / n + (1.0 - epsilon) * greedy_in
+    return RankProbs(np.clip(slot, 0.0, 1.0), np.clip(inclusion, 0.0, 1.0))
+
+
 def exploration_probs(exploration: Exploration) -> RankProbs | None:
-    """:func:`ts_rank_probs` of every draw of ``exploration``, in :attr:`Exploration.picks` order
-    (each pick's rank is within its own draw); None when its policy was not Thompson sampling
-    (no posterior snapshot)."""
-    if exploration.posterior is None:
+    """:func:`ts_rank_probs` (Thompson sampling) or :func:`ranked_rank_probs` (epsilon-greedy,
+    UCB1) of every draw of ``exploration``, in :attr:`Exploration.picks` order (each pick's rank is
+    within its own draw); None when it kept no snapshot of its policy (another kind, or unlogged)."""
+    post, rank = exploration.posterior, exploration.ranking
+    if post is not None:
+        parts = [ts_rank_probs(post[0], post[1], d.pool, d.picks) for d in exploration.draws]
+    elif rank is not None:
+        parts = [ranked_rank_probs(rank.scores, rank.epsilon, d.pool, d.picks) for d in exploration.draws]
+    else:
         return None
-    alpha, beta = exploration.posterior
-    parts = [ts_rank_probs(alpha, beta, d.pool, d.picks) for d in exploration.draws]
     return RankProbs(
         np.concatenate([p.slot for p in parts]) if parts else np.zeros(0),
         np.concatenate([p.inclusion for p in parts]) if parts else np.zeros(0),

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from shelfwise.bandit.mab import BernoulliTS
+from shelfwise.bandit.mab import UCB1, BernoulliTS, EpsilonGreedy
 from shelfwise.bandit.policy import BoolArray, FloatArray, IntArray, Policy
 from shelfwise.catalog.schema import Catalog
 from shelfwise.eval.metrics import head_items
@@ -81,18 +81,31 @@ Posterior = tuple[FloatArray, FloatArray]  # Beta(alpha, beta) of every arm, as 
 
 
 @dataclass(frozen=True)
+class Ranking:
+    """A score-ranking policy's state as a selection saw it: ``scores``, every arm's (epsilon-greedy's
+    empirical means, UCB1's upper bounds; shared, read-only), best first, exact ties in random order;
+    ``epsilon``, the probability that a selection ranks its pool uniformly at random instead (one
+    coin per selection, as :meth:`~shelfwise.bandit.mab.EpsilonGreedy.select` flips it; 0 for UCB1)."""
+
+    scores: FloatArray
+    epsilon: float
+
+
+@dataclass(frozen=True)
 class Exploration:
     """A list with exploration slots: ``results`` (top ``k``), ``slots`` (the explored positions in
     it), ``draws`` (the selections that filled them: the gated pool, then the rest of the tail
     when the gate held too few; one draw from the whole tail without a gate), ``posterior``: a
-    Thompson policy's Beta posteriors when it drew them (shared, read-only: exact propensities
-    later, :func:`~shelfwise.bandit.propensity.exploration_probs`); None for other policies."""
+    Thompson policy's Beta posteriors when it drew them, ``ranking``: an epsilon-greedy or UCB1
+    policy's scores (each shared, read-only: exact propensities later,
+    :func:`~shelfwise.bandit.propensity.exploration_probs`); None for the other kinds, or unlogged."""
 
     results: Results
     slots: list[int]
     draws: tuple[Draw, ...]
     posterior: Posterior | None = None
-    snapshot_s: float = 0.0  # seconds the request spent copying ``posterior`` (0: shared or none)
+    snapshot_s: float = 0.0  # seconds the request spent copying ``posterior`` / ``ranking`` (0: shared or none)
+    ranking: Ranking | None = None
 
     @property
     def picks(self) -> IntArray:
@@ -133,7 +146,8 @@ def _best_per_title(rows: IntArray, relevance: Relevance, n: int, titles: npt.ND
         m = len(rows)
 
 
-_Seen = tuple[BernoulliTS, FloatArray, FloatArray, FloatArray, FloatArray]  # a policy and its prior / count arrays
+_Seen = tuple[Policy, FloatArray, FloatArray, FloatArray, FloatArray]  # a policy and its prior / count arrays
+Snapshot = Posterior | Ranking | None
 
 
 class SlotExplorer:
@@ -145,27 +159,37 @@ class SlotExplorer:
         self.config = config or SlotConfig()
         self._pending: OrderedDict[tuple[str, int], float] = OrderedDict()
         self._lock = threading.Lock()
-        self._posterior: tuple[_Seen, int, Posterior] | None = None  # what it was read from, at which version
+        self._posterior: tuple[_Seen, int, Snapshot] | None = None  # what it was read from, at which version
 
-    def _snapshot(self) -> tuple[Posterior | None, float]:
-        """A Thompson policy's posteriors now and the seconds copying them took: two arrays of
-        ``n_arms`` floats (16 bytes an arm), made again only after an update (the policy's
-        ``version``) and shared, read-only, by every list drawn until then; the caller holds the lock.
-        The snapshot keeps the policy and arrays it was read from (compared by identity), not their
-        ``id()`` s: a freed policy's address, reused by a new one at the same version, never matches."""
+    def _snapshot(self) -> tuple[Snapshot, float]:
+        """The policy's state now, what its selections' propensities need, and the seconds copying it
+        took: a Thompson policy's posteriors (two arrays of ``n_arms`` floats, 16 bytes an arm), an
+        epsilon-greedy policy's means or a UCB1 policy's bounds (:class:`Ranking`, 8 bytes an arm),
+        None for another kind. Made again only after an update (the policy's ``version``) and
+        shared, read-only, by every list drawn until then; the caller holds the lock. The snapshot
+        keeps the policy and arrays it was read from (compared by identity), not their ``id()`` s: a
+        freed policy's address, reused by a new one at the same version, never matches."""
         p = self.policy
-        if not isinstance(p, BernoulliTS):
+        if not isinstance(p, BernoulliTS | EpsilonGreedy | UCB1):
             return None, 0.0
-        seen: _Seen = (p, p.alpha, p.beta, p.plays, p.wins)
+        prior = (p.alpha, p.beta) if isinstance(p, BernoulliTS) else (p.plays, p.plays)
+        seen: _Seen = (p, *prior, p.plays, p.wins)
         if self._posterior is not None:
-            was, version, posterior = self._posterior
+            was, version, snap = self._posterior
             if version == p.version and all(a is b for a, b in zip(was, seen, strict=True)):
-                return posterior, 0.0
+                return snap, 0.0
         t = time.perf_counter()
-        alpha, beta = p.alpha + p.wins, p.beta + np.maximum(p.plays - p.wins, 0.0)
-        alpha.flags.writeable = beta.flags.writeable = False
-        self._posterior = (seen, p.version, (alpha, beta))
-        return (alpha, beta), time.perf_counter() - t
+        out: Snapshot
+        if isinstance(p, BernoulliTS):
+            alpha, beta = p.alpha + p.wins, p.beta + np.maximum(p.plays - p.wins, 0.0)
+            alpha.flags.writeable = beta.flags.writeable = False
+            out = (alpha, beta)
+        else:
+            scores = p.means() if isinstance(p, EpsilonGreedy) else p.scores()
+            scores.flags.writeable = False
+            out = Ranking(scores, p.config.epsilon if isinstance(p, EpsilonGreedy) else 0.0)
+        self._posterior = (seen, p.version, out)
+        return out, time.perf_counter() - t
 
     def explore(
         self,
@@ -211,7 +235,7 @@ class SlotExplorer:
             pools = [first, rest] if first.sum() < n_exp else [first]
         draws: list[Draw] = []
         with self._lock:
-            posterior, copied = self._snapshot() if snapshot else (None, 0.0)
+            snap, copied = self._snapshot() if snapshot else (None, 0.0)
             for pool in pools:
                 m = min(n_exp - sum(len(d.picks) for d in draws), int(pool.sum()))
                 if m:
@@ -232,7 +256,9 @@ class SlotExplorer:
                 self._pending[(user, int(item))] = now
             self._settle(now)
         out = Results(np.asarray(ids, dtype=np.int64), np.asarray(scores, dtype=np.float32))
-        return Exploration(out, placed, tuple(draws), posterior, copied)
+        posterior = snap if isinstance(snap, tuple) else None
+        ranking = snap if isinstance(snap, Ranking) else None
+        return Exploration(out, placed, tuple(draws), posterior, copied, ranking)
 
     def propensities(self, exploration: Exploration, n_sim: int = 2000) -> FloatArray:
         """The probability that the policy, in its present state, shows each of ``exploration``'s

@@ -8,7 +8,7 @@ import csv
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from shelfwise.bandit.impression_ope import DEFAULT_WINDOW_S, MIN_SLOTS, ImpressionOPE, Joined
+from shelfwise.bandit.impression_ope import DEFAULT_WINDOW_S, MIN_SLOTS, ImpressionOPE, Joined, deterministic
 
 if TYPE_CHECKING:
     from shelfwise.events.backend import EventBackend
@@ -139,7 +139,7 @@ def _print(path: Path, db: str, joined: Joined, res: ImpressionOPE, window_min: 
 def export_obd(joined: Joined, out: Path) -> int:
     """The explored slots of ``joined`` as an Open Bandit Dataset CSV (timestamp, item_id as a number
     per distinct item, position, click, propensity_score) plus the store's ``shelf_item`` id; slots
-    with no usable propensity are left out. Returns the rows written."""
+    with no usable propensity, or filled by a deterministic policy, are left out. Returns the rows written."""
     code: dict[str, int] = {}
     rows = 0
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -147,6 +147,8 @@ def export_obd(joined: Joined, out: Path) -> int:
         w = csv.writer(f)
         w.writerow(["timestamp", "item_id", "position", "click", "propensity_score", "shelf_item"])
         for imp, rew in zip(joined.impressions, joined.rewards, strict=True):
+            if deterministic(imp):  # no overlap: its propensities support no off-policy estimate
+                continue
             for r, pos in enumerate(imp.explored):
                 p = imp.propensity[r]
                 if p is None or not p > 0:
