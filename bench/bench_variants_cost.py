@@ -10,10 +10,14 @@ groups a size x colour grid under one name), hit by the queries that name it, wh
 
 "Before" is the code before the cap (``--before-src``: a ``src`` tree exported from that commit,
 e.g. ``git archive a32c594 src | tar -x -C /tmp/before``); "after" this tree. Each runs in its own
-process, the two alternated ``--rounds`` times so load drift hits both; one JSON with both.
+process, the two alternated ``--rounds`` times so load drift hits both (``--abba``: every second round
+in the other order, A B B A ...); one JSON with both. ``--names`` names the two trees (default
+"before (no cap)" and "after (cap 50)"; s19b: main before the label cache vs this tree).
 The text encoder is ``HashingEncoder`` (no model download; the swatches do not depend on it).
 
 Run: nice -n 10 python bench/bench_variants_cost.py --before-src /tmp/before/src [--out variants_cost_s19]
+     (s19b: git archive 54023cf src | tar -x -C /tmp/before; ... --abba --out variants_cost_s19b
+      --names "main (labels per request)" "label cache")
 """
 
 from __future__ import annotations
@@ -119,6 +123,8 @@ def main() -> None:
     ap.add_argument("--wide", type=int, default=3000)
     ap.add_argument("--queries", type=int, default=40)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--abba", action="store_true", help="alternate the order of the two each round")
+    ap.add_argument("--names", nargs=2, default=["before (no cap)", "after (cap 50)"], metavar=("BEFORE", "AFTER"))
     ap.add_argument("--worker", action="store_true", help="(internal) time requests, print JSON")
     args = ap.parse_args()
     if args.worker:
@@ -126,11 +132,14 @@ def main() -> None:
         return
     if not args.before_src or not (Path(args.before_src) / "shelfwise").is_dir():
         sys.exit(f"--before-src must be a src tree holding shelfwise/ (got {args.before_src!r})")
-    trees = {"before (no cap)": str(Path(args.before_src).resolve()), "after (cap 50)": str(HERE.parent / "src")}
+    before, after = args.names
+    trees = {before: str(Path(args.before_src).resolve()), after: str(HERE.parent / "src")}
     payload: dict[str, Any] = {"load_before": os.getloadavg(), "k": K, "wide_title_variants": args.wide}
+    payload["order"] = "ABBA" if args.abba else "ABAB"
     got: dict[str, list[dict[str, Any]]] = {name: [] for name in trees}
-    for _ in range(args.rounds):
-        for name, src in trees.items():
+    for i in range(args.rounds):
+        order = list(trees.items())
+        for name, src in order[::-1] if args.abba and i % 2 else order:
             cmd = [sys.executable, __file__, "--worker", "--wide", str(args.wide)]
             cmd += ["--queries", str(args.queries), "--repeats", str(args.repeats)]
             env = {**os.environ, "PYTHONPATH": src}

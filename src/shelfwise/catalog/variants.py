@@ -8,10 +8,16 @@ tells it apart (its colour, then size, ...), price, stock, and whether the reque
 it. A variant the filters exclude (another colour than the one filtered on, out of stock under
 ``in_stock``, a price outside the range) is still listed, flagged ``matches=False``, so the client
 greys it out instead of the product seeming to come in one colour; a product a merchandising rule
-hides for the query is never listed (``hidden``)."""
+hides for the query is never listed (``hidden``).
+
+Labels depend on the catalog alone, so each title's are chosen once per catalog object (a catalog is
+never changed after it is built; a reload builds a new one, which starts a new cache) and a request
+only picks, caps and flags its variants."""
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
@@ -61,7 +67,11 @@ def label_keys(products: Sequence[Product]) -> tuple[str, ...]:
     perceived colour adds nothing to its colour group), at most :data:`LABEL_KEYS`."""
     keys = list(dict.fromkeys(k for p in products for k in p.attributes))
     differ = [k for k in keys if len({p.attributes.get(k, "") for p in products}) > 1]
-    differ.sort(key=_rank)  # stable: catalog order within a rank
+    return _choose(products, sorted(differ, key=_rank))  # stable: catalog order within a rank
+
+
+def _choose(products: Sequence[Product], differ: Sequence[str]) -> tuple[str, ...]:
+    """:func:`label_keys`' pick from ``differ``, the keys whose values differ, in the order tried."""
     chosen: list[str] = []
     apart = 1
     for key in differ:
@@ -81,6 +91,80 @@ def label(product: Product, keys: Sequence[str]) -> str:
     return LABEL_SEP.join(said) or product.id
 
 
+@dataclass(frozen=True, slots=True)
+class TitleLabels:
+    """One title's labels: the attribute ``keys`` chosen and each of its rows' ``labels``."""
+
+    keys: tuple[str, ...]
+    labels: dict[int, str]
+
+
+@dataclass(frozen=True, slots=True)
+class _Title:
+    """One title's ``rows`` (catalog order) and ``differ``, its attribute keys whose values differ among
+    them, in the order its rows first hold them."""
+
+    rows: tuple[int, ...]
+    differ: tuple[str, ...]
+
+    def tried(self, product: Product) -> tuple[str, ...]:
+        """The keys :func:`label_keys` tries, in order, over this title with ``product`` first (as
+        :func:`swatches` asks it): ``product``'s own differing keys first, then the rest."""
+        own = [k for k in product.attributes if k in self.differ]
+        rest = [k for k in self.differ if k not in product.attributes]
+        return tuple(sorted(own + rest, key=_rank))
+
+
+class _LabelCache:
+    """One catalog's :class:`TitleLabels`, per title and key order (one for a title whose rows all hold
+    their attributes in one order), each built when first asked. Reads take no lock (a dict lookup);
+    two requests missing at once may both build an entry, the first stored is kept (the two are equal)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._titles: dict[int, _Title] = {}
+        self._labels: dict[tuple[int, tuple[str, ...]], TitleLabels] = {}
+
+    def get(self, catalog: Catalog, row: int, others: Sequence[int]) -> TitleLabels:
+        code = int(catalog.variant_codes[row])
+        products = catalog.products
+        title = self._titles.get(code)
+        if title is None:
+            rows = tuple(sorted((row, *others)))
+            group = [products[r] for r in rows]
+            held = dict.fromkeys(k for p in group for k in p.attributes)
+            differ = tuple(k for k in held if len({p.attributes.get(k, "") for p in group}) > 1)
+            with self._lock:
+                title = self._titles.setdefault(code, _Title(rows, differ))
+        tried = title.tried(products[row])
+        got = self._labels.get((code, tried))
+        if got is None:
+            group = [products[r] for r in title.rows]
+            keys = _choose(group, tried)
+            built = TitleLabels(keys, {r: label(p, keys) for r, p in zip(title.rows, group, strict=True)})
+            with self._lock:
+                got = self._labels.setdefault((code, tried), built)
+        return got
+
+
+_CACHES: weakref.WeakKeyDictionary[Catalog, _LabelCache] = weakref.WeakKeyDictionary()
+_CACHES_LOCK = threading.Lock()
+
+
+def title_labels(catalog: Catalog, row: int) -> TitleLabels:
+    """Row ``row``'s title's labels as :func:`swatches` gives them (:func:`label_keys` over the title,
+    ``row`` first), chosen once per catalog object and title; gone with the catalog."""
+    return _title_labels(catalog, row, catalog.variant_rows(row))
+
+
+def _title_labels(catalog: Catalog, row: int, others: Sequence[int]) -> TitleLabels:
+    with _CACHES_LOCK:
+        cache = _CACHES.get(catalog)
+        if cache is None:
+            cache = _CACHES[catalog] = _LabelCache()
+    return cache.get(catalog, row, others)
+
+
 def swatches(
     catalog: Catalog,
     row: int,
@@ -92,17 +176,16 @@ def swatches(
     ``matches``: ``allowed[variant]`` (the request's filter mask; None: no filter, every variant
     matches); those that match first, then the rest, each in catalog order, the first ``limit`` kept
     and labelled (:func:`label_keys` over the whole title, ``row`` included, so every card of one
-    product labels a variant alike), with the count before the cut."""
+    product labels a variant alike: :func:`title_labels`, chosen once per catalog), with the count
+    before the cut."""
     if limit < 1:
         raise ValueError(f"limit must be at least 1, got {limit}")
     every = catalog.variant_rows(row)
-    rows = [r for r in every if r not in hidden]
+    rows = [r for r in every if r not in hidden] if hidden else list(every)
     if not rows:
         return Swatches("", (), 0)
     if allowed is not None:
         rows.sort(key=lambda r: not allowed[r])  # stable: catalog order within each group
-    kept = rows[:limit]
-    products = catalog.products
-    keys = label_keys([products[r] for r in (row, *every)])
-    out = tuple(Variant(r, label(products[r], keys), allowed is None or bool(allowed[r])) for r in kept)
-    return Swatches(label(products[row], keys), out, len(rows))
+    labels = _title_labels(catalog, row, every).labels
+    out = tuple(Variant(r, labels[r], allowed is None or bool(allowed[r])) for r in rows[:limit])
+    return Swatches(labels[row], out, len(rows))
