@@ -14,6 +14,7 @@ from shelfwise.recommend.content import QUERY_REASON
 from shelfwise.recommend.explore import EXPLORE_REASON, explored_reason
 from shelfwise.recommend.wording import _WORDS, NEUTRAL
 from shelfwise.retrieve.answer import NEAREST, NEAREST_SPELLING
+from shelfwise.serve import lists
 from shelfwise.serve.routes import recommend as routes
 from shelfwise.wording_zh import localise, localise_all
 
@@ -40,7 +41,7 @@ def _reasons() -> list[str]:
 def _notices() -> list[str]:
     from shelfwise.recommend.session_answer import EMPTY_SESSION
 
-    out = [routes.UNKNOWN_USER, EMPTY_SESSION, routes.SHORT_CROSS, routes.TEXT_ONLY, *routes.EMPTY.values()]
+    out = [routes.UNKNOWN_USER, EMPTY_SESSION, lists.SHORT_CROSS, routes.TEXT_ONLY, *lists.EMPTY.values()]
     out += [
         "Chinese words also searched in English: 'black trousers' (CC-CEDICT)",
         "English words also searched in Chinese: '红色 鞋子' (CC-CEDICT)",
@@ -58,7 +59,7 @@ def _notices() -> list[str]:
         "no product is in stock, so in_stock=true matches none",
         'no product is in category \'Men/Shoes\' (levels are separated by " > ", e.g. "Men > Trousers")',
         "no history yet for shopper 'guest-ab12': results are not personalised",
-        f"only 3 of the 10 asked for: {routes.SHORT_CROSS}",
+        f"only 3 of the 10 asked for: {lists.SHORT_CROSS}",
         f"no product holds a word of 'jeans': {NEAREST}",
         f"no product holds a word of 'jeans': {NEAREST_SPELLING}",
         "no product costs 5,000 or more (prices here: 19 to 99)",
@@ -106,16 +107,16 @@ def test_the_category_notice_keeps_the_categories_there_are() -> None:
     )
 
 
-@pytest.mark.parametrize("kind", sorted(routes.EMPTY))
+@pytest.mark.parametrize("kind", sorted(lists.EMPTY))
 def test_an_empty_list_with_a_filter_is_said_in_chinese(kind: str) -> None:
     """/recommend/* with category= or in_stock=: the empty-list notice gets what the filter matched
     (it stayed English whole under lang=zh)."""
-    head = localise(routes.EMPTY[kind], "zh")
-    unmatched = f"{routes.EMPTY[kind]}: no product is in category 'Shoes'; top-level categories: Kids, Men"
+    head = localise(lists.EMPTY[kind], "zh")
+    unmatched = f"{lists.EMPTY[kind]}: no product is in category 'Shoes'; top-level categories: Kids, Men"
     assert localise(unmatched, "zh") == f"{head}：没有商品属于品类 'Shoes'；一级品类：Kids、Men"
-    two = f"{routes.EMPTY[kind]}: no product is in category 'Shoes'; there: A, B; no product has brand 'Acme'"
+    two = f"{lists.EMPTY[kind]}: no product is in category 'Shoes'; there: A, B; no product has brand 'Acme'"
     assert localise(two, "zh") == f"{head}：没有商品属于品类 'Shoes'；该层级的品类：A、B；没有商品属于品牌 'Acme'"
-    filtered = localise(f"{routes.EMPTY[kind]} (with the category / in-stock filters)", "zh")
+    filtered = localise(f"{lists.EMPTY[kind]} (with the category / in-stock filters)", "zh")
     assert filtered == f"{head}（在所选的品类 / 有货筛选下）"
 
 
@@ -134,8 +135,8 @@ def test_an_empty_list_with_a_filter_is_said_in_chinese(kind: str) -> None:
 def test_the_filters_in_force_are_named_in_chinese(said: str, zh: str) -> None:
     """Only the filters in force, and whether in stock was the default or asked (it said 'category /
     in-stock' whatever was set)."""
-    assert localise(routes.EMPTY["item"] + said, "zh") == localise(routes.EMPTY["item"], "zh") + zh
-    assert localise(routes.EMPTY["item"] + " (with the colour filter)", "zh").endswith("(with the colour filter)")
+    assert localise(lists.EMPTY["item"] + said, "zh") == localise(lists.EMPTY["item"], "zh") + zh
+    assert localise(lists.EMPTY["item"] + " (with the colour filter)", "zh").endswith("(with the colour filter)")
     assert (
         localise(NONE_IN_STOCK_BY_DEFAULT, "zh")
         == "本店没有有货的商品（推荐默认只列有货商品；in_stock=false 可列出售罄商品）"
@@ -143,10 +144,10 @@ def test_the_filters_in_force_are_named_in_chinese(said: str, zh: str) -> None:
 
 
 def test_a_short_cross_list_with_a_filter_is_said_in_chinese() -> None:
-    text = f"only 3 of the 10 asked for: {routes.SHORT_CROSS} (with the category / in-stock filters)"
+    text = f"only 3 of the 10 asked for: {lists.SHORT_CROSS} (with the category / in-stock filters)"
     zh = localise(text, "zh")
     assert zh.startswith("只找到 3 件（共需 10 件）：") and not re.search(r"[a-z]{3,}", zh)
-    default = localise(f"only 3 of the 10 asked for: {routes.SHORT_CROSS} ({routes.DEFAULT_STOCK})", "zh")
+    default = localise(f"only 3 of the 10 asked for: {lists.SHORT_CROSS} ({lists.DEFAULT_STOCK})", "zh")
     assert default.endswith("（默认只列有货商品）") and not re.search(r"[a-z]{3,}", default)
 
 

@@ -287,7 +287,7 @@ _RULES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
 )
 
 
-# the filters in force on a short or empty recommendation list (routes/recommend.py's _with)
+# the filters in force on a short or empty recommendation list (serve/lists.py's filters_said)
 _FILTERED = re.compile(
     r"^(.+?) \((?:with the ([a-z -]+(?: / [a-z -]+)*) filters?)?(?:; )?(in-stock products only, by default)?\)$", re.S
 )

@@ -4,9 +4,11 @@ and the draws only; propensities are computed on the logger's thread)."""
 from __future__ import annotations
 
 from shelfwise.bandit.impression_log import ImpressionDraft
-from shelfwise.catalog.schema import Catalog
+from shelfwise.bandit.slots import SlotExplorer
+from shelfwise.catalog.schema import Catalog, Filters
 from shelfwise.events.impressions import Impression
-from shelfwise.recommend.explore import ExploredList
+from shelfwise.recommend.explore import ExploredList, recommend_with_exploration
+from shelfwise.recommend.hybrid import HybridRecommender
 from shelfwise.shelf import Shelf
 
 ROUTE_USER = "/recommend/user"
@@ -64,3 +66,26 @@ def log_list(
     kind = str(getattr(bandit.policy, "KIND", type(bandit.policy).__name__))
     d = draft(shelf.catalog, request_id, user, route, shown, kind, rate)
     return d is not None and logger.log(d)
+
+
+def explore_logged(
+    shelf: Shelf,
+    rec: HybridRecommender,
+    explorer: SlotExplorer,
+    request_id: str,
+    user: str,
+    k: int,
+    filters: Filters | None,
+    *,
+    exclude_seen: bool = True,
+    live: bool | None = None,
+) -> tuple[ExploredList, bool]:
+    """``user``'s top-``k`` with ``explorer``'s (``shelf.bandit``'s) exploration slots, and whether it was queued to the
+    impression log under ``request_id``: a random sample of lists within the log's CPU budget
+    (:func:`sample`), drawn with greedy picks only when sampled; a list not sampled is counted, not
+    logged (:func:`log_list`)."""
+    rate = sample(shelf)
+    shown = recommend_with_exploration(
+        rec, explorer, user, k, filters, exclude_seen=exclude_seen, live=live, greedy=rate is not None
+    )
+    return shown, log_list(shelf, request_id, user, shown, rate)

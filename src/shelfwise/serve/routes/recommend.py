@@ -3,7 +3,7 @@
 Reads ``shelf.recommender`` (a :class:`shelfwise.recommend.HybridRecommender`) and ``shelf.bandit``.
 Parses, calls the recommender, formats; each item carries its reason. A response says in
 ``notice`` when it is a fallback (an unknown user gets popular items). Lists hold in-stock products
-only unless ``in_stock=false`` (:func:`_filters`).
+only unless ``in_stock=false``; an empty or short list says why (:mod:`shelfwise.serve.lists`).
 """
 
 from __future__ import annotations
@@ -19,27 +19,20 @@ from starlette.responses import Response
 
 from shelfwise.catalog.schema import Filters
 from shelfwise.catalog.variants import MAX_VARIANTS
-from shelfwise.notice import (
-    NO_RESULTS,
-    NOT_PERSONALISED,
-    SHORT_LIST,
-    UNKNOWN_ITEMS,
-    UNMATCHED_FILTER,
-    Notice,
-    code_of,
-)
+from shelfwise.notice import NOT_PERSONALISED, Notice, code_of
 from shelfwise.notice import TEXT_ONLY as TEXT_ONLY_CODE
 from shelfwise.recommend.base import Recommendation
 from shelfwise.recommend.between import said_live
 from shelfwise.recommend.content import similar_by_text
-from shelfwise.recommend.explore import is_explored, recommend_with_exploration
+from shelfwise.recommend.explore import is_explored
 from shelfwise.recommend.hybrid import HybridRecommender
 from shelfwise.recommend.session_answer import answer_session
 from shelfwise.serve import examples as ex
 from shelfwise.serve.convert import items_out
 from shelfwise.serve.error_docs import NEEDS_RECOMMENDER, UNKNOWN_ITEM
 from shelfwise.serve.examples import exemplified
-from shelfwise.serve.impressions import log_list, sample
+from shelfwise.serve.impressions import explore_logged
+from shelfwise.serve.lists import empty_notice, list_filters_of, short_cross
 from shelfwise.serve.params import (
     InStockOnly,
     ItemId,
@@ -47,7 +40,6 @@ from shelfwise.serve.params import (
     Variants,
     VariantsMax,
     invalid,
-    list_filters,
     more_filters,
 )
 from shelfwise.serve.respond import NO_RECOMMENDER, answer
@@ -60,13 +52,6 @@ router = APIRouter(prefix="/recommend", tags=["recommend"])
 K = Annotated[int, Query(ge=1, le=200, description="how many items to answer (at most; fewer when fewer qualify)")]
 Lang = Annotated[str, Query(pattern="^(en|zh)$", description="language of the reasons and notice: en (default) or zh")]
 UNKNOWN_USER = Notice("unknown user: popular items", NOT_PERSONALISED)
-EMPTY = {
-    "user": "nothing to recommend to this shopper",
-    "item": "no related items",
-    "cross": "no complements from other categories",
-    "session": "nothing to recommend for this session",
-}
-SHORT_CROSS = "no other product of another category shares baskets with it or with items like it"
 ABOUT_ITEM = {**UNKNOWN_ITEM, **NEEDS_RECOMMENDER}
 Category = Annotated[str | None, Query(description='category path prefix, e.g. "Menswear > Trousers"')]
 More = Annotated[MoreFilters, Depends(more_filters)]  # brand, price_min, price_max, attr: as /search
@@ -136,39 +121,9 @@ def _recommender(shelf: Shelf) -> HybridRecommender:
     return rec
 
 
-DEFAULT_STOCK = "in-stock products only, by default"  # the in-stock filter the shopper did not send
-
-
-def _with(filters: Filters, stock_default: bool = False) -> str:
-    """The filters in force on a short or empty list, in words, and how the in-stock one was set:
-    " (with the category / price filters; in-stock products only, by default)"; "" when none is
-    (localised in ``wording_zh``)."""
-    named = (
-        ("category", bool(filters.category)),
-        ("brand", bool(filters.brands)),
-        ("price", filters.price_min is not None or filters.price_max is not None),
-        ("attribute", bool(filters.attributes)),
-        ("in-stock", filters.in_stock and not stock_default),
-    )
-    names = [name for name, on in named if on]
-    said = [f"with the {' / '.join(names)} filter{'s' if len(names) > 1 else ''}"] if names else []
-    said += [DEFAULT_STOCK] if filters.in_stock and stock_default else []
-    return f" ({'; '.join(said)})" if said else ""
-
-
 def _stock(request: Request, in_stock: bool) -> bool | None:
     """``in_stock`` as the shopper sent it, None when not sent (the default: in stock only)."""
     return in_stock if "in_stock" in request.query_params else None
-
-
-def _filters(shelf: Shelf, category: str | None, in_stock: bool | None, more: MoreFilters) -> Filters:
-    """A recommendation list's filters: ``category``, the search filters in ``more``, and in stock only
-    unless ``in_stock`` is false (None, not sent, is the routes' default: a shopper cannot buy a
-    sold-out product; /search lists them instead, moved down its relevance order:
-    :func:`~shelfwise.retrieve.stock.sold_out_last`). Where every product is in stock (a catalog with
-    no stock column) there is nothing to leave out, and the filter is dropped: the list, its notices
-    and its cost stay as they were before the default changed."""
-    return list_filters(category, in_stock is not False and not shelf.catalog.all_in_stock, more)
 
 
 def _row(shelf: Shelf, item_id: str) -> int:
@@ -205,15 +160,8 @@ def _out(
         allowed=allowed,
         variants_max=variants_max,
     )
-    if not items:  # an empty list with no word reads like an outage; a fallback's notice does not say why
-        said, code = EMPTY[kind], NO_RESULTS
-        if filters is not None and not filters.is_empty():
-            why = shelf.catalog.unmatched_filters(filters, in_stock_by_default=stock_default)  # e.g. no such category
-            said += ": " + "; ".join(why) if why else _with(filters, stock_default)
-            code = UNMATCHED_FILTER if why else code
-        if notice is not None and code_of(notice) == UNKNOWN_ITEMS:  # the ids left out may be why: keep saying so
-            said, code = f"{notice}; {said}", UNKNOWN_ITEMS
-        notice = Notice(said, code)
+    if not items:
+        notice = empty_notice(shelf.catalog, kind, filters, notice, stock_default)
     said_code = code_of(notice) if notice is not None else None
     rid = request_id or uuid.uuid4().hex
     return RecommendResponse(
@@ -274,19 +222,16 @@ def _for_user(
     rec = _recommender(shelf)
     if not user_id.strip():
         raise invalid("user_id", "blank (no user id)", "path")
-    filters = _filters(shelf, category, in_stock, more)
+    filters = list_filters_of(shelf.catalog, category, in_stock, more)
     t0 = time.perf_counter()
     explorer = shelf.bandit
     request_id = uuid.uuid4().hex
     out: Recommendation
     logged = False
     if explore and explorer is not None:
-        rate = sample(shelf)  # logged lists only: a random sample within the log's CPU budget
-        shown = recommend_with_exploration(
-            rec, explorer, user_id, k, filters, exclude_seen=exclude_seen, live=live, greedy=rate is not None
+        out, logged = explore_logged(
+            shelf, rec, explorer, request_id, user_id, k, filters, exclude_seen=exclude_seen, live=live
         )
-        logged = log_list(shelf, request_id, user_id, shown, rate)  # not sampled (None): counted, not logged
-        out = shown
     else:
         out = rec.recommend(said_live(rec, user_id, live), k, filters, exclude_seen=exclude_seen)
     known = rec.profiles is not None and user_id in rec.profiles
@@ -320,7 +265,7 @@ def _about_item(
 ) -> RecommendResponse:
     if kind == "item" and shelf.recommender is None:  # day one, no behaviour yet: related by text alone
         row = _row(shelf, item_id)
-        filters = _filters(shelf, category, in_stock, more)
+        filters = list_filters_of(shelf.catalog, category, in_stock, more)
         t0 = time.perf_counter()
         mask = shelf.searcher.mask(filters)
         out = similar_by_text(shelf.searcher.dense.index, shelf.catalog, row, k, mask)
@@ -329,12 +274,10 @@ def _about_item(
         )
     rec = _recommender(shelf)
     row = _row(shelf, item_id)
-    filters = _filters(shelf, category, in_stock, more)
+    filters = list_filters_of(shelf.catalog, category, in_stock, more)
     t0 = time.perf_counter()
     out = rec.similar(row, k, filters) if kind == "item" else rec.cross(row, k, filters)
-    n = len(out.results)
-    why = SHORT_CROSS + _with(filters, in_stock is None)
-    short = Notice(f"only {n} of the {k} asked for: {why}", SHORT_LIST) if kind == "cross" and 0 < n < k else None
+    short = short_cross(len(out.results), k, filters, in_stock is None) if kind == "cross" else None
     return _out(shelf, kind, item_id, out, t0, short, filters, variants, variants_max, stock_default=in_stock is None)
 
 
@@ -425,7 +368,7 @@ def _session(
     more: MoreFilters = NO_MORE,
 ) -> RecommendResponse:
     rec = _recommender(shelf)
-    filters = _filters(shelf, category, in_stock, more)
+    filters = list_filters_of(shelf.catalog, category, in_stock, more)
     t0 = time.perf_counter()
     try:
         got = answer_session(rec, shelf.catalog, item, k, filters, query=q, exclude_seen=exclude_seen)

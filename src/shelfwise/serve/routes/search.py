@@ -245,7 +245,7 @@ def run_search(shelf: Shelf, p: SearchQuery) -> SearchResponse:
             localise_all(got.reasons, p.lang),
             got.highlights,
             variants=p.variants,
-            hidden=frozenset(got.hidden),
+            hidden=frozenset(got.hidden) if p.variants else frozenset(),  # read by the swatches only
             allowed=shelf.searcher.mask(got.filters) if p.variants else None,
             variants_max=p.variants_max,
         ),
