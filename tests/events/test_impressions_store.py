@@ -4,6 +4,8 @@ with the file, its row and the field."""
 from __future__ import annotations
 
 import sqlite3
+import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -55,6 +57,48 @@ def test_a_log_written_before_sampling_reads_as_every_list_logged(tmp_path: Path
     store.append([replace(_imp("new"), sample_rate=0.25)])
     assert [i.sample_rate for i in store.read().impressions] == [1.0, 0.25]
     store.close()
+
+
+def _old_log(path: Path) -> None:
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute(
+        "CREATE TABLE impressions (seq INTEGER PRIMARY KEY AUTOINCREMENT, request_id TEXT NOT NULL UNIQUE, "
+        "user_id TEXT NOT NULL, route TEXT NOT NULL, timestamp REAL NOT NULL, items TEXT NOT NULL, "
+        "explored TEXT NOT NULL, propensity TEXT NOT NULL, inclusion TEXT NOT NULL, greedy TEXT NOT NULL, "
+        "model_items TEXT NOT NULL, policy TEXT NOT NULL)"
+    )
+    con.commit()
+    con.close()
+
+
+def test_an_old_log_migrated_by_another_writer_meanwhile_opens(tmp_path: Path) -> None:
+    """Schema and migration run in one writer transaction (as the event log's do): a process that
+    opens an old log while another adds the column waits for it, then finds the column there."""
+    path = tmp_path / "old.impressions.db"
+    _old_log(path)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # the other process is migrating it
+    opened: list[ImpressionStore] = []
+    failed: list[BaseException] = []
+
+    def open_it() -> None:
+        try:
+            opened.append(ImpressionStore(path))
+        except BaseException as exc:  # reported below
+            failed.append(exc)
+
+    t = threading.Thread(target=open_it)
+    t.start()
+    time.sleep(0.3)  # it reads the columns (no sample_rate yet) and waits for the lock
+    other.execute("ALTER TABLE impressions ADD COLUMN sample_rate REAL NOT NULL DEFAULT 1.0")
+    other.execute("COMMIT")
+    other.close()
+    t.join(10)
+    assert failed == [] and len(opened) == 1
+    opened[0].append([_imp("r1")])
+    assert opened[0].count() == 1
+    opened[0].close()
 
 
 def test_bad_rows_name_file_row_and_field(tmp_path: Path) -> None:

@@ -7,8 +7,9 @@ so estimates stay unbiased, on fewer lists); a list that is not skips the poster
 greedy picks too. A logged one hands :meth:`ImpressionLogger.log` an :class:`ImpressionDraft` (ids, explored
 positions, the draws and the posterior snapshot they saw: microseconds) and returns; a background
 thread computes each explored item's exact propensity
-(:func:`~shelfwise.bandit.propensity.exploration_probs`: about 2 ms CPU for a Thompson pool of 40,000
-arms with ~30 distinct posteriors; closed form for epsilon-greedy and UCB1) and commits batches to the
+(:func:`~shelfwise.bandit.propensity.exploration_probs`: thread CPU p50 2.1 ms for a Thompson pool of
+40,000 arms with ~30 distinct posteriors, 14.5 ms for the old form in the same run, load 3.6-5.0:
+``bench/results/impression_log_s19b.json``; closed form for epsilon-greedy and UCB1) and commits batches to the
 :class:`~shelfwise.events.impressions.ImpressionStore`. The queue is bounded: when the thread
 falls behind (``max_queue`` drafts, or ``max_bytes`` of their pool masks and posterior copies:
 17 bytes an arm each at most), new drafts are dropped and counted (``dropped``), never blocking a

@@ -47,7 +47,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from shelfwise.bandit.mab import UCB1
-from shelfwise.bandit.ope import BanditLog, Estimate, OPEReport, evaluate_actions
+from shelfwise.bandit.ope import BanditLog, Estimate, OPEReport, evaluate_actions, mean_estimate
 from shelfwise.bandit.slots import POSITIVE
 from shelfwise.events.impressions import Impression
 from shelfwise.events.schema import Event
@@ -154,8 +154,7 @@ class Rate:
 
 def _rate(r: Sequence[float]) -> Rate:
     a = np.asarray(r, dtype=np.float64)
-    se = float(a.std(ddof=1) / np.sqrt(len(a))) if len(a) > 1 else float("nan")
-    return Rate(len(a), int(a.sum()), Estimate(float(a.mean()) if len(a) else float("nan"), se))
+    return Rate(len(a), int(a.sum()), mean_estimate(a))
 
 
 @dataclass(frozen=True)

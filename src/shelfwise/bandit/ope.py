@@ -433,9 +433,11 @@ class OPEReport:
         return [(name, e.value, e.stderr) for name, e in named if e is not None]
 
 
-def _mean(terms: FloatArray) -> Estimate:
+def mean_estimate(terms: FloatArray) -> Estimate:
+    """The mean of ``terms`` and its standard error (nan for fewer than two; both nan for none)."""
     n = terms.shape[0]
-    return Estimate(float(terms.mean()), float(terms.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan"))
+    mean = float(terms.mean()) if n else float("nan")
+    return Estimate(mean, float(terms.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan"))
 
 
 def policy_probs(log: BanditLog, action_dist: FloatArray) -> FloatArray:
@@ -484,7 +486,7 @@ def _report(
     """The estimates from importance weights ``w`` and rewards ``r``; DM and DR from ``dm`` (each
     row's expected reward under the evaluated policy) and ``q_logged`` (the model's at the logged action)."""
     n = len(r)
-    ipw = _mean(w * r)
+    ipw = mean_estimate(w * r)
     sn = float((w * r).sum() / w.sum()) if w.sum() > 0 else float("nan")
     sn_terms = w * (r - sn) / max(float(w.mean()), 1e-12)  # delta-method influence terms
     snipw = Estimate(sn, float(sn_terms.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan"))
@@ -492,7 +494,7 @@ def _report(
     ess = float(w.sum() ** 2 / (w**2).sum()) if (w**2).sum() > 0 else 0.0
     if dm is None or q_logged is None:
         return OPEReport(ipw, snipw, None, None, max_w, ess)
-    return OPEReport(ipw, snipw, _mean(dm), _mean(dm + w * (r - q_logged)), max_w, ess)
+    return OPEReport(ipw, snipw, mean_estimate(dm), mean_estimate(dm + w * (r - q_logged)), max_w, ess)
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from shelfwise.errors import RowError, counted
-from shelfwise.events.store import connect
+from shelfwise.events.store import connect, table_columns, write_transaction
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS impressions (
@@ -132,12 +132,10 @@ class ImpressionStore:
         self._lock = threading.Lock()
         self._conn = connect(self.path, busy_timeout_ms, "NORMAL", read_only=read_only, what="impression log")
         if not read_only:
-            self._conn.execute(_SCHEMA)
-            if "sample_rate" not in self._columns():  # a log written before lists were sampled: all were logged
-                self._conn.execute("ALTER TABLE impressions ADD COLUMN sample_rate REAL NOT NULL DEFAULT 1.0")
-
-    def _columns(self) -> set[str]:
-        return {str(r[1]) for r in self._conn.execute("PRAGMA table_info(impressions)").fetchall()}
+            with self._lock, write_transaction(self._conn):  # schema + migration in one writer transaction
+                self._conn.execute(_SCHEMA)
+                if "sample_rate" not in table_columns(self._conn, "impressions"):  # logged before sampling: all were
+                    self._conn.execute("ALTER TABLE impressions ADD COLUMN sample_rate REAL NOT NULL DEFAULT 1.0")
 
     def append(self, impressions: Sequence[Impression]) -> int:
         """Commit ``impressions`` in one transaction (a request id already stored is kept as it was);
@@ -146,15 +144,10 @@ class ImpressionStore:
             return 0
         with self._lock:
             cur = self._conn.cursor()
-            cur.execute("BEGIN IMMEDIATE")
-            try:
+            with write_transaction(cur):
                 before = self._conn.total_changes
                 cur.executemany(_INSERT, [i.row() for i in impressions])
                 added = self._conn.total_changes - before
-                cur.execute("COMMIT")
-            except BaseException:
-                cur.execute("ROLLBACK")
-                raise
         return added
 
     def count(self) -> int:
@@ -165,7 +158,7 @@ class ImpressionStore:
         """Every impression, oldest first (by time, then log order); bad rows reported and skipped."""
         with self._lock:
             try:
-                have = self._columns()
+                have = table_columns(self._conn, "impressions")
                 cols = [c if c in have or c != "sample_rate" else "1.0" for c in _COLUMNS]
                 rows = self._conn.execute(f"SELECT seq, {', '.join(cols)} FROM impressions ORDER BY seq").fetchall()
             except sqlite3.DatabaseError as exc:

@@ -110,7 +110,10 @@ def request_id_problem(value: str) -> str | None:
     if len(value) > REQUEST_ID_MAX:
         return f"too long: {len(value)} characters, at most {REQUEST_ID_MAX}"
     if not _REQUEST_ID.fullmatch(value):
-        return "must be 1 to 64 ASCII letters, digits or . _ : - (the request_id a /search or /recommend answer gave)"
+        return (
+            f"must be 1 to {REQUEST_ID_MAX} ASCII letters, digits or . _ : - "
+            "(the request_id a /search or /recommend answer gave)"
+        )
     return None
 
 

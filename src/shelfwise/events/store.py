@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -120,8 +121,23 @@ def _row(e: Event, event_id: str | None) -> _Row:
     )
 
 
-def _columns(conn: sqlite3.Connection) -> set[str]:
-    return {str(r[1]) for r in conn.execute("PRAGMA table_info(events)").fetchall()}
+def table_columns(conn: sqlite3.Connection | sqlite3.Cursor, table: str) -> set[str]:
+    """The column names of ``table``."""
+    return {str(r[1]) for r in conn.execute(f"PRAGMA table_info({table})").fetchall()}
+
+
+@contextmanager
+def write_transaction(conn: sqlite3.Connection | sqlite3.Cursor) -> Iterator[None]:
+    """One writer transaction (``BEGIN IMMEDIATE``: it waits, up to the busy timeout, for another
+    writer first, so what it reads is not changed under it before it commits); rolled back on
+    any exception, which is re-raised. The caller holds its store's lock."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
 
 class EventStore:
@@ -138,24 +154,18 @@ class EventStore:
         self._lock = threading.Lock()
         self._conn = connect(self.path, busy_timeout_ms, "FULL", read_only=read_only, what="event log")
         if read_only:  # a log from before request ids is read as it is, each one ""
-            self._rid = "request_id" if "request_id" in _columns(self._conn) else "NULL"
+            self._rid = "request_id" if "request_id" in table_columns(self._conn, "events") else "NULL"
             return
         self._rid = "request_id"
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")  # schema + migration in one writer transaction
-            try:
-                for stmt in _SCHEMA:
-                    self._conn.execute(stmt)
-                cols = _columns(self._conn)
-                if "event_id" not in cols:  # a log written before idempotent appends existed
-                    self._conn.execute("ALTER TABLE events ADD COLUMN event_id TEXT")
-                if "request_id" not in cols:  # one written before request ids existed
-                    self._conn.execute("ALTER TABLE events ADD COLUMN request_id TEXT")
-                self._conn.execute(_ID_INDEX)
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
+        with self._lock, write_transaction(self._conn):  # schema + migration in one writer transaction
+            for stmt in _SCHEMA:
+                self._conn.execute(stmt)
+            cols = table_columns(self._conn, "events")
+            if "event_id" not in cols:  # a log written before idempotent appends existed
+                self._conn.execute("ALTER TABLE events ADD COLUMN event_id TEXT")
+            if "request_id" not in cols:  # one written before request ids existed
+                self._conn.execute("ALTER TABLE events ADD COLUMN request_id TEXT")
+            self._conn.execute(_ID_INDEX)
 
     def append(self, events: Iterable[Event]) -> int:
         """Commit ``events`` atomically; return the sequence number of the last one (0 if none).
@@ -178,31 +188,26 @@ class EventStore:
             return AppendResult(0, 0, 0, (), ())
         with self._lock:
             cur = self._conn.cursor()
-            cur.execute("BEGIN IMMEDIATE")
             try:
-                known = self._lookup_ids(cur, {i for i in ids if i})
-                rows: list[_Row] = []
-                mask: list[bool] = []
-                pending: list[tuple[int, str]] = []
-                for e, eid in zip(events, ids, strict=True):
-                    if eid and eid in known:
-                        mask.append(False)
-                        continue
-                    if eid:
-                        known[eid] = -1  # filled with its sequence number below
-                        pending.append((len(rows), eid))
-                    rows.append(_row(e, eid))
-                    mask.append(True)
-                if rows:
-                    cur.executemany(_INSERT, rows)
-                last = int(cur.execute("SELECT MAX(seq) FROM events").fetchone()[0] or 0) if rows else 0
-                cur.execute("COMMIT")
-            except UnicodeEncodeError as exc:
-                cur.execute("ROLLBACK")
+                with write_transaction(cur):
+                    known = self._lookup_ids(cur, {i for i in ids if i})
+                    rows: list[_Row] = []
+                    mask: list[bool] = []
+                    pending: list[tuple[int, str]] = []
+                    for e, eid in zip(events, ids, strict=True):
+                        if eid and eid in known:
+                            mask.append(False)
+                            continue
+                        if eid:
+                            known[eid] = -1  # filled with its sequence number below
+                            pending.append((len(rows), eid))
+                        rows.append(_row(e, eid))
+                        mask.append(True)
+                    if rows:
+                        cur.executemany(_INSERT, rows)
+                    last = int(cur.execute("SELECT MAX(seq) FROM events").fetchone()[0] or 0) if rows else 0
+            except UnicodeEncodeError as exc:  # rolled back
                 raise ValueError(f"event text is not valid Unicode (lone surrogate?): {exc.reason}") from exc
-            except BaseException:
-                cur.execute("ROLLBACK")
-                raise
         first = last - len(rows) + 1 if rows else 0
         for pos, eid in pending:  # in-batch repeats now point at their first copy's sequence number
             known[eid] = first + pos
