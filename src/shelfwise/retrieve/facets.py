@@ -342,6 +342,7 @@ class Held:
 
     query: str
     rows: npt.NDArray[np.int64] | None  # None: the text has no word
+    text: str  # the text read: ``query`` less its price phrase where the catalog has prices
 
     @staticmethod
     def of(searcher: HybridSearcher, query: str, held: Held | None) -> Held:
@@ -356,7 +357,7 @@ class Held:
 def held_by(searcher: HybridSearcher, query: str) -> Held:
     """:class:`Held` of ``query``."""
     text = parse_price(query)[0] if searcher.understanding.has_prices else query
-    return Held(query, holding_query(searcher, text))
+    return Held(query, holding_query(searcher, text), text)
 
 
 def count_matches(

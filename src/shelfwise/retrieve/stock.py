@@ -30,7 +30,6 @@ from shelfwise.notice import SOLD_OUT_MATCHES, Notice
 from shelfwise.results import Results
 from shelfwise.retrieve.facets import Held
 from shelfwise.retrieve.hybrid import HybridSearcher
-from shelfwise.retrieve.understand import parse_price
 
 Rows = npt.NDArray[np.int64]
 HELD_HIDDEN = ": in_stock=true hides them"  # the sold-out notice under the in-stock filter
@@ -41,15 +40,13 @@ def words_held(searcher: HybridSearcher, query: str, ids: Rows, held: Held) -> R
     as ``total`` reads it) its text holds, from the word index's postings; a hit among ``held.rows``
     (every word held, or a store synonym in a word's place, or every word of the query's reading in
     the catalog's language) counts as holding them all. None when the query has no word."""
+    held = Held.of(searcher, query, held)
     if held.rows is None:
         return None
-    text = parse_price(query)[0] if searcher.understanding.has_prices else query
-    terms = list(dict.fromkeys(searcher.lexical.tokenizer(text)))
+    terms = list(dict.fromkeys(searcher.lexical.tokenizer(held.text)))
     count = np.zeros(len(ids), dtype=np.int64)
     for t in terms:
-        post = searcher.lexical.words.holding(t)  # sorted rows: a binary search per hit, no sort
-        at = np.minimum(np.searchsorted(post, ids), max(len(post) - 1, 0))
-        count += (post[at] == ids) if len(post) else 0
+        count += searcher.lexical.words.holds(t, ids)  # a binary search per hit in the postings, no copy
     count[np.isin(ids, held.rows)] = len(terms)
     return count
 
