@@ -111,7 +111,7 @@ def run_set(name: str) -> dict[str, Any]:
     queries = [judg.queries[q] for q in qids]
     searcher.dense.prime(queries)
     block = searcher.config.candidates
-    t0 = time.perf_counter()
+    t_search = time.perf_counter()
     runs = [searcher.search(q, block) for q in queries]  # stock does not change the relevance order
     holding = [held_by(searcher, q) for q in queries]
     t0 = time.perf_counter()
@@ -121,9 +121,7 @@ def run_set(name: str) -> dict[str, Any]:
         None if h.rows is None else np.isin(r.ids, h.rows).astype(np.int64) for r, h in zip(runs, holding, strict=True)
     ]
     held = [Held(w, f) for w, f in zip(words, full, strict=True)]
-    print(
-        f"{name}: {len(queries)} queries searched in {time.perf_counter() - t0:.1f} s (load {os.getloadavg()[0]:.1f})"
-    )
+    print(f"{name}: {len(queries)} queries searched in {t0 - t_search:.1f} s (load {os.getloadavg()[0]:.1f})")
     ids = catalog.ids
     per: dict[str, dict[str, list[float]]] = {p: {"all": [], "stocked": []} for p in PLACEMENTS}
     settings = []
