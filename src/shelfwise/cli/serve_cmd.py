@@ -231,11 +231,12 @@ def run(args: argparse.Namespace) -> int:
     check_port(setup.config.bind_host, args.port)  # a taken port fails now, not after the shelf has loaded
     if setup.config.capacity.workers > 1:
         from shelfwise.serve.setup import check_loads
-        from shelfwise.serve.stopping import exit_on_sigterm, signals_restored
+        from shelfwise.serve.stopping import sigterm_exits
         from shelfwise.serve.workers import run_workers
 
-        with signals_restored():  # the caller's handlers back on the way out (main() may run in a test)
-            exit_on_sigterm()  # a SIGTERM before the supervisor's handlers: exit quietly, cleaning up
+        # a SIGTERM before the supervisor's handlers: exit quietly, cleaning up; the caller's handler back on
+        # the way out (main() may run in a test; run_workers puts back those the supervisor sets)
+        with sigterm_exits():
             check_loads(setup)  # a bad folder or flag fails now, with its message; then each worker loads it
             return run_workers(setup, args.port)
     recipe = setup.recipe()  # the one recipe: this first shelf and every reload

@@ -187,19 +187,19 @@ class LTRReranker:
         self.lexical = lexical  # the lexical index settings it was trained against (None: unknown)
         # the judged queries it was fitted on (None: saved before they were recorded): its features read
         # the first stage (cosine, BM25, fused score), so a new encoder needs it refitted on them. A loaded
-        # reranker reads them only when asked (a refit, a save), not at every server start
+        # reranker reads them from its folder only when asked (a save), not at every server start
         self._trained_on = trained_on
-        self._trained_on_file: Path | None = None
+        self._unread: Path | None = None  # the folder it was loaded from, until they are read
 
     @property
     def trained_on(self) -> Judgments | None:
-        if self._trained_on_file is not None:
-            self._trained_on, self._trained_on_file = read_trained_on(self._trained_on_file.parent), None
+        if self._unread is not None:
+            self._trained_on, self._unread = read_trained_on(self._unread), None
         return self._trained_on
 
     @trained_on.setter
     def trained_on(self, judged: Judgments | None) -> None:
-        self._trained_on, self._trained_on_file = judged, None
+        self._trained_on, self._unread = judged, None
 
     def save(self, path: str | Path) -> None:
         """Model weights (npz + JSON, with the lexical settings it was trained against), the
@@ -222,7 +222,7 @@ class LTRReranker:
         names = model.feature_names or FEATURE_NAMES
         extractor = FeatureExtractor(searcher.catalog, searcher.lexical.tokenizer, np.expm1(log_pop), names)
         loaded = cls(extractor, model, _trained_lexical(manifest, searcher.lexical.config))
-        loaded._trained_on_file = p / TRAINED_ON if (p / TRAINED_ON).exists() else None
+        loaded._unread = p  # read_trained_on: None when saved before they were recorded
         return loaded
 
     def rerank(self, query: str, results: Results) -> Results:

@@ -272,28 +272,23 @@ def check_loads(setup: ServerSetup) -> None:
     The check's process starts with SIGINT blocked (:func:`~shelfwise.serve.stopping.sigint_blocked`):
     a Ctrl-C, which reaches it too, printed its KeyboardInterrupt traceback; this process ends it."""
     import multiprocessing
-    import signal
-    import threading
 
-    from shelfwise.serve.stopping import exit_by_signal, sigint_blocked
+    from shelfwise.serve.stopping import sigint_blocked, sigterm_exits
 
     ctx = multiprocessing.get_context("spawn")
     receive, send = ctx.Pipe(duplex=False)
     child = ctx.Process(target=_report_load, args=(send, setup.folder, setup.shelf), name="shelfwise-load-check")
-    main = threading.current_thread() is threading.main_thread()  # signal handlers: the main thread's only
-    previous = signal.signal(signal.SIGTERM, exit_by_signal) if main else None  # unwind: the child ends too
     try:
-        with sigint_blocked():
-            child.start()
-        send.close()  # the child's end: EOF here once the child is gone
-        try:
-            problem: str | None = receive.recv()
-        except EOFError:
-            child.join()
-            problem = f"the shelf's load check ended without an answer (exit code {child.exitcode})"
+        with sigterm_exits():  # SIGTERM unwinds through the finally below: the child ends too
+            with sigint_blocked():
+                child.start()
+            send.close()  # the child's end: EOF here once the child is gone
+            try:
+                problem: str | None = receive.recv()
+            except EOFError:
+                child.join()
+                problem = f"the shelf's load check ended without an answer (exit code {child.exitcode})"
     finally:
-        if main:
-            signal.signal(signal.SIGTERM, previous)
         if child.is_alive():
             child.terminate()
         child.join()

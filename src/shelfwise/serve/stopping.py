@@ -133,6 +133,21 @@ def exit_by_signal(signum: int, _frame: FrameType | None) -> None:
     raise SystemExit(128 + signum)
 
 
+@contextlib.contextmanager
+def sigterm_exits() -> Iterator[None]:
+    """:func:`exit_on_sigterm` for the block, then the SIGTERM handler before it again (in the main
+    thread; in another, nothing changes)."""
+    if not _main_thread():
+        yield
+        return
+    before = signal.signal(signal.SIGTERM, exit_by_signal)
+    try:
+        yield
+    finally:
+        if before is not None:  # None: a handler not set from Python, which cannot be put back
+            signal.signal(signal.SIGTERM, before)
+
+
 def exit_on_sigterm() -> None:
     """From now on SIGTERM raises ``SystemExit(143)`` in the main thread (cleanup runs, nothing is
     printed), until another handler replaces it. Not in another thread."""

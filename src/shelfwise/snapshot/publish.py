@@ -4,13 +4,10 @@ what ``shelfwise train`` calls once its model passed the gate."""
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from pathlib import Path
 
 from shelfwise.catalog.schema import Catalog
-from shelfwise.eval.judgments import Judgments
 from shelfwise.events.schema import EventLog
-from shelfwise.rank.ltr import LTRReranker
 from shelfwise.rank.saved import load_reranker
 from shelfwise.recommend.hybrid import HybridRecommender
 from shelfwise.retrieve.hybrid import HybridSearcher, read_meta
@@ -20,7 +17,7 @@ from shelfwise.retrieve.suggest import FILE as SUGGEST_FILE
 from shelfwise.retrieve.suggest import Suggester
 from shelfwise.retrieve.synonyms import Synonyms
 from shelfwise.snapshot import livestate
-from shelfwise.snapshot.build import ShelfConfig, fit_recommendations, train_reranker
+from shelfwise.snapshot.build import ShelfConfig, fit_recommendations
 from shelfwise.snapshot.io import SUPPORTED, save_shelf
 from shelfwise.snapshot.manifest import Manifest, read_manifest, verify
 
@@ -32,7 +29,6 @@ def publish_searcher(
     searcher: HybridSearcher,
     events: EventLog | None = None,
     config: ShelfConfig | None = None,
-    judgments: Judgments | None = None,
     *,
     own_reranker: bool = False,
 ) -> Manifest:
@@ -42,11 +38,10 @@ def publish_searcher(
     new searcher, the bandit and the live state (with its event-log offset) are kept, and the
     recommender, whose content part reads the item vectors, is refitted on ``events`` when given,
     else kept when the vectors keep their shape (its text-similarity graph is then the old
-    encoder's until the next fit) and dropped, with a warning, when they do not. With ``judgments``,
-    an LTR reranker is refitted on the new searcher (its cosine and first-stage features changed
-    with the encoder; a cross-encoder, which reads only the texts, is kept). ``own_reranker``: the
-    reranker ``searcher`` carries (None: none) is the one published; the saved one is not read
-    (:mod:`shelfwise.finetune.reranker_refit` chose it)."""
+    encoder's until the next fit) and dropped, with a warning, when they do not. ``own_reranker``: the
+    reranker ``searcher`` carries (None: none) is the one published and the saved one is not read
+    (``shelfwise train`` sets it: :mod:`shelfwise.finetune.reranker_refit` refits, keeps or drops it);
+    otherwise the saved reranker is re-bound as it is."""
     from shelfwise.shelf import Shelf
 
     root = Path(path)
@@ -66,8 +61,6 @@ def publish_searcher(
         shelf.rules = Rules.load(m.folder("rules") / RULES_FILE, catalog.ids)
     if m.has("reranker") and not own_reranker:
         searcher.reranker = load_reranker(m.folder("reranker"), searcher)
-        if judgments is not None and isinstance(searcher.reranker, LTRReranker):
-            train_reranker(shelf, replace(config or ShelfConfig(), judgments=judgments, reranker="ltr"))
     if events is not None:
         fit_recommendations(shelf, events, config or ShelfConfig())
     elif m.has("recommender"):
